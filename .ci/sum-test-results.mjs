@@ -1,0 +1,27 @@
+// Sums the vitest JSON reports in tmp/test-results into one line `N passed, N failed`.
+// A project with a test target but no report counts as a failure, so a run that silently
+// skipped a project cannot pass; so does a run with no test at all.
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const dir = join(process.cwd(), 'tmp', 'test-results');
+const reports = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+for (const file of reports) {
+  const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
+  passed += report.numPassedTests ?? 0;
+  failed += report.numFailedTests ?? 0;
+  skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
+  // A file that failed to load has no tests in it but fails the run.
+  failed += (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
+}
+const expected = execFileSync('npx', ['nx', 'show', 'projects', '--with-target', 'test', '--json'], { encoding: 'utf8' });
+const missing = JSON.parse(expected).filter((p) => !reports.includes(`${p}.json`));
+for (const p of missing) console.log(`no test report from project ${p}: counted as one failure`);
+failed += missing.length;
+if (passed + failed === 0) failed = 1;
+console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 ? 1 : 0);

@@ -1,0 +1,78 @@
+// One flat config for the whole workspace. The module-boundary rule is what keeps the hexagon
+// honest: a project may only import the layers its `layer:*` tag allows (see
+// ../shared/spec/architecture.md, "Boundaries").
+import nx from '@nx/eslint-plugin';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: ['**/node_modules/**', '**/dist/**', '**/.nx/**', 'tmp/**', '**/vite.config.*.timestamp*', '**/vitest.config.*.timestamp*', '**/public/vendor/**'],
+  },
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.tsx', '**/*.mts', '**/*.js', '**/*.mjs'],
+    plugins: { '@nx': nx },
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          allow: [],
+          banTransitiveDependencies: false,
+          depConstraints: [
+            { sourceTag: 'layer:domain', onlyDependOnLibsWithTags: [] },
+            { sourceTag: 'layer:ports', onlyDependOnLibsWithTags: ['layer:domain'] },
+            { sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain'] },
+            { sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain'] },
+            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:domain', 'layer:ports', 'layer:flows', 'layer:adapter'] },
+            { sourceTag: 'layer:tools', onlyDependOnLibsWithTags: ['*'] },
+            { sourceTag: 'layer:contracts', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // Tests of flows and apps run the real in-memory adapters; production code of flows may not.
+    files: ['libs/flows/**/*.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          depConstraints: [{ sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:adapter'] }],
+        },
+      ],
+    },
+  },
+  {
+    // Test runner configs share one setup file at the workspace root; they are not part of any layer.
+    files: ['**/vitest.config.ts'],
+    rules: { '@nx/enforce-module-boundaries': 'off' },
+  },
+  {
+    // The domain is pure: no I/O, no clock, no randomness. Lint says so where it can.
+    files: ['libs/domain/src/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-globals': ['error', 'fetch', 'setTimeout', 'setInterval', 'process'],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'The domain takes time as an argument.' },
+        { object: 'Math', property: 'random', message: 'The domain takes randomness as an argument.' },
+      ],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The domain takes time as an argument.' }],
+      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'http', 'https', 'net', 'inversify', 'reflect-metadata'] }],
+    },
+  },
+  {
+    // Libraries take collaborators as constructor arguments; only composition roots know the container.
+    files: ['libs/**/*.ts'],
+    ignores: ['libs/domain/**'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: [{ name: 'inversify', message: 'The DI container lives in composition roots (apps/*) only.' }] }],
+    },
+  },
+);

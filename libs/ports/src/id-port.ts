@@ -1,0 +1,4 @@
+/** New unique ids (GUIDs where they cross into CFS). */
+export interface IdPort {
+  newId(): string;
+}

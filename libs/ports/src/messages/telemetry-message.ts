@@ -1,0 +1,44 @@
+import { HUB_DEVICE_ID_PATTERN, err, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
+import { z } from 'zod';
+import { decodeJsonBody, encodeJsonBody } from '../codec/json-body.js';
+import { toValidationIssues } from '../codec/zod-issues.js';
+
+/** IoT Hub's device-to-cloud message size limit. */
+export const D2C_MAX_BYTES = 256 * 1024;
+
+const finite = z.number().refine(Number.isFinite, 'expected a finite number');
+
+/**
+ * Flows 1–2: what the thermostat simulator sends,
+ * `{"DeviceID":"thermostat-1","Temperature":86.0,"Humidity":41.0,"EventToken":"<guid>"}`.
+ * Unknown fields are carried along, as CFS does; every other numeric field is a reading.
+ */
+export const telemetryMessageSchema = z.looseObject({
+  DeviceID: z.string().regex(HUB_DEVICE_ID_PATTERN, 'expected an IoT Hub device id'),
+  EventToken: z.string().min(1, 'expected a non-empty event token').max(128, 'expected at most 128 characters'),
+  Temperature: finite.optional(),
+  Humidity: finite.optional(),
+});
+export type TelemetryMessage = z.infer<typeof telemetryMessageSchema>;
+
+const NOT_READINGS = new Set(['DeviceID', 'EventToken', 'EventEnqueuedUtcTime', 'EventProcessedUtcTime', 'PartitionId', 'IoTHub']);
+
+/** Turns a message body plus the hub's enqueued time into the event the rules evaluate. */
+export function decodeTelemetry(body: Uint8Array | string, enqueuedTime: number): Result<TelemetryEvent, ValidationIssue[]> {
+  if (typeof body !== 'string' && body.byteLength > D2C_MAX_BYTES) return err([{ path: 'body', message: `is ${body.byteLength} bytes; IoT Hub accepts at most ${D2C_MAX_BYTES}` }]);
+  const json = decodeJsonBody(body);
+  if (!json.ok) return json;
+  return telemetryFromJson(json.value, enqueuedTime);
+}
+
+export function telemetryFromJson(value: unknown, enqueuedTime: number): Result<TelemetryEvent, ValidationIssue[]> {
+  const parsed = telemetryMessageSchema.safeParse(value);
+  if (!parsed.success) return err(toValidationIssues(parsed.error));
+  const readings: Record<string, number> = {};
+  for (const [key, v] of Object.entries(parsed.data)) {
+    if (!NOT_READINGS.has(key) && typeof v === 'number' && Number.isFinite(v)) readings[key] = v;
+  }
+  return ok({ deviceId: parsed.data.DeviceID, eventToken: parsed.data.EventToken, enqueuedTime, readings });
+}
+
+export const encodeTelemetry = (message: TelemetryMessage): Uint8Array => encodeJsonBody(message);

@@ -1,0 +1,50 @@
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ESLint } from 'eslint';
+import { describe, expect, it } from 'vitest';
+
+/*
+ * The layer rules of architecture.md are only real if lint refuses a wrong import. These lint
+ * probe files placed (virtually) inside each project and expect the boundary error, or none.
+ */
+const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+const eslint = new ESLint({ cwd: workspaceRoot });
+
+async function boundaryErrors(filePath: string, code: string): Promise<string[]> {
+  const [result] = await eslint.lintText(code, { filePath: join(workspaceRoot, filePath) });
+  return (result?.messages ?? []).filter((m) => m.ruleId === '@nx/enforce-module-boundaries').map((m) => m.message);
+}
+
+describe('module boundaries', () => {
+  // Every library depends on the domain, so lint reports the domain importing one of them as a
+  // circular dependency, which fails lint just the same.
+  it('refuse the domain importing an adapter', async () => {
+    const errors = await boundaryErrors('libs/domain/src/boundary-probe.ts', "import { InMemoryQueue } from '@fieldlink/adapter-in-memory';\nexport const probe = InMemoryQueue;\n");
+    expect(errors).toEqual([expect.stringContaining('Circular dependency between "domain" and "adapter-in-memory" detected')]);
+  });
+
+  it('refuse the domain importing ports', async () => {
+    const errors = await boundaryErrors('libs/domain/src/boundary-probe.ts', "import { TOKENS } from '@fieldlink/ports';\nexport const probe = TOKENS;\n");
+    expect(errors).toEqual([expect.stringContaining('Circular dependency between "domain" and "ports" detected')]);
+  });
+
+  it('refuse an adapter importing another adapter', async () => {
+    const errors = await boundaryErrors('libs/adapters/in-memory/src/boundary-probe.ts', "import { AZURE_ADAPTER_PACKAGE } from '@fieldlink/adapter-azure';\nexport const probe = AZURE_ADAPTER_PACKAGE;\n");
+    expect(errors).toEqual([expect.stringContaining('A project tagged with "layer:adapter" can only depend on libs tagged with "layer:ports", "layer:domain"')]);
+  });
+
+  it('refuse an adapter importing flows', async () => {
+    const errors = await boundaryErrors('libs/adapters/azure/src/boundary-probe.ts', "import { QueueProcessor } from '@fieldlink/flows';\nexport const probe = QueueProcessor;\n");
+    expect(errors).toEqual([expect.stringContaining('A project tagged with "layer:adapter" can only depend on libs tagged with')]);
+  });
+
+  it('refuse flows importing an adapter outside tests', async () => {
+    const errors = await boundaryErrors('libs/flows/src/boundary-probe.ts', "import { InMemoryCrm } from '@fieldlink/adapter-in-memory';\nexport const probe = InMemoryCrm;\n");
+    expect(errors).toEqual([expect.stringContaining('A project tagged with "layer:flows" can only depend on libs tagged with')]);
+  });
+
+  it('allow what architecture.md allows: flows on ports and domain, apps on everything', async () => {
+    expect(await boundaryErrors('libs/flows/src/boundary-probe.ts', "import { TOKENS } from '@fieldlink/ports';\nimport { ok } from '@fieldlink/domain';\nexport const probe = [TOKENS, ok];\n")).toEqual([]);
+    expect(await boundaryErrors('apps/cli/src/boundary-probe.ts', "import { InMemoryCrm } from '@fieldlink/adapter-in-memory';\nimport { QueueProcessor } from '@fieldlink/flows';\nexport const probe = [InMemoryCrm, QueueProcessor];\n")).toEqual([]);
+  });
+});

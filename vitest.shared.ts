@@ -1,0 +1,22 @@
+// The one vitest setup every project extends. Besides the console report, each run writes a JSON
+// report to tmp/test-results/<project>.json, which .ci/run sums into its closing totals line.
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig, type ViteUserConfig } from 'vitest/config';
+
+const workspaceRoot = dirname(fileURLToPath(import.meta.url));
+
+export function projectTestConfig(projectConfigUrl: string, overrides: ViteUserConfig['test'] = {}): ViteUserConfig {
+  const projectRoot = dirname(fileURLToPath(projectConfigUrl));
+  const project = process.env['NX_TASK_TARGET_PROJECT'] ?? basename(projectRoot);
+  return defineConfig({
+    root: projectRoot,
+    test: {
+      include: ['src/**/*.test.ts'],
+      reporters: ['default', 'json'],
+      outputFile: { json: join(workspaceRoot, 'tmp', 'test-results', `${project}.json`) },
+      passWithNoTests: false,
+      ...overrides,
+    },
+  });
+}
