@@ -11,3 +11,5 @@ export * from './rules/cfs/cfs-alert-query.js';
 export * from './alerts/alert-values.js';
 export * from './alerts/alert-description.js';
 export * from './alerts/iot-alert.js';
+export * from './commands/command-values.js';
+export * from './registration/registration-values.js';

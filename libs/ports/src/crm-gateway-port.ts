@@ -1,4 +1,67 @@
-import type { IoTAlert } from '@fieldlink/domain';
+import type { CfsCommandStatus, CommandState, IoTAlert, RegistrationStatus } from '@fieldlink/domain';
+
+/*
+ * The CRM side (Dynamics 365 / Dataverse, or an in-memory stand-in): the records the flows read
+ * and write. It is split by what a flow needs (alerts, commands, devices, work, device data), and
+ * `CrmGatewayPort` is all of them, which each CRM adapter implements.
+ *
+ * Ids: `...RecordId` / `alertId` / `commandId` are CRM record ids (GUIDs in Dataverse); `deviceId`
+ * is always the IoT hub device id (`msdyn_deviceid`).
+ */
+
+// ---- devices and customer assets (msdyn_iotdevice, msdyn_customerasset) ----
+
+export interface CrmDevice {
+  readonly deviceRecordId: string;
+  /** The hub device id; may contain `'` and non-ASCII is refused by the hub, not here. */
+  readonly deviceId: string;
+  readonly name: string;
+  readonly deviceType: string;
+  readonly customerAssetId?: string;
+  readonly tags?: Readonly<Record<string, unknown>>;
+  readonly settings?: Readonly<Record<string, unknown>>;
+  readonly registrationStatus: RegistrationStatus;
+  readonly registrationMessage?: string;
+}
+
+export interface CrmCustomerAsset {
+  readonly customerAssetId: string;
+  readonly name: string;
+}
+
+/** Flow 18″: what registration did for one device, written back onto the CRM device. */
+export interface RegistrationResult {
+  readonly deviceRecordId: string;
+  readonly deviceId: string;
+  readonly status: typeof RegistrationStatus.Registered | typeof RegistrationStatus.Error | typeof RegistrationStatus.InProgress;
+  readonly message: string;
+}
+
+export interface CrmDevicesPort {
+  upsertCustomerAsset(asset: CrmCustomerAsset): Promise<void>;
+  getCustomerAsset(customerAssetId: string): Promise<CrmCustomerAsset | undefined>;
+  /** Creates or replaces the device record with this `deviceRecordId`. */
+  upsertDevice(device: CrmDevice): Promise<void>;
+  getDevice(deviceRecordId: string): Promise<CrmDevice | undefined>;
+  findDeviceByHubId(deviceId: string): Promise<CrmDevice | undefined>;
+  listDevices(): Promise<CrmDevice[]>;
+  writeRegistrationResults(results: readonly RegistrationResult[]): Promise<void>;
+}
+
+// ---- alerts (msdyn_iotalert) ----
+
+/** An alert to create, with what the inbound flow resolved: the device record, its asset, its parent. */
+export interface NewIoTAlert extends IoTAlert {
+  readonly deviceRecordId?: string;
+  readonly customerAssetId?: string;
+  readonly parentAlertId?: string;
+}
+
+export interface StoredIoTAlert extends NewIoTAlert {
+  readonly alertId: string;
+  readonly caseId?: string;
+  readonly lastCommandId?: string;
+}
 
 export interface CreatedIoTAlert {
   readonly alertId: string;
@@ -6,13 +69,130 @@ export interface CreatedIoTAlert {
   readonly created: boolean;
 }
 
-export interface StoredIoTAlert extends IoTAlert {
-  readonly alertId: string;
+export type IoTAlertPatch = Partial<Pick<StoredIoTAlert, 'state' | 'status' | 'parentAlertId' | 'caseId' | 'lastCommandId'>>;
+
+export interface CrmAlertsPort {
+  /** Creates the alert unless one with the same alert token exists; never makes a second record. */
+  createIoTAlert(alert: NewIoTAlert): Promise<CreatedIoTAlert>;
+  getIoTAlert(alertId: string): Promise<StoredIoTAlert | undefined>;
+  findIoTAlertByToken(alertToken: string): Promise<StoredIoTAlert | undefined>;
+  /** Alerts of a device with `alertTime` at or after `since` (epoch ms), newest first: for parenting. */
+  findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]>;
+  updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void>;
+  /** Newest first. */
+  listIoTAlerts(query?: { readonly deviceId?: string; readonly top?: number }): Promise<StoredIoTAlert[]>;
 }
 
-/** Flows 7–10 and what the CRM side keeps: the Dynamics 365 records the flows read and write. */
-export interface CrmGatewayPort {
-  /** Creates the alert unless one with the same alert token exists; never makes a second record. */
-  createIoTAlert(alert: IoTAlert): Promise<CreatedIoTAlert>;
-  listIoTAlerts(): Promise<StoredIoTAlert[]>;
+// ---- commands (msdyn_iotdevicecommand) ----
+
+export interface NewCrmCommand {
+  /** Given when the caller needs idempotency (a redelivered request makes no second command). */
+  readonly commandId?: string;
+  readonly name: string;
+  /** The payload as JSON text (`msdyn_message`, at most 8,192 characters). */
+  readonly message: string;
+  readonly deviceId: string;
+  readonly deviceRecordId?: string;
+  readonly customerAssetId?: string;
+  readonly parentAlertId?: string;
+  readonly sendToAllConnectedDevices?: boolean;
+}
+
+export interface CrmCommand extends NewCrmCommand {
+  readonly commandId: string;
+  readonly state: CommandState;
+  readonly cfsStatus: CfsCommandStatus;
+  readonly statusReason?: string;
+  /** Epoch ms. */
+  readonly createdOn: number;
+  readonly modifiedOn: number;
+}
+
+export interface CommandStatusUpdate {
+  readonly state: CommandState;
+  readonly cfsStatus: CfsCommandStatus;
+  readonly statusReason?: string;
+}
+
+export interface CrmCommandsPort {
+  createCommand(command: NewCrmCommand): Promise<{ readonly commandId: string; readonly created: boolean }>;
+  getCommand(commandId: string): Promise<CrmCommand | undefined>;
+  updateCommandStatus(commandId: string, update: CommandStatusUpdate): Promise<void>;
+  /** Newest first. */
+  listCommands(query?: { readonly deviceId?: string; readonly top?: number }): Promise<CrmCommand[]>;
+}
+
+// ---- cases and work orders (incident, msdyn_workorder) ----
+
+export interface NewCrmCase {
+  readonly title: string;
+  readonly alertId: string;
+  readonly customerAssetId?: string;
+  readonly description?: string;
+}
+export interface CrmCase extends NewCrmCase {
+  readonly caseId: string;
+}
+
+export interface NewCrmWorkOrder {
+  readonly alertId: string;
+  readonly customerAssetId?: string;
+  readonly caseId?: string;
+  readonly summary: string;
+}
+export interface CrmWorkOrder extends NewCrmWorkOrder {
+  readonly workOrderId: string;
+}
+
+export interface CrmWorkPort {
+  /** Idempotent per alert: a second call for the same alert returns the first case. */
+  createCase(newCase: NewCrmCase): Promise<{ readonly caseId: string; readonly created: boolean }>;
+  /** Idempotent per alert: a second call for the same alert returns the first work order. */
+  createWorkOrder(workOrder: NewCrmWorkOrder): Promise<{ readonly workOrderId: string; readonly created: boolean }>;
+  listCases(query?: { readonly alertId?: string }): Promise<CrmCase[]>;
+  listWorkOrders(query?: { readonly alertId?: string }): Promise<CrmWorkOrder[]>;
+}
+
+// ---- device data history (msdyn_iotdevicedatahistory), "pull device data" ----
+
+export interface DeviceDataHistoryEntry {
+  readonly deviceId: string;
+  readonly deviceRecordId?: string;
+  readonly connectionState: 'Connected' | 'Disconnected';
+  /** Epoch ms, when the hub last saw the device. */
+  readonly lastActivityTime?: number;
+  /** The twin's reported properties as JSON text. */
+  readonly reportedProperties: string;
+  /** Epoch ms. */
+  readonly recordedOn: number;
+}
+
+export interface CrmDeviceDataPort {
+  addDeviceDataHistory(entry: DeviceDataHistoryEntry): Promise<void>;
+  /** Newest first. */
+  listDeviceDataHistory(deviceId: string): Promise<DeviceDataHistoryEntry[]>;
+}
+
+/** Everything the flows need from the CRM; each CRM adapter implements all of it. */
+export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort {}
+
+/** Why a CRM call failed. Transient ones are retried by the queue (abandon), the others dead-letter. */
+export type CrmErrorCode =
+  /** Throttled (429) or unavailable (503) beyond what the adapter's own retries absorbed. */
+  | 'Transient'
+  /** A referenced record does not exist. */
+  | 'NotFound'
+  /** The CRM refused the data (400): retrying will not help. */
+  | 'Rejected'
+  /** Authentication or authorisation failed: configuration is wrong. */
+  | 'Unauthorized';
+
+export class CrmError extends Error {
+  constructor(
+    readonly code: CrmErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CrmError';
+  }
 }

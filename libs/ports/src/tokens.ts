@@ -10,4 +10,9 @@ export const TOKENS = {
   AlertsQueue: Symbol.for('fieldlink.AlertsQueue'),
   OutboundQueue: Symbol.for('fieldlink.OutboundQueue'),
   CrmGateway: Symbol.for('fieldlink.CrmGateway'),
+  DeviceRegistry: Symbol.for('fieldlink.DeviceRegistry'),
+  CloudToDevice: Symbol.for('fieldlink.CloudToDevice'),
+  DeviceClient: Symbol.for('fieldlink.DeviceClient'),
+  StatusStore: Symbol.for('fieldlink.StatusStore'),
+  RuleStateStore: Symbol.for('fieldlink.RuleStateStore'),
 } as const;

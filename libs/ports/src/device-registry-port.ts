@@ -1,0 +1,53 @@
+/** One device to register (flows 16′–18′): created enabled, with its tags and desired properties. */
+export interface DeviceRegistration {
+  readonly deviceId: string;
+  readonly tags?: Readonly<Record<string, unknown>>;
+  readonly desiredProperties?: Readonly<Record<string, unknown>>;
+}
+
+export type DeviceRegistrationResult =
+  | { readonly deviceId: string; readonly ok: true; /** The device existed: it was enabled and updated, not created. */ readonly existed: boolean }
+  | { readonly deviceId: string; readonly ok: false; readonly error: string };
+
+export interface DeviceTwin {
+  readonly deviceId: string;
+  readonly status: 'enabled' | 'disabled';
+  readonly connectionState: 'Connected' | 'Disconnected';
+  /** Epoch ms of the device's last activity, if the hub has seen it. */
+  readonly lastActivityTime?: number;
+  readonly tags: Readonly<Record<string, unknown>>;
+  readonly desired: Readonly<Record<string, unknown>>;
+  readonly reported: Readonly<Record<string, unknown>>;
+  /** Increases with every change of the twin. */
+  readonly version: number;
+}
+
+export interface TwinPatch {
+  readonly tags?: Readonly<Record<string, unknown>>;
+  readonly desiredProperties?: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * The hub's identity registry and device twins. Registration is idempotent: registering a
+ * device that exists enables it and applies the tags and desired properties again.
+ */
+export interface DeviceRegistryPort {
+  /** One result per device, in the order given; one device's failure does not fail the others. */
+  registerDevices(devices: readonly DeviceRegistration[]): Promise<DeviceRegistrationResult[]>;
+  /** Merges the patch into the twin (JSON merge patch semantics: null removes a key). */
+  updateTwin(deviceId: string, patch: TwinPatch): Promise<DeviceTwin>;
+  getTwin(deviceId: string): Promise<DeviceTwin | undefined>;
+  getTwins(deviceIds: readonly string[]): Promise<DeviceTwin[]>;
+}
+
+export type DeviceRegistryErrorCode = 'DeviceNotFound' | 'InvalidDeviceId' | 'Throttled' | 'Unavailable';
+
+export class DeviceRegistryError extends Error {
+  constructor(
+    readonly code: DeviceRegistryErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DeviceRegistryError';
+  }
+}
