@@ -24,7 +24,9 @@ export default tseslint.config(
             { sourceTag: 'layer:ports', onlyDependOnLibsWithTags: ['layer:domain'] },
             { sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain'] },
             { sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain'] },
-            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:domain', 'layer:ports', 'layer:flows', 'layer:adapter'] },
+            { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:flows', 'layer:ports', 'layer:domain'] },
+            { sourceTag: 'layer:composition', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:adapter', 'layer:ports', 'layer:domain'] },
+            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:composition', 'layer:ui', 'layer:flows', 'layer:adapter', 'layer:ports', 'layer:domain'] },
             { sourceTag: 'layer:tools', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'layer:contracts', onlyDependOnLibsWithTags: ['*'] },
           ],
@@ -35,14 +37,17 @@ export default tseslint.config(
     },
   },
   {
-    // Tests of flows and apps run the real in-memory adapters; production code of flows may not.
-    files: ['libs/flows/**/*.test.ts'],
+    // Tests of flows and of the web UIs run the real in-memory adapters; their production code may not.
+    files: ['libs/flows/**/*.test.ts', 'libs/ui/**/*.test.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
         {
           enforceBuildableLibDependency: false,
-          depConstraints: [{ sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:adapter'] }],
+          depConstraints: [
+            { sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:adapter'] },
+            { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:flows', 'layer:ports', 'layer:domain', 'layer:adapter'] },
+          ],
         },
       ],
     },
@@ -70,7 +75,7 @@ export default tseslint.config(
   {
     // Libraries take collaborators as constructor arguments; only composition roots know the container.
     files: ['libs/**/*.ts'],
-    ignores: ['libs/domain/**'],
+    ignores: ['libs/domain/**', 'libs/composition/**'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'inversify', message: 'The DI container lives in composition roots (apps/*) only.' }] }],
     },
