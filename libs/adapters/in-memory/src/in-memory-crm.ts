@@ -1,23 +1,207 @@
-import type { IoTAlert } from '@fieldlink/domain';
-import type { CreatedIoTAlert, CrmGatewayPort, IdPort, StoredIoTAlert } from '@fieldlink/ports';
+import { CfsCommandStatus } from '@fieldlink/domain';
+import {
+  CrmError,
+  type ClockPort,
+  type CommandStatusUpdate,
+  type CreatedIoTAlert,
+  type CrmCase,
+  type CrmCommand,
+  type CrmCustomerAsset,
+  type CrmDevice,
+  type CrmGatewayPort,
+  type CrmWorkOrder,
+  type DeviceDataHistoryEntry,
+  type IdPort,
+  type IoTAlertPatch,
+  type NewCrmCase,
+  type NewCrmCommand,
+  type NewCrmWorkOrder,
+  type NewIoTAlert,
+  type RegistrationResult,
+  type StoredIoTAlert,
+} from '@fieldlink/ports';
+import { systemClock } from './system-clock.js';
 
-/** The Dynamics 365 records the flows touch, kept in process. */
+export interface InMemoryCrmOptions {
+  /** Stamps `createdOn` / `modifiedOn` of commands. */
+  readonly clock?: ClockPort;
+}
+
+/**
+ * The Dynamics 365 records the flows touch, kept in process, with the CRM's rules: creation is
+ * idempotent where the port says so (alert by token, case and work order per alert, command by
+ * the id given), updates of missing records fail with NotFound, and listings are newest first.
+ * Records are copied in and out, so a caller can never change what is stored by mutating it.
+ */
 export class InMemoryCrm implements CrmGatewayPort {
+  private readonly assets = new Map<string, CrmCustomerAsset>();
+  private readonly devices = new Map<string, CrmDevice>();
   private readonly alertsById = new Map<string, StoredIoTAlert>();
   private readonly alertIdByToken = new Map<string, string>();
+  private readonly commands = new Map<string, CrmCommand>();
+  private readonly cases = new Map<string, CrmCase>();
+  private readonly workOrders = new Map<string, CrmWorkOrder>();
+  private readonly deviceData: DeviceDataHistoryEntry[] = [];
+  private readonly clock: ClockPort;
+  /** Insertion order breaks ties of equal timestamps, so "newest first" is stable. */
+  private sequence = 0;
+  private readonly order = new Map<string, number>();
 
-  constructor(private readonly ids: IdPort) {}
+  constructor(
+    private readonly ids: IdPort,
+    options: InMemoryCrmOptions = {},
+  ) {
+    this.clock = options.clock ?? systemClock;
+  }
 
-  async createIoTAlert(alert: IoTAlert): Promise<CreatedIoTAlert> {
+  // ---- devices and customer assets ----
+
+  async upsertCustomerAsset(asset: CrmCustomerAsset): Promise<void> {
+    this.assets.set(asset.customerAssetId, copy(asset));
+  }
+
+  async getCustomerAsset(customerAssetId: string): Promise<CrmCustomerAsset | undefined> {
+    return copyOrUndefined(this.assets.get(customerAssetId));
+  }
+
+  async upsertDevice(device: CrmDevice): Promise<void> {
+    this.devices.set(device.deviceRecordId, copy(device));
+  }
+
+  async getDevice(deviceRecordId: string): Promise<CrmDevice | undefined> {
+    return copyOrUndefined(this.devices.get(deviceRecordId));
+  }
+
+  async findDeviceByHubId(deviceId: string): Promise<CrmDevice | undefined> {
+    for (const d of this.devices.values()) if (d.deviceId === deviceId) return copy(d);
+    return undefined;
+  }
+
+  async listDevices(): Promise<CrmDevice[]> {
+    return [...this.devices.values()].map(copy);
+  }
+
+  async writeRegistrationResults(results: readonly RegistrationResult[]): Promise<void> {
+    const missing = results.filter((r) => !this.devices.has(r.deviceRecordId));
+    if (missing.length > 0) throw new CrmError('NotFound', `No msdyn_iotdevice with id ${missing.map((r) => r.deviceRecordId).join(', ')}.`);
+    for (const r of results) {
+      const device = this.devices.get(r.deviceRecordId)!;
+      this.devices.set(r.deviceRecordId, { ...device, deviceId: r.deviceId, registrationStatus: r.status, registrationMessage: r.message });
+    }
+  }
+
+  // ---- alerts ----
+
+  async createIoTAlert(alert: NewIoTAlert): Promise<CreatedIoTAlert> {
     const existing = this.alertIdByToken.get(alert.alertToken);
     if (existing !== undefined) return { alertId: existing, created: false };
     const alertId = this.ids.newId();
-    this.alertsById.set(alertId, { ...alert, alertId });
+    this.alertsById.set(alertId, { ...copy(alert), alertId });
     this.alertIdByToken.set(alert.alertToken, alertId);
+    this.order.set(alertId, ++this.sequence);
     return { alertId, created: true };
   }
 
-  async listIoTAlerts(): Promise<StoredIoTAlert[]> {
-    return [...this.alertsById.values()];
+  async getIoTAlert(alertId: string): Promise<StoredIoTAlert | undefined> {
+    return copyOrUndefined(this.alertsById.get(alertId));
   }
+
+  async findIoTAlertByToken(alertToken: string): Promise<StoredIoTAlert | undefined> {
+    const alertId = this.alertIdByToken.get(alertToken);
+    return alertId === undefined ? undefined : copyOrUndefined(this.alertsById.get(alertId));
+  }
+
+  async findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]> {
+    return this.alertsNewestFirst().filter((a) => a.deviceId === deviceId && a.alertTime >= since);
+  }
+
+  async updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void> {
+    const alert = this.alertsById.get(alertId);
+    if (alert === undefined) throw new CrmError('NotFound', `No msdyn_iotalert with id ${alertId}.`);
+    this.alertsById.set(alertId, { ...alert, ...definedOnly(patch) });
+  }
+
+  async listIoTAlerts(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<StoredIoTAlert[]> {
+    const matching = this.alertsNewestFirst().filter((a) => query.deviceId === undefined || a.deviceId === query.deviceId);
+    return query.top === undefined ? matching : matching.slice(0, query.top);
+  }
+
+  // ---- commands ----
+
+  async createCommand(command: NewCrmCommand): Promise<{ readonly commandId: string; readonly created: boolean }> {
+    if (command.commandId !== undefined && this.commands.has(command.commandId)) return { commandId: command.commandId, created: false };
+    const commandId = command.commandId ?? this.ids.newId();
+    const now = this.clock.now();
+    this.commands.set(commandId, { ...copy(command), commandId, state: 'requested', cfsStatus: CfsCommandStatus.InProgress, createdOn: now, modifiedOn: now });
+    this.order.set(commandId, ++this.sequence);
+    return { commandId, created: true };
+  }
+
+  async getCommand(commandId: string): Promise<CrmCommand | undefined> {
+    return copyOrUndefined(this.commands.get(commandId));
+  }
+
+  async updateCommandStatus(commandId: string, update: CommandStatusUpdate): Promise<void> {
+    const command = this.commands.get(commandId);
+    if (command === undefined) throw new CrmError('NotFound', `No msdyn_iotdevicecommand with id ${commandId}.`);
+    this.commands.set(commandId, { ...command, ...definedOnly(update), modifiedOn: this.clock.now() });
+  }
+
+  async listCommands(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<CrmCommand[]> {
+    const matching = [...this.commands.values()]
+      .filter((c) => query.deviceId === undefined || c.deviceId === query.deviceId)
+      .sort((a, b) => b.createdOn - a.createdOn || this.order.get(b.commandId)! - this.order.get(a.commandId)!)
+      .map(copy);
+    return query.top === undefined ? matching : matching.slice(0, query.top);
+  }
+
+  // ---- cases and work orders ----
+
+  async createCase(newCase: NewCrmCase): Promise<{ readonly caseId: string; readonly created: boolean }> {
+    for (const c of this.cases.values()) if (c.alertId === newCase.alertId) return { caseId: c.caseId, created: false };
+    const caseId = this.ids.newId();
+    this.cases.set(caseId, { ...copy(newCase), caseId });
+    return { caseId, created: true };
+  }
+
+  async createWorkOrder(workOrder: NewCrmWorkOrder): Promise<{ readonly workOrderId: string; readonly created: boolean }> {
+    for (const w of this.workOrders.values()) if (w.alertId === workOrder.alertId) return { workOrderId: w.workOrderId, created: false };
+    const workOrderId = this.ids.newId();
+    this.workOrders.set(workOrderId, { ...copy(workOrder), workOrderId });
+    return { workOrderId, created: true };
+  }
+
+  async listCases(query: { readonly alertId?: string } = {}): Promise<CrmCase[]> {
+    return [...this.cases.values()].filter((c) => query.alertId === undefined || c.alertId === query.alertId).map(copy);
+  }
+
+  async listWorkOrders(query: { readonly alertId?: string } = {}): Promise<CrmWorkOrder[]> {
+    return [...this.workOrders.values()].filter((w) => query.alertId === undefined || w.alertId === query.alertId).map(copy);
+  }
+
+  // ---- device data history ----
+
+  async addDeviceDataHistory(entry: DeviceDataHistoryEntry): Promise<void> {
+    this.deviceData.push(copy(entry));
+  }
+
+  async listDeviceDataHistory(deviceId: string): Promise<DeviceDataHistoryEntry[]> {
+    return this.deviceData
+      .map((entry, index) => ({ entry, index }))
+      .filter(({ entry }) => entry.deviceId === deviceId)
+      .sort((a, b) => b.entry.recordedOn - a.entry.recordedOn || b.index - a.index)
+      .map(({ entry }) => copy(entry));
+  }
+
+  private alertsNewestFirst(): StoredIoTAlert[] {
+    return [...this.alertsById.values()].sort((a, b) => b.alertTime - a.alertTime || this.order.get(b.alertId)! - this.order.get(a.alertId)!).map(copy);
+  }
+}
+
+const copy = <T>(value: T): T => structuredClone(value);
+const copyOrUndefined = <T>(value: T | undefined): T | undefined => (value === undefined ? undefined : copy(value));
+
+/** A patch's keys that carry a value: `undefined` means "leave alone", as in a Dataverse PATCH. */
+function definedOnly<T extends object>(patch: T): Partial<T> {
+  return Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) as Partial<T>;
 }

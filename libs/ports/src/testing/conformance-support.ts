@@ -1,0 +1,39 @@
+import { randomUUID } from 'node:crypto';
+
+/**
+ * Small helpers the conformance suites share. Every suite names its records with fresh unique
+ * ids, so a suite can run against a real service whose data outlives one test.
+ */
+
+/** A fresh GUID: Dataverse and the hub accept it as a record id. */
+export const newGuid = (): string => randomUUID();
+
+/** A fresh hub device id with a readable prefix; `'` in the prefix is kept on purpose. */
+export const uniqueDeviceId = (prefix: string): string => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
+export const textOf = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
+
+/**
+ * Retries `probe` until it stops throwing, or fails with its last error after `timeoutMs` of
+ * real time. For effects that an adapter may apply a moment later (feedback, connection state).
+ */
+export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 10_000, pollMs = 20): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await probe();
+    } catch (e) {
+      if (Date.now() >= deadline) throw e;
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+}
+
+/** Collects what a callback-style subscription hands over, for assertions with `eventually`. */
+export class Collected<T> {
+  readonly items: T[] = [];
+  push = (...values: T[]): void => {
+    this.items.push(...values);
+  };
+}

@@ -1,0 +1,298 @@
+import { AlertState, AlertStatus, AlertType, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CrmError, type CrmDevice, type CrmGatewayPort, type NewIoTAlert } from '../crm-gateway-port.js';
+import { newGuid, uniqueDeviceId } from './conformance-support.js';
+
+export interface CrmGatewayUnderTest {
+  readonly crm: CrmGatewayPort;
+  /**
+   * Lets time pass between two writes, so that "newest first" by creation time is observable
+   * (a manual clock moves; against a real service, wait — Dataverse stamps whole seconds).
+   */
+  advanceTime(ms: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export type CrmGatewayFactory = () => Promise<CrmGatewayUnderTest>;
+
+/** A device id with a quote and an OData fragment in it: it must be treated as plain data. */
+const dangerousDeviceId = (): string => uniqueDeviceId("o'brien-x'or'1'eq'1");
+
+const device = (overrides: Partial<CrmDevice> = {}): CrmDevice => ({
+  deviceRecordId: newGuid(),
+  deviceId: uniqueDeviceId('thermostat'),
+  name: 'Lobby thermostat',
+  deviceType: 'Thermostat',
+  registrationStatus: RegistrationStatus.Unregistered,
+  ...overrides,
+});
+
+const alert = (deviceId: string, alertTime: number, overrides: Partial<NewIoTAlert> = {}): NewIoTAlert => ({
+  alertToken: newGuid(),
+  deviceId,
+  description: 'Temperature reading of 86 exceeded a threshold of 70',
+  alertData: JSON.stringify({ deviceid: deviceId, readingtype: 'Temperature', reading: 86, threshold: 70 }),
+  alertTime,
+  alertType: AlertType.Anomaly,
+  state: AlertState.Active,
+  status: AlertStatus.Active,
+  ...overrides,
+});
+
+const isCrmError = (code: string) => (e: unknown) => e instanceof CrmError && e.code === code;
+
+/** Alert times are whole seconds, as Dataverse stores them. */
+const T0 = Date.parse('2026-11-28T09:15:00Z');
+
+/**
+ * What every CrmGatewayPort adapter must do, as the flows rely on it: records read back as
+ * written, idempotent creation (alert by token, case and work order per alert, command by the
+ * id given), registration results written onto the device, "newest first" listings, and device
+ * ids containing `'` (legal on the hub) treated as plain data, never as query syntax.
+ */
+export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFactory): void {
+  describe(`${adapterName} conforms to CrmGatewayPort`, () => {
+    let current: CrmGatewayUnderTest | undefined;
+    const open = async (): Promise<CrmGatewayUnderTest> => (current = await factory());
+    afterEach(async () => {
+      await current?.dispose();
+      current = undefined;
+    });
+
+    describe('devices and customer assets', () => {
+      it('reads back a customer asset as written, and nothing for an unknown id', async () => {
+        const { crm } = await open();
+        const asset = { customerAssetId: newGuid(), name: 'Head office HVAC' };
+        await crm.upsertCustomerAsset(asset);
+        expect(await crm.getCustomerAsset(asset.customerAssetId)).toEqual(asset);
+        await crm.upsertCustomerAsset({ ...asset, name: 'Head office HVAC (east)' });
+        expect(await crm.getCustomerAsset(asset.customerAssetId)).toEqual({ ...asset, name: 'Head office HVAC (east)' });
+        expect(await crm.getCustomerAsset(newGuid())).toBeUndefined();
+      });
+
+      it('creates a device, replaces it on a second upsert, and finds it by record id and hub id', async () => {
+        const { crm } = await open();
+        const asset = { customerAssetId: newGuid(), name: 'Lobby' };
+        await crm.upsertCustomerAsset(asset);
+        const d = device({ customerAssetId: asset.customerAssetId, tags: { site: 'lobby', floor: 1 }, settings: { TargetTemperature: 21 } });
+        await crm.upsertDevice(d);
+        expect(await crm.getDevice(d.deviceRecordId)).toEqual(d);
+        expect(await crm.findDeviceByHubId(d.deviceId)).toEqual(d);
+        const renamed = { ...d, name: 'Lobby thermostat (new)', registrationStatus: RegistrationStatus.Registered, registrationMessage: 'ok' };
+        await crm.upsertDevice(renamed);
+        expect(await crm.getDevice(d.deviceRecordId)).toEqual(renamed);
+        expect((await crm.listDevices()).filter((x) => x.deviceRecordId === d.deviceRecordId)).toEqual([renamed]);
+        expect(await crm.getDevice(newGuid())).toBeUndefined();
+        expect(await crm.findDeviceByHubId(uniqueDeviceId('nobody'))).toBeUndefined();
+      });
+
+      it("finds a device whose hub id contains a quote, and no other device through it", async () => {
+        const { crm } = await open();
+        const quoted = device({ deviceId: dangerousDeviceId() });
+        const other = device();
+        await crm.upsertDevice(quoted);
+        await crm.upsertDevice(other);
+        expect(await crm.findDeviceByHubId(quoted.deviceId)).toEqual(quoted);
+        expect(await crm.findDeviceByHubId(`${other.deviceId}' or msdyn_deviceid ne '`)).toBeUndefined();
+        expect(await crm.findDeviceByHubId("'")).toBeUndefined();
+      });
+
+      it('writes each registration result onto its device', async () => {
+        const { crm } = await open();
+        const ok = device();
+        const failed = device({ deviceId: dangerousDeviceId() });
+        await crm.upsertDevice(ok);
+        await crm.upsertDevice(failed);
+        await crm.writeRegistrationResults([
+          { deviceRecordId: ok.deviceRecordId, deviceId: ok.deviceId, status: RegistrationStatus.Registered, message: 'Registered in the IoT hub' },
+          { deviceRecordId: failed.deviceRecordId, deviceId: failed.deviceId, status: RegistrationStatus.Error, message: "Device id 'x' is not allowed" },
+        ]);
+        expect(await crm.getDevice(ok.deviceRecordId)).toMatchObject({ deviceId: ok.deviceId, registrationStatus: RegistrationStatus.Registered, registrationMessage: 'Registered in the IoT hub' });
+        expect(await crm.getDevice(failed.deviceRecordId)).toMatchObject({ deviceId: failed.deviceId, registrationStatus: RegistrationStatus.Error, registrationMessage: "Device id 'x' is not allowed" });
+      });
+    });
+
+    describe('alerts', () => {
+      it('creates an alert once per alert token and reads it back with what the inbound flow resolved', async () => {
+        const { crm } = await open();
+        const asset = { customerAssetId: newGuid(), name: 'Lobby' };
+        await crm.upsertCustomerAsset(asset);
+        const d = device({ customerAssetId: asset.customerAssetId });
+        await crm.upsertDevice(d);
+        const a = alert(d.deviceId, T0, { deviceRecordId: d.deviceRecordId, customerAssetId: asset.customerAssetId });
+        const first = await crm.createIoTAlert(a);
+        const second = await crm.createIoTAlert({ ...a, description: 'redelivered' });
+        expect(first.created).toBe(true);
+        expect(second).toEqual({ alertId: first.alertId, created: false });
+        const stored = await crm.getIoTAlert(first.alertId);
+        expect(stored).toMatchObject({ ...a, alertId: first.alertId });
+        expect(await crm.findIoTAlertByToken(a.alertToken)).toMatchObject({ alertId: first.alertId, description: a.description });
+        expect(await crm.listIoTAlerts({ deviceId: d.deviceId })).toHaveLength(1);
+        expect(await crm.getIoTAlert(newGuid())).toBeUndefined();
+        expect(await crm.findIoTAlertByToken(newGuid())).toBeUndefined();
+      });
+
+      it('keeps alert data and descriptions exactly, quotes and non-ASCII included', async () => {
+        const { crm } = await open();
+        const deviceId = dangerousDeviceId();
+        const a = alert(deviceId, T0, { description: "Température d'entrée 86 °C > 70", alertData: JSON.stringify({ note: "it's \"hot\" — 🔥", deviceid: deviceId }) });
+        const { alertId } = await crm.createIoTAlert(a);
+        expect(await crm.getIoTAlert(alertId)).toMatchObject({ deviceId, description: a.description, alertData: a.alertData, alertTime: T0 });
+      });
+
+      it('finds the recent alerts of one device, newest first, for parenting', async () => {
+        const { crm } = await open();
+        const deviceId = dangerousDeviceId();
+        const otherDevice = uniqueDeviceId('thermostat');
+        const old = await crm.createIoTAlert(alert(deviceId, T0 - 600_000));
+        const a1 = await crm.createIoTAlert(alert(deviceId, T0 - 120_000));
+        const a2 = await crm.createIoTAlert(alert(deviceId, T0));
+        await crm.createIoTAlert(alert(otherDevice, T0));
+        const recent = await crm.findRecentIoTAlerts(deviceId, T0 - 300_000);
+        expect(recent.map((x) => x.alertId)).toEqual([a2.alertId, a1.alertId]);
+        expect(recent.map((x) => x.alertId)).not.toContain(old.alertId);
+        expect((await crm.findRecentIoTAlerts(deviceId, T0)).map((x) => x.alertId)).toEqual([a2.alertId]);
+      });
+
+      it('applies a patch to an alert and leaves the other fields alone', async () => {
+        const { crm } = await open();
+        const deviceId = uniqueDeviceId('thermostat');
+        const parent = await crm.createIoTAlert(alert(deviceId, T0 - 60_000));
+        const child = await crm.createIoTAlert(alert(deviceId, T0));
+        const c = await crm.createCase({ title: 'Temperature too high', alertId: child.alertId });
+        const cmd = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId });
+        await crm.updateIoTAlert(child.alertId, { parentAlertId: parent.alertId });
+        await crm.updateIoTAlert(child.alertId, { state: AlertState.InProgress, status: AlertStatus.InProgressCaseCreated, caseId: c.caseId, lastCommandId: cmd.commandId });
+        expect(await crm.getIoTAlert(child.alertId)).toMatchObject({
+          alertId: child.alertId,
+          deviceId,
+          alertTime: T0,
+          parentAlertId: parent.alertId,
+          state: AlertState.InProgress,
+          status: AlertStatus.InProgressCaseCreated,
+          caseId: c.caseId,
+          lastCommandId: cmd.commandId,
+        });
+      });
+
+      it('refuses to update an alert that does not exist, with NotFound', async () => {
+        const { crm } = await open();
+        await expect(crm.updateIoTAlert(newGuid(), { state: AlertState.Closed, status: AlertStatus.Closed })).rejects.toSatisfy(isCrmError('NotFound'));
+      });
+
+      it('lists alerts newest first, by device and up to a count', async () => {
+        const { crm } = await open();
+        const deviceId = uniqueDeviceId('thermostat');
+        const ids = [];
+        for (let i = 0; i < 3; i++) ids.push((await crm.createIoTAlert(alert(deviceId, T0 + i * 1_000))).alertId);
+        await crm.createIoTAlert(alert(uniqueDeviceId('other'), T0 + 10_000));
+        expect((await crm.listIoTAlerts({ deviceId })).map((a) => a.alertId)).toEqual([...ids].reverse());
+        expect((await crm.listIoTAlerts({ deviceId, top: 2 })).map((a) => a.alertId)).toEqual([ids[2], ids[1]]);
+      });
+    });
+
+    describe('commands', () => {
+      it('creates a command once for the id given, in progress, and reads it back', async () => {
+        const { crm } = await open();
+        const d = device();
+        await crm.upsertDevice(d);
+        const parent = await crm.createIoTAlert(alert(d.deviceId, T0));
+        const commandId = newGuid();
+        const command = {
+          commandId,
+          name: 'Set Values',
+          message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"30","Humidity":"30"}}}',
+          deviceId: d.deviceId,
+          deviceRecordId: d.deviceRecordId,
+          parentAlertId: parent.alertId,
+        };
+        expect(await crm.createCommand(command)).toEqual({ commandId, created: true });
+        expect(await crm.createCommand(command)).toEqual({ commandId, created: false });
+        const stored = await crm.getCommand(commandId);
+        expect(stored).toMatchObject({ ...command, state: 'requested', cfsStatus: CfsCommandStatus.InProgress });
+        expect(stored!.modifiedOn).toBeGreaterThanOrEqual(stored!.createdOn);
+        expect(await crm.listCommands({ deviceId: d.deviceId })).toHaveLength(1);
+        expect(await crm.getCommand(newGuid())).toBeUndefined();
+      });
+
+      it('gives a new command an id when none is given', async () => {
+        const { crm } = await open();
+        const deviceId = dangerousDeviceId();
+        const a = await crm.createCommand({ name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId });
+        const b = await crm.createCommand({ name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId });
+        expect(a.created && b.created).toBe(true);
+        expect(a.commandId).not.toBe(b.commandId);
+        expect(await crm.getCommand(a.commandId)).toMatchObject({ deviceId, name: 'Reset Thermostat' });
+      });
+
+      it('writes a status change back to the command', async () => {
+        const { crm } = await open();
+        const { commandId } = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: uniqueDeviceId('thermostat') });
+        await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+        expect(await crm.getCommand(commandId)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+        await crm.updateCommandStatus(commandId, { state: 'expired', cfsStatus: CfsCommandStatus.Error, statusReason: 'Expired: the device did not take the message within its time to live' });
+        expect(await crm.getCommand(commandId)).toMatchObject({ state: 'expired', cfsStatus: CfsCommandStatus.Error, statusReason: 'Expired: the device did not take the message within its time to live' });
+      });
+
+      it('refuses a status change of a command that does not exist, with NotFound', async () => {
+        const { crm } = await open();
+        await expect(crm.updateCommandStatus(newGuid(), { state: 'sent', cfsStatus: CfsCommandStatus.Sent })).rejects.toSatisfy(isCrmError('NotFound'));
+      });
+
+      it('lists commands newest first, by device and up to a count', async () => {
+        const harness = await open();
+        const deviceId = uniqueDeviceId('thermostat');
+        const ids: string[] = [];
+        for (let i = 0; i < 3; i++) {
+          if (i > 0) await harness.advanceTime(1_000);
+          ids.push((await harness.crm.createCommand({ commandId: newGuid(), name: `Notification ${i}`, message: '{"CommandName":"Notification","Parameters":{"Message":"hi"}}', deviceId })).commandId);
+        }
+        expect((await harness.crm.listCommands({ deviceId })).map((c) => c.commandId)).toEqual([...ids].reverse());
+        expect((await harness.crm.listCommands({ deviceId, top: 1 })).map((c) => c.commandId)).toEqual([ids[2]]);
+      });
+    });
+
+    describe('cases and work orders', () => {
+      it('creates one case per alert, however often it is asked', async () => {
+        const { crm } = await open();
+        const asset = { customerAssetId: newGuid(), name: 'Lobby' };
+        await crm.upsertCustomerAsset(asset);
+        const { alertId } = await crm.createIoTAlert(alert(uniqueDeviceId('thermostat'), T0));
+        const first = await crm.createCase({ title: 'Temperature too high', alertId, customerAssetId: asset.customerAssetId, description: 'Lobby is hot' });
+        const second = await crm.createCase({ title: 'Temperature too high (again)', alertId });
+        expect(first.created).toBe(true);
+        expect(second).toEqual({ caseId: first.caseId, created: false });
+        expect(await crm.listCases({ alertId })).toEqual([{ caseId: first.caseId, title: 'Temperature too high', alertId, customerAssetId: asset.customerAssetId, description: 'Lobby is hot' }]);
+      });
+
+      it('creates one work order per alert, linked to its case', async () => {
+        const { crm } = await open();
+        const { alertId } = await crm.createIoTAlert(alert(uniqueDeviceId('thermostat'), T0));
+        const { alertId: otherAlertId } = await crm.createIoTAlert(alert(uniqueDeviceId('thermostat'), T0));
+        const { caseId } = await crm.createCase({ title: 'Temperature too high', alertId });
+        const first = await crm.createWorkOrder({ alertId, caseId, summary: 'Inspect the thermostat' });
+        const second = await crm.createWorkOrder({ alertId, caseId, summary: 'Inspect the thermostat' });
+        const other = await crm.createWorkOrder({ alertId: otherAlertId, summary: 'Replace the sensor' });
+        expect(first.created).toBe(true);
+        expect(second).toEqual({ workOrderId: first.workOrderId, created: false });
+        expect(other.workOrderId).not.toBe(first.workOrderId);
+        expect(await crm.listWorkOrders({ alertId })).toEqual([{ workOrderId: first.workOrderId, alertId, caseId, summary: 'Inspect the thermostat' }]);
+      });
+    });
+
+    describe('device data history', () => {
+      it('keeps pulled device data, newest first, per device', async () => {
+        const { crm } = await open();
+        const d = device({ deviceId: dangerousDeviceId() });
+        await crm.upsertDevice(d);
+        const older = { deviceId: d.deviceId, deviceRecordId: d.deviceRecordId, connectionState: 'Disconnected' as const, reportedProperties: '{"firmware":"1.0"}', recordedOn: T0 };
+        const newer = { deviceId: d.deviceId, deviceRecordId: d.deviceRecordId, connectionState: 'Connected' as const, lastActivityTime: T0 + 30_000, reportedProperties: '{"firmware":"1.1","note":"it\'s fine"}', recordedOn: T0 + 60_000 };
+        await crm.addDeviceDataHistory(older);
+        await crm.addDeviceDataHistory(newer);
+        await crm.addDeviceDataHistory({ ...newer, deviceId: uniqueDeviceId('other'), deviceRecordId: newGuid() });
+        expect(await crm.listDeviceDataHistory(d.deviceId)).toEqual([newer, older]);
+        expect(await crm.listDeviceDataHistory(uniqueDeviceId('nobody'))).toEqual([]);
+      });
+    });
+  });
+}
