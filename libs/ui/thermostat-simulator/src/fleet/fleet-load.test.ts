@@ -1,0 +1,49 @@
+import type { DeviceClientPort, DeviceConnection } from '@fieldlink/ports';
+import { describe, expect, it } from 'vitest';
+import { runFleetLoad } from './fleet-load.js';
+import { ThermostatFleet } from './thermostat-fleet.js';
+
+const countingClient = () => {
+  const perDevice = new Map<string, number>();
+  const client: DeviceClientPort = {
+    connect: async (deviceId): Promise<DeviceConnection> => ({
+      deviceId,
+      sendTelemetry: async () => void perDevice.set(deviceId, (perDevice.get(deviceId) ?? 0) + 1),
+      onCloudToDeviceMessage: () => undefined,
+      reportProperties: async () => undefined,
+      close: async () => undefined,
+    }),
+  };
+  return { client, perDevice };
+};
+
+describe('runFleetLoad', () => {
+  it('sends about R messages per second over N devices, round robin, for the bounded time, then removes its devices', async () => {
+    const { client, perDevice } = countingClient();
+    const fleet = new ThermostatFleet({ deviceClient: client });
+    const result = await runFleetLoad(fleet, { devices: 20, messagesPerSecond: 2_000, durationMs: 300 });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    // Paced open loop: never ahead of the schedule, and not far behind it on an idle machine.
+    expect(result.value.sent).toBeLessThanOrEqual(2_000 * (result.value.elapsedMs / 1000) + 1);
+    expect(result.value.sent).toBeGreaterThan(100);
+    expect(perDevice.size).toBe(20);
+    const counts = [...perDevice.values()];
+    expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
+    expect(fleet.size).toBe(0);
+  });
+
+  it('refuses an unbounded or empty run, naming the option', async () => {
+    const fleet = new ThermostatFleet({ deviceClient: countingClient().client });
+    expect(await runFleetLoad(fleet, { devices: 0, messagesPerSecond: 1, durationMs: 1 })).toMatchObject({ ok: false, error: expect.stringMatching(/^devices:/) });
+    expect(await runFleetLoad(fleet, { devices: 1, messagesPerSecond: 1, durationMs: Infinity })).toMatchObject({ ok: false, error: expect.stringMatching(/^durationMs:/) });
+  });
+
+  it('stops early when its signal aborts', async () => {
+    const fleet = new ThermostatFleet({ deviceClient: countingClient().client });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(), 50);
+    const result = await runFleetLoad(fleet, { devices: 2, messagesPerSecond: 100, durationMs: 60_000, signal: abort.signal });
+    expect(result.ok && result.value.elapsedMs).toBeLessThan(5_000);
+  });
+});

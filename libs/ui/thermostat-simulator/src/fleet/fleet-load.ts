@@ -1,0 +1,83 @@
+import { err, ok, type Result } from '@fieldlink/domain';
+import type { ThermostatFleet } from './thermostat-fleet.js';
+
+export interface FleetLoadOptions {
+  /** How many thermostats play the load (added as `<prefix>-1` … `<prefix>-N`). */
+  readonly devices: number;
+  /** Messages per second, all devices together. */
+  readonly messagesPerSecond: number;
+  /** How long to send; the run is always bounded (at most one hour). */
+  readonly durationMs: number;
+  readonly prefix?: string;
+  /** Leave the load thermostats in the fleet afterwards (default: remove them). */
+  readonly keepDevices?: boolean;
+  readonly signal?: AbortSignal;
+  /** Called about once a second with the progress so far. */
+  readonly onProgress?: (progress: FleetLoadSummary) => void;
+}
+
+export interface FleetLoadSummary {
+  readonly devices: number;
+  readonly sent: number;
+  readonly failed: number;
+  readonly elapsedMs: number;
+  /** Messages per second actually sent. */
+  readonly achievedPerSecond: number;
+}
+
+const MAX_DURATION_MS = 60 * 60 * 1000;
+const PACE_MS = 10;
+
+/** Validates load options; each problem names the option and what was expected. */
+export function checkFleetLoadOptions(options: FleetLoadOptions): Result<FleetLoadOptions, string> {
+  if (!Number.isInteger(options.devices) || options.devices < 1 || options.devices > 100_000) return err('devices: expected a whole number from 1 to 100000');
+  if (!Number.isFinite(options.messagesPerSecond) || options.messagesPerSecond <= 0 || options.messagesPerSecond > 1_000_000) return err('messagesPerSecond: expected a number above 0 and at most 1000000');
+  if (!Number.isFinite(options.durationMs) || options.durationMs <= 0 || options.durationMs > MAX_DURATION_MS) return err(`durationMs: expected a number above 0 and at most ${MAX_DURATION_MS}`);
+  return ok(options);
+}
+
+/**
+ * The headless load mode: N thermostats send R messages per second in total, round robin, paced
+ * against the clock (open loop: a slow hub shows as a lower achieved rate, not as a pile-up), for
+ * a bounded time.
+ */
+export async function runFleetLoad(fleet: ThermostatFleet, options: FleetLoadOptions): Promise<Result<FleetLoadSummary, string>> {
+  const checked = checkFleetLoadOptions(options);
+  if (!checked.ok) return checked;
+  const prefix = options.prefix ?? 'load';
+  const ids = Array.from({ length: options.devices }, (_, i) => `${prefix}-${i + 1}`);
+  for (const id of ids) {
+    const added = await fleet.addDevice(id);
+    if (!added.ok) return err(added.error);
+  }
+  const started = performance.now();
+  let sent = 0;
+  let failed = 0;
+  let next = 0;
+  let lastProgress = started;
+  const summary = (): FleetLoadSummary => {
+    const elapsedMs = performance.now() - started;
+    return { devices: ids.length, sent, failed, elapsedMs, achievedPerSecond: elapsedMs > 0 ? (sent * 1000) / elapsedMs : 0 };
+  };
+  try {
+    while (!options.signal?.aborted) {
+      const elapsed = performance.now() - started;
+      if (elapsed >= options.durationMs) break;
+      const due = Math.floor((elapsed * options.messagesPerSecond) / 1000) - sent - failed;
+      for (let i = 0; i < due && !options.signal?.aborted; i++) {
+        const result = await fleet.sendReading(ids[next]!);
+        next = (next + 1) % ids.length;
+        if (result.ok) sent++;
+        else failed++;
+      }
+      if (options.onProgress !== undefined && performance.now() - lastProgress >= 1000) {
+        lastProgress = performance.now();
+        options.onProgress(summary());
+      }
+      await new Promise((resolve) => setTimeout(resolve, PACE_MS));
+    }
+    return ok(summary());
+  } finally {
+    if (options.keepDevices !== true) for (const id of ids) await fleet.removeDevice(id);
+  }
+}

@@ -1,0 +1,5 @@
+export * from './thermostat-view.js';
+export * from './thermostat-command.js';
+export * from './command-acknowledgement.js';
+export * from './thermostat-fleet.js';
+export * from './fleet-load.js';

@@ -1,0 +1,421 @@
+import { randomUUID } from 'node:crypto';
+import { err, isHubDeviceId, ok, stepThermostat, type Result, type ThermostatSimState } from '@fieldlink/domain';
+import { encodeJsonBody, encodeTelemetry, silentLog, type ClockPort, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
+import { feedbackOnlyAcknowledger, type CommandAcknowledger } from './command-acknowledgement.js';
+import { parseThermostatCommand, type ThermostatCommand } from './thermostat-command.js';
+import type { ConnectionState, FleetEvent, FleetListener, ReceivedCommand, ReceivedNotification, ThermostatDefaults, ThermostatView } from './thermostat-view.js';
+
+export interface ThermostatFleetOptions {
+  readonly deviceClient: DeviceClientPort;
+  /** Milliseconds between two readings of one thermostat (default 1000). */
+  readonly intervalMs?: number;
+  /** Milliseconds between two heartbeats of one thermostat; 0 sends none (default 30,000). */
+  readonly heartbeatIntervalMs?: number;
+  /** Degrees (and humidity points) per minute a thermostat moves towards values set by Set Values (default 60). */
+  readonly approachPerMinute?: number;
+  readonly defaults?: Partial<ThermostatDefaults>;
+  readonly acknowledge?: CommandAcknowledger;
+  readonly clock?: ClockPort;
+  /** Uniform in [0, 1): the noise of the readings. */
+  readonly random?: () => number;
+  readonly newEventToken?: () => string;
+  readonly log?: LogPort;
+}
+
+export const DEFAULT_THERMOSTAT: ThermostatDefaults = { temperature: 62, humidity: 45, target: 62, driftPerMinute: 0 };
+
+interface Thermostat {
+  readonly deviceId: string;
+  readonly defaults: ThermostatDefaults;
+  state: ThermostatSimState;
+  humidityTarget: number | undefined;
+  /** Set Values gave a new target: the thermostat drives towards it, then holds it. */
+  approaching: boolean;
+  paused: boolean;
+  connection: ConnectionState;
+  connectionError: string | undefined;
+  link: DeviceConnection | undefined;
+  lastCommand: ReceivedCommand | undefined;
+  lastNotification: ReceivedNotification | undefined;
+  telemetrySent: number;
+  lastSentAt: number | undefined;
+  removed: boolean;
+}
+
+const BODY_KEPT = 500;
+const round1 = (n: number): number => Math.round(n * 10) / 10;
+
+/**
+ * The device side of the thermostat simulator, headless: N thermostats, each connected through
+ * the DeviceClientPort as itself, sending `{"DeviceID","Temperature","Humidity","EventToken"}`
+ * every interval and a heartbeat, and answering the CFS thermostat commands (Reset Thermostat,
+ * Notification, Set Values): valid ones are completed, invalid ones rejected with a reason.
+ * Everything a page shows comes from `list()` and the events of `subscribe()`.
+ */
+export class ThermostatFleet {
+  private readonly devices = new Map<string, Thermostat>();
+  private readonly listeners = new Set<FleetListener>();
+  private readonly intervalMs: number;
+  private readonly heartbeatIntervalMs: number;
+  private readonly approachPerMinute: number;
+  private readonly defaults: ThermostatDefaults;
+  private readonly acknowledge: CommandAcknowledger;
+  private readonly clock: ClockPort;
+  private readonly random: () => number;
+  private readonly newEventToken: () => string;
+  private readonly log: LogPort;
+  private readingTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private ticking: Promise<void> | undefined;
+
+  constructor(private readonly options: ThermostatFleetOptions) {
+    this.intervalMs = options.intervalMs ?? 1000;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 30_000;
+    this.approachPerMinute = options.approachPerMinute ?? 60;
+    this.defaults = { ...DEFAULT_THERMOSTAT, ...options.defaults };
+    this.acknowledge = options.acknowledge ?? feedbackOnlyAcknowledger;
+    this.clock = options.clock ?? { now: () => Date.now() };
+    this.random = options.random ?? Math.random;
+    this.newEventToken = options.newEventToken ?? randomUUID;
+    this.log = options.log ?? silentLog;
+  }
+
+  // ---- reading the fleet ----
+
+  list(): ThermostatView[] {
+    return [...this.devices.values()].map(toView);
+  }
+
+  get(deviceId: string): ThermostatView | undefined {
+    const t = this.devices.get(deviceId);
+    return t === undefined ? undefined : toView(t);
+  }
+
+  get size(): number {
+    return this.devices.size;
+  }
+
+  /** Every change of the fleet, for a page or a log; returns the unsubscribe function. */
+  subscribe(listener: FleetListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  // ---- changing the fleet ----
+
+  /** Adds a thermostat and connects it as `deviceId`. A connection failure leaves it in the fleet, `failed`, with the reason. */
+  async addDevice(deviceId: string, values: Partial<ThermostatDefaults> = {}): Promise<Result<ThermostatView, string>> {
+    if (!isHubDeviceId(deviceId)) return err(`deviceId: "${deviceId}" is not an IoT Hub device id (1–128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ')`);
+    if (this.devices.has(deviceId)) return err(`deviceId: "${deviceId}" is in the fleet already`);
+    const defaults: ThermostatDefaults = { ...this.defaults, ...values };
+    for (const [key, value] of Object.entries(defaults)) if (!Number.isFinite(value)) return err(`${key}: expected a finite number`);
+    const t: Thermostat = {
+      deviceId,
+      defaults,
+      state: { ...defaults },
+      humidityTarget: undefined,
+      approaching: false,
+      paused: false,
+      connection: 'connecting',
+      connectionError: undefined,
+      link: undefined,
+      lastCommand: undefined,
+      lastNotification: undefined,
+      telemetrySent: 0,
+      lastSentAt: undefined,
+      removed: false,
+    };
+    this.devices.set(deviceId, t);
+    this.emit({ type: 'device-added', device: toView(t) });
+    await this.connect(t);
+    return ok(toView(t));
+  }
+
+  /** Closes the device's connection and forgets it. */
+  async removeDevice(deviceId: string): Promise<Result<void, string>> {
+    const t = this.devices.get(deviceId);
+    if (t === undefined) return err(unknown(deviceId));
+    t.removed = true;
+    this.devices.delete(deviceId);
+    await this.closeLink(t);
+    this.emit({ type: 'device-removed', deviceId });
+    return ok(undefined);
+  }
+
+  /** Tries again to connect a device whose connection failed or was closed. */
+  async reconnect(deviceId: string): Promise<Result<ThermostatView, string>> {
+    const t = this.devices.get(deviceId);
+    if (t === undefined) return err(unknown(deviceId));
+    if (t.connection === 'connected' || t.connection === 'connecting') return ok(toView(t));
+    await this.connect(t);
+    return ok(toView(t));
+  }
+
+  /** Moves the temperature at once by `degrees` (e.g. +10 to cross the threshold by hand). */
+  nudge(deviceId: string, degrees: number): Result<ThermostatView, string> {
+    if (!Number.isFinite(degrees)) return err('degrees: expected a finite number');
+    return this.change(deviceId, (t) => {
+      t.state = { ...t.state, temperature: round1(t.state.temperature + degrees) };
+    });
+  }
+
+  /** Degrees per minute the thermostat drifts by (0 to stop; a drifting unit ignores its target). */
+  setDrift(deviceId: string, perMinute: number): Result<ThermostatView, string> {
+    if (!Number.isFinite(perMinute)) return err('perMinute: expected a finite number');
+    return this.change(deviceId, (t) => {
+      t.approaching = false;
+      t.state = { ...t.state, driftPerMinute: perMinute };
+    });
+  }
+
+  /** A paused thermostat sends nothing (it still receives commands), so the cloud sees it go offline. */
+  setPaused(deviceId: string, paused: boolean): Result<ThermostatView, string> {
+    return this.change(deviceId, (t) => {
+      t.paused = paused;
+    });
+  }
+
+  // ---- running ----
+
+  /** Sends readings every interval and heartbeats every heartbeat interval, until `stop()`. */
+  start(): void {
+    this.readingTimer ??= setInterval(() => void this.tick(), this.intervalMs);
+    if (this.heartbeatIntervalMs > 0) this.heartbeatTimer ??= setInterval(() => void this.sendHeartbeats(), this.heartbeatIntervalMs);
+  }
+
+  /** Stops the timers and waits for a send in progress; connections stay open. */
+  async stop(): Promise<void> {
+    if (this.readingTimer !== undefined) clearInterval(this.readingTimer);
+    if (this.heartbeatTimer !== undefined) clearInterval(this.heartbeatTimer);
+    this.readingTimer = this.heartbeatTimer = undefined;
+    await this.ticking;
+  }
+
+  /** Stops and closes every connection. */
+  async close(): Promise<void> {
+    await this.stop();
+    await Promise.all([...this.devices.values()].map((t) => this.closeLink(t)));
+  }
+
+  /** One step of every thermostat: move the readings by `elapsedMs`, then send one reading each (paused and unconnected ones skip). */
+  tick(elapsedMs = this.intervalMs): Promise<void> {
+    // One tick at a time: a slow hub delays the next reading instead of piling them up.
+    if (this.ticking !== undefined) return this.ticking;
+    this.ticking = this.runTick(elapsedMs).finally(() => {
+      this.ticking = undefined;
+    });
+    return this.ticking;
+  }
+
+  /** Sends one reading of one thermostat now, without moving its readings (the load mode uses it). */
+  async sendReading(deviceId: string): Promise<Result<string, string>> {
+    const t = this.devices.get(deviceId);
+    if (t === undefined) return err(unknown(deviceId));
+    return this.sendTelemetry(t);
+  }
+
+  async sendHeartbeats(): Promise<void> {
+    for (const t of [...this.devices.values()]) {
+      if (t.paused || t.link === undefined) continue;
+      const body = encodeJsonBody({ DeviceID: t.deviceId, EventToken: this.newEventToken() });
+      try {
+        await t.link.sendTelemetry(body, { messageType: 'heartbeat' });
+        t.lastSentAt = this.clock.now();
+        this.emit({ type: 'heartbeat-sent', deviceId: t.deviceId });
+      } catch (e) {
+        this.sendFailed(t, e);
+      }
+    }
+  }
+
+  private async runTick(elapsedMs: number): Promise<void> {
+    for (const t of [...this.devices.values()]) {
+      if (t.removed) continue;
+      this.step(t, elapsedMs);
+      if (!t.paused && t.link !== undefined) await this.sendTelemetry(t);
+      this.emit({ type: 'device-changed', device: toView(t) });
+    }
+  }
+
+  private step(t: Thermostat, elapsedMs: number): void {
+    const before = t.state;
+    let next = stepThermostat(before, elapsedMs, t.approaching ? 0 : this.random() * 2 - 1);
+    if (t.approaching) {
+      const gapBefore = before.temperature - before.target;
+      const gapAfter = next.temperature - next.target;
+      if (gapBefore === 0 || Math.sign(gapAfter) !== Math.sign(gapBefore) || Math.abs(gapAfter) < 0.05) {
+        // Arrived: hold the target from now on.
+        next = { ...next, temperature: next.target, driftPerMinute: 0 };
+        t.approaching = false;
+      }
+    }
+    if (t.humidityTarget !== undefined) {
+      const gap = t.humidityTarget - next.humidity;
+      const move = Math.min(Math.abs(gap), (this.approachPerMinute * elapsedMs) / 60_000);
+      next = { ...next, humidity: round1(next.humidity + Math.sign(gap) * move) };
+    }
+    t.state = next;
+  }
+
+  private async sendTelemetry(t: Thermostat): Promise<Result<string, string>> {
+    if (t.link === undefined) return err(`${t.deviceId} is not connected`);
+    const eventToken = this.newEventToken();
+    const { temperature, humidity } = t.state;
+    try {
+      await t.link.sendTelemetry(encodeTelemetry({ DeviceID: t.deviceId, Temperature: temperature, Humidity: humidity, EventToken: eventToken }), { messageType: 'telemetry' });
+    } catch (e) {
+      this.sendFailed(t, e);
+      return err((e as Error).message);
+    }
+    t.telemetrySent++;
+    t.lastSentAt = this.clock.now();
+    this.emit({ type: 'telemetry-sent', deviceId: t.deviceId, eventToken, temperature, humidity });
+    return ok(eventToken);
+  }
+
+  private sendFailed(t: Thermostat, e: unknown): void {
+    const error = (e as Error).message;
+    this.log.warn('device.send-failed', { deviceId: t.deviceId, error });
+    this.emit({ type: 'send-failed', deviceId: t.deviceId, error });
+  }
+
+  private async connect(t: Thermostat): Promise<void> {
+    t.connection = 'connecting';
+    t.connectionError = undefined;
+    try {
+      const link = await this.options.deviceClient.connect(t.deviceId);
+      if (t.removed) {
+        await link.close();
+        return;
+      }
+      link.onCloudToDeviceMessage((message) => this.onCommand(t, message));
+      t.link = link;
+      t.connection = 'connected';
+    } catch (e) {
+      t.connection = 'failed';
+      t.connectionError = (e as Error).message;
+      this.log.warn('device.connect-failed', { deviceId: t.deviceId, error: t.connectionError });
+    }
+    if (!t.removed) this.emit({ type: 'device-changed', device: toView(t) });
+  }
+
+  private async closeLink(t: Thermostat): Promise<void> {
+    const link = t.link;
+    t.link = undefined;
+    t.connection = 'disconnected';
+    try {
+      await link?.close();
+    } catch (e) {
+      this.log.warn('device.close-failed', { deviceId: t.deviceId, error: (e as Error).message });
+    }
+  }
+
+  private async onCommand(t: Thermostat, message: ReceivedCloudToDeviceMessage): Promise<DeviceMessageOutcome> {
+    const receivedAt = this.clock.now();
+    const parsed = parseThermostatCommand(message.body);
+    const body = new TextDecoder().decode(message.body).slice(0, BODY_KEPT);
+    const base = { messageId: message.messageId, ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }), body, receivedAt };
+    let command: ReceivedCommand;
+    if (parsed.ok) {
+      this.apply(t, parsed.value, receivedAt);
+      command = { ...base, name: parsed.value.name, outcome: 'completed' };
+      this.log.info('device.command-completed', { correlationId: message.correlationId, deviceId: t.deviceId, command: parsed.value.name, messageId: message.messageId });
+    } else {
+      const name = commandNameOf(body);
+      command = { ...base, ...(name === undefined ? {} : { name }), outcome: 'rejected', reason: parsed.error };
+      this.log.warn('device.command-rejected', { correlationId: message.correlationId, deviceId: t.deviceId, messageId: message.messageId, reason: parsed.error });
+    }
+    t.lastCommand = command;
+    try {
+      const link = t.link;
+      if (link !== undefined) {
+        await this.acknowledge(link, {
+          deviceId: t.deviceId,
+          messageId: message.messageId,
+          ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }),
+          ...(command.name === undefined ? {} : { commandName: command.name }),
+          outcome: command.outcome,
+          ...(command.reason === undefined ? {} : { reason: command.reason }),
+          at: receivedAt,
+        });
+      }
+    } catch (e) {
+      // The hub's feedback still tells the cloud; the acknowledgement is extra.
+      this.log.warn('device.acknowledge-failed', { correlationId: message.correlationId, deviceId: t.deviceId, error: (e as Error).message });
+    }
+    this.emit({ type: 'command-received', deviceId: t.deviceId, command });
+    this.emit({ type: 'device-changed', device: toView(t) });
+    return command.outcome === 'completed' ? 'complete' : 'reject';
+  }
+
+  private apply(t: Thermostat, command: ThermostatCommand, at: number): void {
+    switch (command.name) {
+      case 'Reset Thermostat':
+        t.state = { ...t.defaults };
+        t.humidityTarget = undefined;
+        t.approaching = false;
+        return;
+      case 'Notification':
+        t.lastNotification = { message: command.message, receivedAt: at };
+        return;
+      case 'Set Values': {
+        if (command.temperature !== undefined) {
+          const gap = command.temperature - t.state.temperature;
+          // Drive towards the new target at the approach rate; a drifting unit stops drifting.
+          t.state = { ...t.state, target: command.temperature, driftPerMinute: gap === 0 ? 0 : Math.sign(gap) * this.approachPerMinute };
+          t.approaching = gap !== 0;
+        }
+        if (command.humidity !== undefined) t.humidityTarget = command.humidity;
+        return;
+      }
+    }
+  }
+
+  private change(deviceId: string, mutate: (t: Thermostat) => void): Result<ThermostatView, string> {
+    const t = this.devices.get(deviceId);
+    if (t === undefined) return err(unknown(deviceId));
+    mutate(t);
+    const view = toView(t);
+    this.emit({ type: 'device-changed', device: view });
+    return ok(view);
+  }
+
+  private emit(event: FleetEvent): void {
+    for (const listener of [...this.listeners]) {
+      try {
+        listener(event);
+      } catch (e) {
+        this.log.warn('fleet.listener-failed', { event: event.type, error: (e as Error).message });
+      }
+    }
+  }
+}
+
+const unknown = (deviceId: string): string => `deviceId: no thermostat "${deviceId}" in the fleet`;
+
+function commandNameOf(body: string): string | undefined {
+  try {
+    const json = JSON.parse(body) as { CommandName?: unknown };
+    return typeof json.CommandName === 'string' ? json.CommandName : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function toView(t: Thermostat): ThermostatView {
+  return {
+    deviceId: t.deviceId,
+    temperature: t.state.temperature,
+    humidity: t.state.humidity,
+    target: t.state.target,
+    ...(t.humidityTarget === undefined ? {} : { humidityTarget: t.humidityTarget }),
+    driftPerMinute: t.approaching ? 0 : t.state.driftPerMinute,
+    paused: t.paused,
+    connection: t.connection,
+    ...(t.connectionError === undefined ? {} : { connectionError: t.connectionError }),
+    ...(t.lastCommand === undefined ? {} : { lastCommand: t.lastCommand }),
+    ...(t.lastNotification === undefined ? {} : { lastNotification: t.lastNotification }),
+    telemetrySent: t.telemetrySent,
+    ...(t.lastSentAt === undefined ? {} : { lastSentAt: t.lastSentAt }),
+  };
+}

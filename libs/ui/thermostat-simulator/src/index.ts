@@ -1,0 +1,1 @@
+export * from './fleet/index.js';
