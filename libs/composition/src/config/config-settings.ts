@@ -1,0 +1,69 @@
+/**
+ * Every setting of the configuration document, with its environment variable, for reading the
+ * environment and for the reference in apps/cli/README.md. The environment variable of a setting
+ * is `FIELDLINK_` + its path in upper snake case: `serviceBus.connectionString` →
+ * `FIELDLINK_SERVICE_BUS_CONNECTION_STRING`.
+ */
+export interface SettingReference {
+  readonly path: string;
+  readonly kind: 'string' | 'number';
+  readonly description: string;
+  readonly default?: string;
+  /** Read from the environment only, and redacted in every dump. */
+  readonly secret?: boolean;
+}
+
+const portSetting = (port: string, adapters: string, description: string): SettingReference => ({ path: `ports.${port}`, kind: 'string', description: `${description} (${adapters})`, default: 'from the profile' });
+
+export const SETTINGS: readonly SettingReference[] = [
+  { path: 'profile', kind: 'string', description: '`embedded` (every port in memory) or `azure` (Azure and Dynamics 365 adapters)', default: 'embedded' },
+  portSetting('telemetry', '`in-memory`, `event-hubs`', 'device-to-cloud telemetry intake and the devices\u2019 send side'),
+  portSetting('alertsQueue', '`in-memory`, `service-bus`', 'the alerts queue (flow 6)'),
+  portSetting('outboundQueue', '`in-memory`, `service-bus`', 'the outbound queue of CRM messages (flow 13)'),
+  portSetting('crm', '`in-memory`, `dataverse`', 'the CRM gateway'),
+  portSetting('deviceRegistry', '`in-memory`, `iot-hub`', 'the device registry and twins'),
+  portSetting('cloudToDevice', '`in-memory`, `iot-hub`', 'cloud-to-device commands and their delivery feedback'),
+  portSetting('deviceClient', '`in-memory`, `iot-hub`', 'the device side, for the simulated thermostats'),
+  portSetting('referenceData', '`in-memory`, `blob`', 'device rules (reference data)'),
+  portSetting('statusStore', '`in-memory`', 'per-minute aggregates and device health'),
+  portSetting('ruleStateStore', '`in-memory`, `blob`', 'rule state that survives restarts'),
+  { path: 'inMemory.partitionCount', kind: 'number', description: 'partitions of the in-memory hub', default: '4' },
+  { path: 'inMemory.lockDurationMs', kind: 'number', description: 'peek-lock duration of the in-memory queues', default: '60000' },
+  { path: 'inMemory.maxDeliveryCount', kind: 'number', description: 'deliveries before an in-memory queue dead-letters a message', default: '10' },
+  { path: 'inMemory.duplicateDetectionWindowMs', kind: 'number', description: 'duplicate detection window of the in-memory queues', default: '600000' },
+  { path: 'serviceBus.connectionString', kind: 'string', description: 'Service Bus namespace connection string', secret: true },
+  { path: 'serviceBus.alertsQueue', kind: 'string', description: 'queue name of the alerts queue (CFS: `<prefix>-iot`)', default: 'alerts' },
+  { path: 'serviceBus.outboundQueue', kind: 'string', description: 'queue name of the outbound queue (CFS: `<prefix>-crm`)', default: 'outbound' },
+  { path: 'serviceBus.maxConcurrentCalls', kind: 'number', description: 'messages handled at once per queue', default: '1' },
+  { path: 'eventHubs.connectionString', kind: 'string', description: 'the IoT hub\u2019s Event Hubs-compatible endpoint connection string', secret: true },
+  { path: 'eventHubs.consumerGroup', kind: 'string', description: 'consumer group of the stream processor', default: 'rules' },
+  { path: 'eventHubs.checkpointContainer', kind: 'string', description: 'blob container of the checkpoints', default: 'checkpoints' },
+  { path: 'iotHub.connectionString', kind: 'string', description: 'IoT hub service connection string (registry, cloud-to-device, feedback)', secret: true },
+  { path: 'iotHub.hostName', kind: 'string', description: 'IoT hub host name, for simulated devices connecting with their own keys' },
+  { path: 'iotHub.deviceTransport', kind: 'string', description: 'device transport of the simulated devices', default: 'mqtt' },
+  { path: 'blob.connectionString', kind: 'string', description: 'storage account connection string (reference data, rule state, checkpoints)', secret: true },
+  { path: 'blob.referenceDataContainer', kind: 'string', description: 'container of `devicerules/{date}/{time}/devicerules.json`', default: 'devicerules' },
+  { path: 'blob.ruleStateContainer', kind: 'string', description: 'container of the rule state snapshots', default: 'rulestate' },
+  { path: 'blob.refreshIntervalMs', kind: 'number', description: 'how often reference data is read again', default: '60000' },
+  { path: 'dataverse.url', kind: 'string', description: 'organisation URL, e.g. `https://contoso.crm.dynamics.com`' },
+  { path: 'dataverse.tenantId', kind: 'string', description: 'Microsoft Entra tenant of the app registration' },
+  { path: 'dataverse.clientId', kind: 'string', description: 'application (client) id of the app registration' },
+  { path: 'dataverse.clientSecret', kind: 'string', description: 'client secret of the app registration', secret: true },
+  { path: 'dataverse.maxConcurrency', kind: 'number', description: 'concurrent Web API requests (service protection allows 52)', default: '52' },
+  { path: 'dataverse.batchSize', kind: 'number', description: 'operations per `$batch` changeset for bulk writes', default: '10' },
+  { path: 'rules.file', kind: 'string', description: 'device rules: a CFS `devicerules.json` or a native rule document (default: the CFS thermostat rule, Temperature > 70)' },
+  { path: 'rules.defaultDeviceType', kind: 'string', description: 'device type of a device the metadata does not know', default: 'Thermostat' },
+  { path: 'simulator.devices', kind: 'number', description: 'simulated thermostats of the local stack', default: '10' },
+  { path: 'simulator.drifting', kind: 'number', description: 'how many of them drift over the threshold', default: '1' },
+  { path: 'simulator.intervalMs', kind: 'number', description: 'milliseconds between two readings of one thermostat', default: '1000' },
+  { path: 'simulator.heartbeatIntervalMs', kind: 'number', description: 'milliseconds between two heartbeats (0: none)', default: '30000' },
+  { path: 'simulator.driftPerMinute', kind: 'number', description: 'degrees per minute of a drifting thermostat', default: '30' },
+  { path: 'log.format', kind: 'string', description: '`text` for people, `json` for one JSON object per line', default: 'text' },
+];
+
+const snake = (segment: string): string => segment.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase();
+
+export const envNameOf = (path: string): string => `FIELDLINK_${path.split('.').map(snake).join('_')}`;
+
+/** The environment variable that names the configuration file, when `--config` is not given. */
+export const CONFIG_FILE_ENV = 'FIELDLINK_CONFIG';

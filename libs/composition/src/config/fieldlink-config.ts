@@ -1,0 +1,151 @@
+import { z } from 'zod';
+
+/**
+ * The one configuration document of Fieldlink: which adapter plays each port, and each adapter's
+ * settings. Every section has defaults, so an empty document is the embedded default (every port
+ * in memory). Unknown keys are refused, so a misspelt setting never goes unnoticed.
+ */
+
+/** The adapters each port can be played by. In-memory is the embedded default for every port. */
+export const PORT_ADAPTERS = {
+  telemetry: ['in-memory', 'event-hubs'],
+  alertsQueue: ['in-memory', 'service-bus'],
+  outboundQueue: ['in-memory', 'service-bus'],
+  crm: ['in-memory', 'dataverse'],
+  deviceRegistry: ['in-memory', 'iot-hub'],
+  cloudToDevice: ['in-memory', 'iot-hub'],
+  deviceClient: ['in-memory', 'iot-hub'],
+  referenceData: ['in-memory', 'blob'],
+  statusStore: ['in-memory'],
+  ruleStateStore: ['in-memory', 'blob'],
+} as const satisfies Record<string, readonly [string, ...string[]]>;
+
+export type PortName = keyof typeof PORT_ADAPTERS;
+export type AdapterName<P extends PortName = PortName> = (typeof PORT_ADAPTERS)[P][number];
+export const PORT_NAMES = Object.keys(PORT_ADAPTERS) as PortName[];
+
+/** What `profile: azure` puts on each port unless `ports` says otherwise. */
+export const PROFILE_PORTS: Record<'embedded' | 'azure', { readonly [P in PortName]: AdapterName<P> }> = {
+  embedded: {
+    telemetry: 'in-memory',
+    alertsQueue: 'in-memory',
+    outboundQueue: 'in-memory',
+    crm: 'in-memory',
+    deviceRegistry: 'in-memory',
+    cloudToDevice: 'in-memory',
+    deviceClient: 'in-memory',
+    referenceData: 'in-memory',
+    statusStore: 'in-memory',
+    ruleStateStore: 'in-memory',
+  },
+  azure: {
+    telemetry: 'event-hubs',
+    alertsQueue: 'service-bus',
+    outboundQueue: 'service-bus',
+    crm: 'dataverse',
+    deviceRegistry: 'iot-hub',
+    cloudToDevice: 'iot-hub',
+    deviceClient: 'iot-hub',
+    referenceData: 'blob',
+    statusStore: 'in-memory',
+    ruleStateStore: 'blob',
+  },
+};
+
+const ms = (min: number, max: number) => z.int(`expected a whole number of milliseconds`).min(min, `expected at least ${min} ms`).max(max, `expected at most ${max} ms`);
+const count = (min: number, max: number) => z.int('expected a whole number').min(min, `expected at least ${min}`).max(max, `expected at most ${max}`);
+const name = z.string().trim().min(1, 'expected a non-empty name');
+/** Secrets: only ever set from the environment (see config-environment.ts), never printed. */
+const secret = z.string().min(1, 'expected a non-empty value');
+
+const portsSchema = z.strictObject(
+  Object.fromEntries(PORT_NAMES.map((p) => [p, z.enum(PORT_ADAPTERS[p], { error: `expected one of ${PORT_ADAPTERS[p].map((a) => `"${a}"`).join(', ')}` }).optional()])) as unknown as {
+    [P in PortName]: z.ZodOptional<z.ZodEnum<{ [A in AdapterName<P>]: A }>>;
+  },
+);
+
+export const fieldlinkConfigSchema = z.strictObject({
+  /** `embedded`: every port in memory. `azure`: Azure and Dynamics 365 adapters, as PROFILE_PORTS says. */
+  profile: z.enum(['embedded', 'azure'], { error: 'expected "embedded" or "azure"' }).default('embedded'),
+  /** Per port, overriding the profile. */
+  ports: portsSchema.prefault({}),
+  inMemory: z
+    .strictObject({
+      partitionCount: count(1, 32).default(4),
+      lockDurationMs: ms(100, 300_000).default(60_000),
+      maxDeliveryCount: count(1, 100).default(10),
+      duplicateDetectionWindowMs: ms(0, 7 * 24 * 3_600_000).default(600_000),
+    })
+    .prefault({}),
+  serviceBus: z
+    .strictObject({
+      connectionString: secret.optional(),
+      alertsQueue: name.default('alerts'),
+      outboundQueue: name.default('outbound'),
+      maxConcurrentCalls: count(1, 64).default(1),
+    })
+    .prefault({}),
+  eventHubs: z
+    .strictObject({
+      connectionString: secret.optional(),
+      consumerGroup: name.default('rules'),
+      checkpointContainer: name.default('checkpoints'),
+    })
+    .prefault({}),
+  iotHub: z
+    .strictObject({
+      connectionString: secret.optional(),
+      /** The hub's host name, for devices connecting with their own keys. */
+      hostName: name.optional(),
+      deviceTransport: z.enum(['mqtt'], { error: 'expected "mqtt"' }).default('mqtt'),
+    })
+    .prefault({}),
+  blob: z
+    .strictObject({
+      connectionString: secret.optional(),
+      referenceDataContainer: name.default('devicerules'),
+      ruleStateContainer: name.default('rulestate'),
+      refreshIntervalMs: ms(1_000, 3_600_000).default(60_000),
+    })
+    .prefault({}),
+  dataverse: z
+    .strictObject({
+      /** The organisation URL, e.g. https://contoso.crm.dynamics.com. */
+      url: z.url({ error: 'expected an absolute URL such as https://contoso.crm.dynamics.com' }).optional(),
+      tenantId: name.optional(),
+      clientId: name.optional(),
+      clientSecret: secret.optional(),
+      maxConcurrency: count(1, 52).default(52),
+      batchSize: count(1, 1000).default(10),
+    })
+    .prefault({}),
+  rules: z
+    .strictObject({
+      /** A CFS devicerules.json or a native rule document; the CFS thermostat rule when absent. */
+      file: name.optional(),
+      /** The device type assumed for a device the metadata does not know (CFS joins on Thermostat). */
+      defaultDeviceType: name.default('Thermostat'),
+    })
+    .prefault({}),
+  simulator: z
+    .strictObject({
+      devices: count(0, 100_000).default(10),
+      drifting: count(0, 100_000).default(1),
+      intervalMs: ms(10, 3_600_000).default(1_000),
+      heartbeatIntervalMs: ms(0, 3_600_000).default(30_000),
+      driftPerMinute: z.number().min(-600).max(600).default(30),
+    })
+    .prefault({}),
+  log: z.strictObject({ format: z.enum(['text', 'json'], { error: 'expected "text" or "json"' }).default('text') }).prefault({}),
+});
+
+export type FieldlinkConfigInput = z.input<typeof fieldlinkConfigSchema>;
+type ParsedConfig = z.output<typeof fieldlinkConfigSchema>;
+
+/** The validated configuration, with every port resolved to its adapter. */
+export interface FieldlinkConfig extends Omit<ParsedConfig, 'ports'> {
+  readonly ports: { readonly [P in PortName]: AdapterName<P> };
+}
+
+/** Settings whose values are secrets: read from the environment only, redacted in every dump. */
+export const SECRET_PATHS = ['serviceBus.connectionString', 'eventHubs.connectionString', 'iotHub.connectionString', 'blob.connectionString', 'dataverse.clientSecret'] as const;

@@ -1,0 +1,177 @@
+import { readFileSync } from 'node:fs';
+import { basename, extname } from 'node:path';
+import { err, ok, type Result } from '@fieldlink/domain';
+import { parse as parseYaml } from 'yaml';
+import { envNameOf, SETTINGS } from './config-settings.js';
+import { fieldlinkConfigSchema, PORT_NAMES, PROFILE_PORTS, SECRET_PATHS, type AdapterName, type FieldlinkConfig, type FieldlinkConfigInput, type PortName } from './fieldlink-config.js';
+
+/** One thing wrong with the configuration: the setting's path, what was expected, and where the value came from. */
+export interface ConfigIssue {
+  readonly path: string;
+  readonly message: string;
+  /** `file <name>`, `env <VARIABLE>`, `option`, or absent for a missing setting. */
+  readonly source?: string;
+}
+
+export interface ConfigSources {
+  /** A JSON or YAML file (by extension: .json, .yaml, .yml). */
+  readonly file?: string;
+  /** The environment (process.env); it overrides the file. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** Command-line options; they override the environment. */
+  readonly overrides?: DeepPartial<FieldlinkConfigInput>;
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+type Json = Record<string, unknown>;
+const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** Reads, merges (file < environment < options) and validates the configuration. */
+export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig, ConfigIssue[]> {
+  const origin = new Map<string, string>();
+  let document: Json = {};
+  if (sources.file !== undefined) {
+    const read = readConfigFile(sources.file);
+    if (!read.ok) return read;
+    document = read.value;
+    const fileIssues: ConfigIssue[] = [];
+    for (const path of SECRET_PATHS) {
+      if (getPath(document, path) !== undefined) fileIssues.push({ path, message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`, source: `file ${basename(sources.file)}` });
+    }
+    if (fileIssues.length > 0) return err(fileIssues);
+    for (const path of leafPaths(document)) origin.set(path, `file ${basename(sources.file)}`);
+  }
+  for (const setting of SETTINGS) {
+    const raw = sources.env?.[envNameOf(setting.path)];
+    if (raw === undefined || raw === '') continue;
+    const value = setting.kind === 'number' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
+    document = setPath(document, setting.path, value);
+    origin.set(setting.path, `env ${envNameOf(setting.path)}`);
+  }
+  if (sources.overrides !== undefined) {
+    for (const path of leafPaths(sources.overrides as Json)) {
+      document = setPath(document, path, getPath(sources.overrides as Json, path));
+      origin.set(path, 'option');
+    }
+  }
+  return parseConfig(document, origin);
+}
+
+/** Validates a configuration document (already merged); `origin` tells where each value came from. */
+export function parseConfig(document: unknown, origin: ReadonlyMap<string, string> = new Map()): Result<FieldlinkConfig, ConfigIssue[]> {
+  const withSource = (path: string, message: string): ConfigIssue => {
+    const source = origin.get(path) ?? (SETTINGS.some((s) => s.path === path) ? undefined : [...origin].find(([p]) => path.startsWith(`${p}.`))?.[1]);
+    return { path, message, ...(source === undefined ? {} : { source }) };
+  };
+  const parsed = fieldlinkConfigSchema.safeParse(document);
+  if (!parsed.success) {
+    return err(
+      parsed.error.issues.flatMap((i) => {
+        const at = i.path.map(String);
+        // An unknown key is reported at its own path, so the misspelt setting is named.
+        if (i.code === 'unrecognized_keys') return i.keys.map((k) => withSource([...at, k].join('.'), `is not a setting${suggest([...at, k].join('.'))}`));
+        const path = at.length === 0 ? '(root)' : at.join('.');
+        return [withSource(path, i.message)];
+      }),
+    );
+  }
+  const { ports: chosen, ...rest } = parsed.data;
+  const profilePorts = PROFILE_PORTS[rest.profile];
+  const ports = Object.fromEntries(PORT_NAMES.map((p) => [p, chosen[p] ?? profilePorts[p]])) as { [P in PortName]: AdapterName<P> };
+  const config: FieldlinkConfig = { ...rest, ports };
+  const issues = requiredSettings(config).map(({ path, message }) => withSource(path, message));
+  if (config.simulator.drifting > config.simulator.devices) issues.push(withSource('simulator.drifting', `expected at most simulator.devices (${config.simulator.devices})`));
+  return issues.length > 0 ? err(issues) : ok(config);
+}
+
+/** The settings an adapter cannot start without, once the ports are chosen. */
+function requiredSettings(config: FieldlinkConfig): Array<{ path: string; message: string }> {
+  const issues: Array<{ path: string; message: string }> = [];
+  const using = (adapter: string): PortName[] => PORT_NAMES.filter((p) => config.ports[p] === adapter);
+  const need = (path: string, value: unknown, adapter: string, extra?: string): void => {
+    const ports = using(adapter);
+    if (ports.length === 0 || value !== undefined) return;
+    const because = ports.map((p) => `ports.${p}`).join(', ');
+    issues.push({ path, message: `is required because ${because} ${ports.length === 1 ? 'is' : 'are'} "${adapter}"${extra === undefined ? '' : ` (${extra})`}: set ${envNameOf(path)}` });
+  };
+  need('serviceBus.connectionString', config.serviceBus.connectionString, 'service-bus');
+  need('eventHubs.connectionString', config.eventHubs.connectionString, 'event-hubs');
+  need('iotHub.connectionString', config.iotHub.connectionString, 'iot-hub');
+  need('blob.connectionString', config.blob.connectionString, 'blob');
+  if (config.ports.telemetry === 'event-hubs' && config.blob.connectionString === undefined && using('blob').length === 0) {
+    issues.push({ path: 'blob.connectionString', message: `is required because ports.telemetry is "event-hubs" (its checkpoints live in blob storage): set ${envNameOf('blob.connectionString')}` });
+  }
+  need('dataverse.url', config.dataverse.url, 'dataverse');
+  const credentials = (['tenantId', 'clientId', 'clientSecret'] as const).filter((k) => config.dataverse[k] !== undefined);
+  if (credentials.length > 0 && credentials.length < 3) {
+    for (const k of ['tenantId', 'clientId', 'clientSecret'] as const) {
+      if (config.dataverse[k] === undefined) issues.push({ path: `dataverse.${k}`, message: `is required with ${credentials.map((c) => `dataverse.${c}`).join(' and ')} (a client-secret credential needs tenant, client id and secret): set ${envNameOf(`dataverse.${k}`)}` });
+    }
+  }
+  return issues;
+}
+
+function suggest(path: string): string {
+  const known = SETTINGS.map((s) => s.path);
+  const close = known.find((k) => k.toLowerCase() === path.toLowerCase() || distance(k, path) <= 2);
+  return close === undefined ? '' : ` (did you mean ${close}?)`;
+}
+
+function distance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}
+
+function readConfigFile(file: string): Result<Json, ConfigIssue[]> {
+  const source = `file ${basename(file)}`;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    return err([{ path: '(file)', message: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, source }]);
+  }
+  let document: unknown;
+  const yaml = ['.yaml', '.yml'].includes(extname(file).toLowerCase());
+  try {
+    document = yaml ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    return err([{ path: '(file)', message: `is not valid ${yaml ? 'YAML' : 'JSON'}: ${(e as Error).message.split('\n')[0]}`, source }]);
+  }
+  if (document === null || document === undefined) return ok({});
+  if (!isRecord(document)) return err([{ path: '(root)', message: 'expected an object of settings', source }]);
+  return ok(document);
+}
+
+function getPath(document: Json, path: string): unknown {
+  let node: unknown = document;
+  for (const key of path.split('.')) {
+    if (!isRecord(node)) return undefined;
+    node = node[key];
+  }
+  return node;
+}
+
+function setPath(document: Json, path: string, value: unknown): Json {
+  const [head, ...rest] = path.split('.');
+  if (rest.length === 0) return { ...document, [head!]: value };
+  const child = document[head!];
+  return { ...document, [head!]: setPath(isRecord(child) ? child : {}, rest.join('.'), value) };
+}
+
+function leafPaths(document: Json, prefix = ''): string[] {
+  return Object.entries(document).flatMap(([key, value]) => (isRecord(value) ? leafPaths(value, `${prefix}${key}.`) : value === undefined ? [] : [`${prefix}${key}`]));
+}
+
+/** `configuration: <path> (<source>): <what was expected>`, one line each. */
+export const formatConfigIssues = (issues: readonly ConfigIssue[]): string =>
+  issues.map((i) => `configuration: ${i.path}${i.source === undefined ? '' : ` (${i.source})`}: ${i.message}`).join('\n');
