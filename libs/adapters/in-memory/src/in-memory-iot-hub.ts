@@ -1,4 +1,23 @@
-import type { ClockPort, DeviceTelemetryPort, TelemetryBatchHandler, TelemetryEnvelope, TelemetryIntakePort, TelemetrySubscription } from '@fieldlink/ports';
+import {
+  DeviceRegistryError,
+  type ClockPort,
+  type CloudToDevicePort,
+  type DeviceClientPort,
+  type DeviceConnection,
+  type DeviceRegistration,
+  type DeviceRegistrationResult,
+  type DeviceRegistryPort,
+  type DeviceTelemetryPort,
+  type DeviceTwin,
+  type TelemetryBatchHandler,
+  type TelemetryEnvelope,
+  type TelemetryIntakePort,
+  type TelemetrySubscription,
+  type TwinPatch,
+} from '@fieldlink/ports';
+import { InMemoryCloudToDevice, type InMemoryCloudToDeviceOptions } from './in-memory-cloud-to-device.js';
+import { InMemoryDeviceRegistry } from './in-memory-device-registry.js';
+import { systemClock } from './system-clock.js';
 
 export interface InMemoryIotHubOptions {
   readonly partitionCount?: number;
@@ -8,6 +27,9 @@ export interface InMemoryIotHubOptions {
   readonly clock?: ClockPort;
   /** Called when a handler fails; the batch is retried from the last checkpoint. */
   readonly onHandlerError?: (error: Error, partitionId: string) => void;
+  /** Pause before a failed telemetry batch is handed over again. */
+  readonly handlerRetryDelayMs?: number;
+  readonly cloudToDevice?: InMemoryCloudToDeviceOptions;
 }
 
 interface Partition {
@@ -19,25 +41,45 @@ interface Partition {
 }
 
 /**
- * The hub's device-to-cloud side in process: devices send, the hub stamps the enqueued time and
- * a sequence number, partitions by device (so one device's messages stay in order), and each
- * consumer group reads every partition from its own checkpoint, advanced when a batch succeeds.
+ * An IoT hub in process, every side of it:
+ * - device-to-cloud: devices send, the hub stamps the enqueued time and a sequence number,
+ *   partitions by device (so one device's messages stay in order), and each consumer group reads
+ *   every partition from its own checkpoint, advanced when a batch succeeds and kept across
+ *   subscriptions;
+ * - the identity registry and twins (`DeviceRegistryPort`, also as `registry`);
+ * - cloud-to-device with feedback (`cloudToDevice`);
+ * - the device side (`DeviceClientPort`): registered, enabled devices connect, send telemetry,
+ *   receive cloud-to-device messages and report properties; the twin keeps their connection
+ *   state and last activity.
+ * `close()` stops its timers; they never keep a process alive anyway.
  */
-export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort {
+export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort, DeviceRegistryPort, DeviceClientPort {
+  readonly registry: InMemoryDeviceRegistry;
+  readonly cloudToDevice: InMemoryCloudToDevice & CloudToDevicePort;
   private readonly partitions: Partition[];
   private readonly listeners = new Set<() => void>();
+  private readonly checkpoints = new Map<string, number[]>();
+  private readonly connections = new Map<string, { readonly id: number; close(): Promise<void> }>();
+  private connectionIds = 0;
   private readonly clock: ClockPort;
   private readonly retention: number;
   private readonly maxBatchSize: number;
+  private readonly retryDelayMs: number;
 
   constructor(private readonly options: InMemoryIotHubOptions = {}) {
     const count = options.partitionCount ?? 4;
     this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), events: [], firstSequence: 0, nextSequence: 0 }));
-    this.clock = options.clock ?? { now: () => Date.now() };
+    this.clock = options.clock ?? systemClock;
     this.retention = options.retentionPerPartition ?? 100_000;
     this.maxBatchSize = options.maxBatchSize ?? 100;
+    this.retryDelayMs = options.handlerRetryDelayMs ?? 200;
+    this.registry = new InMemoryDeviceRegistry(this.clock);
+    this.cloudToDevice = new InMemoryCloudToDevice(this.registry, this.clock, options.cloudToDevice);
   }
 
+  // ---- device-to-cloud ----
+
+  /** A device-to-cloud message as the hub receives it (no connection needed: the simulator's shortcut). */
   async send(deviceId: string, body: Uint8Array, properties?: Readonly<Record<string, string>>): Promise<void> {
     const partition = this.partitions[partitionOf(deviceId, this.partitions.length)]!;
     partition.events.push({
@@ -52,30 +94,42 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort 
       partition.events.shift();
       partition.firstSequence++;
     }
+    this.registry.recordActivity(deviceId);
     for (const listener of [...this.listeners]) listener();
   }
 
-  async subscribe(_consumerGroup: string, handler: TelemetryBatchHandler): Promise<TelemetrySubscription> {
-    const checkpoints = this.partitions.map((p) => p.nextSequence);
+  async subscribe(consumerGroup: string, handler: TelemetryBatchHandler): Promise<TelemetrySubscription> {
+    // A new consumer group starts at the end of the stream; a known one resumes from its checkpoints.
+    let checkpoints = this.checkpoints.get(consumerGroup);
+    if (checkpoints === undefined) {
+      checkpoints = this.partitions.map((p) => p.nextSequence);
+      this.checkpoints.set(consumerGroup, checkpoints);
+    }
+    const marks = checkpoints;
     let closed = false;
     let running: Promise<void> | undefined;
     let again = false;
+    let retryTimer: NodeJS.Timeout | undefined;
     const pump = async (): Promise<void> => {
       while (again && !closed) {
         again = false;
         for (const partition of this.partitions) {
           const i = Number(partition.id);
           while (!closed) {
-            const from = Math.max(checkpoints[i]!, partition.firstSequence) - partition.firstSequence;
+            const from = Math.max(marks[i]!, partition.firstSequence) - partition.firstSequence;
             const batch = partition.events.slice(from, from + this.maxBatchSize);
             if (batch.length === 0) break;
             try {
               await handler(batch);
-              checkpoints[i] = batch[batch.length - 1]!.sequenceNumber + 1;
+              if (!closed) marks[i] = batch[batch.length - 1]!.sequenceNumber + 1;
             } catch (e) {
               this.options.onHandlerError?.(e as Error, partition.id);
-              again = true;
-              await new Promise((r) => setTimeout(r, 200));
+              // Retried from the checkpoint after a pause, without blocking the other partitions.
+              retryTimer ??= setTimeout(() => {
+                retryTimer = undefined;
+                listener();
+              }, this.retryDelayMs);
+              retryTimer.unref();
               break;
             }
           }
@@ -83,6 +137,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort 
       }
     };
     const listener = (): void => {
+      if (closed) return;
       again = true;
       running ??= pump().finally(() => {
         running = undefined;
@@ -94,10 +149,79 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort 
     return {
       close: async () => {
         closed = true;
+        clearTimeout(retryTimer);
         this.listeners.delete(listener);
         await running;
       },
     };
+  }
+
+  // ---- registry and twins ----
+
+  registerDevices(devices: readonly DeviceRegistration[]): Promise<DeviceRegistrationResult[]> {
+    return this.registry.registerDevices(devices);
+  }
+
+  updateTwin(deviceId: string, patch: TwinPatch): Promise<DeviceTwin> {
+    return this.registry.updateTwin(deviceId, patch);
+  }
+
+  getTwin(deviceId: string): Promise<DeviceTwin | undefined> {
+    return this.registry.getTwin(deviceId);
+  }
+
+  getTwins(deviceIds: readonly string[]): Promise<DeviceTwin[]> {
+    return this.registry.getTwins(deviceIds);
+  }
+
+  // ---- the device side ----
+
+  /** Connects as a registered, enabled device; a second connection of the same device replaces the first. */
+  async connect(deviceId: string): Promise<DeviceConnection> {
+    if (!this.registry.isEnabled(deviceId)) {
+      throw new DeviceRegistryError('DeviceNotFound', `Device "${deviceId}" is not registered or is disabled; the hub refuses its connection.`);
+    }
+    await this.connections.get(deviceId)?.close();
+    const id = ++this.connectionIds;
+    let closed = false;
+    let detach: (() => void) | undefined;
+    const assertOpen = (): void => {
+      if (closed) throw new Error(`The connection of device "${deviceId}" is closed.`);
+    };
+    const connection: DeviceConnection = {
+      deviceId,
+      sendTelemetry: async (body, properties) => {
+        assertOpen();
+        await this.send(deviceId, body, properties);
+      },
+      onCloudToDeviceMessage: (handler) => {
+        assertOpen();
+        if (detach !== undefined) throw new Error(`Device "${deviceId}" has a cloud-to-device handler already.`);
+        detach = this.cloudToDevice.attach(deviceId, handler);
+      },
+      reportProperties: async (patch) => {
+        assertOpen();
+        this.registry.patchReported(deviceId, patch);
+      },
+      close: async () => {
+        if (closed) return;
+        closed = true;
+        detach?.();
+        if (this.connections.get(deviceId)?.id === id) {
+          this.connections.delete(deviceId);
+          this.registry.setConnectionState(deviceId, 'Disconnected');
+        }
+      },
+    };
+    this.connections.set(deviceId, { id, close: connection.close });
+    this.registry.setConnectionState(deviceId, 'Connected');
+    return connection;
+  }
+
+  /** Stops the hub's timers (cloud-to-device expiry, feedback retry). */
+  async close(): Promise<void> {
+    for (const c of [...this.connections.values()]) await c.close();
+    this.cloudToDevice.close();
   }
 }
 
