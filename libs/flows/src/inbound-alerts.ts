@@ -1,36 +1,73 @@
-import { AlertState, AlertStatus, AlertType, describeIssues, describeThresholdAlert, type IoTAlert } from '@fieldlink/domain';
-import { decodeCfsAlertMessage, type CrmGatewayPort, type DecodedCfsAlert, type LogPort, type ReceivedQueueMessage } from '@fieldlink/ports';
+import { AlertState, AlertStatus, AlertType, describeIssues, describeThresholdAlert } from '@fieldlink/domain';
+import { decodeCfsAlertMessage, type CrmGatewayPort, type DecodedCfsAlert, type LogPort, type NewIoTAlert, type ReceivedQueueMessage, type StoredIoTAlert } from '@fieldlink/ports';
+import { DEFAULT_PARENTING_POLICY, parentAlertIdFor, type ParentingPolicy } from './alert-parenting.js';
+import { settleFailures } from './failure-settlement.js';
 import { complete, deadLetter, type Settlement } from './settlement.js';
+
+/** What happens to a root alert once it is stored: the CRM-side rules framework (flow 11). */
+export interface StoredAlertHandler {
+  handleAlert(alert: StoredIoTAlert): Promise<unknown>;
+}
+
+export interface InboundAlertsDeps {
+  readonly crm: CrmGatewayPort;
+  readonly log: LogPort;
+  /** Debounce: window and matching fields; CFS's 5 minutes on the device by default. */
+  readonly parenting?: ParentingPolicy;
+  /** Runs for every root alert (children are debounced and start nothing). */
+  readonly automation?: StoredAlertHandler;
+}
 
 /**
  * Flows 7–10, what the CFS "create alerts" Logic App does: parse the alerts-queue message and
- * create one IoT alert per element, with the CFS field mapping. Creation is idempotent on the
- * alert token, so a redelivered message never makes a second record.
+ * create one IoT alert per element, with the CFS field mapping, the device record and its
+ * customer asset, and its parent alert when it repeats an earlier one. Creation is idempotent on
+ * the alert token: a redelivered message makes no second record, and finishes what a failed
+ * delivery left undone (the automation of a root alert). Completes only when every element is
+ * stored; a CRM failure abandons (or dead-letters, when the CRM refused the data).
  */
 export class InboundAlerts {
-  constructor(
-    private readonly crm: CrmGatewayPort,
-    private readonly log: LogPort,
-  ) {}
+  constructor(private readonly deps: InboundAlertsDeps) {}
 
   async handle(message: ReceivedQueueMessage): Promise<Settlement> {
     const decoded = decodeCfsAlertMessage(message.body);
     if (!decoded.ok) return deadLetter('InvalidAlertMessage', describeIssues(decoded.error));
-    for (const item of decoded.value) {
-      const result = await this.crm.createIoTAlert(toIoTAlert(item));
-      this.log.info(result.created ? 'crm.alert-created' : 'crm.alert-exists', {
-        correlationId: item.alert.eventToken,
-        alertId: result.alertId,
-        deviceId: item.alert.deviceId,
-        description: describeThresholdAlert(item.alert.readingType, item.alert.reading, item.alert.threshold),
-      });
+    return settleFailures(async () => {
+      for (const item of decoded.value) await this.store(item);
+      return complete;
+    });
+  }
+
+  /** Stores one alert (or finds it stored) and runs the automation of a root alert; returns the stored record. */
+  async store(item: DecodedCfsAlert): Promise<StoredIoTAlert> {
+    const { crm, log } = this.deps;
+    const correlationId = item.alert.eventToken;
+    let stored = await crm.findIoTAlertByToken(item.alert.eventToken);
+    if (stored === undefined) {
+      const alert = toIoTAlert(item);
+      const device = await crm.findDeviceByHubId(alert.deviceId);
+      if (device === undefined) log.warn('crm.device-unknown', { correlationId, deviceId: alert.deviceId });
+      const policy = this.deps.parenting ?? DEFAULT_PARENTING_POLICY;
+      const parentAlertId = parentAlertIdFor(alert, await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs), policy);
+      const record: NewIoTAlert = {
+        ...alert,
+        ...(device === undefined ? {} : { deviceRecordId: device.deviceRecordId }),
+        ...(device?.customerAssetId === undefined ? {} : { customerAssetId: device.customerAssetId }),
+        ...(parentAlertId === undefined ? {} : { parentAlertId }),
+      };
+      const result = await crm.createIoTAlert(record);
+      stored = (await crm.getIoTAlert(result.alertId)) ?? { ...record, alertId: result.alertId };
+      log.info(result.created ? 'crm.alert-created' : 'crm.alert-exists', { correlationId, alertId: result.alertId, deviceId: alert.deviceId, parentAlertId, description: alert.description });
+    } else {
+      log.info('crm.alert-exists', { correlationId, alertId: stored.alertId, deviceId: stored.deviceId });
     }
-    return complete;
+    if (stored.parentAlertId === undefined && this.deps.automation !== undefined) await this.deps.automation.handleAlert(stored);
+    return stored;
   }
 }
 
 /** flows.md, "Alert into CRM": the element as alert data, its time, token and device id, and the description. */
-export function toIoTAlert({ alert, element }: DecodedCfsAlert): IoTAlert {
+export function toIoTAlert({ alert, element }: DecodedCfsAlert): NewIoTAlert {
   return {
     alertToken: alert.eventToken,
     deviceId: alert.deviceId,

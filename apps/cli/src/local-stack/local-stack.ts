@@ -31,7 +31,7 @@ export function createLocalContainer(options: LocalStackOptions): Container {
       new TelemetryIngest({ referenceData, alertsQueue, rejected, log, defaultDeviceType: THERMOSTAT.name }),
     [TOKENS.ReferenceData, TOKENS.AlertsQueue, TOKENS.RejectedTelemetry, TOKENS.Log],
   );
-  c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort) => new InboundAlerts(crm, log), [TOKENS.CrmGateway, TOKENS.Log]);
+  c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort) => new InboundAlerts({ crm, log }), [TOKENS.CrmGateway, TOKENS.Log]);
   c.bind(APP_TOKENS.InboundAlertsProcessor).toResolvedValue(
     (queue: MessageQueuePort, inbound: InboundAlerts, log: LogPort) => new QueueProcessor(queue, (m) => inbound.handle(m), log),
     [TOKENS.AlertsQueue, APP_TOKENS.InboundAlerts, TOKENS.Log],
