@@ -57,7 +57,8 @@ export function initWindowState(spec: WindowSpec, s: number[]): void {
   for (let i = 0; i < size; i += ACC) s.push(NEVER, 0, 0, 0, 0);
 }
 
-const ceilTo = (t: number, step: number): number => Math.ceil(t / step) * step;
+// `+ 0` turns -0 into 0: a window ending at the epoch ends at 0.
+const ceilTo = (t: number, step: number): number => Math.ceil(t / step) * step + 0;
 const mod = (a: number, n: number): number => ((a % n) + n) % n;
 
 function addTo(s: number[], at: number, v: number): void {
