@@ -1,2 +1,7 @@
-// The Dynamics 365 (Dataverse Web API) adapter lands here.
-export const DYNAMICS_ADAPTER_PACKAGE = '@fieldlink/adapter-dynamics';
+export { DynamicsCrmGateway, type DynamicsCrmGatewayOptions } from './dynamics-crm-gateway.js';
+export { checkSettings, scopeOf, type DynamicsSettings } from './dynamics-settings.js';
+export { ServiceProtectionGate, defaultServiceProtection, parseRetryAfter, type ServiceProtectionSettings, type Timing } from './service-protection.js';
+export { odataString, odataGuid, eqString } from './odata-literal.js';
+export { deterministicGuid } from './deterministic-id.js';
+export { fitAlertData, cutAlertData } from './alert-data-overflow.js';
+export { Tables, ALERT_DATA_NOTE_SUBJECT } from './cfs-tables.js';

@@ -1,0 +1,675 @@
+import { randomUUID } from 'node:crypto';
+import type { AccessToken as AzureAccessToken, TokenCredential } from '@azure/identity';
+import { ALERT_DESCRIPTION_MAX, COMMAND_MESSAGE_MAX, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
+import {
+  CrmError,
+  silentLog,
+  type CommandStatusUpdate,
+  type CreatedIoTAlert,
+  type CrmCase,
+  type CrmCommand,
+  type CrmCustomerAsset,
+  type CrmDevice,
+  type CrmGatewayPort,
+  type CrmWorkOrder,
+  type DeviceDataHistoryEntry,
+  type IoTAlertPatch,
+  type LogPort,
+  type NewCrmCase,
+  type NewCrmCommand,
+  type NewCrmWorkOrder,
+  type NewIoTAlert,
+  type RegistrationResult,
+  type StoredIoTAlert,
+} from '@fieldlink/ports';
+import { DynamicsWebApi } from 'dynamics-web-api';
+import { cutAlertData, fitAlertData } from './alert-data-overflow.js';
+import { ALERT_DATA_NOTE_SUBJECT, AlertColumns, CaseColumns, CommandColumns, DeviceColumns, DeviceDataColumns, Tables, WorkOrderColumns, type TableName } from './cfs-tables.js';
+import { classifyAttempt, httpStatusOf, redactor, RequestTimedOut, toCrmError, TokenUnavailable } from './dataverse-error.js';
+import { deterministicGuid } from './deterministic-id.js';
+import { checkSettings, credentialOf, scopeOf, type DynamicsSettings } from './dynamics-settings.js';
+import { eqLookup, eqString, isGuid, odataDateTime, odataGuid, toDataverseDateTime } from './odata-literal.js';
+import { defaultServiceProtection, ServiceProtectionGate, type Timing, realTiming } from './service-protection.js';
+
+type Row = Record<string, unknown>;
+
+/** One write of a bulk request, and what became of it. */
+interface BatchWrite {
+  readonly table: TableName;
+  readonly id: string;
+  readonly data: Row;
+  /** `create`: only if absent (If-None-Match: *); `update`: only if present (If-Match: *). */
+  readonly mode: 'create' | 'update';
+}
+
+type BatchOutcome = { readonly ok: true } | { readonly ok: false; readonly status: number | undefined; readonly error: unknown };
+
+export interface DynamicsCrmGatewayOptions {
+  readonly log?: LogPort;
+  /** Clock, sleep and randomness of the retry gate; the real ones unless a test replaces them. */
+  readonly timing?: Timing;
+}
+
+/**
+ * The CRM gateway on Dataverse's Web API through dynamics-web-api. Every request passes one
+ * service-protection gate (concurrency cap, shared Retry-After pause, back-off with jitter), every
+ * create is a guarded upsert under an id the adapter chose (so a retry or a redelivery never
+ * makes a second record), and every value inside a filter is an escaped literal.
+ */
+export class DynamicsCrmGateway implements CrmGatewayPort {
+  readonly gate: ServiceProtectionGate;
+  private readonly api: DynamicsWebApi;
+  private readonly log: LogPort;
+  private readonly redact: (text: string) => string;
+  private readonly timeoutMs: number;
+  private readonly batchSize: number;
+  private readonly credential: TokenCredential | undefined;
+  private token: AzureAccessToken | undefined;
+  private pendingToken: Promise<AzureAccessToken> | undefined;
+
+  constructor(
+    private readonly settings: DynamicsSettings,
+    options: DynamicsCrmGatewayOptions = {},
+  ) {
+    const problems = checkSettings(settings);
+    if (problems.length > 0) throw new CrmError('Rejected', `Dynamics settings refused: ${problems.join('; ')}`);
+    this.log = options.log ?? silentLog;
+    this.credential = credentialOf(settings);
+    this.redact = redactor(() => [settings.clientSecret?.secret, this.token?.token]);
+    this.timeoutMs = settings.requestTimeoutMs ?? 30_000;
+    this.batchSize = settings.batchSize ?? 10;
+    this.gate = new ServiceProtectionGate({ ...defaultServiceProtection, ...settings.serviceProtection }, options.timing ?? realTiming);
+    this.api = new DynamicsWebApi({
+      serverUrl: settings.organizationUrl,
+      dataApi: { version: settings.webApiVersion ?? '9.2' },
+      propagateErrors: true,
+      ...(this.credential !== undefined ? { onTokenRefresh: () => this.accessToken() } : {}),
+    });
+  }
+
+  // ---- devices and customer assets ----
+
+  async upsertCustomerAsset(asset: CrmCustomerAsset): Promise<void> {
+    const id = this.recordId('customer asset', asset.customerAssetId);
+    await this.exec('upsert msdyn_customerasset', (signal) => this.api.upsert({ collection: Tables.customerAssets.set, key: id, data: { msdyn_name: asset.name }, signal }));
+  }
+
+  async getCustomerAsset(customerAssetId: string): Promise<CrmCustomerAsset | undefined> {
+    const row = await this.retrieve('customerAssets', customerAssetId, ['msdyn_customerassetid', 'msdyn_name']);
+    return row === undefined ? undefined : { customerAssetId: str(row['msdyn_customerassetid']), name: str(row['msdyn_name']) };
+  }
+
+  async upsertDevice(device: CrmDevice): Promise<void> {
+    const id = this.recordId('device', device.deviceRecordId);
+    const data: Row = {
+      msdyn_name: device.name,
+      msdyn_deviceid: device.deviceId,
+      fl_devicetype: device.deviceType,
+      msdyn_tags: device.tags === undefined ? null : JSON.stringify(device.tags),
+      msdyn_devicesettings: device.settings === undefined ? null : JSON.stringify(device.settings),
+      msdyn_registrationstatus: device.registrationStatus,
+      msdyn_registrationmessage: device.registrationMessage ?? null,
+      ...this.bind('devices', 'msdyn_customerasset', 'customerAssets', device.customerAssetId, true),
+    };
+    await this.exec('upsert msdyn_iotdevice', (signal) => this.api.upsert({ collection: Tables.devices.set, key: id, data, signal }));
+  }
+
+  async getDevice(deviceRecordId: string): Promise<CrmDevice | undefined> {
+    const row = await this.retrieve('devices', deviceRecordId, DeviceColumns);
+    return row === undefined ? undefined : toDevice(row);
+  }
+
+  async findDeviceByHubId(deviceId: string): Promise<CrmDevice | undefined> {
+    const rows = await this.query('devices', DeviceColumns, { filter: eqString('msdyn_deviceid', deviceId), top: 2 });
+    // The filter compares case-insensitively in Dataverse; hub ids are case-sensitive.
+    const row = rows.find((r) => r['msdyn_deviceid'] === deviceId);
+    return row === undefined ? undefined : toDevice(row);
+  }
+
+  async listDevices(): Promise<CrmDevice[]> {
+    return (await this.query('devices', DeviceColumns, { orderBy: ['msdyn_name asc'] })).map(toDevice);
+  }
+
+  /** Written in `$batch` requests of small changesets; a device that does not exist fails with NotFound after all others are written. */
+  async writeRegistrationResults(results: readonly RegistrationResult[]): Promise<void> {
+    const writes: BatchWrite[] = results.map((r) => ({
+      table: 'devices',
+      id: this.recordId('device', r.deviceRecordId),
+      mode: 'update',
+      data: { msdyn_deviceid: r.deviceId, msdyn_registrationstatus: r.status, msdyn_registrationmessage: r.message },
+    }));
+    const outcomes = await this.writeInChangesets('write registration results', writes);
+    const missing = writes.filter((_, i) => !outcomes[i]!.ok && (outcomes[i] as { status?: number }).status === 404).map((w) => w.id);
+    const failed = outcomes.find((o): o is Extract<BatchOutcome, { ok: false }> => !o.ok && o.status !== 404);
+    if (failed !== undefined) throw toCrmError('write registration results', failed.error, this.redact);
+    if (missing.length > 0) throw new CrmError('NotFound', `write registration results failed: no msdyn_iotdevice with id ${missing.join(', ')}`);
+  }
+
+  // ---- alerts ----
+
+  async createIoTAlert(alert: NewIoTAlert): Promise<CreatedIoTAlert> {
+    const [result] = await this.createIoTAlerts([alert], { batch: false });
+    return result!;
+  }
+
+  /**
+   * Many alerts at once (a whole alerts-queue message, a replay): the existing ones are found with
+   * one query per chunk, the others created by guarded upserts in one `$batch` per chunk, each
+   * operation on its own, so one duplicate does not roll the others back. `batch: false` sends
+   * one request per alert instead (the baseline of the benchmark).
+   */
+  async createIoTAlerts(alerts: readonly NewIoTAlert[], options: { readonly batch?: boolean } = {}): Promise<CreatedIoTAlert[]> {
+    const batch = options.batch ?? true;
+    const results: CreatedIoTAlert[] = new Array(alerts.length);
+    const chunks = batch ? chunk([...alerts.keys()], this.batchSize) : alerts.map((_, i) => [i]);
+    await Promise.all(chunks.map(async (indexes) => {
+      const chunkAlerts = indexes.map((i) => alerts[i]!);
+      const existing = await this.alertIdsByToken(chunkAlerts.map((a) => a.alertToken));
+      const writes: Array<{ index: number; write: BatchWrite; note?: BatchWrite }> = [];
+      for (const index of indexes) {
+        const alert = alerts[index]!;
+        const found = existing.get(alert.alertToken);
+        if (found !== undefined) {
+          results[index] = { alertId: found, created: false };
+          continue;
+        }
+        const alertId = deterministicGuid('msdyn_iotalert', alert.alertToken);
+        const { data, overflow } = this.alertRecord(alert);
+        writes.push({ index, write: { table: 'alerts', id: alertId, data, mode: 'create' }, ...(overflow !== undefined ? { note: this.alertDataNote(alertId, overflow) } : {}) });
+      }
+      if (writes.length === 0) return;
+      const outcomes = batch && writes.length > 1 ? await this.writeIndependently('create msdyn_iotalert', writes.map((w) => w.write)) : await Promise.all(writes.map((w) => this.guardedWrite('create msdyn_iotalert', w.write)));
+      for (const [i, w] of writes.entries()) {
+        const outcome = outcomes[i]!;
+        if (!outcome.ok && outcome.status !== 412) throw toCrmError('create msdyn_iotalert', outcome.error, this.redact);
+        results[w.index] = { alertId: w.write.id, created: outcome.ok };
+      }
+      // The note is written after its alert (it binds to it), and again on a redelivery in case the first try stopped in between.
+      const notes = writes.filter((w) => w.note !== undefined).map((w) => w.note!);
+      for (const outcome of await Promise.all(notes.map((n) => this.guardedWrite('create annotation', n)))) {
+        if (!outcome.ok && outcome.status !== 412) throw toCrmError('create annotation', outcome.error, this.redact);
+      }
+      for (const w of writes.filter((x) => x.note !== undefined)) {
+        this.log.warn('dynamics.alert-data-kept-in-note', { alertId: w.write.id, length: w.note!.data['notetext'] !== undefined ? String(w.note!.data['notetext']).length : 0 });
+      }
+    }));
+    return results;
+  }
+
+  async getIoTAlert(alertId: string): Promise<StoredIoTAlert | undefined> {
+    const row = await this.retrieve('alerts', alertId, AlertColumns);
+    return row === undefined ? undefined : this.withWholeAlertData(toAlert(row));
+  }
+
+  async findIoTAlertByToken(alertToken: string): Promise<StoredIoTAlert | undefined> {
+    const rows = await this.query('alerts', AlertColumns, { filter: eqString('msdyn_alerttoken', alertToken), top: 5 });
+    const row = rows.find((r) => r['msdyn_alerttoken'] === alertToken);
+    return row === undefined ? undefined : this.withWholeAlertData(toAlert(row));
+  }
+
+  async findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]> {
+    const rows = await this.query('alerts', AlertColumns, {
+      filter: `${eqString('msdyn_deviceid', deviceId)} and msdyn_alerttime ge ${odataDateTime(since)}`,
+      orderBy: ['msdyn_alerttime desc', 'createdon desc'],
+    });
+    return Promise.all(rows.filter((r) => r['msdyn_deviceid'] === deviceId && toAlert(r).alertTime >= since).map((r) => this.withWholeAlertData(toAlert(r))));
+  }
+
+  async updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void> {
+    const id = this.recordIdOrNotFound('msdyn_iotalert', alertId);
+    const data: Row = {
+      ...(patch.state !== undefined ? { statecode: patch.state } : {}),
+      ...(patch.status !== undefined ? { statuscode: patch.status } : {}),
+      ...this.bind('alerts', 'msdyn_parentalert', 'alerts', patch.parentAlertId, false),
+      ...this.bind('alerts', 'msdyn_case', 'cases', patch.caseId, false),
+      ...this.bind('alerts', 'msdyn_lastcommandsent', 'commands', patch.lastCommandId, false),
+    };
+    if (Object.keys(data).length === 0) return;
+    await this.exec('update msdyn_iotalert', (signal) => this.api.update({ collection: Tables.alerts.set, key: id, data, ifmatch: '*', signal }));
+  }
+
+  async listIoTAlerts(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<StoredIoTAlert[]> {
+    const rows = await this.query('alerts', AlertColumns, {
+      ...(query.deviceId !== undefined ? { filter: eqString('msdyn_deviceid', query.deviceId) } : {}),
+      orderBy: ['msdyn_alerttime desc', 'createdon desc'],
+      ...(query.top !== undefined ? { top: query.top } : {}),
+    });
+    return Promise.all(rows.filter((r) => query.deviceId === undefined || r['msdyn_deviceid'] === query.deviceId).map((r) => this.withWholeAlertData(toAlert(r))));
+  }
+
+  // ---- commands ----
+
+  async createCommand(command: NewCrmCommand): Promise<{ readonly commandId: string; readonly created: boolean }> {
+    if (command.message.length > COMMAND_MESSAGE_MAX) {
+      throw new CrmError('Rejected', `create msdyn_iotdevicecommand refused: msdyn_message holds at most ${COMMAND_MESSAGE_MAX} characters, the message has ${command.message.length}`);
+    }
+    // An id chosen here makes the create safe to retry even when the caller gave none.
+    const commandId = command.commandId !== undefined ? this.recordId('command', command.commandId) : randomUUID();
+    const data: Row = {
+      msdyn_name: command.name,
+      msdyn_message: command.message,
+      msdyn_deviceid: command.deviceId,
+      msdyn_sendtoallconnecteddevices: command.sendToAllConnectedDevices ?? false,
+      msdyn_commandstatus: 192350000,
+      fl_commandstate: 'requested',
+      ...this.bind('commands', 'msdyn_device', 'devices', command.deviceRecordId, false),
+      ...this.bind('commands', 'msdyn_customerasset', 'customerAssets', command.customerAssetId, false),
+      ...this.bind('commands', 'msdyn_parentalert', 'alerts', command.parentAlertId, false),
+    };
+    const outcome = await this.guardedWrite('create msdyn_iotdevicecommand', { table: 'commands', id: commandId, data, mode: 'create' });
+    if (!outcome.ok && outcome.status !== 412) throw toCrmError('create msdyn_iotdevicecommand', outcome.error, this.redact);
+    return { commandId, created: outcome.ok };
+  }
+
+  async getCommand(commandId: string): Promise<CrmCommand | undefined> {
+    const row = await this.retrieve('commands', commandId, CommandColumns);
+    return row === undefined ? undefined : toCommand(row);
+  }
+
+  async updateCommandStatus(commandId: string, update: CommandStatusUpdate): Promise<void> {
+    const id = this.recordIdOrNotFound('msdyn_iotdevicecommand', commandId);
+    const data: Row = {
+      fl_commandstate: update.state,
+      msdyn_commandstatus: update.cfsStatus,
+      msdyn_commandstatusreason: update.statusReason ?? null,
+    };
+    await this.exec('update msdyn_iotdevicecommand', (signal) => this.api.update({ collection: Tables.commands.set, key: id, data, ifmatch: '*', signal }));
+  }
+
+  async listCommands(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<CrmCommand[]> {
+    const rows = await this.query('commands', CommandColumns, {
+      ...(query.deviceId !== undefined ? { filter: eqString('msdyn_deviceid', query.deviceId) } : {}),
+      orderBy: ['createdon desc'],
+      ...(query.top !== undefined ? { top: query.top } : {}),
+    });
+    return rows.filter((r) => query.deviceId === undefined || r['msdyn_deviceid'] === query.deviceId).map(toCommand);
+  }
+
+  // ---- cases and work orders ----
+
+  async createCase(newCase: NewCrmCase): Promise<{ readonly caseId: string; readonly created: boolean }> {
+    const alertId = this.recordId('alert', newCase.alertId);
+    const [existing] = await this.query('cases', ['incidentid'], { filter: eqLookup('msdyn_iotalert', alertId), top: 1 });
+    if (existing !== undefined) return { caseId: str(existing['incidentid']), created: false };
+    const caseId = deterministicGuid('incident', alertId);
+    const data: Row = {
+      title: newCase.title,
+      ...(newCase.description !== undefined ? { description: newCase.description } : {}),
+      ...this.bind('cases', 'msdyn_iotalert', 'alerts', alertId, false),
+      ...this.bind('cases', 'msdyn_customerasset', 'customerAssets', newCase.customerAssetId, false),
+    };
+    const outcome = await this.guardedWrite('create incident', { table: 'cases', id: caseId, data, mode: 'create' });
+    if (!outcome.ok && outcome.status !== 412) throw toCrmError('create incident', outcome.error, this.redact);
+    return { caseId, created: outcome.ok };
+  }
+
+  async createWorkOrder(workOrder: NewCrmWorkOrder): Promise<{ readonly workOrderId: string; readonly created: boolean }> {
+    const alertId = this.recordId('alert', workOrder.alertId);
+    const [existing] = await this.query('workOrders', ['msdyn_workorderid'], { filter: eqLookup('msdyn_iotalert', alertId), top: 1 });
+    if (existing !== undefined) return { workOrderId: str(existing['msdyn_workorderid']), created: false };
+    const workOrderId = deterministicGuid('msdyn_workorder', alertId);
+    const data: Row = {
+      msdyn_workordersummary: workOrder.summary,
+      ...this.bind('workOrders', 'msdyn_iotalert', 'alerts', alertId, false),
+      ...this.bind('workOrders', 'msdyn_servicerequest', 'cases', workOrder.caseId, false),
+      ...this.bind('workOrders', 'msdyn_customerasset', 'customerAssets', workOrder.customerAssetId, false),
+    };
+    const outcome = await this.guardedWrite('create msdyn_workorder', { table: 'workOrders', id: workOrderId, data, mode: 'create' });
+    if (!outcome.ok && outcome.status !== 412) throw toCrmError('create msdyn_workorder', outcome.error, this.redact);
+    return { workOrderId, created: outcome.ok };
+  }
+
+  async listCases(query: { readonly alertId?: string } = {}): Promise<CrmCase[]> {
+    if (query.alertId !== undefined && !isGuid(query.alertId)) return [];
+    const rows = await this.query('cases', CaseColumns, { ...(query.alertId !== undefined ? { filter: eqLookup('msdyn_iotalert', query.alertId) } : {}), orderBy: ['createdon asc'] });
+    return rows.map((r) => ({
+      caseId: str(r['incidentid']),
+      title: str(r['title']),
+      alertId: str(r['_msdyn_iotalert_value']),
+      ...optional('customerAssetId', r['_msdyn_customerasset_value']),
+      ...optional('description', r['description']),
+    }));
+  }
+
+  async listWorkOrders(query: { readonly alertId?: string } = {}): Promise<CrmWorkOrder[]> {
+    if (query.alertId !== undefined && !isGuid(query.alertId)) return [];
+    const rows = await this.query('workOrders', WorkOrderColumns, { ...(query.alertId !== undefined ? { filter: eqLookup('msdyn_iotalert', query.alertId) } : {}), orderBy: ['createdon asc'] });
+    return rows.map((r) => ({
+      workOrderId: str(r['msdyn_workorderid']),
+      alertId: str(r['_msdyn_iotalert_value']),
+      ...optional('customerAssetId', r['_msdyn_customerasset_value']),
+      ...optional('caseId', r['_msdyn_servicerequest_value']),
+      summary: str(r['msdyn_workordersummary']),
+    }));
+  }
+
+  // ---- device data history ----
+
+  async addDeviceDataHistory(entry: DeviceDataHistoryEntry): Promise<void> {
+    const data: Row = {
+      msdyn_deviceid: entry.deviceId,
+      msdyn_connectionstate: entry.connectionState,
+      msdyn_lastactivitytime: entry.lastActivityTime === undefined ? null : toDataverseDateTime(entry.lastActivityTime),
+      msdyn_reportedproperties: entry.reportedProperties,
+      msdyn_recordedon: toDataverseDateTime(entry.recordedOn),
+      ...this.bind('deviceData', 'msdyn_device', 'devices', entry.deviceRecordId, false),
+    };
+    const outcome = await this.guardedWrite('create msdyn_iotdevicedatahistory', { table: 'deviceData', id: randomUUID(), data, mode: 'create' });
+    if (!outcome.ok) throw toCrmError('create msdyn_iotdevicedatahistory', outcome.error, this.redact);
+  }
+
+  async listDeviceDataHistory(deviceId: string): Promise<DeviceDataHistoryEntry[]> {
+    const rows = await this.query('deviceData', DeviceDataColumns, { filter: eqString('msdyn_deviceid', deviceId), orderBy: ['msdyn_recordedon desc', 'createdon desc'] });
+    return rows
+      .filter((r) => r['msdyn_deviceid'] === deviceId)
+      .map((r) => ({
+        deviceId: str(r['msdyn_deviceid']),
+        ...optional('deviceRecordId', r['_msdyn_device_value']),
+        connectionState: str(r['msdyn_connectionstate']) === 'Connected' ? ('Connected' as const) : ('Disconnected' as const),
+        ...(r['msdyn_lastactivitytime'] != null ? { lastActivityTime: epochOf(r['msdyn_lastactivitytime']) } : {}),
+        reportedProperties: str(r['msdyn_reportedproperties']),
+        recordedOn: epochOf(r['msdyn_recordedon']),
+      }));
+  }
+
+  // ---- the CFS actions (flows 13, 16′): the CRM side starts registration and data pulls ----
+
+  /** Calls the unbound action `msdyn_RegisterIoTDevice` for these device records. */
+  async registerDevices(deviceRecordIds: readonly string[]): Promise<void> {
+    const ids = deviceRecordIds.map((id) => this.recordId('device', id));
+    await this.exec('msdyn_RegisterIoTDevice', (signal) => this.api.callAction({ actionName: 'msdyn_RegisterIoTDevice', action: { IoTDeviceIds: ids.join(',') }, signal }));
+  }
+
+  /** Calls the unbound action `msdyn_PullDataForIoTDevice` for these device records. */
+  async pullDeviceData(deviceRecordIds: readonly string[]): Promise<void> {
+    const ids = deviceRecordIds.map((id) => this.recordId('device', id));
+    await this.exec('msdyn_PullDataForIoTDevice', (signal) => this.api.callAction({ actionName: 'msdyn_PullDataForIoTDevice', action: { IoTDeviceIds: ids.join(',') }, signal }));
+  }
+
+  // ---- plumbing ----
+
+  private alertRecord(alert: NewIoTAlert): { data: Row; overflow: string | undefined } {
+    const description = truncateWithEllipsis(alert.description, ALERT_DESCRIPTION_MAX);
+    if (description !== alert.description) this.log.warn('dynamics.alert-description-truncated', { alertToken: alert.alertToken, length: alert.description.length });
+    const fitted = fitAlertData(alert.alertData);
+    const data: Row = {
+      msdyn_alerttoken: alert.alertToken,
+      msdyn_deviceid: alert.deviceId,
+      msdyn_description: description,
+      msdyn_alertdata: fitted.column,
+      msdyn_alerttime: toDataverseDateTime(alert.alertTime),
+      msdyn_alerttype: alert.alertType,
+      statecode: alert.state,
+      statuscode: alert.status,
+      ...this.bind('alerts', 'msdyn_device', 'devices', alert.deviceRecordId, false),
+      ...this.bind('alerts', 'msdyn_customerasset', 'customerAssets', alert.customerAssetId, false),
+      ...this.bind('alerts', 'msdyn_parentalert', 'alerts', alert.parentAlertId, false),
+    };
+    return { data, overflow: fitted.overflow };
+  }
+
+  private alertDataNote(alertId: string, wholeText: string): BatchWrite {
+    return {
+      table: 'notes',
+      id: deterministicGuid('annotation', alertId),
+      mode: 'create',
+      data: { subject: ALERT_DATA_NOTE_SUBJECT, notetext: wholeText, objecttypecode: Tables.alerts.entity, [`objectid_${Tables.alerts.entity}@odata.bind`]: `/${Tables.alerts.set}(${alertId})` },
+    };
+  }
+
+  private async withWholeAlertData(alert: StoredIoTAlert): Promise<StoredIoTAlert> {
+    const cut = cutAlertData(alert.alertData);
+    if (cut === undefined) return alert;
+    const [note] = await this.query('notes', ['notetext'], { filter: `${eqLookup('objectid', alert.alertId)} and ${eqString('subject', ALERT_DATA_NOTE_SUBJECT)}`, top: 1 });
+    const whole = note === undefined ? undefined : str(note['notetext']);
+    if (whole === undefined || whole.length !== cut.total) {
+      this.log.warn('dynamics.alert-data-note-missing', { alertId: alert.alertId });
+      return alert;
+    }
+    return { ...alert, alertData: whole };
+  }
+
+  private async alertIdsByToken(tokens: readonly string[]): Promise<Map<string, string>> {
+    const filter = tokens.map((t) => eqString('msdyn_alerttoken', t)).join(' or ');
+    const rows = await this.query('alerts', ['msdyn_iotalertid', 'msdyn_alerttoken'], { filter });
+    const byToken = new Map<string, string>();
+    // Dataverse compares strings case-insensitively; tokens are matched exactly here.
+    for (const r of rows) if (tokens.includes(str(r['msdyn_alerttoken']))) byToken.set(str(r['msdyn_alerttoken']), str(r['msdyn_iotalertid']));
+    return byToken;
+  }
+
+  /** `{ "lookup@odata.bind": "/set(id)" }`, or a cleared lookup (`null`) when `clear` and no id. */
+  private bind(from: TableName, lookup: string, to: TableName, id: string | undefined, clear: boolean): Row {
+    const nav = this.settings.navigationProperties?.[`${Tables[from].entity}.${lookup}`] ?? lookup;
+    if (id === undefined) return clear ? { [`${nav}@odata.bind`]: null } : {};
+    return { [`${nav}@odata.bind`]: `/${Tables[to].set}(${this.recordId(lookup, id)})` };
+  }
+
+  private recordId(what: string, id: string): string {
+    if (!isGuid(id)) throw new CrmError('Rejected', `${what} id must be a GUID, got ${JSON.stringify(id)}`);
+    return odataGuid(id);
+  }
+
+  private recordIdOrNotFound(entity: string, id: string): string {
+    if (!isGuid(id)) throw new CrmError('NotFound', `no ${entity} with id ${JSON.stringify(id)} (not a GUID)`);
+    return odataGuid(id);
+  }
+
+  private async retrieve(table: TableName, id: string, select: string[]): Promise<Row | undefined> {
+    if (!isGuid(id)) return undefined;
+    try {
+      return await this.exec(`retrieve ${Tables[table].entity}`, (signal) => this.api.retrieve<Row>({ collection: Tables[table].set, key: odataGuid(id), select: [...select], signal }));
+    } catch (e) {
+      if (e instanceof CrmError && e.code === 'NotFound') return undefined;
+      throw e;
+    }
+  }
+
+  private async query(table: TableName, select: string[], q: { filter?: string; orderBy?: string[]; top?: number }): Promise<Row[]> {
+    const rows: Row[] = [];
+    let next: string | undefined;
+    do {
+      const page = next;
+      const response = await this.exec(`retrieve ${Tables[table].set}`, (signal) =>
+        this.api.retrieveMultiple<Row>({ collection: Tables[table].set, select: [...select], ...(q.filter !== undefined ? { filter: q.filter } : {}), ...(q.orderBy !== undefined ? { orderBy: [...q.orderBy] } : {}), ...(q.top !== undefined ? { top: q.top } : {}), signal }, page),
+      );
+      rows.push(...response.value);
+      next = response.oDataNextLink;
+    } while (next !== undefined && (q.top === undefined || rows.length < q.top));
+    return rows;
+  }
+
+  /** One guarded write as its own request; a 412 (create) or 404 (update) is an outcome, not an error. */
+  private async guardedWrite(operation: string, write: BatchWrite): Promise<BatchOutcome> {
+    try {
+      await this.exec(operation, (signal) =>
+        this.api.upsert({ collection: Tables[write.table].set, key: write.id, data: write.data, ...(write.mode === 'create' ? { ifnonematch: '*' } : { ifmatch: '*' }), signal }),
+      );
+      return { ok: true };
+    } catch (error) {
+      const status = error instanceof CrmError ? (error.code === 'NotFound' ? 404 : (this.lastStatus.get(error) ?? undefined)) : httpStatusOf(error);
+      return { ok: false, status, error };
+    }
+  }
+
+  /** Statuses of the failures `exec` turned into CrmErrors, so guarded writes can tell 412 from 400. */
+  private readonly lastStatus = new WeakMap<CrmError, number>();
+
+  /** `$batch` requests of `batchSize` operations, each outside any changeset and processed even when another fails. */
+  private async writeIndependently(operation: string, writes: readonly BatchWrite[]): Promise<BatchOutcome[]> {
+    const out: BatchOutcome[] = [];
+    for (const part of chunk(writes, this.batchSize)) out.push(...(await this.executeBatch(operation, part, false)));
+    return out;
+  }
+
+  /**
+   * `$batch` requests with one changeset of `batchSize` operations each: all of a changeset or
+   * none. A changeset that fails is written again one operation at a time, so one missing record
+   * does not keep the others from being written.
+   */
+  private async writeInChangesets(operation: string, writes: readonly BatchWrite[]): Promise<BatchOutcome[]> {
+    const parts = chunk(writes, this.batchSize);
+    const outcomes = await Promise.all(
+      parts.map(async (part) => {
+        const result = await this.executeBatch(operation, part, true);
+        if (result.every((r) => r.ok)) return result;
+        return Promise.all(part.map((w) => this.guardedWrite(operation, w)));
+      }),
+    );
+    return outcomes.flat();
+  }
+
+  private async executeBatch(operation: string, writes: readonly BatchWrite[], inChangeSet: boolean): Promise<BatchOutcome[]> {
+    const responses = await this.exec(`${operation} ($batch)`, async (signal) => {
+      // A batch is collected on its own client instance: startBatch() switches the whole instance into batch mode.
+      const client = this.api.initializeInstance();
+      client.startBatch();
+      for (const w of writes) {
+        void client.upsert({ collection: Tables[w.table].set, key: w.id, data: w.data, ...(w.mode === 'create' ? { ifnonematch: '*' } : { ifmatch: '*' }), inChangeSet });
+      }
+      const result = await client.executeBatch({ ...(inChangeSet ? {} : { continueOnError: true }), signal });
+      // A throttled or unavailable batch comes back as one error part: retry the whole batch.
+      const throttled = result.find((r) => r instanceof Error && (httpStatusOf(r) === 429 || httpStatusOf(r) === 503));
+      if (throttled !== undefined) throw throttled;
+      return result;
+    });
+    if (inChangeSet) {
+      // A failed changeset answers with the one failing operation's error.
+      const failure = responses.find((r) => r instanceof Error);
+      if (failure !== undefined) return writes.map(() => ({ ok: false as const, status: httpStatusOf(failure), error: failure }));
+      return writes.map(() => ({ ok: true as const }));
+    }
+    return writes.map((_, i) => {
+      const r = responses[i];
+      return r instanceof Error ? { ok: false as const, status: httpStatusOf(r), error: r } : { ok: true as const };
+    });
+  }
+
+  /** Runs one request under the gate, with a time limit, and maps its failure to a CrmError. */
+  private async exec<T>(operation: string, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    try {
+      return await this.gate.run(
+        async () => {
+          const controller = new AbortController();
+          const timer = setTimeout(() => controller.abort(), this.timeoutMs);
+          try {
+            return await call(controller.signal);
+          } catch (error) {
+            if (controller.signal.aborted) throw new RequestTimedOut(this.timeoutMs);
+            throw error;
+          } finally {
+            clearTimeout(timer);
+          }
+        },
+        (error) => classifyAttempt(error, Date.now()),
+        {
+          throttled: (ms, attempt) => this.log.warn('dynamics.throttled', { operation, retryAfterMs: ms, attempt }),
+          retrying: (ms, attempt) => this.log.warn('dynamics.retrying', { operation, delayMs: ms, attempt }),
+        },
+      );
+    } catch (error) {
+      const crmError = toCrmError(operation, error, this.redact);
+      const status = httpStatusOf(error);
+      if (status !== undefined) this.lastStatus.set(crmError, status);
+      if (crmError.code !== 'NotFound' && status !== 412) this.log.warn('dynamics.request-failed', { operation, code: crmError.code, message: crmError.message });
+      throw crmError;
+    }
+  }
+
+  private async accessToken(): Promise<string> {
+    const fresh = this.token !== undefined && this.token.expiresOnTimestamp - Date.now() > 120_000;
+    if (fresh) return this.token!.token;
+    this.pendingToken ??= (async () => {
+      try {
+        const token = await this.credential!.getToken(scopeOf(this.settings.organizationUrl));
+        if (token === null) throw new TokenUnavailable('the credential returned no token');
+        return token;
+      } catch (error) {
+        if (error instanceof TokenUnavailable) throw error;
+        // The credential's own message may quote what it was given; only its type is passed on.
+        throw new TokenUnavailable(error instanceof Error ? error.name : 'unknown error');
+      } finally {
+        this.pendingToken = undefined;
+      }
+    })();
+    this.token = await this.pendingToken;
+    return this.token.token;
+  }
+}
+
+// ---- rows to port records ----
+
+const str = (value: unknown): string => (value instanceof Date ? toDataverseDateTime(value.getTime()) : value == null ? '' : String(value));
+
+const optional = <K extends string>(key: K, value: unknown): { [P in K]?: string } => (value == null || value === '' ? {} : ({ [key]: str(value) } as { [P in K]?: string }));
+
+const epochOf = (value: unknown): number => (value instanceof Date ? value.getTime() : Date.parse(String(value)));
+
+const parseJsonObject = (text: unknown): Record<string, unknown> | undefined => {
+  if (typeof text !== 'string' || text === '') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+function toDevice(r: Row): CrmDevice {
+  const tags = parseJsonObject(r['msdyn_tags']);
+  const settings = parseJsonObject(r['msdyn_devicesettings']);
+  return {
+    deviceRecordId: str(r['msdyn_iotdeviceid']),
+    deviceId: str(r['msdyn_deviceid']),
+    name: str(r['msdyn_name']),
+    deviceType: str(r['fl_devicetype']),
+    ...optional('customerAssetId', r['_msdyn_customerasset_value']),
+    ...(tags !== undefined ? { tags } : {}),
+    ...(settings !== undefined ? { settings } : {}),
+    registrationStatus: Number(r['msdyn_registrationstatus'] ?? 192350000) as RegistrationStatus,
+    ...optional('registrationMessage', r['msdyn_registrationmessage']),
+  };
+}
+
+function toAlert(r: Row): StoredIoTAlert {
+  return {
+    alertId: str(r['msdyn_iotalertid']),
+    alertToken: str(r['msdyn_alerttoken']),
+    deviceId: str(r['msdyn_deviceid']),
+    description: str(r['msdyn_description']),
+    alertData: str(r['msdyn_alertdata']),
+    alertTime: epochOf(r['msdyn_alerttime']),
+    alertType: Number(r['msdyn_alerttype']) as AlertType,
+    state: Number(r['statecode']) as AlertState,
+    status: Number(r['statuscode']) as AlertStatus,
+    ...optional('deviceRecordId', r['_msdyn_device_value']),
+    ...optional('customerAssetId', r['_msdyn_customerasset_value']),
+    ...optional('parentAlertId', r['_msdyn_parentalert_value']),
+    ...optional('caseId', r['_msdyn_case_value']),
+    ...optional('lastCommandId', r['_msdyn_lastcommandsent_value']),
+  };
+}
+
+function toCommand(r: Row): CrmCommand {
+  return {
+    commandId: str(r['msdyn_iotdevicecommandid']),
+    name: str(r['msdyn_name']),
+    message: str(r['msdyn_message']),
+    deviceId: str(r['msdyn_deviceid']),
+    ...optional('deviceRecordId', r['_msdyn_device_value']),
+    ...optional('customerAssetId', r['_msdyn_customerasset_value']),
+    ...optional('parentAlertId', r['_msdyn_parentalert_value']),
+    sendToAllConnectedDevices: r['msdyn_sendtoallconnecteddevices'] === true,
+    state: (str(r['fl_commandstate']) || 'requested') as CommandState,
+    cfsStatus: Number(r['msdyn_commandstatus'] ?? 192350000) as CfsCommandStatus,
+    ...optional('statusReason', r['msdyn_commandstatusreason']),
+    createdOn: epochOf(r['createdon']),
+    modifiedOn: epochOf(r['modifiedon']),
+  };
+}
+
+function chunk<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}
