@@ -7,11 +7,12 @@ export class InMemoryRejectedTelemetry implements RejectedTelemetryPort {
   constructor(private readonly capacity = 10_000) {}
 
   async reject(rejected: RejectedTelemetry): Promise<void> {
-    this.items.push(rejected);
+    this.items.push(structuredClone(rejected));
     if (this.items.length > this.capacity) this.items.shift();
   }
 
+  /** The most recent `maxItems`, oldest first. */
   async list(maxItems: number): Promise<RejectedTelemetry[]> {
-    return this.items.slice(-maxItems);
+    return this.items.slice(-maxItems).map((r) => structuredClone(r));
   }
 }

@@ -5,3 +5,7 @@ export * from './device-registry-conformance.js';
 export * from './cloud-to-device-conformance.js';
 export * from './device-client-conformance.js';
 export * from './telemetry-intake-conformance.js';
+export * from './reference-data-conformance.js';
+export * from './status-store-conformance.js';
+export * from './rule-state-store-conformance.js';
+export * from './rejected-telemetry-conformance.js';
