@@ -7,13 +7,17 @@ import { toValidationIssues } from '../codec/zod-issues.js';
  * Flow 6: one element of an alerts-queue message as the CFS Stream Analytics job writes it
  * (column names lower-cased by Stream Analytics). The message body is a JSON array of these.
  */
+// Strings are bounded (128, the hub's device id and our event token limit) so an oversized field
+// is refused by name instead of reaching the CRM record.
+const bounded = z.string().max(128, 'expected at most 128 characters');
+
 export const cfsAlertElementSchema = z.looseObject({
-  deviceid: z.string().min(1, 'expected a device id'),
-  readingtype: z.string().min(1, 'expected a reading type'),
+  deviceid: bounded.min(1, 'expected a device id'),
+  readingtype: bounded.min(1, 'expected a reading type'),
   reading: z.number().refine(Number.isFinite, 'expected a finite number'),
-  eventtoken: z.string().min(1, 'expected an event token'),
+  eventtoken: bounded.min(1, 'expected an event token'),
   threshold: z.number().refine(Number.isFinite, 'expected a finite number'),
-  ruleoutput: z.string(),
+  ruleoutput: bounded,
   time: z.iso.datetime({ offset: true, message: 'expected an ISO 8601 date-time' }),
 });
 export type CfsAlertElement = z.infer<typeof cfsAlertElementSchema>;

@@ -1,0 +1,3 @@
+export * from './flow-contracts.js';
+export * from './matrix/coverage-matrix.js';
+export * from './matrix/contract-store.js';
