@@ -1,4 +1,17 @@
-import { CfsAlertQuery, type CfsAlertQueryState, type CfsThresholdRule, type TelemetryEvent, type ThresholdAlert } from '@fieldlink/domain';
+import {
+  CfsAlertQuery,
+  emptyRulesEngineState,
+  restoreRulesEngineState,
+  RulesEngine,
+  snapshotRulesEngineState,
+  type CfsAlertQueryState,
+  type CfsThresholdRule,
+  type CompiledRuleSet,
+  type RuleOutcome,
+  type RulesEngineState,
+  type TelemetryEvent,
+  type ThresholdAlert,
+} from '@fieldlink/domain';
 
 /**
  * What telemetry ingest needs from a rules engine: a pure evaluation over a state it keeps per
@@ -11,8 +24,11 @@ export interface RuleEvaluator<S> {
   /** A copy the next batch works on, so a failed batch leaves the committed state untouched. */
   copy(state: S): S;
   evaluate(state: S, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): ThresholdAlert[];
-  /** Forgets what can no longer matter at event time `now`. */
-  prune(state: S, now: number): void;
+  /**
+   * Event time moved to `now`: what time alone raises (a window ending, a silence) comes out, and
+   * what can no longer matter is forgotten.
+   */
+  advance(state: S, now: number): ThresholdAlert[];
   toSnapshot(state: S): unknown;
   /** Undefined when the snapshot is not one of this evaluator's. */
   fromSnapshot(snapshot: unknown): S | undefined;
@@ -38,8 +54,9 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
     return this.queryFor(rules).evaluate(state, event, deviceType);
   }
 
-  prune(state: CfsAlertQueryState, now: number): void {
+  advance(state: CfsAlertQueryState, now: number): ThresholdAlert[] {
     (this.cached?.query ?? new CfsAlertQuery([])).prune(state, now);
+    return [];
   }
 
   toSnapshot(state: CfsAlertQueryState): unknown {
@@ -63,3 +80,53 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
     return this.cached.query;
   }
 }
+
+/**
+ * The rules engine with a native rule document (threshold, duration, repeating, window, rate of
+ * change, absence, anomaly). Its rules are its own, so the CFS reference data is not consulted;
+ * alerts leave in the CFS alerts-queue shape, with `threshold` 0 for kinds that cross no bound.
+ */
+export class RulesEngineEvaluator implements RuleEvaluator<RulesEngineState> {
+  readonly name = 'rules-engine';
+  private readonly engine: RulesEngine;
+
+  constructor(private readonly ruleSet: CompiledRuleSet) {
+    this.engine = new RulesEngine(ruleSet);
+  }
+
+  initialState(): RulesEngineState {
+    return emptyRulesEngineState(this.ruleSet);
+  }
+
+  copy(state: RulesEngineState): RulesEngineState {
+    const restored = restoreRulesEngineState(this.ruleSet, snapshotRulesEngineState(this.ruleSet, state));
+    if (!restored.ok) throw new Error('The rules engine could not restore its own snapshot');
+    return restored.value;
+  }
+
+  evaluate(state: RulesEngineState, event: TelemetryEvent, deviceType: string): ThresholdAlert[] {
+    return alertsOf(this.engine.evaluate(state, event, deviceType));
+  }
+
+  advance(state: RulesEngineState, now: number): ThresholdAlert[] {
+    return alertsOf(this.engine.advanceTo(state, now));
+  }
+
+  toSnapshot(state: RulesEngineState): unknown {
+    return snapshotRulesEngineState(this.ruleSet, state);
+  }
+
+  fromSnapshot(snapshot: unknown): RulesEngineState | undefined {
+    const restored = restoreRulesEngineState(this.ruleSet, snapshot);
+    return restored.ok ? restored.value : undefined;
+  }
+}
+
+const alertsOf = (outcomes: readonly RuleOutcome[]): ThresholdAlert[] => {
+  const alerts: ThresholdAlert[] = [];
+  for (const o of outcomes) {
+    if (o.type !== 'alert') continue;
+    alerts.push({ deviceId: o.deviceId, readingType: o.readingType === '' ? 'Message' : o.readingType, reading: o.reading, eventToken: o.eventToken, threshold: o.threshold ?? 0, ruleOutput: o.ruleOutput, time: o.time });
+  }
+  return alerts;
+};

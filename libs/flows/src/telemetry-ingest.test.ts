@@ -1,18 +1,38 @@
 import { readFileSync } from 'node:fs';
-import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry } from '@fieldlink/adapter-in-memory';
-import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
+import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
+import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
+import { decodeCfsAlertMessage, silentLog, type MessageQueuePort, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
-import { TelemetryIngest } from './telemetry-ingest.js';
+import { RulesEngineEvaluator } from './rule-evaluator.js';
+import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { FaultSchedule } from './testing/fault-injection.js';
 
 const cfs = (name: string): string => readFileSync(new URL(`../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
-const envelope = (body: string, enqueuedTime: number, sequenceNumber = 0): TelemetryEnvelope => ({ body: new TextEncoder().encode(body), connectionDeviceId: 'thermostat-1', enqueuedTime, partitionId: '0', sequenceNumber });
+const T = Date.parse('2026-11-28T09:15:00.000Z');
+const envelope = (body: string | object, enqueuedTime: number, sequenceNumber = 0, deviceId = 'thermostat-1'): TelemetryEnvelope => ({
+  body: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
+  connectionDeviceId: deviceId,
+  enqueuedTime,
+  partitionId: '0',
+  sequenceNumber,
+});
+const reading = (token: string, temperature: number, deviceId = 'thermostat-1') => ({ DeviceID: deviceId, Temperature: temperature, Humidity: 40, EventToken: token });
 
-const setup = () => {
+const setup = (overrides: Partial<TelemetryIngestDeps> = {}) => {
   const alertsQueue = new InMemoryQueue('alerts');
   const rejected = new InMemoryRejectedTelemetry();
-  const ingest = new TelemetryIngest({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected, log: silentLog, defaultDeviceType: 'Thermostat' });
-  return { ingest, alertsQueue, rejected };
+  const statusStore = new InMemoryStatusStore();
+  const ruleStateStore = new InMemoryRuleStateStore();
+  const deps: TelemetryIngestDeps = { referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected, statusStore, ruleStateStore, log: silentLog, defaultDeviceType: 'Thermostat', ...overrides };
+  return { ingest: new TelemetryIngest(deps), alertsQueue, rejected, statusStore, ruleStateStore, deps };
+};
+
+const alertTokens = async (queue: MessageQueuePort): Promise<string[]> => {
+  const messages = await queue.receive({ maxMessages: 100, maxWaitMs: 0 });
+  return messages.flatMap((m) => {
+    const decoded = decodeCfsAlertMessage(m.body);
+    return decoded.ok ? decoded.value.map((d) => d.alert.eventToken) : [];
+  });
 };
 
 describe('TelemetryIngest', () => {
@@ -27,24 +47,105 @@ describe('TelemetryIngest', () => {
 
   it('sends nothing for a reading at or under the threshold', async () => {
     const { ingest, alertsQueue } = setup();
-    await ingest.handleBatch([envelope(JSON.stringify({ DeviceID: 'thermostat-1', Temperature: 70, Humidity: 40, EventToken: 'e1' }), 0)]);
+    await ingest.handleBatch([envelope(reading('e1', 70), T)]);
     expect(alertsQueue.activeCount).toBe(0);
   });
 
-  it('never raises the same alert twice when a batch is read again after a restart', async () => {
+  it('suppresses the same reading of the same device within one minute, as the CFS query does', async () => {
     const { ingest, alertsQueue } = setup();
-    const batch = [envelope(cfs('telemetry.thermostat.json'), 0)];
+    await ingest.handleBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 59_999, 1), envelope(reading('c', 87), T + 30_000, 2), envelope(reading('d', 86), T + 120_000, 3)]);
+    expect(await alertTokens(alertsQueue)).toEqual(['a', 'c', 'd']);
+  });
+
+  it('never raises the same alert twice when a batch is read again, in this process or after a restart', async () => {
+    const { ingest, alertsQueue, deps } = setup();
+    const batch = [envelope(cfs('telemetry.thermostat.json'), T)];
     await ingest.handleBatch(batch);
-    await setup().ingest.handleBatch(batch).then(() => ingest.handleBatch(batch));
+    const outcome = await ingest.ingestBatch(batch);
+    await new TelemetryIngest(deps).handleBatch(batch);
+    expect(outcome).toMatchObject({ skipped: 1, alerts: [] });
     expect(alertsQueue.activeCount).toBe(1);
+  });
+
+  it('resumes the rule state saved for its partition after a restart', async () => {
+    const first = setup();
+    await first.ingest.handleBatch([envelope(reading('a', 86), T, 0)]);
+    // A new process, a new alerts queue (no duplicate detection to hide a second alert), the same state store.
+    const restarted = setup({ ruleStateStore: first.ruleStateStore });
+    const outcome = await restarted.ingest.ingestBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 30_000, 1)]);
+    expect(outcome).toMatchObject({ skipped: 1, alerts: [] }); // 'a' was processed; 'b' repeats it within the minute
+    expect(restarted.alertsQueue.activeCount).toBe(0);
+  });
+
+  it('writes the per-minute aggregates (crmiotevents) stamped with the window end, and device health', async () => {
+    const { ingest, statusStore } = setup();
+    await ingest.handleBatch([
+      envelope(reading('a', 60), T + 1_000, 0),
+      envelope(reading('b', 64), T + 30_000, 1),
+      envelope(reading('c', 62), T + 60_000, 2), // exactly at the window end: still in the first minute
+      envelope(reading('d', 50), T + 61_000, 3),
+    ]);
+    const rows = await statusStore.queryAggregates('thermostat-1', T, T + 120_000);
+    expect(rows.filter((r) => r.readingType === 'Temperature')).toEqual([
+      { deviceId: 'thermostat-1', readingType: 'Temperature', windowEnd: T + 60_000, count: 3, min: 60, max: 64, avg: 62 },
+      { deviceId: 'thermostat-1', readingType: 'Temperature', windowEnd: T + 120_000, count: 1, min: 50, max: 50, avg: 50 },
+    ]);
+    expect(await statusStore.listDeviceHealth()).toEqual([{ deviceId: 'thermostat-1', lastActivityTime: T + 61_000, online: true, lastReadings: { Temperature: 50, Humidity: 40 } }]);
+  });
+
+  it('keeps a minute growing across batches and across a restart', async () => {
+    const first = setup();
+    await first.ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);
+    const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore });
+    await restarted.ingest.handleBatch([envelope(reading('b', 70), T + 2_000, 1)]);
+    expect((await first.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, min: 60, max: 70, avg: 65 });
+  });
+
+  it('commits nothing of a batch that fails half way, and the batch read again has every effect once', async () => {
+    const real = setup();
+    const faults = new FaultSchedule(new Map([[1, 'before']]));
+    const statusStore = faults.wrap<StatusStorePort>(real.statusStore, 'statusStore');
+    const ingest = new TelemetryIngest({ ...real.deps, statusStore });
+    const batch = [envelope(reading('a', 86), T + 1_000, 0), envelope(reading('b', 61), T + 2_000, 1)];
+    await expect(ingest.handleBatch(batch)).rejects.toThrow('injected failure before statusStore.writeAggregates');
+    await ingest.handleBatch(batch);
+    expect(await alertTokens(real.alertsQueue)).toEqual(['a']);
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, max: 86 });
+  });
+
+  it('goes on after a rule-state store failure only once the state is saved', async () => {
+    const real = setup();
+    const faults = new FaultSchedule(new Map([[1, 'before']]));
+    const ruleStateStore = faults.wrap<RuleStateStorePort>(real.ruleStateStore, 'ruleStateStore', ['save']);
+    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore });
+    const batch = [envelope(reading('a', 86), T, 0)];
+    await expect(ingest.handleBatch(batch)).rejects.toThrow('ruleStateStore.save');
+    await ingest.handleBatch(batch);
+    expect(await real.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 0 });
+    expect(await alertTokens(real.alertsQueue)).toEqual(['a']);
   });
 
   it('keeps a message it cannot read, with the reason, and goes on with the next', async () => {
     const { ingest, alertsQueue, rejected } = setup();
-    await ingest.handleBatch([envelope('{"DeviceID":"thermostat-1","Temperature":"hot","EventToken":"e"}', 0, 0), envelope(cfs('telemetry.thermostat.json'), 0, 1)]);
+    await ingest.handleBatch([envelope('{"DeviceID":"thermostat-1","Temperature":"hot","EventToken":"e"}', T, 0), envelope(cfs('telemetry.thermostat.json'), T, 1)]);
     const [kept] = await rejected.list(10);
     expect(kept).toMatchObject({ reason: 'InvalidTelemetry', description: 'Temperature: Invalid input: expected number, received string' });
     expect(kept!.envelope.sequenceNumber).toBe(0);
     expect(alertsQueue.activeCount).toBe(1);
+  });
+
+  it('runs the native rules engine when given one, raising what time alone raises (an absence)', async () => {
+    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 120_000 }] });
+    if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
+    const { ingest, alertsQueue, ruleStateStore, deps } = setup({ evaluator: new RulesEngineEvaluator(ruleSet.value) });
+    await ingest.handleBatch([envelope(reading('a', 60), T, 0)]);
+    expect(await ingest.advanceTime(T + 60_000)).toEqual([]);
+    const raised = await ingest.advanceTime(T + 180_000);
+    expect(raised).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 120_000 }]);
+    expect(await alertTokens(alertsQueue)).toEqual([raised[0]!.eventToken]);
+    // The state saved says the silence was reported: a restarted ingest does not report it again.
+    const restarted = new TelemetryIngest({ ...deps, ruleStateStore, alertsQueue: new InMemoryQueue('fresh') });
+    await restarted.handleBatch([envelope(reading('a', 60), T, 0)]);
+    expect(await restarted.advanceTime(T + 200_000)).toEqual([]);
   });
 });

@@ -132,6 +132,13 @@ export class TelemetryIngest {
       if (this.deps.statusStore !== undefined) this.record(working.aggregates, touchedWindows, health, event);
     }
 
+    // Time alone may raise alerts too (a window ending, a silence), with tokens made of rule, device and time.
+    const timed = this.evaluator.advance(working.rules, working.latestTime);
+    if (timed.length > 0) {
+      alerts.push(...timed);
+      messages.push(...alertMessages(timed));
+    }
+
     // Effects first, the partition's position last: whatever fails before the save is done again.
     if (messages.length > 0) await this.deps.alertsQueue.send(messages);
     for (const alert of alerts) {
@@ -147,10 +154,28 @@ export class TelemetryIngest {
       this.deps.log.warn('telemetry.rejected', { deviceId: r.envelope.connectionDeviceId, reason: r.reason, description: r.description });
     }
     working.aggregates.close(working.latestTime, this.deps.lateArrivalMs ?? 5_000);
-    this.evaluator.prune(working.rules, working.latestTime);
     if (this.deps.ruleStateStore !== undefined) await this.deps.ruleStateStore.save(this.stateKey(partitionId), this.toSnapshot(working));
     this.partitions.set(partitionId, working);
     return { alerts, rejected: rejects.length, skipped };
+  }
+
+  /**
+   * Lets event time pass without a reading (run on a timer): alerts that time alone raises (an
+   * absence, a window's end) leave for every partition this ingest holds. CFS mode raises none.
+   */
+  async advanceTime(now: number): Promise<ThresholdAlert[]> {
+    const raised: ThresholdAlert[] = [];
+    for (const [partitionId, committed] of this.partitions) {
+      if (!(now > committed.latestTime)) continue;
+      const working: PartitionState<unknown> = { ...committed, latestTime: now, rules: this.evaluator.copy(committed.rules), aggregates: committed.aggregates.copy() };
+      const alerts = this.evaluator.advance(working.rules, now);
+      if (alerts.length > 0) await this.deps.alertsQueue.send(alertMessages(alerts));
+      for (const alert of alerts) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
+      if (this.deps.ruleStateStore !== undefined) await this.deps.ruleStateStore.save(this.stateKey(partitionId), this.toSnapshot(working));
+      this.partitions.set(partitionId, working);
+      raised.push(...alerts);
+    }
+    return raised;
   }
 
   private record(aggregates: MinuteAggregates, touched: Set<string>, health: Map<string, DeviceHealth>, event: TelemetryEvent): void {
@@ -216,4 +241,11 @@ export class TelemetryIngest {
   private async deviceTypeOf(deviceId: string): Promise<string> {
     return (await this.deps.referenceData.deviceTypeOf(deviceId)) ?? this.deps.defaultDeviceType;
   }
+}
+
+/** One queue message per event token: the token is the message id the alerts queue de-duplicates on. */
+function alertMessages(alerts: readonly ThresholdAlert[]): QueueMessage[] {
+  const byToken = new Map<string, ThresholdAlert[]>();
+  for (const a of alerts) byToken.set(a.eventToken, [...(byToken.get(a.eventToken) ?? []), a]);
+  return [...byToken].map(([token, list]) => ({ messageId: token, body: encodeCfsAlertMessage(list), contentType: 'application/json', correlationId: token }));
 }

@@ -1,0 +1,63 @@
+import { InMemoryCrm, InMemoryRejectedTelemetry, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
+import { CfsCommandStatus } from '@fieldlink/domain';
+import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
+import { describe, expect, it } from 'vitest';
+import { commandAckField, CommandAcknowledgements, readCommandAck } from './command-acknowledgements.js';
+import { commandStatusUpdate } from './command-progress.js';
+
+let sequence = 0;
+const envelope = (body: unknown, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope => ({
+  body: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
+  connectionDeviceId,
+  enqueuedTime: 5_000,
+  partitionId: '0',
+  sequenceNumber: sequence++,
+});
+const ack = (status: 'Applied' | 'Refused', reason?: string, commandId = 'cmd-1') => ({ DeviceID: 'thermostat-1', EventToken: `ack-${sequence}`, ...commandAckField({ commandId, status, ...(reason === undefined ? {} : { reason }) }) });
+
+const setup = async () => {
+  const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
+  await crm.createCommand({ commandId: 'cmd-1', name: 'Set Values', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"65"}}}', deviceId: 'thermostat-1' });
+  await crm.updateCommandStatus('cmd-1', commandStatusUpdate('delivered'));
+  const rejected = new InMemoryRejectedTelemetry();
+  return { crm, rejected, acks: new CommandAcknowledgements({ crm, rejected, log: silentLog }) };
+};
+
+describe('CommandAcknowledgements', () => {
+  it('marks the command acknowledged when its device answers Applied, and a repeated answer changes nothing', async () => {
+    const { crm, acks } = await setup();
+    await acks.handleBatch([envelope(ack('Applied')), envelope(ack('Applied'))]);
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Acknowledged by the device' });
+  });
+
+  it('marks the command failed with the device reason when it answers Refused', async () => {
+    const { crm, acks } = await setup();
+    await acks.handle(envelope(ack('Refused', 'target out of range')));
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'failed', cfsStatus: CfsCommandStatus.Error, statusReason: 'Refused by the device: target out of range' });
+  });
+
+  it('lets ordinary telemetry pass by untouched', async () => {
+    const { crm, rejected, acks } = await setup();
+    await acks.handle(envelope({ DeviceID: 'thermostat-1', EventToken: 'e', Temperature: 64 }));
+    await acks.handle(envelope('not json'));
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'delivered' });
+    expect(await rejected.list(10)).toEqual([]);
+  });
+
+  it('keeps a malformed answer, an answer for an unknown command and one from another device as rejected telemetry', async () => {
+    const { crm, rejected, acks } = await setup();
+    await acks.handle(envelope({ DeviceID: 'thermostat-1', EventToken: 'x', CommandAck: { CommandId: 'cmd-1', Status: 'Done' } }));
+    await acks.handle(envelope(ack('Applied', undefined, 'cmd-404')));
+    await acks.handle(envelope(ack('Applied'), 'thermostat-2'));
+    expect((await rejected.list(10)).map((r) => [r.reason, r.description])).toEqual([
+      ['InvalidCommandAck', 'CommandAck.Status: expected "Applied" or "Refused"'],
+      ['UnknownCommand', 'CommandAck.CommandId: no command cmd-404'],
+      ['CommandOfAnotherDevice', 'command cmd-1 was sent to thermostat-1, not to thermostat-2'],
+    ]);
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'delivered' });
+  });
+
+  it('reads back what a device writes', () => {
+    expect(readCommandAck(commandAckField({ commandId: 'c', status: 'Refused', reason: 'r' }))).toEqual({ ok: true, ack: { commandId: 'c', status: 'Refused', reason: 'r' } });
+  });
+});
