@@ -1,4 +1,6 @@
-import type { DeviceConnection } from '@fieldlink/ports';
+import { randomUUID } from 'node:crypto';
+import { commandAckField } from '@fieldlink/flows';
+import { encodeJsonBody, type DeviceConnection } from '@fieldlink/ports';
 
 /** What a thermostat did with one cloud-to-device command. */
 export interface CommandAnswer {
@@ -21,3 +23,15 @@ export type CommandAcknowledger = (connection: DeviceConnection, answer: Command
 
 /** Delivery feedback only (complete → Success, reject → Rejected): what a plain CFS device does. */
 export const feedbackOnlyAcknowledger: CommandAcknowledger = async () => undefined;
+
+/**
+ * The Fieldlink answer (see CommandAcknowledgements in @fieldlink/flows): one device-to-cloud
+ * message on the telemetry stream, `{"DeviceID","EventToken","CommandAck":{"CommandId","Status","Reason"}}`,
+ * Applied for a completed command and Refused, with the reason, for a rejected one.
+ */
+export const telemetryCommandAcknowledger =
+  (newEventToken: () => string = randomUUID): CommandAcknowledger =>
+  async (connection, answer) => {
+    const ack = commandAckField({ commandId: answer.messageId, status: answer.outcome === 'completed' ? 'Applied' : 'Refused', ...(answer.reason === undefined ? {} : { reason: answer.reason }) });
+    await connection.sendTelemetry(encodeJsonBody({ DeviceID: answer.deviceId, EventToken: newEventToken(), ...ack }), { messageType: 'commandAck' });
+  };

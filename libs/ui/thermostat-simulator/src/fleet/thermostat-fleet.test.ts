@@ -1,3 +1,4 @@
+import { readCommandAck } from '@fieldlink/flows';
 import type { DeviceClientPort, DeviceConnection, DeviceMessageOutcome, ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
 import type { CommandAnswer } from './command-acknowledgement.js';
@@ -150,5 +151,17 @@ describe('ThermostatFleet', () => {
     expect(client.closed).toEqual(['t-1']);
     expect(fleet.list()).toEqual([]);
     expect(events.map((e) => e.type)).toEqual(['device-added', 'device-changed', 'device-removed']);
+  });
+
+  it('answers with the CommandAck message the flows read: Applied for a completed command, Refused with the reason otherwise', async () => {
+    const { client, fleet } = setup({ acknowledge: undefined });
+    await fleet.addDevice('t-1');
+    await client.deliver('t-1', { CommandName: 'Reset Thermostat', Parameters: {} }, 'cmd-1');
+    await client.deliver('t-1', { CommandName: 'Set Values', Parameters: { Reading: { Temperature: 'cold' } } }, 'cmd-2');
+    const acks = client.sent.filter((m) => m.properties?.['messageType'] === 'commandAck').map((m) => readCommandAck(m.body));
+    expect(acks).toEqual([
+      { ok: true, ack: { commandId: 'cmd-1', status: 'Applied' } },
+      { ok: true, ack: { commandId: 'cmd-2', status: 'Refused', reason: expect.stringContaining('Parameters.Reading.Temperature') } },
+    ]);
   });
 });

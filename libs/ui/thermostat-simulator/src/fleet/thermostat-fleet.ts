@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { err, isHubDeviceId, ok, stepThermostat, type Result, type ThermostatSimState } from '@fieldlink/domain';
 import { encodeJsonBody, encodeTelemetry, silentLog, type ClockPort, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
-import { feedbackOnlyAcknowledger, type CommandAcknowledger } from './command-acknowledgement.js';
+import { telemetryCommandAcknowledger, type CommandAcknowledger } from './command-acknowledgement.js';
 import { parseThermostatCommand, type ThermostatCommand } from './thermostat-command.js';
 import type { ConnectionState, FleetEvent, FleetListener, ReceivedCommand, ReceivedNotification, ThermostatDefaults, ThermostatView } from './thermostat-view.js';
 
@@ -14,6 +14,7 @@ export interface ThermostatFleetOptions {
   /** Degrees (and humidity points) per minute a thermostat moves towards values set by Set Values (default 60). */
   readonly approachPerMinute?: number;
   readonly defaults?: Partial<ThermostatDefaults>;
+  /** How the thermostat answers a command; by default the Fieldlink `CommandAck` telemetry message. */
   readonly acknowledge?: CommandAcknowledger;
   readonly clock?: ClockPort;
   /** Uniform in [0, 1): the noise of the readings. */
@@ -73,10 +74,10 @@ export class ThermostatFleet {
     this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? 30_000;
     this.approachPerMinute = options.approachPerMinute ?? 60;
     this.defaults = { ...DEFAULT_THERMOSTAT, ...options.defaults };
-    this.acknowledge = options.acknowledge ?? feedbackOnlyAcknowledger;
+    this.newEventToken = options.newEventToken ?? randomUUID;
+    this.acknowledge = options.acknowledge ?? telemetryCommandAcknowledger(this.newEventToken);
     this.clock = options.clock ?? { now: () => Date.now() };
     this.random = options.random ?? Math.random;
-    this.newEventToken = options.newEventToken ?? randomUUID;
     this.log = options.log ?? silentLog;
   }
 
