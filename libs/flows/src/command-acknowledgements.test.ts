@@ -15,10 +15,10 @@ const envelope = (body: unknown, connectionDeviceId = 'thermostat-1'): Telemetry
 });
 const ack = (status: 'Applied' | 'Refused', reason?: string, commandId = 'cmd-1') => ({ DeviceID: 'thermostat-1', EventToken: `ack-${sequence}`, ...commandAckField({ commandId, status, ...(reason === undefined ? {} : { reason }) }) });
 
-const setup = async () => {
+const setup = async (state: 'sent' | 'delivered' = 'delivered') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
   await crm.createCommand({ commandId: 'cmd-1', name: 'Set Values', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"65"}}}', deviceId: 'thermostat-1' });
-  await crm.updateCommandStatus('cmd-1', commandStatusUpdate('delivered'));
+  await crm.updateCommandStatus('cmd-1', commandStatusUpdate(state));
   const rejected = new InMemoryRejectedTelemetry();
   return { crm, rejected, acks: new CommandAcknowledgements({ crm, rejected, log: silentLog }) };
 };
@@ -30,10 +30,16 @@ describe('CommandAcknowledgements', () => {
     expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Acknowledged by the device' });
   });
 
-  it('marks the command failed with the device reason when it answers Refused', async () => {
-    const { crm, acks } = await setup();
+  it('acknowledges a command whose delivery feedback has not come yet: the answer proves delivery', async () => {
+    const { crm, acks } = await setup('sent');
+    await acks.handle(envelope(ack('Applied')));
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged' });
+  });
+
+  it('marks the command rejected with the device reason when it answers Refused', async () => {
+    const { crm, acks } = await setup('sent');
     await acks.handle(envelope(ack('Refused', 'target out of range')));
-    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'failed', cfsStatus: CfsCommandStatus.Error, statusReason: 'Refused by the device: target out of range' });
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'rejected', cfsStatus: CfsCommandStatus.Error, statusReason: 'Refused by the device: target out of range' });
   });
 
   it('lets ordinary telemetry pass by untouched', async () => {

@@ -41,7 +41,7 @@ export interface CommandAcknowledgementsDeps {
 }
 
 /**
- * The device's answer → the command's state: Applied → acknowledged, Refused → failed with the
+ * The device's answer → the command's state: Applied → acknowledged, Refused → rejected with the
  * device's reason. Only the device a command was sent to may answer it. Messages without a
  * `CommandAck` are ordinary telemetry and pass by; a malformed or foreign answer is kept as
  * rejected telemetry with its reason. Repeated answers change nothing (a command only moves
@@ -65,8 +65,8 @@ export class CommandAcknowledgements {
     const command = await crm.getCommand(ack.commandId);
     if (command === undefined) return this.reject(envelope, 'UnknownCommand', `${COMMAND_ACK_FIELD}.CommandId: no command ${ack.commandId}`);
     if (command.deviceId !== envelope.connectionDeviceId) return this.reject(envelope, 'CommandOfAnotherDevice', `command ${ack.commandId} was sent to ${command.deviceId}, not to ${envelope.connectionDeviceId}`);
-    const proposed = ack.status === 'Applied' ? 'acknowledged' : 'failed';
-    const next = advanceCommandState(command.state, proposed);
+    // A refusal means what the hub's Rejected feedback means; the device's reason goes with it.
+    const next = advanceCommandState(command.state, ack.status === 'Applied' ? { type: 'acknowledged' } : { type: 'feedback', status: 'Rejected' });
     const fields = { correlationId: command.parentAlertId ?? command.commandId, commandId: command.commandId, deviceId: command.deviceId, status: ack.status };
     if (next === undefined) {
       log.info('command.ack-ignored', { ...fields, state: command.state });

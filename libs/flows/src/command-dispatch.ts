@@ -64,7 +64,7 @@ export class CommandDispatch {
     }
     // Feedback or the device's answer may have overtaken this write; a command never moves back.
     const current = await crm.getCommand(command.commandId);
-    if (current !== undefined && advanceCommandState(current.state, 'sent') !== undefined) await crm.updateCommandStatus(command.commandId, commandStatusUpdate('sent', 'Sent to the device'));
+    if (current !== undefined && advanceCommandState(current.state, { type: 'sent' }) !== undefined) await crm.updateCommandStatus(command.commandId, commandStatusUpdate('sent', 'Sent to the device'));
     log.info('command.sent', fields);
     return { kind: 'sent', command };
   }

@@ -1,5 +1,5 @@
 import type { CloudToDevicePort, CrmGatewayPort, DeliveryFeedback, FeedbackSubscription, LogPort } from '@fieldlink/ports';
-import { advanceCommandState, commandStatusUpdate, FEEDBACK_STATE, feedbackReason } from './command-progress.js';
+import { advanceCommandState, commandStatusUpdate, feedbackReason } from './command-progress.js';
 
 export interface CommandFeedbackDeps {
   readonly crm: CrmGatewayPort;
@@ -38,7 +38,7 @@ export class CommandFeedback {
       log.warn('command.feedback-device-mismatch', { ...fields, feedbackDeviceId: feedback.deviceId });
       return;
     }
-    const next = advanceCommandState(command.state, FEEDBACK_STATE[feedback.status]);
+    const next = advanceCommandState(command.state, { type: 'feedback', status: feedback.status });
     if (next === undefined) {
       log.info('command.feedback-ignored', { ...fields, state: command.state });
       return;

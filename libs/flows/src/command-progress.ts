@@ -1,42 +1,42 @@
-import { CfsCommandStatus, type CommandState, type DeliveryFeedbackStatus } from '@fieldlink/domain';
+import { applyCommandEvent, cfsStatusOf, type CommandEvent, type CommandState, type DeliveryFeedbackStatus } from '@fieldlink/domain';
 import type { CommandStatusUpdate } from '@fieldlink/ports';
 
 /*
- * How far a command has come, and which way it may move. A command only moves forward:
- * requested → sent → delivered → acknowledged, or from any state before acknowledged to one of
- * the failed ends; a late or repeated report (feedback after the acknowledgement, a second
- * Success) changes nothing. That is what keeps redelivered feedback harmless.
+ * Reports about a command arrive out of order: the hub's Success feedback may come before the
+ * dispatcher has written Sent, and the device's acknowledgement before the feedback. Each report
+ * proves the steps before it, so it is applied as the domain's state machine walk from where the
+ * command is: an acknowledgement of a command still `sent` is (feedback Success, acknowledged).
+ * A report the command is already past changes nothing, which keeps redelivered reports harmless.
  */
 
-const ORDER: Readonly<Record<CommandState, number>> = { requested: 0, sent: 1, delivered: 2, acknowledged: 3, expired: 4, rejected: 4, failed: 4 };
-const FAILED: ReadonlySet<CommandState> = new Set(['expired', 'rejected', 'failed']);
+export type CommandReport = { readonly type: 'sent' } | { readonly type: 'feedback'; readonly status: DeliveryFeedbackStatus } | { readonly type: 'acknowledged' };
 
-export const isFinalCommandState = (state: CommandState): boolean => state === 'acknowledged' || FAILED.has(state);
-export const isFailedCommandState = (state: CommandState): boolean => FAILED.has(state);
+const stepsTo = (report: CommandReport): readonly CommandEvent[] => {
+  switch (report.type) {
+    case 'sent':
+      return [{ type: 'sent' }];
+    case 'feedback':
+      return [{ type: 'sent' }, report];
+    case 'acknowledged':
+      return [{ type: 'sent' }, { type: 'feedback', status: 'Success' }, { type: 'acknowledged' }];
+  }
+};
 
-/** The state to move to, or undefined when `proposed` is where the command is or behind it. */
-export function advanceCommandState(current: CommandState, proposed: CommandState): CommandState | undefined {
-  if (isFinalCommandState(current) || current === proposed) return undefined;
-  if (FAILED.has(proposed)) return proposed;
-  return ORDER[proposed] > ORDER[current] ? proposed : undefined;
-}
-
-/** CFS knows three statuses; every state of ours maps to one, so CFS forms and views stay right. */
-export function cfsStatusOf(state: CommandState): CfsCommandStatus {
-  if (state === 'requested') return CfsCommandStatus.InProgress;
-  return FAILED.has(state) ? CfsCommandStatus.Error : CfsCommandStatus.Sent;
+/** The state a report moves the command to, or undefined when the command is there or past it already. */
+export function advanceCommandState(current: CommandState, report: CommandReport): CommandState | undefined {
+  let state = current;
+  let moved = false;
+  for (const event of stepsTo(report)) {
+    const next = applyCommandEvent(state, event);
+    if (next.ok) {
+      state = next.value;
+      moved = true;
+    } else if (moved) return state; // a later step does not apply (e.g. feedback Expired ends it)
+  }
+  return moved ? state : undefined;
 }
 
 export const commandStatusUpdate = (state: CommandState, statusReason?: string): CommandStatusUpdate => ({ state, cfsStatus: cfsStatusOf(state), ...(statusReason === undefined ? {} : { statusReason }) });
-
-/** IoT Hub delivery feedback → the command state it means. */
-export const FEEDBACK_STATE: Readonly<Record<DeliveryFeedbackStatus, CommandState>> = {
-  Success: 'delivered',
-  Expired: 'expired',
-  DeliveryCountExceeded: 'failed',
-  Rejected: 'rejected',
-  Purged: 'failed',
-};
 
 const FEEDBACK_REASON: Readonly<Record<DeliveryFeedbackStatus, string>> = {
   Success: 'Delivered to the device',
@@ -47,4 +47,4 @@ const FEEDBACK_REASON: Readonly<Record<DeliveryFeedbackStatus, string>> = {
 };
 
 export const feedbackReason = (status: DeliveryFeedbackStatus, description?: string): string =>
-  description === undefined || description === '' ? FEEDBACK_REASON[status] : `${FEEDBACK_REASON[status]}: ${description}`;
+  description === undefined || description === '' || description === status ? FEEDBACK_REASON[status] : `${FEEDBACK_REASON[status]} (${description})`;

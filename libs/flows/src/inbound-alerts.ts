@@ -1,6 +1,5 @@
-import { AlertState, AlertStatus, AlertType, describeIssues, describeThresholdAlert } from '@fieldlink/domain';
+import { AlertState, AlertStatus, AlertType, DEFAULT_PARENTING_POLICY, describeIssues, describeThresholdAlert, parentFor, type ParentableAlert, type ParentingPolicy } from '@fieldlink/domain';
 import { decodeCfsAlertMessage, type CrmGatewayPort, type DecodedCfsAlert, type LogPort, type NewIoTAlert, type ReceivedQueueMessage, type StoredIoTAlert } from '@fieldlink/ports';
-import { DEFAULT_PARENTING_POLICY, parentAlertIdFor, type ParentingPolicy } from './alert-parenting.js';
 import { settleFailures } from './failure-settlement.js';
 import { complete, deadLetter, type Settlement } from './settlement.js';
 
@@ -48,7 +47,8 @@ export class InboundAlerts {
       const device = await crm.findDeviceByHubId(alert.deviceId);
       if (device === undefined) log.warn('crm.device-unknown', { correlationId, deviceId: alert.deviceId });
       const policy = this.deps.parenting ?? DEFAULT_PARENTING_POLICY;
-      const parentAlertId = parentAlertIdFor(alert, await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs), policy);
+      const earlier = await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs);
+      const parentAlertId = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), earlier.filter((a) => a.alertToken !== alert.alertToken).map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId })), policy);
       const record: NewIoTAlert = {
         ...alert,
         ...(device === undefined ? {} : { deviceRecordId: device.deviceRecordId }),
@@ -78,4 +78,18 @@ export function toIoTAlert({ alert, element }: DecodedCfsAlert): NewIoTAlert {
     state: AlertState.Active,
     status: AlertStatus.Active,
   };
+}
+
+/** An alert as the domain's parenting sees it: device, time, and the alert data's plain fields to match on. */
+function parentable(deviceId: string, alertTime: number, alertData: string): Omit<ParentableAlert, 'id' | 'parentId'> {
+  const fields: Record<string, string | number | null> = {};
+  try {
+    const data: unknown = JSON.parse(alertData);
+    if (typeof data === 'object' && data !== null) {
+      for (const [k, v] of Object.entries(data)) if (typeof v === 'string' || typeof v === 'number' || v === null) fields[k] = v;
+    }
+  } catch {
+    // Alert data that is not JSON matches on the device alone.
+  }
+  return { deviceId, alertTime, fields };
 }

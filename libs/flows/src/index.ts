@@ -5,7 +5,6 @@ export * from './rule-evaluator.js';
 export * from './minute-aggregates.js';
 export * from './telemetry-ingest.js';
 export * from './device-connection-monitor.js';
-export * from './alert-parenting.js';
 export * from './inbound-alerts.js';
 export * from './command-catalog.js';
 export * from './command-progress.js';
