@@ -11,6 +11,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { InboundAlerts } from './inbound-alerts.js';
 import { QueueProcessor } from './queue-processor.js';
 
+// Pact's core sends usage metrics unless told not to; tests never phone home.
+process.env['PACT_DO_NOT_TRACK'] = 'true';
+
 const { eachLike, like, number, regex } = MatchersV3;
 const PACTS = fileURLToPath(new URL('../../../contracts/pacts/', import.meta.url));
 const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$';

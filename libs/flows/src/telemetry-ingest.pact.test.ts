@@ -10,6 +10,9 @@ import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TelemetryIngest } from './telemetry-ingest.js';
 
+// Pact's core sends usage metrics unless told not to; tests never phone home.
+process.env['PACT_DO_NOT_TRACK'] = 'true';
+
 const { number, regex, uuid } = MatchersV3;
 const PACTS = fileURLToPath(new URL('../../../contracts/pacts/', import.meta.url));
 const cfs = (name: string): string => readFileSync(new URL(`../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
