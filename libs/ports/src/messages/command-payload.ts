@@ -1,0 +1,30 @@
+import { COMMAND_MESSAGE_MAX, err, ok, type CommandPayload, type Result, type ValidationIssue } from '@fieldlink/domain';
+import { z } from 'zod';
+import { decodeJsonBody } from '../codec/json-body.js';
+import { toValidationIssues } from '../codec/zod-issues.js';
+
+/**
+ * A command payload as CFS writes it into `msdyn_iotdevicecommand.msdyn_message` and sends it to
+ * the device (flows 12–19): `{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"30"}}}`.
+ * Structure only: whether the device type knows the command and its parameters is the domain's
+ * question. Other top-level fields are carried along.
+ */
+export const commandPayloadSchema = z.looseObject({
+  CommandName: z.string().trim().min(1, 'expected a command name'),
+  Parameters: z.record(z.string(), z.unknown(), 'expected an object of parameters'),
+});
+
+/** Reads a payload from `msdyn_message` text or a message body (UTF-8 JSON); never throws. */
+export function decodeCommandPayload(message: Uint8Array | string): Result<CommandPayload, ValidationIssue[]> {
+  if (typeof message === 'string' && message.length > COMMAND_MESSAGE_MAX) {
+    return err([{ path: 'body', message: `is ${message.length} characters; msdyn_message holds at most ${COMMAND_MESSAGE_MAX}` }]);
+  }
+  const json = decodeJsonBody(message);
+  if (!json.ok) return json;
+  const parsed = commandPayloadSchema.safeParse(json.value);
+  if (!parsed.success) return err(toValidationIssues(parsed.error));
+  return ok(parsed.data);
+}
+
+/** The `msdyn_message` text of a payload. */
+export const encodeCommandPayload = (payload: CommandPayload): string => JSON.stringify(payload);

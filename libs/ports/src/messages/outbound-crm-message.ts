@@ -1,0 +1,434 @@
+import { err, issue, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
+import { parseCommaJoinedObjects, splitCommaList } from '../codec/comma-joined.js';
+import type { TwinPatch } from '../device-registry-port.js';
+import { ZERO_GUID, type DataverseEntity, type DataverseEntityReference, type DataverseValue, type RemoteExecutionContext } from './remote-execution-context.js';
+
+/*
+ * The four outbound messages the orchestrator routes (flows 13–15), read from a decoded
+ * RemoteExecutionContext and built into one (for the Dataverse emulator and tests). Readers never
+ * throw; every issue names the parameter or attribute at fault.
+ */
+
+export const OutboundMessageName = {
+  Create: 'Create',
+  Update: 'Update',
+  RegisterDevices: 'msdyn_RegisterIoTDevice',
+  PullDeviceData: 'msdyn_PullDataForIoTDevice',
+} as const;
+
+export type OutboundCrmMessage =
+  | { readonly kind: 'command-created'; readonly command: CommandCreated }
+  | { readonly kind: 'register-devices'; readonly devices: RegisterDeviceRequest[] }
+  | { readonly kind: 'device-updated'; readonly update: DeviceUpdated }
+  | { readonly kind: 'pull-device-data'; readonly pull: PullDeviceData };
+
+/** Create of `msdyn_iotdevicecommand`: what the command record says to send. */
+export interface CommandCreated {
+  readonly commandId: string;
+  readonly name: string;
+  /** `msdyn_message`: the payload as JSON text (decode it with `decodeCommandPayload`). */
+  readonly message: string;
+  readonly deviceId?: string;
+  readonly deviceRecordId?: string;
+  readonly customerAssetId?: string;
+  readonly parentAlertId?: string;
+  readonly sendToAllConnectedDevices: boolean;
+  /** Epoch ms. */
+  readonly createdOn?: number;
+}
+
+/** One device of an `msdyn_RegisterIoTDevice` request. */
+export interface RegisterDeviceRequest {
+  readonly deviceId: string;
+  readonly deviceRecordId: string;
+  readonly name?: string;
+  readonly tags?: Readonly<Record<string, unknown>>;
+  /** `msdyn_devicesettings`: become the twin's desired properties. */
+  readonly settings?: Readonly<Record<string, unknown>>;
+}
+
+/** Update of `msdyn_iotdevice`: the twin patch its tags and settings call for. */
+export interface DeviceUpdated {
+  readonly deviceRecordId: string;
+  readonly deviceId: string;
+  /** Empty when neither `msdyn_tags` nor `msdyn_devicesettings` changed. */
+  readonly patch: TwinPatch;
+}
+
+/** `msdyn_PullDataForIoTDevice`: whose twins to record, and when it was asked (the record's stamp). */
+export interface PullDeviceData {
+  readonly devices: ReadonlyArray<{ readonly deviceId: string; readonly deviceRecordId?: string }>;
+  /** Epoch ms of the operation; undefined when the context does not say. */
+  readonly requestedOn?: number;
+}
+
+const COMMAND_ENTITY = 'msdyn_iotdevicecommand';
+const DEVICE_ENTITY = 'msdyn_iotdevice';
+
+const isEntity = (v: DataverseValue | undefined): v is DataverseEntity => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'Entity';
+const isReference = (v: DataverseValue | undefined): v is DataverseEntityReference => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'EntityReference';
+
+/** Routes a context to its typed reader by message and entity name. */
+export function readOutboundCrmMessage(ctx: RemoteExecutionContext): Result<OutboundCrmMessage, ValidationIssue[]> {
+  const map = <T, K extends OutboundCrmMessage['kind']>(r: Result<T, ValidationIssue[]>, wrap: (v: T) => Extract<OutboundCrmMessage, { kind: K }>): Result<OutboundCrmMessage, ValidationIssue[]> => (r.ok ? ok(wrap(r.value)) : r);
+  if (ctx.messageName === OutboundMessageName.Create && ctx.primaryEntityName === COMMAND_ENTITY) return map(readCommandCreated(ctx), (command) => ({ kind: 'command-created', command }));
+  if (ctx.messageName === OutboundMessageName.RegisterDevices) return map(readRegisterDevices(ctx), (devices) => ({ kind: 'register-devices', devices }));
+  if (ctx.messageName === OutboundMessageName.Update && ctx.primaryEntityName === DEVICE_ENTITY) return map(readDeviceUpdated(ctx), (update) => ({ kind: 'device-updated', update }));
+  if (ctx.messageName === OutboundMessageName.PullDeviceData) return map(readPullDeviceData(ctx), (pull) => ({ kind: 'pull-device-data', pull }));
+  return err([issue(['MessageName'], `"${ctx.messageName}" of "${ctx.primaryEntityName}" is not an outbound message this orchestrator handles (Create of ${COMMAND_ENTITY}, Update of ${DEVICE_ENTITY}, ${OutboundMessageName.RegisterDevices}, ${OutboundMessageName.PullDeviceData})`)]);
+}
+
+function expectMessage(ctx: RemoteExecutionContext, messageName: string, entityName: string | undefined, issues: ValidationIssue[]): void {
+  if (ctx.messageName !== messageName) issues.push(issue(['MessageName'], `expected "${messageName}", got "${ctx.messageName}"`));
+  if (entityName !== undefined && ctx.primaryEntityName !== entityName) issues.push(issue(['PrimaryEntityName'], `expected "${entityName}", got "${ctx.primaryEntityName}"`));
+}
+
+function target(ctx: RemoteExecutionContext, logicalName: string, issues: ValidationIssue[]): DataverseEntity | undefined {
+  const t = ctx.inputParameters['Target'];
+  if (!isEntity(t)) {
+    issues.push(issue(['InputParameters', 'Target'], `expected the ${logicalName} entity`));
+    return undefined;
+  }
+  if (t.logicalName !== logicalName) issues.push(issue(['InputParameters', 'Target', 'LogicalName'], `expected "${logicalName}", got "${t.logicalName}"`));
+  return t;
+}
+
+const nonZero = (id: string | undefined): string | undefined => (id === undefined || id === '' || id === ZERO_GUID ? undefined : id);
+
+function stringAttribute(entity: DataverseEntity, name: string, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): string | undefined {
+  const v = entity.attributes[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string') return v;
+  issues.push(issue([...path, 'Attributes', name], 'expected text'));
+  return undefined;
+}
+
+function referenceId(entity: DataverseEntity, name: string, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): string | undefined {
+  const v = entity.attributes[name];
+  if (v === undefined || v === null) return undefined;
+  if (isReference(v)) return v.id;
+  issues.push(issue([...path, 'Attributes', name], 'expected an EntityReference'));
+  return undefined;
+}
+
+/** Create of `msdyn_iotdevicecommand` → the command to send. */
+export function readCommandCreated(ctx: RemoteExecutionContext): Result<CommandCreated, ValidationIssue[]> {
+  const issues: ValidationIssue[] = [];
+  expectMessage(ctx, OutboundMessageName.Create, COMMAND_ENTITY, issues);
+  const t = target(ctx, COMMAND_ENTITY, issues);
+  if (t === undefined) return err(issues);
+  const path = ['InputParameters', 'Target'];
+  const idAttribute = stringAttribute(t, 'msdyn_iotdevicecommandid', path, issues);
+  const commandId = nonZero(t.id) ?? nonZero(idAttribute) ?? nonZero(ctx.primaryEntityId);
+  if (commandId === undefined) issues.push(issue([...path, 'Id'], 'expected the command id'));
+  const name = stringAttribute(t, 'msdyn_name', path, issues);
+  const message = stringAttribute(t, 'msdyn_message', path, issues);
+  if (message === undefined || message.trim() === '') issues.push(issue([...path, 'Attributes', 'msdyn_message'], 'expected the command payload as JSON text'));
+  const deviceId = stringAttribute(t, 'msdyn_deviceid', path, issues);
+  const deviceRecordId = referenceId(t, 'msdyn_device', path, issues);
+  const customerAssetId = referenceId(t, 'msdyn_customerasset', path, issues);
+  const parentAlertId = referenceId(t, 'msdyn_parentalert', path, issues);
+  const toAll = t.attributes['msdyn_sendtoallconnecteddevices'];
+  if (toAll !== undefined && toAll !== null && typeof toAll !== 'boolean') issues.push(issue([...path, 'Attributes', 'msdyn_sendtoallconnecteddevices'], 'expected true or false'));
+  const sendToAllConnectedDevices = toAll === true;
+  if (!sendToAllConnectedDevices && (deviceId === undefined || deviceId === '') && deviceRecordId === undefined) {
+    issues.push(issue([...path, 'Attributes', 'msdyn_deviceid'], 'expected the device id, or the msdyn_device reference, or msdyn_sendtoallconnecteddevices'));
+  }
+  const createdOn = t.attributes['createdon'];
+  if (issues.length > 0) return err(issues);
+  return ok({
+    commandId: commandId!,
+    name: name ?? '',
+    message: message!,
+    sendToAllConnectedDevices,
+    ...(deviceId === undefined || deviceId === '' ? {} : { deviceId }),
+    ...(deviceRecordId === undefined ? {} : { deviceRecordId }),
+    ...(customerAssetId === undefined ? {} : { customerAssetId }),
+    ...(parentAlertId === undefined ? {} : { parentAlertId }),
+    ...(typeof createdOn === 'object' && createdOn !== null && !Array.isArray(createdOn) && (createdOn as { kind?: string }).kind === 'DateTime' ? { createdOn: (createdOn as { epochMs: number }).epochMs } : {}),
+  });
+}
+
+function textParameter(ctx: RemoteExecutionContext, key: string, required: boolean, issues: ValidationIssue[]): string | undefined {
+  const v = ctx.inputParameters[key];
+  if (v === undefined || v === null) {
+    if (required) issues.push(issue(['InputParameters', key], 'expected a comma-separated list'));
+    return undefined;
+  }
+  if (typeof v === 'string') return v;
+  issues.push(issue(['InputParameters', key], 'expected text'));
+  return undefined;
+}
+
+/**
+ * `msdyn_RegisterIoTDevice` → one request per device. The record ids (GUIDs, never holding a
+ * comma) fix the count; a device id or name list of another length means a value held a comma
+ * and the request is ambiguous, which is refused rather than guessed. Tags and settings are
+ * comma-joined JSON objects, split outside their strings and brackets.
+ */
+export function readRegisterDevices(ctx: RemoteExecutionContext): Result<RegisterDeviceRequest[], ValidationIssue[]> {
+  const issues: ValidationIssue[] = [];
+  expectMessage(ctx, OutboundMessageName.RegisterDevices, undefined, issues);
+  const deviceIdsText = textParameter(ctx, 'DeviceIds', true, issues);
+  const recordIdsText = textParameter(ctx, 'IoTDeviceIds', true, issues);
+  const namesText = textParameter(ctx, 'IoTDeviceNames', false, issues);
+  const tagsText = textParameter(ctx, 'IoTDeviceTags', false, issues);
+  const settingsText = textParameter(ctx, 'IoTDeviceSettings', false, issues);
+  if (deviceIdsText === undefined || recordIdsText === undefined) return err(issues);
+  const recordIds = splitCommaList(recordIdsText);
+  const count = recordIds.length;
+  if (count === 0) issues.push(issue(['InputParameters', 'IoTDeviceIds'], 'expected at least one device record id'));
+  const deviceIds = deviceIdsText.split(',').map((s) => s.trim());
+  const sameCount = (key: string, n: number): void => {
+    if (n !== count) issues.push(issue(['InputParameters', key], `has ${n} values for ${count} devices in IoTDeviceIds; a value containing a comma cannot be told apart`));
+  };
+  sameCount('DeviceIds', deviceIds.length);
+  const names = namesText === undefined || namesText === '' ? undefined : namesText.split(',').map((s) => s.trim());
+  if (names !== undefined) sameCount('IoTDeviceNames', names.length);
+  const objects = (key: string, text: string | undefined): Array<Record<string, unknown> | undefined> | undefined => {
+    if (text === undefined || text.trim() === '') return undefined;
+    const parsed = parseCommaJoinedObjects(text, ['InputParameters', key]);
+    if (!parsed.ok) {
+      issues.push(...parsed.error);
+      return undefined;
+    }
+    sameCount(key, parsed.value.length);
+    return parsed.value;
+  };
+  const tags = objects('IoTDeviceTags', tagsText);
+  const settings = objects('IoTDeviceSettings', settingsText);
+  if (issues.length > 0) return err(issues);
+  return ok(
+    recordIds.map((deviceRecordId, i) => {
+      const name = names?.[i];
+      const t = tags?.[i];
+      const s = settings?.[i];
+      return { deviceId: deviceIds[i]!, deviceRecordId, ...(name === undefined || name === '' ? {} : { name }), ...(t === undefined ? {} : { tags: t }), ...(s === undefined ? {} : { settings: s }) };
+    }),
+  );
+}
+
+type JsonObject = Record<string, unknown>;
+const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** The JSON merge patch that turns `before` into `after` (RFC 7386): removed keys become null. */
+export function mergePatchBetween(before: JsonObject, after: JsonObject): JsonObject {
+  const patch: JsonObject = {};
+  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
+  for (const [key, value] of Object.entries(after)) {
+    const old = before[key];
+    if (isJsonObject(value) && isJsonObject(old)) {
+      const inner = mergePatchBetween(old, value);
+      if (Object.keys(inner).length > 0) patch[key] = inner;
+    } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
+  }
+  return patch;
+}
+
+function jsonObjectAttribute(entity: DataverseEntity | undefined, name: string, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): JsonObject | undefined {
+  if (entity === undefined || !(name in entity.attributes)) return undefined;
+  const v = entity.attributes[name];
+  if (v === null || v === '') return {};
+  if (typeof v !== 'string') {
+    issues.push(issue([...path, 'Attributes', name], 'expected JSON text'));
+    return undefined;
+  }
+  try {
+    const parsed: unknown = JSON.parse(v);
+    if (isJsonObject(parsed)) return parsed;
+    issues.push(issue([...path, 'Attributes', name], 'expected a JSON object'));
+  } catch (e) {
+    issues.push(issue([...path, 'Attributes', name], `is not JSON (${(e as Error).message})`));
+  }
+  return undefined;
+}
+
+const firstImage = (images: Readonly<Record<string, DataverseEntity>>): { name: string; entity: DataverseEntity } | undefined => {
+  const [name, entity] = Object.entries(images)[0] ?? [];
+  return name === undefined || entity === undefined ? undefined : { name, entity };
+};
+
+/**
+ * Update of `msdyn_iotdevice` → a twin patch. The Target holds only the changed columns, so the
+ * device id comes from the Target or else an entity image. With a pre-image, keys removed from
+ * `msdyn_tags` / `msdyn_devicesettings` become null in the patch, so the twin loses them too.
+ */
+export function readDeviceUpdated(ctx: RemoteExecutionContext): Result<DeviceUpdated, ValidationIssue[]> {
+  const issues: ValidationIssue[] = [];
+  expectMessage(ctx, OutboundMessageName.Update, DEVICE_ENTITY, issues);
+  const t = target(ctx, DEVICE_ENTITY, issues);
+  if (t === undefined) return err(issues);
+  const path = ['InputParameters', 'Target'];
+  const pre = firstImage(ctx.preEntityImages);
+  const post = firstImage(ctx.postEntityImages);
+  const deviceRecordId = nonZero(t.id) ?? nonZero(ctx.primaryEntityId);
+  if (deviceRecordId === undefined) issues.push(issue([...path, 'Id'], 'expected the device record id'));
+  const deviceId =
+    stringAttribute(t, 'msdyn_deviceid', path, issues) ??
+    (post === undefined ? undefined : stringAttribute(post.entity, 'msdyn_deviceid', ['PostEntityImages', post.name], issues)) ??
+    (pre === undefined ? undefined : stringAttribute(pre.entity, 'msdyn_deviceid', ['PreEntityImages', pre.name], issues));
+  if (deviceId === undefined || deviceId === '') issues.push(issue([...path, 'Attributes', 'msdyn_deviceid'], 'expected the device id in the Target or an entity image'));
+  const section = (attribute: string): JsonObject | undefined => {
+    const after = jsonObjectAttribute(t, attribute, path, issues);
+    if (after === undefined) return undefined;
+    const before = pre === undefined ? undefined : jsonObjectAttribute(pre.entity, attribute, ['PreEntityImages', pre.name], issues);
+    return before === undefined ? after : mergePatchBetween(before, after);
+  };
+  const tags = section('msdyn_tags');
+  const desiredProperties = section('msdyn_devicesettings');
+  if (issues.length > 0) return err(issues);
+  return ok({ deviceRecordId: deviceRecordId!, deviceId: deviceId!, patch: { ...(tags === undefined ? {} : { tags }), ...(desiredProperties === undefined ? {} : { desiredProperties }) } });
+}
+
+/** `msdyn_PullDataForIoTDevice` → the devices whose twins to record. */
+export function readPullDeviceData(ctx: RemoteExecutionContext): Result<PullDeviceData, ValidationIssue[]> {
+  const issues: ValidationIssue[] = [];
+  expectMessage(ctx, OutboundMessageName.PullDeviceData, undefined, issues);
+  const deviceIdsText = textParameter(ctx, 'DeviceIds', true, issues);
+  const recordIdsText = textParameter(ctx, 'IoTDeviceIds', false, issues);
+  if (deviceIdsText === undefined) return err(issues);
+  const deviceIds = splitCommaList(deviceIdsText);
+  if (deviceIds.length === 0) issues.push(issue(['InputParameters', 'DeviceIds'], 'expected at least one device id'));
+  const recordIds = recordIdsText === undefined || recordIdsText.trim() === '' ? undefined : splitCommaList(recordIdsText);
+  if (recordIds !== undefined && recordIds.length !== deviceIds.length) {
+    issues.push(issue(['InputParameters', 'DeviceIds'], `has ${deviceIds.length} values for ${recordIds.length} devices in IoTDeviceIds; a value containing a comma cannot be told apart`));
+  }
+  if (issues.length > 0) return err(issues);
+  return ok({
+    devices: deviceIds.map((deviceId, i) => ({ deviceId, ...(recordIds === undefined ? {} : { deviceRecordId: recordIds[i]! }) })),
+    ...(ctx.operationCreatedOn === undefined ? {} : { requestedOn: ctx.operationCreatedOn }),
+  });
+}
+
+// ---- building contexts (what the CRM side sends) ----
+
+/** The envelope of a built context; what is not given gets the values a service endpoint writes by default. */
+export interface ContextEnvelope {
+  readonly correlationId?: string;
+  readonly operationId?: string;
+  readonly requestId?: string;
+  readonly businessUnitId?: string;
+  readonly organizationId?: string;
+  readonly organizationName?: string;
+  readonly userId?: string;
+  /** Epoch ms. */
+  readonly operationCreatedOn?: number;
+}
+
+function envelope(e: ContextEnvelope): Omit<RemoteExecutionContext, 'messageName' | 'primaryEntityName' | 'primaryEntityId' | 'inputParameters' | 'outputParameters' | 'preEntityImages' | 'postEntityImages'> {
+  return {
+    businessUnitId: e.businessUnitId ?? ZERO_GUID,
+    correlationId: e.correlationId ?? ZERO_GUID,
+    depth: 1,
+    initiatingUserId: e.userId ?? ZERO_GUID,
+    isExecutingOffline: false,
+    isInTransaction: false,
+    isOfflinePlayback: false,
+    isolationMode: 1,
+    mode: 1,
+    ...(e.operationCreatedOn === undefined ? {} : { operationCreatedOn: e.operationCreatedOn }),
+    operationId: e.operationId ?? ZERO_GUID,
+    organizationId: e.organizationId ?? ZERO_GUID,
+    organizationName: e.organizationName ?? '',
+    requestId: e.requestId ?? ZERO_GUID,
+    secondaryEntityName: 'none',
+    sharedVariables: {},
+    stage: 40,
+    userId: e.userId ?? ZERO_GUID,
+  };
+}
+
+const reference = (logicalName: string, id: string): DataverseEntityReference => ({ kind: 'EntityReference', logicalName, id, name: null });
+
+/** The context of the Create of a command record, as the CFS service endpoint step sends it. */
+export function buildCommandCreatedContext(command: CommandCreated, e: ContextEnvelope = {}): RemoteExecutionContext {
+  const attributes: Record<string, DataverseValue> = {
+    msdyn_name: command.name,
+    msdyn_message: command.message,
+    ...(command.deviceId === undefined ? {} : { msdyn_deviceid: command.deviceId }),
+    msdyn_iotdevicecommandid: command.commandId,
+    ...(command.deviceRecordId === undefined ? {} : { msdyn_device: reference(DEVICE_ENTITY, command.deviceRecordId) }),
+    ...(command.customerAssetId === undefined ? {} : { msdyn_customerasset: reference('msdyn_customerasset', command.customerAssetId) }),
+    ...(command.parentAlertId === undefined ? {} : { msdyn_parentalert: reference('msdyn_iotalert', command.parentAlertId) }),
+    ...(command.sendToAllConnectedDevices ? { msdyn_sendtoallconnecteddevices: true } : {}),
+    msdyn_commandstatus: { kind: 'OptionSetValue', value: 192350000 },
+    ...(command.createdOn === undefined ? {} : { createdon: { kind: 'DateTime', epochMs: command.createdOn } }),
+  };
+  return {
+    ...envelope(e),
+    messageName: OutboundMessageName.Create,
+    primaryEntityName: COMMAND_ENTITY,
+    primaryEntityId: command.commandId,
+    inputParameters: { Target: { kind: 'Entity', logicalName: COMMAND_ENTITY, id: command.commandId, attributes } },
+    outputParameters: { id: command.commandId },
+    preEntityImages: {},
+    postEntityImages: {},
+    owningExtension: { kind: 'EntityReference', logicalName: 'sdkmessageprocessingstep', id: ZERO_GUID, name: `IoT Message: Create of ${COMMAND_ENTITY}` },
+  };
+}
+
+/** The context of the `msdyn_RegisterIoTDevice` action. Values are joined with commas, as CFS does. */
+export function buildRegisterDevicesContext(devices: readonly RegisterDeviceRequest[], e: ContextEnvelope = {}): RemoteExecutionContext {
+  const joinObjects = (values: ReadonlyArray<Readonly<Record<string, unknown>> | undefined>): string => values.map((v) => JSON.stringify(v ?? {})).join(',');
+  return {
+    ...envelope(e),
+    messageName: OutboundMessageName.RegisterDevices,
+    primaryEntityName: 'none',
+    primaryEntityId: ZERO_GUID,
+    inputParameters: {
+      DeviceIds: devices.map((d) => d.deviceId).join(','),
+      IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(','),
+      IoTDeviceNames: devices.map((d) => d.name ?? '').join(','),
+      IoTDeviceTags: joinObjects(devices.map((d) => d.tags)),
+      IoTDeviceSettings: joinObjects(devices.map((d) => d.settings)),
+    },
+    outputParameters: {},
+    preEntityImages: {},
+    postEntityImages: {},
+  };
+}
+
+export interface DeviceUpdate {
+  readonly deviceRecordId: string;
+  readonly deviceId: string;
+  readonly name?: string;
+  /** The new `msdyn_tags` / `msdyn_devicesettings`; a column left out did not change. */
+  readonly tags?: Readonly<Record<string, unknown>>;
+  readonly settings?: Readonly<Record<string, unknown>>;
+  /** The columns before the update, sent as the pre-image. */
+  readonly previous?: { readonly tags?: Readonly<Record<string, unknown>>; readonly settings?: Readonly<Record<string, unknown>> };
+}
+
+/** The context of an Update of a device record, with a pre-image when `previous` is given. */
+export function buildDeviceUpdatedContext(update: DeviceUpdate, e: ContextEnvelope = {}): RemoteExecutionContext {
+  const columns = (tags: DeviceUpdate['tags'], settings: DeviceUpdate['settings']): Record<string, DataverseValue> => ({
+    ...(tags === undefined ? {} : { msdyn_tags: JSON.stringify(tags) }),
+    ...(settings === undefined ? {} : { msdyn_devicesettings: JSON.stringify(settings) }),
+  });
+  const entity = (attributes: Record<string, DataverseValue>): DataverseEntity => ({ kind: 'Entity', logicalName: DEVICE_ENTITY, id: update.deviceRecordId, attributes });
+  return {
+    ...envelope(e),
+    messageName: OutboundMessageName.Update,
+    primaryEntityName: DEVICE_ENTITY,
+    primaryEntityId: update.deviceRecordId,
+    inputParameters: { Target: entity({ ...(update.name === undefined ? {} : { msdyn_name: update.name }), ...columns(update.tags, update.settings) }) },
+    outputParameters: {},
+    preEntityImages: update.previous === undefined ? {} : { PreImage: entity({ msdyn_deviceid: update.deviceId, ...columns(update.previous.tags, update.previous.settings) }) },
+    postEntityImages: { PostImage: entity({ msdyn_deviceid: update.deviceId, ...columns(update.tags ?? update.previous?.tags, update.settings ?? update.previous?.settings) }) },
+  };
+}
+
+/** The context of the `msdyn_PullDataForIoTDevice` action. */
+export function buildPullDeviceDataContext(devices: PullDeviceData['devices'], e: ContextEnvelope = {}): RemoteExecutionContext {
+  const withRecords = devices.every((d) => d.deviceRecordId !== undefined);
+  return {
+    ...envelope(e),
+    messageName: OutboundMessageName.PullDeviceData,
+    primaryEntityName: 'none',
+    primaryEntityId: ZERO_GUID,
+    inputParameters: { DeviceIds: devices.map((d) => d.deviceId).join(','), ...(withRecords && devices.length > 0 ? { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') } : {}) },
+    outputParameters: {},
+    preEntityImages: {},
+    postEntityImages: {},
+  };
+}
