@@ -354,8 +354,15 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       msdyn_recordedon: toDataverseDateTime(entry.recordedOn),
       ...this.bind('deviceData', 'msdyn_device', 'devices', entry.deviceRecordId, false),
     };
-    const outcome = await this.guardedWrite('create msdyn_iotdevicedatahistory', { table: 'deviceData', id: randomUUID(), data, mode: 'create' });
-    if (!outcome.ok) throw toCrmError('create msdyn_iotdevicedatahistory', outcome.error, this.redact);
+    const id = randomUUID();
+    let outcome = await this.guardedWrite('create msdyn_iotdevicedatahistory', { table: 'deviceData', id, data, mode: 'create' });
+    if (!outcome.ok && outcome.status === 404 && entry.deviceRecordId !== undefined) {
+      // The device record is gone (or was never in this CRM): keep the pulled data under its hub id rather than lose it.
+      this.log.warn('dynamics.device-data-without-device-record', { deviceId: entry.deviceId, deviceRecordId: entry.deviceRecordId });
+      const { [`${this.navigationName('deviceData', 'msdyn_device')}@odata.bind`]: _unbound, ...withoutDevice } = data;
+      outcome = await this.guardedWrite('create msdyn_iotdevicedatahistory', { table: 'deviceData', id, data: withoutDevice, mode: 'create' });
+    }
+    if (!outcome.ok && outcome.status !== 412) throw toCrmError('create msdyn_iotdevicedatahistory', outcome.error, this.redact);
   }
 
   async listDeviceDataHistory(deviceId: string): Promise<DeviceDataHistoryEntry[]> {
@@ -440,9 +447,13 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
 
   /** `{ "lookup@odata.bind": "/set(id)" }`, or a cleared lookup (`null`) when `clear` and no id. */
   private bind(from: TableName, lookup: string, to: TableName, id: string | undefined, clear: boolean): Row {
-    const nav = this.settings.navigationProperties?.[`${Tables[from].entity}.${lookup}`] ?? lookup;
+    const nav = this.navigationName(from, lookup);
     if (id === undefined) return clear ? { [`${nav}@odata.bind`]: null } : {};
     return { [`${nav}@odata.bind`]: `/${Tables[to].set}(${this.recordId(lookup, id)})` };
+  }
+
+  private navigationName(from: TableName, lookup: string): string {
+    return this.settings.navigationProperties?.[`${Tables[from].entity}.${lookup}`] ?? lookup;
   }
 
   private recordId(what: string, id: string): string {

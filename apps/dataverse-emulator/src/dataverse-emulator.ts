@@ -1,0 +1,155 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { silentLog, type LogPort, type MessageQueuePort } from '@fieldlink/ports';
+import { executeBatch } from './batch-request.js';
+import { CFS_TABLES } from './cfs-schema.js';
+import { DataverseFault } from './dataverse-fault.js';
+import { IoTServiceEndpoint, type PendingContext } from './iot-service-endpoint.js';
+import { RecordStore } from './record-store.js';
+import { ServiceProtectionLimits, type ServiceProtectionLimitSettings } from './service-protection-limits.js';
+import { DataverseWebApi } from './web-api.js';
+
+export interface DataverseEmulatorOptions {
+  /** 127.0.0.1 unless told otherwise. */
+  readonly host?: string;
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  /** A SQLite file, or `:memory:` (the default). */
+  readonly database?: string;
+  /** The outbound queue the IoT service endpoint posts RemoteExecutionContext messages to. */
+  readonly outboundQueue?: MessageQueuePort;
+  /** When set, every request must carry `Authorization: Bearer <accessToken>`. */
+  readonly accessToken?: string;
+  /** Answer 429 with Retry-After past this many requests per window, as Dataverse does. */
+  readonly serviceProtection?: ServiceProtectionLimitSettings;
+  readonly organizationName?: string;
+  readonly log?: LogPort;
+  readonly now?: () => number;
+}
+
+export interface EmulatorStats {
+  readonly requests: number;
+  readonly throttled: number;
+  /** When each request arrived (epoch ms) and whether it was answered 429. */
+  readonly arrivals: ReadonlyArray<{ readonly at: number; readonly throttled: boolean; readonly method: string; readonly path: string }>;
+  /** RemoteExecutionContext messages posted to the outbound queue. */
+  readonly posted: number;
+}
+
+export interface RunningDataverseEmulator {
+  /** The organisation URL to give a client (`http://127.0.0.1:PORT`). */
+  readonly url: string;
+  /** The Web API root (`<url>/api/data/v9.2/`). */
+  readonly webApiUrl: string;
+  stats(): EmulatorStats;
+  /** Records in a table (entity set name), for tests and the benchmark. */
+  count(entitySet: string): number;
+  close(): Promise<void>;
+}
+
+const WEB_API_PATH = '/api/data/v9.2/';
+
+/**
+ * A local stand-in for a Dataverse organisation with Connected Field Service: the Web API v9.2
+ * subset the Dynamics adapter uses, over HTTP on loopback, stored in SQLite, with the CFS IoT
+ * service endpoint posting to the outbound queue. Started and stopped by whoever needs it.
+ */
+export async function startDataverseEmulator(options: DataverseEmulatorOptions = {}): Promise<RunningDataverseEmulator> {
+  const now = options.now ?? (() => Date.now());
+  const log = options.log ?? silentLog;
+  const store = new RecordStore(options.database ?? ':memory:', CFS_TABLES, now);
+  let webApiUrl = '';
+  const endpoint = new IoTServiceEndpoint(
+    options.outboundQueue,
+    { organizationId: randomUUID(), organizationName: options.organizationName ?? 'fieldlink-emulator', businessUnitId: randomUUID(), userId: randomUUID() },
+    log,
+    now,
+    (set) => store.table(set),
+  );
+  const api = new DataverseWebApi(store, endpoint, () => webApiUrl);
+  const limits = options.serviceProtection === undefined ? undefined : new ServiceProtectionLimits(options.serviceProtection, now);
+  const arrivals: Array<{ at: number; throttled: boolean; method: string; path: string }> = [];
+  let requests = 0;
+  let throttled = 0;
+
+  const send = (res: ServerResponse, status: number, headers: Record<string, string>, body?: string): void => {
+    res.writeHead(status, { ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) });
+    res.end(body);
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    requests++;
+    const verdict = limits?.admit();
+    arrivals.push({ at: now(), throttled: verdict !== undefined, method: req.method ?? '', path: url.pathname });
+    if (verdict !== undefined) {
+      throttled++;
+      send(res, 429, { 'Content-Type': 'application/json', 'Retry-After': String(verdict.retryAfterSeconds) }, new DataverseFault(429, '0x80072322', verdict.message).body());
+      return;
+    }
+    if (options.accessToken !== undefined && req.headers.authorization !== `Bearer ${options.accessToken}`) {
+      send(res, 401, { 'WWW-Authenticate': 'Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize' });
+      return;
+    }
+    if (!url.pathname.startsWith(WEB_API_PATH)) {
+      send(res, 404, { 'Content-Type': 'application/json' }, new DataverseFault(404, '0x80060888', `No Web API at ${url.pathname}; it is at ${WEB_API_PATH}.`).body());
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
+    const target = (req.url ?? '').slice((req.url ?? '').indexOf(WEB_API_PATH) + WEB_API_PATH.length);
+    const effects: PendingContext[] = [];
+    const request = { method: req.method ?? 'GET', target, headers, body };
+    const response = target === '$batch' && request.method === 'POST' ? batchOrFault(request, effects) : api.handle(request, effects);
+    await endpoint.post(effects);
+    send(res, response.status, response.headers, response.body);
+  };
+
+  const batchOrFault = (request: Parameters<typeof executeBatch>[2], effects: PendingContext[]) => {
+    try {
+      return executeBatch(api, store, request, WEB_API_PATH, effects);
+    } catch (e) {
+      if (e instanceof DataverseFault) return { status: e.status, headers: { 'Content-Type': 'application/json' }, body: e.body() };
+      throw e;
+    }
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      log.error('dataverse-emulator.request-failed', { reason: e instanceof Error ? e.message : String(e) });
+      if (!res.headersSent) send(res, 500, { 'Content-Type': 'application/json' }, new DataverseFault(500, '0x80040216', 'An unexpected error occurred.').body());
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  webApiUrl = `${url}${WEB_API_PATH}`;
+  log.info('dataverse-emulator.listening', { url });
+
+  return {
+    url,
+    webApiUrl,
+    stats: () => ({ requests, throttled, arrivals: [...arrivals], posted: endpoint.posted }),
+    count: (entitySet) => {
+      const table = store.table(entitySet);
+      if (table === undefined) throw new Error(`no table ${entitySet}`);
+      return store.count(table);
+    },
+    close: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      store.close();
+    },
+  };
+}

@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import {
+  encodeRemoteExecutionContext,
+  type DataverseEntity,
+  type DataverseValue,
+  type LogPort,
+  type MessageQueuePort,
+  type RemoteExecutionContext,
+} from '@fieldlink/ports';
+import type { TableSchema } from './cfs-schema.js';
+import type { WireRecord } from './record-store.js';
+
+/** Who the emulated organisation is, as it appears in every context it posts. */
+export interface OrganizationIdentity {
+  readonly organizationId: string;
+  readonly organizationName: string;
+  readonly businessUnitId: string;
+  readonly userId: string;
+}
+
+/** What the CFS plug-in steps would have posted; sent after the transaction that caused it commits. */
+export type PendingContext = RemoteExecutionContext;
+
+/** Device columns whose change reaches the hub (the CFS step's filtering attributes). */
+export const DEVICE_UPDATE_FILTERING_ATTRIBUTES = ['msdyn_tags', 'msdyn_devicesettings'] as const;
+
+/**
+ * The IoT service endpoint of the emulated organisation (flow 13): the CFS solution registers
+ * asynchronous steps on Create of `msdyn_iotdevicecommand`, on Update of `msdyn_iotdevice` (its
+ * tags or settings) and on the actions `msdyn_RegisterIoTDevice` / `msdyn_PullDataForIoTDevice`;
+ * each posts a `RemoteExecutionContext` in JSON to the outbound queue.
+ */
+export class IoTServiceEndpoint {
+  /** Contexts that the queue refused; Dataverse keeps such async operations to retry them. */
+  readonly undelivered: Array<{ readonly context: PendingContext; readonly reason: string }> = [];
+  posted = 0;
+
+  constructor(
+    private readonly queue: MessageQueuePort | undefined,
+    private readonly identity: OrganizationIdentity,
+    private readonly log: LogPort,
+    private readonly now: () => number,
+    private readonly entityOf: (entitySet: string) => TableSchema | undefined,
+  ) {}
+
+  created(table: TableSchema, record: WireRecord): PendingContext {
+    const target = this.entity(table, record);
+    return this.context('Create', table.logicalName, target.id, { Target: target }, { id: target.id }, {}, {}, `IoT Message: Create of ${table.logicalName}`);
+  }
+
+  updated(table: TableSchema, changed: readonly string[], before: WireRecord, after: WireRecord): PendingContext {
+    const full = this.entity(table, after);
+    const attributes: Record<string, DataverseValue> = { [table.primaryKey]: full.id };
+    for (const name of changed) {
+      const wire = table.columns[name]?.kind === 'lookup' ? `_${name}_value` : name;
+      if (full.attributes[name] !== undefined) attributes[name] = full.attributes[name]!;
+      else if (after[wire] === null) attributes[name] = null;
+    }
+    const target: DataverseEntity = { ...full, attributes };
+    return this.context('Update', table.logicalName, full.id, { Target: target }, {}, { PreImage: this.entity(table, before) }, { PostImage: full }, `IoT Message: Update of ${table.logicalName}`);
+  }
+
+  registerDevices(devices: readonly WireRecord[]): PendingContext {
+    const join = (values: readonly unknown[]): string => values.map((v) => (v == null ? '' : String(v))).join(',');
+    return this.context(
+      'msdyn_RegisterIoTDevice',
+      'none',
+      '00000000-0000-0000-0000-000000000000',
+      {
+        DeviceIds: join(devices.map((d) => d['msdyn_deviceid'])),
+        IoTDeviceIds: join(devices.map((d) => d['msdyn_iotdeviceid'])),
+        IoTDeviceNames: join(devices.map((d) => d['msdyn_name'])),
+        IoTDeviceTags: join(devices.map((d) => d['msdyn_tags'] ?? '{}')),
+        IoTDeviceSettings: join(devices.map((d) => d['msdyn_devicesettings'] ?? '{}')),
+      },
+      {},
+      {},
+      {},
+      'IoT Message: msdyn_RegisterIoTDevice',
+    );
+  }
+
+  pullDeviceData(devices: readonly WireRecord[]): PendingContext {
+    return this.context(
+      'msdyn_PullDataForIoTDevice',
+      'none',
+      '00000000-0000-0000-0000-000000000000',
+      { DeviceIds: devices.map((d) => String(d['msdyn_deviceid'] ?? '')).join(','), IoTDeviceIds: devices.map((d) => String(d['msdyn_iotdeviceid'])).join(',') },
+      {},
+      {},
+      {},
+      'IoT Message: msdyn_PullDataForIoTDevice',
+    );
+  }
+
+  /** Posts the contexts of one committed operation, in order; a refusal is kept, not thrown. */
+  async post(contexts: readonly PendingContext[]): Promise<void> {
+    if (this.queue === undefined) return;
+    for (const context of contexts) {
+      try {
+        await this.queue.send([
+          {
+            messageId: context.requestId ?? randomUUID(),
+            body: encodeRemoteExecutionContext(context),
+            contentType: 'application/json',
+            ...(context.correlationId !== undefined ? { correlationId: context.correlationId } : {}),
+            subject: context.messageName,
+            properties: { MessageName: context.messageName, EntityLogicalName: context.primaryEntityName, OrganizationName: this.identity.organizationName },
+          },
+        ]);
+        this.posted++;
+      } catch (e) {
+        const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+        this.undelivered.push({ context, reason });
+        this.log.error('dataverse-emulator.service-endpoint-undelivered', { messageName: context.messageName, reason });
+      }
+    }
+  }
+
+  private entity(table: TableSchema, record: WireRecord): DataverseEntity {
+    const id = String(record[table.primaryKey]);
+    const attributes: Record<string, DataverseValue> = { [table.primaryKey]: id };
+    for (const [name, type] of Object.entries(table.columns)) {
+      const wire = type.kind === 'lookup' ? `_${name}_value` : name;
+      const value = record[wire];
+      if (value === null || value === undefined) continue;
+      switch (type.kind) {
+        case 'string':
+        case 'int':
+        case 'bool':
+          attributes[name] = value as string | number | boolean;
+          break;
+        case 'option':
+          attributes[name] = { kind: 'OptionSetValue', value: Number(value) };
+          break;
+        case 'datetime':
+          attributes[name] = { kind: 'DateTime', epochMs: Date.parse(String(value)) };
+          break;
+        case 'lookup': {
+          const target = this.entityOf(type.targets[0]!);
+          attributes[name] = { kind: 'EntityReference', logicalName: target?.logicalName ?? type.targets[0]!, id: String(value), name: null };
+          break;
+        }
+      }
+    }
+    if (record['createdon'] != null) attributes['createdon'] = { kind: 'DateTime', epochMs: Date.parse(String(record['createdon'])) };
+    return { kind: 'Entity', logicalName: table.logicalName, id, attributes, formattedValues: {}, keyAttributes: {}, entityState: null, rowVersion: null };
+  }
+
+  private context(
+    messageName: string,
+    primaryEntityName: string,
+    primaryEntityId: string,
+    inputParameters: Record<string, DataverseValue>,
+    outputParameters: Record<string, DataverseValue>,
+    preEntityImages: Record<string, DataverseEntity>,
+    postEntityImages: Record<string, DataverseEntity>,
+    stepName: string,
+  ): PendingContext {
+    return {
+      messageName,
+      primaryEntityName,
+      primaryEntityId,
+      secondaryEntityName: 'none',
+      inputParameters,
+      outputParameters,
+      sharedVariables: {},
+      preEntityImages,
+      postEntityImages,
+      businessUnitId: this.identity.businessUnitId,
+      correlationId: randomUUID(),
+      initiatingUserId: this.identity.userId,
+      userId: this.identity.userId,
+      organizationId: this.identity.organizationId,
+      organizationName: this.identity.organizationName,
+      operationId: randomUUID(),
+      requestId: randomUUID(),
+      operationCreatedOn: this.now(),
+      depth: 1,
+      stage: 40,
+      mode: 1,
+      isolationMode: 1,
+      isExecutingOffline: false,
+      isInTransaction: false,
+      isOfflinePlayback: false,
+      owningExtension: { kind: 'EntityReference', logicalName: 'sdkmessageprocessingstep', id: randomUUID(), name: stepName },
+    };
+  }
+}

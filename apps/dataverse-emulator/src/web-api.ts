@@ -1,0 +1,333 @@
+import { randomUUID } from 'node:crypto';
+import type { TableSchema } from './cfs-schema.js';
+import { DataverseFault, notFound } from './dataverse-fault.js';
+import { DEVICE_UPDATE_FILTERING_ATTRIBUTES, type IoTServiceEndpoint, type PendingContext } from './iot-service-endpoint.js';
+import { ODataSyntaxError, parseFilter, parseRecordKey } from './odata-filter.js';
+import { wholeSeconds, type ColumnValues, type OrderBy, type RecordStore, type WireRecord } from './record-store.js';
+
+export interface ApiRequest {
+  readonly method: string;
+  /** Path and query after the Web API root (`msdyn_iotalerts(…)?$select=…`). */
+  readonly target: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: string;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+}
+
+const JSON_HEADERS = { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' };
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 412: 'Precondition Failed', 429: 'Too Many Requests', 500: 'Internal Server Error' };
+export const statusText = (status: number): string => STATUS_TEXT[status] ?? 'Unknown';
+
+/**
+ * One Web API operation against the store: create, retrieve, update / upsert with If-Match and
+ * If-None-Match, delete, retrieveMultiple, and the CFS actions. Synchronous (SQLite is), so a
+ * `$batch` changeset can run several of them in one transaction; the contexts for the IoT
+ * service endpoint are collected into `effects` and posted only after the commit.
+ */
+export class DataverseWebApi {
+  constructor(
+    private readonly store: RecordStore,
+    private readonly endpoint: IoTServiceEndpoint,
+    private readonly webApiRoot: () => string,
+  ) {}
+
+  handle(request: ApiRequest, effects: PendingContext[]): ApiResponse {
+    try {
+      return this.route(request, effects);
+    } catch (e) {
+      if (e instanceof DataverseFault) return { status: e.status, headers: { ...JSON_HEADERS, ...e.headers }, body: e.body() };
+      if (e instanceof ODataSyntaxError) return fault(400, '0x80060888', `Syntax error in the query: ${e.message}`);
+      throw e;
+    }
+  }
+
+  private route(request: ApiRequest, effects: PendingContext[]): ApiResponse {
+    const url = new URL(request.target, 'http://emulator/');
+    const path = decodeURIComponent(url.pathname.replace(/^\//, ''));
+    const q = url.searchParams;
+    const method = request.method.toUpperCase();
+    if (path === 'WhoAmI' && method === 'GET') return this.json(200, { '@odata.context': `${this.webApiRoot()}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`, UserId: randomUUID() });
+    if (path === 'msdyn_RegisterIoTDevice' || path === 'msdyn_PullDataForIoTDevice') {
+      if (method !== 'POST') throw new DataverseFault(405, '0x80060888', `${path} is an action: use POST.`);
+      return this.action(path, parseBody(request.body), effects);
+    }
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(path);
+    const table = m ? this.store.table(m[1]!) : undefined;
+    if (!m || table === undefined) throw new DataverseFault(404, '0x80060888', `Resource not found for the segment '${path.split(/[(/]/)[0]}'.`);
+    const keyText = m[2];
+    if (keyText === undefined) {
+      if (method === 'GET') return this.retrieveMultiple(table, q);
+      if (method === 'POST') return this.create(table, request, q, effects);
+      throw new DataverseFault(405, '0x80060888', `${method} is not supported on the collection ${table.entitySet}.`);
+    }
+    const key = parseRecordKey(keyText);
+    const existing = key.kind === 'id' ? this.store.get(table, key.id) : this.store.findByAlternateKey(table, key.values);
+    const keyDescription = key.kind === 'id' ? key.id : keyText;
+    switch (method) {
+      case 'GET':
+        if (existing === undefined) throw notFound(table.logicalName, keyDescription);
+        return this.json(200, this.shape(table, existing, q));
+      case 'PATCH':
+        return this.patch(table, key, existing, request, q, effects);
+      case 'DELETE':
+        if (existing === undefined) throw notFound(table.logicalName, keyDescription);
+        this.store.delete(table, String(existing[table.primaryKey]));
+        return { status: 204, headers: { 'OData-Version': '4.0' } };
+      default:
+        throw new DataverseFault(405, '0x80060888', `${method} is not supported on a record.`);
+    }
+  }
+
+  private create(table: TableSchema, request: ApiRequest, q: URLSearchParams, effects: PendingContext[]): ApiResponse {
+    const body = parseBody(request.body);
+    const givenId = body[table.primaryKey];
+    if (givenId !== undefined && (typeof givenId !== 'string' || !GUID.test(givenId))) throw new DataverseFault(400, '0x80060888', `${table.primaryKey} must be a GUID.`);
+    const id = (givenId as string | undefined) ?? randomUUID();
+    if (this.store.get(table, id) !== undefined) throw new DataverseFault(412, '0x80040237', `Cannot insert duplicate key: a ${table.logicalName} with id ${id} exists.`);
+    const values = this.valuesOf(table, body);
+    const record = this.store.insert(table, id, withDefaults(table, values));
+    this.afterCreate(table, record, effects);
+    return this.written(table, record, 201, request, q);
+  }
+
+  private patch(table: TableSchema, key: ReturnType<typeof parseRecordKey>, existing: WireRecord | undefined, request: ApiRequest, q: URLSearchParams, effects: PendingContext[]): ApiResponse {
+    const ifMatch = header(request, 'if-match');
+    const ifNoneMatch = header(request, 'if-none-match');
+    const body = parseBody(request.body);
+    const values = this.valuesOf(table, body);
+    if (existing === undefined) {
+      if (ifMatch !== undefined) throw notFound(table.logicalName, key.kind === 'id' ? key.id : [...key.values.keys()].join(','));
+      // Upsert creates the record under the key it was addressed by.
+      const id = key.kind === 'id' ? key.id : randomUUID();
+      if (key.kind === 'alternate') for (const [name, lit] of key.values) values[name] = 'value' in lit ? lit.value : null;
+      const record = this.store.insert(table, id, withDefaults(table, values));
+      this.afterCreate(table, record, effects);
+      return this.written(table, record, 201, request, q);
+    }
+    if (ifNoneMatch === '*') throw new DataverseFault(412, '0x80060882', `A record with matching key values already exists (${table.logicalName} ${String(existing[table.primaryKey])}).`);
+    if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(existing)) {
+      throw new DataverseFault(412, '0x80060882', 'The version of the existing record does not match the RowVersion property provided.');
+    }
+    const id = String(existing[table.primaryKey]);
+    const updated = Object.keys(values).length === 0 ? existing : this.store.update(table, id, values);
+    this.afterUpdate(table, Object.keys(values), existing, updated, effects);
+    return this.written(table, updated, 200, request, q);
+  }
+
+  private retrieveMultiple(table: TableSchema, q: URLSearchParams): ApiResponse {
+    const filterText = q.get('$filter');
+    const orderText = q.get('$orderby');
+    const topText = q.get('$top');
+    const orderBy: OrderBy[] = orderText
+      ? orderText.split(',').map((part) => {
+          const [column, direction] = part.trim().split(/\s+/);
+          if (direction !== undefined && direction !== 'asc' && direction !== 'desc') throw new DataverseFault(400, '0x80060888', `Invalid $orderby direction '${direction}'.`);
+          this.store.sqlColumn(table, column!);
+          return { column: column!, descending: direction === 'desc' };
+        })
+      : [];
+    let top: number | undefined;
+    if (topText !== null) {
+      top = Number(topText);
+      if (!Number.isInteger(top) || top < 0) throw new DataverseFault(400, '0x80060888', `Invalid $top value '${topText}'.`);
+    }
+    const rows = this.store.query(table, { ...(filterText ? { filter: parseFilter(filterText) } : {}), orderBy, ...(top !== undefined ? { top } : {}) });
+    return this.json(200, { '@odata.context': `${this.webApiRoot()}$metadata#${table.entitySet}`, value: rows.map((r) => this.shape(table, r, q)) });
+  }
+
+  private action(name: string, body: Record<string, unknown>, effects: PendingContext[]): ApiResponse {
+    const idsText = body['IoTDeviceIds'];
+    if (typeof idsText !== 'string' || idsText.trim() === '') throw new DataverseFault(400, '0x80040203', `${name}: the parameter IoTDeviceIds (comma-separated msdyn_iotdevice ids) is required.`);
+    const devicesTable = this.store.table('msdyn_iotdevices')!;
+    const devices = idsText.split(',').map((raw) => {
+      const id = raw.trim();
+      const device = GUID.test(id) ? this.store.get(devicesTable, id) : undefined;
+      if (device === undefined) throw notFound(devicesTable.logicalName, id);
+      return device;
+    });
+    if (name === 'msdyn_RegisterIoTDevice') {
+      const inProgress = devices.map((d) => this.store.update(devicesTable, String(d['msdyn_iotdeviceid']), { msdyn_registrationstatus: 192350002 }));
+      effects.push(this.endpoint.registerDevices(inProgress));
+    } else {
+      effects.push(this.endpoint.pullDeviceData(devices));
+    }
+    return { status: 204, headers: { 'OData-Version': '4.0' } };
+  }
+
+  private afterCreate(table: TableSchema, record: WireRecord, effects: PendingContext[]): void {
+    if (table.logicalName === 'msdyn_iotdevicecommand') effects.push(this.endpoint.created(table, record));
+  }
+
+  private afterUpdate(table: TableSchema, changed: readonly string[], before: WireRecord, after: WireRecord, effects: PendingContext[]): void {
+    if (table.logicalName !== 'msdyn_iotdevice') return;
+    const relevant = changed.filter((c) => (DEVICE_UPDATE_FILTERING_ATTRIBUTES as readonly string[]).includes(c) && before[c] !== after[c]);
+    if (relevant.length > 0) effects.push(this.endpoint.updated(table, changed, before, after));
+  }
+
+  private written(table: TableSchema, record: WireRecord, statusWithBody: number, request: ApiRequest, q: URLSearchParams): ApiResponse {
+    const entityId = `${this.webApiRoot()}${table.entitySet}(${String(record[table.primaryKey])})`;
+    if (/return=representation/.test(header(request, 'prefer') ?? '')) {
+      return { status: statusWithBody, headers: { ...JSON_HEADERS, 'OData-EntityId': entityId, ETag: etagOf(record) }, body: JSON.stringify(this.shape(table, record, q)) };
+    }
+    return { status: 204, headers: { 'OData-Version': '4.0', 'OData-EntityId': entityId } };
+  }
+
+  /** `$select` and `$expand` applied to a record, with its etag. */
+  private shape(table: TableSchema, record: WireRecord, q: URLSearchParams): Record<string, unknown> {
+    const select = q.get('$select');
+    const out: Record<string, unknown> = { '@odata.etag': etagOf(record) };
+    if (select) {
+      for (const name of select.split(',').map((s) => s.trim())) {
+        const col = this.store.sqlColumn(table, name);
+        out[col.name] = record[col.name] ?? null;
+      }
+      out[table.primaryKey] = record[table.primaryKey];
+    } else {
+      Object.assign(out, record);
+    }
+    const expand = q.get('$expand');
+    if (expand) {
+      for (const item of splitTopLevel(expand)) {
+        const em = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(item.trim());
+        const nav = em?.[1];
+        const type = nav === undefined ? undefined : table.columns[nav];
+        if (nav === undefined || type?.kind !== 'lookup') throw new DataverseFault(400, '0x80060888', `Could not find a navigation property named '${item}' on ${table.logicalName}.`);
+        const id = record[`_${nav}_value`];
+        const inner = new URLSearchParams((em![2] ?? '').replaceAll(';', '&'));
+        let related: Record<string, unknown> | null = null;
+        for (const set of type.targets) {
+          const target = this.store.table(set)!;
+          const found = typeof id === 'string' ? this.store.get(target, id) : undefined;
+          if (found !== undefined) {
+            related = this.shape(target, found, inner);
+            break;
+          }
+        }
+        out[nav] = related;
+      }
+    }
+    return out;
+  }
+
+  /** The body's attributes as column values: type and length checked, `@odata.bind` resolved. */
+  private valuesOf(table: TableSchema, body: Record<string, unknown>): ColumnValues {
+    const values: ColumnValues = {};
+    for (const [name, value] of Object.entries(body)) {
+      if (name === table.primaryKey) continue;
+      if (name.endsWith('@odata.bind')) {
+        const [column, boundValue] = this.bound(table, name.slice(0, -'@odata.bind'.length), value);
+        values[column] = boundValue;
+        continue;
+      }
+      if (name.startsWith('@') || name.includes('@odata.')) continue;
+      const type = table.columns[name];
+      if (type === undefined || type.kind === 'lookup') throw new DataverseFault(400, '0x80060888', `Invalid property '${name}' was found in entity 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
+      if (value === null) {
+        values[name] = null;
+        continue;
+      }
+      const wrongType = (expected: string): never => {
+        throw new DataverseFault(400, '0x80060888', `Cannot convert the literal '${JSON.stringify(value)}' to the expected type '${expected}' for '${name}'.`);
+      };
+      switch (type.kind) {
+        case 'string':
+          if (typeof value !== 'string') wrongType('Edm.String');
+          if ((value as string).length > type.maxLength) {
+            throw new DataverseFault(400, '0x80044331', `A validation error occurred. The length of the '${name}' attribute of the '${table.logicalName}' entity exceeded the maximum allowed length of '${type.maxLength}'.`);
+          }
+          values[name] = value;
+          break;
+        case 'int':
+        case 'option':
+          if (typeof value !== 'number' || !Number.isInteger(value)) wrongType('Edm.Int32');
+          values[name] = value;
+          break;
+        case 'bool':
+          if (typeof value !== 'boolean') wrongType('Edm.Boolean');
+          values[name] = value;
+          break;
+        case 'datetime': {
+          const ms = typeof value === 'string' ? Date.parse(value) : Number.NaN;
+          if (Number.isNaN(ms)) wrongType('Edm.DateTimeOffset');
+          values[name] = wholeSeconds(ms);
+          break;
+        }
+      }
+    }
+    return values;
+  }
+
+  /** `nav@odata.bind`: `/set(id)` (or an absolute URL) checked against the lookup's targets; null clears. */
+  private bound(table: TableSchema, nav: string, value: unknown): [string, string | null] {
+    let column = Object.keys(table.columns).find((c) => c.toLowerCase() === nav.toLowerCase() && table.columns[c]!.kind === 'lookup');
+    if (column === undefined) {
+      // Polymorphic lookups bind as `objectid_msdyn_iotalert@odata.bind`.
+      column = Object.keys(table.columns).find((c) => table.columns[c]!.kind === 'lookup' && nav.toLowerCase().startsWith(`${c.toLowerCase()}_`));
+    }
+    const type = column === undefined ? undefined : table.columns[column];
+    if (column === undefined || type?.kind !== 'lookup') throw new DataverseFault(400, '0x80060888', `An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload.`);
+    if (value === null) return [column, null];
+    const m = typeof value === 'string' ? /(?:^|\/)([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)$/.exec(value) : null;
+    if (m === null || !GUID.test(m[2]!)) throw new DataverseFault(400, '0x80060888', `The @odata.bind value of '${nav}' must be /<entity set>(<id>), got ${JSON.stringify(value)}.`);
+    if (!type.targets.includes(m[1]!)) throw new DataverseFault(400, '0x80060888', `'${nav}' cannot point to ${m[1]}; it points to ${type.targets.join(' or ')}.`);
+    const target = this.store.table(m[1]!)!;
+    if (this.store.get(target, m[2]!) === undefined) throw notFound(target.logicalName, m[2]!);
+    return [column, m[2]!.toLowerCase()];
+  }
+
+  private json(status: number, body: unknown): ApiResponse {
+    return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
+  }
+}
+
+const fault = (status: number, code: string, message: string): ApiResponse => ({ status, headers: { ...JSON_HEADERS }, body: new DataverseFault(status, code, message).body() });
+
+export const etagOf = (record: WireRecord): string => `W/"${String(record['versionnumber'] ?? 0)}"`;
+
+function header(request: ApiRequest, name: string): string | undefined {
+  for (const [k, v] of Object.entries(request.headers)) if (k.toLowerCase() === name) return v;
+  return undefined;
+}
+
+function parseBody(body: string): Record<string, unknown> {
+  if (body.trim() === '') return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (e) {
+    throw new DataverseFault(400, '0x80060891', `The request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new DataverseFault(400, '0x80060891', 'The request body must be a JSON object.');
+  return parsed as Record<string, unknown>;
+}
+
+/** New records start Active, as Dataverse sets statecode and statuscode by default. */
+function withDefaults(table: TableSchema, values: ColumnValues): ColumnValues {
+  const out = { ...values };
+  if ('statecode' in table.columns && out['statecode'] == null) out['statecode'] = 0;
+  if ('statuscode' in table.columns && out['statuscode'] == null) out['statuscode'] = 1;
+  if (table.logicalName === 'msdyn_iotdevicecommand' && out['msdyn_commandstatus'] == null) out['msdyn_commandstatus'] = 192350000;
+  return out;
+}
+
+function splitTopLevel(text: string): string[] {
+  const parts: string[] = [];
+  let depth = 0;
+  let start = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === '(') depth++;
+    else if (text[i] === ')') depth--;
+    else if (text[i] === ',' && depth === 0) {
+      parts.push(text.slice(start, i));
+      start = i + 1;
+    }
+  }
+  parts.push(text.slice(start));
+  return parts;
+}
