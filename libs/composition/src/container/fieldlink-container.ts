@@ -1,0 +1,128 @@
+import 'reflect-metadata';
+import {
+  AlertActions,
+  AlertAutomation,
+  CommandAcknowledgements,
+  CommandDispatch,
+  CommandFeedback,
+  CommandRequests,
+  DeviceConnectionMonitor,
+  DeviceDataPull,
+  DeviceRegistrations,
+  InboundAlerts,
+  QueueProcessor,
+  TelemetryIngest,
+  type CommandCatalog,
+} from '@fieldlink/flows';
+import {
+  TOKENS,
+  type ClockPort,
+  type CloudToDevicePort,
+  type CrmGatewayPort,
+  type DeviceRegistryPort,
+  type LogPort,
+  type MessageQueuePort,
+  type ReferenceDataPort,
+  type RejectedTelemetryPort,
+  type RuleStateStorePort,
+  type StatusStorePort,
+} from '@fieldlink/ports';
+import { Container } from 'inversify';
+import type { FieldlinkConfig } from '../config/fieldlink-config.js';
+import type { EventFeed } from '../log/event-feed.js';
+import { APP_TOKENS } from './app-tokens.js';
+import { deviceTypeCommandCatalog } from './device-type-command-catalog.js';
+import type { PortAdapters } from './port-adapters.js';
+
+export interface ContainerServices {
+  readonly config: FieldlinkConfig;
+  readonly feed: EventFeed;
+  readonly clock: ClockPort;
+  readonly ids: { newId(): string };
+  readonly adapters: PortAdapters;
+  /** Send commands straight from the CRM side (no CRM service endpoint, as with the in-memory CRM). */
+  readonly dispatchDirectly: boolean;
+}
+
+/**
+ * The inversify container of a Fieldlink process: each port token bound to the adapter the
+ * configuration chose (built before, by `buildPortAdapters`), and each flow service bound to a
+ * factory of the tokens it needs. A flow whose ports this process does not have is not bound.
+ * Explicit tokens only, `toConstantValue` / `toResolvedValue`: no decorator metadata.
+ */
+export function createFieldlinkContainer(services: ContainerServices): Container {
+  const { config, adapters } = services;
+  const c = new Container({ defaultScope: 'Singleton' });
+  const has = (token: symbol): boolean => c.isBound(token);
+
+  c.bind(APP_TOKENS.Config).toConstantValue(config);
+  c.bind(APP_TOKENS.EventFeed).toConstantValue(services.feed);
+  c.bind<LogPort>(TOKENS.Log).toConstantValue(services.feed);
+  c.bind<ClockPort>(TOKENS.Clock).toConstantValue(services.clock);
+  c.bind(TOKENS.Ids).toConstantValue(services.ids);
+  c.bind<RejectedTelemetryPort>(TOKENS.RejectedTelemetry).toConstantValue(adapters.rejectedTelemetry);
+  c.bind<CommandCatalog>(APP_TOKENS.CommandCatalog).toConstantValue(deviceTypeCommandCatalog);
+  if (adapters.telemetry !== undefined) {
+    c.bind(TOKENS.TelemetryIntake).toConstantValue(adapters.telemetry.intake);
+    if (adapters.telemetry.deviceTelemetry !== undefined) c.bind(TOKENS.DeviceTelemetry).toConstantValue(adapters.telemetry.deviceTelemetry);
+  }
+  const bindPort = (token: symbol, value: unknown): void => {
+    if (value !== undefined) c.bind(token).toConstantValue(value);
+  };
+  bindPort(TOKENS.AlertsQueue, adapters.alertsQueue);
+  bindPort(TOKENS.OutboundQueue, adapters.outboundQueue);
+  bindPort(TOKENS.CrmGateway, adapters.crm);
+  bindPort(TOKENS.DeviceRegistry, adapters.deviceRegistry);
+  bindPort(TOKENS.CloudToDevice, adapters.cloudToDevice);
+  bindPort(TOKENS.DeviceClient, adapters.deviceClient);
+  bindPort(TOKENS.ReferenceData, adapters.referenceData);
+  bindPort(TOKENS.StatusStore, adapters.statusStore);
+  bindPort(TOKENS.RuleStateStore, adapters.ruleStateStore);
+  const defaultDeviceType = config.rules.defaultDeviceType;
+
+  // ---- stream processing (flows 3 → 6, 5) ----
+  if (has(TOKENS.ReferenceData) && has(TOKENS.AlertsQueue)) {
+    c.bind(APP_TOKENS.TelemetryIngest).toResolvedValue(
+      (referenceData: ReferenceDataPort, alertsQueue: MessageQueuePort, rejected: RejectedTelemetryPort, log: LogPort, statusStore: StatusStorePort | undefined, ruleStateStore: RuleStateStorePort | undefined) =>
+        new TelemetryIngest({ referenceData, alertsQueue, rejected, log, defaultDeviceType, ...(statusStore === undefined ? {} : { statusStore }), ...(ruleStateStore === undefined ? {} : { ruleStateStore }) }),
+      [TOKENS.ReferenceData, TOKENS.AlertsQueue, TOKENS.RejectedTelemetry, TOKENS.Log, { serviceIdentifier: TOKENS.StatusStore, optional: true }, { serviceIdentifier: TOKENS.RuleStateStore, optional: true }],
+    );
+  }
+  if (has(TOKENS.StatusStore)) {
+    c.bind(APP_TOKENS.DeviceConnectionMonitor).toResolvedValue(
+      (statusStore: StatusStorePort, clock: ClockPort, log: LogPort) => new DeviceConnectionMonitor({ statusStore, clock, log, heartbeatIntervalMs: config.simulator.heartbeatIntervalMs || 60_000 }),
+      [TOKENS.StatusStore, TOKENS.Clock, TOKENS.Log],
+    );
+  }
+
+  // ---- orchestration (flows 7–19) ----
+  if (has(TOKENS.CrmGateway)) {
+    c.bind(APP_TOKENS.CommandAcknowledgements).toResolvedValue((crm: CrmGatewayPort, rejected: RejectedTelemetryPort, log: LogPort) => new CommandAcknowledgements({ crm, rejected, log }), [TOKENS.CrmGateway, TOKENS.RejectedTelemetry, TOKENS.Log]);
+    c.bind(APP_TOKENS.CommandFeedback).toResolvedValue((crm: CrmGatewayPort, log: LogPort) => new CommandFeedback({ crm, log }), [TOKENS.CrmGateway, TOKENS.Log]);
+    if (has(TOKENS.CloudToDevice)) {
+      c.bind(APP_TOKENS.CommandDispatch).toResolvedValue(
+        (crm: CrmGatewayPort, cloudToDevice: CloudToDevicePort, catalog: CommandCatalog, log: LogPort) => new CommandDispatch({ crm, cloudToDevice, catalog, log, defaultDeviceType }),
+        [TOKENS.CrmGateway, TOKENS.CloudToDevice, APP_TOKENS.CommandCatalog, TOKENS.Log],
+      );
+    }
+    c.bind(APP_TOKENS.CommandRequests).toResolvedValue(
+      (crm: CrmGatewayPort, catalog: CommandCatalog, log: LogPort, dispatch: CommandDispatch | undefined) =>
+        new CommandRequests({ crm, catalog, log, defaultDeviceType, ...(services.dispatchDirectly && dispatch !== undefined ? { dispatch } : {}) }),
+      [TOKENS.CrmGateway, APP_TOKENS.CommandCatalog, TOKENS.Log, { serviceIdentifier: APP_TOKENS.CommandDispatch, optional: true }],
+    );
+    c.bind(APP_TOKENS.AlertActions).toResolvedValue((crm: CrmGatewayPort, commands: CommandRequests, log: LogPort) => new AlertActions({ crm, commands, log }), [TOKENS.CrmGateway, APP_TOKENS.CommandRequests, TOKENS.Log]);
+    c.bind(APP_TOKENS.AlertAutomation).toResolvedValue((crm: CrmGatewayPort, actions: AlertActions, log: LogPort) => new AlertAutomation({ crm, actions, log }), [TOKENS.CrmGateway, APP_TOKENS.AlertActions, TOKENS.Log]);
+    c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort, automation: AlertAutomation) => new InboundAlerts({ crm, log, automation }), [TOKENS.CrmGateway, TOKENS.Log, APP_TOKENS.AlertAutomation]);
+    if (has(TOKENS.AlertsQueue)) {
+      c.bind(APP_TOKENS.AlertsProcessor).toResolvedValue(
+        (queue: MessageQueuePort, inbound: InboundAlerts, log: LogPort) => new QueueProcessor(queue, (m) => inbound.handle(m), log),
+        [TOKENS.AlertsQueue, APP_TOKENS.InboundAlerts, TOKENS.Log],
+      );
+    }
+    if (has(TOKENS.DeviceRegistry)) {
+      c.bind(APP_TOKENS.DeviceRegistrations).toResolvedValue((crm: CrmGatewayPort, registry: DeviceRegistryPort, log: LogPort) => new DeviceRegistrations({ crm, registry, log }), [TOKENS.CrmGateway, TOKENS.DeviceRegistry, TOKENS.Log]);
+      c.bind(APP_TOKENS.DeviceDataPull).toResolvedValue((crm: CrmGatewayPort, registry: DeviceRegistryPort, log: LogPort) => new DeviceDataPull({ crm, registry, log }), [TOKENS.CrmGateway, TOKENS.DeviceRegistry, TOKENS.Log]);
+    }
+  }
+  return c;
+}

@@ -1,0 +1,211 @@
+import { InMemoryIotHub, randomIds, systemClock } from '@fieldlink/adapter-in-memory';
+import { err, ok, type Result } from '@fieldlink/domain';
+import type { CommandAcknowledgements, CommandDispatch, CommandFeedback, DeviceConnectionMonitor, QueueProcessor, TelemetryIngest } from '@fieldlink/flows';
+import { TOKENS, type ClockPort, type CloudToDevicePort, type FeedbackSubscription, type IdPort, type LogPort, type TelemetryIntakePort, type TelemetrySubscription } from '@fieldlink/ports';
+import type { Container } from 'inversify';
+import type { FieldlinkConfig, PortName } from '../config/fieldlink-config.js';
+import type { ConfigIssue } from '../config/load-config.js';
+import { deviceRulesOf } from '../config/rules-file.js';
+import { APP_TOKENS } from '../container/app-tokens.js';
+import { createFieldlinkContainer } from '../container/fieldlink-container.js';
+import { buildPortAdapters, IN_MEMORY_FACTORIES, type AdapterFactories, type PortAdapters } from '../container/port-adapters.js';
+import { EventFeed } from '../log/event-feed.js';
+
+/** One thing a process runs: started in order, stopped in reverse. */
+export interface RuntimePart {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  /** Where log events go besides subscribers (the terminal); none by default. */
+  readonly log?: LogPort;
+  /** An event feed to use instead of a new one (e.g. shared with a web server). */
+  readonly feed?: EventFeed;
+  readonly clock?: ClockPort;
+  readonly ids?: IdPort;
+  /** Adapter factories besides the in-memory ones (Azure, Dynamics), tried first. */
+  readonly factories?: readonly AdapterFactories[];
+}
+
+/** A running (or ready) Fieldlink process: its container, its event feed, and start/stop. */
+export class FieldlinkRuntime {
+  private started = false;
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    readonly config: FieldlinkConfig,
+    readonly container: Container,
+    readonly feed: EventFeed,
+    private readonly parts: readonly RuntimePart[],
+    private readonly adapters: PortAdapters,
+  ) {}
+
+  get<T>(token: symbol): T {
+    return this.container.get<T>(token);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (const part of this.parts) await part.start();
+  }
+
+  /** Stops every part in reverse order, then lets go of the adapters; safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      for (const part of [...this.parts].reverse()) {
+        try {
+          await part.stop();
+        } catch (e) {
+          this.feed.error('runtime.stop-failed', { part: part.name, error: (e as Error).message });
+        }
+      }
+      await this.adapters.close();
+    })();
+    return this.stopping;
+  }
+}
+
+export type RuntimeRole = 'stream-processor' | 'orchestrator';
+
+/** The ports each role needs. */
+export const ROLE_PORTS: Record<RuntimeRole, readonly PortName[]> = {
+  'stream-processor': ['telemetry', 'alertsQueue', 'referenceData', 'statusStore', 'ruleStateStore'],
+  orchestrator: ['telemetry', 'alertsQueue', 'outboundQueue', 'crm', 'deviceRegistry', 'cloudToDevice'],
+};
+
+export interface Assembly {
+  readonly container: Container;
+  readonly feed: EventFeed;
+  readonly adapters: PortAdapters;
+}
+
+/** Builds the adapters of `ports` and the container over them. */
+export async function assemble(config: FieldlinkConfig, ports: readonly PortName[], options: RuntimeOptions): Promise<Result<Assembly, ConfigIssue[]>> {
+  const feed = options.feed ?? new EventFeed(options.log);
+  const clock = options.clock ?? systemClock;
+  const ids = options.ids ?? randomIds;
+  const rules = deviceRulesOf(config.rules.file);
+  if (!rules.ok) return err(rules.error.map((i) => ({ path: 'rules.file', message: `${i.path}: ${i.message}`, source: config.rules.file! })));
+  let hub: InMemoryIotHub | undefined;
+  const built = await buildPortAdapters(
+    [...new Set(ports)],
+    {
+      config,
+      clock,
+      ids,
+      log: feed,
+      deviceRules: rules.value,
+      inMemoryHub: () =>
+        (hub ??= new InMemoryIotHub({
+          clock,
+          partitionCount: config.inMemory.partitionCount,
+          onHandlerError: (e, partitionId) => feed.error('telemetry.batch-failed', { partitionId, error: e.message }),
+        })),
+    },
+    [...(options.factories ?? []), IN_MEMORY_FACTORIES],
+  );
+  if (!built.ok) return built;
+  const adapters: PortAdapters = {
+    ...built.value,
+    close: async () => {
+      await built.value.close();
+      hub?.cloudToDevice.close();
+    },
+  };
+  const dispatchDirectly = config.ports.crm === 'in-memory';
+  return ok({ container: createFieldlinkContainer({ config, feed, clock, ids, adapters, dispatchDirectly }), feed, adapters });
+}
+
+// ---- the parts ----
+
+/** Telemetry → rules → alerts queue, aggregates, device health (flows 3 → 6). */
+export function telemetryIngestPart(container: Container, consumerGroup: string): RuntimePart {
+  let subscription: TelemetrySubscription | undefined;
+  return {
+    name: 'telemetry-ingest',
+    start: async () => {
+      const ingest = container.get<TelemetryIngest>(APP_TOKENS.TelemetryIngest);
+      subscription = await container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake).subscribe(consumerGroup, (batch) => ingest.handleBatch(batch));
+    },
+    stop: async () => subscription?.close(),
+  };
+}
+
+/** Offline detection from heartbeats: sweeps the device health on an interval. */
+export function connectionMonitorPart(container: Container, everyMs: number): RuntimePart {
+  let timer: NodeJS.Timeout | undefined;
+  let sweeping: Promise<unknown> | undefined;
+  return {
+    name: 'connection-monitor',
+    start: async () => {
+      const monitor = container.get<DeviceConnectionMonitor>(APP_TOKENS.DeviceConnectionMonitor);
+      timer = setInterval(() => {
+        sweeping ??= monitor.sweep().finally(() => (sweeping = undefined));
+      }, everyMs);
+      timer.unref();
+    },
+    stop: async () => {
+      clearInterval(timer);
+      await sweeping;
+    },
+  };
+}
+
+/** The devices' answers to commands, read from the telemetry stream in their own consumer group. */
+export function commandAcknowledgementsPart(container: Container): RuntimePart {
+  let subscription: TelemetrySubscription | undefined;
+  return {
+    name: 'command-acknowledgements',
+    start: async () => {
+      const acks = container.get<CommandAcknowledgements>(APP_TOKENS.CommandAcknowledgements);
+      subscription = await container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake).subscribe('commands', (batch) => acks.handleBatch(batch));
+    },
+    stop: async () => subscription?.close(),
+  };
+}
+
+/** A queue processor (alerts queue → CRM, outbound queue → devices). */
+export function queueProcessorPart(container: Container, token: symbol, name: string): RuntimePart {
+  return {
+    name,
+    start: async () => container.get<QueueProcessor>(token).start(),
+    stop: async () => container.get<QueueProcessor>(token).stop(),
+  };
+}
+
+/** The hub's delivery feedback → command states. */
+export function commandFeedbackPart(container: Container): RuntimePart {
+  let subscription: FeedbackSubscription | undefined;
+  return {
+    name: 'command-feedback',
+    start: async () => {
+      subscription = await container.get<CommandFeedback>(APP_TOKENS.CommandFeedback).subscribe(container.get<CloudToDevicePort>(TOKENS.CloudToDevice));
+    },
+    stop: async () => subscription?.close(),
+  };
+}
+
+/** Sends again, on an interval, commands a throttled hub left `requested`. */
+export function pendingCommandsPart(container: Container, everyMs: number): RuntimePart {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<unknown> | undefined;
+  return {
+    name: 'pending-commands',
+    start: async () => {
+      const dispatch = container.get<CommandDispatch>(APP_TOKENS.CommandDispatch);
+      timer = setInterval(() => {
+        running ??= dispatch.dispatchRequested().finally(() => (running = undefined));
+      }, everyMs);
+      timer.unref();
+    },
+    stop: async () => {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
+
+export const consumerGroupOf = (config: FieldlinkConfig): string => (config.ports.telemetry === 'event-hubs' ? config.eventHubs.consumerGroup : 'rules');

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs';
+import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
+import { silentLog, TOKENS, type CrmGatewayPort, type DeviceTelemetryPort } from '@fieldlink/ports';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../config/load-config.js';
+import { buildPortAdapters, IN_MEMORY_FACTORIES } from '../container/port-adapters.js';
+import type { FeedEvent } from '../log/event-feed.js';
+import { createLocalStack, type LocalStack } from './local-stack.js';
+
+let stack: LocalStack | undefined;
+afterEach(async () => {
+  await stack?.stop();
+  stack = undefined;
+});
+
+const waitFor = async <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 5_000): Promise<T> => {
+  const until = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+
+const start = async (simulator: Record<string, number>): Promise<LocalStack> => {
+  const config = parseConfig({ simulator: { heartbeatIntervalMs: 0, ...simulator } });
+  if (!config.ok) throw new Error(JSON.stringify(config.error));
+  const created = await createLocalStack(config.value, { manualFleet: true });
+  if (!created.ok) throw new Error(JSON.stringify(created.error));
+  stack = created.value;
+  await stack.start();
+  return stack;
+};
+
+describe('the local stack', () => {
+  it('closes the loop in one process: reading over the threshold → CRM alert → Set Values → the device cools → acknowledged', async () => {
+    const s = await start({ devices: 3, drifting: 0 });
+    const events: FeedEvent[] = [];
+    s.feed.subscribe((e) => events.push(e));
+    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    expect((await crm.listDevices()).map((d) => [d.deviceId, d.registrationStatus])).toEqual(expect.arrayContaining([['thermostat-1', 192350003]]));
+
+    s.fleet.nudge('thermostat-2', 20);
+    await s.fleet.tick();
+    const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
+    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: 'local-asset-1', description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
+
+    const command = await waitFor('the Set Values command', async () => (await crm.listCommands({ deviceId: 'thermostat-2' }))[0]);
+    expect(command).toMatchObject({ name: 'Set Values', parentAlertId: alert.alertId });
+    expect(JSON.parse(command.message)).toEqual({ CommandName: 'Set Values', Parameters: { Reading: { Temperature: '65' } } });
+
+    const received = await waitFor('the device to receive it', () => s.fleet.get('thermostat-2')?.lastCommand);
+    expect(received).toMatchObject({ name: 'Set Values', outcome: 'completed', messageId: command.commandId });
+    const before = s.fleet.get('thermostat-2')!.temperature;
+    for (let i = 0; i < 3; i++) await s.fleet.tick(1_000);
+    expect(s.fleet.get('thermostat-2')!.temperature).toBeLessThan(before - 2);
+
+    const done = await waitFor('the acknowledgement', async () => {
+      const c = await crm.getCommand(command.commandId);
+      return c?.state === 'acknowledged' ? c : undefined;
+    });
+    expect(done).toMatchObject({ cfsStatus: 192350001 });
+    // One root alert (later readings still over the threshold become its children) and one command: the loop closes.
+    const alerts = await crm.listIoTAlerts({ deviceId: 'thermostat-2' });
+    expect(alerts.filter((a) => a.parentAlertId === undefined).map((a) => a.alertId)).toEqual([alert.alertId]);
+    expect(alerts.filter((a) => a.parentAlertId !== undefined).every((a) => a.parentAlertId === alert.alertId)).toBe(true);
+    expect(await crm.listCommands()).toHaveLength(1);
+    const steps = events.map((e) => e.event);
+    expect(steps).toEqual(expect.arrayContaining(['alert.raised', 'crm.alert-created', 'command.sent', 'device.command-completed', 'command.acknowledged']));
+  });
+
+  it('turns the CFS telemetry fixture into the CFS alert record, with the reading\u2019s event token as correlation id', async () => {
+    const s = await start({ devices: 1, drifting: 0 });
+    const events: FeedEvent[] = [];
+    s.feed.subscribe((e) => events.push(e));
+    await s.get<DeviceTelemetryPort>(TOKENS.DeviceTelemetry).send('thermostat-1', readFileSync(new URL('../../../../fixtures/cfs/telemetry.thermostat.json', import.meta.url)));
+    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    const [alert] = await waitFor('the alert', async () => {
+      const alerts = await crm.listIoTAlerts();
+      return alerts.length > 0 ? alerts : undefined;
+    });
+    expect(alert).toMatchObject({ deviceId: 'thermostat-1', alertToken: '6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01', description: 'Temperature reading of 86 exceeded a threshold of 70' });
+    expect(events.find((e) => e.event === 'crm.alert-created')?.fields.correlationId).toBe('6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01');
+  });
+
+  it('refuses to start with an adapter no factory builds, naming the port', async () => {
+    const config = parseConfig({});
+    if (!config.ok) throw new Error('default config refused');
+    const context = { config: config.value, clock: { now: () => 0 }, ids: { newId: () => 'x' }, log: silentLog, deviceRules: [], inMemoryHub: () => new InMemoryIotHub() };
+    expect(await buildPortAdapters(['crm', 'alertsQueue'], context, [{ crm: IN_MEMORY_FACTORIES.crm! }])).toEqual({
+      ok: false,
+      error: [{ path: 'ports.alertsQueue', message: 'the "in-memory" adapter is not available in this build' }],
+    });
+  });
+});
