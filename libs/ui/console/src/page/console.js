@@ -1,0 +1,347 @@
+// The console page: it reads one snapshot from its server and draws the tables again whenever
+// the live stream says something changed. Actions open a dialog outside the tables, so a
+// refresh never eats what is being typed; the server checks every input and the dialog shows
+// its refusal.
+// uPlot comes from its own script tag (served from the installed package) as the global `uPlot`.
+const uPlot = /** @type {any} */ (window).uPlot;
+
+const $ = (selector, root = document) => root.querySelector(selector);
+
+/** Builds an element: el('td', { class: 'x', dataset: { id } }, 'text', child). */
+function el(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === 'class') node.className = value;
+    else if (key === 'dataset') Object.assign(node.dataset, value);
+    else if (key.startsWith('on')) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat()) if (child !== undefined && child !== null && child !== false) node.append(child instanceof Node ? child : String(child));
+  return node;
+}
+
+let snapshot = { devices: [], alerts: [], commands: [], generatedAt: Date.now() };
+const expanded = new Set();
+let chartDevice = '';
+
+// ---- formatting ----
+
+const clock = (ms) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+function ago(ms) {
+  if (ms === undefined) return 'never';
+  const s = Math.max(0, Math.round((snapshot.generatedAt - ms) / 1000));
+  if (s < 5) return 'just now';
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+  return `${Math.floor(s / 3600)} h ago`;
+}
+const badge = (text, kind) => el('span', { class: `badge ${kind}` }, text);
+const shortId = (id) => (id.length > 10 ? `${id.slice(0, 8)}…` : id);
+
+// ---- drawing ----
+
+function setRows(table, rows) {
+  const body = $('tbody', table);
+  body.replaceChildren(...rows);
+  $('.empty', table.parentElement).hidden = rows.length > 0;
+}
+
+function drawSummary() {
+  const devices = snapshot.devices;
+  const online = devices.filter((d) => d.online === true).length;
+  const open = snapshot.alerts.filter((a) => !a.closed).length;
+  const inFlight = snapshot.commands.filter((c) => c.state === 'requested' || c.state === 'sent' || c.state === 'delivered').length;
+  const stat = (value, label, kind = '') => el('span', { class: `stat ${kind}` }, el('b', {}, value), ` ${label}`);
+  $('#summary').replaceChildren(stat(`${online}/${devices.length}`, 'online', online < devices.length ? 'warn' : ''), stat(open, 'open alerts', open > 0 ? 'hot' : ''), stat(inFlight, 'commands in flight'));
+}
+
+function drawDevices() {
+  const rows = snapshot.devices.map((d) => {
+    const connection = d.online === undefined ? badge('No messages', 'muted') : d.online ? badge('Online', 'ok') : badge('Offline', 'bad');
+    const readings = Object.entries(d.lastReadings).map(([k, v]) => el('span', { class: 'reading' }, el('small', {}, k), ` ${Number(v).toFixed(1)}`));
+    const reg = d.registration;
+    const regKind = reg.value === 192350003 ? 'ok' : reg.value === 192350004 ? 'bad' : reg.value === 192350002 ? 'info' : 'muted';
+    const registerButton = d.deviceRecordId !== undefined && reg.value !== 192350003 && reg.value !== 192350002
+      ? el('button', { type: 'button', class: 'small', onclick: () => void register(d) }, 'Register')
+      : null;
+    return el('tr', { dataset: { deviceId: d.deviceId }, class: d.deviceId === chartDevice ? 'selected' : undefined, onclick: (e) => { if (!(e.target instanceof HTMLButtonElement)) selectChartDevice(d.deviceId); } },
+      el('td', {}, el('div', { class: 'device-id' }, d.deviceId), el('div', { class: 'sub' }, d.deviceType ?? 'not in CRM')),
+      el('td', {}, connection),
+      el('td', { title: d.lastActivityTime ? new Date(d.lastActivityTime).toLocaleString() : '' }, ago(d.lastActivityTime)),
+      el('td', { class: 'readings' }, readings.length ? readings : el('span', { class: 'sub' }, '—')),
+      el('td', { class: 'registration' }, el('div', { class: 'reg-line' }, badge(reg.label, regKind), registerButton), reg.message ? el('div', { class: 'sub', title: reg.message }, reg.message) : null),
+    );
+  });
+  setRows($('#devices'), rows);
+}
+
+const ALERT_KIND = { 1: 'bad', 2: 'muted', 3: 'info', 5: 'info', 6: 'muted' };
+
+function alertRow(a, { child = false, childCount = 0 } = {}) {
+  const followUp = [
+    a.caseId ? el('span', { class: 'chip', title: a.caseId }, `Case ${shortId(a.caseId)}`) : null,
+    ...a.workOrderIds.map((w) => el('span', { class: 'chip', title: w }, `Work order ${shortId(w)}`)),
+    a.lastCommandId ? el('span', { class: 'chip', title: a.lastCommandId }, `Command ${commandStateOf(a.lastCommandId)}`) : null,
+  ].filter(Boolean);
+  const toggle = childCount > 0
+    ? el('button', { type: 'button', class: 'link', 'aria-expanded': String(expanded.has(a.alertId)), onclick: () => { if (!expanded.delete(a.alertId)) expanded.add(a.alertId); drawAlerts(); } }, `${expanded.has(a.alertId) ? '▾' : '▸'} ${childCount} grouped`)
+    : null;
+  const act = (label, handler, kind = '') => el('button', { type: 'button', class: `small ${kind}`, disabled: a.closed, onclick: handler }, label);
+  return el('tr', { class: [child ? 'child' : 'root', a.closed ? 'closed' : ''].join(' '), dataset: { alertId: a.alertId, deviceId: a.deviceId } },
+    el('td', { class: 'time' }, child ? el('span', { class: 'sub' }, '↳ ') : null, clock(a.alertTime)),
+    el('td', {}, a.deviceId),
+    el('td', {}, el('div', {}, a.description), toggle),
+    el('td', {}, badge(a.status.label, ALERT_KIND[a.status.value] ?? 'muted')),
+    el('td', { class: 'follow-up' }, followUp.length ? followUp : el('span', { class: 'sub' }, '—')),
+    el('td', { class: 'actions' },
+      act('Send command…', () => void openCommandDialog(a), 'primary'),
+      act('Case…', () => openTextDialog(a, 'case')),
+      act('Work order…', () => openTextDialog(a, 'work-order')),
+      act('Close', () => void closeAlert(a)),
+    ),
+  );
+}
+
+function drawAlerts() {
+  const rows = [];
+  for (const group of snapshot.alerts) {
+    rows.push(alertRow(group, { childCount: group.children.length }));
+    if (expanded.has(group.alertId)) for (const c of group.children) rows.push(alertRow(c, { child: true }));
+  }
+  setRows($('#alerts'), rows);
+}
+
+function commandStateOf(commandId) {
+  return snapshot.commands.find((c) => c.commandId === commandId)?.state ?? '';
+}
+
+const LIFECYCLE = ['requested', 'sent', 'delivered', 'acknowledged'];
+const FAILED = new Set(['expired', 'rejected', 'failed']);
+
+function lifecycle(state) {
+  const failed = FAILED.has(state);
+  // A failed command got as far as "sent" at least; the failure takes the next step's place.
+  const reached = failed ? 1 : LIFECYCLE.indexOf(state);
+  const steps = LIFECYCLE.map((step, i) => el('li', { class: i < reached ? 'done' : i === reached ? 'current' : '' }, step));
+  if (failed) steps.splice(2, 2, el('li', { class: 'failed current' }, state));
+  return el('ol', { class: 'lifecycle', dataset: { state } }, steps);
+}
+
+function drawCommands() {
+  const rows = snapshot.commands.map((c) => {
+    let parameters = c.message;
+    try {
+      parameters = JSON.stringify(JSON.parse(c.message).Parameters ?? {});
+    } catch {
+      /* shown as stored */
+    }
+    const cfsKind = c.cfsStatus.value === 192350001 ? 'ok' : c.cfsStatus.value === 192350002 ? 'bad' : 'info';
+    return el('tr', { dataset: { commandId: c.commandId, state: c.state } },
+      el('td', { class: 'time' }, clock(c.createdOn)),
+      el('td', {}, c.deviceId),
+      el('td', {}, el('strong', {}, c.name)),
+      el('td', {}, el('code', {}, parameters)),
+      el('td', {}, lifecycle(c.state), c.statusReason ? el('div', { class: 'sub reason' }, c.statusReason) : null),
+      el('td', {}, badge(c.cfsStatus.label, cfsKind)),
+    );
+  });
+  setRows($('#commands'), rows);
+}
+
+// ---- charts ----
+
+const charts = {};
+
+function chartOptions(kind, width) {
+  const color = kind === 'temperature' ? '#e8590c' : '#1c7ed6';
+  const series = [{}, { label: 'average', stroke: color, width: 2, points: { show: true, size: 5 } }];
+  const bands = [];
+  if (kind === 'temperature') {
+    series.push({ label: 'min', stroke: 'rgba(232,89,12,.35)', width: 1 }, { label: 'max', stroke: 'rgba(232,89,12,.35)', width: 1 });
+    bands.push({ series: [3, 2], fill: 'rgba(232,89,12,.12)' });
+  }
+  return { width, height: 170, series, bands, legend: { show: false }, cursor: { points: { size: 6 } }, axes: [{ stroke: '#667085', grid: { stroke: '#eef1f5' } }, { stroke: '#667085', grid: { stroke: '#eef1f5' }, size: 44 }], scales: { x: { time: true } } };
+}
+
+function drawChart(kind, data) {
+  const host = $(`#chart-${kind}`);
+  const width = Math.max(260, host.clientWidth);
+  if (charts[kind] === undefined || charts[kind].width !== width) {
+    charts[kind]?.destroy();
+    charts[kind] = new uPlot(chartOptions(kind, width), data, host);
+  } else charts[kind].setData(data);
+}
+
+async function drawCharts() {
+  const select = $('#chart-device');
+  const ids = snapshot.devices.map((d) => d.deviceId);
+  if (!ids.includes(chartDevice)) chartDevice = ids[0] ?? '';
+  if ([...select.options].map((o) => o.value).join() !== ids.join()) select.replaceChildren(...ids.map((id) => el('option', { value: id }, id)));
+  select.value = chartDevice;
+  if (chartDevice === '') return;
+  const response = await fetch(`/api/devices/${encodeURIComponent(chartDevice)}/aggregates?minutes=60`);
+  if (!response.ok) return;
+  const { rows } = await response.json();
+  const byType = (type) => rows.filter((r) => r.readingType === type);
+  const t = byType('Temperature');
+  const h = byType('Humidity');
+  $('#chart-empty').hidden = rows.length > 0;
+  $('#charts').hidden = rows.length === 0;
+  if (rows.length === 0) return;
+  drawChart('temperature', [t.map((r) => r.windowEnd / 1000), t.map((r) => r.avg), t.map((r) => r.min), t.map((r) => r.max)]);
+  drawChart('humidity', [h.map((r) => r.windowEnd / 1000), h.map((r) => r.avg)]);
+}
+
+function selectChartDevice(deviceId) {
+  chartDevice = deviceId;
+  drawDevices();
+  void drawCharts();
+}
+
+// ---- actions ----
+
+async function post(path, body = {}) {
+  const response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = await response.json().catch(() => ({ ok: false, error: `the server answered ${response.status}` }));
+  return { ok: response.ok && answer.ok !== false, answer };
+}
+
+const refusal = (answer) => (Array.isArray(answer.issues) ? answer.issues.map((i) => (i.path.startsWith('(') ? i.message : `${i.path}: ${i.message}`)).join('\n') : (answer.error ?? 'refused'));
+
+function notify(text, kind = 'ok') {
+  const notice = $('#notice');
+  notice.textContent = text;
+  notice.dataset.kind = kind;
+  notice.hidden = false;
+  clearTimeout(notify.timer);
+  notify.timer = setTimeout(() => (notice.hidden = true), 6000);
+}
+
+async function register(device) {
+  const { ok, answer } = await post(`/api/devices/${encodeURIComponent(device.deviceRecordId)}/register`);
+  notify(ok ? `${device.deviceId}: ${answer.result.message}` : `${device.deviceId}: ${refusal(answer)}`, ok && answer.result.status === 192350003 ? 'ok' : 'error');
+  await refresh();
+}
+
+async function closeAlert(alert) {
+  const { ok, answer } = await post(`/api/alerts/${encodeURIComponent(alert.alertId)}/close`);
+  notify(ok ? `Alert on ${alert.deviceId} closed.` : refusal(answer), ok ? 'ok' : 'error');
+  await refresh();
+}
+
+const dialog = () => /** @type {HTMLDialogElement} */ ($('#action-dialog'));
+let submitAction = async () => ({ ok: false, answer: {} });
+
+function openDialog({ title, subtitle, submit, fields, onSubmit }) {
+  $('#action-title').textContent = title;
+  $('#action-subtitle').textContent = subtitle;
+  $('#action-submit').textContent = submit;
+  $('#action-fields').replaceChildren(...fields);
+  const message = $('#action-form .message');
+  message.textContent = '';
+  submitAction = onSubmit;
+  dialog().showModal();
+  $('#action-fields input')?.focus();
+}
+
+const field = (label, input, hint) => el('label', { class: 'field' }, el('span', {}, label), input, hint ? el('small', {}, hint) : null);
+
+async function openCommandDialog(alert) {
+  const response = await fetch(`/api/devices/${encodeURIComponent(alert.deviceId)}/commands`);
+  const { deviceType, forms } = await response.json();
+  $('#command-names').replaceChildren(...forms.map((f) => el('option', { value: f.name })));
+  const parameters = el('div', { class: 'parameters' });
+  const name = el('input', { name: 'commandName', list: 'command-names', autocomplete: 'off', placeholder: forms.map((f) => f.name).join(', ') });
+  const showParameters = () => {
+    const form = forms.find((f) => f.name === name.value.trim());
+    parameters.replaceChildren(...(form?.parameters ?? []).map((p) => field(`${p.label}${p.required ? '' : ' (optional)'}`, el('input', { name: `parameter:${p.key}`, dataset: { kind: p.kind }, inputmode: p.kind === 'number' ? 'decimal' : undefined, placeholder: p.placeholder ?? '' }), p.hint)));
+  };
+  name.addEventListener('input', showParameters);
+  openDialog({
+    title: `Send a command to ${alert.deviceId}`,
+    subtitle: `${deviceType} commands: ${forms.map((f) => f.name).join(', ') || 'none known'}. Alert: ${alert.description}`,
+    submit: 'Send',
+    fields: [field('Command', name), parameters],
+    onSubmit: async (data) => {
+      const params = {};
+      for (const [key, value] of Object.entries(data)) if (key.startsWith('parameter:')) params[key.slice('parameter:'.length)] = value;
+      const result = await post(`/api/alerts/${encodeURIComponent(alert.alertId)}/commands`, { commandName: data.commandName ?? '', parameters: params });
+      return { ...result, done: `${data.commandName} sent to ${alert.deviceId}.` };
+    },
+  });
+}
+
+function openTextDialog(alert, kind) {
+  const isCase = kind === 'case';
+  const name = isCase ? 'title' : 'summary';
+  openDialog({
+    title: isCase ? `Create a case for ${alert.deviceId}` : `Create a work order for ${alert.deviceId}`,
+    subtitle: alert.description,
+    submit: isCase ? 'Create case' : 'Create work order',
+    fields: [field(isCase ? 'Case title' : 'Work order summary', el('input', { name, value: alert.description }))],
+    onSubmit: async (data) => ({ ...(await post(`/api/alerts/${encodeURIComponent(alert.alertId)}/${kind}`, { [name]: data[name] ?? '' })), done: isCase ? 'Case created.' : 'Work order created.' }),
+  });
+}
+
+$('#action-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const data = Object.fromEntries(new FormData(/** @type {HTMLFormElement} */ (event.target)));
+  const button = $('#action-submit');
+  button.disabled = true;
+  try {
+    const { ok, answer, done } = await submitAction(data);
+    if (ok) {
+      dialog().close();
+      notify(done);
+      await refresh();
+    } else $('#action-form .message').textContent = refusal(answer);
+  } finally {
+    button.disabled = false;
+  }
+});
+$('#action-cancel').addEventListener('click', () => dialog().close());
+$('#chart-device').addEventListener('change', (event) => selectChartDevice(event.target.value));
+
+// ---- live ----
+
+let refreshing;
+let again = false;
+async function refresh() {
+  if (refreshing) {
+    again = true;
+    return refreshing;
+  }
+  refreshing = (async () => {
+    do {
+      again = false;
+      const response = await fetch('/api/snapshot');
+      if (!response.ok) return;
+      snapshot = await response.json();
+      drawSummary();
+      drawDevices();
+      drawAlerts();
+      drawCommands();
+      await drawCharts();
+    } while (again);
+  })().finally(() => (refreshing = undefined));
+  return refreshing;
+}
+
+function connectLive() {
+  const live = $('#live');
+  const setLive = (state, label) => {
+    live.dataset.state = state;
+    $('.label', live).textContent = label;
+  };
+  const source = new EventSource('/api/events');
+  source.addEventListener('open', () => {
+    setLive('open', 'Live');
+    void refresh();
+  });
+  source.addEventListener('error', () => setLive('closed', 'Reconnecting…'));
+  source.addEventListener('changed', () => void refresh());
+  source.addEventListener('tick', () => void refresh());
+}
+
+connectLive();

@@ -1,0 +1,136 @@
+import { fileURLToPath } from 'node:url';
+import type { LogPort } from '@fieldlink/ports';
+import type { ThermostatFleet } from '../fleet/thermostat-fleet.js';
+import type { FleetEvent, ThermostatView } from '../fleet/thermostat-view.js';
+import { EventStream } from '../http/event-stream.js';
+import { readJsonObject } from '../http/json-body.js';
+import { CONTENT_TYPES, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '../http/web-server.js';
+import { FormFields } from './form-fields.js';
+
+export interface SimulatorServerOptions {
+  /** The thermostats the page shows and changes. The server never starts or stops it. */
+  readonly fleet: ThermostatFleet;
+  /** Default 127.0.0.1. */
+  readonly host?: string;
+  /** Default 0 (any free port). */
+  readonly port?: number;
+  /** Required when `host` is not loopback (at least 16 characters); checked on every request and on the live stream. */
+  readonly token?: string;
+  /** The temperature the cloud alerts above, drawn as a line on each card (CFS default 70). */
+  readonly threshold?: number;
+  /** How often changes are pushed to the pages, coalesced (default 250 ms). */
+  readonly pushIntervalMs?: number;
+  readonly log?: LogPort;
+}
+
+const page = (name: string): string => fileURLToPath(new URL(`../page/${name}`, import.meta.url));
+const TEMPERATURE_RANGE = { min: -50, max: 150 } as const;
+const HUMIDITY_RANGE = { min: 0, max: 100 } as const;
+
+/**
+ * The thermostat simulator's page and its API: the fleet live over server-sent events, and the
+ * controls (add, remove, nudge, drift, pause, reconnect), each checked here before the fleet
+ * changes; a refused input answers 400 with the issues and changes nothing.
+ */
+export async function startSimulatorServer(options: SimulatorServerOptions): Promise<WebServerHandle> {
+  const { fleet } = options;
+  const stream = new EventStream();
+  // Readings move every second per device: push what changed a few times a second, not every event.
+  const changed = new Map<string, ThermostatView>();
+  const removed = new Set<string>();
+  const unsubscribe = fleet.subscribe((event: FleetEvent) => {
+    if (event.type === 'device-added' || event.type === 'device-changed') {
+      changed.set(event.device.deviceId, event.device);
+      removed.delete(event.device.deviceId);
+    } else if (event.type === 'device-removed') {
+      changed.delete(event.deviceId);
+      removed.add(event.deviceId);
+    }
+  });
+  const flush = setInterval(() => {
+    if (changed.size === 0 && removed.size === 0) return;
+    stream.send('fleet', { changed: [...changed.values()], removed: [...removed] });
+    changed.clear();
+    removed.clear();
+  }, options.pushIntervalMs ?? 250);
+  flush.unref();
+
+  const withFields = (handler: (fields: FormFields, context: RequestContext) => Promise<void>) => async (context: RequestContext) => {
+    const body = await readJsonObject(context.request);
+    if (!body.ok) return sendIssues(context.response, 400, [{ path: '(body)', message: body.error }]);
+    await handler(new FormFields(body.value), context);
+  };
+  /** Answers a fleet result: the device as it is now, or a 400/404 with the fleet's reason. */
+  const answer = (context: RequestContext, result: { ok: true; value: unknown } | { ok: false; error: string }): void => {
+    if (result.ok) return sendJson(context.response, 200, { ok: true, device: result.value ?? null });
+    const [path, ...rest] = result.error.split(': ');
+    const message = rest.length > 0 ? rest.join(': ') : result.error;
+    sendIssues(context.response, /no thermostat/.test(result.error) ? 404 : 400, [{ path: rest.length > 0 ? path! : 'deviceId', message }]);
+  };
+  const device = /^\/api\/devices\/([^/]+)\/(remove|nudge|drift|pause|reconnect)$/;
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      path: /^\/api\/fleet$/,
+      handle: async ({ response }) => sendJson(response, 200, { devices: fleet.list(), threshold: options.threshold ?? 70 }),
+    },
+    {
+      method: 'POST',
+      path: /^\/api\/devices$/,
+      handle: withFields(async (fields, context) => {
+        const deviceId = fields.text('deviceId');
+        const temperature = fields.optionalNumber('temperature', TEMPERATURE_RANGE);
+        const humidity = fields.optionalNumber('humidity', HUMIDITY_RANGE);
+        const target = fields.optionalNumber('target', TEMPERATURE_RANGE);
+        if (fields.issues.length > 0) return sendIssues(context.response, 400, fields.issues);
+        const values = { ...(temperature === undefined ? {} : { temperature }), ...(humidity === undefined ? {} : { humidity }), ...(target === undefined ? { ...(temperature === undefined ? {} : { target: temperature }) } : { target }) };
+        answer(context, await fleet.addDevice(deviceId, values));
+      }),
+    },
+    {
+      method: 'POST',
+      path: device,
+      handle: withFields(async (fields, context) => {
+        const [deviceId = '', action] = context.params;
+        switch (action) {
+          case 'remove':
+            return answer(context, await fleet.removeDevice(deviceId));
+          case 'reconnect':
+            return answer(context, await fleet.reconnect(deviceId));
+          case 'pause': {
+            const paused = fields.boolean('paused');
+            if (fields.issues.length > 0) return sendIssues(context.response, 400, fields.issues);
+            return answer(context, fleet.setPaused(deviceId, paused));
+          }
+          case 'nudge': {
+            const degrees = fields.number('degrees', { min: -100, max: 100 });
+            if (fields.issues.length > 0) return sendIssues(context.response, 400, fields.issues);
+            return answer(context, fleet.nudge(deviceId, degrees));
+          }
+          default: {
+            const perMinute = fields.number('perMinute', { min: -60, max: 60 });
+            if (fields.issues.length > 0) return sendIssues(context.response, 400, fields.issues);
+            return answer(context, fleet.setDrift(deviceId, perMinute));
+          }
+        }
+      }),
+    },
+  ];
+  return startWebServer({
+    ...(options.host === undefined ? {} : { host: options.host }),
+    ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.token === undefined ? {} : { token: options.token }),
+    ...(options.log === undefined ? {} : { log: options.log }),
+    stream,
+    routes,
+    staticFiles: {
+      '/': { file: page('index.html'), contentType: CONTENT_TYPES.html },
+      '/simulator.js': { file: page('simulator.js'), contentType: CONTENT_TYPES.js },
+      '/simulator.css': { file: page('simulator.css'), contentType: CONTENT_TYPES.css },
+    },
+    onClose: () => {
+      clearInterval(flush);
+      unsubscribe();
+    },
+  });
+}
