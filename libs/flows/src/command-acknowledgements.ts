@@ -1,5 +1,5 @@
 import { decodeJsonBody, type CrmGatewayPort, type LogPort, type RejectedTelemetryPort, type TelemetryEnvelope } from '@fieldlink/ports';
-import { advanceCommandState, commandStatusUpdate } from './command-progress.js';
+import { commandStatusUpdate, EarlyCommandReport, progressOf } from './command-progress.js';
 
 /**
  * How a device answers a command: one device-to-cloud message on the ordinary telemetry stream
@@ -66,14 +66,15 @@ export class CommandAcknowledgements {
     if (command === undefined) return this.reject(envelope, 'UnknownCommand', `${COMMAND_ACK_FIELD}.CommandId: no command ${ack.commandId}`);
     if (command.deviceId !== envelope.connectionDeviceId) return this.reject(envelope, 'CommandOfAnotherDevice', `command ${ack.commandId} was sent to ${command.deviceId}, not to ${envelope.connectionDeviceId}`);
     // A refusal means what the hub's Rejected feedback means; the device's reason goes with it.
-    const next = advanceCommandState(command.state, ack.status === 'Applied' ? { type: 'acknowledged' } : { type: 'feedback', status: 'Rejected' });
+    const progress = progressOf(command.state, ack.status === 'Applied' ? { type: 'acknowledged' } : { type: 'feedback', status: 'Rejected' });
     const fields = { correlationId: command.parentAlertId ?? command.commandId, commandId: command.commandId, deviceId: command.deviceId, status: ack.status };
-    if (next === undefined) {
+    if (progress.kind === 'early') throw new EarlyCommandReport(command.commandId);
+    if (progress.kind === 'past') {
       log.info('command.ack-ignored', { ...fields, state: command.state });
       return;
     }
-    await crm.updateCommandStatus(command.commandId, commandStatusUpdate(next, ack.status === 'Applied' ? 'Acknowledged by the device' : `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}`));
-    log.info(`command.${next}`, fields);
+    await crm.updateCommandStatus(command.commandId, commandStatusUpdate(progress.state, ack.status === 'Applied' ? 'Acknowledged by the device' : `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}`));
+    log.info(`command.${progress.state}`, fields);
   }
 
   private async reject(envelope: TelemetryEnvelope, reason: string, description: string): Promise<void> {

@@ -1,7 +1,7 @@
 import { describeIssues, type CommandState } from '@fieldlink/domain';
 import type { CloudToDevicePort, CrmCommand, CrmGatewayPort, LogPort } from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';
-import { advanceCommandState, commandStatusUpdate } from './command-progress.js';
+import { commandStatusUpdate, progressOf } from './command-progress.js';
 
 export interface CommandDispatchDeps {
   readonly crm: CrmGatewayPort;
@@ -64,7 +64,7 @@ export class CommandDispatch {
     }
     // Feedback or the device's answer may have overtaken this write; a command never moves back.
     const current = await crm.getCommand(command.commandId);
-    if (current !== undefined && advanceCommandState(current.state, { type: 'sent' }) !== undefined) await crm.updateCommandStatus(command.commandId, commandStatusUpdate('sent', 'Sent to the device'));
+    if (current !== undefined && progressOf(current.state, { type: 'sent' }).kind === 'move') await crm.updateCommandStatus(command.commandId, commandStatusUpdate('sent', 'Sent to the device'));
     log.info('command.sent', fields);
     return { kind: 'sent', command };
   }

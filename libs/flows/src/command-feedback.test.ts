@@ -33,6 +33,12 @@ describe('CommandFeedback', () => {
     expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', cfsStatus: CfsCommandStatus.Sent });
   });
 
+  it('refuses feedback that overtook the Sent write, so it comes again instead of being overwritten', async () => {
+    const { crm, feedback } = await setup('requested');
+    await expect(feedback.handle([fb('Success')])).rejects.toThrow('is not recorded as sent yet');
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'requested' });
+  });
+
   it('ignores feedback for a message that is not a command, and feedback naming another device', async () => {
     const { crm, feedback } = await setup();
     await feedback.handle([fb('Success', 'not-a-command'), fb('Rejected', 'cmd-1', 'thermostat-9')]);

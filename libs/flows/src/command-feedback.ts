@@ -1,5 +1,5 @@
 import type { CloudToDevicePort, CrmGatewayPort, DeliveryFeedback, FeedbackSubscription, LogPort } from '@fieldlink/ports';
-import { advanceCommandState, commandStatusUpdate, feedbackReason } from './command-progress.js';
+import { commandStatusUpdate, EarlyCommandReport, feedbackReason, progressOf } from './command-progress.js';
 
 export interface CommandFeedbackDeps {
   readonly crm: CrmGatewayPort;
@@ -10,8 +10,8 @@ export interface CommandFeedbackDeps {
  * The hub's delivery feedback → the command's state (correlated by the original message id, which
  * is the command id): Success → delivered; Expired → expired; Rejected → rejected;
  * DeliveryCountExceeded and Purged → failed, each with the CFS status kept in step (Sent / Error).
- * A command only moves forward, so repeated or late feedback changes nothing; a CRM failure
- * rejects the batch, and the hub gives the feedback again.
+ * A command only moves forward, so repeated or late feedback changes nothing; a CRM failure, or
+ * feedback for a command not yet recorded as sent, rejects the batch, and the hub gives it again.
  */
 export class CommandFeedback {
   constructor(private readonly deps: CommandFeedbackDeps) {}
@@ -38,12 +38,13 @@ export class CommandFeedback {
       log.warn('command.feedback-device-mismatch', { ...fields, feedbackDeviceId: feedback.deviceId });
       return;
     }
-    const next = advanceCommandState(command.state, { type: 'feedback', status: feedback.status });
-    if (next === undefined) {
+    const progress = progressOf(command.state, { type: 'feedback', status: feedback.status });
+    if (progress.kind === 'early') throw new EarlyCommandReport(commandId);
+    if (progress.kind === 'past') {
       log.info('command.feedback-ignored', { ...fields, state: command.state });
       return;
     }
-    await crm.updateCommandStatus(commandId, commandStatusUpdate(next, feedbackReason(feedback.status, feedback.description)));
-    log.info(`command.${next}`, fields);
+    await crm.updateCommandStatus(commandId, commandStatusUpdate(progress.state, feedbackReason(feedback.status, feedback.description)));
+    log.info(`command.${progress.state}`, fields);
   }
 }

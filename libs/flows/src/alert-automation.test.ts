@@ -1,0 +1,150 @@
+import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
+import { AlertState, AlertStatus, BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
+import { encodeCfsAlertMessage, silentLog, type LogFields, type LogPort } from '@fieldlink/ports';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AlertActions } from './alert-actions.js';
+import { AlertAutomation, DEFAULT_ALERT_AUTOMATION, type AlertAutomationConfig } from './alert-automation.js';
+import { deviceTypeCommandCatalog } from './command-catalog.js';
+import { CommandDispatch } from './command-dispatch.js';
+import { CommandFeedback } from './command-feedback.js';
+import { CommandRequests } from './command-requests.js';
+import { InboundAlerts } from './inbound-alerts.js';
+import { QueueProcessor } from './queue-processor.js';
+
+const T = Date.parse('2026-11-28T09:15:02.113Z');
+const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);
+let hubs: InMemoryCloudToDevice[] = [];
+afterEach(() => {
+  for (const h of hubs) h.close();
+  hubs = [];
+});
+
+const setup = async (config?: AlertAutomationConfig, log: LogPort = silentLog) => {
+  const clock = new ManualClock(T);
+  const crm = new InMemoryCrm(new SequentialIds('rec'), { clock });
+  const registry = new InMemoryDeviceRegistry(clock);
+  const cloudToDevice = new InMemoryCloudToDevice(registry, clock, { expiryCheckIntervalMs: 0, feedbackRetryDelayMs: 5 });
+  hubs.push(cloudToDevice);
+  await registry.registerDevices([{ deviceId: 'thermostat-1' }]);
+  await crm.upsertCustomerAsset({ customerAssetId: 'asset-1', name: 'Lobby HVAC' });
+  await crm.upsertDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', customerAssetId: 'asset-1', settings: { TargetTemperature: 21 }, registrationStatus: RegistrationStatus.Registered });
+  const dispatch = new CommandDispatch({ crm, cloudToDevice, catalog, log, defaultDeviceType: 'Thermostat' });
+  const commands = new CommandRequests({ crm, catalog, log, defaultDeviceType: 'Thermostat', dispatch });
+  const actions = new AlertActions({ crm, commands, log });
+  const automation = new AlertAutomation({ crm, actions, log, ...(config === undefined ? {} : { config }) });
+  const queue = new InMemoryQueue('alerts');
+  const processor = new QueueProcessor(queue, (m) => new InboundAlerts({ crm, log, automation }).handle(m), log);
+  const received: Array<{ messageId: string; body: string }> = [];
+  cloudToDevice.attach('thermostat-1', async (m) => {
+    received.push({ messageId: m.messageId, body: new TextDecoder().decode(m.body) });
+    return 'complete';
+  });
+  const raise = async (token: string, reading = 86, time = T): Promise<void> => {
+    await queue.send([{ messageId: token, body: encodeCfsAlertMessage([{ deviceId: 'thermostat-1', readingType: 'Temperature', reading, eventToken: token, threshold: 70, ruleOutput: 'AlarmTemp', time }]) }]);
+    await processor.drainOnce();
+  };
+  return { crm, cloudToDevice, queue, raise, received, actions, commands, dispatch };
+};
+
+const settle = () => new Promise<void>((r) => setImmediate(r));
+
+describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
+  it('by default answers AlarmTemp with Set Values to the device target, sends it, and marks the alert Command Sent', async () => {
+    const { crm, raise, received } = await setup();
+    await raise('e1');
+    const [alert] = await crm.listIoTAlerts();
+    const [command] = await crm.listCommands();
+    expect(command).toMatchObject({ name: 'Set Values', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"21"}}}', deviceId: 'thermostat-1', deviceRecordId: 'dev-1', customerAssetId: 'asset-1', parentAlertId: alert!.alertId, state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+    expect(alert).toMatchObject({ state: AlertState.InProgress, status: AlertStatus.InProgressCommandSent, lastCommandId: command!.commandId });
+    await settle();
+    expect(received).toEqual([{ messageId: command!.commandId, body: command!.message }]);
+  });
+
+  it('closes the loop with delivery feedback: the command is delivered once the device completes it', async () => {
+    const { crm, cloudToDevice, raise } = await setup();
+    const feedback = new CommandFeedback({ crm, log: silentLog });
+    const delivered = new Promise<void>((resolve) => void cloudToDevice.subscribeFeedback(async (batch) => { await feedback.handle(batch); resolve(); }));
+    await raise('e1');
+    await delivered;
+    expect(await crm.listCommands()).toMatchObject([{ state: 'delivered', cfsStatus: CfsCommandStatus.Sent }]);
+  });
+
+  it('starts nothing for a child alert: a repeat within the window is debounced', async () => {
+    const { crm, raise } = await setup();
+    await raise('e1', 86, T);
+    await raise('e2', 87, T + 60_000);
+    expect(await crm.listIoTAlerts()).toHaveLength(2);
+    expect(await crm.listCommands()).toHaveLength(1);
+  });
+
+  it('runs the actions of every matching rule: case, work order and notification', async () => {
+    const config: AlertAutomationConfig = {
+      rules: [
+        { name: 'dispatch', when: { ruleOutput: 'AlarmTemp', readingType: 'Temperature' }, actions: [{ kind: 'notify', message: 'Reading {{alert.reading}} over {{alert.threshold}}' }, { kind: 'create-case' }, { kind: 'create-work-order', summary: 'Check {{device.name}}' }] },
+        { name: 'never', when: { ruleOutput: 'AlarmHumidity' }, actions: [{ kind: 'create-case', title: 'not me' }] },
+      ],
+    };
+    const { crm, raise } = await setup(config);
+    await raise('e1');
+    const [alert] = await crm.listIoTAlerts();
+    const [theCase] = await crm.listCases();
+    expect(theCase).toMatchObject({ alertId: alert!.alertId, customerAssetId: 'asset-1', title: 'Temperature reading of 86 exceeded a threshold of 70' });
+    expect(await crm.listWorkOrders()).toMatchObject([{ alertId: alert!.alertId, caseId: theCase!.caseId, summary: 'Check {{device.name}}' }]);
+    expect(await crm.listCommands()).toMatchObject([{ name: 'Notification', message: '{"CommandName":"Notification","Parameters":{"Message":"Reading 86 over 70"}}' }]);
+    expect(alert).toMatchObject({ state: AlertState.InProgress, status: AlertStatus.InProgressCaseCreated, caseId: theCase!.caseId });
+  });
+
+  it('refuses a configured command the device type does not know, says why, and leaves the alert active', async () => {
+    const events: Array<{ event: string; fields?: LogFields }> = [];
+    const log: LogPort = { info: () => undefined, warn: () => undefined, error: (event, fields) => void events.push({ event, ...(fields === undefined ? {} : { fields }) }) };
+    const { crm, raise, queue } = await setup({ rules: [{ name: 'bad', when: {}, actions: [{ kind: 'send-command', commandName: 'Self Destruct', parameters: {} }] }] }, log);
+    await raise('e1');
+    expect(await crm.listCommands()).toEqual([]);
+    expect(await crm.listIoTAlerts()).toMatchObject([{ status: AlertStatus.Active }]);
+    expect(events).toMatchObject([{ event: 'automation.action-refused', fields: { rule: 'bad', detail: expect.stringContaining('"Self Destruct" is not a command of Thermostat') } }]);
+    expect(queue.activeCount).toBe(0);
+  });
+
+  it('keeps the default a valid Set Values for the built-in thermostat', () => {
+    const [rule] = DEFAULT_ALERT_AUTOMATION.rules;
+    expect(rule!.actions[0]).toMatchObject({ kind: 'send-command', commandName: 'Set Values' });
+    expect(catalog.check('Thermostat', JSON.stringify({ CommandName: 'Set Values', Parameters: { Reading: { Temperature: '65' } } })).ok).toBe(true);
+  });
+});
+
+describe('AlertActions and CommandRequests (the console actions)', () => {
+  it('sends a command chosen by the console, validated against the device type', async () => {
+    const { commands, crm, received } = await setup();
+    const sent = await commands.request({ deviceId: 'thermostat-1', commandName: 'Reset Thermostat', parameters: {} });
+    expect(sent).toMatchObject({ ok: true, value: { created: true, dispatch: { kind: 'sent' } } });
+    await settle();
+    expect(received.map((r) => r.body)).toEqual(['{"CommandName":"Reset Thermostat","Parameters":{}}']);
+    const refused = await commands.request({ deviceId: 'thermostat-1', commandName: 'Set Values', parameters: { Reading: { Humidity: '130' } } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'InvalidCommand', issues: [{ path: 'Parameters.Reading.Humidity', message: 'expected at most 100' }] } });
+    expect(await crm.listCommands()).toHaveLength(1);
+  });
+
+  it('creates a case and a work order once per alert, and closes the alert', async () => {
+    const { actions, crm, raise } = await setup({ rules: [] });
+    await raise('e1');
+    const [alert] = await crm.listIoTAlerts();
+    const first = await actions.createCase(alert!.alertId);
+    const again = await actions.createCase(alert!.alertId);
+    expect(first).toMatchObject({ ok: true, value: { created: true } });
+    expect(again).toMatchObject({ ok: true, value: { created: false } });
+    expect(await actions.createWorkOrder(alert!.alertId)).toMatchObject({ ok: true, value: { created: true } });
+    expect(await actions.close(alert!.alertId)).toEqual({ ok: true, value: undefined });
+    expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({ state: AlertState.Closed, status: AlertStatus.Closed });
+    expect(await actions.createCase(alert!.alertId)).toMatchObject({ ok: false, error: { code: 'AlertClosed' } });
+    expect(await actions.close('nope')).toMatchObject({ ok: false, error: { code: 'AlertNotFound' } });
+  });
+
+  it('writes Error with the reason when the hub does not know the device, and never sends a command twice', async () => {
+    const { commands, crm, dispatch } = await setup();
+    const result = await commands.request({ deviceId: 'thermostat-404', commandName: 'Reset Thermostat', parameters: {} });
+    expect(result).toMatchObject({ ok: true, value: { dispatch: { kind: 'refused' } } });
+    const [command] = await crm.listCommands();
+    expect(command).toMatchObject({ state: 'failed', cfsStatus: CfsCommandStatus.Error, statusReason: 'DeviceNotFound: The hub has no device "thermostat-404".' });
+    expect(await dispatch.dispatch(command!.commandId)).toEqual({ kind: 'already-dispatched', state: 'failed' });
+  });
+});
