@@ -116,6 +116,23 @@ export function messageQueueConformance(adapterName: string, factory: QueueFacto
       expect(got.map(bodyOf)).toEqual(['first', 'other']);
     });
 
+    it('hands over no more messages than asked for, and nothing after waiting on an empty queue', async () => {
+      const { queue } = await open();
+      await queue.send([msg('a'), msg('b'), msg('c')]);
+      expect((await queue.receive({ maxMessages: 2, maxWaitMs: 1_000 })).map(bodyOf)).toEqual(['a', 'b']);
+      expect((await queue.receive({ maxMessages: 2, maxWaitMs: 1_000 })).map(bodyOf)).toEqual(['c']);
+      expect(await queue.receive({ maxMessages: 1, maxWaitMs: 50 })).toEqual([]);
+    });
+
+    it('keeps the properties of a dead-lettered message', async () => {
+      const { queue } = await open();
+      await queue.send([{ ...msg('props'), correlationId: 'corr-p', subject: 'alert', properties: { kind: 'test', n: 2 } }]);
+      const [m] = await queue.receive({ maxMessages: 1, maxWaitMs: 1_000 });
+      await queue.deadLetter(m!, { reason: 'InvalidMessage', description: 'because' });
+      const dead = (await queue.peekDeadLetters(10)).find((d) => d.messageId === 'props');
+      expect(dead).toMatchObject({ correlationId: 'corr-p', subject: 'alert', properties: { kind: 'test', n: 2 }, contentType: 'application/json' });
+    });
+
     it('wakes a waiting receiver when a message arrives', async () => {
       const { queue } = await open();
       const pending = queue.receive({ maxMessages: 1, maxWaitMs: 5_000 });
