@@ -1,0 +1,104 @@
+// Provider side of flows 16–19: the orchestrator's real command requests and dispatch send each
+// command of the thermostat's pact through the in-memory hub. A provider state records a real
+// `msdyn_iotdevicecommand` (requested, not yet sent) for a registered, connected device; the
+// message is the cloud-to-device body the device received.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { InMemoryCrm, InMemoryIotHub, SequentialIds } from '@fieldlink/adapter-in-memory';
+import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
+import { silentLog, type DeviceConnection } from '@fieldlink/ports';
+import { Verifier } from '@pact-foundation/pact';
+import { afterEach, describe, expect, it } from 'vitest';
+import { deviceTypeCommandCatalog } from './command-catalog.js';
+import { CommandDispatch } from './command-dispatch.js';
+import { CommandRequests } from './command-requests.js';
+
+// Pact's core sends usage metrics unless told not to; tests never phone home.
+process.env['PACT_DO_NOT_TRACK'] = 'true';
+
+const PACT_FILE = 'thermostat-simulator-orchestrator.json';
+const pactPath = fileURLToPath(new URL(`../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
+const resultsDir = fileURLToPath(new URL('../../../tmp/pact-results/', import.meta.url));
+
+interface Scenario {
+  readonly dispatch: CommandDispatch;
+  readonly received: Uint8Array[];
+  readonly close: () => Promise<void>;
+}
+let scenario: Scenario | undefined;
+
+const stateHandlers = {
+  'a command was requested for a thermostat': async (params: unknown) => {
+    const p = params as { deviceId: string; commandName: string; parameters: Record<string, unknown> };
+    await scenario?.close();
+    const hub = new InMemoryIotHub({ partitionCount: 1 });
+    await hub.registerDevices([{ deviceId: p.deviceId }]);
+    const connection: DeviceConnection = await hub.connect(p.deviceId);
+    const received: Uint8Array[] = [];
+    connection.onCloudToDeviceMessage(async (m) => {
+      received.push(m.body);
+      return 'complete';
+    });
+    const crm = new InMemoryCrm(new SequentialIds('record'));
+    const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);
+    const requested = await new CommandRequests({ crm, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }).request({ deviceId: p.deviceId, commandName: p.commandName, parameters: p.parameters });
+    if (!requested.ok) throw new Error(`provider state: ${requested.error.message}`);
+    scenario = { dispatch: new CommandDispatch({ crm, cloudToDevice: hub.cloudToDevice, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }), received, close: () => hub.close() };
+    return undefined;
+  },
+};
+
+async function dispatchedBody(): Promise<unknown> {
+  if (scenario === undefined) throw new Error('no provider state was set up');
+  const s = scenario;
+  const outcomes = await s.dispatch.dispatchRequested();
+  if (outcomes.length !== 1 || outcomes[0]!.kind !== 'sent') throw new Error(`dispatch did not send the command: ${JSON.stringify(outcomes)}`);
+  for (let i = 0; i < 100 && s.received.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  if (s.received.length === 0) throw new Error('the device received nothing');
+  return JSON.parse(new TextDecoder().decode(s.received[0])) as unknown;
+}
+
+const messageProviders = {
+  'a Reset Thermostat command': dispatchedBody,
+  'a Notification command': dispatchedBody,
+  'a Set Values command': dispatchedBody,
+};
+
+function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
+  const text = outcome instanceof Error ? outcome.message : String(outcome);
+  try {
+    return JSON.parse(text) as ReturnType<typeof summaryOf>;
+  } catch {
+    return { result: false, interactionResults: [] };
+  }
+}
+
+describe('orchestrator honours the pact of the thermostat (flows 16–19)', () => {
+  afterEach(async () => {
+    await scenario?.close();
+    scenario = undefined;
+  });
+
+  it(`sends every command of ${PACT_FILE} from its real command requests and dispatch`, async () => {
+    const pactBytes = readFileSync(pactPath);
+    const outcome = await new Verifier({ provider: 'orchestrator', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
+    const summary = summaryOf(outcome);
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(
+      `${resultsDir}${PACT_FILE}`,
+      JSON.stringify({
+        consumer: 'thermostat-simulator',
+        provider: 'orchestrator',
+        pactFile: PACT_FILE,
+        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
+        providerProject: 'flows',
+        verifiedAt: new Date().toISOString(),
+        passed: summary.result,
+        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
+      }),
+    );
+    expect(summary.interactionResults.length).toBeGreaterThan(0);
+    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+  });
+});
