@@ -59,6 +59,11 @@ describe('Create of msdyn_iotdevicecommand', () => {
     expect(readCommandCreated(viaWire(buildCommandCreatedContext(command)))).toEqual({ ok: true, value: command });
   });
 
+  it('reads a message text that looks like a WCF date as the text it is', () => {
+    const command = { commandId: 'c2', name: 'Odd', message: '/Date(5)/', deviceId: 'd', sendToAllConnectedDevices: false };
+    expect(readCommandCreated(viaWire(buildCommandCreatedContext(command)))).toEqual({ ok: true, value: command });
+  });
+
   it('names what is missing', () => {
     const f = fixture('create-command');
     const target = f.inputParameters['Target'] as { attributes: Record<string, unknown> };

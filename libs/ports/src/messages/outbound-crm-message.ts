@@ -1,7 +1,7 @@
 import { err, issue, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
 import { parseCommaJoinedObjects, splitCommaList } from '../codec/comma-joined.js';
 import type { TwinPatch } from '../device-registry-port.js';
-import { ZERO_GUID, type DataverseEntity, type DataverseEntityReference, type DataverseValue, type RemoteExecutionContext } from './remote-execution-context.js';
+import { ZERO_GUID, formatDataverseDate, type DataverseDateTime, type DataverseEntity, type DataverseEntityReference, type DataverseValue, type RemoteExecutionContext } from './remote-execution-context.js';
 
 /*
  * The four outbound messages the orchestrator routes (flows 13–15), read from a decoded
@@ -66,6 +66,7 @@ const COMMAND_ENTITY = 'msdyn_iotdevicecommand';
 const DEVICE_ENTITY = 'msdyn_iotdevice';
 
 const isEntity = (v: DataverseValue | undefined): v is DataverseEntity => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'Entity';
+const isDateTime = (v: DataverseValue | undefined): v is DataverseDateTime => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'DateTime';
 const isReference = (v: DataverseValue | undefined): v is DataverseEntityReference => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'EntityReference';
 
 /** Routes a context to its typed reader by message and entity name. */
@@ -99,6 +100,8 @@ function stringAttribute(entity: DataverseEntity, name: string, path: ReadonlyAr
   const v = entity.attributes[name];
   if (v === undefined || v === null) return undefined;
   if (typeof v === 'string') return v;
+  // Text that happens to read as a WCF date was turned into one by the decoder: it is text here.
+  if (isDateTime(v)) return formatDataverseDate(v.epochMs);
   issues.push(issue([...path, 'Attributes', name], 'expected text'));
   return undefined;
 }
@@ -145,7 +148,7 @@ export function readCommandCreated(ctx: RemoteExecutionContext): Result<CommandC
     ...(deviceRecordId === undefined ? {} : { deviceRecordId }),
     ...(customerAssetId === undefined ? {} : { customerAssetId }),
     ...(parentAlertId === undefined ? {} : { parentAlertId }),
-    ...(typeof createdOn === 'object' && createdOn !== null && !Array.isArray(createdOn) && (createdOn as { kind?: string }).kind === 'DateTime' ? { createdOn: (createdOn as { epochMs: number }).epochMs } : {}),
+    ...(isDateTime(createdOn) ? { createdOn: createdOn.epochMs } : {}),
   });
 }
 
