@@ -17,3 +17,4 @@ export * from './command-acknowledgements.js';
 export * from './device-registration.js';
 export * from './device-data-pull.js';
 export * from './deterministic-id.js';
+export * from './outbound-messages.js';
