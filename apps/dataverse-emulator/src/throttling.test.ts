@@ -1,0 +1,51 @@
+import { randomUUID } from 'node:crypto';
+import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
+import { AlertState, AlertStatus, AlertType } from '@fieldlink/domain';
+import type { NewIoTAlert } from '@fieldlink/ports';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startDataverseEmulator, type RunningDataverseEmulator } from './dataverse-emulator.js';
+
+const alert = (i: number): NewIoTAlert => ({
+  alertToken: randomUUID(),
+  deviceId: `thermostat-${i % 7}`,
+  description: 'Temperature reading of 86 exceeded a threshold of 70',
+  alertData: JSON.stringify({ i }),
+  alertTime: Date.parse('2026-11-28T09:15:00Z') + i * 1000,
+  alertType: AlertType.Anomaly,
+  state: AlertState.Active,
+  status: AlertStatus.Active,
+});
+
+let emulator: RunningDataverseEmulator | undefined;
+afterEach(async () => {
+  await emulator?.close();
+  emulator = undefined;
+});
+
+describe('service protection: the emulator answers 429 with Retry-After', () => {
+  it('the adapter waits out Retry-After for every caller at once, and no alert is lost or written twice', async () => {
+    emulator = await startDataverseEmulator({ serviceProtection: { maxRequests: 40, windowMs: 1_000 } });
+    const crm = new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true, serviceProtection: { maxAttempts: 20 } });
+    const alerts = Array.from({ length: 60 }, (_, i) => alert(i));
+    // Each alert is sent twice at once, as a redelivered queue message would be.
+    const results = await Promise.all([...alerts, ...alerts].map((a) => crm.createIoTAlert(a)));
+
+    const stats = emulator.stats();
+    expect(stats.throttled).toBeGreaterThan(0);
+    expect(emulator.count('msdyn_iotalerts')).toBe(60);
+    for (const a of alerts) {
+      const found = await crm.findIoTAlertByToken(a.alertToken);
+      expect(found?.alertData).toBe(a.alertData);
+    }
+    const createdIds = results.filter((r) => r.created).map((r) => r.alertId);
+    expect(new Set(createdIds).size).toBe(60);
+    expect(createdIds).toHaveLength(60);
+
+    // Slowing down means: after a 429 went out, nobody came back before its Retry-After (1 s) had
+    // passed, except requests already on their way (allowance 250 ms).
+    const arrivals = stats.arrivals;
+    const firstThrottle = arrivals.find((a) => a.throttled)!;
+    const tooEarly = arrivals.filter((a) => a.at > firstThrottle.at + 250 && a.at < firstThrottle.at + 900);
+    expect(tooEarly).toEqual([]);
+  }, 60_000);
+});
