@@ -32,9 +32,16 @@ interface Pending {
   inFlight: boolean;
 }
 
+interface AttachedReceiver {
+  readonly id: number;
+  readonly handler: Receiver;
+  /** Resolves when the device detaches (disconnects), so a message it held is not waited on forever. */
+  readonly detached: Promise<'detached'>;
+}
+
 interface DeviceQueue {
   readonly pending: Pending[];
-  receiver: { readonly id: number; readonly handler: Receiver } | undefined;
+  receiver: AttachedReceiver | undefined;
   pumping: boolean;
 }
 
@@ -115,10 +122,13 @@ export class InMemoryCloudToDevice implements CloudToDevicePort {
   /** Attaches the device's receiver; returns what detaches it (a newer receiver replaces an older one). */
   attach(deviceId: string, handler: Receiver): () => void {
     const queue = this.queueOf(deviceId);
-    const receiver = { id: ++this.receiverIds, handler };
+    let detach!: (value: 'detached') => void;
+    const detached = new Promise<'detached'>((resolve) => (detach = resolve));
+    const receiver: AttachedReceiver = { id: ++this.receiverIds, handler, detached };
     queue.receiver = receiver;
     void this.pump(deviceId);
     return () => {
+      detach('detached');
       if (queue.receiver?.id === receiver.id) queue.receiver = undefined;
     };
   }
@@ -159,12 +169,15 @@ export class InMemoryCloudToDevice implements CloudToDevicePort {
         let outcome: DeviceMessageOutcome;
         try {
           const m = head.message;
-          outcome = await receiver.handler({
+          const answer = receiver.handler({
             messageId: m.messageId,
             body: new Uint8Array(m.body),
             ...(m.correlationId === undefined ? {} : { correlationId: m.correlationId }),
             ...(m.properties === undefined ? {} : { properties: { ...m.properties } }),
           });
+          const settled = await Promise.race([answer, receiver.detached]);
+          // A device that went away before settling has not taken the message: it comes again.
+          outcome = settled === 'detached' ? 'abandon' : settled;
         } catch {
           // A device that fails while handling a message has not taken it: the hub delivers it again.
           outcome = 'abandon';

@@ -17,6 +17,8 @@ export interface CloudToDeviceUnderTest {
   dispose(): Promise<void>;
   /** How long to wait for feedback or a delivery, in real time; 10 s when not given. */
   readonly patienceMs?: number;
+  /** How long the hub keeps a message locked for a device that went away without settling it (IoT Hub: 60 s). */
+  readonly deviceLockTimeoutMs?: number;
 }
 
 export type CloudToDeviceFactory = () => Promise<CloudToDeviceUnderTest>;
@@ -139,6 +141,25 @@ export function cloudToDeviceConformance(adapterName: string, factory: CloudToDe
       await t.harness.cloudToDevice.send(m);
       await t.feedbackFor(m.messageId, 'Success');
       expect(device.received.map((r) => r.messageId)).toEqual([m.messageId, m.messageId]);
+    });
+
+    it('delivers again a message whose device went away before settling it', async () => {
+      const t = await open();
+      const deviceId = await t.newDevice('went-away');
+      const first = await t.harness.devices.connect(deviceId);
+      const arrived: string[] = [];
+      first.onCloudToDeviceMessage((m) => {
+        arrived.push(m.messageId);
+        return new Promise<DeviceMessageOutcome>(() => undefined);
+      });
+      const m = t.message(deviceId);
+      await t.harness.cloudToDevice.send(m);
+      await eventually(() => expect(arrived).toEqual([m.messageId]), t.patience);
+      await first.close();
+      await t.harness.advanceTime((t.harness.deviceLockTimeoutMs ?? 60_000) + 1_000);
+      const again = await t.playDevice(deviceId, () => 'complete');
+      await t.feedbackFor(m.messageId, 'Success');
+      expect(again.received.map((r) => r.messageId)).toEqual([m.messageId]);
     });
 
     it('expires a message not taken within its time to live, with Expired feedback, and never delivers it', async () => {
