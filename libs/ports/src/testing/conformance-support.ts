@@ -29,11 +29,3 @@ export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 10_
     }
   }
 }
-
-/** Collects what a callback-style subscription hands over, for assertions with `eventually`. */
-export class Collected<T> {
-  readonly items: T[] = [];
-  push = (...values: T[]): void => {
-    this.items.push(...values);
-  };
-}

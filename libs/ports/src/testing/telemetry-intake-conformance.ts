@@ -53,7 +53,6 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       const received: TelemetryEnvelope[] = [];
       await t.subscribe(t.harness.consumerGroups[0], async (batch) => void received.push(...batch));
       const deviceId = uniqueDeviceId("thermostat'intake");
-      const before = Date.now();
       await t.send(deviceId, 1, { kind: 'reading' });
       const [e] = await eventually(() => {
         const got = t.of(received, deviceId);
@@ -64,7 +63,7 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       expect(e!.properties).toMatchObject({ kind: 'reading' });
       expect(typeof e!.partitionId).toBe('string');
       expect(Number.isInteger(e!.sequenceNumber)).toBe(true);
-      expect(e!.enqueuedTime).toBeGreaterThan(before - 24 * 3_600_000);
+      expect(Number.isInteger(e!.enqueuedTime) && e!.enqueuedTime > 0).toBe(true);
     });
 
     it('keeps each device in one partition and its messages in order', async () => {
