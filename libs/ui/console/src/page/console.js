@@ -70,7 +70,7 @@ function drawDevices() {
       el('td', {}, connection),
       el('td', { title: d.lastActivityTime ? new Date(d.lastActivityTime).toLocaleString() : '' }, ago(d.lastActivityTime)),
       el('td', { class: 'readings' }, readings.length ? readings : el('span', { class: 'sub' }, '—')),
-      el('td', { class: 'registration' }, el('div', { class: 'reg-line' }, badge(reg.label, regKind), registerButton), reg.message ? el('div', { class: 'sub', title: reg.message }, reg.message) : null),
+      el('td', { class: 'registration' }, el('div', { class: 'reg-line' }, badge(reg.label, regKind), registerButton), reg.message && reg.message !== reg.label ? el('div', { class: 'sub', title: reg.message }, reg.message) : null),
     );
   });
   setRows($('#devices'), rows);
@@ -90,7 +90,7 @@ function alertRow(a, { child = false, childCount = 0 } = {}) {
   const act = (label, handler, kind = '') => el('button', { type: 'button', class: `small ${kind}`, disabled: a.closed, onclick: handler }, label);
   return el('tr', { class: [child ? 'child' : 'root', a.closed ? 'closed' : ''].join(' '), dataset: { alertId: a.alertId, deviceId: a.deviceId } },
     el('td', { class: 'time' }, child ? el('span', { class: 'sub' }, '↳ ') : null, clock(a.alertTime)),
-    el('td', {}, a.deviceId),
+    el('td', { class: 'nowrap' }, a.deviceId),
     el('td', {}, el('div', {}, a.description), toggle),
     el('td', {}, badge(a.status.label, ALERT_KIND[a.status.value] ?? 'muted')),
     el('td', { class: 'follow-up' }, followUp.length ? followUp : el('span', { class: 'sub' }, '—')),
@@ -139,8 +139,8 @@ function drawCommands() {
     const cfsKind = c.cfsStatus.value === 192350001 ? 'ok' : c.cfsStatus.value === 192350002 ? 'bad' : 'info';
     return el('tr', { dataset: { commandId: c.commandId, state: c.state } },
       el('td', { class: 'time' }, clock(c.createdOn)),
-      el('td', {}, c.deviceId),
-      el('td', {}, el('strong', {}, c.name)),
+      el('td', { class: 'nowrap' }, c.deviceId),
+      el('td', { class: 'nowrap' }, el('strong', {}, c.name)),
       el('td', {}, el('code', {}, parameters)),
       el('td', {}, lifecycle(c.state), c.statusReason ? el('div', { class: 'sub reason' }, c.statusReason) : null),
       el('td', {}, badge(c.cfsStatus.label, cfsKind)),
@@ -152,6 +152,8 @@ function drawCommands() {
 // ---- charts ----
 
 const charts = {};
+/** The hour the charts show, from the server's answer, so the axis keeps its span however few minutes there are. */
+const chartWindow = { from: Date.now() - 3_600_000, to: Date.now() };
 
 function chartOptions(kind, width) {
   const color = kind === 'temperature' ? '#e8590c' : '#1c7ed6';
@@ -161,7 +163,7 @@ function chartOptions(kind, width) {
     series.push({ label: 'min', stroke: 'rgba(232,89,12,.35)', width: 1 }, { label: 'max', stroke: 'rgba(232,89,12,.35)', width: 1 });
     bands.push({ series: [3, 2], fill: 'rgba(232,89,12,.12)' });
   }
-  return { width, height: 170, series, bands, legend: { show: false }, cursor: { points: { size: 6 } }, axes: [{ stroke: '#667085', grid: { stroke: '#eef1f5' } }, { stroke: '#667085', grid: { stroke: '#eef1f5' }, size: 44 }], scales: { x: { time: true } } };
+  return { width, height: 170, series, bands, legend: { show: false }, cursor: { points: { size: 6 } }, axes: [{ stroke: '#667085', grid: { stroke: '#eef1f5' } }, { stroke: '#667085', grid: { stroke: '#eef1f5' }, size: 44 }], scales: { x: { time: true, range: () => [chartWindow.from / 1000, chartWindow.to / 1000] } } };
 }
 
 function drawChart(kind, data) {
@@ -182,7 +184,9 @@ async function drawCharts() {
   if (chartDevice === '') return;
   const response = await fetch(`/api/devices/${encodeURIComponent(chartDevice)}/aggregates?minutes=60`);
   if (!response.ok) return;
-  const { rows } = await response.json();
+  const { rows, from, to } = await response.json();
+  chartWindow.from = from;
+  chartWindow.to = to;
   const byType = (type) => rows.filter((r) => r.readingType === type);
   const t = byType('Temperature');
   const h = byType('Humidity');

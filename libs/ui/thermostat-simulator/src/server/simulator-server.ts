@@ -18,6 +18,11 @@ export interface SimulatorServerOptions {
   readonly token?: string;
   /** The temperature the cloud alerts above, drawn as a line on each card (CFS default 70). */
   readonly threshold?: number;
+  /**
+   * Runs before a device added on the page connects, e.g. to register it in an in-memory hub that
+   * refuses unknown devices. Without it, an unregistered device shows its refused connection.
+   */
+  readonly prepareDevice?: (deviceId: string) => Promise<void>;
   /** How often changes are pushed to the pages, coalesced (default 250 ms). */
   readonly pushIntervalMs?: number;
   readonly log?: LogPort;
@@ -83,6 +88,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
         const humidity = fields.optionalNumber('humidity', HUMIDITY_RANGE);
         const target = fields.optionalNumber('target', TEMPERATURE_RANGE);
         if (fields.issues.length > 0) return sendIssues(context.response, 400, fields.issues);
+        if (fleet.get(deviceId) === undefined) await options.prepareDevice?.(deviceId);
         const values = { ...(temperature === undefined ? {} : { temperature }), ...(humidity === undefined ? {} : { humidity }), ...(target === undefined ? { ...(temperature === undefined ? {} : { target: temperature }) } : { target }) };
         answer(context, await fleet.addDevice(deviceId, values));
       }),

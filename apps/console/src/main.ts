@@ -1,0 +1,55 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { createCombinedRuntime, formatConfigIssues, loadConfig, TerminalLog } from '@fieldlink/composition';
+import { checkAccessSettings, startConsoleServer } from '@fieldlink/ui-console';
+import { consoleServicesOf } from './console-services.js';
+
+const port = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) throw new InvalidArgumentError(`expected a port from 0 to 65535, got "${value}".`);
+  return n;
+};
+
+interface ConsoleOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token?: string;
+  readonly config?: string;
+  readonly json: boolean;
+}
+
+const program = new Command()
+  .name('fieldlink-console')
+  .description('The field-service console (devices, per-minute charts, alerts and their actions, commands, registration) with the stream processor and the orchestrator behind it, until Ctrl-C.')
+  .option('--host <address>', 'address to bind; any address other than loopback requires a token', '127.0.0.1')
+  .option('--port <n>', 'port to listen on (0: any free port)', port, 4310)
+  .option('--token <token>', 'access token (at least 16 characters); default: FIELDLINK_CONSOLE_TOKEN')
+  .option('--config <file>', 'configuration file (JSON or YAML); default: FIELDLINK_CONFIG')
+  .option('--json', 'log one JSON object per line', false)
+  .showHelpAfterError()
+  .action(async (options: ConsoleOptions) => {
+    const token = options.token ?? process.env['FIELDLINK_CONSOLE_TOKEN'];
+    const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
+    if (!access.ok) return fail(access.error);
+    const config = loadConfig({ env: process.env, ...((options.config ?? process.env['FIELDLINK_CONFIG']) === undefined ? {} : { file: options.config ?? process.env['FIELDLINK_CONFIG'] }) });
+    if (!config.ok) return fail(formatConfigIssues(config.error));
+    const runtime = await createCombinedRuntime(config.value, { log: new TerminalLog(undefined, { json: options.json }) });
+    if (!runtime.ok) return fail(formatConfigIssues(runtime.error));
+    await runtime.value.start();
+    const server = await startConsoleServer({ ...consoleServicesOf(runtime.value), host: options.host, port: options.port, ...(token === undefined ? {} : { token }) });
+    process.stdout.write(`Console: ${server.url}${token === undefined ? '' : ' (open it as ?token=<your token>)'}\n`);
+    const stop = async (): Promise<void> => {
+      await server.close();
+      await runtime.value.stop();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop());
+    process.once('SIGTERM', () => void stop());
+  });
+
+function fail(message: string): void {
+  process.stderr.write(`fieldlink-console: ${message}\n`);
+  process.exitCode = 2;
+}
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,90 @@
+#!/usr/bin/env node
+import { Command, InvalidArgumentError } from 'commander';
+import { formatConfigIssues, loadConfig, TerminalLog } from '@fieldlink/composition';
+import { checkAccessSettings, runFleetLoad, startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
+import { createSimulatorFleet } from './simulator-fleet.js';
+
+const wholeNumber = (name: string, min: number, max: number) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}".`);
+  return n;
+};
+const positiveNumber = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number above 0, got "${value}".`);
+  return n;
+};
+
+interface SimulatorOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token?: string;
+  readonly config?: string;
+  readonly devices?: number;
+  readonly load?: number;
+  readonly rate: number;
+  readonly duration: number;
+  readonly json: boolean;
+}
+
+const program = new Command()
+  .name('fieldlink-thermostat-simulator')
+  .description('Simulated CFS thermostats on the device client port (in-memory hub or a real IoT hub): a web page to watch and steer them, or --load for a headless load of N devices at R messages per second.')
+  .option('--host <address>', 'address to bind the page; any address other than loopback requires a token', '127.0.0.1')
+  .option('--port <n>', 'port of the page (0: any free port)', wholeNumber('--port', 0, 65_535), 4320)
+  .option('--token <token>', 'access token of the page (at least 16 characters); default: FIELDLINK_SIMULATOR_TOKEN')
+  .option('--config <file>', 'configuration file (JSON or YAML); default: FIELDLINK_CONFIG')
+  .option('--devices <n>', 'thermostats to start with (default: simulator.devices of the configuration)', wholeNumber('--devices', 0, 100_000))
+  .option('--load <n>', 'headless load mode: N thermostats, no page', wholeNumber('--load', 1, 100_000))
+  .option('--rate <r>', 'load mode: messages per second, all devices together', positiveNumber('--rate'), 100)
+  .option('--duration <s>', 'load mode: seconds to run (at most 3600)', positiveNumber('--duration'), 60)
+  .option('--json', 'log one JSON object per line', false)
+  .showHelpAfterError()
+  .action(async (options: SimulatorOptions) => {
+    const configFile = options.config ?? process.env['FIELDLINK_CONFIG'];
+    const config = loadConfig({ env: process.env, ...(configFile === undefined ? {} : { file: configFile }) });
+    if (!config.ok) return fail(formatConfigIssues(config.error));
+    const log = new TerminalLog(undefined, { json: options.json });
+    if (options.load !== undefined) {
+      const created = await createSimulatorFleet(config.value, 0, { log });
+      if (!created.ok) return fail(formatConfigIssues(created.error));
+      await created.value.registerDevices(Array.from({ length: options.load }, (_, i) => `load-${i + 1}`));
+      const abort = new AbortController();
+      process.once('SIGINT', () => abort.abort());
+      const summary = await runFleetLoad(created.value.fleet, {
+        devices: options.load,
+        messagesPerSecond: options.rate,
+        durationMs: options.duration * 1000,
+        signal: abort.signal,
+        onProgress: (p) => process.stdout.write(`${p.sent} sent, ${p.failed} failed, ${p.achievedPerSecond.toFixed(1)} msg/s\n`),
+      });
+      await created.value.close();
+      if (!summary.ok) return fail(summary.error);
+      const s = summary.value;
+      process.stdout.write(`load: ${s.devices} devices, ${s.sent} sent, ${s.failed} failed in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.achievedPerSecond.toFixed(1)} msg/s of ${options.rate} asked\n`);
+      return;
+    }
+    const token = options.token ?? process.env['FIELDLINK_SIMULATOR_TOKEN'];
+    const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
+    if (!access.ok) return fail(access.error);
+    const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log });
+    if (!created.ok) return fail(formatConfigIssues(created.error));
+    const { fleet } = created.value;
+    fleet.start();
+    const server = await startSimulatorServer({ fleet, host: options.host, port: options.port, prepareDevice: (deviceId) => created.value.registerDevices([deviceId]), ...(token === undefined ? {} : { token }), log });
+    process.stdout.write(`Thermostat simulator: ${server.url}${token === undefined ? '' : ' (open it as ?token=<your token>)'}\n`);
+    const stop = async (): Promise<void> => {
+      await server.close();
+      await created.value.close();
+      process.exit(0);
+    };
+    process.once('SIGINT', () => void stop());
+    process.once('SIGTERM', () => void stop());
+  });
+
+function fail(message: string): void {
+  process.stderr.write(`fieldlink-thermostat-simulator: ${message}\n`);
+  process.exitCode = 2;
+}
+
+await program.parseAsync(process.argv);
