@@ -1,0 +1,137 @@
+// Provider side of the Dataverse Web API pact: the emulator answers every request of the Dynamics
+// adapter's pact. Each provider state starts a fresh emulator and puts real records in it through
+// its own Web API, so one interaction's writes never leak into the next one's reads.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Verifier } from '@pact-foundation/pact';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDataverseEmulator, type RunningDataverseEmulator } from './dataverse-emulator.js';
+
+// Pact's core sends usage metrics unless told not to; tests never phone home.
+process.env['PACT_DO_NOT_TRACK'] = 'true';
+
+const PACT_FILE = 'dynamics-adapter-dataverse.json';
+const pactPath = fileURLToPath(new URL(`../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
+const resultsDir = fileURLToPath(new URL('../../../tmp/pact-results/', import.meta.url));
+
+let emulator: RunningDataverseEmulator | undefined;
+let front: Server;
+let frontUrl = '';
+
+/** Writes a record through the emulator's Web API, as any Dataverse client would. */
+async function upsert(entitySet: string, id: string, record: Record<string, unknown>): Promise<void> {
+  const res = await fetch(`${emulator!.webApiUrl}${entitySet}(${id})`, { method: 'PATCH', headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0' }, body: JSON.stringify(record) });
+  if (!res.ok) throw new Error(`provider state: ${entitySet}(${id}) answered ${res.status} ${await res.text()}`);
+}
+
+async function freshEmulator(): Promise<void> {
+  await emulator?.close();
+  emulator = await startDataverseEmulator();
+}
+
+interface DeviceParams {
+  deviceRecordId: string;
+  deviceId: string;
+  name: string;
+  deviceType: string;
+}
+
+const putDevice = (p: DeviceParams): Promise<void> => upsert('msdyn_iotdevices', p.deviceRecordId, { msdyn_deviceid: p.deviceId, msdyn_name: p.name, fl_devicetype: p.deviceType, msdyn_registrationstatus: 192350000 });
+
+const stateHandlers = {
+  'an IoT device is in CRM': async (params: unknown) => {
+    await freshEmulator();
+    await putDevice(params as DeviceParams);
+    return undefined;
+  },
+  'an IoT alert of a device is in CRM': async (params: unknown) => {
+    const p = params as DeviceParams & { alertId: string; alertToken: string; alertTime: string };
+    await freshEmulator();
+    await putDevice(p);
+    await upsert('msdyn_iotalerts', p.alertId, {
+      msdyn_alerttoken: p.alertToken,
+      msdyn_deviceid: p.deviceId,
+      msdyn_description: 'Temperature reading of 86 exceeded a threshold of 70',
+      msdyn_alertdata: '{}',
+      msdyn_alerttime: p.alertTime,
+      msdyn_alerttype: 192350000,
+      statecode: 0,
+      statuscode: 1,
+      'msdyn_device@odata.bind': `/msdyn_iotdevices(${p.deviceRecordId})`,
+    });
+    return undefined;
+  },
+  'an IoT device command is in CRM': async (params: unknown) => {
+    const p = params as DeviceParams & { commandId: string };
+    await freshEmulator();
+    await putDevice(p);
+    await upsert('msdyn_iotdevicecommands', p.commandId, {
+      msdyn_name: 'Reset Thermostat',
+      msdyn_message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+      msdyn_deviceid: p.deviceId,
+      msdyn_commandstatus: 192350000,
+      fl_commandstate: 'requested',
+      'msdyn_device@odata.bind': `/msdyn_iotdevices(${p.deviceRecordId})`,
+    });
+    return undefined;
+  },
+};
+
+function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
+  const text = outcome instanceof Error ? outcome.message : String(outcome);
+  try {
+    return JSON.parse(text) as ReturnType<typeof summaryOf>;
+  } catch {
+    return { result: false, interactionResults: [] };
+  }
+}
+
+describe('the Dataverse emulator honours the pact of the Dynamics adapter', () => {
+  beforeAll(async () => {
+    await freshEmulator();
+    // One address for the verifier; behind it, whichever emulator the last provider state started.
+    front = createServer((req, res) => {
+      const upstream = request(new URL(req.url ?? '/', emulator!.url), { method: req.method, headers: req.headers }, (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      });
+      upstream.on('error', (e) => {
+        res.writeHead(502);
+        res.end(e.message);
+      });
+      req.pipe(upstream);
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    frontUrl = `http://127.0.0.1:${(front.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((resolve) => front.close(resolve));
+    await emulator?.close();
+  });
+
+  it(`answers every request of ${PACT_FILE} as the pact says`, async () => {
+    const pactBytes = readFileSync(pactPath);
+    const outcome = await new Verifier({ provider: 'dataverse', providerBaseUrl: frontUrl, pactUrls: [pactPath], stateHandlers, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
+    const summary = summaryOf(outcome);
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(
+      `${resultsDir}${PACT_FILE}`,
+      JSON.stringify({
+        consumer: 'dynamics-adapter',
+        provider: 'dataverse',
+        pactFile: PACT_FILE,
+        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
+        providerProject: 'dataverse-emulator',
+        verifiedAt: new Date().toISOString(),
+        passed: summary.result,
+        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
+      }),
+    );
+    expect(summary.interactionResults.length).toBeGreaterThan(0);
+    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+  });
+});

@@ -1,0 +1,237 @@
+// Consumer side of the Dataverse Web API calls (flows 7–12, the command status of 16–19, and the
+// device data of the pull): the real Dynamics adapter against Pact's mock Dataverse. Table, column
+// and option-set values are CFS's and stay literal; ids, texts and times are matched by shape.
+// The examples come from the CFS fixtures.
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { AlertState, AlertStatus, AlertType, CfsCommandStatus } from '@fieldlink/domain';
+import { MatchersV3, PactV4, type V3MockServer } from '@pact-foundation/pact';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamicsCrmGateway } from './dynamics-crm-gateway.js';
+import { deterministicGuid } from './deterministic-id.js';
+
+// Pact's core sends usage metrics unless told not to; tests never phone home.
+process.env['PACT_DO_NOT_TRACK'] = 'true';
+
+const { eachLike, like, regex, integer } = MatchersV3;
+const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.url));
+const cfs = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8'));
+const [cfsAlert] = cfs('alerts-queue.message.json') as Array<{ deviceid: string; eventtoken: string; time: string }>;
+const createCommandContext = cfs('remote-execution-context.create-command.json') as { PrimaryEntityId: string; InputParameters: Array<{ value: { Attributes: Array<{ key: string; value: unknown }> } }> };
+const commandAttribute = (key: string): unknown => createCommandContext.InputParameters[0]!.value.Attributes.find((a) => a.key === key)?.value;
+
+const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const API = '/api/data/v9.2';
+const DEVICE_ID = cfsAlert!.deviceid;
+const DEVICE_RECORD_ID = (commandAttribute('msdyn_device') as { Id: string }).Id;
+const COMMAND_ID = createCommandContext.PrimaryEntityId;
+const ALERT_ID = 'a1e2f3a4-0000-4000-8000-0000000000a1';
+const ALERT_TIME = '2026-11-28T09:15:02Z';
+const ISO_SECONDS = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$';
+const ALERT_COLUMNS = 'msdyn_iotalertid,msdyn_alerttoken,msdyn_deviceid,msdyn_description,msdyn_alertdata,msdyn_alerttime,msdyn_alerttype,statecode,statuscode,_msdyn_device_value,_msdyn_customerasset_value,_msdyn_parentalert_value,_msdyn_case_value,_msdyn_lastcommandsent_value';
+const DEVICE_COLUMNS = 'msdyn_iotdeviceid,msdyn_deviceid,msdyn_name,fl_devicetype,_msdyn_customerasset_value,msdyn_tags,msdyn_devicesettings,msdyn_registrationstatus,msdyn_registrationmessage';
+const JSON_RESPONSE = { 'Content-Type': regex('^application/json.*$', 'application/json; odata.metadata=minimal') };
+const WRITE_HEADERS = { 'Content-Type': regex('^application/json.*$', 'application/json; charset=utf-8') };
+
+const device = { deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, name: 'Thermostat 1', deviceType: 'Thermostat' };
+const storedAlert = { ...device, alertId: ALERT_ID, alertToken: 'b7a1c2d3-0000-4000-8000-000000000001', alertTime: ALERT_TIME };
+
+const pact = new PactV4({ consumer: 'dynamics-adapter', provider: 'dataverse', dir: PACTS, logLevel: 'error' });
+const adapterOn = (server: V3MockServer): DynamicsCrmGateway => new DynamicsCrmGateway({ organizationUrl: server.url, allowAnonymous: true, requestTimeoutMs: 5_000 });
+const path = (set: string, example: string): ReturnType<typeof regex> => regex(`^${API}/${set}\\(${GUID}\\)$`, `${API}/${set}(${example})`);
+
+describe('dynamics adapter ← Dataverse Web API', () => {
+  beforeAll(() => rmSync(`${PACTS}dynamics-adapter-dataverse.json`, { force: true }));
+
+  it('finds the IoT device (msdyn_iotdevice) by its hub device id (flows 7–9)', async () => {
+    await pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving('find the IoT device by its device id')
+      .withRequest('GET', `${API}/msdyn_iotdevices`, (b) => b.query({ $select: DEVICE_COLUMNS, $filter: `msdyn_deviceid eq '${DEVICE_ID}'`, $top: '2' }))
+      .willRespondWith(200, (b) =>
+        b.headers(JSON_RESPONSE).jsonBody({
+          value: eachLike({
+            msdyn_iotdeviceid: regex(GUID, DEVICE_RECORD_ID),
+            msdyn_deviceid: like(DEVICE_ID),
+            msdyn_name: like(device.name),
+            fl_devicetype: like(device.deviceType),
+            msdyn_registrationstatus: integer(192350000),
+          }),
+        }),
+      )
+      .executeTest(async (server) => {
+        expect(await adapterOn(server).findDeviceByHubId(DEVICE_ID)).toMatchObject({ deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, name: 'Thermostat 1', deviceType: 'Thermostat' });
+      });
+  });
+
+  it('creates the IoT alert (msdyn_iotalert) of the CFS alert under an id made from its token, once (flows 7–9)', async () => {
+    const alertId = deterministicGuid('alert', cfsAlert!.eventtoken);
+    pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving('look for an IoT alert by its token')
+      .withRequest('GET', `${API}/msdyn_iotalerts`, (b) => b.query({ $select: 'msdyn_iotalertid,msdyn_alerttoken', $filter: `msdyn_alerttoken eq '${cfsAlert!.eventtoken}'` }))
+      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ value: [] }));
+    await pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving('create an IoT alert')
+      .withRequest('PATCH', path('msdyn_iotalerts', alertId), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({
+          msdyn_alerttoken: like(cfsAlert!.eventtoken),
+          msdyn_deviceid: like(DEVICE_ID),
+          msdyn_description: like('Temperature reading of 86 exceeded a threshold of 70'),
+          msdyn_alertdata: like(JSON.stringify(cfsAlert)),
+          msdyn_alerttime: regex(ISO_SECONDS, ALERT_TIME),
+          msdyn_alerttype: AlertType.Anomaly,
+          statecode: AlertState.Active,
+          statuscode: AlertStatus.Active,
+          'msdyn_device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
+        }),
+      )
+      .willRespondWith(204)
+      .executeTest(async (server) => {
+        const created = await adapterOn(server).createIoTAlert({
+          alertToken: cfsAlert!.eventtoken,
+          deviceId: DEVICE_ID,
+          deviceRecordId: DEVICE_RECORD_ID,
+          description: 'Temperature reading of 86 exceeded a threshold of 70',
+          alertData: JSON.stringify(cfsAlert),
+          alertTime: Date.parse(cfsAlert!.time),
+          alertType: AlertType.Anomaly,
+          state: AlertState.Active,
+          status: AlertStatus.Active,
+        });
+        expect(created).toEqual({ alertId: expect.stringMatching(new RegExp(`^${GUID}$`)), created: true });
+      });
+  });
+
+  it('finds the recent alerts of a device, newest first, to parent a repeat under the active one (flow 10)', async () => {
+    await pact
+      .addInteraction()
+      .given('an IoT alert of a device is in CRM', storedAlert)
+      .uponReceiving('find the active alert of a device')
+      .withRequest('GET', `${API}/msdyn_iotalerts`, (b) =>
+        b.query({
+          $select: ALERT_COLUMNS,
+          $filter: regex(`^msdyn_deviceid eq '${DEVICE_ID}' and msdyn_alerttime ge \\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$`, `msdyn_deviceid eq '${DEVICE_ID}' and msdyn_alerttime ge 2026-11-28T09:10:00Z`),
+          $orderby: 'msdyn_alerttime desc,createdon desc',
+        }),
+      )
+      .willRespondWith(200, (b) =>
+        b.headers(JSON_RESPONSE).jsonBody({
+          value: eachLike({
+            msdyn_iotalertid: regex(GUID, ALERT_ID),
+            msdyn_alerttoken: like(storedAlert.alertToken),
+            msdyn_deviceid: like(DEVICE_ID),
+            msdyn_alerttime: regex(ISO_SECONDS, ALERT_TIME),
+            statecode: integer(AlertState.Active),
+            _msdyn_device_value: regex(GUID, DEVICE_RECORD_ID),
+          }),
+        }),
+      )
+      .executeTest(async (server) => {
+        const recent = await adapterOn(server).findRecentIoTAlerts(DEVICE_ID, Date.parse('2026-11-28T09:10:00Z'));
+        expect(recent).toMatchObject([{ alertId: ALERT_ID, deviceId: DEVICE_ID, deviceRecordId: DEVICE_RECORD_ID, alertTime: Date.parse(ALERT_TIME), state: AlertState.Active }]);
+      });
+  });
+
+  it('opens one case (incident) for an alert (flow 11)', async () => {
+    pact
+      .addInteraction()
+      .given('an IoT alert of a device is in CRM', storedAlert)
+      .uponReceiving('look for the case of an alert')
+      .withRequest('GET', `${API}/incidents`, (b) => b.query({ $select: 'incidentid', $filter: regex(`^_msdyn_iotalert_value eq ${GUID}$`, `_msdyn_iotalert_value eq ${ALERT_ID}`), $top: '1' }))
+      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ value: [] }));
+    await pact
+      .addInteraction()
+      .given('an IoT alert of a device is in CRM', storedAlert)
+      .uponReceiving('create a case for an alert')
+      .withRequest('PATCH', path('incidents', deterministicGuid('case', ALERT_ID)), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({ title: like('Thermostat 1: Temperature reading of 86 exceeded a threshold of 70'), 'msdyn_iotalert@odata.bind': regex(`^/msdyn_iotalerts\\(${GUID}\\)$`, `/msdyn_iotalerts(${ALERT_ID})`) }),
+      )
+      .willRespondWith(204)
+      .executeTest(async (server) => {
+        expect(await adapterOn(server).createCase({ title: 'Thermostat 1: Temperature reading of 86 exceeded a threshold of 70', alertId: ALERT_ID })).toMatchObject({ created: true });
+      });
+  });
+
+  it('opens one work order (msdyn_workorder) for an alert (flow 11)', async () => {
+    pact
+      .addInteraction()
+      .given('an IoT alert of a device is in CRM', storedAlert)
+      .uponReceiving('look for the work order of an alert')
+      .withRequest('GET', `${API}/msdyn_workorders`, (b) => b.query({ $select: 'msdyn_workorderid', $filter: regex(`^_msdyn_iotalert_value eq ${GUID}$`, `_msdyn_iotalert_value eq ${ALERT_ID}`), $top: '1' }))
+      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ value: [] }));
+    await pact
+      .addInteraction()
+      .given('an IoT alert of a device is in CRM', storedAlert)
+      .uponReceiving('create a work order for an alert')
+      .withRequest('PATCH', path('msdyn_workorders', deterministicGuid('workorder', ALERT_ID)), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({ msdyn_workordersummary: like('Check the thermostat'), 'msdyn_iotalert@odata.bind': regex(`^/msdyn_iotalerts\\(${GUID}\\)$`, `/msdyn_iotalerts(${ALERT_ID})`) }),
+      )
+      .willRespondWith(204)
+      .executeTest(async (server) => {
+        expect(await adapterOn(server).createWorkOrder({ alertId: ALERT_ID, summary: 'Check the thermostat' })).toMatchObject({ created: true });
+      });
+  });
+
+  it('records a requested command (msdyn_iotdevicecommand) with the CFS message text and status In Progress (flow 12)', async () => {
+    await pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving('create an IoT device command')
+      .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({
+          msdyn_name: like(String(commandAttribute('msdyn_name'))),
+          msdyn_message: like(String(commandAttribute('msdyn_message'))),
+          msdyn_deviceid: like(DEVICE_ID),
+          msdyn_sendtoallconnecteddevices: false,
+          msdyn_commandstatus: CfsCommandStatus.InProgress,
+          fl_commandstate: 'requested',
+          'msdyn_device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
+        }),
+      )
+      .willRespondWith(204)
+      .executeTest(async (server) => {
+        const created = await adapterOn(server).createCommand({ commandId: COMMAND_ID, name: String(commandAttribute('msdyn_name')), message: String(commandAttribute('msdyn_message')), deviceId: DEVICE_ID, deviceRecordId: DEVICE_RECORD_ID });
+        expect(created).toEqual({ commandId: COMMAND_ID, created: true });
+      });
+  });
+
+  it('writes the status of a command back: Sent (192350001) with its reason (flows 16–19)', async () => {
+    await pact
+      .addInteraction()
+      .given('an IoT device command is in CRM', { ...device, commandId: COMMAND_ID })
+      .uponReceiving('write the status of a command')
+      .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ fl_commandstate: 'sent', msdyn_commandstatus: CfsCommandStatus.Sent, msdyn_commandstatusreason: like('Sent to the device') }),
+      )
+      .willRespondWith(204)
+      .executeTest(async (server) => {
+        await adapterOn(server).updateCommandStatus(COMMAND_ID, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
+      });
+  });
+
+  it('keeps what a pull read of a twin as device data history (msdyn_iotdevicedatahistory) (later CFS: pull device data)', async () => {
+    await pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving('create a device data history record')
+      .withRequest('PATCH', path('msdyn_iotdevicedatahistories', '0d0d0d0d-0000-4000-8000-000000000001'), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({
+          msdyn_deviceid: like(DEVICE_ID),
+          msdyn_connectionstate: regex('^(Connected|Disconnected)$', 'Connected'),
+          msdyn_lastactivitytime: regex(ISO_SECONDS, ALERT_TIME),
+          msdyn_reportedproperties: like('{"firmware":"1.0"}'),
+          msdyn_recordedon: regex(ISO_SECONDS, '2026-11-28T09:16:00Z'),
+          'msdyn_device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
+        }),
+      )
+      .willRespondWith(204)
+      .executeTest(async (server) => {
+        await adapterOn(server).addDeviceDataHistory({ deviceId: DEVICE_ID, deviceRecordId: DEVICE_RECORD_ID, connectionState: 'Connected', lastActivityTime: Date.parse(ALERT_TIME), reportedProperties: '{"firmware":"1.0"}', recordedOn: Date.parse('2026-11-28T09:16:00Z') });
+      });
+  });
+});
