@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { redact, scrubbed, secretsOf } from './azure-auth.js';
+
+describe('secrets in connection strings', () => {
+  const connectionString = 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=abc+/def=;EntityPath=q';
+
+  it('finds the key of a Service Bus connection string, and of a storage one', () => {
+    expect(secretsOf(connectionString)).toEqual(['abc+/def=']);
+    expect(secretsOf('DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k3y==;EndpointSuffix=core.windows.net')).toEqual(['k3y==']);
+  });
+
+  it('removes the key, its URL-encoded form and any signature from a message', () => {
+    const message = `failed for ${connectionString} with sig=${encodeURIComponent('s1g/=')}&se=1 and key ${encodeURIComponent('abc+/def=')}`;
+    const clean = redact(message, secretsOf(connectionString));
+    expect(clean).not.toContain('abc+/def=');
+    expect(clean).not.toContain(encodeURIComponent('abc+/def='));
+    expect(clean).not.toContain('s1g');
+    expect(clean).toContain('SharedAccessKeyName=Root');
+  });
+
+  it('wraps an SDK error with what failed and keeps its code', () => {
+    const error = Object.assign(new Error(`bad ${connectionString}`), { code: 'UnauthorizedError' });
+    const wrapped = scrubbed('Sending to queue q failed', error, secretsOf(connectionString));
+    expect(wrapped.message).toMatch(/^Sending to queue q failed: bad /);
+    expect(wrapped.message).not.toContain('abc+/def=');
+    expect(wrapped.code).toBe('UnauthorizedError');
+  });
+});

@@ -1,0 +1,219 @@
+import {
+  ServiceBusClient,
+  isServiceBusError,
+  type ServiceBusMessage,
+  type ServiceBusReceivedMessage,
+  type ServiceBusReceiver,
+  type ServiceBusSender,
+} from '@azure/service-bus';
+import Long from 'long';
+import {
+  QueueError,
+  type DeadLetterDetails,
+  type DeadLetteredMessage,
+  type MessageQueuePort,
+  type QueueMessage,
+  type ReceiveOptions,
+  type ReceivedQueueMessage,
+} from '@fieldlink/ports';
+import { scrubbed, secretsOf, type AzureAuth } from './azure-auth.js';
+
+export interface ServiceBusQueueOptions {
+  readonly auth: AzureAuth;
+  /** The queue name, e.g. a CFS deployment's `<prefix>-iot` (alerts) or `<prefix>-crm` (outbound). */
+  readonly queueName: string;
+  /**
+   * How many messages this adapter holds locked at once: `receive` hands out no more than
+   * the difference, so a slow consumer does not sit on locks it cannot work on.
+   */
+  readonly concurrency?: number;
+  /** The SDK's retries of failed operations (it retries even refused credentials): defaults 3 retries. */
+  readonly retry?: { readonly maxRetries?: number; readonly retryDelayInMs?: number; readonly timeoutInMs?: number };
+}
+
+/**
+ * MessageQueuePort on an Azure Service Bus queue: batched sends with message ids (duplicate
+ * detection), peek-lock receive, complete/abandon/dead-letter with reason, lock renewal, and a
+ * peek at the dead-letter subqueue.
+ */
+export class ServiceBusQueue implements MessageQueuePort {
+  readonly name: string;
+  private readonly client: ServiceBusClient;
+  private readonly secrets: string[];
+  private readonly concurrency: number;
+  private sender: ServiceBusSender | undefined;
+  private receiver: ServiceBusReceiver | undefined;
+  private deadLetterReceiver: ServiceBusReceiver | undefined;
+  /** Messages handed out and not settled, by lock token. */
+  private readonly locked = new Map<string, ServiceBusReceivedMessage>();
+  private closed = false;
+
+  constructor(options: ServiceBusQueueOptions) {
+    this.name = options.queueName;
+    this.concurrency = options.concurrency ?? 32;
+    const auth = options.auth;
+    this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
+    try {
+      const clientOptions = options.retry ? { retryOptions: { ...options.retry } } : {};
+      this.client =
+        'connectionString' in auth
+          ? new ServiceBusClient(auth.connectionString, clientOptions)
+          : new ServiceBusClient(auth.fullyQualifiedNamespace, auth.credential, clientOptions);
+    } catch (error) {
+      throw scrubbed(`Service Bus connection for queue '${this.name}' is misconfigured`, error, this.secrets);
+    }
+  }
+
+  async send(messages: readonly QueueMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    const sender = (this.sender ??= this.client.createSender(this.name));
+    try {
+      let batch = await sender.createMessageBatch();
+      for (const message of messages) {
+        const wire = toServiceBusMessage(message);
+        if (batch.tryAddMessage(wire)) continue;
+        if (batch.count === 0) throw new Error(`message '${message.messageId}' is larger than the queue accepts (${batch.maxSizeInBytes} bytes)`);
+        await sender.sendMessages(batch);
+        batch = await sender.createMessageBatch();
+        if (!batch.tryAddMessage(wire)) throw new Error(`message '${message.messageId}' is larger than the queue accepts (${batch.maxSizeInBytes} bytes)`);
+      }
+      if (batch.count > 0) await sender.sendMessages(batch);
+    } catch (error) {
+      throw scrubbed(`Sending ${messages.length} message(s) to queue '${this.name}' failed`, error, this.secrets);
+    }
+  }
+
+  async receive(options: ReceiveOptions): Promise<ReceivedQueueMessage[]> {
+    this.assertOpen();
+    const room = Math.min(options.maxMessages, this.concurrency - this.locked.size);
+    if (room <= 0) return [];
+    // No automatic lock renewal: the port renews explicitly, and a lock must lapse when its holder stalls.
+    const receiver = (this.receiver ??= this.client.createReceiver(this.name, {
+      receiveMode: 'peekLock',
+      maxAutoLockRenewalDurationInMs: 0,
+      skipParsingBodyAsJson: true,
+      skipConvertingDate: true,
+    }));
+    let got: ServiceBusReceivedMessage[];
+    try {
+      got = await receiver.receiveMessages(room, { maxWaitTimeInMs: options.maxWaitMs, ...(options.signal ? { abortSignal: options.signal } : {}) });
+    } catch (error) {
+      if (options.signal?.aborted) return [];
+      throw scrubbed(`Receiving from queue '${this.name}' failed`, error, this.secrets);
+    }
+    return got.map((m) => {
+      const lockToken = m.lockToken ?? '';
+      this.locked.set(lockToken, m);
+      return { ...fromServiceBusMessage(m), lockToken, deliveryCount: m.deliveryCount! + 1, enqueuedTime: m.enqueuedTimeUtc?.getTime() ?? 0, sequenceNumber: Number(m.sequenceNumber ?? 0) };
+    });
+  }
+
+  complete(message: ReceivedQueueMessage): Promise<void> {
+    return this.settle(message, 'complete', (r, m) => r.completeMessage(m));
+  }
+
+  abandon(message: ReceivedQueueMessage): Promise<void> {
+    return this.settle(message, 'abandon', (r, m) => r.abandonMessage(m));
+  }
+
+  deadLetter(message: ReceivedQueueMessage, details: DeadLetterDetails): Promise<void> {
+    return this.settle(message, 'dead-letter', (r, m) => r.deadLetterMessage(m, { deadLetterReason: details.reason, deadLetterErrorDescription: details.description }));
+  }
+
+  async renewLock(message: ReceivedQueueMessage): Promise<void> {
+    const { receiver, received } = this.lockedMessage(message, 'renew the lock of');
+    try {
+      await receiver.renewMessageLock(received);
+    } catch (error) {
+      throw this.settlementError('renew the lock of', message, error);
+    }
+  }
+
+  async peekDeadLetters(maxMessages: number): Promise<DeadLetteredMessage[]> {
+    this.assertOpen();
+    const receiver = (this.deadLetterReceiver ??= this.client.createReceiver(this.name, { subQueueType: 'deadLetter', skipParsingBodyAsJson: true, skipConvertingDate: true }));
+    try {
+      const peeked = await receiver.peekMessages(maxMessages, { fromSequenceNumber: Long.fromNumber(0) });
+      return peeked.map((m) => ({
+        ...fromServiceBusMessage(m),
+        reason: m.deadLetterReason ?? '',
+        description: m.deadLetterErrorDescription ?? '',
+        // Peeking is not a delivery: the count is of the deliveries the message had.
+        deliveryCount: m.deliveryCount ?? 0,
+        enqueuedTime: m.enqueuedTimeUtc?.getTime() ?? 0,
+      }));
+    } catch (error) {
+      throw scrubbed(`Peeking the dead letters of queue '${this.name}' failed`, error, this.secrets);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.locked.clear();
+    await Promise.allSettled([this.sender?.close(), this.receiver?.close(), this.deadLetterReceiver?.close()]);
+    await this.client.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new QueueError('QueueClosed', `Queue '${this.name}' is closed.`);
+  }
+
+  private lockedMessage(message: ReceivedQueueMessage, what: string): { receiver: ServiceBusReceiver; received: ServiceBusReceivedMessage } {
+    this.assertOpen();
+    const received = this.locked.get(message.lockToken);
+    if (!received || !this.receiver) throw new QueueError('MessageLockLost', `Cannot ${what} message '${message.messageId}' on queue '${this.name}': it was settled already or not received here.`);
+    return { receiver: this.receiver, received };
+  }
+
+  private async settle(message: ReceivedQueueMessage, what: string, run: (receiver: ServiceBusReceiver, received: ServiceBusReceivedMessage) => Promise<void>): Promise<void> {
+    const { receiver, received } = this.lockedMessage(message, what);
+    try {
+      await run(receiver, received);
+    } catch (error) {
+      throw this.settlementError(what, message, error);
+    } finally {
+      this.locked.delete(message.lockToken);
+    }
+  }
+
+  private settlementError(what: string, message: ReceivedQueueMessage, error: unknown): Error {
+    const lost =
+      (isServiceBusError(error) && (error.code === 'MessageLockLost' || error.code === 'MessageNotFound')) ||
+      (error instanceof Error && /already been settled|lock.*(expired|invalid|lost)/i.test(error.message));
+    if (lost) return new QueueError('MessageLockLost', `Cannot ${what} message '${message.messageId}' on queue '${this.name}': its lock was lost (expired or settled); it will be delivered again.`);
+    return scrubbed(`Cannot ${what} message '${message.messageId}' on queue '${this.name}'`, error, this.secrets);
+  }
+}
+
+function toServiceBusMessage(message: QueueMessage): ServiceBusMessage {
+  return {
+    messageId: message.messageId,
+    body: Buffer.from(message.body),
+    ...(message.contentType !== undefined ? { contentType: message.contentType } : {}),
+    ...(message.correlationId !== undefined ? { correlationId: message.correlationId } : {}),
+    ...(message.subject !== undefined ? { subject: message.subject } : {}),
+    ...(message.properties !== undefined ? { applicationProperties: { ...message.properties } } : {}),
+  };
+}
+
+/** Service Bus adds its own application properties to dead letters; those are not the sender's. */
+const SERVICE_PROPERTIES = new Set(['DeadLetterReason', 'DeadLetterErrorDescription']);
+
+function fromServiceBusMessage(m: ServiceBusReceivedMessage): QueueMessage {
+  const body = m.body as unknown;
+  const bytes = body instanceof Uint8Array ? new Uint8Array(body) : new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body ?? null));
+  const properties: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(m.applicationProperties ?? {})) {
+    if (SERVICE_PROPERTIES.has(key)) continue;
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') properties[key] = value;
+  }
+  return {
+    messageId: String(m.messageId ?? ''),
+    body: bytes,
+    ...(m.contentType !== undefined ? { contentType: m.contentType } : {}),
+    ...(m.correlationId !== undefined ? { correlationId: String(m.correlationId) } : {}),
+    ...(m.subject !== undefined ? { subject: m.subject } : {}),
+    ...(Object.keys(properties).length > 0 ? { properties } : {}),
+  };
+}

@@ -1,0 +1,3 @@
+export * from './amqp/shared-access-signature.js';
+export * from './amqp/amqp-endpoint.js';
+export * from './amqp/service-bus-standin.js';
