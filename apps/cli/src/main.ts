@@ -1,27 +1,88 @@
 #!/usr/bin/env node
-import { Command, InvalidArgumentError } from 'commander';
-import { runUp } from './commands/up.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
-const positiveInt = (name: string) => (value: string): number => {
+const wholeNumber = (name: string, min: number) => (value: string): number => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${name} must be a whole number of at least 1, got "${value}".`);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number of at least ${min}, got "${value}".`);
   return n;
 };
 
 const program = new Command()
   .name('fieldlink')
-  .description('Connect IoT devices to field service: the Connected Field Service loop, locally or against Azure and Dynamics 365.')
-  .showHelpAfterError();
+  .description('Connect IoT devices to field service: the Connected Field Service loop, on one laptop or against Azure and Dynamics 365.')
+  .showHelpAfterError()
+  .addHelpText(
+    'after',
+    `
+Commands:
+  up            the whole loop in this process, with a simulated fleet and the two web pages
+  rules test    run device rules offline over recorded telemetry
+
+Examples:
+  $ fieldlink up                                   # embedded default: everything in memory, 10 thermostats
+  $ fieldlink up --devices 50 --drifting 3 --no-web
+  $ fieldlink rules test --rules apps/cli/examples/devicerules.json --telemetry apps/cli/examples/telemetry.sample.jsonl
+
+Configuration: one document (--config <file>, JSON or YAML, or FIELDLINK_CONFIG), overridden by
+FIELDLINK_* environment variables, overridden by options. Secrets come from the environment only.
+Every setting is listed in apps/cli/README.md.`,
+  );
 
 program
   .command('up')
-  .description('Run the whole loop in this process on the embedded default (in-memory adapters) with a simulated fleet of thermostats, until Ctrl-C.')
-  .option('--devices <n>', 'how many simulated thermostats', positiveInt('--devices'), 10)
-  .option('--drifting <n>', 'how many of them drift over the threshold', (v) => Number(v), 1)
-  .option('--interval <ms>', 'milliseconds between two readings of one device', positiveInt('--interval'), 1000)
-  .option('--json', 'log one JSON object per line instead of text', false)
-  .action(async (opts: { devices: number; drifting: number; interval: number; json: boolean }) => {
+  .description(
+    'Run the whole loop in this process until Ctrl-C: simulated thermostats → hub → stream processor (rules) → alerts queue → orchestrator → CRM alert → rules framework → Set Values → the device answers. Each step is logged with the correlation id of the reading that started it.',
+  )
+  .option('-c, --config <file>', 'configuration file (JSON, or YAML by extension)')
+  .addOption(new Option('--profile <profile>', 'adapters for every port: embedded (in memory) or azure').choices(['embedded', 'azure']))
+  .addOption(new Option('--crm <adapter>', 'the CRM: in-memory, or dataverse (needs dataverse.url)').choices(['in-memory', 'dataverse']))
+  .option('--devices <n>', 'simulated thermostats (default 10)', wholeNumber('--devices', 0))
+  .option('--drifting <n>', 'how many of them drift over the threshold (default 1)', wholeNumber('--drifting', 0))
+  .option('--interval <ms>', 'milliseconds between two readings of one thermostat (default 1000)', wholeNumber('--interval', 10))
+  .option('--no-web', 'do not serve the thermostat simulator and console pages')
+  .option('--json', 'one JSON object per line (every event) instead of text', false)
+  .option('--verbose', 'also show bookkeeping (registrations, retries that heal themselves)', false)
+  .option('--show-config', 'print the configuration in force (secrets redacted) first', false)
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ fieldlink up
+  $ fieldlink up --devices 3 --drifting 1 --interval 500 --no-web
+  $ fieldlink up --json > run.jsonl
+  $ fieldlink up --config apps/cli/examples/fieldlink.config.example.json --show-config
+  $ FIELDLINK_SIMULATOR_DEVICES=25 fieldlink up`,
+  )
+  .action(async (opts: { config?: string; profile?: 'embedded' | 'azure'; crm?: 'in-memory' | 'dataverse'; devices?: number; drifting?: number; interval?: number; web: boolean; json: boolean; verbose: boolean; showConfig: boolean }) => {
+    // Loaded on use: `--help` and `rules test` need none of the stack.
+    const { runUp } = await import('./commands/up.js');
     await runUp(opts);
+  });
+
+const rules = program.command('rules').description('Work with device rules offline, without any service.');
+rules
+  .command('test')
+  .description(
+    'Run rules over recorded telemetry (JSON Lines, one device message per line with its EventEnqueuedUtcTime, as a Stream Analytics sample input) and print the alerts they raise. The rules file is a CFS devicerules.json (an array; behaves exactly as the CFS alert query) or a native rule document (an object with "version": 1).',
+  )
+  .requiredOption('--rules <file>', 'CFS devicerules.json or a native rule document (JSON, or YAML by extension)')
+  .requiredOption('--telemetry <file>', 'recorded telemetry, JSON Lines')
+  .option('--device-type <type>', 'device type of the devices in the recording', 'Thermostat')
+  .option('--json', 'print the result as JSON instead of a table', false)
+  .option('--max-bad-lines <n>', 'bad lines to print on stderr (all are counted)', wholeNumber('--max-bad-lines', 0), 20)
+  .addHelpText(
+    'after',
+    `
+Each line: {"DeviceID":"thermostat-1","Temperature":86.0,"Humidity":41.0,"EventToken":"<guid>","EventEnqueuedUtcTime":"2026-11-28T09:15:02.113Z"}
+A bad line is reported on stderr with its number and field, counted, and skipped. Long runs show progress on stderr.
+
+Examples:
+  $ fieldlink rules test --rules apps/cli/examples/devicerules.json --telemetry apps/cli/examples/telemetry.sample.jsonl
+  $ fieldlink rules test --rules apps/cli/examples/rules.native.json --telemetry apps/cli/examples/telemetry.sample.jsonl --json`,
+  )
+  .action(async (opts: { rules: string; telemetry: string; deviceType: string; json: boolean; maxBadLines: number }) => {
+    const { runRulesTest } = await import('./commands/rules-test.js');
+    process.exitCode = await runRulesTest(opts);
   });
 
 await program.parseAsync(process.argv);

@@ -6,7 +6,6 @@ export * from './config/rules-file.js';
 export * from './log/event-feed.js';
 export * from './log/terminal-log.js';
 export * from './container/app-tokens.js';
-export * from './container/device-type-command-catalog.js';
 export * from './container/port-adapters.js';
 export * from './container/fieldlink-container.js';
 export * from './runtime/fieldlink-runtime.js';

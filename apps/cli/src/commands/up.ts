@@ -1,41 +1,74 @@
-import { toMsdynIotAlertRecord, TOKENS, type CrmGatewayPort, type DeviceTelemetryPort, type LogFields, type LogPort } from '@fieldlink/ports';
-import { SimulatedFleet } from '../fleet/simulated-fleet.js';
-import { createLocalContainer, LocalStack } from '../local-stack/local-stack.js';
-import { TerminalLog } from '../terminal-log.js';
+import { APP_TOKENS, createLocalStack, formatConfigIssues, redactConfig, TerminalLog, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
+import { TOKENS, type CrmGatewayPort } from '@fieldlink/ports';
+import { configFromOptions, definedOnly } from '../config-options.js';
+import { LoopPresenter } from '../up/loop-presenter.js';
+import { startWebServers, type WebServers } from '../up/web-servers.js';
 
 export interface UpOptions {
-  readonly devices: number;
-  readonly drifting: number;
-  readonly interval: number;
+  readonly config?: string;
+  readonly profile?: 'embedded' | 'azure';
+  readonly crm?: 'in-memory' | 'dataverse';
+  readonly devices?: number;
+  readonly drifting?: number;
+  readonly interval?: number;
   readonly json: boolean;
+  readonly verbose: boolean;
+  readonly web: boolean;
+  readonly showConfig: boolean;
 }
 
-/** `fieldlink up`: the local stack and a simulated fleet, until SIGINT or SIGTERM. */
+/** `fieldlink up`: the whole loop in this process with a simulated fleet, until SIGINT or SIGTERM. */
 export async function runUp(options: UpOptions): Promise<void> {
-  const terminal = new TerminalLog(undefined, { json: options.json, colors: process.stdout.isTTY });
-  const holder: { crm?: CrmGatewayPort } = {};
-  // Show each new CRM alert record as CFS would store it.
-  const log: LogPort = {
-    info: (event: string, fields?: LogFields) => {
-      terminal.info(event, fields);
-      if (event === 'crm.alert-created' && holder.crm !== undefined) void printRecord(holder.crm, String(fields?.['alertId']), terminal);
-    },
-    warn: (e, f) => terminal.warn(e, f),
-    error: (e, f) => terminal.error(e, f),
-  };
-  const stack = new LocalStack(createLocalContainer({ log }));
-  const crm = (holder.crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway));
-  await stack.start();
-  const fleet = new SimulatedFleet(stack.get<DeviceTelemetryPort>(TOKENS.DeviceTelemetry), log, {
-    devices: options.devices,
-    drifting: Math.min(options.drifting, options.devices),
-    intervalMs: options.interval,
-    driftPerMinute: 30,
-  });
-  fleet.start();
-  terminal.info('fieldlink.up', { devices: options.devices, drifting: options.drifting, profile: 'embedded (in-memory)', stop: 'Ctrl-C' });
+  const config = configFromOptions(
+    options.config,
+    definedOnly({
+      profile: options.profile,
+      ports: { crm: options.crm },
+      simulator: { devices: options.devices, drifting: options.drifting, intervalMs: options.interval },
+      log: { format: options.json ? 'json' : undefined },
+    }),
+  );
+  const json = config.log.format === 'json';
+  const terminal = new TerminalLog(undefined, { json, colors: process.stdout.isTTY === true });
+  if (options.showConfig) terminal.info('fieldlink.config', { config: JSON.stringify(redactConfig(config)) });
 
-  await new Promise<void>((resolve) => {
+  const created = await createLocalStack(config);
+  if (!created.ok) {
+    process.stderr.write(`${formatConfigIssues(created.error)}\nNothing was started.\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const stack = created.value;
+  const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
+  const presenter = new LoopPresenter(terminal, { verbose: options.verbose || json, getAlert: (id) => crm.getIoTAlert(id) });
+  stack.feed.subscribe((e) => presenter.onFeedEvent(e));
+  stack.fleet.subscribe((e) => {
+    presenter.onFleetEvent(e);
+    if (e.type === 'device-changed') presenter.onDeviceChanged(e.device);
+  });
+
+  await stack.start();
+  let web: WebServers | undefined;
+  if (options.web) web = await startWebServers(stack, config, terminal);
+  terminal.info('fieldlink.up', {
+    profile: config.profile,
+    crm: config.ports.crm,
+    devices: config.simulator.devices,
+    drifting: config.simulator.drifting,
+    registered: presenter.registeredDevices,
+    ...(web === undefined ? {} : web.addresses),
+    stop: 'Ctrl-C',
+  });
+
+  await untilSignal();
+  terminal.info('fieldlink.stopping');
+  await web?.close();
+  await stack.stop();
+  terminal.info('fieldlink.stopped', await summary(stack, config));
+}
+
+function untilSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
     const stop = (): void => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
@@ -44,14 +77,17 @@ export async function runUp(options: UpOptions): Promise<void> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
-  terminal.info('fieldlink.stopping');
-  fleet.stop();
-  await stack.stop();
-  const alerts = await crm.listIoTAlerts();
-  terminal.info('fieldlink.stopped', { alertsCreated: alerts.length });
 }
 
-async function printRecord(crm: CrmGatewayPort, alertId: string, log: LogPort): Promise<void> {
-  const alert = (await crm.listIoTAlerts()).find((a) => a.alertId === alertId);
-  if (alert !== undefined) log.info('crm.msdyn_iotalert', { correlationId: alert.alertToken, record: JSON.stringify({ msdyn_iotalertid: alertId, ...toMsdynIotAlertRecord(alert) }) });
+async function summary(stack: LocalStack, config: FieldlinkConfig): Promise<Record<string, number | string>> {
+  if (!stack.container.isBound(APP_TOKENS.AlertsProcessor)) return { profile: config.profile };
+  const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
+  const alerts = await crm.listIoTAlerts();
+  const commands = await crm.listCommands();
+  return {
+    alerts: alerts.length,
+    rootAlerts: alerts.filter((a) => a.parentAlertId === undefined).length,
+    commands: commands.length,
+    acknowledged: commands.filter((c) => c.state === 'acknowledged').length,
+  };
 }

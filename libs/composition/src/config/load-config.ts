@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { basename, extname } from 'node:path';
+import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { err, ok, type Result } from '@fieldlink/domain';
 import { parse as parseYaml } from 'yaml';
 import { envNameOf, SETTINGS } from './config-settings.js';
@@ -35,6 +35,9 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
     const read = readConfigFile(sources.file);
     if (!read.ok) return read;
     document = read.value;
+    // A file named in the configuration file is relative to that file, wherever the command runs.
+    const rulesFile = getPath(document, 'rules.file');
+    if (typeof rulesFile === 'string' && rulesFile !== '' && !isAbsolute(rulesFile)) document = setPath(document, 'rules.file', resolve(dirname(sources.file), rulesFile));
     const fileIssues: ConfigIssue[] = [];
     for (const path of SECRET_PATHS) {
       if (getPath(document, path) !== undefined) fileIssues.push({ path, message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`, source: `file ${basename(sources.file)}` });

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
 import {
   AlertActions,
   AlertAutomation,
@@ -10,6 +11,7 @@ import {
   DeviceDataPull,
   DeviceRegistrations,
   InboundAlerts,
+  deviceTypeCommandCatalog,
   QueueProcessor,
   TelemetryIngest,
   type CommandCatalog,
@@ -31,7 +33,6 @@ import { Container } from 'inversify';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { EventFeed } from '../log/event-feed.js';
 import { APP_TOKENS } from './app-tokens.js';
-import { deviceTypeCommandCatalog } from './device-type-command-catalog.js';
 import type { PortAdapters } from './port-adapters.js';
 
 export interface ContainerServices {
@@ -61,7 +62,7 @@ export function createFieldlinkContainer(services: ContainerServices): Container
   c.bind<ClockPort>(TOKENS.Clock).toConstantValue(services.clock);
   c.bind(TOKENS.Ids).toConstantValue(services.ids);
   c.bind<RejectedTelemetryPort>(TOKENS.RejectedTelemetry).toConstantValue(adapters.rejectedTelemetry);
-  c.bind<CommandCatalog>(APP_TOKENS.CommandCatalog).toConstantValue(deviceTypeCommandCatalog);
+  c.bind<CommandCatalog>(APP_TOKENS.CommandCatalog).toConstantValue(deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES));
   if (adapters.telemetry !== undefined) {
     c.bind(TOKENS.TelemetryIntake).toConstantValue(adapters.telemetry.intake);
     if (adapters.telemetry.deviceTelemetry !== undefined) c.bind(TOKENS.DeviceTelemetry).toConstantValue(adapters.telemetry.deviceTelemetry);

@@ -102,7 +102,8 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
         (hub ??= new InMemoryIotHub({
           clock,
           partitionCount: config.inMemory.partitionCount,
-          onHandlerError: (e, partitionId) => feed.error('telemetry.batch-failed', { partitionId, error: e.message }),
+          // The hub hands the batch again from the checkpoint: a warning, not a loss.
+          onHandlerError: (e, partitionId) => feed.warn('telemetry.batch-retried', { partitionId, error: e.message }),
         })),
     },
     [...(options.factories ?? []), IN_MEMORY_FACTORIES],

@@ -1,0 +1,102 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const main = join(root, 'apps/cli/src/main.ts');
+const examples = join(root, 'apps/cli/examples');
+const tsx = join(root, 'node_modules/.bin/tsx');
+const dir = mkdtempSync(join(tmpdir(), 'fieldlink-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** The real CLI, as a person runs it. */
+const fieldlink = (...args: string[]) => spawnSync(tsx, [main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 60_000 });
+
+describe('fieldlink rules test', () => {
+  it('prints the alerts of the CFS rules over the sample recording as a table, the repeated reading suppressed', () => {
+    const run = fieldlink('rules', 'test', '--rules', join(examples, 'devicerules.json'), '--telemetry', join(examples, 'telemetry.sample.jsonl'));
+    expect(run.status).toBe(0);
+    const lines = run.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^time\s+device\s+reading\s+value\s+threshold\s+rule output\s+event token$/);
+    expect(lines.filter((l) => /^2026-11-28T\S+\s+thermostat-2\s+Temperature\s+\d/.test(l))).toHaveLength(23);
+    expect(lines.at(-1)).toBe('23 alerts from 121 readings (CFS devicerules.json)');
+    expect(run.stderr).toBe('');
+  });
+
+  it('prints JSON with --json, and runs a native rule document too', () => {
+    const run = fieldlink('rules', 'test', '--rules', join(examples, 'rules.native.json'), '--telemetry', join(examples, 'telemetry.sample.jsonl'), '--json');
+    expect(run.status).toBe(0);
+    const result = JSON.parse(run.stdout) as { rulesFormat: string; readings: number; alerts: Array<{ ruleId: string; deviceId: string }> };
+    expect(result.rulesFormat).toBe('native');
+    expect(result.readings).toBe(121);
+    expect(new Set(result.alerts.map((a) => a.ruleId))).toEqual(new Set(['too-hot', 'hot-minute', 'rising-fast']));
+    expect(result.alerts.filter((a) => a.ruleId === 'too-hot')).toHaveLength(1);
+  });
+
+  it('reports each bad line with its number and field on stderr, counts it, and goes on', () => {
+    const telemetry = join(dir, 'bad.jsonl');
+    writeFileSync(
+      telemetry,
+      [
+        '{"DeviceID":"t-1","Temperature":"hot","EventToken":"a","EventEnqueuedUtcTime":"2026-11-28T09:00:00Z"}',
+        'not json',
+        '{"DeviceID":"t-1","Temperature":80,"EventToken":"b"}',
+        '{"DeviceID":"t-1","Temperature":80,"EventToken":"c","EventEnqueuedUtcTime":"2026-11-28T09:00:01Z"}',
+      ].join('\n'),
+    );
+    const run = fieldlink('rules', 'test', '--rules', join(examples, 'devicerules.json'), '--telemetry', telemetry, '--json');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('bad.jsonl:1: Temperature: Invalid input: expected number, received string');
+    expect(run.stderr).toContain('bad.jsonl:2: (line): is not JSON');
+    expect(run.stderr).toContain('bad.jsonl:3: EventEnqueuedUtcTime: expected the hub');
+    expect(JSON.parse(run.stdout)).toMatchObject({ readings: 1, badLines: [{ line: 1 }, { line: 2 }, { line: 3 }], alerts: [{ eventToken: 'c', reading: 80 }] });
+  });
+
+  it('refuses a rules file it cannot read, naming the field, with exit code 1', () => {
+    const rules = join(dir, 'rules.json');
+    writeFileSync(rules, JSON.stringify([{ DeviceType: 'Thermostat', Temperature: 'seventy', TemperatureRuleOutput: 'AlarmTemp' }]));
+    const run = fieldlink('rules', 'test', '--rules', rules, '--telemetry', join(examples, 'telemetry.sample.jsonl'));
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain('0.Temperature: expected a finite number or null');
+  });
+});
+
+describe('fieldlink --help', () => {
+  it('documents every command with examples', () => {
+    const top = fieldlink('--help');
+    expect(top.status).toBe(0);
+    expect(top.stdout).toContain('up ');
+    expect(top.stdout).toContain('rules');
+    expect(top.stdout).toContain('Examples:');
+    const up = fieldlink('up', '--help');
+    for (const option of ['--config', '--profile', '--crm', '--devices', '--drifting', '--interval', '--no-web', '--json']) expect(up.stdout).toContain(option);
+    const rulesTest = fieldlink('rules', 'test', '--help');
+    expect(rulesTest.stdout).toContain('--telemetry <file>');
+    expect(rulesTest.stdout).toContain('apps/cli/examples/telemetry.sample.jsonl');
+  });
+
+  it('refuses a wrong setting before starting anything, naming it', () => {
+    const run = spawnSync(tsx, [main, 'up', '--no-web'], { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_CRM: 'salesforce' }, timeout: 60_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('configuration: ports.crm (env FIELDLINK_PORTS_CRM): expected one of "in-memory", "dataverse"');
+  });
+});
+
+describe('fieldlink up', () => {
+  it('runs the loop until the alert record appears, then stops cleanly on SIGINT with exit code 0', async () => {
+    const child = spawn(tsx, [main, 'up', '--devices', '3', '--interval', '200', '--no-web'], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = Date.now() + 45_000;
+    while (!/crm\.msdyn_iotalert .*msdyn_deviceid=thermostat-1/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\]/);
+    expect(out).toContain('fieldlink.stopped');
+  }, 60_000);
+});

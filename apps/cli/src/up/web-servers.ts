@@ -1,0 +1,34 @@
+import { APP_TOKENS, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
+import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
+import type { AlertActions, DeviceRegistrations } from '@fieldlink/flows';
+import { TOKENS, type CrmGatewayPort, type LogPort, type StatusStorePort } from '@fieldlink/ports';
+import { startConsoleServer } from '@fieldlink/ui-console';
+import { startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
+
+export interface WebServers {
+  readonly addresses: { readonly simulator: string; readonly console: string };
+  close(): Promise<void>;
+}
+
+/** The thermostat simulator page and the console, on 127.0.0.1 (any free port), over the running stack. */
+export async function startWebServers(stack: LocalStack, config: FieldlinkConfig, log: LogPort): Promise<WebServers> {
+  const simulator = await startSimulatorServer({ fleet: stack.fleet, host: '127.0.0.1', port: 0 });
+  const console = await startConsoleServer({
+    crm: stack.get<CrmGatewayPort>(TOKENS.CrmGateway),
+    statusStore: stack.get<StatusStorePort>(TOKENS.StatusStore),
+    alertActions: stack.get<AlertActions>(APP_TOKENS.AlertActions),
+    registrations: stack.get<DeviceRegistrations>(APP_TOKENS.DeviceRegistrations),
+    deviceTypes: BUILT_IN_DEVICE_TYPES,
+    defaultDeviceType: config.rules.defaultDeviceType,
+    events: stack.feed,
+    host: '127.0.0.1',
+    port: 0,
+    log,
+  });
+  return {
+    addresses: { simulator: simulator.url, console: console.url },
+    close: async () => {
+      await Promise.all([simulator.close(), console.close()]);
+    },
+  };
+}
