@@ -1,3 +1,4 @@
 export * from './amqp/shared-access-signature.js';
 export * from './amqp/amqp-endpoint.js';
 export * from './amqp/service-bus-standin.js';
+export * from './storage/azurite.js';

@@ -1,2 +1,3 @@
 export * from './azure-auth.js';
 export * from './service-bus-queue.js';
+export * from './blob-reference-data.js';
