@@ -1,0 +1,113 @@
+// Provider side of flows 13–15: the emulator's CFS IoT service endpoint puts a RemoteExecutionContext
+// on the outbound queue for each message of the orchestrator's pact. Provider states put real
+// device records in a fresh emulator through its Web API; each message comes from the operation
+// that makes Dataverse post it (a command created, a device's settings changed, an action called).
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
+import { Verifier } from '@pact-foundation/pact';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startDataverseEmulator, type RunningDataverseEmulator } from './dataverse-emulator.js';
+
+// Pact's core sends usage metrics unless told not to; tests never phone home.
+process.env['PACT_DO_NOT_TRACK'] = 'true';
+
+const PACT_FILE = 'orchestrator-crm-service-endpoint.json';
+const pactPath = fileURLToPath(new URL(`../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
+const resultsDir = fileURLToPath(new URL('../../../tmp/pact-results/', import.meta.url));
+
+interface Device {
+  deviceRecordId: string;
+  deviceId: string;
+  name: string;
+  tags?: string;
+  settings?: string;
+}
+let emulator: RunningDataverseEmulator | undefined;
+let outbound = new InMemoryQueue('outbound');
+let devices: Device[] = [];
+
+async function call(method: string, target: string, body: unknown): Promise<void> {
+  const res = await fetch(`${emulator!.webApiUrl}${target}`, { method, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0' }, body: JSON.stringify(body) });
+  if (!res.ok) throw new Error(`${method} ${target} answered ${res.status} ${await res.text()}`);
+}
+
+async function crmWith(list: Device[]): Promise<undefined> {
+  await emulator?.close();
+  outbound = new InMemoryQueue('outbound');
+  emulator = await startDataverseEmulator({ outboundQueue: outbound });
+  devices = list;
+  for (const d of list) {
+    await call('PATCH', `msdyn_iotdevices(${d.deviceRecordId})`, { msdyn_deviceid: d.deviceId, msdyn_name: d.name, fl_devicetype: 'Thermostat', msdyn_tags: d.tags ?? '{"site":"lobby"}', msdyn_devicesettings: d.settings ?? '{"TargetTemperature":21}' });
+  }
+  return undefined;
+}
+
+const stateHandlers = {
+  'an IoT device is in CRM': (params: unknown) => crmWith([params as Device]),
+  'IoT devices are in CRM': (params: unknown) => crmWith((params as { devices: Device[] }).devices),
+};
+
+/** Does what makes Dataverse post, then takes the one context the service endpoint put on the outbound queue. */
+async function posted(operation: () => Promise<void>): Promise<unknown> {
+  await outbound.receive({ maxMessages: 100, maxWaitMs: 0 }).then((old) => Promise.all(old.map((m) => outbound.complete(m))));
+  await operation();
+  const [message] = await outbound.receive({ maxMessages: 1, maxWaitMs: 1000 });
+  if (message === undefined) throw new Error('the service endpoint posted nothing');
+  return JSON.parse(new TextDecoder().decode(message.body)) as unknown;
+}
+
+const first = (): Device => devices[0]!;
+const messageProviders = {
+  'a Create of msdyn_iotdevicecommand': () =>
+    posted(() =>
+      call('POST', 'msdyn_iotdevicecommands', {
+        msdyn_name: 'Reset Thermostat',
+        msdyn_message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+        msdyn_deviceid: first().deviceId,
+        msdyn_commandstatus: 192350000,
+        'msdyn_device@odata.bind': `/msdyn_iotdevices(${first().deviceRecordId})`,
+      }),
+    ),
+  'an msdyn_RegisterIoTDevice action': () => posted(() => call('POST', 'msdyn_RegisterIoTDevice', { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') })),
+  'an Update of msdyn_iotdevice': () => posted(() => call('PATCH', `msdyn_iotdevices(${first().deviceRecordId})`, { msdyn_devicesettings: '{"TargetTemperature":19}' })),
+  'an msdyn_PullDataForIoTDevice action': () => posted(() => call('POST', 'msdyn_PullDataForIoTDevice', { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') })),
+};
+
+function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
+  const text = outcome instanceof Error ? outcome.message : String(outcome);
+  try {
+    return JSON.parse(text) as ReturnType<typeof summaryOf>;
+  } catch {
+    return { result: false, interactionResults: [] };
+  }
+}
+
+describe('the CRM service endpoint (Dataverse emulator) honours the pact of the orchestrator (flows 13–15)', () => {
+  afterAll(async () => {
+    await emulator?.close();
+  });
+
+  it(`posts every message of ${PACT_FILE}`, async () => {
+    const pactBytes = readFileSync(pactPath);
+    const outcome = await new Verifier({ provider: 'crm-service-endpoint', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
+    const summary = summaryOf(outcome);
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(
+      `${resultsDir}${PACT_FILE}`,
+      JSON.stringify({
+        consumer: 'orchestrator',
+        provider: 'crm-service-endpoint',
+        pactFile: PACT_FILE,
+        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
+        providerProject: 'dataverse-emulator',
+        verifiedAt: new Date().toISOString(),
+        passed: summary.result,
+        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
+      }),
+    );
+    expect(summary.interactionResults.length).toBeGreaterThan(0);
+    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+  });
+});
