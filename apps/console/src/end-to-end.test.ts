@@ -77,4 +77,26 @@ describe('simulator and console in chromium, over the whole loop', () => {
     await simulator.close();
     await consolePage.close();
   });
+
+  it('pausing a thermostat in the simulator turns it Offline in the console (no heartbeat), and resuming brings it back Online', async () => {
+    const [simulatorServer, consoleServer] = servers as [WebServerHandle, WebServerHandle];
+    const simulator = await browser.context.newPage();
+    const consolePage = await browser.context.newPage();
+    await simulator.goto(simulatorServer.url);
+    await consolePage.goto(consoleServer.url);
+    const connection = consolePage.locator('#devices tr[data-device-id="thermostat-3"] td').nth(1);
+    await expect.poll(() => connection.innerText(), { timeout: 30_000 }).toBe('Online');
+
+    const card = simulator.locator('.card[data-device-id="thermostat-3"]');
+    await card.getByRole('button', { name: 'Pause' }).click();
+    await expect.poll(() => card.locator('[data-field="connection"]').innerText()).toBe('Paused');
+    // Heartbeats every second, offline after three silent intervals: the console says so by itself.
+    await expect.poll(() => connection.innerText(), { timeout: 30_000 }).toBe('Offline');
+    await consolePage.screenshot({ path: await screenshotPath('console-device-offline'), fullPage: true });
+
+    await card.getByRole('button', { name: 'Resume' }).click();
+    await expect.poll(() => connection.innerText(), { timeout: 30_000 }).toBe('Online');
+    await simulator.close();
+    await consolePage.close();
+  });
 });
