@@ -11,3 +11,4 @@ export * from './container/fieldlink-container.js';
 export * from './runtime/fieldlink-runtime.js';
 export * from './runtime/create-runtimes.js';
 export * from './runtime/local-stack.js';
+export * from './runtime/process-main.js';

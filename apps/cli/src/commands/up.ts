@@ -1,4 +1,4 @@
-import { APP_TOKENS, createLocalStack, formatConfigIssues, redactConfig, TerminalLog, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
+import { APP_TOKENS, createLocalStack, untilStopSignal, formatConfigIssues, redactConfig, TerminalLog, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
 import { TOKENS, type CrmGatewayPort } from '@fieldlink/ports';
 import { configFromOptions, definedOnly } from '../config-options.js';
 import { LoopPresenter } from '../up/loop-presenter.js';
@@ -47,6 +47,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     if (e.type === 'device-changed') presenter.onDeviceChanged(e.device);
   });
 
+  const stopRequested = untilStopSignal();
   await stack.start();
   let web: WebServers | undefined;
   if (options.web) web = await startWebServers(stack, config, terminal);
@@ -60,23 +61,11 @@ export async function runUp(options: UpOptions): Promise<void> {
     stop: 'Ctrl-C',
   });
 
-  await untilSignal();
+  await stopRequested;
   terminal.info('fieldlink.stopping');
   await web?.close();
   await stack.stop();
   terminal.info('fieldlink.stopped', await summary(stack, config));
-}
-
-function untilSignal(): Promise<void> {
-  return new Promise<void>((resolve) => {
-    const stop = (): void => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 async function summary(stack: LocalStack, config: FieldlinkConfig): Promise<Record<string, number | string>> {

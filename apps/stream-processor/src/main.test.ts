@@ -1,0 +1,31 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../../', import.meta.url));
+const main = join(root, 'apps/stream-processor/src/main.ts');
+const tsx = join(root, 'node_modules/.bin/tsx');
+
+describe('stream-processor main', () => {
+  it('starts on the embedded default and stops cleanly on SIGTERM with exit code 0', async () => {
+    const child = spawn(tsx, [main], { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json' } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = Date.now() + 60_000;
+    while (!out.includes('"event":"stream-processor.started"') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    expect(events).toEqual(['stream-processor.started', 'stream-processor.stopping', 'stream-processor.stopped']);
+  });
+
+  it('refuses a wrong setting with its path and exit code 2, starting nothing', () => {
+    const run = spawnSync(tsx, [main], { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' }, timeout: 60_000 });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('configuration: serviceBus.connectionString: is required because ports.alertsQueue is "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING');
+    expect(run.stdout).toBe('');
+  });
+});

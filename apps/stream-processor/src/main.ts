@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+/** The stream processor, in place of the CFS Stream Analytics job: telemetry → rules → alerts queue, per-minute aggregates and device health. */
+import { createStreamProcessor, runProcessMain } from '@fieldlink/composition';
+
+process.exitCode = await runProcessMain({ name: 'stream-processor', create: createStreamProcessor });

@@ -1,0 +1,75 @@
+import { parseArgs } from 'node:util';
+import type { Result } from '@fieldlink/domain';
+import { CONFIG_FILE_ENV } from '../config/config-settings.js';
+import type { FieldlinkConfig } from '../config/fieldlink-config.js';
+import { formatConfigIssues, loadConfig, type ConfigIssue } from '../config/load-config.js';
+import { TerminalLog } from '../log/terminal-log.js';
+import type { FieldlinkRuntime, RuntimeOptions } from './fieldlink-runtime.js';
+
+export interface ProcessMainOptions {
+  /** `stream-processor`, `orchestrator`: names the log events. */
+  readonly name: string;
+  readonly create: (config: FieldlinkConfig, options: RuntimeOptions) => Promise<Result<FieldlinkRuntime, ConfigIssue[]>>;
+  readonly argv?: readonly string[];
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+const USAGE = (name: string): string => `Usage: ${name} [--config <file>]\n\nReads one configuration document (--config or ${CONFIG_FILE_ENV}; JSON or YAML), overridden by FIELDLINK_* environment variables, and runs until SIGINT or SIGTERM.\n`;
+
+/**
+ * The whole of a service's main: read the configuration (`--config <file>` and the environment),
+ * refuse a wrong one with every issue and exit code 2, start, and stop cleanly on SIGINT or
+ * SIGTERM (exit code 0). Returns the exit code.
+ */
+export async function runProcessMain(options: ProcessMainOptions): Promise<number> {
+  const env = options.env ?? process.env;
+  let file: string | undefined;
+  try {
+    const { values } = parseArgs({ args: [...(options.argv ?? process.argv.slice(2))], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    if (values.help === true) {
+      process.stdout.write(USAGE(options.name));
+      return 0;
+    }
+    file = values.config ?? env[CONFIG_FILE_ENV];
+  } catch (e) {
+    process.stderr.write(`${(e as Error).message}\n${USAGE(options.name)}`);
+    return 2;
+  }
+  const loaded = loadConfig({ ...(file === undefined || file === '' ? {} : { file }), env });
+  if (!loaded.ok) {
+    process.stderr.write(`${formatConfigIssues(loaded.error)}\n${options.name} did not start.\n`);
+    return 2;
+  }
+  const config = loaded.value;
+  const log = new TerminalLog(undefined, { json: config.log.format === 'json', colors: process.stdout.isTTY === true });
+  const created = await options.create(config, { log });
+  if (!created.ok) {
+    process.stderr.write(`${formatConfigIssues(created.error)}\n${options.name} did not start.\n`);
+    return 2;
+  }
+  const runtime = created.value;
+  // Listen before starting: a signal during start still stops cleanly.
+  const stopRequested = untilStopSignal();
+  await runtime.start();
+  log.info(`${options.name}.started`, { profile: config.profile, ports: Object.entries(config.ports).map(([p, a]) => `${p}=${a}`).join(','), stop: 'SIGINT or SIGTERM' });
+  await stopRequested;
+  log.info(`${options.name}.stopping`);
+  await runtime.stop();
+  log.info(`${options.name}.stopped`);
+  return 0;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; keeps the process alive until then, even when nothing else is pending. */
+export function untilStopSignal(): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const keepAlive = setInterval(() => undefined, 1 << 30);
+    const stop = (): void => {
+      clearInterval(keepAlive);
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
