@@ -16,14 +16,26 @@ export const commandPayloadSchema = z.looseObject({
 
 /** Reads a payload from `msdyn_message` text or a message body (UTF-8 JSON); never throws. */
 export function decodeCommandPayload(message: Uint8Array | string): Result<CommandPayload, ValidationIssue[]> {
-  if (typeof message === 'string' && message.length > COMMAND_MESSAGE_MAX) {
-    return err([{ path: 'body', message: `is ${message.length} characters; msdyn_message holds at most ${COMMAND_MESSAGE_MAX}` }]);
+  // A cloud-to-device body is held to the msdyn_message limit too: it is that text, as UTF-8.
+  const text = typeof message === 'string' ? message : utf8Text(message);
+  if (text === undefined) return err([{ path: 'body', message: 'is not valid UTF-8' }]);
+  if (text.length > COMMAND_MESSAGE_MAX) {
+    return err([{ path: 'body', message: `is ${text.length} characters; msdyn_message holds at most ${COMMAND_MESSAGE_MAX}` }]);
   }
-  const json = decodeJsonBody(message);
+  const json = decodeJsonBody(text);
   if (!json.ok) return json;
   const parsed = commandPayloadSchema.safeParse(json.value);
   if (!parsed.success) return err(toValidationIssues(parsed.error));
   return ok(parsed.data);
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+function utf8Text(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The `msdyn_message` text of a payload. */

@@ -11,8 +11,9 @@ const STATUSES = ['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Pu
  * `/messages/servicebound/feedback` endpoint is a JSON array of these).
  */
 export const deliveryFeedbackRecordSchema = z.looseObject({
-  originalMessageId: z.string().min(1, 'expected the original message id'),
-  deviceId: z.string().min(1, 'expected a device id'),
+  // Bounded as the hub bounds them (128), so an oversized id is refused by name.
+  originalMessageId: z.string().min(1, 'expected the original message id').max(128, 'expected at most 128 characters'),
+  deviceId: z.string().min(1, 'expected a device id').max(128, 'expected at most 128 characters'),
   statusCode: z.enum(STATUSES, `expected one of ${STATUSES.join(', ')}`),
   description: z.string().optional(),
   deviceGenerationId: z.string().optional(),
