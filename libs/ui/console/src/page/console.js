@@ -152,7 +152,7 @@ function drawCommands() {
 // ---- charts ----
 
 const charts = {};
-/** The hour the charts show, from the server's answer, so the axis keeps its span however few minutes there are. */
+/** The span the charts show, from the server's answer: fixed, so the axis does not jump with each new minute. */
 const chartWindow = { from: Date.now() - 3_600_000, to: Date.now() };
 
 function chartOptions(kind, width) {
@@ -185,7 +185,9 @@ async function drawCharts() {
   const response = await fetch(`/api/devices/${encodeURIComponent(chartDevice)}/aggregates?minutes=60`);
   if (!response.ok) return;
   const { rows, from, to } = await response.json();
-  chartWindow.from = from;
+  // The last hour at most, and at least the last ten minutes: a young device's minutes fill the width.
+  const first = rows.length > 0 ? rows[0].windowEnd - 60_000 : from;
+  chartWindow.from = Math.max(from, Math.min(first, to - 10 * 60_000));
   chartWindow.to = to;
   const byType = (type) => rows.filter((r) => r.readingType === type);
   const t = byType('Temperature');
