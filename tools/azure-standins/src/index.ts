@@ -2,3 +2,4 @@ export * from './amqp/shared-access-signature.js';
 export * from './amqp/amqp-endpoint.js';
 export * from './amqp/service-bus-standin.js';
 export * from './storage/azurite.js';
+export * from './amqp/event-hubs-standin.js';

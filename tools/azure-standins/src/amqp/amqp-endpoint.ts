@@ -38,6 +38,7 @@ export interface AmqpEndpointOptions {
 }
 
 const CBS = '$cbs';
+const MANAGEMENT = '$management';
 const MANAGEMENT_SUFFIX = '/$management';
 
 /**
@@ -133,7 +134,7 @@ export class AmqpEndpoint {
   private onSenderOpen(context: EventContext): void {
     const sender = context.sender!;
     const source = sender.source?.address ?? '';
-    if (source === CBS || source.endsWith(MANAGEMENT_SUFFIX)) {
+    if (source === CBS || source === MANAGEMENT || source.endsWith(MANAGEMENT_SUFFIX)) {
       // The client's reply link: replies go to it by its target address (the request's reply_to).
       const replyTo = sender.target?.address ?? sender.name;
       let links = this.replyLinks.get(context.connection);
@@ -155,11 +156,18 @@ export class AmqpEndpoint {
       receiver.on('message', (ctx: EventContext) => this.onPutToken(ctx));
       return;
     }
-    if (target.endsWith(MANAGEMENT_SUFFIX)) {
-      const entityPath = target.slice(0, -MANAGEMENT_SUFFIX.length);
+    if (target === MANAGEMENT || target.endsWith(MANAGEMENT_SUFFIX)) {
       receiver.on('message', (ctx: EventContext) => {
         const request = ctx.message!;
+        // Event Hubs addresses one `$management` node and names the entity in the request.
+        const entityPath = target === MANAGEMENT ? String((request.application_properties as Record<string, unknown> | undefined)?.['name'] ?? '') : target.slice(0, -MANAGEMENT_SUFFIX.length);
         const grants = this.grantsOf(ctx.connection);
+        // Event Hubs management requests carry their token in the request instead of on $cbs.
+        const carried = (request.application_properties as Record<string, unknown> | undefined)?.['security_token'];
+        if (typeof carried === 'string') {
+          const check = checkSharedAccessSignature(carried, this.options.policies, Date.now(), this.options.keyEncoding ?? 'utf8');
+          if (check.ok) grants.audiences.add(audiencePath(check.audience));
+        }
         const reply = AmqpEndpoint.covers(grants, entityPath)
           ? safely(() => this.handlers.management(entityPath, request, grants))
           : { statusCode: 401, statusDescription: `Unauthorized access to ${entityPath}: no put-token covers it.`, errorCondition: 'amqp:unauthorized-access' };
