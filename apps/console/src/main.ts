@@ -28,7 +28,8 @@ const program = new Command()
   .option('--json', 'log one JSON object per line', false)
   .showHelpAfterError()
   .action(async (options: ConsoleOptions) => {
-    const token = options.token ?? process.env['FIELDLINK_CONSOLE_TOKEN'];
+    // An empty variable is no token, not an empty one.
+    const token = options.token ?? (process.env['FIELDLINK_CONSOLE_TOKEN'] || undefined);
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
     if (!access.ok) return fail(access.error);
     const config = loadConfig({ env: process.env, ...((options.config ?? process.env['FIELDLINK_CONFIG']) === undefined ? {} : { file: options.config ?? process.env['FIELDLINK_CONFIG'] }) });

@@ -64,7 +64,8 @@ const program = new Command()
       process.stdout.write(`load: ${s.devices} devices, ${s.sent} sent, ${s.failed} failed in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.achievedPerSecond.toFixed(1)} msg/s of ${options.rate} asked\n`);
       return;
     }
-    const token = options.token ?? process.env['FIELDLINK_SIMULATOR_TOKEN'];
+    // An empty variable is no token, not an empty one.
+    const token = options.token ?? (process.env['FIELDLINK_SIMULATOR_TOKEN'] || undefined);
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
     if (!access.ok) return fail(access.error);
     const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log });
