@@ -1,0 +1,106 @@
+// Provider side of the command acknowledgements: a real thermostat of the fleet, connected
+// through the in-memory hub with the telemetry acknowledger, receives the state's command as a
+// cloud-to-device message; the message is the CommandAck telemetry the hub then received from it.
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
+import type { TelemetryEnvelope, TelemetrySubscription } from '@fieldlink/ports';
+import { Verifier } from '@pact-foundation/pact';
+import { afterEach, describe, expect, it } from 'vitest';
+import { telemetryCommandAcknowledger } from './command-acknowledgement.js';
+import { ThermostatFleet } from './thermostat-fleet.js';
+
+// Pact's core sends usage metrics unless told not to; tests never phone home.
+process.env['PACT_DO_NOT_TRACK'] = 'true';
+
+const PACT_FILE = 'orchestrator-thermostat-simulator.json';
+const pactPath = fileURLToPath(new URL(`../../../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
+const resultsDir = fileURLToPath(new URL('../../../../../tmp/pact-results/', import.meta.url));
+
+interface Scenario {
+  readonly hub: InMemoryIotHub;
+  readonly fleet: ThermostatFleet;
+  readonly subscription: TelemetrySubscription;
+  readonly received: TelemetryEnvelope[];
+  readonly command: { deviceId: string; commandId: string; message: string };
+}
+let scenario: Scenario | undefined;
+
+async function close(): Promise<void> {
+  const s = scenario;
+  scenario = undefined;
+  if (s === undefined) return;
+  await s.fleet.close();
+  await s.subscription.close();
+  await s.hub.close();
+}
+
+const stateHandlers = {
+  'a thermostat received a command': async (params: unknown) => {
+    await close();
+    const command = params as Scenario['command'];
+    const hub = new InMemoryIotHub({ partitionCount: 1 });
+    await hub.registerDevices([{ deviceId: command.deviceId }]);
+    const received: TelemetryEnvelope[] = [];
+    const subscription = await hub.subscribe('telemetry', async (batch) => void received.push(...batch));
+    const fleet = new ThermostatFleet({ deviceClient: hub, heartbeatIntervalMs: 0, random: () => 0.5, acknowledge: telemetryCommandAcknowledger() });
+    const added = await fleet.addDevice(command.deviceId);
+    if (!added.ok || added.value.connection !== 'connected') throw new Error(`provider state: thermostat ${command.deviceId} did not connect`);
+    scenario = { hub, fleet, subscription, received, command };
+    return undefined;
+  },
+};
+
+/** Delivers the state's command to the thermostat and returns the acknowledgement it sent. */
+async function acknowledgement(): Promise<unknown> {
+  if (scenario === undefined) throw new Error('no provider state was set up');
+  const { hub, received, command } = scenario;
+  const sent = await hub.cloudToDevice.send({ messageId: command.commandId, deviceId: command.deviceId, body: new TextEncoder().encode(command.message) });
+  if (!sent.ok) throw new Error(`the hub refused the command: ${sent.error.message}`);
+  const isAck = (e: TelemetryEnvelope): boolean => e.properties?.['messageType'] === 'commandAck';
+  for (let i = 0; i < 100 && !received.some(isAck); i++) await new Promise((r) => setTimeout(r, 10));
+  const ack = received.find(isAck);
+  if (ack === undefined) throw new Error('the thermostat sent no acknowledgement');
+  return JSON.parse(new TextDecoder().decode(ack.body)) as unknown;
+}
+
+const messageProviders = {
+  'an acknowledgement of an applied command': acknowledgement,
+  'an acknowledgement of a refused command': acknowledgement,
+};
+
+function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
+  const text = outcome instanceof Error ? outcome.message : String(outcome);
+  try {
+    return JSON.parse(text) as ReturnType<typeof summaryOf>;
+  } catch {
+    return { result: false, interactionResults: [] };
+  }
+}
+
+describe('thermostat simulator honours the pact of the orchestrator: command acknowledgements (flows 16–19)', () => {
+  afterEach(close);
+
+  it(`answers every command of ${PACT_FILE} from its real fleet through the hub`, async () => {
+    const pactBytes = readFileSync(pactPath);
+    const outcome = await new Verifier({ provider: 'thermostat-simulator', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
+    const summary = summaryOf(outcome);
+    mkdirSync(resultsDir, { recursive: true });
+    writeFileSync(
+      `${resultsDir}${PACT_FILE}`,
+      JSON.stringify({
+        consumer: 'orchestrator',
+        provider: 'thermostat-simulator',
+        pactFile: PACT_FILE,
+        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
+        providerProject: 'ui-thermostat-simulator',
+        verifiedAt: new Date().toISOString(),
+        passed: summary.result,
+        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
+      }),
+    );
+    expect(summary.interactionResults.length).toBeGreaterThan(0);
+    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+  });
+});
