@@ -2,3 +2,4 @@ export * from './azure-auth.js';
 export * from './service-bus-queue.js';
 export * from './blob-reference-data.js';
 export * from './event-hubs-telemetry-intake.js';
+export * from './iot-hub-registry.js';

@@ -1,0 +1,53 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IotHubRegistry } from '@fieldlink/adapter-azure';
+import { deviceRegistryConformance } from '@fieldlink/ports/testing';
+import { hostPortAgent } from './host-port-agent.js';
+import { IotHubStandin } from './iot-hub-standin.js';
+import { generateLoopbackCertificate, type LoopbackCertificate } from './loopback-certificate.js';
+
+let certificate: LoopbackCertificate;
+let hub: IotHubStandin;
+beforeAll(async () => {
+  certificate = await generateLoopbackCertificate();
+  hub = await new IotHubStandin(certificate).start();
+});
+afterAll(async () => {
+  await hub?.stop();
+});
+
+const registry = (connectionString = hub.serviceConnectionString) => new IotHubRegistry({ auth: { connectionString }, httpsAgent: hostPortAgent(certificate.cert) });
+
+deviceRegistryConformance('IotHubRegistry over HTTPS', async () => ({ registry: registry(), dispose: async () => undefined }));
+
+describe('IotHubRegistry over HTTPS, beyond the port contract', () => {
+  it('registers more than one bulk call holds (100), with a result per device in order', async () => {
+    const ids = Array.from({ length: 130 }, (_, i) => `bulk-${randomBytes(3).toString('hex')}-${i}`);
+    const results = await registry().registerDevices(ids.map((deviceId) => ({ deviceId })));
+    expect(results.map((r) => r.deviceId)).toEqual(ids);
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(ids.every((id) => hub.devices.get(id)?.status === 'enabled')).toBe(true);
+  });
+
+  it('enables again a device that was disabled when it is registered again', async () => {
+    const deviceId = `disabled-${randomBytes(3).toString('hex')}`;
+    await registry().registerDevices([{ deviceId }]);
+    hub.devices.get(deviceId)!.status = 'disabled';
+    expect(await registry().registerDevices([{ deviceId }])).toEqual([{ deviceId, ok: true, existed: true }]);
+    expect((await registry().getTwin(deviceId))?.status).toBe('enabled');
+  });
+
+  it('refuses a wrong key without echoing it', async () => {
+    const wrongKey = randomBytes(32).toString('base64');
+    const connectionString = hub.serviceConnectionString.replace(/SharedAccessKey=[^;]+/, `SharedAccessKey=${wrongKey}`);
+    const error = await registry(connectionString)
+      .getTwin('anyone')
+      .then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    expect(error?.message).toMatch(/Unauthorized/i);
+    expect(error?.message).not.toContain(wrongKey);
+    expect(error?.message).not.toContain(encodeURIComponent(wrongKey));
+  });
+});

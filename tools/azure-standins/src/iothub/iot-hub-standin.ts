@@ -1,0 +1,257 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { checkSharedAccessSignature, type SharedAccessPolicy } from '../amqp/shared-access-signature.js';
+import type { LoopbackCertificate } from './loopback-certificate.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+export interface StandinDevice {
+  readonly deviceId: string;
+  readonly generationId: string;
+  etag: string;
+  status: 'enabled' | 'disabled';
+  primaryKey: string;
+  connectionState: 'Connected' | 'Disconnected';
+  lastActivityTime?: number;
+  tags: JsonObject;
+  desired: JsonObject;
+  reported: JsonObject;
+  version: number;
+  desiredVersion: number;
+  reportedVersion: number;
+}
+
+/** IoT Hub's rule for device ids: at most 128 ASCII letters, digits and `-.%_*?!(),:=@$'`. */
+const DEVICE_ID = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
+
+/**
+ * An IoT hub's service REST API on loopback over TLS (HTTPS with a certificate made at test
+ * time): the identity registry and device twins, as `azure-iothub`'s Registry calls them.
+ *
+ * Kept: SAS authorization with the hub's `iothubowner` policy (key decoded from base64, as the
+ * hub does); create, read, update (If-Match) and delete of devices; the bulk `POST /devices`
+ * with import modes create/update/delete and a result per device (`DeviceAlreadyExists`,
+ * `ArgumentInvalid`, `DeviceNotFound`); device id validation; twins read and patched with JSON
+ * merge patch on tags and desired properties, with a version that grows. Not implemented: the
+ * query language (`/devices/query`), jobs, modules, configurations, X.509 or CA authentication
+ * of devices, ETag checks other than `*`, throttling.
+ */
+export class IotHubStandin {
+  readonly devices = new Map<string, StandinDevice>();
+  private readonly http: HttpServer;
+  private tls: TlsServer | undefined;
+  private port = 0;
+
+  constructor(
+    private readonly certificate: LoopbackCertificate,
+    private readonly policy: SharedAccessPolicy = { keyName: 'iothubowner', key: randomBytes(32).toString('base64') },
+  ) {
+    this.http = createHttpServer((request, response) => {
+      this.onRequest(request, response).catch((error: unknown) => send(response, 500, { Message: error instanceof Error ? error.message : String(error) }));
+    });
+  }
+
+  async start(): Promise<this> {
+    const tls = createTlsServer({ key: this.certificate.key, cert: this.certificate.cert }, (socket: TLSSocket) => this.http.emit('connection', socket));
+    this.tls = tls;
+    await new Promise<void>((resolve, reject) => {
+      tls.once('error', reject);
+      tls.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.port = (tls.address() as AddressInfo).port;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    this.http.closeAllConnections();
+    const tls = this.tls;
+    this.tls = undefined;
+    if (tls) await new Promise<void>((resolve) => tls.close(() => resolve()));
+  }
+
+  /** `127.0.0.1:<port>`: what the hub's connection strings carry as HostName. */
+  get hostName(): string {
+    return `127.0.0.1:${this.port}`;
+  }
+
+  get serviceConnectionString(): string {
+    return `HostName=${this.hostName};SharedAccessKeyName=${this.policy.keyName};SharedAccessKey=${this.policy.key}`;
+  }
+
+  deviceConnectionString(deviceId: string): string {
+    const device = this.devices.get(deviceId);
+    if (!device) throw new Error(`No device ${deviceId}`);
+    return `HostName=${this.hostName};DeviceId=${deviceId};SharedAccessKey=${device.primaryKey}`;
+  }
+
+  private authorized(request: IncomingMessage): boolean {
+    const token = request.headers.authorization ?? '';
+    return checkSharedAccessSignature(token, [this.policy], Date.now(), 'base64').ok;
+  }
+
+  private async onRequest(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    if (!this.authorized(request)) return send(response, 401, { Message: 'ErrorCode:IotHubUnauthorizedAccess;Unauthorized' });
+    const url = new URL(request.url ?? '/', 'https://hub');
+    const body = await readJson(request);
+    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+    const method = request.method ?? 'GET';
+    if (parts[0] === 'devices' && parts.length === 1 && method === 'POST') return send(response, ...this.bulk(body));
+    if (parts[0] === 'devices' && parts.length === 2) {
+      const deviceId = parts[1]!;
+      if (method === 'GET') return this.devices.has(deviceId) ? send(response, 200, this.deviceJson(this.devices.get(deviceId)!)) : notFound(response, deviceId);
+      if (method === 'PUT') return send(response, ...this.putDevice(deviceId, body as JsonObject, request.headers['if-match'] !== undefined));
+      if (method === 'DELETE') {
+        if (!this.devices.delete(deviceId)) return notFound(response, deviceId);
+        return send(response, 204, undefined);
+      }
+    }
+    if (parts[0] === 'twins' && parts.length === 2) {
+      const device = this.devices.get(parts[1]!);
+      if (!device) return notFound(response, parts[1]!);
+      if (method === 'GET') return send(response, 200, this.twinJson(device));
+      if (method === 'PATCH') {
+        const patch = (body ?? {}) as { tags?: Json; properties?: { desired?: Json } };
+        if (patch.tags !== undefined) device.tags = mergePatch(device.tags, patch.tags);
+        if (patch.properties?.desired !== undefined) {
+          device.desired = mergePatch(device.desired, patch.properties.desired);
+          device.desiredVersion += 1;
+        }
+        this.touch(device);
+        return send(response, 200, this.twinJson(device));
+      }
+    }
+    return send(response, 501, { Message: `${method} ${url.pathname} is not implemented by this stand-in.` });
+  }
+
+  private putDevice(deviceId: string, body: JsonObject, isUpdate: boolean): [number, unknown] {
+    if (!DEVICE_ID.test(deviceId)) return [400, { Message: `ErrorCode:ArgumentInvalid;DeviceId ${deviceId} is invalid.` }];
+    const existing = this.devices.get(deviceId);
+    if (existing && !isUpdate) return [409, { Message: `ErrorCode:DeviceAlreadyExists;A device with ID '${deviceId}' is already registered.` }];
+    if (!existing && isUpdate) return [404, { Message: `ErrorCode:DeviceNotFound;Device ${deviceId} not found.` }];
+    const device = existing ?? this.create(deviceId);
+    if (body['status'] === 'enabled' || body['status'] === 'disabled') device.status = body['status'];
+    this.touch(device);
+    return [200, this.deviceJson(device)];
+  }
+
+  private create(deviceId: string): StandinDevice {
+    const device: StandinDevice = {
+      deviceId,
+      generationId: randomUUID(),
+      etag: '',
+      status: 'enabled',
+      primaryKey: randomBytes(32).toString('base64'),
+      connectionState: 'Disconnected',
+      tags: {},
+      desired: {},
+      reported: {},
+      version: 1,
+      desiredVersion: 1,
+      reportedVersion: 1,
+    };
+    device.etag = Buffer.from(randomUUID()).toString('base64');
+    this.devices.set(deviceId, device);
+    return device;
+  }
+
+  /** Every change of the twin makes a new version and etag. */
+  touch(device: StandinDevice): void {
+    device.version += 1;
+    device.etag = Buffer.from(randomUUID()).toString('base64');
+  }
+
+  private bulk(body: unknown): [number, unknown] {
+    if (!Array.isArray(body) || body.length === 0 || body.length > 100) return [400, { Message: 'ErrorCode:ArgumentInvalid;the body must be an array of 1 to 100 devices.' }];
+    const errors: Array<{ deviceId: string; errorCode: string; errorStatus: string }> = [];
+    for (const entry of body as JsonObject[]) {
+      const deviceId = String(entry['id'] ?? '');
+      const mode = String(entry['importMode'] ?? 'create').toLowerCase();
+      if (!DEVICE_ID.test(deviceId)) {
+        errors.push({ deviceId, errorCode: 'ArgumentInvalid', errorStatus: `DeviceId '${deviceId}' is invalid: at most 128 ASCII letters, digits and -.%_*?!(),:=@$' are allowed.` });
+        continue;
+      }
+      const existing = this.devices.get(deviceId);
+      if (mode === 'create') {
+        if (existing) {
+          errors.push({ deviceId, errorCode: 'DeviceAlreadyExists', errorStatus: `A device with ID '${deviceId}' is already registered.` });
+          continue;
+        }
+        const device = this.create(deviceId);
+        if (entry['status'] === 'disabled') device.status = 'disabled';
+      } else if (mode === 'update' || mode === 'updateifmatchetag') {
+        const device = existing ?? this.create(deviceId);
+        if (entry['status'] === 'enabled' || entry['status'] === 'disabled') device.status = entry['status'];
+        this.touch(device);
+      } else if (mode === 'delete' || mode === 'deleteifmatchetag') {
+        if (!this.devices.delete(deviceId)) errors.push({ deviceId, errorCode: 'DeviceNotFound', errorStatus: `Device ${deviceId} not found.` });
+      } else {
+        errors.push({ deviceId, errorCode: 'ArgumentInvalid', errorStatus: `Import mode '${mode}' is not implemented by this stand-in.` });
+      }
+    }
+    const result = { isSuccessful: errors.length === 0, errors, warnings: [] };
+    return [errors.length === 0 ? 200 : 400, result];
+  }
+
+  private deviceJson(device: StandinDevice): JsonObject {
+    return {
+      deviceId: device.deviceId,
+      generationId: device.generationId,
+      etag: device.etag,
+      status: device.status,
+      connectionState: device.connectionState,
+      lastActivityTime: new Date(device.lastActivityTime ?? 0).toISOString(),
+      cloudToDeviceMessageCount: 0,
+      authentication: { type: 'sas', symmetricKey: { primaryKey: device.primaryKey, secondaryKey: device.primaryKey } },
+    };
+  }
+
+  private twinJson(device: StandinDevice): JsonObject {
+    return {
+      deviceId: device.deviceId,
+      etag: device.etag,
+      version: device.version,
+      status: device.status,
+      connectionState: device.connectionState,
+      lastActivityTime: new Date(device.lastActivityTime ?? 0).toISOString(),
+      tags: device.tags,
+      properties: {
+        desired: { ...device.desired, $version: device.desiredVersion },
+        reported: { ...device.reported, $version: device.reportedVersion },
+      },
+    };
+  }
+}
+
+/** RFC 7386 JSON merge patch: objects merge, null removes, anything else replaces. */
+export function mergePatch(target: JsonObject, patch: Json): JsonObject {
+  if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) return target;
+  const out: JsonObject = { ...target };
+  for (const [key, value] of Object.entries(patch)) {
+    if (value === null) delete out[key];
+    else if (typeof value === 'object' && !Array.isArray(value)) {
+      const current = out[key];
+      out[key] = mergePatch(current !== null && typeof current === 'object' && !Array.isArray(current) ? current : {}, value);
+    } else out[key] = value;
+  }
+  return out;
+}
+
+function notFound(response: ServerResponse, deviceId: string): void {
+  send(response, 404, { Message: `ErrorCode:DeviceNotFound;Device ${deviceId} not found.`, ExceptionMessage: '' });
+}
+
+function send(response: ServerResponse, status: number, body: unknown): void {
+  const text = body === undefined ? '' : JSON.stringify(body);
+  response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
+
+async function readJson(request: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) chunks.push(chunk as Buffer);
+  const text = Buffer.concat(chunks).toString('utf8');
+  return text === '' ? undefined : (JSON.parse(text) as unknown);
+}
