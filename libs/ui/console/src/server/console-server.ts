@@ -44,6 +44,7 @@ export interface ConsoleServerOptions {
 const page = (name: string): string => fileURLToPath(new URL(`../page/${name}`, import.meta.url));
 const require = createRequire(import.meta.url);
 const MAX_CHART_MINUTES = 24 * 60;
+const CHANGED_MIN_INTERVAL_MS = 500;
 
 /**
  * The console's page and its API: one snapshot of devices, alerts and commands, per-minute
@@ -56,16 +57,22 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   const forms = commandFormsOf(options.deviceTypes);
   const stream = new EventStream();
 
-  // Many log events arrive together (one reading: ingest, alert, CRM record); the page reads once.
-  let pending: string[] = [];
+  // Many log events arrive together (one reading: ingest, alert, CRM record) and a busy fleet
+  // logs all the time: the pages hear of them at most every 500 ms, and read once for all.
+  let pending = new Set<string>();
   let debounce: NodeJS.Timeout | undefined;
+  let lastSent = 0;
   const unsubscribe = options.events?.subscribe((e) => {
-    pending.push(e.event);
-    debounce ??= setTimeout(() => {
-      stream.send('changed', { events: [...new Set(pending)] });
-      pending = [];
-      debounce = undefined;
-    }, 150);
+    pending.add(e.event);
+    debounce ??= setTimeout(
+      () => {
+        stream.send('changed', { events: [...pending] });
+        pending = new Set();
+        debounce = undefined;
+        lastSent = Date.now();
+      },
+      Math.max(100, lastSent + CHANGED_MIN_INTERVAL_MS - Date.now()),
+    );
   });
   const ticker = setInterval(() => stream.send('tick', { at: now() }), options.refreshIntervalMs ?? 5000);
   ticker.unref();
