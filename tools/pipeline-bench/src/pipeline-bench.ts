@@ -1,0 +1,221 @@
+/*
+ * The in-process pipeline, measured: a device's JSON reading in, an `msdyn_iotalert` record out.
+ *
+ *   1. Throughput through ingest (flows 3 → 6): readings/s of TelemetryIngest over 10,000 devices,
+ *      in the hub's batches, with a JSON.parse-only pass over the same bodies as the baseline of
+ *      the same run (the floor any JSON pipeline pays), reported as a ratio.
+ *   2. The same through the in-memory hub (send, partition, consumer-group delivery, checkpoint).
+ *   3. Latency under paced open-loop load: R readings/s over N devices for a bounded time, through
+ *      hub → ingest (rules, aggregates, device health, rule state) → alerts queue → inbound
+ *      alerts → in-memory CRM. The latency of an alert is from the time its reading was due to be
+ *      sent (open loop: a stall counts against every reading it delays) to the alert record.
+ *
+ * Run: npx nx run pipeline-bench:bench   (or: cd tools/pipeline-bench && node --import tsx src/pipeline-bench.ts)
+ * Options: --devices 10000 --rate 10000 --seconds 5 --alert-share 0.01 --throughput-readings 400000
+ *
+ * `rules` runs ingest raising alerts only; `full` adds what the stream processor also does per
+ * batch (per-minute aggregates, device health, rule state saved), so the two show where time goes.
+ */
+import { parseArgs } from 'node:util';
+import { InMemoryCrm, InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore, randomIds } from '@fieldlink/adapter-in-memory';
+import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
+import { InboundAlerts, QueueProcessor, TelemetryIngest } from '@fieldlink/flows';
+import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
+
+const { values } = parseArgs({
+  options: {
+    devices: { type: 'string', default: '10000' },
+    rate: { type: 'string', default: '10000' },
+    seconds: { type: 'string', default: '5' },
+    'alert-share': { type: 'string', default: '0.01' },
+    'throughput-readings': { type: 'string', default: '400000' },
+  },
+});
+const DEVICES = Number(values.devices);
+const RATE = Number(values.rate);
+const SECONDS = Math.min(60, Number(values.seconds));
+const ALERT_SHARE = Number(values['alert-share']);
+const THROUGHPUT_READINGS = Number(values['throughput-readings']);
+const BATCH = 100;
+
+const encoder = new TextEncoder();
+const deviceIds = Array.from({ length: DEVICES }, (_, i) => `thermostat-${i + 1}`);
+
+/** Reading n: device round robin; every (1 / ALERT_SHARE)-th one over the CFS threshold, each with a different value (no CFS suppression). */
+function body(n: number): { body: Uint8Array; deviceId: string; token: string; alert: boolean } {
+  const deviceId = deviceIds[n % DEVICES]!;
+  const alert = ALERT_SHARE > 0 && n % Math.round(1 / ALERT_SHARE) === 0;
+  // Alert readings of one device differ from round to round, so the CFS identical-reading suppression never hides one.
+  const temperature = alert ? 71 + (Math.floor(n / DEVICES) % 1000) / 10 : 60 + (n % 100) / 10;
+  const token = `r-${n}`;
+  return { body: encoder.encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 20), EventToken: token })), deviceId, token, alert };
+}
+
+/** `rules`: ingest raising alerts only. `full`: also per-minute aggregates, device health and rule state saved per batch (what the stream processor runs). */
+type IngestMode = 'rules' | 'full';
+
+function ingestOf(mode: IngestMode) {
+  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
+  const stores = mode === 'full' ? { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() } : {};
+  const ingest = new TelemetryIngest({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat', ...stores });
+  return { ingest, alertsQueue };
+}
+
+const rate = (count: number, ms: number): number => Math.round((count * 1000) / ms);
+const fmt = (n: number): string => n.toLocaleString('en');
+
+async function throughputThroughIngest(mode: IngestMode, readings: number): Promise<{ ingestPerSecond: number; parsePerSecond: number; alerts: number }> {
+  const partitions = 4;
+  const envelopes: TelemetryEnvelope[][] = [];
+  const baseTime = Date.UTC(2026, 10, 28, 9);
+  let batch: TelemetryEnvelope[] = [];
+  const sequence = new Array<number>(partitions).fill(0);
+  for (let n = 0; n < readings; n++) {
+    const b = body(n);
+    const partition = n % partitions;
+    // 10,000 readings per second of event time: minute windows open and close as in real traffic.
+    batch.push({ body: b.body, connectionDeviceId: b.deviceId, enqueuedTime: baseTime + Math.floor(n / 10), partitionId: String(partition), sequenceNumber: sequence[partition]!++ });
+    if (batch.length === BATCH) {
+      envelopes.push(batch);
+      batch = [];
+    }
+  }
+  if (batch.length > 0) envelopes.push(batch);
+
+  // Baseline: JSON.parse of every body, nothing else.
+  const decoder = new TextDecoder();
+  let sink = 0;
+  let t = performance.now();
+  for (const b of envelopes) for (const e of b) sink += (JSON.parse(decoder.decode(e.body)) as { Temperature: number }).Temperature;
+  const parseMs = performance.now() - t;
+  if (sink === 42) console.log('');
+
+  const { ingest, alertsQueue } = ingestOf(mode);
+  // Warm up on the first 10% (JIT), then measure on a fresh ingest over everything.
+  for (const b of envelopes.slice(0, Math.ceil(envelopes.length / 10))) await ingest.ingestBatch(b);
+  const measured = ingestOf(mode);
+  t = performance.now();
+  for (const b of envelopes) await measured.ingest.ingestBatch(b);
+  const ingestMs = performance.now() - t;
+  void alertsQueue.close();
+  return { ingestPerSecond: rate(readings, ingestMs), parsePerSecond: rate(readings, parseMs), alerts: measured.alertsQueue.activeCount };
+}
+
+async function throughputThroughHub(): Promise<number> {
+  const hub = new InMemoryIotHub({ partitionCount: 4 });
+  const { ingest } = ingestOf('rules');
+  const count = Math.min(THROUGHPUT_READINGS, 200_000);
+  const bodies = Array.from({ length: count }, (_, n) => body(n));
+  let handled = 0;
+  let done: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => (done = resolve));
+  const subscription = await hub.subscribe('rules', async (batch) => {
+    await ingest.ingestBatch(batch);
+    handled += batch.length;
+    if (handled >= count) done();
+  });
+  const t = performance.now();
+  for (const b of bodies) await hub.send(b.deviceId, b.body);
+  await finished;
+  const ms = performance.now() - t;
+  await subscription.close();
+  hub.cloudToDevice.close();
+  return rate(count, ms);
+}
+
+/** Times when each alert's record was stored, by alert token. */
+class TimedCrm {
+  readonly storedAt = new Map<string, number>();
+  readonly crm: CrmGatewayPort;
+  constructor() {
+    const inner = new InMemoryCrm(randomIds);
+    this.crm = new Proxy(inner, {
+      get: (target, property, receiver) => {
+        if (property === 'createIoTAlert') {
+          return async (alert: NewIoTAlert) => {
+            const created = await target.createIoTAlert(alert);
+            this.storedAt.set(alert.alertToken, performance.now());
+            return created;
+          };
+        }
+        const value = Reflect.get(target, property, receiver) as unknown;
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+  }
+}
+
+async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alerts: number; recorded: number; achieved: number; p50: number; p99: number; max: number }> {
+  const hub = new InMemoryIotHub({ partitionCount: 4 });
+  const { ingest, alertsQueue } = ingestOf(mode);
+  const timed = new TimedCrm();
+  const inbound = new InboundAlerts({ crm: timed.crm, log: silentLog });
+  const processor = new QueueProcessor(alertsQueue, (m) => inbound.handle(m), silentLog, { maxMessages: 64, maxWaitMs: 1_000 });
+  const subscription = await hub.subscribe('rules', (batch) => ingest.handleBatch(batch));
+  processor.start();
+
+  const dueAt = new Map<string, number>();
+  const total = Math.round(RATE * SECONDS);
+  const warmup = Math.round(RATE * Math.min(1, SECONDS / 5));
+  const start = performance.now();
+  let n = 0;
+  while (n < total) {
+    const elapsed = performance.now() - start;
+    const due = Math.min(total, Math.floor((elapsed * RATE) / 1000));
+    for (; n < due; n++) {
+      const b = body(n);
+      if (b.alert && n >= warmup) dueAt.set(b.token, start + (n * 1000) / RATE);
+      await hub.send(b.deviceId, b.body);
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  const sendMs = performance.now() - start;
+  const until = performance.now() + 5_000;
+  while ([...dueAt.keys()].some((k) => !timed.storedAt.has(k)) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+  await subscription.close();
+  await processor.stop();
+  await alertsQueue.close();
+  hub.cloudToDevice.close();
+
+  const latencies = [...dueAt].flatMap(([token, t0]) => {
+    const t1 = timed.storedAt.get(token);
+    return t1 === undefined ? [] : [t1 - t0];
+  });
+  latencies.sort((a, b) => a - b);
+  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+  return { sent: total, alerts: dueAt.size, recorded: latencies.length, achieved: rate(total, sendMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? Number.NaN };
+}
+
+const stage = (name: string): void => void process.stderr.write(`${name}…\n`);
+stage('throughput through ingest (rules)');
+const throughput = await throughputThroughIngest('rules', THROUGHPUT_READINGS);
+stage('throughput through ingest (full)');
+const throughputFull = await throughputThroughIngest('full', Math.min(THROUGHPUT_READINGS, 20_000));
+stage('through the hub');
+const viaHub = await throughputThroughHub();
+stage('latency under paced load (rules)');
+const latency = await latencyUnderLoad('rules');
+stage('latency under paced load (full)');
+const latencyFull = await latencyUnderLoad('full');
+
+const latencyRows = (label: string, l: typeof latency): Array<[string, string, string]> => [
+  [`${label}: readings sent (${fmt(RATE)}/s for ${SECONDS} s), achieved /s`, `${fmt(l.sent)}, ${fmt(l.achieved)}`, ''],
+  [`${label}: alert records within 5 s of the end (${ALERT_SHARE * 100}% of readings, after warm-up)`, `${fmt(l.recorded)} of ${fmt(l.alerts)}`, ''],
+  [`${label}: reading -> alert record latency p50 / p99 / max, ms`, `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} / ${l.max.toFixed(2)}`, 'p99 < 5'],
+];
+const rows: Array<[string, string, string]> = [
+  [`rules ingest, readings/s (batches of 100, 4 partitions, ${fmt(DEVICES)} devices)`, fmt(throughput.ingestPerSecond), '>= 200,000'],
+  ['baseline: JSON.parse only, readings/s', fmt(throughput.parsePerSecond), ''],
+  ['rules ingest / JSON.parse', (throughput.ingestPerSecond / throughput.parsePerSecond).toFixed(3), ''],
+  ['full ingest (+ aggregates, device health, rule state per batch), readings/s', fmt(throughputFull.ingestPerSecond), '>= 200,000'],
+  ['full ingest / rules ingest', (throughputFull.ingestPerSecond / throughput.ingestPerSecond).toFixed(3), ''],
+  ['hub send -> rules ingest, readings/s', fmt(viaHub), ''],
+  ...latencyRows('rules pipeline', latency),
+  ...latencyRows('full pipeline', latencyFull),
+];
+const w0 = Math.max(...rows.map((r) => r[0].length));
+const w1 = Math.max(...rows.map((r) => r[1].length));
+console.log(`Fieldlink in-process pipeline (node ${process.version}, ${fmt(throughput.alerts)} alerts in the rules throughput run)\n`);
+console.log(`${'measure'.padEnd(w0)}  ${'figure'.padStart(w1)}  target`);
+console.log(`${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ------`);
+for (const [m, f, t] of rows) console.log(`${m.padEnd(w0)}  ${f.padStart(w1)}  ${t}`);
