@@ -95,7 +95,10 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
     if (request.method === 'GET' && url.pathname === '/api/events') return options.stream.open(response);
     for (const route of options.routes) {
       const match = route.method === request.method ? route.path.exec(url.pathname) : null;
-      if (match !== null) return route.handle({ request, response, url, params: match.slice(1).map((p) => decodeURIComponent(p)) });
+      if (match === null) continue;
+      const params = decodePathParams(match.slice(1));
+      if (params === undefined) return sendJson(response, 400, { ok: false, error: `malformed percent-encoding in ${url.pathname}` });
+      return route.handle({ request, response, url, params });
     }
     const file = request.method === 'GET' ? options.staticFiles[url.pathname] : undefined;
     if (file !== undefined) {
@@ -130,6 +133,14 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+}
+
+function decodePathParams(raw: readonly string[]): string[] | undefined {
+  try {
+    return raw.map((p) => decodeURIComponent(p));
+  } catch {
+    return undefined;
+  }
 }
 
 function hostnameOf(hostHeader: string | undefined): string {

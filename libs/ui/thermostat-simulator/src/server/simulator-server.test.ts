@@ -74,6 +74,7 @@ describe('simulator server', () => {
     const empty = await post(`${url}api/devices`, { deviceId: '  ', humidity: '140' });
     expect(empty.status).toBe(400);
     expect(((await empty.json()) as { issues: Array<{ path: string }> }).issues.map((i) => i.path)).toEqual(['deviceId', 'humidity']);
+    expect((await post(`${url}api/devices/%E0%A4%A/drift`, { perMinute: 1 })).status).toBe(400);
     const unknown = await post(`${url}api/devices/nobody/drift`, { perMinute: 1 });
     expect(unknown.status).toBe(404);
     const duplicate = await post(`${url}api/devices`, { deviceId: 'thermostat-1' });
