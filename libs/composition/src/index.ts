@@ -12,3 +12,4 @@ export * from './runtime/fieldlink-runtime.js';
 export * from './runtime/create-runtimes.js';
 export * from './runtime/local-stack.js';
 export * from './runtime/process-main.js';
+export * from './container/dynamics-factories.js';

@@ -99,7 +99,14 @@ export async function buildPortAdapters(needed: readonly PortName[], context: Ad
   const built: Partial<Record<PortName, unknown>> = {};
   const closers: Array<() => Promise<void>> = [];
   for (const [port, factory] of chosen) {
-    const instance = await factory(context);
+    let instance: Built<unknown>;
+    try {
+      instance = await factory(context);
+    } catch (e) {
+      // An adapter that refuses its settings: say which port, close what was built, start nothing.
+      for (const close of closers.reverse()) await close();
+      return err([{ path: `ports.${port}`, message: `the "${context.config.ports[port]}" adapter refused its settings: ${(e as Error).message}` }]);
+    }
     built[port] = instance.port;
     if (instance.close !== undefined) closers.push(() => instance.close!());
   }
