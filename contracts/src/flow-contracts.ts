@@ -123,7 +123,7 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
   {
     flow: '16′–18′',
     what: 'register devices in the hub registry',
-    pacts: [{ consumer: P.azureRegistryAdapter, provider: P.iotHubRegistry, interactions: ['create an enabled device', 'read a device'] }],
+    pacts: [{ consumer: P.azureRegistryAdapter, provider: P.iotHubRegistry, interactions: ['create enabled devices in bulk', 'update the tags and desired properties of a twin'] }],
   },
   {
     flow: '18″',
@@ -133,7 +133,7 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
   {
     flow: 'later: update',
     what: 'msdyn_devicesettings/msdyn_tags → twin',
-    pacts: [{ consumer: P.azureRegistryAdapter, provider: P.iotHubRegistry, interactions: ['update the tags and desired properties of a twin'] }],
+    pacts: [{ consumer: P.azureRegistryAdapter, provider: P.iotHubRegistry, interactions: ['update the desired properties of a twin'] }],
   },
   {
     flow: 'later: pull',
