@@ -13,3 +13,4 @@ export * from './runtime/create-runtimes.js';
 export * from './runtime/local-stack.js';
 export * from './runtime/process-main.js';
 export * from './container/dynamics-factories.js';
+export * from './container/azure-factories.js';

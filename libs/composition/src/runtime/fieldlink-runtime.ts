@@ -8,6 +8,7 @@ import type { ConfigIssue } from '../config/load-config.js';
 import { deviceRulesOf } from '../config/rules-file.js';
 import { APP_TOKENS } from '../container/app-tokens.js';
 import { createFieldlinkContainer } from '../container/fieldlink-container.js';
+import { AZURE_FACTORIES } from '../container/azure-factories.js';
 import { DYNAMICS_FACTORIES } from '../container/dynamics-factories.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES, type AdapterFactories, type PortAdapters } from '../container/port-adapters.js';
 import { EventFeed } from '../log/event-feed.js';
@@ -107,7 +108,7 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
           onHandlerError: (e, partitionId) => feed.warn('telemetry.batch-retried', { partitionId, error: e.message }),
         })),
     },
-    [...(options.factories ?? []), DYNAMICS_FACTORIES, IN_MEMORY_FACTORIES],
+    [...(options.factories ?? []), AZURE_FACTORIES, DYNAMICS_FACTORIES, IN_MEMORY_FACTORIES],
   );
   if (!built.ok) return built;
   const adapters: PortAdapters = {
