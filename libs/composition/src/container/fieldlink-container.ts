@@ -11,6 +11,7 @@ import {
   DeviceDataPull,
   DeviceRegistrations,
   InboundAlerts,
+  OutboundMessages,
   deviceTypeCommandCatalog,
   QueueProcessor,
   TelemetryIngest,
@@ -123,6 +124,17 @@ export function createFieldlinkContainer(services: ContainerServices): Container
     if (has(TOKENS.DeviceRegistry)) {
       c.bind(APP_TOKENS.DeviceRegistrations).toResolvedValue((crm: CrmGatewayPort, registry: DeviceRegistryPort, log: LogPort) => new DeviceRegistrations({ crm, registry, log }), [TOKENS.CrmGateway, TOKENS.DeviceRegistry, TOKENS.Log]);
       c.bind(APP_TOKENS.DeviceDataPull).toResolvedValue((crm: CrmGatewayPort, registry: DeviceRegistryPort, log: LogPort) => new DeviceDataPull({ crm, registry, log }), [TOKENS.CrmGateway, TOKENS.DeviceRegistry, TOKENS.Log]);
+      // Flows 13–15: the CRM's service endpoint messages (RemoteExecutionContext) routed to devices, the registry and back to the CRM.
+      if (has(TOKENS.OutboundQueue) && has(APP_TOKENS.CommandDispatch)) {
+        c.bind(APP_TOKENS.OutboundMessages).toResolvedValue(
+          (crm: CrmGatewayPort, registry: DeviceRegistryPort, dispatch: CommandDispatch, registrations: DeviceRegistrations, dataPull: DeviceDataPull, log: LogPort) => new OutboundMessages({ crm, registry, dispatch, registrations, dataPull, log }),
+          [TOKENS.CrmGateway, TOKENS.DeviceRegistry, APP_TOKENS.CommandDispatch, APP_TOKENS.DeviceRegistrations, APP_TOKENS.DeviceDataPull, TOKENS.Log],
+        );
+        c.bind(APP_TOKENS.OutboundProcessor).toResolvedValue(
+          (queue: MessageQueuePort, outbound: OutboundMessages, log: LogPort) => new QueueProcessor(queue, (m) => outbound.handle(m), log),
+          [TOKENS.OutboundQueue, APP_TOKENS.OutboundMessages, TOKENS.Log],
+        );
+      }
     }
   }
   return c;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
-import { silentLog, TOKENS, type CrmGatewayPort, type DeviceTelemetryPort } from '@fieldlink/ports';
+import { silentLog, TOKENS, type CrmGatewayPort, type DeviceTelemetryPort, type MessageQueuePort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES } from '../container/port-adapters.js';
@@ -82,6 +82,19 @@ describe('the local stack', () => {
     });
     expect(alert).toMatchObject({ deviceId: 'thermostat-1', alertToken: '6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01', description: 'Temperature reading of 86 exceeded a threshold of 70' });
     expect(events.find((e) => e.event === 'crm.alert-created')?.fields.correlationId).toBe('6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01');
+  });
+
+  it('routes a CRM service endpoint message from the outbound queue to the device: the CFS Create-command fixture', async () => {
+    const s = await start({ devices: 1, drifting: 0 });
+    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    const fixture = readFileSync(new URL('../../../../fixtures/cfs/remote-execution-context.create-command.json', import.meta.url));
+    const commandId = 'c0ffee00-1234-4abc-8def-0123456789ab';
+    // The CRM holds the record the service endpoint announces.
+    await crm.createCommand({ commandId, name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: 'thermostat-1' });
+    await s.get<MessageQueuePort>(TOKENS.OutboundQueue).send([{ messageId: 'outbound-1', body: new Uint8Array(fixture), contentType: 'application/json' }]);
+    const received = await waitFor('the device to receive the command', () => s.fleet.get('thermostat-1')?.lastCommand);
+    expect(received).toMatchObject({ name: 'Reset Thermostat', outcome: 'completed', messageId: commandId });
+    await waitFor('the acknowledgement', async () => ((await crm.getCommand(commandId))?.state === 'acknowledged' ? true : undefined));
   });
 
   it('refuses to start with an adapter no factory builds, naming the port', async () => {
