@@ -24,7 +24,7 @@ export default tseslint.config(
             { sourceTag: 'layer:ports', onlyDependOnLibsWithTags: ['layer:domain'] },
             { sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain'] },
             { sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain'] },
-            { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:flows', 'layer:ports', 'layer:domain'] },
+            { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:ports', 'layer:domain'] },
             { sourceTag: 'layer:composition', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:adapter', 'layer:ports', 'layer:domain'] },
             { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:composition', 'layer:ui', 'layer:flows', 'layer:adapter', 'layer:ports', 'layer:domain'] },
             { sourceTag: 'layer:tools', onlyDependOnLibsWithTags: ['*'] },
@@ -46,7 +46,7 @@ export default tseslint.config(
           enforceBuildableLibDependency: false,
           depConstraints: [
             { sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:adapter'] },
-            { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:flows', 'layer:ports', 'layer:domain', 'layer:adapter'] },
+            { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:ports', 'layer:domain', 'layer:adapter'] },
           ],
         },
       ],

@@ -43,6 +43,12 @@ describe('module boundaries', () => {
     expect(errors).toEqual([expect.stringContaining('A project tagged with "layer:flows" can only depend on libs tagged with')]);
   });
 
+  it('allow a ui library importing another (the shared web kit), and refuse one importing an adapter outside tests', async () => {
+    expect(await boundaryErrors('libs/ui/console/src/boundary-probe.ts', "import { startWebServer } from '@fieldlink/ui-web-kit';\nexport const probe = startWebServer;\n")).toEqual([]);
+    const errors = await boundaryErrors('libs/ui/console/src/boundary-probe.ts', "import { InMemoryCrm } from '@fieldlink/adapter-in-memory';\nexport const probe = InMemoryCrm;\n");
+    expect(errors).toEqual([expect.stringContaining('A project tagged with "layer:ui" can only depend on libs tagged with')]);
+  });
+
   it('allow what architecture.md allows: flows on ports and domain, apps on everything', async () => {
     expect(await boundaryErrors('libs/flows/src/boundary-probe.ts', "import { TOKENS } from '@fieldlink/ports';\nimport { ok } from '@fieldlink/domain';\nexport const probe = [TOKENS, ok];\n")).toEqual([]);
     expect(await boundaryErrors('apps/cli/src/boundary-probe.ts', "import { InMemoryCrm } from '@fieldlink/adapter-in-memory';\nimport { QueueProcessor } from '@fieldlink/flows';\nexport const probe = [InMemoryCrm, QueueProcessor];\n")).toEqual([]);

@@ -1,4 +1,3 @@
 export * from './fleet/index.js';
 export * from './server/simulator-server.js';
-export { checkAccessSettings, isLoopbackHost } from './http/access-token.js';
-export type { WebServerHandle } from './http/web-server.js';
+export { checkAccessSettings, isLoopbackHost, type WebServerHandle } from '@fieldlink/ui-web-kit';

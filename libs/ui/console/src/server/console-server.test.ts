@@ -2,9 +2,9 @@ import { AlertState, AlertStatus, AlertType, BUILT_IN_DEVICE_TYPES, Registration
 import { InMemoryCrm, InMemoryDeviceRegistry, InMemoryStatusStore, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { AlertActions, CommandRequests, DeviceRegistrations, deviceTypeCommandCatalog } from '@fieldlink/flows';
 import { silentLog } from '@fieldlink/ports';
+import type { WebServerHandle } from '@fieldlink/ui-web-kit';
 import type { Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { WebServerHandle } from '../http/web-server.js';
 import { launchTestBrowser, screenshotPath, type TestBrowser } from '../testing/test-browser.js';
 import { startConsoleServer } from './console-server.js';
 

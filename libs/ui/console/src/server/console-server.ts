@@ -3,9 +3,7 @@ import { createRequire } from 'node:module';
 import type { DeviceTypeDefinition, ValidationIssue } from '@fieldlink/domain';
 import type { AlertActionError, AlertActions, DeviceRegistrations } from '@fieldlink/flows';
 import type { ClockPort, CrmGatewayPort, LogPort, StatusStorePort } from '@fieldlink/ports';
-import { EventStream } from '../http/event-stream.js';
-import { readJsonObject } from '../http/json-body.js';
-import { CONTENT_TYPES, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '../http/web-server.js';
+import { CONTENT_TYPES, EventStream, readJsonObject, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '@fieldlink/ui-web-kit';
 import { commandFormsOf, readCommandForm, type CommandForm } from './command-form.js';
 import { readConsoleSnapshot } from './console-snapshot.js';
 

@@ -1,7 +1,7 @@
 import type { DeviceClientPort, DeviceConnection } from '@fieldlink/ports';
+import type { WebServerHandle } from '@fieldlink/ui-web-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThermostatFleet } from '../fleet/thermostat-fleet.js';
-import type { WebServerHandle } from '../http/web-server.js';
 import { startSimulatorServer } from './simulator-server.js';
 
 /** Devices that connect and send into a list: enough to watch the server drive the fleet. */

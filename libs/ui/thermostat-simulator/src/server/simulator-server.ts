@@ -1,10 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import type { LogPort } from '@fieldlink/ports';
+import { CONTENT_TYPES, EventStream, readJsonObject, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '@fieldlink/ui-web-kit';
 import type { ThermostatFleet } from '../fleet/thermostat-fleet.js';
 import type { FleetEvent, ThermostatView } from '../fleet/thermostat-view.js';
-import { EventStream } from '../http/event-stream.js';
-import { readJsonObject } from '../http/json-body.js';
-import { CONTENT_TYPES, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '../http/web-server.js';
 import { FormFields } from './form-fields.js';
 
 export interface SimulatorServerOptions {
