@@ -93,6 +93,42 @@ describe('TelemetryIngest', () => {
     expect(await statusStore.listDeviceHealth()).toEqual([{ deviceId: 'thermostat-1', lastActivityTime: T + 61_000, online: true, lastReadings: { Temperature: 50, Humidity: 40 } }]);
   });
 
+  it('keeps the last readings of a device across batches: a batch holding only a heartbeat leaves them as they were', async () => {
+    const { ingest, statusStore } = setup();
+    await ingest.handleBatch([envelope(reading('a', 64), T, 0)]);
+    await ingest.handleBatch([envelope({ DeviceID: 'thermostat-1', EventToken: 'heartbeat-1' }, T + 30_000, 1)]);
+    expect(await statusStore.listDeviceHealth()).toEqual([{ deviceId: 'thermostat-1', lastActivityTime: T + 30_000, online: true, lastReadings: { Temperature: 64, Humidity: 40 } }]);
+    // A later batch with only some readings replaces those and keeps the others.
+    await ingest.handleBatch([envelope({ DeviceID: 'thermostat-1', Temperature: 66, EventToken: 'b' }, T + 60_000, 2)]);
+    expect((await statusStore.listDeviceHealth())[0]!.lastReadings).toEqual({ Temperature: 66, Humidity: 40 });
+  });
+
+  it('keeps the last readings across a restart, and a batch read again changes nothing', async () => {
+    const first = setup();
+    await first.ingest.handleBatch([envelope(reading('a', 64), T, 0), envelope({ DeviceID: 'thermostat-2', Humidity: 35, EventToken: 'c' }, T, 1)]);
+    const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore });
+    const heartbeats = [envelope({ DeviceID: 'thermostat-1', EventToken: 'heartbeat-1' }, T + 30_000, 2), envelope({ DeviceID: 'thermostat-2', EventToken: 'heartbeat-2' }, T + 30_000, 3)];
+    await restarted.ingest.handleBatch(heartbeats);
+    const expected = [
+      { deviceId: 'thermostat-1', lastActivityTime: T + 30_000, online: true, lastReadings: { Temperature: 64, Humidity: 40 } },
+      { deviceId: 'thermostat-2', lastActivityTime: T + 30_000, online: true, lastReadings: { Humidity: 35 } },
+    ];
+    expect(await first.statusStore.listDeviceHealth()).toEqual(expected);
+    expect(await restarted.ingest.ingestBatch([envelope(reading('a', 64), T, 0), ...heartbeats])).toMatchObject({ skipped: 3 });
+    expect(await first.statusStore.listDeviceHealth()).toEqual(expected);
+  });
+
+  it('restores rule state saved before it kept last readings', async () => {
+    const first = setup();
+    await first.ingest.handleBatch([envelope(reading('a', 86), T, 0)]);
+    const saved = (await first.ruleStateStore.load('telemetry-ingest/0')) as Record<string, unknown>;
+    const { lastReadings: _dropped, ...older } = saved;
+    await first.ruleStateStore.save('telemetry-ingest/0', older);
+    const restarted = setup({ ruleStateStore: first.ruleStateStore });
+    expect(await restarted.ingest.ingestBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 30_000, 1)])).toMatchObject({ skipped: 1, alerts: [] });
+    expect((await restarted.statusStore.listDeviceHealth())[0]!.lastReadings).toEqual({ Temperature: 86, Humidity: 40 });
+  });
+
   it('keeps a minute growing across batches and across a restart', async () => {
     const first = setup();
     await first.ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);

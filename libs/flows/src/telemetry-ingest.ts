@@ -38,12 +38,20 @@ export interface TelemetryIngestDeps {
 
 const SNAPSHOT_FORMAT = 'fieldlink.telemetry-ingest/1';
 
-/** What ingest remembers per telemetry partition: how far it got, the rule state and the open minute windows. */
+/**
+ * What ingest remembers per telemetry partition: how far it got, the rule state, the open minute
+ * windows and each device's last value of every reading type.
+ */
 interface PartitionState<S> {
   lastSequence: number;
   latestTime: number;
   rules: S;
   aggregates: MinuteAggregates;
+  /**
+   * Kept here, not only in the batch: the health row is written whole, so a batch holding only a
+   * heartbeat (no readings) would otherwise blank the readings of an earlier batch.
+   */
+  lastReadings: Map<string, Readonly<Record<string, number>>>;
 }
 
 export interface BatchOutcome {
@@ -103,7 +111,7 @@ export class TelemetryIngest {
 
   private async handlePartitionBatch(partitionId: string, envelopes: readonly TelemetryEnvelope[]): Promise<BatchOutcome> {
     const committed = await this.partitionState(partitionId);
-    const working: PartitionState<unknown> = { lastSequence: committed.lastSequence, latestTime: committed.latestTime, rules: this.evaluator.copy(committed.rules), aggregates: committed.aggregates.copy() };
+    const working = this.workingCopy(committed);
     const messages: QueueMessage[] = [];
     const alerts: ThresholdAlert[] = [];
     const rejects: RejectedTelemetry[] = [];
@@ -129,7 +137,7 @@ export class TelemetryIngest {
         alerts.push(...raised);
         messages.push({ messageId: event.eventToken, body: encodeCfsAlertMessage(raised), contentType: 'application/json', correlationId: event.eventToken });
       }
-      if (this.deps.statusStore !== undefined) this.record(working.aggregates, touchedWindows, health, event);
+      if (this.deps.statusStore !== undefined) this.record(working, touchedWindows, health, event);
     }
 
     // Time alone may raise alerts too (a window ending, a silence), with tokens made of rule, device and time.
@@ -167,7 +175,7 @@ export class TelemetryIngest {
     const raised: ThresholdAlert[] = [];
     for (const [partitionId, committed] of this.partitions) {
       if (!(now > committed.latestTime)) continue;
-      const working: PartitionState<unknown> = { ...committed, latestTime: now, rules: this.evaluator.copy(committed.rules), aggregates: committed.aggregates.copy() };
+      const working = { ...this.workingCopy(committed), latestTime: now };
       const alerts = this.evaluator.advance(working.rules, now);
       if (alerts.length > 0) await this.deps.alertsQueue.send(alertMessages(alerts));
       for (const alert of alerts) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
@@ -178,25 +186,32 @@ export class TelemetryIngest {
     return raised;
   }
 
-  private record(aggregates: MinuteAggregates, touched: Set<string>, health: Map<string, DeviceHealth>, event: TelemetryEvent): void {
+  /** A copy a batch can change and throw away: the committed state changes only once the batch's effects are stored. */
+  private workingCopy(committed: PartitionState<unknown>): PartitionState<unknown> {
+    return { lastSequence: committed.lastSequence, latestTime: committed.latestTime, rules: this.evaluator.copy(committed.rules), aggregates: committed.aggregates.copy(), lastReadings: new Map(committed.lastReadings) };
+  }
+
+  private record(working: PartitionState<unknown>, touched: Set<string>, health: Map<string, DeviceHealth>, event: TelemetryEvent): void {
     for (const [readingType, value] of Object.entries(event.readings)) {
-      const key = aggregates.add(event.deviceId, readingType, value, event.enqueuedTime);
+      const key = working.aggregates.add(event.deviceId, readingType, value, event.enqueuedTime);
       if (key !== undefined) touched.add(key);
       else this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
     }
+    const lastReadings = { ...working.lastReadings.get(event.deviceId), ...event.readings };
+    working.lastReadings.set(event.deviceId, lastReadings);
     const previous = health.get(event.deviceId);
     health.set(event.deviceId, {
       deviceId: event.deviceId,
       lastActivityTime: Math.max(previous?.lastActivityTime ?? Number.NEGATIVE_INFINITY, event.enqueuedTime),
       online: true,
-      lastReadings: { ...previous?.lastReadings, ...event.readings },
+      lastReadings,
     });
   }
 
   private async partitionState(partitionId: string): Promise<PartitionState<unknown>> {
     const known = this.partitions.get(partitionId);
     if (known !== undefined) return known;
-    const fresh = { lastSequence: -1, latestTime: 0, rules: this.evaluator.initialState(), aggregates: new MinuteAggregates() };
+    const fresh = { lastSequence: -1, latestTime: 0, rules: this.evaluator.initialState(), aggregates: new MinuteAggregates(), lastReadings: new Map() };
     if (this.deps.ruleStateStore === undefined) return fresh;
     const snapshot = await this.deps.ruleStateStore.load(this.stateKey(partitionId));
     if (snapshot === undefined) return fresh;
@@ -221,6 +236,7 @@ export class TelemetryIngest {
       latestTime: state.latestTime,
       rules: this.evaluator.toSnapshot(state.rules),
       aggregates: state.aggregates.toSnapshot(),
+      lastReadings: Object.fromEntries(state.lastReadings),
     };
   }
 
@@ -230,8 +246,10 @@ export class TelemetryIngest {
     if (s['format'] !== SNAPSHOT_FORMAT || s['evaluator'] !== this.evaluator.name || typeof s['lastSequence'] !== 'number' || typeof s['latestTime'] !== 'number') return undefined;
     const rules = this.evaluator.fromSnapshot(s['rules']);
     const aggregates = MinuteAggregates.fromSnapshot(s['aggregates']);
-    if (rules === undefined || aggregates === undefined) return undefined;
-    return { lastSequence: s['lastSequence'], latestTime: s['latestTime'], rules, aggregates };
+    // A snapshot saved before last readings were kept has none: they fill again with the next readings.
+    const lastReadings = s['lastReadings'] === undefined ? new Map<string, Record<string, number>>() : lastReadingsFromSnapshot(s['lastReadings']);
+    if (rules === undefined || aggregates === undefined || lastReadings === undefined) return undefined;
+    return { lastSequence: s['lastSequence'], latestTime: s['latestTime'], rules, aggregates, lastReadings };
   }
 
   private async rulesAt(at: number): Promise<readonly CfsThresholdRule[]> {
@@ -241,6 +259,17 @@ export class TelemetryIngest {
   private async deviceTypeOf(deviceId: string): Promise<string> {
     return (await this.deps.referenceData.deviceTypeOf(deviceId)) ?? this.deps.defaultDeviceType;
   }
+}
+
+function lastReadingsFromSnapshot(snapshot: unknown): Map<string, Record<string, number>> | undefined {
+  if (typeof snapshot !== 'object' || snapshot === null || Array.isArray(snapshot)) return undefined;
+  const map = new Map<string, Record<string, number>>();
+  for (const [deviceId, readings] of Object.entries(snapshot)) {
+    if (typeof readings !== 'object' || readings === null || Array.isArray(readings)) return undefined;
+    if (!Object.values(readings).every((v) => typeof v === 'number' && Number.isFinite(v))) return undefined;
+    map.set(deviceId, { ...(readings as Record<string, number>) });
+  }
+  return map;
 }
 
 /** One queue message per event token: the token is the message id the alerts queue de-duplicates on. */
