@@ -128,7 +128,13 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
   {
     flow: '18″',
     what: 'registration results onto the CRM device',
-    pacts: [{ consumer: P.dynamicsAdapter, provider: P.dataverse, interactions: ['write the registration result of a device'] }],
+    pacts: [
+      {
+        consumer: P.dynamicsAdapter,
+        provider: P.dataverse,
+        interactions: ['write the registration result of a device', 'write a failed registration of a device', 'write the registration result of a device that is not in CRM'],
+      },
+    ],
   },
   {
     flow: 'later: update',

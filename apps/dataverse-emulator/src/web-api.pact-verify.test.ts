@@ -39,12 +39,24 @@ interface DeviceParams {
   deviceType: string;
 }
 
-const putDevice = (p: DeviceParams): Promise<void> => upsert('msdyn_iotdevices', p.deviceRecordId, { msdyn_deviceid: p.deviceId, msdyn_name: p.name, fl_devicetype: p.deviceType, msdyn_registrationstatus: 192350000 });
+/** msdyn_registrationstatus: Unknown (192350000) unless the state says otherwise. */
+const putDevice = (p: DeviceParams, registrationStatus = 192350000): Promise<void> =>
+  upsert('msdyn_iotdevices', p.deviceRecordId, { msdyn_deviceid: p.deviceId, msdyn_name: p.name, fl_devicetype: p.deviceType, msdyn_registrationstatus: registrationStatus });
 
 const stateHandlers = {
   'an IoT device is in CRM': async (params: unknown) => {
     await freshEmulator();
     await putDevice(params as DeviceParams);
+    return undefined;
+  },
+  // Flow 18″: the device the registration ran for, In Progress (192350002) as msdyn_RegisterIoTDevice left it.
+  'an IoT device being registered is in CRM': async (params: unknown) => {
+    await freshEmulator();
+    await putDevice(params as DeviceParams, 192350002);
+    return undefined;
+  },
+  'no IoT device is in CRM': async () => {
+    await freshEmulator();
     return undefined;
   },
   'an IoT alert of a device is in CRM': async (params: unknown) => {

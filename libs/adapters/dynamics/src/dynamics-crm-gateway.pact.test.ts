@@ -1,10 +1,11 @@
-// Consumer side of the Dataverse Web API calls (flows 7–12, the command status of 16–19, and the
-// device data of the pull): the real Dynamics adapter against Pact's mock Dataverse. Table, column
+// Consumer side of the Dataverse Web API calls (flows 7–12, the command status of 16–19, the
+// registration results of 18″, and the device data of the pull): the real Dynamics adapter against Pact's mock Dataverse. Table, column
 // and option-set values are CFS's and stay literal; ids, texts and times are matched by shape.
 // The examples come from the CFS fixtures.
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { AlertState, AlertStatus, AlertType, CfsCommandStatus } from '@fieldlink/domain';
+import { AlertState, AlertStatus, AlertType, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
+import { CrmError } from '@fieldlink/ports';
 import { MatchersV3, PactV4, type V3MockServer } from '@pact-foundation/pact';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamicsCrmGateway } from './dynamics-crm-gateway.js';
@@ -211,6 +212,53 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       .willRespondWith(204)
       .executeTest(async (server) => {
         await adapterOn(server).updateCommandStatus(COMMAND_ID, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
+      });
+  });
+
+  it('writes a registration result onto its device: Registered (192350003) with the message, as an update only (flow 18″)', async () => {
+    await pact
+      .addInteraction()
+      .given('an IoT device being registered is in CRM', device)
+      .uponReceiving('write the registration result of a device')
+      .withRequest('PATCH', path('msdyn_iotdevices', DEVICE_RECORD_ID), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ msdyn_deviceid: like(DEVICE_ID), msdyn_registrationstatus: RegistrationStatus.Registered, msdyn_registrationmessage: like('Registered') }),
+      )
+      .willRespondWith(204)
+      .executeTest(async (server) => {
+        await expect(adapterOn(server).writeRegistrationResults([{ deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, status: RegistrationStatus.Registered, message: 'Registered' }])).resolves.toBeUndefined();
+      });
+  });
+
+  it('writes a failed registration onto its device: Error (192350004) with the reason (flow 18″)', async () => {
+    await pact
+      .addInteraction()
+      .given('an IoT device being registered is in CRM', device)
+      .uponReceiving('write a failed registration of a device')
+      .withRequest('PATCH', path('msdyn_iotdevices', DEVICE_RECORD_ID), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ msdyn_deviceid: like(DEVICE_ID), msdyn_registrationstatus: RegistrationStatus.Error, msdyn_registrationmessage: like('The device registry gave no result for this device') }),
+      )
+      .willRespondWith(204)
+      .executeTest(async (server) => {
+        await adapterOn(server).writeRegistrationResults([{ deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, status: RegistrationStatus.Error, message: 'The device registry gave no result for this device' }]);
+      });
+  });
+
+  it('reports NotFound for the registration result of a device CRM does not hold, and creates none (flow 18″)', async () => {
+    const missingRecordId = '0e0e0e0e-0000-4000-8000-000000000018';
+    await pact
+      .addInteraction()
+      .given('no IoT device is in CRM')
+      .uponReceiving('write the registration result of a device that is not in CRM')
+      .withRequest('PATCH', path('msdyn_iotdevices', missingRecordId), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ msdyn_deviceid: like(DEVICE_ID), msdyn_registrationstatus: RegistrationStatus.Registered, msdyn_registrationmessage: like('Registered') }),
+      )
+      .willRespondWith(404, (b) => b.headers(JSON_RESPONSE).jsonBody({ error: { code: like('0x80040217'), message: like(`msdyn_iotdevice With Id = ${missingRecordId} Does Not Exist`) } }))
+      .executeTest(async (server) => {
+        const error = await adapterOn(server)
+          .writeRegistrationResults([{ deviceRecordId: missingRecordId, deviceId: DEVICE_ID, status: RegistrationStatus.Registered, message: 'Registered' }])
+          .catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(CrmError);
+        expect(error).toMatchObject({ code: 'NotFound', message: expect.stringContaining(missingRecordId) });
       });
   });
 

@@ -33,6 +33,13 @@ import { defaultServiceProtection, ServiceProtectionGate, type Timing, realTimin
 
 type Row = Record<string, unknown>;
 
+/**
+ * From this many registration results on, they are written in `$batch` requests. One result (the
+ * console's Register button, a single CFS registration) is a plain PATCH: one request instead of a
+ * multipart one with a random boundary, which a contract test or a proxy log can read and match.
+ */
+export const REGISTRATION_BATCH_FROM = 2;
+
 /** One write of a bulk request, and what became of it. */
 interface BatchWrite {
   readonly table: TableName;
@@ -130,7 +137,12 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return (await this.query('devices', DeviceColumns, { orderBy: ['msdyn_name asc'] })).map(toDevice);
   }
 
-  /** Written in `$batch` requests of small changesets; a device that does not exist fails with NotFound after all others are written. */
+  /**
+   * Each result is an update of its device (`If-Match: *`, so a missing device is never created).
+   * Fewer than `REGISTRATION_BATCH_FROM` results go as plain PATCH requests, the others in `$batch`
+   * requests of small changesets; a device that does not exist fails with NotFound after all
+   * others are written.
+   */
   async writeRegistrationResults(results: readonly RegistrationResult[]): Promise<void> {
     const writes: BatchWrite[] = results.map((r) => ({
       table: 'devices',
@@ -138,7 +150,10 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       mode: 'update',
       data: { msdyn_deviceid: r.deviceId, msdyn_registrationstatus: r.status, msdyn_registrationmessage: r.message },
     }));
-    const outcomes = await this.writeInChangesets('write registration results', writes);
+    const outcomes =
+      writes.length < REGISTRATION_BATCH_FROM
+        ? await Promise.all(writes.map((w) => this.guardedWrite('write registration results', w)))
+        : await this.writeInChangesets('write registration results', writes);
     const missing = writes.filter((_, i) => !outcomes[i]!.ok && (outcomes[i] as { status?: number }).status === 404).map((w) => w.id);
     const failed = outcomes.find((o): o is Extract<BatchOutcome, { ok: false }> => !o.ok && o.status !== 404);
     if (failed !== undefined) throw toCrmError('write registration results', failed.error, this.redact);

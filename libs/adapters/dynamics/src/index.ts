@@ -1,4 +1,4 @@
-export { DynamicsCrmGateway, type DynamicsCrmGatewayOptions } from './dynamics-crm-gateway.js';
+export { DynamicsCrmGateway, REGISTRATION_BATCH_FROM, type DynamicsCrmGatewayOptions } from './dynamics-crm-gateway.js';
 export { checkSettings, scopeOf, type DynamicsSettings } from './dynamics-settings.js';
 export { ServiceProtectionGate, defaultServiceProtection, parseRetryAfter, type ServiceProtectionSettings, type Timing } from './service-protection.js';
 export { odataString, odataGuid, eqString } from './odata-literal.js';
