@@ -46,6 +46,11 @@ export class InMemoryCrm implements CrmGatewayPort {
   /** Insertion order breaks ties of equal timestamps, so "newest first" is stable. */
   private sequence = 0;
   private readonly order = new Map<string, number>();
+  /**
+   * Each device's alerts, oldest first (alert time, then creation), so the inbound flow's look-up
+   * of a device's recent alerts reads only that device's newest ones instead of sorting them all.
+   */
+  private readonly alertsByDevice = new Map<string, Array<{ readonly alertId: string; readonly alertTime: number }>>();
 
   constructor(
     private readonly ids: IdPort,
@@ -99,6 +104,7 @@ export class InMemoryCrm implements CrmGatewayPort {
     this.alertsById.set(alertId, { ...copy(alert), alertId });
     this.alertIdByToken.set(alert.alertToken, alertId);
     this.order.set(alertId, ++this.sequence);
+    this.indexByDevice(alert.deviceId, { alertId, alertTime: alert.alertTime });
     return { alertId, created: true };
   }
 
@@ -112,7 +118,10 @@ export class InMemoryCrm implements CrmGatewayPort {
   }
 
   async findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]> {
-    return this.alertsNewestFirst().filter((a) => a.deviceId === deviceId && a.alertTime >= since);
+    const ofDevice = this.alertsByDevice.get(deviceId) ?? [];
+    const recent: StoredIoTAlert[] = [];
+    for (let i = ofDevice.length - 1; i >= 0 && ofDevice[i]!.alertTime >= since; i--) recent.push(copy(this.alertsById.get(ofDevice[i]!.alertId)!));
+    return recent;
   }
 
   async updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void> {
@@ -122,8 +131,16 @@ export class InMemoryCrm implements CrmGatewayPort {
   }
 
   async listIoTAlerts(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<StoredIoTAlert[]> {
-    const matching = this.alertsNewestFirst().filter((a) => query.deviceId === undefined || a.deviceId === query.deviceId);
-    return query.top === undefined ? matching : matching.slice(0, query.top);
+    if (query.deviceId !== undefined) {
+      const ofDevice = this.alertsByDevice.get(query.deviceId) ?? [];
+      const count = Math.max(0, Math.min(ofDevice.length, query.top ?? ofDevice.length));
+      return ofDevice
+        .slice(ofDevice.length - count)
+        .reverse()
+        .map((a) => copy(this.alertsById.get(a.alertId)!));
+    }
+    const all = this.alertsNewestFirst();
+    return query.top === undefined ? all : all.slice(0, query.top);
   }
 
   // ---- commands ----
@@ -191,6 +208,15 @@ export class InMemoryCrm implements CrmGatewayPort {
       .filter(({ entry }) => entry.deviceId === deviceId)
       .sort((a, b) => b.entry.recordedOn - a.entry.recordedOn || b.index - a.index)
       .map(({ entry }) => copy(entry));
+  }
+
+  /** Inserts in (alert time, creation) order; alerts mostly come in time order, so this is mostly an append. */
+  private indexByDevice(deviceId: string, alert: { readonly alertId: string; readonly alertTime: number }): void {
+    const list = this.alertsByDevice.get(deviceId) ?? [];
+    this.alertsByDevice.set(deviceId, list);
+    let at = list.length;
+    while (at > 0 && list[at - 1]!.alertTime > alert.alertTime) at--;
+    list.splice(at, 0, alert);
   }
 
   private alertsNewestFirst(): StoredIoTAlert[] {
