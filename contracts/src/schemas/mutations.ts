@@ -3,7 +3,7 @@ import fc from 'fast-check';
 /** A field of a wire schema, as the mutation arbitraries need to know it. */
 export interface FieldSpec {
   readonly name: string;
-  readonly type: 'string' | 'number';
+  readonly type: 'string' | 'number' | 'boolean';
   readonly required: boolean;
   /** The longest string the schema should accept; longer is an oversized string. */
   readonly maxLength?: number;
@@ -21,7 +21,9 @@ export interface Mutation {
 const wrongTypeFor = (type: FieldSpec['type']): fc.Arbitrary<unknown> =>
   type === 'string'
     ? fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean(), fc.constant(null), fc.array(fc.string(), { maxLength: 2 }))
-    : fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }));
+    : type === 'number'
+      ? fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 }))
+      : fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.array(fc.boolean(), { maxLength: 2 }));
 
 const set = (field: string, v: unknown) => (value: JsonObject): JsonObject => ({ ...value, [field]: v });
 

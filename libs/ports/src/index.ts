@@ -8,6 +8,7 @@ export * from './messages/cloud-to-device-command.js';
 export * from './messages/delivery-feedback-message.js';
 export * from './messages/remote-execution-context.js';
 export * from './messages/outbound-crm-message.js';
+export * from './messages/status-rows.js';
 export * from './crm/msdyn-iotalert.js';
 export * from './telemetry-intake-port.js';
 export * from './message-queue-port.js';
