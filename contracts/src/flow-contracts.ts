@@ -61,7 +61,7 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
   {
     flow: '5',
     what: 'per-minute aggregates, device health, alert history',
-    pacts: [{ consumer: P.console, provider: P.streamProcessor, interactions: ['the per-device per-minute aggregates'] }],
+    pacts: [{ consumer: P.console, provider: P.streamProcessor, interactions: ['the per-device per-minute aggregates', 'the health of a device'] }],
   },
   {
     flow: '6',

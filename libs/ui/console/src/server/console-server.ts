@@ -6,6 +6,7 @@ import type { ClockPort, CrmGatewayPort, LogPort, StatusStorePort } from '@field
 import { CONTENT_TYPES, EventStream, readJsonObject, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '@fieldlink/ui-web-kit';
 import { commandFormsOf, readCommandForm, type CommandForm } from './command-form.js';
 import { readConsoleSnapshot } from './console-snapshot.js';
+import { StatusRowsReader } from './status-rows-reader.js';
 
 /** What the console listens to for live updates; the composition's `EventFeed` is one. */
 export interface LiveEvents {
@@ -54,6 +55,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   const now = (): number => (options.clock ?? { now: () => Date.now() }).now();
   const forms = commandFormsOf(options.deviceTypes);
   const stream = new EventStream();
+  const statusRows = new StatusRowsReader(statusStore, options.log);
 
   // Many log events arrive together (one reading: ingest, alert, CRM record) and a busy fleet
   // logs all the time: the pages hear of them at most every 500 ms, and read once for all.
@@ -103,7 +105,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     {
       method: 'GET',
       path: /^\/api\/snapshot$/,
-      handle: async ({ response }) => sendJson(response, 200, await readConsoleSnapshot({ crm, statusStore, now })),
+      handle: async ({ response }) => sendJson(response, 200, await readConsoleSnapshot({ crm, statusStore, now, log: options.log })),
     },
     {
       method: 'GET',
@@ -112,7 +114,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
         const minutes = Number(url.searchParams.get('minutes') ?? '60');
         if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_CHART_MINUTES) return sendIssues(response, 400, [{ path: 'minutes', message: `expected a whole number from 1 to ${MAX_CHART_MINUTES}` }]);
         const to = now();
-        sendJson(response, 200, { deviceId: params[0], from: to - minutes * 60_000, to, rows: await statusStore.queryAggregates(params[0]!, to - minutes * 60_000, to) });
+        sendJson(response, 200, { deviceId: params[0], from: to - minutes * 60_000, to, rows: await statusRows.aggregates(params[0]!, to - minutes * 60_000, to) });
       },
     },
     {

@@ -1,5 +1,6 @@
 import { AlertState, AlertStatus, CfsCommandStatus, RegistrationStatus, type CommandState } from '@fieldlink/domain';
-import type { CrmCommand, CrmGatewayPort, CrmWorkOrder, DeviceHealth, StatusStorePort, StoredIoTAlert } from '@fieldlink/ports';
+import type { CrmCommand, CrmGatewayPort, CrmWorkOrder, DeviceHealth, LogPort, StatusStorePort, StoredIoTAlert } from '@fieldlink/ports';
+import { StatusRowsReader } from './status-rows-reader.js';
 
 /** What the console page shows, in one read: the CRM's records joined with the status store's health. */
 export interface ConsoleSnapshot {
@@ -68,13 +69,15 @@ export interface SnapshotSources {
   readonly now: () => number;
   /** Rows per list (alerts, commands); default 200. */
   readonly top?: number;
+  /** Where a status row that cannot be read is reported (it is left out of the snapshot). */
+  readonly log?: LogPort;
 }
 
 export async function readConsoleSnapshot(sources: SnapshotSources): Promise<ConsoleSnapshot> {
   const top = sources.top ?? 200;
   const [crmDevices, health, alerts, commands, workOrders] = await Promise.all([
     sources.crm.listDevices(),
-    sources.statusStore.listDeviceHealth(),
+    new StatusRowsReader(sources.statusStore, sources.log).health(),
     sources.crm.listIoTAlerts({ top }),
     sources.crm.listCommands({ top }),
     sources.crm.listWorkOrders(),
