@@ -1,4 +1,5 @@
 import {
+  CFS_SUPPRESSION_MS,
   CfsAlertQuery,
   emptyRulesEngineState,
   restoreRulesEngineState,
@@ -12,6 +13,8 @@ import {
   type TelemetryEvent,
   type ThresholdAlert,
 } from '@fieldlink/domain';
+import { LayeredMap } from './layered-map.js';
+import { TimeIndexedMap } from './time-indexed-map.js';
 
 /**
  * What telemetry ingest needs from a rules engine: a pure evaluation over a state it keeps per
@@ -32,6 +35,23 @@ export interface RuleEvaluator<S> {
   toSnapshot(state: S): unknown;
   /** Undefined when the snapshot is not one of this evaluator's. */
   fromSnapshot(snapshot: unknown): S | undefined;
+  /**
+   * How a batch changes the state at the cost of what it touches; without it, each batch works on
+   * a `copy` and the journal holds the whole `toSnapshot` (both cost the size of the state).
+   */
+  readonly changes?: RuleStateChanges<S>;
+}
+
+/** A batch's changes to rule state, kept apart from the committed state until the batch is stored. */
+export interface RuleStateChanges<S> {
+  /** A view of `committed` the batch evaluates on; `committed` itself is left as it is. */
+  begin(committed: S): S;
+  /** What the view changed, as JSON data: the batch's entry in the state journal. */
+  changes(view: S): unknown;
+  /** Folds the view's changes into the committed state it was begun on. */
+  commit(view: S): void;
+  /** Applies a journal entry's changes to a restored state; false when they are not this evaluator's. */
+  replay(state: S, changes: unknown): boolean;
 }
 
 /**
@@ -43,19 +63,61 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
   private cached: { rules: readonly CfsThresholdRule[]; query: CfsAlertQuery } | undefined;
 
   initialState(): CfsAlertQueryState {
-    return { lastAlertAt: new Map() };
+    return { lastAlertAt: new TimeIndexedMap() };
   }
 
   copy(state: CfsAlertQueryState): CfsAlertQueryState {
-    return { lastAlertAt: new Map(state.lastAlertAt) };
+    const lastAlertAt = new TimeIndexedMap<string>();
+    for (const [key, at] of state.lastAlertAt) lastAlertAt.set(key, at);
+    return { lastAlertAt };
   }
+
+  readonly changes: RuleStateChanges<CfsAlertQueryState> = {
+    begin: (committed) => ({ lastAlertAt: new LayeredMap(committed.lastAlertAt) }),
+    changes: (view) => {
+      const set: Array<[string, number]> = [];
+      const removed: string[] = [];
+      for (const change of layersOf(view).changes()) {
+        if (change.removed) removed.push(change.key);
+        else set.push([change.key, change.value]);
+      }
+      return { set, removed };
+    },
+    commit: (view) => layersOf(view).commit(),
+    replay: (state, changes) => {
+      if (typeof changes !== 'object' || changes === null) return false;
+      const { set, removed } = changes as { set?: unknown; removed?: unknown };
+      if (!Array.isArray(set) || !Array.isArray(removed)) return false;
+      if (!set.every((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number') || !removed.every((k) => typeof k === 'string')) return false;
+      for (const [key, at] of set as Array<[string, number]>) state.lastAlertAt.set(key, at);
+      for (const key of removed as string[]) state.lastAlertAt.delete(key);
+      return true;
+    },
+  };
 
   evaluate(state: CfsAlertQueryState, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): ThresholdAlert[] {
     return this.queryFor(rules).evaluate(state, event, deviceType);
   }
 
+  /**
+   * Forgets what can no longer suppress, as `CfsAlertQuery.prune` does, visiting only the keys
+   * whose time may have passed (the seconds the time index files them under, and the keys the
+   * batch set) rather than every key.
+   */
   advance(state: CfsAlertQueryState, now: number): ThresholdAlert[] {
-    (this.cached?.query ?? new CfsAlertQuery([])).prune(state, now);
+    const map = state.lastAlertAt;
+    const expired = (key: string): boolean => {
+      const at = map.get(key);
+      return at !== undefined && now - at >= CFS_SUPPRESSION_MS;
+    };
+    const indexed = map instanceof LayeredMap ? map.committed : map;
+    if (!(indexed instanceof TimeIndexedMap)) {
+      new CfsAlertQuery([]).prune(state, now);
+      return [];
+    }
+    const candidates = [...(indexed as TimeIndexedMap<string>).keysUpTo(now - CFS_SUPPRESSION_MS)];
+    if (map instanceof LayeredMap) for (const change of (map as LayeredMap<string, number>).changes()) if (!change.removed) candidates.push(change.key);
+    for (const key of candidates) if (expired(key)) map.delete(key);
     return [];
   }
 
@@ -67,7 +129,7 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
     if (typeof snapshot !== 'object' || snapshot === null) return undefined;
     const entries = (snapshot as { lastAlertAt?: unknown }).lastAlertAt;
     if (!Array.isArray(entries)) return undefined;
-    const lastAlertAt = new Map<string, number>();
+    const lastAlertAt = new TimeIndexedMap<string>();
     for (const entry of entries) {
       if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') return undefined;
       lastAlertAt.set(entry[0], entry[1]);
@@ -79,6 +141,11 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
     if (this.cached?.rules !== rules) this.cached = { rules, query: new CfsAlertQuery(rules) };
     return this.cached.query;
   }
+}
+
+function layersOf(view: CfsAlertQueryState): LayeredMap<string, number> {
+  if (!(view.lastAlertAt instanceof LayeredMap)) throw new TypeError('CFS rule state changes are read from a view begun by `changes.begin`.');
+  return view.lastAlertAt as LayeredMap<string, number>;
 }
 
 /**

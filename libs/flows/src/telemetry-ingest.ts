@@ -14,7 +14,8 @@ import {
   type StatusStorePort,
   type TelemetryEnvelope,
 } from '@fieldlink/ports';
-import { MinuteAggregates } from './minute-aggregates.js';
+import { PartitionStateJournal } from './partition-state-journal.js';
+import { PartitionStates, type PartitionBatch, type PartitionState } from './partition-state.js';
 import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
 export interface TelemetryIngestDeps {
@@ -26,32 +27,16 @@ export interface TelemetryIngestDeps {
   readonly defaultDeviceType: string;
   /** Per-minute aggregates and device health (flow 5); without it, ingest only raises alerts. */
   readonly statusStore?: StatusStorePort;
-  /** Where each partition's rule state is saved after every batch; without it, state lives in this process only. */
+  /** Where each partition's state is saved with every batch (see `PartitionStateJournal`); without it, state lives in this process only. */
   readonly ruleStateStore?: RuleStateStorePort;
+  /** The most batches that store only their changes (journal entries) between two that store the whole state (checkpoints); 1,000 by default. */
+  readonly maxJournalEntries?: number;
   /** The rules engine; CFS mode (the CFS alert query, exactly) by default. */
   readonly evaluator?: RuleEvaluator<unknown>;
   /** How late (event time) a reading may come and still count in its minute; Stream Analytics accepts 5 s. */
   readonly lateArrivalMs?: number;
   /** Prefix of the rule-state keys, so two ingest jobs on one store do not meet. */
   readonly stateKeyPrefix?: string;
-}
-
-const SNAPSHOT_FORMAT = 'fieldlink.telemetry-ingest/1';
-
-/**
- * What ingest remembers per telemetry partition: how far it got, the rule state, the open minute
- * windows and each device's last value of every reading type.
- */
-interface PartitionState<S> {
-  lastSequence: number;
-  latestTime: number;
-  rules: S;
-  aggregates: MinuteAggregates;
-  /**
-   * Kept here, not only in the batch: the health row is written whole, so a batch holding only a
-   * heartbeat (no readings) would otherwise blank the readings of an earlier batch.
-   */
-  lastReadings: Map<string, Readonly<Record<string, number>>>;
 }
 
 export interface BatchOutcome {
@@ -69,14 +54,22 @@ export interface BatchOutcome {
  * is saved, all before the batch handler resolves (and so before the intake checkpoints): a
  * restart resumes where the last saved batch ended. A message that cannot be read is kept with
  * its reason, never dropped. A batch that fails half way changes no committed state, and the
- * intake gives it again.
+ * intake gives it again. A batch works on a view of its partition's state and stores only what it
+ * changed, so its cost follows its own size, not the number of devices. The batches and time
+ * advances of one partition run one at a time.
  */
 export class TelemetryIngest {
   private readonly evaluator: RuleEvaluator<unknown>;
-  private readonly partitions = new Map<string, PartitionState<unknown>>();
+  private readonly states: PartitionStates;
+  private readonly journal: PartitionStateJournal | undefined;
+  private readonly partitions = new Map<string, PartitionState>();
+  /** The last piece of work queued per partition, so the next one starts after it. */
+  private readonly queued = new Map<string, Promise<unknown>>();
 
   constructor(private readonly deps: TelemetryIngestDeps) {
     this.evaluator = deps.evaluator ?? new CfsRuleEvaluator();
+    this.states = new PartitionStates(this.evaluator);
+    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.states, this.evaluator.name, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries);
   }
 
   /** A `TelemetryBatchHandler`: resolves once every effect of the batch is stored. */
@@ -96,7 +89,7 @@ export class TelemetryIngest {
     let rejected = 0;
     let skipped = 0;
     for (const [partitionId, envelopes] of byPartition) {
-      const outcome = await this.handlePartitionBatch(partitionId, envelopes);
+      const outcome = await this.inTurn(partitionId, () => this.handlePartitionBatch(partitionId, envelopes));
       alerts.push(...outcome.alerts);
       rejected += outcome.rejected;
       skipped += outcome.skipped;
@@ -111,7 +104,7 @@ export class TelemetryIngest {
 
   private async handlePartitionBatch(partitionId: string, envelopes: readonly TelemetryEnvelope[]): Promise<BatchOutcome> {
     const committed = await this.partitionState(partitionId);
-    const working = this.workingCopy(committed);
+    const working = this.states.begin(committed);
     const messages: QueueMessage[] = [];
     const alerts: ThresholdAlert[] = [];
     const rejects: RejectedTelemetry[] = [];
@@ -162,8 +155,8 @@ export class TelemetryIngest {
       this.deps.log.warn('telemetry.rejected', { deviceId: r.envelope.connectionDeviceId, reason: r.reason, description: r.description });
     }
     working.aggregates.close(working.latestTime, this.deps.lateArrivalMs ?? 5_000);
-    if (this.deps.ruleStateStore !== undefined) await this.deps.ruleStateStore.save(this.stateKey(partitionId), this.toSnapshot(working));
-    this.partitions.set(partitionId, working);
+    await this.journal?.save(partitionId, committed, working);
+    this.states.commit(committed, working);
     return { alerts, rejected: rejects.length, skipped };
   }
 
@@ -173,25 +166,40 @@ export class TelemetryIngest {
    */
   async advanceTime(now: number): Promise<ThresholdAlert[]> {
     const raised: ThresholdAlert[] = [];
-    for (const [partitionId, committed] of this.partitions) {
-      if (!(now > committed.latestTime)) continue;
-      const working = { ...this.workingCopy(committed), latestTime: now };
-      const alerts = this.evaluator.advance(working.rules, now);
-      if (alerts.length > 0) await this.deps.alertsQueue.send(alertMessages(alerts));
-      for (const alert of alerts) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
-      if (this.deps.ruleStateStore !== undefined) await this.deps.ruleStateStore.save(this.stateKey(partitionId), this.toSnapshot(working));
-      this.partitions.set(partitionId, working);
+    for (const partitionId of [...this.partitions.keys()]) {
+      const alerts = await this.inTurn(partitionId, async () => {
+        const committed = this.partitions.get(partitionId)!;
+        if (!(now > committed.latestTime)) return [];
+        const working = this.states.begin(committed);
+        working.latestTime = now;
+        const timed = this.evaluator.advance(working.rules, now);
+        if (timed.length > 0) await this.deps.alertsQueue.send(alertMessages(timed));
+        for (const alert of timed) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
+        await this.journal?.save(partitionId, committed, working);
+        this.states.commit(committed, working);
+        return timed;
+      });
       raised.push(...alerts);
     }
     return raised;
   }
 
-  /** A copy a batch can change and throw away: the committed state changes only once the batch's effects are stored. */
-  private workingCopy(committed: PartitionState<unknown>): PartitionState<unknown> {
-    return { lastSequence: committed.lastSequence, latestTime: committed.latestTime, rules: this.evaluator.copy(committed.rules), aggregates: committed.aggregates.copy(), lastReadings: new Map(committed.lastReadings) };
+  /** Runs `work` once the partition's earlier work has settled, so two never interleave on one partition's state. */
+  private inTurn<T>(partitionId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queued.get(partitionId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queued.set(partitionId, settled);
+    void settled.then(() => {
+      if (this.queued.get(partitionId) === settled) this.queued.delete(partitionId);
+    });
+    return next;
   }
 
-  private record(working: PartitionState<unknown>, touched: Set<string>, health: Map<string, DeviceHealth>, event: TelemetryEvent): void {
+  private record(working: PartitionBatch, touched: Set<string>, health: Map<string, DeviceHealth>, event: TelemetryEvent): void {
     for (const [readingType, value] of Object.entries(event.readings)) {
       const key = working.aggregates.add(event.deviceId, readingType, value, event.enqueuedTime);
       if (key !== undefined) touched.add(key);
@@ -208,48 +216,13 @@ export class TelemetryIngest {
     });
   }
 
-  private async partitionState(partitionId: string): Promise<PartitionState<unknown>> {
+  /** The partition's committed state: known in this process, else restored from the store, else fresh. */
+  private async partitionState(partitionId: string): Promise<PartitionState> {
     const known = this.partitions.get(partitionId);
     if (known !== undefined) return known;
-    const fresh = { lastSequence: -1, latestTime: 0, rules: this.evaluator.initialState(), aggregates: new MinuteAggregates(), lastReadings: new Map() };
-    if (this.deps.ruleStateStore === undefined) return fresh;
-    const snapshot = await this.deps.ruleStateStore.load(this.stateKey(partitionId));
-    if (snapshot === undefined) return fresh;
-    const restored = this.fromSnapshot(snapshot);
-    if (restored === undefined) {
-      this.deps.log.error('ingest.state-unreadable', { partitionId, key: this.stateKey(partitionId) });
-      return fresh;
-    }
-    this.deps.log.info('ingest.state-restored', { partitionId, lastSequence: restored.lastSequence });
-    return restored;
-  }
-
-  private stateKey(partitionId: string): string {
-    return `${this.deps.stateKeyPrefix ?? 'telemetry-ingest'}/${partitionId}`;
-  }
-
-  private toSnapshot(state: PartitionState<unknown>): unknown {
-    return {
-      format: SNAPSHOT_FORMAT,
-      evaluator: this.evaluator.name,
-      lastSequence: state.lastSequence,
-      latestTime: state.latestTime,
-      rules: this.evaluator.toSnapshot(state.rules),
-      aggregates: state.aggregates.toSnapshot(),
-      lastReadings: Object.fromEntries(state.lastReadings),
-    };
-  }
-
-  private fromSnapshot(snapshot: unknown): PartitionState<unknown> | undefined {
-    if (typeof snapshot !== 'object' || snapshot === null) return undefined;
-    const s = snapshot as Record<string, unknown>;
-    if (s['format'] !== SNAPSHOT_FORMAT || s['evaluator'] !== this.evaluator.name || typeof s['lastSequence'] !== 'number' || typeof s['latestTime'] !== 'number') return undefined;
-    const rules = this.evaluator.fromSnapshot(s['rules']);
-    const aggregates = MinuteAggregates.fromSnapshot(s['aggregates']);
-    // A snapshot saved before last readings were kept has none: they fill again with the next readings.
-    const lastReadings = s['lastReadings'] === undefined ? new Map<string, Record<string, number>>() : lastReadingsFromSnapshot(s['lastReadings']);
-    if (rules === undefined || aggregates === undefined || lastReadings === undefined) return undefined;
-    return { lastSequence: s['lastSequence'], latestTime: s['latestTime'], rules, aggregates, lastReadings };
+    const state = (await this.journal?.load(partitionId)) ?? this.states.fresh();
+    this.partitions.set(partitionId, state);
+    return state;
   }
 
   private async rulesAt(at: number): Promise<readonly CfsThresholdRule[]> {
@@ -259,17 +232,6 @@ export class TelemetryIngest {
   private async deviceTypeOf(deviceId: string): Promise<string> {
     return (await this.deps.referenceData.deviceTypeOf(deviceId)) ?? this.deps.defaultDeviceType;
   }
-}
-
-function lastReadingsFromSnapshot(snapshot: unknown): Map<string, Record<string, number>> | undefined {
-  if (typeof snapshot !== 'object' || snapshot === null || Array.isArray(snapshot)) return undefined;
-  const map = new Map<string, Record<string, number>>();
-  for (const [deviceId, readings] of Object.entries(snapshot)) {
-    if (typeof readings !== 'object' || readings === null || Array.isArray(readings)) return undefined;
-    if (!Object.values(readings).every((v) => typeof v === 'number' && Number.isFinite(v))) return undefined;
-    map.set(deviceId, { ...(readings as Record<string, number>) });
-  }
-  return map;
 }
 
 /** One queue message per event token: the token is the message id the alerts queue de-duplicates on. */

@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import type { LogPort, RuleStateStorePort } from '@fieldlink/ports';
+import { recordsIn, type PartitionBatch, type PartitionChanges, type PartitionSnapshot, type PartitionState, type PartitionStates } from './partition-state.js';
+
+/** The checkpoint before journal entries existed: the whole state saved after every batch. */
+const WHOLE_STATE_FORMAT = 'fieldlink.telemetry-ingest/1';
+const CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/2';
+const ENTRY_FORMAT = 'fieldlink.telemetry-ingest.journal/1';
+
+/** The most journal entries that follow a checkpoint: what a restore reads at most, besides the checkpoint. */
+export const DEFAULT_MAX_JOURNAL_ENTRIES = 1_000;
+/** Journaled records that never make a checkpoint due on their own: a small state is cheap to replay. */
+const MIN_RECORDS_BEFORE_CHECKPOINT = 1_000;
+
+/**
+ * A partition's state in a `RuleStateStorePort`, written at the cost of what a batch changed.
+ *
+ * Every batch writes exactly one key, and that write is its commit: either a journal entry holding
+ * only what the batch changed (position, rule state changes, the windows and last readings it
+ * touched), or a checkpoint holding the whole state. A checkpoint is due once the entries since
+ * the last one hold as many records as it did (so writing checkpoints costs at most about one
+ * record per record changed, and replaying the journal no more than reading the state again), or
+ * once there are `maxJournalEntries` of them (which bounds the reads of a restore). The
+ * checkpoint is under `<prefix>/<partition>`; entry i after it is under
+ * `<prefix>/<partition>/journal/<i>` and carries the checkpoint's epoch (a random id per
+ * checkpoint) and its index. Restoring reads the checkpoint, then entries 0, 1, … while each
+ * carries that epoch and the next index: an entry left over from an earlier checkpoint, or never
+ * written, ends the chain. So the store holds at most `maxJournalEntries` + 1 keys per partition,
+ * a restore reads at most as many, and the position restored is exactly the last stored batch's:
+ * messages at or before it are skipped.
+ */
+export class PartitionStateJournal {
+  private readonly maxJournalEntries: number;
+
+  constructor(
+    private readonly store: RuleStateStorePort,
+    private readonly states: PartitionStates,
+    private readonly evaluatorName: string,
+    private readonly log: LogPort,
+    private readonly keyPrefix: string,
+    maxJournalEntries = DEFAULT_MAX_JOURNAL_ENTRIES,
+  ) {
+    if (!(Number.isInteger(maxJournalEntries) && maxJournalEntries >= 0)) throw new RangeError(`maxJournalEntries must be a whole number, 0 or more (got ${maxJournalEntries}).`);
+    this.maxJournalEntries = maxJournalEntries;
+  }
+
+  /** The stored state of a partition, or undefined when there is none (or none this evaluator can read: logged). */
+  async load(partitionId: string): Promise<PartitionState | undefined> {
+    const key = this.checkpointKey(partitionId);
+    const stored = await this.store.load(key);
+    if (stored === undefined) return undefined;
+    const checkpoint = this.checkpointOf(stored);
+    const state = checkpoint === undefined ? undefined : this.states.fromSnapshot(checkpoint.snapshot, checkpoint.epoch);
+    if (state === undefined) {
+      this.log.error('ingest.state-unreadable', { partitionId, key });
+      return undefined;
+    }
+    if (checkpoint!.epoch !== undefined) {
+      for (let index = 0; ; index++) {
+        const entryKey = this.entryKey(partitionId, index);
+        const entry = this.entryOf(await this.store.load(entryKey), checkpoint!.epoch, index);
+        if (entry === 'end') break;
+        if (entry === 'unreadable' || !this.states.replay(state, entry)) {
+          this.log.error('ingest.state-unreadable', { partitionId, key: entryKey });
+          return undefined;
+        }
+      }
+    }
+    this.log.info('ingest.state-restored', { partitionId, lastSequence: state.lastSequence, journalEntries: state.journal.entries });
+    return state;
+  }
+
+  /**
+   * Stores the batch's changes to the partition's state (a journal entry, or a checkpoint when one
+   * is due) and notes where the stored copy stands in `state.journal`. Call `PartitionStates.commit`
+   * after it; when it fails, nothing of the batch counts as stored.
+   */
+  async save(partitionId: string, state: PartitionState, batch: PartitionBatch): Promise<void> {
+    const { epoch, entries, journaledRecords, checkpointRecords } = state.journal;
+    // No checkpoint to follow yet (a new partition, or state restored from the whole-state format), or one is due.
+    if (epoch === undefined || entries >= this.maxJournalEntries || journaledRecords >= Math.max(checkpointRecords, MIN_RECORDS_BEFORE_CHECKPOINT)) {
+      const next = randomUUID();
+      const snapshot = this.states.snapshotOf(batch);
+      await this.store.save(this.checkpointKey(partitionId), { format: CHECKPOINT_FORMAT, evaluator: this.evaluatorName, epoch: next, ...snapshot });
+      state.journal = { epoch: next, entries: 0, journaledRecords: 0, checkpointRecords: recordsIn(snapshot) };
+      return;
+    }
+    const changes = this.states.changesOf(batch);
+    await this.store.save(this.entryKey(partitionId, entries), { format: ENTRY_FORMAT, evaluator: this.evaluatorName, epoch, index: entries, ...changes });
+    state.journal = { epoch, entries: entries + 1, journaledRecords: journaledRecords + recordsIn(changes), checkpointRecords };
+  }
+
+  private checkpointKey(partitionId: string): string {
+    return `${this.keyPrefix}/${partitionId}`;
+  }
+
+  private entryKey(partitionId: string, index: number): string {
+    return `${this.keyPrefix}/${partitionId}/journal/${index}`;
+  }
+
+  private checkpointOf(stored: unknown): { snapshot: PartitionSnapshot; epoch: string | undefined } | undefined {
+    if (!isPositioned(stored) || stored['evaluator'] !== this.evaluatorName) return undefined;
+    if (stored['format'] === WHOLE_STATE_FORMAT) return { snapshot: stored as unknown as PartitionSnapshot, epoch: undefined };
+    if (stored['format'] === CHECKPOINT_FORMAT && typeof stored['epoch'] === 'string') return { snapshot: stored as unknown as PartitionSnapshot, epoch: stored['epoch'] };
+    return undefined;
+  }
+
+  /** `end` for no entry, or one that belongs to another checkpoint; `unreadable` for one of this checkpoint that cannot be used. */
+  private entryOf(stored: unknown, epoch: string, index: number): PartitionChanges | 'end' | 'unreadable' {
+    if (typeof stored !== 'object' || stored === null) return 'end';
+    const s = stored as Record<string, unknown>;
+    if (s['format'] !== ENTRY_FORMAT || s['epoch'] !== epoch || s['index'] !== index) return 'end';
+    return isPositioned(s) && s['evaluator'] === this.evaluatorName ? (s as unknown as PartitionChanges) : 'unreadable';
+  }
+}
+
+function isPositioned(stored: unknown): stored is Record<string, unknown> {
+  if (typeof stored !== 'object' || stored === null) return false;
+  const s = stored as Record<string, unknown>;
+  return typeof s['lastSequence'] === 'number' && typeof s['latestTime'] === 'number';
+}
