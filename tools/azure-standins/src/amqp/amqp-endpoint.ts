@@ -28,13 +28,18 @@ export interface EntityHandlers {
 }
 
 export interface AmqpEndpointOptions {
-  readonly policies: readonly SharedAccessPolicy[];
+  /** The keys a token may be signed with; a function when they change (IoT Hub device keys). */
+  readonly policies: readonly SharedAccessPolicy[] | (() => readonly SharedAccessPolicy[]);
+  /** Whether a token signed with this key may grant this audience (a device key only its device). */
+  readonly mayGrant?: (keyName: string, audiencePath: string) => boolean;
   /** How policy keys become HMAC bytes: Service Bus and Event Hubs use UTF-8, IoT Hub base64. */
   readonly keyEncoding?: 'utf8' | 'base64';
   /** Serve AMQPS with this key and certificate (PEM) instead of plain AMQP. */
   readonly tls?: { readonly key: string; readonly cert: string };
   readonly host?: string;
   readonly port?: number;
+  /** What a granted put-token answers: Service Bus and Event Hubs say 202, IoT Hub 200 (and its SDK wants 200). */
+  readonly putTokenStatus?: number;
 }
 
 const CBS = '$cbs';
@@ -115,8 +120,8 @@ export class AmqpEndpoint {
 
   /** True when a put-token on this connection granted an audience covering `entityPath`. */
   static covers(grants: ConnectionGrants, entityPath: string): boolean {
-    const path = entityPath.toLowerCase();
-    for (const granted of grants.audiences) {
+    const path = decoded(entityPath).toLowerCase().replace(/^\/+/, '');
+    for (const granted of [...grants.audiences].map((a) => decoded(a).toLowerCase())) {
       if (granted === '' || path === granted || path.startsWith(`${granted}/`)) return true;
     }
     return false;
@@ -144,6 +149,8 @@ export class AmqpEndpoint {
       }
       links.set(replyTo, sender);
       links.set(sender.name, sender);
+      // Some clients (azure-iothub) give their reply link no address: reply on the node's link.
+      links.set(`node:${source}`, sender);
       return;
     }
     this.handlers.senderOpened(sender, this.grantsOf(context.connection));
@@ -153,7 +160,7 @@ export class AmqpEndpoint {
     const receiver = context.receiver!;
     const target = receiver.target?.address ?? '';
     if (target === CBS) {
-      receiver.on('message', (ctx: EventContext) => this.onPutToken(ctx));
+      receiver.on('message', (ctx: EventContext) => this.onPutToken(ctx, CBS));
       return;
     }
     if (target === MANAGEMENT || target.endsWith(MANAGEMENT_SUFFIX)) {
@@ -165,40 +172,51 @@ export class AmqpEndpoint {
         // Event Hubs management requests carry their token in the request instead of on $cbs.
         const carried = (request.application_properties as Record<string, unknown> | undefined)?.['security_token'];
         if (typeof carried === 'string') {
-          const check = checkSharedAccessSignature(carried, this.options.policies, Date.now(), this.options.keyEncoding ?? 'utf8');
+          const check = this.check(carried);
           if (check.ok) grants.audiences.add(audiencePath(check.audience));
         }
         const reply = AmqpEndpoint.covers(grants, entityPath)
           ? safely(() => this.handlers.management(entityPath, request, grants))
           : { statusCode: 401, statusDescription: `Unauthorized access to ${entityPath}: no put-token covers it.`, errorCondition: 'amqp:unauthorized-access' };
         ctx.delivery!.accept();
-        this.reply(ctx.connection, request, reply);
+        this.reply(ctx.connection, request, target, reply);
       });
       return;
     }
     this.handlers.receiverOpened(receiver, this.grantsOf(context.connection));
   }
 
-  private onPutToken(context: EventContext): void {
+  private onPutToken(context: EventContext, node: string): void {
     const request = context.message!;
     const props = (request.application_properties ?? {}) as Record<string, unknown>;
     const token = typeof request.body === 'string' ? request.body : '';
-    const check = checkSharedAccessSignature(token, this.options.policies, Date.now(), this.options.keyEncoding ?? 'utf8');
+    const check = this.check(token);
     context.delivery!.accept();
     if (props['operation'] !== 'put-token') {
-      this.reply(context.connection, request, { statusCode: 400, statusDescription: `Unsupported $cbs operation ${String(props['operation'])}.` });
+      this.reply(context.connection, request, node, { statusCode: 400, statusDescription: `Unsupported $cbs operation ${String(props['operation'])}.` });
       return;
     }
     if (!check.ok) {
-      this.reply(context.connection, request, { statusCode: 401, statusDescription: `Put-token refused: ${check.reason}.`, errorCondition: 'amqp:unauthorized-access' });
+      this.reply(context.connection, request, node, { statusCode: 401, statusDescription: `Put-token refused: ${check.reason}.`, errorCondition: 'amqp:unauthorized-access' });
       return;
     }
     this.grantsOf(context.connection).audiences.add(audiencePath(String(props['name'] ?? check.audience)));
-    this.reply(context.connection, request, { statusCode: 202, statusDescription: 'Accepted' });
+    const status = this.options.putTokenStatus ?? 202;
+    this.reply(context.connection, request, node, { statusCode: status, statusDescription: status === 200 ? 'OK' : 'Accepted' });
   }
 
-  private reply(connection: Connection, request: Message, reply: ManagementReply): void {
-    const link = this.replyLinks.get(connection)?.get(String(request.reply_to ?? ''));
+  private check(token: string): ReturnType<typeof checkSharedAccessSignature> {
+    const policies = typeof this.options.policies === 'function' ? this.options.policies() : this.options.policies;
+    const check = checkSharedAccessSignature(token, policies, Date.now(), this.options.keyEncoding ?? 'utf8');
+    if (check.ok && this.options.mayGrant && !this.options.mayGrant(check.keyName, audiencePath(check.audience))) {
+      return { ok: false, reason: `key '${check.keyName}' may not grant '${check.audience}'` };
+    }
+    return check;
+  }
+
+  private reply(connection: Connection, request: Message, node: string, reply: ManagementReply): void {
+    const links = this.replyLinks.get(connection);
+    const link = links?.get(String(request.reply_to ?? '')) ?? links?.get(`node:${node}`);
     if (!link) return; // the client gave no reply link: nothing can be answered
     const applicationProperties: Record<string, unknown> = {
       statusCode: reply.statusCode,
@@ -208,6 +226,14 @@ export class AmqpEndpoint {
     };
     if (reply.errorCondition) applicationProperties['errorCondition'] = reply.errorCondition;
     link.send({ correlation_id: request.message_id, application_properties: applicationProperties, body: reply.body ?? null });
+  }
+}
+
+function decoded(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
   }
 }
 

@@ -4,12 +4,13 @@ import { IotHubRegistry } from '@fieldlink/adapter-azure';
 import { deviceRegistryConformance } from '@fieldlink/ports/testing';
 import { hostPortAgent } from './host-port-agent.js';
 import { IotHubStandin } from './iot-hub-standin.js';
-import { generateLoopbackCertificate, type LoopbackCertificate } from './loopback-certificate.js';
+import type { LoopbackCertificate } from './loopback-certificate.js';
+import { trustedLoopbackCertificate } from './tls-trust.global-setup.js';
 
 let certificate: LoopbackCertificate;
 let hub: IotHubStandin;
 beforeAll(async () => {
-  certificate = await generateLoopbackCertificate();
+  certificate = await trustedLoopbackCertificate();
   hub = await new IotHubStandin(certificate).start();
 });
 afterAll(async () => {

@@ -1,9 +1,23 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as connectTcp, type AddressInfo } from 'node:net';
 import { createServer as createTlsServer, type Server as TlsServer, type TLSSocket } from 'node:tls';
+import { AmqpEndpoint } from '../amqp/amqp-endpoint.js';
 import { checkSharedAccessSignature, type SharedAccessPolicy } from '../amqp/shared-access-signature.js';
+import { CloudToDeviceQueues } from './cloud-to-device-queues.js';
+import { IotHubAmqp, type HubForAmqp } from './iot-hub-amqp.js';
+import { createIotHubMqttBroker, type HubForMqtt } from './iot-hub-mqtt.js';
 import type { LoopbackCertificate } from './loopback-certificate.js';
+
+export interface IotHubStandinOptions {
+  readonly policy?: SharedAccessPolicy;
+  /** IoT Hub's default is 10. */
+  readonly maxDeliveryCount?: number;
+  /** How long a delivered, unsettled cloud-to-device message stays locked (the hub: 60 s). */
+  readonly lockTimeoutMs?: number;
+  /** Where device-to-cloud messages go: the hub's built-in Event Hubs-compatible endpoint. */
+  readonly telemetry?: (deviceId: string, body: Buffer, properties: Record<string, string>) => void;
+}
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
@@ -41,21 +55,76 @@ const DEVICE_ID = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
  */
 export class IotHubStandin {
   readonly devices = new Map<string, StandinDevice>();
+  readonly queues: CloudToDeviceQueues;
+  private readonly policy: SharedAccessPolicy;
   private readonly http: HttpServer;
+  private readonly amqp: IotHubAmqp;
+  private readonly view: HubForAmqp & HubForMqtt;
+  private readonly amqpEndpoint: AmqpEndpoint;
+  private mqtt: Awaited<ReturnType<typeof createIotHubMqttBroker>> | undefined;
   private tls: TlsServer | undefined;
+  private readonly sockets = new Set<TLSSocket>();
+  private amqpPort = 0;
   private port = 0;
 
   constructor(
     private readonly certificate: LoopbackCertificate,
-    private readonly policy: SharedAccessPolicy = { keyName: 'iothubowner', key: randomBytes(32).toString('base64') },
+    private readonly options: IotHubStandinOptions = {},
   ) {
+    this.policy = options.policy ?? { keyName: 'iothubowner', key: randomBytes(32).toString('base64') };
     this.http = createHttpServer((request, response) => {
       this.onRequest(request, response).catch((error: unknown) => send(response, 500, { Message: error instanceof Error ? error.message : String(error) }));
     });
+    this.queues = new CloudToDeviceQueues(
+      { maxDeliveryCount: options.maxDeliveryCount ?? 10, lockTimeoutMs: options.lockTimeoutMs ?? 60_000, maxPendingPerDevice: 50 },
+      (deviceId) => this.devices.get(deviceId)?.generationId ?? '',
+      (record) => this.amqp.addFeedback(record),
+    );
+    const hub = {
+      queues: this.queues,
+      hasDevice: (deviceId: string) => this.devices.has(deviceId),
+      deviceKey: (deviceId: string) => (this.devices.get(deviceId)?.status === 'enabled' ? this.devices.get(deviceId)?.primaryKey : undefined),
+      deviceConnected: (deviceId: string, connected: boolean) => this.presence(deviceId, connected),
+      telemetry: (deviceId: string, body: Buffer, properties: Record<string, string>) => {
+        const device = this.devices.get(deviceId);
+        if (device) device.lastActivityTime = Date.now();
+        this.options.telemetry?.(deviceId, body, properties);
+      },
+      twinDocument: (deviceId: string) => {
+        const device = this.devices.get(deviceId)!;
+        return { desired: { ...device.desired, $version: device.desiredVersion }, reported: { ...device.reported, $version: device.reportedVersion } };
+      },
+      patchReported: (deviceId: string, patch: Record<string, unknown>) => {
+        const device = this.devices.get(deviceId)!;
+        device.reported = mergePatch(device.reported, patch as Json);
+        device.reportedVersion += 1;
+        device.lastActivityTime = Date.now();
+        this.touch(device);
+        return device.reportedVersion;
+      },
+    };
+    this.view = hub;
+    this.amqp = new IotHubAmqp(hub);
+    this.amqpEndpoint = new AmqpEndpoint(
+      {
+        keyEncoding: 'base64',
+        putTokenStatus: 200,
+        policies: () => [this.policy, ...[...this.devices.values()].filter((d) => d.status === 'enabled').map((d) => ({ keyName: `device:${d.deviceId}`, key: d.primaryKey }))],
+        // A device's key grants only that device's own endpoints.
+        mayGrant: (keyName, audience) => !keyName.startsWith('device:') || decodeURIComponent(audience) === `devices/${keyName.slice('device:'.length).toLowerCase()}`,
+      },
+      {
+        senderOpened: (sender, grants) => this.amqp.senderOpened(sender, grants),
+        receiverOpened: (receiver, grants) => this.amqp.receiverOpened(receiver, grants),
+        management: () => ({ statusCode: 501, statusDescription: 'No $management on this stand-in.', errorCondition: 'amqp:not-implemented' }),
+      },
+    );
   }
 
   async start(): Promise<this> {
-    const tls = createTlsServer({ key: this.certificate.key, cert: this.certificate.cert }, (socket: TLSSocket) => this.http.emit('connection', socket));
+    this.amqpPort = await this.amqpEndpoint.start();
+    this.mqtt = await createIotHubMqttBroker(this.view);
+    const tls = createTlsServer({ key: this.certificate.key, cert: this.certificate.cert }, (socket: TLSSocket) => this.frontDoor(socket));
     this.tls = tls;
     await new Promise<void>((resolve, reject) => {
       tls.once('error', reject);
@@ -66,10 +135,51 @@ export class IotHubStandin {
   }
 
   async stop(): Promise<void> {
+    this.queues.close();
+    for (const socket of this.sockets) socket.destroy();
     this.http.closeAllConnections();
     const tls = this.tls;
     this.tls = undefined;
     if (tls) await new Promise<void>((resolve) => tls.close(() => resolve()));
+    await this.mqtt?.close();
+    await this.amqpEndpoint.stop();
+  }
+
+  /**
+   * One TLS port serves the three protocols, told apart by their first bytes: the AMQP header
+   * (`AMQP`), an MQTT CONNECT (0x10), or else HTTP.
+   */
+  private frontDoor(socket: TLSSocket): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+    socket.once('readable', () => {
+      const first = socket.read() as Buffer | null;
+      if (!first) return void socket.destroy();
+      socket.unshift(first);
+      if (first.subarray(0, 4).toString('latin1') === 'AMQP') {
+        const upstream = connectTcp(this.amqpPort, '127.0.0.1');
+        socket.pipe(upstream).pipe(socket);
+        const end = (): void => {
+          socket.destroy();
+          upstream.destroy();
+        };
+        upstream.on('error', end);
+        socket.on('error', end);
+        upstream.on('close', end);
+        socket.on('close', end);
+      } else if (first[0] === 0x10) {
+        this.mqtt!.handle(socket);
+      } else {
+        this.http.emit('connection', socket);
+      }
+    });
+  }
+
+  private presence(deviceId: string, connected: boolean): void {
+    const device = this.devices.get(deviceId);
+    if (!device) return;
+    device.connectionState = connected ? 'Connected' : 'Disconnected';
+    device.lastActivityTime = Date.now();
   }
 
   /** `127.0.0.1:<port>`: what the hub's connection strings carry as HostName. */

@@ -1,0 +1,181 @@
+import { Amqp as ServiceAmqp, Client } from 'azure-iothub';
+// The SDK's own AMQP base, to open it with manual settlement (the package has no exports map).
+import { Amqp as AmqpBase } from 'azure-iothub/dist/common-amqp/amqp.js';
+import { Message } from 'azure-iot-common';
+import type { DeliveryFeedbackStatus, Result } from '@fieldlink/domain';
+import {
+  C2D_DEFAULT_TTL_MS,
+  C2D_MAX_BYTES,
+  silentLog,
+  type CloudToDeviceError,
+  type CloudToDeviceMessage,
+  type CloudToDevicePort,
+  type DeliveryFeedback,
+  type FeedbackSubscription,
+  type LogPort,
+} from '@fieldlink/ports';
+import { redact, secretsOf, AzureAdapterError } from './azure-auth.js';
+import type { IotHubAuth } from './iot-hub-registry.js';
+
+export interface IotHubCloudToDeviceOptions {
+  readonly auth: IotHubAuth;
+  readonly log?: LogPort;
+}
+
+interface FeedbackRecordJson {
+  readonly originalMessageId: string;
+  readonly deviceId: string;
+  readonly enqueuedTimeUtc: string;
+  readonly statusCode: string;
+  readonly description?: string;
+}
+
+const STATUSES = new Set<DeliveryFeedbackStatus>(['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged']);
+
+/**
+ * The SDK's service transport accepts every feedback message as it arrives, so feedback a
+ * handler failed on would be lost; this one leaves settling to the adapter.
+ */
+class ExplicitlySettledAmqp extends ServiceAmqp {
+  constructor(config: ConstructorParameters<typeof ServiceAmqp>[0]) {
+    super(config, new AmqpBase(false));
+  }
+}
+
+/** Feedback receivers of the SDK: they emit messages and are settled through themselves. */
+interface FeedbackReceiver {
+  on(event: 'message', listener: (message: Message) => void): void;
+  removeListener(event: 'message', listener: (message: Message) => void): void;
+  complete(message: Message, done?: (error?: Error) => void): void;
+  abandon(message: Message, done?: (error?: Error) => void): void;
+}
+
+/**
+ * CloudToDevicePort with azure-iothub's Client over AMQP: every message asks for full
+ * acknowledgement (`ack: 'full'`), and the hub's feedback (`/messages/serviceBound/feedback`) is
+ * read as DeliveryFeedback, completed once the handler resolved and abandoned (given back) when
+ * it failed.
+ */
+export class IotHubCloudToDevice implements CloudToDevicePort {
+  private readonly client: Client;
+  private readonly secrets: string[];
+  private readonly log: LogPort;
+  private opened: Promise<void> | undefined;
+
+  constructor(options: IotHubCloudToDeviceOptions) {
+    const auth = options.auth;
+    this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
+    this.log = options.log ?? silentLog;
+    try {
+      this.client =
+        'connectionString' in auth
+          ? Client.fromConnectionString(auth.connectionString, ExplicitlySettledAmqp)
+          : Client.fromTokenCredential(auth.hostName, auth.credential, ExplicitlySettledAmqp);
+    } catch (error) {
+      throw this.error('The IoT hub service connection is misconfigured', error);
+    }
+  }
+
+  async send(message: CloudToDeviceMessage): Promise<Result<void, CloudToDeviceError>> {
+    if (message.body.byteLength > C2D_MAX_BYTES) {
+      return fail('MessageTooLarge', `Message '${message.messageId}' has ${message.body.byteLength} bytes; the hub takes at most ${C2D_MAX_BYTES}.`);
+    }
+    const wire = new Message(Buffer.from(message.body));
+    wire.messageId = message.messageId;
+    wire.ack = 'full';
+    if (message.correlationId !== undefined) wire.correlationId = message.correlationId;
+    // Epoch ms, not a Date: the SDK's AMQP encoder (rhea 1) cannot write a Date as a timestamp.
+    wire.expiryTimeUtc = Date.now() + (message.ttlMs ?? C2D_DEFAULT_TTL_MS);
+    for (const [key, value] of Object.entries(message.properties ?? {})) wire.properties.add(key, value);
+    try {
+      await this.open();
+      await this.client.send(message.deviceId, wire);
+      return { ok: true, value: undefined };
+    } catch (error) {
+      const name = error instanceof Error ? error.name : '';
+      const text = this.text(error);
+      if (name === 'DeviceNotFoundError') return fail('DeviceNotFound', `Device '${message.deviceId}' is not registered in the hub: ${text}`);
+      if (name === 'DeviceMaximumQueueDepthExceededError') return fail('DeviceQueueFull', `Device '${message.deviceId}' has the maximum of pending messages: ${text}`);
+      if (name === 'MessageTooLargeError') return fail('MessageTooLarge', `Message '${message.messageId}' is too large for the hub: ${text}`);
+      if (name === 'ThrottlingError' || name === 'ServiceUnavailableError' || name === 'IotHubQuotaExceededError') return fail('Throttled', `The hub asks to slow down: ${text}`);
+      throw this.error(`Sending message '${message.messageId}' to device '${message.deviceId}' failed`, error);
+    }
+  }
+
+  async subscribeFeedback(handler: (feedback: readonly DeliveryFeedback[]) => Promise<void>): Promise<FeedbackSubscription> {
+    let receiver: FeedbackReceiver;
+    try {
+      await this.open();
+      receiver = (await this.client.getFeedbackReceiver()).result as unknown as FeedbackReceiver;
+    } catch (error) {
+      throw this.error('Opening the feedback receiver failed', error);
+    }
+    const listener = (message: Message): void => {
+      void (async () => {
+        let feedback: DeliveryFeedback[];
+        try {
+          feedback = parseFeedback(message.getBytes().toString('utf8'));
+        } catch (error) {
+          // Feedback the hub sent and we cannot read is kept in the log, and settled: it would never read.
+          this.log.error('cloud-to-device.feedback-unreadable', { error: error instanceof Error ? error.message : String(error) });
+          receiver.complete(message);
+          return;
+        }
+        try {
+          await handler(feedback);
+          receiver.complete(message);
+        } catch (error) {
+          this.log.warn('cloud-to-device.feedback-handler-failed', { error: error instanceof Error ? error.message : String(error) });
+          receiver.abandon(message);
+        }
+      })();
+    };
+    receiver.on('message', listener);
+    return { close: async () => receiver.removeListener('message', listener) };
+  }
+
+  async close(): Promise<void> {
+    if (this.opened) await this.client.close().catch(() => undefined);
+    this.opened = undefined;
+  }
+
+  private open(): Promise<void> {
+    this.opened ??= this.client.open().then(
+      () => undefined,
+      (error: unknown) => {
+        this.opened = undefined;
+        throw error;
+      },
+    );
+    return this.opened;
+  }
+
+  private text(error: unknown): string {
+    return redact(error instanceof Error ? error.message : String(error), this.secrets);
+  }
+
+  private error(what: string, error: unknown): AzureAdapterError {
+    const name = error instanceof Error ? error.name : 'Error';
+    return new AzureAdapterError(`${what}: ${name}: ${this.text(error)}`);
+  }
+}
+
+function fail(code: CloudToDeviceError['code'], message: string): Result<void, CloudToDeviceError> {
+  return { ok: false, error: { code, message } };
+}
+
+/** The hub's feedback body: a JSON array of records, one per original message. */
+export function parseFeedback(text: string): DeliveryFeedback[] {
+  const records = JSON.parse(text) as FeedbackRecordJson[];
+  if (!Array.isArray(records)) throw new Error('feedback: expected a JSON array of records');
+  return records.map((r, i) => {
+    if (!STATUSES.has(r.statusCode as DeliveryFeedbackStatus)) throw new Error(`feedback.${i}.statusCode: unknown status '${r.statusCode}'`);
+    return {
+      originalMessageId: r.originalMessageId,
+      deviceId: r.deviceId,
+      status: r.statusCode as DeliveryFeedbackStatus,
+      ...(r.description ? { description: r.description } : {}),
+      enqueuedTime: Date.parse(r.enqueuedTimeUtc),
+    };
+  });
+}

@@ -1,0 +1,152 @@
+import { Client, Message, type Twin } from 'azure-iot-device';
+import { Amqp as AmqpTransport } from 'azure-iot-device-amqp';
+import { Mqtt as MqttTransport } from 'azure-iot-device-mqtt';
+import { silentLog, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
+import { redact, secretsOf, AzureAdapterError } from './azure-auth.js';
+
+export interface IotHubDeviceClientOptions {
+  /** The device's own connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`). */
+  readonly connectionStringFor: (deviceId: string) => Promise<string> | string;
+  /**
+   * `mqtt` (the default) is what real thermostats speak. Over MQTT IoT Hub has no reject and no
+   * abandon: the client library acknowledges (PUBACK) a message as it arrives, which completes
+   * it, so an outcome other than complete is only logged (see README). `amqp` settles all three
+   * ways.
+   */
+  readonly transport?: 'mqtt' | 'amqp';
+  /** Extra CA certificate (PEM) to trust, for a hub behind a private CA. */
+  readonly ca?: string;
+  readonly log?: LogPort;
+}
+
+/** DeviceClientPort with azure-iot-device: each connection is one device's client. */
+export class IotHubDeviceClient implements DeviceClientPort {
+  constructor(private readonly options: IotHubDeviceClientOptions) {}
+
+  async connect(deviceId: string): Promise<DeviceConnection> {
+    const connectionString = await this.options.connectionStringFor(deviceId);
+    const connection = new IotHubDeviceConnection(deviceId, connectionString, this.options);
+    await connection.open();
+    return connection;
+  }
+}
+
+class IotHubDeviceConnection implements DeviceConnection {
+  private client: Client;
+  private readonly secrets: string[];
+  private readonly transport: 'mqtt' | 'amqp';
+  private readonly log: LogPort;
+  private closed = false;
+  private twin: Twin | undefined;
+  private queue: Promise<void> = Promise.resolve();
+  private handler: ((message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>) | undefined;
+
+  constructor(
+    readonly deviceId: string,
+    private readonly connectionString: string,
+    private readonly options: IotHubDeviceClientOptions,
+  ) {
+    this.secrets = secretsOf(connectionString);
+    this.transport = options.transport ?? 'mqtt';
+    this.log = options.log ?? silentLog;
+    this.client = this.newClient();
+  }
+
+  private newClient(): Client {
+    try {
+      const client = Client.fromConnectionString(this.connectionString, this.transport === 'amqp' ? AmqpTransport : MqttTransport);
+      if (this.options.ca) void client.setOptions({ ca: this.options.ca });
+      client.on('error', (error: Error) => this.log.warn('device-client.error', { deviceId: this.deviceId, error: redact(error.message, this.secrets) }));
+      return client;
+    } catch (error) {
+      throw this.error(`Device '${this.deviceId}' connection string is misconfigured`, error);
+    }
+  }
+
+  async open(): Promise<void> {
+    try {
+      await this.client.open();
+    } catch (error) {
+      await this.client.close().catch(() => undefined);
+      throw this.error(`Device '${this.deviceId}' could not connect`, error);
+    }
+  }
+
+  async sendTelemetry(body: Uint8Array, properties?: Readonly<Record<string, string>>): Promise<void> {
+    this.assertOpen();
+    const message = new Message(Buffer.from(body));
+    for (const [key, value] of Object.entries(properties ?? {})) message.properties.add(key, value);
+    try {
+      await this.client.sendEvent(message);
+    } catch (error) {
+      throw this.error(`Device '${this.deviceId}' could not send telemetry`, error);
+    }
+  }
+
+  onCloudToDeviceMessage(handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): void {
+    if (this.handler) throw new AzureAdapterError(`Device '${this.deviceId}' already has a cloud-to-device handler.`);
+    this.handler = handler;
+    this.listen(this.client);
+  }
+
+  async reportProperties(patch: Readonly<Record<string, unknown>>): Promise<void> {
+    this.assertOpen();
+    try {
+      this.twin ??= await this.client.getTwin();
+      const twin = this.twin;
+      await new Promise<void>((resolve, reject) => twin.properties.reported.update({ ...patch }, (error?: Error) => (error ? reject(error) : resolve())));
+    } catch (error) {
+      throw this.error(`Device '${this.deviceId}' could not report properties`, error);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Not waiting for a handler still at work: it may never finish, and the hub takes the message back.
+    await this.client.close().catch(() => undefined);
+  }
+
+  private listen(client: Client): void {
+    client.on('message', (message: Message) => {
+      // One at a time, in order: the next waits for the handler of the one before.
+      this.queue = this.queue.then(() => this.handle(client, message)).catch((error: unknown) => this.log.warn('device-client.c2d-failed', { deviceId: this.deviceId, error: String(error) }));
+    });
+  }
+
+  private async handle(client: Client, message: Message): Promise<void> {
+    if (this.closed) return;
+    const properties: Record<string, string> = {};
+    for (let i = 0; i < message.properties.count(); i++) {
+      const item = message.properties.getItem(i);
+      if (item) properties[item.key] = String(item.value);
+    }
+    const received: ReceivedCloudToDeviceMessage = {
+      messageId: String(message.messageId ?? ''),
+      body: new Uint8Array(message.getBytes()),
+      ...(message.correlationId ? { correlationId: String(message.correlationId) } : {}),
+      ...(Object.keys(properties).length > 0 ? { properties } : {}),
+    };
+    const outcome = await this.handler!(received);
+    if (this.closed) return;
+    if (outcome === 'complete') {
+      await client.complete(message);
+      return;
+    }
+    if (this.transport === 'amqp') {
+      await (outcome === 'reject' ? client.reject(message) : client.abandon(message));
+      return;
+    }
+    // MQTT has neither: the PUBACK sent on arrival completed the message already.
+    this.log.warn('device-client.outcome-unsupported-over-mqtt', { deviceId: this.deviceId, messageId: received.messageId, outcome });
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new AzureAdapterError(`Device '${this.deviceId}' connection is closed.`);
+  }
+
+  private error(what: string, error: unknown): AzureAdapterError {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return new AzureAdapterError(redact(`${what}: ${message}`, this.secrets));
+  }
+}

@@ -1,0 +1,113 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EventHubsTelemetryIntake, IotHubCloudToDevice, IotHubDeviceClient, IotHubRegistry } from '@fieldlink/adapter-azure';
+import type { DeliveryFeedback } from '@fieldlink/ports';
+import { cloudToDeviceConformance, deviceClientConformance, eventually, uniqueDeviceId, utf8 } from '@fieldlink/ports/testing';
+import { EventHubsStandin } from '../amqp/event-hubs-standin.js';
+import { startAzurite, type RunningAzurite } from '../storage/azurite.js';
+import { hostPortAgent } from './host-port-agent.js';
+import { IotHubStandin } from './iot-hub-standin.js';
+import type { LoopbackCertificate } from './loopback-certificate.js';
+import { trustedLoopbackCertificate } from './tls-trust.global-setup.js';
+
+const LOCK_TIMEOUT_MS = 2_000;
+const MAX_DELIVERY_COUNT = 4;
+let certificate: LoopbackCertificate;
+let azurite: RunningAzurite;
+const eventHubs = new EventHubsStandin();
+const hubName = `hub-${randomUUID().slice(0, 8)}`;
+let hub: IotHubStandin;
+
+beforeAll(async () => {
+  certificate = await trustedLoopbackCertificate();
+  [azurite] = await Promise.all([startAzurite(), eventHubs.start()]);
+  eventHubs.createHub(hubName, { partitionCount: 2 });
+  hub = await new IotHubStandin(certificate, {
+    maxDeliveryCount: MAX_DELIVERY_COUNT,
+    lockTimeoutMs: LOCK_TIMEOUT_MS,
+    telemetry: (deviceId, body, properties) => void eventHubs.appendFromDevice(hubName, deviceId, body, properties),
+  }).start();
+});
+afterAll(async () => {
+  await hub?.stop();
+  await Promise.all([eventHubs.stop(), azurite?.stop()]);
+});
+
+const registry = () => new IotHubRegistry({ auth: { connectionString: hub.serviceConnectionString }, httpsAgent: hostPortAgent(certificate.cert) });
+/** A registered device gets its own connection string; an unknown one a made-up key the hub refuses. */
+const connectionStringFor = (deviceId: string) =>
+  hub.devices.has(deviceId) ? hub.deviceConnectionString(deviceId) : `HostName=${hub.hostName};DeviceId=${deviceId};SharedAccessKey=${randomBytes(32).toString('base64')}`;
+const devices = (transport: 'mqtt' | 'amqp') => new IotHubDeviceClient({ connectionStringFor, transport, ca: certificate.cert });
+
+deviceClientConformance('IotHubDeviceClient over MQTT (TLS)', async () => ({
+  devices: devices('mqtt'),
+  registry: registry(),
+  telemetry: new EventHubsTelemetryIntake({
+    auth: { connectionString: eventHubs.connectionString(hubName) },
+    checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${randomUUID().slice(0, 8)}` },
+    loadBalancing: { strategy: 'greedy', updateIntervalInMs: 500 },
+  }),
+  consumerGroup: '$Default',
+  dispose: async () => undefined,
+}));
+
+cloudToDeviceConformance('IotHubCloudToDevice over AMQPS, devices on AMQPS', async () => {
+  const cloudToDevice = new IotHubCloudToDevice({ auth: { connectionString: hub.serviceConnectionString } });
+  return {
+    cloudToDevice,
+    devices: devices('amqp'),
+    registerDevice: async (deviceId) => {
+      const [result] = await registry().registerDevices([{ deviceId }]);
+      expect(result).toMatchObject({ ok: true });
+    },
+    maxDeliveryCount: MAX_DELIVERY_COUNT,
+    deviceLockTimeoutMs: LOCK_TIMEOUT_MS,
+    advanceTime: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    dispose: () => cloudToDevice.close(),
+  };
+});
+
+describe('cloud-to-device with a device on MQTT', () => {
+  it('completes a message by the PUBACK sent on arrival: Success even when the handler would abandon it, and the adapter says so', async () => {
+    const cloudToDevice = new IotHubCloudToDevice({ auth: { connectionString: hub.serviceConnectionString } });
+    const feedback: DeliveryFeedback[] = [];
+    const subscription = await cloudToDevice.subscribeFeedback(async (batch) => void feedback.push(...batch));
+    const deviceId = uniqueDeviceId('mqtt-c2d');
+    await registry().registerDevices([{ deviceId }]);
+    const warnings: string[] = [];
+    const log = { info: () => undefined, error: () => undefined, warn: (event: string) => void warnings.push(event) };
+    const connection = await new IotHubDeviceClient({ connectionStringFor, transport: 'mqtt', ca: certificate.cert, log }).connect(deviceId);
+    const seen: string[] = [];
+    connection.onCloudToDeviceMessage(async (m) => {
+      seen.push(new TextDecoder().decode(m.body));
+      return new TextDecoder().decode(m.body) === 'take' ? 'complete' : 'abandon';
+    });
+    try {
+      const taken = { messageId: randomUUID(), deviceId, body: utf8('take'), properties: { kind: 'command' } };
+      const left = { messageId: randomUUID(), deviceId, body: utf8('leave') };
+      expect((await cloudToDevice.send(taken)).ok).toBe(true);
+      expect((await cloudToDevice.send(left)).ok).toBe(true);
+      await eventually(() => expect(feedback.find((f) => f.originalMessageId === left.messageId)?.status).toBe('Success'), 15_000);
+      expect(feedback.find((f) => f.originalMessageId === taken.messageId)?.status).toBe('Success');
+      expect(seen).toEqual(['take', 'leave']);
+      await eventually(() => expect(warnings).toContain('device-client.outcome-unsupported-over-mqtt'));
+    } finally {
+      await connection.close();
+      await subscription.close();
+      await cloudToDevice.close();
+    }
+  });
+
+  it('refuses a device connection string with a wrong key, without echoing the key', async () => {
+    const deviceId = uniqueDeviceId('wrong-key');
+    await registry().registerDevices([{ deviceId }]);
+    const wrongKey = randomBytes(32).toString('base64');
+    const client = new IotHubDeviceClient({ connectionStringFor: () => `HostName=${hub.hostName};DeviceId=${deviceId};SharedAccessKey=${wrongKey}`, ca: certificate.cert });
+    const error = await client.connect(deviceId).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
+    expect(error?.message).toMatch(/could not connect/);
+    expect(error?.message).not.toContain(wrongKey);
+  });
+});
