@@ -1,0 +1,103 @@
+import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
+import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
+import type { LogPort, TelemetryEnvelope } from '@fieldlink/ports';
+import { describe, expect, it } from 'vitest';
+import { TelemetryIngest } from './telemetry-ingest.js';
+
+const T = Date.parse('2026-11-28T09:15:00.000Z');
+const reading = (n: number, deviceId = `thermostat-${n}`, partitionId = '0'): TelemetryEnvelope => ({
+  body: new TextEncoder().encode(JSON.stringify({ DeviceID: deviceId, Temperature: 60, Humidity: 40, EventToken: `e${n}` })),
+  connectionDeviceId: deviceId,
+  enqueuedTime: T + n * 1_000,
+  partitionId,
+  sequenceNumber: n,
+});
+
+const recordingLog = () => {
+  const lines: Array<{ level: string; event: string; fields: Record<string, unknown> }> = [];
+  const at = (level: string) => (event: string, fields: Record<string, unknown> = {}) => void lines.push({ level, event, fields });
+  return { log: { info: at('info'), warn: at('warn'), error: at('error') } as LogPort, lines };
+};
+
+const setup = (storage: Map<string, string>, maxJournalEntries?: number) => {
+  const { log, lines } = recordingLog();
+  const ingest = new TelemetryIngest({
+    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+    alertsQueue: new InMemoryQueue('alerts'),
+    rejected: new InMemoryRejectedTelemetry(),
+    statusStore: new InMemoryStatusStore(),
+    ruleStateStore: new InMemoryRuleStateStore(storage),
+    log,
+    defaultDeviceType: 'Thermostat',
+    ...(maxJournalEntries === undefined ? {} : { maxJournalEntries }),
+  });
+  return { ingest, lines };
+};
+
+const stored = (storage: Map<string, string>, key: string): Record<string, unknown> => JSON.parse(storage.get(key) ?? 'null') as Record<string, unknown>;
+
+describe('PartitionStateJournal (through TelemetryIngest)', () => {
+  it('writes a checkpoint for a new partition, then per batch an entry of only what that batch changed', async () => {
+    const storage = new Map<string, string>();
+    const { ingest } = setup(storage);
+    await ingest.handleBatch([reading(0), reading(1)]);
+    await ingest.handleBatch([reading(2)]);
+    await ingest.handleBatch([reading(3)]);
+    const checkpoint = stored(storage, 'telemetry-ingest/0');
+    expect(checkpoint).toMatchObject({ format: 'fieldlink.telemetry-ingest/2', lastSequence: 1 });
+    expect(Object.keys(checkpoint['lastReadings'] as object)).toEqual(['thermostat-0', 'thermostat-1']);
+    const second = stored(storage, 'telemetry-ingest/0/journal/1');
+    expect(second).toMatchObject({ format: 'fieldlink.telemetry-ingest.journal/1', epoch: checkpoint['epoch'], index: 1, lastSequence: 3, lastReadings: { 'thermostat-3': { Temperature: 60, Humidity: 40 } } });
+    expect((second['aggregates'] as { windows: Array<{ deviceId: string }> }).windows.map((w) => w.deviceId)).toEqual(['thermostat-3', 'thermostat-3']);
+    expect([...storage.keys()].sort()).toEqual(['telemetry-ingest/0', 'telemetry-ingest/0/journal/0', 'telemetry-ingest/0/journal/1']);
+  });
+
+  it('writes a checkpoint instead of an entry once the journal holds maxJournalEntries, and a restore ends at an entry of an earlier checkpoint', async () => {
+    const storage = new Map<string, string>();
+    const { ingest } = setup(storage, 2);
+    for (let n = 0; n < 4; n++) await ingest.handleBatch([reading(n)]); // checkpoint A, entries 0 and 1 of A, checkpoint B
+    await ingest.handleBatch([reading(4)]); // entry 0 of B; slot 1 still holds A's entry 1
+    const checkpoint = stored(storage, 'telemetry-ingest/0');
+    expect(checkpoint).toMatchObject({ lastSequence: 3 });
+    expect(stored(storage, 'telemetry-ingest/0/journal/1')).toMatchObject({ lastSequence: 2 });
+    expect(stored(storage, 'telemetry-ingest/0/journal/1')['epoch']).not.toBe(checkpoint['epoch']);
+
+    const restarted = setup(storage, 2);
+    expect(await restarted.ingest.ingestBatch([reading(4), reading(5)])).toMatchObject({ skipped: 1 });
+    expect(restarted.lines).toContainEqual({ level: 'info', event: 'ingest.state-restored', fields: { partitionId: '0', lastSequence: 4, journalEntries: 1 } });
+  });
+
+  it('writes a checkpoint once the entries since the last one hold as many records as it does', async () => {
+    const storage = new Map<string, string>();
+    const { ingest } = setup(storage);
+    // 400 devices: a checkpoint of 1,200 records (two windows and last readings each).
+    await ingest.handleBatch(Array.from({ length: 400 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
+    const first = stored(storage, 'telemetry-ingest/0')['epoch'];
+    for (let n = 400; n < 800; n += 100) await ingest.handleBatch(Array.from({ length: 100 }, (_, i) => ({ ...reading(n + i, `thermostat-${i}`), enqueuedTime: T })));
+    expect(stored(storage, 'telemetry-ingest/0')['epoch']).toBe(first); // 4 entries of 300 records: 1,200, not yet more
+    await ingest.handleBatch([{ ...reading(800, 'thermostat-0'), enqueuedTime: T }]);
+    expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({ lastSequence: 800 });
+    expect(stored(storage, 'telemetry-ingest/0')['epoch']).not.toBe(first);
+  });
+
+  it('starts fresh, saying so, when an entry of the checkpoint cannot be read', async () => {
+    const storage = new Map<string, string>();
+    const { ingest } = setup(storage);
+    await ingest.handleBatch([reading(0)]);
+    await ingest.handleBatch([reading(1)]);
+    storage.set('telemetry-ingest/0/journal/0', JSON.stringify({ ...stored(storage, 'telemetry-ingest/0/journal/0'), lastReadings: { 'thermostat-1': { Temperature: 'hot' } } }));
+    const restarted = setup(storage);
+    expect(await restarted.ingest.ingestBatch([reading(0)])).toMatchObject({ skipped: 0 });
+    expect(restarted.lines).toContainEqual({ level: 'error', event: 'ingest.state-unreadable', fields: { partitionId: '0', key: 'telemetry-ingest/0/journal/0' } });
+  });
+
+  it('restores the whole state saved by earlier versions after every batch, and writes a checkpoint before any entry', async () => {
+    const storage = new Map<string, string>();
+    const earlier = { format: 'fieldlink.telemetry-ingest/1', evaluator: 'cfs', lastSequence: 7, latestTime: T, rules: { lastAlertAt: [] }, aggregates: { closedThrough: null, windows: [] }, lastReadings: { 'thermostat-1': { Humidity: 41 } } };
+    storage.set('telemetry-ingest/0', JSON.stringify(earlier));
+    const { ingest } = setup(storage);
+    expect(await ingest.ingestBatch([reading(7), { ...reading(8, 'thermostat-1'), body: new TextEncoder().encode('{"DeviceID":"thermostat-1","Temperature":61,"EventToken":"x"}') }])).toMatchObject({ skipped: 1 });
+    expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({ format: 'fieldlink.telemetry-ingest/2', lastSequence: 8, lastReadings: { 'thermostat-1': { Humidity: 41, Temperature: 61 } } });
+    expect(storage.has('telemetry-ingest/0/journal/0')).toBe(false);
+  });
+});
