@@ -83,6 +83,21 @@ export class IotHubRegistry implements DeviceRegistryPort {
     return devices.map((_, i) => results.get(i)!);
   }
 
+  /**
+   * The device's own connection string, from its primary key in the registry: what a simulated
+   * device connects with (IotHubDeviceClient's `connectionStringFor`). Undefined for an unknown device.
+   */
+  async deviceConnectionString(deviceId: string, hostName: string): Promise<string | undefined> {
+    try {
+      const { responseBody } = await this.registry.get(deviceId);
+      const key = (responseBody as { authentication?: { symmetricKey?: { primaryKey?: string } } }).authentication?.symmetricKey?.primaryKey;
+      return key ? `HostName=${hostName};DeviceId=${deviceId};SharedAccessKey=${key}` : undefined;
+    } catch (error) {
+      if (statusOf(error) === 404) return undefined;
+      throw this.error(codeOf(error), `Reading the identity of device '${deviceId}' failed`, error);
+    }
+  }
+
   async updateTwin(deviceId: string, patch: TwinPatch): Promise<DeviceTwin> {
     return this.patchTwin(deviceId, patch);
   }
