@@ -23,10 +23,13 @@ export class InMemoryStatusStore implements StatusStorePort {
   }
 
   async upsertDeviceHealth(health: DeviceHealth): Promise<void> {
-    this.health.set(health.deviceId, structuredClone(health));
+    this.health.set(health.deviceId, copyHealth(health));
   }
 
   async listDeviceHealth(): Promise<DeviceHealth[]> {
-    return [...this.health.values()].map((h) => structuredClone(h));
+    return [...this.health.values()].map(copyHealth);
   }
 }
+
+/** A health row is flat but for its readings: copied field by field, a fraction of a structured clone's cost, on every batch. */
+const copyHealth = (health: DeviceHealth): DeviceHealth => ({ ...health, lastReadings: { ...health.lastReadings } });
