@@ -42,10 +42,14 @@ export interface StandinDevice {
 const DEVICE_ID = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
 
 /**
- * An IoT hub's service REST API on loopback over TLS (HTTPS with a certificate made at test
- * time): the identity registry and device twins, as `azure-iothub`'s Registry calls them.
+ * An IoT hub on one loopback TLS port (a certificate made at test time): the service REST API
+ * (identity registry and twins, as `azure-iothub`'s Registry calls them), AMQPS for
+ * cloud-to-device, feedback and AMQP devices (`iot-hub-amqp.ts`), and MQTTS for devices
+ * (`iot-hub-mqtt.ts`), with per-device cloud-to-device queues (`cloud-to-device-queues.ts`).
+ * Device-to-cloud messages go to `options.telemetry` (the Event Hubs stand-in).
  *
- * Kept: SAS authorization with the hub's `iothubowner` policy (key decoded from base64, as the
+ * REST, kept:
+ * SAS authorization with the hub's `iothubowner` policy (key decoded from base64, as the
  * hub does); create, read, update (If-Match) and delete of devices; the bulk `POST /devices`
  * with import modes create/update/delete and a result per device (`DeviceAlreadyExists`,
  * `ArgumentInvalid`, `DeviceNotFound`); device id validation; twins read and patched with JSON
