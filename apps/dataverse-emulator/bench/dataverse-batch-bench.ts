@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { AlertState, AlertStatus, AlertType } from '@fieldlink/domain';
 import type { NewIoTAlert } from '@fieldlink/ports';
-import { startDataverseEmulator } from '../src/index.js';
+import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 const count = Number(process.argv[2] ?? 2_000);
 const rounds = Number(process.argv[3] ?? 3);

@@ -1,6 +1,6 @@
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { crmGatewayConformance } from '@fieldlink/ports/testing';
-import { startDataverseEmulator } from './dataverse-emulator.js';
+import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 // The Dynamics adapter, over real HTTP on loopback, against the emulator: the same suite the in-memory CRM passes.
 crmGatewayConformance('DynamicsCrmGateway on the Dataverse emulator', async () => {

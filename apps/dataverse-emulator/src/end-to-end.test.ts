@@ -5,7 +5,7 @@ import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { AlertState, AlertStatus, AlertType, RegistrationStatus } from '@fieldlink/domain';
 import { decodeRemoteExecutionContext } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDataverseEmulator, type RunningDataverseEmulator } from './dataverse-emulator.js';
+import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 let emulator: RunningDataverseEmulator | undefined;
 let queue: InMemoryQueue | undefined;

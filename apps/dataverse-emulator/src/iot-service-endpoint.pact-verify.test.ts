@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { Verifier } from '@pact-foundation/pact';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startDataverseEmulator, type RunningDataverseEmulator } from './dataverse-emulator.js';
+import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';

@@ -1,8 +1,8 @@
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
-import { startDataverseEmulator } from './dataverse-emulator.js';
+import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 /**
- * `npm start -w @fieldlink/dataverse-emulator -- [--port N] [--database FILE]`: runs the emulator
+ * `npm start -w @fieldlink/dataverse-emulator-app -- [--port N] [--database FILE]`: runs the emulator
  * on loopback until Ctrl-C, its service endpoint posting to an in-memory outbound queue.
  */
 const arg = (name: string): string | undefined => {

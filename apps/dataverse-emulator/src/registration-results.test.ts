@@ -3,7 +3,7 @@ import { DynamicsCrmGateway, REGISTRATION_BATCH_FROM } from '@fieldlink/adapter-
 import { RegistrationStatus } from '@fieldlink/domain';
 import { CrmError } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDataverseEmulator, type RunningDataverseEmulator } from './dataverse-emulator.js';
+import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 let emulator: RunningDataverseEmulator | undefined;
 afterEach(async () => {

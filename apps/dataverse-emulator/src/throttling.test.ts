@@ -3,7 +3,7 @@ import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { AlertState, AlertStatus, AlertType } from '@fieldlink/domain';
 import type { NewIoTAlert } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDataverseEmulator, type RunningDataverseEmulator } from './dataverse-emulator.js';
+import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 const alert = (i: number): NewIoTAlert => ({
   alertToken: randomUUID(),
