@@ -1,7 +1,10 @@
-import { Amqp as ServiceAmqp, Client } from 'azure-iothub';
+// CommonJS packages whose exports Node's ESM loader cannot list: values come through the default import.
+import iothub, { type Client } from 'azure-iothub';
 // The SDK's own AMQP base, to open it with manual settlement (the package has no exports map).
 import { Amqp as AmqpBase } from 'azure-iothub/dist/common-amqp/amqp.js';
-import { Message } from 'azure-iot-common';
+import iotCommon, { type Message } from 'azure-iot-common';
+
+const { Amqp: ServiceAmqp } = iothub;
 import type { DeliveryFeedbackStatus, Result } from '@fieldlink/domain';
 import {
   C2D_DEFAULT_TTL_MS,
@@ -69,8 +72,8 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
     try {
       this.client =
         'connectionString' in auth
-          ? Client.fromConnectionString(auth.connectionString, ExplicitlySettledAmqp)
-          : Client.fromTokenCredential(auth.hostName, auth.credential, ExplicitlySettledAmqp);
+          ? iothub.Client.fromConnectionString(auth.connectionString, ExplicitlySettledAmqp)
+          : iothub.Client.fromTokenCredential(auth.hostName, auth.credential, ExplicitlySettledAmqp);
     } catch (error) {
       throw this.error('The IoT hub service connection is misconfigured', error);
     }
@@ -80,7 +83,7 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
     if (message.body.byteLength > C2D_MAX_BYTES) {
       return fail('MessageTooLarge', `Message '${message.messageId}' has ${message.body.byteLength} bytes; the hub takes at most ${C2D_MAX_BYTES}.`);
     }
-    const wire = new Message(Buffer.from(message.body));
+    const wire = new iotCommon.Message(Buffer.from(message.body));
     wire.messageId = message.messageId;
     wire.ack = 'full';
     if (message.correlationId !== undefined) wire.correlationId = message.correlationId;

@@ -1,4 +1,5 @@
-import { Client, Message, type Twin } from 'azure-iot-device';
+// CommonJS: Message is only reachable through the default import under Node's ESM loader.
+import device, { type Client, type Message, type Twin } from 'azure-iot-device';
 import { Amqp as AmqpTransport } from 'azure-iot-device-amqp';
 import { Mqtt as MqttTransport } from 'azure-iot-device-mqtt';
 import { silentLog, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
@@ -54,7 +55,7 @@ class IotHubDeviceConnection implements DeviceConnection {
 
   private newClient(): Client {
     try {
-      const client = Client.fromConnectionString(this.connectionString, this.transport === 'amqp' ? AmqpTransport : MqttTransport);
+      const client = device.Client.fromConnectionString(this.connectionString, this.transport === 'amqp' ? AmqpTransport : MqttTransport);
       if (this.options.ca) void client.setOptions({ ca: this.options.ca });
       client.on('error', (error: Error) => this.log.warn('device-client.error', { deviceId: this.deviceId, error: redact(error.message, this.secrets) }));
       return client;
@@ -74,7 +75,7 @@ class IotHubDeviceConnection implements DeviceConnection {
 
   async sendTelemetry(body: Uint8Array, properties?: Readonly<Record<string, string>>): Promise<void> {
     this.assertOpen();
-    const message = new Message(Buffer.from(body));
+    const message = new device.Message(Buffer.from(body));
     for (const [key, value] of Object.entries(properties ?? {})) message.properties.add(key, value);
     try {
       await this.client.sendEvent(message);

@@ -1,8 +1,10 @@
 import type { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/identity';
-import { Registry } from 'azure-iothub';
+import iothub, { type Registry } from 'azure-iothub';
 import { DeviceRegistryError, type DeviceRegistration, type DeviceRegistrationResult, type DeviceRegistryPort, type DeviceTwin, type TwinPatch } from '@fieldlink/ports';
 import { redact, secretsOf } from './azure-auth.js';
+
+// azure-iothub is CommonJS whose exports Node's ESM loader cannot list: its values come through the default import.
 
 /** The hub's service side: its `iothubowner`-style connection string, or host name and credential. */
 export type IotHubAuth = { readonly connectionString: string } | { readonly hostName: string; readonly credential: TokenCredential };
@@ -46,7 +48,7 @@ export class IotHubRegistry implements DeviceRegistryPort {
     this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
     this.concurrency = options.concurrency ?? 8;
     try {
-      this.registry = 'connectionString' in auth ? Registry.fromConnectionString(auth.connectionString) : Registry.fromTokenCredential(auth.hostName, auth.credential);
+      this.registry = 'connectionString' in auth ? iothub.Registry.fromConnectionString(auth.connectionString) : iothub.Registry.fromTokenCredential(auth.hostName, auth.credential);
     } catch (error) {
       throw this.error('Unavailable', 'The IoT hub registry connection is misconfigured', error);
     }
