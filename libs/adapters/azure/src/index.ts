@@ -5,3 +5,4 @@ export * from './event-hubs-telemetry-intake.js';
 export * from './iot-hub-registry.js';
 export * from './iot-hub-device-client.js';
 export * from './iot-hub-cloud-to-device.js';
+export * from './blob-rule-state-store.js';
