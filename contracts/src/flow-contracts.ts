@@ -115,7 +115,7 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
     what: 'cloud-to-device commands, their feedback and status',
     pacts: [
       { consumer: P.thermostatSimulator, provider: P.orchestrator, interactions: ['a Reset Thermostat command', 'a Notification command', 'a Set Values command'] },
-      { consumer: P.orchestrator, provider: P.iotHub, interactions: ['delivery feedback for a command'] },
+      { consumer: P.orchestrator, provider: P.iotHub, interactions: ['delivery feedback for a command', 'rejection feedback for a command'] },
       { consumer: P.orchestrator, provider: P.thermostatSimulator, interactions: ['an acknowledgement of an applied command', 'an acknowledgement of a refused command'] },
       { consumer: P.dynamicsAdapter, provider: P.dataverse, interactions: ['write the status of a command'] },
     ],

@@ -9,4 +9,6 @@ export default projectTestConfig(new URL('../vitest.config.ts', import.meta.url)
   testTimeout: 60_000,
   hookTimeout: 60_000,
   fileParallelism: false,
+  // The loopback certificate azure-iothub's service AMQP client must trust (see the global setup).
+  globalSetup: ['src/iothub/tls-trust.global-setup.ts'],
 });
