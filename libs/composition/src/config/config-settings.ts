@@ -40,7 +40,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'eventHubs.checkpointContainer', kind: 'string', description: 'blob container of the checkpoints', default: 'checkpoints' },
   { path: 'iotHub.connectionString', kind: 'string', description: 'IoT hub service connection string (registry, cloud-to-device, feedback)', secret: true },
   { path: 'iotHub.hostName', kind: 'string', description: 'IoT hub host name, for simulated devices connecting with their own keys' },
-  { path: 'iotHub.deviceTransport', kind: 'string', description: 'device transport of the simulated devices', default: 'mqtt' },
+  { path: 'iotHub.deviceTransport', kind: 'string', description: 'device transport of the simulated devices: `mqtt` (what thermostats speak; cannot reject or abandon a command) or `amqp`', default: 'mqtt' },
   { path: 'blob.connectionString', kind: 'string', description: 'storage account connection string (reference data, rule state, checkpoints)', secret: true },
   { path: 'blob.referenceDataContainer', kind: 'string', description: 'container of `devicerules/{date}/{time}/devicerules.json`', default: 'devicerules' },
   { path: 'blob.ruleStateContainer', kind: 'string', description: 'container of the rule state snapshots', default: 'rulestate' },

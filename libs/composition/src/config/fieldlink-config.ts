@@ -97,7 +97,7 @@ export const fieldlinkConfigSchema = z.strictObject({
       connectionString: secret.optional(),
       /** The hub's host name, for devices connecting with their own keys. */
       hostName: name.optional(),
-      deviceTransport: z.enum(['mqtt'], { error: 'expected "mqtt"' }).default('mqtt'),
+      deviceTransport: z.enum(['mqtt', 'amqp'], { error: 'expected "mqtt" or "amqp"' }).default('mqtt'),
     })
     .prefault({}),
   blob: z
