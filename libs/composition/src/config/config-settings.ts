@@ -6,7 +6,7 @@
  */
 export interface SettingReference {
   readonly path: string;
-  readonly kind: 'string' | 'number';
+  readonly kind: 'string' | 'number' | 'boolean';
   readonly description: string;
   readonly default?: string;
   /** Read from the environment only, and redacted in every dump. */
@@ -46,6 +46,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'blob.ruleStateContainer', kind: 'string', description: 'container of the rule state snapshots', default: 'rulestate' },
   { path: 'blob.refreshIntervalMs', kind: 'number', description: 'how often reference data is read again', default: '60000' },
   { path: 'dataverse.url', kind: 'string', description: 'organisation URL, e.g. `https://contoso.crm.dynamics.com`' },
+  { path: 'dataverse.embedded', kind: 'boolean', description: '`true`: start the Dataverse emulator in this process (127.0.0.1, its service endpoint posting to the outbound queue) instead of an organisation at `dataverse.url`', default: 'true without `dataverse.url` on the embedded profile' },
   { path: 'dataverse.tenantId', kind: 'string', description: 'Microsoft Entra tenant of the app registration' },
   { path: 'dataverse.clientId', kind: 'string', description: 'application (client) id of the app registration' },
   { path: 'dataverse.clientSecret', kind: 'string', description: 'client secret of the app registration', secret: true },

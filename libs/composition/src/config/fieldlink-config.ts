@@ -112,6 +112,12 @@ export const fieldlinkConfigSchema = z.strictObject({
     .strictObject({
       /** The organisation URL, e.g. https://contoso.crm.dynamics.com. */
       url: z.url({ error: 'expected an absolute URL such as https://contoso.crm.dynamics.com' }).optional(),
+      /**
+       * Start the Dataverse emulator in this process (on 127.0.0.1, its service endpoint posting to
+       * the outbound queue) instead of talking to an organisation at `url`. Unset: embedded when
+       * no `url` is given on the embedded profile.
+       */
+      embedded: z.boolean({ error: 'expected true or false' }).optional(),
       tenantId: name.optional(),
       clientId: name.optional(),
       clientSecret: secret.optional(),
@@ -143,8 +149,10 @@ export type FieldlinkConfigInput = z.input<typeof fieldlinkConfigSchema>;
 type ParsedConfig = z.output<typeof fieldlinkConfigSchema>;
 
 /** The validated configuration, with every port resolved to its adapter. */
-export interface FieldlinkConfig extends Omit<ParsedConfig, 'ports'> {
+export interface FieldlinkConfig extends Omit<ParsedConfig, 'ports' | 'dataverse'> {
   readonly ports: { readonly [P in PortName]: AdapterName<P> };
+  /** `embedded` resolved: true when the emulator runs in process. */
+  readonly dataverse: ParsedConfig['dataverse'] & { readonly embedded: boolean };
 }
 
 /** Settings whose values are secrets: read from the environment only, redacted in every dump. */

@@ -97,6 +97,24 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { FIELDLINK_DATAVERSE_CLIENT_ID: 'c' } })).toMatchObject({ ok: false, error: [{ path: 'dataverse.tenantId' }, { path: 'dataverse.clientSecret' }] });
   });
 
+  it('runs the Dataverse emulator in process for ports.crm dataverse without a URL on the embedded profile, and talks to the organisation when a URL is given', () => {
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse' } })).toMatchObject({ ok: true, value: { ports: { crm: 'dataverse' }, dataverse: { embedded: true } } });
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'http://127.0.0.1:5555/' } })).toMatchObject({ ok: true, value: { dataverse: { embedded: false, url: 'http://127.0.0.1:5555/' } } });
+    expect(loadConfig({ env: { FIELDLINK_PROFILE: 'azure', FIELDLINK_DATAVERSE_EMBEDDED: 'true' } })).toMatchObject({ ok: false, error: expect.not.arrayContaining([expect.objectContaining({ path: 'dataverse.url' })]) });
+  });
+
+  it('refuses dataverse.embedded with a URL, a missing URL when it is false, and a value that is not true or false', () => {
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_EMBEDDED: 'TRUE', FIELDLINK_DATAVERSE_URL: 'http://127.0.0.1:5555/' } })).toEqual({
+      ok: false,
+      error: [{ path: 'dataverse.embedded', source: 'env FIELDLINK_DATAVERSE_EMBEDDED', message: 'cannot be true with dataverse.url set: the CRM is either the emulator in this process or the organisation at http://127.0.0.1:5555/' }],
+    });
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_EMBEDDED: 'false' } })).toEqual({
+      ok: false,
+      error: [{ path: 'dataverse.url', message: 'is required because ports.crm is "dataverse" and the emulator does not run in this process: set FIELDLINK_DATAVERSE_URL, or FIELDLINK_DATAVERSE_EMBEDDED=true for the emulator' }],
+    });
+    expect(loadConfig({ env: { FIELDLINK_DATAVERSE_EMBEDDED: 'yes' } })).toEqual({ ok: false, error: [{ path: 'dataverse.embedded', source: 'env FIELDLINK_DATAVERSE_EMBEDDED', message: 'expected true or false' }] });
+  });
+
   it('says which file cannot be read or parsed', () => {
     expect(loadConfig({ file: join(dir, 'missing.json') })).toEqual({ ok: false, error: [{ path: '(file)', source: 'file missing.json', message: 'cannot be read: ENOENT' }] });
     expect(loadConfig({ file: file('broken.json', '{"profile":') })).toMatchObject({ ok: false, error: [{ path: '(file)', message: expect.stringContaining('is not valid JSON') }] });

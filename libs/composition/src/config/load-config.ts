@@ -48,7 +48,7 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
   for (const setting of SETTINGS) {
     const raw = sources.env?.[envNameOf(setting.path)];
     if (raw === undefined || raw === '') continue;
-    const value = setting.kind === 'number' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : raw;
+    const value = setting.kind === 'number' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : setting.kind === 'boolean' && /^\s*(true|false)\s*$/i.test(raw) ? raw.trim().toLowerCase() === 'true' : raw;
     document = setPath(document, setting.path, value);
     origin.set(setting.path, `env ${envNameOf(setting.path)}`);
   }
@@ -82,7 +82,8 @@ export function parseConfig(document: unknown, origin: ReadonlyMap<string, strin
   const { ports: chosen, ...rest } = parsed.data;
   const profilePorts = PROFILE_PORTS[rest.profile];
   const ports = Object.fromEntries(PORT_NAMES.map((p) => [p, chosen[p] ?? profilePorts[p]])) as { [P in PortName]: AdapterName<P> };
-  const config: FieldlinkConfig = { ...rest, ports };
+  const embedded = rest.dataverse.embedded ?? (rest.dataverse.url === undefined && rest.profile === 'embedded');
+  const config: FieldlinkConfig = { ...rest, ports, dataverse: { ...rest.dataverse, embedded } };
   const issues = requiredSettings(config).map(({ path, message }) => withSource(path, message));
   if (config.simulator.drifting > config.simulator.devices) issues.push(withSource('simulator.drifting', `expected at most simulator.devices (${config.simulator.devices})`));
   return issues.length > 0 ? err(issues) : ok(config);
@@ -105,7 +106,12 @@ function requiredSettings(config: FieldlinkConfig): Array<{ path: string; messag
   if (config.ports.telemetry === 'event-hubs' && config.blob.connectionString === undefined && using('blob').length === 0) {
     issues.push({ path: 'blob.connectionString', message: `is required because ports.telemetry is "event-hubs" (its checkpoints live in blob storage): set ${envNameOf('blob.connectionString')}` });
   }
-  need('dataverse.url', config.dataverse.url, 'dataverse');
+  if (config.dataverse.embedded && config.dataverse.url !== undefined) {
+    issues.push({ path: 'dataverse.embedded', message: `cannot be true with dataverse.url set: the CRM is either the emulator in this process or the organisation at ${config.dataverse.url}` });
+  }
+  if (!config.dataverse.embedded && config.dataverse.url === undefined && using('dataverse').length > 0) {
+    issues.push({ path: 'dataverse.url', message: `is required because ports.crm is "dataverse" and the emulator does not run in this process: set ${envNameOf('dataverse.url')}, or ${envNameOf('dataverse.embedded')}=true for the emulator` });
+  }
   const credentials = (['tenantId', 'clientId', 'clientSecret'] as const).filter((k) => config.dataverse[k] !== undefined);
   if (credentials.length > 0 && credentials.length < 3) {
     for (const k of ['tenantId', 'clientId', 'clientSecret'] as const) {

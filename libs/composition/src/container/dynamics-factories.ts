@@ -1,20 +1,43 @@
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
+import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 import type { AdapterFactories } from './port-adapters.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
 /**
- * The CRM on Dataverse (Dynamics 365, or the local Dataverse emulator): `dataverse.url`, and a
- * client-secret credential from `dataverse.tenantId`, `clientId` and the `clientSecret` of the
- * environment. Without a credential only a loopback URL (the emulator) is accepted.
+ * The CRM on Dataverse: an organisation at `dataverse.url` (Dynamics 365, or an emulator run on
+ * its own), with a client-secret credential from `dataverse.tenantId`, `clientId` and the
+ * `clientSecret` of the environment (without one, only a loopback URL is accepted); or, with
+ * `dataverse.embedded`, the Dataverse emulator started here on 127.0.0.1, its IoT service endpoint
+ * posting RemoteExecutionContext messages to this process's outbound queue as a CFS organisation
+ * posts to its Service Bus queue, and stopped with the adapter.
  */
 export const DYNAMICS_FACTORIES: AdapterFactories = {
   crm: {
-    dataverse: async ({ config, log }) => {
-      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize } = config.dataverse;
+    dataverse: async ({ config, log, builtPort }) => {
+      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded } = config.dataverse;
+      const settings = { batchSize, serviceProtection: { maxConcurrency } };
+      if (embedded) {
+        const outboundQueue = builtPort('outboundQueue');
+        const emulator = await startDataverseEmulator({ host: '127.0.0.1', port: 0, log, ...(outboundQueue === undefined ? {} : { outboundQueue }) });
+        log.info('dataverse.emulator-started', { url: emulator.url, webApiUrl: emulator.webApiUrl, serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})` });
+        try {
+          return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true, ...settings }, { log }), close: () => emulator.close() };
+        } catch (e) {
+          await emulator.close();
+          throw e;
+        }
+      }
       const organizationUrl = url!;
       const credential = tenantId !== undefined && clientId !== undefined && clientSecret !== undefined ? { clientSecret: { tenantId, clientId, secret: clientSecret } } : { allowAnonymous: LOOPBACK.has(new URL(organizationUrl).hostname) };
-      return { port: new DynamicsCrmGateway({ organizationUrl, ...credential, batchSize, serviceProtection: { maxConcurrency } }, { log }) };
+      if (config.ports.outboundQueue === 'in-memory') {
+        // An organisation elsewhere cannot post into this process: its service endpoint needs a queue both can reach.
+        log.warn('dataverse.service-endpoint-unreachable', {
+          url: organizationUrl,
+          message: 'the organisation\u2019s service endpoint cannot post to an in-memory outbound queue, so this process sends commands and registers devices itself; for the CFS path set ports.outboundQueue to service-bus, or leave out dataverse.url for the emulator in process',
+        });
+      }
+      return { port: new DynamicsCrmGateway({ organizationUrl, ...credential, ...settings }, { log }) };
     },
   },
 };

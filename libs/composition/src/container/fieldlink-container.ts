@@ -36,6 +36,18 @@ import type { EventFeed } from '../log/event-feed.js';
 import { APP_TOKENS } from './app-tokens.js';
 import type { PortAdapters } from './port-adapters.js';
 
+/**
+ * Whether the CRM itself announces new commands and registration requests on this process's
+ * outbound queue, as the IoT service endpoint of a Dataverse organisation does (flow 13): the
+ * emulator in process posts to it, and an organisation elsewhere reaches it when it is a Service
+ * Bus queue. Then the outbound flow is the only way a command reaches a device, as in CFS: nothing
+ * dispatches it directly, and no sweep of requested commands runs beside it (a send the hub
+ * defers abandons the queue message, whose redelivery is the retry; past the delivery count it is
+ * dead-lettered with the reason). A CRM that cannot reach the queue (the in-memory CRM, or an
+ * organisation elsewhere with an in-memory queue) has its commands dispatched by the flows.
+ */
+export const crmAnnouncesOnOutboundQueue = (config: FieldlinkConfig): boolean => config.ports.crm === 'dataverse' && (config.dataverse.embedded || config.ports.outboundQueue !== 'in-memory');
+
 export interface ContainerServices {
   readonly config: FieldlinkConfig;
   readonly feed: EventFeed;

@@ -17,7 +17,7 @@ import type {
   StatusStorePort,
   TelemetryIntakePort,
 } from '@fieldlink/ports';
-import type { AdapterName, FieldlinkConfig, PortName } from '../config/fieldlink-config.js';
+import { PORT_NAMES, type AdapterName, type FieldlinkConfig, type PortName } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
 
 /** What each port is, once an adapter plays it. */
@@ -51,7 +51,12 @@ export interface Built<T> {
   close?(): Promise<void>;
 }
 
-export type AdapterFactory<P extends PortName> = (context: AdapterContext) => Promise<Built<PortTypes[P]>>;
+/** What a factory is given: the context, and the adapters of the ports built before its own (in `PORT_NAMES` order). */
+export interface FactoryContext extends AdapterContext {
+  builtPort<Q extends PortName>(port: Q): PortTypes[Q] | undefined;
+}
+
+export type AdapterFactory<P extends PortName> = (context: FactoryContext) => Promise<Built<PortTypes[P]>>;
 
 /**
  * Which factory builds each adapter of each port. Adding an adapter is adding its factory here
@@ -89,7 +94,9 @@ export type PortAdapters = { readonly [P in PortName]?: PortTypes[P] } & {
 export async function buildPortAdapters(needed: readonly PortName[], context: AdapterContext, factories: readonly AdapterFactories[] = [IN_MEMORY_FACTORIES]): Promise<Result<PortAdapters, ConfigIssue[]>> {
   const issues: ConfigIssue[] = [];
   const chosen: Array<[PortName, AdapterFactory<PortName>]> = [];
-  for (const port of needed) {
+  // In PORT_NAMES order, so a factory finds the ports it builds on (the embedded Dataverse emulator posts to the outbound queue).
+  const ordered = PORT_NAMES.filter((p) => needed.includes(p));
+  for (const port of ordered) {
     const adapter = context.config.ports[port];
     const factory = factories.map((f) => (f[port] as Partial<Record<string, AdapterFactory<PortName>>> | undefined)?.[adapter]).find((f) => f !== undefined);
     if (factory === undefined) issues.push({ path: `ports.${port}`, message: `the "${adapter}" adapter is not available in this build` });
@@ -101,7 +108,7 @@ export async function buildPortAdapters(needed: readonly PortName[], context: Ad
   for (const [port, factory] of chosen) {
     let instance: Built<unknown>;
     try {
-      instance = await factory(context);
+      instance = await factory({ ...context, builtPort: <Q extends PortName>(p: Q) => built[p] as PortTypes[Q] | undefined });
     } catch (e) {
       // An adapter that refuses its settings: say which port, close what was built, start nothing.
       for (const close of closers.reverse()) await close();

@@ -2,6 +2,7 @@ import { ok, type Result } from '@fieldlink/domain';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
 import { APP_TOKENS } from '../container/app-tokens.js';
+import { crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
 import {
   assemble,
   commandAcknowledgementsPart,
@@ -24,10 +25,11 @@ function streamProcessorParts(container: Container, config: FieldlinkConfig): Ru
   return [telemetryIngestPart(container, consumerGroupOf(config)), connectionMonitorPart(container, monitorEvery(config))];
 }
 
-function orchestratorParts(container: Container): RuntimePart[] {
+function orchestratorParts(container: Container, config: FieldlinkConfig): RuntimePart[] {
   const parts = [queueProcessorPart(container, APP_TOKENS.AlertsProcessor, 'inbound-alerts'), commandFeedbackPart(container), commandAcknowledgementsPart(container)];
   if (container.isBound(APP_TOKENS.OutboundProcessor)) parts.push(queueProcessorPart(container, APP_TOKENS.OutboundProcessor, 'outbound-messages'));
-  if (container.isBound(APP_TOKENS.CommandDispatch)) parts.push(pendingCommandsPart(container, 10_000));
+  // With a CRM that announces its commands, the outbound queue is their one way out (see crmAnnouncesOnOutboundQueue).
+  if (container.isBound(APP_TOKENS.CommandDispatch) && !crmAnnouncesOnOutboundQueue(config)) parts.push(pendingCommandsPart(container, 10_000));
   return parts;
 }
 
@@ -44,7 +46,7 @@ export async function createOrchestrator(config: FieldlinkConfig, options: Runti
   const assembled = await assemble(config, ROLE_PORTS.orchestrator, options);
   if (!assembled.ok) return assembled;
   const { container, feed, adapters } = assembled.value;
-  return ok(new FieldlinkRuntime(config, container, feed, orchestratorParts(container), adapters));
+  return ok(new FieldlinkRuntime(config, container, feed, orchestratorParts(container, config), adapters));
 }
 
 /** Both in one process over one set of adapters (shared in-memory ones on the embedded default); `extraParts` run last. */
@@ -52,5 +54,5 @@ export async function createCombinedRuntime(config: FieldlinkConfig, options: Ru
   const assembled = await assemble(config, [...ROLE_PORTS['stream-processor'], ...ROLE_PORTS.orchestrator, 'deviceClient'], options);
   if (!assembled.ok) return assembled;
   const { container, feed, adapters } = assembled.value;
-  return ok(new FieldlinkRuntime(config, container, feed, [...orchestratorParts(container), ...streamProcessorParts(container, config), ...extraParts(container)], adapters));
+  return ok(new FieldlinkRuntime(config, container, feed, [...orchestratorParts(container, config), ...streamProcessorParts(container, config), ...extraParts(container)], adapters));
 }

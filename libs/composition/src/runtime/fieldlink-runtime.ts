@@ -7,7 +7,7 @@ import type { FieldlinkConfig, PortName } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
 import { deviceRulesOf } from '../config/rules-file.js';
 import { APP_TOKENS } from '../container/app-tokens.js';
-import { createFieldlinkContainer } from '../container/fieldlink-container.js';
+import { createFieldlinkContainer, crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
 import { AZURE_FACTORIES } from '../container/azure-factories.js';
 import { DYNAMICS_FACTORIES } from '../container/dynamics-factories.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES, type AdapterFactories, type PortAdapters } from '../container/port-adapters.js';
@@ -118,7 +118,7 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
       hub?.cloudToDevice.close();
     },
   };
-  const dispatchDirectly = config.ports.crm === 'in-memory';
+  const dispatchDirectly = !crmAnnouncesOnOutboundQueue(config);
   return ok({ container: createFieldlinkContainer({ config, feed, clock, ids, adapters, dispatchDirectly }), feed, adapters });
 }
 

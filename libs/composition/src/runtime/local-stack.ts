@@ -1,16 +1,30 @@
+import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { err, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
-import type { DeviceRegistrations } from '@fieldlink/flows';
-import { TOKENS, type CrmGatewayPort, type DeviceClientPort } from '@fieldlink/ports';
+import { nameBasedGuid, type DeviceRegistrations } from '@fieldlink/flows';
+import { TOKENS, type CrmGatewayPort, type DeviceClientPort, type LogPort } from '@fieldlink/ports';
 import { ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
 import type { Container } from 'inversify';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
 import { APP_TOKENS } from '../container/app-tokens.js';
+import { crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
 import type { EventFeed } from '../log/event-feed.js';
 import { createCombinedRuntime } from './create-runtimes.js';
 import type { FieldlinkRuntime, RuntimeOptions, RuntimePart } from './fieldlink-runtime.js';
 
 export const LOCAL_CUSTOMER_ASSET_ID = 'local-asset-1';
+
+/**
+ * The CRM record ids of the local stack: readable names in the in-memory CRM; on Dataverse, whose
+ * record ids are GUIDs, name-based GUIDs of the same names, so every run finds the same records.
+ */
+export const localRecordIds = (config: FieldlinkConfig): { readonly customerAssetId: string; deviceRecordId(deviceId: string): string } => {
+  const guids = config.ports.crm !== 'in-memory';
+  return {
+    customerAssetId: guids ? nameBasedGuid('local-stack', 'customer-asset', LOCAL_CUSTOMER_ASSET_ID) : LOCAL_CUSTOMER_ASSET_ID,
+    deviceRecordId: (deviceId) => (guids ? nameBasedGuid('local-stack', 'device', deviceId) : `${deviceId}-record`),
+  };
+};
 
 /** The simulated thermostats of the local stack: `thermostat-1` … `thermostat-N`, the first `drifting` of them failing upwards. */
 export const simulatedDeviceIds = (config: FieldlinkConfig): string[] => Array.from({ length: config.simulator.devices }, (_, i) => `thermostat-${i + 1}`);
@@ -84,15 +98,46 @@ function fleetPart(container: Container, config: FieldlinkConfig, holder: { flee
   };
 }
 
-/** Puts each simulated thermostat in the CRM (with a customer asset) and registers it in the hub through the registration flow. */
+/** How long the fleet waits for the CRM's registration request to come back through the outbound queue. */
+const REGISTRATION_WAIT_MS = 30_000;
+
+/**
+ * Puts each simulated thermostat in the CRM (with a customer asset) and registers it in the hub.
+ * A CRM with a service endpoint is asked as CFS asks it (`msdyn_RegisterIoTDevice`), and the
+ * request comes back through the outbound queue to the registration flow; the fleet connects once
+ * every device has its result. The in-memory CRM has no service endpoint: the flow is called here.
+ */
 async function registerSimulatedDevices(container: Container, config: FieldlinkConfig): Promise<void> {
   if (!container.isBound(APP_TOKENS.DeviceRegistrations)) return;
   const crm = container.get<CrmGatewayPort>(TOKENS.CrmGateway);
-  await crm.upsertCustomerAsset({ customerAssetId: LOCAL_CUSTOMER_ASSET_ID, name: 'Contoso HQ, floor 3' });
-  const devices = simulatedDeviceIds(config).map((deviceId) => ({ deviceRecordId: `${deviceId}-record`, deviceId }));
+  const ids = localRecordIds(config);
+  await crm.upsertCustomerAsset({ customerAssetId: ids.customerAssetId, name: 'Contoso HQ, floor 3' });
+  const devices = simulatedDeviceIds(config).map((deviceId) => ({ deviceRecordId: ids.deviceRecordId(deviceId), deviceId }));
   for (const d of devices) {
     if ((await crm.getDevice(d.deviceRecordId)) !== undefined) continue;
-    await crm.upsertDevice({ ...d, name: d.deviceId, deviceType: config.rules.defaultDeviceType, customerAssetId: LOCAL_CUSTOMER_ASSET_ID, registrationStatus: RegistrationStatus.Unregistered });
+    await crm.upsertDevice({ ...d, name: d.deviceId, deviceType: config.rules.defaultDeviceType, customerAssetId: ids.customerAssetId, registrationStatus: RegistrationStatus.Unregistered });
+  }
+  if (crmAnnouncesOnOutboundQueue(config) && crm instanceof DynamicsCrmGateway && container.isBound(APP_TOKENS.OutboundProcessor)) {
+    if (devices.length === 0) return;
+    await crm.registerDevices(devices.map((d) => d.deviceRecordId));
+    await untilRegistered(crm, devices.map((d) => d.deviceRecordId), container.get<LogPort>(TOKENS.Log));
+    return;
   }
   await container.get<DeviceRegistrations>(APP_TOKENS.DeviceRegistrations).register(devices, 'local-stack');
+}
+
+async function untilRegistered(crm: CrmGatewayPort, deviceRecordIds: readonly string[], log: LogPort): Promise<void> {
+  const waiting = new Set(deviceRecordIds);
+  const until = Date.now() + REGISTRATION_WAIT_MS;
+  while (waiting.size > 0) {
+    for (const device of await crm.listDevices()) {
+      if (device.registrationStatus === RegistrationStatus.Registered || device.registrationStatus === RegistrationStatus.Error) waiting.delete(device.deviceRecordId);
+    }
+    if (waiting.size === 0) return;
+    if (Date.now() > until) {
+      log.warn('device.registration-pending', { devices: waiting.size, waitedMs: REGISTRATION_WAIT_MS, message: 'the CRM\u2019s registration request has not come back through the outbound queue; devices not registered yet cannot connect' });
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
