@@ -99,4 +99,25 @@ describe('fieldlink up', () => {
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\]/);
     expect(out).toContain('fieldlink.stopped');
   }, 60_000);
+
+  it('with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process, until the command is acknowledged; SIGINT stops both, exit code 0', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+    for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
+    const child = spawn(tsx, [main, 'up', '--crm', 'dataverse', '--devices', '3', '--interval', '200', '--no-web'], { cwd: root, env });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const until = Date.now() + 45_000;
+    while (!/command\.acknowledged .*deviceId=thermostat-1/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    const emulator = /dataverse\.emulator-started\s+url=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+    expect(emulator).not.toBeNull();
+    expect(out).toMatch(/fieldlink\.up\s+profile=embedded crm=dataverse devices=3 drifting=1 registered=3/);
+    // The alert record read back from the emulator (a GUID id), then the command the rules framework made, acknowledged, all under the reading's id.
+    expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\] msdyn_iotalertid=[0-9a-f]{8}-[0-9a-f]{4}-.*msdyn_deviceid=thermostat-1(.*\n)*.*command\.sent\s+\[\1\](.*\n)*.*command\.acknowledged\s+\[\1\] .*deviceId=thermostat-1/);
+    expect(out).toContain('fieldlink.stopped');
+    await expect(fetch(`${emulator![1]}/api/data/v9.2/msdyn_iotalerts`)).rejects.toThrow();
+  }, 60_000);
 });

@@ -35,7 +35,7 @@ program
   )
   .option('-c, --config <file>', 'configuration file (JSON, or YAML by extension)')
   .addOption(new Option('--profile <profile>', 'adapters for every port: embedded (in memory) or azure').choices(['embedded', 'azure']))
-  .addOption(new Option('--crm <adapter>', 'the CRM: in-memory, or dataverse (needs dataverse.url)').choices(['in-memory', 'dataverse']))
+  .addOption(new Option('--crm <adapter>', 'the CRM: in-memory, or dataverse (the Dataverse emulator in this process, or the organisation at dataverse.url)').choices(['in-memory', 'dataverse']))
   .option('--devices <n>', 'simulated thermostats (default 10)', wholeNumber('--devices', 0))
   .option('--drifting <n>', 'how many of them drift over the threshold (default 1)', wholeNumber('--drifting', 0))
   .option('--interval <ms>', 'milliseconds between two readings of one thermostat (default 1000)', wholeNumber('--interval', 10))
@@ -50,6 +50,7 @@ Examples:
   $ fieldlink up
   $ fieldlink up --devices 3 --drifting 1 --interval 500 --no-web
   $ fieldlink up --json > run.jsonl
+  $ fieldlink up --crm dataverse
   $ fieldlink up --config apps/cli/examples/fieldlink.config.example.json --show-config
   $ FIELDLINK_SIMULATOR_DEVICES=25 fieldlink up`,
   )

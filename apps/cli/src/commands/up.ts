@@ -41,6 +41,8 @@ export async function runUp(options: UpOptions): Promise<void> {
   const stack = created.value;
   const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
   const presenter = new LoopPresenter(terminal, { verbose: options.verbose || json, getAlert: (id) => crm.getIoTAlert(id) });
+  // What the stack said while it was built (the embedded Dataverse emulator's address, a warning about the CRM), then everything after.
+  for (const e of stack.feed.recent()) presenter.onFeedEvent(e);
   stack.feed.subscribe((e) => presenter.onFeedEvent(e));
   stack.fleet.subscribe((e) => {
     presenter.onFleetEvent(e);
@@ -64,8 +66,10 @@ export async function runUp(options: UpOptions): Promise<void> {
   await stopRequested;
   terminal.info('fieldlink.stopping');
   await web?.close();
+  // Counted before the adapters close: the CRM may be the Dataverse emulator of this process.
+  const totals = await summary(stack, config).catch((e: unknown) => ({ summary: `unavailable: ${(e as Error).message}` }));
   await stack.stop();
-  terminal.info('fieldlink.stopped', await summary(stack, config));
+  terminal.info('fieldlink.stopped', totals);
 }
 
 async function summary(stack: LocalStack, config: FieldlinkConfig): Promise<Record<string, number | string>> {

@@ -4,7 +4,7 @@ import { toMsdynIotAlertRecord } from '@fieldlink/ports';
 import type { FleetEvent, ThermostatView } from '@fieldlink/ui-thermostat-simulator';
 
 /** Events that are noise in a terminal unless `--verbose`: per-device bookkeeping and retries that heal themselves. */
-const QUIET_EVENTS = new Set(['device.registration', 'telemetry.batch-retried', 'command.ack-ignored', 'command.feedback-ignored', 'automation.action-done', 'crm.alert-exists']);
+const QUIET_EVENTS = new Set(['device.registration', 'telemetry.batch-retried', 'command.ack-ignored', 'command.feedback-ignored', 'automation.action-done', 'crm.alert-exists', 'dataverse-emulator.listening']);
 
 export interface LoopPresenterOptions {
   readonly verbose: boolean;
