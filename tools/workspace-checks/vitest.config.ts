@@ -1,3 +1,4 @@
 import { projectTestConfig } from '../../vitest.shared.ts';
 
-export default projectTestConfig(import.meta.url);
+// The first lint builds the whole project graph, which takes several seconds on a busy machine.
+export default projectTestConfig(import.meta.url, { testTimeout: 60_000 });

@@ -5,11 +5,12 @@ import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(root, 'apps/orchestrator/src/main.ts');
-const tsx = join(root, 'node_modules/.bin/tsx');
+// Node itself with tsx as a loader, not the tsx CLI: the signal goes straight to the process under test.
+const node = [process.execPath, '--import', 'tsx', main] as const;
 
 describe('orchestrator main', () => {
   it('starts on the embedded default and stops cleanly on SIGTERM with exit code 0', async () => {
-    const child = spawn(tsx, [main], { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json' } });
+    const child = spawn(node[0], node.slice(1), { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json' } });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -23,7 +24,7 @@ describe('orchestrator main', () => {
   });
 
   it('refuses a wrong setting with its path and exit code 2, starting nothing', () => {
-    const run = spawnSync(tsx, [main], { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' }, timeout: 60_000 });
+    const run = spawnSync(node[0], node.slice(1), { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' }, timeout: 60_000 });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('configuration: serviceBus.connectionString: is required because ports.alertsQueue is "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING');
     expect(run.stdout).toBe('');
