@@ -33,6 +33,28 @@ describe('runFleetLoad', () => {
     expect(fleet.size).toBe(0);
   });
 
+  it('keeps to its bounded time when the hub is slower than the asked rate, instead of sending the backlog', async () => {
+    const sendMs = 5;
+    const client: DeviceClientPort = {
+      connect: async (deviceId): Promise<DeviceConnection> => ({
+        deviceId,
+        sendTelemetry: () => new Promise((resolve) => setTimeout(resolve, sendMs)),
+        onCloudToDeviceMessage: () => undefined,
+        reportProperties: async () => undefined,
+        close: async () => undefined,
+      }),
+    };
+    const fleet = new ThermostatFleet({ deviceClient: client });
+    const durationMs = 200;
+    const result = await runFleetLoad(fleet, { devices: 4, messagesPerSecond: 10_000, durationMs });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    // Each send takes at least sendMs, so a run that stops at its deadline sends at most durationMs / sendMs (+1 under way);
+    // one that sent its backlog would send thousands.
+    expect(result.value.sent).toBeLessThanOrEqual(durationMs / sendMs + 1);
+    expect(result.value.sent).toBeGreaterThan(0);
+  });
+
   it('refuses an unbounded or empty run, naming the option', async () => {
     const fleet = new ThermostatFleet({ deviceClient: countingClient().client });
     expect(await runFleetLoad(fleet, { devices: 0, messagesPerSecond: 1, durationMs: 1 })).toMatchObject({ ok: false, error: expect.stringMatching(/^devices:/) });

@@ -64,7 +64,9 @@ export async function runFleetLoad(fleet: ThermostatFleet, options: FleetLoadOpt
       const elapsed = performance.now() - started;
       if (elapsed >= options.durationMs) break;
       const due = Math.floor((elapsed * options.messagesPerSecond) / 1000) - sent - failed;
-      for (let i = 0; i < due && !options.signal?.aborted; i++) {
+      // The deadline holds inside a catch-up burst too: a hub slower than the asked rate shortens the
+      // burst, it never stretches the run.
+      for (let i = 0; i < due && !options.signal?.aborted && performance.now() - started < options.durationMs; i++) {
         const result = await fleet.sendReading(ids[next]!);
         next = (next + 1) % ids.length;
         if (result.ok) sent++;
