@@ -16,6 +16,10 @@ export function projectTestConfig(projectConfigUrl: string, overrides: ViteUserC
       reporters: ['default', 'json'],
       outputFile: { json: join(workspaceRoot, 'tmp', 'test-results', `${project}.json`) },
       passWithNoTests: false,
+      // A hang guard, not a performance check: on a busy 2-core CI machine property runs and
+      // spawned processes take many times longer than on an idle one.
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
       ...overrides,
     },
   });
