@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { decodeRemoteExecutionContext, encodeRemoteExecutionContext } from '@fieldlink/ports';
+import { decodeRemoteExecutionContext, encodeRemoteExecutionContext, ENVELOPE_STRING_MAX } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { invalidUtf8Arbitrary, withByteOrderMark, withInvalidUtf8 } from './mutations.js';
@@ -40,6 +40,25 @@ describe('Dataverse RemoteExecutionContext (flow 13)', () => {
         expect(result.ok, `${m.field} mutation was accepted`).toBe(false);
         if (!result.ok) expect(result.error.map((e) => e.path).some((p) => p === m.field || p.startsWith(`${m.field}.`))).toBe(true);
       }),
+    );
+  });
+
+  it('an oversized name or id, or a non-finite number where a name belongs, is refused naming that field, never thrown', () => {
+    const field = fc.constantFrom('MessageName', 'PrimaryEntityName', 'PrimaryEntityId', 'OrganizationName', 'CorrelationId');
+    const badValue = fc.oneof(
+      fc.integer({ min: ENVELOPE_STRING_MAX + 1, max: 100_000 }).map((n) => 'x'.repeat(n)),
+      // NaN and the infinities cannot travel in JSON: they arrive as null, which a required name refuses too.
+      fc.constantFrom(Number.NaN, Number.POSITIVE_INFINITY),
+    );
+    fc.assert(
+      fc.property(contextArbitrary, field, badValue, (context, f, v) => {
+        const result = decodeRemoteExecutionContext(JSON.stringify({ ...context, [f]: v }));
+        const required = f === 'MessageName' || f === 'PrimaryEntityName';
+        if (typeof v === 'number' && !required) return; // an optional name sent as null is absent, not wrong
+        expect(result.ok, `${f} mutation was accepted`).toBe(false);
+        if (!result.ok) expect(result.error.map((e) => e.path)).toContain(f);
+      }),
+      { numRuns: 200 },
     );
   });
 

@@ -110,6 +110,9 @@ export function parseDataverseDate(text: string): number | undefined {
 }
 export const formatDataverseDate = (epochMs: number): string => `/Date(${Math.trunc(epochMs)})/`;
 
+/** The longest name or id of the envelope (message, entity, organisation names; GUIDs) accepted. */
+export const ENVELOPE_STRING_MAX = 256;
+
 class Reader {
   readonly issues: ValidationIssue[] = [];
 
@@ -121,7 +124,9 @@ class Reader {
   string(source: Json, key: string, path: Path, required: boolean): string | undefined {
     const v = source[key];
     if (v === undefined || v === null) return required ? this.fail([...path, key], 'expected a string') : undefined;
-    return typeof v === 'string' ? v : this.fail([...path, key], 'expected a string');
+    if (typeof v !== 'string') return this.fail([...path, key], 'expected a string');
+    // Every string read here is a name or an id of the envelope; none comes near this.
+    return v.length > ENVELOPE_STRING_MAX ? this.fail([...path, key], `expected at most ${ENVELOPE_STRING_MAX} characters`) : v;
   }
 
   number(source: Json, key: string, path: Path): number | undefined {
