@@ -1,11 +1,11 @@
-import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
+import type { ContainerClient } from '@azure/storage-blob';
 import { describeIssues, parseCfsDeviceRules, type CfsThresholdRule } from '@fieldlink/domain';
 import { silentLog, type LogPort, type ReferenceDataPort } from '@fieldlink/ports';
-import type { TokenCredential } from '@azure/identity';
 import { scrubbed, secretsOf } from './azure-auth.js';
+import { blobService, type BlobAuth } from './blob-auth.js';
 
 /** Blob storage: a connection string, or the account's blob URL and an Entra ID credential. */
-export type BlobAuth = { readonly connectionString: string } | { readonly accountUrl: string; readonly credential: TokenCredential };
+export type { BlobAuth } from './blob-auth.js';
 
 export interface BlobReferenceDataOptions {
   readonly auth: BlobAuth;
@@ -65,11 +65,7 @@ export class BlobReferenceData implements ReferenceDataPort {
     this.log = options.log ?? silentLog;
     this.now = options.now ?? Date.now;
     try {
-      const service =
-        'connectionString' in options.auth
-          ? BlobServiceClient.fromConnectionString(options.auth.connectionString)
-          : new BlobServiceClient(options.auth.accountUrl, options.auth.credential);
-      this.container = service.getContainerClient(options.containerName);
+      this.container = blobService(options.auth).getContainerClient(options.containerName);
     } catch (error) {
       throw scrubbed(`Blob reference data in container '${options.containerName}' is misconfigured`, error, this.secrets);
     }

@@ -1,7 +1,7 @@
-import { BlobServiceClient, RestError, type ContainerClient } from '@azure/storage-blob';
+import { RestError, type ContainerClient } from '@azure/storage-blob';
 import type { RuleStateStorePort } from '@fieldlink/ports';
 import { AzureAdapterError, scrubbed, secretsOf } from './azure-auth.js';
-import type { BlobAuth } from './blob-reference-data.js';
+import { blobService, type BlobAuth } from './blob-auth.js';
 
 export interface BlobRuleStateStoreOptions {
   readonly auth: BlobAuth;
@@ -38,11 +38,7 @@ export class BlobRuleStateStore implements RuleStateStorePort {
     this.secrets = 'connectionString' in options.auth ? secretsOf(options.auth.connectionString) : [];
     this.prefix = options.prefix ?? 'rule-state/';
     try {
-      const service =
-        'connectionString' in options.auth
-          ? BlobServiceClient.fromConnectionString(options.auth.connectionString)
-          : new BlobServiceClient(options.auth.accountUrl, options.auth.credential);
-      this.container = service.getContainerClient(options.containerName);
+      this.container = blobService(options.auth).getContainerClient(options.containerName);
     } catch (error) {
       throw scrubbed(`Rule state in container '${options.containerName}' is misconfigured`, error, this.secrets);
     }

@@ -1,10 +1,9 @@
 import { EventHubConsumerClient, earliestEventPosition, type EventPosition, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
-import { BlobServiceClient } from '@azure/storage-blob';
 import type { TokenCredential } from '@azure/identity';
 import { silentLog, type LogPort, type TelemetryBatchHandler, type TelemetryEnvelope, type TelemetryIntakePort, type TelemetrySubscription } from '@fieldlink/ports';
 import { scrubbed, secretsOf } from './azure-auth.js';
-import type { BlobAuth } from './blob-reference-data.js';
+import { blobService, type BlobAuth } from './blob-auth.js';
 
 /** The hub's Event Hubs-compatible endpoint: its connection string (with EntityPath), or namespace, name and credential. */
 export type EventHubAuth =
@@ -114,10 +113,6 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
       },
     };
   }
-}
-
-function blobService(auth: BlobAuth): BlobServiceClient {
-  return 'connectionString' in auth ? BlobServiceClient.fromConnectionString(auth.connectionString) : new BlobServiceClient(auth.accountUrl, auth.credential);
 }
 
 /** For partitions without a checkpoint: start right after the last event each holds now. */
