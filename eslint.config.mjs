@@ -54,6 +54,24 @@ export default tseslint.config(
     },
   },
   {
+    // Provider verifications record their outcome through the contracts' kit, which the matrix reads.
+    files: ['**/*.pact-verify.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          depConstraints: [
+            { sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:adapter', 'layer:contracts'] },
+            { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:ports', 'layer:domain', 'layer:adapter', 'layer:contracts'] },
+            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:composition', 'layer:ui', 'layer:flows', 'layer:adapter', 'layer:emulator', 'layer:ports', 'layer:domain', 'layer:contracts'] },
+            { sourceTag: 'layer:tools', onlyDependOnLibsWithTags: ['*'] },
+          ],
+        },
+      ],
+    },
+  },
+  {
     // Test runner configs share one setup file at the workspace root; they are not part of any layer.
     files: ['**/vitest.config.ts'],
     rules: { '@nx/enforce-module-boundaries': 'off' },

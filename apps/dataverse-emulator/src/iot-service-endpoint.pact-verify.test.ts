@@ -2,11 +2,8 @@
 // on the outbound queue for each message of the orchestrator's pact. Provider states put real
 // device records in a fresh emulator through its Web API; each message comes from the operation
 // that makes Dataverse post it (a command created, a device's settings changed, an action called).
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
-import { Verifier } from '@pact-foundation/pact';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
@@ -14,8 +11,6 @@ import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlin
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'orchestrator-crm-service-endpoint.json';
-const pactPath = fileURLToPath(new URL(`../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../tmp/pact-results/', import.meta.url));
 
 interface Device {
   deviceRecordId: string;
@@ -75,39 +70,14 @@ const messageProviders = {
   'an msdyn_PullDataForIoTDevice action': () => posted(() => call('POST', 'msdyn_PullDataForIoTDevice', { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') })),
 };
 
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('the CRM service endpoint (Dataverse emulator) honours the pact of the orchestrator (flows 13–15)', () => {
   afterAll(async () => {
     await emulator?.close();
   });
 
   it(`posts every message of ${PACT_FILE}`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'crm-service-endpoint', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'orchestrator',
-        provider: 'crm-service-endpoint',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'dataverse-emulator',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'orchestrator', provider: 'crm-service-endpoint', pactFile: PACT_FILE, providerProject: 'dataverse-emulator', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

@@ -1,12 +1,9 @@
 // Provider side of the Dataverse Web API pact: the emulator answers every request of the Dynamics
 // adapter's pact. Each provider state starts a fresh emulator and puts real records in it through
 // its own Web API, so one interaction's writes never leak into the next one's reads.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { Verifier } from '@pact-foundation/pact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
@@ -14,8 +11,6 @@ import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlin
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'dynamics-adapter-dataverse.json';
-const pactPath = fileURLToPath(new URL(`../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../tmp/pact-results/', import.meta.url));
 
 let emulator: RunningDataverseEmulator | undefined;
 let front: Server;
@@ -92,15 +87,6 @@ const stateHandlers = {
   },
 };
 
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('the Dataverse emulator honours the pact of the Dynamics adapter', () => {
   beforeAll(async () => {
     await freshEmulator();
@@ -126,24 +112,8 @@ describe('the Dataverse emulator honours the pact of the Dynamics adapter', () =
   });
 
   it(`answers every request of ${PACT_FILE} as the pact says`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'dataverse', providerBaseUrl: frontUrl, pactUrls: [pactPath], stateHandlers, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'dynamics-adapter',
-        provider: 'dataverse',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'dataverse-emulator',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'dynamics-adapter', provider: 'dataverse', pactFile: PACT_FILE, providerProject: 'dataverse-emulator', options: { providerBaseUrl: frontUrl, stateHandlers } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

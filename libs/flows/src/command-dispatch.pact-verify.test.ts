@@ -2,13 +2,10 @@
 // command of the thermostat's pact through the in-memory hub. A provider state records a real
 // `msdyn_iotdevicecommand` (requested, not yet sent) for a registered, connected device; the
 // message is the cloud-to-device body the device received.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { InMemoryCrm, InMemoryIotHub, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
 import { silentLog, type DeviceConnection } from '@fieldlink/ports';
-import { Verifier } from '@pact-foundation/pact';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
 import { CommandDispatch } from './command-dispatch.js';
@@ -18,8 +15,6 @@ import { CommandRequests } from './command-requests.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'thermostat-simulator-orchestrator.json';
-const pactPath = fileURLToPath(new URL(`../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../tmp/pact-results/', import.meta.url));
 
 interface Scenario {
   readonly dispatch: CommandDispatch;
@@ -65,15 +60,6 @@ const messageProviders = {
   'a Set Values command': dispatchedBody,
 };
 
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('orchestrator honours the pact of the thermostat (flows 16–19)', () => {
   afterEach(async () => {
     await scenario?.close();
@@ -81,24 +67,8 @@ describe('orchestrator honours the pact of the thermostat (flows 16–19)', () =
   });
 
   it(`sends every command of ${PACT_FILE} from its real command requests and dispatch`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'orchestrator', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'thermostat-simulator',
-        provider: 'orchestrator',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'flows',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'thermostat-simulator', provider: 'orchestrator', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

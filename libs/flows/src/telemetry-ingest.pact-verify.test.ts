@@ -1,13 +1,11 @@
 // Provider side of flow 6: the real telemetry ingest produces the alerts-queue message for each
 // interaction of the orchestrator's pact. Each provider state sets up real data: the device rules
 // as a CFS devicerules.json document, and the reading that the device sends.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry } from '@fieldlink/adapter-in-memory';
 import { parseCfsDeviceRules } from '@fieldlink/domain';
 import { silentLog } from '@fieldlink/ports';
-import { Verifier } from '@pact-foundation/pact';
 import { describe, expect, it } from 'vitest';
 import { TelemetryIngest } from './telemetry-ingest.js';
 
@@ -15,8 +13,6 @@ import { TelemetryIngest } from './telemetry-ingest.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'orchestrator-stream-processor.json';
-const pactPath = fileURLToPath(new URL(`../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../tmp/pact-results/', import.meta.url));
 
 interface ReadingOverThreshold {
   deviceId: string;
@@ -53,36 +49,10 @@ const messageProviders = {
   },
 };
 
-/** The verifier's summary, whether it passed (resolved) or failed (rejected with the same JSON). */
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('stream processor honours the pact of the orchestrator (flow 6)', () => {
   it(`produces every message of ${PACT_FILE} from its real ingest`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'stream-processor', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'orchestrator',
-        provider: 'stream-processor',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'flows',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'orchestrator', provider: 'stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

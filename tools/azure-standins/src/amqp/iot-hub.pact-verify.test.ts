@@ -1,11 +1,9 @@
 // Provider side of flow 3: the stand-in IoT hub takes the state's device-to-cloud message as the
 // hub does (stamps it, partitions it by device) and serves it on its Event Hubs-compatible
 // endpoint; the message is the event as read back over AMQP, body and system properties.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { earliestEventPosition, EventHubConsumerClient, type ReceivedEventData } from '@azure/event-hubs';
-import { Verifier } from '@pact-foundation/pact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EventHubsStandin } from './event-hubs-standin.js';
 
@@ -13,8 +11,6 @@ import { EventHubsStandin } from './event-hubs-standin.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'stream-processor-iot-hub.json';
-const pactPath = fileURLToPath(new URL(`../../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../../tmp/pact-results/', import.meta.url));
 
 const standin = new EventHubsStandin();
 let sent: { hubName: string; partitionId: string } | undefined;
@@ -75,15 +71,6 @@ const messageProviders = {
   },
 };
 
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('the IoT hub (stand-in) honours the pact of the stream processor (flow 3)', () => {
   beforeAll(async () => {
     await standin.start();
@@ -93,24 +80,8 @@ describe('the IoT hub (stand-in) honours the pact of the stream processor (flow 
   });
 
   it(`serves every event of ${PACT_FILE} on its Event Hubs-compatible endpoint`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'iot-hub', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'stream-processor',
-        provider: 'iot-hub',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'azure-standins',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'stream-processor', provider: 'iot-hub', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

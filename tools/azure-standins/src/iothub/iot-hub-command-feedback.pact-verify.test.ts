@@ -2,12 +2,9 @@
 // adapter sends a real cloud-to-device message to a registered device, a real AMQP device settles
 // it, and the stand-in IoT hub writes its feedback record; the message is the feedback body as
 // read back on the service's `/messages/servicebound/feedback` link by azure-iothub's own client.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { IotHubCloudToDevice, IotHubDeviceClient, IotHubRegistry } from '@fieldlink/adapter-azure';
 import type { DeviceConnection, DeviceMessageOutcome } from '@fieldlink/ports';
-import { Verifier } from '@pact-foundation/pact';
 // CommonJS: the client is reachable through the default import under Node's ESM loader.
 import iothub, { type Client as ServiceClient } from 'azure-iothub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,8 +17,6 @@ import { trustedLoopbackCertificate } from './tls-trust.global-setup.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'orchestrator-iot-hub.json';
-const pactPath = fileURLToPath(new URL(`../../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../../tmp/pact-results/', import.meta.url));
 const FEEDBACK_WAIT_MS = 15_000;
 
 let certificate: LoopbackCertificate;
@@ -96,15 +91,6 @@ const messageProviders = {
   'rejection feedback for a command': fromFeedbackEndpoint,
 };
 
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('the IoT hub (stand-in) honours the delivery feedback pact of the orchestrator (flows 16–19)', () => {
   beforeAll(async () => {
     certificate = await trustedLoopbackCertificate();
@@ -125,24 +111,8 @@ describe('the IoT hub (stand-in) honours the delivery feedback pact of the orche
   });
 
   it(`emits the feedback of every interaction of ${PACT_FILE} on its feedback endpoint`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'iot-hub', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'orchestrator',
-        provider: 'iot-hub',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'azure-standins',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'orchestrator', provider: 'iot-hub', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

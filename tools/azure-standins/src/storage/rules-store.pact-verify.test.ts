@@ -1,12 +1,10 @@
 // Provider side of flow 4a: the rules store is Blob storage (Azurite here) holding what our
 // publisher writes. A provider state publishes a real rules snapshot with publishReferenceData;
 // the message is the devicerules.json blob in force, as stored.
-import { createHash, randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { randomUUID } from 'node:crypto';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { publishReferenceData, snapshotBlobName } from '@fieldlink/adapter-azure';
-import { Verifier } from '@pact-foundation/pact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from './azurite.js';
 
@@ -14,8 +12,6 @@ import { startAzurite, type RunningAzurite } from './azurite.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'stream-processor-rules-store.json';
-const pactPath = fileURLToPath(new URL(`../../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../../tmp/pact-results/', import.meta.url));
 
 let azurite: RunningAzurite;
 let published: { container: ContainerClient; blobName: string } | undefined;
@@ -40,15 +36,6 @@ const messageProviders = {
   },
 };
 
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('the rules store honours the pact of the stream processor (flow 4a)', () => {
   beforeAll(async () => {
     azurite = await startAzurite();
@@ -58,24 +45,8 @@ describe('the rules store honours the pact of the stream processor (flow 4a)', (
   });
 
   it(`holds every message of ${PACT_FILE} as published by the real publisher`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'rules-store', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'stream-processor',
-        provider: 'rules-store',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'azure-standins',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'stream-processor', provider: 'rules-store', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

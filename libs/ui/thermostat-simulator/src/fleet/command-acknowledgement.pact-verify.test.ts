@@ -1,12 +1,9 @@
 // Provider side of the command acknowledgements: a real thermostat of the fleet, connected
 // through the in-memory hub with the telemetry acknowledger, receives the state's command as a
 // cloud-to-device message; the message is the CommandAck telemetry the hub then received from it.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
 import type { TelemetryEnvelope, TelemetrySubscription } from '@fieldlink/ports';
-import { Verifier } from '@pact-foundation/pact';
 import { afterEach, describe, expect, it } from 'vitest';
 import { telemetryCommandAcknowledger } from './command-acknowledgement.js';
 import { ThermostatFleet } from './thermostat-fleet.js';
@@ -15,8 +12,6 @@ import { ThermostatFleet } from './thermostat-fleet.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'orchestrator-thermostat-simulator.json';
-const pactPath = fileURLToPath(new URL(`../../../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../../../tmp/pact-results/', import.meta.url));
 
 interface Scenario {
   readonly hub: InMemoryIotHub;
@@ -70,37 +65,12 @@ const messageProviders = {
   'an acknowledgement of a refused command': acknowledgement,
 };
 
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('thermostat simulator honours the pact of the orchestrator: command acknowledgements (flows 16–19)', () => {
   afterEach(close);
 
   it(`answers every command of ${PACT_FILE} from its real fleet through the hub`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'thermostat-simulator', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'orchestrator',
-        provider: 'thermostat-simulator',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'ui-thermostat-simulator',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'orchestrator', provider: 'thermostat-simulator', pactFile: PACT_FILE, providerProject: 'ui-thermostat-simulator', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

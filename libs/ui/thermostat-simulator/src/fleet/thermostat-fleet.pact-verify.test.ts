@@ -1,12 +1,9 @@
 // Provider side of flows 1–2: the real thermostat fleet, connected through the in-memory IoT hub,
 // sends each message of the stream processor's pact. Provider states set up real thermostats
 // (registered in the hub, with the state's readings); the message is what the hub received.
-import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
 import type { TelemetryEnvelope } from '@fieldlink/ports';
-import { Verifier } from '@pact-foundation/pact';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThermostatFleet } from './thermostat-fleet.js';
 
@@ -14,8 +11,6 @@ import { ThermostatFleet } from './thermostat-fleet.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'stream-processor-thermostat-simulator.json';
-const pactPath = fileURLToPath(new URL(`../../../../../contracts/pacts/${PACT_FILE}`, import.meta.url));
-const resultsDir = fileURLToPath(new URL('../../../../../tmp/pact-results/', import.meta.url));
 
 interface Scenario {
   readonly hub: InMemoryIotHub;
@@ -78,15 +73,6 @@ const messageProviders = {
   'a thermostat heartbeat': () => receivedBody((s) => s.fleet.sendHeartbeats()),
 };
 
-function summaryOf(outcome: unknown): { result: boolean; interactionResults: Array<{ description: string; result: string }> } {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as ReturnType<typeof summaryOf>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
-}
-
 describe('thermostat simulator honours the pact of the stream processor (flows 1–2)', () => {
   afterEach(async () => {
     await scenario?.close();
@@ -94,24 +80,8 @@ describe('thermostat simulator honours the pact of the stream processor (flows 1
   });
 
   it(`sends every message of ${PACT_FILE} from its real fleet through the hub`, async () => {
-    const pactBytes = readFileSync(pactPath);
-    const outcome = await new Verifier({ provider: 'thermostat-simulator', pactUrls: [pactPath], stateHandlers, messageProviders, logLevel: 'error' }).verifyProvider().catch((e: unknown) => e);
-    const summary = summaryOf(outcome);
-    mkdirSync(resultsDir, { recursive: true });
-    writeFileSync(
-      `${resultsDir}${PACT_FILE}`,
-      JSON.stringify({
-        consumer: 'stream-processor',
-        provider: 'thermostat-simulator',
-        pactFile: PACT_FILE,
-        pactSha256: createHash('sha256').update(pactBytes).digest('hex'),
-        providerProject: 'ui-thermostat-simulator',
-        verifiedAt: new Date().toISOString(),
-        passed: summary.result,
-        interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
-      }),
-    );
+    const summary = await verifyAndRecord({ consumer: 'stream-processor', provider: 'thermostat-simulator', pactFile: PACT_FILE, providerProject: 'ui-thermostat-simulator', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
-    expect(summary.result, outcome instanceof Error ? outcome.message : '').toBe(true);
+    expect(summary.result, summary.failure).toBe(true);
   });
 });

@@ -1,0 +1,61 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Verifier, type VerifierOptions } from '@pact-foundation/pact';
+import type { VerificationRecord } from '../matrix/coverage-matrix.js';
+import { PACTS_DIR, RESULTS_DIR, sha256 } from '../matrix/contract-store.js';
+
+export interface ProviderVerification {
+  readonly consumer: string;
+  readonly provider: string;
+  /** The pact's file name in contracts/pacts. */
+  readonly pactFile: string;
+  /** The Nx project whose pact-verify target runs this verification. */
+  readonly providerProject: string;
+  /** What the verifier needs besides the provider name and the pact: state handlers, message providers or a base URL. */
+  readonly options: Omit<VerifierOptions, 'provider' | 'pactUrls'>;
+}
+
+export interface VerificationSummary {
+  readonly result: boolean;
+  readonly interactionResults: ReadonlyArray<{ readonly description: string; readonly result: string }>;
+  /** The verifier's own account of what failed, or '' when it passed. */
+  readonly failure: string;
+}
+
+/**
+ * Verifies one pact against its provider and records the outcome where the contract matrix reads
+ * it (tmp/pact-results/<pact file>), tied to the pact file's SHA-256, so a pact changed after its
+ * verification shows as stale. Every provider verification of the workspace goes through here.
+ */
+export async function verifyAndRecord(verification: ProviderVerification): Promise<VerificationSummary> {
+  const pactPath = join(PACTS_DIR, verification.pactFile);
+  const pactBytes = readFileSync(pactPath);
+  const outcome = await new Verifier({ logLevel: 'error', ...verification.options, provider: verification.provider, pactUrls: [pactPath] })
+    .verifyProvider()
+    .catch((e: unknown) => e);
+  const failure = outcome instanceof Error ? outcome.message : '';
+  const summary = summaryOf(outcome);
+  const record: VerificationRecord = {
+    consumer: verification.consumer,
+    provider: verification.provider,
+    pactFile: verification.pactFile,
+    pactSha256: sha256(pactBytes),
+    providerProject: verification.providerProject,
+    verifiedAt: new Date().toISOString(),
+    passed: summary.result,
+    interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  writeFileSync(join(RESULTS_DIR, verification.pactFile), JSON.stringify(record));
+  return { ...summary, failure };
+}
+
+/** The verifier's summary, whether it passed (resolved) or failed (rejected with the same JSON). */
+function summaryOf(outcome: unknown): Omit<VerificationSummary, 'failure'> {
+  const text = outcome instanceof Error ? outcome.message : String(outcome);
+  try {
+    return JSON.parse(text) as Omit<VerificationSummary, 'failure'>;
+  } catch {
+    return { result: false, interactionResults: [] };
+  }
+}
