@@ -6,7 +6,8 @@ import { defineConfig, type ViteUserConfig } from 'vitest/config';
 
 const workspaceRoot = dirname(fileURLToPath(import.meta.url));
 
-export function projectTestConfig(projectConfigUrl: string, overrides: ViteUserConfig['test'] = {}): ViteUserConfig {
+/** `report` names a second kind of run of the same project (e.g. `pact-verify`), written beside its tests' report. */
+export function projectTestConfig(projectConfigUrl: string, overrides: ViteUserConfig['test'] = {}, report?: string): ViteUserConfig {
   const projectRoot = dirname(fileURLToPath(projectConfigUrl));
   const project = process.env['NX_TASK_TARGET_PROJECT'] ?? basename(projectRoot);
   return defineConfig({
@@ -14,7 +15,7 @@ export function projectTestConfig(projectConfigUrl: string, overrides: ViteUserC
     test: {
       include: ['src/**/*.test.ts'],
       reporters: ['default', 'json'],
-      outputFile: { json: join(workspaceRoot, 'tmp', 'test-results', `${project}.json`) },
+      outputFile: { json: join(workspaceRoot, 'tmp', 'test-results', `${project}${report === undefined ? '' : `.${report}`}.json`) },
       passWithNoTests: false,
       // A hang guard, not a performance check: on a busy 2-core CI machine property runs and
       // spawned processes take many times longer than on an idle one.

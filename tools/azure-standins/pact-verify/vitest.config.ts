@@ -1,14 +1,12 @@
 // The pact-verify target: only the provider verifications (src/**/*.pact-verify.test.ts), run
 // after the consumer tests wrote the pacts; its report sits beside the test target's, so CI counts both.
-import { fileURLToPath } from 'node:url';
 import { projectTestConfig } from '../../../vitest.shared.ts';
 
 export default projectTestConfig(new URL('../vitest.config.ts', import.meta.url).href, {
   include: ['src/**/*.pact-verify.test.ts'],
-  outputFile: { json: fileURLToPath(new URL('../../../tmp/test-results/azure-standins.pact-verify.json', import.meta.url)) },
   testTimeout: 60_000,
   hookTimeout: 60_000,
   fileParallelism: false,
   // The loopback certificate azure-iothub's service AMQP client must trust (see the global setup).
   globalSetup: ['src/iothub/tls-trust.global-setup.ts'],
-});
+}, 'pact-verify');

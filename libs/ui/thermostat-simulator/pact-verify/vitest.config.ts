@@ -1,9 +1,7 @@
 // The pact-verify target: only the provider verifications (src/**/*.pact-verify.test.ts), run
 // after the consumer tests wrote the pacts; its report sits beside the test target's, so CI counts both.
-import { fileURLToPath } from 'node:url';
 import { projectTestConfig } from '../../../../vitest.shared.ts';
 
 export default projectTestConfig(new URL('../vitest.config.ts', import.meta.url).href, {
   include: ['src/**/*.pact-verify.test.ts'],
-  outputFile: { json: fileURLToPath(new URL('../../../../tmp/test-results/ui-thermostat-simulator.pact-verify.json', import.meta.url)) },
-});
+}, 'pact-verify');
