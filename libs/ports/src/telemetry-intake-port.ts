@@ -11,8 +11,34 @@ export interface TelemetryEnvelope {
   readonly properties?: Readonly<Record<string, string>>;
 }
 
-/** Called with a batch of one partition, in order; when it resolves, the batch is checkpointed. */
-export type TelemetryBatchHandler = (batch: readonly TelemetryEnvelope[]) => Promise<void>;
+/** The partition a batch came from, handed with it: where its subscriber marks how far it got. */
+export interface TelemetryPartitionContext {
+  readonly partitionId: string;
+  /**
+   * With `checkpoints: 'by-handler'`: marks the partition read through `through` (an envelope this
+   * subscription handed over), so a later subscription of the consumer group starts right after
+   * it. It may be called after the batch's handler resolved, and after the subscription closed (a
+   * last mark at shutdown); a mark behind the partition's current checkpoint changes nothing.
+   */
+  checkpoint(through: TelemetryEnvelope): Promise<void>;
+}
+
+/**
+ * Called with a batch of one partition, in order. When it fails, the same batch is handed again
+ * (after a pause) and nothing after it comes first. With the default checkpoints, the batch is
+ * checkpointed when the handler resolves.
+ */
+export type TelemetryBatchHandler = (batch: readonly TelemetryEnvelope[], partition: TelemetryPartitionContext) => Promise<void>;
+
+export interface TelemetrySubscribeOptions {
+  /**
+   * `after-each-batch` (the default): each batch is checkpointed once its handler resolves.
+   * `by-handler`: only what the handler marks with `partition.checkpoint`, for a handler that
+   * makes its work durable less often than every batch (telemetry ingest saves its state on an
+   * interval). A new subscription then resumes after the last mark and reads again what follows.
+   */
+  readonly checkpoints?: 'after-each-batch' | 'by-handler';
+}
 
 export interface TelemetrySubscription {
   close(): Promise<void>;
@@ -20,7 +46,7 @@ export interface TelemetrySubscription {
 
 /** Flow 3: the telemetry stream, partitioned by device, read by one consumer group. */
 export interface TelemetryIntakePort {
-  subscribe(consumerGroup: string, handler: TelemetryBatchHandler): Promise<TelemetrySubscription>;
+  subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options?: TelemetrySubscribeOptions): Promise<TelemetrySubscription>;
 }
 
 /** Flows 1–2, the device's side: send one device-to-cloud message. */
