@@ -1,7 +1,16 @@
-import { EventHubConsumerClient, earliestEventPosition, type EventPosition, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
+import { EventHubConsumerClient, earliestEventPosition, type CheckpointStore, type EventPosition, type PartitionContext, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import type { TokenCredential } from '@azure/identity';
-import { silentLog, type LogPort, type TelemetryBatchHandler, type TelemetryEnvelope, type TelemetryIntakePort, type TelemetrySubscription } from '@fieldlink/ports';
+import {
+  silentLog,
+  type LogPort,
+  type TelemetryBatchHandler,
+  type TelemetryEnvelope,
+  type TelemetryIntakePort,
+  type TelemetryPartitionContext,
+  type TelemetrySubscribeOptions,
+  type TelemetrySubscription,
+} from '@fieldlink/ports';
 import { scrubbed, secretsOf } from './azure-auth.js';
 import { blobService, type BlobAuth } from './blob-auth.js';
 
@@ -31,10 +40,12 @@ const DEVICE_ID = 'iothub-connection-device-id';
 /**
  * TelemetryIntakePort on the IoT hub's Event Hubs-compatible endpoint, with checkpoints in Blob
  * storage: instances subscribed to one consumer group share its partitions, and a partition that
- * moves (restart, scale-out) resumes from its last checkpoint. A batch is checkpointed only after
- * its handler resolved; a failed batch is handed over again, in order, until it succeeds or the
- * subscription closes (then the next owner gets it from the checkpoint). A partition without a
- * checkpoint starts after what it held when `subscribe` was called.
+ * moves (restart, scale-out) resumes from its last checkpoint. By default a batch is checkpointed
+ * only after its handler resolved; with `checkpoints: 'by-handler'` only where the handler marks
+ * (`partition.checkpoint`), which also works after the subscription closed. A failed batch is
+ * handed over again as it was, until it succeeds or the partition is closed here (then its next
+ * owner reads on from the checkpoint). A partition without a checkpoint starts after what it held
+ * when `subscribe` was called.
  */
 export class EventHubsTelemetryIntake implements TelemetryIntakePort {
   private readonly secrets: string[];
@@ -48,7 +59,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
     this.log = options.log ?? silentLog;
   }
 
-  async subscribe(consumerGroup: string, handler: TelemetryBatchHandler): Promise<TelemetrySubscription> {
+  async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
     let client: EventHubConsumerClient;
     let subscription: Subscription;
     let closing = false;
@@ -74,22 +85,28 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
           : new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, checkpointStore, clientOptions);
       const startPosition = await startAfterCurrentEnd(client);
       const retryDelayMs = this.options.retryDelayMs ?? 1_000;
+      const marks = new PartitionMarks(checkpointStore, consumerGroup, this.secrets);
+      const byHandler = options.checkpoints === 'by-handler';
       subscription = client.subscribe(
         {
+          processInitialize: async (context) => marks.opened(context),
+          processClose: async (_reason, context) => marks.closed(context),
           processEvents: async (events, context) => {
             if (events.length === 0) return;
-            const batch = events.map((e) => toEnvelope(e, context.partitionId));
+            const batch = marks.handOver(events, context);
+            const partition = marks.contextOf(context);
             for (let attempt = 0; ; attempt++) {
-              if (closing) return; // not checkpointed: the next owner reads it again
+              // Not checkpointed: the partition's next owner reads it again.
+              if (closing || !marks.isOpen(context)) return;
               try {
-                await handler(batch);
+                await handler(batch, partition);
                 break;
               } catch (error) {
                 this.log.warn('telemetry-intake.batch-failed', { partitionId: context.partitionId, consumerGroup, attempt: attempt + 1, error: error instanceof Error ? error.message : String(error) });
-                await pause(Math.min(retryDelayMs * 2 ** attempt, 30_000), () => closing);
+                await pause(Math.min(retryDelayMs * 2 ** attempt, 30_000), () => closing || !marks.isOpen(context));
               }
             }
-            await context.updateCheckpoint(events[events.length - 1]!);
+            if (!byHandler) await partition.checkpoint(batch[batch.length - 1]!);
           },
           processError: async (error, context) => {
             this.log.warn('telemetry-intake.error', { partitionId: context.partitionId, consumerGroup, error: scrubbed('Event Hubs', error, this.secrets).message });
@@ -112,6 +129,93 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
         await client.close();
       },
     };
+  }
+}
+
+/**
+ * One subscription's checkpoints, partition by partition. A mark goes to the checkpoint store
+ * through the SDK's `PartitionContext.updateCheckpoint`, which needs the received event (its
+ * offset), hence the map from each envelope handed over to its event. The SDK writes whatever it is
+ * given, after the subscription closed too (the store is Blob storage, not the closed AMQP link),
+ * and moves a checkpoint backwards as readily as forwards; so marks of a partition are written one
+ * at a time, one behind what this subscription wrote is dropped, and once the pump that handed the
+ * envelope over is closed (subscription closed, or the partition moved to an instance that may
+ * have marked further) the store's checkpoint is read first and a mark behind it dropped too.
+ */
+class PartitionMarks {
+  private readonly received = new WeakMap<TelemetryEnvelope, { readonly event: ReceivedEventData; readonly context: PartitionContext }>();
+  private readonly contexts = new WeakMap<PartitionContext, TelemetryPartitionContext>();
+  private readonly open = new WeakSet<PartitionContext>();
+  /** Per partition: the sequence number this subscription wrote last. */
+  private readonly written = new Map<string, number>();
+  /** Per partition: the last write queued, so marks are written in the order they were given. */
+  private readonly queue = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly store: CheckpointStore,
+    private readonly consumerGroup: string,
+    private readonly secrets: readonly string[],
+  ) {}
+
+  opened(context: PartitionContext): void {
+    this.open.add(context);
+  }
+
+  closed(context: PartitionContext): void {
+    this.open.delete(context);
+  }
+
+  isOpen(context: PartitionContext): boolean {
+    return this.open.has(context);
+  }
+
+  handOver(events: readonly ReceivedEventData[], context: PartitionContext): TelemetryEnvelope[] {
+    return events.map((event) => {
+      const envelope = toEnvelope(event, context.partitionId);
+      this.received.set(envelope, { event, context });
+      return envelope;
+    });
+  }
+
+  contextOf(context: PartitionContext): TelemetryPartitionContext {
+    let partition = this.contexts.get(context);
+    if (partition === undefined) {
+      partition = { partitionId: context.partitionId, checkpoint: (through) => this.mark(context.partitionId, through) };
+      this.contexts.set(context, partition);
+    }
+    return partition;
+  }
+
+  private mark(partitionId: string, through: TelemetryEnvelope): Promise<void> {
+    const origin = this.received.get(through);
+    if (origin === undefined || origin.context.partitionId !== partitionId) {
+      return Promise.reject(
+        new Error(
+          `Cannot checkpoint partition ${partitionId} of consumer group '${this.consumerGroup}' through the envelope of partition ${through.partitionId} with sequence number ${through.sequenceNumber}: this subscription did not hand it over from that partition.`,
+        ),
+      );
+    }
+    const write = (this.queue.get(partitionId) ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => this.write(origin.event, origin.context));
+    this.queue.set(partitionId, write);
+    return write;
+  }
+
+  private async write(event: ReceivedEventData, context: PartitionContext): Promise<void> {
+    const { partitionId } = context;
+    if (event.sequenceNumber <= (this.written.get(partitionId) ?? -1)) return;
+    try {
+      // The pump that handed the event over is gone: another may have read and marked further.
+      if (!this.open.has(context)) {
+        const current = (await this.store.listCheckpoints(context.fullyQualifiedNamespace, context.eventHubName, context.consumerGroup)).find((c) => c.partitionId === partitionId);
+        if (current !== undefined && event.sequenceNumber <= current.sequenceNumber) return;
+      }
+      await context.updateCheckpoint(event);
+      this.written.set(partitionId, event.sequenceNumber);
+    } catch (error) {
+      throw scrubbed(`Checkpointing partition ${partitionId} of consumer group '${this.consumerGroup}' through sequence number ${event.sequenceNumber} failed`, error, this.secrets);
+    }
   }
 }
 

@@ -12,6 +12,8 @@ import {
   type TelemetryBatchHandler,
   type TelemetryEnvelope,
   type TelemetryIntakePort,
+  type TelemetryPartitionContext,
+  type TelemetrySubscribeOptions,
   type TelemetrySubscription,
   type TwinPatch,
 } from '@fieldlink/ports';
@@ -25,7 +27,7 @@ export interface InMemoryIotHubOptions {
   readonly retentionPerPartition?: number;
   readonly maxBatchSize?: number;
   readonly clock?: ClockPort;
-  /** Called when a handler fails; the batch is retried from the last checkpoint. */
+  /** Called when a handler fails; the same batch is handed again after `handlerRetryDelayMs`. */
   readonly onHandlerError?: (error: Error, partitionId: string) => void;
   /** Pause before a failed telemetry batch is handed over again. */
   readonly handlerRetryDelayMs?: number;
@@ -44,8 +46,9 @@ interface Partition {
  * An IoT hub in process, every side of it:
  * - device-to-cloud: devices send, the hub stamps the enqueued time and a sequence number,
  *   partitions by device (so one device's messages stay in order), and each consumer group reads
- *   every partition from its own checkpoint, advanced when a batch succeeds and kept across
- *   subscriptions;
+ *   every partition from its own checkpoint, kept across subscriptions: advanced when a batch
+ *   succeeds, or with `checkpoints: 'by-handler'` only as far as the handler marks; a failed batch
+ *   is handed again as it was, never rewinding to the checkpoint;
  * - the identity registry and twins (`DeviceRegistryPort`, also as `registry`);
  * - cloud-to-device with feedback (`cloudToDevice`);
  * - the device side (`DeviceClientPort`): registered, enabled devices connect, send telemetry,
@@ -98,7 +101,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     for (const listener of [...this.listeners]) listener();
   }
 
-  async subscribe(consumerGroup: string, handler: TelemetryBatchHandler): Promise<TelemetrySubscription> {
+  async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
     // A new consumer group starts at the end of the stream; a known one resumes from its checkpoints.
     let checkpoints = this.checkpoints.get(consumerGroup);
     if (checkpoints === undefined) {
@@ -106,6 +109,13 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
       this.checkpoints.set(consumerGroup, checkpoints);
     }
     const marks = checkpoints;
+    const byHandler = options.checkpoints === 'by-handler';
+    // What this subscription has handed over, apart from the group's checkpoint: with marks by the
+    // handler the checkpoint may be far behind, and a failure must not rewind to it.
+    const delivered = [...marks];
+    // A failed batch, handed again as it was before anything after it.
+    const failed: (readonly TelemetryEnvelope[] | undefined)[] = this.partitions.map(() => undefined);
+    const contexts = this.partitions.map((partition) => this.partitionContext(partition, marks));
     let closed = false;
     let running: Promise<void> | undefined;
     let again = false;
@@ -116,15 +126,18 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         for (const partition of this.partitions) {
           const i = Number(partition.id);
           while (!closed) {
-            const from = Math.max(marks[i]!, partition.firstSequence) - partition.firstSequence;
-            const batch = partition.events.slice(from, from + this.maxBatchSize);
+            const from = Math.max(delivered[i]!, partition.firstSequence) - partition.firstSequence;
+            const batch = failed[i] ?? partition.events.slice(from, from + this.maxBatchSize);
             if (batch.length === 0) break;
             try {
-              await handler(batch);
-              if (!closed) marks[i] = batch[batch.length - 1]!.sequenceNumber + 1;
+              await handler(batch, contexts[i]!);
+              failed[i] = undefined;
+              delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
+              if (!closed && !byHandler) marks[i] = Math.max(marks[i]!, delivered[i]!);
             } catch (e) {
               this.options.onHandlerError?.(e as Error, partition.id);
-              // Retried from the checkpoint after a pause, without blocking the other partitions.
+              failed[i] = batch;
+              // Handed again after a pause, without blocking the other partitions.
               retryTimer ??= setTimeout(() => {
                 retryTimer = undefined;
                 listener();
@@ -152,6 +165,22 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         clearTimeout(retryTimer);
         this.listeners.delete(listener);
         await running;
+      },
+    };
+  }
+
+  /** Marks move the consumer group's checkpoint of the partition forward only; they work after the subscription closed too. */
+  private partitionContext(partition: Partition, marks: number[]): TelemetryPartitionContext {
+    const i = Number(partition.id);
+    return {
+      partitionId: partition.id,
+      checkpoint: async (through) => {
+        if (through.partitionId !== partition.id || !Number.isInteger(through.sequenceNumber) || through.sequenceNumber < 0 || through.sequenceNumber >= partition.nextSequence) {
+          throw new Error(
+            `Cannot checkpoint partition ${partition.id} through the envelope of partition ${through.partitionId} with sequence number ${through.sequenceNumber}: it was not handed over from this partition.`,
+          );
+        }
+        marks[i] = Math.max(marks[i]!, through.sequenceNumber + 1);
       },
     };
   }

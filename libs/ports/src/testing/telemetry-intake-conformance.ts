@@ -1,5 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeviceTelemetryPort, TelemetryEnvelope, TelemetryIntakePort, TelemetrySubscription } from '../telemetry-intake-port.js';
+import type {
+  DeviceTelemetryPort,
+  TelemetryBatchHandler,
+  TelemetryEnvelope,
+  TelemetryIntakePort,
+  TelemetryPartitionContext,
+  TelemetrySubscribeOptions,
+  TelemetrySubscription,
+} from '../telemetry-intake-port.js';
 import { eventually, textOf, uniqueDeviceId, utf8 } from './conformance-support.js';
 
 export interface TelemetryIntakeUnderTest {
@@ -17,6 +25,25 @@ export type TelemetryIntakeFactory = () => Promise<TelemetryIntakeUnderTest>;
 
 type Body = { readonly DeviceID: string; readonly n: number };
 const bodyOf = (e: TelemetryEnvelope): Body => JSON.parse(textOf(e.body)) as Body;
+const BY_HANDLER: TelemetrySubscribeOptions = { checkpoints: 'by-handler' };
+
+type Handed = { readonly envelope: TelemetryEnvelope; readonly partition: TelemetryPartitionContext };
+
+/** A handler that only records what it is handed, with the partition context to mark it later. */
+function recorder(): { readonly handed: Handed[]; readonly handler: TelemetryBatchHandler } {
+  const handed: Handed[] = [];
+  return { handed, handler: async (batch, partition) => void handed.push(...batch.map((envelope) => ({ envelope, partition }))) };
+}
+
+const numbersOf = (handed: readonly Handed[], deviceId: string): number[] =>
+  handed.filter((h) => h.envelope.connectionDeviceId === deviceId).map((h) => bodyOf(h.envelope).n);
+
+/** Marks the partition through message `n` of `deviceId`, with the context it was handed with. */
+function markThrough(handed: readonly Handed[], deviceId: string, n: number): Promise<void> {
+  const h = handed.find((x) => x.envelope.connectionDeviceId === deviceId && bodyOf(x.envelope).n === n);
+  if (h === undefined) throw new Error(`message ${n} of ${deviceId} was not handed over`);
+  return h.partition.checkpoint(h.envelope);
+}
 
 /**
  * What every TelemetryIntakePort adapter must do (flow 3): hand over each message sent after
@@ -24,6 +51,11 @@ const bodyOf = (e: TelemetryEnvelope): Body => JSON.parse(textOf(e.body)) as Bod
  * sequence number; keep one device in one partition and in order; give a failed batch again
  * (nothing lost, order kept); serve every consumer group every message; and resume a consumer
  * group from its checkpoint after it was closed.
+ * With `checkpoints: 'by-handler'`: checkpoint only where the handler marked, so a new
+ * subscription resumes right after the last mark (not after the last batch handed over); count a
+ * mark given after the subscription closed; never move a checkpoint back (a mark behind it, even
+ * a late one of an older subscription, changes nothing); and on a handler failure give the same
+ * batch again without rewinding to the checkpoint (nothing handed twice before it).
  */
 export function telemetryIntakeConformance(adapterName: string, factory: TelemetryIntakeFactory): void {
   describe(`${adapterName} conforms to TelemetryIntakePort`, () => {
@@ -38,8 +70,8 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
     const open = async () => {
       const harness = (current = await factory());
       const patience = harness.patienceMs ?? 10_000;
-      const subscribe = async (group: string, handler: (batch: readonly TelemetryEnvelope[]) => Promise<void>) => {
-        const s = await harness.intake.subscribe(group, handler);
+      const subscribe = async (group: string, handler: TelemetryBatchHandler, options?: TelemetrySubscribeOptions) => {
+        const s = await harness.intake.subscribe(group, handler, options);
         subscriptions.push(s);
         return s;
       };
@@ -145,6 +177,107 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       await t.send(deviceId, 2);
       await eventually(() => expect(t.of(marker, deviceId).map((e) => bodyOf(e).n)).toContain(2), t.patience);
       expect(t.of(received, deviceId)).toHaveLength(1);
+    });
+    it('by-handler: a new subscription starts right after the last envelope the handler marked, not after the last batch it was handed', async () => {
+      const t = await open();
+      const group = t.harness.consumerGroups[1];
+      const deviceId = uniqueDeviceId('marked');
+      const first = recorder();
+      const s1 = await t.subscribe(group, first.handler, BY_HANDLER);
+      for (let n = 0; n < 4; n++) await t.send(deviceId, n);
+      await eventually(() => expect(numbersOf(first.handed, deviceId)).toEqual([0, 1, 2, 3]), t.patience);
+      await markThrough(first.handed, deviceId, 1);
+      await s1.close();
+      const second = recorder();
+      await t.subscribe(group, second.handler, BY_HANDLER);
+      await t.send(deviceId, 4);
+      // 4 was sent after subscribe resolved: once it is here, whatever was read again came before it.
+      await eventually(() => expect(numbersOf(second.handed, deviceId)).toEqual([2, 3, 4]), t.patience);
+    });
+
+    it('refuses a mark through an envelope it did not hand over from that partition, naming the partition', async () => {
+      const t = await open();
+      const deviceId = uniqueDeviceId('foreign-mark');
+      const got = recorder();
+      await t.subscribe(t.harness.consumerGroups[1], got.handler, BY_HANDLER);
+      await t.send(deviceId, 0);
+      await eventually(() => expect(numbersOf(got.handed, deviceId)).toEqual([0]), t.patience);
+      const { envelope, partition } = got.handed.find((h) => h.envelope.connectionDeviceId === deviceId)!;
+      await expect(partition.checkpoint({ ...envelope, partitionId: `${envelope.partitionId}-elsewhere` })).rejects.toThrow(`partition ${partition.partitionId}`);
+    });
+
+    it('by-handler: a mark given after the subscription closed counts, and a mark behind the current checkpoint changes nothing', async () => {
+      const t = await open();
+      const group = t.harness.consumerGroups[1];
+      const deviceId = uniqueDeviceId('late-mark');
+      const first = recorder();
+      const s1 = await t.subscribe(group, first.handler, BY_HANDLER);
+      for (let n = 0; n < 5; n++) await t.send(deviceId, n);
+      await eventually(() => expect(numbersOf(first.handed, deviceId)).toEqual([0, 1, 2, 3, 4]), t.patience);
+      await markThrough(first.handed, deviceId, 1);
+      await markThrough(first.handed, deviceId, 0); // behind: changes nothing
+      await s1.close();
+      await markThrough(first.handed, deviceId, 3); // the last mark, at shutdown
+      await markThrough(first.handed, deviceId, 2); // behind: changes nothing
+      const second = recorder();
+      await t.subscribe(group, second.handler, BY_HANDLER);
+      await t.send(deviceId, 5);
+      await eventually(() => expect(numbersOf(second.handed, deviceId)).toEqual([4, 5]), t.patience);
+    });
+
+    it("by-handler: a late mark of a closed subscription never moves the checkpoint back past a newer subscription's mark", async () => {
+      const t = await open();
+      const group = t.harness.consumerGroups[1];
+      const deviceId = uniqueDeviceId('stale-mark');
+      const first = recorder();
+      const s1 = await t.subscribe(group, first.handler, BY_HANDLER);
+      for (let n = 0; n < 4; n++) await t.send(deviceId, n);
+      await eventually(() => expect(numbersOf(first.handed, deviceId)).toEqual([0, 1, 2, 3]), t.patience);
+      await markThrough(first.handed, deviceId, 0);
+      await s1.close();
+      const second = recorder();
+      const s2 = await t.subscribe(group, second.handler, BY_HANDLER);
+      await eventually(() => expect(numbersOf(second.handed, deviceId)).toEqual([1, 2, 3]), t.patience);
+      await markThrough(second.handed, deviceId, 3);
+      await s2.close();
+      await markThrough(first.handed, deviceId, 2); // the first subscription's, behind the second's
+      const third = recorder();
+      await t.subscribe(group, third.handler, BY_HANDLER);
+      await t.send(deviceId, 4);
+      await eventually(() => expect(numbersOf(third.handed, deviceId)).toEqual([4]), t.patience);
+    });
+
+    it('by-handler: a failed batch is handed again as it was, and nothing before it (no rewind to the checkpoint far behind)', async () => {
+      const t = await open();
+      const deviceId = uniqueDeviceId('by-handler-retried');
+      const attempts: { readonly sequence: readonly number[]; failed: boolean }[] = [];
+      const settled: number[] = [];
+      let failuresLeft = 0;
+      await t.subscribe(
+        t.harness.consumerGroups[0],
+        async (batch) => {
+          const mine = t.of(batch, deviceId);
+          if (mine.length === 0) return;
+          const attempt = { sequence: batch.map((e) => e.sequenceNumber), failed: failuresLeft > 0 };
+          attempts.push(attempt);
+          if (attempt.failed) {
+            failuresLeft--;
+            throw new Error('downstream unavailable');
+          }
+          settled.push(...mine.map((e) => bodyOf(e).n));
+        },
+        BY_HANDLER,
+      );
+      await t.send(deviceId, 0);
+      await t.send(deviceId, 1);
+      await eventually(() => expect(settled).toEqual([0, 1]), t.patience);
+      failuresLeft = 2; // nothing was marked: the checkpoint is still before 0
+      for (let n = 2; n < 5; n++) await t.send(deviceId, n);
+      await eventually(() => expect(settled).toEqual([0, 1, 2, 3, 4]), t.patience);
+      expect(failuresLeft).toBe(0);
+      attempts.forEach((attempt, i) => {
+        if (attempt.failed) expect(attempts[i + 1]?.sequence).toEqual(attempt.sequence);
+      });
     });
   });
 }
