@@ -29,6 +29,7 @@ const setup = (storage: Map<string, string>, maxJournalEntries?: number) => {
     ruleStateStore: new InMemoryRuleStateStore(storage),
     log,
     defaultDeviceType: 'Thermostat',
+    commitIntervalMs: 0,
     ...(maxJournalEntries === undefined ? {} : { maxJournalEntries }),
   });
   return { ingest, lines };

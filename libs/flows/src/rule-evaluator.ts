@@ -42,14 +42,19 @@ export interface RuleEvaluator<S> {
   readonly changes?: RuleStateChanges<S>;
 }
 
-/** A batch's changes to rule state, kept apart from the committed state until the batch is stored. */
+/**
+ * A batch's changes to rule state, kept apart from the committed state until the batch's effects
+ * are stored; and what the committed state took in since it was last saved.
+ */
 export interface RuleStateChanges<S> {
   /** A view of `committed` the batch evaluates on; `committed` itself is left as it is. */
   begin(committed: S): S;
-  /** What the view changed, as JSON data: the batch's entry in the state journal. */
-  changes(view: S): unknown;
-  /** Folds the view's changes into the committed state it was begun on. */
+  /** Folds the view's changes into the committed state it was begun on, which keeps them as unsaved. */
   commit(view: S): void;
+  /** What the committed state took in since it was last `saved`, as JSON data: a journal entry's rules. */
+  unsaved(committed: S): unknown;
+  /** What `unsaved` gave is stored: the next journal entry holds only what changed after it. */
+  saved(committed: S, stored: unknown): void;
   /** Applies a journal entry's changes to a restored state; false when they are not this evaluator's. */
   replay(state: S, changes: unknown): boolean;
 }
@@ -72,18 +77,35 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
     return { lastAlertAt };
   }
 
+  /** Per committed map, the keys set (with their time) or removed (null) since it was last saved. */
+  private readonly unsavedOf = new WeakMap<Map<string, number>, Map<string, number | null>>();
+
   readonly changes: RuleStateChanges<CfsAlertQueryState> = {
     begin: (committed) => ({ lastAlertAt: new LayeredMap(committed.lastAlertAt) }),
-    changes: (view) => {
+    commit: (view) => {
+      const layers = layersOf(view);
+      let unsaved = this.unsavedOf.get(layers.committed);
+      if (unsaved === undefined) this.unsavedOf.set(layers.committed, (unsaved = new Map()));
+      for (const change of layers.changes()) unsaved.set(change.key, change.removed ? null : change.value);
+      layers.commit();
+    },
+    unsaved: (committed) => {
       const set: Array<[string, number]> = [];
       const removed: string[] = [];
-      for (const change of layersOf(view).changes()) {
-        if (change.removed) removed.push(change.key);
-        else set.push([change.key, change.value]);
+      for (const [key, at] of this.unsavedOf.get(committed.lastAlertAt) ?? []) {
+        if (at === null) removed.push(key);
+        else set.push([key, at]);
       }
       return { set, removed };
     },
-    commit: (view) => layersOf(view).commit(),
+    saved: (committed, stored) => {
+      const unsaved = this.unsavedOf.get(committed.lastAlertAt);
+      if (unsaved === undefined) return;
+      const { set, removed } = stored as { set: Array<[string, number]>; removed: string[] };
+      // A key changed again since `unsaved` was taken stays unsaved.
+      for (const [key, at] of set) if (unsaved.get(key) === at) unsaved.delete(key);
+      for (const key of removed) if (unsaved.get(key) === null) unsaved.delete(key);
+    },
     replay: (state, changes) => {
       if (typeof changes !== 'object' || changes === null) return false;
       const { set, removed } = changes as { set?: unknown; removed?: unknown };
@@ -101,23 +123,27 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
 
   /**
    * Forgets what can no longer suppress, as `CfsAlertQuery.prune` does, visiting only the keys
-   * whose time may have passed (the seconds the time index files them under, and the keys the
-   * batch set) rather than every key.
+   * whose time may have passed (the seconds the time index of the committed map files them under,
+   * and the keys each view over it set) rather than every key.
    */
   advance(state: CfsAlertQueryState, now: number): ThresholdAlert[] {
     const map = state.lastAlertAt;
-    const expired = (key: string): boolean => {
-      const at = map.get(key);
-      return at !== undefined && now - at >= CFS_SUPPRESSION_MS;
-    };
-    const indexed = map instanceof LayeredMap ? map.committed : map;
-    if (!(indexed instanceof TimeIndexedMap)) {
+    const layers: Array<LayeredMap<string, number>> = [];
+    let base: Map<string, number> = map;
+    while (base instanceof LayeredMap) {
+      layers.push(base as LayeredMap<string, number>);
+      base = (base as LayeredMap<string, number>).committed;
+    }
+    if (!(base instanceof TimeIndexedMap)) {
       new CfsAlertQuery([]).prune(state, now);
       return [];
     }
-    const candidates = [...(indexed as TimeIndexedMap<string>).keysUpTo(now - CFS_SUPPRESSION_MS)];
-    if (map instanceof LayeredMap) for (const change of (map as LayeredMap<string, number>).changes()) if (!change.removed) candidates.push(change.key);
-    for (const key of candidates) if (expired(key)) map.delete(key);
+    const candidates = [...(base as TimeIndexedMap<string>).keysUpTo(now - CFS_SUPPRESSION_MS)];
+    for (const layer of layers) for (const change of layer.changes()) if (!change.removed) candidates.push(change.key);
+    for (const key of candidates) {
+      const at = map.get(key);
+      if (at !== undefined && now - at >= CFS_SUPPRESSION_MS) map.delete(key);
+    }
     return [];
   }
 

@@ -42,6 +42,8 @@ const stateHandlers = {
     }));
     const outcome = await ingest.ingestBatch(batch);
     if (outcome.rejected > 0) throw new Error(`provider state: the ingest rejected ${outcome.rejected} of the readings`);
+    // The rows leave with the partition's next commit (on an interval in the stream processor): now.
+    await ingest.flush();
     scenario = { statusStore, deviceId };
     return undefined;
   },

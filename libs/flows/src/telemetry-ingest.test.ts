@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
+import { InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
 import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { decodeCfsAlertMessage, silentLog, type MessageQueuePort, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope } from '@fieldlink/ports';
-import { describe, expect, it } from 'vitest';
+import { decodeCfsAlertMessage, silentLog, type MessageQueuePort, type MinuteAggregate, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryPartitionContext } from '@fieldlink/ports';
+import { describe, expect, it, vi } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { FaultSchedule } from './testing/fault-injection.js';
@@ -23,7 +23,7 @@ const setup = (overrides: Partial<TelemetryIngestDeps> = {}) => {
   const rejected = new InMemoryRejectedTelemetry();
   const statusStore = new InMemoryStatusStore();
   const ruleStateStore = new InMemoryRuleStateStore();
-  const deps: TelemetryIngestDeps = { referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected, statusStore, ruleStateStore, log: silentLog, defaultDeviceType: 'Thermostat', ...overrides };
+  const deps: TelemetryIngestDeps = { referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected, statusStore, ruleStateStore, log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: 0, ...overrides };
   return { ingest: new TelemetryIngest(deps), alertsQueue, rejected, statusStore, ruleStateStore, deps };
 };
 
@@ -183,5 +183,100 @@ describe('TelemetryIngest', () => {
     const restarted = new TelemetryIngest({ ...deps, ruleStateStore, alertsQueue: new InMemoryQueue('fresh') });
     await restarted.handleBatch([envelope(reading('a', 60), T, 0)]);
     expect(await restarted.advanceTime(T + 200_000)).toEqual([]);
+  });
+});
+
+describe('TelemetryIngest commits', () => {
+  const marking = () => {
+    const marks: number[] = [];
+    const context: TelemetryPartitionContext = { partitionId: '0', checkpoint: async (through) => void marks.push(through.sequenceNumber) };
+    return { marks, context };
+  };
+
+  it('writes rows and state, and marks the intake, only when a partition commits: on the interval, or when flushed', async () => {
+    let now = 0;
+    const { ingest, statusStore, ruleStateStore } = setup({ commitIntervalMs: 1_000, clock: { now: () => now } });
+    const { marks, context } = marking();
+    await ingest.ingestBatch([envelope(reading('a', 60), T + 500, 0)], context);
+    now = 999;
+    await ingest.ingestBatch([envelope(reading('b', 62), T + 1_000, 1)], context);
+    expect(await statusStore.listDeviceHealth()).toEqual([]);
+    expect(await ruleStateStore.load('telemetry-ingest/0')).toBeUndefined();
+    expect(marks).toEqual([]);
+    now = 1_000;
+    await ingest.ingestBatch([envelope(reading('c', 64), T + 2_000, 2)], context);
+    await ingest.flush(); // waits for the commit the batch began beside it
+    expect(marks).toEqual([2]);
+    expect(await ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 2 });
+    expect((await statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 3, min: 60, max: 64 });
+    await ingest.ingestBatch([envelope(reading('d', 66), T + 3_000, 3)], context);
+    await ingest.flush();
+    expect(marks).toEqual([2, 3]);
+  });
+
+  it('commits what was there when the commit began while batches go on, so a restart from it counts every reading once', async () => {
+    const real = setup({ commitIntervalMs: 60_000, clock: { now: () => 0 } });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const statusStore: StatusStorePort = {
+      ...real.statusStore,
+      queryAggregates: (d, f, t) => real.statusStore.queryAggregates(d, f, t),
+      listDeviceHealth: () => real.statusStore.listDeviceHealth(),
+      upsertDeviceHealth: (h) => real.statusStore.upsertDeviceHealth(h),
+      writeAggregates: async (rows: readonly MinuteAggregate[]) => {
+        await gate;
+        await real.statusStore.writeAggregates(rows);
+      },
+    };
+    const ingest = new TelemetryIngest({ ...real.deps, statusStore });
+    await ingest.ingestBatch([envelope(reading('a', 60), T + 1_000, 0)]);
+    const committing = ingest.flush();
+    // A reading of the same minute while the commit waits on the store.
+    await ingest.ingestBatch([envelope(reading('b', 70), T + 2_000, 1)]);
+    release();
+    await committing;
+    expect(await real.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 0 });
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 1 });
+    // A new process: the state says reading 0 is in; the intake hands reading 1 again.
+    const restarted = new TelemetryIngest({ ...real.deps, statusStore: real.statusStore, commitIntervalMs: 0 });
+    expect(await restarted.ingestBatch([envelope(reading('b', 70), T + 2_000, 1)])).toMatchObject({ skipped: 0 });
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, min: 60, max: 70, avg: 65 });
+  });
+
+  it('keeps what a failed commit held for the next one, and holds the next batch until a commit goes through', async () => {
+    let now = 0;
+    const real = setup({ commitIntervalMs: 1_000, clock: { now: () => now } });
+    const faults = new FaultSchedule(new Map([[1, 'before']]));
+    const ruleStateStore = faults.wrap<RuleStateStorePort>(real.ruleStateStore, 'ruleStateStore', ['save']);
+    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore });
+    const { marks, context } = marking();
+    await ingest.ingestBatch([envelope(reading('a', 60), T + 500, 0)], context);
+    await expect(ingest.flush()).rejects.toThrow('injected failure before ruleStateStore.save');
+    expect(marks).toEqual([]);
+    now = 1_000;
+    // The batch after a failed commit waits for the commit (which now goes through) before it counts as handled.
+    await ingest.ingestBatch([envelope(reading('b', 62), T + 1_000, 1)], context);
+    expect(marks).toEqual([1]);
+    expect(await real.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 1 });
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2 });
+  });
+
+  it('reads an intake through its subscription: the intake resumes after what the last commit saved, and closing commits what is left', async () => {
+    const hub = new InMemoryIotHub({ partitionCount: 1 });
+    const first = setup({ commitIntervalMs: 60_000 });
+    const subscription = await first.ingest.subscribe(hub, 'rules');
+    await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('a', 86))));
+    await vi.waitFor(async () => expect(first.alertsQueue.activeCount).toBe(1));
+    await subscription.close();
+    expect(await first.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 0 });
+    expect((await first.statusStore.listDeviceHealth()).map((h) => h.deviceId)).toEqual(['thermostat-1']);
+    // A new process over the same stores: reading 'a' is not handed again, reading 'b' is.
+    const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore, commitIntervalMs: 60_000 });
+    const again = await restarted.ingest.subscribe(hub, 'rules');
+    await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('b', 87))));
+    await vi.waitFor(async () => expect(restarted.alertsQueue.activeCount).toBe(1));
+    await again.close();
+    expect(await alertTokens(restarted.alertsQueue)).toEqual(['b']);
+    hub.cloudToDevice.close();
   });
 });

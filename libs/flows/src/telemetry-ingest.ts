@@ -2,10 +2,9 @@ import { describeIssues, type CfsThresholdRule, type TelemetryEvent, type Thresh
 import {
   decodeTelemetry,
   encodeCfsAlertMessage,
-  type DeviceHealth,
+  type ClockPort,
   type LogPort,
   type MessageQueuePort,
-  type MinuteAggregate,
   type QueueMessage,
   type ReferenceDataPort,
   type RejectedTelemetry,
@@ -13,9 +12,12 @@ import {
   type RuleStateStorePort,
   type StatusStorePort,
   type TelemetryEnvelope,
+  type TelemetryIntakePort,
+  type TelemetryPartitionContext,
+  type TelemetrySubscription,
 } from '@fieldlink/ports';
-import { PartitionStateJournal } from './partition-state-journal.js';
-import { PartitionStates, type PartitionBatch, type PartitionState } from './partition-state.js';
+import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './partition-state-journal.js';
+import { PartitionState, type CommitCut } from './partition-state.js';
 import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
 export interface TelemetryIngestDeps {
@@ -27,10 +29,18 @@ export interface TelemetryIngestDeps {
   readonly defaultDeviceType: string;
   /** Per-minute aggregates and device health (flow 5); without it, ingest only raises alerts. */
   readonly statusStore?: StatusStorePort;
-  /** Where each partition's state is saved with every batch (see `PartitionStateJournal`); without it, state lives in this process only. */
+  /** Where each partition's state is saved at every commit (see `PartitionStateJournal`); without it, state lives in this process only. */
   readonly ruleStateStore?: RuleStateStorePort;
-  /** The most batches that store only their changes (journal entries) between two that store the whole state (checkpoints); 1,000 by default. */
+  /** The most commits that store only their changes (journal entries) between two that store the whole state (checkpoints); 1,000 by default. */
   readonly maxJournalEntries?: number;
+  /**
+   * How often a partition commits: writes the aggregate rows and health changed since the last
+   * commit, saves its state, and marks the intake's checkpoint. 1,000 ms by default; 0 commits
+   * with every batch. Alerts never wait for a commit.
+   */
+  readonly commitIntervalMs?: number;
+  /** Tells when the last commit was; the system clock by default. */
+  readonly clock?: ClockPort;
   /** The rules engine; CFS mode (the CFS alert query, exactly) by default. */
   readonly evaluator?: RuleEvaluator<unknown>;
   /** How late (event time) a reading may come and still count in its minute; Stream Analytics accepts 5 s. */
@@ -49,48 +59,88 @@ export interface BatchOutcome {
 /**
  * Flows 3 → 6 and 5: each device-to-cloud message is decoded, checked against the device rules in
  * force at its enqueued time, and every alert it raises goes to the alerts queue in the CFS shape
- * (message id = event token, so the queue's duplicate detection drops a re-sent alert). The
- * per-minute aggregates and device health go to the status store, and the partition's rule state
- * is saved, all before the batch handler resolves (and so before the intake checkpoints): a
- * restart resumes where the last saved batch ended. A message that cannot be read is kept with
- * its reason, never dropped. A batch that fails half way changes no committed state, and the
- * intake gives it again. A batch works on a view of its partition's state and stores only what it
- * changed, so its cost follows its own size, not the number of devices. The batches and time
- * advances of one partition run one at a time.
+ * (message id = event token, so the queue's duplicate detection drops a re-sent alert) before the
+ * batch's handler resolves. Each device's per-minute aggregates, last readings and activity grow
+ * in memory; every `commitIntervalMs` a partition commits: the rows and health of the devices
+ * changed since the last commit go to the status store, then the partition's state (position,
+ * rule state, open windows) is saved, then the intake's checkpoint is marked through the last
+ * message that state covers. A restart restores the saved state and the intake hands again what
+ * followed it; messages at or before the saved position are skipped, and what is read again gives
+ * the same alerts (dropped as duplicates), rows and health (upserted), so nothing is lost or
+ * counted twice. A message that cannot be read is kept with its reason, never dropped. A batch
+ * whose effects fail changes no state, and the intake gives it again; a commit that fails keeps
+ * its changes for the next one. The batches, commits and time advances of one partition run one
+ * at a time.
  */
 export class TelemetryIngest {
   private readonly evaluator: RuleEvaluator<unknown>;
-  private readonly states: PartitionStates;
   private readonly journal: PartitionStateJournal | undefined;
+  private readonly clock: ClockPort;
+  private readonly commitIntervalMs: number;
   private readonly partitions = new Map<string, PartitionState>();
+  /** The context each partition's latest batch came with: where its checkpoint is marked. */
+  private readonly contexts = new Map<string, TelemetryPartitionContext>();
   /** The last piece of work queued per partition, so the next one starts after it. */
   private readonly queued = new Map<string, Promise<unknown>>();
+  /** The commit running or queued per partition: commits of one partition run one at a time, beside its batches. */
+  private readonly commits = new Map<string, Promise<void>>();
+  /** Partitions whose last commit failed: their next batch waits for a commit, so the intake slows down instead of the changes piling up. */
+  private readonly failedCommits = new Set<string>();
 
   constructor(private readonly deps: TelemetryIngestDeps) {
     this.evaluator = deps.evaluator ?? new CfsRuleEvaluator();
-    this.states = new PartitionStates(this.evaluator);
-    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.states, this.evaluator.name, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries);
+    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.evaluator, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries);
+    this.clock = deps.clock ?? { now: () => Date.now() };
+    const interval = deps.commitIntervalMs ?? 1_000;
+    if (!(Number.isFinite(interval) && interval >= 0)) throw new RangeError(`commitIntervalMs must be 0 or more (got ${interval}).`);
+    this.commitIntervalMs = interval;
   }
 
-  /** A `TelemetryBatchHandler`: resolves once every effect of the batch is stored. */
-  async handleBatch(batch: readonly TelemetryEnvelope[]): Promise<void> {
-    await this.ingestBatch(batch);
+  /**
+   * Reads the intake's telemetry with this ingest: the intake checkpoints only what a commit
+   * saved, partitions left alone commit on the interval too, and closing the subscription commits
+   * what is left.
+   */
+  async subscribe(intake: TelemetryIntakePort, consumerGroup: string): Promise<TelemetrySubscription> {
+    const subscription = await intake.subscribe(consumerGroup, (batch, partition) => this.handleBatch(batch, partition), { checkpoints: 'by-handler' });
+    let committing: Promise<unknown> | undefined;
+    const timer = setInterval(
+      () => {
+        committing ??= this.commitDue().finally(() => (committing = undefined));
+      },
+      Math.max(this.commitIntervalMs, 100),
+    );
+    timer.unref();
+    return {
+      close: async () => {
+        clearInterval(timer);
+        await subscription.close();
+        await committing;
+        await this.flush();
+      },
+    };
+  }
+
+  /** A `TelemetryBatchHandler`: resolves once the batch's alerts and rejections are stored (and, when one is due, its partition committed). */
+  async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
+    await this.ingestBatch(batch, partition);
   }
 
   /** The same, telling what the batch raised, rejected and skipped. */
-  async ingestBatch(batch: readonly TelemetryEnvelope[]): Promise<BatchOutcome> {
+  async ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
     const byPartition = new Map<string, TelemetryEnvelope[]>();
     for (const envelope of batch) {
-      const list = byPartition.get(envelope.partitionId) ?? [];
-      list.push(envelope);
-      byPartition.set(envelope.partitionId, list);
+      const list = byPartition.get(envelope.partitionId);
+      if (list === undefined) byPartition.set(envelope.partitionId, [envelope]);
+      else list.push(envelope);
     }
     const alerts: ThresholdAlert[] = [];
     let rejected = 0;
     let skipped = 0;
     for (const [partitionId, envelopes] of byPartition) {
+      if (partition !== undefined && partition.partitionId === partitionId) this.contexts.set(partitionId, partition);
       const outcome = await this.inTurn(partitionId, () => this.handlePartitionBatch(partitionId, envelopes));
-      alerts.push(...outcome.alerts);
+      for (const alert of outcome.alerts) alerts.push(alert);
       rejected += outcome.rejected;
       skipped += outcome.skipped;
     }
@@ -102,62 +152,155 @@ export class TelemetryIngest {
     return [...(await this.ingestBatch([envelope])).alerts];
   }
 
+  /** Commits every partition with changes since its last commit (at shutdown, or to read the status store now); rejects when one fails. */
+  async flush(): Promise<void> {
+    for (const partitionId of [...this.partitions.keys()]) await this.commit(partitionId);
+  }
+
+  /** Commits the partitions whose last commit is `commitIntervalMs` old (run on a timer); a failure is logged and tried again next time. */
+  async commitDue(): Promise<void> {
+    for (const [partitionId, state] of [...this.partitions]) {
+      if (this.isDue(state) && this.commits.size === 0) await this.commit(partitionId).catch(() => undefined);
+    }
+  }
+
+  private isDue(state: PartitionState): boolean {
+    return state.uncommitted && (state.lastCommitAt === undefined || this.clock.now() - state.lastCommitAt >= this.commitIntervalMs);
+  }
+
   private async handlePartitionBatch(partitionId: string, envelopes: readonly TelemetryEnvelope[]): Promise<BatchOutcome> {
-    const committed = await this.partitionState(partitionId);
-    const working = this.states.begin(committed);
+    const state = await this.partitionState(partitionId);
+    const rules = state.beginBatch();
     const messages: QueueMessage[] = [];
     const alerts: ThresholdAlert[] = [];
     const rejects: RejectedTelemetry[] = [];
-    const health = new Map<string, DeviceHealth>();
-    const touchedWindows = new Set<string>();
+    const events: TelemetryEvent[] = [];
+    let lastSequence = state.lastSequence;
+    let latestTime = state.latestTime;
+    let lastEnvelope: TelemetryEnvelope | undefined;
     let skipped = 0;
 
     for (const envelope of envelopes) {
-      if (envelope.sequenceNumber <= working.lastSequence) {
+      if (envelope.sequenceNumber <= lastSequence) {
         skipped++;
         continue;
       }
-      working.lastSequence = envelope.sequenceNumber;
-      working.latestTime = Math.max(working.latestTime, envelope.enqueuedTime);
+      lastSequence = envelope.sequenceNumber;
+      lastEnvelope = envelope;
+      if (envelope.enqueuedTime > latestTime) latestTime = envelope.enqueuedTime;
       const decoded = decodeTelemetry(envelope.body, envelope.enqueuedTime);
       if (!decoded.ok) {
         rejects.push({ envelope, reason: 'InvalidTelemetry', description: describeIssues(decoded.error) });
         continue;
       }
       const event = decoded.value;
-      const raised = this.evaluator.evaluate(working.rules, event, await this.deviceTypeOf(event.deviceId), await this.rulesAt(event.enqueuedTime));
+      events.push(event);
+      const raised = this.evaluator.evaluate(rules, event, await this.deviceTypeOf(event.deviceId), await this.rulesAt(event.enqueuedTime));
       if (raised.length > 0) {
-        alerts.push(...raised);
+        for (const alert of raised) alerts.push(alert);
         messages.push({ messageId: event.eventToken, body: encodeCfsAlertMessage(raised), contentType: 'application/json', correlationId: event.eventToken });
       }
-      if (this.deps.statusStore !== undefined) this.record(working, touchedWindows, health, event);
+    }
+    if (lastEnvelope === undefined) {
+      // All read before: a commit that failed with this batch is tried again before it counts as handled.
+      await this.commitIfDue(partitionId, state);
+      return { alerts, rejected: 0, skipped };
     }
 
     // Time alone may raise alerts too (a window ending, a silence), with tokens made of rule, device and time.
-    const timed = this.evaluator.advance(working.rules, working.latestTime);
+    const timed = this.evaluator.advance(rules, latestTime);
     if (timed.length > 0) {
-      alerts.push(...timed);
-      messages.push(...alertMessages(timed));
+      for (const alert of timed) alerts.push(alert);
+      for (const message of alertMessages(timed)) messages.push(message);
     }
 
-    // Effects first, the partition's position last: whatever fails before the save is done again.
+    // The batch's effects first; the state takes the batch in only once they are stored.
     if (messages.length > 0) await this.deps.alertsQueue.send(messages);
     for (const alert of alerts) {
       this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, threshold: alert.threshold, ruleOutput: alert.ruleOutput });
-    }
-    if (this.deps.statusStore !== undefined) {
-      const rows = [...touchedWindows].map((k) => working.aggregates.row(k)).filter((r): r is MinuteAggregate => r !== undefined);
-      if (rows.length > 0) await this.deps.statusStore.writeAggregates(rows);
-      for (const h of health.values()) await this.deps.statusStore.upsertDeviceHealth(h);
     }
     for (const r of rejects) {
       await this.deps.rejected.reject(r);
       this.deps.log.warn('telemetry.rejected', { deviceId: r.envelope.connectionDeviceId, reason: r.reason, description: r.description });
     }
-    working.aggregates.close(working.latestTime, this.deps.lateArrivalMs ?? 5_000);
-    await this.journal?.save(partitionId, committed, working);
-    this.states.commit(committed, working);
+    state.foldBatch(rules, lastSequence, latestTime, lastEnvelope);
+    if (this.deps.statusStore !== undefined) {
+      for (const event of events) {
+        const late = state.record(event);
+        if (late !== undefined) for (const readingType of late) this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
+      }
+      state.close(latestTime, this.deps.lateArrivalMs ?? 5_000);
+    }
+    state.lastCommitAt ??= this.clock.now();
+    await this.commitIfDue(partitionId, state);
     return { alerts, rejected: rejects.length, skipped };
+  }
+
+  /** Starts a due commit beside the batches; waits for it when every batch commits, or when the last commit failed. */
+  private async commitIfDue(partitionId: string, state: PartitionState): Promise<void> {
+    if (!this.isDue(state)) return;
+    if (this.commitIntervalMs === 0 || this.failedCommits.has(partitionId)) await this.commit(partitionId);
+    // One commit at a time across partitions: their slices then never pile up between two batches.
+    else if (this.commits.size === 0) void this.commit(partitionId).catch(() => undefined);
+  }
+
+  /** Queues a commit of the partition after the one running (if any). */
+  private commit(partitionId: string): Promise<void> {
+    const previous = this.commits.get(partitionId);
+    const next = previous === undefined ? this.commitNow(partitionId) : previous.catch(() => undefined).then(() => this.commitNow(partitionId));
+    this.commits.set(partitionId, next);
+    void next.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      if (this.commits.get(partitionId) === next) this.commits.delete(partitionId);
+    });
+    return next;
+  }
+
+  /**
+   * Stores what the partition's batches changed since its last commit: the rows and health, then
+   * the state, then the intake's checkpoint mark. Takes a cut at once and writes it in slices, so
+   * batches (and their alerts) go on meanwhile.
+   */
+  private async commitNow(partitionId: string): Promise<void> {
+    const state = this.partitions.get(partitionId);
+    if (state === undefined || !state.uncommitted) return;
+    const cut = state.cut(this.journal?.kindDue(state.journal) ?? 'entry', this.clock.now());
+    try {
+      await this.writeRows(cut);
+      if (this.journal !== undefined) state.journal = await this.journal.save(partitionId, state.journal, cut);
+    } catch (error) {
+      state.cutFailed(cut);
+      this.failedCommits.add(partitionId);
+      this.deps.log.warn('ingest.commit-failed', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+    state.cutStored(cut);
+    this.failedCommits.delete(partitionId);
+    const context = this.contexts.get(partitionId);
+    if (context !== undefined && cut.lastEnvelope !== undefined) {
+      try {
+        await context.checkpoint(cut.lastEnvelope);
+      } catch (error) {
+        // The state is saved: a restart reads again from an older mark and skips what the state holds.
+        this.deps.log.warn('ingest.checkpoint-failed', { partitionId, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  /** The cut's aggregate rows and health rows, a slice at a time. */
+  private async writeRows(cut: CommitCut): Promise<void> {
+    const store = this.deps.statusStore;
+    if (store === undefined) return;
+    for (let i = 0; i < cut.changedWindows.length; i += COMMIT_SLICE) {
+      await store.writeAggregates(cut.changedWindows.slice(i, i + COMMIT_SLICE).map((w) => w.row()));
+      await yieldToBatches();
+    }
+    for (let i = 0; i < cut.changedDevices.length; i += COMMIT_SLICE) {
+      for (const d of cut.changedDevices.slice(i, i + COMMIT_SLICE)) await store.upsertDeviceHealth({ deviceId: d.deviceId, lastActivityTime: d.lastActivityTime, online: true, lastReadings: { ...d.lastReadings } });
+      await yieldToBatches();
+    }
   }
 
   /**
@@ -168,15 +311,14 @@ export class TelemetryIngest {
     const raised: ThresholdAlert[] = [];
     for (const partitionId of [...this.partitions.keys()]) {
       const alerts = await this.inTurn(partitionId, async () => {
-        const committed = this.partitions.get(partitionId)!;
-        if (!(now > committed.latestTime)) return [];
-        const working = this.states.begin(committed);
-        working.latestTime = now;
-        const timed = this.evaluator.advance(working.rules, now);
+        const state = this.partitions.get(partitionId)!;
+        if (!(now > state.latestTime)) return [];
+        const rules = state.beginBatch();
+        const timed = this.evaluator.advance(rules, now);
         if (timed.length > 0) await this.deps.alertsQueue.send(alertMessages(timed));
         for (const alert of timed) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
-        await this.journal?.save(partitionId, committed, working);
-        this.states.commit(committed, working);
+        state.foldBatch(rules, state.lastSequence, now, state.lastEnvelope);
+        await this.commitIfDue(partitionId, state);
         return timed;
       });
       raised.push(...alerts);
@@ -186,8 +328,8 @@ export class TelemetryIngest {
 
   /** Runs `work` once the partition's earlier work has settled, so two never interleave on one partition's state. */
   private inTurn<T>(partitionId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queued.get(partitionId) ?? Promise.resolve();
-    const next = previous.then(work, work);
+    const previous = this.queued.get(partitionId);
+    const next = previous === undefined ? work() : previous.then(work, work);
     const settled = next.then(
       () => undefined,
       () => undefined,
@@ -199,28 +341,12 @@ export class TelemetryIngest {
     return next;
   }
 
-  private record(working: PartitionBatch, touched: Set<string>, health: Map<string, DeviceHealth>, event: TelemetryEvent): void {
-    for (const [readingType, value] of Object.entries(event.readings)) {
-      const key = working.aggregates.add(event.deviceId, readingType, value, event.enqueuedTime);
-      if (key !== undefined) touched.add(key);
-      else this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
-    }
-    const lastReadings = { ...working.lastReadings.get(event.deviceId), ...event.readings };
-    working.lastReadings.set(event.deviceId, lastReadings);
-    const previous = health.get(event.deviceId);
-    health.set(event.deviceId, {
-      deviceId: event.deviceId,
-      lastActivityTime: Math.max(previous?.lastActivityTime ?? Number.NEGATIVE_INFINITY, event.enqueuedTime),
-      online: true,
-      lastReadings,
-    });
-  }
-
-  /** The partition's committed state: known in this process, else restored from the store, else fresh. */
+  /** The partition's state: known in this process, else restored from the store, else fresh. */
   private async partitionState(partitionId: string): Promise<PartitionState> {
     const known = this.partitions.get(partitionId);
     if (known !== undefined) return known;
-    const state = (await this.journal?.load(partitionId)) ?? this.states.fresh();
+    const state = (await this.journal?.load(partitionId)) ?? new PartitionState(this.evaluator);
+    state.lastCommitAt = undefined;
     this.partitions.set(partitionId, state);
     return state;
   }

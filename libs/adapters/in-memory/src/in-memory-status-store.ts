@@ -5,15 +5,19 @@ import type { DeviceHealth, MinuteAggregate, StatusStorePort } from '@fieldlink/
  * window end), so a replayed window replaces its row, and the latest health per device.
  */
 export class InMemoryStatusStore implements StatusStorePort {
-  /** deviceId → `${readingType}\n${windowEnd}` → row. */
-  private readonly aggregates = new Map<string, Map<string, MinuteAggregate>>();
-  private readonly health = new Map<string, DeviceHealth>();
+  /** deviceId → `${readingType}\n${windowEnd}` → row; rows are this store's own copies, updated in place. */
+  private readonly aggregates = new Map<string, Map<string, { -readonly [K in keyof MinuteAggregate]: MinuteAggregate[K] }>>();
+  private readonly health = new Map<string, { -readonly [K in keyof DeviceHealth]: DeviceHealth[K] }>();
 
   async writeAggregates(rows: readonly MinuteAggregate[]): Promise<void> {
     for (const row of rows) {
       let byKey = this.aggregates.get(row.deviceId);
       if (byKey === undefined) this.aggregates.set(row.deviceId, (byKey = new Map()));
-      byKey.set(`${row.readingType}\n${row.windowEnd}`, { ...row });
+      const key = `${row.readingType}\n${row.windowEnd}`;
+      const kept = byKey.get(key);
+      // A row written again (a minute still growing) is updated where it is: no copy per write for the garbage collector.
+      if (kept === undefined) byKey.set(key, { ...row });
+      else Object.assign(kept, row);
     }
   }
 
@@ -23,7 +27,9 @@ export class InMemoryStatusStore implements StatusStorePort {
   }
 
   async upsertDeviceHealth(health: DeviceHealth): Promise<void> {
-    this.health.set(health.deviceId, copyHealth(health));
+    const kept = this.health.get(health.deviceId);
+    if (kept === undefined) this.health.set(health.deviceId, copyHealth(health));
+    else Object.assign(kept, health, { lastReadings: { ...health.lastReadings } });
   }
 
   async listDeviceHealth(): Promise<DeviceHealth[]> {

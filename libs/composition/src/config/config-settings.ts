@@ -54,6 +54,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'dataverse.batchSize', kind: 'number', description: 'operations per `$batch` changeset for bulk writes', default: '10' },
   { path: 'rules.file', kind: 'string', description: 'device rules: a CFS `devicerules.json` or a native rule document (default: the CFS thermostat rule, Temperature > 70)' },
   { path: 'rules.defaultDeviceType', kind: 'string', description: 'device type of a device the metadata does not know', default: 'Thermostat' },
+  { path: 'rules.commitIntervalMs', kind: 'number', description: 'milliseconds between two commits of a telemetry partition (aggregate rows and health written, rule state saved, the intake checkpointed; 0: every batch)', default: '1000' },
   { path: 'simulator.devices', kind: 'number', description: 'simulated thermostats of the local stack', default: '10' },
   { path: 'simulator.drifting', kind: 'number', description: 'how many of them drift over the threshold', default: '1' },
   { path: 'simulator.intervalMs', kind: 'number', description: 'milliseconds between two readings of one thermostat', default: '1000' },

@@ -131,6 +131,8 @@ export const fieldlinkConfigSchema = z.strictObject({
       file: name.optional(),
       /** The device type assumed for a device the metadata does not know (CFS joins on Thermostat). */
       defaultDeviceType: name.default('Thermostat'),
+      /** How often each telemetry partition commits: aggregate rows and health written, rule state saved, the intake's checkpoint marked. */
+      commitIntervalMs: ms(0, 300_000).default(1_000),
     })
     .prefault({}),
   simulator: z

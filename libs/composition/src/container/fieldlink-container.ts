@@ -98,7 +98,7 @@ export function createFieldlinkContainer(services: ContainerServices): Container
   if (has(TOKENS.ReferenceData) && has(TOKENS.AlertsQueue)) {
     c.bind(APP_TOKENS.TelemetryIngest).toResolvedValue(
       (referenceData: ReferenceDataPort, alertsQueue: MessageQueuePort, rejected: RejectedTelemetryPort, log: LogPort, statusStore: StatusStorePort | undefined, ruleStateStore: RuleStateStorePort | undefined) =>
-        new TelemetryIngest({ referenceData, alertsQueue, rejected, log, defaultDeviceType, ...(statusStore === undefined ? {} : { statusStore }), ...(ruleStateStore === undefined ? {} : { ruleStateStore }) }),
+        new TelemetryIngest({ referenceData, alertsQueue, rejected, log, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs, ...(statusStore === undefined ? {} : { statusStore }), ...(ruleStateStore === undefined ? {} : { ruleStateStore }) }),
       [TOKENS.ReferenceData, TOKENS.AlertsQueue, TOKENS.RejectedTelemetry, TOKENS.Log, { serviceIdentifier: TOKENS.StatusStore, optional: true }, { serviceIdentifier: TOKENS.RuleStateStore, optional: true }],
     );
   }

@@ -131,7 +131,8 @@ export function telemetryIngestPart(container: Container, consumerGroup: string)
     name: 'telemetry-ingest',
     start: async () => {
       const ingest = container.get<TelemetryIngest>(APP_TOKENS.TelemetryIngest);
-      subscription = await container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake).subscribe(consumerGroup, (batch) => ingest.handleBatch(batch));
+      // The ingest marks the intake's checkpoints itself, after each commit; closing commits what is left.
+      subscription = await ingest.subscribe(container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake), consumerGroup);
     },
     stop: async () => subscription?.close(),
   };
