@@ -155,8 +155,12 @@ export class PartitionState {
     return changes === undefined ? this.evaluator.copy(this.rules) : changes.begin(this.rules);
   }
 
-  /** Takes in a batch whose effects (alerts, rejections) are stored: its rule state and its position. */
-  foldBatch(rules: unknown, lastSequence: number, latestTime: number, lastEnvelope: TelemetryEnvelope | undefined): void {
+  /**
+   * Takes in a batch whose effects (alerts, rejections) are stored: its rule state and its
+   * position. `worthCommitting` false (time passing that raised nothing) folds it in without
+   * making a commit due: replayed after a restart, the same time gives the same state.
+   */
+  foldBatch(rules: unknown, lastSequence: number, latestTime: number, lastEnvelope: TelemetryEnvelope | undefined, worthCommitting = true): void {
     const changes = this.evaluator.changes;
     if (changes === undefined) this.rules = rules;
     else changes.commit(rules);
@@ -165,7 +169,7 @@ export class PartitionState {
       this.lastEnvelope = lastEnvelope;
     }
     this.latestTime = Math.max(this.latestTime, latestTime);
-    this.uncommittedWork = true;
+    if (worthCommitting) this.uncommittedWork = true;
   }
 
   /** Adds an event to its device's minute windows, last readings and activity; returns the reading types that came too late for their minute. */

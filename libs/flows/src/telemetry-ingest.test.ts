@@ -279,4 +279,20 @@ describe('TelemetryIngest commits', () => {
     expect(await alertTokens(restarted.alertsQueue)).toEqual(['b']);
     hub.cloudToDevice.close();
   });
+
+  it('raises what time alone raises while the devices are silent, from its subscription', async () => {
+    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 60_000 }] });
+    if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
+    let now = T;
+    const hub = new InMemoryIotHub({ partitionCount: 1, clock: { now: () => now } });
+    const { ingest, alertsQueue } = setup({ evaluator: new RulesEngineEvaluator(ruleSet.value), commitIntervalMs: 100, clock: { now: () => now } });
+    const subscription = await ingest.subscribe(hub, 'rules');
+    await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('a', 60))));
+    now = T + 120_000; // two minutes of silence: no reading comes to move event time
+    await vi.waitFor(() => expect(alertsQueue.activeCount).toBe(1));
+    await subscription.close();
+    const [message] = await alertsQueue.receive({ maxMessages: 1, maxWaitMs: 0 });
+    expect(JSON.parse(new TextDecoder().decode(message!.body))).toMatchObject([{ deviceid: 'thermostat-1', ruleoutput: 'DeviceSilent' }]);
+    hub.cloudToDevice.close();
+  });
 });

@@ -98,15 +98,25 @@ export class TelemetryIngest {
 
   /**
    * Reads the intake's telemetry with this ingest: the intake checkpoints only what a commit
-   * saved, partitions left alone commit on the interval too, and closing the subscription commits
-   * what is left.
+   * saved. On the commit interval, partitions left alone commit too, and event time moves on
+   * without readings (to the clock less the late-arrival allowance), so what time alone raises
+   * (a silent device, a window's end) is raised while the devices are silent. Closing the
+   * subscription commits what is left.
    */
   async subscribe(intake: TelemetryIntakePort, consumerGroup: string): Promise<TelemetrySubscription> {
     const subscription = await intake.subscribe(consumerGroup, (batch, partition) => this.handleBatch(batch, partition), { checkpoints: 'by-handler' });
     let committing: Promise<unknown> | undefined;
+    const tick = async (): Promise<void> => {
+      try {
+        await this.advanceTime(this.clock.now() - (this.deps.lateArrivalMs ?? 5_000));
+      } catch (error) {
+        this.deps.log.warn('ingest.advance-failed', { error: error instanceof Error ? error.message : String(error) });
+      }
+      await this.commitDue();
+    };
     const timer = setInterval(
       () => {
-        committing ??= this.commitDue().finally(() => (committing = undefined));
+        committing ??= tick().finally(() => (committing = undefined));
       },
       Math.max(this.commitIntervalMs, 100),
     );
@@ -317,7 +327,7 @@ export class TelemetryIngest {
         const timed = this.evaluator.advance(rules, now);
         if (timed.length > 0) await this.deps.alertsQueue.send(alertMessages(timed));
         for (const alert of timed) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
-        state.foldBatch(rules, state.lastSequence, now, state.lastEnvelope);
+        state.foldBatch(rules, state.lastSequence, now, state.lastEnvelope, timed.length > 0);
         await this.commitIfDue(partitionId, state);
         return timed;
       });

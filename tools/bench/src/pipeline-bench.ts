@@ -10,7 +10,7 @@
  *      alerts → in-memory CRM. The latency of an alert is from the time its reading was due to be
  *      sent (open loop: a stall counts against every reading it delays) to the alert record.
  *
- * Run: npx nx run pipeline-bench:bench   (or: cd tools/pipeline-bench && node --import tsx src/pipeline-bench.ts)
+ * Run: npm run bench:pipeline -w @fieldlink/bench   (or: NX_DAEMON=false npx nx run bench:bench:pipeline)
  * Options: --devices 10000 --rate 10000 --seconds 10 --alert-share 0.01 --throughput-readings 400000
  *          --commit-interval-ms 1000 --only throughput|latency
  *
