@@ -295,4 +295,30 @@ describe('TelemetryIngest commits', () => {
     expect(JSON.parse(new TextDecoder().decode(message!.body))).toMatchObject([{ deviceid: 'thermostat-1', ruleoutput: 'DeviceSilent' }]);
     hub.cloudToDevice.close();
   });
+
+  it('lets a partition go when another instance saved its state since, and starts the next batch from what that one saved', async () => {
+    const real = setup({ commitIntervalMs: 0 });
+    let conflict = false;
+    const ruleStateStore: RuleStateStorePort = {
+      load: (key) => real.ruleStateStore.load(key),
+      save: async (key, snapshot) => {
+        if (conflict) throw Object.assign(new Error(`state '${key}' was changed by another writer`), { code: 'RuleStateConflict' });
+        await real.ruleStateStore.save(key, snapshot);
+      },
+    };
+    const lines: string[] = [];
+    const log = { ...silentLog, warn: (event: string) => void lines.push(event) };
+    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore, log });
+    await ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);
+    // Another instance takes partition 0 over, reads on to sequence number 5 and saves.
+    const other = new TelemetryIngest({ ...real.deps });
+    await other.handleBatch([envelope(reading('b', 61), T + 2_000, 1), envelope(reading('f', 62), T + 3_000, 5)]);
+    conflict = true;
+    await expect(ingest.handleBatch([envelope(reading('b', 61), T + 2_000, 1)])).rejects.toThrow('changed by another writer');
+    expect(lines).toContain('ingest.partition-taken-over');
+    conflict = false;
+    // The next batch here starts from the other instance's state: what it read is skipped.
+    expect(await ingest.ingestBatch([envelope(reading('f', 62), T + 3_000, 5), envelope(reading('g', 63), T + 4_000, 6)])).toMatchObject({ skipped: 1 });
+    expect(await real.ruleStateStore.load('telemetry-ingest/0/journal/1')).toMatchObject({ lastSequence: 6 });
+  });
 });

@@ -2,6 +2,7 @@ import { describeIssues, type CfsThresholdRule, type TelemetryEvent, type Thresh
 import {
   decodeTelemetry,
   encodeCfsAlertMessage,
+  isRuleStateConflict,
   type ClockPort,
   type LogPort,
   type MessageQueuePort,
@@ -281,6 +282,14 @@ export class TelemetryIngest {
       await this.writeRows(cut);
       if (this.journal !== undefined) state.journal = await this.journal.save(partitionId, state.journal, cut);
     } catch (error) {
+      if (isRuleStateConflict(error) && this.partitions.get(partitionId) === state) {
+        // Another instance took the partition over and saved its state since: what this one holds is
+        // stale. It is let go, and the partition's next batch here starts from what the other saved.
+        this.partitions.delete(partitionId);
+        this.failedCommits.delete(partitionId);
+        this.deps.log.warn('ingest.partition-taken-over', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });
+        throw error;
+      }
       state.cutFailed(cut);
       this.failedCommits.add(partitionId);
       this.deps.log.warn('ingest.commit-failed', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });

@@ -1,5 +1,5 @@
 import { RestError, type ContainerClient } from '@azure/storage-blob';
-import type { RuleStateStorePort } from '@fieldlink/ports';
+import { RULE_STATE_CONFLICT, type RuleStateStorePort } from '@fieldlink/ports';
 import { AzureAdapterError, scrubbed, secretsOf } from './azure-auth.js';
 import { blobService, type BlobAuth } from './blob-auth.js';
 
@@ -101,7 +101,7 @@ export class BlobRuleStateStore implements RuleStateStorePort {
         }
         throw new AzureAdapterError(
           `Rule state '${key}' (blob '${blobName}') was changed by another writer since this store read it; load it again before saving.`,
-          'RuleStateConflict',
+          RULE_STATE_CONFLICT,
         );
       }
       throw scrubbed(`Saving rule state '${key}' to blob '${blobName}' in container '${this.options.containerName}' failed`, error, this.secrets);
