@@ -28,7 +28,7 @@ const setup = async (config?: AlertAutomationConfig, log: LogPort = silentLog) =
   await registry.registerDevices([{ deviceId: 'thermostat-1' }]);
   await crm.upsertCustomerAsset({ customerAssetId: 'asset-1', name: 'Lobby HVAC' });
   await crm.upsertDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', customerAssetId: 'asset-1', settings: { TargetTemperature: 21 }, registrationStatus: RegistrationStatus.Registered });
-  const dispatch = new CommandDispatch({ crm, cloudToDevice, catalog, log, defaultDeviceType: 'Thermostat' });
+  const dispatch = new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType: 'Thermostat' });
   const commands = new CommandRequests({ crm, catalog, log, defaultDeviceType: 'Thermostat', dispatch });
   const actions = new AlertActions({ crm, commands, log });
   const automation = new AlertAutomation({ crm, actions, log, ...(config === undefined ? {} : { config }) });

@@ -36,6 +36,14 @@ describe('CommandAcknowledgements', () => {
     expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged' });
   });
 
+  it('logs the delivered step before acknowledged when the answer overtakes the delivery feedback, as the feedback would have', async () => {
+    const { crm, rejected } = await setup('sent');
+    const events: string[] = [];
+    const acks = new CommandAcknowledgements({ crm, rejected, log: { ...silentLog, info: (event) => void events.push(event) } });
+    await acks.handle(envelope(ack('Applied')));
+    expect(events).toEqual(['command.delivered', 'command.acknowledged']);
+  });
+
   it('marks the command rejected with the device reason when it answers Refused', async () => {
     const { crm, acks } = await setup('sent');
     await acks.handle(envelope(ack('Refused', 'target out of range')));

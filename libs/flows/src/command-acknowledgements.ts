@@ -1,4 +1,5 @@
 import { decodeJsonBody, type CrmGatewayPort, type LogPort, type RejectedTelemetryPort, type TelemetryEnvelope } from '@fieldlink/ports';
+import { commandOfMessage } from './command-message-id.js';
 import { commandStatusUpdate, EarlyCommandReport, progressOf } from './command-progress.js';
 
 /**
@@ -42,7 +43,9 @@ export interface CommandAcknowledgementsDeps {
 
 /**
  * The device's answer → the command's state: Applied → acknowledged, Refused → rejected with the
- * device's reason. Only the device a command was sent to may answer it. Messages without a
+ * device's reason. Only the device a command was sent to may answer it, under the message id it
+ * received (for a command to all connected devices, its own `broadcastMessageId`: the first
+ * device's Applied moves the command on, one device's Refused is logged without ending it). Messages without a
  * `CommandAck` are ordinary telemetry and pass by; a malformed or foreign answer is kept as
  * rejected telemetry with its reason. Repeated answers change nothing (a command only moves
  * forward); a CRM failure rejects the batch, so the intake gives it again.
@@ -62,17 +65,26 @@ export class CommandAcknowledgements {
     if (read.ack === undefined) return;
     const { crm, log } = this.deps;
     const ack = read.ack;
-    const command = await crm.getCommand(ack.commandId);
-    if (command === undefined) return this.reject(envelope, 'UnknownCommand', `${COMMAND_ACK_FIELD}.CommandId: no command ${ack.commandId}`);
-    if (command.deviceId !== envelope.connectionDeviceId) return this.reject(envelope, 'CommandOfAnotherDevice', `command ${ack.commandId} was sent to ${command.deviceId}, not to ${envelope.connectionDeviceId}`);
+    const found = await commandOfMessage(crm, ack.commandId, envelope.connectionDeviceId);
+    if (found.kind === 'unknown') return this.reject(envelope, 'UnknownCommand', `${COMMAND_ACK_FIELD}.CommandId: no command ${ack.commandId}`);
+    const command = found.command;
+    if (found.kind === 'other-device') return this.reject(envelope, 'CommandOfAnotherDevice', command.sendToAllConnectedDevices === true ? `command ${ack.commandId} was not sent to ${envelope.connectionDeviceId} under this message id` : `command ${ack.commandId} was sent to ${command.deviceId}, not to ${envelope.connectionDeviceId}`);
+    const fields = { correlationId: command.parentAlertId ?? command.commandId, commandId: command.commandId, deviceId: envelope.connectionDeviceId, status: ack.status };
+    if (command.sendToAllConnectedDevices === true && ack.status === 'Refused') {
+      // One device's refusal does not end a command the other devices may have applied.
+      if (command.state === 'requested') throw new EarlyCommandReport(command.commandId);
+      log.warn('command.device-failed', { ...fields, messageId: ack.commandId, reason: `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}` });
+      return;
+    }
     // A refusal means what the hub's Rejected feedback means; the device's reason goes with it.
     const progress = progressOf(command.state, ack.status === 'Applied' ? { type: 'acknowledged' } : { type: 'feedback', status: 'Rejected' });
-    const fields = { correlationId: command.parentAlertId ?? command.commandId, commandId: command.commandId, deviceId: command.deviceId, status: ack.status };
     if (progress.kind === 'early') throw new EarlyCommandReport(command.commandId);
     if (progress.kind === 'past') {
       log.info('command.ack-ignored', { ...fields, state: command.state });
       return;
     }
+    // An answer proves delivery: when it overtook the hub's feedback, the delivered step is logged too, as the feedback would have.
+    if (command.state === 'sent' && progress.state === 'acknowledged') log.info('command.delivered', { ...fields, by: 'acknowledgement' });
     await crm.updateCommandStatus(command.commandId, commandStatusUpdate(progress.state, ack.status === 'Applied' ? 'Acknowledged by the device' : `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}`));
     log.info(`command.${progress.state}`, fields);
   }

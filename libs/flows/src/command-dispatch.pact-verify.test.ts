@@ -39,7 +39,7 @@ const stateHandlers = {
     const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);
     const requested = await new CommandRequests({ crm, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }).request({ deviceId: p.deviceId, commandName: p.commandName, parameters: p.parameters });
     if (!requested.ok) throw new Error(`provider state: ${requested.error.message}`);
-    scenario = { dispatch: new CommandDispatch({ crm, cloudToDevice: hub.cloudToDevice, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }), received, close: () => hub.close() };
+    scenario = { dispatch: new CommandDispatch({ crm, cloudToDevice: hub.cloudToDevice, registry: hub, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }), received, close: () => hub.close() };
     return undefined;
   },
 };

@@ -1,4 +1,5 @@
 import type { CloudToDevicePort, CrmGatewayPort, DeliveryFeedback, FeedbackSubscription, LogPort } from '@fieldlink/ports';
+import { commandOfMessage } from './command-message-id.js';
 import { commandStatusUpdate, EarlyCommandReport, feedbackReason, progressOf } from './command-progress.js';
 
 export interface CommandFeedbackDeps {
@@ -12,6 +13,9 @@ export interface CommandFeedbackDeps {
  * DeliveryCountExceeded and Purged → failed, each with the CFS status kept in step (Sent / Error).
  * A command only moves forward, so repeated or late feedback changes nothing; a CRM failure, or
  * feedback for a command not yet recorded as sent, rejects the batch, and the hub gives it again.
+ * A command to all connected devices left under one message id per device (`broadcastMessageId`):
+ * the first device's Success moves it on, and one device's failure is logged
+ * (`command.device-failed`) without ending the command for the others.
  */
 export class CommandFeedback {
   constructor(private readonly deps: CommandFeedbackDeps) {}
@@ -26,16 +30,23 @@ export class CommandFeedback {
 
   private async apply(feedback: DeliveryFeedback): Promise<void> {
     const { crm, log } = this.deps;
-    const commandId = feedback.originalMessageId;
-    const command = await crm.getCommand(commandId);
-    if (command === undefined) {
+    const messageId = feedback.originalMessageId;
+    const found = await commandOfMessage(crm, messageId, feedback.deviceId);
+    if (found.kind === 'unknown') {
       // Not one of ours (another sender on the hub): nothing to update, and retrying cannot change that.
-      log.warn('command.feedback-unknown', { commandId, deviceId: feedback.deviceId, status: feedback.status });
+      log.warn('command.feedback-unknown', { commandId: messageId, deviceId: feedback.deviceId, status: feedback.status });
       return;
     }
-    const fields = { correlationId: command.parentAlertId ?? commandId, commandId, deviceId: command.deviceId, feedback: feedback.status };
-    if (command.deviceId !== feedback.deviceId) {
-      log.warn('command.feedback-device-mismatch', { ...fields, feedbackDeviceId: feedback.deviceId });
+    const command = found.command;
+    const commandId = command.commandId;
+    const fields = { correlationId: command.parentAlertId ?? commandId, commandId, deviceId: command.sendToAllConnectedDevices === true ? feedback.deviceId : command.deviceId, feedback: feedback.status };
+    if (found.kind === 'other-device') {
+      log.warn('command.feedback-device-mismatch', { ...fields, deviceId: command.deviceId, feedbackDeviceId: feedback.deviceId, messageId });
+      return;
+    }
+    if (command.sendToAllConnectedDevices === true && feedback.status !== 'Success') {
+      if (command.state === 'requested') throw new EarlyCommandReport(commandId);
+      log.warn('command.device-failed', { ...fields, messageId, reason: feedbackReason(feedback.status, feedback.description) });
       return;
     }
     const progress = progressOf(command.state, { type: 'feedback', status: feedback.status });

@@ -48,7 +48,7 @@ async function runLoop(messages: readonly QueueMessage[], faults: ReadonlyMap<nu
   const cloudToDevice = schedule.wrap<CloudToDevicePort>(hub, 'cloudToDevice', ['send']);
   const log = silentLog;
   const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);
-  const dispatch = new CommandDispatch({ crm, cloudToDevice, catalog, log, defaultDeviceType: 'Thermostat' });
+  const dispatch = new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType: 'Thermostat' });
   const automation = new AlertAutomation({ crm, actions: new AlertActions({ crm, commands: new CommandRequests({ crm, catalog, log, defaultDeviceType: 'Thermostat', dispatch }), log }), log });
   const inbound = new InboundAlerts({ crm, log, automation });
   // A high delivery count: the faults are transient, and the property is that redelivery finishes the work.

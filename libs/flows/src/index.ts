@@ -18,3 +18,4 @@ export * from './device-registration.js';
 export * from './device-data-pull.js';
 export * from './deterministic-id.js';
 export * from './outbound-messages.js';
+export * from './command-message-id.js';

@@ -60,7 +60,7 @@ async function orchestrator() {
   const registry = new InMemoryDeviceRegistry(clock);
   const hub = new InMemoryCloudToDevice(registry, clock, { expiryCheckIntervalMs: 0 });
   cleanups.push(() => hub.close());
-  const dispatch = new CommandDispatch({ crm, cloudToDevice: hub, catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES), log: silentLog, defaultDeviceType: 'Thermostat' });
+  const dispatch = new CommandDispatch({ crm, cloudToDevice: hub, registry, catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES), log: silentLog, defaultDeviceType: 'Thermostat' });
   const outbound = new OutboundMessages({ crm, registry, dispatch, registrations: new DeviceRegistrations({ crm, registry, log: silentLog }), dataPull: new DeviceDataPull({ crm, registry, log: silentLog }), log: silentLog });
   const queue = new InMemoryQueue('outbound', { clock });
   const received: string[] = [];

@@ -5,6 +5,7 @@ import { buildDeviceUpdatedContext, buildPullDeviceDataContext, encodeRemoteExec
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
 import { CommandDispatch } from './command-dispatch.js';
+import { broadcastMessageId } from './command-message-id.js';
 import { DeviceDataPull } from './device-data-pull.js';
 import { DeviceRegistrations } from './device-registration.js';
 import { OutboundMessages } from './outbound-messages.js';
@@ -29,7 +30,7 @@ const setup = async (wrapCloudToDevice: (c: CloudToDevicePort) => CloudToDeviceP
   hubs.push(hub);
   const cloudToDevice = wrapCloudToDevice(hub);
   const log = silentLog;
-  const dispatch = new CommandDispatch({ crm, cloudToDevice, catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES), log, defaultDeviceType: 'Thermostat' });
+  const dispatch = new CommandDispatch({ crm, cloudToDevice, registry, catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES), log, defaultDeviceType: 'Thermostat' });
   const outbound = new OutboundMessages({ crm, registry, dispatch, registrations: new DeviceRegistrations({ crm, registry, log }), dataPull: new DeviceDataPull({ crm, registry, log }), log });
   const queue = new InMemoryQueue('outbound', { clock });
   const processor = new QueueProcessor(queue, (m) => outbound.handle(m), log);
@@ -109,6 +110,28 @@ describe('OutboundMessages', () => {
     const s = await setup();
     await s.deliver('m1', cfs('remote-execution-context.register-devices.json'));
     expect(await s.queue.peekDeadLetters(1)).toMatchObject([{ messageId: 'm1', reason: 'CrmNotFound' }]);
+  });
+
+  it('sends a Create with msdyn_sendtoallconnecteddevices to each connected device under its own message id, once however often it is delivered', async () => {
+    const s = await setup();
+    await withDevice(s);
+    await s.registry.registerDevices([{ deviceId: 'thermostat-2' }, { deviceId: 'thermostat-3' }]);
+    await s.crm.upsertDevice({ deviceRecordId: 'd2', deviceId: 'thermostat-2', name: 'Roof thermostat', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+    await s.crm.upsertDevice({ deviceRecordId: 'd3', deviceId: 'thermostat-3', name: 'Offline thermostat', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+    s.hub.attach('thermostat-2', async (m) => {
+      s.received.push(`${m.messageId} ${new TextDecoder().decode(m.body)}`);
+      return 'complete';
+    });
+    s.registry.setConnectionState('thermostat-1', 'Connected');
+    s.registry.setConnectionState('thermostat-2', 'Connected');
+    const toAll = cfs('remote-execution-context.create-command.json').replace('{"key": "msdyn_deviceid", "value": "thermostat-1"},', '{"key": "msdyn_sendtoallconnecteddevices", "value": true},');
+    expect(toAll).toContain('msdyn_sendtoallconnecteddevices');
+    await s.deliver('m1', toAll);
+    await s.deliver('m2', toAll);
+    const body = '{"CommandName":"Reset Thermostat","Parameters":{}}';
+    expect(s.received.sort()).toEqual([`${broadcastMessageId(COMMAND_ID, 'thermostat-1')} ${body}`, `${broadcastMessageId(COMMAND_ID, 'thermostat-2')} ${body}`].sort());
+    expect(await s.crm.getCommand(COMMAND_ID)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent, sendToAllConnectedDevices: true, statusReason: 'Sent to all 2 connected devices' });
+    expect(s.queue.activeCount).toBe(0);
   });
 
   it('applies an Update of a device to its twin: settings to desired properties, tags to tags', async () => {

@@ -113,10 +113,11 @@ export function createFieldlinkContainer(services: ContainerServices): Container
   if (has(TOKENS.CrmGateway)) {
     c.bind(APP_TOKENS.CommandAcknowledgements).toResolvedValue((crm: CrmGatewayPort, rejected: RejectedTelemetryPort, log: LogPort) => new CommandAcknowledgements({ crm, rejected, log }), [TOKENS.CrmGateway, TOKENS.RejectedTelemetry, TOKENS.Log]);
     c.bind(APP_TOKENS.CommandFeedback).toResolvedValue((crm: CrmGatewayPort, log: LogPort) => new CommandFeedback({ crm, log }), [TOKENS.CrmGateway, TOKENS.Log]);
-    if (has(TOKENS.CloudToDevice)) {
+    // The registry tells a command to all connected devices which devices are connected.
+    if (has(TOKENS.CloudToDevice) && has(TOKENS.DeviceRegistry)) {
       c.bind(APP_TOKENS.CommandDispatch).toResolvedValue(
-        (crm: CrmGatewayPort, cloudToDevice: CloudToDevicePort, catalog: CommandCatalog, log: LogPort) => new CommandDispatch({ crm, cloudToDevice, catalog, log, defaultDeviceType }),
-        [TOKENS.CrmGateway, TOKENS.CloudToDevice, APP_TOKENS.CommandCatalog, TOKENS.Log],
+        (crm: CrmGatewayPort, cloudToDevice: CloudToDevicePort, registry: DeviceRegistryPort, catalog: CommandCatalog, log: LogPort) => new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType }),
+        [TOKENS.CrmGateway, TOKENS.CloudToDevice, TOKENS.DeviceRegistry, APP_TOKENS.CommandCatalog, TOKENS.Log],
       );
     }
     c.bind(APP_TOKENS.CommandRequests).toResolvedValue(
