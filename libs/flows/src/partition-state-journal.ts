@@ -134,9 +134,10 @@ async function storedFormOf(cut: CommitCut): Promise<PartitionSnapshot> {
   await yieldToBatches();
   const lastReadings: Record<string, Readings> = {};
   const lastActivity: Record<string, number> = {};
-  for (const d of cut.devices) {
-    lastReadings[d.deviceId] = d.lastReadings;
-    if (Number.isFinite(d.lastActivityTime)) lastActivity[d.deviceId] = d.lastActivityTime;
+  const { deviceIds, lastActivityTimes } = cut.devices;
+  for (let i = 0; i < deviceIds.length; i++) {
+    lastReadings[deviceIds[i]!] = cut.devices.lastReadings[i]!;
+    if (Number.isFinite(lastActivityTimes[i])) lastActivity[deviceIds[i]!] = lastActivityTimes[i]!;
   }
   const closedThrough = Number.isFinite(cut.closedThrough) ? cut.closedThrough : null;
   return { lastSequence: cut.lastSequence, latestTime: cut.latestTime, rules: cut.rules, aggregates: { closedThrough, windows }, lastReadings, lastActivity };

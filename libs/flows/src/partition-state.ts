@@ -73,11 +73,24 @@ class DeviceStatus {
   constructor(readonly deviceId: string) {}
 }
 
-/** A device as a cut saw it. */
-export interface DeviceAtCut {
-  readonly deviceId: string;
-  readonly lastActivityTime: number;
-  readonly lastReadings: Readings;
+/**
+ * Devices as a cut saw them, kept in three arrays rather than an object per device: a cut lives
+ * while it is written, and objects that live that long are what the garbage collector copies.
+ */
+export class DevicesAtCut {
+  readonly deviceIds: string[] = [];
+  readonly lastActivityTimes: number[] = [];
+  readonly lastReadings: Readings[] = [];
+
+  get length(): number {
+    return this.deviceIds.length;
+  }
+
+  add(deviceId: string, lastActivityTime: number, lastReadings: Readings): void {
+    this.deviceIds.push(deviceId);
+    this.lastActivityTimes.push(lastActivityTime);
+    this.lastReadings.push(lastReadings);
+  }
 }
 
 /**
@@ -94,10 +107,10 @@ export interface CommitCut {
   readonly lastEnvelope: TelemetryEnvelope | undefined;
   readonly closedThrough: number;
   /** Changed since the last commit: the rows to write. */
-  readonly changedDevices: readonly DeviceAtCut[];
+  readonly changedDevices: DevicesAtCut;
   readonly changedWindows: readonly MinuteWindow[];
   /** For a checkpoint, the whole state; for an entry, the changes. */
-  readonly devices: readonly DeviceAtCut[];
+  readonly devices: DevicesAtCut;
   readonly windows: readonly MinuteWindow[];
   /** The rule state (a checkpoint, or an evaluator without change tracking) or its unsaved changes. */
   readonly rules: unknown;
@@ -228,17 +241,17 @@ export class PartitionState {
   /** Takes what the next commit stores (see `CommitCut`) and starts a new generation for the batches that follow. */
   cut(kind: 'checkpoint' | 'entry', at: number): CommitCut {
     const generation = this.generation;
-    const atCut = (d: DeviceStatus): DeviceAtCut => ({ deviceId: d.deviceId, lastActivityTime: d.lastActivityTime, lastReadings: d.lastReadings });
-    const changedDevices = this.changed.map(atCut);
+    const changedDevices = new DevicesAtCut();
+    for (const d of this.changed) changedDevices.add(d.deviceId, d.lastActivityTime, d.lastReadings);
     const changedWindows: MinuteWindow[] = [];
     for (const device of this.changed) for (const w of device.windows) if (w.changedIn === generation) changedWindows.push(w);
-    let devices: DeviceAtCut[] = changedDevices;
+    let devices = changedDevices;
     let windows: MinuteWindow[] = changedWindows.filter((w) => w.windowEnd > this.closedThrough);
     if (kind === 'checkpoint') {
-      devices = [];
+      devices = new DevicesAtCut();
       windows = [];
       for (const device of this.devices.values()) {
-        devices.push(atCut(device));
+        devices.add(device.deviceId, device.lastActivityTime, device.lastReadings);
         for (const w of device.windows) if (w.windowEnd > this.closedThrough) windows.push(w);
       }
     }
@@ -282,7 +295,7 @@ export class PartitionState {
   cutFailed(cut: CommitCut): void {
     this.inFlight = undefined;
     const generation = this.generation;
-    for (const { deviceId } of cut.changedDevices) {
+    for (const deviceId of cut.changedDevices.deviceIds) {
       const device = this.devices.get(deviceId)!;
       if (device.changedIn !== generation) {
         device.changedIn = generation;

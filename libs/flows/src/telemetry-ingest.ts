@@ -316,9 +316,10 @@ export class TelemetryIngest {
       await store.writeAggregates(cut.changedWindows.slice(i, i + COMMIT_SLICE).map((w) => w.row()));
       await yieldToBatches();
     }
-    for (let i = 0; i < cut.changedDevices.length; i += COMMIT_SLICE) {
-      for (const d of cut.changedDevices.slice(i, i + COMMIT_SLICE)) await store.upsertDeviceHealth({ deviceId: d.deviceId, lastActivityTime: d.lastActivityTime, online: true, lastReadings: { ...d.lastReadings } });
-      await yieldToBatches();
+    const { deviceIds, lastActivityTimes, lastReadings } = cut.changedDevices;
+    for (let i = 0; i < deviceIds.length; i++) {
+      await store.upsertDeviceHealth({ deviceId: deviceIds[i]!, lastActivityTime: lastActivityTimes[i]!, online: true, lastReadings: { ...lastReadings[i]! } });
+      if ((i + 1) % COMMIT_SLICE === 0) await yieldToBatches();
     }
   }
 

@@ -29,7 +29,14 @@ export class InMemoryStatusStore implements StatusStorePort {
   async upsertDeviceHealth(health: DeviceHealth): Promise<void> {
     const kept = this.health.get(health.deviceId);
     if (kept === undefined) this.health.set(health.deviceId, copyHealth(health));
-    else Object.assign(kept, health, { lastReadings: { ...health.lastReadings } });
+    else {
+      // The row is updated where it is, its readings too: no copy per write for the garbage collector.
+      const readings = kept.lastReadings as Record<string, number>;
+      for (const readingType of Object.keys(readings)) if (!(readingType in health.lastReadings)) delete readings[readingType];
+      Object.assign(readings, health.lastReadings);
+      kept.lastActivityTime = health.lastActivityTime;
+      kept.online = health.online;
+    }
   }
 
   async listDeviceHealth(): Promise<DeviceHealth[]> {
