@@ -130,6 +130,55 @@ describe('ThermostatFleet', () => {
     expect(fleet.get('t-1')).toMatchObject({ temperature: 64, target: 64, driftPerMinute: 0, lastCommand: { name: 'Reset Thermostat', outcome: 'completed' } });
   });
 
+  it('applies and answers a message id once: a copy is settled alike (complete or reject) without being applied or answered again', async () => {
+    const { client, fleet, answers, events } = setup();
+    await fleet.addDevice('t-1', { temperature: 64, target: 64 });
+    const reset = { CommandName: 'Reset Thermostat', Parameters: {} };
+    expect(await client.deliver('t-1', reset, 'c2d-reset')).toBe('complete');
+    fleet.nudge('t-1', 20);
+    // The same command again under the same id (the cloud sent it twice): the nudge stays.
+    expect(await client.deliver('t-1', reset, 'c2d-reset')).toBe('complete');
+    expect(fleet.get('t-1')?.temperature).toBe(84);
+    expect(await client.deliver('t-1', { CommandName: 'Self Destruct', Parameters: {} }, 'c2d-bad')).toBe('reject');
+    expect(await client.deliver('t-1', { CommandName: 'Self Destruct', Parameters: {} }, 'c2d-bad')).toBe('reject');
+    expect(answers.map((a) => [a.messageId, a.outcome])).toEqual([
+      ['c2d-reset', 'completed'],
+      ['c2d-bad', 'rejected'],
+    ]);
+    expect(events.filter((e) => e.type === 'command-received')).toHaveLength(2);
+    // A new id is a new command.
+    expect(await client.deliver('t-1', reset, 'c2d-reset-2')).toBe('complete');
+    expect(fleet.get('t-1')?.temperature).toBe(64);
+  });
+
+  it('applies a copy that arrives while the first is still being answered only once', async () => {
+    let release: () => void = () => undefined;
+    const answering = new Promise<void>((r) => (release = r));
+    const answers: string[] = [];
+    const { client, fleet } = setup({ acknowledge: async (_link, a) => {
+        answers.push(a.messageId);
+        await answering;
+      },
+    });
+    await fleet.addDevice('t-1', { temperature: 64, target: 64 });
+    fleet.nudge('t-1', 20);
+    const first = client.deliver('t-1', { CommandName: 'Reset Thermostat', Parameters: {} }, 'c2d-1');
+    fleet.nudge('t-1', 5);
+    expect(await client.deliver('t-1', { CommandName: 'Reset Thermostat', Parameters: {} }, 'c2d-1')).toBe('complete');
+    release();
+    expect(await first).toBe('complete');
+    expect(answers).toEqual(['c2d-1']);
+    expect(fleet.get('t-1')?.temperature).toBe(69);
+  });
+
+  it('remembers only the last rememberedMessages ids: an id older than that is handled as new', async () => {
+    const { client, fleet, answers } = setup({ rememberedMessages: 2 });
+    await fleet.addDevice('t-1');
+    const note = (m: string) => ({ CommandName: 'Notification', Parameters: { Message: m } });
+    for (const id of ['a', 'b', 'c', 'c', 'b', 'a']) await client.deliver('t-1', note(id), id);
+    expect(answers.map((a) => a.messageId)).toEqual(['a', 'b', 'c', 'a']);
+  });
+
   it.each([
     ['an unknown command', { CommandName: 'Self Destruct', Parameters: {} }, 'CommandName: "Self Destruct" is not a thermostat command'],
     ['non-numeric Set Values', { CommandName: 'Set Values', Parameters: { Reading: { Temperature: 'warm' } } }, 'Parameters.Reading.Temperature: expected a number'],

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { err, isHubDeviceId, ok, stepThermostat, type Result, type ThermostatSimState } from '@fieldlink/domain';
 import { encodeJsonBody, encodeTelemetry, silentLog, type ClockPort, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
 import { telemetryCommandAcknowledger, type CommandAcknowledger } from './command-acknowledgement.js';
+import { HandledMessages } from './handled-messages.js';
 import { parseThermostatCommand, type ThermostatCommand } from './thermostat-command.js';
 import type { ConnectionState, FleetEvent, FleetListener, ReceivedCommand, ReceivedNotification, ThermostatDefaults, ThermostatView } from './thermostat-view.js';
 
@@ -21,6 +22,8 @@ export interface ThermostatFleetOptions {
   readonly random?: () => number;
   readonly newEventToken?: () => string;
   readonly log?: LogPort;
+  /** How many handled cloud-to-device message ids each thermostat remembers, to drop a message that comes again (default 100). */
+  readonly rememberedMessages?: number;
 }
 
 export const DEFAULT_THERMOSTAT: ThermostatDefaults = { temperature: 62, humidity: 45, target: 62, driftPerMinute: 0 };
@@ -38,6 +41,8 @@ interface Thermostat {
   link: DeviceConnection | undefined;
   lastCommand: ReceivedCommand | undefined;
   lastNotification: ReceivedNotification | undefined;
+  /** Message id → how it was settled: a repeat is settled alike, not applied or answered again. */
+  readonly handled: HandledMessages<DeviceMessageOutcome>;
   telemetrySent: number;
   lastSentAt: number | undefined;
   removed: boolean;
@@ -50,7 +55,9 @@ const round1 = (n: number): number => Math.round(n * 10) / 10;
  * The device side of the thermostat simulator, headless: N thermostats, each connected through
  * the DeviceClientPort as itself, sending `{"DeviceID","Temperature","Humidity","EventToken"}`
  * every interval and a heartbeat, and answering the CFS thermostat commands (Reset Thermostat,
- * Notification, Set Values): valid ones are completed, invalid ones rejected with a reason.
+ * Notification, Set Values): valid ones are completed, invalid ones rejected with a reason. A
+ * message id a thermostat handled lately is settled as before and neither applied nor answered
+ * again (the hub delivers at least once; the cloud may send a command twice under one id).
  * Everything a page shows comes from `list()` and the events of `subscribe()`.
  */
 export class ThermostatFleet {
@@ -122,6 +129,7 @@ export class ThermostatFleet {
       link: undefined,
       lastCommand: undefined,
       lastNotification: undefined,
+      handled: new HandledMessages(this.options.rememberedMessages),
       telemetrySent: 0,
       lastSentAt: undefined,
       removed: false,
@@ -312,6 +320,11 @@ export class ThermostatFleet {
   }
 
   private async onCommand(t: Thermostat, message: ReceivedCloudToDeviceMessage): Promise<DeviceMessageOutcome> {
+    const settled = t.handled.get(message.messageId);
+    if (settled !== undefined) {
+      this.log.info('device.command-duplicate', { correlationId: message.correlationId, deviceId: t.deviceId, messageId: message.messageId, settled });
+      return settled;
+    }
     const receivedAt = this.clock.now();
     const parsed = parseThermostatCommand(message.body);
     const body = new TextDecoder().decode(message.body).slice(0, BODY_KEPT);
@@ -327,6 +340,9 @@ export class ThermostatFleet {
       this.log.warn('device.command-rejected', { correlationId: message.correlationId, deviceId: t.deviceId, messageId: message.messageId, reason: parsed.error });
     }
     t.lastCommand = command;
+    // Remembered before the answer is awaited, so a copy arriving meanwhile is not applied twice.
+    const outcome: DeviceMessageOutcome = command.outcome === 'completed' ? 'complete' : 'reject';
+    t.handled.remember(message.messageId, outcome);
     try {
       const link = t.link;
       if (link !== undefined) {
@@ -346,7 +362,7 @@ export class ThermostatFleet {
     }
     this.emit({ type: 'command-received', deviceId: t.deviceId, command });
     this.emit({ type: 'device-changed', device: toView(t) });
-    return command.outcome === 'completed' ? 'complete' : 'reject';
+    return outcome;
   }
 
   private apply(t: Thermostat, command: ThermostatCommand, at: number): void {
