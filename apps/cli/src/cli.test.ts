@@ -85,18 +85,28 @@ describe('fieldlink --help', () => {
   });
 });
 
+/** Every step of the command, from its request to the device's answer, is printed under the id of the reading that raised the alert. */
+const expectCommandStepsUnderOneId = (out: string): void => {
+  const chain = /alert\.raised\s+\[(\w{8})\] deviceId=thermostat-1/.exec(out)?.[1];
+  expect(chain).toBeDefined();
+  for (const step of ['command.requested', 'device.command-completed', 'command.sent', 'command.delivered', 'command.acknowledged']) {
+    expect(out, step).toMatch(new RegExp(`${step.replace('.', '\\.')}\\s+\\[${chain}\\] .*deviceId=thermostat-1`));
+  }
+};
+
 describe('fieldlink up', () => {
-  it('runs the loop until the alert record appears, then stops cleanly on SIGINT with exit code 0', async () => {
+  it('runs the loop until the command is acknowledged, each step under the reading id, then stops cleanly on SIGINT with exit code 0', async () => {
     const child = spawn(tsx, [main, 'up', '--devices', '3', '--interval', '200', '--no-web'], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     const until = Date.now() + 45_000;
-    while (!/crm\.msdyn_iotalert .*msdyn_deviceid=thermostat-1/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    while (!/command\.acknowledged .*deviceId=thermostat-1/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
     child.kill('SIGINT');
     expect(await exited).toBe(0);
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\]/);
+    expectCommandStepsUnderOneId(out);
     expect(out).toContain('fieldlink.stopped');
   }, 60_000);
 
@@ -117,6 +127,8 @@ describe('fieldlink up', () => {
     expect(out).toMatch(/fieldlink\.up\s+profile=embedded crm=dataverse devices=3 drifting=1 registered=3/);
     // The alert record read back from the emulator (a GUID id), then the command the rules framework made, acknowledged, all under the reading's id.
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\] msdyn_iotalertid=[0-9a-f]{8}-[0-9a-f]{4}-.*msdyn_deviceid=thermostat-1(.*\n)*.*command\.sent\s+\[\1\](.*\n)*.*command\.acknowledged\s+\[\1\] .*deviceId=thermostat-1/);
+    // The same steps as with the in-memory CRM, each under that one id: the device's own line and delivery included.
+    expectCommandStepsUnderOneId(out);
     expect(out).toContain('fieldlink.stopped');
     await expect(fetch(`${emulator![1]}/api/data/v9.2/msdyn_iotalerts`)).rejects.toThrow();
   }, 60_000);

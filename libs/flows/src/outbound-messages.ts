@@ -18,8 +18,9 @@ export interface OutboundMessagesDeps {
 /**
  * Flows 13–19, what the CFS "send to IoT hub" Logic App does: each outbound-queue message is a
  * Dataverse RemoteExecutionContext (JSON), routed by message and entity:
- * - Create of `msdyn_iotdevicecommand` → checked against the device type, sent to the device,
- *   status written back (Sent, or Error with the reason);
+ * - Create of `msdyn_iotdevicecommand` → checked against the device type, sent to the device
+ *   (or, with `msdyn_sendtoallconnecteddevices`, to every connected device), status written back
+ *   (Sent, or Error with the reason);
  * - `msdyn_RegisterIoTDevice` → the registry, then the registration results back onto the CRM devices;
  * - Update of `msdyn_iotdevice` → the twin (`msdyn_devicesettings` → desired properties, `msdyn_tags` → tags);
  * - `msdyn_PullDataForIoTDevice` → the twins → `msdyn_iotdevicedatahistory`.
@@ -70,14 +71,17 @@ export class OutboundMessages {
       ...(command.parentAlertId === undefined ? {} : { parentAlertId: command.parentAlertId }),
       sendToAllConnectedDevices: command.sendToAllConnectedDevices,
     });
-    const outcome = await this.deps.dispatch.dispatch(command.commandId, correlationId);
+    // A command that answers an alert carries the alert's id as its correlation (as its feedback and answers do), not
+    // the CRM's id of the Create request, so the reading → alert → command → device chain keeps one id in both CRM modes.
+    const chain = command.parentAlertId ?? correlationId;
+    const outcome = await this.deps.dispatch.dispatch(command.commandId, chain);
     switch (outcome.kind) {
       case 'retry-later':
         return abandon(outcome.reason);
       case 'unknown-command':
         return deadLetter('CommandNotFound', `Command ${command.commandId} is not in the CRM`);
       case 'already-dispatched':
-        log.info('command.already-dispatched', { correlationId, commandId: command.commandId, state: outcome.state });
+        log.info('command.already-dispatched', { correlationId: chain, commandId: command.commandId, state: outcome.state });
         return complete;
       case 'sent':
       case 'refused':

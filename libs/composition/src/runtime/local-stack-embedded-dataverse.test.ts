@@ -81,7 +81,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     const command = await waitFor('the Set Values command', async () => (await crm.listCommands({ deviceId: 'thermostat-2' }))[0]);
     expect(command).toMatchObject({ name: 'Set Values', parentAlertId: alert.alertId });
     const received = await waitFor('the device to receive it', () => stack!.fleet.get('thermostat-2')?.lastCommand);
-    expect(received).toMatchObject({ name: 'Set Values', outcome: 'completed', messageId: command.commandId });
+    expect(received).toMatchObject({ name: 'Set Values', outcome: 'completed', messageId: command.commandId, correlationId: alert.alertId });
     for (let i = 0; i < 3; i++) await stack.fleet.tick(1_000);
     const done = await waitFor('the acknowledgement, read back through the adapter', async () => {
       const c = await crm.getCommand(command.commandId);
@@ -96,7 +96,8 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     expect(context).toMatchObject({ ok: true, value: { primaryEntityName: 'msdyn_iotdevicecommand', primaryEntityId: command.commandId } });
     const sent = logged.filter((l) => l.event === 'command.sent' && l.fields['commandId'] === command.commandId);
     expect(sent).toHaveLength(1);
-    expect(sent[0]!.fields.correlationId).toBe(creates[0]!.correlationId);
+    // Under the alert's id, as in the in-memory CRM mode, not the CRM's id of the Create request.
+    expect(sent[0]!.fields.correlationId).toBe(alert.alertId);
     expect(await outbound.peekDeadLetters(10)).toEqual([]);
     expect(await crm.listCommands()).toHaveLength(1);
   }, 30_000);
