@@ -139,6 +139,21 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
     expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'sent' });
   });
 
+  it('goes to a connected device the CRM does not know too, checked against the default device type', async () => {
+    const s = await setup();
+    await s.registry.registerDevices([{ deviceId: 'hub-only-1' }]);
+    s.registry.setConnectionState('hub-only-1', 'Connected');
+    s.hub.attach('hub-only-1', async (m) => {
+      s.received.push({ deviceId: 'hub-only-1', messageId: m.messageId, body: new TextDecoder().decode(m.body) });
+      return 'complete';
+    });
+    const commandId = await s.toAll();
+    await s.dispatch.dispatch(commandId);
+    await settle();
+    expect(s.received.map((r) => r.deviceId).sort()).toEqual(['hub-only-1', 'thermostat-1', 'thermostat-2']);
+    expect(await s.crm.getCommand(commandId)).toMatchObject({ statusReason: 'Sent to all 3 connected devices' });
+  });
+
   it('writes Error saying so when no device is connected, and sends nothing', async () => {
     const s = await setup();
     s.registry.setConnectionState('thermostat-1', 'Disconnected');

@@ -41,8 +41,8 @@ type DeviceSend = { readonly deviceId: string; readonly result: 'sent' } | { rea
  * cloud-to-device message (body = `msdyn_message` as UTF-8, message id = command id, so delivery
  * feedback finds it), and its status written back: Sent, or Error with the reason.
  *
- * A command with `msdyn_sendtoallconnecteddevices` goes to every device the CRM knows that the
- * hub reports connected (and enabled) at dispatch time, each checked against its own device type
+ * A command with `msdyn_sendtoallconnecteddevices` goes to every device the hub's registry
+ * reports connected (and enabled) at dispatch time, each checked against its own device type
  * and sent under its own message id (`broadcastMessageId`: command id + a digest of the device
  * id). Its status sums the sends up: Sent when at least one device got it, the reason naming how
  * many and each device that did not get it and why; Error when none did (or none is connected);
@@ -96,13 +96,11 @@ export class CommandDispatch {
 
   private async dispatchToAllConnected(command: CrmCommand, fields: Record<string, unknown> & { readonly correlationId: string }): Promise<DispatchOutcome> {
     const { crm, registry, log } = this.deps;
-    const known = await crm.listDevices();
-    const twins = await registry.getTwins(known.map((d) => d.deviceId));
-    const connected = twins.filter((t) => t.connectionState === 'Connected' && t.status === 'enabled').map((t) => t.deviceId);
-    connected.sort();
+    const connected = [...new Set(await registry.connectedDeviceIds())].sort();
     if (connected.length === 0) return this.refuse(command, 'Sent to no device: no device is connected to the hub', fields);
 
-    const typeOf = new Map(known.map((d) => [d.deviceId, d.deviceType]));
+    // Each device is checked against its own type; a device the CRM does not know has the default type, as for one device.
+    const typeOf = new Map((await crm.listDevices()).map((d) => [d.deviceId, d.deviceType]));
     const sends: DeviceSend[] = [];
     for (const deviceId of connected) {
       const deviceType = typeOf.get(deviceId) ?? this.deps.defaultDeviceType;

@@ -38,6 +38,8 @@ export interface DeviceRegistryPort {
   updateTwin(deviceId: string, patch: TwinPatch): Promise<DeviceTwin>;
   getTwin(deviceId: string): Promise<DeviceTwin | undefined>;
   getTwins(deviceIds: readonly string[]): Promise<DeviceTwin[]>;
+  /** Ids of the enabled devices the hub reports connected now (in no particular order): where a command to all connected devices goes. */
+  connectedDeviceIds(): Promise<string[]>;
 }
 
 export type DeviceRegistryErrorCode = 'DeviceNotFound' | 'InvalidDeviceId' | 'Throttled' | 'Unavailable';

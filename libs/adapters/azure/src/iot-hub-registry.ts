@@ -32,6 +32,9 @@ interface HubTwinJson {
 }
 
 const BULK_LIMIT = 100;
+const CONNECTED_DEVICES_QUERY = "SELECT * FROM devices WHERE connectionState = 'Connected' AND status = 'enabled'";
+/** The hub returns at most 1,000 twins per page, however many are asked. */
+const QUERY_PAGE_SIZE = 1_000;
 
 /**
  * DeviceRegistryPort on the IoT hub's identity registry (azure-iothub Registry): devices are
@@ -120,6 +123,22 @@ export class IotHubRegistry implements DeviceRegistryPort {
       twins[i] = await this.getTwin(deviceId);
     });
     return twins.filter((t): t is DeviceTwin => t !== undefined);
+  }
+
+  /** The registry query `SELECT * FROM devices WHERE connectionState = 'Connected' AND status = 'enabled'`, page by page. */
+  async connectedDeviceIds(): Promise<string[]> {
+    const ids: string[] = [];
+    try {
+      const query = this.registry.createQuery(CONNECTED_DEVICES_QUERY, QUERY_PAGE_SIZE);
+      while (query.hasMoreResults) {
+        // The promise form of next() without a token starts over; the token of the last page is passed explicitly.
+        const { result } = await query.next(query.continuationToken);
+        for (const twin of (typeof result === 'string' ? JSON.parse(result) : result) as Array<{ deviceId?: unknown }>) if (typeof twin.deviceId === 'string') ids.push(twin.deviceId);
+      }
+    } catch (error) {
+      throw this.error(codeOf(error), 'Querying the connected devices failed', error);
+    }
+    return ids;
   }
 
   private async patchTwin(deviceId: string, patch: TwinPatch): Promise<DeviceTwin> {

@@ -39,6 +39,10 @@ export class InMemoryDeviceRegistry implements DeviceRegistryPort {
     });
   }
 
+  async connectedDeviceIds(): Promise<string[]> {
+    return [...this.twins.values()].filter((t) => t.status === 'enabled' && t.connectionState === 'Connected').map((t) => t.deviceId);
+  }
+
   /** Whether a device may connect and be sent messages. */
   isEnabled(deviceId: string): boolean {
     return this.twins.get(deviceId)?.status === 'enabled';

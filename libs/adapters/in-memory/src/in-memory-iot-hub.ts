@@ -203,6 +203,10 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     return this.registry.getTwins(deviceIds);
   }
 
+  connectedDeviceIds(): Promise<string[]> {
+    return this.registry.connectedDeviceIds();
+  }
+
   // ---- the device side ----
 
   /** Connects as a registered, enabled device; a second connection of the same device replaces the first. */

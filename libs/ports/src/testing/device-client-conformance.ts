@@ -23,7 +23,7 @@ export type DeviceClientFactory = () => Promise<DeviceClientUnderTest>;
  * What every DeviceClientPort adapter must do (the device's side of flows 1–2 and 16–19):
  * connect only as a registered device, send telemetry that arrives in the hub's stream under the
  * device's own id and in order, report properties into the twin (merge patch), and keep the
- * twin's connection state and last activity. Receiving cloud-to-device messages is checked by
+ * twin's connection state and last activity, and the registry's list of connected devices. Receiving cloud-to-device messages is checked by
  * the cloud-to-device suite, which plays the device with this port.
  */
 export function deviceClientConformance(adapterName: string, factory: DeviceClientFactory): void {
@@ -95,6 +95,16 @@ export function deviceClientConformance(adapterName: string, factory: DeviceClie
       expect(typeof connected.lastActivityTime).toBe('number');
       await device.close();
       await eventually(async () => expect((await harness.registry.getTwin(device.deviceId))!.connectionState).toBe('Disconnected'), patience);
+    });
+
+    it('lists a device among the connected devices while it is connected, and no longer after close', async () => {
+      const { harness, patience, connect } = await open();
+      const device = await connect('listed');
+      await device.sendTelemetry(utf8('{}'));
+      // The registry's query reads an index the hub updates a little after the connection changes.
+      await eventually(async () => expect(await harness.registry.connectedDeviceIds()).toContain(device.deviceId), patience);
+      await device.close();
+      await eventually(async () => expect(await harness.registry.connectedDeviceIds()).not.toContain(device.deviceId), patience);
     });
 
     it('refuses to connect as a device the hub does not know', async () => {

@@ -93,6 +93,15 @@ export function deviceRegistryConformance(adapterName: string, factory: DeviceRe
       await expect(registry.updateTwin(uniqueDeviceId('nobody'), { tags: { a: 1 } })).rejects.toSatisfy(isRegistryError('DeviceNotFound'));
     });
 
+    it('does not list a registered device that never connected among the connected devices', async () => {
+      const { registry } = await open();
+      const idle = uniqueDeviceId('never-connected');
+      await registry.registerDevices([{ deviceId: idle }]);
+      const connected = await registry.connectedDeviceIds();
+      expect(Array.isArray(connected)).toBe(true);
+      expect(connected).not.toContain(idle);
+    });
+
     it('reads twins of known devices and nothing for unknown ones', async () => {
       const { registry } = await open();
       const a = uniqueDeviceId('a');

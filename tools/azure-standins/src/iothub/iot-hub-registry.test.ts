@@ -38,6 +38,15 @@ describe('IotHubRegistry over HTTPS, beyond the port contract', () => {
     expect((await registry().getTwin(deviceId))?.status).toBe('enabled');
   });
 
+  it('lists the connected, enabled devices through every page of the registry query (1,000 per page)', async () => {
+    const ids = Array.from({ length: 1_105 }, (_, i) => `online-${randomBytes(3).toString('hex')}-${i}`);
+    await registry().registerDevices(ids.map((deviceId) => ({ deviceId })));
+    for (const id of ids) hub.devices.get(id)!.connectionState = 'Connected';
+    hub.devices.get(ids[0]!)!.status = 'disabled';
+    const connected = await registry().connectedDeviceIds();
+    expect(connected.sort()).toEqual(ids.slice(1).sort());
+  });
+
   it('refuses a wrong key without echoing it', async () => {
     const wrongKey = randomBytes(32).toString('base64');
     const connectionString = hub.serviceConnectionString.replace(/SharedAccessKey=[^;]+/, `SharedAccessKey=${wrongKey}`);

@@ -40,6 +40,8 @@ export interface StandinDevice {
 
 /** IoT Hub's rule for device ids: at most 128 ASCII letters, digits and `-.%_*?!(),:=@$'`. */
 const DEVICE_ID = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
+/** The registry query the stand-in answers: the enabled devices that are connected. */
+const CONNECTED_QUERY = /^SELECT \* FROM devices WHERE connectionState = 'Connected' AND status = 'enabled'$/i;
 
 /**
  * An IoT hub on one loopback TLS port (a certificate made at test time): the service REST API
@@ -53,8 +55,9 @@ const DEVICE_ID = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
  * hub does); create, read, update (If-Match) and delete of devices; the bulk `POST /devices`
  * with import modes create/update/delete and a result per device (`DeviceAlreadyExists`,
  * `ArgumentInvalid`, `DeviceNotFound`); device id validation; twins read and patched with JSON
- * merge patch on tags and desired properties, with a version that grows. Not implemented: the
- * query language (`/devices/query`), jobs, modules, configurations, X.509 or CA authentication
+ * merge patch on tags and desired properties, with a version that grows; the one registry query
+ * Fieldlink asks (`/devices/query`: the connected, enabled devices), paged. Not implemented: the
+ * rest of the query language, jobs, modules, configurations, X.509 or CA authentication
  * of devices, ETag checks other than `*`, throttling.
  */
 export class IotHubStandin {
@@ -213,6 +216,7 @@ export class IotHubStandin {
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
     const method = request.method ?? 'GET';
     if (parts[0] === 'devices' && parts.length === 1 && method === 'POST') return send(response, ...this.bulk(body));
+    if (parts[0] === 'devices' && parts[1] === 'query' && parts.length === 2 && method === 'POST') return this.query(body, request, response);
     if (parts[0] === 'devices' && parts.length === 2) {
       const deviceId = parts[1]!;
       if (method === 'GET') return this.devices.has(deviceId) ? send(response, 200, this.deviceJson(this.devices.get(deviceId)!)) : notFound(response, deviceId);
@@ -238,6 +242,25 @@ export class IotHubStandin {
       }
     }
     return send(response, 501, { Message: `${method} ${url.pathname} is not implemented by this stand-in.` });
+  }
+
+  /**
+   * The registry query, for the one query Fieldlink asks (the twins of the enabled, connected
+   * devices), paged by `x-ms-max-item-count` with an `x-ms-continuation` token; any other query
+   * is refused with 400 naming it.
+   */
+  private query(body: unknown, request: IncomingMessage, response: ServerResponse): void {
+    const sql = typeof (body as { query?: unknown } | undefined)?.query === 'string' ? (body as { query: string }).query : '';
+    if (!CONNECTED_QUERY.test(sql.trim())) return send(response, 400, { Message: `ErrorCode:BadRequest;This stand-in answers only "SELECT * FROM devices WHERE connectionState = 'Connected' AND status = 'enabled'", not ${JSON.stringify(sql)}.` });
+    const matching = [...this.devices.values()].filter((d) => d.connectionState === 'Connected' && d.status === 'enabled');
+    const start = Number(request.headers['x-ms-continuation'] ?? 0);
+    const pageSize = Math.min(Number(request.headers['x-ms-max-item-count'] ?? 100) || 100, 1_000);
+    if (!Number.isInteger(start) || start < 0) return send(response, 400, { Message: 'ErrorCode:BadRequest;x-ms-continuation is not a token of this stand-in.' });
+    const page = matching.slice(start, start + pageSize).map((d) => this.twinJson(d));
+    const text = JSON.stringify(page);
+    const more = start + pageSize < matching.length;
+    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(more ? { 'x-ms-continuation': String(start + pageSize) } : {}) });
+    response.end(text);
   }
 
   private putDevice(deviceId: string, body: JsonObject, isUpdate: boolean): [number, unknown] {
