@@ -45,10 +45,10 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     await ingest.handleBatch([reading(2)]);
     await ingest.handleBatch([reading(3)]);
     const checkpoint = stored(storage, 'telemetry-ingest/0');
-    expect(checkpoint).toMatchObject({ format: 'fieldlink.telemetry-ingest/2', lastSequence: 1 });
+    expect(checkpoint).toMatchObject({ format: 'fieldlink.telemetry-ingest/3', lastSequence: 1, parts: 1 });
     expect(Object.keys(checkpoint['lastReadings'] as object)).toEqual(['thermostat-0', 'thermostat-1']);
     const second = stored(storage, 'telemetry-ingest/0/journal/1');
-    expect(second).toMatchObject({ format: 'fieldlink.telemetry-ingest.journal/1', epoch: checkpoint['epoch'], index: 1, lastSequence: 3, lastReadings: { 'thermostat-3': { Temperature: 60, Humidity: 40 } } });
+    expect(second).toMatchObject({ format: 'fieldlink.telemetry-ingest.journal/2', epoch: checkpoint['epoch'], index: 1, lastSequence: 3, lastReadings: { 'thermostat-3': { Temperature: 60, Humidity: 40 } } });
     expect((second['aggregates'] as { windows: Array<{ deviceId: string }> }).windows.map((w) => w.deviceId)).toEqual(['thermostat-3', 'thermostat-3']);
     expect([...storage.keys()].sort()).toEqual(['telemetry-ingest/0', 'telemetry-ingest/0/journal/0', 'telemetry-ingest/0/journal/1']);
   });
@@ -98,7 +98,50 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     storage.set('telemetry-ingest/0', JSON.stringify(earlier));
     const { ingest } = setup(storage);
     expect(await ingest.ingestBatch([reading(7), { ...reading(8, 'thermostat-1'), body: new TextEncoder().encode('{"DeviceID":"thermostat-1","Temperature":61,"EventToken":"x"}') }])).toMatchObject({ skipped: 1 });
-    expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({ format: 'fieldlink.telemetry-ingest/2', lastSequence: 8, lastReadings: { 'thermostat-1': { Humidity: 41, Temperature: 61 } } });
+    expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({ format: 'fieldlink.telemetry-ingest/3', lastSequence: 8, lastReadings: { 'thermostat-1': { Humidity: 41, Temperature: 61 } } });
     expect(storage.has('telemetry-ingest/0/journal/0')).toBe(false);
+  });
+
+  it('writes a state of more than 500 windows or devices in parts, its own key last, and restores it whole', async () => {
+    const storage = new Map<string, string>();
+    const { ingest } = setup(storage);
+    // 600 devices, two windows each: a checkpoint of 1,200 windows and 600 devices, in three parts.
+    await ingest.handleBatch(Array.from({ length: 600 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
+    const checkpoint = stored(storage, 'telemetry-ingest/0');
+    expect(checkpoint).toMatchObject({ parts: 3, slot: 1 });
+    expect(stored(storage, 'telemetry-ingest/0/part/1/2')).toMatchObject({ format: 'fieldlink.telemetry-ingest.part/1', epoch: checkpoint['epoch'], part: 2 });
+    const restarted = setup(storage);
+    expect(await restarted.ingest.ingestBatch([{ ...reading(599), enqueuedTime: T }, { ...reading(600, 'thermostat-599'), enqueuedTime: T }])).toMatchObject({ skipped: 1 });
+    await restarted.ingest.flush();
+    const again = stored(storage, 'telemetry-ingest/0/journal/0');
+    expect((again['aggregates'] as { windows: Array<{ deviceId: string; count: number }> }).windows).toEqual(expect.arrayContaining([expect.objectContaining({ deviceId: 'thermostat-599', readingType: 'Temperature', count: 2 })]));
+  });
+
+  it('never reads the parts of a write that did not finish: the state in force stays the one its key names', async () => {
+    const storage = new Map<string, string>();
+    const { ingest } = setup(storage);
+    await ingest.handleBatch(Array.from({ length: 600 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
+    // A later checkpoint whose parts were written and whose key was not: they went to the other slot.
+    for (const key of [...storage.keys()].filter((k) => k.startsWith('telemetry-ingest/0/part/1/'))) storage.set(key.replace('/part/1/', '/part/0/'), JSON.stringify({ ...stored(storage, key), epoch: 'unfinished' }));
+    // An entry's part left behind by an unfinished write of entry 0.
+    storage.set('telemetry-ingest/0/journal/0/part/1', JSON.stringify({ format: 'fieldlink.telemetry-ingest.part/1', epoch: 'unfinished', index: 0, part: 1, windows: [], lastReadings: {}, lastActivity: {} }));
+    const restarted = setup(storage);
+    expect(await restarted.ingest.ingestBatch([{ ...reading(599), enqueuedTime: T }])).toMatchObject({ skipped: 1 });
+    expect(restarted.lines).toContainEqual({ level: 'info', event: 'ingest.state-restored', fields: { partitionId: '0', lastSequence: 599, journalEntries: 0 } });
+    // A part that does not carry the checkpoint's epoch makes the state unreadable, said so, rather than wrong.
+    storage.set('telemetry-ingest/0/part/1/1', JSON.stringify({ ...stored(storage, 'telemetry-ingest/0/part/1/1'), epoch: 'another' }));
+    const broken = setup(storage);
+    await broken.ingest.ingestBatch([{ ...reading(599), enqueuedTime: T }]);
+    expect(broken.lines).toContainEqual({ level: 'error', event: 'ingest.state-unreadable', fields: { partitionId: '0', key: 'telemetry-ingest/0' } });
+  });
+
+  it('restores a checkpoint and entries written in one key each, as earlier versions did', async () => {
+    const storage = new Map<string, string>();
+    const window = (deviceId: string, count: number) => ({ deviceId, readingType: 'Temperature', windowEnd: T + 60_000, count, min: 60, max: 60, sum: 60 * count });
+    storage.set('telemetry-ingest/0', JSON.stringify({ format: 'fieldlink.telemetry-ingest/2', evaluator: 'cfs', epoch: 'e', lastSequence: 3, latestTime: T + 1_000, rules: { lastAlertAt: [] }, aggregates: { closedThrough: null, windows: [window('thermostat-1', 2)] }, lastReadings: { 'thermostat-1': { Temperature: 60 } } }));
+    storage.set('telemetry-ingest/0/journal/0', JSON.stringify({ format: 'fieldlink.telemetry-ingest.journal/1', evaluator: 'cfs', epoch: 'e', index: 0, lastSequence: 4, latestTime: T + 2_000, rules: { set: [], removed: [] }, aggregates: { closedThrough: null, windows: [window('thermostat-1', 3)] }, lastReadings: { 'thermostat-1': { Temperature: 60 } } }));
+    const { ingest } = setup(storage);
+    expect(await ingest.ingestBatch([{ ...reading(4, 'thermostat-1'), enqueuedTime: T + 2_000 }, { ...reading(5, 'thermostat-1'), enqueuedTime: T + 3_000 }])).toMatchObject({ skipped: 1 });
+    expect((stored(storage, 'telemetry-ingest/0/journal/1')['aggregates'] as { windows: unknown[] }).windows).toContainEqual(expect.objectContaining({ deviceId: 'thermostat-1', readingType: 'Temperature', count: 4 }));
   });
 });

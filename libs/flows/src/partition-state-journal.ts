@@ -6,8 +6,15 @@ import type { RuleEvaluator } from './rule-evaluator.js';
 
 /** The checkpoint before journal entries existed: the whole state saved after every batch. */
 const WHOLE_STATE_FORMAT = 'fieldlink.telemetry-ingest/1';
-const CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/2';
-const ENTRY_FORMAT = 'fieldlink.telemetry-ingest.journal/1';
+/** A checkpoint and a journal entry in one key each, as written before they were split in parts (still read). */
+const SINGLE_KEY_CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/2';
+const SINGLE_KEY_ENTRY_FORMAT = 'fieldlink.telemetry-ingest.journal/1';
+const CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/3';
+const ENTRY_FORMAT = 'fieldlink.telemetry-ingest.journal/2';
+const PART_FORMAT = 'fieldlink.telemetry-ingest.part/1';
+
+/** Windows, and devices, per stored part: what one write serialises, between two turns of the event loop. */
+export const RECORDS_PER_PART = 500;
 
 /** The most journal entries that follow a checkpoint: what a restore reads at most, besides the checkpoint. */
 export const DEFAULT_MAX_JOURNAL_ENTRIES = 1_000;
@@ -17,19 +24,29 @@ const MIN_RECORDS_BEFORE_CHECKPOINT = 1_000;
 /**
  * A partition's state in a `RuleStateStorePort`, written at the cost of what changed.
  *
- * Every commit of the ingest (all batches since the last one) writes exactly one key: either a
- * journal entry holding only what those batches changed (position, rule state changes, the
- * windows, last readings and activity they touched), or a checkpoint holding the whole state. A checkpoint is due once the entries since
- * the last one hold as many records as it did (so writing checkpoints costs at most about one
- * record per record changed, and replaying the journal no more than reading the state again), or
- * once there are `maxJournalEntries` of them (which bounds the reads of a restore). The
- * checkpoint is under `<prefix>/<partition>`; entry i after it is under
+ * Every commit of the ingest (all batches since the last one) writes either a journal entry
+ * holding only what those batches changed (position, rule state changes, the windows, last
+ * readings and activity they touched), or a checkpoint holding the whole state. A checkpoint is
+ * due once the entries since the last one hold as many records as it did (so writing checkpoints
+ * costs at most about one record per record changed, and replaying the journal no more than
+ * reading the state again), or once there are `maxJournalEntries` of them (which bounds the reads
+ * of a restore).
+ *
+ * Keys: the checkpoint is under `<prefix>/<partition>`; entry i after it is under
  * `<prefix>/<partition>/journal/<i>` and carries the checkpoint's epoch (a random id per
  * checkpoint) and its index. Restoring reads the checkpoint, then entries 0, 1, … while each
  * carries that epoch and the next index: an entry left over from an earlier checkpoint, or never
- * written, ends the chain. So the store holds at most `maxJournalEntries` + 1 keys per partition,
- * a restore reads at most as many, and the position restored is exactly the last stored commit's:
+ * written, ends the chain. So the position restored is exactly the last stored commit's:
  * messages at or before it are skipped.
+ *
+ * Parts: a checkpoint or entry of more than `RECORDS_PER_PART` windows or devices is written in
+ * parts of that many, each its own key (`<key>/part/<k>`, for a checkpoint
+ * `<key>/part/<slot>/<k>`), with the event loop free between two writes, so batches wait for one
+ * part at most, never for a whole state to be serialised. The key itself holds the first part and
+ * how many there are, and is written last: it is the commit. Each part carries its epoch (and
+ * entry index), so a part left by a write that never finished is never read as this one's. A
+ * checkpoint's parts alternate between two slots, so a new checkpoint never overwrites the parts
+ * of the one in force until its own key replaces it.
  */
 export class PartitionStateJournal {
   private readonly maxJournalEntries: number;
@@ -40,7 +57,9 @@ export class PartitionStateJournal {
     private readonly log: LogPort,
     private readonly keyPrefix: string,
     maxJournalEntries = DEFAULT_MAX_JOURNAL_ENTRIES,
+    private readonly recordsPerPart = RECORDS_PER_PART,
   ) {
+    if (!(Number.isInteger(recordsPerPart) && recordsPerPart >= 1)) throw new RangeError(`recordsPerPart must be a whole number, 1 or more (got ${recordsPerPart}).`);
     if (!(Number.isInteger(maxJournalEntries) && maxJournalEntries >= 0)) throw new RangeError(`maxJournalEntries must be a whole number, 0 or more (got ${maxJournalEntries}).`);
     this.maxJournalEntries = maxJournalEntries;
   }
@@ -51,18 +70,20 @@ export class PartitionStateJournal {
     const stored = await this.store.load(key);
     if (stored === undefined) return undefined;
     const checkpoint = this.checkpointOf(stored);
+    const whole = checkpoint === undefined ? undefined : await this.withParts(checkpoint.header, `${key}/part/${checkpoint.slot}`, checkpoint.epoch, undefined);
     const state = new PartitionState(this.evaluator);
-    if (checkpoint === undefined || !state.replay(checkpoint.snapshot, 'checkpoint')) {
+    if (checkpoint === undefined || whole === undefined || !state.replay(whole, 'checkpoint')) {
       this.log.error('ingest.state-unreadable', { partitionId, key });
       return undefined;
     }
-    state.journal = { epoch: checkpoint.epoch, entries: 0, journaledRecords: 0, checkpointRecords: recordsIn(checkpoint.snapshot) };
+    state.journal = { epoch: checkpoint.epoch, slot: checkpoint.slot, entries: 0, journaledRecords: 0, checkpointRecords: recordsIn(whole) };
     if (checkpoint.epoch !== undefined) {
       for (let index = 0; ; index++) {
         const entryKey = this.entryKey(partitionId, index);
-        const entry = this.entryOf(await this.store.load(entryKey), checkpoint.epoch, index);
-        if (entry === 'end') break;
-        if (entry === 'unreadable' || !state.replay(entry, 'entry')) {
+        const header = this.entryOf(await this.store.load(entryKey), checkpoint.epoch, index);
+        if (header === 'end') break;
+        const entry = header === 'unreadable' ? undefined : await this.withParts(header, `${entryKey}/part`, checkpoint.epoch, index);
+        if (entry === undefined || !state.replay(entry, 'entry')) {
           this.log.error('ingest.state-unreadable', { partitionId, key: entryKey });
           return undefined;
         }
@@ -87,15 +108,60 @@ export class PartitionStateJournal {
    * nothing of the cut counts as stored.
    */
   async save(partitionId: string, position: JournalPosition, cut: CommitCut): Promise<JournalPosition> {
-    const stored = await storedFormOf(cut);
+    const parts = partsOf(cut, this.recordsPerPart);
+    const records = cut.windows.length + cut.devices.length;
+    const head = (part: StoredPart) => ({
+      lastSequence: cut.lastSequence,
+      latestTime: cut.latestTime,
+      rules: cut.rules,
+      aggregates: { closedThrough: Number.isFinite(cut.closedThrough) ? cut.closedThrough : null, windows: part.windows },
+      lastReadings: part.lastReadings,
+      lastActivity: part.lastActivity,
+      parts: parts.length,
+    });
     if (cut.kind === 'checkpoint') {
       const epoch = randomUUID();
-      await this.store.save(this.checkpointKey(partitionId), { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, ...stored });
-      return { epoch, entries: 0, journaledRecords: 0, checkpointRecords: recordsIn(stored) };
+      const slot = position.slot === 0 ? 1 : 0;
+      const key = this.checkpointKey(partitionId);
+      await this.saveParts(`${key}/part/${slot}`, parts, { epoch });
+      await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(parts[0]!) });
+      return { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: records };
     }
-    const { epoch, entries, journaledRecords, checkpointRecords } = position;
-    await this.store.save(this.entryKey(partitionId, entries), { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...stored });
-    return { epoch, entries: entries + 1, journaledRecords: journaledRecords + recordsIn(stored), checkpointRecords };
+    const { epoch, entries, journaledRecords } = position;
+    const key = this.entryKey(partitionId, entries);
+    await this.saveParts(`${key}/part`, parts, { epoch, index: entries });
+    await this.store.save(key, { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...head(parts[0]!) });
+    return { ...position, entries: entries + 1, journaledRecords: journaledRecords + records };
+  }
+
+  /** Parts 1… of a checkpoint or entry (part 0 goes in its own key), a write at a time. */
+  private async saveParts(prefix: string, parts: readonly StoredPart[], owner: { epoch: string | undefined; index?: number }): Promise<void> {
+    for (let k = 1; k < parts.length; k++) {
+      await yieldToBatches();
+      await this.store.save(`${prefix}/${k}`, { format: PART_FORMAT, ...owner, part: k, ...parts[k]! });
+    }
+    if (parts.length > 1) await yieldToBatches();
+  }
+
+  /** A header with the parts after it folded in; undefined when a part is missing or not this header's. */
+  private async withParts(header: PartitionSnapshot, prefix: string, epoch: string | undefined, index: number | undefined): Promise<PartitionSnapshot | undefined> {
+    const count = (header as { parts?: unknown }).parts ?? 1;
+    if (!(typeof count === 'number' && Number.isInteger(count) && count >= 1)) return undefined;
+    if (count === 1) return header;
+    const aggregates = header.aggregates as { closedThrough: number | null; windows: unknown };
+    if (!Array.isArray(aggregates?.windows)) return undefined;
+    const windows = [...(aggregates.windows as OpenMinuteWindow[])];
+    const lastReadings: Record<string, Readings> = { ...header.lastReadings };
+    const lastActivity: Record<string, number> = { ...header.lastActivity };
+    for (let k = 1; k < count; k++) {
+      const part = (await this.store.load(`${prefix}/${k}`)) as Record<string, unknown> | undefined;
+      if (typeof part !== 'object' || part === null || part['format'] !== PART_FORMAT || part['epoch'] !== epoch || part['part'] !== k || part['index'] !== index) return undefined;
+      if (!Array.isArray(part['windows']) || typeof part['lastReadings'] !== 'object' || typeof part['lastActivity'] !== 'object') return undefined;
+      for (const w of part['windows'] as OpenMinuteWindow[]) windows.push(w);
+      Object.assign(lastReadings, part['lastReadings']);
+      Object.assign(lastActivity, part['lastActivity']);
+    }
+    return { ...header, aggregates: { closedThrough: aggregates.closedThrough, windows }, lastReadings, lastActivity };
   }
 
   private checkpointKey(partitionId: string): string {
@@ -106,10 +172,13 @@ export class PartitionStateJournal {
     return `${this.keyPrefix}/${partitionId}/journal/${index}`;
   }
 
-  private checkpointOf(stored: unknown): { snapshot: PartitionSnapshot; epoch: string | undefined } | undefined {
+  private checkpointOf(stored: unknown): { header: PartitionSnapshot; epoch: string | undefined; slot: number } | undefined {
     if (!isPositioned(stored) || stored['evaluator'] !== this.evaluator.name) return undefined;
-    if (stored['format'] === WHOLE_STATE_FORMAT) return { snapshot: stored as unknown as PartitionSnapshot, epoch: undefined };
-    if (stored['format'] === CHECKPOINT_FORMAT && typeof stored['epoch'] === 'string') return { snapshot: stored as unknown as PartitionSnapshot, epoch: stored['epoch'] };
+    const header = stored as unknown as PartitionSnapshot;
+    if (stored['format'] === WHOLE_STATE_FORMAT) return { header, epoch: undefined, slot: 0 };
+    if (typeof stored['epoch'] !== 'string') return undefined;
+    if (stored['format'] === SINGLE_KEY_CHECKPOINT_FORMAT) return { header, epoch: stored['epoch'], slot: 0 };
+    if (stored['format'] === CHECKPOINT_FORMAT && (stored['slot'] === 0 || stored['slot'] === 1)) return { header, epoch: stored['epoch'], slot: stored['slot'] };
     return undefined;
   }
 
@@ -117,30 +186,42 @@ export class PartitionStateJournal {
   private entryOf(stored: unknown, epoch: string, index: number): PartitionChanges | 'end' | 'unreadable' {
     if (typeof stored !== 'object' || stored === null) return 'end';
     const s = stored as Record<string, unknown>;
-    if (s['format'] !== ENTRY_FORMAT || s['epoch'] !== epoch || s['index'] !== index) return 'end';
+    if ((s['format'] !== ENTRY_FORMAT && s['format'] !== SINGLE_KEY_ENTRY_FORMAT) || s['epoch'] !== epoch || s['index'] !== index) return 'end';
     return isPositioned(s) && s['evaluator'] === this.evaluator.name ? (s as unknown as PartitionChanges) : 'unreadable';
   }
 }
 
-/** Records stored between two turns of the event loop, so batches of other work wait at most one slice. */
-export const COMMIT_SLICE = 500;
+/** Rows written between two turns of the event loop, so batches wait at most one slice. */
+export const COMMIT_SLICE = RECORDS_PER_PART;
 
 /** Lets waiting batches run. */
 export const yieldToBatches = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-async function storedFormOf(cut: CommitCut): Promise<PartitionSnapshot> {
-  // The windows go as they are: each serialises itself (`toJSON`) when the store writes them.
-  const windows = cut.windows as unknown as OpenMinuteWindow[];
-  await yieldToBatches();
-  const lastReadings: Record<string, Readings> = {};
-  const lastActivity: Record<string, number> = {};
-  const { deviceIds, lastActivityTimes } = cut.devices;
-  for (let i = 0; i < deviceIds.length; i++) {
-    lastReadings[deviceIds[i]!] = cut.devices.lastReadings[i]!;
-    if (Number.isFinite(lastActivityTimes[i])) lastActivity[deviceIds[i]!] = lastActivityTimes[i]!;
+/** One part of a checkpoint or entry: a slice of the cut's windows and a slice of its devices. */
+interface StoredPart {
+  readonly windows: OpenMinuteWindow[];
+  readonly lastReadings: Record<string, Readings>;
+  readonly lastActivity: Record<string, number>;
+}
+
+function partsOf(cut: CommitCut, size: number): StoredPart[] {
+  const { deviceIds, lastActivityTimes, lastReadings } = cut.devices;
+  const count = Math.max(1, Math.ceil(cut.windows.length / size), Math.ceil(deviceIds.length / size));
+  const parts: StoredPart[] = [];
+  for (let k = 0; k < count; k++) {
+    const part: StoredPart = {
+      // The windows go as they are: each serialises itself (`toJSON`) when the store writes them.
+      windows: cut.windows.slice(k * size, (k + 1) * size) as unknown as OpenMinuteWindow[],
+      lastReadings: {},
+      lastActivity: {},
+    };
+    for (let i = k * size; i < Math.min(deviceIds.length, (k + 1) * size); i++) {
+      part.lastReadings[deviceIds[i]!] = lastReadings[i]!;
+      if (Number.isFinite(lastActivityTimes[i])) part.lastActivity[deviceIds[i]!] = lastActivityTimes[i]!;
+    }
+    parts.push(part);
   }
-  const closedThrough = Number.isFinite(cut.closedThrough) ? cut.closedThrough : null;
-  return { lastSequence: cut.lastSequence, latestTime: cut.latestTime, rules: cut.rules, aggregates: { closedThrough, windows }, lastReadings, lastActivity };
+  return parts;
 }
 
 function isPositioned(stored: unknown): stored is Record<string, unknown> {

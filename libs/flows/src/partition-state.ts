@@ -9,6 +9,8 @@ export type Readings = Readonly<Record<string, number>>;
 export interface JournalPosition {
   /** The checkpoint's id; undefined when there is none the journal could follow. */
   readonly epoch: string | undefined;
+  /** Where the checkpoint's parts are (0 or 1): the next checkpoint writes its parts in the other. */
+  readonly slot: number;
   /** Entries written after the checkpoint. */
   readonly entries: number;
   /** Records (windows, devices) those entries hold, and the checkpoint holds. */
@@ -135,7 +137,7 @@ export class PartitionState {
   lastEnvelope: TelemetryEnvelope | undefined;
   /** Windows ending at or before this are closed: a reading for one of them comes too late. */
   closedThrough = Number.NEGATIVE_INFINITY;
-  journal: JournalPosition = { epoch: undefined, entries: 0, journaledRecords: 0, checkpointRecords: 0 };
+  journal: JournalPosition = { epoch: undefined, slot: 0, entries: 0, journaledRecords: 0, checkpointRecords: 0 };
   /** When the last commit was cut (the ingest's clock); a partition new to this process counts from its first batch. */
   lastCommitAt: number | undefined;
 

@@ -85,6 +85,8 @@ const evaluatorOf = (kind: EvaluatorKind): RuleEvaluator<unknown> | undefined =>
 interface RunOptions {
   readonly evaluator: EvaluatorKind;
   readonly maxJournalEntries: number;
+  /** Windows or devices per stored part (small: a commit of a few devices spans several keys). */
+  readonly recordsPerPart?: number;
   /** Every batch commits before it resolves; otherwise the partitions commit only after the batches in `commitAfter` (and at the end). */
   readonly commitEveryBatch?: boolean;
   readonly commitAfter?: ReadonlySet<number>;
@@ -128,6 +130,7 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
       log: silentLog,
       defaultDeviceType: 'Thermostat',
       maxJournalEntries: options.maxJournalEntries,
+      ...(options.recordsPerPart === undefined ? {} : { recordsPerPart: options.recordsPerPart }),
       // Without commits on every batch, only the flushes below commit: a clock that never moves.
       commitIntervalMs: options.commitEveryBatch === true ? 0 : 60_000,
       clock: { now: () => 0 },
@@ -182,7 +185,7 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
 const indexSet = fc.uniqueArray(fc.integer({ min: 0, max: 29 }), { maxLength: 10 }).map((a) => new Set(a));
 
 describe('TelemetryIngest, full ingest (property)', () => {
-  it('property: committing after any batches or after every one, restarting from the stored state after any batches (the intake handing again what followed its checkpoint), and reading batches again, gives the same alerts, aggregate rows, health rows and batch outcomes as an uninterrupted run', async () => {
+  it('property: committing after any batches or after every one, with the state stored in parts of any size, restarting from the stored state after any batches (the intake handing again what followed its checkpoint), and reading batches again, gives the same alerts, aggregate rows, health rows and batch outcomes as an uninterrupted run', async () => {
     await fc.assert(
       fc.asyncProperty(
         batchesArbitrary,
@@ -192,9 +195,10 @@ describe('TelemetryIngest, full ingest (property)', () => {
         indexSet,
         indexSet,
         indexSet,
-        async (batches, evaluator, maxJournalEntries, commitEveryBatch, commitAfter, restartAfter, readAgain) => {
+        fc.constantFrom(1, 2, 500),
+        async (batches, evaluator, maxJournalEntries, commitEveryBatch, commitAfter, restartAfter, readAgain, recordsPerPart) => {
           const uninterrupted = await run(batches, { evaluator, maxJournalEntries: 1_000 });
-          const interrupted = await run(batches, { evaluator, maxJournalEntries, commitEveryBatch, commitAfter, restartAfter, readAgain });
+          const interrupted = await run(batches, { evaluator, maxJournalEntries, recordsPerPart, commitEveryBatch, commitAfter, restartAfter, readAgain });
           expect(interrupted).toEqual(uninterrupted);
         },
       ),
@@ -213,9 +217,10 @@ describe('TelemetryIngest, full ingest (property)', () => {
         fc.uniqueArray(fc.integer({ min: 1, max: 120 }), { minLength: 1, maxLength: 4 }),
         fc.constantFrom<FaultTiming>('before', 'after'),
         fc.boolean(),
-        async (batches, evaluator, maxJournalEntries, commitEveryBatch, commitAfter, failingCalls, timing, restartAfterFailure) => {
-          const clean = await run(batches, { evaluator, maxJournalEntries, commitEveryBatch, commitAfter });
-          const faulty = await run(batches, { evaluator, maxJournalEntries, commitEveryBatch, commitAfter, faults: new Map(failingCalls.map((n) => [n, timing])), restartAfterFailure });
+        fc.constantFrom(1, 2, 500),
+        async (batches, evaluator, maxJournalEntries, commitEveryBatch, commitAfter, failingCalls, timing, restartAfterFailure, recordsPerPart) => {
+          const clean = await run(batches, { evaluator, maxJournalEntries, recordsPerPart, commitEveryBatch, commitAfter });
+          const faulty = await run(batches, { evaluator, maxJournalEntries, recordsPerPart, commitEveryBatch, commitAfter, faults: new Map(failingCalls.map((n) => [n, timing])), restartAfterFailure });
           // A batch whose commit failed once its effects were stored comes back skipped: what it did counts, its outcome is not told twice.
           const comparable = (r: Awaited<ReturnType<typeof run>>) => ({ ...r, injected: [], outcomes: [] });
           expect(comparable(faulty)).toEqual(comparable(clean));

@@ -34,6 +34,8 @@ export interface TelemetryIngestDeps {
   readonly ruleStateStore?: RuleStateStorePort;
   /** The most commits that store only their changes (journal entries) between two that store the whole state (checkpoints); 1,000 by default. */
   readonly maxJournalEntries?: number;
+  /** Windows, and devices, per stored part of a checkpoint or journal entry; 500 by default. */
+  readonly recordsPerPart?: number;
   /**
    * How often a partition commits: writes the aggregate rows and health changed since the last
    * commit, saves its state, and marks the intake's checkpoint. 1,000 ms by default; 0 commits
@@ -90,7 +92,7 @@ export class TelemetryIngest {
 
   constructor(private readonly deps: TelemetryIngestDeps) {
     this.evaluator = deps.evaluator ?? new CfsRuleEvaluator();
-    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.evaluator, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries);
+    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.evaluator, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries, deps.recordsPerPart);
     this.clock = deps.clock ?? { now: () => Date.now() };
     const interval = deps.commitIntervalMs ?? 1_000;
     if (!(Number.isFinite(interval) && interval >= 0)) throw new RangeError(`commitIntervalMs must be 0 or more (got ${interval}).`);
