@@ -19,7 +19,7 @@ const recordingLog = () => {
   return { log: { info: at('info'), warn: at('warn'), error: at('error') } as LogPort, lines };
 };
 
-const setup = (storage: Map<string, string>, maxJournalEntries?: number) => {
+const setup = (storage: Map<string, Uint8Array>, maxJournalEntries?: number) => {
   const { log, lines } = recordingLog();
   const ingest = new TelemetryIngest({
     referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
@@ -35,11 +35,12 @@ const setup = (storage: Map<string, string>, maxJournalEntries?: number) => {
   return { ingest, lines };
 };
 
-const stored = (storage: Map<string, string>, key: string): Record<string, unknown> => JSON.parse(storage.get(key) ?? 'null') as Record<string, unknown>;
+const stored = (storage: Map<string, Uint8Array>, key: string): Record<string, unknown> => JSON.parse(new TextDecoder().decode(storage.get(key) ?? new TextEncoder().encode('null'))) as Record<string, unknown>;
+const put = (storage: Map<string, Uint8Array>, key: string, value: unknown): void => void storage.set(key, new TextEncoder().encode(JSON.stringify(value)));
 
 describe('PartitionStateJournal (through TelemetryIngest)', () => {
   it('writes a checkpoint for a new partition, then per batch an entry of only what that batch changed', async () => {
-    const storage = new Map<string, string>();
+    const storage = new Map<string, Uint8Array>();
     const { ingest } = setup(storage);
     await ingest.handleBatch([reading(0), reading(1)]);
     await ingest.handleBatch([reading(2)]);
@@ -54,7 +55,7 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
   });
 
   it('writes a checkpoint instead of an entry once the journal holds maxJournalEntries, and a restore ends at an entry of an earlier checkpoint', async () => {
-    const storage = new Map<string, string>();
+    const storage = new Map<string, Uint8Array>();
     const { ingest } = setup(storage, 2);
     for (let n = 0; n < 4; n++) await ingest.handleBatch([reading(n)]); // checkpoint A, entries 0 and 1 of A, checkpoint B
     await ingest.handleBatch([reading(4)]); // entry 0 of B; slot 1 still holds A's entry 1
@@ -69,7 +70,7 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
   });
 
   it('writes a checkpoint once the entries since the last one hold as many records as it does', async () => {
-    const storage = new Map<string, string>();
+    const storage = new Map<string, Uint8Array>();
     const { ingest } = setup(storage);
     // 400 devices: a checkpoint of 1,200 records (two windows and last readings each).
     await ingest.handleBatch(Array.from({ length: 400 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
@@ -82,20 +83,20 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
   });
 
   it('starts fresh, saying so, when an entry of the checkpoint cannot be read', async () => {
-    const storage = new Map<string, string>();
+    const storage = new Map<string, Uint8Array>();
     const { ingest } = setup(storage);
     await ingest.handleBatch([reading(0)]);
     await ingest.handleBatch([reading(1)]);
-    storage.set('telemetry-ingest/0/journal/0', JSON.stringify({ ...stored(storage, 'telemetry-ingest/0/journal/0'), lastReadings: { 'thermostat-1': { Temperature: 'hot' } } }));
+    put(storage, 'telemetry-ingest/0/journal/0', { ...stored(storage, 'telemetry-ingest/0/journal/0'), lastReadings: { 'thermostat-1': { Temperature: 'hot' } } });
     const restarted = setup(storage);
     expect(await restarted.ingest.ingestBatch([reading(0)])).toMatchObject({ skipped: 0 });
     expect(restarted.lines).toContainEqual({ level: 'error', event: 'ingest.state-unreadable', fields: { partitionId: '0', key: 'telemetry-ingest/0/journal/0' } });
   });
 
   it('restores the whole state saved by earlier versions after every batch, and writes a checkpoint before any entry', async () => {
-    const storage = new Map<string, string>();
+    const storage = new Map<string, Uint8Array>();
     const earlier = { format: 'fieldlink.telemetry-ingest/1', evaluator: 'cfs', lastSequence: 7, latestTime: T, rules: { lastAlertAt: [] }, aggregates: { closedThrough: null, windows: [] }, lastReadings: { 'thermostat-1': { Humidity: 41 } } };
-    storage.set('telemetry-ingest/0', JSON.stringify(earlier));
+    put(storage, 'telemetry-ingest/0', earlier);
     const { ingest } = setup(storage);
     expect(await ingest.ingestBatch([reading(7), { ...reading(8, 'thermostat-1'), body: new TextEncoder().encode('{"DeviceID":"thermostat-1","Temperature":61,"EventToken":"x"}') }])).toMatchObject({ skipped: 1 });
     expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({ format: 'fieldlink.telemetry-ingest/3', lastSequence: 8, lastReadings: { 'thermostat-1': { Humidity: 41, Temperature: 61 } } });
@@ -103,7 +104,7 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
   });
 
   it('writes a state of more than 500 windows or devices in parts, its own key last, and restores it whole', async () => {
-    const storage = new Map<string, string>();
+    const storage = new Map<string, Uint8Array>();
     const { ingest } = setup(storage);
     // 600 devices, two windows each: a checkpoint of 1,200 windows and 600 devices, in three parts.
     await ingest.handleBatch(Array.from({ length: 600 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
@@ -118,28 +119,28 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
   });
 
   it('never reads the parts of a write that did not finish: the state in force stays the one its key names', async () => {
-    const storage = new Map<string, string>();
+    const storage = new Map<string, Uint8Array>();
     const { ingest } = setup(storage);
     await ingest.handleBatch(Array.from({ length: 600 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
     // A later checkpoint whose parts were written and whose key was not: they went to the other slot.
-    for (const key of [...storage.keys()].filter((k) => k.startsWith('telemetry-ingest/0/part/1/'))) storage.set(key.replace('/part/1/', '/part/0/'), JSON.stringify({ ...stored(storage, key), epoch: 'unfinished' }));
+    for (const key of [...storage.keys()].filter((k) => k.startsWith('telemetry-ingest/0/part/1/'))) put(storage, key.replace('/part/1/', '/part/0/'), { ...stored(storage, key), epoch: 'unfinished' });
     // An entry's part left behind by an unfinished write of entry 0.
-    storage.set('telemetry-ingest/0/journal/0/part/1', JSON.stringify({ format: 'fieldlink.telemetry-ingest.part/1', epoch: 'unfinished', index: 0, part: 1, windows: [], lastReadings: {}, lastActivity: {} }));
+    put(storage, 'telemetry-ingest/0/journal/0/part/1', { format: 'fieldlink.telemetry-ingest.part/1', epoch: 'unfinished', index: 0, part: 1, windows: [], lastReadings: {}, lastActivity: {} });
     const restarted = setup(storage);
     expect(await restarted.ingest.ingestBatch([{ ...reading(599), enqueuedTime: T }])).toMatchObject({ skipped: 1 });
     expect(restarted.lines).toContainEqual({ level: 'info', event: 'ingest.state-restored', fields: { partitionId: '0', lastSequence: 599, journalEntries: 0 } });
     // A part that does not carry the checkpoint's epoch makes the state unreadable, said so, rather than wrong.
-    storage.set('telemetry-ingest/0/part/1/1', JSON.stringify({ ...stored(storage, 'telemetry-ingest/0/part/1/1'), epoch: 'another' }));
+    put(storage, 'telemetry-ingest/0/part/1/1', { ...stored(storage, 'telemetry-ingest/0/part/1/1'), epoch: 'another' });
     const broken = setup(storage);
     await broken.ingest.ingestBatch([{ ...reading(599), enqueuedTime: T }]);
     expect(broken.lines).toContainEqual({ level: 'error', event: 'ingest.state-unreadable', fields: { partitionId: '0', key: 'telemetry-ingest/0' } });
   });
 
   it('restores a checkpoint and entries written in one key each, as earlier versions did', async () => {
-    const storage = new Map<string, string>();
+    const storage = new Map<string, Uint8Array>();
     const window = (deviceId: string, count: number) => ({ deviceId, readingType: 'Temperature', windowEnd: T + 60_000, count, min: 60, max: 60, sum: 60 * count });
-    storage.set('telemetry-ingest/0', JSON.stringify({ format: 'fieldlink.telemetry-ingest/2', evaluator: 'cfs', epoch: 'e', lastSequence: 3, latestTime: T + 1_000, rules: { lastAlertAt: [] }, aggregates: { closedThrough: null, windows: [window('thermostat-1', 2)] }, lastReadings: { 'thermostat-1': { Temperature: 60 } } }));
-    storage.set('telemetry-ingest/0/journal/0', JSON.stringify({ format: 'fieldlink.telemetry-ingest.journal/1', evaluator: 'cfs', epoch: 'e', index: 0, lastSequence: 4, latestTime: T + 2_000, rules: { set: [], removed: [] }, aggregates: { closedThrough: null, windows: [window('thermostat-1', 3)] }, lastReadings: { 'thermostat-1': { Temperature: 60 } } }));
+    put(storage, 'telemetry-ingest/0', { format: 'fieldlink.telemetry-ingest/2', evaluator: 'cfs', epoch: 'e', lastSequence: 3, latestTime: T + 1_000, rules: { lastAlertAt: [] }, aggregates: { closedThrough: null, windows: [window('thermostat-1', 2)] }, lastReadings: { 'thermostat-1': { Temperature: 60 } } });
+    put(storage, 'telemetry-ingest/0/journal/0', { format: 'fieldlink.telemetry-ingest.journal/1', evaluator: 'cfs', epoch: 'e', index: 0, lastSequence: 4, latestTime: T + 2_000, rules: { set: [], removed: [] }, aggregates: { closedThrough: null, windows: [window('thermostat-1', 3)] }, lastReadings: { 'thermostat-1': { Temperature: 60 } } });
     const { ingest } = setup(storage);
     expect(await ingest.ingestBatch([{ ...reading(4, 'thermostat-1'), enqueuedTime: T + 2_000 }, { ...reading(5, 'thermostat-1'), enqueuedTime: T + 3_000 }])).toMatchObject({ skipped: 1 });
     expect((stored(storage, 'telemetry-ingest/0/journal/1')['aggregates'] as { windows: unknown[] }).windows).toContainEqual(expect.objectContaining({ deviceId: 'thermostat-1', readingType: 'Temperature', count: 4 }));

@@ -15,7 +15,7 @@ referenceDataConformance('InMemoryReferenceData', async (seed) => {
 statusStoreConformance('InMemoryStatusStore', async () => ({ store: new InMemoryStatusStore(), dispose: async () => undefined }));
 
 ruleStateStoreConformance('InMemoryRuleStateStore', async () => {
-  const storage = new Map<string, string>();
+  const storage = new Map<string, Uint8Array>();
   return { store: new InMemoryRuleStateStore(storage), reopen: async () => new InMemoryRuleStateStore(storage), dispose: async () => undefined };
 });
 
