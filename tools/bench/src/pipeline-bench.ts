@@ -10,7 +10,8 @@
  *      alerts → in-memory CRM. The latency of an alert is from the time its reading was due to be
  *      sent (open loop: a stall counts against every reading it delays) to the alert record.
  *
- * Run: npm run bench:pipeline -w @fieldlink/bench   (or: NX_DAEMON=false npx nx run bench:bench:pipeline)
+ * Run: npm run bench:pipeline -w @fieldlink/bench   (or: NX_DAEMON=false npx nx run bench:bench:pipeline); node with
+ * --expose-gc (the script passes it) collects the heap between stages.
  * Options: --devices 10000 --rate 10000 --seconds 10 --alert-share 0.01 --throughput-readings 400000
  *          --commit-interval-ms 1000 --only throughput|latency
  *
@@ -195,15 +196,20 @@ async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alert
   return { sent: total, alerts: dueAt.size, recorded: latencies.length, achieved: rate(total, sendMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? Number.NaN };
 }
 
-const stage = (name: string): void => void process.stderr.write(`${name}…\n`);
+/** Each stage starts from a collected heap, so the garbage of the one before is not collected (and paid for) inside it. */
+const stage = async (name: string): Promise<void> => {
+  (globalThis as { gc?: () => void }).gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  process.stderr.write(`${name}…\n`);
+};
 const rows: Array<[string, string, string]> = [];
 let alertsInRulesRun = 0;
 if (ONLY !== 'latency') {
-  stage('throughput through ingest (rules)');
+  await stage('throughput through ingest (rules)');
   const throughput = await throughputThroughIngest('rules', THROUGHPUT_READINGS);
-  stage('throughput through ingest (full)');
+  await stage('throughput through ingest (full)');
   const throughputFull = await throughputThroughIngest('full', THROUGHPUT_READINGS);
-  stage('through the hub');
+  await stage('through the hub');
   const viaHub = await throughputThroughHub();
   alertsInRulesRun = throughput.alerts;
   rows.push(
@@ -217,9 +223,9 @@ if (ONLY !== 'latency') {
   );
 }
 if (ONLY !== 'throughput') {
-  stage('latency under paced load (rules)');
+  await stage('latency under paced load (rules)');
   const latency = await latencyUnderLoad('rules');
-  stage('latency under paced load (full)');
+  await stage('latency under paced load (full)');
   const latencyFull = await latencyUnderLoad('full');
   const latencyRows = (label: string, l: typeof latency): Array<[string, string, string]> => [
     [`${label}: readings sent (${fmt(RATE)}/s for ${SECONDS} s), achieved /s`, `${fmt(l.sent)}, ${fmt(l.achieved)}`, ''],
