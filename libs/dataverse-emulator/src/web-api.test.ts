@@ -31,6 +31,25 @@ describe('the emulated Web API, spoken to over plain HTTP', () => {
     expect((await call('GET', `msdyn_iotdevices?$filter=${encodeURIComponent("msdyn_deviceid eq 'new-one'")}&$select=msdyn_name`)).json.value).toMatchObject([{ msdyn_name: 'made by upsert' }]);
   });
 
+  it('gives every write a new ETag and applies a PATCH with If-Match only while the ETag is current (412 otherwise, the record unchanged)', async () => {
+    emulator = await startDataverseEmulator();
+    const created = await call('POST', 'msdyn_iotdevicecommands?$select=fl_commandstate', { msdyn_name: 'Reset', fl_commandstate: 'requested' }, { Prefer: 'return=representation' });
+    const id = String(created.json.msdyn_iotdevicecommandid);
+    const byId = `msdyn_iotdevicecommands(${id})`;
+    const read = await call('GET', `${byId}?$select=fl_commandstate`);
+    const etag = String(read.json['@odata.etag']);
+    expect(etag).toBe(created.json['@odata.etag']);
+    // Another writer moves the command on: the row's ETag changes.
+    expect((await call('PATCH', byId, { fl_commandstate: 'delivered' }, { 'If-Match': '*' })).status).toBe(204);
+    const moved = await call('GET', `${byId}?$select=fl_commandstate`);
+    expect(moved.json['@odata.etag']).not.toBe(etag);
+    const stale = await call('PATCH', byId, { fl_commandstate: 'sent' }, { 'If-Match': etag });
+    expect(stale).toMatchObject({ status: 412, json: { error: { code: '0x80060882' } } });
+    expect((await call('GET', `${byId}?$select=fl_commandstate`)).json).toMatchObject({ fl_commandstate: 'delivered', '@odata.etag': moved.json['@odata.etag'] });
+    expect((await call('PATCH', byId, { fl_commandstate: 'acknowledged' }, { 'If-Match': String(moved.json['@odata.etag']) })).status).toBe(204);
+    expect((await call('GET', `${byId}?$select=fl_commandstate`)).json).toMatchObject({ fl_commandstate: 'acknowledged' });
+  });
+
   it("answers in Dataverse's error format: too long, unknown property, bad filter", async () => {
     emulator = await startDataverseEmulator();
     const tooLong = await call('POST', 'msdyn_iotalerts', { msdyn_description: 'x'.repeat(101) });

@@ -1,4 +1,4 @@
-import type { CfsCommandStatus, CommandState, IoTAlert, RegistrationStatus } from '@fieldlink/domain';
+import type { CfsCommandStatus, CommandState, IoTAlert, RegistrationStatus, Result } from '@fieldlink/domain';
 
 /*
  * The CRM side (Dynamics 365 / Dataverse, or an in-memory stand-in): the records the flows read
@@ -114,10 +114,32 @@ export interface CommandStatusUpdate {
   readonly statusReason?: string;
 }
 
+/** Applies a status write only while the command is still in the state the caller read. */
+export interface CommandStatusCondition {
+  readonly ifState: CommandState;
+}
+
+/** A conditional status write that was not applied: another writer moved the command first. */
+export interface CommandStateMoved {
+  readonly code: 'StateMoved';
+  readonly commandId: string;
+  readonly expected: CommandState;
+  /** The state the command was found in; the record is unchanged. */
+  readonly found: CommandState;
+}
+
+/** Ok when the write was applied (always, for an unconditional one). */
+export type CommandStatusWrite = Result<void, CommandStateMoved>;
+
 export interface CrmCommandsPort {
   createCommand(command: NewCrmCommand): Promise<{ readonly commandId: string; readonly created: boolean }>;
   getCommand(commandId: string): Promise<CrmCommand | undefined>;
-  updateCommandStatus(commandId: string, update: CommandStatusUpdate): Promise<void>;
+  /**
+   * Writes the status; with a condition, atomically only while the command is in `ifState`
+   * (a read-then-write never moves a command back over another writer's newer state). A missing
+   * command rejects with CrmError NotFound, conditional or not.
+   */
+  updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite>;
   /** Newest first. */
   listCommands(query?: { readonly deviceId?: string; readonly top?: number }): Promise<CrmCommand[]>;
 }

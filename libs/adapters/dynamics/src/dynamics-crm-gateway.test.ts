@@ -94,3 +94,75 @@ describe('DynamicsCrmGateway maps Dataverse failures to CrmError codes', () => {
     await expect(crm.listDevices()).rejects.toMatchObject({ code: 'Transient', message: expect.stringContaining('gave up after 3 attempts') });
   });
 });
+
+describe('DynamicsCrmGateway writes a command status conditionally with Dataverse optimistic concurrency', () => {
+  const COMMAND = 'c0ffee00-1234-4abc-8def-0123456789ab';
+
+  /** A Web API that holds one command row and, once, lets another writer move it between the adapter's read and its PATCH. */
+  async function rowServer(interleave: { state: string } | undefined) {
+    const row = { state: 'sent', version: 7 };
+    const patches: Array<{ ifMatch: string | undefined; status: number }> = [];
+    let pending = interleave;
+    server = createServer((req, res) => {
+      const etag = `W/"${row.version}"`;
+      if (req.method === 'GET') {
+        res.writeHead(200, { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' });
+        res.end(JSON.stringify({ '@odata.etag': etag, fl_commandstate: row.state, msdyn_iotdevicecommandid: COMMAND }));
+        return;
+      }
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        if (pending !== undefined) {
+          Object.assign(row, { state: pending.state, version: row.version + 1 });
+          pending = undefined;
+        }
+        const ifMatch = req.headers['if-match'];
+        const status = ifMatch === '*' || ifMatch === `W/"${row.version}"` ? 204 : 412;
+        patches.push({ ifMatch, status });
+        if (status === 204) Object.assign(row, { state: (JSON.parse(body) as { fl_commandstate: string }).fl_commandstate, version: row.version + 1 });
+        res.writeHead(status, { 'Content-Type': 'application/json', 'OData-Version': '4.0' });
+        res.end(status === 204 ? undefined : JSON.stringify({ error: { code: '0x80060882', message: 'The version of the existing record does not match the RowVersion property provided.' } }));
+      });
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
+    return { url: `http://127.0.0.1:${(server!.address() as AddressInfo).port}`, row, patches };
+  }
+
+  it('sends the ETag read with the state in If-Match, and applies the write when the row did not change', async () => {
+    const { url, row, patches } = await rowServer(undefined);
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
+    expect(await crm.updateCommandStatus(COMMAND, { state: 'delivered', cfsStatus: 192350001 }, { ifState: 'sent' })).toEqual({ ok: true, value: undefined });
+    expect(patches).toEqual([{ ifMatch: 'W/"7"', status: 204 }]);
+    expect(row.state).toBe('delivered');
+  });
+
+  it('reads the row again after a 412 and reports the state another writer moved it to, writing nothing', async () => {
+    const { url, row, patches } = await rowServer({ state: 'acknowledged' });
+    const log = capturingLog();
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true }, { log });
+    const outcome = await crm.updateCommandStatus(COMMAND, { state: 'delivered', cfsStatus: 192350001 }, { ifState: 'sent' });
+    expect(outcome).toEqual({ ok: false, error: { code: 'StateMoved', commandId: COMMAND, expected: 'sent', found: 'acknowledged' } });
+    expect(patches).toEqual([{ ifMatch: 'W/"7"', status: 412 }]);
+    expect(row.state).toBe('acknowledged');
+    expect(log.lines.filter((l) => l.startsWith('dynamics.request-failed'))).toEqual([]);
+  });
+
+  it('writes again after a 412 that left the state as read (another field changed)', async () => {
+    const { url, row, patches } = await rowServer({ state: 'sent' });
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
+    expect(await crm.updateCommandStatus(COMMAND, { state: 'delivered', cfsStatus: 192350001 }, { ifState: 'sent' })).toEqual({ ok: true, value: undefined });
+    expect(patches).toEqual([
+      { ifMatch: 'W/"7"', status: 412 },
+      { ifMatch: 'W/"8"', status: 204 },
+    ]);
+    expect(row.state).toBe('delivered');
+  });
+
+  it('reports the state found without a PATCH when the command already moved before the read', async () => {
+    const { url, patches } = await rowServer(undefined);
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
+    expect(await crm.updateCommandStatus(COMMAND, { state: 'sent', cfsStatus: 192350001 }, { ifState: 'requested' })).toEqual({ ok: false, error: { code: 'StateMoved', commandId: COMMAND, expected: 'requested', found: 'sent' } });
+    expect(patches).toEqual([]);
+  });
+});

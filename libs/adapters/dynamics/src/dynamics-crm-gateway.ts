@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessToken as AzureAccessToken, TokenCredential } from '@azure/identity';
-import { ALERT_DESCRIPTION_MAX, COMMAND_MESSAGE_MAX, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
+import { ALERT_DESCRIPTION_MAX, COMMAND_MESSAGE_MAX, err, ok, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
 import {
   CrmError,
   silentLog,
+  type CommandStatusCondition,
   type CommandStatusUpdate,
+  type CommandStatusWrite,
   type CreatedIoTAlert,
   type CrmCase,
   type CrmCommand,
@@ -39,6 +41,9 @@ type Row = Record<string, unknown>;
  * multipart one with a random boundary, which a contract test or a proxy log can read and match.
  */
 export const REGISTRATION_BATCH_FROM = 2;
+
+/** Reads and conditional PATCHes of one command status write before a row that keeps changing counts as contention. */
+const CONDITIONAL_WRITE_ATTEMPTS = 5;
 
 /** One write of a bulk request, and what became of it. */
 interface BatchWrite {
@@ -281,14 +286,40 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return row === undefined ? undefined : toCommand(row);
   }
 
-  async updateCommandStatus(commandId: string, update: CommandStatusUpdate): Promise<void> {
+  /**
+   * Unconditional: a PATCH with `If-Match: *` (only if the row exists). Conditional: Dataverse's
+   * optimistic concurrency. The state is read with the row's `@odata.etag` and the PATCH carries
+   * it in `If-Match`, so Dataverse refuses it (412) when anything wrote the row since; the row is
+   * then read again and decided anew, since a 412 may also come from a write that left the state
+   * alone (a reason, a lookup).
+   */
+  async updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite> {
     const id = this.recordIdOrNotFound('msdyn_iotdevicecommand', commandId);
     const data: Row = {
       fl_commandstate: update.state,
       msdyn_commandstatus: update.cfsStatus,
       msdyn_commandstatusreason: update.statusReason ?? null,
     };
-    await this.exec('update msdyn_iotdevicecommand', (signal) => this.api.update({ collection: Tables.commands.set, key: id, data, ifmatch: '*', signal }));
+    const operation = 'update msdyn_iotdevicecommand';
+    if (condition === undefined) {
+      await this.exec(operation, (signal) => this.api.update({ collection: Tables.commands.set, key: id, data, ifmatch: '*', signal }));
+      return ok(undefined);
+    }
+    for (let attempt = 1; attempt <= CONDITIONAL_WRITE_ATTEMPTS; attempt++) {
+      const row = await this.retrieve('commands', commandId, ['fl_commandstate']);
+      if (row === undefined) throw new CrmError('NotFound', `no msdyn_iotdevicecommand with id ${JSON.stringify(commandId)}`);
+      const found = commandStateOf(row);
+      if (found !== condition.ifState) return err({ code: 'StateMoved', commandId, expected: condition.ifState, found });
+      const etag = row['@odata.etag'];
+      if (typeof etag !== 'string' || etag === '') throw new CrmError('Rejected', `${operation} refused: Dataverse returned no @odata.etag to make the write conditional on`);
+      try {
+        await this.exec(operation, (signal) => this.api.update({ collection: Tables.commands.set, key: id, data, ifmatch: etag, signal }));
+        return ok(undefined);
+      } catch (error) {
+        if (!(error instanceof CrmError && this.lastStatus.get(error) === 412)) throw error;
+      }
+    }
+    throw new CrmError('Transient', `${operation} failed: the row changed under each of ${CONDITIONAL_WRITE_ATTEMPTS} conditional writes`);
   }
 
   async listCommands(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<CrmCommand[]> {
@@ -676,6 +707,8 @@ function toAlert(r: Row): StoredIoTAlert {
   };
 }
 
+const commandStateOf = (r: Row): CommandState => (str(r['fl_commandstate']) || 'requested') as CommandState;
+
 function toCommand(r: Row): CrmCommand {
   return {
     commandId: str(r['msdyn_iotdevicecommandid']),
@@ -686,7 +719,7 @@ function toCommand(r: Row): CrmCommand {
     ...optional('customerAssetId', r['_msdyn_customerasset_value']),
     ...optional('parentAlertId', r['_msdyn_parentalert_value']),
     sendToAllConnectedDevices: r['msdyn_sendtoallconnecteddevices'] === true,
-    state: (str(r['fl_commandstate']) || 'requested') as CommandState,
+    state: commandStateOf(r),
     cfsStatus: Number(r['msdyn_commandstatus'] ?? 192350000) as CfsCommandStatus,
     ...optional('statusReason', r['msdyn_commandstatusreason']),
     createdOn: epochOf(r['createdon']),

@@ -1,8 +1,10 @@
-import { CfsCommandStatus } from '@fieldlink/domain';
+import { CfsCommandStatus, err, ok } from '@fieldlink/domain';
 import {
   CrmError,
   type ClockPort,
+  type CommandStatusCondition,
   type CommandStatusUpdate,
+  type CommandStatusWrite,
   type CreatedIoTAlert,
   type CrmCase,
   type CrmCommand,
@@ -158,10 +160,13 @@ export class InMemoryCrm implements CrmGatewayPort {
     return copyOrUndefined(this.commands.get(commandId));
   }
 
-  async updateCommandStatus(commandId: string, update: CommandStatusUpdate): Promise<void> {
+  async updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite> {
+    // The check and the write run without an await between them, so no other writer comes in between.
     const command = this.commands.get(commandId);
     if (command === undefined) throw new CrmError('NotFound', `No msdyn_iotdevicecommand with id ${commandId}.`);
+    if (condition !== undefined && command.state !== condition.ifState) return err({ code: 'StateMoved', commandId, expected: condition.ifState, found: command.state });
     this.commands.set(commandId, { ...command, ...definedOnly(update), modifiedOn: this.clock.now() });
+    return ok(undefined);
   }
 
   async listCommands(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<CrmCommand[]> {

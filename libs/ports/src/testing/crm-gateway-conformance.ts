@@ -239,6 +239,47 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         await expect(crm.updateCommandStatus(newGuid(), { state: 'sent', cfsStatus: CfsCommandStatus.Sent })).rejects.toSatisfy(isCrmError('NotFound'));
       });
 
+      it('applies a conditional status write while the command is still in the state the caller read', async () => {
+        const { crm } = await open();
+        const { commandId } = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: uniqueDeviceId('thermostat') });
+        expect(await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' }, { ifState: 'requested' })).toEqual({ ok: true, value: undefined });
+        expect(await crm.getCommand(commandId)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
+        expect(await crm.updateCommandStatus(commandId, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' })).toEqual({ ok: true, value: undefined });
+        expect(await crm.getCommand(commandId)).toMatchObject({ state: 'delivered', statusReason: 'Delivered to the device' });
+      });
+
+      it('refuses a conditional status write, naming the state found and leaving the record alone, when another write moved the command first', async () => {
+        const { crm } = await open();
+        const { commandId } = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: uniqueDeviceId('thermostat') });
+        await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
+        const read = await crm.getCommand(commandId);
+        // Between this reader's read and its write, the hub's feedback moves the command on.
+        await crm.updateCommandStatus(commandId, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' });
+        const refused = await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent again' }, { ifState: read!.state });
+        expect(refused).toEqual({ ok: false, error: { code: 'StateMoved', commandId, expected: 'sent', found: 'delivered' } });
+        expect(await crm.getCommand(commandId)).toMatchObject({ state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' });
+      });
+
+      it('lets exactly one of two conditional writes from the same state apply, the other finding the winner’s state', async () => {
+        const { crm } = await open();
+        const { commandId } = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: uniqueDeviceId('thermostat') });
+        await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+        const [delivered, rejected] = await Promise.all([
+          crm.updateCommandStatus(commandId, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' }),
+          crm.updateCommandStatus(commandId, { state: 'rejected', cfsStatus: CfsCommandStatus.Error, statusReason: 'The device rejected it' }, { ifState: 'sent' }),
+        ]);
+        expect([delivered.ok, rejected.ok].filter(Boolean)).toHaveLength(1);
+        const winner = delivered.ok ? 'delivered' : 'rejected';
+        const loser = delivered.ok ? rejected : delivered;
+        expect(loser).toEqual({ ok: false, error: { code: 'StateMoved', commandId, expected: 'sent', found: winner } });
+        expect(await crm.getCommand(commandId)).toMatchObject({ state: winner });
+      });
+
+      it('refuses a conditional status write of a command that does not exist, with NotFound', async () => {
+        const { crm } = await open();
+        await expect(crm.updateCommandStatus(newGuid(), { state: 'sent', cfsStatus: CfsCommandStatus.Sent }, { ifState: 'requested' })).rejects.toSatisfy(isCrmError('NotFound'));
+      });
+
       it('lists commands newest first, by device and up to a count', async () => {
         const harness = await open();
         const deviceId = uniqueDeviceId('thermostat');
