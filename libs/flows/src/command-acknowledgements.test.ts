@@ -3,7 +3,9 @@ import { CfsCommandStatus } from '@fieldlink/domain';
 import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
 import { commandAckField, CommandAcknowledgements, readCommandAck } from './command-acknowledgements.js';
+import { CommandFeedback } from './command-feedback.js';
 import { commandStatusUpdate } from './command-progress.js';
+import { otherWriterBeforeStatusWrite } from './testing/status-write-race.js';
 
 let sequence = 0;
 const envelope = (body: unknown, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope => ({
@@ -42,6 +44,27 @@ describe('CommandAcknowledgements', () => {
     const acks = new CommandAcknowledgements({ crm, rejected, log: { ...silentLog, info: (event) => void events.push(event) } });
     await acks.handle(envelope(ack('Applied')));
     expect(events).toEqual(['command.delivered', 'command.acknowledged']);
+  });
+
+  it('decides again when the hub feedback lands between its read and its write: Success then Applied ends acknowledged, logged once as delivered', async () => {
+    const { crm, rejected } = await setup('sent');
+    const events: string[] = [];
+    const feedback = new CommandFeedback({ crm, log: silentLog });
+    const raced = otherWriterBeforeStatusWrite(crm, () => feedback.handle([{ originalMessageId: 'cmd-1', deviceId: 'thermostat-1', status: 'Success', enqueuedTime: 4_000 }]));
+    const acks = new CommandAcknowledgements({ crm: raced, rejected, log: { ...silentLog, info: (event) => void events.push(event) } });
+    await acks.handle(envelope(ack('Applied')));
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', statusReason: 'Acknowledged by the device' });
+    // The feedback logged the delivery; the answer, decided again from delivered, does not claim it.
+    expect(events).toEqual(['command.acknowledged']);
+  });
+
+  it('never moves a command back: a Refused answer whose read was overtaken by Expired feedback leaves it expired', async () => {
+    const { crm, rejected } = await setup('sent');
+    const feedback = new CommandFeedback({ crm, log: silentLog });
+    const raced = otherWriterBeforeStatusWrite(crm, () => feedback.handle([{ originalMessageId: 'cmd-1', deviceId: 'thermostat-1', status: 'Expired', enqueuedTime: 4_000 }]));
+    const acks = new CommandAcknowledgements({ crm: raced, rejected, log: silentLog });
+    await acks.handle(envelope(ack('Refused', 'too late')));
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'expired', cfsStatus: CfsCommandStatus.Error, statusReason: 'Expired before the device received it' });
   });
 
   it('marks the command rejected with the device reason when it answers Refused', async () => {

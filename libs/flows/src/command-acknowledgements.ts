@@ -1,6 +1,6 @@
 import { decodeJsonBody, type CrmGatewayPort, type LogPort, type RejectedTelemetryPort, type TelemetryEnvelope } from '@fieldlink/ports';
 import { commandOfMessage } from './command-message-id.js';
-import { commandStatusUpdate, EarlyCommandReport, progressOf } from './command-progress.js';
+import { EarlyCommandReport, writeReport } from './command-progress.js';
 
 /**
  * How a device answers a command: one device-to-cloud message on the ordinary telemetry stream
@@ -48,7 +48,9 @@ export interface CommandAcknowledgementsDeps {
  * device's Applied moves the command on, one device's Refused is logged without ending it). Messages without a
  * `CommandAck` are ordinary telemetry and pass by; a malformed or foreign answer is kept as
  * rejected telemetry with its reason. Repeated answers change nothing (a command only moves
- * forward); a CRM failure rejects the batch, so the intake gives it again.
+ * forward, and the write is conditional on the state read, so the hub's feedback landing in
+ * between is decided again, never overwritten); a CRM failure rejects the batch, so the intake
+ * gives it again.
  */
 export class CommandAcknowledgements {
   constructor(private readonly deps: CommandAcknowledgementsDeps) {}
@@ -77,16 +79,17 @@ export class CommandAcknowledgements {
       return;
     }
     // A refusal means what the hub's Rejected feedback means; the device's reason goes with it.
-    const progress = progressOf(command.state, ack.status === 'Applied' ? { type: 'acknowledged' } : { type: 'feedback', status: 'Rejected' });
-    if (progress.kind === 'early') throw new EarlyCommandReport(command.commandId);
-    if (progress.kind === 'past') {
-      log.info('command.ack-ignored', { ...fields, state: command.state });
+    const report = ack.status === 'Applied' ? ({ type: 'acknowledged' } as const) : ({ type: 'feedback', status: 'Rejected' } as const);
+    const reason = ack.status === 'Applied' ? 'Acknowledged by the device' : `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}`;
+    const written = await writeReport(crm, command.commandId, command.state, report, reason);
+    if (written.kind === 'early') throw new EarlyCommandReport(command.commandId);
+    if (written.kind === 'past') {
+      log.info('command.ack-ignored', { ...fields, state: written.state });
       return;
     }
     // An answer proves delivery: when it overtook the hub's feedback, the delivered step is logged too, as the feedback would have.
-    if (command.state === 'sent' && progress.state === 'acknowledged') log.info('command.delivered', { ...fields, by: 'acknowledgement' });
-    await crm.updateCommandStatus(command.commandId, commandStatusUpdate(progress.state, ack.status === 'Applied' ? 'Acknowledged by the device' : `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}`));
-    log.info(`command.${progress.state}`, fields);
+    if (written.from === 'sent' && written.state === 'acknowledged') log.info('command.delivered', { ...fields, by: 'acknowledgement' });
+    log.info(`command.${written.state}`, fields);
   }
 
   private async reject(envelope: TelemetryEnvelope, reason: string, description: string): Promise<void> {

@@ -8,6 +8,7 @@ import { deviceTypeCommandCatalog } from './command-catalog.js';
 import { CommandDispatch } from './command-dispatch.js';
 import { CommandFeedback } from './command-feedback.js';
 import { broadcastMessageId, commandOfMessage } from './command-message-id.js';
+import { otherWriterBeforeStatusWrite } from './testing/status-write-race.js';
 
 const T = 1_795_857_302_113;
 const RESET = '{"CommandName":"Reset Thermostat","Parameters":{}}';
@@ -193,5 +194,32 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
     await settle();
     expect(s.received.map((r) => r.deviceId)).toEqual(['thermostat-1']);
     expect((await s.crm.getCommand(commandId))?.statusReason).toMatch(/^Sent to 1 of 2 connected devices; not sent to thermostat-2 \(refused for device type NoSuchType: /);
+  });
+});
+
+describe('CommandDispatch against other writers of the command status', () => {
+  it('never writes Sent over a later state: a second dispatch and its Success feedback landing between the read and the Sent write leave the command delivered', async () => {
+    const s = await setup();
+    await s.crm.createCommand({ commandId: 'cmd-race', name: 'Reset Thermostat', message: RESET, deviceId: 'thermostat-1' });
+    const feedback = new CommandFeedback({ crm: s.crm, log: silentLog });
+    const second = new CommandDispatch({ crm: s.crm, cloudToDevice: s.hub, registry: s.registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat' });
+    const raced = otherWriterBeforeStatusWrite(s.crm, async () => {
+      expect(await second.dispatch('cmd-race')).toMatchObject({ kind: 'sent' });
+      await feedback.handle([feedbackOf('thermostat-1', 'cmd-race', 'Success')]);
+      expect(await s.crm.getCommand('cmd-race')).toMatchObject({ state: 'delivered' });
+    });
+    const first = new CommandDispatch({ crm: raced, cloudToDevice: s.hub, registry: s.registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat' });
+    expect(await first.dispatch('cmd-race')).toMatchObject({ kind: 'sent' });
+    expect(await s.crm.getCommand('cmd-race')).toMatchObject({ state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' });
+  });
+
+  it('keeps the state of a second dispatch that sent the command while this one was refusing it', async () => {
+    const s = await setup();
+    await s.crm.createCommand({ commandId: 'cmd-race', name: 'Reset Thermostat', message: RESET, deviceId: 'thermostat-1' });
+    const second = new CommandDispatch({ crm: s.crm, cloudToDevice: s.hub, registry: s.registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat' });
+    const raced = otherWriterBeforeStatusWrite(s.crm, async () => void (await second.dispatch('cmd-race')));
+    const first = new CommandDispatch({ crm: raced, cloudToDevice: refusing(s.hub, 'DeviceNotFound', 1), registry: s.registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat' });
+    expect(await first.dispatch('cmd-race')).toEqual({ kind: 'already-dispatched', state: 'sent' });
+    expect(await s.crm.getCommand('cmd-race')).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent });
   });
 });

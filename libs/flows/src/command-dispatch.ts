@@ -2,7 +2,7 @@ import { describeIssues, type CommandState } from '@fieldlink/domain';
 import type { CloudToDeviceError, CloudToDevicePort, CrmCommand, CrmGatewayPort, DeviceRegistryPort, LogPort } from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';
 import { broadcastMessageId } from './command-message-id.js';
-import { commandStatusUpdate, progressOf } from './command-progress.js';
+import { commandStatusUpdate, writeReport } from './command-progress.js';
 
 export interface CommandDispatchDeps {
   readonly crm: CrmGatewayPort;
@@ -50,7 +50,9 @@ type DeviceSend = { readonly deviceId: string; readonly result: 'sent' } | { rea
  * throttling or a full device queue, so a retry never sends anything twice. Later reports move
  * the command forward on the first device's success (see CommandFeedback, CommandAcknowledgements).
  *
- * Guarantees: the send comes before the status write, so a command recorded Sent has left. A
+ * Guarantees: the send comes before the status write, so a command recorded Sent has left. The
+ * write is conditional on the `requested` state read at the start: feedback, the device's answer
+ * or another dispatch that moved the command on meanwhile wins, and Sent is not written over it. A
  * command past `requested` is never sent again, which makes dispatch safe to repeat. Only a
  * failure between the send and the status write (a crash, the CRM unreachable) leaves it
  * requested after it left, and a repeat then sends it again under the same message id: that
@@ -143,13 +145,18 @@ export class CommandDispatch {
   }
 
   private async markSent(command: CrmCommand, reason: string): Promise<void> {
-    // Feedback or the device's answer may have overtaken this write; a command never moves back.
-    const current = await this.deps.crm.getCommand(command.commandId);
-    if (current !== undefined && progressOf(current.state, { type: 'sent' }).kind === 'move') await this.deps.crm.updateCommandStatus(command.commandId, commandStatusUpdate('sent', reason));
+    // Conditional on the `requested` read at the start: feedback, the device's answer or a second
+    // dispatch may have moved the command on since, and a command never moves back.
+    await writeReport(this.deps.crm, command.commandId, command.state, { type: 'sent' }, reason);
   }
 
   private async refuse(command: CrmCommand, reason: string, fields: Record<string, unknown>): Promise<DispatchOutcome> {
-    await this.deps.crm.updateCommandStatus(command.commandId, commandStatusUpdate('failed', reason));
+    const written = await this.deps.crm.updateCommandStatus(command.commandId, commandStatusUpdate('failed', reason), { ifState: command.state });
+    if (!written.ok) {
+      // A second dispatch sent it meanwhile: its state stands.
+      this.deps.log.warn('command.refusal-overtaken', { ...fields, reason, state: written.error.found });
+      return { kind: 'already-dispatched', state: written.error.found };
+    }
     this.deps.log.warn('command.refused', { ...fields, reason });
     return { kind: 'refused', reason };
   }

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { CommandFeedback } from './command-feedback.js';
 import { commandStatusUpdate } from './command-progress.js';
 import { FaultSchedule } from './testing/fault-injection.js';
+import { otherWriterBeforeStatusWrite } from './testing/status-write-race.js';
 
 const setup = async (state: CommandState = 'sent') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
@@ -31,6 +32,16 @@ describe('CommandFeedback', () => {
     const { crm, feedback } = await setup('acknowledged');
     await feedback.handle([fb('Success'), fb('Purged')]);
     expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', cfsStatus: CfsCommandStatus.Sent });
+  });
+
+  it('never moves a command back when the device answer lands between its read and its write: Success after Applied leaves it acknowledged', async () => {
+    const { crm } = await setup('sent');
+    const events: string[] = [];
+    const raced = otherWriterBeforeStatusWrite(crm, async () => void (await crm.updateCommandStatus('cmd-1', commandStatusUpdate('acknowledged', 'Acknowledged by the device'))));
+    const feedback = new CommandFeedback({ crm: raced, log: { ...silentLog, info: (event) => void events.push(event) } });
+    await feedback.handle([fb('Success')]);
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', statusReason: 'Acknowledged by the device' });
+    expect(events).toEqual(['command.feedback-ignored']);
   });
 
   it('refuses feedback that overtook the Sent write, so it comes again instead of being overwritten', async () => {

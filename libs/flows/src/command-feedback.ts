@@ -1,6 +1,6 @@
 import type { CloudToDevicePort, CrmGatewayPort, DeliveryFeedback, FeedbackSubscription, LogPort } from '@fieldlink/ports';
 import { commandOfMessage } from './command-message-id.js';
-import { commandStatusUpdate, EarlyCommandReport, feedbackReason, progressOf } from './command-progress.js';
+import { EarlyCommandReport, feedbackReason, writeReport } from './command-progress.js';
 
 export interface CommandFeedbackDeps {
   readonly crm: CrmGatewayPort;
@@ -11,7 +11,8 @@ export interface CommandFeedbackDeps {
  * The hub's delivery feedback → the command's state (correlated by the original message id, which
  * is the command id): Success → delivered; Expired → expired; Rejected → rejected;
  * DeliveryCountExceeded and Purged → failed, each with the CFS status kept in step (Sent / Error).
- * A command only moves forward, so repeated or late feedback changes nothing; a CRM failure, or
+ * A command only moves forward, so repeated or late feedback changes nothing, and the write is
+ * conditional on the state read (another writer's newer state is never overwritten); a CRM failure, or
  * feedback for a command not yet recorded as sent, rejects the batch, and the hub gives it again.
  * A command to all connected devices left under one message id per device (`broadcastMessageId`):
  * the first device's Success moves it on, and one device's failure is logged
@@ -49,13 +50,12 @@ export class CommandFeedback {
       log.warn('command.device-failed', { ...fields, messageId, reason: feedbackReason(feedback.status, feedback.description) });
       return;
     }
-    const progress = progressOf(command.state, { type: 'feedback', status: feedback.status });
-    if (progress.kind === 'early') throw new EarlyCommandReport(commandId);
-    if (progress.kind === 'past') {
-      log.info('command.feedback-ignored', { ...fields, state: command.state });
+    const written = await writeReport(crm, commandId, command.state, { type: 'feedback', status: feedback.status }, feedbackReason(feedback.status, feedback.description));
+    if (written.kind === 'early') throw new EarlyCommandReport(commandId);
+    if (written.kind === 'past') {
+      log.info('command.feedback-ignored', { ...fields, state: written.state });
       return;
     }
-    await crm.updateCommandStatus(commandId, commandStatusUpdate(progress.state, feedbackReason(feedback.status, feedback.description)));
-    log.info(`command.${progress.state}`, fields);
+    log.info(`command.${written.state}`, fields);
   }
 }
