@@ -288,7 +288,7 @@ export class PartitionState {
     if (cut.unsavedRules !== undefined) this.evaluator.changes?.saved(this.rules, cut.unsavedRules);
     if (cut.closedThrough > this.sweptThrough) {
       const closed = cut.closedThrough;
-      for (const device of this.devices.values()) if (device.windows.some((w) => w.windowEnd <= closed)) device.windows = device.windows.filter((w) => w.windowEnd > closed);
+      for (const device of this.devices.values()) dropClosed(device.windows, closed);
       this.sweptThrough = closed;
     }
   }
@@ -336,7 +336,7 @@ export class PartitionState {
     const closedThrough = aggregates.closedThrough ?? Number.NEGATIVE_INFINITY;
     if (closedThrough > this.closedThrough) {
       this.closedThrough = closedThrough;
-      for (const device of this.devices.values()) device.windows = device.windows.filter((w) => w.windowEnd > closedThrough);
+      for (const device of this.devices.values()) dropClosed(device.windows, closedThrough);
     }
     this.lastSequence = stored.lastSequence;
     this.latestTime = stored.latestTime;
@@ -357,6 +357,13 @@ export class PartitionState {
 export function recordsIn(stored: PartitionSnapshot | PartitionChanges): number {
   const windows = (stored.aggregates as { windows?: unknown } | null)?.windows;
   return (Array.isArray(windows) ? windows.length : 0) + Object.keys(stored.lastReadings ?? {}).length;
+}
+
+/** Drops the windows that ended at or before `closed`, in place: a minute's end allocates nothing per device. */
+function dropClosed(windows: MinuteWindow[], closed: number): void {
+  let kept = 0;
+  for (let i = 0; i < windows.length; i++) if (windows[i]!.windowEnd > closed) windows[kept++] = windows[i]!;
+  windows.length = kept;
 }
 
 function indexOfWindow(windows: readonly MinuteWindow[], readingType: string, windowEnd: number): number {
