@@ -72,14 +72,15 @@ export interface BatchOutcome {
  * the same alerts (dropped as duplicates), rows and health (upserted), so nothing is lost or
  * counted twice. A message that cannot be read is kept with its reason, never dropped. A batch
  * whose effects fail changes no state, and the intake gives it again; a commit that fails keeps
- * its changes for the next one. The batches, commits and time advances of one partition run one
- * at a time.
+ * its changes for the next one. The batches and time advances of one partition run one at a time;
+ * its commits run one at a time too, beside them, from a cut (see `PartitionState`).
  */
 export class TelemetryIngest {
   private readonly evaluator: RuleEvaluator<unknown>;
   private readonly journal: PartitionStateJournal | undefined;
   private readonly clock: ClockPort;
   private readonly commitIntervalMs: number;
+  private readonly lateArrivalMs: number;
   private readonly partitions = new Map<string, PartitionState>();
   /** The context each partition's latest batch came with: where its checkpoint is marked. */
   private readonly contexts = new Map<string, TelemetryPartitionContext>();
@@ -97,6 +98,7 @@ export class TelemetryIngest {
     const interval = deps.commitIntervalMs ?? 1_000;
     if (!(Number.isFinite(interval) && interval >= 0)) throw new RangeError(`commitIntervalMs must be 0 or more (got ${interval}).`);
     this.commitIntervalMs = interval;
+    this.lateArrivalMs = deps.lateArrivalMs ?? 5_000;
   }
 
   /**
@@ -111,7 +113,7 @@ export class TelemetryIngest {
     let committing: Promise<unknown> | undefined;
     const tick = async (): Promise<void> => {
       try {
-        await this.advanceTime(this.clock.now() - (this.deps.lateArrivalMs ?? 5_000));
+        await this.advanceTime(this.clock.now() - (this.lateArrivalMs));
       } catch (error) {
         this.deps.log.warn('ingest.advance-failed', { error: error instanceof Error ? error.message : String(error) });
       }
@@ -242,7 +244,7 @@ export class TelemetryIngest {
         const late = state.record(event);
         if (late !== undefined) for (const readingType of late) this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
       }
-      state.close(latestTime, this.deps.lateArrivalMs ?? 5_000);
+      state.close(latestTime, this.lateArrivalMs);
     }
     state.lastCommitAt ??= this.clock.now();
     await this.commitIfDue(partitionId, state);
