@@ -35,6 +35,19 @@ const ops = fc.array(
   { maxLength: 80 },
 );
 
+const heldReading = (device: number, temperature: number): Op => ({ kind: 'reading', device, time: 0, temperature, humidity: 20, token: '00000000-0000-1000-8000-000000000000' });
+const HELD_READINGS_OF_TWO_DEVICES: Op[] = [
+  heldReading(0, 55),
+  heldReading(0, 55),
+  heldReading(0, 55),
+  heldReading(1, 55),
+  { kind: 'advance', time: 5_001 },
+  heldReading(0, 55),
+  heldReading(2, 71),
+  heldReading(1, 61),
+  { kind: 'advance', time: 5_002 },
+];
+
 function run(engine: RulesEngine, state: RulesEngineState, list: readonly Op[]): RuleOutcome[] {
   const out: RuleOutcome[] = [];
   for (const op of list) {
@@ -66,7 +79,8 @@ describe('the rules engine', () => {
           const after = run(new RulesEngine(ruleSet.value), restored.value, list.slice(split));
           expect([...before, ...after]).toEqual(whole);
         }),
-        { numRuns: 120 },
+        // Found by a CI run: readings of two devices held with the same time came out in another order once restored.
+        { numRuns: 120, examples: [[HELD_READINGS_OF_TWO_DEVICES, 1_080_919_508]] },
       );
     });
   }

@@ -69,7 +69,7 @@ export class RulesEngine {
     if (!(time > state.clock)) return NO_OUTCOMES;
     state.clock = time;
     const watermark = time - this.ruleSet.eventTime.lateArrivalToleranceMs;
-    for (const slot of [...state.held.keys()]) this.release(state, slot, watermark, false);
+    this.releaseAll(state, watermark);
     if (!this.ruleSet.hasTimeDriven) return this.out ?? NO_OUTCOMES;
     for (const [deviceId, slot] of state.slotOf) {
       const deviceType = state.deviceTypes[slot]!;
@@ -92,6 +92,25 @@ export class RulesEngine {
       }
     }
     return this.out ?? NO_OUTCOMES;
+  }
+
+  /**
+   * Releases the held readings of every slot stamped before the watermark, in time order across
+   * devices (ties by slot, then arrival): an order that depends only on the state, so a state
+   * restored from its snapshot releases them exactly as the one it was taken from.
+   */
+  private releaseAll(state: RulesEngineState, watermark: number): void {
+    const ready: Array<{ readonly slot: number; readonly reading: HeldReading }> = [];
+    for (const [slot, held] of state.held) {
+      let n = 0;
+      while (n < held.length && held[n]!.time < watermark) n++;
+      if (n === 0) continue;
+      for (const reading of held.splice(0, n)) ready.push({ slot, reading });
+      if (held.length === 0) state.held.delete(slot);
+    }
+    // Stable: readings of one slot keep their order.
+    ready.sort((a, b) => a.reading.time - b.reading.time || a.slot - b.slot);
+    for (const { slot, reading } of ready) this.apply(state, slot, reading.event, reading.deviceType, reading.time);
   }
 
   /** Releases, in time order, the held readings of a slot stamped at or before (or, for the watermark, before) `bound`. */
