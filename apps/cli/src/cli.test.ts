@@ -94,17 +94,25 @@ const expectCommandStepsUnderOneId = (out: string): void => {
   }
 };
 
+/** Runs `fieldlink up` (3 devices, no pages) until thermostat-1's command is acknowledged or 45 s pass, then stops it with SIGINT. */
+async function upUntilAcknowledged(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ out: string; exitCode: number | null }> {
+  const child = spawn(tsx, [main, 'up', ...args, '--devices', '3', '--interval', '200', '--no-web'], { cwd: root, env });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const until = Date.now() + 45_000;
+  while (!/command\.acknowledged .*deviceId=thermostat-1/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  child.kill('SIGINT');
+  // What it prints while stopping counts too.
+  const exitCode = await exited;
+  return { out, exitCode };
+}
+
 describe('fieldlink up', () => {
   it('runs the loop until the command is acknowledged, each step under the reading id, then stops cleanly on SIGINT with exit code 0', async () => {
-    const child = spawn(tsx, [main, 'up', '--devices', '3', '--interval', '200', '--no-web'], { cwd: root, env: { ...process.env, FORCE_COLOR: '0' } });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const until = Date.now() + 45_000;
-    while (!/command\.acknowledged .*deviceId=thermostat-1/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    const { out, exitCode } = await upUntilAcknowledged([], { ...process.env, FORCE_COLOR: '0' });
+    expect(exitCode).toBe(0);
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\]/);
     expectCommandStepsUnderOneId(out);
     expect(out).toContain('fieldlink.stopped');
@@ -113,15 +121,8 @@ describe('fieldlink up', () => {
   it('with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process, until the command is acknowledged; SIGINT stops both, exit code 0', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
-    const child = spawn(tsx, [main, 'up', '--crm', 'dataverse', '--devices', '3', '--interval', '200', '--no-web'], { cwd: root, env });
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const until = Date.now() + 45_000;
-    while (!/command\.acknowledged .*deviceId=thermostat-1/.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-    child.kill('SIGINT');
-    expect(await exited).toBe(0);
+    const { out, exitCode } = await upUntilAcknowledged(['--crm', 'dataverse'], env);
+    expect(exitCode).toBe(0);
     const emulator = /dataverse\.emulator-started\s+url=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
     expect(emulator).not.toBeNull();
     expect(out).toMatch(/fieldlink\.up\s+profile=embedded crm=dataverse devices=3 drifting=1 registered=3/);

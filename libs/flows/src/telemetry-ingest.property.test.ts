@@ -183,19 +183,23 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
 }
 
 const indexSet = fc.uniqueArray(fc.integer({ min: 0, max: 29 }), { maxLength: 10 }).map((a) => new Set(a));
+const evaluatorKind = fc.constantFrom<EvaluatorKind>('cfs', 'rules-engine');
+const maxJournalEntriesArbitrary = fc.integer({ min: 0, max: 3 });
+/** Windows or devices per stored part: 1 and 2 split even a few devices' state over several keys. */
+const recordsPerPartArbitrary = fc.constantFrom(1, 2, 500);
 
 describe('TelemetryIngest, full ingest (property)', () => {
   it('property: committing after any batches or after every one, with the state stored in parts of any size, restarting from the stored state after any batches (the intake handing again what followed its checkpoint), and reading batches again, gives the same alerts, aggregate rows, health rows and batch outcomes as an uninterrupted run', async () => {
     await fc.assert(
       fc.asyncProperty(
         batchesArbitrary,
-        fc.constantFrom<EvaluatorKind>('cfs', 'rules-engine'),
-        fc.integer({ min: 0, max: 3 }),
+        evaluatorKind,
+        maxJournalEntriesArbitrary,
         fc.boolean(),
         indexSet,
         indexSet,
         indexSet,
-        fc.constantFrom(1, 2, 500),
+        recordsPerPartArbitrary,
         async (batches, evaluator, maxJournalEntries, commitEveryBatch, commitAfter, restartAfter, readAgain, recordsPerPart) => {
           const uninterrupted = await run(batches, { evaluator, maxJournalEntries: 1_000 });
           const interrupted = await run(batches, { evaluator, maxJournalEntries, recordsPerPart, commitEveryBatch, commitAfter, restartAfter, readAgain });
@@ -210,14 +214,14 @@ describe('TelemetryIngest, full ingest (property)', () => {
     await fc.assert(
       fc.asyncProperty(
         batchesArbitrary,
-        fc.constantFrom<EvaluatorKind>('cfs', 'rules-engine'),
-        fc.integer({ min: 0, max: 3 }),
+        evaluatorKind,
+        maxJournalEntriesArbitrary,
         fc.boolean(),
         indexSet,
         fc.uniqueArray(fc.integer({ min: 1, max: 120 }), { minLength: 1, maxLength: 4 }),
         fc.constantFrom<FaultTiming>('before', 'after'),
         fc.boolean(),
-        fc.constantFrom(1, 2, 500),
+        recordsPerPartArbitrary,
         async (batches, evaluator, maxJournalEntries, commitEveryBatch, commitAfter, failingCalls, timing, restartAfterFailure, recordsPerPart) => {
           const clean = await run(batches, { evaluator, maxJournalEntries, recordsPerPart, commitEveryBatch, commitAfter });
           const faulty = await run(batches, { evaluator, maxJournalEntries, recordsPerPart, commitEveryBatch, commitAfter, faults: new Map(failingCalls.map((n) => [n, timing])), restartAfterFailure });
