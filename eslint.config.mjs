@@ -54,6 +54,19 @@ export default tseslint.config(
     },
   },
   {
+    // Consumer pacts of adapters use the contracts' kit (it waits out the mock server's bookkeeping).
+    files: ['libs/adapters/**/*.pact.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          depConstraints: [{ sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:contracts'] }],
+        },
+      ],
+    },
+  },
+  {
     // Provider verifications record their outcome through the contracts' kit, which the matrix reads.
     files: ['**/*.pact-verify.test.ts'],
     rules: {

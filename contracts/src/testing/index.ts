@@ -1,1 +1,2 @@
 export * from './verify-and-record.js';
+export * from './settle-mock-server.js';

@@ -5,6 +5,7 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AlertState, AlertStatus, AlertType, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
+import { settled } from '@fieldlink/contracts/testing';
 import { CrmError } from '@fieldlink/ports';
 import { MatchersV3, PactV4, type V3MockServer } from '@pact-foundation/pact';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -61,9 +62,9 @@ describe('dynamics adapter ← Dataverse Web API', () => {
           }),
         }),
       )
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         expect(await adapterOn(server).findDeviceByHubId(DEVICE_ID)).toMatchObject({ deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, name: 'Thermostat 1', deviceType: 'Thermostat' });
-      });
+      }));
   });
 
   it('creates the IoT alert (msdyn_iotalert) of the CFS alert under an id made from its token, once (flows 7–9)', async () => {
@@ -92,7 +93,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         }),
       )
       .willRespondWith(204)
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         const created = await adapterOn(server).createIoTAlert({
           alertToken: cfsAlert!.eventtoken,
           deviceId: DEVICE_ID,
@@ -105,7 +106,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
           status: AlertStatus.Active,
         });
         expect(created).toEqual({ alertId: expect.stringMatching(new RegExp(`^${GUID}$`)), created: true });
-      });
+      }));
   });
 
   it('finds the recent alerts of a device, newest first, to parent a repeat under the active one (flow 10)', async () => {
@@ -132,10 +133,10 @@ describe('dynamics adapter ← Dataverse Web API', () => {
           }),
         }),
       )
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         const recent = await adapterOn(server).findRecentIoTAlerts(DEVICE_ID, Date.parse('2026-11-28T09:10:00Z'));
         expect(recent).toMatchObject([{ alertId: ALERT_ID, deviceId: DEVICE_ID, deviceRecordId: DEVICE_RECORD_ID, alertTime: Date.parse(ALERT_TIME), state: AlertState.Active }]);
-      });
+      }));
   });
 
   it('opens one case (incident) for an alert (flow 11)', async () => {
@@ -153,9 +154,9 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({ title: like('Thermostat 1: Temperature reading of 86 exceeded a threshold of 70'), 'msdyn_iotalert@odata.bind': regex(`^/msdyn_iotalerts\\(${GUID}\\)$`, `/msdyn_iotalerts(${ALERT_ID})`) }),
       )
       .willRespondWith(204)
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         expect(await adapterOn(server).createCase({ title: 'Thermostat 1: Temperature reading of 86 exceeded a threshold of 70', alertId: ALERT_ID })).toMatchObject({ created: true });
-      });
+      }));
   });
 
   it('opens one work order (msdyn_workorder) for an alert (flow 11)', async () => {
@@ -173,9 +174,9 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({ msdyn_workordersummary: like('Check the thermostat'), 'msdyn_iotalert@odata.bind': regex(`^/msdyn_iotalerts\\(${GUID}\\)$`, `/msdyn_iotalerts(${ALERT_ID})`) }),
       )
       .willRespondWith(204)
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         expect(await adapterOn(server).createWorkOrder({ alertId: ALERT_ID, summary: 'Check the thermostat' })).toMatchObject({ created: true });
-      });
+      }));
   });
 
   it('records a requested command (msdyn_iotdevicecommand) with the CFS message text and status In Progress (flow 12)', async () => {
@@ -195,10 +196,10 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         }),
       )
       .willRespondWith(204)
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         const created = await adapterOn(server).createCommand({ commandId: COMMAND_ID, name: String(commandAttribute('msdyn_name')), message: String(commandAttribute('msdyn_message')), deviceId: DEVICE_ID, deviceRecordId: DEVICE_RECORD_ID });
         expect(created).toEqual({ commandId: COMMAND_ID, created: true });
-      });
+      }));
   });
 
   it('writes the status of a command back: Sent (192350001) with its reason (flows 16–19)', async () => {
@@ -210,9 +211,9 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ fl_commandstate: 'sent', msdyn_commandstatus: CfsCommandStatus.Sent, msdyn_commandstatusreason: like('Sent to the device') }),
       )
       .willRespondWith(204)
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         await adapterOn(server).updateCommandStatus(COMMAND_ID, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
-      });
+      }));
   });
 
   it('writes a registration result onto its device: Registered (192350003) with the message, as an update only (flow 18″)', async () => {
@@ -224,9 +225,9 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ msdyn_deviceid: like(DEVICE_ID), msdyn_registrationstatus: RegistrationStatus.Registered, msdyn_registrationmessage: like('Registered') }),
       )
       .willRespondWith(204)
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         await expect(adapterOn(server).writeRegistrationResults([{ deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, status: RegistrationStatus.Registered, message: 'Registered' }])).resolves.toBeUndefined();
-      });
+      }));
   });
 
   it('writes a failed registration onto its device: Error (192350004) with the reason (flow 18″)', async () => {
@@ -238,9 +239,9 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ msdyn_deviceid: like(DEVICE_ID), msdyn_registrationstatus: RegistrationStatus.Error, msdyn_registrationmessage: like('The device registry gave no result for this device') }),
       )
       .willRespondWith(204)
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         await adapterOn(server).writeRegistrationResults([{ deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, status: RegistrationStatus.Error, message: 'The device registry gave no result for this device' }]);
-      });
+      }));
   });
 
   it('reports NotFound for the registration result of a device CRM does not hold, and creates none (flow 18″)', async () => {
@@ -253,13 +254,13 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ msdyn_deviceid: like(DEVICE_ID), msdyn_registrationstatus: RegistrationStatus.Registered, msdyn_registrationmessage: like('Registered') }),
       )
       .willRespondWith(404, (b) => b.headers(JSON_RESPONSE).jsonBody({ error: { code: like('0x80040217'), message: like(`msdyn_iotdevice With Id = ${missingRecordId} Does Not Exist`) } }))
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         const error = await adapterOn(server)
           .writeRegistrationResults([{ deviceRecordId: missingRecordId, deviceId: DEVICE_ID, status: RegistrationStatus.Registered, message: 'Registered' }])
           .catch((e: unknown) => e);
         expect(error).toBeInstanceOf(CrmError);
         expect(error).toMatchObject({ code: 'NotFound', message: expect.stringContaining(missingRecordId) });
-      });
+      }));
   });
 
   it('keeps what a pull read of a twin as device data history (msdyn_iotdevicedatahistory) (later CFS: pull device data)', async () => {
@@ -278,8 +279,8 @@ describe('dynamics adapter ← Dataverse Web API', () => {
         }),
       )
       .willRespondWith(204)
-      .executeTest(async (server) => {
+      .executeTest(settled(async (server) => {
         await adapterOn(server).addDeviceDataHistory({ deviceId: DEVICE_ID, deviceRecordId: DEVICE_RECORD_ID, connectionState: 'Connected', lastActivityTime: Date.parse(ALERT_TIME), reportedProperties: '{"firmware":"1.0"}', recordedOn: Date.parse('2026-11-28T09:16:00Z') });
-      });
+      }));
   });
 });

@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { IotHubRegistry } from '@fieldlink/adapter-azure';
+import { settleMockServer } from '@fieldlink/contracts/testing';
 import { HUB_DEVICE_ID_PATTERN } from '@fieldlink/domain';
 import { MatchersV3, PactV4, type V3MockServer } from '@pact-foundation/pact';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +37,7 @@ const twin = (tags: Record<string, unknown>, desired: Record<string, unknown>) =
 const pact = new PactV4({ consumer: 'azure-registry-adapter', provider: 'iot-hub-registry', dir: PACTS, logLevel: 'error' });
 let certificate: LoopbackCertificate;
 
-/** Runs `use` with the adapter pointed at an HTTPS front of the mock server. */
+/** Runs `use` with the adapter pointed at an HTTPS front of the mock server, then waits until the mock has recorded every request it answered. */
 async function withAdapter<T>(mock: V3MockServer, use: (registry: IotHubRegistry) => Promise<T>): Promise<T> {
   const target = new URL(mock.url);
   const front: Server = createServer({ key: certificate.key, cert: certificate.cert }, (req, res) => {
@@ -54,6 +55,7 @@ async function withAdapter<T>(mock: V3MockServer, use: (registry: IotHubRegistry
   } finally {
     front.closeAllConnections();
     await new Promise((resolve) => front.close(resolve));
+    await settleMockServer(mock);
   }
 }
 
