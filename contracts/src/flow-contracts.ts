@@ -117,7 +117,17 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
       { consumer: P.thermostatSimulator, provider: P.orchestrator, interactions: ['a Reset Thermostat command', 'a Notification command', 'a Set Values command'] },
       { consumer: P.orchestrator, provider: P.iotHub, interactions: ['delivery feedback for a command', 'rejection feedback for a command'] },
       { consumer: P.orchestrator, provider: P.thermostatSimulator, interactions: ['an acknowledgement of an applied command', 'an acknowledgement of a refused command'] },
-      { consumer: P.dynamicsAdapter, provider: P.dataverse, interactions: ['write the status of a command'] },
+      {
+        consumer: P.dynamicsAdapter,
+        provider: P.dataverse,
+        interactions: [
+          'write the status of a command',
+          'read the state of a command with its ETag',
+          'write the status of a command if its row is as read',
+          'read again the state of a command another writer changed',
+          'write the status of a command over a row changed since its read',
+        ],
+      },
     ],
   },
   {

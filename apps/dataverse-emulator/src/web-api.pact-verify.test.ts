@@ -72,20 +72,47 @@ const stateHandlers = {
     return undefined;
   },
   'an IoT device command is in CRM': async (params: unknown) => {
-    const p = params as DeviceParams & { commandId: string };
-    await freshEmulator();
-    await putDevice(p);
-    await upsert('msdyn_iotdevicecommands', p.commandId, {
-      msdyn_name: 'Reset Thermostat',
-      msdyn_message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
-      msdyn_deviceid: p.deviceId,
-      msdyn_commandstatus: 192350000,
-      fl_commandstate: 'requested',
-      'msdyn_device@odata.bind': `/msdyn_iotdevices(${p.deviceRecordId})`,
-    });
+    await putCommand(params as CommandParams, 'requested', 192350000);
     return undefined;
   },
+  // Flows 16–19, conditional writes: the ETag the adapter read goes into If-Match (`${etag}`).
+  'an IoT device command sent to its device is in CRM': async (params: unknown) => {
+    await putCommand(params as CommandParams, 'sent', 192350001);
+    return { etag: await etagOf('msdyn_iotdevicecommands', (params as CommandParams).commandId) };
+  },
+  // The adapter read the row (`${staleEtag}`), then another writer moved the command on.
+  'an IoT device command changed by another writer since its read is in CRM': async (params: unknown) => {
+    const p = params as CommandParams;
+    await putCommand(p, 'sent', 192350001);
+    const staleEtag = await etagOf('msdyn_iotdevicecommands', p.commandId);
+    await upsert('msdyn_iotdevicecommands', p.commandId, { fl_commandstate: 'acknowledged', msdyn_commandstatus: 192350001 });
+    return { staleEtag };
+  },
 };
+
+type CommandParams = DeviceParams & { commandId: string };
+
+/** A fresh emulator holding the device and its command in the given state and CFS status. */
+async function putCommand(p: CommandParams, state: string, cfsStatus: number): Promise<void> {
+  await freshEmulator();
+  await putDevice(p);
+  await upsert('msdyn_iotdevicecommands', p.commandId, {
+    msdyn_name: 'Reset Thermostat',
+    msdyn_message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+    msdyn_deviceid: p.deviceId,
+    msdyn_commandstatus: cfsStatus,
+    fl_commandstate: state,
+    'msdyn_device@odata.bind': `/msdyn_iotdevices(${p.deviceRecordId})`,
+  });
+}
+
+/** The row's ETag as the emulator's Web API gives it to any reader. */
+async function etagOf(entitySet: string, id: string): Promise<string> {
+  const res = await fetch(`${emulator!.webApiUrl}${entitySet}(${id})?$select=modifiedon`, { headers: { 'OData-Version': '4.0' } });
+  const etag = ((await res.json()) as { '@odata.etag'?: unknown })['@odata.etag'];
+  if (!res.ok || typeof etag !== 'string') throw new Error(`provider state: ${entitySet}(${id}) answered ${res.status} without an ETag`);
+  return etag;
+}
 
 describe('the Dataverse emulator honours the pact of the Dynamics adapter', () => {
   beforeAll(async () => {

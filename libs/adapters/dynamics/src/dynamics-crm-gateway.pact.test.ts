@@ -15,7 +15,7 @@ import { deterministicGuid } from './deterministic-id.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const { eachLike, like, regex, integer } = MatchersV3;
+const { eachLike, like, regex, integer, fromProviderState } = MatchersV3;
 const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.url));
 const cfs = (name: string): unknown => JSON.parse(readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8'));
 const [cfsAlert] = cfs('alerts-queue.message.json') as Array<{ deviceid: string; eventtoken: string; time: string }>;
@@ -29,6 +29,7 @@ const DEVICE_RECORD_ID = (commandAttribute('msdyn_device') as { Id: string }).Id
 const COMMAND_ID = createCommandContext.PrimaryEntityId;
 const ALERT_ID = 'a1e2f3a4-0000-4000-8000-0000000000a1';
 const ALERT_TIME = '2026-11-28T09:15:02Z';
+const ETAG = '^W/"\\d+"$';
 const ISO_SECONDS = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$';
 const ALERT_COLUMNS = 'msdyn_iotalertid,msdyn_alerttoken,msdyn_deviceid,msdyn_description,msdyn_alertdata,msdyn_alerttime,msdyn_alerttype,statecode,statuscode,_msdyn_device_value,_msdyn_customerasset_value,_msdyn_parentalert_value,_msdyn_case_value,_msdyn_lastcommandsent_value';
 const DEVICE_COLUMNS = 'msdyn_iotdeviceid,msdyn_deviceid,msdyn_name,fl_devicetype,_msdyn_customerasset_value,msdyn_tags,msdyn_devicesettings,msdyn_registrationstatus,msdyn_registrationmessage';
@@ -213,6 +214,53 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       .willRespondWith(204)
       .executeTest(settled(async (server) => {
         await adapterOn(server).updateCommandStatus(COMMAND_ID, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
+      }));
+  });
+
+  it('writes the status of a command only over the row it read: If-Match with the ETag of its read (flows 16–19)', async () => {
+    pact
+      .addInteraction()
+      .given('an IoT device command sent to its device is in CRM', { ...device, commandId: COMMAND_ID })
+      .uponReceiving('read the state of a command with its ETag')
+      .withRequest('GET', path('msdyn_iotdevicecommands', COMMAND_ID), (b) => b.query({ $select: 'fl_commandstate' }))
+      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ '@odata.etag': regex(ETAG, 'W/"7"'), fl_commandstate: 'sent' }));
+    await pact
+      .addInteraction()
+      .given('an IoT device command sent to its device is in CRM', { ...device, commandId: COMMAND_ID })
+      .uponReceiving('write the status of a command if its row is as read')
+      .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-Match': fromProviderState('${etag}', 'W/"7"') }).jsonBody({ fl_commandstate: 'delivered', msdyn_commandstatus: CfsCommandStatus.Sent, msdyn_commandstatusreason: like('Delivered to the device') }),
+      )
+      .willRespondWith(204)
+      .executeTest(settled(async (server) => {
+        const written = await adapterOn(server).updateCommandStatus(COMMAND_ID, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' });
+        expect(written).toEqual({ ok: true, value: undefined });
+      }));
+  });
+
+  it('reads a command again when Dataverse refuses a write over a row another writer changed (412), and never writes blind (flows 16–19)', async () => {
+    pact
+      .addInteraction()
+      .given('an IoT device command changed by another writer since its read is in CRM', { ...device, commandId: COMMAND_ID })
+      .uponReceiving('read again the state of a command another writer changed')
+      .withRequest('GET', path('msdyn_iotdevicecommands', COMMAND_ID), (b) => b.query({ $select: 'fl_commandstate' }))
+      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ '@odata.etag': regex(ETAG, 'W/"8"'), fl_commandstate: like('sent') }));
+    await pact
+      .addInteraction()
+      .given('an IoT device command changed by another writer since its read is in CRM', { ...device, commandId: COMMAND_ID })
+      .uponReceiving('write the status of a command over a row changed since its read')
+      .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-Match': fromProviderState('${staleEtag}', 'W/"7"') }).jsonBody({ fl_commandstate: 'delivered', msdyn_commandstatus: CfsCommandStatus.Sent, msdyn_commandstatusreason: like('Delivered to the device') }),
+      )
+      .willRespondWith(412, (b) => b.headers(JSON_RESPONSE).jsonBody({ error: { code: '0x80060882', message: like('The version of the existing record does not match the RowVersion property provided.') } }))
+      .executeTest(settled(async (server) => {
+        // The mock answers every read with the same row and every write with 412, so the adapter
+        // reads, tries and is refused until its attempts run out; it never drops the condition.
+        const failure = await adapterOn(server)
+          .updateCommandStatus(COMMAND_ID, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' })
+          .catch((e: unknown) => e);
+        expect(failure).toBeInstanceOf(CrmError);
+        expect(failure).toMatchObject({ code: 'Transient', message: expect.stringContaining('the row changed under each of') });
       }));
   });
 
