@@ -51,7 +51,7 @@ describe('BlobReferenceData on Azurite, beyond the port contract', () => {
     try {
       expect(await referenceData.deviceRules(T1 + 60 * MINUTE)).toEqual(thermostat(70));
       await publishReferenceData(container, { validFrom: T1 + 30 * MINUTE, rules: thermostat(80) });
-      await expect.poll(() => referenceData.deviceRules(T1 + 60 * MINUTE), { timeout: 5_000 }).toEqual(thermostat(80));
+      await expect.poll(() => referenceData.deviceRules(T1 + 60 * MINUTE), { timeout: 20_000 }).toEqual(thermostat(80));
       expect(await referenceData.deviceRules(T1 + 29 * MINUTE)).toEqual(thermostat(70));
     } finally {
       await referenceData.close();
