@@ -238,7 +238,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       }));
   });
 
-  it('reads a command again when Dataverse refuses a write over a row another writer changed (412), and never writes blind (flows 16–19)', async () => {
+  it('reads a command again after each 412 for a row another writer changed, and gives up as Transient when its attempts run out (flows 16–19)', async () => {
     pact
       .addInteraction()
       .given('an IoT device command changed by another writer since its read is in CRM', { ...device, commandId: COMMAND_ID })
@@ -255,7 +255,8 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       .willRespondWith(412, (b) => b.headers(JSON_RESPONSE).jsonBody({ error: { code: '0x80060882', message: like('The version of the existing record does not match the RowVersion property provided.') } }))
       .executeTest(settled(async (server) => {
         // The mock answers every read with the same row and every write with 412, so the adapter
-        // reads, tries and is refused until its attempts run out; it never drops the condition.
+        // reads, tries and is refused until its attempts run out. (That each retry carries the
+        // ETag of its own read is pinned by the unit test against a row server.)
         const failure = await adapterOn(server)
           .updateCommandStatus(COMMAND_ID, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' })
           .catch((e: unknown) => e);
