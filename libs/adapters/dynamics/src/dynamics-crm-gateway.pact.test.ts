@@ -43,6 +43,31 @@ const pact = new PactV4({ consumer: 'dynamics-adapter', provider: 'dataverse', d
 const adapterOn = (server: V3MockServer): DynamicsCrmGateway => new DynamicsCrmGateway({ organizationUrl: server.url, allowAnonymous: true, requestTimeoutMs: 5_000 });
 const path = (set: string, example: string): ReturnType<typeof regex> => regex(`^${API}/${set}\\(${GUID}\\)$`, `${API}/${set}(${example})`);
 
+/** The status both conditional writes of the pact make: delivered, on condition the command is still sent. */
+const DELIVERED = { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' } as const;
+
+/**
+ * The two requests of a conditional status write under one provider state: the read of the
+ * command's state with its ETag, then the PATCH whose If-Match is the ETag the provider state
+ * hands over (`write.etag`, e.g. `${etag}`). Returns the PATCH, for its response.
+ */
+function conditionalStatusWrite(state: string, read: { description: string; state: unknown }, write: { description: string; etag: string }) {
+  const params = { ...device, commandId: COMMAND_ID };
+  pact
+    .addInteraction()
+    .given(state, params)
+    .uponReceiving(read.description)
+    .withRequest('GET', path('msdyn_iotdevicecommands', COMMAND_ID), (b) => b.query({ $select: 'fl_commandstate' }))
+    .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ '@odata.etag': regex(ETAG, 'W/"7"'), fl_commandstate: read.state }));
+  return pact
+    .addInteraction()
+    .given(state, params)
+    .uponReceiving(write.description)
+    .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
+      b.headers({ ...WRITE_HEADERS, 'If-Match': fromProviderState(write.etag, 'W/"7"') }).jsonBody({ fl_commandstate: DELIVERED.state, msdyn_commandstatus: DELIVERED.cfsStatus, msdyn_commandstatusreason: like(DELIVERED.statusReason) }),
+    );
+}
+
 describe('dynamics adapter ← Dataverse Web API', () => {
   beforeAll(() => rmSync(`${PACTS}dynamics-adapter-dataverse.json`, { force: true }));
 
@@ -218,48 +243,29 @@ describe('dynamics adapter ← Dataverse Web API', () => {
   });
 
   it('writes the status of a command only over the row it read: If-Match with the ETag of its read (flows 16–19)', async () => {
-    pact
-      .addInteraction()
-      .given('an IoT device command sent to its device is in CRM', { ...device, commandId: COMMAND_ID })
-      .uponReceiving('read the state of a command with its ETag')
-      .withRequest('GET', path('msdyn_iotdevicecommands', COMMAND_ID), (b) => b.query({ $select: 'fl_commandstate' }))
-      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ '@odata.etag': regex(ETAG, 'W/"7"'), fl_commandstate: 'sent' }));
-    await pact
-      .addInteraction()
-      .given('an IoT device command sent to its device is in CRM', { ...device, commandId: COMMAND_ID })
-      .uponReceiving('write the status of a command if its row is as read')
-      .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
-        b.headers({ ...WRITE_HEADERS, 'If-Match': fromProviderState('${etag}', 'W/"7"') }).jsonBody({ fl_commandstate: 'delivered', msdyn_commandstatus: CfsCommandStatus.Sent, msdyn_commandstatusreason: like('Delivered to the device') }),
-      )
+    await conditionalStatusWrite(
+      'an IoT device command sent to its device is in CRM',
+      { description: 'read the state of a command with its ETag', state: 'sent' },
+      { description: 'write the status of a command if its row is as read', etag: '${etag}' },
+    )
       .willRespondWith(204)
       .executeTest(settled(async (server) => {
-        const written = await adapterOn(server).updateCommandStatus(COMMAND_ID, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' });
-        expect(written).toEqual({ ok: true, value: undefined });
+        expect(await adapterOn(server).updateCommandStatus(COMMAND_ID, DELIVERED, { ifState: 'sent' })).toEqual({ ok: true, value: undefined });
       }));
   });
 
   it('reads a command again after each 412 for a row another writer changed, and gives up as Transient when its attempts run out (flows 16–19)', async () => {
-    pact
-      .addInteraction()
-      .given('an IoT device command changed by another writer since its read is in CRM', { ...device, commandId: COMMAND_ID })
-      .uponReceiving('read again the state of a command another writer changed')
-      .withRequest('GET', path('msdyn_iotdevicecommands', COMMAND_ID), (b) => b.query({ $select: 'fl_commandstate' }))
-      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ '@odata.etag': regex(ETAG, 'W/"8"'), fl_commandstate: like('sent') }));
-    await pact
-      .addInteraction()
-      .given('an IoT device command changed by another writer since its read is in CRM', { ...device, commandId: COMMAND_ID })
-      .uponReceiving('write the status of a command over a row changed since its read')
-      .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
-        b.headers({ ...WRITE_HEADERS, 'If-Match': fromProviderState('${staleEtag}', 'W/"7"') }).jsonBody({ fl_commandstate: 'delivered', msdyn_commandstatus: CfsCommandStatus.Sent, msdyn_commandstatusreason: like('Delivered to the device') }),
-      )
+    await conditionalStatusWrite(
+      'an IoT device command changed by another writer since its read is in CRM',
+      { description: 'read again the state of a command another writer changed', state: like('sent') },
+      { description: 'write the status of a command over a row changed since its read', etag: '${staleEtag}' },
+    )
       .willRespondWith(412, (b) => b.headers(JSON_RESPONSE).jsonBody({ error: { code: '0x80060882', message: like('The version of the existing record does not match the RowVersion property provided.') } }))
       .executeTest(settled(async (server) => {
         // The mock answers every read with the same row and every write with 412, so the adapter
         // reads, tries and is refused until its attempts run out. (That each retry carries the
         // ETag of its own read is pinned by the unit test against a row server.)
-        const failure = await adapterOn(server)
-          .updateCommandStatus(COMMAND_ID, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' })
-          .catch((e: unknown) => e);
+        const failure = await adapterOn(server).updateCommandStatus(COMMAND_ID, DELIVERED, { ifState: 'sent' }).catch((e: unknown) => e);
         expect(failure).toBeInstanceOf(CrmError);
         expect(failure).toMatchObject({ code: 'Transient', message: expect.stringContaining('the row changed under each of') });
       }));
