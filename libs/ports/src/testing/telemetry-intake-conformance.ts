@@ -77,7 +77,14 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       };
       const send = (deviceId: string, n: number, properties?: Record<string, string>) => harness.devices.send(deviceId, utf8(JSON.stringify({ DeviceID: deviceId, n })), properties);
       const of = (received: readonly TelemetryEnvelope[], deviceId: string) => received.filter((e) => e.connectionDeviceId === deviceId);
-      return { harness, patience, subscribe, send, of };
+      /** A by-handler subscription of `group` that records what it is handed, to mark it later. */
+      const recording = async (group: string) => {
+        const { handed, handler } = recorder();
+        return { handed, subscription: await subscribe(group, handler, BY_HANDLER) };
+      };
+      /** Waits until the messages of `deviceId` handed to a recording are exactly `numbers`, in order. */
+      const handedAre = (handed: readonly Handed[], deviceId: string, numbers: readonly number[]) => eventually(() => expect(numbersOf(handed, deviceId)).toEqual(numbers), patience);
+      return { harness, patience, subscribe, send, of, recording, handedAre };
     };
 
     it('hands over each message with its device id, body, properties, enqueued time, partition and sequence number', async () => {
@@ -178,30 +185,28 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       await eventually(() => expect(t.of(marker, deviceId).map((e) => bodyOf(e).n)).toContain(2), t.patience);
       expect(t.of(received, deviceId)).toHaveLength(1);
     });
+
     it('by-handler: a new subscription starts right after the last envelope the handler marked, not after the last batch it was handed', async () => {
       const t = await open();
       const group = t.harness.consumerGroups[1];
       const deviceId = uniqueDeviceId('marked');
-      const first = recorder();
-      const s1 = await t.subscribe(group, first.handler, BY_HANDLER);
+      const first = await t.recording(group);
       for (let n = 0; n < 4; n++) await t.send(deviceId, n);
-      await eventually(() => expect(numbersOf(first.handed, deviceId)).toEqual([0, 1, 2, 3]), t.patience);
+      await t.handedAre(first.handed, deviceId, [0, 1, 2, 3]);
       await markThrough(first.handed, deviceId, 1);
-      await s1.close();
-      const second = recorder();
-      await t.subscribe(group, second.handler, BY_HANDLER);
+      await first.subscription.close();
+      const second = await t.recording(group);
       await t.send(deviceId, 4);
       // 4 was sent after subscribe resolved: once it is here, whatever was read again came before it.
-      await eventually(() => expect(numbersOf(second.handed, deviceId)).toEqual([2, 3, 4]), t.patience);
+      await t.handedAre(second.handed, deviceId, [2, 3, 4]);
     });
 
     it('refuses a mark through an envelope it did not hand over from that partition, naming the partition', async () => {
       const t = await open();
       const deviceId = uniqueDeviceId('foreign-mark');
-      const got = recorder();
-      await t.subscribe(t.harness.consumerGroups[1], got.handler, BY_HANDLER);
+      const got = await t.recording(t.harness.consumerGroups[1]);
       await t.send(deviceId, 0);
-      await eventually(() => expect(numbersOf(got.handed, deviceId)).toEqual([0]), t.patience);
+      await t.handedAre(got.handed, deviceId, [0]);
       const { envelope, partition } = got.handed.find((h) => h.envelope.connectionDeviceId === deviceId)!;
       await expect(partition.checkpoint({ ...envelope, partitionId: `${envelope.partitionId}-elsewhere` })).rejects.toThrow(`partition ${partition.partitionId}`);
     });
@@ -210,41 +215,36 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       const t = await open();
       const group = t.harness.consumerGroups[1];
       const deviceId = uniqueDeviceId('late-mark');
-      const first = recorder();
-      const s1 = await t.subscribe(group, first.handler, BY_HANDLER);
+      const first = await t.recording(group);
       for (let n = 0; n < 5; n++) await t.send(deviceId, n);
-      await eventually(() => expect(numbersOf(first.handed, deviceId)).toEqual([0, 1, 2, 3, 4]), t.patience);
+      await t.handedAre(first.handed, deviceId, [0, 1, 2, 3, 4]);
       await markThrough(first.handed, deviceId, 1);
       await markThrough(first.handed, deviceId, 0); // behind: changes nothing
-      await s1.close();
+      await first.subscription.close();
       await markThrough(first.handed, deviceId, 3); // the last mark, at shutdown
       await markThrough(first.handed, deviceId, 2); // behind: changes nothing
-      const second = recorder();
-      await t.subscribe(group, second.handler, BY_HANDLER);
+      const second = await t.recording(group);
       await t.send(deviceId, 5);
-      await eventually(() => expect(numbersOf(second.handed, deviceId)).toEqual([4, 5]), t.patience);
+      await t.handedAre(second.handed, deviceId, [4, 5]);
     });
 
     it("by-handler: a late mark of a closed subscription never moves the checkpoint back past a newer subscription's mark", async () => {
       const t = await open();
       const group = t.harness.consumerGroups[1];
       const deviceId = uniqueDeviceId('stale-mark');
-      const first = recorder();
-      const s1 = await t.subscribe(group, first.handler, BY_HANDLER);
+      const first = await t.recording(group);
       for (let n = 0; n < 4; n++) await t.send(deviceId, n);
-      await eventually(() => expect(numbersOf(first.handed, deviceId)).toEqual([0, 1, 2, 3]), t.patience);
+      await t.handedAre(first.handed, deviceId, [0, 1, 2, 3]);
       await markThrough(first.handed, deviceId, 0);
-      await s1.close();
-      const second = recorder();
-      const s2 = await t.subscribe(group, second.handler, BY_HANDLER);
-      await eventually(() => expect(numbersOf(second.handed, deviceId)).toEqual([1, 2, 3]), t.patience);
+      await first.subscription.close();
+      const second = await t.recording(group);
+      await t.handedAre(second.handed, deviceId, [1, 2, 3]);
       await markThrough(second.handed, deviceId, 3);
-      await s2.close();
+      await second.subscription.close();
       await markThrough(first.handed, deviceId, 2); // the first subscription's, behind the second's
-      const third = recorder();
-      await t.subscribe(group, third.handler, BY_HANDLER);
+      const third = await t.recording(group);
       await t.send(deviceId, 4);
-      await eventually(() => expect(numbersOf(third.handed, deviceId)).toEqual([4]), t.patience);
+      await t.handedAre(third.handed, deviceId, [4]);
     });
 
     it('by-handler: a failed batch is handed again as it was, and nothing before it (no rewind to the checkpoint far behind)', async () => {
