@@ -25,6 +25,9 @@ import { readDocumentFile, zodIssues } from './document-file.js';
  */
 
 const finite = (what: string) => z.number({ error: `expected ${what} as a number` }).refine(Number.isFinite, `expected ${what} as a finite number`);
+/** A bound of a numeric parameter: required, so no parameter takes ±1e308. */
+const bound = (which: 'min' | 'max') =>
+  z.number({ error: (i) => (i.input === undefined ? `required: a number parameter carries its range (${which})` : `expected the ${which === 'min' ? 'smallest' : 'largest'} value as a number`) }).refine(Number.isFinite, 'expected a finite number');
 const name = z.string({ error: 'expected a name' }).trim().min(1, 'expected a non-empty name').max(100, 'expected at most 100 characters');
 
 const range = <T extends { min: number; max: number }>(v: T, ctx: z.RefinementCtx): void => {
@@ -37,8 +40,8 @@ const parameterSpec: z.ZodType<ParameterSpec> = z.lazy(() =>
     [
       z.strictObject({ type: z.literal('string'), maxLength: z.int().min(1).max(8_192).optional() }),
       // A number without a range could take ±1e308: the document says what the device takes.
-      z.strictObject({ type: z.literal('numericString'), min: finite('the smallest value'), max: finite('the largest value') }).superRefine(range),
-      z.strictObject({ type: z.literal('number'), min: finite('the smallest value'), max: finite('the largest value') }).superRefine(range),
+      z.strictObject({ type: z.literal('numericString'), min: bound('min'), max: bound('max') }).superRefine(range),
+      z.strictObject({ type: z.literal('number'), min: bound('min'), max: bound('max') }).superRefine(range),
       z.strictObject({ type: z.literal('boolean') }),
       z.strictObject({ type: z.literal('object'), fields: z.record(name, parameterSpec), optional: z.array(name).optional(), atLeastOne: z.boolean().optional() }),
     ],
