@@ -32,7 +32,7 @@ export class AlertActions {
   constructor(private readonly deps: AlertActionsDeps) {}
 
   async sendCommand(alertId: string, commandName: string, parameters: Readonly<Record<string, unknown>>, options: SendCommandOptions = {}): Promise<Result<RequestedCommand, AlertActionError>> {
-    return this.requestCommand(alertId, commandName, parameters, commandName === NOTIFICATION_COMMAND ? 'notified' : 'commandSent', options);
+    return this.requestCommand(alertId, commandName, parameters, 'commandSent', options);
   }
 
   private async requestCommand(alertId: string, commandName: string, parameters: Readonly<Record<string, unknown>>, action: AlertAction, options: SendCommandOptions): Promise<Result<RequestedCommand, AlertActionError>> {
@@ -55,6 +55,7 @@ export class AlertActions {
     return requested;
   }
 
+  /** The rules framework's notification: the device shows the message; the alert keeps its status (the lifecycle's `notified`). */
   async notify(alertId: string, message: string, options: SendCommandOptions = {}): Promise<Result<RequestedCommand, AlertActionError>> {
     return this.requestCommand(alertId, NOTIFICATION_COMMAND, { Message: message }, 'notified', options);
   }
