@@ -52,7 +52,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'dataverse.clientSecret', kind: 'string', description: 'client secret of the app registration', secret: true },
   { path: 'dataverse.maxConcurrency', kind: 'number', description: 'concurrent Web API requests (service protection allows 52)', default: '52' },
   { path: 'dataverse.batchSize', kind: 'number', description: 'operations per `$batch` changeset for bulk writes', default: '10' },
-  { path: 'rules.file', kind: 'string', description: 'device rules: a CFS `devicerules.json` or a native rule document (default: the CFS thermostat rule, Temperature > 70)' },
+  { path: 'rules.file', kind: 'string', description: 'device rules: a CFS `devicerules.json` or a native rule document (default: the device types\u2019 rules, the CFS thermostat rule Temperature > 70 and those of `deviceTypes.file`)' },
   { path: 'rules.defaultDeviceType', kind: 'string', description: 'device type of a device the metadata does not know', default: 'Thermostat' },
   { path: 'rules.commitIntervalMs', kind: 'number', description: 'milliseconds between two commits of a telemetry partition (aggregate rows and health written, rule state saved, the intake checkpointed; 0: every batch)', default: '1000' },
   { path: 'deviceTypes.file', kind: 'string', description: 'device type document (JSON or YAML): device categories with their readings, CFS threshold rules and commands (every numeric parameter with its range); the built-in thermostat is always known' },
