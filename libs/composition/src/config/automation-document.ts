@@ -133,7 +133,10 @@ export function describeAutomationPolicy(policy: AutomationPolicy): string[] {
         case 'create-case':
           return 'case';
         case 'create-work-order':
-          return `work order${a.incidentType === undefined ? '' : ` (${a.incidentType}${a.priority === undefined ? '' : `, ${a.priority}`})`}`;
+        {
+          const details = [a.incidentType, a.priority].filter((d) => d !== undefined);
+          return `work order${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
+        }
         case 'none':
           return 'nothing';
       }
