@@ -69,19 +69,53 @@ const isEntity = (v: DataverseValue | undefined): v is DataverseEntity => typeof
 const isDateTime = (v: DataverseValue | undefined): v is DataverseDateTime => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'DateTime';
 const isReference = (v: DataverseValue | undefined): v is DataverseEntityReference => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'EntityReference';
 
-/** Routes a context to its typed reader by message and entity name. */
+const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/**
+ * Routes a context to its typed reader by message and entity name. As the CFS "CRM to IoT" Logic
+ * App does, the message name is compared case-insensitively (`create`, `Create`, `msdyn_registeriotdevice`).
+ */
 export function readOutboundCrmMessage(ctx: RemoteExecutionContext): Result<OutboundCrmMessage, ValidationIssue[]> {
   const map = <T, K extends OutboundCrmMessage['kind']>(r: Result<T, ValidationIssue[]>, wrap: (v: T) => Extract<OutboundCrmMessage, { kind: K }>): Result<OutboundCrmMessage, ValidationIssue[]> => (r.ok ? ok(wrap(r.value)) : r);
-  if (ctx.messageName === OutboundMessageName.Create && ctx.primaryEntityName === COMMAND_ENTITY) return map(readCommandCreated(ctx), (command) => ({ kind: 'command-created', command }));
-  if (ctx.messageName === OutboundMessageName.RegisterDevices) return map(readRegisterDevices(ctx), (devices) => ({ kind: 'register-devices', devices }));
-  if (ctx.messageName === OutboundMessageName.Update && ctx.primaryEntityName === DEVICE_ENTITY) return map(readDeviceUpdated(ctx), (update) => ({ kind: 'device-updated', update }));
-  if (ctx.messageName === OutboundMessageName.PullDeviceData) return map(readPullDeviceData(ctx), (pull) => ({ kind: 'pull-device-data', pull }));
+  if (same(ctx.messageName, OutboundMessageName.Create) && same(ctx.primaryEntityName, COMMAND_ENTITY)) return map(readCommandCreated(ctx), (command) => ({ kind: 'command-created', command }));
+  if (same(ctx.messageName, OutboundMessageName.RegisterDevices)) return map(readRegisterDevices(ctx), (devices) => ({ kind: 'register-devices', devices }));
+  if (same(ctx.messageName, OutboundMessageName.Update) && same(ctx.primaryEntityName, DEVICE_ENTITY)) return map(readDeviceUpdated(ctx), (update) => ({ kind: 'device-updated', update }));
+  if (same(ctx.messageName, OutboundMessageName.PullDeviceData)) return map(readPullDeviceData(ctx), (pull) => ({ kind: 'pull-device-data', pull }));
   return err([issue(['MessageName'], `"${ctx.messageName}" of "${ctx.primaryEntityName}" is not an outbound message this orchestrator handles (Create of ${COMMAND_ENTITY}, Update of ${DEVICE_ENTITY}, ${OutboundMessageName.RegisterDevices}, ${OutboundMessageName.PullDeviceData})`)]);
 }
 
+/** The kind of outbound message a context is, by its names alone (what to re-read when the endpoint stripped it). */
+export function outboundMessageKind(ctx: Pick<RemoteExecutionContext, 'messageName' | 'primaryEntityName'>): OutboundCrmMessage['kind'] | undefined {
+  if (same(ctx.messageName, OutboundMessageName.Create) && same(ctx.primaryEntityName, COMMAND_ENTITY)) return 'command-created';
+  if (same(ctx.messageName, OutboundMessageName.RegisterDevices)) return 'register-devices';
+  if (same(ctx.messageName, OutboundMessageName.Update) && same(ctx.primaryEntityName, DEVICE_ENTITY)) return 'device-updated';
+  if (same(ctx.messageName, OutboundMessageName.PullDeviceData)) return 'pull-device-data';
+  return undefined;
+}
+
+/**
+ * The Logic App's `messageParameters` for a context whose input parameters hold a `Target`
+ * entity or reference: `{id, logicalName, attributes, preImageAttributes}`, the attributes of the
+ * first pre-image; undefined when there is no Target.
+ */
+export interface FlattenedTarget {
+  readonly id: string;
+  readonly logicalName: string;
+  readonly attributes: Readonly<Record<string, DataverseValue>>;
+  readonly preImageAttributes: Readonly<Record<string, DataverseValue>>;
+}
+
+export function flattenTarget(ctx: RemoteExecutionContext): FlattenedTarget | undefined {
+  const t = ctx.inputParameters['Target'];
+  const pre = Object.values(ctx.preEntityImages)[0]?.attributes ?? {};
+  if (isEntity(t)) return { id: nonZero(t.id) ?? ctx.primaryEntityId, logicalName: t.logicalName, attributes: t.attributes, preImageAttributes: pre };
+  if (isReference(t)) return { id: t.id, logicalName: t.logicalName, attributes: {}, preImageAttributes: pre };
+  return undefined;
+}
+
 function expectMessage(ctx: RemoteExecutionContext, messageName: string, entityName: string | undefined, issues: ValidationIssue[]): void {
-  if (ctx.messageName !== messageName) issues.push(issue(['MessageName'], `expected "${messageName}", got "${ctx.messageName}"`));
-  if (entityName !== undefined && ctx.primaryEntityName !== entityName) issues.push(issue(['PrimaryEntityName'], `expected "${entityName}", got "${ctx.primaryEntityName}"`));
+  if (!same(ctx.messageName, messageName)) issues.push(issue(['MessageName'], `expected "${messageName}", got "${ctx.messageName}"`));
+  if (entityName !== undefined && !same(ctx.primaryEntityName, entityName)) issues.push(issue(['PrimaryEntityName'], `expected "${entityName}", got "${ctx.primaryEntityName}"`));
 }
 
 function target(ctx: RemoteExecutionContext, logicalName: string, issues: ValidationIssue[]): DataverseEntity | undefined {
