@@ -92,7 +92,8 @@ export class OutboundMessages {
       case 'command-created':
         return this.commandCreated(m.command, correlationId);
       case 'register-devices':
-        await this.deps.registrations.register(m.devices, correlationId);
+        if (m.ambiguous !== undefined) await this.deps.registrations.registerAmbiguous(m.ambiguous, correlationId);
+        else await this.deps.registrations.register(m.devices, correlationId);
         return complete;
       case 'device-updated':
         return this.deviceUpdated(m.update, correlationId);

@@ -5,6 +5,7 @@ import {
   buildDeviceUpdatedContext,
   buildPullDeviceDataContext,
   buildRegisterDevicesContext,
+  flattenTarget,
   mergePatchBetween,
   readCommandCreated,
   readDeviceUpdated,
@@ -110,6 +111,29 @@ describe('msdyn_RegisterIoTDevice', () => {
     expect(readRegisterDevices(ctx)).toMatchObject({ ok: false, error: [{ path: 'InputParameters.DeviceIds', message: expect.stringContaining('3 values for 2 devices') }] });
   });
 
+  it('routes a request whose id or name list holds a comma as ambiguous, with the record ids, lists, tags and settings it still splits', () => {
+    const ctx = withInput(fixture('register-devices'), { DeviceIds: 'thermo,stat-1,thermostat-2', IoTDeviceNames: 'Lobby, east,Server room' });
+    expect(readOutboundCrmMessage(ctx)).toEqual({
+      ok: true,
+      value: {
+        kind: 'register-devices',
+        devices: [],
+        ambiguous: {
+          kind: 'ambiguous',
+          deviceRecordIds: ['d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'],
+          deviceIdsText: 'thermo,stat-1,thermostat-2',
+          namesText: 'Lobby, east,Server room',
+          mismatched: [
+            { parameter: 'DeviceIds', values: 3 },
+            { parameter: 'IoTDeviceNames', values: 3 },
+          ],
+          tags: [{ site: 'lobby' }, { site: 'server-room' }],
+          settings: [{ TargetTemperature: 21 }, { TargetTemperature: 18 }],
+        },
+      },
+    });
+  });
+
   it('names the tags entry that is not a JSON object, and missing parameters', () => {
     expect(readRegisterDevices(withInput(fixture('register-devices'), { IoTDeviceTags: '{"site":"lobby"},{"site":' }))).toMatchObject({ ok: false, error: [{ path: 'InputParameters.IoTDeviceTags.1' }] });
     expect(readRegisterDevices({ ...fixture('register-devices'), inputParameters: {} })).toMatchObject({ ok: false, error: [{ path: 'InputParameters.DeviceIds' }, { path: 'InputParameters.IoTDeviceIds' }] });
@@ -163,5 +187,21 @@ describe('mergePatchBetween', () => {
   it('gives nothing for equal documents, nulls for removed keys, and values for changed ones', () => {
     expect(mergePatchBetween({ a: 1, b: { c: [1] } }, { a: 1, b: { c: [1] } })).toEqual({});
     expect(mergePatchBetween({ a: 1, b: { c: 1, d: 2 } }, { b: { c: 3, d: 2 }, e: [1] })).toEqual({ a: null, b: { c: 3 }, e: [1] });
+  });
+});
+
+describe('routing as the CFS "CRM to IoT" Logic App', () => {
+  it('compares message and entity names case-insensitively', () => {
+    const ctx = fixture('create-command');
+    expect(readOutboundCrmMessage({ ...ctx, messageName: 'CREATE' })).toMatchObject({ ok: true, value: { kind: 'command-created' } });
+    expect(readOutboundCrmMessage({ ...fixture('register-devices'), messageName: 'msdyn_registeriotdevice' })).toMatchObject({ ok: true, value: { kind: 'register-devices' } });
+  });
+
+  it('flattens the Target to {id, logicalName, attributes, preImageAttributes}', () => {
+    const update = buildDeviceUpdatedContext({ deviceRecordId: 'r1', deviceId: 'thermostat-1', settings: { T: 19 }, previous: { settings: { T: 21 } } });
+    const flat = flattenTarget(update);
+    expect(flat).toMatchObject({ id: 'r1', logicalName: 'msdyn_iotdevice', attributes: { msdyn_devicesettings: '{"T":19}' }, preImageAttributes: { msdyn_devicesettings: '{"T":21}' } });
+    expect(flattenTarget({ ...update, inputParameters: { Target: { kind: 'EntityReference', logicalName: 'msdyn_iotdevice', id: 'r2' } } })).toEqual({ id: 'r2', logicalName: 'msdyn_iotdevice', attributes: {}, preImageAttributes: flat!.preImageAttributes });
+    expect(flattenTarget(fixture('register-devices'))).toBeUndefined();
   });
 });
