@@ -75,6 +75,8 @@ export class IoTServiceEndpoint {
       if (full.attributes[name] !== undefined) attributes[name] = full.attributes[name]!;
       else if (after[wire] === null) attributes[name] = null;
     }
+    // The platform stamps modifiedon during the operation; a post-operation step's Target carries it.
+    if (after['modifiedon'] != null) attributes['modifiedon'] = { kind: 'DateTime', epochMs: Date.parse(String(after['modifiedon'])) };
     const target: DataverseEntity = { ...full, attributes };
     return this.context('Update', table.logicalName, full.id, { Target: target }, {}, { PreImage: this.entity(table, before) }, { PostImage: full }, `IoT Message: Update of ${table.logicalName}`);
   }
