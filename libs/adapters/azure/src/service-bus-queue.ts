@@ -201,16 +201,9 @@ export function toServiceBusMessage(message: QueueMessage): ServiceBusMessage {
 /** Service Bus adds its own application properties to dead letters; those are not the sender's. */
 const SERVICE_PROPERTIES = new Set(['DeadLetterReason', 'DeadLetterErrorDescription']);
 
-/** A 16-byte AMQP uuid (RFC 4122 byte order) as GUID text. */
-const uuidText = (b: Uint8Array): string => {
-  const hex = Buffer.from(b).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-};
-
 /**
  * A received Service Bus message as the port's. Application properties keep their strings,
- * numbers and booleans; a .NET sender's Guid (AMQP uuid, 16 bytes) becomes GUID text and a
- * DateTime (AMQP timestamp) ISO text, so the claims a Dataverse service endpoint sets all arrive.
+ * numbers and booleans, and a .NET sender's DateTime (AMQP timestamp) becomes ISO text.
  */
 export function fromServiceBusMessage(m: Pick<ServiceBusReceivedMessage, 'body' | 'applicationProperties' | 'messageId' | 'contentType' | 'correlationId' | 'subject'>): QueueMessage {
   const body = m.body as unknown;
@@ -219,7 +212,6 @@ export function fromServiceBusMessage(m: Pick<ServiceBusReceivedMessage, 'body' 
   for (const [key, value] of Object.entries(m.applicationProperties ?? {})) {
     if (SERVICE_PROPERTIES.has(key)) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') properties[key] = value;
-    else if (value instanceof Uint8Array && value.length === 16) properties[key] = uuidText(value);
     else if (value instanceof Date && Number.isFinite(value.getTime())) properties[key] = value.toISOString();
   }
   return {

@@ -350,6 +350,16 @@ export function decodeRemoteExecutionContextXml(body: Uint8Array | string): Resu
   }
   const root = isNode(doc) ? doc['RemoteExecutionContext'] : undefined;
   if (!isNode(root)) return err([issue(['body'], 'expected a RemoteExecutionContext element')]);
+  try {
+    return readContext(root);
+  } catch (e) {
+    // Only a value nested past the stack's depth gets here; a context is a few levels deep.
+    if (e instanceof RangeError) return err([issue(['body'], 'nests values too deeply to be a RemoteExecutionContext')]);
+    throw e;
+  }
+}
+
+function readContext(root: Node): Result<RemoteExecutionContext, ValidationIssue[]> {
   const r = new XmlReader();
   const t = (name: string): string | undefined => r.text(root[name]);
   const owning = root['OwningExtension'];

@@ -263,6 +263,16 @@ export function decodeRemoteExecutionContext(body: Uint8Array | string | object)
     json = decoded.value;
   }
   if (!isObject(json)) return err([issue([], 'expected a RemoteExecutionContext object')]);
+  try {
+    return readContext(json);
+  } catch (e) {
+    // Only a value nested past the stack's depth gets here; a context is a few levels deep.
+    if (e instanceof RangeError) return err([issue([], 'nests values too deeply to be a RemoteExecutionContext')]);
+    throw e;
+  }
+}
+
+function readContext(json: Json): Result<RemoteExecutionContext, ValidationIssue[]> {
   const r = new Reader();
   const messageName = r.string(json, 'MessageName', [], true);
   const primaryEntityName = r.string(json, 'PrimaryEntityName', [], true);
