@@ -67,7 +67,18 @@ export class OutboundMessages {
       case 'command-created': {
         const command = await this.deps.crm.getCommand(ctx.primaryEntityId);
         if (command === undefined) return deadLetter('CommandNotFound', `The service endpoint stripped the ${what} (MessageMaxSizeExceeded) and the CRM has no such command to re-read`);
-        return this.route({ kind, command: { ...command, sendToAllConnectedDevices: command.sendToAllConnectedDevices === true } }, ctx.correlationId, message);
+        const created: CommandCreated = {
+          commandId: command.commandId,
+          name: command.name,
+          message: command.message,
+          sendToAllConnectedDevices: command.sendToAllConnectedDevices === true,
+          ...(command.deviceId === '' ? {} : { deviceId: command.deviceId }),
+          ...(command.deviceRecordId === undefined ? {} : { deviceRecordId: command.deviceRecordId }),
+          ...(command.customerAssetId === undefined ? {} : { customerAssetId: command.customerAssetId }),
+          ...(command.parentAlertId === undefined ? {} : { parentAlertId: command.parentAlertId }),
+          createdOn: command.createdOn,
+        };
+        return this.route({ kind, command: created }, ctx.correlationId, message);
       }
       case 'device-updated': {
         const device = await this.deps.crm.getDevice(ctx.primaryEntityId);
