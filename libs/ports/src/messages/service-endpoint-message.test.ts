@@ -28,6 +28,12 @@ describe('a service endpoint message on the queue', () => {
     }
   });
 
+  it('reads a Text XML body with a byte-order mark and an XML declaration, as .NET writers may emit them', () => {
+    const body = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('<?xml version="1.0" encoding="utf-8"?>'), ...bytes('pull-device-data', 'xml')]);
+    const read = decodeServiceEndpointMessage({ body, contentType: 'application/xml' });
+    expect(read).toMatchObject({ ok: true, value: { context: { messageName: 'msdyn_PullDataForIoTDevice', inputParameters: { DeviceIds: 'thermostat-1' } } } });
+  });
+
   it('refuses Binary XML (application/msbin1) naming the Message Format setting of the endpoint registration', () => {
     const binary = serviceEndpointQueueMessage(context('create-command'), ServiceEndpointMessageFormat.BinaryXml, identity, 'm');
     if (!binary.ok) throw new Error('encode');
