@@ -3,7 +3,7 @@ import type { TableSchema } from './cfs-schema.js';
 import { CfsPlugins } from './cfs-plugins.js';
 import { DataverseFault, notFound } from './dataverse-fault.js';
 import { DEVICE_UPDATE_FILTERING_ATTRIBUTES, type IoTServiceEndpoint, type PendingContext } from './iot-service-endpoint.js';
-import { ODataSyntaxError, parseFilter, parseRecordKey } from './odata-filter.js';
+import { ODataSyntaxError, parseFilter, parseRecordKey, type FilterNode } from './odata-filter.js';
 import { wholeSeconds, type ColumnValues, type OrderBy, type RecordStore, type WireRecord } from './record-store.js';
 
 export interface ApiRequest {
@@ -65,6 +65,8 @@ export class DataverseWebApi {
       if (method !== 'POST') throw new DataverseFault(405, '0x80060888', `${path} is an action: use POST.`);
       return this.action(path, parseBody(request.body), effects);
     }
+    const definitions = /^EntityDefinitions\(LogicalName='([A-Za-z0-9_]+)'\)\/Attributes$/.exec(path);
+    if (definitions !== null && method === 'GET') return this.attributeDefinitions(definitions[1]!, q);
     const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*?)\))?(?:\/([A-Za-z_][A-Za-z0-9_]*)(\/\$ref)?)?$/s.exec(path);
     const table = m ? this.store.table(m[1]!) : undefined;
     if (!m || table === undefined) throw new DataverseFault(404, '0x80060888', `Resource not found for the segment '${path.split(/[(/]/)[0]}'.`);
@@ -107,6 +109,47 @@ export class DataverseWebApi {
     const record = this.store.insert(table, id, withDefaults(table, values));
     this.afterCreate(table, record, effects);
     return this.written(table, record, 201, request, q);
+  }
+
+  /**
+   * `EntityDefinitions(LogicalName='…')/Attributes`: the table's columns as attribute metadata
+   * (LogicalName, AttributeType, RequiredLevel), `$filter` on LogicalName. The Web API shape of
+   * https://learn.microsoft.com/en-us/power-apps/developer/data-platform/webapi/query-metadata-web-api.
+   */
+  private attributeDefinitions(logicalName: string, q: URLSearchParams): ApiResponse {
+    const table = this.store.tables().find((t) => t.logicalName === logicalName);
+    if (table === undefined) throw new DataverseFault(404, '0x80040217', `Could not find an entity with name ${logicalName}.`);
+    const all = [table.primaryKey, ...Object.keys(table.definitions), 'createdon', 'modifiedon', 'versionnumber'];
+    const filterText = q.get('$filter');
+    const filter = filterText ? parseFilter(filterText) : undefined;
+    const matches = (node: FilterNode, name: string): boolean => {
+      switch (node.kind) {
+        case 'and':
+          return matches(node.left, name) && matches(node.right, name);
+        case 'or':
+          return matches(node.left, name) || matches(node.right, name);
+        case 'not':
+          return !matches(node.operand, name);
+        case 'compare':
+          if (node.property !== 'LogicalName' || node.literal.kind !== 'string' || (node.op !== 'eq' && node.op !== 'ne')) break;
+          return (name === node.literal.value) === (node.op === 'eq');
+        default:
+          break;
+      }
+      throw new DataverseFault(400, '0x80060888', 'The emulator filters attribute metadata by LogicalName eq/ne only.');
+    };
+    const value = all
+      .filter((name) => filter === undefined || matches(filter, name))
+      .map((name) => {
+        const definition = table.definitions[name];
+        return {
+          LogicalName: name,
+          AttributeType: definition === undefined ? (name === table.primaryKey ? 'Uniqueidentifier' : 'DateTime') : attributeTypeOf(definition.type),
+          RequiredLevel: { Value: definition?.requiredLevel ?? 'None' },
+          IsCustomAttribute: definition?.origin === 'extension',
+        };
+      });
+    return this.json(200, { '@odata.context': `${this.webApiRoot()}$metadata#EntityDefinitions('${logicalName}')/Attributes`, value });
   }
 
   /** `set(id)/relationship` (GET: the related records) and `set(id)/relationship/$ref` (POST: associate). */
@@ -358,6 +401,10 @@ export class DataverseWebApi {
   private json(status: number, body: unknown): ApiResponse {
     return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
   }
+}
+
+function attributeTypeOf(type: TableSchema['columns'][string]): string {
+  return { string: 'String', int: 'Integer', option: 'Picklist', bool: 'Boolean', datetime: 'DateTime', double: 'Double', guid: 'Uniqueidentifier', lookup: 'Lookup' }[type.kind];
 }
 
 const fault = (status: number, code: string, message: string): ApiResponse => ({ status, headers: { ...JSON_HEADERS }, body: new DataverseFault(status, code, message).body() });
