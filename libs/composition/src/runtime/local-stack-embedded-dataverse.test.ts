@@ -73,7 +73,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     stack.fleet.nudge('thermostat-2', 20);
     await stack.fleet.tick();
     const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
-    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: ids.customerAssetId, description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
+    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: ids.customerAssetId('thermostat-2'), description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
     // The record is in the emulator's store, read over its Web API without the adapter.
     const stored = (await (await fetch(`${webApiUrl}msdyn_iotalerts?$filter=msdyn_deviceid eq 'thermostat-2'&$select=msdyn_alerttoken,msdyn_description`)).json()) as { value: Array<Record<string, unknown>> };
     expect(stored.value.map((r) => r['msdyn_iotalertid'])).toContain(alert.alertId);
