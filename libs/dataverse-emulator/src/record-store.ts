@@ -47,6 +47,11 @@ export class RecordStore {
       this.bySet.set(table.entitySet, table);
       const columns = Object.entries({ ...table.columns, ...SYSTEM_COLUMNS }).map(([name, type]) => `${quote(sqlColumnOf(name, type))} ${sqlTypeOf(type)}`);
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${quote(table.entitySet)} (${quote(table.primaryKey)} TEXT PRIMARY KEY COLLATE NOCASE, ${columns.join(', ')})`);
+      // A database made before a solution was imported gets the solution's columns added.
+      const present = new Set((this.db.prepare(`PRAGMA table_info(${quote(table.entitySet)})`).all() as { name: string }[]).map((c) => c.name));
+      for (const [name, type] of Object.entries(table.columns)) {
+        if (!present.has(sqlColumnOf(name, type))) this.db.exec(`ALTER TABLE ${quote(table.entitySet)} ADD COLUMN ${quote(sqlColumnOf(name, type))} ${sqlTypeOf(type)}`);
+      }
       for (const [i, key] of table.alternateKeys.entries()) {
         const cols = key.map((k) => quote(sqlColumnOf(k, table.columns[k]!))).join(', ');
         this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_key_${i}`)} ON ${quote(table.entitySet)} (${cols})`);

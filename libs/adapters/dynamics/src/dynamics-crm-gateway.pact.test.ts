@@ -57,7 +57,7 @@ const storedAlert = { ...device, alertId: ALERT_ID, alertToken: 'b7a1c2d3-0000-4
 
 const pact = new PactV4({ consumer: 'dynamics-adapter', provider: 'dataverse', dir: PACTS, logLevel: 'error' });
 /** The one read of the organisation's metadata a new adapter makes before a command write: a stock organisation has no extension column. */
-function stockOrganisationMetadata(state: string, params: Record<string, unknown>): void {
+function stockOrganisationMetadata(state: string, params: Record<string, string>): void {
   pact
     .addInteraction()
     .given(state, params)

@@ -394,7 +394,7 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   }
 
   async getCommand(commandId: string): Promise<CrmCommand | undefined> {
-    const row = await this.retrieve('commands', commandId, CommandColumns);
+    const row = await this.retrieve('commands', commandId, await this.commandColumns());
     return row === undefined ? undefined : toCommand(row);
   }
 
@@ -423,6 +423,10 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
 
   private extension: Promise<boolean> | undefined;
 
+  private async commandColumns(): Promise<string[]> {
+    return (await this.hasExtension()) ? [...CommandColumns, ExtensionColumns.commandState.column] : CommandColumns;
+  }
+
   /**
    * Unconditional: a PATCH with `If-Match: *` (only if the row exists). Conditional: Dataverse's
    * optimistic concurrency. The state is read with the row's `@odata.etag` and the PATCH carries
@@ -444,7 +448,7 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       return ok(undefined);
     }
     for (let attempt = 1; attempt <= CONDITIONAL_WRITE_ATTEMPTS; attempt++) {
-      const row = await this.retrieve('commands', commandId, ['msdyn_commandstatus', 'msdyn_commandstatusreason']);
+      const row = await this.retrieve('commands', commandId, extension ? ['msdyn_commandstatus', 'msdyn_commandstatusreason', ExtensionColumns.commandState.column] : ['msdyn_commandstatus', 'msdyn_commandstatusreason']);
       if (row === undefined) throw new CrmError('NotFound', `no msdyn_iotdevicecommand with id ${JSON.stringify(commandId)}`);
       const found = toCommandStatus(row).state;
       if (found !== condition.ifState) return err({ code: 'StateMoved', commandId, expected: condition.ifState, found });
@@ -461,7 +465,7 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   }
 
   async listCommands(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<CrmCommand[]> {
-    const rows = await this.query('commands', CommandColumns, {
+    const rows = await this.query('commands', await this.commandColumns(), {
       ...(query.deviceId !== undefined ? { filter: eqString('msdyn_deviceid', query.deviceId) } : {}),
       orderBy: ['createdon desc'],
       ...(query.top !== undefined ? { top: query.top } : {}),
@@ -870,8 +874,12 @@ function toAlert(r: Row): StoredIoTAlert {
 }
 
 /** The command's state and reason: from msdyn_commandstatusreason (see command-status-reason.ts). */
-const toCommandStatus = (r: Row): { readonly state: CommandState; readonly statusReason?: string } =>
-  decodeCommandStatusReason(Number(r['msdyn_commandstatus'] ?? 192350000) as CfsCommandStatus, r['msdyn_commandstatusreason'] as string | null | undefined);
+const toCommandStatus = (r: Row): { readonly state: CommandState; readonly statusReason?: string } => {
+  const decoded = decodeCommandStatusReason(Number(r['msdyn_commandstatus'] ?? 192350000) as CfsCommandStatus, r['msdyn_commandstatusreason'] as string | null | undefined);
+  // With the extension solution, its column holds the state (a reason edited by hand cannot move it).
+  const extended = r[ExtensionColumns.commandState.column];
+  return typeof extended === 'string' && extended !== '' ? { ...decoded, state: extended as CommandState } : decoded;
+};
 
 function toCommand(r: Row): CrmCommand {
   return {
