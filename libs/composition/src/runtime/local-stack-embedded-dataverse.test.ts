@@ -44,8 +44,9 @@ const recordingLog = (into: Logged[]): LogPort => ({
 });
 
 describe('the local stack with ports.crm dataverse and no URL: the Dataverse emulator in process', () => {
-  it('closes the loop through the Dynamics adapter: alert record in the emulator → Set Values created through the adapter → service endpoint → outbound queue → device → acknowledged', async () => {
-    const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 3, drifting: 0, heartbeatIntervalMs: 0 } });
+  for (const importExtension of [false, true]) {
+  it(`closes the loop through the Dynamics adapter on ${importExtension ? 'an organisation with the Fieldlink extension solution' : 'a stock organisation'}: alert record in the emulator → Set Values created through the adapter → service endpoint → outbound queue → device → acknowledged`, async () => {
+    const config = parseConfig({ ports: { crm: 'dataverse' }, dataverse: { importExtension }, simulator: { devices: 3, drifting: 0, heartbeatIntervalMs: 0 } });
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     expect(config.value.dataverse).toMatchObject({ embedded: true });
     const outbound = new RecordingQueue('outbound');
@@ -88,6 +89,10 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
       return c?.state === 'acknowledged' ? c : undefined;
     });
     expect(done).toMatchObject({ commandId: command.commandId, cfsStatus: 192350001 });
+    // On the organisation's own columns: the stock ones always, the extension's only where it was imported.
+    const row = (await (await fetch(`${webApiUrl}msdyn_iotdevicecommands(${command.commandId})`)).json()) as Record<string, unknown>;
+    expect(row).toMatchObject({ msdyn_commandstatus: 192350001, msdyn_commandstatusreason: expect.stringMatching(/^\[Fieldlink: acknowledged\]/) });
+    expect(row['fl_commandstate']).toBe(importExtension ? 'acknowledged' : undefined);
 
     // The command left through the outbound queue, once: the service endpoint's Create, and no direct dispatch beside it.
     const creates = outbound.posted.filter((m) => m.subject === 'Create');
@@ -101,6 +106,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     expect(await outbound.peekDeadLetters(10)).toEqual([]);
     expect(await crm.listCommands()).toHaveLength(1);
   }, 30_000);
+  }
 
   it('stops the emulator with the stack', async () => {
     const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 1, drifting: 0, heartbeatIntervalMs: 0 } });
