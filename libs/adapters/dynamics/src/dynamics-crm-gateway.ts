@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessToken as AzureAccessToken, TokenCredential } from '@azure/identity';
-import { ALERT_DESCRIPTION_MAX, AlertState as AlertStateValue, AlertStatus as AlertStatusValue, AlertType as AlertTypeValue, COMMAND_MESSAGE_MAX, err, ok, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
+import { ALERT_DESCRIPTION_MAX, AlertState as AlertStateValue, cfsStatusOf, AlertStatus as AlertStatusValue, AlertType as AlertTypeValue, COMMAND_MESSAGE_MAX, err, ok, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
 import {
   CrmError,
   silentLog,
@@ -473,6 +473,36 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return rows.filter((r) => query.deviceId === undefined || r['msdyn_deviceid'] === query.deviceId).map(toCommand);
   }
 
+  /**
+   * Keyed paging on (createdon, id), oldest first: each page asks for the rows after the last one
+   * handed out, so rows that leave the state meanwhile shift nothing, and rows sharing a createdon
+   * second are all reached. On a stock organisation the server narrows by the CFS status the state
+   * implies (`msdyn_commandstatus`) and the state itself is read from `msdyn_commandstatusreason`
+   * here (no text filter on it: `[` is a wildcard to the SQL behind `startswith`); with the
+   * extension solution the server filters on its column.
+   */
+  async *commandsInState(state: CommandState, pageSize: number): AsyncIterable<readonly CrmCommand[]> {
+    const top = Math.max(1, Math.min(5_000, Math.floor(pageSize)));
+    const extension = await this.hasExtension();
+    const inState = extension ? eqString(ExtensionColumns.commandState.column, state) : `msdyn_commandstatus eq ${cfsStatusOf(state)}`;
+    const columns = await this.commandColumns();
+    let after: { readonly createdOn: string; readonly id: string } | undefined;
+    for (;;) {
+      const filter =
+        after === undefined
+          ? inState
+          : `${inState} and (createdon gt ${after.createdOn} or (createdon eq ${after.createdOn} and msdyn_iotdevicecommandid gt ${odataGuid(after.id)}))`;
+      const rows = await this.query('commands', columns, { filter, orderBy: ['createdon asc', 'msdyn_iotdevicecommandid asc'], top });
+      const page = rows.slice(0, top);
+      if (page.length === 0) return;
+      const last = page.at(-1)!;
+      after = { createdOn: odataDateTime(epochOf(last['createdon'])), id: str(last['msdyn_iotdevicecommandid']) };
+      const commands = page.map(toCommand).filter((c) => c.state === state);
+      if (commands.length > 0) yield commands;
+      if (page.length < top) return;
+    }
+  }
+
   // ---- cases and work orders ----
 
   async createCase(newCase: NewCrmCase): Promise<{ readonly caseId: string; readonly created: boolean }> {
@@ -503,7 +533,8 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     if (existing !== undefined) return { workOrderId: str(existing['msdyn_workorderid']), created: false };
     const workOrderId = deterministicGuid('msdyn_workorder', alertId);
     const data: Row = {
-      msdyn_workordersummary: workOrder.summary,
+      // The incident type and priority are lookups by name in the stock schema; until they are resolved, the summary carries them.
+      msdyn_workordersummary: workOrderSummary(workOrder),
       ...this.bind('workOrders', 'msdyn_iotalert', 'alerts', alertId, false),
       ...this.bind('workOrders', 'msdyn_servicerequest', 'cases', workOrder.caseId, false),
       ...this.bind('workOrders', 'msdyn_customerasset', 'customerAssets', workOrder.customerAssetId, false),
@@ -880,6 +911,11 @@ const toCommandStatus = (r: Row): { readonly state: CommandState; readonly statu
   const extended = r[ExtensionColumns.commandState.column];
   return typeof extended === 'string' && extended !== '' ? { ...decoded, state: extended as CommandState } : decoded;
 };
+
+function workOrderSummary(w: NewCrmWorkOrder): string {
+  const extra = [w.incidentType === undefined ? undefined : `incident type: ${w.incidentType}`, w.priority === undefined ? undefined : `priority: ${w.priority}`].filter((x) => x !== undefined);
+  return extra.length === 0 ? w.summary : `${w.summary} (${extra.join(', ')})`;
+}
 
 function toCommand(r: Row): CrmCommand {
   return {
