@@ -52,6 +52,8 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'dataverse.clientSecret', kind: 'string', description: 'client secret of the app registration', secret: true },
   { path: 'dataverse.maxConcurrency', kind: 'number', description: 'concurrent Web API requests (service protection allows 52)', default: '52' },
   { path: 'dataverse.batchSize', kind: 'number', description: 'operations per `$batch` changeset for bulk writes', default: '10' },
+  { path: 'dataverse.extension', kind: 'string', description: '`discover`: one read of `EntityDefinitions` at the first command write tells whether the organisation has the Fieldlink extension solution, whose column is then used too; `never`: keep to stock columns without asking', default: 'discover' },
+  { path: 'dataverse.importExtension', kind: 'boolean', description: '`true`: the embedded Dataverse emulator imports the Fieldlink extension solution before it serves (without it, a stock organisation with CFS)', default: 'false' },
   { path: 'rules.file', kind: 'string', description: 'device rules: a CFS `devicerules.json` or a native rule document (default: the device types\u2019 rules, the CFS thermostat rule Temperature > 70 and those of `deviceTypes.file`)' },
   { path: 'rules.defaultDeviceType', kind: 'string', description: 'device type of a device the metadata does not know', default: 'Thermostat' },
   { path: 'rules.commitIntervalMs', kind: 'number', description: 'milliseconds between two commits of a telemetry partition (aggregate rows and health written, rule state saved, the intake checkpointed; 0: every batch)', default: '1000' },
