@@ -52,6 +52,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'dataverse.clientSecret', kind: 'string', description: 'client secret of the app registration', secret: true },
   { path: 'dataverse.maxConcurrency', kind: 'number', description: 'concurrent Web API requests (service protection allows 52)', default: '52' },
   { path: 'dataverse.batchSize', kind: 'number', description: 'operations per `$batch` changeset for bulk writes', default: '10' },
+  { path: 'alerts.enrichment', kind: 'string', description: 'who maps an IoT alert\u2019s device to its device record and customer asset and parents repeats: `orchestrator` (the inbound flow, then writes them) or `organisation` (the inbound flow writes the five columns the CFS Logic App writes, `msdyn_alertdata`, `msdyn_alerttime`, `msdyn_alerttoken`, `msdyn_description`, `msdyn_deviceid`, and the CRM\u2019s own plug-ins do the rest)', default: '`organisation` with `ports.crm` `dataverse` and an organisation URL, else `orchestrator`' },
   { path: 'rules.file', kind: 'string', description: 'device rules: a CFS `devicerules.json` or a native rule document (default: the CFS thermostat rule, Temperature > 70)' },
   { path: 'rules.defaultDeviceType', kind: 'string', description: 'device type of a device the metadata does not know', default: 'Thermostat' },
   { path: 'rules.commitIntervalMs', kind: 'number', description: 'milliseconds between two commits of a telemetry partition (aggregate rows and health written, rule state saved, the intake checkpointed; 0: every batch)', default: '1000' },

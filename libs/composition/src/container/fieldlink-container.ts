@@ -127,7 +127,7 @@ export function createFieldlinkContainer(services: ContainerServices): Container
     );
     c.bind(APP_TOKENS.AlertActions).toResolvedValue((crm: CrmGatewayPort, commands: CommandRequests, log: LogPort) => new AlertActions({ crm, commands, log }), [TOKENS.CrmGateway, APP_TOKENS.CommandRequests, TOKENS.Log]);
     c.bind(APP_TOKENS.AlertAutomation).toResolvedValue((crm: CrmGatewayPort, actions: AlertActions, log: LogPort) => new AlertAutomation({ crm, actions, log }), [TOKENS.CrmGateway, APP_TOKENS.AlertActions, TOKENS.Log]);
-    c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort, automation: AlertAutomation) => new InboundAlerts({ crm, log, automation }), [TOKENS.CrmGateway, TOKENS.Log, APP_TOKENS.AlertAutomation]);
+    c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort, automation: AlertAutomation) => new InboundAlerts({ crm, log, automation, enrichment: config.alerts.enrichment }), [TOKENS.CrmGateway, TOKENS.Log, APP_TOKENS.AlertAutomation]);
     if (has(TOKENS.AlertsQueue)) {
       c.bind(APP_TOKENS.AlertsProcessor).toResolvedValue(
         (queue: MessageQueuePort, inbound: InboundAlerts, log: LogPort) => new QueueProcessor(queue, (m) => inbound.handle(m), log),
