@@ -194,7 +194,7 @@ class PartitionMarks {
         partitionId: context.partitionId,
         checkpoint: (through) => this.mark(context.partitionId, through),
         // What the hub told with the last receive (trackLastEnqueuedEventProperties); undefined before the first.
-        lastEnqueuedSequenceNumber: () => context.lastEnqueuedEventProperties.sequenceNumber,
+        lastEnqueuedSequenceNumber: () => context.lastEnqueuedEventProperties?.sequenceNumber,
       };
       this.contexts.set(context, partition);
     }

@@ -103,9 +103,18 @@ export function createFieldlinkContainer(services: ContainerServices): Container
     );
   }
   if (has(TOKENS.StatusStore)) {
+    // A device type with an absence rule among its rules raises an alert when its device goes offline.
     c.bind(APP_TOKENS.DeviceConnectionMonitor).toResolvedValue(
-      (statusStore: StatusStorePort, clock: ClockPort, log: LogPort) => new DeviceConnectionMonitor({ statusStore, clock, log, heartbeatIntervalMs: config.simulator.heartbeatIntervalMs || 60_000 }),
-      [TOKENS.StatusStore, TOKENS.Clock, TOKENS.Log],
+      (statusStore: StatusStorePort, clock: ClockPort, log: LogPort, alertsQueue: MessageQueuePort | undefined, referenceData: ReferenceDataPort | undefined) =>
+        new DeviceConnectionMonitor({
+          statusStore,
+          clock,
+          log,
+          heartbeatIntervalMs: config.simulator.heartbeatIntervalMs || 60_000,
+          ...(alertsQueue === undefined ? {} : { alertsQueue, deviceTypes: BUILT_IN_DEVICE_TYPES, defaultDeviceType }),
+          ...(referenceData === undefined ? {} : { deviceTypeOf: (deviceId: string) => referenceData.deviceTypeOf(deviceId) }),
+        }),
+      [TOKENS.StatusStore, TOKENS.Clock, TOKENS.Log, { serviceIdentifier: TOKENS.AlertsQueue, optional: true }, { serviceIdentifier: TOKENS.ReferenceData, optional: true }],
     );
   }
 
