@@ -78,7 +78,8 @@ export const CFS_TABLES: readonly TableSchema[] = [
       msdyn_lastcommandsent: lookup('msdyn_iotdevicecommands'),
       ...stateAndStatus,
     },
-    alternateKeys: [['msdyn_alerttoken']],
+    // No key on msdyn_alerttoken: as in a stock organisation, one event token may carry several alerts (one per reading over its threshold).
+    alternateKeys: [],
   },
   {
     entitySet: 'msdyn_iotdevicecommands',
