@@ -92,6 +92,8 @@ export class TelemetryIngest {
   private readonly commits = new Map<string, Promise<void>>();
   /** Partitions whose last commit failed: their next batch waits for a commit, so the intake slows down instead of the changes piling up. */
   private readonly failedCommits = new Set<string>();
+  /** Partitions whose saved state `advanceIdle` has looked for already. */
+  private readonly restoreTried = new Set<string>();
 
   constructor(private readonly deps: TelemetryIngestDeps) {
     this.evaluator = deps.evaluator ?? new CfsRuleEvaluator();
@@ -116,7 +118,7 @@ export class TelemetryIngest {
     let committing: Promise<unknown> | undefined;
     const tick = async (): Promise<void> => {
       try {
-        await this.advanceIdle(subscription.partitions?.() ?? []);
+        await this.advanceIdle(subscription.partitions?.());
       } catch (error) {
         this.deps.log.warn('ingest.advance-failed', { error: error instanceof Error ? error.message : String(error) });
       }
@@ -294,6 +296,7 @@ export class TelemetryIngest {
         // stale. It is let go, and the partition's next batch here starts from what the other saved.
         this.partitions.delete(partitionId);
         this.failedCommits.delete(partitionId);
+        this.restoreTried.delete(partitionId);
         this.deps.log.warn('ingest.partition-taken-over', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });
         throw error;
       }
@@ -341,17 +344,22 @@ export class TelemetryIngest {
    * hours old is read on event time alone, and a live partition follows the clock). A partition
    * still reading a backlog stays at the time of its newest event read: replaying an hour-old
    * stream keeps the suppression memory, windows, durations and absences of that hour.
-   * `open` are the partitions the intake holds now: one this process has not read yet is restored
-   * from the rule state store first, so its silent devices are noticed after a restart too.
+   * `held` are the partitions the intake holds now (when it tells): only they move, and one this
+   * process has not read yet is restored from the rule state store first (once), so its silent
+   * devices are noticed after a restart too. Without `held`, every partition this ingest holds.
    * Run on `subscribe`'s timer; returns what time alone raised.
    */
-  async advanceIdle(open: readonly TelemetryPartitionContext[] = []): Promise<ThresholdAlert[]> {
-    for (const context of open) {
-      if (!this.contexts.has(context.partitionId)) this.contexts.set(context.partitionId, context);
-      if (!this.partitions.has(context.partitionId) && this.journal !== undefined) await this.inTurn(context.partitionId, () => this.restoreIfStored(context.partitionId));
+  async advanceIdle(held?: readonly TelemetryPartitionContext[]): Promise<ThresholdAlert[]> {
+    for (const context of held ?? []) {
+      this.contexts.set(context.partitionId, context);
+      if (!this.partitions.has(context.partitionId) && this.journal !== undefined && !this.restoreTried.has(context.partitionId)) {
+        this.restoreTried.add(context.partitionId);
+        await this.inTurn(context.partitionId, () => this.restoreIfStored(context.partitionId));
+      }
     }
+    const moving = held === undefined ? [...this.partitions.keys()] : held.map((c) => c.partitionId).filter((id) => this.partitions.has(id));
     const raised: ThresholdAlert[] = [];
-    for (const partitionId of [...this.partitions.keys()]) {
+    for (const partitionId of moving) {
       const alerts = await this.inTurn(partitionId, async () => {
         const state = this.partitions.get(partitionId);
         const now = this.clock.now();
