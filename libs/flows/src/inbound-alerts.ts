@@ -81,7 +81,9 @@ export class InboundAlerts {
     const policy = this.deps.parenting ?? DEFAULT_PARENTING_POLICY;
     const earlier = await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs);
     const candidates = earlier.filter((a) => a.alertId !== alert.alertId).map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId }));
-    const parentAlertId = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), candidates, policy);
+    const candidate = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), candidates, policy);
+    // A closed parent ends the debounce: the next crossing is a new root, with its own automation.
+    const parentAlertId = candidate !== undefined && (await crm.getIoTAlert(candidate))?.state === AlertState.Closed ? undefined : candidate;
     return {
       ...alert,
       ...(device === undefined ? {} : { deviceRecordId: device.deviceRecordId }),
