@@ -36,7 +36,7 @@ async function theRest(crm: DynamicsCrmGateway): Promise<void> {
   for (const [i, id] of deviceRecordIds.entries()) await crm.upsertDevice({ deviceRecordId: id, deviceId: `names-${i}`, name: `Names ${i}`, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Unregistered });
   const alert = (i: number) => ({ alertToken: `names-token-${i}`, deviceId: 'names-0', description: 'Temperature reading of 86 exceeded a threshold of 70', alertData: i === 0 ? 'x'.repeat(9_000) : '{}', alertTime: Date.parse('2026-11-28T09:15:00Z') + i * 1000, alertType: AlertType.Anomaly, state: AlertState.Active, status: AlertStatus.Active });
   await crm.createIoTAlerts([alert(0), alert(1), alert(2)]);
-  await crm.getIoTAlert((await crm.findIoTAlertByToken('names-token-0'))!.alertId);
+  await crm.getIoTAlert((await crm.findIoTAlertsByToken('names-token-0'))[0]!.alertId);
   await crm.writeRegistrationResults(deviceRecordIds.map((id, i) => ({ deviceRecordId: id, deviceId: `names-${i}`, status: RegistrationStatus.Registered, message: 'Registered' })));
   await crm.registerDevices(deviceRecordIds);
   await crm.pullDeviceData(deviceRecordIds);

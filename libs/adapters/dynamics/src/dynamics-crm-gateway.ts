@@ -298,16 +298,18 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     const chunks = batch ? chunk([...alerts.keys()], this.batchSize) : alerts.map((_, i) => [i]);
     await Promise.all(chunks.map(async (indexes) => {
       const chunkAlerts = indexes.map((i) => alerts[i]!);
-      const existing = await this.alertIdsByToken(chunkAlerts.map((a) => a.alertToken));
+      // An alert with its own id is created under it (a second create answers 412); one without is found by its token.
+      const byToken = chunkAlerts.filter((a) => a.alertId === undefined);
+      const existing = byToken.length === 0 ? new Map<string, string>() : await this.alertIdsByToken(byToken.map((a) => a.alertToken));
       const writes: Array<{ index: number; write: BatchWrite; note?: BatchWrite }> = [];
       for (const index of indexes) {
         const alert = alerts[index]!;
-        const found = existing.get(alert.alertToken);
+        const found = alert.alertId === undefined ? existing.get(alert.alertToken) : undefined;
         if (found !== undefined) {
           results[index] = { alertId: found, created: false };
           continue;
         }
-        const alertId = deterministicGuid('msdyn_iotalert', alert.alertToken);
+        const alertId = alert.alertId === undefined ? deterministicGuid('msdyn_iotalert', alert.alertToken) : this.recordId('msdyn_iotalert', alert.alertId);
         const { data, overflow } = this.alertRecord(alert);
         writes.push({ index, write: { table: 'alerts', id: alertId, data, mode: 'create' }, ...(overflow !== undefined ? { note: this.alertDataNote(alertId, overflow) } : {}) });
       }
@@ -335,10 +337,10 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return row === undefined ? undefined : this.withWholeAlertData(toAlert(row));
   }
 
-  async findIoTAlertByToken(alertToken: string): Promise<StoredIoTAlert | undefined> {
-    const rows = await this.query('alerts', AlertColumns, { filter: eqString('msdyn_alerttoken', alertToken), top: 5 });
-    const row = rows.find((r) => r['msdyn_alerttoken'] === alertToken);
-    return row === undefined ? undefined : this.withWholeAlertData(toAlert(row));
+  async findIoTAlertsByToken(alertToken: string): Promise<StoredIoTAlert[]> {
+    const rows = await this.query('alerts', AlertColumns, { filter: eqString('msdyn_alerttoken', alertToken), orderBy: ['createdon asc'] });
+    // Dataverse compares strings case-insensitively; tokens are matched exactly here.
+    return Promise.all(rows.filter((r) => r['msdyn_alerttoken'] === alertToken).map((r) => this.withWholeAlertData(toAlert(r))));
   }
 
   async findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]> {

@@ -1,4 +1,6 @@
-import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, telemetryIntakeConformance } from '@fieldlink/ports/testing';
+import type { TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
+import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, eventually, telemetryIntakeConformance } from '@fieldlink/ports/testing';
+import { describe, expect, it } from 'vitest';
 import { InMemoryIotHub } from './in-memory-iot-hub.js';
 import { ManualClock } from './system-clock.js';
 
@@ -37,4 +39,23 @@ deviceClientConformance('InMemoryIotHub device client', async () => {
 telemetryIntakeConformance('InMemoryIotHub telemetry', async () => {
   const { hub } = newHub();
   return { intake: hub, devices: hub, consumerGroups: ['rules', 'telemetry'], dispose: () => hub.close(), patienceMs: 2_000 };
+});
+
+describe('InMemoryIotHub telemetry: how far a partition goes', () => {
+  it('tells each partition context the newest sequence number the partition holds, sent after the batch too, and lists every partition of a subscription before it handed anything', async () => {
+    const { hub } = newHub();
+    const handed: Array<{ envelope: TelemetryEnvelope; partition: TelemetryPartitionContext }> = [];
+    const subscription = await hub.subscribe('rules', async (batch, partition) => void handed.push(...batch.map((envelope) => ({ envelope, partition }))), { checkpoints: 'by-handler' });
+    expect(subscription.partitions?.().map((p) => p.partitionId)).toEqual(['0', '1', '2', '3']);
+    expect(subscription.partitions?.().map((p) => p.lastEnqueuedSequenceNumber?.())).toEqual([-1, -1, -1, -1]);
+    await hub.send('thermostat-1', new TextEncoder().encode('{}'));
+    await eventually(() => expect(handed).toHaveLength(1));
+    const [{ envelope, partition }] = handed as [(typeof handed)[number]];
+    expect(partition.lastEnqueuedSequenceNumber?.()).toBe(envelope.sequenceNumber);
+    await subscription.close();
+    await hub.send('thermostat-1', new TextEncoder().encode('{}'));
+    expect(partition.lastEnqueuedSequenceNumber?.()).toBe(envelope.sequenceNumber + 1);
+    expect(subscription.partitions?.()).toEqual([]);
+    await hub.close();
+  });
 });

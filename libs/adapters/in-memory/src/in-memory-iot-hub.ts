@@ -166,6 +166,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         this.listeners.delete(listener);
         await running;
       },
+      partitions: () => (closed ? [] : contexts),
     };
   }
 
@@ -182,6 +183,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         }
         marks[i] = Math.max(marks[i]!, through.sequenceNumber + 1);
       },
+      lastEnqueuedSequenceNumber: () => partition.nextSequence - 1,
     };
   }
 

@@ -130,10 +130,26 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         expect(second).toEqual({ alertId: first.alertId, created: false });
         const stored = await crm.getIoTAlert(first.alertId);
         expect(stored).toMatchObject({ ...a, alertId: first.alertId });
-        expect(await crm.findIoTAlertByToken(a.alertToken)).toMatchObject({ alertId: first.alertId, description: a.description });
+        expect(await crm.findIoTAlertsByToken(a.alertToken)).toMatchObject([{ alertId: first.alertId, description: a.description }]);
         expect(await crm.listIoTAlerts({ deviceId: d.deviceId })).toHaveLength(1);
         expect(await crm.getIoTAlert(newGuid())).toBeUndefined();
-        expect(await crm.findIoTAlertByToken(newGuid())).toBeUndefined();
+        expect(await crm.findIoTAlertsByToken(newGuid())).toEqual([]);
+      });
+
+      it('creates one record per alert id, several alerts of one event token included, each once however often it is created', async () => {
+        const { crm } = await open();
+        const d = device();
+        await crm.upsertDevice(d);
+        const token = newGuid();
+        const temperature = alert(d.deviceId, T0, { alertToken: token, alertId: newGuid(), description: 'Temperature reading of 86 exceeded a threshold of 70' });
+        const humidity = alert(d.deviceId, T0, { alertToken: token, alertId: newGuid(), description: 'Humidity reading of 90 exceeded a threshold of 80' });
+        expect(await crm.createIoTAlert(temperature)).toEqual({ alertId: temperature.alertId, created: true });
+        expect(await crm.createIoTAlert(humidity)).toEqual({ alertId: humidity.alertId, created: true });
+        expect(await crm.createIoTAlert({ ...humidity, description: 'redelivered' })).toEqual({ alertId: humidity.alertId, created: false });
+        expect(await crm.getIoTAlert(humidity.alertId!)).toMatchObject({ alertToken: token, description: humidity.description });
+        const ofToken = await crm.findIoTAlertsByToken(token);
+        expect(ofToken.map((a) => a.alertId).sort()).toEqual([temperature.alertId, humidity.alertId].sort());
+        expect(ofToken.every((a) => a.alertToken === token)).toBe(true);
       });
 
       it('keeps alert data and descriptions exactly, quotes and non-ASCII included', async () => {
