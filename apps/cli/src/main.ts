@@ -70,7 +70,8 @@ rules
   .requiredOption('--telemetry <file>', 'recorded telemetry, JSON Lines')
   .option('--device-type <type>', 'device type of the devices in the recording', 'Thermostat')
   .option('--json', 'print the result as JSON instead of a table', false)
-  .option('--max-bad-lines <n>', 'bad lines to print on stderr (all are counted)', wholeNumber('--max-bad-lines', 0), 20)
+  .option('--max-bad-lines <n>', 'bad line issues to print on stderr and keep in --json (all bad lines are counted)', wholeNumber('--max-bad-lines', 0), 20)
+  .option('--max-line-bytes <n>', 'a longer line is reported as bad and skipped (IoT Hub messages are at most 256 KB)', wholeNumber('--max-line-bytes', 1), 1024 * 1024)
   .addHelpText(
     'after',
     `
@@ -81,7 +82,7 @@ Examples:
   $ fieldlink rules test --rules apps/cli/examples/devicerules.json --telemetry apps/cli/examples/telemetry.sample.jsonl
   $ fieldlink rules test --rules apps/cli/examples/rules.native.json --telemetry apps/cli/examples/telemetry.sample.jsonl --json`,
   )
-  .action(async (opts: { rules: string; telemetry: string; deviceType: string; json: boolean; maxBadLines: number }) => {
+  .action(async (opts: { rules: string; telemetry: string; deviceType: string; json: boolean; maxBadLines: number; maxLineBytes: number }) => {
     const { runRulesTest } = await import('./commands/rules-test.js');
     process.exitCode = await runRulesTest(opts);
   });

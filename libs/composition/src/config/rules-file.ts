@@ -13,7 +13,8 @@ export const rulesFormatOf = (document: unknown): 'cfs' | 'native' => (Array.isA
 export function readRulesFile(file: string): Result<RulesFile, ValidationIssue[]> {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // A UTF-8 byte order mark (Windows editors write one) is not part of the document.
+    text = readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   } catch (e) {
     return err([{ path: '(file)', message: `cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
