@@ -140,6 +140,9 @@ describe('fieldlink --help', () => {
     const rulesTest = fieldlink('rules', 'test', '--help');
     expect(rulesTest.stdout).toContain('--telemetry <file>');
     expect(rulesTest.stdout).toContain('apps/cli/examples/telemetry.sample.jsonl');
+    expect(top.stdout).toContain('replay');
+    const replay = fieldlink('replay', '--help');
+    for (const option of ['--rules <file>', '--telemetry <file>', '--json', '--max-bad-lines', '--max-line-bytes']) expect(replay.stdout).toContain(option);
   });
 
   it('refuses a wrong setting before starting anything, naming it', () => {
