@@ -59,6 +59,21 @@ export class LocalStack {
   stop(): Promise<void> {
     return this.runtime.stop();
   }
+
+  /**
+   * A thermostat added later (the simulator page's "Add a thermostat"), set up as the fleet's
+   * others are: its device record in the CRM, then registered in the hub through the same flow,
+   * so it may connect. Refused, with the reason, when the registration does not end Registered.
+   */
+  async registerDevice(deviceId: string): Promise<Result<void, string>> {
+    const config = this.runtime.config;
+    if (!this.container.isBound(APP_TOKENS.DeviceRegistrations)) return err('this process has no device registration: the device cannot be registered');
+    await registerSimulatedDevices(this.container, config, [deviceId]);
+    const device = await this.get<CrmGatewayPort>(TOKENS.CrmGateway).getDevice(localRecordIds(config).deviceRecordId(deviceId));
+    if (device?.registrationStatus === RegistrationStatus.Registered) return ok(undefined);
+    if (device?.registrationStatus === RegistrationStatus.Error) return err(`the hub refused to register it${device.registrationMessage === undefined ? '' : `: ${device.registrationMessage}`}`);
+    return err(`its registration has not completed (status ${device?.registrationStatus ?? 'unknown'}); it cannot connect yet`);
+  }
 }
 
 export interface LocalStackOptions extends RuntimeOptions {
@@ -107,12 +122,12 @@ const REGISTRATION_WAIT_MS = 30_000;
  * request comes back through the outbound queue to the registration flow; the fleet connects once
  * every device has its result. The in-memory CRM has no service endpoint: the flow is called here.
  */
-async function registerSimulatedDevices(container: Container, config: FieldlinkConfig): Promise<void> {
+async function registerSimulatedDevices(container: Container, config: FieldlinkConfig, deviceIds: readonly string[] = simulatedDeviceIds(config)): Promise<void> {
   if (!container.isBound(APP_TOKENS.DeviceRegistrations)) return;
   const crm = container.get<CrmGatewayPort>(TOKENS.CrmGateway);
   const ids = localRecordIds(config);
   await crm.upsertCustomerAsset({ customerAssetId: ids.customerAssetId, name: 'Contoso HQ, floor 3' });
-  const devices = simulatedDeviceIds(config).map((deviceId) => ({ deviceRecordId: ids.deviceRecordId(deviceId), deviceId }));
+  const devices = deviceIds.map((deviceId) => ({ deviceRecordId: ids.deviceRecordId(deviceId), deviceId }));
   for (const d of devices) {
     if ((await crm.getDevice(d.deviceRecordId)) !== undefined) continue;
     await crm.upsertDevice({ ...d, name: d.deviceId, deviceType: config.rules.defaultDeviceType, customerAssetId: ids.customerAssetId, registrationStatus: RegistrationStatus.Unregistered });
