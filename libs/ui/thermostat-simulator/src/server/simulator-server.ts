@@ -39,7 +39,7 @@ const HUMIDITY_RANGE = { min: 0, max: 100 } as const;
  */
 export async function startSimulatorServer(options: SimulatorServerOptions): Promise<WebServerHandle> {
   const { fleet } = options;
-  const stream = new EventStream();
+  const stream = new EventStream(options.log === undefined ? {} : { log: options.log });
   // Readings move every second per device: push what changed a few times a second, not every event.
   const changed = new Map<string, ThermostatView>();
   const removed = new Set<string>();
