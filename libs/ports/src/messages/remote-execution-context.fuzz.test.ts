@@ -48,8 +48,11 @@ describe('RemoteExecutionContext JSON reader (flows 12–15), fuzzed', () => {
       const copy = JSON.parse(JSON.stringify(doc)) as unknown;
       const slots: Array<[Record<string, unknown> | unknown[], string | number]> = [];
       const walk = (v: unknown): void => {
-        if (Array.isArray(v)) v.forEach((item, i) => (slots.push([v, i]), walk(item)));
-        else if (typeof v === 'object' && v !== null) for (const [k, item] of Object.entries(v)) (slots.push([v as Record<string, unknown>, k]), walk(item));
+        if (typeof v !== 'object' || v === null) return;
+        for (const [k, item] of Object.entries(v)) {
+          slots.push([v as Record<string, unknown>, Array.isArray(v) ? Number(k) : k]);
+          walk(item);
+        }
       };
       walk(copy);
       const [holder, key] = slots[n % slots.length]!;
