@@ -112,7 +112,8 @@ describe('fieldlink rules test on hostile and real-sized input', () => {
     const result = JSON.parse(run.stdout) as { badLines: unknown[]; badLineCount: number; badLinesOmitted: number; alerts: unknown[] };
     expect(result.badLines).toHaveLength(3);
     expect(result).toMatchObject({ badLineCount: 5_000, badLinesOmitted: 4_997, alerts: [{ eventToken: 'z' }] });
-    expect(run.stderr.trim().split('\n')).toHaveLength(4);
+    // Progress lines may come too on a slow machine (runs over a second report how far they are).
+    expect(run.stderr.split('\n').filter((l) => l.includes('many-bad.jsonl:'))).toHaveLength(3);
     expect(run.stderr).toContain('… and 4,997 more bad line issues not shown (--max-bad-lines 3)');
   });
 
