@@ -72,7 +72,8 @@ export class CommandDispatch {
 
     const device = await crm.findDeviceByHubId(command.deviceId);
     const deviceType = device?.deviceType ?? this.deps.defaultDeviceType;
-    const checked = this.deps.catalog.check(deviceType, command.message);
+    // The organisation's command property names (msdyn_iotsettings) say where the name and parameters are.
+    const checked = this.deps.catalog.check(deviceType, command.message, await crm.getIoTSettings());
     if (!checked.ok) return this.refuse(command, `Refused for device type ${deviceType}: ${describeIssues(checked.error)}`, fields);
 
     const sent = await this.send(command, command.deviceId, command.commandId, fields.correlationId);
@@ -88,11 +89,14 @@ export class CommandDispatch {
     return { kind: 'sent', command };
   }
 
-  /** Sends every command still `requested` (newest first, at most `top`): what a throttled hub left behind. */
-  async dispatchRequested(top = 100): Promise<DispatchOutcome[]> {
-    const pending = (await this.deps.crm.listCommands({ top })).filter((c) => c.state === 'requested');
+  /**
+   * Sends every command still `requested`, oldest first, page by page: what a throttled hub or a
+   * full device queue left behind, however many (CommandSweep does this on an interval, with the
+   * timeouts).
+   */
+  async dispatchRequested(pageSize = 100): Promise<DispatchOutcome[]> {
     const outcomes: DispatchOutcome[] = [];
-    for (const c of pending.reverse()) outcomes.push(await this.dispatch(c.commandId));
+    for await (const page of this.deps.crm.commandsInState('requested', pageSize)) for (const c of page) outcomes.push(await this.dispatch(c.commandId));
     return outcomes;
   }
 
@@ -103,10 +107,11 @@ export class CommandDispatch {
 
     // Each device is checked against its own type; a device the CRM does not know has the default type, as for one device.
     const typeOf = new Map((await crm.listDevices()).map((d) => [d.deviceId, d.deviceType]));
+    const names = await crm.getIoTSettings();
     const sends: DeviceSend[] = [];
     for (const deviceId of connected) {
       const deviceType = typeOf.get(deviceId) ?? this.deps.defaultDeviceType;
-      const checked = this.deps.catalog.check(deviceType, command.message);
+      const checked = this.deps.catalog.check(deviceType, command.message, names);
       if (!checked.ok) {
         sends.push({ deviceId, result: 'refused', reason: `refused for device type ${deviceType}: ${describeIssues(checked.error)}` });
         continue;

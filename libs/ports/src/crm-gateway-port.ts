@@ -142,6 +142,13 @@ export interface CrmCommandsPort {
   updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite>;
   /** Newest first. */
   listCommands(query?: { readonly deviceId?: string; readonly top?: number }): Promise<CrmCommand[]>;
+  /**
+   * Every command in `state`, oldest first (by `createdOn`), a page of at most `pageSize` at a
+   * time through the CRM's own paging: the sweep of commands still requested, or overdue in
+   * sent or delivered, however many there are. A command that leaves the state while the pages
+   * are read may or may not be in a later page; none still in it is skipped.
+   */
+  commandsInState(state: CommandState, pageSize: number): AsyncIterable<readonly CrmCommand[]>;
 }
 
 // ---- cases and work orders (incident, msdyn_workorder) ----
@@ -161,6 +168,10 @@ export interface NewCrmWorkOrder {
   readonly customerAssetId?: string;
   readonly caseId?: string;
   readonly summary: string;
+  /** The primary incident type (`msdyn_primaryincidenttype`), by name. */
+  readonly incidentType?: string;
+  /** The priority (`msdyn_priority`), by name. */
+  readonly priority?: string;
 }
 export interface CrmWorkOrder extends NewCrmWorkOrder {
   readonly workOrderId: string;
@@ -195,8 +206,25 @@ export interface CrmDeviceDataPort {
   listDeviceDataHistory(deviceId: string): Promise<DeviceDataHistoryEntry[]>;
 }
 
+// ---- the organisation's IoT settings (msdyn_iotsettings) ----
+
+/** The property names of a command message (`msdyn_message`), as the organisation's IoT settings set them. */
+export interface CrmIoTSettings {
+  /** `msdyn_commandnameproperty`; "CommandName" when unspecified. */
+  readonly commandNameProperty: string;
+  /** `msdyn_commandparametersproperty`; "Parameters" when unspecified. */
+  readonly commandParametersProperty: string;
+}
+
+export const DEFAULT_IOT_SETTINGS: CrmIoTSettings = { commandNameProperty: 'CommandName', commandParametersProperty: 'Parameters' };
+
+export interface CrmSettingsPort {
+  /** The IoT settings record's values, each defaulted when the record or the column is empty. */
+  getIoTSettings(): Promise<CrmIoTSettings>;
+}
+
 /** Everything the flows need from the CRM; each CRM adapter implements all of it. */
-export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort {}
+export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmSettingsPort {}
 
 /** Why a CRM call failed. Transient ones are retried by the queue (abandon), the others dead-letter. */
 export type CrmErrorCode =

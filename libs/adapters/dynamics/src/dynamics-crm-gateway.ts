@@ -3,6 +3,7 @@ import type { AccessToken as AzureAccessToken, TokenCredential } from '@azure/id
 import { ALERT_DESCRIPTION_MAX, COMMAND_MESSAGE_MAX, err, ok, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
 import {
   CrmError,
+  DEFAULT_IOT_SETTINGS,
   silentLog,
   type CommandStatusCondition,
   type CommandStatusUpdate,
@@ -13,6 +14,7 @@ import {
   type CrmCustomerAsset,
   type CrmDevice,
   type CrmGatewayPort,
+  type CrmIoTSettings,
   type CrmWorkOrder,
   type DeviceDataHistoryEntry,
   type IoTAlertPatch,
@@ -331,6 +333,30 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return rows.filter((r) => query.deviceId === undefined || r['msdyn_deviceid'] === query.deviceId).map(toCommand);
   }
 
+  /**
+   * Keyed paging on (createdon, id), oldest first: each page asks for the rows after the last one
+   * handed out, so rows that leave the state meanwhile shift nothing, and rows sharing a createdon
+   * second are all reached.
+   */
+  async *commandsInState(state: CommandState, pageSize: number): AsyncIterable<readonly CrmCommand[]> {
+    const top = Math.max(1, Math.min(5_000, Math.floor(pageSize)));
+    const inState = eqString('fl_commandstate', state);
+    let after: { readonly createdOn: string; readonly id: string } | undefined;
+    for (;;) {
+      const filter =
+        after === undefined
+          ? inState
+          : `${inState} and (createdon gt ${after.createdOn} or (createdon eq ${after.createdOn} and msdyn_iotdevicecommandid gt ${odataGuid(after.id)}))`;
+      const rows = await this.query('commands', CommandColumns, { filter, orderBy: ['createdon asc', 'msdyn_iotdevicecommandid asc'], top });
+      const page = rows.slice(0, top);
+      if (page.length === 0) return;
+      const last = page.at(-1)!;
+      after = { createdOn: odataDateTime(epochOf(last['createdon'])), id: str(last['msdyn_iotdevicecommandid']) };
+      yield page.map(toCommand);
+      if (page.length < top) return;
+    }
+  }
+
   // ---- cases and work orders ----
 
   async createCase(newCase: NewCrmCase): Promise<{ readonly caseId: string; readonly created: boolean }> {
@@ -355,7 +381,8 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     if (existing !== undefined) return { workOrderId: str(existing['msdyn_workorderid']), created: false };
     const workOrderId = deterministicGuid('msdyn_workorder', alertId);
     const data: Row = {
-      msdyn_workordersummary: workOrder.summary,
+      // The incident type and priority are lookups by name in the stock schema; until they are resolved, the summary carries them.
+      msdyn_workordersummary: workOrderSummary(workOrder),
       ...this.bind('workOrders', 'msdyn_iotalert', 'alerts', alertId, false),
       ...this.bind('workOrders', 'msdyn_servicerequest', 'cases', workOrder.caseId, false),
       ...this.bind('workOrders', 'msdyn_customerasset', 'customerAssets', workOrder.customerAssetId, false),
@@ -510,6 +537,21 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   private recordIdOrNotFound(entity: string, id: string): string {
     if (!isGuid(id)) throw new CrmError('NotFound', `no ${entity} with id ${JSON.stringify(id)} (not a GUID)`);
     return odataGuid(id);
+  }
+
+  // ---- IoT settings (msdyn_iotsettings) ----
+
+  /** The command property names of the organisation's active IoT settings record; CFS's defaults when absent or empty. */
+  async getIoTSettings(): Promise<CrmIoTSettings> {
+    const response = await this.exec('retrieve msdyn_iotsettingses', (signal) =>
+      this.api.retrieveMultiple<Row>({ collection: 'msdyn_iotsettingses', select: ['msdyn_commandnameproperty', 'msdyn_commandparametersproperty'], filter: 'statecode eq 0', top: 1, signal }),
+    );
+    const row = response.value[0];
+    const pick = (value: unknown, fallback: string): string => (typeof value === 'string' && value.trim() !== '' ? value : fallback);
+    return {
+      commandNameProperty: pick(row?.['msdyn_commandnameproperty'], DEFAULT_IOT_SETTINGS.commandNameProperty),
+      commandParametersProperty: pick(row?.['msdyn_commandparametersproperty'], DEFAULT_IOT_SETTINGS.commandParametersProperty),
+    };
   }
 
   private async retrieve(table: TableName, id: string, select: string[]): Promise<Row | undefined> {
@@ -708,6 +750,11 @@ function toAlert(r: Row): StoredIoTAlert {
 }
 
 const commandStateOf = (r: Row): CommandState => (str(r['fl_commandstate']) || 'requested') as CommandState;
+
+function workOrderSummary(w: NewCrmWorkOrder): string {
+  const extra = [w.incidentType === undefined ? undefined : `incident type: ${w.incidentType}`, w.priority === undefined ? undefined : `priority: ${w.priority}`].filter((x) => x !== undefined);
+  return extra.length === 0 ? w.summary : `${w.summary} (${extra.join(', ')})`;
+}
 
 function toCommand(r: Row): CrmCommand {
   return {

@@ -1,6 +1,7 @@
-import { CfsCommandStatus, err, ok } from '@fieldlink/domain';
+import { CfsCommandStatus, err, ok, type CommandState } from '@fieldlink/domain';
 import {
   CrmError,
+  DEFAULT_IOT_SETTINGS,
   type ClockPort,
   type CommandStatusCondition,
   type CommandStatusUpdate,
@@ -11,6 +12,7 @@ import {
   type CrmCustomerAsset,
   type CrmDevice,
   type CrmGatewayPort,
+  type CrmIoTSettings,
   type CrmWorkOrder,
   type DeviceDataHistoryEntry,
   type IdPort,
@@ -177,6 +179,24 @@ export class InMemoryCrm implements CrmGatewayPort {
     return query.top === undefined ? matching : matching.slice(0, query.top);
   }
 
+  async *commandsInState(state: CommandState, pageSize: number): AsyncIterable<readonly CrmCommand[]> {
+    const size = Math.max(1, Math.floor(pageSize));
+    // Keyed paging, as the CRM's: each page starts after the last one handed out, so commands that left the state do not shift the rest.
+    let after: { readonly createdOn: number; readonly order: number } | undefined;
+    for (;;) {
+      const page = [...this.commands.values()]
+        .map((c) => ({ c, order: this.order.get(c.commandId)! }))
+        .filter(({ c, order }) => c.state === state && (after === undefined || c.createdOn > after.createdOn || (c.createdOn === after.createdOn && order > after.order)))
+        .sort((a, b) => a.c.createdOn - b.c.createdOn || a.order - b.order)
+        .slice(0, size);
+      if (page.length === 0) return;
+      const last = page.at(-1)!;
+      after = { createdOn: last.c.createdOn, order: last.order };
+      yield page.map(({ c }) => copy(c));
+      if (page.length < size) return;
+    }
+  }
+
   // ---- cases and work orders ----
 
   async createCase(newCase: NewCrmCase): Promise<{ readonly caseId: string; readonly created: boolean }> {
@@ -202,6 +222,24 @@ export class InMemoryCrm implements CrmGatewayPort {
   }
 
   // ---- device data history ----
+
+  // ---- IoT settings ----
+
+  private iotSettings: Partial<CrmIoTSettings> = {};
+
+  async getIoTSettings(): Promise<CrmIoTSettings> {
+    // An empty column reads as unspecified, as in CFS.
+    const pick = (value: string | undefined, fallback: string): string => (value === undefined || value.trim() === '' ? fallback : value);
+    return {
+      commandNameProperty: pick(this.iotSettings.commandNameProperty, DEFAULT_IOT_SETTINGS.commandNameProperty),
+      commandParametersProperty: pick(this.iotSettings.commandParametersProperty, DEFAULT_IOT_SETTINGS.commandParametersProperty),
+    };
+  }
+
+  /** What an administrator sets on the organisation's IoT settings record. */
+  setIoTSettings(settings: Partial<CrmIoTSettings>): void {
+    this.iotSettings = { ...settings };
+  }
 
   async addDeviceDataHistory(entry: DeviceDataHistoryEntry): Promise<void> {
     this.deviceData.push(copy(entry));

@@ -1,7 +1,8 @@
+import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { RegistrationStatus } from '@fieldlink/domain';
-import { decodeRemoteExecutionContext, TOKENS, type CrmGatewayPort, type LogFields, type LogPort, type QueueMessage } from '@fieldlink/ports';
+import { decodeRemoteExecutionContext, ServiceEndpointProperty, TOKENS, type CrmGatewayPort, type LogFields, type LogPort, type QueueMessage } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.js';
 import type { AdapterFactories } from '../container/port-adapters.js';
@@ -45,7 +46,8 @@ const recordingLog = (into: Logged[]): LogPort => ({
 
 describe('the local stack with ports.crm dataverse and no URL: the Dataverse emulator in process', () => {
   it('closes the loop through the Dynamics adapter: alert record in the emulator → Set Values created through the adapter → service endpoint → outbound queue → device → acknowledged', async () => {
-    const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 3, drifting: 0, heartbeatIntervalMs: 0 } });
+    // The demo policy `fieldlink up` turns on: the embedded emulator is no real organisation.
+    const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 3, drifting: 0, heartbeatIntervalMs: 0 }, automation: { file: fileURLToPath(new URL('../../../../apps/cli/examples/automation.demo.yaml', import.meta.url)) } });
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     expect(config.value.dataverse).toMatchObject({ embedded: true });
     const outbound = new RecordingQueue('outbound');
@@ -63,7 +65,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     const webApiUrl = String(started!.fields['webApiUrl']);
 
     // The fleet was registered as CFS registers: the msdyn_RegisterIoTDevice action, posted by the service endpoint, handled by the outbound flow.
-    const registrations = outbound.posted.filter((m) => m.subject === 'msdyn_RegisterIoTDevice');
+    const registrations = outbound.posted.filter((m) => m.properties?.[ServiceEndpointProperty.RequestName] === 'msdyn_RegisterIoTDevice');
     expect(registrations).toHaveLength(1);
     const ids = localRecordIds(config.value);
     expect((await crm.listDevices()).map((d) => [d.deviceId, d.deviceRecordId, d.registrationStatus]).sort()).toEqual(
@@ -90,7 +92,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     expect(done).toMatchObject({ commandId: command.commandId, cfsStatus: 192350001 });
 
     // The command left through the outbound queue, once: the service endpoint's Create, and no direct dispatch beside it.
-    const creates = outbound.posted.filter((m) => m.subject === 'Create');
+    const creates = outbound.posted.filter((m) => m.properties?.[ServiceEndpointProperty.RequestName] === 'Create');
     expect(creates).toHaveLength(1);
     const context = decodeRemoteExecutionContext(creates[0]!.body);
     expect(context).toMatchObject({ ok: true, value: { primaryEntityName: 'msdyn_iotdevicecommand', primaryEntityId: command.commandId } });
