@@ -69,8 +69,8 @@ describe('RemoteExecutionContext JSON reader (flows 12–15), fuzzed', () => {
 });
 
 describe('RemoteExecutionContext nesting', () => {
-  it('refuses a context nested deeper than 64 levels with one issue, instead of overflowing the stack', () => {
+  it('refuses a context nested deeper than 64 levels with one issue before reading it, whatever the stack', () => {
     const deep = JSON.parse(`{"MessageName":"Create","PrimaryEntityName":"msdyn_iotdevicecommand","InputParameters":[{"key":"Target","value":${'['.repeat(50_000)}${']'.repeat(50_000)}}]}`) as object;
-    expect(decodeRemoteExecutionContext(deep)).toEqual({ ok: false, error: [{ path: '(root)', message: 'is nested deeper than 64 levels; a RemoteExecutionContext nests about ten' }] });
+    expect(decodeRemoteExecutionContext(deep)).toEqual({ ok: false, error: [{ path: '(root)', message: 'nests values too deeply to be a RemoteExecutionContext' }] });
   });
 });

@@ -282,7 +282,8 @@ export function decodeRemoteExecutionContext(body: Uint8Array | string | object)
     json = decoded.value;
   }
   if (!isObject(json)) return err([issue([], 'expected a RemoteExecutionContext object')]);
-  if (nestedDeeperThan(json, MAX_CONTEXT_NESTING)) return err([issue([], `is nested deeper than ${MAX_CONTEXT_NESTING} levels; a RemoteExecutionContext nests about ten`)]);
+  // Refused before reading (past 64 levels; a real one nests about ten), rather than caught as a stack overflow while reading.
+  if (nestedDeeperThan(json, MAX_CONTEXT_NESTING)) return err([issue([], 'nests values too deeply to be a RemoteExecutionContext')]);
   try {
     return readContext(json);
   } catch (e) {
