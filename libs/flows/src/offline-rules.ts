@@ -49,12 +49,15 @@ export interface OfflineRunOptions {
   readonly until?: number;
 }
 
-/** The hub's enqueued time of a recorded line (Stream Analytics' `EventEnqueuedUtcTime`, in any case). */
-function enqueuedTimeOf(value: Record<string, unknown>): number | string {
+/**
+ * The hub's enqueued time of a recorded line (Stream Analytics' `EventEnqueuedUtcTime`, in any
+ * case), or why it cannot be read.
+ */
+export function enqueuedTimeOf(value: Record<string, unknown>): number | string {
   const key = Object.keys(value).find((k) => k.toLowerCase() === 'eventenqueuedutctime');
   const raw = key === undefined ? undefined : value[key];
   if (raw === undefined) return 'expected the hub\u2019s enqueued time as an ISO 8601 date-time';
-  if (typeof raw !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(raw) || Number.isNaN(Date.parse(raw))) return `expected an ISO 8601 date-time, got ${JSON.stringify(raw)}`;
+  if (typeof raw !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(raw) || Number.isNaN(Date.parse(raw))) return `expected an ISO 8601 date-time, got ${JSON.stringify(raw).slice(0, 80)}`;
   return Date.parse(raw);
 }
 
@@ -109,13 +112,14 @@ export async function runRulesOffline(rules: RulesFile, lines: AsyncIterable<str
   return { format: rules.kind, lines: lineNumber, readings, alerts, badLines };
 }
 
-interface OfflineEvaluator {
+/** The evaluation itself, one event at a time (its state kept inside), shared by every offline reader. */
+export interface OfflineEvaluator {
   evaluate(event: TelemetryEvent): OfflineAlert[];
   /** Event time moved to `time` at the end of the recording. */
   end(time: number): OfflineAlert[];
 }
 
-function evaluatorOf(rules: RulesFile, deviceType: string): OfflineEvaluator {
+export function evaluatorOf(rules: RulesFile, deviceType: string): OfflineEvaluator {
   if (rules.kind === 'cfs') {
     const query = new CfsAlertQuery(rules.rules);
     const state = emptyCfsAlertQueryState();

@@ -154,6 +154,21 @@ describe('the local stack', () => {
     await waitFor('the acknowledgement', async () => ((await crm.getCommand(commandId))?.state === 'acknowledged' ? true : undefined));
   });
 
+  it('registers a thermostat added later in the CRM and the hub as the fleet\u2019s others, so it connects; an id the hub refuses is refused with the reason', async () => {
+    const s = await start({ devices: 1, drifting: 0 });
+    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    // Before: a device the hub does not know has its connection refused.
+    const unknown = await s.fleet.addDevice('thermostat-unregistered');
+    expect(unknown.ok && unknown.value.connection).toBe('failed');
+    expect(await s.registerDevice('thermostat-added')).toEqual({ ok: true, value: undefined });
+    expect(await crm.getDevice('thermostat-added-record')).toMatchObject({ deviceId: 'thermostat-added', customerAssetId: 'local-asset-1', registrationStatus: 192350003 });
+    const added = await s.fleet.addDevice('thermostat-added');
+    expect(added.ok && added.value.connection).toBe('connected');
+    const refused = await s.registerDevice('bad id with spaces');
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.error).toMatch(/^the hub refused to register it: "bad id with spaces" is not a valid IoT Hub device id/);
+  });
+
   it('refuses to start with an adapter no factory builds, naming the port', async () => {
     const config = parseConfig({});
     if (!config.ok) throw new Error('default config refused');

@@ -70,6 +70,21 @@ export class LocalStack {
   stop(): Promise<void> {
     return this.runtime.stop();
   }
+
+  /**
+   * A thermostat added later (the simulator page's "Add a thermostat"), set up as the fleet's
+   * others are: its device record in the CRM, then registered in the hub through the same flow,
+   * so it may connect. Refused, with the reason, when the registration does not end Registered.
+   */
+  async registerDevice(deviceId: string): Promise<Result<void, string>> {
+    const config = this.runtime.config;
+    if (!this.container.isBound(APP_TOKENS.DeviceRegistrations)) return err('this process has no device registration: the device cannot be registered');
+    await registerSimulatedDevices(this.container, config, [deviceId], config.rules.defaultDeviceType);
+    const device = await this.get<CrmGatewayPort>(TOKENS.CrmGateway).getDevice(localRecordIds(config).deviceRecordId(deviceId));
+    if (device?.registrationStatus === RegistrationStatus.Registered) return ok(undefined);
+    if (device?.registrationStatus === RegistrationStatus.Error) return err(`the hub refused to register it${device.registrationMessage === undefined ? '' : `: ${device.registrationMessage}`}`);
+    return err(`its registration has not completed (status ${device?.registrationStatus ?? 'unknown'}); it cannot connect yet`);
+  }
 }
 
 export interface LocalStackOptions extends RuntimeOptions {
