@@ -12,11 +12,14 @@ const arg = (name: string): string | undefined => {
 
 const port = Number(arg('port') ?? 0);
 const database = arg('database') ?? ':memory:';
+// The bearer token to require (any token when unset); from the environment, never the command line.
+const accessToken = process.env['FIELDLINK_DATAVERSE_EMULATOR_ACCESS_TOKEN'] || undefined;
 const outbound = new InMemoryQueue('crm-outbound');
 const emulator = await startDataverseEmulator({
   port,
   database,
   outboundQueue: outbound,
+  ...(accessToken === undefined ? {} : { accessToken }),
   log: { info: (e, f) => console.log(e, JSON.stringify(f ?? {})), warn: (e, f) => console.warn(e, JSON.stringify(f ?? {})), error: (e, f) => console.error(e, JSON.stringify(f ?? {})) },
 });
 console.log(`Dataverse emulator: organisation URL ${emulator.url}, Web API ${emulator.webApiUrl}`);

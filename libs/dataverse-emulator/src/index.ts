@@ -1,2 +1,4 @@
 export { startDataverseEmulator, type DataverseEmulatorOptions, type EmulatorStats, type RunningDataverseEmulator } from './dataverse-emulator.js';
 export { CFS_TABLES, type TableSchema } from './cfs-schema.js';
+export { DATAVERSE_MAX_REQUEST_BYTES, emulatorCredential } from './request-guard.js';
+export { MAX_BATCH_REQUESTS } from './batch-request.js';

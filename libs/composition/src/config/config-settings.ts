@@ -50,6 +50,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'dataverse.tenantId', kind: 'string', description: 'Microsoft Entra tenant of the app registration' },
   { path: 'dataverse.clientId', kind: 'string', description: 'application (client) id of the app registration' },
   { path: 'dataverse.clientSecret', kind: 'string', description: 'client secret of the app registration', secret: true },
+  { path: 'dataverse.emulatorAccessToken', kind: 'string', description: 'the bearer token the Dataverse emulator in this process requires, and the one sent to an emulator at a loopback `dataverse.url` (unset: the emulator takes any token, and this process sends `fieldlink-emulator`)', secret: true },
   { path: 'dataverse.maxConcurrency', kind: 'number', description: 'concurrent Web API requests (service protection allows 52)', default: '52' },
   { path: 'dataverse.batchSize', kind: 'number', description: 'operations per `$batch` changeset for bulk writes', default: '10' },
   { path: 'rules.file', kind: 'string', description: 'device rules: a CFS `devicerules.json` or a native rule document (default: the CFS thermostat rule, Temperature > 70)' },
@@ -60,6 +61,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'simulator.intervalMs', kind: 'number', description: 'milliseconds between two readings of one thermostat', default: '1000' },
   { path: 'simulator.heartbeatIntervalMs', kind: 'number', description: 'milliseconds between two heartbeats (0: none)', default: '30000' },
   { path: 'simulator.driftPerMinute', kind: 'number', description: 'degrees per minute of a drifting thermostat', default: '30' },
+  { path: 'startup.timeoutMs', kind: 'number', description: 'milliseconds `fieldlink up` and the services wait for every part to start (connections to the hub, Event Hubs, Dataverse, Service Bus) before they stop with an error naming the part; 0: wait for ever (`--startup-timeout`)', default: '60000' },
   { path: 'log.format', kind: 'string', description: '`text` for people, `json` for one JSON object per line', default: 'text' },
 ];
 

@@ -1,5 +1,6 @@
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
-import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { emulatorCredential, startDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { redactUrl } from '../config/redact-url.js';
 import type { AdapterFactories } from './port-adapters.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -15,25 +16,38 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export const DYNAMICS_FACTORIES: AdapterFactories = {
   crm: {
     dataverse: async ({ config, log, builtPort }) => {
-      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded } = config.dataverse;
+      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded, emulatorAccessToken } = config.dataverse;
       const settings = { batchSize, serviceProtection: { maxConcurrency } };
       if (embedded) {
         const outboundQueue = builtPort('outboundQueue');
-        const emulator = await startDataverseEmulator({ host: '127.0.0.1', port: 0, log, ...(outboundQueue === undefined ? {} : { outboundQueue }) });
+        const emulator = await startDataverseEmulator({
+          host: '127.0.0.1',
+          port: 0,
+          log,
+          ...(outboundQueue === undefined ? {} : { outboundQueue }),
+          ...(emulatorAccessToken === undefined ? {} : { accessToken: emulatorAccessToken }),
+        });
         log.info('dataverse.emulator-started', { url: emulator.url, webApiUrl: emulator.webApiUrl, serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})` });
         try {
-          return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true, ...settings }, { log }), close: () => emulator.close() };
+          // The emulator requires a bearer token, as Dataverse does: the adapter signs in with a fixed one.
+          return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(emulatorAccessToken), ...settings }, { log }), close: () => emulator.close() };
         } catch (e) {
           await emulator.close();
           throw e;
         }
       }
       const organizationUrl = url!;
-      const credential = tenantId !== undefined && clientId !== undefined && clientSecret !== undefined ? { clientSecret: { tenantId, clientId, secret: clientSecret } } : { allowAnonymous: LOOPBACK.has(new URL(organizationUrl).hostname) };
+      // Without an app registration, only an emulator on loopback is reachable: it takes a fixed token.
+      const credential =
+        tenantId !== undefined && clientId !== undefined && clientSecret !== undefined
+          ? { clientSecret: { tenantId, clientId, secret: clientSecret } }
+          : LOOPBACK.has(new URL(organizationUrl).hostname)
+            ? { credential: emulatorCredential(emulatorAccessToken) }
+            : {};
       if (config.ports.outboundQueue === 'in-memory') {
         // An organisation elsewhere cannot post into this process: its service endpoint needs a queue both can reach.
         log.warn('dataverse.service-endpoint-unreachable', {
-          url: organizationUrl,
+          url: redactUrl(organizationUrl),
           message: 'the organisation\u2019s service endpoint cannot post to an in-memory outbound queue, so this process sends commands and registers devices itself; for the CFS path set ports.outboundQueue to service-bus, or leave out dataverse.url for the emulator in process',
         });
       }
