@@ -134,3 +134,86 @@ describe('fieldlink up', () => {
     await expect(fetch(`${emulator![1]}/api/data/v9.2/msdyn_iotalerts`)).rejects.toThrow();
   }, 60_000);
 });
+
+/** A loopback port nothing listens on: bound, then closed. */
+async function deadPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `fieldlink up` as a child process: its output so far, a wait for a pattern, and its exit. */
+function startUp(args: readonly string[], env: Record<string, string>) {
+  const clean: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+  for (const name of Object.keys(clean)) if (name.startsWith('FIELDLINK_')) delete clean[name];
+  const child = spawn(tsx, [main, 'up', '--no-web', '--devices', '1', ...args], { cwd: root, env: { ...clean, ...env } });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output.stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output.stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const until = async (pattern: RegExp): Promise<void> => {
+    while (!pattern.test(output.stdout + output.stderr)) {
+      if (child.exitCode !== null) throw new Error(`exited before ${pattern}: ${output.stdout}${output.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, output, exited, until };
+}
+
+/** What the user reads on stderr: no stack trace, no unhandled rejection, one line from fieldlink. */
+const expectOneClearLine = (stderr: string): string => {
+  expect(stderr).not.toMatch(/^\s+at /m);
+  expect(stderr).not.toMatch(/unhandled|UnhandledPromiseRejection/i);
+  const ours = stderr.split('\n').filter((l) => l.startsWith('fieldlink up:'));
+  expect(ours).toHaveLength(1);
+  return ours[0]!;
+};
+
+describe('fieldlink up against endpoints that do not answer', () => {
+  it('with the CRM at a dead Dataverse URL, reports what it is waiting for and gives up after --startup-timeout with one line naming the endpoint (password hidden) and the setting, exit code 1', async () => {
+    const port = await deadPort();
+    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '3000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
+    await up.until(/fieldlink\.starting\s+part=simulated-fleet/);
+    expect(await up.exited).toBe(1);
+    const line = expectOneClearLine(up.output.stderr);
+    expect(line).toBe(`fieldlink up: did not start within 3000 ms (still starting simulated-fleet); check http://[redacted]@127.0.0.1:${port}/ (dataverse.url, FIELDLINK_DATAVERSE_URL); the limit is startup.timeoutMs (FIELDLINK_STARTUP_TIMEOUT_MS)`);
+    expect(up.output.stdout + up.output.stderr).not.toContain('s3cret-pass');
+  }, 60_000);
+
+  it('stops at once on SIGINT while the start hangs on a dead endpoint (no time limit), exit code 130', async () => {
+    const port = await deadPort();
+    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
+    await up.until(/fieldlink\.starting\s+part=simulated-fleet/);
+    up.child.kill('SIGINT');
+    expect(await up.exited).toBe(130);
+    expect(expectOneClearLine(up.output.stderr)).toBe('fieldlink up: stopped by SIGINT while starting');
+  }, 60_000);
+
+  it('stops at once on SIGTERM too, exit code 143', async () => {
+    const port = await deadPort();
+    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
+    await up.until(/fieldlink\.starting\s+part=simulated-fleet/);
+    up.child.kill('SIGTERM');
+    expect(await up.exited).toBe(143);
+    expect(expectOneClearLine(up.output.stderr)).toBe('fieldlink up: stopped by SIGTERM while starting');
+  }, 60_000);
+
+  it('on the Azure profile with IoT Hub, Event Hubs, Service Bus and storage all dead, ends with one line naming the endpoint and setting it waits for (no key shown), exit code 1', async () => {
+    const port = await deadPort();
+    const key = Buffer.from('a-key-that-must-not-show').toString('base64');
+    const up = startUp(['--profile', 'azure', '--startup-timeout', '4000'], {
+      FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/`,
+      FIELDLINK_IOT_HUB_CONNECTION_STRING: `HostName=127.0.0.1:${port};SharedAccessKeyName=iothubowner;SharedAccessKey=${key}`,
+      FIELDLINK_EVENT_HUBS_CONNECTION_STRING: `Endpoint=sb://127.0.0.1:${port}/;SharedAccessKeyName=owner;SharedAccessKey=${key};EntityPath=hub`,
+      FIELDLINK_SERVICE_BUS_CONNECTION_STRING: `Endpoint=sb://127.0.0.1:${port}/;SharedAccessKeyName=owner;SharedAccessKey=${key}`,
+      FIELDLINK_BLOB_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${key};BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
+    });
+    expect(await up.exited).toBe(1);
+    const line = expectOneClearLine(up.output.stderr);
+    expect(line).toMatch(new RegExp(`^fieldlink up: (did not start within 4000 ms \\(still starting [\\w-]+\\)|[\\w-]+ could not start: .*); check \\S*127\\.0\\.0\\.1:${port}\\S* \\((iotHub|eventHubs|serviceBus|blob)\\.connectionString, FIELDLINK_[A-Z_]+\\)`));
+    expect(up.output.stdout + up.output.stderr).not.toContain(key);
+  }, 60_000);
+});
