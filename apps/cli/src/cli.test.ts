@@ -213,7 +213,7 @@ describe('fieldlink up against endpoints that do not answer', () => {
     });
     expect(await up.exited).toBe(1);
     const line = expectOneClearLine(up.output.stderr);
-    expect(line).toMatch(new RegExp(`^fieldlink up: (did not start within 4000 ms \\(still starting [\\w-]+\\)|[\\w-]+ could not start: .*); check \\S*127\\.0\\.0\\.1:${port}\\S* \\((iotHub|eventHubs|serviceBus|blob)\\.connectionString, FIELDLINK_[A-Z_]+\\)`));
+    expect(line).toMatch(new RegExp(`^fieldlink up: (did not start within 4000 ms \\(still starting [\\w-]+\\)|[\\w-]+ could not start: .*); check \\S*127\\.0\\.0\\.1:${port}\\S* \\((dataverse\\.url|(iotHub|eventHubs|serviceBus|blob)\\.connectionString), FIELDLINK_[A-Z_]+\\)`));
     expect(up.output.stdout + up.output.stderr).not.toContain(key);
   }, 60_000);
 });
