@@ -1,6 +1,6 @@
 // One flat config for the whole workspace. The module-boundary rule is what keeps the hexagon
 // honest: a project may only import the layers its `layer:*` tag allows (see
-// ../shared/spec/architecture.md, "Boundaries").
+// docs/architecture.md, "Layers and what each may import").
 import nx from '@nx/eslint-plugin';
 import tseslint from 'typescript-eslint';
 
