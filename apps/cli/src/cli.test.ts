@@ -175,18 +175,20 @@ const expectOneClearLine = (stderr: string): string => {
 describe('fieldlink up against endpoints that do not answer', () => {
   it('with the CRM at a dead Dataverse URL, reports what it is waiting for and gives up after --startup-timeout with one line naming the endpoint (password hidden) and the setting, exit code 1', async () => {
     const port = await deadPort();
-    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '3000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
-    await up.until(/fieldlink\.starting\s+part=simulated-fleet/);
+    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '8000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
+    // Progress while it waits: the part and where it connects to.
+    await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
+    expect(up.output.stdout).toMatch(new RegExp(`fieldlink\\.still-starting\\s+part=simulated-fleet waitedS=\\d+ connectingTo="http://\\[redacted\\]@127\\.0\\.0\\.1:${port}/ \\(dataverse\\.url\\)" limitMs=8000`));
     expect(await up.exited).toBe(1);
     const line = expectOneClearLine(up.output.stderr);
-    expect(line).toBe(`fieldlink up: did not start within 3000 ms (still starting simulated-fleet); check http://[redacted]@127.0.0.1:${port}/ (dataverse.url, FIELDLINK_DATAVERSE_URL); the limit is startup.timeoutMs (FIELDLINK_STARTUP_TIMEOUT_MS)`);
+    expect(line).toBe(`fieldlink up: did not start within 8000 ms (still starting simulated-fleet); check http://[redacted]@127.0.0.1:${port}/ (dataverse.url, FIELDLINK_DATAVERSE_URL); the limit is startup.timeoutMs (FIELDLINK_STARTUP_TIMEOUT_MS)`);
     expect(up.output.stdout + up.output.stderr).not.toContain('s3cret-pass');
   }, 60_000);
 
   it('stops at once on SIGINT while the start hangs on a dead endpoint (no time limit), exit code 130', async () => {
     const port = await deadPort();
     const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
-    await up.until(/fieldlink\.starting\s+part=simulated-fleet/);
+    await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
     up.child.kill('SIGINT');
     expect(await up.exited).toBe(130);
     expect(expectOneClearLine(up.output.stderr)).toBe('fieldlink up: stopped by SIGINT while starting');
@@ -195,7 +197,7 @@ describe('fieldlink up against endpoints that do not answer', () => {
   it('stops at once on SIGTERM too, exit code 143', async () => {
     const port = await deadPort();
     const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
-    await up.until(/fieldlink\.starting\s+part=simulated-fleet/);
+    await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
     up.child.kill('SIGTERM');
     expect(await up.exited).toBe(143);
     expect(expectOneClearLine(up.output.stderr)).toBe('fieldlink up: stopped by SIGTERM while starting');

@@ -65,7 +65,10 @@ export async function runUp(options: UpOptions): Promise<void> {
     if (e.type === 'device-changed') presenter.onDeviceChanged(e.device);
   });
 
-  const started = await startWithin(() => stack.start((part) => terminal.info('fieldlink.starting', { part })), () => stack.runtime.starting, {
+  // Each part as it starts with --verbose (or --json); otherwise a line every 5 s while it takes long.
+  terminal.info('fieldlink.starting', { profile: config.profile, crm: config.ports.crm, limitMs: config.startup.timeoutMs });
+  const announce = options.verbose || json ? (part: string) => terminal.info('fieldlink.starting-part', { part }) : undefined;
+  const started = await startWithin(() => stack.start(announce), () => stack.runtime.starting, {
     ...startup,
     onWaiting: (part, elapsedMs) => {
       const endpoints = endpointsToCheck(config, part);
