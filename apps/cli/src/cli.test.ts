@@ -153,7 +153,8 @@ function startUp(args: readonly string[], env: Record<string, string>) {
   const output = { stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output.stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output.stderr += d));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // 'close', not 'exit': the output is all read by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const until = async (pattern: RegExp): Promise<void> => {
     while (!pattern.test(output.stdout + output.stderr)) {
       if (child.exitCode !== null) throw new Error(`exited before ${pattern}: ${output.stdout}${output.stderr}`);
@@ -172,36 +173,64 @@ const expectOneClearLine = (stderr: string): string => {
   return ours[0]!;
 };
 
+/** A loopback port that takes connections and never answers: a start that hangs. */
+async function silentPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const { createServer } = await import('node:net');
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((socket) => void sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
 describe('fieldlink up against endpoints that do not answer', () => {
-  it('with the CRM at a dead Dataverse URL, reports what it is waiting for and gives up after --startup-timeout with one line naming the endpoint (password hidden) and the setting, exit code 1', async () => {
+  it('with the CRM at a Dataverse URL that never answers, reports what it is waiting for and gives up after --startup-timeout with one line naming the endpoint (password hidden) and the setting, exit code 1', async () => {
+    const silent = await silentPort();
+    try {
+      const up = startUp(['--crm', 'dataverse', '--startup-timeout', '8000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${silent.port}/` });
+      // Progress while it waits: the part and where it connects to.
+      await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
+      expect(up.output.stdout).toMatch(new RegExp(`fieldlink\\.still-starting\\s+part=simulated-fleet waitedS=\\d+ connectingTo="http://\\[redacted\\]@127\\.0\\.0\\.1:${silent.port}/ \\(dataverse\\.url\\)" limitMs=8000`));
+      expect(await up.exited).toBe(1);
+      const line = expectOneClearLine(up.output.stderr);
+      expect(line).toBe(`fieldlink up: did not start within 8000 ms (still starting simulated-fleet); check http://[redacted]@127.0.0.1:${silent.port}/ (dataverse.url, FIELDLINK_DATAVERSE_URL); the limit is startup.timeoutMs (FIELDLINK_STARTUP_TIMEOUT_MS)`);
+      expect(up.output.stdout + up.output.stderr).not.toContain('s3cret-pass');
+    } finally {
+      await silent.close();
+    }
+  }, 60_000);
+
+  it('with the CRM at a dead Dataverse port, ends once the adapter gives up with one line naming the part, the reason, the endpoint and the setting, exit code 1', async () => {
     const port = await deadPort();
-    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '8000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
-    // Progress while it waits: the part and where it connects to.
-    await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
-    expect(up.output.stdout).toMatch(new RegExp(`fieldlink\\.still-starting\\s+part=simulated-fleet waitedS=\\d+ connectingTo="http://\\[redacted\\]@127\\.0\\.0\\.1:${port}/ \\(dataverse\\.url\\)" limitMs=8000`));
+    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
     expect(await up.exited).toBe(1);
     const line = expectOneClearLine(up.output.stderr);
-    expect(line).toBe(`fieldlink up: did not start within 8000 ms (still starting simulated-fleet); check http://[redacted]@127.0.0.1:${port}/ (dataverse.url, FIELDLINK_DATAVERSE_URL); the limit is startup.timeoutMs (FIELDLINK_STARTUP_TIMEOUT_MS)`);
+    expect(line).toMatch(/^fieldlink up: simulated-fleet could not start: .*ECONNREFUSED.*; check http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/ \(dataverse\.url, FIELDLINK_DATAVERSE_URL\)$/);
     expect(up.output.stdout + up.output.stderr).not.toContain('s3cret-pass');
-  }, 60_000);
+  }, 90_000);
 
-  it('stops at once on SIGINT while the start hangs on a dead endpoint (no time limit), exit code 130', async () => {
-    const port = await deadPort();
-    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
-    await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
-    up.child.kill('SIGINT');
-    expect(await up.exited).toBe(130);
-    expect(expectOneClearLine(up.output.stderr)).toBe('fieldlink up: stopped by SIGINT while starting');
-  }, 60_000);
-
-  it('stops at once on SIGTERM too, exit code 143', async () => {
-    const port = await deadPort();
-    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
-    await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
-    up.child.kill('SIGTERM');
-    expect(await up.exited).toBe(143);
-    expect(expectOneClearLine(up.output.stderr)).toBe('fieldlink up: stopped by SIGTERM while starting');
-  }, 60_000);
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`stops at once on ${signal} while the start hangs on an endpoint that never answers (no time limit), exit code ${code}`, async () => {
+      const silent = await silentPort();
+      try {
+        const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0', '--verbose'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${silent.port}/` });
+        await up.until(/fieldlink\.starting-part\s+part=simulated-fleet/);
+        up.child.kill(signal);
+        expect(await up.exited).toBe(code);
+        expect(expectOneClearLine(up.output.stderr), up.output.stdout + up.output.stderr).toBe(`fieldlink up: stopped by ${signal} while starting`);
+      } finally {
+        await silent.close();
+      }
+    }, 60_000);
+  }
 
   it('on the Azure profile with IoT Hub, Event Hubs, Service Bus and storage all dead, ends with one line naming the endpoint and setting it waits for (no key shown), exit code 1', async () => {
     const port = await deadPort();

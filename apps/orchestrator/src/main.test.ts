@@ -43,7 +43,8 @@ describe('orchestrator main', () => {
       const output = { text: '', stderr: '' };
       child.stdout.setEncoding('utf8').on('data', (d: string) => (output.text += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => ((output.text += d), (output.stderr += d)));
-      return { child, output, exited: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))) };
+      // 'close', not 'exit': the output is all read by then.
+      return { child, output, exited: new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))) };
     };
 
     const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0' });
