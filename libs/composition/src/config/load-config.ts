@@ -28,6 +28,9 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartia
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Settings that name a file. */
+const FILE_PATHS = ['rules.file', 'deviceTypes.file', 'automation.file'] as const;
+
 /**
  * Reads, merges (file < environment < options) and validates the configuration. Every issue is
  * reported together: a secret in the file, an unknown FIELDLINK_* variable and a wrong value do
@@ -46,8 +49,10 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
     } else {
       document = read.value;
       // A file named in the configuration file is relative to that file, wherever the command runs.
-      const rulesFile = getPath(document, 'rules.file');
-      if (typeof rulesFile === 'string' && rulesFile !== '' && !isAbsolute(rulesFile)) document = setPath(document, 'rules.file', resolve(dirname(sources.file), rulesFile));
+      for (const path of FILE_PATHS) {
+        const named = getPath(document, path);
+        if (typeof named === 'string' && named !== '' && !isAbsolute(named)) document = setPath(document, path, resolve(dirname(sources.file), named));
+      }
       for (const path of SECRET_PATHS) {
         if (getPath(document, path) === undefined) continue;
         issues.push({ path, message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`, source: `file ${basename(sources.file)}` });
