@@ -176,7 +176,9 @@ async function deadPort(): Promise<number> {
 function startUp(args: readonly string[], env: Record<string, string>) {
   const clean: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
   for (const name of Object.keys(clean)) if (name.startsWith('FIELDLINK_')) delete clean[name];
-  const child = spawn(tsx, [main, 'up', '--no-web', '--devices', '1', ...args], { cwd: root, env: { ...clean, ...env } });
+  // Node with tsx as a loader, not the tsx CLI: the signal reaches the process under test itself
+  // (the tsx CLI kills its child when it does not confirm a relayed signal within 30 ms).
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', '--no-web', '--devices', '1', ...args], { cwd: root, env: { ...clean, ...env } });
   const output = { stdout: '', stderr: '' };
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output.stdout += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output.stderr += d));

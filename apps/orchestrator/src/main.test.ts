@@ -48,7 +48,10 @@ describe('orchestrator main', () => {
     };
 
     const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0' });
-    while (!stopped.output.text.includes('orchestrator.still-starting')) await new Promise((r) => setTimeout(r, 100));
+    while (!stopped.output.text.includes('orchestrator.still-starting')) {
+      if (stopped.child.exitCode !== null) throw new Error(`exited before it reported waiting: ${stopped.output.text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     stopped.child.kill('SIGTERM');
     expect(await stopped.exited).toBe(143);
     expect(stopped.output.stderr).toContain('orchestrator: stopped by SIGTERM while starting');
@@ -59,5 +62,5 @@ describe('orchestrator main', () => {
     expect(timedOut.output.stderr).toMatch(new RegExp(`orchestrator: did not start within 4000 ms \\(still starting (adapters|command-feedback)\\); check https://127\\.0\\.0\\.1:${port} \\(iotHub\\.connectionString, FIELDLINK_IOT_HUB_CONNECTION_STRING\\)`));
     expect(timedOut.output.text).not.toContain(key);
     expect(timedOut.output.stderr).not.toMatch(/^\s+at /m);
-  }, 60_000);
+  }, 120_000);
 });
