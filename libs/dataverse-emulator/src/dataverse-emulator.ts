@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { silentLog, type LogPort, type MessageQueuePort } from '@fieldlink/ports';
+import { ServiceEndpointMessageFormat, silentLog, type LogPort, type MessageQueuePort } from '@fieldlink/ports';
 import { executeBatch } from './batch-request.js';
 import { CFS_TABLES } from './cfs-schema.js';
 import { DataverseFault } from './dataverse-fault.js';
@@ -30,6 +30,13 @@ export interface DataverseEmulatorOptions {
   /** Answer 429 with Retry-After past this many requests per window, as Dataverse does. */
   readonly serviceProtection?: ServiceProtectionLimitSettings;
   readonly organizationName?: string;
+  /**
+   * The IoT service endpoint's `messageformat`: 1 Binary XML, 2 Json (the default here), 3 Text
+   * XML. A Dataverse registration defaults to Binary XML, which Fieldlink does not read.
+   */
+  readonly serviceEndpointMessageFormat?: ServiceEndpointMessageFormat;
+  /** The size over which the endpoint strips a context (192 KB, as Dataverse); smaller only in tests. */
+  readonly serviceEndpointMaxMessageBytes?: number;
   readonly log?: LogPort;
   readonly now?: () => number;
 }
@@ -66,12 +73,17 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const log = options.log ?? silentLog;
   const store = new RecordStore(options.database ?? ':memory:', CFS_TABLES, now);
   let webApiUrl = '';
+  let organizationUri = '';
   const endpoint = new IoTServiceEndpoint(
     options.outboundQueue,
-    { organizationId: randomUUID(), organizationName: options.organizationName ?? 'fieldlink-emulator', businessUnitId: randomUUID(), userId: randomUUID() },
+    { organizationId: randomUUID(), organizationName: options.organizationName ?? 'fieldlink-emulator', businessUnitId: randomUUID(), userId: randomUUID(), organizationUri: () => organizationUri },
     log,
     now,
     (set) => store.table(set),
+    {
+      messageFormat: options.serviceEndpointMessageFormat ?? ServiceEndpointMessageFormat.Json,
+      ...(options.serviceEndpointMaxMessageBytes === undefined ? {} : { maxMessageBytes: options.serviceEndpointMaxMessageBytes }),
+    },
   );
   const api = new DataverseWebApi(store, endpoint, () => webApiUrl);
   const limits = options.serviceProtection === undefined ? undefined : new ServiceProtectionLimits(options.serviceProtection, now);
@@ -85,7 +97,6 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
 
   const guard = new RequestGuard({ host: options.host ?? '127.0.0.1', maxRequestBytes: options.maxRequestBytes ?? DATAVERSE_MAX_REQUEST_BYTES, ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }) });
-  let organizationUrl = '';
 
   const refuse = (res: ServerResponse, fault: DataverseFault): void => {
     // The sign-in challenge has an empty body, as Dataverse's; every other refusal its error JSON.
@@ -94,7 +105,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const refused = guard.check(req, organizationUrl);
+    const refused = guard.check(req, organizationUri);
     if (refused !== undefined) {
       // What is not read is not kept: the connection closes after the answer.
       res.setHeader('Connection', 'close');
@@ -153,7 +164,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   webApiUrl = `${url}${WEB_API_PATH}`;
-  organizationUrl = url;
+  organizationUri = url;
   log.info('dataverse-emulator.listening', { url });
 
   return {
