@@ -145,13 +145,16 @@ describe('fieldlink up', () => {
     expect(run.stderr).toContain('Nothing was started.');
   });
 
-  it('with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process, until the command is acknowledged; SIGINT stops both, exit code 0', async () => {
+  for (const importExtension of [false, true]) {
+  it(`with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process (${importExtension ? 'with the Fieldlink extension solution' : 'a stock organisation'}), until the command is acknowledged; SIGINT stops both, exit code 0`, async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
+    if (importExtension) env['FIELDLINK_DATAVERSE_IMPORT_EXTENSION'] = 'true';
     const { out, exitCode } = await upUntilAcknowledged(['--crm', 'dataverse'], env);
     expect(exitCode).toBe(0);
     const emulator = /dataverse\.emulator-started\s+url=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
     expect(emulator).not.toBeNull();
+    expect(out).toContain(importExtension ? 'organisation="stock CFS + Fieldlink extension solution"' : 'organisation="stock CFS"');
     expect(out).toMatch(/fieldlink\.up\s+profile=embedded crm=dataverse devices=3 drifting=1 registered=3/);
     // The alert record read back from the emulator (a GUID id), then the command the rules framework made, acknowledged, all under the reading's id.
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\] msdyn_iotalertid=[0-9a-f]{8}-[0-9a-f]{4}-.*msdyn_deviceid=thermostat-1(.*\n)*.*command\.sent\s+\[\1\](.*\n)*.*command\.acknowledged\s+\[\1\] .*deviceId=thermostat-1/);
@@ -160,6 +163,7 @@ describe('fieldlink up', () => {
     expect(out).toContain('fieldlink.stopped');
     await expect(fetch(`${emulator![1]}/api/data/v9.2/msdyn_iotalerts`)).rejects.toThrow();
   }, 60_000);
+  }
 });
 
 /** A loopback port nothing listens on: bound, then closed. */

@@ -223,8 +223,32 @@ export interface CrmSettingsPort {
   getIoTSettings(): Promise<CrmIoTSettings>;
 }
 
+
+// ---- device categories (msdyn_iotdevicecategory): what a device type is in the CRM ----
+
+export interface CrmDeviceCategoryCommand {
+  readonly name: string;
+  /** Names of the command's parameters, where the organisation defines them. */
+  readonly parameters: readonly string[];
+}
+
+export interface CrmDeviceCategory {
+  readonly categoryId: string;
+  /** The category's name: a device's `deviceType`. */
+  readonly name: string;
+  /** The readings (property definitions) the organisation shows for devices of this category. */
+  readonly readings: readonly string[];
+  /** The commands (command definitions) the organisation offers for devices of this category. */
+  readonly commands: readonly CrmDeviceCategoryCommand[];
+}
+
+export interface CrmDeviceCategoriesPort {
+  /** Every device category, by name; readings and commands empty where the organisation defines none. */
+  listDeviceCategories(): Promise<CrmDeviceCategory[]>;
+}
+
 /** Everything the flows need from the CRM; each CRM adapter implements all of it. */
-export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmSettingsPort {}
+export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmDeviceCategoriesPort, CrmSettingsPort {}
 
 /** Why a CRM call failed. Transient ones are retried by the queue (abandon), the others dead-letter. */
 export type CrmErrorCode =

@@ -11,6 +11,7 @@ import {
   type CrmCommand,
   type CrmCustomerAsset,
   type CrmDevice,
+  type CrmDeviceCategory,
   type CrmGatewayPort,
   type CrmIoTSettings,
   type CrmWorkOrder,
@@ -46,6 +47,8 @@ export class InMemoryCrm implements CrmGatewayPort {
   private readonly cases = new Map<string, CrmCase>();
   private readonly workOrders = new Map<string, CrmWorkOrder>();
   private readonly deviceData: DeviceDataHistoryEntry[] = [];
+  /** Device categories by name: a device's type is its category, made when first used, as the Dynamics adapter does. */
+  private readonly categories = new Map<string, CrmDeviceCategory>();
   private readonly clock: ClockPort;
   /** Insertion order breaks ties of equal timestamps, so "newest first" is stable. */
   private sequence = 0;
@@ -74,7 +77,19 @@ export class InMemoryCrm implements CrmGatewayPort {
   }
 
   async upsertDevice(device: CrmDevice): Promise<void> {
+    if (device.deviceType !== '' && !this.categories.has(device.deviceType)) this.defineDeviceCategory({ name: device.deviceType, readings: [], commands: [] });
     this.devices.set(device.deviceRecordId, copy(device));
+  }
+
+  /** Defines (or replaces) a device category with its readings and commands, as a customizer does in the CRM. */
+  defineDeviceCategory(category: Omit<CrmDeviceCategory, 'categoryId'> & { readonly categoryId?: string }): CrmDeviceCategory {
+    const stored: CrmDeviceCategory = { ...copy(category), categoryId: category.categoryId ?? this.categories.get(category.name)?.categoryId ?? this.ids.newId() };
+    this.categories.set(category.name, stored);
+    return copy(stored);
+  }
+
+  async listDeviceCategories(): Promise<CrmDeviceCategory[]> {
+    return [...this.categories.values()].sort((a, b) => a.name.localeCompare(b.name)).map(copy);
   }
 
   async getDevice(deviceRecordId: string): Promise<CrmDevice | undefined> {

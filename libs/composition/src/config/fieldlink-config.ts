@@ -125,6 +125,10 @@ export const fieldlinkConfigSchema = z.strictObject({
       emulatorAccessToken: secret.optional(),
       maxConcurrency: count(1, 52).default(52),
       batchSize: count(1, 1000).default(10),
+      /** The optional Fieldlink extension solution: `discover` it with one read of EntityDefinitions, or `never` ask and keep to stock columns. */
+      extension: z.enum(['discover', 'never'], { error: 'expected "discover" or "never"' }).default('discover'),
+      /** The embedded emulator imports the Fieldlink extension solution before it serves (a stock organisation without it). */
+      importExtension: z.boolean({ error: 'expected true or false' }).default(false),
     })
     .prefault({}),
   rules: z

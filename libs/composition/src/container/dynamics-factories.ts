@@ -1,4 +1,5 @@
-import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
+import { fileURLToPath } from 'node:url';
+import { DynamicsCrmGateway, FIELDLINK_EXTENSION_SOLUTION_ZIP } from '@fieldlink/adapter-dynamics';
 import { emulatorCredential, startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 import { redactUrl } from '../config/redact-url.js';
 import type { AdapterFactories } from './port-adapters.js';
@@ -16,18 +17,25 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export const DYNAMICS_FACTORIES: AdapterFactories = {
   crm: {
     dataverse: async ({ config, log, builtPort }) => {
-      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded, emulatorAccessToken } = config.dataverse;
-      const settings = { batchSize, serviceProtection: { maxConcurrency } };
+      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded, extension, importExtension, emulatorAccessToken } = config.dataverse;
+      const settings = { batchSize, extension, serviceProtection: { maxConcurrency } };
       if (embedded) {
         const outboundQueue = builtPort('outboundQueue');
+        const solutions = importExtension ? [fileURLToPath(FIELDLINK_EXTENSION_SOLUTION_ZIP)] : [];
         const emulator = await startDataverseEmulator({
           host: '127.0.0.1',
           port: 0,
           log,
+          solutions,
           ...(outboundQueue === undefined ? {} : { outboundQueue }),
           ...(emulatorAccessToken === undefined ? {} : { accessToken: emulatorAccessToken }),
         });
-        log.info('dataverse.emulator-started', { url: emulator.url, webApiUrl: emulator.webApiUrl, serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})` });
+        log.info('dataverse.emulator-started', {
+          url: emulator.url,
+          webApiUrl: emulator.webApiUrl,
+          serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})`,
+          organisation: importExtension ? 'stock CFS + Fieldlink extension solution' : 'stock CFS',
+        });
         try {
           // The emulator requires a bearer token, as Dataverse does: the adapter signs in with a fixed one.
           return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(emulatorAccessToken), ...settings }, { log }), close: () => emulator.close() };

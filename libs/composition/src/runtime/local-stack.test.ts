@@ -51,7 +51,7 @@ describe('the local stack', () => {
     s.fleet.nudge('thermostat-2', 20);
     await s.fleet.tick();
     const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
-    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: 'local-asset-1', description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
+    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: 'local-asset-thermostat-2', description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
 
     const command = await waitFor('the Set Values command', async () => (await crm.listCommands({ deviceId: 'thermostat-2' }))[0]);
     expect(command).toMatchObject({ name: 'Set Values', parentAlertId: alert.alertId });

@@ -12,6 +12,8 @@ export interface CrmGatewayUnderTest {
   advanceTime(ms: number): Promise<void>;
   /** Sets the organisation's IoT settings record as an administrator would (outside the port). */
   setIoTSettings(settings: { readonly commandNameProperty?: string; readonly commandParametersProperty?: string }): Promise<void>;
+  /** Defines a device category with readings and commands the way the CRM keeps them (a customizer's work, not the port's). */
+  defineDeviceCategory(category: { readonly name: string; readonly readings: readonly string[]; readonly commands: ReadonlyArray<{ readonly name: string; readonly parameters: readonly string[] }> }): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -359,6 +361,28 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         expect(second).toEqual({ workOrderId: first.workOrderId, created: false });
         expect(other.workOrderId).not.toBe(first.workOrderId);
         expect(await crm.listWorkOrders({ alertId })).toEqual([{ workOrderId: first.workOrderId, alertId, caseId, summary: 'Inspect the thermostat' }]);
+      });
+    });
+
+    describe('device categories', () => {
+      it("lists a device's type as a device category, made when a device of a new type is written", async () => {
+        const { crm } = await open();
+        const type = `Thermostat ${newGuid().slice(0, 8)}`;
+        await crm.upsertDevice(device({ deviceType: type }));
+        await crm.upsertDevice(device({ deviceType: type }));
+        const found = (await crm.listDeviceCategories()).filter((c) => c.name === type);
+        expect(found).toEqual([{ categoryId: expect.any(String), name: type, readings: [], commands: [] }]);
+      });
+
+      it('lists the readings and commands the organisation defines for a category', async () => {
+        const harness = await open();
+        const name = `Chiller ${newGuid().slice(0, 8)}`;
+        await harness.defineDeviceCategory({ name, readings: ['Humidity', 'Temperature'], commands: [{ name: 'Reset Thermostat', parameters: [] }, { name: 'Set Values', parameters: ['Humidity', 'Temperature'] }] });
+        const [category] = (await harness.crm.listDeviceCategories()).filter((c) => c.name === name);
+        expect(category).toEqual({ categoryId: expect.any(String), name, readings: ['Humidity', 'Temperature'], commands: [{ name: 'Reset Thermostat', parameters: [] }, { name: 'Set Values', parameters: ['Humidity', 'Temperature'] }] });
+        // A device of that type uses the category the organisation has, not a second one.
+        await harness.crm.upsertDevice(device({ deviceType: name }));
+        expect((await harness.crm.listDeviceCategories()).filter((c) => c.name === name)).toHaveLength(1);
       });
     });
 
