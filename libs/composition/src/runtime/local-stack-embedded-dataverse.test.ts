@@ -95,7 +95,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     });
     expect(done).toMatchObject({ commandId: command.commandId, cfsStatus: 192350001 });
     // On the organisation's own columns: the stock ones always, the extension's only where it was imported.
-    const row = (await (await fetch(`${webApiUrl}msdyn_iotdevicecommands(${command.commandId})`)).json()) as Record<string, unknown>;
+    const row = (await (await fetch(`${webApiUrl}msdyn_iotdevicecommands(${command.commandId})`, { headers: BEARER })).json()) as Record<string, unknown>;
     expect(row).toMatchObject({ msdyn_commandstatus: 192350001, msdyn_commandstatusreason: expect.stringMatching(/^\[Fieldlink: acknowledged\]/) });
     expect(row['fl_commandstate']).toBe(importExtension ? 'acknowledged' : undefined);
 
