@@ -17,3 +17,5 @@ export * from './runtime/local-stack.js';
 export * from './runtime/process-main.js';
 export * from './container/dynamics-factories.js';
 export * from './container/azure-factories.js';
+export * from './runtime/startup.js';
+export * from './config/redact-url.js';
