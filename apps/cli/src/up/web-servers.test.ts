@@ -25,6 +25,6 @@ describe('the pages of fieldlink up', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ ok: true, device: { deviceId: 'thermostat-new', connection: 'connected' } });
     const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
-    expect(await crm.findDeviceByHubId('thermostat-new')).toMatchObject({ registrationStatus: RegistrationStatus.Registered, customerAssetId: 'local-asset-1' });
+    expect(await crm.findDeviceByHubId('thermostat-new')).toMatchObject({ registrationStatus: RegistrationStatus.Registered, customerAssetId: 'local-asset-thermostat-new' });
   });
 });

@@ -161,7 +161,7 @@ describe('the local stack', () => {
     const unknown = await s.fleet.addDevice('thermostat-unregistered');
     expect(unknown.ok && unknown.value.connection).toBe('failed');
     expect(await s.registerDevice('thermostat-added')).toEqual({ ok: true, value: undefined });
-    expect(await crm.getDevice('thermostat-added-record')).toMatchObject({ deviceId: 'thermostat-added', customerAssetId: 'local-asset-1', registrationStatus: 192350003 });
+    expect(await crm.getDevice('thermostat-added-record')).toMatchObject({ deviceId: 'thermostat-added', customerAssetId: 'local-asset-thermostat-added', registrationStatus: 192350003 });
     const added = await s.fleet.addDevice('thermostat-added');
     expect(added.ok && added.value.connection).toBe('connected');
     const refused = await s.registerDevice('bad id with spaces');
