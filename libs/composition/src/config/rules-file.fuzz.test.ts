@@ -5,20 +5,7 @@ import { afterAll } from 'vitest';
 import { readRulesFile } from './rules-file.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-
-/** What a broken or hostile sender can send: random bytes, random JSON, deep nesting, and awkward values in the right places. */
-const deepText = fc.integer({ min: 1, max: 20_000 }).chain((n) => fc.constantFrom(`${'['.repeat(n)}${']'.repeat(n)}`, `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`, `${'['.repeat(n)}`));
-const bytes = fc.oneof(fc.uint8Array({ maxLength: 4_096 }), fc.string({ unit: 'binary', maxLength: 2_000 }).map((s) => new TextEncoder().encode(s)), deepText.map((t) => new TextEncoder().encode(t)));
-/** The parser answered with a value or with typed issues (a path and a message each), within 2 s: a hang guard, not a speed check. */
-function expectTypedAnswer(answer: () => { ok: true } | { ok: false; error: readonly { path: string; message: string }[] }): void {
-  const started = performance.now();
-  const result = answer();
-  expect(performance.now() - started).toBeLessThan(2_000);
-  if (!result.ok) {
-    expect(result.error.length).toBeGreaterThan(0);
-    for (const i of result.error) expect([typeof i.path, typeof i.message]).toEqual(['string', 'string']);
-  }
-}
+import { bytes, deepText, expectTypedAnswer } from '@fieldlink/domain/testing';
 
 const dir = mkdtempSync(join(tmpdir(), 'fieldlink-rules-fuzz-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
