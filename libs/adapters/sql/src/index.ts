@@ -1,0 +1,5 @@
+export * from './sql-database.js';
+export { columnTypes, migrateToLatest, statusMigrations } from './migrations.js';
+export * from './sql-status-store.js';
+export * from './sql-rejected-telemetry.js';
+export * from './sql-alert-history.js';
