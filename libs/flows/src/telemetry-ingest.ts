@@ -4,6 +4,7 @@ import {
   encodeCfsAlertMessage,
   isRuleStateConflict,
   type ClockPort,
+  type DeviceHealth,
   type LogPort,
   type MessageQueuePort,
   type MinuteAggregate,
@@ -324,6 +325,15 @@ export class TelemetryIngest {
       await yieldToBatches();
     }
     const { deviceIds, lastActivityTimes, lastReadings } = cut.changedDevices;
+    if (store.upsertManyDeviceHealth !== undefined) {
+      for (let i = 0; i < deviceIds.length; i += COMMIT_SLICE) {
+        const slice: DeviceHealth[] = [];
+        for (let j = i; j < Math.min(deviceIds.length, i + COMMIT_SLICE); j++) slice.push({ deviceId: deviceIds[j]!, lastActivityTime: lastActivityTimes[j]!, online: true, lastReadings: { ...lastReadings[j]! } });
+        await store.upsertManyDeviceHealth(slice);
+        await yieldToBatches();
+      }
+      return;
+    }
     for (let i = 0; i < deviceIds.length; i++) {
       await store.upsertDeviceHealth({ deviceId: deviceIds[i]!, lastActivityTime: lastActivityTimes[i]!, online: true, lastReadings: { ...lastReadings[i]! } });
       if ((i + 1) % COMMIT_SLICE === 0) await yieldToBatches();

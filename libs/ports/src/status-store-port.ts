@@ -47,5 +47,7 @@ export interface StatusStorePort {
   /** Rows of a device with windowEnd in (from, to], oldest first. */
   queryAggregates(deviceId: string, from: number, to: number): Promise<MinuteAggregate[]>;
   upsertDeviceHealth(health: DeviceHealth): Promise<void>;
+  /** Optional: the same for several devices at once (one transaction where the store has them); the last row of a device counts. */
+  upsertManyDeviceHealth?(rows: readonly DeviceHealth[]): Promise<void>;
   listDeviceHealth(): Promise<DeviceHealth[]>;
 }

@@ -70,6 +70,12 @@ export interface StatusSchema {
 export interface SqlDatabase {
   readonly engine: SqlEngine;
   readonly db: Kysely<StatusSchema>;
+  /**
+   * SQLite only: the file's handle in this process, on which the stores run their hot writes as
+   * statements Kysely compiled once, in synchronous transactions (a write of a SQLite store never
+   * waits in the middle of a transaction, so two never interleave).
+   */
+  readonly sqlite?: Database.Database;
   /** Closes the connections (the file, the pool). */
   close(): Promise<void>;
 }
@@ -88,7 +94,7 @@ export async function openSqliteDatabase(options: SqliteOptions): Promise<SqlDat
   // WAL with synchronous NORMAL survives a process crash (only a power loss can undo the last commits).
   file.pragma('synchronous = NORMAL');
   file.pragma('busy_timeout = 5000');
-  return migrated('sqlite', new Kysely<StatusSchema>({ dialect: new SqliteDialect({ database: file }) }));
+  return { ...(await migrated('sqlite', new Kysely<StatusSchema>({ dialect: new SqliteDialect({ database: file }) }))), sqlite: file };
 }
 
 export interface PostgresOptions {

@@ -2,6 +2,7 @@ import type { DeviceHealth, MinuteAggregate, StatusStorePort } from '@fieldlink/
 import type { ExpressionBuilder, Kysely, Transaction } from 'kysely';
 import type { SqlDatabase, SqlEngine, StatusSchema } from './sql-database.js';
 import { fromDbTime, rowsPerStatement, toDbTime } from './sql-values.js';
+import { preparedOnSqlite, statementTemplate } from './statement-template.js';
 
 const MINUTE_MS = 60_000;
 
@@ -24,6 +25,7 @@ export class SqlStatusStore implements StatusStorePort {
   private readonly db: Kysely<StatusSchema>;
   private readonly engine: SqlEngine;
   private readonly crmReadingTypes: ReadonlySet<string>;
+  private readonly sqliteFile: SqlDatabase['sqlite'];
 
   constructor(
     database: SqlDatabase,
@@ -31,6 +33,7 @@ export class SqlStatusStore implements StatusStorePort {
   ) {
     this.db = database.db;
     this.engine = database.engine;
+    this.sqliteFile = database.sqlite;
     this.crmReadingTypes = new Set(options.crmIotEventsReadingTypes ?? ['Temperature']);
   }
 
@@ -40,12 +43,86 @@ export class SqlStatusStore implements StatusStorePort {
     const byKey = new Map<string, MinuteAggregate>();
     for (const row of rows) byKey.set(`${row.deviceId}\n${row.readingType}\n${row.windowEnd}`, row);
     const unique = [...byKey.values()];
+    if (this.sqliteFile !== undefined) return this.writeAggregatesOnSqlite(unique);
     const size = rowsPerStatement(this.engine, 7);
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < unique.length; i += size) await this.writeAggregateRows(trx, unique.slice(i, i + size));
       const peaks = unique.filter((r) => r.peak !== undefined && this.crmReadingTypes.has(r.readingType));
       for (let i = 0; i < peaks.length; i += size) await this.writeCrmIotEvents(trx, peaks.slice(i, i + size));
     });
+  }
+
+  /**
+   * SQLite runs in this process: one synchronous transaction of statements Kysely compiled once,
+   * a bind and a step per row, costs far less than building a statement of hundreds of rows.
+   */
+  private writeAggregatesOnSqlite(rows: readonly MinuteAggregate[]): void {
+    const t = this.sqliteStatements();
+    this.sqliteFile!.transaction(() => {
+      for (const r of rows) {
+        const windowEnd = toDbTime(this.engine, r.windowEnd);
+        t.aggregate({ deviceid: r.deviceId, windowend: windowEnd, readingtype: r.readingType, count: r.count, avg: r.avg, min: r.min, max: r.max });
+        if (r.peak === undefined || !this.crmReadingTypes.has(r.readingType)) continue;
+        t.crmDelete({ deviceid: r.deviceId, readingtype: r.readingType, from: toDbTime(this.engine, r.windowEnd - MINUTE_MS), to: windowEnd });
+        const p = r.peak;
+        t.crmInsert({ deviceid: r.deviceId, readingtype: r.readingType, reading: r.max, eventtoken: p.eventToken, threshold: p.threshold, ruleoutput: p.ruleOutput, time: toDbTime(this.engine, p.time) });
+      }
+    })();
+  }
+
+  private sqlitePrepared: Record<'aggregate' | 'crmDelete' | 'crmInsert' | 'health', (values: Readonly<Record<string, unknown>>) => void> | undefined;
+
+  private sqliteStatements() {
+    if (this.sqlitePrepared !== undefined) return this.sqlitePrepared;
+    const file = this.sqliteFile!;
+    this.sqlitePrepared = {
+      aggregate: preparedOnSqlite(
+        file,
+        statementTemplate(['deviceid', 'windowend', 'readingtype', 'count', 'avg', 'min', 'max'], (v) =>
+          this.db
+            .insertInto('minuteaggregates')
+            .values({ deviceid: v.deviceid as string, windowend: v.windowend as string, readingtype: v.readingtype as string, count: v.count as number, avg: v.avg as number, min: v.min as number, max: v.max as number })
+            .onConflict((oc) =>
+              oc.columns(['deviceid', 'readingtype', 'windowend']).doUpdateSet((eb) => ({ count: eb.ref('excluded.count'), avg: eb.ref('excluded.avg'), min: eb.ref('excluded.min'), max: eb.ref('excluded.max') })),
+            ),
+        ),
+      ),
+      crmDelete: preparedOnSqlite(
+        file,
+        statementTemplate(['deviceid', 'readingtype', 'from', 'to'], (v) =>
+          this.db
+            .deleteFrom('crmiotevents')
+            .where('deviceid', '=', v.deviceid as string)
+            .where('readingtype', '=', v.readingtype as string)
+            .where('time', '>', v.from as string)
+            .where('time', '<=', v.to as string),
+        ),
+      ),
+      crmInsert: preparedOnSqlite(
+        file,
+        statementTemplate(['deviceid', 'readingtype', 'reading', 'eventtoken', 'threshold', 'ruleoutput', 'time'], (v) =>
+          this.db.insertInto('crmiotevents').values({
+            deviceid: v.deviceid as string,
+            readingtype: v.readingtype as string,
+            reading: v.reading as number,
+            eventtoken: v.eventtoken as string,
+            threshold: v.threshold as number,
+            ruleoutput: v.ruleoutput as string,
+            time: v.time as string,
+          }),
+        ),
+      ),
+      health: preparedOnSqlite(
+        file,
+        statementTemplate(['deviceid', 'lastactivitytime', 'online', 'lastreadings'], (v) =>
+          this.db
+            .insertInto('devicehealth')
+            .values({ deviceid: v.deviceid as string, lastactivitytime: v.lastactivitytime as string, online: v.online as number, lastreadings: v.lastreadings as string })
+            .onConflict((oc) => oc.column('deviceid').doUpdateSet((eb) => ({ lastactivitytime: eb.ref('excluded.lastactivitytime'), online: eb.ref('excluded.online'), lastreadings: eb.ref('excluded.lastreadings') }))),
+        ),
+      ),
+    };
+    return this.sqlitePrepared;
   }
 
   private async writeAggregateRows(trx: Transaction<StatusSchema>, rows: readonly MinuteAggregate[]): Promise<void> {
@@ -101,13 +178,52 @@ export class SqlStatusStore implements StatusStorePort {
     return rows.map((r) => ({ deviceId: r.deviceid, readingType: r.readingtype, windowEnd: fromDbTime(r.windowend), count: Number(r.count), min: Number(r.min), max: Number(r.max), avg: Number(r.avg) }));
   }
 
-  async upsertDeviceHealth(health: DeviceHealth): Promise<void> {
-    const row = {
+  async upsertManyDeviceHealth(rows: readonly DeviceHealth[]): Promise<void> {
+    if (rows.length === 0) return;
+    if (this.sqliteFile === undefined) {
+      // The last row of a device counts; then a statement per chunk, one round trip each.
+      const byDevice = new Map<string, DeviceHealth>();
+      for (const h of rows) byDevice.set(h.deviceId, h);
+      const values = [...byDevice.values()].map((h) => this.healthRow(h));
+      const size = rowsPerStatement(this.engine, 4);
+      await this.db.transaction().execute(async (trx) => {
+        for (let i = 0; i < values.length; i += size) {
+          const chunk = values.slice(i, i + size);
+          if (this.engine === 'mssql') {
+            await trx.deleteFrom('devicehealth').where('deviceid', 'in', chunk.map((v) => v.deviceid)).execute();
+            await trx.insertInto('devicehealth').values(chunk).execute();
+          } else {
+            await trx
+              .insertInto('devicehealth')
+              .values(chunk)
+              .onConflict((oc) => oc.column('deviceid').doUpdateSet((eb) => ({ lastactivitytime: eb.ref('excluded.lastactivitytime'), online: eb.ref('excluded.online'), lastreadings: eb.ref('excluded.lastreadings') })))
+              .execute();
+          }
+        }
+      });
+      return;
+    }
+    const health = this.sqliteStatements().health;
+    this.sqliteFile.transaction(() => {
+      for (const h of rows) health(this.healthRow(h));
+    })();
+  }
+
+  private healthRow(health: DeviceHealth) {
+    return {
       deviceid: health.deviceId,
       lastactivitytime: toDbTime(this.engine, health.lastActivityTime),
       online: this.engine === 'sqlite' ? (health.online ? 1 : 0) : health.online,
       lastreadings: JSON.stringify(health.lastReadings),
     };
+  }
+
+  async upsertDeviceHealth(health: DeviceHealth): Promise<void> {
+    const row = this.healthRow(health);
+    if (this.sqliteFile !== undefined) {
+      this.sqliteStatements().health(row);
+      return;
+    }
     if (this.engine === 'mssql') {
       await this.db.transaction().execute(async (trx) => {
         await trx.deleteFrom('devicehealth').where('deviceid', '=', row.deviceid).execute();
