@@ -14,3 +14,4 @@ export * from './runtime/local-stack.js';
 export * from './runtime/process-main.js';
 export * from './container/dynamics-factories.js';
 export * from './container/azure-factories.js';
+export * from './container/sql-factories.js';

@@ -16,17 +16,17 @@ export interface SettingReference {
 const portSetting = (port: string, adapters: string, description: string): SettingReference => ({ path: `ports.${port}`, kind: 'string', description: `${description} (${adapters})`, default: 'from the profile' });
 
 export const SETTINGS: readonly SettingReference[] = [
-  { path: 'profile', kind: 'string', description: '`embedded` (every port in memory) or `azure` (Azure and Dynamics 365 adapters)', default: 'embedded' },
+  { path: 'profile', kind: 'string', description: '`embedded` (every port in memory), `durable` (the embedded default on disk under `storage.dataDir`: queues, status store, rule state in SQLite, the CRM in the Dataverse emulator on a SQLite file) or `azure` (Azure and Dynamics 365 adapters)', default: '`embedded`; `durable` for `fieldlink up` without `--ephemeral`' },
   portSetting('telemetry', '`in-memory`, `event-hubs`', 'device-to-cloud telemetry intake and the devices\u2019 send side'),
-  portSetting('alertsQueue', '`in-memory`, `service-bus`', 'the alerts queue (flow 6)'),
-  portSetting('outboundQueue', '`in-memory`, `service-bus`', 'the outbound queue of CRM messages (flow 13)'),
+  portSetting('alertsQueue', '`in-memory`, `service-bus`, `sqlite`', 'the alerts queue (flow 6)'),
+  portSetting('outboundQueue', '`in-memory`, `service-bus`, `sqlite`', 'the outbound queue of CRM messages (flow 13)'),
   portSetting('crm', '`in-memory`, `dataverse`', 'the CRM gateway'),
   portSetting('deviceRegistry', '`in-memory`, `iot-hub`', 'the device registry and twins'),
   portSetting('cloudToDevice', '`in-memory`, `iot-hub`', 'cloud-to-device commands and their delivery feedback'),
   portSetting('deviceClient', '`in-memory`, `iot-hub`', 'the device side, for the simulated thermostats'),
   portSetting('referenceData', '`in-memory`, `blob`', 'device rules (reference data)'),
-  portSetting('statusStore', '`in-memory`', 'per-minute aggregates and device health'),
-  portSetting('ruleStateStore', '`in-memory`, `blob`', 'rule state that survives restarts'),
+  portSetting('statusStore', '`in-memory`, `sqlite`, `postgres`, `azure-sql`', 'per-minute aggregates, the CFS `crmiotevents` table and device health; on SQL also the rejected telemetry'),
+  portSetting('ruleStateStore', '`in-memory`, `blob`, `sqlite`', 'rule state and ingest checkpoints that survive restarts'),
   { path: 'inMemory.partitionCount', kind: 'number', description: 'partitions of the in-memory hub', default: '4' },
   { path: 'inMemory.lockDurationMs', kind: 'number', description: 'peek-lock duration of the in-memory queues', default: '60000' },
   { path: 'inMemory.maxDeliveryCount', kind: 'number', description: 'deliveries before an in-memory queue dead-letters a message', default: '10' },
@@ -46,7 +46,8 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'blob.ruleStateContainer', kind: 'string', description: 'container of the rule state snapshots', default: 'rulestate' },
   { path: 'blob.refreshIntervalMs', kind: 'number', description: 'how often reference data is read again', default: '60000' },
   { path: 'dataverse.url', kind: 'string', description: 'organisation URL, e.g. `https://contoso.crm.dynamics.com`' },
-  { path: 'dataverse.embedded', kind: 'boolean', description: '`true`: start the Dataverse emulator in this process (127.0.0.1, its service endpoint posting to the outbound queue) instead of an organisation at `dataverse.url`', default: 'true without `dataverse.url` on the embedded profile' },
+  { path: 'dataverse.embedded', kind: 'boolean', description: '`true`: start the Dataverse emulator in this process (127.0.0.1, its service endpoint posting to the outbound queue) instead of an organisation at `dataverse.url`', default: '`true` without `dataverse.url` on the embedded and durable profiles' },
+  { path: 'dataverse.database', kind: 'string', description: 'SQLite file of the embedded Dataverse emulator', default: '`<storage.dataDir>/dataverse.db` on the durable profile, in memory otherwise' },
   { path: 'dataverse.tenantId', kind: 'string', description: 'Microsoft Entra tenant of the app registration' },
   { path: 'dataverse.clientId', kind: 'string', description: 'application (client) id of the app registration' },
   { path: 'dataverse.clientSecret', kind: 'string', description: 'client secret of the app registration', secret: true },
@@ -60,6 +61,9 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'simulator.intervalMs', kind: 'number', description: 'milliseconds between two readings of one thermostat', default: '1000' },
   { path: 'simulator.heartbeatIntervalMs', kind: 'number', description: 'milliseconds between two heartbeats (0: none)', default: '30000' },
   { path: 'simulator.driftPerMinute', kind: 'number', description: 'degrees per minute of a drifting thermostat', default: '30' },
+  { path: 'storage.dataDir', kind: 'string', description: 'directory of the SQLite files (`status.db`, `queues.db`, `rulestate.db`, `dataverse.db`), relative to the working directory', default: '.fieldlink' },
+  { path: 'storage.postgresConnectionString', kind: 'string', description: 'PostgreSQL of the status store (`ports.statusStore: postgres`), `postgres://user:password@host:port/database`', secret: true },
+  { path: 'storage.azureSqlConnectionString', kind: 'string', description: 'Azure SQL / SQL Server database of the status store (`ports.statusStore: azure-sql`), an ADO.NET connection string', secret: true },
   { path: 'log.format', kind: 'string', description: '`text` for people, `json` for one JSON object per line', default: 'text' },
 ];
 

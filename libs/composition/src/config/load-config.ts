@@ -20,6 +20,8 @@ export interface ConfigSources {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Command-line options; they override the environment. */
   readonly overrides?: DeepPartial<FieldlinkConfigInput>;
+  /** Defaults of the command (e.g. `fieldlink up`'s durable profile), below the file. */
+  readonly defaults?: DeepPartial<FieldlinkConfigInput>;
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -31,10 +33,11 @@ const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig, ConfigIssue[]> {
   const origin = new Map<string, string>();
   let document: Json = {};
+  if (sources.defaults !== undefined) for (const path of leafPaths(sources.defaults as Json)) document = setPath(document, path, getPath(sources.defaults as Json, path));
   if (sources.file !== undefined) {
     const read = readConfigFile(sources.file);
     if (!read.ok) return read;
-    document = read.value;
+    for (const path of leafPaths(read.value)) document = setPath(document, path, getPath(read.value, path));
     // A file named in the configuration file is relative to that file, wherever the command runs.
     const rulesFile = getPath(document, 'rules.file');
     if (typeof rulesFile === 'string' && rulesFile !== '' && !isAbsolute(rulesFile)) document = setPath(document, 'rules.file', resolve(dirname(sources.file), rulesFile));
@@ -82,7 +85,7 @@ export function parseConfig(document: unknown, origin: ReadonlyMap<string, strin
   const { ports: chosen, ...rest } = parsed.data;
   const profilePorts = PROFILE_PORTS[rest.profile];
   const ports = Object.fromEntries(PORT_NAMES.map((p) => [p, chosen[p] ?? profilePorts[p]])) as { [P in PortName]: AdapterName<P> };
-  const embedded = rest.dataverse.embedded ?? (rest.dataverse.url === undefined && rest.profile === 'embedded');
+  const embedded = rest.dataverse.embedded ?? (rest.dataverse.url === undefined && (rest.profile === 'embedded' || rest.profile === 'durable'));
   const config: FieldlinkConfig = { ...rest, ports, dataverse: { ...rest.dataverse, embedded } };
   const issues = requiredSettings(config).map(({ path, message }) => withSource(path, message));
   if (config.simulator.drifting > config.simulator.devices) issues.push(withSource('simulator.drifting', `expected at most simulator.devices (${config.simulator.devices})`));
@@ -103,6 +106,8 @@ function requiredSettings(config: FieldlinkConfig): Array<{ path: string; messag
   need('eventHubs.connectionString', config.eventHubs.connectionString, 'event-hubs');
   need('iotHub.connectionString', config.iotHub.connectionString, 'iot-hub');
   need('blob.connectionString', config.blob.connectionString, 'blob');
+  need('storage.postgresConnectionString', config.storage.postgresConnectionString, 'postgres');
+  need('storage.azureSqlConnectionString', config.storage.azureSqlConnectionString, 'azure-sql');
   if (config.ports.telemetry === 'event-hubs' && config.blob.connectionString === undefined && using('blob').length === 0) {
     issues.push({ path: 'blob.connectionString', message: `is required because ports.telemetry is "event-hubs" (its checkpoints live in blob storage): set ${envNameOf('blob.connectionString')}` });
   }

@@ -1,6 +1,8 @@
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { join } from 'node:path';
 import type { AdapterFactories } from './port-adapters.js';
+import { DATA_FILES, dataDirOf } from './sql-factories.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -19,8 +21,10 @@ export const DYNAMICS_FACTORIES: AdapterFactories = {
       const settings = { batchSize, serviceProtection: { maxConcurrency } };
       if (embedded) {
         const outboundQueue = builtPort('outboundQueue');
-        const emulator = await startDataverseEmulator({ host: '127.0.0.1', port: 0, log, ...(outboundQueue === undefined ? {} : { outboundQueue }) });
-        log.info('dataverse.emulator-started', { url: emulator.url, webApiUrl: emulator.webApiUrl, serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})` });
+        // On the durable profile the emulator keeps its records in a SQLite file of the data directory.
+        const database = config.dataverse.database ?? (config.profile === 'durable' ? join(dataDirOf(config), DATA_FILES.dataverse) : undefined);
+        const emulator = await startDataverseEmulator({ host: '127.0.0.1', port: 0, log, ...(outboundQueue === undefined ? {} : { outboundQueue }), ...(database === undefined ? {} : { database }) });
+        log.info('dataverse.emulator-started', { url: emulator.url, webApiUrl: emulator.webApiUrl, serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})`, database: database ?? 'in memory' });
         try {
           return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true, ...settings }, { log }), close: () => emulator.close() };
         } catch (e) {

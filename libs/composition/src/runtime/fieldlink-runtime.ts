@@ -10,6 +10,7 @@ import { APP_TOKENS } from '../container/app-tokens.js';
 import { createFieldlinkContainer, crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
 import { AZURE_FACTORIES } from '../container/azure-factories.js';
 import { DYNAMICS_FACTORIES } from '../container/dynamics-factories.js';
+import { SQL_FACTORIES } from '../container/sql-factories.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES, type AdapterFactories, type PortAdapters } from '../container/port-adapters.js';
 import { EventFeed } from '../log/event-feed.js';
 
@@ -108,7 +109,7 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
           onHandlerError: (e, partitionId) => feed.warn('telemetry.batch-retried', { partitionId, error: e.message }),
         })),
     },
-    [...(options.factories ?? []), AZURE_FACTORIES, DYNAMICS_FACTORIES, IN_MEMORY_FACTORIES],
+    [...(options.factories ?? []), AZURE_FACTORIES, DYNAMICS_FACTORIES, SQL_FACTORIES, IN_MEMORY_FACTORIES],
   );
   if (!built.ok) return built;
   const adapters: PortAdapters = {
