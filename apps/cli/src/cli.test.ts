@@ -94,17 +94,18 @@ const expectCommandStepsUnderOneId = (out: string): void => {
   }
 };
 
-/** Runs `fieldlink up` (3 devices, no pages) until its output matches `until` (thermostat-1's command acknowledged) or 45 s pass, then stops it with SIGINT. */
-async function upUntilAcknowledged(args: readonly string[], env: NodeJS.ProcessEnv, until: RegExp = /command\.acknowledged .*deviceId=thermostat-1/): Promise<{ out: string; exitCode: number | null }> {
+/** Runs `fieldlink up` (3 devices, no pages) until `deviceId`'s command is acknowledged (or its output matches `until`) or 45 s pass, then stops it with SIGINT. */
+async function upUntilAcknowledged(args: readonly string[], env: NodeJS.ProcessEnv, deviceId = 'thermostat-1', fleet: readonly string[] = ['--devices', '3'], until?: RegExp): Promise<{ out: string; exitCode: number | null }> {
   // Node itself with tsx as a loader, not the tsx CLI: SIGINT goes straight to the process under test (the CLI's relay
   // kills a child that does not confirm a relayed signal within 30 ms, which a loaded machine can miss).
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', ...args, '--devices', '3', '--interval', '200', '--no-web'], { cwd: root, env });
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', ...args, ...fleet, '--interval', '200', '--no-web'], { cwd: root, env });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const deadline = Date.now() + 45_000;
-  while (!until.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const done = until ?? new RegExp(`command\\.acknowledged .*deviceId=${deviceId}`);
+  while (!done.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGINT');
   // What it prints while stopping counts too.
   const exitCode = await exited;
@@ -117,8 +118,33 @@ describe('fieldlink up', () => {
     expect(exitCode).toBe(0);
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\]/);
     expectCommandStepsUnderOneId(out);
+    // up turns its demo policy on explicitly, and says so.
+    expect(out).toMatch(/automation\.policy\s+source="?demo \(.*automation\.demo\.yaml\)"?.*cool-down-on-AlarmTemp: deviceType=Thermostat ruleOutput=AlarmTemp → command \\?"Set Values/);
     expect(out).toContain('fieldlink.stopped');
   }, 60_000);
+
+  it('runs the pressure sensor example configuration: its own reading, rule, policy and command, until the sensor answers', async () => {
+    const { out, exitCode } = await upUntilAcknowledged(['--ephemeral', '--config', join(examples, 'fieldlink.pressure.yaml')], { ...process.env, FORCE_COLOR: '0' }, 'pressuresensor-1', []);
+    expect(exitCode).toBe(0);
+    expect(out).toMatch(/automation\.policy\s+.*vent-on-AlarmPressure: deviceType=PressureSensor ruleOutput=AlarmPressure → command \\?"Release Pressure/);
+    expect(out).toMatch(/fieldlink\.up\s+.*sensors="?2 PressureSensor/);
+    expect(out).toMatch(/alert\.raised\s+\[\w{8}\] deviceId=pressuresensor-1/);
+    expect(out).toMatch(/command\.acknowledged .*deviceId=pressuresensor-1/);
+    expect(out).not.toMatch(/deviceId=pressuresensor-2.*alert\.raised|alert\.raised.*deviceId=pressuresensor-2/);
+  }, 60_000);
+
+  it('refuses a bad automation document at start, naming the setting and its file, exit code 2', () => {
+    const automation = join(dir, 'automation.bad.yaml');
+    writeFileSync(automation, 'rules:\n  - name: boom\n    when: { deviceType: Thermostat }\n    actions:\n      - command: Set Values\n        parameters: { Reading: { Temperature: "1e308" } }\n');
+    const config = join(dir, 'bad-automation.yaml');
+    writeFileSync(config, 'automation:\n  file: automation.bad.yaml\n');
+    const run = fieldlink('up', '--no-web', '--config', config);
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('automation.file');
+    expect(run.stderr).toContain('automation.bad.yaml');
+    expect(run.stderr).toContain('rules.0.actions.0: not a valid Thermostat command: Parameters.Reading.Temperature: expected at most 150');
+    expect(run.stderr).toContain('Nothing was started.');
+  });
 
   it('with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process, until the command is acknowledged; SIGINT stops both, exit code 0', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
@@ -150,7 +176,7 @@ describe('fieldlink up', () => {
       expect(Number(totals![3])).toBeGreaterThanOrEqual(1);
       expect(readdirSync(dataDir).sort()).toEqual(['dataverse.db', 'queues.db', 'rulestate.db', 'status.db']);
       // No thermostat drifts this time: what it finds is what the first run left.
-      const second = await upUntilAcknowledged(['--data-dir', dataDir, '--drifting', '0'], env, /fieldlink\.up /);
+      const second = await upUntilAcknowledged(['--data-dir', dataDir, '--drifting', '0'], env, 'thermostat-1', ['--devices', '3'], /fieldlink\.up /);
       expect(second.exitCode).toBe(0);
       // At least as many: an alert still on the durable queue when the first run stopped reaches the CRM in the second.
       const again = /fieldlink\.stopped\s+alerts=(\d+) rootAlerts=\d+ commands=(\d+) acknowledged=(\d+)/.exec(second.out);

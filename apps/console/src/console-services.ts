@@ -1,6 +1,5 @@
-import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
 import { APP_TOKENS, type FieldlinkRuntime } from '@fieldlink/composition';
-import type { AlertActions, DeviceRegistrations } from '@fieldlink/flows';
+import type { AlertActions, DeviceRegistrations, DeviceTypeCatalog } from '@fieldlink/flows';
 import { TOKENS, type CrmGatewayPort, type StatusStorePort } from '@fieldlink/ports';
 import type { ConsoleServerOptions } from '@fieldlink/ui-console';
 
@@ -11,7 +10,8 @@ export function consoleServicesOf(runtime: FieldlinkRuntime): Omit<ConsoleServer
     statusStore: runtime.get<StatusStorePort>(TOKENS.StatusStore),
     alertActions: runtime.get<AlertActions>(APP_TOKENS.AlertActions),
     registrations: runtime.get<DeviceRegistrations>(APP_TOKENS.DeviceRegistrations),
-    deviceTypes: BUILT_IN_DEVICE_TYPES,
+    // The configured device types (built-in thermostat and the device type document's).
+    deviceTypes: runtime.get<DeviceTypeCatalog>(APP_TOKENS.CommandCatalog).list(),
     defaultDeviceType: runtime.config.rules.defaultDeviceType,
     events: runtime.feed,
     log: runtime.feed,

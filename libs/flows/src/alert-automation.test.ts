@@ -3,13 +3,14 @@ import { AlertState, AlertStatus, BUILT_IN_DEVICE_TYPES, CfsCommandStatus, Regis
 import { encodeCfsAlertMessage, silentLog, type LogFields, type LogPort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertActions } from './alert-actions.js';
-import { AlertAutomation, DEFAULT_ALERT_AUTOMATION, type AlertAutomationConfig } from './alert-automation.js';
+import { AlertAutomation, type AlertAutomationConfig } from './alert-automation.js';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
 import { CommandDispatch } from './command-dispatch.js';
 import { CommandFeedback } from './command-feedback.js';
 import { CommandRequests } from './command-requests.js';
 import { InboundAlerts } from './inbound-alerts.js';
 import { QueueProcessor } from './queue-processor.js';
+import { COOL_DOWN_POLICY } from './testing/cool-down-policy.js';
 
 const T = Date.parse('2026-11-28T09:15:02.113Z');
 const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);
@@ -19,7 +20,8 @@ afterEach(() => {
   hubs = [];
 });
 
-const setup = async (config?: AlertAutomationConfig, log: LogPort = silentLog) => {
+/** `null`: no policy given at all. */
+const setup = async (config: AlertAutomationConfig | null = COOL_DOWN_POLICY, log: LogPort = silentLog) => {
   const clock = new ManualClock(T);
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock });
   const registry = new InMemoryDeviceRegistry(clock);
@@ -31,7 +33,7 @@ const setup = async (config?: AlertAutomationConfig, log: LogPort = silentLog) =
   const dispatch = new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType: 'Thermostat' });
   const commands = new CommandRequests({ crm, catalog, log, defaultDeviceType: 'Thermostat', dispatch });
   const actions = new AlertActions({ crm, commands, log });
-  const automation = new AlertAutomation({ crm, actions, log, ...(config === undefined ? {} : { config }) });
+  const automation = new AlertAutomation({ crm, actions, log, defaultDeviceType: 'Thermostat', ...(config === null ? {} : { config }) });
   const queue = new InMemoryQueue('alerts');
   const processor = new QueueProcessor(queue, (m) => new InboundAlerts({ crm, log, automation }).handle(m), log);
   const received: Array<{ messageId: string; body: string }> = [];
@@ -39,8 +41,8 @@ const setup = async (config?: AlertAutomationConfig, log: LogPort = silentLog) =
     received.push({ messageId: m.messageId, body: new TextDecoder().decode(m.body) });
     return 'complete';
   });
-  const raise = async (token: string, reading = 86, time = T): Promise<void> => {
-    await queue.send([{ messageId: token, body: encodeCfsAlertMessage([{ deviceId: 'thermostat-1', readingType: 'Temperature', reading, eventToken: token, threshold: 70, ruleOutput: 'AlarmTemp', time }]) }]);
+  const raise = async (token: string, reading = 86, time = T, deviceId = 'thermostat-1'): Promise<void> => {
+    await queue.send([{ messageId: token, body: encodeCfsAlertMessage([{ deviceId, readingType: 'Temperature', reading, eventToken: token, threshold: 70, ruleOutput: 'AlarmTemp', time }]) }]);
     await processor.drainOnce();
   };
   return { crm, cloudToDevice, queue, raise, received, actions, commands, dispatch };
@@ -49,7 +51,34 @@ const setup = async (config?: AlertAutomationConfig, log: LogPort = silentLog) =
 const settle = () => new Promise<void>((r) => setImmediate(r));
 
 describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
-  it('by default answers AlarmTemp with Set Values to the device target, sends it, and marks the alert Command Sent', async () => {
+  it('without a policy records the alert only, as CFS out of the box: no command, no case, the alert stays Active', async () => {
+    const { crm, raise } = await setup(null);
+    await raise('e1');
+    expect(await crm.listIoTAlerts()).toMatchObject([{ state: AlertState.Active, status: AlertStatus.Active }]);
+    expect(await crm.listCommands()).toEqual([]);
+    expect(await crm.listCases()).toEqual([]);
+  });
+
+  it('matches on the device category: a rule for another device type does not run, "none" runs and does nothing', async () => {
+    const { crm, raise } = await setup({
+      rules: [
+        { name: 'pressure', when: { deviceType: 'PressureSensor', ruleOutput: 'AlarmTemp' }, actions: [{ kind: 'create-case' }] },
+        { name: 'quiet', when: { deviceType: 'Thermostat' }, actions: [{ kind: 'none' }] },
+      ],
+    });
+    await raise('e1');
+    expect(await crm.listCases()).toEqual([]);
+    expect(await crm.listCommands()).toEqual([]);
+    expect(await crm.listIoTAlerts()).toMatchObject([{ status: AlertStatus.Active }]);
+  });
+
+  it('creates a work order with its incident type and priority', async () => {
+    const { crm, raise } = await setup({ rules: [{ name: 'wo', when: { ruleOutput: 'AlarmTemp' }, actions: [{ kind: 'create-work-order', incidentType: 'Thermostat repair', priority: 'High' }] }] });
+    await raise('e1');
+    expect(await crm.listWorkOrders()).toMatchObject([{ incidentType: 'Thermostat repair', priority: 'High' }]);
+  });
+
+  it('with the demo policy answers AlarmTemp with Set Values to the device target, sends it, and marks the alert Command Sent', async () => {
     const { crm, raise, received } = await setup();
     await raise('e1');
     const [alert] = await crm.listIoTAlerts();
@@ -105,10 +134,59 @@ describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
     expect(queue.activeCount).toBe(0);
   });
 
-  it('keeps the default a valid Set Values for the built-in thermostat', () => {
-    const [rule] = DEFAULT_ALERT_AUTOMATION.rules;
-    expect(rule!.actions[0]).toMatchObject({ kind: 'send-command', commandName: 'Set Values' });
-    expect(catalog.check('Thermostat', JSON.stringify({ CommandName: 'Set Values', Parameters: { Reading: { Temperature: '65' } } })).ok).toBe(true);
+});
+
+describe('alert state follows the domain lifecycle (applyAlertAction)', () => {
+  it('keeps Case Created when a command is sent after the case was opened', async () => {
+    const { actions, crm, raise } = await setup({ rules: [] });
+    await raise('e1');
+    const [alert] = await crm.listIoTAlerts();
+    await actions.createCase(alert!.alertId);
+    const sent = await actions.sendCommand(alert!.alertId, 'Reset Thermostat', {});
+    expect(sent.ok).toBe(true);
+    expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({ state: AlertState.InProgress, status: AlertStatus.InProgressCaseCreated, lastCommandId: sent.ok ? sent.value.commandId : '' });
+  });
+
+  it('keeps the status on a notification, and moves an active alert to Command Sent on a command', async () => {
+    const { actions, crm, raise } = await setup({ rules: [] });
+    await raise('e1');
+    const [alert] = await crm.listIoTAlerts();
+    expect((await actions.notify(alert!.alertId, 'Check the unit')).ok).toBe(true);
+    expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({ state: AlertState.Active, status: AlertStatus.Active });
+    expect((await actions.sendCommand(alert!.alertId, 'Reset Thermostat', {})).ok).toBe(true);
+    expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({ state: AlertState.InProgress, status: AlertStatus.InProgressCommandSent });
+  });
+
+  it('refuses a command, a case and a work order on an inactive alert with the reason, and sends nothing', async () => {
+    const { actions, crm, raise } = await setup({ rules: [] });
+    await raise('e1');
+    const [alert] = await crm.listIoTAlerts();
+    await crm.updateIoTAlert(alert!.alertId, { state: AlertState.Inactive, status: AlertStatus.Inactive });
+    for (const refused of [await actions.sendCommand(alert!.alertId, 'Reset Thermostat', {}), await actions.createCase(alert!.alertId), await actions.createWorkOrder(alert!.alertId)]) {
+      expect(refused).toMatchObject({ ok: false, error: { code: 'AlertInactive', message: expect.stringContaining('the alert is inactive: reactivate it before') } });
+    }
+    expect(await crm.listCommands()).toEqual([]);
+    expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({ state: AlertState.Inactive, status: AlertStatus.Inactive });
+  });
+
+  it('raises a new root alert with its own automation at the first crossing after the device\'s alert was closed', async () => {
+    const { actions, crm, raise } = await setup();
+    await raise('e1', 86, T);
+    await raise('e2', 87, T + 60_000);
+    const [child, root] = await crm.listIoTAlerts();
+    expect(child).toMatchObject({ parentAlertId: root!.alertId });
+    expect(await crm.listCommands()).toHaveLength(1);
+    expect((await actions.close(root!.alertId)).ok).toBe(true);
+    await raise('e3', 88, T + 120_000);
+    const [after] = await crm.listIoTAlerts();
+    expect(after).toMatchObject({ alertToken: 'e3', state: AlertState.InProgress, status: AlertStatus.InProgressCommandSent });
+    expect(after!.parentAlertId).toBeUndefined();
+    expect(await crm.listCommands()).toHaveLength(2);
+    // While this new root stays open, the next crossing is its child and starts nothing.
+    await raise('e4', 89, T + 180_000);
+    const [next] = await crm.listIoTAlerts();
+    expect(next).toMatchObject({ alertToken: 'e4', parentAlertId: after!.alertId });
+    expect(await crm.listCommands()).toHaveLength(2);
   });
 });
 

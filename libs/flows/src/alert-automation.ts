@@ -14,10 +14,14 @@ export type AlertActionConfig =
   | { readonly kind: 'send-command'; readonly commandName: string; readonly parameters: Readonly<Record<string, unknown>> }
   | { readonly kind: 'notify'; readonly message: string }
   | { readonly kind: 'create-case'; readonly title?: string }
-  | { readonly kind: 'create-work-order'; readonly summary?: string };
+  | { readonly kind: 'create-work-order'; readonly summary?: string; readonly incidentType?: string; readonly priority?: string }
+  /** Nothing besides the alert record (CFS out of the box), said explicitly for one kind of alert. */
+  | { readonly kind: 'none' };
 
 /** Which alerts a rule acts on; every given condition must hold (none given: every alert). */
 export interface AlertCondition {
+  /** The device's category (its device type in the CRM; the default device type when the CRM does not know the device). */
+  readonly deviceType?: string;
   readonly alertType?: AlertType;
   /** The CFS rule output in the alert data, e.g. `AlarmTemp`. */
   readonly ruleOutput?: string;
@@ -35,26 +39,17 @@ export interface AlertAutomationConfig {
   readonly rules: readonly AlertAutomationRule[];
 }
 
-/**
- * The default that closes the local loop: a thermostat over its threshold (`AlarmTemp`) is told
- * to cool down to its target temperature (the device's `TargetTemperature` setting, 65 when it
- * has none), as the CFS demo does by hand with Set Values.
- */
-export const DEFAULT_ALERT_AUTOMATION: AlertAutomationConfig = {
-  rules: [
-    {
-      name: 'cool-down-on-AlarmTemp',
-      when: { ruleOutput: 'AlarmTemp' },
-      actions: [{ kind: 'send-command', commandName: 'Set Values', parameters: { Reading: { Temperature: '{{device.settings.TargetTemperature|65}}' } } }],
-    },
-  ],
-};
+/** CFS out of the box: the alert record only, no automation. A policy is configured (see automation-document.ts in the composition). */
+export const NO_ALERT_AUTOMATION: AlertAutomationConfig = { rules: [] };
 
 export interface AlertAutomationDeps {
   readonly crm: CrmGatewayPort;
   readonly actions: AlertActions;
   readonly log: LogPort;
+  /** The policy; none (the alert record only) when absent. */
   readonly config?: AlertAutomationConfig;
+  /** The category of a device the CRM does not know, for `when.deviceType`. */
+  readonly defaultDeviceType?: string;
 }
 
 export interface AutomationOutcome {
@@ -75,14 +70,16 @@ export class AlertAutomation implements StoredAlertHandler {
   private readonly config: AlertAutomationConfig;
 
   constructor(private readonly deps: AlertAutomationDeps) {
-    this.config = deps.config ?? DEFAULT_ALERT_AUTOMATION;
+    this.config = deps.config ?? NO_ALERT_AUTOMATION;
   }
 
   async handleAlert(alert: StoredIoTAlert): Promise<AutomationOutcome[]> {
+    if (this.config.rules.length === 0) return [];
     const data = parseAlertData(alert.alertData);
-    const rules = this.config.rules.filter((r) => matches(r.when, alert, data));
-    if (rules.length === 0) return [];
     const device = await this.deps.crm.findDeviceByHubId(alert.deviceId);
+    const deviceType = device?.deviceType ?? this.deps.defaultDeviceType;
+    const rules = this.config.rules.filter((r) => matches(r.when, alert, data, deviceType));
+    if (rules.length === 0) return [];
     const context = { alert: { ...data, description: alert.description, alertid: alert.alertId }, device: { name: device?.name, deviceId: alert.deviceId, settings: device?.settings ?? {}, tags: device?.tags ?? {} } };
     const outcomes: AutomationOutcome[] = [];
     for (const rule of rules) {
@@ -116,8 +113,14 @@ export class AlertAutomation implements StoredAlertHandler {
         const created = await this.deps.actions.createCase(alert.alertId, action.title === undefined ? {} : { title: action.title });
         return created.ok ? { ...base, ok: true, detail: `case ${created.value.caseId}` } : { ...base, ok: false, detail: created.error.message };
       }
+      case 'none':
+        return { ...base, ok: true, detail: 'the alert record only' };
       case 'create-work-order': {
-        const created = await this.deps.actions.createWorkOrder(alert.alertId, action.summary === undefined ? {} : { summary: action.summary });
+        const created = await this.deps.actions.createWorkOrder(alert.alertId, {
+          ...(action.summary === undefined ? {} : { summary: action.summary }),
+          ...(action.incidentType === undefined ? {} : { incidentType: action.incidentType }),
+          ...(action.priority === undefined ? {} : { priority: action.priority }),
+        });
         return created.ok ? { ...base, ok: true, detail: `work order ${created.value.workOrderId}` } : { ...base, ok: false, detail: created.error.message };
       }
     }
@@ -135,7 +138,8 @@ const parseAlertData = (text: string): Record<string, unknown> => {
   }
 };
 
-const matches = (when: AlertCondition, alert: StoredIoTAlert, data: Record<string, unknown>): boolean =>
+const matches = (when: AlertCondition, alert: StoredIoTAlert, data: Record<string, unknown>, deviceType: string | undefined): boolean =>
+  (when.deviceType === undefined || when.deviceType === deviceType) &&
   (when.alertType === undefined || when.alertType === alert.alertType) &&
   (when.ruleOutput === undefined || when.ruleOutput === data['ruleoutput']) &&
   (when.readingType === undefined || when.readingType === data['readingtype']);

@@ -88,11 +88,14 @@ export class CommandDispatch {
     return { kind: 'sent', command };
   }
 
-  /** Sends every command still `requested` (newest first, at most `top`): what a throttled hub left behind. */
-  async dispatchRequested(top = 100): Promise<DispatchOutcome[]> {
-    const pending = (await this.deps.crm.listCommands({ top })).filter((c) => c.state === 'requested');
+  /**
+   * Sends every command still `requested`, oldest first, page by page: what a throttled hub or a
+   * full device queue left behind, however many (CommandSweep does this on an interval, with the
+   * timeouts).
+   */
+  async dispatchRequested(pageSize = 100): Promise<DispatchOutcome[]> {
     const outcomes: DispatchOutcome[] = [];
-    for (const c of pending.reverse()) outcomes.push(await this.dispatch(c.commandId));
+    for await (const page of this.deps.crm.commandsInState('requested', pageSize)) for (const c of page) outcomes.push(await this.dispatch(c.commandId));
     return outcomes;
   }
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AlertActions } from './alert-actions.js';
 import { AlertAutomation } from './alert-automation.js';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
+import { COOL_DOWN_POLICY } from './testing/cool-down-policy.js';
 import { CommandDispatch } from './command-dispatch.js';
 import { CommandFeedback } from './command-feedback.js';
 import { CommandRequests } from './command-requests.js';
@@ -49,7 +50,7 @@ async function runLoop(messages: readonly QueueMessage[], faults: ReadonlyMap<nu
   const log = silentLog;
   const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);
   const dispatch = new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType: 'Thermostat' });
-  const automation = new AlertAutomation({ crm, actions: new AlertActions({ crm, commands: new CommandRequests({ crm, catalog, log, defaultDeviceType: 'Thermostat', dispatch }), log }), log });
+  const automation = new AlertAutomation({ crm, actions: new AlertActions({ crm, commands: new CommandRequests({ crm, catalog, log, defaultDeviceType: 'Thermostat', dispatch }), log }), log, config: COOL_DOWN_POLICY });
   const inbound = new InboundAlerts({ crm, log, automation });
   // A high delivery count: the faults are transient, and the property is that redelivery finishes the work.
   const queue = new InMemoryQueue('alerts', { maxDeliveryCount: 1_000 });

@@ -48,7 +48,9 @@ export class InboundAlerts {
       if (device === undefined) log.warn('crm.device-unknown', { correlationId, deviceId: alert.deviceId });
       const policy = this.deps.parenting ?? DEFAULT_PARENTING_POLICY;
       const earlier = await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs);
-      const parentAlertId = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), earlier.filter((a) => a.alertToken !== alert.alertToken).map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId })), policy);
+      const candidate = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), earlier.filter((a) => a.alertToken !== alert.alertToken).map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId })), policy);
+      // A closed parent ends the debounce: the next crossing is a new root, with its own automation.
+      const parentAlertId = candidate !== undefined && (await crm.getIoTAlert(candidate))?.state === AlertState.Closed ? undefined : candidate;
       const record: NewIoTAlert = {
         ...alert,
         ...(device === undefined ? {} : { deviceRecordId: device.deviceRecordId }),

@@ -9,6 +9,7 @@ export * from './inbound-alerts.js';
 export * from './command-catalog.js';
 export * from './command-progress.js';
 export * from './command-dispatch.js';
+export * from './command-sweep.js';
 export * from './command-requests.js';
 export * from './alert-actions.js';
 export * from './alert-automation.js';

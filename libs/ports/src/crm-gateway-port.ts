@@ -142,6 +142,13 @@ export interface CrmCommandsPort {
   updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite>;
   /** Newest first. */
   listCommands(query?: { readonly deviceId?: string; readonly top?: number }): Promise<CrmCommand[]>;
+  /**
+   * Every command in `state`, oldest first (by `createdOn`), a page of at most `pageSize` at a
+   * time through the CRM's own paging: the sweep of commands still requested, or overdue in
+   * sent or delivered, however many there are. A command that leaves the state while the pages
+   * are read may or may not be in a later page; none still in it is skipped.
+   */
+  commandsInState(state: CommandState, pageSize: number): AsyncIterable<readonly CrmCommand[]>;
 }
 
 // ---- cases and work orders (incident, msdyn_workorder) ----
@@ -161,6 +168,10 @@ export interface NewCrmWorkOrder {
   readonly customerAssetId?: string;
   readonly caseId?: string;
   readonly summary: string;
+  /** The primary incident type (`msdyn_primaryincidenttype`), by name. */
+  readonly incidentType?: string;
+  /** The priority (`msdyn_priority`), by name. */
+  readonly priority?: string;
 }
 export interface CrmWorkOrder extends NewCrmWorkOrder {
   readonly workOrderId: string;

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { APP_TOKENS, createLocalStack, untilStopSignal, formatConfigIssues, redactConfig, TerminalLog, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
+import { fileURLToPath } from 'node:url';
+import { APP_TOKENS, createLocalStack, describeAutomationPolicy, untilStopSignal, formatConfigIssues, redactConfig, TerminalLog, type AutomationPolicy, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
 import { TOKENS, type CrmGatewayPort } from '@fieldlink/ports';
 import { configFromOptions, definedOnly } from '../config-options.js';
 import { LoopPresenter } from '../up/loop-presenter.js';
@@ -22,10 +23,23 @@ export interface UpOptions {
   readonly showConfig: boolean;
 }
 
+/** The demo policy `up` turns on: a thermostat over its threshold is told to cool down (Set Values). */
+export const DEMO_AUTOMATION_FILE = fileURLToPath(new URL('../../examples/automation.demo.yaml', import.meta.url));
+
+/**
+ * `up` is a demonstration, so it turns the demo policy on when the configuration names no
+ * automation document. Not against a real organisation (a Dataverse at `dataverse.url`): there the
+ * rules framework is the organisation's own, in the CRM, and Fieldlink's stays off unless asked for.
+ */
+export const withDemoAutomation = (config: FieldlinkConfig): FieldlinkConfig => {
+  const realOrganisation = config.ports.crm === 'dataverse' && !config.dataverse.embedded;
+  return config.automation.file !== undefined || realOrganisation ? config : { ...config, automation: { ...config.automation, file: DEMO_AUTOMATION_FILE } };
+};
+
 /** `fieldlink up`: the whole loop in this process with a simulated fleet, until SIGINT or SIGTERM. */
 export async function runUp(options: UpOptions): Promise<void> {
   // `fieldlink up` keeps its state on disk unless told otherwise; a profile from the file, the environment or --profile wins.
-  const config = configFromOptions(
+  const loaded = configFromOptions(
     options.config,
     definedOnly({
       profile: options.profile ?? (options.ephemeral === true ? 'embedded' : undefined),
@@ -37,6 +51,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     process.env,
     { profile: 'durable' },
   );
+  const config = withDemoAutomation(loaded);
   const json = config.log.format === 'json';
   const terminal = new TerminalLog(undefined, { json, colors: process.stdout.isTTY === true });
   if (options.showConfig) terminal.info('fieldlink.config', { config: JSON.stringify(redactConfig(config)) });
@@ -50,6 +65,8 @@ export async function runUp(options: UpOptions): Promise<void> {
     return;
   }
   const stack = created.value;
+  const policy = stack.get<AutomationPolicy>(APP_TOKENS.AutomationPolicy);
+  terminal.info('automation.policy', { source: policy.source === DEMO_AUTOMATION_FILE ? `demo (${policy.source})` : policy.source, rules: describeAutomationPolicy(policy).join(' | ') });
   const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
   const presenter = new LoopPresenter(terminal, { verbose: options.verbose || json, getAlert: (id) => crm.getIoTAlert(id) });
   // What the stack said while it was built (the embedded Dataverse emulator's address, a warning about the CRM), then everything after.
@@ -70,6 +87,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     crm: config.ports.crm,
     devices: config.simulator.devices,
     drifting: config.simulator.drifting,
+    ...(stack.sensors === undefined ? {} : { sensors: `${stack.sensors.list().length} ${stack.sensors.deviceType}` }),
     registered: presenter.registeredDevices,
     ...(web === undefined ? {} : web.addresses),
     stop: 'Ctrl-C',

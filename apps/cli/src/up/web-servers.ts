@@ -1,6 +1,5 @@
 import { APP_TOKENS, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
-import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
-import type { AlertActions, DeviceRegistrations } from '@fieldlink/flows';
+import type { AlertActions, DeviceRegistrations, DeviceTypeCatalog } from '@fieldlink/flows';
 import { TOKENS, type CrmGatewayPort, type LogPort, type StatusStorePort } from '@fieldlink/ports';
 import { startConsoleServer } from '@fieldlink/ui-console';
 import { startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
@@ -18,7 +17,8 @@ export async function startWebServers(stack: LocalStack, config: FieldlinkConfig
     statusStore: stack.get<StatusStorePort>(TOKENS.StatusStore),
     alertActions: stack.get<AlertActions>(APP_TOKENS.AlertActions),
     registrations: stack.get<DeviceRegistrations>(APP_TOKENS.DeviceRegistrations),
-    deviceTypes: BUILT_IN_DEVICE_TYPES,
+    // The configured device types (built-in thermostat and the device type document's).
+    deviceTypes: stack.get<DeviceTypeCatalog>(APP_TOKENS.CommandCatalog).list(),
     defaultDeviceType: config.rules.defaultDeviceType,
     events: stack.feed,
     host: '127.0.0.1',

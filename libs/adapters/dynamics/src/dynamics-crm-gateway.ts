@@ -331,6 +331,30 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return rows.filter((r) => query.deviceId === undefined || r['msdyn_deviceid'] === query.deviceId).map(toCommand);
   }
 
+  /**
+   * Keyed paging on (createdon, id), oldest first: each page asks for the rows after the last one
+   * handed out, so rows that leave the state meanwhile shift nothing, and rows sharing a createdon
+   * second are all reached.
+   */
+  async *commandsInState(state: CommandState, pageSize: number): AsyncIterable<readonly CrmCommand[]> {
+    const top = Math.max(1, Math.min(5_000, Math.floor(pageSize)));
+    const inState = eqString('fl_commandstate', state);
+    let after: { readonly createdOn: string; readonly id: string } | undefined;
+    for (;;) {
+      const filter =
+        after === undefined
+          ? inState
+          : `${inState} and (createdon gt ${after.createdOn} or (createdon eq ${after.createdOn} and msdyn_iotdevicecommandid gt ${odataGuid(after.id)}))`;
+      const rows = await this.query('commands', CommandColumns, { filter, orderBy: ['createdon asc', 'msdyn_iotdevicecommandid asc'], top });
+      const page = rows.slice(0, top);
+      if (page.length === 0) return;
+      const last = page.at(-1)!;
+      after = { createdOn: odataDateTime(epochOf(last['createdon'])), id: str(last['msdyn_iotdevicecommandid']) };
+      yield page.map(toCommand);
+      if (page.length < top) return;
+    }
+  }
+
   // ---- cases and work orders ----
 
   async createCase(newCase: NewCrmCase): Promise<{ readonly caseId: string; readonly created: boolean }> {
@@ -355,7 +379,8 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     if (existing !== undefined) return { workOrderId: str(existing['msdyn_workorderid']), created: false };
     const workOrderId = deterministicGuid('msdyn_workorder', alertId);
     const data: Row = {
-      msdyn_workordersummary: workOrder.summary,
+      // The incident type and priority are lookups by name in the stock schema; until they are resolved, the summary carries them.
+      msdyn_workordersummary: workOrderSummary(workOrder),
       ...this.bind('workOrders', 'msdyn_iotalert', 'alerts', alertId, false),
       ...this.bind('workOrders', 'msdyn_servicerequest', 'cases', workOrder.caseId, false),
       ...this.bind('workOrders', 'msdyn_customerasset', 'customerAssets', workOrder.customerAssetId, false),
@@ -708,6 +733,11 @@ function toAlert(r: Row): StoredIoTAlert {
 }
 
 const commandStateOf = (r: Row): CommandState => (str(r['fl_commandstate']) || 'requested') as CommandState;
+
+function workOrderSummary(w: NewCrmWorkOrder): string {
+  const extra = [w.incidentType === undefined ? undefined : `incident type: ${w.incidentType}`, w.priority === undefined ? undefined : `priority: ${w.priority}`].filter((x) => x !== undefined);
+  return extra.length === 0 ? w.summary : `${w.summary} (${extra.join(', ')})`;
+}
 
 function toCommand(r: Row): CrmCommand {
   return {

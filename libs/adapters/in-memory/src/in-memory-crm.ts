@@ -1,4 +1,4 @@
-import { CfsCommandStatus, err, ok } from '@fieldlink/domain';
+import { CfsCommandStatus, err, ok, type CommandState } from '@fieldlink/domain';
 import {
   CrmError,
   type ClockPort,
@@ -175,6 +175,24 @@ export class InMemoryCrm implements CrmGatewayPort {
       .sort((a, b) => b.createdOn - a.createdOn || this.order.get(b.commandId)! - this.order.get(a.commandId)!)
       .map(copy);
     return query.top === undefined ? matching : matching.slice(0, query.top);
+  }
+
+  async *commandsInState(state: CommandState, pageSize: number): AsyncIterable<readonly CrmCommand[]> {
+    const size = Math.max(1, Math.floor(pageSize));
+    // Keyed paging, as the CRM's: each page starts after the last one handed out, so commands that left the state do not shift the rest.
+    let after: { readonly createdOn: number; readonly order: number } | undefined;
+    for (;;) {
+      const page = [...this.commands.values()]
+        .map((c) => ({ c, order: this.order.get(c.commandId)! }))
+        .filter(({ c, order }) => c.state === state && (after === undefined || c.createdOn > after.createdOn || (c.createdOn === after.createdOn && order > after.order)))
+        .sort((a, b) => a.c.createdOn - b.c.createdOn || a.order - b.order)
+        .slice(0, size);
+      if (page.length === 0) return;
+      const last = page.at(-1)!;
+      after = { createdOn: last.c.createdOn, order: last.order };
+      yield page.map(({ c }) => copy(c));
+      if (page.length < size) return;
+    }
   }
 
   // ---- cases and work orders ----

@@ -153,6 +153,20 @@ export const fieldlinkConfigSchema = z.strictObject({
       commitIntervalMs: ms(0, 300_000).default(1_000),
     })
     .prefault({}),
+  /** Device categories as data (readings, CFS rules, commands); the built-in thermostat when absent. */
+  deviceTypes: z.strictObject({ file: name.optional() }).prefault({}),
+  /** The rules framework (flow 11) as a document; none (the alert record only, CFS out of the box) when absent. */
+  automation: z.strictObject({ file: name.optional() }).prefault({}),
+  commands: z
+    .strictObject({
+      /** Time to live of a command: not sent by then, it fails; sent and no delivery feedback by then, it expires. */
+      ttlMs: ms(1_000, 2 * 24 * 3_600_000).default(3_600_000),
+      /** A delivered command the device has not answered within this time expires. */
+      answerTimeoutMs: ms(1_000, 2 * 24 * 3_600_000).default(600_000),
+      /** How often requested commands are sent again and overdue ones expired. */
+      sweepIntervalMs: ms(100, 3_600_000).default(10_000),
+    })
+    .prefault({}),
   simulator: z
     .strictObject({
       devices: count(0, 100_000).default(10),
@@ -160,6 +174,14 @@ export const fieldlinkConfigSchema = z.strictObject({
       intervalMs: ms(10, 3_600_000).default(1_000),
       heartbeatIntervalMs: ms(0, 3_600_000).default(30_000),
       driftPerMinute: z.number().min(-600).max(600).default(30),
+      /** Simulated devices of another device type of the document (e.g. a pressure sensor), beside the thermostats. */
+      sensors: z
+        .strictObject({
+          deviceType: name.optional(),
+          devices: count(0, 100_000).default(0),
+          drifting: count(0, 100_000).default(0),
+        })
+        .prefault({}),
     })
     .prefault({}),
   storage: z

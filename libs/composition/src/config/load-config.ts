@@ -29,6 +29,9 @@ export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartia
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** Settings that name a file. */
+const FILE_PATHS = ['rules.file', 'deviceTypes.file', 'automation.file'] as const;
+
 /** Reads, merges (file < environment < options) and validates the configuration. */
 export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig, ConfigIssue[]> {
   const origin = new Map<string, string>();
@@ -39,8 +42,10 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
     if (!read.ok) return read;
     for (const path of leafPaths(read.value)) document = setPath(document, path, getPath(read.value, path));
     // A file named in the configuration file is relative to that file, wherever the command runs.
-    const rulesFile = getPath(document, 'rules.file');
-    if (typeof rulesFile === 'string' && rulesFile !== '' && !isAbsolute(rulesFile)) document = setPath(document, 'rules.file', resolve(dirname(sources.file), rulesFile));
+    for (const path of FILE_PATHS) {
+      const named = getPath(document, path);
+      if (typeof named === 'string' && named !== '' && !isAbsolute(named)) document = setPath(document, path, resolve(dirname(sources.file), named));
+    }
     const fileIssues: ConfigIssue[] = [];
     for (const path of SECRET_PATHS) {
       if (getPath(document, path) !== undefined) fileIssues.push({ path, message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`, source: `file ${basename(sources.file)}` });

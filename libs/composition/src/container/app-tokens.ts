@@ -3,6 +3,11 @@ export const APP_TOKENS = {
   Config: Symbol.for('fieldlink.app.Config'),
   EventFeed: Symbol.for('fieldlink.app.EventFeed'),
   CommandCatalog: Symbol.for('fieldlink.app.CommandCatalog'),
+  /** The device types (DeviceTypes: each with its readings' ranges and simulation). */
+  DeviceTypes: Symbol.for('fieldlink.app.DeviceTypes'),
+  /** The rules framework's policy (AutomationPolicy). */
+  AutomationPolicy: Symbol.for('fieldlink.app.AutomationPolicy'),
+  CommandSweep: Symbol.for('fieldlink.app.CommandSweep'),
   TelemetryIngest: Symbol.for('fieldlink.app.TelemetryIngest'),
   CommandAcknowledgements: Symbol.for('fieldlink.app.CommandAcknowledgements'),
   DeviceConnectionMonitor: Symbol.for('fieldlink.app.DeviceConnectionMonitor'),

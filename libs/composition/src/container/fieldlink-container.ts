@@ -1,5 +1,4 @@
 import 'reflect-metadata';
-import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
 import {
   AlertActions,
   AlertAutomation,
@@ -7,15 +6,16 @@ import {
   CommandDispatch,
   CommandFeedback,
   CommandRequests,
+  CommandSweep,
   DeviceConnectionMonitor,
   DeviceDataPull,
   DeviceRegistrations,
   InboundAlerts,
   OutboundMessages,
-  deviceTypeCommandCatalog,
   QueueProcessor,
   TelemetryIngest,
   type CommandCatalog,
+  type DeviceTypeCatalog,
 } from '@fieldlink/flows';
 import {
   TOKENS,
@@ -31,6 +31,8 @@ import {
   type StatusStorePort,
 } from '@fieldlink/ports';
 import { Container } from 'inversify';
+import type { AutomationPolicy } from '../config/automation-document.js';
+import type { DeviceTypes } from '../config/device-types-document.js';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { EventFeed } from '../log/event-feed.js';
 import { APP_TOKENS } from './app-tokens.js';
@@ -56,6 +58,10 @@ export interface ContainerServices {
   readonly adapters: PortAdapters;
   /** Send commands straight from the CRM side (no CRM service endpoint, as with the in-memory CRM). */
   readonly dispatchDirectly: boolean;
+  /** The device types' commands; the configuration's source, and later the CRM's categories, plug into it. */
+  readonly catalog: DeviceTypeCatalog;
+  readonly deviceTypes: DeviceTypes;
+  readonly automation: AutomationPolicy;
 }
 
 /**
@@ -75,7 +81,9 @@ export function createFieldlinkContainer(services: ContainerServices): Container
   c.bind<ClockPort>(TOKENS.Clock).toConstantValue(services.clock);
   c.bind(TOKENS.Ids).toConstantValue(services.ids);
   c.bind<RejectedTelemetryPort>(TOKENS.RejectedTelemetry).toConstantValue(adapters.rejectedTelemetry);
-  c.bind<CommandCatalog>(APP_TOKENS.CommandCatalog).toConstantValue(deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES));
+  c.bind<CommandCatalog>(APP_TOKENS.CommandCatalog).toConstantValue(services.catalog);
+  c.bind(APP_TOKENS.DeviceTypes).toConstantValue(services.deviceTypes);
+  c.bind(APP_TOKENS.AutomationPolicy).toConstantValue(services.automation);
   if (adapters.telemetry !== undefined) {
     c.bind(TOKENS.TelemetryIntake).toConstantValue(adapters.telemetry.intake);
     if (adapters.telemetry.deviceTelemetry !== undefined) c.bind(TOKENS.DeviceTelemetry).toConstantValue(adapters.telemetry.deviceTelemetry);
@@ -116,8 +124,14 @@ export function createFieldlinkContainer(services: ContainerServices): Container
     // The registry tells a command to all connected devices which devices are connected.
     if (has(TOKENS.CloudToDevice) && has(TOKENS.DeviceRegistry)) {
       c.bind(APP_TOKENS.CommandDispatch).toResolvedValue(
-        (crm: CrmGatewayPort, cloudToDevice: CloudToDevicePort, registry: DeviceRegistryPort, catalog: CommandCatalog, log: LogPort) => new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType }),
+        (crm: CrmGatewayPort, cloudToDevice: CloudToDevicePort, registry: DeviceRegistryPort, catalog: CommandCatalog, log: LogPort) => new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType, ttlMs: config.commands.ttlMs }),
         [TOKENS.CrmGateway, TOKENS.CloudToDevice, TOKENS.DeviceRegistry, APP_TOKENS.CommandCatalog, TOKENS.Log],
+      );
+      // With a CRM that announces its commands, the outbound queue is their one way out (see crmAnnouncesOnOutboundQueue): the sweep only expires.
+      c.bind(APP_TOKENS.CommandSweep).toResolvedValue(
+        (crm: CrmGatewayPort, dispatch: CommandDispatch, clock: ClockPort, log: LogPort) =>
+          new CommandSweep({ crm, log, clock, ttlMs: config.commands.ttlMs, answerTimeoutMs: config.commands.answerTimeoutMs, ...(services.dispatchDirectly ? { dispatch } : {}) }),
+        [TOKENS.CrmGateway, APP_TOKENS.CommandDispatch, TOKENS.Clock, TOKENS.Log],
       );
     }
     c.bind(APP_TOKENS.CommandRequests).toResolvedValue(
@@ -126,7 +140,10 @@ export function createFieldlinkContainer(services: ContainerServices): Container
       [TOKENS.CrmGateway, APP_TOKENS.CommandCatalog, TOKENS.Log, { serviceIdentifier: APP_TOKENS.CommandDispatch, optional: true }],
     );
     c.bind(APP_TOKENS.AlertActions).toResolvedValue((crm: CrmGatewayPort, commands: CommandRequests, log: LogPort) => new AlertActions({ crm, commands, log }), [TOKENS.CrmGateway, APP_TOKENS.CommandRequests, TOKENS.Log]);
-    c.bind(APP_TOKENS.AlertAutomation).toResolvedValue((crm: CrmGatewayPort, actions: AlertActions, log: LogPort) => new AlertAutomation({ crm, actions, log }), [TOKENS.CrmGateway, APP_TOKENS.AlertActions, TOKENS.Log]);
+    c.bind(APP_TOKENS.AlertAutomation).toResolvedValue(
+      (crm: CrmGatewayPort, actions: AlertActions, log: LogPort) => new AlertAutomation({ crm, actions, log, config: services.automation.config, defaultDeviceType }),
+      [TOKENS.CrmGateway, APP_TOKENS.AlertActions, TOKENS.Log],
+    );
     c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort, automation: AlertAutomation) => new InboundAlerts({ crm, log, automation }), [TOKENS.CrmGateway, TOKENS.Log, APP_TOKENS.AlertAutomation]);
     if (has(TOKENS.AlertsQueue)) {
       c.bind(APP_TOKENS.AlertsProcessor).toResolvedValue(

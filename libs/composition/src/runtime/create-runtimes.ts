@@ -2,7 +2,6 @@ import { ok, type Result } from '@fieldlink/domain';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
 import { APP_TOKENS } from '../container/app-tokens.js';
-import { crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
 import {
   assemble,
   commandAcknowledgementsPart,
@@ -28,8 +27,8 @@ function streamProcessorParts(container: Container, config: FieldlinkConfig): Ru
 function orchestratorParts(container: Container, config: FieldlinkConfig): RuntimePart[] {
   const parts = [queueProcessorPart(container, APP_TOKENS.AlertsProcessor, 'inbound-alerts'), commandFeedbackPart(container), commandAcknowledgementsPart(container)];
   if (container.isBound(APP_TOKENS.OutboundProcessor)) parts.push(queueProcessorPart(container, APP_TOKENS.OutboundProcessor, 'outbound-messages'));
-  // With a CRM that announces its commands, the outbound queue is their one way out (see crmAnnouncesOnOutboundQueue).
-  if (container.isBound(APP_TOKENS.CommandDispatch) && !crmAnnouncesOnOutboundQueue(config)) parts.push(pendingCommandsPart(container, 10_000));
+  // Sends again what a throttled hub left requested (not with a CRM that announces its commands: the outbound queue redelivers), and expires overdue commands.
+  if (container.isBound(APP_TOKENS.CommandSweep)) parts.push(pendingCommandsPart(container, config.commands.sweepIntervalMs));
   return parts;
 }
 

@@ -1,10 +1,12 @@
 import { InMemoryIotHub, randomIds, systemClock } from '@fieldlink/adapter-in-memory';
 import { err, ok, type Result } from '@fieldlink/domain';
-import type { CommandAcknowledgements, CommandDispatch, CommandFeedback, DeviceConnectionMonitor, QueueProcessor, TelemetryIngest } from '@fieldlink/flows';
+import { DeviceTypeCatalog, type CommandAcknowledgements, type CommandFeedback, type CommandSweep, type DeviceConnectionMonitor, type QueueProcessor, type TelemetryIngest } from '@fieldlink/flows';
 import { TOKENS, type ClockPort, type CloudToDevicePort, type FeedbackSubscription, type IdPort, type LogPort, type TelemetryIntakePort, type TelemetrySubscription } from '@fieldlink/ports';
 import type { Container } from 'inversify';
 import type { FieldlinkConfig, PortName } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
+import { automationPolicyOf } from '../config/automation-document.js';
+import { deviceRulesOfTypes, deviceTypesOf } from '../config/device-types-document.js';
 import { deviceRulesOf } from '../config/rules-file.js';
 import { APP_TOKENS } from '../container/app-tokens.js';
 import { createFieldlinkContainer, crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
@@ -90,8 +92,14 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
   const feed = options.feed ?? new EventFeed(options.log);
   const clock = options.clock ?? systemClock;
   const ids = options.ids ?? randomIds;
-  const rules = deviceRulesOf(config.rules.file);
+  const types = deviceTypesOf(config.deviceTypes.file);
+  if (!types.ok) return err(types.error.map((i) => ({ path: 'deviceTypes.file', message: `${i.path}: ${i.message}`, source: config.deviceTypes.file! })));
+  // A CFS devicerules.json is the reference data when given; otherwise the device types' own threshold rules.
+  const rules = config.rules.file === undefined ? ok(deviceRulesOfTypes(types.value)) : deviceRulesOf(config.rules.file);
   if (!rules.ok) return err(rules.error.map((i) => ({ path: 'rules.file', message: `${i.path}: ${i.message}`, source: config.rules.file! })));
+  const catalog = new DeviceTypeCatalog([{ name: types.value.source === 'built-in' ? 'built-in' : 'configuration', deviceTypes: types.value.types.map((t) => t.definition) }]);
+  const automation = automationPolicyOf(config.automation.file, catalog, config.rules.defaultDeviceType);
+  if (!automation.ok) return err(automation.error.map((i) => ({ path: 'automation.file', message: `${i.path}: ${i.message}`, source: config.automation.file! })));
   let hub: InMemoryIotHub | undefined;
   const built = await buildPortAdapters(
     [...new Set(ports)],
@@ -120,7 +128,7 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
     },
   };
   const dispatchDirectly = !crmAnnouncesOnOutboundQueue(config);
-  return ok({ container: createFieldlinkContainer({ config, feed, clock, ids, adapters, dispatchDirectly }), feed, adapters });
+  return ok({ container: createFieldlinkContainer({ config, feed, clock, ids, adapters, dispatchDirectly, catalog, deviceTypes: types.value, automation: automation.value }), feed, adapters });
 }
 
 // ---- the parts ----
@@ -193,16 +201,24 @@ export function commandFeedbackPart(container: Container): RuntimePart {
   };
 }
 
-/** Sends again, on an interval, commands a throttled hub left `requested`. */
+/**
+ * On an interval: sends again every command a throttled hub or a full device queue left
+ * `requested`, and expires the overdue ones (see CommandSweep). State is in the CRM, so a restart
+ * carries on where the last run stopped.
+ */
 export function pendingCommandsPart(container: Container, everyMs: number): RuntimePart {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<unknown> | undefined;
   return {
     name: 'pending-commands',
     start: async () => {
-      const dispatch = container.get<CommandDispatch>(APP_TOKENS.CommandDispatch);
+      const sweep = container.get<CommandSweep>(APP_TOKENS.CommandSweep);
+      const log = container.get<LogPort>(TOKENS.Log);
       timer = setInterval(() => {
-        running ??= dispatch.dispatchRequested().finally(() => (running = undefined));
+        running ??= sweep
+          .sweep()
+          .catch((e: unknown) => log.warn('command.sweep-failed', { error: (e as Error).message }))
+          .finally(() => (running = undefined));
       }, everyMs);
       timer.unref();
     },

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { RegistrationStatus } from '@fieldlink/domain';
@@ -45,7 +46,8 @@ const recordingLog = (into: Logged[]): LogPort => ({
 
 describe('the local stack with ports.crm dataverse and no URL: the Dataverse emulator in process', () => {
   it('closes the loop through the Dynamics adapter: alert record in the emulator → Set Values created through the adapter → service endpoint → outbound queue → device → acknowledged', async () => {
-    const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 3, drifting: 0, heartbeatIntervalMs: 0 } });
+    // The demo policy `fieldlink up` turns on: the embedded emulator is no real organisation.
+    const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 3, drifting: 0, heartbeatIntervalMs: 0 }, automation: { file: fileURLToPath(new URL('../../../../apps/cli/examples/automation.demo.yaml', import.meta.url)) } });
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     expect(config.value.dataverse).toMatchObject({ embedded: true });
     const outbound = new RecordingQueue('outbound');

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
+import type { CommandRequests } from '@fieldlink/flows';
 import { silentLog, TOKENS, type CrmGatewayPort, type DeviceTelemetryPort, type MessageQueuePort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES } from '../container/port-adapters.js';
 import type { FeedEvent } from '../log/event-feed.js';
+import { APP_TOKENS } from '../container/app-tokens.js';
 import { createLocalStack, type LocalStack } from './local-stack.js';
 
 let stack: LocalStack | undefined;
@@ -23,8 +26,12 @@ const waitFor = async <T>(what: string, probe: () => Promise<T | undefined> | T 
   }
 };
 
-const start = async (simulator: Record<string, number>): Promise<LocalStack> => {
-  const config = parseConfig({ simulator: { heartbeatIntervalMs: 0, ...simulator } });
+const examples = (file: string): string => fileURLToPath(new URL(`../../../../apps/cli/examples/${file}`, import.meta.url));
+/** The demo policy `fieldlink up` turns on. */
+const DEMO = { automation: { file: examples('automation.demo.yaml') } };
+
+const start = async (simulator: Record<string, unknown>, more: Record<string, unknown> = DEMO): Promise<LocalStack> => {
+  const config = parseConfig({ simulator: { heartbeatIntervalMs: 0, ...simulator }, ...more });
   if (!config.ok) throw new Error(JSON.stringify(config.error));
   const created = await createLocalStack(config.value, { manualFleet: true });
   if (!created.ok) throw new Error(JSON.stringify(created.error));
@@ -68,6 +75,56 @@ describe('the local stack', () => {
     expect(await crm.listCommands()).toHaveLength(1);
     const steps = events.map((e) => e.event);
     expect(steps).toEqual(expect.arrayContaining(['alert.raised', 'crm.alert-created', 'command.sent', 'device.command-completed', 'command.acknowledged']));
+  });
+
+  it('records the alert only without an automation document, as CFS out of the box', async () => {
+    const s = await start({ devices: 2, drifting: 0 }, {});
+    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    s.fleet.nudge('thermostat-2', 20);
+    await s.fleet.tick();
+    const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
+    expect(alert).toMatchObject({ state: 0, status: 1 });
+    // The alert's message is settled after its automation ran (none here): nothing was requested.
+    await waitFor('the alerts queue to settle', () => (s.get<MessageQueuePort>(TOKENS.AlertsQueue) as unknown as { activeCount: number }).activeCount === 0 || undefined);
+    expect(await crm.listCommands()).toEqual([]);
+  });
+
+  it('runs a second device type end to end: pressure telemetry → AlarmPressure alert → Release Pressure → the sensor vents and answers', async () => {
+    const s = await start(
+      { devices: 1, drifting: 0, sensors: { deviceType: 'PressureSensor', devices: 2, drifting: 1 } },
+      { deviceTypes: { file: examples('device-types.pressure.yaml') }, automation: { file: examples('automation.pressure.yaml') } },
+    );
+    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    expect(await crm.findDeviceByHubId('pressuresensor-1')).toMatchObject({ deviceType: 'PressureSensor', registrationStatus: 192350003 });
+    const sensors = s.sensors!;
+    // 300 kPa, climbing 6,000 a minute: over 800 within six seconds of simulated time.
+    for (let i = 0; i < 6; i++) await sensors.tick(1_000);
+    const alert = await waitFor('the pressure alert', async () => (await crm.listIoTAlerts({ deviceId: 'pressuresensor-1' })).find((a) => a.parentAlertId === undefined));
+    expect(alert.description).toMatch(/^Pressure reading of \d+(\.\d)? exceeded a threshold of 800$/);
+    expect(JSON.parse(alert.alertData)).toMatchObject({ readingtype: 'Pressure', threshold: 800, ruleoutput: 'AlarmPressure' });
+    const command = await waitFor('the Release Pressure command', async () => (await crm.listCommands({ deviceId: 'pressuresensor-1' }))[0]);
+    expect(command).toMatchObject({ name: 'Release Pressure', parentAlertId: alert.alertId, message: '{"CommandName":"Release Pressure","Parameters":{"Pressure":"300"}}' });
+    await waitFor('the sensor to apply it', () => (sensors.get('pressuresensor-1')?.lastCommand?.outcome === 'completed' ? true : undefined));
+    expect(sensors.get('pressuresensor-1')).toMatchObject({ values: { Pressure: 300 }, drifting: false });
+    await waitFor('the acknowledgement', async () => ((await crm.getCommand(command.commandId))?.state === 'acknowledged' ? true : undefined));
+    expect(await crm.listWorkOrders({ alertId: alert.alertId })).toMatchObject([{ incidentType: 'Pressure relief valve check', priority: 'High' }]);
+    // The healthy sensor and the thermostat raised nothing; a thermostat command cannot reach a pressure sensor.
+    expect(await crm.listIoTAlerts({ deviceId: 'pressuresensor-2' })).toEqual([]);
+    expect(await crm.listCommands({ deviceId: 'thermostat-1' })).toEqual([]);
+  });
+
+  it('refuses a Set Values out of the device type\'s range, and a thermostat command to a pressure sensor, with the reason', async () => {
+    const s = await start({ devices: 1, drifting: 0, sensors: { deviceType: 'PressureSensor', devices: 1, drifting: 0 } }, { deviceTypes: { file: examples('device-types.pressure.yaml') } });
+    const requests = s.get<CommandRequests>(APP_TOKENS.CommandRequests);
+    expect(await requests.request({ deviceId: 'thermostat-1', commandName: 'Set Values', parameters: { Reading: { Temperature: '1e308' } } })).toMatchObject({
+      ok: false,
+      error: { code: 'InvalidCommand', message: expect.stringContaining('Parameters.Reading.Temperature: expected at most 150') },
+    });
+    expect(await requests.request({ deviceId: 'pressuresensor-1', commandName: 'Set Values', parameters: { Reading: { Temperature: '65' } } })).toMatchObject({
+      ok: false,
+      error: { code: 'InvalidCommand', message: expect.stringContaining('"Set Values" is not a command of PressureSensor') },
+    });
+    expect(await requests.request({ deviceId: 'pressuresensor-1', commandName: 'Release Pressure', parameters: { Pressure: '-1e308' } })).toMatchObject({ ok: false, error: { message: expect.stringContaining('Pressure: expected at least 0') } });
   });
 
   it('turns the CFS telemetry fixture into the CFS alert record, with the reading\u2019s event token as correlation id', async () => {

@@ -2,10 +2,12 @@ import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { err, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
 import { nameBasedGuid, type DeviceRegistrations } from '@fieldlink/flows';
 import { TOKENS, type CrmGatewayPort, type DeviceClientPort, type LogPort } from '@fieldlink/ports';
-import { ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
+import { InMemoryReferenceData } from '@fieldlink/adapter-in-memory';
+import { SensorFleet, ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
 import type { Container } from 'inversify';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
+import type { ConfiguredDeviceType, DeviceTypes } from '../config/device-types-document.js';
 import { APP_TOKENS } from '../container/app-tokens.js';
 import { crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
 import type { EventFeed } from '../log/event-feed.js';
@@ -29,6 +31,12 @@ export const localRecordIds = (config: FieldlinkConfig): { readonly customerAsse
 /** The simulated thermostats of the local stack: `thermostat-1` … `thermostat-N`, the first `drifting` of them failing upwards. */
 export const simulatedDeviceIds = (config: FieldlinkConfig): string[] => Array.from({ length: config.simulator.devices }, (_, i) => `thermostat-${i + 1}`);
 
+/** The simulated devices of `simulator.sensors`: `<device type in lower case>-1` … `-N`, the first `drifting` of them climbing over their thresholds. */
+export const simulatedSensorIds = (config: FieldlinkConfig): string[] => {
+  const { deviceType, devices } = config.simulator.sensors;
+  return deviceType === undefined ? [] : Array.from({ length: devices }, (_, i) => `${deviceType.toLowerCase()}-${i + 1}`);
+};
+
 /**
  * Everything in one process (`fieldlink up`): the stream processor and the orchestrator over one
  * set of adapters (shared in-memory ones on the embedded default), and a simulated fleet whose
@@ -38,6 +46,8 @@ export class LocalStack {
   constructor(
     readonly runtime: FieldlinkRuntime,
     readonly fleet: ThermostatFleet,
+    /** The simulated devices of another device type (`simulator.sensors`), when configured. */
+    readonly sensors?: SensorFleet,
   ) {}
 
   get feed(): EventFeed {
@@ -67,11 +77,41 @@ export interface LocalStackOptions extends RuntimeOptions {
 }
 
 export async function createLocalStack(config: FieldlinkConfig, options: LocalStackOptions = {}): Promise<Result<LocalStack, ConfigIssue[]>> {
-  const holder: { fleet?: ThermostatFleet } = {};
-  const runtime = await createCombinedRuntime(config, options, (container) => [fleetPart(container, config, holder, options.manualFleet === true)]);
+  const holder: { fleet?: ThermostatFleet; sensors?: SensorFleet } = {};
+  let sensorType: ConfiguredDeviceType | undefined;
+  const runtime = await createCombinedRuntime(config, options, (container) => {
+    const { deviceType, devices } = config.simulator.sensors;
+    sensorType = deviceType === undefined ? undefined : container.get<DeviceTypes>(APP_TOKENS.DeviceTypes).types.find((t) => t.definition.name === deviceType);
+    return [fleetPart(container, config, holder, options.manualFleet === true), ...(sensorType !== undefined && devices > 0 ? [sensorsPart(container, config, sensorType, holder, options.manualFleet === true)] : [])];
+  });
   if (!runtime.ok) return runtime;
+  const { deviceType, devices } = config.simulator.sensors;
+  if (devices > 0 && sensorType === undefined) {
+    await runtime.value.stop();
+    return err([{ path: 'simulator.sensors.deviceType', message: deviceType === undefined ? 'required when simulator.sensors.devices is above 0' : `"${deviceType}" is not a device type of deviceTypes.file` }]);
+  }
   if (holder.fleet === undefined) return err([{ path: 'ports.deviceClient', message: 'no device client: the simulated fleet cannot connect' }]);
-  return ok(new LocalStack(runtime.value, holder.fleet));
+  return ok(new LocalStack(runtime.value, holder.fleet, holder.sensors));
+}
+
+function sensorsPart(container: Container, config: FieldlinkConfig, type: ConfiguredDeviceType, holder: { sensors?: SensorFleet }, manual: boolean): RuntimePart {
+  const feed = container.get<EventFeed>(APP_TOKENS.EventFeed);
+  const simulation = Object.fromEntries(type.readings.map((r) => [r.name, { normal: r.simulation?.normal ?? r.min, driftPerMinute: r.simulation?.driftPerMinute ?? 0 }]));
+  const sensors = new SensorFleet({ deviceClient: container.get<DeviceClientPort>(TOKENS.DeviceClient), deviceType: type.definition, simulation, intervalMs: config.simulator.intervalMs, log: feed });
+  holder.sensors = sensors;
+  return {
+    name: 'simulated-sensors',
+    start: async () => {
+      const ids = simulatedSensorIds(config);
+      await registerSimulatedDevices(container, config, ids, type.definition.name);
+      for (const [i, deviceId] of ids.entries()) {
+        const added = await sensors.addDevice(deviceId, i < config.simulator.sensors.drifting);
+        if (!added.ok) feed.error('device.add-failed', { deviceId, error: added.error });
+      }
+      if (!manual) sensors.start();
+    },
+    stop: async () => sensors.close(),
+  };
 }
 
 function fleetPart(container: Container, config: FieldlinkConfig, holder: { fleet?: ThermostatFleet }, manual: boolean): RuntimePart {
@@ -86,7 +126,7 @@ function fleetPart(container: Container, config: FieldlinkConfig, holder: { flee
   return {
     name: 'simulated-fleet',
     start: async () => {
-      await registerSimulatedDevices(container, config);
+      await registerSimulatedDevices(container, config, simulatedDeviceIds(config), config.rules.defaultDeviceType);
       const { drifting, driftPerMinute } = config.simulator;
       for (const [i, deviceId] of simulatedDeviceIds(config).entries()) {
         const added = await fleet.addDevice(deviceId, i < drifting ? { temperature: 68, target: 62, driftPerMinute } : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) });
@@ -107,15 +147,18 @@ const REGISTRATION_WAIT_MS = 30_000;
  * request comes back through the outbound queue to the registration flow; the fleet connects once
  * every device has its result. The in-memory CRM has no service endpoint: the flow is called here.
  */
-async function registerSimulatedDevices(container: Container, config: FieldlinkConfig): Promise<void> {
+async function registerSimulatedDevices(container: Container, config: FieldlinkConfig, deviceIds: readonly string[], deviceType: string): Promise<void> {
+  // The stream processor's device metadata: which rules apply to each device (in memory; blob reference data is the deployment's own).
+  const referenceData = container.isBound(TOKENS.ReferenceData) ? container.get<unknown>(TOKENS.ReferenceData) : undefined;
+  if (referenceData instanceof InMemoryReferenceData) for (const deviceId of deviceIds) referenceData.setDeviceType(deviceId, deviceType);
   if (!container.isBound(APP_TOKENS.DeviceRegistrations)) return;
   const crm = container.get<CrmGatewayPort>(TOKENS.CrmGateway);
   const ids = localRecordIds(config);
   await crm.upsertCustomerAsset({ customerAssetId: ids.customerAssetId, name: 'Contoso HQ, floor 3' });
-  const devices = simulatedDeviceIds(config).map((deviceId) => ({ deviceRecordId: ids.deviceRecordId(deviceId), deviceId }));
+  const devices = deviceIds.map((deviceId) => ({ deviceRecordId: ids.deviceRecordId(deviceId), deviceId }));
   for (const d of devices) {
     if ((await crm.getDevice(d.deviceRecordId)) !== undefined) continue;
-    await crm.upsertDevice({ ...d, name: d.deviceId, deviceType: config.rules.defaultDeviceType, customerAssetId: ids.customerAssetId, registrationStatus: RegistrationStatus.Unregistered });
+    await crm.upsertDevice({ ...d, name: d.deviceId, deviceType, customerAssetId: ids.customerAssetId, registrationStatus: RegistrationStatus.Unregistered });
   }
   if (crmAnnouncesOnOutboundQueue(config) && crm instanceof DynamicsCrmGateway && container.isBound(APP_TOKENS.OutboundProcessor)) {
     if (devices.length === 0) return;

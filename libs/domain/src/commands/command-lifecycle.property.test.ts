@@ -4,13 +4,14 @@ import { applyCommandEvent, cfsStatusOf, commandStateForFeedback, TERMINAL_COMMA
 import { CfsCommandStatus, type CommandState, type DeliveryFeedbackStatus } from './command-values.js';
 
 /** The only steps there are; every other pair would skip or undo one. */
-const EDGES = new Set(['requested>sent', 'requested>failed', 'sent>delivered', 'sent>expired', 'sent>rejected', 'sent>failed', 'delivered>acknowledged']);
+const EDGES = new Set(['requested>sent', 'requested>failed', 'sent>delivered', 'sent>expired', 'sent>rejected', 'sent>failed', 'delivered>acknowledged', 'delivered>expired']);
 const EVENTS: CommandEvent[] = [
   { type: 'sent' },
   { type: 'sendFailed', reason: 'hub unreachable' },
   ...(['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged'] as DeliveryFeedbackStatus[]).map((status): CommandEvent => ({ type: 'feedback', status })),
   { type: 'acknowledged' },
   { type: 'timedOut' },
+  { type: 'answerTimedOut' },
 ];
 
 class Step implements fc.Command<{ history: CommandState[] }, { state: CommandState }> {
@@ -49,6 +50,13 @@ describe('the command state machine', () => {
 
   it('maps every hub delivery feedback to the state it leads to', () => {
     expect(Object.fromEntries((['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged'] as const).map((f) => [f, commandStateForFeedback(f)]))).toEqual({ Success: 'delivered', Expired: 'expired', DeliveryCountExceeded: 'failed', Rejected: 'rejected', Purged: 'failed' });
+  });
+
+  it('expires a delivered command the device never answered, and only a delivered one', () => {
+    expect(applyCommandEvent('delivered', { type: 'answerTimedOut' })).toEqual({ ok: true, value: 'expired' });
+    expect(applyCommandEvent('sent', { type: 'answerTimedOut' }).ok).toBe(false);
+    expect(applyCommandEvent('sent', { type: 'timedOut' })).toEqual({ ok: true, value: 'expired' });
+    expect(applyCommandEvent('requested', { type: 'timedOut' })).toEqual({ ok: true, value: 'failed' });
   });
 
   it('refuses an acknowledgement before delivery, with the reason', () => {

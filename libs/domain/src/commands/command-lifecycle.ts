@@ -6,7 +6,9 @@ export type CommandEvent =
   | { readonly type: 'sendFailed'; readonly reason: string }
   | { readonly type: 'feedback'; readonly status: DeliveryFeedbackStatus }
   | { readonly type: 'acknowledged' }
-  | { readonly type: 'timedOut' };
+  | { readonly type: 'timedOut' }
+  /** The device gave no answer within the answer timeout after the command was delivered. */
+  | { readonly type: 'answerTimedOut' };
 
 export const TERMINAL_COMMAND_STATES: ReadonlySet<CommandState> = new Set(['acknowledged', 'expired', 'rejected', 'failed']);
 
@@ -48,8 +50,9 @@ export function cfsStatusOf(state: CommandState): CfsCommandStatus {
 /**
  * The command state machine: requested → sent → delivered → acknowledged, or expired / rejected /
  * failed. No step is skipped (an acknowledgement before delivery feedback is refused: apply the
- * feedback first) and terminal states never change. A timeout fails a command never sent and
- * expires one sent but not delivered.
+ * feedback first) and terminal states never change. A timeout (its time to live passed) fails a
+ * command never sent and expires one sent but not delivered; an answer timeout expires one
+ * delivered that the device never answered.
  */
 export function applyCommandEvent(state: CommandState, event: CommandEvent): Result<CommandState, string> {
   if (TERMINAL_COMMAND_STATES.has(state)) return err(`the command is ${state}: "${event.type}" cannot change it`);
@@ -65,6 +68,8 @@ export function applyCommandEvent(state: CommandState, event: CommandEvent): Res
     case 'timedOut':
       if (state === 'requested') return ok('failed');
       if (state === 'sent') return ok('expired');
-      return err('a delivered command does not time out: the device may simply not answer');
+      return err('a delivered command does not time out on its time to live: its answer timeout applies');
+    case 'answerTimedOut':
+      return state === 'delivered' ? ok('expired') : err(`an answer timeout applies to a delivered command; it is ${state}`);
   }
 }

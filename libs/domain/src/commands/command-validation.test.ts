@@ -28,6 +28,14 @@ describe('validateCommand', () => {
     expect(validateCommand(THERMOSTAT_DEVICE_TYPE, { CommandName: 'Reset Thermostat', Parameters: { Now: true } }).ok).toBe(false);
   });
 
+  it('accepts a set point only within the device type\'s range: ±1e308 and 1e309 are refused with the reason', () => {
+    const setTo = (t: string) => validateCommand(THERMOSTAT_DEVICE_TYPE, { CommandName: 'Set Values', Parameters: { Reading: { Temperature: t } } });
+    expect(setTo('65').ok).toBe(true);
+    expect(setTo('1e308')).toEqual({ ok: false, error: [{ path: 'Parameters.Reading.Temperature', message: 'expected at most 150' }] });
+    expect(setTo('-1e308')).toEqual({ ok: false, error: [{ path: 'Parameters.Reading.Temperature', message: 'expected at least -50' }] });
+    expect(setTo('1e309')).toEqual({ ok: false, error: [{ path: 'Parameters.Reading.Temperature', message: 'expected a number written as a string, e.g. "30"' }] });
+  });
+
   it('reads the msdyn_message text, and refuses text that is not JSON', () => {
     expect(validateCommandMessage(THERMOSTAT_DEVICE_TYPE, '{"CommandName":"Reset Thermostat","Parameters":{}}').ok).toBe(true);
     expect(validateCommandMessage(THERMOSTAT_DEVICE_TYPE, '{"CommandName":')).toEqual({ ok: false, error: [{ path: '(root)', message: 'expected the command as JSON text' }] });

@@ -26,6 +26,9 @@ export interface DeviceTypeDefinition extends DeviceType {
   readonly defaultRules: readonly RuleDefinition[];
 }
 
+/** Temperatures a thermostat accepts as its set point (the CFS samples use both Celsius and Fahrenheit values). */
+export const THERMOSTAT_SET_POINT_RANGE = { min: -50, max: 150 } as const;
+
 export const THERMOSTAT_DEVICE_TYPE: DeviceTypeDefinition = {
   name: 'Thermostat',
   readings: ['Temperature', 'Humidity'],
@@ -34,7 +37,8 @@ export const THERMOSTAT_DEVICE_TYPE: DeviceTypeDefinition = {
     { name: 'Notification', parameters: { Message: { type: 'string', maxLength: 4096 } } },
     {
       name: 'Set Values',
-      parameters: { Reading: { type: 'object', fields: { Temperature: { type: 'numericString' }, Humidity: { type: 'numericString', min: 0, max: 100 } }, optional: ['Temperature', 'Humidity'], atLeastOne: true } },
+      // The ranges a thermostat can be set to (degrees, percent): a set point outside them is refused before it leaves.
+      parameters: { Reading: { type: 'object', fields: { Temperature: { type: 'numericString', min: THERMOSTAT_SET_POINT_RANGE.min, max: THERMOSTAT_SET_POINT_RANGE.max }, Humidity: { type: 'numericString', min: 0, max: 100 } }, optional: ['Temperature', 'Humidity'], atLeastOne: true } },
     },
   ],
   defaultRules: [

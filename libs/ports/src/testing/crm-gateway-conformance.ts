@@ -293,6 +293,45 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
       });
     });
 
+    describe('commands in a state, paged', () => {
+      it('hands every command in the state, oldest first, in pages of the size asked, those sharing a creation second included', async () => {
+        const harness = await open();
+        const { crm } = harness;
+        const deviceId = uniqueDeviceId('thermostat');
+        const message = '{"CommandName":"Reset Thermostat","Parameters":{}}';
+        const ids: string[] = [];
+        // Five in one second (ties on createdon), then two later ones.
+        for (let i = 0; i < 5; i++) ids.push((await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message, deviceId })).commandId);
+        await harness.advanceTime(1_000);
+        ids.push((await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message, deviceId })).commandId);
+        await harness.advanceTime(1_000);
+        ids.push((await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message, deviceId })).commandId);
+        const sent = ids[2]!;
+        await crm.updateCommandStatus(sent, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+
+        const seen: string[] = [];
+        let moved = false;
+        for await (const page of crm.commandsInState('requested', 2)) {
+          expect(page.length).toBeLessThanOrEqual(2);
+          for (const c of page) expect(c.state).toBe('requested');
+          seen.push(...page.map((c) => c.commandId).filter((id) => ids.includes(id)));
+          // A command leaving the state while the pages are read shifts none of the others out.
+          if (!moved && seen.length > 0) {
+            await crm.updateCommandStatus(seen[0]!, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+            moved = true;
+          }
+        }
+        const requested = ids.filter((id) => id !== sent);
+        expect(new Set(seen)).toEqual(new Set(requested));
+        expect(seen).toHaveLength(requested.length);
+        // Oldest first: the two later ones come after the five of the first second.
+        expect(seen.slice(-2)).toEqual(ids.slice(-2));
+        const inSent: string[] = [];
+        for await (const page of crm.commandsInState('sent', 100)) inSent.push(...page.map((c) => c.commandId).filter((id) => ids.includes(id)));
+        expect(new Set(inSent)).toEqual(new Set([sent, seen[0]]));
+      });
+    });
+
     describe('cases and work orders', () => {
       it('creates one case per alert, however often it is asked', async () => {
         const { crm } = await open();

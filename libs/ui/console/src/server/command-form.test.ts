@@ -10,7 +10,7 @@ describe('command forms', () => {
       {
         name: 'Set Values',
         parameters: [
-          { key: 'Reading.Temperature', label: 'Temperature', kind: 'number', required: false, hint: 'a number' },
+          { key: 'Reading.Temperature', label: 'Temperature', kind: 'number', required: false, hint: 'a number from -50 to 150' },
           { key: 'Reading.Humidity', label: 'Humidity', kind: 'number', required: false, hint: 'a number from 0 to 100' },
         ],
       },

@@ -96,7 +96,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     return typeof value === 'string' ? value.trim() : '';
   };
   const actionFailed = (context: RequestContext, error: AlertActionError | { code: string; message: string }): void => {
-    const status = error.code === 'AlertNotFound' || error.code === 'DeviceNotFound' ? 404 : error.code === 'AlertClosed' ? 409 : 400;
+    const status = error.code === 'AlertNotFound' || error.code === 'DeviceNotFound' ? 404 : error.code === 'AlertClosed' || error.code === 'AlertInactive' || error.code === 'ActionRefused' ? 409 : 400;
     const issues = 'issues' in error && Array.isArray(error.issues) && error.issues.length > 0 ? (error.issues as readonly ValidationIssue[]) : [{ path: '(action)', message: error.message }];
     sendIssues(context.response, status, issues);
   };

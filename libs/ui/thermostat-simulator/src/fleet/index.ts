@@ -3,3 +3,4 @@ export * from './thermostat-command.js';
 export * from './command-acknowledgement.js';
 export * from './thermostat-fleet.js';
 export * from './fleet-load.js';
+export * from './sensor-fleet.js';
