@@ -1,4 +1,5 @@
-import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, telemetryIntakeConformance } from '@fieldlink/ports/testing';
+import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, eventually, telemetryIntakeConformance } from '@fieldlink/ports/testing';
+import { describe, expect, it } from 'vitest';
 import { InMemoryIotHub } from './in-memory-iot-hub.js';
 import { ManualClock } from './system-clock.js';
 
@@ -37,4 +38,20 @@ deviceClientConformance('InMemoryIotHub device client', async () => {
 telemetryIntakeConformance('InMemoryIotHub telemetry', async () => {
   const { hub } = newHub();
   return { intake: hub, devices: hub, consumerGroups: ['rules', 'telemetry'], dispose: () => hub.close(), patienceMs: 2_000 };
+});
+
+describe('InMemoryIotHub sequence numbers', () => {
+  it('start at firstSequenceNumber and increase by one per event of a partition, so a hub started again numbers above an earlier run', async () => {
+    const hub = new InMemoryIotHub({ partitionCount: 1, firstSequenceNumber: 5_000 });
+    const seen: number[] = [];
+    const subscription = await hub.subscribe('rules', async (batch) => {
+      for (const e of batch) seen.push(e.sequenceNumber);
+    });
+    await hub.send('thermostat-1', new TextEncoder().encode('{}'));
+    await hub.send('thermostat-1', new TextEncoder().encode('{}'));
+    await eventually(() => expect(seen).toEqual([5_000, 5_001]));
+    await subscription.close();
+    await hub.close();
+    expect(() => new InMemoryIotHub({ firstSequenceNumber: -1 })).toThrow('firstSequenceNumber');
+  });
 });

@@ -113,6 +113,8 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
         (hub ??= new InMemoryIotHub({
           clock,
           partitionCount: config.inMemory.partitionCount,
+          // Ingest's position survives in a durable rule state store while this hub starts afresh: its numbers start above any earlier run's.
+          ...(config.ports.ruleStateStore === 'in-memory' ? {} : { firstSequenceNumber: clock.now() * 1_000 }),
           // The hub hands the batch again from the checkpoint: a warning, not a loss.
           onHandlerError: (e, partitionId) => feed.warn('telemetry.batch-retried', { partitionId, error: e.message }),
         })),
