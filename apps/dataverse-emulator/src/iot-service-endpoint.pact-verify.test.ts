@@ -44,13 +44,18 @@ const stateHandlers = {
   'IoT devices are in CRM': (params: unknown) => crmWith((params as { devices: Device[] }).devices),
 };
 
-/** Does what makes Dataverse post, then takes the one context the service endpoint put on the outbound queue. */
+/**
+ * Does what makes Dataverse post, then takes the one context the service endpoint put on the
+ * outbound queue: its body, and as message metadata its content type and application properties.
+ */
 async function posted(operation: () => Promise<void>): Promise<unknown> {
   await outbound.receive({ maxMessages: 100, maxWaitMs: 0 }).then((old) => Promise.all(old.map((m) => outbound.complete(m))));
   await operation();
   const [message] = await outbound.receive({ maxMessages: 1, maxWaitMs: 1000 });
   if (message === undefined) throw new Error('the service endpoint posted nothing');
-  return JSON.parse(new TextDecoder().decode(message.body)) as unknown;
+  const metadata: Record<string, string> = { ...(message.contentType === undefined ? {} : { contentType: message.contentType }) };
+  for (const [key, value] of Object.entries(message.properties ?? {})) metadata[key] = String(value);
+  return { __pactMessageMetadata: metadata, message: JSON.parse(new TextDecoder().decode(message.body)) as unknown };
 }
 
 const first = (): Device => devices[0]!;

@@ -138,6 +138,15 @@ export const CFS_TABLES: readonly TableSchema[] = [
     alternateKeys: [],
   },
   {
+    // The organisation's IoT settings (stock: entity set msdyn_iotsettingses); the command property names.
+    entitySet: 'msdyn_iotsettingses',
+    logicalName: 'msdyn_iotsettings',
+    primaryKey: 'msdyn_iotsettingsid',
+    primaryName: 'msdyn_name',
+    columns: { msdyn_name: text(100), msdyn_commandnameproperty: text(100), msdyn_commandparametersproperty: text(100), ...stateAndStatus },
+    alternateKeys: [],
+  },
+  {
     entitySet: 'annotations',
     logicalName: 'annotation',
     primaryKey: 'annotationid',

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { silentLog, type LogPort, type MessageQueuePort } from '@fieldlink/ports';
+import { ServiceEndpointMessageFormat, silentLog, type LogPort, type MessageQueuePort } from '@fieldlink/ports';
 import { executeBatch } from './batch-request.js';
 import { CFS_TABLES } from './cfs-schema.js';
 import { DataverseFault } from './dataverse-fault.js';
@@ -24,6 +24,13 @@ export interface DataverseEmulatorOptions {
   /** Answer 429 with Retry-After past this many requests per window, as Dataverse does. */
   readonly serviceProtection?: ServiceProtectionLimitSettings;
   readonly organizationName?: string;
+  /**
+   * The IoT service endpoint's `messageformat`: 1 Binary XML, 2 Json (the default here), 3 Text
+   * XML. A Dataverse registration defaults to Binary XML, which Fieldlink does not read.
+   */
+  readonly serviceEndpointMessageFormat?: ServiceEndpointMessageFormat;
+  /** The size over which the endpoint strips a context (192 KB, as Dataverse); smaller only in tests. */
+  readonly serviceEndpointMaxMessageBytes?: number;
   readonly log?: LogPort;
   readonly now?: () => number;
 }
@@ -60,12 +67,17 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const log = options.log ?? silentLog;
   const store = new RecordStore(options.database ?? ':memory:', CFS_TABLES, now);
   let webApiUrl = '';
+  let organizationUri = '';
   const endpoint = new IoTServiceEndpoint(
     options.outboundQueue,
-    { organizationId: randomUUID(), organizationName: options.organizationName ?? 'fieldlink-emulator', businessUnitId: randomUUID(), userId: randomUUID() },
+    { organizationId: randomUUID(), organizationName: options.organizationName ?? 'fieldlink-emulator', businessUnitId: randomUUID(), userId: randomUUID(), organizationUri: () => organizationUri },
     log,
     now,
     (set) => store.table(set),
+    {
+      messageFormat: options.serviceEndpointMessageFormat ?? ServiceEndpointMessageFormat.Json,
+      ...(options.serviceEndpointMaxMessageBytes === undefined ? {} : { maxMessageBytes: options.serviceEndpointMaxMessageBytes }),
+    },
   );
   const api = new DataverseWebApi(store, endpoint, () => webApiUrl);
   const limits = options.serviceProtection === undefined ? undefined : new ServiceProtectionLimits(options.serviceProtection, now);
@@ -133,6 +145,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `http://${host}:${address.port}`;
   webApiUrl = `${url}${WEB_API_PATH}`;
+  organizationUri = url;
   log.info('dataverse-emulator.listening', { url });
 
   return {

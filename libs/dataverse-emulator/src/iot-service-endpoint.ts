@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import {
-  encodeRemoteExecutionContext,
+  SERVICE_ENDPOINT_MESSAGE_MAX_BYTES,
+  ServiceEndpointMessageFormat,
+  serviceEndpointQueueMessage,
   type DataverseEntity,
   type DataverseValue,
   type LogPort,
@@ -16,6 +18,15 @@ export interface OrganizationIdentity {
   readonly organizationName: string;
   readonly businessUnitId: string;
   readonly userId: string;
+  /** The organisation URI, sent as the `…/Claims/Organization` property (known once the server listens). */
+  readonly organizationUri: () => string;
+}
+
+export interface ServiceEndpointSettings {
+  /** `serviceendpoint.messageformat`: 1 Binary XML, 2 Json, 3 Text XML. */
+  readonly messageFormat: ServiceEndpointMessageFormat;
+  /** The size over which the context is stripped (Dataverse: 192 KB). */
+  readonly maxMessageBytes?: number;
 }
 
 /** What the CFS plug-in steps would have posted; sent after the transaction that caused it commits. */
@@ -28,7 +39,14 @@ export const DEVICE_UPDATE_FILTERING_ATTRIBUTES = ['msdyn_tags', 'msdyn_devicese
  * The IoT service endpoint of the emulated organisation (flow 13): the CFS solution registers
  * asynchronous steps on Create of `msdyn_iotdevicecommand`, on Update of `msdyn_iotdevice` (its
  * tags or settings) and on the actions `msdyn_RegisterIoTDevice` / `msdyn_PullDataForIoTDevice`;
- * each posts a `RemoteExecutionContext` in JSON to the outbound queue.
+ * each posts a `RemoteExecutionContext` to the outbound queue as a Dataverse service endpoint does
+ * (https://learn.microsoft.com/en-us/power-apps/developer/data-platform/write-listener-application-azure-solution,
+ * https://learn.microsoft.com/en-us/power-apps/developer/data-platform/azure-integration): in the
+ * endpoint's message format (Binary XML `application/msbin1`, Json `application/json`, Text XML
+ * `application/xml`), with the claim properties `http://schemas.microsoft.com/xrm/2011/Claims/`
+ * Organization, User, InitiatingUser, EntityLogicalName and RequestName; over 192 KB without the
+ * input parameters and images and marked `MessageMaxSizeExceeded`, and not at all when even that
+ * does not fit (kept as undelivered, as Dataverse fails the asynchronous operation).
  */
 export class IoTServiceEndpoint {
   /** Contexts that the queue refused; Dataverse keeps such async operations to retry them. */
@@ -41,6 +59,7 @@ export class IoTServiceEndpoint {
     private readonly log: LogPort,
     private readonly now: () => number,
     private readonly entityOf: (entitySet: string) => TableSchema | undefined,
+    private readonly settings: ServiceEndpointSettings = { messageFormat: ServiceEndpointMessageFormat.Json },
   ) {}
 
   created(table: TableSchema, record: WireRecord): PendingContext {
@@ -56,6 +75,8 @@ export class IoTServiceEndpoint {
       if (full.attributes[name] !== undefined) attributes[name] = full.attributes[name]!;
       else if (after[wire] === null) attributes[name] = null;
     }
+    // The platform stamps modifiedon during the operation; a post-operation step's Target carries it.
+    if (after['modifiedon'] != null) attributes['modifiedon'] = { kind: 'DateTime', epochMs: Date.parse(String(after['modifiedon'])) };
     const target: DataverseEntity = { ...full, attributes };
     return this.context('Update', table.logicalName, full.id, { Target: target }, {}, { PreImage: this.entity(table, before) }, { PostImage: full }, `IoT Message: Update of ${table.logicalName}`);
   }
@@ -97,17 +118,20 @@ export class IoTServiceEndpoint {
   async post(contexts: readonly PendingContext[]): Promise<void> {
     if (this.queue === undefined) return;
     for (const context of contexts) {
+      const message = serviceEndpointQueueMessage(
+        context,
+        this.settings.messageFormat,
+        { organizationUri: this.identity.organizationUri(), userId: context.userId ?? this.identity.userId, initiatingUserId: context.initiatingUserId ?? this.identity.userId },
+        context.requestId ?? randomUUID(),
+        this.settings.maxMessageBytes ?? SERVICE_ENDPOINT_MESSAGE_MAX_BYTES,
+      );
+      if (!message.ok) {
+        this.undelivered.push({ context, reason: message.error.message });
+        this.log.error('dataverse-emulator.service-endpoint-message-too-large', { messageName: context.messageName, reason: message.error.message });
+        continue;
+      }
       try {
-        await this.queue.send([
-          {
-            messageId: context.requestId ?? randomUUID(),
-            body: encodeRemoteExecutionContext(context),
-            contentType: 'application/json',
-            ...(context.correlationId !== undefined ? { correlationId: context.correlationId } : {}),
-            subject: context.messageName,
-            properties: { MessageName: context.messageName, EntityLogicalName: context.primaryEntityName, OrganizationName: this.identity.organizationName },
-          },
-        ]);
+        await this.queue.send([message.value]);
         this.posted++;
       } catch (e) {
         const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);

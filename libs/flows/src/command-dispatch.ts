@@ -72,7 +72,8 @@ export class CommandDispatch {
 
     const device = await crm.findDeviceByHubId(command.deviceId);
     const deviceType = device?.deviceType ?? this.deps.defaultDeviceType;
-    const checked = this.deps.catalog.check(deviceType, command.message);
+    // The organisation's command property names (msdyn_iotsettings) say where the name and parameters are.
+    const checked = this.deps.catalog.check(deviceType, command.message, await crm.getIoTSettings());
     if (!checked.ok) return this.refuse(command, `Refused for device type ${deviceType}: ${describeIssues(checked.error)}`, fields);
 
     const sent = await this.send(command, command.deviceId, command.commandId, fields.correlationId);
@@ -106,10 +107,11 @@ export class CommandDispatch {
 
     // Each device is checked against its own type; a device the CRM does not know has the default type, as for one device.
     const typeOf = new Map((await crm.listDevices()).map((d) => [d.deviceId, d.deviceType]));
+    const names = await crm.getIoTSettings();
     const sends: DeviceSend[] = [];
     for (const deviceId of connected) {
       const deviceType = typeOf.get(deviceId) ?? this.deps.defaultDeviceType;
-      const checked = this.deps.catalog.check(deviceType, command.message);
+      const checked = this.deps.catalog.check(deviceType, command.message, names);
       if (!checked.ok) {
         sends.push({ deviceId, result: 'refused', reason: `refused for device type ${deviceType}: ${describeIssues(checked.error)}` });
         continue;

@@ -1,5 +1,5 @@
 import { err, isHubDeviceId, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
-import type { CrmGatewayPort, DeviceRegistration, DeviceRegistryPort, LogPort, RegistrationResult } from '@fieldlink/ports';
+import { alignCommaJoined, type AmbiguousRegistration, type CrmGatewayPort, type DeviceRegistration, type DeviceRegistryPort, type LogPort, type RegistrationResult } from '@fieldlink/ports';
 
 /** One device to register: its hub id, its CRM record, and what its twin should carry. */
 export interface DeviceToRegister {
@@ -45,6 +45,49 @@ export class DeviceRegistrations {
       this.deps.log[r.status === RegistrationStatus.Registered ? 'info' : 'warn']('device.registration', { correlationId: correlationId ?? r.deviceRecordId, deviceId: r.deviceId, deviceRecordId: r.deviceRecordId, status: r.status, message: r.message });
     }
     return results;
+  }
+
+  /**
+   * Issue: an `msdyn_RegisterIoTDevice` whose device id or name list holds a value with a comma.
+   * The record ids still tell the devices apart, so each device is read from the CRM and its
+   * `msdyn_deviceid` (and name) located in the lists (`alignCommaJoined`: from the start, then
+   * from the end). Each device found there is registered as usual; each other one gets Error on
+   * its CRM record naming the cause, and a record the CRM does not have is only logged.
+   */
+  async registerAmbiguous(request: AmbiguousRegistration, correlationId?: string): Promise<RegistrationResult[]> {
+    const records = await Promise.all(request.deviceRecordIds.map((id) => this.deps.crm.getDevice(id)));
+    const deviceIds = alignCommaJoined(request.deviceIdsText, records.map((r) => r?.deviceId));
+    const names = request.namesText === undefined ? undefined : alignCommaJoined(request.namesText, records.map((r) => r?.name));
+    const lists = request.mismatched.map((m) => `${m.parameter} holds ${m.values} values for ${request.deviceRecordIds.length} devices`).join(' and ');
+    const toRegister: DeviceToRegister[] = [];
+    const unresolved: RegistrationResult[] = [];
+    request.deviceRecordIds.forEach((deviceRecordId, i) => {
+      const record = records[i];
+      const deviceId = deviceIds[i];
+      if (record === undefined) {
+        this.deps.log.warn('device.registration-unresolved', { correlationId: correlationId ?? deviceRecordId, deviceRecordId, reason: `${lists}, and the CRM has no device record ${deviceRecordId}` });
+        return;
+      }
+      if (deviceId === undefined) {
+        unresolved.push({
+          deviceRecordId,
+          deviceId: record.deviceId,
+          status: RegistrationStatus.Error,
+          message: `Not registered: the request's ${lists} (a device id or name contains a comma), and this device's id "${record.deviceId}" could not be located in DeviceIds. Register it on its own.`,
+        });
+        return;
+      }
+      const name = names?.[i];
+      const t = request.tags?.[i];
+      const st = request.settings?.[i];
+      toRegister.push({ deviceRecordId, deviceId, ...(name === undefined ? {} : { name }), ...(t === undefined ? {} : { tags: t }), ...(st === undefined ? {} : { settings: st }) });
+    });
+    if (unresolved.length > 0) {
+      await this.deps.crm.writeRegistrationResults(unresolved);
+      for (const r of unresolved) this.deps.log.warn('device.registration', { correlationId: correlationId ?? r.deviceRecordId, deviceId: r.deviceId, deviceRecordId: r.deviceRecordId, status: r.status, message: r.message });
+    }
+    const registered = toRegister.length === 0 ? [] : await this.register(toRegister, correlationId);
+    return [...registered, ...unresolved];
   }
 
   /** The console's "register": the CRM device record as it is, registered in the hub. */

@@ -1,12 +1,15 @@
 // Consumer side of flows 13–15: what the orchestrator's outbound flow needs of the
-// RemoteExecutionContext messages a Dataverse service endpoint puts on the outbound queue. The
-// Create and Register examples are the CFS fixtures; names CFS fixes (message names, entity
-// names, `__type`, attribute keys, option-set values) stay literal, the rest is matched by shape.
+// RemoteExecutionContext messages a Dataverse service endpoint puts on the outbound queue. Every
+// example is a CFS fixture (fixtures/cfs, one per message kind), never the output of our own
+// encoder; names CFS fixes (message names, entity names, `__type`, attribute keys, option-set
+// values) stay literal, the rest is matched by shape. The metadata is what the endpoint sets on
+// the Service Bus message: the content type of its Json format and the RequestName and
+// EntityLogicalName claims.
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
-import { buildDeviceUpdatedContext, buildPullDeviceDataContext, encodeRemoteExecutionContext, silentLog } from '@fieldlink/ports';
+import { ServiceEndpointProperty, silentLog } from '@fieldlink/ports';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
@@ -43,7 +46,14 @@ function shapeOf(value: Json, key = ''): unknown {
 
 /** What the outbound flow reads of a context (the envelope fields it never looks at are left out of the pact). */
 const READ_FIELDS = ['MessageName', 'PrimaryEntityName', 'PrimaryEntityId', 'CorrelationId', 'InputParameters', 'PreEntityImages', 'PostEntityImages'];
-const contract = (context: Record<string, Json>): unknown => shapeOf(Object.fromEntries(Object.entries(context).filter(([k]) => READ_FIELDS.includes(k))));
+const contract = (context: Record<string, Json>): unknown =>
+  shapeOf(Object.fromEntries(Object.entries(context).filter(([k, v]) => READ_FIELDS.includes(k) && !(Array.isArray(v) && v.length === 0))));
+/** The Service Bus message metadata of a context, as the endpoint sets it for the Json format. */
+const metadata = (context: Record<string, Json>): Record<string, string> => ({
+  contentType: 'application/json',
+  [ServiceEndpointProperty.RequestName]: String(context['MessageName']),
+  [ServiceEndpointProperty.EntityLogicalName]: String(context['PrimaryEntityName']),
+});
 
 const T = 1_795_857_302_113;
 const DEVICE_RECORD_ID = 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6';
@@ -72,8 +82,9 @@ async function orchestrator() {
     received.push(new TextDecoder().decode(m.body));
     return 'complete';
   });
-  const deliver = async (content: unknown): Promise<void> => {
-    await queue.send([{ messageId: 'm1', body: new TextEncoder().encode(JSON.stringify(content)) }]);
+  const deliver = async (message: { contents: { content: unknown }; metadata?: Record<string, unknown> }): Promise<void> => {
+    const { contentType, ...properties } = (message.metadata ?? {}) as Record<string, string>;
+    await queue.send([{ messageId: 'm1', body: new TextEncoder().encode(JSON.stringify(message.contents.content)), ...(contentType === undefined ? {} : { contentType }), properties }]);
     await new QueueProcessor(queue, (m) => outbound.handle(m), silentLog).drainOnce();
     await new Promise<void>((r) => setImmediate(r));
     expect((await queue.peekDeadLetters(10)).map((d) => `${d.reason}: ${d.description}`)).toEqual([]);
@@ -92,10 +103,10 @@ describe('orchestrator ← CRM service endpoint (flows 13–15)', () => {
     await pact
       .addAsynchronousInteraction()
       .given('an IoT device is in CRM', { deviceRecordId: DEVICE_RECORD_ID, deviceId: 'thermostat-1', name: 'Lobby thermostat' })
-      .expectsToReceive('a Create of msdyn_iotdevicecommand', (b) => b.withJSONContent(contract(context)))
+      .expectsToReceive('a Create of msdyn_iotdevicecommand', (b) => b.withJSONContent(contract(context)).withMetadata(metadata(context)))
       .executeTest(async (message) => {
         const o = await orchestrator();
-        await o.deliver(message.contents.content);
+        await o.deliver(message);
         expect(o.received).toEqual(['{"CommandName":"Reset Thermostat","Parameters":{}}']);
         const [command] = await o.crm.listCommands();
         expect(command).toMatchObject({ name: 'Reset Thermostat', state: 'sent', cfsStatus: CfsCommandStatus.Sent });
@@ -112,43 +123,37 @@ describe('orchestrator ← CRM service endpoint (flows 13–15)', () => {
           { deviceRecordId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', deviceId: 'thermostat-2', name: 'Server room thermostat', tags: '{"site":"server-room"}', settings: '{"TargetTemperature":18}' },
         ],
       })
-      .expectsToReceive('an msdyn_RegisterIoTDevice action', (b) => b.withJSONContent(contract(context)))
+      .expectsToReceive('an msdyn_RegisterIoTDevice action', (b) => b.withJSONContent(contract(context)).withMetadata(metadata(context)))
       .executeTest(async (message) => {
         const o = await orchestrator();
-        await o.deliver(message.contents.content);
+        await o.deliver(message);
         expect(await o.registry.getTwin('thermostat-2')).toMatchObject({ deviceId: 'thermostat-2' });
         expect(await o.crm.getDevice('0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')).toMatchObject({ registrationStatus: RegistrationStatus.Registered });
       });
   });
 
   it('puts the new msdyn_devicesettings of an Update of msdyn_iotdevice into the twin', async () => {
-    const context = JSON.parse(
-      new TextDecoder().decode(
-        encodeRemoteExecutionContext(
-          buildDeviceUpdatedContext({ deviceRecordId: DEVICE_RECORD_ID, deviceId: 'thermostat-1', settings: { TargetTemperature: 19 }, previous: { settings: { TargetTemperature: 21 } } }),
-        ),
-      ),
-    ) as Record<string, Json>;
+    const context = cfs('remote-execution-context.update-device.json');
     await pact
       .addAsynchronousInteraction()
       .given('an IoT device is in CRM', { deviceRecordId: DEVICE_RECORD_ID, deviceId: 'thermostat-1', name: 'Lobby thermostat' })
-      .expectsToReceive('an Update of msdyn_iotdevice', (b) => b.withJSONContent(contract(context)))
+      .expectsToReceive('an Update of msdyn_iotdevice', (b) => b.withJSONContent(contract(context)).withMetadata(metadata(context)))
       .executeTest(async (message) => {
         const o = await orchestrator();
-        await o.deliver(message.contents.content);
+        await o.deliver(message);
         expect(await o.registry.getTwin('thermostat-1')).toMatchObject({ desired: { TargetTemperature: 19 } });
       });
   });
 
   it('reads the twins of an msdyn_PullDataForIoTDevice action into device data history', async () => {
-    const context = JSON.parse(new TextDecoder().decode(encodeRemoteExecutionContext(buildPullDeviceDataContext([{ deviceId: 'thermostat-1', deviceRecordId: DEVICE_RECORD_ID }])))) as Record<string, Json>;
+    const context = cfs('remote-execution-context.pull-device-data.json');
     await pact
       .addAsynchronousInteraction()
       .given('an IoT device is in CRM', { deviceRecordId: DEVICE_RECORD_ID, deviceId: 'thermostat-1', name: 'Lobby thermostat' })
-      .expectsToReceive('an msdyn_PullDataForIoTDevice action', (b) => b.withJSONContent(contract(context)))
+      .expectsToReceive('an msdyn_PullDataForIoTDevice action', (b) => b.withJSONContent(contract(context)).withMetadata(metadata(context)))
       .executeTest(async (message) => {
         const o = await orchestrator();
-        await o.deliver(message.contents.content);
+        await o.deliver(message);
         expect(await o.crm.listDeviceDataHistory('thermostat-1')).toHaveLength(1);
       });
   });

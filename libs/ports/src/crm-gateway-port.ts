@@ -206,8 +206,25 @@ export interface CrmDeviceDataPort {
   listDeviceDataHistory(deviceId: string): Promise<DeviceDataHistoryEntry[]>;
 }
 
+// ---- the organisation's IoT settings (msdyn_iotsettings) ----
+
+/** The property names of a command message (`msdyn_message`), as the organisation's IoT settings set them. */
+export interface CrmIoTSettings {
+  /** `msdyn_commandnameproperty`; "CommandName" when unspecified. */
+  readonly commandNameProperty: string;
+  /** `msdyn_commandparametersproperty`; "Parameters" when unspecified. */
+  readonly commandParametersProperty: string;
+}
+
+export const DEFAULT_IOT_SETTINGS: CrmIoTSettings = { commandNameProperty: 'CommandName', commandParametersProperty: 'Parameters' };
+
+export interface CrmSettingsPort {
+  /** The IoT settings record's values, each defaulted when the record or the column is empty. */
+  getIoTSettings(): Promise<CrmIoTSettings>;
+}
+
 /** Everything the flows need from the CRM; each CRM adapter implements all of it. */
-export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort {}
+export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmSettingsPort {}
 
 /** Why a CRM call failed. Transient ones are retried by the queue (abandon), the others dead-letter. */
 export type CrmErrorCode =

@@ -7,6 +7,8 @@ export * from './messages/command-payload.js';
 export * from './messages/cloud-to-device-command.js';
 export * from './messages/delivery-feedback-message.js';
 export * from './messages/remote-execution-context.js';
+export * from './messages/remote-execution-context-xml.js';
+export * from './messages/service-endpoint-message.js';
 export * from './messages/outbound-crm-message.js';
 export * from './messages/status-rows.js';
 export * from './crm/msdyn-iotalert.js';

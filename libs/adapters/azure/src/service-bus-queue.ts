@@ -186,7 +186,8 @@ export class ServiceBusQueue implements MessageQueuePort {
   }
 }
 
-function toServiceBusMessage(message: QueueMessage): ServiceBusMessage {
+/** The port's message as Service Bus sends it: content type and application properties carried as they are. */
+export function toServiceBusMessage(message: QueueMessage): ServiceBusMessage {
   return {
     messageId: message.messageId,
     body: Buffer.from(message.body),
@@ -200,13 +201,18 @@ function toServiceBusMessage(message: QueueMessage): ServiceBusMessage {
 /** Service Bus adds its own application properties to dead letters; those are not the sender's. */
 const SERVICE_PROPERTIES = new Set(['DeadLetterReason', 'DeadLetterErrorDescription']);
 
-function fromServiceBusMessage(m: ServiceBusReceivedMessage): QueueMessage {
+/**
+ * A received Service Bus message as the port's. Application properties keep their strings,
+ * numbers and booleans, and a .NET sender's DateTime (AMQP timestamp) becomes ISO text.
+ */
+export function fromServiceBusMessage(m: Pick<ServiceBusReceivedMessage, 'body' | 'applicationProperties' | 'messageId' | 'contentType' | 'correlationId' | 'subject'>): QueueMessage {
   const body = m.body as unknown;
   const bytes = body instanceof Uint8Array ? new Uint8Array(body) : new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body ?? null));
   const properties: Record<string, string | number | boolean> = {};
   for (const [key, value] of Object.entries(m.applicationProperties ?? {})) {
     if (SERVICE_PROPERTIES.has(key)) continue;
     if (typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') properties[key] = value;
+    else if (value instanceof Date && Number.isFinite(value.getTime())) properties[key] = value.toISOString();
   }
   return {
     messageId: String(m.messageId ?? ''),

@@ -3,6 +3,7 @@ import type { AccessToken as AzureAccessToken, TokenCredential } from '@azure/id
 import { ALERT_DESCRIPTION_MAX, COMMAND_MESSAGE_MAX, err, ok, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
 import {
   CrmError,
+  DEFAULT_IOT_SETTINGS,
   silentLog,
   type CommandStatusCondition,
   type CommandStatusUpdate,
@@ -13,6 +14,7 @@ import {
   type CrmCustomerAsset,
   type CrmDevice,
   type CrmGatewayPort,
+  type CrmIoTSettings,
   type CrmWorkOrder,
   type DeviceDataHistoryEntry,
   type IoTAlertPatch,
@@ -535,6 +537,21 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   private recordIdOrNotFound(entity: string, id: string): string {
     if (!isGuid(id)) throw new CrmError('NotFound', `no ${entity} with id ${JSON.stringify(id)} (not a GUID)`);
     return odataGuid(id);
+  }
+
+  // ---- IoT settings (msdyn_iotsettings) ----
+
+  /** The command property names of the organisation's active IoT settings record; CFS's defaults when absent or empty. */
+  async getIoTSettings(): Promise<CrmIoTSettings> {
+    const response = await this.exec('retrieve msdyn_iotsettingses', (signal) =>
+      this.api.retrieveMultiple<Row>({ collection: 'msdyn_iotsettingses', select: ['msdyn_commandnameproperty', 'msdyn_commandparametersproperty'], filter: 'statecode eq 0', top: 1, signal }),
+    );
+    const row = response.value[0];
+    const pick = (value: unknown, fallback: string): string => (typeof value === 'string' && value.trim() !== '' ? value : fallback);
+    return {
+      commandNameProperty: pick(row?.['msdyn_commandnameproperty'], DEFAULT_IOT_SETTINGS.commandNameProperty),
+      commandParametersProperty: pick(row?.['msdyn_commandparametersproperty'], DEFAULT_IOT_SETTINGS.commandParametersProperty),
+    };
   }
 
   private async retrieve(table: TableName, id: string, select: string[]): Promise<Row | undefined> {

@@ -5,5 +5,6 @@ import { ManualClock } from './system-clock.js';
 
 crmGatewayConformance('InMemoryCrm', async () => {
   const clock = new ManualClock(Date.parse('2026-11-28T09:00:00Z'));
-  return { crm: new InMemoryCrm(new SequentialIds('crm'), { clock }), advanceTime: async (ms) => clock.advance(ms), dispose: async () => undefined };
+  const crm = new InMemoryCrm(new SequentialIds('crm'), { clock });
+  return { crm, advanceTime: async (ms) => clock.advance(ms), setIoTSettings: async (settings) => crm.setIoTSettings(settings), dispose: async () => undefined };
 });

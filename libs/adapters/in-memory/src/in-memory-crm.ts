@@ -1,6 +1,7 @@
 import { CfsCommandStatus, err, ok, type CommandState } from '@fieldlink/domain';
 import {
   CrmError,
+  DEFAULT_IOT_SETTINGS,
   type ClockPort,
   type CommandStatusCondition,
   type CommandStatusUpdate,
@@ -11,6 +12,7 @@ import {
   type CrmCustomerAsset,
   type CrmDevice,
   type CrmGatewayPort,
+  type CrmIoTSettings,
   type CrmWorkOrder,
   type DeviceDataHistoryEntry,
   type IdPort,
@@ -220,6 +222,24 @@ export class InMemoryCrm implements CrmGatewayPort {
   }
 
   // ---- device data history ----
+
+  // ---- IoT settings ----
+
+  private iotSettings: Partial<CrmIoTSettings> = {};
+
+  async getIoTSettings(): Promise<CrmIoTSettings> {
+    // An empty column reads as unspecified, as in CFS.
+    const pick = (value: string | undefined, fallback: string): string => (value === undefined || value.trim() === '' ? fallback : value);
+    return {
+      commandNameProperty: pick(this.iotSettings.commandNameProperty, DEFAULT_IOT_SETTINGS.commandNameProperty),
+      commandParametersProperty: pick(this.iotSettings.commandParametersProperty, DEFAULT_IOT_SETTINGS.commandParametersProperty),
+    };
+  }
+
+  /** What an administrator sets on the organisation's IoT settings record. */
+  setIoTSettings(settings: Partial<CrmIoTSettings>): void {
+    this.iotSettings = { ...settings };
+  }
 
   async addDeviceDataHistory(entry: DeviceDataHistoryEntry): Promise<void> {
     this.deviceData.push(copy(entry));

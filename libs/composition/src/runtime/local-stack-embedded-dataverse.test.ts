@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { RegistrationStatus } from '@fieldlink/domain';
-import { decodeRemoteExecutionContext, TOKENS, type CrmGatewayPort, type LogFields, type LogPort, type QueueMessage } from '@fieldlink/ports';
+import { decodeRemoteExecutionContext, ServiceEndpointProperty, TOKENS, type CrmGatewayPort, type LogFields, type LogPort, type QueueMessage } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.js';
 import type { AdapterFactories } from '../container/port-adapters.js';
@@ -65,7 +65,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     const webApiUrl = String(started!.fields['webApiUrl']);
 
     // The fleet was registered as CFS registers: the msdyn_RegisterIoTDevice action, posted by the service endpoint, handled by the outbound flow.
-    const registrations = outbound.posted.filter((m) => m.subject === 'msdyn_RegisterIoTDevice');
+    const registrations = outbound.posted.filter((m) => m.properties?.[ServiceEndpointProperty.RequestName] === 'msdyn_RegisterIoTDevice');
     expect(registrations).toHaveLength(1);
     const ids = localRecordIds(config.value);
     expect((await crm.listDevices()).map((d) => [d.deviceId, d.deviceRecordId, d.registrationStatus]).sort()).toEqual(
@@ -92,7 +92,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     expect(done).toMatchObject({ commandId: command.commandId, cfsStatus: 192350001 });
 
     // The command left through the outbound queue, once: the service endpoint's Create, and no direct dispatch beside it.
-    const creates = outbound.posted.filter((m) => m.subject === 'Create');
+    const creates = outbound.posted.filter((m) => m.properties?.[ServiceEndpointProperty.RequestName] === 'Create');
     expect(creates).toHaveLength(1);
     const context = decodeRemoteExecutionContext(creates[0]!.body);
     expect(context).toMatchObject({ ok: true, value: { primaryEntityName: 'msdyn_iotdevicecommand', primaryEntityId: command.commandId } });

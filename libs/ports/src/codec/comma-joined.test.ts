@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommaJoinedObjects, splitCommaList, splitTopLevelCommas } from './comma-joined.js';
+import { alignCommaJoined, parseCommaJoinedObjects, splitCommaList, splitTopLevelCommas } from './comma-joined.js';
 
 describe('splitTopLevelCommas', () => {
   it('splits only on commas outside JSON strings, objects and arrays', () => {
@@ -28,5 +28,14 @@ describe('splitCommaList', () => {
   it('trims each value and gives nothing for empty text', () => {
     expect(splitCommaList('a, b ,c')).toEqual(['a', 'b', 'c']);
     expect(splitCommaList('')).toEqual([]);
+  });
+});
+
+describe('alignCommaJoined', () => {
+  it('locates values from the start and from the end, leaving unknown the one that does not fit', () => {
+    expect(alignCommaJoined('hall-1,hall,2,hall-3', ['hall-1', 'hall,2', 'hall-3'])).toEqual(['hall-1', 'hall,2', 'hall-3']);
+    expect(alignCommaJoined('hall-1,hall,2,hall-3', ['hall-1', 'hall,2b', 'hall-3'])).toEqual(['hall-1', undefined, 'hall-3']);
+    expect(alignCommaJoined('a,b,c', [undefined, 'b', 'c'])).toEqual([undefined, 'b', 'c']);
+    expect(alignCommaJoined('a,b', ['x', 'y'])).toEqual([undefined, undefined]);
   });
 });

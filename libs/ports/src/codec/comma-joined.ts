@@ -51,3 +51,39 @@ export function parseCommaJoinedObjects(text: string, path: ReadonlyArray<string
   });
   return issues.length > 0 ? err(issues) : ok(values);
 }
+
+/**
+ * Locates known values in a comma-joined text whose values may themselves hold commas: from the
+ * start, each value followed by its comma while they match; then from the end, each value after
+ * its comma while they match. Gives, per index, the value when it was found at its place, else
+ * undefined (unknown, or the text does not hold it there). Joining all known values that way
+ * reproducing the text locates every one. Exact: Dataverse joins without spaces.
+ */
+export function alignCommaJoined(text: string, known: ReadonlyArray<string | undefined>): Array<string | undefined> {
+  const n = known.length;
+  const found: Array<string | undefined> = new Array<string | undefined>(n).fill(undefined);
+  if (n === 0) return found;
+  let start = 0;
+  let firstUnmatched = n;
+  for (let i = 0; i < n; i++) {
+    const v = known[i];
+    const last = i === n - 1;
+    if (v === undefined || !(last ? text.slice(start) === v : text.startsWith(`${v},`, start))) {
+      firstUnmatched = i;
+      break;
+    }
+    found[i] = v;
+    start += v.length + 1;
+  }
+  let end = text.length;
+  for (let i = n - 1; i > firstUnmatched; i--) {
+    const v = known[i];
+    if (v === undefined) break;
+    const first = i === 0;
+    const ok = first ? text.slice(0, end) === v : end - v.length - 1 >= start && text.slice(end - v.length - 1, end) === `,${v}`;
+    if (!ok) break;
+    found[i] = v;
+    end -= v.length + 1;
+  }
+  return found;
+}

@@ -5,6 +5,7 @@ import {
   buildDeviceUpdatedContext,
   buildPullDeviceDataContext,
   buildRegisterDevicesContext,
+  flattenTarget,
   mergePatchBetween,
   readCommandCreated,
   readDeviceUpdated,
@@ -92,7 +93,9 @@ describe('msdyn_RegisterIoTDevice', () => {
   it('builds the fixture message from the requests', () => {
     const f = fixture('register-devices');
     const built = buildRegisterDevicesContext(expected, { correlationId: f.correlationId!, operationId: f.operationId!, requestId: f.requestId!, businessUnitId: f.businessUnitId!, organizationId: f.organizationId!, organizationName: 'contoso', userId: f.userId!, operationCreatedOn: f.operationCreatedOn! });
-    expect(toRemoteExecutionContextJson(built)).toEqual(JSON.parse(fixtureText('register-devices')));
+    // The fixture names the plug-in step that posted it; a built context has no step.
+    const { OwningExtension: _step, ...posted } = JSON.parse(fixtureText('register-devices')) as Record<string, unknown>;
+    expect(toRemoteExecutionContextJson(built)).toEqual(posted);
   });
 
   it('splits tags and settings outside JSON strings, so commas inside them are data', () => {
@@ -106,6 +109,29 @@ describe('msdyn_RegisterIoTDevice', () => {
   it('refuses a device id list whose length differs from the record ids, as a comma in an id would make it', () => {
     const ctx = withInput(fixture('register-devices'), { DeviceIds: 'thermo,stat-1,thermostat-2' });
     expect(readRegisterDevices(ctx)).toMatchObject({ ok: false, error: [{ path: 'InputParameters.DeviceIds', message: expect.stringContaining('3 values for 2 devices') }] });
+  });
+
+  it('routes a request whose id or name list holds a comma as ambiguous, with the record ids, lists, tags and settings it still splits', () => {
+    const ctx = withInput(fixture('register-devices'), { DeviceIds: 'thermo,stat-1,thermostat-2', IoTDeviceNames: 'Lobby, east,Server room' });
+    expect(readOutboundCrmMessage(ctx)).toEqual({
+      ok: true,
+      value: {
+        kind: 'register-devices',
+        devices: [],
+        ambiguous: {
+          kind: 'ambiguous',
+          deviceRecordIds: ['d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d'],
+          deviceIdsText: 'thermo,stat-1,thermostat-2',
+          namesText: 'Lobby, east,Server room',
+          mismatched: [
+            { parameter: 'DeviceIds', values: 3 },
+            { parameter: 'IoTDeviceNames', values: 3 },
+          ],
+          tags: [{ site: 'lobby' }, { site: 'server-room' }],
+          settings: [{ TargetTemperature: 21 }, { TargetTemperature: 18 }],
+        },
+      },
+    });
   });
 
   it('names the tags entry that is not a JSON object, and missing parameters', () => {
@@ -161,5 +187,21 @@ describe('mergePatchBetween', () => {
   it('gives nothing for equal documents, nulls for removed keys, and values for changed ones', () => {
     expect(mergePatchBetween({ a: 1, b: { c: [1] } }, { a: 1, b: { c: [1] } })).toEqual({});
     expect(mergePatchBetween({ a: 1, b: { c: 1, d: 2 } }, { b: { c: 3, d: 2 }, e: [1] })).toEqual({ a: null, b: { c: 3 }, e: [1] });
+  });
+});
+
+describe('routing as the CFS "CRM to IoT" Logic App', () => {
+  it('compares message and entity names case-insensitively', () => {
+    const ctx = fixture('create-command');
+    expect(readOutboundCrmMessage({ ...ctx, messageName: 'CREATE' })).toMatchObject({ ok: true, value: { kind: 'command-created' } });
+    expect(readOutboundCrmMessage({ ...fixture('register-devices'), messageName: 'msdyn_registeriotdevice' })).toMatchObject({ ok: true, value: { kind: 'register-devices' } });
+  });
+
+  it('flattens the Target to {id, logicalName, attributes, preImageAttributes}', () => {
+    const update = buildDeviceUpdatedContext({ deviceRecordId: 'r1', deviceId: 'thermostat-1', settings: { T: 19 }, previous: { settings: { T: 21 } } });
+    const flat = flattenTarget(update);
+    expect(flat).toMatchObject({ id: 'r1', logicalName: 'msdyn_iotdevice', attributes: { msdyn_devicesettings: '{"T":19}' }, preImageAttributes: { msdyn_devicesettings: '{"T":21}' } });
+    expect(flattenTarget({ ...update, inputParameters: { Target: { kind: 'EntityReference', logicalName: 'msdyn_iotdevice', id: 'r2' } } })).toEqual({ id: 'r2', logicalName: 'msdyn_iotdevice', attributes: {}, preImageAttributes: flat!.preImageAttributes });
+    expect(flattenTarget(fixture('register-devices'))).toBeUndefined();
   });
 });

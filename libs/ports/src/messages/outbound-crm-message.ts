@@ -18,7 +18,7 @@ export const OutboundMessageName = {
 
 export type OutboundCrmMessage =
   | { readonly kind: 'command-created'; readonly command: CommandCreated }
-  | { readonly kind: 'register-devices'; readonly devices: RegisterDeviceRequest[] }
+  | { readonly kind: 'register-devices'; readonly devices: RegisterDeviceRequest[]; readonly ambiguous?: AmbiguousRegistration }
   | { readonly kind: 'device-updated'; readonly update: DeviceUpdated }
   | { readonly kind: 'pull-device-data'; readonly pull: PullDeviceData };
 
@@ -47,6 +47,25 @@ export interface RegisterDeviceRequest {
   readonly settings?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * An `msdyn_RegisterIoTDevice` whose device id or name list has more values than there are
+ * record ids: a value held a comma, so the lists cannot be split by position alone. The record ids
+ * (GUIDs) and the JSON tags and settings still split; which device id and name belong to which
+ * record is left to whoever can read the records (see `alignCommaJoined`).
+ */
+export interface AmbiguousRegistration {
+  readonly kind: 'ambiguous';
+  readonly deviceRecordIds: readonly string[];
+  /** `DeviceIds` as sent. */
+  readonly deviceIdsText: string;
+  /** `IoTDeviceNames` as sent, when given. */
+  readonly namesText?: string;
+  /** Which lists have a count other than the record ids', with their counts, for the reason written to the CRM. */
+  readonly mismatched: ReadonlyArray<{ readonly parameter: 'DeviceIds' | 'IoTDeviceNames'; readonly values: number }>;
+  readonly tags?: ReadonlyArray<Readonly<Record<string, unknown>> | undefined>;
+  readonly settings?: ReadonlyArray<Readonly<Record<string, unknown>> | undefined>;
+}
+
 /** Update of `msdyn_iotdevice`: the twin patch its tags and settings call for. */
 export interface DeviceUpdated {
   readonly deviceRecordId: string;
@@ -69,19 +88,55 @@ const isEntity = (v: DataverseValue | undefined): v is DataverseEntity => typeof
 const isDateTime = (v: DataverseValue | undefined): v is DataverseDateTime => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'DateTime';
 const isReference = (v: DataverseValue | undefined): v is DataverseEntityReference => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'EntityReference';
 
-/** Routes a context to its typed reader by message and entity name. */
+const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
+
+/**
+ * Routes a context to its typed reader by message and entity name. As the CFS "CRM to IoT" Logic
+ * App does, the message name is compared case-insensitively (`create`, `Create`, `msdyn_registeriotdevice`).
+ */
 export function readOutboundCrmMessage(ctx: RemoteExecutionContext): Result<OutboundCrmMessage, ValidationIssue[]> {
   const map = <T, K extends OutboundCrmMessage['kind']>(r: Result<T, ValidationIssue[]>, wrap: (v: T) => Extract<OutboundCrmMessage, { kind: K }>): Result<OutboundCrmMessage, ValidationIssue[]> => (r.ok ? ok(wrap(r.value)) : r);
-  if (ctx.messageName === OutboundMessageName.Create && ctx.primaryEntityName === COMMAND_ENTITY) return map(readCommandCreated(ctx), (command) => ({ kind: 'command-created', command }));
-  if (ctx.messageName === OutboundMessageName.RegisterDevices) return map(readRegisterDevices(ctx), (devices) => ({ kind: 'register-devices', devices }));
-  if (ctx.messageName === OutboundMessageName.Update && ctx.primaryEntityName === DEVICE_ENTITY) return map(readDeviceUpdated(ctx), (update) => ({ kind: 'device-updated', update }));
-  if (ctx.messageName === OutboundMessageName.PullDeviceData) return map(readPullDeviceData(ctx), (pull) => ({ kind: 'pull-device-data', pull }));
+  if (same(ctx.messageName, OutboundMessageName.Create) && same(ctx.primaryEntityName, COMMAND_ENTITY)) return map(readCommandCreated(ctx), (command) => ({ kind: 'command-created', command }));
+  if (same(ctx.messageName, OutboundMessageName.RegisterDevices)) {
+    return map(readRegisterDevicesRequest(ctx), (r) => (r.kind === 'devices' ? { kind: 'register-devices', devices: r.devices } : { kind: 'register-devices', devices: [], ambiguous: r }));
+  }
+  if (same(ctx.messageName, OutboundMessageName.Update) && same(ctx.primaryEntityName, DEVICE_ENTITY)) return map(readDeviceUpdated(ctx), (update) => ({ kind: 'device-updated', update }));
+  if (same(ctx.messageName, OutboundMessageName.PullDeviceData)) return map(readPullDeviceData(ctx), (pull) => ({ kind: 'pull-device-data', pull }));
   return err([issue(['MessageName'], `"${ctx.messageName}" of "${ctx.primaryEntityName}" is not an outbound message this orchestrator handles (Create of ${COMMAND_ENTITY}, Update of ${DEVICE_ENTITY}, ${OutboundMessageName.RegisterDevices}, ${OutboundMessageName.PullDeviceData})`)]);
 }
 
+/** The kind of outbound message a context is, by its names alone (what to re-read when the endpoint stripped it). */
+export function outboundMessageKind(ctx: Pick<RemoteExecutionContext, 'messageName' | 'primaryEntityName'>): OutboundCrmMessage['kind'] | undefined {
+  if (same(ctx.messageName, OutboundMessageName.Create) && same(ctx.primaryEntityName, COMMAND_ENTITY)) return 'command-created';
+  if (same(ctx.messageName, OutboundMessageName.RegisterDevices)) return 'register-devices';
+  if (same(ctx.messageName, OutboundMessageName.Update) && same(ctx.primaryEntityName, DEVICE_ENTITY)) return 'device-updated';
+  if (same(ctx.messageName, OutboundMessageName.PullDeviceData)) return 'pull-device-data';
+  return undefined;
+}
+
+/**
+ * The Logic App's `messageParameters` for a context whose input parameters hold a `Target`
+ * entity or reference: `{id, logicalName, attributes, preImageAttributes}`, the attributes of the
+ * first pre-image; undefined when there is no Target.
+ */
+export interface FlattenedTarget {
+  readonly id: string;
+  readonly logicalName: string;
+  readonly attributes: Readonly<Record<string, DataverseValue>>;
+  readonly preImageAttributes: Readonly<Record<string, DataverseValue>>;
+}
+
+export function flattenTarget(ctx: RemoteExecutionContext): FlattenedTarget | undefined {
+  const t = ctx.inputParameters['Target'];
+  const pre = Object.values(ctx.preEntityImages)[0]?.attributes ?? {};
+  if (isEntity(t)) return { id: nonZero(t.id) ?? ctx.primaryEntityId, logicalName: t.logicalName, attributes: t.attributes, preImageAttributes: pre };
+  if (isReference(t)) return { id: t.id, logicalName: t.logicalName, attributes: {}, preImageAttributes: pre };
+  return undefined;
+}
+
 function expectMessage(ctx: RemoteExecutionContext, messageName: string, entityName: string | undefined, issues: ValidationIssue[]): void {
-  if (ctx.messageName !== messageName) issues.push(issue(['MessageName'], `expected "${messageName}", got "${ctx.messageName}"`));
-  if (entityName !== undefined && ctx.primaryEntityName !== entityName) issues.push(issue(['PrimaryEntityName'], `expected "${entityName}", got "${ctx.primaryEntityName}"`));
+  if (!same(ctx.messageName, messageName)) issues.push(issue(['MessageName'], `expected "${messageName}", got "${ctx.messageName}"`));
+  if (entityName !== undefined && !same(ctx.primaryEntityName, entityName)) issues.push(issue(['PrimaryEntityName'], `expected "${entityName}", got "${ctx.primaryEntityName}"`));
 }
 
 function target(ctx: RemoteExecutionContext, logicalName: string, issues: ValidationIssue[]): DataverseEntity | undefined {
@@ -165,11 +220,23 @@ function textParameter(ctx: RemoteExecutionContext, key: string, required: boole
 
 /**
  * `msdyn_RegisterIoTDevice` → one request per device. The record ids (GUIDs, never holding a
- * comma) fix the count; a device id or name list of another length means a value held a comma
- * and the request is ambiguous, which is refused rather than guessed. Tags and settings are
- * comma-joined JSON objects, split outside their strings and brackets.
+ * comma) fix the count. Tags and settings are comma-joined JSON objects, split outside their
+ * strings and brackets. A device id or name list of another length means a value held a comma:
+ * that request is ambiguous and refused here (see `readRegisterDevicesRequest` for the rest).
  */
 export function readRegisterDevices(ctx: RemoteExecutionContext): Result<RegisterDeviceRequest[], ValidationIssue[]> {
+  const read = readRegisterDevicesRequest(ctx);
+  if (!read.ok) return read;
+  if (read.value.kind === 'devices') return ok(read.value.devices);
+  const count = read.value.deviceRecordIds.length;
+  return err(read.value.mismatched.map((m) => issue(['InputParameters', m.parameter], `has ${m.values} values for ${count} devices in IoTDeviceIds; a value containing a comma cannot be told apart`)));
+}
+
+/**
+ * `msdyn_RegisterIoTDevice` → the devices, or, when a device id or name held a comma, the
+ * ambiguous request with everything that still splits; other faults are issues.
+ */
+export function readRegisterDevicesRequest(ctx: RemoteExecutionContext): Result<{ readonly kind: 'devices'; readonly devices: RegisterDeviceRequest[] } | AmbiguousRegistration, ValidationIssue[]> {
   const issues: ValidationIssue[] = [];
   expectMessage(ctx, OutboundMessageName.RegisterDevices, undefined, issues);
   const deviceIdsText = textParameter(ctx, 'DeviceIds', true, issues);
@@ -182,12 +249,10 @@ export function readRegisterDevices(ctx: RemoteExecutionContext): Result<Registe
   const count = recordIds.length;
   if (count === 0) issues.push(issue(['InputParameters', 'IoTDeviceIds'], 'expected at least one device record id'));
   const deviceIds = deviceIdsText.split(',').map((s) => s.trim());
-  const sameCount = (key: string, n: number): void => {
-    if (n !== count) issues.push(issue(['InputParameters', key], `has ${n} values for ${count} devices in IoTDeviceIds; a value containing a comma cannot be told apart`));
-  };
-  sameCount('DeviceIds', deviceIds.length);
   const names = namesText === undefined || namesText === '' ? undefined : namesText.split(',').map((s) => s.trim());
-  if (names !== undefined) sameCount('IoTDeviceNames', names.length);
+  const mismatched: Array<{ parameter: 'DeviceIds' | 'IoTDeviceNames'; values: number }> = [];
+  if (deviceIds.length !== count) mismatched.push({ parameter: 'DeviceIds', values: deviceIds.length });
+  if (names !== undefined && names.length !== count) mismatched.push({ parameter: 'IoTDeviceNames', values: names.length });
   const objects = (key: string, text: string | undefined): Array<Record<string, unknown> | undefined> | undefined => {
     if (text === undefined || text.trim() === '') return undefined;
     const parsed = parseCommaJoinedObjects(text, ['InputParameters', key]);
@@ -195,20 +260,32 @@ export function readRegisterDevices(ctx: RemoteExecutionContext): Result<Registe
       issues.push(...parsed.error);
       return undefined;
     }
-    sameCount(key, parsed.value.length);
+    if (parsed.value.length !== count) issues.push(issue(['InputParameters', key], `has ${parsed.value.length} values for ${count} devices in IoTDeviceIds`));
     return parsed.value;
   };
   const tags = objects('IoTDeviceTags', tagsText);
   const settings = objects('IoTDeviceSettings', settingsText);
   if (issues.length > 0) return err(issues);
-  return ok(
-    recordIds.map((deviceRecordId, i) => {
+  if (mismatched.length > 0) {
+    return ok({
+      kind: 'ambiguous',
+      deviceRecordIds: recordIds,
+      deviceIdsText,
+      ...(namesText === undefined || namesText === '' ? {} : { namesText }),
+      mismatched,
+      ...(tags === undefined ? {} : { tags }),
+      ...(settings === undefined ? {} : { settings }),
+    });
+  }
+  return ok({
+    kind: 'devices',
+    devices: recordIds.map((deviceRecordId, i) => {
       const name = names?.[i];
       const t = tags?.[i];
       const s = settings?.[i];
       return { deviceId: deviceIds[i]!, deviceRecordId, ...(name === undefined || name === '' ? {} : { name }), ...(t === undefined ? {} : { tags: t }), ...(s === undefined ? {} : { settings: s }) };
     }),
-  );
+  });
 }
 
 type JsonObject = Record<string, unknown>;

@@ -167,12 +167,24 @@ class Reader {
     return out;
   }
 
+  /** Entity images: the values are declared Entity, so DataContractJsonSerializer writes them without `__type`. */
   images(source: Json, key: string, path: Path): Record<string, DataverseEntity> {
     const out: Record<string, DataverseEntity> = {};
-    for (const [name, value] of Object.entries(this.collection(source, key, path))) {
-      if (isObject(value) && !Array.isArray(value) && (value as { kind?: string }).kind === 'Entity') out[name] = value as DataverseEntity;
-      else this.fail([...path, key, name], 'expected an Entity');
+    const v = source[key];
+    if (v === undefined || v === null) return out;
+    if (!Array.isArray(v)) {
+      this.fail([...path, key], 'expected a list of {key, value}');
+      return out;
     }
+    v.forEach((entry: unknown, i) => {
+      if (!isObject(entry) || typeof entry['key'] !== 'string') {
+        this.fail([...path, key, i], 'expected {key, value} with a string key');
+        return;
+      }
+      const value = entry['value'];
+      const entity = isObject(value) && (value['__type'] === undefined || typeName(value) === 'Entity') ? this.entity(value, [...path, key, entry['key']]) : this.fail([...path, key, entry['key']], 'expected an Entity');
+      if (entity !== undefined) out[entry['key']] = entity;
+    });
     return out;
   }
 
@@ -251,6 +263,16 @@ export function decodeRemoteExecutionContext(body: Uint8Array | string | object)
     json = decoded.value;
   }
   if (!isObject(json)) return err([issue([], 'expected a RemoteExecutionContext object')]);
+  try {
+    return readContext(json);
+  } catch (e) {
+    // Only a value nested past the stack's depth gets here; a context is a few levels deep.
+    if (e instanceof RangeError) return err([issue([], 'nests values too deeply to be a RemoteExecutionContext')]);
+    throw e;
+  }
+}
+
+function readContext(json: Json): Result<RemoteExecutionContext, ValidationIssue[]> {
   const r = new Reader();
   const messageName = r.string(json, 'MessageName', [], true);
   const primaryEntityName = r.string(json, 'PrimaryEntityName', [], true);

@@ -10,6 +10,8 @@ export interface CrmGatewayUnderTest {
    * (a manual clock moves; against a real service, wait — Dataverse stamps whole seconds).
    */
   advanceTime(ms: number): Promise<void>;
+  /** Sets the organisation's IoT settings record as an administrator would (outside the port). */
+  setIoTSettings(settings: { readonly commandNameProperty?: string; readonly commandParametersProperty?: string }): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -372,6 +374,21 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         await crm.addDeviceDataHistory({ ...newer, deviceId: uniqueDeviceId('other'), deviceRecordId: newGuid() });
         expect(await crm.listDeviceDataHistory(d.deviceId)).toEqual([newer, older]);
         expect(await crm.listDeviceDataHistory(uniqueDeviceId('nobody'))).toEqual([]);
+      });
+    });
+
+    describe('IoT settings', () => {
+      it('gives CFS\'s command property names (CommandName, Parameters) when the organisation has set none', async () => {
+        const { crm } = await open();
+        expect(await crm.getIoTSettings()).toEqual({ commandNameProperty: 'CommandName', commandParametersProperty: 'Parameters' });
+      });
+
+      it('reads the command property names of the IoT settings record, an empty one meaning the default', async () => {
+        const under = await open();
+        await under.setIoTSettings({ commandNameProperty: 'cmd', commandParametersProperty: 'args' });
+        expect(await under.crm.getIoTSettings()).toEqual({ commandNameProperty: 'cmd', commandParametersProperty: 'args' });
+        await under.setIoTSettings({ commandNameProperty: 'Name', commandParametersProperty: '' });
+        expect(await under.crm.getIoTSettings()).toEqual({ commandNameProperty: 'Name', commandParametersProperty: 'Parameters' });
       });
     });
   });

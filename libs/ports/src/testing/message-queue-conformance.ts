@@ -44,6 +44,28 @@ export function messageQueueConformance(adapterName: string, factory: QueueFacto
       expect(got[2]).toMatchObject({ messageId: 'c', correlationId: 'corr-c', subject: 'alert', properties: { kind: 'test', n: 1 }, deliveryCount: 1 });
     });
 
+    it('carries the content type and application properties a Dataverse service endpoint sets, URI keys and all', async () => {
+      const { queue } = await open();
+      const claims = 'http://schemas.microsoft.com/xrm/2011/Claims/';
+      const properties = {
+        [`${claims}Organization`]: 'https://contoso.crm.dynamics.com',
+        [`${claims}User`]: '5e3b1a2c-9d8e-4f7a-8b6c-1a2b3c4d5e6f',
+        [`${claims}InitiatingUser`]: '5e3b1a2c-9d8e-4f7a-8b6c-1a2b3c4d5e6f',
+        [`${claims}EntityLogicalName`]: 'msdyn_iotdevicecommand',
+        [`${claims}RequestName`]: 'Create',
+        MessageMaxSizeExceeded: true,
+      };
+      await queue.send([{ messageId: 'xml', body: text.encode('<RemoteExecutionContext/>'), contentType: 'application/xml', properties }]);
+      await queue.send([{ messageId: 'bin', body: Uint8Array.from([0x40, 0x01, 0x78, 0x01]), contentType: 'application/msbin1' }]);
+      const got = await queue.receive({ maxMessages: 10, maxWaitMs: 1_000 });
+      expect(got.map((m) => [m.messageId, m.contentType])).toEqual([
+        ['xml', 'application/xml'],
+        ['bin', 'application/msbin1'],
+      ]);
+      expect(got[0]!.properties).toEqual(properties);
+      expect([...got[1]!.body]).toEqual([0x40, 0x01, 0x78, 0x01]);
+    });
+
     it('hides a locked message from other receivers and removes it on complete', async () => {
       const { queue } = await open();
       await queue.send([msg('a')]);

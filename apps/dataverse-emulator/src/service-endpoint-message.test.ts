@@ -1,0 +1,78 @@
+// The emulator's IoT service endpoint posts as a Dataverse service endpoint does: the claim
+// properties, the content type of its message format, and over 192 KB a stripped context marked
+// MessageMaxSizeExceeded (or nothing, when even that does not fit).
+import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
+import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { decodeRemoteExecutionContextXml, decodeServiceEndpointMessage, ServiceEndpointMessageFormat, type ReceivedQueueMessage } from '@fieldlink/ports';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const DEVICE = 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6';
+let emulator: RunningDataverseEmulator | undefined;
+afterEach(async () => {
+  await emulator?.close();
+  emulator = undefined;
+});
+
+async function start(format: ServiceEndpointMessageFormat, maxBytes?: number) {
+  const outbound = new InMemoryQueue('outbound');
+  emulator = await startDataverseEmulator({ outboundQueue: outbound, serviceEndpointMessageFormat: format, ...(maxBytes === undefined ? {} : { serviceEndpointMaxMessageBytes: maxBytes }) });
+  const call = async (method: string, target: string, body: unknown): Promise<Response> =>
+    fetch(`${emulator!.webApiUrl}${target}`, { method, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0' }, body: JSON.stringify(body) });
+  const res = await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_deviceid: 'thermostat-1', msdyn_name: 'Lobby thermostat', fl_devicetype: 'Thermostat', msdyn_devicesettings: '{"TargetTemperature":21}' });
+  expect(res.ok).toBe(true);
+  await outbound.receive({ maxMessages: 100, maxWaitMs: 0 }).then((old) => Promise.all(old.map((m) => outbound.complete(m))));
+  const next = async (): Promise<ReceivedQueueMessage | undefined> => (await outbound.receive({ maxMessages: 1, maxWaitMs: 200 }))[0];
+  return { call, next };
+}
+
+describe('the IoT service endpoint of the emulator', () => {
+  it.each([
+    [ServiceEndpointMessageFormat.Json, 'application/json'],
+    [ServiceEndpointMessageFormat.TextXml, 'application/xml'],
+    [ServiceEndpointMessageFormat.BinaryXml, 'application/msbin1'],
+  ] as const)('posts in messageformat %s with content type %s and the documented claim properties', async (format, contentType) => {
+    const { call, next } = await start(format);
+    await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_devicesettings: '{"TargetTemperature":19}' });
+    const m = await next();
+    expect(m).toMatchObject({ contentType });
+    expect(Object.keys(m!.properties ?? {}).sort()).toEqual([
+      'http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName',
+      'http://schemas.microsoft.com/xrm/2011/Claims/InitiatingUser',
+      'http://schemas.microsoft.com/xrm/2011/Claims/Organization',
+      'http://schemas.microsoft.com/xrm/2011/Claims/RequestName',
+      'http://schemas.microsoft.com/xrm/2011/Claims/User',
+    ]);
+    expect(m!.properties).toMatchObject({
+      'http://schemas.microsoft.com/xrm/2011/Claims/Organization': emulator!.url,
+      'http://schemas.microsoft.com/xrm/2011/Claims/EntityLogicalName': 'msdyn_iotdevice',
+      'http://schemas.microsoft.com/xrm/2011/Claims/RequestName': 'Update',
+    });
+    const read = decodeServiceEndpointMessage(m!);
+    if (format === ServiceEndpointMessageFormat.BinaryXml) expect(read).toMatchObject({ ok: false, error: { code: 'BinaryXmlNotSupported' } });
+    else expect(read).toMatchObject({ ok: true, value: { context: { messageName: 'Update', primaryEntityName: 'msdyn_iotdevice', primaryEntityId: DEVICE } } });
+  });
+
+  it('writes Text XML as DataContract XML: the contracts namespace and typed key/value pairs', async () => {
+    const { call, next } = await start(ServiceEndpointMessageFormat.TextXml);
+    await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_devicesettings: '{"TargetTemperature":19}' });
+    const text = new TextDecoder().decode((await next())!.body);
+    expect(text).toMatch(/^<RemoteExecutionContext xmlns="http:\/\/schemas\.microsoft\.com\/xrm\/2011\/Contracts" xmlns:i="http:\/\/www\.w3\.org\/2001\/XMLSchema-instance">/);
+    expect(text).toContain('<KeyValuePairOfstringanyType><a:key>Target</a:key><a:value i:type="Entity">');
+    expect(decodeRemoteExecutionContextXml(text)).toMatchObject({ ok: true, value: { preEntityImages: { PreImage: { attributes: { msdyn_devicesettings: '{"TargetTemperature":21}' } } } } });
+  });
+
+  it('over the size limit strips the parameters and images and marks MessageMaxSizeExceeded', async () => {
+    const { call, next } = await start(ServiceEndpointMessageFormat.Json, 3_000);
+    await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_devicesettings: JSON.stringify({ note: 'x'.repeat(2_500) }) });
+    const m = await next();
+    expect(m!.properties).toMatchObject({ MessageMaxSizeExceeded: true });
+    expect(decodeServiceEndpointMessage(m!)).toMatchObject({ ok: true, value: { maxSizeExceeded: true, context: { primaryEntityId: DEVICE, inputParameters: {}, preEntityImages: {}, postEntityImages: {} } } });
+  });
+
+  it('sends nothing when even the stripped context does not fit', async () => {
+    const { call, next } = await start(ServiceEndpointMessageFormat.Json, 200);
+    const res = await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_devicesettings: '{"TargetTemperature":19}' });
+    expect(res.ok).toBe(true);
+    expect(await next()).toBeUndefined();
+  });
+});
