@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,6 +64,71 @@ describe('fieldlink rules test', () => {
   });
 });
 
+describe('fieldlink rules test on hostile and real-sized input', () => {
+  const line = (token: string, temperature: number, second: number) => JSON.stringify({ DeviceID: 'thermostat-1', Temperature: temperature, EventToken: token, EventEnqueuedUtcTime: new Date(Date.UTC(2026, 10, 28, 9, 0, second)).toISOString() });
+
+  it('answers a directory or a missing file as --telemetry or --rules with one line and exit code 1, no trace', () => {
+    const sub = join(dir, 'not-a-file');
+    mkdirSync(sub, { recursive: true });
+    const rulesFile = join(examples, 'devicerules.json');
+    const telemetry = join(examples, 'telemetry.sample.jsonl');
+    for (const [args, expected] of [
+      [['--rules', rulesFile, '--telemetry', sub], `telemetry file ${sub}: is a directory, expected a file\n`],
+      [['--rules', rulesFile, '--telemetry', join(dir, 'missing.jsonl')], `telemetry file ${join(dir, 'missing.jsonl')}: does not exist\n`],
+      [['--rules', sub, '--telemetry', telemetry], `rules file ${sub}: is a directory, expected a file\n`],
+    ] as const) {
+      const run = fieldlink('rules', 'test', ...args);
+      expect(run.status).toBe(1);
+      expect(run.stderr).toBe(expected);
+      expect(run.stdout).toBe('');
+    }
+  });
+
+  it('accepts a UTF-8 byte order mark at the start of the telemetry and of the rules file', () => {
+    const telemetry = join(dir, 'bom.jsonl');
+    writeFileSync(telemetry, `\uFEFF${line('a', 80, 0)}\n${line('b', 60, 1)}\n`);
+    const rules = join(dir, 'bom-rules.json');
+    writeFileSync(rules, `\uFEFF${readFileSync(join(examples, 'devicerules.json'), 'utf8')}`);
+    const run = fieldlink('rules', 'test', '--rules', rules, '--telemetry', telemetry, '--json');
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ readings: 2, badLineCount: 0, alerts: [{ eventToken: 'a' }] });
+  });
+
+  it('reports a line over --max-line-bytes by its number and size, skips it, and goes on', () => {
+    const telemetry = join(dir, 'long-line.jsonl');
+    writeFileSync(telemetry, `${line('a', 80, 0)}\n{"DeviceID":"${'x'.repeat(3 * 1024 * 1024)}"}\n${line('c', 81, 90)}\n`);
+    const run = fieldlink('rules', 'test', '--rules', join(examples, 'devicerules.json'), '--telemetry', telemetry, '--json');
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe(`${telemetry}:2: (line): is 3145743 bytes long, over the cap of 1048576 (--max-line-bytes); skipped\n`);
+    expect(JSON.parse(run.stdout)).toMatchObject({ lines: 3, readings: 2, badLineCount: 1, alerts: [{ eventToken: 'a' }, { eventToken: 'c' }] });
+  });
+
+  it('keeps and prints only --max-bad-lines bad lines, counts them all and says how many were left out', () => {
+    const telemetry = join(dir, 'many-bad.jsonl');
+    writeFileSync(telemetry, `${'not json\n'.repeat(5_000)}${line('z', 90, 0)}\n`);
+    const run = fieldlink('rules', 'test', '--rules', join(examples, 'devicerules.json'), '--telemetry', telemetry, '--json', '--max-bad-lines', '3');
+    expect(run.status).toBe(0);
+    const result = JSON.parse(run.stdout) as { badLines: unknown[]; badLineCount: number; badLinesOmitted: number; alerts: unknown[] };
+    expect(result.badLines).toHaveLength(3);
+    expect(result).toMatchObject({ badLineCount: 5_000, badLinesOmitted: 4_997, alerts: [{ eventToken: 'z' }] });
+    // Progress lines may come too on a slow machine (runs over a second report how far they are).
+    expect(run.stderr.split('\n').filter((l) => l.includes('many-bad.jsonl:'))).toHaveLength(3);
+    expect(run.stderr).toContain('… and 4,997 more bad line issues not shown (--max-bad-lines 3)');
+  });
+
+  it('escapes control bytes of a bad line and of a recorded token instead of writing them to the terminal', () => {
+    const telemetry = join(dir, 'escape.jsonl');
+    writeFileSync(telemetry, `\u001b]0;owned\u0007\u001b[2J\n${JSON.stringify({ DeviceID: 'thermostat-1', Temperature: 90, EventToken: 'tok\u001b[31m\u009b2J', EventEnqueuedUtcTime: '2026-11-28T09:00:00Z' })}\n`);
+    const run = fieldlink('rules', 'test', '--rules', join(examples, 'devicerules.json'), '--telemetry', telemetry);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toContain('escape.jsonl:1: (line): is not JSON');
+    expect(run.stderr).toContain('\\x1b');
+    expect(run.stdout).toContain('tok\\x1b[31m\\x9b2J');
+    for (const text of [run.stdout, run.stderr]) expect(text).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/);
+  });
+});
+
 describe('fieldlink --help', () => {
   it('documents every command with examples', () => {
     const top = fieldlink('--help');
@@ -76,6 +141,9 @@ describe('fieldlink --help', () => {
     const rulesTest = fieldlink('rules', 'test', '--help');
     expect(rulesTest.stdout).toContain('--telemetry <file>');
     expect(rulesTest.stdout).toContain('apps/cli/examples/telemetry.sample.jsonl');
+    expect(top.stdout).toContain('replay');
+    const replay = fieldlink('replay', '--help');
+    for (const option of ['--rules <file>', '--telemetry <file>', '--json', '--max-bad-lines', '--max-line-bytes']) expect(replay.stdout).toContain(option);
   });
 
   it('refuses a wrong setting before starting anything, naming it', () => {
@@ -146,13 +214,16 @@ describe('fieldlink up', () => {
     expect(run.stderr).toContain('Nothing was started.');
   });
 
-  it('with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process, until the command is acknowledged; SIGINT stops both, exit code 0', async () => {
+  for (const importExtension of [false, true]) {
+  it(`with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process (${importExtension ? 'with the Fieldlink extension solution' : 'a stock organisation'}), until the command is acknowledged; SIGINT stops both, exit code 0`, async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
+    if (importExtension) env['FIELDLINK_DATAVERSE_IMPORT_EXTENSION'] = 'true';
     const { out, exitCode } = await upUntilAcknowledged(['--ephemeral', '--crm', 'dataverse'], env);
     expect(exitCode).toBe(0);
     const emulator = /dataverse\.emulator-started\s+url=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
     expect(emulator).not.toBeNull();
+    expect(out).toContain(importExtension ? 'organisation="stock CFS + Fieldlink extension solution"' : 'organisation="stock CFS"');
     expect(out).toMatch(/fieldlink\.up\s+profile=embedded crm=dataverse devices=3 drifting=1 registered=3/);
     // The alert record read back from the emulator (a GUID id), then the command the rules framework made, acknowledged, all under the reading's id.
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\] msdyn_iotalertid=[0-9a-f]{8}-[0-9a-f]{4}-.*msdyn_deviceid=thermostat-1(.*\n)*.*command\.sent\s+\[\1\](.*\n)*.*command\.acknowledged\s+\[\1\] .*deviceId=thermostat-1/);
@@ -161,6 +232,7 @@ describe('fieldlink up', () => {
     expect(out).toContain('fieldlink.stopped');
     await expect(fetch(`${emulator![1]}/api/data/v9.2/msdyn_iotalerts`)).rejects.toThrow();
   }, 60_000);
+  }
 
   it('keeps its state under --data-dir by default: started again on the same directory, it has the alerts and commands of its last run and raises new ones', async () => {
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };

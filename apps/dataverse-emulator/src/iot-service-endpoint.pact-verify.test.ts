@@ -34,7 +34,7 @@ async function crmWith(list: Device[]): Promise<undefined> {
   emulator = await startDataverseEmulator({ outboundQueue: outbound });
   devices = list;
   for (const d of list) {
-    await call('PATCH', `msdyn_iotdevices(${d.deviceRecordId})`, { msdyn_deviceid: d.deviceId, msdyn_name: d.name, fl_devicetype: 'Thermostat', msdyn_tags: d.tags ?? '{"site":"lobby"}', msdyn_devicesettings: d.settings ?? '{"TargetTemperature":21}' });
+    await call('PATCH', `msdyn_iotdevices(${d.deviceRecordId})`, { msdyn_deviceid: d.deviceId, msdyn_name: d.name, msdyn_tags: d.tags ?? '{"site":"lobby"}', msdyn_devicesettings: d.settings ?? '{"TargetTemperature":21}' });
   }
   return undefined;
 }
@@ -67,7 +67,7 @@ const messageProviders = {
         msdyn_message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
         msdyn_deviceid: first().deviceId,
         msdyn_commandstatus: 192350000,
-        'msdyn_device@odata.bind': `/msdyn_iotdevices(${first().deviceRecordId})`,
+        'msdyn_Device@odata.bind': `/msdyn_iotdevices(${first().deviceRecordId})`,
       }),
     ),
   'an msdyn_RegisterIoTDevice action': () => posted(() => call('POST', 'msdyn_RegisterIoTDevice', { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') })),

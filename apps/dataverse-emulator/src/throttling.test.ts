@@ -34,8 +34,8 @@ describe('service protection: the emulator answers 429 with Retry-After', () => 
     expect(stats.throttled).toBeGreaterThan(0);
     expect(emulator.count('msdyn_iotalerts')).toBe(60);
     for (const a of alerts) {
-      const found = await crm.findIoTAlertByToken(a.alertToken);
-      expect(found?.alertData).toBe(a.alertData);
+      const found = await crm.findIoTAlertsByToken(a.alertToken);
+      expect(found.map((f) => f.alertData)).toEqual([a.alertData]);
     }
     const createdIds = results.filter((r) => r.created).map((r) => r.alertId);
     expect(new Set(createdIds).size).toBe(60);

@@ -32,11 +32,20 @@ interface DeviceParams {
   deviceId: string;
   name: string;
   deviceType: string;
+  categoryId: string;
+  customerAssetId: string;
 }
 
-/** msdyn_registrationstatus: Unknown (192350000) unless the state says otherwise. */
-const putDevice = (p: DeviceParams, registrationStatus = 192350000): Promise<void> =>
-  upsert('msdyn_iotdevices', p.deviceRecordId, { msdyn_deviceid: p.deviceId, msdyn_name: p.name, fl_devicetype: p.deviceType, msdyn_registrationstatus: registrationStatus });
+/**
+ * The device as a stock organisation holds it: its category (the device type), the device bound
+ * to it by the stock navigation name, and the customer asset naming the device in its
+ * msdyn_deviceid. msdyn_registrationstatus: Unknown (192350000) unless the state says otherwise.
+ */
+async function putDevice(p: DeviceParams, registrationStatus = 192350000): Promise<void> {
+  await upsert('msdyn_iotdevicecategories', p.categoryId, { msdyn_name: p.deviceType });
+  await upsert('msdyn_iotdevices', p.deviceRecordId, { msdyn_deviceid: p.deviceId, msdyn_name: p.name, msdyn_registrationstatus: registrationStatus, 'msdyn_Category@odata.bind': `/msdyn_iotdevicecategories(${p.categoryId})` });
+  await upsert('msdyn_customerassets', p.customerAssetId, { msdyn_name: `${p.name} asset`, msdyn_deviceid: p.deviceId });
+}
 
 const stateHandlers = {
   'an IoT device is in CRM': async (params: unknown) => {
@@ -67,7 +76,7 @@ const stateHandlers = {
       msdyn_alerttype: 192350000,
       statecode: 0,
       statuscode: 1,
-      'msdyn_device@odata.bind': `/msdyn_iotdevices(${p.deviceRecordId})`,
+      'msdyn_Device@odata.bind': `/msdyn_iotdevices(${p.deviceRecordId})`,
     });
     return undefined;
   },
@@ -85,7 +94,7 @@ const stateHandlers = {
     const p = params as CommandParams;
     await putCommand(p, 'sent', 192350001);
     const staleEtag = await etagOf('msdyn_iotdevicecommands', p.commandId);
-    await upsert('msdyn_iotdevicecommands', p.commandId, { fl_commandstate: 'acknowledged', msdyn_commandstatus: 192350001 });
+    await upsert('msdyn_iotdevicecommands', p.commandId, { msdyn_commandstatusreason: '[Fieldlink: acknowledged] The device answered', msdyn_commandstatus: 192350001 });
     return { staleEtag };
   },
 };
@@ -101,8 +110,8 @@ async function putCommand(p: CommandParams, state: string, cfsStatus: number): P
     msdyn_message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
     msdyn_deviceid: p.deviceId,
     msdyn_commandstatus: cfsStatus,
-    fl_commandstate: state,
-    'msdyn_device@odata.bind': `/msdyn_iotdevices(${p.deviceRecordId})`,
+    msdyn_commandstatusreason: `[Fieldlink: ${state}]`,
+    'msdyn_Device@odata.bind': `/msdyn_iotdevices(${p.deviceRecordId})`,
   });
 }
 

@@ -3,10 +3,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { ServiceEndpointMessageFormat, silentLog, type LogPort, type MessageQueuePort } from '@fieldlink/ports';
 import { executeBatch } from './batch-request.js';
-import { CFS_TABLES } from './cfs-schema.js';
+import { CFS_TABLES, stockTables } from './cfs-schema.js';
 import { DataverseFault } from './dataverse-fault.js';
 import { IoTServiceEndpoint, type PendingContext } from './iot-service-endpoint.js';
 import { RecordStore } from './record-store.js';
+import { readSolutionColumns } from './solution-import.js';
 import { ServiceProtectionLimits, type ServiceProtectionLimitSettings } from './service-protection-limits.js';
 import { DataverseWebApi } from './web-api.js';
 
@@ -31,6 +32,12 @@ export interface DataverseEmulatorOptions {
   readonly serviceEndpointMessageFormat?: ServiceEndpointMessageFormat;
   /** The size over which the endpoint strips a context (192 KB, as Dataverse); smaller only in tests. */
   readonly serviceEndpointMaxMessageBytes?: number;
+  /**
+   * Unmanaged solutions (zip files, or their bytes) imported into the organisation before it
+   * serves: their columns are added to the stock tables, as importing them into Dynamics 365
+   * would. Without any, the organisation is stock: CFS installed and nothing more.
+   */
+  readonly solutions?: ReadonlyArray<string | Uint8Array>;
   readonly log?: LogPort;
   readonly now?: () => number;
 }
@@ -65,7 +72,9 @@ const WEB_API_PATH = '/api/data/v9.2/';
 export async function startDataverseEmulator(options: DataverseEmulatorOptions = {}): Promise<RunningDataverseEmulator> {
   const now = options.now ?? (() => Date.now());
   const log = options.log ?? silentLog;
-  const store = new RecordStore(options.database ?? ':memory:', CFS_TABLES, now);
+  const solutions = (options.solutions ?? []).map((zip) => readSolutionColumns(zip));
+  const tables = solutions.length === 0 ? CFS_TABLES : stockTables(undefined, mergeColumns(solutions));
+  const store = new RecordStore(options.database ?? ':memory:', tables, now);
   let webApiUrl = '';
   let organizationUri = '';
   const endpoint = new IoTServiceEndpoint(
@@ -165,4 +174,10 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       store.close();
     },
   };
+}
+
+function mergeColumns(all: ReadonlyArray<ReturnType<typeof readSolutionColumns>>): ReturnType<typeof readSolutionColumns> {
+  const out: ReturnType<typeof readSolutionColumns> = {};
+  for (const solution of all) for (const [table, columns] of Object.entries(solution)) Object.assign((out[table] ??= {}), columns);
+  return out;
 }

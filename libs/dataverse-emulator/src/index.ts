@@ -1,2 +1,3 @@
 export { startDataverseEmulator, type DataverseEmulatorOptions, type EmulatorStats, type RunningDataverseEmulator } from './dataverse-emulator.js';
-export { CFS_TABLES, type TableSchema } from './cfs-schema.js';
+export { CFS_TABLES, STOCK_SCHEMA, stockTables, type StockSchemaDocument, type TableSchema } from './cfs-schema.js';
+export { readSolutionColumns, type SolutionColumns } from './solution-import.js';

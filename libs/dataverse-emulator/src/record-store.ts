@@ -47,6 +47,11 @@ export class RecordStore {
       this.bySet.set(table.entitySet, table);
       const columns = Object.entries({ ...table.columns, ...SYSTEM_COLUMNS }).map(([name, type]) => `${quote(sqlColumnOf(name, type))} ${sqlTypeOf(type)}`);
       this.db.exec(`CREATE TABLE IF NOT EXISTS ${quote(table.entitySet)} (${quote(table.primaryKey)} TEXT PRIMARY KEY COLLATE NOCASE, ${columns.join(', ')})`);
+      // A database made before a solution was imported gets the solution's columns added.
+      const present = new Set((this.db.prepare(`PRAGMA table_info(${quote(table.entitySet)})`).all() as { name: string }[]).map((c) => c.name));
+      for (const [name, type] of Object.entries(table.columns)) {
+        if (!present.has(sqlColumnOf(name, type))) this.db.exec(`ALTER TABLE ${quote(table.entitySet)} ADD COLUMN ${quote(sqlColumnOf(name, type))} ${sqlTypeOf(type)}`);
+      }
       for (const [i, key] of table.alternateKeys.entries()) {
         const cols = key.map((k) => quote(sqlColumnOf(k, table.columns[k]!))).join(', ');
         this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_key_${i}`)} ON ${quote(table.entitySet)} (${cols})`);
@@ -55,6 +60,29 @@ export class RecordStore {
         if (type.kind === 'lookup') this.db.exec(`CREATE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_${name}`)} ON ${quote(table.entitySet)} (${quote(sqlColumnOf(name, type))})`);
       }
     }
+    // One intersect table per many-to-many relationship, rows in either direction.
+    for (const table of tables) {
+      for (const rel of table.manyToMany) {
+        this.db.exec(`CREATE TABLE IF NOT EXISTS ${quote(`nn_${rel.name}`)} (a TEXT COLLATE NOCASE, b TEXT COLLATE NOCASE, PRIMARY KEY (a, b))`);
+      }
+    }
+  }
+
+  /** Associates two records over a many-to-many relationship (idempotent, as Dataverse's `$ref` POST of an existing pair). */
+  associate(relationship: string, from: string, to: string): void {
+    const [a, b] = [from.toLowerCase(), to.toLowerCase()];
+    this.db.prepare(`INSERT OR IGNORE INTO ${quote(`nn_${relationship}`)} (a, b) VALUES (?, ?)`).run(a, b);
+    this.db.prepare(`INSERT OR IGNORE INTO ${quote(`nn_${relationship}`)} (a, b) VALUES (?, ?)`).run(b, a);
+  }
+
+  disassociate(relationship: string, from: string, to: string): void {
+    const [a, b] = [from.toLowerCase(), to.toLowerCase()];
+    this.db.prepare(`DELETE FROM ${quote(`nn_${relationship}`)} WHERE (a = ? AND b = ?) OR (a = ? AND b = ?)`).run(a, b, b, a);
+  }
+
+  /** The ids related to `from` over a many-to-many relationship. */
+  related(relationship: string, from: string): string[] {
+    return (this.db.prepare(`SELECT b FROM ${quote(`nn_${relationship}`)} WHERE a = ? ORDER BY rowid`).all(from.toLowerCase()) as { b: string }[]).map((r) => r.b);
   }
 
   close(): void {
@@ -140,7 +168,7 @@ export class RecordStore {
 
   /** The column a `$filter`/`$orderby`/`$select` name refers to, or a 400 naming it. */
   sqlColumn(table: TableSchema, property: string): { name: string; type: ColumnType } {
-    if (property === table.primaryKey) return { name: property, type: { kind: 'lookup', targets: [table.entitySet] } };
+    if (property === table.primaryKey) return { name: property, type: { kind: 'guid' } };
     const lookupMatch = /^_(.+)_value$/.exec(property);
     if (lookupMatch) {
       const type = table.columns[lookupMatch[1]!];
@@ -148,7 +176,9 @@ export class RecordStore {
     }
     const type = table.columns[property] ?? SYSTEM_COLUMNS[property];
     if (type !== undefined && type.kind !== 'lookup') return { name: property, type };
-    throw new DataverseFault(400, '0x80060888', `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
+    // The OData layer's answer, code 0x0 (seen in Dataverse answers quoted in
+    // github.com/MicrosoftDocs/dynamics-365-customer-engagement/issues/678 and verbb/formie#1185).
+    throw new DataverseFault(400, '0x0', `Could not find a property named '${property}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
   }
 
   private compile(table: TableSchema, node: FilterNode, params: unknown[]): string {
@@ -193,7 +223,10 @@ export class RecordStore {
         return literal.kind === 'string' ? literal.value : mismatch();
       case 'int':
       case 'option':
+      case 'double':
         return literal.kind === 'number' ? literal.value : mismatch();
+      case 'guid':
+        return literal.kind === 'guid' ? literal.value.toLowerCase() : mismatch();
       case 'bool':
         return literal.kind === 'bool' ? (literal.value ? 1 : 0) : mismatch();
       case 'datetime':
@@ -227,7 +260,10 @@ function sqlTypeOf(type: ColumnType): string {
     case 'string':
       return 'TEXT COLLATE NOCASE';
     case 'lookup':
+    case 'guid':
       return 'TEXT COLLATE NOCASE';
+    case 'double':
+      return 'REAL';
     case 'datetime':
     case 'int':
     case 'option':
@@ -242,6 +278,7 @@ function toSqlValue(type: ColumnType, value: unknown): unknown {
     case 'bool':
       return value === true ? 1 : 0;
     case 'lookup':
+    case 'guid':
       return String(value).toLowerCase();
     default:
       return value;

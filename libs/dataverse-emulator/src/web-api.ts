@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { TableSchema } from './cfs-schema.js';
+import { CfsPlugins } from './cfs-plugins.js';
 import { DataverseFault, notFound } from './dataverse-fault.js';
 import { DEVICE_UPDATE_FILTERING_ATTRIBUTES, type IoTServiceEndpoint, type PendingContext } from './iot-service-endpoint.js';
-import { ODataSyntaxError, parseFilter, parseRecordKey } from './odata-filter.js';
+import { ODataSyntaxError, parseFilter, parseRecordKey, type FilterNode } from './odata-filter.js';
 import { wholeSeconds, type ColumnValues, type OrderBy, type RecordStore, type WireRecord } from './record-store.js';
 
 export interface ApiRequest {
@@ -35,7 +36,14 @@ export class DataverseWebApi {
     private readonly store: RecordStore,
     private readonly endpoint: IoTServiceEndpoint,
     private readonly webApiRoot: () => string,
+    private readonly plugins: CfsPlugins = new CfsPlugins(store),
   ) {}
+
+  /** `@odata.context` of a collection or (`entity`) one record, with the `$select` list as Dataverse writes it. */
+  private contextOf(table: TableSchema, q: URLSearchParams, entity: boolean): string {
+    const select = q.get('$select');
+    return `${this.webApiRoot()}$metadata#${table.entitySet}${select ? `(${select})` : ''}${entity ? '/$entity' : ''}`;
+  }
 
   handle(request: ApiRequest, effects: PendingContext[]): ApiResponse {
     try {
@@ -57,10 +65,16 @@ export class DataverseWebApi {
       if (method !== 'POST') throw new DataverseFault(405, '0x80060888', `${path} is an action: use POST.`);
       return this.action(path, parseBody(request.body), effects);
     }
-    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(path);
+    const definitions = /^EntityDefinitions\(LogicalName='([A-Za-z0-9_]+)'\)\/Attributes$/.exec(path);
+    if (definitions !== null && method === 'GET') return this.attributeDefinitions(definitions[1]!, q);
+    const m = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*?)\))?(?:\/([A-Za-z_][A-Za-z0-9_]*)(\/\$ref)?)?$/s.exec(path);
     const table = m ? this.store.table(m[1]!) : undefined;
     if (!m || table === undefined) throw new DataverseFault(404, '0x80060888', `Resource not found for the segment '${path.split(/[(/]/)[0]}'.`);
     const keyText = m[2];
+    if (m[3] !== undefined) {
+      if (keyText === undefined) throw new DataverseFault(400, '0x80060888', `A navigation segment needs a record: ${path}.`);
+      return this.navigation(table, keyText, m[3], m[4] !== undefined, method, request, q);
+    }
     if (keyText === undefined) {
       if (method === 'GET') return this.retrieveMultiple(table, q);
       if (method === 'POST') return this.create(table, request, q, effects);
@@ -72,7 +86,7 @@ export class DataverseWebApi {
     switch (method) {
       case 'GET':
         if (existing === undefined) throw notFound(table.logicalName, keyDescription);
-        return this.json(200, this.shape(table, existing, q));
+        return this.json(200, { '@odata.context': this.contextOf(table, q, true), ...this.shape(table, existing, q) });
       case 'PATCH':
         return this.patch(table, key, existing, request, q, effects);
       case 'DELETE':
@@ -91,9 +105,75 @@ export class DataverseWebApi {
     const id = (givenId as string | undefined) ?? randomUUID();
     if (this.store.get(table, id) !== undefined) throw new DataverseFault(412, '0x80040237', `Cannot insert duplicate key: a ${table.logicalName} with id ${id} exists.`);
     const values = this.valuesOf(table, body);
+    this.plugins.preCreate(table, values);
     const record = this.store.insert(table, id, withDefaults(table, values));
     this.afterCreate(table, record, effects);
     return this.written(table, record, 201, request, q);
+  }
+
+  /**
+   * `EntityDefinitions(LogicalName='…')/Attributes`: the table's columns as attribute metadata
+   * (LogicalName, AttributeType, RequiredLevel), `$filter` on LogicalName. The Web API shape of
+   * https://learn.microsoft.com/en-us/power-apps/developer/data-platform/webapi/query-metadata-web-api.
+   */
+  private attributeDefinitions(logicalName: string, q: URLSearchParams): ApiResponse {
+    const table = this.store.tables().find((t) => t.logicalName === logicalName);
+    if (table === undefined) throw new DataverseFault(404, '0x80040217', `Could not find an entity with name ${logicalName}.`);
+    const all = [table.primaryKey, ...Object.keys(table.definitions), 'createdon', 'modifiedon', 'versionnumber'];
+    const filterText = q.get('$filter');
+    const filter = filterText ? parseFilter(filterText) : undefined;
+    const matches = (node: FilterNode, name: string): boolean => {
+      switch (node.kind) {
+        case 'and':
+          return matches(node.left, name) && matches(node.right, name);
+        case 'or':
+          return matches(node.left, name) || matches(node.right, name);
+        case 'not':
+          return !matches(node.operand, name);
+        case 'compare':
+          if (node.property !== 'LogicalName' || node.literal.kind !== 'string' || (node.op !== 'eq' && node.op !== 'ne')) break;
+          return (name === node.literal.value) === (node.op === 'eq');
+        default:
+          break;
+      }
+      throw new DataverseFault(400, '0x80060888', 'The emulator filters attribute metadata by LogicalName eq/ne only.');
+    };
+    const value = all
+      .filter((name) => filter === undefined || matches(filter, name))
+      .map((name) => {
+        const definition = table.definitions[name];
+        return {
+          LogicalName: name,
+          AttributeType: definition === undefined ? (name === table.primaryKey ? 'Uniqueidentifier' : 'DateTime') : attributeTypeOf(definition.type),
+          RequiredLevel: { Value: definition?.requiredLevel ?? 'None' },
+          IsCustomAttribute: definition?.origin === 'extension',
+        };
+      });
+    return this.json(200, { '@odata.context': `${this.webApiRoot()}$metadata#EntityDefinitions('${logicalName}')/Attributes`, value });
+  }
+
+  /** `set(id)/relationship` (GET: the related records) and `set(id)/relationship/$ref` (POST: associate). */
+  private navigation(table: TableSchema, keyText: string, nav: string, ref: boolean, method: string, request: ApiRequest, q: URLSearchParams): ApiResponse {
+    const key = parseRecordKey(keyText);
+    if (key.kind !== 'id') throw new DataverseFault(400, '0x80060888', 'Address the record by its id to follow a navigation property.');
+    const record = this.store.get(table, key.id);
+    if (record === undefined) throw notFound(table.logicalName, key.id);
+    const rel = table.manyToMany.find((r) => r.name === nav);
+    if (rel === undefined) throw new DataverseFault(400, '0x0', `Could not find a property named '${nav}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
+    const target = this.store.table(rel.target)!;
+    if (ref && method === 'POST') {
+      const body = parseBody(request.body);
+      const m = typeof body['@odata.id'] === 'string' ? /(?:^|\/)([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)$/.exec(body['@odata.id']) : null;
+      if (m === null || m[1] !== rel.target || !GUID.test(m[2]!)) throw new DataverseFault(400, '0x80060888', `The @odata.id of a ${nav} reference must be a ${rel.target}(<id>) URL.`);
+      if (this.store.get(target, m[2]!) === undefined) throw notFound(target.logicalName, m[2]!);
+      this.store.associate(rel.name, key.id, m[2]!);
+      return { status: 204, headers: { 'OData-Version': '4.0' } };
+    }
+    if (!ref && method === 'GET') {
+      const rows = this.store.related(rel.name, key.id).flatMap((id): WireRecord[] => { const found = this.store.get(target, id); return found === undefined ? [] : [found]; });
+      return this.json(200, { '@odata.context': this.contextOf(target, q, false), value: rows.map((r) => this.shape(target, r, q)) });
+    }
+    throw new DataverseFault(405, '0x80060888', `${method} is not supported on ${nav}${ref ? '/$ref' : ''}.`);
   }
 
   private patch(table: TableSchema, key: ReturnType<typeof parseRecordKey>, existing: WireRecord | undefined, request: ApiRequest, q: URLSearchParams, effects: PendingContext[]): ApiResponse {
@@ -106,6 +186,7 @@ export class DataverseWebApi {
       // Upsert creates the record under the key it was addressed by.
       const id = key.kind === 'id' ? key.id : randomUUID();
       if (key.kind === 'alternate') for (const [name, lit] of key.values) values[name] = 'value' in lit ? lit.value : null;
+      this.plugins.preCreate(table, values);
       const record = this.store.insert(table, id, withDefaults(table, values));
       this.afterCreate(table, record, effects);
       return this.written(table, record, 201, request, q);
@@ -121,6 +202,8 @@ export class DataverseWebApi {
   }
 
   private retrieveMultiple(table: TableSchema, q: URLSearchParams): ApiResponse {
+    // Every $select name is checked against the table, whether or not any row comes back.
+    for (const name of (q.get('$select') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '')) this.store.sqlColumn(table, name);
     const filterText = q.get('$filter');
     const orderText = q.get('$orderby');
     const topText = q.get('$top');
@@ -138,7 +221,7 @@ export class DataverseWebApi {
       if (!Number.isInteger(top) || top < 0) throw new DataverseFault(400, '0x80060888', `Invalid $top value '${topText}'.`);
     }
     const rows = this.store.query(table, { ...(filterText ? { filter: parseFilter(filterText) } : {}), orderBy, ...(top !== undefined ? { top } : {}) });
-    return this.json(200, { '@odata.context': `${this.webApiRoot()}$metadata#${table.entitySet}`, value: rows.map((r) => this.shape(table, r, q)) });
+    return this.json(200, { '@odata.context': this.contextOf(table, q, false), value: rows.map((r) => this.shape(table, r, q)) });
   }
 
   private action(name: string, body: Record<string, unknown>, effects: PendingContext[]): ApiResponse {
@@ -173,7 +256,8 @@ export class DataverseWebApi {
   private written(table: TableSchema, record: WireRecord, statusWithBody: number, request: ApiRequest, q: URLSearchParams): ApiResponse {
     const entityId = `${this.webApiRoot()}${table.entitySet}(${String(record[table.primaryKey])})`;
     if (/return=representation/.test(header(request, 'prefer') ?? '')) {
-      return { status: statusWithBody, headers: { ...JSON_HEADERS, 'OData-EntityId': entityId, ETag: etagOf(record) }, body: JSON.stringify(this.shape(table, record, q)) };
+      const body = { '@odata.context': this.contextOf(table, q, true), ...this.shape(table, record, q) };
+      return { status: statusWithBody, headers: { ...JSON_HEADERS, 'OData-EntityId': entityId, ETag: etagOf(record) }, body: JSON.stringify(body) };
     }
     return { status: 204, headers: { 'OData-Version': '4.0', 'OData-EntityId': entityId } };
   }
@@ -196,20 +280,25 @@ export class DataverseWebApi {
       for (const item of splitTopLevel(expand)) {
         const em = /^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$/s.exec(item.trim());
         const nav = em?.[1];
-        const type = nav === undefined ? undefined : table.columns[nav];
-        if (nav === undefined || type?.kind !== 'lookup') throw new DataverseFault(400, '0x80060888', `Could not find a navigation property named '${item}' on ${table.logicalName}.`);
-        const id = record[`_${nav}_value`];
-        const inner = new URLSearchParams((em![2] ?? '').replaceAll(';', '&'));
-        let related: Record<string, unknown> | null = null;
-        for (const set of type.targets) {
-          const target = this.store.table(set)!;
-          const found = typeof id === 'string' ? this.store.get(target, id) : undefined;
-          if (found !== undefined) {
-            related = this.shape(target, found, inner);
-            break;
-          }
+        const inner = new URLSearchParams((em?.[2] ?? '').replaceAll(';', '&'));
+        const rel = table.manyToMany.find((r) => r.name === nav);
+        if (nav !== undefined && rel !== undefined) {
+          const target = this.store.table(rel.target)!;
+          out[nav] = this.store.related(rel.name, String(record[table.primaryKey])).flatMap((id) => {
+            const found = this.store.get(target, id);
+            return found === undefined ? [] : [this.shape(target, found, inner)];
+          });
+          continue;
         }
-        out[nav] = related;
+        // Single-valued navigation properties are matched with their case, as Dataverse does.
+        const lookup = nav === undefined ? undefined : Object.entries(table.columns).find(([, t]) => t.kind === 'lookup' && nav in t.navigations);
+        if (nav === undefined || lookup === undefined || lookup[1].kind !== 'lookup') {
+          throw new DataverseFault(400, '0x0', `Could not find a property named '${em?.[1] ?? item}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
+        }
+        const id = record[`_${lookup[0]}_value`];
+        const target = this.store.table(lookup[1].navigations[nav]!)!;
+        const found = typeof id === 'string' ? this.store.get(target, id) : undefined;
+        out[nav] = found === undefined ? null : this.shape(target, found, inner);
       }
     }
     return out;
@@ -227,7 +316,15 @@ export class DataverseWebApi {
       }
       if (name.startsWith('@') || name.includes('@odata.')) continue;
       const type = table.columns[name];
-      if (type === undefined || type.kind === 'lookup') throw new DataverseFault(400, '0x80060888', `Invalid property '${name}' was found in entity 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
+      if (type === undefined || type.kind === 'lookup') {
+        // As Dataverse answers an unknown property in a body (quoted in verbb/formie#1251).
+        throw new DataverseFault(
+          400,
+          '0x80048d19',
+          `Error identified in Payload provided by the user for Entity :'${table.entitySet}', For more information on this error please follow this help link https://go.microsoft.com/fwlink/?linkid=2195293 ----> InnerException : Microsoft.Crm.CrmException: Invalid property '${name}' was found in entity 'Microsoft.Dynamics.CRM.${table.logicalName}'.`,
+        );
+      }
+      if (table.definitions[name]?.readOnly === true) continue;
       if (value === null) {
         values[name] = null;
         continue;
@@ -244,8 +341,22 @@ export class DataverseWebApi {
           values[name] = value;
           break;
         case 'int':
+          if (typeof value !== 'number' || !Number.isInteger(value)) wrongType('Edm.Int32');
+          values[name] = value;
+          break;
         case 'option':
           if (typeof value !== 'number' || !Number.isInteger(value)) wrongType('Edm.Int32');
+          if (!type.values.includes(value as number)) {
+            throw new DataverseFault(400, '0x8004431a', `A validation error occurred. The value ${String(value)} of '${name}' on record of type '${table.logicalName}' is outside the valid range. Accepted Values: ${type.values.join(',')}`);
+          }
+          values[name] = value;
+          break;
+        case 'double':
+          if (typeof value !== 'number') wrongType('Edm.Double');
+          values[name] = value;
+          break;
+        case 'guid':
+          if (typeof value !== 'string' || !GUID.test(value)) wrongType('Edm.Guid');
           values[name] = value;
           break;
         case 'bool':
@@ -265,13 +376,19 @@ export class DataverseWebApi {
 
   /** `nav@odata.bind`: `/set(id)` (or an absolute URL) checked against the lookup's targets; null clears. */
   private bound(table: TableSchema, nav: string, value: unknown): [string, string | null] {
-    let column = Object.keys(table.columns).find((c) => c.toLowerCase() === nav.toLowerCase() && table.columns[c]!.kind === 'lookup');
-    if (column === undefined) {
-      // Polymorphic lookups bind as `objectid_msdyn_iotalert@odata.bind`.
-      column = Object.keys(table.columns).find((c) => table.columns[c]!.kind === 'lookup' && nav.toLowerCase().startsWith(`${c.toLowerCase()}_`));
+    // Navigation property names are case-sensitive: `msdyn_Device`, never `msdyn_device` (unless that is its name).
+    const entry = Object.entries(table.columns).find(([, t]) => t.kind === 'lookup' && nav in t.navigations);
+    if (entry === undefined || entry[1].kind !== 'lookup') {
+      // The OData reader's answer to an annotation on an undeclared property (quoted from Dataverse in
+      // microsoft/PowerPlatform-DataverseServiceClient#44 and #31, OData/WebApi#2410).
+      throw new DataverseFault(
+        400,
+        '0x0',
+        `An error occurred while validating input parameters: Microsoft.OData.ODataException: An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload. In OData, only declared navigation properties and declared named streams can be represented as properties without values.`,
+      );
     }
-    const type = column === undefined ? undefined : table.columns[column];
-    if (column === undefined || type?.kind !== 'lookup') throw new DataverseFault(400, '0x80060888', `An undeclared property '${nav}' which only has property annotations in the payload but no property value was found in the payload.`);
+    const [column, lookup] = entry;
+    const type = { targets: [lookup.navigations[nav]!] };
     if (value === null) return [column, null];
     const m = typeof value === 'string' ? /(?:^|\/)([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)$/.exec(value) : null;
     if (m === null || !GUID.test(m[2]!)) throw new DataverseFault(400, '0x80060888', `The @odata.bind value of '${nav}' must be /<entity set>(<id>), got ${JSON.stringify(value)}.`);
@@ -284,6 +401,10 @@ export class DataverseWebApi {
   private json(status: number, body: unknown): ApiResponse {
     return { status, headers: { ...JSON_HEADERS }, body: JSON.stringify(body) };
   }
+}
+
+function attributeTypeOf(type: TableSchema['columns'][string]): string {
+  return { string: 'String', int: 'Integer', option: 'Picklist', bool: 'Boolean', datetime: 'DateTime', double: 'Double', guid: 'Uniqueidentifier', lookup: 'Lookup' }[type.kind];
 }
 
 const fault = (status: number, code: string, message: string): ApiResponse => ({ status, headers: { ...JSON_HEADERS }, body: new DataverseFault(status, code, message).body() });

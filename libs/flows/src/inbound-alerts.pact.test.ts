@@ -63,7 +63,8 @@ describe('orchestrator ← stream processor (flow 6)', () => {
             alertToken: cfsAlert.eventtoken,
             deviceId: cfsAlert.deviceid,
             description: 'Temperature reading of 86 exceeded a threshold of 70',
-            alertData: JSON.stringify(cfsAlert),
+            // The element as it came, as the CFS Logic App stores it.
+            alertData: JSON.stringify((message.contents.content as unknown[])[0]),
             alertTime: Date.parse(cfsAlert.time),
             alertType: AlertType.Anomaly,
             state: AlertState.Active,

@@ -1,5 +1,6 @@
 import { AlertState, AlertStatus, AlertType, DEFAULT_PARENTING_POLICY, describeIssues, describeThresholdAlert, parentFor, type ParentableAlert, type ParentingPolicy } from '@fieldlink/domain';
 import { decodeCfsAlertMessage, type CrmGatewayPort, type DecodedCfsAlert, type LogPort, type NewIoTAlert, type ReceivedQueueMessage, type StoredIoTAlert } from '@fieldlink/ports';
+import { nameBasedGuid } from './deterministic-id.js';
 import { settleFailures } from './failure-settlement.js';
 import { complete, deadLetter, type Settlement } from './settlement.js';
 
@@ -15,15 +16,31 @@ export interface InboundAlertsDeps {
   readonly parenting?: ParentingPolicy;
   /** Runs for every root alert (children are debounced and start nothing). */
   readonly automation?: StoredAlertHandler;
+  /**
+   * Who maps the device to its record and customer asset and parents the alert (flow 10):
+   * `orchestrator` (the default) does it here; `organisation` leaves it to the CRM, as in a CFS
+   * deployment, where the Logic App writes five columns and the CRM's plug-ins do the rest.
+   */
+  readonly enrichment?: 'orchestrator' | 'organisation';
 }
 
 /**
+ * The record id of one alert of an alerts-queue message: one event may cross several thresholds
+ * (its Temperature and its Humidity, or two rules on one reading), each its own IoT alert with the
+ * event token as `msdyn_alerttoken`. The id is made from token, reading type and rule output, so a
+ * redelivered message finds each alert it created and makes no second record of any.
+ */
+export const iotAlertRecordId = (alert: { readonly eventToken: string; readonly readingType: string; readonly ruleOutput: string }): string =>
+  nameBasedGuid('msdyn_iotalert', alert.eventToken, alert.readingType, alert.ruleOutput);
+
+/**
  * Flows 7–10, what the CFS "create alerts" Logic App does: parse the alerts-queue message and
- * create one IoT alert per element, with the CFS field mapping, the device record and its
- * customer asset, and its parent alert when it repeats an earlier one. Creation is idempotent on
- * the alert token: a redelivered message makes no second record, and finishes what a failed
- * delivery left undone (the automation of a root alert). Completes only when every element is
- * stored; a CRM failure abandons (or dead-letters, when the CRM refused the data).
+ * create one IoT alert per element, with the CFS field mapping; with `enrichment: 'orchestrator'`
+ * also the device record and its customer asset, and its parent alert when it repeats an earlier
+ * one. Each element is its own record, keyed on event token + reading type + rule output
+ * (`iotAlertRecordId`): a redelivered message makes no second record of any, and finishes what a
+ * failed delivery left undone (the automation of a root alert). Completes only when every element
+ * is stored; a CRM failure abandons (or dead-letters, when the CRM refused the data).
  */
 export class InboundAlerts {
   constructor(private readonly deps: InboundAlertsDeps) {}
@@ -41,40 +58,52 @@ export class InboundAlerts {
   async store(item: DecodedCfsAlert): Promise<StoredIoTAlert> {
     const { crm, log } = this.deps;
     const correlationId = item.alert.eventToken;
-    let stored = await crm.findIoTAlertByToken(item.alert.eventToken);
+    const alertId = iotAlertRecordId(item.alert);
+    let stored = await crm.getIoTAlert(alertId);
     if (stored === undefined) {
-      const alert = toIoTAlert(item);
-      const device = await crm.findDeviceByHubId(alert.deviceId);
-      if (device === undefined) log.warn('crm.device-unknown', { correlationId, deviceId: alert.deviceId });
-      const policy = this.deps.parenting ?? DEFAULT_PARENTING_POLICY;
-      const earlier = await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs);
-      const candidate = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), earlier.filter((a) => a.alertToken !== alert.alertToken).map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId })), policy);
-      // A closed parent ends the debounce: the next crossing is a new root, with its own automation.
-      const parentAlertId = candidate !== undefined && (await crm.getIoTAlert(candidate))?.state === AlertState.Closed ? undefined : candidate;
-      const record: NewIoTAlert = {
-        ...alert,
-        ...(device === undefined ? {} : { deviceRecordId: device.deviceRecordId }),
-        ...(device?.customerAssetId === undefined ? {} : { customerAssetId: device.customerAssetId }),
-        ...(parentAlertId === undefined ? {} : { parentAlertId }),
-      };
+      const alert = { ...toIoTAlert(item), alertId };
+      const record = this.deps.enrichment === 'organisation' ? alert : await this.enriched(alert);
       const result = await crm.createIoTAlert(record);
       stored = (await crm.getIoTAlert(result.alertId)) ?? { ...record, alertId: result.alertId };
-      log.info(result.created ? 'crm.alert-created' : 'crm.alert-exists', { correlationId, alertId: result.alertId, deviceId: alert.deviceId, parentAlertId, description: alert.description });
+      log.info(result.created ? 'crm.alert-created' : 'crm.alert-exists', { correlationId, alertId: result.alertId, deviceId: alert.deviceId, parentAlertId: stored.parentAlertId, description: alert.description });
     } else {
       log.info('crm.alert-exists', { correlationId, alertId: stored.alertId, deviceId: stored.deviceId });
     }
     if (stored.parentAlertId === undefined && this.deps.automation !== undefined) await this.deps.automation.handleAlert(stored);
     return stored;
   }
+
+  /** Flow 10 done here: the device record and its customer asset, and the parent of a repeat. */
+  private async enriched(alert: NewIoTAlert & { readonly alertId: string }): Promise<NewIoTAlert> {
+    const { crm, log } = this.deps;
+    const device = await crm.findDeviceByHubId(alert.deviceId);
+    if (device === undefined) log.warn('crm.device-unknown', { correlationId: alert.alertToken, deviceId: alert.deviceId });
+    const policy = this.deps.parenting ?? DEFAULT_PARENTING_POLICY;
+    const earlier = await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs);
+    const candidates = earlier.filter((a) => a.alertId !== alert.alertId).map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId }));
+    const candidate = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), candidates, policy);
+    // A closed parent ends the debounce: the next crossing is a new root, with its own automation.
+    const parentAlertId = candidate !== undefined && (await crm.getIoTAlert(candidate))?.state === AlertState.Closed ? undefined : candidate;
+    return {
+      ...alert,
+      ...(device === undefined ? {} : { deviceRecordId: device.deviceRecordId }),
+      ...(device?.customerAssetId === undefined ? {} : { customerAssetId: device.customerAssetId }),
+      ...(parentAlertId === undefined ? {} : { parentAlertId }),
+    };
+  }
 }
 
-/** flows.md, "Alert into CRM": the element as alert data, its time, token and device id, and the description. */
-export function toIoTAlert({ alert, element }: DecodedCfsAlert): NewIoTAlert {
+/**
+ * flows.md, "Alert into CRM", the five columns the CFS Logic App writes: the element as it came as
+ * alert data (`86.0` stays `86.0`), its time, token and device id, and the description; with the
+ * type, state and status a new CFS alert has.
+ */
+export function toIoTAlert({ alert, text }: DecodedCfsAlert): NewIoTAlert {
   return {
     alertToken: alert.eventToken,
     deviceId: alert.deviceId,
     description: describeThresholdAlert(alert.readingType, alert.reading, alert.threshold),
-    alertData: JSON.stringify(element),
+    alertData: text,
     alertTime: alert.time,
     alertType: AlertType.Anomaly,
     state: AlertState.Active,

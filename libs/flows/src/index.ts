@@ -20,3 +20,4 @@ export * from './device-data-pull.js';
 export * from './deterministic-id.js';
 export * from './outbound-messages.js';
 export * from './command-message-id.js';
+export * from './offline-rules.js';

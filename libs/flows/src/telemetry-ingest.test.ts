@@ -209,6 +209,52 @@ describe('TelemetryIngest', () => {
   });
 });
 
+describe('TelemetryIngest watermark: idle time moves a partition only once it has caught up', () => {
+  const silentRule = () => {
+    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 120_000 }] });
+    if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
+    return new RulesEngineEvaluator(ruleSet.value);
+  };
+  const context = (newest?: () => number | undefined): TelemetryPartitionContext => ({ partitionId: '0', checkpoint: async () => undefined, ...(newest === undefined ? {} : { lastEnqueuedSequenceNumber: newest }) });
+
+  it('while the intake says events are pending, an hour of idle clock moves nothing; once they are read, the partition follows the clock', async () => {
+    let now = T + 3_600_000;
+    let newest = 1;
+    const { ingest, alertsQueue } = setup({ evaluator: silentRule(), clock: { now: () => now } });
+    await ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context(() => newest));
+    // Event 1, enqueued 10 s after event 0, is still to come: the silence may not be judged past it.
+    expect(await ingest.advanceIdle([context(() => newest)])).toEqual([]);
+    await ingest.ingestBatch([envelope(reading('b', 60), T + 10_000, 1)], context(() => newest));
+    now = T + 3_600_000 + 1_000;
+    expect(await ingest.advanceIdle([context(() => newest)])).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 130_000 }]);
+    newest = 2;
+    expect(await alertTokens(alertsQueue)).toEqual([`silent:thermostat-1:${T + 130_000}`]);
+  });
+
+  it('with an intake that cannot tell, a partition whose newest event is old is a backlog and stays; one within the allowance of the clock follows it', async () => {
+    let now = T + 3_600_000;
+    const { ingest } = setup({ evaluator: silentRule(), clock: { now: () => now }, commitIntervalMs: 1_000 });
+    await ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context());
+    expect(await ingest.advanceIdle([context()])).toEqual([]);
+    now = T + 6_000;
+    expect(await ingest.advanceIdle([context()])).toEqual([]);
+    // Followed step by step, the live partition's time reaches the silence.
+    const raised = [];
+    for (now = T + 6_000; now <= T + 200_000; now += 1_000) raised.push(...(await ingest.advanceIdle([context()])));
+    expect(raised).toMatchObject([{ ruleOutput: 'DeviceSilent', time: T + 120_000 }]);
+  });
+
+  it('a restarted process restores a partition the intake holds but hands nothing of, and notices its silent device', async () => {
+    let now = T + 1_000;
+    const first = setup({ evaluator: silentRule(), clock: { now: () => now } });
+    await first.ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context(() => 0));
+    await first.ingest.flush();
+    const restarted = new TelemetryIngest({ ...first.deps, evaluator: silentRule() });
+    now = T + 300_000;
+    expect(await restarted.advanceIdle([context(() => 0)])).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 120_000 }]);
+  });
+});
+
 describe('TelemetryIngest commits', () => {
   const marking = () => {
     const marks: number[] = [];

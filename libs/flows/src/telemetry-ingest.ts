@@ -83,6 +83,8 @@ export class TelemetryIngest {
   private readonly clock: ClockPort;
   private readonly commitIntervalMs: number;
   private readonly lateArrivalMs: number;
+  /** How often `subscribe`'s timer commits what is due and lets idle partitions' time move. */
+  private readonly tickMs: number;
   private readonly partitions = new Map<string, PartitionState>();
   /** The context each partition's latest batch came with: where its checkpoint is marked. */
   private readonly contexts = new Map<string, TelemetryPartitionContext>();
@@ -92,6 +94,8 @@ export class TelemetryIngest {
   private readonly commits = new Map<string, Promise<void>>();
   /** Partitions whose last commit failed: their next batch waits for a commit, so the intake slows down instead of the changes piling up. */
   private readonly failedCommits = new Set<string>();
+  /** Partitions whose saved state `advanceIdle` has looked for already. */
+  private readonly restoreTried = new Set<string>();
 
   constructor(private readonly deps: TelemetryIngestDeps) {
     this.evaluator = deps.evaluator ?? new CfsRuleEvaluator();
@@ -101,12 +105,13 @@ export class TelemetryIngest {
     if (!(Number.isFinite(interval) && interval >= 0)) throw new RangeError(`commitIntervalMs must be 0 or more (got ${interval}).`);
     this.commitIntervalMs = interval;
     this.lateArrivalMs = deps.lateArrivalMs ?? 5_000;
+    this.tickMs = Math.max(this.commitIntervalMs, 100);
   }
 
   /**
    * Reads the intake's telemetry with this ingest: the intake checkpoints only what a commit
-   * saved. On the commit interval, partitions left alone commit too, and event time moves on
-   * without readings (to the clock less the late-arrival allowance), so what time alone raises
+   * saved. On the commit interval, partitions left alone commit too, and a partition that has
+   * caught up lets its event time follow the clock (see `advanceIdle`), so what time alone raises
    * (a silent device, a window's end) is raised while the devices are silent. Closing the
    * subscription commits what is left.
    */
@@ -115,7 +120,7 @@ export class TelemetryIngest {
     let committing: Promise<unknown> | undefined;
     const tick = async (): Promise<void> => {
       try {
-        await this.advanceTime(this.clock.now() - (this.lateArrivalMs));
+        await this.advanceIdle(subscription.partitions?.());
       } catch (error) {
         this.deps.log.warn('ingest.advance-failed', { error: error instanceof Error ? error.message : String(error) });
       }
@@ -125,7 +130,7 @@ export class TelemetryIngest {
       () => {
         committing ??= tick().finally(() => (committing = undefined));
       },
-      Math.max(this.commitIntervalMs, 100),
+      this.tickMs,
     );
     timer.unref();
     return {
@@ -293,6 +298,7 @@ export class TelemetryIngest {
         // stale. It is let go, and the partition's next batch here starts from what the other saved.
         this.partitions.delete(partitionId);
         this.failedCommits.delete(partitionId);
+        this.restoreTried.delete(partitionId);
         this.deps.log.warn('ingest.partition-taken-over', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });
         throw error;
       }
@@ -353,26 +359,86 @@ export class TelemetryIngest {
   }
 
   /**
-   * Lets event time pass without a reading (run on a timer): alerts that time alone raises (an
-   * absence, a window's end) leave for every partition this ingest holds. CFS mode raises none.
+   * The watermark: lets a partition's event time pass without readings, once the partition has
+   * caught up, to the clock less the late-arrival allowance; never past events still to come.
+   * Event time is the hub's enqueued time, and a partition's moves only with the events it hands
+   * over (`ingestBatch` advances it to the newest of each batch) and with this. A partition has
+   * caught up when the intake says it has handed over the newest event the hub holds in it
+   * (`lastEnqueuedSequenceNumber`); an intake that cannot tell counts a partition as caught up
+   * while its event time is within the allowance and two timer periods of the clock (so a backlog
+   * hours old is read on event time alone, and a live partition follows the clock). A partition
+   * still reading a backlog stays at the time of its newest event read: replaying an hour-old
+   * stream keeps the suppression memory, windows, durations and absences of that hour.
+   * `held` are the partitions the intake holds now (when it tells): only they move, and one this
+   * process has not read yet is restored from the rule state store first (once), so its silent
+   * devices are noticed after a restart too. Without `held`, every partition this ingest holds.
+   * Run on `subscribe`'s timer; returns what time alone raised.
+   */
+  async advanceIdle(held?: readonly TelemetryPartitionContext[]): Promise<ThresholdAlert[]> {
+    for (const context of held ?? []) {
+      this.contexts.set(context.partitionId, context);
+      if (!this.partitions.has(context.partitionId) && this.journal !== undefined && !this.restoreTried.has(context.partitionId)) {
+        this.restoreTried.add(context.partitionId);
+        await this.inTurn(context.partitionId, () => this.restoreIfStored(context.partitionId));
+      }
+    }
+    const moving = held === undefined ? [...this.partitions.keys()] : held.map((c) => c.partitionId).filter((id) => this.partitions.has(id));
+    const raised: ThresholdAlert[] = [];
+    for (const partitionId of moving) {
+      const alerts = await this.inTurn(partitionId, async () => {
+        const state = this.partitions.get(partitionId);
+        const now = this.clock.now();
+        const to = now - this.lateArrivalMs;
+        if (state === undefined || !(to > state.latestTime) || !this.caughtUp(partitionId, state, now)) return [];
+        return this.advancePartition(partitionId, state, to);
+      });
+      raised.push(...alerts);
+    }
+    return raised;
+  }
+
+  /**
+   * Lets event time pass to `now` in every partition this ingest holds, whatever is pending: for
+   * a caller that knows no event before `now` is still to come (a replay at its end, a test).
    */
   async advanceTime(now: number): Promise<ThresholdAlert[]> {
     const raised: ThresholdAlert[] = [];
     for (const partitionId of [...this.partitions.keys()]) {
       const alerts = await this.inTurn(partitionId, async () => {
-        const state = this.partitions.get(partitionId)!;
-        if (!(now > state.latestTime)) return [];
-        const rules = state.beginBatch();
-        const timed = this.evaluator.advance(rules, now);
-        if (timed.length > 0) await this.deps.alertsQueue.send(alertMessages(timed));
-        for (const alert of timed) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
-        state.foldBatch(rules, state.lastSequence, now, state.lastEnvelope, timed.length > 0);
-        await this.commitIfDue(partitionId, state);
-        return timed;
+        const state = this.partitions.get(partitionId);
+        if (state === undefined || !(now > state.latestTime)) return [];
+        return this.advancePartition(partitionId, state, now);
       });
       raised.push(...alerts);
     }
     return raised;
+  }
+
+  /** Whether the partition has handed over all the hub holds (see `advanceIdle`). */
+  private caughtUp(partitionId: string, state: PartitionState, now: number): boolean {
+    const newest = this.contexts.get(partitionId)?.lastEnqueuedSequenceNumber?.();
+    if (newest !== undefined) return newest <= state.lastSequence;
+    return now - state.latestTime <= this.lateArrivalMs + 2 * this.tickMs;
+  }
+
+  /** Event time of one partition moves to `to` (run in its turn): alerts that time alone raises (an absence, a window's end) leave. CFS mode raises none. */
+  private async advancePartition(partitionId: string, state: PartitionState, to: number): Promise<ThresholdAlert[]> {
+    const rules = state.beginBatch();
+    const timed = this.evaluator.advance(rules, to);
+    if (timed.length > 0) await this.deps.alertsQueue.send(alertMessages(timed));
+    for (const alert of timed) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
+    state.foldBatch(rules, state.lastSequence, to, state.lastEnvelope, timed.length > 0);
+    await this.commitIfDue(partitionId, state);
+    return timed;
+  }
+
+  /** The partition's saved state, when the store has one, taken up by this process. */
+  private async restoreIfStored(partitionId: string): Promise<void> {
+    if (this.partitions.has(partitionId)) return;
+    const state = await this.journal?.load(partitionId);
+    if (state === undefined || this.partitions.has(partitionId)) return;
+    state.lastCommitAt = undefined;
+    this.partitions.set(partitionId, state);
   }
 
   /** Runs `work` once the partition's earlier work has settled, so two never interleave on one partition's state. */

@@ -50,8 +50,16 @@ export interface CrmDevicesPort {
 
 // ---- alerts (msdyn_iotalert) ----
 
-/** An alert to create, with what the inbound flow resolved: the device record, its asset, its parent. */
+/**
+ * An alert to create, with what the inbound flow resolved: the device record, its asset, its
+ * parent (none of them when the organisation enriches alerts itself, as CFS's plug-ins do).
+ */
 export interface NewIoTAlert extends IoTAlert {
+  /**
+   * The record id to create it under, given when the caller needs idempotency: one event token
+   * may carry several alerts (one per reading type and rule output), each its own record.
+   */
+  readonly alertId?: string;
   readonly deviceRecordId?: string;
   readonly customerAssetId?: string;
   readonly parentAlertId?: string;
@@ -65,17 +73,21 @@ export interface StoredIoTAlert extends NewIoTAlert {
 
 export interface CreatedIoTAlert {
   readonly alertId: string;
-  /** False when an alert with the same token existed already: creation is idempotent. */
+  /** False when the alert existed already (same `alertId`, or without one the same token): creation is idempotent. */
   readonly created: boolean;
 }
 
 export type IoTAlertPatch = Partial<Pick<StoredIoTAlert, 'state' | 'status' | 'parentAlertId' | 'caseId' | 'lastCommandId'>>;
 
 export interface CrmAlertsPort {
-  /** Creates the alert unless one with the same alert token exists; never makes a second record. */
+  /**
+   * Creates the alert unless it exists: with `alertId`, a record with that id; without, a record
+   * with the same alert token. Never makes a second record of one alert.
+   */
   createIoTAlert(alert: NewIoTAlert): Promise<CreatedIoTAlert>;
   getIoTAlert(alertId: string): Promise<StoredIoTAlert | undefined>;
-  findIoTAlertByToken(alertToken: string): Promise<StoredIoTAlert | undefined>;
+  /** Every alert of an event token (the event's readings over their thresholds), oldest first. */
+  findIoTAlertsByToken(alertToken: string): Promise<StoredIoTAlert[]>;
   /** Alerts of a device with `alertTime` at or after `since` (epoch ms), newest first: for parenting. */
   findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]>;
   updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void>;
@@ -223,8 +235,32 @@ export interface CrmSettingsPort {
   getIoTSettings(): Promise<CrmIoTSettings>;
 }
 
+
+// ---- device categories (msdyn_iotdevicecategory): what a device type is in the CRM ----
+
+export interface CrmDeviceCategoryCommand {
+  readonly name: string;
+  /** Names of the command's parameters, where the organisation defines them. */
+  readonly parameters: readonly string[];
+}
+
+export interface CrmDeviceCategory {
+  readonly categoryId: string;
+  /** The category's name: a device's `deviceType`. */
+  readonly name: string;
+  /** The readings (property definitions) the organisation shows for devices of this category. */
+  readonly readings: readonly string[];
+  /** The commands (command definitions) the organisation offers for devices of this category. */
+  readonly commands: readonly CrmDeviceCategoryCommand[];
+}
+
+export interface CrmDeviceCategoriesPort {
+  /** Every device category, by name; readings and commands empty where the organisation defines none. */
+  listDeviceCategories(): Promise<CrmDeviceCategory[]>;
+}
+
 /** Everything the flows need from the CRM; each CRM adapter implements all of it. */
-export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmSettingsPort {}
+export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmDeviceCategoriesPort, CrmSettingsPort {}
 
 /** Why a CRM call failed. Transient ones are retried by the queue (abandon), the others dead-letter. */
 export type CrmErrorCode =

@@ -21,6 +21,13 @@ export interface TelemetryPartitionContext {
    * last mark at shutdown); a mark behind the partition's current checkpoint changes nothing.
    */
   checkpoint(through: TelemetryEnvelope): Promise<void>;
+  /**
+   * The sequence number of the newest event the hub holds in the partition, as the intake last
+   * learnt it (-1 when the partition is empty); undefined when the intake cannot tell. A subscriber
+   * that has handled it has nothing pending: it has caught up, and may let the partition's event
+   * time follow the clock (see telemetry ingest's watermark).
+   */
+  lastEnqueuedSequenceNumber?(): number | undefined;
 }
 
 /**
@@ -42,6 +49,11 @@ export interface TelemetrySubscribeOptions {
 
 export interface TelemetrySubscription {
   close(): Promise<void>;
+  /**
+   * The partitions this subscription reads now, each with its context, whether or not it has
+   * handed a batch of it yet (after a restart, a partition with nothing new hands nothing).
+   */
+  partitions?(): readonly TelemetryPartitionContext[];
 }
 
 /** Flow 3: the telemetry stream, partitioned by device, read by one consumer group. */

@@ -2,6 +2,7 @@ import type { FeedEvent } from '@fieldlink/composition';
 import type { LogFields, LogPort, StoredIoTAlert } from '@fieldlink/ports';
 import { toMsdynIotAlertRecord } from '@fieldlink/ports';
 import type { FleetEvent, ThermostatView } from '@fieldlink/ui-thermostat-simulator';
+import { terminalSafe, terminalSafeFields } from '../text/terminal-text.js';
 
 /** Events that are noise in a terminal unless `--verbose`: per-device bookkeeping and retries that heal themselves. */
 const QUIET_EVENTS = new Set(['device.registration', 'telemetry.batch-retried', 'command.ack-ignored', 'command.feedback-ignored', 'automation.action-done', 'crm.alert-exists', 'dataverse-emulator.listening']);
@@ -25,11 +26,19 @@ export class LoopPresenter {
   private readonly openByDevice = new Map<string, string>();
   private readonly watching = new Set<string>();
   private registered = 0;
+  /** Every line goes out terminal-safe: device ids, descriptions and errors can carry what a device or a page sent. */
+  private readonly out: LogPort;
 
   constructor(
-    private readonly out: LogPort,
+    out: LogPort,
     private readonly options: LoopPresenterOptions,
-  ) {}
+  ) {
+    this.out = {
+      info: (event, fields) => out.info(terminalSafe(event), fields === undefined ? undefined : terminalSafeFields(fields)),
+      warn: (event, fields) => out.warn(terminalSafe(event), fields === undefined ? undefined : terminalSafeFields(fields)),
+      error: (event, fields) => out.error(terminalSafe(event), fields === undefined ? undefined : terminalSafeFields(fields)),
+    };
+  }
 
   /** A flows event from the feed. */
   onFeedEvent(e: FeedEvent): void {

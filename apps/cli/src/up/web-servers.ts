@@ -11,7 +11,8 @@ export interface WebServers {
 
 /** The thermostat simulator page and the console, on 127.0.0.1 (any free port), over the running stack. */
 export async function startWebServers(stack: LocalStack, config: FieldlinkConfig, log: LogPort): Promise<WebServers> {
-  const simulator = await startSimulatorServer({ fleet: stack.fleet, host: '127.0.0.1', port: 0 });
+  // A thermostat added on the page is put in the CRM and registered in the hub as the fleet's others are, or refused with the reason.
+  const simulator = await startSimulatorServer({ fleet: stack.fleet, host: '127.0.0.1', port: 0, prepareDevice: (deviceId) => stack.registerDevice(deviceId) });
   const console = await startConsoleServer({
     crm: stack.get<CrmGatewayPort>(TOKENS.CrmGateway),
     statusStore: stack.get<StatusStorePort>(TOKENS.StatusStore),

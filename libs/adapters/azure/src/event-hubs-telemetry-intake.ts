@@ -63,6 +63,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
     let client: EventHubConsumerClient;
     let subscription: Subscription;
     let closing = false;
+    let held: () => TelemetryPartitionContext[] = () => [];
     try {
       const container = blobService(this.options.checkpoints.auth).getContainerClient(this.options.checkpoints.containerName);
       await container.createIfNotExists();
@@ -86,6 +87,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
       const startPosition = await startAfterCurrentEnd(client);
       const retryDelayMs = this.options.retryDelayMs ?? 1_000;
       const marks = new PartitionMarks(checkpointStore, consumerGroup, this.secrets);
+      held = () => marks.openContexts();
       const byHandler = options.checkpoints === 'by-handler';
       subscription = client.subscribe(
         {
@@ -115,6 +117,8 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
         {
           startPosition,
           skipParsingBodyAsJson: true,
+          // The partition's newest event with every receive: telemetry ingest's watermark tells from it whether it has caught up.
+          trackLastEnqueuedEventProperties: true,
           maxBatchSize: this.options.maxBatchSize ?? 100,
           maxWaitTimeInSeconds: this.options.maxWaitTimeInSeconds ?? 1,
         },
@@ -128,6 +132,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
         await subscription.close();
         await client.close();
       },
+      partitions: () => (closing ? [] : held()),
     };
   }
 }
@@ -145,7 +150,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
 class PartitionMarks {
   private readonly received = new WeakMap<TelemetryEnvelope, { readonly event: ReceivedEventData; readonly context: PartitionContext }>();
   private readonly contexts = new WeakMap<PartitionContext, TelemetryPartitionContext>();
-  private readonly open = new WeakSet<PartitionContext>();
+  private readonly open = new Set<PartitionContext>();
   /** Per partition: the sequence number this subscription wrote last. */
   private readonly written = new Map<string, number>();
   /** Per partition: the last write queued, so marks are written in the order they were given. */
@@ -169,6 +174,11 @@ class PartitionMarks {
     return this.open.has(context);
   }
 
+  /** The partitions this subscription holds now. */
+  openContexts(): TelemetryPartitionContext[] {
+    return [...this.open].map((context) => this.contextOf(context));
+  }
+
   handOver(events: readonly ReceivedEventData[], context: PartitionContext): TelemetryEnvelope[] {
     return events.map((event) => {
       const envelope = toEnvelope(event, context.partitionId);
@@ -180,7 +190,12 @@ class PartitionMarks {
   contextOf(context: PartitionContext): TelemetryPartitionContext {
     let partition = this.contexts.get(context);
     if (partition === undefined) {
-      partition = { partitionId: context.partitionId, checkpoint: (through) => this.mark(context.partitionId, through) };
+      partition = {
+        partitionId: context.partitionId,
+        checkpoint: (through) => this.mark(context.partitionId, through),
+        // What the hub told with the last receive (trackLastEnqueuedEventProperties); undefined before the first.
+        lastEnqueuedSequenceNumber: () => context.lastEnqueuedEventProperties?.sequenceNumber,
+      };
       this.contexts.set(context, partition);
     }
     return partition;

@@ -1,7 +1,9 @@
 // Consumer side of the Dataverse Web API calls (flows 7–12, the command status of 16–19, the
-// registration results of 18″, and the device data of the pull): the real Dynamics adapter against Pact's mock Dataverse. Table, column
-// and option-set values are CFS's and stay literal; ids, texts and times are matched by shape.
-// The examples come from the CFS fixtures.
+// registration results of 18″, and the device data of the pull): the real Dynamics adapter against Pact's mock Dataverse. Table, column,
+// navigation and option-set values are those of a stock organisation with CFS and stay literal;
+// ids, texts and times are matched by shape. Option values are looked up by their label in
+// Microsoft's published schema (the emulator's copy of the stock schema), and the examples come
+// from the CFS fixtures, never from the adapter's own encoding.
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AlertState, AlertStatus, AlertType, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
@@ -22,6 +24,17 @@ const [cfsAlert] = cfs('alerts-queue.message.json') as Array<{ deviceid: string;
 const createCommandContext = cfs('remote-execution-context.create-command.json') as { PrimaryEntityId: string; InputParameters: Array<{ value: { Attributes: Array<{ key: string; value: unknown }> } }> };
 const commandAttribute = (key: string): unknown => createCommandContext.InputParameters[0]!.value.Attributes.find((a) => a.key === key)?.value;
 
+const stockSchema = JSON.parse(readFileSync(new URL('../../../dataverse-emulator/schema/dataverse-stock-schema.json', import.meta.url), 'utf8')) as {
+  tables: Record<string, { entitySet: string; columns: Record<string, { options?: Record<string, string> }> }>;
+};
+/** The value of an option by its label in the stock schema (`option('msdyn_iotdevicecommand', 'msdyn_commandstatus', 'Sent')`). */
+const option = (table: string, column: string, label: string): number => {
+  const found = Object.entries(stockSchema.tables[table]!.columns[column]!.options!).find(([, l]) => l === label || l.startsWith(`${label} (`));
+  if (found === undefined) throw new Error(`no option ${label} of ${table}.${column} in the stock schema`);
+  return Number(found[0]);
+};
+const set = (table: string): string => stockSchema.tables[table]!.entitySet;
+
 const GUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
 const API = '/api/data/v9.2';
 const DEVICE_ID = cfsAlert!.deviceid;
@@ -32,14 +45,27 @@ const ALERT_TIME = '2026-11-28T09:15:02Z';
 const ETAG = '^W/"\\d+"$';
 const ISO_SECONDS = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}Z$';
 const ALERT_COLUMNS = 'msdyn_iotalertid,msdyn_alerttoken,msdyn_deviceid,msdyn_description,msdyn_alertdata,msdyn_alerttime,msdyn_alerttype,statecode,statuscode,_msdyn_device_value,_msdyn_customerasset_value,_msdyn_parentalert_value,_msdyn_case_value,_msdyn_lastcommandsent_value';
-const DEVICE_COLUMNS = 'msdyn_iotdeviceid,msdyn_deviceid,msdyn_name,fl_devicetype,_msdyn_customerasset_value,msdyn_tags,msdyn_devicesettings,msdyn_registrationstatus,msdyn_registrationmessage';
+const DEVICE_COLUMNS = 'msdyn_iotdeviceid,msdyn_deviceid,msdyn_name,_msdyn_category_value,msdyn_tags,msdyn_devicesettings,msdyn_registrationstatus,msdyn_registrationmessage';
+const CATEGORY_ID = 'ca7e0000-0000-4000-8000-00000000000c';
+const ASSET_ID = 'a55e7000-0000-4000-8000-00000000000a';
+const COMMAND_STATUS = { InProgress: option('msdyn_iotdevicecommand', 'msdyn_commandstatus', 'In Progress'), Sent: option('msdyn_iotdevicecommand', 'msdyn_commandstatus', 'Sent') } as const;
 const JSON_RESPONSE = { 'Content-Type': regex('^application/json.*$', 'application/json; odata.metadata=minimal') };
 const WRITE_HEADERS = { 'Content-Type': regex('^application/json.*$', 'application/json; charset=utf-8') };
 
-const device = { deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, name: 'Thermostat 1', deviceType: 'Thermostat' };
+const device = { deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, name: 'Thermostat 1', deviceType: 'Thermostat', categoryId: CATEGORY_ID, customerAssetId: ASSET_ID };
 const storedAlert = { ...device, alertId: ALERT_ID, alertToken: 'b7a1c2d3-0000-4000-8000-000000000001', alertTime: ALERT_TIME };
 
 const pact = new PactV4({ consumer: 'dynamics-adapter', provider: 'dataverse', dir: PACTS, logLevel: 'error' });
+/** The one read of the organisation's metadata a new adapter makes before a command write: a stock organisation has no extension column. */
+function stockOrganisationMetadata(state: string, params: Record<string, string>): void {
+  pact
+    .addInteraction()
+    .given(state, params)
+    .uponReceiving('look for the extension column of the command table')
+    .withRequest('GET', `${API}/EntityDefinitions(LogicalName='msdyn_iotdevicecommand')/Attributes`, (b) => b.query({ $select: 'LogicalName', $filter: "LogicalName eq 'fl_commandstate'" }))
+    .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ value: [] }));
+}
+
 const adapterOn = (server: V3MockServer): DynamicsCrmGateway => new DynamicsCrmGateway({ organizationUrl: server.url, allowAnonymous: true, requestTimeoutMs: 5_000 });
 const path = (set: string, example: string): ReturnType<typeof regex> => regex(`^${API}/${set}\\(${GUID}\\)$`, `${API}/${set}(${example})`);
 
@@ -53,26 +79,27 @@ const DELIVERED = { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, status
  */
 function conditionalStatusWrite(state: string, read: { description: string; state: unknown }, write: { description: string; etag: string }) {
   const params = { ...device, commandId: COMMAND_ID };
+  stockOrganisationMetadata(state, params);
   pact
     .addInteraction()
     .given(state, params)
     .uponReceiving(read.description)
-    .withRequest('GET', path('msdyn_iotdevicecommands', COMMAND_ID), (b) => b.query({ $select: 'fl_commandstate' }))
-    .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ '@odata.etag': regex(ETAG, 'W/"7"'), fl_commandstate: read.state }));
+    .withRequest('GET', path('msdyn_iotdevicecommands', COMMAND_ID), (b) => b.query({ $select: 'msdyn_commandstatus,msdyn_commandstatusreason' }))
+    .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ '@odata.etag': regex(ETAG, 'W/"7"'), msdyn_commandstatus: COMMAND_STATUS.Sent, msdyn_commandstatusreason: read.state }));
   return pact
     .addInteraction()
     .given(state, params)
     .uponReceiving(write.description)
     .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
-      b.headers({ ...WRITE_HEADERS, 'If-Match': fromProviderState(write.etag, 'W/"7"') }).jsonBody({ fl_commandstate: DELIVERED.state, msdyn_commandstatus: DELIVERED.cfsStatus, msdyn_commandstatusreason: like(DELIVERED.statusReason) }),
+      b.headers({ ...WRITE_HEADERS, 'If-Match': fromProviderState(write.etag, 'W/"7"') }).jsonBody({ msdyn_commandstatus: COMMAND_STATUS.Sent, msdyn_commandstatusreason: regex('^\\[Fieldlink: delivered\\]( .*)?$', `[Fieldlink: delivered] ${DELIVERED.statusReason}`) }),
     );
 }
 
 describe('dynamics adapter ← Dataverse Web API', () => {
   beforeAll(() => rmSync(`${PACTS}dynamics-adapter-dataverse.json`, { force: true }));
 
-  it('finds the IoT device (msdyn_iotdevice) by its hub device id (flows 7–9)', async () => {
-    await pact
+  it('finds the IoT device (msdyn_iotdevice) by its hub device id, with its category and the customer asset that names it (flows 7–9)', async () => {
+    pact
       .addInteraction()
       .given('an IoT device is in CRM', device)
       .uponReceiving('find the IoT device by its device id')
@@ -83,18 +110,68 @@ describe('dynamics adapter ← Dataverse Web API', () => {
             msdyn_iotdeviceid: regex(GUID, DEVICE_RECORD_ID),
             msdyn_deviceid: like(DEVICE_ID),
             msdyn_name: like(device.name),
-            fl_devicetype: like(device.deviceType),
-            msdyn_registrationstatus: integer(192350000),
+            _msdyn_category_value: regex(GUID, CATEGORY_ID),
+            msdyn_registrationstatus: integer(option('msdyn_iotdevice', 'msdyn_registrationstatus', 'Unknown')),
           }),
         }),
-      )
+      );
+    pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving("read the name of the IoT device's category")
+      .withRequest('GET', regex(`^${API}/msdyn_iotdevicecategories\\(${GUID}\\)$`, `${API}/msdyn_iotdevicecategories(${CATEGORY_ID})`), (b) => b.query({ $select: 'msdyn_name' }))
+      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ msdyn_name: like(device.deviceType) }));
+    await pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving('find the customer asset that names the device in its msdyn_deviceid')
+      .withRequest('GET', `${API}/msdyn_customerassets`, (b) => b.query({ $select: 'msdyn_customerassetid,msdyn_deviceid', $filter: `msdyn_deviceid eq '${DEVICE_ID}'` }))
+      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ value: eachLike({ msdyn_customerassetid: regex(GUID, ASSET_ID), msdyn_deviceid: like(DEVICE_ID) }) }))
       .executeTest(settled(async (server) => {
-        expect(await adapterOn(server).findDeviceByHubId(DEVICE_ID)).toMatchObject({ deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, name: 'Thermostat 1', deviceType: 'Thermostat' });
+        expect(await adapterOn(server).findDeviceByHubId(DEVICE_ID)).toMatchObject({ deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, name: 'Thermostat 1', deviceType: 'Thermostat', customerAssetId: ASSET_ID });
+      }));
+  });
+
+  it('creates an IoT alert with only the five columns the CFS Logic App writes, binding nothing, and leaves device, asset and parent to the organisation (flows 7–10)', async () => {
+    const alertId = deterministicGuid('msdyn_iotalert', cfsAlert!.eventtoken);
+    pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving('look for an IoT alert by its token')
+      .withRequest('GET', `${API}/msdyn_iotalerts`, (b) => b.query({ $select: 'msdyn_iotalertid,msdyn_alerttoken', $filter: `msdyn_alerttoken eq '${cfsAlert!.eventtoken}'` }))
+      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ value: [] }));
+    await pact
+      .addInteraction()
+      .given('an IoT device is in CRM', device)
+      .uponReceiving('create an IoT alert as the CFS Logic App does')
+      .withRequest('PATCH', path('msdyn_iotalerts', alertId), (b) =>
+        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({
+          msdyn_alerttoken: like(cfsAlert!.eventtoken),
+          msdyn_deviceid: like(DEVICE_ID),
+          msdyn_description: like('Temperature reading of 86 exceeded a threshold of 70'),
+          msdyn_alertdata: like(JSON.stringify(cfsAlert)),
+          msdyn_alerttime: regex(ISO_SECONDS, ALERT_TIME),
+          msdyn_alerttype: option('msdyn_iotalert', 'msdyn_alerttype', 'Anomaly'),
+        }),
+      )
+      .willRespondWith(204)
+      .executeTest(settled(async (server) => {
+        const created = await adapterOn(server).createIoTAlert({
+          alertToken: cfsAlert!.eventtoken,
+          deviceId: DEVICE_ID,
+          description: 'Temperature reading of 86 exceeded a threshold of 70',
+          alertData: JSON.stringify(cfsAlert),
+          alertTime: Date.parse(cfsAlert!.time),
+          alertType: AlertType.Anomaly,
+          state: AlertState.Active,
+          status: AlertStatus.Active,
+        });
+        expect(created).toEqual({ alertId, created: true });
       }));
   });
 
   it('creates the IoT alert (msdyn_iotalert) of the CFS alert under an id made from its token, once (flows 7–9)', async () => {
-    const alertId = deterministicGuid('alert', cfsAlert!.eventtoken);
+    const alertId = deterministicGuid('msdyn_iotalert', cfsAlert!.eventtoken);
     pact
       .addInteraction()
       .given('an IoT device is in CRM', device)
@@ -112,10 +189,8 @@ describe('dynamics adapter ← Dataverse Web API', () => {
           msdyn_description: like('Temperature reading of 86 exceeded a threshold of 70'),
           msdyn_alertdata: like(JSON.stringify(cfsAlert)),
           msdyn_alerttime: regex(ISO_SECONDS, ALERT_TIME),
-          msdyn_alerttype: AlertType.Anomaly,
-          statecode: AlertState.Active,
-          statuscode: AlertStatus.Active,
-          'msdyn_device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
+          msdyn_alerttype: option('msdyn_iotalert', 'msdyn_alerttype', 'Anomaly'),
+          'msdyn_Device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
         }),
       )
       .willRespondWith(204)
@@ -177,7 +252,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       .given('an IoT alert of a device is in CRM', storedAlert)
       .uponReceiving('create a case for an alert')
       .withRequest('PATCH', path('incidents', deterministicGuid('case', ALERT_ID)), (b) =>
-        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({ title: like('Thermostat 1: Temperature reading of 86 exceeded a threshold of 70'), 'msdyn_iotalert@odata.bind': regex(`^/msdyn_iotalerts\\(${GUID}\\)$`, `/msdyn_iotalerts(${ALERT_ID})`) }),
+        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({ title: like('Thermostat 1: Temperature reading of 86 exceeded a threshold of 70'), 'msdyn_IoTAlert@odata.bind': regex(`^/msdyn_iotalerts\\(${GUID}\\)$`, `/msdyn_iotalerts(${ALERT_ID})`) }),
       )
       .willRespondWith(204)
       .executeTest(settled(async (server) => {
@@ -197,7 +272,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       .given('an IoT alert of a device is in CRM', storedAlert)
       .uponReceiving('create a work order for an alert')
       .withRequest('PATCH', path('msdyn_workorders', deterministicGuid('workorder', ALERT_ID)), (b) =>
-        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({ msdyn_workordersummary: like('Check the thermostat'), 'msdyn_iotalert@odata.bind': regex(`^/msdyn_iotalerts\\(${GUID}\\)$`, `/msdyn_iotalerts(${ALERT_ID})`) }),
+        b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({ msdyn_workordersummary: like('Check the thermostat'), 'msdyn_IoTAlert@odata.bind': regex(`^/msdyn_iotalerts\\(${GUID}\\)$`, `/msdyn_iotalerts(${ALERT_ID})`) }),
       )
       .willRespondWith(204)
       .executeTest(settled(async (server) => {
@@ -206,6 +281,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
   });
 
   it('records a requested command (msdyn_iotdevicecommand) with the CFS message text and status In Progress (flow 12)', async () => {
+    stockOrganisationMetadata('an IoT device is in CRM', device);
     await pact
       .addInteraction()
       .given('an IoT device is in CRM', device)
@@ -216,9 +292,8 @@ describe('dynamics adapter ← Dataverse Web API', () => {
           msdyn_message: like(String(commandAttribute('msdyn_message'))),
           msdyn_deviceid: like(DEVICE_ID),
           msdyn_sendtoallconnecteddevices: false,
-          msdyn_commandstatus: CfsCommandStatus.InProgress,
-          fl_commandstate: 'requested',
-          'msdyn_device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
+          msdyn_commandstatus: COMMAND_STATUS.InProgress,
+          'msdyn_Device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
         }),
       )
       .willRespondWith(204)
@@ -229,12 +304,13 @@ describe('dynamics adapter ← Dataverse Web API', () => {
   });
 
   it('writes the status of a command back: Sent (192350001) with its reason (flows 16–19)', async () => {
+    stockOrganisationMetadata('an IoT device command is in CRM', { ...device, commandId: COMMAND_ID });
     await pact
       .addInteraction()
       .given('an IoT device command is in CRM', { ...device, commandId: COMMAND_ID })
       .uponReceiving('write the status of a command')
       .withRequest('PATCH', path('msdyn_iotdevicecommands', COMMAND_ID), (b) =>
-        b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ fl_commandstate: 'sent', msdyn_commandstatus: CfsCommandStatus.Sent, msdyn_commandstatusreason: like('Sent to the device') }),
+        b.headers({ ...WRITE_HEADERS, 'If-Match': '*' }).jsonBody({ msdyn_commandstatus: COMMAND_STATUS.Sent, msdyn_commandstatusreason: regex('^\\[Fieldlink: sent\\]( .*)?$', '[Fieldlink: sent] Sent to the device') }),
       )
       .willRespondWith(204)
       .executeTest(settled(async (server) => {
@@ -245,7 +321,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
   it('writes the status of a command only over the row it read: If-Match with the ETag of its read (flows 16–19)', async () => {
     await conditionalStatusWrite(
       'an IoT device command sent to its device is in CRM',
-      { description: 'read the state of a command with its ETag', state: 'sent' },
+      { description: 'read the state of a command with its ETag', state: '[Fieldlink: sent]' },
       { description: 'write the status of a command if its row is as read', etag: '${etag}' },
     )
       .willRespondWith(204)
@@ -257,7 +333,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
   it('reads a command again after each 412 for a row another writer changed, and gives up as Transient when its attempts run out (flows 16–19)', async () => {
     await conditionalStatusWrite(
       'an IoT device command changed by another writer since its read is in CRM',
-      { description: 'read again the state of a command another writer changed', state: like('sent') },
+      { description: 'read again the state of a command another writer changed', state: regex('^\\[Fieldlink: [a-z]+\\]( .*)?$', '[Fieldlink: sent]') },
       { description: 'write the status of a command over a row changed since its read', etag: '${staleEtag}' },
     )
       .willRespondWith(412, (b) => b.headers(JSON_RESPONSE).jsonBody({ error: { code: '0x80060882', message: like('The version of the existing record does not match the RowVersion property provided.') } }))
@@ -323,14 +399,16 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       .addInteraction()
       .given('an IoT device is in CRM', device)
       .uponReceiving('create a device data history record')
-      .withRequest('PATCH', path('msdyn_iotdevicedatahistories', '0d0d0d0d-0000-4000-8000-000000000001'), (b) =>
+      .withRequest('PATCH', path(set('msdyn_iotdevicedatahistory'), '0d0d0d0d-0000-4000-8000-000000000001'), (b) =>
         b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({
-          msdyn_deviceid: like(DEVICE_ID),
-          msdyn_connectionstate: regex('^(Connected|Disconnected)$', 'Connected'),
+          msdyn_name: like(DEVICE_ID),
+          msdyn_iothubdeviceid: like(DEVICE_ID),
+          msdyn_connectionstate: true,
+          msdyn_connectionstateupdatedtime: regex(ISO_SECONDS, '2026-11-28T09:16:00Z'),
           msdyn_lastactivitytime: regex(ISO_SECONDS, ALERT_TIME),
-          msdyn_reportedproperties: like('{"firmware":"1.0"}'),
-          msdyn_recordedon: regex(ISO_SECONDS, '2026-11-28T09:16:00Z'),
-          'msdyn_device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
+          msdyn_devicereportedproperties: like('{"firmware":"1.0"}'),
+          msdyn_status: option('msdyn_iotdevicedatahistory', 'msdyn_status', 'Enabled'),
+          'msdyn_Device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
         }),
       )
       .willRespondWith(204)

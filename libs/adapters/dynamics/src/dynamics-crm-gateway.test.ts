@@ -107,7 +107,9 @@ describe('DynamicsCrmGateway writes a command status conditionally with Datavers
       const etag = `W/"${row.version}"`;
       if (req.method === 'GET') {
         res.writeHead(200, { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' });
-        res.end(JSON.stringify({ '@odata.etag': etag, fl_commandstate: row.state, msdyn_iotdevicecommandid: COMMAND }));
+        // A stock organisation: no extension column; the state is read from msdyn_commandstatusreason.
+        if (req.url?.includes('EntityDefinitions') === true) res.end(JSON.stringify({ value: [] }));
+        else res.end(JSON.stringify({ '@odata.etag': etag, msdyn_commandstatus: 192350001, msdyn_commandstatusreason: `[Fieldlink: ${row.state}]`, msdyn_iotdevicecommandid: COMMAND }));
         return;
       }
       let body = '';
@@ -120,7 +122,7 @@ describe('DynamicsCrmGateway writes a command status conditionally with Datavers
         const ifMatch = req.headers['if-match'];
         const status = ifMatch === '*' || ifMatch === `W/"${row.version}"` ? 204 : 412;
         patches.push({ ifMatch, status });
-        if (status === 204) Object.assign(row, { state: (JSON.parse(body) as { fl_commandstate: string }).fl_commandstate, version: row.version + 1 });
+        if (status === 204) Object.assign(row, { state: /^\[Fieldlink: (\w+)\]/.exec((JSON.parse(body) as { msdyn_commandstatusreason: string }).msdyn_commandstatusreason)![1], version: row.version + 1 });
         res.writeHead(status, { 'Content-Type': 'application/json', 'OData-Version': '4.0' });
         res.end(status === 204 ? undefined : JSON.stringify({ error: { code: '0x80060882', message: 'The version of the existing record does not match the RowVersion property provided.' } }));
       });

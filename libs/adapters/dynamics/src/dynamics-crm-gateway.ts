@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AccessToken as AzureAccessToken, TokenCredential } from '@azure/identity';
-import { ALERT_DESCRIPTION_MAX, COMMAND_MESSAGE_MAX, err, ok, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
+import { ALERT_DESCRIPTION_MAX, AlertState as AlertStateValue, cfsStatusOf, AlertStatus as AlertStatusValue, AlertType as AlertTypeValue, COMMAND_MESSAGE_MAX, err, ok, truncateWithEllipsis, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
 import {
   CrmError,
   DEFAULT_IOT_SETTINGS,
@@ -13,6 +13,7 @@ import {
   type CrmCommand,
   type CrmCustomerAsset,
   type CrmDevice,
+  type CrmDeviceCategory,
   type CrmGatewayPort,
   type CrmIoTSettings,
   type CrmWorkOrder,
@@ -28,7 +29,24 @@ import {
 } from '@fieldlink/ports';
 import { DynamicsWebApi } from 'dynamics-web-api';
 import { cutAlertData, fitAlertData } from './alert-data-overflow.js';
-import { ALERT_DATA_NOTE_SUBJECT, AlertColumns, CaseColumns, CommandColumns, DeviceColumns, DeviceDataColumns, Tables, WorkOrderColumns, type TableName } from './cfs-tables.js';
+import {
+  ALERT_DATA_NOTE_SUBJECT,
+  AlertColumns,
+  CASE_ASSETS_RELATIONSHIP,
+  CaseColumns,
+  CATEGORY_COMMANDS_RELATIONSHIP,
+  COMMAND_PARAMETERS_RELATIONSHIP,
+  CommandColumns,
+  DEVICE_DATA_STATUS_ENABLED,
+  DeviceColumns,
+  DeviceDataColumns,
+  ExtensionColumns,
+  Navigation,
+  Tables,
+  WorkOrderColumns,
+  type TableName,
+} from './cfs-tables.js';
+import { decodeCommandStatusReason, encodeCommandStatusReason } from './command-status-reason.js';
 import { classifyAttempt, httpStatusOf, redactor, RequestTimedOut, toCrmError, TokenUnavailable } from './dataverse-error.js';
 import { deterministicGuid } from './deterministic-id.js';
 import { checkSettings, credentialOf, scopeOf, type DynamicsSettings } from './dynamics-settings.js';
@@ -113,35 +131,129 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return row === undefined ? undefined : { customerAssetId: str(row['msdyn_customerassetid']), name: str(row['msdyn_name']) };
   }
 
+  /**
+   * The device record, its category (the device type: `msdyn_category`, the category found by
+   * name or made under an id derived from the name) and its customer asset: in a stock
+   * organisation the asset names its connected device in its own `msdyn_deviceid`, so the asset
+   * given is written with this device's hub id (the device has no lookup to an asset).
+   */
   async upsertDevice(device: CrmDevice): Promise<void> {
     const id = this.recordId('device', device.deviceRecordId);
+    const categoryId = device.deviceType === '' ? undefined : await this.categoryIdOf(device.deviceType);
     const data: Row = {
       msdyn_name: device.name,
       msdyn_deviceid: device.deviceId,
-      fl_devicetype: device.deviceType,
       msdyn_tags: device.tags === undefined ? null : JSON.stringify(device.tags),
       msdyn_devicesettings: device.settings === undefined ? null : JSON.stringify(device.settings),
       msdyn_registrationstatus: device.registrationStatus,
       msdyn_registrationmessage: device.registrationMessage ?? null,
-      ...this.bind('devices', 'msdyn_customerasset', 'customerAssets', device.customerAssetId, true),
+      ...this.bind('devices', 'msdyn_category', 'deviceCategories', categoryId, true),
     };
     await this.exec('upsert msdyn_iotdevice', (signal) => this.api.upsert({ collection: Tables.devices.set, key: id, data, signal }));
+    if (device.customerAssetId !== undefined) {
+      const assetId = this.recordId('customer asset', device.customerAssetId);
+      // Another asset that named this device no longer does: a device has one asset here.
+      for (const other of await this.assetsOfDevice(device.deviceId)) {
+        if (other !== assetId) await this.exec('update msdyn_customerasset', (signal) => this.api.update({ collection: Tables.customerAssets.set, key: other, data: { msdyn_deviceid: null }, ifmatch: '*', signal }));
+      }
+      await this.exec('update msdyn_customerasset', (signal) => this.api.update({ collection: Tables.customerAssets.set, key: assetId, data: { msdyn_deviceid: device.deviceId }, ifmatch: '*', signal }));
+    }
   }
 
   async getDevice(deviceRecordId: string): Promise<CrmDevice | undefined> {
     const row = await this.retrieve('devices', deviceRecordId, DeviceColumns);
-    return row === undefined ? undefined : toDevice(row);
+    return row === undefined ? undefined : this.toDevice(row);
   }
 
   async findDeviceByHubId(deviceId: string): Promise<CrmDevice | undefined> {
     const rows = await this.query('devices', DeviceColumns, { filter: eqString('msdyn_deviceid', deviceId), top: 2 });
     // The filter compares case-insensitively in Dataverse; hub ids are case-sensitive.
     const row = rows.find((r) => r['msdyn_deviceid'] === deviceId);
-    return row === undefined ? undefined : toDevice(row);
+    return row === undefined ? undefined : this.toDevice(row);
   }
 
   async listDevices(): Promise<CrmDevice[]> {
-    return (await this.query('devices', DeviceColumns, { orderBy: ['msdyn_name asc'] })).map(toDevice);
+    const [rows, assets, categories] = await Promise.all([
+      this.query('devices', DeviceColumns, { orderBy: ['msdyn_name asc'] }),
+      this.query('customerAssets', ['msdyn_customerassetid', 'msdyn_deviceid'], { filter: 'msdyn_deviceid ne null' }),
+      this.categoryNames(),
+    ]);
+    const assetByDevice = new Map<string, string>();
+    for (const a of assets) if (!assetByDevice.has(str(a['msdyn_deviceid']))) assetByDevice.set(str(a['msdyn_deviceid']), str(a['msdyn_customerassetid']));
+    return rows.map((r) => toDevice(r, categories.get(str(r['_msdyn_category_value'])) ?? '', assetByDevice.get(str(r['msdyn_deviceid']))));
+  }
+
+  // ---- device categories ----
+
+  /**
+   * Every msdyn_iotdevicecategory with its commands (the category ↔ command definition
+   * many-to-many, each command's parameters from the command ↔ property definition one) and its
+   * readings: the property definitions the category's visualization configurations chart
+   * (`msdyn_measurement`), which is where a stock organisation ties readings to a category.
+   */
+  async listDeviceCategories(): Promise<CrmDeviceCategory[]> {
+    const [categories, definitions, visualizations, properties] = await Promise.all([
+      this.query('deviceCategories', ['msdyn_iotdevicecategoryid', 'msdyn_name'], {
+        orderBy: ['msdyn_name asc'],
+        expand: [{ property: CATEGORY_COMMANDS_RELATIONSHIP, select: ['msdyn_iotdevicecommanddefinitionid'] }],
+      }),
+      this.query('commandDefinitions', ['msdyn_iotdevicecommanddefinitionid', 'msdyn_name'], { expand: [{ property: COMMAND_PARAMETERS_RELATIONSHIP, select: ['msdyn_name'] }] }),
+      this.query('visualizations', ['_msdyn_iotdevicecategory_value', '_msdyn_measurement_value'], { filter: '_msdyn_iotdevicecategory_value ne null' }),
+      this.query('propertyDefinitions', ['msdyn_iotpropertydefinitionid', 'msdyn_name'], {}),
+    ]);
+    const propertyName = new Map(properties.map((p) => [str(p['msdyn_iotpropertydefinitionid']), str(p['msdyn_name'])]));
+    const commandOf = new Map(
+      definitions.map((d) => [
+        str(d['msdyn_iotdevicecommanddefinitionid']),
+        { name: str(d['msdyn_name']), parameters: ((d[COMMAND_PARAMETERS_RELATIONSHIP] as Row[] | undefined) ?? []).map((p) => str(p['msdyn_name'])).sort() },
+      ]),
+    );
+    return categories.map((c) => {
+      const id = str(c['msdyn_iotdevicecategoryid']);
+      const readings = [...new Set(visualizations.filter((v) => str(v['_msdyn_iotdevicecategory_value']) === id).flatMap((v) => propertyName.get(str(v['_msdyn_measurement_value'])) ?? []))].sort();
+      const commands = ((c[CATEGORY_COMMANDS_RELATIONSHIP] as Row[] | undefined) ?? [])
+        .flatMap((d) => commandOf.get(str(d['msdyn_iotdevicecommanddefinitionid'])) ?? [])
+        .sort((x, y) => x.name.localeCompare(y.name));
+      return { categoryId: id, name: str(c['msdyn_name']), readings, commands };
+    });
+  }
+  /** The category of this name (exact match), or one made under an id derived from the name, so two writers make one. */
+  private async categoryIdOf(name: string): Promise<string> {
+    const known = this.categoryIds.get(name);
+    if (known !== undefined) return known;
+    const rows = await this.query('deviceCategories', ['msdyn_iotdevicecategoryid', 'msdyn_name'], { filter: eqString('msdyn_name', name) });
+    const found = rows.find((r) => r['msdyn_name'] === name);
+    let id: string;
+    if (found !== undefined) id = str(found['msdyn_iotdevicecategoryid']);
+    else {
+      id = deterministicGuid('msdyn_iotdevicecategory', name);
+      const outcome = await this.guardedWrite('create msdyn_iotdevicecategory', { table: 'deviceCategories', id, data: { msdyn_name: name }, mode: 'create' });
+      if (!outcome.ok && outcome.status !== 412) throw toCrmError('create msdyn_iotdevicecategory', outcome.error, this.redact);
+    }
+    this.categoryIds.set(name, id);
+    return id;
+  }
+
+  private readonly categoryIds = new Map<string, string>();
+
+  private async categoryNames(): Promise<Map<string, string>> {
+    const rows = await this.query('deviceCategories', ['msdyn_iotdevicecategoryid', 'msdyn_name'], {});
+    return new Map(rows.map((r) => [str(r['msdyn_iotdevicecategoryid']), str(r['msdyn_name'])]));
+  }
+
+  /** Ids of the customer assets whose msdyn_deviceid is this hub id (exactly). */
+  private async assetsOfDevice(deviceId: string): Promise<string[]> {
+    const rows = await this.query('customerAssets', ['msdyn_customerassetid', 'msdyn_deviceid'], { filter: eqString('msdyn_deviceid', deviceId) });
+    return rows.filter((r) => r['msdyn_deviceid'] === deviceId).map((r) => str(r['msdyn_customerassetid']));
+  }
+
+  private async toDevice(row: Row): Promise<CrmDevice> {
+    const categoryId = str(row['_msdyn_category_value']);
+    const [category, assets] = await Promise.all([
+      categoryId === '' ? Promise.resolve(undefined) : this.retrieve('deviceCategories', categoryId, ['msdyn_name']),
+      this.assetsOfDevice(str(row['msdyn_deviceid'])),
+    ]);
+    return toDevice(row, category === undefined ? '' : str(category['msdyn_name']), assets[0]);
   }
 
   /**
@@ -186,16 +298,18 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     const chunks = batch ? chunk([...alerts.keys()], this.batchSize) : alerts.map((_, i) => [i]);
     await Promise.all(chunks.map(async (indexes) => {
       const chunkAlerts = indexes.map((i) => alerts[i]!);
-      const existing = await this.alertIdsByToken(chunkAlerts.map((a) => a.alertToken));
+      // An alert with its own id is created under it (a second create answers 412); one without is found by its token.
+      const byToken = chunkAlerts.filter((a) => a.alertId === undefined);
+      const existing = byToken.length === 0 ? new Map<string, string>() : await this.alertIdsByToken(byToken.map((a) => a.alertToken));
       const writes: Array<{ index: number; write: BatchWrite; note?: BatchWrite }> = [];
       for (const index of indexes) {
         const alert = alerts[index]!;
-        const found = existing.get(alert.alertToken);
+        const found = alert.alertId === undefined ? existing.get(alert.alertToken) : undefined;
         if (found !== undefined) {
           results[index] = { alertId: found, created: false };
           continue;
         }
-        const alertId = deterministicGuid('msdyn_iotalert', alert.alertToken);
+        const alertId = alert.alertId === undefined ? deterministicGuid('msdyn_iotalert', alert.alertToken) : this.recordId('msdyn_iotalert', alert.alertId);
         const { data, overflow } = this.alertRecord(alert);
         writes.push({ index, write: { table: 'alerts', id: alertId, data, mode: 'create' }, ...(overflow !== undefined ? { note: this.alertDataNote(alertId, overflow) } : {}) });
       }
@@ -223,10 +337,10 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return row === undefined ? undefined : this.withWholeAlertData(toAlert(row));
   }
 
-  async findIoTAlertByToken(alertToken: string): Promise<StoredIoTAlert | undefined> {
-    const rows = await this.query('alerts', AlertColumns, { filter: eqString('msdyn_alerttoken', alertToken), top: 5 });
-    const row = rows.find((r) => r['msdyn_alerttoken'] === alertToken);
-    return row === undefined ? undefined : this.withWholeAlertData(toAlert(row));
+  async findIoTAlertsByToken(alertToken: string): Promise<StoredIoTAlert[]> {
+    const rows = await this.query('alerts', AlertColumns, { filter: eqString('msdyn_alerttoken', alertToken), orderBy: ['createdon asc'] });
+    // Dataverse compares strings case-insensitively; tokens are matched exactly here.
+    return Promise.all(rows.filter((r) => r['msdyn_alerttoken'] === alertToken).map((r) => this.withWholeAlertData(toAlert(r))));
   }
 
   async findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]> {
@@ -273,7 +387,7 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       msdyn_deviceid: command.deviceId,
       msdyn_sendtoallconnecteddevices: command.sendToAllConnectedDevices ?? false,
       msdyn_commandstatus: 192350000,
-      fl_commandstate: 'requested',
+      ...((await this.hasExtension()) ? { [ExtensionColumns.commandState.column]: 'requested' } : {}),
       ...this.bind('commands', 'msdyn_device', 'devices', command.deviceRecordId, false),
       ...this.bind('commands', 'msdyn_customerasset', 'customerAssets', command.customerAssetId, false),
       ...this.bind('commands', 'msdyn_parentalert', 'alerts', command.parentAlertId, false),
@@ -284,8 +398,37 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   }
 
   async getCommand(commandId: string): Promise<CrmCommand | undefined> {
-    const row = await this.retrieve('commands', commandId, CommandColumns);
+    const row = await this.retrieve('commands', commandId, await this.commandColumns());
     return row === undefined ? undefined : toCommand(row);
+  }
+
+  /**
+   * Whether the organisation has the Fieldlink extension solution's columns: one read of
+   * `EntityDefinitions(LogicalName='msdyn_iotdevicecommand')/Attributes`, on first need. Without
+   * them every write keeps to stock columns (the command state in msdyn_commandstatusreason).
+   */
+  hasExtension(): Promise<boolean> {
+    if (this.settings.extension === 'never') return Promise.resolve(false);
+    this.extension ??= this.exec('retrieve EntityDefinitions', (signal) =>
+      this.api.retrieveAttributes<Row>({ entityKey: `LogicalName='${ExtensionColumns.commandState.entity}'`, select: ['LogicalName'], filter: eqString('LogicalName', ExtensionColumns.commandState.column), signal }),
+    ).then(
+      (response) => {
+        const found = response.value.some((a) => a['LogicalName'] === ExtensionColumns.commandState.column);
+        this.log.info('dynamics.extension-discovered', { extension: found });
+        return found;
+      },
+      (error: unknown) => {
+        this.extension = undefined;
+        throw error;
+      },
+    );
+    return this.extension;
+  }
+
+  private extension: Promise<boolean> | undefined;
+
+  private async commandColumns(): Promise<string[]> {
+    return (await this.hasExtension()) ? [...CommandColumns, ExtensionColumns.commandState.column] : CommandColumns;
   }
 
   /**
@@ -297,10 +440,11 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
    */
   async updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite> {
     const id = this.recordIdOrNotFound('msdyn_iotdevicecommand', commandId);
+    const extension = await this.hasExtension();
     const data: Row = {
-      fl_commandstate: update.state,
       msdyn_commandstatus: update.cfsStatus,
-      msdyn_commandstatusreason: update.statusReason ?? null,
+      msdyn_commandstatusreason: encodeCommandStatusReason(update.state, update.statusReason),
+      ...(extension ? { [ExtensionColumns.commandState.column]: update.state } : {}),
     };
     const operation = 'update msdyn_iotdevicecommand';
     if (condition === undefined) {
@@ -308,9 +452,9 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       return ok(undefined);
     }
     for (let attempt = 1; attempt <= CONDITIONAL_WRITE_ATTEMPTS; attempt++) {
-      const row = await this.retrieve('commands', commandId, ['fl_commandstate']);
+      const row = await this.retrieve('commands', commandId, extension ? ['msdyn_commandstatus', 'msdyn_commandstatusreason', ExtensionColumns.commandState.column] : ['msdyn_commandstatus', 'msdyn_commandstatusreason']);
       if (row === undefined) throw new CrmError('NotFound', `no msdyn_iotdevicecommand with id ${JSON.stringify(commandId)}`);
-      const found = commandStateOf(row);
+      const found = toCommandStatus(row).state;
       if (found !== condition.ifState) return err({ code: 'StateMoved', commandId, expected: condition.ifState, found });
       const etag = row['@odata.etag'];
       if (typeof etag !== 'string' || etag === '') throw new CrmError('Rejected', `${operation} refused: Dataverse returned no @odata.etag to make the write conditional on`);
@@ -325,7 +469,7 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   }
 
   async listCommands(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<CrmCommand[]> {
-    const rows = await this.query('commands', CommandColumns, {
+    const rows = await this.query('commands', await this.commandColumns(), {
       ...(query.deviceId !== undefined ? { filter: eqString('msdyn_deviceid', query.deviceId) } : {}),
       orderBy: ['createdon desc'],
       ...(query.top !== undefined ? { top: query.top } : {}),
@@ -336,23 +480,29 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   /**
    * Keyed paging on (createdon, id), oldest first: each page asks for the rows after the last one
    * handed out, so rows that leave the state meanwhile shift nothing, and rows sharing a createdon
-   * second are all reached.
+   * second are all reached. On a stock organisation the server narrows by the CFS status the state
+   * implies (`msdyn_commandstatus`) and the state itself is read from `msdyn_commandstatusreason`
+   * here (no text filter on it: `[` is a wildcard to the SQL behind `startswith`); with the
+   * extension solution the server filters on its column.
    */
   async *commandsInState(state: CommandState, pageSize: number): AsyncIterable<readonly CrmCommand[]> {
     const top = Math.max(1, Math.min(5_000, Math.floor(pageSize)));
-    const inState = eqString('fl_commandstate', state);
+    const extension = await this.hasExtension();
+    const inState = extension ? eqString(ExtensionColumns.commandState.column, state) : `msdyn_commandstatus eq ${cfsStatusOf(state)}`;
+    const columns = await this.commandColumns();
     let after: { readonly createdOn: string; readonly id: string } | undefined;
     for (;;) {
       const filter =
         after === undefined
           ? inState
           : `${inState} and (createdon gt ${after.createdOn} or (createdon eq ${after.createdOn} and msdyn_iotdevicecommandid gt ${odataGuid(after.id)}))`;
-      const rows = await this.query('commands', CommandColumns, { filter, orderBy: ['createdon asc', 'msdyn_iotdevicecommandid asc'], top });
+      const rows = await this.query('commands', columns, { filter, orderBy: ['createdon asc', 'msdyn_iotdevicecommandid asc'], top });
       const page = rows.slice(0, top);
       if (page.length === 0) return;
       const last = page.at(-1)!;
       after = { createdOn: odataDateTime(epochOf(last['createdon'])), id: str(last['msdyn_iotdevicecommandid']) };
-      yield page.map(toCommand);
+      const commands = page.map(toCommand).filter((c) => c.state === state);
+      if (commands.length > 0) yield commands;
       if (page.length < top) return;
     }
   }
@@ -368,10 +518,16 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       title: newCase.title,
       ...(newCase.description !== undefined ? { description: newCase.description } : {}),
       ...this.bind('cases', 'msdyn_iotalert', 'alerts', alertId, false),
-      ...this.bind('cases', 'msdyn_customerasset', 'customerAssets', newCase.customerAssetId, false),
     };
     const outcome = await this.guardedWrite('create incident', { table: 'cases', id: caseId, data, mode: 'create' });
     if (!outcome.ok && outcome.status !== 412) throw toCrmError('create incident', outcome.error, this.redact);
+    if (newCase.customerAssetId !== undefined) {
+      // A case has no asset lookup in a stock organisation: it is the msdyn_incident_msdyn_customerasset many-to-many.
+      const assetId = this.recordId('customer asset', newCase.customerAssetId);
+      await this.exec('associate msdyn_incident_msdyn_customerasset', (signal) =>
+        this.api.associate({ collection: Tables.cases.set, primaryKey: caseId, relationshipName: CASE_ASSETS_RELATIONSHIP, relatedCollection: Tables.customerAssets.set, relatedKey: assetId, signal }),
+      );
+    }
     return { caseId, created: outcome.ok };
   }
 
@@ -394,12 +550,16 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
 
   async listCases(query: { readonly alertId?: string } = {}): Promise<CrmCase[]> {
     if (query.alertId !== undefined && !isGuid(query.alertId)) return [];
-    const rows = await this.query('cases', CaseColumns, { ...(query.alertId !== undefined ? { filter: eqLookup('msdyn_iotalert', query.alertId) } : {}), orderBy: ['createdon asc'] });
+    const rows = await this.query('cases', CaseColumns, {
+      ...(query.alertId !== undefined ? { filter: eqLookup('msdyn_iotalert', query.alertId) } : {}),
+      orderBy: ['createdon asc'],
+      expand: [{ property: CASE_ASSETS_RELATIONSHIP, select: ['msdyn_customerassetid'] }],
+    });
     return rows.map((r) => ({
       caseId: str(r['incidentid']),
       title: str(r['title']),
       alertId: str(r['_msdyn_iotalert_value']),
-      ...optional('customerAssetId', r['_msdyn_customerasset_value']),
+      ...optional('customerAssetId', ((r[CASE_ASSETS_RELATIONSHIP] as Row[] | undefined) ?? [])[0]?.['msdyn_customerassetid']),
       ...optional('description', r['description']),
     }));
   }
@@ -418,37 +578,44 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
 
   // ---- device data history ----
 
+  /**
+   * One `msdyn_iotdevicedatahistory` row, with the columns the CFS Logic App writes for a pulled
+   * twin: the hub device id (`msdyn_iothubdeviceid`), the connection state (Boolean), when it was
+   * recorded (`msdyn_connectionstateupdatedtime`), the last activity, the reported properties,
+   * and `msdyn_status` Enabled (the hub answered with the device's twin).
+   */
   async addDeviceDataHistory(entry: DeviceDataHistoryEntry): Promise<void> {
     const data: Row = {
-      msdyn_deviceid: entry.deviceId,
-      msdyn_connectionstate: entry.connectionState,
+      msdyn_name: entry.deviceId.slice(0, 100),
+      msdyn_iothubdeviceid: entry.deviceId,
+      msdyn_connectionstate: entry.connectionState === 'Connected',
+      msdyn_connectionstateupdatedtime: toDataverseDateTime(entry.recordedOn),
       msdyn_lastactivitytime: entry.lastActivityTime === undefined ? null : toDataverseDateTime(entry.lastActivityTime),
-      msdyn_reportedproperties: entry.reportedProperties,
-      msdyn_recordedon: toDataverseDateTime(entry.recordedOn),
-      ...this.bind('deviceData', 'msdyn_device', 'devices', entry.deviceRecordId, false),
+      msdyn_devicereportedproperties: entry.reportedProperties,
+      msdyn_status: DEVICE_DATA_STATUS_ENABLED,
     };
+    const withDevice = { ...data, ...this.bind('deviceData', 'msdyn_device', 'devices', entry.deviceRecordId, false) };
     const id = randomUUID();
-    let outcome = await this.guardedWrite('create msdyn_iotdevicedatahistory', { table: 'deviceData', id, data, mode: 'create' });
+    let outcome = await this.guardedWrite('create msdyn_iotdevicedatahistory', { table: 'deviceData', id, data: withDevice, mode: 'create' });
     if (!outcome.ok && outcome.status === 404 && entry.deviceRecordId !== undefined) {
       // The device record is gone (or was never in this CRM): keep the pulled data under its hub id rather than lose it.
       this.log.warn('dynamics.device-data-without-device-record', { deviceId: entry.deviceId, deviceRecordId: entry.deviceRecordId });
-      const { [`${this.navigationName('deviceData', 'msdyn_device')}@odata.bind`]: _unbound, ...withoutDevice } = data;
-      outcome = await this.guardedWrite('create msdyn_iotdevicedatahistory', { table: 'deviceData', id, data: withoutDevice, mode: 'create' });
+      outcome = await this.guardedWrite('create msdyn_iotdevicedatahistory', { table: 'deviceData', id, data, mode: 'create' });
     }
     if (!outcome.ok && outcome.status !== 412) throw toCrmError('create msdyn_iotdevicedatahistory', outcome.error, this.redact);
   }
 
   async listDeviceDataHistory(deviceId: string): Promise<DeviceDataHistoryEntry[]> {
-    const rows = await this.query('deviceData', DeviceDataColumns, { filter: eqString('msdyn_deviceid', deviceId), orderBy: ['msdyn_recordedon desc', 'createdon desc'] });
+    const rows = await this.query('deviceData', DeviceDataColumns, { filter: eqString('msdyn_iothubdeviceid', deviceId), orderBy: ['msdyn_connectionstateupdatedtime desc', 'createdon desc'] });
     return rows
-      .filter((r) => r['msdyn_deviceid'] === deviceId)
+      .filter((r) => r['msdyn_iothubdeviceid'] === deviceId)
       .map((r) => ({
-        deviceId: str(r['msdyn_deviceid']),
+        deviceId: str(r['msdyn_iothubdeviceid']),
         ...optional('deviceRecordId', r['_msdyn_device_value']),
-        connectionState: str(r['msdyn_connectionstate']) === 'Connected' ? ('Connected' as const) : ('Disconnected' as const),
+        connectionState: r['msdyn_connectionstate'] === true ? ('Connected' as const) : ('Disconnected' as const),
         ...(r['msdyn_lastactivitytime'] != null ? { lastActivityTime: epochOf(r['msdyn_lastactivitytime']) } : {}),
-        reportedProperties: str(r['msdyn_reportedproperties']),
-        recordedOn: epochOf(r['msdyn_recordedon']),
+        reportedProperties: str(r['msdyn_devicereportedproperties']),
+        recordedOn: epochOf(r['msdyn_connectionstateupdatedtime']),
       }));
   }
 
@@ -479,8 +646,8 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       msdyn_alertdata: fitted.column,
       msdyn_alerttime: toDataverseDateTime(alert.alertTime),
       msdyn_alerttype: alert.alertType,
-      statecode: alert.state,
-      statuscode: alert.status,
+      // A new alert is Active / Active in the CRM; other states are written, the default is left to it.
+      ...(alert.state !== AlertStateValue.Active || alert.status !== AlertStatusValue.Active ? { statecode: alert.state, statuscode: alert.status } : {}),
       ...this.bind('alerts', 'msdyn_device', 'devices', alert.deviceRecordId, false),
       ...this.bind('alerts', 'msdyn_customerasset', 'customerAssets', alert.customerAssetId, false),
       ...this.bind('alerts', 'msdyn_parentalert', 'alerts', alert.parentAlertId, false),
@@ -518,15 +685,11 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return byToken;
   }
 
-  /** `{ "lookup@odata.bind": "/set(id)" }`, or a cleared lookup (`null`) when `clear` and no id. */
-  private bind(from: TableName, lookup: string, to: TableName, id: string | undefined, clear: boolean): Row {
-    const nav = this.navigationName(from, lookup);
+  /** `{ "<navigation>@odata.bind": "/set(id)" }` under the lookup's stock navigation name, or a cleared lookup (`null`) when `clear` and no id. */
+  private bind<F extends keyof typeof Navigation>(from: F, lookup: keyof (typeof Navigation)[F], to: TableName, id: string | undefined, clear: boolean): Row {
+    const nav = Navigation[from][lookup] as string;
     if (id === undefined) return clear ? { [`${nav}@odata.bind`]: null } : {};
-    return { [`${nav}@odata.bind`]: `/${Tables[to].set}(${this.recordId(lookup, id)})` };
-  }
-
-  private navigationName(from: TableName, lookup: string): string {
-    return this.settings.navigationProperties?.[`${Tables[from].entity}.${lookup}`] ?? lookup;
+    return { [`${nav}@odata.bind`]: `/${Tables[to].set}(${this.recordId(String(lookup), id)})` };
   }
 
   private recordId(what: string, id: string): string {
@@ -564,13 +727,24 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     }
   }
 
-  private async query(table: TableName, select: string[], q: { filter?: string; orderBy?: string[]; top?: number }): Promise<Row[]> {
+  private async query(table: TableName, select: string[], q: { filter?: string; orderBy?: string[]; top?: number; expand?: Array<{ property: string; select: string[] }> }): Promise<Row[]> {
     const rows: Row[] = [];
     let next: string | undefined;
     do {
       const page = next;
       const response = await this.exec(`retrieve ${Tables[table].set}`, (signal) =>
-        this.api.retrieveMultiple<Row>({ collection: Tables[table].set, select: [...select], ...(q.filter !== undefined ? { filter: q.filter } : {}), ...(q.orderBy !== undefined ? { orderBy: [...q.orderBy] } : {}), ...(q.top !== undefined ? { top: q.top } : {}), signal }, page),
+        this.api.retrieveMultiple<Row>(
+          {
+            collection: Tables[table].set,
+            select: [...select],
+            ...(q.filter !== undefined ? { filter: q.filter } : {}),
+            ...(q.orderBy !== undefined ? { orderBy: [...q.orderBy] } : {}),
+            ...(q.top !== undefined ? { top: q.top } : {}),
+            ...(q.expand !== undefined ? { expand: q.expand } : {}),
+            signal,
+          },
+          page,
+        ),
       );
       rows.push(...response.value);
       next = response.oDataNextLink;
@@ -714,15 +888,15 @@ const parseJsonObject = (text: unknown): Record<string, unknown> | undefined => 
   }
 };
 
-function toDevice(r: Row): CrmDevice {
+function toDevice(r: Row, deviceType: string, customerAssetId: string | undefined): CrmDevice {
   const tags = parseJsonObject(r['msdyn_tags']);
   const settings = parseJsonObject(r['msdyn_devicesettings']);
   return {
     deviceRecordId: str(r['msdyn_iotdeviceid']),
     deviceId: str(r['msdyn_deviceid']),
     name: str(r['msdyn_name']),
-    deviceType: str(r['fl_devicetype']),
-    ...optional('customerAssetId', r['_msdyn_customerasset_value']),
+    deviceType,
+    ...optional('customerAssetId', customerAssetId),
     ...(tags !== undefined ? { tags } : {}),
     ...(settings !== undefined ? { settings } : {}),
     registrationStatus: Number(r['msdyn_registrationstatus'] ?? 192350000) as RegistrationStatus,
@@ -738,7 +912,7 @@ function toAlert(r: Row): StoredIoTAlert {
     description: str(r['msdyn_description']),
     alertData: str(r['msdyn_alertdata']),
     alertTime: epochOf(r['msdyn_alerttime']),
-    alertType: Number(r['msdyn_alerttype']) as AlertType,
+    alertType: (r['msdyn_alerttype'] == null ? AlertTypeValue.Anomaly : Number(r['msdyn_alerttype'])) as AlertType,
     state: Number(r['statecode']) as AlertState,
     status: Number(r['statuscode']) as AlertStatus,
     ...optional('deviceRecordId', r['_msdyn_device_value']),
@@ -749,7 +923,13 @@ function toAlert(r: Row): StoredIoTAlert {
   };
 }
 
-const commandStateOf = (r: Row): CommandState => (str(r['fl_commandstate']) || 'requested') as CommandState;
+/** The command's state and reason: from msdyn_commandstatusreason (see command-status-reason.ts). */
+const toCommandStatus = (r: Row): { readonly state: CommandState; readonly statusReason?: string } => {
+  const decoded = decodeCommandStatusReason(Number(r['msdyn_commandstatus'] ?? 192350000) as CfsCommandStatus, r['msdyn_commandstatusreason'] as string | null | undefined);
+  // With the extension solution, its column holds the state (a reason edited by hand cannot move it).
+  const extended = r[ExtensionColumns.commandState.column];
+  return typeof extended === 'string' && extended !== '' ? { ...decoded, state: extended as CommandState } : decoded;
+};
 
 function workOrderSummary(w: NewCrmWorkOrder): string {
   const extra = [w.incidentType === undefined ? undefined : `incident type: ${w.incidentType}`, w.priority === undefined ? undefined : `priority: ${w.priority}`].filter((x) => x !== undefined);
@@ -766,9 +946,8 @@ function toCommand(r: Row): CrmCommand {
     ...optional('customerAssetId', r['_msdyn_customerasset_value']),
     ...optional('parentAlertId', r['_msdyn_parentalert_value']),
     sendToAllConnectedDevices: r['msdyn_sendtoallconnecteddevices'] === true,
-    state: commandStateOf(r),
+    ...toCommandStatus(r),
     cfsStatus: Number(r['msdyn_commandstatus'] ?? 192350000) as CfsCommandStatus,
-    ...optional('statusReason', r['msdyn_commandstatusreason']),
     createdOn: epochOf(r['createdon']),
     modifiedOn: epochOf(r['modifiedon']),
   };

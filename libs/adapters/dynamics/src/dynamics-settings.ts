@@ -21,10 +21,11 @@ export interface DynamicsSettings {
   /** Web API version (dynamics-web-api's `dataApi.version`). */
   readonly webApiVersion?: string;
   /**
-   * Single-valued navigation property names differ in case between organisations
-   * (`msdyn_Device` or `msdyn_device`); override any of them here, keyed `entity.lookup`.
+   * The optional Fieldlink extension solution (`solution/`): `discover` (the default) reads
+   * `EntityDefinitions` once to see whether the organisation has its columns and uses them when it
+   * does; `never` keeps to stock columns without asking.
    */
-  readonly navigationProperties?: Readonly<Record<string, string>>;
+  readonly extension?: 'discover' | 'never';
 }
 
 /** The OAuth scope of an organisation: its root URL with `/.default`. */

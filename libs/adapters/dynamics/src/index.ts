@@ -4,4 +4,7 @@ export { ServiceProtectionGate, defaultServiceProtection, parseRetryAfter, type 
 export { odataString, odataGuid, eqString } from './odata-literal.js';
 export { deterministicGuid } from './deterministic-id.js';
 export { fitAlertData, cutAlertData } from './alert-data-overflow.js';
-export { Tables, ALERT_DATA_NOTE_SUBJECT } from './cfs-tables.js';
+export { Tables, Navigation, ExtensionColumns, ALERT_DATA_NOTE_SUBJECT } from './cfs-tables.js';
+
+/** The optional Fieldlink extension solution, as a customizer imports it into an organisation. */
+export const FIELDLINK_EXTENSION_SOLUTION_ZIP = new URL('../solution/FieldlinkExtension.zip', import.meta.url);

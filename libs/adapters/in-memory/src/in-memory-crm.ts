@@ -11,6 +11,7 @@ import {
   type CrmCommand,
   type CrmCustomerAsset,
   type CrmDevice,
+  type CrmDeviceCategory,
   type CrmGatewayPort,
   type CrmIoTSettings,
   type CrmWorkOrder,
@@ -33,7 +34,7 @@ export interface InMemoryCrmOptions {
 
 /**
  * The Dynamics 365 records the flows touch, kept in process, with the CRM's rules: creation is
- * idempotent where the port says so (alert by token, case and work order per alert, command by
+ * idempotent where the port says so (alert by id or token, case and work order per alert, command by
  * the id given), updates of missing records fail with NotFound, and listings are newest first.
  * Records are copied in and out, so a caller can never change what is stored by mutating it.
  */
@@ -41,11 +42,14 @@ export class InMemoryCrm implements CrmGatewayPort {
   private readonly assets = new Map<string, CrmCustomerAsset>();
   private readonly devices = new Map<string, CrmDevice>();
   private readonly alertsById = new Map<string, StoredIoTAlert>();
-  private readonly alertIdByToken = new Map<string, string>();
+  /** Per alert token, the ids of its alerts, oldest first. */
+  private readonly alertIdsByToken = new Map<string, string[]>();
   private readonly commands = new Map<string, CrmCommand>();
   private readonly cases = new Map<string, CrmCase>();
   private readonly workOrders = new Map<string, CrmWorkOrder>();
   private readonly deviceData: DeviceDataHistoryEntry[] = [];
+  /** Device categories by name: a device's type is its category, made when first used, as the Dynamics adapter does. */
+  private readonly categories = new Map<string, CrmDeviceCategory>();
   private readonly clock: ClockPort;
   /** Insertion order breaks ties of equal timestamps, so "newest first" is stable. */
   private sequence = 0;
@@ -74,7 +78,19 @@ export class InMemoryCrm implements CrmGatewayPort {
   }
 
   async upsertDevice(device: CrmDevice): Promise<void> {
+    if (device.deviceType !== '' && !this.categories.has(device.deviceType)) this.defineDeviceCategory({ name: device.deviceType, readings: [], commands: [] });
     this.devices.set(device.deviceRecordId, copy(device));
+  }
+
+  /** Defines (or replaces) a device category with its readings and commands, as a customizer does in the CRM. */
+  defineDeviceCategory(category: Omit<CrmDeviceCategory, 'categoryId'> & { readonly categoryId?: string }): CrmDeviceCategory {
+    const stored: CrmDeviceCategory = { ...copy(category), categoryId: category.categoryId ?? this.categories.get(category.name)?.categoryId ?? this.ids.newId() };
+    this.categories.set(category.name, stored);
+    return copy(stored);
+  }
+
+  async listDeviceCategories(): Promise<CrmDeviceCategory[]> {
+    return [...this.categories.values()].sort((a, b) => a.name.localeCompare(b.name)).map(copy);
   }
 
   async getDevice(deviceRecordId: string): Promise<CrmDevice | undefined> {
@@ -102,11 +118,13 @@ export class InMemoryCrm implements CrmGatewayPort {
   // ---- alerts ----
 
   async createIoTAlert(alert: NewIoTAlert): Promise<CreatedIoTAlert> {
-    const existing = this.alertIdByToken.get(alert.alertToken);
-    if (existing !== undefined) return { alertId: existing, created: false };
-    const alertId = this.ids.newId();
+    const existing = alert.alertId ?? this.alertIdsByToken.get(alert.alertToken)?.[0];
+    if (existing !== undefined && this.alertsById.has(existing)) return { alertId: existing, created: false };
+    const alertId = alert.alertId ?? this.ids.newId();
     this.alertsById.set(alertId, { ...copy(alert), alertId });
-    this.alertIdByToken.set(alert.alertToken, alertId);
+    const ofToken = this.alertIdsByToken.get(alert.alertToken);
+    if (ofToken === undefined) this.alertIdsByToken.set(alert.alertToken, [alertId]);
+    else ofToken.push(alertId);
     this.order.set(alertId, ++this.sequence);
     this.indexByDevice(alert.deviceId, { alertId, alertTime: alert.alertTime });
     return { alertId, created: true };
@@ -116,9 +134,8 @@ export class InMemoryCrm implements CrmGatewayPort {
     return copyOrUndefined(this.alertsById.get(alertId));
   }
 
-  async findIoTAlertByToken(alertToken: string): Promise<StoredIoTAlert | undefined> {
-    const alertId = this.alertIdByToken.get(alertToken);
-    return alertId === undefined ? undefined : copyOrUndefined(this.alertsById.get(alertId));
+  async findIoTAlertsByToken(alertToken: string): Promise<StoredIoTAlert[]> {
+    return (this.alertIdsByToken.get(alertToken) ?? []).map((alertId) => copy(this.alertsById.get(alertId)!));
   }
 
   async findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]> {

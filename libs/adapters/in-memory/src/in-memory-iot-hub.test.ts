@@ -1,5 +1,6 @@
+import type { TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
 import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, eventually, telemetryIntakeConformance } from '@fieldlink/ports/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { InMemoryIotHub } from './in-memory-iot-hub.js';
 import { ManualClock } from './system-clock.js';
 
@@ -53,5 +54,49 @@ describe('InMemoryIotHub sequence numbers', () => {
     await subscription.close();
     await hub.close();
     expect(() => new InMemoryIotHub({ firstSequenceNumber: -1 })).toThrow('firstSequenceNumber');
+  });
+});
+
+describe('InMemoryIotHub telemetry: how far a partition goes', () => {
+  it('tells each partition context the newest sequence number the partition holds, sent after the batch too, and lists every partition of a subscription before it handed anything', async () => {
+    const { hub } = newHub();
+    const handed: Array<{ envelope: TelemetryEnvelope; partition: TelemetryPartitionContext }> = [];
+    const subscription = await hub.subscribe('rules', async (batch, partition) => void handed.push(...batch.map((envelope) => ({ envelope, partition }))), { checkpoints: 'by-handler' });
+    expect(subscription.partitions?.().map((p) => p.partitionId)).toEqual(['0', '1', '2', '3']);
+    expect(subscription.partitions?.().map((p) => p.lastEnqueuedSequenceNumber?.())).toEqual([-1, -1, -1, -1]);
+    await hub.send('thermostat-1', new TextEncoder().encode('{}'));
+    await eventually(() => expect(handed).toHaveLength(1));
+    const [{ envelope, partition }] = handed as [(typeof handed)[number]];
+    expect(partition.lastEnqueuedSequenceNumber?.()).toBe(envelope.sequenceNumber);
+    await subscription.close();
+    await hub.send('thermostat-1', new TextEncoder().encode('{}'));
+    expect(partition.lastEnqueuedSequenceNumber?.()).toBe(envelope.sequenceNumber + 1);
+    expect(subscription.partitions?.()).toEqual([]);
+    await hub.close();
+  });
+});
+
+describe('InMemoryIotHub recorded messages (fieldlink replay)', () => {
+  it('keeps the recorded enqueued time of a replayed message, and counts what a consumer group has not checkpointed', async () => {
+    const { hub } = newHub();
+    const handed: Array<{ deviceId: string; enqueuedTime: number }> = [];
+    let checkpoint: (() => Promise<void>) | undefined;
+    const subscription = await hub.subscribe(
+      'rules',
+      async (batch, partition) => {
+        for (const e of batch) handed.push({ deviceId: e.connectionDeviceId, enqueuedTime: e.enqueuedTime });
+        const last = batch[batch.length - 1]!;
+        checkpoint = () => partition.checkpoint(last);
+      },
+      { checkpoints: 'by-handler' },
+    );
+    const recorded = Date.parse('2026-06-01T08:00:00Z');
+    await hub.sendRecorded('thermostat-1', new TextEncoder().encode('{}'), recorded);
+    await vi.waitFor(() => expect(handed).toEqual([{ deviceId: 'thermostat-1', enqueuedTime: recorded }]));
+    expect(hub.uncheckpointed('rules')).toBe(1);
+    await checkpoint!();
+    expect(hub.uncheckpointed('rules')).toBe(0);
+    await subscription.close();
+    await hub.close();
   });
 });

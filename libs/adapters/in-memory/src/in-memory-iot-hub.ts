@@ -92,11 +92,29 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
 
   /** A device-to-cloud message as the hub receives it (no connection needed: the simulator's shortcut). */
   async send(deviceId: string, body: Uint8Array, properties?: Readonly<Record<string, string>>): Promise<void> {
+    this.enqueue(deviceId, body, this.clock.now(), properties);
+  }
+
+  /**
+   * A recorded device-to-cloud message, stamped with the enqueued time it had when it was recorded
+   * instead of now (`fieldlink replay`): the stream then carries the recording's event times.
+   */
+  async sendRecorded(deviceId: string, body: Uint8Array, enqueuedTime: number): Promise<void> {
+    this.enqueue(deviceId, body, enqueuedTime);
+  }
+
+  /** Events the consumer group's checkpoints have not passed yet, over every partition (0: it has read and checkpointed everything). */
+  uncheckpointed(consumerGroup: string): number {
+    const marks = this.checkpoints.get(consumerGroup);
+    return this.partitions.reduce((sum, p, i) => sum + p.nextSequence - Math.max(marks?.[i] ?? 0, p.firstSequence), 0);
+  }
+
+  private enqueue(deviceId: string, body: Uint8Array, enqueuedTime: number, properties?: Readonly<Record<string, string>>): void {
     const partition = this.partitions[partitionOf(deviceId, this.partitions.length)]!;
     partition.events.push({
       body: new Uint8Array(body),
       connectionDeviceId: deviceId,
-      enqueuedTime: this.clock.now(),
+      enqueuedTime,
       partitionId: partition.id,
       sequenceNumber: partition.nextSequence++,
       ...(properties === undefined ? {} : { properties: { ...properties } }),
@@ -174,6 +192,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         this.listeners.delete(listener);
         await running;
       },
+      partitions: () => (closed ? [] : contexts),
     };
   }
 
@@ -190,6 +209,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         }
         marks[i] = Math.max(marks[i]!, through.sequenceNumber + 1);
       },
+      lastEnqueuedSequenceNumber: () => partition.nextSequence - 1,
     };
   }
 

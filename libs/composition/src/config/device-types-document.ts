@@ -72,6 +72,8 @@ const deviceTypeSchema = z
     readings: z.array(readingSchema).min(1, 'expected at least one reading'),
     rules: z.array(z.strictObject({ reading: name, threshold: finite('the threshold'), ruleOutput: name })).default([]),
     commands: z.array(z.strictObject({ name, parameters: z.record(name, parameterSpec).default({}), optional: z.array(name).optional() })).default([]),
+    /** Going offline raises an alert: a device silent this long (no message at all) is offline, and its alert has this rule output. */
+    offline: z.strictObject({ afterMs: z.int('expected a whole number of milliseconds').min(1_000, 'expected at least 1000 ms').max(7 * 24 * 3_600_000, 'expected at most a week'), ruleOutput: name }).optional(),
   })
   .superRefine((t, ctx) => {
     const readings = new Set(t.readings.map((r) => r.name));
@@ -120,7 +122,8 @@ export function parseDeviceTypesDocument(document: unknown): Result<ConfiguredDe
         name: t.name,
         readings: t.readings.map((r) => r.name),
         commands: t.commands.map((c) => ({ name: c.name, parameters: c.parameters, ...(c.optional === undefined ? {} : { optional: c.optional }) })),
-        defaultRules: [],
+        // The absence rule the connection monitor raises when a device of this type goes offline.
+        defaultRules: t.offline === undefined ? [] : [{ id: `${t.name}-offline`, kind: 'absence' as const, scope: { deviceType: t.name }, forMs: t.offline.afterMs, severity: 'major' as const, output: t.offline.ruleOutput }],
       },
       rules: t.rules.map((r) => ({ deviceType: t.name, readingType: r.reading, threshold: r.threshold, ruleOutput: r.ruleOutput })),
       readings: t.readings,

@@ -141,6 +141,22 @@ export const fieldlinkConfigSchema = z.strictObject({
       database: name.optional(),
       maxConcurrency: count(1, 52).default(52),
       batchSize: count(1, 1000).default(10),
+      /** The optional Fieldlink extension solution: `discover` it with one read of EntityDefinitions, or `never` ask and keep to stock columns. */
+      extension: z.enum(['discover', 'never'], { error: 'expected "discover" or "never"' }).default('discover'),
+      /** The embedded emulator imports the Fieldlink extension solution before it serves (a stock organisation without it). */
+      importExtension: z.boolean({ error: 'expected true or false' }).default(false),
+    })
+    .prefault({}),
+  alerts: z
+    .strictObject({
+      /**
+       * Who enriches an IoT alert once it is created: `orchestrator` (the inbound flow maps the
+       * device to its record and customer asset and parents repeats, then writes them), or
+       * `organisation` (the inbound flow writes what the CFS Logic App writes, five columns, and
+       * the CRM's own plug-ins map the device and parent the alert, as in a CFS deployment).
+       * Unset: `organisation` against a Dataverse organisation, `orchestrator` otherwise.
+       */
+      enrichment: z.enum(['orchestrator', 'organisation'], { error: 'expected "orchestrator" or "organisation"' }).optional(),
     })
     .prefault({}),
   rules: z
@@ -201,11 +217,16 @@ export type FieldlinkConfigInput = z.input<typeof fieldlinkConfigSchema>;
 type ParsedConfig = z.output<typeof fieldlinkConfigSchema>;
 
 /** The validated configuration, with every port resolved to its adapter. */
-export interface FieldlinkConfig extends Omit<ParsedConfig, 'ports' | 'dataverse'> {
+export interface FieldlinkConfig extends Omit<ParsedConfig, 'ports' | 'dataverse' | 'alerts'> {
   readonly ports: { readonly [P in PortName]: AdapterName<P> };
+  /** `enrichment` resolved from the CRM when unset. */
+  readonly alerts: { readonly enrichment: AlertEnrichment };
   /** `embedded` resolved: true when the emulator runs in process. */
   readonly dataverse: ParsedConfig['dataverse'] & { readonly embedded: boolean };
 }
+
+/** Who maps an alert's device to its records and parents it: the orchestrator, or the organisation's plug-ins (CFS). */
+export type AlertEnrichment = 'orchestrator' | 'organisation';
 
 /** Settings whose values are secrets: read from the environment only, redacted in every dump. */
 export const SECRET_PATHS = ['serviceBus.connectionString', 'eventHubs.connectionString', 'iotHub.connectionString', 'blob.connectionString', 'dataverse.clientSecret', 'storage.postgresConnectionString', 'storage.azureSqlConnectionString'] as const;

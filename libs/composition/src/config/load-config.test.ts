@@ -103,6 +103,15 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { FIELDLINK_PROFILE: 'azure', FIELDLINK_DATAVERSE_EMBEDDED: 'true' } })).toMatchObject({ ok: false, error: expect.not.arrayContaining([expect.objectContaining({ path: 'dataverse.url' })]) });
   });
 
+  it('leaves alert enrichment to a Dataverse organisation (the emulator in process enriches as CFS does), does it in the orchestrator for the in-memory CRM, and takes an explicit choice over either', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'orchestrator' } } });
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse' } })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'organisation' } } });
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'https://contoso.crm.dynamics.com' } })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'organisation' } } });
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'https://contoso.crm.dynamics.com', FIELDLINK_ALERTS_ENRICHMENT: 'orchestrator' } })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'orchestrator' } } });
+    expect(loadConfig({ env: { FIELDLINK_ALERTS_ENRICHMENT: 'organisation' } })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'organisation' } } });
+    expect(loadConfig({ env: { FIELDLINK_ALERTS_ENRICHMENT: 'crm' } })).toEqual({ ok: false, error: [{ path: 'alerts.enrichment', source: 'env FIELDLINK_ALERTS_ENRICHMENT', message: 'expected "orchestrator" or "organisation"' }] });
+  });
+
   it('refuses dataverse.embedded with a URL, a missing URL when it is false, and a value that is not true or false', () => {
     expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_EMBEDDED: 'TRUE', FIELDLINK_DATAVERSE_URL: 'http://127.0.0.1:5555/' } })).toEqual({
       ok: false,

@@ -91,7 +91,9 @@ export function parseConfig(document: unknown, origin: ReadonlyMap<string, strin
   const profilePorts = PROFILE_PORTS[rest.profile];
   const ports = Object.fromEntries(PORT_NAMES.map((p) => [p, chosen[p] ?? profilePorts[p]])) as { [P in PortName]: AdapterName<P> };
   const embedded = rest.dataverse.embedded ?? (rest.dataverse.url === undefined && (rest.profile === 'embedded' || rest.profile === 'durable'));
-  const config: FieldlinkConfig = { ...rest, ports, dataverse: { ...rest.dataverse, embedded } };
+  // A Dataverse organisation enriches its alerts itself (CFS's plug-ins); the in-memory CRM and the emulator in process are enriched here.
+  const enrichment = rest.alerts.enrichment ?? (ports.crm === 'dataverse' ? 'organisation' : 'orchestrator');
+  const config: FieldlinkConfig = { ...rest, ports, dataverse: { ...rest.dataverse, embedded }, alerts: { enrichment } };
   const issues = requiredSettings(config).map(({ path, message }) => withSource(path, message));
   if (config.simulator.drifting > config.simulator.devices) issues.push(withSource('simulator.drifting', `expected at most simulator.devices (${config.simulator.devices})`));
   return issues.length > 0 ? err(issues) : ok(config);

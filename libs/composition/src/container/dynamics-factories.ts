@@ -1,6 +1,7 @@
-import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
-import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DynamicsCrmGateway, FIELDLINK_EXTENSION_SOLUTION_ZIP } from '@fieldlink/adapter-dynamics';
+import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 import type { AdapterFactories } from './port-adapters.js';
 import { DATA_FILES, dataDirOf } from './sql-factories.js';
 
@@ -17,14 +18,21 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export const DYNAMICS_FACTORIES: AdapterFactories = {
   crm: {
     dataverse: async ({ config, log, builtPort }) => {
-      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded } = config.dataverse;
-      const settings = { batchSize, serviceProtection: { maxConcurrency } };
+      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded, extension, importExtension } = config.dataverse;
+      const settings = { batchSize, extension, serviceProtection: { maxConcurrency } };
       if (embedded) {
         const outboundQueue = builtPort('outboundQueue');
         // On the durable profile the emulator keeps its records in a SQLite file of the data directory.
         const database = config.dataverse.database ?? (config.profile === 'durable' ? join(dataDirOf(config), DATA_FILES.dataverse) : undefined);
-        const emulator = await startDataverseEmulator({ host: '127.0.0.1', port: 0, log, ...(outboundQueue === undefined ? {} : { outboundQueue }), ...(database === undefined ? {} : { database }) });
-        log.info('dataverse.emulator-started', { url: emulator.url, webApiUrl: emulator.webApiUrl, serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})`, database: database ?? 'in memory' });
+        const solutions = importExtension ? [fileURLToPath(FIELDLINK_EXTENSION_SOLUTION_ZIP)] : [];
+        const emulator = await startDataverseEmulator({ host: '127.0.0.1', port: 0, log, solutions, ...(outboundQueue === undefined ? {} : { outboundQueue }), ...(database === undefined ? {} : { database }) });
+        log.info('dataverse.emulator-started', {
+          url: emulator.url,
+          webApiUrl: emulator.webApiUrl,
+          serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})`,
+          organisation: importExtension ? 'stock CFS + Fieldlink extension solution' : 'stock CFS',
+          database: database ?? 'in memory',
+        });
         try {
           return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true, ...settings }, { log }), close: () => emulator.close() };
         } catch (e) {

@@ -111,9 +111,18 @@ export function createFieldlinkContainer(services: ContainerServices): Container
     );
   }
   if (has(TOKENS.StatusStore)) {
+    // A device type with an absence rule among its rules raises an alert when its device goes offline.
     c.bind(APP_TOKENS.DeviceConnectionMonitor).toResolvedValue(
-      (statusStore: StatusStorePort, clock: ClockPort, log: LogPort) => new DeviceConnectionMonitor({ statusStore, clock, log, heartbeatIntervalMs: config.simulator.heartbeatIntervalMs || 60_000 }),
-      [TOKENS.StatusStore, TOKENS.Clock, TOKENS.Log],
+      (statusStore: StatusStorePort, clock: ClockPort, log: LogPort, alertsQueue: MessageQueuePort | undefined, referenceData: ReferenceDataPort | undefined) =>
+        new DeviceConnectionMonitor({
+          statusStore,
+          clock,
+          log,
+          heartbeatIntervalMs: config.simulator.heartbeatIntervalMs || 60_000,
+          ...(alertsQueue === undefined ? {} : { alertsQueue, deviceTypes: services.deviceTypes.types.map((t) => t.definition), defaultDeviceType }),
+          ...(referenceData === undefined ? {} : { deviceTypeOf: (deviceId: string) => referenceData.deviceTypeOf(deviceId) }),
+        }),
+      [TOKENS.StatusStore, TOKENS.Clock, TOKENS.Log, { serviceIdentifier: TOKENS.AlertsQueue, optional: true }, { serviceIdentifier: TOKENS.ReferenceData, optional: true }],
     );
   }
 
@@ -144,7 +153,7 @@ export function createFieldlinkContainer(services: ContainerServices): Container
       (crm: CrmGatewayPort, actions: AlertActions, log: LogPort) => new AlertAutomation({ crm, actions, log, config: services.automation.config, defaultDeviceType }),
       [TOKENS.CrmGateway, APP_TOKENS.AlertActions, TOKENS.Log],
     );
-    c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort, automation: AlertAutomation) => new InboundAlerts({ crm, log, automation }), [TOKENS.CrmGateway, TOKENS.Log, APP_TOKENS.AlertAutomation]);
+    c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort, automation: AlertAutomation) => new InboundAlerts({ crm, log, automation, enrichment: config.alerts.enrichment }), [TOKENS.CrmGateway, TOKENS.Log, APP_TOKENS.AlertAutomation]);
     if (has(TOKENS.AlertsQueue)) {
       c.bind(APP_TOKENS.AlertsProcessor).toResolvedValue(
         (queue: MessageQueuePort, inbound: InboundAlerts, log: LogPort) => new QueueProcessor(queue, (m) => inbound.handle(m), log),

@@ -45,9 +45,10 @@ const recordingLog = (into: Logged[]): LogPort => ({
 });
 
 describe('the local stack with ports.crm dataverse and no URL: the Dataverse emulator in process', () => {
-  it('closes the loop through the Dynamics adapter: alert record in the emulator → Set Values created through the adapter → service endpoint → outbound queue → device → acknowledged', async () => {
+  for (const importExtension of [false, true]) {
+  it(`closes the loop through the Dynamics adapter on ${importExtension ? 'an organisation with the Fieldlink extension solution' : 'a stock organisation'}: alert record in the emulator → Set Values created through the adapter → service endpoint → outbound queue → device → acknowledged`, async () => {
     // The demo policy `fieldlink up` turns on: the embedded emulator is no real organisation.
-    const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 3, drifting: 0, heartbeatIntervalMs: 0 }, automation: { file: fileURLToPath(new URL('../../../../apps/cli/examples/automation.demo.yaml', import.meta.url)) } });
+    const config = parseConfig({ ports: { crm: 'dataverse' }, dataverse: { importExtension }, simulator: { devices: 3, drifting: 0, heartbeatIntervalMs: 0 }, automation: { file: fileURLToPath(new URL('../../../../apps/cli/examples/automation.demo.yaml', import.meta.url)) } });
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     expect(config.value.dataverse).toMatchObject({ embedded: true });
     const outbound = new RecordingQueue('outbound');
@@ -75,7 +76,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     stack.fleet.nudge('thermostat-2', 20);
     await stack.fleet.tick();
     const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
-    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: ids.customerAssetId, description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
+    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: ids.customerAssetId('thermostat-2'), description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
     // The record is in the emulator's store, read over its Web API without the adapter.
     const stored = (await (await fetch(`${webApiUrl}msdyn_iotalerts?$filter=msdyn_deviceid eq 'thermostat-2'&$select=msdyn_alerttoken,msdyn_description`)).json()) as { value: Array<Record<string, unknown>> };
     expect(stored.value.map((r) => r['msdyn_iotalertid'])).toContain(alert.alertId);
@@ -90,6 +91,10 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
       return c?.state === 'acknowledged' ? c : undefined;
     });
     expect(done).toMatchObject({ commandId: command.commandId, cfsStatus: 192350001 });
+    // On the organisation's own columns: the stock ones always, the extension's only where it was imported.
+    const row = (await (await fetch(`${webApiUrl}msdyn_iotdevicecommands(${command.commandId})`)).json()) as Record<string, unknown>;
+    expect(row).toMatchObject({ msdyn_commandstatus: 192350001, msdyn_commandstatusreason: expect.stringMatching(/^\[Fieldlink: acknowledged\]/) });
+    expect(row['fl_commandstate']).toBe(importExtension ? 'acknowledged' : undefined);
 
     // The command left through the outbound queue, once: the service endpoint's Create, and no direct dispatch beside it.
     const creates = outbound.posted.filter((m) => m.properties?.[ServiceEndpointProperty.RequestName] === 'Create');
@@ -103,6 +108,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     expect(await outbound.peekDeadLetters(10)).toEqual([]);
     expect(await crm.listCommands()).toHaveLength(1);
   }, 30_000);
+  }
 
   it('stops the emulator with the stack', async () => {
     const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 1, drifting: 0, heartbeatIntervalMs: 0 } });

@@ -51,7 +51,7 @@ describe('the local stack', () => {
     s.fleet.nudge('thermostat-2', 20);
     await s.fleet.tick();
     const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
-    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: 'local-asset-1', description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
+    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: 'local-asset-thermostat-2', description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
 
     const command = await waitFor('the Set Values command', async () => (await crm.listCommands({ deviceId: 'thermostat-2' }))[0]);
     expect(command).toMatchObject({ name: 'Set Values', parentAlertId: alert.alertId });
@@ -152,6 +152,21 @@ describe('the local stack', () => {
     const received = await waitFor('the device to receive the command', () => s.fleet.get('thermostat-1')?.lastCommand);
     expect(received).toMatchObject({ name: 'Reset Thermostat', outcome: 'completed', messageId: commandId });
     await waitFor('the acknowledgement', async () => ((await crm.getCommand(commandId))?.state === 'acknowledged' ? true : undefined));
+  });
+
+  it('registers a thermostat added later in the CRM and the hub as the fleet\u2019s others, so it connects; an id the hub refuses is refused with the reason', async () => {
+    const s = await start({ devices: 1, drifting: 0 });
+    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    // Before: a device the hub does not know has its connection refused.
+    const unknown = await s.fleet.addDevice('thermostat-unregistered');
+    expect(unknown.ok && unknown.value.connection).toBe('failed');
+    expect(await s.registerDevice('thermostat-added')).toEqual({ ok: true, value: undefined });
+    expect(await crm.getDevice('thermostat-added-record')).toMatchObject({ deviceId: 'thermostat-added', customerAssetId: 'local-asset-thermostat-added', registrationStatus: 192350003 });
+    const added = await s.fleet.addDevice('thermostat-added');
+    expect(added.ok && added.value.connection).toBe('connected');
+    const refused = await s.registerDevice('bad id with spaces');
+    expect(refused.ok).toBe(false);
+    expect(!refused.ok && refused.error).toMatch(/^the hub refused to register it: "bad id with spaces" is not a valid IoT Hub device id/);
   });
 
   it('refuses to start with an adapter no factory builds, naming the port', async () => {

@@ -14,16 +14,17 @@ import type { EventFeed } from '../log/event-feed.js';
 import { createCombinedRuntime } from './create-runtimes.js';
 import type { FieldlinkRuntime, RuntimeOptions, RuntimePart } from './fieldlink-runtime.js';
 
-export const LOCAL_CUSTOMER_ASSET_ID = 'local-asset-1';
+/** Each simulated thermostat has its own customer asset: a stock organisation links an asset to one device, by the asset's msdyn_deviceid. */
+export const localCustomerAssetId = (deviceId: string): string => `local-asset-${deviceId}`;
 
 /**
  * The CRM record ids of the local stack: readable names in the in-memory CRM; on Dataverse, whose
  * record ids are GUIDs, name-based GUIDs of the same names, so every run finds the same records.
  */
-export const localRecordIds = (config: FieldlinkConfig): { readonly customerAssetId: string; deviceRecordId(deviceId: string): string } => {
+export const localRecordIds = (config: FieldlinkConfig): { customerAssetId(deviceId: string): string; deviceRecordId(deviceId: string): string } => {
   const guids = config.ports.crm !== 'in-memory';
   return {
-    customerAssetId: guids ? nameBasedGuid('local-stack', 'customer-asset', LOCAL_CUSTOMER_ASSET_ID) : LOCAL_CUSTOMER_ASSET_ID,
+    customerAssetId: (deviceId) => (guids ? nameBasedGuid('local-stack', 'customer-asset', localCustomerAssetId(deviceId)) : localCustomerAssetId(deviceId)),
     deviceRecordId: (deviceId) => (guids ? nameBasedGuid('local-stack', 'device', deviceId) : `${deviceId}-record`),
   };
 };
@@ -68,6 +69,21 @@ export class LocalStack {
 
   stop(): Promise<void> {
     return this.runtime.stop();
+  }
+
+  /**
+   * A thermostat added later (the simulator page's "Add a thermostat"), set up as the fleet's
+   * others are: its device record in the CRM, then registered in the hub through the same flow,
+   * so it may connect. Refused, with the reason, when the registration does not end Registered.
+   */
+  async registerDevice(deviceId: string): Promise<Result<void, string>> {
+    const config = this.runtime.config;
+    if (!this.container.isBound(APP_TOKENS.DeviceRegistrations)) return err('this process has no device registration: the device cannot be registered');
+    await registerSimulatedDevices(this.container, config, [deviceId], config.rules.defaultDeviceType);
+    const device = await this.get<CrmGatewayPort>(TOKENS.CrmGateway).getDevice(localRecordIds(config).deviceRecordId(deviceId));
+    if (device?.registrationStatus === RegistrationStatus.Registered) return ok(undefined);
+    if (device?.registrationStatus === RegistrationStatus.Error) return err(`the hub refused to register it${device.registrationMessage === undefined ? '' : `: ${device.registrationMessage}`}`);
+    return err(`its registration has not completed (status ${device?.registrationStatus ?? 'unknown'}); it cannot connect yet`);
   }
 }
 
@@ -154,11 +170,11 @@ async function registerSimulatedDevices(container: Container, config: FieldlinkC
   if (!container.isBound(APP_TOKENS.DeviceRegistrations)) return;
   const crm = container.get<CrmGatewayPort>(TOKENS.CrmGateway);
   const ids = localRecordIds(config);
-  await crm.upsertCustomerAsset({ customerAssetId: ids.customerAssetId, name: 'Contoso HQ, floor 3' });
   const devices = deviceIds.map((deviceId) => ({ deviceRecordId: ids.deviceRecordId(deviceId), deviceId }));
   for (const d of devices) {
     if ((await crm.getDevice(d.deviceRecordId)) !== undefined) continue;
-    await crm.upsertDevice({ ...d, name: d.deviceId, deviceType, customerAssetId: ids.customerAssetId, registrationStatus: RegistrationStatus.Unregistered });
+    await crm.upsertCustomerAsset({ customerAssetId: ids.customerAssetId(d.deviceId), name: `Contoso HQ, floor 3: ${d.deviceId}` });
+    await crm.upsertDevice({ ...d, name: d.deviceId, deviceType, customerAssetId: ids.customerAssetId(d.deviceId), registrationStatus: RegistrationStatus.Unregistered });
   }
   if (crmAnnouncesOnOutboundQueue(config) && crm instanceof DynamicsCrmGateway && container.isBound(APP_TOKENS.OutboundProcessor)) {
     if (devices.length === 0) return;

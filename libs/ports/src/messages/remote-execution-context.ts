@@ -110,6 +110,25 @@ export function parseDataverseDate(text: string): number | undefined {
 }
 export const formatDataverseDate = (epochMs: number): string => `/Date(${Math.trunc(epochMs)})/`;
 
+/**
+ * The deepest nesting of arrays and objects accepted. A real context nests about ten levels (an
+ * entity's attributes holding references and collections of entities); reading one nested
+ * thousands of levels deep would exhaust the stack.
+ */
+export const MAX_CONTEXT_NESTING = 64;
+
+/** Whether arrays and objects nest deeper than `max` anywhere in `value`; walked without recursion. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<readonly [unknown, number]> = [[value, 0]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const item of Array.isArray(v) ? v : Object.values(v)) stack.push([item, depth + 1]);
+  }
+  return false;
+}
+
 /** The longest name or id of the envelope (message, entity, organisation names; GUIDs) accepted. */
 export const ENVELOPE_STRING_MAX = 256;
 
@@ -263,6 +282,8 @@ export function decodeRemoteExecutionContext(body: Uint8Array | string | object)
     json = decoded.value;
   }
   if (!isObject(json)) return err([issue([], 'expected a RemoteExecutionContext object')]);
+  // Refused before reading (past 64 levels; a real one nests about ten), rather than caught as a stack overflow while reading.
+  if (nestedDeeperThan(json, MAX_CONTEXT_NESTING)) return err([issue([], 'nests values too deeply to be a RemoteExecutionContext')]);
   try {
     return readContext(json);
   } catch (e) {

@@ -1,6 +1,7 @@
 import { HUB_DEVICE_ID_PATTERN, err, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
 import { z } from 'zod';
 import { decodeJsonBody, encodeJsonBody } from '../codec/json-body.js';
+import { withCanonicalKeys } from '../codec/raw-json.js';
 import { toValidationIssues } from '../codec/zod-issues.js';
 
 /** IoT Hub's device-to-cloud message size limit. */
@@ -11,7 +12,9 @@ const finite = z.number().refine(Number.isFinite, 'expected a finite number');
 /**
  * Flows 1–2: what the thermostat simulator sends,
  * `{"DeviceID":"thermostat-1","Temperature":86.0,"Humidity":41.0,"EventToken":"<guid>"}`.
- * Unknown fields are carried along, as CFS does; every other numeric field is a reading.
+ * Unknown fields are carried along, as CFS does; every other numeric field is a reading. The names
+ * below are read in any case (`deviceid`, `DeviceId`, `temperature`, as Stream Analytics at
+ * compatibility level 1.0 writes them lower-cased), and come out spelt as here.
  */
 export const telemetryMessageSchema = z.looseObject({
   DeviceID: z.string().regex(HUB_DEVICE_ID_PATTERN, 'expected an IoT Hub device id'),
@@ -22,6 +25,7 @@ export const telemetryMessageSchema = z.looseObject({
 export type TelemetryMessage = z.infer<typeof telemetryMessageSchema>;
 
 const NOT_READINGS = new Set(['DeviceID', 'EventToken', 'EventEnqueuedUtcTime', 'EventProcessedUtcTime', 'PartitionId', 'IoTHub']);
+const CANONICAL_NAMES = new Map([...Object.keys(telemetryMessageSchema.shape), ...NOT_READINGS].map((name) => [name.toLowerCase(), name]));
 
 /** Turns a message body plus the hub's enqueued time into the event the rules evaluate. */
 export function decodeTelemetry(body: Uint8Array | string, enqueuedTime: number): Result<TelemetryEvent, ValidationIssue[]> {
@@ -32,7 +36,13 @@ export function decodeTelemetry(body: Uint8Array | string, enqueuedTime: number)
 }
 
 export function telemetryFromJson(value: unknown, enqueuedTime: number): Result<TelemetryEvent, ValidationIssue[]> {
-  const parsed = telemetryMessageSchema.safeParse(value);
+  let named = value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const canonical = withCanonicalKeys(value as Record<string, unknown>, CANONICAL_NAMES);
+    if (canonical.clashes.length > 0) return err(canonical.clashes.map((clash) => ({ path: '(root)', message: `names ${clash} twice, in different case` })));
+    named = canonical.value;
+  }
+  const parsed = telemetryMessageSchema.safeParse(named);
   if (!parsed.success) return err(toValidationIssues(parsed.error));
   const readings: Record<string, number> = {};
   for (const [key, v] of Object.entries(parsed.data)) {

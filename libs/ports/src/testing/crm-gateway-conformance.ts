@@ -12,6 +12,8 @@ export interface CrmGatewayUnderTest {
   advanceTime(ms: number): Promise<void>;
   /** Sets the organisation's IoT settings record as an administrator would (outside the port). */
   setIoTSettings(settings: { readonly commandNameProperty?: string; readonly commandParametersProperty?: string }): Promise<void>;
+  /** Defines a device category with readings and commands the way the CRM keeps them (a customizer's work, not the port's). */
+  defineDeviceCategory(category: { readonly name: string; readonly readings: readonly string[]; readonly commands: ReadonlyArray<{ readonly name: string; readonly parameters: readonly string[] }> }): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -128,10 +130,26 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         expect(second).toEqual({ alertId: first.alertId, created: false });
         const stored = await crm.getIoTAlert(first.alertId);
         expect(stored).toMatchObject({ ...a, alertId: first.alertId });
-        expect(await crm.findIoTAlertByToken(a.alertToken)).toMatchObject({ alertId: first.alertId, description: a.description });
+        expect(await crm.findIoTAlertsByToken(a.alertToken)).toMatchObject([{ alertId: first.alertId, description: a.description }]);
         expect(await crm.listIoTAlerts({ deviceId: d.deviceId })).toHaveLength(1);
         expect(await crm.getIoTAlert(newGuid())).toBeUndefined();
-        expect(await crm.findIoTAlertByToken(newGuid())).toBeUndefined();
+        expect(await crm.findIoTAlertsByToken(newGuid())).toEqual([]);
+      });
+
+      it('creates one record per alert id, several alerts of one event token included, each once however often it is created', async () => {
+        const { crm } = await open();
+        const d = device();
+        await crm.upsertDevice(d);
+        const token = newGuid();
+        const temperature = alert(d.deviceId, T0, { alertToken: token, alertId: newGuid(), description: 'Temperature reading of 86 exceeded a threshold of 70' });
+        const humidity = alert(d.deviceId, T0, { alertToken: token, alertId: newGuid(), description: 'Humidity reading of 90 exceeded a threshold of 80' });
+        expect(await crm.createIoTAlert(temperature)).toEqual({ alertId: temperature.alertId, created: true });
+        expect(await crm.createIoTAlert(humidity)).toEqual({ alertId: humidity.alertId, created: true });
+        expect(await crm.createIoTAlert({ ...humidity, description: 'redelivered' })).toEqual({ alertId: humidity.alertId, created: false });
+        expect(await crm.getIoTAlert(humidity.alertId!)).toMatchObject({ alertToken: token, description: humidity.description });
+        const ofToken = await crm.findIoTAlertsByToken(token);
+        expect(ofToken.map((a) => a.alertId).sort()).toEqual([temperature.alertId, humidity.alertId].sort());
+        expect(ofToken.every((a) => a.alertToken === token)).toBe(true);
       });
 
       it('keeps alert data and descriptions exactly, quotes and non-ASCII included', async () => {
@@ -359,6 +377,28 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         expect(second).toEqual({ workOrderId: first.workOrderId, created: false });
         expect(other.workOrderId).not.toBe(first.workOrderId);
         expect(await crm.listWorkOrders({ alertId })).toEqual([{ workOrderId: first.workOrderId, alertId, caseId, summary: 'Inspect the thermostat' }]);
+      });
+    });
+
+    describe('device categories', () => {
+      it("lists a device's type as a device category, made when a device of a new type is written", async () => {
+        const { crm } = await open();
+        const type = `Thermostat ${newGuid().slice(0, 8)}`;
+        await crm.upsertDevice(device({ deviceType: type }));
+        await crm.upsertDevice(device({ deviceType: type }));
+        const found = (await crm.listDeviceCategories()).filter((c) => c.name === type);
+        expect(found).toEqual([{ categoryId: expect.any(String), name: type, readings: [], commands: [] }]);
+      });
+
+      it('lists the readings and commands the organisation defines for a category', async () => {
+        const harness = await open();
+        const name = `Chiller ${newGuid().slice(0, 8)}`;
+        await harness.defineDeviceCategory({ name, readings: ['Humidity', 'Temperature'], commands: [{ name: 'Reset Thermostat', parameters: [] }, { name: 'Set Values', parameters: ['Humidity', 'Temperature'] }] });
+        const [category] = (await harness.crm.listDeviceCategories()).filter((c) => c.name === name);
+        expect(category).toEqual({ categoryId: expect.any(String), name, readings: ['Humidity', 'Temperature'], commands: [{ name: 'Reset Thermostat', parameters: [] }, { name: 'Set Values', parameters: ['Humidity', 'Temperature'] }] });
+        // A device of that type uses the category the organisation has, not a second one.
+        await harness.crm.upsertDevice(device({ deviceType: name }));
+        expect((await harness.crm.listDeviceCategories()).filter((c) => c.name === name)).toHaveLength(1);
       });
     });
 

@@ -105,6 +105,20 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       expect(Number.isInteger(e!.enqueuedTime) && e!.enqueuedTime > 0).toBe(true);
     });
 
+    it('tells, where it can, how far a partition goes (its newest sequence number, at least the last handed) and lists the partitions a subscription holds', async () => {
+      const t = await open();
+      const { handed, subscription } = await t.recording(t.harness.consumerGroups[0]);
+      const deviceId = uniqueDeviceId('newest');
+      for (let n = 0; n < 3; n++) await t.send(deviceId, n);
+      await t.handedAre(handed, deviceId, [0, 1, 2]);
+      const last = handed.filter((h) => h.envelope.connectionDeviceId === deviceId).at(-1)!;
+      // Optional capabilities: an intake that cannot tell says undefined, never a number behind what it handed.
+      const newest = last.partition.lastEnqueuedSequenceNumber?.();
+      if (newest !== undefined) expect(newest).toBeGreaterThanOrEqual(last.envelope.sequenceNumber);
+      const held = subscription.partitions?.();
+      if (held !== undefined) expect(held.map((p) => p.partitionId)).toContain(last.envelope.partitionId);
+    });
+
     it('keeps each device in one partition and its messages in order', async () => {
       const t = await open();
       const received: TelemetryEnvelope[] = [];

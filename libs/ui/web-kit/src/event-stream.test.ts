@@ -1,3 +1,5 @@
+import { connect } from 'node:net';
+import type { LogFields } from '@fieldlink/ports';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventStream } from './event-stream.js';
 import { startWebServer, type WebServerHandle } from './web-server.js';
@@ -98,4 +100,55 @@ describe('EventStream over /api/events (server-sent events)', () => {
     expect(response.status).toBe(200);
     await response.body!.cancel();
   });
+
+  it('keeps what it holds for a page that stops reading within the bound, then disconnects it, while a reading page goes on', async () => {
+    const warnings: Array<[string, LogFields | undefined]> = [];
+    const maxBufferedBytes = 256 * 1024;
+    const stream = new EventStream({ maxBufferedBytes, log: { info: () => undefined, warn: (e, f) => warnings.push([e, f]), error: () => undefined } });
+    const url = new URL(await serve(stream));
+    // A real socket that asks for the stream, then never reads again.
+    const slow = connect(Number(url.port), '127.0.0.1');
+    await new Promise<void>((resolve) => slow.once('connect', resolve));
+    slow.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${url.port}\r\n\r\n`);
+    await expect.poll(() => stream.size).toBe(1);
+    slow.pause();
+    // A page that reads everything.
+    const reader = (await fetch(`${url.href}api/events`)).body!.getReader();
+    await expect.poll(() => stream.size).toBe(2);
+    let received = 0;
+    const reading = (async () => {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        received += value.byteLength;
+      }
+    })();
+
+    const payload = 'x'.repeat(16 * 1024);
+    let sent = 0;
+    let mostBuffered = 0;
+    // Far more than the kernel's socket buffers and the bound together can take.
+    for (let i = 0; i < 4_000 && stream.slowClientsCut === 0; i++) {
+      stream.send('fleet', { payload, i });
+      sent += payload.length;
+      mostBuffered = Math.max(mostBuffered, stream.bufferedBytes);
+      if (i % 8 === 0) await new Promise((r) => setImmediate(r));
+    }
+    expect(stream.slowClientsCut).toBe(1);
+    expect(mostBuffered).toBeLessThanOrEqual(maxBufferedBytes * 2);
+    expect(stream.size).toBe(1);
+    expect(warnings.map(([e]) => e)).toEqual(['web.stream-client-cut']);
+    // The slow page's connection is closed: reading on, it gets what the kernel held, then the end.
+    let slowBytes = 0;
+    slow.on('data', (d: Buffer) => (slowBytes += d.length));
+    slow.resume();
+    await new Promise<void>((resolve) => slow.once('close', () => resolve()));
+    expect(slowBytes).toBeLessThan(sent);
+    // The reading page was never cut and keeps receiving.
+    stream.send('fleet', { last: true });
+    await expect.poll(() => received, { timeout: 10_000 }).toBeGreaterThan(sent);
+    await reader.cancel();
+    await reading;
+  }, 30_000);
 });
+

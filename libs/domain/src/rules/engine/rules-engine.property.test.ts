@@ -85,7 +85,7 @@ describe('the rules engine', () => {
     });
   }
 
-  it('absence fires exactly once per silence, stamped when the silence reached its length, and re-arms when readings return', () => {
+  it('absence fires exactly once per silence, stamped when the silence reached its length, whether a clock advance or the returning reading shows it, and re-arms when readings return', () => {
     const silence = 10_000;
     const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope, forMs: silence, severity: 'critical' }] }, { lateArrivalToleranceMs: 0 });
     if (!ruleSet.ok) throw new Error('rules do not parse');
@@ -99,14 +99,14 @@ describe('the rules engine', () => {
         const engine = new RulesEngine(ruleSet.value);
         const state = emptyRulesEngineState(ruleSet.value);
         const outcomes = steps.flatMap((s, i) => (s.reading ? engine.evaluate(state, { deviceId: 'd', eventToken: `r${i}`, enqueuedTime: s.time, readings: {} }, 'Thermostat') : engine.advanceTo(state, s.time)));
-        // A silence after a reading is noticed when the clock passes its length before the next reading.
+        // A silence after a reading is noticed when event time (a clock advance, or the next reading itself) passes its length.
         const expectedAlerts: number[] = [];
         let expectedClears = 0;
         steps.forEach((s, i) => {
           if (!s.reading) return;
           const rest = steps.slice(i + 1);
           const next = rest.findIndex((r) => r.reading);
-          const until = next < 0 ? rest : rest.slice(0, next);
+          const until = next < 0 ? rest : rest.slice(0, next + 1);
           if (until.some((r) => r.time > s.time + silence)) {
             expectedAlerts.push(s.time + silence);
             if (next >= 0) expectedClears++;

@@ -135,6 +135,14 @@ export class RulesEngine {
       if (rule.kind === Kind.absence) {
         if (rule.reading !== undefined && event.readings[rule.reading] === undefined) continue;
         if (s === undefined) states[slot] = s = rule.newState();
+        // A silence the watermark would have passed before this reading came: raised now, as
+        // `advanceTo` would have raised it, so the outcome does not depend on how often time was advanced.
+        if (s[HEADER + 1] === 1 && s[HEADER] !== NEVER && t - this.ruleSet.eventTime.lateArrivalToleranceMs > s[HEADER]! + rule.forMs) {
+          const at = s[HEADER]! + rule.forMs;
+          s[HEADER + 1] = 0;
+          this.quietClear(rule, s, deviceId, at);
+          this.judge(rule, s, deviceId, deviceType, MATCH, rule.forMs, rule.forMs, at, timeToken(rule.id, deviceId, at));
+        }
         this.quietClear(rule, s, deviceId, t);
         s[HEADER] = t;
         if (s[HEADER + 1] === 0) {

@@ -54,7 +54,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
   const { crm, statusStore, alertActions, registrations } = options;
   const now = (): number => (options.clock ?? { now: () => Date.now() }).now();
   const forms = commandFormsOf(options.deviceTypes);
-  const stream = new EventStream();
+  const stream = new EventStream(options.log === undefined ? {} : { log: options.log });
   const statusRows = new StatusRowsReader(statusStore, options.log);
 
   // Many log events arrive together (one reading: ingest, alert, CRM record) and a busy fleet

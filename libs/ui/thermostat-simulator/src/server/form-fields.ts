@@ -1,5 +1,13 @@
 import { err, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
 
+/** What was posted, briefly: enough to say what was wrong, never the whole of a long or deeply nested value (which JSON.stringify cannot even print). */
+const shown = (value: unknown): string => {
+  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object' && value !== null) return 'an object';
+  return String(value);
+};
+
 /**
  * Reads the fields the page posts. Numbers may come as JSON numbers or as the text typed in a
  * field; empty, missing or non-numeric values are issues naming the field.
@@ -29,7 +37,7 @@ export class FormFields {
     if (value === undefined || value === null || (typeof value === 'string' && value.trim() === '')) return undefined;
     const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
     if (!Number.isFinite(n)) {
-      this.issues.push({ path: name, message: `expected a number, got ${JSON.stringify(value)}` });
+      this.issues.push({ path: name, message: `expected a number, got ${shown(value)}` });
       return undefined;
     }
     if (range !== undefined && (n < range.min || n > range.max)) {

@@ -2,7 +2,7 @@ import type { DeviceClientPort, DeviceConnection } from '@fieldlink/ports';
 import type { WebServerHandle } from '@fieldlink/ui-web-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThermostatFleet } from '../fleet/thermostat-fleet.js';
-import { startSimulatorServer } from './simulator-server.js';
+import { startSimulatorServer, type SimulatorServerOptions } from './simulator-server.js';
 
 /** Devices that connect and send into a list: enough to watch the server drive the fleet. */
 const recordingClient = (): DeviceClientPort & { sent: string[] } => {
@@ -29,7 +29,7 @@ afterEach(async () => {
   await fleet?.close();
 });
 
-async function start(options: { token?: string } = {}): Promise<string> {
+async function start(options: { token?: string; prepareDevice?: SimulatorServerOptions['prepareDevice'] } = {}): Promise<string> {
   fleet = new ThermostatFleet({ deviceClient: recordingClient(), heartbeatIntervalMs: 0 });
   await fleet.addDevice('thermostat-1');
   server = await startSimulatorServer({ fleet, port: 0, ...options });
@@ -83,6 +83,20 @@ describe('simulator server', () => {
     expect(fleet.size).toBe(1);
     const notJson = await fetch(`${url}api/devices`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'deviceId=x' });
     expect(notJson.status).toBe(415);
+  });
+
+  it('prepares a device added on the page before it connects, and refuses it with the reason (409, not added) when preparing fails; an id the fleet refuses is never prepared', async () => {
+    const prepared: string[] = [];
+    const url = await start({ prepareDevice: async (deviceId) => (prepared.push(deviceId), deviceId === 'refused-1' ? { ok: false, error: 'the hub refused to register it: quota' } : { ok: true, value: undefined }) });
+    expect((await post(`${url}api/devices`, { deviceId: 'thermostat-9' })).status).toBe(200);
+    expect(fleet.get('thermostat-9')).toBeDefined();
+    const refused = await post(`${url}api/devices`, { deviceId: 'refused-1' });
+    expect(refused.status).toBe(409);
+    expect(await refused.json()).toEqual({ ok: false, issues: [{ path: 'deviceId', message: '"refused-1" cannot be added: the hub refused to register it: quota' }] });
+    expect(fleet.get('refused-1')).toBeUndefined();
+    expect((await post(`${url}api/devices`, { deviceId: 'not a hub id' })).status).toBe(400);
+    expect((await post(`${url}api/devices`, { deviceId: 'thermostat-1' })).status).toBe(400);
+    expect(prepared).toEqual(['thermostat-9', 'refused-1']);
   });
 
   it('pushes fleet changes on the live stream', async () => {

@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { isHubDeviceId, type Result } from '@fieldlink/domain';
 import type { LogPort } from '@fieldlink/ports';
 import { CONTENT_TYPES, EventStream, readJsonObject, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '@fieldlink/ui-web-kit';
 import type { ThermostatFleet } from '../fleet/thermostat-fleet.js';
@@ -17,10 +18,11 @@ export interface SimulatorServerOptions {
   /** The temperature the cloud alerts above, drawn as a line on each card (CFS default 70). */
   readonly threshold?: number;
   /**
-   * Runs before a device added on the page connects, e.g. to register it in an in-memory hub that
-   * refuses unknown devices. Without it, an unregistered device shows its refused connection.
+   * Runs before a device added on the page connects, e.g. to register it in the hub (and the CRM)
+   * as the fleet's other devices are. An error refuses the device with that reason (409) and it is
+   * not added. Without it, an unregistered device shows its refused connection.
    */
-  readonly prepareDevice?: (deviceId: string) => Promise<void>;
+  readonly prepareDevice?: (deviceId: string) => Promise<Result<void, string> | void>;
   /** How often changes are pushed to the pages, coalesced (default 250 ms). */
   readonly pushIntervalMs?: number;
   readonly log?: LogPort;
@@ -37,7 +39,7 @@ const HUMIDITY_RANGE = { min: 0, max: 100 } as const;
  */
 export async function startSimulatorServer(options: SimulatorServerOptions): Promise<WebServerHandle> {
   const { fleet } = options;
-  const stream = new EventStream();
+  const stream = new EventStream(options.log === undefined ? {} : { log: options.log });
   // Readings move every second per device: push what changed a few times a second, not every event.
   const changed = new Map<string, ThermostatView>();
   const removed = new Set<string>();
@@ -86,7 +88,11 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
         const humidity = fields.optionalNumber('humidity', HUMIDITY_RANGE);
         const target = fields.optionalNumber('target', TEMPERATURE_RANGE);
         if (fields.issues.length > 0) return sendIssues(context.response, 400, fields.issues);
-        if (fleet.get(deviceId) === undefined) await options.prepareDevice?.(deviceId);
+        // An id the fleet refuses anyway (not a hub id, already there) is answered by the fleet below, never prepared.
+        if (fleet.get(deviceId) === undefined && isHubDeviceId(deviceId)) {
+          const prepared = await options.prepareDevice?.(deviceId);
+          if (prepared !== undefined && !prepared.ok) return sendIssues(context.response, 409, [{ path: 'deviceId', message: `"${deviceId}" cannot be added: ${prepared.error}` }]);
+        }
         const values = { ...(temperature === undefined ? {} : { temperature }), ...(humidity === undefined ? {} : { humidity }), ...(target === undefined ? { ...(temperature === undefined ? {} : { target: temperature }) } : { target }) };
         answer(context, await fleet.addDevice(deviceId, values));
       }),

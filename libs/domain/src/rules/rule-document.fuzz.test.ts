@@ -1,0 +1,60 @@
+import { parseRule, parseRuleDocument } from './rule-document.js';
+import { loadRuleSet } from './rule-set.js';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+/** What a broken or hostile sender can send: random bytes, random JSON, deep nesting, and awkward values in the right places. */
+const deepText = fc.integer({ min: 1, max: 20_000 }).chain((n) => fc.constantFrom(`${'['.repeat(n)}${']'.repeat(n)}`, `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`, `${'['.repeat(n)}`));
+/** What JSON.parse makes of deep text, shown by its size in a counterexample (printing it whole would overflow the stack). */
+function deepValue(text: string): unknown {
+  if (!text.endsWith(']') && !text.endsWith('}')) return text;
+  const value = JSON.parse(text) as object;
+  Object.defineProperty(value, fc.toStringMethod, { value: () => `JSON.parse(<${text.length} characters of nesting>)` });
+  return value;
+}
+const awkward = fc.oneof(
+  fc.jsonValue({ maxDepth: 4 }),
+  fc.string({ unit: 'binary', maxLength: 300 }),
+  fc.constantFrom(null, '', ' ', 0, -0, 1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, '1e308', 'NaN', 'Infinity', '\u0000', '\uFEFF', '__proto__', 'constructor', '/Date(99999999999999999)/', '9999-99-99T99:99:99Z', 'x'.repeat(100_000)),
+  fc.constant(JSON.parse('{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}') as unknown),
+  deepText.map(deepValue),
+);
+/** A known shape with each field either as it should be or awkward, and extra keys. */
+const nearValid = (valid: Record<string, unknown>): fc.Arbitrary<Record<string, unknown>> =>
+  fc
+    .tuple(fc.record(Object.fromEntries(Object.entries(valid).map(([k, v]) => [k, fc.oneof(fc.constant(v), awkward)])), { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 12 }), awkward, { maxKeys: 4 }))
+    .map(([fields, extra]) => ({ ...extra, ...fields }));
+
+/** The parser answered with a value or with typed issues (a path and a message each), within 2 s: a hang guard, not a speed check. */
+function expectTypedAnswer(answer: () => { ok: true } | { ok: false; error: readonly { path: string; message: string }[] }): void {
+  const started = performance.now();
+  const result = answer();
+  expect(performance.now() - started).toBeLessThan(2_000);
+  if (!result.ok) {
+    expect(result.error.length).toBeGreaterThan(0);
+    for (const i of result.error) expect([typeof i.path, typeof i.message]).toEqual(['string', 'string']);
+  }
+}
+
+const rules: Array<Record<string, unknown>> = [
+  { id: 'too-hot', kind: 'threshold', scope: { deviceType: 'Thermostat' }, reading: 'Temperature', condition: { operator: '>', value: 70 }, severity: 'major', output: 'AlarmTemp', suppression: { singleOpenAlert: true }, clear: { when: 'condition', condition: { operator: '<=', value: 68 } } },
+  { id: 'hot-minute', kind: 'window', scope: { deviceType: 'Thermostat' }, reading: 'Temperature', aggregate: 'avg', window: { type: 'hopping', sizeMs: 60000, hopMs: 10000 }, condition: { operator: '>', value: 74 }, severity: 'critical', output: 'AlarmTempAvg' },
+  { id: 'rising-fast', kind: 'rateOfChange', scope: { deviceType: 'Thermostat' }, reading: 'Temperature', change: 2, withinMs: 60000, direction: 'rise', severity: 'warning', output: 'TempRising', suppression: { cooldownMs: 300000 } },
+  { id: 'quiet', kind: 'absence', scope: { deviceType: 'Thermostat' }, reading: 'Temperature', forMs: 60000, severity: 'minor', output: 'Silent' },
+];
+const nearValidDocument = fc.record({ version: fc.oneof(fc.constant(1), awkward), rules: fc.oneof(fc.array(fc.oneof(...rules.map(nearValid), awkward), { maxLength: 4 }), awkward) }, { requiredKeys: [] });
+
+describe('native rule document reader, fuzzed', () => {
+  it('property: any JSON value, and documents of near-valid rules, give a rule set or typed issues, never a throw or a hang', () => {
+    fc.assert(
+      fc.property(fc.oneof(awkward, nearValidDocument), (document) => {
+        expectTypedAnswer(() => parseRuleDocument(document));
+        expectTypedAnswer(() => loadRuleSet(document));
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+  it('property: any JSON value as a single rule gives a rule or typed issues, never a throw or a hang', () => {
+    fc.assert(fc.property(fc.oneof(awkward, ...rules.map(nearValid)), (rule) => expectTypedAnswer(() => parseRule(rule))), { numRuns: 500 });
+  });
+});
