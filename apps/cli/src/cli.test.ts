@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import type { Socket } from 'node:net';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,4 +263,120 @@ describe('fieldlink up', () => {
       rmSync(dataDir, { recursive: true, force: true });
     }
   }, 150_000);
+});
+
+/** A loopback port nothing listens on: bound, then closed. */
+async function deadPort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** `fieldlink up` as a child process: its output so far, a wait for a pattern, and its exit. */
+function startUp(args: readonly string[], env: Record<string, string>) {
+  const clean: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+  for (const name of Object.keys(clean)) if (name.startsWith('FIELDLINK_')) delete clean[name];
+  // Node with tsx as a loader, not the tsx CLI: the signal reaches the process under test itself
+  // (the tsx CLI kills its child when it does not confirm a relayed signal within 30 ms).
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', '--no-web', '--devices', '1', ...args], { cwd: root, env: { ...clean, ...env } });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (output.stdout += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (output.stderr += d));
+  // 'close', not 'exit': the output is all read by then.
+  const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  const until = async (pattern: RegExp): Promise<void> => {
+    while (!pattern.test(output.stdout + output.stderr)) {
+      if (child.exitCode !== null) throw new Error(`exited before ${pattern}: ${output.stdout}${output.stderr}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  return { child, output, exited, until };
+}
+
+/** What the user reads on stderr: no stack trace, no unhandled rejection, one line from fieldlink. */
+const expectOneClearLine = (stderr: string): string => {
+  expect(stderr).not.toMatch(/^\s+at /m);
+  expect(stderr).not.toMatch(/unhandled|UnhandledPromiseRejection/i);
+  const ours = stderr.split('\n').filter((l) => l.startsWith('fieldlink up:'));
+  expect(ours).toHaveLength(1);
+  return ours[0]!;
+};
+
+/** A loopback port that takes connections and never answers: a start that hangs. */
+async function silentPort(): Promise<{ port: number; close(): Promise<void> }> {
+  const { createServer } = await import('node:net');
+  const sockets = new Set<Socket>();
+  const server = createServer((socket) => void sockets.add(socket));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
+
+describe('fieldlink up against endpoints that do not answer', () => {
+  it('with the CRM at a Dataverse URL that never answers, reports what it is waiting for and gives up after --startup-timeout with one line naming the endpoint (password hidden) and the setting, exit code 1', async () => {
+    const silent = await silentPort();
+    try {
+      const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '8000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${silent.port}/` });
+      // Progress while it waits: the part and where it connects to.
+      await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
+      expect(up.output.stdout).toMatch(new RegExp(`fieldlink\\.still-starting\\s+part=simulated-fleet waitedS=\\d+ connectingTo="http://\\[redacted\\]@127\\.0\\.0\\.1:${silent.port}/ \\(dataverse\\.url\\)" limitMs=8000`));
+      expect(await up.exited).toBe(1);
+      const line = expectOneClearLine(up.output.stderr);
+      expect(line).toBe(`fieldlink up: did not start within 8000 ms (still starting simulated-fleet); check http://[redacted]@127.0.0.1:${silent.port}/ (dataverse.url, FIELDLINK_DATAVERSE_URL); the limit is startup.timeoutMs (FIELDLINK_STARTUP_TIMEOUT_MS)`);
+      expect(up.output.stdout + up.output.stderr).not.toContain('s3cret-pass');
+    } finally {
+      await silent.close();
+    }
+  }, 60_000);
+
+  it('with the CRM at a dead Dataverse port, ends once the adapter gives up with one line naming the part, the reason, the endpoint and the setting, exit code 1', async () => {
+    const port = await deadPort();
+    const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
+    expect(await up.exited).toBe(1);
+    const line = expectOneClearLine(up.output.stderr);
+    expect(line).toMatch(/^fieldlink up: simulated-fleet could not start: .*ECONNREFUSED.*; check http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/ \(dataverse\.url, FIELDLINK_DATAVERSE_URL\)$/);
+    expect(up.output.stdout + up.output.stderr).not.toContain('s3cret-pass');
+  }, 90_000);
+
+  for (const [signal, code] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`stops at once on ${signal} while the start hangs on an endpoint that never answers (no time limit), exit code ${code}`, async () => {
+      const silent = await silentPort();
+      try {
+        const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '0', '--verbose'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${silent.port}/` });
+        await up.until(/fieldlink\.starting-part\s+part=simulated-fleet/);
+        up.child.kill(signal);
+        expect(await up.exited).toBe(code);
+        expect(expectOneClearLine(up.output.stderr), up.output.stdout + up.output.stderr).toBe(`fieldlink up: stopped by ${signal} while starting`);
+      } finally {
+        await silent.close();
+      }
+    }, 60_000);
+  }
+
+  it('on the Azure profile with IoT Hub, Event Hubs, Service Bus and storage all dead, ends with one line naming the endpoint and setting it waits for (no key shown), exit code 1', async () => {
+    const port = await deadPort();
+    const key = Buffer.from('a-key-that-must-not-show').toString('base64');
+    const up = startUp(['--profile', 'azure', '--startup-timeout', '4000'], {
+      FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/`,
+      FIELDLINK_IOT_HUB_CONNECTION_STRING: `HostName=127.0.0.1:${port};SharedAccessKeyName=iothubowner;SharedAccessKey=${key}`,
+      FIELDLINK_EVENT_HUBS_CONNECTION_STRING: `Endpoint=sb://127.0.0.1:${port}/;SharedAccessKeyName=owner;SharedAccessKey=${key};EntityPath=hub`,
+      FIELDLINK_SERVICE_BUS_CONNECTION_STRING: `Endpoint=sb://127.0.0.1:${port}/;SharedAccessKeyName=owner;SharedAccessKey=${key}`,
+      FIELDLINK_BLOB_CONNECTION_STRING: `DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=${key};BlobEndpoint=http://127.0.0.1:${port}/devstoreaccount1;`,
+    });
+    expect(await up.exited).toBe(1);
+    const line = expectOneClearLine(up.output.stderr);
+    expect(line).toMatch(new RegExp(`^fieldlink up: (did not start within 4000 ms \\(still starting [\\w-]+\\)|[\\w-]+ could not start: .*); check \\S*127\\.0\\.0\\.1:${port}\\S* \\((dataverse\\.url|(iotHub|eventHubs|serviceBus|blob)\\.connectionString), FIELDLINK_[A-Z_]+\\)`));
+    expect(up.output.stdout + up.output.stderr).not.toContain(key);
+  }, 60_000);
 });

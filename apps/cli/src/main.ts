@@ -46,6 +46,7 @@ program
   .option('--json', 'one JSON object per line (every event) instead of text', false)
   .option('--verbose', 'also show bookkeeping (registrations, retries that heal themselves)', false)
   .option('--show-config', 'print the configuration in force (secrets redacted) first', false)
+  .option('--startup-timeout <ms>', 'give up with an error naming what is still starting after this many milliseconds (default 60000; 0: wait for ever)', wholeNumber('--startup-timeout', 0))
   .addHelpText(
     'after',
     `
@@ -59,7 +60,7 @@ Examples:
   $ fieldlink up --config apps/cli/examples/fieldlink.config.example.json --show-config
   $ FIELDLINK_SIMULATOR_DEVICES=25 fieldlink up`,
   )
-  .action(async (opts: { config?: string; profile?: 'embedded' | 'durable' | 'azure'; dataDir?: string; ephemeral: boolean; crm?: 'in-memory' | 'dataverse'; devices?: number; drifting?: number; interval?: number; web: boolean; json: boolean; verbose: boolean; showConfig: boolean }) => {
+  .action(async (opts: { config?: string; profile?: 'embedded' | 'durable' | 'azure'; dataDir?: string; ephemeral: boolean; crm?: 'in-memory' | 'dataverse'; devices?: number; drifting?: number; interval?: number; web: boolean; json: boolean; verbose: boolean; showConfig: boolean; startupTimeout?: number }) => {
     // Loaded on use: `--help` and `rules test` need none of the stack.
     const { runUp } = await import('./commands/up.js');
     await runUp(opts);

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { AlertState, AlertStatus, AlertType } from '@fieldlink/domain';
 import type { NewIoTAlert } from '@fieldlink/ports';
-import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { emulatorCredential, startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 const count = Number(process.argv[2] ?? 2_000);
 const rounds = Number(process.argv[3] ?? 3);
@@ -27,7 +27,7 @@ const alerts = (): NewIoTAlert[] =>
 async function measure(batch: boolean): Promise<number> {
   const emulator = await startDataverseEmulator();
   try {
-    const crm = new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true });
+    const crm = new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential() });
     const work = alerts();
     const started = performance.now();
     // Same concurrency for both: the alerts go in slices of 100, as a consumer takes messages.

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway, FIELDLINK_EXTENSION_SOLUTION_ZIP } from '@fieldlink/adapter-dynamics';
-import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 import { AlertState, AlertStatus, AlertType, RegistrationStatus } from '@fieldlink/domain';
 import { crmGatewayConformance } from '@fieldlink/ports/testing';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ function capturingFactory(mode: 'stock' | 'extension', into: CapturedRequest[], 
     const emulator: RunningDataverseEmulator = await startDataverseEmulator(mode === 'extension' ? { solutions: [fileURLToPath(FIELDLINK_EXTENSION_SOLUTION_ZIP)] } : {});
     const proxy = await recordingProxy(() => emulator.url, into);
     open.push(proxy.close);
-    const crm = new DynamicsCrmGateway({ organizationUrl: proxy.url, allowAnonymous: true, requestTimeoutMs: 5_000, batchSize: 2 });
+    const crm = new DynamicsCrmGateway({ organizationUrl: proxy.url, credential: emulatorCredential(), requestTimeoutMs: 5_000, batchSize: 2 });
     return {
       crm,
       emulator,

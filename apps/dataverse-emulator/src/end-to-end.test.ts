@@ -5,7 +5,7 @@ import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { AlertState, AlertStatus, AlertType, RegistrationStatus } from '@fieldlink/domain';
 import { decodeRemoteExecutionContext } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 let emulator: RunningDataverseEmulator | undefined;
 let queue: InMemoryQueue | undefined;
@@ -20,7 +20,7 @@ const fixture = (name: string): unknown => JSON.parse(readFileSync(new URL(`../.
 async function start() {
   queue = new InMemoryQueue('crm-outbound');
   emulator = await startDataverseEmulator({ outboundQueue: queue });
-  return { crm: new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true }), queue, emulator };
+  return { crm: new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential() }), queue, emulator };
 }
 
 const receiveContexts = async (q: InMemoryQueue) => {

@@ -24,7 +24,7 @@ let outbound = new InMemoryQueue('outbound');
 let devices: Device[] = [];
 
 async function call(method: string, target: string, body: unknown): Promise<void> {
-  const res = await fetch(`${emulator!.webApiUrl}${target}`, { method, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0' }, body: JSON.stringify(body) });
+  const res = await fetch(`${emulator!.webApiUrl}${target}`, { method, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer provider-states' }, body: JSON.stringify(body) });
   if (!res.ok) throw new Error(`${method} ${target} answered ${res.status} ${await res.text()}`);
 }
 

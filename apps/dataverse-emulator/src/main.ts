@@ -13,6 +13,8 @@ const arg = (name: string): string | undefined => {
 
 const port = Number(arg('port') ?? 0);
 const database = arg('database') ?? ':memory:';
+// The bearer token to require (any token when unset); from the environment, never the command line.
+const accessToken = process.env['FIELDLINK_DATAVERSE_EMULATOR_ACCESS_TOKEN'] || undefined;
 const format = Number(arg('message-format') ?? 2);
 if (format !== 1 && format !== 2 && format !== 3) {
   console.error(`--message-format must be 1 (Binary XML), 2 (Json) or 3 (Text XML), not ${arg('message-format')}`);
@@ -23,6 +25,7 @@ const emulator = await startDataverseEmulator({
   port,
   database,
   outboundQueue: outbound,
+  ...(accessToken === undefined ? {} : { accessToken }),
   serviceEndpointMessageFormat: format,
   log: { info: (e, f) => console.log(e, JSON.stringify(f ?? {})), warn: (e, f) => console.warn(e, JSON.stringify(f ?? {})), error: (e, f) => console.error(e, JSON.stringify(f ?? {})) },
 });

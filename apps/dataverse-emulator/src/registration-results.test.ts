@@ -3,7 +3,7 @@ import { DynamicsCrmGateway, REGISTRATION_BATCH_FROM } from '@fieldlink/adapter-
 import { RegistrationStatus } from '@fieldlink/domain';
 import { CrmError } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 let emulator: RunningDataverseEmulator | undefined;
 afterEach(async () => {
@@ -13,7 +13,7 @@ afterEach(async () => {
 
 async function start() {
   emulator = await startDataverseEmulator();
-  return { crm: new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true, requestTimeoutMs: 5_000 }), emulator };
+  return { crm: new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(), requestTimeoutMs: 5_000 }), emulator };
 }
 
 const newDevice = (deviceId: string) => ({ deviceRecordId: randomUUID(), deviceId, name: `Device ${deviceId}`, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.InProgress });

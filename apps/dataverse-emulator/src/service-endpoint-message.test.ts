@@ -17,8 +17,8 @@ async function start(format: ServiceEndpointMessageFormat, maxBytes?: number) {
   const outbound = new InMemoryQueue('outbound');
   emulator = await startDataverseEmulator({ outboundQueue: outbound, serviceEndpointMessageFormat: format, ...(maxBytes === undefined ? {} : { serviceEndpointMaxMessageBytes: maxBytes }) });
   const call = async (method: string, target: string, body: unknown): Promise<Response> =>
-    fetch(`${emulator!.webApiUrl}${target}`, { method, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0' }, body: JSON.stringify(body) });
-  const res = await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_deviceid: 'thermostat-1', msdyn_name: 'Lobby thermostat', fl_devicetype: 'Thermostat', msdyn_devicesettings: '{"TargetTemperature":21}' });
+    fetch(`${emulator!.webApiUrl}${target}`, { method, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer a-test-client' }, body: JSON.stringify(body) });
+  const res = await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_deviceid: 'thermostat-1', msdyn_name: 'Lobby thermostat', msdyn_devicesettings: '{"TargetTemperature":21}' });
   expect(res.ok).toBe(true);
   await outbound.receive({ maxMessages: 100, maxWaitMs: 0 }).then((old) => Promise.all(old.map((m) => outbound.complete(m))));
   const next = async (): Promise<ReceivedQueueMessage | undefined> => (await outbound.receive({ maxMessages: 1, maxWaitMs: 200 }))[0];

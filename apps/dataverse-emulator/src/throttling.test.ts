@@ -3,7 +3,7 @@ import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { AlertState, AlertStatus, AlertType } from '@fieldlink/domain';
 import type { NewIoTAlert } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
 const alert = (i: number): NewIoTAlert => ({
   alertToken: randomUUID(),
@@ -25,7 +25,7 @@ afterEach(async () => {
 describe('service protection: the emulator answers 429 with Retry-After', () => {
   it('the adapter waits out Retry-After for every caller at once, and no alert is lost or written twice', async () => {
     emulator = await startDataverseEmulator({ serviceProtection: { maxRequests: 40, windowMs: 1_000 } });
-    const crm = new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true, serviceProtection: { maxAttempts: 20, maxConcurrency: 4 } });
+    const crm = new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(), serviceProtection: { maxAttempts: 20, maxConcurrency: 4 } });
     const alerts = Array.from({ length: 60 }, (_, i) => alert(i));
     // Each alert is sent twice at once, as a redelivered queue message would be.
     const results = await Promise.all([...alerts, ...alerts].map((a) => crm.createIoTAlert(a)));

@@ -29,4 +29,38 @@ describe('orchestrator main', () => {
     expect(run.stderr).toContain('configuration: serviceBus.connectionString: is required because ports.alertsQueue is "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING');
     expect(run.stdout).toBe('');
   });
+
+  it('with the IoT hub unreachable, stops on SIGTERM while starting (exit code 143), or gives up after startup.timeoutMs with one line naming the hub and the setting (exit code 1)', async () => {
+    const { createServer } = await import('node:net');
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    await new Promise((resolve) => server.close(resolve));
+    const key = Buffer.from('a-key-that-must-not-show').toString('base64');
+    const env = { ...process.env, FIELDLINK_PORTS_CLOUD_TO_DEVICE: 'iot-hub', FIELDLINK_IOT_HUB_CONNECTION_STRING: `HostName=127.0.0.1:${port};SharedAccessKeyName=iothubowner;SharedAccessKey=${key}` };
+    const run = (extra: Record<string, string>) => {
+      const child = spawn(node[0], node.slice(1), { cwd: root, env: { ...env, ...extra } });
+      const output = { text: '', stderr: '' };
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (output.text += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => ((output.text += d), (output.stderr += d)));
+      // 'close', not 'exit': the output is all read by then.
+      return { child, output, exited: new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))) };
+    };
+
+    const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0' });
+    while (!stopped.output.text.includes('orchestrator.still-starting')) {
+      if (stopped.child.exitCode !== null) throw new Error(`exited before it reported waiting: ${stopped.output.text}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    stopped.child.kill('SIGTERM');
+    expect(await stopped.exited).toBe(143);
+    expect(stopped.output.stderr).toContain('orchestrator: stopped by SIGTERM while starting');
+
+    const timedOut = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '4000' });
+    expect(await timedOut.exited).toBe(1);
+    // On a loaded machine the adapters may still be loading when the time is up: the hub is named either way.
+    expect(timedOut.output.stderr).toMatch(new RegExp(`orchestrator: did not start within 4000 ms \\(still starting (adapters|command-feedback)\\); check https://127\\.0\\.0\\.1:${port} \\(iotHub\\.connectionString, FIELDLINK_IOT_HUB_CONNECTION_STRING\\)`));
+    expect(timedOut.output.text).not.toContain(key);
+    expect(timedOut.output.stderr).not.toMatch(/^\s+at /m);
+  }, 120_000);
 });

@@ -17,16 +17,25 @@ interface Part {
 
 const boundaryOf = (contentType: string | undefined): string | undefined => /boundary=("?)([^";]+)\1/i.exec(contentType ?? '')?.[2];
 
-function splitMultipart(body: string, boundary: string): Part[] {
-  const segments = body.split(`--${boundary}`);
+/** The parts between `--boundary` lines; more than `limit` of them is a 400 before any more are cut out. */
+function splitMultipart(body: string, boundary: string, limit = MAX_BATCH_REQUESTS): Part[] {
+  const delimiter = `--${boundary}`;
   const parts: Part[] = [];
-  for (const segment of segments.slice(1)) {
-    if (segment.startsWith('--')) break;
+  let at = body.indexOf(delimiter);
+  if (at < 0) return parts;
+  for (;;) {
+    const start = at + delimiter.length;
+    if (body.startsWith('--', start)) break;
+    const next = body.indexOf(delimiter, start);
+    const segment = next < 0 ? body.slice(start) : body.slice(start, next);
+    if (parts.length === limit) throw new DataverseFault(400, '0x80060891', `The batch contains more than ${limit} requests, Dataverse's limit for one $batch.`);
     const text = segment.replace(/^\r?\n/, '');
     const split = /\r?\n\r?\n/.exec(text);
     const headerText = split === null ? text : text.slice(0, split.index);
     const content = split === null ? '' : text.slice(split.index + split[0].length);
     parts.push({ headers: parseHeaders(headerText), content });
+    if (next < 0) break;
+    at = next;
   }
   return parts;
 }
@@ -45,16 +54,71 @@ function parseEmbeddedRequest(content: string, webApiPath: string): ApiRequest {
   const lines = content.split(/\r?\n/);
   let i = 0;
   while (i < lines.length && lines[i]!.trim() === '') i++;
-  const requestLine = /^([A-Z]+)\s+(\S+)\s+HTTP\/1\.[01]$/.exec(lines[i]!.trim());
-  if (requestLine === null) throw new DataverseFault(400, '0x80060891', `A $batch part does not start with a request line: ${JSON.stringify(lines[i]?.slice(0, 80))}`);
+  const first = lines[i] ?? '';
+  const requestLine = /^([A-Z]+)\s+(\S+)\s+HTTP\/1\.[01]$/.exec(first.trim());
+  if (requestLine === null) throw new DataverseFault(400, '0x80060891', `A $batch part does not start with a request line: ${JSON.stringify(first.slice(0, 80))}`);
   i++;
   const headerLines: string[] = [];
   while (i < lines.length && lines[i]!.trim() !== '') headerLines.push(lines[i++]!);
   const body = lines.slice(i + 1).join('\n').trim();
   let target = requestLine[2]!;
-  if (/^https?:\/\//.test(target)) target = new URL(target).pathname + new URL(target).search;
+  if (/^https?:\/\//i.test(target)) {
+    let url: URL;
+    try {
+      url = new URL(target);
+    } catch {
+      throw new DataverseFault(400, '0x80060891', `A $batch part has a malformed URL: ${JSON.stringify(target.slice(0, 80))}`);
+    }
+    target = url.pathname + url.search;
+  }
   if (target.startsWith(webApiPath)) target = target.slice(webApiPath.length);
   return { method: requestLine[1]!, target: target.replace(/^\//, ''), headers: parseHeaders(headerLines.join('\n')), body };
+}
+
+/** Requests of one `$batch` (Dataverse's limit): https://learn.microsoft.com/en-us/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api */
+export const MAX_BATCH_REQUESTS = 1000;
+
+export interface BatchOperation {
+  readonly request: ApiRequest;
+  readonly contentId: string | undefined;
+}
+
+export type BatchItem = { readonly kind: 'request'; readonly operation: BatchOperation } | { readonly kind: 'changeset'; readonly operations: readonly BatchOperation[] };
+
+export type BatchParse = { readonly ok: true; readonly value: BatchItem[] } | { readonly ok: false; readonly error: DataverseFault };
+
+/**
+ * Reads a whole `$batch` body into its requests and changesets before any of them runs, so a
+ * malformed part or one request too many refuses the batch with a 400 and writes nothing.
+ * Never throws: whatever the body, the answer is the items or a DataverseFault.
+ */
+export function parseBatch(body: string, contentType: string | undefined, webApiPath: string): BatchParse {
+  try {
+    const boundary = boundaryOf(contentType);
+    if (boundary === undefined || !/multipart\/mixed/i.test(contentType ?? '')) throw new DataverseFault(400, '0x80060891', '$batch needs Content-Type: multipart/mixed with a boundary.');
+    const items: BatchItem[] = [];
+    let count = 0;
+    const counted = (n: number): void => {
+      count += n;
+      if (count > MAX_BATCH_REQUESTS) throw new DataverseFault(400, '0x80060891', `The batch contains more than ${MAX_BATCH_REQUESTS} requests, Dataverse's limit for one $batch.`);
+    };
+    for (const part of splitMultipart(body, boundary)) {
+      const changesetBoundary = boundaryOf(part.headers['content-type']);
+      if (changesetBoundary !== undefined && /multipart\/mixed/i.test(part.headers['content-type'] ?? '')) {
+        const ops = splitMultipart(part.content, changesetBoundary);
+        counted(ops.length);
+        items.push({ kind: 'changeset', operations: ops.map((op) => ({ request: parseEmbeddedRequest(op.content, webApiPath), contentId: op.headers['content-id'] })) });
+      } else {
+        counted(1);
+        items.push({ kind: 'request', operation: { request: parseEmbeddedRequest(part.content, webApiPath), contentId: undefined } });
+      }
+    }
+    if (items.length === 0) throw new DataverseFault(400, '0x80060891', `The $batch body has no part delimited by --${boundary}.`);
+    return { ok: true, value: items };
+  } catch (e) {
+    if (e instanceof DataverseFault) return { ok: false, error: e };
+    return { ok: false, error: new DataverseFault(400, '0x80060891', `The $batch body is malformed: ${e instanceof Error ? e.message : String(e)}`) };
+  }
 }
 
 function httpPart(response: ApiResponse, contentId?: string): string {
@@ -65,28 +129,26 @@ function httpPart(response: ApiResponse, contentId?: string): string {
 
 export function executeBatch(api: DataverseWebApi, store: RecordStore, request: ApiRequest, webApiPath: string, effects: PendingContext[]): ApiResponse {
   const contentType = Object.entries(request.headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1];
-  const boundary = boundaryOf(contentType);
-  if (boundary === undefined || !/multipart\/mixed/i.test(contentType ?? '')) throw new DataverseFault(400, '0x80060891', '$batch needs Content-Type: multipart/mixed with a boundary.');
+  const parsed = parseBatch(request.body, contentType, webApiPath);
+  if (!parsed.ok) throw parsed.error;
   const continueOnError = /odata\.continue-on-error/.test(Object.entries(request.headers).find(([k]) => k.toLowerCase() === 'prefer')?.[1] ?? '');
   const responseBoundary = `batchresponse_${randomUUID()}`;
   const out: string[] = [];
-  for (const part of splitMultipart(request.body, boundary)) {
-    const changesetBoundary = boundaryOf(part.headers['content-type']);
+  for (const item of parsed.value) {
     let failed = false;
-    if (changesetBoundary !== undefined && /multipart\/mixed/i.test(part.headers['content-type'] ?? '')) {
-      const operations = splitMultipart(part.content, changesetBoundary);
+    if (item.kind === 'changeset') {
       const changesetEffects: PendingContext[] = [];
       const responses: Array<{ response: ApiResponse; contentId: string | undefined }> = [];
       let failure: { response: ApiResponse; contentId: string | undefined } | undefined;
       try {
         store.transaction(() => {
-          for (const op of operations) {
-            const response = api.handle(parseEmbeddedRequest(op.content, webApiPath), changesetEffects);
+          for (const op of item.operations) {
+            const response = api.handle(op.request, changesetEffects);
             if (response.status >= 400) {
-              failure = { response, contentId: op.headers['content-id'] };
+              failure = { response, contentId: op.contentId };
               throw new ChangesetRolledBack();
             }
-            responses.push({ response, contentId: op.headers['content-id'] });
+            responses.push({ response, contentId: op.contentId });
           }
         });
         effects.push(...changesetEffects);
@@ -102,7 +164,7 @@ export function executeBatch(api: DataverseWebApi, store: RecordStore, request: 
           `--${changesetResponse}--\r\n`,
       );
     } else {
-      const response = api.handle(parseEmbeddedRequest(part.content, webApiPath), effects);
+      const response = api.handle(item.operation.request, effects);
       failed = response.status >= 400;
       out.push(`--${responseBoundary}\r\n${httpPart(response)}`);
     }

@@ -7,6 +7,7 @@ import { CFS_TABLES, stockTables } from './cfs-schema.js';
 import { DataverseFault } from './dataverse-fault.js';
 import { IoTServiceEndpoint, type PendingContext } from './iot-service-endpoint.js';
 import { RecordStore } from './record-store.js';
+import { DATAVERSE_MAX_REQUEST_BYTES, readCappedBody, RequestGuard } from './request-guard.js';
 import { readSolutionColumns } from './solution-import.js';
 import { ServiceProtectionLimits, type ServiceProtectionLimitSettings } from './service-protection-limits.js';
 import { DataverseWebApi } from './web-api.js';
@@ -20,8 +21,13 @@ export interface DataverseEmulatorOptions {
   readonly database?: string;
   /** The outbound queue the IoT service endpoint posts RemoteExecutionContext messages to. */
   readonly outboundQueue?: MessageQueuePort;
-  /** When set, every request must carry `Authorization: Bearer <accessToken>`. */
+  /**
+   * Every request must carry `Authorization: Bearer <token>`, as Dataverse requires. Without this
+   * setting any non-empty token is taken (any client that signs in works); with it, only this one.
+   */
   readonly accessToken?: string;
+  /** The largest request body taken, in bytes; Dataverse's 128 MB by default. */
+  readonly maxRequestBytes?: number;
   /** Answer 429 with Retry-After past this many requests per window, as Dataverse does. */
   readonly serviceProtection?: ServiceProtectionLimitSettings;
   readonly organizationName?: string;
@@ -99,10 +105,27 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     res.end(body);
   };
 
+  const guard = new RequestGuard({ host: options.host ?? '127.0.0.1', maxRequestBytes: options.maxRequestBytes ?? DATAVERSE_MAX_REQUEST_BYTES, ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }) });
+
+  const refuse = (res: ServerResponse, fault: DataverseFault): void => {
+    // The sign-in challenge has an empty body, as Dataverse's; every other refusal its error JSON.
+    if (fault.status === 401) send(res, 401, { ...fault.headers, 'Content-Length': '0' });
+    else send(res, fault.status, { 'Content-Type': 'application/json', 'OData-Version': '4.0', ...fault.headers }, fault.body());
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks).toString('utf8');
+    const refused = guard.check(req, organizationUri);
+    if (refused !== undefined) {
+      // What is not read is not kept: the connection closes after the answer.
+      res.setHeader('Connection', 'close');
+      return refuse(res, refused);
+    }
+    const read = await readCappedBody(req, guard.maxRequestBytes);
+    if (!read.ok) {
+      res.setHeader('Connection', 'close');
+      return refuse(res, read.error);
+    }
+    const body = read.value;
     const url = new URL(req.url ?? '/', 'http://emulator');
     requests++;
     const verdict = limits?.admit();
@@ -112,12 +135,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       send(res, 429, { 'Content-Type': 'application/json', 'Retry-After': String(verdict.retryAfterSeconds) }, new DataverseFault(429, '0x80072322', verdict.message).body());
       return;
     }
-    if (options.accessToken !== undefined && req.headers.authorization !== `Bearer ${options.accessToken}`) {
-      send(res, 401, { 'WWW-Authenticate': 'Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize' });
-      return;
-    }
     if (!url.pathname.startsWith(WEB_API_PATH)) {
-      send(res, 404, { 'Content-Type': 'application/json' }, new DataverseFault(404, '0x80060888', `No Web API at ${url.pathname}; it is at ${WEB_API_PATH}.`).body());
+      send(res, 404, { 'Content-Type': 'application/json' }, new DataverseFault(404, '0x80060888', `No Web API at ${url.pathname.slice(0, 200)}; it is at ${WEB_API_PATH}.`).body());
       return;
     }
     const headers: Record<string, string> = {};
@@ -134,7 +153,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     try {
       return executeBatch(api, store, request, WEB_API_PATH, effects);
     } catch (e) {
-      if (e instanceof DataverseFault) return { status: e.status, headers: { 'Content-Type': 'application/json' }, body: e.body() };
+      if (e instanceof DataverseFault) return { status: e.status, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0' }, body: e.body() };
       throw e;
     }
   };

@@ -37,11 +37,25 @@ type Token =
   | { readonly t: '(' | ')' | ',' | '='; readonly at: number }
   | { readonly t: 'end'; readonly at: number };
 
-const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])/;
-const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})/;
-const DATE = /^\d{4}-\d{2}-\d{2}(?![\w:T-])/;
-const NUMBER = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])/;
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*/;
+// Sticky: each matches at the tokenizer's position, without copying the rest of the text.
+const GUID = /[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(?![\w-])/y;
+const DATETIME = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?(?:Z|[+-]\d{2}:\d{2})/y;
+const DATE = /\d{4}-\d{2}-\d{2}(?![\w:T-])/y;
+const NUMBER = /-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w.])/y;
+const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
+
+/**
+ * The longest `$filter` read: Dataverse takes URLs up to 32 KB, and 64 KB for a request inside a
+ * `$batch` body (https://learn.microsoft.com/en-us/power-apps/developer/data-platform/webapi/compose-http-requests-handle-errors).
+ */
+export const MAX_FILTER_LENGTH = 65_536;
+/** Parentheses and `not`s nested deeper than this are refused, so no filter can exhaust the stack. */
+export const MAX_FILTER_DEPTH = 100;
+
+const at = (pattern: RegExp, text: string, position: number): RegExpExecArray | null => {
+  pattern.lastIndex = position;
+  return pattern.exec(text);
+};
 
 export function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -79,14 +93,13 @@ export function tokenize(text: string): Token[] {
       tokens.push({ t: 'literal', v: { kind: 'string', value }, at: start });
       continue;
     }
-    const rest = text.slice(i);
-    const guid = GUID.exec(rest);
+    const guid = at(GUID, text, i);
     if (guid) {
       tokens.push({ t: 'literal', v: { kind: 'guid', value: guid[0].toLowerCase() }, at: i });
       i += guid[0].length;
       continue;
     }
-    const dt = DATETIME.exec(rest) ?? DATE.exec(rest);
+    const dt = at(DATETIME, text, i) ?? at(DATE, text, i);
     if (dt) {
       const value = Date.parse(dt[0].length === 10 ? `${dt[0]}T00:00:00Z` : dt[0]);
       if (Number.isNaN(value)) throw new ODataSyntaxError(`not a date-time: ${dt[0]}`, i);
@@ -94,13 +107,14 @@ export function tokenize(text: string): Token[] {
       i += dt[0].length;
       continue;
     }
-    const num = NUMBER.exec(rest);
+    const num = at(NUMBER, text, i);
     if (num) {
+      if (!Number.isFinite(Number(num[0]))) throw new ODataSyntaxError(`the number ${num[0].slice(0, 40)} at position ${i} is out of range`, i);
       tokens.push({ t: 'literal', v: { kind: 'number', value: Number(num[0]) }, at: i });
       i += num[0].length;
       continue;
     }
-    const ident = IDENT.exec(rest);
+    const ident = at(IDENT, text, i);
     if (ident) {
       const word = ident[0];
       if (word === 'true' || word === 'false') tokens.push({ t: 'literal', v: { kind: 'bool', value: word === 'true' }, at: i });
@@ -120,8 +134,13 @@ const FUNCTIONS = new Set(['contains', 'startswith', 'endswith']);
 
 /** Parses a `$filter` value; throws ODataSyntaxError naming the position of what is wrong. */
 export function parseFilter(text: string): FilterNode {
+  if (text.length > MAX_FILTER_LENGTH) throw new ODataSyntaxError(`the filter is ${text.length} characters long; at most ${MAX_FILTER_LENGTH} are read`, MAX_FILTER_LENGTH);
   const tokens = tokenize(text);
   let pos = 0;
+  let depth = 0;
+  const deeper = (tok: Token): void => {
+    if (++depth > MAX_FILTER_DEPTH) throw new ODataSyntaxError(`the filter nests parentheses or not deeper than ${MAX_FILTER_DEPTH} levels at position ${tok.at}`, tok.at);
+  };
   const peek = (): Token => tokens[pos]!;
   const next = (): Token => tokens[pos++]!;
   const describe = (tok: Token): string => (tok.t === 'end' ? 'the end of the filter' : tok.t === 'ident' ? `'${tok.v}'` : tok.t === 'literal' ? 'a literal' : `'${tok.t}'`);
@@ -150,8 +169,10 @@ export function parseFilter(text: string): FilterNode {
   };
   const unary = (): FilterNode => {
     if (isWord(peek(), 'not')) {
-      next();
-      return { kind: 'not', operand: unary() };
+      deeper(next());
+      const operand = unary();
+      depth--;
+      return { kind: 'not', operand };
     }
     return primary();
   };
@@ -163,8 +184,10 @@ export function parseFilter(text: string): FilterNode {
   const primary = (): FilterNode => {
     const tok = next();
     if (tok.t === '(') {
+      deeper(tok);
       const inner = orExpr();
       expect(')');
+      depth--;
       return inner;
     }
     if (tok.t !== 'ident') throw new ODataSyntaxError(`expected a property or '(' at position ${tok.at}, found ${describe(tok)}`, tok.at);
@@ -185,6 +208,18 @@ export function parseFilter(text: string): FilterNode {
   const end = peek();
   if (end.t !== 'end') throw new ODataSyntaxError(`unexpected ${describe(end)} at position ${end.at}`, end.at);
   return tree;
+}
+
+export type FilterParse = { readonly ok: true; readonly value: FilterNode } | { readonly ok: false; readonly error: ODataSyntaxError };
+
+/** parseFilter as a value: the tree, or the syntax error; never throws, whatever the text. */
+export function tryParseFilter(text: string): FilterParse {
+  try {
+    return { ok: true, value: parseFilter(text) };
+  } catch (e) {
+    if (e instanceof ODataSyntaxError) return { ok: false, error: e };
+    return { ok: false, error: new ODataSyntaxError(`the filter cannot be read: ${e instanceof Error ? e.message : String(e)}`, 0) };
+  }
 }
 
 /** `name='v',other=1` or a bare GUID: the key of a record in a URL. */

@@ -8,7 +8,7 @@ afterEach(async () => {
 });
 
 const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
-  const res = await fetch(`${emulator!.webApiUrl}${path}`, { method, headers: { 'Content-Type': 'application/json', ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+  const res = await fetch(`${emulator!.webApiUrl}${path}`, { method, headers: { 'Content-Type': 'application/json', Authorization: 'Bearer test-token', ...headers }, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
   const text = await res.text();
   return { status: res.status, headers: res.headers, json: text ? JSON.parse(text) : undefined };
 };
@@ -127,7 +127,7 @@ describe('the emulated Web API, spoken to over plain HTTP', () => {
     const changeset = 'changeset_1';
     const op = (id: number, body: unknown) => [`--${changeset}`, 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', `Content-ID: ${id}`, '', `POST ${emulator!.webApiUrl}msdyn_customerassets HTTP/1.1`, 'Content-Type: application/json', '', JSON.stringify(body)].join('\r\n');
     const body = [`--${boundary}`, `Content-Type: multipart/mixed;boundary=${changeset}`, '', op(1, { msdyn_name: 'kept?' }), op(2, { msdyn_name: 'x'.repeat(200) }), `--${changeset}--`, `--${boundary}--`, ''].join('\r\n');
-    const res = await fetch(`${emulator.webApiUrl}$batch`, { method: 'POST', headers: { 'Content-Type': `multipart/mixed;boundary=${boundary}` }, body });
+    const res = await fetch(`${emulator.webApiUrl}$batch`, { method: 'POST', headers: { 'Content-Type': `multipart/mixed;boundary=${boundary}`, Authorization: 'Bearer test-token' }, body });
     expect(res.status).toBe(200);
     expect(await res.text()).toMatch(/HTTP\/1.1 400 Bad Request/);
     expect(emulator.count('msdyn_customerassets')).toBe(0);

@@ -20,9 +20,25 @@ export interface ApiResponse {
   readonly body?: string;
 }
 
+const MAX_INT32 = 2_147_483_647;
 const JSON_HEADERS = { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' };
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STATUS_TEXT: Record<number, string> = { 200: 'OK', 201: 'Created', 204: 'No Content', 400: 'Bad Request', 401: 'Unauthorized', 404: 'Not Found', 405: 'Method Not Allowed', 412: 'Precondition Failed', 429: 'Too Many Requests', 500: 'Internal Server Error' };
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  201: 'Created',
+  204: 'No Content',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  412: 'Precondition Failed',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  421: 'Misdirected Request',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+};
 export const statusText = (status: number): string => STATUS_TEXT[status] ?? 'Unknown';
 
 /**
@@ -51,12 +67,14 @@ export class DataverseWebApi {
     } catch (e) {
       if (e instanceof DataverseFault) return { status: e.status, headers: { ...JSON_HEADERS, ...e.headers }, body: e.body() };
       if (e instanceof ODataSyntaxError) return fault(400, '0x80060888', `Syntax error in the query: ${e.message}`);
+      if (e instanceof URIError) return fault(400, '0x80060888', 'The URL has malformed percent-encoding.');
       throw e;
     }
   }
 
   private route(request: ApiRequest, effects: PendingContext[]): ApiResponse {
-    const url = new URL(request.target, 'http://emulator/');
+    const url = URL.canParse(request.target, 'http://emulator/') ? new URL(request.target, 'http://emulator/') : undefined;
+    if (url === undefined) throw new DataverseFault(400, '0x80060888', `The URL ${JSON.stringify(request.target.slice(0, 80))} is malformed.`);
     const path = decodeURIComponent(url.pathname.replace(/^\//, ''));
     const q = url.searchParams;
     const method = request.method.toUpperCase();
@@ -217,8 +235,9 @@ export class DataverseWebApi {
       : [];
     let top: number | undefined;
     if (topText !== null) {
-      top = Number(topText);
-      if (!Number.isInteger(top) || top < 0) throw new DataverseFault(400, '0x80060888', `Invalid $top value '${topText}'.`);
+      // An Edm.Int32 written in digits: not 1e308, not 1.0, not past 2147483647.
+      top = /^\d{1,10}$/.test(topText) ? Number(topText) : Number.NaN;
+      if (!(top <= MAX_INT32)) throw new DataverseFault(400, '0x80060888', `Invalid $top value '${topText.slice(0, 40)}': expected a whole number from 0 to ${MAX_INT32}.`);
     }
     const rows = this.store.query(table, { ...(filterText ? { filter: parseFilter(filterText) } : {}), orderBy, ...(top !== undefined ? { top } : {}) });
     return this.json(200, { '@odata.context': this.contextOf(table, q, false), value: rows.map((r) => this.shape(table, r, q)) });

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APP_TOKENS, createLocalStack, describeAutomationPolicy, untilStopSignal, formatConfigIssues, redactConfig, TerminalLog, type AutomationPolicy, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
+import { APP_TOKENS, createLocalStack, describeAutomationPolicy, describeStartOutcome, endpointsToCheck, formatConfigIssues, redactConfig, signalExitCode, startWithin, stopSignals, TerminalLog, type AutomationPolicy, type FieldlinkConfig, type LocalStack, type StartOutcome } from '@fieldlink/composition';
 import { TOKENS, type CrmGatewayPort } from '@fieldlink/ports';
 import { configFromOptions, definedOnly } from '../config-options.js';
 import { LoopPresenter } from '../up/loop-presenter.js';
@@ -21,7 +21,11 @@ export interface UpOptions {
   readonly verbose: boolean;
   readonly web: boolean;
   readonly showConfig: boolean;
+  readonly startupTimeout?: number;
 }
+
+/** How long `fieldlink up` waits for the stack to stop after an aborted start, before it exits anyway. */
+const ABORT_STOP_MS = 3_000;
 
 /** The demo policy `up` turns on: a thermostat over its threshold is told to cool down (Set Values). */
 export const DEMO_AUTOMATION_FILE = fileURLToPath(new URL('../../examples/automation.demo.yaml', import.meta.url));
@@ -47,6 +51,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       ports: { crm: options.crm },
       simulator: { devices: options.devices, drifting: options.drifting, intervalMs: options.interval },
       log: { format: options.json ? 'json' : undefined },
+      startup: { timeoutMs: options.startupTimeout },
     }),
     process.env,
     { profile: 'durable' },
@@ -58,13 +63,24 @@ export async function runUp(options: UpOptions): Promise<void> {
   const durable = usesDataDir(config);
   terminal.info('fieldlink.state', durable ? { dataDir: resolve(config.storage.dataDir), kept: 'across restarts (--ephemeral for none)' } : { dataDir: 'none', kept: 'nothing: every port in this process only' });
 
-  const created = await createLocalStack(config);
-  if (!created.ok) {
-    process.stderr.write(`${formatConfigIssues(created.error)}\nNothing was started.\n`);
+  // Listening from the start: Ctrl-C stops a start-up that hangs on a dead endpoint at once.
+  const stop = stopSignals();
+  // A rejection no one awaited (a client reconnecting in the background) ends in one line, not a trace.
+  process.on('unhandledRejection', (reason) => {
+    process.stderr.write(`${describeStartOutcome(config, { kind: 'failed', part: undefined, error: reason }, 'fieldlink up')}\n`);
+    process.exit(1);
+  });
+  const startup = { timeoutMs: config.startup.timeoutMs, stopRequested: stop.requested };
+  let created: Awaited<ReturnType<typeof createLocalStack>> | undefined;
+  const built = await startWithin(async () => void (created = await createLocalStack(config)), () => 'adapters', startup);
+  if (built.kind !== 'started') return abortStart(config, built, undefined);
+  if (!created!.ok) {
+    stop.dispose();
+    process.stderr.write(`${formatConfigIssues(created!.error)}\nNothing was started.\n`);
     process.exitCode = 2;
     return;
   }
-  const stack = created.value;
+  const stack = created!.value;
   const policy = stack.get<AutomationPolicy>(APP_TOKENS.AutomationPolicy);
   terminal.info('automation.policy', { source: policy.source === DEMO_AUTOMATION_FILE ? `demo (${policy.source})` : policy.source, rules: describeAutomationPolicy(policy).join(' | ') });
   const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
@@ -77,8 +93,17 @@ export async function runUp(options: UpOptions): Promise<void> {
     if (e.type === 'device-changed') presenter.onDeviceChanged(e.device);
   });
 
-  const stopRequested = untilStopSignal();
-  await stack.start();
+  // Each part as it starts with --verbose (or --json); otherwise a line every 5 s while it takes long.
+  terminal.info('fieldlink.starting', { profile: config.profile, crm: config.ports.crm, limitMs: config.startup.timeoutMs });
+  const announce = options.verbose || json ? (part: string) => terminal.info('fieldlink.starting-part', { part }) : undefined;
+  const started = await startWithin(() => stack.start(announce), () => stack.runtime.starting, {
+    ...startup,
+    onWaiting: (part, elapsedMs) => {
+      const endpoints = endpointsToCheck(config, part);
+      terminal.info('fieldlink.still-starting', { part: part ?? 'unknown', waitedS: Math.round(elapsedMs / 1000), ...(endpoints === '' ? {} : { connectingTo: endpoints }), limitMs: config.startup.timeoutMs, stop: 'Ctrl-C' });
+    },
+  });
+  if (started.kind !== 'started') return abortStart(config, started, stack);
   let web: WebServers | undefined;
   if (options.web) web = await startWebServers(stack, config, terminal);
   terminal.info('fieldlink.up', {
@@ -93,7 +118,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     stop: 'Ctrl-C',
   });
 
-  await stopRequested;
+  await stop.requested;
   terminal.info('fieldlink.stopping');
   await web?.close();
   // Counted before the adapters close: the CRM may be the Dataverse emulator of this process.
@@ -106,6 +131,17 @@ export async function runUp(options: UpOptions): Promise<void> {
 function usesDataDir(config: FieldlinkConfig): boolean {
   const { alertsQueue, outboundQueue, statusStore, ruleStateStore } = config.ports;
   return [alertsQueue, outboundQueue, statusStore, ruleStateStore].includes('sqlite') || (config.ports.crm === 'dataverse' && config.dataverse.embedded && (config.dataverse.database !== undefined || config.profile === 'durable'));
+}
+
+/** Start-up did not finish: one line on stderr, what started is stopped (briefly), and the process ends non-zero. */
+async function abortStart(config: FieldlinkConfig, outcome: Exclude<StartOutcome, { kind: 'started' }>, stack: LocalStack | undefined): Promise<never> {
+  process.stderr.write(`${describeStartOutcome(config, outcome, 'fieldlink up')}\n`);
+  if (stack !== undefined) {
+    const stopped = stack.stop().catch(() => undefined);
+    await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, ABORT_STOP_MS).unref())]);
+  }
+  // A connection still trying must not hold the process: exit now.
+  process.exit(outcome.kind === 'signal' ? signalExitCode(outcome.signal) : 1);
 }
 
 async function summary(stack: LocalStack, config: FieldlinkConfig): Promise<Record<string, number | string>> {

@@ -51,6 +51,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'dataverse.tenantId', kind: 'string', description: 'Microsoft Entra tenant of the app registration' },
   { path: 'dataverse.clientId', kind: 'string', description: 'application (client) id of the app registration' },
   { path: 'dataverse.clientSecret', kind: 'string', description: 'client secret of the app registration', secret: true },
+  { path: 'dataverse.emulatorAccessToken', kind: 'string', description: 'the bearer token the Dataverse emulator in this process requires, and the one sent to an emulator at a loopback `dataverse.url` (unset: the emulator takes any token, and this process sends `fieldlink-emulator`)', secret: true },
   { path: 'dataverse.maxConcurrency', kind: 'number', description: 'concurrent Web API requests (service protection allows 52)', default: '52' },
   { path: 'dataverse.batchSize', kind: 'number', description: 'operations per `$batch` changeset for bulk writes', default: '10' },
   { path: 'dataverse.extension', kind: 'string', description: '`discover`: one read of `EntityDefinitions` at the first command write tells whether the organisation has the Fieldlink extension solution, whose column is then used too; `never`: keep to stock columns without asking', default: 'discover' },
@@ -75,6 +76,7 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'storage.dataDir', kind: 'string', description: 'directory of the SQLite files (`status.db`, `queues.db`, `rulestate.db`, `dataverse.db`), relative to the working directory', default: '.fieldlink' },
   { path: 'storage.postgresConnectionString', kind: 'string', description: 'PostgreSQL of the status store (`ports.statusStore: postgres`), `postgres://user:password@host:port/database`', secret: true },
   { path: 'storage.azureSqlConnectionString', kind: 'string', description: 'Azure SQL / SQL Server database of the status store (`ports.statusStore: azure-sql`), an ADO.NET connection string', secret: true },
+  { path: 'startup.timeoutMs', kind: 'number', description: 'milliseconds `fieldlink up` and the services wait for every part to start (connections to the hub, Event Hubs, Dataverse, Service Bus) before they stop with an error naming the part; 0: wait for ever (`--startup-timeout`)', default: '60000' },
   { path: 'log.format', kind: 'string', description: '`text` for people, `json` for one JSON object per line', default: 'text' },
 ];
 

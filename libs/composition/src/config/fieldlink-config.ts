@@ -139,6 +139,8 @@ export const fieldlinkConfigSchema = z.strictObject({
       clientSecret: secret.optional(),
       /** The embedded emulator's SQLite file; `<storage.dataDir>/dataverse.db` on the durable profile, in memory otherwise. */
       database: name.optional(),
+      /** The bearer token the Dataverse emulator requires (any token when unset), and the one this process sends it. */
+      emulatorAccessToken: secret.optional(),
       maxConcurrency: count(1, 52).default(52),
       batchSize: count(1, 1000).default(10),
       /** The optional Fieldlink extension solution: `discover` it with one read of EntityDefinitions, or `never` ask and keep to stock columns. */
@@ -210,6 +212,12 @@ export const fieldlinkConfigSchema = z.strictObject({
       azureSqlConnectionString: secret.optional(),
     })
     .prefault({}),
+  startup: z
+    .strictObject({
+      /** How long `fieldlink up` and the services wait for every part to start before they give up (0: no limit). */
+      timeoutMs: ms(0, 3_600_000).default(60_000),
+    })
+    .prefault({}),
   log: z.strictObject({ format: z.enum(['text', 'json'], { error: 'expected "text" or "json"' }).default('text') }).prefault({}),
 });
 
@@ -229,4 +237,4 @@ export interface FieldlinkConfig extends Omit<ParsedConfig, 'ports' | 'dataverse
 export type AlertEnrichment = 'orchestrator' | 'organisation';
 
 /** Settings whose values are secrets: read from the environment only, redacted in every dump. */
-export const SECRET_PATHS = ['serviceBus.connectionString', 'eventHubs.connectionString', 'iotHub.connectionString', 'blob.connectionString', 'dataverse.clientSecret', 'storage.postgresConnectionString', 'storage.azureSqlConnectionString'] as const;
+export const SECRET_PATHS = ['serviceBus.connectionString', 'eventHubs.connectionString', 'iotHub.connectionString', 'blob.connectionString', 'dataverse.clientSecret', 'dataverse.emulatorAccessToken', 'storage.postgresConnectionString', 'storage.azureSqlConnectionString'] as const;

@@ -93,6 +93,21 @@ describe('loadConfig', () => {
     expect(dump).toContain('[redacted]');
   });
 
+  it('hides the password of a URL setting in a dump (--show-config) and in an issue that quotes it', () => {
+    const url = 'https://alice:s3cret-pass@contoso.crm.dynamics.com/';
+    const result = loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: url } });
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.value.dataverse.url).toBe(url);
+    const dump = JSON.stringify(redactConfig(result.value));
+    expect(dump).not.toContain('s3cret-pass');
+    expect(dump).toContain('"url":"https://[redacted]@contoso.crm.dynamics.com/"');
+    const refused = loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_EMBEDDED: 'true', FIELDLINK_DATAVERSE_URL: url } });
+    expect(refused.ok).toBe(false);
+    if (refused.ok) return;
+    expect(formatConfigIssues(refused.error)).not.toContain('s3cret-pass');
+  });
+
   it('asks for the whole client-secret credential when only part of it is given', () => {
     expect(loadConfig({ env: { FIELDLINK_DATAVERSE_CLIENT_ID: 'c' } })).toMatchObject({ ok: false, error: [{ path: 'dataverse.tenantId' }, { path: 'dataverse.clientSecret' }] });
   });
@@ -122,6 +137,34 @@ describe('loadConfig', () => {
       error: [{ path: 'dataverse.url', message: 'is required because ports.crm is "dataverse" and the emulator does not run in this process: set FIELDLINK_DATAVERSE_URL, or FIELDLINK_DATAVERSE_EMBEDDED=true for the emulator' }],
     });
     expect(loadConfig({ env: { FIELDLINK_DATAVERSE_EMBEDDED: 'yes' } })).toEqual({ ok: false, error: [{ path: 'dataverse.embedded', source: 'env FIELDLINK_DATAVERSE_EMBEDDED', message: 'expected true or false' }] });
+  });
+
+  it('refuses a misspelt FIELDLINK_* variable as it refuses an unknown key in a file, suggesting the closest variable', () => {
+    expect(loadConfig({ env: { FIELDLINK_SIMULATOR_DEVICE: '25' } })).toEqual({
+      ok: false,
+      error: [{ path: 'FIELDLINK_SIMULATOR_DEVICE', source: 'env', message: 'is not a setting (did you mean FIELDLINK_SIMULATOR_DEVICES, the variable of simulator.devices?)' }],
+    });
+    expect(loadConfig({ env: { FIELDLINK_PORT_CRM: 'dataverse' } })).toEqual({
+      ok: false,
+      error: [{ path: 'FIELDLINK_PORT_CRM', source: 'env', message: 'is not a setting (did you mean FIELDLINK_PORTS_CRM, the variable of ports.crm?)' }],
+    });
+    expect(loadConfig({ env: { FIELDLINK_SOMETHING_ELSE_ENTIRELY: 'x' } })).toEqual({ ok: false, error: [{ path: 'FIELDLINK_SOMETHING_ELSE_ENTIRELY', source: 'env', message: 'is not a setting' }] });
+  });
+
+  it('leaves alone the FIELDLINK_* variables read elsewhere by name, other variables, and an empty misspelt one', () => {
+    const env = { FIELDLINK_CONFIG: '', FIELDLINK_CONSOLE_TOKEN: 'a-token-of-sixteen', FIELDLINK_SIMULATOR_TOKEN: 'a-token-of-sixteen', FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING: 'x', FIELDLINK_CHROMIUM: '/usr/bin/chromium', PATH: '/bin', FIELDLINK_TYPO: '' };
+    expect(loadConfig({ env }).ok).toBe(true);
+  });
+
+  it('reports every issue together: a secret in the file, an unknown key, a wrong value, an unknown variable and a value out of range', () => {
+    const withAll = file('all-wrong.json', JSON.stringify({ serviceBus: { connectionString: 'Endpoint=sb://x/;SharedAccessKey=abc' }, simulator: { devcies: 3, intervalMs: 'fast' } }));
+    const result = loadConfig({ file: withAll, env: { FIELDLINK_PORT_CRM: 'dataverse', FIELDLINK_DATAVERSE_MAX_CONCURRENCY: '100' } });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.error.map((i) => `${i.path} (${i.source ?? ''})`).sort()).toEqual(
+      ['serviceBus.connectionString (file all-wrong.json)', 'FIELDLINK_PORT_CRM (env)', 'simulator.devcies (file all-wrong.json)', 'simulator.intervalMs (file all-wrong.json)', 'dataverse.maxConcurrency (env FIELDLINK_DATAVERSE_MAX_CONCURRENCY)'].sort(),
+    );
+    expect(JSON.stringify(result.error)).not.toContain('SharedAccessKey=abc');
   });
 
   it('says which file cannot be read or parsed', () => {

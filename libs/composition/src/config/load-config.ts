@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { basename, dirname, extname, isAbsolute, resolve } from 'node:path';
 import { err, ok, type Result } from '@fieldlink/domain';
 import { parse as parseYaml } from 'yaml';
-import { envNameOf, SETTINGS } from './config-settings.js';
+import { CONFIG_FILE_ENV, envNameOf, SETTINGS } from './config-settings.js';
+import { redactUrl } from './redact-url.js';
 import { fieldlinkConfigSchema, PORT_NAMES, PROFILE_PORTS, SECRET_PATHS, type AdapterName, type FieldlinkConfig, type FieldlinkConfigInput, type PortName } from './fieldlink-config.js';
 
 /** One thing wrong with the configuration: the setting's path, what was expected, and where the value came from. */
@@ -32,27 +33,42 @@ const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 /** Settings that name a file. */
 const FILE_PATHS = ['rules.file', 'deviceTypes.file', 'automation.file'] as const;
 
-/** Reads, merges (file < environment < options) and validates the configuration. */
+/**
+ * Reads, merges (file < environment < options) and validates the configuration. Every issue is
+ * reported together: a secret in the file, an unknown FIELDLINK_* variable and a wrong value do
+ * not hide one another.
+ */
 export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig, ConfigIssue[]> {
   const origin = new Map<string, string>();
+  const issues: ConfigIssue[] = [];
   let document: Json = {};
   if (sources.defaults !== undefined) for (const path of leafPaths(sources.defaults as Json)) document = setPath(document, path, getPath(sources.defaults as Json, path));
+  let fileUnreadable = false;
   if (sources.file !== undefined) {
     const read = readConfigFile(sources.file);
-    if (!read.ok) return read;
-    for (const path of leafPaths(read.value)) document = setPath(document, path, getPath(read.value, path));
-    // A file named in the configuration file is relative to that file, wherever the command runs.
-    for (const path of FILE_PATHS) {
-      const named = getPath(document, path);
-      if (typeof named === 'string' && named !== '' && !isAbsolute(named)) document = setPath(document, path, resolve(dirname(sources.file), named));
+    if (!read.ok) {
+      issues.push(...read.error);
+      fileUnreadable = true;
+    } else {
+      let fromFile = read.value;
+      // A file named in the configuration file is relative to that file, wherever the command runs.
+      for (const path of FILE_PATHS) {
+        const named = getPath(fromFile, path);
+        if (typeof named === 'string' && named !== '' && !isAbsolute(named)) fromFile = setPath(fromFile, path, resolve(dirname(sources.file), named));
+      }
+      for (const path of SECRET_PATHS) {
+        if (getPath(fromFile, path) === undefined) continue;
+        issues.push({ path, message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`, source: `file ${basename(sources.file)}` });
+        fromFile = deletePath(fromFile, path);
+      }
+      // Over the command's defaults, setting by setting.
+      for (const path of leafPaths(fromFile)) {
+        document = setPath(document, path, getPath(fromFile, path));
+        origin.set(path, `file ${basename(sources.file)}`);
+      }
     }
-    const fileIssues: ConfigIssue[] = [];
-    for (const path of SECRET_PATHS) {
-      if (getPath(document, path) !== undefined) fileIssues.push({ path, message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`, source: `file ${basename(sources.file)}` });
-    }
-    if (fileIssues.length > 0) return err(fileIssues);
-    for (const path of leafPaths(document)) origin.set(path, `file ${basename(sources.file)}`);
   }
+  issues.push(...unknownVariables(sources.env ?? {}));
   for (const setting of SETTINGS) {
     const raw = sources.env?.[envNameOf(setting.path)];
     if (raw === undefined || raw === '') continue;
@@ -66,7 +82,28 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
       origin.set(path, 'option');
     }
   }
-  return parseConfig(document, origin);
+  // Without the file, what the rest lacks would only be noise.
+  if (fileUnreadable) return err(issues);
+  const parsed = parseConfig(document, origin);
+  if (issues.length === 0) return parsed;
+  return err([...issues, ...(parsed.ok ? [] : parsed.error)]);
+}
+
+/** FIELDLINK_* variables that are not settings but are read by name elsewhere (tokens of the pages, test set-ups). */
+const OTHER_VARIABLES = new Set([CONFIG_FILE_ENV, 'FIELDLINK_CONSOLE_TOKEN', 'FIELDLINK_SIMULATOR_TOKEN', 'FIELDLINK_CHROMIUM', 'FIELDLINK_STANDIN_TLS_DIR']);
+/** Credentials of the live Azure tests. */
+const OTHER_PREFIXES = ['FIELDLINK_LIVE_'];
+
+/** A FIELDLINK_* variable that names no setting is refused as an unknown key in a file is, with the closest name. */
+function unknownVariables(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
+  const known = new Map(SETTINGS.map((s) => [envNameOf(s.path), s.path]));
+  return Object.keys(env)
+    .filter((name) => name.startsWith('FIELDLINK_') && env[name] !== undefined && env[name] !== '' && !known.has(name) && !OTHER_VARIABLES.has(name) && !OTHER_PREFIXES.some((p) => name.startsWith(p)))
+    .sort()
+    .map((name) => {
+      const close = closest(name, [...known.keys()]);
+      return { path: name, source: 'env', message: `is not a setting${close === undefined ? '' : ` (did you mean ${close}, the variable of ${known.get(close)}?)`}` };
+    });
 }
 
 /** Validates a configuration document (already merged); `origin` tells where each value came from. */
@@ -134,9 +171,20 @@ function requiredSettings(config: FieldlinkConfig): Array<{ path: string; messag
 }
 
 function suggest(path: string): string {
-  const known = SETTINGS.map((s) => s.path);
-  const close = known.find((k) => k.toLowerCase() === path.toLowerCase() || distance(k, path) <= 2);
+  const close = closest(path, SETTINGS.map((s) => s.path));
   return close === undefined ? '' : ` (did you mean ${close}?)`;
+}
+
+/** The known name nearest to a misspelt one, if it is near enough to be what was meant. */
+function closest(name: string, known: readonly string[]): string | undefined {
+  const same = known.find((k) => k.toLowerCase() === name.toLowerCase());
+  if (same !== undefined) return same;
+  let best: { name: string; d: number } | undefined;
+  for (const k of known) {
+    const d = distance(k, name);
+    if (best === undefined || d < best.d) best = { name: k, d };
+  }
+  return best !== undefined && best.d <= Math.max(2, Math.floor(name.length / 4)) ? best.name : undefined;
 }
 
 function distance(a: string, b: string): number {
@@ -189,10 +237,18 @@ function setPath(document: Json, path: string, value: unknown): Json {
   return { ...document, [head!]: setPath(isRecord(child) ? child : {}, rest.join('.'), value) };
 }
 
+function deletePath(document: Json, path: string): Json {
+  const [head, ...rest] = path.split('.');
+  if (!(head! in document)) return document;
+  const { [head!]: child, ...others } = document;
+  if (rest.length === 0) return others;
+  return isRecord(child) ? { ...others, [head!]: deletePath(child, rest.join('.')) } : document;
+}
+
 function leafPaths(document: Json, prefix = ''): string[] {
   return Object.entries(document).flatMap(([key, value]) => (isRecord(value) ? leafPaths(value, `${prefix}${key}.`) : value === undefined ? [] : [`${prefix}${key}`]));
 }
 
 /** `configuration: <path> (<source>): <what was expected>`, one line each. */
 export const formatConfigIssues = (issues: readonly ConfigIssue[]): string =>
-  issues.map((i) => `configuration: ${i.path}${i.source === undefined ? '' : ` (${i.source})`}: ${i.message}`).join('\n');
+  issues.map((i) => redactUrl(`configuration: ${i.path}${i.source === undefined ? '' : ` (${i.source})`}: ${i.message}`)).join('\n');

@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway, FIELDLINK_EXTENSION_SOLUTION_ZIP } from '@fieldlink/adapter-dynamics';
-import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { emulatorCredential, startDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { redactUrl } from '../config/redact-url.js';
 import type { AdapterFactories } from './port-adapters.js';
 import { DATA_FILES, dataDirOf } from './sql-factories.js';
 
@@ -18,14 +19,22 @@ const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 export const DYNAMICS_FACTORIES: AdapterFactories = {
   crm: {
     dataverse: async ({ config, log, builtPort }) => {
-      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded, extension, importExtension } = config.dataverse;
+      const { url, tenantId, clientId, clientSecret, maxConcurrency, batchSize, embedded, extension, importExtension, emulatorAccessToken } = config.dataverse;
       const settings = { batchSize, extension, serviceProtection: { maxConcurrency } };
       if (embedded) {
         const outboundQueue = builtPort('outboundQueue');
         // On the durable profile the emulator keeps its records in a SQLite file of the data directory.
         const database = config.dataverse.database ?? (config.profile === 'durable' ? join(dataDirOf(config), DATA_FILES.dataverse) : undefined);
         const solutions = importExtension ? [fileURLToPath(FIELDLINK_EXTENSION_SOLUTION_ZIP)] : [];
-        const emulator = await startDataverseEmulator({ host: '127.0.0.1', port: 0, log, solutions, ...(outboundQueue === undefined ? {} : { outboundQueue }), ...(database === undefined ? {} : { database }) });
+        const emulator = await startDataverseEmulator({
+          host: '127.0.0.1',
+          port: 0,
+          log,
+          solutions,
+          ...(outboundQueue === undefined ? {} : { outboundQueue }),
+          ...(emulatorAccessToken === undefined ? {} : { accessToken: emulatorAccessToken }),
+          ...(database === undefined ? {} : { database }),
+        });
         log.info('dataverse.emulator-started', {
           url: emulator.url,
           webApiUrl: emulator.webApiUrl,
@@ -34,18 +43,25 @@ export const DYNAMICS_FACTORIES: AdapterFactories = {
           database: database ?? 'in memory',
         });
         try {
-          return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, allowAnonymous: true, ...settings }, { log }), close: () => emulator.close() };
+          // The emulator requires a bearer token, as Dataverse does: the adapter signs in with a fixed one.
+          return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(emulatorAccessToken), ...settings }, { log }), close: () => emulator.close() };
         } catch (e) {
           await emulator.close();
           throw e;
         }
       }
       const organizationUrl = url!;
-      const credential = tenantId !== undefined && clientId !== undefined && clientSecret !== undefined ? { clientSecret: { tenantId, clientId, secret: clientSecret } } : { allowAnonymous: LOOPBACK.has(new URL(organizationUrl).hostname) };
+      // Without an app registration, only an emulator on loopback is reachable: it takes a fixed token.
+      const credential =
+        tenantId !== undefined && clientId !== undefined && clientSecret !== undefined
+          ? { clientSecret: { tenantId, clientId, secret: clientSecret } }
+          : LOOPBACK.has(new URL(organizationUrl).hostname)
+            ? { credential: emulatorCredential(emulatorAccessToken) }
+            : {};
       if (config.ports.outboundQueue === 'in-memory') {
         // An organisation elsewhere cannot post into this process: its service endpoint needs a queue both can reach.
         log.warn('dataverse.service-endpoint-unreachable', {
-          url: organizationUrl,
+          url: redactUrl(organizationUrl),
           message: 'the organisation\u2019s service endpoint cannot post to an in-memory outbound queue, so this process sends commands and registers devices itself; for the CFS path set ports.outboundQueue to service-bus, or leave out dataverse.url for the emulator in process',
         });
       }

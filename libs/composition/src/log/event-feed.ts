@@ -1,3 +1,4 @@
+import { redactUrlsIn } from '../config/redact-url.js';
 import type { LogFields, LogPort } from '@fieldlink/ports';
 
 export type LogLevel = 'info' | 'warn' | 'error';
@@ -57,7 +58,9 @@ export class EventFeed implements LogPort {
     return this.failures;
   }
 
-  private emit(level: LogLevel, event: string, fields: LogFields = {}): void {
+  private emit(level: LogLevel, event: string, given: LogFields = {}): void {
+    // No password of a URL reaches the terminal, the pages or a log file.
+    const fields = redactUrlsIn(given);
     this.sink?.[level](event, fields);
     const entry: FeedEvent = { seq: ++this.seq, time: (this.options.now ?? Date.now)(), level, event, fields };
     this.recentEvents.push(entry);

@@ -1,4 +1,5 @@
 import type { LogFields, LogPort } from '@fieldlink/ports';
+import { redactUrlsIn } from '../config/redact-url.js';
 
 type Writer = (line: string) => void;
 
@@ -24,7 +25,8 @@ export class TerminalLog implements LogPort {
     this.emit('error', event, fields);
   }
 
-  private emit(level: 'info' | 'warn' | 'error', event: string, fields: LogFields = {}): void {
+  private emit(level: 'info' | 'warn' | 'error', event: string, given: LogFields = {}): void {
+    const fields = redactUrlsIn(given);
     const time = new Date().toISOString();
     if (this.options.json) {
       this.write(JSON.stringify({ time, level, event, ...fields }));

@@ -51,10 +51,23 @@ export class FieldlinkRuntime {
     return this.container.get<T>(token);
   }
 
-  async start(): Promise<void> {
+  /** The part being started, while start() runs: what a slow start-up is waiting for. */
+  starting: string | undefined;
+
+  /** Starts the parts in order; a part that fails rejects with a PartStartError naming it. */
+  async start(onPart?: (name: string) => void): Promise<void> {
     if (this.started) return;
     this.started = true;
-    for (const part of this.parts) await part.start();
+    for (const part of this.parts) {
+      this.starting = part.name;
+      onPart?.(part.name);
+      try {
+        await part.start();
+      } catch (e) {
+        throw new PartStartError(part.name, e);
+      }
+    }
+    this.starting = undefined;
   }
 
   /** Stops every part in reverse order, then lets go of the adapters; safe to call twice. */
@@ -70,6 +83,17 @@ export class FieldlinkRuntime {
       await this.adapters.close();
     })();
     return this.stopping;
+  }
+}
+
+/** A part of the runtime could not start: its name, and what it failed with. */
+export class PartStartError extends Error {
+  constructor(
+    readonly part: string,
+    override readonly cause: unknown,
+  ) {
+    super(`${part} could not start: ${cause instanceof Error ? cause.message : String(cause)}`);
+    this.name = 'PartStartError';
   }
 }
 

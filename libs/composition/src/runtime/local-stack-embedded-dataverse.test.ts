@@ -33,6 +33,9 @@ class RecordingQueue extends InMemoryQueue {
   }
 }
 
+/** Any token: the emulator takes any bearer token unless one is configured. */
+const BEARER = { authorization: 'Bearer a-test-client' };
+
 interface Logged {
   readonly event: string;
   readonly fields: LogFields;
@@ -78,7 +81,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
     expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: ids.customerAssetId('thermostat-2'), description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
     // The record is in the emulator's store, read over its Web API without the adapter.
-    const stored = (await (await fetch(`${webApiUrl}msdyn_iotalerts?$filter=msdyn_deviceid eq 'thermostat-2'&$select=msdyn_alerttoken,msdyn_description`)).json()) as { value: Array<Record<string, unknown>> };
+    const stored = (await (await fetch(`${webApiUrl}msdyn_iotalerts?$filter=msdyn_deviceid eq 'thermostat-2'&$select=msdyn_alerttoken,msdyn_description`, { headers: BEARER })).json()) as { value: Array<Record<string, unknown>> };
     expect(stored.value.map((r) => r['msdyn_iotalertid'])).toContain(alert.alertId);
 
     const command = await waitFor('the Set Values command', async () => (await crm.listCommands({ deviceId: 'thermostat-2' }))[0]);
@@ -92,7 +95,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     });
     expect(done).toMatchObject({ commandId: command.commandId, cfsStatus: 192350001 });
     // On the organisation's own columns: the stock ones always, the extension's only where it was imported.
-    const row = (await (await fetch(`${webApiUrl}msdyn_iotdevicecommands(${command.commandId})`)).json()) as Record<string, unknown>;
+    const row = (await (await fetch(`${webApiUrl}msdyn_iotdevicecommands(${command.commandId})`, { headers: BEARER })).json()) as Record<string, unknown>;
     expect(row).toMatchObject({ msdyn_commandstatus: 192350001, msdyn_commandstatusreason: expect.stringMatching(/^\[Fieldlink: acknowledged\]/) });
     expect(row['fl_commandstate']).toBe(importExtension ? 'acknowledged' : undefined);
 
@@ -110,6 +113,22 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
   }, 30_000);
   }
 
+  it('requires the configured bearer token, which the adapter sends; a request without it is refused', async () => {
+    const config = parseConfig({ ports: { crm: 'dataverse' }, dataverse: { emulatorAccessToken: 'token-of-this-run' }, simulator: { devices: 1, drifting: 0, heartbeatIntervalMs: 0 } });
+    if (!config.ok) throw new Error(JSON.stringify(config.error));
+    const logged: Logged[] = [];
+    const created = await createLocalStack(config.value, { manualFleet: true, log: recordingLog(logged) });
+    if (!created.ok) throw new Error(JSON.stringify(created.error));
+    stack = created.value;
+    await stack.start();
+    // The fleet registered through the adapter, so the adapter's token was taken.
+    expect((await stack.get<CrmGatewayPort>(TOKENS.CrmGateway).listDevices()).map((d) => d.registrationStatus)).toEqual([RegistrationStatus.Registered]);
+    const url = String(logged.find((l) => l.event === 'dataverse.emulator-started')?.fields['webApiUrl']);
+    expect((await fetch(`${url}msdyn_iotdevices`)).status).toBe(401);
+    expect((await fetch(`${url}msdyn_iotdevices`, { headers: BEARER })).status).toBe(401);
+    expect((await fetch(`${url}msdyn_iotdevices`, { headers: { authorization: 'Bearer token-of-this-run' } })).status).toBe(200);
+  });
+
   it('stops the emulator with the stack', async () => {
     const config = parseConfig({ ports: { crm: 'dataverse' }, simulator: { devices: 1, drifting: 0, heartbeatIntervalMs: 0 } });
     if (!config.ok) throw new Error(JSON.stringify(config.error));
@@ -118,8 +137,9 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     if (!created.ok) throw new Error(JSON.stringify(created.error));
     await created.value.start();
     const url = String(logged.find((l) => l.event === 'dataverse.emulator-started')?.fields['webApiUrl']);
-    expect((await fetch(`${url}msdyn_iotdevices`)).status).toBe(200);
+    expect((await fetch(`${url}msdyn_iotdevices`)).status).toBe(401);
+    expect((await fetch(`${url}msdyn_iotdevices`, { headers: BEARER })).status).toBe(200);
     await created.value.stop();
-    await expect(fetch(`${url}msdyn_iotdevices`)).rejects.toThrow();
+    await expect(fetch(`${url}msdyn_iotdevices`, { headers: BEARER })).rejects.toThrow();
   });
 });

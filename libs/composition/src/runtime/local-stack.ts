@@ -63,8 +63,8 @@ export class LocalStack {
     return this.runtime.get<T>(token);
   }
 
-  start(): Promise<void> {
-    return this.runtime.start();
+  start(onPart?: (name: string) => void): Promise<void> {
+    return this.runtime.start(onPart);
   }
 
   stop(): Promise<void> {

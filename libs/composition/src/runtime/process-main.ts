@@ -4,6 +4,7 @@ import { CONFIG_FILE_ENV } from '../config/config-settings.js';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import { formatConfigIssues, loadConfig, type ConfigIssue } from '../config/load-config.js';
 import { TerminalLog } from '../log/terminal-log.js';
+import { describeStartOutcome, signalExitCode, startWithin, stopSignals, type StartOutcome } from './startup.js';
 import type { FieldlinkRuntime, RuntimeOptions } from './fieldlink-runtime.js';
 
 export interface ProcessMainOptions {
@@ -42,25 +43,40 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
   }
   const config = loaded.value;
   const log = new TerminalLog(undefined, { json: config.log.format === 'json', colors: process.stdout.isTTY === true });
-  const created = await options.create(config, { log });
-  if (!created.ok) {
-    process.stderr.write(`${formatConfigIssues(created.error)}\n${options.name} did not start.\n`);
+  // Listen before anything connects: a signal while the adapters are built or the parts start stops at once.
+  const stop = stopSignals();
+  const startup = { timeoutMs: config.startup.timeoutMs, stopRequested: stop.requested };
+  let created: Result<FieldlinkRuntime, ConfigIssue[]> | undefined;
+  const built = await startWithin(async () => void (created = await options.create(config, { log })), () => 'adapters', startup);
+  if (built.kind !== 'started') return aborted(config, built, options.name, undefined);
+  if (!created!.ok) {
+    stop.dispose();
+    process.stderr.write(`${formatConfigIssues(created!.error)}\n${options.name} did not start.\n`);
     return 2;
   }
-  const runtime = created.value;
-  // Listen before starting: a signal during start still stops cleanly.
-  const stopRequested = untilStopSignal();
-  await runtime.start();
+  const runtime = created!.value;
+  const started = await startWithin(() => runtime.start(), () => runtime.starting, {
+    ...startup,
+    onWaiting: (part, elapsedMs) => log.info(`${options.name}.still-starting`, { part: part ?? 'unknown', waitedS: Math.round(elapsedMs / 1000), limitMs: config.startup.timeoutMs }),
+  });
+  if (started.kind !== 'started') return aborted(config, started, options.name, runtime);
   log.info(`${options.name}.started`, { profile: config.profile, ports: Object.entries(config.ports).map(([p, a]) => `${p}=${a}`).join(','), stop: 'SIGINT or SIGTERM' });
   // A service on its own over in-memory adapters only meets no other process: said once, at start.
   if (Object.values(config.ports).every((adapter) => adapter === 'in-memory')) {
     log.warn(`${options.name}.shares-nothing`, { message: 'every port is in memory: this process shares no queue, store or CRM with another; use profile durable (one data directory) or the Azure adapters to run the services as separate processes' });
   }
-  await stopRequested;
+  await stop.requested;
   log.info(`${options.name}.stopping`);
   await runtime.stop();
   log.info(`${options.name}.stopped`);
   return 0;
+}
+
+/** A start-up that did not finish: one line, a brief stop of what started, and the exit code (128 + signal, or 1). */
+async function aborted(config: FieldlinkConfig, outcome: Exclude<StartOutcome, { kind: 'started' }>, name: string, runtime: FieldlinkRuntime | undefined): Promise<number> {
+  process.stderr.write(`${describeStartOutcome(config, outcome, name)}\n`);
+  if (runtime !== undefined) await Promise.race([runtime.stop().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+  return outcome.kind === 'signal' ? signalExitCode(outcome.signal) : 1;
 }
 
 /** Resolves on the first SIGINT or SIGTERM; keeps the process alive until then, even when nothing else is pending. */

@@ -57,7 +57,16 @@ function bearerOf(request: IncomingMessage): string | undefined {
 function cookieOf(request: IncomingMessage, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const [key, ...rest] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(rest.join('='));
+    if (key === name) return decodeCookieValue(rest.join('='));
   }
   return undefined;
+}
+
+/** A cookie value with broken percent-encoding is no token at all (a 401), never a thrown error. */
+function decodeCookieValue(raw: string): string | undefined {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return undefined;
+  }
 }

@@ -208,6 +208,16 @@ describe('the token rule', () => {
     expect((await fetch(`${url}?token=wrong-token-of-length`, { redirect: 'manual' })).status).toBe(401);
   });
 
+  it('answers a token cookie with broken percent-encoding with 401, not 500, and logs no failure', async () => {
+    const log = recordingLog();
+    const url = await start({ token: TOKEN, log });
+    for (const cookie of ['fieldlink_token=%E0%A4%A', 'fieldlink_token=%', 'other=1; fieldlink_token=%zz']) {
+      const answer = await fetch(`${url}api/items/a`, { headers: { cookie } });
+      expect(answer.status, cookie).toBe(401);
+    }
+    expect(log.errors).toEqual([]);
+  });
+
   it('without a token, lets every request through on loopback', async () => {
     const url = await start();
     expect((await fetch(url)).status).toBe(200);
