@@ -1,6 +1,6 @@
 import { InMemoryIotHub, InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { consumerGroupOf, createCombinedRuntime, formatConfigIssues, parseConfig, type FieldlinkRuntime } from '@fieldlink/composition';
-import { TOKENS, type CrmGatewayPort, type MessageQueuePort, type StoredIoTAlert } from '@fieldlink/ports';
+import { TOKENS, type ClockPort, type CrmGatewayPort, type MessageQueuePort, type StoredIoTAlert } from '@fieldlink/ports';
 import { parseRecordedLine } from '../rules/offline-rules.js';
 import { readRecordedLines, unreadableFile } from '../rules/recorded-lines.js';
 import { BadLineReport, sinkOf, StreamingJsonArray, StreamingTable } from '../rules/streamed-output.js';
@@ -61,7 +61,11 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
     await streams.stderr(`${formatConfigIssues(config.error)}\n`);
     return 1;
   }
-  const created = await createCombinedRuntime(config.value);
+  // Replay time is the recording's time: the newest enqueued time sent so far. Idle time then moves
+  // a partition's event time on only as far as the recording has reached, never past readings still
+  // to be sent, as if the whole recording were a backlog in the hub.
+  const clock = new RecordingClock();
+  const created = await createCombinedRuntime(config.value, { clock });
   if (!created.ok) {
     await streams.stderr(`${formatConfigIssues(created.error)}\n`);
     return 1;
@@ -80,7 +84,12 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
   let badLines = 0;
   let alerts: StoredIoTAlert[];
   let deadLettered: number;
-  await runtime.start();
+  let started = false;
+  const startAt = async (time: number): Promise<void> => {
+    clock.time = time;
+    started = true;
+    await runtime.start();
+  };
   try {
     for await (const line of readRecordedLines(options.telemetry, { maxLineBytes: options.maxLineBytes })) {
       lines = line.line;
@@ -93,9 +102,12 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
         continue;
       }
       readings++;
+      if (!started) await startAt(parsed.value.enqueuedTime);
+      else if (parsed.value.enqueuedTime > clock.now()) clock.time = parsed.value.enqueuedTime;
       await hub.sendRecorded(parsed.value.deviceId, deviceMessageOf('text' in line ? line.text : ''), parsed.value.enqueuedTime);
       if (hub.uncheckpointed(group) > MAX_AHEAD) await untilDrained(runtime, () => hub.uncheckpointed(group) <= MAX_AHEAD / 2, position, stallMs);
     }
+    if (!started) await startAt(Date.now());
     await untilDrained(runtime, () => hub.uncheckpointed(group) === 0 && alertsQueue.activeCount === 0, position, stallMs);
     alerts = await runtime.get<CrmGatewayPort>(TOKENS.CrmGateway).listIoTAlerts();
     deadLettered = (await alertsQueue.peekDeadLetters(1_000)).length;
@@ -104,7 +116,7 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
     await streams.stderr(`replay stopped: ${terminalSafe((e as NodeJS.ErrnoException).code ?? (e as Error).message)}\n`);
     return 1;
   } finally {
-    await runtime.stop();
+    if (started) await runtime.stop();
   }
   await progress.done();
   await bad.end();
@@ -121,6 +133,25 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
     await table.end(`${plural(records.length, 'IoT alert')} in the CRM from ${plural(readings, 'reading')} (hub → stream processor → alerts queue → orchestrator → CRM)${badLines > 0 ? `; ${plural(badLines, 'bad line')} skipped` : ''}`);
   }
   return 0;
+}
+
+/**
+ * The replay's clock: the recording's time, set by each reading sent, and running on in real time
+ * from there (so commits fall due, and once the recording is all sent, time passes after its end).
+ */
+class RecordingClock implements ClockPort {
+  private recorded = 0;
+  private setAt = Date.now();
+  get time(): number {
+    return this.recorded;
+  }
+  set time(value: number) {
+    this.recorded = value;
+    this.setAt = Date.now();
+  }
+  now(): number {
+    return this.recorded + (Date.now() - this.setAt);
+  }
 }
 
 /** The body the device sent: the recorded line without what Stream Analytics added to it. */

@@ -105,9 +105,9 @@ export function createFieldlinkContainer(services: ContainerServices): Container
   // ---- stream processing (flows 3 → 6, 5) ----
   if (has(TOKENS.ReferenceData) && has(TOKENS.AlertsQueue)) {
     c.bind(APP_TOKENS.TelemetryIngest).toResolvedValue(
-      (referenceData: ReferenceDataPort, alertsQueue: MessageQueuePort, rejected: RejectedTelemetryPort, log: LogPort, statusStore: StatusStorePort | undefined, ruleStateStore: RuleStateStorePort | undefined) =>
-        new TelemetryIngest({ referenceData, alertsQueue, rejected, log, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs, ...(statusStore === undefined ? {} : { statusStore }), ...(ruleStateStore === undefined ? {} : { ruleStateStore }) }),
-      [TOKENS.ReferenceData, TOKENS.AlertsQueue, TOKENS.RejectedTelemetry, TOKENS.Log, { serviceIdentifier: TOKENS.StatusStore, optional: true }, { serviceIdentifier: TOKENS.RuleStateStore, optional: true }],
+      (referenceData: ReferenceDataPort, alertsQueue: MessageQueuePort, rejected: RejectedTelemetryPort, log: LogPort, clock: ClockPort, statusStore: StatusStorePort | undefined, ruleStateStore: RuleStateStorePort | undefined) =>
+        new TelemetryIngest({ referenceData, alertsQueue, rejected, log, clock, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs, ...(statusStore === undefined ? {} : { statusStore }), ...(ruleStateStore === undefined ? {} : { ruleStateStore }) }),
+      [TOKENS.ReferenceData, TOKENS.AlertsQueue, TOKENS.RejectedTelemetry, TOKENS.Log, TOKENS.Clock, { serviceIdentifier: TOKENS.StatusStore, optional: true }, { serviceIdentifier: TOKENS.RuleStateStore, optional: true }],
     );
   }
   if (has(TOKENS.StatusStore)) {
