@@ -1,6 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { Socket } from 'node:net';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -138,7 +138,7 @@ describe('fieldlink --help', () => {
     expect(top.stdout).toContain('rules');
     expect(top.stdout).toContain('Examples:');
     const up = fieldlink('up', '--help');
-    for (const option of ['--config', '--profile', '--crm', '--devices', '--drifting', '--interval', '--no-web', '--json']) expect(up.stdout).toContain(option);
+    for (const option of ['--config', '--profile', '--data-dir', '--ephemeral', '--crm', '--devices', '--drifting', '--interval', '--no-web', '--json']) expect(up.stdout).toContain(option);
     const rulesTest = fieldlink('rules', 'test', '--help');
     expect(rulesTest.stdout).toContain('--telemetry <file>');
     expect(rulesTest.stdout).toContain('apps/cli/examples/telemetry.sample.jsonl');
@@ -148,7 +148,7 @@ describe('fieldlink --help', () => {
   });
 
   it('refuses a wrong setting before starting anything, naming it', () => {
-    const run = spawnSync(tsx, [main, 'up', '--no-web'], { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_CRM: 'salesforce' }, timeout: 60_000 });
+    const run = spawnSync(tsx, [main, 'up', '--ephemeral', '--no-web'], { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_CRM: 'salesforce' }, timeout: 60_000 });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('configuration: ports.crm (env FIELDLINK_PORTS_CRM): expected one of "in-memory", "dataverse"');
   });
@@ -163,16 +163,18 @@ const expectCommandStepsUnderOneId = (out: string): void => {
   }
 };
 
-/** Runs `fieldlink up` (3 devices, no pages) until `deviceId`'s command is acknowledged or 45 s pass, then stops it with SIGINT. */
-async function upUntilAcknowledged(args: readonly string[], env: NodeJS.ProcessEnv, deviceId = 'thermostat-1', fleet: readonly string[] = ['--devices', '3']): Promise<{ out: string; exitCode: number | null }> {
-  const child = spawn(tsx, [main, 'up', ...args, ...fleet, '--interval', '200', '--no-web'], { cwd: root, env });
+/** Runs `fieldlink up` (3 devices, no pages) until `deviceId`'s command is acknowledged (or its output matches `until`) or 45 s pass, then stops it with SIGINT. */
+async function upUntilAcknowledged(args: readonly string[], env: NodeJS.ProcessEnv, deviceId = 'thermostat-1', fleet: readonly string[] = ['--devices', '3'], until?: RegExp): Promise<{ out: string; exitCode: number | null }> {
+  // Node itself with tsx as a loader, not the tsx CLI: SIGINT goes straight to the process under test (the CLI's relay
+  // kills a child that does not confirm a relayed signal within 30 ms, which a loaded machine can miss).
+  const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', ...args, ...fleet, '--interval', '200', '--no-web'], { cwd: root, env });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const until = Date.now() + 45_000;
-  const acknowledged = new RegExp(`command\\.acknowledged .*deviceId=${deviceId}`);
-  while (!acknowledged.test(out) && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  const deadline = Date.now() + 45_000;
+  const done = until ?? new RegExp(`command\\.acknowledged .*deviceId=${deviceId}`);
+  while (!done.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
   child.kill('SIGINT');
   // What it prints while stopping counts too.
   const exitCode = await exited;
@@ -181,7 +183,7 @@ async function upUntilAcknowledged(args: readonly string[], env: NodeJS.ProcessE
 
 describe('fieldlink up', () => {
   it('runs the loop until the command is acknowledged, each step under the reading id, then stops cleanly on SIGINT with exit code 0', async () => {
-    const { out, exitCode } = await upUntilAcknowledged([], { ...process.env, FORCE_COLOR: '0' });
+    const { out, exitCode } = await upUntilAcknowledged(['--ephemeral'], { ...process.env, FORCE_COLOR: '0' });
     expect(exitCode).toBe(0);
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\]/);
     expectCommandStepsUnderOneId(out);
@@ -191,7 +193,7 @@ describe('fieldlink up', () => {
   }, 60_000);
 
   it('runs the pressure sensor example configuration: its own reading, rule, policy and command, until the sensor answers', async () => {
-    const { out, exitCode } = await upUntilAcknowledged(['--config', join(examples, 'fieldlink.pressure.yaml')], { ...process.env, FORCE_COLOR: '0' }, 'pressuresensor-1', []);
+    const { out, exitCode } = await upUntilAcknowledged(['--ephemeral', '--config', join(examples, 'fieldlink.pressure.yaml')], { ...process.env, FORCE_COLOR: '0' }, 'pressuresensor-1', []);
     expect(exitCode).toBe(0);
     expect(out).toMatch(/automation\.policy\s+.*vent-on-AlarmPressure: deviceType=PressureSensor ruleOutput=AlarmPressure → command \\?"Release Pressure/);
     expect(out).toMatch(/fieldlink\.up\s+.*sensors="?2 PressureSensor/);
@@ -218,7 +220,7 @@ describe('fieldlink up', () => {
     const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
     if (importExtension) env['FIELDLINK_DATAVERSE_IMPORT_EXTENSION'] = 'true';
-    const { out, exitCode } = await upUntilAcknowledged(['--crm', 'dataverse'], env);
+    const { out, exitCode } = await upUntilAcknowledged(['--ephemeral', '--crm', 'dataverse'], env);
     expect(exitCode).toBe(0);
     const emulator = /dataverse\.emulator-started\s+url=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
     expect(emulator).not.toBeNull();
@@ -232,6 +234,35 @@ describe('fieldlink up', () => {
     await expect(fetch(`${emulator![1]}/api/data/v9.2/msdyn_iotalerts`)).rejects.toThrow();
   }, 60_000);
   }
+
+  it('keeps its state under --data-dir by default: started again on the same directory, it has the alerts and commands of its last run and raises new ones', async () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+    for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
+    const dataDir = mkdtempSync(join(tmpdir(), 'fieldlink-up-'));
+    try {
+      const first = await upUntilAcknowledged(['--data-dir', dataDir], env);
+      expect(first.exitCode).toBe(0);
+      expect(first.out).toContain(`fieldlink.state          dataDir=${dataDir}`);
+      expect(first.out).toMatch(/fieldlink\.up\s+profile=durable dataDir=\S+ crm=dataverse/);
+      const totals = /fieldlink\.stopped\s+alerts=(\d+) rootAlerts=\d+ commands=(\d+) acknowledged=(\d+)/.exec(first.out);
+      expect(totals).not.toBeNull();
+      expect(Number(totals![3])).toBeGreaterThanOrEqual(1);
+      expect(readdirSync(dataDir).sort()).toEqual(['dataverse.db', 'queues.db', 'rulestate.db', 'status.db']);
+      // Started again on the same directory: it finds what the first run left, and a reading over the threshold still
+      // raises an alert (the restored ingest position does not make the new hub's readings look already processed).
+      const second = await upUntilAcknowledged(['--data-dir', dataDir], env, 'thermostat-1', ['--devices', '3'], /alert\.raised\s+\[\w{8}\] deviceId=thermostat-1/);
+      expect(second.exitCode).toBe(0);
+      expect(second.out).toMatch(/alert\.raised\s+\[\w{8}\] deviceId=thermostat-1/);
+      // At least as many: the first run's records are all there, beside what the second adds.
+      const again = /fieldlink\.stopped\s+alerts=(\d+) rootAlerts=\d+ commands=(\d+) acknowledged=(\d+)/.exec(second.out);
+      expect(again).not.toBeNull();
+      expect(Number(again![1])).toBeGreaterThanOrEqual(Number(totals![1]));
+      expect(Number(again![2])).toBeGreaterThanOrEqual(Number(totals![2]));
+      expect(Number(again![3])).toBeGreaterThanOrEqual(Number(totals![3]));
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
 });
 
 /** A loopback port nothing listens on: bound, then closed. */
@@ -293,7 +324,7 @@ describe('fieldlink up against endpoints that do not answer', () => {
   it('with the CRM at a Dataverse URL that never answers, reports what it is waiting for and gives up after --startup-timeout with one line naming the endpoint (password hidden) and the setting, exit code 1', async () => {
     const silent = await silentPort();
     try {
-      const up = startUp(['--crm', 'dataverse', '--startup-timeout', '8000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${silent.port}/` });
+      const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '8000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${silent.port}/` });
       // Progress while it waits: the part and where it connects to.
       await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
       expect(up.output.stdout).toMatch(new RegExp(`fieldlink\\.still-starting\\s+part=simulated-fleet waitedS=\\d+ connectingTo="http://\\[redacted\\]@127\\.0\\.0\\.1:${silent.port}/ \\(dataverse\\.url\\)" limitMs=8000`));
@@ -308,7 +339,7 @@ describe('fieldlink up against endpoints that do not answer', () => {
 
   it('with the CRM at a dead Dataverse port, ends once the adapter gives up with one line naming the part, the reason, the endpoint and the setting, exit code 1', async () => {
     const port = await deadPort();
-    const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
+    const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
     expect(await up.exited).toBe(1);
     const line = expectOneClearLine(up.output.stderr);
     expect(line).toMatch(/^fieldlink up: simulated-fleet could not start: .*ECONNREFUSED.*; check http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/ \(dataverse\.url, FIELDLINK_DATAVERSE_URL\)$/);
@@ -322,7 +353,7 @@ describe('fieldlink up against endpoints that do not answer', () => {
     it(`stops at once on ${signal} while the start hangs on an endpoint that never answers (no time limit), exit code ${code}`, async () => {
       const silent = await silentPort();
       try {
-        const up = startUp(['--crm', 'dataverse', '--startup-timeout', '0', '--verbose'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${silent.port}/` });
+        const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '0', '--verbose'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${silent.port}/` });
         await up.until(/fieldlink\.starting-part\s+part=simulated-fleet/);
         up.child.kill(signal);
         expect(await up.exited).toBe(code);

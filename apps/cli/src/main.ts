@@ -20,7 +20,7 @@ Commands:
   replay        push recorded telemetry through the whole in-memory pipeline and print the CRM's alerts
 
 Examples:
-  $ fieldlink up                                   # embedded default: everything in memory, 10 thermostats
+  $ fieldlink up                                   # durable default: state kept under .fieldlink, 10 thermostats
   $ fieldlink up --devices 50 --drifting 3 --no-web
   $ fieldlink rules test --rules apps/cli/examples/devicerules.json --telemetry apps/cli/examples/telemetry.sample.jsonl
 
@@ -35,7 +35,9 @@ program
     'Run the whole loop in this process until Ctrl-C: simulated thermostats → hub → stream processor (rules) → alerts queue → orchestrator → CRM alert → rules framework → Set Values → the device answers. Each step is logged with the correlation id of the reading that started it.',
   )
   .option('-c, --config <file>', 'configuration file (JSON, or YAML by extension)')
-  .addOption(new Option('--profile <profile>', 'adapters for every port: embedded (in memory) or azure').choices(['embedded', 'azure']))
+  .addOption(new Option('--profile <profile>', 'adapters for every port: durable (the default: state kept under --data-dir), embedded (in memory) or azure').choices(['durable', 'embedded', 'azure']))
+  .option('--data-dir <dir>', 'where the state is kept: SQLite files of the queues, status store, rule state and the Dataverse emulator (default .fieldlink in the working directory)')
+  .option('--ephemeral', 'keep nothing: every port in memory, as profile embedded', false)
   .addOption(new Option('--crm <adapter>', 'the CRM: in-memory, or dataverse (the Dataverse emulator in this process, or the organisation at dataverse.url)').choices(['in-memory', 'dataverse']))
   .option('--devices <n>', 'simulated thermostats (default 10)', wholeNumber('--devices', 0))
   .option('--drifting <n>', 'how many of them drift over the threshold (default 1)', wholeNumber('--drifting', 0))
@@ -50,13 +52,15 @@ program
     `
 Examples:
   $ fieldlink up
+  $ fieldlink up --data-dir /var/lib/fieldlink
+  $ fieldlink up --ephemeral
   $ fieldlink up --devices 3 --drifting 1 --interval 500 --no-web
   $ fieldlink up --json > run.jsonl
   $ fieldlink up --crm dataverse
   $ fieldlink up --config apps/cli/examples/fieldlink.config.example.json --show-config
   $ FIELDLINK_SIMULATOR_DEVICES=25 fieldlink up`,
   )
-  .action(async (opts: { config?: string; profile?: 'embedded' | 'azure'; crm?: 'in-memory' | 'dataverse'; devices?: number; drifting?: number; interval?: number; web: boolean; json: boolean; verbose: boolean; showConfig: boolean; startupTimeout?: number }) => {
+  .action(async (opts: { config?: string; profile?: 'embedded' | 'durable' | 'azure'; dataDir?: string; ephemeral: boolean; crm?: 'in-memory' | 'dataverse'; devices?: number; drifting?: number; interval?: number; web: boolean; json: boolean; verbose: boolean; showConfig: boolean; startupTimeout?: number }) => {
     // Loaded on use: `--help` and `rules test` need none of the stack.
     const { runUp } = await import('./commands/up.js');
     await runUp(opts);

@@ -20,7 +20,7 @@ describe('orchestrator main', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
-    expect(events).toEqual(['orchestrator.started', 'orchestrator.stopping', 'orchestrator.stopped']);
+    expect(events).toEqual(['orchestrator.started', 'orchestrator.shares-nothing', 'orchestrator.stopping', 'orchestrator.stopped']);
   });
 
   it('refuses a wrong setting with its path and exit code 2, starting nothing', () => {

@@ -20,7 +20,7 @@ describe('stream-processor main', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
-    expect(events).toEqual(['stream-processor.started', 'stream-processor.stopping', 'stream-processor.stopped']);
+    expect(events).toEqual(['stream-processor.started', 'stream-processor.shares-nothing', 'stream-processor.stopping', 'stream-processor.stopped']);
   });
 
   it('refuses a wrong setting with its path and exit code 2, starting nothing', () => {

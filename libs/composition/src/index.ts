@@ -17,5 +17,6 @@ export * from './runtime/local-stack.js';
 export * from './runtime/process-main.js';
 export * from './container/dynamics-factories.js';
 export * from './container/azure-factories.js';
+export * from './container/sql-factories.js';
 export * from './runtime/startup.js';
 export * from './config/redact-url.js';

@@ -18,6 +18,9 @@ export interface OpenMinuteWindow {
   readonly min: number;
   readonly max: number;
   readonly sum: number;
+  /** The event that brought `max` (absent from states stored by earlier versions). */
+  readonly peakToken?: string;
+  readonly peakTime?: number;
 }
 
 /** Open windows and how far windows are closed, as stored: all of them (a checkpoint), or those one commit changed (a journal entry). */
@@ -34,6 +37,7 @@ export function minuteAggregatesData(stored: unknown): MinuteAggregatesData | un
   for (const w of windows as OpenMinuteWindow[]) {
     if (typeof w?.deviceId !== 'string' || typeof w.readingType !== 'string' || typeof w.windowEnd !== 'number' || typeof w.count !== 'number') return undefined;
     if (typeof w.min !== 'number' || typeof w.max !== 'number' || typeof w.sum !== 'number') return undefined;
+    if (w.peakToken !== undefined && (typeof w.peakToken !== 'string' || typeof w.peakTime !== 'number')) return undefined;
   }
   return { closedThrough, windows: windows as OpenMinuteWindow[] };
 }

@@ -48,15 +48,19 @@ export class MinuteWindow {
     public max: number,
     public sum: number,
     public changedIn: number,
+    /** The event that brought `max` (the first one on a tie): the CFS `crmiotevents` row of the window. */
+    public peakToken: string | undefined = undefined,
+    public peakTime: number | undefined = undefined,
   ) {}
 
   copyFor(generation: number): MinuteWindow {
-    return new MinuteWindow(this.deviceId, this.readingType, this.windowEnd, this.count, this.min, this.max, this.sum, generation);
+    return new MinuteWindow(this.deviceId, this.readingType, this.windowEnd, this.count, this.min, this.max, this.sum, generation, this.peakToken, this.peakTime);
   }
 
   /** The stored form, made as a store serialises the window: no copy of every window lives until a whole state is written. */
   toJSON(): OpenMinuteWindow {
-    return { deviceId: this.deviceId, readingType: this.readingType, windowEnd: this.windowEnd, count: this.count, min: this.min, max: this.max, sum: this.sum };
+    const stored = { deviceId: this.deviceId, readingType: this.readingType, windowEnd: this.windowEnd, count: this.count, min: this.min, max: this.max, sum: this.sum };
+    return this.peakToken === undefined ? stored : { ...stored, peakToken: this.peakToken, peakTime: this.peakTime };
   }
 
   row(): MinuteAggregate {
@@ -211,7 +215,7 @@ export class PartitionState {
       }
       const at = indexOfWindow(windows, readingType, windowEnd);
       if (at < 0) {
-        windows.push(new MinuteWindow(device.deviceId, readingType, windowEnd, 1, value, value, value, generation));
+        windows.push(new MinuteWindow(device.deviceId, readingType, windowEnd, 1, value, value, value, generation, event.eventToken, event.enqueuedTime));
         continue;
       }
       let window = windows[at]!;
@@ -221,7 +225,11 @@ export class PartitionState {
       }
       window.count++;
       if (value < window.min) window.min = value;
-      if (value > window.max) window.max = value;
+      if (value > window.max) {
+        window.max = value;
+        window.peakToken = event.eventToken;
+        window.peakTime = event.enqueuedTime;
+      }
       window.sum += value;
     }
     this.uncommittedWork = true;
@@ -328,7 +336,7 @@ export class PartitionState {
     for (const [deviceId, time] of lastActivity) this.device(deviceId).lastActivityTime = time;
     for (const w of aggregates.windows) {
       const device = this.device(w.deviceId);
-      const window = new MinuteWindow(w.deviceId, w.readingType, w.windowEnd, w.count, w.min, w.max, w.sum, -1);
+      const window = new MinuteWindow(w.deviceId, w.readingType, w.windowEnd, w.count, w.min, w.max, w.sum, -1, w.peakToken, w.peakTime);
       const at = indexOfWindow(device.windows, w.readingType, w.windowEnd);
       if (at >= 0) device.windows[at] = window;
       else device.windows.push(window);

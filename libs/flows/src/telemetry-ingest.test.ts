@@ -93,6 +93,29 @@ describe('TelemetryIngest', () => {
     expect(await statusStore.listDeviceHealth()).toEqual([{ deviceId: 'thermostat-1', lastActivityTime: T + 61_000, online: true, lastReadings: { Temperature: 50, Humidity: 40 } }]);
   });
 
+  it('writes each window with its peak event (the first highest reading, as the CFS telemetry job picks it) and the rule in force then', async () => {
+    const written: MinuteAggregate[] = [];
+    const store = new InMemoryStatusStore();
+    const recording: StatusStorePort = {
+      writeAggregates: async (rows) => {
+        written.push(...rows);
+        await store.writeAggregates(rows);
+      },
+      queryAggregates: (d, f, t) => store.queryAggregates(d, f, t),
+      upsertDeviceHealth: (h) => store.upsertDeviceHealth(h),
+      listDeviceHealth: () => store.listDeviceHealth(),
+    };
+    const { ingest } = setup({ statusStore: recording });
+    await ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0), envelope(reading('b', 75), T + 20_000, 1), envelope(reading('c', 75), T + 40_000, 2), envelope(reading('d', 50), T + 61_000, 3)]);
+    const temperature = written.filter((r) => r.readingType === 'Temperature');
+    expect(temperature.map((r) => [r.windowEnd, r.peak])).toEqual([
+      [T + 60_000, { eventToken: 'b', time: T + 20_000, threshold: 70, ruleOutput: 'AlarmTemp' }],
+      [T + 120_000, { eventToken: 'd', time: T + 61_000, threshold: 70, ruleOutput: 'AlarmTemp' }],
+    ]);
+    // No humidity rule in the CFS device rules: its windows carry their peak with no threshold.
+    expect(written.find((r) => r.readingType === 'Humidity')?.peak).toEqual({ eventToken: 'a', time: T + 1_000, threshold: null, ruleOutput: null });
+  });
+
   it('keeps the last readings of a device across batches: a batch holding only a heartbeat leaves them as they were', async () => {
     const { ingest, statusStore } = setup();
     await ingest.handleBatch([envelope(reading('a', 64), T, 0)]);

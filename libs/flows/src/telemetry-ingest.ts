@@ -4,8 +4,10 @@ import {
   encodeCfsAlertMessage,
   isRuleStateConflict,
   type ClockPort,
+  type DeviceHealth,
   type LogPort,
   type MessageQueuePort,
+  type MinuteAggregate,
   type QueueMessage,
   type ReferenceDataPort,
   type RejectedTelemetry,
@@ -18,7 +20,7 @@ import {
   type TelemetrySubscription,
 } from '@fieldlink/ports';
 import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './partition-state-journal.js';
-import { PartitionState, type CommitCut } from './partition-state.js';
+import { PartitionState, type CommitCut, type MinuteWindow } from './partition-state.js';
 import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
 export interface TelemetryIngestDeps {
@@ -323,14 +325,37 @@ export class TelemetryIngest {
     const store = this.deps.statusStore;
     if (store === undefined) return;
     for (let i = 0; i < cut.changedWindows.length; i += COMMIT_SLICE) {
-      await store.writeAggregates(cut.changedWindows.slice(i, i + COMMIT_SLICE).map((w) => w.row()));
+      const rows: MinuteAggregate[] = [];
+      for (const w of cut.changedWindows.slice(i, i + COMMIT_SLICE)) rows.push(await this.rowWithPeak(w));
+      await store.writeAggregates(rows);
       await yieldToBatches();
     }
     const { deviceIds, lastActivityTimes, lastReadings } = cut.changedDevices;
+    if (store.upsertManyDeviceHealth !== undefined) {
+      for (let i = 0; i < deviceIds.length; i += COMMIT_SLICE) {
+        const slice: DeviceHealth[] = [];
+        for (let j = i; j < Math.min(deviceIds.length, i + COMMIT_SLICE); j++) slice.push({ deviceId: deviceIds[j]!, lastActivityTime: lastActivityTimes[j]!, online: true, lastReadings: { ...lastReadings[j]! } });
+        await store.upsertManyDeviceHealth(slice);
+        await yieldToBatches();
+      }
+      return;
+    }
     for (let i = 0; i < deviceIds.length; i++) {
       await store.upsertDeviceHealth({ deviceId: deviceIds[i]!, lastActivityTime: lastActivityTimes[i]!, online: true, lastReadings: { ...lastReadings[i]! } });
       if ((i + 1) % COMMIT_SLICE === 0) await yieldToBatches();
     }
+  }
+
+  /**
+   * A window's row with its peak event and the device rule in force at the event's time for the
+   * device's type and the reading type, as the CFS telemetry job joins them for `crmiotevents`.
+   */
+  private async rowWithPeak(window: MinuteWindow): Promise<MinuteAggregate> {
+    const row = window.row();
+    if (window.peakToken === undefined || window.peakTime === undefined) return row;
+    const deviceType = await this.deviceTypeOf(window.deviceId);
+    const rule = (await this.rulesAt(window.peakTime)).find((r) => r.deviceType === deviceType && r.readingType === window.readingType);
+    return { ...row, peak: { eventToken: window.peakToken, time: window.peakTime, threshold: rule?.threshold ?? null, ruleOutput: rule?.ruleOutput ?? null } };
   }
 
   /**

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_TOKENS, createLocalStack, describeAutomationPolicy, describeStartOutcome, endpointsToCheck, formatConfigIssues, redactConfig, signalExitCode, startWithin, stopSignals, TerminalLog, type AutomationPolicy, type FieldlinkConfig, type LocalStack, type StartOutcome } from '@fieldlink/composition';
 import { TOKENS, type CrmGatewayPort } from '@fieldlink/ports';
@@ -7,7 +8,11 @@ import { startWebServers, type WebServers } from '../up/web-servers.js';
 
 export interface UpOptions {
   readonly config?: string;
-  readonly profile?: 'embedded' | 'azure';
+  readonly profile?: 'embedded' | 'durable' | 'azure';
+  /** Where the durable profile keeps its state (`storage.dataDir`). */
+  readonly dataDir?: string;
+  /** In memory only, as before the durable default: nothing is kept. */
+  readonly ephemeral?: boolean;
   readonly crm?: 'in-memory' | 'dataverse';
   readonly devices?: number;
   readonly drifting?: number;
@@ -37,20 +42,26 @@ export const withDemoAutomation = (config: FieldlinkConfig): FieldlinkConfig => 
 
 /** `fieldlink up`: the whole loop in this process with a simulated fleet, until SIGINT or SIGTERM. */
 export async function runUp(options: UpOptions): Promise<void> {
+  // `fieldlink up` keeps its state on disk unless told otherwise; a profile from the file, the environment or --profile wins.
   const loaded = configFromOptions(
     options.config,
     definedOnly({
-      profile: options.profile,
+      profile: options.profile ?? (options.ephemeral === true ? 'embedded' : undefined),
+      storage: { dataDir: options.dataDir },
       ports: { crm: options.crm },
       simulator: { devices: options.devices, drifting: options.drifting, intervalMs: options.interval },
       log: { format: options.json ? 'json' : undefined },
       startup: { timeoutMs: options.startupTimeout },
     }),
+    process.env,
+    { profile: 'durable' },
   );
   const config = withDemoAutomation(loaded);
   const json = config.log.format === 'json';
   const terminal = new TerminalLog(undefined, { json, colors: process.stdout.isTTY === true });
   if (options.showConfig) terminal.info('fieldlink.config', { config: JSON.stringify(redactConfig(config)) });
+  const durable = usesDataDir(config);
+  terminal.info('fieldlink.state', durable ? { dataDir: resolve(config.storage.dataDir), kept: 'across restarts (--ephemeral for none)' } : { dataDir: 'none', kept: 'nothing: every port in this process only' });
 
   // Listening from the start: Ctrl-C stops a start-up that hangs on a dead endpoint at once.
   const stop = stopSignals();
@@ -97,6 +108,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   if (options.web) web = await startWebServers(stack, config, terminal);
   terminal.info('fieldlink.up', {
     profile: config.profile,
+    ...(durable ? { dataDir: resolve(config.storage.dataDir) } : {}),
     crm: config.ports.crm,
     devices: config.simulator.devices,
     drifting: config.simulator.drifting,
@@ -113,6 +125,12 @@ export async function runUp(options: UpOptions): Promise<void> {
   const totals = await summary(stack, config).catch((e: unknown) => ({ summary: `unavailable: ${(e as Error).message}` }));
   await stack.stop();
   terminal.info('fieldlink.stopped', totals);
+}
+
+/** Whether a port (or the emulator's file) keeps its state in the data directory. */
+function usesDataDir(config: FieldlinkConfig): boolean {
+  const { alertsQueue, outboundQueue, statusStore, ruleStateStore } = config.ports;
+  return [alertsQueue, outboundQueue, statusStore, ruleStateStore].includes('sqlite') || (config.ports.crm === 'dataverse' && config.dataverse.embedded && (config.dataverse.database !== undefined || config.profile === 'durable'));
 }
 
 /** Start-up did not finish: one line on stderr, what started is stopped (briefly), and the process ends non-zero. */

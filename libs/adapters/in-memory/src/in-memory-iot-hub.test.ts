@@ -41,6 +41,22 @@ telemetryIntakeConformance('InMemoryIotHub telemetry', async () => {
   return { intake: hub, devices: hub, consumerGroups: ['rules', 'telemetry'], dispose: () => hub.close(), patienceMs: 2_000 };
 });
 
+describe('InMemoryIotHub sequence numbers', () => {
+  it('start at firstSequenceNumber and increase by one per event of a partition, so a hub started again numbers above an earlier run', async () => {
+    const hub = new InMemoryIotHub({ partitionCount: 1, firstSequenceNumber: 5_000 });
+    const seen: number[] = [];
+    const subscription = await hub.subscribe('rules', async (batch) => {
+      for (const e of batch) seen.push(e.sequenceNumber);
+    });
+    await hub.send('thermostat-1', new TextEncoder().encode('{}'));
+    await hub.send('thermostat-1', new TextEncoder().encode('{}'));
+    await eventually(() => expect(seen).toEqual([5_000, 5_001]));
+    await subscription.close();
+    await hub.close();
+    expect(() => new InMemoryIotHub({ firstSequenceNumber: -1 })).toThrow('firstSequenceNumber');
+  });
+});
+
 describe('InMemoryIotHub telemetry: how far a partition goes', () => {
   it('tells each partition context the newest sequence number the partition holds, sent after the batch too, and lists every partition of a subscription before it handed anything', async () => {
     const { hub } = newHub();

@@ -32,6 +32,12 @@ export interface InMemoryIotHubOptions {
   /** Pause before a failed telemetry batch is handed over again. */
   readonly handlerRetryDelayMs?: number;
   readonly cloudToDevice?: InMemoryCloudToDeviceOptions;
+  /**
+   * The sequence number of each partition's first event (0 by default). A hub that starts again
+   * beside state kept from an earlier run (a durable rule state store holds how far ingest got)
+   * starts above what that run handed out, so nothing new is taken for already processed.
+   */
+  readonly firstSequenceNumber?: number;
 }
 
 interface Partition {
@@ -71,7 +77,9 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
 
   constructor(private readonly options: InMemoryIotHubOptions = {}) {
     const count = options.partitionCount ?? 4;
-    this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), events: [], firstSequence: 0, nextSequence: 0 }));
+    const first = options.firstSequenceNumber ?? 0;
+    if (!(Number.isSafeInteger(first) && first >= 0)) throw new RangeError(`firstSequenceNumber must be a whole number of 0 or more (got ${first}).`);
+    this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), events: [], firstSequence: first, nextSequence: first }));
     this.clock = options.clock ?? systemClock;
     this.retention = options.retentionPerPartition ?? 100_000;
     this.maxBatchSize = options.maxBatchSize ?? 100;

@@ -9,23 +9,27 @@ import { z } from 'zod';
 /** The adapters each port can be played by. In-memory is the embedded default for every port. */
 export const PORT_ADAPTERS = {
   telemetry: ['in-memory', 'event-hubs'],
-  alertsQueue: ['in-memory', 'service-bus'],
-  outboundQueue: ['in-memory', 'service-bus'],
+  alertsQueue: ['in-memory', 'service-bus', 'sqlite'],
+  outboundQueue: ['in-memory', 'service-bus', 'sqlite'],
   crm: ['in-memory', 'dataverse'],
   deviceRegistry: ['in-memory', 'iot-hub'],
   cloudToDevice: ['in-memory', 'iot-hub'],
   deviceClient: ['in-memory', 'iot-hub'],
   referenceData: ['in-memory', 'blob'],
-  statusStore: ['in-memory'],
-  ruleStateStore: ['in-memory', 'blob'],
+  statusStore: ['in-memory', 'sqlite', 'postgres', 'azure-sql'],
+  ruleStateStore: ['in-memory', 'blob', 'sqlite'],
 } as const satisfies Record<string, readonly [string, ...string[]]>;
 
 export type PortName = keyof typeof PORT_ADAPTERS;
 export type AdapterName<P extends PortName = PortName> = (typeof PORT_ADAPTERS)[P][number];
 export const PORT_NAMES = Object.keys(PORT_ADAPTERS) as PortName[];
 
-/** What `profile: azure` puts on each port unless `ports` says otherwise. */
-export const PROFILE_PORTS: Record<'embedded' | 'azure', { readonly [P in PortName]: AdapterName<P> }> = {
+/**
+ * What each profile puts on each port unless `ports` says otherwise. `durable` is the embedded
+ * default kept on disk under `storage.dataDir` (what `fieldlink up` runs): queues, status store,
+ * rejected telemetry and rule state in SQLite, the CRM in the Dataverse emulator on a SQLite file.
+ */
+export const PROFILE_PORTS: Record<'embedded' | 'durable' | 'azure', { readonly [P in PortName]: AdapterName<P> }> = {
   embedded: {
     telemetry: 'in-memory',
     alertsQueue: 'in-memory',
@@ -37,6 +41,18 @@ export const PROFILE_PORTS: Record<'embedded' | 'azure', { readonly [P in PortNa
     referenceData: 'in-memory',
     statusStore: 'in-memory',
     ruleStateStore: 'in-memory',
+  },
+  durable: {
+    telemetry: 'in-memory',
+    alertsQueue: 'sqlite',
+    outboundQueue: 'sqlite',
+    crm: 'dataverse',
+    deviceRegistry: 'in-memory',
+    cloudToDevice: 'in-memory',
+    deviceClient: 'in-memory',
+    referenceData: 'in-memory',
+    statusStore: 'sqlite',
+    ruleStateStore: 'sqlite',
   },
   azure: {
     telemetry: 'event-hubs',
@@ -65,8 +81,8 @@ const portsSchema = z.strictObject(
 );
 
 export const fieldlinkConfigSchema = z.strictObject({
-  /** `embedded`: every port in memory. `azure`: Azure and Dynamics 365 adapters, as PROFILE_PORTS says. */
-  profile: z.enum(['embedded', 'azure'], { error: 'expected "embedded" or "azure"' }).default('embedded'),
+  /** `embedded`: every port in memory. `durable`: the embedded default on disk. `azure`: Azure and Dynamics 365 adapters, as PROFILE_PORTS says. */
+  profile: z.enum(['embedded', 'durable', 'azure'], { error: 'expected "embedded", "durable" or "azure"' }).default('embedded'),
   /** Per port, overriding the profile. */
   ports: portsSchema.prefault({}),
   inMemory: z
@@ -121,6 +137,8 @@ export const fieldlinkConfigSchema = z.strictObject({
       tenantId: name.optional(),
       clientId: name.optional(),
       clientSecret: secret.optional(),
+      /** The embedded emulator's SQLite file; `<storage.dataDir>/dataverse.db` on the durable profile, in memory otherwise. */
+      database: name.optional(),
       /** The bearer token the Dataverse emulator requires (any token when unset), and the one this process sends it. */
       emulatorAccessToken: secret.optional(),
       maxConcurrency: count(1, 52).default(52),
@@ -184,6 +202,16 @@ export const fieldlinkConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  storage: z
+    .strictObject({
+      /** Where the SQLite files live (`sqlite` adapters, the emulator's file on the durable profile); relative to the working directory. */
+      dataDir: name.default('.fieldlink'),
+      /** `ports.statusStore: postgres`: `postgres://user:password@host:port/database`. */
+      postgresConnectionString: secret.optional(),
+      /** `ports.statusStore: azure-sql`: the ADO.NET connection string of the database. */
+      azureSqlConnectionString: secret.optional(),
+    })
+    .prefault({}),
   startup: z
     .strictObject({
       /** How long `fieldlink up` and the services wait for every part to start before they give up (0: no limit). */
@@ -209,4 +237,4 @@ export interface FieldlinkConfig extends Omit<ParsedConfig, 'ports' | 'dataverse
 export type AlertEnrichment = 'orchestrator' | 'organisation';
 
 /** Settings whose values are secrets: read from the environment only, redacted in every dump. */
-export const SECRET_PATHS = ['serviceBus.connectionString', 'eventHubs.connectionString', 'iotHub.connectionString', 'blob.connectionString', 'dataverse.clientSecret', 'dataverse.emulatorAccessToken'] as const;
+export const SECRET_PATHS = ['serviceBus.connectionString', 'eventHubs.connectionString', 'iotHub.connectionString', 'blob.connectionString', 'dataverse.clientSecret', 'dataverse.emulatorAccessToken', 'storage.postgresConnectionString', 'storage.azureSqlConnectionString'] as const;

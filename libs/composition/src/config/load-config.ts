@@ -21,6 +21,8 @@ export interface ConfigSources {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Command-line options; they override the environment. */
   readonly overrides?: DeepPartial<FieldlinkConfigInput>;
+  /** Defaults of the command (e.g. `fieldlink up`'s durable profile), below the file. */
+  readonly defaults?: DeepPartial<FieldlinkConfigInput>;
 }
 
 export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -40,6 +42,7 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
   const origin = new Map<string, string>();
   const issues: ConfigIssue[] = [];
   let document: Json = {};
+  if (sources.defaults !== undefined) for (const path of leafPaths(sources.defaults as Json)) document = setPath(document, path, getPath(sources.defaults as Json, path));
   let fileUnreadable = false;
   if (sources.file !== undefined) {
     const read = readConfigFile(sources.file);
@@ -47,18 +50,22 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
       issues.push(...read.error);
       fileUnreadable = true;
     } else {
-      document = read.value;
+      let fromFile = read.value;
       // A file named in the configuration file is relative to that file, wherever the command runs.
       for (const path of FILE_PATHS) {
-        const named = getPath(document, path);
-        if (typeof named === 'string' && named !== '' && !isAbsolute(named)) document = setPath(document, path, resolve(dirname(sources.file), named));
+        const named = getPath(fromFile, path);
+        if (typeof named === 'string' && named !== '' && !isAbsolute(named)) fromFile = setPath(fromFile, path, resolve(dirname(sources.file), named));
       }
       for (const path of SECRET_PATHS) {
-        if (getPath(document, path) === undefined) continue;
+        if (getPath(fromFile, path) === undefined) continue;
         issues.push({ path, message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`, source: `file ${basename(sources.file)}` });
-        document = deletePath(document, path);
+        fromFile = deletePath(fromFile, path);
       }
-      for (const path of leafPaths(document)) origin.set(path, `file ${basename(sources.file)}`);
+      // Over the command's defaults, setting by setting.
+      for (const path of leafPaths(fromFile)) {
+        document = setPath(document, path, getPath(fromFile, path));
+        origin.set(path, `file ${basename(sources.file)}`);
+      }
     }
   }
   issues.push(...unknownVariables(sources.env ?? {}));
@@ -120,7 +127,7 @@ export function parseConfig(document: unknown, origin: ReadonlyMap<string, strin
   const { ports: chosen, ...rest } = parsed.data;
   const profilePorts = PROFILE_PORTS[rest.profile];
   const ports = Object.fromEntries(PORT_NAMES.map((p) => [p, chosen[p] ?? profilePorts[p]])) as { [P in PortName]: AdapterName<P> };
-  const embedded = rest.dataverse.embedded ?? (rest.dataverse.url === undefined && rest.profile === 'embedded');
+  const embedded = rest.dataverse.embedded ?? (rest.dataverse.url === undefined && (rest.profile === 'embedded' || rest.profile === 'durable'));
   // A Dataverse organisation enriches its alerts itself (CFS's plug-ins); the in-memory CRM and the emulator in process are enriched here.
   const enrichment = rest.alerts.enrichment ?? (ports.crm === 'dataverse' ? 'organisation' : 'orchestrator');
   const config: FieldlinkConfig = { ...rest, ports, dataverse: { ...rest.dataverse, embedded }, alerts: { enrichment } };
@@ -143,6 +150,8 @@ function requiredSettings(config: FieldlinkConfig): Array<{ path: string; messag
   need('eventHubs.connectionString', config.eventHubs.connectionString, 'event-hubs');
   need('iotHub.connectionString', config.iotHub.connectionString, 'iot-hub');
   need('blob.connectionString', config.blob.connectionString, 'blob');
+  need('storage.postgresConnectionString', config.storage.postgresConnectionString, 'postgres');
+  need('storage.azureSqlConnectionString', config.storage.azureSqlConnectionString, 'azure-sql');
   if (config.ports.telemetry === 'event-hubs' && config.blob.connectionString === undefined && using('blob').length === 0) {
     issues.push({ path: 'blob.connectionString', message: `is required because ports.telemetry is "event-hubs" (its checkpoints live in blob storage): set ${envNameOf('blob.connectionString')}` });
   }

@@ -1,8 +1,10 @@
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway, FIELDLINK_EXTENSION_SOLUTION_ZIP } from '@fieldlink/adapter-dynamics';
 import { emulatorCredential, startDataverseEmulator } from '@fieldlink/dataverse-emulator';
 import { redactUrl } from '../config/redact-url.js';
 import type { AdapterFactories } from './port-adapters.js';
+import { DATA_FILES, dataDirOf } from './sql-factories.js';
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -21,6 +23,8 @@ export const DYNAMICS_FACTORIES: AdapterFactories = {
       const settings = { batchSize, extension, serviceProtection: { maxConcurrency } };
       if (embedded) {
         const outboundQueue = builtPort('outboundQueue');
+        // On the durable profile the emulator keeps its records in a SQLite file of the data directory.
+        const database = config.dataverse.database ?? (config.profile === 'durable' ? join(dataDirOf(config), DATA_FILES.dataverse) : undefined);
         const solutions = importExtension ? [fileURLToPath(FIELDLINK_EXTENSION_SOLUTION_ZIP)] : [];
         const emulator = await startDataverseEmulator({
           host: '127.0.0.1',
@@ -29,12 +33,14 @@ export const DYNAMICS_FACTORIES: AdapterFactories = {
           solutions,
           ...(outboundQueue === undefined ? {} : { outboundQueue }),
           ...(emulatorAccessToken === undefined ? {} : { accessToken: emulatorAccessToken }),
+          ...(database === undefined ? {} : { database }),
         });
         log.info('dataverse.emulator-started', {
           url: emulator.url,
           webApiUrl: emulator.webApiUrl,
           serviceEndpoint: outboundQueue === undefined ? 'none' : `outbound queue (${config.ports.outboundQueue})`,
           organisation: importExtension ? 'stock CFS + Fieldlink extension solution' : 'stock CFS',
+          database: database ?? 'in memory',
         });
         try {
           // The emulator requires a bearer token, as Dataverse does: the adapter signs in with a fixed one.

@@ -49,6 +49,8 @@ export interface AdapterContext {
 export interface Built<T> {
   readonly port: T;
   close?(): Promise<void>;
+  /** A status store that also keeps rejected telemetry (a SQL database) hands it here; in memory otherwise. */
+  readonly rejectedTelemetry?: RejectedTelemetryPort;
 }
 
 /** What a factory is given: the context, and the adapters of the ports built before its own (in `PORT_NAMES` order). */
@@ -105,6 +107,7 @@ export async function buildPortAdapters(needed: readonly PortName[], context: Ad
   if (issues.length > 0) return err(issues);
   const built: Partial<Record<PortName, unknown>> = {};
   const closers: Array<() => Promise<void>> = [];
+  let rejectedTelemetry: RejectedTelemetryPort | undefined;
   for (const [port, factory] of chosen) {
     let instance: Built<unknown>;
     try {
@@ -115,11 +118,12 @@ export async function buildPortAdapters(needed: readonly PortName[], context: Ad
       return err([{ path: `ports.${port}`, message: `the "${context.config.ports[port]}" adapter refused its settings: ${(e as Error).message}` }]);
     }
     built[port] = instance.port;
+    rejectedTelemetry ??= instance.rejectedTelemetry;
     if (instance.close !== undefined) closers.push(() => instance.close!());
   }
   return ok({
     ...(built as { [P in PortName]?: PortTypes[P] }),
-    rejectedTelemetry: new InMemoryRejectedTelemetry(),
+    rejectedTelemetry: rejectedTelemetry ?? new InMemoryRejectedTelemetry(),
     close: async () => {
       for (const close of closers.reverse()) await close();
     },

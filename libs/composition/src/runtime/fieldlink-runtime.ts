@@ -12,6 +12,7 @@ import { APP_TOKENS } from '../container/app-tokens.js';
 import { createFieldlinkContainer, crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
 import { AZURE_FACTORIES } from '../container/azure-factories.js';
 import { DYNAMICS_FACTORIES } from '../container/dynamics-factories.js';
+import { SQL_FACTORIES } from '../container/sql-factories.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES, type AdapterFactories, type PortAdapters } from '../container/port-adapters.js';
 import { EventFeed } from '../log/event-feed.js';
 
@@ -136,11 +137,13 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
         (hub ??= new InMemoryIotHub({
           clock,
           partitionCount: config.inMemory.partitionCount,
+          // Ingest's position survives in a durable rule state store while this hub starts afresh: its numbers start above any earlier run's.
+          ...(config.ports.ruleStateStore === 'in-memory' ? {} : { firstSequenceNumber: clock.now() * 1_000 }),
           // The hub hands the batch again from the checkpoint: a warning, not a loss.
           onHandlerError: (e, partitionId) => feed.warn('telemetry.batch-retried', { partitionId, error: e.message }),
         })),
     },
-    [...(options.factories ?? []), AZURE_FACTORIES, DYNAMICS_FACTORIES, IN_MEMORY_FACTORIES],
+    [...(options.factories ?? []), AZURE_FACTORIES, DYNAMICS_FACTORIES, SQL_FACTORIES, IN_MEMORY_FACTORIES],
   );
   if (!built.ok) return built;
   const adapters: PortAdapters = {

@@ -61,6 +61,10 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
   });
   if (started.kind !== 'started') return aborted(config, started, options.name, runtime);
   log.info(`${options.name}.started`, { profile: config.profile, ports: Object.entries(config.ports).map(([p, a]) => `${p}=${a}`).join(','), stop: 'SIGINT or SIGTERM' });
+  // A service on its own over in-memory adapters only meets no other process: said once, at start.
+  if (Object.values(config.ports).every((adapter) => adapter === 'in-memory')) {
+    log.warn(`${options.name}.shares-nothing`, { message: 'every port is in memory: this process shares no queue, store or CRM with another; use profile durable (one data directory) or the Azure adapters to run the services as separate processes' });
+  }
   await stop.requested;
   log.info(`${options.name}.stopping`);
   await runtime.stop();

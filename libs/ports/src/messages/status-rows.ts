@@ -14,8 +14,9 @@ const deviceId = z.string('expected an IoT Hub device id').regex(HUB_DEVICE_ID_P
 const readingType = z.string('expected a reading type').min(1, 'expected a reading type').max(READING_TYPE_MAX, `expected at most ${READING_TYPE_MAX} characters`);
 
 /**
- * Flow 5: one row of the per-device per-minute aggregates, the CFS `crmiotevents` table that
- * Power BI reads, as stream processing writes it and the status view reads it: one row per
+ * Flow 5: one row of the per-device per-minute aggregates (beside them, the CFS `crmiotevents`
+ * table that Power BI reads keeps each window's peak event), as stream processing writes it and
+ * the status view reads it: one row per
  * device, reading type and minute, stamped with the window end (epoch ms, a whole minute).
  * Columns a deployment adds to its table are carried along and ignored.
  */

@@ -59,5 +59,18 @@ export function statusStoreConformance(adapterName: string, factory: StatusStore
       const mine = (await store.listDeviceHealth()).filter((h) => h.deviceId === a || h.deviceId === b).sort((x, y) => x.deviceId.localeCompare(y.deviceId));
       expect(mine).toEqual([second, other]);
     });
+
+    it('keeps the latest health of each device written several at once, where the store can', async () => {
+      const { store } = await open();
+      if (store.upsertManyDeviceHealth === undefined) return;
+      const a = uniqueDeviceId('a');
+      const b = uniqueDeviceId('b');
+      await store.upsertDeviceHealth({ deviceId: a, lastActivityTime: T0, online: true, lastReadings: { Temperature: 70 } });
+      const latest: DeviceHealth = { deviceId: a, lastActivityTime: T0 + 2 * MINUTE, online: true, lastReadings: { Humidity: 41 } };
+      const other: DeviceHealth = { deviceId: b, lastActivityTime: T0, online: false, lastReadings: {} };
+      await store.upsertManyDeviceHealth([{ ...latest, lastActivityTime: T0 + MINUTE }, other, latest]);
+      const mine = (await store.listDeviceHealth()).filter((h) => h.deviceId === a || h.deviceId === b).sort((x, y) => x.deviceId.localeCompare(y.deviceId));
+      expect(mine).toEqual([latest, other]);
+    });
   });
 }

@@ -1,0 +1,77 @@
+import { RULE_STATE_CONFLICT, type RuleStateStorePort } from '@fieldlink/ports';
+import type { SqliteFile } from './sqlite-file.js';
+
+const SCHEMA = `
+create table if not exists rule_state (
+  key text primary key,
+  snapshot blob not null,
+  version integer not null
+);
+`;
+
+/** What a store knows of a key it read or wrote: the version, or that it was not there (0). */
+type KnownVersion = number;
+
+export class RuleStateConflictError extends Error {
+  readonly code = RULE_STATE_CONFLICT;
+  constructor(key: string) {
+    super(`Rule state '${key}' was changed by another writer since this store read it; load it again before saving.`);
+    this.name = 'RuleStateConflictError';
+  }
+}
+
+/**
+ * RuleStateStorePort on a SQLite file: one row per key (a partition's checkpoints and journal
+ * entries, rule state), the snapshot as UTF-8 JSON. Like the Blob store, a save is conditional on
+ * the version this store last read or wrote under the key: a process that took the partition over
+ * and saved since is not overwritten with older state (`RuleStateConflict`); a key this store
+ * never read is written unconditionally.
+ */
+export class SqliteRuleStateStore implements RuleStateStorePort {
+  private readonly known = new Map<string, KnownVersion>();
+  private readonly statements;
+
+  constructor(private readonly db: SqliteFile) {
+    db.exec(SCHEMA);
+    this.statements = {
+      load: db.prepare('select snapshot, version from rule_state where key = ?'),
+      insert: db.prepare('insert into rule_state (key, snapshot, version) values (?, ?, 1) on conflict (key) do nothing'),
+      update: db.prepare('update rule_state set snapshot = ?, version = version + 1 where key = ? and version = ?'),
+      upsert: db.prepare('insert into rule_state (key, snapshot, version) values (?, ?, 1) on conflict (key) do update set snapshot = excluded.snapshot, version = rule_state.version + 1'),
+      version: db.prepare('select version from rule_state where key = ?'),
+    };
+  }
+
+  async load(key: string): Promise<unknown> {
+    const row = this.statements.load.get(key) as { snapshot: Buffer; version: number } | undefined;
+    if (row === undefined) {
+      this.known.set(key, 0);
+      return undefined;
+    }
+    this.known.set(key, row.version);
+    try {
+      return JSON.parse(row.snapshot.toString('utf8')) as unknown;
+    } catch (error) {
+      throw new Error(`Rule state '${key}' is not JSON: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
+  async save(key: string, snapshot: unknown): Promise<void> {
+    const text = JSON.stringify(snapshot);
+    if (text === undefined) throw new TypeError(`The rule state under "${key}" is not JSON data.`);
+    const body = Buffer.from(text, 'utf8');
+    const s = this.statements;
+    const known = this.known.get(key);
+    const version = this.db
+      .transaction((): number | undefined => {
+        if (known === undefined) s.upsert.run(key, body);
+        else if (known === 0) {
+          if (s.insert.run(key, body).changes === 0) return undefined;
+        } else if (s.update.run(body, key, known).changes === 0) return undefined;
+        return (s.version.get(key) as { version: number }).version;
+      })
+      .immediate();
+    if (version === undefined) throw new RuleStateConflictError(key);
+    this.known.set(key, version);
+  }
+}

@@ -1,0 +1,2 @@
+export * from './postgres-server.js';
+export * from './sql-store-suite.js';
