@@ -66,18 +66,22 @@ Examples:
     await runUp(opts);
   });
 
+/** The options `rules test` and `replay` share: the rules, the recording, and how bad lines are reported. */
+function withRecordingOptions(command: Command, rulesFile: string): Command {
+  return command
+    .requiredOption('--rules <file>', rulesFile)
+    .requiredOption('--telemetry <file>', 'recorded telemetry, JSON Lines')
+    .option('--device-type <type>', 'device type of the devices in the recording', 'Thermostat')
+    .option('--json', 'print the result as JSON instead of a table', false)
+    .option('--max-bad-lines <n>', 'bad line issues to print on stderr and keep in --json (all bad lines are counted)', wholeNumber('--max-bad-lines', 0), 20)
+    .option('--max-line-bytes <n>', 'a longer line is reported as bad and skipped (IoT Hub messages are at most 256 KB)', wholeNumber('--max-line-bytes', 1), 1024 * 1024);
+}
+
 const rules = program.command('rules').description('Work with device rules offline, without any service.');
-rules
-  .command('test')
+withRecordingOptions(rules.command('test'), 'CFS devicerules.json or a native rule document (JSON, or YAML by extension)')
   .description(
     'Run rules over recorded telemetry (JSON Lines, one device message per line with its EventEnqueuedUtcTime, as a Stream Analytics sample input) and print the alerts they raise. The rules file is a CFS devicerules.json (an array; behaves exactly as the CFS alert query) or a native rule document (an object with "version": 1).',
   )
-  .requiredOption('--rules <file>', 'CFS devicerules.json or a native rule document (JSON, or YAML by extension)')
-  .requiredOption('--telemetry <file>', 'recorded telemetry, JSON Lines')
-  .option('--device-type <type>', 'device type of the devices in the recording', 'Thermostat')
-  .option('--json', 'print the result as JSON instead of a table', false)
-  .option('--max-bad-lines <n>', 'bad line issues to print on stderr and keep in --json (all bad lines are counted)', wholeNumber('--max-bad-lines', 0), 20)
-  .option('--max-line-bytes <n>', 'a longer line is reported as bad and skipped (IoT Hub messages are at most 256 KB)', wholeNumber('--max-line-bytes', 1), 1024 * 1024)
   .addHelpText(
     'after',
     `
@@ -93,17 +97,10 @@ Examples:
     process.exitCode = await runRulesTest(opts);
   });
 
-program
-  .command('replay')
+withRecordingOptions(program.command('replay'), 'CFS devicerules.json (JSON, or YAML by extension)')
   .description(
     'Push recorded telemetry (the JSON Lines of `rules test`, each line entering the hub with its EventEnqueuedUtcTime) through the whole pipeline of the embedded default: the in-memory hub, the stream processor, the alerts queue, the orchestrator and the in-memory CRM. Once everything is drained, prints the IoT alert records created. The rules file is a CFS devicerules.json, as the stream processor reads.',
   )
-  .requiredOption('--rules <file>', 'CFS devicerules.json (JSON, or YAML by extension)')
-  .requiredOption('--telemetry <file>', 'recorded telemetry, JSON Lines')
-  .option('--device-type <type>', 'device type of the devices in the recording', 'Thermostat')
-  .option('--json', 'print the result as JSON instead of a table', false)
-  .option('--max-bad-lines <n>', 'bad line issues to print on stderr and keep in --json (all bad lines are counted)', wholeNumber('--max-bad-lines', 0), 20)
-  .option('--max-line-bytes <n>', 'a longer line is reported as bad and skipped (IoT Hub messages are at most 256 KB)', wholeNumber('--max-line-bytes', 1), 1024 * 1024)
   .addHelpText(
     'after',
     `
