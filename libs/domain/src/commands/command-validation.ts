@@ -61,8 +61,17 @@ export function validateCommand(deviceType: DeviceTypeDefinition, payload: unkno
   return issues.length > 0 ? err(issues) : ok({ CommandName: name, Parameters: (payload['Parameters'] ?? {}) as Record<string, unknown> });
 }
 
-/** The same for the `msdyn_message` text as CFS stores it. */
-export function validateCommandMessage(deviceType: DeviceTypeDefinition, message: string): Result<CommandPayload, ValidationIssue[]> {
+/** Where a command message holds its name and parameters (the organisation's `msdyn_iotsettings`). */
+export interface CommandPropertyNames {
+  readonly commandNameProperty: string;
+  readonly commandParametersProperty: string;
+}
+
+/**
+ * The same for the `msdyn_message` text as CFS stores it: the name and parameters under `names`,
+ * CFS's `CommandName` / `Parameters` when not given; issues name the properties the message holds.
+ */
+export function validateCommandMessage(deviceType: DeviceTypeDefinition, message: string, names?: CommandPropertyNames): Result<CommandPayload, ValidationIssue[]> {
   if (message.length > COMMAND_MESSAGE_MAX) return err([issue([], `expected at most ${COMMAND_MESSAGE_MAX} characters (msdyn_message)`)]);
   let payload: unknown;
   try {
@@ -70,5 +79,10 @@ export function validateCommandMessage(deviceType: DeviceTypeDefinition, message
   } catch {
     return err([issue([], 'expected the command as JSON text')]);
   }
-  return validateCommand(deviceType, payload);
+  if (names === undefined || (names.commandNameProperty === 'CommandName' && names.commandParametersProperty === 'Parameters')) return validateCommand(deviceType, payload);
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return err([issue([], 'expected the command as a JSON object')]);
+  const source = payload as Record<string, unknown>;
+  const checked = validateCommand(deviceType, { CommandName: source[names.commandNameProperty], Parameters: source[names.commandParametersProperty] });
+  if (!checked.ok) return err(checked.error.map((i) => ({ ...i, path: i.path.replace(/^CommandName/, names.commandNameProperty).replace(/^Parameters/, names.commandParametersProperty) })));
+  return checked;
 }
