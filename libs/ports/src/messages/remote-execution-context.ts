@@ -168,27 +168,17 @@ class Reader {
   }
 
   collection(source: Json, key: string, path: Path): Record<string, DataverseValue> {
-    const v = source[key];
-    const out: Record<string, DataverseValue> = {};
-    if (v === undefined || v === null) return out;
-    if (!Array.isArray(v)) {
-      this.fail([...path, key], 'expected a list of {key, value}');
-      return out;
-    }
-    v.forEach((entry: unknown, i) => {
-      if (!isObject(entry) || typeof entry['key'] !== 'string') {
-        this.fail([...path, key, i], 'expected {key, value} with a string key');
-        return;
-      }
-      const value = this.value(entry['value'], [...path, key, entry['key']]);
-      if (value !== undefined) out[entry['key']] = value;
-    });
-    return out;
+    return this.pairs(source, key, path, (value, at) => this.value(value, at));
   }
 
   /** Entity images: the values are declared Entity, so DataContractJsonSerializer writes them without `__type`. */
   images(source: Json, key: string, path: Path): Record<string, DataverseEntity> {
-    const out: Record<string, DataverseEntity> = {};
+    return this.pairs(source, key, path, (value, at) => (isObject(value) && (value['__type'] === undefined || typeName(value) === 'Entity') ? this.entity(value, at) : this.fail(at, 'expected an Entity')));
+  }
+
+  /** A list of `{key, value}` as a record, each value read by `read` at its key's path. */
+  private pairs<T>(source: Json, key: string, path: Path, read: (value: unknown, at: Path) => T | undefined): Record<string, T> {
+    const out: Record<string, T> = {};
     const v = source[key];
     if (v === undefined || v === null) return out;
     if (!Array.isArray(v)) {
@@ -200,9 +190,8 @@ class Reader {
         this.fail([...path, key, i], 'expected {key, value} with a string key');
         return;
       }
-      const value = entry['value'];
-      const entity = isObject(value) && (value['__type'] === undefined || typeName(value) === 'Entity') ? this.entity(value, [...path, key, entry['key']]) : this.fail([...path, key, entry['key']], 'expected an Entity');
-      if (entity !== undefined) out[entry['key']] = entity;
+      const value = read(entry['value'], [...path, key, entry['key']]);
+      if (value !== undefined) out[entry['key']] = value;
     });
     return out;
   }
