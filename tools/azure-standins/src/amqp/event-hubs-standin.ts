@@ -66,6 +66,11 @@ export class EventHubsStandin {
     return this.endpoint.stop();
   }
 
+  /** Fault injection: drops every client connection at the socket (see AmqpEndpoint.dropConnections). */
+  dropConnections(): number {
+    return this.endpoint.dropConnections();
+  }
+
   createHub(name: string, options: { partitionCount?: number; consumerGroups?: readonly string[] } = {}): void {
     const partitionCount = options.partitionCount ?? 4;
     this.hubs.set(name.toLowerCase(), {

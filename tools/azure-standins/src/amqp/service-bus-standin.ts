@@ -83,6 +83,11 @@ export class ServiceBusStandin {
     await this.endpoint.stop();
   }
 
+  /** Fault injection: drops every client connection at the socket (see AmqpEndpoint.dropConnections). */
+  dropConnections(): number {
+    return this.endpoint.dropConnections();
+  }
+
   get connectionString(): string {
     return `Endpoint=sb://127.0.0.1:${this.port};SharedAccessKeyName=${this.policy.keyName};SharedAccessKey=${this.policy.key};UseDevelopmentEmulator=true`;
   }
