@@ -87,6 +87,23 @@ export class EventHubsStandin {
     return `Endpoint=sb://127.0.0.1:${this.port};SharedAccessKeyName=${this.policy.keyName};SharedAccessKey=${this.policy.key};EntityPath=${hubName};UseDevelopmentEmulator=true`;
   }
 
+  /** Every event the hub holds, partition by partition in order, with its device, body, properties and enqueued time (for a test's oracle). */
+  recordedEvents(hubName: string): Array<{ partitionId: string; sequenceNumber: number; deviceId: string; body: Buffer; properties: Record<string, unknown>; enqueuedTime: number }> {
+    return this.hub(hubName).partitions.flatMap((events, partition) =>
+      events.map((e) => {
+        const body = (e.message.body as { content?: Buffer }).content ?? Buffer.alloc(0);
+        return {
+          partitionId: String(partition),
+          sequenceNumber: e.sequenceNumber,
+          deviceId: String(e.message.message_annotations?.['iothub-connection-device-id'] ?? ''),
+          body,
+          properties: { ...(e.message.application_properties ?? {}) },
+          enqueuedTime: e.enqueuedTime,
+        };
+      }),
+    );
+  }
+
   /** What the IoT hub does with a device-to-cloud message: stamps it and appends it to its device's partition. */
   appendFromDevice(hubName: string, deviceId: string, body: Uint8Array, properties: Readonly<Record<string, string>> = {}): { partitionId: string; sequenceNumber: number } {
     const hub = this.hub(hubName);
