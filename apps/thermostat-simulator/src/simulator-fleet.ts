@@ -23,6 +23,8 @@ export interface SimulatorFleetOptions extends RuntimeOptions {
   readonly retry?: BackoffPolicy;
   /** How often the fleet looks for devices to connect again. */
   readonly superviseEveryMs?: number;
+  /** The start of every device id: `<idPrefix>1` … (`thermostat-` by default). */
+  readonly idPrefix?: string;
 }
 
 const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 15_000 };
@@ -42,13 +44,14 @@ export async function createSimulatorFleet(config: FieldlinkConfig, devices: num
   const abort = new AbortController();
   const registry = container.get<DeviceRegistryPort>(TOKENS.DeviceRegistry);
   const registerDevices = (deviceIds: readonly string[]): Promise<void> => registerWithRetry(registry, deviceIds, retry, feed, abort.signal);
-  await registerDevices(Array.from({ length: devices }, (_, i) => `thermostat-${i + 1}`));
+  const prefix = options.idPrefix ?? 'thermostat-';
+  await registerDevices(Array.from({ length: devices }, (_, i) => `${prefix}${i + 1}`));
   const deviceClient = container.get<DeviceClientPort>(TOKENS.DeviceClient);
   const fleet = new ThermostatFleet({ deviceClient, intervalMs: config.simulator.intervalMs, heartbeatIntervalMs: config.simulator.heartbeatIntervalMs, log: feed });
   for (let i = 1; i <= devices; i++) {
     const drifting = i <= config.simulator.drifting;
-    const added = await fleet.addDevice(`thermostat-${i}`, drifting ? { temperature: 68, target: 62, driftPerMinute: config.simulator.driftPerMinute } : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) });
-    if (!added.ok) feed.error('device.add-failed', { deviceId: `thermostat-${i}`, error: added.error });
+    const added = await fleet.addDevice(`${prefix}${i}`, drifting ? { temperature: 68, target: 62, driftPerMinute: config.simulator.driftPerMinute } : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) });
+    if (!added.ok) feed.error('device.add-failed', { deviceId: `${prefix}${i}`, error: added.error });
   }
   const supervisor = superviseConnections(fleet, retry, options.superviseEveryMs ?? 250, feed, abort.signal);
   return {

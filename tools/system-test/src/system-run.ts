@@ -71,30 +71,51 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       FIELDLINK_SIMULATOR_TOKEN: '',
       FORCE_COLOR: '0',
     };
-    const service = (name: string, main: string, args: string[] = []): ServiceProcess => {
+    const service = (name: string, main: string, args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): ServiceProcess => {
       // One OS process per service (node with tsx's loader, not the tsx CLI, which runs the service in a child of its own: a SIGKILL would orphan it).
-      const p = new ServiceProcess(name, process.execPath, ['--import', 'tsx', join(root, main), ...args], env, root, join(dir, `${name}.log`));
+      const p = new ServiceProcess(name, process.execPath, ['--import', 'tsx', join(root, main), ...args], { ...env, ...extraEnv }, root, join(dir, `${name}.log`));
       processes.push(p);
       return p;
     };
     const streamProcessors = [service('stream-processor-1', 'apps/stream-processor/src/main.ts'), service('stream-processor-2', 'apps/stream-processor/src/main.ts')];
     const orchestrators = [service('orchestrator-1', 'apps/orchestrator/src/main.ts'), service('orchestrator-2', 'apps/orchestrator/src/main.ts')];
-    const simulator = service('simulator', 'apps/thermostat-simulator/src/main.ts', ['--port', '0', '--devices', String(options.devices)]);
+    // Devices over MQTT (what thermostats speak) and over AMQP (which can reject and abandon), one simulator each.
+    const simulators = (['mqtt', 'amqp'] as const).map((transport) => ({
+      prefix: `${transport}-thermostat-`,
+      process: service(`simulator-${transport}`, 'apps/thermostat-simulator/src/main.ts', ['--port', '0', '--devices', String(options.devices), '--id-prefix', `${transport}-thermostat-`], { FIELDLINK_IOT_HUB_DEVICE_TRANSPORT: transport }),
+      url: '',
+    }));
     const started = [...streamProcessors, ...orchestrators].map((p) => {
       const ready = p.waitFor(/\.started/, 120_000);
       p.start();
       return ready;
     });
     await Promise.all(started);
-    const simulatorReady = simulator.waitFor(/Thermostat simulator: (http:\/\/\S+)/, 120_000);
-    simulator.start();
-    const simulatorUrl = /Thermostat simulator: (http:\/\/\S+)/.exec(await simulatorReady)![1]!;
-    write(`started: 2 stream processors, 2 orchestrators, the simulator (${options.devices} MQTT devices) at ${simulatorUrl}`);
+    await Promise.all(
+      simulators.map(async (sim) => {
+        const ready = sim.process.waitFor(/Thermostat simulator: (http:\/\/\S+)/, 120_000);
+        sim.process.start();
+        sim.url = /Thermostat simulator: (http:\/\/\S+)/.exec(await ready)![1]!;
+      }),
+    );
+    write(`started: 2 stream processors, 2 orchestrators, 2 simulators (${options.devices} MQTT devices, ${options.devices} AMQP devices)`);
 
     // Malformed messages on the alerts queue: each must end in its dead-letter queue with a reason.
     const alertsQueue = new ServiceBusQueue({ auth: { connectionString: stack.settings.env['FIELDLINK_SERVICE_BUS_CONNECTION_STRING']! }, queueName: (stack.settings.config['serviceBus'] as { alertsQueue: string }).alertsQueue });
     const injected = [`malformed-${randomUUID()}`, `malformed-${randomUUID()}`, `malformed-${randomUUID()}`];
     const bodies = ['{"DeviceID": "thermostat-1", "Reading"', '[1, 2, 3]', '{"DeviceID": 42, "ReadingType": "Temperature"}'];
+
+    // Sent again on failure (the run's own connection is dropped too); the message id makes a repeat a duplicate the queue drops.
+    const sendMalformed = async (i: number): Promise<void> => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await alertsQueue.send([{ messageId: injected[i]!, body: new TextEncoder().encode(bodies[i]!), contentType: 'application/json' }]);
+        } catch (e) {
+          if (attempt >= 10) throw e;
+          await sleep(500 * attempt);
+        }
+      }
+    };
 
     // The fault window: nudges over the threshold and faults, on the seeded schedule.
     const faults: Record<string, number> = {};
@@ -104,10 +125,11 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     const restarts: Array<Promise<void>> = [];
     while (Date.now() < windowEnd) {
       await sleep(between(random, 1_000, 4_000));
-      const deviceId = `thermostat-${between(random, 1, options.devices)}`;
-      await fetch(`${simulatorUrl}api/devices/${deviceId}/nudge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ degrees: 12 }) }).catch(() => undefined);
+      const sim = pick(random, simulators);
+      const deviceId = `${sim.prefix}${between(random, 1, options.devices)}`;
+      await fetch(`${sim.url}api/devices/${deviceId}/nudge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ degrees: 12 }) }).catch(() => undefined);
       if (malformedSent < injected.length && random() < 0.3) {
-        await alertsQueue.send([{ messageId: injected[malformedSent]!, body: new TextEncoder().encode(bodies[malformedSent]!), contentType: 'application/json' }]);
+        await sendMalformed(malformedSent);
         malformedSent++;
       }
       if (random() < 0.5) continue;
@@ -136,17 +158,28 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
           break;
       }
     }
-    for (; malformedSent < injected.length; malformedSent++) await alertsQueue.send([{ messageId: injected[malformedSent]!, body: new TextEncoder().encode(bodies[malformedSent]!), contentType: 'application/json' }]);
+    for (; malformedSent < injected.length; malformedSent++) await sendMalformed(malformedSent);
     await Promise.all(restarts);
     write(`fault window over: ${Object.entries(faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'no faults'}; waiting for quiet (bound ${options.quietBoundMs} ms)`);
 
     // Quiet: every expected alert in the CRM, queues drained, every command terminal, the same for 5 s.
-    let report = await observe(stack, options, injected, alertsQueue);
+    // The run's own clients meet the same dropped connections: a failed look is a look again, not a verdict.
+    let last: Observation | undefined;
+    const observeSafely = async (): Promise<Observation> => {
+      try {
+        last = await observe(stack, injected, alertsQueue);
+      } catch (e) {
+        const why = [`could not look: ${(e as Error).message.split('\n')[0]}`];
+        last = last === undefined ? { quiet: false, why, failures: why, figures: emptyFigures(injected) } : { ...last, quiet: false, why };
+      }
+      return last;
+    };
+    let report = await observeSafely();
     let quietSince: number | undefined;
     let recoveryMs: number | undefined;
     while (Date.now() - lastFaultAt < options.quietBoundMs) {
       await sleep(1_000);
-      report = await observe(stack, options, injected, alertsQueue);
+      report = await observeSafely();
       if (report.quiet) {
         quietSince ??= Date.now();
         if (Date.now() - quietSince >= 5_000) {
@@ -173,7 +206,19 @@ interface Observation {
   readonly figures: Omit<SystemReport, 'seed' | 'faults' | 'dataverseThrottled' | 'recoveryMs' | 'failures'>;
 }
 
-async function observe(stack: RunningLocalAzureStack, options: SystemRunOptions, injected: readonly string[], alertsQueue: ServiceBusQueue): Promise<Observation> {
+function emptyFigures(injected: readonly string[]): Observation['figures'] {
+  return {
+    readings: 0,
+    alerts: { expected: 0, created: 0, duplicated: 0, missing: [], unexpected: [] },
+    commands: {},
+    commandsNotTerminal: [],
+    commandsAppliedTwice: [],
+    deadLetters: { injected: [...injected], found: [], unexpected: [], missing: [...injected], withoutReason: [] },
+    latencyMs: undefined,
+  };
+}
+
+async function observe(stack: RunningLocalAzureStack, injected: readonly string[], alertsQueue: ServiceBusQueue): Promise<Observation> {
   // The oracle: the CFS query over every event the hub holds, in partition order.
   const evaluator = evaluatorOf({ kind: 'cfs', rules: [CFS_THERMOSTAT_RULE] }, 'Thermostat');
   const expected = new Map<string, number>();
