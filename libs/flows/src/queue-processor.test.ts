@@ -77,4 +77,27 @@ describe('QueueProcessor back-off', () => {
     const waits = log.events.filter((e) => e.event === 'queue.receive-failed').map((e) => e.fields['retryInMs']);
     expect(waits).toEqual([4, 8, 16, 4, 8]);
   });
+
+  it('goes on receiving when a settlement fails with a lost connection instead of a queue error: the message comes back, the loop does not stop', async () => {
+    const queue = new InMemoryQueue('flaky', { lockDurationMs: 200 });
+    let failNext = true;
+    const complete = queue.complete.bind(queue);
+    queue.complete = async (message) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('Unknown error occurred on the AMQP connection');
+      }
+      return complete(message);
+    };
+    await queue.send([{ messageId: 'a', body: new TextEncoder().encode('{}') }]);
+    const handled: string[] = [];
+    const log = recordingLog();
+    const processor = new QueueProcessor(queue, async (m) => (handled.push(m.messageId), { kind: 'complete' }), log, { maxWaitMs: 20 });
+    processor.start();
+    await eventually(() => expect(handled).toEqual(['a', 'a']));
+    await queue.send([{ messageId: 'b', body: new TextEncoder().encode('{}') }]);
+    await eventually(() => expect(handled).toEqual(['a', 'a', 'b']));
+    await processor.stop();
+    expect(log.events.find((e) => e.event === 'queue.settle-failed')?.fields).toMatchObject({ messageId: 'a', error: 'Unknown error occurred on the AMQP connection' });
+  });
 });

@@ -115,9 +115,10 @@ export class QueueProcessor {
         await this.queue.deadLetter(message, { reason: settlement.reason, description: settlement.description });
       }
     } catch (e) {
-      // A lost lock means the queue will deliver the message again; the flows are idempotent.
+      // A lost lock, or a connection lost under the settlement: the queue delivers the message
+      // again once its lock lapses, and the flows are idempotent. Never a reason to stop the loop.
       if (e instanceof QueueError) this.log.warn('queue.settle-failed', { queue: this.queue.name, messageId: message.messageId, code: e.code });
-      else throw e;
+      else this.log.warn('queue.settle-failed', { queue: this.queue.name, messageId: message.messageId, error: (e as Error).message });
     }
   }
 }

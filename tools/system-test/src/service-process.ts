@@ -7,6 +7,9 @@ export class ServiceProcess {
   private readonly out: WriteStream;
   private lines: string[] = [];
   starts = 0;
+  /** Exits this run did not cause (no SIGKILL or stop of ours): a service that crashed. */
+  readonly crashes: string[] = [];
+  private expectingExit = false;
   readonly waiters = new Set<{ pattern: RegExp; resolve: (line: string) => void }>();
 
   constructor(
@@ -47,7 +50,11 @@ export class ServiceProcess {
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
-    child.on('exit', (code, signal) => this.out.write(`---- exited code=${code} signal=${signal}\n`));
+    child.on('exit', (code, signal) => {
+      this.out.write(`---- exited code=${code} signal=${signal}\n`);
+      if (!this.expectingExit) this.crashes.push(`${this.name} exited on its own (code ${code}, signal ${signal}) at ${new Date().toISOString()}: ${this.lines.slice(-3).join(' | ').slice(0, 600)}`);
+      this.expectingExit = false;
+    });
   }
 
   /** Resolves with the first line (from now on) matching `pattern`, or rejects after `timeoutMs`. */
@@ -64,6 +71,7 @@ export class ServiceProcess {
 
   /** SIGKILL: no clean stop, no last commit, locks left to lapse. */
   kill(): void {
+    this.expectingExit = true;
     this.child?.kill('SIGKILL');
   }
 
@@ -72,6 +80,7 @@ export class ServiceProcess {
     const child = this.child;
     if (child === undefined || !this.running) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.expectingExit = true;
     child.kill('SIGTERM');
     const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
     await exited;

@@ -55,7 +55,7 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
   const dir = await mkdtemp(join(tmpdir(), 'fieldlink-system-'));
   write(`system test: seed ${options.seed} (replay: npm run test:system -- --seed ${options.seed}); logs in ${dir}`);
   // Dataverse answers 429 (with Retry-After) past 40 requests a second: service protection as a fault that is always there.
-  const stack = await startLocalAzureStack({ dir, partitionCount: 4, hub: { lockTimeoutMs: 10_000 }, queueSettings: { lockDurationMs: 15_000 }, dataverseLimits: { maxRequests: 40, windowMs: 1_000 } });
+  const stack = await startLocalAzureStack({ dir, partitionCount: 4, hub: { lockTimeoutMs: 10_000 }, queueSettings: { lockDurationMs: 30_000 }, dataverseLimits: { maxRequests: 40, windowMs: 1_000 } });
   const processes: ServiceProcess[] = [];
   try {
     const env: NodeJS.ProcessEnv = {
@@ -65,6 +65,7 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       FIELDLINK_AUTOMATION_FILE: join(root, 'apps/cli/examples/automation.demo.yaml'),
       FIELDLINK_LOG_FORMAT: 'json',
       FIELDLINK_COMMANDS_SWEEP_INTERVAL_MS: '2000',
+      FIELDLINK_SERVICE_BUS_MAX_CONCURRENT_CALLS: '8',
       FIELDLINK_SIMULATOR_DRIFTING: '0',
       FIELDLINK_SIMULATOR_INTERVAL_MS: '1000',
       FIELDLINK_SIMULATOR_HEARTBEAT_INTERVAL_MS: '5000',
@@ -167,7 +168,13 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     let last: Observation | undefined;
     const observeSafely = async (): Promise<Observation> => {
       try {
-        last = await observe(stack, injected, alertsQueue);
+        // A fresh client per look: after a dropped connection the SDK's peek (a management link) does not come back.
+        const look = new ServiceBusQueue({ auth: { connectionString: stack.settings.env['FIELDLINK_SERVICE_BUS_CONNECTION_STRING']! }, queueName: alertsQueue.name });
+        try {
+          last = await observe(stack, injected, look);
+        } finally {
+          await look.close().catch(() => undefined);
+        }
       } catch (e) {
         const why = [`could not look: ${(e as Error).message.split('\n')[0]}`];
         last = last === undefined ? { quiet: false, why, failures: why, figures: emptyFigures(injected) } : { ...last, quiet: false, why };
@@ -189,7 +196,7 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       } else quietSince = undefined;
     }
     await alertsQueue.close();
-    const failures = [...report.failures];
+    const failures = [...processes.flatMap((p) => p.crashes), ...report.failures];
     if (recoveryMs === undefined) failures.unshift(`not quiet within ${options.quietBoundMs} ms of the last fault: ${report.why.join('; ')}`);
     return { ...report.figures, seed: options.seed, faults, dataverseThrottled: stack.dataverse.stats().throttled, recoveryMs, failures };
   } finally {
