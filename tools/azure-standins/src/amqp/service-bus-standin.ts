@@ -96,6 +96,13 @@ export class ServiceBusStandin {
     this.queues.set(name.toLowerCase(), new StandinQueue(name, { ...defaultQueueSettings, ...settings }));
   }
 
+  /** The queue's dead letters as the service holds them: message id, reason and description (a test's ground truth). */
+  deadLetters(name: string): Array<{ messageId: string; reason: string; description: string }> {
+    const queue = this.queues.get(name.toLowerCase());
+    if (!queue) throw new Error(`No queue ${name}`);
+    return queue.deadLetters.map((m) => ({ messageId: String(m.message.message_id ?? ''), reason: m.deadLetter?.reason ?? '', description: m.deadLetter?.description ?? '' }));
+  }
+
   /** What the queue holds, for tests that check the stand-in itself. */
   counts(name: string): { active: number; deadLetters: number; locked: number } {
     const queue = this.queues.get(name.toLowerCase());
