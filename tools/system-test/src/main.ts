@@ -19,7 +19,7 @@ if (soakMinutes !== undefined && !(soakMinutes > 0 && soakMinutes <= 24 * 60)) {
   process.exit(2);
 }
 const devices = Number(values.devices);
-const options = { seed, faultWindowMs: soakMinutes === undefined ? 60_000 : soakMinutes * 60_000, quietBoundMs: 150_000, devices };
+const options = { seed, faultWindowMs: soakMinutes === undefined ? 60_000 : soakMinutes * 60_000, quietBoundMs: 240_000, devices };
 const report = await runSystem(options);
 process.stdout.write(`${formatReport(report, options)}\n`);
 process.exit(report.failures.length === 0 ? 0 : 1);

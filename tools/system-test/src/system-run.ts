@@ -130,7 +130,7 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       await sleep(between(random, 1_000, 4_000));
       const sim = pick(random, simulators);
       const deviceId = `${sim.prefix}${between(random, 1, options.devices)}`;
-      await fetch(`${sim.url}api/devices/${deviceId}/nudge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ degrees: 12 }) }).catch(() => undefined);
+      await fetch(`${sim.url}api/devices/${deviceId}/nudge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ degrees: 9 }) }).catch(() => undefined);
       if (malformedSent < injected.length && random() < 0.3) {
         await sendMalformed(malformedSent);
         malformedSent++;
