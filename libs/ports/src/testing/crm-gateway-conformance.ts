@@ -2,9 +2,11 @@ import { AlertState, AlertStatus, AlertType, CfsCommandStatus, RegistrationStatu
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrmError, type CrmDevice, type CrmGatewayPort, type NewIoTAlert } from '../crm-gateway-port.js';
 import { newGuid, uniqueDeviceId } from './conformance-support.js';
+import type { CrmReadBack } from './crm-read-back.js';
 
 export interface CrmGatewayUnderTest {
-  readonly crm: CrmGatewayPort;
+  /** The adapter, with the reads the suite makes to check what it wrote. */
+  readonly crm: CrmGatewayPort & CrmReadBack;
   /**
    * Lets time pass between two writes, so that "newest first" by creation time is observable
    * (a manual clock moves; against a real service, wait — Dataverse stamps whole seconds).
