@@ -2,19 +2,14 @@ import { InMemoryCrm, InMemoryRejectedTelemetry, ManualClock, SequentialIds } fr
 import { CfsCommandStatus } from '@fieldlink/domain';
 import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
+import { aTelemetryEnvelope } from '@fieldlink/ports/testing';
 import { commandAckField, CommandAcknowledgements, readCommandAck } from './command-acknowledgements.js';
 import { CommandFeedback } from './command-feedback.js';
 import { commandStatusUpdate } from './command-progress.js';
 import { otherWriterBeforeStatusWrite } from './testing/status-write-race.js';
 
 let sequence = 0;
-const envelope = (body: unknown, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope => ({
-  body: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
-  connectionDeviceId,
-  enqueuedTime: 5_000,
-  partitionId: '0',
-  sequenceNumber: sequence++,
-});
+const envelope = (body: string | object, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope => aTelemetryEnvelope(body, { connectionDeviceId, enqueuedTime: 5_000, sequenceNumber: sequence++ });
 const ack = (status: 'Applied' | 'Refused', reason?: string, commandId = 'cmd-1') => ({ DeviceID: 'thermostat-1', EventToken: `ack-${sequence}`, ...commandAckField({ commandId, status, ...(reason === undefined ? {} : { reason }) }) });
 
 const setup = async (state: 'sent' | 'delivered' = 'delivered') => {

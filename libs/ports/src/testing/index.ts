@@ -10,3 +10,4 @@ export * from './reference-data-conformance.js';
 export * from './status-store-conformance.js';
 export * from './rule-state-store-conformance.js';
 export * from './rejected-telemetry-conformance.js';
+export * from './builders.js';
