@@ -2,7 +2,7 @@ import { InMemoryCrm, InMemoryRejectedTelemetry, ManualClock, SequentialIds } fr
 import { CfsCommandStatus } from '@fieldlink/domain';
 import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
-import { aTelemetryEnvelope } from '@fieldlink/ports/testing';
+import { aNewCrmCommand, aTelemetryEnvelope } from '@fieldlink/ports/testing';
 import { commandAckField, CommandAcknowledgements, readCommandAck } from './command-acknowledgements.js';
 import { CommandFeedback } from './command-feedback.js';
 import { commandStatusUpdate } from './command-progress.js';
@@ -14,7 +14,7 @@ const ack = (status: 'Applied' | 'Refused', reason?: string, commandId = 'cmd-1'
 
 const setup = async (state: 'sent' | 'delivered' = 'delivered') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
-  await crm.createCommand({ commandId: 'cmd-1', name: 'Set Values', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"65"}}}', deviceId: 'thermostat-1' });
+  await crm.createCommand(aNewCrmCommand({ commandId: 'cmd-1', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"65"}}}' }));
   await crm.updateCommandStatus('cmd-1', commandStatusUpdate(state));
   const rejected = new InMemoryRejectedTelemetry();
   return { crm, rejected, acks: new CommandAcknowledgements({ crm, rejected, log: silentLog }) };

@@ -2,7 +2,6 @@ import { RegistrationStatus } from '@fieldlink/domain';
 import { anIoTAlert } from '@fieldlink/domain/testing';
 import { encodeJsonBody } from '../codec/json-body.js';
 import type { CrmDevice, NewCrmCommand, NewIoTAlert } from '../crm-gateway-port.js';
-import type { QueueMessage } from '../message-queue-port.js';
 import type { TelemetryEnvelope } from '../telemetry-intake-port.js';
 
 /*
@@ -33,13 +32,5 @@ export const aTelemetryEnvelope = (body: string | object, overrides: Partial<Omi
   enqueuedTime: Date.UTC(2026, 10, 28, 9, 15, 2, 113),
   partitionId: '0',
   sequenceNumber: 0,
-  ...overrides,
-});
-
-/** A queue message with a JSON body (`body` as text, or a value sent as JSON). */
-export const aQueueMessage = (body: string | object, overrides: Partial<Omit<QueueMessage, 'body'>> = {}): QueueMessage => ({
-  messageId: 'message-1',
-  body: typeof body === 'string' ? new TextEncoder().encode(body) : encodeJsonBody(body),
-  contentType: 'application/json',
   ...overrides,
 });
