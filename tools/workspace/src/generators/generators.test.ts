@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { deviceTypesOf } from '@fieldlink/composition';
 import { createTreeWithEmptyWorkspace } from '@nx/devkit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adapterGenerator } from './adapter/generator.js';
+import { ADAPTER_PORTS, adapterGenerator } from './adapter/generator.js';
 import { deviceTypeGenerator } from './device-type/generator.js';
 
 const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -49,19 +49,28 @@ describe('nx g @fieldlink/workspace:adapter, in a copy of the workspace', () => 
     rmSync(copy, { recursive: true, force: true });
   });
 
-  it('makes an adapter project that lints, typechecks and passes its port’s conformance suite', () => {
-    const generated = nx(copy, 'g', '@fieldlink/workspace:adapter', 'probe-store', '--port', 'rule-state-store');
-    expect(generated.output).toContain('CREATE libs/adapters/probe-store/src/probe-store-rule-state-store.test.ts');
-    expect(generated.status, generated.output).toBe(0);
-    expect(JSON.parse(readFileSync(join(copy, 'libs/adapters/probe-store/project.json'), 'utf8'))).toMatchObject({ name: 'adapter-probe-store', tags: ['layer:adapter'] });
+  it('makes, for each port with a template, an adapter project that lints, typechecks and passes the port’s conformance suite', () => {
+    const made = [
+      { name: 'probe-store', port: 'rule-state-store', suite: 'ProbeStoreRuleStateStore conforms to RuleStateStorePort' },
+      { name: 'probe-rejects', port: 'rejected-telemetry', suite: 'ProbeRejectsRejectedTelemetry conforms to RejectedTelemetryPort' },
+    ];
+    expect(made.map((m) => m.port).sort()).toEqual([...ADAPTER_PORTS].sort());
+    for (const { name, port } of made) {
+      const generated = nx(copy, 'g', '@fieldlink/workspace:adapter', name, '--port', port);
+      expect(generated.status, generated.output).toBe(0);
+      expect(generated.output).toContain(`CREATE libs/adapters/${name}/src/${name}-${port}.test.ts`);
+      expect(JSON.parse(readFileSync(join(copy, `libs/adapters/${name}/project.json`), 'utf8'))).toMatchObject({ name: `adapter-${name}`, tags: ['layer:adapter'] });
+    }
 
-    const checked = nx(copy, 'run-many', '-t', 'lint', 'typecheck', 'test', '-p', 'adapter-probe-store', '--outputStyle=static');
+    const checked = nx(copy, 'run-many', '-t', 'lint', 'typecheck', 'test', '-p', ...made.map((m) => `adapter-${m.name}`), '--outputStyle=static');
     expect(checked.status, checked.output).toBe(0);
-    // The suite really ran: its report lists the conformance tests, every one passed.
-    const report = JSON.parse(readFileSync(join(copy, 'tmp/test-results/adapter-probe-store.json'), 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { assertionResults: { fullName: string }[] }[] };
-    expect(report.numFailedTests).toBe(0);
-    expect(report.numPassedTests).toBeGreaterThanOrEqual(4);
-    expect(report.testResults.flatMap((r) => r.assertionResults.map((a) => a.fullName))).toContain('ProbeStoreRuleStateStore conforms to RuleStateStorePort reads back what was saved, and nothing for a key never saved');
+    for (const { name, suite } of made) {
+      // The suite really ran: its report lists the conformance tests, every one passed.
+      const report = JSON.parse(readFileSync(join(copy, `tmp/test-results/adapter-${name}.json`), 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { assertionResults: { fullName: string }[] }[] };
+      expect(report.numFailedTests).toBe(0);
+      expect(report.numPassedTests).toBeGreaterThanOrEqual(2);
+      expect(report.testResults.flatMap((r) => r.assertionResults.map((a) => a.fullName)).every((n) => n.startsWith(suite))).toBe(true);
+    }
   });
 });
 
@@ -92,7 +101,7 @@ describe('the generators refuse what they cannot make, naming it', () => {
   it('adapter: a name that is not kebab case, a port without a template, a project that exists', async () => {
     const tree = createTreeWithEmptyWorkspace();
     await expect(adapterGenerator(tree, { name: 'Redis_Store', port: 'rule-state-store' })).rejects.toThrow("name must be kebab case (a-z, 0-9, single dashes), got 'Redis_Store'");
-    await expect(adapterGenerator(tree, { name: 'redis', port: 'crm-gateway' as 'rule-state-store' })).rejects.toThrow("no template for port 'crm-gateway'; expected one of rule-state-store");
+    await expect(adapterGenerator(tree, { name: 'redis', port: 'crm-gateway' as 'rule-state-store' })).rejects.toThrow("no template for port 'crm-gateway'; expected one of rule-state-store, rejected-telemetry");
     await adapterGenerator(tree, { name: 'redis', port: 'rule-state-store' });
     await expect(adapterGenerator(tree, { name: 'redis', port: 'rule-state-store' })).rejects.toThrow('libs/adapters/redis exists already');
   });
