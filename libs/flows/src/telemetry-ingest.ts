@@ -25,13 +25,13 @@ import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
 export interface TelemetryIngestDeps {
   readonly referenceData: ReferenceDataPort;
-  readonly alertsQueue: MessageQueuePort;
-  readonly rejected: RejectedTelemetryPort;
+  readonly alertsQueue: Pick<MessageQueuePort, 'send'>;
+  readonly rejected: Pick<RejectedTelemetryPort, 'reject'>;
   readonly log: LogPort;
   /** The device type assumed for a device the metadata does not know (CFS joins on 'Thermostat'). */
   readonly defaultDeviceType: string;
   /** Per-minute aggregates and device health (flow 5); without it, ingest only raises alerts. */
-  readonly statusStore?: StatusStorePort;
+  readonly statusStore?: Pick<StatusStorePort, 'writeAggregates' | 'upsertDeviceHealth' | 'upsertManyDeviceHealth'>;
   /** Where each partition's state is saved at every commit (see `PartitionStateJournal`); without it, state lives in this process only. */
   readonly ruleStateStore?: RuleStateStorePort;
   /** The most commits that store only their changes (journal entries) between two that store the whole state (checkpoints); 1,000 by default. */
