@@ -54,8 +54,10 @@ export interface RunMessage {
 
 export type Answer = { readonly kind: 'answer'; readonly id: number; readonly ok: true; readonly value: unknown } | { readonly kind: 'answer'; readonly id: number; readonly ok: false; readonly error: SentError };
 
-export type ToWorker = RunMessage | Answer;
-export type FromWorker = { readonly kind: 'calls'; readonly calls: readonly PortCall[] } | Answer;
+/** The answers to a worker's port calls, those ready in one turn of this thread's loop together. */
+export type ToWorker = RunMessage | { readonly kind: 'answers'; readonly answers: readonly Answer[] };
+/** `ready`: the worker has loaded and built its ingest. */
+export type FromWorker = { readonly kind: 'ready' } | { readonly kind: 'calls'; readonly calls: readonly PortCall[] } | Answer;
 
 /** An error as it crosses the thread boundary: its name, message and code (what callers tell errors apart by). */
 export interface SentError {

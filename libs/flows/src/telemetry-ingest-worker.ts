@@ -113,11 +113,13 @@ async function run(message: RunMessage): Promise<unknown> {
 }
 
 port.on('message', (message: ToWorker) => {
-  if (message.kind === 'answer') {
-    const call = waiting.get(message.id);
-    waiting.delete(message.id);
-    if (message.ok) call?.resolve(message.value);
-    else call?.reject(receivedError(message.error));
+  if (message.kind === 'answers') {
+    for (const answer of message.answers) {
+      const call = waiting.get(answer.id);
+      waiting.delete(answer.id);
+      if (answer.ok) call?.resolve(answer.value);
+      else call?.reject(receivedError(answer.error));
+    }
     return;
   }
   now = message.now;
@@ -134,3 +136,4 @@ port.on('message', (message: ToWorker) => {
     },
   );
 });
+post({ kind: 'ready' });

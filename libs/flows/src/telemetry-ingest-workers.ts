@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
 import type { BatchOutcome, TelemetryIngestDeps } from './telemetry-ingest.js';
-import { WORKER_PORT_METHODS, receivedError, sendableError, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
+import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
 
 /**
  * `TelemetryIngest` across cores: each partition is given to one of `workers` worker threads, in
@@ -125,6 +125,11 @@ export class TelemetryIngestWorkers {
     return (await this.onEveryThread<ThresholdAlert[]>('advanceTime', [now])).flat();
   }
 
+  /** Starts every worker and waits until each has loaded (otherwise each starts with its first work). */
+  async start(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.ready()));
+  }
+
   /** Stops the workers (after `flush`, to keep what is not committed). */
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.stop()));
@@ -191,12 +196,20 @@ class IngestThread {
   private worker: Worker | undefined;
   private readonly running = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private nextId = 0;
+  private answers: Answer[] = [];
+  private loaded: Promise<void> | undefined;
 
   constructor(
     private readonly settings: WorkerIngestSettings,
     private readonly answer: (call: PortCall) => Promise<unknown>,
     private readonly deps: Pick<TelemetryIngestDeps, 'log'>,
   ) {}
+
+  /** Resolves once the worker (started now if it is not) has loaded. */
+  ready(): Promise<void> {
+    if (this.worker === undefined) this.start();
+    return this.loaded!;
+  }
 
   get started(): boolean {
     return this.worker !== undefined;
@@ -216,9 +229,24 @@ class IngestThread {
     if (worker !== undefined) await worker.terminate();
   }
 
+  /** Answers ready in one turn leave in one message. */
+  private reply(worker: Worker, answer: Answer): void {
+    if (this.answers.length === 0) {
+      queueMicrotask(() => {
+        const answers = this.answers;
+        this.answers = [];
+        worker.postMessage({ kind: 'answers', answers } satisfies ToWorker);
+      });
+    }
+    this.answers.push(answer);
+  }
+
   private start(): Worker {
     const worker = new Worker(WORKER_ENTRY, { workerData: { ...this.settings, entry: WORKER_MODULE.href } });
+    let isReady: () => void = () => undefined;
+    this.loaded = new Promise<void>((resolve) => (isReady = resolve));
     worker.on('message', (message: FromWorker) => {
+      if (message.kind === 'ready') return isReady();
       if (message.kind === 'answer') {
         const work = this.running.get(message.id);
         this.running.delete(message.id);
@@ -234,12 +262,13 @@ class IngestThread {
           continue;
         }
         answered.then(
-          (value) => worker.postMessage({ kind: 'answer', id, ok: true, value } satisfies ToWorker),
-          (error: unknown) => worker.postMessage({ kind: 'answer', id, ok: false, error: sendableError(error) } satisfies ToWorker),
+          (value) => this.reply(worker, { kind: 'answer', id, ok: true, value }),
+          (error: unknown) => this.reply(worker, { kind: 'answer', id, ok: false, error: sendableError(error) }),
         );
       }
     });
     const died = (error: Error): void => {
+      isReady();
       if (this.worker !== worker) return;
       this.worker = undefined;
       this.deps.log.error('ingest.worker-failed', { error: error.message });
