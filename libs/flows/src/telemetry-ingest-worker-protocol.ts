@@ -1,3 +1,5 @@
+import type { CfsThresholdRule } from '@fieldlink/domain';
+
 /**
  * What the main thread and a telemetry-ingest worker (see `TelemetryIngestWorkers`) say to each
  * other. The worker runs a `TelemetryIngest`; every port it uses is the main thread's, asked
@@ -36,6 +38,12 @@ export interface PortCall {
   readonly port: WorkerPortName;
   readonly method: string;
   readonly args: readonly unknown[];
+}
+
+/** Reference data sent with a batch (`ingestBatch`'s third argument): device types (null: unknown) and rules in force at times. */
+export interface BatchReference {
+  readonly deviceTypes: ReadonlyArray<readonly [string, string | null]>;
+  readonly rulesAt: ReadonlyArray<readonly [number, readonly CfsThresholdRule[]]>;
 }
 
 /** The ingest's own methods the main thread runs in a worker. */

@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { CfsThresholdRule } from '@fieldlink/domain';
 import type { LogFields, TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { receivedError, sendableError, type FromWorker, type PortCall, type RunMessage, type ToWorker, type WorkerIngestSettings, type WorkerPortName } from './telemetry-ingest-worker-protocol.js';
+import { receivedError, sendableError, type BatchReference, type FromWorker, type PortCall, type RunMessage, type ToWorker, type WorkerIngestSettings, type WorkerPortName } from './telemetry-ingest-worker-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('telemetry-ingest-worker runs in a worker thread only.');
@@ -44,10 +44,18 @@ const log = {
   warn: (event: string, fields?: LogFields) => tell('log', 'warn', [event, fields]),
   error: (event: string, fields?: LogFields) => tell('log', 'error', [event, fields]),
 };
+/** Reference data sent with the batches running now (forgotten once none runs): read before asking. */
+const sentTypes = new Map<string, string | undefined>();
+const sentRules = new Map<number, readonly CfsThresholdRule[]>();
+let batchesRunning = 0;
+
 const deps: TelemetryIngestDeps = {
   referenceData: {
-    deviceRules: (at) => ask<readonly CfsThresholdRule[]>('referenceData', 'deviceRules', [at]),
-    deviceTypeOf: (deviceId) => ask<string | undefined>('referenceData', 'deviceTypeOf', [deviceId]),
+    deviceRules: (at) => {
+      const sent = sentRules.get(at);
+      return sent === undefined ? ask<readonly CfsThresholdRule[]>('referenceData', 'deviceRules', [at]) : Promise.resolve(sent);
+    },
+    deviceTypeOf: (deviceId) => (sentTypes.has(deviceId) ? Promise.resolve(sentTypes.get(deviceId)) : ask<string | undefined>('referenceData', 'deviceTypeOf', [deviceId])),
   },
   alertsQueue: { send: (messages) => ask<void>('alertsQueue', 'send', [messages]) },
   rejected: { reject: (rejected) => ask<void>('rejected', 'reject', [rejected]) },
@@ -98,8 +106,18 @@ async function run(message: RunMessage): Promise<unknown> {
   const [first] = message.args;
   switch (message.method) {
     case 'ingestBatch': {
-      const [batch, partitionId] = message.args as [TelemetryEnvelope[], string | undefined];
-      return ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));
+      const [batch, partitionId, reference] = message.args as [TelemetryEnvelope[], string | undefined, BatchReference | undefined];
+      for (const [deviceId, type] of reference?.deviceTypes ?? []) sentTypes.set(deviceId, type ?? undefined);
+      for (const [at, rules] of reference?.rulesAt ?? []) sentRules.set(at, rules);
+      batchesRunning++;
+      try {
+        return await ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));
+      } finally {
+        if (--batchesRunning === 0) {
+          sentTypes.clear();
+          sentRules.clear();
+        }
+      }
     }
     case 'flush':
       return ingest.flush();

@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
 import type { BatchOutcome, TelemetryIngestDeps } from './telemetry-ingest.js';
-import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
+import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
 
 /**
  * `TelemetryIngest` across cores: each partition is given to one of `workers` worker threads, in
@@ -88,7 +88,9 @@ export class TelemetryIngestWorkers {
     }
     if (partition !== undefined && byPartition.has(partition.partitionId)) this.contexts.set(partition.partitionId, partition);
     const outcomes = await Promise.all(
-      [...byPartition].map(([partitionId, envelopes]) => this.run<BatchOutcome>(this.threadOf(partitionId), 'ingestBatch', [envelopes, partition?.partitionId === partitionId ? partitionId : undefined])),
+      [...byPartition].map(async ([partitionId, envelopes]) =>
+        this.run<BatchOutcome>(this.threadOf(partitionId), 'ingestBatch', [envelopes, partition?.partitionId === partitionId ? partitionId : undefined, await this.referenceFor(envelopes)]),
+      ),
     );
     const alerts: ThresholdAlert[] = [];
     let rejected = 0;
@@ -133,6 +135,19 @@ export class TelemetryIngestWorkers {
   /** Stops the workers (after `flush`, to keep what is not committed). */
   async close(): Promise<void> {
     await Promise.all(this.threads.map((t) => t.stop()));
+  }
+
+  /**
+   * The reference data a batch will most likely ask for, sent with it so that its worker need not
+   * ask: the device type of each sending device (the hub's `connectionDeviceId`, which the body's
+   * `DeviceID` names too) and the rules in force at each enqueued time. The worker asks for the rest.
+   */
+  private async referenceFor(envelopes: readonly TelemetryEnvelope[]): Promise<BatchReference> {
+    const { referenceData } = this.deps;
+    const devices = [...new Set(envelopes.map((e) => e.connectionDeviceId))];
+    const times = [...new Set(envelopes.map((e) => e.enqueuedTime))];
+    const [types, rules] = await Promise.all([Promise.all(devices.map((d) => referenceData.deviceTypeOf(d))), Promise.all(times.map((t) => referenceData.deviceRules(t)))]);
+    return { deviceTypes: devices.map((d, i) => [d, types[i] ?? null]), rulesAt: times.map((t, i) => [t, rules[i]!]) };
   }
 
   private threadOf(partitionId: string): IngestThread {

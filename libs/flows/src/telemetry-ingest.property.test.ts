@@ -259,7 +259,7 @@ describe('TelemetryIngest, full ingest (property)', () => {
         },
       ),
       // Each run starts its workers (and again at each restart): few runs, each one long.
-      { numRuns: 12 },
+      { numRuns: 8 },
     );
-  }, 240_000);
+  }, 300_000);
 });

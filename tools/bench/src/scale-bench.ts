@@ -5,12 +5,14 @@
  * Each device sends two readings over the threshold within one minute (so every device holds rule
  * state, two open minute windows, its last readings and activity). The alerts queue and the stores
  * count what they are given and keep nothing: what is measured is what the ingest itself holds.
- * The heap held is the heap after the run (collected) minus the heap before it; the node process
- * runs with --max-old-space-size=1024, so a run that needed more than 1 GB would fail.
+ * The heap held is the heap after the run (collected) minus the heap before it, beside the target
+ * of 1 GB; the node process runs with --max-old-space-size=2048, so a run over the target still
+ * ends and prints how far over it is.
  *
  * Run: npm run bench:scale -w @fieldlink/bench   (options: --devices 1000000)
  */
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { InMemoryReferenceData, InMemoryRejectedTelemetry } from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { TelemetryIngest } from '@fieldlink/flows';
@@ -100,5 +102,5 @@ const rows: Array<[string, string, string]> = [
 ];
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));
-console.log(`Fieldlink ingest at scale (node ${process.version}, --max-old-space-size=1024)\n`);
+console.log(`Fieldlink ingest at scale (node ${process.version}, heap limit ${fmt(Math.round(getHeapStatistics().heap_size_limit / MB))} MB)\n`);
 for (const [m, f, t] of rows) console.log(`${m.padEnd(w0)}  ${f.padStart(w1)}  ${t}`);
