@@ -15,12 +15,18 @@ function recordingLog(): LogPort & { events: Array<{ event: string; fields: LogF
 describe('backoffDelay', () => {
   it('draws every wait from [0, min(max, base * 2^attempt)]: full jitter under a cap', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 10_000 }), fc.integer({ min: 1, max: 600_000 }), fc.integer({ min: 0, max: 100 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (baseMs, maxMs, attempt, r) => {
-        const delay = backoffDelay({ baseMs, maxMs }, attempt, () => r);
-        expect(Number.isInteger(delay)).toBe(true);
-        expect(delay).toBeGreaterThanOrEqual(0);
-        expect(delay).toBeLessThanOrEqual(Math.min(maxMs, baseMs * 2 ** attempt));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 1, max: 600_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (baseMs, maxMs, attempt, r) => {
+          const delay = backoffDelay({ baseMs, maxMs }, attempt, () => r);
+          expect(Number.isInteger(delay)).toBe(true);
+          expect(delay).toBeGreaterThanOrEqual(0);
+          expect(delay).toBeLessThanOrEqual(Math.min(maxMs, baseMs * 2 ** attempt));
+        },
+      ),
     );
   });
 
@@ -35,7 +41,11 @@ describe('QueueProcessor back-off', () => {
     const queue = new InMemoryQueue('failing', { maxDeliveryCount: 5, lockDurationMs: 60_000 });
     await queue.send([{ messageId: 'm-1', body: new TextEncoder().encode('{}') }]);
     const log = recordingLog();
-    const processor = new QueueProcessor(queue, async () => Promise.reject(new Error('CRM unavailable')), log, { maxWaitMs: 20, abandonBackoff: { baseMs: 10, maxMs: 40 }, random: () => 0.99 });
+    const processor = new QueueProcessor(queue, async () => Promise.reject(new Error('CRM unavailable')), log, {
+      maxWaitMs: 20,
+      abandonBackoff: { baseMs: 10, maxMs: 40 },
+      random: () => 0.99,
+    });
     processor.start();
     await eventually(async () => expect(await queue.peekDeadLetters(10)).toHaveLength(1));
     await processor.stop();
@@ -98,6 +108,9 @@ describe('QueueProcessor back-off', () => {
     await queue.send([{ messageId: 'b', body: new TextEncoder().encode('{}') }]);
     await eventually(() => expect(handled).toEqual(['a', 'a', 'b']));
     await processor.stop();
-    expect(log.events.find((e) => e.event === 'queue.settle-failed')?.fields).toMatchObject({ messageId: 'a', error: 'Unknown error occurred on the AMQP connection' });
+    expect(log.events.find((e) => e.event === 'queue.settle-failed')?.fields).toMatchObject({
+      messageId: 'a',
+      error: 'Unknown error occurred on the AMQP connection',
+    });
   });
 });

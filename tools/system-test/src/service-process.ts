@@ -42,17 +42,21 @@ export class ServiceProcess {
         if (line === '') continue;
         this.lines.push(line);
         if (this.lines.length > 2_000) this.lines = this.lines.slice(-1_000);
-        for (const w of this.waiters) if (w.pattern.test(line)) {
-          this.waiters.delete(w);
-          w.resolve(line);
-        }
+        for (const w of this.waiters)
+          if (w.pattern.test(line)) {
+            this.waiters.delete(w);
+            w.resolve(line);
+          }
       }
     };
     child.stdout!.on('data', onData);
     child.stderr!.on('data', onData);
     child.on('exit', (code, signal) => {
       this.out.write(`---- exited code=${code} signal=${signal}\n`);
-      if (!this.expectingExit) this.crashes.push(`${this.name} exited on its own (code ${code}, signal ${signal}) at ${new Date().toISOString()}: ${this.lines.slice(-3).join(' | ').slice(0, 600)}`);
+      if (!this.expectingExit)
+        this.crashes.push(
+          `${this.name} exited on its own (code ${code}, signal ${signal}) at ${new Date().toISOString()}: ${this.lines.slice(-3).join(' | ').slice(0, 600)}`,
+        );
       this.expectingExit = false;
     });
   }

@@ -29,11 +29,23 @@ export interface SystemReport {
   readonly readings: number;
   readonly faults: Record<string, number>;
   readonly dataverseThrottled: number;
-  readonly alerts: { readonly expected: number; readonly created: number; readonly duplicated: number; readonly missing: string[]; readonly unexpected: string[] };
+  readonly alerts: {
+    readonly expected: number;
+    readonly created: number;
+    readonly duplicated: number;
+    readonly missing: string[];
+    readonly unexpected: string[];
+  };
   readonly commands: Record<string, number>;
   readonly commandsNotTerminal: string[];
   readonly commandsAppliedTwice: string[];
-  readonly deadLetters: { readonly injected: string[]; readonly found: Array<{ messageId: string; reason: string }>; readonly unexpected: string[]; readonly missing: string[]; readonly withoutReason: string[] };
+  readonly deadLetters: {
+    readonly injected: string[];
+    readonly found: Array<{ messageId: string; reason: string }>;
+    readonly unexpected: string[];
+    readonly missing: string[];
+    readonly withoutReason: string[];
+  };
   readonly recoveryMs: number | undefined;
   readonly latencyMs: { readonly p50: number; readonly p99: number } | undefined;
   readonly failures: string[];
@@ -55,7 +67,13 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
   const dir = await mkdtemp(join(tmpdir(), 'fieldlink-system-'));
   write(`system test: seed ${options.seed} (replay: npm run test:system -- --seed ${options.seed}); logs in ${dir}`);
   // Dataverse answers 429 (with Retry-After) past 40 requests a second: service protection as a fault that is always there.
-  const stack = await startLocalAzureStack({ dir, partitionCount: 4, hub: { lockTimeoutMs: 10_000 }, queueSettings: { lockDurationMs: 30_000 }, dataverseLimits: { maxRequests: 40, windowMs: 1_000 } });
+  const stack = await startLocalAzureStack({
+    dir,
+    partitionCount: 4,
+    hub: { lockTimeoutMs: 10_000 },
+    queueSettings: { lockDurationMs: 30_000 },
+    dataverseLimits: { maxRequests: 40, windowMs: 1_000 },
+  });
   const processes: ServiceProcess[] = [];
   try {
     const env: NodeJS.ProcessEnv = {
@@ -76,16 +94,31 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     };
     const service = (name: string, main: string, args: string[] = [], extraEnv: NodeJS.ProcessEnv = {}): ServiceProcess => {
       // One OS process per service (node with tsx's loader, not the tsx CLI, which runs the service in a child of its own: a SIGKILL would orphan it).
-      const p = new ServiceProcess(name, process.execPath, ['--import', 'tsx', join(root, main), ...args], { ...env, ...extraEnv }, root, join(dir, `${name}.log`));
+      const p = new ServiceProcess(
+        name,
+        process.execPath,
+        ['--import', 'tsx', join(root, main), ...args],
+        { ...env, ...extraEnv },
+        root,
+        join(dir, `${name}.log`),
+      );
       processes.push(p);
       return p;
     };
-    const streamProcessors = [service('stream-processor-1', 'apps/stream-processor/src/main.ts'), service('stream-processor-2', 'apps/stream-processor/src/main.ts')];
+    const streamProcessors = [
+      service('stream-processor-1', 'apps/stream-processor/src/main.ts'),
+      service('stream-processor-2', 'apps/stream-processor/src/main.ts'),
+    ];
     const orchestrators = [service('orchestrator-1', 'apps/orchestrator/src/main.ts'), service('orchestrator-2', 'apps/orchestrator/src/main.ts')];
     // Devices over MQTT (what thermostats speak) and over AMQP (which can reject and abandon), one simulator each.
     const simulators = (['mqtt', 'amqp'] as const).map((transport) => ({
       prefix: `${transport}-thermostat-`,
-      process: service(`simulator-${transport}`, 'apps/thermostat-simulator/src/main.ts', ['--port', '0', '--devices', String(options.devices), '--id-prefix', `${transport}-thermostat-`], { FIELDLINK_IOT_HUB_DEVICE_TRANSPORT: transport }),
+      process: service(
+        `simulator-${transport}`,
+        'apps/thermostat-simulator/src/main.ts',
+        ['--port', '0', '--devices', String(options.devices), '--id-prefix', `${transport}-thermostat-`],
+        { FIELDLINK_IOT_HUB_DEVICE_TRANSPORT: transport },
+      ),
       url: '',
     }));
     const started = [...streamProcessors, ...orchestrators].map((p) => {
@@ -104,7 +137,10 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     write(`started: 2 stream processors, 2 orchestrators, 2 simulators (${options.devices} MQTT devices, ${options.devices} AMQP devices)`);
 
     // Malformed messages on the alerts queue: each must end in its dead-letter queue with a reason.
-    const alertsQueue = new ServiceBusQueue({ auth: { connectionString: stack.settings.env['FIELDLINK_SERVICE_BUS_CONNECTION_STRING']! }, queueName: (stack.settings.config['serviceBus'] as { alertsQueue: string }).alertsQueue });
+    const alertsQueue = new ServiceBusQueue({
+      auth: { connectionString: stack.settings.env['FIELDLINK_SERVICE_BUS_CONNECTION_STRING']! },
+      queueName: (stack.settings.config['serviceBus'] as { alertsQueue: string }).alertsQueue,
+    });
     const injected = [`malformed-${randomUUID()}`, `malformed-${randomUUID()}`, `malformed-${randomUUID()}`];
     const bodies = ['{"DeviceID": "thermostat-1", "Reading"', '[1, 2, 3]', '{"DeviceID": 42, "ReadingType": "Temperature"}'];
 
@@ -130,7 +166,11 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       await sleep(between(random, 1_000, 4_000));
       const sim = pick(random, simulators);
       const deviceId = `${sim.prefix}${between(random, 1, options.devices)}`;
-      await fetch(`${sim.url}api/devices/${deviceId}/nudge`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ degrees: 9 }) }).catch(() => undefined);
+      await fetch(`${sim.url}api/devices/${deviceId}/nudge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ degrees: 9 }),
+      }).catch(() => undefined);
       if (malformedSent < injected.length && random() < 0.3) {
         await sendMalformed(malformedSent);
         malformedSent++;
@@ -163,7 +203,13 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     }
     for (; malformedSent < injected.length; malformedSent++) await sendMalformed(malformedSent);
     await Promise.all(restarts);
-    write(`fault window over: ${Object.entries(faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'no faults'}; waiting for quiet (bound ${options.quietBoundMs} ms)`);
+    write(
+      `fault window over: ${
+        Object.entries(faults)
+          .map(([k, n]) => `${k} ${n}`)
+          .join(', ') || 'no faults'
+      }; waiting for quiet (bound ${options.quietBoundMs} ms)`,
+    );
 
     // Quiet: every expected alert in the CRM, queues drained, every command terminal, the same for 5 s.
     // The run's own clients meet the same dropped connections: a failed look is a look again, not a verdict.
@@ -238,7 +284,12 @@ async function observe(stack: RunningLocalAzureStack, injected: readonly string[
     if (ack?.Status === 'Applied' && ack.CommandId) acks.set(ack.CommandId, (acks.get(ack.CommandId) ?? 0) + 1);
     if (event.properties['messageType'] !== 'telemetry') continue;
     readings++;
-    const telemetry = { deviceId: String(body['DeviceID'] ?? event.deviceId), eventToken: String(body['EventToken'] ?? ''), enqueuedTime: event.enqueuedTime, readings: Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'number')) as Record<string, number> };
+    const telemetry = {
+      deviceId: String(body['DeviceID'] ?? event.deviceId),
+      eventToken: String(body['EventToken'] ?? ''),
+      enqueuedTime: event.enqueuedTime,
+      readings: Object.fromEntries(Object.entries(body).filter(([, v]) => typeof v === 'number')) as Record<string, number>,
+    };
     for (const alert of evaluator.evaluate(telemetry)) expected.set(`${alert.eventToken}/${alert.readingType}`, event.enqueuedTime);
   }
   const records = await readAll(stack, 'msdyn_iotalerts?$select=msdyn_alerttoken,msdyn_alertdata,createdon');
@@ -344,9 +395,17 @@ export function formatReport(report: SystemReport, bounds: { readonly quietBound
   return [
     `seed ${report.seed}`,
     `readings: ${report.readings}`,
-    `faults: ${Object.entries(report.faults).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}; Dataverse 429 answers: ${report.dataverseThrottled}`,
+    `faults: ${
+      Object.entries(report.faults)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }; Dataverse 429 answers: ${report.dataverseThrottled}`,
     `alerts: expected ${report.alerts.expected}, created ${report.alerts.created}, duplicated ${report.alerts.duplicated}, missing ${report.alerts.missing.length}, unexpected ${report.alerts.unexpected.length}`,
-    `commands by end state: ${Object.entries(report.commands).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`,
+    `commands by end state: ${
+      Object.entries(report.commands)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }`,
     `dead letters: ${report.deadLetters.found.map((f) => `${f.messageId} (${f.reason})`).join(', ') || 'none'}`,
     `recovery: ${report.recoveryMs === undefined ? `not quiet within ${bounds.quietBoundMs} ms` : `quiet ${report.recoveryMs} ms after the last fault (bound ${bounds.quietBoundMs} ms)`}`,
     `reading → alert record: ${report.latencyMs === undefined ? 'no alerts' : `p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms`}`,

@@ -40,7 +40,8 @@ export function trustCertificateAuthorities(pem: string): void {
   if (trusted.has(pem)) return;
   trusted.add(pem);
   const connect = tls.connect;
-  const withTrust = (options: ConnectionOptions): ConnectionOptions => (options.ca !== undefined || options.secureContext !== undefined ? options : { ...options, ca: [...tls.rootCertificates, ...trusted] });
+  const withTrust = (options: ConnectionOptions): ConnectionOptions =>
+    options.ca !== undefined || options.secureContext !== undefined ? options : { ...options, ca: [...tls.rootCertificates, ...trusted] };
   const patched = function (this: unknown, ...args: unknown[]) {
     // tls.connect(options[, cb]) or tls.connect(port[, host][, options][, cb]): only the options form is what the SDKs use.
     if (typeof args[0] === 'object' && args[0] !== null) args[0] = withTrust(args[0] as ConnectionOptions);

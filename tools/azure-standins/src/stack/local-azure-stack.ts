@@ -99,7 +99,10 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions): Pro
     const containers = { referenceData: 'devicerules', ruleState: 'rulestate', checkpoints: 'checkpoints' };
     for (const name of Object.values(containers)) await blobs.getContainerClient(name).createIfNotExists();
     // Valid from a minute ago (UTC), so it is in force at once.
-    await publishReferenceData(blobs.getContainerClient(containers.referenceData), { validFrom: Date.now() - 60_000, rules: options.rules ?? [CFS_THERMOSTAT_RULE] });
+    await publishReferenceData(blobs.getContainerClient(containers.referenceData), {
+      validFrom: Date.now() - 60_000,
+      rules: options.rules ?? [CFS_THERMOSTAT_RULE],
+    });
 
     const iotHub = await new IotHubStandin(certificate, {
       ...(options.hub?.lockTimeoutMs === undefined ? {} : { lockTimeoutMs: options.hub.lockTimeoutMs }),
@@ -139,7 +142,13 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions): Pro
     const configFile = join(dir, 'fieldlink.azure.json');
     const envFile = join(dir, 'stack.env');
     await writeFile(configFile, `${JSON.stringify(config, null, 2)}\n`);
-    await writeFile(envFile, `${Object.entries({ ...env, FIELDLINK_CONFIG: configFile }).map(([k, v]) => `${k}='${v}'`).join('\n')}\n`, { mode: 0o600 });
+    await writeFile(
+      envFile,
+      `${Object.entries({ ...env, FIELDLINK_CONFIG: configFile })
+        .map(([k, v]) => `${k}='${v}'`)
+        .join('\n')}\n`,
+      { mode: 0o600 },
+    );
 
     return { certificate, caFile, configFile, envFile, settings: { config, env }, serviceBus, eventHubs, iotHub, azurite, dataverse, hubName, stop: stopAll };
   } catch (error) {

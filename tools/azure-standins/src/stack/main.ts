@@ -7,9 +7,13 @@
 import { parseArgs } from 'node:util';
 import { startLocalAzureStack } from './local-azure-stack.js';
 
-const { values } = parseArgs({ options: { dir: { type: 'string', default: '.fieldlink/azure-stack' }, partitions: { type: 'string', default: '4' }, help: { type: 'boolean', short: 'h' } } });
+const { values } = parseArgs({
+  options: { dir: { type: 'string', default: '.fieldlink/azure-stack' }, partitions: { type: 'string', default: '4' }, help: { type: 'boolean', short: 'h' } },
+});
 if (values.help === true) {
-  process.stdout.write('Usage: npm run stack:azure [-- --dir <dir>] [--partitions <n>]\n\nStarts the IoT hub, Event Hubs and Service Bus stand-ins, Azurite and the Dataverse emulator on 127.0.0.1, until Ctrl-C.\n');
+  process.stdout.write(
+    'Usage: npm run stack:azure [-- --dir <dir>] [--partitions <n>]\n\nStarts the IoT hub, Event Hubs and Service Bus stand-ins, Azurite and the Dataverse emulator on 127.0.0.1, until Ctrl-C.\n',
+  );
   process.exit(0);
 }
 const partitionCount = Number(values.partitions);
@@ -18,7 +22,12 @@ if (!Number.isInteger(partitionCount) || partitionCount < 1 || partitionCount > 
   process.exit(2);
 }
 const stack = await startLocalAzureStack({ dir: values.dir!, partitionCount });
-const s = stack.settings.config as { iotHub: { hostName: string }; dataverse: { url: string }; eventHubs: { consumerGroup: string }; serviceBus: { alertsQueue: string; outboundQueue: string } };
+const s = stack.settings.config as {
+  iotHub: { hostName: string };
+  dataverse: { url: string };
+  eventHubs: { consumerGroup: string };
+  serviceBus: { alertsQueue: string; outboundQueue: string };
+};
 process.stdout.write(
   [
     'Local Azure stack on 127.0.0.1:',
