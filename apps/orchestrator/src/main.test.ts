@@ -47,11 +47,24 @@ describe('orchestrator main', () => {
       return { child, output, exited: new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))) };
     };
 
-    const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0' });
+    const healthPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const free = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(free));
+      });
+    });
+    const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0', FIELDLINK_HEALTH_PORT: String(healthPort) });
     while (!stopped.output.text.includes('orchestrator.still-starting')) {
       if (stopped.child.exitCode !== null) throw new Error(`exited before it reported waiting: ${stopped.output.text}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // Alive, and not ready: /readyz names what it waits for first.
+    expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
+    const readyz = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+    expect(readyz.status).toBe(503);
+    const body = (await readyz.json()) as { service: string; status: string; notReady: Array<{ part: string; reason: string }> };
+    expect([body.service, body.status]).toEqual(['orchestrator', 'not-ready']);
+    expect(body.notReady[0]).toEqual(expect.objectContaining({ part: expect.stringMatching(/^(adapters|command-feedback)$/), reason: expect.stringMatching(/^(connecting|starting)$/) }));
     stopped.child.kill('SIGTERM');
     expect(await stopped.exited).toBe(143);
     expect(stopped.output.stderr).toContain('orchestrator: stopped by SIGTERM while starting');
