@@ -265,6 +265,23 @@ describe('fieldlink up', () => {
   }, 150_000);
 });
 
+describe('fieldlink doctor', () => {
+  it('has nothing to check on the embedded default (exit 0), refuses a wrong configuration (exit 2), and names an organisation that does not answer (exit 1)', async () => {
+    const clean: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+    for (const name of Object.keys(clean)) if (name.startsWith('FIELDLINK_')) delete clean[name];
+    const doctor = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', main, 'doctor'], { cwd: root, encoding: 'utf8', env: { ...clean, ...env }, timeout: 60_000 });
+    const nothing = doctor({});
+    expect([nothing.status, nothing.stdout]).toEqual([0, 'Nothing to check: every port is in this process (in memory, SQLite or the embedded Dataverse emulator).\n']);
+    const wrong = doctor({ FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain('serviceBus.connectionString');
+    const port = await deadPort();
+    const dead = doctor({ FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
+    expect(dead.status).toBe(1);
+    expect(dead.stdout).toMatch(new RegExp(`^✘ dataverse http://127\\.0\\.0\\.1:${port}/ \\(dataverse\\.url\\): WhoAmI unreachable: .*\\n1 problem found\\.\\n$`));
+  }, 120_000);
+});
+
 describe('fieldlink up --health-port with log.format json', () => {
   it('logs only JSON lines, answers /readyz 200 once up, and stops on SIGINT with exit code 0', async () => {
     const healthPort = await deadPort();

@@ -67,6 +67,23 @@ Examples:
     await runUp(opts);
   });
 
+program
+  .command('doctor')
+  .description('Check the configuration against the services it names: each is reachable, accepts the credentials, and has the queues, consumer groups and containers Fieldlink needs; Dataverse answers WhoAmI. Prints one line per problem; exit code 1 on a problem, 2 on a wrong configuration.')
+  .option('-c, --config <file>', 'configuration file (JSON, or YAML by extension); default: FIELDLINK_CONFIG')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ fieldlink doctor --config fieldlink.azure.yaml
+  $ FIELDLINK_PROFILE=azure fieldlink doctor`,
+  )
+  .action(async (opts: { config?: string }) => {
+    const { runDoctorCommand } = await import('./commands/doctor.js');
+    // Exits with the code even while a client's connection is still closing.
+    process.exit(await runDoctorCommand(opts));
+  });
+
 /** The options `rules test` and `replay` share: the rules, the recording, and how bad lines are reported. */
 function withRecordingOptions(command: Command, rulesFile: string): Command {
   return command

@@ -21,3 +21,4 @@ export * from './container/sql-factories.js';
 export * from './runtime/startup.js';
 export * from './config/redact-url.js';
 export * from './runtime/health-server.js';
+export * from './doctor/doctor.js';

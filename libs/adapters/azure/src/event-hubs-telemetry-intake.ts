@@ -245,7 +245,7 @@ class PartitionMarks {
  * fails here, naming it, instead of the subscription retrying its partitions every few seconds.
  * Other errors are the subscription's to retry.
  */
-async function consumerGroupExists(client: EventHubConsumerClient, consumerGroup: string, partitionId: string | undefined): Promise<void> {
+export async function consumerGroupExists(client: EventHubConsumerClient, consumerGroup: string, partitionId: string | undefined): Promise<void> {
   if (partitionId === undefined) return;
   let probe: Subscription | undefined;
   try {
