@@ -1,4 +1,6 @@
 import type { ProbeProblems } from '@fieldlink/adapter-azure';
+import { credentialOf, scopeOf } from '@fieldlink/adapter-dynamics';
+import { emulatorCredential } from '@fieldlink/dataverse-emulator';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import { endpointOfConnectionString, redactUrl } from '../config/redact-url.js';
 
@@ -71,7 +73,6 @@ export async function runDoctor(config: FieldlinkConfig, probes: DoctorProbes = 
 export async function whoAmI(config: FieldlinkConfig, timeoutMs = 20_000): Promise<ProbeProblems> {
   const { url, tenantId, clientId, clientSecret, emulatorAccessToken } = config.dataverse;
   if (url === undefined) return ['dataverse.url is not set'];
-  const [{ credentialOf, scopeOf }, { emulatorCredential }] = await Promise.all([import('@fieldlink/adapter-dynamics'), import('@fieldlink/dataverse-emulator')]);
   const credential: { getToken(scope: string): Promise<{ token: string } | null> } | undefined =
     tenantId !== undefined && clientId !== undefined && clientSecret !== undefined
       ? credentialOf({ organizationUrl: url, clientSecret: { tenantId, clientId, secret: clientSecret } })
