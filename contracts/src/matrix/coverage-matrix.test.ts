@@ -51,7 +51,7 @@ describe('coverage matrix', () => {
 
   it('prints one line per flow and pact with its verdict, and a count of green lines', () => {
     const text = formatMatrix(coverageMatrix(pact(), new Map(), flows));
-    expect(text).toContain('orchestrator ← stream-processor');
+    expect(text).toContain('fieldlink-orchestrator ← fieldlink-stream-processor');
     expect(text).toContain('✘ MISSING: no provider verification recorded');
     expect(text).toContain('✔ no wire: in process');
     expect(text).toContain('1 of 2 contract lines green');
