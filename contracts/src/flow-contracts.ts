@@ -21,17 +21,17 @@ export interface FlowContract {
 
 /** Pacticipant names, one per deployable side. */
 export const PACTICIPANT = {
-  thermostatSimulator: 'thermostat-simulator',
-  iotHub: 'iot-hub',
-  iotHubRegistry: 'iot-hub-registry',
-  rulesStore: 'rules-store',
-  streamProcessor: 'stream-processor',
-  orchestrator: 'orchestrator',
-  crmServiceEndpoint: 'crm-service-endpoint',
-  dynamicsAdapter: 'dynamics-adapter',
-  dataverse: 'dataverse',
-  azureRegistryAdapter: 'azure-registry-adapter',
-  console: 'console',
+  thermostatSimulator: 'fieldlink-thermostat-simulator',
+  iotHub: 'azure-iot-hub',
+  iotHubRegistry: 'azure-iot-hub-registry',
+  rulesStore: 'azure-blob-reference-data',
+  streamProcessor: 'fieldlink-stream-processor',
+  orchestrator: 'fieldlink-orchestrator',
+  crmServiceEndpoint: 'dataverse-service-endpoint',
+  dynamicsAdapter: 'fieldlink-dynamics-adapter',
+  dataverse: 'dataverse-web-api',
+  azureRegistryAdapter: 'fieldlink-azure-registry-adapter',
+  console: 'fieldlink-console',
 } as const;
 
 const P = PACTICIPANT;

@@ -265,6 +265,38 @@ describe('fieldlink up', () => {
   }, 150_000);
 });
 
+describe('fieldlink doctor', () => {
+  it('has nothing to check on the embedded default (exit 0), refuses a wrong configuration (exit 2), and names an organisation that does not answer (exit 1)', async () => {
+    const clean: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+    for (const name of Object.keys(clean)) if (name.startsWith('FIELDLINK_')) delete clean[name];
+    const doctor = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', main, 'doctor'], { cwd: root, encoding: 'utf8', env: { ...clean, ...env }, timeout: 60_000 });
+    const nothing = doctor({});
+    expect([nothing.status, nothing.stdout]).toEqual([0, 'Nothing to check: every port is in this process (in memory, SQLite or the embedded Dataverse emulator).\n']);
+    const wrong = doctor({ FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' });
+    expect(wrong.status).toBe(2);
+    expect(wrong.stderr).toContain('serviceBus.connectionString');
+    const port = await deadPort();
+    const dead = doctor({ FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
+    expect(dead.status).toBe(1);
+    expect(dead.stdout).toMatch(new RegExp(`^✘ dataverse http://127\\.0\\.0\\.1:${port}/ \\(dataverse\\.url\\): WhoAmI unreachable: .*\\n1 problem found\\.\\n$`));
+  }, 120_000);
+});
+
+describe('fieldlink up --health-port with log.format json', () => {
+  it('logs only JSON lines, answers /readyz 200 once up, and stops on SIGINT with exit code 0', async () => {
+    const healthPort = await deadPort();
+    const up = startUp(['--ephemeral', '--health-port', String(healthPort)], { FIELDLINK_LOG_FORMAT: 'json' });
+    await up.until(/"event":"fieldlink\.up"/);
+    const readyz = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+    expect([readyz.status, await readyz.json()]).toEqual([200, { service: 'fieldlink', status: 'ready' }]);
+    up.child.kill('SIGINT');
+    expect(await up.exited).toBe(0);
+    const lines = up.output.stdout.trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { event: string }).event)).toContain('fieldlink.health');
+    expect(up.output.stderr).toBe('');
+  }, 90_000);
+});
+
 /** A loopback port nothing listens on: bound, then closed. */
 async function deadPort(): Promise<number> {
   const { createServer } = await import('node:net');
@@ -324,9 +356,15 @@ describe('fieldlink up against endpoints that do not answer', () => {
   it('with the CRM at a Dataverse URL that never answers, reports what it is waiting for and gives up after --startup-timeout with one line naming the endpoint (password hidden) and the setting, exit code 1', async () => {
     const silent = await silentPort();
     try {
-      const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '8000'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${silent.port}/` });
+      const healthPort = await deadPort();
+      const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '8000', '--health-port', String(healthPort)], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${silent.port}/` });
       // Progress while it waits: the part and where it connects to.
       await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
+      // Alive and not ready, naming the part it waits for.
+      expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
+      const readyz = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+      expect(readyz.status).toBe(503);
+      expect(((await readyz.json()) as { notReady: unknown[] }).notReady).toContainEqual({ part: 'simulated-fleet', reason: 'starting' });
       expect(up.output.stdout).toMatch(new RegExp(`fieldlink\\.still-starting\\s+part=simulated-fleet waitedS=\\d+ connectingTo="http://\\[redacted\\]@127\\.0\\.0\\.1:${silent.port}/ \\(dataverse\\.url\\)" limitMs=8000`));
       expect(await up.exited).toBe(1);
       const line = expectOneClearLine(up.output.stderr);

@@ -47,6 +47,7 @@ program
   .option('--verbose', 'also show bookkeeping (registrations, retries that heal themselves)', false)
   .option('--show-config', 'print the configuration in force (secrets redacted) first', false)
   .option('--startup-timeout <ms>', 'give up with an error naming what is still starting after this many milliseconds (default 60000; 0: wait for ever)', wholeNumber('--startup-timeout', 0))
+  .option('--health-port <n>', 'serve /healthz and /readyz on 127.0.0.1 at this port (health.port; default 0: none)', wholeNumber('--health-port', 0))
   .addHelpText(
     'after',
     `
@@ -60,10 +61,27 @@ Examples:
   $ fieldlink up --config apps/cli/examples/fieldlink.config.example.json --show-config
   $ FIELDLINK_SIMULATOR_DEVICES=25 fieldlink up`,
   )
-  .action(async (opts: { config?: string; profile?: 'embedded' | 'durable' | 'azure'; dataDir?: string; ephemeral: boolean; crm?: 'in-memory' | 'dataverse'; devices?: number; drifting?: number; interval?: number; web: boolean; json: boolean; verbose: boolean; showConfig: boolean; startupTimeout?: number }) => {
+  .action(async (opts: { config?: string; profile?: 'embedded' | 'durable' | 'azure'; dataDir?: string; ephemeral: boolean; crm?: 'in-memory' | 'dataverse'; devices?: number; drifting?: number; interval?: number; web: boolean; json: boolean; verbose: boolean; showConfig: boolean; startupTimeout?: number; healthPort?: number }) => {
     // Loaded on use: `--help` and `rules test` need none of the stack.
     const { runUp } = await import('./commands/up.js');
     await runUp(opts);
+  });
+
+program
+  .command('doctor')
+  .description('Check the configuration against the services it names: each is reachable, accepts the credentials, and has the queues, consumer groups and containers Fieldlink needs; Dataverse answers WhoAmI. Prints one line per problem; exit code 1 on a problem, 2 on a wrong configuration.')
+  .option('-c, --config <file>', 'configuration file (JSON, or YAML by extension); default: FIELDLINK_CONFIG')
+  .addHelpText(
+    'after',
+    `
+Examples:
+  $ fieldlink doctor --config fieldlink.azure.yaml
+  $ FIELDLINK_PROFILE=azure fieldlink doctor`,
+  )
+  .action(async (opts: { config?: string }) => {
+    const { runDoctorCommand } = await import('./commands/doctor.js');
+    // Exits with the code even while a client's connection is still closing.
+    process.exit(await runDoctorCommand(opts));
   });
 
 /** The options `rules test` and `replay` share: the rules, the recording, and how bad lines are reported. */

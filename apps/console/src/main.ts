@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { createCombinedRuntime, formatConfigIssues, loadConfig, TerminalLog } from '@fieldlink/composition';
+import { createCombinedRuntime, describeStartOutcome, formatConfigIssues, loadConfig, PartStartError, readinessOf, startHealthOf, TerminalLog, type FieldlinkRuntime } from '@fieldlink/composition';
 import { checkAccessSettings, startConsoleServer } from '@fieldlink/ui-console';
 import { consoleServicesOf } from './console-services.js';
 
@@ -34,19 +34,40 @@ const program = new Command()
     if (!access.ok) return fail(access.error);
     const config = loadConfig({ env: process.env, ...((options.config ?? process.env['FIELDLINK_CONFIG']) === undefined ? {} : { file: options.config ?? process.env['FIELDLINK_CONFIG'] }) });
     if (!config.ok) return fail(formatConfigIssues(config.error));
-    const runtime = await createCombinedRuntime(config.value, { log: new TerminalLog(undefined, { json: options.json }) });
+    const json = options.json || config.value.log.format === 'json';
+    const log = new TerminalLog(undefined, { json });
+    const current: { runtime?: FieldlinkRuntime } = {};
+    const health = await startHealthOf(config.value, 'console', readinessOf(() => current.runtime), log);
+    if (!health.ok) return exitWith(health.error);
+    const runtime = await createCombinedRuntime(config.value, { log });
     if (!runtime.ok) return fail(formatConfigIssues(runtime.error));
-    await runtime.value.start();
+    current.runtime = runtime.value;
+    const started = await runtime.value.start().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    if (started !== undefined) {
+      const part = started instanceof PartStartError ? started.part : undefined;
+      return exitWith(describeStartOutcome(config.value, { kind: 'failed', part, error: started instanceof PartStartError ? started.cause : started }, 'fieldlink-console'));
+    }
     const server = await startConsoleServer({ ...consoleServicesOf(runtime.value), host: options.host, port: options.port, ...(token === undefined ? {} : { token }) });
-    process.stdout.write(`Console: ${server.url}${token === undefined ? '' : ' (open it as ?token=<your token>)'}\n`);
+    if (json) log.info('console.started', { url: server.url, ...(token === undefined ? {} : { open: 'as ?token=<your token>' }) });
+    else process.stdout.write(`Console: ${server.url}${token === undefined ? '' : ' (open it as ?token=<your token>)'}\n`);
     const stop = async (): Promise<void> => {
       await server.close();
       await runtime.value.stop();
+      await health.value?.close();
       process.exit(0);
     };
     process.once('SIGINT', () => void stop());
     process.once('SIGTERM', () => void stop());
   });
+
+/** An adapter or a port that could not start: one line, exit code 1, whatever is still connecting. */
+function exitWith(line: string): never {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+}
 
 function fail(message: string): void {
   process.stderr.write(`fieldlink-console: ${message}\n`);

@@ -10,7 +10,7 @@ import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlin
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'orchestrator-crm-service-endpoint.json';
+const PACT_FILE = 'fieldlink-orchestrator-dataverse-service-endpoint.json';
 
 interface Device {
   deviceRecordId: string;
@@ -81,7 +81,7 @@ describe('the CRM service endpoint (Dataverse emulator) honours the pact of the 
   });
 
   it(`posts every message of ${PACT_FILE}`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'orchestrator', provider: 'crm-service-endpoint', pactFile: PACT_FILE, providerProject: 'dataverse-emulator', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'dataverse-service-endpoint', pactFile: PACT_FILE, providerProject: 'dataverse-emulator', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

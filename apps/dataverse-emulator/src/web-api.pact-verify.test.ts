@@ -10,7 +10,7 @@ import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlin
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'dynamics-adapter-dataverse.json';
+const PACT_FILE = 'fieldlink-dynamics-adapter-dataverse-web-api.json';
 
 let emulator: RunningDataverseEmulator | undefined;
 let front: Server;
@@ -149,7 +149,7 @@ describe('the Dataverse emulator honours the pact of the Dynamics adapter', () =
   });
 
   it(`answers every request of ${PACT_FILE} as the pact says`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'dynamics-adapter', provider: 'dataverse', pactFile: PACT_FILE, providerProject: 'dataverse-emulator', options: { providerBaseUrl: frontUrl, stateHandlers } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-dynamics-adapter', provider: 'dataverse-web-api', pactFile: PACT_FILE, providerProject: 'dataverse-emulator', options: { providerBaseUrl: frontUrl, stateHandlers } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

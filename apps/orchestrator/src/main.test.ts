@@ -55,9 +55,22 @@ describe('orchestrator main', () => {
       return { child, output, exited: new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code))) };
     };
 
-    const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0' });
+    const healthPort = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const free = (probe.address() as { port: number }).port;
+        probe.close(() => resolve(free));
+      });
+    });
+    const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0', FIELDLINK_HEALTH_PORT: String(healthPort) });
     const seen = await waitFor('the still-starting report', () => (stopped.child.exitCode !== null ? 'exited' : stopped.output.text.includes('orchestrator.still-starting') ? 'waiting' : undefined), 60_000);
     expect(seen, `it exited before it reported waiting: ${stopped.output.text}`).toBe('waiting');
+    // Alive, and not ready: /readyz names what it waits for first.
+    expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
+    const readyz = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
+    expect(readyz.status).toBe(503);
+    const body = (await readyz.json()) as { service: string; status: string; notReady: Array<{ part: string; reason: string }> };
+    expect([body.service, body.status]).toEqual(['orchestrator', 'not-ready']);
+    expect(body.notReady[0]).toEqual(expect.objectContaining({ part: expect.stringMatching(/^(adapters|command-feedback)$/), reason: expect.stringMatching(/^(connecting|starting)$/) }));
     stopped.child.kill('SIGTERM');
     expect(await stopped.exited).toBe(143);
     expect(stopped.output.stderr).toContain('orchestrator: stopped by SIGTERM while starting');

@@ -1,4 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -37,4 +38,31 @@ describe('stream-processor main', () => {
     expect(run.stderr).toContain('configuration: serviceBus.connectionString: is required because ports.alertsQueue is "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING');
     expect(run.stdout).toBe('');
   });
+
+  it('with health.port serves /healthz at once and /readyz 200 once started, every log line JSON with log.format json', async () => {
+    const port = await freePort();
+    const child = track(spawn(node[0], node.slice(1), { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json', FIELDLINK_HEALTH_PORT: String(port) } }));
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await waitFor('the started event', () => out.includes('"event":"stream-processor.started"') || undefined, 60_000);
+    const alive = await fetch(`http://127.0.0.1:${port}/healthz`);
+    expect([alive.status, await alive.json()]).toEqual([200, { service: 'stream-processor', status: 'alive' }]);
+    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { service: 'stream-processor', status: 'ready' }]);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    expect(events[0]).toBe('stream-processor.health');
+  }, 90_000);
 });
+
+/** A port nothing listens on just now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

@@ -1,4 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -50,4 +51,32 @@ describe('fieldlink-thermostat-simulator', () => {
       await exited;
     }
   });
+
+  it('with log.format json and health.port logs only JSON lines and answers /healthz and /readyz 200 once serving, until SIGTERM', async () => {
+    const port = await freePort();
+    const child = spawn(tsx, [main, '--port', '0', '--devices', '1'], { cwd: root, env: { ...env, FIELDLINK_LOG_FORMAT: 'json', FIELDLINK_HEALTH_PORT: String(port) } });
+    let out = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    try {
+      await expect.poll(() => out, { timeout: 60_000 }).toContain('"event":"thermostat-simulator.started"');
+      const alive = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect([alive.status, await alive.json()]).toEqual([200, { service: 'thermostat-simulator', status: 'alive' }]);
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      expect([ready.status, await ready.json()]).toEqual([200, { service: 'thermostat-simulator', status: 'ready' }]);
+      for (const line of out.trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow();
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 90_000);
 });
+
+/** A port nothing listens on just now. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

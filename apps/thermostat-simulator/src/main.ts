@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { formatConfigIssues, loadConfig, TerminalLog } from '@fieldlink/composition';
+import { describeStartOutcome, formatConfigIssues, loadConfig, startHealthOf, TerminalLog } from '@fieldlink/composition';
 import { checkAccessSettings, runFleetLoad, startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
 import { createSimulatorFleet } from './simulator-fleet.js';
 
@@ -46,7 +46,8 @@ const program = new Command()
     const configFile = options.config ?? process.env['FIELDLINK_CONFIG'];
     const config = loadConfig({ env: process.env, ...(configFile === undefined ? {} : { file: configFile }) });
     if (!config.ok) return fail(formatConfigIssues(config.error));
-    const log = new TerminalLog(undefined, { json: options.json });
+    const json = options.json || config.value.log.format === 'json';
+    const log = new TerminalLog(undefined, { json });
     if (options.load !== undefined) {
       const created = await createSimulatorFleet(config.value, 0, { log });
       if (!created.ok) return fail(formatConfigIssues(created.error));
@@ -70,20 +71,35 @@ const program = new Command()
     const token = options.token ?? (process.env['FIELDLINK_SIMULATOR_TOKEN'] || undefined);
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
     if (!access.ok) return fail(access.error);
-    const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log, idPrefix: options.idPrefix });
+    let ready = false;
+    const health = await startHealthOf(config.value, 'thermostat-simulator', () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'simulated-fleet', reason: 'starting' }] }), log);
+    if (!health.ok) return exitWith(health.error);
+    const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log, idPrefix: options.idPrefix }).catch((error: unknown) =>
+      exitWith(describeStartOutcome(config.value, { kind: 'failed', part: 'simulated-fleet', error }, 'fieldlink-thermostat-simulator')),
+    );
     if (!created.ok) return fail(formatConfigIssues(created.error));
     const { fleet } = created.value;
     fleet.start();
     const server = await startSimulatorServer({ fleet, host: options.host, port: options.port, prepareDevice: (deviceId) => created.value.registerDevices([deviceId]), ...(token === undefined ? {} : { token }), log });
-    process.stdout.write(`Thermostat simulator: ${server.url}${token === undefined ? '' : ' (open it as ?token=<your token>)'}\n`);
+    ready = true;
+    if (json) log.info('thermostat-simulator.started', { url: server.url, ...(token === undefined ? {} : { open: 'as ?token=<your token>' }) });
+    else process.stdout.write(`Thermostat simulator: ${server.url}${token === undefined ? '' : ' (open it as ?token=<your token>)'}\n`);
     const stop = async (): Promise<void> => {
+      ready = false;
       await server.close();
       await created.value.close();
+      await health.value?.close();
       process.exit(0);
     };
     process.once('SIGINT', () => void stop());
     process.once('SIGTERM', () => void stop());
   });
+
+/** An adapter that could not start: one line, exit code 1, whatever is still connecting. */
+function exitWith(line: string): never {
+  process.stderr.write(`${line}\n`);
+  process.exit(1);
+}
 
 function fail(message: string): void {
   process.stderr.write(`fieldlink-thermostat-simulator: ${message}\n`);

@@ -3,16 +3,16 @@ import type { FlowContract } from '../flow-contracts.js';
 import { coverageMatrix, formatMatrix, isGreen, type PactFileSummary, type VerificationRecord } from './coverage-matrix.js';
 
 const flows: FlowContract[] = [
-  { flow: '6', what: 'alerts', pacts: [{ consumer: 'orchestrator', provider: 'stream-processor', interactions: ['an alert'] }] },
+  { flow: '6', what: 'alerts', pacts: [{ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', interactions: ['an alert'] }] },
   { flow: '4b', what: 'anomaly score', pacts: [], noWire: 'in process' },
 ];
 const pact = (over: Partial<PactFileSummary> = {}): Map<string, PactFileSummary> =>
-  new Map([['orchestrator-stream-processor.json', { fileName: 'orchestrator-stream-processor.json', sha256: 'abc', specification: '4.0', interactions: ['an alert'], ...over }]]);
+  new Map([['fieldlink-orchestrator-fieldlink-stream-processor.json', { fileName: 'fieldlink-orchestrator-fieldlink-stream-processor.json', sha256: 'abc', specification: '4.0', interactions: ['an alert'], ...over }]]);
 const record = (over: Partial<VerificationRecord> = {}): Map<string, VerificationRecord> =>
   new Map([
     [
-      'orchestrator-stream-processor.json',
-      { consumer: 'orchestrator', provider: 'stream-processor', pactFile: 'orchestrator-stream-processor.json', pactSha256: 'abc', providerProject: 'flows', verifiedAt: '2026-11-28T00:00:00.000Z', passed: true, interactions: [{ description: 'an alert', result: 'OK' }], ...over },
+      'fieldlink-orchestrator-fieldlink-stream-processor.json',
+      { consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', pactFile: 'fieldlink-orchestrator-fieldlink-stream-processor.json', pactSha256: 'abc', providerProject: 'flows', verifiedAt: '2026-11-28T00:00:00.000Z', passed: true, interactions: [{ description: 'an alert', result: 'OK' }], ...over },
     ],
   ]);
 const statusOfAlerts = (pacts: Map<string, PactFileSummary>, records: Map<string, VerificationRecord>) => coverageMatrix(pacts, records, flows)[0]!.status;
@@ -51,7 +51,7 @@ describe('coverage matrix', () => {
 
   it('prints one line per flow and pact with its verdict, and a count of green lines', () => {
     const text = formatMatrix(coverageMatrix(pact(), new Map(), flows));
-    expect(text).toContain('orchestrator ← stream-processor');
+    expect(text).toContain('fieldlink-orchestrator ← fieldlink-stream-processor');
     expect(text).toContain('✘ MISSING: no provider verification recorded');
     expect(text).toContain('✔ no wire: in process');
     expect(text).toContain('1 of 2 contract lines green');

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Verifier, type VerifierOptions } from '@pact-foundation/pact';
 import type { VerificationRecord } from '../matrix/coverage-matrix.js';
 import { PACTS_DIR, RESULTS_DIR, sha256 } from '../matrix/contract-store.js';
+import { consumerPactsOf, providerOfPact, verifyPact } from '../teams/team-verification.js';
 
 export interface ProviderVerification {
   readonly consumer: string;
@@ -26,6 +27,9 @@ export interface VerificationSummary {
  * Verifies one pact against its provider and records the outcome where the contract matrix reads
  * it (tmp/pact-results/<pact file>), tied to the pact file's SHA-256, so a pact changed after its
  * verification shows as stale. Every provider verification of the workspace goes through here.
+ * With FIELDLINK_CONSUMER_PACTS set (files or URLs, comma-separated), the pacts there whose
+ * provider is this one are verified too, with the same provider states and messages: how a team
+ * checks its own consumer against a Fieldlink provider (`npx nx run flows:pact-verify`).
  */
 export async function verifyAndRecord(verification: ProviderVerification): Promise<VerificationSummary> {
   const pactPath = join(PACTS_DIR, verification.pactFile);
@@ -47,7 +51,18 @@ export async function verifyAndRecord(verification: ProviderVerification): Promi
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, verification.pactFile), JSON.stringify(record));
-  return { ...summary, failure };
+  // Other teams' consumer pacts of this provider (FIELDLINK_CONSUMER_PACTS), against the same provider states and messages.
+  const teams: VerificationSummary[] = [];
+  for (const pact of consumerPactsOf()) {
+    if ((await providerOfPact(pact)) !== verification.provider) continue;
+    const team = await verifyPact({ pact, provider: verification.provider, options: verification.options });
+    teams.push({ result: team.passed, interactionResults: team.interactions.map((i) => ({ description: `${pact}: ${i.description}`, result: i.result })), failure: team.passed ? '' : `${pact}: ${team.failure}` });
+  }
+  return {
+    result: summary.result && teams.every((t) => t.result),
+    interactionResults: [...summary.interactionResults, ...teams.flatMap((t) => t.interactionResults)],
+    failure: [failure, ...teams.map((t) => t.failure)].filter((f) => f !== '').join('\n'),
+  };
 }
 
 /** The verifier's summary, whether it passed (resolved) or failed (rejected with the same JSON). */

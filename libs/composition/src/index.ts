@@ -20,3 +20,5 @@ export * from './container/azure-factories.js';
 export * from './container/sql-factories.js';
 export * from './runtime/startup.js';
 export * from './config/redact-url.js';
+export * from './runtime/health-server.js';
+export * from './doctor/doctor.js';

@@ -19,7 +19,7 @@ const PACTS = fileURLToPath(new URL('../../../contracts/pacts/', import.meta.url
 const DEVICE = 'thermostat-1';
 const COMMAND_ID = 'c0ffee00-1234-4abc-8def-0123456789ab';
 
-const pact = new PactV4({ consumer: 'orchestrator', provider: 'thermostat-simulator', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-thermostat-simulator', dir: PACTS, logLevel: 'error' });
 
 /** The CRM with a command that was sent to the device, and the acknowledgements flow reading the device's telemetry. */
 async function sentCommand(message: string) {
@@ -33,7 +33,7 @@ async function sentCommand(message: string) {
 }
 
 describe('orchestrator ← thermostat simulator: command acknowledgements (flows 16–19)', () => {
-  beforeAll(() => rmSync(`${PACTS}orchestrator-thermostat-simulator.json`, { force: true }));
+  beforeAll(() => rmSync(`${PACTS}fieldlink-orchestrator-fieldlink-thermostat-simulator.json`, { force: true }));
 
   it('marks the command acknowledged when the device says Applied', async () => {
     const command = '{"CommandName":"Reset Thermostat","Parameters":{}}';

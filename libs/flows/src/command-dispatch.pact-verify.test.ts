@@ -14,7 +14,7 @@ import { CommandRequests } from './command-requests.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'thermostat-simulator-orchestrator.json';
+const PACT_FILE = 'fieldlink-thermostat-simulator-fieldlink-orchestrator.json';
 
 interface Scenario {
   readonly dispatch: CommandDispatch;
@@ -67,7 +67,7 @@ describe('orchestrator honours the pact of the thermostat (flows 16–19)', () =
   });
 
   it(`sends every command of ${PACT_FILE} from its real command requests and dispatch`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'thermostat-simulator', provider: 'orchestrator', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-thermostat-simulator', provider: 'fieldlink-orchestrator', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

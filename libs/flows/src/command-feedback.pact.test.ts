@@ -22,10 +22,10 @@ const COMMAND_ID = 'c0ffee00-1234-4abc-8def-0123456789ab';
 const COMMAND_BODY = '{"CommandName":"Reset Thermostat","Parameters":{}}';
 const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$';
 
-const pact = new PactV4({ consumer: 'orchestrator', provider: 'iot-hub', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-orchestrator', provider: 'azure-iot-hub', dir: PACTS, logLevel: 'error' });
 
 describe('orchestrator ← IoT hub: delivery feedback (flows 16–19)', () => {
-  beforeAll(() => rmSync(`${PACTS}orchestrator-iot-hub.json`, { force: true }));
+  beforeAll(() => rmSync(`${PACTS}fieldlink-orchestrator-azure-iot-hub.json`, { force: true }));
 
   // The hub writes one record per settled message; statusCode is pinned by value (a type match
   // would let any status through), the rest by shape, as the hub's records vary.

@@ -28,10 +28,10 @@ const fixture = JSON.parse(readFileSync(new URL('../../../fixtures/cfs/alerts-qu
 }>;
 const cfsAlert = fixture[0]!;
 
-const pact = new PactV4({ consumer: 'orchestrator', provider: 'stream-processor', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', dir: PACTS, logLevel: 'error' });
 
 describe('orchestrator ← stream processor (flow 6)', () => {
-  beforeAll(() => rmSync(`${PACTS}orchestrator-stream-processor.json`, { force: true }));
+  beforeAll(() => rmSync(`${PACTS}fieldlink-orchestrator-fieldlink-stream-processor.json`, { force: true }));
 
   it('creates the msdyn_iotalert with the CFS mapping from a CFS alerts-queue message and completes the message', async () => {
     await pact

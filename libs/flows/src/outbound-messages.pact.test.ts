@@ -94,10 +94,10 @@ async function orchestrator() {
   return { crm, registry, received, deliver };
 }
 
-const pact = new PactV4({ consumer: 'orchestrator', provider: 'crm-service-endpoint', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-orchestrator', provider: 'dataverse-service-endpoint', dir: PACTS, logLevel: 'error' });
 
 describe('orchestrator ← CRM service endpoint (flows 13–15)', () => {
-  beforeAll(() => rmSync(`${PACTS}orchestrator-crm-service-endpoint.json`, { force: true }));
+  beforeAll(() => rmSync(`${PACTS}fieldlink-orchestrator-dataverse-service-endpoint.json`, { force: true }));
 
   it('sends the command of a Create of msdyn_iotdevicecommand to its device and marks it Sent', async () => {
     const context = cfs('remote-execution-context.create-command.json');

@@ -14,7 +14,7 @@ import { TelemetryIngest } from './telemetry-ingest.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'console-stream-processor.json';
+const PACT_FILE = 'fieldlink-console-fieldlink-stream-processor.json';
 const devicerules = JSON.parse(readFileSync(new URL('../../../fixtures/cfs/devicerules.json', import.meta.url), 'utf8')) as unknown;
 
 interface ReadingsState {
@@ -70,7 +70,7 @@ const messageProviders = {
 
 describe('stream processor honours the pact of the console (flow 5)', () => {
   it(`writes every status row of ${PACT_FILE} from its real ingest`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'console', provider: 'stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-console', provider: 'fieldlink-stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

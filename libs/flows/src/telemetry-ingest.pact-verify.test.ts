@@ -2,7 +2,12 @@
 // interaction of the orchestrator's pact. Each provider state sets up real data: the device rules
 // as a CFS devicerules.json document, and the reading that the device sends.
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CONSUMER_PACTS_ENV } from '@fieldlink/contracts';
 import { verifyAndRecord } from '@fieldlink/contracts/testing';
+import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry } from '@fieldlink/adapter-in-memory';
 import { parseCfsDeviceRules } from '@fieldlink/domain';
 import { silentLog } from '@fieldlink/ports';
@@ -12,7 +17,8 @@ import { TelemetryIngest } from './telemetry-ingest.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'orchestrator-stream-processor.json';
+const PACT_FILE = 'fieldlink-orchestrator-fieldlink-stream-processor.json';
+const PACTS_DIR_OF_REPO = new URL('../../../contracts/pacts/', import.meta.url).pathname;
 
 interface ReadingOverThreshold {
   deviceId: string;
@@ -51,8 +57,44 @@ const messageProviders = {
 
 describe('stream processor honours the pact of the orchestrator (flow 6)', () => {
   it(`produces every message of ${PACT_FILE} from its real ingest`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'orchestrator', provider: 'stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });
+});
+
+describe("a team's own consumer pact against the stream processor (FIELDLINK_CONSUMER_PACTS)", () => {
+  /** A pact another team's consumer of the alerts queue writes with its own consumer test: only the fields it reads. */
+  const teamPact = async (consumer: string, fields: Record<string, unknown>): Promise<string> => {
+    const dir = mkdtempSync(join(tmpdir(), 'team-pact-'));
+    const pact = new PactV4({ consumer, provider: 'fieldlink-stream-processor', dir, logLevel: 'error' });
+    await pact
+      .addAsynchronousInteraction()
+      .given('a device of a type with a threshold reads over it', { deviceId: 'pump-7', readingType: 'Temperature', reading: 91, threshold: 80, ruleOutput: 'AlarmTemp' })
+      .expectsToReceive('a CFS alerts-queue message', (b) => b.withJSONContent(MatchersV3.eachLike(fields)))
+      .executeTest(async () => undefined);
+    return join(dir, `${consumer}-fieldlink-stream-processor.json`);
+  };
+
+  it('verifies the pacts it names whose provider is this one, with the same provider states and messages, and fails on a field the stream processor does not send', async () => {
+    const { like, number } = MatchersV3;
+    const good = await teamPact('acme-dispatcher', { deviceid: like('pump-7'), reading: number(91), ruleoutput: like('AlarmTemp') });
+    const wrong = await teamPact('acme-billing', { deviceid: like('pump-7'), severity: like('high') });
+    const other = join(PACTS_DIR_OF_REPO, 'fieldlink-orchestrator-azure-iot-hub.json');
+    try {
+      process.env[CONSUMER_PACTS_ENV] = `${good},${other}`;
+      const passed = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+      expect(passed.result, passed.failure).toBe(true);
+      expect(passed.interactionResults.map((i) => i.description)).toEqual(['a CFS alerts-queue message', `${good}: a CFS alerts-queue message`]);
+
+      process.env[CONSUMER_PACTS_ENV] = wrong;
+      const failed = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+      expect(failed.result).toBe(false);
+      expect(failed.failure).toContain(wrong);
+      expect(failed.interactionResults[0]).toMatchObject({ description: 'a CFS alerts-queue message', result: 'OK' });
+    } finally {
+      delete process.env[CONSUMER_PACTS_ENV];
+      for (const f of [good, wrong]) rmSync(join(f, '..'), { recursive: true, force: true });
+    }
+  }, 120_000);
 });

@@ -20,7 +20,7 @@ const telemetry = JSON.parse(cfs('telemetry.thermostat.json')) as { DeviceID: st
 const alertsFixture = JSON.parse(cfs('alerts-queue.message.json')) as Array<{ time: string }>;
 const enqueuedTime = Date.parse(alertsFixture[0]!.time);
 
-const pact = new PactV4({ consumer: 'stream-processor', provider: 'thermostat-simulator', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-stream-processor', provider: 'fieldlink-thermostat-simulator', dir: PACTS, logLevel: 'error' });
 
 const ingestWithCfsRules = () => {
   const rules = parseCfsDeviceRules(JSON.parse(cfs('devicerules.json')));
@@ -35,7 +35,7 @@ const ingestWithCfsRules = () => {
 const envelopeOf = (content: unknown): TelemetryEnvelope => ({ body: new TextEncoder().encode(JSON.stringify(content)), connectionDeviceId: telemetry.DeviceID, enqueuedTime, partitionId: '0', sequenceNumber: 1 });
 
 describe('stream processor ← thermostat simulator (flows 1–2)', () => {
-  beforeAll(() => rmSync(`${PACTS}stream-processor-thermostat-simulator.json`, { force: true }));
+  beforeAll(() => rmSync(`${PACTS}fieldlink-stream-processor-fieldlink-thermostat-simulator.json`, { force: true }));
 
   it('turns a thermostat reading over the CFS threshold into the CFS alerts-queue message', async () => {
     await pact

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APP_TOKENS, createLocalStack, describeAutomationPolicy, describeStartOutcome, endpointsToCheck, formatConfigIssues, redactConfig, signalExitCode, startWithin, stopSignals, TerminalLog, type AutomationPolicy, type FieldlinkConfig, type LocalStack, type StartOutcome } from '@fieldlink/composition';
+import { APP_TOKENS, createLocalStack, describeAutomationPolicy, describeStartOutcome, endpointsToCheck, formatConfigIssues, readinessOf, redactConfig, signalExitCode, startHealthOf, startWithin, stopSignals, TerminalLog, type AutomationPolicy, type FieldlinkConfig, type LocalStack, type StartOutcome } from '@fieldlink/composition';
 import { TOKENS, type CrmGatewayPort } from '@fieldlink/ports';
 import { configFromOptions, definedOnly } from '../config-options.js';
 import { LoopPresenter } from '../up/loop-presenter.js';
@@ -22,6 +22,7 @@ export interface UpOptions {
   readonly web: boolean;
   readonly showConfig: boolean;
   readonly startupTimeout?: number;
+  readonly healthPort?: number;
 }
 
 /** How long `fieldlink up` waits for the stack to stop after an aborted start, before it exits anyway. */
@@ -52,6 +53,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       simulator: { devices: options.devices, drifting: options.drifting, intervalMs: options.interval },
       log: { format: options.json ? 'json' : undefined },
       startup: { timeoutMs: options.startupTimeout },
+      health: { port: options.healthPort },
     }),
     process.env,
     { profile: 'durable' },
@@ -72,6 +74,11 @@ export async function runUp(options: UpOptions): Promise<void> {
   });
   const startup = { timeoutMs: config.startup.timeoutMs, stopRequested: stop.requested };
   let created: Awaited<ReturnType<typeof createLocalStack>> | undefined;
+  const health = await startHealthOf(config, 'fieldlink', readinessOf(() => (created?.ok === true ? created.value.runtime : undefined)), terminal);
+  if (!health.ok) {
+    process.stderr.write(`${health.error}\n`);
+    process.exit(1);
+  }
   const built = await startWithin(async () => void (created = await createLocalStack(config)), () => 'adapters', startup);
   if (built.kind !== 'started') return abortStart(config, built, undefined);
   if (!created!.ok) {
@@ -124,6 +131,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   // Counted before the adapters close: the CRM may be the Dataverse emulator of this process.
   const totals = await summary(stack, config).catch((e: unknown) => ({ summary: `unavailable: ${(e as Error).message}` }));
   await stack.stop();
+  await health.value?.close();
   terminal.info('fieldlink.stopped', totals);
 }
 

@@ -1,4 +1,4 @@
-import { EventHubConsumerClient, earliestEventPosition, type CheckpointStore, type EventPosition, type PartitionContext, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
+import { EventHubConsumerClient, earliestEventPosition, latestEventPosition, type CheckpointStore, type EventPosition, type PartitionContext, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import type { TokenCredential } from '@azure/identity';
 import {
@@ -85,6 +85,10 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
             : new EventHubConsumerClient(consumerGroup, auth.connectionString, checkpointStore, clientOptions)
           : new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, checkpointStore, clientOptions);
       const startPosition = await startAfterCurrentEnd(client);
+      await consumerGroupExists(client, consumerGroup, Object.keys(startPosition)[0]).catch(async (error: unknown) => {
+        await client.close().catch(() => undefined);
+        throw error;
+      });
       const retryDelayMs = this.options.retryDelayMs ?? 1_000;
       const marks = new PartitionMarks(checkpointStore, consumerGroup, this.secrets);
       held = () => marks.openContexts();
@@ -125,6 +129,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
         },
       );
     } catch (error) {
+      if (error instanceof ConsumerGroupNotFoundError) throw error;
       throw scrubbed(`Subscribing to telemetry with consumer group '${consumerGroup}' failed`, error, this.secrets);
     }
     return {
@@ -236,6 +241,45 @@ class PartitionMarks {
 }
 
 /** For partitions without a checkpoint: start right after the last event each holds now. */
+/**
+ * Opens one receiver on the consumer group and closes it again: a group the hub does not have
+ * fails here, naming it, instead of the subscription retrying its partitions every few seconds.
+ * Other errors are the subscription's to retry.
+ */
+export async function consumerGroupExists(client: EventHubConsumerClient, consumerGroup: string, partitionId: string | undefined): Promise<void> {
+  if (partitionId === undefined) return;
+  let probe: Subscription | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      probe = client.subscribe(
+        partitionId,
+        {
+          // Called, with no events, once the receiver is open and the wait passed.
+          processEvents: async () => resolve(),
+          // Any other answer (a partition another instance holds with its owner level, a network error) is the subscription's to deal with.
+          processError: async (error) =>
+            (error as { code?: unknown }).code === 'MessagingEntityNotFoundError' ? reject(new ConsumerGroupNotFoundError(consumerGroup, client.eventHubName)) : resolve(),
+        },
+        { startPosition: latestEventPosition, maxWaitTimeInSeconds: 0.1, maxBatchSize: 1 },
+      );
+    });
+  } finally {
+    await (probe as Subscription | undefined)?.close();
+  }
+}
+
+/** The hub's events endpoint has no consumer group of this name: it is created on the IoT hub (Built-in endpoints) first. */
+export class ConsumerGroupNotFoundError extends Error {
+  readonly code = 'ConsumerGroupNotFound';
+  constructor(
+    readonly consumerGroup: string,
+    readonly eventHubName: string,
+  ) {
+    super(`consumer group '${consumerGroup}' does not exist on the event hub '${eventHubName}'; create it on the IoT hub (Built-in endpoints → Consumer groups) or set the one to use`);
+    this.name = 'ConsumerGroupNotFoundError';
+  }
+}
+
 async function startAfterCurrentEnd(client: EventHubConsumerClient): Promise<Record<string, EventPosition>> {
   const positions: Record<string, EventPosition> = {};
   for (const id of await client.getPartitionIds()) {

@@ -55,7 +55,7 @@ const WRITE_HEADERS = { 'Content-Type': regex('^application/json.*$', 'applicati
 const device = { deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, name: 'Thermostat 1', deviceType: 'Thermostat', categoryId: CATEGORY_ID, customerAssetId: ASSET_ID };
 const storedAlert = { ...device, alertId: ALERT_ID, alertToken: 'b7a1c2d3-0000-4000-8000-000000000001', alertTime: ALERT_TIME };
 
-const pact = new PactV4({ consumer: 'dynamics-adapter', provider: 'dataverse', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-dynamics-adapter', provider: 'dataverse-web-api', dir: PACTS, logLevel: 'error' });
 /** The one read of the organisation's metadata a new adapter makes before a command write: a stock organisation has no extension column. */
 function stockOrganisationMetadata(state: string, params: Record<string, string>): void {
   pact
@@ -96,7 +96,7 @@ function conditionalStatusWrite(state: string, read: { description: string; stat
 }
 
 describe('dynamics adapter ← Dataverse Web API', () => {
-  beforeAll(() => rmSync(`${PACTS}dynamics-adapter-dataverse.json`, { force: true }));
+  beforeAll(() => rmSync(`${PACTS}fieldlink-dynamics-adapter-dataverse-web-api.json`, { force: true }));
 
   it('finds the IoT device (msdyn_iotdevice) by its hub device id, with its category and the customer asset that names it (flows 7–9)', async () => {
     pact

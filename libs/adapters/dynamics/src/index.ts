@@ -1,5 +1,5 @@
 export { DynamicsCrmGateway, REGISTRATION_BATCH_FROM, type DynamicsCrmGatewayOptions } from './dynamics-crm-gateway.js';
-export { checkSettings, scopeOf, type DynamicsSettings } from './dynamics-settings.js';
+export { checkSettings, credentialOf, scopeOf, type DynamicsSettings } from './dynamics-settings.js';
 export { ServiceProtectionGate, defaultServiceProtection, parseRetryAfter, type ServiceProtectionSettings, type Timing } from './service-protection.js';
 export { odataString, odataGuid, eqString } from './odata-literal.js';
 export { deterministicGuid } from './deterministic-id.js';

@@ -36,7 +36,8 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'serviceBus.outboundQueue', kind: 'string', description: 'queue name of the outbound queue (CFS: `<prefix>-crm`)', default: 'outbound' },
   { path: 'serviceBus.maxConcurrentCalls', kind: 'number', description: 'messages handled at once per queue', default: '1' },
   { path: 'eventHubs.connectionString', kind: 'string', description: 'the IoT hub\u2019s Event Hubs-compatible endpoint connection string', secret: true },
-  { path: 'eventHubs.consumerGroup', kind: 'string', description: 'consumer group of the stream processor', default: 'rules' },
+  { path: 'eventHubs.consumerGroup', kind: 'string', description: 'consumer group the stream processor reads telemetry on (the CFS alert job\u2019s); must exist on the hub', default: 'rulescg' },
+  { path: 'eventHubs.repliesConsumerGroup', kind: 'string', description: 'consumer group the orchestrator reads the devices\u2019 replies to commands on; must exist on the hub', default: 'repliescg' },
   { path: 'eventHubs.checkpointContainer', kind: 'string', description: 'blob container of the checkpoints', default: 'checkpoints' },
   { path: 'iotHub.connectionString', kind: 'string', description: 'IoT hub service connection string (registry, cloud-to-device, feedback)', secret: true },
   { path: 'iotHub.hostName', kind: 'string', description: 'IoT hub host name, for simulated devices connecting with their own keys; `host:port` for a hub listening on another port than 443 (a local stack)', default: 'the `HostName` of the service connection string' },
@@ -79,6 +80,8 @@ export const SETTINGS: readonly SettingReference[] = [
   { path: 'storage.postgresConnectionString', kind: 'string', description: 'PostgreSQL of the status store (`ports.statusStore: postgres`), `postgres://user:password@host:port/database`', secret: true },
   { path: 'storage.azureSqlConnectionString', kind: 'string', description: 'Azure SQL / SQL Server database of the status store (`ports.statusStore: azure-sql`), an ADO.NET connection string', secret: true },
   { path: 'startup.timeoutMs', kind: 'number', description: 'milliseconds `fieldlink up` and the services wait for every part to start (connections to the hub, Event Hubs, Dataverse, Service Bus) before they stop with an error naming the part; 0: wait for ever (`--startup-timeout`)', default: '60000' },
+  { path: 'health.port', kind: 'number', description: 'port of the health endpoints `/healthz` (alive) and `/readyz` (200 once every part started, 503 with what is not ready); `0`: no health server', default: '0' },
+  { path: 'health.host', kind: 'string', description: 'address the health endpoints bind', default: '127.0.0.1' },
   { path: 'log.format', kind: 'string', description: '`text` for people, `json` for one JSON object per line', default: 'text' },
 ];
 

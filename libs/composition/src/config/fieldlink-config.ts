@@ -104,7 +104,10 @@ export const fieldlinkConfigSchema = z.strictObject({
   eventHubs: z
     .strictObject({
       connectionString: secret.optional(),
-      consumerGroup: name.default('rules'),
+      /** The stream processor's consumer group on the hub's events endpoint: the CFS alert job's `rulescg`. */
+      consumerGroup: name.default('rulescg'),
+      /** The orchestrator's consumer group for the devices' replies to commands (a group of its own, so it does not share `rulescg`'s position). */
+      repliesConsumerGroup: name.default('repliescg'),
       checkpointContainer: name.default('checkpoints'),
     })
     .prefault({}),
@@ -225,6 +228,14 @@ export const fieldlinkConfigSchema = z.strictObject({
     .strictObject({
       /** How long `fieldlink up` and the services wait for every part to start before they give up (0: no limit). */
       timeoutMs: ms(0, 3_600_000).default(60_000),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      /** Port of the health endpoints (`/healthz`, `/readyz`) on `health.host`; 0 (the default): no health server. */
+      port: count(0, 65_535).default(0),
+      /** Address the health endpoints bind; loopback by default. */
+      host: name.default('127.0.0.1'),
     })
     .prefault({}),
   log: z.strictObject({ format: z.enum(['text', 'json'], { error: 'expected "text" or "json"' }).default('text') }).prefault({}),

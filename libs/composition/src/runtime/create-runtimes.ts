@@ -11,6 +11,7 @@ import {
   FieldlinkRuntime,
   pendingCommandsPart,
   queueProcessorPart,
+  repliesConsumerGroupOf,
   ROLE_PORTS,
   telemetryIngestPart,
   type RuntimeOptions,
@@ -25,7 +26,7 @@ function streamProcessorParts(container: Container, config: FieldlinkConfig): Ru
 }
 
 function orchestratorParts(container: Container, config: FieldlinkConfig): RuntimePart[] {
-  const parts = [queueProcessorPart(container, APP_TOKENS.AlertsProcessor, 'inbound-alerts'), commandFeedbackPart(container), commandAcknowledgementsPart(container)];
+  const parts = [queueProcessorPart(container, APP_TOKENS.AlertsProcessor, 'inbound-alerts'), commandFeedbackPart(container), commandAcknowledgementsPart(container, repliesConsumerGroupOf(config))];
   if (container.isBound(APP_TOKENS.OutboundProcessor)) parts.push(queueProcessorPart(container, APP_TOKENS.OutboundProcessor, 'outbound-messages'));
   // Sends again what a throttled hub left requested (not with a CRM that announces its commands: the outbound queue redelivers), and expires overdue commands.
   if (container.isBound(APP_TOKENS.CommandSweep)) parts.push(pendingCommandsPart(container, config.commands.sweepIntervalMs));

@@ -15,6 +15,7 @@ import { DYNAMICS_FACTORIES } from '../container/dynamics-factories.js';
 import { SQL_FACTORIES } from '../container/sql-factories.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES, type AdapterFactories, type PortAdapters } from '../container/port-adapters.js';
 import { EventFeed } from '../log/event-feed.js';
+import type { NotReady, Readiness } from './health-server.js';
 
 /** One thing a process runs: started in order, stopped in reverse. */
 export interface RuntimePart {
@@ -38,6 +39,8 @@ export interface RuntimeOptions {
 export class FieldlinkRuntime {
   private started = false;
   private stopping: Promise<void> | undefined;
+  private readonly running = new Set<string>();
+  private failure: { readonly part: string; readonly reason: string } | undefined;
 
   constructor(
     readonly config: FieldlinkConfig,
@@ -64,10 +67,21 @@ export class FieldlinkRuntime {
       try {
         await part.start();
       } catch (e) {
+        this.failure = { part: part.name, reason: `could not start: ${e instanceof Error ? e.message : String(e)}` };
         throw new PartStartError(part.name, e);
       }
+      this.running.add(part.name);
     }
     this.starting = undefined;
+  }
+
+  /** Ready once every part started; until then (and once stopping) the parts that are not, and why. */
+  readiness(): Readiness {
+    if (this.stopping !== undefined) return { ready: false, notReady: [{ part: 'runtime', reason: 'stopping' }] };
+    const notReady: NotReady[] = this.parts
+      .filter((p) => !this.running.has(p.name))
+      .map((p) => (this.failure?.part === p.name ? this.failure : { part: p.name, reason: p.name === this.starting ? 'starting' : 'not started' }));
+    return notReady.length === 0 ? { ready: true } : { ready: false, notReady };
   }
 
   /** Stops every part in reverse order, then lets go of the adapters; safe to call twice. */
@@ -194,13 +208,13 @@ export function connectionMonitorPart(container: Container, everyMs: number): Ru
 }
 
 /** The devices' answers to commands, read from the telemetry stream in their own consumer group. */
-export function commandAcknowledgementsPart(container: Container): RuntimePart {
+export function commandAcknowledgementsPart(container: Container, consumerGroup: string): RuntimePart {
   let subscription: TelemetrySubscription | undefined;
   return {
     name: 'command-acknowledgements',
     start: async () => {
       const acks = container.get<CommandAcknowledgements>(APP_TOKENS.CommandAcknowledgements);
-      subscription = await container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake).subscribe('commands', (batch) => acks.handleBatch(batch));
+      subscription = await container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake).subscribe(consumerGroup, (batch) => acks.handleBatch(batch));
     },
     stop: async () => subscription?.close(),
   };
@@ -255,4 +269,7 @@ export function pendingCommandsPart(container: Container, everyMs: number): Runt
   };
 }
 
-export const consumerGroupOf = (config: FieldlinkConfig): string => (config.ports.telemetry === 'event-hubs' ? config.eventHubs.consumerGroup : 'rules');
+/** The stream processor's consumer group (`eventHubs.consumerGroup`, the in-memory hub's too). */
+export const consumerGroupOf = (config: FieldlinkConfig): string => config.eventHubs.consumerGroup;
+/** The orchestrator's consumer group for the devices' replies (`eventHubs.repliesConsumerGroup`). */
+export const repliesConsumerGroupOf = (config: FieldlinkConfig): string => config.eventHubs.repliesConsumerGroup;

@@ -1,11 +1,12 @@
 import { parseArgs } from 'node:util';
-import type { Result } from '@fieldlink/domain';
-import { CONFIG_FILE_ENV } from '../config/config-settings.js';
+import { err, ok, type Result } from '@fieldlink/domain';
+import { CONFIG_FILE_ENV, envNameOf } from '../config/config-settings.js';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import { formatConfigIssues, loadConfig, type ConfigIssue } from '../config/load-config.js';
 import { TerminalLog } from '../log/terminal-log.js';
 import { describeStartOutcome, signalExitCode, startWithin, stopSignals, type StartOutcome } from './startup.js';
 import type { FieldlinkRuntime, RuntimeOptions } from './fieldlink-runtime.js';
+import { readinessOf, startHealthServer, type HealthServer, type Readiness } from './health-server.js';
 
 export interface ProcessMainOptions {
   /** `stream-processor`, `orchestrator`: names the log events. */
@@ -47,10 +48,18 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
   const stop = stopSignals();
   const startup = { timeoutMs: config.startup.timeoutMs, stopRequested: stop.requested };
   let created: Result<FieldlinkRuntime, ConfigIssue[]> | undefined;
+  // Up before anything connects: alive at once, ready once every part started.
+  const health = await startHealthOf(config, options.name, readinessOf(() => (created?.ok === true ? created.value : undefined)), log);
+  if (!health.ok) {
+    stop.dispose();
+    process.stderr.write(`${health.error}\n`);
+    return 1;
+  }
   const built = await startWithin(async () => void (created = await options.create(config, { log })), () => 'adapters', startup);
-  if (built.kind !== 'started') return aborted(config, built, options.name, undefined);
+  if (built.kind !== 'started') return aborted(config, built, options.name, undefined, health.value);
   if (!created!.ok) {
     stop.dispose();
+    await health.value?.close();
     process.stderr.write(`${formatConfigIssues(created!.error)}\n${options.name} did not start.\n`);
     return 2;
   }
@@ -59,7 +68,7 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
     ...startup,
     onWaiting: (part, elapsedMs) => log.info(`${options.name}.still-starting`, { part: part ?? 'unknown', waitedS: Math.round(elapsedMs / 1000), limitMs: config.startup.timeoutMs }),
   });
-  if (started.kind !== 'started') return aborted(config, started, options.name, runtime);
+  if (started.kind !== 'started') return aborted(config, started, options.name, runtime, health.value);
   log.info(`${options.name}.started`, { profile: config.profile, ports: Object.entries(config.ports).map(([p, a]) => `${p}=${a}`).join(','), stop: 'SIGINT or SIGTERM' });
   // A service on its own over in-memory adapters only meets no other process: said once, at start.
   if (Object.values(config.ports).every((adapter) => adapter === 'in-memory')) {
@@ -68,14 +77,32 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
   await stop.requested;
   log.info(`${options.name}.stopping`);
   await runtime.stop();
+  await health.value?.close();
   log.info(`${options.name}.stopped`);
   return 0;
 }
 
+/**
+ * The health endpoints when `health.port` asks for them (none on 0). A port that cannot be had is
+ * one line naming it and the setting, and the service does not start.
+ */
+export async function startHealthOf(config: FieldlinkConfig, service: string, readiness: () => Readiness, log?: TerminalLog): Promise<Result<HealthServer | undefined, string>> {
+  if (config.health.port === 0) return ok(undefined);
+  try {
+    const server = await startHealthServer({ service, host: config.health.host, port: config.health.port, readiness });
+    log?.info(`${service}.health`, { healthz: `${server.url}/healthz`, readyz: `${server.url}/readyz` });
+    return ok(server);
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    return err(`${service}: the health endpoints could not listen on ${config.health.host}:${config.health.port}${typeof code === 'string' ? ` (${code})` : ''}; set health.port (${envNameOf('health.port')}) to a free port, or 0 for none`);
+  }
+}
+
 /** A start-up that did not finish: one line, a brief stop of what started, and the exit code (128 + signal, or 1). */
-async function aborted(config: FieldlinkConfig, outcome: Exclude<StartOutcome, { kind: 'started' }>, name: string, runtime: FieldlinkRuntime | undefined): Promise<number> {
+async function aborted(config: FieldlinkConfig, outcome: Exclude<StartOutcome, { kind: 'started' }>, name: string, runtime: FieldlinkRuntime | undefined, health: HealthServer | undefined): Promise<number> {
   process.stderr.write(`${describeStartOutcome(config, outcome, name)}\n`);
   if (runtime !== undefined) await Promise.race([runtime.stop().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
+  await health?.close();
   return outcome.kind === 'signal' ? signalExitCode(outcome.signal) : 1;
 }
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventHubsTelemetryIntake } from '@fieldlink/adapter-azure';
+import { ConsumerGroupNotFoundError, EventHubsTelemetryIntake } from '@fieldlink/adapter-azure';
 import type { TelemetryEnvelope } from '@fieldlink/ports';
 import { telemetryIntakeConformance } from '@fieldlink/ports/testing';
 import { startAzurite, type RunningAzurite } from '../storage/azurite.js';
@@ -60,5 +60,25 @@ describe('EventHubsTelemetryIntake, several instances on one consumer group', ()
     // What instance a had checkpointed is not handed to b again.
     expect(seenBy.b.filter((m) => seenBy.a.includes(m))).toEqual([]);
     await b.close();
+  });
+});
+
+describe('EventHubsTelemetryIntake, a consumer group the hub does not have', () => {
+  it('fails to subscribe with an error naming the group, instead of retrying', async () => {
+    const hubName = `hub-${randomUUID().slice(0, 8)}`;
+    standin.createHub(hubName, { partitionCount: 2, consumerGroups: ['rulescg'] });
+    const intake = new EventHubsTelemetryIntake({
+      auth: { connectionString: standin.connectionString(hubName) },
+      checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
+    });
+    const failed = await intake.subscribe('repliescg', async () => undefined).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(failed).toBeInstanceOf(ConsumerGroupNotFoundError);
+    expect((failed as Error).message).toContain(`consumer group 'repliescg' does not exist on the event hub '${hubName}'`);
+    // The group the hub has still subscribes.
+    const subscription = await intake.subscribe('rulescg', async () => undefined);
+    await subscription.close();
   });
 });

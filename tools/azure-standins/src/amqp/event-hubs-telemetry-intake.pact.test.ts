@@ -24,13 +24,13 @@ const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.
 const telemetry = JSON.parse(readFileSync(new URL('../../../../fixtures/cfs/telemetry.thermostat.json', import.meta.url), 'utf8')) as { DeviceID: string; Temperature: number; Humidity: number; EventToken: string };
 const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$';
 
-const pact = new PactV4({ consumer: 'stream-processor', provider: 'iot-hub', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-stream-processor', provider: 'azure-iot-hub', dir: PACTS, logLevel: 'error' });
 const standin = new EventHubsStandin();
 let azurite: RunningAzurite;
 
 describe('stream processor ← IoT hub built-in endpoint (flow 3)', () => {
   beforeAll(async () => {
-    rmSync(`${PACTS}stream-processor-iot-hub.json`, { force: true });
+    rmSync(`${PACTS}fieldlink-stream-processor-azure-iot-hub.json`, { force: true });
     [azurite] = await Promise.all([startAzurite(), standin.start()]);
   });
   afterAll(async () => {

@@ -10,7 +10,7 @@ import { EventHubsStandin } from './event-hubs-standin.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'stream-processor-iot-hub.json';
+const PACT_FILE = 'fieldlink-stream-processor-azure-iot-hub.json';
 
 const standin = new EventHubsStandin();
 let sent: { hubName: string; partitionId: string } | undefined;
@@ -80,7 +80,7 @@ describe('the IoT hub (stand-in) honours the pact of the stream processor (flow 
   });
 
   it(`serves every event of ${PACT_FILE} on its Event Hubs-compatible endpoint`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'stream-processor', provider: 'iot-hub', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-stream-processor', provider: 'azure-iot-hub', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

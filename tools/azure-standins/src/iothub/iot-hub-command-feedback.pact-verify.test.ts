@@ -16,7 +16,7 @@ import { trustedLoopbackCertificate } from './tls-trust.global-setup.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'orchestrator-iot-hub.json';
+const PACT_FILE = 'fieldlink-orchestrator-azure-iot-hub.json';
 const FEEDBACK_WAIT_MS = 15_000;
 
 let certificate: LoopbackCertificate;
@@ -111,7 +111,7 @@ describe('the IoT hub (stand-in) honours the delivery feedback pact of the orche
   });
 
   it(`emits the feedback of every interaction of ${PACT_FILE} on its feedback endpoint`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'orchestrator', provider: 'iot-hub', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'azure-iot-hub', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

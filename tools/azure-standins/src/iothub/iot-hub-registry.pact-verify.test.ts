@@ -14,7 +14,7 @@ import { generateLoopbackCertificate, type LoopbackCertificate } from './loopbac
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'azure-registry-adapter-iot-hub-registry.json';
+const PACT_FILE = 'fieldlink-azure-registry-adapter-azure-iot-hub-registry.json';
 
 let policy: SharedAccessPolicy;
 let certificate: LoopbackCertificate;
@@ -78,7 +78,7 @@ describe('the IoT Hub stand-in honours the pact of the registry adapter', () => 
   });
 
   it(`answers every request of ${PACT_FILE} as the pact says`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'azure-registry-adapter', provider: 'iot-hub-registry', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { providerBaseUrl: frontUrl, stateHandlers } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-azure-registry-adapter', provider: 'azure-iot-hub-registry', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { providerBaseUrl: frontUrl, stateHandlers } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

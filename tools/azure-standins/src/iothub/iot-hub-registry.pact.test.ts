@@ -34,7 +34,7 @@ const twin = (tags: Record<string, unknown>, desired: Record<string, unknown>) =
   properties: { desired: like(desired), reported: like({}) },
 });
 
-const pact = new PactV4({ consumer: 'azure-registry-adapter', provider: 'iot-hub-registry', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-azure-registry-adapter', provider: 'azure-iot-hub-registry', dir: PACTS, logLevel: 'error' });
 let certificate: LoopbackCertificate;
 
 /** Runs `use` with the adapter pointed at an HTTPS front of the mock server, then waits until the mock has recorded every request it answered. */
@@ -61,7 +61,7 @@ async function withAdapter<T>(mock: V3MockServer, use: (registry: IotHubRegistry
 
 describe('azure registry adapter ← IoT Hub registry REST API', () => {
   beforeAll(async () => {
-    rmSync(`${PACTS}azure-registry-adapter-iot-hub-registry.json`, { force: true });
+    rmSync(`${PACTS}fieldlink-azure-registry-adapter-azure-iot-hub-registry.json`, { force: true });
     certificate = await generateLoopbackCertificate();
   });
 

@@ -18,12 +18,12 @@ const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.
 const [cfsRule] = JSON.parse(readFileSync(new URL('../../../../fixtures/cfs/devicerules.json', import.meta.url), 'utf8')) as Array<{ DeviceType: string; Temperature: number; TemperatureRuleOutput: string }>;
 const VALID_FROM = '2026-11-28T09:00:00Z';
 
-const pact = new PactV4({ consumer: 'stream-processor', provider: 'rules-store', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-stream-processor', provider: 'azure-blob-reference-data', dir: PACTS, logLevel: 'error' });
 let azurite: RunningAzurite;
 
 describe('stream processor ← rules store (flow 4a)', () => {
   beforeAll(async () => {
-    rmSync(`${PACTS}stream-processor-rules-store.json`, { force: true });
+    rmSync(`${PACTS}fieldlink-stream-processor-azure-blob-reference-data.json`, { force: true });
     azurite = await startAzurite();
   });
   afterAll(async () => {

@@ -11,7 +11,7 @@ import { startAzurite, type RunningAzurite } from './azurite.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'stream-processor-rules-store.json';
+const PACT_FILE = 'fieldlink-stream-processor-azure-blob-reference-data.json';
 
 let azurite: RunningAzurite;
 let published: { container: ContainerClient; blobName: string } | undefined;
@@ -45,7 +45,7 @@ describe('the rules store honours the pact of the stream processor (flow 4a)', (
   });
 
   it(`holds every message of ${PACT_FILE} as published by the real publisher`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'stream-processor', provider: 'rules-store', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-stream-processor', provider: 'azure-blob-reference-data', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

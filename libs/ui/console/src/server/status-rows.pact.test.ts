@@ -30,7 +30,7 @@ const second = { Temperature: 72, Humidity: 43, enqueuedTime: '2026-11-28T09:15:
 const readingsState = { deviceId: telemetry.DeviceID, readings: [first, second] };
 const WINDOW_END = Date.parse('2026-11-28T09:16:00Z');
 
-const pact = new PactV4({ consumer: 'console', provider: 'stream-processor', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-console', provider: 'fieldlink-stream-processor', dir: PACTS, logLevel: 'error' });
 
 const capturingLog = (): LogPort & { warnings: string[] } => {
   const warnings: string[] = [];
@@ -67,7 +67,7 @@ const decodedOrThrow = <T>(decoded: { ok: true; value: T } | { ok: false; error:
 };
 
 describe('console ← stream processor (flow 5)', () => {
-  beforeAll(() => rmSync(`${PACTS}console-stream-processor.json`, { force: true }));
+  beforeAll(() => rmSync(`${PACTS}fieldlink-console-fieldlink-stream-processor.json`, { force: true }));
 
   it('draws the chart of a device from the per-minute aggregate rows as the store holds them', async () => {
     await pact

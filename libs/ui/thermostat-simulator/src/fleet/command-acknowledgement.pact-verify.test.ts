@@ -11,7 +11,7 @@ import { ThermostatFleet } from './thermostat-fleet.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'orchestrator-thermostat-simulator.json';
+const PACT_FILE = 'fieldlink-orchestrator-fieldlink-thermostat-simulator.json';
 
 interface Scenario {
   readonly hub: InMemoryIotHub;
@@ -69,7 +69,7 @@ describe('thermostat simulator honours the pact of the orchestrator: command ack
   afterEach(close);
 
   it(`answers every command of ${PACT_FILE} from its real fleet through the hub`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'orchestrator', provider: 'thermostat-simulator', pactFile: PACT_FILE, providerProject: 'ui-thermostat-simulator', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-thermostat-simulator', pactFile: PACT_FILE, providerProject: 'ui-thermostat-simulator', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

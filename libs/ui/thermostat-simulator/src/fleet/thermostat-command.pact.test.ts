@@ -21,7 +21,7 @@ const fixture = JSON.parse(readFileSync(new URL('../../../../../fixtures/cfs/com
 const cfsCommand = (name: string): CfsCommand => fixture.find((c) => c.CommandName === name)!;
 const DEVICE = 'thermostat-1';
 
-const pact = new PactV4({ consumer: 'thermostat-simulator', provider: 'orchestrator', dir: PACTS, logLevel: 'error' });
+const pact = new PactV4({ consumer: 'fieldlink-thermostat-simulator', provider: 'fieldlink-orchestrator', dir: PACTS, logLevel: 'error' });
 
 /** A thermostat of the fleet, connected through the in-memory hub, receiving `body` as a cloud-to-device message. */
 async function deliverToThermostat(body: unknown): Promise<{ view: ThermostatView; feedback: DeliveryFeedback[] }> {
@@ -44,7 +44,7 @@ async function deliverToThermostat(body: unknown): Promise<{ view: ThermostatVie
 }
 
 describe('thermostat simulator ← orchestrator (flows 16–19)', () => {
-  beforeAll(() => rmSync(`${PACTS}thermostat-simulator-orchestrator.json`, { force: true }));
+  beforeAll(() => rmSync(`${PACTS}fieldlink-thermostat-simulator-fieldlink-orchestrator.json`, { force: true }));
 
   it('completes a Reset Thermostat command and goes back to its defaults', async () => {
     const command = cfsCommand('Reset Thermostat');

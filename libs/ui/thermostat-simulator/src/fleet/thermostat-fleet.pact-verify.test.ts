@@ -10,7 +10,7 @@ import { ThermostatFleet } from './thermostat-fleet.js';
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
-const PACT_FILE = 'stream-processor-thermostat-simulator.json';
+const PACT_FILE = 'fieldlink-stream-processor-fieldlink-thermostat-simulator.json';
 
 interface Scenario {
   readonly hub: InMemoryIotHub;
@@ -80,7 +80,7 @@ describe('thermostat simulator honours the pact of the stream processor (flows 1
   });
 
   it(`sends every message of ${PACT_FILE} from its real fleet through the hub`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'stream-processor', provider: 'thermostat-simulator', pactFile: PACT_FILE, providerProject: 'ui-thermostat-simulator', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({ consumer: 'fieldlink-stream-processor', provider: 'fieldlink-thermostat-simulator', pactFile: PACT_FILE, providerProject: 'ui-thermostat-simulator', options: { stateHandlers, messageProviders } });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });
