@@ -6,8 +6,10 @@ import { ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
 export interface SimulatorFleet {
   readonly fleet: ThermostatFleet;
   /**
-   * Registers devices in the hub so they may connect: only on the in-memory hub, which lives in
-   * this process; a real hub's devices are registered by the orchestrator (the console's Register).
+   * Registers devices in the hub so they may connect: on the in-memory hub, which lives in this
+   * process, and on the SQLite hub of a data directory, which this process shares with the others
+   * (the simulator provisions its own devices there); a real hub's devices are registered by the
+   * orchestrator (the console's Register).
    */
   registerDevices(deviceIds: readonly string[]): Promise<void>;
   /** Closes the fleet's connections, then the adapters. */
@@ -19,12 +21,12 @@ export interface SimulatorFleet {
  * real IoT hub over MQTT), nothing of the cloud side. `devices` thermostats are added at once.
  */
 export async function createSimulatorFleet(config: FieldlinkConfig, devices: number, options: RuntimeOptions = {}): Promise<Result<SimulatorFleet, ConfigIssue[]>> {
-  const inMemoryHub = config.ports.deviceClient === 'in-memory';
-  const assembled = await assemble(config, inMemoryHub ? ['deviceClient', 'deviceRegistry'] : ['deviceClient'], options);
+  const ownsRegistry = config.ports.deviceClient === 'in-memory' || config.ports.deviceClient === 'sqlite';
+  const assembled = await assemble(config, ownsRegistry ? ['deviceClient', 'deviceRegistry'] : ['deviceClient'], options);
   if (!assembled.ok) return assembled;
   const { container, adapters, feed } = assembled.value;
   const registerDevices = async (deviceIds: readonly string[]): Promise<void> => {
-    if (!inMemoryHub) return;
+    if (!ownsRegistry) return;
     const results = await container.get<DeviceRegistryPort>(TOKENS.DeviceRegistry).registerDevices(deviceIds.map((deviceId) => ({ deviceId })));
     for (const r of results) if (!r.ok) feed.error('device.registration-failed', { deviceId: r.deviceId, error: r.error });
   };

@@ -13,7 +13,7 @@ describe('the durable profile', () => {
   it('puts the queues, status store, rule state and the emulator on SQLite, below a file, the environment and options', () => {
     const loaded = loadConfig({ env: {}, defaults: { profile: 'durable' } });
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
-    expect(loaded.value.ports).toMatchObject({ alertsQueue: 'sqlite', outboundQueue: 'sqlite', statusStore: 'sqlite', ruleStateStore: 'sqlite', crm: 'dataverse', telemetry: 'in-memory' });
+    expect(loaded.value.ports).toMatchObject({ alertsQueue: 'sqlite', outboundQueue: 'sqlite', statusStore: 'sqlite', ruleStateStore: 'sqlite', crm: 'dataverse', telemetry: 'sqlite', deviceRegistry: 'sqlite', cloudToDevice: 'sqlite', deviceClient: 'sqlite' });
     expect(loaded.value.dataverse.embedded).toBe(true);
     expect(loaded.value.storage.dataDir).toBe('.fieldlink');
     // A profile of the environment wins over the command's default.
@@ -43,7 +43,7 @@ describe('the durable profile', () => {
     expect(runtime.get<RejectedTelemetryPort>(TOKENS.RejectedTelemetry)).toBeInstanceOf(SqlRejectedTelemetry);
     await runtime.start();
     await runtime.stop();
-    expect(readdirSync(dataDir).sort()).toEqual(['queues.db', 'rulestate.db', 'status.db']);
+    expect(readdirSync(dataDir).sort()).toEqual(['hub.db', 'queues.db', 'rulestate.db', 'status.db']);
     // Closed cleanly: SQLite folded its write-ahead logs back into the files.
     expect(existsSync(join(dataDir, 'queues.db-wal'))).toBe(false);
   });
