@@ -20,3 +20,4 @@ export * from './container/azure-factories.js';
 export * from './container/sql-factories.js';
 export * from './runtime/startup.js';
 export * from './config/redact-url.js';
+export * from './container/alert-history-queue.js';

@@ -60,11 +60,11 @@ const sqliteQueue =
     };
   };
 
-/** A SQL status store; the rejected telemetry goes to the same database (its `rejectedtelemetry` table). */
+/** A SQL status store; the rejected telemetry and the alert history go to the same database (its `rejectedtelemetry` and `alerthistory` tables). */
 const sqlStatusStore =
   (engine: 'sqlite' | 'postgres' | 'azure-sql') =>
   async ({ config, log }: AdapterContext): Promise<Built<StatusStorePort> & { readonly rejectedTelemetry: RejectedTelemetryPort }> => {
-    const { openMssqlDatabase, openPostgresDatabase, openSqliteDatabase, SqlRejectedTelemetry, SqlStatusStore } = await sql();
+    const { openMssqlDatabase, openPostgresDatabase, openSqliteDatabase, SqlAlertHistory, SqlRejectedTelemetry, SqlStatusStore } = await sql();
     // Connection strings are present here: the configuration refused to load without them (see requiredSettings).
     const database =
       engine === 'sqlite'
@@ -73,7 +73,7 @@ const sqlStatusStore =
           ? await openPostgresDatabase({ connectionString: config.storage.postgresConnectionString! })
           : await openMssqlDatabase({ connectionString: config.storage.azureSqlConnectionString! });
     log.info('status-store.opened', { engine, ...(engine === 'sqlite' ? { file: join(dataDirOf(config), DATA_FILES.status) } : {}) });
-    return { port: new SqlStatusStore(database), rejectedTelemetry: new SqlRejectedTelemetry(database), close: () => database.close() };
+    return { port: new SqlStatusStore(database), rejectedTelemetry: new SqlRejectedTelemetry(database), alertHistory: new SqlAlertHistory(database), close: () => database.close() };
   };
 
 const sqliteRuleStateStore = async ({ config }: AdapterContext): Promise<Built<RuleStateStorePort>> => {
