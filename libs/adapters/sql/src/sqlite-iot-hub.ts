@@ -115,7 +115,7 @@ const FEEDBACK_DESCRIPTION: Record<DeliveryFeedbackStatus, string> = {
 };
 const FEEDBACK_BATCH = 64;
 /** How long a feedback subscriber holds a batch it was handed before another may take it (its process may have died). */
-const FEEDBACK_LOCK_MS = 60_000;
+const FEEDBACK_LOCK_MS = 10_000;
 
 const systemClock: ClockPort = { now: () => Date.now() };
 /** Waiters in this process, per hub file: a write here wakes them at once (another process's write is found by polling). */
