@@ -348,15 +348,25 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
         }
       }
     };
-    const poke = (): void => {
+    // A send wakes the pump on the next turn of the event loop, not at once: sends of one burst are handed over together, in batches.
+    let scheduled = false;
+    const run = (): void => {
+      scheduled = false;
       if (closed) return;
-      again = true;
       running ??= pump()
         .catch((e: unknown) => this.options.onHandlerError?.(e as Error, 'all'))
         .finally(() => {
           running = undefined;
           if (again && !closed) poke();
         });
+    };
+    const poke = (): void => {
+      if (closed) return;
+      again = true;
+      if (running === undefined && !scheduled) {
+        scheduled = true;
+        setImmediate(run);
+      }
     };
     const tick = (): void => {
       if (closed) return;
