@@ -182,6 +182,22 @@ describe('SqliteIotHub shared by two connections to one file (two processes)', (
     expect(() => new SqliteIotHub(openSqliteFile(':memory:'), { firstSequenceNumber: -1 })).toThrow('firstSequenceNumber');
   });
 
+  it('hands cloud-to-device messages only to the newest connection of a device, whichever process made it', async () => {
+    const { hub, other, dispose } = openHub();
+    try {
+      await hub.registerDevices([{ deviceId: 'thermostat-4' }]);
+      const older: string[] = [];
+      const newer: string[] = [];
+      (await other().connect('thermostat-4')).onCloudToDeviceMessage(async (m) => (older.push(m.messageId), 'complete'));
+      (await hub.connect('thermostat-4')).onCloudToDeviceMessage(async (m) => (newer.push(m.messageId), 'complete'));
+      for (const id of ['c-1', 'c-2', 'c-3']) await hub.cloudToDevice.send({ messageId: id, deviceId: 'thermostat-4', body: utf8(id) });
+      await eventually(() => expect(newer).toEqual(['c-1', 'c-2', 'c-3']));
+      expect(older).toEqual([]);
+    } finally {
+      await dispose();
+    }
+  });
+
   it('turns the devices of a process that died without closing its connection Disconnected once their lease runs out', async () => {
     const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
     const { hub, other, dispose } = openHub({ clock, connectionLeaseMs: 15_000 });

@@ -756,6 +756,8 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
         const head = this.hub.file
           .transaction(() => {
             const now = this.hub.hubClock.now();
+            // A newer connection of the device (in any process) replaced this one: it receives nothing more, as the hub drops the older connection.
+            if ((this.hub.s.device.get(deviceId) as { connection_id: string | null } | undefined)?.connection_id !== connectionId) return undefined;
             const row = this.s.head.get(deviceId) as (C2dRow & { lock_token: string | null; locked_until: number | null }) | undefined;
             if (row === undefined || (row.lock_token !== null && (row.locked_until ?? 0) > now)) return undefined;
             this.s.lock.run(token, now + this.lockMs, row.seq);
