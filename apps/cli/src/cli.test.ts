@@ -247,7 +247,7 @@ describe('fieldlink up', () => {
       const totals = /fieldlink\.stopped\s+alerts=(\d+) rootAlerts=\d+ commands=(\d+) acknowledged=(\d+)/.exec(first.out);
       expect(totals).not.toBeNull();
       expect(Number(totals![3])).toBeGreaterThanOrEqual(1);
-      expect(readdirSync(dataDir).sort()).toEqual(['dataverse.db', 'queues.db', 'rulestate.db', 'status.db']);
+      expect(readdirSync(dataDir).sort()).toEqual(['dataverse.db', 'hub.db', 'queues.db', 'rulestate.db', 'status.db']);
       // Started again on the same directory: it finds what the first run left, and a reading over the threshold still
       // raises an alert (the restored ingest position does not make the new hub's readings look already processed).
       const second = await upUntilAcknowledged(['--data-dir', dataDir], env, 'thermostat-1', ['--devices', '3'], /alert\.raised\s+\[\w{8}\] deviceId=thermostat-1/);

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
-import { createCombinedRuntime, describeStartOutcome, formatConfigIssues, loadConfig, PartStartError, readinessOf, startHealthOf, TerminalLog, type FieldlinkRuntime } from '@fieldlink/composition';
+import { formatConfigIssues, loadConfig, startHealthOf, TerminalLog } from '@fieldlink/composition';
 import { checkAccessSettings, startConsoleServer } from '@fieldlink/ui-console';
-import { consoleServicesOf } from './console-services.js';
+import { createConsoleServices } from './console-services.js';
 
 const port = (value: string): number => {
   const n = Number(value);
@@ -20,7 +20,7 @@ interface ConsoleOptions {
 
 const program = new Command()
   .name('fieldlink-console')
-  .description('The field-service console (devices, per-minute charts, alerts and their actions, commands, registration) with the stream processor and the orchestrator behind it, until Ctrl-C.')
+  .description('The field-service console (devices, per-minute charts, alerts and their actions, commands, registration) over the CRM and status store the stream processor and the orchestrator write, until Ctrl-C. It runs neither of them itself.')
   .option('--host <address>', 'address to bind; any address other than loopback requires a token', '127.0.0.1')
   .option('--port <n>', 'port to listen on (0: any free port)', port, 4310)
   .option('--token <token>', 'access token (at least 16 characters); default: FIELDLINK_CONSOLE_TOKEN')
@@ -36,26 +36,26 @@ const program = new Command()
     if (!config.ok) return fail(formatConfigIssues(config.error));
     const json = options.json || config.value.log.format === 'json';
     const log = new TerminalLog(undefined, { json });
-    const current: { runtime?: FieldlinkRuntime } = {};
-    const health = await startHealthOf(config.value, 'console', readinessOf(() => current.runtime), log);
+    let ready = false;
+    const health = await startHealthOf(config.value, 'console', () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'crm and status store', reason: 'connecting' }] }), log);
     if (!health.ok) return exitWith(health.error);
-    const runtime = await createCombinedRuntime(config.value, { log });
-    if (!runtime.ok) return fail(formatConfigIssues(runtime.error));
-    current.runtime = runtime.value;
-    const started = await runtime.value.start().then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    if (started !== undefined) {
-      const part = started instanceof PartStartError ? started.part : undefined;
-      return exitWith(describeStartOutcome(config.value, { kind: 'failed', part, error: started instanceof PartStartError ? started.cause : started }, 'fieldlink-console'));
+    const created = await createConsoleServices(config.value, { log });
+    if (!created.ok) {
+      await health.value?.close();
+      return fail(formatConfigIssues(created.error));
     }
-    const server = await startConsoleServer({ ...consoleServicesOf(runtime.value), host: options.host, port: options.port, ...(token === undefined ? {} : { token }) });
+    const standalone = created.value;
+    // A console over in-memory adapters reads its own empty CRM and store: said once, at start.
+    if (standalone.sharesNothing) {
+      log.warn('console.shares-nothing', { message: 'the CRM and the status store are in memory: this console shares nothing with the stream processor or the orchestrator; use profile durable (one data directory, dataverse.url of the emulator) or the Azure adapters' });
+    }
+    const server = await startConsoleServer({ ...standalone.services, host: options.host, port: options.port, ...(token === undefined ? {} : { token }) });
+    ready = true;
     if (json) log.info('console.started', { url: server.url, ...(token === undefined ? {} : { open: 'as ?token=<your token>' }) });
     else process.stdout.write(`Console: ${server.url}${token === undefined ? '' : ' (open it as ?token=<your token>)'}\n`);
     const stop = async (): Promise<void> => {
       await server.close();
-      await runtime.value.stop();
+      await standalone.close();
       await health.value?.close();
       process.exit(0);
     };

@@ -48,6 +48,10 @@ const program = new Command()
     if (!config.ok) return fail(formatConfigIssues(config.error));
     const json = options.json || config.value.log.format === 'json';
     const log = new TerminalLog(undefined, { json });
+    // Devices on the in-memory hub of this process reach no stream processor or orchestrator of another: said once, at start.
+    if (config.value.ports.deviceClient === 'in-memory') {
+      log.warn('simulator.shares-nothing', { message: 'the IoT hub is in memory: these devices share nothing with another process; use profile durable (one data directory) or the IoT Hub adapter' });
+    }
     if (options.load !== undefined) {
       const created = await createSimulatorFleet(config.value, 0, { log });
       if (!created.ok) return fail(formatConfigIssues(created.error));

@@ -10,8 +10,9 @@ export interface SimulatorFleet {
   readonly deviceClient: DeviceClientPort;
   /**
    * Registers devices in the hub so they may connect (a device that exists is enabled again):
-   * the in-memory hub of this process, or the IoT hub's identity registry. A registration that
-   * fails is retried with back-off until it works or the fleet closes.
+   * the in-memory hub of this process, the SQLite hub of a data directory (which this process
+   * shares with the others), or the IoT hub's identity registry. A registration that fails is
+   * retried with back-off until it works or the fleet closes.
    */
   registerDevices(deviceIds: readonly string[]): Promise<void>;
   /** Closes the fleet's connections, then the adapters. */

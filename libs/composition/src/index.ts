@@ -22,3 +22,4 @@ export * from './runtime/startup.js';
 export * from './config/redact-url.js';
 export * from './runtime/health-server.js';
 export * from './doctor/doctor.js';
+export * from './container/alert-history-queue.js';

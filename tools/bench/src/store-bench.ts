@@ -6,6 +6,9 @@
  *   sqlite     SqlStatusStore on a SQLite file (WAL) + SqliteRuleStateStore on the same file
  *   sqlite+q   the same, with the alerts queue in SQLite too (the durable default's wiring)
  *   postgres   SqlStatusStore on a PostgreSQL server started for the run + InMemoryRuleStateStore
+ *   sqlite+hub sqlite+q, the readings read from the SQLite IoT hub (a file of its own) through the
+ *              ingest's subscription: the durable default's whole stream processor (the sends into
+ *              the hub, one transaction each as devices send, are measured apart)
  *
  * Run: npm run bench:store -w @fieldlink/bench   (or: NX_DAEMON=false npx nx run bench:bench:store)
  * Options: --devices 10000 --readings 400000 --commit-interval-ms 1000 --rounds 2 --no-postgres
@@ -17,11 +20,11 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
-import { openPostgresDatabase, openSqliteDatabase, openSqliteFile, SqliteQueue, SqliteRuleStateStore, SqlStatusStore, type SqlDatabase } from '@fieldlink/adapter-sql';
+import { openPostgresDatabase, openSqliteDatabase, openSqliteFile, SqliteIotHub, SqliteQueue, SqliteRuleStateStore, SqlStatusStore, type SqlDatabase } from '@fieldlink/adapter-sql';
 import { startPostgresServer } from '@fieldlink/adapter-sql/testing';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { TelemetryIngest } from '@fieldlink/flows';
-import { silentLog, type MessageQueuePort, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope } from '@fieldlink/ports';
+import { silentLog, type MessageQueuePort, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryIntakePort } from '@fieldlink/ports';
 
 const { values } = parseArgs({
   options: {
@@ -71,7 +74,7 @@ interface Backend {
   close(): Promise<void>;
 }
 
-type BackendName = 'in-memory' | 'sqlite' | 'sqlite+q' | 'postgres';
+type BackendName = 'in-memory' | 'sqlite' | 'sqlite+q' | 'sqlite+hub' | 'postgres';
 
 const dir = mkdtempSync(join(tmpdir(), 'fieldlink-store-bench-'));
 let files = 0;
@@ -83,11 +86,12 @@ async function open(name: BackendName): Promise<Backend> {
     case 'in-memory':
       return { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore(), alertsQueue: memoryQueue(), close: async () => undefined };
     case 'sqlite':
-    case 'sqlite+q': {
+    case 'sqlite+q':
+    case 'sqlite+hub': {
       const file = join(dir, `state-${++files}.db`);
       const database: SqlDatabase = await openSqliteDatabase({ file });
       const sqlite = openSqliteFile(file);
-      const alertsQueue = name === 'sqlite+q' ? new SqliteQueue(sqlite, 'alerts', { duplicateDetectionWindowMs: 60_000 }) : memoryQueue();
+      const alertsQueue = name !== 'sqlite' ? new SqliteQueue(sqlite, 'alerts', { duplicateDetectionWindowMs: 60_000 }) : memoryQueue();
       return {
         statusStore: new SqlStatusStore(database),
         ruleStateStore: new SqliteRuleStateStore(sqlite),
@@ -110,7 +114,62 @@ async function open(name: BackendName): Promise<Backend> {
 async function fullIngest(name: BackendName, batches: readonly TelemetryEnvelope[][]): Promise<number> {
   (globalThis as { gc?: () => void }).gc?.();
   const backend = await open(name);
-  const ingest = new TelemetryIngest({
+  const ingest = newIngest(backend);
+  if (name === 'sqlite+hub') return throughHub(backend, ingest, batches);
+  const t = performance.now();
+  for (const b of batches) await ingest.ingestBatch(b);
+  await ingest.flush();
+  const ms = performance.now() - t;
+  await backend.close();
+  return Math.round((READINGS * 1000) / ms);
+}
+
+/** Device sends per second into the SQLite hub, one transaction each, measured beside the `sqlite+hub` rounds. */
+const hubSends: number[] = [];
+
+/**
+ * The readings sent into a SQLite hub one by one (each its own transaction, as devices send) with
+ * their event times, then read by the ingest through its subscription (by-handler checkpoints,
+ * marked after each commit), as a stream processor that starts behind the devices: timed from
+ * the subscription until the last reading is handled and committed. The sends are timed apart.
+ */
+async function throughHub(backend: Backend, ingest: TelemetryIngest, batches: readonly TelemetryEnvelope[][]): Promise<number> {
+  const hubFile = openSqliteFile(join(dir, `hub-${++files}.db`));
+  const hub = new SqliteIotHub(hubFile, { partitionCount: PARTITIONS, pollIntervalMs: 20, retentionPerPartition: READINGS });
+  // The consumer group exists before the first send (a new group starts at the end of the stream).
+  await (await hub.subscribe('rules', async () => undefined, { checkpoints: 'by-handler' })).close();
+  const total = batches.reduce((sum, b) => sum + b.length, 0);
+  const sent = performance.now();
+  for (const b of batches) for (const e of b) await hub.sendRecorded(e.connectionDeviceId, e.body, e.enqueuedTime);
+  hubSends.push(Math.round((total * 1000) / (performance.now() - sent)));
+  let handled = 0;
+  let done!: () => void;
+  const allHandled = new Promise<void>((resolve) => (done = resolve));
+  const counting: TelemetryIntakePort = {
+    subscribe: (group, handler, options) =>
+      hub.subscribe(
+        group,
+        async (batch, partition) => {
+          await handler(batch, partition);
+          handled += batch.length;
+          if (handled >= total) done();
+        },
+        options,
+      ),
+  };
+  const t = performance.now();
+  const subscription = await ingest.subscribe(counting, 'rules');
+  await allHandled;
+  await subscription.close();
+  const ms = performance.now() - t;
+  await hub.close();
+  hubFile.close();
+  await backend.close();
+  return Math.round((total * 1000) / ms);
+}
+
+function newIngest(backend: Backend): TelemetryIngest {
+  return new TelemetryIngest({
     referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
     alertsQueue: backend.alertsQueue,
     rejected: new InMemoryRejectedTelemetry(),
@@ -120,17 +179,11 @@ async function fullIngest(name: BackendName, batches: readonly TelemetryEnvelope
     defaultDeviceType: 'Thermostat',
     commitIntervalMs: COMMIT_INTERVAL_MS,
   });
-  const t = performance.now();
-  for (const b of batches) await ingest.ingestBatch(b);
-  await ingest.flush();
-  const ms = performance.now() - t;
-  await backend.close();
-  return Math.round((READINGS * 1000) / ms);
 }
 
 const fmt = (n: number): string => n.toLocaleString('en');
 const batches = envelopes();
-const names: BackendName[] = ['in-memory', 'sqlite', 'sqlite+q', ...(values['no-postgres'] ? [] : (['postgres'] as const))];
+const names: BackendName[] = ['in-memory', 'sqlite', 'sqlite+q', 'sqlite+hub', ...(values['no-postgres'] ? [] : (['postgres'] as const))];
 // A warm-up pass on a tenth of the traffic (JIT), then the rounds, interleaved so a load change on the machine hits every backend alike.
 for (const name of names) {
   process.stderr.write(`warm-up ${name}…\n`);
@@ -153,4 +206,5 @@ console.log(`${'store'.padEnd(10)}  ${'readings/s'.padStart(12)}  ${'× in-memor
 for (const name of names) {
   console.log(`${name.padEnd(10)}  ${fmt(best(name)).padStart(12)}  ${(best(name) / memory).toFixed(3).padStart(11)}  ${results.get(name)!.map(fmt).join(', ')}`);
 }
+if (hubSends.length > 0) console.log(`\nsqlite+hub: the readings read from the hub file by the ingest's subscription; device sends into the hub (one transaction each): ${fmt(Math.max(...hubSends))}/s`);
 console.log(`\ntarget: sqlite >= 0.5 × in-memory (${(best('sqlite') / memory >= 0.5 ? 'met' : 'not met')})`);

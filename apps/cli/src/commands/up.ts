@@ -137,8 +137,8 @@ export async function runUp(options: UpOptions): Promise<void> {
 
 /** Whether a port (or the emulator's file) keeps its state in the data directory. */
 function usesDataDir(config: FieldlinkConfig): boolean {
-  const { alertsQueue, outboundQueue, statusStore, ruleStateStore } = config.ports;
-  return [alertsQueue, outboundQueue, statusStore, ruleStateStore].includes('sqlite') || (config.ports.crm === 'dataverse' && config.dataverse.embedded && (config.dataverse.database !== undefined || config.profile === 'durable'));
+  const { telemetry, alertsQueue, outboundQueue, statusStore, ruleStateStore } = config.ports;
+  return [telemetry, alertsQueue, outboundQueue, statusStore, ruleStateStore].includes('sqlite') || (config.ports.crm === 'dataverse' && config.dataverse.embedded && (config.dataverse.database !== undefined || config.profile === 'durable'));
 }
 
 /** Start-up did not finish: one line on stderr, what started is stopped (briefly), and the process ends non-zero. */

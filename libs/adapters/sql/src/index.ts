@@ -6,3 +6,4 @@ export * from './sql-alert-history.js';
 export * from './sqlite-file.js';
 export * from './sqlite-queue.js';
 export * from './sqlite-rule-state-store.js';
+export * from './sqlite-iot-hub.js';

@@ -8,13 +8,13 @@ import { z } from 'zod';
 
 /** The adapters each port can be played by. In-memory is the embedded default for every port. */
 export const PORT_ADAPTERS = {
-  telemetry: ['in-memory', 'event-hubs'],
+  telemetry: ['in-memory', 'event-hubs', 'sqlite'],
   alertsQueue: ['in-memory', 'service-bus', 'sqlite'],
   outboundQueue: ['in-memory', 'service-bus', 'sqlite'],
   crm: ['in-memory', 'dataverse'],
-  deviceRegistry: ['in-memory', 'iot-hub'],
-  cloudToDevice: ['in-memory', 'iot-hub'],
-  deviceClient: ['in-memory', 'iot-hub'],
+  deviceRegistry: ['in-memory', 'iot-hub', 'sqlite'],
+  cloudToDevice: ['in-memory', 'iot-hub', 'sqlite'],
+  deviceClient: ['in-memory', 'iot-hub', 'sqlite'],
   referenceData: ['in-memory', 'blob'],
   statusStore: ['in-memory', 'sqlite', 'postgres', 'azure-sql'],
   ruleStateStore: ['in-memory', 'blob', 'sqlite'],
@@ -26,8 +26,9 @@ export const PORT_NAMES = Object.keys(PORT_ADAPTERS) as PortName[];
 
 /**
  * What each profile puts on each port unless `ports` says otherwise. `durable` is the embedded
- * default kept on disk under `storage.dataDir` (what `fieldlink up` runs): queues, status store,
- * rejected telemetry and rule state in SQLite, the CRM in the Dataverse emulator on a SQLite file.
+ * default kept on disk under `storage.dataDir` (what `fieldlink up` runs): the IoT hub (telemetry,
+ * registry, cloud-to-device, device client), queues, status store, rejected telemetry and rule
+ * state in SQLite, the CRM in the Dataverse emulator on a SQLite file.
  */
 export const PROFILE_PORTS: Record<'embedded' | 'durable' | 'azure', { readonly [P in PortName]: AdapterName<P> }> = {
   embedded: {
@@ -43,13 +44,13 @@ export const PROFILE_PORTS: Record<'embedded' | 'durable' | 'azure', { readonly 
     ruleStateStore: 'in-memory',
   },
   durable: {
-    telemetry: 'in-memory',
+    telemetry: 'sqlite',
     alertsQueue: 'sqlite',
     outboundQueue: 'sqlite',
     crm: 'dataverse',
-    deviceRegistry: 'in-memory',
-    cloudToDevice: 'in-memory',
-    deviceClient: 'in-memory',
+    deviceRegistry: 'sqlite',
+    cloudToDevice: 'sqlite',
+    deviceClient: 'sqlite',
     referenceData: 'in-memory',
     statusStore: 'sqlite',
     ruleStateStore: 'sqlite',

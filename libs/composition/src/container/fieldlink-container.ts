@@ -36,6 +36,7 @@ import type { AutomationPolicy } from '../config/automation-document.js';
 import type { DeviceTypes } from '../config/device-types-document.js';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { EventFeed } from '../log/event-feed.js';
+import { AlertHistoryRecordingQueue } from './alert-history-queue.js';
 import { APP_TOKENS } from './app-tokens.js';
 import type { PortAdapters } from './port-adapters.js';
 
@@ -92,7 +93,8 @@ export function createFieldlinkContainer(services: ContainerServices): Container
   const bindPort = (token: symbol, value: unknown): void => {
     if (value !== undefined) c.bind(token).toConstantValue(value);
   };
-  bindPort(TOKENS.AlertsQueue, adapters.alertsQueue);
+  // With a status store that keeps the alert history, every alert sent is recorded there first (one row per alert, whatever is read again).
+  bindPort(TOKENS.AlertsQueue, adapters.alertsQueue !== undefined && adapters.alertHistory !== undefined ? new AlertHistoryRecordingQueue(adapters.alertsQueue, adapters.alertHistory) : adapters.alertsQueue);
   bindPort(TOKENS.OutboundQueue, adapters.outboundQueue);
   bindPort(TOKENS.CrmGateway, adapters.crm);
   bindPort(TOKENS.DeviceRegistry, adapters.deviceRegistry);

@@ -19,6 +19,7 @@ import type {
 } from '@fieldlink/ports';
 import { PORT_NAMES, type AdapterName, type FieldlinkConfig, type PortName } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
+import type { AlertHistoryWriter } from './alert-history-queue.js';
 
 /** What each port is, once an adapter plays it. */
 export interface PortTypes {
@@ -51,6 +52,8 @@ export interface Built<T> {
   close?(): Promise<void>;
   /** A status store that also keeps rejected telemetry (a SQL database) hands it here; in memory otherwise. */
   readonly rejectedTelemetry?: RejectedTelemetryPort;
+  /** A SQL status store also keeps the alert history (its `alerthistory` table); none otherwise. */
+  readonly alertHistory?: AlertHistoryWriter;
 }
 
 /** What a factory is given: the context, and the adapters of the ports built before its own (in `PORT_NAMES` order). */
@@ -88,6 +91,8 @@ export const IN_MEMORY_FACTORIES: AdapterFactories = {
 
 export type PortAdapters = { readonly [P in PortName]?: PortTypes[P] } & {
   readonly rejectedTelemetry: RejectedTelemetryPort;
+  /** Where the alerts stream processing sends are recorded, when the status store keeps them. */
+  readonly alertHistory?: AlertHistoryWriter;
   /** Closes every adapter built, in reverse order. */
   close(): Promise<void>;
 };
@@ -108,6 +113,7 @@ export async function buildPortAdapters(needed: readonly PortName[], context: Ad
   const built: Partial<Record<PortName, unknown>> = {};
   const closers: Array<() => Promise<void>> = [];
   let rejectedTelemetry: RejectedTelemetryPort | undefined;
+  let alertHistory: AlertHistoryWriter | undefined;
   for (const [port, factory] of chosen) {
     let instance: Built<unknown>;
     try {
@@ -119,11 +125,13 @@ export async function buildPortAdapters(needed: readonly PortName[], context: Ad
     }
     built[port] = instance.port;
     rejectedTelemetry ??= instance.rejectedTelemetry;
+    alertHistory ??= instance.alertHistory;
     if (instance.close !== undefined) closers.push(() => instance.close!());
   }
   return ok({
     ...(built as { [P in PortName]?: PortTypes[P] }),
     rejectedTelemetry: rejectedTelemetry ?? new InMemoryRejectedTelemetry(),
+    ...(alertHistory === undefined ? {} : { alertHistory }),
     close: async () => {
       for (const close of closers.reverse()) await close();
     },

@@ -1,0 +1,215 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ClockPort, DeliveryFeedback, TelemetryEnvelope } from '@fieldlink/ports';
+import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, eventually, telemetryIntakeConformance, textOf, utf8 } from '@fieldlink/ports/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
+import { SqliteIotHub, type SqliteIotHubOptions } from './sqlite-iot-hub.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fieldlink-sqlite-hub-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files = 0;
+const newFile = () => join(dir, `hub-${++files}.db`);
+
+class TestClock implements ClockPort {
+  constructor(private at: number) {}
+  now(): number {
+    return this.at;
+  }
+  advance(ms: number): void {
+    this.at += ms;
+  }
+}
+
+const FAST: SqliteIotHubOptions = { pollIntervalMs: 10, handlerRetryDelayMs: 5, feedbackRetryDelayMs: 5 };
+
+/** A hub on a fresh file; `other()` opens the same file again, as a second process would. */
+function openHub(options: SqliteIotHubOptions = {}) {
+  const file = newFile();
+  const opened: Array<{ db: SqliteFile; hub: SqliteIotHub }> = [];
+  const open = () => {
+    const db = openSqliteFile(file);
+    const hub = new SqliteIotHub(db, { ...FAST, ...options });
+    opened.push({ db, hub });
+    return hub;
+  };
+  const hub = open();
+  return {
+    hub,
+    other: open,
+    dispose: async () => {
+      for (const o of opened.reverse()) {
+        await o.hub.close();
+        o.db.close();
+      }
+    },
+  };
+}
+
+deviceRegistryConformance('SqliteIotHub registry', async () => {
+  const { hub, dispose } = openHub();
+  return { registry: hub, dispose };
+});
+
+cloudToDeviceConformance('SqliteIotHub cloud-to-device', async () => {
+  const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
+  const { hub, dispose } = openHub({ clock });
+  return {
+    cloudToDevice: hub.cloudToDevice,
+    devices: hub,
+    maxDeliveryCount: 10,
+    registerDevice: async (deviceId) => void (await hub.registerDevices([{ deviceId }])),
+    advanceTime: async (ms) => {
+      clock.advance(ms);
+      hub.cloudToDevice.expireDue();
+    },
+    dispose,
+    patienceMs: 5_000,
+  };
+});
+
+deviceClientConformance('SqliteIotHub device client', async () => {
+  const { hub, dispose } = openHub();
+  return { devices: hub, registry: hub, telemetry: hub, consumerGroup: '$Default', dispose, patienceMs: 5_000 };
+});
+
+telemetryIntakeConformance('SqliteIotHub telemetry', async () => {
+  const { hub, dispose } = openHub();
+  return { intake: hub, devices: hub, consumerGroups: ['rules', 'telemetry'], dispose, patienceMs: 5_000 };
+});
+
+// The same suites, each side of the hub on its own connection to the file (as two processes): what one writes, the other finds by polling.
+telemetryIntakeConformance('SqliteIotHub telemetry across two connections', async () => {
+  const { other, dispose } = openHub();
+  return { intake: other(), devices: other(), consumerGroups: ['rules', 'telemetry'], dispose, patienceMs: 5_000 };
+});
+
+cloudToDeviceConformance('SqliteIotHub cloud-to-device across two connections', async () => {
+  const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
+  const { hub, other, dispose } = openHub({ clock });
+  const device = other();
+  return {
+    cloudToDevice: hub.cloudToDevice,
+    devices: device,
+    maxDeliveryCount: 10,
+    registerDevice: async (deviceId) => void (await hub.registerDevices([{ deviceId }])),
+    advanceTime: async (ms) => {
+      clock.advance(ms);
+      hub.cloudToDevice.expireDue();
+    },
+    dispose,
+    patienceMs: 5_000,
+  };
+});
+
+describe('SqliteIotHub shared by two connections to one file (two processes)', () => {
+  it('closes the command loop across them: one registers and sends a command, the other connects as the device, completes it and sends telemetry; feedback and telemetry come back', async () => {
+    const { hub: cloud, other, dispose } = openHub();
+    const device = other();
+    try {
+      await cloud.registerDevices([{ deviceId: 'thermostat-1', tags: { site: 'lobby' } }]);
+      const telemetry: TelemetryEnvelope[] = [];
+      const subscription = await cloud.subscribe('rules', async (batch) => void telemetry.push(...batch));
+      const feedback: DeliveryFeedback[] = [];
+      const feedbackSubscription = await cloud.cloudToDevice.subscribeFeedback(async (batch) => void feedback.push(...batch));
+      const connection = await device.connect('thermostat-1');
+      const received: string[] = [];
+      connection.onCloudToDeviceMessage(async (m) => {
+        received.push(textOf(m.body));
+        await connection.sendTelemetry(utf8('{"DeviceID":"thermostat-1","Temperature":62}'));
+        return 'complete';
+      });
+      await eventually(async () => expect(await cloud.connectedDeviceIds()).toContain('thermostat-1'));
+      expect(await cloud.cloudToDevice.send({ messageId: 'm-1', deviceId: 'thermostat-1', body: utf8('{"CommandName":"Set Values"}') })).toEqual({ ok: true, value: undefined });
+      await eventually(() => expect(feedback).toMatchObject([{ originalMessageId: 'm-1', status: 'Success', deviceId: 'thermostat-1' }]));
+      await eventually(() => expect(telemetry.map((e) => e.connectionDeviceId)).toEqual(['thermostat-1']));
+      expect(received).toEqual(['{"CommandName":"Set Values"}']);
+      await connection.close();
+      await eventually(async () => expect((await cloud.getTwin('thermostat-1'))?.connectionState).toBe('Disconnected'));
+      await subscription.close();
+      await feedbackSubscription.close();
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('keeps the stream, the checkpoints, the twins and undelivered commands when the file is opened again after the hub is gone (a restart)', async () => {
+    const file = newFile();
+    const first = openSqliteFile(file);
+    const hub = new SqliteIotHub(first, FAST);
+    await hub.registerDevices([{ deviceId: 'thermostat-2', desiredProperties: { TargetTemperature: 21 } }]);
+    const seen: number[] = [];
+    const s = await hub.subscribe('rules', async (batch) => void seen.push(...batch.map((e) => e.sequenceNumber)), { checkpoints: 'by-handler' });
+    await hub.send('thermostat-2', utf8('{"n":0}'));
+    await hub.send('thermostat-2', utf8('{"n":1}'));
+    await eventually(() => expect(seen).toHaveLength(2));
+    await hub.cloudToDevice.send({ messageId: 'kept', deviceId: 'thermostat-2', body: utf8('x') });
+    await s.close();
+    // No mark was given: everything is read again; then the process "dies" (the handle is dropped, not closed cleanly).
+    first.close();
+    const again = openSqliteFile(file);
+    const restarted = new SqliteIotHub(again, FAST);
+    try {
+      const second: number[] = [];
+      const s2 = await restarted.subscribe('rules', async (batch) => void second.push(...batch.map((e) => e.sequenceNumber)));
+      await eventually(() => expect(second).toEqual(seen));
+      await s2.close();
+      expect(await restarted.getTwin('thermostat-2')).toMatchObject({ desired: { TargetTemperature: 21 } });
+      expect(restarted.cloudToDevice.pendingCount('thermostat-2')).toBe(1);
+      expect(restarted.uncheckpointed('rules')).toBe(0);
+    } finally {
+      await restarted.close();
+      again.close();
+    }
+  });
+
+  it('numbers a new hub file from firstSequenceNumber, and a file opened again keeps its partition count', async () => {
+    const file = newFile();
+    const db = openSqliteFile(file);
+    const hub = new SqliteIotHub(db, { ...FAST, partitionCount: 2, firstSequenceNumber: 5_000 });
+    const seen: number[] = [];
+    const s = await hub.subscribe('rules', async (batch) => void seen.push(...batch.map((e) => e.sequenceNumber)));
+    await hub.send('thermostat-1', utf8('{}'));
+    await hub.send('thermostat-1', utf8('{}'));
+    await eventually(() => expect(seen).toEqual([5_000, 5_001]));
+    await s.close();
+    await hub.close();
+    db.close();
+    const db2 = openSqliteFile(file);
+    expect(new SqliteIotHub(db2, { partitionCount: 8 }).partitionCount).toBe(2);
+    db2.close();
+    expect(() => new SqliteIotHub(openSqliteFile(':memory:'), { firstSequenceNumber: -1 })).toThrow('firstSequenceNumber');
+  });
+
+  it('hands cloud-to-device messages only to the newest connection of a device, whichever process made it', async () => {
+    const { hub, other, dispose } = openHub();
+    try {
+      await hub.registerDevices([{ deviceId: 'thermostat-4' }]);
+      const older: string[] = [];
+      const newer: string[] = [];
+      (await other().connect('thermostat-4')).onCloudToDeviceMessage(async (m) => (older.push(m.messageId), 'complete'));
+      (await hub.connect('thermostat-4')).onCloudToDeviceMessage(async (m) => (newer.push(m.messageId), 'complete'));
+      for (const id of ['c-1', 'c-2', 'c-3']) await hub.cloudToDevice.send({ messageId: id, deviceId: 'thermostat-4', body: utf8(id) });
+      await eventually(() => expect(newer).toEqual(['c-1', 'c-2', 'c-3']));
+      expect(older).toEqual([]);
+    } finally {
+      await dispose();
+    }
+  });
+
+  it('turns the devices of a process that died without closing its connection Disconnected once their lease runs out', async () => {
+    const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
+    const { hub, other, dispose } = openHub({ clock, connectionLeaseMs: 15_000 });
+    try {
+      await hub.registerDevices([{ deviceId: 'thermostat-3' }]);
+      await other().connect('thermostat-3');
+      expect(await hub.connectedDeviceIds()).toEqual(['thermostat-3']);
+      clock.advance(16_000);
+      expect(await hub.connectedDeviceIds()).toEqual([]);
+      expect((await hub.getTwin('thermostat-3'))?.connectionState).toBe('Disconnected');
+    } finally {
+      await dispose();
+    }
+  });
+});
