@@ -1,4 +1,5 @@
 import { projectTestConfig } from '../../vitest.shared.ts';
 
 // The first lint builds the whole project graph, which takes several seconds on a busy machine.
-export default projectTestConfig(import.meta.url, { testTimeout: 60_000 });
+// The packaging test builds, packs and installs every published package: minutes, not a performance bound.
+export default projectTestConfig(import.meta.url, { testTimeout: 600_000, hookTimeout: 60_000 });
