@@ -26,8 +26,8 @@ function run(cwd: string, command: string, args: readonly string[]): SpawnSyncRe
   return result;
 }
 
-/** Starts `args` in the copy, waits for `ready` in its output (60 s at most), stops it with `signal` and returns the exit code and output. */
-async function runUntil(args: readonly string[], ready: RegExp, signal: NodeJS.Signals = 'SIGTERM', extraEnv: Record<string, string> = {}): Promise<{ code: number | null; out: string }> {
+/** Starts `args` in the copy, waits for `ready` in its output (60 s at most), runs `probe` on the match, stops it with `signal` and returns the exit code and output. */
+async function runUntil(args: readonly string[], ready: RegExp, signal: NodeJS.Signals = 'SIGTERM', extraEnv: Record<string, string> = {}, probe?: (match: RegExpExecArray) => Promise<void>): Promise<{ code: number | null; out: string }> {
   console.log(`\n$ (production copy) node ${args.join(' ')}   # until ${ready.source}, then ${signal}`);
   const child = spawn(process.execPath, args, { cwd: copy, env: { ...env, ...extraEnv } });
   let out = '';
@@ -36,7 +36,12 @@ async function runUntil(args: readonly string[], ready: RegExp, signal: NodeJS.S
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const deadline = Date.now() + 60_000;
   while (!ready.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
-  child.kill(signal);
+  const match = ready.exec(out);
+  try {
+    if (match !== null) await probe?.(match);
+  } finally {
+    child.kill(signal);
+  }
   const code = await closed;
   console.log(out.trim().split('\n').slice(0, 12).join('\n'));
   expect(out).toMatch(ready);
@@ -45,7 +50,8 @@ async function runUntil(args: readonly string[], ready: RegExp, signal: NodeJS.S
 
 describe('a production install (npm ci --omit=dev) of the built workspace', () => {
   it('installs without any devDependency', () => {
-    run(workspaceRoot, 'npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static']);
+    // Under nx (npm test) the build ran before, as this target's dependency; run alone, build here.
+    if (process.env['NX_TASK_TARGET_PROJECT'] === undefined) run(workspaceRoot, 'npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static']);
     const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: workspaceRoot, encoding: 'utf8' }).stdout.split('\0').filter((f) => f !== '' && existsSync(join(workspaceRoot, f)));
     for (const file of files) {
       mkdirSync(dirname(join(copy, file)), { recursive: true });
@@ -79,8 +85,16 @@ describe('a production install (npm ci --omit=dev) of the built workspace', () =
     for (const service of ['orchestrator', 'stream-processor']) {
       expect((await runUntil([`apps/${service}/dist/main.js`], new RegExp(`"event":"${service}\\.started"`), 'SIGTERM', json)).code).toBe(0);
     }
-    await runUntil(['apps/console/dist/main.js', '--port', '0'], /Console: http:\/\/127\.0\.0\.1:\d+/);
-    await runUntil(['apps/thermostat-simulator/dist/main.js', '--port', '0'], /Thermostat simulator: http:\/\/127\.0\.0\.1:\d+/);
+    // The pages' HTML, CSS and scripts are served from dist, where the build copied them.
+    const page = async (match: RegExpExecArray): Promise<void> => {
+      const response = await fetch(match[1]!);
+      expect(response.status).toBe(200);
+      const script = /<script type="module" src="\/([^"]+)"/.exec(await response.text())?.[1];
+      expect(script).toBeDefined();
+      expect((await fetch(new URL(script!, match[1]!))).status).toBe(200);
+    };
+    await runUntil(['apps/console/dist/main.js', '--port', '0'], /Console: (http:\/\/127\.0\.0\.1:\d+\/)/, 'SIGTERM', {}, page);
+    await runUntil(['apps/thermostat-simulator/dist/main.js', '--port', '0'], /Thermostat simulator: (http:\/\/127\.0\.0\.1:\d+\/)/, 'SIGTERM', {}, page);
     await runUntil(['apps/dataverse-emulator/dist/main.js', '--port', '0'], /Dataverse emulator: organisation URL http:\/\/127\.0\.0\.1:\d+/);
   });
 });
