@@ -1,8 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway, FIELDLINK_EXTENSION_SOLUTION_ZIP } from '@fieldlink/adapter-dynamics';
 import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
-import { AlertState, AlertStatus, AlertType, RegistrationStatus } from '@fieldlink/domain';
-import { crmGatewayConformance } from '@fieldlink/ports/testing';
+import { RegistrationStatus } from '@fieldlink/domain';
+import { SAMPLE_ALERT_TIME } from '@fieldlink/domain/testing';
+import { aCrmDevice, aNewIoTAlert, crmGatewayConformance } from '@fieldlink/ports/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defineDeviceCategory, setIoTSettings } from './organisation-setup.js';
 import { namesIn, recordingProxy, stockNames, type CapturedRequest } from './stock-names.js';
@@ -33,8 +34,8 @@ function capturingFactory(mode: 'stock' | 'extension', into: CapturedRequest[], 
 /** What the suite does not reach: bulk alerts with a note, bulk registration results, the two CFS actions, the category listing. */
 async function theRest(crm: DynamicsCrmGateway): Promise<void> {
   const deviceRecordIds = ['5e7a1000-0000-4000-8000-000000000001', '5e7a1000-0000-4000-8000-000000000002'];
-  for (const [i, id] of deviceRecordIds.entries()) await crm.upsertDevice({ deviceRecordId: id, deviceId: `names-${i}`, name: `Names ${i}`, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Unregistered });
-  const alert = (i: number) => ({ alertToken: `names-token-${i}`, deviceId: 'names-0', description: 'Temperature reading of 86 exceeded a threshold of 70', alertData: i === 0 ? 'x'.repeat(9_000) : '{}', alertTime: Date.parse('2026-11-28T09:15:00Z') + i * 1000, alertType: AlertType.Anomaly, state: AlertState.Active, status: AlertStatus.Active });
+  for (const [i, id] of deviceRecordIds.entries()) await crm.upsertDevice(aCrmDevice({ deviceRecordId: id, deviceId: `names-${i}`, name: `Names ${i}`, registrationStatus: RegistrationStatus.Unregistered }));
+  const alert = (i: number) => aNewIoTAlert({ alertToken: `names-token-${i}`, deviceId: 'names-0', alertData: i === 0 ? 'x'.repeat(9_000) : '{}', alertTime: SAMPLE_ALERT_TIME + i * 1000 });
   await crm.createIoTAlerts([alert(0), alert(1), alert(2)]);
   await crm.getIoTAlert((await crm.findIoTAlertsByToken('names-token-0'))[0]!.alertId);
   await crm.writeRegistrationResults(deviceRecordIds.map((id, i) => ({ deviceRecordId: id, deviceId: `names-${i}`, status: RegistrationStatus.Registered, message: 'Registered' })));

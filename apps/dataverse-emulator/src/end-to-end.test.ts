@@ -1,3 +1,4 @@
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
@@ -37,7 +38,7 @@ describe('device ids with quotes and non-ASCII, end to end through the adapter a
     const { crm } = await start();
     const ids = ["o'brien", "o''brien", "it's-'quoted'", 'Ωmega-température-東京', "x' or msdyn_deviceid ne '"];
     for (const deviceId of ids) {
-      await crm.upsertDevice({ deviceRecordId: randomUUID(), deviceId, name: `Device ${deviceId}`, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Unregistered });
+      await crm.upsertDevice(aCrmDevice({ deviceRecordId: randomUUID(), deviceId, name: `Device ${deviceId}`, registrationStatus: RegistrationStatus.Unregistered }));
       await crm.createIoTAlert({ alertToken: randomUUID(), deviceId, description: `Température élevée à ${deviceId}`, alertData: JSON.stringify({ deviceid: deviceId }), alertTime: Date.parse('2026-11-28T09:15:00Z'), alertType: AlertType.Anomaly, state: AlertState.Active, status: AlertStatus.Active });
       await crm.addDeviceDataHistory({ deviceId, connectionState: 'Connected', reportedProperties: JSON.stringify({ who: deviceId }), recordedOn: Date.parse('2026-11-28T09:16:00Z') });
     }

@@ -1,20 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
-import { AlertState, AlertStatus, AlertType } from '@fieldlink/domain';
+import { SAMPLE_ALERT_TIME } from '@fieldlink/domain/testing';
 import type { NewIoTAlert } from '@fieldlink/ports';
+import { aNewIoTAlert } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
-const alert = (i: number): NewIoTAlert => ({
-  alertToken: randomUUID(),
-  deviceId: `thermostat-${i % 7}`,
-  description: 'Temperature reading of 86 exceeded a threshold of 70',
-  alertData: JSON.stringify({ i }),
-  alertTime: Date.parse('2026-11-28T09:15:00Z') + i * 1000,
-  alertType: AlertType.Anomaly,
-  state: AlertState.Active,
-  status: AlertStatus.Active,
-});
+const alert = (i: number): NewIoTAlert => aNewIoTAlert({ alertToken: randomUUID(), deviceId: `thermostat-${i % 7}`, alertData: JSON.stringify({ i }), alertTime: SAMPLE_ALERT_TIME + i * 1000 });
 
 let emulator: RunningDataverseEmulator | undefined;
 afterEach(async () => {

@@ -1,22 +1,30 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@fieldlink/ports/testing';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(root, 'apps/orchestrator/src/main.ts');
 // Node itself with tsx as a loader, not the tsx CLI: the signal goes straight to the process under test.
 const node = [process.execPath, '--import', 'tsx', main] as const;
 
+/** Every child a test starts; one still running when its test ends (a failed wait) is killed. */
+const children = new Set<ChildProcess>();
+const track = <C extends ChildProcess>(child: C): C => (children.add(child), child);
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+});
+
 describe('orchestrator main', () => {
   it('starts on the embedded default and stops cleanly on SIGTERM with exit code 0', async () => {
-    const child = spawn(node[0], node.slice(1), { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json' } });
+    const child = track(spawn(node[0], node.slice(1), { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json' } }));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const until = Date.now() + 60_000;
-    while (!out.includes('"event":"orchestrator.started"') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the started event', () => out.includes('"event":"orchestrator.started"') || undefined, 60_000);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
@@ -39,7 +47,7 @@ describe('orchestrator main', () => {
     const key = Buffer.from('a-key-that-must-not-show').toString('base64');
     const env = { ...process.env, FIELDLINK_PORTS_CLOUD_TO_DEVICE: 'iot-hub', FIELDLINK_IOT_HUB_CONNECTION_STRING: `HostName=127.0.0.1:${port};SharedAccessKeyName=iothubowner;SharedAccessKey=${key}` };
     const run = (extra: Record<string, string>) => {
-      const child = spawn(node[0], node.slice(1), { cwd: root, env: { ...env, ...extra } });
+      const child = track(spawn(node[0], node.slice(1), { cwd: root, env: { ...env, ...extra } }));
       const output = { text: '', stderr: '' };
       child.stdout.setEncoding('utf8').on('data', (d: string) => (output.text += d));
       child.stderr.setEncoding('utf8').on('data', (d: string) => ((output.text += d), (output.stderr += d)));
@@ -48,10 +56,8 @@ describe('orchestrator main', () => {
     };
 
     const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0' });
-    while (!stopped.output.text.includes('orchestrator.still-starting')) {
-      if (stopped.child.exitCode !== null) throw new Error(`exited before it reported waiting: ${stopped.output.text}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const seen = await waitFor('the still-starting report', () => (stopped.child.exitCode !== null ? 'exited' : stopped.output.text.includes('orchestrator.still-starting') ? 'waiting' : undefined), 60_000);
+    expect(seen, `it exited before it reported waiting: ${stopped.output.text}`).toBe('waiting');
     stopped.child.kill('SIGTERM');
     expect(await stopped.exited).toBe(143);
     expect(stopped.output.stderr).toContain('orchestrator: stopped by SIGTERM while starting');

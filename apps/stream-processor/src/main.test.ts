@@ -1,22 +1,30 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '@fieldlink/ports/testing';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(root, 'apps/stream-processor/src/main.ts');
 // Node itself with tsx as a loader, not the tsx CLI: the signal goes straight to the process under test.
 const node = [process.execPath, '--import', 'tsx', main] as const;
 
+/** Every child a test starts; one still running when its test ends (a failed wait) is killed. */
+const children = new Set<ChildProcess>();
+const track = <C extends ChildProcess>(child: C): C => (children.add(child), child);
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+});
+
 describe('stream-processor main', () => {
   it('starts on the embedded default and stops cleanly on SIGTERM with exit code 0', async () => {
-    const child = spawn(node[0], node.slice(1), { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json' } });
+    const child = track(spawn(node[0], node.slice(1), { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json' } }));
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-    const until = Date.now() + 60_000;
-    while (!out.includes('"event":"stream-processor.started"') && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+    await waitFor('the started event', () => out.includes('"event":"stream-processor.started"') || undefined, 60_000);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);

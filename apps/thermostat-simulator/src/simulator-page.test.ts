@@ -60,8 +60,14 @@ describe('thermostat simulator page in chromium', () => {
 
     await card('lab-7').getByRole('button', { name: 'Pause' }).click();
     await expect.poll(() => card('lab-7').locator('[data-field="connection"]').innerText()).toBe('Paused');
+    // Step the fleet by hand instead of waiting: a tick that began before the pause ends first,
+    // then two whole ticks send a reading from every running thermostat and none from lab-7.
+    await sim.fleet.tick();
     const sentWhilePaused = sim.fleet.get('lab-7')!.telemetrySent;
-    await new Promise((r) => setTimeout(r, 900));
+    const sentByRunning = sim.fleet.get('thermostat-1')!.telemetrySent;
+    await sim.fleet.tick();
+    await sim.fleet.tick();
+    expect(sim.fleet.get('thermostat-1')!.telemetrySent).toBeGreaterThan(sentByRunning);
     expect(sim.fleet.get('lab-7')!.telemetrySent).toBe(sentWhilePaused);
     await page.screenshot({ path: await screenshotPath('simulator-fleet'), fullPage: true });
 

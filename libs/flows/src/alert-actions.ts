@@ -1,9 +1,9 @@
 import { AlertState, applyAlertAction, err, ok, type AlertAction, type AlertPhase, type Result } from '@fieldlink/domain';
-import type { CrmGatewayPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
+import type { CrmAlertsPort, CrmWorkPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
 import type { CommandRequestError, CommandRequests, RequestedCommand } from './command-requests.js';
 
 export interface AlertActionsDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmAlertsPort & CrmWorkPort;
   readonly commands: CommandRequests;
   readonly log: LogPort;
 }

@@ -1,5 +1,6 @@
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
-import { AlertState, AlertStatus, BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
+import { AlertState, AlertStatus, BUILT_IN_DEVICE_TYPES, CfsCommandStatus } from '@fieldlink/domain';
 import { encodeCfsAlertMessage, silentLog, type LogFields, type LogPort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertActions } from './alert-actions.js';
@@ -29,7 +30,7 @@ const setup = async (config: AlertAutomationConfig | null = COOL_DOWN_POLICY, lo
   hubs.push(cloudToDevice);
   await registry.registerDevices([{ deviceId: 'thermostat-1' }]);
   await crm.upsertCustomerAsset({ customerAssetId: 'asset-1', name: 'Lobby HVAC' });
-  await crm.upsertDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', customerAssetId: 'asset-1', settings: { TargetTemperature: 21 }, registrationStatus: RegistrationStatus.Registered });
+  await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', customerAssetId: 'asset-1', settings: { TargetTemperature: 21 } }));
   const dispatch = new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType: 'Thermostat' });
   const commands = new CommandRequests({ crm, catalog, log, defaultDeviceType: 'Thermostat', dispatch });
   const actions = new AlertActions({ crm, commands, log });

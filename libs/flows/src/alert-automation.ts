@@ -1,5 +1,5 @@
 import type { AlertType } from '@fieldlink/domain';
-import type { CrmGatewayPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
+import type { CrmDevicesPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
 import type { AlertActions } from './alert-actions.js';
 import { nameBasedGuid } from './deterministic-id.js';
 import type { StoredAlertHandler } from './inbound-alerts.js';
@@ -43,7 +43,7 @@ export interface AlertAutomationConfig {
 export const NO_ALERT_AUTOMATION: AlertAutomationConfig = { rules: [] };
 
 export interface AlertAutomationDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmDevicesPort;
   readonly actions: AlertActions;
   readonly log: LogPort;
   /** The policy; none (the alert record only) when absent. */

@@ -2,24 +2,19 @@ import { InMemoryCrm, InMemoryRejectedTelemetry, ManualClock, SequentialIds } fr
 import { CfsCommandStatus } from '@fieldlink/domain';
 import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
+import { aNewCrmCommand, aTelemetryEnvelope } from '@fieldlink/ports/testing';
 import { commandAckField, CommandAcknowledgements, readCommandAck } from './command-acknowledgements.js';
 import { CommandFeedback } from './command-feedback.js';
 import { commandStatusUpdate } from './command-progress.js';
 import { otherWriterBeforeStatusWrite } from './testing/status-write-race.js';
 
 let sequence = 0;
-const envelope = (body: unknown, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope => ({
-  body: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
-  connectionDeviceId,
-  enqueuedTime: 5_000,
-  partitionId: '0',
-  sequenceNumber: sequence++,
-});
+const envelope = (body: string | object, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope => aTelemetryEnvelope(body, { connectionDeviceId, enqueuedTime: 5_000, sequenceNumber: sequence++ });
 const ack = (status: 'Applied' | 'Refused', reason?: string, commandId = 'cmd-1') => ({ DeviceID: 'thermostat-1', EventToken: `ack-${sequence}`, ...commandAckField({ commandId, status, ...(reason === undefined ? {} : { reason }) }) });
 
 const setup = async (state: 'sent' | 'delivered' = 'delivered') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
-  await crm.createCommand({ commandId: 'cmd-1', name: 'Set Values', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"65"}}}', deviceId: 'thermostat-1' });
+  await crm.createCommand(aNewCrmCommand({ commandId: 'cmd-1', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"65"}}}' }));
   await crm.updateCommandStatus('cmd-1', commandStatusUpdate(state));
   const rejected = new InMemoryRejectedTelemetry();
   return { crm, rejected, acks: new CommandAcknowledgements({ crm, rejected, log: silentLog }) };

@@ -1,4 +1,4 @@
-import { decodeJsonBody, type CrmGatewayPort, type LogPort, type RejectedTelemetryPort, type TelemetryEnvelope } from '@fieldlink/ports';
+import { decodeJsonBody, type CrmCommandsPort, type LogPort, type RejectedTelemetryPort, type TelemetryEnvelope } from '@fieldlink/ports';
 import { commandOfMessage } from './command-message-id.js';
 import { EarlyCommandReport, writeReport } from './command-progress.js';
 
@@ -36,7 +36,7 @@ export const commandAckField = (ack: CommandAck): Record<string, unknown> => ({
 });
 
 export interface CommandAcknowledgementsDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmCommandsPort;
   readonly rejected: RejectedTelemetryPort;
   readonly log: LogPort;
 }

@@ -1,7 +1,7 @@
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryRejectedTelemetry, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
-import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, err, RegistrationStatus, type Result } from '@fieldlink/domain';
+import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, err, type Result } from '@fieldlink/domain';
 import { silentLog, type CloudToDeviceError, type CloudToDeviceMessage, type CloudToDevicePort, type DeliveryFeedback, type LogFields, type LogPort, type TelemetryEnvelope } from '@fieldlink/ports';
-import { eventually } from '@fieldlink/ports/testing';
+import { aCrmDevice, eventually } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandAckField, CommandAcknowledgements } from './command-acknowledgements.js';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
@@ -46,7 +46,7 @@ const setup = async (wrap: (c: CloudToDevicePort) => CloudToDevicePort = (c) => 
   const devices = ['thermostat-1', 'thermostat-2', 'thermostat-3'];
   await registry.registerDevices(devices.map((deviceId) => ({ deviceId })));
   for (const [i, deviceId] of devices.entries()) {
-    await crm.upsertDevice({ deviceRecordId: `dev-${i + 1}`, deviceId, name: `Thermostat ${i + 1}`, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+    await crm.upsertDevice(aCrmDevice({ deviceRecordId: `dev-${i + 1}`, deviceId, name: `Thermostat ${i + 1}` }));
   }
   const received: Array<{ deviceId: string; messageId: string; body: string }> = [];
   for (const deviceId of devices.slice(0, 2)) {
@@ -188,7 +188,7 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
 
   it('checks the command against each device type: a device whose type does not know it is named in the status, the others get it', async () => {
     const s = await setup();
-    await s.crm.upsertDevice({ deviceRecordId: 'dev-2', deviceId: 'thermostat-2', name: 'Thermostat 2', deviceType: 'NoSuchType', registrationStatus: RegistrationStatus.Registered });
+    await s.crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-2', deviceId: 'thermostat-2', name: 'Thermostat 2', deviceType: 'NoSuchType' }));
     const commandId = await s.toAll();
     await s.dispatch.dispatch(commandId);
     await settle();

@@ -1,11 +1,11 @@
 import { describeIssues, type CommandState } from '@fieldlink/domain';
-import type { CloudToDeviceError, CloudToDevicePort, CrmCommand, CrmGatewayPort, DeviceRegistryPort, LogPort } from '@fieldlink/ports';
+import type { CloudToDeviceError, CloudToDevicePort, CrmCommand, CrmCommandsPort, CrmDevicesPort, CrmSettingsPort, DeviceRegistryPort, LogPort } from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';
 import { broadcastMessageId } from './command-message-id.js';
 import { commandStatusUpdate, writeReport } from './command-progress.js';
 
 export interface CommandDispatchDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmCommandsPort & CrmDevicesPort & CrmSettingsPort;
   readonly cloudToDevice: CloudToDevicePort;
   /** The hub's registry: which devices are connected, for a command to all connected devices. */
   readonly registry: DeviceRegistryPort;

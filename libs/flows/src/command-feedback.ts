@@ -1,9 +1,9 @@
-import type { CloudToDevicePort, CrmGatewayPort, DeliveryFeedback, FeedbackSubscription, LogPort } from '@fieldlink/ports';
+import type { CloudToDevicePort, CrmCommandsPort, DeliveryFeedback, FeedbackSubscription, LogPort } from '@fieldlink/ports';
 import { commandOfMessage } from './command-message-id.js';
 import { EarlyCommandReport, feedbackReason, writeReport } from './command-progress.js';
 
 export interface CommandFeedbackDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmCommandsPort;
   readonly log: LogPort;
 }
 

@@ -1,10 +1,10 @@
 import { COMMAND_MESSAGE_MAX, err, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
-import type { CrmGatewayPort, LogPort } from '@fieldlink/ports';
+import type { CrmCommandsPort, CrmDevicesPort, LogPort } from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';
 import type { CommandDispatch, DispatchOutcome } from './command-dispatch.js';
 
 export interface CommandRequestsDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmCommandsPort & CrmDevicesPort;
   readonly catalog: CommandCatalog;
   readonly log: LogPort;
   /** The device type of a device the CRM does not know. */

@@ -1,7 +1,7 @@
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
-import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
+import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus } from '@fieldlink/domain';
 import { silentLog } from '@fieldlink/ports';
-import { eventually } from '@fieldlink/ports/testing';
+import { aCrmDevice, eventually } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
 import { CommandDispatch } from './command-dispatch.js';
@@ -26,7 +26,7 @@ const setup = async () => {
   const hub = new InMemoryCloudToDevice(registry, clock, { expiryCheckIntervalMs: 0, feedbackRetryDelayMs: 5 });
   hubs.push(hub);
   await registry.registerDevices([{ deviceId: 'thermostat-1' }]);
-  await crm.upsertDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', name: 'Lobby', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+  await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', name: 'Lobby' }));
   const dispatch = new CommandDispatch({ crm, cloudToDevice: hub, registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat', ttlMs: TTL });
   const commands = new CommandRequests({ crm, catalog, log: silentLog, defaultDeviceType: 'Thermostat', dispatch });
   // A new sweep over the same CRM is what a restarted process has: everything it decides on is read from the CRM.

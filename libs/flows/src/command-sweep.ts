@@ -1,10 +1,10 @@
 import { applyCommandEvent, type CommandEvent, type CommandState } from '@fieldlink/domain';
-import type { ClockPort, CrmCommand, CrmGatewayPort, LogPort } from '@fieldlink/ports';
+import type { ClockPort, CrmCommand, CrmCommandsPort, LogPort } from '@fieldlink/ports';
 import type { CommandDispatch } from './command-dispatch.js';
 import { commandStatusUpdate } from './command-progress.js';
 
 export interface CommandSweepDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmCommandsPort;
   readonly log: LogPort;
   readonly clock: ClockPort;
   /** A command's time to live: not sent by then it fails; sent with no delivery feedback by then it expires. */

@@ -1,5 +1,6 @@
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
-import { BUILT_IN_DEVICE_TYPES, RegistrationStatus } from '@fieldlink/domain';
+import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
 import { encodeCfsAlertMessage, silentLog, type CloudToDevicePort, type CrmGatewayPort, type QueueMessage } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -42,7 +43,7 @@ async function runLoop(messages: readonly QueueMessage[], faults: ReadonlyMap<nu
   const hub = new InMemoryCloudToDevice(registry, clock, { expiryCheckIntervalMs: 0, feedbackRetryDelayMs: 1 });
   await registry.registerDevices(DEVICES.map((deviceId) => ({ deviceId })));
   for (const [i, deviceId] of DEVICES.entries()) {
-    await realCrm.upsertDevice({ deviceRecordId: `dev-${i}`, deviceId, name: deviceId, deviceType: 'Thermostat', settings: { TargetTemperature: 60 + i }, registrationStatus: RegistrationStatus.Registered });
+    await realCrm.upsertDevice(aCrmDevice({ deviceRecordId: `dev-${i}`, deviceId, name: deviceId, settings: { TargetTemperature: 60 + i } }));
   }
   const schedule = new FaultSchedule(faults);
   const crm = schedule.wrap<CrmGatewayPort>(realCrm, 'crm');

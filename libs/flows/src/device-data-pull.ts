@@ -1,7 +1,7 @@
-import type { CrmGatewayPort, DeviceRegistryPort, LogPort } from '@fieldlink/ports';
+import type { CrmDevicesPort, CrmDeviceDataPort, DeviceRegistryPort, LogPort } from '@fieldlink/ports';
 
 export interface DeviceDataPullDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmDevicesPort & CrmDeviceDataPort;
   readonly registry: DeviceRegistryPort;
   readonly log: LogPort;
 }

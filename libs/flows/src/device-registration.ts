@@ -1,5 +1,5 @@
 import { err, isHubDeviceId, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
-import { alignCommaJoined, type AmbiguousRegistration, type CrmGatewayPort, type DeviceRegistration, type DeviceRegistryPort, type LogPort, type RegistrationResult } from '@fieldlink/ports';
+import { alignCommaJoined, type AmbiguousRegistration, type CrmDevicesPort, type DeviceRegistration, type DeviceRegistryPort, type LogPort, type RegistrationResult } from '@fieldlink/ports';
 
 /** One device to register: its hub id, its CRM record, and what its twin should carry. */
 export interface DeviceToRegister {
@@ -11,7 +11,7 @@ export interface DeviceToRegister {
 }
 
 export interface DeviceRegistrationsDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmDevicesPort;
   readonly registry: DeviceRegistryPort;
   readonly log: LogPort;
 }

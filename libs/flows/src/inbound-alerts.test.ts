@@ -1,6 +1,7 @@
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { readFileSync } from 'node:fs';
 import { InMemoryCrm, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
-import { AlertState, AlertStatus, AlertType, RegistrationStatus } from '@fieldlink/domain';
+import { AlertState, AlertStatus, AlertType } from '@fieldlink/domain';
 import { silentLog, type CrmGatewayPort } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -49,7 +50,7 @@ describe('InboundAlerts', () => {
   it('maps the device id to the msdyn_iotdevice record and its customer asset', async () => {
     const { queue, processor, crm } = setup();
     await crm.upsertCustomerAsset({ customerAssetId: 'asset-9', name: 'Lobby HVAC' });
-    await crm.upsertDevice({ deviceRecordId: 'dev-rec-1', deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', customerAssetId: 'asset-9', registrationStatus: RegistrationStatus.Registered });
+    await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-rec-1', deviceId: 'thermostat-1', customerAssetId: 'asset-9' }));
     await queue.send([{ messageId: 'm1', body: encode(fixture) }]);
     await processor.drainOnce();
     expect(await crm.listIoTAlerts()).toMatchObject([{ deviceRecordId: 'dev-rec-1', customerAssetId: 'asset-9' }]);
@@ -170,7 +171,7 @@ describe('InboundAlerts, the organisation enriches (as in a CFS deployment)', ()
         }),
       'organisation',
     );
-    await crm.upsertDevice({ deviceRecordId: 'dev-rec-1', deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', customerAssetId: 'asset-9', registrationStatus: RegistrationStatus.Registered });
+    await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-rec-1', deviceId: 'thermostat-1', customerAssetId: 'asset-9' }));
     await queue.send([{ messageId: 'a', body: encode(alertAt('a', T0)) }, { messageId: 'b', body: encode(alertAt('b', T0 + 60_000)) }]);
     await processor.drainOnce();
     const alerts = await crm.listIoTAlerts();

@@ -1,5 +1,5 @@
 import { AlertState, AlertStatus, AlertType, DEFAULT_PARENTING_POLICY, describeIssues, describeThresholdAlert, parentFor, type ParentableAlert, type ParentingPolicy } from '@fieldlink/domain';
-import { decodeCfsAlertMessage, type CrmGatewayPort, type DecodedCfsAlert, type LogPort, type NewIoTAlert, type ReceivedQueueMessage, type StoredIoTAlert } from '@fieldlink/ports';
+import { decodeCfsAlertMessage, type CrmDevicesPort, type CrmAlertsPort, type DecodedCfsAlert, type LogPort, type NewIoTAlert, type ReceivedQueueMessage, type StoredIoTAlert } from '@fieldlink/ports';
 import { nameBasedGuid } from './deterministic-id.js';
 import { settleFailures } from './failure-settlement.js';
 import { complete, deadLetter, type Settlement } from './settlement.js';
@@ -10,7 +10,7 @@ export interface StoredAlertHandler {
 }
 
 export interface InboundAlertsDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmDevicesPort & CrmAlertsPort;
   readonly log: LogPort;
   /** Debounce: window and matching fields; CFS's 5 minutes on the device by default. */
   readonly parenting?: ParentingPolicy;

@@ -5,6 +5,7 @@
 // values) stay literal, the rest is matched by shape. The metadata is what the endpoint sets on
 // the Service Bus message: the content type of its Json format and the RequestName and
 // EntityLogicalName claims.
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
@@ -75,9 +76,9 @@ async function orchestrator() {
   const queue = new InMemoryQueue('outbound', { clock });
   const received: string[] = [];
   await registry.registerDevices([{ deviceId: 'thermostat-1' }]);
-  await crm.upsertDevice({ deviceRecordId: DEVICE_RECORD_ID, deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+  await crm.upsertDevice(aCrmDevice({ deviceRecordId: DEVICE_RECORD_ID, deviceId: 'thermostat-1' }));
   // The register fixture's second device: in CRM, not yet in the hub.
-  await crm.upsertDevice({ deviceRecordId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', deviceId: 'thermostat-2', name: 'Server room thermostat', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.InProgress });
+  await crm.upsertDevice(aCrmDevice({ deviceRecordId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', deviceId: 'thermostat-2', name: 'Server room thermostat', registrationStatus: RegistrationStatus.InProgress }));
   hub.attach('thermostat-1', async (m) => {
     received.push(new TextDecoder().decode(m.body));
     return 'complete';

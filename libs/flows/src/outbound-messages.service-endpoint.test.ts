@@ -2,6 +2,7 @@
 // (each possibly base64), Binary XML refused with the setting to change, stripped contexts re-read
 // from the CRM, message names in any case, the organisation's command property names, and a
 // registration whose lists cannot be split by position (a comma in a name or id).
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { readFileSync } from 'node:fs';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
@@ -52,7 +53,7 @@ async function setup() {
   const processor = new QueueProcessor(queue, (m) => outbound.handle(m), log);
   const received: string[] = [];
   await registry.registerDevices([{ deviceId: 'thermostat-1' }]);
-  await crm.upsertDevice({ deviceRecordId: DEVICE_RECORD, deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', tags: { site: 'lobby' }, settings: { TargetTemperature: 19 }, registrationStatus: RegistrationStatus.Registered });
+  await crm.upsertDevice(aCrmDevice({ deviceRecordId: DEVICE_RECORD, deviceId: 'thermostat-1', tags: { site: 'lobby' }, settings: { TargetTemperature: 19 } }));
   hub.attach('thermostat-1', async (m) => {
     received.push(new TextDecoder().decode(m.body));
     return 'complete';

@@ -1,3 +1,4 @@
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { readFileSync } from 'node:fs';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
@@ -45,7 +46,7 @@ const setup = async (wrapCloudToDevice: (c: CloudToDevicePort) => CloudToDeviceP
 
 const withDevice = async (s: Awaited<ReturnType<typeof setup>>) => {
   await s.registry.registerDevices([{ deviceId: 'thermostat-1' }]);
-  await s.crm.upsertDevice({ deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+  await s.crm.upsertDevice(aCrmDevice({ deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', deviceId: 'thermostat-1' }));
   s.hub.attach('thermostat-1', async (m) => {
     s.received.push(`${m.messageId} ${new TextDecoder().decode(m.body)}`);
     return 'complete';
@@ -97,7 +98,7 @@ describe('OutboundMessages', () => {
   it('registers the devices of the CFS register fixture and writes Registered with the device id back to the CRM', async () => {
     const s = await setup();
     for (const [deviceRecordId, name] of [['d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', 'Lobby thermostat'], ['0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', 'Server room thermostat']] as const) {
-      await s.crm.upsertDevice({ deviceRecordId, deviceId: '', name, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.InProgress });
+      await s.crm.upsertDevice(aCrmDevice({ deviceRecordId, deviceId: '', name, registrationStatus: RegistrationStatus.InProgress }));
     }
     await s.deliver('m1', cfs('remote-execution-context.register-devices.json'));
     expect(await s.registry.getTwin('thermostat-2')).toMatchObject({ status: 'enabled', tags: { site: 'server-room' }, desired: { TargetTemperature: 18 } });
@@ -116,8 +117,8 @@ describe('OutboundMessages', () => {
     const s = await setup();
     await withDevice(s);
     await s.registry.registerDevices([{ deviceId: 'thermostat-2' }, { deviceId: 'thermostat-3' }]);
-    await s.crm.upsertDevice({ deviceRecordId: 'd2', deviceId: 'thermostat-2', name: 'Roof thermostat', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
-    await s.crm.upsertDevice({ deviceRecordId: 'd3', deviceId: 'thermostat-3', name: 'Offline thermostat', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+    await s.crm.upsertDevice(aCrmDevice({ deviceRecordId: 'd2', deviceId: 'thermostat-2', name: 'Roof thermostat' }));
+    await s.crm.upsertDevice(aCrmDevice({ deviceRecordId: 'd3', deviceId: 'thermostat-3', name: 'Offline thermostat' }));
     s.hub.attach('thermostat-2', async (m) => {
       s.received.push(`${m.messageId} ${new TextDecoder().decode(m.body)}`);
       return 'complete';

@@ -4,7 +4,8 @@ import {
   outboundMessageKind,
   readOutboundCrmMessage,
   type CommandCreated,
-  type CrmGatewayPort,
+  type CrmCommandsPort,
+  type CrmDevicesPort,
   type DeviceRegistryPort,
   type DeviceUpdated,
   type LogPort,
@@ -19,7 +20,7 @@ import { settleFailures } from './failure-settlement.js';
 import { abandon, complete, deadLetter, type Settlement } from './settlement.js';
 
 export interface OutboundMessagesDeps {
-  readonly crm: CrmGatewayPort;
+  readonly crm: CrmCommandsPort & CrmDevicesPort;
   readonly registry: DeviceRegistryPort;
   readonly dispatch: CommandDispatch;
   readonly registrations: DeviceRegistrations;

@@ -2,8 +2,11 @@ import type { CfsCommandStatus, CommandState, IoTAlert, RegistrationStatus, Resu
 
 /*
  * The CRM side (Dynamics 365 / Dataverse, or an in-memory stand-in): the records the flows read
- * and write. It is split by what a flow needs (alerts, commands, devices, work, device data), and
- * `CrmGatewayPort` is all of them, which each CRM adapter implements.
+ * and write. It is split into role interfaces by what a flow needs (devices, alerts, commands,
+ * work, device data, settings, device categories); each flow takes only the roles it uses
+ * (`crm: CrmCommandsPort & CrmDevicesPort`, ...). `CrmGatewayPort` is all of them, which each CRM
+ * adapter implements and the composition root binds. Reads that only tests make (an asset by id,
+ * the alerts of a token, the cases) are not here: see `CrmReadBack` in `@fieldlink/ports/testing`.
  *
  * Ids: `...RecordId` / `alertId` / `commandId` are CRM record ids (GUIDs in Dataverse); `deviceId`
  * is always the IoT hub device id (`msdyn_deviceid`).
@@ -39,7 +42,6 @@ export interface RegistrationResult {
 
 export interface CrmDevicesPort {
   upsertCustomerAsset(asset: CrmCustomerAsset): Promise<void>;
-  getCustomerAsset(customerAssetId: string): Promise<CrmCustomerAsset | undefined>;
   /** Creates or replaces the device record with this `deviceRecordId`. */
   upsertDevice(device: CrmDevice): Promise<void>;
   getDevice(deviceRecordId: string): Promise<CrmDevice | undefined>;
@@ -86,8 +88,6 @@ export interface CrmAlertsPort {
    */
   createIoTAlert(alert: NewIoTAlert): Promise<CreatedIoTAlert>;
   getIoTAlert(alertId: string): Promise<StoredIoTAlert | undefined>;
-  /** Every alert of an event token (the event's readings over their thresholds), oldest first. */
-  findIoTAlertsByToken(alertToken: string): Promise<StoredIoTAlert[]>;
   /** Alerts of a device with `alertTime` at or after `since` (epoch ms), newest first: for parenting. */
   findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]>;
   updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void>;
@@ -194,7 +194,6 @@ export interface CrmWorkPort {
   createCase(newCase: NewCrmCase): Promise<{ readonly caseId: string; readonly created: boolean }>;
   /** Idempotent per alert: a second call for the same alert returns the first work order. */
   createWorkOrder(workOrder: NewCrmWorkOrder): Promise<{ readonly workOrderId: string; readonly created: boolean }>;
-  listCases(query?: { readonly alertId?: string }): Promise<CrmCase[]>;
   listWorkOrders(query?: { readonly alertId?: string }): Promise<CrmWorkOrder[]>;
 }
 

@@ -2,6 +2,7 @@ export * from './codec/json-body.js';
 export * from './codec/zod-issues.js';
 export * from './codec/comma-joined.js';
 export * from './codec/raw-json.js';
+export * from './codec/uuid-v5.js';
 export * from './messages/telemetry-message.js';
 export * from './messages/cfs-alert-message.js';
 export * from './messages/command-payload.js';

@@ -63,4 +63,6 @@ for (let i = 1; i <= runs; i++) {
 }
 const source = median(times.source);
 const build = median(times.build);
-console.log(`\nfieldlink up, spawn to "fieldlink.up", median of ${runs}: from source ${source.toFixed(0)} ms, from the build ${build.toFixed(0)} ms (${(source / build).toFixed(2)}x)`);
+console.log(
+  `\nfieldlink up, spawn to "fieldlink.up", median of ${runs}: from source ${source.toFixed(0)} ms, from the build ${build.toFixed(0)} ms (${(source / build).toFixed(2)}x)`,
+);

@@ -3,7 +3,12 @@
 import assert from 'node:assert/strict';
 import { RulesEngine, compileCfsDeviceRules, emptyRulesEngineState, loadRuleSet } from '@fieldlink/domain';
 
-const reading = (temperature, second) => ({ deviceId: 'thermostat-1', eventToken: `t-${second}`, enqueuedTime: Date.UTC(2026, 0, 1, 9, 0, second), readings: { Temperature: temperature } });
+const reading = (temperature, second) => ({
+  deviceId: 'thermostat-1',
+  eventToken: `t-${second}`,
+  enqueuedTime: Date.UTC(2026, 0, 1, 9, 0, second),
+  readings: { Temperature: temperature },
+});
 const readings = [reading(65, 0), reading(72, 1), reading(66, 2)];
 
 function alertsOf(compiled) {
@@ -13,14 +18,26 @@ function alertsOf(compiled) {
   return readings.flatMap((r) => engine.evaluate(state, r, 'Thermostat')).filter((o) => o.type === 'alert');
 }
 
-const cfs = alertsOf(compileCfsDeviceRules([{ DeviceType: 'Thermostat', Temperature: 70, Humidity: null, TemperatureRuleOutput: 'AlarmTemp', HumidityRuleOutput: null }]));
+const cfs = alertsOf(
+  compileCfsDeviceRules([{ DeviceType: 'Thermostat', Temperature: 70, Humidity: null, TemperatureRuleOutput: 'AlarmTemp', HumidityRuleOutput: null }]),
+);
 assert.equal(cfs.length, 1, 'the CFS rule raises one alert, for the reading over 70');
 assert.equal(cfs[0].eventToken, 't-1');
 
 const native = alertsOf(
   loadRuleSet({
     version: 1,
-    rules: [{ id: 'too-hot', kind: 'threshold', scope: { deviceType: 'Thermostat' }, reading: 'Temperature', condition: { operator: '>', value: 70 }, severity: 'major', output: 'AlarmTemp' }],
+    rules: [
+      {
+        id: 'too-hot',
+        kind: 'threshold',
+        scope: { deviceType: 'Thermostat' },
+        reading: 'Temperature',
+        condition: { operator: '>', value: 70 },
+        severity: 'major',
+        output: 'AlarmTemp',
+      },
+    ],
   }),
 );
 assert.equal(native.length, 1, 'the native rule raises one alert, for the reading over 70');

@@ -37,7 +37,10 @@ function ok(result: SpawnSyncReturns<string>): string {
 /** The workspace packages that are published: every one that is not private. */
 function publishable(): string[] {
   const listed = ok(spawnSync('npm', ['query', '.workspace'], { cwd: workspaceRoot, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }));
-  return (JSON.parse(listed) as { name: string; private?: boolean }[]).filter((p) => p.private !== true).map((p) => p.name).sort();
+  return (JSON.parse(listed) as { name: string; private?: boolean }[])
+    .filter((p) => p.private !== true)
+    .map((p) => p.name)
+    .sort();
 }
 
 const consumer = mkdtempSync(join(tmpdir(), 'fieldlink-consumer-'));
@@ -48,25 +51,42 @@ describe('the published packages, installed from their tarballs into a fresh pro
     // Under nx (npm test) the build ran before, as this target's dependency; run alone, build here.
     if (process.env['NX_TASK_TARGET_PROJECT'] === undefined) ok(run(workspaceRoot, 'npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static']));
     const names = publishable();
-    expect(names).toEqual(expect.arrayContaining(['@fieldlink/domain', '@fieldlink/ports', '@fieldlink/flows', '@fieldlink/composition', '@fieldlink/contracts', 'fieldlink']));
-    const packed = JSON.parse(ok(run(workspaceRoot, 'npm', ['pack', '--json', '--pack-destination', consumer, ...names.flatMap((n) => ['-w', n])], true))) as { name: string; filename: string; files: { path: string }[] }[];
+    expect(names).toEqual(
+      expect.arrayContaining(['@fieldlink/domain', '@fieldlink/ports', '@fieldlink/flows', '@fieldlink/composition', '@fieldlink/contracts', 'fieldlink']),
+    );
+    const packed = JSON.parse(ok(run(workspaceRoot, 'npm', ['pack', '--json', '--pack-destination', consumer, ...names.flatMap((n) => ['-w', n])], true))) as {
+      name: string;
+      filename: string;
+      files: { path: string }[];
+    }[];
     for (const p of packed) {
       console.log(`${p.filename}: ${p.files.length} files`);
       const paths = p.files.map((f) => f.path);
       // Declarations and JavaScript, never the TypeScript sources, tests or the workspace's tsconfig.
-      expect(paths.filter((f) => /(^src\/|\.test\.|tsconfig|vitest\.config)/.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts'))), p.name).toEqual([]);
+      expect(
+        paths.filter((f) => /(^src\/|\.test\.|tsconfig|vitest\.config)/.test(f) || (f.endsWith('.ts') && !f.endsWith('.d.ts'))),
+        p.name,
+      ).toEqual([]);
       expect(paths, p.name).toContain('package.json');
     }
     const dependencies = Object.fromEntries(packed.map((p) => [p.name, `file:./${p.filename}`]));
     writeFileSync(
       join(consumer, 'package.json'),
-      JSON.stringify({
-        name: 'fieldlink-consumer',
-        private: true,
-        type: 'module',
-        dependencies,
-        devDependencies: { vitest: rootManifest.devDependencies['vitest'], typescript: rootManifest.devDependencies['typescript'], '@types/node': rootManifest.devDependencies['@types/node'] },
-      }, null, 2),
+      JSON.stringify(
+        {
+          name: 'fieldlink-consumer',
+          private: true,
+          type: 'module',
+          dependencies,
+          devDependencies: {
+            vitest: rootManifest.devDependencies['vitest'],
+            typescript: rootManifest.devDependencies['typescript'],
+            '@types/node': rootManifest.devDependencies['@types/node'],
+          },
+        },
+        null,
+        2,
+      ),
     );
     for (const file of readdirSync(consumerFiles)) copyFileSync(join(consumerFiles, file), join(consumer, file));
     // --ignore-scripts: no check here opens SQLite, and compiling better-sqlite3 takes minutes
@@ -78,7 +98,7 @@ describe('the published packages, installed from their tarballs into a fresh pro
     expect(ok(run(consumer, process.execPath, ['check-domain.mjs']))).toContain('CFS rule 1 alert, native rule 1 alert');
   });
 
-  it('(b) the consumer\'s vitest runs a conformance suite of @fieldlink/ports/testing against the in-memory queue', () => {
+  it("(b) the consumer's vitest runs a conformance suite of @fieldlink/ports/testing against the in-memory queue", () => {
     const out = ok(run(consumer, 'npx', ['vitest', 'run', '--root', '.', 'queue-conformance.test.ts']));
     expect(out.replace(/\x1b\[[0-9;]*m/g, '')).toMatch(/Tests\s+\d+ passed \(\d+\)/);
   });
@@ -92,9 +112,29 @@ describe('the published packages, installed from their tarballs into a fresh pro
     const manifest = JSON.parse(readFileSync(join(workspaceRoot, 'apps', 'cli', 'package.json'), 'utf8')) as { version: string };
     expect(ok(run(consumer, 'npx', ['fieldlink', '--version'])).trim()).toBe(manifest.version);
     const examples = join('node_modules', 'fieldlink', 'examples');
-    const out = ok(run(consumer, 'npx', ['fieldlink', 'rules', 'test', '--rules', join(examples, 'devicerules.json'), '--telemetry', join(examples, 'telemetry.sample.jsonl')]));
+    const out = ok(
+      run(consumer, 'npx', [
+        'fieldlink',
+        'rules',
+        'test',
+        '--rules',
+        join(examples, 'devicerules.json'),
+        '--telemetry',
+        join(examples, 'telemetry.sample.jsonl'),
+      ]),
+    );
     expect(out).toMatch(/\d+ alerts from 121 readings \(CFS devicerules\.json\)/);
-    const native = ok(run(consumer, 'npx', ['fieldlink', 'rules', 'test', '--rules', join(examples, 'rules.native.json'), '--telemetry', join(examples, 'telemetry.sample.jsonl')]));
+    const native = ok(
+      run(consumer, 'npx', [
+        'fieldlink',
+        'rules',
+        'test',
+        '--rules',
+        join(examples, 'rules.native.json'),
+        '--telemetry',
+        join(examples, 'telemetry.sample.jsonl'),
+      ]),
+    );
     expect(native).toMatch(/\d+ alerts from 121 readings \(native rule document\)/);
   });
 });

@@ -27,7 +27,13 @@ function run(cwd: string, command: string, args: readonly string[]): SpawnSyncRe
 }
 
 /** Starts `args` in the copy, waits for `ready` in its output (60 s at most), runs `probe` on the match, stops it with `signal` and returns the exit code and output. */
-async function runUntil(args: readonly string[], ready: RegExp, signal: NodeJS.Signals = 'SIGTERM', extraEnv: Record<string, string> = {}, probe?: (match: RegExpExecArray) => Promise<void>): Promise<{ code: number | null; out: string }> {
+async function runUntil(
+  args: readonly string[],
+  ready: RegExp,
+  signal: NodeJS.Signals = 'SIGTERM',
+  extraEnv: Record<string, string> = {},
+  probe?: (match: RegExpExecArray) => Promise<void>,
+): Promise<{ code: number | null; out: string }> {
   console.log(`\n$ (production copy) node ${args.join(' ')}   # until ${ready.source}, then ${signal}`);
   const child = spawn(process.execPath, args, { cwd: copy, env: { ...env, ...extraEnv } });
   let out = '';
@@ -52,7 +58,9 @@ describe('a production install (npm ci --omit=dev) of the built workspace', () =
   it('installs without any devDependency', () => {
     // Under nx (npm test) the build ran before, as this target's dependency; run alone, build here.
     if (process.env['NX_TASK_TARGET_PROJECT'] === undefined) run(workspaceRoot, 'npx', ['nx', 'run-many', '-t', 'build', '--outputStyle=static']);
-    const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: workspaceRoot, encoding: 'utf8' }).stdout.split('\0').filter((f) => f !== '' && existsSync(join(workspaceRoot, f)));
+    const files = spawnSync('git', ['ls-files', '--cached', '--others', '--exclude-standard', '-z'], { cwd: workspaceRoot, encoding: 'utf8' })
+      .stdout.split('\0')
+      .filter((f) => f !== '' && existsSync(join(workspaceRoot, f)));
     for (const file of files) {
       mkdirSync(dirname(join(copy, file)), { recursive: true });
       cpSync(join(workspaceRoot, file), join(copy, file));
@@ -75,7 +83,11 @@ describe('a production install (npm ci --omit=dev) of the built workspace', () =
   });
 
   it('npm start runs fieldlink up (the durable default) from the build, until Ctrl-C', async () => {
-    const { code, out } = await runUntil(['apps/cli/bin/fieldlink.mjs', 'up', '--data-dir', join(copy, '.fieldlink'), '--devices', '2', '--interval', '200', '--no-web'], /fieldlink\.up\b/, 'SIGINT');
+    const { code, out } = await runUntil(
+      ['apps/cli/bin/fieldlink.mjs', 'up', '--data-dir', join(copy, '.fieldlink'), '--devices', '2', '--interval', '200', '--no-web'],
+      /fieldlink\.up\b/,
+      'SIGINT',
+    );
     expect(out).toContain('fieldlink.stopped');
     expect(code).toBe(0);
   });

@@ -13,9 +13,19 @@ const env = { ...process.env, NO_COLOR: '1', NX_DAEMON: 'false', NX_TUI: 'false'
 const nxJson = JSON.parse(readFileSync(join(workspaceRoot, 'nx.json'), 'utf8')) as { release: { projects: string[] } };
 
 function release(...args: string[]): string {
-  const run = spawnSync('npx', ['nx', 'release', ...args, '--dry-run', '--skip-publish', '--verbose'], { cwd: workspaceRoot, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const run = spawnSync('npx', ['nx', 'release', ...args, '--dry-run', '--skip-publish', '--verbose'], {
+    cwd: workspaceRoot,
+    env,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   const out = `${run.stdout}${run.stderr}`;
-  console.log(`$ npx nx release ${args.join(' ')} --dry-run --skip-publish\n${out.split('\n').filter((l) => /UPDATE|CREATE|NX  /.test(l)).join('\n')}`);
+  console.log(
+    `$ npx nx release ${args.join(' ')} --dry-run --skip-publish\n${out
+      .split('\n')
+      .filter((l) => /UPDATE|CREATE|NX  /.test(l))
+      .join('\n')}`,
+  );
   expect(run.status, out).toBe(0);
   return out;
 }

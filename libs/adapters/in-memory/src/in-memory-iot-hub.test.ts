@@ -1,12 +1,19 @@
 import type { TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
 import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, eventually, telemetryIntakeConformance } from '@fieldlink/ports/testing';
-import { describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryIotHub } from './in-memory-iot-hub.js';
 import { ManualClock } from './system-clock.js';
 
+/** The hubs a test opened: closed after it, whether it passed or not. */
+const opened: InMemoryIotHub[] = [];
+const track = (hub: InMemoryIotHub): InMemoryIotHub => (opened.push(hub), hub);
+afterEach(async () => {
+  for (const hub of opened.splice(0)) await hub.close();
+});
+
 const newHub = () => {
   const clock = new ManualClock(Date.parse('2026-11-28T09:00:00Z'));
-  const hub = new InMemoryIotHub({ clock, handlerRetryDelayMs: 5, cloudToDevice: { feedbackRetryDelayMs: 5, expiryCheckIntervalMs: 0 } });
+  const hub = track(new InMemoryIotHub({ clock, handlerRetryDelayMs: 5, cloudToDevice: { feedbackRetryDelayMs: 5, expiryCheckIntervalMs: 0 } }));
   return { clock, hub };
 };
 
@@ -43,7 +50,7 @@ telemetryIntakeConformance('InMemoryIotHub telemetry', async () => {
 
 describe('InMemoryIotHub sequence numbers', () => {
   it('start at firstSequenceNumber and increase by one per event of a partition, so a hub started again numbers above an earlier run', async () => {
-    const hub = new InMemoryIotHub({ partitionCount: 1, firstSequenceNumber: 5_000 });
+    const hub = track(new InMemoryIotHub({ partitionCount: 1, firstSequenceNumber: 5_000 }));
     const seen: number[] = [];
     const subscription = await hub.subscribe('rules', async (batch) => {
       for (const e of batch) seen.push(e.sequenceNumber);
@@ -52,7 +59,6 @@ describe('InMemoryIotHub sequence numbers', () => {
     await hub.send('thermostat-1', new TextEncoder().encode('{}'));
     await eventually(() => expect(seen).toEqual([5_000, 5_001]));
     await subscription.close();
-    await hub.close();
     expect(() => new InMemoryIotHub({ firstSequenceNumber: -1 })).toThrow('firstSequenceNumber');
   });
 });
@@ -72,7 +78,6 @@ describe('InMemoryIotHub telemetry: how far a partition goes', () => {
     await hub.send('thermostat-1', new TextEncoder().encode('{}'));
     expect(partition.lastEnqueuedSequenceNumber?.()).toBe(envelope.sequenceNumber + 1);
     expect(subscription.partitions?.()).toEqual([]);
-    await hub.close();
   });
 });
 
@@ -92,11 +97,10 @@ describe('InMemoryIotHub recorded messages (fieldlink replay)', () => {
     );
     const recorded = Date.parse('2026-06-01T08:00:00Z');
     await hub.sendRecorded('thermostat-1', new TextEncoder().encode('{}'), recorded);
-    await vi.waitFor(() => expect(handed).toEqual([{ deviceId: 'thermostat-1', enqueuedTime: recorded }]));
+    await eventually(() => expect(handed).toEqual([{ deviceId: 'thermostat-1', enqueuedTime: recorded }]));
     expect(hub.uncheckpointed('rules')).toBe(1);
     await checkpoint!();
     expect(hub.uncheckpointed('rules')).toBe(0);
     await subscription.close();
-    await hub.close();
   });
 });

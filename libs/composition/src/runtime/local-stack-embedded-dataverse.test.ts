@@ -3,6 +3,7 @@ import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { RegistrationStatus } from '@fieldlink/domain';
 import { decodeRemoteExecutionContext, ServiceEndpointProperty, TOKENS, type CrmGatewayPort, type LogFields, type LogPort, type QueueMessage } from '@fieldlink/ports';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.js';
 import type { AdapterFactories } from '../container/port-adapters.js';
@@ -14,15 +15,6 @@ afterEach(async () => {
   stack = undefined;
 });
 
-const waitFor = async <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 10_000): Promise<T> => {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-};
 
 /** The outbound queue, keeping what was posted to it: here only the emulator's service endpoint posts. */
 class RecordingQueue extends InMemoryQueue {

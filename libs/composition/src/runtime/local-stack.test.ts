@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
 import type { CommandRequests } from '@fieldlink/flows';
 import { silentLog, TOKENS, type CrmGatewayPort, type DeviceTelemetryPort, type MessageQueuePort } from '@fieldlink/ports';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES } from '../container/port-adapters.js';
@@ -16,15 +17,6 @@ afterEach(async () => {
   stack = undefined;
 });
 
-const waitFor = async <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 5_000): Promise<T> => {
-  const until = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 const examples = (file: string): string => fileURLToPath(new URL(`../../../../apps/cli/examples/${file}`, import.meta.url));
 /** The demo policy `fieldlink up` turns on. */

@@ -1,10 +1,13 @@
-import { AlertState, AlertStatus, AlertType, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
+import { AlertState, AlertStatus, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CrmError, type CrmDevice, type CrmGatewayPort, type NewIoTAlert } from '../crm-gateway-port.js';
+import { aCrmDevice, aNewIoTAlert } from './builders.js';
 import { newGuid, uniqueDeviceId } from './conformance-support.js';
+import type { CrmReadBack } from './crm-read-back.js';
 
 export interface CrmGatewayUnderTest {
-  readonly crm: CrmGatewayPort;
+  /** The adapter, with the reads the suite makes to check what it wrote. */
+  readonly crm: CrmGatewayPort & CrmReadBack;
   /**
    * Lets time pass between two writes, so that "newest first" by creation time is observable
    * (a manual clock moves; against a real service, wait — Dataverse stamps whole seconds).
@@ -22,26 +25,10 @@ export type CrmGatewayFactory = () => Promise<CrmGatewayUnderTest>;
 /** A device id with a quote and an OData fragment in it: it must be treated as plain data. */
 const dangerousDeviceId = (): string => uniqueDeviceId("o'brien-x'or'1'eq'1");
 
-const device = (overrides: Partial<CrmDevice> = {}): CrmDevice => ({
-  deviceRecordId: newGuid(),
-  deviceId: uniqueDeviceId('thermostat'),
-  name: 'Lobby thermostat',
-  deviceType: 'Thermostat',
-  registrationStatus: RegistrationStatus.Unregistered,
-  ...overrides,
-});
+/** A fresh unregistered device: records outlive a test on a real service. */
+const device = (overrides: Partial<CrmDevice> = {}): CrmDevice => aCrmDevice({ deviceRecordId: newGuid(), deviceId: uniqueDeviceId('thermostat'), registrationStatus: RegistrationStatus.Unregistered, ...overrides });
 
-const alert = (deviceId: string, alertTime: number, overrides: Partial<NewIoTAlert> = {}): NewIoTAlert => ({
-  alertToken: newGuid(),
-  deviceId,
-  description: 'Temperature reading of 86 exceeded a threshold of 70',
-  alertData: JSON.stringify({ deviceid: deviceId, readingtype: 'Temperature', reading: 86, threshold: 70 }),
-  alertTime,
-  alertType: AlertType.Anomaly,
-  state: AlertState.Active,
-  status: AlertStatus.Active,
-  ...overrides,
-});
+const alert = (deviceId: string, alertTime: number, overrides: Partial<NewIoTAlert> = {}): NewIoTAlert => aNewIoTAlert({ alertToken: newGuid(), deviceId, alertTime, ...overrides });
 
 const isCrmError = (code: string) => (e: unknown) => e instanceof CrmError && e.code === code;
 

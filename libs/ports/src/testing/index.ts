@@ -1,6 +1,7 @@
 export * from './conformance-support.js';
 export * from './message-queue-conformance.js';
 export * from './crm-gateway-conformance.js';
+export * from './crm-read-back.js';
 export * from './device-registry-conformance.js';
 export * from './cloud-to-device-conformance.js';
 export * from './device-client-conformance.js';
@@ -9,3 +10,4 @@ export * from './reference-data-conformance.js';
 export * from './status-store-conformance.js';
 export * from './rule-state-store-conformance.js';
 export * from './rejected-telemetry-conformance.js';
+export * from './builders.js';

@@ -1,3 +1,4 @@
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { AlertState, AlertStatus, AlertType, BUILT_IN_DEVICE_TYPES, RegistrationStatus } from '@fieldlink/domain';
 import { InMemoryCrm, InMemoryDeviceRegistry, InMemoryStatusStore, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { AlertActions, CommandRequests, DeviceRegistrations, deviceTypeCommandCatalog } from '@fieldlink/flows';
@@ -19,8 +20,8 @@ async function stack() {
   const commands = new CommandRequests({ crm, catalog, log: silentLog, defaultDeviceType: 'Thermostat' });
   const alertActions = new AlertActions({ crm, commands, log: silentLog });
   const registrations = new DeviceRegistrations({ crm, registry: new InMemoryDeviceRegistry(), log: silentLog });
-  await crm.upsertDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', name: 'Lobby', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
-  await crm.upsertDevice({ deviceRecordId: 'dev-2', deviceId: 'thermostat-2', name: 'Server room', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Unregistered });
+  await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', name: 'Lobby' }));
+  await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-2', deviceId: 'thermostat-2', name: 'Server room', registrationStatus: RegistrationStatus.Unregistered }));
   const alert = { deviceId: 'thermostat-1', description: 'Temperature reading of 76 exceeded a threshold of 70', alertData: '{}', alertType: AlertType.Anomaly, state: AlertState.Active, status: AlertStatus.Active } as const;
   const root = await crm.createIoTAlert({ ...alert, alertToken: 'token-1', alertTime: NOW - 120_000, deviceRecordId: 'dev-1' });
   await crm.createIoTAlert({ ...alert, alertToken: 'token-2', alertTime: NOW - 60_000, description: 'Temperature reading of 77 exceeded a threshold of 70', parentAlertId: root.alertId });

@@ -1,19 +1,11 @@
-import { AlertState, AlertStatus, AlertType, RegistrationStatus } from '@fieldlink/domain';
+import { aCrmDevice, aNewIoTAlert } from '@fieldlink/ports/testing';
+import { RegistrationStatus } from '@fieldlink/domain';
 import { InMemoryCrm, InMemoryStatusStore, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { describe, expect, it } from 'vitest';
 import { readConsoleSnapshot } from './console-snapshot.js';
 
-const alert = (token: string, alertTime: number, parentAlertId?: string) => ({
-  alertToken: token,
-  deviceId: 'thermostat-1',
-  description: `reading ${token}`,
-  alertData: '{}',
-  alertTime,
-  alertType: AlertType.Anomaly,
-  state: AlertState.Active,
-  status: AlertStatus.Active,
-  ...(parentAlertId === undefined ? {} : { parentAlertId }),
-});
+const alert = (token: string, alertTime: number, parentAlertId?: string) =>
+  aNewIoTAlert({ alertToken: token, description: `reading ${token}`, alertData: '{}', alertTime, ...(parentAlertId === undefined ? {} : { parentAlertId }) });
 
 describe('console snapshot', () => {
   it('groups children under their root, and shows a child whose root fell outside the list as a root, so no alert disappears', async () => {
@@ -31,8 +23,8 @@ describe('console snapshot', () => {
   it('joins CRM devices with their health, and lists a device the CRM does not know as "Not in CRM"', async () => {
     const crm = new InMemoryCrm(new SequentialIds('a'));
     const statusStore = new InMemoryStatusStore();
-    await crm.upsertDevice({ deviceRecordId: 'r1', deviceId: 'thermostat-10', name: 'Hall', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Error, registrationMessage: 'hub said no' });
-    await crm.upsertDevice({ deviceRecordId: 'r2', deviceId: 'thermostat-9', name: 'Lab', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.InProgress });
+    await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'r1', deviceId: 'thermostat-10', name: 'Hall', registrationStatus: RegistrationStatus.Error, registrationMessage: 'hub said no' }));
+    await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'r2', deviceId: 'thermostat-9', name: 'Lab', registrationStatus: RegistrationStatus.InProgress }));
     await statusStore.upsertDeviceHealth({ deviceId: 'stray-1', lastActivityTime: 10, online: true, lastReadings: { Temperature: 60 } });
     const { devices } = await readConsoleSnapshot({ crm, statusStore, now: () => 5000 });
     expect(devices).toEqual([

@@ -3,6 +3,7 @@
 // reads) and device health. No wire carries them today, but a deployment may put them in a table
 // of its own; the pact pins the row shape, and the stream processor's ingest verifies it. The
 // example readings are the CFS telemetry fixture's device, at the CFS alert fixture's time.
+import { aCrmDevice } from '@fieldlink/ports/testing';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InMemoryCrm, InMemoryDeviceRegistry, InMemoryStatusStore, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
@@ -45,7 +46,7 @@ afterEach(async () => {
 /** The real console server on loopback over this status store, its clock a minute after the window. */
 async function consoleOver(statusStore: StatusStorePort, log: LogPort): Promise<string> {
   const crm = new InMemoryCrm(new SequentialIds('rec'));
-  await crm.upsertDevice({ deviceRecordId: 'dev-1', deviceId: telemetry.DeviceID, name: 'Lobby', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+  await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-1', deviceId: telemetry.DeviceID, name: 'Lobby' }));
   const commands = new CommandRequests({ crm, catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES), log: silentLog, defaultDeviceType: 'Thermostat' });
   server = await startConsoleServer({
     crm,

@@ -1,0 +1,2 @@
+export * from './hostile-input.js';
+export * from './builders.js';
