@@ -4,6 +4,7 @@ export * from './queue-processor.js';
 export * from './rule-evaluator.js';
 export * from './minute-aggregates.js';
 export * from './telemetry-ingest.js';
+export * from './telemetry-ingest-workers.js';
 export * from './device-connection-monitor.js';
 export * from './inbound-alerts.js';
 export * from './command-catalog.js';

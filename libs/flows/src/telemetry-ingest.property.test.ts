@@ -4,7 +4,8 @@ import { silentLog, type MessageQueuePort, type RejectedTelemetryPort, type Rule
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RulesEngineEvaluator, type RuleEvaluator } from './rule-evaluator.js';
-import { TelemetryIngest, type BatchOutcome } from './telemetry-ingest.js';
+import { TelemetryIngest, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
 import { FaultSchedule, type FaultTiming } from './testing/fault-injection.js';
 
 /*
@@ -98,6 +99,8 @@ interface RunOptions {
   readonly faults?: ReadonlyMap<number, FaultTiming>;
   /** After a failure, a new process takes over before the batch is given again. */
   readonly restartAfterFailure?: boolean;
+  /** The partitions run on this many worker threads (`TelemetryIngestWorkers`); on this thread without it. */
+  readonly workers?: number;
 }
 
 const isInjected = (e: unknown): boolean => e instanceof Error && e.name === 'InjectedFault';
@@ -120,8 +123,9 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
     partitionId,
     checkpoint: async (through) => void marks.set(partitionId, Math.max(marks.get(partitionId) ?? -1, through.sequenceNumber)),
   });
-  const start = (): TelemetryIngest =>
-    new TelemetryIngest({
+  const ingestOf = (deps: TelemetryIngestDeps): TelemetryIngest | TelemetryIngestWorkers => (options.workers === undefined ? new TelemetryIngest(deps) : new TelemetryIngestWorkers(deps, options.workers));
+  const start = (): TelemetryIngest | TelemetryIngestWorkers =>
+    ingestOf({
       referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
       alertsQueue: schedule.wrap<MessageQueuePort>(alertsQueue, 'alertsQueue', ['send']),
       rejected: schedule.wrap<RejectedTelemetryPort>(rejected, 'rejected', ['reject']),
@@ -139,6 +143,8 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
   let ingest = start();
   /** A new process: it resumes each partition after its mark, so the intake hands again every batch after the earliest one not covered. */
   const restart = (): number => {
+    // The old process stops without committing (its workers too).
+    if (ingest instanceof TelemetryIngestWorkers) void ingest.close();
     ingest = start();
     const resume = batches.findIndex((b) => b.at(-1)!.sequenceNumber > (marks.get(b[0]!.partitionId) ?? -1));
     return resume < 0 ? batches.length : resume;
@@ -176,6 +182,7 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
       if (!isInjected(e) || attempt > 20) throw e;
     }
   }
+  if (ingest instanceof TelemetryIngestWorkers) await ingest.close();
   const messages = (await alertsQueue.receive({ maxMessages: 1_000, maxWaitMs: 0 })).map((m) => ({ id: m.messageId, body: new TextDecoder().decode(m.body) }));
   const aggregates = (await Promise.all(DEVICES.map((d) => statusStore.queryAggregates(d, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)))).flat();
   const rejectedTokens = new Set((await rejected.list(1_000)).map((r) => `${r.envelope.partitionId}/${r.envelope.sequenceNumber}`));
@@ -233,4 +240,26 @@ describe('TelemetryIngest, full ingest (property)', () => {
       { numRuns: 150 },
     );
   });
+
+  it('property: with the partitions on two worker threads, committing after any batches or after every one, restarting after any batches and failing any store or alerts-queue call half way gives the same alerts, aggregate rows, health rows and batch outcomes as an uninterrupted run on one thread', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        batchesArbitrary,
+        maxJournalEntriesArbitrary,
+        fc.boolean(),
+        indexSet,
+        indexSet,
+        fc.uniqueArray(fc.integer({ min: 1, max: 120 }), { maxLength: 2 }),
+        fc.constantFrom<FaultTiming>('before', 'after'),
+        async (batches, maxJournalEntries, commitEveryBatch, commitAfter, restartAfter, failingCalls, timing) => {
+          const oneThread = await run(batches, { evaluator: 'cfs', maxJournalEntries: 1_000 });
+          const workers = await run(batches, { evaluator: 'cfs', maxJournalEntries, commitEveryBatch, commitAfter, restartAfter, faults: new Map(failingCalls.map((n) => [n, timing])), workers: 2 });
+          const comparable = (r: Awaited<ReturnType<typeof run>>) => ({ ...r, injected: [], outcomes: failingCalls.length > 0 ? [] : r.outcomes });
+          expect(comparable(workers)).toEqual(comparable(oneThread));
+        },
+      ),
+      // Each run starts its workers (and again at each restart): few runs, each one long.
+      { numRuns: 8 },
+    );
+  }, 300_000);
 });

@@ -25,13 +25,13 @@ import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
 export interface TelemetryIngestDeps {
   readonly referenceData: ReferenceDataPort;
-  readonly alertsQueue: MessageQueuePort;
-  readonly rejected: RejectedTelemetryPort;
+  readonly alertsQueue: Pick<MessageQueuePort, 'send'>;
+  readonly rejected: Pick<RejectedTelemetryPort, 'reject'>;
   readonly log: LogPort;
   /** The device type assumed for a device the metadata does not know (CFS joins on 'Thermostat'). */
   readonly defaultDeviceType: string;
   /** Per-minute aggregates and device health (flow 5); without it, ingest only raises alerts. */
-  readonly statusStore?: StatusStorePort;
+  readonly statusStore?: Pick<StatusStorePort, 'writeAggregates' | 'upsertDeviceHealth' | 'upsertManyDeviceHealth'>;
   /** Where each partition's state is saved at every commit (see `PartitionStateJournal`); without it, state lives in this process only. */
   readonly ruleStateStore?: RuleStateStorePort;
   /** The most commits that store only their changes (journal entries) between two that store the whole state (checkpoints); 1,000 by default. */
@@ -215,9 +215,12 @@ export class TelemetryIngest {
         rejects.push({ envelope, reason: 'InvalidTelemetry', description: describeIssues(decoded.error) });
         continue;
       }
-      const event = decoded.value;
-      events.push(event);
-      const raised = this.evaluator.evaluate(rules, event, await this.deviceTypeOf(event.deviceId), await this.rulesAt(event.enqueuedTime));
+      events.push(decoded.value);
+    }
+    // The reference data of the whole batch at once: one wait, not two per event.
+    const reference = await this.referenceFor(events, (e) => e.deviceId, (e) => e.enqueuedTime);
+    for (const event of events) {
+      const raised = this.evaluator.evaluate(rules, event, reference.deviceTypes.get(event.deviceId)!, reference.rulesAt.get(event.enqueuedTime)!);
       if (raised.length > 0) {
         for (const alert of raised) alerts.push(alert);
         messages.push({ messageId: event.eventToken, body: encodeCfsAlertMessage(raised), contentType: 'application/json', correlationId: event.eventToken });
@@ -325,9 +328,10 @@ export class TelemetryIngest {
     const store = this.deps.statusStore;
     if (store === undefined) return;
     for (let i = 0; i < cut.changedWindows.length; i += COMMIT_SLICE) {
-      const rows: MinuteAggregate[] = [];
-      for (const w of cut.changedWindows.slice(i, i + COMMIT_SLICE)) rows.push(await this.rowWithPeak(w));
-      await store.writeAggregates(rows);
+      const windows = cut.changedWindows.slice(i, i + COMMIT_SLICE);
+      const peaks = windows.filter((w) => w.peakTime !== undefined);
+      const reference = await this.referenceFor(peaks, (w) => w.deviceId, (w) => w.peakTime!);
+      await store.writeAggregates(windows.map((w) => rowWithPeak(w, reference)));
       await yieldToBatches();
     }
     const { deviceIds, lastActivityTimes, lastReadings } = cut.changedDevices;
@@ -344,18 +348,6 @@ export class TelemetryIngest {
       await store.upsertDeviceHealth({ deviceId: deviceIds[i]!, lastActivityTime: lastActivityTimes[i]!, online: true, lastReadings: { ...lastReadings[i]! } });
       if ((i + 1) % COMMIT_SLICE === 0) await yieldToBatches();
     }
-  }
-
-  /**
-   * A window's row with its peak event and the device rule in force at the event's time for the
-   * device's type and the reading type, as the CFS telemetry job joins them for `crmiotevents`.
-   */
-  private async rowWithPeak(window: MinuteWindow): Promise<MinuteAggregate> {
-    const row = window.row();
-    if (window.peakToken === undefined || window.peakTime === undefined) return row;
-    const deviceType = await this.deviceTypeOf(window.deviceId);
-    const rule = (await this.rulesAt(window.peakTime)).find((r) => r.deviceType === deviceType && r.readingType === window.readingType);
-    return { ...row, peak: { eventToken: window.peakToken, time: window.peakTime, threshold: rule?.threshold ?? null, ruleOutput: rule?.ruleOutput ?? null } };
   }
 
   /**
@@ -466,13 +458,48 @@ export class TelemetryIngest {
     return state;
   }
 
-  private async rulesAt(at: number): Promise<readonly CfsThresholdRule[]> {
-    return this.deps.referenceData.deviceRules(at);
+  /**
+   * The device type of each device and the device rules in force at each time, asked of the
+   * reference data together (each distinct one once); a device it does not know has the default type.
+   */
+  private async referenceFor<T>(items: readonly T[], deviceOf: (item: T) => string, timeOf: (item: T) => number): Promise<BatchReference> {
+    const deviceTypes = new Map<string, string>();
+    const rulesAt = new Map<number, readonly CfsThresholdRule[]>();
+    const asked: Promise<void>[] = [];
+    const { referenceData, defaultDeviceType } = this.deps;
+    for (const item of items) {
+      const deviceId = deviceOf(item);
+      if (!deviceTypes.has(deviceId)) {
+        deviceTypes.set(deviceId, defaultDeviceType);
+        asked.push(referenceData.deviceTypeOf(deviceId).then((type) => void (type !== undefined && deviceTypes.set(deviceId, type))));
+      }
+      const at = timeOf(item);
+      if (!rulesAt.has(at)) {
+        rulesAt.set(at, []);
+        asked.push(referenceData.deviceRules(at).then((rules) => void rulesAt.set(at, rules)));
+      }
+    }
+    await Promise.all(asked);
+    return { deviceTypes, rulesAt };
   }
+}
 
-  private async deviceTypeOf(deviceId: string): Promise<string> {
-    return (await this.deps.referenceData.deviceTypeOf(deviceId)) ?? this.deps.defaultDeviceType;
-  }
+/** The reference data one batch (or one slice of a commit) is read with. */
+interface BatchReference {
+  readonly deviceTypes: ReadonlyMap<string, string>;
+  readonly rulesAt: ReadonlyMap<number, readonly CfsThresholdRule[]>;
+}
+
+/**
+ * A window's row with its peak event and the device rule in force at the event's time for the
+ * device's type and the reading type, as the CFS telemetry job joins them for `crmiotevents`.
+ */
+function rowWithPeak(window: MinuteWindow, reference: BatchReference): MinuteAggregate {
+  const row = window.row();
+  if (window.peakToken === undefined || window.peakTime === undefined) return row;
+  const deviceType = reference.deviceTypes.get(window.deviceId);
+  const rule = reference.rulesAt.get(window.peakTime)?.find((r) => r.deviceType === deviceType && r.readingType === window.readingType);
+  return { ...row, peak: { eventToken: window.peakToken, time: window.peakTime, threshold: rule?.threshold ?? null, ruleOutput: rule?.ruleOutput ?? null } };
 }
 
 /** One queue message per event token: the token is the message id the alerts queue de-duplicates on. */

@@ -51,7 +51,11 @@ export class InMemoryQueue implements MessageQueuePort {
   async send(messages: readonly QueueMessage[]): Promise<void> {
     this.assertOpen();
     const now = this.clock.now();
-    for (const [id, at] of this.seenIds) if (now - at >= this.duplicateWindowMs) this.seenIds.delete(id);
+    // Ids are kept in the order they came, so the expired ones are at the front.
+    for (const [id, at] of this.seenIds) {
+      if (now - at < this.duplicateWindowMs) break;
+      this.seenIds.delete(id);
+    }
     for (const message of messages) {
       if (this.seenIds.has(message.messageId)) continue;
       this.seenIds.set(message.messageId, now);

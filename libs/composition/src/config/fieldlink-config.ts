@@ -169,6 +169,8 @@ export const fieldlinkConfigSchema = z.strictObject({
       defaultDeviceType: name.default('Thermostat'),
       /** How often each telemetry partition commits: aggregate rows and health written, rule state saved, the intake's checkpoint marked. */
       commitIntervalMs: ms(0, 300_000).default(1_000),
+      /** Worker threads the stream processor runs its telemetry partitions on; 0 runs them on the main thread. */
+      workers: count(0, 64).default(0),
     })
     .prefault({}),
   /** Device categories as data (readings, CFS rules, commands); the built-in thermostat when absent. */

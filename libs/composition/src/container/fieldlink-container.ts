@@ -14,6 +14,7 @@ import {
   OutboundMessages,
   QueueProcessor,
   TelemetryIngest,
+  TelemetryIngestWorkers,
   type CommandCatalog,
   type DeviceTypeCatalog,
 } from '@fieldlink/flows';
@@ -106,7 +107,10 @@ export function createFieldlinkContainer(services: ContainerServices): Container
   if (has(TOKENS.ReferenceData) && has(TOKENS.AlertsQueue)) {
     c.bind(APP_TOKENS.TelemetryIngest).toResolvedValue(
       (referenceData: ReferenceDataPort, alertsQueue: MessageQueuePort, rejected: RejectedTelemetryPort, log: LogPort, clock: ClockPort, statusStore: StatusStorePort | undefined, ruleStateStore: RuleStateStorePort | undefined) =>
-        new TelemetryIngest({ referenceData, alertsQueue, rejected, log, clock, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs, ...(statusStore === undefined ? {} : { statusStore }), ...(ruleStateStore === undefined ? {} : { ruleStateStore }) }),
+      {
+        const deps = { referenceData, alertsQueue, rejected, log, clock, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs, ...(statusStore === undefined ? {} : { statusStore }), ...(ruleStateStore === undefined ? {} : { ruleStateStore }) };
+        return config.rules.workers > 0 ? new TelemetryIngestWorkers(deps, config.rules.workers) : new TelemetryIngest(deps);
+      },
       [TOKENS.ReferenceData, TOKENS.AlertsQueue, TOKENS.RejectedTelemetry, TOKENS.Log, TOKENS.Clock, { serviceIdentifier: TOKENS.StatusStore, optional: true }, { serviceIdentifier: TOKENS.RuleStateStore, optional: true }],
     );
   }

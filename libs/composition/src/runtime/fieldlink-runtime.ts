@@ -1,6 +1,6 @@
 import { InMemoryIotHub, randomIds, systemClock } from '@fieldlink/adapter-in-memory';
 import { err, ok, type Result } from '@fieldlink/domain';
-import { DeviceTypeCatalog, type CommandAcknowledgements, type CommandFeedback, type CommandSweep, type DeviceConnectionMonitor, type QueueProcessor, type TelemetryIngest } from '@fieldlink/flows';
+import { DeviceTypeCatalog, type CommandAcknowledgements, type CommandFeedback, type CommandSweep, type DeviceConnectionMonitor, type QueueProcessor, type TelemetryIngest, type TelemetryIngestWorkers } from '@fieldlink/flows';
 import { TOKENS, type ClockPort, type CloudToDevicePort, type FeedbackSubscription, type IdPort, type LogPort, type TelemetryIntakePort, type TelemetrySubscription } from '@fieldlink/ports';
 import type { Container } from 'inversify';
 import type { FieldlinkConfig, PortName } from '../config/fieldlink-config.js';
@@ -165,7 +165,7 @@ export function telemetryIngestPart(container: Container, consumerGroup: string)
   return {
     name: 'telemetry-ingest',
     start: async () => {
-      const ingest = container.get<TelemetryIngest>(APP_TOKENS.TelemetryIngest);
+      const ingest = container.get<TelemetryIngest | TelemetryIngestWorkers>(APP_TOKENS.TelemetryIngest);
       // The ingest marks the intake's checkpoints itself, after each commit; closing commits what is left.
       subscription = await ingest.subscribe(container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake), consumerGroup);
     },

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeTelemetry } from './telemetry-message.js';
+import { decodeTelemetry, telemetryBySchema, telemetryFromJson } from './telemetry-message.js';
 
 const fixture = readFileSync(new URL('../../../../fixtures/cfs/telemetry.thermostat.json', import.meta.url));
 
@@ -54,5 +55,34 @@ describe('decodeTelemetry, names in any case', () => {
 
   it('names a wrong field by its canonical name whatever case it came in', () => {
     expect(decodeTelemetry(JSON.stringify({ deviceid: 'thermostat 1', eventtoken: 'e' }), 0)).toEqual({ ok: false, error: [{ path: 'DeviceID', message: 'expected an IoT Hub device id' }] });
+  });
+});
+
+describe('telemetryFromJson, the hand-checked path', () => {
+  const names = fc.constantFrom('DeviceID', 'deviceid', 'DeviceId', 'EventToken', 'eventtoken', 'Temperature', 'TEMPERATURE', 'Humidity', 'humidity', 'EventEnqueuedUtcTime', 'IoTHub', 'Pressure', 'Firmware', '__proto__', 'constructor');
+  const values = fc.oneof(
+    fc.constantFrom('thermostat-1', 'bad id/with slash', '', 'x'.repeat(128), 'x'.repeat(129), 'é'),
+    fc.double(),
+    fc.integer(),
+    fc.constantFrom(null, true, undefined),
+    fc.array(fc.integer(), { maxLength: 2 }),
+    fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
+  );
+  const message = fc.oneof(
+    fc.record({ DeviceID: fc.constantFrom('thermostat-1', 'chiller-9'), EventToken: fc.string({ minLength: 1, maxLength: 130 }), Temperature: fc.double(), Humidity: fc.double() }, { requiredKeys: ['DeviceID', 'EventToken'] }),
+    fc.dictionary(names, values, { maxKeys: 6 }),
+    fc.anything(),
+  );
+
+  it('gives, for any value, exactly what the schema gives (the event, or the same issues)', () => {
+    fc.assert(
+      fc.property(message, fc.integer({ min: 0 }), (value, at) => {
+        const fast = telemetryFromJson(value, at);
+        const slow = telemetryBySchema(value, at);
+        expect(fast).toStrictEqual(slow);
+        if (fast.ok && slow.ok) expect(Object.keys(fast.value.readings)).toEqual(Object.keys(slow.value.readings));
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

@@ -36,6 +36,12 @@ export function decodeTelemetry(body: Uint8Array | string, enqueuedTime: number)
 }
 
 export function telemetryFromJson(value: unknown, enqueuedTime: number): Result<TelemetryEvent, ValidationIssue[]> {
+  const plain = plainTelemetry(value, enqueuedTime);
+  return plain === undefined ? telemetryBySchema(value, enqueuedTime) : ok(plain);
+}
+
+/** The same read by the schema alone, names in any case: what `plainTelemetry` must agree with. */
+export function telemetryBySchema(value: unknown, enqueuedTime: number): Result<TelemetryEvent, ValidationIssue[]> {
   let named = value;
   if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
     const canonical = withCanonicalKeys(value as Record<string, unknown>, CANONICAL_NAMES);
@@ -49,6 +55,41 @@ export function telemetryFromJson(value: unknown, enqueuedTime: number): Result<
     if (!NOT_READINGS.has(key) && typeof v === 'number' && Number.isFinite(v)) readings[key] = v;
   }
   return ok({ deviceId: parsed.data.DeviceID, eventToken: parsed.data.EventToken, enqueuedTime, readings });
+}
+
+const CANONICAL_SPELLINGS = new Set(CANONICAL_NAMES.values());
+
+/**
+ * The event of a message the schema accepts as it stands: every known name spelt as the schema
+ * spells it, each field of the right type. Undefined for anything else, which the schema then
+ * reads (and explains). Most messages are such, and checking them by hand skips the schema's
+ * copies of the message; `telemetry-message.test.ts` checks both give the same for any object.
+ */
+function plainTelemetry(value: unknown, enqueuedTime: number): TelemetryEvent | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const message = value as Record<string, unknown>;
+  const { DeviceID: deviceId, EventToken: eventToken, Temperature: temperature, Humidity: humidity } = message;
+  if (typeof deviceId !== 'string' || !HUB_DEVICE_ID_PATTERN.test(deviceId)) return undefined;
+  if (typeof eventToken !== 'string' || eventToken.length < 1 || eventToken.length > 128) return undefined;
+  // The schema's order: its own readings first, then the others as they came.
+  const readings: Record<string, number> = {};
+  if (temperature !== undefined) {
+    if (typeof temperature !== 'number' || !Number.isFinite(temperature)) return undefined;
+    readings['Temperature'] = temperature;
+  }
+  if (humidity !== undefined) {
+    if (typeof humidity !== 'number' || !Number.isFinite(humidity)) return undefined;
+    readings['Humidity'] = humidity;
+  }
+  for (const key in message) {
+    if (!Object.hasOwn(message, key)) continue;
+    if (CANONICAL_SPELLINGS.has(key)) continue;
+    // A known name in another case: the schema's path renames it (or finds a clash).
+    if (CANONICAL_NAMES.has(key.toLowerCase())) return undefined;
+    const v = message[key];
+    if (typeof v === 'number' && Number.isFinite(v)) readings[key] = v;
+  }
+  return { deviceId, eventToken, enqueuedTime, readings };
 }
 
 export const encodeTelemetry = (message: TelemetryMessage): Uint8Array => encodeJsonBody(message);
