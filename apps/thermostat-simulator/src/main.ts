@@ -21,6 +21,7 @@ interface SimulatorOptions {
   readonly token?: string;
   readonly config?: string;
   readonly devices?: number;
+  readonly idPrefix: string;
   readonly load?: number;
   readonly rate: number;
   readonly duration: number;
@@ -35,6 +36,7 @@ const program = new Command()
   .option('--token <token>', 'access token of the page (at least 16 characters); default: FIELDLINK_SIMULATOR_TOKEN')
   .option('--config <file>', 'configuration file (JSON or YAML); default: FIELDLINK_CONFIG')
   .option('--devices <n>', 'thermostats to start with (default: simulator.devices of the configuration)', wholeNumber('--devices', 0, 100_000))
+  .option('--id-prefix <text>', 'start of every device id (`<text>1`, `<text>2`, …), e.g. to run two simulators on one hub', 'thermostat-')
   .option('--load <n>', 'headless load mode: N thermostats, no page', wholeNumber('--load', 1, 100_000))
   .option('--rate <r>', 'load mode: messages per second, all devices together', positiveNumber('--rate'), 100)
   .option('--duration <s>', 'load mode: seconds to run (at most 3600)', positiveNumber('--duration'), 60)
@@ -68,7 +70,7 @@ const program = new Command()
     const token = options.token ?? (process.env['FIELDLINK_SIMULATOR_TOKEN'] || undefined);
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
     if (!access.ok) return fail(access.error);
-    const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log });
+    const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log, idPrefix: options.idPrefix });
     if (!created.ok) return fail(formatConfigIssues(created.error));
     const { fleet } = created.value;
     fleet.start();

@@ -1,6 +1,7 @@
 export * from './settlement.js';
 export * from './failure-settlement.js';
 export * from './queue-processor.js';
+export * from './backoff.js';
 export * from './rule-evaluator.js';
 export * from './minute-aggregates.js';
 export * from './telemetry-ingest.js';

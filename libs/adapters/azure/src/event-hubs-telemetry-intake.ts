@@ -30,7 +30,7 @@ export interface EventHubsTelemetryIntakeOptions {
   readonly loadBalancing?: { readonly strategy?: 'balanced' | 'greedy'; readonly updateIntervalInMs?: number; readonly partitionOwnershipExpirationIntervalInMs?: number };
   readonly maxBatchSize?: number;
   readonly maxWaitTimeInSeconds?: number;
-  /** First wait before a failed batch is handed over again; doubles up to 30 s. */
+  /** Ceiling of the first wait before a failed batch is handed over again (full jitter below it); doubles up to 30 s. */
   readonly retryDelayMs?: number;
   readonly log?: LogPort;
 }
@@ -105,7 +105,8 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
                 break;
               } catch (error) {
                 this.log.warn('telemetry-intake.batch-failed', { partitionId: context.partitionId, consumerGroup, attempt: attempt + 1, error: error instanceof Error ? error.message : String(error) });
-                await pause(Math.min(retryDelayMs * 2 ** attempt, 30_000), () => closing || !marks.isOpen(context));
+                // Full jitter: instances whose batches failed together do not retry together.
+                await pause(Math.floor(Math.random() * (Math.min(retryDelayMs * 2 ** attempt, 30_000) + 1)), () => closing || !marks.isOpen(context));
               }
             }
             if (!byHandler) await partition.checkpoint(batch[batch.length - 1]!);

@@ -6,3 +6,4 @@ export * from './iot-hub-registry.js';
 export * from './iot-hub-device-client.js';
 export * from './iot-hub-cloud-to-device.js';
 export * from './blob-rule-state-store.js';
+export * from './hub-tls.js';

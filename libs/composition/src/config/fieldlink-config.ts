@@ -111,7 +111,7 @@ export const fieldlinkConfigSchema = z.strictObject({
   iotHub: z
     .strictObject({
       connectionString: secret.optional(),
-      /** The hub's host name, for devices connecting with their own keys. */
+      /** The hub's host name, for devices connecting with their own keys; `host:port` for a hub on another port than 443. */
       hostName: name.optional(),
       deviceTransport: z.enum(['mqtt', 'amqp'], { error: 'expected "mqtt" or "amqp"' }).default('mqtt'),
     })
@@ -122,6 +122,13 @@ export const fieldlinkConfigSchema = z.strictObject({
       referenceDataContainer: name.default('devicerules'),
       ruleStateContainer: name.default('rulestate'),
       refreshIntervalMs: ms(1_000, 3_600_000).default(60_000),
+    })
+    .prefault({}),
+  /** TLS trust of the Azure clients. */
+  tls: z
+    .strictObject({
+      /** A PEM file of CA certificates to trust besides the system's, for services behind a private CA (a local stack). */
+      caFile: name.optional(),
     })
     .prefault({}),
   dataverse: z

@@ -118,6 +118,17 @@ export class AmqpEndpoint {
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * Drops every open connection at the socket, as a network fault or a service-side restart
+   * does: clients see their connection lost without a close frame and must connect again.
+   * Returns how many were dropped.
+   */
+  dropConnections(): number {
+    const dropped = [...this.connections];
+    for (const connection of dropped) (connection as unknown as { socket?: { destroy(): void } }).socket?.destroy();
+    return dropped.length;
+  }
+
   /** True when a put-token on this connection granted an audience covering `entityPath`. */
   static covers(grants: ConnectionGrants, entityPath: string): boolean {
     const path = decoded(entityPath).toLowerCase().replace(/^\/+/, '');

@@ -66,6 +66,11 @@ export class EventHubsStandin {
     return this.endpoint.stop();
   }
 
+  /** Fault injection: drops every client connection at the socket (see AmqpEndpoint.dropConnections). */
+  dropConnections(): number {
+    return this.endpoint.dropConnections();
+  }
+
   createHub(name: string, options: { partitionCount?: number; consumerGroups?: readonly string[] } = {}): void {
     const partitionCount = options.partitionCount ?? 4;
     this.hubs.set(name.toLowerCase(), {
@@ -80,6 +85,23 @@ export class EventHubsStandin {
   /** The Event Hubs-compatible connection string of a hub, as the IoT hub's built-in endpoint shows it. */
   connectionString(hubName: string): string {
     return `Endpoint=sb://127.0.0.1:${this.port};SharedAccessKeyName=${this.policy.keyName};SharedAccessKey=${this.policy.key};EntityPath=${hubName};UseDevelopmentEmulator=true`;
+  }
+
+  /** Every event the hub holds, partition by partition in order, with its device, body, properties and enqueued time (for a test's oracle). */
+  recordedEvents(hubName: string): Array<{ partitionId: string; sequenceNumber: number; deviceId: string; body: Buffer; properties: Record<string, unknown>; enqueuedTime: number }> {
+    return this.hub(hubName).partitions.flatMap((events, partition) =>
+      events.map((e) => {
+        const body = (e.message.body as { content?: Buffer }).content ?? Buffer.alloc(0);
+        return {
+          partitionId: String(partition),
+          sequenceNumber: e.sequenceNumber,
+          deviceId: String(e.message.message_annotations?.['iothub-connection-device-id'] ?? ''),
+          body,
+          properties: { ...(e.message.application_properties ?? {}) },
+          enqueuedTime: e.enqueuedTime,
+        };
+      }),
+    );
   }
 
   /** What the IoT hub does with a device-to-cloud message: stamps it and appends it to its device's partition. */

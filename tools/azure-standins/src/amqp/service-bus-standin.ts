@@ -83,12 +83,24 @@ export class ServiceBusStandin {
     await this.endpoint.stop();
   }
 
+  /** Fault injection: drops every client connection at the socket (see AmqpEndpoint.dropConnections). */
+  dropConnections(): number {
+    return this.endpoint.dropConnections();
+  }
+
   get connectionString(): string {
     return `Endpoint=sb://127.0.0.1:${this.port};SharedAccessKeyName=${this.policy.keyName};SharedAccessKey=${this.policy.key};UseDevelopmentEmulator=true`;
   }
 
   createQueue(name: string, settings: Partial<StandinQueueSettings> = {}): void {
     this.queues.set(name.toLowerCase(), new StandinQueue(name, { ...defaultQueueSettings, ...settings }));
+  }
+
+  /** The queue's dead letters as the service holds them: message id, reason and description (a test's ground truth). */
+  deadLetters(name: string): Array<{ messageId: string; reason: string; description: string }> {
+    const queue = this.queues.get(name.toLowerCase());
+    if (!queue) throw new Error(`No queue ${name}`);
+    return queue.deadLetters.map((m) => ({ messageId: String(m.message.message_id ?? ''), reason: m.deadLetter?.reason ?? '', description: m.deadLetter?.description ?? '' }));
   }
 
   /** What the queue holds, for tests that check the stand-in itself. */

@@ -152,6 +152,13 @@ export class IotHubStandin {
     await this.amqpEndpoint.stop();
   }
 
+  /** Fault injection: drops every connection to the hub (devices, service AMQP, REST) at the socket; returns how many. */
+  dropConnections(): number {
+    const dropped = this.sockets.size;
+    for (const socket of this.sockets) socket.destroy();
+    return dropped;
+  }
+
   /**
    * One TLS port serves the three protocols, told apart by their first bytes: the AMQP header
    * (`AMQP`), an MQTT CONNECT (0x10), or else HTTP.

@@ -1,0 +1,116 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
+import type { LogFields, LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink/ports';
+import { eventually } from '@fieldlink/ports/testing';
+import { backoffDelay } from './backoff.js';
+import { QueueProcessor } from './queue-processor.js';
+
+function recordingLog(): LogPort & { events: Array<{ event: string; fields: LogFields }> } {
+  const events: Array<{ event: string; fields: LogFields }> = [];
+  const push = (event: string, fields: LogFields = {}) => void events.push({ event, fields });
+  return { events, info: push, warn: push, error: push };
+}
+
+describe('backoffDelay', () => {
+  it('draws every wait from [0, min(max, base * 2^attempt)]: full jitter under a cap', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10_000 }),
+        fc.integer({ min: 1, max: 600_000 }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (baseMs, maxMs, attempt, r) => {
+          const delay = backoffDelay({ baseMs, maxMs }, attempt, () => r);
+          expect(Number.isInteger(delay)).toBe(true);
+          expect(delay).toBeGreaterThanOrEqual(0);
+          expect(delay).toBeLessThanOrEqual(Math.min(maxMs, baseMs * 2 ** attempt));
+        },
+      ),
+    );
+  });
+
+  it('spreads the waits of instances that failed together (different draws, different waits)', () => {
+    const waits = [0.1, 0.5, 0.9].map((r) => backoffDelay({ baseMs: 1_000, maxMs: 30_000 }, 3, () => r));
+    expect(new Set(waits).size).toBe(3);
+  });
+});
+
+describe('QueueProcessor back-off', () => {
+  it('holds a failing message before each abandon for a wait that grows with its delivery count, up to the cap', async () => {
+    const queue = new InMemoryQueue('failing', { maxDeliveryCount: 5, lockDurationMs: 60_000 });
+    await queue.send([{ messageId: 'm-1', body: new TextEncoder().encode('{}') }]);
+    const log = recordingLog();
+    const processor = new QueueProcessor(queue, async () => Promise.reject(new Error('CRM unavailable')), log, {
+      maxWaitMs: 20,
+      abandonBackoff: { baseMs: 10, maxMs: 40 },
+      random: () => 0.99,
+    });
+    processor.start();
+    await eventually(async () => expect(await queue.peekDeadLetters(10)).toHaveLength(1));
+    await processor.stop();
+    const held = log.events.filter((e) => e.event === 'queue.message-abandoned').map((e) => [e.fields['deliveryCount'], e.fields['heldMs']]);
+    // 0.99 of (ceiling + 1), floored: ceilings 10, 20, 40, 40, 40.
+    expect(held).toEqual([
+      [1, 10],
+      [2, 20],
+      [3, 40],
+      [4, 40],
+      [5, 40],
+    ]);
+  });
+
+  it('waits longer after each failed receive, and starts over once a receive works', async () => {
+    let calls = 0;
+    const failing: MessageQueuePort = {
+      name: 'unreachable',
+      send: async () => undefined,
+      receive: async (): Promise<ReceivedQueueMessage[]> => {
+        calls++;
+        if (calls <= 3 || (calls >= 5 && calls <= 6)) throw new Error('connect ECONNREFUSED');
+        // A reachable queue with nothing in it waits before it answers.
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return [];
+      },
+      complete: async () => undefined,
+      abandon: async () => undefined,
+      deadLetter: async () => undefined,
+      renewLock: async () => undefined,
+      peekDeadLetters: async () => [],
+      close: async () => undefined,
+    };
+    const log = recordingLog();
+    const processor = new QueueProcessor(failing, async () => ({ kind: 'complete' }), log, { receiveBackoff: { baseMs: 8, maxMs: 1_000 }, random: () => 0.5 });
+    processor.start();
+    await eventually(() => expect(calls).toBeGreaterThanOrEqual(7));
+    await processor.stop();
+    const waits = log.events.filter((e) => e.event === 'queue.receive-failed').map((e) => e.fields['retryInMs']);
+    expect(waits).toEqual([4, 8, 16, 4, 8]);
+  });
+
+  it('goes on receiving when a settlement fails with a lost connection instead of a queue error: the message comes back, the loop does not stop', async () => {
+    const queue = new InMemoryQueue('flaky', { lockDurationMs: 200 });
+    let failNext = true;
+    const complete = queue.complete.bind(queue);
+    queue.complete = async (message) => {
+      if (failNext) {
+        failNext = false;
+        throw new Error('Unknown error occurred on the AMQP connection');
+      }
+      return complete(message);
+    };
+    await queue.send([{ messageId: 'a', body: new TextEncoder().encode('{}') }]);
+    const handled: string[] = [];
+    const log = recordingLog();
+    const processor = new QueueProcessor(queue, async (m) => (handled.push(m.messageId), { kind: 'complete' }), log, { maxWaitMs: 20 });
+    processor.start();
+    await eventually(() => expect(handled).toEqual(['a', 'a']));
+    await queue.send([{ messageId: 'b', body: new TextEncoder().encode('{}') }]);
+    await eventually(() => expect(handled).toEqual(['a', 'a', 'b']));
+    await processor.stop();
+    expect(log.events.find((e) => e.event === 'queue.settle-failed')?.fields).toMatchObject({
+      messageId: 'a',
+      error: 'Unknown error occurred on the AMQP connection',
+    });
+  });
+});

@@ -1,0 +1,13 @@
+import { describe, expect, it } from 'vitest';
+import { formatReport, runSystem } from './system-run.js';
+
+describe('the system on the Azure profile, as separate processes, under faults', () => {
+  it('creates every expected alert exactly once and no other, ends every command in one terminal state, dead-letters exactly the malformed messages, and is quiet again within the bound', async () => {
+    const seed = Number(process.env['FIELDLINK_SYSTEM_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
+    const options = { seed, faultWindowMs: 45_000, quietBoundMs: 240_000, devices: 4 };
+    const report = await runSystem({ ...options, write: (line) => console.log(line) });
+    console.log(formatReport(report, options));
+    expect(report.alerts.expected, 'the scripted nudges raised alerts').toBeGreaterThan(0);
+    expect(report.failures, `seed ${seed}`).toEqual([]);
+  });
+});
