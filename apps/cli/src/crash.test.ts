@@ -49,7 +49,7 @@ function up(args: readonly string[] = []) {
   for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
   // Queue locks of a killed process run out in seconds, not the default minute.
   env['FIELDLINK_IN_MEMORY_LOCK_DURATION_MS'] = '5000';
-  const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', '--data-dir', dataDir, '--devices', '0', '--drifting', '0', ...args], { cwd: root, env });
+  const child = spawn(process.execPath, ['--conditions=@fieldlink/source', '--import', 'tsx', main, 'up', '--data-dir', dataDir, '--devices', '0', '--drifting', '0', ...args], { cwd: root, env });
   children.push(child);
   const output = { text: '' };
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output.text += d));

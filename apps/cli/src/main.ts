@@ -1,5 +1,9 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError, Option } from 'commander';
+
+// The package's own manifest: one level up both from src/main.ts and from the built dist/main.js.
+const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const wholeNumber = (name: string, min: number) => (value: string): number => {
   const n = Number(value);
@@ -9,6 +13,7 @@ const wholeNumber = (name: string, min: number) => (value: string): number => {
 
 const program = new Command()
   .name('fieldlink')
+  .version(version, '-V, --version', 'print the version of fieldlink')
   .description('Connect IoT devices to field service: the Connected Field Service loop, on one laptop or against Azure and Dynamics 365.')
   .showHelpAfterError()
   .addHelpText(

@@ -1,7 +1,7 @@
 /**
  * Alerts per second written through the Dynamics adapter into the emulator, one request per
  * alert against `$batch` (chunks of the adapter's batch size), in one run, with the ratio.
- * `npx tsx apps/dataverse-emulator/bench/dataverse-batch-bench.ts [alerts] [rounds]`
+ * `npm run bench -w @fieldlink/dataverse-emulator-app -- [alerts] [rounds]`
  */
 import { randomUUID } from 'node:crypto';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';

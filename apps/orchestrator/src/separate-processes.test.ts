@@ -22,7 +22,7 @@ const services: Service[] = [];
 function start(name: string, main: string, args: readonly string[], env: Record<string, string>): Service {
   const clean: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
   for (const key of Object.keys(clean)) if (key.startsWith('FIELDLINK_')) delete clean[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', join(root, main), ...args], { cwd: root, env: { ...clean, ...env } });
+  const child = spawn(process.execPath, ['--conditions=@fieldlink/source', '--import', 'tsx', join(root, main), ...args], { cwd: root, env: { ...clean, ...env } });
   const service: Service = {
     name,
     child,

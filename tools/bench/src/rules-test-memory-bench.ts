@@ -50,7 +50,7 @@ try {
     for (const json of [false, true]) {
       const memoryFile = join(dir, `memory-${lines}-${json}.json`);
       const started = process.hrtime.bigint();
-      const run = spawnSync(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', join(root, 'tools/bench/src/peak-memory.mjs'), join(root, 'apps/cli/src/main.ts'), 'rules', 'test', '--rules', join(root, 'fixtures/cfs/devicerules.json'), '--telemetry', file, ...(json ? ['--json'] : [])], {
+      const run = spawnSync(process.execPath, ['--expose-gc', '--conditions=@fieldlink/source', '--import', 'tsx', '--import', join(root, 'tools/bench/src/peak-memory.mjs'), join(root, 'apps/cli/src/main.ts'), 'rules', 'test', '--rules', join(root, 'fixtures/cfs/devicerules.json'), '--telemetry', file, ...(json ? ['--json'] : [])], {
         cwd: root,
         env: { ...process.env, FIELDLINK_BENCH_MEMORY_OUT: memoryFile },
         stdio: ['ignore', 'ignore', 'ignore'],

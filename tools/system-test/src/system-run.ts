@@ -97,7 +97,7 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       const p = new ServiceProcess(
         name,
         process.execPath,
-        ['--import', 'tsx', join(root, main), ...args],
+        ['--conditions=@fieldlink/source', '--import', 'tsx', join(root, main), ...args],
         { ...env, ...extraEnv },
         root,
         join(dir, `${name}.log`),

@@ -1,5 +1,5 @@
 import { RegistrationStatus } from '@fieldlink/domain';
-import { anIoTAlert } from '@fieldlink/domain/testing';
+import { anIoTAlert } from '@fieldlink/domain/testing/builders';
 import { encodeJsonBody } from '../codec/json-body.js';
 import type { CrmDevice, NewCrmCommand, NewIoTAlert } from '../crm-gateway-port.js';
 import type { TelemetryEnvelope } from '../telemetry-intake-port.js';

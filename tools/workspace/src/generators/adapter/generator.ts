@@ -175,11 +175,16 @@ export async function adapterGenerator(tree: Tree, options: AdapterGeneratorOpti
     sourceRoot: `${root}/src`,
     projectType: 'library',
     tags: ['layer:adapter'],
-    targets: { lint: {}, typecheck: {}, test: {} },
+    targets: { build: {}, lint: {}, typecheck: {}, test: {} },
   });
   tree.write(
     `${root}/package.json`,
-    `${JSON.stringify({ name: n.packageName, version: '0.1.0', private: true, type: 'module', exports: { '.': './src/index.ts' }, dependencies: { '@fieldlink/domain': '0.1.0', '@fieldlink/ports': '0.1.0' } }, null, 2)}\n`,
+    // Sources inside the monorepo, the build for everyone else (docs/architecture.md, Conventions).
+    `${JSON.stringify({ name: n.packageName, version: '0.1.0', private: true, type: 'module', exports: { '.': { '@fieldlink/source': './src/index.ts', types: './dist/index.d.ts', import: './dist/index.js' } }, dependencies: { '@fieldlink/domain': '*', '@fieldlink/ports': '*' } }, null, 2)}\n`,
+  );
+  tree.write(
+    `${root}/tsconfig.lib.json`,
+    `${JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: false, allowImportingTsExtensions: false, customConditions: [], rootDir: 'src', outDir: 'dist', declaration: true, sourceMap: true, inlineSources: true }, include: ['src/**/*.ts'], exclude: ['src/**/*.test.ts'] }, null, 2)}\n`,
   );
   tree.write(`${root}/tsconfig.json`, `${JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { types: ['node'] }, include: ['src/**/*.ts', 'vitest.config.ts'] }, null, 2)}\n`);
   tree.write(`${root}/vitest.config.ts`, `import { projectTestConfig } from '../../../vitest.shared.ts';\n\nexport default projectTestConfig(import.meta.url);\n`);
