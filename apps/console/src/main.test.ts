@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectServing, freePort, jsonLogEvents } from '@fieldlink/composition/testing';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(root, 'apps/console/src/main.ts');
@@ -52,23 +52,11 @@ describe('fieldlink-console', () => {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     try {
       await expect.poll(() => out, { timeout: 60_000 }).toContain('"event":"console.started"');
-      const alive = await fetch(`http://127.0.0.1:${port}/healthz`);
-      expect([alive.status, await alive.json()]).toEqual([200, { service: 'console', status: 'alive' }]);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect([ready.status, await ready.json()]).toEqual([200, { service: 'console', status: 'ready' }]);
-      for (const line of out.trim().split('\n')) expect(() => JSON.parse(line), line).not.toThrow();
+      await expectServing(port, 'console');
+      jsonLogEvents(out);
     } finally {
       child.kill('SIGTERM');
       await exited;
     }
   }, 90_000);
 });
-
-/** A port nothing listens on just now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -1,8 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectServing, freePort } from '@fieldlink/composition/testing';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(root, 'apps/dataverse-emulator/src/main.ts');
@@ -19,9 +19,7 @@ describe('dataverse-emulator main', () => {
       await expect.poll(() => out, { timeout: 60_000 }).toContain('"event":"dataverse-emulator.started"');
       const started = out.split('\n').map((l) => (l === '' ? undefined : (JSON.parse(l) as { event: string; webApi?: string }))).find((e) => e?.event === 'dataverse-emulator.started');
       expect(started?.webApi).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/data\/v9\.2\/?$/);
-      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
-      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-      expect([ready.status, await ready.json()]).toEqual([200, { service: 'dataverse-emulator', status: 'ready' }]);
+      await expectServing(port, 'dataverse-emulator');
     } finally {
       child.kill('SIGTERM');
     }
@@ -37,12 +35,3 @@ describe('dataverse-emulator main', () => {
     expect(unopenable.stderr).toMatch(/^dataverse-emulator: could not start on 127\.0\.0\.1:0 with database \/nonexistent-directory\/dataverse\.db: .+\n$/);
   }, 90_000);
 });
-
-/** A port nothing listens on just now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { expectServing, freePort, jsonLogEvents } from '@fieldlink/composition/testing';
 import { waitFor } from '@fieldlink/ports/testing';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -28,7 +28,7 @@ describe('stream-processor main', () => {
     await waitFor('the started event', () => out.includes('"event":"stream-processor.started"') || undefined, 60_000);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    const events = jsonLogEvents(out);
     expect(events).toEqual(['stream-processor.started', 'stream-processor.shares-nothing', 'stream-processor.stopping', 'stream-processor.stopped']);
   });
 
@@ -47,22 +47,10 @@ describe('stream-processor main', () => {
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     await waitFor('the started event', () => out.includes('"event":"stream-processor.started"') || undefined, 60_000);
-    const alive = await fetch(`http://127.0.0.1:${port}/healthz`);
-    expect([alive.status, await alive.json()]).toEqual([200, { service: 'stream-processor', status: 'alive' }]);
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    expect([ready.status, await ready.json()]).toEqual([200, { service: 'stream-processor', status: 'ready' }]);
+    await expectServing(port, 'stream-processor');
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    const events = jsonLogEvents(out);
     expect(events[0]).toBe('stream-processor.health');
   }, 90_000);
 });
-
-/** A port nothing listens on just now. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
