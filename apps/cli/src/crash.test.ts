@@ -4,12 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteDatabase, openSqliteFile, SqlAlertHistory, SqliteIotHub, SqlStatusStore, type SqliteFile } from '@fieldlink/adapter-sql';
+import { RegistrationStatus } from '@fieldlink/domain';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
  * `fieldlink up` killed with SIGKILL at random points while a scripted source writes readings
  * into its SQLite hub, started again each time on the same data directory. The seed is printed;
- * FIELDLINK_CRASH_SEED=<seed> replays the same kill points and readings.
+ * FIELDLINK_CRASH_SEED=<seed> replays the same kill points and readings. Each device has its CRM
+ * device record and customer asset, and readings over the threshold, so each has alerts and commands of its own.
  */
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const main = join(root, 'apps/cli/src/main.ts');
@@ -17,6 +19,8 @@ const dataDir = mkdtempSync(join(tmpdir(), 'fieldlink-crash-'));
 const seed = Number(process.env['FIELDLINK_CRASH_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
 const ROUNDS = 3;
 const DEVICES = ['crash-a', 'crash-b', 'crash-c'];
+/** Each device's CRM records: its IoT device record and a customer asset of its own (fixed GUIDs, as Dataverse record ids are). */
+const RECORDS = new Map(DEVICES.map((deviceId, i) => [deviceId, { deviceRecordId: `c4a5e000-0000-4000-8000-00000000001${i}`, customerAssetId: `c4a5e000-0000-4000-8000-00000000002${i}` }]));
 const READINGS_PER_ROUND = 12;
 const THRESHOLD = 70;
 const LATE_ARRIVAL_MS = 5_000;
@@ -70,8 +74,50 @@ function up(args: readonly string[] = []) {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The Web API root of the Dataverse emulator a `fieldlink up` started (it prints its address). */
+const webApiOf = (output: string): string => {
+  const url = /dataverse\.emulator-started\s+url=(http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+  if (url === undefined) throw new Error(`fieldlink up named no Dataverse emulator:\n${output}`);
+  return `${url}/api/data/v9.2/`;
+};
+
+/** The emulator takes any bearer token unless configured with one (a signed-in client), as the adapter's sign-in does. */
+async function webApi(webApiUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const res = await fetch(`${webApiUrl}${path}`, {
+    method,
+    headers: { Authorization: 'Bearer crash-test', Accept: 'application/json', 'OData-Version': '4.0', ...(body === undefined ? {} : { 'Content-Type': 'application/json', Prefer: 'return=representation' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
+  return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
+}
+
+const rowsOf = async (webApiUrl: string, path: string): Promise<Array<Record<string, unknown>>> => (await webApi(webApiUrl, 'GET', path))['value'] as Array<Record<string, unknown>>;
+
+/**
+ * What a CFS administrator does before devices send anything: each device gets its IoT device
+ * record (category Thermostat, registered, as the hub has it) and a customer asset of its own
+ * that names the device in msdyn_deviceid, through the organisation's Web API. The CRM then links
+ * every alert of a device to its record and asset, and each command the automation sends for it.
+ */
+async function createDeviceRecords(webApiUrl: string): Promise<void> {
+  const [category] = await rowsOf(webApiUrl, `msdyn_iotdevicecategories?$filter=msdyn_name eq 'Thermostat'`);
+  const categoryId = category === undefined ? String((await webApi(webApiUrl, 'POST', 'msdyn_iotdevicecategories', { msdyn_name: 'Thermostat' }))['msdyn_iotdevicecategoryid']) : String(category['msdyn_iotdevicecategoryid']);
+  for (const [deviceId, { deviceRecordId, customerAssetId }] of RECORDS) {
+    await webApi(webApiUrl, 'POST', 'msdyn_customerassets', { msdyn_customerassetid: customerAssetId, msdyn_name: `Crash test site: ${deviceId}`, msdyn_deviceid: deviceId });
+    await webApi(webApiUrl, 'POST', 'msdyn_iotdevices', {
+      msdyn_iotdeviceid: deviceRecordId,
+      msdyn_name: deviceId,
+      msdyn_deviceid: deviceId,
+      msdyn_registrationstatus: RegistrationStatus.Registered,
+      'msdyn_Category@odata.bind': `/msdyn_iotdevicecategories(${categoryId})`,
+    });
+  }
+}
+
 describe('fieldlink up killed at random points (SIGKILL), started again on the same data directory', () => {
-  it('ends with every over-threshold reading as exactly one alert record, every command in one terminal state, and the per-minute aggregates of the readings', async () => {
+  it('ends with every over-threshold reading as exactly one alert record on its device\u2019s own record and asset, at least one command per device each in one terminal state, and the per-minute aggregates of the readings', async () => {
     process.stdout.write(`crash test seed ${seed} (replay with FIELDLINK_CRASH_SEED=${seed})\n`);
     const rand = random(seed);
     const overThreshold: Array<{ deviceId: string; reading: number }> = [];
@@ -85,6 +131,8 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
         hubFile = openSqliteFile(join(dataDir, 'hub.db'));
         hub = new SqliteIotHub(hubFile, { pollIntervalMs: 20 });
         await hub.registerDevices(DEVICES.map((deviceId) => ({ deviceId })));
+        // Before the first reading: each device's alerts then have its record and asset, and a root (and a command) of their own.
+        await createDeviceRecords(webApiOf(run.output.text));
         for (const deviceId of DEVICES) {
           const connection = await hub.connect(deviceId);
           // Every command is refused: its terminal state is `rejected`, from the hub's Rejected feedback.
@@ -99,8 +147,9 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
       for (let i = 0; i < READINGS_PER_ROUND; i++) {
         for (const deviceId of DEVICES) {
           n++;
-          // Every third reading is over the threshold, each with a value of its own so that its alert record names it.
-          const over = n % 3 === 0;
+          // Every fourth reading is over the threshold (in turn a reading of each device: readings go round the devices in
+          // threes), each with a value of its own so that its alert record names it.
+          const over = n % 4 === 0;
           const temperature = over ? THRESHOLD + 1 + n / 10 : 55 + (n % 10) / 10;
           if (over) overThreshold.push({ deviceId, reading: temperature });
           await hub.send(deviceId, new TextEncoder().encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 7), EventToken: `crash-${seed}-${n}` })));
@@ -116,7 +165,7 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
     const last = up();
     const [, consoleUrl] = await last.until(/console=(http:\/\/127\.0\.0\.1:\d+\/?)/);
     type Snapshot = {
-      alerts: Array<{ deviceId: string; description: string; children: Array<{ deviceId: string; description: string }> }>;
+      alerts: Array<{ alertId: string; deviceId: string; description: string; children: Array<{ deviceId: string; description: string }> }>;
       commands: Array<{ commandId: string; deviceId: string; state: string; parentAlertId?: string }>;
     };
     const readingOf = (description: string): number => Number(/reading of ([\d.]+)/.exec(description)?.[1]);
@@ -129,7 +178,7 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
       if (res?.ok === true) {
         snapshot = (await res.json()) as Snapshot;
         alerts = snapshot.alerts.flatMap((g) => [g, ...g.children]).map((a) => `${a.deviceId}:${readingOf(a.description)}`).sort();
-        const settled = snapshot.commands.length > 0 && snapshot.commands.every((c) => TERMINAL.has(c.state));
+        const settled = DEVICES.every((d) => snapshot!.commands.some((c) => c.deviceId === d)) && snapshot.commands.every((c) => TERMINAL.has(c.state));
         if (alerts.length >= expected.length && settled) break;
       }
       if (Date.now() > deadline) break;
@@ -137,13 +186,31 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
     }
     // Every over-threshold reading is exactly one alert record: none lost, none twice.
     expect(alerts, `seed ${seed}`).toEqual(expected);
-    // Every command reached a terminal state, and once: one command per alert that asked for one.
-    expect(snapshot!.commands.length).toBeGreaterThan(0);
+    // Every device's alerts have their own root alert, and the automation sent each device at least one command.
+    expect(new Set(overThreshold.map((o) => o.deviceId))).toEqual(new Set(DEVICES));
+    for (const d of DEVICES) {
+      expect(snapshot!.alerts.filter((a) => a.deviceId === d).length, `root alerts of ${d} (seed ${seed})`).toBeGreaterThanOrEqual(1);
+      expect(snapshot!.commands.filter((c) => c.deviceId === d).length, `commands of ${d} (seed ${seed})`).toBeGreaterThanOrEqual(1);
+    }
+    // Every command reached a terminal state, and once: one command per alert that asked for one, for that alert's device.
     for (const c of snapshot!.commands) expect(TERMINAL.has(c.state), `${c.commandId} is ${c.state} (seed ${seed})`).toBe(true);
-    const parents = snapshot!.commands.map((c) => c.parentAlertId).filter((p) => p !== undefined);
+    const parents = snapshot!.commands.map((c) => c.parentAlertId);
     expect(new Set(parents).size).toBe(parents.length);
+    const rootDevice = new Map(snapshot!.alerts.map((a) => [a.alertId, a.deviceId]));
+    for (const c of snapshot!.commands) expect(c.parentAlertId !== undefined && rootDevice.get(c.parentAlertId), `parent of ${c.commandId} (seed ${seed})`).toBe(c.deviceId);
     // The demo policy asks for one command per root alert (a repeat within the parenting window is a child alert).
     expect(snapshot!.commands.length, `${JSON.stringify(snapshot!.alerts.map((a) => [a.deviceId, a.children.length]))}\n${last.output.text.split('\n').filter((l) => /automation|command\.|refused|error/i.test(l)).join('\n')}`).toBe(snapshot!.alerts.length);
+
+    // In the CRM: each alert and each command points at its own device's record and customer asset.
+    const webApiUrl = webApiOf(last.output.text);
+    const crmAlerts = await rowsOf(webApiUrl, 'msdyn_iotalerts');
+    const crmCommands = await rowsOf(webApiUrl, 'msdyn_iotdevicecommands');
+    expect(crmAlerts.length).toBe(expected.length);
+    expect(crmCommands.length).toBe(snapshot!.commands.length);
+    for (const r of [...crmAlerts, ...crmCommands]) {
+      const records = RECORDS.get(String(r['msdyn_deviceid']));
+      expect({ device: r['_msdyn_device_value'], asset: r['_msdyn_customerasset_value'] }, JSON.stringify(r)).toEqual({ device: records?.deviceRecordId, asset: records?.customerAssetId });
+    }
 
     // The alert history of the status database: one row per over-threshold reading.
     const database = await openSqliteDatabase({ file: join(dataDir, 'status.db') });
