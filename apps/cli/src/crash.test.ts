@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { openSqliteDatabase, openSqliteFile, SqlAlertHistory, SqliteIotHub, SqlStatusStore, type SqliteFile } from '@fieldlink/adapter-sql';
 import { RegistrationStatus } from '@fieldlink/domain';
 import { afterAll, describe, expect, it } from 'vitest';
+import { seededRandom } from '@fieldlink/domain/testing';
 
 /**
  * `fieldlink up` killed with SIGKILL at random points while a scripted source writes readings
@@ -26,17 +27,6 @@ const THRESHOLD = 70;
 const LATE_ARRIVAL_MS = 5_000;
 const TERMINAL = new Set(['acknowledged', 'rejected', 'failed', 'expired']);
 
-/** mulberry32: a small seeded generator, so a failing run can be replayed. */
-function random(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const children: ChildProcess[] = [];
 let hubFile: SqliteFile | undefined;
@@ -119,7 +109,7 @@ async function createDeviceRecords(webApiUrl: string): Promise<void> {
 describe('fieldlink up killed at random points (SIGKILL), started again on the same data directory', () => {
   it('ends with every over-threshold reading as exactly one alert record on its device\u2019s own record and asset, at least one command per device each in one terminal state, and the per-minute aggregates of the readings', async () => {
     process.stdout.write(`crash test seed ${seed} (replay with FIELDLINK_CRASH_SEED=${seed})\n`);
-    const rand = random(seed);
+    const rand = seededRandom(seed);
     const overThreshold: Array<{ deviceId: string; reading: number }> = [];
     const received = new Map<string, number>();
     let n = 0;

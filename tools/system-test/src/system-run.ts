@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { ServiceBusQueue } from '@fieldlink/adapter-azure';
 import { startLocalAzureStack, type RunningLocalAzureStack, CFS_THERMOSTAT_RULE } from '@fieldlink/azure-standins';
 import { evaluatorOf } from '@fieldlink/flows';
-import { between, pick, seededRandom } from './seeded-random.js';
+import { between, pick, seededRandom } from '@fieldlink/domain/testing';
 import { ServiceProcess } from './service-process.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));

@@ -1,2 +1,3 @@
 export * from './hostile-input.js';
 export * from './builders.js';
+export * from './seeded-random.js';

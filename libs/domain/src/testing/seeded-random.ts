@@ -1,4 +1,4 @@
-/** mulberry32: a small seeded PRNG, so a fault schedule is replayed exactly from its seed. */
+/** mulberry32: a small seeded PRNG, so a test run (a fault schedule, kill points) is replayed exactly from its seed. */
 export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
