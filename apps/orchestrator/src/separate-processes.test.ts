@@ -86,9 +86,9 @@ describe('the services as separate processes on one data directory', () => {
     await streamProcessor.until(/"event":"stream-processor\.started"/);
     await orchestrator.until(/"event":"orchestrator\.started"/);
     const consoleApp = start('console', 'apps/console/src/main.ts', ['--port', '0', '--json'], env);
-    const [, consoleUrl] = await consoleApp.until(/Console: (http:\/\/127\.0\.0\.1:\d+\/)/);
+    const [, consoleUrl] = await consoleApp.until(/"event":"console\.started","url":"(http:\/\/127\.0\.0\.1:\d+\/)"/);
     const simulator = start('thermostat-simulator', 'apps/thermostat-simulator/src/main.ts', ['--port', '0', '--json'], env);
-    await simulator.until(/Thermostat simulator: http/);
+    await simulator.until(/"event":"thermostat-simulator\.started"/);
 
     // The console reads what the others write: the alert, the command the rules framework sent, and its acknowledgement.
     type Snapshot = { devices: Array<{ deviceId: string }>; alerts: Array<{ deviceId: string }>; commands: Array<{ deviceId: string; state: string }> };
@@ -97,7 +97,8 @@ describe('the services as separate processes on one data directory', () => {
     for (;;) {
       const res = await fetch(`${consoleUrl}api/snapshot`).catch(() => undefined);
       snapshot = res?.ok === true ? ((await res.json()) as Snapshot) : snapshot;
-      if (snapshot?.commands.some((c) => c.deviceId === 'thermostat-1' && c.state === 'acknowledged')) break;
+      // The device's row comes from the status store at the stream processor's next commit, which may follow the acknowledgement.
+      if (snapshot?.commands.some((c) => c.deviceId === 'thermostat-1' && c.state === 'acknowledged') && snapshot.devices.some((d) => d.deviceId === 'thermostat-1')) break;
       if (Date.now() > deadline) throw new Error(`no acknowledged command in the console: ${JSON.stringify(snapshot)}\n${services.map((s) => `--- ${s.name}\n${s.output.slice(-3_000)}`).join('\n')}`);
       await new Promise((r) => setTimeout(r, 500));
     }

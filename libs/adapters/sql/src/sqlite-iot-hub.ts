@@ -205,8 +205,12 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
   private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private sendsSincePrune = 0;
-  /** @internal */
-  readonly s;
+  private readonly s;
+
+  /** @internal The connection a device's newest client holds (null: none), for the device client of this hub. */
+  connectionOf(deviceId: string): string | null | undefined {
+    return (this.s.device.get(deviceId) as { connection_id: string | null } | undefined)?.connection_id;
+  }
 
   constructor(
     private readonly db: SqliteFile,
@@ -757,7 +761,7 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
           .transaction(() => {
             const now = this.hub.hubClock.now();
             // A newer connection of the device (in any process) replaced this one: it receives nothing more, as the hub drops the older connection.
-            if ((this.hub.s.device.get(deviceId) as { connection_id: string | null } | undefined)?.connection_id !== connectionId) return undefined;
+            if (this.hub.connectionOf(deviceId) !== connectionId) return undefined;
             const row = this.s.head.get(deviceId) as (C2dRow & { lock_token: string | null; locked_until: number | null }) | undefined;
             if (row === undefined || (row.lock_token !== null && (row.locked_until ?? 0) > now)) return undefined;
             this.s.lock.run(token, now + this.lockMs, row.seq);
