@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
-import type { BatchOutcome, TelemetryIngestDeps } from './telemetry-ingest.js';
+import { groupByPartition, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
 
 /**
@@ -80,12 +80,7 @@ export class TelemetryIngestWorkers {
 
   /** As `TelemetryIngest.ingestBatch`: the batch's partitions run on their workers at once; the outcome lists them in the order they came. */
   async ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
-    const byPartition = new Map<string, TelemetryEnvelope[]>();
-    for (const envelope of batch) {
-      const list = byPartition.get(envelope.partitionId);
-      if (list === undefined) byPartition.set(envelope.partitionId, [envelope]);
-      else list.push(envelope);
-    }
+    const byPartition = groupByPartition(batch);
     if (partition !== undefined && byPartition.has(partition.partitionId)) this.contexts.set(partition.partitionId, partition);
     const outcomes = await Promise.all(
       [...byPartition].map(async ([partitionId, envelopes]) =>

@@ -150,12 +150,7 @@ export class TelemetryIngest {
 
   /** The same, telling what the batch raised, rejected and skipped. */
   async ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
-    const byPartition = new Map<string, TelemetryEnvelope[]>();
-    for (const envelope of batch) {
-      const list = byPartition.get(envelope.partitionId);
-      if (list === undefined) byPartition.set(envelope.partitionId, [envelope]);
-      else list.push(envelope);
-    }
+    const byPartition = groupByPartition(batch);
     const alerts: ThresholdAlert[] = [];
     let rejected = 0;
     let skipped = 0;
@@ -507,4 +502,15 @@ function alertMessages(alerts: readonly ThresholdAlert[]): QueueMessage[] {
   const byToken = new Map<string, ThresholdAlert[]>();
   for (const a of alerts) byToken.set(a.eventToken, [...(byToken.get(a.eventToken) ?? []), a]);
   return [...byToken].map(([token, list]) => ({ messageId: token, body: encodeCfsAlertMessage(list), contentType: 'application/json', correlationId: token }));
+}
+
+/** A batch's envelopes by partition, each partition's in the order they came. */
+export function groupByPartition(batch: readonly TelemetryEnvelope[]): Map<string, TelemetryEnvelope[]> {
+  const byPartition = new Map<string, TelemetryEnvelope[]>();
+  for (const envelope of batch) {
+    const list = byPartition.get(envelope.partitionId);
+    if (list === undefined) byPartition.set(envelope.partitionId, [envelope]);
+    else list.push(envelope);
+  }
+  return byPartition;
 }
