@@ -671,8 +671,6 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
 
   async subscribeFeedback(handler: (feedback: readonly DeliveryFeedback[]) => Promise<void>): Promise<FeedbackSubscription> {
     let stopped = false;
-    let timer: NodeJS.Timeout | undefined;
-    let running: Promise<void> | undefined;
     let retryAt = 0;
     const pump = async (): Promise<void> => {
       while (!stopped && !this.closed && Date.now() >= retryAt) {
@@ -699,26 +697,12 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
         }
       }
     };
-    const poke = (): void => {
-      if (stopped) return;
-      running ??= pump()
-        .catch(() => undefined)
-        .finally(() => (running = undefined));
-    };
-    const tick = (): void => {
-      if (stopped) return;
-      poke();
-      timer = setTimeout(tick, this.hub.pollMs);
-      timer.unref();
-    };
-    const removeWaker = this.hub.addWaker(poke);
-    tick();
+    const loop = pollHub(this.hub, pump, () => stopped);
     const stop = async (): Promise<void> => {
       stopped = true;
-      clearTimeout(timer);
-      removeWaker();
+      loop.stop();
       this.stoppers.delete(stop);
-      await running;
+      await loop.running();
     };
     this.stoppers.add(stop);
     return { close: stop };
@@ -750,8 +734,6 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
     let stopped = false;
     let detach!: (value: 'detached') => void;
     const detached = new Promise<'detached'>((resolve) => (detach = resolve));
-    let timer: NodeJS.Timeout | undefined;
-    let running: Promise<void> | undefined;
     let held: { seq: number; token: string } | undefined;
     const pump = async (): Promise<void> => {
       while (!stopped && !this.closed) {
@@ -789,28 +771,14 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     };
-    const poke = (): void => {
-      if (stopped) return;
-      running ??= pump()
-        .catch(() => undefined)
-        .finally(() => (running = undefined));
-    };
-    const tick = (): void => {
-      if (stopped) return;
-      poke();
-      timer = setTimeout(tick, this.hub.pollMs);
-      timer.unref();
-    };
-    const removeWaker = this.hub.addWaker(poke);
-    tick();
+    const loop = pollHub(this.hub, pump, () => stopped);
     const stop = async (): Promise<void> => {
       if (stopped) return;
       stopped = true;
-      clearTimeout(timer);
-      removeWaker();
+      loop.stop();
       detach('detached');
       const holding = held;
-      await running;
+      await loop.running();
       // A device that went away before settling has not taken the message: unlocked, it comes again at once.
       if (holding !== undefined) this.s.unlock.run(holding.seq, holding.token);
       this.stoppers.delete(stop);
@@ -862,4 +830,34 @@ export function partitionOf(deviceId: string, partitionCount: number): number {
   let hash = 2166136261;
   for (let i = 0; i < deviceId.length; i++) hash = Math.imul(hash ^ deviceId.charCodeAt(i), 16777619);
   return (hash >>> 0) % partitionCount;
+}
+
+/**
+ * Runs `pump` at once, every poll interval of the hub, and whenever the hub is woken (a write of
+ * this process); never two runs at once. `stop` ends the schedule; `running` is the run in progress.
+ */
+function pollHub(hub: { readonly pollMs: number; addWaker(waker: () => void): () => void }, pump: () => Promise<void>, stopped: () => boolean): { stop(): void; running(): Promise<void> | undefined } {
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  const poke = (): void => {
+    if (stopped()) return;
+    running ??= pump()
+      .catch(() => undefined)
+      .finally(() => (running = undefined));
+  };
+  const tick = (): void => {
+    if (stopped()) return;
+    poke();
+    timer = setTimeout(tick, hub.pollMs);
+    timer.unref();
+  };
+  const removeWaker = hub.addWaker(poke);
+  tick();
+  return {
+    stop: () => {
+      clearTimeout(timer);
+      removeWaker();
+    },
+    running: () => running,
+  };
 }
