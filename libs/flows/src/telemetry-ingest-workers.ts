@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
-import { groupByPartition, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { groupByPartition, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
 
 /**
@@ -46,33 +46,9 @@ export class TelemetryIngestWorkers {
 
   /** As `TelemetryIngest.subscribe`; closing the subscription commits what is left and stops the workers. */
   async subscribe(intake: TelemetryIntakePort, consumerGroup: string): Promise<TelemetrySubscription> {
-    const subscription = await intake.subscribe(consumerGroup, (batch, partition) => this.handleBatch(batch, partition), { checkpoints: 'by-handler' });
-    let ticking: Promise<unknown> | undefined;
-    const tick = async (): Promise<void> => {
-      try {
-        await this.advanceIdle(subscription.partitions?.());
-      } catch (error) {
-        this.deps.log.warn('ingest.advance-failed', { error: error instanceof Error ? error.message : String(error) });
-      }
-      await this.commitDue();
-    };
-    const timer = setInterval(() => {
-      ticking ??= tick().finally(() => (ticking = undefined));
-    }, this.tickMs);
-    timer.unref();
-    return {
-      close: async () => {
-        clearInterval(timer);
-        await subscription.close();
-        await ticking;
-        try {
-          await this.flush();
-        } finally {
-          await this.close();
-        }
-      },
-    };
+    return subscribeCommitting(this, intake, consumerGroup, this.tickMs, this.deps.log, () => this.close());
   }
+
 
   async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
     await this.ingestBatch(batch, partition);

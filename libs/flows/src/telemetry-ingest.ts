@@ -116,32 +116,9 @@ export class TelemetryIngest {
    * subscription commits what is left.
    */
   async subscribe(intake: TelemetryIntakePort, consumerGroup: string): Promise<TelemetrySubscription> {
-    const subscription = await intake.subscribe(consumerGroup, (batch, partition) => this.handleBatch(batch, partition), { checkpoints: 'by-handler' });
-    let committing: Promise<unknown> | undefined;
-    const tick = async (): Promise<void> => {
-      try {
-        await this.advanceIdle(subscription.partitions?.());
-      } catch (error) {
-        this.deps.log.warn('ingest.advance-failed', { error: error instanceof Error ? error.message : String(error) });
-      }
-      await this.commitDue();
-    };
-    const timer = setInterval(
-      () => {
-        committing ??= tick().finally(() => (committing = undefined));
-      },
-      this.tickMs,
-    );
-    timer.unref();
-    return {
-      close: async () => {
-        clearInterval(timer);
-        await subscription.close();
-        await committing;
-        await this.flush();
-      },
-    };
+    return subscribeCommitting(this, intake, consumerGroup, this.tickMs, this.deps.log);
   }
+
 
   /** A `TelemetryBatchHandler`: resolves once the batch's alerts and rejections are stored (and, when one is due, its partition committed). */
   async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
@@ -513,4 +490,46 @@ export function groupByPartition(batch: readonly TelemetryEnvelope[]): Map<strin
     else list.push(envelope);
   }
   return byPartition;
+}
+
+/** What `subscribeCommitting` drives: an ingest on one thread or on worker threads. */
+export interface CommittingIngest {
+  handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void>;
+  advanceIdle(held?: readonly TelemetryPartitionContext[]): Promise<unknown>;
+  commitDue(): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/**
+ * Subscribes `ingest` to the intake with `by-handler` checkpoints, and every `tickMs` moves idle
+ * partitions on and commits what is due (one tick at a time). Closing stops the ticks and the
+ * intake, waits for the tick in progress, commits what is left, then runs `afterFlush`.
+ */
+export async function subscribeCommitting(ingest: CommittingIngest, intake: TelemetryIntakePort, consumerGroup: string, tickMs: number, log: LogPort, afterFlush?: () => Promise<void>): Promise<TelemetrySubscription> {
+  const subscription = await intake.subscribe(consumerGroup, (batch, partition) => ingest.handleBatch(batch, partition), { checkpoints: 'by-handler' });
+  let committing: Promise<unknown> | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      await ingest.advanceIdle(subscription.partitions?.());
+    } catch (error) {
+      log.warn('ingest.advance-failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+    await ingest.commitDue();
+  };
+  const timer = setInterval(() => {
+    committing ??= tick().finally(() => (committing = undefined));
+  }, tickMs);
+  timer.unref();
+  return {
+    close: async () => {
+      clearInterval(timer);
+      await subscription.close();
+      await committing;
+      try {
+        await ingest.flush();
+      } finally {
+        await afterFlush?.();
+      }
+    },
+  };
 }
