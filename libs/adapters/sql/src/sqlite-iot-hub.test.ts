@@ -1,26 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { ClockPort, DeliveryFeedback, TelemetryEnvelope } from '@fieldlink/ports';
+import type { DeliveryFeedback, TelemetryEnvelope } from '@fieldlink/ports';
 import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, eventually, telemetryIntakeConformance, textOf, utf8 } from '@fieldlink/ports/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { sqliteTestFiles, TestClock } from './testing/sqlite-test-files.js';
 import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
 import { SqliteIotHub, type SqliteIotHubOptions } from './sqlite-iot-hub.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'fieldlink-sqlite-hub-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-const newFile = () => join(dir, `hub-${++files}.db`);
-
-class TestClock implements ClockPort {
-  constructor(private at: number) {}
-  now(): number {
-    return this.at;
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
+const newFile = sqliteTestFiles('hub');
 
 const FAST: SqliteIotHubOptions = { pollIntervalMs: 10, handlerRetryDelayMs: 5, feedbackRetryDelayMs: 5 };
 

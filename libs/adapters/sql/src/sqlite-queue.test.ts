@@ -1,27 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { isRuleStateConflict, type ClockPort, type QueueMessage } from '@fieldlink/ports';
+import { isRuleStateConflict, type QueueMessage } from '@fieldlink/ports';
 import { messageQueueConformance, ruleStateStoreConformance, textOf, utf8 } from '@fieldlink/ports/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { sqliteTestFiles, TestClock } from './testing/sqlite-test-files.js';
 import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
 import { SqliteQueue } from './sqlite-queue.js';
 import { SqliteRuleStateStore } from './sqlite-rule-state-store.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'fieldlink-sqlite-queue-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let files = 0;
-const newFile = () => join(dir, `store-${++files}.db`);
-
-class TestClock implements ClockPort {
-  constructor(private at: number) {}
-  now(): number {
-    return this.at;
-  }
-  advance(ms: number): void {
-    this.at += ms;
-  }
-}
+const newFile = sqliteTestFiles('store');
 
 messageQueueConformance('SqliteQueue', async (settings) => {
   const db = openSqliteFile(newFile());

@@ -1,2 +1,3 @@
 export * from './postgres-server.js';
 export * from './sql-store-suite.js';
+export * from './sqlite-test-files.js';
