@@ -37,22 +37,27 @@ deviceRegistryConformance('SqliteIotHub registry', async () => {
   return { registry: hub, dispose };
 });
 
-cloudToDeviceConformance('SqliteIotHub cloud-to-device', async () => {
-  const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
-  const { hub, dispose } = openHub({ clock });
-  return {
-    cloudToDevice: hub.cloudToDevice,
-    devices: hub,
-    maxDeliveryCount: 10,
-    registerDevice: async (deviceId) => void (await hub.registerDevices([{ deviceId }])),
-    advanceTime: async (ms) => {
-      clock.advance(ms);
-      hub.cloudToDevice.expireDue();
-    },
-    dispose,
-    patienceMs: 5_000,
+/** The cloud-to-device suite's subject: the hub sends, and the devices connect to `devicesOf` the file (the hub itself, or a second connection). */
+function cloudToDeviceSubject(devicesOf: (hub: SqliteIotHub, other: () => SqliteIotHub) => SqliteIotHub) {
+  return async () => {
+    const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
+    const { hub, other, dispose } = openHub({ clock });
+    return {
+      cloudToDevice: hub.cloudToDevice,
+      devices: devicesOf(hub, other),
+      maxDeliveryCount: 10,
+      registerDevice: async (deviceId: string) => void (await hub.registerDevices([{ deviceId }])),
+      advanceTime: async (ms: number) => {
+        clock.advance(ms);
+        hub.cloudToDevice.expireDue();
+      },
+      dispose,
+      patienceMs: 5_000,
+    };
   };
-});
+}
+
+cloudToDeviceConformance('SqliteIotHub cloud-to-device', cloudToDeviceSubject((hub) => hub));
 
 deviceClientConformance('SqliteIotHub device client', async () => {
   const { hub, dispose } = openHub();
@@ -70,23 +75,7 @@ telemetryIntakeConformance('SqliteIotHub telemetry across two connections', asyn
   return { intake: other(), devices: other(), consumerGroups: ['rules', 'telemetry'], dispose, patienceMs: 5_000 };
 });
 
-cloudToDeviceConformance('SqliteIotHub cloud-to-device across two connections', async () => {
-  const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
-  const { hub, other, dispose } = openHub({ clock });
-  const device = other();
-  return {
-    cloudToDevice: hub.cloudToDevice,
-    devices: device,
-    maxDeliveryCount: 10,
-    registerDevice: async (deviceId) => void (await hub.registerDevices([{ deviceId }])),
-    advanceTime: async (ms) => {
-      clock.advance(ms);
-      hub.cloudToDevice.expireDue();
-    },
-    dispose,
-    patienceMs: 5_000,
-  };
-});
+cloudToDeviceConformance('SqliteIotHub cloud-to-device across two connections', cloudToDeviceSubject((_hub, other) => other()));
 
 describe('SqliteIotHub shared by two connections to one file (two processes)', () => {
   it('closes the command loop across them: one registers and sends a command, the other connects as the device, completes it and sends telemetry; feedback and telemetry come back', async () => {
