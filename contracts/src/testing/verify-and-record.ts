@@ -1,6 +1,6 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Verifier, type VerifierOptions } from '@pact-foundation/pact';
+import type { VerifierOptions } from '@pact-foundation/pact';
 import type { VerificationRecord } from '../matrix/coverage-matrix.js';
 import { PACTS_DIR, RESULTS_DIR, sha256 } from '../matrix/contract-store.js';
 import { consumerPactsOf, providerOfPact, verifyPact } from '../teams/team-verification.js';
@@ -34,11 +34,7 @@ export interface VerificationSummary {
 export async function verifyAndRecord(verification: ProviderVerification): Promise<VerificationSummary> {
   const pactPath = join(PACTS_DIR, verification.pactFile);
   const pactBytes = readFileSync(pactPath);
-  const outcome = await new Verifier({ logLevel: 'error', ...verification.options, provider: verification.provider, pactUrls: [pactPath] })
-    .verifyProvider()
-    .catch((e: unknown) => e);
-  const failure = outcome instanceof Error ? outcome.message : '';
-  const summary = summaryOf(outcome);
+  const own = await verifyPact({ pact: pactPath, provider: verification.provider, options: verification.options });
   const record: VerificationRecord = {
     consumer: verification.consumer,
     provider: verification.provider,
@@ -46,8 +42,8 @@ export async function verifyAndRecord(verification: ProviderVerification): Promi
     pactSha256: sha256(pactBytes),
     providerProject: verification.providerProject,
     verifiedAt: new Date().toISOString(),
-    passed: summary.result,
-    interactions: summary.interactionResults.map((i) => ({ description: i.description, result: i.result })),
+    passed: own.passed,
+    interactions: own.interactions,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });
   writeFileSync(join(RESULTS_DIR, verification.pactFile), JSON.stringify(record));
@@ -59,18 +55,8 @@ export async function verifyAndRecord(verification: ProviderVerification): Promi
     teams.push({ result: team.passed, interactionResults: team.interactions.map((i) => ({ description: `${pact}: ${i.description}`, result: i.result })), failure: team.passed ? '' : `${pact}: ${team.failure}` });
   }
   return {
-    result: summary.result && teams.every((t) => t.result),
-    interactionResults: [...summary.interactionResults, ...teams.flatMap((t) => t.interactionResults)],
-    failure: [failure, ...teams.map((t) => t.failure)].filter((f) => f !== '').join('\n'),
+    result: own.passed && teams.every((t) => t.result),
+    interactionResults: [...own.interactions, ...teams.flatMap((t) => t.interactionResults)],
+    failure: [own.failure, ...teams.map((t) => t.failure)].filter((f) => f !== '').join('\n'),
   };
-}
-
-/** The verifier's summary, whether it passed (resolved) or failed (rejected with the same JSON). */
-function summaryOf(outcome: unknown): Omit<VerificationSummary, 'failure'> {
-  const text = outcome instanceof Error ? outcome.message : String(outcome);
-  try {
-    return JSON.parse(text) as Omit<VerificationSummary, 'failure'>;
-  } catch {
-    return { result: false, interactionResults: [] };
-  }
 }
