@@ -132,26 +132,35 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       }));
   });
 
-  it('creates an IoT alert with only the five columns the CFS Logic App writes, binding nothing, and leaves device, asset and parent to the organisation (flows 7–10)', async () => {
-    const alertId = deterministicGuid('msdyn_iotalert', cfsAlert!.eventtoken);
+  /** The adapter first looks for the alert by its token, and finds none. */
+  const expectNoAlertWithTheToken = (): void => {
     pact
       .addInteraction()
       .given('an IoT device is in CRM', device)
       .uponReceiving('look for an IoT alert by its token')
       .withRequest('GET', `${API}/msdyn_iotalerts`, (b) => b.query({ $select: 'msdyn_iotalertid,msdyn_alerttoken', $filter: `msdyn_alerttoken eq '${cfsAlert!.eventtoken}'` }))
       .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ value: [] }));
+  };
+  /** The columns of the CFS alert the CFS Logic App writes, as the adapter sends them. */
+  const logicAppColumns = () => ({
+    msdyn_alerttoken: like(cfsAlert!.eventtoken),
+    msdyn_deviceid: like(DEVICE_ID),
+    msdyn_description: like('Temperature reading of 86 exceeded a threshold of 70'),
+    msdyn_alertdata: like(JSON.stringify(cfsAlert)),
+    msdyn_alerttime: regex(ISO_SECONDS, ALERT_TIME),
+    msdyn_alerttype: option('msdyn_iotalert', 'msdyn_alerttype', 'Anomaly'),
+  });
+
+  it('creates an IoT alert with only the five columns the CFS Logic App writes, binding nothing, and leaves device, asset and parent to the organisation (flows 7–10)', async () => {
+    const alertId = deterministicGuid('msdyn_iotalert', cfsAlert!.eventtoken);
+    expectNoAlertWithTheToken();
     await pact
       .addInteraction()
       .given('an IoT device is in CRM', device)
       .uponReceiving('create an IoT alert as the CFS Logic App does')
       .withRequest('PATCH', path('msdyn_iotalerts', alertId), (b) =>
         b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({
-          msdyn_alerttoken: like(cfsAlert!.eventtoken),
-          msdyn_deviceid: like(DEVICE_ID),
-          msdyn_description: like('Temperature reading of 86 exceeded a threshold of 70'),
-          msdyn_alertdata: like(JSON.stringify(cfsAlert)),
-          msdyn_alerttime: regex(ISO_SECONDS, ALERT_TIME),
-          msdyn_alerttype: option('msdyn_iotalert', 'msdyn_alerttype', 'Anomaly'),
+          ...logicAppColumns(),
         }),
       )
       .willRespondWith(204)
@@ -172,24 +181,14 @@ describe('dynamics adapter ← Dataverse Web API', () => {
 
   it('creates the IoT alert (msdyn_iotalert) of the CFS alert under an id made from its token, once (flows 7–9)', async () => {
     const alertId = deterministicGuid('msdyn_iotalert', cfsAlert!.eventtoken);
-    pact
-      .addInteraction()
-      .given('an IoT device is in CRM', device)
-      .uponReceiving('look for an IoT alert by its token')
-      .withRequest('GET', `${API}/msdyn_iotalerts`, (b) => b.query({ $select: 'msdyn_iotalertid,msdyn_alerttoken', $filter: `msdyn_alerttoken eq '${cfsAlert!.eventtoken}'` }))
-      .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ value: [] }));
+    expectNoAlertWithTheToken();
     await pact
       .addInteraction()
       .given('an IoT device is in CRM', device)
       .uponReceiving('create an IoT alert')
       .withRequest('PATCH', path('msdyn_iotalerts', alertId), (b) =>
         b.headers({ ...WRITE_HEADERS, 'If-None-Match': '*' }).jsonBody({
-          msdyn_alerttoken: like(cfsAlert!.eventtoken),
-          msdyn_deviceid: like(DEVICE_ID),
-          msdyn_description: like('Temperature reading of 86 exceeded a threshold of 70'),
-          msdyn_alertdata: like(JSON.stringify(cfsAlert)),
-          msdyn_alerttime: regex(ISO_SECONDS, ALERT_TIME),
-          msdyn_alerttype: option('msdyn_iotalert', 'msdyn_alerttype', 'Anomaly'),
+          ...logicAppColumns(),
           'msdyn_Device@odata.bind': regex(`^/msdyn_iotdevices\\(${GUID}\\)$`, `/msdyn_iotdevices(${DEVICE_RECORD_ID})`),
         }),
       )
