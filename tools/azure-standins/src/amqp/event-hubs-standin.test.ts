@@ -144,6 +144,43 @@ describe('Event Hubs stand-in, owner level (epoch) of partition receivers', () =
   });
 });
 
+describe('EventHubsTelemetryIntake, a batch whose handler keeps failing', () => {
+  it('waits longer before each new hand-over of the batch: the ceiling of its jittered wait doubles (the waits it logs)', async () => {
+    const hubName = `hub-${randomUUID().slice(0, 8)}`;
+    standin.createHub(hubName, { partitionCount: 1, consumerGroups: ['rules'] });
+    const warnings: Array<Record<string, unknown>> = [];
+    const log = {
+      info: () => undefined,
+      warn: (event: string, fields?: Record<string, unknown>) => void (event === 'telemetry-intake.batch-failed' && warnings.push(fields ?? {})),
+      error: () => undefined,
+    };
+    const intake = new EventHubsTelemetryIntake({
+      auth: { connectionString: standin.connectionString(hubName) },
+      checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
+      loadBalancing: { strategy: 'greedy', updateIntervalInMs: 300 },
+      retryDelayMs: 20,
+      // The top of each jitter range, so the logged waits are the ceilings.
+      random: () => 0.999_999_9,
+      log,
+    });
+    let calls = 0;
+    const subscription = await intake.subscribe('rules', async () => {
+      calls += 1;
+      if (calls <= 5) throw new Error(`store unavailable (${calls})`);
+    });
+    standin.appendFromDevice(hubName, 'device-0', new TextEncoder().encode('{}'));
+    await expect.poll(() => calls, { timeout: 15_000 }).toBe(6);
+    expect(warnings.map((w) => [w['attempt'], w['retryInMs']])).toEqual([
+      [1, 20],
+      [2, 40],
+      [3, 80],
+      [4, 160],
+      [5, 320],
+    ]);
+    await subscription.close();
+  });
+});
+
 describe('EventHubsTelemetryIntake, a consumer group the hub does not have', () => {
   it('fails to subscribe with an error naming the group, instead of retrying', async () => {
     const hubName = `hub-${randomUUID().slice(0, 8)}`;
