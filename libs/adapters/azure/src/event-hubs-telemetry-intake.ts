@@ -1,4 +1,13 @@
-import { EventHubConsumerClient, earliestEventPosition, latestEventPosition, type CheckpointStore, type EventPosition, type PartitionContext, type ReceivedEventData, type Subscription } from '@azure/event-hubs';
+import {
+  EventHubConsumerClient,
+  earliestEventPosition,
+  latestEventPosition,
+  type CheckpointStore,
+  type EventPosition,
+  type PartitionContext,
+  type ReceivedEventData,
+  type Subscription,
+} from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import type { TokenCredential } from '@azure/identity';
 import {
@@ -13,6 +22,7 @@ import {
 } from '@fieldlink/ports';
 import { scrubbed, secretsOf } from './azure-auth.js';
 import { blobService, type BlobAuth } from './blob-auth.js';
+import { retryDelay, sdkRetryOptions, type SdkRetry } from './retry-policy.js';
 
 /** The hub's Event Hubs-compatible endpoint: its connection string (with EntityPath), or namespace, name and credential. */
 export type EventHubAuth =
@@ -27,11 +37,19 @@ export interface EventHubsTelemetryIntakeOptions {
    * How instances share partitions. `balanced` (the default) claims one partition per cycle,
    * `greedy` all it can at once; the intervals are the SDK's (10 s and 60 s by default).
    */
-  readonly loadBalancing?: { readonly strategy?: 'balanced' | 'greedy'; readonly updateIntervalInMs?: number; readonly partitionOwnershipExpirationIntervalInMs?: number };
+  readonly loadBalancing?: {
+    readonly strategy?: 'balanced' | 'greedy';
+    readonly updateIntervalInMs?: number;
+    readonly partitionOwnershipExpirationIntervalInMs?: number;
+  };
   readonly maxBatchSize?: number;
   readonly maxWaitTimeInSeconds?: number;
   /** Ceiling of the first wait before a failed batch is handed over again (full jitter below it); doubles up to 30 s. */
   readonly retryDelayMs?: number;
+  /** The SDK's retries of a dropped receiver or management call: exponential from 0.5 s up to 30 s by default (see `sdkRetryOptions`). */
+  readonly retry?: SdkRetry;
+  /** In [0, 1): draws the jitter of the waits before a failed batch is handed over again (Math.random by default). */
+  readonly random?: () => number;
   readonly log?: LogPort;
 }
 
@@ -64,11 +82,14 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
     let subscription: Subscription;
     let closing = false;
     let held: () => TelemetryPartitionContext[] = () => [];
+    const inFlight = new InFlight();
+    const log = this.log;
     try {
       const container = blobService(this.options.checkpoints.auth).getContainerClient(this.options.checkpoints.containerName);
       await container.createIfNotExists();
       const checkpointStore = new BlobCheckpointStore(container);
       const clientOptions = {
+        retryOptions: sdkRetryOptions(this.options.retry),
         loadBalancingOptions: {
           strategy: this.options.loadBalancing?.strategy ?? 'balanced',
           ...(this.options.loadBalancing?.updateIntervalInMs !== undefined ? { updateIntervalInMs: this.options.loadBalancing.updateIntervalInMs } : {}),
@@ -85,38 +106,68 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
             : new EventHubConsumerClient(consumerGroup, auth.connectionString, checkpointStore, clientOptions)
           : new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, checkpointStore, clientOptions);
       const startPosition = await startAfterCurrentEnd(client);
-      await consumerGroupExists(client, consumerGroup, Object.keys(startPosition)[0]).catch(async (error: unknown) => {
-        await client.close().catch(() => undefined);
-        throw error;
-      });
-      const retryDelayMs = this.options.retryDelayMs ?? 1_000;
+      // The probe reads without an owner level, from a client of its own: a receiver of this
+      // client would carry owner level 0 (it has a checkpoint store) and take the partition from
+      // the instance reading it.
+      const probeClient =
+        'connectionString' in auth
+          ? auth.eventHubName
+            ? new EventHubConsumerClient(consumerGroup, auth.connectionString, auth.eventHubName, { retryOptions: clientOptions.retryOptions })
+            : new EventHubConsumerClient(consumerGroup, auth.connectionString, { retryOptions: clientOptions.retryOptions })
+          : new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, {
+              retryOptions: clientOptions.retryOptions,
+            });
+      await consumerGroupExists(probeClient, consumerGroup, Object.keys(startPosition)[0])
+        .finally(() => probeClient.close().catch(() => undefined))
+        .catch(async (error: unknown) => {
+          await client.close().catch(() => undefined);
+          throw error;
+        });
+      const backoff = { baseMs: this.options.retryDelayMs ?? 1_000, maxMs: 30_000 };
+      const random = this.options.random ?? Math.random;
       const marks = new PartitionMarks(checkpointStore, consumerGroup, this.secrets);
       held = () => marks.openContexts();
       const byHandler = options.checkpoints === 'by-handler';
+      const handOver = async (events: ReceivedEventData[], context: PartitionContext): Promise<void> => {
+        const batch = marks.handOver(events, context);
+        const partition = marks.contextOf(context);
+        for (let attempt = 0; ; attempt++) {
+          // Not checkpointed: the partition's next owner reads it again.
+          if (closing || !marks.isOpen(context)) return;
+          try {
+            await handler(batch, partition);
+            break;
+          } catch (error) {
+            // Full jitter: instances whose batches failed together do not retry together.
+            const retryInMs = retryDelay(backoff, attempt, random);
+            log.warn('telemetry-intake.batch-failed', {
+              partitionId: context.partitionId,
+              consumerGroup,
+              attempt: attempt + 1,
+              retryInMs,
+              error: error instanceof Error ? error.message : String(error),
+            });
+            await pause(retryInMs, () => closing || !marks.isOpen(context));
+          }
+        }
+        if (!byHandler) await partition.checkpoint(batch[batch.length - 1]!);
+      };
       subscription = client.subscribe(
         {
           processInitialize: async (context) => marks.opened(context),
           processClose: async (_reason, context) => marks.closed(context),
           processEvents: async (events, context) => {
             if (events.length === 0) return;
-            const batch = marks.handOver(events, context);
-            const partition = marks.contextOf(context);
-            for (let attempt = 0; ; attempt++) {
-              // Not checkpointed: the partition's next owner reads it again.
-              if (closing || !marks.isOpen(context)) return;
-              try {
-                await handler(batch, partition);
-                break;
-              } catch (error) {
-                this.log.warn('telemetry-intake.batch-failed', { partitionId: context.partitionId, consumerGroup, attempt: attempt + 1, error: error instanceof Error ? error.message : String(error) });
-                // Full jitter: instances whose batches failed together do not retry together.
-                await pause(Math.floor(Math.random() * (Math.min(retryDelayMs * 2 ** attempt, 30_000) + 1)), () => closing || !marks.isOpen(context));
-              }
+            // close() waits for batches in hand, so what was handled is checkpointed before the partition's next owner reads on.
+            const done = inFlight.begin();
+            try {
+              await handOver(events, context);
+            } finally {
+              done();
             }
-            if (!byHandler) await partition.checkpoint(batch[batch.length - 1]!);
           },
           processError: async (error, context) => {
-            this.log.warn('telemetry-intake.error', { partitionId: context.partitionId, consumerGroup, error: scrubbed('Event Hubs', error, this.secrets).message });
+            log.warn('telemetry-intake.error', { partitionId: context.partitionId, consumerGroup, error: scrubbed('Event Hubs', error, this.secrets).message });
           },
         },
         {
@@ -136,6 +187,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
       close: async () => {
         closing = true;
         await subscription.close();
+        await inFlight.settled();
         await client.close();
       },
       partitions: () => (closing ? [] : held()),
@@ -216,9 +268,7 @@ class PartitionMarks {
         ),
       );
     }
-    const write = (this.queue.get(partitionId) ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => this.write(origin.event, origin.context));
+    const write = (this.queue.get(partitionId) ?? Promise.resolve()).catch(() => undefined).then(() => this.write(origin.event, origin.context));
     this.queue.set(partitionId, write);
     return write;
   }
@@ -229,13 +279,19 @@ class PartitionMarks {
     try {
       // The pump that handed the event over is gone: another may have read and marked further.
       if (!this.open.has(context)) {
-        const current = (await this.store.listCheckpoints(context.fullyQualifiedNamespace, context.eventHubName, context.consumerGroup)).find((c) => c.partitionId === partitionId);
+        const current = (await this.store.listCheckpoints(context.fullyQualifiedNamespace, context.eventHubName, context.consumerGroup)).find(
+          (c) => c.partitionId === partitionId,
+        );
         if (current !== undefined && event.sequenceNumber <= current.sequenceNumber) return;
       }
       await context.updateCheckpoint(event);
       this.written.set(partitionId, event.sequenceNumber);
     } catch (error) {
-      throw scrubbed(`Checkpointing partition ${partitionId} of consumer group '${this.consumerGroup}' through sequence number ${event.sequenceNumber} failed`, error, this.secrets);
+      throw scrubbed(
+        `Checkpointing partition ${partitionId} of consumer group '${this.consumerGroup}' through sequence number ${event.sequenceNumber} failed`,
+        error,
+        this.secrets,
+      );
     }
   }
 }
@@ -258,7 +314,9 @@ export async function consumerGroupExists(client: EventHubConsumerClient, consum
           processEvents: async () => resolve(),
           // Any other answer (a partition another instance holds with its owner level, a network error) is the subscription's to deal with.
           processError: async (error) =>
-            (error as { code?: unknown }).code === 'MessagingEntityNotFoundError' ? reject(new ConsumerGroupNotFoundError(consumerGroup, client.eventHubName)) : resolve(),
+            (error as { code?: unknown }).code === 'MessagingEntityNotFoundError'
+              ? reject(new ConsumerGroupNotFoundError(consumerGroup, client.eventHubName))
+              : resolve(),
         },
         { startPosition: latestEventPosition, maxWaitTimeInSeconds: 0.1, maxBatchSize: 1 },
       );
@@ -275,7 +333,9 @@ export class ConsumerGroupNotFoundError extends Error {
     readonly consumerGroup: string,
     readonly eventHubName: string,
   ) {
-    super(`consumer group '${consumerGroup}' does not exist on the event hub '${eventHubName}'; create it on the IoT hub (Built-in endpoints → Consumer groups) or set the one to use`);
+    super(
+      `consumer group '${consumerGroup}' does not exist on the event hub '${eventHubName}'; create it on the IoT hub (Built-in endpoints → Consumer groups) or set the one to use`,
+    );
     this.name = 'ConsumerGroupNotFoundError';
   }
 }
@@ -302,6 +362,24 @@ function toEnvelope(event: ReceivedEventData, partitionId: string): TelemetryEnv
     sequenceNumber: Number(event.sequenceNumber),
     ...(Object.keys(properties).length > 0 ? { properties } : {}),
   };
+}
+
+/** Batches being handed over now: close() waits for them (a failing one gives up at once when closing). */
+class InFlight {
+  private count = 0;
+  private waiters: Array<() => void> = [];
+
+  begin(): () => void {
+    this.count += 1;
+    return () => {
+      this.count -= 1;
+      if (this.count === 0) for (const wake of this.waiters.splice(0)) wake();
+    };
+  }
+
+  settled(): Promise<void> {
+    return this.count === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
 }
 
 async function pause(ms: number, stop: () => boolean): Promise<void> {

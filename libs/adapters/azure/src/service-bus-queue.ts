@@ -9,6 +9,8 @@ import {
 import Long from 'long';
 import {
   QueueError,
+  silentLog,
+  type LogPort,
   type DeadLetterDetails,
   type DeadLetteredMessage,
   type MessageQueuePort,
@@ -17,6 +19,7 @@ import {
   type ReceivedQueueMessage,
 } from '@fieldlink/ports';
 import { scrubbed, secretsOf, type AzureAuth } from './azure-auth.js';
+import { sdkRetryOptions, type SdkRetry } from './retry-policy.js';
 
 export interface ServiceBusQueueOptions {
   readonly auth: AzureAuth;
@@ -27,8 +30,18 @@ export interface ServiceBusQueueOptions {
    * the difference, so a slow consumer does not sit on locks it cannot work on.
    */
   readonly concurrency?: number;
-  /** The SDK's retries of failed operations (it retries even refused credentials): defaults 3 retries. */
-  readonly retry?: { readonly maxRetries?: number; readonly retryDelayInMs?: number; readonly timeoutInMs?: number };
+  /** The SDK's retries of failed operations (it retries even refused credentials): exponential from 0.5 s up to 30 s, 6 retries by default (see `sdkRetryOptions`). */
+  readonly retry?: SdkRetry;
+  /** Where a lost lock on settlement is told (`service-bus.lock-lost`, as info: it is expected after a dropped connection). */
+  readonly log?: LogPort;
+}
+
+/** What a queue adapter has seen since it was made. */
+export interface ServiceBusQueueStats {
+  /** Settlements refused because the lock was gone (expired, or settled already): each such message is delivered again. */
+  readonly lockLost: number;
+  /** Receivers dropped and made again after a receive or peek failed. */
+  readonly receiversRenewed: number;
 }
 
 /**
@@ -47,14 +60,17 @@ export class ServiceBusQueue implements MessageQueuePort {
   /** Messages handed out and not settled, by lock token. */
   private readonly locked = new Map<string, ServiceBusReceivedMessage>();
   private closed = false;
+  private readonly log: LogPort;
+  private counts = { lockLost: 0, receiversRenewed: 0 };
 
   constructor(options: ServiceBusQueueOptions) {
     this.name = options.queueName;
     this.concurrency = options.concurrency ?? 32;
+    this.log = options.log ?? silentLog;
     const auth = options.auth;
     this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
     try {
-      const clientOptions = options.retry ? { retryOptions: { ...options.retry } } : {};
+      const clientOptions = { retryOptions: sdkRetryOptions(options.retry) };
       this.client =
         'connectionString' in auth
           ? new ServiceBusClient(auth.connectionString, clientOptions)
@@ -87,24 +103,27 @@ export class ServiceBusQueue implements MessageQueuePort {
     this.assertOpen();
     const room = Math.min(options.maxMessages, this.concurrency - this.locked.size);
     if (room <= 0) return [];
-    // No automatic lock renewal: the port renews explicitly, and a lock must lapse when its holder stalls.
-    const receiver = (this.receiver ??= this.client.createReceiver(this.name, {
-      receiveMode: 'peekLock',
-      maxAutoLockRenewalDurationInMs: 0,
-      skipParsingBodyAsJson: true,
-      skipConvertingDate: true,
-    }));
+    const receiver = this.currentReceiver();
     let got: ServiceBusReceivedMessage[];
     try {
       got = await receiver.receiveMessages(room, { maxWaitTimeInMs: options.maxWaitMs, ...(options.signal ? { abortSignal: options.signal } : {}) });
     } catch (error) {
       if (options.signal?.aborted) return [];
+      // The SDK retried already: the next receive starts from a new receiver (and link). Messages
+      // this one handed out are still settled, through the queue's $management node by lock token.
+      this.renewReceiver('receiver');
       throw scrubbed(`Receiving from queue '${this.name}' failed`, error, this.secrets);
     }
     return got.map((m) => {
       const lockToken = m.lockToken ?? '';
       this.locked.set(lockToken, m);
-      return { ...fromServiceBusMessage(m), lockToken, deliveryCount: m.deliveryCount! + 1, enqueuedTime: m.enqueuedTimeUtc?.getTime() ?? 0, sequenceNumber: Number(m.sequenceNumber ?? 0) };
+      return {
+        ...fromServiceBusMessage(m),
+        lockToken,
+        deliveryCount: m.deliveryCount! + 1,
+        enqueuedTime: m.enqueuedTimeUtc?.getTime() ?? 0,
+        sequenceNumber: Number(m.sequenceNumber ?? 0),
+      };
     });
   }
 
@@ -117,7 +136,9 @@ export class ServiceBusQueue implements MessageQueuePort {
   }
 
   deadLetter(message: ReceivedQueueMessage, details: DeadLetterDetails): Promise<void> {
-    return this.settle(message, 'dead-letter', (r, m) => r.deadLetterMessage(m, { deadLetterReason: details.reason, deadLetterErrorDescription: details.description }));
+    return this.settle(message, 'dead-letter', (r, m) =>
+      r.deadLetterMessage(m, { deadLetterReason: details.reason, deadLetterErrorDescription: details.description }),
+    );
   }
 
   async renewLock(message: ReceivedQueueMessage): Promise<void> {
@@ -131,7 +152,11 @@ export class ServiceBusQueue implements MessageQueuePort {
 
   async peekDeadLetters(maxMessages: number): Promise<DeadLetteredMessage[]> {
     this.assertOpen();
-    const receiver = (this.deadLetterReceiver ??= this.client.createReceiver(this.name, { subQueueType: 'deadLetter', skipParsingBodyAsJson: true, skipConvertingDate: true }));
+    const receiver = (this.deadLetterReceiver ??= this.client.createReceiver(this.name, {
+      subQueueType: 'deadLetter',
+      skipParsingBodyAsJson: true,
+      skipConvertingDate: true,
+    }));
     try {
       const peeked = await receiver.peekMessages(maxMessages, { fromSequenceNumber: Long.fromNumber(0) });
       return peeked.map((m) => ({
@@ -143,8 +168,22 @@ export class ServiceBusQueue implements MessageQueuePort {
         enqueuedTime: m.enqueuedTimeUtc?.getTime() ?? 0,
       }));
     } catch (error) {
+      this.renewReceiver('deadLetterReceiver');
       throw scrubbed(`Peeking the dead letters of queue '${this.name}' failed`, error, this.secrets);
     }
+  }
+
+  /** Lost locks on settlement and receivers made again, since this adapter was made. */
+  stats(): ServiceBusQueueStats {
+    return { ...this.counts };
+  }
+
+  private renewReceiver(which: 'receiver' | 'deadLetterReceiver'): void {
+    const receiver = this[which];
+    if (receiver === undefined) return;
+    this[which] = undefined;
+    this.counts.receiversRenewed += 1;
+    void receiver.close().catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -159,14 +198,37 @@ export class ServiceBusQueue implements MessageQueuePort {
     if (this.closed) throw new QueueError('QueueClosed', `Queue '${this.name}' is closed.`);
   }
 
+  /** The peek-lock receiver, made on first use and again after a failed receive. */
+  private currentReceiver(): ServiceBusReceiver {
+    // No automatic lock renewal: the port renews explicitly, and a lock must lapse when its holder stalls.
+    return (this.receiver ??= this.client.createReceiver(this.name, {
+      receiveMode: 'peekLock',
+      maxAutoLockRenewalDurationInMs: 0,
+      skipParsingBodyAsJson: true,
+      skipConvertingDate: true,
+    }));
+  }
+
+  /**
+   * A message handed out and not settled, with the receiver to settle it through: the current
+   * one, which settles on the link the message came on while that link is open and through the
+   * queue's $management node by lock token after it dropped (what the SDK does by itself).
+   */
   private lockedMessage(message: ReceivedQueueMessage, what: string): { receiver: ServiceBusReceiver; received: ServiceBusReceivedMessage } {
     this.assertOpen();
     const received = this.locked.get(message.lockToken);
-    if (!received || !this.receiver) throw new QueueError('MessageLockLost', `Cannot ${what} message '${message.messageId}' on queue '${this.name}': it was settled already or not received here.`);
-    return { receiver: this.receiver, received };
+    if (received) return { receiver: this.currentReceiver(), received };
+    throw new QueueError(
+      'MessageLockLost',
+      `Cannot ${what} message '${message.messageId}' on queue '${this.name}': it was settled already or not received here.`,
+    );
   }
 
-  private async settle(message: ReceivedQueueMessage, what: string, run: (receiver: ServiceBusReceiver, received: ServiceBusReceivedMessage) => Promise<void>): Promise<void> {
+  private async settle(
+    message: ReceivedQueueMessage,
+    what: string,
+    run: (receiver: ServiceBusReceiver, received: ServiceBusReceivedMessage) => Promise<void>,
+  ): Promise<void> {
     const { receiver, received } = this.lockedMessage(message, what);
     try {
       await run(receiver, received);
@@ -177,12 +239,26 @@ export class ServiceBusQueue implements MessageQueuePort {
     }
   }
 
+  /**
+   * A settlement the queue refused for a lost lock, or that the SDK could not confirm before its
+   * retries ran out (a disposition sent on a connection that dropped times out, and its retry by
+   * lock token finds the lock gone), is `MessageLockLost`: either way the message is, or will be,
+   * delivered again, and the flows take it again idempotently. It is counted and told as info,
+   * not as an error. The SDK reports retried failures as an AggregateError of every attempt's
+   * error; the last one tells how it ended.
+   */
   private settlementError(what: string, message: ReceivedQueueMessage, error: unknown): Error {
+    const attempts = error instanceof AggregateError && error.errors.length > 0 ? error.errors : [error];
+    const last = attempts[attempts.length - 1];
     const lost =
-      (isServiceBusError(error) && (error.code === 'MessageLockLost' || error.code === 'MessageNotFound')) ||
-      (error instanceof Error && /already been settled|lock.*(expired|invalid|lost)/i.test(error.message));
-    if (lost) return new QueueError('MessageLockLost', `Cannot ${what} message '${message.messageId}' on queue '${this.name}': its lock was lost (expired or settled); it will be delivered again.`);
-    return scrubbed(`Cannot ${what} message '${message.messageId}' on queue '${this.name}'`, error, this.secrets);
+      (isServiceBusError(last) && (last.code === 'MessageLockLost' || last.code === 'MessageNotFound' || last.code === 'ServiceTimeout')) ||
+      (last instanceof Error && /already been settled|lock.*(expired|invalid|lost)/i.test(last.message));
+    if (!lost) return scrubbed(`Cannot ${what} message '${message.messageId}' on queue '${this.name}'`, last, this.secrets);
+    this.counts.lockLost += 1;
+    const code = isServiceBusError(last) ? last.code : 'MessageLockLost';
+    this.log.info('service-bus.lock-lost', { queue: this.name, messageId: message.messageId, operation: what, deliveryCount: message.deliveryCount, code });
+    const why = code === 'ServiceTimeout' ? 'the settlement was not confirmed in time (the connection dropped) and its lock is gone' : 'its lock was lost (expired or settled)';
+    return new QueueError('MessageLockLost', `Cannot ${what} message '${message.messageId}' on queue '${this.name}': ${why}; it will be delivered again.`);
   }
 }
 
@@ -205,7 +281,9 @@ const SERVICE_PROPERTIES = new Set(['DeadLetterReason', 'DeadLetterErrorDescript
  * A received Service Bus message as the port's. Application properties keep their strings,
  * numbers and booleans, and a .NET sender's DateTime (AMQP timestamp) becomes ISO text.
  */
-export function fromServiceBusMessage(m: Pick<ServiceBusReceivedMessage, 'body' | 'applicationProperties' | 'messageId' | 'contentType' | 'correlationId' | 'subject'>): QueueMessage {
+export function fromServiceBusMessage(
+  m: Pick<ServiceBusReceivedMessage, 'body' | 'applicationProperties' | 'messageId' | 'contentType' | 'correlationId' | 'subject'>,
+): QueueMessage {
   const body = m.body as unknown;
   const bytes = body instanceof Uint8Array ? new Uint8Array(body) : new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body ?? null));
   const properties: Record<string, string | number | boolean> = {};

@@ -43,10 +43,10 @@ async function iotHubRegistry(config: AdapterContext['config']) {
 // Connection strings are present here: the configuration refused to load without them (see requiredSettings).
 const serviceBusQueue =
   (queue: 'alertsQueue' | 'outboundQueue') =>
-  async ({ config }: AdapterContext): Promise<Built<MessageQueuePort>> => {
+  async ({ config, log }: AdapterContext): Promise<Built<MessageQueuePort>> => {
     const { ServiceBusQueue } = await azure();
     await privateCa(config);
-    const q = new ServiceBusQueue({ auth: { connectionString: config.serviceBus.connectionString! }, queueName: config.serviceBus[queue], concurrency: config.serviceBus.maxConcurrentCalls });
+    const q = new ServiceBusQueue({ auth: { connectionString: config.serviceBus.connectionString! }, queueName: config.serviceBus[queue], concurrency: config.serviceBus.maxConcurrentCalls, log });
     return { port: q, close: () => q.close() };
   };
 

@@ -186,7 +186,10 @@ export class AmqpEndpoint {
           const check = this.check(carried);
           if (check.ok) grants.audiences.add(audiencePath(check.audience));
         }
-        const reply = AmqpEndpoint.covers(grants, entityPath)
+        // A token for the entity covers its management node, and so does one for the node itself
+        // (`<entity>/$management`), which is what the Service Bus SDK puts when it opens the node
+        // again on a new connection: https://learn.microsoft.com/azure/service-bus-messaging/service-bus-amqp-request-response
+        const reply = AmqpEndpoint.covers(grants, entityPath) || (target !== MANAGEMENT && AmqpEndpoint.covers(grants, target))
           ? safely(() => this.handlers.management(entityPath, request, grants))
           : { statusCode: 401, statusDescription: `Unauthorized access to ${entityPath}: no put-token covers it.`, errorCondition: 'amqp:unauthorized-access' };
         ctx.delivery!.accept();

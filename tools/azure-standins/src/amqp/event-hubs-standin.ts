@@ -25,6 +25,9 @@ interface StandinHub {
   readonly readers: Map<string, Set<PartitionReader>>;
 }
 
+/** The condition Event Hubs detaches a receiver with when a receiver with a higher or equal owner level (epoch) took its partition. */
+const LINK_STOLEN = 'amqp:link:stolen';
+
 const PARTITION_PATH = /^([^/]+)\/consumergroups\/([^/]+)\/partitions\/(\d+)$/i;
 
 /**
@@ -37,7 +40,8 @@ const PARTITION_PATH = /^([^/]+)\/consumergroups\/([^/]+)\/partitions\/(\d+)$/i;
  * Kept: SAS put-token on `$cbs`; `$management` READ of hub and partition properties; partition
  * receivers per consumer group with the selector filter on offset, sequence number or enqueued
  * time (`@latest`, `-1` included), link credit, and owner level (epoch): a reader with a higher or
- * equal epoch disconnects the others on its partition and group. Not implemented: publishing
+ * equal epoch disconnects the others on its partition and group with `amqp:link:stolen`, and a
+ * reader with a lower epoch or none is refused while one with an epoch reads. Not implemented: publishing
  * through AMQP senders (telemetry enters through `appendFromDevice`), retention and expiry,
  * receiver runtime metrics, geo-replication offsets, idempotent publishing, TLS.
  */
@@ -51,7 +55,8 @@ export class EventHubsStandin {
       { policies: [policy] },
       {
         senderOpened: (sender, grants) => this.onReader(sender, grants),
-        receiverOpened: (receiver) => receiver.close({ condition: 'amqp:not-implemented', description: 'Publishing over AMQP is not implemented by this stand-in.' }),
+        receiverOpened: (receiver) =>
+          receiver.close({ condition: 'amqp:not-implemented', description: 'Publishing over AMQP is not implemented by this stand-in.' }),
         management: (entityPath, request) => this.onManagement(entityPath, request),
       },
     );
@@ -88,7 +93,9 @@ export class EventHubsStandin {
   }
 
   /** Every event the hub holds, partition by partition in order, with its device, body, properties and enqueued time (for a test's oracle). */
-  recordedEvents(hubName: string): Array<{ partitionId: string; sequenceNumber: number; deviceId: string; body: Buffer; properties: Record<string, unknown>; enqueuedTime: number }> {
+  recordedEvents(
+    hubName: string,
+  ): Array<{ partitionId: string; sequenceNumber: number; deviceId: string; body: Buffer; properties: Record<string, unknown>; enqueuedTime: number }> {
     return this.hub(hubName).partitions.flatMap((events, partition) =>
       events.map((e) => {
         const body = (e.message.body as { content?: Buffer }).content ?? Buffer.alloc(0);
@@ -105,7 +112,12 @@ export class EventHubsStandin {
   }
 
   /** What the IoT hub does with a device-to-cloud message: stamps it and appends it to its device's partition. */
-  appendFromDevice(hubName: string, deviceId: string, body: Uint8Array, properties: Readonly<Record<string, string>> = {}): { partitionId: string; sequenceNumber: number } {
+  appendFromDevice(
+    hubName: string,
+    deviceId: string,
+    body: Uint8Array,
+    properties: Readonly<Record<string, string>> = {},
+  ): { partitionId: string; sequenceNumber: number } {
     const hub = this.hub(hubName);
     const partition = createHash('sha256').update(deviceId).digest().readUInt32BE(0) % hub.partitions.length;
     const events = hub.partitions[partition]!;
@@ -127,8 +139,14 @@ export class EventHubsStandin {
         },
       },
     });
-    for (const [key, readers] of hub.readers) if (key.endsWith(`/${partition}`)) for (const reader of readers) this.pump(hub, partition, reader);
+    for (const [key, readers] of hub.readers)
+      if (key.slice(key.lastIndexOf('/') + 1) === String(partition)) for (const reader of readers) this.pump(hub, partition, reader);
     return { partitionId: String(partition), sequenceNumber };
+  }
+
+  /** How many receivers read a partition for a consumer group now (for tests of the stand-in itself). */
+  readerCount(hubName: string, consumerGroup: string, partitionId: string): number {
+    return this.hub(hubName).readers.get(`${consumerGroup.toLowerCase()}/${Number(partitionId)}`)?.size ?? 0;
   }
 
   private hub(name: string): StandinHub {
@@ -156,21 +174,40 @@ export class EventHubsStandin {
       sender.close({ condition: 'amqp:not-implemented', description: 'The selector filter is not understood by this stand-in.' });
       return;
     }
-    const epochProperty = (sender as unknown as { remote: { attach?: { properties?: Record<string, unknown> } } }).remote.attach?.properties?.['com.microsoft:epoch'];
+    const epochProperty = (sender as unknown as { remote: { attach?: { properties?: Record<string, unknown> } } }).remote.attach?.properties?.[
+      'com.microsoft:epoch'
+    ];
     const epoch = epochProperty === undefined ? undefined : toNumber(epochProperty);
     const key = `${match[2]!.toLowerCase()}/${partition}`;
     const readers = hub.readers.get(key) ?? new Set<PartitionReader>();
     hub.readers.set(key, readers);
+    // Owner level (epoch), as Event Hubs enforces it per partition and consumer group: a reader
+    // with a level takes the partition from readers with the same or a lower level and from
+    // readers without one, and one with a lower level, or without one, is refused while a reader
+    // with a level reads. Either side learns it by a detach with `amqp:link:stolen`, which the SDKs
+    // turn into ReceiverDisconnectedError / ConsumerDisconnected and do not retry: the displaced
+    // processor gives the partition up (CloseReason.OwnershipLost).
+    // https://learn.microsoft.com/dotnet/api/azure.messaging.eventhubs.consumer.readeventoptions.ownerlevel
+    // https://learn.microsoft.com/dotnet/api/azure.messaging.eventhubs.eventhubsexception.failurereason (ConsumerDisconnected)
+    // https://learn.microsoft.com/dotnet/api/microsoft.azure.eventhubs.eventhubclient.createepochreceiver
+    const stronger = [...readers].find((other) => other.epoch !== undefined && (epoch === undefined || other.epoch > epoch));
+    if (stronger) {
+      sender.close({
+        condition: LINK_STOLEN,
+        description:
+          epoch === undefined
+            ? `A receiver with epoch '${stronger.epoch}' is reading partition ${partition} of consumer group '${match[2]}': a receiver without an epoch cannot be created.`
+            : `A receiver with a higher epoch '${stronger.epoch}' is reading partition ${partition} of consumer group '${match[2]}': a receiver with epoch '${epoch}' cannot be created.`,
+      });
+      return;
+    }
     if (epoch !== undefined) {
-      for (const other of readers) {
-        if (other.epoch !== undefined && other.epoch > epoch) {
-          sender.close({ condition: 'com.microsoft:receiver-disconnected', description: `A receiver with a higher epoch (${other.epoch}) is already reading partition ${partition}.` });
-          return;
-        }
-      }
       for (const other of [...readers]) {
         readers.delete(other);
-        other.sender.close({ condition: 'com.microsoft:receiver-disconnected', description: `A receiver with epoch ${epoch} took over partition ${partition}.` });
+        other.sender.close({
+          condition: LINK_STOLEN,
+          description: `New receiver with higher epoch of '${epoch}' is created hence current receiver with epoch '${other.epoch ?? 'none'}' is getting disconnected. If you are recreating the receiver, make sure a higher epoch is used.`,
+        });
       }
     }
     const reader: PartitionReader = { sender, epoch, next: start };
@@ -195,12 +232,22 @@ export class EventHubsStandin {
     const props = (request.application_properties ?? {}) as Record<string, unknown>;
     const hub = this.hubs.get(entityPath.toLowerCase());
     if (!hub) return { statusCode: 404, statusDescription: `The messaging entity '${entityPath}' could not be found.`, errorCondition: 'amqp:not-found' };
-    if (props['operation'] !== 'READ') return { statusCode: 501, statusDescription: `Operation '${String(props['operation'])}' is not implemented by this stand-in.`, errorCondition: 'amqp:not-implemented' };
+    if (props['operation'] !== 'READ')
+      return {
+        statusCode: 501,
+        statusDescription: `Operation '${String(props['operation'])}' is not implemented by this stand-in.`,
+        errorCondition: 'amqp:not-implemented',
+      };
     if (props['type'] === 'com.microsoft:eventhub') {
       return {
         statusCode: 200,
         statusDescription: 'OK',
-        body: { name: hub.name, created_at: new Date(hub.createdAt), partition_count: hub.partitions.length, partition_ids: hub.partitions.map((_, i) => String(i)) },
+        body: {
+          name: hub.name,
+          created_at: new Date(hub.createdAt),
+          partition_count: hub.partitions.length,
+          partition_ids: hub.partitions.map((_, i) => String(i)),
+        },
       };
     }
     if (props['type'] === 'com.microsoft:partition') {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ServiceBusQueue } from '@fieldlink/adapter-azure';
+import { QueueError, type ReceivedQueueMessage } from '@fieldlink/ports';
 import { messageQueueConformance } from '@fieldlink/ports/testing';
 import { ServiceBusStandin } from './service-bus-standin.js';
 
@@ -88,4 +89,94 @@ describe('ServiceBusQueue over AMQP, beyond the port contract', () => {
     expect((caught as Error).message).toMatch(/misconfigured.*Endpoint/);
     expect((caught as Error).message).not.toContain(key);
   });
+});
+
+describe('ServiceBusQueue over AMQP, connections dropped under it', () => {
+  const text = new TextEncoder();
+  const decode = (m: { body: Uint8Array }): string => new TextDecoder().decode(m.body);
+
+  it('peeks the dead letters again after the connection dropped', async () => {
+    const queueName = `q-${randomUUID().slice(0, 8)}`;
+    standin.createQueue(queueName);
+    const queue = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    try {
+      await queue.send([{ messageId: 'bad', body: text.encode('bad') }]);
+      const [bad] = await queue.receive({ maxMessages: 1, maxWaitMs: 1_000 });
+      await queue.deadLetter(bad!, { reason: 'Malformed', description: 'not JSON' });
+      expect((await queue.peekDeadLetters(10)).map((m) => [m.messageId, m.reason])).toEqual([['bad', 'Malformed']]);
+      expect(standin.dropConnections()).toBeGreaterThan(0);
+      // The management node is opened again on a new connection, with a token for the node itself.
+      expect((await queue.peekDeadLetters(10)).map((m) => [m.messageId, m.reason, m.description])).toEqual([['bad', 'Malformed', 'not JSON']]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it(
+    'loses nothing when connections drop while messages are handled: each takes effect once, malformed ones are dead-lettered with their reason',
+    { timeout: 180_000 },
+    async () => {
+      const queueName = `q-${randomUUID().slice(0, 8)}`;
+      standin.createQueue(queueName, { lockDurationMs: 3_000, maxDeliveryCount: 10 });
+      const queue = new ServiceBusQueue({
+        auth: { connectionString: standin.connectionString },
+        queueName,
+        retry: { retryDelayInMs: 100, maxRetryDelayInMs: 2_000 },
+      });
+      const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      const malformed = new Set(['m5', 'm23']);
+      await queue.send(ids.map((id) => ({ messageId: id, body: text.encode(malformed.has(id) ? '{' : JSON.stringify({ id })) })));
+      // The flow's effect, idempotent by message id (as the alert and command flows are by token).
+      const effects = new Map<string, number>();
+      let deliveries = 0;
+      let lockLost = 0;
+      let drops = 0;
+      const handle = async (m: ReceivedQueueMessage): Promise<void> => {
+        deliveries += 1;
+        if (deliveries === 8 || deliveries === 19 || deliveries === 31) drops += standin.dropConnections() > 0 ? 1 : 0;
+        try {
+          if (malformed.has(m.messageId)) {
+            await queue.deadLetter(m, { reason: 'Malformed', description: `body ${decode(m)} is not JSON` });
+            return;
+          }
+          const { id } = JSON.parse(decode(m)) as { id: string };
+          if (!effects.has(id)) effects.set(id, m.deliveryCount);
+          await queue.complete(m);
+        } catch (error) {
+          // A lock lost with the connection: the message comes again and is recognised.
+          if (error instanceof QueueError && error.code === 'MessageLockLost') lockLost += 1;
+          else throw error;
+        }
+      };
+      const done = () => effects.size === ids.length - malformed.size && standin.counts(queueName).active === 0;
+      const receiveErrors: string[] = [];
+      while (!done()) {
+        let batch: ReceivedQueueMessage[] = [];
+        try {
+          batch = await queue.receive({ maxMessages: 4, maxWaitMs: 500 });
+        } catch (error) {
+          receiveErrors.push((error as Error).message);
+          if (receiveErrors.length > 20) throw error;
+        }
+        for (const m of batch) await handle(m);
+      }
+      expect(drops).toBe(3);
+      expect([...effects.keys()].sort()).toEqual(ids.filter((id) => !malformed.has(id)).sort());
+      expect(standin.counts(queueName)).toEqual({ active: 0, deadLetters: 2, locked: 0 });
+      expect(
+        standin
+          .deadLetters(queueName)
+          .map((d) => [d.messageId, d.reason])
+          .sort(),
+      ).toEqual([
+        ['m23', 'Malformed'],
+        ['m5', 'Malformed'],
+      ]);
+      expect((await queue.peekDeadLetters(10)).map((m) => m.messageId).sort()).toEqual(['m23', 'm5']);
+      // What a lost lock brought back was delivered again, and the adapter counted each lost lock.
+      expect(queue.stats().lockLost).toBe(lockLost);
+      expect(deliveries).toBeGreaterThanOrEqual(ids.length);
+      await queue.close();
+    },
+  );
 });

@@ -1,0 +1,46 @@
+import { RetryMode, type RetryOptions } from '@azure/event-hubs';
+
+/**
+ * Back-off of the adapters' own retry loops, the same policy as the flows' (`backoffDelay` in
+ * libs/flows; adapters do not depend on flows): exponential with full jitter, the n-th wait (n
+ * from 0) drawn uniformly from [0, min(maxMs, baseMs * 2^n)], so instances that failed together
+ * do not retry together (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
+ */
+export interface RetryBackoff {
+  readonly baseMs: number;
+  readonly maxMs: number;
+}
+
+/** The wait before retry `attempt` (0 for the first retry); `random` in [0, 1). */
+export function retryDelay(policy: RetryBackoff, attempt: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(0, attempt), 30));
+  return Math.floor(random() * (ceiling + 1));
+}
+
+/** Retries of the Azure SDKs (Service Bus, Event Hubs): what an adapter may be given. */
+export interface SdkRetry {
+  readonly maxRetries?: number;
+  /** The first wait; the SDK grows it exponentially (1x, 3x, 7x… with ±20 % jitter). */
+  readonly retryDelayInMs?: number;
+  readonly maxRetryDelayInMs?: number;
+  readonly timeoutInMs?: number;
+}
+
+/**
+ * The SDKs' retry options with exponential back-off. Left alone, @azure/core-amqp retries in
+ * `Fixed` mode, 3 times 30 s apart: a receiver whose link dropped stays unread for 30 s, and every
+ * instance that lost its connection together retries together. Exponential mode waits
+ * `retryDelayInMs * (2^n - 1)` with ±20 % jitter, up to `maxRetryDelayInMs`
+ * (https://learn.microsoft.com/javascript/api/@azure/core-amqp/retryoptions).
+ */
+export function sdkRetryOptions(retry: SdkRetry = {}): RetryOptions {
+  return {
+    mode: RetryMode.Exponential,
+    maxRetries: retry.maxRetries ?? 6,
+    retryDelayInMs: retry.retryDelayInMs ?? 500,
+    maxRetryDelayInMs: retry.maxRetryDelayInMs ?? 30_000,
+    // Per attempt: a request sent on a connection that dropped unnoticed gets no answer, and is
+    // sent again on a new connection after this long (the SDKs' default is 60 s).
+    timeoutInMs: retry.timeoutInMs ?? 20_000,
+  };
+}
