@@ -1,6 +1,7 @@
+// Flows 10–12 (alerts): what a user does with a stored IoT alert from the console: its state, a work order, a command.
 import { AlertState, applyAlertAction, err, ok, type AlertAction, type AlertPhase, type Result } from '@fieldlink/domain';
 import type { CrmAlertsPort, CrmWorkPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
-import type { CommandRequestError, CommandRequests, RequestedCommand } from './command-requests.js';
+import type { CommandRequestError, CommandRequests, RequestedCommand } from '../commands/command-requests.js';
 
 export interface AlertActionsDeps {
   readonly crm: CrmAlertsPort & CrmWorkPort;

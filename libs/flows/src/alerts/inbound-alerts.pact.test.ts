@@ -9,15 +9,15 @@ import { silentLog } from '@fieldlink/ports';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InboundAlerts } from './inbound-alerts.js';
-import { QueueProcessor } from './queue-processor.js';
+import { QueueProcessor } from '../shared/queue-processor.js';
 
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const { eachLike, like, number, regex } = MatchersV3;
-const PACTS = fileURLToPath(new URL('../../../contracts/pacts/', import.meta.url));
+const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.url));
 const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?(Z|[+-]\\d{2}:\\d{2})$';
-const fixture = JSON.parse(readFileSync(new URL('../../../fixtures/cfs/alerts-queue.message.json', import.meta.url), 'utf8')) as Array<{
+const fixture = JSON.parse(readFileSync(new URL('../../../../fixtures/cfs/alerts-queue.message.json', import.meta.url), 'utf8')) as Array<{
   deviceid: string;
   readingtype: string;
   reading: number;

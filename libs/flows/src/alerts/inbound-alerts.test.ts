@@ -6,10 +6,10 @@ import { silentLog, type CrmGatewayPort } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InboundAlerts, iotAlertRecordId } from './inbound-alerts.js';
-import { QueueProcessor } from './queue-processor.js';
-import { FaultSchedule } from './testing/fault-injection.js';
+import { QueueProcessor } from '../shared/queue-processor.js';
+import { FaultSchedule } from '../testing/fault-injection.js';
 
-const fixture = readFileSync(new URL('../../../fixtures/cfs/alerts-queue.message.json', import.meta.url), 'utf8');
+const fixture = readFileSync(new URL('../../../../fixtures/cfs/alerts-queue.message.json', import.meta.url), 'utf8');
 const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
 const T0 = Date.parse('2026-11-28T09:15:02.113Z');
 

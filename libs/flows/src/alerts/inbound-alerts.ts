@@ -1,8 +1,9 @@
+// Flows 7–10 (alerts): the alerts-queue message into IoT alert records in the CRM, mapped and parented.
 import { AlertState, AlertStatus, AlertType, DEFAULT_PARENTING_POLICY, describeIssues, describeThresholdAlert, parentFor, type ParentableAlert, type ParentingPolicy } from '@fieldlink/domain';
 import { decodeCfsAlertMessage, type CrmDevicesPort, type CrmAlertsPort, type DecodedCfsAlert, type LogPort, type NewIoTAlert, type ReceivedQueueMessage, type StoredIoTAlert } from '@fieldlink/ports';
-import { nameBasedGuid } from './deterministic-id.js';
-import { settleFailures } from './failure-settlement.js';
-import { complete, deadLetter, type Settlement } from './settlement.js';
+import { nameBasedGuid } from '../shared/deterministic-id.js';
+import { settleFailures } from '../shared/failure-settlement.js';
+import { complete, deadLetter, type Settlement } from '../shared/settlement.js';
 
 /** What happens to a root alert once it is stored: the CRM-side rules framework (flow 11). */
 export interface StoredAlertHandler {

@@ -3,15 +3,15 @@ import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQue
 import { AlertState, AlertStatus, BUILT_IN_DEVICE_TYPES, CfsCommandStatus } from '@fieldlink/domain';
 import { encodeCfsAlertMessage, silentLog, type LogFields, type LogPort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AlertActions } from './alert-actions.js';
+import { AlertActions } from '../alerts/alert-actions.js';
 import { AlertAutomation, type AlertAutomationConfig } from './alert-automation.js';
-import { deviceTypeCommandCatalog } from './command-catalog.js';
-import { CommandDispatch } from './command-dispatch.js';
-import { CommandFeedback } from './command-feedback.js';
-import { CommandRequests } from './command-requests.js';
-import { InboundAlerts } from './inbound-alerts.js';
-import { QueueProcessor } from './queue-processor.js';
-import { COOL_DOWN_POLICY } from './testing/cool-down-policy.js';
+import { deviceTypeCommandCatalog } from '../commands/command-catalog.js';
+import { CommandDispatch } from '../commands/command-dispatch.js';
+import { CommandFeedback } from '../commands/command-feedback.js';
+import { CommandRequests } from '../commands/command-requests.js';
+import { InboundAlerts } from '../alerts/inbound-alerts.js';
+import { QueueProcessor } from '../shared/queue-processor.js';
+import { COOL_DOWN_POLICY } from '../testing/cool-down-policy.js';
 
 const T = Date.parse('2026-11-28T09:15:02.113Z');
 const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);

@@ -1,8 +1,9 @@
+// Flows 11–12 (automation): the CRM-side rules framework, from a stored root alert to its actions.
 import type { AlertType } from '@fieldlink/domain';
 import type { CrmDevicesPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
-import type { AlertActions } from './alert-actions.js';
-import { nameBasedGuid } from './deterministic-id.js';
-import type { StoredAlertHandler } from './inbound-alerts.js';
+import type { AlertActions } from '../alerts/alert-actions.js';
+import { nameBasedGuid } from '../shared/deterministic-id.js';
+import type { StoredAlertHandler } from '../alerts/inbound-alerts.js';
 
 /**
  * One action of the rules framework. String values of command parameters may hold placeholders,

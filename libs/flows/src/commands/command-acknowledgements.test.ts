@@ -6,7 +6,7 @@ import { aNewCrmCommand, aTelemetryEnvelope } from '@fieldlink/ports/testing';
 import { commandAckField, CommandAcknowledgements, readCommandAck } from './command-acknowledgements.js';
 import { CommandFeedback } from './command-feedback.js';
 import { commandStatusUpdate } from './command-progress.js';
-import { otherWriterBeforeStatusWrite } from './testing/status-write-race.js';
+import { otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
 
 let sequence = 0;
 const envelope = (body: string | object, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope => aTelemetryEnvelope(body, { connectionDeviceId, enqueuedTime: 5_000, sequenceNumber: sequence++ });

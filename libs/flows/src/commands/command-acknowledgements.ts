@@ -1,3 +1,4 @@
+// Flows 16–19 (commands): the device's answer to a command (CommandAck telemetry) onto the command record.
 import { decodeJsonBody, type CrmCommandsPort, type LogPort, type RejectedTelemetryPort, type TelemetryEnvelope } from '@fieldlink/ports';
 import { commandOfMessage } from './command-message-id.js';
 import { EarlyCommandReport, writeReport } from './command-progress.js';

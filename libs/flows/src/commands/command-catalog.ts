@@ -1,3 +1,4 @@
+// Flows 12, 16–19 (commands): the commands each device type accepts, checked before a command leaves.
 import { err, issue, validateCommandMessage, type CommandPayload, type DeviceTypeDefinition, type Result, type ValidationIssue } from '@fieldlink/domain';
 import type { CrmIoTSettings } from '@fieldlink/ports';
 

@@ -8,7 +8,7 @@ import { deviceTypeCommandCatalog } from './command-catalog.js';
 import { CommandDispatch } from './command-dispatch.js';
 import { CommandFeedback } from './command-feedback.js';
 import { broadcastMessageId, commandOfMessage } from './command-message-id.js';
-import { otherWriterBeforeStatusWrite } from './testing/status-write-race.js';
+import { otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
 
 const T = 1_795_857_302_113;
 const RESET = '{"CommandName":"Reset Thermostat","Parameters":{}}';

@@ -1,3 +1,4 @@
+// Flows 16–19 (commands): a requested command sent to its device (or to every connected one) through the hub.
 import { describeIssues, type CommandState } from '@fieldlink/domain';
 import type { CloudToDeviceError, CloudToDevicePort, CrmCommand, CrmCommandsPort, CrmDevicesPort, CrmSettingsPort, DeviceRegistryPort, LogPort } from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';

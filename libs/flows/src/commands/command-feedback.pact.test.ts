@@ -16,7 +16,7 @@ import { commandStatusUpdate } from './command-progress.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const { eachLike, equal, like, regex } = MatchersV3;
-const PACTS = fileURLToPath(new URL('../../../contracts/pacts/', import.meta.url));
+const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.url));
 const DEVICE = 'thermostat-1';
 const COMMAND_ID = 'c0ffee00-1234-4abc-8def-0123456789ab';
 const COMMAND_BODY = '{"CommandName":"Reset Thermostat","Parameters":{}}';

@@ -4,8 +4,8 @@ import { silentLog, type DeliveryFeedback } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
 import { CommandFeedback } from './command-feedback.js';
 import { commandStatusUpdate } from './command-progress.js';
-import { FaultSchedule } from './testing/fault-injection.js';
-import { otherWriterBeforeStatusWrite } from './testing/status-write-race.js';
+import { FaultSchedule } from '../testing/fault-injection.js';
+import { otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
 
 const setup = async (state: CommandState = 'sent') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });

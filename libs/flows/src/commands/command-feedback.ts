@@ -1,3 +1,4 @@
+// Flows 16–19 (commands): the hub's delivery feedback onto the command record.
 import type { CloudToDevicePort, CrmCommandsPort, DeliveryFeedback, FeedbackSubscription, LogPort } from '@fieldlink/ports';
 import { commandOfMessage } from './command-message-id.js';
 import { EarlyCommandReport, feedbackReason, writeReport } from './command-progress.js';

@@ -1,3 +1,4 @@
+// Flows 16–19 (commands): the cloud-to-device message id of a command, and the command of a message id.
 import { createHash } from 'node:crypto';
 import type { CrmCommand, CrmCommandsPort } from '@fieldlink/ports';
 

@@ -1,3 +1,4 @@
+// Flows 16–19 (commands): reports about a command, applied in order whatever order they arrive in.
 import { applyCommandEvent, cfsStatusOf, type CommandEvent, type CommandState, type DeliveryFeedbackStatus } from '@fieldlink/domain';
 import type { CommandStatusUpdate, CrmCommandsPort } from '@fieldlink/ports';
 

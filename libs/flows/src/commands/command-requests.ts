@@ -1,3 +1,4 @@
+// Flow 12 (commands): a command record created for a device, checked against its device type.
 import { COMMAND_MESSAGE_MAX, err, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
 import type { CrmCommandsPort, CrmDevicesPort, LogPort } from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';

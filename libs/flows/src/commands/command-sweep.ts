@@ -1,3 +1,4 @@
+// Flows 16–19 (commands): commands left requested or unanswered, found and sent or expired.
 import { applyCommandEvent, type CommandEvent, type CommandState } from '@fieldlink/domain';
 import type { ClockPort, CrmCommand, CrmCommandsPort, LogPort } from '@fieldlink/ports';
 import type { CommandDispatch } from './command-dispatch.js';

@@ -4,16 +4,16 @@ import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
 import { encodeCfsAlertMessage, silentLog, type CloudToDevicePort, type CrmGatewayPort, type QueueMessage } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { AlertActions } from './alert-actions.js';
-import { AlertAutomation } from './alert-automation.js';
+import { AlertActions } from '../alerts/alert-actions.js';
+import { AlertAutomation } from '../automation/alert-automation.js';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
-import { COOL_DOWN_POLICY } from './testing/cool-down-policy.js';
+import { COOL_DOWN_POLICY } from '../testing/cool-down-policy.js';
 import { CommandDispatch } from './command-dispatch.js';
 import { CommandFeedback } from './command-feedback.js';
 import { CommandRequests } from './command-requests.js';
-import { InboundAlerts } from './inbound-alerts.js';
-import { QueueProcessor } from './queue-processor.js';
-import { FaultSchedule, type FaultTiming } from './testing/fault-injection.js';
+import { InboundAlerts } from '../alerts/inbound-alerts.js';
+import { QueueProcessor } from '../shared/queue-processor.js';
+import { FaultSchedule, type FaultTiming } from '../testing/fault-injection.js';
 
 /*
  * The CRM side of the loop, end to end on the in-memory adapters: alerts-queue message → IoT alert

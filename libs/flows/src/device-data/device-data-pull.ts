@@ -1,3 +1,4 @@
+// Later CFS (device data): "pull device data", device twins into the device data history.
 import type { CrmDevicesPort, CrmDeviceDataPort, DeviceRegistryPort, LogPort } from '@fieldlink/ports';
 
 export interface DeviceDataPullDeps {

@@ -4,8 +4,8 @@ import { silentLog, type TelemetrySubscription } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeviceConnectionMonitor } from './device-connection-monitor.js';
-import { InboundAlerts, iotAlertRecordId } from './inbound-alerts.js';
-import { QueueProcessor } from './queue-processor.js';
+import { InboundAlerts, iotAlertRecordId } from '../alerts/inbound-alerts.js';
+import { QueueProcessor } from '../shared/queue-processor.js';
 import { TelemetryIngest } from './telemetry-ingest.js';
 
 const T = Date.parse('2026-11-28T09:00:00.000Z');

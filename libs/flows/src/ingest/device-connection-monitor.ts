@@ -1,3 +1,4 @@
+// Flows 5–6 (ingest): device health, online or offline from the time of its last message, and the offline alert.
 import { timeToken, type DeviceTypeDefinition, type RuleDefinition, type ThresholdAlert } from '@fieldlink/domain';
 import { encodeCfsAlertMessage, type ClockPort, type DeviceHealth, type LogPort, type MessageQueuePort, type StatusStorePort } from '@fieldlink/ports';
 

@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest), offline: the rules run over a recorded stream, the reference the live ingest is held to.
 import { CFS_SUPPRESSION_MS, CfsAlertQuery, emptyCfsAlertQueryState, emptyRulesEngineState, RulesEngine, type CfsThresholdRule, type CompiledRuleSet, type RuleOutcome, type TelemetryEvent } from '@fieldlink/domain';
 import { telemetryFromJson } from '@fieldlink/ports';
 

@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest): the rules (CFS threshold query or native engine) over a batch, with their state.
 import {
   CFS_SUPPRESSION_MS,
   CfsAlertQuery,
@@ -13,8 +14,8 @@ import {
   type TelemetryEvent,
   type ThresholdAlert,
 } from '@fieldlink/domain';
-import { LayeredMap } from './layered-map.js';
-import { TimeIndexedMap } from './time-indexed-map.js';
+import { LayeredMap } from './state/layered-map.js';
+import { TimeIndexedMap } from './state/time-indexed-map.js';
 
 /**
  * What telemetry ingest needs from a rules engine: a pure evaluation over a state it keeps per

@@ -15,7 +15,7 @@ import { TelemetryIngest } from './telemetry-ingest.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'fieldlink-console-fieldlink-stream-processor.json';
-const devicerules = JSON.parse(readFileSync(new URL('../../../fixtures/cfs/devicerules.json', import.meta.url), 'utf8')) as unknown;
+const devicerules = JSON.parse(readFileSync(new URL('../../../../fixtures/cfs/devicerules.json', import.meta.url), 'utf8')) as unknown;
 
 interface ReadingsState {
   deviceId: string;

@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest): what the main thread and an ingest worker thread say to each other.
 import type { CfsThresholdRule } from '@fieldlink/domain';
 
 /**

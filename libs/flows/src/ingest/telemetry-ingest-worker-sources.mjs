@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest): starts an ingest worker thread from the TypeScript sources.
 // Starts the telemetry-ingest worker from its TypeScript sources: worker threads of Node 20 do not
 // take the parent's `--import tsx` nor its module hooks, so the worker registers tsx itself, and
 // resolves `@fieldlink/*` to their sources (the `@fieldlink/source` export condition, see

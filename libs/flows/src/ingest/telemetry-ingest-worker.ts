@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest): an ingest worker thread.
 /**
  * A telemetry-ingest worker thread (see `TelemetryIngestWorkers`): a `TelemetryIngest` of its own
  * for the partitions the main thread hands it, whose ports are the main thread's.

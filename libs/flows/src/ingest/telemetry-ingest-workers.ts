@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest): telemetry ingest spread over worker threads, one partition per thread.
 import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';

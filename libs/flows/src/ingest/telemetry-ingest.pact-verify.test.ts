@@ -18,7 +18,7 @@ import { TelemetryIngest } from './telemetry-ingest.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const PACT_FILE = 'fieldlink-orchestrator-fieldlink-stream-processor.json';
-const PACTS_DIR_OF_REPO = new URL('../../../contracts/pacts/', import.meta.url).pathname;
+const PACTS_DIR_OF_REPO = new URL('../../../../contracts/pacts/', import.meta.url).pathname;
 
 interface ReadingOverThreshold {
   deviceId: string;

@@ -14,8 +14,8 @@ import { TelemetryIngest } from './telemetry-ingest.js';
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const { number, regex, uuid } = MatchersV3;
-const PACTS = fileURLToPath(new URL('../../../contracts/pacts/', import.meta.url));
-const cfs = (name: string): string => readFileSync(new URL(`../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
+const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.url));
+const cfs = (name: string): string => readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
 const telemetry = JSON.parse(cfs('telemetry.thermostat.json')) as { DeviceID: string; Temperature: number; Humidity: number; EventToken: string };
 const alertsFixture = JSON.parse(cfs('alerts-queue.message.json')) as Array<{ time: string }>;
 const enqueuedTime = Date.parse(alertsFixture[0]!.time);

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { RulesEngineEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 import { TelemetryIngest, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
-import { FaultSchedule, type FaultTiming } from './testing/fault-injection.js';
+import { FaultSchedule, type FaultTiming } from '../testing/fault-injection.js';
 
 /*
  * The full ingest (rules, minute aggregates, device health, partition state journal and

@@ -5,9 +5,9 @@ import { decodeCfsAlertMessage, silentLog, type MessageQueuePort, type MinuteAgg
 import { describe, expect, it, vi } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { FaultSchedule } from './testing/fault-injection.js';
+import { FaultSchedule } from '../testing/fault-injection.js';
 
-const cfs = (name: string): string => readFileSync(new URL(`../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
+const cfs = (name: string): string => readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
 const T = Date.parse('2026-11-28T09:15:00.000Z');
 const envelope = (body: string | object, enqueuedTime: number, sequenceNumber = 0, deviceId = 'thermostat-1'): TelemetryEnvelope => ({
   body: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),

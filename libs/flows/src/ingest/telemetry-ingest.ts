@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest): the stream processor, telemetry to rules, per-minute aggregates, device health and alerts.
 import { describeIssues, type CfsThresholdRule, type TelemetryEvent, type ThresholdAlert } from '@fieldlink/domain';
 import {
   decodeTelemetry,
@@ -19,8 +20,8 @@ import {
   type TelemetryPartitionContext,
   type TelemetrySubscription,
 } from '@fieldlink/ports';
-import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './partition-state-journal.js';
-import { PartitionState, type CommitCut, type MinuteWindow } from './partition-state.js';
+import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './state/partition-state-journal.js';
+import { PartitionState, type CommitCut, type MinuteWindow } from './state/partition-state.js';
 import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
 export interface TelemetryIngestDeps {

@@ -13,22 +13,22 @@ import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fi
 import { ServiceEndpointProperty, silentLog } from '@fieldlink/ports';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { deviceTypeCommandCatalog } from './command-catalog.js';
-import { CommandDispatch } from './command-dispatch.js';
-import { DeviceDataPull } from './device-data-pull.js';
-import { DeviceRegistrations } from './device-registration.js';
+import { deviceTypeCommandCatalog } from '../commands/command-catalog.js';
+import { CommandDispatch } from '../commands/command-dispatch.js';
+import { DeviceDataPull } from '../device-data/device-data-pull.js';
+import { DeviceRegistrations } from '../registration/device-registration.js';
 import { OutboundMessages } from './outbound-messages.js';
-import { QueueProcessor } from './queue-processor.js';
+import { QueueProcessor } from '../shared/queue-processor.js';
 
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const { arrayContaining, like, regex } = MatchersV3;
-const PACTS = fileURLToPath(new URL('../../../contracts/pacts/', import.meta.url));
+const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.url));
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const DATAVERSE_DATE = '^/Date\\(-?\\d+([+-]\\d{4})?\\)/$';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-const cfs = (name: string): Record<string, Json> => JSON.parse(readFileSync(new URL(`../../../fixtures/cfs/${name}`, import.meta.url), 'utf8')) as Record<string, Json>;
+const cfs = (name: string): Record<string, Json> => JSON.parse(readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8')) as Record<string, Json>;
 
 /** Keys whose values CFS fixes: kept literal. */
 const LITERAL_KEYS = new Set(['MessageName', 'PrimaryEntityName', '__type', 'LogicalName', 'key', 'Value']);

@@ -17,14 +17,14 @@ import {
   type RemoteExecutionContext,
 } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceTypeCommandCatalog } from './command-catalog.js';
-import { CommandDispatch } from './command-dispatch.js';
-import { DeviceDataPull } from './device-data-pull.js';
-import { DeviceRegistrations } from './device-registration.js';
+import { deviceTypeCommandCatalog } from '../commands/command-catalog.js';
+import { CommandDispatch } from '../commands/command-dispatch.js';
+import { DeviceDataPull } from '../device-data/device-data-pull.js';
+import { DeviceRegistrations } from '../registration/device-registration.js';
 import { OutboundMessages } from './outbound-messages.js';
-import { QueueProcessor } from './queue-processor.js';
+import { QueueProcessor } from '../shared/queue-processor.js';
 
-const fixture = (name: string, ext: 'json' | 'xml'): Buffer => readFileSync(new URL(`../../../fixtures/cfs/remote-execution-context.${name}.${ext}`, import.meta.url));
+const fixture = (name: string, ext: 'json' | 'xml'): Buffer => readFileSync(new URL(`../../../../fixtures/cfs/remote-execution-context.${name}.${ext}`, import.meta.url));
 const context = (name: string): RemoteExecutionContext => {
   const r = decodeRemoteExecutionContext(fixture(name, 'json'));
   if (!r.ok) throw new Error(name);

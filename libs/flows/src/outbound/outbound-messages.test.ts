@@ -4,16 +4,16 @@ import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQue
 import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
 import { buildDeviceUpdatedContext, buildPullDeviceDataContext, encodeRemoteExecutionContext, silentLog, type CloudToDevicePort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
-import { deviceTypeCommandCatalog } from './command-catalog.js';
-import { CommandDispatch } from './command-dispatch.js';
-import { broadcastMessageId } from './command-message-id.js';
-import { DeviceDataPull } from './device-data-pull.js';
-import { DeviceRegistrations } from './device-registration.js';
+import { deviceTypeCommandCatalog } from '../commands/command-catalog.js';
+import { CommandDispatch } from '../commands/command-dispatch.js';
+import { broadcastMessageId } from '../commands/command-message-id.js';
+import { DeviceDataPull } from '../device-data/device-data-pull.js';
+import { DeviceRegistrations } from '../registration/device-registration.js';
 import { OutboundMessages } from './outbound-messages.js';
-import { QueueProcessor } from './queue-processor.js';
-import { FaultSchedule } from './testing/fault-injection.js';
+import { QueueProcessor } from '../shared/queue-processor.js';
+import { FaultSchedule } from '../testing/fault-injection.js';
 
-const cfs = (name: string): string => readFileSync(new URL(`../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
+const cfs = (name: string): string => readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
 const encode = (s: string): Uint8Array => new TextEncoder().encode(s);
 const T = 1_795_857_302_113;
 const COMMAND_ID = 'c0ffee00-1234-4abc-8def-0123456789ab';

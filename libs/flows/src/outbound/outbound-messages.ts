@@ -1,3 +1,4 @@
+// Flows 13–15 (outbound): the CRM's outbound-queue messages routed to commands, registration, twins, device data.
 import { describeIssues } from '@fieldlink/domain';
 import {
   decodeServiceEndpointMessage,
@@ -13,11 +14,11 @@ import {
   type ReceivedQueueMessage,
   type RemoteExecutionContext,
 } from '@fieldlink/ports';
-import type { CommandDispatch } from './command-dispatch.js';
-import type { DeviceDataPull } from './device-data-pull.js';
-import type { DeviceRegistrations } from './device-registration.js';
-import { settleFailures } from './failure-settlement.js';
-import { abandon, complete, deadLetter, type Settlement } from './settlement.js';
+import type { CommandDispatch } from '../commands/command-dispatch.js';
+import type { DeviceDataPull } from '../device-data/device-data-pull.js';
+import type { DeviceRegistrations } from '../registration/device-registration.js';
+import { settleFailures } from '../shared/failure-settlement.js';
+import { abandon, complete, deadLetter, type Settlement } from '../shared/settlement.js';
 
 export interface OutboundMessagesDeps {
   readonly crm: CrmCommandsPort & CrmDevicesPort;

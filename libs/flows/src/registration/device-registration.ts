@@ -1,3 +1,4 @@
+// Flows 16′–18″ (registration): devices created in the hub's registry, the results onto the CRM device.
 import { err, isHubDeviceId, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
 import { alignCommaJoined, type AmbiguousRegistration, type CrmDevicesPort, type DeviceRegistration, type DeviceRegistryPort, type LogPort, type RegistrationResult } from '@fieldlink/ports';
 

@@ -1,3 +1,4 @@
+// Shared by the flows: exponential back-off with full jitter.
 /**
  * Exponential back-off with full jitter: the n-th wait (n from 0) is drawn uniformly from
  * [0, min(maxMs, baseMs * 2^n)]. Jitter keeps instances that failed together from retrying

@@ -1,3 +1,4 @@
+// Shared by the flows: name-based ids, the same on every retry.
 import { uuidV5 } from '@fieldlink/ports';
 
 /** The namespace of Fieldlink's name-based ids (a fixed random GUID). */

@@ -1,3 +1,4 @@
+// Shared by the queue-driven flows (7–9, 13–15): a thrown failure into its settlement.
 import { CrmError, DeviceRegistryError } from '@fieldlink/ports';
 import { abandon, deadLetter, type Settlement } from './settlement.js';
 

@@ -1,3 +1,4 @@
+// Shared by the queue-driven flows (7–9, 13–15): receive, handle, settle, with back-off.
 import type { LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink/ports';
 import { QueueError } from '@fieldlink/ports';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';

@@ -1,3 +1,4 @@
+// Shared by the queue-driven flows (7–9, 13–15): complete, abandon or dead-letter a message.
 import type { DeadLetterDetails } from '@fieldlink/ports';
 
 /**

@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest state): a map with an uncommitted layer over a committed one.
 const REMOVED: unique symbol = Symbol('removed');
 
 /**

@@ -1,3 +1,4 @@
+// Flow 5 (ingest state): per-minute windows of a device's readings, as kept and as stored.
 export const MINUTE_MS = 60_000;
 
 /**

@@ -2,7 +2,7 @@ import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemo
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import type { LogPort, TelemetryEnvelope } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
-import { TelemetryIngest } from './telemetry-ingest.js';
+import { TelemetryIngest } from '../telemetry-ingest.js';
 
 const T = Date.parse('2026-11-28T09:15:00.000Z');
 const reading = (n: number, deviceId = `thermostat-${n}`, partitionId = '0'): TelemetryEnvelope => ({

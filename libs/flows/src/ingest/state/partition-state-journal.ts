@@ -1,8 +1,9 @@
+// Flows 3–6 (ingest state): a partition's state saved as checkpoints and journal entries, and restored.
 import { randomUUID } from 'node:crypto';
 import type { LogPort, RuleStateStorePort } from '@fieldlink/ports';
 import { PartitionState, recordsIn, type CommitCut, type JournalPosition, type PartitionChanges, type PartitionSnapshot, type Readings } from './partition-state.js';
 import type { OpenMinuteWindow } from './minute-aggregates.js';
-import type { RuleEvaluator } from './rule-evaluator.js';
+import type { RuleEvaluator } from '../rule-evaluator.js';
 
 /** The checkpoint before journal entries existed: the whole state saved after every batch. */
 const WHOLE_STATE_FORMAT = 'fieldlink.telemetry-ingest/1';

@@ -1,7 +1,8 @@
+// Flows 3–6 (ingest state): what one telemetry partition knows: windows, last readings, rule state.
 import type { TelemetryEvent } from '@fieldlink/domain';
 import type { MinuteAggregate, TelemetryEnvelope } from '@fieldlink/ports';
 import { closedThroughAt, minuteAggregatesData, minuteWindowEnd, type MinuteAggregatesData, type OpenMinuteWindow } from './minute-aggregates.js';
-import type { RuleEvaluator } from './rule-evaluator.js';
+import type { RuleEvaluator } from '../rule-evaluator.js';
 
 export type Readings = Readonly<Record<string, number>>;
 

@@ -1,3 +1,4 @@
+// Flows 3–6 (ingest state): keys filed by the second of their time, for pruning.
 const SECOND_MS = 1_000;
 const secondOf = (time: number): number => Math.floor(time / SECOND_MS);
 
