@@ -100,7 +100,7 @@ export function streamProcessingModule(config: FieldlinkConfig, deviceTypes: Dev
     if (b.has(TOKENS.ReferenceData) && b.has(TOKENS.AlertsQueue)) {
       b.factory(
         APP_TOKENS.TelemetryIngest,
-        { referenceData: TOKENS.ReferenceData, alertsQueue: TOKENS.AlertsQueue, rejected: TOKENS.RejectedTelemetry, log: TOKENS.Log, clock: TOKENS.Clock, statusStore: optional(TOKENS.StatusStore), ruleStateStore: optional(TOKENS.RuleStateStore) },
+        { referenceData: TOKENS.ReferenceData, alertsQueue: TOKENS.AlertsQueue, rejected: TOKENS.RejectedTelemetry, log: TOKENS.Log, clock: TOKENS.Clock, ids: TOKENS.Ids, statusStore: optional(TOKENS.StatusStore), ruleStateStore: optional(TOKENS.RuleStateStore) },
         (ports) => {
           const deps = { ...ports, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs };
           return config.rules.workers > 0 ? new TelemetryIngestWorkers(deps, config.rules.workers) : new TelemetryIngest(deps);

@@ -6,16 +6,26 @@ import {
   restoreRulesEngineState,
   RulesEngine,
   snapshotRulesEngineState,
+  ok,
   type CfsAlertQueryState,
   type CfsThresholdRule,
   type CompiledRuleSet,
   type RuleOutcome,
   type RulesEngineState,
   type TelemetryEvent,
+  type Result,
   type ThresholdAlert,
+  type ValidationIssue,
 } from '@fieldlink/domain';
+import { z } from 'zod';
 import { LayeredMap } from './state/layered-map.js';
+import { parseStored } from './state/stored-state.js';
 import { TimeIndexedMap } from './state/time-indexed-map.js';
+
+/** The CFS suppression memory as stored: `[key, time of the last alert]` pairs. */
+const cfsRuleSnapshotSchema = z.object({ lastAlertAt: z.array(z.tuple([z.string(), z.number()])) });
+/** What a journal entry holds of it: the pairs set, and the keys forgotten, since the last save. */
+const cfsRuleChangesSchema = z.object({ set: z.array(z.tuple([z.string(), z.number()])), removed: z.array(z.string()) });
 
 /**
  * What telemetry ingest needs from a rules engine: a pure evaluation over a state it keeps per
@@ -34,8 +44,8 @@ export interface RuleEvaluator<S> {
    */
   advance(state: S, now: number): ThresholdAlert[];
   toSnapshot(state: S): unknown;
-  /** Undefined when the snapshot is not one of this evaluator's. */
-  fromSnapshot(snapshot: unknown): S | undefined;
+  /** The state a stored snapshot holds; the issues (paths in the snapshot) when it is not one of this evaluator's. */
+  fromSnapshot(snapshot: unknown): Result<S, ValidationIssue[]>;
   /**
    * How a batch changes the state at the cost of what it touches; without it, each batch works on
    * a `copy` and the journal holds the whole `toSnapshot` (both cost the size of the state).
@@ -57,7 +67,7 @@ export interface RuleStateChanges<S> {
   /** What `unsaved` gave is stored: the next journal entry holds only what changed after it. */
   saved(committed: S, stored: unknown): void;
   /** Applies a journal entry's changes to a restored state; false when they are not this evaluator's. */
-  replay(state: S, changes: unknown): boolean;
+  replay(state: S, changes: unknown): Result<void, ValidationIssue[]>;
 }
 
 /**
@@ -108,13 +118,11 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
       for (const key of removed) if (unsaved.get(key) === null) unsaved.delete(key);
     },
     replay: (state, changes) => {
-      if (typeof changes !== 'object' || changes === null) return false;
-      const { set, removed } = changes as { set?: unknown; removed?: unknown };
-      if (!Array.isArray(set) || !Array.isArray(removed)) return false;
-      if (!set.every((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number') || !removed.every((k) => typeof k === 'string')) return false;
-      for (const [key, at] of set as Array<[string, number]>) state.lastAlertAt.set(key, at);
-      for (const key of removed as string[]) state.lastAlertAt.delete(key);
-      return true;
+      const read = parseStored(cfsRuleChangesSchema, changes);
+      if (!read.ok) return read;
+      for (const [key, at] of read.value.set) state.lastAlertAt.set(key, at);
+      for (const key of read.value.removed) state.lastAlertAt.delete(key);
+      return ok(undefined);
     },
   };
 
@@ -152,16 +160,12 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
     return { lastAlertAt: [...state.lastAlertAt] };
   }
 
-  fromSnapshot(snapshot: unknown): CfsAlertQueryState | undefined {
-    if (typeof snapshot !== 'object' || snapshot === null) return undefined;
-    const entries = (snapshot as { lastAlertAt?: unknown }).lastAlertAt;
-    if (!Array.isArray(entries)) return undefined;
+  fromSnapshot(snapshot: unknown): Result<CfsAlertQueryState, ValidationIssue[]> {
+    const read = parseStored(cfsRuleSnapshotSchema, snapshot);
+    if (!read.ok) return read;
     const lastAlertAt = new TimeIndexedMap<string>();
-    for (const entry of entries) {
-      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') return undefined;
-      lastAlertAt.set(entry[0], entry[1]);
-    }
-    return { lastAlertAt };
+    for (const [key, at] of read.value.lastAlertAt) lastAlertAt.set(key, at);
+    return ok({ lastAlertAt });
   }
 
   private queryFor(rules: readonly CfsThresholdRule[]): CfsAlertQuery {
@@ -210,9 +214,8 @@ export class RulesEngineEvaluator implements RuleEvaluator<RulesEngineState> {
     return snapshotRulesEngineState(this.ruleSet, state);
   }
 
-  fromSnapshot(snapshot: unknown): RulesEngineState | undefined {
-    const restored = restoreRulesEngineState(this.ruleSet, snapshot);
-    return restored.ok ? restored.value : undefined;
+  fromSnapshot(snapshot: unknown): Result<RulesEngineState, ValidationIssue[]> {
+    return restoreRulesEngineState(this.ruleSet, snapshot);
   }
 }
 

@@ -13,7 +13,8 @@ const port = parentPort;
 if (port === null) throw new Error('telemetry-ingest-worker runs in a worker thread only.');
 const settings = workerData as WorkerIngestSettings;
 
-let now = Date.now();
+/** The main thread's clock, as of the run in progress: every run message sets it before the ingest reads it. */
+let now = 0;
 const newest = new Map<string, number | undefined>();
 const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
 let nextCallId = 0;

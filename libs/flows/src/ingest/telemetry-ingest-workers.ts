@@ -2,6 +2,7 @@
 import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
+import { systemClock } from '../shared/system-sources.js';
 import { groupByPartition, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
 
@@ -40,7 +41,7 @@ export class TelemetryIngestWorkers {
       statusStore: statusStore === undefined ? 'none' : statusStore.upsertManyDeviceHealth === undefined ? 'one-by-one' : 'many',
       ruleStateStore: ruleStateStore !== undefined,
     };
-    this.clock = deps.clock ?? { now: () => Date.now() };
+    this.clock = deps.clock ?? systemClock;
     this.threads = Array.from({ length: workers }, () => new IngestThread(this.settings, (call) => this.answer(call), deps));
     this.tickMs = Math.max(deps.commitIntervalMs ?? 1_000, 100);
   }

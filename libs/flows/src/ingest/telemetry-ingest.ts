@@ -5,6 +5,7 @@ import {
   encodeCfsAlertMessage,
   isRuleStateConflict,
   type ClockPort,
+  type IdPort,
   type DeviceHealth,
   type LogPort,
   type MessageQueuePort,
@@ -21,6 +22,8 @@ import {
   type TelemetrySubscription,
 } from '@fieldlink/ports';
 import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './state/partition-state-journal.js';
+import { systemClock } from '../shared/system-sources.js';
+import { every } from '../shared/timers.js';
 import { PartitionState, type CommitCut, type MinuteWindow } from './state/partition-state.js';
 import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
@@ -47,6 +50,8 @@ export interface TelemetryIngestDeps {
   readonly commitIntervalMs?: number;
   /** Tells when the last commit was; the system clock by default. */
   readonly clock?: ClockPort;
+  /** The epoch of each new checkpoint of the partition state (see `PartitionStateJournal`); random GUIDs by default. */
+  readonly ids?: IdPort;
   /** The rules engine; CFS mode (the CFS alert query, exactly) by default. */
   readonly evaluator?: RuleEvaluator<unknown>;
   /** How late (event time) a reading may come and still count in its minute; Stream Analytics accepts 5 s. */
@@ -100,8 +105,8 @@ export class TelemetryIngest {
 
   constructor(private readonly deps: TelemetryIngestDeps) {
     this.evaluator = deps.evaluator ?? new CfsRuleEvaluator();
-    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.evaluator, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries, deps.recordsPerPart);
-    this.clock = deps.clock ?? { now: () => Date.now() };
+    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.evaluator, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries, deps.recordsPerPart, deps.ids);
+    this.clock = deps.clock ?? systemClock;
     const interval = deps.commitIntervalMs ?? 1_000;
     if (!(Number.isFinite(interval) && interval >= 0)) throw new RangeError(`commitIntervalMs must be 0 or more (got ${interval}).`);
     this.commitIntervalMs = interval;
@@ -517,13 +522,12 @@ export async function subscribeCommitting(ingest: CommittingIngest, intake: Tele
     }
     await ingest.commitDue();
   };
-  const timer = setInterval(() => {
+  const stopTicks = every(tickMs, () => {
     committing ??= tick().finally(() => (committing = undefined));
-  }, tickMs);
-  timer.unref();
+  });
   return {
     close: async () => {
-      clearInterval(timer);
+      stopTicks();
       await subscription.close();
       await committing;
       try {

@@ -1,4 +1,6 @@
 // Shared by the flows: exponential back-off with full jitter.
+import { systemRandom } from './system-sources.js';
+
 /**
  * Exponential back-off with full jitter: the n-th wait (n from 0) is drawn uniformly from
  * [0, min(maxMs, baseMs * 2^n)]. Jitter keeps instances that failed together from retrying
@@ -12,21 +14,9 @@ export interface BackoffPolicy {
 }
 
 /** The wait before retry `attempt` (0 for the first retry); `random` in [0, 1). */
-export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = Math.random): number {
+export function backoffDelay(policy: BackoffPolicy, attempt: number, random: () => number = systemRandom): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(0, attempt), 30));
   return Math.floor(random() * (ceiling + 1));
 }
 
-/** Waits `ms`, or less when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
+export { sleep } from './timers.js';

@@ -2,6 +2,7 @@
 import type { LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink/ports';
 import { QueueError } from '@fieldlink/ports';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
+import { systemRandom } from './system-sources.js';
 import type { Settlement } from './settlement.js';
 
 export type MessageHandler = (message: ReceivedQueueMessage) => Promise<Settlement>;
@@ -17,7 +18,7 @@ export interface QueueProcessorOptions {
    * at once. A wait past the queue's lock duration ends with the lock: the queue delivers it again.
    */
   readonly abandonBackoff?: BackoffPolicy;
-  /** In [0, 1); Math.random by default. */
+  /** In [0, 1); the system's by default. */
   readonly random?: () => number;
 }
 
@@ -61,7 +62,7 @@ export class QueueProcessor {
 
   private async run(): Promise<void> {
     const signal = this.abort.signal;
-    const random = this.options.random ?? Math.random;
+    const random = this.options.random ?? systemRandom;
     let failures = 0;
     while (!signal.aborted) {
       let messages: ReceivedQueueMessage[];

@@ -1,8 +1,10 @@
 import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
-import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import type { LogPort, TelemetryEnvelope } from '@fieldlink/ports';
+import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
+import { silentLog, type LogPort, type TelemetryEnvelope } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
+import { CfsRuleEvaluator, RulesEngineEvaluator, type RuleEvaluator } from '../rule-evaluator.js';
 import { TelemetryIngest } from '../telemetry-ingest.js';
+import { PartitionStateJournal } from './partition-state-journal.js';
 
 const T = Date.parse('2026-11-28T09:15:00.000Z');
 const reading = (n: number, deviceId = `thermostat-${n}`, partitionId = '0'): TelemetryEnvelope => ({
@@ -90,7 +92,11 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     put(storage, 'telemetry-ingest/0/journal/0', { ...stored(storage, 'telemetry-ingest/0/journal/0'), lastReadings: { 'thermostat-1': { Temperature: 'hot' } } });
     const restarted = setup(storage);
     expect(await restarted.ingest.ingestBatch([reading(0)])).toMatchObject({ skipped: 0 });
-    expect(restarted.lines).toContainEqual({ level: 'error', event: 'ingest.state-unreadable', fields: { partitionId: '0', key: 'telemetry-ingest/0/journal/0' } });
+    expect(restarted.lines).toContainEqual({
+      level: 'error',
+      event: 'ingest.state-unreadable',
+      fields: { partitionId: '0', key: 'telemetry-ingest/0/journal/0', code: 'StoredStateCorrupt', reason: expect.stringContaining('lastReadings.thermostat-1.Temperature') },
+    });
   });
 
   it('restores the whole state saved by earlier versions after every batch, and writes a checkpoint before any entry', async () => {
@@ -133,7 +139,11 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     put(storage, 'telemetry-ingest/0/part/1/1', { ...stored(storage, 'telemetry-ingest/0/part/1/1'), epoch: 'another' });
     const broken = setup(storage);
     await broken.ingest.ingestBatch([{ ...reading(599), enqueuedTime: T }]);
-    expect(broken.lines).toContainEqual({ level: 'error', event: 'ingest.state-unreadable', fields: { partitionId: '0', key: 'telemetry-ingest/0' } });
+    expect(broken.lines).toContainEqual({
+      level: 'error',
+      event: 'ingest.state-unreadable',
+      fields: { partitionId: '0', key: 'telemetry-ingest/0/part/1/1', code: 'StoredStateCorrupt', reason: expect.stringContaining('epoch: expected') },
+    });
   });
 
   it('restores a checkpoint and entries written in one key each, as earlier versions did', async () => {
@@ -144,5 +154,81 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     const { ingest } = setup(storage);
     expect(await ingest.ingestBatch([{ ...reading(4, 'thermostat-1'), enqueuedTime: T + 2_000 }, { ...reading(5, 'thermostat-1'), enqueuedTime: T + 3_000 }])).toMatchObject({ skipped: 1 });
     expect((stored(storage, 'telemetry-ingest/0/journal/1')['aggregates'] as { windows: unknown[] }).windows).toContainEqual(expect.objectContaining({ deviceId: 'thermostat-1', readingType: 'Temperature', count: 4 }));
+  });
+});
+
+describe('PartitionStateJournal.read: every stored blob validated on read', () => {
+  const journalOf = (storage: Map<string, Uint8Array>, evaluator: RuleEvaluator<unknown> = new CfsRuleEvaluator()) => new PartitionStateJournal(new InMemoryRuleStateStore(storage), evaluator, silentLog, 'telemetry-ingest');
+  /** A stored checkpoint and one journal entry, written by the real ingest. */
+  const written = async (): Promise<Map<string, Uint8Array>> => {
+    const storage = new Map<string, Uint8Array>();
+    const { ingest } = setup(storage);
+    await ingest.handleBatch([reading(0)]);
+    await ingest.handleBatch([reading(1)]);
+    return storage;
+  };
+  const corrupt = (storage: Map<string, Uint8Array>, key: string, change: (blob: Record<string, unknown>) => Record<string, unknown>) => put(storage, key, change(stored(storage, key)));
+
+  it('reads back what the ingest wrote', async () => {
+    const read = await journalOf(await written()).read('0');
+    expect(read.ok && read.value?.lastSequence).toBe(1);
+  });
+
+  it('names the key and the field of a corrupt checkpoint: a window count that is not a number', async () => {
+    const storage = await written();
+    corrupt(storage, 'telemetry-ingest/0', (c) => ({ ...c, aggregates: { closedThrough: null, windows: [{ ...(c['aggregates'] as { windows: object[] }).windows[0], count: 'three' }] } }));
+    expect(await journalOf(storage).read('0')).toEqual({
+      ok: false,
+      error: expect.objectContaining({ code: 'StoredStateCorrupt', key: 'telemetry-ingest/0', issues: [expect.objectContaining({ path: 'aggregates.windows.0.count' })] }),
+    });
+  });
+
+  it('names a checkpoint of an unknown format, and one without a position', async () => {
+    const storage = await written();
+    corrupt(storage, 'telemetry-ingest/0', (c) => ({ ...c, format: 'fieldlink.telemetry-ingest/9' }));
+    const unknown = await journalOf(storage).read('0');
+    expect(!unknown.ok && unknown.error.issues.map((i) => i.path)).toEqual(['format']);
+    corrupt(storage, 'telemetry-ingest/0', (c) => ({ ...c, format: 'fieldlink.telemetry-ingest/3', lastSequence: undefined }));
+    const unpositioned = await journalOf(storage).read('0');
+    expect(!unpositioned.ok && unpositioned.error.issues.map((i) => i.path)).toEqual(['lastSequence']);
+  });
+
+  it('names a corrupt journal entry by its key: a device time that is not a number', async () => {
+    const storage = await written();
+    corrupt(storage, 'telemetry-ingest/0/journal/0', (e) => ({ ...e, lastActivity: { 'thermostat-1': 'yesterday' } }));
+    const read = await journalOf(storage).read('0');
+    expect(!read.ok && [read.error.key, read.error.issues.map((i) => i.path)]).toEqual(['telemetry-ingest/0/journal/0', ['lastActivity.thermostat-1']]);
+    expect(!read.ok && read.error.message).toMatch(/^telemetry-ingest\/0\/journal\/0: lastActivity\.thermostat-1: /);
+  });
+
+  it('names corrupt CFS rule state inside a checkpoint and inside an entry', async () => {
+    const storage = await written();
+    corrupt(storage, 'telemetry-ingest/0', (c) => ({ ...c, rules: { lastAlertAt: [['thermostat-0|Temperature|86', 'noon']] } }));
+    const checkpoint = await journalOf(storage).read('0');
+    expect(!checkpoint.ok && checkpoint.error.issues.map((i) => i.path)).toEqual(['rules.lastAlertAt.0.1']);
+    const again = await written();
+    corrupt(again, 'telemetry-ingest/0/journal/0', (e) => ({ ...e, rules: { set: [], removed: [7] } }));
+    const entry = await journalOf(again).read('0');
+    expect(!entry.ok && [entry.error.key, entry.error.issues.map((i) => i.path)]).toEqual(['telemetry-ingest/0/journal/0', ['rules.removed.0']]);
+  });
+
+  it('names corrupt rules engine state, and state written by another rules engine', async () => {
+    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'hot', kind: 'threshold', scope: { deviceType: 'Thermostat' }, reading: 'Temperature', condition: { operator: '>', value: 70 }, severity: 'major' }] });
+    if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
+    const storage = new Map<string, Uint8Array>();
+    put(storage, 'telemetry-ingest/0', { format: 'fieldlink.telemetry-ingest/3', evaluator: 'rules-engine', epoch: 'e', slot: 0, lastSequence: 1, latestTime: T, rules: { version: 1, clock: 'late', devices: [] }, aggregates: { closedThrough: null, windows: [] }, lastReadings: {} });
+    const corruptEngine = await journalOf(storage, new RulesEngineEvaluator(ruleSet.value) as RuleEvaluator<unknown>).read('0');
+    expect(!corruptEngine.ok && corruptEngine.error.issues.map((i) => i.path)).toEqual(['rules.clock']);
+    const otherEngine = await journalOf(storage).read('0');
+    expect(!otherEngine.ok && otherEngine.error.issues).toEqual([expect.objectContaining({ path: 'evaluator', message: expect.stringContaining('found "rules-engine"') })]);
+  });
+
+  it('names a corrupt part of a checkpoint written in parts', async () => {
+    const storage = new Map<string, Uint8Array>();
+    const { ingest } = setup(storage);
+    await ingest.handleBatch(Array.from({ length: 600 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
+    corrupt(storage, 'telemetry-ingest/0/part/1/2', (p) => ({ ...p, windows: 'none' }));
+    const read = await journalOf(storage).read('0');
+    expect(!read.ok && [read.error.key, read.error.issues.map((i) => i.path)]).toEqual(['telemetry-ingest/0/part/1/2', ['windows']]);
   });
 });

@@ -1,9 +1,15 @@
 // Flows 3–6 (ingest state): a partition's state saved as checkpoints and journal entries, and restored.
-import { randomUUID } from 'node:crypto';
-import type { LogPort, RuleStateStorePort } from '@fieldlink/ports';
-import { PartitionState, recordsIn, type CommitCut, type JournalPosition, type PartitionChanges, type PartitionSnapshot, type Readings } from './partition-state.js';
+import { err, issue, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
+import type { IdPort, LogPort, RuleStateStorePort } from '@fieldlink/ports';
+import { randomIds } from '../../shared/system-sources.js';
+import { PartitionState, recordsIn, type CommitCut, type JournalPosition, type PartitionSnapshot, type Readings } from './partition-state.js';
 import type { OpenMinuteWindow } from './minute-aggregates.js';
 import type { RuleEvaluator } from '../rule-evaluator.js';
+import { entryOwnerSchema, parseStored, storedCheckpointSchema, storedEntrySchema, storedPartSchema, storedStateError, type StoredState, type StoredStateError } from './stored-state.js';
+import { yieldToBatches } from '../../shared/timers.js';
+
+/** Lets waiting batches run (see `shared/timers.ts`). */
+export { yieldToBatches };
 
 /** The checkpoint before journal entries existed: the whole state saved after every batch. */
 const WHOLE_STATE_FORMAT = 'fieldlink.telemetry-ingest/1';
@@ -59,41 +65,56 @@ export class PartitionStateJournal {
     private readonly keyPrefix: string,
     maxJournalEntries = DEFAULT_MAX_JOURNAL_ENTRIES,
     private readonly recordsPerPart = RECORDS_PER_PART,
+    /** Each new checkpoint's epoch. */
+    private readonly ids: IdPort = randomIds,
   ) {
     if (!(Number.isInteger(recordsPerPart) && recordsPerPart >= 1)) throw new RangeError(`recordsPerPart must be a whole number, 1 or more (got ${recordsPerPart}).`);
     if (!(Number.isInteger(maxJournalEntries) && maxJournalEntries >= 0)) throw new RangeError(`maxJournalEntries must be a whole number, 0 or more (got ${maxJournalEntries}).`);
     this.maxJournalEntries = maxJournalEntries;
   }
 
-  /** The stored state of a partition, or undefined when there is none (or none this evaluator can read: logged). */
+  /** The stored state of a partition, or undefined when there is none, or none this evaluator can read (logged with what was wrong). */
   async load(partitionId: string): Promise<PartitionState | undefined> {
+    const read = await this.read(partitionId);
+    if (read.ok) return read.value;
+    this.log.error('ingest.state-unreadable', { partitionId, key: read.error.key, code: read.error.code, reason: read.error.message });
+    return undefined;
+  }
+
+  /**
+   * The stored state of a partition (undefined when there is none), each blob validated on read:
+   * a checkpoint, journal entry or part that does not hold what it should is a `StoredStateError`
+   * naming its key and the fields that were wrong.
+   */
+  async read(partitionId: string): Promise<Result<PartitionState | undefined, StoredStateError>> {
     const key = this.checkpointKey(partitionId);
     const stored = await this.store.load(key);
-    if (stored === undefined) return undefined;
+    if (stored === undefined) return ok(undefined);
     const checkpoint = this.checkpointOf(stored);
-    const whole = checkpoint === undefined ? undefined : await this.withParts(checkpoint.header, `${key}/part/${checkpoint.slot}`, checkpoint.epoch, undefined);
+    if (!checkpoint.ok) return err(storedStateError(key, checkpoint.error));
+    const { header, epoch, slot } = checkpoint.value;
+    const whole = await this.withParts(header, `${key}/part/${slot}`, epoch, undefined);
+    if (!whole.ok) return err(whole.error);
     const state = new PartitionState(this.evaluator);
-    if (checkpoint === undefined || whole === undefined || !state.replay(whole, 'checkpoint')) {
-      this.log.error('ingest.state-unreadable', { partitionId, key });
-      return undefined;
-    }
-    state.journal = { epoch: checkpoint.epoch, slot: checkpoint.slot, entries: 0, journaledRecords: 0, checkpointRecords: recordsIn(whole) };
-    if (checkpoint.epoch !== undefined) {
+    const replayed = state.replay(whole.value, 'checkpoint');
+    if (!replayed.ok) return err(storedStateError(key, replayed.error));
+    state.journal = { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: recordsIn(whole.value) };
+    if (epoch !== undefined) {
       for (let index = 0; ; index++) {
         const entryKey = this.entryKey(partitionId, index);
-        const header = this.entryOf(await this.store.load(entryKey), checkpoint.epoch, index);
+        const header = this.entryOf(await this.store.load(entryKey), epoch, index);
         if (header === 'end') break;
-        const entry = header === 'unreadable' ? undefined : await this.withParts(header, `${entryKey}/part`, checkpoint.epoch, index);
-        if (entry === undefined || !state.replay(entry, 'entry')) {
-          this.log.error('ingest.state-unreadable', { partitionId, key: entryKey });
-          return undefined;
-        }
+        if (!header.ok) return err(storedStateError(entryKey, header.error));
+        const entry = await this.withParts(header.value, `${entryKey}/part`, epoch, index);
+        if (!entry.ok) return err(entry.error);
+        const applied = state.replay(entry.value, 'entry');
+        if (!applied.ok) return err(storedStateError(entryKey, applied.error));
         const { entries, journaledRecords } = state.journal;
-        state.journal = { ...state.journal, entries: entries + 1, journaledRecords: journaledRecords + recordsIn(entry) };
+        state.journal = { ...state.journal, entries: entries + 1, journaledRecords: journaledRecords + recordsIn(entry.value) };
       }
     }
     this.log.info('ingest.state-restored', { partitionId, lastSequence: state.lastSequence, journalEntries: state.journal.entries });
-    return state;
+    return ok(state);
   }
 
   /** What the next commit of a partition whose stored copy stands at `position` writes: a checkpoint once one is due. */
@@ -121,7 +142,7 @@ export class PartitionStateJournal {
       parts: parts.length,
     });
     if (cut.kind === 'checkpoint') {
-      const epoch = randomUUID();
+      const epoch = this.ids.newId();
       const slot = position.slot === 0 ? 1 : 0;
       const key = this.checkpointKey(partitionId);
       await this.saveParts(`${key}/part/${slot}`, parts, { epoch });
@@ -144,25 +165,26 @@ export class PartitionStateJournal {
     if (parts.length > 1) await yieldToBatches();
   }
 
-  /** A header with the parts after it folded in; undefined when a part is missing or not this header's. */
-  private async withParts(header: PartitionSnapshot, prefix: string, epoch: string | undefined, index: number | undefined): Promise<PartitionSnapshot | undefined> {
-    const count = (header as { parts?: unknown }).parts ?? 1;
-    if (!(typeof count === 'number' && Number.isInteger(count) && count >= 1)) return undefined;
-    if (count === 1) return header;
-    const aggregates = header.aggregates as { closedThrough: number | null; windows: unknown };
-    if (!Array.isArray(aggregates?.windows)) return undefined;
-    const windows = [...(aggregates.windows as OpenMinuteWindow[])];
+  /** A header with the parts after it folded in; the error names the part that is missing, corrupt or not this header's. */
+  private async withParts(header: StoredState, prefix: string, epoch: string | undefined, index: number | undefined): Promise<Result<PartitionSnapshot, StoredStateError>> {
+    if (header.parts === 1) return ok(header);
+    const windows: OpenMinuteWindow[] = [...header.aggregates.windows];
     const lastReadings: Record<string, Readings> = { ...header.lastReadings };
     const lastActivity: Record<string, number> = { ...header.lastActivity };
-    for (let k = 1; k < count; k++) {
-      const part = (await this.store.load(`${prefix}/${k}`)) as Record<string, unknown> | undefined;
-      if (typeof part !== 'object' || part === null || part['format'] !== PART_FORMAT || part['epoch'] !== epoch || part['part'] !== k || part['index'] !== index) return undefined;
-      if (!Array.isArray(part['windows']) || typeof part['lastReadings'] !== 'object' || typeof part['lastActivity'] !== 'object') return undefined;
-      for (const w of part['windows'] as OpenMinuteWindow[]) windows.push(w);
-      Object.assign(lastReadings, part['lastReadings']);
-      Object.assign(lastActivity, part['lastActivity']);
+    for (let k = 1; k < header.parts; k++) {
+      const key = `${prefix}/${k}`;
+      const part = parseStored(storedPartSchema, await this.store.load(key));
+      if (!part.ok) return err(storedStateError(key, part.error));
+      const owner: ValidationIssue[] = [];
+      if (part.value.epoch !== epoch) owner.push(issue(['epoch'], `expected ${JSON.stringify(epoch ?? null)}, the epoch of its checkpoint (a part left by a write that never finished)`));
+      if (part.value.part !== k) owner.push(issue(['part'], `expected ${k}`));
+      if (part.value.index !== index) owner.push(issue(['index'], `expected ${JSON.stringify(index ?? null)}, the index of its entry`));
+      if (owner.length > 0) return err(storedStateError(key, owner));
+      for (const w of part.value.windows) windows.push(w);
+      Object.assign(lastReadings, part.value.lastReadings);
+      Object.assign(lastActivity, part.value.lastActivity);
     }
-    return { ...header, aggregates: { closedThrough: aggregates.closedThrough, windows }, lastReadings, lastActivity };
+    return ok({ ...header, aggregates: { closedThrough: header.aggregates.closedThrough, windows }, lastReadings, lastActivity });
   }
 
   private checkpointKey(partitionId: string): string {
@@ -173,30 +195,34 @@ export class PartitionStateJournal {
     return `${this.keyPrefix}/${partitionId}/journal/${index}`;
   }
 
-  private checkpointOf(stored: unknown): { header: PartitionSnapshot; epoch: string | undefined; slot: number } | undefined {
-    if (!isPositioned(stored) || stored['evaluator'] !== this.evaluator.name) return undefined;
-    const header = stored as unknown as PartitionSnapshot;
-    if (stored['format'] === WHOLE_STATE_FORMAT) return { header, epoch: undefined, slot: 0 };
-    if (typeof stored['epoch'] !== 'string') return undefined;
-    if (stored['format'] === SINGLE_KEY_CHECKPOINT_FORMAT) return { header, epoch: stored['epoch'], slot: 0 };
-    if (stored['format'] === CHECKPOINT_FORMAT && (stored['slot'] === 0 || stored['slot'] === 1)) return { header, epoch: stored['epoch'], slot: stored['slot'] };
-    return undefined;
+  private checkpointOf(stored: unknown): Result<{ header: StoredState; epoch: string | undefined; slot: number }, ValidationIssue[]> {
+    const checkpoint = parseStored(storedCheckpointSchema, stored);
+    if (!checkpoint.ok) return checkpoint;
+    const header = checkpoint.value;
+    if (header.evaluator !== this.evaluator.name) return err([this.otherEvaluator(header.evaluator)]);
+    if (header.format === WHOLE_STATE_FORMAT) return ok({ header, epoch: undefined, slot: 0 });
+    if (header.format === SINGLE_KEY_CHECKPOINT_FORMAT) return ok({ header, epoch: header.epoch, slot: 0 });
+    return ok({ header, epoch: header.epoch, slot: header.slot });
   }
 
-  /** `end` for no entry, or one that belongs to another checkpoint; `unreadable` for one of this checkpoint that cannot be used. */
-  private entryOf(stored: unknown, epoch: string, index: number): PartitionChanges | 'end' | 'unreadable' {
-    if (typeof stored !== 'object' || stored === null) return 'end';
-    const s = stored as Record<string, unknown>;
-    if ((s['format'] !== ENTRY_FORMAT && s['format'] !== SINGLE_KEY_ENTRY_FORMAT) || s['epoch'] !== epoch || s['index'] !== index) return 'end';
-    return isPositioned(s) && s['evaluator'] === this.evaluator.name ? (s as unknown as PartitionChanges) : 'unreadable';
+  /** `end` for no entry, or one that belongs to another checkpoint; the issues for one of this checkpoint that cannot be used. */
+  private entryOf(stored: unknown, epoch: string, index: number): Result<StoredState, ValidationIssue[]> | 'end' {
+    const owner = entryOwnerSchema.safeParse(stored);
+    if (!owner.success) return 'end';
+    if ((owner.data.format !== ENTRY_FORMAT && owner.data.format !== SINGLE_KEY_ENTRY_FORMAT) || owner.data.epoch !== epoch || owner.data.index !== index) return 'end';
+    const entry = parseStored(storedEntrySchema, stored);
+    if (!entry.ok) return entry;
+    return entry.value.evaluator === this.evaluator.name ? ok(entry.value) : err([this.otherEvaluator(entry.value.evaluator)]);
+  }
+
+  private otherEvaluator(found: string): ValidationIssue {
+    return issue(['evaluator'], `expected "${this.evaluator.name}", the rules engine of this ingest; found "${found}" (state written by another rules engine)`);
   }
 }
 
 /** Rows written between two turns of the event loop, so batches wait at most one slice. */
 export const COMMIT_SLICE = RECORDS_PER_PART;
 
-/** Lets waiting batches run. */
-export const yieldToBatches = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** One part of a checkpoint or entry: a slice of the cut's windows and a slice of its devices. */
 interface StoredPart {
@@ -223,10 +249,4 @@ function partsOf(cut: CommitCut, size: number): StoredPart[] {
     parts.push(part);
   }
   return parts;
-}
-
-function isPositioned(stored: unknown): stored is Record<string, unknown> {
-  if (typeof stored !== 'object' || stored === null) return false;
-  const s = stored as Record<string, unknown>;
-  return typeof s['lastSequence'] === 'number' && typeof s['latestTime'] === 'number';
 }

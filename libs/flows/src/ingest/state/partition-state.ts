@@ -1,5 +1,5 @@
 // Flows 3–6 (ingest state): what one telemetry partition knows: windows, last readings, rule state.
-import type { TelemetryEvent } from '@fieldlink/domain';
+import { err, issue, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
 import type { MinuteAggregate, TelemetryEnvelope } from '@fieldlink/ports';
 import { closedThroughAt, minuteAggregatesData, minuteWindowEnd, type MinuteAggregatesData, type OpenMinuteWindow } from './minute-aggregates.js';
 import type { RuleEvaluator } from '../rule-evaluator.js';
@@ -319,20 +319,26 @@ export class PartitionState {
 
   /**
    * Applies a stored checkpoint (to a fresh state) or a journal entry (to the state restored so
-   * far); false when it is not one this evaluator wrote (the state is then of no use).
+   * far); the issues, with their paths in the stored blob, when it is not one this evaluator
+   * wrote (the state is then of no use).
    */
-  replay(stored: PartitionSnapshot | PartitionChanges, kind: 'checkpoint' | 'entry'): boolean {
+  replay(stored: PartitionSnapshot | PartitionChanges, kind: 'checkpoint' | 'entry'): Result<void, ValidationIssue[]> {
     const aggregates = minuteAggregatesData(stored.aggregates);
     // States saved before last readings (or activity) were kept have none: they fill again with the next readings.
     const lastReadings = stored.lastReadings === undefined ? new Map<string, Readings>() : lastReadingsOf(stored.lastReadings);
     const lastActivity = stored.lastActivity === undefined ? new Map<string, number>() : lastActivityOf(stored.lastActivity);
-    if (aggregates === undefined || lastReadings === undefined || lastActivity === undefined) return false;
+    if (aggregates === undefined) return err([issue(['aggregates'], 'expected minute windows')]);
+    if (lastReadings === undefined) return err([issue(['lastReadings'], 'expected the last readings of each device')]);
+    if (lastActivity === undefined) return err([issue(['lastActivity'], 'expected the latest event time of each device')]);
     const changes = this.evaluator.changes;
     if (changes === undefined || kind === 'checkpoint') {
       const rules = this.evaluator.fromSnapshot(stored.rules);
-      if (rules === undefined) return false;
-      this.rules = rules;
-    } else if (!changes.replay(this.rules, stored.rules)) return false;
+      if (!rules.ok) return err(underRules(rules.error));
+      this.rules = rules.value;
+    } else {
+      const replayed = changes.replay(this.rules, stored.rules);
+      if (!replayed.ok) return err(underRules(replayed.error));
+    }
     for (const [deviceId, readings] of lastReadings) this.device(deviceId).lastReadings = { ...readings };
     for (const [deviceId, time] of lastActivity) this.device(deviceId).lastActivityTime = time;
     for (const w of aggregates.windows) {
@@ -349,7 +355,7 @@ export class PartitionState {
     }
     this.lastSequence = stored.lastSequence;
     this.latestTime = stored.latestTime;
-    return true;
+    return ok(undefined);
   }
 
   private device(deviceId: string): DeviceStatus {
@@ -367,6 +373,9 @@ export function recordsIn(stored: PartitionSnapshot | PartitionChanges): number 
   const windows = (stored.aggregates as { windows?: unknown } | null)?.windows;
   return (Array.isArray(windows) ? windows.length : 0) + Object.keys(stored.lastReadings ?? {}).length;
 }
+
+/** The rule state's issues, as paths of the stored blob. */
+const underRules = (issues: readonly ValidationIssue[]): ValidationIssue[] => issues.map((i) => ({ path: i.path === '(root)' ? 'rules' : `rules.${i.path}`, message: i.message }));
 
 /** Drops the windows that ended at or before `closed`, in place: a minute's end allocates nothing per device. */
 function dropClosed(windows: MinuteWindow[], closed: number): void {
