@@ -112,4 +112,34 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: [{ name: 'inversify', message: 'The DI container lives in composition roots (apps/*) only.' }] }],
     },
   },
+  {
+    // After the libraries' rule, which it extends for the flows (the later block wins). The flows
+    // read the time from ClockPort and make ids with IdPort; they draw no random values and set no
+    // timers of their own. Exceptions, each one file: shared/system-sources.ts (the system
+    // clock, random ids and jitter, as defaults for a flow built without ports) and shared/timers.ts
+    // (sleep, the commit tick, yielding to batches: waits on the event loop, not time).
+    files: ['libs/flows/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'libs/flows/src/testing/**', 'libs/flows/src/shared/system-sources.ts', 'libs/flows/src/shared/timers.ts'],
+    rules: {
+      'no-restricted-globals': ['error', 'setTimeout', 'setInterval', 'setImmediate'],
+      'no-restricted-properties': [
+        'error',
+        { object: 'Date', property: 'now', message: 'Flows read the time from their ClockPort.' },
+        { object: 'Math', property: 'random', message: 'Flows take randomness from shared/system-sources.ts or as an argument.' },
+        { object: 'crypto', property: 'randomUUID', message: 'Flows make ids with their IdPort.' },
+      ],
+      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Flows read the time from their ClockPort.' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'inversify', message: 'The DI container lives in composition roots (apps/*) only.' },
+            { name: 'node:crypto', importNames: ['randomUUID', 'randomBytes', 'randomInt', 'getRandomValues'], message: 'Flows make ids with their IdPort.' },
+            { name: 'node:timers', message: 'Flows wait through shared/timers.ts.' },
+            { name: 'node:timers/promises', message: 'Flows wait through shared/timers.ts.' },
+          ],
+        },
+      ],
+    },
+  },
 );

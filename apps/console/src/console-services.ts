@@ -1,7 +1,7 @@
-import { APP_TOKENS, assemble, type ConfigIssue, type FieldlinkConfig, type FieldlinkRuntime, type RuntimeOptions } from '@fieldlink/composition';
+import { APP_TOKENS, assemble, resolveToken, type ConfigIssue, type FieldlinkConfig, type FieldlinkRuntime, type RuntimeOptions } from '@fieldlink/composition';
 import { err, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
-import type { AlertActions, DeviceRegistrations, DeviceTypeCatalog } from '@fieldlink/flows';
-import { TOKENS, type CrmGatewayPort, type StatusStorePort } from '@fieldlink/ports';
+import type { DeviceRegistrations } from '@fieldlink/flows';
+import { TOKENS, type CrmGatewayPort } from '@fieldlink/ports';
 import type { ConsoleServerOptions } from '@fieldlink/ui-console';
 import { SharedStateFeed } from './shared-state-feed.js';
 
@@ -10,12 +10,12 @@ type ConsoleServices = Omit<ConsoleServerOptions, 'host' | 'port' | 'token'>;
 /** What the console server needs, taken from a runtime that holds the orchestrator's and the stream processor's ports (one process: `fieldlink up`). */
 export function consoleServicesOf(runtime: FieldlinkRuntime): ConsoleServices {
   return {
-    crm: runtime.get<CrmGatewayPort>(TOKENS.CrmGateway),
-    statusStore: runtime.get<StatusStorePort>(TOKENS.StatusStore),
-    alertActions: runtime.get<AlertActions>(APP_TOKENS.AlertActions),
-    registrations: runtime.get<DeviceRegistrations>(APP_TOKENS.DeviceRegistrations),
+    crm: runtime.get(TOKENS.CrmGateway),
+    statusStore: runtime.get(TOKENS.StatusStore),
+    alertActions: runtime.get(APP_TOKENS.AlertActions),
+    registrations: runtime.get(APP_TOKENS.DeviceRegistrations),
     // The configured device types (built-in thermostat and the device type document's).
-    deviceTypes: runtime.get<DeviceTypeCatalog>(APP_TOKENS.CommandCatalog).list(),
+    deviceTypes: runtime.get(APP_TOKENS.CommandCatalog).list(),
     defaultDeviceType: runtime.config.rules.defaultDeviceType,
     events: runtime.feed,
     log: runtime.feed,
@@ -57,8 +57,8 @@ export async function createConsoleServices(config: FieldlinkConfig, options: Ru
   const assembled = await assemble(config, ['crm', 'statusStore'], options);
   if (!assembled.ok) return assembled;
   const { container, adapters, feed } = assembled.value;
-  const crm = container.get<CrmGatewayPort>(TOKENS.CrmGateway);
-  const statusStore = container.get<StatusStorePort>(TOKENS.StatusStore);
+  const crm = resolveToken(container, TOKENS.CrmGateway);
+  const statusStore = resolveToken(container, TOKENS.StatusStore);
   const events = new SharedStateFeed({ crm, statusStore, log: feed, ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }) });
   events.start();
   const registrations: Pick<DeviceRegistrations, 'registerCrmDevice'> = {
@@ -76,9 +76,9 @@ export async function createConsoleServices(config: FieldlinkConfig, options: Ru
     services: {
       crm,
       statusStore,
-      alertActions: container.get<AlertActions>(APP_TOKENS.AlertActions),
+      alertActions: resolveToken(container, APP_TOKENS.AlertActions),
       registrations,
-      deviceTypes: container.get<DeviceTypeCatalog>(APP_TOKENS.CommandCatalog).list(),
+      deviceTypes: resolveToken(container, APP_TOKENS.CommandCatalog).list(),
       defaultDeviceType: config.rules.defaultDeviceType,
       events,
       log: feed,

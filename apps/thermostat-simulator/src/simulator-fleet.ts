@@ -1,4 +1,4 @@
-import { assemble, type FieldlinkConfig, type RuntimeOptions, type ConfigIssue } from '@fieldlink/composition';
+import { assemble, resolveToken, type FieldlinkConfig, type RuntimeOptions, type ConfigIssue } from '@fieldlink/composition';
 import type { Result } from '@fieldlink/domain';
 import { backoffDelay, sleep, type BackoffPolicy } from '@fieldlink/flows';
 import { TOKENS, type DeviceClientPort, type DeviceRegistryPort, type LogPort } from '@fieldlink/ports';
@@ -43,11 +43,11 @@ export async function createSimulatorFleet(config: FieldlinkConfig, devices: num
   const { container, adapters, feed } = assembled.value;
   const retry = options.retry ?? DEFAULT_RETRY;
   const abort = new AbortController();
-  const registry = container.get<DeviceRegistryPort>(TOKENS.DeviceRegistry);
+  const registry = resolveToken(container, TOKENS.DeviceRegistry);
   const registerDevices = (deviceIds: readonly string[]): Promise<void> => registerWithRetry(registry, deviceIds, retry, feed, abort.signal);
   const prefix = options.idPrefix ?? 'thermostat-';
   await registerDevices(Array.from({ length: devices }, (_, i) => `${prefix}${i + 1}`));
-  const deviceClient = container.get<DeviceClientPort>(TOKENS.DeviceClient);
+  const deviceClient = resolveToken(container, TOKENS.DeviceClient);
   const fleet = new ThermostatFleet({ deviceClient, intervalMs: config.simulator.intervalMs, heartbeatIntervalMs: config.simulator.heartbeatIntervalMs, log: feed });
   for (let i = 1; i <= devices; i++) {
     const drifting = i <= config.simulator.drifting;

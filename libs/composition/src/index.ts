@@ -9,6 +9,7 @@ export * from './config/automation-document.js';
 export * from './log/event-feed.js';
 export * from './log/terminal-log.js';
 export * from './container/app-tokens.js';
+export * from './container/typed-bindings.js';
 export * from './container/port-adapters.js';
 export * from './container/fieldlink-container.js';
 export * from './runtime/fieldlink-runtime.js';

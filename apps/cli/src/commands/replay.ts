@@ -1,6 +1,6 @@
 import { InMemoryIotHub, InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { consumerGroupOf, createCombinedRuntime, formatConfigIssues, parseConfig, type FieldlinkRuntime } from '@fieldlink/composition';
-import { TOKENS, type ClockPort, type CrmGatewayPort, type MessageQueuePort, type StoredIoTAlert } from '@fieldlink/ports';
+import { TOKENS, type ClockPort, type StoredIoTAlert } from '@fieldlink/ports';
 import { parseRecordedLine } from '../rules/offline-rules.js';
 import { readRecordedLines, unreadableFile } from '../rules/recorded-lines.js';
 import { BadLineReport, sinkOf, StreamingJsonArray, StreamingTable } from '../rules/streamed-output.js';
@@ -71,8 +71,8 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
     return 1;
   }
   const runtime = created.value;
-  const hub = runtime.get<unknown>(TOKENS.TelemetryIntake);
-  const alertsQueue = runtime.get<MessageQueuePort>(TOKENS.AlertsQueue);
+  const hub = runtime.get(TOKENS.TelemetryIntake);
+  const alertsQueue = runtime.get(TOKENS.AlertsQueue);
   if (!(hub instanceof InMemoryIotHub) || !(alertsQueue instanceof InMemoryQueue)) throw new Error('replay runs on the in-memory hub and alerts queue of the embedded default');
   const group = consumerGroupOf(config.value);
   const bad = new BadLineReport(options.telemetry, options.maxBadLines, streams.stderr);
@@ -109,7 +109,7 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
     }
     if (!started) await startAt(Date.now());
     await untilDrained(runtime, () => hub.uncheckpointed(group) === 0 && alertsQueue.activeCount === 0, position, stallMs);
-    alerts = await runtime.get<CrmGatewayPort>(TOKENS.CrmGateway).listIoTAlerts();
+    alerts = await runtime.get(TOKENS.CrmGateway).listIoTAlerts();
     deadLettered = (await alertsQueue.peekDeadLetters(1_000)).length;
   } catch (e) {
     await progress.done();

@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APP_TOKENS, createLocalStack, describeAutomationPolicy, describeStartOutcome, endpointsToCheck, formatConfigIssues, readinessOf, redactConfig, signalExitCode, startHealthOf, startWithin, stopSignals, TerminalLog, type AutomationPolicy, type FieldlinkConfig, type LocalStack, type StartOutcome } from '@fieldlink/composition';
-import { TOKENS, type CrmGatewayPort } from '@fieldlink/ports';
+import { APP_TOKENS, createLocalStack, describeAutomationPolicy, describeStartOutcome, endpointsToCheck, formatConfigIssues, readinessOf, redactConfig, signalExitCode, startHealthOf, startWithin, stopSignals, TerminalLog, type FieldlinkConfig, type LocalStack, type StartOutcome } from '@fieldlink/composition';
+import { TOKENS } from '@fieldlink/ports';
 import { configFromOptions, definedOnly } from '../config-options.js';
 import { LoopPresenter } from '../up/loop-presenter.js';
 import { startWebServers, type WebServers } from '../up/web-servers.js';
@@ -88,9 +88,9 @@ export async function runUp(options: UpOptions): Promise<void> {
     return;
   }
   const stack = created!.value;
-  const policy = stack.get<AutomationPolicy>(APP_TOKENS.AutomationPolicy);
+  const policy = stack.get(APP_TOKENS.AutomationPolicy);
   terminal.info('automation.policy', { source: policy.source === DEMO_AUTOMATION_FILE ? `demo (${policy.source})` : policy.source, rules: describeAutomationPolicy(policy).join(' | ') });
-  const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
+  const crm = stack.get(TOKENS.CrmGateway);
   const presenter = new LoopPresenter(terminal, { verbose: options.verbose || json, getAlert: (id) => crm.getIoTAlert(id) });
   // What the stack said while it was built (the embedded Dataverse emulator's address, a warning about the CRM), then everything after.
   for (const e of stack.feed.recent()) presenter.onFeedEvent(e);
@@ -154,7 +154,7 @@ async function abortStart(config: FieldlinkConfig, outcome: Exclude<StartOutcome
 
 async function summary(stack: LocalStack, config: FieldlinkConfig): Promise<Record<string, number | string>> {
   if (!stack.container.isBound(APP_TOKENS.AlertsProcessor)) return { profile: config.profile };
-  const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
+  const crm = stack.get(TOKENS.CrmGateway);
   const alerts = await crm.listIoTAlerts();
   const commands = await crm.listCommands();
   return {

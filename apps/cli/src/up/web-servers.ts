@@ -1,6 +1,5 @@
 import { APP_TOKENS, type FieldlinkConfig, type LocalStack } from '@fieldlink/composition';
-import type { AlertActions, DeviceRegistrations, DeviceTypeCatalog } from '@fieldlink/flows';
-import { TOKENS, type CrmGatewayPort, type LogPort, type StatusStorePort } from '@fieldlink/ports';
+import { TOKENS, type LogPort } from '@fieldlink/ports';
 import { startConsoleServer } from '@fieldlink/ui-console';
 import { startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
 
@@ -14,12 +13,12 @@ export async function startWebServers(stack: LocalStack, config: FieldlinkConfig
   // A thermostat added on the page is put in the CRM and registered in the hub as the fleet's others are, or refused with the reason.
   const simulator = await startSimulatorServer({ fleet: stack.fleet, host: '127.0.0.1', port: 0, prepareDevice: (deviceId) => stack.registerDevice(deviceId) });
   const console = await startConsoleServer({
-    crm: stack.get<CrmGatewayPort>(TOKENS.CrmGateway),
-    statusStore: stack.get<StatusStorePort>(TOKENS.StatusStore),
-    alertActions: stack.get<AlertActions>(APP_TOKENS.AlertActions),
-    registrations: stack.get<DeviceRegistrations>(APP_TOKENS.DeviceRegistrations),
+    crm: stack.get(TOKENS.CrmGateway),
+    statusStore: stack.get(TOKENS.StatusStore),
+    alertActions: stack.get(APP_TOKENS.AlertActions),
+    registrations: stack.get(APP_TOKENS.DeviceRegistrations),
     // The configured device types (built-in thermostat and the device type document's).
-    deviceTypes: stack.get<DeviceTypeCatalog>(APP_TOKENS.CommandCatalog).list(),
+    deviceTypes: stack.get(APP_TOKENS.CommandCatalog).list(),
     defaultDeviceType: config.rules.defaultDeviceType,
     events: stack.feed,
     host: '127.0.0.1',

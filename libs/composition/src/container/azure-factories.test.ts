@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { assemble } from '../runtime/fieldlink-runtime.js';
 import { iotHubHostName } from './azure-factories.js';
+import { resolveToken } from './typed-bindings.js';
 import { createStreamProcessor } from '../runtime/create-runtimes.js';
 
 const iotHub = 'HostName=contoso-iothub.azure-devices.net;SharedAccessKeyName=iothubowner;SharedAccessKey=bm90LWEtcmVhbC1rZXk=';
@@ -16,7 +17,7 @@ describe('the Azure adapters in the composition', () => {
     const processor = await createStreamProcessor(config.value);
     if (!processor.ok) throw new Error(JSON.stringify(processor.error));
     const { ServiceBusQueue } = await import('@fieldlink/adapter-azure');
-    const queue = processor.value.get<InstanceType<typeof ServiceBusQueue>>(TOKENS.AlertsQueue);
+    const queue = processor.value.get(TOKENS.AlertsQueue);
     expect(queue).toBeInstanceOf(ServiceBusQueue);
     expect(queue.name).toBe('contoso-iot');
     await processor.value.stop();
@@ -31,9 +32,9 @@ describe('the Azure adapters in the composition', () => {
     const assembled = await assemble(config.value, ['deviceRegistry', 'deviceClient', 'ruleStateStore'], {});
     if (!assembled.ok) throw new Error(JSON.stringify(assembled.error));
     const { IotHubDeviceClient, BlobRuleStateStore } = await import('@fieldlink/adapter-azure');
-    expect(assembled.value.container.get(TOKENS.DeviceClient)).toBeInstanceOf(IotHubDeviceClient);
-    const store = assembled.value.container.get<InstanceType<typeof BlobRuleStateStore>>(TOKENS.RuleStateStore);
-    expect(store).toBeInstanceOf(BlobRuleStateStore);
+    expect(resolveToken(assembled.value.container, TOKENS.DeviceClient)).toBeInstanceOf(IotHubDeviceClient);
+    const store = resolveToken(assembled.value.container, TOKENS.RuleStateStore);
+    if (!(store instanceof BlobRuleStateStore)) throw new Error(`the rule state store is not a BlobRuleStateStore: ${String(store)}`);
     expect(store.blobNameOf('ingest/0')).toBe('rule-state/ingest/0.json');
     await assembled.value.adapters.close();
   });

@@ -1,4 +1,3 @@
-import 'reflect-metadata';
 import {
   AlertActions,
   AlertAutomation,
@@ -15,23 +14,10 @@ import {
   QueueProcessor,
   TelemetryIngest,
   TelemetryIngestWorkers,
-  type CommandCatalog,
   type DeviceTypeCatalog,
 } from '@fieldlink/flows';
-import {
-  TOKENS,
-  type ClockPort,
-  type CloudToDevicePort,
-  type CrmGatewayPort,
-  type DeviceRegistryPort,
-  type LogPort,
-  type MessageQueuePort,
-  type ReferenceDataPort,
-  type RejectedTelemetryPort,
-  type RuleStateStorePort,
-  type StatusStorePort,
-} from '@fieldlink/ports';
-import { Container } from 'inversify';
+import { TOKENS, type ClockPort, type IdPort } from '@fieldlink/ports';
+import { Container, type ContainerModule } from 'inversify';
 import type { AutomationPolicy } from '../config/automation-document.js';
 import type { DeviceTypes } from '../config/device-types-document.js';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
@@ -39,6 +25,7 @@ import type { EventFeed } from '../log/event-feed.js';
 import { AlertHistoryRecordingQueue } from './alert-history-queue.js';
 import { APP_TOKENS } from './app-tokens.js';
 import type { PortAdapters } from './port-adapters.js';
+import { bindingsModule, optional } from './typed-bindings.js';
 
 /**
  * Whether the CRM itself announces new commands and registration requests on this process's
@@ -56,7 +43,7 @@ export interface ContainerServices {
   readonly config: FieldlinkConfig;
   readonly feed: EventFeed;
   readonly clock: ClockPort;
-  readonly ids: { newId(): string };
+  readonly ids: IdPort;
   readonly adapters: PortAdapters;
   /** Send commands straight from the CRM side (no CRM service endpoint, as with the in-memory CRM). */
   readonly dispatchDirectly: boolean;
@@ -66,121 +53,131 @@ export interface ContainerServices {
   readonly automation: AutomationPolicy;
 }
 
+/** What every process has: its configuration, log, clock, ids, device types and rules framework policy. */
+export function servicesModule(services: ContainerServices): ContainerModule {
+  return bindingsModule((b) => {
+    b.value(APP_TOKENS.Config, services.config);
+    b.value(APP_TOKENS.EventFeed, services.feed);
+    b.value(TOKENS.Log, services.feed);
+    b.value(TOKENS.Clock, services.clock);
+    b.value(TOKENS.Ids, services.ids);
+    b.value(APP_TOKENS.CommandCatalog, services.catalog);
+    b.value(APP_TOKENS.DeviceTypes, services.deviceTypes);
+    b.value(APP_TOKENS.AutomationPolicy, services.automation);
+  });
+}
+
 /**
- * The inversify container of a Fieldlink process: each port token bound to the adapter the
- * configuration chose (built before, by `buildPortAdapters`), and each flow service bound to a
- * factory of the tokens it needs. A flow whose ports this process does not have is not bound.
- * Explicit tokens only, `toConstantValue` / `toResolvedValue`: no decorator metadata.
+ * The adapters the configuration's profile (and `ports.*`) chose, built before by
+ * `buildPortAdapters` (building one may be asynchronous: a database opened, the emulator
+ * started); a port this process does not need is not bound.
  */
-export function createFieldlinkContainer(services: ContainerServices): Container {
-  const { config, adapters } = services;
-  const c = new Container({ defaultScope: 'Singleton' });
-  const has = (token: symbol): boolean => c.isBound(token);
+export function adaptersModule(adapters: PortAdapters): ContainerModule {
+  return bindingsModule((b) => {
+    b.value(TOKENS.RejectedTelemetry, adapters.rejectedTelemetry);
+    if (adapters.telemetry !== undefined) {
+      b.value(TOKENS.TelemetryIntake, adapters.telemetry.intake);
+      if (adapters.telemetry.deviceTelemetry !== undefined) b.value(TOKENS.DeviceTelemetry, adapters.telemetry.deviceTelemetry);
+    }
+    // With a status store that keeps the alert history, every alert sent is recorded there first (one row per alert, whatever is read again).
+    const alertsQueue = adapters.alertsQueue !== undefined && adapters.alertHistory !== undefined ? new AlertHistoryRecordingQueue(adapters.alertsQueue, adapters.alertHistory) : adapters.alertsQueue;
+    if (alertsQueue !== undefined) b.value(TOKENS.AlertsQueue, alertsQueue);
+    if (adapters.outboundQueue !== undefined) b.value(TOKENS.OutboundQueue, adapters.outboundQueue);
+    if (adapters.crm !== undefined) b.value(TOKENS.CrmGateway, adapters.crm);
+    if (adapters.deviceRegistry !== undefined) b.value(TOKENS.DeviceRegistry, adapters.deviceRegistry);
+    if (adapters.cloudToDevice !== undefined) b.value(TOKENS.CloudToDevice, adapters.cloudToDevice);
+    if (adapters.deviceClient !== undefined) b.value(TOKENS.DeviceClient, adapters.deviceClient);
+    if (adapters.referenceData !== undefined) b.value(TOKENS.ReferenceData, adapters.referenceData);
+    if (adapters.statusStore !== undefined) b.value(TOKENS.StatusStore, adapters.statusStore);
+    if (adapters.ruleStateStore !== undefined) b.value(TOKENS.RuleStateStore, adapters.ruleStateStore);
+  });
+}
 
-  c.bind(APP_TOKENS.Config).toConstantValue(config);
-  c.bind(APP_TOKENS.EventFeed).toConstantValue(services.feed);
-  c.bind<LogPort>(TOKENS.Log).toConstantValue(services.feed);
-  c.bind<ClockPort>(TOKENS.Clock).toConstantValue(services.clock);
-  c.bind(TOKENS.Ids).toConstantValue(services.ids);
-  c.bind<RejectedTelemetryPort>(TOKENS.RejectedTelemetry).toConstantValue(adapters.rejectedTelemetry);
-  c.bind<CommandCatalog>(APP_TOKENS.CommandCatalog).toConstantValue(services.catalog);
-  c.bind(APP_TOKENS.DeviceTypes).toConstantValue(services.deviceTypes);
-  c.bind(APP_TOKENS.AutomationPolicy).toConstantValue(services.automation);
-  if (adapters.telemetry !== undefined) {
-    c.bind(TOKENS.TelemetryIntake).toConstantValue(adapters.telemetry.intake);
-    if (adapters.telemetry.deviceTelemetry !== undefined) c.bind(TOKENS.DeviceTelemetry).toConstantValue(adapters.telemetry.deviceTelemetry);
-  }
-  const bindPort = (token: symbol, value: unknown): void => {
-    if (value !== undefined) c.bind(token).toConstantValue(value);
-  };
-  // With a status store that keeps the alert history, every alert sent is recorded there first (one row per alert, whatever is read again).
-  bindPort(TOKENS.AlertsQueue, adapters.alertsQueue !== undefined && adapters.alertHistory !== undefined ? new AlertHistoryRecordingQueue(adapters.alertsQueue, adapters.alertHistory) : adapters.alertsQueue);
-  bindPort(TOKENS.OutboundQueue, adapters.outboundQueue);
-  bindPort(TOKENS.CrmGateway, adapters.crm);
-  bindPort(TOKENS.DeviceRegistry, adapters.deviceRegistry);
-  bindPort(TOKENS.CloudToDevice, adapters.cloudToDevice);
-  bindPort(TOKENS.DeviceClient, adapters.deviceClient);
-  bindPort(TOKENS.ReferenceData, adapters.referenceData);
-  bindPort(TOKENS.StatusStore, adapters.statusStore);
-  bindPort(TOKENS.RuleStateStore, adapters.ruleStateStore);
+/** Stream processing (flows 3 → 6, 5): bound where the process has the ports they read. */
+export function streamProcessingModule(config: FieldlinkConfig, deviceTypes: DeviceTypes): ContainerModule {
   const defaultDeviceType = config.rules.defaultDeviceType;
-
-  // ---- stream processing (flows 3 → 6, 5) ----
-  if (has(TOKENS.ReferenceData) && has(TOKENS.AlertsQueue)) {
-    c.bind(APP_TOKENS.TelemetryIngest).toResolvedValue(
-      (referenceData: ReferenceDataPort, alertsQueue: MessageQueuePort, rejected: RejectedTelemetryPort, log: LogPort, clock: ClockPort, statusStore: StatusStorePort | undefined, ruleStateStore: RuleStateStorePort | undefined) =>
-      {
-        const deps = { referenceData, alertsQueue, rejected, log, clock, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs, ...(statusStore === undefined ? {} : { statusStore }), ...(ruleStateStore === undefined ? {} : { ruleStateStore }) };
-        return config.rules.workers > 0 ? new TelemetryIngestWorkers(deps, config.rules.workers) : new TelemetryIngest(deps);
-      },
-      [TOKENS.ReferenceData, TOKENS.AlertsQueue, TOKENS.RejectedTelemetry, TOKENS.Log, TOKENS.Clock, { serviceIdentifier: TOKENS.StatusStore, optional: true }, { serviceIdentifier: TOKENS.RuleStateStore, optional: true }],
-    );
-  }
-  if (has(TOKENS.StatusStore)) {
-    // A device type with an absence rule among its rules raises an alert when its device goes offline.
-    c.bind(APP_TOKENS.DeviceConnectionMonitor).toResolvedValue(
-      (statusStore: StatusStorePort, clock: ClockPort, log: LogPort, alertsQueue: MessageQueuePort | undefined, referenceData: ReferenceDataPort | undefined) =>
+  return bindingsModule((b) => {
+    if (b.has(TOKENS.ReferenceData) && b.has(TOKENS.AlertsQueue)) {
+      b.factory(
+        APP_TOKENS.TelemetryIngest,
+        { referenceData: TOKENS.ReferenceData, alertsQueue: TOKENS.AlertsQueue, rejected: TOKENS.RejectedTelemetry, log: TOKENS.Log, clock: TOKENS.Clock, ids: TOKENS.Ids, statusStore: optional(TOKENS.StatusStore), ruleStateStore: optional(TOKENS.RuleStateStore) },
+        (ports) => {
+          const deps = { ...ports, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs };
+          return config.rules.workers > 0 ? new TelemetryIngestWorkers(deps, config.rules.workers) : new TelemetryIngest(deps);
+        },
+      );
+    }
+    if (b.has(TOKENS.StatusStore)) {
+      // A device type with an absence rule among its rules raises an alert when its device goes offline.
+      b.factory(APP_TOKENS.DeviceConnectionMonitor, { statusStore: TOKENS.StatusStore, clock: TOKENS.Clock, log: TOKENS.Log, alertsQueue: optional(TOKENS.AlertsQueue), referenceData: optional(TOKENS.ReferenceData) }, ({ alertsQueue, referenceData, ...ports }) =>
         new DeviceConnectionMonitor({
-          statusStore,
-          clock,
-          log,
+          ...ports,
           heartbeatIntervalMs: config.simulator.heartbeatIntervalMs || 60_000,
-          ...(alertsQueue === undefined ? {} : { alertsQueue, deviceTypes: services.deviceTypes.types.map((t) => t.definition), defaultDeviceType }),
+          ...(alertsQueue === undefined ? {} : { alertsQueue, deviceTypes: deviceTypes.types.map((t) => t.definition), defaultDeviceType }),
           ...(referenceData === undefined ? {} : { deviceTypeOf: (deviceId: string) => referenceData.deviceTypeOf(deviceId) }),
         }),
-      [TOKENS.StatusStore, TOKENS.Clock, TOKENS.Log, { serviceIdentifier: TOKENS.AlertsQueue, optional: true }, { serviceIdentifier: TOKENS.ReferenceData, optional: true }],
-    );
-  }
+      );
+    }
+  });
+}
 
-  // ---- orchestration (flows 7–19) ----
-  if (has(TOKENS.CrmGateway)) {
-    c.bind(APP_TOKENS.CommandAcknowledgements).toResolvedValue((crm: CrmGatewayPort, rejected: RejectedTelemetryPort, log: LogPort) => new CommandAcknowledgements({ crm, rejected, log }), [TOKENS.CrmGateway, TOKENS.RejectedTelemetry, TOKENS.Log]);
-    c.bind(APP_TOKENS.CommandFeedback).toResolvedValue((crm: CrmGatewayPort, log: LogPort) => new CommandFeedback({ crm, log }), [TOKENS.CrmGateway, TOKENS.Log]);
+/** Orchestration (flows 7–19): bound where the process has a CRM, each flow where it has the ports it uses. */
+export function orchestrationModule(config: FieldlinkConfig, automation: AutomationPolicy, dispatchDirectly: boolean): ContainerModule {
+  const defaultDeviceType = config.rules.defaultDeviceType;
+  return bindingsModule((b) => {
+    if (!b.has(TOKENS.CrmGateway)) return;
+    b.factory(APP_TOKENS.CommandAcknowledgements, { crm: TOKENS.CrmGateway, rejected: TOKENS.RejectedTelemetry, log: TOKENS.Log }, (deps) => new CommandAcknowledgements(deps));
+    b.factory(APP_TOKENS.CommandFeedback, { crm: TOKENS.CrmGateway, log: TOKENS.Log }, (deps) => new CommandFeedback(deps));
     // The registry tells a command to all connected devices which devices are connected.
-    if (has(TOKENS.CloudToDevice) && has(TOKENS.DeviceRegistry)) {
-      c.bind(APP_TOKENS.CommandDispatch).toResolvedValue(
-        (crm: CrmGatewayPort, cloudToDevice: CloudToDevicePort, registry: DeviceRegistryPort, catalog: CommandCatalog, log: LogPort) => new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType, ttlMs: config.commands.ttlMs }),
-        [TOKENS.CrmGateway, TOKENS.CloudToDevice, TOKENS.DeviceRegistry, APP_TOKENS.CommandCatalog, TOKENS.Log],
+    if (b.has(TOKENS.CloudToDevice) && b.has(TOKENS.DeviceRegistry)) {
+      b.factory(
+        APP_TOKENS.CommandDispatch,
+        { crm: TOKENS.CrmGateway, cloudToDevice: TOKENS.CloudToDevice, registry: TOKENS.DeviceRegistry, catalog: APP_TOKENS.CommandCatalog, log: TOKENS.Log },
+        (deps) => new CommandDispatch({ ...deps, defaultDeviceType, ttlMs: config.commands.ttlMs }),
       );
       // With a CRM that announces its commands, the outbound queue is their one way out (see crmAnnouncesOnOutboundQueue): the sweep only expires.
-      c.bind(APP_TOKENS.CommandSweep).toResolvedValue(
-        (crm: CrmGatewayPort, dispatch: CommandDispatch, clock: ClockPort, log: LogPort) =>
-          new CommandSweep({ crm, log, clock, ttlMs: config.commands.ttlMs, answerTimeoutMs: config.commands.answerTimeoutMs, ...(services.dispatchDirectly ? { dispatch } : {}) }),
-        [TOKENS.CrmGateway, APP_TOKENS.CommandDispatch, TOKENS.Clock, TOKENS.Log],
+      b.factory(APP_TOKENS.CommandSweep, { crm: TOKENS.CrmGateway, dispatch: APP_TOKENS.CommandDispatch, clock: TOKENS.Clock, log: TOKENS.Log }, ({ dispatch, ...deps }) =>
+        new CommandSweep({ ...deps, ttlMs: config.commands.ttlMs, answerTimeoutMs: config.commands.answerTimeoutMs, ...(dispatchDirectly ? { dispatch } : {}) }),
       );
     }
-    c.bind(APP_TOKENS.CommandRequests).toResolvedValue(
-      (crm: CrmGatewayPort, catalog: CommandCatalog, log: LogPort, dispatch: CommandDispatch | undefined) =>
-        new CommandRequests({ crm, catalog, log, defaultDeviceType, ...(services.dispatchDirectly && dispatch !== undefined ? { dispatch } : {}) }),
-      [TOKENS.CrmGateway, APP_TOKENS.CommandCatalog, TOKENS.Log, { serviceIdentifier: APP_TOKENS.CommandDispatch, optional: true }],
+    b.factory(APP_TOKENS.CommandRequests, { crm: TOKENS.CrmGateway, catalog: APP_TOKENS.CommandCatalog, log: TOKENS.Log, dispatch: optional(APP_TOKENS.CommandDispatch) }, ({ dispatch, ...deps }) =>
+      new CommandRequests({ ...deps, defaultDeviceType, ...(dispatchDirectly && dispatch !== undefined ? { dispatch } : {}) }),
     );
-    c.bind(APP_TOKENS.AlertActions).toResolvedValue((crm: CrmGatewayPort, commands: CommandRequests, log: LogPort) => new AlertActions({ crm, commands, log }), [TOKENS.CrmGateway, APP_TOKENS.CommandRequests, TOKENS.Log]);
-    c.bind(APP_TOKENS.AlertAutomation).toResolvedValue(
-      (crm: CrmGatewayPort, actions: AlertActions, log: LogPort) => new AlertAutomation({ crm, actions, log, config: services.automation.config, defaultDeviceType }),
-      [TOKENS.CrmGateway, APP_TOKENS.AlertActions, TOKENS.Log],
-    );
-    c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort, automation: AlertAutomation) => new InboundAlerts({ crm, log, automation, enrichment: config.alerts.enrichment }), [TOKENS.CrmGateway, TOKENS.Log, APP_TOKENS.AlertAutomation]);
-    if (has(TOKENS.AlertsQueue)) {
-      c.bind(APP_TOKENS.AlertsProcessor).toResolvedValue(
-        (queue: MessageQueuePort, inbound: InboundAlerts, log: LogPort) => new QueueProcessor(queue, (m) => inbound.handle(m), log),
-        [TOKENS.AlertsQueue, APP_TOKENS.InboundAlerts, TOKENS.Log],
-      );
+    b.factory(APP_TOKENS.AlertActions, { crm: TOKENS.CrmGateway, commands: APP_TOKENS.CommandRequests, log: TOKENS.Log }, (deps) => new AlertActions(deps));
+    b.factory(APP_TOKENS.AlertAutomation, { crm: TOKENS.CrmGateway, actions: APP_TOKENS.AlertActions, log: TOKENS.Log }, (deps) => new AlertAutomation({ ...deps, config: automation.config, defaultDeviceType }));
+    b.factory(APP_TOKENS.InboundAlerts, { crm: TOKENS.CrmGateway, log: TOKENS.Log, automation: APP_TOKENS.AlertAutomation }, (deps) => new InboundAlerts({ ...deps, enrichment: config.alerts.enrichment }));
+    if (b.has(TOKENS.AlertsQueue)) {
+      b.factory(APP_TOKENS.AlertsProcessor, { queue: TOKENS.AlertsQueue, inbound: APP_TOKENS.InboundAlerts, log: TOKENS.Log }, ({ queue, inbound, log }) => new QueueProcessor(queue, (m) => inbound.handle(m), log));
     }
-    if (has(TOKENS.DeviceRegistry)) {
-      c.bind(APP_TOKENS.DeviceRegistrations).toResolvedValue((crm: CrmGatewayPort, registry: DeviceRegistryPort, log: LogPort) => new DeviceRegistrations({ crm, registry, log }), [TOKENS.CrmGateway, TOKENS.DeviceRegistry, TOKENS.Log]);
-      c.bind(APP_TOKENS.DeviceDataPull).toResolvedValue((crm: CrmGatewayPort, registry: DeviceRegistryPort, log: LogPort) => new DeviceDataPull({ crm, registry, log }), [TOKENS.CrmGateway, TOKENS.DeviceRegistry, TOKENS.Log]);
+    if (b.has(TOKENS.DeviceRegistry)) {
+      b.factory(APP_TOKENS.DeviceRegistrations, { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, log: TOKENS.Log }, (deps) => new DeviceRegistrations(deps));
+      b.factory(APP_TOKENS.DeviceDataPull, { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, log: TOKENS.Log }, (deps) => new DeviceDataPull(deps));
       // Flows 13–15: the CRM's service endpoint messages (RemoteExecutionContext) routed to devices, the registry and back to the CRM.
-      if (has(TOKENS.OutboundQueue) && has(APP_TOKENS.CommandDispatch)) {
-        c.bind(APP_TOKENS.OutboundMessages).toResolvedValue(
-          (crm: CrmGatewayPort, registry: DeviceRegistryPort, dispatch: CommandDispatch, registrations: DeviceRegistrations, dataPull: DeviceDataPull, log: LogPort) => new OutboundMessages({ crm, registry, dispatch, registrations, dataPull, log }),
-          [TOKENS.CrmGateway, TOKENS.DeviceRegistry, APP_TOKENS.CommandDispatch, APP_TOKENS.DeviceRegistrations, APP_TOKENS.DeviceDataPull, TOKENS.Log],
+      if (b.has(TOKENS.OutboundQueue) && b.has(APP_TOKENS.CommandDispatch)) {
+        b.factory(
+          APP_TOKENS.OutboundMessages,
+          { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, dispatch: APP_TOKENS.CommandDispatch, registrations: APP_TOKENS.DeviceRegistrations, dataPull: APP_TOKENS.DeviceDataPull, log: TOKENS.Log },
+          (deps) => new OutboundMessages(deps),
         );
-        c.bind(APP_TOKENS.OutboundProcessor).toResolvedValue(
-          (queue: MessageQueuePort, outbound: OutboundMessages, log: LogPort) => new QueueProcessor(queue, (m) => outbound.handle(m), log),
-          [TOKENS.OutboundQueue, APP_TOKENS.OutboundMessages, TOKENS.Log],
-        );
+        b.factory(APP_TOKENS.OutboundProcessor, { queue: TOKENS.OutboundQueue, outbound: APP_TOKENS.OutboundMessages, log: TOKENS.Log }, ({ queue, outbound, log }) => new QueueProcessor(queue, (m) => outbound.handle(m), log));
       }
     }
-  }
+  });
+}
+
+/**
+ * The inversify container of a Fieldlink process, loaded with one container module per layer: the
+ * shared services, the adapters the configuration chose, then the flows of stream processing and
+ * of orchestration, each bound to a factory of the tokens it needs (a flow whose ports this
+ * process does not have is not bound). Every binding is typed (`typed-bindings.ts`); no
+ * decorator metadata.
+ */
+export function createFieldlinkContainer(services: ContainerServices): Container {
+  const c = new Container({ defaultScope: 'Singleton' });
+  // One module at a time: each one's conditions read what the modules before it bound.
+  c.load(servicesModule(services));
+  c.load(adaptersModule(services.adapters));
+  c.load(streamProcessingModule(services.config, services.deviceTypes));
+  c.load(orchestrationModule(services.config, services.automation, services.dispatchDirectly));
   return c;
 }

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TOKENS, type DeviceTelemetryPort, type MessageQueuePort, type RejectedTelemetryPort, type StatusStorePort } from '@fieldlink/ports';
+import { TOKENS } from '@fieldlink/ports';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { createStreamProcessor } from '../runtime/create-runtimes.js';
@@ -37,10 +37,10 @@ describe('the durable profile', () => {
     const runtime = created.value;
     // Loaded as the factories load it: on use.
     const { SqliteQueue, SqliteRuleStateStore, SqlRejectedTelemetry, SqlStatusStore } = await import('@fieldlink/adapter-sql');
-    expect((runtime.get<MessageQueuePort>(TOKENS.AlertsQueue) as unknown as { queue: unknown }).queue).toBeInstanceOf(SqliteQueue);
-    expect(runtime.get<StatusStorePort>(TOKENS.StatusStore)).toBeInstanceOf(SqlStatusStore);
+    expect((runtime.get(TOKENS.AlertsQueue) as unknown as { queue: unknown }).queue).toBeInstanceOf(SqliteQueue);
+    expect(runtime.get(TOKENS.StatusStore)).toBeInstanceOf(SqlStatusStore);
     expect(runtime.get(TOKENS.RuleStateStore)).toBeInstanceOf(SqliteRuleStateStore);
-    expect(runtime.get<RejectedTelemetryPort>(TOKENS.RejectedTelemetry)).toBeInstanceOf(SqlRejectedTelemetry);
+    expect(runtime.get(TOKENS.RejectedTelemetry)).toBeInstanceOf(SqlRejectedTelemetry);
     await runtime.start();
     await runtime.stop();
     expect(readdirSync(dataDir).sort()).toEqual(['hub.db', 'queues.db', 'rulestate.db', 'status.db']);
@@ -59,15 +59,15 @@ describe('the durable profile', () => {
     const { openSqliteDatabase, SqlAlertHistory, SqliteQueue } = await import('@fieldlink/adapter-sql');
     const database = await openSqliteDatabase({ file: join(dataDir, 'status.db') });
     try {
-      const devices = runtime.get<DeviceTelemetryPort>(TOKENS.DeviceTelemetry);
+      const devices = runtime.get(TOKENS.DeviceTelemetry);
       const reading = (temperature: number, token: string) => new TextEncoder().encode(JSON.stringify({ DeviceID: 'thermostat-9', Temperature: temperature, Humidity: 40, EventToken: token }));
       await devices.send('thermostat-9', reading(64, 'below'));
       await devices.send('thermostat-9', reading(86.5, 'over-1'));
       await devices.send('thermostat-9', reading(91, 'over-2'));
       const history = new SqlAlertHistory(database);
       await vi.waitFor(async () => expect((await history.list('thermostat-9', 0, Date.now() + 60_000)).map((a) => [a.eventToken, a.reading, a.ruleOutput])).toEqual([['over-1', 86.5, 'AlarmTemp'], ['over-2', 91, 'AlarmTemp']]), { timeout: 20_000, interval: 100 });
-      expect(runtime.get<MessageQueuePort>(TOKENS.AlertsQueue).name).toBe('alerts');
-      expect((runtime.get<MessageQueuePort>(TOKENS.AlertsQueue) as unknown as { queue: unknown }).queue).toBeInstanceOf(SqliteQueue);
+      expect(runtime.get(TOKENS.AlertsQueue).name).toBe('alerts');
+      expect((runtime.get(TOKENS.AlertsQueue) as unknown as { queue: unknown }).queue).toBeInstanceOf(SqliteQueue);
     } finally {
       await database.close();
       await runtime.stop();

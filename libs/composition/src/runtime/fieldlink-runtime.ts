@@ -1,7 +1,7 @@
 import { InMemoryIotHub, randomIds, systemClock } from '@fieldlink/adapter-in-memory';
 import { err, ok, type Result } from '@fieldlink/domain';
-import { DeviceTypeCatalog, type CommandAcknowledgements, type CommandFeedback, type CommandSweep, type DeviceConnectionMonitor, type QueueProcessor, type TelemetryIngest, type TelemetryIngestWorkers } from '@fieldlink/flows';
-import { TOKENS, type ClockPort, type CloudToDevicePort, type FeedbackSubscription, type IdPort, type LogPort, type TelemetryIntakePort, type TelemetrySubscription } from '@fieldlink/ports';
+import { DeviceTypeCatalog, type QueueProcessor } from '@fieldlink/flows';
+import { TOKENS, type ClockPort, type FeedbackSubscription, type IdPort, type LogPort, type TelemetrySubscription, type Token } from '@fieldlink/ports';
 import type { Container } from 'inversify';
 import type { FieldlinkConfig, PortName } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
@@ -13,6 +13,7 @@ import { createFieldlinkContainer, crmAnnouncesOnOutboundQueue } from '../contai
 import { AZURE_FACTORIES } from '../container/azure-factories.js';
 import { DYNAMICS_FACTORIES } from '../container/dynamics-factories.js';
 import { SQL_FACTORIES } from '../container/sql-factories.js';
+import { resolveToken } from '../container/typed-bindings.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES, type AdapterFactories, type PortAdapters } from '../container/port-adapters.js';
 import { EventFeed } from '../log/event-feed.js';
 import type { NotReady, Readiness } from './health-server.js';
@@ -50,8 +51,14 @@ export class FieldlinkRuntime {
     private readonly adapters: PortAdapters,
   ) {}
 
-  get<T>(token: symbol): T {
-    return this.container.get<T>(token);
+  /** What `token` is bound to, of the token's type. */
+  get<T>(token: Token<T>): T {
+    return resolveToken(this.container, token);
+  }
+
+  /** Whether this process has a binding for `token` (a flow whose ports it lacks is not bound). */
+  has(token: Token<unknown>): boolean {
+    return this.container.isBound(token);
   }
 
   /** The part being started, while start() runs: what a slow start-up is waiting for. */
@@ -179,9 +186,9 @@ export function telemetryIngestPart(container: Container, consumerGroup: string)
   return {
     name: 'telemetry-ingest',
     start: async () => {
-      const ingest = container.get<TelemetryIngest | TelemetryIngestWorkers>(APP_TOKENS.TelemetryIngest);
+      const ingest = resolveToken(container, APP_TOKENS.TelemetryIngest);
       // The ingest marks the intake's checkpoints itself, after each commit; closing commits what is left.
-      subscription = await ingest.subscribe(container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake), consumerGroup);
+      subscription = await ingest.subscribe(resolveToken(container, TOKENS.TelemetryIntake), consumerGroup);
     },
     stop: async () => subscription?.close(),
   };
@@ -194,7 +201,7 @@ export function connectionMonitorPart(container: Container, everyMs: number): Ru
   return {
     name: 'connection-monitor',
     start: async () => {
-      const monitor = container.get<DeviceConnectionMonitor>(APP_TOKENS.DeviceConnectionMonitor);
+      const monitor = resolveToken(container, APP_TOKENS.DeviceConnectionMonitor);
       timer = setInterval(() => {
         sweeping ??= monitor.sweep().finally(() => (sweeping = undefined));
       }, everyMs);
@@ -213,19 +220,19 @@ export function commandAcknowledgementsPart(container: Container, consumerGroup:
   return {
     name: 'command-acknowledgements',
     start: async () => {
-      const acks = container.get<CommandAcknowledgements>(APP_TOKENS.CommandAcknowledgements);
-      subscription = await container.get<TelemetryIntakePort>(TOKENS.TelemetryIntake).subscribe(consumerGroup, (batch) => acks.handleBatch(batch));
+      const acks = resolveToken(container, APP_TOKENS.CommandAcknowledgements);
+      subscription = await resolveToken(container, TOKENS.TelemetryIntake).subscribe(consumerGroup, (batch) => acks.handleBatch(batch));
     },
     stop: async () => subscription?.close(),
   };
 }
 
 /** A queue processor (alerts queue → CRM, outbound queue → devices). */
-export function queueProcessorPart(container: Container, token: symbol, name: string): RuntimePart {
+export function queueProcessorPart(container: Container, token: Token<QueueProcessor>, name: string): RuntimePart {
   return {
     name,
-    start: async () => container.get<QueueProcessor>(token).start(),
-    stop: async () => container.get<QueueProcessor>(token).stop(),
+    start: async () => resolveToken(container, token).start(),
+    stop: async () => resolveToken(container, token).stop(),
   };
 }
 
@@ -235,7 +242,7 @@ export function commandFeedbackPart(container: Container): RuntimePart {
   return {
     name: 'command-feedback',
     start: async () => {
-      subscription = await container.get<CommandFeedback>(APP_TOKENS.CommandFeedback).subscribe(container.get<CloudToDevicePort>(TOKENS.CloudToDevice));
+      subscription = await resolveToken(container, APP_TOKENS.CommandFeedback).subscribe(resolveToken(container, TOKENS.CloudToDevice));
     },
     stop: async () => subscription?.close(),
   };
@@ -252,8 +259,8 @@ export function pendingCommandsPart(container: Container, everyMs: number): Runt
   return {
     name: 'pending-commands',
     start: async () => {
-      const sweep = container.get<CommandSweep>(APP_TOKENS.CommandSweep);
-      const log = container.get<LogPort>(TOKENS.Log);
+      const sweep = resolveToken(container, APP_TOKENS.CommandSweep);
+      const log = resolveToken(container, TOKENS.Log);
       timer = setInterval(() => {
         running ??= sweep
           .sweep()

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { RegistrationStatus } from '@fieldlink/domain';
-import { decodeRemoteExecutionContext, ServiceEndpointProperty, TOKENS, type CrmGatewayPort, type LogFields, type LogPort, type QueueMessage } from '@fieldlink/ports';
+import { decodeRemoteExecutionContext, ServiceEndpointProperty, TOKENS, type LogFields, type LogPort, type QueueMessage } from '@fieldlink/ports';
 import { waitFor } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.js';
@@ -54,7 +54,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     stack = created.value;
     await stack.start();
 
-    const crm = stack.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    const crm = stack.get(TOKENS.CrmGateway);
     expect(crm).toBeInstanceOf(DynamicsCrmGateway);
     const started = logged.find((l) => l.event === 'dataverse.emulator-started');
     expect(started?.fields).toMatchObject({ url: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/) });
@@ -114,7 +114,7 @@ describe('the local stack with ports.crm dataverse and no URL: the Dataverse emu
     stack = created.value;
     await stack.start();
     // The fleet registered through the adapter, so the adapter's token was taken.
-    expect((await stack.get<CrmGatewayPort>(TOKENS.CrmGateway).listDevices()).map((d) => d.registrationStatus)).toEqual([RegistrationStatus.Registered]);
+    expect((await stack.get(TOKENS.CrmGateway).listDevices()).map((d) => d.registrationStatus)).toEqual([RegistrationStatus.Registered]);
     const url = String(logged.find((l) => l.event === 'dataverse.emulator-started')?.fields['webApiUrl']);
     expect((await fetch(`${url}msdyn_iotdevices`)).status).toBe(401);
     expect((await fetch(`${url}msdyn_iotdevices`, { headers: BEARER })).status).toBe(401);

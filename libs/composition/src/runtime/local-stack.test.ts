@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
-import type { CommandRequests } from '@fieldlink/flows';
-import { silentLog, TOKENS, type CrmGatewayPort, type DeviceTelemetryPort, type MessageQueuePort } from '@fieldlink/ports';
+import { silentLog, TOKENS } from '@fieldlink/ports';
 import { waitFor } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../config/load-config.js';
@@ -37,7 +36,7 @@ describe('the local stack', () => {
     const s = await start({ devices: 3, drifting: 0 });
     const events: FeedEvent[] = [];
     s.feed.subscribe((e) => events.push(e));
-    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    const crm = s.get(TOKENS.CrmGateway);
     expect((await crm.listDevices()).map((d) => [d.deviceId, d.registrationStatus])).toEqual(expect.arrayContaining([['thermostat-1', 192350003]]));
 
     s.fleet.nudge('thermostat-2', 20);
@@ -71,13 +70,13 @@ describe('the local stack', () => {
 
   it('records the alert only without an automation document, as CFS out of the box', async () => {
     const s = await start({ devices: 2, drifting: 0 }, {});
-    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    const crm = s.get(TOKENS.CrmGateway);
     s.fleet.nudge('thermostat-2', 20);
     await s.fleet.tick();
     const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
     expect(alert).toMatchObject({ state: 0, status: 1 });
     // The alert's message is settled after its automation ran (none here): nothing was requested.
-    await waitFor('the alerts queue to settle', () => (s.get<MessageQueuePort>(TOKENS.AlertsQueue) as unknown as { activeCount: number }).activeCount === 0 || undefined);
+    await waitFor('the alerts queue to settle', () => (s.get(TOKENS.AlertsQueue) as unknown as { activeCount: number }).activeCount === 0 || undefined);
     expect(await crm.listCommands()).toEqual([]);
   });
 
@@ -86,7 +85,7 @@ describe('the local stack', () => {
       { devices: 1, drifting: 0, sensors: { deviceType: 'PressureSensor', devices: 2, drifting: 1 } },
       { deviceTypes: { file: examples('device-types.pressure.yaml') }, automation: { file: examples('automation.pressure.yaml') } },
     );
-    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    const crm = s.get(TOKENS.CrmGateway);
     expect(await crm.findDeviceByHubId('pressuresensor-1')).toMatchObject({ deviceType: 'PressureSensor', registrationStatus: 192350003 });
     const sensors = s.sensors!;
     // 300 kPa, climbing 6,000 a minute: over 800 within six seconds of simulated time.
@@ -107,7 +106,7 @@ describe('the local stack', () => {
 
   it('refuses a Set Values out of the device type\'s range, and a thermostat command to a pressure sensor, with the reason', async () => {
     const s = await start({ devices: 1, drifting: 0, sensors: { deviceType: 'PressureSensor', devices: 1, drifting: 0 } }, { deviceTypes: { file: examples('device-types.pressure.yaml') } });
-    const requests = s.get<CommandRequests>(APP_TOKENS.CommandRequests);
+    const requests = s.get(APP_TOKENS.CommandRequests);
     expect(await requests.request({ deviceId: 'thermostat-1', commandName: 'Set Values', parameters: { Reading: { Temperature: '1e308' } } })).toMatchObject({
       ok: false,
       error: { code: 'InvalidCommand', message: expect.stringContaining('Parameters.Reading.Temperature: expected at most 150') },
@@ -123,8 +122,8 @@ describe('the local stack', () => {
     const s = await start({ devices: 1, drifting: 0 });
     const events: FeedEvent[] = [];
     s.feed.subscribe((e) => events.push(e));
-    await s.get<DeviceTelemetryPort>(TOKENS.DeviceTelemetry).send('thermostat-1', readFileSync(new URL('../../../../fixtures/cfs/telemetry.thermostat.json', import.meta.url)));
-    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    await s.get(TOKENS.DeviceTelemetry).send('thermostat-1', readFileSync(new URL('../../../../fixtures/cfs/telemetry.thermostat.json', import.meta.url)));
+    const crm = s.get(TOKENS.CrmGateway);
     const [alert] = await waitFor('the alert', async () => {
       const alerts = await crm.listIoTAlerts();
       return alerts.length > 0 ? alerts : undefined;
@@ -135,12 +134,12 @@ describe('the local stack', () => {
 
   it('routes a CRM service endpoint message from the outbound queue to the device: the CFS Create-command fixture', async () => {
     const s = await start({ devices: 1, drifting: 0 });
-    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    const crm = s.get(TOKENS.CrmGateway);
     const fixture = readFileSync(new URL('../../../../fixtures/cfs/remote-execution-context.create-command.json', import.meta.url));
     const commandId = 'c0ffee00-1234-4abc-8def-0123456789ab';
     // The CRM holds the record the service endpoint announces.
     await crm.createCommand({ commandId, name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: 'thermostat-1' });
-    await s.get<MessageQueuePort>(TOKENS.OutboundQueue).send([{ messageId: 'outbound-1', body: new Uint8Array(fixture), contentType: 'application/json' }]);
+    await s.get(TOKENS.OutboundQueue).send([{ messageId: 'outbound-1', body: new Uint8Array(fixture), contentType: 'application/json' }]);
     const received = await waitFor('the device to receive the command', () => s.fleet.get('thermostat-1')?.lastCommand);
     expect(received).toMatchObject({ name: 'Reset Thermostat', outcome: 'completed', messageId: commandId });
     await waitFor('the acknowledgement', async () => ((await crm.getCommand(commandId))?.state === 'acknowledged' ? true : undefined));
@@ -148,7 +147,7 @@ describe('the local stack', () => {
 
   it('registers a thermostat added later in the CRM and the hub as the fleet\u2019s others, so it connects; an id the hub refuses is refused with the reason', async () => {
     const s = await start({ devices: 1, drifting: 0 });
-    const crm = s.get<CrmGatewayPort>(TOKENS.CrmGateway);
+    const crm = s.get(TOKENS.CrmGateway);
     // Before: a device the hub does not know has its connection refused.
     const unknown = await s.fleet.addDevice('thermostat-unregistered');
     expect(unknown.ok && unknown.value.connection).toBe('failed');

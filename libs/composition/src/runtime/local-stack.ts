@@ -1,15 +1,16 @@
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { err, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
-import { nameBasedGuid, type DeviceRegistrations } from '@fieldlink/flows';
-import { TOKENS, type CrmGatewayPort, type DeviceClientPort, type LogPort } from '@fieldlink/ports';
+import { nameBasedGuid } from '@fieldlink/flows';
+import { TOKENS, type CrmGatewayPort, type LogPort, type Token } from '@fieldlink/ports';
 import { InMemoryReferenceData } from '@fieldlink/adapter-in-memory';
 import { SensorFleet, ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
 import type { Container } from 'inversify';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
-import type { ConfiguredDeviceType, DeviceTypes } from '../config/device-types-document.js';
+import type { ConfiguredDeviceType } from '../config/device-types-document.js';
 import { APP_TOKENS } from '../container/app-tokens.js';
 import { crmAnnouncesOnOutboundQueue } from '../container/fieldlink-container.js';
+import { resolveToken } from '../container/typed-bindings.js';
 import type { EventFeed } from '../log/event-feed.js';
 import { createCombinedRuntime } from './create-runtimes.js';
 import type { FieldlinkRuntime, RuntimeOptions, RuntimePart } from './fieldlink-runtime.js';
@@ -59,8 +60,9 @@ export class LocalStack {
     return this.runtime.container;
   }
 
-  get<T>(token: symbol): T {
-    return this.runtime.get<T>(token);
+  /** What `token` is bound to, of the token's type. */
+  get<T>(token: Token<T>): T {
+    return this.runtime.get(token);
   }
 
   start(onPart?: (name: string) => void): Promise<void> {
@@ -97,7 +99,7 @@ export async function createLocalStack(config: FieldlinkConfig, options: LocalSt
   let sensorType: ConfiguredDeviceType | undefined;
   const runtime = await createCombinedRuntime(config, options, (container) => {
     const { deviceType, devices } = config.simulator.sensors;
-    sensorType = deviceType === undefined ? undefined : container.get<DeviceTypes>(APP_TOKENS.DeviceTypes).types.find((t) => t.definition.name === deviceType);
+    sensorType = deviceType === undefined ? undefined : resolveToken(container, APP_TOKENS.DeviceTypes).types.find((t) => t.definition.name === deviceType);
     return [fleetPart(container, config, holder, options.manualFleet === true), ...(sensorType !== undefined && devices > 0 ? [sensorsPart(container, config, sensorType, holder, options.manualFleet === true)] : [])];
   });
   if (!runtime.ok) return runtime;
@@ -111,9 +113,9 @@ export async function createLocalStack(config: FieldlinkConfig, options: LocalSt
 }
 
 function sensorsPart(container: Container, config: FieldlinkConfig, type: ConfiguredDeviceType, holder: { sensors?: SensorFleet }, manual: boolean): RuntimePart {
-  const feed = container.get<EventFeed>(APP_TOKENS.EventFeed);
+  const feed = resolveToken(container, APP_TOKENS.EventFeed);
   const simulation = Object.fromEntries(type.readings.map((r) => [r.name, { normal: r.simulation?.normal ?? r.min, driftPerMinute: r.simulation?.driftPerMinute ?? 0 }]));
-  const sensors = new SensorFleet({ deviceClient: container.get<DeviceClientPort>(TOKENS.DeviceClient), deviceType: type.definition, simulation, intervalMs: config.simulator.intervalMs, log: feed });
+  const sensors = new SensorFleet({ deviceClient: resolveToken(container, TOKENS.DeviceClient), deviceType: type.definition, simulation, intervalMs: config.simulator.intervalMs, log: feed });
   holder.sensors = sensors;
   return {
     name: 'simulated-sensors',
@@ -131,9 +133,9 @@ function sensorsPart(container: Container, config: FieldlinkConfig, type: Config
 }
 
 function fleetPart(container: Container, config: FieldlinkConfig, holder: { fleet?: ThermostatFleet }, manual: boolean): RuntimePart {
-  const feed = container.get<EventFeed>(APP_TOKENS.EventFeed);
+  const feed = resolveToken(container, APP_TOKENS.EventFeed);
   const fleet = new ThermostatFleet({
-    deviceClient: container.get<DeviceClientPort>(TOKENS.DeviceClient),
+    deviceClient: resolveToken(container, TOKENS.DeviceClient),
     intervalMs: config.simulator.intervalMs,
     heartbeatIntervalMs: config.simulator.heartbeatIntervalMs,
     log: feed,
@@ -165,10 +167,10 @@ const REGISTRATION_WAIT_MS = 30_000;
  */
 async function registerSimulatedDevices(container: Container, config: FieldlinkConfig, deviceIds: readonly string[], deviceType: string): Promise<void> {
   // The stream processor's device metadata: which rules apply to each device (in memory; blob reference data is the deployment's own).
-  const referenceData = container.isBound(TOKENS.ReferenceData) ? container.get<unknown>(TOKENS.ReferenceData) : undefined;
+  const referenceData = container.isBound(TOKENS.ReferenceData) ? resolveToken(container, TOKENS.ReferenceData) : undefined;
   if (referenceData instanceof InMemoryReferenceData) for (const deviceId of deviceIds) referenceData.setDeviceType(deviceId, deviceType);
   if (!container.isBound(APP_TOKENS.DeviceRegistrations)) return;
-  const crm = container.get<CrmGatewayPort>(TOKENS.CrmGateway);
+  const crm = resolveToken(container, TOKENS.CrmGateway);
   const ids = localRecordIds(config);
   const devices = deviceIds.map((deviceId) => ({ deviceRecordId: ids.deviceRecordId(deviceId), deviceId }));
   for (const d of devices) {
@@ -179,10 +181,10 @@ async function registerSimulatedDevices(container: Container, config: FieldlinkC
   if (crmAnnouncesOnOutboundQueue(config) && crm instanceof DynamicsCrmGateway && container.isBound(APP_TOKENS.OutboundProcessor)) {
     if (devices.length === 0) return;
     await crm.registerDevices(devices.map((d) => d.deviceRecordId));
-    await untilRegistered(crm, devices.map((d) => d.deviceRecordId), container.get<LogPort>(TOKENS.Log));
+    await untilRegistered(crm, devices.map((d) => d.deviceRecordId), resolveToken(container, TOKENS.Log));
     return;
   }
-  await container.get<DeviceRegistrations>(APP_TOKENS.DeviceRegistrations).register(devices, 'local-stack');
+  await resolveToken(container, APP_TOKENS.DeviceRegistrations).register(devices, 'local-stack');
 }
 
 async function untilRegistered(crm: CrmGatewayPort, deviceRecordIds: readonly string[], log: LogPort): Promise<void> {

@@ -1,4 +1,4 @@
-import type { AlertAutomationConfig } from '../alert-automation.js';
+import type { AlertAutomationConfig } from '../automation/alert-automation.js';
 
 /**
  * The demo policy of `fieldlink up` (apps/cli/examples/automation.demo.yaml) as the flows' tests

@@ -1,0 +1,252 @@
+// Flows 3–6 (ingest state): a partition's state saved as checkpoints and journal entries, and restored.
+import { err, issue, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
+import type { IdPort, LogPort, RuleStateStorePort } from '@fieldlink/ports';
+import { randomIds } from '../../shared/system-sources.js';
+import { PartitionState, recordsIn, type CommitCut, type JournalPosition, type PartitionSnapshot, type Readings } from './partition-state.js';
+import type { OpenMinuteWindow } from './minute-aggregates.js';
+import type { RuleEvaluator } from '../rule-evaluator.js';
+import { entryOwnerSchema, parseStored, storedCheckpointSchema, storedEntrySchema, storedPartSchema, storedStateError, type StoredState, type StoredStateError } from './stored-state.js';
+import { yieldToBatches } from '../../shared/timers.js';
+
+/** Lets waiting batches run (see `shared/timers.ts`). */
+export { yieldToBatches };
+
+/** The checkpoint before journal entries existed: the whole state saved after every batch. */
+const WHOLE_STATE_FORMAT = 'fieldlink.telemetry-ingest/1';
+/** A checkpoint and a journal entry in one key each, as written before they were split in parts (still read). */
+const SINGLE_KEY_CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/2';
+const SINGLE_KEY_ENTRY_FORMAT = 'fieldlink.telemetry-ingest.journal/1';
+const CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/3';
+const ENTRY_FORMAT = 'fieldlink.telemetry-ingest.journal/2';
+const PART_FORMAT = 'fieldlink.telemetry-ingest.part/1';
+
+/** Windows, and devices, per stored part: what one write serialises, between two turns of the event loop. */
+export const RECORDS_PER_PART = 500;
+
+/** The most journal entries that follow a checkpoint: what a restore reads at most, besides the checkpoint. */
+export const DEFAULT_MAX_JOURNAL_ENTRIES = 1_000;
+/** Journaled records that never make a checkpoint due on their own: a small state is cheap to replay. */
+const MIN_RECORDS_BEFORE_CHECKPOINT = 1_000;
+
+/**
+ * A partition's state in a `RuleStateStorePort`, written at the cost of what changed.
+ *
+ * Every commit of the ingest (all batches since the last one) writes either a journal entry
+ * holding only what those batches changed (position, rule state changes, the windows, last
+ * readings and activity they touched), or a checkpoint holding the whole state. A checkpoint is
+ * due once the entries since the last one hold as many records as it did (so writing checkpoints
+ * costs at most about one record per record changed, and replaying the journal no more than
+ * reading the state again), or once there are `maxJournalEntries` of them (which bounds the reads
+ * of a restore).
+ *
+ * Keys: the checkpoint is under `<prefix>/<partition>`; entry i after it is under
+ * `<prefix>/<partition>/journal/<i>` and carries the checkpoint's epoch (a random id per
+ * checkpoint) and its index. Restoring reads the checkpoint, then entries 0, 1, … while each
+ * carries that epoch and the next index: an entry left over from an earlier checkpoint, or never
+ * written, ends the chain. So the position restored is exactly the last stored commit's:
+ * messages at or before it are skipped.
+ *
+ * Parts: a checkpoint or entry of more than `RECORDS_PER_PART` windows or devices is written in
+ * parts of that many, each its own key (`<key>/part/<k>`, for a checkpoint
+ * `<key>/part/<slot>/<k>`), with the event loop free between two writes, so batches wait for one
+ * part at most, never for a whole state to be serialised. The key itself holds the first part and
+ * how many there are, and is written last: it is the commit. Each part carries its epoch (and
+ * entry index), so a part left by a write that never finished is never read as this one's. A
+ * checkpoint's parts alternate between two slots, so a new checkpoint never overwrites the parts
+ * of the one in force until its own key replaces it.
+ */
+export class PartitionStateJournal {
+  private readonly maxJournalEntries: number;
+
+  constructor(
+    private readonly store: RuleStateStorePort,
+    private readonly evaluator: RuleEvaluator<unknown>,
+    private readonly log: LogPort,
+    private readonly keyPrefix: string,
+    maxJournalEntries = DEFAULT_MAX_JOURNAL_ENTRIES,
+    private readonly recordsPerPart = RECORDS_PER_PART,
+    /** Each new checkpoint's epoch. */
+    private readonly ids: IdPort = randomIds,
+  ) {
+    if (!(Number.isInteger(recordsPerPart) && recordsPerPart >= 1)) throw new RangeError(`recordsPerPart must be a whole number, 1 or more (got ${recordsPerPart}).`);
+    if (!(Number.isInteger(maxJournalEntries) && maxJournalEntries >= 0)) throw new RangeError(`maxJournalEntries must be a whole number, 0 or more (got ${maxJournalEntries}).`);
+    this.maxJournalEntries = maxJournalEntries;
+  }
+
+  /** The stored state of a partition, or undefined when there is none, or none this evaluator can read (logged with what was wrong). */
+  async load(partitionId: string): Promise<PartitionState | undefined> {
+    const read = await this.read(partitionId);
+    if (read.ok) return read.value;
+    this.log.error('ingest.state-unreadable', { partitionId, key: read.error.key, code: read.error.code, reason: read.error.message });
+    return undefined;
+  }
+
+  /**
+   * The stored state of a partition (undefined when there is none), each blob validated on read:
+   * a checkpoint, journal entry or part that does not hold what it should is a `StoredStateError`
+   * naming its key and the fields that were wrong.
+   */
+  async read(partitionId: string): Promise<Result<PartitionState | undefined, StoredStateError>> {
+    const key = this.checkpointKey(partitionId);
+    const stored = await this.store.load(key);
+    if (stored === undefined) return ok(undefined);
+    const checkpoint = this.checkpointOf(stored);
+    if (!checkpoint.ok) return err(storedStateError(key, checkpoint.error));
+    const { header, epoch, slot } = checkpoint.value;
+    const whole = await this.withParts(header, `${key}/part/${slot}`, epoch, undefined);
+    if (!whole.ok) return err(whole.error);
+    const state = new PartitionState(this.evaluator);
+    const replayed = state.replay(whole.value, 'checkpoint');
+    if (!replayed.ok) return err(storedStateError(key, replayed.error));
+    state.journal = { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: recordsIn(whole.value) };
+    if (epoch !== undefined) {
+      for (let index = 0; ; index++) {
+        const entryKey = this.entryKey(partitionId, index);
+        const header = this.entryOf(await this.store.load(entryKey), epoch, index);
+        if (header === 'end') break;
+        if (!header.ok) return err(storedStateError(entryKey, header.error));
+        const entry = await this.withParts(header.value, `${entryKey}/part`, epoch, index);
+        if (!entry.ok) return err(entry.error);
+        const applied = state.replay(entry.value, 'entry');
+        if (!applied.ok) return err(storedStateError(entryKey, applied.error));
+        const { entries, journaledRecords } = state.journal;
+        state.journal = { ...state.journal, entries: entries + 1, journaledRecords: journaledRecords + recordsIn(entry.value) };
+      }
+    }
+    this.log.info('ingest.state-restored', { partitionId, lastSequence: state.lastSequence, journalEntries: state.journal.entries });
+    return ok(state);
+  }
+
+  /** What the next commit of a partition whose stored copy stands at `position` writes: a checkpoint once one is due. */
+  kindDue(position: JournalPosition): 'checkpoint' | 'entry' {
+    const { epoch, entries, journaledRecords, checkpointRecords } = position;
+    // No checkpoint to follow yet (a new partition, or state restored from the whole-state format), or one is due.
+    return epoch === undefined || entries >= this.maxJournalEntries || journaledRecords >= Math.max(checkpointRecords, MIN_RECORDS_BEFORE_CHECKPOINT) ? 'checkpoint' : 'entry';
+  }
+
+  /**
+   * Stores a commit's cut (a journal entry, or a checkpoint: see `kindDue`), building it in slices
+   * between which batches may run, and tells where the stored copy then stands. When it fails,
+   * nothing of the cut counts as stored.
+   */
+  async save(partitionId: string, position: JournalPosition, cut: CommitCut): Promise<JournalPosition> {
+    const parts = partsOf(cut, this.recordsPerPart);
+    const records = cut.windows.length + cut.devices.length;
+    const head = (part: StoredPart) => ({
+      lastSequence: cut.lastSequence,
+      latestTime: cut.latestTime,
+      rules: cut.rules,
+      aggregates: { closedThrough: Number.isFinite(cut.closedThrough) ? cut.closedThrough : null, windows: part.windows },
+      lastReadings: part.lastReadings,
+      lastActivity: part.lastActivity,
+      parts: parts.length,
+    });
+    if (cut.kind === 'checkpoint') {
+      const epoch = this.ids.newId();
+      const slot = position.slot === 0 ? 1 : 0;
+      const key = this.checkpointKey(partitionId);
+      await this.saveParts(`${key}/part/${slot}`, parts, { epoch });
+      await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(parts[0]!) });
+      return { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: records };
+    }
+    const { epoch, entries, journaledRecords } = position;
+    const key = this.entryKey(partitionId, entries);
+    await this.saveParts(`${key}/part`, parts, { epoch, index: entries });
+    await this.store.save(key, { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...head(parts[0]!) });
+    return { ...position, entries: entries + 1, journaledRecords: journaledRecords + records };
+  }
+
+  /** Parts 1… of a checkpoint or entry (part 0 goes in its own key), a write at a time. */
+  private async saveParts(prefix: string, parts: readonly StoredPart[], owner: { epoch: string | undefined; index?: number }): Promise<void> {
+    for (let k = 1; k < parts.length; k++) {
+      await yieldToBatches();
+      await this.store.save(`${prefix}/${k}`, { format: PART_FORMAT, ...owner, part: k, ...parts[k]! });
+    }
+    if (parts.length > 1) await yieldToBatches();
+  }
+
+  /** A header with the parts after it folded in; the error names the part that is missing, corrupt or not this header's. */
+  private async withParts(header: StoredState, prefix: string, epoch: string | undefined, index: number | undefined): Promise<Result<PartitionSnapshot, StoredStateError>> {
+    if (header.parts === 1) return ok(header);
+    const windows: OpenMinuteWindow[] = [...header.aggregates.windows];
+    const lastReadings: Record<string, Readings> = { ...header.lastReadings };
+    const lastActivity: Record<string, number> = { ...header.lastActivity };
+    for (let k = 1; k < header.parts; k++) {
+      const key = `${prefix}/${k}`;
+      const part = parseStored(storedPartSchema, await this.store.load(key));
+      if (!part.ok) return err(storedStateError(key, part.error));
+      const owner: ValidationIssue[] = [];
+      if (part.value.epoch !== epoch) owner.push(issue(['epoch'], `expected ${JSON.stringify(epoch ?? null)}, the epoch of its checkpoint (a part left by a write that never finished)`));
+      if (part.value.part !== k) owner.push(issue(['part'], `expected ${k}`));
+      if (part.value.index !== index) owner.push(issue(['index'], `expected ${JSON.stringify(index ?? null)}, the index of its entry`));
+      if (owner.length > 0) return err(storedStateError(key, owner));
+      for (const w of part.value.windows) windows.push(w);
+      Object.assign(lastReadings, part.value.lastReadings);
+      Object.assign(lastActivity, part.value.lastActivity);
+    }
+    return ok({ ...header, aggregates: { closedThrough: header.aggregates.closedThrough, windows }, lastReadings, lastActivity });
+  }
+
+  private checkpointKey(partitionId: string): string {
+    return `${this.keyPrefix}/${partitionId}`;
+  }
+
+  private entryKey(partitionId: string, index: number): string {
+    return `${this.keyPrefix}/${partitionId}/journal/${index}`;
+  }
+
+  private checkpointOf(stored: unknown): Result<{ header: StoredState; epoch: string | undefined; slot: number }, ValidationIssue[]> {
+    const checkpoint = parseStored(storedCheckpointSchema, stored);
+    if (!checkpoint.ok) return checkpoint;
+    const header = checkpoint.value;
+    if (header.evaluator !== this.evaluator.name) return err([this.otherEvaluator(header.evaluator)]);
+    if (header.format === WHOLE_STATE_FORMAT) return ok({ header, epoch: undefined, slot: 0 });
+    if (header.format === SINGLE_KEY_CHECKPOINT_FORMAT) return ok({ header, epoch: header.epoch, slot: 0 });
+    return ok({ header, epoch: header.epoch, slot: header.slot });
+  }
+
+  /** `end` for no entry, or one that belongs to another checkpoint; the issues for one of this checkpoint that cannot be used. */
+  private entryOf(stored: unknown, epoch: string, index: number): Result<StoredState, ValidationIssue[]> | 'end' {
+    const owner = entryOwnerSchema.safeParse(stored);
+    if (!owner.success) return 'end';
+    if ((owner.data.format !== ENTRY_FORMAT && owner.data.format !== SINGLE_KEY_ENTRY_FORMAT) || owner.data.epoch !== epoch || owner.data.index !== index) return 'end';
+    const entry = parseStored(storedEntrySchema, stored);
+    if (!entry.ok) return entry;
+    return entry.value.evaluator === this.evaluator.name ? ok(entry.value) : err([this.otherEvaluator(entry.value.evaluator)]);
+  }
+
+  private otherEvaluator(found: string): ValidationIssue {
+    return issue(['evaluator'], `expected "${this.evaluator.name}", the rules engine of this ingest; found "${found}" (state written by another rules engine)`);
+  }
+}
+
+/** Rows written between two turns of the event loop, so batches wait at most one slice. */
+export const COMMIT_SLICE = RECORDS_PER_PART;
+
+
+/** One part of a checkpoint or entry: a slice of the cut's windows and a slice of its devices. */
+interface StoredPart {
+  readonly windows: OpenMinuteWindow[];
+  readonly lastReadings: Record<string, Readings>;
+  readonly lastActivity: Record<string, number>;
+}
+
+function partsOf(cut: CommitCut, size: number): StoredPart[] {
+  const { deviceIds, lastActivityTimes, lastReadings } = cut.devices;
+  const count = Math.max(1, Math.ceil(cut.windows.length / size), Math.ceil(deviceIds.length / size));
+  const parts: StoredPart[] = [];
+  for (let k = 0; k < count; k++) {
+    const part: StoredPart = {
+      // The windows go as they are: each serialises itself (`toJSON`) when the store writes them.
+      windows: cut.windows.slice(k * size, (k + 1) * size) as unknown as OpenMinuteWindow[],
+      lastReadings: {},
+      lastActivity: {},
+    };
+    for (let i = k * size; i < Math.min(deviceIds.length, (k + 1) * size); i++) {
+      part.lastReadings[deviceIds[i]!] = lastReadings[i]!;
+      if (Number.isFinite(lastActivityTimes[i])) part.lastActivity[deviceIds[i]!] = lastActivityTimes[i]!;
+    }
+    parts.push(part);
+  }
+  return parts;
+}

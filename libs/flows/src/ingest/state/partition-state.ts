@@ -1,0 +1,414 @@
+// Flows 3–6 (ingest state): what one telemetry partition knows: windows, last readings, rule state.
+import { err, issue, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
+import type { MinuteAggregate, TelemetryEnvelope } from '@fieldlink/ports';
+import { closedThroughAt, minuteAggregatesData, minuteWindowEnd, type MinuteAggregatesData, type OpenMinuteWindow } from './minute-aggregates.js';
+import type { RuleEvaluator } from '../rule-evaluator.js';
+
+export type Readings = Readonly<Record<string, number>>;
+
+/** Where a partition's stored copy stands: the checkpoint it starts from, and what the journal holds after it. */
+export interface JournalPosition {
+  /** The checkpoint's id; undefined when there is none the journal could follow. */
+  readonly epoch: string | undefined;
+  /** Where the checkpoint's parts are (0 or 1): the next checkpoint writes its parts in the other. */
+  readonly slot: number;
+  /** Entries written after the checkpoint. */
+  readonly entries: number;
+  /** Records (windows, devices) those entries hold, and the checkpoint holds. */
+  readonly journaledRecords: number;
+  readonly checkpointRecords: number;
+}
+
+/** The whole state of a partition, as stored in a checkpoint. */
+export interface PartitionSnapshot {
+  readonly lastSequence: number;
+  readonly latestTime: number;
+  readonly rules: unknown;
+  readonly aggregates: MinuteAggregatesData;
+  /** Each device's last value of every reading type. */
+  readonly lastReadings: Readonly<Record<string, Readings>>;
+  /** Each device's latest event time (absent from states stored by earlier versions). */
+  readonly lastActivity?: Readonly<Record<string, number>>;
+}
+
+/** What the batches since the last save changed, as stored in a journal entry: the same fields, holding only the changed windows and devices. */
+export type PartitionChanges = PartitionSnapshot;
+
+/**
+ * A minute window of one device and reading type. Grown in place within one commit's generation
+ * (`changedIn`); the first change in a later generation grows a copy instead, so a commit's cut
+ * keeps the values it was taken with while batches go on.
+ */
+export class MinuteWindow {
+  constructor(
+    readonly deviceId: string,
+    readonly readingType: string,
+    readonly windowEnd: number,
+    public count: number,
+    public min: number,
+    public max: number,
+    public sum: number,
+    public changedIn: number,
+    /** The event that brought `max` (the first one on a tie): the CFS `crmiotevents` row of the window. */
+    public peakToken: string | undefined = undefined,
+    public peakTime: number | undefined = undefined,
+  ) {}
+
+  copyFor(generation: number): MinuteWindow {
+    return new MinuteWindow(this.deviceId, this.readingType, this.windowEnd, this.count, this.min, this.max, this.sum, generation, this.peakToken, this.peakTime);
+  }
+
+  /** The stored form, made as a store serialises the window: no copy of every window lives until a whole state is written. */
+  toJSON(): OpenMinuteWindow {
+    const stored = { deviceId: this.deviceId, readingType: this.readingType, windowEnd: this.windowEnd, count: this.count, min: this.min, max: this.max, sum: this.sum };
+    return this.peakToken === undefined ? stored : { ...stored, peakToken: this.peakToken, peakTime: this.peakTime };
+  }
+
+  row(): MinuteAggregate {
+    return { deviceId: this.deviceId, readingType: this.readingType, windowEnd: this.windowEnd, count: this.count, min: this.min, max: this.max, avg: this.sum / this.count };
+  }
+}
+
+/** What a partition knows of one device: its open minute windows, last readings and latest event time. */
+class DeviceStatus {
+  lastActivityTime = Number.NEGATIVE_INFINITY;
+  /** Replaced by a copy at its first change in a generation, like the windows. */
+  lastReadings: Record<string, number> = {};
+  windows: MinuteWindow[] = [];
+  /** The generation this device last changed in. */
+  changedIn = -1;
+  constructor(readonly deviceId: string) {}
+}
+
+/**
+ * Devices as a cut saw them, kept in three arrays rather than an object per device: a cut lives
+ * while it is written, and objects that live that long are what the garbage collector copies.
+ */
+export class DevicesAtCut {
+  readonly deviceIds: string[] = [];
+  readonly lastActivityTimes: number[] = [];
+  readonly lastReadings: Readings[] = [];
+
+  get length(): number {
+    return this.deviceIds.length;
+  }
+
+  add(deviceId: string, lastActivityTime: number, lastReadings: Readings): void {
+    this.deviceIds.push(deviceId);
+    this.lastActivityTimes.push(lastActivityTime);
+    this.lastReadings.push(lastReadings);
+  }
+}
+
+/**
+ * What one commit stores, taken at once between two batches: the position, the devices and windows
+ * that changed since the last commit (for the rows and a journal entry), every device and open
+ * window when a checkpoint is due, and the rule state. Batches go on while it is written: what they
+ * change belongs to the next commit.
+ */
+export interface CommitCut {
+  readonly kind: 'checkpoint' | 'entry';
+  readonly generation: number;
+  readonly lastSequence: number;
+  readonly latestTime: number;
+  readonly lastEnvelope: TelemetryEnvelope | undefined;
+  readonly closedThrough: number;
+  /** Changed since the last commit: the rows to write. */
+  readonly changedDevices: DevicesAtCut;
+  readonly changedWindows: readonly MinuteWindow[];
+  /** For a checkpoint, the whole state; for an entry, the changes. */
+  readonly devices: DevicesAtCut;
+  readonly windows: readonly MinuteWindow[];
+  /** The rule state (a checkpoint, or an evaluator without change tracking) or its unsaved changes. */
+  readonly rules: unknown;
+  /** The evaluator's unsaved changes the cut covers, to forget once it is stored. */
+  readonly unsavedRules: unknown;
+}
+
+/**
+ * What ingest remembers of one telemetry partition: how far it got, the rule state, each device's
+ * open minute windows (the CFS `crmiotevents` rows being built), last readings and latest event.
+ *
+ * Batches change it in memory, only once their effects are stored (`foldBatch`, `record`); the
+ * rule state of a batch is a view until then, so a batch that fails leaves no trace. A commit
+ * takes a `cut` (cheap: references, the changed values are never changed in place afterwards),
+ * writes it while batches go on, then says how it went (`cutStored` or `cutFailed`): so a commit
+ * costs what the batches since the last one touched, and a batch only its readings.
+ */
+export class PartitionState {
+  lastSequence = -1;
+  latestTime = 0;
+  /** The envelope at `lastSequence`: the intake's checkpoint is marked through it once it is saved. */
+  lastEnvelope: TelemetryEnvelope | undefined;
+  /** Windows ending at or before this are closed: a reading for one of them comes too late. */
+  closedThrough = Number.NEGATIVE_INFINITY;
+  journal: JournalPosition = { epoch: undefined, slot: 0, entries: 0, journaledRecords: 0, checkpointRecords: 0 };
+  /** When the last commit was cut (the ingest's clock); a partition new to this process counts from its first batch. */
+  lastCommitAt: number | undefined;
+
+  /** Rule state with every folded batch (what it took in since the last stored commit is its unsaved part). */
+  private rules: unknown;
+  private readonly devices = new Map<string, DeviceStatus>();
+  /** Devices changed in the current generation (since the last cut). */
+  private changed: DeviceStatus[] = [];
+  private generation = 0;
+  /** The cut being written, whose values must stay as they were: what it holds is copied before it changes. */
+  private inFlight: { readonly generation: number; readonly whole: boolean } | undefined;
+  private uncommittedWork = false;
+  private sweptThrough = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly evaluator: RuleEvaluator<unknown>,
+    rules: unknown = evaluator.initialState(),
+  ) {
+    this.rules = rules;
+  }
+
+  /** True when batches changed something since the last cut (or a cut failed). */
+  get uncommitted(): boolean {
+    return this.uncommittedWork;
+  }
+
+  /** A view of the rule state for one batch: the state itself changes only when the batch is folded in. */
+  beginBatch(): unknown {
+    const changes = this.evaluator.changes;
+    return changes === undefined ? this.evaluator.copy(this.rules) : changes.begin(this.rules);
+  }
+
+  /**
+   * Takes in a batch whose effects (alerts, rejections) are stored: its rule state and its
+   * position. `worthCommitting` false (time passing that raised nothing) folds it in without
+   * making a commit due: replayed after a restart, the same time gives the same state.
+   */
+  foldBatch(rules: unknown, lastSequence: number, latestTime: number, lastEnvelope: TelemetryEnvelope | undefined, worthCommitting = true): void {
+    const changes = this.evaluator.changes;
+    if (changes === undefined) this.rules = rules;
+    else changes.commit(rules);
+    if (lastSequence > this.lastSequence) {
+      this.lastSequence = lastSequence;
+      this.lastEnvelope = lastEnvelope;
+    }
+    this.latestTime = Math.max(this.latestTime, latestTime);
+    if (worthCommitting) this.uncommittedWork = true;
+  }
+
+  /** Adds an event to its device's minute windows, last readings and activity; returns the reading types that came too late for their minute. */
+  record(event: TelemetryEvent): string[] | undefined {
+    const generation = this.generation;
+    const device = this.device(event.deviceId);
+    if (device.changedIn !== generation) {
+      if (this.heldByCut(device.changedIn)) device.lastReadings = { ...device.lastReadings };
+      device.changedIn = generation;
+      this.changed.push(device);
+    }
+    if (event.enqueuedTime > device.lastActivityTime) device.lastActivityTime = event.enqueuedTime;
+    const windowEnd = minuteWindowEnd(event.enqueuedTime);
+    const open = windowEnd > this.closedThrough;
+    let late: string[] | undefined;
+    const readings = event.readings;
+    const windows = device.windows;
+    for (const readingType in readings) {
+      const value = readings[readingType]!;
+      device.lastReadings[readingType] = value;
+      if (!open) {
+        (late ??= []).push(readingType);
+        continue;
+      }
+      const at = indexOfWindow(windows, readingType, windowEnd);
+      if (at < 0) {
+        windows.push(new MinuteWindow(device.deviceId, readingType, windowEnd, 1, value, value, value, generation, event.eventToken, event.enqueuedTime));
+        continue;
+      }
+      let window = windows[at]!;
+      if (window.changedIn !== generation) {
+        if (this.heldByCut(window.changedIn)) windows[at] = window = window.copyFor(generation);
+        else window.changedIn = generation;
+      }
+      window.count++;
+      if (value < window.min) window.min = value;
+      if (value > window.max) {
+        window.max = value;
+        window.peakToken = event.eventToken;
+        window.peakTime = event.enqueuedTime;
+      }
+      window.sum += value;
+    }
+    this.uncommittedWork = true;
+    return late;
+  }
+
+  /** Event time reached `now`: windows that ended more than `graceMs` before it close. */
+  close(now: number, graceMs: number): void {
+    const through = closedThroughAt(now, graceMs);
+    if (through > this.closedThrough) this.closedThrough = through;
+  }
+
+  /** Whether a value last changed in `generation` is held by the cut being written (then it is copied, not changed). */
+  private heldByCut(generation: number): boolean {
+    const cut = this.inFlight;
+    return cut !== undefined && (cut.whole || generation === cut.generation);
+  }
+
+  /** Takes what the next commit stores (see `CommitCut`) and starts a new generation for the batches that follow. */
+  cut(kind: 'checkpoint' | 'entry', at: number): CommitCut {
+    const generation = this.generation;
+    const changedDevices = new DevicesAtCut();
+    for (const d of this.changed) changedDevices.add(d.deviceId, d.lastActivityTime, d.lastReadings);
+    const changedWindows: MinuteWindow[] = [];
+    for (const device of this.changed) for (const w of device.windows) if (w.changedIn === generation) changedWindows.push(w);
+    let devices = changedDevices;
+    let windows: MinuteWindow[] = changedWindows.filter((w) => w.windowEnd > this.closedThrough);
+    if (kind === 'checkpoint') {
+      devices = new DevicesAtCut();
+      windows = [];
+      for (const device of this.devices.values()) {
+        devices.add(device.deviceId, device.lastActivityTime, device.lastReadings);
+        for (const w of device.windows) if (w.windowEnd > this.closedThrough) windows.push(w);
+      }
+    }
+    const changes = this.evaluator.changes;
+    const unsavedRules = changes?.unsaved(this.rules);
+    const rules = kind === 'checkpoint' || changes === undefined ? this.evaluator.toSnapshot(this.rules) : unsavedRules;
+    const cut: CommitCut = {
+      kind,
+      generation,
+      lastSequence: this.lastSequence,
+      latestTime: this.latestTime,
+      lastEnvelope: this.lastEnvelope,
+      closedThrough: this.closedThrough,
+      changedDevices,
+      changedWindows,
+      devices,
+      windows,
+      rules,
+      unsavedRules,
+    };
+    this.inFlight = { generation, whole: kind === 'checkpoint' };
+    this.generation++;
+    this.changed = [];
+    this.uncommittedWork = false;
+    this.lastCommitAt = at;
+    return cut;
+  }
+
+  /** The cut is stored: its rule changes are saved, and windows closed by then are let go. */
+  cutStored(cut: CommitCut): void {
+    this.inFlight = undefined;
+    if (cut.unsavedRules !== undefined) this.evaluator.changes?.saved(this.rules, cut.unsavedRules);
+    if (cut.closedThrough > this.sweptThrough) {
+      const closed = cut.closedThrough;
+      for (const device of this.devices.values()) dropClosed(device.windows, closed);
+      this.sweptThrough = closed;
+    }
+  }
+
+  /** The cut could not be stored: what it held counts as changed again, for the next commit. */
+  cutFailed(cut: CommitCut): void {
+    this.inFlight = undefined;
+    const generation = this.generation;
+    for (const deviceId of cut.changedDevices.deviceIds) {
+      const device = this.devices.get(deviceId)!;
+      if (device.changedIn !== generation) {
+        device.changedIn = generation;
+        this.changed.push(device);
+      }
+      for (const w of device.windows) if (w.changedIn === cut.generation) w.changedIn = generation;
+    }
+    this.uncommittedWork = true;
+  }
+
+  /**
+   * Applies a stored checkpoint (to a fresh state) or a journal entry (to the state restored so
+   * far); the issues, with their paths in the stored blob, when it is not one this evaluator
+   * wrote (the state is then of no use).
+   */
+  replay(stored: PartitionSnapshot | PartitionChanges, kind: 'checkpoint' | 'entry'): Result<void, ValidationIssue[]> {
+    const aggregates = minuteAggregatesData(stored.aggregates);
+    // States saved before last readings (or activity) were kept have none: they fill again with the next readings.
+    const lastReadings = stored.lastReadings === undefined ? new Map<string, Readings>() : lastReadingsOf(stored.lastReadings);
+    const lastActivity = stored.lastActivity === undefined ? new Map<string, number>() : lastActivityOf(stored.lastActivity);
+    if (aggregates === undefined) return err([issue(['aggregates'], 'expected minute windows')]);
+    if (lastReadings === undefined) return err([issue(['lastReadings'], 'expected the last readings of each device')]);
+    if (lastActivity === undefined) return err([issue(['lastActivity'], 'expected the latest event time of each device')]);
+    const changes = this.evaluator.changes;
+    if (changes === undefined || kind === 'checkpoint') {
+      const rules = this.evaluator.fromSnapshot(stored.rules);
+      if (!rules.ok) return err(underRules(rules.error));
+      this.rules = rules.value;
+    } else {
+      const replayed = changes.replay(this.rules, stored.rules);
+      if (!replayed.ok) return err(underRules(replayed.error));
+    }
+    for (const [deviceId, readings] of lastReadings) this.device(deviceId).lastReadings = { ...readings };
+    for (const [deviceId, time] of lastActivity) this.device(deviceId).lastActivityTime = time;
+    for (const w of aggregates.windows) {
+      const device = this.device(w.deviceId);
+      const window = new MinuteWindow(w.deviceId, w.readingType, w.windowEnd, w.count, w.min, w.max, w.sum, -1, w.peakToken, w.peakTime);
+      const at = indexOfWindow(device.windows, w.readingType, w.windowEnd);
+      if (at >= 0) device.windows[at] = window;
+      else device.windows.push(window);
+    }
+    const closedThrough = aggregates.closedThrough ?? Number.NEGATIVE_INFINITY;
+    if (closedThrough > this.closedThrough) {
+      this.closedThrough = closedThrough;
+      for (const device of this.devices.values()) dropClosed(device.windows, closedThrough);
+    }
+    this.lastSequence = stored.lastSequence;
+    this.latestTime = stored.latestTime;
+    return ok(undefined);
+  }
+
+  private device(deviceId: string): DeviceStatus {
+    let device = this.devices.get(deviceId);
+    if (device === undefined) {
+      device = new DeviceStatus(deviceId);
+      this.devices.set(deviceId, device);
+    }
+    return device;
+  }
+}
+
+/** The windows and devices a snapshot or a journal entry holds (rule state is small beside them). */
+export function recordsIn(stored: PartitionSnapshot | PartitionChanges): number {
+  const windows = (stored.aggregates as { windows?: unknown } | null)?.windows;
+  return (Array.isArray(windows) ? windows.length : 0) + Object.keys(stored.lastReadings ?? {}).length;
+}
+
+/** The rule state's issues, as paths of the stored blob. */
+const underRules = (issues: readonly ValidationIssue[]): ValidationIssue[] => issues.map((i) => ({ path: i.path === '(root)' ? 'rules' : `rules.${i.path}`, message: i.message }));
+
+/** Drops the windows that ended at or before `closed`, in place: a minute's end allocates nothing per device. */
+function dropClosed(windows: MinuteWindow[], closed: number): void {
+  let kept = 0;
+  for (let i = 0; i < windows.length; i++) if (windows[i]!.windowEnd > closed) windows[kept++] = windows[i]!;
+  windows.length = kept;
+}
+
+function indexOfWindow(windows: readonly MinuteWindow[], readingType: string, windowEnd: number): number {
+  for (let i = 0; i < windows.length; i++) {
+    const w = windows[i]!;
+    if (w.windowEnd === windowEnd && w.readingType === readingType) return i;
+  }
+  return -1;
+}
+
+function lastReadingsOf(stored: unknown): Map<string, Readings> | undefined {
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return undefined;
+  const map = new Map<string, Readings>();
+  for (const [deviceId, readings] of Object.entries(stored)) {
+    if (typeof readings !== 'object' || readings === null || Array.isArray(readings)) return undefined;
+    if (!Object.values(readings).every((v) => typeof v === 'number' && Number.isFinite(v))) return undefined;
+    map.set(deviceId, readings as Readings);
+  }
+  return map;
+}
+
+function lastActivityOf(stored: unknown): Map<string, number> | undefined {
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return undefined;
+  const map = new Map<string, number>();
+  for (const [deviceId, time] of Object.entries(stored)) {
+    if (typeof time !== 'number' || !Number.isFinite(time)) return undefined;
+    map.set(deviceId, time);
+  }
+  return map;
+}

@@ -1,0 +1,89 @@
+// Flows 3–6 (ingest): what the main thread and an ingest worker thread say to each other.
+import type { CfsThresholdRule } from '@fieldlink/domain';
+
+/**
+ * What the main thread and a telemetry-ingest worker (see `TelemetryIngestWorkers`) say to each
+ * other. The worker runs a `TelemetryIngest`; every port it uses is the main thread's, asked
+ * through messages; the calls made in one turn of the worker's event loop go in one message.
+ */
+
+/** The settings of `TelemetryIngestDeps` that are data; the ports stay on the main thread. */
+export interface WorkerIngestSettings {
+  readonly defaultDeviceType: string;
+  readonly commitIntervalMs?: number;
+  readonly lateArrivalMs?: number;
+  readonly maxJournalEntries?: number;
+  readonly recordsPerPart?: number;
+  readonly stateKeyPrefix?: string;
+  /** Which status store the main thread has: none (alerts only), one health row per call, or several per call. */
+  readonly statusStore: 'none' | 'one-by-one' | 'many';
+  readonly ruleStateStore: boolean;
+}
+
+/** The ports a worker's ingest calls, with the methods it may call on each. */
+export const WORKER_PORT_METHODS = {
+  referenceData: ['deviceRules', 'deviceTypeOf'],
+  alertsQueue: ['send'],
+  rejected: ['reject'],
+  log: ['info', 'warn', 'error'],
+  statusStore: ['writeAggregates', 'upsertDeviceHealth', 'upsertManyDeviceHealth'],
+  ruleStateStore: ['load', 'save'],
+  /** `mark(partitionId, through)`: the intake's checkpoint of the partition. */
+  checkpoint: ['mark'],
+} as const;
+export type WorkerPortName = keyof typeof WORKER_PORT_METHODS;
+
+/** A port call from the worker; without an id, nothing is answered (a log line). */
+export interface PortCall {
+  readonly id: number | undefined;
+  readonly port: WorkerPortName;
+  readonly method: string;
+  readonly args: readonly unknown[];
+}
+
+/** Reference data sent with a batch (`ingestBatch`'s third argument): device types (null: unknown) and rules in force at times. */
+export interface BatchReference {
+  readonly deviceTypes: ReadonlyArray<readonly [string, string | null]>;
+  readonly rulesAt: ReadonlyArray<readonly [number, readonly CfsThresholdRule[]]>;
+}
+
+/** The ingest's own methods the main thread runs in a worker. */
+export type IngestMethod = 'ingestBatch' | 'flush' | 'commitDue' | 'advanceIdle' | 'advanceTime';
+
+export interface RunMessage {
+  readonly kind: 'run';
+  readonly id: number;
+  readonly method: IngestMethod;
+  readonly args: readonly unknown[];
+  /** The main thread's clock when it sent this: the worker's ingest reads its clock from here. */
+  readonly now: number;
+  /** For each partition of the worker whose intake tells it: the sequence number of the newest event the hub holds (null: the intake cannot tell now). */
+  readonly newest: Readonly<Record<string, number | null>>;
+}
+
+export type Answer = { readonly kind: 'answer'; readonly id: number; readonly ok: true; readonly value: unknown } | { readonly kind: 'answer'; readonly id: number; readonly ok: false; readonly error: SentError };
+
+/** The answers to a worker's port calls, those ready in one turn of this thread's loop together. */
+export type ToWorker = RunMessage | { readonly kind: 'answers'; readonly answers: readonly Answer[] };
+/** `ready`: the worker has loaded and built its ingest. */
+export type FromWorker = { readonly kind: 'ready' } | { readonly kind: 'calls'; readonly calls: readonly PortCall[] } | Answer;
+
+/** An error as it crosses the thread boundary: its name, message and code (what callers tell errors apart by). */
+export interface SentError {
+  readonly name: string;
+  readonly message: string;
+  readonly code?: string;
+}
+
+export function sendableError(error: unknown): SentError {
+  if (!(error instanceof Error)) return { name: 'Error', message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? { name: error.name, message: error.message, code } : { name: error.name, message: error.message };
+}
+
+export function receivedError(sent: SentError): Error {
+  const error = new Error(sent.message);
+  error.name = sent.name;
+  if (sent.code !== undefined) Object.assign(error, { code: sent.code });
+  return error;
+}

@@ -1,0 +1,159 @@
+// Flows 3–6 (ingest): an ingest worker thread.
+/**
+ * A telemetry-ingest worker thread (see `TelemetryIngestWorkers`): a `TelemetryIngest` of its own
+ * for the partitions the main thread hands it, whose ports are the main thread's.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { CfsThresholdRule } from '@fieldlink/domain';
+import type { LogFields, TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
+import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { receivedError, sendableError, type BatchReference, type FromWorker, type PortCall, type RunMessage, type ToWorker, type WorkerIngestSettings, type WorkerPortName } from './telemetry-ingest-worker-protocol.js';
+
+const port = parentPort;
+if (port === null) throw new Error('telemetry-ingest-worker runs in a worker thread only.');
+const settings = workerData as WorkerIngestSettings;
+
+/** The main thread's clock, as of the run in progress: every run message sets it before the ingest reads it. */
+let now = 0;
+const newest = new Map<string, number | undefined>();
+const waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+let nextCallId = 0;
+let outbox: PortCall[] = [];
+
+const post = (message: FromWorker): void => port.postMessage(message);
+function sendCalls(): void {
+  if (outbox.length === 0) return;
+  const calls = outbox;
+  outbox = [];
+  post({ kind: 'calls', calls });
+}
+
+/** Asks the main thread; the calls of one turn leave together. */
+function ask<T>(target: WorkerPortName, method: string, args: readonly unknown[]): Promise<T> {
+  if (outbox.length === 0) queueMicrotask(sendCalls);
+  const id = ++nextCallId;
+  outbox.push({ id, port: target, method, args });
+  // The main thread answers with what the port's method resolved to.
+  return new Promise<T>((resolve, reject) => waiting.set(id, { resolve: resolve as (value: unknown) => void, reject }));
+}
+function tell(target: WorkerPortName, method: string, args: readonly unknown[]): void {
+  if (outbox.length === 0) queueMicrotask(sendCalls);
+  outbox.push({ id: undefined, port: target, method, args });
+}
+
+const log = {
+  info: (event: string, fields?: LogFields) => tell('log', 'info', [event, fields]),
+  warn: (event: string, fields?: LogFields) => tell('log', 'warn', [event, fields]),
+  error: (event: string, fields?: LogFields) => tell('log', 'error', [event, fields]),
+};
+/** Reference data sent with the batches running now (forgotten once none runs): read before asking. */
+const sentTypes = new Map<string, string | undefined>();
+const sentRules = new Map<number, readonly CfsThresholdRule[]>();
+let batchesRunning = 0;
+
+const deps: TelemetryIngestDeps = {
+  referenceData: {
+    deviceRules: (at) => {
+      const sent = sentRules.get(at);
+      return sent === undefined ? ask<readonly CfsThresholdRule[]>('referenceData', 'deviceRules', [at]) : Promise.resolve(sent);
+    },
+    deviceTypeOf: (deviceId) => (sentTypes.has(deviceId) ? Promise.resolve(sentTypes.get(deviceId)) : ask<string | undefined>('referenceData', 'deviceTypeOf', [deviceId])),
+  },
+  alertsQueue: { send: (messages) => ask<void>('alertsQueue', 'send', [messages]) },
+  rejected: { reject: (rejected) => ask<void>('rejected', 'reject', [rejected]) },
+  log,
+  clock: { now: () => now },
+  defaultDeviceType: settings.defaultDeviceType,
+  ...(settings.commitIntervalMs === undefined ? {} : { commitIntervalMs: settings.commitIntervalMs }),
+  ...(settings.lateArrivalMs === undefined ? {} : { lateArrivalMs: settings.lateArrivalMs }),
+  ...(settings.maxJournalEntries === undefined ? {} : { maxJournalEntries: settings.maxJournalEntries }),
+  ...(settings.recordsPerPart === undefined ? {} : { recordsPerPart: settings.recordsPerPart }),
+  ...(settings.stateKeyPrefix === undefined ? {} : { stateKeyPrefix: settings.stateKeyPrefix }),
+  ...(settings.statusStore === 'none'
+    ? {}
+    : {
+        statusStore: {
+          writeAggregates: (rows) => ask<void>('statusStore', 'writeAggregates', [rows]),
+          upsertDeviceHealth: (health) => ask<void>('statusStore', 'upsertDeviceHealth', [health]),
+          ...(settings.statusStore === 'many' ? { upsertManyDeviceHealth: (rows) => ask<void>('statusStore', 'upsertManyDeviceHealth', [rows]) } : {}),
+        },
+      }),
+  ...(settings.ruleStateStore
+    ? {
+        ruleStateStore: {
+          load: (key) => ask<unknown>('ruleStateStore', 'load', [key]),
+          // Written as the stores write it (JSON, so each window's `toJSON`), here rather than on the main thread.
+          save: (key, snapshot) => ask<void>('ruleStateStore', 'save', [key, JSON.stringify(snapshot)]),
+        },
+      }
+    : {}),
+};
+const ingest = new TelemetryIngest(deps);
+
+const contexts = new Map<string, TelemetryPartitionContext>();
+function contextOf(partitionId: string): TelemetryPartitionContext {
+  let context = contexts.get(partitionId);
+  if (context === undefined) {
+    context = {
+      partitionId,
+      checkpoint: (through) => ask<void>('checkpoint', 'mark', [partitionId, through]),
+      lastEnqueuedSequenceNumber: () => newest.get(partitionId),
+    };
+    contexts.set(partitionId, context);
+  }
+  return context;
+}
+
+async function run(message: RunMessage): Promise<unknown> {
+  const [first] = message.args;
+  switch (message.method) {
+    case 'ingestBatch': {
+      const [batch, partitionId, reference] = message.args as [TelemetryEnvelope[], string | undefined, BatchReference | undefined];
+      for (const [deviceId, type] of reference?.deviceTypes ?? []) sentTypes.set(deviceId, type ?? undefined);
+      for (const [at, rules] of reference?.rulesAt ?? []) sentRules.set(at, rules);
+      batchesRunning++;
+      try {
+        return await ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));
+      } finally {
+        if (--batchesRunning === 0) {
+          sentTypes.clear();
+          sentRules.clear();
+        }
+      }
+    }
+    case 'flush':
+      return ingest.flush();
+    case 'commitDue':
+      return ingest.commitDue();
+    case 'advanceIdle':
+      return ingest.advanceIdle((first as string[] | undefined)?.map(contextOf));
+    case 'advanceTime':
+      return ingest.advanceTime(first as number);
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  if (message.kind === 'answers') {
+    for (const answer of message.answers) {
+      const call = waiting.get(answer.id);
+      waiting.delete(answer.id);
+      if (answer.ok) call?.resolve(answer.value);
+      else call?.reject(receivedError(answer.error));
+    }
+    return;
+  }
+  now = message.now;
+  for (const [partitionId, sequence] of Object.entries(message.newest)) newest.set(partitionId, sequence ?? undefined);
+  run(message).then(
+    (value) => {
+      // What the work asked without waiting (log lines) goes before its answer.
+      sendCalls();
+      post({ kind: 'answer', id: message.id, ok: true, value });
+    },
+    (error: unknown) => {
+      sendCalls();
+      post({ kind: 'answer', id: message.id, ok: false, error: sendableError(error) });
+    },
+  );
+});
+post({ kind: 'ready' });

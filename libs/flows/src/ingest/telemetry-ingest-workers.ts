@@ -1,0 +1,285 @@
+// Flows 3–6 (ingest): telemetry ingest spread over worker threads, one partition per thread.
+import { Worker } from 'node:worker_threads';
+import type { ThresholdAlert } from '@fieldlink/domain';
+import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
+import { systemClock } from '../shared/system-sources.js';
+import { groupByPartition, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
+
+/**
+ * `TelemetryIngest` across cores: each partition is given to one of `workers` worker threads, in
+ * turn as partitions are first seen (so four partitions on two workers are two each), and stays
+ * there for the life of this object. Each worker runs a `TelemetryIngest` of its own, the same
+ * code with the same state, commit and checkpoint semantics, over the ports given here: they stay
+ * on this thread and the workers ask them through messages (the calls of one turn of a worker's
+ * loop in one message). What a worker's partitions cost in decoding, rules, windows and state
+ * then runs beside the other workers'; this thread keeps the ports' work and the messages.
+ *
+ * The rules engine is the CFS one (`CfsRuleEvaluator`): another evaluator cannot be handed to a
+ * thread. A worker that dies fails the work it had; the next work of its partitions starts a new
+ * worker, which restores their state from the rule state store as a restarted process does.
+ */
+export class TelemetryIngestWorkers {
+  private readonly settings: WorkerIngestSettings;
+  private readonly clock: ClockPort;
+  private readonly threads: IngestThread[];
+  private readonly workerOf = new Map<string, IngestThread>();
+  /** The context each partition's latest batch (or the intake's list of held partitions) came with. */
+  private readonly contexts = new Map<string, TelemetryPartitionContext>();
+  private readonly tickMs: number;
+
+  constructor(
+    private readonly deps: TelemetryIngestDeps,
+    workers: number,
+  ) {
+    if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`workers must be a whole number of 1 or more (got ${workers}).`);
+    if (deps.evaluator !== undefined) throw new RangeError('Worker threads run the CFS rules engine only; leave evaluator unset.');
+    const { statusStore, ruleStateStore } = deps;
+    this.settings = {
+      defaultDeviceType: deps.defaultDeviceType,
+      ...pick(deps, ['commitIntervalMs', 'lateArrivalMs', 'maxJournalEntries', 'recordsPerPart', 'stateKeyPrefix']),
+      statusStore: statusStore === undefined ? 'none' : statusStore.upsertManyDeviceHealth === undefined ? 'one-by-one' : 'many',
+      ruleStateStore: ruleStateStore !== undefined,
+    };
+    this.clock = deps.clock ?? systemClock;
+    this.threads = Array.from({ length: workers }, () => new IngestThread(this.settings, (call) => this.answer(call), deps));
+    this.tickMs = Math.max(deps.commitIntervalMs ?? 1_000, 100);
+  }
+
+  /** As `TelemetryIngest.subscribe`; closing the subscription commits what is left and stops the workers. */
+  async subscribe(intake: TelemetryIntakePort, consumerGroup: string): Promise<TelemetrySubscription> {
+    return subscribeCommitting(this, intake, consumerGroup, this.tickMs, this.deps.log, () => this.close());
+  }
+
+
+  async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
+    await this.ingestBatch(batch, partition);
+  }
+
+  /** As `TelemetryIngest.ingestBatch`: the batch's partitions run on their workers at once; the outcome lists them in the order they came. */
+  async ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
+    const byPartition = groupByPartition(batch);
+    if (partition !== undefined && byPartition.has(partition.partitionId)) this.contexts.set(partition.partitionId, partition);
+    const outcomes = await Promise.all(
+      [...byPartition].map(async ([partitionId, envelopes]) =>
+        this.run<BatchOutcome>(this.threadOf(partitionId), 'ingestBatch', [envelopes, partition?.partitionId === partitionId ? partitionId : undefined, await this.referenceFor(envelopes)]),
+      ),
+    );
+    const alerts: ThresholdAlert[] = [];
+    let rejected = 0;
+    let skipped = 0;
+    for (const outcome of outcomes) {
+      for (const alert of outcome.alerts) alerts.push(alert);
+      rejected += outcome.rejected;
+      skipped += outcome.skipped;
+    }
+    return { alerts, rejected, skipped };
+  }
+
+  async flush(): Promise<void> {
+    await this.onEveryThread('flush', []);
+  }
+
+  async commitDue(): Promise<void> {
+    await this.onEveryThread('commitDue', []);
+  }
+
+  /** As `TelemetryIngest.advanceIdle`: each worker moves the held partitions it has (and restores those it has not seen). */
+  async advanceIdle(held?: readonly TelemetryPartitionContext[]): Promise<ThresholdAlert[]> {
+    if (held === undefined) return (await this.onEveryThread<ThresholdAlert[]>('advanceIdle', [undefined])).flat();
+    const heldBy = new Map<IngestThread, string[]>(this.threads.map((t) => [t, []]));
+    for (const context of held) {
+      this.contexts.set(context.partitionId, context);
+      heldBy.get(this.threadOf(context.partitionId))!.push(context.partitionId);
+    }
+    const raised = await Promise.all([...heldBy].filter(([thread, ids]) => thread.started || ids.length > 0).map(([thread, ids]) => this.run<ThresholdAlert[]>(thread, 'advanceIdle', [ids])));
+    return raised.flat();
+  }
+
+  async advanceTime(now: number): Promise<ThresholdAlert[]> {
+    return (await this.onEveryThread<ThresholdAlert[]>('advanceTime', [now])).flat();
+  }
+
+  /** Starts every worker and waits until each has loaded (otherwise each starts with its first work). */
+  async start(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.ready()));
+  }
+
+  /** Stops the workers (after `flush`, to keep what is not committed). */
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((t) => t.stop()));
+  }
+
+  /**
+   * The reference data a batch will most likely ask for, sent with it so that its worker need not
+   * ask: the device type of each sending device (the hub's `connectionDeviceId`, which the body's
+   * `DeviceID` names too) and the rules in force at each enqueued time. The worker asks for the rest.
+   */
+  private async referenceFor(envelopes: readonly TelemetryEnvelope[]): Promise<BatchReference> {
+    const { referenceData } = this.deps;
+    const devices = [...new Set(envelopes.map((e) => e.connectionDeviceId))];
+    const times = [...new Set(envelopes.map((e) => e.enqueuedTime))];
+    const [types, rules] = await Promise.all([Promise.all(devices.map((d) => referenceData.deviceTypeOf(d))), Promise.all(times.map((t) => referenceData.deviceRules(t)))]);
+    return { deviceTypes: devices.map((d, i) => [d, types[i] ?? null]), rulesAt: times.map((t, i) => [t, rules[i]!]) };
+  }
+
+  private threadOf(partitionId: string): IngestThread {
+    let thread = this.workerOf.get(partitionId);
+    if (thread === undefined) {
+      thread = this.threads[this.workerOf.size % this.threads.length]!;
+      this.workerOf.set(partitionId, thread);
+    }
+    return thread;
+  }
+
+  private onEveryThread<T>(method: IngestMethod, args: readonly unknown[]): Promise<T[]> {
+    return Promise.all(this.threads.filter((t) => t.started).map((t) => this.run<T>(t, method, args)));
+  }
+
+  private run<T>(thread: IngestThread, method: IngestMethod, args: readonly unknown[]): Promise<T> {
+    const newest: Record<string, number | null> = {};
+    for (const [partitionId, t] of this.workerOf) {
+      const tell = t === thread ? this.contexts.get(partitionId)?.lastEnqueuedSequenceNumber : undefined;
+      if (tell !== undefined) newest[partitionId] = tell() ?? null;
+    }
+    return thread.run(method, args, this.clock.now(), newest) as Promise<T>;
+  }
+
+  /** A worker's call of a port, made here. */
+  private answer(call: PortCall): Promise<unknown> {
+    const methods: readonly string[] = WORKER_PORT_METHODS[call.port] ?? [];
+    if (!methods.includes(call.method)) return Promise.reject(new Error(`A worker asked for ${call.port}.${call.method}, which it may not call.`));
+    const { deps } = this;
+    const a = call.args;
+    switch (call.port) {
+      case 'referenceData':
+        return call.method === 'deviceRules' ? deps.referenceData.deviceRules(a[0] as number) : deps.referenceData.deviceTypeOf(a[0] as string);
+      case 'alertsQueue':
+        return deps.alertsQueue.send(a[0] as never);
+      case 'rejected':
+        return deps.rejected.reject(a[0] as never);
+      case 'log':
+        deps.log[call.method as 'info' | 'warn' | 'error'](a[0] as string, a[1] as never);
+        return Promise.resolve();
+      case 'statusStore': {
+        const store = deps.statusStore!;
+        if (call.method === 'writeAggregates') return store.writeAggregates(a[0] as never);
+        if (call.method === 'upsertManyDeviceHealth') return store.upsertManyDeviceHealth!(a[0] as never);
+        return store.upsertDeviceHealth(a[0] as never);
+      }
+      case 'ruleStateStore': {
+        const store = deps.ruleStateStore!;
+        return call.method === 'load' ? store.load(a[0] as string) : store.save(a[0] as string, JSON.parse(a[1] as string) as unknown);
+      }
+      case 'checkpoint': {
+        const context = this.contexts.get(a[0] as string);
+        return context === undefined ? Promise.resolve() : context.checkpoint(a[1] as TelemetryEnvelope);
+      }
+    }
+  }
+}
+
+/** One worker thread, started at its first work, and again after it died. */
+class IngestThread {
+  private worker: Worker | undefined;
+  private readonly running = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private nextId = 0;
+  private answers: Answer[] = [];
+  private loaded: Promise<void> | undefined;
+
+  constructor(
+    private readonly settings: WorkerIngestSettings,
+    private readonly answer: (call: PortCall) => Promise<unknown>,
+    private readonly deps: Pick<TelemetryIngestDeps, 'log'>,
+  ) {}
+
+  /** Resolves once the worker (started now if it is not) has loaded. */
+  ready(): Promise<void> {
+    if (this.worker === undefined) this.start();
+    return this.loaded!;
+  }
+
+  get started(): boolean {
+    return this.worker !== undefined;
+  }
+
+  run(method: IngestMethod, args: readonly unknown[], now: number, newest: Record<string, number | null>): Promise<unknown> {
+    const worker = this.worker ?? this.start();
+    const id = ++this.nextId;
+    const done = new Promise((resolve, reject) => this.running.set(id, { resolve, reject }));
+    worker.postMessage({ kind: 'run', id, method, args, now, newest } satisfies ToWorker);
+    return done;
+  }
+
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    this.worker = undefined;
+    if (worker !== undefined) await worker.terminate();
+  }
+
+  /** Answers ready in one turn leave in one message. */
+  private reply(worker: Worker, answer: Answer): void {
+    if (this.answers.length === 0) {
+      queueMicrotask(() => {
+        const answers = this.answers;
+        this.answers = [];
+        worker.postMessage({ kind: 'answers', answers } satisfies ToWorker);
+      });
+    }
+    this.answers.push(answer);
+  }
+
+  private start(): Worker {
+    const worker = new Worker(WORKER_ENTRY, { workerData: { ...this.settings, entry: WORKER_MODULE.href } });
+    let isReady: () => void = () => undefined;
+    this.loaded = new Promise<void>((resolve) => (isReady = resolve));
+    worker.on('message', (message: FromWorker) => {
+      if (message.kind === 'ready') return isReady();
+      if (message.kind === 'answer') {
+        const work = this.running.get(message.id);
+        this.running.delete(message.id);
+        if (message.ok) work?.resolve(message.value);
+        else work?.reject(receivedError(message.error));
+        return;
+      }
+      for (const call of message.calls) {
+        const id = call.id;
+        const answered = this.answer(call);
+        if (id === undefined) {
+          answered.catch(() => undefined);
+          continue;
+        }
+        answered.then(
+          (value) => this.reply(worker, { kind: 'answer', id, ok: true, value }),
+          (error: unknown) => this.reply(worker, { kind: 'answer', id, ok: false, error: sendableError(error) }),
+        );
+      }
+    });
+    const died = (error: Error): void => {
+      isReady();
+      if (this.worker !== worker) return;
+      this.worker = undefined;
+      this.deps.log.error('ingest.worker-failed', { error: error.message });
+      for (const work of this.running.values()) work.reject(error);
+      this.running.clear();
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`The ingest worker stopped (exit code ${code}).`)));
+    this.worker = worker;
+    return worker;
+  }
+}
+
+/**
+ * The worker's module: the built JavaScript beside this one, or, when this runs from the
+ * TypeScript sources (with tsx), those sources through a starter that registers tsx in the thread.
+ */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const WORKER_MODULE = new URL(FROM_SOURCES ? './telemetry-ingest-worker.ts' : './telemetry-ingest-worker.js', import.meta.url);
+const WORKER_ENTRY = FROM_SOURCES ? new URL('./telemetry-ingest-worker-sources.mjs', import.meta.url) : WORKER_MODULE;
+
+function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
+  const out: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (from[key] !== undefined) out[key] = from[key];
+  return out;
+}

@@ -1,0 +1,393 @@
+import { readFileSync } from 'node:fs';
+import { InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
+import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
+import { decodeCfsAlertMessage, silentLog, type MessageQueuePort, type MinuteAggregate, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryPartitionContext } from '@fieldlink/ports';
+import { describe, expect, it, vi } from 'vitest';
+import { RulesEngineEvaluator } from './rule-evaluator.js';
+import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { FaultSchedule } from '../testing/fault-injection.js';
+
+const cfs = (name: string): string => readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
+const T = Date.parse('2026-11-28T09:15:00.000Z');
+const envelope = (body: string | object, enqueuedTime: number, sequenceNumber = 0, deviceId = 'thermostat-1'): TelemetryEnvelope => ({
+  body: new TextEncoder().encode(typeof body === 'string' ? body : JSON.stringify(body)),
+  connectionDeviceId: deviceId,
+  enqueuedTime,
+  partitionId: '0',
+  sequenceNumber,
+});
+const reading = (token: string, temperature: number, deviceId = 'thermostat-1') => ({ DeviceID: deviceId, Temperature: temperature, Humidity: 40, EventToken: token });
+
+const setup = (overrides: Partial<TelemetryIngestDeps> = {}) => {
+  const alertsQueue = new InMemoryQueue('alerts');
+  const rejected = new InMemoryRejectedTelemetry();
+  const statusStore = new InMemoryStatusStore();
+  const ruleStateStore = new InMemoryRuleStateStore();
+  const deps: TelemetryIngestDeps = { referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected, statusStore, ruleStateStore, log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: 0, ...overrides };
+  return { ingest: new TelemetryIngest(deps), alertsQueue, rejected, statusStore, ruleStateStore, deps };
+};
+
+const alertTokens = async (queue: MessageQueuePort): Promise<string[]> => {
+  const messages = await queue.receive({ maxMessages: 100, maxWaitMs: 0 });
+  return messages.flatMap((m) => {
+    const decoded = decodeCfsAlertMessage(m.body);
+    return decoded.ok ? decoded.value.map((d) => d.alert.eventToken) : [];
+  });
+};
+
+describe('TelemetryIngest', () => {
+  it('puts the CFS alerts-queue message for the CFS telemetry fixture on the alerts queue', async () => {
+    const { ingest, alertsQueue } = setup();
+    const expected = JSON.parse(cfs('alerts-queue.message.json')) as Array<{ time: string }>;
+    await ingest.handleBatch([envelope(cfs('telemetry.thermostat.json'), Date.parse(expected[0]!.time))]);
+    const [message] = await alertsQueue.receive({ maxMessages: 10, maxWaitMs: 0 });
+    expect(JSON.parse(new TextDecoder().decode(message!.body))).toEqual(expected);
+    expect(message!.messageId).toBe('6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01');
+  });
+
+  it('sends nothing for a reading at or under the threshold', async () => {
+    const { ingest, alertsQueue } = setup();
+    await ingest.handleBatch([envelope(reading('e1', 70), T)]);
+    expect(alertsQueue.activeCount).toBe(0);
+  });
+
+  it('suppresses the same reading of the same device within one minute, as the CFS query does', async () => {
+    const { ingest, alertsQueue } = setup();
+    await ingest.handleBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 59_999, 1), envelope(reading('c', 87), T + 30_000, 2), envelope(reading('d', 86), T + 120_000, 3)]);
+    expect(await alertTokens(alertsQueue)).toEqual(['a', 'c', 'd']);
+  });
+
+  it('never raises the same alert twice when a batch is read again, in this process or after a restart', async () => {
+    const { ingest, alertsQueue, deps } = setup();
+    const batch = [envelope(cfs('telemetry.thermostat.json'), T)];
+    await ingest.handleBatch(batch);
+    const outcome = await ingest.ingestBatch(batch);
+    await new TelemetryIngest(deps).handleBatch(batch);
+    expect(outcome).toMatchObject({ skipped: 1, alerts: [] });
+    expect(alertsQueue.activeCount).toBe(1);
+  });
+
+  it('resumes the rule state saved for its partition after a restart', async () => {
+    const first = setup();
+    await first.ingest.handleBatch([envelope(reading('a', 86), T, 0)]);
+    // A new process, a new alerts queue (no duplicate detection to hide a second alert), the same state store.
+    const restarted = setup({ ruleStateStore: first.ruleStateStore });
+    const outcome = await restarted.ingest.ingestBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 30_000, 1)]);
+    expect(outcome).toMatchObject({ skipped: 1, alerts: [] }); // 'a' was processed; 'b' repeats it within the minute
+    expect(restarted.alertsQueue.activeCount).toBe(0);
+  });
+
+  it('writes the per-minute aggregates (crmiotevents) stamped with the window end, and device health', async () => {
+    const { ingest, statusStore } = setup();
+    await ingest.handleBatch([
+      envelope(reading('a', 60), T + 1_000, 0),
+      envelope(reading('b', 64), T + 30_000, 1),
+      envelope(reading('c', 62), T + 60_000, 2), // exactly at the window end: still in the first minute
+      envelope(reading('d', 50), T + 61_000, 3),
+    ]);
+    const rows = await statusStore.queryAggregates('thermostat-1', T, T + 120_000);
+    expect(rows.filter((r) => r.readingType === 'Temperature')).toEqual([
+      { deviceId: 'thermostat-1', readingType: 'Temperature', windowEnd: T + 60_000, count: 3, min: 60, max: 64, avg: 62 },
+      { deviceId: 'thermostat-1', readingType: 'Temperature', windowEnd: T + 120_000, count: 1, min: 50, max: 50, avg: 50 },
+    ]);
+    expect(await statusStore.listDeviceHealth()).toEqual([{ deviceId: 'thermostat-1', lastActivityTime: T + 61_000, online: true, lastReadings: { Temperature: 50, Humidity: 40 } }]);
+  });
+
+  it('writes each window with its peak event (the first highest reading, as the CFS telemetry job picks it) and the rule in force then', async () => {
+    const written: MinuteAggregate[] = [];
+    const store = new InMemoryStatusStore();
+    const recording: StatusStorePort = {
+      writeAggregates: async (rows) => {
+        written.push(...rows);
+        await store.writeAggregates(rows);
+      },
+      queryAggregates: (d, f, t) => store.queryAggregates(d, f, t),
+      upsertDeviceHealth: (h) => store.upsertDeviceHealth(h),
+      listDeviceHealth: () => store.listDeviceHealth(),
+    };
+    const { ingest } = setup({ statusStore: recording });
+    await ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0), envelope(reading('b', 75), T + 20_000, 1), envelope(reading('c', 75), T + 40_000, 2), envelope(reading('d', 50), T + 61_000, 3)]);
+    const temperature = written.filter((r) => r.readingType === 'Temperature');
+    expect(temperature.map((r) => [r.windowEnd, r.peak])).toEqual([
+      [T + 60_000, { eventToken: 'b', time: T + 20_000, threshold: 70, ruleOutput: 'AlarmTemp' }],
+      [T + 120_000, { eventToken: 'd', time: T + 61_000, threshold: 70, ruleOutput: 'AlarmTemp' }],
+    ]);
+    // No humidity rule in the CFS device rules: its windows carry their peak with no threshold.
+    expect(written.find((r) => r.readingType === 'Humidity')?.peak).toEqual({ eventToken: 'a', time: T + 1_000, threshold: null, ruleOutput: null });
+  });
+
+  it('keeps the last readings of a device across batches: a batch holding only a heartbeat leaves them as they were', async () => {
+    const { ingest, statusStore } = setup();
+    await ingest.handleBatch([envelope(reading('a', 64), T, 0)]);
+    await ingest.handleBatch([envelope({ DeviceID: 'thermostat-1', EventToken: 'heartbeat-1' }, T + 30_000, 1)]);
+    expect(await statusStore.listDeviceHealth()).toEqual([{ deviceId: 'thermostat-1', lastActivityTime: T + 30_000, online: true, lastReadings: { Temperature: 64, Humidity: 40 } }]);
+    // A later batch with only some readings replaces those and keeps the others.
+    await ingest.handleBatch([envelope({ DeviceID: 'thermostat-1', Temperature: 66, EventToken: 'b' }, T + 60_000, 2)]);
+    expect((await statusStore.listDeviceHealth())[0]!.lastReadings).toEqual({ Temperature: 66, Humidity: 40 });
+  });
+
+  it('keeps the last readings across a restart, and a batch read again changes nothing', async () => {
+    const first = setup();
+    await first.ingest.handleBatch([envelope(reading('a', 64), T, 0), envelope({ DeviceID: 'thermostat-2', Humidity: 35, EventToken: 'c' }, T, 1)]);
+    const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore });
+    const heartbeats = [envelope({ DeviceID: 'thermostat-1', EventToken: 'heartbeat-1' }, T + 30_000, 2), envelope({ DeviceID: 'thermostat-2', EventToken: 'heartbeat-2' }, T + 30_000, 3)];
+    await restarted.ingest.handleBatch(heartbeats);
+    const expected = [
+      { deviceId: 'thermostat-1', lastActivityTime: T + 30_000, online: true, lastReadings: { Temperature: 64, Humidity: 40 } },
+      { deviceId: 'thermostat-2', lastActivityTime: T + 30_000, online: true, lastReadings: { Humidity: 35 } },
+    ];
+    expect(await first.statusStore.listDeviceHealth()).toEqual(expected);
+    expect(await restarted.ingest.ingestBatch([envelope(reading('a', 64), T, 0), ...heartbeats])).toMatchObject({ skipped: 3 });
+    expect(await first.statusStore.listDeviceHealth()).toEqual(expected);
+  });
+
+  it('restores rule state saved before it kept last readings', async () => {
+    const first = setup();
+    await first.ingest.handleBatch([envelope(reading('a', 86), T, 0)]);
+    const saved = (await first.ruleStateStore.load('telemetry-ingest/0')) as Record<string, unknown>;
+    const { lastReadings: _dropped, ...older } = saved;
+    await first.ruleStateStore.save('telemetry-ingest/0', older);
+    const restarted = setup({ ruleStateStore: first.ruleStateStore });
+    expect(await restarted.ingest.ingestBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 30_000, 1)])).toMatchObject({ skipped: 1, alerts: [] });
+    expect((await restarted.statusStore.listDeviceHealth())[0]!.lastReadings).toEqual({ Temperature: 86, Humidity: 40 });
+  });
+
+  it('keeps a minute growing across batches and across a restart', async () => {
+    const first = setup();
+    await first.ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);
+    const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore });
+    await restarted.ingest.handleBatch([envelope(reading('b', 70), T + 2_000, 1)]);
+    expect((await first.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, min: 60, max: 70, avg: 65 });
+  });
+
+  it('commits nothing of a batch that fails half way, and the batch read again has every effect once', async () => {
+    const real = setup();
+    const faults = new FaultSchedule(new Map([[1, 'before']]));
+    const statusStore = faults.wrap<StatusStorePort>(real.statusStore, 'statusStore');
+    const ingest = new TelemetryIngest({ ...real.deps, statusStore });
+    const batch = [envelope(reading('a', 86), T + 1_000, 0), envelope(reading('b', 61), T + 2_000, 1)];
+    await expect(ingest.handleBatch(batch)).rejects.toThrow('injected failure before statusStore.writeAggregates');
+    await ingest.handleBatch(batch);
+    expect(await alertTokens(real.alertsQueue)).toEqual(['a']);
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, max: 86 });
+  });
+
+  it('goes on after a rule-state store failure only once the state is saved', async () => {
+    const real = setup();
+    const faults = new FaultSchedule(new Map([[1, 'before']]));
+    const ruleStateStore = faults.wrap<RuleStateStorePort>(real.ruleStateStore, 'ruleStateStore', ['save']);
+    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore });
+    const batch = [envelope(reading('a', 86), T, 0)];
+    await expect(ingest.handleBatch(batch)).rejects.toThrow('ruleStateStore.save');
+    await ingest.handleBatch(batch);
+    expect(await real.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 0 });
+    expect(await alertTokens(real.alertsQueue)).toEqual(['a']);
+  });
+
+  it('keeps a message it cannot read, with the reason, and goes on with the next', async () => {
+    const { ingest, alertsQueue, rejected } = setup();
+    await ingest.handleBatch([envelope('{"DeviceID":"thermostat-1","Temperature":"hot","EventToken":"e"}', T, 0), envelope(cfs('telemetry.thermostat.json'), T, 1)]);
+    const [kept] = await rejected.list(10);
+    expect(kept).toMatchObject({ reason: 'InvalidTelemetry', description: 'Temperature: Invalid input: expected number, received string' });
+    expect(kept!.envelope.sequenceNumber).toBe(0);
+    expect(alertsQueue.activeCount).toBe(1);
+  });
+
+  it('runs the native rules engine when given one, raising what time alone raises (an absence)', async () => {
+    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 120_000 }] });
+    if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
+    const { ingest, alertsQueue, ruleStateStore, deps } = setup({ evaluator: new RulesEngineEvaluator(ruleSet.value) });
+    await ingest.handleBatch([envelope(reading('a', 60), T, 0)]);
+    expect(await ingest.advanceTime(T + 60_000)).toEqual([]);
+    const raised = await ingest.advanceTime(T + 180_000);
+    expect(raised).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 120_000 }]);
+    expect(await alertTokens(alertsQueue)).toEqual([raised[0]!.eventToken]);
+    // The state saved says the silence was reported: a restarted ingest does not report it again.
+    const restarted = new TelemetryIngest({ ...deps, ruleStateStore, alertsQueue: new InMemoryQueue('fresh') });
+    await restarted.handleBatch([envelope(reading('a', 60), T, 0)]);
+    expect(await restarted.advanceTime(T + 200_000)).toEqual([]);
+  });
+});
+
+describe('TelemetryIngest watermark: idle time moves a partition only once it has caught up', () => {
+  const silentRule = () => {
+    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 120_000 }] });
+    if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
+    return new RulesEngineEvaluator(ruleSet.value);
+  };
+  const context = (newest?: () => number | undefined): TelemetryPartitionContext => ({ partitionId: '0', checkpoint: async () => undefined, ...(newest === undefined ? {} : { lastEnqueuedSequenceNumber: newest }) });
+
+  it('while the intake says events are pending, an hour of idle clock moves nothing; once they are read, the partition follows the clock', async () => {
+    let now = T + 3_600_000;
+    let newest = 1;
+    const { ingest, alertsQueue } = setup({ evaluator: silentRule(), clock: { now: () => now } });
+    await ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context(() => newest));
+    // Event 1, enqueued 10 s after event 0, is still to come: the silence may not be judged past it.
+    expect(await ingest.advanceIdle([context(() => newest)])).toEqual([]);
+    await ingest.ingestBatch([envelope(reading('b', 60), T + 10_000, 1)], context(() => newest));
+    now = T + 3_600_000 + 1_000;
+    expect(await ingest.advanceIdle([context(() => newest)])).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 130_000 }]);
+    newest = 2;
+    expect(await alertTokens(alertsQueue)).toEqual([`silent:thermostat-1:${T + 130_000}`]);
+  });
+
+  it('with an intake that cannot tell, a partition whose newest event is old is a backlog and stays; one within the allowance of the clock follows it', async () => {
+    let now = T + 3_600_000;
+    const { ingest } = setup({ evaluator: silentRule(), clock: { now: () => now }, commitIntervalMs: 1_000 });
+    await ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context());
+    expect(await ingest.advanceIdle([context()])).toEqual([]);
+    now = T + 6_000;
+    expect(await ingest.advanceIdle([context()])).toEqual([]);
+    // Followed step by step, the live partition's time reaches the silence.
+    const raised = [];
+    for (now = T + 6_000; now <= T + 200_000; now += 1_000) raised.push(...(await ingest.advanceIdle([context()])));
+    expect(raised).toMatchObject([{ ruleOutput: 'DeviceSilent', time: T + 120_000 }]);
+  });
+
+  it('a restarted process restores a partition the intake holds but hands nothing of, and notices its silent device', async () => {
+    let now = T + 1_000;
+    const first = setup({ evaluator: silentRule(), clock: { now: () => now } });
+    await first.ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context(() => 0));
+    await first.ingest.flush();
+    const restarted = new TelemetryIngest({ ...first.deps, evaluator: silentRule() });
+    now = T + 300_000;
+    expect(await restarted.advanceIdle([context(() => 0)])).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 120_000 }]);
+  });
+});
+
+describe('TelemetryIngest commits', () => {
+  const marking = () => {
+    const marks: number[] = [];
+    const context: TelemetryPartitionContext = { partitionId: '0', checkpoint: async (through) => void marks.push(through.sequenceNumber) };
+    return { marks, context };
+  };
+
+  it('writes rows and state, and marks the intake, only when a partition commits: on the interval, or when flushed', async () => {
+    let now = 0;
+    const { ingest, statusStore, ruleStateStore } = setup({ commitIntervalMs: 1_000, clock: { now: () => now } });
+    const { marks, context } = marking();
+    await ingest.ingestBatch([envelope(reading('a', 60), T + 500, 0)], context);
+    now = 999;
+    await ingest.ingestBatch([envelope(reading('b', 62), T + 1_000, 1)], context);
+    expect(await statusStore.listDeviceHealth()).toEqual([]);
+    expect(await ruleStateStore.load('telemetry-ingest/0')).toBeUndefined();
+    expect(marks).toEqual([]);
+    now = 1_000;
+    await ingest.ingestBatch([envelope(reading('c', 64), T + 2_000, 2)], context);
+    await ingest.flush(); // waits for the commit the batch began beside it
+    expect(marks).toEqual([2]);
+    expect(await ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 2 });
+    expect((await statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 3, min: 60, max: 64 });
+    await ingest.ingestBatch([envelope(reading('d', 66), T + 3_000, 3)], context);
+    await ingest.flush();
+    expect(marks).toEqual([2, 3]);
+  });
+
+  it('commits what was there when the commit began while batches go on, so a restart from it counts every reading once', async () => {
+    const real = setup({ commitIntervalMs: 60_000, clock: { now: () => 0 } });
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const statusStore: StatusStorePort = {
+      ...real.statusStore,
+      queryAggregates: (d, f, t) => real.statusStore.queryAggregates(d, f, t),
+      listDeviceHealth: () => real.statusStore.listDeviceHealth(),
+      upsertDeviceHealth: (h) => real.statusStore.upsertDeviceHealth(h),
+      writeAggregates: async (rows: readonly MinuteAggregate[]) => {
+        await gate;
+        await real.statusStore.writeAggregates(rows);
+      },
+    };
+    const ingest = new TelemetryIngest({ ...real.deps, statusStore });
+    await ingest.ingestBatch([envelope(reading('a', 60), T + 1_000, 0)]);
+    const committing = ingest.flush();
+    // A reading of the same minute while the commit waits on the store.
+    await ingest.ingestBatch([envelope(reading('b', 70), T + 2_000, 1)]);
+    release();
+    await committing;
+    expect(await real.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 0 });
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 1 });
+    // A new process: the state says reading 0 is in; the intake hands reading 1 again.
+    const restarted = new TelemetryIngest({ ...real.deps, statusStore: real.statusStore, commitIntervalMs: 0 });
+    expect(await restarted.ingestBatch([envelope(reading('b', 70), T + 2_000, 1)])).toMatchObject({ skipped: 0 });
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, min: 60, max: 70, avg: 65 });
+  });
+
+  it('keeps what a failed commit held for the next one, and holds the next batch until a commit goes through', async () => {
+    let now = 0;
+    const real = setup({ commitIntervalMs: 1_000, clock: { now: () => now } });
+    const faults = new FaultSchedule(new Map([[1, 'before']]));
+    const ruleStateStore = faults.wrap<RuleStateStorePort>(real.ruleStateStore, 'ruleStateStore', ['save']);
+    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore });
+    const { marks, context } = marking();
+    await ingest.ingestBatch([envelope(reading('a', 60), T + 500, 0)], context);
+    await expect(ingest.flush()).rejects.toThrow('injected failure before ruleStateStore.save');
+    expect(marks).toEqual([]);
+    now = 1_000;
+    // The batch after a failed commit waits for the commit (which now goes through) before it counts as handled.
+    await ingest.ingestBatch([envelope(reading('b', 62), T + 1_000, 1)], context);
+    expect(marks).toEqual([1]);
+    expect(await real.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 1 });
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2 });
+  });
+
+  it('reads an intake through its subscription: the intake resumes after what the last commit saved, and closing commits what is left', async () => {
+    const hub = new InMemoryIotHub({ partitionCount: 1 });
+    const first = setup({ commitIntervalMs: 60_000 });
+    const subscription = await first.ingest.subscribe(hub, 'rules');
+    await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('a', 86))));
+    await vi.waitFor(async () => expect(first.alertsQueue.activeCount).toBe(1));
+    await subscription.close();
+    expect(await first.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 0 });
+    expect((await first.statusStore.listDeviceHealth()).map((h) => h.deviceId)).toEqual(['thermostat-1']);
+    // A new process over the same stores: reading 'a' is not handed again, reading 'b' is.
+    const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore, commitIntervalMs: 60_000 });
+    const again = await restarted.ingest.subscribe(hub, 'rules');
+    await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('b', 87))));
+    await vi.waitFor(async () => expect(restarted.alertsQueue.activeCount).toBe(1));
+    await again.close();
+    expect(await alertTokens(restarted.alertsQueue)).toEqual(['b']);
+    hub.cloudToDevice.close();
+  });
+
+  it('raises what time alone raises while the devices are silent, from its subscription', async () => {
+    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 60_000 }] });
+    if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
+    let now = T;
+    const hub = new InMemoryIotHub({ partitionCount: 1, clock: { now: () => now } });
+    const { ingest, alertsQueue } = setup({ evaluator: new RulesEngineEvaluator(ruleSet.value), commitIntervalMs: 100, clock: { now: () => now } });
+    const subscription = await ingest.subscribe(hub, 'rules');
+    await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('a', 60))));
+    now = T + 120_000; // two minutes of silence: no reading comes to move event time
+    await vi.waitFor(() => expect(alertsQueue.activeCount).toBe(1));
+    await subscription.close();
+    const [message] = await alertsQueue.receive({ maxMessages: 1, maxWaitMs: 0 });
+    expect(JSON.parse(new TextDecoder().decode(message!.body))).toMatchObject([{ deviceid: 'thermostat-1', ruleoutput: 'DeviceSilent' }]);
+    hub.cloudToDevice.close();
+  });
+
+  it('lets a partition go when another instance saved its state since, and starts the next batch from what that one saved', async () => {
+    const real = setup({ commitIntervalMs: 0 });
+    let conflict = false;
+    const ruleStateStore: RuleStateStorePort = {
+      load: (key) => real.ruleStateStore.load(key),
+      save: async (key, snapshot) => {
+        if (conflict) throw Object.assign(new Error(`state '${key}' was changed by another writer`), { code: 'RuleStateConflict' });
+        await real.ruleStateStore.save(key, snapshot);
+      },
+    };
+    const lines: string[] = [];
+    const log = { ...silentLog, warn: (event: string) => void lines.push(event) };
+    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore, log });
+    await ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);
+    // Another instance takes partition 0 over, reads on to sequence number 5 and saves.
+    const other = new TelemetryIngest({ ...real.deps });
+    await other.handleBatch([envelope(reading('b', 61), T + 2_000, 1), envelope(reading('f', 62), T + 3_000, 5)]);
+    conflict = true;
+    await expect(ingest.handleBatch([envelope(reading('b', 61), T + 2_000, 1)])).rejects.toThrow('changed by another writer');
+    expect(lines).toContain('ingest.partition-taken-over');
+    conflict = false;
+    // The next batch here starts from the other instance's state: what it read is skipped.
+    expect(await ingest.ingestBatch([envelope(reading('f', 62), T + 3_000, 5), envelope(reading('g', 63), T + 4_000, 6)])).toMatchObject({ skipped: 1 });
+    expect(await real.ruleStateStore.load('telemetry-ingest/0/journal/1')).toMatchObject({ lastSequence: 6 });
+  });
+});

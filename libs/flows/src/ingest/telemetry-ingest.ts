@@ -1,0 +1,540 @@
+// Flows 3–6 (ingest): the stream processor, telemetry to rules, per-minute aggregates, device health and alerts.
+import { describeIssues, type CfsThresholdRule, type TelemetryEvent, type ThresholdAlert } from '@fieldlink/domain';
+import {
+  decodeTelemetry,
+  encodeCfsAlertMessage,
+  isRuleStateConflict,
+  type ClockPort,
+  type IdPort,
+  type DeviceHealth,
+  type LogPort,
+  type MessageQueuePort,
+  type MinuteAggregate,
+  type QueueMessage,
+  type ReferenceDataPort,
+  type RejectedTelemetry,
+  type RejectedTelemetryPort,
+  type RuleStateStorePort,
+  type StatusStorePort,
+  type TelemetryEnvelope,
+  type TelemetryIntakePort,
+  type TelemetryPartitionContext,
+  type TelemetrySubscription,
+} from '@fieldlink/ports';
+import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './state/partition-state-journal.js';
+import { systemClock } from '../shared/system-sources.js';
+import { every } from '../shared/timers.js';
+import { PartitionState, type CommitCut, type MinuteWindow } from './state/partition-state.js';
+import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
+
+export interface TelemetryIngestDeps {
+  readonly referenceData: ReferenceDataPort;
+  readonly alertsQueue: Pick<MessageQueuePort, 'send'>;
+  readonly rejected: Pick<RejectedTelemetryPort, 'reject'>;
+  readonly log: LogPort;
+  /** The device type assumed for a device the metadata does not know (CFS joins on 'Thermostat'). */
+  readonly defaultDeviceType: string;
+  /** Per-minute aggregates and device health (flow 5); without it, ingest only raises alerts. */
+  readonly statusStore?: Pick<StatusStorePort, 'writeAggregates' | 'upsertDeviceHealth' | 'upsertManyDeviceHealth'>;
+  /** Where each partition's state is saved at every commit (see `PartitionStateJournal`); without it, state lives in this process only. */
+  readonly ruleStateStore?: RuleStateStorePort;
+  /** The most commits that store only their changes (journal entries) between two that store the whole state (checkpoints); 1,000 by default. */
+  readonly maxJournalEntries?: number;
+  /** Windows, and devices, per stored part of a checkpoint or journal entry; 500 by default. */
+  readonly recordsPerPart?: number;
+  /**
+   * How often a partition commits: writes the aggregate rows and health changed since the last
+   * commit, saves its state, and marks the intake's checkpoint. 1,000 ms by default; 0 commits
+   * with every batch. Alerts never wait for a commit.
+   */
+  readonly commitIntervalMs?: number;
+  /** Tells when the last commit was; the system clock by default. */
+  readonly clock?: ClockPort;
+  /** The epoch of each new checkpoint of the partition state (see `PartitionStateJournal`); random GUIDs by default. */
+  readonly ids?: IdPort;
+  /** The rules engine; CFS mode (the CFS alert query, exactly) by default. */
+  readonly evaluator?: RuleEvaluator<unknown>;
+  /** How late (event time) a reading may come and still count in its minute; Stream Analytics accepts 5 s. */
+  readonly lateArrivalMs?: number;
+  /** Prefix of the rule-state keys, so two ingest jobs on one store do not meet. */
+  readonly stateKeyPrefix?: string;
+}
+
+export interface BatchOutcome {
+  readonly alerts: readonly ThresholdAlert[];
+  readonly rejected: number;
+  /** Events at or before the partition's position (sequence number): read again, already processed. */
+  readonly skipped: number;
+}
+
+/**
+ * Flows 3 → 6 and 5: each device-to-cloud message is decoded, checked against the device rules in
+ * force at its enqueued time, and every alert it raises goes to the alerts queue in the CFS shape
+ * (message id = event token, so the queue's duplicate detection drops a re-sent alert) before the
+ * batch's handler resolves. Each device's per-minute aggregates, last readings and activity grow
+ * in memory; every `commitIntervalMs` a partition commits: the rows and health of the devices
+ * changed since the last commit go to the status store, then the partition's state (position,
+ * rule state, open windows) is saved, then the intake's checkpoint is marked through the last
+ * message that state covers. A restart restores the saved state and the intake hands again what
+ * followed it; messages at or before the saved position are skipped, and what is read again gives
+ * the same alerts (dropped as duplicates), rows and health (upserted), so nothing is lost or
+ * counted twice. A message that cannot be read is kept with its reason, never dropped. A batch
+ * whose effects fail changes no state, and the intake gives it again; a commit that fails keeps
+ * its changes for the next one. The batches and time advances of one partition run one at a time;
+ * its commits run one at a time too, beside them, from a cut (see `PartitionState`).
+ */
+export class TelemetryIngest {
+  private readonly evaluator: RuleEvaluator<unknown>;
+  private readonly journal: PartitionStateJournal | undefined;
+  private readonly clock: ClockPort;
+  private readonly commitIntervalMs: number;
+  private readonly lateArrivalMs: number;
+  /** How often `subscribe`'s timer commits what is due and lets idle partitions' time move. */
+  private readonly tickMs: number;
+  private readonly partitions = new Map<string, PartitionState>();
+  /** The context each partition's latest batch came with: where its checkpoint is marked. */
+  private readonly contexts = new Map<string, TelemetryPartitionContext>();
+  /** The last piece of work queued per partition, so the next one starts after it. */
+  private readonly queued = new Map<string, Promise<unknown>>();
+  /** The commit running or queued per partition: commits of one partition run one at a time, beside its batches. */
+  private readonly commits = new Map<string, Promise<void>>();
+  /** Partitions whose last commit failed: their next batch waits for a commit, so the intake slows down instead of the changes piling up. */
+  private readonly failedCommits = new Set<string>();
+  /** Partitions whose saved state `advanceIdle` has looked for already. */
+  private readonly restoreTried = new Set<string>();
+
+  constructor(private readonly deps: TelemetryIngestDeps) {
+    this.evaluator = deps.evaluator ?? new CfsRuleEvaluator();
+    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.evaluator, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries, deps.recordsPerPart, deps.ids);
+    this.clock = deps.clock ?? systemClock;
+    const interval = deps.commitIntervalMs ?? 1_000;
+    if (!(Number.isFinite(interval) && interval >= 0)) throw new RangeError(`commitIntervalMs must be 0 or more (got ${interval}).`);
+    this.commitIntervalMs = interval;
+    this.lateArrivalMs = deps.lateArrivalMs ?? 5_000;
+    this.tickMs = Math.max(this.commitIntervalMs, 100);
+  }
+
+  /**
+   * Reads the intake's telemetry with this ingest: the intake checkpoints only what a commit
+   * saved. On the commit interval, partitions left alone commit too, and a partition that has
+   * caught up lets its event time follow the clock (see `advanceIdle`), so what time alone raises
+   * (a silent device, a window's end) is raised while the devices are silent. Closing the
+   * subscription commits what is left.
+   */
+  async subscribe(intake: TelemetryIntakePort, consumerGroup: string): Promise<TelemetrySubscription> {
+    return subscribeCommitting(this, intake, consumerGroup, this.tickMs, this.deps.log);
+  }
+
+
+  /** A `TelemetryBatchHandler`: resolves once the batch's alerts and rejections are stored (and, when one is due, its partition committed). */
+  async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
+    await this.ingestBatch(batch, partition);
+  }
+
+  /** The same, telling what the batch raised, rejected and skipped. */
+  async ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
+    const byPartition = groupByPartition(batch);
+    const alerts: ThresholdAlert[] = [];
+    let rejected = 0;
+    let skipped = 0;
+    for (const [partitionId, envelopes] of byPartition) {
+      if (partition !== undefined && partition.partitionId === partitionId) this.contexts.set(partitionId, partition);
+      const outcome = await this.inTurn(partitionId, () => this.handlePartitionBatch(partitionId, envelopes));
+      for (const alert of outcome.alerts) alerts.push(alert);
+      rejected += outcome.rejected;
+      skipped += outcome.skipped;
+    }
+    return { alerts, rejected, skipped };
+  }
+
+  /** One message on its own (a batch of one); sequence numbers must still increase per partition. */
+  async handle(envelope: TelemetryEnvelope): Promise<ThresholdAlert[]> {
+    return [...(await this.ingestBatch([envelope])).alerts];
+  }
+
+  /** Commits every partition with changes since its last commit (at shutdown, or to read the status store now); rejects when one fails. */
+  async flush(): Promise<void> {
+    for (const partitionId of [...this.partitions.keys()]) await this.commit(partitionId);
+  }
+
+  /** Commits the partitions whose last commit is `commitIntervalMs` old (run on a timer); a failure is logged and tried again next time. */
+  async commitDue(): Promise<void> {
+    for (const [partitionId, state] of [...this.partitions]) {
+      if (this.isDue(state) && this.commits.size === 0) await this.commit(partitionId).catch(() => undefined);
+    }
+  }
+
+  private isDue(state: PartitionState): boolean {
+    return state.uncommitted && (state.lastCommitAt === undefined || this.clock.now() - state.lastCommitAt >= this.commitIntervalMs);
+  }
+
+  private async handlePartitionBatch(partitionId: string, envelopes: readonly TelemetryEnvelope[]): Promise<BatchOutcome> {
+    const state = await this.partitionState(partitionId);
+    const rules = state.beginBatch();
+    const messages: QueueMessage[] = [];
+    const alerts: ThresholdAlert[] = [];
+    const rejects: RejectedTelemetry[] = [];
+    const events: TelemetryEvent[] = [];
+    let lastSequence = state.lastSequence;
+    let latestTime = state.latestTime;
+    let lastEnvelope: TelemetryEnvelope | undefined;
+    let skipped = 0;
+
+    for (const envelope of envelopes) {
+      if (envelope.sequenceNumber <= lastSequence) {
+        skipped++;
+        continue;
+      }
+      lastSequence = envelope.sequenceNumber;
+      lastEnvelope = envelope;
+      if (envelope.enqueuedTime > latestTime) latestTime = envelope.enqueuedTime;
+      const decoded = decodeTelemetry(envelope.body, envelope.enqueuedTime);
+      if (!decoded.ok) {
+        rejects.push({ envelope, reason: 'InvalidTelemetry', description: describeIssues(decoded.error) });
+        continue;
+      }
+      events.push(decoded.value);
+    }
+    // The reference data of the whole batch at once: one wait, not two per event.
+    const reference = await this.referenceFor(events, (e) => e.deviceId, (e) => e.enqueuedTime);
+    for (const event of events) {
+      const raised = this.evaluator.evaluate(rules, event, reference.deviceTypes.get(event.deviceId)!, reference.rulesAt.get(event.enqueuedTime)!);
+      if (raised.length > 0) {
+        for (const alert of raised) alerts.push(alert);
+        messages.push({ messageId: event.eventToken, body: encodeCfsAlertMessage(raised), contentType: 'application/json', correlationId: event.eventToken });
+      }
+    }
+    if (lastEnvelope === undefined) {
+      // All read before: a commit that failed with this batch is tried again before it counts as handled.
+      await this.commitIfDue(partitionId, state);
+      return { alerts, rejected: 0, skipped };
+    }
+
+    // Time alone may raise alerts too (a window ending, a silence), with tokens made of rule, device and time.
+    const timed = this.evaluator.advance(rules, latestTime);
+    if (timed.length > 0) {
+      for (const alert of timed) alerts.push(alert);
+      for (const message of alertMessages(timed)) messages.push(message);
+    }
+
+    // The batch's effects first; the state takes the batch in only once they are stored.
+    if (messages.length > 0) await this.deps.alertsQueue.send(messages);
+    for (const alert of alerts) {
+      this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, threshold: alert.threshold, ruleOutput: alert.ruleOutput });
+    }
+    for (const r of rejects) {
+      await this.deps.rejected.reject(r);
+      this.deps.log.warn('telemetry.rejected', { deviceId: r.envelope.connectionDeviceId, reason: r.reason, description: r.description });
+    }
+    state.foldBatch(rules, lastSequence, latestTime, lastEnvelope);
+    if (this.deps.statusStore !== undefined) {
+      for (const event of events) {
+        const late = state.record(event);
+        if (late !== undefined) for (const readingType of late) this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
+      }
+      state.close(latestTime, this.lateArrivalMs);
+    }
+    state.lastCommitAt ??= this.clock.now();
+    await this.commitIfDue(partitionId, state);
+    return { alerts, rejected: rejects.length, skipped };
+  }
+
+  /** Starts a due commit beside the batches; waits for it when every batch commits, or when the last commit failed. */
+  private async commitIfDue(partitionId: string, state: PartitionState): Promise<void> {
+    if (!this.isDue(state)) return;
+    if (this.commitIntervalMs === 0 || this.failedCommits.has(partitionId)) await this.commit(partitionId);
+    // One commit at a time across partitions: their slices then never pile up between two batches.
+    else if (this.commits.size === 0) void this.commit(partitionId).catch(() => undefined);
+  }
+
+  /** Queues a commit of the partition after the one running (if any). */
+  private commit(partitionId: string): Promise<void> {
+    const previous = this.commits.get(partitionId);
+    const next = previous === undefined ? this.commitNow(partitionId) : previous.catch(() => undefined).then(() => this.commitNow(partitionId));
+    this.commits.set(partitionId, next);
+    void next.then(
+      () => undefined,
+      () => undefined,
+    ).then(() => {
+      if (this.commits.get(partitionId) === next) this.commits.delete(partitionId);
+    });
+    return next;
+  }
+
+  /**
+   * Stores what the partition's batches changed since its last commit: the rows and health, then
+   * the state, then the intake's checkpoint mark. Takes a cut at once and writes it in slices, so
+   * batches (and their alerts) go on meanwhile.
+   */
+  private async commitNow(partitionId: string): Promise<void> {
+    const state = this.partitions.get(partitionId);
+    if (state === undefined || !state.uncommitted) return;
+    const cut = state.cut(this.journal?.kindDue(state.journal) ?? 'entry', this.clock.now());
+    try {
+      await this.writeRows(cut);
+      if (this.journal !== undefined) state.journal = await this.journal.save(partitionId, state.journal, cut);
+    } catch (error) {
+      if (isRuleStateConflict(error) && this.partitions.get(partitionId) === state) {
+        // Another instance took the partition over and saved its state since: what this one holds is
+        // stale. It is let go, and the partition's next batch here starts from what the other saved.
+        this.partitions.delete(partitionId);
+        this.failedCommits.delete(partitionId);
+        this.restoreTried.delete(partitionId);
+        this.deps.log.warn('ingest.partition-taken-over', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });
+        throw error;
+      }
+      state.cutFailed(cut);
+      this.failedCommits.add(partitionId);
+      this.deps.log.warn('ingest.commit-failed', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });
+      throw error;
+    }
+    state.cutStored(cut);
+    this.failedCommits.delete(partitionId);
+    const context = this.contexts.get(partitionId);
+    if (context !== undefined && cut.lastEnvelope !== undefined) {
+      try {
+        await context.checkpoint(cut.lastEnvelope);
+      } catch (error) {
+        // The state is saved: a restart reads again from an older mark and skips what the state holds.
+        this.deps.log.warn('ingest.checkpoint-failed', { partitionId, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+  }
+
+  /** The cut's aggregate rows and health rows, a slice at a time. */
+  private async writeRows(cut: CommitCut): Promise<void> {
+    const store = this.deps.statusStore;
+    if (store === undefined) return;
+    for (let i = 0; i < cut.changedWindows.length; i += COMMIT_SLICE) {
+      const windows = cut.changedWindows.slice(i, i + COMMIT_SLICE);
+      const peaks = windows.filter((w) => w.peakTime !== undefined);
+      const reference = await this.referenceFor(peaks, (w) => w.deviceId, (w) => w.peakTime!);
+      await store.writeAggregates(windows.map((w) => rowWithPeak(w, reference)));
+      await yieldToBatches();
+    }
+    const { deviceIds, lastActivityTimes, lastReadings } = cut.changedDevices;
+    if (store.upsertManyDeviceHealth !== undefined) {
+      for (let i = 0; i < deviceIds.length; i += COMMIT_SLICE) {
+        const slice: DeviceHealth[] = [];
+        for (let j = i; j < Math.min(deviceIds.length, i + COMMIT_SLICE); j++) slice.push({ deviceId: deviceIds[j]!, lastActivityTime: lastActivityTimes[j]!, online: true, lastReadings: { ...lastReadings[j]! } });
+        await store.upsertManyDeviceHealth(slice);
+        await yieldToBatches();
+      }
+      return;
+    }
+    for (let i = 0; i < deviceIds.length; i++) {
+      await store.upsertDeviceHealth({ deviceId: deviceIds[i]!, lastActivityTime: lastActivityTimes[i]!, online: true, lastReadings: { ...lastReadings[i]! } });
+      if ((i + 1) % COMMIT_SLICE === 0) await yieldToBatches();
+    }
+  }
+
+  /**
+   * The watermark: lets a partition's event time pass without readings, once the partition has
+   * caught up, to the clock less the late-arrival allowance; never past events still to come.
+   * Event time is the hub's enqueued time, and a partition's moves only with the events it hands
+   * over (`ingestBatch` advances it to the newest of each batch) and with this. A partition has
+   * caught up when the intake says it has handed over the newest event the hub holds in it
+   * (`lastEnqueuedSequenceNumber`); an intake that cannot tell counts a partition as caught up
+   * while its event time is within the allowance and two timer periods of the clock (so a backlog
+   * hours old is read on event time alone, and a live partition follows the clock). A partition
+   * still reading a backlog stays at the time of its newest event read: replaying an hour-old
+   * stream keeps the suppression memory, windows, durations and absences of that hour.
+   * `held` are the partitions the intake holds now (when it tells): only they move, and one this
+   * process has not read yet is restored from the rule state store first (once), so its silent
+   * devices are noticed after a restart too. Without `held`, every partition this ingest holds.
+   * Run on `subscribe`'s timer; returns what time alone raised.
+   */
+  async advanceIdle(held?: readonly TelemetryPartitionContext[]): Promise<ThresholdAlert[]> {
+    for (const context of held ?? []) {
+      this.contexts.set(context.partitionId, context);
+      if (!this.partitions.has(context.partitionId) && this.journal !== undefined && !this.restoreTried.has(context.partitionId)) {
+        this.restoreTried.add(context.partitionId);
+        await this.inTurn(context.partitionId, () => this.restoreIfStored(context.partitionId));
+      }
+    }
+    const moving = held === undefined ? [...this.partitions.keys()] : held.map((c) => c.partitionId).filter((id) => this.partitions.has(id));
+    const raised: ThresholdAlert[] = [];
+    for (const partitionId of moving) {
+      const alerts = await this.inTurn(partitionId, async () => {
+        const state = this.partitions.get(partitionId);
+        const now = this.clock.now();
+        const to = now - this.lateArrivalMs;
+        if (state === undefined || !(to > state.latestTime) || !this.caughtUp(partitionId, state, now)) return [];
+        return this.advancePartition(partitionId, state, to);
+      });
+      raised.push(...alerts);
+    }
+    return raised;
+  }
+
+  /**
+   * Lets event time pass to `now` in every partition this ingest holds, whatever is pending: for
+   * a caller that knows no event before `now` is still to come (a replay at its end, a test).
+   */
+  async advanceTime(now: number): Promise<ThresholdAlert[]> {
+    const raised: ThresholdAlert[] = [];
+    for (const partitionId of [...this.partitions.keys()]) {
+      const alerts = await this.inTurn(partitionId, async () => {
+        const state = this.partitions.get(partitionId);
+        if (state === undefined || !(now > state.latestTime)) return [];
+        return this.advancePartition(partitionId, state, now);
+      });
+      raised.push(...alerts);
+    }
+    return raised;
+  }
+
+  /** Whether the partition has handed over all the hub holds (see `advanceIdle`). */
+  private caughtUp(partitionId: string, state: PartitionState, now: number): boolean {
+    const newest = this.contexts.get(partitionId)?.lastEnqueuedSequenceNumber?.();
+    if (newest !== undefined) return newest <= state.lastSequence;
+    return now - state.latestTime <= this.lateArrivalMs + 2 * this.tickMs;
+  }
+
+  /** Event time of one partition moves to `to` (run in its turn): alerts that time alone raises (an absence, a window's end) leave. CFS mode raises none. */
+  private async advancePartition(partitionId: string, state: PartitionState, to: number): Promise<ThresholdAlert[]> {
+    const rules = state.beginBatch();
+    const timed = this.evaluator.advance(rules, to);
+    if (timed.length > 0) await this.deps.alertsQueue.send(alertMessages(timed));
+    for (const alert of timed) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
+    state.foldBatch(rules, state.lastSequence, to, state.lastEnvelope, timed.length > 0);
+    await this.commitIfDue(partitionId, state);
+    return timed;
+  }
+
+  /** The partition's saved state, when the store has one, taken up by this process. */
+  private async restoreIfStored(partitionId: string): Promise<void> {
+    if (this.partitions.has(partitionId)) return;
+    const state = await this.journal?.load(partitionId);
+    if (state === undefined || this.partitions.has(partitionId)) return;
+    state.lastCommitAt = undefined;
+    this.partitions.set(partitionId, state);
+  }
+
+  /** Runs `work` once the partition's earlier work has settled, so two never interleave on one partition's state. */
+  private inTurn<T>(partitionId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queued.get(partitionId);
+    const next = previous === undefined ? work() : previous.then(work, work);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.queued.set(partitionId, settled);
+    void settled.then(() => {
+      if (this.queued.get(partitionId) === settled) this.queued.delete(partitionId);
+    });
+    return next;
+  }
+
+  /** The partition's state: known in this process, else restored from the store, else fresh. */
+  private async partitionState(partitionId: string): Promise<PartitionState> {
+    const known = this.partitions.get(partitionId);
+    if (known !== undefined) return known;
+    const state = (await this.journal?.load(partitionId)) ?? new PartitionState(this.evaluator);
+    state.lastCommitAt = undefined;
+    this.partitions.set(partitionId, state);
+    return state;
+  }
+
+  /**
+   * The device type of each device and the device rules in force at each time, asked of the
+   * reference data together (each distinct one once); a device it does not know has the default type.
+   */
+  private async referenceFor<T>(items: readonly T[], deviceOf: (item: T) => string, timeOf: (item: T) => number): Promise<BatchReference> {
+    const deviceTypes = new Map<string, string>();
+    const rulesAt = new Map<number, readonly CfsThresholdRule[]>();
+    const asked: Promise<void>[] = [];
+    const { referenceData, defaultDeviceType } = this.deps;
+    for (const item of items) {
+      const deviceId = deviceOf(item);
+      if (!deviceTypes.has(deviceId)) {
+        deviceTypes.set(deviceId, defaultDeviceType);
+        asked.push(referenceData.deviceTypeOf(deviceId).then((type) => void (type !== undefined && deviceTypes.set(deviceId, type))));
+      }
+      const at = timeOf(item);
+      if (!rulesAt.has(at)) {
+        rulesAt.set(at, []);
+        asked.push(referenceData.deviceRules(at).then((rules) => void rulesAt.set(at, rules)));
+      }
+    }
+    await Promise.all(asked);
+    return { deviceTypes, rulesAt };
+  }
+}
+
+/** The reference data one batch (or one slice of a commit) is read with. */
+interface BatchReference {
+  readonly deviceTypes: ReadonlyMap<string, string>;
+  readonly rulesAt: ReadonlyMap<number, readonly CfsThresholdRule[]>;
+}
+
+/**
+ * A window's row with its peak event and the device rule in force at the event's time for the
+ * device's type and the reading type, as the CFS telemetry job joins them for `crmiotevents`.
+ */
+function rowWithPeak(window: MinuteWindow, reference: BatchReference): MinuteAggregate {
+  const row = window.row();
+  if (window.peakToken === undefined || window.peakTime === undefined) return row;
+  const deviceType = reference.deviceTypes.get(window.deviceId);
+  const rule = reference.rulesAt.get(window.peakTime)?.find((r) => r.deviceType === deviceType && r.readingType === window.readingType);
+  return { ...row, peak: { eventToken: window.peakToken, time: window.peakTime, threshold: rule?.threshold ?? null, ruleOutput: rule?.ruleOutput ?? null } };
+}
+
+/** One queue message per event token: the token is the message id the alerts queue de-duplicates on. */
+function alertMessages(alerts: readonly ThresholdAlert[]): QueueMessage[] {
+  const byToken = new Map<string, ThresholdAlert[]>();
+  for (const a of alerts) byToken.set(a.eventToken, [...(byToken.get(a.eventToken) ?? []), a]);
+  return [...byToken].map(([token, list]) => ({ messageId: token, body: encodeCfsAlertMessage(list), contentType: 'application/json', correlationId: token }));
+}
+
+/** A batch's envelopes by partition, each partition's in the order they came. */
+export function groupByPartition(batch: readonly TelemetryEnvelope[]): Map<string, TelemetryEnvelope[]> {
+  const byPartition = new Map<string, TelemetryEnvelope[]>();
+  for (const envelope of batch) {
+    const list = byPartition.get(envelope.partitionId);
+    if (list === undefined) byPartition.set(envelope.partitionId, [envelope]);
+    else list.push(envelope);
+  }
+  return byPartition;
+}
+
+/** What `subscribeCommitting` drives: an ingest on one thread or on worker threads. */
+export interface CommittingIngest {
+  handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void>;
+  advanceIdle(held?: readonly TelemetryPartitionContext[]): Promise<unknown>;
+  commitDue(): Promise<void>;
+  flush(): Promise<void>;
+}
+
+/**
+ * Subscribes `ingest` to the intake with `by-handler` checkpoints, and every `tickMs` moves idle
+ * partitions on and commits what is due (one tick at a time). Closing stops the ticks and the
+ * intake, waits for the tick in progress, commits what is left, then runs `afterFlush`.
+ */
+export async function subscribeCommitting(ingest: CommittingIngest, intake: TelemetryIntakePort, consumerGroup: string, tickMs: number, log: LogPort, afterFlush?: () => Promise<void>): Promise<TelemetrySubscription> {
+  const subscription = await intake.subscribe(consumerGroup, (batch, partition) => ingest.handleBatch(batch, partition), { checkpoints: 'by-handler' });
+  let committing: Promise<unknown> | undefined;
+  const tick = async (): Promise<void> => {
+    try {
+      await ingest.advanceIdle(subscription.partitions?.());
+    } catch (error) {
+      log.warn('ingest.advance-failed', { error: error instanceof Error ? error.message : String(error) });
+    }
+    await ingest.commitDue();
+  };
+  const stopTicks = every(tickMs, () => {
+    committing ??= tick().finally(() => (committing = undefined));
+  });
+  return {
+    close: async () => {
+      stopTicks();
+      await subscription.close();
+      await committing;
+      try {
+        await ingest.flush();
+      } finally {
+        await afterFlush?.();
+      }
+    },
+  };
+}
