@@ -1,11 +1,9 @@
 import {
-  CFS_SUPPRESSION_MS,
   CfsAlertQuery,
   emptyRulesEngineState,
   restoreRulesEngineState,
   RulesEngine,
   snapshotRulesEngineState,
-  type CfsAlertQueryState,
   type CfsThresholdRule,
   type CompiledRuleSet,
   type RuleOutcome,
@@ -13,8 +11,7 @@ import {
   type TelemetryEvent,
   type ThresholdAlert,
 } from '@fieldlink/domain';
-import { LayeredMap } from './layered-map.js';
-import { TimeIndexedMap } from './time-indexed-map.js';
+import { parseSuppressionKey, SuppressionMemory, SuppressionView } from './suppression-memory.js';
 
 /**
  * What telemetry ingest needs from a rules engine: a pure evaluation over a state it keeps per
@@ -59,108 +56,70 @@ export interface RuleStateChanges<S> {
   replay(state: S, changes: unknown): boolean;
 }
 
+/** The CFS rule state of a partition (`SuppressionMemory`), or a batch's view of it (`SuppressionView`). */
+export type CfsRuleState = SuppressionMemory | SuppressionView;
+
 /**
  * CFS mode: exactly the CFS Stream Analytics alert query (threshold per device type, the same
- * reading of the same device suppressed within one minute).
+ * reading of the same device suppressed within one minute), its memory in the compact layout of
+ * `SuppressionMemory`. Stored as `{ lastAlertAt: [[key, time], ...] }` and journal entries of
+ * `{ set, removed }`, the keys those of `cfsSuppressionKey`.
  */
-export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
+export class CfsRuleEvaluator implements RuleEvaluator<CfsRuleState> {
   readonly name = 'cfs';
   private cached: { rules: readonly CfsThresholdRule[]; query: CfsAlertQuery } | undefined;
 
-  initialState(): CfsAlertQueryState {
-    return { lastAlertAt: new TimeIndexedMap() };
+  initialState(): CfsRuleState {
+    return new SuppressionMemory();
   }
 
-  copy(state: CfsAlertQueryState): CfsAlertQueryState {
-    const lastAlertAt = new TimeIndexedMap<string>();
-    for (const [key, at] of state.lastAlertAt) lastAlertAt.set(key, at);
-    return { lastAlertAt };
+  copy(state: CfsRuleState): CfsRuleState {
+    return memoryOf(state.entries())!;
   }
 
-  /** Per committed map, the keys set (with their time) or removed (null) since it was last saved. */
-  private readonly unsavedOf = new WeakMap<Map<string, number>, Map<string, number | null>>();
-
-  readonly changes: RuleStateChanges<CfsAlertQueryState> = {
-    begin: (committed) => ({ lastAlertAt: new LayeredMap(committed.lastAlertAt) }),
+  readonly changes: RuleStateChanges<CfsRuleState> = {
+    begin: (committed) => new SuppressionView(committedOf(committed)),
     commit: (view) => {
-      const layers = layersOf(view);
-      let unsaved = this.unsavedOf.get(layers.committed);
-      if (unsaved === undefined) this.unsavedOf.set(layers.committed, (unsaved = new Map()));
-      for (const change of layers.changes()) unsaved.set(change.key, change.removed ? null : change.value);
-      layers.commit();
+      if (!(view instanceof SuppressionView)) throw new TypeError('CFS rule state changes are read from a view begun by `changes.begin`.');
+      view.commit();
     },
-    unsaved: (committed) => {
-      const set: Array<[string, number]> = [];
-      const removed: string[] = [];
-      for (const [key, at] of this.unsavedOf.get(committed.lastAlertAt) ?? []) {
-        if (at === null) removed.push(key);
-        else set.push([key, at]);
-      }
-      return { set, removed };
-    },
-    saved: (committed, stored) => {
-      const unsaved = this.unsavedOf.get(committed.lastAlertAt);
-      if (unsaved === undefined) return;
-      const { set, removed } = stored as { set: Array<[string, number]>; removed: string[] };
-      // A key changed again since `unsaved` was taken stays unsaved.
-      for (const [key, at] of set) if (unsaved.get(key) === at) unsaved.delete(key);
-      for (const key of removed) if (unsaved.get(key) === null) unsaved.delete(key);
-    },
+    unsaved: (committed) => committedOf(committed).unsaved(),
+    saved: (committed, stored) => committedOf(committed).saved(stored),
     replay: (state, changes) => {
       if (typeof changes !== 'object' || changes === null) return false;
       const { set, removed } = changes as { set?: unknown; removed?: unknown };
       if (!Array.isArray(set) || !Array.isArray(removed)) return false;
-      if (!set.every((e) => Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number') || !removed.every((k) => typeof k === 'string')) return false;
-      for (const [key, at] of set as Array<[string, number]>) state.lastAlertAt.set(key, at);
-      for (const key of removed as string[]) state.lastAlertAt.delete(key);
+      const sets = set.map((e: unknown) => (Array.isArray(e) && typeof e[0] === 'string' && typeof e[1] === 'number' ? { key: parseSuppressionKey(e[0]), at: e[1] } : undefined));
+      const removals = removed.map((k: unknown) => (typeof k === 'string' ? parseSuppressionKey(k) : undefined));
+      if (sets.some((e) => e?.key === undefined) || removals.some((k) => k === undefined)) return false;
+      const memory = committedOf(state);
+      for (const { key, at } of sets as Array<{ key: NonNullable<ReturnType<typeof parseSuppressionKey>>; at: number }>) memory.rememberOver(key.deviceId, key.readingType, key.reading, at);
+      for (const key of removals) memory.forget(key!.deviceId, key!.readingType, key!.reading);
+      memory.takenAsSaved();
       return true;
     },
   };
 
-  evaluate(state: CfsAlertQueryState, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): ThresholdAlert[] {
-    return this.queryFor(rules).evaluate(state, event, deviceType);
+  evaluate(state: CfsRuleState, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): ThresholdAlert[] {
+    return this.queryFor(rules).evaluateWith(state, event, deviceType);
   }
 
-  /**
-   * Forgets what can no longer suppress, as `CfsAlertQuery.prune` does, visiting only the keys
-   * whose time may have passed (the seconds the time index of the committed map files them under,
-   * and the keys each view over it set) rather than every key.
-   */
-  advance(state: CfsAlertQueryState, now: number): ThresholdAlert[] {
-    const map = state.lastAlertAt;
-    const layers: Array<LayeredMap<string, number>> = [];
-    let base: Map<string, number> = map;
-    while (base instanceof LayeredMap) {
-      layers.push(base as LayeredMap<string, number>);
-      base = (base as LayeredMap<string, number>).committed;
-    }
-    if (!(base instanceof TimeIndexedMap)) {
-      new CfsAlertQuery([]).prune(state, now);
-      return [];
-    }
-    const candidates = [...(base as TimeIndexedMap<string>).keysUpTo(now - CFS_SUPPRESSION_MS)];
-    for (const layer of layers) for (const change of layer.changes()) if (!change.removed) candidates.push(change.key);
-    for (const key of candidates) {
-      const at = map.get(key);
-      if (at !== undefined && now - at >= CFS_SUPPRESSION_MS) map.delete(key);
-    }
+  /** Forgets what can no longer suppress, as `CfsAlertQuery.prune` does, visiting only the seconds that passed. */
+  advance(state: CfsRuleState, now: number): ThresholdAlert[] {
+    state.prune(now);
     return [];
   }
 
-  toSnapshot(state: CfsAlertQueryState): unknown {
-    return { lastAlertAt: [...state.lastAlertAt] };
+  toSnapshot(state: CfsRuleState): unknown {
+    return { lastAlertAt: [...state.entries()] };
   }
 
-  fromSnapshot(snapshot: unknown): CfsAlertQueryState | undefined {
+  fromSnapshot(snapshot: unknown): CfsRuleState | undefined {
     if (typeof snapshot !== 'object' || snapshot === null) return undefined;
     const entries = (snapshot as { lastAlertAt?: unknown }).lastAlertAt;
     if (!Array.isArray(entries)) return undefined;
-    const lastAlertAt = new TimeIndexedMap<string>();
-    for (const entry of entries) {
-      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || typeof entry[1] !== 'number') return undefined;
-      lastAlertAt.set(entry[0], entry[1]);
-    }
-    return { lastAlertAt };
+    if (!entries.every((entry: unknown) => Array.isArray(entry) && typeof entry[0] === 'string' && typeof entry[1] === 'number')) return undefined;
+    return memoryOf(entries as Array<[string, number]>);
   }
 
   private queryFor(rules: readonly CfsThresholdRule[]): CfsAlertQuery {
@@ -169,9 +128,21 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
   }
 }
 
-function layersOf(view: CfsAlertQueryState): LayeredMap<string, number> {
-  if (!(view.lastAlertAt instanceof LayeredMap)) throw new TypeError('CFS rule state changes are read from a view begun by `changes.begin`.');
-  return view.lastAlertAt as LayeredMap<string, number>;
+function committedOf(state: CfsRuleState): SuppressionMemory {
+  if (!(state instanceof SuppressionMemory)) throw new TypeError('CFS rule state: a view was given where the committed state is meant.');
+  return state;
+}
+
+/** A memory holding these stored keys (undefined when one is not a key), counted as saved. */
+function memoryOf(entries: Iterable<readonly [string, number]>): SuppressionMemory | undefined {
+  const memory = new SuppressionMemory();
+  for (const [stored, at] of entries) {
+    const key = parseSuppressionKey(stored);
+    if (key === undefined) return undefined;
+    memory.rememberOver(key.deviceId, key.readingType, key.reading, at);
+  }
+  memory.takenAsSaved();
+  return memory;
 }
 
 /**
