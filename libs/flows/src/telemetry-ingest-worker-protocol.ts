@@ -1,4 +1,5 @@
 import type { CfsThresholdRule } from '@fieldlink/domain';
+import type { BatchEffects } from './telemetry-ingest.js';
 
 /**
  * What the main thread and a telemetry-ingest worker (see `TelemetryIngestWorkers`) say to each
@@ -29,6 +30,11 @@ export const WORKER_PORT_METHODS = {
   ruleStateStore: ['load', 'save'],
   /** `mark(partitionId, through)`: the intake's checkpoint of the partition. */
   checkpoint: ['mark'],
+  /**
+   * `store(runId, effects)`: a batch's effects (`storeBatchEffects`); once they are stored the main
+   * thread answers the batch's run (`runId`, null: none) with their outcome, unless it waits for a commit.
+   */
+  effects: ['store'],
 } as const;
 export type WorkerPortName = keyof typeof WORKER_PORT_METHODS;
 
@@ -45,6 +51,9 @@ export interface BatchReference {
   readonly deviceTypes: ReadonlyArray<readonly [string, string | null]>;
   readonly rulesAt: ReadonlyArray<readonly [number, readonly CfsThresholdRule[]]>;
 }
+
+/** A batch's effects as they cross to the main thread (`effects.store`): the envelope the state takes the batch in through stays in the worker. */
+export type SentEffects = Omit<BatchEffects, 'through'>;
 
 /** The ingest's own methods the main thread runs in a worker. */
 export type IngestMethod = 'ingestBatch' | 'flush' | 'commitDue' | 'advanceIdle' | 'advanceTime';

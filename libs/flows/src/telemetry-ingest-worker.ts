@@ -6,7 +6,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { CfsThresholdRule } from '@fieldlink/domain';
 import type { LogFields, TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { receivedError, sendableError, type BatchReference, type FromWorker, type PortCall, type RunMessage, type ToWorker, type WorkerIngestSettings, type WorkerPortName } from './telemetry-ingest-worker-protocol.js';
+import { receivedError, sendableError, type BatchReference, type FromWorker, type PortCall, type RunMessage, type SentEffects, type ToWorker, type WorkerIngestSettings, type WorkerPortName } from './telemetry-ingest-worker-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('telemetry-ingest-worker runs in a worker thread only.');
@@ -47,7 +47,11 @@ const log = {
 /** Reference data sent with the batches running now (forgotten once none runs): read before asking. */
 const sentTypes = new Map<string, string | undefined>();
 const sentRules = new Map<number, readonly CfsThresholdRule[]>();
-let batchesRunning = 0;
+
+/** The run each batch came in, by its last envelope: a batch's effects name their run, which the main thread then answers. */
+const runOfBatch = new WeakMap<TelemetryEnvelope, number>();
+/** Batches running here: other work waits for them, as their runs may be answered before they end (see `effects.store`). */
+const batches = new Set<Promise<unknown>>();
 
 const deps: TelemetryIngestDeps = {
   referenceData: {
@@ -60,6 +64,9 @@ const deps: TelemetryIngestDeps = {
   alertsQueue: { send: (messages) => ask<void>('alertsQueue', 'send', [messages]) },
   rejected: { reject: (rejected) => ask<void>('rejected', 'reject', [rejected]) },
   log,
+  // A batch without effects asks nothing: its run's answer is the only message back.
+  storeEffects: ({ through, ...effects }) =>
+    effects.messages.length === 0 && effects.rejects.length === 0 && effects.outcome.alerts.length === 0 ? Promise.resolve() : ask<void>('effects', 'store', [runOfBatch.get(through) ?? null, effects satisfies SentEffects]),
   clock: { now: () => now },
   defaultDeviceType: settings.defaultDeviceType,
   ...(settings.commitIntervalMs === undefined ? {} : { commitIntervalMs: settings.commitIntervalMs }),
@@ -103,22 +110,11 @@ function contextOf(partitionId: string): TelemetryPartitionContext {
 }
 
 async function run(message: RunMessage): Promise<unknown> {
+  if (message.method === 'ingestBatch') return runBatch(message);
+  // Other work starts once the batches running here have ended: their runs may have been answered before.
+  await Promise.allSettled([...batches]);
   const [first] = message.args;
   switch (message.method) {
-    case 'ingestBatch': {
-      const [batch, partitionId, reference] = message.args as [TelemetryEnvelope[], string | undefined, BatchReference | undefined];
-      for (const [deviceId, type] of reference?.deviceTypes ?? []) sentTypes.set(deviceId, type ?? undefined);
-      for (const [at, rules] of reference?.rulesAt ?? []) sentRules.set(at, rules);
-      batchesRunning++;
-      try {
-        return await ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));
-      } finally {
-        if (--batchesRunning === 0) {
-          sentTypes.clear();
-          sentRules.clear();
-        }
-      }
-    }
     case 'flush':
       return ingest.flush();
     case 'commitDue':
@@ -127,6 +123,25 @@ async function run(message: RunMessage): Promise<unknown> {
       return ingest.advanceIdle((first as string[] | undefined)?.map(contextOf));
     case 'advanceTime':
       return ingest.advanceTime(first as number);
+  }
+}
+
+async function runBatch(message: RunMessage): Promise<unknown> {
+  const [batch, partitionId, reference] = message.args as [TelemetryEnvelope[], string | undefined, BatchReference | undefined];
+  for (const [deviceId, type] of reference?.deviceTypes ?? []) sentTypes.set(deviceId, type ?? undefined);
+  for (const [at, rules] of reference?.rulesAt ?? []) sentRules.set(at, rules);
+  const last = batch.at(-1);
+  if (last !== undefined) runOfBatch.set(last, message.id);
+  const running = ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));
+  batches.add(running);
+  try {
+    return await running;
+  } finally {
+    batches.delete(running);
+    if (batches.size === 0) {
+      sentTypes.clear();
+      sentRules.clear();
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
-import { groupByPartition, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
+import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type SentEffects, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
 
 /**
  * `TelemetryIngest` across cores: each partition is given to one of `workers` worker threads, in
@@ -169,6 +169,8 @@ export class TelemetryIngestWorkers {
         const store = deps.ruleStateStore!;
         return call.method === 'load' ? store.load(a[0] as string) : store.save(a[0] as string, JSON.parse(a[1] as string) as unknown);
       }
+      case 'effects':
+        return storeBatchEffects(deps, a[1] as SentEffects);
       case 'checkpoint': {
         const context = this.contexts.get(a[0] as string);
         return context === undefined ? Promise.resolve() : context.checkpoint(a[1] as TelemetryEnvelope);
@@ -181,6 +183,8 @@ export class TelemetryIngestWorkers {
 class IngestThread {
   private worker: Worker | undefined;
   private readonly running = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  /** Batch runs answered once their effects were stored: the worker's own answer to them comes later and tells nothing new. */
+  private readonly answeredEarly = new Set<number>();
   private nextId = 0;
   private answers: Answer[] = [];
   private loaded: Promise<void> | undefined;
@@ -215,6 +219,18 @@ class IngestThread {
     if (worker !== undefined) await worker.terminate();
   }
 
+  /**
+   * A batch's effects are stored: its run is answered now with their outcome, without waiting for
+   * the worker to take the batch in (nothing there can fail; the partition's next batch runs after it).
+   */
+  private answerBatch([runId, effects]: [number | null, SentEffects]): void {
+    const work = runId === null || effects.answerAfterCommit ? undefined : this.running.get(runId);
+    if (work === undefined) return;
+    this.running.delete(runId!);
+    this.answeredEarly.add(runId!);
+    work.resolve(effects.outcome);
+  }
+
   /** Answers ready in one turn leave in one message. */
   private reply(worker: Worker, answer: Answer): void {
     if (this.answers.length === 0) {
@@ -234,6 +250,11 @@ class IngestThread {
     worker.on('message', (message: FromWorker) => {
       if (message.kind === 'ready') return isReady();
       if (message.kind === 'answer') {
+        if (this.answeredEarly.delete(message.id)) {
+          // Cannot happen (taking a stored batch in does not fail), but would not go unnoticed.
+          if (!message.ok) this.deps.log.error('ingest.worker-batch-failed-after-its-effects', { error: message.error.message });
+          return;
+        }
         const work = this.running.get(message.id);
         this.running.delete(message.id);
         if (message.ok) work?.resolve(message.value);
@@ -248,7 +269,10 @@ class IngestThread {
           continue;
         }
         answered.then(
-          (value) => this.reply(worker, { kind: 'answer', id, ok: true, value }),
+          (value) => {
+            this.reply(worker, { kind: 'answer', id, ok: true, value });
+            if (call.port === 'effects') this.answerBatch(call.args as [number | null, SentEffects]);
+          },
           (error: unknown) => this.reply(worker, { kind: 'answer', id, ok: false, error: sendableError(error) }),
         );
       }
@@ -260,6 +284,7 @@ class IngestThread {
       this.deps.log.error('ingest.worker-failed', { error: error.message });
       for (const work of this.running.values()) work.reject(error);
       this.running.clear();
+      this.answeredEarly.clear();
     };
     worker.on('error', died);
     worker.on('exit', (code) => died(new Error(`The ingest worker stopped (exit code ${code}).`)));
