@@ -15,8 +15,12 @@ export interface WorkerIngestSettings {
   readonly maxJournalEntries?: number;
   readonly recordsPerPart?: number;
   readonly stateKeyPrefix?: string;
-  /** Which status store the main thread has: none (alerts only), one health row per call, or several per call. */
-  readonly statusStore: 'none' | 'one-by-one' | 'many';
+  /**
+   * Whether the main thread has a status store (without one, ingest raises alerts only). A worker
+   * writes health rows a slice per message (`upsertManyDeviceHealth`) whatever the store takes:
+   * the main thread writes them one by one to a store that takes one per call.
+   */
+  readonly statusStore: boolean;
   readonly ruleStateStore: boolean;
 }
 
@@ -26,7 +30,7 @@ export const WORKER_PORT_METHODS = {
   alertsQueue: ['send'],
   rejected: ['reject'],
   log: ['info', 'warn', 'error'],
-  statusStore: ['writeAggregates', 'upsertDeviceHealth', 'upsertManyDeviceHealth'],
+  statusStore: ['writeAggregates', 'upsertManyDeviceHealth'],
   ruleStateStore: ['load', 'save'],
   /** `mark(partitionId, through)`: the intake's checkpoint of the partition. */
   checkpoint: ['mark'],

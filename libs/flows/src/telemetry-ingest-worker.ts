@@ -74,13 +74,14 @@ const deps: TelemetryIngestDeps = {
   ...(settings.maxJournalEntries === undefined ? {} : { maxJournalEntries: settings.maxJournalEntries }),
   ...(settings.recordsPerPart === undefined ? {} : { recordsPerPart: settings.recordsPerPart }),
   ...(settings.stateKeyPrefix === undefined ? {} : { stateKeyPrefix: settings.stateKeyPrefix }),
-  ...(settings.statusStore === 'none'
+  ...(!settings.statusStore
     ? {}
     : {
         statusStore: {
           writeAggregates: (rows) => ask<void>('statusStore', 'writeAggregates', [rows]),
-          upsertDeviceHealth: (health) => ask<void>('statusStore', 'upsertDeviceHealth', [health]),
-          ...(settings.statusStore === 'many' ? { upsertManyDeviceHealth: (rows) => ask<void>('statusStore', 'upsertManyDeviceHealth', [rows]) } : {}),
+          // A slice of rows per message, not a round trip per device.
+          upsertDeviceHealth: (health) => ask<void>('statusStore', 'upsertManyDeviceHealth', [[health]]),
+          upsertManyDeviceHealth: (rows) => ask<void>('statusStore', 'upsertManyDeviceHealth', [rows]),
         },
       }),
   ...(settings.ruleStateStore

@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
-import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
+import type { ClockPort, DeviceHealth, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
 import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type SentEffects, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
 
@@ -36,7 +36,7 @@ export class TelemetryIngestWorkers {
     this.settings = {
       defaultDeviceType: deps.defaultDeviceType,
       ...pick(deps, ['commitIntervalMs', 'lateArrivalMs', 'maxJournalEntries', 'recordsPerPart', 'stateKeyPrefix']),
-      statusStore: statusStore === undefined ? 'none' : statusStore.upsertManyDeviceHealth === undefined ? 'one-by-one' : 'many',
+      statusStore: statusStore !== undefined,
       ruleStateStore: ruleStateStore !== undefined,
     };
     this.clock = deps.clock ?? { now: () => Date.now() };
@@ -162,8 +162,7 @@ export class TelemetryIngestWorkers {
       case 'statusStore': {
         const store = deps.statusStore!;
         if (call.method === 'writeAggregates') return store.writeAggregates(a[0] as never);
-        if (call.method === 'upsertManyDeviceHealth') return store.upsertManyDeviceHealth!(a[0] as never);
-        return store.upsertDeviceHealth(a[0] as never);
+        return upsertHealthRows(store, a[0] as readonly DeviceHealth[]);
       }
       case 'ruleStateStore': {
         const store = deps.ruleStateStore!;
@@ -300,6 +299,12 @@ class IngestThread {
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const WORKER_MODULE = new URL(FROM_SOURCES ? './telemetry-ingest-worker.ts' : './telemetry-ingest-worker.js', import.meta.url);
 const WORKER_ENTRY = FROM_SOURCES ? new URL('./telemetry-ingest-worker-sources.mjs', import.meta.url) : WORKER_MODULE;
+
+/** Health rows written as the store takes them: all at once, or one by one. */
+async function upsertHealthRows(store: NonNullable<TelemetryIngestDeps['statusStore']>, rows: readonly DeviceHealth[]): Promise<void> {
+  if (store.upsertManyDeviceHealth !== undefined) return store.upsertManyDeviceHealth(rows);
+  for (const row of rows) await store.upsertDeviceHealth(row);
+}
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};

@@ -21,6 +21,7 @@
  */
 import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { InMemoryCrm, InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore, randomIds } from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
@@ -133,12 +134,25 @@ async function throughputThroughIngest(mode: IngestMode, readings: number): Prom
   return { ingestPerSecond: rate(readings, ingestMs), parsePerSecond, alerts: measured.alertsQueue.activeCount };
 }
 
+/** Messages between this thread and worker threads, counted at the `Worker` objects (whatever sends them). */
+const threadMessages = { toWorkers: 0, fromWorkers: 0 };
+const postToWorker = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+  threadMessages.toWorkers++;
+  return postToWorker.apply(this, args);
+};
+const emitOfWorker = Worker.prototype.emit;
+Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
+  if (event === 'message') threadMessages.fromWorkers++;
+  return emitOfWorker.call(this, event, ...args);
+};
+
 /**
  * Full ingest over `threads` worker threads (`TelemetryIngestWorkers`, what `rules.workers` runs),
  * the partitions handed over as an intake does: each partition's batches one after the other, the
  * partitions at once. The workers are started (and loaded) before the clock starts.
  */
-async function throughputOnWorkers(threads: number, envelopes: readonly TelemetryEnvelope[][]): Promise<number> {
+async function throughputOnWorkers(threads: number, envelopes: readonly TelemetryEnvelope[][]): Promise<{ perSecond: number; messagesPerBatch: number }> {
   const stores = { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() };
   const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
   const ingest = new TelemetryIngestWorkers({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: COMMIT_INTERVAL_MS, ...stores }, threads);
@@ -154,15 +168,21 @@ async function throughputOnWorkers(threads: number, envelopes: readonly Telemetr
       count++;
     }
   }
+  const before = threadMessages.toWorkers + threadMessages.fromWorkers;
+  let batchCount = 0;
   const t = performance.now();
   await Promise.all([...byPartition.values()].map(async (batches) => {
-    for (const b of batches) await ingest.ingestBatch(b);
+    for (const b of batches) {
+      await ingest.ingestBatch(b);
+      batchCount++;
+    }
   }));
   await ingest.flush();
   const ms = performance.now() - t;
+  const messages = threadMessages.toWorkers + threadMessages.fromWorkers - before;
   await ingest.close();
   void alertsQueue.close();
-  return rate(count, ms);
+  return { perSecond: rate(count, ms), messagesPerBatch: messages / batchCount };
 }
 
 async function throughputThroughHub(): Promise<number> {
@@ -285,9 +305,10 @@ if (ONLY === undefined || ONLY === 'workers') {
   await stage(`full ingest on ${WORKERS} workers`);
   const many = await throughputOnWorkers(WORKERS, envelopes);
   rows.push(
-    [`full ingest on 1 worker thread (4 partitions at once), readings/s`, fmt(one), ''],
-    [`full ingest on ${WORKERS} worker threads, readings/s`, fmt(many), ''],
-    [`${WORKERS} workers / 1 worker (${cpus().length} cores)`, (many / one).toFixed(3), WORKERS === 2 ? '>= 1.7' : ''],
+    [`full ingest on 1 worker thread (4 partitions at once), readings/s`, fmt(one.perSecond), ''],
+    [`full ingest on ${WORKERS} worker threads, readings/s`, fmt(many.perSecond), ''],
+    [`${WORKERS} workers / 1 worker (${cpus().length} cores)`, (many.perSecond / one.perSecond).toFixed(3), WORKERS === 2 ? '>= 1.7' : ''],
+    [`messages between threads per batch of ${BATCH} (both ways, commits included; 1 worker, ${WORKERS} workers)`, `${one.messagesPerBatch.toFixed(2)}, ${many.messagesPerBatch.toFixed(2)}`, ''],
   );
 }
 if (ONLY === undefined || ONLY === 'latency') {
