@@ -20,6 +20,7 @@
  * so the two show where time goes.
  */
 import { cpus, loadavg } from 'node:os';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { InMemoryCrm, InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore, randomIds } from '@fieldlink/adapter-in-memory';
@@ -229,7 +230,36 @@ class TimedCrm {
   }
 }
 
-async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alerts: number; recorded: number; achieved: number; p50: number; p99: number; max: number }> {
+/**
+ * What stopped the process while a latency run sent (what lands on the tail): its garbage
+ * collections (the longest pause, and how many were full mark-compacts) and the event loop's
+ * delay (the 99th percentile and the longest, sampled every 1 ms).
+ */
+class Stalls {
+  private readonly loop = monitorEventLoopDelay({ resolution: 1 });
+  private readonly observer: PerformanceObserver;
+  longestGcMs = 0;
+  majorGcs = 0;
+
+  constructor() {
+    this.observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        this.longestGcMs = Math.max(this.longestGcMs, entry.duration);
+        if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.majorGcs++;
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+    this.loop.enable();
+  }
+
+  stop(): { longestGcMs: number; majorGcs: number; loopDelayP99Ms: number; loopDelayMaxMs: number } {
+    this.loop.disable();
+    this.observer.disconnect();
+    return { longestGcMs: this.longestGcMs, majorGcs: this.majorGcs, loopDelayP99Ms: this.loop.percentile(99) / 1e6, loopDelayMaxMs: this.loop.max / 1e6 };
+  }
+}
+
+async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alerts: number; recorded: number; achieved: number; p50: number; p99: number; max: number; stalls: ReturnType<Stalls['stop']> }> {
   const hub = new InMemoryIotHub({ partitionCount: 4 });
   const { ingest, alertsQueue } = ingestOf(mode);
   const timed = new TimedCrm();
@@ -239,6 +269,7 @@ async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alert
   processor.start();
 
   const dueAt = new Map<string, number>();
+  const stalls = new Stalls();
   const total = Math.round(RATE * SECONDS);
   const warmup = Math.round(RATE * Math.min(1, SECONDS / 5));
   const start = performance.now();
@@ -254,6 +285,7 @@ async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alert
     await new Promise((r) => setImmediate(r));
   }
   const sendMs = performance.now() - start;
+  const stopped = stalls.stop();
   const until = performance.now() + 5_000;
   while ([...dueAt.keys()].some((k) => !timed.storedAt.has(k)) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
   await subscription.close();
@@ -267,7 +299,7 @@ async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alert
   });
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
-  return { sent: total, alerts: dueAt.size, recorded: latencies.length, achieved: rate(total, sendMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? Number.NaN };
+  return { sent: total, alerts: dueAt.size, recorded: latencies.length, achieved: rate(total, sendMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? Number.NaN, stalls: stopped };
 }
 
 /** Each stage starts from a collected heap, so the garbage of the one before is not collected (and paid for) inside it. */
@@ -323,12 +355,15 @@ if (ONLY === undefined || ONLY === 'latency') {
     [`${label}: readings sent (${fmt(RATE)}/s for ${SECONDS} s), achieved /s`, `${fmt(l.sent)}, ${fmt(l.achieved)}`, ''],
     [`${label}: alert records within 5 s of the end (${ALERT_SHARE * 100}% of readings, after warm-up)`, `${fmt(l.recorded)} of ${fmt(l.alerts)}`, ''],
     [`${label}: reading -> alert record latency p50 / p99 / max, ms`, `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} / ${l.max.toFixed(2)}`, 'p99 < 3'],
+    [`${label}: while sending, longest GC pause ms, full GCs; event loop delay p99 / max, ms`, `${l.stalls.longestGcMs.toFixed(2)}, ${l.stalls.majorGcs}; ${l.stalls.loopDelayP99Ms.toFixed(2)} / ${l.stalls.loopDelayMaxMs.toFixed(2)}`, ''],
   ];
   rows.push(...latencyRows('rules pipeline', latency));
   const median = [...fullRuns].sort((a, b) => a.p99 - b.p99)[Math.floor(fullRuns.length / 2)]!;
   rows.push(...latencyRows(`full pipeline (the run of median p99)`, median));
   rows.push(
     [`full pipeline: p99 of each of ${LATENCY_RUNS} runs, ms`, fullRuns.map((l) => l.p99.toFixed(2)).join(' '), ''],
+    [`full pipeline: longest GC pause of each run, ms`, fullRuns.map((l) => l.stalls.longestGcMs.toFixed(1)).join(' '), ''],
+    [`full pipeline: longest event loop delay of each run, ms`, fullRuns.map((l) => l.stalls.loopDelayMaxMs.toFixed(1)).join(' '), ''],
     ['full pipeline: runs with p99 < 3 ms', `${fullRuns.filter((l) => l.p99 < 3).length} of ${LATENCY_RUNS}`, `>= ${Math.ceil(LATENCY_RUNS * 0.9)} of ${LATENCY_RUNS}`],
   );
 }
