@@ -64,9 +64,8 @@ const deps: TelemetryIngestDeps = {
   alertsQueue: { send: (messages) => ask<void>('alertsQueue', 'send', [messages]) },
   rejected: { reject: (rejected) => ask<void>('rejected', 'reject', [rejected]) },
   log,
-  // A batch without effects asks nothing: its run's answer is the only message back.
-  storeEffects: ({ through, ...effects }) =>
-    effects.messages.length === 0 && effects.rejects.length === 0 && effects.outcome.alerts.length === 0 ? Promise.resolve() : ask<void>('effects', 'store', [runOfBatch.get(through) ?? null, effects satisfies SentEffects]),
+  // A batch without effects asks nothing (see `TelemetryIngest`): its run's answer is the only message back.
+  storeEffects: ({ through, ...effects }) => ask<void>('effects', 'store', [runOfBatch.get(through) ?? null, effects satisfies SentEffects]),
   clock: { now: () => now },
   defaultDeviceType: settings.defaultDeviceType,
   ...(settings.commitIntervalMs === undefined ? {} : { commitIntervalMs: settings.commitIntervalMs }),

@@ -53,8 +53,9 @@ export interface TelemetryIngestDeps {
   /** Prefix of the rule-state keys, so two ingest jobs on one store do not meet. */
   readonly stateKeyPrefix?: string;
   /**
-   * Stores a batch's effects before its state takes the batch in: `storeBatchEffects` over the
-   * ports above by default. Ingest on a worker thread hands them to the main thread in one message.
+   * Stores a batch's effects (when it has any) before its state takes the batch in:
+   * `storeBatchEffects` over the ports above by default. Ingest on a worker thread hands them to
+   * the main thread in one message.
    */
   readonly storeEffects?: (effects: BatchEffects) => Promise<void>;
 }
@@ -244,8 +245,10 @@ export class TelemetryIngest {
 
     // The batch's effects first; the state takes the batch in only once they are stored.
     const outcome: BatchOutcome = { alerts, rejected: rejects.length, skipped };
-    const effects: BatchEffects = { partitionId, through: lastEnvelope, messages, rejects, outcome, answerAfterCommit: this.commitIntervalMs === 0 || this.failedCommits.has(partitionId) };
-    await (this.deps.storeEffects?.(effects) ?? storeBatchEffects(this.deps, effects));
+    if (alerts.length > 0 || rejects.length > 0) {
+      const effects: BatchEffects = { partitionId, through: lastEnvelope, messages, rejects, outcome, answerAfterCommit: this.commitIntervalMs === 0 || this.failedCommits.has(partitionId) };
+      await (this.deps.storeEffects?.(effects) ?? storeBatchEffects(this.deps, effects));
+    }
     state.foldBatch(rules, lastSequence, latestTime, lastEnvelope);
     if (this.deps.statusStore !== undefined) {
       for (const event of events) {
