@@ -52,6 +52,8 @@ const sentRules = new Map<number, readonly CfsThresholdRule[]>();
 const runOfBatch = new WeakMap<TelemetryEnvelope, number>();
 /** Batches running here: other work waits for them, as their runs may be answered before they end (see `effects.store`). */
 const batches = new Set<Promise<unknown>>();
+/** Runs the main thread answered when it stored their effects: their end is told only if it fails. */
+const answeredByMain = new Set<number>();
 
 const deps: TelemetryIngestDeps = {
   referenceData: {
@@ -65,7 +67,11 @@ const deps: TelemetryIngestDeps = {
   rejected: { reject: (rejected) => ask<void>('rejected', 'reject', [rejected]) },
   log,
   // A batch without effects asks nothing (see `TelemetryIngest`): its run's answer is the only message back.
-  storeEffects: ({ through, ...effects }) => ask<void>('effects', 'store', [runOfBatch.get(through) ?? null, effects satisfies SentEffects]),
+  storeEffects: async ({ through, ...effects }) => {
+    const runId = runOfBatch.get(through) ?? null;
+    await ask<void>('effects', 'store', [runId, effects satisfies SentEffects]);
+    if (runId !== null && !effects.answerAfterCommit) answeredByMain.add(runId);
+  },
   clock: { now: () => now },
   defaultDeviceType: settings.defaultDeviceType,
   ...(settings.commitIntervalMs === undefined ? {} : { commitIntervalMs: settings.commitIntervalMs }),
@@ -161,10 +167,11 @@ port.on('message', (message: ToWorker) => {
     (value) => {
       // What the work asked without waiting (log lines) goes before its answer.
       sendCalls();
-      post({ kind: 'answer', id: message.id, ok: true, value });
+      if (!answeredByMain.delete(message.id)) post({ kind: 'answer', id: message.id, ok: true, value });
     },
     (error: unknown) => {
       sendCalls();
+      answeredByMain.delete(message.id);
       post({ kind: 'answer', id: message.id, ok: false, error: sendableError(error) });
     },
   );

@@ -182,8 +182,6 @@ export class TelemetryIngestWorkers {
 class IngestThread {
   private worker: Worker | undefined;
   private readonly running = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
-  /** Batch runs answered once their effects were stored: the worker's own answer to them comes later and tells nothing new. */
-  private readonly answeredEarly = new Set<number>();
   private nextId = 0;
   private answers: Answer[] = [];
   private loaded: Promise<void> | undefined;
@@ -220,13 +218,13 @@ class IngestThread {
 
   /**
    * A batch's effects are stored: its run is answered now with their outcome, without waiting for
-   * the worker to take the batch in (nothing there can fail; the partition's next batch runs after it).
+   * the worker to take the batch in (nothing there can fail; the partition's next batch runs after
+   * it). The worker then sends no answer of its own for that run.
    */
   private answerBatch([runId, effects]: [number | null, SentEffects]): void {
     const work = runId === null || effects.answerAfterCommit ? undefined : this.running.get(runId);
     if (work === undefined) return;
     this.running.delete(runId!);
-    this.answeredEarly.add(runId!);
     work.resolve(effects.outcome);
   }
 
@@ -249,12 +247,9 @@ class IngestThread {
     worker.on('message', (message: FromWorker) => {
       if (message.kind === 'ready') return isReady();
       if (message.kind === 'answer') {
-        if (this.answeredEarly.delete(message.id)) {
-          // Cannot happen (taking a stored batch in does not fail), but would not go unnoticed.
-          if (!message.ok) this.deps.log.error('ingest.worker-batch-failed-after-its-effects', { error: message.error.message });
-          return;
-        }
         const work = this.running.get(message.id);
+        // A run answered when its effects were stored ends without a word, unless it failed after (which cannot happen, but would not go unnoticed).
+        if (work === undefined && !message.ok) this.deps.log.error('ingest.worker-batch-failed-after-its-effects', { error: message.error.message });
         this.running.delete(message.id);
         if (message.ok) work?.resolve(message.value);
         else work?.reject(receivedError(message.error));
@@ -283,7 +278,6 @@ class IngestThread {
       this.deps.log.error('ingest.worker-failed', { error: error.message });
       for (const work of this.running.values()) work.reject(error);
       this.running.clear();
-      this.answeredEarly.clear();
     };
     worker.on('error', died);
     worker.on('exit', (code) => died(new Error(`The ingest worker stopped (exit code ${code}).`)));
