@@ -153,7 +153,7 @@ Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args:
  * the partitions handed over as an intake does: each partition's batches one after the other, the
  * partitions at once. The workers are started (and loaded) before the clock starts.
  */
-async function throughputOnWorkers(threads: number, envelopes: readonly TelemetryEnvelope[][]): Promise<{ perSecond: number; messagesPerBatch: number }> {
+async function throughputOnWorkers(threads: number, envelopes: readonly TelemetryEnvelope[][]): Promise<{ perSecond: number; messagesPerBatch: number; cpuMicrosPerReading: number }> {
   const stores = { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() };
   const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
   const ingest = new TelemetryIngestWorkers({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: COMMIT_INTERVAL_MS, ...stores }, threads);
@@ -171,6 +171,7 @@ async function throughputOnWorkers(threads: number, envelopes: readonly Telemetr
   }
   const before = threadMessages.toWorkers + threadMessages.fromWorkers;
   let batchCount = 0;
+  const cpuBefore = process.cpuUsage();
   const t = performance.now();
   await Promise.all([...byPartition.values()].map(async (batches) => {
     for (const b of batches) {
@@ -180,10 +181,11 @@ async function throughputOnWorkers(threads: number, envelopes: readonly Telemetr
   }));
   await ingest.flush();
   const ms = performance.now() - t;
+  const cpu = process.cpuUsage(cpuBefore);
   const messages = threadMessages.toWorkers + threadMessages.fromWorkers - before;
   await ingest.close();
   void alertsQueue.close();
-  return { perSecond: rate(count, ms), messagesPerBatch: messages / batchCount };
+  return { perSecond: rate(count, ms), messagesPerBatch: messages / batchCount, cpuMicrosPerReading: (cpu.user + cpu.system) / count };
 }
 
 async function throughputThroughHub(): Promise<number> {
@@ -341,6 +343,7 @@ if (ONLY === undefined || ONLY === 'workers') {
     [`full ingest on ${WORKERS} worker threads, readings/s`, fmt(many.perSecond), ''],
     [`${WORKERS} workers / 1 worker (${cpus().length} cores)`, (many.perSecond / one.perSecond).toFixed(3), WORKERS === 2 ? '>= 1.7' : ''],
     [`messages between threads per batch of ${BATCH} (both ways, commits included; 1 worker, ${WORKERS} workers)`, `${one.messagesPerBatch.toFixed(2)}, ${many.messagesPerBatch.toFixed(2)}`, ''],
+    [`CPU time of the process (all threads) per reading, us (1 worker, ${WORKERS} workers)`, `${one.cpuMicrosPerReading.toFixed(2)}, ${many.cpuMicrosPerReading.toFixed(2)}`, ''],
   );
 }
 if (ONLY === undefined || ONLY === 'latency') {
