@@ -20,7 +20,9 @@
  * so the two show where time goes.
  */
 import { cpus, loadavg } from 'node:os';
+import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
 import { InMemoryCrm, InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore, randomIds } from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
@@ -133,36 +135,75 @@ async function throughputThroughIngest(mode: IngestMode, readings: number): Prom
   return { ingestPerSecond: rate(readings, ingestMs), parsePerSecond, alerts: measured.alertsQueue.activeCount };
 }
 
-/**
- * Full ingest over `threads` worker threads (`TelemetryIngestWorkers`, what `rules.workers` runs),
- * the partitions handed over as an intake does: each partition's batches one after the other, the
- * partitions at once. The workers are started (and loaded) before the clock starts.
- */
-async function throughputOnWorkers(threads: number, envelopes: readonly TelemetryEnvelope[][]): Promise<number> {
-  const stores = { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() };
-  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
-  const ingest = new TelemetryIngestWorkers({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: COMMIT_INTERVAL_MS, ...stores }, threads);
-  await ingest.start();
+/** The readings in batches of one partition each, by partition, as an intake hands them over. */
+function partitionBatches(envelopes: readonly TelemetryEnvelope[][]): Map<string, TelemetryEnvelope[][]> {
   const byPartition = new Map<string, TelemetryEnvelope[][]>();
-  let count = 0;
   for (const b of envelopes) {
     for (const e of b) {
       const list = byPartition.get(e.partitionId) ?? [];
       if (list.length === 0 || list.at(-1)!.length === BATCH) list.push([]);
       list.at(-1)!.push(e);
       byPartition.set(e.partitionId, list);
-      count++;
     }
   }
+  return byPartition;
+}
+
+/** Each partition's batches one after another, the partitions at once; tells how many batches. */
+async function handOver(ingest: TelemetryIngestWorkers, byPartition: ReadonlyMap<string, TelemetryEnvelope[][]>): Promise<number> {
+  let batches = 0;
+  await Promise.all(
+    [...byPartition.values()].map(async (list) => {
+      for (const b of list) {
+        await ingest.ingestBatch(b);
+        batches++;
+      }
+    }),
+  );
+  return batches;
+}
+
+/** Messages between this thread and worker threads, counted at the `Worker` objects (whatever sends them). */
+const threadMessages = { toWorkers: 0, fromWorkers: 0 };
+const postToWorker = Worker.prototype.postMessage;
+Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
+  threadMessages.toWorkers++;
+  return postToWorker.apply(this, args);
+};
+const emitOfWorker = Worker.prototype.emit;
+Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args: unknown[]) {
+  if (event === 'message') threadMessages.fromWorkers++;
+  return emitOfWorker.call(this, event, ...args);
+};
+
+/**
+ * Full ingest over `threads` worker threads (`TelemetryIngestWorkers`, what `rules.workers` runs),
+ * the partitions handed over as an intake does: each partition's batches one after the other, the
+ * partitions at once. The workers are started (and loaded) and their code warmed up before the
+ * clock starts, as the main-thread runs' is.
+ */
+async function throughputOnWorkers(threads: number, envelopes: readonly TelemetryEnvelope[][]): Promise<{ perSecond: number; messagesPerBatch: number; cpuMicrosPerReading: number }> {
+  const stores = { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() };
+  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
+  const ingest = new TelemetryIngestWorkers({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: COMMIT_INTERVAL_MS, ...stores }, threads);
+  await ingest.start();
+  // Each worker's code warmed up (JIT) as the main-thread runs' is: the first tenth of the readings, on partitions of their own.
+  const warmUp = envelopes.slice(0, Math.ceil(envelopes.length / 10)).map((b) => b.map((e) => ({ ...e, partitionId: `warm-up-${e.partitionId}` })));
+  await handOver(ingest, partitionBatches(warmUp));
+  await ingest.flush();
+  const byPartition = partitionBatches(envelopes);
+  const count = envelopes.reduce((n, b) => n + b.length, 0);
+  const before = threadMessages.toWorkers + threadMessages.fromWorkers;
+  const cpuBefore = process.cpuUsage();
   const t = performance.now();
-  await Promise.all([...byPartition.values()].map(async (batches) => {
-    for (const b of batches) await ingest.ingestBatch(b);
-  }));
+  const batchCount = await handOver(ingest, byPartition);
   await ingest.flush();
   const ms = performance.now() - t;
+  const cpu = process.cpuUsage(cpuBefore);
+  const messages = threadMessages.toWorkers + threadMessages.fromWorkers - before;
   await ingest.close();
   void alertsQueue.close();
-  return rate(count, ms);
+  return { perSecond: rate(count, ms), messagesPerBatch: messages / batchCount, cpuMicrosPerReading: (cpu.user + cpu.system) / count };
 }
 
 async function throughputThroughHub(): Promise<number> {
@@ -209,7 +250,36 @@ class TimedCrm {
   }
 }
 
-async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alerts: number; recorded: number; achieved: number; p50: number; p99: number; max: number }> {
+/**
+ * What stopped the process while a latency run sent (what lands on the tail): its garbage
+ * collections (the longest pause, and how many were full mark-compacts) and the event loop's
+ * delay (the 99th percentile and the longest, sampled every 1 ms).
+ */
+class Stalls {
+  private readonly loop = monitorEventLoopDelay({ resolution: 1 });
+  private readonly observer: PerformanceObserver;
+  longestGcMs = 0;
+  majorGcs = 0;
+
+  constructor() {
+    this.observer = new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) {
+        this.longestGcMs = Math.max(this.longestGcMs, entry.duration);
+        if ((entry as unknown as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) this.majorGcs++;
+      }
+    });
+    this.observer.observe({ entryTypes: ['gc'] });
+    this.loop.enable();
+  }
+
+  stop(): { longestGcMs: number; majorGcs: number; loopDelayP99Ms: number; loopDelayMaxMs: number } {
+    this.loop.disable();
+    this.observer.disconnect();
+    return { longestGcMs: this.longestGcMs, majorGcs: this.majorGcs, loopDelayP99Ms: this.loop.percentile(99) / 1e6, loopDelayMaxMs: this.loop.max / 1e6 };
+  }
+}
+
+async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alerts: number; recorded: number; achieved: number; p50: number; p99: number; max: number; stalls: ReturnType<Stalls['stop']> }> {
   const hub = new InMemoryIotHub({ partitionCount: 4 });
   const { ingest, alertsQueue } = ingestOf(mode);
   const timed = new TimedCrm();
@@ -219,6 +289,7 @@ async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alert
   processor.start();
 
   const dueAt = new Map<string, number>();
+  const stalls = new Stalls();
   const total = Math.round(RATE * SECONDS);
   const warmup = Math.round(RATE * Math.min(1, SECONDS / 5));
   const start = performance.now();
@@ -234,6 +305,7 @@ async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alert
     await new Promise((r) => setImmediate(r));
   }
   const sendMs = performance.now() - start;
+  const stopped = stalls.stop();
   const until = performance.now() + 5_000;
   while ([...dueAt.keys()].some((k) => !timed.storedAt.has(k)) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
   await subscription.close();
@@ -247,7 +319,7 @@ async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alert
   });
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
-  return { sent: total, alerts: dueAt.size, recorded: latencies.length, achieved: rate(total, sendMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? Number.NaN };
+  return { sent: total, alerts: dueAt.size, recorded: latencies.length, achieved: rate(total, sendMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? Number.NaN, stalls: stopped };
 }
 
 /** Each stage starts from a collected heap, so the garbage of the one before is not collected (and paid for) inside it. */
@@ -285,9 +357,11 @@ if (ONLY === undefined || ONLY === 'workers') {
   await stage(`full ingest on ${WORKERS} workers`);
   const many = await throughputOnWorkers(WORKERS, envelopes);
   rows.push(
-    [`full ingest on 1 worker thread (4 partitions at once), readings/s`, fmt(one), ''],
-    [`full ingest on ${WORKERS} worker threads, readings/s`, fmt(many), ''],
-    [`${WORKERS} workers / 1 worker (${cpus().length} cores)`, (many / one).toFixed(3), WORKERS === 2 ? '>= 1.7' : ''],
+    [`full ingest on 1 worker thread (4 partitions at once), readings/s`, fmt(one.perSecond), ''],
+    [`full ingest on ${WORKERS} worker threads, readings/s`, fmt(many.perSecond), ''],
+    [`${WORKERS} workers / 1 worker (${cpus().length} cores)`, (many.perSecond / one.perSecond).toFixed(3), WORKERS === 2 ? '>= 1.7' : ''],
+    [`messages between threads per batch of ${BATCH} (both ways, commits included; 1 worker, ${WORKERS} workers)`, `${one.messagesPerBatch.toFixed(2)}, ${many.messagesPerBatch.toFixed(2)}`, ''],
+    [`CPU time of the process (all threads) per reading, us (1 worker, ${WORKERS} workers)`, `${one.cpuMicrosPerReading.toFixed(2)}, ${many.cpuMicrosPerReading.toFixed(2)}`, ''],
   );
 }
 if (ONLY === undefined || ONLY === 'latency') {
@@ -302,12 +376,15 @@ if (ONLY === undefined || ONLY === 'latency') {
     [`${label}: readings sent (${fmt(RATE)}/s for ${SECONDS} s), achieved /s`, `${fmt(l.sent)}, ${fmt(l.achieved)}`, ''],
     [`${label}: alert records within 5 s of the end (${ALERT_SHARE * 100}% of readings, after warm-up)`, `${fmt(l.recorded)} of ${fmt(l.alerts)}`, ''],
     [`${label}: reading -> alert record latency p50 / p99 / max, ms`, `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} / ${l.max.toFixed(2)}`, 'p99 < 3'],
+    [`${label}: while sending, longest GC pause ms, full GCs; event loop delay p99 / max, ms`, `${l.stalls.longestGcMs.toFixed(2)}, ${l.stalls.majorGcs}; ${l.stalls.loopDelayP99Ms.toFixed(2)} / ${l.stalls.loopDelayMaxMs.toFixed(2)}`, ''],
   ];
   rows.push(...latencyRows('rules pipeline', latency));
   const median = [...fullRuns].sort((a, b) => a.p99 - b.p99)[Math.floor(fullRuns.length / 2)]!;
   rows.push(...latencyRows(`full pipeline (the run of median p99)`, median));
   rows.push(
     [`full pipeline: p99 of each of ${LATENCY_RUNS} runs, ms`, fullRuns.map((l) => l.p99.toFixed(2)).join(' '), ''],
+    [`full pipeline: longest GC pause of each run, ms`, fullRuns.map((l) => l.stalls.longestGcMs.toFixed(1)).join(' '), ''],
+    [`full pipeline: longest event loop delay of each run, ms`, fullRuns.map((l) => l.stalls.loopDelayMaxMs.toFixed(1)).join(' '), ''],
     ['full pipeline: runs with p99 < 3 ms', `${fullRuns.filter((l) => l.p99 < 3).length} of ${LATENCY_RUNS}`, `>= ${Math.ceil(LATENCY_RUNS * 0.9)} of ${LATENCY_RUNS}`],
   );
 }

@@ -1,13 +1,12 @@
 // Flows 3–6 (ingest): the rules (CFS threshold query or native engine) over a batch, with their state.
 import {
-  CFS_SUPPRESSION_MS,
   CfsAlertQuery,
   emptyRulesEngineState,
   restoreRulesEngineState,
   RulesEngine,
   snapshotRulesEngineState,
+  err,
   ok,
-  type CfsAlertQueryState,
   type CfsThresholdRule,
   type CompiledRuleSet,
   type RuleOutcome,
@@ -18,14 +17,17 @@ import {
   type ValidationIssue,
 } from '@fieldlink/domain';
 import { z } from 'zod';
-import { LayeredMap } from './state/layered-map.js';
 import { parseStored } from './state/stored-state.js';
-import { TimeIndexedMap } from './state/time-indexed-map.js';
+import { parseSuppressionKey, SuppressionMemory, SuppressionView } from './state/suppression-memory.js';
+
+type SuppressionKey = NonNullable<ReturnType<typeof parseSuppressionKey>>;
 
 /** The CFS suppression memory as stored: `[key, time of the last alert]` pairs. */
 const cfsRuleSnapshotSchema = z.object({ lastAlertAt: z.array(z.tuple([z.string(), z.number()])) });
 /** What a journal entry holds of it: the pairs set, and the keys forgotten, since the last save. */
 const cfsRuleChangesSchema = z.object({ set: z.array(z.tuple([z.string(), z.number()])), removed: z.array(z.string()) });
+
+const notAKey = (path: string, stored: string): ValidationIssue => ({ path, message: `not a CFS suppression key: ${JSON.stringify(stored)}` });
 
 /**
  * What telemetry ingest needs from a rules engine: a pure evaluation over a state it keeps per
@@ -70,102 +72,80 @@ export interface RuleStateChanges<S> {
   replay(state: S, changes: unknown): Result<void, ValidationIssue[]>;
 }
 
+/** The CFS rule state of a partition (`SuppressionMemory`), or a batch's view of it (`SuppressionView`). */
+export type CfsRuleState = SuppressionMemory | SuppressionView;
+
 /**
  * CFS mode: exactly the CFS Stream Analytics alert query (threshold per device type, the same
- * reading of the same device suppressed within one minute).
+ * reading of the same device suppressed within one minute), its memory in the compact layout of
+ * `SuppressionMemory`. Stored as `{ lastAlertAt: [[key, time], ...] }` and journal entries of
+ * `{ set, removed }`, the keys those of `cfsSuppressionKey`.
  */
-export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
+export class CfsRuleEvaluator implements RuleEvaluator<CfsRuleState> {
   readonly name = 'cfs';
   private cached: { rules: readonly CfsThresholdRule[]; query: CfsAlertQuery } | undefined;
 
-  initialState(): CfsAlertQueryState {
-    return { lastAlertAt: new TimeIndexedMap() };
+  initialState(): CfsRuleState {
+    return new SuppressionMemory();
   }
 
-  copy(state: CfsAlertQueryState): CfsAlertQueryState {
-    const lastAlertAt = new TimeIndexedMap<string>();
-    for (const [key, at] of state.lastAlertAt) lastAlertAt.set(key, at);
-    return { lastAlertAt };
+  copy(state: CfsRuleState): CfsRuleState {
+    const copied = memoryOf(state.entries(), 'lastAlertAt');
+    if (!copied.ok) throw new Error('A CFS suppression memory held a key it cannot read back: a bug.');
+    return copied.value;
   }
 
-  /** Per committed map, the keys set (with their time) or removed (null) since it was last saved. */
-  private readonly unsavedOf = new WeakMap<Map<string, number>, Map<string, number | null>>();
-
-  readonly changes: RuleStateChanges<CfsAlertQueryState> = {
-    begin: (committed) => ({ lastAlertAt: new LayeredMap(committed.lastAlertAt) }),
+  readonly changes: RuleStateChanges<CfsRuleState> = {
+    begin: (committed) => new SuppressionView(committedOf(committed)),
     commit: (view) => {
-      const layers = layersOf(view);
-      let unsaved = this.unsavedOf.get(layers.committed);
-      if (unsaved === undefined) this.unsavedOf.set(layers.committed, (unsaved = new Map()));
-      for (const change of layers.changes()) unsaved.set(change.key, change.removed ? null : change.value);
-      layers.commit();
+      if (!(view instanceof SuppressionView)) throw new TypeError('CFS rule state changes are read from a view begun by `changes.begin`.');
+      view.commit();
     },
-    unsaved: (committed) => {
-      const set: Array<[string, number]> = [];
-      const removed: string[] = [];
-      for (const [key, at] of this.unsavedOf.get(committed.lastAlertAt) ?? []) {
-        if (at === null) removed.push(key);
-        else set.push([key, at]);
-      }
-      return { set, removed };
-    },
-    saved: (committed, stored) => {
-      const unsaved = this.unsavedOf.get(committed.lastAlertAt);
-      if (unsaved === undefined) return;
-      const { set, removed } = stored as { set: Array<[string, number]>; removed: string[] };
-      // A key changed again since `unsaved` was taken stays unsaved.
-      for (const [key, at] of set) if (unsaved.get(key) === at) unsaved.delete(key);
-      for (const key of removed) if (unsaved.get(key) === null) unsaved.delete(key);
-    },
+    unsaved: (committed) => committedOf(committed).unsaved(),
+    saved: (committed, stored) => committedOf(committed).saved(stored),
     replay: (state, changes) => {
       const read = parseStored(cfsRuleChangesSchema, changes);
       if (!read.ok) return read;
-      for (const [key, at] of read.value.set) state.lastAlertAt.set(key, at);
-      for (const key of read.value.removed) state.lastAlertAt.delete(key);
+      const sets: Array<{ key: SuppressionKey; at: number }> = [];
+      const issues: ValidationIssue[] = [];
+      read.value.set.forEach(([stored, at], index) => {
+        const key = parseSuppressionKey(stored);
+        if (key === undefined) issues.push(notAKey(`set.${index}.0`, stored));
+        else sets.push({ key, at });
+      });
+      const removals: SuppressionKey[] = [];
+      read.value.removed.forEach((stored, index) => {
+        const key = parseSuppressionKey(stored);
+        if (key === undefined) issues.push(notAKey(`removed.${index}`, stored));
+        else removals.push(key);
+      });
+      if (issues.length > 0) return err(issues);
+      const memory = committedOf(state);
+      for (const { key, at } of sets) memory.rememberOver(key.deviceId, key.readingType, key.reading, at);
+      for (const key of removals) memory.forget(key.deviceId, key.readingType, key.reading);
+      memory.takenAsSaved();
       return ok(undefined);
     },
   };
 
-  evaluate(state: CfsAlertQueryState, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): ThresholdAlert[] {
-    return this.queryFor(rules).evaluate(state, event, deviceType);
+  evaluate(state: CfsRuleState, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): ThresholdAlert[] {
+    return this.queryFor(rules).evaluateWith(state, event, deviceType);
   }
 
-  /**
-   * Forgets what can no longer suppress, as `CfsAlertQuery.prune` does, visiting only the keys
-   * whose time may have passed (the seconds the time index of the committed map files them under,
-   * and the keys each view over it set) rather than every key.
-   */
-  advance(state: CfsAlertQueryState, now: number): ThresholdAlert[] {
-    const map = state.lastAlertAt;
-    const layers: Array<LayeredMap<string, number>> = [];
-    let base: Map<string, number> = map;
-    while (base instanceof LayeredMap) {
-      layers.push(base as LayeredMap<string, number>);
-      base = (base as LayeredMap<string, number>).committed;
-    }
-    if (!(base instanceof TimeIndexedMap)) {
-      new CfsAlertQuery([]).prune(state, now);
-      return [];
-    }
-    const candidates = [...(base as TimeIndexedMap<string>).keysUpTo(now - CFS_SUPPRESSION_MS)];
-    for (const layer of layers) for (const change of layer.changes()) if (!change.removed) candidates.push(change.key);
-    for (const key of candidates) {
-      const at = map.get(key);
-      if (at !== undefined && now - at >= CFS_SUPPRESSION_MS) map.delete(key);
-    }
+  /** Forgets what can no longer suppress, as `CfsAlertQuery.prune` does, visiting only the seconds that passed. */
+  advance(state: CfsRuleState, now: number): ThresholdAlert[] {
+    state.prune(now);
     return [];
   }
 
-  toSnapshot(state: CfsAlertQueryState): unknown {
-    return { lastAlertAt: [...state.lastAlertAt] };
+  toSnapshot(state: CfsRuleState): unknown {
+    return { lastAlertAt: [...state.entries()] };
   }
 
-  fromSnapshot(snapshot: unknown): Result<CfsAlertQueryState, ValidationIssue[]> {
+  fromSnapshot(snapshot: unknown): Result<CfsRuleState, ValidationIssue[]> {
     const read = parseStored(cfsRuleSnapshotSchema, snapshot);
     if (!read.ok) return read;
-    const lastAlertAt = new TimeIndexedMap<string>();
-    for (const [key, at] of read.value.lastAlertAt) lastAlertAt.set(key, at);
-    return ok({ lastAlertAt });
+    return memoryOf(read.value.lastAlertAt, 'lastAlertAt');
   }
 
   private queryFor(rules: readonly CfsThresholdRule[]): CfsAlertQuery {
@@ -174,9 +154,25 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsAlertQueryState> {
   }
 }
 
-function layersOf(view: CfsAlertQueryState): LayeredMap<string, number> {
-  if (!(view.lastAlertAt instanceof LayeredMap)) throw new TypeError('CFS rule state changes are read from a view begun by `changes.begin`.');
-  return view.lastAlertAt as LayeredMap<string, number>;
+function committedOf(state: CfsRuleState): SuppressionMemory {
+  if (!(state instanceof SuppressionMemory)) throw new TypeError('CFS rule state: a view was given where the committed state is meant.');
+  return state;
+}
+
+/** A memory holding these stored keys, counted as saved; an issue per stored key that is not one. */
+function memoryOf(entries: Iterable<readonly [string, number]>, path: string): Result<SuppressionMemory, ValidationIssue[]> {
+  const memory = new SuppressionMemory();
+  const issues: ValidationIssue[] = [];
+  let index = 0;
+  for (const [stored, at] of entries) {
+    const key = parseSuppressionKey(stored);
+    if (key === undefined) issues.push(notAKey(`${path}.${index}.0`, stored));
+    else memory.rememberOver(key.deviceId, key.readingType, key.reading, at);
+    index += 1;
+  }
+  if (issues.length > 0) return err(issues);
+  memory.takenAsSaved();
+  return ok(memory);
 }
 
 /**

@@ -1,5 +1,6 @@
 // Flows 3–6 (ingest): what the main thread and an ingest worker thread say to each other.
 import type { CfsThresholdRule } from '@fieldlink/domain';
+import type { BatchEffects } from './telemetry-ingest.js';
 
 /**
  * What the main thread and a telemetry-ingest worker (see `TelemetryIngestWorkers`) say to each
@@ -15,8 +16,12 @@ export interface WorkerIngestSettings {
   readonly maxJournalEntries?: number;
   readonly recordsPerPart?: number;
   readonly stateKeyPrefix?: string;
-  /** Which status store the main thread has: none (alerts only), one health row per call, or several per call. */
-  readonly statusStore: 'none' | 'one-by-one' | 'many';
+  /**
+   * Whether the main thread has a status store (without one, ingest raises alerts only). A worker
+   * writes health rows a slice per message (`upsertManyDeviceHealth`) whatever the store takes:
+   * the main thread writes them one by one to a store that takes one per call.
+   */
+  readonly statusStore: boolean;
   readonly ruleStateStore: boolean;
 }
 
@@ -26,10 +31,15 @@ export const WORKER_PORT_METHODS = {
   alertsQueue: ['send'],
   rejected: ['reject'],
   log: ['info', 'warn', 'error'],
-  statusStore: ['writeAggregates', 'upsertDeviceHealth', 'upsertManyDeviceHealth'],
+  statusStore: ['writeAggregates', 'upsertManyDeviceHealth'],
   ruleStateStore: ['load', 'save'],
   /** `mark(partitionId, through)`: the intake's checkpoint of the partition. */
   checkpoint: ['mark'],
+  /**
+   * `store(runId, effects)`: a batch's effects (`storeBatchEffects`); once they are stored the main
+   * thread answers the batch's run (`runId`, null: none) with their outcome, unless it waits for a commit.
+   */
+  effects: ['store'],
 } as const;
 export type WorkerPortName = keyof typeof WORKER_PORT_METHODS;
 
@@ -46,6 +56,9 @@ export interface BatchReference {
   readonly deviceTypes: ReadonlyArray<readonly [string, string | null]>;
   readonly rulesAt: ReadonlyArray<readonly [number, readonly CfsThresholdRule[]]>;
 }
+
+/** A batch's effects as they cross to the main thread (`effects.store`): the envelope the state takes the batch in through stays in the worker. */
+export type SentEffects = Omit<BatchEffects, 'through'>;
 
 /** The ingest's own methods the main thread runs in a worker. */
 export type IngestMethod = 'ingestBatch' | 'flush' | 'commitDue' | 'advanceIdle' | 'advanceTime';

@@ -7,7 +7,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { CfsThresholdRule } from '@fieldlink/domain';
 import type { LogFields, TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { receivedError, sendableError, type BatchReference, type FromWorker, type PortCall, type RunMessage, type ToWorker, type WorkerIngestSettings, type WorkerPortName } from './telemetry-ingest-worker-protocol.js';
+import { receivedError, sendableError, type BatchReference, type FromWorker, type PortCall, type RunMessage, type SentEffects, type ToWorker, type WorkerIngestSettings, type WorkerPortName } from './telemetry-ingest-worker-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('telemetry-ingest-worker runs in a worker thread only.');
@@ -49,7 +49,13 @@ const log = {
 /** Reference data sent with the batches running now (forgotten once none runs): read before asking. */
 const sentTypes = new Map<string, string | undefined>();
 const sentRules = new Map<number, readonly CfsThresholdRule[]>();
-let batchesRunning = 0;
+
+/** The run each batch came in, by its last envelope: a batch's effects name their run, which the main thread then answers. */
+const runOfBatch = new WeakMap<TelemetryEnvelope, number>();
+/** Batches running here: other work waits for them, as their runs may be answered before they end (see `effects.store`). */
+const batches = new Set<Promise<unknown>>();
+/** Runs the main thread answered when it stored their effects: their end is told only if it fails. */
+const answeredByMain = new Set<number>();
 
 const deps: TelemetryIngestDeps = {
   referenceData: {
@@ -62,6 +68,12 @@ const deps: TelemetryIngestDeps = {
   alertsQueue: { send: (messages) => ask<void>('alertsQueue', 'send', [messages]) },
   rejected: { reject: (rejected) => ask<void>('rejected', 'reject', [rejected]) },
   log,
+  // A batch without effects asks nothing (see `TelemetryIngest`): its run's answer is the only message back.
+  storeEffects: async ({ through, ...effects }) => {
+    const runId = runOfBatch.get(through) ?? null;
+    await ask<void>('effects', 'store', [runId, effects satisfies SentEffects]);
+    if (runId !== null && !effects.answerAfterCommit) answeredByMain.add(runId);
+  },
   clock: { now: () => now },
   defaultDeviceType: settings.defaultDeviceType,
   ...(settings.commitIntervalMs === undefined ? {} : { commitIntervalMs: settings.commitIntervalMs }),
@@ -69,13 +81,14 @@ const deps: TelemetryIngestDeps = {
   ...(settings.maxJournalEntries === undefined ? {} : { maxJournalEntries: settings.maxJournalEntries }),
   ...(settings.recordsPerPart === undefined ? {} : { recordsPerPart: settings.recordsPerPart }),
   ...(settings.stateKeyPrefix === undefined ? {} : { stateKeyPrefix: settings.stateKeyPrefix }),
-  ...(settings.statusStore === 'none'
+  ...(!settings.statusStore
     ? {}
     : {
         statusStore: {
           writeAggregates: (rows) => ask<void>('statusStore', 'writeAggregates', [rows]),
-          upsertDeviceHealth: (health) => ask<void>('statusStore', 'upsertDeviceHealth', [health]),
-          ...(settings.statusStore === 'many' ? { upsertManyDeviceHealth: (rows) => ask<void>('statusStore', 'upsertManyDeviceHealth', [rows]) } : {}),
+          // A slice of rows per message, not a round trip per device.
+          upsertDeviceHealth: (health) => ask<void>('statusStore', 'upsertManyDeviceHealth', [[health]]),
+          upsertManyDeviceHealth: (rows) => ask<void>('statusStore', 'upsertManyDeviceHealth', [rows]),
         },
       }),
   ...(settings.ruleStateStore
@@ -105,22 +118,11 @@ function contextOf(partitionId: string): TelemetryPartitionContext {
 }
 
 async function run(message: RunMessage): Promise<unknown> {
+  if (message.method === 'ingestBatch') return runBatch(message);
+  // Other work starts once the batches running here have ended: their runs may have been answered before.
+  await Promise.allSettled([...batches]);
   const [first] = message.args;
   switch (message.method) {
-    case 'ingestBatch': {
-      const [batch, partitionId, reference] = message.args as [TelemetryEnvelope[], string | undefined, BatchReference | undefined];
-      for (const [deviceId, type] of reference?.deviceTypes ?? []) sentTypes.set(deviceId, type ?? undefined);
-      for (const [at, rules] of reference?.rulesAt ?? []) sentRules.set(at, rules);
-      batchesRunning++;
-      try {
-        return await ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));
-      } finally {
-        if (--batchesRunning === 0) {
-          sentTypes.clear();
-          sentRules.clear();
-        }
-      }
-    }
     case 'flush':
       return ingest.flush();
     case 'commitDue':
@@ -129,6 +131,25 @@ async function run(message: RunMessage): Promise<unknown> {
       return ingest.advanceIdle((first as string[] | undefined)?.map(contextOf));
     case 'advanceTime':
       return ingest.advanceTime(first as number);
+  }
+}
+
+async function runBatch(message: RunMessage): Promise<unknown> {
+  const [batch, partitionId, reference] = message.args as [TelemetryEnvelope[], string | undefined, BatchReference | undefined];
+  for (const [deviceId, type] of reference?.deviceTypes ?? []) sentTypes.set(deviceId, type ?? undefined);
+  for (const [at, rules] of reference?.rulesAt ?? []) sentRules.set(at, rules);
+  const last = batch.at(-1);
+  if (last !== undefined) runOfBatch.set(last, message.id);
+  const running = ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));
+  batches.add(running);
+  try {
+    return await running;
+  } finally {
+    batches.delete(running);
+    if (batches.size === 0) {
+      sentTypes.clear();
+      sentRules.clear();
+    }
   }
 }
 
@@ -148,10 +169,11 @@ port.on('message', (message: ToWorker) => {
     (value) => {
       // What the work asked without waiting (log lines) goes before its answer.
       sendCalls();
-      post({ kind: 'answer', id: message.id, ok: true, value });
+      if (!answeredByMain.delete(message.id)) post({ kind: 'answer', id: message.id, ok: true, value });
     },
     (error: unknown) => {
       sendCalls();
+      answeredByMain.delete(message.id);
       post({ kind: 'answer', id: message.id, ok: false, error: sendableError(error) });
     },
   );

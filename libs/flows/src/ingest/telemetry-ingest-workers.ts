@@ -1,10 +1,10 @@
 // Flows 3–6 (ingest): telemetry ingest spread over worker threads, one partition per thread.
 import { Worker } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
-import type { ClockPort, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
+import type { ClockPort, DeviceHealth, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
 import { systemClock } from '../shared/system-sources.js';
-import { groupByPartition, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
+import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type SentEffects, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
 
 /**
  * `TelemetryIngest` across cores: each partition is given to one of `workers` worker threads, in
@@ -38,7 +38,7 @@ export class TelemetryIngestWorkers {
     this.settings = {
       defaultDeviceType: deps.defaultDeviceType,
       ...pick(deps, ['commitIntervalMs', 'lateArrivalMs', 'maxJournalEntries', 'recordsPerPart', 'stateKeyPrefix']),
-      statusStore: statusStore === undefined ? 'none' : statusStore.upsertManyDeviceHealth === undefined ? 'one-by-one' : 'many',
+      statusStore: statusStore !== undefined,
       ruleStateStore: ruleStateStore !== undefined,
     };
     this.clock = deps.clock ?? systemClock;
@@ -164,13 +164,14 @@ export class TelemetryIngestWorkers {
       case 'statusStore': {
         const store = deps.statusStore!;
         if (call.method === 'writeAggregates') return store.writeAggregates(a[0] as never);
-        if (call.method === 'upsertManyDeviceHealth') return store.upsertManyDeviceHealth!(a[0] as never);
-        return store.upsertDeviceHealth(a[0] as never);
+        return upsertHealthRows(store, a[0] as readonly DeviceHealth[]);
       }
       case 'ruleStateStore': {
         const store = deps.ruleStateStore!;
         return call.method === 'load' ? store.load(a[0] as string) : store.save(a[0] as string, JSON.parse(a[1] as string) as unknown);
       }
+      case 'effects':
+        return storeBatchEffects(deps, a[1] as SentEffects);
       case 'checkpoint': {
         const context = this.contexts.get(a[0] as string);
         return context === undefined ? Promise.resolve() : context.checkpoint(a[1] as TelemetryEnvelope);
@@ -217,6 +218,18 @@ class IngestThread {
     if (worker !== undefined) await worker.terminate();
   }
 
+  /**
+   * A batch's effects are stored: its run is answered now with their outcome, without waiting for
+   * the worker to take the batch in (nothing there can fail; the partition's next batch runs after
+   * it). The worker then sends no answer of its own for that run.
+   */
+  private answerBatch([runId, effects]: [number | null, SentEffects]): void {
+    const work = runId === null || effects.answerAfterCommit ? undefined : this.running.get(runId);
+    if (work === undefined) return;
+    this.running.delete(runId!);
+    work.resolve(effects.outcome);
+  }
+
   /** Answers ready in one turn leave in one message. */
   private reply(worker: Worker, answer: Answer): void {
     if (this.answers.length === 0) {
@@ -237,6 +250,8 @@ class IngestThread {
       if (message.kind === 'ready') return isReady();
       if (message.kind === 'answer') {
         const work = this.running.get(message.id);
+        // A run answered when its effects were stored ends without a word, unless it failed after (which cannot happen, but would not go unnoticed).
+        if (work === undefined && !message.ok) this.deps.log.error('ingest.worker-batch-failed-after-its-effects', { error: message.error.message });
         this.running.delete(message.id);
         if (message.ok) work?.resolve(message.value);
         else work?.reject(receivedError(message.error));
@@ -250,7 +265,10 @@ class IngestThread {
           continue;
         }
         answered.then(
-          (value) => this.reply(worker, { kind: 'answer', id, ok: true, value }),
+          (value) => {
+            this.reply(worker, { kind: 'answer', id, ok: true, value });
+            if (call.port === 'effects') this.answerBatch(call.args as [number | null, SentEffects]);
+          },
           (error: unknown) => this.reply(worker, { kind: 'answer', id, ok: false, error: sendableError(error) }),
         );
       }
@@ -277,6 +295,12 @@ class IngestThread {
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const WORKER_MODULE = new URL(FROM_SOURCES ? './telemetry-ingest-worker.ts' : './telemetry-ingest-worker.js', import.meta.url);
 const WORKER_ENTRY = FROM_SOURCES ? new URL('./telemetry-ingest-worker-sources.mjs', import.meta.url) : WORKER_MODULE;
+
+/** Health rows written as the store takes them: all at once, or one by one. */
+async function upsertHealthRows(store: NonNullable<TelemetryIngestDeps['statusStore']>, rows: readonly DeviceHealth[]): Promise<void> {
+  if (store.upsertManyDeviceHealth !== undefined) return store.upsertManyDeviceHealth(rows);
+  for (const row of rows) await store.upsertDeviceHealth(row);
+}
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};

@@ -58,6 +58,38 @@ export interface TelemetryIngestDeps {
   readonly lateArrivalMs?: number;
   /** Prefix of the rule-state keys, so two ingest jobs on one store do not meet. */
   readonly stateKeyPrefix?: string;
+  /**
+   * Stores a batch's effects (when it has any) before its state takes the batch in:
+   * `storeBatchEffects` over the ports above by default. Ingest on a worker thread hands them to
+   * the main thread in one message.
+   */
+  readonly storeEffects?: (effects: BatchEffects) => Promise<void>;
+}
+
+/** What a batch leaves behind, stored before its state takes it in (see `storeBatchEffects`). */
+export interface BatchEffects {
+  readonly partitionId: string;
+  /** The batch's last envelope: the state takes the batch in through it. */
+  readonly through: TelemetryEnvelope;
+  /** One alerts-queue message per event that raised alerts (and per token of time's alerts). */
+  readonly messages: readonly QueueMessage[];
+  readonly rejects: readonly RejectedTelemetry[];
+  /** What the batch's handler tells once the state took it in; its alerts are logged with the effects. */
+  readonly outcome: BatchOutcome;
+  /** Whether the handler waits for a commit after the effects (every batch commits, or the last commit failed). */
+  readonly answerAfterCommit: boolean;
+}
+
+/** Stores a batch's effects through the ports: its alert messages, its log lines, its rejected messages. */
+export async function storeBatchEffects(deps: Pick<TelemetryIngestDeps, 'alertsQueue' | 'rejected' | 'log'>, effects: Pick<BatchEffects, 'messages' | 'rejects' | 'outcome'>): Promise<void> {
+  if (effects.messages.length > 0) await deps.alertsQueue.send(effects.messages);
+  for (const alert of effects.outcome.alerts) {
+    deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, threshold: alert.threshold, ruleOutput: alert.ruleOutput });
+  }
+  for (const r of effects.rejects) {
+    await deps.rejected.reject(r);
+    deps.log.warn('telemetry.rejected', { deviceId: r.envelope.connectionDeviceId, reason: r.reason, description: r.description });
+  }
 }
 
 export interface BatchOutcome {
@@ -218,13 +250,10 @@ export class TelemetryIngest {
     }
 
     // The batch's effects first; the state takes the batch in only once they are stored.
-    if (messages.length > 0) await this.deps.alertsQueue.send(messages);
-    for (const alert of alerts) {
-      this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, threshold: alert.threshold, ruleOutput: alert.ruleOutput });
-    }
-    for (const r of rejects) {
-      await this.deps.rejected.reject(r);
-      this.deps.log.warn('telemetry.rejected', { deviceId: r.envelope.connectionDeviceId, reason: r.reason, description: r.description });
+    const outcome: BatchOutcome = { alerts, rejected: rejects.length, skipped };
+    if (alerts.length > 0 || rejects.length > 0) {
+      const effects: BatchEffects = { partitionId, through: lastEnvelope, messages, rejects, outcome, answerAfterCommit: this.commitIntervalMs === 0 || this.failedCommits.has(partitionId) };
+      await (this.deps.storeEffects?.(effects) ?? storeBatchEffects(this.deps, effects));
     }
     state.foldBatch(rules, lastSequence, latestTime, lastEnvelope);
     if (this.deps.statusStore !== undefined) {
@@ -236,7 +265,7 @@ export class TelemetryIngest {
     }
     state.lastCommitAt ??= this.clock.now();
     await this.commitIfDue(partitionId, state);
-    return { alerts, rejected: rejects.length, skipped };
+    return outcome;
   }
 
   /** Starts a due commit beside the batches; waits for it when every batch commits, or when the last commit failed. */

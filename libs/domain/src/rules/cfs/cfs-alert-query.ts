@@ -15,7 +15,29 @@ export interface CfsAlertQueryState {
 
 export const emptyCfsAlertQueryState = (): CfsAlertQueryState => ({ lastAlertAt: new Map() });
 
-const partitionKey = (deviceId: string, readingType: string, reading: number): string => `${deviceId}\u0000${readingType}\u0000${reading}`;
+/**
+ * The same memory behind any layout: a stream processor holding a million devices keeps it in
+ * compact arrays rather than a map of string keys (see `CfsAlertQuery.evaluateWith`).
+ */
+export interface CfsSuppressionMemory {
+  /** When this device last sent this reading of this type over its threshold (undefined: not remembered). */
+  lastOver(deviceId: string, readingType: string, reading: number): number | undefined;
+  rememberOver(deviceId: string, readingType: string, reading: number, time: number): void;
+}
+
+/** The key of `CfsAlertQueryState.lastAlertAt`: device, reading type and reading, separated by NUL. */
+export const cfsSuppressionKey = (deviceId: string, readingType: string, reading: number): string => `${deviceId}\u0000${readingType}\u0000${reading}`;
+
+/** `CfsAlertQueryState` seen as a `CfsSuppressionMemory`. */
+class MapSuppressionMemory implements CfsSuppressionMemory {
+  constructor(private readonly lastAlertAt: Map<string, number>) {}
+  lastOver(deviceId: string, readingType: string, reading: number): number | undefined {
+    return this.lastAlertAt.get(cfsSuppressionKey(deviceId, readingType, reading));
+  }
+  rememberOver(deviceId: string, readingType: string, reading: number, time: number): void {
+    this.lastAlertAt.set(cfsSuppressionKey(deviceId, readingType, reading), time);
+  }
+}
 
 /**
  * The CFS Stream Analytics alert query: every reading above its device type's threshold becomes
@@ -34,15 +56,19 @@ export class CfsAlertQuery {
   }
 
   evaluate(state: CfsAlertQueryState, event: TelemetryEvent, deviceType: string): ThresholdAlert[] {
+    return this.evaluateWith(new MapSuppressionMemory(state.lastAlertAt), event, deviceType);
+  }
+
+  /** The same query over a suppression memory kept in another layout. */
+  evaluateWith(memory: CfsSuppressionMemory, event: TelemetryEvent, deviceType: string): ThresholdAlert[] {
     const rules = this.rulesByType.get(deviceType);
     if (rules === undefined) return [];
     const alerts: ThresholdAlert[] = [];
     for (const rule of rules) {
       const reading = event.readings[rule.readingType];
       if (reading === undefined || !(reading > rule.threshold)) continue;
-      const key = partitionKey(event.deviceId, rule.readingType, reading);
-      const previous = state.lastAlertAt.get(key);
-      state.lastAlertAt.set(key, event.enqueuedTime);
+      const previous = memory.lastOver(event.deviceId, rule.readingType, reading);
+      memory.rememberOver(event.deviceId, rule.readingType, reading, event.enqueuedTime);
       if (previous !== undefined && event.enqueuedTime - previous < CFS_SUPPRESSION_MS) continue;
       alerts.push({
         deviceId: event.deviceId,
