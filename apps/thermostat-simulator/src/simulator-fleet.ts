@@ -77,7 +77,7 @@ async function registerWithRetry(registry: DeviceRegistryPort, deviceIds: readon
     let failed: Array<{ deviceId: string; error: string }>;
     try {
       const results = await registry.registerDevices(pending.map((deviceId) => ({ deviceId })));
-      failed = results.flatMap((r) => (r.ok ? [] : [{ deviceId: r.deviceId, error: r.error }]));
+      failed = results.flatMap((r) => (r.ok ? [] : [{ deviceId: r.deviceId, error: `${r.error.code}: ${r.error.message}` }]));
     } catch (e) {
       failed = pending.map((deviceId) => ({ deviceId, error: (e as Error).message }));
     }

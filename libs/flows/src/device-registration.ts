@@ -37,7 +37,7 @@ export class DeviceRegistrations {
       }
       const answer = byDevice.get(d.deviceId);
       if (answer === undefined) return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: 'The device registry gave no result for this device' };
-      if (!answer.ok) return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: answer.error };
+      if (!answer.ok) return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: `${answer.error.code}: ${answer.error.message}` };
       return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Registered, message: answer.existed ? 'Registered (the device existed; enabled and updated)' : 'Registered' };
     });
     await this.deps.crm.writeRegistrationResults(results);

@@ -1,4 +1,5 @@
 import type { CfsThresholdRule } from '@fieldlink/domain';
+import { QueueError, RuleStateError, type QueueErrorCode, type RuleStateErrorCode } from '@fieldlink/ports';
 
 /**
  * What the main thread and a telemetry-ingest worker (see `TelemetryIngestWorkers`) say to each
@@ -80,7 +81,10 @@ export function sendableError(error: unknown): SentError {
   return typeof code === 'string' ? { name: error.name, message: error.message, code } : { name: error.name, message: error.message };
 }
 
+/** The error as it was sent: a port's own error class again (callers tell them apart with `instanceof`), else a plain Error. */
 export function receivedError(sent: SentError): Error {
+  if (sent.name === 'RuleStateError' && sent.code !== undefined) return new RuleStateError(sent.code as RuleStateErrorCode, sent.message);
+  if (sent.name === 'QueueError' && sent.code !== undefined) return new QueueError(sent.code as QueueErrorCode, sent.message);
   const error = new Error(sent.message);
   error.name = sent.name;
   if (sent.code !== undefined) Object.assign(error, { code: sent.code });

@@ -1,4 +1,4 @@
-import type { CfsCommandStatus, CommandState, IoTAlert, RegistrationStatus, Result } from '@fieldlink/domain';
+import { FieldlinkError, type CfsCommandStatus, type CommandState, type IoTAlert, type RegistrationStatus, type Result } from '@fieldlink/domain';
 
 /*
  * The CRM side (Dynamics 365 / Dataverse, or an in-memory stand-in): the records the flows read
@@ -272,12 +272,13 @@ export type CrmErrorCode =
   /** Authentication or authorisation failed: configuration is wrong. */
   | 'Unauthorized';
 
-export class CrmError extends Error {
-  constructor(
-    readonly code: CrmErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class CrmError extends FieldlinkError<CrmErrorCode> {
+  /** The HTTP status the CRM answered with, when the failure was an answer (a 412 tells a guarded write's "exists" from a 400). */
+  readonly status: number | undefined;
+
+  constructor(code: CrmErrorCode, message: string, options: { readonly status?: number; readonly cause?: unknown } = {}) {
+    super(code, message, options);
     this.name = 'CrmError';
+    this.status = options.status;
   }
 }
