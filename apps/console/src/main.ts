@@ -31,7 +31,7 @@ const program = new Command()
     // An empty variable is no token, not an empty one.
     const token = options.token ?? (process.env['FIELDLINK_CONSOLE_TOKEN'] || undefined);
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
-    if (!access.ok) return fail(access.error);
+    if (!access.ok) return fail(`${access.error.path}: ${access.error.message}`);
     const config = loadConfig({ env: process.env, ...((options.config ?? process.env['FIELDLINK_CONFIG']) === undefined ? {} : { file: options.config ?? process.env['FIELDLINK_CONFIG'] }) });
     if (!config.ok) return fail(formatConfigIssues(config.error));
     const json = options.json || config.value.log.format === 'json';
