@@ -1,4 +1,4 @@
-import { COMMAND_MESSAGE_MAX, err, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
+import { COMMAND_MESSAGE_MAX, err, ok, type CodedError, type Result, type ValidationIssue } from '@fieldlink/domain';
 import type { CrmCommandsPort, CrmDevicesPort, LogPort } from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';
 import type { CommandDispatch, DispatchOutcome } from './command-dispatch.js';
@@ -27,8 +27,8 @@ export interface CommandRequest {
 }
 
 export type CommandRequestError =
-  | { readonly code: 'InvalidCommand'; readonly message: string; readonly issues: readonly ValidationIssue[] }
-  | { readonly code: 'MessageTooLong'; readonly message: string };
+  | (CodedError<'InvalidCommand'> & { readonly issues: readonly ValidationIssue[] })
+  | CodedError<'MessageTooLong'>;
 
 export interface RequestedCommand {
   readonly commandId: string;

@@ -1,4 +1,4 @@
-import { err, isHubDeviceId, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
+import { err, isHubDeviceId, ok, RegistrationStatus, type CodedError, type Result } from '@fieldlink/domain';
 import { alignCommaJoined, type AmbiguousRegistration, type CrmDevicesPort, type DeviceRegistration, type DeviceRegistryPort, type LogPort, type RegistrationResult } from '@fieldlink/ports';
 
 /** One device to register: its hub id, its CRM record, and what its twin should carry. */
@@ -91,7 +91,7 @@ export class DeviceRegistrations {
   }
 
   /** The console's "register": the CRM device record as it is, registered in the hub. */
-  async registerCrmDevice(deviceRecordId: string): Promise<Result<RegistrationResult, { readonly code: 'DeviceNotFound'; readonly message: string }>> {
+  async registerCrmDevice(deviceRecordId: string): Promise<Result<RegistrationResult, CodedError<'DeviceNotFound'>>> {
     const device = await this.deps.crm.getDevice(deviceRecordId);
     if (device === undefined) return err({ code: 'DeviceNotFound', message: `No IoT device record with id ${deviceRecordId}` });
     const [result] = await this.register([{ deviceRecordId, deviceId: device.deviceId, name: device.name, ...(device.tags === undefined ? {} : { tags: device.tags }), ...(device.settings === undefined ? {} : { settings: device.settings }) }]);

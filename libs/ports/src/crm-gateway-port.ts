@@ -1,4 +1,4 @@
-import { FieldlinkError, type CfsCommandStatus, type CommandState, type IoTAlert, type RegistrationStatus, type Result } from '@fieldlink/domain';
+import { FieldlinkError, type CfsCommandStatus, type CodedError, type CommandState, type IoTAlert, type RegistrationStatus, type Result } from '@fieldlink/domain';
 
 /*
  * The CRM side (Dynamics 365 / Dataverse, or an in-memory stand-in): the records the flows read
@@ -132,8 +132,7 @@ export interface CommandStatusCondition {
 }
 
 /** A conditional status write that was not applied: another writer moved the command first. */
-export interface CommandStateMoved {
-  readonly code: 'StateMoved';
+export interface CommandStateMoved extends CodedError<'StateMoved'> {
   readonly commandId: string;
   readonly expected: CommandState;
   /** The state the command was found in; the record is unchanged. */
@@ -141,6 +140,14 @@ export interface CommandStateMoved {
 }
 
 /** Ok when the write was applied (always, for an unconditional one). */
+export const commandStateMoved = (commandId: string, expected: CommandState, found: CommandState): CommandStateMoved => ({
+  code: 'StateMoved',
+  message: `command ${commandId} is ${found}, not ${expected}: another writer moved it first`,
+  commandId,
+  expected,
+  found,
+});
+
 export type CommandStatusWrite = Result<void, CommandStateMoved>;
 
 export interface CrmCommandsPort {

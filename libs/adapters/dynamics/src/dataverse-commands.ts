@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CfsCommandStatus as CfsCommandStatusValue, cfsStatusOf, COMMAND_MESSAGE_MAX, err, ok, type CommandState } from '@fieldlink/domain';
-import { CrmError, type CommandStatusCondition, type CommandStatusUpdate, type CommandStatusWrite, type CrmCommand, type CrmCommandsPort, type NewCrmCommand } from '@fieldlink/ports';
+import { commandStateMoved, CrmError, type CommandStatusCondition, type CommandStatusUpdate, type CommandStatusWrite, type CrmCommand, type CrmCommandsPort, type NewCrmCommand } from '@fieldlink/ports';
 import { CommandColumns, ExtensionColumns, Tables } from './cfs-tables.js';
 import { encodeCommandStatusReason } from './command-status-reason.js';
 import type { DataverseClient } from './dataverse-client.js';
@@ -102,7 +102,7 @@ export class DataverseCommands implements CrmCommandsPort {
       const row = await this.client.retrieve('commands', commandId, extension ? ['msdyn_commandstatus', 'msdyn_commandstatusreason', ExtensionColumns.commandState.column] : ['msdyn_commandstatus', 'msdyn_commandstatusreason']);
       if (row === undefined) throw new CrmError('NotFound', `no msdyn_iotdevicecommand with id ${JSON.stringify(commandId)}`);
       const found = toCommandStatus(row).state;
-      if (found !== condition.ifState) return err({ code: 'StateMoved', commandId, expected: condition.ifState, found });
+      if (found !== condition.ifState) return err(commandStateMoved(commandId, condition.ifState, found));
       const etag = row['@odata.etag'];
       if (typeof etag !== 'string' || etag === '') throw new CrmError('Rejected', `${operation} refused: Dataverse returned no @odata.etag to make the write conditional on`);
       try {
