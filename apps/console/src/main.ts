@@ -38,7 +38,7 @@ const program = new Command()
     const log = new TerminalLog(undefined, { json });
     let ready = false;
     const health = await startHealthOf(config.value, 'console', () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'crm and status store', reason: 'connecting' }] }), log);
-    if (!health.ok) return exitWith(health.error);
+    if (!health.ok) return exitWith(health.error.message);
     const created = await createConsoleServices(config.value, { log });
     if (!created.ok) {
       await health.value?.close();

@@ -77,7 +77,7 @@ const program = new Command()
     if (!access.ok) return fail(`${access.error.path}: ${access.error.message}`);
     let ready = false;
     const health = await startHealthOf(config.value, 'thermostat-simulator', () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'simulated-fleet', reason: 'starting' }] }), log);
-    if (!health.ok) return exitWith(health.error);
+    if (!health.ok) return exitWith(health.error.message);
     const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log, idPrefix: options.idPrefix }).catch((error: unknown) =>
       exitWith(describeStartOutcome(config.value, { kind: 'failed', part: 'simulated-fleet', error }, 'fieldlink-thermostat-simulator')),
     );
