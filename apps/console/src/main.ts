@@ -31,14 +31,14 @@ const program = new Command()
     // An empty variable is no token, not an empty one.
     const token = options.token ?? (process.env['FIELDLINK_CONSOLE_TOKEN'] || undefined);
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
-    if (!access.ok) return fail(access.error);
+    if (!access.ok) return fail(`${access.error.path}: ${access.error.message}`);
     const config = loadConfig({ env: process.env, ...((options.config ?? process.env['FIELDLINK_CONFIG']) === undefined ? {} : { file: options.config ?? process.env['FIELDLINK_CONFIG'] }) });
     if (!config.ok) return fail(formatConfigIssues(config.error));
     const json = options.json || config.value.log.format === 'json';
     const log = new TerminalLog(undefined, { json });
     let ready = false;
     const health = await startHealthOf(config.value, 'console', () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'crm and status store', reason: 'connecting' }] }), log);
-    if (!health.ok) return exitWith(health.error);
+    if (!health.ok) return exitWith(health.error.message);
     const created = await createConsoleServices(config.value, { log });
     if (!created.ok) {
       await health.value?.close();

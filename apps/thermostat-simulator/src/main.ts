@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, InvalidArgumentError } from 'commander';
 import { describeStartOutcome, formatConfigIssues, loadConfig, startHealthOf, TerminalLog } from '@fieldlink/composition';
-import { checkAccessSettings, runFleetLoad, startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
+import { checkAccessSettings, describeFleetError, runFleetLoad, startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
 import { createSimulatorFleet } from './simulator-fleet.js';
 
 const wholeNumber = (name: string, min: number, max: number) => (value: string): number => {
@@ -66,7 +66,7 @@ const program = new Command()
         onProgress: (p) => process.stdout.write(`${p.sent} sent, ${p.failed} failed, ${p.achievedPerSecond.toFixed(1)} msg/s\n`),
       });
       await created.value.close();
-      if (!summary.ok) return fail(summary.error);
+      if (!summary.ok) return fail(describeFleetError(summary.error));
       const s = summary.value;
       process.stdout.write(`load: ${s.devices} devices, ${s.sent} sent, ${s.failed} failed in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.achievedPerSecond.toFixed(1)} msg/s of ${options.rate} asked\n`);
       return;
@@ -74,10 +74,10 @@ const program = new Command()
     // An empty variable is no token, not an empty one.
     const token = options.token ?? (process.env['FIELDLINK_SIMULATOR_TOKEN'] || undefined);
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
-    if (!access.ok) return fail(access.error);
+    if (!access.ok) return fail(`${access.error.path}: ${access.error.message}`);
     let ready = false;
     const health = await startHealthOf(config.value, 'thermostat-simulator', () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'simulated-fleet', reason: 'starting' }] }), log);
-    if (!health.ok) return exitWith(health.error);
+    if (!health.ok) return exitWith(health.error.message);
     const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log, idPrefix: options.idPrefix }).catch((error: unknown) =>
       exitWith(describeStartOutcome(config.value, { kind: 'failed', part: 'simulated-fleet', error }, 'fieldlink-thermostat-simulator')),
     );

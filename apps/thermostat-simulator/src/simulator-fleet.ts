@@ -2,7 +2,7 @@ import { assemble, resolveToken, type FieldlinkConfig, type RuntimeOptions, type
 import type { Result } from '@fieldlink/domain';
 import { backoffDelay, sleep, type BackoffPolicy } from '@fieldlink/flows';
 import { TOKENS, type DeviceClientPort, type DeviceRegistryPort, type LogPort } from '@fieldlink/ports';
-import { ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
+import { describeFleetError, ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
 
 export interface SimulatorFleet {
   readonly fleet: ThermostatFleet;
@@ -52,7 +52,7 @@ export async function createSimulatorFleet(config: FieldlinkConfig, devices: num
   for (let i = 1; i <= devices; i++) {
     const drifting = i <= config.simulator.drifting;
     const added = await fleet.addDevice(`${prefix}${i}`, drifting ? { temperature: 68, target: 62, driftPerMinute: config.simulator.driftPerMinute } : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) });
-    if (!added.ok) feed.error('device.add-failed', { deviceId: `${prefix}${i}`, error: added.error });
+    if (!added.ok) feed.error('device.add-failed', { deviceId: `${prefix}${i}`, error: describeFleetError(added.error) });
   }
   const supervisor = superviseConnections(fleet, retry, options.superviseEveryMs ?? 250, feed, abort.signal);
   return {
@@ -77,7 +77,7 @@ async function registerWithRetry(registry: DeviceRegistryPort, deviceIds: readon
     let failed: Array<{ deviceId: string; error: string }>;
     try {
       const results = await registry.registerDevices(pending.map((deviceId) => ({ deviceId })));
-      failed = results.flatMap((r) => (r.ok ? [] : [{ deviceId: r.deviceId, error: r.error }]));
+      failed = results.flatMap((r) => (r.ok ? [] : [{ deviceId: r.deviceId, error: `${r.error.code}: ${r.error.message}` }]));
     } catch (e) {
       failed = pending.map((deviceId) => ({ deviceId, error: (e as Error).message }));
     }

@@ -1,4 +1,5 @@
 export * from './shared/result.js';
+export * from './shared/coded-error.js';
 export * from './shared/validation-issue.js';
 export * from './devices/device-id.js';
 export * from './devices/device-type.js';

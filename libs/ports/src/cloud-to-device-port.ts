@@ -1,4 +1,4 @@
-import type { DeliveryFeedbackStatus, Result } from '@fieldlink/domain';
+import type { CodedError, DeliveryFeedbackStatus, Result } from '@fieldlink/domain';
 
 /** IoT Hub limits that shape the sender. */
 export const C2D_MAX_BYTES = 64 * 1024;
@@ -34,10 +34,7 @@ export type CloudToDeviceErrorCode =
   /** 429 or unavailable: try again later. */
   | 'Throttled';
 
-export interface CloudToDeviceError {
-  readonly code: CloudToDeviceErrorCode;
-  readonly message: string;
-}
+export type CloudToDeviceError = CodedError<CloudToDeviceErrorCode>;
 
 export interface FeedbackSubscription {
   close(): Promise<void>;

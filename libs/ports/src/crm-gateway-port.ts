@@ -1,4 +1,4 @@
-import type { CfsCommandStatus, CommandState, IoTAlert, RegistrationStatus, Result } from '@fieldlink/domain';
+import { FieldlinkError, type CfsCommandStatus, type CodedError, type CommandState, type IoTAlert, type RegistrationStatus, type Result } from '@fieldlink/domain';
 
 /*
  * The CRM side (Dynamics 365 / Dataverse, or an in-memory stand-in): the records the flows read
@@ -132,8 +132,7 @@ export interface CommandStatusCondition {
 }
 
 /** A conditional status write that was not applied: another writer moved the command first. */
-export interface CommandStateMoved {
-  readonly code: 'StateMoved';
+export interface CommandStateMoved extends CodedError<'StateMoved'> {
   readonly commandId: string;
   readonly expected: CommandState;
   /** The state the command was found in; the record is unchanged. */
@@ -141,6 +140,14 @@ export interface CommandStateMoved {
 }
 
 /** Ok when the write was applied (always, for an unconditional one). */
+export const commandStateMoved = (commandId: string, expected: CommandState, found: CommandState): CommandStateMoved => ({
+  code: 'StateMoved',
+  message: `command ${commandId} is ${found}, not ${expected}: another writer moved it first`,
+  commandId,
+  expected,
+  found,
+});
+
 export type CommandStatusWrite = Result<void, CommandStateMoved>;
 
 export interface CrmCommandsPort {
@@ -272,12 +279,13 @@ export type CrmErrorCode =
   /** Authentication or authorisation failed: configuration is wrong. */
   | 'Unauthorized';
 
-export class CrmError extends Error {
-  constructor(
-    readonly code: CrmErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class CrmError extends FieldlinkError<CrmErrorCode> {
+  /** The HTTP status the CRM answered with, when the failure was an answer (a 412 tells a guarded write's "exists" from a 400). */
+  readonly status: number | undefined;
+
+  constructor(code: CrmErrorCode, message: string, options: { readonly status?: number; readonly cause?: unknown } = {}) {
+    super(code, message, options);
     this.name = 'CrmError';
+    this.status = options.status;
   }
 }

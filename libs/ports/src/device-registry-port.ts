@@ -1,3 +1,5 @@
+import { FieldlinkError, type CodedError } from '@fieldlink/domain';
+
 /** One device to register (flows 16′–18′): created enabled, with its tags and desired properties. */
 export interface DeviceRegistration {
   readonly deviceId: string;
@@ -7,7 +9,10 @@ export interface DeviceRegistration {
 
 export type DeviceRegistrationResult =
   | { readonly deviceId: string; readonly ok: true; /** The device existed: it was enabled and updated, not created. */ readonly existed: boolean }
-  | { readonly deviceId: string; readonly ok: false; readonly error: string };
+  | { readonly deviceId: string; readonly ok: false; readonly error: DeviceRegistrationError };
+
+/** Why one device of a registration was not registered (the others go on). */
+export type DeviceRegistrationError = CodedError<DeviceRegistryErrorCode>;
 
 export interface DeviceTwin {
   readonly deviceId: string;
@@ -42,14 +47,22 @@ export interface DeviceRegistryPort {
   connectedDeviceIds(): Promise<string[]>;
 }
 
-export type DeviceRegistryErrorCode = 'DeviceNotFound' | 'InvalidDeviceId' | 'Throttled' | 'Unavailable';
+/** Why a registry call failed, or (in `DeviceRegistrationResult`) why one device was not registered. */
+export type DeviceRegistryErrorCode =
+  /** No device with this id in the registry. */
+  | 'DeviceNotFound'
+  /** Not an IoT Hub device id (1 to 128 of the characters the hub allows). */
+  | 'InvalidDeviceId'
+  /** The hub refused this one device of a bulk registration; its answer is in the message. */
+  | 'Refused'
+  /** 429: try again later. */
+  | 'Throttled'
+  /** The hub could not be reached or answered 5xx. */
+  | 'Unavailable';
 
-export class DeviceRegistryError extends Error {
-  constructor(
-    readonly code: DeviceRegistryErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class DeviceRegistryError extends FieldlinkError<DeviceRegistryErrorCode> {
+  constructor(code: DeviceRegistryErrorCode, message: string, options: { readonly cause?: unknown } = {}) {
+    super(code, message, options);
     this.name = 'DeviceRegistryError';
   }
 }

@@ -12,6 +12,7 @@ export * from './messages/remote-execution-context.js';
 export * from './messages/remote-execution-context-xml.js';
 export * from './messages/service-endpoint-message.js';
 export * from './messages/outbound-crm-message.js';
+export { mergePatchBetween } from './codec/json-merge-patch.js';
 export * from './messages/status-rows.js';
 export * from './crm/msdyn-iotalert.js';
 export * from './telemetry-intake-port.js';

@@ -1,3 +1,5 @@
+import { FieldlinkError } from '@fieldlink/domain';
+
 /** A message to put on a queue. `messageId` is the key of duplicate detection. */
 export interface QueueMessage {
   readonly messageId: string;
@@ -60,12 +62,9 @@ export type QueueErrorCode =
   /** The queue is closed. */
   | 'QueueClosed';
 
-export class QueueError extends Error {
-  constructor(
-    readonly code: QueueErrorCode,
-    message: string,
-  ) {
-    super(message);
+export class QueueError extends FieldlinkError<QueueErrorCode> {
+  constructor(code: QueueErrorCode, message: string, options: { readonly cause?: unknown } = {}) {
+    super(code, message, options);
     this.name = 'QueueError';
   }
 }

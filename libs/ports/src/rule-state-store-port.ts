@@ -1,3 +1,5 @@
+import { FieldlinkError } from '@fieldlink/domain';
+
 /**
  * Where rule state (windows, timers, suppression memory) survives a restart or a partition
  * moving to another instance. The state is the rules engine's own serialisable snapshot.
@@ -8,12 +10,29 @@ export interface RuleStateStorePort {
   /**
    * Replaces the snapshot under `key`. A store that can tell may refuse to overwrite what another
    * writer saved since it last read the key (another instance took the partition over): it then
-   * rejects with an error whose `code` is `RULE_STATE_CONFLICT`.
+   * rejects with a `RuleStateError` whose `code` is `RuleStateConflict`.
    */
   save(key: string, snapshot: unknown): Promise<void>;
 }
 
-/** The `code` of a `RuleStateStorePort.save` refused because another writer changed the key. */
-export const RULE_STATE_CONFLICT = 'RuleStateConflict';
+/** Why a `RuleStateStorePort` call failed in a way its caller acts upon. */
+export type RuleStateErrorCode =
+  /** A save refused because another writer changed the key since this store read it (another instance took the partition over). */
+  'RuleStateConflict';
 
-export const isRuleStateConflict = (error: unknown): boolean => typeof error === 'object' && error !== null && (error as { code?: unknown }).code === RULE_STATE_CONFLICT;
+/** The `code` of a `RuleStateStorePort.save` refused because another writer changed the key. */
+export const RULE_STATE_CONFLICT: RuleStateErrorCode = 'RuleStateConflict';
+
+export class RuleStateError extends FieldlinkError<RuleStateErrorCode> {
+  constructor(code: RuleStateErrorCode, message: string, options: { readonly cause?: unknown } = {}) {
+    super(code, message, options);
+    this.name = 'RuleStateError';
+  }
+
+  /** The save of `key` refused: `where` names the store's own place for it (a blob, a row), if any. */
+  static conflict(key: string, where = ''): RuleStateError {
+    return new RuleStateError(RULE_STATE_CONFLICT, `Rule state '${key}'${where === '' ? '' : ` (${where})`} was changed by another writer since this store read it; load it again before saving.`);
+  }
+}
+
+export const isRuleStateConflict = (error: unknown): error is RuleStateError => error instanceof RuleStateError && error.code === RULE_STATE_CONFLICT;

@@ -76,7 +76,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   let created: Awaited<ReturnType<typeof createLocalStack>> | undefined;
   const health = await startHealthOf(config, 'fieldlink', readinessOf(() => (created?.ok === true ? created.value.runtime : undefined)), terminal);
   if (!health.ok) {
-    process.stderr.write(`${health.error}\n`);
+    process.stderr.write(`${health.error.message}\n`);
     process.exit(1);
   }
   const built = await startWithin(async () => void (created = await createLocalStack(config)), () => 'adapters', startup);

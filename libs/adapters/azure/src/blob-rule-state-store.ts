@@ -1,5 +1,5 @@
 import { RestError, type ContainerClient } from '@azure/storage-blob';
-import { RULE_STATE_CONFLICT, type RuleStateStorePort } from '@fieldlink/ports';
+import { RuleStateError, type RuleStateStorePort } from '@fieldlink/ports';
 import { AzureAdapterError, scrubbed, secretsOf } from './azure-auth.js';
 import { blobService, type BlobAuth } from './blob-auth.js';
 
@@ -99,10 +99,7 @@ export class BlobRuleStateStore implements RuleStateStorePort {
           this.known.set(key, { etag: current.etag });
           return;
         }
-        throw new AzureAdapterError(
-          `Rule state '${key}' (blob '${blobName}') was changed by another writer since this store read it; load it again before saving.`,
-          RULE_STATE_CONFLICT,
-        );
+        throw RuleStateError.conflict(key, `blob '${blobName}'`);
       }
       throw scrubbed(`Saving rule state '${key}' to blob '${blobName}' in container '${this.options.containerName}' failed`, error, this.secrets);
     }

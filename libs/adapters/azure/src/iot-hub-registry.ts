@@ -71,7 +71,7 @@ export class IotHubRegistry implements DeviceRegistryPort {
         const failure = failures.get(device.deviceId);
         const existed = failure?.errorCode === 'DeviceAlreadyExists';
         if (failure && !existed) {
-          results.set(start + i, { deviceId: device.deviceId, ok: false, error: `${failure.errorCode}: ${failure.errorStatus}` });
+          results.set(start + i, { deviceId: device.deviceId, ok: false, error: { code: 'Refused', message: `${failure.errorCode}: ${failure.errorStatus}` } });
           return;
         }
         try {
@@ -81,7 +81,7 @@ export class IotHubRegistry implements DeviceRegistryPort {
           }
           results.set(start + i, { deviceId: device.deviceId, ok: true, existed });
         } catch (error) {
-          results.set(start + i, { deviceId: device.deviceId, ok: false, error: this.message(error) });
+          results.set(start + i, { deviceId: device.deviceId, ok: false, error: { code: codeOf(error), message: this.message(error) } });
         }
       });
     }

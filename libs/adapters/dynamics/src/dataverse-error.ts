@@ -64,9 +64,11 @@ function codeFor(status: number | undefined, error: unknown): CrmErrorCode {
 /**
  * Turns whatever failed into a CrmError naming the operation and what Dataverse said, with every
  * known secret (client secret, access token) cut out: errors end up in logs and dead letters.
+ * The HTTP status Dataverse answered with stays on the error (`status`); the failure itself is
+ * not kept as its `cause`, since its message and headers may carry a secret.
  */
 export function toCrmError(operation: string, error: unknown, redact: (text: string) => string): CrmError {
-  if (error instanceof CrmError) return new CrmError(error.code, redact(error.message));
+  if (error instanceof CrmError) return new CrmError(error.code, redact(error.message), error.status === undefined ? {} : { status: error.status });
   const exhausted = error instanceof AttemptsExhausted;
   const last = exhausted ? error.lastError : error;
   const failure = failureOf(last);
@@ -75,7 +77,7 @@ export function toCrmError(operation: string, error: unknown, redact: (text: str
   const detail = status !== undefined && failure.message ? `: ${failure.message}` : '';
   const code = exhausted ? 'Transient' : codeFor(status, last);
   const suffix = exhausted ? ` (gave up after ${error.attempts} attempts)` : '';
-  return new CrmError(code, redact(`${operation} failed, ${what}${detail}${suffix}`));
+  return new CrmError(code, redact(`${operation} failed, ${what}${detail}${suffix}`), status === undefined ? {} : { status });
 }
 
 /** Replaces each secret (of 4 characters or more) wherever it appears. */

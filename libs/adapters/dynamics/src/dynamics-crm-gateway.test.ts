@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AccessToken, TokenCredential } from '@azure/identity';
-import { CrmError, type LogPort } from '@fieldlink/ports';
+import { commandStateMoved, CrmError, type LogPort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DynamicsCrmGateway } from './dynamics-crm-gateway.js';
 
@@ -144,7 +144,7 @@ describe('DynamicsCrmGateway writes a command status conditionally with Datavers
     const log = capturingLog();
     const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true }, { log });
     const outcome = await crm.updateCommandStatus(COMMAND, { state: 'delivered', cfsStatus: 192350001 }, { ifState: 'sent' });
-    expect(outcome).toEqual({ ok: false, error: { code: 'StateMoved', commandId: COMMAND, expected: 'sent', found: 'acknowledged' } });
+    expect(outcome).toEqual({ ok: false, error: commandStateMoved(COMMAND, 'sent', 'acknowledged') });
     expect(patches).toEqual([{ ifMatch: 'W/"7"', status: 412 }]);
     expect(row.state).toBe('acknowledged');
     expect(log.lines.filter((l) => l.startsWith('dynamics.request-failed'))).toEqual([]);
@@ -164,7 +164,7 @@ describe('DynamicsCrmGateway writes a command status conditionally with Datavers
   it('reports the state found without a PATCH when the command already moved before the read', async () => {
     const { url, patches } = await rowServer(undefined);
     const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
-    expect(await crm.updateCommandStatus(COMMAND, { state: 'sent', cfsStatus: 192350001 }, { ifState: 'requested' })).toEqual({ ok: false, error: { code: 'StateMoved', commandId: COMMAND, expected: 'requested', found: 'sent' } });
+    expect(await crm.updateCommandStatus(COMMAND, { state: 'sent', cfsStatus: 192350001 }, { ifState: 'requested' })).toEqual({ ok: false, error: commandStateMoved(COMMAND, 'requested', 'sent') });
     expect(patches).toEqual([]);
   });
 });

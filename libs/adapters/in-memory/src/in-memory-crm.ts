@@ -1,5 +1,6 @@
 import { CfsCommandStatus, err, ok, type CommandState } from '@fieldlink/domain';
 import {
+  commandStateMoved,
   CrmError,
   DEFAULT_IOT_SETTINGS,
   type ClockPort,
@@ -183,7 +184,7 @@ export class InMemoryCrm implements CrmGatewayPort {
     // The check and the write run without an await between them, so no other writer comes in between.
     const command = this.commands.get(commandId);
     if (command === undefined) throw new CrmError('NotFound', `No msdyn_iotdevicecommand with id ${commandId}.`);
-    if (condition !== undefined && command.state !== condition.ifState) return err({ code: 'StateMoved', commandId, expected: condition.ifState, found: command.state });
+    if (condition !== undefined && command.state !== condition.ifState) return err(commandStateMoved(commandId, condition.ifState, command.state));
     this.commands.set(commandId, { ...command, ...definedOnly(update), modifiedOn: this.clock.now() });
     return ok(undefined);
   }

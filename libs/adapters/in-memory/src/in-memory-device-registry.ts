@@ -81,7 +81,7 @@ export class InMemoryDeviceRegistry implements DeviceRegistryPort {
   private registerOne(registration: DeviceRegistration): DeviceRegistrationResult {
     const { deviceId } = registration;
     if (!isHubDeviceId(deviceId)) {
-      return { deviceId, ok: false, error: `InvalidDeviceId: "${deviceId}" is not an IoT Hub device id (1 to 128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ').` };
+      return { deviceId, ok: false, error: { code: 'InvalidDeviceId', message: `"${deviceId}" is not an IoT Hub device id (1 to 128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ').` } };
     }
     const existing = this.twins.get(deviceId);
     if (existing !== undefined) {

@@ -462,7 +462,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
   private registerOne(registration: DeviceRegistration): DeviceRegistrationResult {
     const { deviceId } = registration;
     if (!isHubDeviceId(deviceId)) {
-      return { deviceId, ok: false, error: `InvalidDeviceId: "${deviceId}" is not an IoT Hub device id (1 to 128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ').` };
+      return { deviceId, ok: false, error: { code: 'InvalidDeviceId', message: `"${deviceId}" is not an IoT Hub device id (1 to 128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ').` } };
     }
     const row = this.s.device.get(deviceId) as DeviceRow | undefined;
     if (row !== undefined) {

@@ -1,4 +1,4 @@
-import { RULE_STATE_CONFLICT, type RuleStateStorePort } from '@fieldlink/ports';
+import { RuleStateError, type RuleStateStorePort } from '@fieldlink/ports';
 import type { SqliteFile } from './sqlite-file.js';
 
 const SCHEMA = `
@@ -11,14 +11,6 @@ create table if not exists rule_state (
 
 /** What a store knows of a key it read or wrote: the version, or that it was not there (0). */
 type KnownVersion = number;
-
-export class RuleStateConflictError extends Error {
-  readonly code = RULE_STATE_CONFLICT;
-  constructor(key: string) {
-    super(`Rule state '${key}' was changed by another writer since this store read it; load it again before saving.`);
-    this.name = 'RuleStateConflictError';
-  }
-}
 
 /**
  * RuleStateStorePort on a SQLite file: one row per key (a partition's checkpoints and journal
@@ -71,7 +63,7 @@ export class SqliteRuleStateStore implements RuleStateStorePort {
         return (s.version.get(key) as { version: number }).version;
       })
       .immediate();
-    if (version === undefined) throw new RuleStateConflictError(key);
+    if (version === undefined) throw RuleStateError.conflict(key);
     this.known.set(key, version);
   }
 }

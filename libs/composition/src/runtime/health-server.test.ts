@@ -92,7 +92,11 @@ describe('health.port', () => {
       if (!busy.ok) throw new Error('config');
       expect(await startHealthOf(busy.value, 'orchestrator', () => ({ ready: true }))).toEqual({
         ok: false,
-        error: `orchestrator: the health endpoints could not listen on 127.0.0.1:${port} (EADDRINUSE); set health.port (FIELDLINK_HEALTH_PORT) to a free port, or 0 for none`,
+        error: {
+          code: 'HealthPortUnavailable',
+          message: `orchestrator: the health endpoints could not listen on 127.0.0.1:${port} (EADDRINUSE); set health.port (FIELDLINK_HEALTH_PORT) to a free port, or 0 for none`,
+          cause: expect.objectContaining({ code: 'EADDRINUSE' }),
+        },
       });
     } finally {
       await new Promise((resolve) => taken.close(resolve));

@@ -157,7 +157,7 @@ describe('the local stack', () => {
     expect(added.ok && added.value.connection).toBe('connected');
     const refused = await s.registerDevice('bad id with spaces');
     expect(refused.ok).toBe(false);
-    expect(!refused.ok && refused.error).toMatch(/^the hub refused to register it: "bad id with spaces" is not a valid IoT Hub device id/);
+    expect(!refused.ok && refused.error).toEqual({ code: 'RegistrationRefused', message: expect.stringMatching(/^the hub refused to register it: "bad id with spaces" is not a valid IoT Hub device id/) });
   });
 
   it('refuses to start with an adapter no factory builds, naming the port', async () => {

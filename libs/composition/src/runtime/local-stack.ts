@@ -1,9 +1,9 @@
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
-import { err, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
-import { nameBasedGuid } from '@fieldlink/flows';
-import { TOKENS, type CrmGatewayPort, type LogPort, type Token } from '@fieldlink/ports';
+import { codedError, err, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
+import { nameBasedGuid, type DeviceRegistrations } from '@fieldlink/flows';
+import { TOKENS, type CrmGatewayPort, type DeviceClientPort, type LogPort, type Token } from '@fieldlink/ports';
 import { InMemoryReferenceData } from '@fieldlink/adapter-in-memory';
-import { SensorFleet, ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
+import { describeFleetError, SensorFleet, ThermostatFleet, type DevicePreparationError } from '@fieldlink/ui-thermostat-simulator';
 import type { Container } from 'inversify';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
@@ -78,14 +78,14 @@ export class LocalStack {
    * others are: its device record in the CRM, then registered in the hub through the same flow,
    * so it may connect. Refused, with the reason, when the registration does not end Registered.
    */
-  async registerDevice(deviceId: string): Promise<Result<void, string>> {
+  async registerDevice(deviceId: string): Promise<Result<void, DevicePreparationError>> {
     const config = this.runtime.config;
-    if (!this.container.isBound(APP_TOKENS.DeviceRegistrations)) return err('this process has no device registration: the device cannot be registered');
+    if (!this.container.isBound(APP_TOKENS.DeviceRegistrations)) return err(codedError('RegistrationUnavailable', 'this process has no device registration: the device cannot be registered'));
     await registerSimulatedDevices(this.container, config, [deviceId], config.rules.defaultDeviceType);
     const device = await this.get<CrmGatewayPort>(TOKENS.CrmGateway).getDevice(localRecordIds(config).deviceRecordId(deviceId));
     if (device?.registrationStatus === RegistrationStatus.Registered) return ok(undefined);
-    if (device?.registrationStatus === RegistrationStatus.Error) return err(`the hub refused to register it${device.registrationMessage === undefined ? '' : `: ${device.registrationMessage}`}`);
-    return err(`its registration has not completed (status ${device?.registrationStatus ?? 'unknown'}); it cannot connect yet`);
+    if (device?.registrationStatus === RegistrationStatus.Error) return err(codedError('RegistrationRefused', `the hub refused to register it${device.registrationMessage === undefined ? '' : `: ${device.registrationMessage}`}`));
+    return err(codedError('RegistrationPending', `its registration has not completed (status ${device?.registrationStatus ?? 'unknown'}); it cannot connect yet`));
   }
 }
 
@@ -124,7 +124,7 @@ function sensorsPart(container: Container, config: FieldlinkConfig, type: Config
       await registerSimulatedDevices(container, config, ids, type.definition.name);
       for (const [i, deviceId] of ids.entries()) {
         const added = await sensors.addDevice(deviceId, i < config.simulator.sensors.drifting);
-        if (!added.ok) feed.error('device.add-failed', { deviceId, error: added.error });
+        if (!added.ok) feed.error('device.add-failed', { deviceId, error: describeFleetError(added.error) });
       }
       if (!manual) sensors.start();
     },
@@ -148,7 +148,7 @@ function fleetPart(container: Container, config: FieldlinkConfig, holder: { flee
       const { drifting, driftPerMinute } = config.simulator;
       for (const [i, deviceId] of simulatedDeviceIds(config).entries()) {
         const added = await fleet.addDevice(deviceId, i < drifting ? { temperature: 68, target: 62, driftPerMinute } : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) });
-        if (!added.ok) feed.error('device.add-failed', { deviceId, error: added.error });
+        if (!added.ok) feed.error('device.add-failed', { deviceId, error: describeFleetError(added.error) });
       }
       if (!manual) fleet.start();
     },

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { err, ok, type Result } from '@fieldlink/domain';
+import { err, ok, type CodedError, type Result } from '@fieldlink/domain';
 import { CONFIG_FILE_ENV, envNameOf } from '../config/config-settings.js';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import { formatConfigIssues, loadConfig, type ConfigIssue } from '../config/load-config.js';
@@ -52,7 +52,7 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
   const health = await startHealthOf(config, options.name, readinessOf(() => (created?.ok === true ? created.value : undefined)), log);
   if (!health.ok) {
     stop.dispose();
-    process.stderr.write(`${health.error}\n`);
+    process.stderr.write(`${health.error.message}\n`);
     return 1;
   }
   const built = await startWithin(async () => void (created = await options.create(config, { log })), () => 'adapters', startup);
@@ -82,11 +82,14 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
   return 0;
 }
 
+/** The health endpoints could not listen on their port; the message names the port and the setting. */
+export type HealthStartError = CodedError<'HealthPortUnavailable'>;
+
 /**
  * The health endpoints when `health.port` asks for them (none on 0). A port that cannot be had is
  * one line naming it and the setting, and the service does not start.
  */
-export async function startHealthOf(config: FieldlinkConfig, service: string, readiness: () => Readiness, log?: TerminalLog): Promise<Result<HealthServer | undefined, string>> {
+export async function startHealthOf(config: FieldlinkConfig, service: string, readiness: () => Readiness, log?: TerminalLog): Promise<Result<HealthServer | undefined, HealthStartError>> {
   if (config.health.port === 0) return ok(undefined);
   try {
     const server = await startHealthServer({ service, host: config.health.host, port: config.health.port, readiness });
@@ -94,7 +97,11 @@ export async function startHealthOf(config: FieldlinkConfig, service: string, re
     return ok(server);
   } catch (e) {
     const code = (e as { code?: unknown }).code;
-    return err(`${service}: the health endpoints could not listen on ${config.health.host}:${config.health.port}${typeof code === 'string' ? ` (${code})` : ''}; set health.port (${envNameOf('health.port')}) to a free port, or 0 for none`);
+    return err({
+      code: 'HealthPortUnavailable',
+      message: `${service}: the health endpoints could not listen on ${config.health.host}:${config.health.port}${typeof code === 'string' ? ` (${code})` : ''}; set health.port (${envNameOf('health.port')}) to a free port, or 0 for none`,
+      cause: e,
+    });
   }
 }
 

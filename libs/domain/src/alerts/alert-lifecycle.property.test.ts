@@ -34,7 +34,8 @@ class Act implements fc.Command<{ status: number }, { phase: AlertPhase }> {
     const expected = model(m.status, this.action);
     const result = applyAlertAction(r.phase, this.action);
     if (expected === undefined) {
-      expect(result.ok).toBe(false);
+      // The refusal's code says why: a closed alert, an inactive one, or an action that does not apply.
+      expect(!result.ok && result.error.code).toBe(r.phase.state === AlertState.Closed ? 'AlertClosed' : r.phase.state === AlertState.Inactive ? 'AlertInactive' : 'ActionRefused');
       return;
     }
     expect(result.ok && result.value.status).toBe(expected);
@@ -47,7 +48,7 @@ class Act implements fc.Command<{ status: number }, { phase: AlertPhase }> {
 }
 
 describe('the alert state machine', () => {
-  it('never leaves Closed, never skips to a status its action does not lead to, and keeps statecode and statuscode in step (model-based)', () => {
+  it('never leaves Closed, never skips to a status its action does not lead to, keeps statecode and statuscode in step, and codes each refusal by the phase (model-based)', () => {
     fc.assert(
       fc.property(fc.commands(ACTIONS.map((a) => fc.constant(new Act(a))), { maxCommands: 30 }), (cmds) => {
         fc.modelRun(() => ({ model: { status: AlertStatus.Active as number }, real: { phase: ALERT_CREATED } }), cmds);

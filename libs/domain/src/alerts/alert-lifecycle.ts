@@ -1,3 +1,4 @@
+import type { CodedError } from '../shared/coded-error.js';
 import { err, ok, type Result } from '../shared/result.js';
 import { AlertState, AlertStatus } from './alert-values.js';
 
@@ -15,6 +16,18 @@ export type AlertAction = 'commandSent' | 'caseCreated' | 'workOrderCreated' | '
 
 const phase = (state: AlertState, status: AlertStatus): AlertPhase => ({ state, status }) as AlertPhase;
 
+/** Why the alert lifecycle refused an action. */
+export type AlertActionRefusal = CodedError<
+  /** The alert is closed, which is terminal. */
+  | 'AlertClosed'
+  /** The alert is inactive: reactivate it first (closing it is allowed). */
+  | 'AlertInactive'
+  /** The action does not apply to the alert's phase (a second case, deactivating one in progress). */
+  | 'ActionRefused'
+>;
+
+const refused = (code: AlertActionRefusal['code'], message: string): Result<never, AlertActionRefusal> => err({ code, message });
+
 /**
  * The alert state machine. Sending a command leads to In Progress – Command Sent, creating a case
  * to In Progress – Case Created (a case outranks a command: a later command keeps Case Created),
@@ -22,27 +35,27 @@ const phase = (state: AlertState, status: AlertStatus): AlertPhase => ({ state, 
  * points back to the alert), deactivating to Inactive, closing to Closed, which is terminal.
  * Illegal steps are refused with the reason.
  */
-export function applyAlertAction(current: AlertPhase, action: AlertAction): Result<AlertPhase, string> {
-  if (current.state === AlertState.Closed) return err(`the alert is closed: "${action}" is not possible any more`);
+export function applyAlertAction(current: AlertPhase, action: AlertAction): Result<AlertPhase, AlertActionRefusal> {
+  if (current.state === AlertState.Closed) return refused('AlertClosed', `the alert is closed: "${action}" is not possible any more`);
   if (current.state === AlertState.Inactive) {
     if (action === 'reactivated') return ok(ALERT_CREATED);
     if (action === 'closed') return ok(phase(AlertState.Closed, AlertStatus.Closed));
-    return err(`the alert is inactive: reactivate it before "${action}"`);
+    return refused('AlertInactive', `the alert is inactive: reactivate it before "${action}"`);
   }
   switch (action) {
     case 'commandSent':
       return ok(current.status === AlertStatus.InProgressCaseCreated ? current : phase(AlertState.InProgress, AlertStatus.InProgressCommandSent));
     case 'caseCreated':
-      if (current.status === AlertStatus.InProgressCaseCreated) return err('the alert already has a case');
+      if (current.status === AlertStatus.InProgressCaseCreated) return refused('ActionRefused', 'the alert already has a case');
       return ok(phase(AlertState.InProgress, AlertStatus.InProgressCaseCreated));
     case 'workOrderCreated':
     case 'notified':
       return ok(current);
     case 'deactivated':
-      if (current.state !== AlertState.Active) return err('only an active alert can be deactivated; close an alert in progress');
+      if (current.state !== AlertState.Active) return refused('ActionRefused', 'only an active alert can be deactivated; close an alert in progress');
       return ok(phase(AlertState.Inactive, AlertStatus.Inactive));
     case 'reactivated':
-      return err('the alert is not inactive');
+      return refused('ActionRefused', 'the alert is not inactive');
     case 'closed':
       return ok(phase(AlertState.Closed, AlertStatus.Closed));
   }

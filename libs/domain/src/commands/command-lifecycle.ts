@@ -1,3 +1,4 @@
+import type { CodedError } from '../shared/coded-error.js';
 import { err, ok, type Result } from '../shared/result.js';
 import { CfsCommandStatus, type CommandState, type DeliveryFeedbackStatus } from './command-values.js';
 
@@ -47,6 +48,11 @@ export function cfsStatusOf(state: CommandState): CfsCommandStatus {
   }
 }
 
+/** Why the command lifecycle refused an event: the command has ended, or the event does not apply to its state. */
+export type CommandTransitionRefusal = CodedError<'CommandEnded' | 'TransitionRefused'>;
+
+const refused = (message: string): Result<never, CommandTransitionRefusal> => err({ code: 'TransitionRefused', message });
+
 /**
  * The command state machine: requested → sent → delivered → acknowledged, or expired / rejected /
  * failed. No step is skipped (an acknowledgement before delivery feedback is refused: apply the
@@ -54,22 +60,22 @@ export function cfsStatusOf(state: CommandState): CfsCommandStatus {
  * command never sent and expires one sent but not delivered; an answer timeout expires one
  * delivered that the device never answered.
  */
-export function applyCommandEvent(state: CommandState, event: CommandEvent): Result<CommandState, string> {
-  if (TERMINAL_COMMAND_STATES.has(state)) return err(`the command is ${state}: "${event.type}" cannot change it`);
+export function applyCommandEvent(state: CommandState, event: CommandEvent): Result<CommandState, CommandTransitionRefusal> {
+  if (TERMINAL_COMMAND_STATES.has(state)) return err({ code: 'CommandEnded', message: `the command is ${state}: "${event.type}" cannot change it` });
   switch (event.type) {
     case 'sent':
-      return state === 'requested' ? ok('sent') : err(`the command was already ${state}`);
+      return state === 'requested' ? ok('sent') : refused(`the command was already ${state}`);
     case 'sendFailed':
-      return state === 'requested' ? ok('failed') : err(`the command was already ${state}`);
+      return state === 'requested' ? ok('failed') : refused(`the command was already ${state}`);
     case 'feedback':
-      return state === 'sent' ? ok(commandStateForFeedback(event.status)) : err(state === 'requested' ? 'delivery feedback for a command not sent yet' : `delivery feedback for a command already ${state}`);
+      return state === 'sent' ? ok(commandStateForFeedback(event.status)) : refused(state === 'requested' ? 'delivery feedback for a command not sent yet' : `delivery feedback for a command already ${state}`);
     case 'acknowledged':
-      return state === 'delivered' ? ok('acknowledged') : err(`an acknowledgement needs the command delivered first; it is ${state}`);
+      return state === 'delivered' ? ok('acknowledged') : refused(`an acknowledgement needs the command delivered first; it is ${state}`);
     case 'timedOut':
       if (state === 'requested') return ok('failed');
       if (state === 'sent') return ok('expired');
-      return err('a delivered command does not time out on its time to live: its answer timeout applies');
+      return refused('a delivered command does not time out on its time to live: its answer timeout applies');
     case 'answerTimedOut':
-      return state === 'delivered' ? ok('expired') : err(`an answer timeout applies to a delivered command; it is ${state}`);
+      return state === 'delivered' ? ok('expired') : refused(`an answer timeout applies to a delivered command; it is ${state}`);
   }
 }

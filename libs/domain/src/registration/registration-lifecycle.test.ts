@@ -15,8 +15,8 @@ describe('registration', () => {
   });
 
   it('refuses steps that are not possible, with the reason', () => {
-    expect(applyRegistrationEvent(NEW_DEVICE_REGISTRATION, { type: 'succeeded' })).toEqual({ ok: false, error: 'no registration is in progress' });
-    expect(applyRegistrationEvent({ status: RegistrationStatus.InProgress, message: '' }, { type: 'requested' })).toEqual({ ok: false, error: 'a registration is already in progress' });
+    expect(applyRegistrationEvent(NEW_DEVICE_REGISTRATION, { type: 'succeeded' })).toEqual({ ok: false, error: { code: 'NotInProgress', message: 'no registration is in progress' } });
+    expect(applyRegistrationEvent({ status: RegistrationStatus.InProgress, message: '' }, { type: 'requested' })).toEqual({ ok: false, error: { code: 'AlreadyRequested', message: 'a registration is already in progress' } });
     expect(applyRegistrationEvent({ status: RegistrationStatus.Registered, message: '' }, { type: 'unregistered' })).toEqual({ ok: true, value: { status: RegistrationStatus.Unregistered, message: '' } });
   });
 });

@@ -1,5 +1,5 @@
 // Flows 10–12 (alerts): what a user does with a stored IoT alert from the console: its state, a work order, a command.
-import { AlertState, applyAlertAction, err, ok, type AlertAction, type AlertPhase, type Result } from '@fieldlink/domain';
+import { AlertState, applyAlertAction, err, ok, type AlertAction, type AlertActionRefusal, type AlertPhase, type CodedError, type Result } from '@fieldlink/domain';
 import type { CrmAlertsPort, CrmWorkPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
 import type { CommandRequestError, CommandRequests, RequestedCommand } from '../commands/command-requests.js';
 
@@ -10,9 +10,9 @@ export interface AlertActionsDeps {
 }
 
 export type AlertActionError =
-  | { readonly code: 'AlertNotFound'; readonly message: string }
+  | CodedError<'AlertNotFound'>
   /** The alert's lifecycle refuses the action (closed, inactive, a second case); the message says why. */
-  | { readonly code: 'AlertClosed' | 'AlertInactive' | 'ActionRefused'; readonly message: string }
+  | AlertActionRefusal
   | CommandRequestError;
 
 export interface SendCommandOptions {
@@ -101,7 +101,7 @@ export class AlertActions {
     if (alert === undefined) return err({ code: 'AlertNotFound', message: `No IoT alert with id ${alertId}` });
     if (alert.state !== AlertState.Closed) {
       const next = applyAlertAction(phaseOf(alert), 'closed');
-      if (!next.ok) return err({ code: 'ActionRefused', message: `IoT alert ${alertId}: ${next.error}` });
+      if (!next.ok) return err({ code: next.error.code, message: `IoT alert ${alertId}: ${next.error.message}` });
       await this.deps.crm.updateIoTAlert(alertId, { state: next.value.state, status: next.value.status });
     }
     this.deps.log.info('alert.closed', { correlationId: alert.alertToken, alertId });
@@ -113,10 +113,7 @@ export class AlertActions {
     const alert = await this.deps.crm.getIoTAlert(alertId);
     if (alert === undefined) return err({ code: 'AlertNotFound', message: `No IoT alert with id ${alertId}` });
     const next = applyAlertAction(phaseOf(alert), action);
-    if (!next.ok) {
-      const code = alert.state === AlertState.Closed ? 'AlertClosed' : alert.state === AlertState.Inactive ? 'AlertInactive' : 'ActionRefused';
-      return err({ code, message: `IoT alert ${alertId}: ${next.error}` });
-    }
+    if (!next.ok) return err({ code: next.error.code, message: `IoT alert ${alertId}: ${next.error.message}` });
     return ok({ alert, next: next.value });
   }
 }

@@ -1,5 +1,5 @@
 // Flow 12 (commands): a command record created for a device, checked against its device type.
-import { COMMAND_MESSAGE_MAX, err, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
+import { COMMAND_MESSAGE_MAX, err, ok, type CodedError, type Result, type ValidationIssue } from '@fieldlink/domain';
 import type { CrmCommandsPort, CrmDevicesPort, LogPort } from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';
 import type { CommandDispatch, DispatchOutcome } from './command-dispatch.js';
@@ -28,8 +28,8 @@ export interface CommandRequest {
 }
 
 export type CommandRequestError =
-  | { readonly code: 'InvalidCommand'; readonly message: string; readonly issues: readonly ValidationIssue[] }
-  | { readonly code: 'MessageTooLong'; readonly message: string };
+  | (CodedError<'InvalidCommand'> & { readonly issues: readonly ValidationIssue[] })
+  | CodedError<'MessageTooLong'>;
 
 export interface RequestedCommand {
   readonly commandId: string;

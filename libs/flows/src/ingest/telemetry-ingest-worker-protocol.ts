@@ -1,5 +1,6 @@
 // Flows 3–6 (ingest): what the main thread and an ingest worker thread say to each other.
 import type { CfsThresholdRule } from '@fieldlink/domain';
+import { QueueError, RuleStateError, type QueueErrorCode, type RuleStateErrorCode } from '@fieldlink/ports';
 import type { BatchEffects } from './telemetry-ingest.js';
 
 /**
@@ -94,7 +95,10 @@ export function sendableError(error: unknown): SentError {
   return typeof code === 'string' ? { name: error.name, message: error.message, code } : { name: error.name, message: error.message };
 }
 
+/** The error as it was sent: a port's own error class again (callers tell them apart with `instanceof`), else a plain Error. */
 export function receivedError(sent: SentError): Error {
+  if (sent.name === 'RuleStateError' && sent.code !== undefined) return new RuleStateError(sent.code as RuleStateErrorCode, sent.message);
+  if (sent.name === 'QueueError' && sent.code !== undefined) return new QueueError(sent.code as QueueErrorCode, sent.message);
   const error = new Error(sent.message);
   error.name = sent.name;
   if (sent.code !== undefined) Object.assign(error, { code: sent.code });

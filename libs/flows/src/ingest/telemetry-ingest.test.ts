@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
 import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { decodeCfsAlertMessage, silentLog, type MessageQueuePort, type MinuteAggregate, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryPartitionContext } from '@fieldlink/ports';
+import { decodeCfsAlertMessage, RuleStateError, silentLog, type MessageQueuePort, type MinuteAggregate, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryPartitionContext } from '@fieldlink/ports';
 import { describe, expect, it, vi } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
@@ -371,7 +371,7 @@ describe('TelemetryIngest commits', () => {
     const ruleStateStore: RuleStateStorePort = {
       load: (key) => real.ruleStateStore.load(key),
       save: async (key, snapshot) => {
-        if (conflict) throw Object.assign(new Error(`state '${key}' was changed by another writer`), { code: 'RuleStateConflict' });
+        if (conflict) throw RuleStateError.conflict(key);
         await real.ruleStateStore.save(key, snapshot);
       },
     };

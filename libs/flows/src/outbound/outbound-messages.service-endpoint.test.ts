@@ -2,12 +2,11 @@
 // (each possibly base64), Binary XML refused with the setting to change, stripped contexts re-read
 // from the CRM, message names in any case, the organisation's command property names, and a
 // registration whose lists cannot be split by position (a comma in a name or id).
-import { aCrmDevice } from '@fieldlink/ports/testing';
+import { aCrmDevice, buildRegisterDevicesContext } from '@fieldlink/ports/testing';
 import { readFileSync } from 'node:fs';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
 import {
-  buildRegisterDevicesContext,
   decodeRemoteExecutionContext,
   encodeRemoteExecutionContext,
   serviceEndpointQueueMessage,

@@ -1,8 +1,8 @@
-import { aCrmDevice } from '@fieldlink/ports/testing';
+import { aCrmDevice, buildDeviceUpdatedContext, buildPullDeviceDataContext } from '@fieldlink/ports/testing';
 import { readFileSync } from 'node:fs';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
-import { buildDeviceUpdatedContext, buildPullDeviceDataContext, encodeRemoteExecutionContext, silentLog, type CloudToDevicePort } from '@fieldlink/ports';
+import { encodeRemoteExecutionContext, silentLog, type CloudToDevicePort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTypeCommandCatalog } from '../commands/command-catalog.js';
 import { CommandDispatch } from '../commands/command-dispatch.js';

@@ -1,5 +1,5 @@
 // Flows 16′–18″ (registration): devices created in the hub's registry, the results onto the CRM device.
-import { err, isHubDeviceId, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
+import { err, isHubDeviceId, ok, RegistrationStatus, type CodedError, type Result } from '@fieldlink/domain';
 import { alignCommaJoined, type AmbiguousRegistration, type CrmDevicesPort, type DeviceRegistration, type DeviceRegistryPort, type LogPort, type RegistrationResult } from '@fieldlink/ports';
 
 /** One device to register: its hub id, its CRM record, and what its twin should carry. */
@@ -38,7 +38,7 @@ export class DeviceRegistrations {
       }
       const answer = byDevice.get(d.deviceId);
       if (answer === undefined) return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: 'The device registry gave no result for this device' };
-      if (!answer.ok) return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: answer.error };
+      if (!answer.ok) return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: `${answer.error.code}: ${answer.error.message}` };
       return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Registered, message: answer.existed ? 'Registered (the device existed; enabled and updated)' : 'Registered' };
     });
     await this.deps.crm.writeRegistrationResults(results);
@@ -92,7 +92,7 @@ export class DeviceRegistrations {
   }
 
   /** The console's "register": the CRM device record as it is, registered in the hub. */
-  async registerCrmDevice(deviceRecordId: string): Promise<Result<RegistrationResult, { readonly code: 'DeviceNotFound'; readonly message: string }>> {
+  async registerCrmDevice(deviceRecordId: string): Promise<Result<RegistrationResult, CodedError<'DeviceNotFound'>>> {
     const device = await this.deps.crm.getDevice(deviceRecordId);
     if (device === undefined) return err({ code: 'DeviceNotFound', message: `No IoT device record with id ${deviceRecordId}` });
     const [result] = await this.register([{ deviceRecordId, deviceId: device.deviceId, name: device.name, ...(device.tags === undefined ? {} : { tags: device.tags }), ...(device.settings === undefined ? {} : { settings: device.settings }) }]);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildCommandCreatedContext, buildRegisterDevicesContext, readCommandCreated, readRegisterDevices } from './outbound-crm-message.js';
+import { buildCommandCreatedContext, buildRegisterDevicesContext } from '../testing/outbound-context-builders.js';
+import { readCommandCreated, readRegisterDevices } from './outbound-crm-message.js';
 import { decodeRemoteExecutionContext, encodeRemoteExecutionContext } from './remote-execution-context.js';
 
 const hubId = fc.stringMatching(/^[A-Za-z0-9\-:.+%_#*?!=@;$']{1,40}$/);

@@ -1,12 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { mergePatchBetween } from '../codec/json-merge-patch.js';
+import { buildCommandCreatedContext, buildDeviceUpdatedContext, buildPullDeviceDataContext, buildRegisterDevicesContext } from '../testing/outbound-context-builders.js';
 import {
-  buildCommandCreatedContext,
-  buildDeviceUpdatedContext,
-  buildPullDeviceDataContext,
-  buildRegisterDevicesContext,
   flattenTarget,
-  mergePatchBetween,
   readCommandCreated,
   readDeviceUpdated,
   readOutboundCrmMessage,

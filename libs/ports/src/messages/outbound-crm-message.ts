@@ -1,12 +1,15 @@
 import { err, issue, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
 import { parseCommaJoinedObjects, splitCommaList } from '../codec/comma-joined.js';
+import { mergePatchBetween, type JsonObject } from '../codec/json-merge-patch.js';
 import type { TwinPatch } from '../device-registry-port.js';
-import { ZERO_GUID, formatDataverseDate, type DataverseDateTime, type DataverseEntity, type DataverseEntityReference, type DataverseValue, type RemoteExecutionContext } from './remote-execution-context.js';
+import { booleanColumn, columnOf, expectMessage, isDateTime, isEntity, isReference, jsonObjectColumn, listParameter, readWith, referenceColumn, targetEntity, textColumn } from './outbound-crm-schemas.js';
+import { ZERO_GUID, type DataverseEntity, type DataverseValue, type RemoteExecutionContext } from './remote-execution-context.js';
 
 /*
  * The four outbound messages the orchestrator routes (flows 13–15), read from a decoded
- * RemoteExecutionContext and built into one (for the Dataverse emulator and tests). Readers never
- * throw; every issue names the parameter or attribute at fault.
+ * RemoteExecutionContext. Readers never throw; every issue names the parameter or attribute at
+ * fault. The parts are read with the zod schemas of outbound-crm-schemas.ts; contexts are built
+ * (for the Dataverse emulator's and the flows' tests) by `@fieldlink/ports/testing`.
  */
 
 export const OutboundMessageName = {
@@ -84,10 +87,6 @@ export interface PullDeviceData {
 const COMMAND_ENTITY = 'msdyn_iotdevicecommand';
 const DEVICE_ENTITY = 'msdyn_iotdevice';
 
-const isEntity = (v: DataverseValue | undefined): v is DataverseEntity => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'Entity';
-const isDateTime = (v: DataverseValue | undefined): v is DataverseDateTime => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'DateTime';
-const isReference = (v: DataverseValue | undefined): v is DataverseEntityReference => typeof v === 'object' && v !== null && !Array.isArray(v) && (v as { kind?: string }).kind === 'EntityReference';
-
 const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCase();
 
 /**
@@ -134,61 +133,26 @@ export function flattenTarget(ctx: RemoteExecutionContext): FlattenedTarget | un
   return undefined;
 }
 
-function expectMessage(ctx: RemoteExecutionContext, messageName: string, entityName: string | undefined, issues: ValidationIssue[]): void {
-  if (!same(ctx.messageName, messageName)) issues.push(issue(['MessageName'], `expected "${messageName}", got "${ctx.messageName}"`));
-  if (entityName !== undefined && !same(ctx.primaryEntityName, entityName)) issues.push(issue(['PrimaryEntityName'], `expected "${entityName}", got "${ctx.primaryEntityName}"`));
-}
-
-function target(ctx: RemoteExecutionContext, logicalName: string, issues: ValidationIssue[]): DataverseEntity | undefined {
-  const t = ctx.inputParameters['Target'];
-  if (!isEntity(t)) {
-    issues.push(issue(['InputParameters', 'Target'], `expected the ${logicalName} entity`));
-    return undefined;
-  }
-  if (t.logicalName !== logicalName) issues.push(issue(['InputParameters', 'Target', 'LogicalName'], `expected "${logicalName}", got "${t.logicalName}"`));
-  return t;
-}
-
 const nonZero = (id: string | undefined): string | undefined => (id === undefined || id === '' || id === ZERO_GUID ? undefined : id);
-
-function stringAttribute(entity: DataverseEntity, name: string, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): string | undefined {
-  const v = entity.attributes[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v === 'string') return v;
-  // Text that happens to read as a WCF date was turned into one by the decoder: it is text here.
-  if (isDateTime(v)) return formatDataverseDate(v.epochMs);
-  issues.push(issue([...path, 'Attributes', name], 'expected text'));
-  return undefined;
-}
-
-function referenceId(entity: DataverseEntity, name: string, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): string | undefined {
-  const v = entity.attributes[name];
-  if (v === undefined || v === null) return undefined;
-  if (isReference(v)) return v.id;
-  issues.push(issue([...path, 'Attributes', name], 'expected an EntityReference'));
-  return undefined;
-}
 
 /** Create of `msdyn_iotdevicecommand` → the command to send. */
 export function readCommandCreated(ctx: RemoteExecutionContext): Result<CommandCreated, ValidationIssue[]> {
   const issues: ValidationIssue[] = [];
   expectMessage(ctx, OutboundMessageName.Create, COMMAND_ENTITY, issues);
-  const t = target(ctx, COMMAND_ENTITY, issues);
+  const t = targetEntity(ctx, COMMAND_ENTITY, issues);
   if (t === undefined) return err(issues);
   const path = ['InputParameters', 'Target'];
-  const idAttribute = stringAttribute(t, 'msdyn_iotdevicecommandid', path, issues);
+  const idAttribute = columnOf(t, 'msdyn_iotdevicecommandid', textColumn, path, issues);
   const commandId = nonZero(t.id) ?? nonZero(idAttribute) ?? nonZero(ctx.primaryEntityId);
   if (commandId === undefined) issues.push(issue([...path, 'Id'], 'expected the command id'));
-  const name = stringAttribute(t, 'msdyn_name', path, issues);
-  const message = stringAttribute(t, 'msdyn_message', path, issues);
+  const name = columnOf(t, 'msdyn_name', textColumn, path, issues);
+  const message = columnOf(t, 'msdyn_message', textColumn, path, issues);
   if (message === undefined || message.trim() === '') issues.push(issue([...path, 'Attributes', 'msdyn_message'], 'expected the command payload as JSON text'));
-  const deviceId = stringAttribute(t, 'msdyn_deviceid', path, issues);
-  const deviceRecordId = referenceId(t, 'msdyn_device', path, issues);
-  const customerAssetId = referenceId(t, 'msdyn_customerasset', path, issues);
-  const parentAlertId = referenceId(t, 'msdyn_parentalert', path, issues);
-  const toAll = t.attributes['msdyn_sendtoallconnecteddevices'];
-  if (toAll !== undefined && toAll !== null && typeof toAll !== 'boolean') issues.push(issue([...path, 'Attributes', 'msdyn_sendtoallconnecteddevices'], 'expected true or false'));
-  const sendToAllConnectedDevices = toAll === true;
+  const deviceId = columnOf(t, 'msdyn_deviceid', textColumn, path, issues);
+  const deviceRecordId = columnOf(t, 'msdyn_device', referenceColumn, path, issues);
+  const customerAssetId = columnOf(t, 'msdyn_customerasset', referenceColumn, path, issues);
+  const parentAlertId = columnOf(t, 'msdyn_parentalert', referenceColumn, path, issues);
+  const sendToAllConnectedDevices = columnOf(t, 'msdyn_sendtoallconnecteddevices', booleanColumn, path, issues) === true;
   if (!sendToAllConnectedDevices && (deviceId === undefined || deviceId === '') && deviceRecordId === undefined) {
     issues.push(issue([...path, 'Attributes', 'msdyn_deviceid'], 'expected the device id, or the msdyn_device reference, or msdyn_sendtoallconnecteddevices'));
   }
@@ -205,17 +169,6 @@ export function readCommandCreated(ctx: RemoteExecutionContext): Result<CommandC
     ...(parentAlertId === undefined ? {} : { parentAlertId }),
     ...(isDateTime(createdOn) ? { createdOn: createdOn.epochMs } : {}),
   });
-}
-
-function textParameter(ctx: RemoteExecutionContext, key: string, required: boolean, issues: ValidationIssue[]): string | undefined {
-  const v = ctx.inputParameters[key];
-  if (v === undefined || v === null) {
-    if (required) issues.push(issue(['InputParameters', key], 'expected a comma-separated list'));
-    return undefined;
-  }
-  if (typeof v === 'string') return v;
-  issues.push(issue(['InputParameters', key], 'expected text'));
-  return undefined;
 }
 
 /**
@@ -239,11 +192,11 @@ export function readRegisterDevices(ctx: RemoteExecutionContext): Result<Registe
 export function readRegisterDevicesRequest(ctx: RemoteExecutionContext): Result<{ readonly kind: 'devices'; readonly devices: RegisterDeviceRequest[] } | AmbiguousRegistration, ValidationIssue[]> {
   const issues: ValidationIssue[] = [];
   expectMessage(ctx, OutboundMessageName.RegisterDevices, undefined, issues);
-  const deviceIdsText = textParameter(ctx, 'DeviceIds', true, issues);
-  const recordIdsText = textParameter(ctx, 'IoTDeviceIds', true, issues);
-  const namesText = textParameter(ctx, 'IoTDeviceNames', false, issues);
-  const tagsText = textParameter(ctx, 'IoTDeviceTags', false, issues);
-  const settingsText = textParameter(ctx, 'IoTDeviceSettings', false, issues);
+  const deviceIdsText = listParameterOf(ctx, 'DeviceIds', true, issues);
+  const recordIdsText = listParameterOf(ctx, 'IoTDeviceIds', true, issues);
+  const namesText = listParameterOf(ctx, 'IoTDeviceNames', false, issues);
+  const tagsText = listParameterOf(ctx, 'IoTDeviceTags', false, issues);
+  const settingsText = listParameterOf(ctx, 'IoTDeviceSettings', false, issues);
   if (deviceIdsText === undefined || recordIdsText === undefined) return err(issues);
   const recordIds = splitCommaList(recordIdsText);
   const count = recordIds.length;
@@ -288,40 +241,11 @@ export function readRegisterDevicesRequest(ctx: RemoteExecutionContext): Result<
   });
 }
 
-type JsonObject = Record<string, unknown>;
-const isJsonObject = (v: unknown): v is JsonObject => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** A JSON object column, or undefined when the entity does not carry the column (it did not change). */
+const jsonObjectOf = (entity: DataverseEntity | undefined, name: string, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): JsonObject | undefined =>
+  entity === undefined || !(name in entity.attributes) ? undefined : columnOf(entity, name, jsonObjectColumn, path, issues);
 
-/** The JSON merge patch that turns `before` into `after` (RFC 7386): removed keys become null. */
-export function mergePatchBetween(before: JsonObject, after: JsonObject): JsonObject {
-  const patch: JsonObject = {};
-  for (const key of Object.keys(before)) if (!(key in after)) patch[key] = null;
-  for (const [key, value] of Object.entries(after)) {
-    const old = before[key];
-    if (isJsonObject(value) && isJsonObject(old)) {
-      const inner = mergePatchBetween(old, value);
-      if (Object.keys(inner).length > 0) patch[key] = inner;
-    } else if (JSON.stringify(old) !== JSON.stringify(value)) patch[key] = value;
-  }
-  return patch;
-}
-
-function jsonObjectAttribute(entity: DataverseEntity | undefined, name: string, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): JsonObject | undefined {
-  if (entity === undefined || !(name in entity.attributes)) return undefined;
-  const v = entity.attributes[name];
-  if (v === null || v === '') return {};
-  if (typeof v !== 'string') {
-    issues.push(issue([...path, 'Attributes', name], 'expected JSON text'));
-    return undefined;
-  }
-  try {
-    const parsed: unknown = JSON.parse(v);
-    if (isJsonObject(parsed)) return parsed;
-    issues.push(issue([...path, 'Attributes', name], 'expected a JSON object'));
-  } catch (e) {
-    issues.push(issue([...path, 'Attributes', name], `is not JSON (${(e as Error).message})`));
-  }
-  return undefined;
-}
+const listParameterOf = (ctx: RemoteExecutionContext, key: string, required: boolean, issues: ValidationIssue[]): string | undefined => readWith(listParameter(required), ctx.inputParameters[key], ['InputParameters', key], issues);
 
 const firstImage = (images: Readonly<Record<string, DataverseEntity>>): { name: string; entity: DataverseEntity } | undefined => {
   const [name, entity] = Object.entries(images)[0] ?? [];
@@ -336,7 +260,7 @@ const firstImage = (images: Readonly<Record<string, DataverseEntity>>): { name: 
 export function readDeviceUpdated(ctx: RemoteExecutionContext): Result<DeviceUpdated, ValidationIssue[]> {
   const issues: ValidationIssue[] = [];
   expectMessage(ctx, OutboundMessageName.Update, DEVICE_ENTITY, issues);
-  const t = target(ctx, DEVICE_ENTITY, issues);
+  const t = targetEntity(ctx, DEVICE_ENTITY, issues);
   if (t === undefined) return err(issues);
   const path = ['InputParameters', 'Target'];
   const pre = firstImage(ctx.preEntityImages);
@@ -344,14 +268,14 @@ export function readDeviceUpdated(ctx: RemoteExecutionContext): Result<DeviceUpd
   const deviceRecordId = nonZero(t.id) ?? nonZero(ctx.primaryEntityId);
   if (deviceRecordId === undefined) issues.push(issue([...path, 'Id'], 'expected the device record id'));
   const deviceId =
-    stringAttribute(t, 'msdyn_deviceid', path, issues) ??
-    (post === undefined ? undefined : stringAttribute(post.entity, 'msdyn_deviceid', ['PostEntityImages', post.name], issues)) ??
-    (pre === undefined ? undefined : stringAttribute(pre.entity, 'msdyn_deviceid', ['PreEntityImages', pre.name], issues));
+    columnOf(t, 'msdyn_deviceid', textColumn, path, issues) ??
+    (post === undefined ? undefined : columnOf(post.entity, 'msdyn_deviceid', textColumn, ['PostEntityImages', post.name], issues)) ??
+    (pre === undefined ? undefined : columnOf(pre.entity, 'msdyn_deviceid', textColumn, ['PreEntityImages', pre.name], issues));
   if (deviceId === undefined || deviceId === '') issues.push(issue([...path, 'Attributes', 'msdyn_deviceid'], 'expected the device id in the Target or an entity image'));
   const section = (attribute: string): JsonObject | undefined => {
-    const after = jsonObjectAttribute(t, attribute, path, issues);
+    const after = jsonObjectOf(t, attribute, path, issues);
     if (after === undefined) return undefined;
-    const before = pre === undefined ? undefined : jsonObjectAttribute(pre.entity, attribute, ['PreEntityImages', pre.name], issues);
+    const before = pre === undefined ? undefined : jsonObjectOf(pre.entity, attribute, ['PreEntityImages', pre.name], issues);
     return before === undefined ? after : mergePatchBetween(before, after);
   };
   const tags = section('msdyn_tags');
@@ -364,8 +288,8 @@ export function readDeviceUpdated(ctx: RemoteExecutionContext): Result<DeviceUpd
 export function readPullDeviceData(ctx: RemoteExecutionContext): Result<PullDeviceData, ValidationIssue[]> {
   const issues: ValidationIssue[] = [];
   expectMessage(ctx, OutboundMessageName.PullDeviceData, undefined, issues);
-  const deviceIdsText = textParameter(ctx, 'DeviceIds', true, issues);
-  const recordIdsText = textParameter(ctx, 'IoTDeviceIds', false, issues);
+  const deviceIdsText = listParameterOf(ctx, 'DeviceIds', true, issues);
+  const recordIdsText = listParameterOf(ctx, 'IoTDeviceIds', false, issues);
   if (deviceIdsText === undefined) return err(issues);
   const deviceIds = splitCommaList(deviceIdsText);
   if (deviceIds.length === 0) issues.push(issue(['InputParameters', 'DeviceIds'], 'expected at least one device id'));
@@ -378,137 +302,4 @@ export function readPullDeviceData(ctx: RemoteExecutionContext): Result<PullDevi
     devices: deviceIds.map((deviceId, i) => ({ deviceId, ...(recordIds === undefined ? {} : { deviceRecordId: recordIds[i]! }) })),
     ...(ctx.operationCreatedOn === undefined ? {} : { requestedOn: ctx.operationCreatedOn }),
   });
-}
-
-// ---- building contexts (what the CRM side sends) ----
-
-/** The envelope of a built context; what is not given gets the values a service endpoint writes by default. */
-export interface ContextEnvelope {
-  readonly correlationId?: string;
-  readonly operationId?: string;
-  readonly requestId?: string;
-  readonly businessUnitId?: string;
-  readonly organizationId?: string;
-  readonly organizationName?: string;
-  readonly userId?: string;
-  /** Epoch ms. */
-  readonly operationCreatedOn?: number;
-}
-
-function envelope(e: ContextEnvelope): Omit<RemoteExecutionContext, 'messageName' | 'primaryEntityName' | 'primaryEntityId' | 'inputParameters' | 'outputParameters' | 'preEntityImages' | 'postEntityImages'> {
-  return {
-    businessUnitId: e.businessUnitId ?? ZERO_GUID,
-    correlationId: e.correlationId ?? ZERO_GUID,
-    depth: 1,
-    initiatingUserId: e.userId ?? ZERO_GUID,
-    isExecutingOffline: false,
-    isInTransaction: false,
-    isOfflinePlayback: false,
-    isolationMode: 1,
-    mode: 1,
-    ...(e.operationCreatedOn === undefined ? {} : { operationCreatedOn: e.operationCreatedOn }),
-    operationId: e.operationId ?? ZERO_GUID,
-    organizationId: e.organizationId ?? ZERO_GUID,
-    organizationName: e.organizationName ?? '',
-    requestId: e.requestId ?? ZERO_GUID,
-    secondaryEntityName: 'none',
-    sharedVariables: {},
-    stage: 40,
-    userId: e.userId ?? ZERO_GUID,
-  };
-}
-
-const reference = (logicalName: string, id: string): DataverseEntityReference => ({ kind: 'EntityReference', logicalName, id, name: null });
-
-/** The context of the Create of a command record, as the CFS service endpoint step sends it. */
-export function buildCommandCreatedContext(command: CommandCreated, e: ContextEnvelope = {}): RemoteExecutionContext {
-  const attributes: Record<string, DataverseValue> = {
-    msdyn_name: command.name,
-    msdyn_message: command.message,
-    ...(command.deviceId === undefined ? {} : { msdyn_deviceid: command.deviceId }),
-    msdyn_iotdevicecommandid: command.commandId,
-    ...(command.deviceRecordId === undefined ? {} : { msdyn_device: reference(DEVICE_ENTITY, command.deviceRecordId) }),
-    ...(command.customerAssetId === undefined ? {} : { msdyn_customerasset: reference('msdyn_customerasset', command.customerAssetId) }),
-    ...(command.parentAlertId === undefined ? {} : { msdyn_parentalert: reference('msdyn_iotalert', command.parentAlertId) }),
-    ...(command.sendToAllConnectedDevices ? { msdyn_sendtoallconnecteddevices: true } : {}),
-    msdyn_commandstatus: { kind: 'OptionSetValue', value: 192350000 },
-    ...(command.createdOn === undefined ? {} : { createdon: { kind: 'DateTime', epochMs: command.createdOn } }),
-  };
-  return {
-    ...envelope(e),
-    messageName: OutboundMessageName.Create,
-    primaryEntityName: COMMAND_ENTITY,
-    primaryEntityId: command.commandId,
-    inputParameters: { Target: { kind: 'Entity', logicalName: COMMAND_ENTITY, id: command.commandId, attributes } },
-    outputParameters: { id: command.commandId },
-    preEntityImages: {},
-    postEntityImages: {},
-    owningExtension: { kind: 'EntityReference', logicalName: 'sdkmessageprocessingstep', id: ZERO_GUID, name: `IoT Message: Create of ${COMMAND_ENTITY}` },
-  };
-}
-
-/** The context of the `msdyn_RegisterIoTDevice` action. Values are joined with commas, as CFS does. */
-export function buildRegisterDevicesContext(devices: readonly RegisterDeviceRequest[], e: ContextEnvelope = {}): RemoteExecutionContext {
-  const joinObjects = (values: ReadonlyArray<Readonly<Record<string, unknown>> | undefined>): string => values.map((v) => JSON.stringify(v ?? {})).join(',');
-  return {
-    ...envelope(e),
-    messageName: OutboundMessageName.RegisterDevices,
-    primaryEntityName: 'none',
-    primaryEntityId: ZERO_GUID,
-    inputParameters: {
-      DeviceIds: devices.map((d) => d.deviceId).join(','),
-      IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(','),
-      IoTDeviceNames: devices.map((d) => d.name ?? '').join(','),
-      IoTDeviceTags: joinObjects(devices.map((d) => d.tags)),
-      IoTDeviceSettings: joinObjects(devices.map((d) => d.settings)),
-    },
-    outputParameters: {},
-    preEntityImages: {},
-    postEntityImages: {},
-  };
-}
-
-export interface DeviceUpdate {
-  readonly deviceRecordId: string;
-  readonly deviceId: string;
-  readonly name?: string;
-  /** The new `msdyn_tags` / `msdyn_devicesettings`; a column left out did not change. */
-  readonly tags?: Readonly<Record<string, unknown>>;
-  readonly settings?: Readonly<Record<string, unknown>>;
-  /** The columns before the update, sent as the pre-image. */
-  readonly previous?: { readonly tags?: Readonly<Record<string, unknown>>; readonly settings?: Readonly<Record<string, unknown>> };
-}
-
-/** The context of an Update of a device record, with a pre-image when `previous` is given. */
-export function buildDeviceUpdatedContext(update: DeviceUpdate, e: ContextEnvelope = {}): RemoteExecutionContext {
-  const columns = (tags: DeviceUpdate['tags'], settings: DeviceUpdate['settings']): Record<string, DataverseValue> => ({
-    ...(tags === undefined ? {} : { msdyn_tags: JSON.stringify(tags) }),
-    ...(settings === undefined ? {} : { msdyn_devicesettings: JSON.stringify(settings) }),
-  });
-  const entity = (attributes: Record<string, DataverseValue>): DataverseEntity => ({ kind: 'Entity', logicalName: DEVICE_ENTITY, id: update.deviceRecordId, attributes });
-  return {
-    ...envelope(e),
-    messageName: OutboundMessageName.Update,
-    primaryEntityName: DEVICE_ENTITY,
-    primaryEntityId: update.deviceRecordId,
-    inputParameters: { Target: entity({ ...(update.name === undefined ? {} : { msdyn_name: update.name }), ...columns(update.tags, update.settings) }) },
-    outputParameters: {},
-    preEntityImages: update.previous === undefined ? {} : { PreImage: entity({ msdyn_deviceid: update.deviceId, ...columns(update.previous.tags, update.previous.settings) }) },
-    postEntityImages: { PostImage: entity({ msdyn_deviceid: update.deviceId, ...columns(update.tags ?? update.previous?.tags, update.settings ?? update.previous?.settings) }) },
-  };
-}
-
-/** The context of the `msdyn_PullDataForIoTDevice` action. */
-export function buildPullDeviceDataContext(devices: PullDeviceData['devices'], e: ContextEnvelope = {}): RemoteExecutionContext {
-  const withRecords = devices.every((d) => d.deviceRecordId !== undefined);
-  return {
-    ...envelope(e),
-    messageName: OutboundMessageName.PullDeviceData,
-    primaryEntityName: 'none',
-    primaryEntityId: ZERO_GUID,
-    inputParameters: { DeviceIds: devices.map((d) => d.deviceId).join(','), ...(withRecords && devices.length > 0 ? { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') } : {}) },
-    outputParameters: {},
-    preEntityImages: {},
-    postEntityImages: {},
-  };
 }

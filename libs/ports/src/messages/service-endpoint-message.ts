@@ -1,4 +1,4 @@
-import { describeIssues, err, ok, type Result } from '@fieldlink/domain';
+import { describeIssues, err, ok, type CodedError, type Result } from '@fieldlink/domain';
 import type { QueueMessage } from '../message-queue-port.js';
 import { decodeRemoteExecutionContext, encodeRemoteExecutionContext, type RemoteExecutionContext } from './remote-execution-context.js';
 import { decodeRemoteExecutionContextXml, encodeRemoteExecutionContextBinaryXml, encodeRemoteExecutionContextXml } from './remote-execution-context-xml.js';
@@ -47,10 +47,7 @@ export type ServiceEndpointMessageErrorCode =
   /** The body is not a readable RemoteExecutionContext in its format. */
   | 'InvalidRemoteExecutionContext';
 
-export interface ServiceEndpointMessageError {
-  readonly code: ServiceEndpointMessageErrorCode;
-  readonly message: string;
-}
+export type ServiceEndpointMessageError = CodedError<ServiceEndpointMessageErrorCode>;
 
 export interface ServiceEndpointMessage {
   readonly context: RemoteExecutionContext;
@@ -122,10 +119,7 @@ export interface ServiceEndpointIdentity {
   readonly initiatingUserId: string;
 }
 
-export interface ServiceEndpointMessageTooLarge {
-  readonly code: 'MessageTooLarge';
-  readonly message: string;
-}
+export type ServiceEndpointMessageTooLarge = CodedError<'MessageTooLarge'>;
 
 const encodeIn = (ctx: RemoteExecutionContext, format: ServiceEndpointMessageFormat): Uint8Array =>
   format === ServiceEndpointMessageFormat.Json ? encodeRemoteExecutionContext(ctx) : format === ServiceEndpointMessageFormat.TextXml ? encodeRemoteExecutionContextXml(ctx) : encodeRemoteExecutionContextBinaryXml(ctx);

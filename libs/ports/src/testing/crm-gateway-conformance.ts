@@ -1,6 +1,6 @@
 import { AlertState, AlertStatus, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
 import { afterEach, describe, expect, it } from 'vitest';
-import { CrmError, type CrmDevice, type CrmGatewayPort, type NewIoTAlert } from '../crm-gateway-port.js';
+import { commandStateMoved, CrmError, type CrmDevice, type CrmGatewayPort, type NewIoTAlert } from '../crm-gateway-port.js';
 import { aCrmDevice, aNewIoTAlert } from './builders.js';
 import { newGuid, uniqueDeviceId } from './conformance-support.js';
 import type { CrmReadBack } from './crm-read-back.js';
@@ -263,7 +263,7 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         // Between this reader's read and its write, the hub's feedback moves the command on.
         await crm.updateCommandStatus(commandId, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' });
         const refused = await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent again' }, { ifState: read!.state });
-        expect(refused).toEqual({ ok: false, error: { code: 'StateMoved', commandId, expected: 'sent', found: 'delivered' } });
+        expect(refused).toEqual({ ok: false, error: commandStateMoved(commandId, 'sent', 'delivered') });
         expect(await crm.getCommand(commandId)).toMatchObject({ state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' });
       });
 
@@ -278,7 +278,7 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         expect([delivered.ok, rejected.ok].filter(Boolean)).toHaveLength(1);
         const winner = delivered.ok ? 'delivered' : 'rejected';
         const loser = delivered.ok ? rejected : delivered;
-        expect(loser).toEqual({ ok: false, error: { code: 'StateMoved', commandId, expected: 'sent', found: winner } });
+        expect(loser).toEqual({ ok: false, error: commandStateMoved(commandId, 'sent', winner) });
         expect(await crm.getCommand(commandId)).toMatchObject({ state: winner });
       });
 

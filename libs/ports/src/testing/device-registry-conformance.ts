@@ -53,7 +53,7 @@ export function deviceRegistryConformance(adapterName: string, factory: DeviceRe
         [after, true],
       ]);
       const refused = results[1]!;
-      expect(!refused.ok && refused.error).toEqual(expect.stringMatching(/\S/));
+      expect(!refused.ok && refused.error).toEqual({ code: 'InvalidDeviceId', message: expect.stringMatching(/\S/) });
       expect(await registry.getTwin(before)).toMatchObject({ status: 'enabled' });
       expect(await registry.getTwin(after)).toMatchObject({ status: 'enabled' });
     });

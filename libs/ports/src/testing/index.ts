@@ -11,3 +11,4 @@ export * from './status-store-conformance.js';
 export * from './rule-state-store-conformance.js';
 export * from './rejected-telemetry-conformance.js';
 export * from './builders.js';
+export * from './outbound-context-builders.js';

@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { err, ok, type Result } from '@fieldlink/domain';
+import { err, issue, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
 
 /** Cookie the page keeps the token in after opening `/?token=…`, so fetch and the live stream carry it. */
 export const TOKEN_COOKIE = 'fieldlink_token';
@@ -20,10 +20,10 @@ export function isLoopbackHost(host: string): boolean {
  * The token rule: bound to loopback a token is optional; bound to any other address the server
  * refuses to start without one, and a short token is refused too (it could be guessed).
  */
-export function checkAccessSettings(settings: AccessSettings): Result<AccessSettings, string> {
+export function checkAccessSettings(settings: AccessSettings): Result<AccessSettings, ValidationIssue> {
   const { host, token } = settings;
-  if (token !== undefined && token.length < TOKEN_MIN_LENGTH) return err(`token: expected at least ${TOKEN_MIN_LENGTH} characters`);
-  if (!isLoopbackHost(host) && token === undefined) return err(`token: required when binding to ${host} (any address other than loopback); give one of at least ${TOKEN_MIN_LENGTH} characters`);
+  if (token !== undefined && token.length < TOKEN_MIN_LENGTH) return err(issue(['token'], `expected at least ${TOKEN_MIN_LENGTH} characters`));
+  if (!isLoopbackHost(host) && token === undefined) return err(issue(['token'], `required when binding to ${host} (any address other than loopback); give one of at least ${TOKEN_MIN_LENGTH} characters`));
   return ok(settings);
 }
 

@@ -73,7 +73,7 @@ export function sendIssues(response: ServerResponse, status: number, issues: rea
 export async function startWebServer(options: WebServerOptions): Promise<WebServerHandle> {
   const host = options.host ?? '127.0.0.1';
   const settings = checkAccessSettings({ host, ...(options.token === undefined ? {} : { token: options.token }) });
-  if (!settings.ok) throw new Error(settings.error);
+  if (!settings.ok) throw new Error(`${settings.error.path}: ${settings.error.message}`);
   const guard = new TokenGuard(options.token);
   const log = options.log ?? silentLog;
   const loopback = isLoopbackHost(host);

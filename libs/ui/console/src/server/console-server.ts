@@ -87,7 +87,7 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
 
   const withBody = (handler: (body: Record<string, unknown>, context: RequestContext) => Promise<void>) => async (context: RequestContext) => {
     const body = await readJsonObject(context.request);
-    if (!body.ok) return sendIssues(context.response, 400, [{ path: '(body)', message: body.error }]);
+    if (!body.ok) return sendIssues(context.response, 400, [body.error]);
     await handler(body.value, context);
   };
   const requiredText = (body: Record<string, unknown>, field: string, issues: ValidationIssue[]): string => {

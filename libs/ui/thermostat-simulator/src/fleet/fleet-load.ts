@@ -1,4 +1,5 @@
 import { err, ok, type Result } from '@fieldlink/domain';
+import { fleetError, type FleetError } from './fleet-error.js';
 import type { ThermostatFleet } from './thermostat-fleet.js';
 
 export interface FleetLoadOptions {
@@ -29,10 +30,10 @@ const MAX_DURATION_MS = 60 * 60 * 1000;
 const PACE_MS = 10;
 
 /** Validates load options; each problem names the option and what was expected. */
-export function checkFleetLoadOptions(options: FleetLoadOptions): Result<FleetLoadOptions, string> {
-  if (!Number.isInteger(options.devices) || options.devices < 1 || options.devices > 100_000) return err('devices: expected a whole number from 1 to 100000');
-  if (!Number.isFinite(options.messagesPerSecond) || options.messagesPerSecond <= 0 || options.messagesPerSecond > 1_000_000) return err('messagesPerSecond: expected a number above 0 and at most 1000000');
-  if (!Number.isFinite(options.durationMs) || options.durationMs <= 0 || options.durationMs > MAX_DURATION_MS) return err(`durationMs: expected a number above 0 and at most ${MAX_DURATION_MS}`);
+export function checkFleetLoadOptions(options: FleetLoadOptions): Result<FleetLoadOptions, FleetError> {
+  if (!Number.isInteger(options.devices) || options.devices < 1 || options.devices > 100_000) return err(fleetError('InvalidValue', 'devices', 'expected a whole number from 1 to 100000'));
+  if (!Number.isFinite(options.messagesPerSecond) || options.messagesPerSecond <= 0 || options.messagesPerSecond > 1_000_000) return err(fleetError('InvalidValue', 'messagesPerSecond', 'expected a number above 0 and at most 1000000'));
+  if (!Number.isFinite(options.durationMs) || options.durationMs <= 0 || options.durationMs > MAX_DURATION_MS) return err(fleetError('InvalidValue', 'durationMs', `expected a number above 0 and at most ${MAX_DURATION_MS}`));
   return ok(options);
 }
 
@@ -41,7 +42,7 @@ export function checkFleetLoadOptions(options: FleetLoadOptions): Result<FleetLo
  * against the clock (open loop: a slow hub shows as a lower achieved rate, not as a pile-up), for
  * a bounded time.
  */
-export async function runFleetLoad(fleet: ThermostatFleet, options: FleetLoadOptions): Promise<Result<FleetLoadSummary, string>> {
+export async function runFleetLoad(fleet: ThermostatFleet, options: FleetLoadOptions): Promise<Result<FleetLoadSummary, FleetError>> {
   const checked = checkFleetLoadOptions(options);
   if (!checked.ok) return checked;
   const prefix = options.prefix ?? 'load';

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { err, isHubDeviceId, ok, validateCommand, type DeviceTypeDefinition, type Result } from '@fieldlink/domain';
 import { encodeJsonBody, silentLog, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
 import { telemetryCommandAcknowledger, type CommandAcknowledger } from './command-acknowledgement.js';
+import { alreadyInFleet, fleetError, type FleetError } from './fleet-error.js';
 import { HandledMessages } from './handled-messages.js';
 
 /** How one reading of a simulated device moves. */
@@ -91,9 +92,9 @@ export class SensorFleet {
   }
 
   /** Adds a device and connects it as `deviceId`; `drifting` makes it climb over its thresholds. */
-  async addDevice(deviceId: string, drifting = false): Promise<Result<SensorView, string>> {
-    if (!isHubDeviceId(deviceId)) return err(`deviceId: "${deviceId}" is not an IoT Hub device id`);
-    if (this.devices.has(deviceId)) return err(`deviceId: "${deviceId}" is in the fleet already`);
+  async addDevice(deviceId: string, drifting = false): Promise<Result<SensorView, FleetError>> {
+    if (!isHubDeviceId(deviceId)) return err(fleetError('InvalidDeviceId', 'deviceId', `"${deviceId}" is not an IoT Hub device id`));
+    if (this.devices.has(deviceId)) return err(alreadyInFleet(deviceId));
     const values = Object.fromEntries(this.options.deviceType.readings.map((r) => [r, this.options.simulation[r]?.normal ?? 0]));
     const sensor: Sensor = { deviceId, values, drifting, link: undefined, lastCommand: undefined, handled: new HandledMessages() };
     this.devices.set(deviceId, sensor);
@@ -103,7 +104,7 @@ export class SensorFleet {
       sensor.link = link;
     } catch (e) {
       this.log.warn('device.connect-failed', { deviceId, error: (e as Error).message });
-      return err(`${deviceId}: ${(e as Error).message}`);
+      return err(fleetError('SendFailed', 'deviceId', `${deviceId}: ${(e as Error).message}`));
     }
     return ok(this.view(sensor));
   }

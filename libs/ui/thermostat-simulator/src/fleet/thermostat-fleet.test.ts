@@ -63,9 +63,9 @@ describe('ThermostatFleet', () => {
 
   it('refuses a device id IoT Hub would refuse, and a second device with the same id', async () => {
     const { fleet } = setup();
-    expect(await fleet.addDevice('bad id')).toMatchObject({ ok: false, error: expect.stringContaining('not an IoT Hub device id') });
+    expect(await fleet.addDevice('bad id')).toMatchObject({ ok: false, error: { code: 'InvalidDeviceId', path: 'deviceId', message: expect.stringContaining('not an IoT Hub device id') } });
     await fleet.addDevice('t-1');
-    expect(await fleet.addDevice('t-1')).toEqual({ ok: false, error: 'deviceId: "t-1" is in the fleet already' });
+    expect(await fleet.addDevice('t-1')).toEqual({ ok: false, error: { code: 'DeviceExists', path: 'deviceId', message: '"t-1" is in the fleet already' } });
   });
 
   it('keeps a thermostat whose connection failed, says why, and connects it again on request', async () => {
@@ -87,7 +87,7 @@ describe('ThermostatFleet', () => {
     await fleet.tick(1_000);
     expect(fleet.get('t-1')?.temperature).toBe(69);
     expect(fleet.nudge('t-1', 10)).toMatchObject({ ok: true, value: { temperature: 79 } });
-    expect(fleet.nudge('nobody', 1)).toEqual({ ok: false, error: 'deviceId: no thermostat "nobody" in the fleet' });
+    expect(fleet.nudge('nobody', 1)).toEqual({ ok: false, error: { code: 'DeviceNotFound', path: 'deviceId', message: 'no thermostat "nobody" in the fleet' } });
   });
 
   it('sends nothing while paused, heartbeats included, and resumes when unpaused', async () => {

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { err, isHubDeviceId, ok, stepThermostat, type Result, type ThermostatSimState } from '@fieldlink/domain';
-import { encodeJsonBody, encodeTelemetry, silentLog, type ClockPort, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
+import { err, isHubDeviceId, ok, type Result } from '@fieldlink/domain';
+import { encodeJsonBody, encodeTelemetry, silentLog, type ClockPort, type DeviceClientPort, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
 import { telemetryCommandAcknowledger, type CommandAcknowledger } from './command-acknowledgement.js';
-import { HandledMessages } from './handled-messages.js';
-import { parseThermostatCommand, type ThermostatCommand } from './thermostat-command.js';
-import type { ConnectionState, FleetEvent, FleetListener, ReceivedCommand, ReceivedNotification, ThermostatDefaults, ThermostatView } from './thermostat-view.js';
+import { alreadyInFleet, fleetError, notInFleet, type FleetError } from './fleet-error.js';
+import { applyCommand, commandNameOf, newThermostat, round1, stepUnit, toView, type Thermostat } from './simulated-thermostat.js';
+import { describeIssue, parseThermostatCommand } from './thermostat-command.js';
+import type { FleetEvent, FleetListener, ReceivedCommand, ThermostatDefaults, ThermostatView } from './thermostat-view.js';
 
 export interface ThermostatFleetOptions {
   readonly deviceClient: DeviceClientPort;
@@ -28,28 +29,7 @@ export interface ThermostatFleetOptions {
 
 export const DEFAULT_THERMOSTAT: ThermostatDefaults = { temperature: 62, humidity: 45, target: 62, driftPerMinute: 0 };
 
-interface Thermostat {
-  readonly deviceId: string;
-  readonly defaults: ThermostatDefaults;
-  state: ThermostatSimState;
-  humidityTarget: number | undefined;
-  /** Set Values gave a new target: the thermostat drives towards it, then holds it. */
-  approaching: boolean;
-  paused: boolean;
-  connection: ConnectionState;
-  connectionError: string | undefined;
-  link: DeviceConnection | undefined;
-  lastCommand: ReceivedCommand | undefined;
-  lastNotification: ReceivedNotification | undefined;
-  /** Message id → how it was settled: a repeat is settled alike, not applied or answered again. */
-  readonly handled: HandledMessages<DeviceMessageOutcome>;
-  telemetrySent: number;
-  lastSentAt: number | undefined;
-  removed: boolean;
-}
-
 const BODY_KEPT = 500;
-const round1 = (n: number): number => Math.round(n * 10) / 10;
 
 /**
  * The device side of the thermostat simulator, headless: N thermostats, each connected through
@@ -112,28 +92,12 @@ export class ThermostatFleet {
   // ---- changing the fleet ----
 
   /** Adds a thermostat and connects it as `deviceId`. A connection failure leaves it in the fleet, `failed`, with the reason. */
-  async addDevice(deviceId: string, values: Partial<ThermostatDefaults> = {}): Promise<Result<ThermostatView, string>> {
-    if (!isHubDeviceId(deviceId)) return err(`deviceId: "${deviceId}" is not an IoT Hub device id (1–128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ')`);
-    if (this.devices.has(deviceId)) return err(`deviceId: "${deviceId}" is in the fleet already`);
+  async addDevice(deviceId: string, values: Partial<ThermostatDefaults> = {}): Promise<Result<ThermostatView, FleetError>> {
+    if (!isHubDeviceId(deviceId)) return err(fleetError('InvalidDeviceId', 'deviceId', `"${deviceId}" is not an IoT Hub device id (1–128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ')`));
+    if (this.devices.has(deviceId)) return err(alreadyInFleet(deviceId));
     const defaults: ThermostatDefaults = { ...this.defaults, ...values };
-    for (const [key, value] of Object.entries(defaults)) if (!Number.isFinite(value)) return err(`${key}: expected a finite number`);
-    const t: Thermostat = {
-      deviceId,
-      defaults,
-      state: { ...defaults },
-      humidityTarget: undefined,
-      approaching: false,
-      paused: false,
-      connection: 'connecting',
-      connectionError: undefined,
-      link: undefined,
-      lastCommand: undefined,
-      lastNotification: undefined,
-      handled: new HandledMessages(this.options.rememberedMessages),
-      telemetrySent: 0,
-      lastSentAt: undefined,
-      removed: false,
-    };
+    for (const [key, value] of Object.entries(defaults)) if (!Number.isFinite(value)) return err(fleetError('InvalidValue', key, 'expected a finite number'));
+    const t = newThermostat(deviceId, defaults, this.options.rememberedMessages);
     this.devices.set(deviceId, t);
     this.emit({ type: 'device-added', device: toView(t) });
     await this.connect(t);
@@ -141,9 +105,9 @@ export class ThermostatFleet {
   }
 
   /** Closes the device's connection and forgets it. */
-  async removeDevice(deviceId: string): Promise<Result<void, string>> {
+  async removeDevice(deviceId: string): Promise<Result<void, FleetError>> {
     const t = this.devices.get(deviceId);
-    if (t === undefined) return err(unknown(deviceId));
+    if (t === undefined) return err(notInFleet(deviceId));
     t.removed = true;
     this.devices.delete(deviceId);
     await this.closeLink(t);
@@ -152,25 +116,25 @@ export class ThermostatFleet {
   }
 
   /** Tries again to connect a device whose connection failed or was closed. */
-  async reconnect(deviceId: string): Promise<Result<ThermostatView, string>> {
+  async reconnect(deviceId: string): Promise<Result<ThermostatView, FleetError>> {
     const t = this.devices.get(deviceId);
-    if (t === undefined) return err(unknown(deviceId));
+    if (t === undefined) return err(notInFleet(deviceId));
     if (t.connection === 'connected' || t.connection === 'connecting') return ok(toView(t));
     await this.connect(t);
     return ok(toView(t));
   }
 
   /** Moves the temperature at once by `degrees` (e.g. +10 to cross the threshold by hand). */
-  nudge(deviceId: string, degrees: number): Result<ThermostatView, string> {
-    if (!Number.isFinite(degrees)) return err('degrees: expected a finite number');
+  nudge(deviceId: string, degrees: number): Result<ThermostatView, FleetError> {
+    if (!Number.isFinite(degrees)) return err(fleetError('InvalidValue', 'degrees', 'expected a finite number'));
     return this.change(deviceId, (t) => {
       t.state = { ...t.state, temperature: round1(t.state.temperature + degrees) };
     });
   }
 
   /** Degrees per minute the thermostat drifts by (0 to stop; a drifting unit ignores its target). */
-  setDrift(deviceId: string, perMinute: number): Result<ThermostatView, string> {
-    if (!Number.isFinite(perMinute)) return err('perMinute: expected a finite number');
+  setDrift(deviceId: string, perMinute: number): Result<ThermostatView, FleetError> {
+    if (!Number.isFinite(perMinute)) return err(fleetError('InvalidValue', 'perMinute', 'expected a finite number'));
     return this.change(deviceId, (t) => {
       t.approaching = false;
       t.state = { ...t.state, driftPerMinute: perMinute };
@@ -178,7 +142,7 @@ export class ThermostatFleet {
   }
 
   /** A paused thermostat sends nothing (it still receives commands), so the cloud sees it go offline. */
-  setPaused(deviceId: string, paused: boolean): Result<ThermostatView, string> {
+  setPaused(deviceId: string, paused: boolean): Result<ThermostatView, FleetError> {
     return this.change(deviceId, (t) => {
       t.paused = paused;
     });
@@ -217,9 +181,9 @@ export class ThermostatFleet {
   }
 
   /** Sends one reading of one thermostat now, without moving its readings (the load mode uses it). */
-  async sendReading(deviceId: string): Promise<Result<string, string>> {
+  async sendReading(deviceId: string): Promise<Result<string, FleetError>> {
     const t = this.devices.get(deviceId);
-    if (t === undefined) return err(unknown(deviceId));
+    if (t === undefined) return err(notInFleet(deviceId));
     return this.sendTelemetry(t);
   }
 
@@ -240,41 +204,21 @@ export class ThermostatFleet {
   private async runTick(elapsedMs: number): Promise<void> {
     for (const t of [...this.devices.values()]) {
       if (t.removed) continue;
-      this.step(t, elapsedMs);
+      stepUnit(t, elapsedMs, this.random() * 2 - 1, this.approachPerMinute);
       if (!t.paused && t.link !== undefined) await this.sendTelemetry(t);
       this.emit({ type: 'device-changed', device: toView(t) });
     }
   }
 
-  private step(t: Thermostat, elapsedMs: number): void {
-    const before = t.state;
-    let next = stepThermostat(before, elapsedMs, t.approaching ? 0 : this.random() * 2 - 1);
-    if (t.approaching) {
-      const gapBefore = before.temperature - before.target;
-      const gapAfter = next.temperature - next.target;
-      if (gapBefore === 0 || Math.sign(gapAfter) !== Math.sign(gapBefore) || Math.abs(gapAfter) < 0.05) {
-        // Arrived: hold the target from now on.
-        next = { ...next, temperature: next.target, driftPerMinute: 0 };
-        t.approaching = false;
-      }
-    }
-    if (t.humidityTarget !== undefined) {
-      const gap = t.humidityTarget - next.humidity;
-      const move = Math.min(Math.abs(gap), (this.approachPerMinute * elapsedMs) / 60_000);
-      next = { ...next, humidity: round1(next.humidity + Math.sign(gap) * move) };
-    }
-    t.state = next;
-  }
-
-  private async sendTelemetry(t: Thermostat): Promise<Result<string, string>> {
-    if (t.link === undefined) return err(`${t.deviceId} is not connected`);
+  private async sendTelemetry(t: Thermostat): Promise<Result<string, FleetError>> {
+    if (t.link === undefined) return err(fleetError('NotConnected', 'deviceId', `${t.deviceId} is not connected`));
     const eventToken = this.newEventToken();
     const { temperature, humidity } = t.state;
     try {
       await t.link.sendTelemetry(encodeTelemetry({ DeviceID: t.deviceId, Temperature: temperature, Humidity: humidity, EventToken: eventToken }), { messageType: 'telemetry' });
     } catch (e) {
       this.sendFailed(t, e);
-      return err((e as Error).message);
+      return err(fleetError('SendFailed', 'deviceId', (e as Error).message));
     }
     t.telemetrySent++;
     t.lastSentAt = this.clock.now();
@@ -331,13 +275,13 @@ export class ThermostatFleet {
     const base = { messageId: message.messageId, ...(message.correlationId === undefined ? {} : { correlationId: message.correlationId }), body, receivedAt };
     let command: ReceivedCommand;
     if (parsed.ok) {
-      this.apply(t, parsed.value, receivedAt);
+      applyCommand(t, parsed.value, receivedAt, this.approachPerMinute);
       command = { ...base, name: parsed.value.name, outcome: 'completed' };
       this.log.info('device.command-completed', { correlationId: message.correlationId, deviceId: t.deviceId, command: parsed.value.name, messageId: message.messageId });
     } else {
       const name = commandNameOf(body);
-      command = { ...base, ...(name === undefined ? {} : { name }), outcome: 'rejected', reason: parsed.error };
-      this.log.warn('device.command-rejected', { correlationId: message.correlationId, deviceId: t.deviceId, messageId: message.messageId, reason: parsed.error });
+      command = { ...base, ...(name === undefined ? {} : { name }), outcome: 'rejected', reason: describeIssue(parsed.error) };
+      this.log.warn('device.command-rejected', { correlationId: message.correlationId, deviceId: t.deviceId, messageId: message.messageId, reason: describeIssue(parsed.error) });
     }
     t.lastCommand = command;
     // Remembered before the answer is awaited, so a copy arriving meanwhile is not applied twice.
@@ -365,32 +309,9 @@ export class ThermostatFleet {
     return outcome;
   }
 
-  private apply(t: Thermostat, command: ThermostatCommand, at: number): void {
-    switch (command.name) {
-      case 'Reset Thermostat':
-        t.state = { ...t.defaults };
-        t.humidityTarget = undefined;
-        t.approaching = false;
-        return;
-      case 'Notification':
-        t.lastNotification = { message: command.message, receivedAt: at };
-        return;
-      case 'Set Values': {
-        if (command.temperature !== undefined) {
-          const gap = command.temperature - t.state.temperature;
-          // Drive towards the new target at the approach rate; a drifting unit stops drifting.
-          t.state = { ...t.state, target: command.temperature, driftPerMinute: gap === 0 ? 0 : Math.sign(gap) * this.approachPerMinute };
-          t.approaching = gap !== 0;
-        }
-        if (command.humidity !== undefined) t.humidityTarget = command.humidity;
-        return;
-      }
-    }
-  }
-
-  private change(deviceId: string, mutate: (t: Thermostat) => void): Result<ThermostatView, string> {
+  private change(deviceId: string, mutate: (t: Thermostat) => void): Result<ThermostatView, FleetError> {
     const t = this.devices.get(deviceId);
-    if (t === undefined) return err(unknown(deviceId));
+    if (t === undefined) return err(notInFleet(deviceId));
     mutate(t);
     const view = toView(t);
     this.emit({ type: 'device-changed', device: view });
@@ -406,33 +327,4 @@ export class ThermostatFleet {
       }
     }
   }
-}
-
-const unknown = (deviceId: string): string => `deviceId: no thermostat "${deviceId}" in the fleet`;
-
-function commandNameOf(body: string): string | undefined {
-  try {
-    const json = JSON.parse(body) as { CommandName?: unknown };
-    return typeof json.CommandName === 'string' ? json.CommandName : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function toView(t: Thermostat): ThermostatView {
-  return {
-    deviceId: t.deviceId,
-    temperature: t.state.temperature,
-    humidity: t.state.humidity,
-    target: t.state.target,
-    ...(t.humidityTarget === undefined ? {} : { humidityTarget: t.humidityTarget }),
-    driftPerMinute: t.approaching ? 0 : t.state.driftPerMinute,
-    paused: t.paused,
-    connection: t.connection,
-    ...(t.connectionError === undefined ? {} : { connectionError: t.connectionError }),
-    ...(t.lastCommand === undefined ? {} : { lastCommand: t.lastCommand }),
-    ...(t.lastNotification === undefined ? {} : { lastNotification: t.lastNotification }),
-    telemetrySent: t.telemetrySent,
-    ...(t.lastSentAt === undefined ? {} : { lastSentAt: t.lastSentAt }),
-  };
 }

@@ -87,7 +87,7 @@ describe('simulator server', () => {
 
   it('prepares a device added on the page before it connects, and refuses it with the reason (409, not added) when preparing fails; an id the fleet refuses is never prepared', async () => {
     const prepared: string[] = [];
-    const url = await start({ prepareDevice: async (deviceId) => (prepared.push(deviceId), deviceId === 'refused-1' ? { ok: false, error: 'the hub refused to register it: quota' } : { ok: true, value: undefined }) });
+    const url = await start({ prepareDevice: async (deviceId) => (prepared.push(deviceId), deviceId === 'refused-1' ? { ok: false, error: { code: 'RegistrationRefused', message: 'the hub refused to register it: quota' } } : { ok: true, value: undefined }) });
     expect((await post(`${url}api/devices`, { deviceId: 'thermostat-9' })).status).toBe(200);
     expect(fleet.get('thermostat-9')).toBeDefined();
     const refused = await post(`${url}api/devices`, { deviceId: 'refused-1' });

@@ -1,10 +1,21 @@
 import { fileURLToPath } from 'node:url';
-import { isHubDeviceId, type Result } from '@fieldlink/domain';
+import { isHubDeviceId, type CodedError, type Result } from '@fieldlink/domain';
 import type { LogPort } from '@fieldlink/ports';
 import { CONTENT_TYPES, EventStream, readJsonObject, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '@fieldlink/ui-web-kit';
+import type { FleetError } from '../fleet/fleet-error.js';
 import type { ThermostatFleet } from '../fleet/thermostat-fleet.js';
 import type { FleetEvent, ThermostatView } from '../fleet/thermostat-view.js';
 import { FormFields } from './form-fields.js';
+
+/** Why a device added on the page could not be made ready to connect (answered 409). */
+export type DevicePreparationError = CodedError<
+  /** This process has no device registration to make it with. */
+  | 'RegistrationUnavailable'
+  /** The hub refused to register it; the message says why. */
+  | 'RegistrationRefused'
+  /** Its registration has not completed yet. */
+  | 'RegistrationPending'
+>;
 
 export interface SimulatorServerOptions {
   /** The thermostats the page shows and changes. The server never starts or stops it. */
@@ -22,7 +33,7 @@ export interface SimulatorServerOptions {
    * as the fleet's other devices are. An error refuses the device with that reason (409) and it is
    * not added. Without it, an unregistered device shows its refused connection.
    */
-  readonly prepareDevice?: (deviceId: string) => Promise<Result<void, string> | void>;
+  readonly prepareDevice?: (deviceId: string) => Promise<Result<void, DevicePreparationError> | void>;
   /** How often changes are pushed to the pages, coalesced (default 250 ms). */
   readonly pushIntervalMs?: number;
   readonly log?: LogPort;
@@ -62,15 +73,13 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
 
   const withFields = (handler: (fields: FormFields, context: RequestContext) => Promise<void>) => async (context: RequestContext) => {
     const body = await readJsonObject(context.request);
-    if (!body.ok) return sendIssues(context.response, 400, [{ path: '(body)', message: body.error }]);
+    if (!body.ok) return sendIssues(context.response, 400, [body.error]);
     await handler(new FormFields(body.value), context);
   };
-  /** Answers a fleet result: the device as it is now, or a 400/404 with the fleet's reason. */
-  const answer = (context: RequestContext, result: { ok: true; value: unknown } | { ok: false; error: string }): void => {
+  /** Answers a fleet result: the device as it is now, or a 404 (no such device) / 400 with the fleet's reason. */
+  const answer = (context: RequestContext, result: Result<unknown, FleetError>): void => {
     if (result.ok) return sendJson(context.response, 200, { ok: true, device: result.value ?? null });
-    const [path, ...rest] = result.error.split(': ');
-    const message = rest.length > 0 ? rest.join(': ') : result.error;
-    sendIssues(context.response, /no thermostat/.test(result.error) ? 404 : 400, [{ path: rest.length > 0 ? path! : 'deviceId', message }]);
+    sendIssues(context.response, result.error.code === 'DeviceNotFound' ? 404 : 400, [{ path: result.error.path, message: result.error.message }]);
   };
   const device = /^\/api\/devices\/([^/]+)\/(remove|nudge|drift|pause|reconnect)$/;
   const routes: Route[] = [
@@ -91,7 +100,7 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
         // An id the fleet refuses anyway (not a hub id, already there) is answered by the fleet below, never prepared.
         if (fleet.get(deviceId) === undefined && isHubDeviceId(deviceId)) {
           const prepared = await options.prepareDevice?.(deviceId);
-          if (prepared !== undefined && !prepared.ok) return sendIssues(context.response, 409, [{ path: 'deviceId', message: `"${deviceId}" cannot be added: ${prepared.error}` }]);
+          if (prepared !== undefined && !prepared.ok) return sendIssues(context.response, 409, [{ path: 'deviceId', message: `"${deviceId}" cannot be added: ${prepared.error.message}` }]);
         }
         const values = { ...(temperature === undefined ? {} : { temperature }), ...(humidity === undefined ? {} : { humidity }), ...(target === undefined ? { ...(temperature === undefined ? {} : { target: temperature }) } : { target }) };
         answer(context, await fleet.addDevice(deviceId, values));
