@@ -129,9 +129,10 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     await Promise.all(started);
     await Promise.all(
       simulators.map(async (sim) => {
-        const ready = sim.process.waitFor(/Thermostat simulator: (http:\/\/\S+)/, 300_000);
+        // With FIELDLINK_LOG_FORMAT=json the simulator announces its page as a log line.
+        const ready = sim.process.waitFor(/"event":"thermostat-simulator\.started"/, 300_000);
         sim.process.start();
-        sim.url = /Thermostat simulator: (http:\/\/\S+)/.exec(await ready)![1]!;
+        sim.url = String((JSON.parse(await ready) as { url: unknown }).url);
       }),
     );
     write(`started: 2 stream processors, 2 orchestrators, 2 simulators (${options.devices} MQTT devices, ${options.devices} AMQP devices)`);
@@ -140,6 +141,7 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     const alertsQueue = new ServiceBusQueue({
       auth: { connectionString: stack.settings.env['FIELDLINK_SERVICE_BUS_CONNECTION_STRING']! },
       queueName: (stack.settings.config['serviceBus'] as { alertsQueue: string }).alertsQueue,
+      retry: { timeoutInMs: 10_000, retryDelayInMs: 1_000 },
     });
     const injected = [`malformed-${randomUUID()}`, `malformed-${randomUUID()}`, `malformed-${randomUUID()}`];
     const bodies = ['{"DeviceID": "thermostat-1", "Reading"', '[1, 2, 3]', '{"DeviceID": 42, "ReadingType": "Temperature"}'];

@@ -13,6 +13,7 @@ import {
   InboundAlerts,
   OutboundMessages,
   QueueProcessor,
+  type QueueProcessorOptions,
   TelemetryIngest,
   TelemetryIngestWorkers,
   type CommandCatalog,
@@ -50,6 +51,10 @@ import type { PortAdapters } from './port-adapters.js';
  * dead-lettered with the reason). A CRM that cannot reach the queue (the in-memory CRM, or an
  * organisation elsewhere with an in-memory queue) has its commands dispatched by the flows.
  */
+/** How a queue's messages are handled: on Service Bus `serviceBus.maxConcurrentCalls` at once, elsewhere one at a time. */
+const queueProcessing = (config: FieldlinkConfig, queue: 'alertsQueue' | 'outboundQueue'): QueueProcessorOptions =>
+  config.ports[queue] === 'service-bus' ? { concurrency: config.serviceBus.maxConcurrentCalls } : {};
+
 export const crmAnnouncesOnOutboundQueue = (config: FieldlinkConfig): boolean => config.ports.crm === 'dataverse' && (config.dataverse.embedded || config.ports.outboundQueue !== 'in-memory');
 
 export interface ContainerServices {
@@ -162,7 +167,7 @@ export function createFieldlinkContainer(services: ContainerServices): Container
     c.bind(APP_TOKENS.InboundAlerts).toResolvedValue((crm: CrmGatewayPort, log: LogPort, automation: AlertAutomation) => new InboundAlerts({ crm, log, automation, enrichment: config.alerts.enrichment }), [TOKENS.CrmGateway, TOKENS.Log, APP_TOKENS.AlertAutomation]);
     if (has(TOKENS.AlertsQueue)) {
       c.bind(APP_TOKENS.AlertsProcessor).toResolvedValue(
-        (queue: MessageQueuePort, inbound: InboundAlerts, log: LogPort) => new QueueProcessor(queue, (m) => inbound.handle(m), log),
+        (queue: MessageQueuePort, inbound: InboundAlerts, log: LogPort) => new QueueProcessor(queue, (m) => inbound.handle(m), log, queueProcessing(config, 'alertsQueue')),
         [TOKENS.AlertsQueue, APP_TOKENS.InboundAlerts, TOKENS.Log],
       );
     }
@@ -176,7 +181,7 @@ export function createFieldlinkContainer(services: ContainerServices): Container
           [TOKENS.CrmGateway, TOKENS.DeviceRegistry, APP_TOKENS.CommandDispatch, APP_TOKENS.DeviceRegistrations, APP_TOKENS.DeviceDataPull, TOKENS.Log],
         );
         c.bind(APP_TOKENS.OutboundProcessor).toResolvedValue(
-          (queue: MessageQueuePort, outbound: OutboundMessages, log: LogPort) => new QueueProcessor(queue, (m) => outbound.handle(m), log),
+          (queue: MessageQueuePort, outbound: OutboundMessages, log: LogPort) => new QueueProcessor(queue, (m) => outbound.handle(m), log, queueProcessing(config, 'outboundQueue')),
           [TOKENS.OutboundQueue, APP_TOKENS.OutboundMessages, TOKENS.Log],
         );
       }
