@@ -20,7 +20,7 @@ if (soakMinutes !== undefined && !(soakMinutes > 0 && soakMinutes <= 24 * 60)) {
   process.exit(2);
 }
 const devices = Number(values.devices);
-const options = { seed, faultWindowMs: soakMinutes === undefined ? 60_000 : soakMinutes * 60_000, quietBoundMs: 240_000, devices };
+const options = { seed, faultWindowMs: soakMinutes === undefined ? 60_000 : soakMinutes * 60_000, devices };
 // Interrupted: no service process outlives the run.
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
   process.once(signal, () => {
@@ -28,5 +28,5 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const)
     process.exit(130);
   });
 const report = await runSystem(options);
-process.stdout.write(`${formatReport(report, options)}\n`);
+process.stdout.write(`${formatReport(report)}\n`);
 process.exit(report.failures.length === 0 ? 0 : 1);

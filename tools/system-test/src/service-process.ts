@@ -63,13 +63,13 @@ export class ServiceProcess {
     child.on('exit', (code, signal) => {
       live.delete(child);
       this.out.write(`---- exited code=${code} signal=${signal}\n`);
-      if (!this.expectingExit) {
-        const crash = `${this.name} exited on its own (code ${code}, signal ${signal}) at ${new Date().toISOString()}: ${this.lines.slice(-3).join(' | ').slice(0, 600)}`;
-        this.crashes.push(crash);
-        // Whoever waits for a line of this process waits no longer: it will not come.
-        for (const w of this.waiters) w.reject(new Error(crash));
-        this.waiters.clear();
-      }
+      const why = this.expectingExit
+        ? `${this.name} was stopped (code ${code}, signal ${signal})`
+        : `${this.name} exited on its own (code ${code}, signal ${signal}) at ${new Date().toISOString()}: ${this.lines.slice(-3).join(' | ').slice(0, 600)}`;
+      if (!this.expectingExit) this.crashes.push(why);
+      // Whoever waits for a line of this process waits no longer: it will not come.
+      for (const w of this.waiters) w.reject(new Error(why));
+      this.waiters.clear();
       this.expectingExit = false;
     });
   }
