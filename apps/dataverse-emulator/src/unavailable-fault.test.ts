@@ -22,7 +22,11 @@ describe('the emulator unavailable (503) for a window', () => {
     expect(raw.status).toBe(503);
     expect(((await raw.json()) as { error: { message: string } }).error.message).toMatch(/temporarily unavailable/);
 
-    const crm = new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(), serviceProtection: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 400 } });
+    const crm = new DynamicsCrmGateway({
+      organizationUrl: emulator.url,
+      credential: emulatorCredential(),
+      serviceProtection: { maxAttempts: 20, baseDelayMs: 100, maxDelayMs: 400 },
+    });
     const alert = aNewIoTAlert({ alertToken: randomUUID(), deviceId: 'thermostat-1', alertTime: SAMPLE_ALERT_TIME });
     const created = await crm.createIoTAlert(alert);
     expect(created.created).toBe(true);

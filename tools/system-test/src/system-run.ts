@@ -175,7 +175,9 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       }),
     );
     const consoleUrl = String((JSON.parse(await startTimed(consoleProcess, /"event":"console\.started"/)) as { url: unknown }).url);
-    write(`started: 2 stream processors, 2 orchestrators, 2 simulators (${options.devices} MQTT devices, ${options.devices} AMQP devices), the console; slowest start ${slowestStartMs} ms`);
+    write(
+      `started: 2 stream processors, 2 orchestrators, 2 simulators (${options.devices} MQTT devices, ${options.devices} AMQP devices), the console; slowest start ${slowestStartMs} ms`,
+    );
 
     // Malformed messages on the alerts queue: each must end in its dead-letter queue with a reason.
     const alertsQueue = new ServiceBusQueue({
@@ -230,7 +232,14 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
           write(`fault: SIGKILL ${target.name} (pid ${target.pid}), restart in ${downMs} ms`);
           target.kill();
           // Killed again before it is up, it is started by that fault: a failed wait is no failure here.
-          restarts.push(sleep(downMs).then(() => startTimed(target, /\.started/).then(() => undefined, () => undefined)));
+          restarts.push(
+            sleep(downMs).then(() =>
+              startTimed(target, /\.started/).then(
+                () => undefined,
+                () => undefined,
+              ),
+            ),
+          );
           break;
         }
         case 'drop-service-bus':
@@ -369,17 +378,21 @@ async function consoleShows(url: string, stack: RunningLocalAzureStack): Promise
   for (let attempt = 1; snapshot === undefined; attempt++) {
     const response = await fetch(`${url}api/snapshot`).catch((e: unknown) => e as Error);
     if (response instanceof Response && response.ok) snapshot = (await response.json()) as typeof snapshot;
-    else if (attempt >= 10) return { alertsShown: 0, commandsShown: 0, problems: [`GET api/snapshot failed: ${response instanceof Response ? response.status : response.message}`] };
+    else if (attempt >= 10)
+      return { alertsShown: 0, commandsShown: 0, problems: [`GET api/snapshot failed: ${response instanceof Response ? response.status : response.message}`] };
     else await sleep(1_000);
   }
   const shown = snapshot!.alerts.flatMap((a) => [a.alertId, ...a.children.map((c) => c.alertId)]);
   const alerts = new Set((await readAll(stack, 'msdyn_iotalerts?$select=msdyn_iotalertid')).map((r) => String(r['msdyn_iotalertid'])));
-  const commands = new Set((await readAll(stack, 'msdyn_iotdevicecommands?$select=msdyn_iotdevicecommandid')).map((r) => String(r['msdyn_iotdevicecommandid'])));
+  const commands = new Set(
+    (await readAll(stack, 'msdyn_iotdevicecommands?$select=msdyn_iotdevicecommandid')).map((r) => String(r['msdyn_iotdevicecommandid'])),
+  );
   const unknownAlerts = shown.filter((id) => !alerts.has(id));
   const unknownCommands = snapshot!.commands.map((c) => c.commandId).filter((id) => !commands.has(id));
   if (new Set(shown).size !== shown.length) problems.push('an alert is shown twice');
   if (shown.length !== Math.min(200, alerts.size)) problems.push(`shows ${shown.length} alerts, the CRM holds ${alerts.size} (it lists up to 200)`);
-  if (snapshot!.commands.length !== Math.min(200, commands.size)) problems.push(`shows ${snapshot!.commands.length} commands, the CRM holds ${commands.size} (it lists up to 200)`);
+  if (snapshot!.commands.length !== Math.min(200, commands.size))
+    problems.push(`shows ${snapshot!.commands.length} commands, the CRM holds ${commands.size} (it lists up to 200)`);
   if (unknownAlerts.length > 0) problems.push(`shows alerts the CRM does not hold: ${unknownAlerts.slice(0, 5).join(', ')}`);
   if (unknownCommands.length > 0) problems.push(`shows commands the CRM does not hold: ${unknownCommands.slice(0, 5).join(', ')}`);
   return { alertsShown: shown.length, commandsShown: snapshot!.commands.length, problems };
@@ -389,7 +402,10 @@ interface Observation {
   readonly quiet: boolean;
   readonly why: string[];
   readonly failures: string[];
-  readonly figures: Omit<SystemReport, 'seed' | 'faults' | 'dataverseThrottled' | 'dataverseUnavailable' | 'serverBusyRefusals' | 'quietBound' | 'console' | 'recoveryMs' | 'failures'>;
+  readonly figures: Omit<
+    SystemReport,
+    'seed' | 'faults' | 'dataverseThrottled' | 'dataverseUnavailable' | 'serverBusyRefusals' | 'quietBound' | 'console' | 'recoveryMs' | 'failures'
+  >;
 }
 
 function emptyFigures(injected: readonly string[]): Observation['figures'] {

@@ -116,7 +116,11 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions): Pro
 
     // The organisation's service endpoint posts commands and registrations to the outbound queue.
     // Retried as Fieldlink's own queues are (serviceBus.operationTimeoutMs, retryDelayMs): with the SDK's defaults a post caught by a dropped connection holds its Web API request 90 s.
-    const outbound = new ServiceBusQueue({ auth: { connectionString: serviceBus.connectionString }, queueName: outboundQueue, retry: { timeoutInMs: 10_000, retryDelayInMs: 1_000 } });
+    const outbound = new ServiceBusQueue({
+      auth: { connectionString: serviceBus.connectionString },
+      queueName: outboundQueue,
+      retry: { timeoutInMs: 10_000, retryDelayInMs: 1_000 },
+    });
     started.push(() => outbound.close());
     const accessToken = randomBytes(24).toString('base64url');
     const dataverse = await startDataverseEmulator({
