@@ -206,7 +206,10 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     let lastFaultAt = Date.now();
     let malformedSent = 0;
     const restarts: Array<Promise<void>> = [];
-    while (Date.now() < windowEnd) {
+    // Every kind of fault at least once, in a seeded order, then seeded picks: the window lasts until each kind has come.
+    const firstRound = shuffled(random, FAULT_KINDS);
+    const startedAt = Date.now();
+    while (Date.now() < windowEnd || firstRound.length > 0) {
       await sleep(between(random, 1_000, 4_000));
       const sim = pick(random, simulators);
       const deviceId = `${sim.prefix}${between(random, 1, options.devices)}`;
@@ -214,13 +217,15 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ degrees: 9 }),
+        signal: AbortSignal.timeout(10_000),
       }).catch(() => undefined);
       if (malformedSent < injected.length && random() < 0.3) {
         await sendMalformed(malformedSent);
         malformedSent++;
       }
-      if (random() < 0.5) continue;
-      const kind = pick(random, FAULT_KINDS);
+      if (random() < 0.3) continue;
+      const kind = firstRound.shift() ?? pick(random, FAULT_KINDS);
+      write(`fault at +${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${kind}`);
       faults[kind] = (faults[kind] ?? 0) + 1;
       lastFaultAt = Date.now();
       switch (kind) {
@@ -538,6 +543,16 @@ function readingTypeOf(alertData: unknown): string {
   } catch {
     return '?';
   }
+}
+
+/** A seeded permutation (Fisher–Yates). */
+function shuffled<T>(random: () => number, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
 }
 
 function sleep(ms: number): Promise<void> {
