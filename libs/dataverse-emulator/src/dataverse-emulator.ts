@@ -51,6 +51,8 @@ export interface DataverseEmulatorOptions {
 export interface EmulatorStats {
   readonly requests: number;
   readonly throttled: number;
+  /** Requests answered 503 while `unavailable` was in force. */
+  readonly unavailable: number;
   /** When each request arrived (epoch ms) and whether it was answered 429. */
   readonly arrivals: ReadonlyArray<{ readonly at: number; readonly throttled: boolean; readonly method: string; readonly path: string }>;
   /** RemoteExecutionContext messages posted to the outbound queue. */
@@ -63,6 +65,11 @@ export interface RunningDataverseEmulator {
   /** The Web API root (`<url>/api/data/v9.2/`). */
   readonly webApiUrl: string;
   stats(): EmulatorStats;
+  /**
+   * Fault injection: for `forMs` every request is answered 503 Service Unavailable, as an
+   * organisation is during an incident or a failover; a client retries with back-off.
+   */
+  unavailable(forMs: number): void;
   /** Records in a table (entity set name), for tests and the benchmark. */
   count(entitySet: string): number;
   close(): Promise<void>;
@@ -99,6 +106,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const arrivals: Array<{ at: number; throttled: boolean; method: string; path: string }> = [];
   let requests = 0;
   let throttled = 0;
+  let unavailableUntil = 0;
+  let unavailable = 0;
 
   const send = (res: ServerResponse, status: number, headers: Record<string, string>, body?: string): void => {
     res.writeHead(status, { ...headers, ...(body !== undefined ? { 'Content-Length': String(Buffer.byteLength(body)) } : {}) });
@@ -130,6 +139,11 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     requests++;
     const verdict = limits?.admit();
     arrivals.push({ at: now(), throttled: verdict !== undefined, method: req.method ?? '', path: url.pathname });
+    if (now() < unavailableUntil) {
+      unavailable++;
+      send(res, 503, { 'Content-Type': 'application/json' }, new DataverseFault(503, '0x80040216', 'The service is temporarily unavailable. Please try again later.').body());
+      return;
+    }
     if (verdict !== undefined) {
       throttled++;
       send(res, 429, { 'Content-Type': 'application/json', 'Retry-After': String(verdict.retryAfterSeconds) }, new DataverseFault(429, '0x80072322', verdict.message).body());
@@ -179,7 +193,10 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   return {
     url,
     webApiUrl,
-    stats: () => ({ requests, throttled, arrivals: [...arrivals], posted: endpoint.posted }),
+    stats: () => ({ requests, throttled, unavailable, arrivals: [...arrivals], posted: endpoint.posted }),
+    unavailable: (forMs) => {
+      unavailableUntil = Math.max(unavailableUntil, now() + forMs);
+    },
     count: (entitySet) => {
       const table = store.table(entitySet);
       if (table === undefined) throw new Error(`no table ${entitySet}`);

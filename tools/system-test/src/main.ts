@@ -5,6 +5,7 @@
  * end; exits 1 when an assertion failed.
  */
 import { parseArgs } from 'node:util';
+import { killAllServiceProcesses } from './service-process.js';
 import { formatReport, runSystem } from './system-run.js';
 
 const { values } = parseArgs({ options: { seed: { type: 'string' }, soak: { type: 'string' }, devices: { type: 'string', default: '6' } } });
@@ -19,7 +20,13 @@ if (soakMinutes !== undefined && !(soakMinutes > 0 && soakMinutes <= 24 * 60)) {
   process.exit(2);
 }
 const devices = Number(values.devices);
-const options = { seed, faultWindowMs: soakMinutes === undefined ? 60_000 : soakMinutes * 60_000, quietBoundMs: 240_000, devices };
+const options = { seed, faultWindowMs: soakMinutes === undefined ? 60_000 : soakMinutes * 60_000, devices };
+// Interrupted: no service process outlives the run.
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    killAllServiceProcesses();
+    process.exit(130);
+  });
 const report = await runSystem(options);
-process.stdout.write(`${formatReport(report, options)}\n`);
+process.stdout.write(`${formatReport(report)}\n`);
 process.exit(report.failures.length === 0 ? 0 : 1);

@@ -15,20 +15,54 @@ export interface SystemRunOptions {
   readonly seed: number;
   /** How long faults are injected and readings pushed over the threshold. */
   readonly faultWindowMs: number;
-  /** The bound within which the system must be quiet after the last fault. */
-  readonly quietBoundMs: number;
+  /**
+   * The bound within which the system must be quiet after the last fault; by default computed
+   * from the waits a fault can leave behind (see `quietBound`) and printed with its parts.
+   */
+  readonly quietBoundMs?: number;
   readonly devices: number;
   readonly write?: (line: string) => void;
 }
 
-export type FaultKind = 'kill-stream-processor' | 'kill-orchestrator' | 'drop-service-bus' | 'drop-event-hubs' | 'drop-iot-hub';
-const FAULT_KINDS: readonly FaultKind[] = ['kill-stream-processor', 'kill-orchestrator', 'drop-service-bus', 'drop-event-hubs', 'drop-iot-hub'];
+export const FAULT_KINDS = [
+  'kill-stream-processor',
+  'kill-orchestrator',
+  'drop-service-bus',
+  'drop-event-hubs',
+  'drop-iot-hub',
+  'service-bus-server-busy',
+  'dataverse-unavailable',
+  'delay-service-bus',
+  'delay-event-hubs',
+  'redeliver-locked',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** The stack's settings that bound recovery: a message or partition held by what a fault hit is free again after these. */
+const SERVICE_BUS_LOCK_MS = 30_000;
+const HUB_LOCK_MS = 10_000;
+/** The composition's Event Hubs load balancing: a dead owner's partitions are taken after the ownership expires. */
+const PARTITION_OWNERSHIP_EXPIRY_MS = 20_000;
+/** The Dynamics adapter's longest back-off between retries (503, time-outs). */
+const DATAVERSE_MAX_BACKOFF_MS = 30_000;
+/** The queue processor's longest hold before an abandon. */
+const ABANDON_MAX_BACKOFF_MS = 10_000;
+/** Room to work off what queued up during the faults. */
+const DRAIN_ALLOWANCE_MS = 60_000;
+/** The longest a fault of ours lasts (server-busy, 503 and delay windows). */
+const FAULT_WINDOW_MAX_MS = 8_000;
 
 export interface SystemReport {
   readonly seed: number;
   readonly readings: number;
   readonly faults: Record<string, number>;
   readonly dataverseThrottled: number;
+  readonly dataverseUnavailable: number;
+  readonly serverBusyRefusals: number;
+  /** What the quiet bound was made of, and the bound. */
+  readonly quietBound: { readonly ms: number; readonly parts: string };
+  /** The console's view at the end: alerts and commands it shows, against what the CRM holds. */
+  readonly console: { readonly alertsShown: number; readonly commandsShown: number; readonly problems: string[] };
   readonly alerts: {
     readonly expected: number;
     readonly created: number;
@@ -70,8 +104,8 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
   const stack = await startLocalAzureStack({
     dir,
     partitionCount: 4,
-    hub: { lockTimeoutMs: 10_000 },
-    queueSettings: { lockDurationMs: 30_000 },
+    hub: { lockTimeoutMs: HUB_LOCK_MS },
+    queueSettings: { lockDurationMs: SERVICE_BUS_LOCK_MS },
     dataverseLimits: { maxRequests: 40, windowMs: 1_000 },
   });
   const processes: ServiceProcess[] = [];
@@ -121,25 +155,35 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       ),
       url: '',
     }));
-    const started = [...streamProcessors, ...orchestrators].map((p) => {
-      const ready = p.waitFor(/\.started/, 300_000);
+    // The console on its own: it reads the CRM (and its own status store) and starts no service.
+    const consoleProcess = service('console', 'apps/console/src/main.ts', ['--port', '0'], { FIELDLINK_CONSOLE_TOKEN: '' });
+    /** How long a service took from spawn to its start line: the slowest bounds how long a restart leaves a gap. */
+    let slowestStartMs = 0;
+    const startTimed = async (p: ServiceProcess, pattern: RegExp): Promise<string> => {
+      const at = Date.now();
+      const ready = p.waitFor(pattern, 300_000);
       p.start();
-      return ready;
-    });
-    await Promise.all(started);
+      const line = await ready;
+      slowestStartMs = Math.max(slowestStartMs, Date.now() - at);
+      return line;
+    };
+    await Promise.all([...streamProcessors, ...orchestrators].map((p) => startTimed(p, /\.started/)));
     await Promise.all(
       simulators.map(async (sim) => {
-        const ready = sim.process.waitFor(/Thermostat simulator: (http:\/\/\S+)/, 300_000);
-        sim.process.start();
-        sim.url = /Thermostat simulator: (http:\/\/\S+)/.exec(await ready)![1]!;
+        // With FIELDLINK_LOG_FORMAT=json the simulator announces its page as a log line.
+        sim.url = String((JSON.parse(await startTimed(sim.process, /"event":"thermostat-simulator\.started"/)) as { url: unknown }).url);
       }),
     );
-    write(`started: 2 stream processors, 2 orchestrators, 2 simulators (${options.devices} MQTT devices, ${options.devices} AMQP devices)`);
+    const consoleUrl = String((JSON.parse(await startTimed(consoleProcess, /"event":"console\.started"/)) as { url: unknown }).url);
+    write(
+      `started: 2 stream processors, 2 orchestrators, 2 simulators (${options.devices} MQTT devices, ${options.devices} AMQP devices), the console; slowest start ${slowestStartMs} ms`,
+    );
 
     // Malformed messages on the alerts queue: each must end in its dead-letter queue with a reason.
     const alertsQueue = new ServiceBusQueue({
       auth: { connectionString: stack.settings.env['FIELDLINK_SERVICE_BUS_CONNECTION_STRING']! },
       queueName: (stack.settings.config['serviceBus'] as { alertsQueue: string }).alertsQueue,
+      retry: { timeoutInMs: 10_000, retryDelayInMs: 1_000 },
     });
     const injected = [`malformed-${randomUUID()}`, `malformed-${randomUUID()}`, `malformed-${randomUUID()}`];
     const bodies = ['{"DeviceID": "thermostat-1", "Reading"', '[1, 2, 3]', '{"DeviceID": 42, "ReadingType": "Temperature"}'];
@@ -162,7 +206,10 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     let lastFaultAt = Date.now();
     let malformedSent = 0;
     const restarts: Array<Promise<void>> = [];
-    while (Date.now() < windowEnd) {
+    // Every kind of fault at least once, in a seeded order, then seeded picks: the window lasts until each kind has come.
+    const firstRound = shuffled(random, FAULT_KINDS);
+    const startedAt = Date.now();
+    while (Date.now() < windowEnd || firstRound.length > 0) {
       await sleep(between(random, 1_000, 4_000));
       const sim = pick(random, simulators);
       const deviceId = `${sim.prefix}${between(random, 1, options.devices)}`;
@@ -170,13 +217,15 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ degrees: 9 }),
+        signal: AbortSignal.timeout(10_000),
       }).catch(() => undefined);
       if (malformedSent < injected.length && random() < 0.3) {
         await sendMalformed(malformedSent);
         malformedSent++;
       }
-      if (random() < 0.5) continue;
-      const kind = pick(random, FAULT_KINDS);
+      if (random() < 0.3) continue;
+      const kind = firstRound.shift() ?? pick(random, FAULT_KINDS);
+      write(`fault at +${((Date.now() - startedAt) / 1000).toFixed(1)} s: ${kind}`);
       faults[kind] = (faults[kind] ?? 0) + 1;
       lastFaultAt = Date.now();
       switch (kind) {
@@ -187,7 +236,15 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
           const downMs = between(random, 500, 3_000);
           write(`fault: SIGKILL ${target.name} (pid ${target.pid}), restart in ${downMs} ms`);
           target.kill();
-          restarts.push(sleep(downMs).then(() => target.start()));
+          // Killed again before it is up, it is started by that fault: a failed wait is no failure here.
+          restarts.push(
+            sleep(downMs).then(() =>
+              startTimed(target, /\.started/).then(
+                () => undefined,
+                () => undefined,
+              ),
+            ),
+          );
           break;
         }
         case 'drop-service-bus':
@@ -199,16 +256,44 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
         case 'drop-iot-hub':
           write(`fault: IoT hub drops ${stack.iotHub.dropConnections()} connections`);
           break;
+        case 'service-bus-server-busy': {
+          const forMs = between(random, 2_000, FAULT_WINDOW_MAX_MS);
+          stack.serviceBus.serverBusy(forMs);
+          write(`fault: Service Bus answers server-busy for ${forMs} ms`);
+          break;
+        }
+        case 'dataverse-unavailable': {
+          const forMs = between(random, 2_000, FAULT_WINDOW_MAX_MS);
+          stack.dataverse.unavailable(forMs);
+          write(`fault: Dataverse answers 503 for ${forMs} ms`);
+          break;
+        }
+        case 'delay-service-bus': {
+          const forMs = between(random, 1_000, FAULT_WINDOW_MAX_MS);
+          stack.serviceBus.holdDeliveries(forMs);
+          write(`fault: Service Bus delivers nothing for ${forMs} ms`);
+          break;
+        }
+        case 'delay-event-hubs': {
+          const forMs = between(random, 1_000, FAULT_WINDOW_MAX_MS);
+          stack.eventHubs.holdDeliveries(forMs);
+          write(`fault: Event Hubs delivers nothing for ${forMs} ms`);
+          break;
+        }
+        case 'redeliver-locked':
+          write(`fault: Service Bus ends the locks of ${stack.serviceBus.redeliverLocked()} messages: each is delivered again`);
+          break;
       }
     }
     for (; malformedSent < injected.length; malformedSent++) await sendMalformed(malformedSent);
     await Promise.all(restarts);
+    const bound = options.quietBoundMs === undefined ? quietBound(slowestStartMs) : { ms: options.quietBoundMs, parts: 'given' };
     write(
       `fault window over: ${
         Object.entries(faults)
           .map(([k, n]) => `${k} ${n}`)
           .join(', ') || 'no faults'
-      }; waiting for quiet (bound ${options.quietBoundMs} ms)`,
+      }; waiting for quiet (bound ${bound.ms} ms = ${bound.parts})`,
     );
 
     // Quiet: every expected alert in the CRM, queues drained, every command terminal, the same for 5 s.
@@ -226,9 +311,14 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
     let report = await observeSafely();
     let quietSince: number | undefined;
     let recoveryMs: number | undefined;
-    while (Date.now() - lastFaultAt < options.quietBoundMs) {
+    let lastWhy = '';
+    while (Date.now() - lastFaultAt < bound.ms) {
       await sleep(1_000);
       report = await observeSafely();
+      // What the run still waits for, each time it changes: where a slow recovery spends its time.
+      const why = report.why.join('; ').replace(/\d+/g, 'n');
+      if (why !== lastWhy) write(`  +${Date.now() - lastFaultAt} ms: ${report.why.join('; ') || 'quiet'}`);
+      lastWhy = why;
       if (report.quiet) {
         quietSince ??= Date.now();
         if (Date.now() - quietSince >= 5_000) {
@@ -238,9 +328,22 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       } else quietSince = undefined;
     }
     await alertsQueue.close();
-    const failures = [...processes.flatMap((p) => p.crashes), ...report.failures];
-    if (recoveryMs === undefined) failures.unshift(`not quiet within ${options.quietBoundMs} ms of the last fault: ${report.why.join('; ')}`);
-    return { ...report.figures, seed: options.seed, faults, dataverseThrottled: stack.dataverse.stats().throttled, recoveryMs, failures };
+    const consoleView = await consoleShows(consoleUrl, stack);
+    const failures = [...processes.flatMap((p) => p.crashes), ...report.failures, ...consoleView.problems.map((p) => `console: ${p}`)];
+    if (recoveryMs === undefined) failures.unshift(`not quiet within ${bound.ms} ms of the last fault: ${report.why.join('; ')}`);
+    const stats = stack.dataverse.stats();
+    return {
+      ...report.figures,
+      seed: options.seed,
+      faults,
+      dataverseThrottled: stats.throttled,
+      dataverseUnavailable: stats.unavailable,
+      serverBusyRefusals: stack.serviceBus.serverBusyRefusals,
+      quietBound: bound,
+      console: consoleView,
+      recoveryMs,
+      failures,
+    };
   } finally {
     await Promise.all(processes.map((p) => p.stop().catch(() => undefined)));
     for (const p of processes) p.close();
@@ -248,11 +351,66 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
   }
 }
 
+/**
+ * The quiet bound: after the last fault, the longest chain of waits a message can meet before it
+ * is handled, plus room to drain the backlog. A restarted service is up after the slowest start
+ * seen in this run; a dead stream processor's partitions are taken after the ownership expires;
+ * what a killed or disconnected holder had locked comes back after the Service Bus lock (alerts,
+ * outbound) and the IoT hub lock (commands); a server-busy, 503 or delay window lasts at most
+ * FAULT_WINDOW_MAX_MS; the Dataverse adapter and the queue processor back off at most their caps.
+ */
+export function quietBound(slowestStartMs: number): { ms: number; parts: string } {
+  const parts: Array<[string, number]> = [
+    ['slowest service start', slowestStartMs],
+    ['partition ownership expiry', PARTITION_OWNERSHIP_EXPIRY_MS],
+    ['Service Bus lock', SERVICE_BUS_LOCK_MS],
+    ['IoT hub lock', HUB_LOCK_MS],
+    ['fault window', FAULT_WINDOW_MAX_MS],
+    ['Dataverse back-off cap', DATAVERSE_MAX_BACKOFF_MS],
+    ['abandon back-off cap', ABANDON_MAX_BACKOFF_MS],
+    ['drain', DRAIN_ALLOWANCE_MS],
+  ];
+  return { ms: parts.reduce((sum, [, ms]) => sum + ms, 0), parts: parts.map(([name, ms]) => `${name} ${ms}`).join(' + ') };
+}
+
+/**
+ * The console's JSON API at the end: it lists the CRM's newest alerts (up to its 200 rows), roots
+ * with their children, and the commands, each one the CRM holds; nothing it shows is unknown.
+ */
+async function consoleShows(url: string, stack: RunningLocalAzureStack): Promise<SystemReport['console']> {
+  const problems: string[] = [];
+  let snapshot: { alerts: Array<{ alertId: string; children: Array<{ alertId: string }> }>; commands: Array<{ commandId: string }> } | undefined;
+  for (let attempt = 1; snapshot === undefined; attempt++) {
+    const response = await fetch(`${url}api/snapshot`).catch((e: unknown) => e as Error);
+    if (response instanceof Response && response.ok) snapshot = (await response.json()) as typeof snapshot;
+    else if (attempt >= 10)
+      return { alertsShown: 0, commandsShown: 0, problems: [`GET api/snapshot failed: ${response instanceof Response ? response.status : response.message}`] };
+    else await sleep(1_000);
+  }
+  const shown = snapshot!.alerts.flatMap((a) => [a.alertId, ...a.children.map((c) => c.alertId)]);
+  const alerts = new Set((await readAll(stack, 'msdyn_iotalerts?$select=msdyn_iotalertid')).map((r) => String(r['msdyn_iotalertid'])));
+  const commands = new Set(
+    (await readAll(stack, 'msdyn_iotdevicecommands?$select=msdyn_iotdevicecommandid')).map((r) => String(r['msdyn_iotdevicecommandid'])),
+  );
+  const unknownAlerts = shown.filter((id) => !alerts.has(id));
+  const unknownCommands = snapshot!.commands.map((c) => c.commandId).filter((id) => !commands.has(id));
+  if (new Set(shown).size !== shown.length) problems.push('an alert is shown twice');
+  if (shown.length !== Math.min(200, alerts.size)) problems.push(`shows ${shown.length} alerts, the CRM holds ${alerts.size} (it lists up to 200)`);
+  if (snapshot!.commands.length !== Math.min(200, commands.size))
+    problems.push(`shows ${snapshot!.commands.length} commands, the CRM holds ${commands.size} (it lists up to 200)`);
+  if (unknownAlerts.length > 0) problems.push(`shows alerts the CRM does not hold: ${unknownAlerts.slice(0, 5).join(', ')}`);
+  if (unknownCommands.length > 0) problems.push(`shows commands the CRM does not hold: ${unknownCommands.slice(0, 5).join(', ')}`);
+  return { alertsShown: shown.length, commandsShown: snapshot!.commands.length, problems };
+}
+
 interface Observation {
   readonly quiet: boolean;
   readonly why: string[];
   readonly failures: string[];
-  readonly figures: Omit<SystemReport, 'seed' | 'faults' | 'dataverseThrottled' | 'recoveryMs' | 'failures'>;
+  readonly figures: Omit<
+    SystemReport,
+    'seed' | 'faults' | 'dataverseThrottled' | 'dataverseUnavailable' | 'serverBusyRefusals' | 'quietBound' | 'console' | 'recoveryMs' | 'failures'
+  >;
 }
 
 function emptyFigures(injected: readonly string[]): Observation['figures'] {
@@ -387,27 +545,35 @@ function readingTypeOf(alertData: unknown): string {
   }
 }
 
+/** A seeded permutation (Fisher–Yates). */
+function shuffled<T>(random: () => number, items: readonly T[]): T[] {
+  const out = [...items];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-export function formatReport(report: SystemReport, bounds: { readonly quietBoundMs: number }): string {
+export function formatReport(report: SystemReport): string {
+  const list = (entries: Record<string, number>): string =>
+    Object.entries(entries)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ') || 'none';
   return [
     `seed ${report.seed}`,
     `readings: ${report.readings}`,
-    `faults: ${
-      Object.entries(report.faults)
-        .map(([k, n]) => `${k} ${n}`)
-        .join(', ') || 'none'
-    }; Dataverse 429 answers: ${report.dataverseThrottled}`,
+    `faults: ${list(report.faults)}`,
+    `service answers: Dataverse 429 ${report.dataverseThrottled}, Dataverse 503 ${report.dataverseUnavailable}, Service Bus server-busy ${report.serverBusyRefusals}`,
     `alerts: expected ${report.alerts.expected}, created ${report.alerts.created}, duplicated ${report.alerts.duplicated}, missing ${report.alerts.missing.length}, unexpected ${report.alerts.unexpected.length}`,
-    `commands by end state: ${
-      Object.entries(report.commands)
-        .map(([k, n]) => `${k} ${n}`)
-        .join(', ') || 'none'
-    }`,
+    `commands by end state: ${list(report.commands)}`,
     `dead letters: ${report.deadLetters.found.map((f) => `${f.messageId} (${f.reason})`).join(', ') || 'none'}`,
-    `recovery: ${report.recoveryMs === undefined ? `not quiet within ${bounds.quietBoundMs} ms` : `quiet ${report.recoveryMs} ms after the last fault (bound ${bounds.quietBoundMs} ms)`}`,
+    `console: shows ${report.console.alertsShown} alerts and ${report.console.commandsShown} commands`,
+    `recovery: ${report.recoveryMs === undefined ? `not quiet within ${report.quietBound.ms} ms` : `quiet ${report.recoveryMs} ms after the last fault`} (bound ${report.quietBound.ms} ms = ${report.quietBound.parts})`,
     `reading → alert record: ${report.latencyMs === undefined ? 'no alerts' : `p50 ${report.latencyMs.p50} ms, p99 ${report.latencyMs.p99} ms`}`,
     report.failures.length === 0 ? 'PASSED' : `FAILED:\n  ${report.failures.join('\n  ')}`,
   ].join('\n');

@@ -100,6 +100,10 @@ export const fieldlinkConfigSchema = z.strictObject({
       alertsQueue: name.default('alerts'),
       outboundQueue: name.default('outbound'),
       maxConcurrentCalls: count(1, 64).default(1),
+      /** How long one operation (send, receive, settle) waits for the service before it is retried: a send caught by a dropped connection waits this long. */
+      operationTimeoutMs: ms(1_000, 600_000).default(10_000),
+      /** The wait between retries of a failed operation (the SDK's fixed retry delay). */
+      retryDelayMs: ms(0, 120_000).default(1_000),
     })
     .prefault({}),
   eventHubs: z

@@ -46,7 +46,13 @@ const serviceBusQueue =
   async ({ config, log }: AdapterContext): Promise<Built<MessageQueuePort>> => {
     const { ServiceBusQueue } = await azure();
     await privateCa(config);
-    const q = new ServiceBusQueue({ auth: { connectionString: config.serviceBus.connectionString! }, queueName: config.serviceBus[queue], concurrency: config.serviceBus.maxConcurrentCalls, log });
+    const q = new ServiceBusQueue({
+      auth: { connectionString: config.serviceBus.connectionString! },
+      queueName: config.serviceBus[queue],
+      concurrency: config.serviceBus.maxConcurrentCalls,
+      retry: { timeoutInMs: config.serviceBus.operationTimeoutMs, retryDelayInMs: config.serviceBus.retryDelayMs },
+      log,
+    });
     return { port: q, close: () => q.close() };
   };
 

@@ -12,6 +12,7 @@ import {
   InboundAlerts,
   OutboundMessages,
   QueueProcessor,
+  type QueueProcessorOptions,
   TelemetryIngest,
   TelemetryIngestWorkers,
   type DeviceTypeCatalog,
@@ -37,6 +38,10 @@ import { bindingsModule, optional } from './typed-bindings.js';
  * dead-lettered with the reason). A CRM that cannot reach the queue (the in-memory CRM, or an
  * organisation elsewhere with an in-memory queue) has its commands dispatched by the flows.
  */
+/** How a queue's messages are handled: on Service Bus `serviceBus.maxConcurrentCalls` at once, elsewhere one at a time. */
+const queueProcessing = (config: FieldlinkConfig, queue: 'alertsQueue' | 'outboundQueue'): QueueProcessorOptions =>
+  config.ports[queue] === 'service-bus' ? { concurrency: config.serviceBus.maxConcurrentCalls } : {};
+
 export const crmAnnouncesOnOutboundQueue = (config: FieldlinkConfig): boolean => config.ports.crm === 'dataverse' && (config.dataverse.embedded || config.ports.outboundQueue !== 'in-memory');
 
 export interface ContainerServices {
@@ -147,7 +152,7 @@ export function orchestrationModule(config: FieldlinkConfig, automation: Automat
     b.factory(APP_TOKENS.AlertAutomation, { crm: TOKENS.CrmGateway, actions: APP_TOKENS.AlertActions, log: TOKENS.Log }, (deps) => new AlertAutomation({ ...deps, config: automation.config, defaultDeviceType }));
     b.factory(APP_TOKENS.InboundAlerts, { crm: TOKENS.CrmGateway, log: TOKENS.Log, automation: APP_TOKENS.AlertAutomation }, (deps) => new InboundAlerts({ ...deps, enrichment: config.alerts.enrichment }));
     if (b.has(TOKENS.AlertsQueue)) {
-      b.factory(APP_TOKENS.AlertsProcessor, { queue: TOKENS.AlertsQueue, inbound: APP_TOKENS.InboundAlerts, log: TOKENS.Log }, ({ queue, inbound, log }) => new QueueProcessor(queue, (m) => inbound.handle(m), log));
+      b.factory(APP_TOKENS.AlertsProcessor, { queue: TOKENS.AlertsQueue, inbound: APP_TOKENS.InboundAlerts, log: TOKENS.Log }, ({ queue, inbound, log }) => new QueueProcessor(queue, (m) => inbound.handle(m), log, queueProcessing(config, 'alertsQueue')));
     }
     if (b.has(TOKENS.DeviceRegistry)) {
       b.factory(APP_TOKENS.DeviceRegistrations, { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, log: TOKENS.Log }, (deps) => new DeviceRegistrations(deps));
@@ -159,7 +164,7 @@ export function orchestrationModule(config: FieldlinkConfig, automation: Automat
           { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, dispatch: APP_TOKENS.CommandDispatch, registrations: APP_TOKENS.DeviceRegistrations, dataPull: APP_TOKENS.DeviceDataPull, log: TOKENS.Log },
           (deps) => new OutboundMessages(deps),
         );
-        b.factory(APP_TOKENS.OutboundProcessor, { queue: TOKENS.OutboundQueue, outbound: APP_TOKENS.OutboundMessages, log: TOKENS.Log }, ({ queue, outbound, log }) => new QueueProcessor(queue, (m) => outbound.handle(m), log));
+        b.factory(APP_TOKENS.OutboundProcessor, { queue: TOKENS.OutboundQueue, outbound: APP_TOKENS.OutboundMessages, log: TOKENS.Log }, ({ queue, outbound, log }) => new QueueProcessor(queue, (m) => outbound.handle(m), log, queueProcessing(config, 'outboundQueue')));
       }
     }
   });

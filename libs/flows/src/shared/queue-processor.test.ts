@@ -114,3 +114,76 @@ describe('QueueProcessor back-off', () => {
     });
   });
 });
+
+describe('QueueProcessor concurrency', () => {
+  const bodyOf = (): Uint8Array => new TextEncoder().encode('{}');
+
+  it('handles up to `concurrency` messages side by side and never more, so a slow handler does not hold back the others', async () => {
+    const queue = new InMemoryQueue('busy', { lockDurationMs: 60_000 });
+    await queue.send(Array.from({ length: 12 }, (_, i) => ({ messageId: `m-${i}`, body: bodyOf() })));
+    let running = 0;
+    let most = 0;
+    const done: string[] = [];
+    const processor = new QueueProcessor(
+      queue,
+      async (m) => {
+        running++;
+        most = Math.max(most, running);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        running--;
+        done.push(m.messageId);
+        return { kind: 'complete' };
+      },
+      recordingLog(),
+      { concurrency: 4, maxWaitMs: 20 },
+    );
+    processor.start();
+    await eventually(() => expect(done).toHaveLength(12));
+    await processor.stop();
+    expect(most).toBe(4);
+    expect(new Set(done).size).toBe(12);
+  });
+
+  it('counts a message held before its abandon against the concurrency, and goes on when an adapter with no room answers at once with nothing', async () => {
+    // As the Service Bus adapter does: it hands out no more than `concurrency` locked messages, and answers [] at once when full.
+    const inner = new InMemoryQueue('limited', { lockDurationMs: 60_000, maxDeliveryCount: 10 });
+    let locked = 0;
+    const limited: MessageQueuePort = {
+      name: 'limited',
+      send: (m) => inner.send(m),
+      receive: async (options) => {
+        if (locked >= 1) return [];
+        const got = await inner.receive({ ...options, maxMessages: 1 });
+        locked += got.length;
+        return got;
+      },
+      complete: async (m) => (locked--, inner.complete(m)),
+      abandon: async (m) => (locked--, inner.abandon(m)),
+      deadLetter: async (m, d) => (locked--, inner.deadLetter(m, d)),
+      renewLock: (m) => inner.renewLock(m),
+      peekDeadLetters: (n) => inner.peekDeadLetters(n),
+      close: () => inner.close(),
+    };
+    await limited.send([{ messageId: 'fails-once', body: bodyOf() }]);
+    await limited.send([{ messageId: 'fine', body: bodyOf() }]);
+    const completed: string[] = [];
+    let failed = false;
+    const processor = new QueueProcessor(
+      limited,
+      async (m) => {
+        if (m.messageId === 'fails-once' && !failed) {
+          failed = true;
+          throw new Error('CRM unavailable');
+        }
+        completed.push(m.messageId);
+        return { kind: 'complete' };
+      },
+      recordingLog(),
+      { concurrency: 1, maxWaitMs: 20, abandonBackoff: { baseMs: 30, maxMs: 30 }, random: () => 0.5 },
+    );
+    processor.start();
+    // The held message's timer must fire: a loop spinning on empty receives would starve it for ever.
+    await eventually(() => expect([...completed].sort()).toEqual(['fails-once', 'fine']));
+    await processor.stop();
+  });
+});

@@ -3,11 +3,17 @@ import type { LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink
 import { QueueError } from '@fieldlink/ports';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import { systemRandom } from './system-sources.js';
+import { yieldToBatches } from './timers.js';
 import type { Settlement } from './settlement.js';
 
 export type MessageHandler = (message: ReceivedQueueMessage) => Promise<Settlement>;
 
 export interface QueueProcessorOptions {
+  /**
+   * Messages handled at once (Service Bus's `maxConcurrentCalls`): handlers run side by side, and
+   * a message held before its abandon counts until it is abandoned. 1 by default: one at a time.
+   */
+  readonly concurrency?: number;
   readonly maxMessages?: number;
   readonly maxWaitMs?: number;
   /** Waits between failed receives (an unreachable queue), with full jitter; reset by a receive that works. */
@@ -63,11 +69,21 @@ export class QueueProcessor {
   private async run(): Promise<void> {
     const signal = this.abort.signal;
     const random = this.options.random ?? systemRandom;
+    const concurrency = Math.max(1, Math.floor(this.options.concurrency ?? 1));
+    /** Messages being handled now; with `holding`, what this processor has locked. */
+    const handling = new Set<Promise<void>>();
+    const stopped = aborted(signal);
     let failures = 0;
     while (!signal.aborted) {
+      const room = concurrency - handling.size - this.holding.size;
+      if (room <= 0) {
+        // Full: no receive until a message is settled (a receive without room would come back empty at once, and spin).
+        await Promise.race([...handling, ...this.holding, stopped]);
+        continue;
+      }
       let messages: ReceivedQueueMessage[];
       try {
-        messages = await this.queue.receive({ maxMessages: this.options.maxMessages ?? 32, maxWaitMs: this.options.maxWaitMs ?? 1000, signal });
+        messages = await this.queue.receive({ maxMessages: Math.min(room, this.options.maxMessages ?? 32), maxWaitMs: this.options.maxWaitMs ?? 1000, signal });
         failures = 0;
       } catch (e) {
         if (signal.aborted) break;
@@ -77,20 +93,25 @@ export class QueueProcessor {
         continue;
       }
       for (const message of messages) {
-        const settlement = await this.decide(message);
-        if (settlement.kind !== 'abandon') {
-          await this.settle(message, settlement);
-          continue;
-        }
-        // Held, not abandoned at once: the loop goes on with the next messages meanwhile.
-        const waitMs = backoffDelay(this.options.abandonBackoff ?? DEFAULT_ABANDON_BACKOFF, message.deliveryCount - 1, random);
-        const held: Promise<void> = sleep(waitMs, signal)
-          .then(() => this.settle(message, settlement, waitMs))
-          .catch((e: unknown) => this.log.error('queue.settle-failed', { queue: this.queue.name, messageId: message.messageId, error: (e as Error).message }))
-          .finally(() => this.holding.delete(held));
-        this.holding.add(held);
+        const handled: Promise<void> = this.handleOne(message, signal, random).finally(() => handling.delete(handled));
+        handling.add(handled);
       }
+      // An adapter that answers at once with nothing (no room of its own) must not starve timers and I/O.
+      if (messages.length === 0) await yieldToBatches();
     }
+    await Promise.all([...handling]);
+  }
+
+  /** Handles one message and settles it; an abandon is held for its back-off first, the loop going on meanwhile. */
+  private async handleOne(message: ReceivedQueueMessage, signal: AbortSignal, random: () => number): Promise<void> {
+    const settlement = await this.decide(message);
+    if (settlement.kind !== 'abandon') return this.settle(message, settlement);
+    const waitMs = backoffDelay(this.options.abandonBackoff ?? DEFAULT_ABANDON_BACKOFF, message.deliveryCount - 1, random);
+    const held: Promise<void> = sleep(waitMs, signal)
+      .then(() => this.settle(message, settlement, waitMs))
+      .catch((e: unknown) => this.log.error('queue.settle-failed', { queue: this.queue.name, messageId: message.messageId, error: (e as Error).message }))
+      .finally(() => this.holding.delete(held));
+    this.holding.add(held);
   }
 
   /** Handles one message and settles it at once (no back-off before an abandon). */
@@ -123,4 +144,10 @@ export class QueueProcessor {
       else this.log.warn('queue.settle-failed', { queue: this.queue.name, messageId: message.messageId, error: (e as Error).message });
     }
   }
+}
+
+/** Resolves when the signal aborts (at once when it has). */
+function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }

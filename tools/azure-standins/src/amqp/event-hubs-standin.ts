@@ -49,6 +49,9 @@ export class EventHubsStandin {
   private readonly hubs = new Map<string, StandinHub>();
   private readonly endpoint: AmqpEndpoint;
   private port = 0;
+  /** Fault injection (`holdDeliveries`): until when no event is delivered. */
+  private heldUntil = 0;
+  private heldTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly policy: SharedAccessPolicy = { keyName: 'service', key: randomUUID() }) {
     this.endpoint = new AmqpEndpoint(
@@ -74,6 +77,16 @@ export class EventHubsStandin {
   /** Fault injection: drops every client connection at the socket (see AmqpEndpoint.dropConnections). */
   dropConnections(): number {
     return this.endpoint.dropConnections();
+  }
+
+  /** Fault injection: no event reaches a reader for `forMs` (events still enter the hub); then the readers catch up. */
+  holdDeliveries(forMs: number): void {
+    this.heldUntil = Math.max(this.heldUntil, Date.now() + forMs);
+    clearTimeout(this.heldTimer);
+    this.heldTimer = setTimeout(() => {
+      for (const hub of this.hubs.values())
+        for (const [key, readers] of hub.readers) for (const reader of readers) this.pump(hub, Number(key.slice(key.lastIndexOf('/') + 1)), reader);
+    }, this.heldUntil - Date.now());
   }
 
   createHub(name: string, options: { partitionCount?: number; consumerGroups?: readonly string[] } = {}): void {
@@ -221,6 +234,7 @@ export class EventHubsStandin {
   }
 
   private pump(hub: StandinHub, partition: number, reader: PartitionReader): void {
+    if (Date.now() < this.heldUntil) return; // holdDeliveries: its timer pumps again
     const events = hub.partitions[partition]!;
     while (reader.next < events.length && reader.sender.is_open() && reader.sender.sendable()) {
       reader.sender.send(events[reader.next]!.message);

@@ -15,6 +15,7 @@ export const defaultQueueSettings: StandinQueueSettings = { lockDurationMs: 30_0
 const BATCH_FORMAT = 0x80013700;
 const DEAD_LETTER_SUFFIX = '/$deadletterqueue';
 const LOCK_LOST = 'com.microsoft:message-lock-lost';
+const SERVER_BUSY = 'com.microsoft:server-busy';
 
 interface StoredMessage {
   readonly sequenceNumber: number;
@@ -61,6 +62,8 @@ export class ServiceBusStandin {
   private readonly queues = new Map<string, StandinQueue>();
   private readonly endpoint: AmqpEndpoint;
   private port = 0;
+  /** Fault injection (see `serverBusy`, `holdDeliveries`, `redeliverLocked`): until when each fault lasts. */
+  private readonly faults = { busyUntil: 0, heldUntil: 0, busyRefusals: 0, heldTimer: undefined as NodeJS.Timeout | undefined };
 
   constructor(private readonly policy: SharedAccessPolicy = { keyName: 'RootManageSharedAccessKey', key: randomUUID() }) {
     this.endpoint = new AmqpEndpoint(
@@ -79,6 +82,7 @@ export class ServiceBusStandin {
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.faults.heldTimer);
     for (const queue of this.queues.values()) for (const m of queue.locks.values()) clearTimeout(m.lock?.timer);
     await this.endpoint.stop();
   }
@@ -86,6 +90,52 @@ export class ServiceBusStandin {
   /** Fault injection: drops every client connection at the socket (see AmqpEndpoint.dropConnections). */
   dropConnections(): number {
     return this.endpoint.dropConnections();
+  }
+
+  /**
+   * Fault injection: for `forMs` the namespace is throttled, as Service Bus is past its limits:
+   * every message sent is refused with `com.microsoft:server-busy` and every `$management`
+   * request (settlement, lock renewal, peek) answered 503 with it; the SDK retries such errors
+   * (https://learn.microsoft.com/en-us/azure/service-bus-messaging/service-bus-messaging-exceptions-latest#reason-serverbusy).
+   */
+  serverBusy(forMs: number): void {
+    this.faults.busyUntil = Math.max(this.faults.busyUntil, Date.now() + forMs);
+  }
+
+  /** Sends and management requests refused as server-busy so far. */
+  get serverBusyRefusals(): number {
+    return this.faults.busyRefusals;
+  }
+
+  /** Fault injection: no message is delivered to a receiver for `forMs` (a slow namespace); then delivery resumes. */
+  holdDeliveries(forMs: number): void {
+    this.faults.heldUntil = Math.max(this.faults.heldUntil, Date.now() + forMs);
+    clearTimeout(this.faults.heldTimer);
+    this.faults.heldTimer = setTimeout(() => {
+      for (const queue of this.queues.values()) this.pump(queue);
+    }, this.faults.heldUntil - Date.now());
+  }
+
+  /**
+   * Fault injection: every message locked now loses its lock at once, as when its lock lapses,
+   * and is delivered again (its delivery count grows); settling it with the old lock fails with
+   * MessageLockLost. Returns how many messages were unlocked.
+   */
+  redeliverLocked(): number {
+    let unlocked = 0;
+    for (const queue of this.queues.values()) {
+      for (const [token, stored] of [...queue.locks]) {
+        this.expire(queue, stored, token);
+        unlocked++;
+      }
+    }
+    return unlocked;
+  }
+
+  private busy(): boolean {
+    if (Date.now() >= this.faults.busyUntil) return false;
+    this.faults.busyRefusals++;
+    return true;
   }
 
   get connectionString(): string {
@@ -143,6 +193,10 @@ export class ServiceBusStandin {
       // rhea decodes only format 0; a batch arrives as the raw bytes of its envelope.
       const raw = context.message as unknown;
       const incoming = Buffer.isBuffer(raw) ? (rhea.message.decode(raw) as unknown as Message) : (raw as Message);
+      if (this.busy()) {
+        settleWith(delivery, { condition: SERVER_BUSY, description: `The request was terminated because the entity is being throttled. Error code : 50009. Please wait 2 seconds and try again.` });
+        return;
+      }
       const messages = delivery.format === BATCH_FORMAT ? unpackBatch(incoming) : [incoming];
       for (const message of messages) this.enqueue(queue, message);
       delivery.accept();
@@ -187,6 +241,7 @@ export class ServiceBusStandin {
   }
 
   private pump(queue: StandinQueue): void {
+    if (Date.now() < this.faults.heldUntil) return; // holdDeliveries: the timer pumps again
     for (const stored of queue.active) {
       if (stored.lock) continue;
       const sender = [...queue.receivers].find((s) => s.is_open() && s.sendable());
@@ -298,6 +353,7 @@ export class ServiceBusStandin {
   private onManagement(entityPath: string, request: Message): ManagementReply {
     const target = this.resolve(entityPath);
     if (!target) return { statusCode: 404, statusDescription: `The messaging entity '${entityPath}' could not be found.`, errorCondition: 'amqp:not-found' };
+    if (this.busy()) return { statusCode: 503, statusDescription: 'The request was terminated because the entity is being throttled. Please wait 2 seconds and try again.', errorCondition: SERVER_BUSY };
     const { queue, deadLetter } = target;
     const operation = String((request.application_properties as Record<string, unknown> | undefined)?.['operation'] ?? '');
     const body = (request.body ?? {}) as Record<string, unknown>;

@@ -24,6 +24,8 @@ export interface LocalAzureStackOptions {
   readonly consumerGroups?: readonly string[];
   /** The consumer group the configuration names for the stream processor. */
   readonly streamProcessorConsumerGroup?: string;
+  /** The consumer group the configuration names for the orchestrator's reading of device replies. */
+  readonly repliesConsumerGroup?: string;
   readonly alertsQueue?: string;
   readonly outboundQueue?: string;
   readonly queueSettings?: Partial<StandinQueueSettings>;
@@ -70,7 +72,8 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions): Pro
   await mkdir(dir, { recursive: true });
   const hubName = options.hubName ?? 'fieldlink-hub';
   const streamGroup = options.streamProcessorConsumerGroup ?? 'rulescg';
-  const consumerGroups = [...new Set([streamGroup, 'commands', ...(options.consumerGroups ?? [])])];
+  const repliesGroup = options.repliesConsumerGroup ?? 'repliescg';
+  const consumerGroups = [...new Set([streamGroup, repliesGroup, ...(options.consumerGroups ?? [])])];
   const alertsQueue = options.alertsQueue ?? 'fieldlink-iot';
   const outboundQueue = options.outboundQueue ?? 'fieldlink-crm';
   const started: Array<() => Promise<void>> = [];
@@ -112,7 +115,12 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions): Pro
     started.push(() => iotHub.stop());
 
     // The organisation's service endpoint posts commands and registrations to the outbound queue.
-    const outbound = new ServiceBusQueue({ auth: { connectionString: serviceBus.connectionString }, queueName: outboundQueue });
+    // Retried as Fieldlink's own queues are (serviceBus.operationTimeoutMs, retryDelayMs): with the SDK's defaults a post caught by a dropped connection holds its Web API request 90 s.
+    const outbound = new ServiceBusQueue({
+      auth: { connectionString: serviceBus.connectionString },
+      queueName: outboundQueue,
+      retry: { timeoutInMs: 10_000, retryDelayInMs: 1_000 },
+    });
     started.push(() => outbound.close());
     const accessToken = randomBytes(24).toString('base64url');
     const dataverse = await startDataverseEmulator({
@@ -126,7 +134,7 @@ export async function startLocalAzureStack(options: LocalAzureStackOptions): Pro
     const config = {
       profile: 'azure',
       serviceBus: { alertsQueue, outboundQueue },
-      eventHubs: { consumerGroup: streamGroup, checkpointContainer: containers.checkpoints },
+      eventHubs: { consumerGroup: streamGroup, repliesConsumerGroup: repliesGroup, checkpointContainer: containers.checkpoints },
       iotHub: { hostName: iotHub.hostName },
       blob: { referenceDataContainer: containers.referenceData, ruleStateContainer: containers.ruleState },
       tls: { caFile },

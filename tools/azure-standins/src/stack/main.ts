@@ -25,14 +25,14 @@ const stack = await startLocalAzureStack({ dir: values.dir!, partitionCount });
 const s = stack.settings.config as {
   iotHub: { hostName: string };
   dataverse: { url: string };
-  eventHubs: { consumerGroup: string };
+  eventHubs: { consumerGroup: string; repliesConsumerGroup: string };
   serviceBus: { alertsQueue: string; outboundQueue: string };
 };
 process.stdout.write(
   [
     'Local Azure stack on 127.0.0.1:',
     `  IoT hub             ${s.iotHub.hostName} (REST, AMQPS, MQTTS; CA ${stack.caFile})`,
-    `  Event Hubs endpoint ${stack.hubName}, ${partitionCount} partitions, consumer groups $Default, ${s.eventHubs.consumerGroup}, commands`,
+    `  Event Hubs endpoint ${stack.hubName}, ${partitionCount} partitions, consumer groups $Default, ${s.eventHubs.consumerGroup} (stream processor), ${s.eventHubs.repliesConsumerGroup} (device replies)`,
     `  Service Bus         queues ${s.serviceBus.alertsQueue} (alerts), ${s.serviceBus.outboundQueue} (outbound)`,
     `  Blob (Azurite)      ${stack.azurite.blobEndpoint}: devicerules (the CFS thermostat rule), rulestate, checkpoints`,
     `  Dataverse emulator  ${s.dataverse.url}`,
