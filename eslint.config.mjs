@@ -67,6 +67,20 @@ export default tseslint.config(
     },
   },
   {
+    // An adapter's tests may run it against the emulator of its service (a devDependency, a test fixture).
+    files: ['libs/adapters/**/*.test.ts'],
+    ignores: ['libs/adapters/**/*.pact.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          depConstraints: [{ sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:emulator'] }],
+        },
+      ],
+    },
+  },
+  {
     // Provider verifications record their outcome through the contracts' kit, which the matrix reads.
     files: ['**/*.pact-verify.test.ts'],
     rules: {

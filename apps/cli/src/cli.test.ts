@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -172,9 +173,9 @@ async function upUntilAcknowledged(args: readonly string[], env: NodeJS.ProcessE
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 45_000;
   const done = until ?? new RegExp(`command\\.acknowledged .*deviceId=${deviceId}`);
-  while (!done.test(out) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // Past the 45 s it stops all the same: the caller's assertions on the output say what was missing.
+  await waitFor(`${done} in the output`, () => (done.test(out) ? true : undefined), 45_000, 100).catch(() => undefined);
   child.kill('SIGINT');
   // What it prints while stopping counts too.
   const exitCode = await exited;
@@ -320,10 +321,9 @@ function startUp(args: readonly string[], env: Record<string, string>) {
   // 'close', not 'exit': the output is all read by then.
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const until = async (pattern: RegExp): Promise<void> => {
-    while (!pattern.test(output.stdout + output.stderr)) {
-      if (child.exitCode !== null) throw new Error(`exited before ${pattern}: ${output.stdout}${output.stderr}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // false: the process exited first.
+    const seen = await waitFor(`${pattern} in the output`, () => (pattern.test(output.stdout + output.stderr) ? true : child.exitCode === null ? undefined : false), 90_000, 50);
+    if (!seen) throw new Error(`exited before ${pattern}: ${output.stdout}${output.stderr}`);
   };
   return { child, output, exited, until };
 }

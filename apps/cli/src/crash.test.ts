@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { openSqliteDatabase, openSqliteFile, SqlAlertHistory, SqliteIotHub, SqlStatusStore, type SqliteFile } from '@fieldlink/adapter-sql';
 import { RegistrationStatus } from '@fieldlink/domain';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '@fieldlink/domain/testing';
 
@@ -50,14 +51,11 @@ function up(args: readonly string[] = []) {
   child.stderr.setEncoding('utf8').on('data', (d: string) => (output.text += d));
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const until = async (pattern: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> => {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const m = pattern.exec(output.text);
-      if (m !== null) return m;
-      if (child.exitCode !== null) throw new Error(`fieldlink up exited before ${pattern}:\n${output.text}`);
-      if (Date.now() > deadline) throw new Error(`fieldlink up: no ${pattern} within ${timeoutMs} ms:\n${output.text}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    // null: the process exited first.
+    const seen = await waitFor(`${pattern} from fieldlink up`, () => pattern.exec(output.text) ?? (child.exitCode === null ? undefined : null), timeoutMs, 50).catch(() => undefined);
+    if (seen === null) throw new Error(`fieldlink up exited before ${pattern}:\n${output.text}`);
+    if (seen === undefined) throw new Error(`fieldlink up: no ${pattern} within ${timeoutMs} ms:\n${output.text}`);
+    return seen;
   };
   return { child, output, exited, until };
 }
@@ -162,18 +160,16 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
     const expected = overThreshold.map((o) => `${o.deviceId}:${o.reading}`).sort();
     let snapshot: Snapshot | undefined;
     let alerts: string[] = [];
-    const deadline = Date.now() + 90_000;
-    for (;;) {
+    // Past 90 s the assertions below say what is missing.
+    const settledSnapshot = async (): Promise<true | undefined> => {
       const res = await fetch(`${consoleUrl!.replace(/\/?$/, '/')}api/snapshot`).catch(() => undefined);
-      if (res?.ok === true) {
-        snapshot = (await res.json()) as Snapshot;
-        alerts = snapshot.alerts.flatMap((g) => [g, ...g.children]).map((a) => `${a.deviceId}:${readingOf(a.description)}`).sort();
-        const settled = DEVICES.every((d) => snapshot!.commands.some((c) => c.deviceId === d)) && snapshot.commands.every((c) => TERMINAL.has(c.state));
-        if (alerts.length >= expected.length && settled) break;
-      }
-      if (Date.now() > deadline) break;
-      await sleep(500);
-    }
+      if (res?.ok !== true) return undefined;
+      const current = (snapshot = (await res.json()) as Snapshot);
+      alerts = current.alerts.flatMap((g) => [g, ...g.children]).map((a) => `${a.deviceId}:${readingOf(a.description)}`).sort();
+      const settled = DEVICES.every((d) => current.commands.some((c) => c.deviceId === d)) && current.commands.every((c) => TERMINAL.has(c.state));
+      return alerts.length >= expected.length && settled ? true : undefined;
+    };
+    await waitFor('every alert, and every device’s commands settled, in the console', settledSnapshot, 90_000, 500).catch(() => undefined);
     // Every over-threshold reading is exactly one alert record: none lost, none twice.
     expect(alerts, `seed ${seed}`).toEqual(expected);
     // Every device's alerts have their own root alert, and the automation sent each device at least one command.
@@ -233,7 +229,11 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
       let { want, got } = await compare();
       // A closed minute's last rows are written at the commit after the watermark passes it, which on a busy machine may lag the clock: wait for them.
       const settled = () => want.size > 0 && [...want].every(([key, w]) => got.get(key)?.count === w.count);
-      for (const until = Date.now() + 80_000; !settled() && Date.now() < until; ({ want, got } = await compare())) await sleep(1_000);
+      const compared = async (): Promise<true | undefined> => {
+        if (!settled()) ({ want, got } = await compare());
+        return settled() ? true : undefined;
+      };
+      await waitFor('the closed minutes’ last rows', compared, 80_000, 1_000).catch(() => undefined);
       expect(want.size).toBeGreaterThan(0);
       expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
       for (const [key, w] of want) {

@@ -1,11 +1,10 @@
 import { fileURLToPath } from 'node:url';
 import { DynamicsCrmGateway, FIELDLINK_EXTENSION_SOLUTION_ZIP } from '@fieldlink/adapter-dynamics';
-import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
+import { defineDeviceCategory, emulatorCredential, setIoTSettings, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 import { RegistrationStatus } from '@fieldlink/domain';
 import { SAMPLE_ALERT_TIME } from '@fieldlink/domain/testing';
 import { aCrmDevice, aNewIoTAlert, crmGatewayConformance } from '@fieldlink/ports/testing';
 import { afterAll, describe, expect, it } from 'vitest';
-import { defineDeviceCategory, setIoTSettings } from './organisation-setup.js';
 import { namesIn, recordingProxy, stockNames, type CapturedRequest } from './stock-names.js';
 
 const stock = stockNames(new URL('../../../libs/dataverse-emulator/schema/dataverse-stock-schema.json', import.meta.url));

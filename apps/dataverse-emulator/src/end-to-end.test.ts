@@ -1,9 +1,9 @@
-import { aCrmDevice } from '@fieldlink/ports/testing';
+import { aCrmDevice, aNewIoTAlert } from '@fieldlink/ports/testing';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
-import { AlertState, AlertStatus, AlertType, RegistrationStatus } from '@fieldlink/domain';
+import { RegistrationStatus } from '@fieldlink/domain';
 import { decodeRemoteExecutionContext } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
@@ -39,7 +39,7 @@ describe('device ids with quotes and non-ASCII, end to end through the adapter a
     const ids = ["o'brien", "o''brien", "it's-'quoted'", 'Ωmega-température-東京', "x' or msdyn_deviceid ne '"];
     for (const deviceId of ids) {
       await crm.upsertDevice(aCrmDevice({ deviceRecordId: randomUUID(), deviceId, name: `Device ${deviceId}`, registrationStatus: RegistrationStatus.Unregistered }));
-      await crm.createIoTAlert({ alertToken: randomUUID(), deviceId, description: `Température élevée à ${deviceId}`, alertData: JSON.stringify({ deviceid: deviceId }), alertTime: Date.parse('2026-11-28T09:15:00Z'), alertType: AlertType.Anomaly, state: AlertState.Active, status: AlertStatus.Active });
+      await crm.createIoTAlert(aNewIoTAlert({ alertToken: randomUUID(), deviceId, description: `Température élevée à ${deviceId}` }));
       await crm.addDeviceDataHistory({ deviceId, connectionState: 'Connected', reportedProperties: JSON.stringify({ who: deviceId }), recordedOn: Date.parse('2026-11-28T09:16:00Z') });
     }
     for (const deviceId of ids) {
@@ -57,7 +57,7 @@ describe('the limits of msdyn_iotalert, kept without silent loss', () => {
     const { crm, emulator: e } = await start();
     const alertData = JSON.stringify({ deviceid: 'thermostat-1', samples: Array.from({ length: 2_000 }, (_, i) => i) });
     expect(alertData.length).toBeGreaterThan(8_192);
-    const { alertId } = await crm.createIoTAlert({ alertToken: randomUUID(), deviceId: 'thermostat-1', description: 'D'.repeat(150), alertData, alertTime: Date.parse('2026-11-28T09:15:00Z'), alertType: AlertType.Anomaly, state: AlertState.Active, status: AlertStatus.Active });
+    const { alertId } = await crm.createIoTAlert(aNewIoTAlert({ alertToken: randomUUID(), description: 'D'.repeat(150), alertData }));
     const stored = await crm.getIoTAlert(alertId);
     expect(stored?.description).toHaveLength(100);
     expect(stored?.description.endsWith('…')).toBe(true);
@@ -80,7 +80,7 @@ describe('the IoT service endpoint posts RemoteExecutionContext messages to the 
 
   it('on msdyn_RegisterIoTDevice, with the devices as the CFS action sends them, and on an update of tags or settings', async () => {
     const { crm, queue: q } = await start();
-    const a = { deviceRecordId: randomUUID(), deviceId: 'thermostat-1', name: 'Lobby thermostat', deviceType: 'Thermostat', tags: { site: 'lobby' }, settings: { TargetTemperature: 21 }, registrationStatus: RegistrationStatus.Unregistered };
+    const a = aCrmDevice({ deviceRecordId: randomUUID(), tags: { site: 'lobby' }, settings: { TargetTemperature: 21 }, registrationStatus: RegistrationStatus.Unregistered });
     const b = { ...a, deviceRecordId: randomUUID(), deviceId: 'thermostat-2', name: 'Server room thermostat', tags: { site: 'server-room' }, settings: { TargetTemperature: 18 } };
     await crm.upsertDevice(a);
     await crm.upsertDevice(b);

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
@@ -28,14 +29,11 @@ function start(name: string, main: string, args: readonly string[], env: Record<
     child,
     output: '',
     until: async (pattern, timeoutMs = 90_000) => {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const match = pattern.exec(service.output);
-        if (match !== null) return match;
-        if (child.exitCode !== null) throw new Error(`${name} exited (${child.exitCode}) before ${pattern}:\n${service.output}`);
-        if (Date.now() > deadline) throw new Error(`${name}: no ${pattern} within ${timeoutMs} ms:\n${service.output}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      // null: the process exited first.
+      const seen = await waitFor(`${pattern} from ${name}`, () => pattern.exec(service.output) ?? (child.exitCode === null ? undefined : null), timeoutMs, 100).catch(() => undefined);
+      if (seen === null) throw new Error(`${name} exited (${child.exitCode}) before ${pattern}:\n${service.output}`);
+      if (seen === undefined) throw new Error(`${name}: no ${pattern} within ${timeoutMs} ms:\n${service.output}`);
+      return seen;
     },
   };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (service.output += d));
@@ -92,16 +90,16 @@ describe('the services as separate processes on one data directory', () => {
 
     // The console reads what the others write: the alert, the command the rules framework sent, and its acknowledgement.
     type Snapshot = { devices: Array<{ deviceId: string }>; alerts: Array<{ deviceId: string }>; commands: Array<{ deviceId: string; state: string }> };
-    const deadline = Date.now() + 100_000;
-    let snapshot: Snapshot | undefined;
-    for (;;) {
+    let last: Snapshot | undefined;
+    const probe = async (): Promise<Snapshot | undefined> => {
       const res = await fetch(`${consoleUrl}api/snapshot`).catch(() => undefined);
-      snapshot = res?.ok === true ? ((await res.json()) as Snapshot) : snapshot;
+      last = res?.ok === true ? ((await res.json()) as Snapshot) : last;
       // The device's row comes from the status store at the stream processor's next commit, which may follow the acknowledgement.
-      if (snapshot?.commands.some((c) => c.deviceId === 'thermostat-1' && c.state === 'acknowledged') && snapshot.devices.some((d) => d.deviceId === 'thermostat-1')) break;
-      if (Date.now() > deadline) throw new Error(`no acknowledged command in the console: ${JSON.stringify(snapshot)}\n${services.map((s) => `--- ${s.name}\n${s.output.slice(-3_000)}`).join('\n')}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
+      return last?.commands.some((c) => c.deviceId === 'thermostat-1' && c.state === 'acknowledged') && last.devices.some((d) => d.deviceId === 'thermostat-1') ? last : undefined;
+    };
+    const snapshot = await waitFor('an acknowledged command in the console', probe, 100_000, 500).catch(() => {
+      throw new Error(`no acknowledged command in the console: ${JSON.stringify(last)}\n${services.map((s) => `--- ${s.name}\n${s.output.slice(-3_000)}`).join('\n')}`);
+    });
     expect(snapshot.alerts.some((a) => a.deviceId === 'thermostat-1')).toBe(true);
     expect(snapshot.devices.map((d) => d.deviceId)).toContain('thermostat-1');
     // Each step in the process that owns it.

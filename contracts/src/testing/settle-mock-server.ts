@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+import { waitFor } from '@fieldlink/ports/testing';
 import { getFfiLib } from '@pact-foundation/pact-core';
 
 /**
@@ -15,8 +15,8 @@ import { getFfiLib } from '@pact-foundation/pact-core';
  */
 export async function settleMockServer(server: { readonly port: number }, limitMs = 2_000): Promise<void> {
   const ffi = getFfiLib();
-  const giveUpAt = Date.now() + limitMs;
-  while (!ffi.pactffiMockServerMatched(server.port) && Date.now() < giveUpAt) await sleep(5);
+  const matched = () => (ffi.pactffiMockServerMatched(server.port) ? true : undefined);
+  await waitFor('the mock server to record every request it answered', matched, limitMs, 5).catch(() => undefined);
 }
 
 /** `testFn`, followed by `settleMockServer`: pass it to `executeTest` in place of the bare callback. */

@@ -71,6 +71,14 @@ describe('module boundaries', () => {
     expect(errors).toEqual([expect.stringContaining('A project tagged with "layer:ui" can only depend on libs tagged with')]);
   });
 
+  it('allow an adapter’s tests to run it against its service’s emulator, and refuse the adapter’s code importing it', async () => {
+    const probe = "import { startDataverseEmulator } from '@fieldlink/dataverse-emulator';\nexport const probe = startDataverseEmulator;\n";
+    expect(await boundaryErrors('libs/adapters/dynamics/src/boundary-probe.test.ts', probe)).toEqual([]);
+    expect(await boundaryErrors('libs/adapters/dynamics/src/boundary-probe.ts', probe)).toEqual([
+      expect.stringContaining('A project tagged with "layer:adapter" can only depend on libs tagged with "layer:ports", "layer:domain"'),
+    ]);
+  });
+
   it('allow what architecture.md allows: flows on ports and domain, apps on everything', async () => {
     expect(
       await boundaryErrors(

@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /*
@@ -40,8 +41,8 @@ async function runUntil(
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-  const deadline = Date.now() + 60_000;
-  while (!ready.test(out) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  // Past 60 s (or once it exited) it goes on: the caller's assertions on the output say what was missing.
+  await waitFor(`${ready.source} in the output`, () => (ready.test(out) || child.exitCode !== null ? true : undefined), 60_000, 100).catch(() => undefined);
   const match = ready.exec(out);
   try {
     if (match !== null) await probe?.(match);

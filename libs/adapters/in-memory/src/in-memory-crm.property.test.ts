@@ -1,5 +1,5 @@
-import { AlertState, AlertStatus, AlertType } from '@fieldlink/domain';
 import type { StoredIoTAlert } from '@fieldlink/ports';
+import { aNewIoTAlert } from '@fieldlink/ports/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InMemoryCrm } from './in-memory-crm.js';
@@ -50,7 +50,7 @@ describe('InMemoryCrm alerts by device', () => {
       fc.asyncProperty(alertsArbitrary, fc.integer({ min: 0, max: 21 }), fc.integer({ min: 0, max: 5 }), async (specs, sinceMinute, top) => {
         const crm = new InMemoryCrm(new SequentialIds('alert'));
         for (const s of specs) {
-          await crm.createIoTAlert({ deviceId: DEVICES[s.device]!, alertToken: `token-${s.token}`, alertTime: T0 + s.minute * 60_000, alertType: AlertType.Anomaly, state: AlertState.Active, status: AlertStatus.Active, description: 'Temperature over 70', alertData: '{}' });
+          await crm.createIoTAlert(aNewIoTAlert({ deviceId: DEVICES[s.device]!, alertToken: `token-${s.token}`, alertTime: T0 + s.minute * 60_000 }));
         }
         const all = model(specs);
         const since = T0 + sinceMinute * 60_000;

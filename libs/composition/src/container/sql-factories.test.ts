@@ -2,7 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TOKENS } from '@fieldlink/ports';
-import { afterAll, describe, expect, it, vi } from 'vitest';
+import { eventually } from '@fieldlink/ports/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { createStreamProcessor } from '../runtime/create-runtimes.js';
 
@@ -65,7 +66,7 @@ describe('the durable profile', () => {
       await devices.send('thermostat-9', reading(86.5, 'over-1'));
       await devices.send('thermostat-9', reading(91, 'over-2'));
       const history = new SqlAlertHistory(database);
-      await vi.waitFor(async () => expect((await history.list('thermostat-9', 0, Date.now() + 60_000)).map((a) => [a.eventToken, a.reading, a.ruleOutput])).toEqual([['over-1', 86.5, 'AlarmTemp'], ['over-2', 91, 'AlarmTemp']]), { timeout: 20_000, interval: 100 });
+      await eventually(async () => expect((await history.list('thermostat-9', 0, Date.now() + 60_000)).map((a) => [a.eventToken, a.reading, a.ruleOutput])).toEqual([['over-1', 86.5, 'AlarmTemp'], ['over-2', 91, 'AlarmTemp']]), 20_000, 100);
       expect(runtime.get(TOKENS.AlertsQueue).name).toBe('alerts');
       expect((runtime.get(TOKENS.AlertsQueue) as unknown as { queue: unknown }).queue).toBeInstanceOf(SqliteQueue);
     } finally {

@@ -6,6 +6,7 @@ import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { InMemoryCrm, InMemoryIotHub, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
 import { silentLog, type DeviceConnection } from '@fieldlink/ports';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
 import { CommandDispatch } from './command-dispatch.js';
@@ -49,9 +50,8 @@ async function dispatchedBody(): Promise<unknown> {
   const s = scenario;
   const outcomes = await s.dispatch.dispatchRequested();
   if (outcomes.length !== 1 || outcomes[0]!.kind !== 'sent') throw new Error(`dispatch did not send the command: ${JSON.stringify(outcomes)}`);
-  for (let i = 0; i < 100 && s.received.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-  if (s.received.length === 0) throw new Error('the device received nothing');
-  return JSON.parse(new TextDecoder().decode(s.received[0])) as unknown;
+  const body = await waitFor('the command at the device', () => s.received[0]);
+  return JSON.parse(new TextDecoder().decode(body)) as unknown;
 }
 
 const messageProviders = {

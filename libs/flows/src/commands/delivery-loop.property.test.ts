@@ -1,4 +1,4 @@
-import { aCrmDevice } from '@fieldlink/ports/testing';
+import { aCrmDevice, waitFor } from '@fieldlink/ports/testing';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES } from '@fieldlink/domain';
 import { encodeCfsAlertMessage, silentLog, type CloudToDevicePort, type CrmGatewayPort, type QueueMessage } from '@fieldlink/ports';
@@ -69,11 +69,7 @@ async function runLoop(messages: readonly QueueMessage[], faults: ReadonlyMap<nu
   await queue.send(messages);
   while (queue.activeCount > 0) await processor.drainOnce();
   // Feedback is asynchronous and retried after failures: wait until every command has it.
-  for (let i = 0; i < 500; i++) {
-    const commands = await realCrm.listCommands();
-    if (commands.every((c) => c.state !== 'requested' && c.state !== 'sent')) break;
-    await new Promise((r) => setTimeout(r, 1));
-  }
+  await waitFor('delivery feedback on every command', async () => ((await realCrm.listCommands()).every((c) => c.state !== 'requested' && c.state !== 'sent') ? true : undefined));
   await subscription.close();
   hub.close();
 

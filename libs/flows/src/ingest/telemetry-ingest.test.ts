@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
 import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { decodeCfsAlertMessage, RuleStateError, silentLog, type MessageQueuePort, type MinuteAggregate, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryPartitionContext } from '@fieldlink/ports';
-import { describe, expect, it, vi } from 'vitest';
+import { eventually } from '@fieldlink/ports/testing';
+import { describe, expect, it } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { FaultSchedule } from '../testing/fault-injection.js';
@@ -335,7 +336,7 @@ describe('TelemetryIngest commits', () => {
     const first = setup({ commitIntervalMs: 60_000 });
     const subscription = await first.ingest.subscribe(hub, 'rules');
     await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('a', 86))));
-    await vi.waitFor(async () => expect(first.alertsQueue.activeCount).toBe(1));
+    await eventually(async () => expect(first.alertsQueue.activeCount).toBe(1));
     await subscription.close();
     expect(await first.ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 0 });
     expect((await first.statusStore.listDeviceHealth()).map((h) => h.deviceId)).toEqual(['thermostat-1']);
@@ -343,7 +344,7 @@ describe('TelemetryIngest commits', () => {
     const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore, commitIntervalMs: 60_000 });
     const again = await restarted.ingest.subscribe(hub, 'rules');
     await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('b', 87))));
-    await vi.waitFor(async () => expect(restarted.alertsQueue.activeCount).toBe(1));
+    await eventually(async () => expect(restarted.alertsQueue.activeCount).toBe(1));
     await again.close();
     expect(await alertTokens(restarted.alertsQueue)).toEqual(['b']);
     hub.cloudToDevice.close();
@@ -358,7 +359,7 @@ describe('TelemetryIngest commits', () => {
     const subscription = await ingest.subscribe(hub, 'rules');
     await hub.send('thermostat-1', new TextEncoder().encode(JSON.stringify(reading('a', 60))));
     now = T + 120_000; // two minutes of silence: no reading comes to move event time
-    await vi.waitFor(() => expect(alertsQueue.activeCount).toBe(1));
+    await eventually(() => expect(alertsQueue.activeCount).toBe(1));
     await subscription.close();
     const [message] = await alertsQueue.receive({ maxMessages: 1, maxWaitMs: 0 });
     expect(JSON.parse(new TextDecoder().decode(message!.body))).toMatchObject([{ deviceid: 'thermostat-1', ruleoutput: 'DeviceSilent' }]);

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import type { LogFields, LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
@@ -37,6 +37,12 @@ describe('backoffDelay', () => {
 });
 
 describe('QueueProcessor back-off', () => {
+  // A test that fails before its own stop() leaves no receive loop running into the next one.
+  const started: QueueProcessor[] = [];
+  afterEach(async () => {
+    for (const processor of started.splice(0)) await processor.stop();
+  });
+
   it('holds a failing message before each abandon for a wait that grows with its delivery count, up to the cap', async () => {
     const queue = new InMemoryQueue('failing', { maxDeliveryCount: 5, lockDurationMs: 60_000 });
     await queue.send([{ messageId: 'm-1', body: new TextEncoder().encode('{}') }]);
@@ -47,6 +53,7 @@ describe('QueueProcessor back-off', () => {
       random: () => 0.99,
     });
     processor.start();
+    started.push(processor);
     await eventually(async () => expect(await queue.peekDeadLetters(10)).toHaveLength(1));
     await processor.stop();
     const held = log.events.filter((e) => e.event === 'queue.message-abandoned').map((e) => [e.fields['deliveryCount'], e.fields['heldMs']]);
@@ -82,6 +89,7 @@ describe('QueueProcessor back-off', () => {
     const log = recordingLog();
     const processor = new QueueProcessor(failing, async () => ({ kind: 'complete' }), log, { receiveBackoff: { baseMs: 8, maxMs: 1_000 }, random: () => 0.5 });
     processor.start();
+    started.push(processor);
     await eventually(() => expect(calls).toBeGreaterThanOrEqual(7));
     await processor.stop();
     const waits = log.events.filter((e) => e.event === 'queue.receive-failed').map((e) => e.fields['retryInMs']);
@@ -104,6 +112,7 @@ describe('QueueProcessor back-off', () => {
     const log = recordingLog();
     const processor = new QueueProcessor(queue, async (m) => (handled.push(m.messageId), { kind: 'complete' }), log, { maxWaitMs: 20 });
     processor.start();
+    started.push(processor);
     await eventually(() => expect(handled).toEqual(['a', 'a']));
     await queue.send([{ messageId: 'b', body: new TextEncoder().encode('{}') }]);
     await eventually(() => expect(handled).toEqual(['a', 'a', 'b']));

@@ -33,11 +33,16 @@ export async function eventually<T>(probe: () => Promise<T> | T, timeoutMs = 10_
 /**
  * Waits until `probe` gives a value (anything but `undefined`) and answers it, or fails after
  * `timeoutMs` naming `what` it waited for. `eventually` with a value to wait for: the one wait
- * loop of the tests, so none sleeps a fixed time.
+ * loop of the tests, so none sleeps a fixed time. `pollMs` spaces probes that cost something
+ * (an HTTP request to a service under test).
  */
-export const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> =>
-  eventually(async () => {
-    const value = await probe();
-    if (value === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    return value;
-  }, timeoutMs);
+export const waitFor = <T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000, pollMs = 20): Promise<T> =>
+  eventually(
+    async () => {
+      const value = await probe();
+      if (value === undefined) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+      return value;
+    },
+    timeoutMs,
+    pollMs,
+  );

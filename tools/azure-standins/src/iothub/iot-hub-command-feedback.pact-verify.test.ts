@@ -5,6 +5,7 @@
 import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { IotHubCloudToDevice, IotHubDeviceClient, IotHubRegistry } from '@fieldlink/adapter-azure';
 import type { DeviceConnection, DeviceMessageOutcome } from '@fieldlink/ports';
+import { waitFor } from '@fieldlink/ports/testing';
 // CommonJS: the client is reachable through the default import under Node's ESM loader.
 import iothub, { type Client as ServiceClient } from 'azure-iothub';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -41,13 +42,8 @@ const recordsOf = (body: string): Array<{ originalMessageId?: unknown }> => {
 
 /** Waits for the feedback body that reports the message, as the hub sent it. */
 async function feedbackFor(messageId: string): Promise<string> {
-  const deadline = Date.now() + FEEDBACK_WAIT_MS;
-  for (;;) {
-    const body = feedbackBodies.find((b) => recordsOf(b).some((r) => r.originalMessageId === messageId));
-    if (body !== undefined) return body;
-    if (Date.now() > deadline) throw new Error(`provider state: no feedback for message '${messageId}' within ${FEEDBACK_WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  const reporting = () => feedbackBodies.find((b) => recordsOf(b).some((r) => r.originalMessageId === messageId));
+  return waitFor(`provider state: feedback for message '${messageId}'`, reporting, FEEDBACK_WAIT_MS, 50);
 }
 
 /** Registers the device, sends it the state's command and lets a real AMQP device settle it. */

@@ -4,6 +4,7 @@
 import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
 import type { TelemetryEnvelope, TelemetrySubscription } from '@fieldlink/ports';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { telemetryCommandAcknowledger } from './command-acknowledgement.js';
 import { ThermostatFleet } from './thermostat-fleet.js';
@@ -54,9 +55,7 @@ async function acknowledgement(): Promise<unknown> {
   const sent = await hub.cloudToDevice.send({ messageId: command.commandId, deviceId: command.deviceId, body: new TextEncoder().encode(command.message) });
   if (!sent.ok) throw new Error(`the hub refused the command: ${sent.error.message}`);
   const isAck = (e: TelemetryEnvelope): boolean => e.properties?.['messageType'] === 'commandAck';
-  for (let i = 0; i < 100 && !received.some(isAck); i++) await new Promise((r) => setTimeout(r, 10));
-  const ack = received.find(isAck);
-  if (ack === undefined) throw new Error('the thermostat sent no acknowledgement');
+  const ack = await waitFor('the thermostat’s acknowledgement', () => received.find(isAck));
   return JSON.parse(new TextDecoder().decode(ack.body)) as unknown;
 }
 

@@ -5,6 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
 import type { DeliveryFeedback } from '@fieldlink/ports';
+import { waitFor } from '@fieldlink/ports/testing';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ThermostatFleet } from './thermostat-fleet.js';
@@ -34,7 +35,7 @@ async function deliverToThermostat(body: unknown): Promise<{ view: ThermostatVie
     await fleet.addDevice(DEVICE, { temperature: 75, humidity: 45, target: 62 });
     const sent = await hub.cloudToDevice.send({ messageId: 'command-1', deviceId: DEVICE, body: new TextEncoder().encode(JSON.stringify(body)) });
     expect(sent.ok).toBe(true);
-    for (let i = 0; i < 100 && feedback.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor('delivery feedback for the command', () => feedback[0]);
     return { view: fleet.get(DEVICE)!, feedback };
   } finally {
     await fleet.close();

@@ -4,6 +4,7 @@
 import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
 import type { TelemetryEnvelope } from '@fieldlink/ports';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ThermostatFleet } from './thermostat-fleet.js';
 
@@ -62,9 +63,7 @@ async function receivedBody(send: (s: Scenario) => Promise<unknown>): Promise<un
   const s = scenario;
   const before = s.received.length;
   await send(s);
-  for (let i = 0; i < 50 && s.received.length === before; i++) await new Promise((r) => setTimeout(r, 10));
-  const envelope = s.received[before];
-  if (envelope === undefined) throw new Error('the hub received nothing from the thermostat');
+  const envelope = await waitFor('a message from the thermostat at the hub', () => s.received[before]);
   return JSON.parse(new TextDecoder().decode(envelope.body)) as unknown;
 }
 

@@ -1,4 +1,11 @@
 import { addProjectConfiguration, formatFiles, joinPathFragments, names, type Tree } from '@nx/devkit';
+import { deviceRegistryTemplate } from './templates/device-registry.js';
+import { messageQueueTemplate } from './templates/message-queue.js';
+import { referenceDataTemplate } from './templates/reference-data.js';
+import { rejectedTelemetryTemplate } from './templates/rejected-telemetry.js';
+import { ruleStateStoreTemplate } from './templates/rule-state-store.js';
+import { statusStoreTemplate } from './templates/status-store.js';
+import type { Names, PortTemplate } from './templates/template.js';
 
 /*
  * `nx g @fieldlink/workspace:adapter <name> --port <port>`: an adapter project under
@@ -8,7 +15,7 @@ import { addProjectConfiguration, formatFiles, joinPathFragments, names, type Tr
  *
  * The adapter is written over a small client interface (the calls of the service's SDK it needs),
  * so the port's logic is real from the start: the test runs the conformance suite with that
- * client kept in a Map, and connecting the real service means wrapping its SDK in the interface.
+ * client kept in memory, and connecting the real service means wrapping its SDK in the interface.
  */
 
 export interface AdapterGeneratorOptions {
@@ -16,145 +23,14 @@ export interface AdapterGeneratorOptions {
   readonly port: PortKey;
 }
 
-interface Names {
-  /** `redis` */
-  readonly file: string;
-  /** `Redis` */
-  readonly className: string;
-  readonly project: string;
-  readonly packageName: string;
-  readonly root: string;
-}
-
-interface PortTemplate {
-  readonly portInterface: string;
-  readonly suite: string;
-  readonly fileSuffix: string;
-  readonly classSuffix: string;
-  readonly summary: string;
-  readonly source: (n: Names) => string;
-  readonly test: (n: Names) => string;
-}
-
 /** The ports the generator has a template for; each template's adapter passes the port's conformance suite. */
 const PORTS = {
-  'rule-state-store': {
-    portInterface: 'RuleStateStorePort',
-    suite: 'ruleStateStoreConformance',
-    fileSuffix: 'rule-state-store',
-    classSuffix: 'RuleStateStore',
-    summary: 'rule state snapshots that survive a restart (`RuleStateStorePort`)',
-    source: (n) => `import type { RuleStateStorePort } from '@fieldlink/ports';
-
-/**
- * The calls of the service's client this adapter makes: wrap the SDK's client in it. Text in,
- * text out; \`undefined\` for a key never written.
- */
-export interface ${n.className}Client {
-  read(key: string): Promise<string | undefined>;
-  write(key: string, text: string): Promise<void>;
-}
-
-/**
- * Rule state on ${n.file}: each snapshot kept as JSON text under its key, so what is not JSON data
- * (a Map, a class instance, undefined members) is lost exactly as the port says.
- */
-export class ${n.className}RuleStateStore implements RuleStateStorePort {
-  constructor(private readonly client: ${n.className}Client) {}
-
-  async load(key: string): Promise<unknown> {
-    const text = await this.client.read(key);
-    return text === undefined ? undefined : (JSON.parse(text) as unknown);
-  }
-
-  async save(key: string, snapshot: unknown): Promise<void> {
-    const text = JSON.stringify(snapshot);
-    if (text === undefined) throw new TypeError(\`The rule state under "\${key}" is not JSON data.\`);
-    await this.client.write(key, text);
-  }
-}
-`,
-    test: (n) => `import { ruleStateStoreConformance } from '@fieldlink/ports/testing';
-import { ${n.className}RuleStateStore, type ${n.className}Client } from './${n.file}-rule-state-store.js';
-
-/** The client kept in a Map: one storage shared by the stores of one test, as a restart would find it. */
-const mapClient = (storage: Map<string, string>): ${n.className}Client => ({
-  read: async (key) => storage.get(key),
-  write: async (key, text) => {
-    storage.set(key, text);
-  },
-});
-
-ruleStateStoreConformance('${n.className}RuleStateStore', async () => {
-  const storage = new Map<string, string>();
-  return {
-    store: new ${n.className}RuleStateStore(mapClient(storage)),
-    reopen: async () => new ${n.className}RuleStateStore(mapClient(storage)),
-    dispose: async () => undefined,
-  };
-});
-`,
-  },
-  'rejected-telemetry': {
-    portInterface: 'RejectedTelemetryPort',
-    suite: 'rejectedTelemetryConformance',
-    fileSuffix: 'rejected-telemetry',
-    classSuffix: 'RejectedTelemetry',
-    summary: 'telemetry that cannot be used, kept with its reason (`RejectedTelemetryPort`)',
-    source: (n) => `import type { RejectedTelemetry, RejectedTelemetryPort } from '@fieldlink/ports';
-
-/**
- * The calls of the service's client this adapter makes: wrap the SDK's client in it. An
- * append-only log of text records.
- */
-export interface ${n.className}Client {
-  append(record: string): Promise<void>;
-  /** The last \`count\` records, oldest first. */
-  last(count: number): Promise<string[]>;
-}
-
-/** One reject as stored: the body's raw bytes in base64, so bytes that are not UTF-8 survive. */
-interface StoredReject {
-  readonly envelope: Omit<RejectedTelemetry['envelope'], 'body'> & { readonly body: string };
-  readonly reason: string;
-  readonly description: string;
-}
-
-/** Rejected telemetry on ${n.file}: each reject one JSON record of the log. */
-export class ${n.className}RejectedTelemetry implements RejectedTelemetryPort {
-  constructor(private readonly client: ${n.className}Client) {}
-
-  async reject(rejected: RejectedTelemetry): Promise<void> {
-    const stored: StoredReject = { ...rejected, envelope: { ...rejected.envelope, body: Buffer.from(rejected.envelope.body).toString('base64') } };
-    await this.client.append(JSON.stringify(stored));
-  }
-
-  /** The most recent \`maxItems\`, oldest first. */
-  async list(maxItems: number): Promise<RejectedTelemetry[]> {
-    return (await this.client.last(maxItems)).map((record) => {
-      const stored = JSON.parse(record) as StoredReject;
-      return { ...stored, envelope: { ...stored.envelope, body: new Uint8Array(Buffer.from(stored.envelope.body, 'base64')) } };
-    });
-  }
-}
-`,
-    test: (n) => `import { rejectedTelemetryConformance } from '@fieldlink/ports/testing';
-import { ${n.className}RejectedTelemetry, type ${n.className}Client } from './${n.file}-rejected-telemetry.js';
-
-/** The client kept in an array. */
-const arrayClient = (records: string[]): ${n.className}Client => ({
-  append: async (record) => {
-    records.push(record);
-  },
-  last: async (count) => records.slice(Math.max(0, records.length - count)),
-});
-
-rejectedTelemetryConformance('${n.className}RejectedTelemetry', async () => ({
-  rejected: new ${n.className}RejectedTelemetry(arrayClient([])),
-  dispose: async () => undefined,
-}));
-`,
-  },
+  'rule-state-store': ruleStateStoreTemplate,
+  'rejected-telemetry': rejectedTelemetryTemplate,
+  'status-store': statusStoreTemplate,
+  'reference-data': referenceDataTemplate,
+  'device-registry': deviceRegistryTemplate,
+  'message-queue': messageQueueTemplate,
 } satisfies Record<string, PortTemplate>;
 
 export type PortKey = keyof typeof PORTS;
@@ -202,7 +78,7 @@ The ${template.portInterface} on ${n.file}: ${template.summary}.
   calls of the service's client it makes. Wrap the service's SDK in that interface, and cite
   the service's documentation for what each call does.
 - \`src/${file}.test.ts\`: the port's conformance suite (\`${template.suite}\` of
-  \`@fieldlink/ports/testing\`), with the client kept in a Map. Add a run against the service
+  \`@fieldlink/ports/testing\`), with the client kept in ${template.testClient}. Add a run against the service
   itself (or a loopback stand-in of it) beside it; skip it only when its credential is missing,
   and say so.
 
