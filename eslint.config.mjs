@@ -38,6 +38,18 @@ export default tseslint.config(
     },
   },
   {
+    // Type-aware rules: a promise nobody awaits loses its error, a promise where a callback's
+    // return is ignored runs unsupervised, and a switch over a union must name every member.
+    // Every file under a project's src/ belongs to that project's tsconfig.json.
+    files: ['**/src/**/*.ts', '**/src/**/*.mts'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': ['error', { considerDefaultExhaustiveForUnions: true }],
+    },
+  },
+  {
     // Tests of flows and of the web UIs run the real in-memory adapters; their production code may not.
     files: ['libs/flows/**/*.test.ts', 'libs/ui/**/*.test.ts'],
     rules: {

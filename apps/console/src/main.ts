@@ -32,7 +32,8 @@ const program = new Command()
     const token = options.token ?? (process.env['FIELDLINK_CONSOLE_TOKEN'] || undefined);
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
     if (!access.ok) return fail(`${access.error.path}: ${access.error.message}`);
-    const config = loadConfig({ env: process.env, ...((options.config ?? process.env['FIELDLINK_CONFIG']) === undefined ? {} : { file: options.config ?? process.env['FIELDLINK_CONFIG'] }) });
+    const configFile = options.config ?? process.env['FIELDLINK_CONFIG'];
+    const config = loadConfig({ env: process.env, ...(configFile === undefined ? {} : { file: configFile }) });
     if (!config.ok) return fail(formatConfigIssues(config.error));
     const json = options.json || config.value.log.format === 'json';
     const log = new TerminalLog(undefined, { json });

@@ -151,8 +151,13 @@ export class IoTServiceEndpoint {
       switch (type.kind) {
         case 'string':
         case 'int':
+        case 'double':
         case 'bool':
           attributes[name] = value as string | number | boolean;
+          break;
+        case 'guid':
+          // A Guid attribute travels as its text.
+          attributes[name] = String(value);
           break;
         case 'option':
           attributes[name] = { kind: 'OptionSetValue', value: Number(value) };

@@ -3,7 +3,7 @@
  * command and the device's answer. Implementations must never be handed secrets.
  */
 export interface LogFields {
-  readonly correlationId?: string;
+  readonly correlationId?: string | undefined;
   readonly [field: string]: unknown;
 }
 

@@ -66,7 +66,7 @@ export class LoopPresenter {
       this.watching.delete(device.deviceId);
       const correlationId = this.openByDevice.get(device.deviceId);
       this.openByDevice.delete(device.deviceId);
-      this.out.info('device.settled', { ...(correlationId === undefined ? {} : { correlationId }), deviceId: device.deviceId, Temperature: device.temperature, target: device.target });
+      this.out.info('device.settled', { correlationId, deviceId: device.deviceId, Temperature: device.temperature, target: device.target });
     }
   }
 
@@ -99,6 +99,6 @@ export class LoopPresenter {
       return;
     }
     const { msdyn_alertdata: _data, ...record } = toMsdynIotAlertRecord(alert);
-    this.out.info('crm.msdyn_iotalert', { correlationId: fields.correlationId, msdyn_iotalertid: alertId, ...record, ...(alert.customerAssetId === undefined ? {} : { _msdyn_customerasset_value: alert.customerAssetId }) });
+    this.out.info('crm.msdyn_iotalert', { correlationId: fields.correlationId, msdyn_iotalertid: alertId, ...record, _msdyn_customerasset_value: alert.customerAssetId });
   }
 }

@@ -71,7 +71,8 @@ const toAction = (a: z.output<typeof ruleSchema>['actions'][number]): AlertActio
   return { kind: 'create-work-order', ...definedOnly(a.workOrder) };
 };
 
-const definedOnly = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+/** The object without its undefined fields, typed so (an optional field may be absent, not undefined). */
+const definedOnly = <T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 
 /**
  * Validates a parsed automation document against the device types: each command (and each

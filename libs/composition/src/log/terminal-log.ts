@@ -37,6 +37,7 @@ export class TerminalLog implements LogPort {
     const levelColor = level === 'error' ? 31 : level === 'warn' ? 33 : event.startsWith('crm.') ? 32 : event.startsWith('alert.') ? 35 : event.startsWith('command.') ? 34 : 36;
     const corr = typeof correlationId === 'string' ? color(90, `[${correlationId.slice(0, 8)}]`, colors) + ' ' : '';
     const details = Object.entries(rest)
+      .filter(([, v]) => v !== undefined) // an undefined field is an absent one, as in the JSON form
       .map(([k, v]) => `${k}=${typeof v === 'string' && /\s/.test(v) ? JSON.stringify(v) : String(v)}`)
       .join(' ');
     this.write(`${color(90, time.slice(11, 23), colors)} ${color(levelColor, event.padEnd(24), colors)} ${corr}${details}`);

@@ -15,7 +15,7 @@ export interface ParentableAlert {
   /** Epoch milliseconds. */
   readonly alertTime: number;
   readonly parentId?: string | undefined;
-  readonly fields?: Readonly<Record<string, string | number | null>>;
+  readonly fields?: Readonly<Record<string, string | number | null>> | undefined;
 }
 
 /**

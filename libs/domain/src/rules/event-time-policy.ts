@@ -25,7 +25,8 @@ export interface EventTimePolicy {
 
 export const DEFAULT_EVENT_TIME_POLICY: EventTimePolicy = { lateArrivalToleranceMs: 5_000, outOfOrderToleranceMs: 0, action: 'adjust' };
 
-export const eventTimePolicy = (overrides: Partial<EventTimePolicy> = {}): EventTimePolicy => ({
+/** An absent or undefined field takes the default. */
+export const eventTimePolicy = (overrides: { readonly [K in keyof EventTimePolicy]?: EventTimePolicy[K] | undefined } = {}): EventTimePolicy => ({
   lateArrivalToleranceMs: overrides.lateArrivalToleranceMs ?? DEFAULT_EVENT_TIME_POLICY.lateArrivalToleranceMs,
   outOfOrderToleranceMs: overrides.outOfOrderToleranceMs ?? DEFAULT_EVENT_TIME_POLICY.outOfOrderToleranceMs,
   action: overrides.action ?? DEFAULT_EVENT_TIME_POLICY.action,

@@ -33,7 +33,7 @@ export function readCommandAck(message: unknown): { ok: true; ack: CommandAck | 
 
 /** What a device puts in its telemetry to answer a command. */
 export const commandAckField = (ack: CommandAck): Record<string, unknown> => ({
-  [COMMAND_ACK_FIELD]: { CommandId: ack.commandId, Status: ack.status, ...(ack.reason === undefined ? {} : { Reason: ack.reason }) },
+  [COMMAND_ACK_FIELD]: { CommandId: ack.commandId, Status: ack.status, Reason: ack.reason },
 });
 
 export interface CommandAcknowledgementsDeps {

@@ -50,7 +50,7 @@ const batchesArbitrary = fc
       const body =
         s.kind === 'unreadable'
           ? `{"DeviceID":"${deviceId}","Temperature":"hot","EventToken":"t${i}"}`
-          : JSON.stringify({ DeviceID: deviceId, EventToken: `t${i}`, ...(s.kind === 'reading' ? { Temperature: s.temperature, ...(s.humidity === undefined ? {} : { Humidity: s.humidity }) } : {}) });
+          : JSON.stringify({ DeviceID: deviceId, EventToken: `t${i}`, ...(s.kind === 'reading' ? { Temperature: s.temperature, Humidity: s.humidity } : {}) });
       // The hub keeps a device in one partition: its rows and health are then written by one partition's commits only.
       const partition = s.device % 2;
       return { body: new TextEncoder().encode(body), connectionDeviceId: deviceId, enqueuedTime: time, partitionId: String(partition), sequenceNumber: sequence[partition]!++ };

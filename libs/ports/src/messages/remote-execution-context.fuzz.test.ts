@@ -63,9 +63,9 @@ const xmlTree: fc.Arbitrary<XmlElement> = fc.letrec<{ node: XmlElement }>((tie) 
       { maxLength: 2 },
     ),
     children: fc.oneof({ depthSize: 'small', withCrossShrink: true }, fc.constant([]), fc.array(tie('node'), { maxLength: 4 })),
-    text: fc.option(TEXTS, { nil: undefined }),
-  }),
-})).node.map((n) => (n.text !== undefined && n.children.length > 0 ? { ...n, text: undefined } : n)) as fc.Arbitrary<XmlElement>;
+    text: TEXTS,
+  }, { requiredKeys: ['name', 'attributes', 'children'] }),
+})).node.map(({ text, ...n }): XmlElement => (text === undefined || n.children.length > 0 ? n : { ...n, text }));
 const rootedXml = xmlTree.map((n) => writeXml({ name: 'RemoteExecutionContext', attributes: [['xmlns:i', 'http://www.w3.org/2001/XMLSchema-instance']], children: [n, ...n.children] }));
 
 describe('service endpoint message readers (fuzz)', () => {

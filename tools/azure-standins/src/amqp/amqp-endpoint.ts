@@ -239,7 +239,7 @@ export class AmqpEndpoint {
       'status-description': reply.statusDescription,
     };
     if (reply.errorCondition) applicationProperties['errorCondition'] = reply.errorCondition;
-    link.send({ correlation_id: request.message_id, application_properties: applicationProperties, body: reply.body ?? null });
+    link.send({ ...(request.message_id === undefined ? {} : { correlation_id: request.message_id }), application_properties: applicationProperties, body: reply.body ?? null });
   }
 }
 

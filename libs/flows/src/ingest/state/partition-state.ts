@@ -61,7 +61,7 @@ export class MinuteWindow {
   /** The stored form, made as a store serialises the window: no copy of every window lives until a whole state is written. */
   toJSON(): OpenMinuteWindow {
     const stored = { deviceId: this.deviceId, readingType: this.readingType, windowEnd: this.windowEnd, count: this.count, min: this.min, max: this.max, sum: this.sum };
-    return this.peakToken === undefined ? stored : { ...stored, peakToken: this.peakToken, peakTime: this.peakTime };
+    return this.peakToken === undefined ? stored : { ...stored, peakToken: this.peakToken, ...(this.peakTime === undefined ? {} : { peakTime: this.peakTime }) };
   }
 
   row(): MinuteAggregate {

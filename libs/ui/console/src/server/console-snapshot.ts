@@ -70,7 +70,7 @@ export interface SnapshotSources {
   /** Rows per list (alerts, commands); default 200. */
   readonly top?: number;
   /** Where a status row that cannot be read is reported (it is left out of the snapshot). */
-  readonly log?: LogPort;
+  readonly log?: LogPort | undefined;
 }
 
 export async function readConsoleSnapshot(sources: SnapshotSources): Promise<ConsoleSnapshot> {

@@ -32,7 +32,7 @@ export class StatusRowsReader {
         continue;
       }
       const deviceId = typeof row === 'object' && row !== null && typeof (row as { deviceId?: unknown }).deviceId === 'string' ? (row as { deviceId: string }).deviceId : undefined;
-      this.log.warn('console.status-row-unreadable', { table, ...(deviceId === undefined ? {} : { deviceId }), issues: describeIssues(decoded.error) });
+      this.log.warn('console.status-row-unreadable', { table, deviceId, issues: describeIssues(decoded.error) });
     }
     return out;
   }

@@ -17,7 +17,7 @@ export interface ThermostatFleetOptions {
   readonly approachPerMinute?: number;
   readonly defaults?: Partial<ThermostatDefaults>;
   /** How the thermostat answers a command; by default the Fieldlink `CommandAck` telemetry message. */
-  readonly acknowledge?: CommandAcknowledger;
+  readonly acknowledge?: CommandAcknowledger | undefined;
   readonly clock?: ClockPort;
   /** Uniform in [0, 1): the noise of the readings. */
   readonly random?: () => number;

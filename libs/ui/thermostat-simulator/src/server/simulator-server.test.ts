@@ -29,7 +29,7 @@ afterEach(async () => {
   await fleet?.close();
 });
 
-async function start(options: { token?: string; prepareDevice?: SimulatorServerOptions['prepareDevice'] } = {}): Promise<string> {
+async function start(options: Pick<SimulatorServerOptions, 'token' | 'prepareDevice'> = {}): Promise<string> {
   fleet = new ThermostatFleet({ deviceClient: recordingClient(), heartbeatIntervalMs: 0 });
   await fleet.addDevice('thermostat-1');
   server = await startSimulatorServer({ fleet, port: 0, ...options });
