@@ -20,8 +20,8 @@ export interface OpenMinuteWindow {
   readonly max: number;
   readonly sum: number;
   /** The event that brought `max` (absent from states stored by earlier versions). */
-  readonly peakToken?: string;
-  readonly peakTime?: number;
+  readonly peakToken?: string | undefined;
+  readonly peakTime?: number | undefined;
 }
 
 /** Open windows and how far windows are closed, as stored: all of them (a checkpoint), or those one commit changed (a journal entry). */

@@ -28,7 +28,7 @@ export interface PartitionSnapshot {
   /** Each device's last value of every reading type. */
   readonly lastReadings: Readonly<Record<string, Readings>>;
   /** Each device's latest event time (absent from states stored by earlier versions). */
-  readonly lastActivity?: Readonly<Record<string, number>>;
+  readonly lastActivity?: Readonly<Record<string, number>> | undefined;
 }
 
 /** What the batches since the last save changed, as stored in a journal entry: the same fields, holding only the changed windows and devices. */
