@@ -26,8 +26,14 @@ export default tseslint.config(
             { sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain'] },
             { sourceTag: 'layer:emulator', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain'] },
             { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:ports', 'layer:domain'] },
-            { sourceTag: 'layer:composition', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:adapter', 'layer:emulator', 'layer:ports', 'layer:domain'] },
-            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:composition', 'layer:ui', 'layer:flows', 'layer:adapter', 'layer:emulator', 'layer:ports', 'layer:domain'] },
+            {
+              sourceTag: 'layer:composition',
+              onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:adapter', 'layer:emulator', 'layer:ports', 'layer:domain'],
+            },
+            {
+              sourceTag: 'layer:app',
+              onlyDependOnLibsWithTags: ['layer:composition', 'layer:ui', 'layer:flows', 'layer:adapter', 'layer:emulator', 'layer:ports', 'layer:domain'],
+            },
             { sourceTag: 'layer:tools', onlyDependOnLibsWithTags: ['*'] },
             { sourceTag: 'layer:contracts', onlyDependOnLibsWithTags: ['*'] },
           ],
@@ -103,7 +109,19 @@ export default tseslint.config(
           depConstraints: [
             { sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:adapter', 'layer:contracts'] },
             { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:ports', 'layer:domain', 'layer:adapter', 'layer:contracts'] },
-            { sourceTag: 'layer:app', onlyDependOnLibsWithTags: ['layer:composition', 'layer:ui', 'layer:flows', 'layer:adapter', 'layer:emulator', 'layer:ports', 'layer:domain', 'layer:contracts'] },
+            {
+              sourceTag: 'layer:app',
+              onlyDependOnLibsWithTags: [
+                'layer:composition',
+                'layer:ui',
+                'layer:flows',
+                'layer:adapter',
+                'layer:emulator',
+                'layer:ports',
+                'layer:domain',
+                'layer:contracts',
+              ],
+            },
             { sourceTag: 'layer:tools', onlyDependOnLibsWithTags: ['*'] },
           ],
         },
@@ -126,7 +144,10 @@ export default tseslint.config(
         { object: 'Date', property: 'now', message: 'The domain takes time as an argument.' },
         { object: 'Math', property: 'random', message: 'The domain takes randomness as an argument.' },
       ],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The domain takes time as an argument.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The domain takes time as an argument.' },
+      ],
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'http', 'https', 'net', 'inversify', 'reflect-metadata'] }],
     },
   },
@@ -154,7 +175,10 @@ export default tseslint.config(
         { object: 'Math', property: 'random', message: 'Flows take randomness from shared/system-sources.ts or as an argument.' },
         { object: 'crypto', property: 'randomUUID', message: 'Flows make ids with their IdPort.' },
       ],
-      'no-restricted-syntax': ['error', { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Flows read the time from their ClockPort.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'Flows read the time from their ClockPort.' },
+      ],
       'no-restricted-imports': [
         'error',
         {

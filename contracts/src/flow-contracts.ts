@@ -95,7 +95,12 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
       {
         consumer: P.orchestrator,
         provider: P.crmServiceEndpoint,
-        interactions: ['a Create of msdyn_iotdevicecommand', 'an msdyn_RegisterIoTDevice action', 'an Update of msdyn_iotdevice', 'an msdyn_PullDataForIoTDevice action'],
+        interactions: [
+          'a Create of msdyn_iotdevicecommand',
+          'an msdyn_RegisterIoTDevice action',
+          'an Update of msdyn_iotdevice',
+          'an msdyn_PullDataForIoTDevice action',
+        ],
       },
     ],
   },
@@ -106,7 +111,12 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
       {
         consumer: P.orchestrator,
         provider: P.crmServiceEndpoint,
-        interactions: ['a Create of msdyn_iotdevicecommand', 'an msdyn_RegisterIoTDevice action', 'an Update of msdyn_iotdevice', 'an msdyn_PullDataForIoTDevice action'],
+        interactions: [
+          'a Create of msdyn_iotdevicecommand',
+          'an msdyn_RegisterIoTDevice action',
+          'an Update of msdyn_iotdevice',
+          'an msdyn_PullDataForIoTDevice action',
+        ],
       },
     ],
   },
@@ -114,9 +124,17 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
     flow: '16–19',
     what: 'cloud-to-device commands, their feedback and status',
     pacts: [
-      { consumer: P.thermostatSimulator, provider: P.orchestrator, interactions: ['a Reset Thermostat command', 'a Notification command', 'a Set Values command'] },
+      {
+        consumer: P.thermostatSimulator,
+        provider: P.orchestrator,
+        interactions: ['a Reset Thermostat command', 'a Notification command', 'a Set Values command'],
+      },
       { consumer: P.orchestrator, provider: P.iotHub, interactions: ['delivery feedback for a command', 'rejection feedback for a command'] },
-      { consumer: P.orchestrator, provider: P.thermostatSimulator, interactions: ['an acknowledgement of an applied command', 'an acknowledgement of a refused command'] },
+      {
+        consumer: P.orchestrator,
+        provider: P.thermostatSimulator,
+        interactions: ['an acknowledgement of an applied command', 'an acknowledgement of a refused command'],
+      },
       {
         consumer: P.dynamicsAdapter,
         provider: P.dataverse,
@@ -133,7 +151,13 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
   {
     flow: '16′–18′',
     what: 'register devices in the hub registry',
-    pacts: [{ consumer: P.azureRegistryAdapter, provider: P.iotHubRegistry, interactions: ['create enabled devices in bulk', 'update the tags and desired properties of a twin'] }],
+    pacts: [
+      {
+        consumer: P.azureRegistryAdapter,
+        provider: P.iotHubRegistry,
+        interactions: ['create enabled devices in bulk', 'update the tags and desired properties of a twin'],
+      },
+    ],
   },
   {
     flow: '18″',
@@ -142,7 +166,11 @@ export const FLOW_CONTRACTS: readonly FlowContract[] = [
       {
         consumer: P.dynamicsAdapter,
         provider: P.dataverse,
-        interactions: ['write the registration result of a device', 'write a failed registration of a device', 'write the registration result of a device that is not in CRM'],
+        interactions: [
+          'write the registration result of a device',
+          'write a failed registration of a device',
+          'write the registration result of a device that is not in CRM',
+        ],
       },
     ],
   },

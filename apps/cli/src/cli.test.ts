@@ -15,7 +15,8 @@ const dir = mkdtempSync(join(tmpdir(), 'fieldlink-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The real CLI, as a person runs it. */
-const fieldlink = (...args: string[]) => spawnSync(tsx, [main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 60_000 });
+const fieldlink = (...args: string[]) =>
+  spawnSync(tsx, [main, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' }, timeout: 60_000 });
 
 describe('fieldlink rules test', () => {
   it('prints the alerts of the CFS rules over the sample recording as a table, the repeated reading suppressed', () => {
@@ -54,7 +55,11 @@ describe('fieldlink rules test', () => {
     expect(run.stderr).toContain('bad.jsonl:1: Temperature: Invalid input: expected number, received string');
     expect(run.stderr).toContain('bad.jsonl:2: (line): is not JSON');
     expect(run.stderr).toContain('bad.jsonl:3: EventEnqueuedUtcTime: expected the hub');
-    expect(JSON.parse(run.stdout)).toMatchObject({ readings: 1, badLines: [{ line: 1 }, { line: 2 }, { line: 3 }], alerts: [{ eventToken: 'c', reading: 80 }] });
+    expect(JSON.parse(run.stdout)).toMatchObject({
+      readings: 1,
+      badLines: [{ line: 1 }, { line: 2 }, { line: 3 }],
+      alerts: [{ eventToken: 'c', reading: 80 }],
+    });
   });
 
   it('refuses a rules file it cannot read, naming the field, with exit code 1', () => {
@@ -67,7 +72,13 @@ describe('fieldlink rules test', () => {
 });
 
 describe('fieldlink rules test on hostile and real-sized input', () => {
-  const line = (token: string, temperature: number, second: number) => JSON.stringify({ DeviceID: 'thermostat-1', Temperature: temperature, EventToken: token, EventEnqueuedUtcTime: new Date(Date.UTC(2026, 10, 28, 9, 0, second)).toISOString() });
+  const line = (token: string, temperature: number, second: number) =>
+    JSON.stringify({
+      DeviceID: 'thermostat-1',
+      Temperature: temperature,
+      EventToken: token,
+      EventEnqueuedUtcTime: new Date(Date.UTC(2026, 10, 28, 9, 0, second)).toISOString(),
+    });
 
   it('answers a directory or a missing file as --telemetry or --rules with one line and exit code 1, no trace', () => {
     const sub = join(dir, 'not-a-file');
@@ -121,7 +132,10 @@ describe('fieldlink rules test on hostile and real-sized input', () => {
 
   it('escapes control bytes of a bad line and of a recorded token instead of writing them to the terminal', () => {
     const telemetry = join(dir, 'escape.jsonl');
-    writeFileSync(telemetry, `\u001b]0;owned\u0007\u001b[2J\n${JSON.stringify({ DeviceID: 'thermostat-1', Temperature: 90, EventToken: 'tok\u001b[31m\u009b2J', EventEnqueuedUtcTime: '2026-11-28T09:00:00Z' })}\n`);
+    writeFileSync(
+      telemetry,
+      `\u001b]0;owned\u0007\u001b[2J\n${JSON.stringify({ DeviceID: 'thermostat-1', Temperature: 90, EventToken: 'tok\u001b[31m\u009b2J', EventEnqueuedUtcTime: '2026-11-28T09:00:00Z' })}\n`,
+    );
     const run = fieldlink('rules', 'test', '--rules', join(examples, 'devicerules.json'), '--telemetry', telemetry);
     expect(run.status).toBe(0);
     expect(run.stderr).toContain('escape.jsonl:1: (line): is not JSON');
@@ -139,7 +153,8 @@ describe('fieldlink --help', () => {
     expect(top.stdout).toContain('rules');
     expect(top.stdout).toContain('Examples:');
     const up = fieldlink('up', '--help');
-    for (const option of ['--config', '--profile', '--data-dir', '--ephemeral', '--crm', '--devices', '--drifting', '--interval', '--no-web', '--json']) expect(up.stdout).toContain(option);
+    for (const option of ['--config', '--profile', '--data-dir', '--ephemeral', '--crm', '--devices', '--drifting', '--interval', '--no-web', '--json'])
+      expect(up.stdout).toContain(option);
     const rulesTest = fieldlink('rules', 'test', '--help');
     expect(rulesTest.stdout).toContain('--telemetry <file>');
     expect(rulesTest.stdout).toContain('apps/cli/examples/telemetry.sample.jsonl');
@@ -149,7 +164,12 @@ describe('fieldlink --help', () => {
   });
 
   it('refuses a wrong setting before starting anything, naming it', () => {
-    const run = spawnSync(tsx, [main, 'up', '--ephemeral', '--no-web'], { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_CRM: 'salesforce' }, timeout: 60_000 });
+    const run = spawnSync(tsx, [main, 'up', '--ephemeral', '--no-web'], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, FIELDLINK_PORTS_CRM: 'salesforce' },
+      timeout: 60_000,
+    });
     expect(run.status).toBe(2);
     expect(run.stderr).toContain('configuration: ports.crm (env FIELDLINK_PORTS_CRM): expected one of "in-memory", "dataverse"');
   });
@@ -165,7 +185,13 @@ const expectCommandStepsUnderOneId = (out: string): void => {
 };
 
 /** Runs `fieldlink up` (3 devices, no pages) until `deviceId`'s command is acknowledged (or its output matches `until`) or 45 s pass, then stops it with SIGINT. */
-async function upUntilAcknowledged(args: readonly string[], env: NodeJS.ProcessEnv, deviceId = 'thermostat-1', fleet: readonly string[] = ['--devices', '3'], until?: RegExp): Promise<{ out: string; exitCode: number | null }> {
+async function upUntilAcknowledged(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  deviceId = 'thermostat-1',
+  fleet: readonly string[] = ['--devices', '3'],
+  until?: RegExp,
+): Promise<{ out: string; exitCode: number | null }> {
   // Node itself with tsx as a loader, not the tsx CLI: SIGINT goes straight to the process under test (the CLI's relay
   // kills a child that does not confirm a relayed signal within 30 ms, which a loaded machine can miss).
   const child = spawn(process.execPath, ['--import', 'tsx', main, 'up', ...args, ...fleet, '--interval', '200', '--no-web'], { cwd: root, env });
@@ -189,12 +215,19 @@ describe('fieldlink up', () => {
     expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\]/);
     expectCommandStepsUnderOneId(out);
     // up turns its demo policy on explicitly, and says so.
-    expect(out).toMatch(/automation\.policy\s+source="?demo \(.*automation\.demo\.yaml\)"?.*cool-down-on-AlarmTemp: deviceType=Thermostat ruleOutput=AlarmTemp → command \\?"Set Values/);
+    expect(out).toMatch(
+      /automation\.policy\s+source="?demo \(.*automation\.demo\.yaml\)"?.*cool-down-on-AlarmTemp: deviceType=Thermostat ruleOutput=AlarmTemp → command \\?"Set Values/,
+    );
     expect(out).toContain('fieldlink.stopped');
   }, 60_000);
 
   it('runs the pressure sensor example configuration: its own reading, rule, policy and command, until the sensor answers', async () => {
-    const { out, exitCode } = await upUntilAcknowledged(['--ephemeral', '--config', join(examples, 'fieldlink.pressure.yaml')], { ...process.env, FORCE_COLOR: '0' }, 'pressuresensor-1', []);
+    const { out, exitCode } = await upUntilAcknowledged(
+      ['--ephemeral', '--config', join(examples, 'fieldlink.pressure.yaml')],
+      { ...process.env, FORCE_COLOR: '0' },
+      'pressuresensor-1',
+      [],
+    );
     expect(exitCode).toBe(0);
     expect(out).toMatch(/automation\.policy\s+.*vent-on-AlarmPressure: deviceType=PressureSensor ruleOutput=AlarmPressure → command \\?"Release Pressure/);
     expect(out).toMatch(/fieldlink\.up\s+.*sensors="?2 PressureSensor/);
@@ -205,7 +238,10 @@ describe('fieldlink up', () => {
 
   it('refuses a bad automation document at start, naming the setting and its file, exit code 2', () => {
     const automation = join(dir, 'automation.bad.yaml');
-    writeFileSync(automation, 'rules:\n  - name: boom\n    when: { deviceType: Thermostat }\n    actions:\n      - command: Set Values\n        parameters: { Reading: { Temperature: "1e308" } }\n');
+    writeFileSync(
+      automation,
+      'rules:\n  - name: boom\n    when: { deviceType: Thermostat }\n    actions:\n      - command: Set Values\n        parameters: { Reading: { Temperature: "1e308" } }\n',
+    );
     const config = join(dir, 'bad-automation.yaml');
     writeFileSync(config, 'automation:\n  file: automation.bad.yaml\n');
     const run = fieldlink('up', '--no-web', '--config', config);
@@ -217,23 +253,25 @@ describe('fieldlink up', () => {
   });
 
   for (const importExtension of [false, true]) {
-  it(`with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process (${importExtension ? 'with the Fieldlink extension solution' : 'a stock organisation'}), until the command is acknowledged; SIGINT stops both, exit code 0`, async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
-    for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
-    if (importExtension) env['FIELDLINK_DATAVERSE_IMPORT_EXTENSION'] = 'true';
-    const { out, exitCode } = await upUntilAcknowledged(['--ephemeral', '--crm', 'dataverse'], env);
-    expect(exitCode).toBe(0);
-    const emulator = /dataverse\.emulator-started\s+url=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-    expect(emulator).not.toBeNull();
-    expect(out).toContain(importExtension ? 'organisation="stock CFS + Fieldlink extension solution"' : 'organisation="stock CFS"');
-    expect(out).toMatch(/fieldlink\.up\s+profile=embedded crm=dataverse devices=3 drifting=1 registered=3/);
-    // The alert record read back from the emulator (a GUID id), then the command the rules framework made, acknowledged, all under the reading's id.
-    expect(out).toMatch(/alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\] msdyn_iotalertid=[0-9a-f]{8}-[0-9a-f]{4}-.*msdyn_deviceid=thermostat-1(.*\n)*.*command\.sent\s+\[\1\](.*\n)*.*command\.acknowledged\s+\[\1\] .*deviceId=thermostat-1/);
-    // The same steps as with the in-memory CRM, each under that one id: the device's own line and delivery included.
-    expectCommandStepsUnderOneId(out);
-    expect(out).toContain('fieldlink.stopped');
-    await expect(fetch(`${emulator![1]}/api/data/v9.2/msdyn_iotalerts`)).rejects.toThrow();
-  }, 60_000);
+    it(`with --crm dataverse runs the loop through the Dynamics adapter and the Dataverse emulator in process (${importExtension ? 'with the Fieldlink extension solution' : 'a stock organisation'}), until the command is acknowledged; SIGINT stops both, exit code 0`, async () => {
+      const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
+      for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
+      if (importExtension) env['FIELDLINK_DATAVERSE_IMPORT_EXTENSION'] = 'true';
+      const { out, exitCode } = await upUntilAcknowledged(['--ephemeral', '--crm', 'dataverse'], env);
+      expect(exitCode).toBe(0);
+      const emulator = /dataverse\.emulator-started\s+url=(http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      expect(emulator).not.toBeNull();
+      expect(out).toContain(importExtension ? 'organisation="stock CFS + Fieldlink extension solution"' : 'organisation="stock CFS"');
+      expect(out).toMatch(/fieldlink\.up\s+profile=embedded crm=dataverse devices=3 drifting=1 registered=3/);
+      // The alert record read back from the emulator (a GUID id), then the command the rules framework made, acknowledged, all under the reading's id.
+      expect(out).toMatch(
+        /alert\.raised\s+\[(\w{8})\].*\n(.*\n)*.*crm\.msdyn_iotalert\s+\[\1\] msdyn_iotalertid=[0-9a-f]{8}-[0-9a-f]{4}-.*msdyn_deviceid=thermostat-1(.*\n)*.*command\.sent\s+\[\1\](.*\n)*.*command\.acknowledged\s+\[\1\] .*deviceId=thermostat-1/,
+      );
+      // The same steps as with the in-memory CRM, each under that one id: the device's own line and delivery included.
+      expectCommandStepsUnderOneId(out);
+      expect(out).toContain('fieldlink.stopped');
+      await expect(fetch(`${emulator![1]}/api/data/v9.2/msdyn_iotalerts`)).rejects.toThrow();
+    }, 60_000);
   }
 
   it('keeps its state under --data-dir by default: started again on the same directory, it has the alerts and commands of its last run and raises new ones', async () => {
@@ -251,7 +289,13 @@ describe('fieldlink up', () => {
       expect(readdirSync(dataDir).sort()).toEqual(['dataverse.db', 'hub.db', 'queues.db', 'rulestate.db', 'status.db']);
       // Started again on the same directory: it finds what the first run left, and a reading over the threshold still
       // raises an alert (the restored ingest position does not make the new hub's readings look already processed).
-      const second = await upUntilAcknowledged(['--data-dir', dataDir], env, 'thermostat-1', ['--devices', '3'], /alert\.raised\s+\[\w{8}\] deviceId=thermostat-1/);
+      const second = await upUntilAcknowledged(
+        ['--data-dir', dataDir],
+        env,
+        'thermostat-1',
+        ['--devices', '3'],
+        /alert\.raised\s+\[\w{8}\] deviceId=thermostat-1/,
+      );
       expect(second.exitCode).toBe(0);
       expect(second.out).toMatch(/alert\.raised\s+\[\w{8}\] deviceId=thermostat-1/);
       // At least as many: the first run's records are all there, beside what the second adds.
@@ -270,16 +314,22 @@ describe('fieldlink doctor', () => {
   it('has nothing to check on the embedded default (exit 0), refuses a wrong configuration (exit 2), and names an organisation that does not answer (exit 1)', async () => {
     const clean: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
     for (const name of Object.keys(clean)) if (name.startsWith('FIELDLINK_')) delete clean[name];
-    const doctor = (env: Record<string, string>) => spawnSync(process.execPath, ['--import', 'tsx', main, 'doctor'], { cwd: root, encoding: 'utf8', env: { ...clean, ...env }, timeout: 60_000 });
+    const doctor = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['--import', 'tsx', main, 'doctor'], { cwd: root, encoding: 'utf8', env: { ...clean, ...env }, timeout: 60_000 });
     const nothing = doctor({});
-    expect([nothing.status, nothing.stdout]).toEqual([0, 'Nothing to check: every port is in this process (in memory, SQLite or the embedded Dataverse emulator).\n']);
+    expect([nothing.status, nothing.stdout]).toEqual([
+      0,
+      'Nothing to check: every port is in this process (in memory, SQLite or the embedded Dataverse emulator).\n',
+    ]);
     const wrong = doctor({ FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' });
     expect(wrong.status).toBe(2);
     expect(wrong.stderr).toContain('serviceBus.connectionString');
     const port = await deadPort();
     const dead = doctor({ FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${port}/` });
     expect(dead.status).toBe(1);
-    expect(dead.stdout).toMatch(new RegExp(`^✘ dataverse http://127\\.0\\.0\\.1:${port}/ \\(dataverse\\.url\\): WhoAmI unreachable: .*\\n1 problem found\\.\\n$`));
+    expect(dead.stdout).toMatch(
+      new RegExp(`^✘ dataverse http://127\\.0\\.0\\.1:${port}/ \\(dataverse\\.url\\): WhoAmI unreachable: .*\\n1 problem found\\.\\n$`),
+    );
   }, 120_000);
 });
 
@@ -322,7 +372,12 @@ function startUp(args: readonly string[], env: Record<string, string>) {
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const until = async (pattern: RegExp): Promise<void> => {
     // false: the process exited first.
-    const seen = await waitFor(`${pattern} in the output`, () => (pattern.test(output.stdout + output.stderr) ? true : child.exitCode === null ? undefined : false), 90_000, 50);
+    const seen = await waitFor(
+      `${pattern} in the output`,
+      () => (pattern.test(output.stdout + output.stderr) ? true : child.exitCode === null ? undefined : false),
+      90_000,
+      50,
+    );
     if (!seen) throw new Error(`exited before ${pattern}: ${output.stdout}${output.stderr}`);
   };
   return { child, output, exited, until };
@@ -357,7 +412,9 @@ describe('fieldlink up against endpoints that do not answer', () => {
     const silent = await silentPort();
     try {
       const healthPort = await deadPort();
-      const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '8000', '--health-port', String(healthPort)], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${silent.port}/` });
+      const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '8000', '--health-port', String(healthPort)], {
+        FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${silent.port}/`,
+      });
       // Progress while it waits: the part and where it connects to.
       await up.until(/fieldlink\.still-starting\s+part=simulated-fleet/);
       // Alive and not ready, naming the part it waits for.
@@ -365,10 +422,16 @@ describe('fieldlink up against endpoints that do not answer', () => {
       const readyz = await fetch(`http://127.0.0.1:${healthPort}/readyz`);
       expect(readyz.status).toBe(503);
       expect(((await readyz.json()) as { notReady: unknown[] }).notReady).toContainEqual({ part: 'simulated-fleet', reason: 'starting' });
-      expect(up.output.stdout).toMatch(new RegExp(`fieldlink\\.still-starting\\s+part=simulated-fleet waitedS=\\d+ connectingTo="http://\\[redacted\\]@127\\.0\\.0\\.1:${silent.port}/ \\(dataverse\\.url\\)" limitMs=8000`));
+      expect(up.output.stdout).toMatch(
+        new RegExp(
+          `fieldlink\\.still-starting\\s+part=simulated-fleet waitedS=\\d+ connectingTo="http://\\[redacted\\]@127\\.0\\.0\\.1:${silent.port}/ \\(dataverse\\.url\\)" limitMs=8000`,
+        ),
+      );
       expect(await up.exited).toBe(1);
       const line = expectOneClearLine(up.output.stderr);
-      expect(line).toBe(`fieldlink up: did not start within 8000 ms (still starting simulated-fleet); check http://[redacted]@127.0.0.1:${silent.port}/ (dataverse.url, FIELDLINK_DATAVERSE_URL); the limit is startup.timeoutMs (FIELDLINK_STARTUP_TIMEOUT_MS)`);
+      expect(line).toBe(
+        `fieldlink up: did not start within 8000 ms (still starting simulated-fleet); check http://[redacted]@127.0.0.1:${silent.port}/ (dataverse.url, FIELDLINK_DATAVERSE_URL); the limit is startup.timeoutMs (FIELDLINK_STARTUP_TIMEOUT_MS)`,
+      );
       expect(up.output.stdout + up.output.stderr).not.toContain('s3cret-pass');
     } finally {
       await silent.close();
@@ -377,10 +440,14 @@ describe('fieldlink up against endpoints that do not answer', () => {
 
   it('with the CRM at a dead Dataverse port, ends once the adapter gives up with one line naming the part, the reason, the endpoint and the setting, exit code 1', async () => {
     const port = await deadPort();
-    const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '0'], { FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/` });
+    const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '0'], {
+      FIELDLINK_DATAVERSE_URL: `http://alice:s3cret-pass@127.0.0.1:${port}/`,
+    });
     expect(await up.exited).toBe(1);
     const line = expectOneClearLine(up.output.stderr);
-    expect(line).toMatch(/^fieldlink up: simulated-fleet could not start: .*ECONNREFUSED.*; check http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/ \(dataverse\.url, FIELDLINK_DATAVERSE_URL\)$/);
+    expect(line).toMatch(
+      /^fieldlink up: simulated-fleet could not start: .*ECONNREFUSED.*; check http:\/\/\[redacted\]@127\.0\.0\.1:\d+\/ \(dataverse\.url, FIELDLINK_DATAVERSE_URL\)$/,
+    );
     expect(up.output.stdout + up.output.stderr).not.toContain('s3cret-pass');
   }, 90_000);
 
@@ -391,7 +458,9 @@ describe('fieldlink up against endpoints that do not answer', () => {
     it(`stops at once on ${signal} while the start hangs on an endpoint that never answers (no time limit), exit code ${code}`, async () => {
       const silent = await silentPort();
       try {
-        const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '0', '--verbose'], { FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${silent.port}/` });
+        const up = startUp(['--ephemeral', '--crm', 'dataverse', '--startup-timeout', '0', '--verbose'], {
+          FIELDLINK_DATAVERSE_URL: `http://127.0.0.1:${silent.port}/`,
+        });
         await up.until(/fieldlink\.starting-part\s+part=simulated-fleet/);
         up.child.kill(signal);
         expect(await up.exited).toBe(code);
@@ -414,7 +483,11 @@ describe('fieldlink up against endpoints that do not answer', () => {
     });
     expect(await up.exited).toBe(1);
     const line = expectOneClearLine(up.output.stderr);
-    expect(line).toMatch(new RegExp(`^fieldlink up: (did not start within 4000 ms \\(still starting [\\w-]+\\)|[\\w-]+ could not start: .*); check \\S*127\\.0\\.0\\.1:${port}\\S* \\((dataverse\\.url|(iotHub|eventHubs|serviceBus|blob)\\.connectionString), FIELDLINK_[A-Z_]+\\)`));
+    expect(line).toMatch(
+      new RegExp(
+        `^fieldlink up: (did not start within 4000 ms \\(still starting [\\w-]+\\)|[\\w-]+ could not start: .*); check \\S*127\\.0\\.0\\.1:${port}\\S* \\((dataverse\\.url|(iotHub|eventHubs|serviceBus|blob)\\.connectionString), FIELDLINK_[A-Z_]+\\)`,
+      ),
+    );
     expect(up.output.stdout + up.output.stderr).not.toContain(key);
   }, 60_000);
 });

@@ -1,7 +1,12 @@
 import { CONFIG_FILE_ENV, formatConfigIssues, loadConfig, type DeepPartial, type FieldlinkConfig, type FieldlinkConfigInput } from '@fieldlink/composition';
 
 /** The configuration of one run: the command's defaults < `--config` (or FIELDLINK_CONFIG) < environment < command-line options. Exits with every issue on a bad one. */
-export function configFromOptions(file: string | undefined, overrides: DeepPartial<FieldlinkConfigInput>, env: NodeJS.ProcessEnv = process.env, defaults?: DeepPartial<FieldlinkConfigInput>): FieldlinkConfig {
+export function configFromOptions(
+  file: string | undefined,
+  overrides: DeepPartial<FieldlinkConfigInput>,
+  env: NodeJS.ProcessEnv = process.env,
+  defaults?: DeepPartial<FieldlinkConfigInput>,
+): FieldlinkConfig {
   const path = file ?? env[CONFIG_FILE_ENV];
   const loaded = loadConfig({ ...(path === undefined || path === '' ? {} : { file: path }), env, overrides, ...(defaults === undefined ? {} : { defaults }) });
   if (!loaded.ok) {

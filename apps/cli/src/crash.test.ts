@@ -22,12 +22,16 @@ const seed = Number(process.env['FIELDLINK_CRASH_SEED'] ?? Math.floor(Math.rando
 const ROUNDS = 3;
 const DEVICES = ['crash-a', 'crash-b', 'crash-c'];
 /** Each device's CRM records: its IoT device record and a customer asset of its own (fixed GUIDs, as Dataverse record ids are). */
-const RECORDS = new Map(DEVICES.map((deviceId, i) => [deviceId, { deviceRecordId: `c4a5e000-0000-4000-8000-00000000001${i}`, customerAssetId: `c4a5e000-0000-4000-8000-00000000002${i}` }]));
+const RECORDS = new Map(
+  DEVICES.map((deviceId, i) => [
+    deviceId,
+    { deviceRecordId: `c4a5e000-0000-4000-8000-00000000001${i}`, customerAssetId: `c4a5e000-0000-4000-8000-00000000002${i}` },
+  ]),
+);
 const READINGS_PER_ROUND = 12;
 const THRESHOLD = 70;
 const LATE_ARRIVAL_MS = 5_000;
 const TERMINAL = new Set(['acknowledged', 'rejected', 'failed', 'expired']);
-
 
 const children: ChildProcess[] = [];
 let hubFile: SqliteFile | undefined;
@@ -44,7 +48,11 @@ function up(args: readonly string[] = []) {
   for (const name of Object.keys(env)) if (name.startsWith('FIELDLINK_')) delete env[name];
   // Queue locks of a killed process run out in seconds, not the default minute.
   env['FIELDLINK_IN_MEMORY_LOCK_DURATION_MS'] = '5000';
-  const child = spawn(process.execPath, ['--conditions=@fieldlink/source', '--import', 'tsx', main, 'up', '--data-dir', dataDir, '--devices', '0', '--drifting', '0', ...args], { cwd: root, env });
+  const child = spawn(
+    process.execPath,
+    ['--conditions=@fieldlink/source', '--import', 'tsx', main, 'up', '--data-dir', dataDir, '--devices', '0', '--drifting', '0', ...args],
+    { cwd: root, env },
+  );
   children.push(child);
   const output = { text: '' };
   child.stdout.setEncoding('utf8').on('data', (d: string) => (output.text += d));
@@ -52,7 +60,12 @@ function up(args: readonly string[] = []) {
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   const until = async (pattern: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> => {
     // null: the process exited first.
-    const seen = await waitFor(`${pattern} from fieldlink up`, () => pattern.exec(output.text) ?? (child.exitCode === null ? undefined : null), timeoutMs, 50).catch(() => undefined);
+    const seen = await waitFor(
+      `${pattern} from fieldlink up`,
+      () => pattern.exec(output.text) ?? (child.exitCode === null ? undefined : null),
+      timeoutMs,
+      50,
+    ).catch(() => undefined);
     if (seen === null) throw new Error(`fieldlink up exited before ${pattern}:\n${output.text}`);
     if (seen === undefined) throw new Error(`fieldlink up: no ${pattern} within ${timeoutMs} ms:\n${output.text}`);
     return seen;
@@ -73,7 +86,12 @@ const webApiOf = (output: string): string => {
 async function webApi(webApiUrl: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Record<string, unknown>> {
   const res = await fetch(`${webApiUrl}${path}`, {
     method,
-    headers: { Authorization: 'Bearer crash-test', Accept: 'application/json', 'OData-Version': '4.0', ...(body === undefined ? {} : { 'Content-Type': 'application/json', Prefer: 'return=representation' }) },
+    headers: {
+      Authorization: 'Bearer crash-test',
+      Accept: 'application/json',
+      'OData-Version': '4.0',
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json', Prefer: 'return=representation' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -81,7 +99,8 @@ async function webApi(webApiUrl: string, method: 'GET' | 'POST', path: string, b
   return text === '' ? {} : (JSON.parse(text) as Record<string, unknown>);
 }
 
-const rowsOf = async (webApiUrl: string, path: string): Promise<Array<Record<string, unknown>>> => (await webApi(webApiUrl, 'GET', path))['value'] as Array<Record<string, unknown>>;
+const rowsOf = async (webApiUrl: string, path: string): Promise<Array<Record<string, unknown>>> =>
+  (await webApi(webApiUrl, 'GET', path))['value'] as Array<Record<string, unknown>>;
 
 /**
  * What a CFS administrator does before devices send anything: each device gets its IoT device
@@ -91,9 +110,16 @@ const rowsOf = async (webApiUrl: string, path: string): Promise<Array<Record<str
  */
 async function createDeviceRecords(webApiUrl: string): Promise<void> {
   const [category] = await rowsOf(webApiUrl, `msdyn_iotdevicecategories?$filter=msdyn_name eq 'Thermostat'`);
-  const categoryId = category === undefined ? String((await webApi(webApiUrl, 'POST', 'msdyn_iotdevicecategories', { msdyn_name: 'Thermostat' }))['msdyn_iotdevicecategoryid']) : String(category['msdyn_iotdevicecategoryid']);
+  const categoryId =
+    category === undefined
+      ? String((await webApi(webApiUrl, 'POST', 'msdyn_iotdevicecategories', { msdyn_name: 'Thermostat' }))['msdyn_iotdevicecategoryid'])
+      : String(category['msdyn_iotdevicecategoryid']);
   for (const [deviceId, { deviceRecordId, customerAssetId }] of RECORDS) {
-    await webApi(webApiUrl, 'POST', 'msdyn_customerassets', { msdyn_customerassetid: customerAssetId, msdyn_name: `Crash test site: ${deviceId}`, msdyn_deviceid: deviceId });
+    await webApi(webApiUrl, 'POST', 'msdyn_customerassets', {
+      msdyn_customerassetid: customerAssetId,
+      msdyn_name: `Crash test site: ${deviceId}`,
+      msdyn_deviceid: deviceId,
+    });
     await webApi(webApiUrl, 'POST', 'msdyn_iotdevices', {
       msdyn_iotdeviceid: deviceRecordId,
       msdyn_name: deviceId,
@@ -140,7 +166,12 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
           const over = n % 4 === 0;
           const temperature = over ? THRESHOLD + 1 + n / 10 : 55 + (n % 10) / 10;
           if (over) overThreshold.push({ deviceId, reading: temperature });
-          await hub.send(deviceId, new TextEncoder().encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 7), EventToken: `crash-${seed}-${n}` })));
+          await hub.send(
+            deviceId,
+            new TextEncoder().encode(
+              JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 7), EventToken: `crash-${seed}-${n}` }),
+            ),
+          );
         }
         await sleep(Math.floor(rand() * 60));
       }
@@ -165,7 +196,10 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
       const res = await fetch(`${consoleUrl!.replace(/\/?$/, '/')}api/snapshot`).catch(() => undefined);
       if (res?.ok !== true) return undefined;
       const current = (snapshot = (await res.json()) as Snapshot);
-      alerts = current.alerts.flatMap((g) => [g, ...g.children]).map((a) => `${a.deviceId}:${readingOf(a.description)}`).sort();
+      alerts = current.alerts
+        .flatMap((g) => [g, ...g.children])
+        .map((a) => `${a.deviceId}:${readingOf(a.description)}`)
+        .sort();
       const settled = DEVICES.every((d) => current.commands.some((c) => c.deviceId === d)) && current.commands.every((c) => TERMINAL.has(c.state));
       return alerts.length >= expected.length && settled ? true : undefined;
     };
@@ -183,9 +217,16 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
     const parents = snapshot!.commands.map((c) => c.parentAlertId);
     expect(new Set(parents).size).toBe(parents.length);
     const rootDevice = new Map(snapshot!.alerts.map((a) => [a.alertId, a.deviceId]));
-    for (const c of snapshot!.commands) expect(c.parentAlertId !== undefined && rootDevice.get(c.parentAlertId), `parent of ${c.commandId} (seed ${seed})`).toBe(c.deviceId);
+    for (const c of snapshot!.commands)
+      expect(c.parentAlertId !== undefined && rootDevice.get(c.parentAlertId), `parent of ${c.commandId} (seed ${seed})`).toBe(c.deviceId);
     // The demo policy asks for one command per root alert (a repeat within the parenting window is a child alert).
-    expect(snapshot!.commands.length, `${JSON.stringify(snapshot!.alerts.map((a) => [a.deviceId, a.children.length]))}\n${last.output.text.split('\n').filter((l) => /automation|command\.|refused|error/i.test(l)).join('\n')}`).toBe(snapshot!.alerts.length);
+    expect(
+      snapshot!.commands.length,
+      `${JSON.stringify(snapshot!.alerts.map((a) => [a.deviceId, a.children.length]))}\n${last.output.text
+        .split('\n')
+        .filter((l) => /automation|command\.|refused|error/i.test(l))
+        .join('\n')}`,
+    ).toBe(snapshot!.alerts.length);
 
     // In the CRM: each alert and each command points at its own device's record and customer asset.
     const webApiUrl = webApiOf(last.output.text);
@@ -195,7 +236,10 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
     expect(crmCommands.length).toBe(snapshot!.commands.length);
     for (const r of [...crmAlerts, ...crmCommands]) {
       const records = RECORDS.get(String(r['msdyn_deviceid']));
-      expect({ device: r['_msdyn_device_value'], asset: r['_msdyn_customerasset_value'] }, JSON.stringify(r)).toEqual({ device: records?.deviceRecordId, asset: records?.customerAssetId });
+      expect({ device: r['_msdyn_device_value'], asset: r['_msdyn_customerasset_value'] }, JSON.stringify(r)).toEqual({
+        device: records?.deviceRecordId,
+        asset: records?.customerAssetId,
+      });
     }
 
     // The alert history of the status database: one row per over-threshold reading.
@@ -209,21 +253,30 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
       // (Waits until at least one minute with readings has closed, and its rows are written in full.)
       const store = new SqlStatusStore(database);
       const compare = async () => {
-        const events = hubFile!.prepare('select device_id, enqueued_time, body from hub_event order by partition, sequence').all() as Array<{ device_id: string; enqueued_time: number; body: Buffer }>;
+        const events = hubFile!.prepare('select device_id, enqueued_time, body from hub_event order by partition, sequence').all() as Array<{
+          device_id: string;
+          enqueued_time: number;
+          body: Buffer;
+        }>;
         const closedThrough = Math.floor((Date.now() - LATE_ARRIVAL_MS - 2_000) / 60_000) * 60_000;
         const want = new Map<string, { count: number; min: number; max: number; sum: number }>();
         for (const e of events) {
           const windowEnd = Math.ceil(e.enqueued_time / 60_000) * 60_000;
           if (windowEnd > closedThrough) continue;
           const body = JSON.parse(e.body.toString('utf8')) as { Temperature: number; Humidity: number };
-          for (const [type, value] of [['Temperature', body.Temperature], ['Humidity', body.Humidity]] as const) {
+          for (const [type, value] of [
+            ['Temperature', body.Temperature],
+            ['Humidity', body.Humidity],
+          ] as const) {
             const key = `${e.device_id}|${type}|${windowEnd}`;
             const w = want.get(key) ?? { count: 0, min: Infinity, max: -Infinity, sum: 0 };
             want.set(key, { count: w.count + 1, min: Math.min(w.min, value), max: Math.max(w.max, value), sum: w.sum + value });
           }
         }
         const got = new Map<string, { count: number; min: number; max: number; avg: number }>();
-        for (const d of DEVICES) for (const a of await store.queryAggregates(d, 0, closedThrough + 1)) got.set(`${a.deviceId}|${a.readingType}|${a.windowEnd}`, { count: a.count, min: a.min, max: a.max, avg: a.avg });
+        for (const d of DEVICES)
+          for (const a of await store.queryAggregates(d, 0, closedThrough + 1))
+            got.set(`${a.deviceId}|${a.readingType}|${a.windowEnd}`, { count: a.count, min: a.min, max: a.max, avg: a.avg });
         return { want, got };
       };
       let { want, got } = await compare();
@@ -241,7 +294,9 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
         expect({ key, count: g.count, min: g.min, max: g.max }).toEqual({ key, count: w.count, min: w.min, max: w.max });
         expect(g.avg).toBeCloseTo(w.sum / w.count, 6);
       }
-      process.stdout.write(`crash test: ${ROUNDS} kills, ${n} readings, ${expected.length} alerts, ${snapshot!.commands.length} commands, ${want.size} closed minute rows compared\n`);
+      process.stdout.write(
+        `crash test: ${ROUNDS} kills, ${n} readings, ${expected.length} alerts, ${snapshot!.commands.length} commands, ${want.size} closed minute rows compared\n`,
+      );
     } finally {
       await database.close();
     }
@@ -255,7 +310,12 @@ describe('fieldlink up killed at random points (SIGKILL), started again on the s
       const [, url] = await again.until(/console=(http:\/\/127\.0\.0\.1:\d+\/?)/);
       const res = await fetch(`${url!.replace(/\/?$/, '/')}api/snapshot`);
       const shown = (await res.json()) as Snapshot;
-      expect(shown.alerts.flatMap((g) => [g, ...g.children]).map((a) => `${a.deviceId}:${readingOf(a.description)}`).sort()).toEqual(expected);
+      expect(
+        shown.alerts
+          .flatMap((g) => [g, ...g.children])
+          .map((a) => `${a.deviceId}:${readingOf(a.description)}`)
+          .sort(),
+      ).toEqual(expected);
       expect(shown.commands.map((c) => `${c.commandId}:${c.state}`).sort()).toEqual(snapshot!.commands.map((c) => `${c.commandId}:${c.state}`).sort());
     } finally {
       again.child.kill('SIGINT');

@@ -5,11 +5,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 // The package's own manifest: one level up both from src/main.ts and from the built dist/main.js.
 const { version } = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
-const wholeNumber = (name: string, min: number) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number of at least ${min}, got "${value}".`);
-  return n;
-};
+const wholeNumber =
+  (name: string, min: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number of at least ${min}, got "${value}".`);
+    return n;
+  };
 
 const program = new Command()
   .name('fieldlink')
@@ -40,10 +42,24 @@ program
     'Run the whole loop in this process until Ctrl-C: simulated thermostats → hub → stream processor (rules) → alerts queue → orchestrator → CRM alert → rules framework → Set Values → the device answers. Each step is logged with the correlation id of the reading that started it.',
   )
   .option('-c, --config <file>', 'configuration file (JSON, or YAML by extension)')
-  .addOption(new Option('--profile <profile>', 'adapters for every port: durable (the default: state kept under --data-dir), embedded (in memory) or azure').choices(['durable', 'embedded', 'azure']))
-  .option('--data-dir <dir>', 'where the state is kept: SQLite files of the queues, status store, rule state and the Dataverse emulator (default .fieldlink in the working directory)')
+  .addOption(
+    new Option('--profile <profile>', 'adapters for every port: durable (the default: state kept under --data-dir), embedded (in memory) or azure').choices([
+      'durable',
+      'embedded',
+      'azure',
+    ]),
+  )
+  .option(
+    '--data-dir <dir>',
+    'where the state is kept: SQLite files of the queues, status store, rule state and the Dataverse emulator (default .fieldlink in the working directory)',
+  )
   .option('--ephemeral', 'keep nothing: every port in memory, as profile embedded', false)
-  .addOption(new Option('--crm <adapter>', 'the CRM: in-memory, or dataverse (the Dataverse emulator in this process, or the organisation at dataverse.url)').choices(['in-memory', 'dataverse']))
+  .addOption(
+    new Option('--crm <adapter>', 'the CRM: in-memory, or dataverse (the Dataverse emulator in this process, or the organisation at dataverse.url)').choices([
+      'in-memory',
+      'dataverse',
+    ]),
+  )
   .option('--devices <n>', 'simulated thermostats (default 10)', wholeNumber('--devices', 0))
   .option('--drifting <n>', 'how many of them drift over the threshold (default 1)', wholeNumber('--drifting', 0))
   .option('--interval <ms>', 'milliseconds between two readings of one thermostat (default 1000)', wholeNumber('--interval', 10))
@@ -51,7 +67,11 @@ program
   .option('--json', 'one JSON object per line (every event) instead of text', false)
   .option('--verbose', 'also show bookkeeping (registrations, retries that heal themselves)', false)
   .option('--show-config', 'print the configuration in force (secrets redacted) first', false)
-  .option('--startup-timeout <ms>', 'give up with an error naming what is still starting after this many milliseconds (default 60000; 0: wait for ever)', wholeNumber('--startup-timeout', 0))
+  .option(
+    '--startup-timeout <ms>',
+    'give up with an error naming what is still starting after this many milliseconds (default 60000; 0: wait for ever)',
+    wholeNumber('--startup-timeout', 0),
+  )
   .option('--health-port <n>', 'serve /healthz and /readyz on 127.0.0.1 at this port (health.port; default 0: none)', wholeNumber('--health-port', 0))
   .addHelpText(
     'after',
@@ -66,15 +86,34 @@ Examples:
   $ fieldlink up --config apps/cli/examples/fieldlink.config.example.json --show-config
   $ FIELDLINK_SIMULATOR_DEVICES=25 fieldlink up`,
   )
-  .action(async (opts: { config?: string; profile?: 'embedded' | 'durable' | 'azure'; dataDir?: string; ephemeral: boolean; crm?: 'in-memory' | 'dataverse'; devices?: number; drifting?: number; interval?: number; web: boolean; json: boolean; verbose: boolean; showConfig: boolean; startupTimeout?: number; healthPort?: number }) => {
-    // Loaded on use: `--help` and `rules test` need none of the stack.
-    const { runUp } = await import('./commands/up.js');
-    await runUp(opts);
-  });
+  .action(
+    async (opts: {
+      config?: string;
+      profile?: 'embedded' | 'durable' | 'azure';
+      dataDir?: string;
+      ephemeral: boolean;
+      crm?: 'in-memory' | 'dataverse';
+      devices?: number;
+      drifting?: number;
+      interval?: number;
+      web: boolean;
+      json: boolean;
+      verbose: boolean;
+      showConfig: boolean;
+      startupTimeout?: number;
+      healthPort?: number;
+    }) => {
+      // Loaded on use: `--help` and `rules test` need none of the stack.
+      const { runUp } = await import('./commands/up.js');
+      await runUp(opts);
+    },
+  );
 
 program
   .command('doctor')
-  .description('Check the configuration against the services it names: each is reachable, accepts the credentials, and has the queues, consumer groups and containers Fieldlink needs; Dataverse answers WhoAmI. Prints one line per problem; exit code 1 on a problem, 2 on a wrong configuration.')
+  .description(
+    'Check the configuration against the services it names: each is reachable, accepts the credentials, and has the queues, consumer groups and containers Fieldlink needs; Dataverse answers WhoAmI. Prints one line per problem; exit code 1 on a problem, 2 on a wrong configuration.',
+  )
   .option('-c, --config <file>', 'configuration file (JSON, or YAML by extension); default: FIELDLINK_CONFIG')
   .addHelpText(
     'after',
@@ -97,7 +136,12 @@ function withRecordingOptions(command: Command, rulesFile: string): Command {
     .option('--device-type <type>', 'device type of the devices in the recording', 'Thermostat')
     .option('--json', 'print the result as JSON instead of a table', false)
     .option('--max-bad-lines <n>', 'bad line issues to print on stderr and keep in --json (all bad lines are counted)', wholeNumber('--max-bad-lines', 0), 20)
-    .option('--max-line-bytes <n>', 'a longer line is reported as bad and skipped (IoT Hub messages are at most 256 KB)', wholeNumber('--max-line-bytes', 1), 1024 * 1024);
+    .option(
+      '--max-line-bytes <n>',
+      'a longer line is reported as bad and skipped (IoT Hub messages are at most 256 KB)',
+      wholeNumber('--max-line-bytes', 1),
+      1024 * 1024,
+    );
 }
 
 const rules = program.command('rules').description('Work with device rules offline, without any service.');

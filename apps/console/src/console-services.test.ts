@@ -13,7 +13,10 @@ const configOf = (document: unknown) => {
 describe('the console on its own', () => {
   it('refuses to start a Dataverse emulator of its own, naming dataverse.url', async () => {
     const created = await createConsoleServices(configOf({ profile: 'durable' }));
-    expect(created).toMatchObject({ ok: false, error: [{ path: 'dataverse.url', message: expect.stringContaining('starts no Dataverse emulator of its own') }] });
+    expect(created).toMatchObject({
+      ok: false,
+      error: [{ path: 'dataverse.url', message: expect.stringContaining('starts no Dataverse emulator of its own') }],
+    });
   });
 
   it('on in-memory adapters shares nothing, says so, and a registration it cannot announce through the CRM is an error result, not a hub write', async () => {
@@ -22,7 +25,13 @@ describe('the console on its own', () => {
     const { services, sharesNothing, close } = created.value;
     try {
       expect(sharesNothing).toBe(true);
-      await services.crm.upsertDevice({ deviceRecordId: 'rec-1', deviceId: 'thermostat-1', name: 'Lobby', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Unregistered });
+      await services.crm.upsertDevice({
+        deviceRecordId: 'rec-1',
+        deviceId: 'thermostat-1',
+        name: 'Lobby',
+        deviceType: 'Thermostat',
+        registrationStatus: RegistrationStatus.Unregistered,
+      });
       const result = await services.registrations.registerCrmDevice('rec-1');
       expect(result).toMatchObject({ ok: true, value: { deviceId: 'thermostat-1', status: RegistrationStatus.Error } });
       expect(await services.registrations.registerCrmDevice('nobody')).toMatchObject({ ok: false, error: { code: 'DeviceNotFound' } });
@@ -41,7 +50,13 @@ describe('SharedStateFeed', () => {
     const events: string[] = [];
     feed.subscribe((e) => events.push(e.event));
     try {
-      await services.crm.upsertDevice({ deviceRecordId: 'rec-1', deviceId: 'thermostat-1', name: 'Lobby', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Unregistered });
+      await services.crm.upsertDevice({
+        deviceRecordId: 'rec-1',
+        deviceId: 'thermostat-1',
+        name: 'Lobby',
+        deviceType: 'Thermostat',
+        registrationStatus: RegistrationStatus.Unregistered,
+      });
       await feed.poll();
       expect(events).toEqual([]);
       await feed.poll();
@@ -49,7 +64,13 @@ describe('SharedStateFeed', () => {
       await services.statusStore.upsertDeviceHealth({ deviceId: 'thermostat-1', lastActivityTime: 1_000, online: true, lastReadings: { Temperature: 61 } });
       await feed.poll();
       expect(events).toEqual(['device-health.changed']);
-      await services.crm.upsertDevice({ deviceRecordId: 'rec-1', deviceId: 'thermostat-1', name: 'Lobby', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered });
+      await services.crm.upsertDevice({
+        deviceRecordId: 'rec-1',
+        deviceId: 'thermostat-1',
+        name: 'Lobby',
+        deviceType: 'Thermostat',
+        registrationStatus: RegistrationStatus.Registered,
+      });
       await feed.poll();
       expect(events).toEqual(['device-health.changed', 'devices.changed']);
     } finally {

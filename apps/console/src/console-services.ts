@@ -33,7 +33,8 @@ export interface StandaloneConsole {
 interface RegistersThroughCrm {
   registerDevices(deviceRecordIds: readonly string[]): Promise<void>;
 }
-const registersThroughCrm = (crm: CrmGatewayPort): crm is CrmGatewayPort & RegistersThroughCrm => typeof (crm as Partial<RegistersThroughCrm>).registerDevices === 'function';
+const registersThroughCrm = (crm: CrmGatewayPort): crm is CrmGatewayPort & RegistersThroughCrm =>
+  typeof (crm as Partial<RegistersThroughCrm>).registerDevices === 'function';
 
 /**
  * The console as a process of its own: it runs no stream processor and no orchestrator. It reads
@@ -44,7 +45,10 @@ const registersThroughCrm = (crm: CrmGatewayPort): crm is CrmGatewayPort & Regis
  * A Dataverse emulator is never started here: with `ports.crm: dataverse`, `dataverse.url` names
  * the organisation (or the emulator) the orchestrator uses.
  */
-export async function createConsoleServices(config: FieldlinkConfig, options: RuntimeOptions & { readonly pollIntervalMs?: number } = {}): Promise<Result<StandaloneConsole, ConfigIssue[]>> {
+export async function createConsoleServices(
+  config: FieldlinkConfig,
+  options: RuntimeOptions & { readonly pollIntervalMs?: number } = {},
+): Promise<Result<StandaloneConsole, ConfigIssue[]>> {
   if (config.ports.crm === 'dataverse' && config.dataverse.embedded) {
     return err([
       {
@@ -59,17 +63,32 @@ export async function createConsoleServices(config: FieldlinkConfig, options: Ru
   const { container, adapters, feed } = assembled.value;
   const crm = resolveToken(container, TOKENS.CrmGateway);
   const statusStore = resolveToken(container, TOKENS.StatusStore);
-  const events = new SharedStateFeed({ crm, statusStore, log: feed, ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }) });
+  const events = new SharedStateFeed({
+    crm,
+    statusStore,
+    log: feed,
+    ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
+  });
   events.start();
   const registrations: Pick<DeviceRegistrations, 'registerCrmDevice'> = {
     registerCrmDevice: async (deviceRecordId) => {
       const device = await crm.getDevice(deviceRecordId);
       if (device === undefined) return err({ code: 'DeviceNotFound', message: `No IoT device record with id ${deviceRecordId}` });
       if (!registersThroughCrm(crm)) {
-        return ok({ deviceRecordId, deviceId: device.deviceId, status: RegistrationStatus.Error, message: 'this CRM cannot announce a registration to the orchestrator; register the device from the process that runs the orchestrator' });
+        return ok({
+          deviceRecordId,
+          deviceId: device.deviceId,
+          status: RegistrationStatus.Error,
+          message: 'this CRM cannot announce a registration to the orchestrator; register the device from the process that runs the orchestrator',
+        });
       }
       await crm.registerDevices([deviceRecordId]);
-      return ok({ deviceRecordId, deviceId: device.deviceId, status: RegistrationStatus.InProgress, message: 'requested: the orchestrator registers the device in the hub and writes the result back' });
+      return ok({
+        deviceRecordId,
+        deviceId: device.deviceId,
+        status: RegistrationStatus.InProgress,
+        message: 'requested: the orchestrator registers the device in the hub and writes the result back',
+      });
     },
   };
   return ok({

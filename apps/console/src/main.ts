@@ -20,7 +20,9 @@ interface ConsoleOptions {
 
 const program = new Command()
   .name('fieldlink-console')
-  .description('The field-service console (devices, per-minute charts, alerts and their actions, commands, registration) over the CRM and status store the stream processor and the orchestrator write, until Ctrl-C. It runs neither of them itself.')
+  .description(
+    'The field-service console (devices, per-minute charts, alerts and their actions, commands, registration) over the CRM and status store the stream processor and the orchestrator write, until Ctrl-C. It runs neither of them itself.',
+  )
   .option('--host <address>', 'address to bind; any address other than loopback requires a token', '127.0.0.1')
   .option('--port <n>', 'port to listen on (0: any free port)', port, 4310)
   .option('--token <token>', 'access token (at least 16 characters); default: FIELDLINK_CONSOLE_TOKEN')
@@ -38,7 +40,12 @@ const program = new Command()
     const json = options.json || config.value.log.format === 'json';
     const log = new TerminalLog(undefined, { json });
     let ready = false;
-    const health = await startHealthOf(config.value, 'console', () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'crm and status store', reason: 'connecting' }] }), log);
+    const health = await startHealthOf(
+      config.value,
+      'console',
+      () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'crm and status store', reason: 'connecting' }] }),
+      log,
+    );
     if (!health.ok) return exitWith(health.error.message);
     const created = await createConsoleServices(config.value, { log });
     if (!created.ok) {
@@ -48,7 +55,10 @@ const program = new Command()
     const standalone = created.value;
     // A console over in-memory adapters reads its own empty CRM and store: said once, at start.
     if (standalone.sharesNothing) {
-      log.warn('console.shares-nothing', { message: 'the CRM and the status store are in memory: this console shares nothing with the stream processor or the orchestrator; use profile durable (one data directory, dataverse.url of the emulator) or the Azure adapters' });
+      log.warn('console.shares-nothing', {
+        message:
+          'the CRM and the status store are in memory: this console shares nothing with the stream processor or the orchestrator; use profile durable (one data directory, dataverse.url of the emulator) or the Azure adapters',
+      });
     }
     const server = await startConsoleServer({ ...standalone.services, host: options.host, port: options.port, ...(token === undefined ? {} : { token }) });
     ready = true;

@@ -54,7 +54,12 @@ export class SharedStateFeed implements LiveEvents {
   private async readOnce(): Promise<void> {
     const { crm, statusStore } = this.options;
     try {
-      const [alerts, commands, devices, health] = await Promise.all([crm.listIoTAlerts({ top: 200 }), crm.listCommands({ top: 200 }), crm.listDevices(), statusStore.listDeviceHealth()]);
+      const [alerts, commands, devices, health] = await Promise.all([
+        crm.listIoTAlerts({ top: 200 }),
+        crm.listCommands({ top: 200 }),
+        crm.listDevices(),
+        statusStore.listDeviceHealth(),
+      ]);
       const parts: Record<string, string> = {
         'alerts.changed': alerts.map((a) => `${a.alertId}:${a.state}:${a.status}:${a.caseId ?? ''}:${a.lastCommandId ?? ''}`).join(','),
         'commands.changed': commands.map((c) => `${c.commandId}:${c.state}:${c.modifiedOn}`).join(','),

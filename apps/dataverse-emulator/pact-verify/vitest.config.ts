@@ -2,6 +2,10 @@
 // after the consumer tests wrote the pacts; its report sits beside the test target's, so CI counts both.
 import { projectTestConfig } from '../../../vitest.shared.ts';
 
-export default projectTestConfig(new URL('../vitest.config.ts', import.meta.url).href, {
-  include: ['src/**/*.pact-verify.test.ts'],
-}, 'pact-verify');
+export default projectTestConfig(
+  new URL('../vitest.config.ts', import.meta.url).href,
+  {
+    include: ['src/**/*.pact-verify.test.ts'],
+  },
+  'pact-verify',
+);

@@ -12,7 +12,9 @@ const stock = stockNames(new URL('../../../libs/dataverse-emulator/schema/datave
 /** Requests the suite's factories opened a proxy for, and how to close them. */
 function capturingFactory(mode: 'stock' | 'extension', into: CapturedRequest[], open: Array<() => Promise<void>>) {
   return async () => {
-    const emulator: RunningDataverseEmulator = await startDataverseEmulator(mode === 'extension' ? { solutions: [fileURLToPath(FIELDLINK_EXTENSION_SOLUTION_ZIP)] } : {});
+    const emulator: RunningDataverseEmulator = await startDataverseEmulator(
+      mode === 'extension' ? { solutions: [fileURLToPath(FIELDLINK_EXTENSION_SOLUTION_ZIP)] } : {},
+    );
     const proxy = await recordingProxy(() => emulator.url, into);
     open.push(proxy.close);
     const crm = new DynamicsCrmGateway({ organizationUrl: proxy.url, credential: emulatorCredential(), requestTimeoutMs: 5_000, batchSize: 2 });
@@ -33,11 +35,20 @@ function capturingFactory(mode: 'stock' | 'extension', into: CapturedRequest[], 
 /** What the suite does not reach: bulk alerts with a note, bulk registration results, the two CFS actions, the category listing. */
 async function theRest(crm: DynamicsCrmGateway): Promise<void> {
   const deviceRecordIds = ['5e7a1000-0000-4000-8000-000000000001', '5e7a1000-0000-4000-8000-000000000002'];
-  for (const [i, id] of deviceRecordIds.entries()) await crm.upsertDevice(aCrmDevice({ deviceRecordId: id, deviceId: `names-${i}`, name: `Names ${i}`, registrationStatus: RegistrationStatus.Unregistered }));
-  const alert = (i: number) => aNewIoTAlert({ alertToken: `names-token-${i}`, deviceId: 'names-0', alertData: i === 0 ? 'x'.repeat(9_000) : '{}', alertTime: SAMPLE_ALERT_TIME + i * 1000 });
+  for (const [i, id] of deviceRecordIds.entries())
+    await crm.upsertDevice(aCrmDevice({ deviceRecordId: id, deviceId: `names-${i}`, name: `Names ${i}`, registrationStatus: RegistrationStatus.Unregistered }));
+  const alert = (i: number) =>
+    aNewIoTAlert({
+      alertToken: `names-token-${i}`,
+      deviceId: 'names-0',
+      alertData: i === 0 ? 'x'.repeat(9_000) : '{}',
+      alertTime: SAMPLE_ALERT_TIME + i * 1000,
+    });
   await crm.createIoTAlerts([alert(0), alert(1), alert(2)]);
   await crm.getIoTAlert((await crm.findIoTAlertsByToken('names-token-0'))[0]!.alertId);
-  await crm.writeRegistrationResults(deviceRecordIds.map((id, i) => ({ deviceRecordId: id, deviceId: `names-${i}`, status: RegistrationStatus.Registered, message: 'Registered' })));
+  await crm.writeRegistrationResults(
+    deviceRecordIds.map((id, i) => ({ deviceRecordId: id, deviceId: `names-${i}`, status: RegistrationStatus.Registered, message: 'Registered' })),
+  );
   await crm.registerDevices(deviceRecordIds);
   await crm.pullDeviceData(deviceRecordIds);
   await crm.listDeviceCategories();
@@ -64,20 +75,50 @@ for (const mode of ['stock', 'extension'] as const) {
       const { names, creates } = namesIn(captured);
       const extension = (on: string, name: string): boolean => mode === 'extension' && on === 'msdyn_iotdevicecommands' && name === 'fl_commandstate';
       const unknown = names.filter((n) =>
-        n.kind === 'entity set' ? !stock.isEntitySet(n.name) : n.kind === 'column' ? !stock.isColumn(n.on!, n.name) && !extension(n.on!, n.name) : !stock.isNavigation(n.on!, n.name),
+        n.kind === 'entity set'
+          ? !stock.isEntitySet(n.name)
+          : n.kind === 'column'
+            ? !stock.isColumn(n.on!, n.name) && !extension(n.on!, n.name)
+            : !stock.isNavigation(n.on!, n.name),
       );
       expect(unknown.map((n) => `${n.kind} ${n.on === undefined ? '' : `${n.on}.`}${n.name} (${n.where})`)).toEqual([]);
 
       // The capture saw what it must have seen, so the check above cannot pass on an empty list.
       const seen = (kind: string, name: string) => names.some((n) => n.kind === kind && n.name === name);
-      for (const name of ['msdyn_iotdevicedatahistory', 'msdyn_iotdevicecategories', 'msdyn_customerassets', 'incidents', 'annotations', 'msdyn_RegisterIoTDevice']) expect(seen('entity set', name), name).toBe(true);
-      for (const name of ['msdyn_Device', 'msdyn_ParentAlert', 'msdyn_Case', 'msdyn_LastCommandSent', 'msdyn_IoTAlert', 'msdyn_Category', 'msdyn_incident_msdyn_customerasset', 'objectid_msdyn_iotalert']) expect(seen('navigation', name), name).toBe(true);
+      for (const name of [
+        'msdyn_iotdevicedatahistory',
+        'msdyn_iotdevicecategories',
+        'msdyn_customerassets',
+        'incidents',
+        'annotations',
+        'msdyn_RegisterIoTDevice',
+      ])
+        expect(seen('entity set', name), name).toBe(true);
+      for (const name of [
+        'msdyn_Device',
+        'msdyn_ParentAlert',
+        'msdyn_Case',
+        'msdyn_LastCommandSent',
+        'msdyn_IoTAlert',
+        'msdyn_Category',
+        'msdyn_incident_msdyn_customerasset',
+        'objectid_msdyn_iotalert',
+      ])
+        expect(seen('navigation', name), name).toBe(true);
       expect(seen('column', 'fl_commandstate')).toBe(mode === 'extension');
 
       // ApplicationRequired columns are not enforced by the platform, but a create that leaves one out is not what a user can save.
       // Known gaps: a case needs its customer (customerid) and a work order its service account, price list and type, which the port does not carry.
-      const gaps: Record<string, readonly string[]> = { incidents: [], msdyn_workorders: ['msdyn_name', 'msdyn_serviceaccount', 'msdyn_pricelist', 'msdyn_workordertype', 'msdyn_systemstatus', 'msdyn_taxable'] };
-      const missing = creates.flatMap((c) => stock.requiredOnCreate(c.entitySet).filter((r) => !c.columns.includes(r) && !(gaps[c.entitySet] ?? []).includes(r)).map((r) => `${c.entitySet}.${r}`));
+      const gaps: Record<string, readonly string[]> = {
+        incidents: [],
+        msdyn_workorders: ['msdyn_name', 'msdyn_serviceaccount', 'msdyn_pricelist', 'msdyn_workordertype', 'msdyn_systemstatus', 'msdyn_taxable'],
+      };
+      const missing = creates.flatMap((c) =>
+        stock
+          .requiredOnCreate(c.entitySet)
+          .filter((r) => !c.columns.includes(r) && !(gaps[c.entitySet] ?? []).includes(r))
+          .map((r) => `${c.entitySet}.${r}`),
+      );
       expect([...new Set(missing)]).toEqual([]);
     });
   });

@@ -38,9 +38,16 @@ describe('device ids with quotes and non-ASCII, end to end through the adapter a
     const { crm } = await start();
     const ids = ["o'brien", "o''brien", "it's-'quoted'", 'Ωmega-température-東京', "x' or msdyn_deviceid ne '"];
     for (const deviceId of ids) {
-      await crm.upsertDevice(aCrmDevice({ deviceRecordId: randomUUID(), deviceId, name: `Device ${deviceId}`, registrationStatus: RegistrationStatus.Unregistered }));
+      await crm.upsertDevice(
+        aCrmDevice({ deviceRecordId: randomUUID(), deviceId, name: `Device ${deviceId}`, registrationStatus: RegistrationStatus.Unregistered }),
+      );
       await crm.createIoTAlert(aNewIoTAlert({ alertToken: randomUUID(), deviceId, description: `Température élevée à ${deviceId}` }));
-      await crm.addDeviceDataHistory({ deviceId, connectionState: 'Connected', reportedProperties: JSON.stringify({ who: deviceId }), recordedOn: Date.parse('2026-11-28T09:16:00Z') });
+      await crm.addDeviceDataHistory({
+        deviceId,
+        connectionState: 'Connected',
+        reportedProperties: JSON.stringify({ who: deviceId }),
+        recordedOn: Date.parse('2026-11-28T09:16:00Z'),
+      });
     }
     for (const deviceId of ids) {
       expect((await crm.findDeviceByHubId(deviceId))?.deviceId).toBe(deviceId);
@@ -69,26 +76,52 @@ describe('the limits of msdyn_iotalert, kept without silent loss', () => {
 describe('the IoT service endpoint posts RemoteExecutionContext messages to the outbound queue', () => {
   it('on Create of a command, shaped like the CFS fixture', async () => {
     const { crm, queue: q } = await start();
-    const { commandId } = await crm.createCommand({ name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: "o'brien" });
+    const { commandId } = await crm.createCommand({
+      name: 'Reset Thermostat',
+      message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+      deviceId: "o'brien",
+    });
     const [context] = await receiveContexts(q);
     const expected = decodeRemoteExecutionContext(fixture('remote-execution-context.create-command.json') as object);
     expect(expected.ok).toBe(true);
     expect(context).toMatchObject({ messageName: 'Create', primaryEntityName: 'msdyn_iotdevicecommand', primaryEntityId: commandId });
     const target = context!.inputParameters['Target'] as { attributes: Record<string, unknown> };
-    expect(target.attributes).toMatchObject({ msdyn_name: 'Reset Thermostat', msdyn_deviceid: "o'brien", msdyn_message: '{"CommandName":"Reset Thermostat","Parameters":{}}', msdyn_commandstatus: { kind: 'OptionSetValue', value: 192350000 } });
+    expect(target.attributes).toMatchObject({
+      msdyn_name: 'Reset Thermostat',
+      msdyn_deviceid: "o'brien",
+      msdyn_message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+      msdyn_commandstatus: { kind: 'OptionSetValue', value: 192350000 },
+    });
   });
 
   it('on msdyn_RegisterIoTDevice, with the devices as the CFS action sends them, and on an update of tags or settings', async () => {
     const { crm, queue: q } = await start();
-    const a = aCrmDevice({ deviceRecordId: randomUUID(), tags: { site: 'lobby' }, settings: { TargetTemperature: 21 }, registrationStatus: RegistrationStatus.Unregistered });
-    const b = { ...a, deviceRecordId: randomUUID(), deviceId: 'thermostat-2', name: 'Server room thermostat', tags: { site: 'server-room' }, settings: { TargetTemperature: 18 } };
+    const a = aCrmDevice({
+      deviceRecordId: randomUUID(),
+      tags: { site: 'lobby' },
+      settings: { TargetTemperature: 21 },
+      registrationStatus: RegistrationStatus.Unregistered,
+    });
+    const b = {
+      ...a,
+      deviceRecordId: randomUUID(),
+      deviceId: 'thermostat-2',
+      name: 'Server room thermostat',
+      tags: { site: 'server-room' },
+      settings: { TargetTemperature: 18 },
+    };
     await crm.upsertDevice(a);
     await crm.upsertDevice(b);
     await crm.registerDevices([a.deviceRecordId, b.deviceRecordId]);
     const [register] = await receiveContexts(q);
     expect(register).toMatchObject({
       messageName: 'msdyn_RegisterIoTDevice',
-      inputParameters: { DeviceIds: 'thermostat-1,thermostat-2', IoTDeviceIds: `${a.deviceRecordId},${b.deviceRecordId}`, IoTDeviceNames: 'Lobby thermostat,Server room thermostat', IoTDeviceTags: '{"site":"lobby"},{"site":"server-room"}' },
+      inputParameters: {
+        DeviceIds: 'thermostat-1,thermostat-2',
+        IoTDeviceIds: `${a.deviceRecordId},${b.deviceRecordId}`,
+        IoTDeviceNames: 'Lobby thermostat,Server room thermostat',
+        IoTDeviceTags: '{"site":"lobby"},{"site":"server-room"}',
+      },
     });
     expect((await crm.getDevice(a.deviceRecordId))?.registrationStatus).toBe(RegistrationStatus.InProgress);
 

@@ -24,7 +24,11 @@ let outbound = new InMemoryQueue('outbound');
 let devices: Device[] = [];
 
 async function call(method: string, target: string, body: unknown): Promise<void> {
-  const res = await fetch(`${emulator!.webApiUrl}${target}`, { method, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer provider-states' }, body: JSON.stringify(body) });
+  const res = await fetch(`${emulator!.webApiUrl}${target}`, {
+    method,
+    headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer provider-states' },
+    body: JSON.stringify(body),
+  });
   if (!res.ok) throw new Error(`${method} ${target} answered ${res.status} ${await res.text()}`);
 }
 
@@ -34,7 +38,12 @@ async function crmWith(list: Device[]): Promise<undefined> {
   emulator = await startDataverseEmulator({ outboundQueue: outbound });
   devices = list;
   for (const d of list) {
-    await call('PATCH', `msdyn_iotdevices(${d.deviceRecordId})`, { msdyn_deviceid: d.deviceId, msdyn_name: d.name, msdyn_tags: d.tags ?? '{"site":"lobby"}', msdyn_devicesettings: d.settings ?? '{"TargetTemperature":21}' });
+    await call('PATCH', `msdyn_iotdevices(${d.deviceRecordId})`, {
+      msdyn_deviceid: d.deviceId,
+      msdyn_name: d.name,
+      msdyn_tags: d.tags ?? '{"site":"lobby"}',
+      msdyn_devicesettings: d.settings ?? '{"TargetTemperature":21}',
+    });
   }
   return undefined;
 }
@@ -70,9 +79,12 @@ const messageProviders = {
         'msdyn_Device@odata.bind': `/msdyn_iotdevices(${first().deviceRecordId})`,
       }),
     ),
-  'an msdyn_RegisterIoTDevice action': () => posted(() => call('POST', 'msdyn_RegisterIoTDevice', { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') })),
-  'an Update of msdyn_iotdevice': () => posted(() => call('PATCH', `msdyn_iotdevices(${first().deviceRecordId})`, { msdyn_devicesettings: '{"TargetTemperature":19}' })),
-  'an msdyn_PullDataForIoTDevice action': () => posted(() => call('POST', 'msdyn_PullDataForIoTDevice', { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') })),
+  'an msdyn_RegisterIoTDevice action': () =>
+    posted(() => call('POST', 'msdyn_RegisterIoTDevice', { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') })),
+  'an Update of msdyn_iotdevice': () =>
+    posted(() => call('PATCH', `msdyn_iotdevices(${first().deviceRecordId})`, { msdyn_devicesettings: '{"TargetTemperature":19}' })),
+  'an msdyn_PullDataForIoTDevice action': () =>
+    posted(() => call('POST', 'msdyn_PullDataForIoTDevice', { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') })),
 };
 
 describe('the CRM service endpoint (Dataverse emulator) honours the pact of the orchestrator (flows 13–15)', () => {
@@ -81,7 +93,13 @@ describe('the CRM service endpoint (Dataverse emulator) honours the pact of the 
   });
 
   it(`posts every message of ${PACT_FILE}`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'dataverse-service-endpoint', pactFile: PACT_FILE, providerProject: 'dataverse-emulator', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-orchestrator',
+      provider: 'dataverse-service-endpoint',
+      pactFile: PACT_FILE,
+      providerProject: 'dataverse-emulator',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

@@ -17,7 +17,10 @@ describe('dataverse-emulator main', () => {
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     try {
       await expect.poll(() => out, { timeout: 60_000 }).toContain('"event":"dataverse-emulator.started"');
-      const started = out.split('\n').map((l) => (l === '' ? undefined : (JSON.parse(l) as { event: string; webApi?: string }))).find((e) => e?.event === 'dataverse-emulator.started');
+      const started = out
+        .split('\n')
+        .map((l) => (l === '' ? undefined : (JSON.parse(l) as { event: string; webApi?: string })))
+        .find((e) => e?.event === 'dataverse-emulator.started');
       expect(started?.webApi).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/api\/data\/v9\.2\/?$/);
       await expectServing(port, 'dataverse-emulator');
     } finally {
@@ -30,7 +33,11 @@ describe('dataverse-emulator main', () => {
     const bad = spawnSync(node[0], [...node.slice(1), '--health-port', 'x'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toBe('dataverse-emulator: --health-port (FIELDLINK_HEALTH_PORT) must be a port from 0 to 65535, not x\n');
-    const unopenable = spawnSync(node[0], [...node.slice(1), '--database', '/nonexistent-directory/dataverse.db'], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    const unopenable = spawnSync(node[0], [...node.slice(1), '--database', '/nonexistent-directory/dataverse.db'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(unopenable.status).toBe(1);
     expect(unopenable.stderr).toMatch(/^dataverse-emulator: could not start on 127\.0\.0\.1:0 with database \/nonexistent-directory\/dataverse\.db: .+\n$/);
   }, 90_000);

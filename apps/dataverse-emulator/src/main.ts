@@ -28,7 +28,17 @@ function fail(line: string, code: number): never {
 
 let values: { port?: string; database?: string; 'data-dir'?: string; 'message-format'?: string; 'health-port'?: string; json?: boolean };
 try {
-  ({ values } = parseArgs({ options: { port: { type: 'string' }, database: { type: 'string' }, 'data-dir': { type: 'string' }, 'message-format': { type: 'string' }, 'health-port': { type: 'string' }, json: { type: 'boolean' } }, strict: true }));
+  ({ values } = parseArgs({
+    options: {
+      port: { type: 'string' },
+      database: { type: 'string' },
+      'data-dir': { type: 'string' },
+      'message-format': { type: 'string' },
+      'health-port': { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  }));
 } catch (e) {
   process.stderr.write(`${(e as Error).message}\n${USAGE}`);
   process.exit(2);
@@ -57,7 +67,12 @@ if (healthPort > 0) {
     service: 'dataverse-emulator',
     port: healthPort,
     readiness: () => (running.emulator === undefined ? { ready: false, notReady: [{ part: 'web-api', reason: 'starting' }] } : { ready: true }),
-  }).catch((e: unknown) => fail(`the health endpoints could not listen on 127.0.0.1:${healthPort} (${(e as { code?: string }).code ?? (e as Error).message}); give --health-port a free port`, 1));
+  }).catch((e: unknown) =>
+    fail(
+      `the health endpoints could not listen on 127.0.0.1:${healthPort} (${(e as { code?: string }).code ?? (e as Error).message}); give --health-port a free port`,
+      1,
+    ),
+  );
   log.info('dataverse-emulator.health', { healthz: `${health.url}/healthz`, readyz: `${health.url}/readyz` });
 }
 // The same file and queue name as the durable profile's outbound queue (see DATA_FILES of the composition).

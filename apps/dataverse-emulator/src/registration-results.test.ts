@@ -16,8 +16,18 @@ async function start() {
   return { crm: new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(), requestTimeoutMs: 5_000 }), emulator };
 }
 
-const newDevice = (deviceId: string) => ({ deviceRecordId: randomUUID(), deviceId, name: `Device ${deviceId}`, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.InProgress });
-const writesSince = (e: RunningDataverseEmulator, from: number) => e.stats().arrivals.slice(from).map((a) => `${a.method} ${a.path}`);
+const newDevice = (deviceId: string) => ({
+  deviceRecordId: randomUUID(),
+  deviceId,
+  name: `Device ${deviceId}`,
+  deviceType: 'Thermostat',
+  registrationStatus: RegistrationStatus.InProgress,
+});
+const writesSince = (e: RunningDataverseEmulator, from: number) =>
+  e
+    .stats()
+    .arrivals.slice(from)
+    .map((a) => `${a.method} ${a.path}`);
 
 describe('registration results written by the Dynamics adapter to the emulator (flow 18″)', () => {
   it('writes a single result as one PATCH of the device record, not a $batch', async () => {
@@ -25,15 +35,24 @@ describe('registration results written by the Dynamics adapter to the emulator (
     const device = newDevice('thermostat-1');
     await crm.upsertDevice(device);
     const before = e.stats().arrivals.length;
-    await crm.writeRegistrationResults([{ deviceRecordId: device.deviceRecordId, deviceId: 'thermostat-1', status: RegistrationStatus.Registered, message: 'Registered' }]);
+    await crm.writeRegistrationResults([
+      { deviceRecordId: device.deviceRecordId, deviceId: 'thermostat-1', status: RegistrationStatus.Registered, message: 'Registered' },
+    ]);
     expect(writesSince(e, before)).toEqual([`PATCH /api/data/v9.2/msdyn_iotdevices(${device.deviceRecordId})`]);
-    expect(await crm.getDevice(device.deviceRecordId)).toMatchObject({ deviceId: 'thermostat-1', name: device.name, registrationStatus: RegistrationStatus.Registered, registrationMessage: 'Registered' });
+    expect(await crm.getDevice(device.deviceRecordId)).toMatchObject({
+      deviceId: 'thermostat-1',
+      name: device.name,
+      registrationStatus: RegistrationStatus.Registered,
+      registrationMessage: 'Registered',
+    });
   });
 
   it('answers a single result for a device that is not in CRM with NotFound and creates no device', async () => {
     const { crm, emulator: e } = await start();
     const missing = randomUUID();
-    const error = await crm.writeRegistrationResults([{ deviceRecordId: missing, deviceId: 'thermostat-9', status: RegistrationStatus.Error, message: 'Device id refused' }]).catch((x: unknown) => x);
+    const error = await crm
+      .writeRegistrationResults([{ deviceRecordId: missing, deviceId: 'thermostat-9', status: RegistrationStatus.Error, message: 'Device id refused' }])
+      .catch((x: unknown) => x);
     expect(error).toBeInstanceOf(CrmError);
     expect(error).toMatchObject({ code: 'NotFound', message: expect.stringContaining(missing) });
     expect(e.count('msdyn_iotdevices')).toBe(0);

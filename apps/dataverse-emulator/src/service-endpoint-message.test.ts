@@ -15,10 +15,22 @@ afterEach(async () => {
 
 async function start(format: ServiceEndpointMessageFormat, maxBytes?: number) {
   const outbound = new InMemoryQueue('outbound');
-  emulator = await startDataverseEmulator({ outboundQueue: outbound, serviceEndpointMessageFormat: format, ...(maxBytes === undefined ? {} : { serviceEndpointMaxMessageBytes: maxBytes }) });
+  emulator = await startDataverseEmulator({
+    outboundQueue: outbound,
+    serviceEndpointMessageFormat: format,
+    ...(maxBytes === undefined ? {} : { serviceEndpointMaxMessageBytes: maxBytes }),
+  });
   const call = async (method: string, target: string, body: unknown): Promise<Response> =>
-    fetch(`${emulator!.webApiUrl}${target}`, { method, headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer a-test-client' }, body: JSON.stringify(body) });
-  const res = await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_deviceid: 'thermostat-1', msdyn_name: 'Lobby thermostat', msdyn_devicesettings: '{"TargetTemperature":21}' });
+    fetch(`${emulator!.webApiUrl}${target}`, {
+      method,
+      headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer a-test-client' },
+      body: JSON.stringify(body),
+    });
+  const res = await call('PATCH', `msdyn_iotdevices(${DEVICE})`, {
+    msdyn_deviceid: 'thermostat-1',
+    msdyn_name: 'Lobby thermostat',
+    msdyn_devicesettings: '{"TargetTemperature":21}',
+  });
   expect(res.ok).toBe(true);
   await outbound.receive({ maxMessages: 100, maxWaitMs: 0 }).then((old) => Promise.all(old.map((m) => outbound.complete(m))));
   const next = async (): Promise<ReceivedQueueMessage | undefined> => (await outbound.receive({ maxMessages: 1, maxWaitMs: 200 }))[0];
@@ -56,9 +68,14 @@ describe('the IoT service endpoint of the emulator', () => {
     const { call, next } = await start(ServiceEndpointMessageFormat.TextXml);
     await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_devicesettings: '{"TargetTemperature":19}' });
     const text = new TextDecoder().decode((await next())!.body);
-    expect(text).toMatch(/^<RemoteExecutionContext xmlns="http:\/\/schemas\.microsoft\.com\/xrm\/2011\/Contracts" xmlns:i="http:\/\/www\.w3\.org\/2001\/XMLSchema-instance">/);
+    expect(text).toMatch(
+      /^<RemoteExecutionContext xmlns="http:\/\/schemas\.microsoft\.com\/xrm\/2011\/Contracts" xmlns:i="http:\/\/www\.w3\.org\/2001\/XMLSchema-instance">/,
+    );
     expect(text).toContain('<KeyValuePairOfstringanyType><a:key>Target</a:key><a:value i:type="Entity">');
-    expect(decodeRemoteExecutionContextXml(text)).toMatchObject({ ok: true, value: { preEntityImages: { PreImage: { attributes: { msdyn_devicesettings: '{"TargetTemperature":21}' } } } } });
+    expect(decodeRemoteExecutionContextXml(text)).toMatchObject({
+      ok: true,
+      value: { preEntityImages: { PreImage: { attributes: { msdyn_devicesettings: '{"TargetTemperature":21}' } } } },
+    });
   });
 
   it('over the size limit strips the parameters and images and marks MessageMaxSizeExceeded', async () => {
@@ -66,7 +83,10 @@ describe('the IoT service endpoint of the emulator', () => {
     await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_devicesettings: JSON.stringify({ note: 'x'.repeat(2_500) }) });
     const m = await next();
     expect(m!.properties).toMatchObject({ MessageMaxSizeExceeded: true });
-    expect(decodeServiceEndpointMessage(m!)).toMatchObject({ ok: true, value: { maxSizeExceeded: true, context: { primaryEntityId: DEVICE, inputParameters: {}, preEntityImages: {}, postEntityImages: {} } } });
+    expect(decodeServiceEndpointMessage(m!)).toMatchObject({
+      ok: true,
+      value: { maxSizeExceeded: true, context: { primaryEntityId: DEVICE, inputParameters: {}, preEntityImages: {}, postEntityImages: {} } },
+    });
   });
 
   it('sends nothing when even the stripped context does not fit', async () => {

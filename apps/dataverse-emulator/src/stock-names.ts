@@ -104,7 +104,10 @@ export function namesIn(requests: readonly CapturedRequest[]): { readonly names:
 }
 
 function listOf(text: string | null): string[] {
-  return (text ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
 }
 
 /** The property names of a `$filter`: its identifiers once literals are taken out. */
@@ -209,6 +212,9 @@ export function stockNames(schemaFile: URL): {
       if (t.logicalName === 'annotation' && /^objectid_[a-z_]+$/.test(name) && byLogical.has(name.slice('objectid_'.length))) return true;
       return navigationTarget(t, name) !== undefined;
     },
-    requiredOnCreate: (set) => Object.entries(bySet.get(set)?.columns ?? {}).filter(([, c]) => c.requiredLevel === 'ApplicationRequired' && c.type !== 'Lookup').map(([n]) => n),
+    requiredOnCreate: (set) =>
+      Object.entries(bySet.get(set)?.columns ?? {})
+        .filter(([, c]) => c.requiredLevel === 'ApplicationRequired' && c.type !== 'Lookup')
+        .map(([n]) => n),
   };
 }

@@ -6,7 +6,8 @@ import { aNewIoTAlert } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
-const alert = (i: number): NewIoTAlert => aNewIoTAlert({ alertToken: randomUUID(), deviceId: `thermostat-${i % 7}`, alertData: JSON.stringify({ i }), alertTime: SAMPLE_ALERT_TIME + i * 1000 });
+const alert = (i: number): NewIoTAlert =>
+  aNewIoTAlert({ alertToken: randomUUID(), deviceId: `thermostat-${i % 7}`, alertData: JSON.stringify({ i }), alertTime: SAMPLE_ALERT_TIME + i * 1000 });
 
 let emulator: RunningDataverseEmulator | undefined;
 afterEach(async () => {
@@ -17,7 +18,11 @@ afterEach(async () => {
 describe('service protection: the emulator answers 429 with Retry-After', () => {
   it('the adapter waits out Retry-After for every caller at once, and no alert is lost or written twice', async () => {
     emulator = await startDataverseEmulator({ serviceProtection: { maxRequests: 40, windowMs: 1_000 } });
-    const crm = new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(), serviceProtection: { maxAttempts: 20, maxConcurrency: 4 } });
+    const crm = new DynamicsCrmGateway({
+      organizationUrl: emulator.url,
+      credential: emulatorCredential(),
+      serviceProtection: { maxAttempts: 20, maxConcurrency: 4 },
+    });
     const alerts = Array.from({ length: 60 }, (_, i) => alert(i));
     // Each alert is sent twice at once, as a redelivered queue message would be.
     const results = await Promise.all([...alerts, ...alerts].map((a) => crm.createIoTAlert(a)));

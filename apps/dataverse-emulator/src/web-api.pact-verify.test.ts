@@ -18,7 +18,11 @@ let frontUrl = '';
 
 /** Writes a record through the emulator's Web API, as any Dataverse client would. */
 async function upsert(entitySet: string, id: string, record: Record<string, unknown>): Promise<void> {
-  const res = await fetch(`${emulator!.webApiUrl}${entitySet}(${id})`, { method: 'PATCH', headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer provider-states' }, body: JSON.stringify(record) });
+  const res = await fetch(`${emulator!.webApiUrl}${entitySet}(${id})`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer provider-states' },
+    body: JSON.stringify(record),
+  });
   if (!res.ok) throw new Error(`provider state: ${entitySet}(${id}) answered ${res.status} ${await res.text()}`);
 }
 
@@ -43,7 +47,12 @@ interface DeviceParams {
  */
 async function putDevice(p: DeviceParams, registrationStatus = 192350000): Promise<void> {
   await upsert('msdyn_iotdevicecategories', p.categoryId, { msdyn_name: p.deviceType });
-  await upsert('msdyn_iotdevices', p.deviceRecordId, { msdyn_deviceid: p.deviceId, msdyn_name: p.name, msdyn_registrationstatus: registrationStatus, 'msdyn_Category@odata.bind': `/msdyn_iotdevicecategories(${p.categoryId})` });
+  await upsert('msdyn_iotdevices', p.deviceRecordId, {
+    msdyn_deviceid: p.deviceId,
+    msdyn_name: p.name,
+    msdyn_registrationstatus: registrationStatus,
+    'msdyn_Category@odata.bind': `/msdyn_iotdevicecategories(${p.categoryId})`,
+  });
   await upsert('msdyn_customerassets', p.customerAssetId, { msdyn_name: `${p.name} asset`, msdyn_deviceid: p.deviceId });
 }
 
@@ -94,7 +103,10 @@ const stateHandlers = {
     const p = params as CommandParams;
     await putCommand(p, 'sent', 192350001);
     const staleEtag = await etagOf('msdyn_iotdevicecommands', p.commandId);
-    await upsert('msdyn_iotdevicecommands', p.commandId, { msdyn_commandstatusreason: '[Fieldlink: acknowledged] The device answered', msdyn_commandstatus: 192350001 });
+    await upsert('msdyn_iotdevicecommands', p.commandId, {
+      msdyn_commandstatusreason: '[Fieldlink: acknowledged] The device answered',
+      msdyn_commandstatus: 192350001,
+    });
     return { staleEtag };
   },
 };
@@ -117,7 +129,9 @@ async function putCommand(p: CommandParams, state: string, cfsStatus: number): P
 
 /** The row's ETag as the emulator's Web API gives it to any reader. */
 async function etagOf(entitySet: string, id: string): Promise<string> {
-  const res = await fetch(`${emulator!.webApiUrl}${entitySet}(${id})?$select=modifiedon`, { headers: { 'OData-Version': '4.0', Authorization: 'Bearer provider-states' } });
+  const res = await fetch(`${emulator!.webApiUrl}${entitySet}(${id})?$select=modifiedon`, {
+    headers: { 'OData-Version': '4.0', Authorization: 'Bearer provider-states' },
+  });
   const etag = ((await res.json()) as { '@odata.etag'?: unknown })['@odata.etag'];
   if (!res.ok || typeof etag !== 'string') throw new Error(`provider state: ${entitySet}(${id}) answered ${res.status} without an ETag`);
   return etag;
@@ -129,10 +143,14 @@ describe('the Dataverse emulator honours the pact of the Dynamics adapter', () =
     // One address for the verifier; behind it, whichever emulator the last provider state started.
     front = createServer((req, res) => {
       // As against a real organisation, a request filter adds the bearer token the pact leaves out.
-      const upstream = request(new URL(req.url ?? '/', emulator!.url), { method: req.method, headers: { ...req.headers, authorization: 'Bearer pact-verifier' } }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = request(
+        new URL(req.url ?? '/', emulator!.url),
+        { method: req.method, headers: { ...req.headers, authorization: 'Bearer pact-verifier' } },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on('error', (e) => {
         res.writeHead(502);
         res.end(e.message);
@@ -149,7 +167,13 @@ describe('the Dataverse emulator honours the pact of the Dynamics adapter', () =
   });
 
   it(`answers every request of ${PACT_FILE} as the pact says`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-dynamics-adapter', provider: 'dataverse-web-api', pactFile: PACT_FILE, providerProject: 'dataverse-emulator', options: { providerBaseUrl: frontUrl, stateHandlers } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-dynamics-adapter',
+      provider: 'dataverse-web-api',
+      pactFile: PACT_FILE,
+      providerProject: 'dataverse-emulator',
+      options: { providerBaseUrl: frontUrl, stateHandlers },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

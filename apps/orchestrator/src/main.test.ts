@@ -27,14 +27,24 @@ describe('orchestrator main', () => {
     await waitFor('the started event', () => out.includes('"event":"orchestrator.started"') || undefined, 60_000);
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
-    const events = out.trim().split('\n').map((l) => (JSON.parse(l) as { event: string }).event);
+    const events = out
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { event: string }).event);
     expect(events).toEqual(['orchestrator.started', 'orchestrator.shares-nothing', 'orchestrator.stopping', 'orchestrator.stopped']);
   });
 
   it('refuses a wrong setting with its path and exit code 2, starting nothing', () => {
-    const run = spawnSync(node[0], node.slice(1), { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' }, timeout: 60_000 });
+    const run = spawnSync(node[0], node.slice(1), {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' },
+      timeout: 60_000,
+    });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('configuration: serviceBus.connectionString: is required because ports.alertsQueue is "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING');
+    expect(run.stderr).toContain(
+      'configuration: serviceBus.connectionString: is required because ports.alertsQueue is "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING',
+    );
     expect(run.stdout).toBe('');
   });
 
@@ -45,7 +55,11 @@ describe('orchestrator main', () => {
     const { port } = server.address() as { port: number };
     await new Promise((resolve) => server.close(resolve));
     const key = Buffer.from('a-key-that-must-not-show').toString('base64');
-    const env = { ...process.env, FIELDLINK_PORTS_CLOUD_TO_DEVICE: 'iot-hub', FIELDLINK_IOT_HUB_CONNECTION_STRING: `HostName=127.0.0.1:${port};SharedAccessKeyName=iothubowner;SharedAccessKey=${key}` };
+    const env = {
+      ...process.env,
+      FIELDLINK_PORTS_CLOUD_TO_DEVICE: 'iot-hub',
+      FIELDLINK_IOT_HUB_CONNECTION_STRING: `HostName=127.0.0.1:${port};SharedAccessKeyName=iothubowner;SharedAccessKey=${key}`,
+    };
     const run = (extra: Record<string, string>) => {
       const child = track(spawn(node[0], node.slice(1), { cwd: root, env: { ...env, ...extra } }));
       const output = { text: '', stderr: '' };
@@ -62,7 +76,11 @@ describe('orchestrator main', () => {
       });
     });
     const stopped = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '0', FIELDLINK_HEALTH_PORT: String(healthPort) });
-    const seen = await waitFor('the still-starting report', () => (stopped.child.exitCode !== null ? 'exited' : stopped.output.text.includes('orchestrator.still-starting') ? 'waiting' : undefined), 60_000);
+    const seen = await waitFor(
+      'the still-starting report',
+      () => (stopped.child.exitCode !== null ? 'exited' : stopped.output.text.includes('orchestrator.still-starting') ? 'waiting' : undefined),
+      60_000,
+    );
     expect(seen, `it exited before it reported waiting: ${stopped.output.text}`).toBe('waiting');
     // Alive, and not ready: /readyz names what it waits for first.
     expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).toBe(200);
@@ -70,7 +88,9 @@ describe('orchestrator main', () => {
     expect(readyz.status).toBe(503);
     const body = (await readyz.json()) as { service: string; status: string; notReady: Array<{ part: string; reason: string }> };
     expect([body.service, body.status]).toEqual(['orchestrator', 'not-ready']);
-    expect(body.notReady[0]).toEqual(expect.objectContaining({ part: expect.stringMatching(/^(adapters|command-feedback)$/), reason: expect.stringMatching(/^(connecting|starting)$/) }));
+    expect(body.notReady[0]).toEqual(
+      expect.objectContaining({ part: expect.stringMatching(/^(adapters|command-feedback)$/), reason: expect.stringMatching(/^(connecting|starting)$/) }),
+    );
     stopped.child.kill('SIGTERM');
     expect(await stopped.exited).toBe(143);
     expect(stopped.output.stderr).toContain('orchestrator: stopped by SIGTERM while starting');
@@ -78,7 +98,11 @@ describe('orchestrator main', () => {
     const timedOut = run({ FIELDLINK_STARTUP_TIMEOUT_MS: '4000' });
     expect(await timedOut.exited).toBe(1);
     // On a loaded machine the adapters may still be loading when the time is up: the hub is named either way.
-    expect(timedOut.output.stderr).toMatch(new RegExp(`orchestrator: did not start within 4000 ms \\(still starting (adapters|command-feedback)\\); check https://127\\.0\\.0\\.1:${port} \\(iotHub\\.connectionString, FIELDLINK_IOT_HUB_CONNECTION_STRING\\)`));
+    expect(timedOut.output.stderr).toMatch(
+      new RegExp(
+        `orchestrator: did not start within 4000 ms \\(still starting (adapters|command-feedback)\\); check https://127\\.0\\.0\\.1:${port} \\(iotHub\\.connectionString, FIELDLINK_IOT_HUB_CONNECTION_STRING\\)`,
+      ),
+    );
     expect(timedOut.output.text).not.toContain(key);
     expect(timedOut.output.stderr).not.toMatch(/^\s+at /m);
   }, 120_000);

@@ -23,14 +23,22 @@ const services: Service[] = [];
 function start(name: string, main: string, args: readonly string[], env: Record<string, string>): Service {
   const clean: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
   for (const key of Object.keys(clean)) if (key.startsWith('FIELDLINK_')) delete clean[key];
-  const child = spawn(process.execPath, ['--conditions=@fieldlink/source', '--import', 'tsx', join(root, main), ...args], { cwd: root, env: { ...clean, ...env } });
+  const child = spawn(process.execPath, ['--conditions=@fieldlink/source', '--import', 'tsx', join(root, main), ...args], {
+    cwd: root,
+    env: { ...clean, ...env },
+  });
   const service: Service = {
     name,
     child,
     output: '',
     until: async (pattern, timeoutMs = 90_000) => {
       // null: the process exited first.
-      const seen = await waitFor(`${pattern} from ${name}`, () => pattern.exec(service.output) ?? (child.exitCode === null ? undefined : null), timeoutMs, 100).catch(() => undefined);
+      const seen = await waitFor(
+        `${pattern} from ${name}`,
+        () => pattern.exec(service.output) ?? (child.exitCode === null ? undefined : null),
+        timeoutMs,
+        100,
+      ).catch(() => undefined);
       if (seen === null) throw new Error(`${name} exited (${child.exitCode}) before ${pattern}:\n${service.output}`);
       if (seen === undefined) throw new Error(`${name}: no ${pattern} within ${timeoutMs} ms:\n${service.output}`);
       return seen;
@@ -95,10 +103,14 @@ describe('the services as separate processes on one data directory', () => {
       const res = await fetch(`${consoleUrl}api/snapshot`).catch(() => undefined);
       last = res?.ok === true ? ((await res.json()) as Snapshot) : last;
       // The device's row comes from the status store at the stream processor's next commit, which may follow the acknowledgement.
-      return last?.commands.some((c) => c.deviceId === 'thermostat-1' && c.state === 'acknowledged') && last.devices.some((d) => d.deviceId === 'thermostat-1') ? last : undefined;
+      return last?.commands.some((c) => c.deviceId === 'thermostat-1' && c.state === 'acknowledged') && last.devices.some((d) => d.deviceId === 'thermostat-1')
+        ? last
+        : undefined;
     };
     const snapshot = await waitFor('an acknowledged command in the console', probe, 100_000, 500).catch(() => {
-      throw new Error(`no acknowledged command in the console: ${JSON.stringify(last)}\n${services.map((s) => `--- ${s.name}\n${s.output.slice(-3_000)}`).join('\n')}`);
+      throw new Error(
+        `no acknowledged command in the console: ${JSON.stringify(last)}\n${services.map((s) => `--- ${s.name}\n${s.output.slice(-3_000)}`).join('\n')}`,
+      );
     });
     expect(snapshot.alerts.some((a) => a.deviceId === 'thermostat-1')).toBe(true);
     expect(snapshot.devices.map((d) => d.deviceId)).toContain('thermostat-1');

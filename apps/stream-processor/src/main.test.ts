@@ -33,15 +33,24 @@ describe('stream-processor main', () => {
   });
 
   it('refuses a wrong setting with its path and exit code 2, starting nothing', () => {
-    const run = spawnSync(node[0], node.slice(1), { cwd: root, encoding: 'utf8', env: { ...process.env, FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' }, timeout: 60_000 });
+    const run = spawnSync(node[0], node.slice(1), {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus' },
+      timeout: 60_000,
+    });
     expect(run.status).toBe(2);
-    expect(run.stderr).toContain('configuration: serviceBus.connectionString: is required because ports.alertsQueue is "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING');
+    expect(run.stderr).toContain(
+      'configuration: serviceBus.connectionString: is required because ports.alertsQueue is "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING',
+    );
     expect(run.stdout).toBe('');
   });
 
   it('with health.port serves /healthz at once and /readyz 200 once started, every log line JSON with log.format json', async () => {
     const port = await freePort();
-    const child = track(spawn(node[0], node.slice(1), { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json', FIELDLINK_HEALTH_PORT: String(port) } }));
+    const child = track(
+      spawn(node[0], node.slice(1), { cwd: root, env: { ...process.env, FIELDLINK_LOG_FORMAT: 'json', FIELDLINK_HEALTH_PORT: String(port) } }),
+    );
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));

@@ -44,7 +44,10 @@ describe('fieldlink-thermostat-simulator', () => {
         child.once('exit', (code) => reject(new Error(`exited with ${code}: ${out}`)));
       });
       const fleet = (await (await fetch(`${url}api/fleet`)).json()) as { devices: Array<{ deviceId: string; connection: string }> };
-      expect(fleet.devices.map((d) => [d.deviceId, d.connection])).toEqual([['thermostat-1', 'connected'], ['thermostat-2', 'connected']]);
+      expect(fleet.devices.map((d) => [d.deviceId, d.connection])).toEqual([
+        ['thermostat-1', 'connected'],
+        ['thermostat-2', 'connected'],
+      ]);
     } finally {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
@@ -54,7 +57,10 @@ describe('fieldlink-thermostat-simulator', () => {
 
   it('with log.format json and health.port logs only JSON lines and answers /healthz and /readyz 200 once serving, until SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(tsx, [main, '--port', '0', '--devices', '1'], { cwd: root, env: { ...env, FIELDLINK_LOG_FORMAT: 'json', FIELDLINK_HEALTH_PORT: String(port) } });
+    const child = spawn(tsx, [main, '--port', '0', '--devices', '1'], {
+      cwd: root,
+      env: { ...env, FIELDLINK_LOG_FORMAT: 'json', FIELDLINK_HEALTH_PORT: String(port) },
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     const exited = new Promise((resolve) => child.once('exit', resolve));

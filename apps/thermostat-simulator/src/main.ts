@@ -4,16 +4,20 @@ import { describeStartOutcome, formatConfigIssues, loadConfig, startHealthOf, Te
 import { checkAccessSettings, describeFleetError, runFleetLoad, startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
 import { createSimulatorFleet } from './simulator-fleet.js';
 
-const wholeNumber = (name: string, min: number, max: number) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}".`);
-  return n;
-};
-const positiveNumber = (name: string) => (value: string): number => {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number above 0, got "${value}".`);
-  return n;
-};
+const wholeNumber =
+  (name: string, min: number, max: number) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got "${value}".`);
+    return n;
+  };
+const positiveNumber =
+  (name: string) =>
+  (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a number above 0, got "${value}".`);
+    return n;
+  };
 
 interface SimulatorOptions {
   readonly host: string;
@@ -30,7 +34,9 @@ interface SimulatorOptions {
 
 const program = new Command()
   .name('fieldlink-thermostat-simulator')
-  .description('Simulated CFS thermostats on the device client port (in-memory hub or a real IoT hub): a web page to watch and steer them, or --load for a headless load of N devices at R messages per second.')
+  .description(
+    'Simulated CFS thermostats on the device client port (in-memory hub or a real IoT hub): a web page to watch and steer them, or --load for a headless load of N devices at R messages per second.',
+  )
   .option('--host <address>', 'address to bind the page; any address other than loopback requires a token', '127.0.0.1')
   .option('--port <n>', 'port of the page (0: any free port)', wholeNumber('--port', 0, 65_535), 4320)
   .option('--token <token>', 'access token of the page (at least 16 characters); default: FIELDLINK_SIMULATOR_TOKEN')
@@ -50,7 +56,9 @@ const program = new Command()
     const log = new TerminalLog(undefined, { json });
     // Devices on the in-memory hub of this process reach no stream processor or orchestrator of another: said once, at start.
     if (config.value.ports.deviceClient === 'in-memory') {
-      log.warn('simulator.shares-nothing', { message: 'the IoT hub is in memory: these devices share nothing with another process; use profile durable (one data directory) or the IoT Hub adapter' });
+      log.warn('simulator.shares-nothing', {
+        message: 'the IoT hub is in memory: these devices share nothing with another process; use profile durable (one data directory) or the IoT Hub adapter',
+      });
     }
     if (options.load !== undefined) {
       const created = await createSimulatorFleet(config.value, 0, { log });
@@ -68,7 +76,9 @@ const program = new Command()
       await created.value.close();
       if (!summary.ok) return fail(describeFleetError(summary.error));
       const s = summary.value;
-      process.stdout.write(`load: ${s.devices} devices, ${s.sent} sent, ${s.failed} failed in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.achievedPerSecond.toFixed(1)} msg/s of ${options.rate} asked\n`);
+      process.stdout.write(
+        `load: ${s.devices} devices, ${s.sent} sent, ${s.failed} failed in ${(s.elapsedMs / 1000).toFixed(1)} s: ${s.achievedPerSecond.toFixed(1)} msg/s of ${options.rate} asked\n`,
+      );
       return;
     }
     // An empty variable is no token, not an empty one.
@@ -76,15 +86,27 @@ const program = new Command()
     const access = checkAccessSettings({ host: options.host, ...(token === undefined ? {} : { token }) });
     if (!access.ok) return fail(`${access.error.path}: ${access.error.message}`);
     let ready = false;
-    const health = await startHealthOf(config.value, 'thermostat-simulator', () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'simulated-fleet', reason: 'starting' }] }), log);
+    const health = await startHealthOf(
+      config.value,
+      'thermostat-simulator',
+      () => (ready ? { ready: true } : { ready: false, notReady: [{ part: 'simulated-fleet', reason: 'starting' }] }),
+      log,
+    );
     if (!health.ok) return exitWith(health.error.message);
-    const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log, idPrefix: options.idPrefix }).catch((error: unknown) =>
-      exitWith(describeStartOutcome(config.value, { kind: 'failed', part: 'simulated-fleet', error }, 'fieldlink-thermostat-simulator')),
+    const created = await createSimulatorFleet(config.value, options.devices ?? config.value.simulator.devices, { log, idPrefix: options.idPrefix }).catch(
+      (error: unknown) => exitWith(describeStartOutcome(config.value, { kind: 'failed', part: 'simulated-fleet', error }, 'fieldlink-thermostat-simulator')),
     );
     if (!created.ok) return fail(formatConfigIssues(created.error));
     const { fleet } = created.value;
     fleet.start();
-    const server = await startSimulatorServer({ fleet, host: options.host, port: options.port, prepareDevice: (deviceId) => created.value.registerDevices([deviceId]), ...(token === undefined ? {} : { token }), log });
+    const server = await startSimulatorServer({
+      fleet,
+      host: options.host,
+      port: options.port,
+      prepareDevice: (deviceId) => created.value.registerDevices([deviceId]),
+      ...(token === undefined ? {} : { token }),
+      log,
+    });
     ready = true;
     if (json) log.info('thermostat-simulator.started', { url: server.url, ...(token === undefined ? {} : { open: 'as ?token=<your token>' }) });
     else process.stdout.write(`Thermostat simulator: ${server.url}${token === undefined ? '' : ' (open it as ?token=<your token>)'}\n`);

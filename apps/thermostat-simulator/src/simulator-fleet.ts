@@ -37,7 +37,11 @@ const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, maxMs: 15_000 };
  * again on its own, after a wait that grows with each failure (with jitter), so a hub that
  * restarts or drops connections gets its devices back.
  */
-export async function createSimulatorFleet(config: FieldlinkConfig, devices: number, options: SimulatorFleetOptions = {}): Promise<Result<SimulatorFleet, ConfigIssue[]>> {
+export async function createSimulatorFleet(
+  config: FieldlinkConfig,
+  devices: number,
+  options: SimulatorFleetOptions = {},
+): Promise<Result<SimulatorFleet, ConfigIssue[]>> {
   const assembled = await assemble(config, ['deviceClient', 'deviceRegistry'], options);
   if (!assembled.ok) return assembled;
   const { container, adapters, feed } = assembled.value;
@@ -48,10 +52,20 @@ export async function createSimulatorFleet(config: FieldlinkConfig, devices: num
   const prefix = options.idPrefix ?? 'thermostat-';
   await registerDevices(Array.from({ length: devices }, (_, i) => `${prefix}${i + 1}`));
   const deviceClient = resolveToken(container, TOKENS.DeviceClient);
-  const fleet = new ThermostatFleet({ deviceClient, intervalMs: config.simulator.intervalMs, heartbeatIntervalMs: config.simulator.heartbeatIntervalMs, log: feed });
+  const fleet = new ThermostatFleet({
+    deviceClient,
+    intervalMs: config.simulator.intervalMs,
+    heartbeatIntervalMs: config.simulator.heartbeatIntervalMs,
+    log: feed,
+  });
   for (let i = 1; i <= devices; i++) {
     const drifting = i <= config.simulator.drifting;
-    const added = await fleet.addDevice(`${prefix}${i}`, drifting ? { temperature: 68, target: 62, driftPerMinute: config.simulator.driftPerMinute } : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) });
+    const added = await fleet.addDevice(
+      `${prefix}${i}`,
+      drifting
+        ? { temperature: 68, target: 62, driftPerMinute: config.simulator.driftPerMinute }
+        : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) },
+    );
     if (!added.ok) feed.error('device.add-failed', { deviceId: `${prefix}${i}`, error: describeFleetError(added.error) });
   }
   const supervisor = superviseConnections(fleet, retry, options.superviseEveryMs ?? 250, feed, abort.signal);
@@ -71,7 +85,13 @@ export async function createSimulatorFleet(config: FieldlinkConfig, devices: num
   };
 }
 
-async function registerWithRetry(registry: DeviceRegistryPort, deviceIds: readonly string[], retry: BackoffPolicy, log: LogPort, signal: AbortSignal): Promise<void> {
+async function registerWithRetry(
+  registry: DeviceRegistryPort,
+  deviceIds: readonly string[],
+  retry: BackoffPolicy,
+  log: LogPort,
+  signal: AbortSignal,
+): Promise<void> {
   let pending = [...deviceIds];
   for (let attempt = 0; pending.length > 0 && !signal.aborted; attempt++) {
     let failed: Array<{ deviceId: string; error: string }>;
@@ -86,7 +106,8 @@ async function registerWithRetry(registry: DeviceRegistryPort, deviceIds: readon
       return;
     }
     const waitMs = backoffDelay(retry, attempt);
-    for (const f of failed.slice(0, 3)) log.warn('device.registration-failed', { deviceId: f.deviceId, error: f.error, failed: failed.length, retryInMs: waitMs });
+    for (const f of failed.slice(0, 3))
+      log.warn('device.registration-failed', { deviceId: f.deviceId, error: f.error, failed: failed.length, retryInMs: waitMs });
     pending = failed.map((f) => f.deviceId);
     await sleep(waitMs, signal);
   }

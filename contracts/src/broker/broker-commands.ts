@@ -35,5 +35,8 @@ export function canIDeployPlan(context: BrokerContext, pactsDir: string = FIELDL
   const version = context.env['PACT_VERSION'] || context.gitCommit();
   const environment = context.env['PACT_ENVIRONMENT'] || 'production';
   const ours = [...new Set(fieldlinkPacts(pactsDir).flatMap((p) => [p.consumer, p.provider]))].filter((name) => name.startsWith('fieldlink-')).sort();
-  return { kind: 'run', commands: ours.map((pacticipant) => ['can-i-deploy', '--pacticipant', pacticipant, '--version', version, '--to-environment', environment]) };
+  return {
+    kind: 'run',
+    commands: ours.map((pacticipant) => ['can-i-deploy', '--pacticipant', pacticipant, '--version', version, '--to-environment', environment]),
+  };
 }

@@ -21,7 +21,9 @@ interface PactJson {
 export function readPactFiles(dir = PACTS_DIR): Map<string, PactFileSummary> {
   const pacts = new Map<string, PactFileSummary>();
   if (!existsSync(dir)) return pacts;
-  for (const fileName of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const fileName of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const bytes = readFileSync(join(dir, fileName));
     const json = JSON.parse(bytes.toString('utf8')) as PactJson;
     pacts.set(fileName, {
@@ -37,7 +39,9 @@ export function readPactFiles(dir = PACTS_DIR): Map<string, PactFileSummary> {
 export function readVerificationRecords(dir = RESULTS_DIR): Map<string, VerificationRecord> {
   const records = new Map<string, VerificationRecord>();
   if (!existsSync(dir)) return records;
-  for (const fileName of readdirSync(dir).filter((f) => f.endsWith('.json')).sort()) {
+  for (const fileName of readdirSync(dir)
+    .filter((f) => f.endsWith('.json'))
+    .sort()) {
     const record = JSON.parse(readFileSync(join(dir, fileName), 'utf8')) as VerificationRecord;
     records.set(record.pactFile, record);
   }

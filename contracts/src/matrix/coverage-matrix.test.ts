@@ -7,12 +7,27 @@ const flows: FlowContract[] = [
   { flow: '4b', what: 'anomaly score', pacts: [], noWire: 'in process' },
 ];
 const pact = (over: Partial<PactFileSummary> = {}): Map<string, PactFileSummary> =>
-  new Map([['fieldlink-orchestrator-fieldlink-stream-processor.json', { fileName: 'fieldlink-orchestrator-fieldlink-stream-processor.json', sha256: 'abc', specification: '4.0', interactions: ['an alert'], ...over }]]);
+  new Map([
+    [
+      'fieldlink-orchestrator-fieldlink-stream-processor.json',
+      { fileName: 'fieldlink-orchestrator-fieldlink-stream-processor.json', sha256: 'abc', specification: '4.0', interactions: ['an alert'], ...over },
+    ],
+  ]);
 const record = (over: Partial<VerificationRecord> = {}): Map<string, VerificationRecord> =>
   new Map([
     [
       'fieldlink-orchestrator-fieldlink-stream-processor.json',
-      { consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', pactFile: 'fieldlink-orchestrator-fieldlink-stream-processor.json', pactSha256: 'abc', providerProject: 'flows', verifiedAt: '2026-11-28T00:00:00.000Z', passed: true, interactions: [{ description: 'an alert', result: 'OK' }], ...over },
+      {
+        consumer: 'fieldlink-orchestrator',
+        provider: 'fieldlink-stream-processor',
+        pactFile: 'fieldlink-orchestrator-fieldlink-stream-processor.json',
+        pactSha256: 'abc',
+        providerProject: 'flows',
+        verifiedAt: '2026-11-28T00:00:00.000Z',
+        passed: true,
+        interactions: [{ description: 'an alert', result: 'OK' }],
+        ...over,
+      },
     ],
   ]);
 const statusOfAlerts = (pacts: Map<string, PactFileSummary>, records: Map<string, VerificationRecord>) => coverageMatrix(pacts, records, flows)[0]!.status;
@@ -45,7 +60,10 @@ describe('coverage matrix', () => {
   });
 
   it('is red when the verification failed or skipped an interaction', () => {
-    expect(statusOfAlerts(pact(), record({ passed: false, interactions: [{ description: 'an alert', result: 'Error' }] }))).toEqual({ kind: 'verification-failed', descriptions: ['an alert'] });
+    expect(statusOfAlerts(pact(), record({ passed: false, interactions: [{ description: 'an alert', result: 'Error' }] }))).toEqual({
+      kind: 'verification-failed',
+      descriptions: ['an alert'],
+    });
     expect(statusOfAlerts(pact(), record({ interactions: [] }))).toEqual({ kind: 'verification-failed', descriptions: ['an alert'] });
   });
 

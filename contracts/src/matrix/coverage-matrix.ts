@@ -103,9 +103,18 @@ export function describeStatus(status: MatrixLine['status']): string {
 
 /** The matrix as a plain-text table for a terminal or a CI log. */
 export function formatMatrix(lines: readonly MatrixLine[]): string {
-  const rows = [['flow', 'what', 'consumer ← provider pact', 'provider verification', 'status'], ...lines.map((l) => [l.flow, l.what, l.pact, l.verification, `${isGreen(l) ? '✔' : '✘'} ${describeStatus(l.status)}`])];
+  const rows = [
+    ['flow', 'what', 'consumer ← provider pact', 'provider verification', 'status'],
+    ...lines.map((l) => [l.flow, l.what, l.pact, l.verification, `${isGreen(l) ? '✔' : '✘'} ${describeStatus(l.status)}`]),
+  ];
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => [...r[c]!].length)));
-  const pad = (r: string[]): string => r.map((cell, c) => cell + ' '.repeat(widths[c]! - [...cell].length)).join('  ').trimEnd();
+  const pad = (r: string[]): string =>
+    r
+      .map((cell, c) => cell + ' '.repeat(widths[c]! - [...cell].length))
+      .join('  ')
+      .trimEnd();
   const green = lines.filter(isGreen).length;
-  return [pad(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(pad), '', `${green} of ${lines.length} contract lines green`].join('\n');
+  return [pad(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(pad), '', `${green} of ${lines.length} contract lines green`].join(
+    '\n',
+  );
 }

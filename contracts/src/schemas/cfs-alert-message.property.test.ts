@@ -1,7 +1,16 @@
 import { cfsAlertMessageSchema, decodeCfsAlertMessage, encodeCfsAlertMessage, toValidationIssues, type CfsAlertElement } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hubDeviceIdArbitrary, invalidUtf8Arbitrary, isoTimeArbitrary, jsonNumberArbitrary, mutationArbitrary, withByteOrderMark, withInvalidUtf8, type FieldSpec } from './mutations.js';
+import {
+  hubDeviceIdArbitrary,
+  invalidUtf8Arbitrary,
+  isoTimeArbitrary,
+  jsonNumberArbitrary,
+  mutationArbitrary,
+  withByteOrderMark,
+  withInvalidUtf8,
+  type FieldSpec,
+} from './mutations.js';
 
 const FIELDS: FieldSpec[] = [
   { name: 'deviceid', type: 'string', required: true, maxLength: 128 },
@@ -55,7 +64,10 @@ describe('CFS alerts-queue message (flow 6)', () => {
     fc.assert(
       fc.property(messageArbitrary, invalidUtf8Arbitrary, (elements, bad) => {
         expect(decodeCfsAlertMessage(withByteOrderMark(text(elements)))).toMatchObject({ ok: false, error: [{ path: 'body' }] });
-        expect(decodeCfsAlertMessage(withInvalidUtf8(text(elements), bad))).toMatchObject({ ok: false, error: [{ path: 'body', message: 'is not valid UTF-8' }] });
+        expect(decodeCfsAlertMessage(withInvalidUtf8(text(elements), bad))).toMatchObject({
+          ok: false,
+          error: [{ path: 'body', message: 'is not valid UTF-8' }],
+        });
       }),
     );
   });

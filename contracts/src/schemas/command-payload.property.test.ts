@@ -6,10 +6,18 @@ import { invalidUtf8Arbitrary, withByteOrderMark, withInvalidUtf8 } from './muta
 const numberAsText = fc.integer({ min: -100, max: 200 }).map(String);
 const payloadArbitrary = fc.oneof(
   fc.constant({ CommandName: 'Reset Thermostat', Parameters: {} }),
-  fc.string({ minLength: 1, maxLength: 200 }).filter((m) => m.trim() !== '').map((Message) => ({ CommandName: 'Notification', Parameters: { Message } })),
-  fc.record({ Temperature: numberAsText, Humidity: numberAsText }, { requiredKeys: [] }).map((Reading) => ({ CommandName: 'Set Values', Parameters: { Reading } })),
+  fc
+    .string({ minLength: 1, maxLength: 200 })
+    .filter((m) => m.trim() !== '')
+    .map((Message) => ({ CommandName: 'Notification', Parameters: { Message } })),
+  fc
+    .record({ Temperature: numberAsText, Humidity: numberAsText }, { requiredKeys: [] })
+    .map((Reading) => ({ CommandName: 'Set Values', Parameters: { Reading } })),
   // The schema trims CommandName (a lossy normalisation), so a valid name here has no surrounding blanks.
-  fc.record({ CommandName: fc.string({ minLength: 1, maxLength: 100 }).filter((n) => n.trim() !== '' && n.trim() === n), Parameters: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue(), { maxKeys: 4 }) }),
+  fc.record({
+    CommandName: fc.string({ minLength: 1, maxLength: 100 }).filter((n) => n.trim() !== '' && n.trim() === n),
+    Parameters: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue(), { maxKeys: 4 }),
+  }),
 );
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
@@ -26,9 +34,15 @@ describe('command payload (msdyn_message, flows 12–19)', () => {
 
   it('a missing, wrong-typed or nested CommandName or Parameters is refused naming that field, never thrown', () => {
     const mutation = fc.oneof(
-      fc.constantFrom('CommandName', 'Parameters').map((field) => ({ field, apply: (p: Record<string, unknown>) => Object.fromEntries(Object.entries(p).filter(([k]) => k !== field)) })),
-      fc.oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant(['Reset Thermostat']), fc.constant({ name: 'Reset Thermostat' })).map((v) => ({ field: 'CommandName', apply: (p: Record<string, unknown>) => ({ ...p, CommandName: v }) })),
-      fc.oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant([{}])).map((v) => ({ field: 'Parameters', apply: (p: Record<string, unknown>) => ({ ...p, Parameters: v }) })),
+      fc
+        .constantFrom('CommandName', 'Parameters')
+        .map((field) => ({ field, apply: (p: Record<string, unknown>) => Object.fromEntries(Object.entries(p).filter(([k]) => k !== field)) })),
+      fc
+        .oneof(fc.integer(), fc.boolean(), fc.constant(null), fc.constant(['Reset Thermostat']), fc.constant({ name: 'Reset Thermostat' }))
+        .map((v) => ({ field: 'CommandName', apply: (p: Record<string, unknown>) => ({ ...p, CommandName: v }) })),
+      fc
+        .oneof(fc.string(), fc.integer(), fc.constant(null), fc.constant([{}]))
+        .map((v) => ({ field: 'Parameters', apply: (p: Record<string, unknown>) => ({ ...p, Parameters: v }) })),
     );
     fc.assert(
       fc.property(payloadArbitrary, mutation, (payload, m) => {

@@ -1,7 +1,15 @@
 import { decodeDeliveryFeedback, deliveryFeedbackMessageSchema, encodeDeliveryFeedback, toValidationIssues, type DeliveryFeedback } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hubDeviceIdArbitrary, invalidUtf8Arbitrary, isoTimeArbitrary, mutationArbitrary, withByteOrderMark, withInvalidUtf8, type FieldSpec } from './mutations.js';
+import {
+  hubDeviceIdArbitrary,
+  invalidUtf8Arbitrary,
+  isoTimeArbitrary,
+  mutationArbitrary,
+  withByteOrderMark,
+  withInvalidUtf8,
+  type FieldSpec,
+} from './mutations.js';
 
 const FIELDS: FieldSpec[] = [
   { name: 'originalMessageId', type: 'string', required: true, maxLength: 128 },
@@ -45,11 +53,15 @@ describe('IoT Hub delivery feedback message (flows 16–19 feedback)', () => {
 
   it('an unknown status code is refused at statusCode', () => {
     fc.assert(
-      fc.property(recordsArbitrary, fc.string().filter((s) => !['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged'].includes(s)), (feedback, status) => {
-        const records = JSON.parse(text(encodeDeliveryFeedback(feedback))) as Array<Record<string, unknown>>;
-        records[0]!['statusCode'] = status;
-        expect(decodeDeliveryFeedback(JSON.stringify(records))).toMatchObject({ ok: false, error: [{ path: '0.statusCode' }] });
-      }),
+      fc.property(
+        recordsArbitrary,
+        fc.string().filter((s) => !['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged'].includes(s)),
+        (feedback, status) => {
+          const records = JSON.parse(text(encodeDeliveryFeedback(feedback))) as Array<Record<string, unknown>>;
+          records[0]!['statusCode'] = status;
+          expect(decodeDeliveryFeedback(JSON.stringify(records))).toMatchObject({ ok: false, error: [{ path: '0.statusCode' }] });
+        },
+      ),
     );
   });
 

@@ -4,15 +4,24 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { invalidUtf8Arbitrary, withByteOrderMark, withInvalidUtf8 } from './mutations.js';
 
-const fixture = (name: string): Record<string, unknown> => JSON.parse(readFileSync(new URL(`../../../fixtures/cfs/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
+const fixture = (name: string): Record<string, unknown> =>
+  JSON.parse(readFileSync(new URL(`../../../fixtures/cfs/${name}`, import.meta.url), 'utf8')) as Record<string, unknown>;
 const FIXTURES = ['remote-execution-context.create-command.json', 'remote-execution-context.register-devices.json'].map(fixture);
-const contextArbitrary = fc.record({
-  base: fc.constantFrom(...FIXTURES),
-  correlationId: fc.uuid(),
-  depth: fc.integer({ min: 1, max: 8 }),
-  organizationName: fc.string({ minLength: 1, maxLength: 40 }),
-  operationCreatedOn: fc.integer({ min: 0, max: 4_102_444_800_000 }),
-}).map(({ base, correlationId, depth, organizationName, operationCreatedOn }) => ({ ...base, CorrelationId: correlationId, Depth: depth, OrganizationName: organizationName, OperationCreatedOn: `/Date(${operationCreatedOn})/` }));
+const contextArbitrary = fc
+  .record({
+    base: fc.constantFrom(...FIXTURES),
+    correlationId: fc.uuid(),
+    depth: fc.integer({ min: 1, max: 8 }),
+    organizationName: fc.string({ minLength: 1, maxLength: 40 }),
+    operationCreatedOn: fc.integer({ min: 0, max: 4_102_444_800_000 }),
+  })
+  .map(({ base, correlationId, depth, organizationName, operationCreatedOn }) => ({
+    ...base,
+    CorrelationId: correlationId,
+    Depth: depth,
+    OrganizationName: organizationName,
+    OperationCreatedOn: `/Date(${operationCreatedOn})/`,
+  }));
 
 describe('Dataverse RemoteExecutionContext (flow 13)', () => {
   it('any context built from the CFS examples survives decode, encode, decode unchanged', () => {
@@ -28,11 +37,18 @@ describe('Dataverse RemoteExecutionContext (flow 13)', () => {
 
   it('a missing, wrong-typed or nested MessageName or PrimaryEntityName, or a non-list InputParameters, is refused naming that field, never thrown', () => {
     const mutation = fc.oneof(
-      fc.constantFrom('MessageName', 'PrimaryEntityName').map((field) => ({ field, apply: (c: Record<string, unknown>) => Object.fromEntries(Object.entries(c).filter(([k]) => k !== field)) })),
       fc
-        .tuple(fc.constantFrom('MessageName', 'PrimaryEntityName'), fc.oneof(fc.integer(), fc.boolean(), fc.constant(['Create']), fc.constant({ value: 'Create' })))
+        .constantFrom('MessageName', 'PrimaryEntityName')
+        .map((field) => ({ field, apply: (c: Record<string, unknown>) => Object.fromEntries(Object.entries(c).filter(([k]) => k !== field)) })),
+      fc
+        .tuple(
+          fc.constantFrom('MessageName', 'PrimaryEntityName'),
+          fc.oneof(fc.integer(), fc.boolean(), fc.constant(['Create']), fc.constant({ value: 'Create' })),
+        )
         .map(([field, v]) => ({ field, apply: (c: Record<string, unknown>) => ({ ...c, [field]: v }) })),
-      fc.oneof(fc.string(), fc.integer(), fc.constant({ key: 'Target' })).map((v) => ({ field: 'InputParameters', apply: (c: Record<string, unknown>) => ({ ...c, InputParameters: v }) })),
+      fc
+        .oneof(fc.string(), fc.integer(), fc.constant({ key: 'Target' }))
+        .map((v) => ({ field: 'InputParameters', apply: (c: Record<string, unknown>) => ({ ...c, InputParameters: v }) })),
     );
     fc.assert(
       fc.property(contextArbitrary, mutation, (context, m) => {

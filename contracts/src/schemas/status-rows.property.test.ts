@@ -13,7 +13,16 @@ import {
 } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hubDeviceIdArbitrary, invalidUtf8Arbitrary, jsonNumberArbitrary, mutationArbitrary, withByteOrderMark, withInvalidUtf8, type FieldSpec, type JsonObject } from './mutations.js';
+import {
+  hubDeviceIdArbitrary,
+  invalidUtf8Arbitrary,
+  jsonNumberArbitrary,
+  mutationArbitrary,
+  withByteOrderMark,
+  withInvalidUtf8,
+  type FieldSpec,
+  type JsonObject,
+} from './mutations.js';
 
 const AGGREGATE_FIELDS: FieldSpec[] = [
   { name: 'deviceId', type: 'string', required: true, maxLength: 128 },
@@ -61,12 +70,16 @@ const pathsOf = (result: { ok: boolean; error?: ReadonlyArray<{ path: string }> 
 describe('status rows (flow 5): per-minute aggregates and device health', () => {
   it('any valid aggregate row or health row survives encode then decode unchanged, one by one and as a body', () => {
     fc.assert(
-      fc.property(fc.array(aggregateArbitrary, { minLength: 1, maxLength: 5 }), fc.array(healthArbitrary, { minLength: 1, maxLength: 5 }), (aggregates, health) => {
-        for (const a of aggregates) expect(decodeMinuteAggregateRow(JSON.parse(JSON.stringify(encodeMinuteAggregateRow(a))))).toEqual({ ok: true, value: a });
-        for (const h of health) expect(decodeDeviceHealthRow(JSON.parse(JSON.stringify(encodeDeviceHealthRow(h))))).toEqual({ ok: true, value: h });
-        expect(decodeMinuteAggregateRows(encodeMinuteAggregateRows(aggregates))).toEqual({ ok: true, value: aggregates });
-        expect(decodeDeviceHealthRows(encodeDeviceHealthRows(health))).toEqual({ ok: true, value: health });
-      }),
+      fc.property(
+        fc.array(aggregateArbitrary, { minLength: 1, maxLength: 5 }),
+        fc.array(healthArbitrary, { minLength: 1, maxLength: 5 }),
+        (aggregates, health) => {
+          for (const a of aggregates) expect(decodeMinuteAggregateRow(JSON.parse(JSON.stringify(encodeMinuteAggregateRow(a))))).toEqual({ ok: true, value: a });
+          for (const h of health) expect(decodeDeviceHealthRow(JSON.parse(JSON.stringify(encodeDeviceHealthRow(h))))).toEqual({ ok: true, value: h });
+          expect(decodeMinuteAggregateRows(encodeMinuteAggregateRows(aggregates))).toEqual({ ok: true, value: aggregates });
+          expect(decodeDeviceHealthRows(encodeDeviceHealthRows(health))).toEqual({ ok: true, value: health });
+        },
+      ),
     );
   });
 
@@ -83,32 +96,58 @@ describe('status rows (flow 5): per-minute aggregates and device health', () => 
 
   it('an aggregate row whose window end is not a whole minute, whose count is not a positive whole number, or whose max is below its min is refused naming that field', () => {
     fc.assert(
-      fc.property(aggregateArbitrary, fc.integer({ min: 1, max: MINUTE - 1 }), fc.oneof(fc.integer({ max: 0 }), fc.double({ min: 0.01, max: 1e6, noNaN: true }).filter((n) => !Number.isInteger(n))), (aggregate, offset, badCount) => {
-        const row = encodeMinuteAggregateRow(aggregate);
-        expect(pathsOf(decodeMinuteAggregateRow({ ...row, windowEnd: row.windowEnd + offset }))).toEqual(['windowEnd']);
-        expect(pathsOf(decodeMinuteAggregateRow({ ...row, count: badCount }))).toEqual(['count']);
-        if (row.min !== row.max) expect(pathsOf(decodeMinuteAggregateRow({ ...row, min: row.max, max: row.min }))).toEqual(['max']);
-      }),
+      fc.property(
+        aggregateArbitrary,
+        fc.integer({ min: 1, max: MINUTE - 1 }),
+        fc.oneof(
+          fc.integer({ max: 0 }),
+          fc.double({ min: 0.01, max: 1e6, noNaN: true }).filter((n) => !Number.isInteger(n)),
+        ),
+        (aggregate, offset, badCount) => {
+          const row = encodeMinuteAggregateRow(aggregate);
+          expect(pathsOf(decodeMinuteAggregateRow({ ...row, windowEnd: row.windowEnd + offset }))).toEqual(['windowEnd']);
+          expect(pathsOf(decodeMinuteAggregateRow({ ...row, count: badCount }))).toEqual(['count']);
+          if (row.min !== row.max) expect(pathsOf(decodeMinuteAggregateRow({ ...row, min: row.max, max: row.min }))).toEqual(['max']);
+        },
+      ),
     );
   });
 
   it('any missing field, wrong type or extra nesting of a health row, or a last reading that is not a finite number, is refused with an issue naming the field, never thrown', () => {
     fc.assert(
-      fc.property(healthArbitrary, mutationArbitrary(HEALTH_FIELDS), readingKeyArbitrary, fc.oneof(fc.string(), fc.boolean(), fc.constant(null), fc.constant(Number.NaN), fc.constant(Infinity), fc.array(fc.integer(), { maxLength: 2 }), fc.record({ value: jsonNumberArbitrary })), (health, mutation, key, badReading) => {
-        const row = encodeDeviceHealthRow(health) as unknown as JsonObject;
-        const mutated = decodeDeviceHealthRow(mutation.apply(row));
-        expect(mutated.ok, `${mutation.kind} of ${mutation.field} was accepted`).toBe(false);
-        expect(pathsOf(mutated)).toContain(mutation.field);
-        expect(pathsOf(decodeDeviceHealthRow({ ...row, lastReadings: { ...health.lastReadings, [key]: badReading } }))).toEqual([`lastReadings.${key}`]);
-      }),
+      fc.property(
+        healthArbitrary,
+        mutationArbitrary(HEALTH_FIELDS),
+        readingKeyArbitrary,
+        fc.oneof(
+          fc.string(),
+          fc.boolean(),
+          fc.constant(null),
+          fc.constant(Number.NaN),
+          fc.constant(Infinity),
+          fc.array(fc.integer(), { maxLength: 2 }),
+          fc.record({ value: jsonNumberArbitrary }),
+        ),
+        (health, mutation, key, badReading) => {
+          const row = encodeDeviceHealthRow(health) as unknown as JsonObject;
+          const mutated = decodeDeviceHealthRow(mutation.apply(row));
+          expect(mutated.ok, `${mutation.kind} of ${mutation.field} was accepted`).toBe(false);
+          expect(pathsOf(mutated)).toContain(mutation.field);
+          expect(pathsOf(decodeDeviceHealthRow({ ...row, lastReadings: { ...health.lastReadings, [key]: badReading } }))).toEqual([`lastReadings.${key}`]);
+        },
+      ),
     );
   });
 
   it('health rows whose last readings are not an object of numbers are refused at lastReadings', () => {
     fc.assert(
-      fc.property(healthArbitrary, fc.oneof(fc.string(), jsonNumberArbitrary, fc.boolean(), fc.constant(null), fc.array(jsonNumberArbitrary, { maxLength: 3 })), (health, bad) => {
-        expect(pathsOf(decodeDeviceHealthRow({ ...encodeDeviceHealthRow(health), lastReadings: bad }))).toEqual(['lastReadings']);
-      }),
+      fc.property(
+        healthArbitrary,
+        fc.oneof(fc.string(), jsonNumberArbitrary, fc.boolean(), fc.constant(null), fc.array(jsonNumberArbitrary, { maxLength: 3 })),
+        (health, bad) => {
+          expect(pathsOf(decodeDeviceHealthRow({ ...encodeDeviceHealthRow(health), lastReadings: bad }))).toEqual(['lastReadings']);
+        },
+      ),
     );
   });
 
@@ -124,14 +163,25 @@ describe('status rows (flow 5): per-minute aggregates and device health', () => 
 
   it('a byte-order mark or invalid UTF-8 anywhere in a body of rows is refused at path "body", never thrown', () => {
     fc.assert(
-      fc.property(fc.array(aggregateArbitrary, { minLength: 1, maxLength: 3 }), fc.array(healthArbitrary, { minLength: 1, maxLength: 3 }), invalidUtf8Arbitrary, (aggregates, health, bad) => {
-        const aggregatesJson = text(encodeMinuteAggregateRows(aggregates));
-        const healthJson = text(encodeDeviceHealthRows(health));
-        expect(decodeMinuteAggregateRows(withByteOrderMark(aggregatesJson))).toMatchObject({ ok: false, error: [{ path: 'body' }] });
-        expect(decodeDeviceHealthRows(withByteOrderMark(healthJson))).toMatchObject({ ok: false, error: [{ path: 'body' }] });
-        expect(decodeMinuteAggregateRows(withInvalidUtf8(aggregatesJson, bad))).toMatchObject({ ok: false, error: [{ path: 'body', message: 'is not valid UTF-8' }] });
-        expect(decodeDeviceHealthRows(withInvalidUtf8(healthJson, bad))).toMatchObject({ ok: false, error: [{ path: 'body', message: 'is not valid UTF-8' }] });
-      }),
+      fc.property(
+        fc.array(aggregateArbitrary, { minLength: 1, maxLength: 3 }),
+        fc.array(healthArbitrary, { minLength: 1, maxLength: 3 }),
+        invalidUtf8Arbitrary,
+        (aggregates, health, bad) => {
+          const aggregatesJson = text(encodeMinuteAggregateRows(aggregates));
+          const healthJson = text(encodeDeviceHealthRows(health));
+          expect(decodeMinuteAggregateRows(withByteOrderMark(aggregatesJson))).toMatchObject({ ok: false, error: [{ path: 'body' }] });
+          expect(decodeDeviceHealthRows(withByteOrderMark(healthJson))).toMatchObject({ ok: false, error: [{ path: 'body' }] });
+          expect(decodeMinuteAggregateRows(withInvalidUtf8(aggregatesJson, bad))).toMatchObject({
+            ok: false,
+            error: [{ path: 'body', message: 'is not valid UTF-8' }],
+          });
+          expect(decodeDeviceHealthRows(withInvalidUtf8(healthJson, bad))).toMatchObject({
+            ok: false,
+            error: [{ path: 'body', message: 'is not valid UTF-8' }],
+          });
+        },
+      ),
     );
   });
 });

@@ -1,7 +1,15 @@
 import { decodeTelemetry, encodeTelemetry, telemetryFromJson, type TelemetryMessage } from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { hubDeviceIdArbitrary, invalidUtf8Arbitrary, jsonNumberArbitrary, mutationArbitrary, withByteOrderMark, withInvalidUtf8, type FieldSpec } from './mutations.js';
+import {
+  hubDeviceIdArbitrary,
+  invalidUtf8Arbitrary,
+  jsonNumberArbitrary,
+  mutationArbitrary,
+  withByteOrderMark,
+  withInvalidUtf8,
+  type FieldSpec,
+} from './mutations.js';
 
 const FIELDS: FieldSpec[] = [
   { name: 'DeviceID', type: 'string', required: true, maxLength: 128 },

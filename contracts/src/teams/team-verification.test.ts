@@ -27,7 +27,15 @@ const teamStreamProcessor = (drop?: string) => {
     messageProviders: {
       'a CFS alerts-queue message': async () => {
         const s = state!;
-        const alert: Record<string, unknown> = { deviceid: s.deviceId, readingtype: s.readingType, reading: s.reading, eventtoken: 'b1e4f7a0-0000-4000-8000-000000000001', threshold: s.threshold, ruleoutput: s.ruleOutput, time: '2026-12-01T10:00:00.000Z' };
+        const alert: Record<string, unknown> = {
+          deviceid: s.deviceId,
+          readingtype: s.readingType,
+          reading: s.reading,
+          eventtoken: 'b1e4f7a0-0000-4000-8000-000000000001',
+          threshold: s.threshold,
+          ruleoutput: s.ruleOutput,
+          time: '2026-12-01T10:00:00.000Z',
+        };
         if (drop !== undefined) delete alert[drop];
         return [alert];
       },
@@ -59,12 +67,17 @@ describe('the pacts Fieldlink ships', () => {
     // Fieldlink's own sides say so; the Microsoft services they stand for say which.
     const names = new Set(pacts.flatMap((p) => [p.consumer, p.provider]));
     for (const name of names) expect(name).toMatch(/^(fieldlink|azure|dataverse)-/);
-    expect(orchestratorPact).toMatchObject({ kind: 'message', interactions: [{ description: 'a CFS alerts-queue message', providerStates: ['a device of a type with a threshold reads over it'] }] });
+    expect(orchestratorPact).toMatchObject({
+      kind: 'message',
+      interactions: [{ description: 'a CFS alerts-queue message', providerStates: ['a device of a type with a threshold reads over it'] }],
+    });
     expect(fieldlinkPact('fieldlink-dynamics-adapter', 'dataverse-web-api').kind).toBe('http');
   });
 
   it('refuse a pair Fieldlink does not ship, listing the ones it does', () => {
-    expect(() => fieldlinkPact('fieldlink-orchestrator', 'acme-crm')).toThrow(/ships no pact of consumer fieldlink-orchestrator and provider acme-crm; it ships .*fieldlink-orchestrator ← fieldlink-stream-processor/);
+    expect(() => fieldlinkPact('fieldlink-orchestrator', 'acme-crm')).toThrow(
+      /ships no pact of consumer fieldlink-orchestrator and provider acme-crm; it ships .*fieldlink-orchestrator ← fieldlink-stream-processor/,
+    );
   });
 });
 

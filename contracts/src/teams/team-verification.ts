@@ -28,7 +28,11 @@ export interface ShippedPact {
 interface PactJson {
   readonly consumer?: { readonly name?: string };
   readonly provider?: { readonly name?: string };
-  readonly interactions?: ReadonlyArray<{ readonly description?: string; readonly type?: string; readonly providerStates?: ReadonlyArray<{ readonly name?: string }> }>;
+  readonly interactions?: ReadonlyArray<{
+    readonly description?: string;
+    readonly type?: string;
+    readonly providerStates?: ReadonlyArray<{ readonly name?: string }>;
+  }>;
 }
 
 /** Every pact Fieldlink ships, read from FIELDLINK_PACTS_DIR. */
@@ -86,12 +90,18 @@ export interface PactVerificationResult {
 /** Verifies one provider against one pact (file or URL). Never throws for a failed verification: `passed` says. */
 export async function verifyPact(verification: PactVerification): Promise<PactVerificationResult> {
   const { Verifier } = await import('@pact-foundation/pact');
-  const outcome = await new Verifier({ logLevel: 'error', ...verification.options, provider: verification.provider, pactUrls: [verification.pact] }).verifyProvider().catch((e: unknown) => e);
+  const outcome = await new Verifier({ logLevel: 'error', ...verification.options, provider: verification.provider, pactUrls: [verification.pact] })
+    .verifyProvider()
+    .catch((e: unknown) => e);
   const failure = outcome instanceof Error ? outcome.message : '';
   const text = outcome instanceof Error ? outcome.message : String(outcome);
   try {
     const summary = JSON.parse(text) as { result: boolean; interactionResults?: Array<{ description: string; result: string }> };
-    return { passed: summary.result === true && failure === '', interactions: (summary.interactionResults ?? []).map((i) => ({ description: i.description, result: i.result })), failure };
+    return {
+      passed: summary.result === true && failure === '',
+      interactions: (summary.interactionResults ?? []).map((i) => ({ description: i.description, result: i.result })),
+      failure,
+    };
   } catch {
     return { passed: false, interactions: [], failure: failure || text };
   }

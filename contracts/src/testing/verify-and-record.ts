@@ -52,7 +52,11 @@ export async function verifyAndRecord(verification: ProviderVerification): Promi
   for (const pact of consumerPactsOf()) {
     if ((await providerOfPact(pact)) !== verification.provider) continue;
     const team = await verifyPact({ pact, provider: verification.provider, options: verification.options });
-    teams.push({ result: team.passed, interactionResults: team.interactions.map((i) => ({ description: `${pact}: ${i.description}`, result: i.result })), failure: team.passed ? '' : `${pact}: ${team.failure}` });
+    teams.push({
+      result: team.passed,
+      interactionResults: team.interactions.map((i) => ({ description: `${pact}: ${i.description}`, result: i.result })),
+      failure: team.passed ? '' : `${pact}: ${team.failure}`,
+    });
   }
   return {
     result: own.passed && teams.every((t) => t.result),

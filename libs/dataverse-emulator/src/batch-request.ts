@@ -28,7 +28,8 @@ function splitMultipart(body: string, boundary: string, limit = MAX_BATCH_REQUES
     if (body.startsWith('--', start)) break;
     const next = body.indexOf(delimiter, start);
     const segment = next < 0 ? body.slice(start) : body.slice(start, next);
-    if (parts.length === limit) throw new DataverseFault(400, '0x80060891', `The batch contains more than ${limit} requests, Dataverse's limit for one $batch.`);
+    if (parts.length === limit)
+      throw new DataverseFault(400, '0x80060891', `The batch contains more than ${limit} requests, Dataverse's limit for one $batch.`);
     const text = segment.replace(/^\r?\n/, '');
     const split = /\r?\n\r?\n/.exec(text);
     const headerText = split === null ? text : text.slice(0, split.index);
@@ -56,11 +57,15 @@ function parseEmbeddedRequest(content: string, webApiPath: string): ApiRequest {
   while (i < lines.length && lines[i]!.trim() === '') i++;
   const first = lines[i] ?? '';
   const requestLine = /^([A-Z]+)\s+(\S+)\s+HTTP\/1\.[01]$/.exec(first.trim());
-  if (requestLine === null) throw new DataverseFault(400, '0x80060891', `A $batch part does not start with a request line: ${JSON.stringify(first.slice(0, 80))}`);
+  if (requestLine === null)
+    throw new DataverseFault(400, '0x80060891', `A $batch part does not start with a request line: ${JSON.stringify(first.slice(0, 80))}`);
   i++;
   const headerLines: string[] = [];
   while (i < lines.length && lines[i]!.trim() !== '') headerLines.push(lines[i++]!);
-  const body = lines.slice(i + 1).join('\n').trim();
+  const body = lines
+    .slice(i + 1)
+    .join('\n')
+    .trim();
   let target = requestLine[2]!;
   if (/^https?:\/\//i.test(target)) {
     let url: URL;
@@ -83,7 +88,8 @@ export interface BatchOperation {
   readonly contentId: string | undefined;
 }
 
-export type BatchItem = { readonly kind: 'request'; readonly operation: BatchOperation } | { readonly kind: 'changeset'; readonly operations: readonly BatchOperation[] };
+export type BatchItem =
+  { readonly kind: 'request'; readonly operation: BatchOperation } | { readonly kind: 'changeset'; readonly operations: readonly BatchOperation[] };
 
 export type BatchParse = { readonly ok: true; readonly value: BatchItem[] } | { readonly ok: false; readonly error: DataverseFault };
 
@@ -95,19 +101,24 @@ export type BatchParse = { readonly ok: true; readonly value: BatchItem[] } | { 
 export function parseBatch(body: string, contentType: string | undefined, webApiPath: string): BatchParse {
   try {
     const boundary = boundaryOf(contentType);
-    if (boundary === undefined || !/multipart\/mixed/i.test(contentType ?? '')) throw new DataverseFault(400, '0x80060891', '$batch needs Content-Type: multipart/mixed with a boundary.');
+    if (boundary === undefined || !/multipart\/mixed/i.test(contentType ?? ''))
+      throw new DataverseFault(400, '0x80060891', '$batch needs Content-Type: multipart/mixed with a boundary.');
     const items: BatchItem[] = [];
     let count = 0;
     const counted = (n: number): void => {
       count += n;
-      if (count > MAX_BATCH_REQUESTS) throw new DataverseFault(400, '0x80060891', `The batch contains more than ${MAX_BATCH_REQUESTS} requests, Dataverse's limit for one $batch.`);
+      if (count > MAX_BATCH_REQUESTS)
+        throw new DataverseFault(400, '0x80060891', `The batch contains more than ${MAX_BATCH_REQUESTS} requests, Dataverse's limit for one $batch.`);
     };
     for (const part of splitMultipart(body, boundary)) {
       const changesetBoundary = boundaryOf(part.headers['content-type']);
       if (changesetBoundary !== undefined && /multipart\/mixed/i.test(part.headers['content-type'] ?? '')) {
         const ops = splitMultipart(part.content, changesetBoundary);
         counted(ops.length);
-        items.push({ kind: 'changeset', operations: ops.map((op) => ({ request: parseEmbeddedRequest(op.content, webApiPath), contentId: op.headers['content-id'] })) });
+        items.push({
+          kind: 'changeset',
+          operations: ops.map((op) => ({ request: parseEmbeddedRequest(op.content, webApiPath), contentId: op.headers['content-id'] })),
+        });
       } else {
         counted(1);
         items.push({ kind: 'request', operation: { request: parseEmbeddedRequest(part.content, webApiPath), contentId: undefined } });

@@ -38,7 +38,13 @@ export class CfsPlugins {
       const alerts = this.store.table('msdyn_iotalerts')!;
       const since = new Date(wholeSeconds(alertTime - policy.windowMs)).toISOString();
       const earlier = this.store
-        .query(alerts, { filter: { kind: 'and', left: { kind: 'compare', op: 'eq', property: 'msdyn_deviceid', literal: { kind: 'string', value: deviceId } }, right: { kind: 'compare', op: 'ge', property: 'msdyn_alerttime', literal: { kind: 'datetime', value: Date.parse(since) } } } })
+        .query(alerts, {
+          filter: {
+            kind: 'and',
+            left: { kind: 'compare', op: 'eq', property: 'msdyn_deviceid', literal: { kind: 'string', value: deviceId } },
+            right: { kind: 'compare', op: 'ge', property: 'msdyn_alerttime', literal: { kind: 'datetime', value: Date.parse(since) } },
+          },
+        })
         .filter((a) => a['msdyn_deviceid'] === deviceId);
       const parent = parentFor(
         { deviceId, alertTime, fields: fieldsOf(values['msdyn_alertdata'], policy) },
@@ -81,7 +87,9 @@ export class CfsPlugins {
   private exactlyByDeviceId(entitySet: string, deviceId: string): WireRecord | undefined {
     const table = this.store.table(entitySet)!;
     // Text compares case-insensitively in Dataverse; hub device ids are case-sensitive.
-    return this.store.query(table, { filter: { kind: 'compare', op: 'eq', property: 'msdyn_deviceid', literal: { kind: 'string', value: deviceId } } }).find((r) => r['msdyn_deviceid'] === deviceId);
+    return this.store
+      .query(table, { filter: { kind: 'compare', op: 'eq', property: 'msdyn_deviceid', literal: { kind: 'string', value: deviceId } } })
+      .find((r) => r['msdyn_deviceid'] === deviceId);
   }
 }
 

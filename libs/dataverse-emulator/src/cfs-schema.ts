@@ -82,10 +82,16 @@ export interface StockSchemaDocument {
 }
 
 /** The transcription of Microsoft's table references, as shipped in this package. */
-export const STOCK_SCHEMA: StockSchemaDocument = JSON.parse(readFileSync(new URL('../schema/dataverse-stock-schema.json', import.meta.url), 'utf8')) as StockSchemaDocument;
+export const STOCK_SCHEMA: StockSchemaDocument = JSON.parse(
+  readFileSync(new URL('../schema/dataverse-stock-schema.json', import.meta.url), 'utf8'),
+) as StockSchemaDocument;
 
 /** Columns the emulator keeps itself on every table (read-only for clients). */
-export const SYSTEM_COLUMNS: Readonly<Record<string, ColumnType>> = { createdon: { kind: 'datetime' }, modifiedon: { kind: 'datetime' }, versionnumber: { kind: 'int' } };
+export const SYSTEM_COLUMNS: Readonly<Record<string, ColumnType>> = {
+  createdon: { kind: 'datetime' },
+  modifiedon: { kind: 'datetime' },
+  versionnumber: { kind: 'int' },
+};
 
 /**
  * Many-to-many relationships the schema names (`manyToMany` of msdyn_customerasset,
@@ -144,7 +150,9 @@ export function stockTables(
     };
     for (const [name, column] of Object.entries(source)) add(name, column, 'stock');
     for (const [name, column] of Object.entries(extraColumns[table.logicalName] ?? {})) add(name, column, 'extension');
-    const manyToMany = MANY_TO_MANY.flatMap((r) => (r.a === table.logicalName ? [{ name: r.name, target: setOf.get(r.b)! }] : r.b === table.logicalName ? [{ name: r.name, target: setOf.get(r.a)! }] : []));
+    const manyToMany = MANY_TO_MANY.flatMap((r) =>
+      r.a === table.logicalName ? [{ name: r.name, target: setOf.get(r.b)! }] : r.b === table.logicalName ? [{ name: r.name, target: setOf.get(r.a)! }] : [],
+    );
     tables.push({
       entitySet: table.entitySet,
       logicalName: table.logicalName,

@@ -92,7 +92,13 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   let organizationUri = '';
   const endpoint = new IoTServiceEndpoint(
     options.outboundQueue,
-    { organizationId: randomUUID(), organizationName: options.organizationName ?? 'fieldlink-emulator', businessUnitId: randomUUID(), userId: randomUUID(), organizationUri: () => organizationUri },
+    {
+      organizationId: randomUUID(),
+      organizationName: options.organizationName ?? 'fieldlink-emulator',
+      businessUnitId: randomUUID(),
+      userId: randomUUID(),
+      organizationUri: () => organizationUri,
+    },
     log,
     now,
     (set) => store.table(set),
@@ -114,7 +120,11 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     res.end(body);
   };
 
-  const guard = new RequestGuard({ host: options.host ?? '127.0.0.1', maxRequestBytes: options.maxRequestBytes ?? DATAVERSE_MAX_REQUEST_BYTES, ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }) });
+  const guard = new RequestGuard({
+    host: options.host ?? '127.0.0.1',
+    maxRequestBytes: options.maxRequestBytes ?? DATAVERSE_MAX_REQUEST_BYTES,
+    ...(options.accessToken === undefined ? {} : { accessToken: options.accessToken }),
+  });
 
   const refuse = (res: ServerResponse, fault: DataverseFault): void => {
     // The sign-in challenge has an empty body, as Dataverse's; every other refusal its error JSON.
@@ -141,16 +151,31 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     arrivals.push({ at: now(), throttled: verdict !== undefined, method: req.method ?? '', path: url.pathname });
     if (now() < unavailableUntil) {
       unavailable++;
-      send(res, 503, { 'Content-Type': 'application/json' }, new DataverseFault(503, '0x80040216', 'The service is temporarily unavailable. Please try again later.').body());
+      send(
+        res,
+        503,
+        { 'Content-Type': 'application/json' },
+        new DataverseFault(503, '0x80040216', 'The service is temporarily unavailable. Please try again later.').body(),
+      );
       return;
     }
     if (verdict !== undefined) {
       throttled++;
-      send(res, 429, { 'Content-Type': 'application/json', 'Retry-After': String(verdict.retryAfterSeconds) }, new DataverseFault(429, '0x80072322', verdict.message).body());
+      send(
+        res,
+        429,
+        { 'Content-Type': 'application/json', 'Retry-After': String(verdict.retryAfterSeconds) },
+        new DataverseFault(429, '0x80072322', verdict.message).body(),
+      );
       return;
     }
     if (!url.pathname.startsWith(WEB_API_PATH)) {
-      send(res, 404, { 'Content-Type': 'application/json' }, new DataverseFault(404, '0x80060888', `No Web API at ${url.pathname.slice(0, 200)}; it is at ${WEB_API_PATH}.`).body());
+      send(
+        res,
+        404,
+        { 'Content-Type': 'application/json' },
+        new DataverseFault(404, '0x80060888', `No Web API at ${url.pathname.slice(0, 200)}; it is at ${WEB_API_PATH}.`).body(),
+      );
       return;
     }
     const headers: Record<string, string> = {};
@@ -175,7 +200,8 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const server = createServer((req, res) => {
     handle(req, res).catch((e: unknown) => {
       log.error('dataverse-emulator.request-failed', { reason: e instanceof Error ? e.message : String(e) });
-      if (!res.headersSent) send(res, 500, { 'Content-Type': 'application/json' }, new DataverseFault(500, '0x80040216', 'An unexpected error occurred.').body());
+      if (!res.headersSent)
+        send(res, 500, { 'Content-Type': 'application/json' }, new DataverseFault(500, '0x80040216', 'An unexpected error occurred.').body());
       else res.destroy();
     });
   });

@@ -78,7 +78,16 @@ export class IoTServiceEndpoint {
     // The platform stamps modifiedon during the operation; a post-operation step's Target carries it.
     if (after['modifiedon'] != null) attributes['modifiedon'] = { kind: 'DateTime', epochMs: Date.parse(String(after['modifiedon'])) };
     const target: DataverseEntity = { ...full, attributes };
-    return this.context('Update', table.logicalName, full.id, { Target: target }, {}, { PreImage: this.entity(table, before) }, { PostImage: full }, `IoT Message: Update of ${table.logicalName}`);
+    return this.context(
+      'Update',
+      table.logicalName,
+      full.id,
+      { Target: target },
+      {},
+      { PreImage: this.entity(table, before) },
+      { PostImage: full },
+      `IoT Message: Update of ${table.logicalName}`,
+    );
   }
 
   registerDevices(devices: readonly WireRecord[]): PendingContext {
@@ -106,7 +115,10 @@ export class IoTServiceEndpoint {
       'msdyn_PullDataForIoTDevice',
       'none',
       '00000000-0000-0000-0000-000000000000',
-      { DeviceIds: devices.map((d) => String(d['msdyn_deviceid'] ?? '')).join(','), IoTDeviceIds: devices.map((d) => String(d['msdyn_iotdeviceid'])).join(',') },
+      {
+        DeviceIds: devices.map((d) => String(d['msdyn_deviceid'] ?? '')).join(','),
+        IoTDeviceIds: devices.map((d) => String(d['msdyn_iotdeviceid'])).join(','),
+      },
       {},
       {},
       {},
@@ -121,7 +133,11 @@ export class IoTServiceEndpoint {
       const message = serviceEndpointQueueMessage(
         context,
         this.settings.messageFormat,
-        { organizationUri: this.identity.organizationUri(), userId: context.userId ?? this.identity.userId, initiatingUserId: context.initiatingUserId ?? this.identity.userId },
+        {
+          organizationUri: this.identity.organizationUri(),
+          userId: context.userId ?? this.identity.userId,
+          initiatingUserId: context.initiatingUserId ?? this.identity.userId,
+        },
         context.requestId ?? randomUUID(),
         this.settings.maxMessageBytes ?? SERVICE_ENDPOINT_MESSAGE_MAX_BYTES,
       );

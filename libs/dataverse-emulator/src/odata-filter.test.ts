@@ -3,11 +3,18 @@ import { ODataSyntaxError, parseFilter, parseRecordKey } from './odata-filter.js
 
 describe('parseFilter', () => {
   it("reads '' inside a string literal as one quote, so the literal never ends early", () => {
-    expect(parseFilter("msdyn_deviceid eq 'x'' or msdyn_deviceid ne '''")).toEqual({ kind: 'compare', op: 'eq', property: 'msdyn_deviceid', literal: { kind: 'string', value: "x' or msdyn_deviceid ne '" } });
+    expect(parseFilter("msdyn_deviceid eq 'x'' or msdyn_deviceid ne '''")).toEqual({
+      kind: 'compare',
+      op: 'eq',
+      property: 'msdyn_deviceid',
+      literal: { kind: 'string', value: "x' or msdyn_deviceid ne '" },
+    });
   });
 
   it('parses and / or / not with precedence, GUIDs, date-times and functions', () => {
-    const tree = parseFilter("not startswith(msdyn_name,'a') or _msdyn_device_value eq C0FFEE00-1234-4abc-8def-0123456789ab and msdyn_alerttime ge 2026-11-28T09:15:00Z");
+    const tree = parseFilter(
+      "not startswith(msdyn_name,'a') or _msdyn_device_value eq C0FFEE00-1234-4abc-8def-0123456789ab and msdyn_alerttime ge 2026-11-28T09:15:00Z",
+    );
     expect(tree).toEqual({
       kind: 'or',
       left: { kind: 'not', operand: { kind: 'function', fn: 'startswith', property: 'msdyn_name', literal: { kind: 'string', value: 'a' } } },
@@ -29,6 +36,9 @@ describe('parseFilter', () => {
 describe('parseRecordKey', () => {
   it('reads a GUID key and an alternate key with an escaped quote', () => {
     expect(parseRecordKey('c0ffee00-1234-4abc-8def-0123456789ab')).toEqual({ kind: 'id', id: 'c0ffee00-1234-4abc-8def-0123456789ab' });
-    expect(parseRecordKey("msdyn_deviceid='o''brien,1'")).toEqual({ kind: 'alternate', values: new Map([['msdyn_deviceid', { kind: 'string', value: "o'brien,1" }]]) });
+    expect(parseRecordKey("msdyn_deviceid='o''brien,1'")).toEqual({
+      kind: 'alternate',
+      values: new Map([['msdyn_deviceid', { kind: 'string', value: "o'brien,1" }]]),
+    });
   });
 });

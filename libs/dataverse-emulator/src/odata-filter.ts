@@ -134,16 +134,19 @@ const FUNCTIONS = new Set(['contains', 'startswith', 'endswith']);
 
 /** Parses a `$filter` value; throws ODataSyntaxError naming the position of what is wrong. */
 export function parseFilter(text: string): FilterNode {
-  if (text.length > MAX_FILTER_LENGTH) throw new ODataSyntaxError(`the filter is ${text.length} characters long; at most ${MAX_FILTER_LENGTH} are read`, MAX_FILTER_LENGTH);
+  if (text.length > MAX_FILTER_LENGTH)
+    throw new ODataSyntaxError(`the filter is ${text.length} characters long; at most ${MAX_FILTER_LENGTH} are read`, MAX_FILTER_LENGTH);
   const tokens = tokenize(text);
   let pos = 0;
   let depth = 0;
   const deeper = (tok: Token): void => {
-    if (++depth > MAX_FILTER_DEPTH) throw new ODataSyntaxError(`the filter nests parentheses or not deeper than ${MAX_FILTER_DEPTH} levels at position ${tok.at}`, tok.at);
+    if (++depth > MAX_FILTER_DEPTH)
+      throw new ODataSyntaxError(`the filter nests parentheses or not deeper than ${MAX_FILTER_DEPTH} levels at position ${tok.at}`, tok.at);
   };
   const peek = (): Token => tokens[pos]!;
   const next = (): Token => tokens[pos++]!;
-  const describe = (tok: Token): string => (tok.t === 'end' ? 'the end of the filter' : tok.t === 'ident' ? `'${tok.v}'` : tok.t === 'literal' ? 'a literal' : `'${tok.t}'`);
+  const describe = (tok: Token): string =>
+    tok.t === 'end' ? 'the end of the filter' : tok.t === 'ident' ? `'${tok.v}'` : tok.t === 'literal' ? 'a literal' : `'${tok.t}'`;
   const expect = (t: Token['t']): Token => {
     const tok = next();
     if (tok.t !== t) throw new ODataSyntaxError(`expected '${t}' at position ${tok.at}, found ${describe(tok)}`, tok.at);
@@ -200,7 +203,8 @@ export function parseFilter(text: string): FilterNode {
       return { kind: 'function', fn: tok.v as StringFunction, property: prop.v, literal: lit };
     }
     const op = next();
-    if (op.t !== 'ident' || !COMPARISONS.has(op.v)) throw new ODataSyntaxError(`expected a comparison (eq, ne, gt, ge, lt, le) after '${tok.v}' at position ${op.at}, found ${describe(op)}`, op.at);
+    if (op.t !== 'ident' || !COMPARISONS.has(op.v))
+      throw new ODataSyntaxError(`expected a comparison (eq, ne, gt, ge, lt, le) after '${tok.v}' at position ${op.at}, found ${describe(op)}`, op.at);
     return { kind: 'compare', op: op.v as ComparisonOperator, property: tok.v, literal: literal() };
   };
 

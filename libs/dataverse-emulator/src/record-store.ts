@@ -50,14 +50,16 @@ export class RecordStore {
       // A database made before a solution was imported gets the solution's columns added.
       const present = new Set((this.db.prepare(`PRAGMA table_info(${quote(table.entitySet)})`).all() as { name: string }[]).map((c) => c.name));
       for (const [name, type] of Object.entries(table.columns)) {
-        if (!present.has(sqlColumnOf(name, type))) this.db.exec(`ALTER TABLE ${quote(table.entitySet)} ADD COLUMN ${quote(sqlColumnOf(name, type))} ${sqlTypeOf(type)}`);
+        if (!present.has(sqlColumnOf(name, type)))
+          this.db.exec(`ALTER TABLE ${quote(table.entitySet)} ADD COLUMN ${quote(sqlColumnOf(name, type))} ${sqlTypeOf(type)}`);
       }
       for (const [i, key] of table.alternateKeys.entries()) {
         const cols = key.map((k) => quote(sqlColumnOf(k, table.columns[k]!))).join(', ');
         this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_key_${i}`)} ON ${quote(table.entitySet)} (${cols})`);
       }
       for (const [name, type] of Object.entries(table.columns)) {
-        if (type.kind === 'lookup') this.db.exec(`CREATE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_${name}`)} ON ${quote(table.entitySet)} (${quote(sqlColumnOf(name, type))})`);
+        if (type.kind === 'lookup')
+          this.db.exec(`CREATE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_${name}`)} ON ${quote(table.entitySet)} (${quote(sqlColumnOf(name, type))})`);
       }
     }
     // One intersect table per many-to-many relationship, rows in either direction.
@@ -82,7 +84,9 @@ export class RecordStore {
 
   /** The ids related to `from` over a many-to-many relationship. */
   related(relationship: string, from: string): string[] {
-    return (this.db.prepare(`SELECT b FROM ${quote(`nn_${relationship}`)} WHERE a = ? ORDER BY rowid`).all(from.toLowerCase()) as { b: string }[]).map((r) => r.b);
+    return (this.db.prepare(`SELECT b FROM ${quote(`nn_${relationship}`)} WHERE a = ? ORDER BY rowid`).all(from.toLowerCase()) as { b: string }[]).map(
+      (r) => r.b,
+    );
   }
 
   close(): void {
@@ -103,7 +107,8 @@ export class RecordStore {
   }
 
   get(table: TableSchema, id: string): WireRecord | undefined {
-    const row = this.db.prepare(`SELECT * FROM ${quote(table.entitySet)} WHERE ${quote(table.primaryKey)} = ?`).get(id.toLowerCase()) as Record<string, unknown> | undefined;
+    const row = this.db.prepare(`SELECT * FROM ${quote(table.entitySet)} WHERE ${quote(table.primaryKey)} = ?`).get(id.toLowerCase()) as
+      Record<string, unknown> | undefined;
     return row === undefined ? undefined : this.toWire(table, row);
   }
 
@@ -125,7 +130,9 @@ export class RecordStore {
     for (const [name, value] of Object.entries(values)) row[sqlColumnOf(name, table.columns[name]!)] = toSqlValue(table.columns[name]!, value);
     const cols = Object.keys(row);
     try {
-      this.db.prepare(`INSERT INTO ${quote(table.entitySet)} (${cols.map(quote).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`).run(...cols.map((c) => row[c] as never));
+      this.db
+        .prepare(`INSERT INTO ${quote(table.entitySet)} (${cols.map(quote).join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`)
+        .run(...cols.map((c) => row[c] as never));
     } catch (e) {
       throw this.constraintFault(table, e);
     }
@@ -140,7 +147,9 @@ export class RecordStore {
       params.push(toSqlValue(table.columns[name]!, value));
     }
     try {
-      this.db.prepare(`UPDATE ${quote(table.entitySet)} SET ${sets.join(', ')} WHERE ${quote(table.primaryKey)} = ?`).run(...(params as never[]), id.toLowerCase());
+      this.db
+        .prepare(`UPDATE ${quote(table.entitySet)} SET ${sets.join(', ')} WHERE ${quote(table.primaryKey)} = ?`)
+        .run(...(params as never[]), id.toLowerCase());
     } catch (e) {
       throw this.constraintFault(table, e);
     }
@@ -158,7 +167,10 @@ export class RecordStore {
     // Ties fall back to the order of insertion, in the direction of the last key.
     order.push(`rowid ${q.orderBy?.at(-1)?.descending === true ? 'DESC' : 'ASC'}`);
     const limit = q.top !== undefined ? ` LIMIT ${Math.max(0, Math.floor(q.top))}` : '';
-    const rows = this.db.prepare(`SELECT * FROM ${quote(table.entitySet)}${where} ORDER BY ${order.join(', ')}${limit}`).all(...(params as never[])) as Record<string, unknown>[];
+    const rows = this.db.prepare(`SELECT * FROM ${quote(table.entitySet)}${where} ORDER BY ${order.join(', ')}${limit}`).all(...(params as never[])) as Record<
+      string,
+      unknown
+    >[];
     return rows.map((r) => this.toWire(table, r));
   }
 
@@ -216,7 +228,11 @@ export class RecordStore {
   private literalFor(table: TableSchema, property: string, literal: Literal): unknown {
     const { type } = this.sqlColumn(table, property);
     const mismatch = (): never => {
-      throw new DataverseFault(400, '0x80060888', `A binary operator with incompatible types was detected. Found operand types '${literal.kind}' for the property '${property}' (${type.kind}).`);
+      throw new DataverseFault(
+        400,
+        '0x80060888',
+        `A binary operator with incompatible types was detected. Found operand types '${literal.kind}' for the property '${property}' (${type.kind}).`,
+      );
     };
     switch (type.kind) {
       case 'string':
@@ -241,7 +257,8 @@ export class RecordStore {
     for (const [name, type] of Object.entries({ ...table.columns, ...SYSTEM_COLUMNS })) {
       const col = sqlColumnOf(name, type);
       const value = row[col];
-      out[col] = value === null || value === undefined ? null : type.kind === 'datetime' ? toWireDateTime(Number(value)) : type.kind === 'bool' ? value === 1 : value;
+      out[col] =
+        value === null || value === undefined ? null : type.kind === 'datetime' ? toWireDateTime(Number(value)) : type.kind === 'bool' ? value === 1 : value;
     }
     return out;
   }
@@ -249,7 +266,11 @@ export class RecordStore {
   private constraintFault(table: TableSchema, e: unknown): unknown {
     const message = e instanceof Error ? e.message : String(e);
     if (/UNIQUE constraint failed/.test(message)) {
-      return new DataverseFault(412, '0x80040237', `A record that has the attribute values ${message.replace(/^.*failed: /, '')} already exists on the entity '${table.logicalName}'.`);
+      return new DataverseFault(
+        412,
+        '0x80040237',
+        `A record that has the attribute values ${message.replace(/^.*failed: /, '')} already exists on the entity '${table.logicalName}'.`,
+      );
     }
     return e;
   }

@@ -19,11 +19,23 @@ interface Answer {
 function send(method: string, path: string, headers: Record<string, string>, body?: string | Buffer): Promise<Answer> {
   const { port } = new URL(emulator!.url);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: '127.0.0.1', port, method, path: `/api/data/v9.2/${path}`, headers: { ...(body === undefined || headers['transfer-encoding'] !== undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }), ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-    });
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        method,
+        path: `/api/data/v9.2/${path}`,
+        headers: {
+          ...(body === undefined || headers['transfer-encoding'] !== undefined ? {} : { 'content-length': String(Buffer.byteLength(body)) }),
+          ...headers,
+        },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      },
+    );
     // A server that refuses early may close before the whole body is sent: the answer still counts.
     req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
     req.end(body);
@@ -40,7 +52,11 @@ const errorOf = (answer: Answer): { code: string; message: string } => (JSON.par
 describe('the emulator refuses what Dataverse refuses, and what a hostile page could send', () => {
   it('refuses the command a foreign page posted as text/plain without a token (the issue reproduction), and writes nothing', async () => {
     await start();
-    const body = JSON.stringify({ msdyn_name: 'x', msdyn_message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"140"}}}', msdyn_deviceid: 'thermostat-2' });
+    const body = JSON.stringify({
+      msdyn_name: 'x',
+      msdyn_message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"140"}}}',
+      msdyn_deviceid: 'thermostat-2',
+    });
     const asCurl = await send('POST', 'msdyn_iotdevicecommands', { origin: 'http://evil.example', 'content-type': 'text/plain;charset=UTF-8' }, body);
     expect(asCurl.status).toBeGreaterThanOrEqual(400);
     // Each rule alone refuses it: a foreign origin, no token, a body that is not JSON, a foreign host.
@@ -54,13 +70,15 @@ describe('the emulator refuses what Dataverse refuses, and what a hostile page c
     expect(await commands()).toBe(0);
   });
 
-  it("answers a request without a bearer token as Dataverse does: 401, an empty body and the WWW-Authenticate challenge", async () => {
+  it('answers a request without a bearer token as Dataverse does: 401, an empty body and the WWW-Authenticate challenge', async () => {
     await start();
     for (const authorization of [undefined, '', 'Basic dXNlcjpwYXNz', 'Bearer', 'Bearer  ']) {
       const answer = await send('GET', 'msdyn_iotdevices', authorization === undefined ? {} : { authorization });
       expect(answer.status, String(authorization)).toBe(401);
       expect(answer.text).toBe('');
-      expect(answer.headers['www-authenticate']).toBe(`Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=${emulator!.url}/`);
+      expect(answer.headers['www-authenticate']).toBe(
+        `Bearer authorization_uri=https://login.microsoftonline.com/common/oauth2/authorize, resource_id=${emulator!.url}/`,
+      );
     }
     expect((await send('GET', 'msdyn_iotdevices', { authorization: 'Bearer anything-at-all' })).status).toBe(200);
   });
@@ -73,7 +91,11 @@ describe('the emulator refuses what Dataverse refuses, and what a hostile page c
 
   it('answers no CORS preflight and sends no Access-Control header; its own origin is allowed', async () => {
     await start();
-    const preflight = await send('OPTIONS', 'msdyn_iotdevicecommands', { origin: 'http://evil.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' });
+    const preflight = await send('OPTIONS', 'msdyn_iotdevicecommands', {
+      origin: 'http://evil.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type',
+    });
     expect(preflight.status).toBe(405);
     expect(Object.keys(preflight.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
     const own = await send('GET', 'msdyn_iotdevices', { authorization: 'Bearer t', origin: emulator!.url });
@@ -97,7 +119,17 @@ describe('size limits and malformed requests: a 400 (or 413) in Dataverse’s er
 
   it(`refuses a $batch of more than ${MAX_BATCH_REQUESTS} requests whole, with 400 and nothing written`, async () => {
     await start();
-    const part = (i: number) => ['--b', 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', '', 'POST /api/data/v9.2/msdyn_customerassets HTTP/1.1', 'Content-Type: application/json', '', JSON.stringify({ msdyn_name: `a${i}` })].join('\r\n');
+    const part = (i: number) =>
+      [
+        '--b',
+        'Content-Type: application/http',
+        'Content-Transfer-Encoding: binary',
+        '',
+        'POST /api/data/v9.2/msdyn_customerassets HTTP/1.1',
+        'Content-Type: application/json',
+        '',
+        JSON.stringify({ msdyn_name: `a${i}` }),
+      ].join('\r\n');
     const batch = (n: number) => [...Array.from({ length: n }, (_, i) => part(i)), '--b--', ''].join('\r\n');
     const tooMany = await send('POST', '$batch', { authorization: 'Bearer t', 'content-type': 'multipart/mixed;boundary=b' }, batch(MAX_BATCH_REQUESTS + 1));
     expect(tooMany.status).toBe(400);
@@ -109,9 +141,21 @@ describe('size limits and malformed requests: a 400 (or 413) in Dataverse’s er
   });
 
   it.each([
-    ['a $batch part that is no request', 'POST', '$batch', 'multipart/mixed;boundary=b', '--b\r\nContent-Type: application/http\r\n\r\nnot a request line\r\n--b--\r\n'],
+    [
+      'a $batch part that is no request',
+      'POST',
+      '$batch',
+      'multipart/mixed;boundary=b',
+      '--b\r\nContent-Type: application/http\r\n\r\nnot a request line\r\n--b--\r\n',
+    ],
     ['a $batch part with nothing in it', 'POST', '$batch', 'multipart/mixed;boundary=b', '--b\r\n'],
-    ['a $batch part with a malformed absolute URL', 'POST', '$batch', 'multipart/mixed;boundary=b', '--b\r\nContent-Type: application/http\r\n\r\nGET http://[::1 HTTP/1.1\r\n\r\n--b--\r\n'],
+    [
+      'a $batch part with a malformed absolute URL',
+      'POST',
+      '$batch',
+      'multipart/mixed;boundary=b',
+      '--b\r\nContent-Type: application/http\r\n\r\nGET http://[::1 HTTP/1.1\r\n\r\n--b--\r\n',
+    ],
     ['a $batch body without its boundary', 'POST', '$batch', 'multipart/mixed;boundary=b', 'nothing here'],
     ['broken percent-encoding in the path', 'GET', 'msdyn_iotdevices(msdyn_deviceid=%27%E0%A4%A%27)', undefined, undefined],
     ['$top=1e308', 'GET', 'msdyn_iotdevices?$top=1e308', undefined, undefined],
@@ -123,16 +167,39 @@ describe('size limits and malformed requests: a 400 (or 413) in Dataverse’s er
     ['a body that is not UTF-8', 'POST', 'msdyn_customerassets', 'application/json', Buffer.from([0x7b, 0x22, 0xff, 0xfe, 0x22, 0x7d])],
   ] as const)('answers %s with 400 and an error code', async (_name, method, path, contentType, body) => {
     await start();
-    const answer = await send(method, path.replaceAll(' ', '%20').replaceAll("'", '%27'), { authorization: 'Bearer t', ...(contentType === undefined ? {} : { 'content-type': contentType }) }, body);
+    const answer = await send(
+      method,
+      path.replaceAll(' ', '%20').replaceAll("'", '%27'),
+      { authorization: 'Bearer t', ...(contentType === undefined ? {} : { 'content-type': contentType }) },
+      body,
+    );
     expect(answer.status).toBe(400);
     expect(errorOf(answer).code).toMatch(/^0x[0-9a-f]{8}$/);
   });
 
   it('answers a $filter of 10,000 nested parentheses or nots inside a $batch (where URLs may be longer) with a 400 part, never a 500', async () => {
     await start();
-    const get = (filter: string) => ['--b', 'Content-Type: application/http', 'Content-Transfer-Encoding: binary', '', `GET /api/data/v9.2/msdyn_iotdevices?$filter=${filter} HTTP/1.1`, ''].join('\r\n');
-    const body = [get(`${'('.repeat(10_000)}msdyn_name%20eq%20'a'${')'.repeat(10_000)}`), get(`${'not%20'.repeat(10_000)}msdyn_name%20eq%20'a'`), '--b--', ''].join('\r\n');
-    const answer = await send('POST', '$batch', { authorization: 'Bearer t', 'content-type': 'multipart/mixed;boundary=b', prefer: 'odata.continue-on-error' }, body);
+    const get = (filter: string) =>
+      [
+        '--b',
+        'Content-Type: application/http',
+        'Content-Transfer-Encoding: binary',
+        '',
+        `GET /api/data/v9.2/msdyn_iotdevices?$filter=${filter} HTTP/1.1`,
+        '',
+      ].join('\r\n');
+    const body = [
+      get(`${'('.repeat(10_000)}msdyn_name%20eq%20'a'${')'.repeat(10_000)}`),
+      get(`${'not%20'.repeat(10_000)}msdyn_name%20eq%20'a'`),
+      '--b--',
+      '',
+    ].join('\r\n');
+    const answer = await send(
+      'POST',
+      '$batch',
+      { authorization: 'Bearer t', 'content-type': 'multipart/mixed;boundary=b', prefer: 'odata.continue-on-error' },
+      body,
+    );
     expect(answer.status).toBe(200);
     expect(answer.text.match(/HTTP\/1\.1 \d+/g)).toEqual(['HTTP/1.1 400', 'HTTP/1.1 400']);
     expect(answer.text).toContain('deeper than 100 levels');

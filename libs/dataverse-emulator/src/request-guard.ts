@@ -64,7 +64,8 @@ export class RequestGuard {
       return new DataverseFault(421, '0x80048306', 'This organisation answers only to a loopback host name.');
     }
     // A browser's preflight: no Access-Control-* headers ever, so no other site may call.
-    if ((request.method ?? '').toUpperCase() === 'OPTIONS') return new DataverseFault(405, '0x80060888', 'OPTIONS is not supported: this organisation answers no cross-origin requests.');
+    if ((request.method ?? '').toUpperCase() === 'OPTIONS')
+      return new DataverseFault(405, '0x80060888', 'OPTIONS is not supported: this organisation answers no cross-origin requests.');
     const origin = request.headers.origin;
     if (origin !== undefined && origin !== organizationUrl && origin !== `http://${hostHeader ?? ''}`) {
       return new DataverseFault(403, '0x80048306', `Requests from the origin ${JSON.stringify(origin.slice(0, 200))} are not allowed.`);
@@ -78,7 +79,11 @@ export class RequestGuard {
     if (hasBody && method !== 'GET' && method !== 'DELETE') {
       const type = request.headers['content-type'] ?? '';
       if (!JSON_TYPE.test(type) && !MULTIPART_TYPE.test(type)) {
-        return new DataverseFault(415, '0x80060888', `The content type ${JSON.stringify(type.slice(0, 100))} is not supported: send application/json (multipart/mixed for $batch).`);
+        return new DataverseFault(
+          415,
+          '0x80060888',
+          `The content type ${JSON.stringify(type.slice(0, 100))} is not supported: send application/json (multipart/mixed for $batch).`,
+        );
       }
     }
     const declared = Number(request.headers['content-length'] ?? '0');

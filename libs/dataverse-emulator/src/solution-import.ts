@@ -26,7 +26,9 @@ export function readSolutionColumns(zip: string | Uint8Array): SolutionColumns {
   }
   const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '@', isArray: (name) => ['Entity', 'attribute'].includes(name) });
   const xml = parser.parse(new TextDecoder().decode(files['customizations.xml'])) as {
-    ImportExportXml?: { Entities?: { Entity?: Array<{ EntityInfo?: { entity?: { '@Name'?: string; attributes?: { attribute?: Array<Record<string, unknown>> } } } }> } };
+    ImportExportXml?: {
+      Entities?: { Entity?: Array<{ EntityInfo?: { entity?: { '@Name'?: string; attributes?: { attribute?: Array<Record<string, unknown>> } } } }> };
+    };
   };
   const out: SolutionColumns = {};
   for (const entity of xml.ImportExportXml?.Entities?.Entity ?? []) {
@@ -35,13 +37,15 @@ export function readSolutionColumns(zip: string | Uint8Array): SolutionColumns {
     for (const attribute of entity.EntityInfo?.entity?.attributes?.attribute ?? []) {
       const name = String(attribute['LogicalName'] ?? attribute['Name'] ?? '').toLowerCase();
       const type = typeOf(String(attribute['Type'] ?? ''));
-      if (name === '' || type === undefined) throw new Error(`solution: attribute ${JSON.stringify(name)} of ${table} has a type the emulator does not load (${String(attribute['Type'])})`);
+      if (name === '' || type === undefined)
+        throw new Error(`solution: attribute ${JSON.stringify(name)} of ${table} has a type the emulator does not load (${String(attribute['Type'])})`);
       const maxLength = attribute['MaxLength'] === undefined ? undefined : Number(attribute['MaxLength']);
       const level = String(attribute['RequiredLevel'] ?? 'none');
       (out[table] ??= {})[name] = {
         type,
         ...(maxLength !== undefined ? { maxLength } : {}),
-        requiredLevel: level === 'systemrequired' ? 'SystemRequired' : level === 'required' ? 'ApplicationRequired' : level === 'recommended' ? 'Recommended' : 'None',
+        requiredLevel:
+          level === 'systemrequired' ? 'SystemRequired' : level === 'required' ? 'ApplicationRequired' : level === 'recommended' ? 'Recommended' : 'None',
       };
     }
   }

@@ -78,7 +78,8 @@ export class DataverseWebApi {
     const path = decodeURIComponent(url.pathname.replace(/^\//, ''));
     const q = url.searchParams;
     const method = request.method.toUpperCase();
-    if (path === 'WhoAmI' && method === 'GET') return this.json(200, { '@odata.context': `${this.webApiRoot()}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`, UserId: randomUUID() });
+    if (path === 'WhoAmI' && method === 'GET')
+      return this.json(200, { '@odata.context': `${this.webApiRoot()}$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`, UserId: randomUUID() });
     if (path === 'msdyn_RegisterIoTDevice' || path === 'msdyn_PullDataForIoTDevice') {
       if (method !== 'POST') throw new DataverseFault(405, '0x80060888', `${path} is an action: use POST.`);
       return this.action(path, parseBody(request.body), effects);
@@ -119,9 +120,11 @@ export class DataverseWebApi {
   private create(table: TableSchema, request: ApiRequest, q: URLSearchParams, effects: PendingContext[]): ApiResponse {
     const body = parseBody(request.body);
     const givenId = body[table.primaryKey];
-    if (givenId !== undefined && (typeof givenId !== 'string' || !GUID.test(givenId))) throw new DataverseFault(400, '0x80060888', `${table.primaryKey} must be a GUID.`);
+    if (givenId !== undefined && (typeof givenId !== 'string' || !GUID.test(givenId)))
+      throw new DataverseFault(400, '0x80060888', `${table.primaryKey} must be a GUID.`);
     const id = (givenId as string | undefined) ?? randomUUID();
-    if (this.store.get(table, id) !== undefined) throw new DataverseFault(412, '0x80040237', `Cannot insert duplicate key: a ${table.logicalName} with id ${id} exists.`);
+    if (this.store.get(table, id) !== undefined)
+      throw new DataverseFault(412, '0x80040237', `Cannot insert duplicate key: a ${table.logicalName} with id ${id} exists.`);
     const values = this.valuesOf(table, body);
     this.plugins.preCreate(table, values);
     const record = this.store.insert(table, id, withDefaults(table, values));
@@ -177,24 +180,36 @@ export class DataverseWebApi {
     const record = this.store.get(table, key.id);
     if (record === undefined) throw notFound(table.logicalName, key.id);
     const rel = table.manyToMany.find((r) => r.name === nav);
-    if (rel === undefined) throw new DataverseFault(400, '0x0', `Could not find a property named '${nav}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
+    if (rel === undefined)
+      throw new DataverseFault(400, '0x0', `Could not find a property named '${nav}' on type 'Microsoft.Dynamics.CRM.${table.logicalName}'.`);
     const target = this.store.table(rel.target)!;
     if (ref && method === 'POST') {
       const body = parseBody(request.body);
       const m = typeof body['@odata.id'] === 'string' ? /(?:^|\/)([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)$/.exec(body['@odata.id']) : null;
-      if (m === null || m[1] !== rel.target || !GUID.test(m[2]!)) throw new DataverseFault(400, '0x80060888', `The @odata.id of a ${nav} reference must be a ${rel.target}(<id>) URL.`);
+      if (m === null || m[1] !== rel.target || !GUID.test(m[2]!))
+        throw new DataverseFault(400, '0x80060888', `The @odata.id of a ${nav} reference must be a ${rel.target}(<id>) URL.`);
       if (this.store.get(target, m[2]!) === undefined) throw notFound(target.logicalName, m[2]!);
       this.store.associate(rel.name, key.id, m[2]!);
       return { status: 204, headers: { 'OData-Version': '4.0' } };
     }
     if (!ref && method === 'GET') {
-      const rows = this.store.related(rel.name, key.id).flatMap((id): WireRecord[] => { const found = this.store.get(target, id); return found === undefined ? [] : [found]; });
+      const rows = this.store.related(rel.name, key.id).flatMap((id): WireRecord[] => {
+        const found = this.store.get(target, id);
+        return found === undefined ? [] : [found];
+      });
       return this.json(200, { '@odata.context': this.contextOf(target, q, false), value: rows.map((r) => this.shape(target, r, q)) });
     }
     throw new DataverseFault(405, '0x80060888', `${method} is not supported on ${nav}${ref ? '/$ref' : ''}.`);
   }
 
-  private patch(table: TableSchema, key: ReturnType<typeof parseRecordKey>, existing: WireRecord | undefined, request: ApiRequest, q: URLSearchParams, effects: PendingContext[]): ApiResponse {
+  private patch(
+    table: TableSchema,
+    key: ReturnType<typeof parseRecordKey>,
+    existing: WireRecord | undefined,
+    request: ApiRequest,
+    q: URLSearchParams,
+    effects: PendingContext[],
+  ): ApiResponse {
     const ifMatch = header(request, 'if-match');
     const ifNoneMatch = header(request, 'if-none-match');
     const body = parseBody(request.body);
@@ -209,7 +224,12 @@ export class DataverseWebApi {
       this.afterCreate(table, record, effects);
       return this.written(table, record, 201, request, q);
     }
-    if (ifNoneMatch === '*') throw new DataverseFault(412, '0x80060882', `A record with matching key values already exists (${table.logicalName} ${String(existing[table.primaryKey])}).`);
+    if (ifNoneMatch === '*')
+      throw new DataverseFault(
+        412,
+        '0x80060882',
+        `A record with matching key values already exists (${table.logicalName} ${String(existing[table.primaryKey])}).`,
+      );
     if (ifMatch !== undefined && ifMatch !== '*' && ifMatch !== etagOf(existing)) {
       throw new DataverseFault(412, '0x80060882', 'The version of the existing record does not match the RowVersion property provided.');
     }
@@ -221,14 +241,19 @@ export class DataverseWebApi {
 
   private retrieveMultiple(table: TableSchema, q: URLSearchParams): ApiResponse {
     // Every $select name is checked against the table, whether or not any row comes back.
-    for (const name of (q.get('$select') ?? '').split(',').map((n) => n.trim()).filter((n) => n !== '')) this.store.sqlColumn(table, name);
+    for (const name of (q.get('$select') ?? '')
+      .split(',')
+      .map((n) => n.trim())
+      .filter((n) => n !== ''))
+      this.store.sqlColumn(table, name);
     const filterText = q.get('$filter');
     const orderText = q.get('$orderby');
     const topText = q.get('$top');
     const orderBy: OrderBy[] = orderText
       ? orderText.split(',').map((part) => {
           const [column, direction] = part.trim().split(/\s+/);
-          if (direction !== undefined && direction !== 'asc' && direction !== 'desc') throw new DataverseFault(400, '0x80060888', `Invalid $orderby direction '${direction}'.`);
+          if (direction !== undefined && direction !== 'asc' && direction !== 'desc')
+            throw new DataverseFault(400, '0x80060888', `Invalid $orderby direction '${direction}'.`);
           this.store.sqlColumn(table, column!);
           return { column: column!, descending: direction === 'desc' };
         })
@@ -237,7 +262,8 @@ export class DataverseWebApi {
     if (topText !== null) {
       // An Edm.Int32 written in digits: not 1e308, not 1.0, not past 2147483647.
       top = /^\d{1,10}$/.test(topText) ? Number(topText) : Number.NaN;
-      if (!(top <= MAX_INT32)) throw new DataverseFault(400, '0x80060888', `Invalid $top value '${topText.slice(0, 40)}': expected a whole number from 0 to ${MAX_INT32}.`);
+      if (!(top <= MAX_INT32))
+        throw new DataverseFault(400, '0x80060888', `Invalid $top value '${topText.slice(0, 40)}': expected a whole number from 0 to ${MAX_INT32}.`);
     }
     const rows = this.store.query(table, { ...(filterText ? { filter: parseFilter(filterText) } : {}), orderBy, ...(top !== undefined ? { top } : {}) });
     return this.json(200, { '@odata.context': this.contextOf(table, q, false), value: rows.map((r) => this.shape(table, r, q)) });
@@ -245,7 +271,8 @@ export class DataverseWebApi {
 
   private action(name: string, body: Record<string, unknown>, effects: PendingContext[]): ApiResponse {
     const idsText = body['IoTDeviceIds'];
-    if (typeof idsText !== 'string' || idsText.trim() === '') throw new DataverseFault(400, '0x80040203', `${name}: the parameter IoTDeviceIds (comma-separated msdyn_iotdevice ids) is required.`);
+    if (typeof idsText !== 'string' || idsText.trim() === '')
+      throw new DataverseFault(400, '0x80040203', `${name}: the parameter IoTDeviceIds (comma-separated msdyn_iotdevice ids) is required.`);
     const devicesTable = this.store.table('msdyn_iotdevices')!;
     const devices = idsText.split(',').map((raw) => {
       const id = raw.trim();
@@ -355,7 +382,11 @@ export class DataverseWebApi {
         case 'string':
           if (typeof value !== 'string') wrongType('Edm.String');
           if ((value as string).length > type.maxLength) {
-            throw new DataverseFault(400, '0x80044331', `A validation error occurred. The length of the '${name}' attribute of the '${table.logicalName}' entity exceeded the maximum allowed length of '${type.maxLength}'.`);
+            throw new DataverseFault(
+              400,
+              '0x80044331',
+              `A validation error occurred. The length of the '${name}' attribute of the '${table.logicalName}' entity exceeded the maximum allowed length of '${type.maxLength}'.`,
+            );
           }
           values[name] = value;
           break;
@@ -366,7 +397,11 @@ export class DataverseWebApi {
         case 'option':
           if (typeof value !== 'number' || !Number.isInteger(value)) wrongType('Edm.Int32');
           if (!type.values.includes(value as number)) {
-            throw new DataverseFault(400, '0x8004431a', `A validation error occurred. The value ${String(value)} of '${name}' on record of type '${table.logicalName}' is outside the valid range. Accepted Values: ${type.values.join(',')}`);
+            throw new DataverseFault(
+              400,
+              '0x8004431a',
+              `A validation error occurred. The value ${String(value)} of '${name}' on record of type '${table.logicalName}' is outside the valid range. Accepted Values: ${type.values.join(',')}`,
+            );
           }
           values[name] = value;
           break;
@@ -410,8 +445,10 @@ export class DataverseWebApi {
     const type = { targets: [lookup.navigations[nav]!] };
     if (value === null) return [column, null];
     const m = typeof value === 'string' ? /(?:^|\/)([A-Za-z_][A-Za-z0-9_]*)\(([^)]*)\)$/.exec(value) : null;
-    if (m === null || !GUID.test(m[2]!)) throw new DataverseFault(400, '0x80060888', `The @odata.bind value of '${nav}' must be /<entity set>(<id>), got ${JSON.stringify(value)}.`);
-    if (!type.targets.includes(m[1]!)) throw new DataverseFault(400, '0x80060888', `'${nav}' cannot point to ${m[1]}; it points to ${type.targets.join(' or ')}.`);
+    if (m === null || !GUID.test(m[2]!))
+      throw new DataverseFault(400, '0x80060888', `The @odata.bind value of '${nav}' must be /<entity set>(<id>), got ${JSON.stringify(value)}.`);
+    if (!type.targets.includes(m[1]!))
+      throw new DataverseFault(400, '0x80060888', `'${nav}' cannot point to ${m[1]}; it points to ${type.targets.join(' or ')}.`);
     const target = this.store.table(m[1]!)!;
     if (this.store.get(target, m[2]!) === undefined) throw notFound(target.logicalName, m[2]!);
     return [column, m[2]!.toLowerCase()];
@@ -423,10 +460,23 @@ export class DataverseWebApi {
 }
 
 function attributeTypeOf(type: TableSchema['columns'][string]): string {
-  return { string: 'String', int: 'Integer', option: 'Picklist', bool: 'Boolean', datetime: 'DateTime', double: 'Double', guid: 'Uniqueidentifier', lookup: 'Lookup' }[type.kind];
+  return {
+    string: 'String',
+    int: 'Integer',
+    option: 'Picklist',
+    bool: 'Boolean',
+    datetime: 'DateTime',
+    double: 'Double',
+    guid: 'Uniqueidentifier',
+    lookup: 'Lookup',
+  }[type.kind];
 }
 
-const fault = (status: number, code: string, message: string): ApiResponse => ({ status, headers: { ...JSON_HEADERS }, body: new DataverseFault(status, code, message).body() });
+const fault = (status: number, code: string, message: string): ApiResponse => ({
+  status,
+  headers: { ...JSON_HEADERS },
+  body: new DataverseFault(status, code, message).body(),
+});
 
 export const etagOf = (record: WireRecord): string => `W/"${String(record['versionnumber'] ?? 0)}"`;
 
@@ -443,7 +493,8 @@ function parseBody(body: string): Record<string, unknown> {
   } catch (e) {
     throw new DataverseFault(400, '0x80060891', `The request body is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new DataverseFault(400, '0x80060891', 'The request body must be a JSON object.');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new DataverseFault(400, '0x80060891', 'The request body must be a JSON object.');
   return parsed as Record<string, unknown>;
 }
 

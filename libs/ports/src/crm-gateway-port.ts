@@ -1,4 +1,12 @@
-import { FieldlinkError, type CfsCommandStatus, type CodedError, type CommandState, type IoTAlert, type RegistrationStatus, type Result } from '@fieldlink/domain';
+import {
+  FieldlinkError,
+  type CfsCommandStatus,
+  type CodedError,
+  type CommandState,
+  type IoTAlert,
+  type RegistrationStatus,
+  type Result,
+} from '@fieldlink/domain';
 
 /*
  * The CRM side (Dynamics 365 / Dataverse, or an in-memory stand-in): the records the flows read
@@ -241,7 +249,6 @@ export interface CrmSettingsPort {
   getIoTSettings(): Promise<CrmIoTSettings>;
 }
 
-
 // ---- device categories (msdyn_iotdevicecategory): what a device type is in the CRM ----
 
 export interface CrmDeviceCategoryCommand {
@@ -266,7 +273,8 @@ export interface CrmDeviceCategoriesPort {
 }
 
 /** Everything the flows need from the CRM; each CRM adapter implements all of it. */
-export interface CrmGatewayPort extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmDeviceCategoriesPort, CrmSettingsPort {}
+export interface CrmGatewayPort
+  extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmDeviceCategoriesPort, CrmSettingsPort {}
 
 /** Why a CRM call failed. Transient ones are retried by the queue (abandon), the others dead-letter. */
 export type CrmErrorCode =

@@ -31,7 +31,10 @@ export class RuleStateError extends FieldlinkError<RuleStateErrorCode> {
 
   /** The save of `key` refused: `where` names the store's own place for it (a blob, a row), if any. */
   static conflict(key: string, where = ''): RuleStateError {
-    return new RuleStateError(RULE_STATE_CONFLICT, `Rule state '${key}'${where === '' ? '' : ` (${where})`} was changed by another writer since this store read it; load it again before saving.`);
+    return new RuleStateError(
+      RULE_STATE_CONFLICT,
+      `Rule state '${key}'${where === '' ? '' : ` (${where})`} was changed by another writer since this store read it; load it again before saving.`,
+    );
   }
 }
 

@@ -2,11 +2,15 @@
 // after the consumer tests wrote the pacts; its report sits beside the test target's, so CI counts both.
 import { projectTestConfig } from '../../../vitest.shared.ts';
 
-export default projectTestConfig(new URL('../vitest.config.ts', import.meta.url).href, {
-  include: ['src/**/*.pact-verify.test.ts'],
-  testTimeout: 60_000,
-  hookTimeout: 60_000,
-  fileParallelism: false,
-  // The loopback certificate azure-iothub's service AMQP client must trust (see the global setup).
-  globalSetup: ['src/iothub/tls-trust.global-setup.ts'],
-}, 'pact-verify');
+export default projectTestConfig(
+  new URL('../vitest.config.ts', import.meta.url).href,
+  {
+    include: ['src/**/*.pact-verify.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    fileParallelism: false,
+    // The loopback certificate azure-iothub's service AMQP client must trust (see the global setup).
+    globalSetup: ['src/iothub/tls-trust.global-setup.ts'],
+  },
+  'pact-verify',
+);

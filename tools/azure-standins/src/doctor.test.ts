@@ -41,7 +41,13 @@ describe('fieldlink doctor against the stand-ins', () => {
   it('passes what is there and names each missing queue, consumer group and container, one line each', async () => {
     const alerts = `alerts-${randomUUID().slice(0, 6)}`;
     serviceBus.createQueue(alerts);
-    const checks = await runDoctor(configOf({ FIELDLINK_SERVICE_BUS_ALERTS_QUEUE: alerts, FIELDLINK_SERVICE_BUS_OUTBOUND_QUEUE: 'no-such-queue', FIELDLINK_BLOB_REFERENCE_DATA_CONTAINER: 'no-such-container' }));
+    const checks = await runDoctor(
+      configOf({
+        FIELDLINK_SERVICE_BUS_ALERTS_QUEUE: alerts,
+        FIELDLINK_SERVICE_BUS_OUTBOUND_QUEUE: 'no-such-queue',
+        FIELDLINK_BLOB_REFERENCE_DATA_CONTAINER: 'no-such-container',
+      }),
+    );
     const byService = Object.fromEntries(checks.map((c) => [c.service, c.problems]));
     expect(byService['service-bus']).toEqual([expect.stringMatching(/^queue 'no-such-queue': .*could not be found/i)]);
     expect(byService['event-hubs']).toEqual([expect.stringContaining(`consumer group 'repliescg' does not exist on the event hub '${hubName}'`)]);
@@ -58,7 +64,12 @@ describe('fieldlink doctor against the stand-ins', () => {
     serviceBus.createQueue('outbound-ok');
     await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('devicerules-ok').createIfNotExists();
     const checks = await runDoctor(
-      configOf({ FIELDLINK_EVENT_HUBS_CONNECTION_STRING: eventHubs.connectionString(`${hubName}-ok`), FIELDLINK_SERVICE_BUS_ALERTS_QUEUE: 'alerts-ok', FIELDLINK_SERVICE_BUS_OUTBOUND_QUEUE: 'outbound-ok', FIELDLINK_BLOB_REFERENCE_DATA_CONTAINER: 'devicerules-ok' }),
+      configOf({
+        FIELDLINK_EVENT_HUBS_CONNECTION_STRING: eventHubs.connectionString(`${hubName}-ok`),
+        FIELDLINK_SERVICE_BUS_ALERTS_QUEUE: 'alerts-ok',
+        FIELDLINK_SERVICE_BUS_OUTBOUND_QUEUE: 'outbound-ok',
+        FIELDLINK_BLOB_REFERENCE_DATA_CONTAINER: 'devicerules-ok',
+      }),
     );
     expect(checks.map((c) => [c.service, c.problems])).toEqual([
       ['service-bus', []],
@@ -70,7 +81,13 @@ describe('fieldlink doctor against the stand-ins', () => {
 
   it('names a key the namespace does not accept, without showing it', async () => {
     const wrongKey = Buffer.from('not-the-key-of-this-namespace').toString('base64');
-    const checks = await runDoctor(configOf({ FIELDLINK_SERVICE_BUS_CONNECTION_STRING: serviceBus.connectionString.replace(/SharedAccessKey=[^;]+/, `SharedAccessKey=${wrongKey}`), FIELDLINK_PORTS_TELEMETRY: 'in-memory', FIELDLINK_PORTS_REFERENCE_DATA: 'in-memory' }));
+    const checks = await runDoctor(
+      configOf({
+        FIELDLINK_SERVICE_BUS_CONNECTION_STRING: serviceBus.connectionString.replace(/SharedAccessKey=[^;]+/, `SharedAccessKey=${wrongKey}`),
+        FIELDLINK_PORTS_TELEMETRY: 'in-memory',
+        FIELDLINK_PORTS_REFERENCE_DATA: 'in-memory',
+      }),
+    );
     expect(checks).toHaveLength(1);
     expect(checks[0]!.problems.length).toBeGreaterThan(0);
     expect(checks[0]!.problems.join('\n')).toMatch(/unauthori[sz]ed|InvalidSignature|not authorized/i);

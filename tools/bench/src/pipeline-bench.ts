@@ -23,7 +23,16 @@ import { cpus, loadavg } from 'node:os';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { InMemoryCrm, InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore, randomIds } from '@fieldlink/adapter-in-memory';
+import {
+  InMemoryCrm,
+  InMemoryIotHub,
+  InMemoryQueue,
+  InMemoryReferenceData,
+  InMemoryRejectedTelemetry,
+  InMemoryRuleStateStore,
+  InMemoryStatusStore,
+  randomIds,
+} from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
@@ -43,7 +52,8 @@ const { values } = parseArgs({
 });
 const COMMIT_INTERVAL_MS = Number(values['commit-interval-ms']);
 const ONLY = values.only;
-if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'latency' && ONLY !== 'workers') throw new Error(`--only takes throughput, workers or latency (got ${ONLY})`);
+if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'latency' && ONLY !== 'workers')
+  throw new Error(`--only takes throughput, workers or latency (got ${ONLY})`);
 const LATENCY_RUNS = Number(values['latency-runs']);
 const WORKERS = Number(values.workers);
 const DEVICES = Number(values.devices);
@@ -63,7 +73,12 @@ function body(n: number): { body: Uint8Array; deviceId: string; token: string; a
   // Alert readings of one device differ from round to round, so the CFS identical-reading suppression never hides one.
   const temperature = alert ? 71 + (Math.floor(n / DEVICES) % 1000) / 10 : 60 + (n % 100) / 10;
   const token = `r-${n}`;
-  return { body: encoder.encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 20), EventToken: token })), deviceId, token, alert };
+  return {
+    body: encoder.encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 20), EventToken: token })),
+    deviceId,
+    token,
+    alert,
+  };
 }
 
 /** `rules`: ingest raising alerts only. `full`: also per-minute aggregates, device health and rule state, stored at every commit (what the stream processor runs). */
@@ -72,7 +87,15 @@ type IngestMode = 'rules' | 'full';
 function ingestOf(mode: IngestMode) {
   const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
   const stores = mode === 'full' ? { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() } : {};
-  const ingest = new TelemetryIngest({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: COMMIT_INTERVAL_MS, ...stores });
+  const ingest = new TelemetryIngest({
+    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+    alertsQueue,
+    rejected: new InMemoryRejectedTelemetry(),
+    log: silentLog,
+    defaultDeviceType: 'Thermostat',
+    commitIntervalMs: COMMIT_INTERVAL_MS,
+    ...stores,
+  });
   return { ingest, alertsQueue };
 }
 
@@ -92,7 +115,13 @@ function hubBatches(readings: number): TelemetryEnvelope[][] {
     const b = body(n);
     const partition = n % partitions;
     // 10,000 readings per second of event time: minute windows open and close as in real traffic.
-    batch.push({ body: b.body, connectionDeviceId: b.deviceId, enqueuedTime: baseTime + Math.floor(n / 10), partitionId: String(partition), sequenceNumber: sequence[partition]!++ });
+    batch.push({
+      body: b.body,
+      connectionDeviceId: b.deviceId,
+      enqueuedTime: baseTime + Math.floor(n / 10),
+      partitionId: String(partition),
+      sequenceNumber: sequence[partition]!++,
+    });
     if (batch.length === BATCH) {
       envelopes.push(batch);
       batch = [];
@@ -182,10 +211,24 @@ Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args:
  * partitions at once. The workers are started (and loaded) and their code warmed up before the
  * clock starts, as the main-thread runs' is.
  */
-async function throughputOnWorkers(threads: number, envelopes: readonly TelemetryEnvelope[][]): Promise<{ perSecond: number; messagesPerBatch: number; cpuMicrosPerReading: number }> {
+async function throughputOnWorkers(
+  threads: number,
+  envelopes: readonly TelemetryEnvelope[][],
+): Promise<{ perSecond: number; messagesPerBatch: number; cpuMicrosPerReading: number }> {
   const stores = { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() };
   const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
-  const ingest = new TelemetryIngestWorkers({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: COMMIT_INTERVAL_MS, ...stores }, threads);
+  const ingest = new TelemetryIngestWorkers(
+    {
+      referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+      alertsQueue,
+      rejected: new InMemoryRejectedTelemetry(),
+      log: silentLog,
+      defaultDeviceType: 'Thermostat',
+      commitIntervalMs: COMMIT_INTERVAL_MS,
+      ...stores,
+    },
+    threads,
+  );
   await ingest.start();
   // Each worker's code warmed up (JIT) as the main-thread runs' is: the first tenth of the readings, on partitions of their own.
   const warmUp = envelopes.slice(0, Math.ceil(envelopes.length / 10)).map((b) => b.map((e) => ({ ...e, partitionId: `warm-up-${e.partitionId}` })));
@@ -279,7 +322,9 @@ class Stalls {
   }
 }
 
-async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alerts: number; recorded: number; achieved: number; p50: number; p99: number; max: number; stalls: ReturnType<Stalls['stop']> }> {
+async function latencyUnderLoad(
+  mode: IngestMode,
+): Promise<{ sent: number; alerts: number; recorded: number; achieved: number; p50: number; p99: number; max: number; stalls: ReturnType<Stalls['stop']> }> {
   const hub = new InMemoryIotHub({ partitionCount: 4 });
   const { ingest, alertsQueue } = ingestOf(mode);
   const timed = new TimedCrm();
@@ -319,7 +364,16 @@ async function latencyUnderLoad(mode: IngestMode): Promise<{ sent: number; alert
   });
   latencies.sort((a, b) => a - b);
   const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
-  return { sent: total, alerts: dueAt.size, recorded: latencies.length, achieved: rate(total, sendMs), p50: pct(50), p99: pct(99), max: latencies.at(-1) ?? Number.NaN, stalls: stopped };
+  return {
+    sent: total,
+    alerts: dueAt.size,
+    recorded: latencies.length,
+    achieved: rate(total, sendMs),
+    p50: pct(50),
+    p99: pct(99),
+    max: latencies.at(-1) ?? Number.NaN,
+    stalls: stopped,
+  };
 }
 
 /** Each stage starts from a collected heap, so the garbage of the one before is not collected (and paid for) inside it. */
@@ -360,8 +414,16 @@ if (ONLY === undefined || ONLY === 'workers') {
     [`full ingest on 1 worker thread (4 partitions at once), readings/s`, fmt(one.perSecond), ''],
     [`full ingest on ${WORKERS} worker threads, readings/s`, fmt(many.perSecond), ''],
     [`${WORKERS} workers / 1 worker (${cpus().length} cores)`, (many.perSecond / one.perSecond).toFixed(3), WORKERS === 2 ? '>= 1.7' : ''],
-    [`messages between threads per batch of ${BATCH} (both ways, commits included; 1 worker, ${WORKERS} workers)`, `${one.messagesPerBatch.toFixed(2)}, ${many.messagesPerBatch.toFixed(2)}`, ''],
-    [`CPU time of the process (all threads) per reading, us (1 worker, ${WORKERS} workers)`, `${one.cpuMicrosPerReading.toFixed(2)}, ${many.cpuMicrosPerReading.toFixed(2)}`, ''],
+    [
+      `messages between threads per batch of ${BATCH} (both ways, commits included; 1 worker, ${WORKERS} workers)`,
+      `${one.messagesPerBatch.toFixed(2)}, ${many.messagesPerBatch.toFixed(2)}`,
+      '',
+    ],
+    [
+      `CPU time of the process (all threads) per reading, us (1 worker, ${WORKERS} workers)`,
+      `${one.cpuMicrosPerReading.toFixed(2)}, ${many.cpuMicrosPerReading.toFixed(2)}`,
+      '',
+    ],
   );
 }
 if (ONLY === undefined || ONLY === 'latency') {
@@ -376,7 +438,11 @@ if (ONLY === undefined || ONLY === 'latency') {
     [`${label}: readings sent (${fmt(RATE)}/s for ${SECONDS} s), achieved /s`, `${fmt(l.sent)}, ${fmt(l.achieved)}`, ''],
     [`${label}: alert records within 5 s of the end (${ALERT_SHARE * 100}% of readings, after warm-up)`, `${fmt(l.recorded)} of ${fmt(l.alerts)}`, ''],
     [`${label}: reading -> alert record latency p50 / p99 / max, ms`, `${l.p50.toFixed(2)} / ${l.p99.toFixed(2)} / ${l.max.toFixed(2)}`, 'p99 < 3'],
-    [`${label}: while sending, longest GC pause ms, full GCs; event loop delay p99 / max, ms`, `${l.stalls.longestGcMs.toFixed(2)}, ${l.stalls.majorGcs}; ${l.stalls.loopDelayP99Ms.toFixed(2)} / ${l.stalls.loopDelayMaxMs.toFixed(2)}`, ''],
+    [
+      `${label}: while sending, longest GC pause ms, full GCs; event loop delay p99 / max, ms`,
+      `${l.stalls.longestGcMs.toFixed(2)}, ${l.stalls.majorGcs}; ${l.stalls.loopDelayP99Ms.toFixed(2)} / ${l.stalls.loopDelayMaxMs.toFixed(2)}`,
+      '',
+    ],
   ];
   rows.push(...latencyRows('rules pipeline', latency));
   const median = [...fullRuns].sort((a, b) => a.p99 - b.p99)[Math.floor(fullRuns.length / 2)]!;
@@ -385,14 +451,26 @@ if (ONLY === undefined || ONLY === 'latency') {
     [`full pipeline: p99 of each of ${LATENCY_RUNS} runs, ms`, fullRuns.map((l) => l.p99.toFixed(2)).join(' '), ''],
     [`full pipeline: longest GC pause of each run, ms`, fullRuns.map((l) => l.stalls.longestGcMs.toFixed(1)).join(' '), ''],
     [`full pipeline: longest event loop delay of each run, ms`, fullRuns.map((l) => l.stalls.loopDelayMaxMs.toFixed(1)).join(' '), ''],
-    ['full pipeline: runs with p99 < 3 ms', `${fullRuns.filter((l) => l.p99 < 3).length} of ${LATENCY_RUNS}`, `>= ${Math.ceil(LATENCY_RUNS * 0.9)} of ${LATENCY_RUNS}`],
+    [
+      'full pipeline: runs with p99 < 3 ms',
+      `${fullRuns.filter((l) => l.p99 < 3).length} of ${LATENCY_RUNS}`,
+      `>= ${Math.ceil(LATENCY_RUNS * 0.9)} of ${LATENCY_RUNS}`,
+    ],
   );
 }
-rows.push(['load average (1, 5, 15 min) at the start; at the end', `${loadAtStart.map((l) => l.toFixed(2)).join(' ')}; ${loadavg().map((l) => l.toFixed(2)).join(' ')}`, '']);
+rows.push([
+  'load average (1, 5, 15 min) at the start; at the end',
+  `${loadAtStart.map((l) => l.toFixed(2)).join(' ')}; ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')}`,
+  '',
+]);
 
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));
-console.log(`Fieldlink in-process pipeline (node ${process.version}${alertsInRulesRun === 0 ? '' : `, ${fmt(alertsInRulesRun)} alerts in the rules throughput run`})\n`);
+console.log(
+  `Fieldlink in-process pipeline (node ${process.version}${alertsInRulesRun === 0 ? '' : `, ${fmt(alertsInRulesRun)} alerts in the rules throughput run`})\n`,
+);
 console.log(`${'measure'.padEnd(w0)}  ${'figure'.padStart(w1)}  target`);
 console.log(`${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ------`);
 for (const [m, f, t] of rows) console.log(`${m.padEnd(w0)}  ${f.padStart(w1)}  ${t}`);

@@ -5,7 +5,15 @@
 // Run: npm run bench:rules -w @fieldlink/bench (needs node --expose-gc, which the script passes).
 import { readFileSync } from 'node:fs';
 import { Engine } from 'json-rules-engine';
-import { compileCfsDeviceRules, emptyRulesEngineState, loadRuleSet, RulesEngine, type CompiledRuleSet, type RuleDefinition, type TelemetryEvent } from '@fieldlink/domain';
+import {
+  compileCfsDeviceRules,
+  emptyRulesEngineState,
+  loadRuleSet,
+  RulesEngine,
+  type CompiledRuleSet,
+  type RuleDefinition,
+  type TelemetryEvent,
+} from '@fieldlink/domain';
 
 const DEVICES = 10_000;
 const READINGS = 2_000_000;
@@ -31,8 +39,13 @@ function readings(devices: number, count: number, ids: string[], overShare: numb
     seed = (seed * 1103515245 + 12345) & 0x7fffffff;
     const device = i % devices;
     const round = Math.floor(i / devices);
-    const over = (seed % 1000) < overShare * 1000;
-    events[i] = { deviceId: ids[device]!, eventToken: `t${i}`, enqueuedTime: START + round * 1000 + (device % 1000), readings: { Temperature: over ? 70.1 + (seed % 100) / 10 : 60 + (seed % 100) / 10, Humidity: 40 + (seed % 31) } };
+    const over = seed % 1000 < overShare * 1000;
+    events[i] = {
+      deviceId: ids[device]!,
+      eventToken: `t${i}`,
+      enqueuedTime: START + round * 1000 + (device % 1000),
+      readings: { Temperature: over ? 70.1 + (seed % 100) / 10 : 60 + (seed % 100) / 10, Humidity: 40 + (seed % 31) },
+    };
   }
   return events;
 }
@@ -72,7 +85,12 @@ const gc = (globalThis as { gc?: () => void }).gc;
 function stateBytes(ruleSet: CompiledRuleSet, ids: string[]): number {
   if (gc === undefined) throw new Error('run node with --expose-gc');
   const engine = new RulesEngine(ruleSet);
-  const events = ids.map((id, i): TelemetryEvent => ({ deviceId: id, eventToken: `s${i}`, enqueuedTime: START + i, readings: { Temperature: 75 + (i % 10) / 10, Humidity: 20 } }));
+  const events = ids.map((id, i): TelemetryEvent => ({
+    deviceId: id,
+    eventToken: `s${i}`,
+    enqueuedTime: START + i,
+    readings: { Temperature: 75 + (i % 10) / 10, Humidity: 20 },
+  }));
   let state: ReturnType<typeof emptyRulesEngineState> | undefined = emptyRulesEngineState(ruleSet);
   for (const event of events) engine.evaluate(state, event, 'Thermostat');
   if (state.slotOf.size !== ids.length) throw new Error('not every device has state');
@@ -88,11 +106,47 @@ function stateBytes(ruleSet: CompiledRuleSet, ids: string[]): number {
 }
 
 const scope = { deviceType: 'Thermostat' };
-const tumblingAvg: RuleDefinition = { id: 'avg-minute', kind: 'window', scope, reading: 'Temperature', aggregate: 'avg', window: { type: 'tumbling', sizeMs: 60_000 }, condition: { operator: '>', value: 75 }, severity: 'warning' };
+const tumblingAvg: RuleDefinition = {
+  id: 'avg-minute',
+  kind: 'window',
+  scope,
+  reading: 'Temperature',
+  aggregate: 'avg',
+  window: { type: 'tumbling', sizeMs: 60_000 },
+  condition: { operator: '>', value: 75 },
+  severity: 'warning',
+};
 const fiveKinds: RuleDefinition[] = [
-  { id: 'hot', kind: 'threshold', scope, reading: 'Temperature', condition: { operator: '>', value: 70 }, severity: 'major', suppression: { identicalReadingWithinMs: 60_000 }, clear: { when: 'never' } },
-  { id: 'hot-30s', kind: 'duration', scope, reading: 'Temperature', condition: { operator: '>', value: 72 }, forMs: 30_000, severity: 'critical', suppression: { singleOpenAlert: true } },
-  { id: 'dry-3', kind: 'repeating', scope, reading: 'Humidity', condition: { operator: '<', value: 45 }, count: 3, severity: 'minor', suppression: { singleOpenAlert: true } },
+  {
+    id: 'hot',
+    kind: 'threshold',
+    scope,
+    reading: 'Temperature',
+    condition: { operator: '>', value: 70 },
+    severity: 'major',
+    suppression: { identicalReadingWithinMs: 60_000 },
+    clear: { when: 'never' },
+  },
+  {
+    id: 'hot-30s',
+    kind: 'duration',
+    scope,
+    reading: 'Temperature',
+    condition: { operator: '>', value: 72 },
+    forMs: 30_000,
+    severity: 'critical',
+    suppression: { singleOpenAlert: true },
+  },
+  {
+    id: 'dry-3',
+    kind: 'repeating',
+    scope,
+    reading: 'Humidity',
+    condition: { operator: '<', value: 45 },
+    count: 3,
+    severity: 'minor',
+    suppression: { singleOpenAlert: true },
+  },
   tumblingAvg,
   { id: 'jump', kind: 'rateOfChange', scope, reading: 'Temperature', change: 15, withinMs: 5_000, direction: 'rise', severity: 'major' },
 ];
@@ -117,12 +171,20 @@ async function main(): Promise<void> {
 
   const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
   const rows: Array<[string, string, string]> = [
-    [`CFS threshold rule (devicerules.json), ${fmt(DEVICES)} devices, 2 % over 70`, `${fmt(threshold.perSecond)} readings/s (${fmt(threshold.alerts)} alerts)`, '≥ 2,000,000 readings/s'],
+    [
+      `CFS threshold rule (devicerules.json), ${fmt(DEVICES)} devices, 2 % over 70`,
+      `${fmt(threshold.perSecond)} readings/s (${fmt(threshold.alerts)} alerts)`,
+      '≥ 2,000,000 readings/s',
+    ],
     ['same, alert storm: 40 % over 70', `${fmt(thresholdStorm.perSecond)} readings/s (${fmt(thresholdStorm.alerts)} alerts)`, ''],
     ['same threshold rule, json-rules-engine 7.3.1 (no LAG suppression)', `${fmt(baseline)} readings/s`, ''],
     ['ratio engine / json-rules-engine', `${(threshold.perSecond / baseline).toFixed(0)}×`, '≥ 50×'],
     ['one-minute tumbling average', `${fmt(avg.perSecond)} readings/s (${fmt(avg.alerts)} alerts)`, '≥ 500,000 readings/s'],
-    ['mix of five kinds (threshold, duration, repeating, tumbling avg, rate of change)', `${fmt(mixed.perSecond)} readings/s (${fmt(mixed.alerts)} outcomes)`, ''],
+    [
+      'mix of five kinds (threshold, duration, repeating, tumbling avg, rate of change)',
+      `${fmt(mixed.perSecond)} readings/s (${fmt(mixed.alerts)} outcomes)`,
+      '',
+    ],
     [`state per device per rule, CFS threshold (${fmt(STATE_DEVICES)} devices)`, `${cfsBytes.toFixed(0)} bytes`, '≤ 200 bytes'],
     ['state per device per rule, tumbling average', `${tumblingBytes.toFixed(0)} bytes`, '≤ 200 bytes'],
     ['state per device per rule, mix of five', `${mixBytes.toFixed(0)} bytes`, ''],

@@ -53,7 +53,13 @@ async function feed(ingest: TelemetryIngest, round: number): Promise<void> {
         const deviceId = `thermostat-${d}`;
         const body = encoder.encode(JSON.stringify({ DeviceID: deviceId, Temperature: 71 + round, Humidity: 40, EventToken: `r${round}-${d}` }));
         // Both rounds within the same minute of event time.
-        batch.push({ body, connectionDeviceId: deviceId, enqueuedTime: START + round * 20_000 + Math.floor((d * 10_000) / DEVICES), partitionId: String(p), sequenceNumber: sequence[p]!++ });
+        batch.push({
+          body,
+          connectionDeviceId: deviceId,
+          enqueuedTime: START + round * 20_000 + Math.floor((d * 10_000) / DEVICES),
+          partitionId: String(p),
+          sequenceNumber: sequence[p]!++,
+        });
       }
       if (batch.length > 0) await ingest.ingestBatch(batch);
     }
@@ -98,7 +104,11 @@ const rows: Array<[string, string, string]> = [
   ['full ingest: heap held per device', `${(full.held / DEVICES).toFixed(0)} bytes`, ''],
   ['full ingest: peak heap used during the run (garbage included)', `${(full.peak / MB).toFixed(0)} MB`, '<= 1,024 MB'],
   ['full ingest: readings/s (2 per device)', fmt(Math.round((2 * DEVICES * 1000) / full.ms)), ''],
-  ['alerts, aggregate rows, health rows, state saves written', `${fmt(counted.alerts)}, ${fmt(counted.rows)}, ${fmt(counted.health)}, ${fmt(counted.saves)}`, ''],
+  [
+    'alerts, aggregate rows, health rows, state saves written',
+    `${fmt(counted.alerts)}, ${fmt(counted.rows)}, ${fmt(counted.health)}, ${fmt(counted.saves)}`,
+    '',
+  ],
 ];
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));

@@ -20,11 +20,27 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
-import { openPostgresDatabase, openSqliteDatabase, openSqliteFile, SqliteIotHub, SqliteQueue, SqliteRuleStateStore, SqlStatusStore, type SqlDatabase } from '@fieldlink/adapter-sql';
+import {
+  openPostgresDatabase,
+  openSqliteDatabase,
+  openSqliteFile,
+  SqliteIotHub,
+  SqliteQueue,
+  SqliteRuleStateStore,
+  SqlStatusStore,
+  type SqlDatabase,
+} from '@fieldlink/adapter-sql';
 import { startPostgresServer } from '@fieldlink/adapter-sql/testing';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { TelemetryIngest } from '@fieldlink/flows';
-import { silentLog, type MessageQueuePort, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryIntakePort } from '@fieldlink/ports';
+import {
+  silentLog,
+  type MessageQueuePort,
+  type RuleStateStorePort,
+  type StatusStorePort,
+  type TelemetryEnvelope,
+  type TelemetryIntakePort,
+} from '@fieldlink/ports';
 
 const { values } = parseArgs({
   options: {
@@ -57,7 +73,13 @@ function envelopes(): TelemetryEnvelope[][] {
     const temperature = alert ? 71 + (Math.floor(n / DEVICES) % 1000) / 10 : 60 + (n % 100) / 10;
     const body = encoder.encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 20), EventToken: `r-${n}` }));
     const partition = n % PARTITIONS;
-    batch.push({ body, connectionDeviceId: deviceId, enqueuedTime: baseTime + Math.floor(n / 10), partitionId: String(partition), sequenceNumber: sequence[partition]!++ });
+    batch.push({
+      body,
+      connectionDeviceId: deviceId,
+      enqueuedTime: baseTime + Math.floor(n / 10),
+      partitionId: String(partition),
+      sequenceNumber: sequence[partition]!++,
+    });
     if (batch.length === BATCH) {
       batches.push(batch);
       batch = [];
@@ -105,7 +127,12 @@ async function open(name: BackendName): Promise<Backend> {
     case 'postgres': {
       postgres ??= await startPostgresServer();
       const database = await openPostgresDatabase({ connectionString: await postgres.createDatabase() });
-      return { statusStore: new SqlStatusStore(database), ruleStateStore: new InMemoryRuleStateStore(), alertsQueue: memoryQueue(), close: () => database.close() };
+      return {
+        statusStore: new SqlStatusStore(database),
+        ruleStateStore: new InMemoryRuleStateStore(),
+        alertsQueue: memoryQueue(),
+        close: () => database.close(),
+      };
     }
   }
 }
@@ -201,10 +228,19 @@ rmSync(dir, { recursive: true, force: true });
 
 const best = (name: BackendName): number => Math.max(...results.get(name)!);
 const memory = best('in-memory');
-console.log(`Fieldlink full ingest by store (node ${process.version}, ${fmt(READINGS)} readings, ${fmt(DEVICES)} devices, ${PARTITIONS} partitions, batches of ${BATCH}, commit every ${fmt(COMMIT_INTERVAL_MS)} ms; best of ${ROUNDS}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')})\n`);
+console.log(
+  `Fieldlink full ingest by store (node ${process.version}, ${fmt(READINGS)} readings, ${fmt(DEVICES)} devices, ${PARTITIONS} partitions, batches of ${BATCH}, commit every ${fmt(COMMIT_INTERVAL_MS)} ms; best of ${ROUNDS}; load average ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ')})\n`,
+);
 console.log(`${'store'.padEnd(10)}  ${'readings/s'.padStart(12)}  ${'× in-memory'.padStart(11)}  rounds`);
 for (const name of names) {
-  console.log(`${name.padEnd(10)}  ${fmt(best(name)).padStart(12)}  ${(best(name) / memory).toFixed(3).padStart(11)}  ${results.get(name)!.map(fmt).join(', ')}`);
+  console.log(
+    `${name.padEnd(10)}  ${fmt(best(name)).padStart(12)}  ${(best(name) / memory).toFixed(3).padStart(11)}  ${results.get(name)!.map(fmt).join(', ')}`,
+  );
 }
-if (hubSends.length > 0) console.log(`\nsqlite+hub: the readings read from the hub file by the ingest's subscription; device sends into the hub (one transaction each): ${fmt(Math.max(...hubSends))}/s`);
-console.log(`\ntarget: sqlite >= 0.5 × in-memory (${(best('sqlite') / memory >= 0.5 ? 'met' : 'not met')})`);
+if (hubSends.length > 0)
+  console.log(
+    `\nsqlite+hub: the readings read from the hub file by the ingest's subscription; device sends into the hub (one transaction each): ${fmt(Math.max(...hubSends))}/s`,
+  );
+console.log(`\ntarget: sqlite >= 0.5 × in-memory (${best('sqlite') / memory >= 0.5 ? 'met' : 'not met'})`);

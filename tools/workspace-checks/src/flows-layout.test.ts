@@ -12,7 +12,9 @@ const flowsSrc = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..',
 const STAGES = ['ingest', 'alerts', 'automation', 'outbound', 'commands', 'registration', 'device-data', 'shared', 'testing'];
 
 const sources = (dir: string): string[] =>
-  readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sources(join(dir, e.name)) : /\.(ts|mjs)$/.test(e.name) && !e.name.includes('.test.') ? [join(dir, e.name)] : []));
+  readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sources(join(dir, e.name)) : /\.(ts|mjs)$/.test(e.name) && !e.name.includes('.test.') ? [join(dir, e.name)] : [],
+  );
 
 describe('the flows show the diagram', () => {
   it('keeps every source file in the folder of a stage, none at the top but the index', () => {

@@ -32,7 +32,8 @@ function readmeProblems(projectRoot: string, readme: string | undefined, exists:
   const problems: string[] = [];
   const lines = readme.split('\n');
   if (!/^# \S/.test(lines[0] ?? '')) problems.push(`${projectRoot}/README.md: does not start with a "# " title`);
-  if (!lines.slice(1).some((line) => /\w{3,}.*\s.*\w{3,}/.test(line))) problems.push(`${projectRoot}/README.md: has a title and nothing that says what the project is`);
+  if (!lines.slice(1).some((line) => /\w{3,}.*\s.*\w{3,}/.test(line)))
+    problems.push(`${projectRoot}/README.md: has a title and nothing that says what the project is`);
   for (const target of relativeLinks(readme)) {
     if (!exists(posix.join(projectRoot, target))) problems.push(`${projectRoot}/README.md: links to ${target}, which does not exist`);
   }
@@ -56,7 +57,8 @@ describe('project READMEs', () => {
     expect(readmeProblems('libs/x', undefined, none)).toEqual(['libs/x: no README.md']);
     expect(readmeProblems('libs/x', 'Fieldlink x\nSome text about the project.\n', none)).toEqual(['libs/x/README.md: does not start with a "# " title']);
     expect(readmeProblems('libs/x', '# @fieldlink/x\n\n', none)).toEqual(['libs/x/README.md: has a title and nothing that says what the project is']);
-    const linked = '# @fieldlink/x\n\nSee [the docs](../../docs/gone.md#top), [the site](https://example.com) and [below](#tests).\n\n```md\n[not a link](nowhere.md)\n```\n';
+    const linked =
+      '# @fieldlink/x\n\nSee [the docs](../../docs/gone.md#top), [the site](https://example.com) and [below](#tests).\n\n```md\n[not a link](nowhere.md)\n```\n';
     expect(readmeProblems('libs/x', linked, none)).toEqual(['libs/x/README.md: links to ../../docs/gone.md, which does not exist']);
     expect(readmeProblems('libs/x', linked, (path) => path === 'docs/gone.md')).toEqual([]);
   });

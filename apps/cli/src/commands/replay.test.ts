@@ -19,12 +19,16 @@ async function run(command: 'replay' | 'rules test', telemetry: string): Promise
   const stdout = memorySink();
   const stderr = memorySink();
   const streams = { stdout: stdout.sink, stderr: stderr.sink, stderrIsTTY: false };
-  const code = command === 'replay' ? await runReplay({ ...options, rules: devicerules, telemetry }, streams) : await runRulesTest({ ...options, rules: devicerules, telemetry }, streams);
+  const code =
+    command === 'replay'
+      ? await runReplay({ ...options, rules: devicerules, telemetry }, streams)
+      : await runRulesTest({ ...options, rules: devicerules, telemetry }, streams);
   return { code, result: stdout.text() === '' ? {} : (JSON.parse(stdout.text()) as Record<string, unknown>), stderr: stderr.text() };
 }
 
 /** What both commands say of an alert: its token, device, reading type, reading and time. */
-const key = (a: { eventToken?: string; token?: string; deviceId: string; readingType: string; reading: number | null; time: string }): string => `${a.eventToken ?? a.token} ${a.deviceId} ${a.readingType} ${a.reading} ${a.time}`;
+const key = (a: { eventToken?: string; token?: string; deviceId: string; readingType: string; reading: number | null; time: string }): string =>
+  `${a.eventToken ?? a.token} ${a.deviceId} ${a.readingType} ${a.reading} ${a.time}`;
 
 /**
  * A recording of `devices` thermostats, one reading each every `everyMs` from `start`, oscillating
@@ -35,7 +39,15 @@ function recording(name: string, start: number, devices: number, readingsEach: n
   for (let i = 0; i < readingsEach; i++) {
     for (let d = 1; d <= devices; d++) {
       const temperature = [66, 71, 71, 72.5, 69, 71, 80, 80][(i + d) % 8]!;
-      lines.push(JSON.stringify({ DeviceID: `thermostat-${d}`, Temperature: temperature, Humidity: 40, EventToken: `${name}-${d}-${i}`, EventEnqueuedUtcTime: new Date(start + i * everyMs + d).toISOString() }));
+      lines.push(
+        JSON.stringify({
+          DeviceID: `thermostat-${d}`,
+          Temperature: temperature,
+          Humidity: 40,
+          EventToken: `${name}-${d}-${i}`,
+          EventEnqueuedUtcTime: new Date(start + i * everyMs + d).toISOString(),
+        }),
+      );
     }
   }
   const file = join(dir, `${name}.jsonl`);
@@ -65,16 +77,20 @@ describe('fieldlink replay', () => {
   it.each([
     ['recorded up to now', Date.now() - 400 * 9_000],
     ['recorded hours ago', Date.now() - 6 * 3_600_000],
-  ])('agrees with `rules test` on a stream %s (repeated readings within the minute suppressed alike)', async (name, start) => {
-    const telemetry = recording(name.replace(/ /g, '-'), start, 5, 400, 9_000);
-    const replay = await run('replay', telemetry);
-    const offline = await run('rules test', telemetry);
-    expect(replay.code).toBe(0);
-    expect(offline.code).toBe(0);
-    const offlineKeys = (offline.result['alerts'] as Parameters<typeof key>[0][]).map(key).sort();
-    expect(offlineKeys.length).toBeGreaterThan(400);
-    expect((replay.result['alerts'] as ReplayedAlert[]).map(key).sort()).toEqual(offlineKeys);
-  }, 120_000);
+  ])(
+    'agrees with `rules test` on a stream %s (repeated readings within the minute suppressed alike)',
+    async (name, start) => {
+      const telemetry = recording(name.replace(/ /g, '-'), start, 5, 400, 9_000);
+      const replay = await run('replay', telemetry);
+      const offline = await run('rules test', telemetry);
+      expect(replay.code).toBe(0);
+      expect(offline.code).toBe(0);
+      const offlineKeys = (offline.result['alerts'] as Parameters<typeof key>[0][]).map(key).sort();
+      expect(offlineKeys.length).toBeGreaterThan(400);
+      expect((replay.result['alerts'] as ReplayedAlert[]).map(key).sort()).toEqual(offlineKeys);
+    },
+    120_000,
+  );
 
   it('reports bad lines as `rules test` does, and replays the good ones', async () => {
     const telemetry = join(dir, 'bad.jsonl');
@@ -93,13 +109,23 @@ describe('fieldlink replay', () => {
     expect(replay.stderr).toBe(offline.stderr);
     expect(replay.stderr).toContain('bad.jsonl:2: (line): is not JSON');
     expect(replay.stderr).not.toContain('\u001b');
-    expect(replay.result).toMatchObject({ readings: 1, badLineCount: 3, badLines: offline.result['badLines'], alerts: [{ token: 'c', reading: 80, deviceId: 't-1', readingType: 'Temperature', time: '2026-11-28T09:00:01.000Z', parentToken: null }] });
+    expect(replay.result).toMatchObject({
+      readings: 1,
+      badLineCount: 3,
+      badLines: offline.result['badLines'],
+      alerts: [{ token: 'c', reading: 80, deviceId: 't-1', readingType: 'Temperature', time: '2026-11-28T09:00:01.000Z', parentToken: null }],
+    });
   }, 60_000);
 
   it('refuses a native rule document, which the stream processor does not run, with one line and exit code 1', async () => {
     const stderr = memorySink();
-    const code = await runReplay({ ...options, rules: join(examples, 'rules.native.json'), telemetry: join(examples, 'telemetry.sample.jsonl') }, { stdout: memorySink().sink, stderr: stderr.sink, stderrIsTTY: false });
+    const code = await runReplay(
+      { ...options, rules: join(examples, 'rules.native.json'), telemetry: join(examples, 'telemetry.sample.jsonl') },
+      { stdout: memorySink().sink, stderr: stderr.sink, stderrIsTTY: false },
+    );
     expect(code).toBe(1);
-    expect(stderr.text()).toMatch(/^rules file .*rules\.native\.json: is a native rule document; the stream processor runs CFS devicerules\.json reference data .*\n$/);
+    expect(stderr.text()).toMatch(
+      /^rules file .*rules\.native\.json: is a native rule document; the stream processor runs CFS devicerules\.json reference data .*\n$/,
+    );
   });
 });

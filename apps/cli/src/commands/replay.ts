@@ -47,7 +47,9 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
   const rules = await loadRulesOrSay(options.rules, streams.stderr);
   if (rules === undefined) return 1;
   if (rules.kind !== 'cfs') {
-    await streams.stderr(`rules file ${terminalSafe(options.rules)}: is a native rule document; the stream processor runs CFS devicerules.json reference data (use \`fieldlink rules test\` for native documents)\n`);
+    await streams.stderr(
+      `rules file ${terminalSafe(options.rules)}: is a native rule document; the stream processor runs CFS devicerules.json reference data (use \`fieldlink rules test\` for native documents)\n`,
+    );
     return 1;
   }
   const unreadable = await unreadableFile(options.telemetry);
@@ -56,7 +58,11 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
     return 1;
   }
   // The embedded default, as `fieldlink up` runs it, without the simulated fleet and the pages.
-  const config = parseConfig({ profile: 'embedded', rules: { file: options.rules, defaultDeviceType: options.deviceType, commitIntervalMs: 100 }, simulator: { devices: 0, drifting: 0, heartbeatIntervalMs: 0 } });
+  const config = parseConfig({
+    profile: 'embedded',
+    rules: { file: options.rules, defaultDeviceType: options.deviceType, commitIntervalMs: 100 },
+    simulator: { devices: 0, drifting: 0, heartbeatIntervalMs: 0 },
+  });
   if (!config.ok) {
     await streams.stderr(`${formatConfigIssues(config.error)}\n`);
     return 1;
@@ -73,7 +79,8 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
   const runtime = created.value;
   const hub = runtime.get(TOKENS.TelemetryIntake);
   const alertsQueue = runtime.get(TOKENS.AlertsQueue);
-  if (!(hub instanceof InMemoryIotHub) || !(alertsQueue instanceof InMemoryQueue)) throw new Error('replay runs on the in-memory hub and alerts queue of the embedded default');
+  if (!(hub instanceof InMemoryIotHub) || !(alertsQueue instanceof InMemoryQueue))
+    throw new Error('replay runs on the in-memory hub and alerts queue of the embedded default');
   const group = consumerGroupOf(config.value);
   const bad = new BadLineReport(options.telemetry, options.maxBadLines, streams.stderr);
   const progress = progressPrinter(streams);
@@ -128,9 +135,12 @@ export async function runReplay(options: ReplayOptions, streams: OutputStreams =
     await out.end({ lines, readings, alertCount: records.length, badLineCount: badLines, badLines: bad.kept, badLinesOmitted: bad.omittedCount, deadLettered });
   } else {
     const table = new StreamingTable(['time', 'device', 'reading', 'value', 'event token', 'parent'], streams.stdout, new Set(['value']));
-    for (const r of records) await table.row([r.time, r.deviceId, r.readingType, r.reading === null ? '' : String(Math.round(r.reading * 100) / 100), r.token, r.parentToken ?? '']);
+    for (const r of records)
+      await table.row([r.time, r.deviceId, r.readingType, r.reading === null ? '' : String(Math.round(r.reading * 100) / 100), r.token, r.parentToken ?? '']);
     const plural = (n: number, w: string) => `${n.toLocaleString('en')} ${w}${n === 1 ? '' : 's'}`;
-    await table.end(`${plural(records.length, 'IoT alert')} in the CRM from ${plural(readings, 'reading')} (hub → stream processor → alerts queue → orchestrator → CRM)${badLines > 0 ? `; ${plural(badLines, 'bad line')} skipped` : ''}`);
+    await table.end(
+      `${plural(records.length, 'IoT alert')} in the CRM from ${plural(readings, 'reading')} (hub → stream processor → alerts queue → orchestrator → CRM)${badLines > 0 ? `; ${plural(badLines, 'bad line')} skipped` : ''}`,
+    );
   }
   return 0;
 }

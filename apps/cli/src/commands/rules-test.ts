@@ -41,7 +41,10 @@ export async function loadRulesOrSay(file: string, stderr: TextSink): Promise<Ru
 }
 
 /** Progress on stderr for long runs only, at most twice a second. */
-export function progressPrinter(streams: OutputStreams): { onProgress: (p: { lines: number; alerts: number; badLines: number }) => void; done: () => Promise<void> } {
+export function progressPrinter(streams: OutputStreams): {
+  onProgress: (p: { lines: number; alerts: number; badLines: number }) => void;
+  done: () => Promise<void>;
+} {
   const started = Date.now();
   let last = started;
   let shown = false;
@@ -89,12 +92,22 @@ export async function runRulesTest(options: RulesTestOptions, streams: OutputStr
   } catch (e) {
     // A read error mid-file (the disk, a file removed under us): one line, not a trace.
     await progress.done();
-    await streams.stderr(`telemetry file ${terminalSafe(options.telemetry)}: stopped reading: ${terminalSafe((e as NodeJS.ErrnoException).code ?? (e as Error).message)}\n`);
+    await streams.stderr(
+      `telemetry file ${terminalSafe(options.telemetry)}: stopped reading: ${terminalSafe((e as NodeJS.ErrnoException).code ?? (e as Error).message)}\n`,
+    );
     return 1;
   }
   await progress.done();
   await bad.end();
-  if (output instanceof StreamingJsonArray) await output.end({ lines: run.lines, readings: run.readings, alertCount: run.alerts, badLineCount: run.badLines, badLines: bad.kept, badLinesOmitted: bad.omittedCount });
+  if (output instanceof StreamingJsonArray)
+    await output.end({
+      lines: run.lines,
+      readings: run.readings,
+      alertCount: run.alerts,
+      badLineCount: run.badLines,
+      badLines: bad.kept,
+      badLinesOmitted: bad.omittedCount,
+    });
   else await output.end(summaryLine(run));
   return 0;
 }

@@ -1,6 +1,23 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { APP_TOKENS, createLocalStack, describeAutomationPolicy, describeStartOutcome, endpointsToCheck, formatConfigIssues, readinessOf, redactConfig, signalExitCode, startHealthOf, startWithin, stopSignals, TerminalLog, type FieldlinkConfig, type LocalStack, type StartOutcome } from '@fieldlink/composition';
+import {
+  APP_TOKENS,
+  createLocalStack,
+  describeAutomationPolicy,
+  describeStartOutcome,
+  endpointsToCheck,
+  formatConfigIssues,
+  readinessOf,
+  redactConfig,
+  signalExitCode,
+  startHealthOf,
+  startWithin,
+  stopSignals,
+  TerminalLog,
+  type FieldlinkConfig,
+  type LocalStack,
+  type StartOutcome,
+} from '@fieldlink/composition';
 import { TOKENS } from '@fieldlink/ports';
 import { configFromOptions, definedOnly } from '../config-options.js';
 import { LoopPresenter } from '../up/loop-presenter.js';
@@ -63,7 +80,12 @@ export async function runUp(options: UpOptions): Promise<void> {
   const terminal = new TerminalLog(undefined, { json, colors: process.stdout.isTTY === true });
   if (options.showConfig) terminal.info('fieldlink.config', { config: JSON.stringify(redactConfig(config)) });
   const durable = usesDataDir(config);
-  terminal.info('fieldlink.state', durable ? { dataDir: resolve(config.storage.dataDir), kept: 'across restarts (--ephemeral for none)' } : { dataDir: 'none', kept: 'nothing: every port in this process only' });
+  terminal.info(
+    'fieldlink.state',
+    durable
+      ? { dataDir: resolve(config.storage.dataDir), kept: 'across restarts (--ephemeral for none)' }
+      : { dataDir: 'none', kept: 'nothing: every port in this process only' },
+  );
 
   // Listening from the start: Ctrl-C stops a start-up that hangs on a dead endpoint at once.
   const stop = stopSignals();
@@ -74,12 +96,21 @@ export async function runUp(options: UpOptions): Promise<void> {
   });
   const startup = { timeoutMs: config.startup.timeoutMs, stopRequested: stop.requested };
   let created: Awaited<ReturnType<typeof createLocalStack>> | undefined;
-  const health = await startHealthOf(config, 'fieldlink', readinessOf(() => (created?.ok === true ? created.value.runtime : undefined)), terminal);
+  const health = await startHealthOf(
+    config,
+    'fieldlink',
+    readinessOf(() => (created?.ok === true ? created.value.runtime : undefined)),
+    terminal,
+  );
   if (!health.ok) {
     process.stderr.write(`${health.error.message}\n`);
     process.exit(1);
   }
-  const built = await startWithin(async () => void (created = await createLocalStack(config)), () => 'adapters', startup);
+  const built = await startWithin(
+    async () => void (created = await createLocalStack(config)),
+    () => 'adapters',
+    startup,
+  );
   if (built.kind !== 'started') return abortStart(config, built, undefined);
   if (!created!.ok) {
     stop.dispose();
@@ -89,7 +120,10 @@ export async function runUp(options: UpOptions): Promise<void> {
   }
   const stack = created!.value;
   const policy = stack.get(APP_TOKENS.AutomationPolicy);
-  terminal.info('automation.policy', { source: policy.source === DEMO_AUTOMATION_FILE ? `demo (${policy.source})` : policy.source, rules: describeAutomationPolicy(policy).join(' | ') });
+  terminal.info('automation.policy', {
+    source: policy.source === DEMO_AUTOMATION_FILE ? `demo (${policy.source})` : policy.source,
+    rules: describeAutomationPolicy(policy).join(' | '),
+  });
   const crm = stack.get(TOKENS.CrmGateway);
   const presenter = new LoopPresenter(terminal, { verbose: options.verbose || json, getAlert: (id) => crm.getIoTAlert(id) });
   // What the stack said while it was built (the embedded Dataverse emulator's address, a warning about the CRM), then everything after.
@@ -103,13 +137,23 @@ export async function runUp(options: UpOptions): Promise<void> {
   // Each part as it starts with --verbose (or --json); otherwise a line every 5 s while it takes long.
   terminal.info('fieldlink.starting', { profile: config.profile, crm: config.ports.crm, limitMs: config.startup.timeoutMs });
   const announce = options.verbose || json ? (part: string) => terminal.info('fieldlink.starting-part', { part }) : undefined;
-  const started = await startWithin(() => stack.start(announce), () => stack.runtime.starting, {
-    ...startup,
-    onWaiting: (part, elapsedMs) => {
-      const endpoints = endpointsToCheck(config, part);
-      terminal.info('fieldlink.still-starting', { part: part ?? 'unknown', waitedS: Math.round(elapsedMs / 1000), ...(endpoints === '' ? {} : { connectingTo: endpoints }), limitMs: config.startup.timeoutMs, stop: 'Ctrl-C' });
+  const started = await startWithin(
+    () => stack.start(announce),
+    () => stack.runtime.starting,
+    {
+      ...startup,
+      onWaiting: (part, elapsedMs) => {
+        const endpoints = endpointsToCheck(config, part);
+        terminal.info('fieldlink.still-starting', {
+          part: part ?? 'unknown',
+          waitedS: Math.round(elapsedMs / 1000),
+          ...(endpoints === '' ? {} : { connectingTo: endpoints }),
+          limitMs: config.startup.timeoutMs,
+          stop: 'Ctrl-C',
+        });
+      },
     },
-  });
+  );
   if (started.kind !== 'started') return abortStart(config, started, stack);
   let web: WebServers | undefined;
   if (options.web) web = await startWebServers(stack, config, terminal);
@@ -138,7 +182,10 @@ export async function runUp(options: UpOptions): Promise<void> {
 /** Whether a port (or the emulator's file) keeps its state in the data directory. */
 function usesDataDir(config: FieldlinkConfig): boolean {
   const { telemetry, alertsQueue, outboundQueue, statusStore, ruleStateStore } = config.ports;
-  return [telemetry, alertsQueue, outboundQueue, statusStore, ruleStateStore].includes('sqlite') || (config.ports.crm === 'dataverse' && config.dataverse.embedded && (config.dataverse.database !== undefined || config.profile === 'durable'));
+  return (
+    [telemetry, alertsQueue, outboundQueue, statusStore, ruleStateStore].includes('sqlite') ||
+    (config.ports.crm === 'dataverse' && config.dataverse.embedded && (config.dataverse.database !== undefined || config.profile === 'durable'))
+  );
 }
 
 /** Start-up did not finish: one line on stderr, what started is stopped (briefly), and the process ends non-zero. */

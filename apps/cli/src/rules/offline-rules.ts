@@ -42,7 +42,13 @@ export interface OfflineRunOptions {
  * `fieldlink rules test` and `fieldlink replay` read lines alike through this.
  */
 export function parseRecordedLine(line: RecordedLine): { ok: true; value: TelemetryEvent } | { ok: false; error: BadLine[] } | undefined {
-  if ('tooLong' in line) return { ok: false, error: [{ line: line.line, path: '(line)', message: `is ${line.tooLong.bytes} bytes long, over the cap of ${line.tooLong.max} (--max-line-bytes); skipped` }] };
+  if ('tooLong' in line)
+    return {
+      ok: false,
+      error: [
+        { line: line.line, path: '(line)', message: `is ${line.tooLong.bytes} bytes long, over the cap of ${line.tooLong.max} (--max-line-bytes); skipped` },
+      ],
+    };
   const text = line.text;
   if (text.trim() === '') return undefined;
   const bad = (path: string, message: string) => ({ ok: false as const, error: [{ line: line.line, path, message }] });
@@ -67,7 +73,11 @@ export function parseRecordedLine(line: RecordedLine): { ok: true; value: Teleme
  * their number and field, never fatal. Nothing is kept per line: the alerts and bad lines go to
  * the callbacks, so memory does not grow with the recording.
  */
-export async function runRulesOffline(rules: RulesFile, lines: AsyncIterable<RecordedLine> | Iterable<RecordedLine>, options: OfflineRunOptions): Promise<OfflineRun> {
+export async function runRulesOffline(
+  rules: RulesFile,
+  lines: AsyncIterable<RecordedLine> | Iterable<RecordedLine>,
+  options: OfflineRunOptions,
+): Promise<OfflineRun> {
   const { evaluate, end } = evaluatorOf(rules, options.deviceType);
   let lineCount = 0;
   let readings = 0;

@@ -6,7 +6,8 @@ import { StringDecoder } from 'node:string_decoder';
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 
 /** One line of a recording, numbered from 1; a line over the cap is not kept, only its size. */
-export type RecordedLine = { readonly line: number; readonly text: string } | { readonly line: number; readonly tooLong: { readonly bytes: number; readonly max: number } };
+export type RecordedLine =
+  { readonly line: number; readonly text: string } | { readonly line: number; readonly tooLong: { readonly bytes: number; readonly max: number } };
 
 /** Why a recording could not be opened: one line for a person. */
 export async function unreadableFile(file: string): Promise<string | undefined> {

@@ -3,7 +3,15 @@ import { alertCells, alertsTable } from '../commands/rules-test.js';
 import type { OfflineAlert } from './offline-rules.js';
 import { BadLineReport, memorySink, StreamingJsonArray, StreamingTable } from './streamed-output.js';
 
-const alert = (i: number): OfflineAlert => ({ time: '2026-11-28T09:00:00.000Z', deviceId: `thermostat-${i % 7}`, readingType: 'Temperature', reading: 80 + (i % 10), threshold: 70, ruleOutput: 'AlarmTemp', eventToken: `token-${i}` });
+const alert = (i: number): OfflineAlert => ({
+  time: '2026-11-28T09:00:00.000Z',
+  deviceId: `thermostat-${i % 7}`,
+  readingType: 'Temperature',
+  reading: 80 + (i % 10),
+  threshold: 70,
+  ruleOutput: 'AlarmTemp',
+  eventToken: `token-${i}`,
+});
 
 describe('StreamingTable', () => {
   it('writes 200,000 rows (past where spreading them into Math.max overflowed the stack), aligned by the first rows, then the summary', async () => {
@@ -50,7 +58,12 @@ describe('StreamingJsonArray', () => {
     await json.item({ token: '\u009b2J' });
     await json.end({ lines: 4, badLines: [{ line: 9, path: '(line)', message: 'x' }] });
     expect(out.text()).not.toContain('\u009b');
-    expect(JSON.parse(out.text())).toEqual({ rulesFormat: 'cfs', alerts: [alert(0), alert(1), alert(2), { token: '\u009b2J' }], lines: 4, badLines: [{ line: 9, path: '(line)', message: 'x' }] });
+    expect(JSON.parse(out.text())).toEqual({
+      rulesFormat: 'cfs',
+      alerts: [alert(0), alert(1), alert(2), { token: '\u009b2J' }],
+      lines: 4,
+      badLines: [{ line: 9, path: '(line)', message: 'x' }],
+    });
     const empty = memorySink();
     await new StreamingJsonArray(empty.sink, 'alerts', {}).end({ lines: 0 });
     expect(JSON.parse(empty.text())).toEqual({ alerts: [], lines: 0 });
@@ -68,6 +81,8 @@ describe('BadLineReport', () => {
       { line: 2, path: '(line)', message: 'is not JSON' },
     ]);
     expect(report.omittedCount).toBe(99_998);
-    expect(err.text()).toBe('t.jsonl:1: (line): is not JSON\nt.jsonl:2: (line): is not JSON\n… and 99,998 more bad line issues not shown (--max-bad-lines 2)\n');
+    expect(err.text()).toBe(
+      't.jsonl:1: (line): is not JSON\nt.jsonl:2: (line): is not JSON\n… and 99,998 more bad line issues not shown (--max-bad-lines 2)\n',
+    );
   });
 });

@@ -18,7 +18,11 @@ export function memorySink(): { sink: TextSink; text: () => string } {
 }
 
 /** JSON that stays JSON and prints safely: C1 controls and the Unicode controls JSON.stringify leaves raw are escaped too. */
-export const safeJson = (value: unknown, indent?: number): string => JSON.stringify(value, null, indent).replace(/[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+export const safeJson = (value: unknown, indent?: number): string =>
+  JSON.stringify(value, null, indent).replace(
+    /[\u007f-\u009f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 
 /** How many rows fix the column widths; later rows use them (a longer cell just pushes its line wider). */
 const WIDTH_SAMPLE = 1_000;
@@ -68,7 +72,10 @@ export class StreamingTable {
   }
 
   private format(cells: readonly string[]): string {
-    return cells.map((c, i) => (this.numeric.has(this.header[i]!) ? c.padStart(this.widths[i]!) : c.padEnd(this.widths[i]!))).join('  ').trimEnd();
+    return cells
+      .map((c, i) => (this.numeric.has(this.header[i]!) ? c.padStart(this.widths[i]!) : c.padEnd(this.widths[i]!)))
+      .join('  ')
+      .trimEnd();
   }
 }
 
@@ -136,6 +143,9 @@ export class BadLineReport {
 
   /** The closing line on stderr when some were left out. */
   async end(): Promise<void> {
-    if (this.omitted > 0) await this.stderr(`… and ${this.omitted.toLocaleString('en')} more bad line issue${this.omitted === 1 ? '' : 's'} not shown (--max-bad-lines ${this.max})\n`);
+    if (this.omitted > 0)
+      await this.stderr(
+        `… and ${this.omitted.toLocaleString('en')} more bad line issue${this.omitted === 1 ? '' : 's'} not shown (--max-bad-lines ${this.max})\n`,
+      );
   }
 }

@@ -5,7 +5,15 @@ import type { FleetEvent, ThermostatView } from '@fieldlink/ui-thermostat-simula
 import { terminalSafe, terminalSafeFields } from '../text/terminal-text.js';
 
 /** Events that are noise in a terminal unless `--verbose`: per-device bookkeeping and retries that heal themselves. */
-const QUIET_EVENTS = new Set(['device.registration', 'telemetry.batch-retried', 'command.ack-ignored', 'command.feedback-ignored', 'automation.action-done', 'crm.alert-exists', 'dataverse-emulator.listening']);
+const QUIET_EVENTS = new Set([
+  'device.registration',
+  'telemetry.batch-retried',
+  'command.ack-ignored',
+  'command.feedback-ignored',
+  'automation.action-done',
+  'crm.alert-exists',
+  'dataverse-emulator.listening',
+]);
 
 export interface LoopPresenterOptions {
   readonly verbose: boolean;
@@ -56,7 +64,12 @@ export class LoopPresenter {
     if (e.type === 'device-added' && e.device.driftPerMinute !== 0) this.watching.add(e.device.deviceId);
     if (e.type === 'command-received') this.watching.add(e.deviceId);
     if (e.type !== 'telemetry-sent' || !this.watching.has(e.deviceId)) return;
-    this.out.info('device.reading', { correlationId: this.openByDevice.get(e.deviceId) ?? e.eventToken, deviceId: e.deviceId, Temperature: e.temperature, Humidity: e.humidity });
+    this.out.info('device.reading', {
+      correlationId: this.openByDevice.get(e.deviceId) ?? e.eventToken,
+      deviceId: e.deviceId,
+      Temperature: e.temperature,
+      Humidity: e.humidity,
+    });
   }
 
   /** After each reading: a device that reached the values a command set is no longer worth watching. */
@@ -79,12 +92,17 @@ export class LoopPresenter {
     const own = typeof fields.correlationId === 'string' ? fields.correlationId : undefined;
     const alertId = typeof fields['alertId'] === 'string' ? fields['alertId'] : undefined;
     const commandId = typeof fields['commandId'] === 'string' ? fields['commandId'] : undefined;
-    const root = (own !== undefined ? this.origin.get(own) : undefined) ?? (alertId !== undefined ? this.origin.get(alertId) : undefined) ?? (commandId !== undefined ? this.origin.get(commandId) : undefined) ?? own;
+    const root =
+      (own !== undefined ? this.origin.get(own) : undefined) ??
+      (alertId !== undefined ? this.origin.get(alertId) : undefined) ??
+      (commandId !== undefined ? this.origin.get(commandId) : undefined) ??
+      own;
     if (root !== undefined) {
       if (alertId !== undefined && !this.origin.has(alertId)) this.origin.set(alertId, root);
       if (commandId !== undefined && !this.origin.has(commandId)) this.origin.set(commandId, root);
       const deviceId = fields['deviceId'];
-      if (typeof deviceId === 'string' && !this.openByDevice.has(deviceId) && (fields['ruleOutput'] !== undefined || alertId !== undefined)) this.openByDevice.set(deviceId, root);
+      if (typeof deviceId === 'string' && !this.openByDevice.has(deviceId) && (fields['ruleOutput'] !== undefined || alertId !== undefined))
+        this.openByDevice.set(deviceId, root);
     }
     return root === undefined ? fields : { ...fields, correlationId: root };
   }
@@ -99,6 +117,11 @@ export class LoopPresenter {
       return;
     }
     const { msdyn_alertdata: _data, ...record } = toMsdynIotAlertRecord(alert);
-    this.out.info('crm.msdyn_iotalert', { correlationId: fields.correlationId, msdyn_iotalertid: alertId, ...record, _msdyn_customerasset_value: alert.customerAssetId });
+    this.out.info('crm.msdyn_iotalert', {
+      correlationId: fields.correlationId,
+      msdyn_iotalertid: alertId,
+      ...record,
+      _msdyn_customerasset_value: alert.customerAssetId,
+    });
   }
 }

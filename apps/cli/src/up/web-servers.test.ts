@@ -21,10 +21,17 @@ describe('the pages of fieldlink up', () => {
     stack = created.value;
     await stack.start();
     web = await startWebServers(stack, config.value, new TerminalLog(() => undefined));
-    const response = await fetch(`${web.addresses.simulator}api/devices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ deviceId: 'thermostat-new', temperature: 64 }) });
+    const response = await fetch(`${web.addresses.simulator}api/devices`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ deviceId: 'thermostat-new', temperature: 64 }),
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ ok: true, device: { deviceId: 'thermostat-new', connection: 'connected' } });
     const crm = stack.get(TOKENS.CrmGateway);
-    expect(await crm.findDeviceByHubId('thermostat-new')).toMatchObject({ registrationStatus: RegistrationStatus.Registered, customerAssetId: 'local-asset-thermostat-new' });
+    expect(await crm.findDeviceByHubId('thermostat-new')).toMatchObject({
+      registrationStatus: RegistrationStatus.Registered,
+      customerAssetId: 'local-asset-thermostat-new',
+    });
   });
 });

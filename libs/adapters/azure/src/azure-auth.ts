@@ -1,9 +1,7 @@
 import type { TokenCredential } from '@azure/identity';
 
 /** How an adapter authenticates: a connection string, or an Entra ID credential and the host. */
-export type AzureAuth =
-  | { readonly connectionString: string }
-  | { readonly fullyQualifiedNamespace: string; readonly credential: TokenCredential };
+export type AzureAuth = { readonly connectionString: string } | { readonly fullyQualifiedNamespace: string; readonly credential: TokenCredential };
 
 const SECRET_FIELDS = ['SharedAccessKey', 'SharedAccessSignature', 'AccountKey', 'sig'];
 
@@ -32,7 +30,10 @@ export function redact(text: string, secrets: readonly string[]): string {
 
 /** An error of the adapters that says what failed without any secret in it. */
 export class AzureAdapterError extends Error {
-  constructor(message: string, readonly code?: string) {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
     super(message);
     this.name = 'AzureAdapterError';
   }

@@ -44,7 +44,11 @@ describe.skipIf(!serviceBus || !queueName)(skipped('Service Bus', 'FIELDLINK_LIV
   messageQueueConformance('ServiceBusQueue on Azure', async () => {
     const queue = new ServiceBusQueue({ auth: { connectionString: serviceBus! }, queueName: queueName! });
     // A shared queue: start from an empty one.
-    for (let got = await queue.receive({ maxMessages: 100, maxWaitMs: 1_000 }); got.length > 0; got = await queue.receive({ maxMessages: 100, maxWaitMs: 1_000 })) {
+    for (
+      let got = await queue.receive({ maxMessages: 100, maxWaitMs: 1_000 });
+      got.length > 0;
+      got = await queue.receive({ maxMessages: 100, maxWaitMs: 1_000 })
+    ) {
       for (const m of got) await queue.complete(m);
     }
     return { queue, advanceTime: wait, dispose: () => queue.close() };
@@ -69,63 +73,80 @@ describe.skipIf(!storage)(skipped('Blob reference data', 'FIELDLINK_LIVE_STORAGE
 });
 
 describe.skipIf(!iotHub)(skipped('IoT Hub registry', 'FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING'), () => {
-  deviceRegistryConformance('IotHubRegistry on Azure', async () => ({ registry: new IotHubRegistry({ auth: { connectionString: iotHub! } }), dispose: async () => undefined }));
+  deviceRegistryConformance('IotHubRegistry on Azure', async () => ({
+    registry: new IotHubRegistry({ auth: { connectionString: iotHub! } }),
+    dispose: async () => undefined,
+  }));
 });
 
-describe.skipIf(!eventHub || !storage || !iotHub)(skipped('Telemetry intake', 'FIELDLINK_LIVE_EVENTHUB_CONNECTION_STRING, FIELDLINK_LIVE_STORAGE_CONNECTION_STRING and FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING'), () => {
-  telemetryIntakeConformance('EventHubsTelemetryIntake on Azure', async () => {
-    const registry = new IotHubRegistry({ auth: { connectionString: iotHub! } });
-    const devices = new IotHubDeviceClient({ connectionStringFor: async (id) => (await registry.deviceConnectionString(id, hostName)) ?? '' });
-    return {
-      intake: new EventHubsTelemetryIntake({
+describe.skipIf(!eventHub || !storage || !iotHub)(
+  skipped(
+    'Telemetry intake',
+    'FIELDLINK_LIVE_EVENTHUB_CONNECTION_STRING, FIELDLINK_LIVE_STORAGE_CONNECTION_STRING and FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING',
+  ),
+  () => {
+    telemetryIntakeConformance('EventHubsTelemetryIntake on Azure', async () => {
+      const registry = new IotHubRegistry({ auth: { connectionString: iotHub! } });
+      const devices = new IotHubDeviceClient({ connectionStringFor: async (id) => (await registry.deviceConnectionString(id, hostName)) ?? '' });
+      return {
+        intake: new EventHubsTelemetryIntake({
+          auth: { connectionString: eventHub! },
+          checkpoints: { auth: { connectionString: storage! }, containerName: `fieldlink-live-checkpoints-${randomUUID().slice(0, 8)}` },
+          loadBalancing: { strategy: 'greedy', updateIntervalInMs: 2_000 },
+        }),
+        devices: {
+          send: async (deviceId, body, properties) => {
+            await registry.registerDevices([{ deviceId }]);
+            const connection = await devices.connect(deviceId);
+            await connection.sendTelemetry(body, properties);
+            await connection.close();
+          },
+        },
+        consumerGroups: [groupA, groupB],
+        patienceMs: 60_000,
+        dispose: async () => undefined,
+      };
+    });
+  },
+);
+
+describe.skipIf(!iotHub || !eventHub || !storage)(
+  skipped(
+    'IoT Hub devices and cloud-to-device',
+    'FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING, FIELDLINK_LIVE_EVENTHUB_CONNECTION_STRING and FIELDLINK_LIVE_STORAGE_CONNECTION_STRING',
+  ),
+  () => {
+    const registry = () => new IotHubRegistry({ auth: { connectionString: iotHub! } });
+    const connectionStringFor = async (id: string) =>
+      (await registry().deviceConnectionString(id, hostName)) ??
+      `HostName=${hostName};DeviceId=${id};SharedAccessKey=${Buffer.from(randomUUID()).toString('base64')}`;
+    deviceClientConformance('IotHubDeviceClient over MQTT on Azure', async () => ({
+      devices: new IotHubDeviceClient({ connectionStringFor }),
+      registry: registry(),
+      telemetry: new EventHubsTelemetryIntake({
         auth: { connectionString: eventHub! },
         checkpoints: { auth: { connectionString: storage! }, containerName: `fieldlink-live-checkpoints-${randomUUID().slice(0, 8)}` },
         loadBalancing: { strategy: 'greedy', updateIntervalInMs: 2_000 },
       }),
-      devices: {
-        send: async (deviceId, body, properties) => {
-          await registry.registerDevices([{ deviceId }]);
-          const connection = await devices.connect(deviceId);
-          await connection.sendTelemetry(body, properties);
-          await connection.close();
-        },
-      },
-      consumerGroups: [groupA, groupB],
+      consumerGroup: groupB,
       patienceMs: 60_000,
       dispose: async () => undefined,
-    };
-  });
-});
-
-describe.skipIf(!iotHub || !eventHub || !storage)(skipped('IoT Hub devices and cloud-to-device', 'FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING, FIELDLINK_LIVE_EVENTHUB_CONNECTION_STRING and FIELDLINK_LIVE_STORAGE_CONNECTION_STRING'), () => {
-  const registry = () => new IotHubRegistry({ auth: { connectionString: iotHub! } });
-  const connectionStringFor = async (id: string) => (await registry().deviceConnectionString(id, hostName)) ?? `HostName=${hostName};DeviceId=${id};SharedAccessKey=${Buffer.from(randomUUID()).toString('base64')}`;
-  deviceClientConformance('IotHubDeviceClient over MQTT on Azure', async () => ({
-    devices: new IotHubDeviceClient({ connectionStringFor }),
-    registry: registry(),
-    telemetry: new EventHubsTelemetryIntake({
-      auth: { connectionString: eventHub! },
-      checkpoints: { auth: { connectionString: storage! }, containerName: `fieldlink-live-checkpoints-${randomUUID().slice(0, 8)}` },
-      loadBalancing: { strategy: 'greedy', updateIntervalInMs: 2_000 },
-    }),
-    consumerGroup: groupB,
-    patienceMs: 60_000,
-    dispose: async () => undefined,
-  }));
-  cloudToDeviceConformance('IotHubCloudToDevice on Azure, devices on AMQP', async () => {
-    const cloudToDevice = new IotHubCloudToDevice({ auth: { connectionString: iotHub! } });
-    return {
-      cloudToDevice,
-      devices: new IotHubDeviceClient({ connectionStringFor, transport: 'amqp' }),
-      registerDevice: async (deviceId) => void (await registry().registerDevices([{ deviceId }])),
-      maxDeliveryCount: 10,
-      deviceLockTimeoutMs: 60_000,
-      patienceMs: 60_000,
-      advanceTime: wait,
-      dispose: () => cloudToDevice.close(),
-    };
-  });
-});
+    }));
+    cloudToDeviceConformance('IotHubCloudToDevice on Azure, devices on AMQP', async () => {
+      const cloudToDevice = new IotHubCloudToDevice({ auth: { connectionString: iotHub! } });
+      return {
+        cloudToDevice,
+        devices: new IotHubDeviceClient({ connectionStringFor, transport: 'amqp' }),
+        registerDevice: async (deviceId) => void (await registry().registerDevices([{ deviceId }])),
+        maxDeliveryCount: 10,
+        deviceLockTimeoutMs: 60_000,
+        patienceMs: 60_000,
+        advanceTime: wait,
+        dispose: () => cloudToDevice.close(),
+      };
+    });
+  },
+);
 
 const missing = [
   ['FIELDLINK_LIVE_SERVICEBUS_CONNECTION_STRING', serviceBus],
@@ -134,4 +155,7 @@ const missing = [
   ['FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING', iotHub],
   ['FIELDLINK_LIVE_EVENTHUB_CONNECTION_STRING', eventHub],
 ].filter(([, value]) => !value);
-if (missing.length > 0) console.warn(`Live Azure suite: parts SKIPPED (not passed) because ${missing.map(([name]) => name).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set.`);
+if (missing.length > 0)
+  console.warn(
+    `Live Azure suite: parts SKIPPED (not passed) because ${missing.map(([name]) => name).join(', ')} ${missing.length === 1 ? 'is' : 'are'} not set.`,
+  );

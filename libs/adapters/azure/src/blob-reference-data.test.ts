@@ -14,7 +14,13 @@ describe('the CFS reference data layout', () => {
       { deviceType: 'Chiller', readingType: 'Pressure', threshold: 5.5, ruleOutput: 'AlarmPressure' },
     ];
     const document = formatCfsDeviceRules(rules);
-    expect(document[0]).toEqual({ DeviceType: 'Thermostat', Temperature: 70, TemperatureRuleOutput: 'AlarmTemp', Humidity: 60, HumidityRuleOutput: 'AlarmHumidity' });
+    expect(document[0]).toEqual({
+      DeviceType: 'Thermostat',
+      Temperature: 70,
+      TemperatureRuleOutput: 'AlarmTemp',
+      Humidity: 60,
+      HumidityRuleOutput: 'AlarmHumidity',
+    });
     expect(parseCfsDeviceRules(JSON.parse(JSON.stringify(document)))).toEqual({ ok: true, value: rules });
   });
 });

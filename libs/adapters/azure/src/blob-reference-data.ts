@@ -167,7 +167,8 @@ function parseDeviceMetadata(json: unknown): { ok: true; value: ReadonlyMap<stri
   const map = new Map<string, string>();
   for (const [index, entry] of json.entries()) {
     const e = entry as Partial<DeviceMetadataEntry> | null;
-    if (typeof e?.DeviceId !== 'string' || typeof e.DeviceType !== 'string') return { ok: false, error: `${index}: expected {DeviceId: string, DeviceType: string}` };
+    if (typeof e?.DeviceId !== 'string' || typeof e.DeviceType !== 'string')
+      return { ok: false, error: `${index}: expected {DeviceId: string, DeviceType: string}` };
     map.set(e.DeviceId, e.DeviceType);
   }
   return { ok: true, value: map };
@@ -202,7 +203,8 @@ export async function publishReferenceData(
     const body = JSON.stringify(document);
     await container.getBlockBlobClient(name).upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } });
   };
-  if (snapshot.rules) await upload(snapshotBlobName(prefixes.rulesPrefix ?? 'devicerules/', snapshot.validFrom, 'devicerules.json'), formatCfsDeviceRules(snapshot.rules));
+  if (snapshot.rules)
+    await upload(snapshotBlobName(prefixes.rulesPrefix ?? 'devicerules/', snapshot.validFrom, 'devicerules.json'), formatCfsDeviceRules(snapshot.rules));
   if (snapshot.deviceTypes) {
     const entries: DeviceMetadataEntry[] = Object.entries(snapshot.deviceTypes).map(([DeviceId, DeviceType]) => ({ DeviceId, DeviceType }));
     await upload(snapshotBlobName(prefixes.metadataPrefix ?? 'devicemetadata/', snapshot.validFrom, 'devicemetadata.json'), entries);

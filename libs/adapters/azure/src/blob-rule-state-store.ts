@@ -49,7 +49,8 @@ export class BlobRuleStateStore implements RuleStateStorePort {
     const problem = keyProblem(key);
     if (problem !== undefined) throw new AzureAdapterError(`Rule state key ${JSON.stringify(key)} cannot name a blob: ${problem}.`, 'InvalidKey');
     const name = `${this.prefix}${key}.json`;
-    if (name.length > MAX_BLOB_NAME) throw new AzureAdapterError(`Rule state key of ${key.length} characters makes a blob name longer than ${MAX_BLOB_NAME}.`, 'InvalidKey');
+    if (name.length > MAX_BLOB_NAME)
+      throw new AzureAdapterError(`Rule state key of ${key.length} characters makes a blob name longer than ${MAX_BLOB_NAME}.`, 'InvalidKey');
     return name;
   }
 
@@ -136,7 +137,9 @@ export class BlobRuleStateStore implements RuleStateStorePort {
 }
 
 function isStatus(error: unknown, status: number): boolean {
-  return error instanceof RestError ? error.statusCode === status : typeof error === 'object' && error !== null && (error as { statusCode?: unknown }).statusCode === status;
+  return error instanceof RestError
+    ? error.statusCode === status
+    : typeof error === 'object' && error !== null && (error as { statusCode?: unknown }).statusCode === status;
 }
 
 function keyProblem(key: string): string | undefined {

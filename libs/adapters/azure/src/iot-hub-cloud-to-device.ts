@@ -98,9 +98,11 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
       const name = error instanceof Error ? error.name : '';
       const text = this.text(error);
       if (name === 'DeviceNotFoundError') return fail('DeviceNotFound', `Device '${message.deviceId}' is not registered in the hub: ${text}`);
-      if (name === 'DeviceMaximumQueueDepthExceededError') return fail('DeviceQueueFull', `Device '${message.deviceId}' has the maximum of pending messages: ${text}`);
+      if (name === 'DeviceMaximumQueueDepthExceededError')
+        return fail('DeviceQueueFull', `Device '${message.deviceId}' has the maximum of pending messages: ${text}`);
       if (name === 'MessageTooLargeError') return fail('MessageTooLarge', `Message '${message.messageId}' is too large for the hub: ${text}`);
-      if (name === 'ThrottlingError' || name === 'ServiceUnavailableError' || name === 'IotHubQuotaExceededError') return fail('Throttled', `The hub asks to slow down: ${text}`);
+      if (name === 'ThrottlingError' || name === 'ServiceUnavailableError' || name === 'IotHubQuotaExceededError')
+        return fail('Throttled', `The hub asks to slow down: ${text}`);
       throw this.error(`Sending message '${message.messageId}' to device '${message.deviceId}' failed`, error);
     }
   }

@@ -2,7 +2,14 @@
 import device, { type Client, type Message, type Twin } from 'azure-iot-device';
 import { Amqp as AmqpTransport } from 'azure-iot-device-amqp';
 import { Mqtt as MqttTransport } from 'azure-iot-device-mqtt';
-import { silentLog, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
+import {
+  silentLog,
+  type DeviceClientPort,
+  type DeviceConnection,
+  type DeviceMessageOutcome,
+  type LogPort,
+  type ReceivedCloudToDeviceMessage,
+} from '@fieldlink/ports';
 import { redact, secretsOf, AzureAdapterError } from './azure-auth.js';
 
 export interface IotHubDeviceClientOptions {
@@ -111,7 +118,9 @@ class IotHubDeviceConnection implements DeviceConnection {
   private listen(client: Client): void {
     client.on('message', (message: Message) => {
       // One at a time, in order: the next waits for the handler of the one before.
-      this.queue = this.queue.then(() => this.handle(client, message)).catch((error: unknown) => this.log.warn('device-client.c2d-failed', { deviceId: this.deviceId, error: String(error) }));
+      this.queue = this.queue
+        .then(() => this.handle(client, message))
+        .catch((error: unknown) => this.log.warn('device-client.c2d-failed', { deviceId: this.deviceId, error: String(error) }));
     });
   }
 

@@ -1,7 +1,14 @@
 import type { Agent } from 'node:https';
 import type { TokenCredential } from '@azure/identity';
 import iothub, { type Registry } from 'azure-iothub';
-import { DeviceRegistryError, type DeviceRegistration, type DeviceRegistrationResult, type DeviceRegistryPort, type DeviceTwin, type TwinPatch } from '@fieldlink/ports';
+import {
+  DeviceRegistryError,
+  type DeviceRegistration,
+  type DeviceRegistrationResult,
+  type DeviceRegistryPort,
+  type DeviceTwin,
+  type TwinPatch,
+} from '@fieldlink/ports';
 import { redact, secretsOf } from './azure-auth.js';
 
 // azure-iothub is CommonJS whose exports Node's ESM loader cannot list: its values come through the default import.
@@ -51,7 +58,10 @@ export class IotHubRegistry implements DeviceRegistryPort {
     this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
     this.concurrency = options.concurrency ?? 8;
     try {
-      this.registry = 'connectionString' in auth ? iothub.Registry.fromConnectionString(auth.connectionString) : iothub.Registry.fromTokenCredential(auth.hostName, auth.credential);
+      this.registry =
+        'connectionString' in auth
+          ? iothub.Registry.fromConnectionString(auth.connectionString)
+          : iothub.Registry.fromTokenCredential(auth.hostName, auth.credential);
     } catch (error) {
       throw this.error('Unavailable', 'The IoT hub registry connection is misconfigured', error);
     }
@@ -77,7 +87,10 @@ export class IotHubRegistry implements DeviceRegistryPort {
         try {
           if (existed) await this.registry.update({ deviceId: device.deviceId, status: 'enabled' });
           if (device.tags !== undefined || device.desiredProperties !== undefined) {
-            await this.patchTwin(device.deviceId, { ...(device.tags ? { tags: device.tags } : {}), ...(device.desiredProperties ? { desiredProperties: device.desiredProperties } : {}) });
+            await this.patchTwin(device.deviceId, {
+              ...(device.tags ? { tags: device.tags } : {}),
+              ...(device.desiredProperties ? { desiredProperties: device.desiredProperties } : {}),
+            });
           }
           results.set(start + i, { deviceId: device.deviceId, ok: true, existed });
         } catch (error) {
@@ -133,7 +146,8 @@ export class IotHubRegistry implements DeviceRegistryPort {
       while (query.hasMoreResults) {
         // The promise form of next() without a token starts over; the token of the last page is passed explicitly.
         const { result } = await query.next(query.continuationToken);
-        for (const twin of (typeof result === 'string' ? JSON.parse(result) : result) as Array<{ deviceId?: unknown }>) if (typeof twin.deviceId === 'string') ids.push(twin.deviceId);
+        for (const twin of (typeof result === 'string' ? JSON.parse(result) : result) as Array<{ deviceId?: unknown }>)
+          if (typeof twin.deviceId === 'string') ids.push(twin.deviceId);
       }
     } catch (error) {
       throw this.error(codeOf(error), 'Querying the connected devices failed', error);

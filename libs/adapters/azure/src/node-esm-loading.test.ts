@@ -21,12 +21,21 @@ async function loadUnderNode(script: string): Promise<{ code: number; stdout: st
 
 describe('loading under plain Node ESM (tsx, outside vitest)', () => {
   it('imports @fieldlink/adapter-azure and finds every adapter class', async () => {
-    const result = await loadUnderNode("const m = await import('@fieldlink/adapter-azure'); console.log(JSON.stringify(Object.keys(m).filter((k) => typeof m[k] === 'function')));");
+    const result = await loadUnderNode(
+      "const m = await import('@fieldlink/adapter-azure'); console.log(JSON.stringify(Object.keys(m).filter((k) => typeof m[k] === 'function')));",
+    );
     expect(result.stderr).not.toMatch(/SyntaxError|does not provide an export/);
     expect(result.code).toBe(0);
     const names = JSON.parse(result.stdout.trim().split('\n').at(-1) ?? '[]') as string[];
     expect(names).toEqual(
-      expect.arrayContaining(['ServiceBusQueue', 'BlobReferenceData', 'EventHubsTelemetryIntake', 'IotHubRegistry', 'IotHubCloudToDevice', 'IotHubDeviceClient']),
+      expect.arrayContaining([
+        'ServiceBusQueue',
+        'BlobReferenceData',
+        'EventHubsTelemetryIntake',
+        'IotHubRegistry',
+        'IotHubCloudToDevice',
+        'IotHubDeviceClient',
+      ]),
     );
   }, 60_000);
 

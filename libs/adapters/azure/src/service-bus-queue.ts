@@ -257,7 +257,10 @@ export class ServiceBusQueue implements MessageQueuePort {
     this.counts.lockLost += 1;
     const code = isServiceBusError(last) ? last.code : 'MessageLockLost';
     this.log.info('service-bus.lock-lost', { queue: this.name, messageId: message.messageId, operation: what, deliveryCount: message.deliveryCount, code });
-    const why = code === 'ServiceTimeout' ? 'the settlement was not confirmed in time (the connection dropped) and its lock is gone' : 'its lock was lost (expired or settled)';
+    const why =
+      code === 'ServiceTimeout'
+        ? 'the settlement was not confirmed in time (the connection dropped) and its lock is gone'
+        : 'its lock was lost (expired or settled)';
     return new QueueError('MessageLockLost', `Cannot ${what} message '${message.messageId}' on queue '${this.name}': ${why}; it will be delivered again.`);
   }
 }

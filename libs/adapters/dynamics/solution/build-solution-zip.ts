@@ -14,7 +14,9 @@ export const SOLUTION_ZIP = new URL('./FieldlinkExtension.zip', import.meta.url)
 export function packSolution(): Uint8Array {
   // A fixed time stamp keeps the zip byte for byte the same for the same files.
   const mtime = new Date('2026-01-01T00:00:00Z');
-  return zipSync(Object.fromEntries(SOLUTION_FILES.map((name) => [name, [new Uint8Array(readFileSync(new URL(name, SOLUTION_DIR))), { mtime }]])), { level: 9 });
+  return zipSync(Object.fromEntries(SOLUTION_FILES.map((name) => [name, [new Uint8Array(readFileSync(new URL(name, SOLUTION_DIR))), { mtime }]])), {
+    level: 9,
+  });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

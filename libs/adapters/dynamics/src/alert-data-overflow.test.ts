@@ -16,5 +16,4 @@ describe('alert data and the 8,192 characters of msdyn_alertdata', () => {
     expect(fitted.overflow).toBe(data);
     expect(cutAlertData(fitted.column)).toEqual({ total: 10_000 });
   });
-
 });

@@ -6,7 +6,8 @@ import { ALERT_DATA_NOTE_SUBJECT } from './cfs-tables.js';
  * keeps the start of it and ends with a marker that says how much was cut and where the whole
  * text is (a note on the alert), and the adapter reads the note back, so callers see it whole.
  */
-const MARKER = (kept: number, total: number): string => `…[alert data cut at ${kept} of ${total} characters; whole text in the note "${ALERT_DATA_NOTE_SUBJECT}"]`;
+const MARKER = (kept: number, total: number): string =>
+  `…[alert data cut at ${kept} of ${total} characters; whole text in the note "${ALERT_DATA_NOTE_SUBJECT}"]`;
 const MARKER_PATTERN = /…\[alert data cut at (\d+) of (\d+) characters; whole text in the note "[^"]*"\]$/;
 
 export interface FittedAlertData {

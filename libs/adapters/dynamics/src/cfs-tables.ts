@@ -11,7 +11,11 @@ export const Tables = {
   deviceCategories: { set: 'msdyn_iotdevicecategories', entity: 'msdyn_iotdevicecategory', id: 'msdyn_iotdevicecategoryid' },
   commandDefinitions: { set: 'msdyn_iotdevicecommanddefinitions', entity: 'msdyn_iotdevicecommanddefinition', id: 'msdyn_iotdevicecommanddefinitionid' },
   propertyDefinitions: { set: 'msdyn_iotpropertydefinitions', entity: 'msdyn_iotpropertydefinition', id: 'msdyn_iotpropertydefinitionid' },
-  visualizations: { set: 'msdyn_iotdevicevisualizationconfigurations', entity: 'msdyn_iotdevicevisualizationconfiguration', id: 'msdyn_iotdevicevisualizationconfigurationid' },
+  visualizations: {
+    set: 'msdyn_iotdevicevisualizationconfigurations',
+    entity: 'msdyn_iotdevicevisualizationconfiguration',
+    id: 'msdyn_iotdevicevisualizationconfigurationid',
+  },
   alerts: { set: 'msdyn_iotalerts', entity: 'msdyn_iotalert', id: 'msdyn_iotalertid' },
   commands: { set: 'msdyn_iotdevicecommands', entity: 'msdyn_iotdevicecommand', id: 'msdyn_iotdevicecommandid' },
   cases: { set: 'incidents', entity: 'incident', id: 'incidentid' },
@@ -29,7 +33,13 @@ export type TableName = keyof typeof Tables;
  * not all of one pattern (`msdyn_Device` on the alert, `msdyn_customerasset` on the work order).
  */
 export const Navigation = {
-  alerts: { msdyn_device: 'msdyn_Device', msdyn_customerasset: 'msdyn_CustomerAsset', msdyn_parentalert: 'msdyn_ParentAlert', msdyn_case: 'msdyn_Case', msdyn_lastcommandsent: 'msdyn_LastCommandSent' },
+  alerts: {
+    msdyn_device: 'msdyn_Device',
+    msdyn_customerasset: 'msdyn_CustomerAsset',
+    msdyn_parentalert: 'msdyn_ParentAlert',
+    msdyn_case: 'msdyn_Case',
+    msdyn_lastcommandsent: 'msdyn_LastCommandSent',
+  },
   commands: { msdyn_device: 'msdyn_Device', msdyn_customerasset: 'msdyn_CustomerAsset', msdyn_parentalert: 'msdyn_ParentAlert' },
   devices: { msdyn_category: 'msdyn_Category' },
   cases: { msdyn_iotalert: 'msdyn_IoTAlert' },
@@ -61,7 +71,16 @@ export const AlertColumns = [
   '_msdyn_lastcommandsent_value',
 ];
 
-export const DeviceColumns = ['msdyn_iotdeviceid', 'msdyn_deviceid', 'msdyn_name', '_msdyn_category_value', 'msdyn_tags', 'msdyn_devicesettings', 'msdyn_registrationstatus', 'msdyn_registrationmessage'];
+export const DeviceColumns = [
+  'msdyn_iotdeviceid',
+  'msdyn_deviceid',
+  'msdyn_name',
+  '_msdyn_category_value',
+  'msdyn_tags',
+  'msdyn_devicesettings',
+  'msdyn_registrationstatus',
+  'msdyn_registrationmessage',
+];
 
 export const CommandColumns = [
   'msdyn_iotdevicecommandid',
@@ -79,7 +98,13 @@ export const CommandColumns = [
 ];
 
 export const CaseColumns = ['incidentid', 'title', 'description', '_msdyn_iotalert_value'];
-export const WorkOrderColumns = ['msdyn_workorderid', 'msdyn_workordersummary', '_msdyn_iotalert_value', '_msdyn_servicerequest_value', '_msdyn_customerasset_value'];
+export const WorkOrderColumns = [
+  'msdyn_workorderid',
+  'msdyn_workordersummary',
+  '_msdyn_iotalert_value',
+  '_msdyn_servicerequest_value',
+  '_msdyn_customerasset_value',
+];
 export const DeviceDataColumns = [
   'msdyn_iotdevicedatahistoryid',
   'msdyn_iothubdeviceid',

@@ -24,7 +24,10 @@ export function encodeCommandStatusReason(state: CommandState, reason: string | 
   return `${prefix} ${reason.length <= room ? reason : `${reason.slice(0, room - 1)}…`}`;
 }
 
-export function decodeCommandStatusReason(cfsStatus: CfsCommandStatus, text: string | null | undefined): { readonly state: CommandState; readonly statusReason?: string } {
+export function decodeCommandStatusReason(
+  cfsStatus: CfsCommandStatus,
+  text: string | null | undefined,
+): { readonly state: CommandState; readonly statusReason?: string } {
   const m = typeof text === 'string' ? PREFIX.exec(text) : null;
   if (m !== null && (STATES as readonly string[]).includes(m[1]!)) {
     const reason = m[2];

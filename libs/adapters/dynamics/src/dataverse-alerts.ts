@@ -31,39 +31,55 @@ export class DataverseAlerts implements CrmAlertsPort {
     const batch = options.batch ?? true;
     const results: CreatedIoTAlert[] = new Array(alerts.length);
     const chunks = batch ? chunk([...alerts.keys()], this.client.batchSize) : alerts.map((_, i) => [i]);
-    await Promise.all(chunks.map(async (indexes) => {
-      const chunkAlerts = indexes.map((i) => alerts[i]!);
-      // An alert with its own id is created under it (a second create answers 412); one without is found by its token.
-      const byToken = chunkAlerts.filter((a) => a.alertId === undefined);
-      const existing = byToken.length === 0 ? new Map<string, string>() : await this.alertIdsByToken(byToken.map((a) => a.alertToken));
-      const writes: Array<{ index: number; write: BatchWrite; note?: BatchWrite }> = [];
-      for (const index of indexes) {
-        const alert = alerts[index]!;
-        const found = alert.alertId === undefined ? existing.get(alert.alertToken) : undefined;
-        if (found !== undefined) {
-          results[index] = { alertId: found, created: false };
-          continue;
+    await Promise.all(
+      chunks.map(async (indexes) => {
+        const chunkAlerts = indexes.map((i) => alerts[i]!);
+        // An alert with its own id is created under it (a second create answers 412); one without is found by its token.
+        const byToken = chunkAlerts.filter((a) => a.alertId === undefined);
+        const existing = byToken.length === 0 ? new Map<string, string>() : await this.alertIdsByToken(byToken.map((a) => a.alertToken));
+        const writes: Array<{ index: number; write: BatchWrite; note?: BatchWrite }> = [];
+        for (const index of indexes) {
+          const alert = alerts[index]!;
+          const found = alert.alertId === undefined ? existing.get(alert.alertToken) : undefined;
+          if (found !== undefined) {
+            results[index] = { alertId: found, created: false };
+            continue;
+          }
+          const alertId = alert.alertId === undefined ? deterministicGuid('msdyn_iotalert', alert.alertToken) : recordId('msdyn_iotalert', alert.alertId);
+          const { data, overflow } = this.alertRecord(alert);
+          writes.push({
+            index,
+            write: { table: 'alerts', id: alertId, data, mode: 'create' },
+            ...(overflow !== undefined ? { note: this.alertDataNote(alertId, overflow) } : {}),
+          });
         }
-        const alertId = alert.alertId === undefined ? deterministicGuid('msdyn_iotalert', alert.alertToken) : recordId('msdyn_iotalert', alert.alertId);
-        const { data, overflow } = this.alertRecord(alert);
-        writes.push({ index, write: { table: 'alerts', id: alertId, data, mode: 'create' }, ...(overflow !== undefined ? { note: this.alertDataNote(alertId, overflow) } : {}) });
-      }
-      if (writes.length === 0) return;
-      const outcomes = batch && writes.length > 1 ? await writeIndependently(this.client, 'create msdyn_iotalert', writes.map((w) => w.write)) : await Promise.all(writes.map((w) => this.client.guardedWrite('create msdyn_iotalert', w.write)));
-      for (const [i, w] of writes.entries()) {
-        const outcome = outcomes[i]!;
-        this.client.failUnlessExists('create msdyn_iotalert', outcome);
-        results[w.index] = { alertId: w.write.id, created: outcome.ok };
-      }
-      // The note is written after its alert (it binds to it), and again on a redelivery in case the first try stopped in between.
-      const notes = writes.filter((w) => w.note !== undefined).map((w) => w.note!);
-      for (const outcome of await Promise.all(notes.map((n) => this.client.guardedWrite('create annotation', n)))) {
-        this.client.failUnlessExists('create annotation', outcome);
-      }
-      for (const w of writes.filter((x) => x.note !== undefined)) {
-        this.client.log.warn('dynamics.alert-data-kept-in-note', { alertId: w.write.id, length: w.note!.data['notetext'] !== undefined ? String(w.note!.data['notetext']).length : 0 });
-      }
-    }));
+        if (writes.length === 0) return;
+        const outcomes =
+          batch && writes.length > 1
+            ? await writeIndependently(
+                this.client,
+                'create msdyn_iotalert',
+                writes.map((w) => w.write),
+              )
+            : await Promise.all(writes.map((w) => this.client.guardedWrite('create msdyn_iotalert', w.write)));
+        for (const [i, w] of writes.entries()) {
+          const outcome = outcomes[i]!;
+          this.client.failUnlessExists('create msdyn_iotalert', outcome);
+          results[w.index] = { alertId: w.write.id, created: outcome.ok };
+        }
+        // The note is written after its alert (it binds to it), and again on a redelivery in case the first try stopped in between.
+        const notes = writes.filter((w) => w.note !== undefined).map((w) => w.note!);
+        for (const outcome of await Promise.all(notes.map((n) => this.client.guardedWrite('create annotation', n)))) {
+          this.client.failUnlessExists('create annotation', outcome);
+        }
+        for (const w of writes.filter((x) => x.note !== undefined)) {
+          this.client.log.warn('dynamics.alert-data-kept-in-note', {
+            alertId: w.write.id,
+            length: w.note!.data['notetext'] !== undefined ? String(w.note!.data['notetext']).length : 0,
+          });
+        }
+      }),
+    );
     return results;
   }
 
@@ -105,14 +121,17 @@ export class DataverseAlerts implements CrmAlertsPort {
       orderBy: ['msdyn_alerttime desc', 'createdon desc'],
       ...(query.top !== undefined ? { top: query.top } : {}),
     });
-    return Promise.all(rows.filter((r) => query.deviceId === undefined || r['msdyn_deviceid'] === query.deviceId).map((r) => this.withWholeAlertData(toAlert(r))));
+    return Promise.all(
+      rows.filter((r) => query.deviceId === undefined || r['msdyn_deviceid'] === query.deviceId).map((r) => this.withWholeAlertData(toAlert(r))),
+    );
   }
 
   // ---- commands ----
 
   private alertRecord(alert: NewIoTAlert): { data: Row; overflow: string | undefined } {
     const description = truncateWithEllipsis(alert.description, ALERT_DESCRIPTION_MAX);
-    if (description !== alert.description) this.client.log.warn('dynamics.alert-description-truncated', { alertToken: alert.alertToken, length: alert.description.length });
+    if (description !== alert.description)
+      this.client.log.warn('dynamics.alert-description-truncated', { alertToken: alert.alertToken, length: alert.description.length });
     const fitted = fitAlertData(alert.alertData);
     const data: Row = {
       msdyn_alerttoken: alert.alertToken,
@@ -135,14 +154,22 @@ export class DataverseAlerts implements CrmAlertsPort {
       table: 'notes',
       id: deterministicGuid('annotation', alertId),
       mode: 'create',
-      data: { subject: ALERT_DATA_NOTE_SUBJECT, notetext: wholeText, objecttypecode: Tables.alerts.entity, [`objectid_${Tables.alerts.entity}@odata.bind`]: `/${Tables.alerts.set}(${alertId})` },
+      data: {
+        subject: ALERT_DATA_NOTE_SUBJECT,
+        notetext: wholeText,
+        objecttypecode: Tables.alerts.entity,
+        [`objectid_${Tables.alerts.entity}@odata.bind`]: `/${Tables.alerts.set}(${alertId})`,
+      },
     };
   }
 
   private async withWholeAlertData(alert: StoredIoTAlert): Promise<StoredIoTAlert> {
     const cut = cutAlertData(alert.alertData);
     if (cut === undefined) return alert;
-    const [note] = await this.client.query('notes', ['notetext'], { filter: `${eqLookup('objectid', alert.alertId)} and ${eqString('subject', ALERT_DATA_NOTE_SUBJECT)}`, top: 1 });
+    const [note] = await this.client.query('notes', ['notetext'], {
+      filter: `${eqLookup('objectid', alert.alertId)} and ${eqString('subject', ALERT_DATA_NOTE_SUBJECT)}`,
+      top: 1,
+    });
     const whole = note === undefined ? undefined : str(note['notetext']);
     if (whole === undefined || whole.length !== cut.total) {
       this.client.log.warn('dynamics.alert-data-note-missing', { alertId: alert.alertId });

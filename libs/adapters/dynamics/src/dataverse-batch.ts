@@ -38,7 +38,13 @@ async function executeBatch(client: DataverseClient, operation: string, writes: 
     const batch = client.api.initializeInstance();
     batch.startBatch();
     for (const w of writes) {
-      void batch.upsert({ collection: Tables[w.table].set, key: w.id, data: w.data, ...(w.mode === 'create' ? { ifnonematch: '*' } : { ifmatch: '*' }), inChangeSet });
+      void batch.upsert({
+        collection: Tables[w.table].set,
+        key: w.id,
+        data: w.data,
+        ...(w.mode === 'create' ? { ifnonematch: '*' } : { ifmatch: '*' }),
+        inChangeSet,
+      });
     }
     const result = await batch.executeBatch({ ...(inChangeSet ? {} : { continueOnError: true }), signal });
     // A throttled or unavailable batch comes back as one error part: retry the whole batch.

@@ -85,7 +85,8 @@ export class DataverseClient {
       );
     } catch (error) {
       const crmError = toCrmError(operation, error, this.redact);
-      if (crmError.code !== 'NotFound' && crmError.status !== 412) this.log.warn('dynamics.request-failed', { operation, code: crmError.code, message: crmError.message });
+      if (crmError.code !== 'NotFound' && crmError.status !== 412)
+        this.log.warn('dynamics.request-failed', { operation, code: crmError.code, message: crmError.message });
       throw crmError;
     }
   }
@@ -94,7 +95,9 @@ export class DataverseClient {
   async retrieve(table: TableName, id: string, select: readonly string[]): Promise<Row | undefined> {
     if (!isGuid(id)) return undefined;
     try {
-      return await this.exec(`retrieve ${Tables[table].entity}`, (signal) => this.api.retrieve<Row>({ collection: Tables[table].set, key: odataGuid(id), select: [...select], signal }));
+      return await this.exec(`retrieve ${Tables[table].entity}`, (signal) =>
+        this.api.retrieve<Row>({ collection: Tables[table].set, key: odataGuid(id), select: [...select], signal }),
+      );
     } catch (e) {
       if (e instanceof CrmError && e.code === 'NotFound') return undefined;
       throw e;
@@ -131,7 +134,13 @@ export class DataverseClient {
   async guardedWrite(operation: string, write: BatchWrite): Promise<BatchOutcome> {
     try {
       await this.exec(operation, (signal) =>
-        this.api.upsert({ collection: Tables[write.table].set, key: write.id, data: write.data, ...(write.mode === 'create' ? { ifnonematch: '*' } : { ifmatch: '*' }), signal }),
+        this.api.upsert({
+          collection: Tables[write.table].set,
+          key: write.id,
+          data: write.data,
+          ...(write.mode === 'create' ? { ifnonematch: '*' } : { ifmatch: '*' }),
+          signal,
+        }),
       );
       return { ok: true };
     } catch (error) {

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { CfsCommandStatus as CfsCommandStatusValue, cfsStatusOf, COMMAND_MESSAGE_MAX, err, ok, type CommandState } from '@fieldlink/domain';
-import { commandStateMoved, CrmError, type CommandStatusCondition, type CommandStatusUpdate, type CommandStatusWrite, type CrmCommand, type CrmCommandsPort, type NewCrmCommand } from '@fieldlink/ports';
+import {
+  commandStateMoved,
+  CrmError,
+  type CommandStatusCondition,
+  type CommandStatusUpdate,
+  type CommandStatusWrite,
+  type CrmCommand,
+  type CrmCommandsPort,
+  type NewCrmCommand,
+} from '@fieldlink/ports';
 import { CommandColumns, ExtensionColumns, Tables } from './cfs-tables.js';
 import { encodeCommandStatusReason } from './command-status-reason.js';
 import type { DataverseClient } from './dataverse-client.js';
@@ -26,7 +35,10 @@ export class DataverseCommands implements CrmCommandsPort {
 
   async createCommand(command: NewCrmCommand): Promise<{ readonly commandId: string; readonly created: boolean }> {
     if (command.message.length > COMMAND_MESSAGE_MAX) {
-      throw new CrmError('Rejected', `create msdyn_iotdevicecommand refused: msdyn_message holds at most ${COMMAND_MESSAGE_MAX} characters, the message has ${command.message.length}`);
+      throw new CrmError(
+        'Rejected',
+        `create msdyn_iotdevicecommand refused: msdyn_message holds at most ${COMMAND_MESSAGE_MAX} characters, the message has ${command.message.length}`,
+      );
     }
     // An id chosen here makes the create safe to retry even when the caller gave none.
     const commandId = command.commandId !== undefined ? recordId('command', command.commandId) : randomUUID();
@@ -58,19 +70,26 @@ export class DataverseCommands implements CrmCommandsPort {
    */
   hasExtension(): Promise<boolean> {
     if (this.extensionSetting === 'never') return Promise.resolve(false);
-    this.extension ??= this.client.exec('retrieve EntityDefinitions', (signal) =>
-      this.client.api.retrieveAttributes<Row>({ entityKey: `LogicalName='${ExtensionColumns.commandState.entity}'`, select: ['LogicalName'], filter: eqString('LogicalName', ExtensionColumns.commandState.column), signal }),
-    ).then(
-      (response) => {
-        const found = response.value.some((a) => a['LogicalName'] === ExtensionColumns.commandState.column);
-        this.client.log.info('dynamics.extension-discovered', { extension: found });
-        return found;
-      },
-      (error: unknown) => {
-        this.extension = undefined;
-        throw error;
-      },
-    );
+    this.extension ??= this.client
+      .exec('retrieve EntityDefinitions', (signal) =>
+        this.client.api.retrieveAttributes<Row>({
+          entityKey: `LogicalName='${ExtensionColumns.commandState.entity}'`,
+          select: ['LogicalName'],
+          filter: eqString('LogicalName', ExtensionColumns.commandState.column),
+          signal,
+        }),
+      )
+      .then(
+        (response) => {
+          const found = response.value.some((a) => a['LogicalName'] === ExtensionColumns.commandState.column);
+          this.client.log.info('dynamics.extension-discovered', { extension: found });
+          return found;
+        },
+        (error: unknown) => {
+          this.extension = undefined;
+          throw error;
+        },
+      );
     return this.extension;
   }
 
@@ -99,12 +118,19 @@ export class DataverseCommands implements CrmCommandsPort {
       return ok(undefined);
     }
     for (let attempt = 1; attempt <= CONDITIONAL_WRITE_ATTEMPTS; attempt++) {
-      const row = await this.client.retrieve('commands', commandId, extension ? ['msdyn_commandstatus', 'msdyn_commandstatusreason', ExtensionColumns.commandState.column] : ['msdyn_commandstatus', 'msdyn_commandstatusreason']);
+      const row = await this.client.retrieve(
+        'commands',
+        commandId,
+        extension
+          ? ['msdyn_commandstatus', 'msdyn_commandstatusreason', ExtensionColumns.commandState.column]
+          : ['msdyn_commandstatus', 'msdyn_commandstatusreason'],
+      );
       if (row === undefined) throw new CrmError('NotFound', `no msdyn_iotdevicecommand with id ${JSON.stringify(commandId)}`);
       const found = toCommandStatus(row).state;
       if (found !== condition.ifState) return err(commandStateMoved(commandId, condition.ifState, found));
       const etag = row['@odata.etag'];
-      if (typeof etag !== 'string' || etag === '') throw new CrmError('Rejected', `${operation} refused: Dataverse returned no @odata.etag to make the write conditional on`);
+      if (typeof etag !== 'string' || etag === '')
+        throw new CrmError('Rejected', `${operation} refused: Dataverse returned no @odata.etag to make the write conditional on`);
       try {
         await this.client.exec(operation, (signal) => this.client.api.update({ collection: Tables.commands.set, key: id, data, ifmatch: etag, signal }));
         return ok(undefined);

@@ -24,7 +24,9 @@ export class DataverseDeviceCategories {
         orderBy: ['msdyn_name asc'],
         expand: [{ property: CATEGORY_COMMANDS_RELATIONSHIP, select: ['msdyn_iotdevicecommanddefinitionid'] }],
       }),
-      this.client.query('commandDefinitions', ['msdyn_iotdevicecommanddefinitionid', 'msdyn_name'], { expand: [{ property: COMMAND_PARAMETERS_RELATIONSHIP, select: ['msdyn_name'] }] }),
+      this.client.query('commandDefinitions', ['msdyn_iotdevicecommanddefinitionid', 'msdyn_name'], {
+        expand: [{ property: COMMAND_PARAMETERS_RELATIONSHIP, select: ['msdyn_name'] }],
+      }),
       this.client.query('visualizations', ['_msdyn_iotdevicecategory_value', '_msdyn_measurement_value'], { filter: '_msdyn_iotdevicecategory_value ne null' }),
       this.client.query('propertyDefinitions', ['msdyn_iotpropertydefinitionid', 'msdyn_name'], {}),
     ]);
@@ -37,7 +39,13 @@ export class DataverseDeviceCategories {
     );
     return categories.map((c) => {
       const id = str(c['msdyn_iotdevicecategoryid']);
-      const readings = [...new Set(visualizations.filter((v) => str(v['_msdyn_iotdevicecategory_value']) === id).flatMap((v) => propertyName.get(str(v['_msdyn_measurement_value'])) ?? []))].sort();
+      const readings = [
+        ...new Set(
+          visualizations
+            .filter((v) => str(v['_msdyn_iotdevicecategory_value']) === id)
+            .flatMap((v) => propertyName.get(str(v['_msdyn_measurement_value'])) ?? []),
+        ),
+      ].sort();
       const commands = ((c[CATEGORY_COMMANDS_RELATIONSHIP] as Row[] | undefined) ?? [])
         .flatMap((d) => commandOf.get(str(d['msdyn_iotdevicecommanddefinitionid'])) ?? [])
         .sort((x, y) => x.name.localeCompare(y.name));
@@ -55,7 +63,12 @@ export class DataverseDeviceCategories {
     if (found !== undefined) id = str(found['msdyn_iotdevicecategoryid']);
     else {
       id = deterministicGuid('msdyn_iotdevicecategory', name);
-      const outcome = await this.client.guardedWrite('create msdyn_iotdevicecategory', { table: 'deviceCategories', id, data: { msdyn_name: name }, mode: 'create' });
+      const outcome = await this.client.guardedWrite('create msdyn_iotdevicecategory', {
+        table: 'deviceCategories',
+        id,
+        data: { msdyn_name: name },
+        mode: 'create',
+      });
       this.client.failUnlessExists('create msdyn_iotdevicecategory', outcome);
     }
     this.ids.set(name, id);

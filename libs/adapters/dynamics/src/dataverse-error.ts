@@ -41,7 +41,10 @@ export function classifyAttempt(error: unknown, now: number): AttemptVerdict {
   const failure = failureOf(error);
   if (failure.status === 429) return { kind: 'throttled', retryAfterMs: parseRetryAfter(headerOf(failure.headers, 'retry-after'), now) };
   if (failure.status === 503 || failure.status === 502 || failure.status === 504) return { kind: 'transient' };
-  if (failure.status === undefined && (NETWORK_CODES.has(failure.code ?? '') || failure.name === 'AbortError' || /socket hang up/i.test(failure.message ?? ''))) {
+  if (
+    failure.status === undefined &&
+    (NETWORK_CODES.has(failure.code ?? '') || failure.name === 'AbortError' || /socket hang up/i.test(failure.message ?? ''))
+  ) {
     return { kind: 'transient' };
   }
   return { kind: 'final' };

@@ -1,4 +1,14 @@
-import { AlertType as AlertTypeValue, CfsCommandStatus as CfsCommandStatusValue, RegistrationStatus as RegistrationStatusValue, type AlertState, type AlertStatus, type AlertType, type CfsCommandStatus, type CommandState, type RegistrationStatus } from '@fieldlink/domain';
+import {
+  AlertType as AlertTypeValue,
+  CfsCommandStatus as CfsCommandStatusValue,
+  RegistrationStatus as RegistrationStatusValue,
+  type AlertState,
+  type AlertStatus,
+  type AlertType,
+  type CfsCommandStatus,
+  type CommandState,
+  type RegistrationStatus,
+} from '@fieldlink/domain';
 import { CrmError, type CrmCommand, type CrmDevice, type NewCrmWorkOrder, type StoredIoTAlert } from '@fieldlink/ports';
 import { ExtensionColumns, Navigation, Tables, type TableName } from './cfs-tables.js';
 import { decodeCommandStatusReason } from './command-status-reason.js';
@@ -13,7 +23,8 @@ export type Row = Record<string, unknown>;
 
 export const str = (value: unknown): string => (value instanceof Date ? toDataverseDateTime(value.getTime()) : value == null ? '' : String(value));
 
-export const optional = <K extends string>(key: K, value: unknown): { [P in K]?: string } => (value == null || value === '' ? {} : ({ [key]: str(value) } as { [P in K]?: string }));
+export const optional = <K extends string>(key: K, value: unknown): { [P in K]?: string } =>
+  value == null || value === '' ? {} : ({ [key]: str(value) } as { [P in K]?: string });
 
 export const epochOf = (value: unknown): number => (value instanceof Date ? value.getTime() : Date.parse(String(value)));
 
@@ -93,7 +104,10 @@ export function toCommand(r: Row): CrmCommand {
 }
 
 export function workOrderSummary(w: NewCrmWorkOrder): string {
-  const extra = [w.incidentType === undefined ? undefined : `incident type: ${w.incidentType}`, w.priority === undefined ? undefined : `priority: ${w.priority}`].filter((x) => x !== undefined);
+  const extra = [
+    w.incidentType === undefined ? undefined : `incident type: ${w.incidentType}`,
+    w.priority === undefined ? undefined : `priority: ${w.priority}`,
+  ].filter((x) => x !== undefined);
   return extra.length === 0 ? w.summary : `${w.summary} (${extra.join(', ')})`;
 }
 
@@ -110,7 +124,13 @@ export function recordIdOrNotFound(entity: string, id: string): string {
 }
 
 /** `{ "<navigation>@odata.bind": "/set(id)" }` under the lookup's stock navigation name, or a cleared lookup (`null`) when `clear` and no id. */
-export function bind<F extends keyof typeof Navigation>(from: F, lookup: keyof (typeof Navigation)[F], to: TableName, id: string | undefined, clear: boolean): Row {
+export function bind<F extends keyof typeof Navigation>(
+  from: F,
+  lookup: keyof (typeof Navigation)[F],
+  to: TableName,
+  id: string | undefined,
+  clear: boolean,
+): Row {
   const nav = Navigation[from][lookup] as string;
   if (id === undefined) return clear ? { [`${nav}@odata.bind`]: null } : {};
   return { [`${nav}@odata.bind`]: `/${Tables[to].set}(${recordId(String(lookup), id)})` };

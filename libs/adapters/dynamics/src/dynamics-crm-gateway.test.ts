@@ -62,7 +62,15 @@ describe('DynamicsCrmGateway keeps secrets out of errors and logs', () => {
     const log = capturingLog();
     const crm = new DynamicsCrmGateway(
       // Port 1 on loopback refuses at once: the sign-in fails without leaving the machine.
-      { organizationUrl: 'http://127.0.0.1:9', clientSecret: { tenantId: '11111111-2222-3333-4444-555555555555', clientId: '66666666-7777-8888-9999-000000000000', secret: SECRET, authorityHost: 'https://127.0.0.1:1' } },
+      {
+        organizationUrl: 'http://127.0.0.1:9',
+        clientSecret: {
+          tenantId: '11111111-2222-3333-4444-555555555555',
+          clientId: '66666666-7777-8888-9999-000000000000',
+          secret: SECRET,
+          authorityHost: 'https://127.0.0.1:1',
+        },
+      },
       { log },
     );
     const error = await crm.listDevices().catch((e: unknown) => e);
@@ -73,7 +81,9 @@ describe('DynamicsCrmGateway keeps secrets out of errors and logs', () => {
 
   it('refuses settings that cannot work, naming each setting', () => {
     expect(() => new DynamicsCrmGateway({ organizationUrl: 'not a url' })).toThrow(/organizationUrl: expected a URL.*credential: expected a TokenCredential/);
-    expect(() => new DynamicsCrmGateway({ organizationUrl: 'https://contoso.crm.dynamics.com', clientSecret: { tenantId: '', clientId: 'x', secret: '' } })).toThrow(/clientSecret.tenantId.*clientSecret.secret/);
+    expect(
+      () => new DynamicsCrmGateway({ organizationUrl: 'https://contoso.crm.dynamics.com', clientSecret: { tenantId: '', clientId: 'x', secret: '' } }),
+    ).toThrow(/clientSecret.tenantId.*clientSecret.secret/);
   });
 });
 
@@ -109,7 +119,15 @@ describe('DynamicsCrmGateway writes a command status conditionally with Datavers
         res.writeHead(200, { 'Content-Type': 'application/json; odata.metadata=minimal', 'OData-Version': '4.0' });
         // A stock organisation: no extension column; the state is read from msdyn_commandstatusreason.
         if (req.url?.includes('EntityDefinitions') === true) res.end(JSON.stringify({ value: [] }));
-        else res.end(JSON.stringify({ '@odata.etag': etag, msdyn_commandstatus: 192350001, msdyn_commandstatusreason: `[Fieldlink: ${row.state}]`, msdyn_iotdevicecommandid: COMMAND }));
+        else
+          res.end(
+            JSON.stringify({
+              '@odata.etag': etag,
+              msdyn_commandstatus: 192350001,
+              msdyn_commandstatusreason: `[Fieldlink: ${row.state}]`,
+              msdyn_iotdevicecommandid: COMMAND,
+            }),
+          );
         return;
       }
       let body = '';
@@ -122,9 +140,17 @@ describe('DynamicsCrmGateway writes a command status conditionally with Datavers
         const ifMatch = req.headers['if-match'];
         const status = ifMatch === '*' || ifMatch === `W/"${row.version}"` ? 204 : 412;
         patches.push({ ifMatch, status });
-        if (status === 204) Object.assign(row, { state: /^\[Fieldlink: (\w+)\]/.exec((JSON.parse(body) as { msdyn_commandstatusreason: string }).msdyn_commandstatusreason)![1], version: row.version + 1 });
+        if (status === 204)
+          Object.assign(row, {
+            state: /^\[Fieldlink: (\w+)\]/.exec((JSON.parse(body) as { msdyn_commandstatusreason: string }).msdyn_commandstatusreason)![1],
+            version: row.version + 1,
+          });
         res.writeHead(status, { 'Content-Type': 'application/json', 'OData-Version': '4.0' });
-        res.end(status === 204 ? undefined : JSON.stringify({ error: { code: '0x80060882', message: 'The version of the existing record does not match the RowVersion property provided.' } }));
+        res.end(
+          status === 204
+            ? undefined
+            : JSON.stringify({ error: { code: '0x80060882', message: 'The version of the existing record does not match the RowVersion property provided.' } }),
+        );
       });
     });
     await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
@@ -164,7 +190,10 @@ describe('DynamicsCrmGateway writes a command status conditionally with Datavers
   it('reports the state found without a PATCH when the command already moved before the read', async () => {
     const { url, patches } = await rowServer(undefined);
     const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
-    expect(await crm.updateCommandStatus(COMMAND, { state: 'sent', cfsStatus: 192350001 }, { ifState: 'requested' })).toEqual({ ok: false, error: commandStateMoved(COMMAND, 'requested', 'sent') });
+    expect(await crm.updateCommandStatus(COMMAND, { state: 'sent', cfsStatus: 192350001 }, { ifState: 'requested' })).toEqual({
+      ok: false,
+      error: commandStateMoved(COMMAND, 'requested', 'sent'),
+    });
     expect(patches).toEqual([]);
   });
 });

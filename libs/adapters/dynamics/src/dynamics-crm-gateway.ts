@@ -81,7 +81,9 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
 
   async upsertCustomerAsset(asset: CrmCustomerAsset): Promise<void> {
     const id = recordId('customer asset', asset.customerAssetId);
-    await this.client.exec('upsert msdyn_customerasset', (signal) => this.client.api.upsert({ collection: Tables.customerAssets.set, key: id, data: { msdyn_name: asset.name }, signal }));
+    await this.client.exec('upsert msdyn_customerasset', (signal) =>
+      this.client.api.upsert({ collection: Tables.customerAssets.set, key: id, data: { msdyn_name: asset.name }, signal }),
+    );
   }
 
   async getCustomerAsset(customerAssetId: string): Promise<CrmCustomerAsset | undefined> {
@@ -112,9 +114,14 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       const assetId = recordId('customer asset', device.customerAssetId);
       // Another asset that named this device no longer does: a device has one asset here.
       for (const other of await this.assetsOfDevice(device.deviceId)) {
-        if (other !== assetId) await this.client.exec('update msdyn_customerasset', (signal) => this.client.api.update({ collection: Tables.customerAssets.set, key: other, data: { msdyn_deviceid: null }, ifmatch: '*', signal }));
+        if (other !== assetId)
+          await this.client.exec('update msdyn_customerasset', (signal) =>
+            this.client.api.update({ collection: Tables.customerAssets.set, key: other, data: { msdyn_deviceid: null }, ifmatch: '*', signal }),
+          );
       }
-      await this.client.exec('update msdyn_customerasset', (signal) => this.client.api.update({ collection: Tables.customerAssets.set, key: assetId, data: { msdyn_deviceid: device.deviceId }, ifmatch: '*', signal }));
+      await this.client.exec('update msdyn_customerasset', (signal) =>
+        this.client.api.update({ collection: Tables.customerAssets.set, key: assetId, data: { msdyn_deviceid: device.deviceId }, ifmatch: '*', signal }),
+      );
     }
   }
 
@@ -184,7 +191,6 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     if (failed !== undefined) throw toCrmError('write registration results', failed.error, this.client.redact);
     if (missing.length > 0) throw new CrmError('NotFound', `write registration results failed: no msdyn_iotdevice with id ${missing.join(', ')}`);
   }
-
 
   // ---- alerts (dataverse-alerts.ts) ----
 
@@ -262,7 +268,14 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       // A case has no asset lookup in a stock organisation: it is the msdyn_incident_msdyn_customerasset many-to-many.
       const assetId = recordId('customer asset', newCase.customerAssetId);
       await this.client.exec('associate msdyn_incident_msdyn_customerasset', (signal) =>
-        this.client.api.associate({ collection: Tables.cases.set, primaryKey: caseId, relationshipName: CASE_ASSETS_RELATIONSHIP, relatedCollection: Tables.customerAssets.set, relatedKey: assetId, signal }),
+        this.client.api.associate({
+          collection: Tables.cases.set,
+          primaryKey: caseId,
+          relationshipName: CASE_ASSETS_RELATIONSHIP,
+          relatedCollection: Tables.customerAssets.set,
+          relatedKey: assetId,
+          signal,
+        }),
       );
     }
     return { caseId, created: outcome.ok };
@@ -303,7 +316,10 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
 
   async listWorkOrders(query: { readonly alertId?: string } = {}): Promise<CrmWorkOrder[]> {
     if (query.alertId !== undefined && !isGuid(query.alertId)) return [];
-    const rows = await this.client.query('workOrders', WorkOrderColumns, { ...(query.alertId !== undefined ? { filter: eqLookup('msdyn_iotalert', query.alertId) } : {}), orderBy: ['createdon asc'] });
+    const rows = await this.client.query('workOrders', WorkOrderColumns, {
+      ...(query.alertId !== undefined ? { filter: eqLookup('msdyn_iotalert', query.alertId) } : {}),
+      orderBy: ['createdon asc'],
+    });
     return rows.map((r) => ({
       workOrderId: str(r['msdyn_workorderid']),
       alertId: str(r['_msdyn_iotalert_value']),
@@ -343,7 +359,10 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   }
 
   async listDeviceDataHistory(deviceId: string): Promise<DeviceDataHistoryEntry[]> {
-    const rows = await this.client.query('deviceData', DeviceDataColumns, { filter: eqString('msdyn_iothubdeviceid', deviceId), orderBy: ['msdyn_connectionstateupdatedtime desc', 'createdon desc'] });
+    const rows = await this.client.query('deviceData', DeviceDataColumns, {
+      filter: eqString('msdyn_iothubdeviceid', deviceId),
+      orderBy: ['msdyn_connectionstateupdatedtime desc', 'createdon desc'],
+    });
     return rows
       .filter((r) => r['msdyn_iothubdeviceid'] === deviceId)
       .map((r) => ({
@@ -361,13 +380,17 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   /** Calls the unbound action `msdyn_RegisterIoTDevice` for these device records. */
   async registerDevices(deviceRecordIds: readonly string[]): Promise<void> {
     const ids = deviceRecordIds.map((id) => recordId('device', id));
-    await this.client.exec('msdyn_RegisterIoTDevice', (signal) => this.client.api.callAction({ actionName: 'msdyn_RegisterIoTDevice', action: { IoTDeviceIds: ids.join(',') }, signal }));
+    await this.client.exec('msdyn_RegisterIoTDevice', (signal) =>
+      this.client.api.callAction({ actionName: 'msdyn_RegisterIoTDevice', action: { IoTDeviceIds: ids.join(',') }, signal }),
+    );
   }
 
   /** Calls the unbound action `msdyn_PullDataForIoTDevice` for these device records. */
   async pullDeviceData(deviceRecordIds: readonly string[]): Promise<void> {
     const ids = deviceRecordIds.map((id) => recordId('device', id));
-    await this.client.exec('msdyn_PullDataForIoTDevice', (signal) => this.client.api.callAction({ actionName: 'msdyn_PullDataForIoTDevice', action: { IoTDeviceIds: ids.join(',') }, signal }));
+    await this.client.exec('msdyn_PullDataForIoTDevice', (signal) =>
+      this.client.api.callAction({ actionName: 'msdyn_PullDataForIoTDevice', action: { IoTDeviceIds: ids.join(',') }, signal }),
+    );
   }
 
   // ---- IoT settings (msdyn_iotsettings) ----
@@ -375,7 +398,13 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   /** The command property names of the organisation's active IoT settings record; CFS's defaults when absent or empty. */
   async getIoTSettings(): Promise<CrmIoTSettings> {
     const response = await this.client.exec('retrieve msdyn_iotsettingses', (signal) =>
-      this.client.api.retrieveMultiple<Row>({ collection: 'msdyn_iotsettingses', select: ['msdyn_commandnameproperty', 'msdyn_commandparametersproperty'], filter: 'statecode eq 0', top: 1, signal }),
+      this.client.api.retrieveMultiple<Row>({
+        collection: 'msdyn_iotsettingses',
+        select: ['msdyn_commandnameproperty', 'msdyn_commandparametersproperty'],
+        filter: 'statecode eq 0',
+        top: 1,
+        signal,
+      }),
     );
     const row = response.value[0];
     const pick = (value: unknown, fallback: string): string => (typeof value === 'string' && value.trim() !== '' ? value : fallback);

@@ -25,5 +25,4 @@ describe('OData string literals', () => {
       }),
     );
   });
-
 });

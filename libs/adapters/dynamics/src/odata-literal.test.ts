@@ -9,7 +9,7 @@ describe('OData literals', () => {
 
   it('refuses a GUID that is not one, so no key can carry syntax', () => {
     expect(odataGuid('C0FFEE00-1234-4ABC-8DEF-0123456789AB')).toBe('c0ffee00-1234-4abc-8def-0123456789ab');
-    expect(() => odataGuid("1) or (1 eq 1")).toThrow(/Not a GUID/);
+    expect(() => odataGuid('1) or (1 eq 1')).toThrow(/Not a GUID/);
   });
 
   it('writes date-times in whole seconds, as Dataverse keeps them', () => {

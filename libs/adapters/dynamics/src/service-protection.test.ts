@@ -23,11 +23,14 @@ describe('ServiceProtectionGate', () => {
     let peak = 0;
     await Promise.all(
       Array.from({ length: 20 }, () =>
-        gate.run(async () => {
-          peak = Math.max(peak, ++active);
-          await new Promise((r) => setTimeout(r, 2));
-          active--;
-        }, () => ({ kind: 'final' })),
+        gate.run(
+          async () => {
+            peak = Math.max(peak, ++active);
+            await new Promise((r) => setTimeout(r, 2));
+            active--;
+          },
+          () => ({ kind: 'final' }),
+        ),
       ),
     );
     expect(peak).toBe(3);
@@ -38,16 +41,22 @@ describe('ServiceProtectionGate', () => {
     const gate = new ServiceProtectionGate({ maxConcurrency: 52, maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100, defaultRetryAfterMs: 1 }, time);
     const started: Array<{ who: string; at: number }> = [];
     let first = true;
-    const a = gate.run(async () => {
-      started.push({ who: 'a', at: time.t });
-      if (first) {
-        first = false;
-        throw new Error('429');
-      }
-    }, () => throttled(2_000));
+    const a = gate.run(
+      async () => {
+        started.push({ who: 'a', at: time.t });
+        if (first) {
+          first = false;
+          throw new Error('429');
+        }
+      },
+      () => throttled(2_000),
+    );
     await a;
     // b starts after a was throttled: it must wait out the same pause.
-    await gate.run(async () => void started.push({ who: 'b', at: time.t }), () => ({ kind: 'final' }));
+    await gate.run(
+      async () => void started.push({ who: 'b', at: time.t }),
+      () => ({ kind: 'final' }),
+    );
     expect(started).toEqual([
       { who: 'a', at: 0 },
       { who: 'a', at: 2_000 },
@@ -60,7 +69,12 @@ describe('ServiceProtectionGate', () => {
     const time = new VirtualTime();
     const gate = new ServiceProtectionGate({ maxConcurrency: 1, maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 250, defaultRetryAfterMs: 1 }, time);
     const failure = new Error('503');
-    await expect(gate.run(async () => Promise.reject(failure), () => ({ kind: 'transient' }))).rejects.toSatisfy((e: unknown) => e instanceof AttemptsExhausted && e.lastError === failure && e.attempts === 4);
+    await expect(
+      gate.run(
+        async () => Promise.reject(failure),
+        () => ({ kind: 'transient' }),
+      ),
+    ).rejects.toSatisfy((e: unknown) => e instanceof AttemptsExhausted && e.lastError === failure && e.attempts === 4);
     // random() = 0.5 of min(250, 100·2^(n-1)).
     expect(time.sleeps).toEqual([50, 100, 125]);
   });
@@ -68,7 +82,12 @@ describe('ServiceProtectionGate', () => {
   it('does not retry a final failure', async () => {
     const gate = new ServiceProtectionGate();
     let calls = 0;
-    await expect(gate.run(async () => Promise.reject(new Error(`400 #${++calls}`)), () => ({ kind: 'final' }))).rejects.toThrow('400 #1');
+    await expect(
+      gate.run(
+        async () => Promise.reject(new Error(`400 #${++calls}`)),
+        () => ({ kind: 'final' }),
+      ),
+    ).rejects.toThrow('400 #1');
     expect(calls).toBe(1);
   });
 });

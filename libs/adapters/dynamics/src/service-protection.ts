@@ -40,9 +40,7 @@ export const realTiming: Timing = {
 
 /** How one attempt ended, as far as retrying is concerned. */
 export type AttemptVerdict =
-  | { readonly kind: 'throttled'; readonly retryAfterMs: number | undefined }
-  | { readonly kind: 'transient' }
-  | { readonly kind: 'final' };
+  { readonly kind: 'throttled'; readonly retryAfterMs: number | undefined } | { readonly kind: 'transient' } | { readonly kind: 'final' };
 
 export interface RetryObserver {
   throttled?(retryAfterMs: number, attempt: number): void;

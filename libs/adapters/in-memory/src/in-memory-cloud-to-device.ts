@@ -88,14 +88,25 @@ export class InMemoryCloudToDevice implements CloudToDevicePort {
   }
 
   async send(message: CloudToDeviceMessage): Promise<Result<void, CloudToDeviceError>> {
-    if (message.body.byteLength > C2D_MAX_BYTES) return err({ code: 'MessageTooLarge', message: `The body is ${message.body.byteLength} bytes; a cloud-to-device message holds at most ${C2D_MAX_BYTES}.` });
+    if (message.body.byteLength > C2D_MAX_BYTES)
+      return err({
+        code: 'MessageTooLarge',
+        message: `The body is ${message.body.byteLength} bytes; a cloud-to-device message holds at most ${C2D_MAX_BYTES}.`,
+      });
     if (!this.registry.has(message.deviceId)) return err({ code: 'DeviceNotFound', message: `The hub has no device "${message.deviceId}".` });
     this.expireDue();
     const queue = this.queueOf(message.deviceId);
     if (queue.pending.length >= C2D_MAX_PENDING_PER_DEVICE) {
-      return err({ code: 'DeviceQueueFull', message: `Device "${message.deviceId}" has ${C2D_MAX_PENDING_PER_DEVICE} messages pending already; the hub takes more once it has received some.` });
+      return err({
+        code: 'DeviceQueueFull',
+        message: `Device "${message.deviceId}" has ${C2D_MAX_PENDING_PER_DEVICE} messages pending already; the hub takes more once it has received some.`,
+      });
     }
-    const copy: CloudToDeviceMessage = { ...message, body: new Uint8Array(message.body), ...(message.properties === undefined ? {} : { properties: { ...message.properties } }) };
+    const copy: CloudToDeviceMessage = {
+      ...message,
+      body: new Uint8Array(message.body),
+      ...(message.properties === undefined ? {} : { properties: { ...message.properties } }),
+    };
     queue.pending.push({ message: copy, expiresAt: this.clock.now() + (message.ttlMs ?? C2D_DEFAULT_TTL_MS), deliveryCount: 0, inFlight: false });
     this.startExpiryTimer();
     void this.pump(message.deviceId);
@@ -137,7 +148,7 @@ export class InMemoryCloudToDevice implements CloudToDevicePort {
   expireDue(): void {
     const now = this.clock.now();
     for (const [deviceId, queue] of this.queues) {
-      for (let i = 0; i < queue.pending.length; ) {
+      for (let i = 0; i < queue.pending.length;) {
         const p = queue.pending[i]!;
         if (!p.inFlight && p.expiresAt <= now) {
           queue.pending.splice(i, 1);

@@ -15,7 +15,10 @@ interface AlertSpec {
 }
 
 /** Alerts in any order of time, with equal times and a token repeated now and then (an idempotent create). */
-const alertsArbitrary = fc.array(fc.record({ device: fc.integer({ min: 0, max: DEVICES.length - 1 }), minute: fc.integer({ min: 0, max: 20 }), token: fc.integer({ min: 0, max: 40 }) }), { maxLength: 60 });
+const alertsArbitrary = fc.array(
+  fc.record({ device: fc.integer({ min: 0, max: DEVICES.length - 1 }), minute: fc.integer({ min: 0, max: 20 }), token: fc.integer({ min: 0, max: 40 }) }),
+  { maxLength: 60 },
+);
 
 interface ModelAlert {
   readonly alertId: string;

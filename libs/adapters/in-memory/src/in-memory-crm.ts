@@ -85,7 +85,10 @@ export class InMemoryCrm implements CrmGatewayPort {
 
   /** Defines (or replaces) a device category with its readings and commands, as a customizer does in the CRM. */
   defineDeviceCategory(category: Omit<CrmDeviceCategory, 'categoryId'> & { readonly categoryId?: string }): CrmDeviceCategory {
-    const stored: CrmDeviceCategory = { ...copy(category), categoryId: category.categoryId ?? this.categories.get(category.name)?.categoryId ?? this.ids.newId() };
+    const stored: CrmDeviceCategory = {
+      ...copy(category),
+      categoryId: category.categoryId ?? this.categories.get(category.name)?.categoryId ?? this.ids.newId(),
+    };
     this.categories.set(category.name, stored);
     return copy(stored);
   }
@@ -204,7 +207,10 @@ export class InMemoryCrm implements CrmGatewayPort {
     for (;;) {
       const page = [...this.commands.values()]
         .map((c) => ({ c, order: this.order.get(c.commandId)! }))
-        .filter(({ c, order }) => c.state === state && (after === undefined || c.createdOn > after.createdOn || (c.createdOn === after.createdOn && order > after.order)))
+        .filter(
+          ({ c, order }) =>
+            c.state === state && (after === undefined || c.createdOn > after.createdOn || (c.createdOn === after.createdOn && order > after.order)),
+        )
         .sort((a, b) => a.c.createdOn - b.c.createdOn || a.order - b.order)
         .slice(0, size);
       if (page.length === 0) return;

@@ -1,5 +1,13 @@
 import { isHubDeviceId } from '@fieldlink/domain';
-import { DeviceRegistryError, type ClockPort, type DeviceRegistration, type DeviceRegistrationResult, type DeviceRegistryPort, type DeviceTwin, type TwinPatch } from '@fieldlink/ports';
+import {
+  DeviceRegistryError,
+  type ClockPort,
+  type DeviceRegistration,
+  type DeviceRegistrationResult,
+  type DeviceRegistryPort,
+  type DeviceTwin,
+  type TwinPatch,
+} from '@fieldlink/ports';
 import { applyMergePatch, withoutNulls } from './json-merge-patch.js';
 import { systemClock } from './system-clock.js';
 
@@ -81,7 +89,14 @@ export class InMemoryDeviceRegistry implements DeviceRegistryPort {
   private registerOne(registration: DeviceRegistration): DeviceRegistrationResult {
     const { deviceId } = registration;
     if (!isHubDeviceId(deviceId)) {
-      return { deviceId, ok: false, error: { code: 'InvalidDeviceId', message: `"${deviceId}" is not an IoT Hub device id (1 to 128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ').` } };
+      return {
+        deviceId,
+        ok: false,
+        error: {
+          code: 'InvalidDeviceId',
+          message: `"${deviceId}" is not an IoT Hub device id (1 to 128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ').`,
+        },
+      };
     }
     const existing = this.twins.get(deviceId);
     if (existing !== undefined) {

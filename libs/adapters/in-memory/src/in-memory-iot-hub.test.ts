@@ -67,7 +67,9 @@ describe('InMemoryIotHub telemetry: how far a partition goes', () => {
   it('tells each partition context the newest sequence number the partition holds, sent after the batch too, and lists every partition of a subscription before it handed anything', async () => {
     const { hub } = newHub();
     const handed: Array<{ envelope: TelemetryEnvelope; partition: TelemetryPartitionContext }> = [];
-    const subscription = await hub.subscribe('rules', async (batch, partition) => void handed.push(...batch.map((envelope) => ({ envelope, partition }))), { checkpoints: 'by-handler' });
+    const subscription = await hub.subscribe('rules', async (batch, partition) => void handed.push(...batch.map((envelope) => ({ envelope, partition }))), {
+      checkpoints: 'by-handler',
+    });
     expect(subscription.partitions?.().map((p) => p.partitionId)).toEqual(['0', '1', '2', '3']);
     expect(subscription.partitions?.().map((p) => p.lastEnqueuedSequenceNumber?.())).toEqual([-1, -1, -1, -1]);
     await hub.send('thermostat-1', new TextEncoder().encode('{}'));

@@ -202,7 +202,12 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     return {
       partitionId: partition.id,
       checkpoint: async (through) => {
-        if (through.partitionId !== partition.id || !Number.isInteger(through.sequenceNumber) || through.sequenceNumber < 0 || through.sequenceNumber >= partition.nextSequence) {
+        if (
+          through.partitionId !== partition.id ||
+          !Number.isInteger(through.sequenceNumber) ||
+          through.sequenceNumber < 0 ||
+          through.sequenceNumber >= partition.nextSequence
+        ) {
           throw new Error(
             `Cannot checkpoint partition ${partition.id} through the envelope of partition ${through.partitionId} with sequence number ${through.sequenceNumber}: it was not handed over from this partition.`,
           );

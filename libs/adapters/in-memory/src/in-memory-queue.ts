@@ -1,4 +1,13 @@
-import { QueueError, type ClockPort, type DeadLetterDetails, type DeadLetteredMessage, type MessageQueuePort, type QueueMessage, type ReceiveOptions, type ReceivedQueueMessage } from '@fieldlink/ports';
+import {
+  QueueError,
+  type ClockPort,
+  type DeadLetterDetails,
+  type DeadLetteredMessage,
+  type MessageQueuePort,
+  type QueueMessage,
+  type ReceiveOptions,
+  type ReceivedQueueMessage,
+} from '@fieldlink/ports';
 
 export interface InMemoryQueueOptions {
   /** Peek-lock duration; Service Bus's default is 60 s. */
@@ -116,7 +125,7 @@ export class InMemoryQueue implements MessageQueuePort {
   private take(max: number): ReceivedQueueMessage[] {
     const now = this.clock.now();
     const out: ReceivedQueueMessage[] = [];
-    for (let i = 0; i < this.entries.length && out.length < max; ) {
+    for (let i = 0; i < this.entries.length && out.length < max;) {
       const entry = this.entries[i]!;
       if (entry.lock !== undefined && entry.lock.until > now) {
         i++;
@@ -124,12 +133,21 @@ export class InMemoryQueue implements MessageQueuePort {
       }
       if (entry.deliveryCount >= this.maxDeliveryCount) {
         this.entries.splice(i, 1);
-        this.moveToDeadLetter(entry, { reason: 'MaxDeliveryCountExceeded', description: `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.` });
+        this.moveToDeadLetter(entry, {
+          reason: 'MaxDeliveryCountExceeded',
+          description: `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.`,
+        });
         continue;
       }
       entry.deliveryCount++;
       entry.lock = { token: `lock-${++this.lockCounter}`, until: now + this.lockDurationMs };
-      out.push({ ...copyMessage(entry.message), lockToken: entry.lock.token, deliveryCount: entry.deliveryCount, enqueuedTime: entry.enqueuedTime, sequenceNumber: entry.sequenceNumber });
+      out.push({
+        ...copyMessage(entry.message),
+        lockToken: entry.lock.token,
+        deliveryCount: entry.deliveryCount,
+        enqueuedTime: entry.enqueuedTime,
+        sequenceNumber: entry.sequenceNumber,
+      });
       i++;
     }
     return out;

@@ -24,7 +24,9 @@ export class InMemoryStatusStore implements StatusStorePort {
   async queryAggregates(deviceId: string, from: number, to: number): Promise<MinuteAggregate[]> {
     const rows = [...(this.aggregates.get(deviceId)?.values() ?? [])].filter((r) => r.windowEnd > from && r.windowEnd <= to);
     // The peak event is written, not read back (see `MinuteAggregate.peak`).
-    return rows.sort((a, b) => a.windowEnd - b.windowEnd || a.readingType.localeCompare(b.readingType)).map((r) => ({ deviceId: r.deviceId, readingType: r.readingType, windowEnd: r.windowEnd, count: r.count, min: r.min, max: r.max, avg: r.avg }));
+    return rows
+      .sort((a, b) => a.windowEnd - b.windowEnd || a.readingType.localeCompare(b.readingType))
+      .map((r) => ({ deviceId: r.deviceId, readingType: r.readingType, windowEnd: r.windowEnd, count: r.count, min: r.min, max: r.max, avg: r.avg }));
   }
 
   async upsertDeviceHealth(health: DeviceHealth): Promise<void> {

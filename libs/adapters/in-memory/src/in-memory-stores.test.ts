@@ -30,7 +30,12 @@ describe('InMemoryRuleStateStore', () => {
 describe('InMemoryRejectedTelemetry', () => {
   it('drops the oldest rejects beyond its capacity', async () => {
     const store = new InMemoryRejectedTelemetry(2);
-    for (const n of [1, 2, 3]) await store.reject({ envelope: { body: new Uint8Array([n]), connectionDeviceId: 'd', enqueuedTime: n, partitionId: '0', sequenceNumber: n }, reason: 'r', description: 'd' });
+    for (const n of [1, 2, 3])
+      await store.reject({
+        envelope: { body: new Uint8Array([n]), connectionDeviceId: 'd', enqueuedTime: n, partitionId: '0', sequenceNumber: n },
+        reason: 'r',
+        description: 'd',
+      });
     expect((await store.list(10)).map((r) => r.envelope.sequenceNumber)).toEqual([2, 3]);
   });
 });

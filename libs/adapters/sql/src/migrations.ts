@@ -21,11 +21,38 @@ export function columnTypes(engine: SqlEngine): ColumnTypes {
   switch (engine) {
     case 'sqlite':
       // SQLite keeps an instant as ISO-8601 text in UTC (`2026-11-28T09:15:00.000Z`): it sorts and compares as time does.
-      return { str: () => sql`text`, text: sql`text`, float: sql`real`, int: sql`integer`, bigint: sql`integer`, time: sql`text`, bool: sql`integer`, bytes: sql`blob` };
+      return {
+        str: () => sql`text`,
+        text: sql`text`,
+        float: sql`real`,
+        int: sql`integer`,
+        bigint: sql`integer`,
+        time: sql`text`,
+        bool: sql`integer`,
+        bytes: sql`blob`,
+      };
     case 'postgres':
-      return { str: (n) => sql.raw(`varchar(${n})`), text: sql`text`, float: sql`double precision`, int: sql`integer`, bigint: sql`bigint`, time: sql`timestamptz(3)`, bool: sql`boolean`, bytes: sql`bytea` };
+      return {
+        str: (n) => sql.raw(`varchar(${n})`),
+        text: sql`text`,
+        float: sql`double precision`,
+        int: sql`integer`,
+        bigint: sql`bigint`,
+        time: sql`timestamptz(3)`,
+        bool: sql`boolean`,
+        bytes: sql`bytea`,
+      };
     case 'mssql':
-      return { str: (n) => sql.raw(`nvarchar(${n})`), text: sql`nvarchar(max)`, float: sql`float`, int: sql`int`, bigint: sql`bigint`, time: sql`datetime2(3)`, bool: sql`bit`, bytes: sql`varbinary(max)` };
+      return {
+        str: (n) => sql.raw(`nvarchar(${n})`),
+        text: sql`nvarchar(max)`,
+        float: sql`float`,
+        int: sql`int`,
+        bigint: sql`bigint`,
+        time: sql`datetime2(3)`,
+        bool: sql`bit`,
+        bytes: sql`varbinary(max)`,
+      };
   }
 }
 
@@ -106,7 +133,8 @@ export function statusMigrations(engine: SqlEngine): Record<string, Migration> {
           .execute();
       },
       async down(db: Kysely<unknown>): Promise<void> {
-        for (const table of ['rejectedtelemetry', 'alerthistory', 'devicehealth', 'minuteaggregates', 'crmiotevents']) await db.schema.dropTable(table).execute();
+        for (const table of ['rejectedtelemetry', 'alerthistory', 'devicehealth', 'minuteaggregates', 'crmiotevents'])
+          await db.schema.dropTable(table).execute();
       },
     },
   };
@@ -122,10 +150,17 @@ class StaticMigrations implements MigrationProvider {
 /** Moves the database to the latest schema (several processes may try at once: Kysely's lock makes one do it). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the migrator works on any schema
 export async function migrateToLatest(db: Kysely<any>, engine: SqlEngine): Promise<void> {
-  const migrator = new Migrator({ db, provider: new StaticMigrations(statusMigrations(engine)), migrationTableName: 'fieldlink_migration', migrationLockTableName: 'fieldlink_migration_lock' });
+  const migrator = new Migrator({
+    db,
+    provider: new StaticMigrations(statusMigrations(engine)),
+    migrationTableName: 'fieldlink_migration',
+    migrationLockTableName: 'fieldlink_migration_lock',
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'the migration table';
-    throw new Error(`The status store's schema could not be migrated at ${failed}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+    throw new Error(`The status store's schema could not be migrated at ${failed}: ${error instanceof Error ? error.message : String(error)}`, {
+      cause: error,
+    });
   }
 }

@@ -14,7 +14,8 @@ const connectionString = process.env['FIELDLINK_LIVE_MSSQL_CONNECTION_STRING'];
 describe.skipIf(!connectionString)('Azure SQL / SQL Server (SKIPPED unless FIELDLINK_LIVE_MSSQL_CONNECTION_STRING is set)', () => {
   sqlStoreSuite('Azure SQL / SQL Server', async () => {
     const database = await openMssqlDatabase({ connectionString: connectionString! });
-    for (const table of ['crmiotevents', 'minuteaggregates', 'devicehealth', 'alerthistory', 'rejectedtelemetry']) await sql`delete from ${sql.table(table)}`.execute(database.db);
+    for (const table of ['crmiotevents', 'minuteaggregates', 'devicehealth', 'alerthistory', 'rejectedtelemetry'])
+      await sql`delete from ${sql.table(table)}`.execute(database.db);
     return database;
   });
 });

@@ -20,7 +20,15 @@ export class SqlAlertHistory {
   async record(alerts: readonly ThresholdAlert[]): Promise<void> {
     const byKey = new Map<string, ThresholdAlert>();
     for (const a of alerts) byKey.set(`${a.eventToken}\n${a.readingType}\n${a.ruleOutput}`, a);
-    const rows = [...byKey.values()].map((a) => ({ eventtoken: a.eventToken, deviceid: a.deviceId, readingtype: a.readingType, reading: a.reading, threshold: a.threshold, ruleoutput: a.ruleOutput, time: toDbTime(this.engine, a.time) }));
+    const rows = [...byKey.values()].map((a) => ({
+      eventtoken: a.eventToken,
+      deviceid: a.deviceId,
+      readingtype: a.readingType,
+      reading: a.reading,
+      threshold: a.threshold,
+      ruleoutput: a.ruleOutput,
+      time: toDbTime(this.engine, a.time),
+    }));
     const size = rowsPerStatement(this.engine, 7);
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < rows.length; i += size) {
@@ -28,7 +36,11 @@ export class SqlAlertHistory {
         if (this.engine === 'mssql') {
           await trx
             .deleteFrom('alerthistory')
-            .where((eb) => eb.or(chunk.map((r) => eb.and([eb('eventtoken', '=', r.eventtoken), eb('readingtype', '=', r.readingtype), eb('ruleoutput', '=', r.ruleoutput)]))))
+            .where((eb) =>
+              eb.or(
+                chunk.map((r) => eb.and([eb('eventtoken', '=', r.eventtoken), eb('readingtype', '=', r.readingtype), eb('ruleoutput', '=', r.ruleoutput)])),
+              ),
+            )
             .execute();
           await trx.insertInto('alerthistory').values(chunk).execute();
         } else {
@@ -53,6 +65,14 @@ export class SqlAlertHistory {
       .orderBy('time')
       .orderBy('eventtoken')
       .execute();
-    return rows.map((r) => ({ deviceId: r.deviceid, readingType: r.readingtype, reading: Number(r.reading), eventToken: r.eventtoken, threshold: Number(r.threshold), ruleOutput: r.ruleoutput, time: fromDbTime(r.time) }));
+    return rows.map((r) => ({
+      deviceId: r.deviceid,
+      readingType: r.readingtype,
+      reading: Number(r.reading),
+      eventToken: r.eventtoken,
+      threshold: Number(r.threshold),
+      ruleOutput: r.ruleoutput,
+      time: fromDbTime(r.time),
+    }));
   }
 }

@@ -27,10 +27,7 @@ export class SqlStatusStore implements StatusStorePort {
   private readonly crmReadingTypes: ReadonlySet<string>;
   private readonly sqliteFile: SqlDatabase['sqlite'];
 
-  constructor(
-    database: SqlDatabase,
-    options: SqlStatusStoreOptions = {},
-  ) {
+  constructor(database: SqlDatabase, options: SqlStatusStoreOptions = {}) {
     this.db = database.db;
     this.engine = database.engine;
     this.sqliteFile = database.sqlite;
@@ -65,7 +62,15 @@ export class SqlStatusStore implements StatusStorePort {
         if (r.peak === undefined || !this.crmReadingTypes.has(r.readingType)) continue;
         t.crmDelete({ deviceid: r.deviceId, readingtype: r.readingType, from: toDbTime(this.engine, r.windowEnd - MINUTE_MS), to: windowEnd });
         const p = r.peak;
-        t.crmInsert({ deviceid: r.deviceId, readingtype: r.readingType, reading: r.max, eventtoken: p.eventToken, threshold: p.threshold, ruleoutput: p.ruleOutput, time: toDbTime(this.engine, p.time) });
+        t.crmInsert({
+          deviceid: r.deviceId,
+          readingtype: r.readingType,
+          reading: r.max,
+          eventtoken: p.eventToken,
+          threshold: p.threshold,
+          ruleoutput: p.ruleOutput,
+          time: toDbTime(this.engine, p.time),
+        });
       }
     })();
   }
@@ -81,9 +86,22 @@ export class SqlStatusStore implements StatusStorePort {
         statementTemplate(['deviceid', 'windowend', 'readingtype', 'count', 'avg', 'min', 'max'], (v) =>
           this.db
             .insertInto('minuteaggregates')
-            .values({ deviceid: v.deviceid as string, windowend: v.windowend as string, readingtype: v.readingtype as string, count: v.count as number, avg: v.avg as number, min: v.min as number, max: v.max as number })
+            .values({
+              deviceid: v.deviceid as string,
+              windowend: v.windowend as string,
+              readingtype: v.readingtype as string,
+              count: v.count as number,
+              avg: v.avg as number,
+              min: v.min as number,
+              max: v.max as number,
+            })
             .onConflict((oc) =>
-              oc.columns(['deviceid', 'readingtype', 'windowend']).doUpdateSet((eb) => ({ count: eb.ref('excluded.count'), avg: eb.ref('excluded.avg'), min: eb.ref('excluded.min'), max: eb.ref('excluded.max') })),
+              oc.columns(['deviceid', 'readingtype', 'windowend']).doUpdateSet((eb) => ({
+                count: eb.ref('excluded.count'),
+                avg: eb.ref('excluded.avg'),
+                min: eb.ref('excluded.min'),
+                max: eb.ref('excluded.max'),
+              })),
             ),
         ),
       ),
@@ -117,8 +135,19 @@ export class SqlStatusStore implements StatusStorePort {
         statementTemplate(['deviceid', 'lastactivitytime', 'online', 'lastreadings'], (v) =>
           this.db
             .insertInto('devicehealth')
-            .values({ deviceid: v.deviceid as string, lastactivitytime: v.lastactivitytime as string, online: v.online as number, lastreadings: v.lastreadings as string })
-            .onConflict((oc) => oc.column('deviceid').doUpdateSet((eb) => ({ lastactivitytime: eb.ref('excluded.lastactivitytime'), online: eb.ref('excluded.online'), lastreadings: eb.ref('excluded.lastreadings') }))),
+            .values({
+              deviceid: v.deviceid as string,
+              lastactivitytime: v.lastactivitytime as string,
+              online: v.online as number,
+              lastreadings: v.lastreadings as string,
+            })
+            .onConflict((oc) =>
+              oc.column('deviceid').doUpdateSet((eb) => ({
+                lastactivitytime: eb.ref('excluded.lastactivitytime'),
+                online: eb.ref('excluded.online'),
+                lastreadings: eb.ref('excluded.lastreadings'),
+              })),
+            ),
         ),
       ),
     };
@@ -126,12 +155,22 @@ export class SqlStatusStore implements StatusStorePort {
   }
 
   private async writeAggregateRows(trx: Transaction<StatusSchema>, rows: readonly MinuteAggregate[]): Promise<void> {
-    const values = rows.map((r) => ({ deviceid: r.deviceId, windowend: toDbTime(this.engine, r.windowEnd), readingtype: r.readingType, count: r.count, avg: r.avg, min: r.min, max: r.max }));
+    const values = rows.map((r) => ({
+      deviceid: r.deviceId,
+      windowend: toDbTime(this.engine, r.windowEnd),
+      readingtype: r.readingType,
+      count: r.count,
+      avg: r.avg,
+      min: r.min,
+      max: r.max,
+    }));
     if (this.engine === 'mssql') {
       // SQL Server has no ON CONFLICT: the rows of the keys go, then come back.
       await trx
         .deleteFrom('minuteaggregates')
-        .where((eb) => eb.or(values.map((v) => eb.and([eb('deviceid', '=', v.deviceid), eb('readingtype', '=', v.readingtype), eb('windowend', '=', v.windowend)]))))
+        .where((eb) =>
+          eb.or(values.map((v) => eb.and([eb('deviceid', '=', v.deviceid), eb('readingtype', '=', v.readingtype), eb('windowend', '=', v.windowend)]))),
+        )
         .execute();
       await trx.insertInto('minuteaggregates').values(values).execute();
       return;
@@ -140,7 +179,9 @@ export class SqlStatusStore implements StatusStorePort {
       .insertInto('minuteaggregates')
       .values(values)
       .onConflict((oc) =>
-        oc.columns(['deviceid', 'readingtype', 'windowend']).doUpdateSet((eb) => ({ count: eb.ref('excluded.count'), avg: eb.ref('excluded.avg'), min: eb.ref('excluded.min'), max: eb.ref('excluded.max') })),
+        oc
+          .columns(['deviceid', 'readingtype', 'windowend'])
+          .doUpdateSet((eb) => ({ count: eb.ref('excluded.count'), avg: eb.ref('excluded.avg'), min: eb.ref('excluded.min'), max: eb.ref('excluded.max') })),
       )
       .execute();
   }
@@ -148,7 +189,12 @@ export class SqlStatusStore implements StatusStorePort {
   /** `crmiotevents` has no window column (CFS writes none): a window's row is the one whose time falls in (end − 1 min, end]. */
   private async writeCrmIotEvents(trx: Transaction<StatusSchema>, rows: readonly MinuteAggregate[]): Promise<void> {
     const inWindow = (eb: ExpressionBuilder<StatusSchema, 'crmiotevents'>, r: MinuteAggregate) =>
-      eb.and([eb('deviceid', '=', r.deviceId), eb('readingtype', '=', r.readingType), eb('time', '>', toDbTime(this.engine, r.windowEnd - MINUTE_MS)), eb('time', '<=', toDbTime(this.engine, r.windowEnd))]);
+      eb.and([
+        eb('deviceid', '=', r.deviceId),
+        eb('readingtype', '=', r.readingType),
+        eb('time', '>', toDbTime(this.engine, r.windowEnd - MINUTE_MS)),
+        eb('time', '<=', toDbTime(this.engine, r.windowEnd)),
+      ]);
     await trx
       .deleteFrom('crmiotevents')
       .where((eb) => eb.or(rows.map((r) => inWindow(eb, r))))
@@ -170,12 +216,23 @@ export class SqlStatusStore implements StatusStorePort {
   }
 
   async queryAggregates(deviceId: string, from: number, to: number): Promise<MinuteAggregate[]> {
-    let query = this.db.selectFrom('minuteaggregates').select(['deviceid', 'readingtype', 'windowend', 'count', 'avg', 'min', 'max']).where('deviceid', '=', deviceId);
+    let query = this.db
+      .selectFrom('minuteaggregates')
+      .select(['deviceid', 'readingtype', 'windowend', 'count', 'avg', 'min', 'max'])
+      .where('deviceid', '=', deviceId);
     if (Number.isFinite(from)) query = query.where('windowend', '>', toDbTime(this.engine, from));
     if (Number.isFinite(to)) query = query.where('windowend', '<=', toDbTime(this.engine, to));
     if (from >= to) return [];
     const rows = await query.orderBy('windowend').orderBy('readingtype').execute();
-    return rows.map((r) => ({ deviceId: r.deviceid, readingType: r.readingtype, windowEnd: fromDbTime(r.windowend), count: Number(r.count), min: Number(r.min), max: Number(r.max), avg: Number(r.avg) }));
+    return rows.map((r) => ({
+      deviceId: r.deviceid,
+      readingType: r.readingtype,
+      windowEnd: fromDbTime(r.windowend),
+      count: Number(r.count),
+      min: Number(r.min),
+      max: Number(r.max),
+      avg: Number(r.avg),
+    }));
   }
 
   async upsertManyDeviceHealth(rows: readonly DeviceHealth[]): Promise<void> {
@@ -190,13 +247,26 @@ export class SqlStatusStore implements StatusStorePort {
         for (let i = 0; i < values.length; i += size) {
           const chunk = values.slice(i, i + size);
           if (this.engine === 'mssql') {
-            await trx.deleteFrom('devicehealth').where('deviceid', 'in', chunk.map((v) => v.deviceid)).execute();
+            await trx
+              .deleteFrom('devicehealth')
+              .where(
+                'deviceid',
+                'in',
+                chunk.map((v) => v.deviceid),
+              )
+              .execute();
             await trx.insertInto('devicehealth').values(chunk).execute();
           } else {
             await trx
               .insertInto('devicehealth')
               .values(chunk)
-              .onConflict((oc) => oc.column('deviceid').doUpdateSet((eb) => ({ lastactivitytime: eb.ref('excluded.lastactivitytime'), online: eb.ref('excluded.online'), lastreadings: eb.ref('excluded.lastreadings') })))
+              .onConflict((oc) =>
+                oc.column('deviceid').doUpdateSet((eb) => ({
+                  lastactivitytime: eb.ref('excluded.lastactivitytime'),
+                  online: eb.ref('excluded.online'),
+                  lastreadings: eb.ref('excluded.lastreadings'),
+                })),
+              )
               .execute();
           }
         }
@@ -234,12 +304,23 @@ export class SqlStatusStore implements StatusStorePort {
     await this.db
       .insertInto('devicehealth')
       .values(row)
-      .onConflict((oc) => oc.column('deviceid').doUpdateSet((eb) => ({ lastactivitytime: eb.ref('excluded.lastactivitytime'), online: eb.ref('excluded.online'), lastreadings: eb.ref('excluded.lastreadings') })))
+      .onConflict((oc) =>
+        oc.column('deviceid').doUpdateSet((eb) => ({
+          lastactivitytime: eb.ref('excluded.lastactivitytime'),
+          online: eb.ref('excluded.online'),
+          lastreadings: eb.ref('excluded.lastreadings'),
+        })),
+      )
       .execute();
   }
 
   async listDeviceHealth(): Promise<DeviceHealth[]> {
     const rows = await this.db.selectFrom('devicehealth').selectAll().orderBy('deviceid').execute();
-    return rows.map((r) => ({ deviceId: r.deviceid, lastActivityTime: fromDbTime(r.lastactivitytime), online: Boolean(r.online), lastReadings: JSON.parse(r.lastreadings) as Record<string, number> }));
+    return rows.map((r) => ({
+      deviceId: r.deviceid,
+      lastActivityTime: fromDbTime(r.lastactivitytime),
+      online: Boolean(r.online),
+      lastReadings: JSON.parse(r.lastreadings) as Record<string, number>,
+    }));
   }
 }

@@ -1,5 +1,13 @@
 import type { DeliveryFeedback, TelemetryEnvelope } from '@fieldlink/ports';
-import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, eventually, telemetryIntakeConformance, textOf, utf8 } from '@fieldlink/ports/testing';
+import {
+  cloudToDeviceConformance,
+  deviceClientConformance,
+  deviceRegistryConformance,
+  eventually,
+  telemetryIntakeConformance,
+  textOf,
+  utf8,
+} from '@fieldlink/ports/testing';
 import { describe, expect, it } from 'vitest';
 import { sqliteTestFiles, TestClock } from './testing/sqlite-test-files.js';
 import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
@@ -57,7 +65,10 @@ function cloudToDeviceSubject(devicesOf: (hub: SqliteIotHub, other: () => Sqlite
   };
 }
 
-cloudToDeviceConformance('SqliteIotHub cloud-to-device', cloudToDeviceSubject((hub) => hub));
+cloudToDeviceConformance(
+  'SqliteIotHub cloud-to-device',
+  cloudToDeviceSubject((hub) => hub),
+);
 
 deviceClientConformance('SqliteIotHub device client', async () => {
   const { hub, dispose } = openHub();
@@ -75,7 +86,10 @@ telemetryIntakeConformance('SqliteIotHub telemetry across two connections', asyn
   return { intake: other(), devices: other(), consumerGroups: ['rules', 'telemetry'], dispose, patienceMs: 5_000 };
 });
 
-cloudToDeviceConformance('SqliteIotHub cloud-to-device across two connections', cloudToDeviceSubject((_hub, other) => other()));
+cloudToDeviceConformance(
+  'SqliteIotHub cloud-to-device across two connections',
+  cloudToDeviceSubject((_hub, other) => other()),
+);
 
 describe('SqliteIotHub shared by two connections to one file (two processes)', () => {
   it('closes the command loop across them: one registers and sends a command, the other connects as the device, completes it and sends telemetry; feedback and telemetry come back', async () => {
@@ -95,7 +109,10 @@ describe('SqliteIotHub shared by two connections to one file (two processes)', (
         return 'complete';
       });
       await eventually(async () => expect(await cloud.connectedDeviceIds()).toContain('thermostat-1'));
-      expect(await cloud.cloudToDevice.send({ messageId: 'm-1', deviceId: 'thermostat-1', body: utf8('{"CommandName":"Set Values"}') })).toEqual({ ok: true, value: undefined });
+      expect(await cloud.cloudToDevice.send({ messageId: 'm-1', deviceId: 'thermostat-1', body: utf8('{"CommandName":"Set Values"}') })).toEqual({
+        ok: true,
+        value: undefined,
+      });
       await eventually(() => expect(feedback).toMatchObject([{ originalMessageId: 'm-1', status: 'Success', deviceId: 'thermostat-1' }]));
       await eventually(() => expect(telemetry.map((e) => e.connectionDeviceId)).toEqual(['thermostat-1']));
       expect(received).toEqual(['{"CommandName":"Set Values"}']);

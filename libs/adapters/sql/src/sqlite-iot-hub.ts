@@ -277,7 +277,9 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
 
   /** Events the consumer group's checkpoints have not passed yet, over every partition (0: it has read and checkpointed everything). */
   uncheckpointed(consumerGroup: string): number {
-    const marks = new Map((this.s.checkpoints.all(consumerGroup) as Array<{ partition: number; next_sequence: number }>).map((r) => [r.partition, r.next_sequence]));
+    const marks = new Map(
+      (this.s.checkpoints.all(consumerGroup) as Array<{ partition: number; next_sequence: number }>).map((r) => [r.partition, r.next_sequence]),
+    );
     let sum = 0;
     for (let i = 0; i < this.partitionCount; i++) {
       const next = this.s.nextSequence.get(i) as number;
@@ -312,7 +314,9 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     const marks = this.db
       .transaction(() => {
         this.s.startGroup.run(consumerGroup);
-        return new Map((this.s.checkpoints.all(consumerGroup) as Array<{ partition: number; next_sequence: number }>).map((r) => [r.partition, r.next_sequence]));
+        return new Map(
+          (this.s.checkpoints.all(consumerGroup) as Array<{ partition: number; next_sequence: number }>).map((r) => [r.partition, r.next_sequence]),
+        );
       })
       .immediate();
     const byHandler = options.checkpoints === 'by-handler';
@@ -397,7 +401,12 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     return {
       partitionId,
       checkpoint: async (through) => {
-        if (through.partitionId !== partitionId || !Number.isInteger(through.sequenceNumber) || through.sequenceNumber < 0 || through.sequenceNumber >= (this.s.nextSequence.get(partition) as number)) {
+        if (
+          through.partitionId !== partitionId ||
+          !Number.isInteger(through.sequenceNumber) ||
+          through.sequenceNumber < 0 ||
+          through.sequenceNumber >= (this.s.nextSequence.get(partition) as number)
+        ) {
           throw new Error(
             `Cannot checkpoint partition ${partitionId} through the envelope of partition ${through.partitionId} with sequence number ${through.sequenceNumber}: it was not handed over from this partition.`,
           );
@@ -421,7 +430,8 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
       .transaction(() => {
         const row = this.require(deviceId);
         const tags = patch.tags === undefined ? row.tags : JSON.stringify(mergePatch(JSON.parse(row.tags) as Json, patch.tags));
-        const desired = patch.desiredProperties === undefined ? row.desired : JSON.stringify(mergePatch(JSON.parse(row.desired) as Json, patch.desiredProperties));
+        const desired =
+          patch.desiredProperties === undefined ? row.desired : JSON.stringify(mergePatch(JSON.parse(row.desired) as Json, patch.desiredProperties));
         this.s.updateDevice.run(row.status, tags, desired, row.reported, deviceId);
         return this.twinOf(this.s.device.get(deviceId) as DeviceRow);
       })
@@ -462,16 +472,30 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
   private registerOne(registration: DeviceRegistration): DeviceRegistrationResult {
     const { deviceId } = registration;
     if (!isHubDeviceId(deviceId)) {
-      return { deviceId, ok: false, error: { code: 'InvalidDeviceId', message: `"${deviceId}" is not an IoT Hub device id (1 to 128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ').` } };
+      return {
+        deviceId,
+        ok: false,
+        error: {
+          code: 'InvalidDeviceId',
+          message: `"${deviceId}" is not an IoT Hub device id (1 to 128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ').`,
+        },
+      };
     }
     const row = this.s.device.get(deviceId) as DeviceRow | undefined;
     if (row !== undefined) {
       const tags = registration.tags === undefined ? row.tags : JSON.stringify(mergePatch(JSON.parse(row.tags) as Json, registration.tags));
-      const desired = registration.desiredProperties === undefined ? row.desired : JSON.stringify(mergePatch(JSON.parse(row.desired) as Json, registration.desiredProperties));
+      const desired =
+        registration.desiredProperties === undefined
+          ? row.desired
+          : JSON.stringify(mergePatch(JSON.parse(row.desired) as Json, registration.desiredProperties));
       this.s.updateDevice.run('enabled', tags, desired, row.reported, deviceId);
       return { deviceId, ok: true, existed: true };
     }
-    this.s.insertDevice.run(deviceId, JSON.stringify(mergePatch({}, registration.tags ?? {})), JSON.stringify(mergePatch({}, registration.desiredProperties ?? {})));
+    this.s.insertDevice.run(
+      deviceId,
+      JSON.stringify(mergePatch({}, registration.tags ?? {})),
+      JSON.stringify(mergePatch({}, registration.desiredProperties ?? {})),
+    );
     return { deviceId, ok: true, existed: false };
   }
 
@@ -499,7 +523,8 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
   /** Connects as a registered, enabled device; a newer connection of the same device (in any process) replaces the older one. */
   async connect(deviceId: string): Promise<DeviceConnection> {
     this.assertOpen();
-    if (!this.isEnabled(deviceId)) throw new DeviceRegistryError('DeviceNotFound', `Device "${deviceId}" is not registered or is disabled; the hub refuses its connection.`);
+    if (!this.isEnabled(deviceId))
+      throw new DeviceRegistryError('DeviceNotFound', `Device "${deviceId}" is not registered or is disabled; the hub refuses its connection.`);
     await this.connections.get(deviceId)?.close();
     const connectionId = randomUUID();
     let closed = false;
@@ -646,7 +671,11 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
   }
 
   async send(message: CloudToDeviceMessage): Promise<Result<void, CloudToDeviceError>> {
-    if (message.body.byteLength > C2D_MAX_BYTES) return err({ code: 'MessageTooLarge', message: `The body is ${message.body.byteLength} bytes; a cloud-to-device message holds at most ${C2D_MAX_BYTES}.` });
+    if (message.body.byteLength > C2D_MAX_BYTES)
+      return err({
+        code: 'MessageTooLarge',
+        message: `The body is ${message.body.byteLength} bytes; a cloud-to-device message holds at most ${C2D_MAX_BYTES}.`,
+      });
     if (!this.hub.isEnabled(message.deviceId)) return err({ code: 'DeviceNotFound', message: `The hub has no device "${message.deviceId}".` });
     this.expireDue();
     const now = this.hub.hubClock.now();
@@ -664,7 +693,11 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
         return false;
       })
       .immediate();
-    if (full) return err({ code: 'DeviceQueueFull', message: `Device "${message.deviceId}" has ${C2D_MAX_PENDING_PER_DEVICE} messages pending already; the hub takes more once it has received some.` });
+    if (full)
+      return err({
+        code: 'DeviceQueueFull',
+        message: `Device "${message.deviceId}" has ${C2D_MAX_PENDING_PER_DEVICE} messages pending already; the hub takes more once it has received some.`,
+      });
     this.hub.wake();
     return ok(undefined);
   }
@@ -687,7 +720,15 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
           .immediate();
         if (rows.length === 0) return;
         try {
-          await handler(rows.map((r) => ({ originalMessageId: r.original_message_id, deviceId: r.device_id, status: r.status, description: r.description, enqueuedTime: r.enqueued_time })));
+          await handler(
+            rows.map((r) => ({
+              originalMessageId: r.original_message_id,
+              deviceId: r.device_id,
+              status: r.status,
+              description: r.description,
+              enqueuedTime: r.enqueued_time,
+            })),
+          );
           this.s.settleFeedback.run(token);
         } catch {
           // Not settled: the same feedback comes again, after a pause so a failing store is not hammered.
@@ -730,7 +771,11 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
   }
 
   /** @internal The device's receive loop, while its connection is open. */
-  receive(deviceId: string, connectionId: string, handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): { stop(): Promise<void> } {
+  receive(
+    deviceId: string,
+    connectionId: string,
+    handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>,
+  ): { stop(): Promise<void> } {
     let stopped = false;
     let detach!: (value: 'detached') => void;
     const detached = new Promise<'detached'>((resolve) => (detach = resolve));
@@ -836,7 +881,11 @@ export function partitionOf(deviceId: string, partitionCount: number): number {
  * Runs `pump` at once, every poll interval of the hub, and whenever the hub is woken (a write of
  * this process); never two runs at once. `stop` ends the schedule; `running` is the run in progress.
  */
-function pollHub(hub: { readonly pollMs: number; addWaker(waker: () => void): () => void }, pump: () => Promise<void>, stopped: () => boolean): { stop(): void; running(): Promise<void> | undefined } {
+function pollHub(
+  hub: { readonly pollMs: number; addWaker(waker: () => void): () => void },
+  pump: () => Promise<void>,
+  stopped: () => boolean,
+): { stop(): void; running(): Promise<void> | undefined } {
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> | undefined;
   const poke = (): void => {

@@ -1,5 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import { QueueError, type ClockPort, type DeadLetterDetails, type DeadLetteredMessage, type MessageQueuePort, type QueueMessage, type ReceiveOptions, type ReceivedQueueMessage } from '@fieldlink/ports';
+import {
+  QueueError,
+  type ClockPort,
+  type DeadLetterDetails,
+  type DeadLetteredMessage,
+  type MessageQueuePort,
+  type QueueMessage,
+  type ReceiveOptions,
+  type ReceivedQueueMessage,
+} from '@fieldlink/ports';
 import type { SqliteFile } from './sqlite-file.js';
 
 export interface SqliteQueueOptions {
@@ -133,7 +142,16 @@ export class SqliteQueue implements MessageQueuePort {
         s.forgetSeen.run(this.name, now - this.duplicateWindowMs);
         for (const m of messages) {
           if (s.markSeen.run(this.name, m.messageId, now).changes === 0) continue;
-          s.insert.run(this.name, m.messageId, bytes(m.body), m.contentType ?? null, m.correlationId ?? null, m.subject ?? null, m.properties === undefined ? null : JSON.stringify(m.properties), now);
+          s.insert.run(
+            this.name,
+            m.messageId,
+            bytes(m.body),
+            m.contentType ?? null,
+            m.correlationId ?? null,
+            m.subject ?? null,
+            m.properties === undefined ? null : JSON.stringify(m.properties),
+            now,
+          );
         }
       })
       .immediate();
@@ -198,7 +216,10 @@ export class SqliteQueue implements MessageQueuePort {
           if (rows.length === 0) break;
           for (const row of rows) {
             if (row.delivery_count >= this.maxDeliveryCount) {
-              this.moveToDeadLetter(row, { reason: 'MaxDeliveryCountExceeded', description: `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.` });
+              this.moveToDeadLetter(row, {
+                reason: 'MaxDeliveryCountExceeded',
+                description: `Message could not be consumed after ${this.maxDeliveryCount} delivery attempts.`,
+              });
               continue;
             }
             const lockToken = randomUUID();
@@ -216,7 +237,8 @@ export class SqliteQueue implements MessageQueuePort {
     this.db
       .transaction(() => {
         const row = this.statements.locked.get(this.name, message.lockToken, this.clock.now()) as MessageRow | undefined;
-        if (row === undefined) throw new QueueError('MessageLockLost', `The lock on message ${message.messageId} of queue ${this.name} expired or the message was already settled.`);
+        if (row === undefined)
+          throw new QueueError('MessageLockLost', `The lock on message ${message.messageId} of queue ${this.name} expired or the message was already settled.`);
         action(row);
       })
       .immediate();
@@ -224,7 +246,21 @@ export class SqliteQueue implements MessageQueuePort {
 
   private moveToDeadLetter(row: MessageRow, details: DeadLetterDetails): void {
     const s = this.statements;
-    s.deadLetter.run(row.seq, this.name, row.message_id, row.body, row.content_type, row.correlation_id, row.subject, row.properties, row.enqueued_time, row.delivery_count, details.reason, details.description, this.clock.now());
+    s.deadLetter.run(
+      row.seq,
+      this.name,
+      row.message_id,
+      row.body,
+      row.content_type,
+      row.correlation_id,
+      row.subject,
+      row.properties,
+      row.enqueued_time,
+      row.delivery_count,
+      details.reason,
+      details.description,
+      this.clock.now(),
+    );
     s.remove.run(row.seq);
   }
 

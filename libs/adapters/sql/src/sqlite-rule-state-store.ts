@@ -29,7 +29,9 @@ export class SqliteRuleStateStore implements RuleStateStorePort {
       load: db.prepare('select snapshot, version from rule_state where key = ?'),
       insert: db.prepare('insert into rule_state (key, snapshot, version) values (?, ?, 1) on conflict (key) do nothing'),
       update: db.prepare('update rule_state set snapshot = ?, version = version + 1 where key = ? and version = ?'),
-      upsert: db.prepare('insert into rule_state (key, snapshot, version) values (?, ?, 1) on conflict (key) do update set snapshot = excluded.snapshot, version = rule_state.version + 1'),
+      upsert: db.prepare(
+        'insert into rule_state (key, snapshot, version) values (?, ?, 1) on conflict (key) do update set snapshot = excluded.snapshot, version = rule_state.version + 1',
+      ),
       version: db.prepare('select version from rule_state where key = ?'),
     };
   }

@@ -21,7 +21,9 @@ describe('the SQLite status store file', () => {
     await new SqlStatusStore(first).upsertDeviceHealth({ deviceId, lastActivityTime: 1_000, online: true, lastReadings: { Temperature: 70 } });
     await first.close();
     const again = await openSqliteDatabase({ file });
-    expect(await new SqlStatusStore(again).listDeviceHealth()).toEqual([{ deviceId, lastActivityTime: 1_000, online: true, lastReadings: { Temperature: 70 } }]);
+    expect(await new SqlStatusStore(again).listDeviceHealth()).toEqual([
+      { deviceId, lastActivityTime: 1_000, online: true, lastReadings: { Temperature: 70 } },
+    ]);
     const { rows } = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(again.db);
     expect(rows[0]?.journal_mode).toBe('wal');
     await again.close();

@@ -30,11 +30,17 @@ describe('the device type document', () => {
     const pressure = types.value.types[1]!;
     expect(pressure.rules).toEqual([{ deviceType: 'PressureSensor', readingType: 'Pressure', threshold: 800, ruleOutput: 'AlarmPressure' }]);
     expect(catalog.check('PressureSensor', '{"CommandName":"Release Pressure","Parameters":{"Pressure":"300"}}').ok).toBe(true);
-    expect(catalog.check('PressureSensor', '{"CommandName":"Release Pressure","Parameters":{"Pressure":"1e308"}}')).toEqual({ ok: false, error: [{ path: 'Parameters.Pressure', message: 'expected at most 1000' }] });
+    expect(catalog.check('PressureSensor', '{"CommandName":"Release Pressure","Parameters":{"Pressure":"1e308"}}')).toEqual({
+      ok: false,
+      error: [{ path: 'Parameters.Pressure', message: 'expected at most 1000' }],
+    });
   });
 
   it('refuses a numeric parameter without its range, a rule on an unknown reading, and names the path', () => {
-    const pump = (rules: unknown[], flow: unknown) => parseDeviceTypesDocument({ deviceTypes: [{ name: 'Pump', readings: [{ name: 'Flow', min: 0, max: 10 }], rules, commands: [{ name: 'Set Flow', parameters: { Flow: flow } }] }] });
+    const pump = (rules: unknown[], flow: unknown) =>
+      parseDeviceTypesDocument({
+        deviceTypes: [{ name: 'Pump', readings: [{ name: 'Flow', min: 0, max: 10 }], rules, commands: [{ name: 'Set Flow', parameters: { Flow: flow } }] }],
+      });
     expect(pump([], { type: 'numericString' })).toEqual({
       ok: false,
       error: [
@@ -50,7 +56,10 @@ describe('the device type document', () => {
 
   it('lets a later source replace a type of the same name: the CRM\u2019s categories can be plugged in over the configuration\u2019s', () => {
     const layered = new DeviceTypeCatalog([{ name: 'configuration', deviceTypes: types.value.types.map((t) => t.definition) }]);
-    layered.use({ name: 'crm', deviceTypes: [{ name: 'PressureSensor', readings: ['Pressure'], commands: [{ name: 'Vent', parameters: {} }], defaultRules: [] }] });
+    layered.use({
+      name: 'crm',
+      deviceTypes: [{ name: 'PressureSensor', readings: ['Pressure'], commands: [{ name: 'Vent', parameters: {} }], defaultRules: [] }],
+    });
     expect(layered.sourceOf('PressureSensor')).toBe('crm');
     expect(layered.check('PressureSensor', '{"CommandName":"Vent","Parameters":{}}').ok).toBe(true);
     expect(layered.check('PressureSensor', '{"CommandName":"Release Pressure","Parameters":{"Pressure":"300"}}').ok).toBe(false);
@@ -71,9 +80,24 @@ describe('the device type document', () => {
 describe('the automation document', () => {
   it('reads the demo policy and the pressure policy shipped with the CLI', () => {
     const demo = automationPolicyOf(examples('automation.demo.yaml'), catalog, 'Thermostat');
-    expect(demo).toMatchObject({ ok: true, value: { config: { rules: [{ name: 'cool-down-on-AlarmTemp', when: { deviceType: 'Thermostat', ruleOutput: 'AlarmTemp' }, actions: [{ kind: 'send-command', commandName: 'Set Values' }] }] } } });
+    expect(demo).toMatchObject({
+      ok: true,
+      value: {
+        config: {
+          rules: [
+            {
+              name: 'cool-down-on-AlarmTemp',
+              when: { deviceType: 'Thermostat', ruleOutput: 'AlarmTemp' },
+              actions: [{ kind: 'send-command', commandName: 'Set Values' }],
+            },
+          ],
+        },
+      },
+    });
     const pressure = automationPolicyOf(examples('automation.pressure.yaml'), catalog, 'Thermostat');
-    expect(pressure.ok && describeAutomationPolicy(pressure.value)[0]).toBe('vent-on-AlarmPressure: deviceType=PressureSensor ruleOutput=AlarmPressure → command "Release Pressure" {"Pressure":"300"}, work order (Pressure relief valve check, High)');
+    expect(pressure.ok && describeAutomationPolicy(pressure.value)[0]).toBe(
+      'vent-on-AlarmPressure: deviceType=PressureSensor ruleOutput=AlarmPressure → command "Release Pressure" {"Pressure":"300"}, work order (Pressure relief valve check, High)',
+    );
   });
 
   it('is none without a document: the alert record only', () => {
@@ -84,13 +108,34 @@ describe('the automation document', () => {
 
   it('maps every kind of action, the alert type by name', () => {
     const parsed = parseAutomationDocument(
-      { rules: [{ name: 'all', when: { alertType: 'PreventiveMaintenance' }, actions: [{ case: { title: 'Look' } }, { workOrder: { priority: 'Low' } }, { notify: 'Hello' }, 'none'] }] },
+      {
+        rules: [
+          {
+            name: 'all',
+            when: { alertType: 'PreventiveMaintenance' },
+            actions: [{ case: { title: 'Look' } }, { workOrder: { priority: 'Low' } }, { notify: 'Hello' }, 'none'],
+          },
+        ],
+      },
       catalog,
       'Thermostat',
     );
     expect(parsed).toEqual({
       ok: true,
-      value: { rules: [{ name: 'all', when: { alertType: AlertType.PreventiveMaintenance }, actions: [{ kind: 'create-case', title: 'Look' }, { kind: 'create-work-order', priority: 'Low' }, { kind: 'notify', message: 'Hello' }, { kind: 'none' }] }] },
+      value: {
+        rules: [
+          {
+            name: 'all',
+            when: { alertType: AlertType.PreventiveMaintenance },
+            actions: [
+              { kind: 'create-case', title: 'Look' },
+              { kind: 'create-work-order', priority: 'Low' },
+              { kind: 'notify', message: 'Hello' },
+              { kind: 'none' },
+            ],
+          },
+        ],
+      },
     });
   });
 
@@ -99,7 +144,11 @@ describe('the automation document', () => {
       {
         rules: [
           { name: 'a', when: { deviceType: 'PressureSensor' }, actions: [{ command: 'Set Values', parameters: { Reading: { Temperature: '65' } } }] },
-          { name: 'b', when: { deviceType: 'Thermostat' }, actions: [{ command: 'Set Values', parameters: { Reading: { Temperature: '{{device.settings.Target|1e308}}' } } }] },
+          {
+            name: 'b',
+            when: { deviceType: 'Thermostat' },
+            actions: [{ command: 'Set Values', parameters: { Reading: { Temperature: '{{device.settings.Target|1e308}}' } } }],
+          },
           { name: 'c', when: { deviceType: 'Toaster' }, actions: [] },
           { name: 'a', actions: [] },
         ],
@@ -109,16 +158,16 @@ describe('the automation document', () => {
     );
     expect(parsed.ok).toBe(false);
     const issues = parsed.ok ? [] : parsed.error;
-    expect(issues).toEqual(
-      expect.arrayContaining([
-        { path: 'rules.3.name', message: expect.stringContaining('"a" names another rule too') },
-      ]),
-    );
+    expect(issues).toEqual(expect.arrayContaining([{ path: 'rules.3.name', message: expect.stringContaining('"a" names another rule too') }]));
     const more = parseAutomationDocument(
       {
         rules: [
           { name: 'a', when: { deviceType: 'PressureSensor' }, actions: [{ command: 'Set Values', parameters: { Reading: { Temperature: '65' } } }] },
-          { name: 'b', when: { deviceType: 'Thermostat' }, actions: [{ command: 'Set Values', parameters: { Reading: { Temperature: '{{device.settings.Target|1e308}}' } } }] },
+          {
+            name: 'b',
+            when: { deviceType: 'Thermostat' },
+            actions: [{ command: 'Set Values', parameters: { Reading: { Temperature: '{{device.settings.Target|1e308}}' } } }],
+          },
           { name: 'c', when: { deviceType: 'Toaster' }, actions: [] },
         ],
       },
@@ -147,9 +196,21 @@ describe('the automation document', () => {
     const config = parseConfig({ automation: { file: bad } });
     if (!config.ok) throw new Error('config refused');
     const runtime = await createCombinedRuntime(config.value);
-    expect(runtime).toEqual({ ok: false, error: [{ path: 'automation.file', source: bad, message: expect.stringContaining('rules.0.actions.0: not a valid Thermostat command: CommandName: "Explode" is not a command of Thermostat') }] });
+    expect(runtime).toEqual({
+      ok: false,
+      error: [
+        {
+          path: 'automation.file',
+          source: bad,
+          message: expect.stringContaining('rules.0.actions.0: not a valid Thermostat command: CommandName: "Explode" is not a command of Thermostat'),
+        },
+      ],
+    });
     const unreadable = parseConfig({ deviceTypes: { file: join(dir, 'missing.yaml') } });
     if (!unreadable.ok) throw new Error('config refused');
-    expect(await createCombinedRuntime(unreadable.value)).toEqual({ ok: false, error: [{ path: 'deviceTypes.file', source: join(dir, 'missing.yaml'), message: '(file): cannot be read: ENOENT' }] });
+    expect(await createCombinedRuntime(unreadable.value)).toEqual({
+      ok: false,
+      error: [{ path: 'deviceTypes.file', source: join(dir, 'missing.yaml'), message: '(file): cannot be read: ENOENT' }],
+    });
   });
 });

@@ -53,15 +53,18 @@ const ruleSchema = z.strictObject({
   actions: z.array(actionSchema).max(20, 'expected at most 20 actions'),
 });
 
-export const automationDocumentSchema = z
-  .strictObject({ rules: z.array(ruleSchema).max(1_000, 'expected at most 1,000 rules') })
-  .superRefine((d, ctx) => {
-    const seen = new Set<string>();
-    d.rules.forEach((r, i) => {
-      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'name'], message: `"${r.name}" names another rule too; a rule's name keys its commands, so each is unique` });
-      seen.add(r.name);
-    });
+export const automationDocumentSchema = z.strictObject({ rules: z.array(ruleSchema).max(1_000, 'expected at most 1,000 rules') }).superRefine((d, ctx) => {
+  const seen = new Set<string>();
+  d.rules.forEach((r, i) => {
+    if (seen.has(r.name))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['rules', i, 'name'],
+        message: `"${r.name}" names another rule too; a rule's name keys its commands, so each is unique`,
+      });
+    seen.add(r.name);
   });
+});
 
 const toAction = (a: z.output<typeof ruleSchema>['actions'][number]): AlertActionConfig => {
   if (a === 'none') return { kind: 'none' };
@@ -72,27 +75,45 @@ const toAction = (a: z.output<typeof ruleSchema>['actions'][number]): AlertActio
 };
 
 /** The object without its undefined fields, typed so (an optional field may be absent, not undefined). */
-const definedOnly = <T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
+const definedOnly = <T extends object>(o: T): { [K in keyof T]?: Exclude<T[K], undefined> } =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 
 /**
  * Validates a parsed automation document against the device types: each command (and each
  * notification) must be one of the rule's category's commands, with parameters it accepts. A rule
  * with a command and no `when.deviceType` is checked against the default device type.
  */
-export function parseAutomationDocument(document: unknown, catalog: DeviceTypeCatalog, defaultDeviceType: string): Result<AlertAutomationConfig, ValidationIssue[]> {
+export function parseAutomationDocument(
+  document: unknown,
+  catalog: DeviceTypeCatalog,
+  defaultDeviceType: string,
+): Result<AlertAutomationConfig, ValidationIssue[]> {
   const parsed = automationDocumentSchema.safeParse(document);
   if (!parsed.success) return err(zodIssues(parsed.error));
   const issues: ValidationIssue[] = [];
   const rules = parsed.data.rules.map((r, i) => {
     const alertType = r.when.alertType === undefined ? undefined : AlertType[r.when.alertType];
-    const when = { ...definedOnly({ deviceType: r.when.deviceType, ruleOutput: r.when.ruleOutput, readingType: r.when.readingType }), ...(alertType === undefined ? {} : { alertType }) };
+    const when = {
+      ...definedOnly({ deviceType: r.when.deviceType, ruleOutput: r.when.ruleOutput, readingType: r.when.readingType }),
+      ...(alertType === undefined ? {} : { alertType }),
+    };
     const actions = r.actions.map(toAction);
     const typeName = r.when.deviceType ?? defaultDeviceType;
     const type = catalog.get(typeName);
-    if (r.when.deviceType !== undefined && type === undefined) issues.push({ path: `rules.${i}.when.deviceType`, message: `"${typeName}" is not a known device type; known: ${catalog.list().map((t) => t.name).join(', ')}` });
+    if (r.when.deviceType !== undefined && type === undefined)
+      issues.push({
+        path: `rules.${i}.when.deviceType`,
+        message: `"${typeName}" is not a known device type; known: ${catalog
+          .list()
+          .map((t) => t.name)
+          .join(', ')}`,
+      });
     actions.forEach((a, j) => {
       if (type === undefined || (a.kind !== 'send-command' && a.kind !== 'notify')) return;
-      const command = a.kind === 'notify' ? { CommandName: NOTIFICATION_COMMAND, Parameters: { Message: a.message } } : { CommandName: a.commandName, Parameters: a.parameters };
+      const command =
+        a.kind === 'notify'
+          ? { CommandName: NOTIFICATION_COMMAND, Parameters: { Message: a.message } }
+          : { CommandName: a.commandName, Parameters: a.parameters };
       // Placeholders are checked with their fallback; one without a fallback is filled only when the alert comes.
       const sample = fill(command, {});
       const checked = validateCommand(type, sample.ok ? sample.value : { CommandName: command.CommandName, Parameters: {} });
@@ -112,7 +133,11 @@ export interface AutomationPolicy {
 }
 
 /** The automation policy of the configuration: the document at `file`, or none. */
-export function automationPolicyOf(file: string | undefined, catalog: DeviceTypeCatalog, defaultDeviceType: string): Result<AutomationPolicy, ValidationIssue[]> {
+export function automationPolicyOf(
+  file: string | undefined,
+  catalog: DeviceTypeCatalog,
+  defaultDeviceType: string,
+): Result<AutomationPolicy, ValidationIssue[]> {
   if (file === undefined) return ok({ config: NO_ALERT_AUTOMATION, source: 'none' });
   const read = readDocumentFile(file);
   if (!read.ok) return read;
@@ -124,7 +149,10 @@ export function automationPolicyOf(file: string | undefined, catalog: DeviceType
 export function describeAutomationPolicy(policy: AutomationPolicy): string[] {
   if (policy.config.rules.length === 0) return ['none: IoT alerts are recorded, nothing else runs (CFS out of the box)'];
   return policy.config.rules.map((r) => {
-    const when = Object.entries(r.when).map(([k, v]) => `${k}=${String(v)}`).join(' ') || 'every alert';
+    const when =
+      Object.entries(r.when)
+        .map(([k, v]) => `${k}=${String(v)}`)
+        .join(' ') || 'every alert';
     const actions = r.actions.map((a) => {
       switch (a.kind) {
         case 'send-command':
@@ -133,8 +161,7 @@ export function describeAutomationPolicy(policy: AutomationPolicy): string[] {
           return `notify ${JSON.stringify(a.message)}`;
         case 'create-case':
           return 'case';
-        case 'create-work-order':
-        {
+        case 'create-work-order': {
           const details = [a.incidentType, a.priority].filter((d) => d !== undefined);
           return `work order${details.length === 0 ? '' : ` (${details.join(', ')})`}`;
         }

@@ -5,7 +5,12 @@ const pressureSensor = { name: 'PressureSensor', readings: [{ name: 'Pressure', 
 
 describe('device type document: going offline', () => {
   it('turns `offline` into the absence rule the connection monitor raises an alert for; without it, none', () => {
-    const parsed = parseDeviceTypesDocument({ deviceTypes: [{ ...pressureSensor, offline: { afterMs: 120_000, ruleOutput: 'DeviceOffline' } }, { ...pressureSensor, name: 'Quiet' }] });
+    const parsed = parseDeviceTypesDocument({
+      deviceTypes: [
+        { ...pressureSensor, offline: { afterMs: 120_000, ruleOutput: 'DeviceOffline' } },
+        { ...pressureSensor, name: 'Quiet' },
+      ],
+    });
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     expect(parsed.value.map((t) => t.definition.defaultRules)).toEqual([
@@ -15,6 +20,9 @@ describe('device type document: going offline', () => {
   });
 
   it('refuses an offline time that is not a whole number of milliseconds of at least a second, naming the field', () => {
-    expect(parseDeviceTypesDocument({ deviceTypes: [{ ...pressureSensor, offline: { afterMs: 10, ruleOutput: 'DeviceOffline' } }] })).toMatchObject({ ok: false, error: [{ path: 'deviceTypes.0.offline.afterMs', message: 'expected at least 1000 ms' }] });
+    expect(parseDeviceTypesDocument({ deviceTypes: [{ ...pressureSensor, offline: { afterMs: 10, ruleOutput: 'DeviceOffline' } }] })).toMatchObject({
+      ok: false,
+      error: [{ path: 'deviceTypes.0.offline.afterMs', message: 'expected at least 1000 ms' }],
+    });
   });
 });

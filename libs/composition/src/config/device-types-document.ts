@@ -1,4 +1,14 @@
-import { BUILT_IN_DEVICE_TYPES, err, ok, THERMOSTAT_DEFAULT_RULES, type CfsThresholdRule, type DeviceTypeDefinition, type ParameterSpec, type Result, type ValidationIssue } from '@fieldlink/domain';
+import {
+  BUILT_IN_DEVICE_TYPES,
+  err,
+  ok,
+  THERMOSTAT_DEFAULT_RULES,
+  type CfsThresholdRule,
+  type DeviceTypeDefinition,
+  type ParameterSpec,
+  type Result,
+  type ValidationIssue,
+} from '@fieldlink/domain';
 import { z } from 'zod';
 import { readDocumentFile, zodIssues } from './document-file.js';
 
@@ -27,7 +37,14 @@ import { readDocumentFile, zodIssues } from './document-file.js';
 const finite = (what: string) => z.number({ error: `expected ${what} as a number` }).refine(Number.isFinite, `expected ${what} as a finite number`);
 /** A bound of a numeric parameter: required, so no parameter takes ±1e308. */
 const bound = (which: 'min' | 'max') =>
-  z.number({ error: (i) => (i.input === undefined ? `required: a number parameter carries its range (${which})` : `expected the ${which === 'min' ? 'smallest' : 'largest'} value as a number`) }).refine(Number.isFinite, 'expected a finite number');
+  z
+    .number({
+      error: (i) =>
+        i.input === undefined
+          ? `required: a number parameter carries its range (${which})`
+          : `expected the ${which === 'min' ? 'smallest' : 'largest'} value as a number`,
+    })
+    .refine(Number.isFinite, 'expected a finite number');
 const name = z.string({ error: 'expected a name' }).trim().min(1, 'expected a non-empty name').max(100, 'expected at most 100 characters');
 
 const range = <T extends { min: number; max: number }>(v: T, ctx: z.RefinementCtx): void => {
@@ -43,7 +60,12 @@ const parameterSpec: z.ZodType<ParameterSpec> = z.lazy(() =>
       z.strictObject({ type: z.literal('numericString'), min: bound('min'), max: bound('max') }).superRefine(range),
       z.strictObject({ type: z.literal('number'), min: bound('min'), max: bound('max') }).superRefine(range),
       z.strictObject({ type: z.literal('boolean') }),
-      z.strictObject({ type: z.literal('object'), fields: z.record(name, parameterSpec), optional: z.array(name).optional(), atLeastOne: z.boolean().optional() }),
+      z.strictObject({
+        type: z.literal('object'),
+        fields: z.record(name, parameterSpec),
+        optional: z.array(name).optional(),
+        atLeastOne: z.boolean().optional(),
+      }),
     ],
     { error: 'expected a parameter {type: string | numericString | number | boolean | object, ...}; numbers need min and max' },
   ),
@@ -73,22 +95,37 @@ const deviceTypeSchema = z
     rules: z.array(z.strictObject({ reading: name, threshold: finite('the threshold'), ruleOutput: name })).default([]),
     commands: z.array(z.strictObject({ name, parameters: z.record(name, parameterSpec).default({}), optional: z.array(name).optional() })).default([]),
     /** Going offline raises an alert: a device silent this long (no message at all) is offline, and its alert has this rule output. */
-    offline: z.strictObject({ afterMs: z.int('expected a whole number of milliseconds').min(1_000, 'expected at least 1000 ms').max(7 * 24 * 3_600_000, 'expected at most a week'), ruleOutput: name }).optional(),
+    offline: z
+      .strictObject({
+        afterMs: z
+          .int('expected a whole number of milliseconds')
+          .min(1_000, 'expected at least 1000 ms')
+          .max(7 * 24 * 3_600_000, 'expected at most a week'),
+        ruleOutput: name,
+      })
+      .optional(),
   })
   .superRefine((t, ctx) => {
     const readings = new Set(t.readings.map((r) => r.name));
     if (readings.size !== t.readings.length) ctx.addIssue({ code: 'custom', path: ['readings'], message: 'expected each reading once' });
     t.rules.forEach((r, i) => {
-      if (!readings.has(r.reading)) ctx.addIssue({ code: 'custom', path: ['rules', i, 'reading'], message: `"${r.reading}" is not a reading of ${t.name}; expected one of ${[...readings].join(', ')}` });
+      if (!readings.has(r.reading))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'reading'],
+          message: `"${r.reading}" is not a reading of ${t.name}; expected one of ${[...readings].join(', ')}`,
+        });
     });
     const commands = t.commands.map((c) => c.name);
     if (new Set(commands).size !== commands.length) ctx.addIssue({ code: 'custom', path: ['commands'], message: 'expected each command name once' });
   });
 
-export const deviceTypesDocumentSchema = z.strictObject({ deviceTypes: z.array(deviceTypeSchema).min(1, 'expected at least one device type') }).superRefine((d, ctx) => {
-  const names = d.deviceTypes.map((t) => t.name);
-  if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['deviceTypes'], message: 'expected each device type name once' });
-});
+export const deviceTypesDocumentSchema = z
+  .strictObject({ deviceTypes: z.array(deviceTypeSchema).min(1, 'expected at least one device type') })
+  .superRefine((d, ctx) => {
+    const names = d.deviceTypes.map((t) => t.name);
+    if (new Set(names).size !== names.length) ctx.addIssue({ code: 'custom', path: ['deviceTypes'], message: 'expected each device type name once' });
+  });
 
 export type DeviceTypeReading = z.output<typeof readingSchema>;
 
@@ -123,7 +160,19 @@ export function parseDeviceTypesDocument(document: unknown): Result<ConfiguredDe
         readings: t.readings.map((r) => r.name),
         commands: t.commands.map((c) => ({ name: c.name, parameters: c.parameters, ...(c.optional === undefined ? {} : { optional: c.optional }) })),
         // The absence rule the connection monitor raises when a device of this type goes offline.
-        defaultRules: t.offline === undefined ? [] : [{ id: `${t.name}-offline`, kind: 'absence' as const, scope: { deviceType: t.name }, forMs: t.offline.afterMs, severity: 'major' as const, output: t.offline.ruleOutput }],
+        defaultRules:
+          t.offline === undefined
+            ? []
+            : [
+                {
+                  id: `${t.name}-offline`,
+                  kind: 'absence' as const,
+                  scope: { deviceType: t.name },
+                  forMs: t.offline.afterMs,
+                  severity: 'major' as const,
+                  output: t.offline.ruleOutput,
+                },
+              ],
       },
       rules: t.rules.map((r) => ({ deviceType: t.name, readingType: r.reading, threshold: r.threshold, ruleOutput: r.ruleOutput })),
       readings: t.readings,

@@ -22,4 +22,5 @@ export function readDocumentFile(file: string): Result<unknown, ValidationIssue[
 }
 
 /** zod's issues as the domain's: the dotted path inside the document, and what was wrong. */
-export const zodIssues = (error: z.ZodError): ValidationIssue[] => error.issues.map((i) => ({ path: i.path.length === 0 ? '(root)' : i.path.map(String).join('.'), message: i.message }));
+export const zodIssues = (error: z.ZodError): ValidationIssue[] =>
+  error.issues.map((i) => ({ path: i.path.length === 0 ? '(root)' : i.path.map(String).join('.'), message: i.message }));

@@ -69,14 +69,17 @@ export const PROFILE_PORTS: Record<'embedded' | 'durable' | 'azure', { readonly 
   },
 };
 
-const ms = (min: number, max: number) => z.int(`expected a whole number of milliseconds`).min(min, `expected at least ${min} ms`).max(max, `expected at most ${max} ms`);
+const ms = (min: number, max: number) =>
+  z.int(`expected a whole number of milliseconds`).min(min, `expected at least ${min} ms`).max(max, `expected at most ${max} ms`);
 const count = (min: number, max: number) => z.int('expected a whole number').min(min, `expected at least ${min}`).max(max, `expected at most ${max}`);
 const name = z.string().trim().min(1, 'expected a non-empty name');
 /** Secrets: only ever set from the environment (see config-environment.ts), never printed. */
 const secret = z.string().min(1, 'expected a non-empty value');
 
 const portsSchema = z.strictObject(
-  Object.fromEntries(PORT_NAMES.map((p) => [p, z.enum(PORT_ADAPTERS[p], { error: `expected one of ${PORT_ADAPTERS[p].map((a) => `"${a}"`).join(', ')}` }).optional()])) as unknown as {
+  Object.fromEntries(
+    PORT_NAMES.map((p) => [p, z.enum(PORT_ADAPTERS[p], { error: `expected one of ${PORT_ADAPTERS[p].map((a) => `"${a}"`).join(', ')}` }).optional()]),
+  ) as unknown as {
     [P in PortName]: z.ZodOptional<z.ZodEnum<{ [A in AdapterName<P>]: A }>>;
   },
 );
@@ -262,4 +265,13 @@ export interface FieldlinkConfig extends Omit<ParsedConfig, 'ports' | 'dataverse
 export type AlertEnrichment = 'orchestrator' | 'organisation';
 
 /** Settings whose values are secrets: read from the environment only, redacted in every dump. */
-export const SECRET_PATHS = ['serviceBus.connectionString', 'eventHubs.connectionString', 'iotHub.connectionString', 'blob.connectionString', 'dataverse.clientSecret', 'dataverse.emulatorAccessToken', 'storage.postgresConnectionString', 'storage.azureSqlConnectionString'] as const;
+export const SECRET_PATHS = [
+  'serviceBus.connectionString',
+  'eventHubs.connectionString',
+  'iotHub.connectionString',
+  'blob.connectionString',
+  'dataverse.clientSecret',
+  'dataverse.emulatorAccessToken',
+  'storage.postgresConnectionString',
+  'storage.azureSqlConnectionString',
+] as const;

@@ -22,7 +22,12 @@ describe('loadConfig', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(Object.values(result.value.ports).every((a) => a === 'in-memory')).toBe(true);
-    expect(result.value).toMatchObject({ profile: 'embedded', inMemory: { partitionCount: 4, maxDeliveryCount: 10 }, serviceBus: { alertsQueue: 'alerts' }, simulator: { devices: 10, drifting: 1 } });
+    expect(result.value).toMatchObject({
+      profile: 'embedded',
+      inMemory: { partitionCount: 4, maxDeliveryCount: 10 },
+      serviceBus: { alertsQueue: 'alerts' },
+      simulator: { devices: 10, drifting: 1 },
+    });
   });
 
   it('reads a JSON file and a YAML file, and the environment overrides the file', () => {
@@ -30,11 +35,17 @@ describe('loadConfig', () => {
     const yaml = file('b.yaml', 'inMemory:\n  maxDeliveryCount: 5\nlog:\n  format: json\n');
     expect(loadConfig({ file: json, env: {} })).toMatchObject({ ok: true, value: { inMemory: { maxDeliveryCount: 3 }, simulator: { devices: 4 } } });
     expect(loadConfig({ file: yaml, env: {} })).toMatchObject({ ok: true, value: { inMemory: { maxDeliveryCount: 5 }, log: { format: 'json' } } });
-    expect(loadConfig({ file: json, env: { FIELDLINK_IN_MEMORY_MAX_DELIVERY_COUNT: '7' } })).toMatchObject({ ok: true, value: { inMemory: { maxDeliveryCount: 7 }, simulator: { devices: 4 } } });
+    expect(loadConfig({ file: json, env: { FIELDLINK_IN_MEMORY_MAX_DELIVERY_COUNT: '7' } })).toMatchObject({
+      ok: true,
+      value: { inMemory: { maxDeliveryCount: 7 }, simulator: { devices: 4 } },
+    });
   });
 
   it('lets options override the environment', () => {
-    expect(loadConfig({ env: { FIELDLINK_SIMULATOR_DEVICES: '3' }, overrides: { simulator: { devices: 2 } } })).toMatchObject({ ok: true, value: { simulator: { devices: 2 } } });
+    expect(loadConfig({ env: { FIELDLINK_SIMULATOR_DEVICES: '3' }, overrides: { simulator: { devices: 2 } } })).toMatchObject({
+      ok: true,
+      value: { simulator: { devices: 2 } },
+    });
   });
 
   it('refuses a wrong value with the path of the setting, where it came from, and what was expected', () => {
@@ -54,18 +65,29 @@ describe('loadConfig', () => {
 
   it('refuses an unknown setting by name, suggesting the one meant', () => {
     const json = file('typo.json', JSON.stringify({ inMemory: { maxDeliveryCuont: 3 } }));
-    expect(loadConfig({ file: json, env: {} })).toEqual({ ok: false, error: [{ path: 'inMemory.maxDeliveryCuont', source: 'file typo.json', message: 'is not a setting (did you mean inMemory.maxDeliveryCount?)' }] });
+    expect(loadConfig({ file: json, env: {} })).toEqual({
+      ok: false,
+      error: [{ path: 'inMemory.maxDeliveryCuont', source: 'file typo.json', message: 'is not a setting (did you mean inMemory.maxDeliveryCount?)' }],
+    });
   });
 
   it('refuses a value out of range with the bound', () => {
-    expect(loadConfig({ env: { FIELDLINK_DATAVERSE_MAX_CONCURRENCY: '100' } })).toEqual({ ok: false, error: [{ path: 'dataverse.maxConcurrency', source: 'env FIELDLINK_DATAVERSE_MAX_CONCURRENCY', message: 'expected at most 52' }] });
+    expect(loadConfig({ env: { FIELDLINK_DATAVERSE_MAX_CONCURRENCY: '100' } })).toEqual({
+      ok: false,
+      error: [{ path: 'dataverse.maxConcurrency', source: 'env FIELDLINK_DATAVERSE_MAX_CONCURRENCY', message: 'expected at most 52' }],
+    });
   });
 
   it('refuses a missing setting that the chosen adapter needs, naming the environment variable to set', () => {
     const result = loadConfig({ env: { FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus', FIELDLINK_PORTS_OUTBOUND_QUEUE: 'service-bus' } });
     expect(result).toEqual({
       ok: false,
-      error: [{ path: 'serviceBus.connectionString', message: 'is required because ports.alertsQueue, ports.outboundQueue are "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING' }],
+      error: [
+        {
+          path: 'serviceBus.connectionString',
+          message: 'is required because ports.alertsQueue, ports.outboundQueue are "service-bus": set FIELDLINK_SERVICE_BUS_CONNECTION_STRING',
+        },
+      ],
     });
   });
 
@@ -73,17 +95,37 @@ describe('loadConfig', () => {
     const result = loadConfig({ env: { FIELDLINK_PROFILE: 'azure' } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
-    expect(result.error.map((i) => i.path)).toEqual(['serviceBus.connectionString', 'eventHubs.connectionString', 'iotHub.connectionString', 'blob.connectionString', 'dataverse.url']);
+    expect(result.error.map((i) => i.path)).toEqual([
+      'serviceBus.connectionString',
+      'eventHubs.connectionString',
+      'iotHub.connectionString',
+      'blob.connectionString',
+      'dataverse.url',
+    ]);
   });
 
   it('reads secrets from the environment only, and never shows them in a dump', () => {
     const withSecret = file('secret.json', JSON.stringify({ serviceBus: { connectionString: 'Endpoint=sb://x/;SharedAccessKey=abc' } }));
     expect(loadConfig({ file: withSecret, env: {} })).toEqual({
       ok: false,
-      error: [{ path: 'serviceBus.connectionString', source: 'file secret.json', message: 'is a secret and is read from the environment only: remove it from the file and set FIELDLINK_SERVICE_BUS_CONNECTION_STRING' }],
+      error: [
+        {
+          path: 'serviceBus.connectionString',
+          source: 'file secret.json',
+          message: 'is a secret and is read from the environment only: remove it from the file and set FIELDLINK_SERVICE_BUS_CONNECTION_STRING',
+        },
+      ],
     });
     const secret = 'Endpoint=sb://127.0.0.1/;SharedAccessKeyName=k;SharedAccessKey=very-secret-key';
-    const result = loadConfig({ env: { FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus', FIELDLINK_SERVICE_BUS_CONNECTION_STRING: secret, FIELDLINK_DATAVERSE_CLIENT_SECRET: 'shh', FIELDLINK_DATAVERSE_TENANT_ID: 't', FIELDLINK_DATAVERSE_CLIENT_ID: 'c' } });
+    const result = loadConfig({
+      env: {
+        FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus',
+        FIELDLINK_SERVICE_BUS_CONNECTION_STRING: secret,
+        FIELDLINK_DATAVERSE_CLIENT_SECRET: 'shh',
+        FIELDLINK_DATAVERSE_TENANT_ID: 't',
+        FIELDLINK_DATAVERSE_CLIENT_ID: 'c',
+      },
+    });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(result.value.serviceBus.connectionString).toBe(secret);
@@ -109,74 +151,146 @@ describe('loadConfig', () => {
   });
 
   it('asks for the whole client-secret credential when only part of it is given', () => {
-    expect(loadConfig({ env: { FIELDLINK_DATAVERSE_CLIENT_ID: 'c' } })).toMatchObject({ ok: false, error: [{ path: 'dataverse.tenantId' }, { path: 'dataverse.clientSecret' }] });
+    expect(loadConfig({ env: { FIELDLINK_DATAVERSE_CLIENT_ID: 'c' } })).toMatchObject({
+      ok: false,
+      error: [{ path: 'dataverse.tenantId' }, { path: 'dataverse.clientSecret' }],
+    });
   });
 
   it('runs the Dataverse emulator in process for ports.crm dataverse without a URL on the embedded profile, and talks to the organisation when a URL is given', () => {
-    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse' } })).toMatchObject({ ok: true, value: { ports: { crm: 'dataverse' }, dataverse: { embedded: true } } });
-    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'http://127.0.0.1:5555/' } })).toMatchObject({ ok: true, value: { dataverse: { embedded: false, url: 'http://127.0.0.1:5555/' } } });
-    expect(loadConfig({ env: { FIELDLINK_PROFILE: 'azure', FIELDLINK_DATAVERSE_EMBEDDED: 'true' } })).toMatchObject({ ok: false, error: expect.not.arrayContaining([expect.objectContaining({ path: 'dataverse.url' })]) });
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse' } })).toMatchObject({
+      ok: true,
+      value: { ports: { crm: 'dataverse' }, dataverse: { embedded: true } },
+    });
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'http://127.0.0.1:5555/' } })).toMatchObject({
+      ok: true,
+      value: { dataverse: { embedded: false, url: 'http://127.0.0.1:5555/' } },
+    });
+    expect(loadConfig({ env: { FIELDLINK_PROFILE: 'azure', FIELDLINK_DATAVERSE_EMBEDDED: 'true' } })).toMatchObject({
+      ok: false,
+      error: expect.not.arrayContaining([expect.objectContaining({ path: 'dataverse.url' })]),
+    });
   });
 
   it('leaves alert enrichment to a Dataverse organisation (the emulator in process enriches as CFS does), does it in the orchestrator for the in-memory CRM, and takes an explicit choice over either', () => {
     expect(loadConfig({ env: {} })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'orchestrator' } } });
     expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse' } })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'organisation' } } });
-    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'https://contoso.crm.dynamics.com' } })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'organisation' } } });
-    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'https://contoso.crm.dynamics.com', FIELDLINK_ALERTS_ENRICHMENT: 'orchestrator' } })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'orchestrator' } } });
+    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'https://contoso.crm.dynamics.com' } })).toMatchObject({
+      ok: true,
+      value: { alerts: { enrichment: 'organisation' } },
+    });
+    expect(
+      loadConfig({
+        env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'https://contoso.crm.dynamics.com', FIELDLINK_ALERTS_ENRICHMENT: 'orchestrator' },
+      }),
+    ).toMatchObject({ ok: true, value: { alerts: { enrichment: 'orchestrator' } } });
     expect(loadConfig({ env: { FIELDLINK_ALERTS_ENRICHMENT: 'organisation' } })).toMatchObject({ ok: true, value: { alerts: { enrichment: 'organisation' } } });
-    expect(loadConfig({ env: { FIELDLINK_ALERTS_ENRICHMENT: 'crm' } })).toEqual({ ok: false, error: [{ path: 'alerts.enrichment', source: 'env FIELDLINK_ALERTS_ENRICHMENT', message: 'expected "orchestrator" or "organisation"' }] });
+    expect(loadConfig({ env: { FIELDLINK_ALERTS_ENRICHMENT: 'crm' } })).toEqual({
+      ok: false,
+      error: [{ path: 'alerts.enrichment', source: 'env FIELDLINK_ALERTS_ENRICHMENT', message: 'expected "orchestrator" or "organisation"' }],
+    });
   });
 
   it('refuses dataverse.embedded with a URL, a missing URL when it is false, and a value that is not true or false', () => {
-    expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_EMBEDDED: 'TRUE', FIELDLINK_DATAVERSE_URL: 'http://127.0.0.1:5555/' } })).toEqual({
+    expect(
+      loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_EMBEDDED: 'TRUE', FIELDLINK_DATAVERSE_URL: 'http://127.0.0.1:5555/' } }),
+    ).toEqual({
       ok: false,
-      error: [{ path: 'dataverse.embedded', source: 'env FIELDLINK_DATAVERSE_EMBEDDED', message: 'cannot be true with dataverse.url set: the CRM is either the emulator in this process or the organisation at http://127.0.0.1:5555/' }],
+      error: [
+        {
+          path: 'dataverse.embedded',
+          source: 'env FIELDLINK_DATAVERSE_EMBEDDED',
+          message: 'cannot be true with dataverse.url set: the CRM is either the emulator in this process or the organisation at http://127.0.0.1:5555/',
+        },
+      ],
     });
     expect(loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_EMBEDDED: 'false' } })).toEqual({
       ok: false,
-      error: [{ path: 'dataverse.url', message: 'is required because ports.crm is "dataverse" and the emulator does not run in this process: set FIELDLINK_DATAVERSE_URL, or FIELDLINK_DATAVERSE_EMBEDDED=true for the emulator' }],
+      error: [
+        {
+          path: 'dataverse.url',
+          message:
+            'is required because ports.crm is "dataverse" and the emulator does not run in this process: set FIELDLINK_DATAVERSE_URL, or FIELDLINK_DATAVERSE_EMBEDDED=true for the emulator',
+        },
+      ],
     });
-    expect(loadConfig({ env: { FIELDLINK_DATAVERSE_EMBEDDED: 'yes' } })).toEqual({ ok: false, error: [{ path: 'dataverse.embedded', source: 'env FIELDLINK_DATAVERSE_EMBEDDED', message: 'expected true or false' }] });
+    expect(loadConfig({ env: { FIELDLINK_DATAVERSE_EMBEDDED: 'yes' } })).toEqual({
+      ok: false,
+      error: [{ path: 'dataverse.embedded', source: 'env FIELDLINK_DATAVERSE_EMBEDDED', message: 'expected true or false' }],
+    });
   });
 
   it('refuses a misspelt FIELDLINK_* variable as it refuses an unknown key in a file, suggesting the closest variable', () => {
     expect(loadConfig({ env: { FIELDLINK_SIMULATOR_DEVICE: '25' } })).toEqual({
       ok: false,
-      error: [{ path: 'FIELDLINK_SIMULATOR_DEVICE', source: 'env', message: 'is not a setting (did you mean FIELDLINK_SIMULATOR_DEVICES, the variable of simulator.devices?)' }],
+      error: [
+        {
+          path: 'FIELDLINK_SIMULATOR_DEVICE',
+          source: 'env',
+          message: 'is not a setting (did you mean FIELDLINK_SIMULATOR_DEVICES, the variable of simulator.devices?)',
+        },
+      ],
     });
     expect(loadConfig({ env: { FIELDLINK_PORT_CRM: 'dataverse' } })).toEqual({
       ok: false,
       error: [{ path: 'FIELDLINK_PORT_CRM', source: 'env', message: 'is not a setting (did you mean FIELDLINK_PORTS_CRM, the variable of ports.crm?)' }],
     });
-    expect(loadConfig({ env: { FIELDLINK_SOMETHING_ELSE_ENTIRELY: 'x' } })).toEqual({ ok: false, error: [{ path: 'FIELDLINK_SOMETHING_ELSE_ENTIRELY', source: 'env', message: 'is not a setting' }] });
+    expect(loadConfig({ env: { FIELDLINK_SOMETHING_ELSE_ENTIRELY: 'x' } })).toEqual({
+      ok: false,
+      error: [{ path: 'FIELDLINK_SOMETHING_ELSE_ENTIRELY', source: 'env', message: 'is not a setting' }],
+    });
   });
 
   it('leaves alone the FIELDLINK_* variables read elsewhere by name, other variables, and an empty misspelt one', () => {
-    const env = { FIELDLINK_CONFIG: '', FIELDLINK_CONSOLE_TOKEN: 'a-token-of-sixteen', FIELDLINK_SIMULATOR_TOKEN: 'a-token-of-sixteen', FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING: 'x', FIELDLINK_CHROMIUM: '/usr/bin/chromium', PATH: '/bin', FIELDLINK_TYPO: '' };
+    const env = {
+      FIELDLINK_CONFIG: '',
+      FIELDLINK_CONSOLE_TOKEN: 'a-token-of-sixteen',
+      FIELDLINK_SIMULATOR_TOKEN: 'a-token-of-sixteen',
+      FIELDLINK_LIVE_IOTHUB_CONNECTION_STRING: 'x',
+      FIELDLINK_CHROMIUM: '/usr/bin/chromium',
+      PATH: '/bin',
+      FIELDLINK_TYPO: '',
+    };
     expect(loadConfig({ env }).ok).toBe(true);
   });
 
   it('reports every issue together: a secret in the file, an unknown key, a wrong value, an unknown variable and a value out of range', () => {
-    const withAll = file('all-wrong.json', JSON.stringify({ serviceBus: { connectionString: 'Endpoint=sb://x/;SharedAccessKey=abc' }, simulator: { devcies: 3, intervalMs: 'fast' } }));
+    const withAll = file(
+      'all-wrong.json',
+      JSON.stringify({ serviceBus: { connectionString: 'Endpoint=sb://x/;SharedAccessKey=abc' }, simulator: { devcies: 3, intervalMs: 'fast' } }),
+    );
     const result = loadConfig({ file: withAll, env: { FIELDLINK_PORT_CRM: 'dataverse', FIELDLINK_DATAVERSE_MAX_CONCURRENCY: '100' } });
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.error.map((i) => `${i.path} (${i.source ?? ''})`).sort()).toEqual(
-      ['serviceBus.connectionString (file all-wrong.json)', 'FIELDLINK_PORT_CRM (env)', 'simulator.devcies (file all-wrong.json)', 'simulator.intervalMs (file all-wrong.json)', 'dataverse.maxConcurrency (env FIELDLINK_DATAVERSE_MAX_CONCURRENCY)'].sort(),
+      [
+        'serviceBus.connectionString (file all-wrong.json)',
+        'FIELDLINK_PORT_CRM (env)',
+        'simulator.devcies (file all-wrong.json)',
+        'simulator.intervalMs (file all-wrong.json)',
+        'dataverse.maxConcurrency (env FIELDLINK_DATAVERSE_MAX_CONCURRENCY)',
+      ].sort(),
     );
     expect(JSON.stringify(result.error)).not.toContain('SharedAccessKey=abc');
   });
 
   it('says which file cannot be read or parsed', () => {
-    expect(loadConfig({ file: join(dir, 'missing.json') })).toEqual({ ok: false, error: [{ path: '(file)', source: 'file missing.json', message: 'cannot be read: ENOENT' }] });
-    expect(loadConfig({ file: file('broken.json', '{"profile":') })).toMatchObject({ ok: false, error: [{ path: '(file)', message: expect.stringContaining('is not valid JSON') }] });
+    expect(loadConfig({ file: join(dir, 'missing.json') })).toEqual({
+      ok: false,
+      error: [{ path: '(file)', source: 'file missing.json', message: 'cannot be read: ENOENT' }],
+    });
+    expect(loadConfig({ file: file('broken.json', '{"profile":') })).toMatchObject({
+      ok: false,
+      error: [{ path: '(file)', message: expect.stringContaining('is not valid JSON') }],
+    });
   });
 
   it('documents every setting of the schema, each with its own environment variable', () => {
     const leaves = (schema: z.ZodType, prefix: string): string[] => {
       let s = schema;
       while (s instanceof z.ZodDefault || s instanceof z.ZodPrefault || s instanceof z.ZodOptional) s = s.unwrap() as z.ZodType;
-      if (s instanceof z.ZodObject) return Object.entries(s.shape as Record<string, z.ZodType>).flatMap(([k, v]) => leaves(v, prefix === '' ? k : `${prefix}.${k}`));
+      if (s instanceof z.ZodObject)
+        return Object.entries(s.shape as Record<string, z.ZodType>).flatMap(([k, v]) => leaves(v, prefix === '' ? k : `${prefix}.${k}`));
       return [prefix];
     };
     expect(SETTINGS.map((s) => s.path).sort()).toEqual(leaves(fieldlinkConfigSchema, '').sort());

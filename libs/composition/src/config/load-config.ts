@@ -4,7 +4,16 @@ import { err, ok, type Result } from '@fieldlink/domain';
 import { parse as parseYaml } from 'yaml';
 import { CONFIG_FILE_ENV, envNameOf, SETTINGS } from './config-settings.js';
 import { redactUrl } from './redact-url.js';
-import { fieldlinkConfigSchema, PORT_NAMES, PROFILE_PORTS, SECRET_PATHS, type AdapterName, type FieldlinkConfig, type FieldlinkConfigInput, type PortName } from './fieldlink-config.js';
+import {
+  fieldlinkConfigSchema,
+  PORT_NAMES,
+  PROFILE_PORTS,
+  SECRET_PATHS,
+  type AdapterName,
+  type FieldlinkConfig,
+  type FieldlinkConfigInput,
+  type PortName,
+} from './fieldlink-config.js';
 
 /** One thing wrong with the configuration: the setting's path, what was expected, and where the value came from. */
 export interface ConfigIssue {
@@ -42,7 +51,8 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
   const origin = new Map<string, string>();
   const issues: ConfigIssue[] = [];
   let document: Json = {};
-  if (sources.defaults !== undefined) for (const path of leafPaths(sources.defaults as Json)) document = setPath(document, path, getPath(sources.defaults as Json, path));
+  if (sources.defaults !== undefined)
+    for (const path of leafPaths(sources.defaults as Json)) document = setPath(document, path, getPath(sources.defaults as Json, path));
   let fileUnreadable = false;
   if (sources.file !== undefined) {
     const read = readConfigFile(sources.file);
@@ -58,7 +68,11 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
       }
       for (const path of SECRET_PATHS) {
         if (getPath(fromFile, path) === undefined) continue;
-        issues.push({ path, message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`, source: `file ${basename(sources.file)}` });
+        issues.push({
+          path,
+          message: `is a secret and is read from the environment only: remove it from the file and set ${envNameOf(path)}`,
+          source: `file ${basename(sources.file)}`,
+        });
         fromFile = deletePath(fromFile, path);
       }
       // Over the command's defaults, setting by setting.
@@ -72,7 +86,12 @@ export function loadConfig(sources: ConfigSources = {}): Result<FieldlinkConfig,
   for (const setting of SETTINGS) {
     const raw = sources.env?.[envNameOf(setting.path)];
     if (raw === undefined || raw === '') continue;
-    const value = setting.kind === 'number' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : setting.kind === 'boolean' && /^\s*(true|false)\s*$/i.test(raw) ? raw.trim().toLowerCase() === 'true' : raw;
+    const value =
+      setting.kind === 'number' && /^\s*-?\d+(\.\d+)?\s*$/.test(raw)
+        ? Number(raw)
+        : setting.kind === 'boolean' && /^\s*(true|false)\s*$/i.test(raw)
+          ? raw.trim().toLowerCase() === 'true'
+          : raw;
     document = setPath(document, setting.path, value);
     origin.set(setting.path, `env ${envNameOf(setting.path)}`);
   }
@@ -98,11 +117,23 @@ const OTHER_PREFIXES = ['FIELDLINK_LIVE_'];
 function unknownVariables(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
   const known = new Map(SETTINGS.map((s) => [envNameOf(s.path), s.path]));
   return Object.keys(env)
-    .filter((name) => name.startsWith('FIELDLINK_') && env[name] !== undefined && env[name] !== '' && !known.has(name) && !OTHER_VARIABLES.has(name) && !OTHER_PREFIXES.some((p) => name.startsWith(p)))
+    .filter(
+      (name) =>
+        name.startsWith('FIELDLINK_') &&
+        env[name] !== undefined &&
+        env[name] !== '' &&
+        !known.has(name) &&
+        !OTHER_VARIABLES.has(name) &&
+        !OTHER_PREFIXES.some((p) => name.startsWith(p)),
+    )
     .sort()
     .map((name) => {
       const close = closest(name, [...known.keys()]);
-      return { path: name, source: 'env', message: `is not a setting${close === undefined ? '' : ` (did you mean ${close}, the variable of ${known.get(close)}?)`}` };
+      return {
+        path: name,
+        source: 'env',
+        message: `is not a setting${close === undefined ? '' : ` (did you mean ${close}, the variable of ${known.get(close)}?)`}`,
+      };
     });
 }
 
@@ -132,7 +163,8 @@ export function parseConfig(document: unknown, origin: ReadonlyMap<string, strin
   const enrichment = rest.alerts.enrichment ?? (ports.crm === 'dataverse' ? 'organisation' : 'orchestrator');
   const config: FieldlinkConfig = { ...rest, ports, dataverse: { ...rest.dataverse, embedded }, alerts: { enrichment } };
   const issues = requiredSettings(config).map(({ path, message }) => withSource(path, message));
-  if (config.simulator.drifting > config.simulator.devices) issues.push(withSource('simulator.drifting', `expected at most simulator.devices (${config.simulator.devices})`));
+  if (config.simulator.drifting > config.simulator.devices)
+    issues.push(withSource('simulator.drifting', `expected at most simulator.devices (${config.simulator.devices})`));
   return issues.length > 0 ? err(issues) : ok(config);
 }
 
@@ -144,7 +176,10 @@ function requiredSettings(config: FieldlinkConfig): Array<{ path: string; messag
     const ports = using(adapter);
     if (ports.length === 0 || value !== undefined) return;
     const because = ports.map((p) => `ports.${p}`).join(', ');
-    issues.push({ path, message: `is required because ${because} ${ports.length === 1 ? 'is' : 'are'} "${adapter}"${extra === undefined ? '' : ` (${extra})`}: set ${envNameOf(path)}` });
+    issues.push({
+      path,
+      message: `is required because ${because} ${ports.length === 1 ? 'is' : 'are'} "${adapter}"${extra === undefined ? '' : ` (${extra})`}: set ${envNameOf(path)}`,
+    });
   };
   need('serviceBus.connectionString', config.serviceBus.connectionString, 'service-bus');
   need('eventHubs.connectionString', config.eventHubs.connectionString, 'event-hubs');
@@ -153,25 +188,41 @@ function requiredSettings(config: FieldlinkConfig): Array<{ path: string; messag
   need('storage.postgresConnectionString', config.storage.postgresConnectionString, 'postgres');
   need('storage.azureSqlConnectionString', config.storage.azureSqlConnectionString, 'azure-sql');
   if (config.ports.telemetry === 'event-hubs' && config.blob.connectionString === undefined && using('blob').length === 0) {
-    issues.push({ path: 'blob.connectionString', message: `is required because ports.telemetry is "event-hubs" (its checkpoints live in blob storage): set ${envNameOf('blob.connectionString')}` });
+    issues.push({
+      path: 'blob.connectionString',
+      message: `is required because ports.telemetry is "event-hubs" (its checkpoints live in blob storage): set ${envNameOf('blob.connectionString')}`,
+    });
   }
   if (config.dataverse.embedded && config.dataverse.url !== undefined) {
-    issues.push({ path: 'dataverse.embedded', message: `cannot be true with dataverse.url set: the CRM is either the emulator in this process or the organisation at ${config.dataverse.url}` });
+    issues.push({
+      path: 'dataverse.embedded',
+      message: `cannot be true with dataverse.url set: the CRM is either the emulator in this process or the organisation at ${config.dataverse.url}`,
+    });
   }
   if (!config.dataverse.embedded && config.dataverse.url === undefined && using('dataverse').length > 0) {
-    issues.push({ path: 'dataverse.url', message: `is required because ports.crm is "dataverse" and the emulator does not run in this process: set ${envNameOf('dataverse.url')}, or ${envNameOf('dataverse.embedded')}=true for the emulator` });
+    issues.push({
+      path: 'dataverse.url',
+      message: `is required because ports.crm is "dataverse" and the emulator does not run in this process: set ${envNameOf('dataverse.url')}, or ${envNameOf('dataverse.embedded')}=true for the emulator`,
+    });
   }
   const credentials = (['tenantId', 'clientId', 'clientSecret'] as const).filter((k) => config.dataverse[k] !== undefined);
   if (credentials.length > 0 && credentials.length < 3) {
     for (const k of ['tenantId', 'clientId', 'clientSecret'] as const) {
-      if (config.dataverse[k] === undefined) issues.push({ path: `dataverse.${k}`, message: `is required with ${credentials.map((c) => `dataverse.${c}`).join(' and ')} (a client-secret credential needs tenant, client id and secret): set ${envNameOf(`dataverse.${k}`)}` });
+      if (config.dataverse[k] === undefined)
+        issues.push({
+          path: `dataverse.${k}`,
+          message: `is required with ${credentials.map((c) => `dataverse.${c}`).join(' and ')} (a client-secret credential needs tenant, client id and secret): set ${envNameOf(`dataverse.${k}`)}`,
+        });
     }
   }
   return issues;
 }
 
 function suggest(path: string): string {
-  const close = closest(path, SETTINGS.map((s) => s.path));
+  const close = closest(
+    path,
+    SETTINGS.map((s) => s.path),
+  );
   return close === undefined ? '' : ` (did you mean ${close}?)`;
 }
 
@@ -246,7 +297,9 @@ function deletePath(document: Json, path: string): Json {
 }
 
 function leafPaths(document: Json, prefix = ''): string[] {
-  return Object.entries(document).flatMap(([key, value]) => (isRecord(value) ? leafPaths(value, `${prefix}${key}.`) : value === undefined ? [] : [`${prefix}${key}`]));
+  return Object.entries(document).flatMap(([key, value]) =>
+    isRecord(value) ? leafPaths(value, `${prefix}${key}.`) : value === undefined ? [] : [`${prefix}${key}`],
+  );
 }
 
 /** `configuration: <path> (<source>): <what was expected>`, one line each. */

@@ -27,7 +27,8 @@ export function endpointOfConnectionString(connectionString: string): string | u
     const i = part.indexOf('=');
     if (i > 0) fields.set(part.slice(0, i).trim().toLowerCase(), part.slice(i + 1).trim());
   }
-  const endpoint = fields.get('endpoint') ?? fields.get('blobendpoint') ?? (fields.get('hostname') === undefined ? undefined : `https://${fields.get('hostname')}`);
+  const endpoint =
+    fields.get('endpoint') ?? fields.get('blobendpoint') ?? (fields.get('hostname') === undefined ? undefined : `https://${fields.get('hostname')}`);
   if (endpoint !== undefined) return redactUrl(endpoint);
   const account = fields.get('accountname');
   return account === undefined ? undefined : `https://${account}.blob.${fields.get('endpointsuffix') ?? 'core.windows.net'}`;

@@ -13,11 +13,19 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('rules file reader (CFS devicerules.json or a native document, JSON or YAML), fuzzed', () => {
   it('property: any bytes in a .json, .yaml or .yml rules file give rules or typed issues, never a throw or a hang', () => {
     fc.assert(
-      fc.property(fc.oneof(bytes, fc.json({ maxDepth: 5 }).map((t) => new TextEncoder().encode(t)), deepText.map((t) => new TextEncoder().encode(`\uFEFF${t}`))), fc.constantFrom('.json', '.yaml', '.yml'), (content, extension) => {
-        const file = join(dir, `rules${extension}`);
-        writeFileSync(file, content);
-        expectTypedAnswer(() => readRulesFile(file));
-      }),
+      fc.property(
+        fc.oneof(
+          bytes,
+          fc.json({ maxDepth: 5 }).map((t) => new TextEncoder().encode(t)),
+          deepText.map((t) => new TextEncoder().encode(`\uFEFF${t}`)),
+        ),
+        fc.constantFrom('.json', '.yaml', '.yml'),
+        (content, extension) => {
+          const file = join(dir, `rules${extension}`);
+          writeFileSync(file, content);
+          expectTypedAnswer(() => readRulesFile(file));
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -39,6 +47,9 @@ describe('rules file nesting', () => {
   it('refuses a YAML rules file nested 20,000 brackets deep with one issue (the YAML parser ran the process out of memory)', () => {
     const file = join(dir, 'deep.yaml');
     writeFileSync(file, `${'['.repeat(20_000)}${']'.repeat(20_000)}`);
-    expect(readRulesFile(file)).toEqual({ ok: false, error: [{ path: '(file)', message: 'is not valid YAML here: it nests brackets deeper than 256 levels' }] });
+    expect(readRulesFile(file)).toEqual({
+      ok: false,
+      error: [{ path: '(file)', message: 'is not valid YAML here: it nests brackets deeper than 256 levels' }],
+    });
   });
 });

@@ -1,6 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { err, loadRuleSet, ok, parseCfsDeviceRules, THERMOSTAT_DEFAULT_RULES, type CfsThresholdRule, type CompiledRuleSet, type Result, type ValidationIssue } from '@fieldlink/domain';
+import {
+  err,
+  loadRuleSet,
+  ok,
+  parseCfsDeviceRules,
+  THERMOSTAT_DEFAULT_RULES,
+  type CfsThresholdRule,
+  type CompiledRuleSet,
+  type Result,
+  type ValidationIssue,
+} from '@fieldlink/domain';
 import { parse as parseYaml } from 'yaml';
 
 /** A rules file as read: the CFS reference data (`devicerules.json`, an array) or a native rule document (an object). */
@@ -39,7 +49,8 @@ export function readRulesFile(file: string): Result<RulesFile, ValidationIssue[]
   }
   let document: unknown;
   const yaml = ['.yaml', '.yml'].includes(extname(file).toLowerCase());
-  if (yaml && bracketDepth(text) > MAX_YAML_NESTING) return err([{ path: '(file)', message: `is not valid YAML here: it nests brackets deeper than ${MAX_YAML_NESTING} levels` }]);
+  if (yaml && bracketDepth(text) > MAX_YAML_NESTING)
+    return err([{ path: '(file)', message: `is not valid YAML here: it nests brackets deeper than ${MAX_YAML_NESTING} levels` }]);
   try {
     document = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
@@ -58,6 +69,12 @@ export function deviceRulesOf(file: string | undefined): Result<readonly CfsThre
   if (file === undefined) return ok(THERMOSTAT_DEFAULT_RULES);
   const read = readRulesFile(file);
   if (!read.ok) return read;
-  if (read.value.kind === 'native') return err([{ path: '(root)', message: 'is a native rule document; the stream processor reads CFS devicerules.json reference data (use `fieldlink rules test` for native documents)' }]);
+  if (read.value.kind === 'native')
+    return err([
+      {
+        path: '(root)',
+        message: 'is a native rule document; the stream processor reads CFS devicerules.json reference data (use `fieldlink rules test` for native documents)',
+      },
+    ]);
   return ok(read.value.rules);
 }

@@ -1,5 +1,12 @@
 import type { ThresholdAlert } from '@fieldlink/domain';
-import { decodeCfsAlertMessage, type DeadLetterDetails, type MessageQueuePort, type QueueMessage, type ReceivedQueueMessage, type ReceiveOptions } from '@fieldlink/ports';
+import {
+  decodeCfsAlertMessage,
+  type DeadLetterDetails,
+  type MessageQueuePort,
+  type QueueMessage,
+  type ReceivedQueueMessage,
+  type ReceiveOptions,
+} from '@fieldlink/ports';
 
 /** Where the alerts that leave for the CRM are kept (the status database's `alerthistory`). */
 export interface AlertHistoryWriter {

@@ -12,7 +12,13 @@ const serviceBus = 'Endpoint=sb://127.0.0.1:9/;SharedAccessKeyName=k;SharedAcces
 
 describe('the Azure adapters in the composition', () => {
   it('binds the alerts queue token to a Service Bus queue when ports.alertsQueue is service-bus', async () => {
-    const config = loadConfig({ env: { FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus', FIELDLINK_SERVICE_BUS_CONNECTION_STRING: serviceBus, FIELDLINK_SERVICE_BUS_ALERTS_QUEUE: 'contoso-iot' } });
+    const config = loadConfig({
+      env: {
+        FIELDLINK_PORTS_ALERTS_QUEUE: 'service-bus',
+        FIELDLINK_SERVICE_BUS_CONNECTION_STRING: serviceBus,
+        FIELDLINK_SERVICE_BUS_ALERTS_QUEUE: 'contoso-iot',
+      },
+    });
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     const processor = await createStreamProcessor(config.value);
     if (!processor.ok) throw new Error(JSON.stringify(processor.error));
@@ -25,7 +31,13 @@ describe('the Azure adapters in the composition', () => {
 
   it('binds the device client token to IotHubDeviceClient and rule state to BlobRuleStateStore on the azure profile', async () => {
     const config = loadConfig({
-      env: { FIELDLINK_PORTS_DEVICE_CLIENT: 'iot-hub', FIELDLINK_PORTS_RULE_STATE_STORE: 'blob', FIELDLINK_IOT_HUB_CONNECTION_STRING: iotHub, FIELDLINK_IOT_HUB_DEVICE_TRANSPORT: 'amqp', FIELDLINK_BLOB_CONNECTION_STRING: storage },
+      env: {
+        FIELDLINK_PORTS_DEVICE_CLIENT: 'iot-hub',
+        FIELDLINK_PORTS_RULE_STATE_STORE: 'blob',
+        FIELDLINK_IOT_HUB_CONNECTION_STRING: iotHub,
+        FIELDLINK_IOT_HUB_DEVICE_TRANSPORT: 'amqp',
+        FIELDLINK_BLOB_CONNECTION_STRING: storage,
+      },
     });
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     expect(config.value.iotHub.deviceTransport).toBe('amqp');
@@ -44,7 +56,10 @@ describe('the Azure adapters in the composition', () => {
     expect(config.ok).toBe(false);
     const paths = config.ok ? [] : config.error.map((issue) => issue.path);
     expect(paths).toEqual(expect.arrayContaining(['iotHub.connectionString', 'blob.connectionString']));
-    expect(loadConfig({ env: { FIELDLINK_IOT_HUB_DEVICE_TRANSPORT: 'http' } })).toMatchObject({ ok: false, error: [{ path: 'iotHub.deviceTransport', message: expect.stringContaining('expected "mqtt" or "amqp"') }] });
+    expect(loadConfig({ env: { FIELDLINK_IOT_HUB_DEVICE_TRANSPORT: 'http' } })).toMatchObject({
+      ok: false,
+      error: [{ path: 'iotHub.deviceTransport', message: expect.stringContaining('expected "mqtt" or "amqp"') }],
+    });
   });
 
   it('takes the hub host name from iotHub.hostName, else from the service connection string', () => {

@@ -108,7 +108,12 @@ export const AZURE_FACTORIES: AdapterFactories = {
     blob: async ({ config, log }) => {
       const { BlobReferenceData } = await azure();
       await privateCa(config);
-      const data = new BlobReferenceData({ auth: { connectionString: config.blob.connectionString! }, containerName: config.blob.referenceDataContainer, refreshIntervalMs: config.blob.refreshIntervalMs, log });
+      const data = new BlobReferenceData({
+        auth: { connectionString: config.blob.connectionString! },
+        containerName: config.blob.referenceDataContainer,
+        refreshIntervalMs: config.blob.refreshIntervalMs,
+        log,
+      });
       return { port: data, close: () => data.close() };
     },
   },

@@ -21,7 +21,10 @@ describe('the dataverse CRM adapter in the composition', () => {
     const config = loadConfig({ env: { FIELDLINK_PORTS_CRM: 'dataverse', FIELDLINK_DATAVERSE_URL: 'https://contoso.crm.dynamics.com' } });
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     const orchestrator = await createOrchestrator(config.value);
-    expect(orchestrator).toMatchObject({ ok: false, error: [{ path: 'ports.crm', message: expect.stringContaining('the "dataverse" adapter refused its settings') }] });
+    expect(orchestrator).toMatchObject({
+      ok: false,
+      error: [{ path: 'ports.crm', message: expect.stringContaining('the "dataverse" adapter refused its settings') }],
+    });
   });
 
   it('hides the password of dataverse.url in the service-endpoint-unreachable warning, in the log and on the terminal', async () => {
@@ -29,9 +32,19 @@ describe('the dataverse CRM adapter in the composition', () => {
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     const logged: Array<{ event: string; fields: LogFields }> = [];
     const lines: string[] = [];
-    const log: LogPort = { info: (event, fields = {}) => void logged.push({ event, fields }), warn: (event, fields = {}) => void logged.push({ event, fields }), error: (event, fields = {}) => void logged.push({ event, fields }) };
+    const log: LogPort = {
+      info: (event, fields = {}) => void logged.push({ event, fields }),
+      warn: (event, fields = {}) => void logged.push({ event, fields }),
+      error: (event, fields = {}) => void logged.push({ event, fields }),
+    };
     const terminal = new TerminalLog((line) => lines.push(line));
-    const orchestrator = await createOrchestrator(config.value, { log: { info: (e, f) => (log.info(e, f), terminal.info(e, f)), warn: (e, f) => (log.warn(e, f), terminal.warn(e, f)), error: (e, f) => (log.error(e, f), terminal.error(e, f)) } });
+    const orchestrator = await createOrchestrator(config.value, {
+      log: {
+        info: (e, f) => (log.info(e, f), terminal.info(e, f)),
+        warn: (e, f) => (log.warn(e, f), terminal.warn(e, f)),
+        error: (e, f) => (log.error(e, f), terminal.error(e, f)),
+      },
+    });
     if (!orchestrator.ok) throw new Error(JSON.stringify(orchestrator.error));
     await orchestrator.value.stop();
     const warning = logged.find((l) => l.event === 'dataverse.service-endpoint-unreachable');
@@ -45,7 +58,9 @@ describe('the dataverse CRM adapter in the composition', () => {
     const lines: string[] = [];
     new TerminalLog((line) => lines.push(line), { json: true }).warn('x', { endpoint: 'https://u:p4ss@host.example/', nested: 'see http://t0ken@127.0.0.1:1' });
     const seen: LogFields[] = [];
-    new EventFeed({ info: () => undefined, warn: (_e, f) => void seen.push(f ?? {}), error: () => undefined }).warn('x', { endpoint: 'https://u:p4ss@host.example/' });
+    new EventFeed({ info: () => undefined, warn: (_e, f) => void seen.push(f ?? {}), error: () => undefined }).warn('x', {
+      endpoint: 'https://u:p4ss@host.example/',
+    });
     expect(lines.join('')).not.toMatch(/p4ss|t0ken/);
     expect(seen).toEqual([{ endpoint: 'https://[redacted]@host.example/' }]);
   });

@@ -44,7 +44,10 @@ export const DYNAMICS_FACTORIES: AdapterFactories = {
         });
         try {
           // The emulator requires a bearer token, as Dataverse does: the adapter signs in with a fixed one.
-          return { port: new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(emulatorAccessToken), ...settings }, { log }), close: () => emulator.close() };
+          return {
+            port: new DynamicsCrmGateway({ organizationUrl: emulator.url, credential: emulatorCredential(emulatorAccessToken), ...settings }, { log }),
+            close: () => emulator.close(),
+          };
         } catch (e) {
           await emulator.close();
           throw e;
@@ -62,7 +65,8 @@ export const DYNAMICS_FACTORIES: AdapterFactories = {
         // An organisation elsewhere cannot post into this process: its service endpoint needs a queue both can reach.
         log.warn('dataverse.service-endpoint-unreachable', {
           url: redactUrl(organizationUrl),
-          message: 'the organisation\u2019s service endpoint cannot post to an in-memory outbound queue, so this process sends commands and registers devices itself; for the CFS path set ports.outboundQueue to service-bus, or leave out dataverse.url for the emulator in process',
+          message:
+            'the organisation\u2019s service endpoint cannot post to an in-memory outbound queue, so this process sends commands and registers devices itself; for the CFS path set ports.outboundQueue to service-bus, or leave out dataverse.url for the emulator in process',
         });
       }
       return { port: new DynamicsCrmGateway({ organizationUrl, ...credential, ...settings }, { log }) };

@@ -38,7 +38,13 @@ const PROFILES: Record<string, Record<string, string>> = {
   },
 };
 
-const SERVICES: readonly Token<unknown>[] = [APP_TOKENS.Config, APP_TOKENS.EventFeed, APP_TOKENS.CommandCatalog, APP_TOKENS.DeviceTypes, APP_TOKENS.AutomationPolicy];
+const SERVICES: readonly Token<unknown>[] = [
+  APP_TOKENS.Config,
+  APP_TOKENS.EventFeed,
+  APP_TOKENS.CommandCatalog,
+  APP_TOKENS.DeviceTypes,
+  APP_TOKENS.AutomationPolicy,
+];
 const STREAM_PROCESSING = [APP_TOKENS.TelemetryIngest, APP_TOKENS.DeviceConnectionMonitor];
 const ORCHESTRATION = [
   APP_TOKENS.CommandAcknowledgements,

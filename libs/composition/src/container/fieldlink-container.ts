@@ -42,7 +42,8 @@ import { bindingsModule, optional } from './typed-bindings.js';
 const queueProcessing = (config: FieldlinkConfig, queue: 'alertsQueue' | 'outboundQueue'): QueueProcessorOptions =>
   config.ports[queue] === 'service-bus' ? { concurrency: config.serviceBus.maxConcurrentCalls } : {};
 
-export const crmAnnouncesOnOutboundQueue = (config: FieldlinkConfig): boolean => config.ports.crm === 'dataverse' && (config.dataverse.embedded || config.ports.outboundQueue !== 'in-memory');
+export const crmAnnouncesOnOutboundQueue = (config: FieldlinkConfig): boolean =>
+  config.ports.crm === 'dataverse' && (config.dataverse.embedded || config.ports.outboundQueue !== 'in-memory');
 
 export interface ContainerServices {
   readonly config: FieldlinkConfig;
@@ -85,7 +86,10 @@ export function adaptersModule(adapters: PortAdapters): ContainerModule {
       if (adapters.telemetry.deviceTelemetry !== undefined) b.value(TOKENS.DeviceTelemetry, adapters.telemetry.deviceTelemetry);
     }
     // With a status store that keeps the alert history, every alert sent is recorded there first (one row per alert, whatever is read again).
-    const alertsQueue = adapters.alertsQueue !== undefined && adapters.alertHistory !== undefined ? new AlertHistoryRecordingQueue(adapters.alertsQueue, adapters.alertHistory) : adapters.alertsQueue;
+    const alertsQueue =
+      adapters.alertsQueue !== undefined && adapters.alertHistory !== undefined
+        ? new AlertHistoryRecordingQueue(adapters.alertsQueue, adapters.alertHistory)
+        : adapters.alertsQueue;
     if (alertsQueue !== undefined) b.value(TOKENS.AlertsQueue, alertsQueue);
     if (adapters.outboundQueue !== undefined) b.value(TOKENS.OutboundQueue, adapters.outboundQueue);
     if (adapters.crm !== undefined) b.value(TOKENS.CrmGateway, adapters.crm);
@@ -105,7 +109,16 @@ export function streamProcessingModule(config: FieldlinkConfig, deviceTypes: Dev
     if (b.has(TOKENS.ReferenceData) && b.has(TOKENS.AlertsQueue)) {
       b.factory(
         APP_TOKENS.TelemetryIngest,
-        { referenceData: TOKENS.ReferenceData, alertsQueue: TOKENS.AlertsQueue, rejected: TOKENS.RejectedTelemetry, log: TOKENS.Log, clock: TOKENS.Clock, ids: TOKENS.Ids, statusStore: optional(TOKENS.StatusStore), ruleStateStore: optional(TOKENS.RuleStateStore) },
+        {
+          referenceData: TOKENS.ReferenceData,
+          alertsQueue: TOKENS.AlertsQueue,
+          rejected: TOKENS.RejectedTelemetry,
+          log: TOKENS.Log,
+          clock: TOKENS.Clock,
+          ids: TOKENS.Ids,
+          statusStore: optional(TOKENS.StatusStore),
+          ruleStateStore: optional(TOKENS.RuleStateStore),
+        },
         (ports) => {
           const deps = { ...ports, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs };
           return config.rules.workers > 0 ? new TelemetryIngestWorkers(deps, config.rules.workers) : new TelemetryIngest(deps);
@@ -114,13 +127,22 @@ export function streamProcessingModule(config: FieldlinkConfig, deviceTypes: Dev
     }
     if (b.has(TOKENS.StatusStore)) {
       // A device type with an absence rule among its rules raises an alert when its device goes offline.
-      b.factory(APP_TOKENS.DeviceConnectionMonitor, { statusStore: TOKENS.StatusStore, clock: TOKENS.Clock, log: TOKENS.Log, alertsQueue: optional(TOKENS.AlertsQueue), referenceData: optional(TOKENS.ReferenceData) }, ({ alertsQueue, referenceData, ...ports }) =>
-        new DeviceConnectionMonitor({
-          ...ports,
-          heartbeatIntervalMs: config.simulator.heartbeatIntervalMs || 60_000,
-          ...(alertsQueue === undefined ? {} : { alertsQueue, deviceTypes: deviceTypes.types.map((t) => t.definition), defaultDeviceType }),
-          ...(referenceData === undefined ? {} : { deviceTypeOf: (deviceId: string) => referenceData.deviceTypeOf(deviceId) }),
-        }),
+      b.factory(
+        APP_TOKENS.DeviceConnectionMonitor,
+        {
+          statusStore: TOKENS.StatusStore,
+          clock: TOKENS.Clock,
+          log: TOKENS.Log,
+          alertsQueue: optional(TOKENS.AlertsQueue),
+          referenceData: optional(TOKENS.ReferenceData),
+        },
+        ({ alertsQueue, referenceData, ...ports }) =>
+          new DeviceConnectionMonitor({
+            ...ports,
+            heartbeatIntervalMs: config.simulator.heartbeatIntervalMs || 60_000,
+            ...(alertsQueue === undefined ? {} : { alertsQueue, deviceTypes: deviceTypes.types.map((t) => t.definition), defaultDeviceType }),
+            ...(referenceData === undefined ? {} : { deviceTypeOf: (deviceId: string) => referenceData.deviceTypeOf(deviceId) }),
+          }),
       );
     }
   });
@@ -131,7 +153,11 @@ export function orchestrationModule(config: FieldlinkConfig, automation: Automat
   const defaultDeviceType = config.rules.defaultDeviceType;
   return bindingsModule((b) => {
     if (!b.has(TOKENS.CrmGateway)) return;
-    b.factory(APP_TOKENS.CommandAcknowledgements, { crm: TOKENS.CrmGateway, rejected: TOKENS.RejectedTelemetry, log: TOKENS.Log }, (deps) => new CommandAcknowledgements(deps));
+    b.factory(
+      APP_TOKENS.CommandAcknowledgements,
+      { crm: TOKENS.CrmGateway, rejected: TOKENS.RejectedTelemetry, log: TOKENS.Log },
+      (deps) => new CommandAcknowledgements(deps),
+    );
     b.factory(APP_TOKENS.CommandFeedback, { crm: TOKENS.CrmGateway, log: TOKENS.Log }, (deps) => new CommandFeedback(deps));
     // The registry tells a command to all connected devices which devices are connected.
     if (b.has(TOKENS.CloudToDevice) && b.has(TOKENS.DeviceRegistry)) {
@@ -141,30 +167,67 @@ export function orchestrationModule(config: FieldlinkConfig, automation: Automat
         (deps) => new CommandDispatch({ ...deps, defaultDeviceType, ttlMs: config.commands.ttlMs }),
       );
       // With a CRM that announces its commands, the outbound queue is their one way out (see crmAnnouncesOnOutboundQueue): the sweep only expires.
-      b.factory(APP_TOKENS.CommandSweep, { crm: TOKENS.CrmGateway, dispatch: APP_TOKENS.CommandDispatch, clock: TOKENS.Clock, log: TOKENS.Log }, ({ dispatch, ...deps }) =>
-        new CommandSweep({ ...deps, ttlMs: config.commands.ttlMs, answerTimeoutMs: config.commands.answerTimeoutMs, ...(dispatchDirectly ? { dispatch } : {}) }),
+      b.factory(
+        APP_TOKENS.CommandSweep,
+        { crm: TOKENS.CrmGateway, dispatch: APP_TOKENS.CommandDispatch, clock: TOKENS.Clock, log: TOKENS.Log },
+        ({ dispatch, ...deps }) =>
+          new CommandSweep({
+            ...deps,
+            ttlMs: config.commands.ttlMs,
+            answerTimeoutMs: config.commands.answerTimeoutMs,
+            ...(dispatchDirectly ? { dispatch } : {}),
+          }),
       );
     }
-    b.factory(APP_TOKENS.CommandRequests, { crm: TOKENS.CrmGateway, catalog: APP_TOKENS.CommandCatalog, log: TOKENS.Log, dispatch: optional(APP_TOKENS.CommandDispatch) }, ({ dispatch, ...deps }) =>
-      new CommandRequests({ ...deps, defaultDeviceType, ...(dispatchDirectly && dispatch !== undefined ? { dispatch } : {}) }),
+    b.factory(
+      APP_TOKENS.CommandRequests,
+      { crm: TOKENS.CrmGateway, catalog: APP_TOKENS.CommandCatalog, log: TOKENS.Log, dispatch: optional(APP_TOKENS.CommandDispatch) },
+      ({ dispatch, ...deps }) => new CommandRequests({ ...deps, defaultDeviceType, ...(dispatchDirectly && dispatch !== undefined ? { dispatch } : {}) }),
     );
     b.factory(APP_TOKENS.AlertActions, { crm: TOKENS.CrmGateway, commands: APP_TOKENS.CommandRequests, log: TOKENS.Log }, (deps) => new AlertActions(deps));
-    b.factory(APP_TOKENS.AlertAutomation, { crm: TOKENS.CrmGateway, actions: APP_TOKENS.AlertActions, log: TOKENS.Log }, (deps) => new AlertAutomation({ ...deps, config: automation.config, defaultDeviceType }));
-    b.factory(APP_TOKENS.InboundAlerts, { crm: TOKENS.CrmGateway, log: TOKENS.Log, automation: APP_TOKENS.AlertAutomation }, (deps) => new InboundAlerts({ ...deps, enrichment: config.alerts.enrichment }));
+    b.factory(
+      APP_TOKENS.AlertAutomation,
+      { crm: TOKENS.CrmGateway, actions: APP_TOKENS.AlertActions, log: TOKENS.Log },
+      (deps) => new AlertAutomation({ ...deps, config: automation.config, defaultDeviceType }),
+    );
+    b.factory(
+      APP_TOKENS.InboundAlerts,
+      { crm: TOKENS.CrmGateway, log: TOKENS.Log, automation: APP_TOKENS.AlertAutomation },
+      (deps) => new InboundAlerts({ ...deps, enrichment: config.alerts.enrichment }),
+    );
     if (b.has(TOKENS.AlertsQueue)) {
-      b.factory(APP_TOKENS.AlertsProcessor, { queue: TOKENS.AlertsQueue, inbound: APP_TOKENS.InboundAlerts, log: TOKENS.Log }, ({ queue, inbound, log }) => new QueueProcessor(queue, (m) => inbound.handle(m), log, queueProcessing(config, 'alertsQueue')));
+      b.factory(
+        APP_TOKENS.AlertsProcessor,
+        { queue: TOKENS.AlertsQueue, inbound: APP_TOKENS.InboundAlerts, log: TOKENS.Log },
+        ({ queue, inbound, log }) => new QueueProcessor(queue, (m) => inbound.handle(m), log, queueProcessing(config, 'alertsQueue')),
+      );
     }
     if (b.has(TOKENS.DeviceRegistry)) {
-      b.factory(APP_TOKENS.DeviceRegistrations, { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, log: TOKENS.Log }, (deps) => new DeviceRegistrations(deps));
+      b.factory(
+        APP_TOKENS.DeviceRegistrations,
+        { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, log: TOKENS.Log },
+        (deps) => new DeviceRegistrations(deps),
+      );
       b.factory(APP_TOKENS.DeviceDataPull, { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, log: TOKENS.Log }, (deps) => new DeviceDataPull(deps));
       // Flows 13–15: the CRM's service endpoint messages (RemoteExecutionContext) routed to devices, the registry and back to the CRM.
       if (b.has(TOKENS.OutboundQueue) && b.has(APP_TOKENS.CommandDispatch)) {
         b.factory(
           APP_TOKENS.OutboundMessages,
-          { crm: TOKENS.CrmGateway, registry: TOKENS.DeviceRegistry, dispatch: APP_TOKENS.CommandDispatch, registrations: APP_TOKENS.DeviceRegistrations, dataPull: APP_TOKENS.DeviceDataPull, log: TOKENS.Log },
+          {
+            crm: TOKENS.CrmGateway,
+            registry: TOKENS.DeviceRegistry,
+            dispatch: APP_TOKENS.CommandDispatch,
+            registrations: APP_TOKENS.DeviceRegistrations,
+            dataPull: APP_TOKENS.DeviceDataPull,
+            log: TOKENS.Log,
+          },
           (deps) => new OutboundMessages(deps),
         );
-        b.factory(APP_TOKENS.OutboundProcessor, { queue: TOKENS.OutboundQueue, outbound: APP_TOKENS.OutboundMessages, log: TOKENS.Log }, ({ queue, outbound, log }) => new QueueProcessor(queue, (m) => outbound.handle(m), log, queueProcessing(config, 'outboundQueue')));
+        b.factory(
+          APP_TOKENS.OutboundProcessor,
+          { queue: TOKENS.OutboundQueue, outbound: APP_TOKENS.OutboundMessages, log: TOKENS.Log },
+          ({ queue, outbound, log }) => new QueueProcessor(queue, (m) => outbound.handle(m), log, queueProcessing(config, 'outboundQueue')),
+        );
       }
     }
   });

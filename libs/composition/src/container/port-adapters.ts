@@ -1,5 +1,12 @@
-import type { InMemoryIotHub} from '@fieldlink/adapter-in-memory';
-import { InMemoryCrm, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
+import type { InMemoryIotHub } from '@fieldlink/adapter-in-memory';
+import {
+  InMemoryCrm,
+  InMemoryQueue,
+  InMemoryReferenceData,
+  InMemoryRejectedTelemetry,
+  InMemoryRuleStateStore,
+  InMemoryStatusStore,
+} from '@fieldlink/adapter-in-memory';
 import { err, ok, type CfsThresholdRule, type Result } from '@fieldlink/domain';
 import type {
   ClockPort,
@@ -98,7 +105,11 @@ export type PortAdapters = { readonly [P in PortName]?: PortTypes[P] } & {
 };
 
 /** Builds the configured adapter of each port in `needed`; refuses, naming the setting, a configured adapter this build has no factory for. */
-export async function buildPortAdapters(needed: readonly PortName[], context: AdapterContext, factories: readonly AdapterFactories[] = [IN_MEMORY_FACTORIES]): Promise<Result<PortAdapters, ConfigIssue[]>> {
+export async function buildPortAdapters(
+  needed: readonly PortName[],
+  context: AdapterContext,
+  factories: readonly AdapterFactories[] = [IN_MEMORY_FACTORIES],
+): Promise<Result<PortAdapters, ConfigIssue[]>> {
   const issues: ConfigIssue[] = [];
   const chosen: Array<[PortName, AdapterFactory<PortName>]> = [];
   // In PORT_NAMES order, so a factory finds the ports it builds on (the embedded Dataverse emulator posts to the outbound queue).

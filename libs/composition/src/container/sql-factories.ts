@@ -1,6 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { CloudToDevicePort, DeviceClientPort, DeviceRegistryPort, MessageQueuePort, RejectedTelemetryPort, RuleStateStorePort, StatusStorePort } from '@fieldlink/ports';
+import type {
+  CloudToDevicePort,
+  DeviceClientPort,
+  DeviceRegistryPort,
+  MessageQueuePort,
+  RejectedTelemetryPort,
+  RuleStateStorePort,
+  StatusStorePort,
+} from '@fieldlink/ports';
 import type { FieldlinkConfig } from '../config/fieldlink-config.js';
 import type { AdapterContext, AdapterFactories, Built } from './port-adapters.js';
 
@@ -73,7 +81,12 @@ const sqlStatusStore =
           ? await openPostgresDatabase({ connectionString: config.storage.postgresConnectionString! })
           : await openMssqlDatabase({ connectionString: config.storage.azureSqlConnectionString! });
     log.info('status-store.opened', { engine, ...(engine === 'sqlite' ? { file: join(dataDirOf(config), DATA_FILES.status) } : {}) });
-    return { port: new SqlStatusStore(database), rejectedTelemetry: new SqlRejectedTelemetry(database), alertHistory: new SqlAlertHistory(database), close: () => database.close() };
+    return {
+      port: new SqlStatusStore(database),
+      rejectedTelemetry: new SqlRejectedTelemetry(database),
+      alertHistory: new SqlAlertHistory(database),
+      close: () => database.close(),
+    };
   };
 
 const sqliteRuleStateStore = async ({ config }: AdapterContext): Promise<Built<RuleStateStorePort>> => {

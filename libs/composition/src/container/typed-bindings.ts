@@ -26,7 +26,9 @@ type OptionalKeys<M> = { [K in keyof M]: M[K] extends OptionalDependency<unknown
 type RequiredKeys<M> = Exclude<keyof M, OptionalKeys<M>>;
 
 /** The values of a record of dependencies: required ones present, optional ones possibly absent. */
-export type Resolved<M extends Readonly<Record<string, Dependency>>> = { -readonly [K in RequiredKeys<M>]: ValueOf<M[K]> } & { -readonly [K in OptionalKeys<M>]?: ValueOf<M[K]> };
+export type Resolved<M extends Readonly<Record<string, Dependency>>> = { -readonly [K in RequiredKeys<M>]: ValueOf<M[K]> } & {
+  -readonly [K in OptionalKeys<M>]?: ValueOf<M[K]>;
+};
 
 /** What a container module binds with. */
 export interface Bindings {
@@ -49,7 +51,8 @@ function bindingsOf({ bind, isBound }: ContainerModuleLoadOptions): Bindings {
     },
     factory<T, const M extends Readonly<Record<string, Dependency>>>(token: Token<T>, dependencies: M, make: (deps: Resolved<M>) => T): void {
       const keys = Object.keys(dependencies);
-      const build = (...values: unknown[]): T => make(Object.fromEntries(keys.flatMap((k, i) => (values[i] === undefined ? [] : [[k, values[i]]]))) as Resolved<M>);
+      const build = (...values: unknown[]): T =>
+        make(Object.fromEntries(keys.flatMap((k, i) => (values[i] === undefined ? [] : [[k, values[i]]]))) as Resolved<M>);
       // inversify resolves the dependencies in the order given and passes them positionally; `Resolved<M>` is what they are.
       bind<T>(token)
         .toResolvedValue(build, keys.map((k) => dependencies[k]) as unknown as MapToResolvedValueInjectOptions<unknown[]>)

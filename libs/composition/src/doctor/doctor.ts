@@ -34,7 +34,8 @@ export const DOCTOR_PROBES: DoctorProbes = {
 };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
-const where = (connectionString: string, setting: string): string => `${endpointOfConnectionString(connectionString) ?? '(no endpoint in the connection string)'} (${setting})`;
+const where = (connectionString: string, setting: string): string =>
+  `${endpointOfConnectionString(connectionString) ?? '(no endpoint in the connection string)'} (${setting})`;
 
 /**
  * Checks a configuration against the services it names: for every port on an Azure or Dynamics
@@ -46,15 +47,21 @@ const where = (connectionString: string, setting: string): string => `${endpoint
 export async function runDoctor(config: FieldlinkConfig, probes: DoctorProbes = DOCTOR_PROBES): Promise<DoctorCheck[]> {
   const checks: Array<Promise<DoctorCheck>> = [];
   const check = (service: string, target: string, run: () => Promise<ProbeProblems>): void => {
-    checks.push(run().then(
-      (problems) => ({ service, target, problems }),
-      (error: unknown) => ({ service, target, problems: [error instanceof Error ? error.message.split('\n')[0]! : String(error)] }),
-    ));
+    checks.push(
+      run().then(
+        (problems) => ({ service, target, problems }),
+        (error: unknown) => ({ service, target, problems: [error instanceof Error ? error.message.split('\n')[0]! : String(error)] }),
+      ),
+    );
   };
   const { ports } = config;
-  const queues = [...(ports.alertsQueue === 'service-bus' ? [config.serviceBus.alertsQueue] : []), ...(ports.outboundQueue === 'service-bus' ? [config.serviceBus.outboundQueue] : [])];
+  const queues = [
+    ...(ports.alertsQueue === 'service-bus' ? [config.serviceBus.alertsQueue] : []),
+    ...(ports.outboundQueue === 'service-bus' ? [config.serviceBus.outboundQueue] : []),
+  ];
   const sb = config.serviceBus.connectionString;
-  if (queues.length > 0 && sb !== undefined) check('service-bus', `${where(sb, 'serviceBus.connectionString')}, queues ${queues.join(', ')}`, () => probes.serviceBus(sb, queues));
+  if (queues.length > 0 && sb !== undefined)
+    check('service-bus', `${where(sb, 'serviceBus.connectionString')}, queues ${queues.join(', ')}`, () => probes.serviceBus(sb, queues));
   const eh = config.eventHubs.connectionString;
   if (ports.telemetry === 'event-hubs' && eh !== undefined) {
     const groups = [config.eventHubs.consumerGroup, config.eventHubs.repliesConsumerGroup];
@@ -62,10 +69,15 @@ export async function runDoctor(config: FieldlinkConfig, probes: DoctorProbes = 
   }
   const blob = config.blob.connectionString;
   // The checkpoint and rule state containers are created when missing; the reference data must be there.
-  if (ports.referenceData === 'blob' && blob !== undefined) check('blob', `${where(blob, 'blob.connectionString')}, container ${config.blob.referenceDataContainer}`, () => probes.blob(blob, [config.blob.referenceDataContainer]));
+  if (ports.referenceData === 'blob' && blob !== undefined)
+    check('blob', `${where(blob, 'blob.connectionString')}, container ${config.blob.referenceDataContainer}`, () =>
+      probes.blob(blob, [config.blob.referenceDataContainer]),
+    );
   const hub = config.iotHub.connectionString;
-  if ((ports.deviceRegistry === 'iot-hub' || ports.cloudToDevice === 'iot-hub') && hub !== undefined) check('iot-hub', where(hub, 'iotHub.connectionString'), () => probes.iotHub(hub));
-  if (ports.crm === 'dataverse' && !config.dataverse.embedded && config.dataverse.url !== undefined) check('dataverse', `${redactUrl(config.dataverse.url)} (dataverse.url)`, () => probes.dataverse(config));
+  if ((ports.deviceRegistry === 'iot-hub' || ports.cloudToDevice === 'iot-hub') && hub !== undefined)
+    check('iot-hub', where(hub, 'iotHub.connectionString'), () => probes.iotHub(hub));
+  if (ports.crm === 'dataverse' && !config.dataverse.embedded && config.dataverse.url !== undefined)
+    check('dataverse', `${redactUrl(config.dataverse.url)} (dataverse.url)`, () => probes.dataverse(config));
   return Promise.all(checks);
 }
 
@@ -89,9 +101,13 @@ export async function whoAmI(config: FieldlinkConfig, timeoutMs = 20_000): Promi
     return [`signing in failed: ${(error as Error).message.split('\n')[0]}`];
   }
   try {
-    const response = await fetch(new URL('api/data/v9.2/WhoAmI', url.endsWith('/') ? url : `${url}/`), { headers: { authorization: `Bearer ${token}`, accept: 'application/json' }, signal: AbortSignal.timeout(timeoutMs) });
+    const response = await fetch(new URL('api/data/v9.2/WhoAmI', url.endsWith('/') ? url : `${url}/`), {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      signal: AbortSignal.timeout(timeoutMs),
+    });
     if (response.ok) return [];
-    if (response.status === 401 || response.status === 403) return [`WhoAmI answered ${response.status}: the application user is not authorised in this organisation`];
+    if (response.status === 401 || response.status === 403)
+      return [`WhoAmI answered ${response.status}: the application user is not authorised in this organisation`];
     return [`WhoAmI answered ${response.status} ${response.statusText}`];
   } catch (error) {
     const cause = (error as { cause?: { code?: string } }).cause?.code;
@@ -104,5 +120,7 @@ export function formatDoctor(checks: readonly DoctorCheck[]): string {
   if (checks.length === 0) return 'Nothing to check: every port is in this process (in memory, SQLite or the embedded Dataverse emulator).';
   const lines = checks.flatMap((c) => (c.problems.length === 0 ? [`✔ ${c.service} ${c.target}`] : c.problems.map((p) => `✘ ${c.service} ${c.target}: ${p}`)));
   const problems = checks.reduce((n, c) => n + c.problems.length, 0);
-  return [...lines, problems === 0 ? `All ${checks.length} services answer as configured.` : `${problems} problem${problems === 1 ? '' : 's'} found.`].join('\n');
+  return [...lines, problems === 0 ? `All ${checks.length} services answer as configured.` : `${problems} problem${problems === 1 ? '' : 's'} found.`].join(
+    '\n',
+  );
 }

@@ -5,7 +5,14 @@ import { EventFeed, type FeedEvent } from './event-feed.js';
 describe('EventFeed', () => {
   it('writes every event to the terminal log and to every subscriber, until it unsubscribes', () => {
     const terminal: Array<[string, string, LogFields | undefined]> = [];
-    const feed = new EventFeed({ info: (e, f) => void terminal.push(['info', e, f]), warn: (e, f) => void terminal.push(['warn', e, f]), error: (e, f) => void terminal.push(['error', e, f]) }, { now: () => 5 });
+    const feed = new EventFeed(
+      {
+        info: (e, f) => void terminal.push(['info', e, f]),
+        warn: (e, f) => void terminal.push(['warn', e, f]),
+        error: (e, f) => void terminal.push(['error', e, f]),
+      },
+      { now: () => 5 },
+    );
     const a: FeedEvent[] = [];
     const b: FeedEvent[] = [];
     const stopA = feed.subscribe((e) => a.push(e));

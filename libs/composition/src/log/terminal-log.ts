@@ -34,7 +34,8 @@ export class TerminalLog implements LogPort {
     }
     const colors = this.options.colors ?? false;
     const { correlationId, ...rest } = fields;
-    const levelColor = level === 'error' ? 31 : level === 'warn' ? 33 : event.startsWith('crm.') ? 32 : event.startsWith('alert.') ? 35 : event.startsWith('command.') ? 34 : 36;
+    const levelColor =
+      level === 'error' ? 31 : level === 'warn' ? 33 : event.startsWith('crm.') ? 32 : event.startsWith('alert.') ? 35 : event.startsWith('command.') ? 34 : 36;
     const corr = typeof correlationId === 'string' ? color(90, `[${correlationId.slice(0, 8)}]`, colors) + ' ' : '';
     const details = Object.entries(rest)
       .filter(([, v]) => v !== undefined) // an undefined field is an absent one, as in the JSON form

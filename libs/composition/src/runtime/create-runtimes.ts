@@ -26,7 +26,11 @@ function streamProcessorParts(container: Container, config: FieldlinkConfig): Ru
 }
 
 function orchestratorParts(container: Container, config: FieldlinkConfig): RuntimePart[] {
-  const parts = [queueProcessorPart(container, APP_TOKENS.AlertsProcessor, 'inbound-alerts'), commandFeedbackPart(container), commandAcknowledgementsPart(container, repliesConsumerGroupOf(config))];
+  const parts = [
+    queueProcessorPart(container, APP_TOKENS.AlertsProcessor, 'inbound-alerts'),
+    commandFeedbackPart(container),
+    commandAcknowledgementsPart(container, repliesConsumerGroupOf(config)),
+  ];
   if (container.isBound(APP_TOKENS.OutboundProcessor)) parts.push(queueProcessorPart(container, APP_TOKENS.OutboundProcessor, 'outbound-messages'));
   // Sends again what a throttled hub left requested (not with a CRM that announces its commands: the outbound queue redelivers), and expires overdue commands.
   if (container.isBound(APP_TOKENS.CommandSweep)) parts.push(pendingCommandsPart(container, config.commands.sweepIntervalMs));
@@ -50,9 +54,21 @@ export async function createOrchestrator(config: FieldlinkConfig, options: Runti
 }
 
 /** Both in one process over one set of adapters (shared in-memory ones on the embedded default); `extraParts` run last. */
-export async function createCombinedRuntime(config: FieldlinkConfig, options: RuntimeOptions = {}, extraParts: (container: Container) => RuntimePart[] = () => []): Promise<Result<FieldlinkRuntime, ConfigIssue[]>> {
+export async function createCombinedRuntime(
+  config: FieldlinkConfig,
+  options: RuntimeOptions = {},
+  extraParts: (container: Container) => RuntimePart[] = () => [],
+): Promise<Result<FieldlinkRuntime, ConfigIssue[]>> {
   const assembled = await assemble(config, [...ROLE_PORTS['stream-processor'], ...ROLE_PORTS.orchestrator, 'deviceClient'], options);
   if (!assembled.ok) return assembled;
   const { container, feed, adapters } = assembled.value;
-  return ok(new FieldlinkRuntime(config, container, feed, [...orchestratorParts(container, config), ...streamProcessorParts(container, config), ...extraParts(container)], adapters));
+  return ok(
+    new FieldlinkRuntime(
+      config,
+      container,
+      feed,
+      [...orchestratorParts(container, config), ...streamProcessorParts(container, config), ...extraParts(container)],
+      adapters,
+    ),
+  );
 }

@@ -142,9 +142,12 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
   // A CFS devicerules.json is the reference data when given; otherwise the device types' own threshold rules.
   const rules = config.rules.file === undefined ? ok(deviceRulesOfTypes(types.value)) : deviceRulesOf(config.rules.file);
   if (!rules.ok) return err(rules.error.map((i) => ({ path: 'rules.file', message: `${i.path}: ${i.message}`, source: config.rules.file! })));
-  const catalog = new DeviceTypeCatalog([{ name: types.value.source === 'built-in' ? 'built-in' : 'configuration', deviceTypes: types.value.types.map((t) => t.definition) }]);
+  const catalog = new DeviceTypeCatalog([
+    { name: types.value.source === 'built-in' ? 'built-in' : 'configuration', deviceTypes: types.value.types.map((t) => t.definition) },
+  ]);
   const automation = automationPolicyOf(config.automation.file, catalog, config.rules.defaultDeviceType);
-  if (!automation.ok) return err(automation.error.map((i) => ({ path: 'automation.file', message: `${i.path}: ${i.message}`, source: config.automation.file! })));
+  if (!automation.ok)
+    return err(automation.error.map((i) => ({ path: 'automation.file', message: `${i.path}: ${i.message}`, source: config.automation.file! })));
   let hub: InMemoryIotHub | undefined;
   const built = await buildPortAdapters(
     [...new Set(ports)],
@@ -175,7 +178,21 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
     },
   };
   const dispatchDirectly = !crmAnnouncesOnOutboundQueue(config);
-  return ok({ container: createFieldlinkContainer({ config, feed, clock, ids, adapters, dispatchDirectly, catalog, deviceTypes: types.value, automation: automation.value }), feed, adapters });
+  return ok({
+    container: createFieldlinkContainer({
+      config,
+      feed,
+      clock,
+      ids,
+      adapters,
+      dispatchDirectly,
+      catalog,
+      deviceTypes: types.value,
+      automation: automation.value,
+    }),
+    feed,
+    adapters,
+  });
 }
 
 // ---- the parts ----

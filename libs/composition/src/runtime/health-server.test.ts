@@ -27,7 +27,10 @@ describe('health endpoints', () => {
     const server = await serve(() => readiness);
     expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(await get(`${server.url}/healthz`)).toEqual({ status: 200, body: { service: 'test-service', status: 'alive' } });
-    expect(await get(`${server.url}/readyz`)).toEqual({ status: 503, body: { service: 'test-service', status: 'not-ready', notReady: [{ part: 'telemetry-ingest', reason: 'starting' }] } });
+    expect(await get(`${server.url}/readyz`)).toEqual({
+      status: 503,
+      body: { service: 'test-service', status: 'not-ready', notReady: [{ part: 'telemetry-ingest', reason: 'starting' }] },
+    });
     readiness = { ready: true };
     expect(await get(`${server.url}/readyz`)).toEqual({ status: 200, body: { service: 'test-service', status: 'ready' } });
   });
@@ -62,10 +65,23 @@ describe('runtime readiness', () => {
   it('is not ready until every part started, names the part being started and the failure of one that could not, and is not ready once stopping', async () => {
     let release: () => void = () => undefined;
     const runtime = await runtimeOf([part('first'), part('second', () => new Promise<void>((resolve) => (release = resolve))), part('third')]);
-    expect(runtime.readiness()).toEqual({ ready: false, notReady: [{ part: 'first', reason: 'not started' }, { part: 'second', reason: 'not started' }, { part: 'third', reason: 'not started' }] });
+    expect(runtime.readiness()).toEqual({
+      ready: false,
+      notReady: [
+        { part: 'first', reason: 'not started' },
+        { part: 'second', reason: 'not started' },
+        { part: 'third', reason: 'not started' },
+      ],
+    });
     const started = runtime.start();
     await expect.poll(() => runtime.starting).toBe('second');
-    expect(runtime.readiness()).toEqual({ ready: false, notReady: [{ part: 'second', reason: 'starting' }, { part: 'third', reason: 'not started' }] });
+    expect(runtime.readiness()).toEqual({
+      ready: false,
+      notReady: [
+        { part: 'second', reason: 'starting' },
+        { part: 'third', reason: 'not started' },
+      ],
+    });
     release();
     await started;
     expect(runtime.readiness()).toEqual({ ready: true });
@@ -74,7 +90,10 @@ describe('runtime readiness', () => {
 
     const failing = await runtimeOf([part('telemetry-ingest', async () => Promise.reject(new Error("consumer group 'rulescg' does not exist")))]);
     await expect(failing.start()).rejects.toThrow('telemetry-ingest could not start');
-    expect(failing.readiness()).toEqual({ ready: false, notReady: [{ part: 'telemetry-ingest', reason: "could not start: consumer group 'rulescg' does not exist" }] });
+    expect(failing.readiness()).toEqual({
+      ready: false,
+      notReady: [{ part: 'telemetry-ingest', reason: "could not start: consumer group 'rulescg' does not exist" }],
+    });
   });
 });
 

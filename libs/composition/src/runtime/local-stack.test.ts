@@ -16,7 +16,6 @@ afterEach(async () => {
   stack = undefined;
 });
 
-
 const examples = (file: string): string => fileURLToPath(new URL(`../../../../apps/cli/examples/${file}`, import.meta.url));
 /** The demo policy `fieldlink up` turns on. */
 const DEMO = { automation: { file: examples('automation.demo.yaml') } };
@@ -42,7 +41,11 @@ describe('the local stack', () => {
     s.fleet.nudge('thermostat-2', 20);
     await s.fleet.tick();
     const alert = await waitFor('the CRM alert', async () => (await crm.listIoTAlerts({ deviceId: 'thermostat-2' }))[0]);
-    expect(alert).toMatchObject({ deviceId: 'thermostat-2', customerAssetId: 'local-asset-thermostat-2', description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/) });
+    expect(alert).toMatchObject({
+      deviceId: 'thermostat-2',
+      customerAssetId: 'local-asset-thermostat-2',
+      description: expect.stringMatching(/^Temperature reading of 8\d(\.\d)? exceeded a threshold of 70$/),
+    });
 
     const command = await waitFor('the Set Values command', async () => (await crm.listCommands({ deviceId: 'thermostat-2' }))[0]);
     expect(command).toMatchObject({ name: 'Set Values', parentAlertId: alert.alertId });
@@ -90,11 +93,17 @@ describe('the local stack', () => {
     const sensors = s.sensors!;
     // 300 kPa, climbing 6,000 a minute: over 800 within six seconds of simulated time.
     for (let i = 0; i < 6; i++) await sensors.tick(1_000);
-    const alert = await waitFor('the pressure alert', async () => (await crm.listIoTAlerts({ deviceId: 'pressuresensor-1' })).find((a) => a.parentAlertId === undefined));
+    const alert = await waitFor('the pressure alert', async () =>
+      (await crm.listIoTAlerts({ deviceId: 'pressuresensor-1' })).find((a) => a.parentAlertId === undefined),
+    );
     expect(alert.description).toMatch(/^Pressure reading of \d+(\.\d)? exceeded a threshold of 800$/);
     expect(JSON.parse(alert.alertData)).toMatchObject({ readingtype: 'Pressure', threshold: 800, ruleoutput: 'AlarmPressure' });
     const command = await waitFor('the Release Pressure command', async () => (await crm.listCommands({ deviceId: 'pressuresensor-1' }))[0]);
-    expect(command).toMatchObject({ name: 'Release Pressure', parentAlertId: alert.alertId, message: '{"CommandName":"Release Pressure","Parameters":{"Pressure":"300"}}' });
+    expect(command).toMatchObject({
+      name: 'Release Pressure',
+      parentAlertId: alert.alertId,
+      message: '{"CommandName":"Release Pressure","Parameters":{"Pressure":"300"}}',
+    });
     await waitFor('the sensor to apply it', () => (sensors.get('pressuresensor-1')?.lastCommand?.outcome === 'completed' ? true : undefined));
     expect(sensors.get('pressuresensor-1')).toMatchObject({ values: { Pressure: 300 }, drifting: false });
     await waitFor('the acknowledgement', async () => ((await crm.getCommand(command.commandId))?.state === 'acknowledged' ? true : undefined));
@@ -104,8 +113,11 @@ describe('the local stack', () => {
     expect(await crm.listCommands({ deviceId: 'thermostat-1' })).toEqual([]);
   });
 
-  it('refuses a Set Values out of the device type\'s range, and a thermostat command to a pressure sensor, with the reason', async () => {
-    const s = await start({ devices: 1, drifting: 0, sensors: { deviceType: 'PressureSensor', devices: 1, drifting: 0 } }, { deviceTypes: { file: examples('device-types.pressure.yaml') } });
+  it("refuses a Set Values out of the device type's range, and a thermostat command to a pressure sensor, with the reason", async () => {
+    const s = await start(
+      { devices: 1, drifting: 0, sensors: { deviceType: 'PressureSensor', devices: 1, drifting: 0 } },
+      { deviceTypes: { file: examples('device-types.pressure.yaml') } },
+    );
     const requests = s.get(APP_TOKENS.CommandRequests);
     expect(await requests.request({ deviceId: 'thermostat-1', commandName: 'Set Values', parameters: { Reading: { Temperature: '1e308' } } })).toMatchObject({
       ok: false,
@@ -115,7 +127,10 @@ describe('the local stack', () => {
       ok: false,
       error: { code: 'InvalidCommand', message: expect.stringContaining('"Set Values" is not a command of PressureSensor') },
     });
-    expect(await requests.request({ deviceId: 'pressuresensor-1', commandName: 'Release Pressure', parameters: { Pressure: '-1e308' } })).toMatchObject({ ok: false, error: { message: expect.stringContaining('Pressure: expected at least 0') } });
+    expect(await requests.request({ deviceId: 'pressuresensor-1', commandName: 'Release Pressure', parameters: { Pressure: '-1e308' } })).toMatchObject({
+      ok: false,
+      error: { message: expect.stringContaining('Pressure: expected at least 0') },
+    });
   });
 
   it('turns the CFS telemetry fixture into the CFS alert record, with the reading\u2019s event token as correlation id', async () => {
@@ -128,7 +143,11 @@ describe('the local stack', () => {
       const alerts = await crm.listIoTAlerts();
       return alerts.length > 0 ? alerts : undefined;
     });
-    expect(alert).toMatchObject({ deviceId: 'thermostat-1', alertToken: '6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01', description: 'Temperature reading of 86 exceeded a threshold of 70' });
+    expect(alert).toMatchObject({
+      deviceId: 'thermostat-1',
+      alertToken: '6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01',
+      description: 'Temperature reading of 86 exceeded a threshold of 70',
+    });
     expect(events.find((e) => e.event === 'crm.alert-created')?.fields.correlationId).toBe('6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01');
   });
 
@@ -152,18 +171,32 @@ describe('the local stack', () => {
     const unknown = await s.fleet.addDevice('thermostat-unregistered');
     expect(unknown.ok && unknown.value.connection).toBe('failed');
     expect(await s.registerDevice('thermostat-added')).toEqual({ ok: true, value: undefined });
-    expect(await crm.getDevice('thermostat-added-record')).toMatchObject({ deviceId: 'thermostat-added', customerAssetId: 'local-asset-thermostat-added', registrationStatus: 192350003 });
+    expect(await crm.getDevice('thermostat-added-record')).toMatchObject({
+      deviceId: 'thermostat-added',
+      customerAssetId: 'local-asset-thermostat-added',
+      registrationStatus: 192350003,
+    });
     const added = await s.fleet.addDevice('thermostat-added');
     expect(added.ok && added.value.connection).toBe('connected');
     const refused = await s.registerDevice('bad id with spaces');
     expect(refused.ok).toBe(false);
-    expect(!refused.ok && refused.error).toEqual({ code: 'RegistrationRefused', message: expect.stringMatching(/^the hub refused to register it: "bad id with spaces" is not a valid IoT Hub device id/) });
+    expect(!refused.ok && refused.error).toEqual({
+      code: 'RegistrationRefused',
+      message: expect.stringMatching(/^the hub refused to register it: "bad id with spaces" is not a valid IoT Hub device id/),
+    });
   });
 
   it('refuses to start with an adapter no factory builds, naming the port', async () => {
     const config = parseConfig({});
     if (!config.ok) throw new Error('default config refused');
-    const context = { config: config.value, clock: { now: () => 0 }, ids: { newId: () => 'x' }, log: silentLog, deviceRules: [], inMemoryHub: () => new InMemoryIotHub() };
+    const context = {
+      config: config.value,
+      clock: { now: () => 0 },
+      ids: { newId: () => 'x' },
+      log: silentLog,
+      deviceRules: [],
+      inMemoryHub: () => new InMemoryIotHub(),
+    };
     expect(await buildPortAdapters(['crm', 'alertsQueue'], context, [{ crm: IN_MEMORY_FACTORIES.crm! }])).toEqual({
       ok: false,
       error: [{ path: 'ports.alertsQueue', message: 'the "in-memory" adapter is not available in this build' }],

@@ -80,12 +80,18 @@ export class LocalStack {
    */
   async registerDevice(deviceId: string): Promise<Result<void, DevicePreparationError>> {
     const config = this.runtime.config;
-    if (!this.container.isBound(APP_TOKENS.DeviceRegistrations)) return err(codedError('RegistrationUnavailable', 'this process has no device registration: the device cannot be registered'));
+    if (!this.container.isBound(APP_TOKENS.DeviceRegistrations))
+      return err(codedError('RegistrationUnavailable', 'this process has no device registration: the device cannot be registered'));
     await registerSimulatedDevices(this.container, config, [deviceId], config.rules.defaultDeviceType);
     const device = await this.get<CrmGatewayPort>(TOKENS.CrmGateway).getDevice(localRecordIds(config).deviceRecordId(deviceId));
     if (device?.registrationStatus === RegistrationStatus.Registered) return ok(undefined);
-    if (device?.registrationStatus === RegistrationStatus.Error) return err(codedError('RegistrationRefused', `the hub refused to register it${device.registrationMessage === undefined ? '' : `: ${device.registrationMessage}`}`));
-    return err(codedError('RegistrationPending', `its registration has not completed (status ${device?.registrationStatus ?? 'unknown'}); it cannot connect yet`));
+    if (device?.registrationStatus === RegistrationStatus.Error)
+      return err(
+        codedError('RegistrationRefused', `the hub refused to register it${device.registrationMessage === undefined ? '' : `: ${device.registrationMessage}`}`),
+      );
+    return err(
+      codedError('RegistrationPending', `its registration has not completed (status ${device?.registrationStatus ?? 'unknown'}); it cannot connect yet`),
+    );
   }
 }
 
@@ -100,22 +106,44 @@ export async function createLocalStack(config: FieldlinkConfig, options: LocalSt
   const runtime = await createCombinedRuntime(config, options, (container) => {
     const { deviceType, devices } = config.simulator.sensors;
     sensorType = deviceType === undefined ? undefined : resolveToken(container, APP_TOKENS.DeviceTypes).types.find((t) => t.definition.name === deviceType);
-    return [fleetPart(container, config, holder, options.manualFleet === true), ...(sensorType !== undefined && devices > 0 ? [sensorsPart(container, config, sensorType, holder, options.manualFleet === true)] : [])];
+    return [
+      fleetPart(container, config, holder, options.manualFleet === true),
+      ...(sensorType !== undefined && devices > 0 ? [sensorsPart(container, config, sensorType, holder, options.manualFleet === true)] : []),
+    ];
   });
   if (!runtime.ok) return runtime;
   const { deviceType, devices } = config.simulator.sensors;
   if (devices > 0 && sensorType === undefined) {
     await runtime.value.stop();
-    return err([{ path: 'simulator.sensors.deviceType', message: deviceType === undefined ? 'required when simulator.sensors.devices is above 0' : `"${deviceType}" is not a device type of deviceTypes.file` }]);
+    return err([
+      {
+        path: 'simulator.sensors.deviceType',
+        message: deviceType === undefined ? 'required when simulator.sensors.devices is above 0' : `"${deviceType}" is not a device type of deviceTypes.file`,
+      },
+    ]);
   }
   if (holder.fleet === undefined) return err([{ path: 'ports.deviceClient', message: 'no device client: the simulated fleet cannot connect' }]);
   return ok(new LocalStack(runtime.value, holder.fleet, holder.sensors));
 }
 
-function sensorsPart(container: Container, config: FieldlinkConfig, type: ConfiguredDeviceType, holder: { sensors?: SensorFleet }, manual: boolean): RuntimePart {
+function sensorsPart(
+  container: Container,
+  config: FieldlinkConfig,
+  type: ConfiguredDeviceType,
+  holder: { sensors?: SensorFleet },
+  manual: boolean,
+): RuntimePart {
   const feed = resolveToken(container, APP_TOKENS.EventFeed);
-  const simulation = Object.fromEntries(type.readings.map((r) => [r.name, { normal: r.simulation?.normal ?? r.min, driftPerMinute: r.simulation?.driftPerMinute ?? 0 }]));
-  const sensors = new SensorFleet({ deviceClient: resolveToken(container, TOKENS.DeviceClient), deviceType: type.definition, simulation, intervalMs: config.simulator.intervalMs, log: feed });
+  const simulation = Object.fromEntries(
+    type.readings.map((r) => [r.name, { normal: r.simulation?.normal ?? r.min, driftPerMinute: r.simulation?.driftPerMinute ?? 0 }]),
+  );
+  const sensors = new SensorFleet({
+    deviceClient: resolveToken(container, TOKENS.DeviceClient),
+    deviceType: type.definition,
+    simulation,
+    intervalMs: config.simulator.intervalMs,
+    log: feed,
+  });
   holder.sensors = sensors;
   return {
     name: 'simulated-sensors',
@@ -147,7 +175,10 @@ function fleetPart(container: Container, config: FieldlinkConfig, holder: { flee
       await registerSimulatedDevices(container, config, simulatedDeviceIds(config), config.rules.defaultDeviceType);
       const { drifting, driftPerMinute } = config.simulator;
       for (const [i, deviceId] of simulatedDeviceIds(config).entries()) {
-        const added = await fleet.addDevice(deviceId, i < drifting ? { temperature: 68, target: 62, driftPerMinute } : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) });
+        const added = await fleet.addDevice(
+          deviceId,
+          i < drifting ? { temperature: 68, target: 62, driftPerMinute } : { temperature: 60 + (i % 5), humidity: 40 + (i % 7), target: 60 + (i % 5) },
+        );
         if (!added.ok) feed.error('device.add-failed', { deviceId, error: describeFleetError(added.error) });
       }
       if (!manual) fleet.start();
@@ -176,12 +207,22 @@ async function registerSimulatedDevices(container: Container, config: FieldlinkC
   for (const d of devices) {
     if ((await crm.getDevice(d.deviceRecordId)) !== undefined) continue;
     await crm.upsertCustomerAsset({ customerAssetId: ids.customerAssetId(d.deviceId), name: `Contoso HQ, floor 3: ${d.deviceId}` });
-    await crm.upsertDevice({ ...d, name: d.deviceId, deviceType, customerAssetId: ids.customerAssetId(d.deviceId), registrationStatus: RegistrationStatus.Unregistered });
+    await crm.upsertDevice({
+      ...d,
+      name: d.deviceId,
+      deviceType,
+      customerAssetId: ids.customerAssetId(d.deviceId),
+      registrationStatus: RegistrationStatus.Unregistered,
+    });
   }
   if (crmAnnouncesOnOutboundQueue(config) && crm instanceof DynamicsCrmGateway && container.isBound(APP_TOKENS.OutboundProcessor)) {
     if (devices.length === 0) return;
     await crm.registerDevices(devices.map((d) => d.deviceRecordId));
-    await untilRegistered(crm, devices.map((d) => d.deviceRecordId), resolveToken(container, TOKENS.Log));
+    await untilRegistered(
+      crm,
+      devices.map((d) => d.deviceRecordId),
+      resolveToken(container, TOKENS.Log),
+    );
     return;
   }
   await resolveToken(container, APP_TOKENS.DeviceRegistrations).register(devices, 'local-stack');
@@ -192,11 +233,16 @@ async function untilRegistered(crm: CrmGatewayPort, deviceRecordIds: readonly st
   const until = Date.now() + REGISTRATION_WAIT_MS;
   while (waiting.size > 0) {
     for (const device of await crm.listDevices()) {
-      if (device.registrationStatus === RegistrationStatus.Registered || device.registrationStatus === RegistrationStatus.Error) waiting.delete(device.deviceRecordId);
+      if (device.registrationStatus === RegistrationStatus.Registered || device.registrationStatus === RegistrationStatus.Error)
+        waiting.delete(device.deviceRecordId);
     }
     if (waiting.size === 0) return;
     if (Date.now() > until) {
-      log.warn('device.registration-pending', { devices: waiting.size, waitedMs: REGISTRATION_WAIT_MS, message: 'the CRM\u2019s registration request has not come back through the outbound queue; devices not registered yet cannot connect' });
+      log.warn('device.registration-pending', {
+        devices: waiting.size,
+        waitedMs: REGISTRATION_WAIT_MS,
+        message: 'the CRM\u2019s registration request has not come back through the outbound queue; devices not registered yet cannot connect',
+      });
       return;
     }
     await new Promise((r) => setTimeout(r, 100));

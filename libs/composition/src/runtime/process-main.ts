@@ -16,7 +16,8 @@ export interface ProcessMainOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-const USAGE = (name: string): string => `Usage: ${name} [--config <file>]\n\nReads one configuration document (--config or ${CONFIG_FILE_ENV}; JSON or YAML), overridden by FIELDLINK_* environment variables, and runs until SIGINT or SIGTERM.\n`;
+const USAGE = (name: string): string =>
+  `Usage: ${name} [--config <file>]\n\nReads one configuration document (--config or ${CONFIG_FILE_ENV}; JSON or YAML), overridden by FIELDLINK_* environment variables, and runs until SIGINT or SIGTERM.\n`;
 
 /**
  * The whole of a service's main: read the configuration (`--config <file>` and the environment),
@@ -27,7 +28,11 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
   const env = options.env ?? process.env;
   let file: string | undefined;
   try {
-    const { values } = parseArgs({ args: [...(options.argv ?? process.argv.slice(2))], options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } }, strict: true });
+    const { values } = parseArgs({
+      args: [...(options.argv ?? process.argv.slice(2))],
+      options: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+    });
     if (values.help === true) {
       process.stdout.write(USAGE(options.name));
       return 0;
@@ -49,13 +54,22 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
   const startup = { timeoutMs: config.startup.timeoutMs, stopRequested: stop.requested };
   let created: Result<FieldlinkRuntime, ConfigIssue[]> | undefined;
   // Up before anything connects: alive at once, ready once every part started.
-  const health = await startHealthOf(config, options.name, readinessOf(() => (created?.ok === true ? created.value : undefined)), log);
+  const health = await startHealthOf(
+    config,
+    options.name,
+    readinessOf(() => (created?.ok === true ? created.value : undefined)),
+    log,
+  );
   if (!health.ok) {
     stop.dispose();
     process.stderr.write(`${health.error.message}\n`);
     return 1;
   }
-  const built = await startWithin(async () => void (created = await options.create(config, { log })), () => 'adapters', startup);
+  const built = await startWithin(
+    async () => void (created = await options.create(config, { log })),
+    () => 'adapters',
+    startup,
+  );
   if (built.kind !== 'started') return aborted(config, built, options.name, undefined, health.value);
   if (!created!.ok) {
     stop.dispose();
@@ -64,15 +78,29 @@ export async function runProcessMain(options: ProcessMainOptions): Promise<numbe
     return 2;
   }
   const runtime = created!.value;
-  const started = await startWithin(() => runtime.start(), () => runtime.starting, {
-    ...startup,
-    onWaiting: (part, elapsedMs) => log.info(`${options.name}.still-starting`, { part: part ?? 'unknown', waitedS: Math.round(elapsedMs / 1000), limitMs: config.startup.timeoutMs }),
-  });
+  const started = await startWithin(
+    () => runtime.start(),
+    () => runtime.starting,
+    {
+      ...startup,
+      onWaiting: (part, elapsedMs) =>
+        log.info(`${options.name}.still-starting`, { part: part ?? 'unknown', waitedS: Math.round(elapsedMs / 1000), limitMs: config.startup.timeoutMs }),
+    },
+  );
   if (started.kind !== 'started') return aborted(config, started, options.name, runtime, health.value);
-  log.info(`${options.name}.started`, { profile: config.profile, ports: Object.entries(config.ports).map(([p, a]) => `${p}=${a}`).join(','), stop: 'SIGINT or SIGTERM' });
+  log.info(`${options.name}.started`, {
+    profile: config.profile,
+    ports: Object.entries(config.ports)
+      .map(([p, a]) => `${p}=${a}`)
+      .join(','),
+    stop: 'SIGINT or SIGTERM',
+  });
   // A service on its own over in-memory adapters only meets no other process: said once, at start.
   if (Object.values(config.ports).every((adapter) => adapter === 'in-memory')) {
-    log.warn(`${options.name}.shares-nothing`, { message: 'every port is in memory: this process shares no queue, store or CRM with another; use profile durable (one data directory) or the Azure adapters to run the services as separate processes' });
+    log.warn(`${options.name}.shares-nothing`, {
+      message:
+        'every port is in memory: this process shares no queue, store or CRM with another; use profile durable (one data directory) or the Azure adapters to run the services as separate processes',
+    });
   }
   await stop.requested;
   log.info(`${options.name}.stopping`);
@@ -89,7 +117,12 @@ export type HealthStartError = CodedError<'HealthPortUnavailable'>;
  * The health endpoints when `health.port` asks for them (none on 0). A port that cannot be had is
  * one line naming it and the setting, and the service does not start.
  */
-export async function startHealthOf(config: FieldlinkConfig, service: string, readiness: () => Readiness, log?: TerminalLog): Promise<Result<HealthServer | undefined, HealthStartError>> {
+export async function startHealthOf(
+  config: FieldlinkConfig,
+  service: string,
+  readiness: () => Readiness,
+  log?: TerminalLog,
+): Promise<Result<HealthServer | undefined, HealthStartError>> {
   if (config.health.port === 0) return ok(undefined);
   try {
     const server = await startHealthServer({ service, host: config.health.host, port: config.health.port, readiness });
@@ -106,7 +139,13 @@ export async function startHealthOf(config: FieldlinkConfig, service: string, re
 }
 
 /** A start-up that did not finish: one line, a brief stop of what started, and the exit code (128 + signal, or 1). */
-async function aborted(config: FieldlinkConfig, outcome: Exclude<StartOutcome, { kind: 'started' }>, name: string, runtime: FieldlinkRuntime | undefined, health: HealthServer | undefined): Promise<number> {
+async function aborted(
+  config: FieldlinkConfig,
+  outcome: Exclude<StartOutcome, { kind: 'started' }>,
+  name: string,
+  runtime: FieldlinkRuntime | undefined,
+  health: HealthServer | undefined,
+): Promise<number> {
   process.stderr.write(`${describeStartOutcome(config, outcome, name)}\n`);
   if (runtime !== undefined) await Promise.race([runtime.stop().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 3_000).unref())]);
   await health?.close();

@@ -30,12 +30,17 @@ export async function startWithin(start: () => Promise<void>, waitingFor: () => 
   const outcome = await Promise.race<StartOutcome>([
     start().then(
       (): StartOutcome => ({ kind: 'started' }),
-      (error: unknown): StartOutcome => ({ kind: 'failed', part: error instanceof PartStartError ? error.part : waitingFor(), error: error instanceof PartStartError ? error.cause : error }),
+      (error: unknown): StartOutcome => ({
+        kind: 'failed',
+        part: error instanceof PartStartError ? error.part : waitingFor(),
+        error: error instanceof PartStartError ? error.cause : error,
+      }),
     ),
     options.stopRequested.then((signal): StartOutcome => ({ kind: 'signal', signal })),
     new Promise<StartOutcome>((resolve) => {
       if (options.timeoutMs > 0) timers.push(setTimeout(() => resolve({ kind: 'timed-out', waitingFor: waitingFor() }), options.timeoutMs));
-      if (options.onWaiting !== undefined) timers.push(setInterval(() => options.onWaiting!(waitingFor(), Date.now() - began), options.progressEveryMs ?? 5_000));
+      if (options.onWaiting !== undefined)
+        timers.push(setInterval(() => options.onWaiting!(waitingFor(), Date.now() - began), options.progressEveryMs ?? 5_000));
     }),
   ]);
   for (const t of timers) clearTimeout(t);
@@ -76,11 +81,19 @@ interface Endpoint {
 
 /** The services each part of a runtime connects to when it starts, from the configuration. */
 function endpointsOf(config: FieldlinkConfig, part: string | undefined): Endpoint[] {
-  const connection = (path: 'serviceBus.connectionString' | 'eventHubs.connectionString' | 'iotHub.connectionString' | 'blob.connectionString', value: string | undefined): Endpoint[] =>
+  const connection = (
+    path: 'serviceBus.connectionString' | 'eventHubs.connectionString' | 'iotHub.connectionString' | 'blob.connectionString',
+    value: string | undefined,
+  ): Endpoint[] =>
     value === undefined ? [] : [{ endpoint: endpointOfConnectionString(value) ?? '(an endpoint the connection string does not name)', setting: path }];
-  const dataverse = (): Endpoint[] => (config.ports.crm !== 'dataverse' ? [] : config.dataverse.embedded ? [] : [{ endpoint: redactUrl(config.dataverse.url ?? ''), setting: 'dataverse.url' }]);
-  const eventHubs = (): Endpoint[] => (config.ports.telemetry === 'event-hubs' ? [...connection('eventHubs.connectionString', config.eventHubs.connectionString), ...connection('blob.connectionString', config.blob.connectionString)] : []);
-  const serviceBus = (port: 'alertsQueue' | 'outboundQueue'): Endpoint[] => (config.ports[port] === 'service-bus' ? connection('serviceBus.connectionString', config.serviceBus.connectionString) : []);
+  const dataverse = (): Endpoint[] =>
+    config.ports.crm !== 'dataverse' ? [] : config.dataverse.embedded ? [] : [{ endpoint: redactUrl(config.dataverse.url ?? ''), setting: 'dataverse.url' }];
+  const eventHubs = (): Endpoint[] =>
+    config.ports.telemetry === 'event-hubs'
+      ? [...connection('eventHubs.connectionString', config.eventHubs.connectionString), ...connection('blob.connectionString', config.blob.connectionString)]
+      : [];
+  const serviceBus = (port: 'alertsQueue' | 'outboundQueue'): Endpoint[] =>
+    config.ports[port] === 'service-bus' ? connection('serviceBus.connectionString', config.serviceBus.connectionString) : [];
   const iotHub = (...ports: Array<'deviceRegistry' | 'cloudToDevice' | 'deviceClient'>): Endpoint[] =>
     ports.some((p) => config.ports[p] === 'iot-hub') ? connection('iotHub.connectionString', config.iotHub.connectionString) : [];
   switch (part) {
@@ -96,14 +109,25 @@ function endpointsOf(config: FieldlinkConfig, part: string | undefined): Endpoin
     case 'simulated-fleet':
       return [...dataverse(), ...iotHub('deviceRegistry', 'deviceClient')];
     default:
-      return [...dataverse(), ...eventHubs(), ...serviceBus('alertsQueue'), ...serviceBus('outboundQueue'), ...iotHub('deviceRegistry', 'cloudToDevice', 'deviceClient')];
+      return [
+        ...dataverse(),
+        ...eventHubs(),
+        ...serviceBus('alertsQueue'),
+        ...serviceBus('outboundQueue'),
+        ...iotHub('deviceRegistry', 'cloudToDevice', 'deviceClient'),
+      ];
   }
 }
 
-const unique = (endpoints: Endpoint[]): Endpoint[] => endpoints.filter((e, i) => endpoints.findIndex((o) => o.endpoint === e.endpoint && o.setting === e.setting) === i);
+const unique = (endpoints: Endpoint[]): Endpoint[] =>
+  endpoints.filter((e, i) => endpoints.findIndex((o) => o.endpoint === e.endpoint && o.setting === e.setting) === i);
 
 const describeEndpoints = (endpoints: Endpoint[]): string =>
-  endpoints.length === 0 ? '' : `; check ${unique(endpoints).map((e) => `${e.endpoint} (${e.setting}, ${envNameOf(e.setting)})`).join(' and ')}`;
+  endpoints.length === 0
+    ? ''
+    : `; check ${unique(endpoints)
+        .map((e) => `${e.endpoint} (${e.setting}, ${envNameOf(e.setting)})`)
+        .join(' and ')}`;
 
 /** The endpoints a part connects to, for a progress line: `https://hub… (iotHub.connectionString)`; empty when none. */
 export function endpointsToCheck(config: FieldlinkConfig, part: string | undefined): string {

@@ -35,7 +35,9 @@ class Act implements fc.Command<{ status: number }, { phase: AlertPhase }> {
     const result = applyAlertAction(r.phase, this.action);
     if (expected === undefined) {
       // The refusal's code says why: a closed alert, an inactive one, or an action that does not apply.
-      expect(!result.ok && result.error.code).toBe(r.phase.state === AlertState.Closed ? 'AlertClosed' : r.phase.state === AlertState.Inactive ? 'AlertInactive' : 'ActionRefused');
+      expect(!result.ok && result.error.code).toBe(
+        r.phase.state === AlertState.Closed ? 'AlertClosed' : r.phase.state === AlertState.Inactive ? 'AlertInactive' : 'ActionRefused',
+      );
       return;
     }
     expect(result.ok && result.value.status).toBe(expected);
@@ -50,14 +52,23 @@ class Act implements fc.Command<{ status: number }, { phase: AlertPhase }> {
 describe('the alert state machine', () => {
   it('never leaves Closed, never skips to a status its action does not lead to, keeps statecode and statuscode in step, and codes each refusal by the phase (model-based)', () => {
     fc.assert(
-      fc.property(fc.commands(ACTIONS.map((a) => fc.constant(new Act(a))), { maxCommands: 30 }), (cmds) => {
-        fc.modelRun(() => ({ model: { status: AlertStatus.Active as number }, real: { phase: ALERT_CREATED } }), cmds);
-      }),
+      fc.property(
+        fc.commands(
+          ACTIONS.map((a) => fc.constant(new Act(a))),
+          { maxCommands: 30 },
+        ),
+        (cmds) => {
+          fc.modelRun(() => ({ model: { status: AlertStatus.Active as number }, real: { phase: ALERT_CREATED } }), cmds);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('sends a new alert to In Progress – Command Sent when a command goes out', () => {
-    expect(applyAlertAction(ALERT_CREATED, 'commandSent')).toEqual({ ok: true, value: { state: AlertState.InProgress, status: AlertStatus.InProgressCommandSent } });
+    expect(applyAlertAction(ALERT_CREATED, 'commandSent')).toEqual({
+      ok: true,
+      value: { state: AlertState.InProgress, status: AlertStatus.InProgressCommandSent },
+    });
   });
 });

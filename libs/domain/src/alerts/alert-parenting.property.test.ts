@@ -4,7 +4,10 @@ import { parentFor, type ParentableAlert } from './alert-parenting.js';
 
 describe('alert parenting', () => {
   it('always yields roots with children only (depth ≤ 1), and a child of a matching alert within the window', () => {
-    const arrivals = fc.array(fc.record({ device: fc.constantFrom('a', 'b'), gap: fc.integer({ min: 0, max: 200_000 }), reading: fc.constantFrom('Temperature', 'Humidity') }), { maxLength: 60 });
+    const arrivals = fc.array(
+      fc.record({ device: fc.constantFrom('a', 'b'), gap: fc.integer({ min: 0, max: 200_000 }), reading: fc.constantFrom('Temperature', 'Humidity') }),
+      { maxLength: 60 },
+    );
     fc.assert(
       fc.property(arrivals, fc.boolean(), (list, byReading) => {
         const policy = { windowMs: 300_000, fields: byReading ? ['readingtype'] : [] };
@@ -24,7 +27,14 @@ describe('alert parenting', () => {
         }
         // An alert is a root exactly when no earlier alert matches within the window.
         alerts.forEach((alert, i) => {
-          const matched = alerts.slice(0, i).some((e) => e.deviceId === alert.deviceId && alert.alertTime - e.alertTime <= policy.windowMs && (!byReading || e.fields?.['readingtype'] === alert.fields?.['readingtype']));
+          const matched = alerts
+            .slice(0, i)
+            .some(
+              (e) =>
+                e.deviceId === alert.deviceId &&
+                alert.alertTime - e.alertTime <= policy.windowMs &&
+                (!byReading || e.fields?.['readingtype'] === alert.fields?.['readingtype']),
+            );
           expect(alert.parentId !== undefined).toBe(matched);
         });
       }),

@@ -24,7 +24,11 @@ export interface ParentableAlert {
  * parent is passed on, so a chain collapses to one root and no alert is deeper than one level.
  * Undefined when nothing matches: the new alert is a root.
  */
-export function parentFor(alert: Omit<ParentableAlert, 'id' | 'parentId'>, earlier: readonly ParentableAlert[], policy: ParentingPolicy = DEFAULT_PARENTING_POLICY): string | undefined {
+export function parentFor(
+  alert: Omit<ParentableAlert, 'id' | 'parentId'>,
+  earlier: readonly ParentableAlert[],
+  policy: ParentingPolicy = DEFAULT_PARENTING_POLICY,
+): string | undefined {
   let match: ParentableAlert | undefined;
   for (const candidate of earlier) {
     if (candidate.deviceId !== alert.deviceId || Math.abs(alert.alertTime - candidate.alertTime) > policy.windowMs) continue;

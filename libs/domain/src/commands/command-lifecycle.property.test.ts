@@ -4,11 +4,23 @@ import { applyCommandEvent, cfsStatusOf, commandStateForFeedback, TERMINAL_COMMA
 import { CfsCommandStatus, type CommandState, type DeliveryFeedbackStatus } from './command-values.js';
 
 /** The only steps there are; every other pair would skip or undo one. */
-const EDGES = new Set(['requested>sent', 'requested>failed', 'sent>delivered', 'sent>expired', 'sent>rejected', 'sent>failed', 'delivered>acknowledged', 'delivered>expired']);
+const EDGES = new Set([
+  'requested>sent',
+  'requested>failed',
+  'sent>delivered',
+  'sent>expired',
+  'sent>rejected',
+  'sent>failed',
+  'delivered>acknowledged',
+  'delivered>expired',
+]);
 const EVENTS: CommandEvent[] = [
   { type: 'sent' },
   { type: 'sendFailed', reason: 'hub unreachable' },
-  ...(['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged'] as DeliveryFeedbackStatus[]).map((status): CommandEvent => ({ type: 'feedback', status })),
+  ...(['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged'] as DeliveryFeedbackStatus[]).map((status): CommandEvent => ({
+    type: 'feedback',
+    status,
+  })),
   { type: 'acknowledged' },
   { type: 'timedOut' },
   { type: 'answerTimedOut' },
@@ -35,21 +47,37 @@ class Step implements fc.Command<{ history: CommandState[] }, { state: CommandSt
 describe('the command state machine', () => {
   it('never leaves a terminal state (refused as CommandEnded) and never skips a required step (model-based)', () => {
     fc.assert(
-      fc.property(fc.commands(EVENTS.map((e) => fc.constant(new Step(e))), { maxCommands: 20 }), (cmds) => {
-        fc.modelRun(() => ({ model: { history: ['requested'] as CommandState[] }, real: { state: 'requested' as CommandState } }), cmds);
-      }),
+      fc.property(
+        fc.commands(
+          EVENTS.map((e) => fc.constant(new Step(e))),
+          { maxCommands: 20 },
+        ),
+        (cmds) => {
+          fc.modelRun(() => ({ model: { history: ['requested'] as CommandState[] }, real: { state: 'requested' as CommandState } }), cmds);
+        },
+      ),
       { numRuns: 300 },
     );
   });
 
   it('keeps the CFS status in step: In Progress, then Sent, or Error at a failed end', () => {
     expect(cfsStatusOf('requested')).toBe(CfsCommandStatus.InProgress);
-    expect(['sent', 'delivered', 'acknowledged'].map((s) => cfsStatusOf(s as CommandState))).toEqual([CfsCommandStatus.Sent, CfsCommandStatus.Sent, CfsCommandStatus.Sent]);
-    expect(['expired', 'rejected', 'failed'].map((s) => cfsStatusOf(s as CommandState))).toEqual([CfsCommandStatus.Error, CfsCommandStatus.Error, CfsCommandStatus.Error]);
+    expect(['sent', 'delivered', 'acknowledged'].map((s) => cfsStatusOf(s as CommandState))).toEqual([
+      CfsCommandStatus.Sent,
+      CfsCommandStatus.Sent,
+      CfsCommandStatus.Sent,
+    ]);
+    expect(['expired', 'rejected', 'failed'].map((s) => cfsStatusOf(s as CommandState))).toEqual([
+      CfsCommandStatus.Error,
+      CfsCommandStatus.Error,
+      CfsCommandStatus.Error,
+    ]);
   });
 
   it('maps every hub delivery feedback to the state it leads to', () => {
-    expect(Object.fromEntries((['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged'] as const).map((f) => [f, commandStateForFeedback(f)]))).toEqual({ Success: 'delivered', Expired: 'expired', DeliveryCountExceeded: 'failed', Rejected: 'rejected', Purged: 'failed' });
+    expect(
+      Object.fromEntries((['Success', 'Expired', 'DeliveryCountExceeded', 'Rejected', 'Purged'] as const).map((f) => [f, commandStateForFeedback(f)])),
+    ).toEqual({ Success: 'delivered', Expired: 'expired', DeliveryCountExceeded: 'failed', Rejected: 'rejected', Purged: 'failed' });
   });
 
   it('expires a delivered command the device never answered, and only a delivered one', () => {
@@ -60,6 +88,9 @@ describe('the command state machine', () => {
   });
 
   it('refuses an acknowledgement before delivery, with the reason', () => {
-    expect(applyCommandEvent('sent', { type: 'acknowledged' })).toEqual({ ok: false, error: { code: 'TransitionRefused', message: 'an acknowledgement needs the command delivered first; it is sent' } });
+    expect(applyCommandEvent('sent', { type: 'acknowledged' })).toEqual({
+      ok: false,
+      error: { code: 'TransitionRefused', message: 'an acknowledgement needs the command delivered first; it is sent' },
+    });
   });
 });

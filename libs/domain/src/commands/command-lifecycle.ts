@@ -68,7 +68,9 @@ export function applyCommandEvent(state: CommandState, event: CommandEvent): Res
     case 'sendFailed':
       return state === 'requested' ? ok('failed') : refused(`the command was already ${state}`);
     case 'feedback':
-      return state === 'sent' ? ok(commandStateForFeedback(event.status)) : refused(state === 'requested' ? 'delivery feedback for a command not sent yet' : `delivery feedback for a command already ${state}`);
+      return state === 'sent'
+        ? ok(commandStateForFeedback(event.status))
+        : refused(state === 'requested' ? 'delivery feedback for a command not sent yet' : `delivery feedback for a command already ${state}`);
     case 'acknowledged':
       return state === 'delivered' ? ok('acknowledged') : refused(`an acknowledgement needs the command delivered first; it is ${state}`);
     case 'timedOut':

@@ -17,7 +17,14 @@ function checkValue(spec: ParameterSpec, value: unknown, path: Array<string | nu
       return;
     case 'number':
     case 'numericString': {
-      const n = spec.type === 'number' ? (typeof value === 'number' ? value : Number.NaN) : typeof value === 'string' && NUMERIC.test(value) ? Number(value) : Number.NaN;
+      const n =
+        spec.type === 'number'
+          ? typeof value === 'number'
+            ? value
+            : Number.NaN
+          : typeof value === 'string' && NUMERIC.test(value)
+            ? Number(value)
+            : Number.NaN;
       if (!Number.isFinite(n)) issues.push(issue(path, spec.type === 'number' ? 'expected a number' : 'expected a number written as a string, e.g. "30"'));
       else if (spec.min !== undefined && n < spec.min) issues.push(issue(path, `expected at least ${spec.min}`));
       else if (spec.max !== undefined && n > spec.max) issues.push(issue(path, `expected at most ${spec.max}`));
@@ -25,17 +32,25 @@ function checkValue(spec: ParameterSpec, value: unknown, path: Array<string | nu
     }
     case 'object':
       checkFields(spec.fields, spec.optional ?? [], value, path, issues);
-      if (spec.atLeastOne === true && isRecord(value) && Object.keys(value).length === 0) issues.push(issue(path, `expected at least one of ${Object.keys(spec.fields).join(', ')}`));
+      if (spec.atLeastOne === true && isRecord(value) && Object.keys(value).length === 0)
+        issues.push(issue(path, `expected at least one of ${Object.keys(spec.fields).join(', ')}`));
       return;
   }
 }
 
-function checkFields(fields: Readonly<Record<string, ParameterSpec>>, optional: readonly string[], value: unknown, path: Array<string | number>, issues: ValidationIssue[]): void {
+function checkFields(
+  fields: Readonly<Record<string, ParameterSpec>>,
+  optional: readonly string[],
+  value: unknown,
+  path: Array<string | number>,
+  issues: ValidationIssue[],
+): void {
   if (!isRecord(value)) {
     issues.push(issue(path, 'expected an object'));
     return;
   }
-  for (const key of Object.keys(value)) if (!(key in fields)) issues.push(issue([...path, key], `not a parameter here; expected ${Object.keys(fields).join(', ') || 'none'}`));
+  for (const key of Object.keys(value))
+    if (!(key in fields)) issues.push(issue([...path, key], `not a parameter here; expected ${Object.keys(fields).join(', ') || 'none'}`));
   for (const [key, spec] of Object.entries(fields)) {
     if (value[key] === undefined) {
       if (!optional.includes(key)) issues.push(issue([...path, key], 'required'));
@@ -54,7 +69,10 @@ export function validateCommand(deviceType: DeviceTypeDefinition, payload: unkno
   const name = payload['CommandName'];
   if (typeof name !== 'string') return err([issue(['CommandName'], 'expected a string')]);
   const command: CommandSpec | undefined = deviceType.commands.find((c) => c.name === name);
-  if (command === undefined) return err([issue(['CommandName'], `"${name}" is not a command of ${deviceType.name}; expected one of ${deviceType.commands.map((c) => `"${c.name}"`).join(', ')}`)]);
+  if (command === undefined)
+    return err([
+      issue(['CommandName'], `"${name}" is not a command of ${deviceType.name}; expected one of ${deviceType.commands.map((c) => `"${c.name}"`).join(', ')}`),
+    ]);
   const issues: ValidationIssue[] = [];
   for (const key of Object.keys(payload)) if (key !== 'CommandName' && key !== 'Parameters') issues.push(issue([key], 'not a field of a command'));
   checkFields(command.parameters, command.optional ?? [], payload['Parameters'] ?? {}, ['Parameters'], issues);
@@ -71,7 +89,11 @@ export interface CommandPropertyNames {
  * The same for the `msdyn_message` text as CFS stores it: the name and parameters under `names`,
  * CFS's `CommandName` / `Parameters` when not given; issues name the properties the message holds.
  */
-export function validateCommandMessage(deviceType: DeviceTypeDefinition, message: string, names?: CommandPropertyNames): Result<CommandPayload, ValidationIssue[]> {
+export function validateCommandMessage(
+  deviceType: DeviceTypeDefinition,
+  message: string,
+  names?: CommandPropertyNames,
+): Result<CommandPayload, ValidationIssue[]> {
   if (message.length > COMMAND_MESSAGE_MAX) return err([issue([], `expected at most ${COMMAND_MESSAGE_MAX} characters (msdyn_message)`)]);
   let payload: unknown;
   try {
@@ -79,10 +101,17 @@ export function validateCommandMessage(deviceType: DeviceTypeDefinition, message
   } catch {
     return err([issue([], 'expected the command as JSON text')]);
   }
-  if (names === undefined || (names.commandNameProperty === 'CommandName' && names.commandParametersProperty === 'Parameters')) return validateCommand(deviceType, payload);
+  if (names === undefined || (names.commandNameProperty === 'CommandName' && names.commandParametersProperty === 'Parameters'))
+    return validateCommand(deviceType, payload);
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) return err([issue([], 'expected the command as a JSON object')]);
   const source = payload as Record<string, unknown>;
   const checked = validateCommand(deviceType, { CommandName: source[names.commandNameProperty], Parameters: source[names.commandParametersProperty] });
-  if (!checked.ok) return err(checked.error.map((i) => ({ ...i, path: i.path.replace(/^CommandName/, names.commandNameProperty).replace(/^Parameters/, names.commandParametersProperty) })));
+  if (!checked.ok)
+    return err(
+      checked.error.map((i) => ({
+        ...i,
+        path: i.path.replace(/^CommandName/, names.commandNameProperty).replace(/^Parameters/, names.commandParametersProperty),
+      })),
+    );
   return checked;
 }

@@ -38,7 +38,17 @@ export const THERMOSTAT_DEVICE_TYPE: DeviceTypeDefinition = {
     {
       name: 'Set Values',
       // The ranges a thermostat can be set to (degrees, percent): a set point outside them is refused before it leaves.
-      parameters: { Reading: { type: 'object', fields: { Temperature: { type: 'numericString', min: THERMOSTAT_SET_POINT_RANGE.min, max: THERMOSTAT_SET_POINT_RANGE.max }, Humidity: { type: 'numericString', min: 0, max: 100 } }, optional: ['Temperature', 'Humidity'], atLeastOne: true } },
+      parameters: {
+        Reading: {
+          type: 'object',
+          fields: {
+            Temperature: { type: 'numericString', min: THERMOSTAT_SET_POINT_RANGE.min, max: THERMOSTAT_SET_POINT_RANGE.max },
+            Humidity: { type: 'numericString', min: 0, max: 100 },
+          },
+          optional: ['Temperature', 'Humidity'],
+          atLeastOne: true,
+        },
+      },
     },
   ],
   defaultRules: [

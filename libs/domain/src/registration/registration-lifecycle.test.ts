@@ -11,12 +11,24 @@ describe('registration', () => {
     expect(failed).toEqual({ ok: true, value: { status: RegistrationStatus.Error, message: 'DeviceAlreadyExists' } });
     if (!failed.ok) return;
     const retried = applyRegistrationEvent(failed.value, { type: 'requested' });
-    expect(retried.ok && applyRegistrationEvent(retried.value, { type: 'succeeded' })).toEqual({ ok: true, value: { status: RegistrationStatus.Registered, message: 'Registered' } });
+    expect(retried.ok && applyRegistrationEvent(retried.value, { type: 'succeeded' })).toEqual({
+      ok: true,
+      value: { status: RegistrationStatus.Registered, message: 'Registered' },
+    });
   });
 
   it('refuses steps that are not possible, with the reason', () => {
-    expect(applyRegistrationEvent(NEW_DEVICE_REGISTRATION, { type: 'succeeded' })).toEqual({ ok: false, error: { code: 'NotInProgress', message: 'no registration is in progress' } });
-    expect(applyRegistrationEvent({ status: RegistrationStatus.InProgress, message: '' }, { type: 'requested' })).toEqual({ ok: false, error: { code: 'AlreadyRequested', message: 'a registration is already in progress' } });
-    expect(applyRegistrationEvent({ status: RegistrationStatus.Registered, message: '' }, { type: 'unregistered' })).toEqual({ ok: true, value: { status: RegistrationStatus.Unregistered, message: '' } });
+    expect(applyRegistrationEvent(NEW_DEVICE_REGISTRATION, { type: 'succeeded' })).toEqual({
+      ok: false,
+      error: { code: 'NotInProgress', message: 'no registration is in progress' },
+    });
+    expect(applyRegistrationEvent({ status: RegistrationStatus.InProgress, message: '' }, { type: 'requested' })).toEqual({
+      ok: false,
+      error: { code: 'AlreadyRequested', message: 'a registration is already in progress' },
+    });
+    expect(applyRegistrationEvent({ status: RegistrationStatus.Registered, message: '' }, { type: 'unregistered' })).toEqual({
+      ok: true,
+      value: { status: RegistrationStatus.Unregistered, message: '' },
+    });
   });
 });

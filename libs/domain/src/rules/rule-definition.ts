@@ -30,10 +30,7 @@ export const conditionSchema = z
   .refine((c) => c.value !== undefined || c.reference !== undefined, { message: 'expected a "value" or a "reference"' });
 export type Condition = z.infer<typeof conditionSchema>;
 
-export const scopeSchema = z.union([
-  z.strictObject({ deviceType: name }),
-  z.strictObject({ deviceId: name }),
-]);
+export const scopeSchema = z.union([z.strictObject({ deviceType: name }), z.strictObject({ deviceId: name })]);
 export type RuleScope = z.infer<typeof scopeSchema>;
 
 export const clearSchema = z.discriminatedUnion('when', [
@@ -80,7 +77,14 @@ export const ruleSchema = z.discriminatedUnion('kind', [
   z.strictObject({ ...common, kind: z.literal('threshold'), reading: name, condition: conditionSchema }),
   z.strictObject({ ...common, kind: z.literal('duration'), reading: name, condition: conditionSchema, forMs: durationMs }),
   z.strictObject({ ...common, kind: z.literal('repeating'), reading: name, condition: conditionSchema, count: z.number().int().min(1).max(1_000_000) }),
-  z.strictObject({ ...common, kind: z.literal('window'), reading: name, aggregate: z.enum(AGGREGATE_FUNCTIONS), window: windowSchema, condition: conditionSchema }),
+  z.strictObject({
+    ...common,
+    kind: z.literal('window'),
+    reading: name,
+    aggregate: z.enum(AGGREGATE_FUNCTIONS),
+    window: windowSchema,
+    condition: conditionSchema,
+  }),
   z.strictObject({
     ...common,
     kind: z.literal('rateOfChange'),

@@ -39,7 +39,10 @@ function checkRules(document: RuleDocument): ValidationIssue[] {
     if (rule.suppression?.singleOpenAlert === true && clear.when === 'never') {
       issues.push(issue(at('suppression', 'singleOpenAlert'), 'an alert that never clears would suppress every later one: give the rule a clear'));
     }
-    if (rule.suppression?.identicalReadingWithinMs !== undefined && (rule.kind === 'absence' || rule.kind === 'rateOfChange' || (rule.kind === 'window' && rule.window.type === 'sliding'))) {
+    if (
+      rule.suppression?.identicalReadingWithinMs !== undefined &&
+      (rule.kind === 'absence' || rule.kind === 'rateOfChange' || (rule.kind === 'window' && rule.window.type === 'sliding'))
+    ) {
       issues.push(issue(at('suppression', 'identicalReadingWithinMs'), `does not apply to ${rule.kind === 'window' ? 'sliding window' : rule.kind} rules`));
     }
     if (rule.kind === 'absence' && clear.when !== 'conditionFalse' && clear.when !== 'never') {
@@ -47,7 +50,8 @@ function checkRules(document: RuleDocument): ValidationIssue[] {
     }
     if (rule.kind === 'window' && rule.window.type === 'hopping') {
       if (rule.window.hopMs > rule.window.sizeMs) issues.push(issue(at('window', 'hopMs'), 'expected a hop no longer than the window size'));
-      else if (rule.window.sizeMs / rule.window.hopMs > MAX_HOPS_PER_WINDOW) issues.push(issue(at('window', 'hopMs'), `expected at most ${MAX_HOPS_PER_WINDOW} hops per window`));
+      else if (rule.window.sizeMs / rule.window.hopMs > MAX_HOPS_PER_WINDOW)
+        issues.push(issue(at('window', 'hopMs'), `expected at most ${MAX_HOPS_PER_WINDOW} hops per window`));
     }
     if (rule.kind === 'anomaly' && rule.minHistory !== undefined && rule.minHistory > rule.history) {
       issues.push(issue(at('minHistory'), 'expected at most "history" readings'));
@@ -57,10 +61,13 @@ function checkRules(document: RuleDocument): ValidationIssue[] {
     if (clear.when === 'condition') conditions.push([clear.condition, at('clear', 'condition')]);
     for (const [condition, path] of conditions) {
       if (condition.reference === undefined || condition.value !== undefined) continue;
-      const values = 'deviceType' in rule.scope ? document.referenceData?.deviceTypes?.[rule.scope.deviceType] : document.referenceData?.devices?.[rule.scope.deviceId];
+      const values =
+        'deviceType' in rule.scope ? document.referenceData?.deviceTypes?.[rule.scope.deviceType] : document.referenceData?.devices?.[rule.scope.deviceId];
       if (values?.[condition.reference] === undefined) {
         const owner = 'deviceType' in rule.scope ? `device type "${rule.scope.deviceType}"` : `device "${rule.scope.deviceId}"`;
-        issues.push(issue([...path, 'reference'], `the reference data has no "${condition.reference}" for ${owner}, and the condition has no fallback "value"`));
+        issues.push(
+          issue([...path, 'reference'], `the reference data has no "${condition.reference}" for ${owner}, and the condition has no fallback "value"`),
+        );
       }
     }
   });

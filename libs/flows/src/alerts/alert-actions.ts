@@ -1,5 +1,15 @@
 // Flows 10–12 (alerts): what a user does with a stored IoT alert from the console: its state, a work order, a command.
-import { AlertState, applyAlertAction, err, ok, type AlertAction, type AlertActionRefusal, type AlertPhase, type CodedError, type Result } from '@fieldlink/domain';
+import {
+  AlertState,
+  applyAlertAction,
+  err,
+  ok,
+  type AlertAction,
+  type AlertActionRefusal,
+  type AlertPhase,
+  type CodedError,
+  type Result,
+} from '@fieldlink/domain';
 import type { CrmAlertsPort, CrmWorkPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
 import type { CommandRequestError, CommandRequests, RequestedCommand } from '../commands/command-requests.js';
 
@@ -32,11 +42,22 @@ export const NOTIFICATION_COMMAND = 'Notification';
 export class AlertActions {
   constructor(private readonly deps: AlertActionsDeps) {}
 
-  async sendCommand(alertId: string, commandName: string, parameters: Readonly<Record<string, unknown>>, options: SendCommandOptions = {}): Promise<Result<RequestedCommand, AlertActionError>> {
+  async sendCommand(
+    alertId: string,
+    commandName: string,
+    parameters: Readonly<Record<string, unknown>>,
+    options: SendCommandOptions = {},
+  ): Promise<Result<RequestedCommand, AlertActionError>> {
     return this.requestCommand(alertId, commandName, parameters, 'commandSent', options);
   }
 
-  private async requestCommand(alertId: string, commandName: string, parameters: Readonly<Record<string, unknown>>, action: AlertAction, options: SendCommandOptions): Promise<Result<RequestedCommand, AlertActionError>> {
+  private async requestCommand(
+    alertId: string,
+    commandName: string,
+    parameters: Readonly<Record<string, unknown>>,
+    action: AlertAction,
+    options: SendCommandOptions,
+  ): Promise<Result<RequestedCommand, AlertActionError>> {
     const alert = await this.alertFor(alertId, action);
     if (!alert.ok) return alert;
     const { next } = alert.value;
@@ -61,10 +82,16 @@ export class AlertActions {
     return this.requestCommand(alertId, NOTIFICATION_COMMAND, { Message: message }, 'notified', options);
   }
 
-  async createCase(alertId: string, details: { readonly title?: string; readonly description?: string } = {}): Promise<Result<{ readonly caseId: string; readonly created: boolean }, AlertActionError>> {
+  async createCase(
+    alertId: string,
+    details: { readonly title?: string; readonly description?: string } = {},
+  ): Promise<Result<{ readonly caseId: string; readonly created: boolean }, AlertActionError>> {
     const existing = await this.deps.crm.getIoTAlert(alertId);
     // Idempotent: asking again for the case of an alert that has one answers that case.
-    const alert = existing?.caseId !== undefined && existing.state !== AlertState.Closed ? ok({ alert: existing, next: phaseOf(existing) }) : await this.alertFor(alertId, 'caseCreated');
+    const alert =
+      existing?.caseId !== undefined && existing.state !== AlertState.Closed
+        ? ok({ alert: existing, next: phaseOf(existing) })
+        : await this.alertFor(alertId, 'caseCreated');
     if (!alert.ok) return alert;
     const a = alert.value.alert;
     const next = alert.value.next;
@@ -79,7 +106,10 @@ export class AlertActions {
     return ok(result);
   }
 
-  async createWorkOrder(alertId: string, details: WorkOrderDetails = {}): Promise<Result<{ readonly workOrderId: string; readonly created: boolean }, AlertActionError>> {
+  async createWorkOrder(
+    alertId: string,
+    details: WorkOrderDetails = {},
+  ): Promise<Result<{ readonly workOrderId: string; readonly created: boolean }, AlertActionError>> {
     const alert = await this.alertFor(alertId, 'workOrderCreated');
     if (!alert.ok) return alert;
     const a = alert.value.alert;
@@ -109,7 +139,10 @@ export class AlertActions {
   }
 
   /** The alert and the phase `action` leads it to (`applyAlertAction`), or the lifecycle's refusal with its reason. */
-  private async alertFor(alertId: string, action: AlertAction): Promise<Result<{ readonly alert: StoredIoTAlert; readonly next: AlertPhase }, AlertActionError>> {
+  private async alertFor(
+    alertId: string,
+    action: AlertAction,
+  ): Promise<Result<{ readonly alert: StoredIoTAlert; readonly next: AlertPhase }, AlertActionError>> {
     const alert = await this.deps.crm.getIoTAlert(alertId);
     if (alert === undefined) return err({ code: 'AlertNotFound', message: `No IoT alert with id ${alertId}` });
     const next = applyAlertAction(phaseOf(alert), action);

@@ -36,7 +36,13 @@ describe('orchestrator ← stream processor (flow 6)', () => {
   it('creates the msdyn_iotalert with the CFS mapping from a CFS alerts-queue message and completes the message', async () => {
     await pact
       .addAsynchronousInteraction()
-      .given('a device of a type with a threshold reads over it', { deviceId: cfsAlert.deviceid, readingType: cfsAlert.readingtype, reading: cfsAlert.reading, threshold: cfsAlert.threshold, ruleOutput: cfsAlert.ruleoutput })
+      .given('a device of a type with a threshold reads over it', {
+        deviceId: cfsAlert.deviceid,
+        readingType: cfsAlert.readingtype,
+        reading: cfsAlert.reading,
+        threshold: cfsAlert.threshold,
+        ruleOutput: cfsAlert.ruleoutput,
+      })
       .expectsToReceive('a CFS alerts-queue message', (b) =>
         b.withJSONContent(
           eachLike({

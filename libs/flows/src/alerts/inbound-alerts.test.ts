@@ -37,7 +37,8 @@ describe('InboundAlerts', () => {
         deviceId: 'thermostat-1',
         description: 'Temperature reading of 86 exceeded a threshold of 70',
         // The element as it came, 86.0 and 70.0 as written, as the CFS Logic App stores it.
-        alertData: '{"deviceid":"thermostat-1","readingtype":"Temperature","reading":86.0,"eventtoken":"6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01","threshold":70.0,"ruleoutput":"AlarmTemp","time":"2026-11-28T09:15:02.113Z"}',
+        alertData:
+          '{"deviceid":"thermostat-1","readingtype":"Temperature","reading":86.0,"eventtoken":"6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01","threshold":70.0,"ruleoutput":"AlarmTemp","time":"2026-11-28T09:15:02.113Z"}',
         alertTime: T0,
         alertType: AlertType.Anomaly,
         state: AlertState.Active,
@@ -109,15 +110,43 @@ describe('InboundAlerts', () => {
   it('reads an alerts-queue message whose columns keep the query\u2019s case (compatibility level 1.2) as one in lower case', async () => {
     const { queue, processor, crm } = setup();
     const element = (JSON.parse(fixture) as Array<Record<string, unknown>>)[0]!;
-    const pascal = Object.fromEntries(Object.entries(element).map(([k, v]) => [k === 'deviceid' ? 'DeviceId' : k === 'readingtype' ? 'ReadingType' : k === 'eventtoken' ? 'EventToken' : k === 'ruleoutput' ? 'RuleOutput' : k[0]!.toUpperCase() + k.slice(1), v]));
+    const pascal = Object.fromEntries(
+      Object.entries(element).map(([k, v]) => [
+        k === 'deviceid'
+          ? 'DeviceId'
+          : k === 'readingtype'
+            ? 'ReadingType'
+            : k === 'eventtoken'
+              ? 'EventToken'
+              : k === 'ruleoutput'
+                ? 'RuleOutput'
+                : k[0]!.toUpperCase() + k.slice(1),
+        v,
+      ]),
+    );
     await queue.send([{ messageId: 'm1', body: encode(JSON.stringify([pascal]).replace('"Reading":86', '"Reading":86.0')) }]);
     await processor.drainOnce();
-    expect(await crm.listIoTAlerts()).toMatchObject([{ alertToken: element['eventtoken'], deviceId: 'thermostat-1', description: 'Temperature reading of 86 exceeded a threshold of 70', alertData: expect.stringContaining('"DeviceId":"thermostat-1","ReadingType":"Temperature","Reading":86.0,') }]);
+    expect(await crm.listIoTAlerts()).toMatchObject([
+      {
+        alertToken: element['eventtoken'],
+        deviceId: 'thermostat-1',
+        description: 'Temperature reading of 86 exceeded a threshold of 70',
+        alertData: expect.stringContaining('"DeviceId":"thermostat-1","ReadingType":"Temperature","Reading":86.0,'),
+      },
+    ]);
   });
 });
 
 /** An element of one event over one reading's threshold. */
-const element = (token: string, readingType: string, ruleOutput: string, reading: number, deviceid = 'thermostat-1') => ({ deviceid, readingtype: readingType, reading, eventtoken: token, threshold: 70, ruleoutput: ruleOutput, time: new Date(T0).toISOString() });
+const element = (token: string, readingType: string, ruleOutput: string, reading: number, deviceid = 'thermostat-1') => ({
+  deviceid,
+  readingtype: readingType,
+  reading,
+  eventtoken: token,
+  threshold: 70,
+  ruleoutput: ruleOutput,
+  time: new Date(T0).toISOString(),
+});
 
 describe('InboundAlerts, every element its own alert', () => {
   it('makes one alert per element of a message with one event token, over its Temperature and its Humidity, and the token on each', async () => {
@@ -140,7 +169,11 @@ describe('InboundAlerts, every element its own alert', () => {
   it('property: a message of n elements with one token gives n records, and delivering it again, whole or after a failure part-way, still gives n', async () => {
     const readingTypes = ['Temperature', 'Humidity', 'Pressure', 'CO2'];
     const outputs = ['AlarmTemp', 'AlarmHigh', 'Notify'];
-    const elements = fc.uniqueArray(fc.tuple(fc.constantFrom(...readingTypes), fc.constantFrom(...outputs), fc.integer({ min: 71, max: 200 })), { minLength: 1, maxLength: 8, selector: ([r, o]) => `${r}/${o}` });
+    const elements = fc.uniqueArray(fc.tuple(fc.constantFrom(...readingTypes), fc.constantFrom(...outputs), fc.integer({ min: 71, max: 200 })), {
+      minLength: 1,
+      maxLength: 8,
+      selector: ([r, o]) => `${r}/${o}`,
+    });
     await fc.assert(
       fc.asyncProperty(elements, fc.integer({ min: 1, max: 3 }), fc.option(fc.nat({ max: 30 }), { nil: undefined }), async (items, deliveries, failAt) => {
         const faults = new FaultSchedule(failAt === undefined ? new Map() : new Map([[failAt + 1, 'after' as const]]));
@@ -151,7 +184,12 @@ describe('InboundAlerts, every element its own alert', () => {
         const stored = await crm.findIoTAlertsByToken('tok');
         expect(stored).toHaveLength(items.length);
         expect(new Set(stored.map((a) => a.alertId)).size).toBe(items.length);
-        expect(stored.map((a) => JSON.parse(a.alertData) as { readingtype: string; ruleoutput: string }).map((d) => `${d.readingtype}/${d.ruleoutput}`).sort()).toEqual(items.map(([r, o]) => `${r}/${o}`).sort());
+        expect(
+          stored
+            .map((a) => JSON.parse(a.alertData) as { readingtype: string; ruleoutput: string })
+            .map((d) => `${d.readingtype}/${d.ruleoutput}`)
+            .sort(),
+        ).toEqual(items.map(([r, o]) => `${r}/${o}`).sort());
       }),
       { numRuns: 60 },
     );
@@ -166,17 +204,23 @@ describe('InboundAlerts, the organisation enriches (as in a CFS deployment)', ()
         new Proxy(c, {
           get: (target, key, receiver) => {
             const value = Reflect.get(target, key, receiver) as unknown;
-            return typeof value === 'function' ? (...args: unknown[]) => (calls.push(String(key)), (value as (...a: unknown[]) => unknown).apply(target, args)) : value;
+            return typeof value === 'function'
+              ? (...args: unknown[]) => (calls.push(String(key)), (value as (...a: unknown[]) => unknown).apply(target, args))
+              : value;
           },
         }),
       'organisation',
     );
     await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-rec-1', deviceId: 'thermostat-1', customerAssetId: 'asset-9' }));
-    await queue.send([{ messageId: 'a', body: encode(alertAt('a', T0)) }, { messageId: 'b', body: encode(alertAt('b', T0 + 60_000)) }]);
+    await queue.send([
+      { messageId: 'a', body: encode(alertAt('a', T0)) },
+      { messageId: 'b', body: encode(alertAt('b', T0 + 60_000)) },
+    ]);
     await processor.drainOnce();
     const alerts = await crm.listIoTAlerts();
     expect(alerts).toHaveLength(2);
-    for (const a of alerts) expect(Object.keys(a).sort()).toEqual(['alertData', 'alertId', 'alertTime', 'alertToken', 'alertType', 'description', 'deviceId', 'state', 'status']);
+    for (const a of alerts)
+      expect(Object.keys(a).sort()).toEqual(['alertData', 'alertId', 'alertTime', 'alertToken', 'alertType', 'description', 'deviceId', 'state', 'status']);
     expect(calls).not.toContain('findDeviceByHubId');
     expect(calls).not.toContain('findRecentIoTAlerts');
   });

@@ -1,6 +1,25 @@
 // Flows 7–10 (alerts): the alerts-queue message into IoT alert records in the CRM, mapped and parented.
-import { AlertState, AlertStatus, AlertType, DEFAULT_PARENTING_POLICY, describeIssues, describeThresholdAlert, parentFor, type ParentableAlert, type ParentingPolicy } from '@fieldlink/domain';
-import { decodeCfsAlertMessage, type CrmDevicesPort, type CrmAlertsPort, type DecodedCfsAlert, type LogPort, type NewIoTAlert, type ReceivedQueueMessage, type StoredIoTAlert } from '@fieldlink/ports';
+import {
+  AlertState,
+  AlertStatus,
+  AlertType,
+  DEFAULT_PARENTING_POLICY,
+  describeIssues,
+  describeThresholdAlert,
+  parentFor,
+  type ParentableAlert,
+  type ParentingPolicy,
+} from '@fieldlink/domain';
+import {
+  decodeCfsAlertMessage,
+  type CrmDevicesPort,
+  type CrmAlertsPort,
+  type DecodedCfsAlert,
+  type LogPort,
+  type NewIoTAlert,
+  type ReceivedQueueMessage,
+  type StoredIoTAlert,
+} from '@fieldlink/ports';
 import { nameBasedGuid } from '../shared/deterministic-id.js';
 import { settleFailures } from '../shared/failure-settlement.js';
 import { complete, deadLetter, type Settlement } from '../shared/settlement.js';
@@ -66,7 +85,13 @@ export class InboundAlerts {
       const record = this.deps.enrichment === 'organisation' ? alert : await this.enriched(alert);
       const result = await crm.createIoTAlert(record);
       stored = (await crm.getIoTAlert(result.alertId)) ?? { ...record, alertId: result.alertId };
-      log.info(result.created ? 'crm.alert-created' : 'crm.alert-exists', { correlationId, alertId: result.alertId, deviceId: alert.deviceId, parentAlertId: stored.parentAlertId, description: alert.description });
+      log.info(result.created ? 'crm.alert-created' : 'crm.alert-exists', {
+        correlationId,
+        alertId: result.alertId,
+        deviceId: alert.deviceId,
+        parentAlertId: stored.parentAlertId,
+        description: alert.description,
+      });
     } else {
       log.info('crm.alert-exists', { correlationId, alertId: stored.alertId, deviceId: stored.deviceId });
     }
@@ -81,7 +106,9 @@ export class InboundAlerts {
     if (device === undefined) log.warn('crm.device-unknown', { correlationId: alert.alertToken, deviceId: alert.deviceId });
     const policy = this.deps.parenting ?? DEFAULT_PARENTING_POLICY;
     const earlier = await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs);
-    const candidates = earlier.filter((a) => a.alertId !== alert.alertId).map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId }));
+    const candidates = earlier
+      .filter((a) => a.alertId !== alert.alertId)
+      .map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId }));
     const candidate = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), candidates, policy);
     // A closed parent ends the debounce: the next crossing is a new root, with its own automation.
     const parentAlertId = candidate !== undefined && (await crm.getIoTAlert(candidate))?.state === AlertState.Closed ? undefined : candidate;

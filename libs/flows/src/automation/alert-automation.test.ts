@@ -43,7 +43,12 @@ const setup = async (config: AlertAutomationConfig | null = COOL_DOWN_POLICY, lo
     return 'complete';
   });
   const raise = async (token: string, reading = 86, time = T, deviceId = 'thermostat-1'): Promise<void> => {
-    await queue.send([{ messageId: token, body: encodeCfsAlertMessage([{ deviceId, readingType: 'Temperature', reading, eventToken: token, threshold: 70, ruleOutput: 'AlarmTemp', time }]) }]);
+    await queue.send([
+      {
+        messageId: token,
+        body: encodeCfsAlertMessage([{ deviceId, readingType: 'Temperature', reading, eventToken: token, threshold: 70, ruleOutput: 'AlarmTemp', time }]),
+      },
+    ]);
     await processor.drainOnce();
   };
   return { crm, cloudToDevice, queue, raise, received, actions, commands, dispatch };
@@ -74,7 +79,9 @@ describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
   });
 
   it('creates a work order with its incident type and priority', async () => {
-    const { crm, raise } = await setup({ rules: [{ name: 'wo', when: { ruleOutput: 'AlarmTemp' }, actions: [{ kind: 'create-work-order', incidentType: 'Thermostat repair', priority: 'High' }] }] });
+    const { crm, raise } = await setup({
+      rules: [{ name: 'wo', when: { ruleOutput: 'AlarmTemp' }, actions: [{ kind: 'create-work-order', incidentType: 'Thermostat repair', priority: 'High' }] }],
+    });
     await raise('e1');
     expect(await crm.listWorkOrders()).toMatchObject([{ incidentType: 'Thermostat repair', priority: 'High' }]);
   });
@@ -84,7 +91,16 @@ describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
     await raise('e1');
     const [alert] = await crm.listIoTAlerts();
     const [command] = await crm.listCommands();
-    expect(command).toMatchObject({ name: 'Set Values', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"21"}}}', deviceId: 'thermostat-1', deviceRecordId: 'dev-1', customerAssetId: 'asset-1', parentAlertId: alert!.alertId, state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+    expect(command).toMatchObject({
+      name: 'Set Values',
+      message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"21"}}}',
+      deviceId: 'thermostat-1',
+      deviceRecordId: 'dev-1',
+      customerAssetId: 'asset-1',
+      parentAlertId: alert!.alertId,
+      state: 'sent',
+      cfsStatus: CfsCommandStatus.Sent,
+    });
     expect(alert).toMatchObject({ state: AlertState.InProgress, status: AlertStatus.InProgressCommandSent, lastCommandId: command!.commandId });
     await settle();
     expect(received).toEqual([{ messageId: command!.commandId, body: command!.message }]);
@@ -93,7 +109,13 @@ describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
   it('closes the loop with delivery feedback: the command is delivered once the device completes it', async () => {
     const { crm, cloudToDevice, raise } = await setup();
     const feedback = new CommandFeedback({ crm, log: silentLog });
-    const delivered = new Promise<void>((resolve) => void cloudToDevice.subscribeFeedback(async (batch) => { await feedback.handle(batch); resolve(); }));
+    const delivered = new Promise<void>(
+      (resolve) =>
+        void cloudToDevice.subscribeFeedback(async (batch) => {
+          await feedback.handle(batch);
+          resolve();
+        }),
+    );
     await raise('e1');
     await delivered;
     expect(await crm.listCommands()).toMatchObject([{ state: 'delivered', cfsStatus: CfsCommandStatus.Sent }]);
@@ -110,7 +132,15 @@ describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
   it('runs the actions of every matching rule: case, work order and notification', async () => {
     const config: AlertAutomationConfig = {
       rules: [
-        { name: 'dispatch', when: { ruleOutput: 'AlarmTemp', readingType: 'Temperature' }, actions: [{ kind: 'notify', message: 'Reading {{alert.reading}} over {{alert.threshold}}' }, { kind: 'create-case' }, { kind: 'create-work-order', summary: 'Check {{device.name}}' }] },
+        {
+          name: 'dispatch',
+          when: { ruleOutput: 'AlarmTemp', readingType: 'Temperature' },
+          actions: [
+            { kind: 'notify', message: 'Reading {{alert.reading}} over {{alert.threshold}}' },
+            { kind: 'create-case' },
+            { kind: 'create-work-order', summary: 'Check {{device.name}}' },
+          ],
+        },
         { name: 'never', when: { ruleOutput: 'AlarmHumidity' }, actions: [{ kind: 'create-case', title: 'not me' }] },
       ],
     };
@@ -120,21 +150,31 @@ describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
     const [theCase] = await crm.listCases();
     expect(theCase).toMatchObject({ alertId: alert!.alertId, customerAssetId: 'asset-1', title: 'Temperature reading of 86 exceeded a threshold of 70' });
     expect(await crm.listWorkOrders()).toMatchObject([{ alertId: alert!.alertId, caseId: theCase!.caseId, summary: 'Check {{device.name}}' }]);
-    expect(await crm.listCommands()).toMatchObject([{ name: 'Notification', message: '{"CommandName":"Notification","Parameters":{"Message":"Reading 86 over 70"}}' }]);
+    expect(await crm.listCommands()).toMatchObject([
+      { name: 'Notification', message: '{"CommandName":"Notification","Parameters":{"Message":"Reading 86 over 70"}}' },
+    ]);
     expect(alert).toMatchObject({ state: AlertState.InProgress, status: AlertStatus.InProgressCaseCreated, caseId: theCase!.caseId });
   });
 
   it('refuses a configured command the device type does not know, says why, and leaves the alert active', async () => {
     const events: Array<{ event: string; fields?: LogFields }> = [];
-    const log: LogPort = { info: () => undefined, warn: () => undefined, error: (event, fields) => void events.push({ event, ...(fields === undefined ? {} : { fields }) }) };
-    const { crm, raise, queue } = await setup({ rules: [{ name: 'bad', when: {}, actions: [{ kind: 'send-command', commandName: 'Self Destruct', parameters: {} }] }] }, log);
+    const log: LogPort = {
+      info: () => undefined,
+      warn: () => undefined,
+      error: (event, fields) => void events.push({ event, ...(fields === undefined ? {} : { fields }) }),
+    };
+    const { crm, raise, queue } = await setup(
+      { rules: [{ name: 'bad', when: {}, actions: [{ kind: 'send-command', commandName: 'Self Destruct', parameters: {} }] }] },
+      log,
+    );
     await raise('e1');
     expect(await crm.listCommands()).toEqual([]);
     expect(await crm.listIoTAlerts()).toMatchObject([{ status: AlertStatus.Active }]);
-    expect(events).toMatchObject([{ event: 'automation.action-refused', fields: { rule: 'bad', detail: expect.stringContaining('"Self Destruct" is not a command of Thermostat') } }]);
+    expect(events).toMatchObject([
+      { event: 'automation.action-refused', fields: { rule: 'bad', detail: expect.stringContaining('"Self Destruct" is not a command of Thermostat') } },
+    ]);
     expect(queue.activeCount).toBe(0);
   });
-
 });
 
 describe('alert state follows the domain lifecycle (applyAlertAction)', () => {
@@ -145,7 +185,11 @@ describe('alert state follows the domain lifecycle (applyAlertAction)', () => {
     await actions.createCase(alert!.alertId);
     const sent = await actions.sendCommand(alert!.alertId, 'Reset Thermostat', {});
     expect(sent.ok).toBe(true);
-    expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({ state: AlertState.InProgress, status: AlertStatus.InProgressCaseCreated, lastCommandId: sent.ok ? sent.value.commandId : '' });
+    expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({
+      state: AlertState.InProgress,
+      status: AlertStatus.InProgressCaseCreated,
+      lastCommandId: sent.ok ? sent.value.commandId : '',
+    });
   });
 
   it('keeps the status on a notification, and moves an active alert to Command Sent on a command', async () => {
@@ -163,14 +207,21 @@ describe('alert state follows the domain lifecycle (applyAlertAction)', () => {
     await raise('e1');
     const [alert] = await crm.listIoTAlerts();
     await crm.updateIoTAlert(alert!.alertId, { state: AlertState.Inactive, status: AlertStatus.Inactive });
-    for (const refused of [await actions.sendCommand(alert!.alertId, 'Reset Thermostat', {}), await actions.createCase(alert!.alertId), await actions.createWorkOrder(alert!.alertId)]) {
-      expect(refused).toMatchObject({ ok: false, error: { code: 'AlertInactive', message: expect.stringContaining('the alert is inactive: reactivate it before') } });
+    for (const refused of [
+      await actions.sendCommand(alert!.alertId, 'Reset Thermostat', {}),
+      await actions.createCase(alert!.alertId),
+      await actions.createWorkOrder(alert!.alertId),
+    ]) {
+      expect(refused).toMatchObject({
+        ok: false,
+        error: { code: 'AlertInactive', message: expect.stringContaining('the alert is inactive: reactivate it before') },
+      });
     }
     expect(await crm.listCommands()).toEqual([]);
     expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({ state: AlertState.Inactive, status: AlertStatus.Inactive });
   });
 
-  it('raises a new root alert with its own automation at the first crossing after the device\'s alert was closed', async () => {
+  it("raises a new root alert with its own automation at the first crossing after the device's alert was closed", async () => {
     const { actions, crm, raise } = await setup();
     await raise('e1', 86, T);
     await raise('e2', 87, T + 60_000);
@@ -199,7 +250,10 @@ describe('AlertActions and CommandRequests (the console actions)', () => {
     await settle();
     expect(received.map((r) => r.body)).toEqual(['{"CommandName":"Reset Thermostat","Parameters":{}}']);
     const refused = await commands.request({ deviceId: 'thermostat-1', commandName: 'Set Values', parameters: { Reading: { Humidity: '130' } } });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'InvalidCommand', issues: [{ path: 'Parameters.Reading.Humidity', message: 'expected at most 100' }] } });
+    expect(refused).toMatchObject({
+      ok: false,
+      error: { code: 'InvalidCommand', issues: [{ path: 'Parameters.Reading.Humidity', message: 'expected at most 100' }] },
+    });
     expect(await crm.listCommands()).toHaveLength(1);
   });
 
@@ -223,7 +277,11 @@ describe('AlertActions and CommandRequests (the console actions)', () => {
     const result = await commands.request({ deviceId: 'thermostat-404', commandName: 'Reset Thermostat', parameters: {} });
     expect(result).toMatchObject({ ok: true, value: { dispatch: { kind: 'refused' } } });
     const [command] = await crm.listCommands();
-    expect(command).toMatchObject({ state: 'failed', cfsStatus: CfsCommandStatus.Error, statusReason: 'DeviceNotFound: The hub has no device "thermostat-404".' });
+    expect(command).toMatchObject({
+      state: 'failed',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: 'DeviceNotFound: The hub has no device "thermostat-404".',
+    });
     expect(await dispatch.dispatch(command!.commandId)).toEqual({ kind: 'already-dispatched', state: 'failed' });
   });
 });

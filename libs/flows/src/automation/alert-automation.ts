@@ -81,19 +81,34 @@ export class AlertAutomation implements StoredAlertHandler {
     const deviceType = device?.deviceType ?? this.deps.defaultDeviceType;
     const rules = this.config.rules.filter((r) => matches(r.when, alert, data, deviceType));
     if (rules.length === 0) return [];
-    const context = { alert: { ...data, description: alert.description, alertid: alert.alertId }, device: { name: device?.name, deviceId: alert.deviceId, settings: device?.settings ?? {}, tags: device?.tags ?? {} } };
+    const context = {
+      alert: { ...data, description: alert.description, alertid: alert.alertId },
+      device: { name: device?.name, deviceId: alert.deviceId, settings: device?.settings ?? {}, tags: device?.tags ?? {} },
+    };
     const outcomes: AutomationOutcome[] = [];
     for (const rule of rules) {
       for (const [index, action] of rule.actions.entries()) {
         const outcome = await this.run(alert, rule, index, action, context);
         outcomes.push(outcome);
-        this.deps.log[outcome.ok ? 'info' : 'error'](outcome.ok ? 'automation.action-done' : 'automation.action-refused', { correlationId: alert.alertToken, alertId: alert.alertId, rule: rule.name, action: action.kind, detail: outcome.detail });
+        this.deps.log[outcome.ok ? 'info' : 'error'](outcome.ok ? 'automation.action-done' : 'automation.action-refused', {
+          correlationId: alert.alertToken,
+          alertId: alert.alertId,
+          rule: rule.name,
+          action: action.kind,
+          detail: outcome.detail,
+        });
       }
     }
     return outcomes;
   }
 
-  private async run(alert: StoredIoTAlert, rule: AlertAutomationRule, index: number, action: AlertActionConfig, context: TemplateContext): Promise<AutomationOutcome> {
+  private async run(
+    alert: StoredIoTAlert,
+    rule: AlertAutomationRule,
+    index: number,
+    action: AlertActionConfig,
+    context: TemplateContext,
+  ): Promise<AutomationOutcome> {
     const base = { rule: rule.name, action: action.kind };
     const commandId = nameBasedGuid('alert-automation', alert.alertId, rule.name, String(index));
     switch (action.kind) {

@@ -28,7 +28,8 @@ async function sentCommand(message: string) {
   await crm.createCommand({ commandId: COMMAND_ID, name: JSON.parse(message).CommandName as string, message, deviceId: DEVICE });
   await crm.updateCommandStatus(COMMAND_ID, commandStatusUpdate('sent', 'Sent to the device'));
   const acks = new CommandAcknowledgements({ crm, rejected, log: silentLog });
-  const receive = (content: unknown) => acks.handle({ body: new TextEncoder().encode(JSON.stringify(content)), connectionDeviceId: DEVICE, enqueuedTime: 0, partitionId: '0', sequenceNumber: 1 });
+  const receive = (content: unknown) =>
+    acks.handle({ body: new TextEncoder().encode(JSON.stringify(content)), connectionDeviceId: DEVICE, enqueuedTime: 0, partitionId: '0', sequenceNumber: 1 });
   return { crm, rejected, receive };
 }
 
@@ -41,7 +42,11 @@ describe('orchestrator ← thermostat simulator: command acknowledgements (flows
       .addAsynchronousInteraction()
       .given('a thermostat received a command', { deviceId: DEVICE, commandId: COMMAND_ID, message: command })
       .expectsToReceive('an acknowledgement of an applied command', (b) =>
-        b.withJSONContent({ DeviceID: regex(HUB_DEVICE_ID_PATTERN.source, DEVICE), EventToken: uuid('6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01'), CommandAck: { CommandId: like(COMMAND_ID), Status: 'Applied' } }),
+        b.withJSONContent({
+          DeviceID: regex(HUB_DEVICE_ID_PATTERN.source, DEVICE),
+          EventToken: uuid('6f2c1a2e-58b4-4c4b-9d1e-3e1c2b7a9f01'),
+          CommandAck: { CommandId: like(COMMAND_ID), Status: 'Applied' },
+        }),
       )
       .executeTest(async (message) => {
         const { crm, rejected, receive } = await sentCommand(command);

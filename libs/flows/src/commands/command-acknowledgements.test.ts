@@ -9,8 +9,13 @@ import { commandStatusUpdate } from './command-progress.js';
 import { otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
 
 let sequence = 0;
-const envelope = (body: string | object, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope => aTelemetryEnvelope(body, { connectionDeviceId, enqueuedTime: 5_000, sequenceNumber: sequence++ });
-const ack = (status: 'Applied' | 'Refused', reason?: string, commandId = 'cmd-1') => ({ DeviceID: 'thermostat-1', EventToken: `ack-${sequence}`, ...commandAckField({ commandId, status, ...(reason === undefined ? {} : { reason }) }) });
+const envelope = (body: string | object, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope =>
+  aTelemetryEnvelope(body, { connectionDeviceId, enqueuedTime: 5_000, sequenceNumber: sequence++ });
+const ack = (status: 'Applied' | 'Refused', reason?: string, commandId = 'cmd-1') => ({
+  DeviceID: 'thermostat-1',
+  EventToken: `ack-${sequence}`,
+  ...commandAckField({ commandId, status, ...(reason === undefined ? {} : { reason }) }),
+});
 
 const setup = async (state: 'sent' | 'delivered' = 'delivered') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
@@ -24,7 +29,11 @@ describe('CommandAcknowledgements', () => {
   it('marks the command acknowledged when its device answers Applied, and a repeated answer changes nothing', async () => {
     const { crm, acks } = await setup();
     await acks.handleBatch([envelope(ack('Applied')), envelope(ack('Applied'))]);
-    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Acknowledged by the device' });
+    expect(await crm.getCommand('cmd-1')).toMatchObject({
+      state: 'acknowledged',
+      cfsStatus: CfsCommandStatus.Sent,
+      statusReason: 'Acknowledged by the device',
+    });
   });
 
   it('acknowledges a command whose delivery feedback has not come yet: the answer proves delivery', async () => {
@@ -45,7 +54,9 @@ describe('CommandAcknowledgements', () => {
     const { crm, rejected } = await setup('sent');
     const events: string[] = [];
     const feedback = new CommandFeedback({ crm, log: silentLog });
-    const raced = otherWriterBeforeStatusWrite(crm, () => feedback.handle([{ originalMessageId: 'cmd-1', deviceId: 'thermostat-1', status: 'Success', enqueuedTime: 4_000 }]));
+    const raced = otherWriterBeforeStatusWrite(crm, () =>
+      feedback.handle([{ originalMessageId: 'cmd-1', deviceId: 'thermostat-1', status: 'Success', enqueuedTime: 4_000 }]),
+    );
     const acks = new CommandAcknowledgements({ crm: raced, rejected, log: { ...silentLog, info: (event) => void events.push(event) } });
     await acks.handle(envelope(ack('Applied')));
     expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', statusReason: 'Acknowledged by the device' });
@@ -56,16 +67,26 @@ describe('CommandAcknowledgements', () => {
   it('never moves a command back: a Refused answer whose read was overtaken by Expired feedback leaves it expired', async () => {
     const { crm, rejected } = await setup('sent');
     const feedback = new CommandFeedback({ crm, log: silentLog });
-    const raced = otherWriterBeforeStatusWrite(crm, () => feedback.handle([{ originalMessageId: 'cmd-1', deviceId: 'thermostat-1', status: 'Expired', enqueuedTime: 4_000 }]));
+    const raced = otherWriterBeforeStatusWrite(crm, () =>
+      feedback.handle([{ originalMessageId: 'cmd-1', deviceId: 'thermostat-1', status: 'Expired', enqueuedTime: 4_000 }]),
+    );
     const acks = new CommandAcknowledgements({ crm: raced, rejected, log: silentLog });
     await acks.handle(envelope(ack('Refused', 'too late')));
-    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'expired', cfsStatus: CfsCommandStatus.Error, statusReason: 'Expired before the device received it' });
+    expect(await crm.getCommand('cmd-1')).toMatchObject({
+      state: 'expired',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: 'Expired before the device received it',
+    });
   });
 
   it('marks the command rejected with the device reason when it answers Refused', async () => {
     const { crm, acks } = await setup('sent');
     await acks.handle(envelope(ack('Refused', 'target out of range')));
-    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'rejected', cfsStatus: CfsCommandStatus.Error, statusReason: 'Refused by the device: target out of range' });
+    expect(await crm.getCommand('cmd-1')).toMatchObject({
+      state: 'rejected',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: 'Refused by the device: target out of range',
+    });
   });
 
   it('lets ordinary telemetry pass by untouched', async () => {
@@ -90,6 +111,9 @@ describe('CommandAcknowledgements', () => {
   });
 
   it('reads back what a device writes', () => {
-    expect(readCommandAck(commandAckField({ commandId: 'c', status: 'Refused', reason: 'r' }))).toEqual({ ok: true, ack: { commandId: 'c', status: 'Refused', reason: 'r' } });
+    expect(readCommandAck(commandAckField({ commandId: 'c', status: 'Refused', reason: 'r' }))).toEqual({
+      ok: true,
+      ack: { commandId: 'c', status: 'Refused', reason: 'r' },
+    });
   });
 });

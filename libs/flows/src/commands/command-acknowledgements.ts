@@ -71,12 +71,28 @@ export class CommandAcknowledgements {
     const found = await commandOfMessage(crm, ack.commandId, envelope.connectionDeviceId);
     if (found.kind === 'unknown') return this.reject(envelope, 'UnknownCommand', `${COMMAND_ACK_FIELD}.CommandId: no command ${ack.commandId}`);
     const command = found.command;
-    if (found.kind === 'other-device') return this.reject(envelope, 'CommandOfAnotherDevice', command.sendToAllConnectedDevices === true ? `command ${ack.commandId} was not sent to ${envelope.connectionDeviceId} under this message id` : `command ${ack.commandId} was sent to ${command.deviceId}, not to ${envelope.connectionDeviceId}`);
-    const fields = { correlationId: command.parentAlertId ?? command.commandId, commandId: command.commandId, deviceId: envelope.connectionDeviceId, status: ack.status };
+    if (found.kind === 'other-device')
+      return this.reject(
+        envelope,
+        'CommandOfAnotherDevice',
+        command.sendToAllConnectedDevices === true
+          ? `command ${ack.commandId} was not sent to ${envelope.connectionDeviceId} under this message id`
+          : `command ${ack.commandId} was sent to ${command.deviceId}, not to ${envelope.connectionDeviceId}`,
+      );
+    const fields = {
+      correlationId: command.parentAlertId ?? command.commandId,
+      commandId: command.commandId,
+      deviceId: envelope.connectionDeviceId,
+      status: ack.status,
+    };
     if (command.sendToAllConnectedDevices === true && ack.status === 'Refused') {
       // One device's refusal does not end a command the other devices may have applied.
       if (command.state === 'requested') throw new EarlyCommandReport(command.commandId);
-      log.warn('command.device-failed', { ...fields, messageId: ack.commandId, reason: `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}` });
+      log.warn('command.device-failed', {
+        ...fields,
+        messageId: ack.commandId,
+        reason: `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}`,
+      });
       return;
     }
     // A refusal means what the hub's Rejected feedback means; the device's reason goes with it.

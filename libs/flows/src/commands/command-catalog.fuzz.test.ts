@@ -5,12 +5,17 @@ import { deviceTypeCommandCatalog } from './command-catalog.js';
 
 /* The catalog reads msdyn_message text under the organisation's command property names: any text, any names → a payload or issues. */
 const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);
-const names = fc.record({ commandNameProperty: fc.oneof(fc.constant('CommandName'), fc.string({ maxLength: 8 })), commandParametersProperty: fc.oneof(fc.constant('Parameters'), fc.string({ maxLength: 8 })) });
+const names = fc.record({
+  commandNameProperty: fc.oneof(fc.constant('CommandName'), fc.string({ maxLength: 8 })),
+  commandParametersProperty: fc.oneof(fc.constant('Parameters'), fc.string({ maxLength: 8 })),
+});
 const message = fc.oneof(
   fc.string({ maxLength: 200 }),
   fc.uint8Array({ maxLength: 200 }).map((b) => new TextDecoder().decode(b)),
   fc.jsonValue({ maxDepth: 4 }).map((j) => JSON.stringify(j) ?? 'null'),
-  fc.tuple(names, fc.constantFrom('Set Values', 'Reset Thermostat', 'Notification', 'Nope'), fc.jsonValue({ maxDepth: 3 })).map(([n, c, p]) => JSON.stringify({ [n.commandNameProperty]: c, [n.commandParametersProperty]: p })),
+  fc
+    .tuple(names, fc.constantFrom('Set Values', 'Reset Thermostat', 'Notification', 'Nope'), fc.jsonValue({ maxDepth: 3 }))
+    .map(([n, c, p]) => JSON.stringify({ [n.commandNameProperty]: c, [n.commandParametersProperty]: p })),
 );
 
 describe('command catalog (fuzz)', () => {

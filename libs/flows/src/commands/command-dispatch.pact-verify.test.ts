@@ -38,9 +38,17 @@ const stateHandlers = {
     });
     const crm = new InMemoryCrm(new SequentialIds('record'));
     const catalog = deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES);
-    const requested = await new CommandRequests({ crm, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }).request({ deviceId: p.deviceId, commandName: p.commandName, parameters: p.parameters });
+    const requested = await new CommandRequests({ crm, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }).request({
+      deviceId: p.deviceId,
+      commandName: p.commandName,
+      parameters: p.parameters,
+    });
     if (!requested.ok) throw new Error(`provider state: ${requested.error.message}`);
-    scenario = { dispatch: new CommandDispatch({ crm, cloudToDevice: hub.cloudToDevice, registry: hub, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }), received, close: () => hub.close() };
+    scenario = {
+      dispatch: new CommandDispatch({ crm, cloudToDevice: hub.cloudToDevice, registry: hub, catalog, log: silentLog, defaultDeviceType: 'Thermostat' }),
+      received,
+      close: () => hub.close(),
+    };
     return undefined;
   },
 };
@@ -67,7 +75,13 @@ describe('orchestrator honours the pact of the thermostat (flows 16–19)', () =
   });
 
   it(`sends every command of ${PACT_FILE} from its real command requests and dispatch`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-thermostat-simulator', provider: 'fieldlink-orchestrator', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-thermostat-simulator',
+      provider: 'fieldlink-orchestrator',
+      pactFile: PACT_FILE,
+      providerProject: 'flows',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

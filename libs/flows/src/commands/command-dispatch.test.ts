@@ -1,6 +1,22 @@
-import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryRejectedTelemetry, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
+import {
+  InMemoryCloudToDevice,
+  InMemoryCrm,
+  InMemoryDeviceRegistry,
+  InMemoryRejectedTelemetry,
+  ManualClock,
+  SequentialIds,
+} from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus, err, type Result } from '@fieldlink/domain';
-import { silentLog, type CloudToDeviceError, type CloudToDeviceMessage, type CloudToDevicePort, type DeliveryFeedback, type LogFields, type LogPort, type TelemetryEnvelope } from '@fieldlink/ports';
+import {
+  silentLog,
+  type CloudToDeviceError,
+  type CloudToDeviceMessage,
+  type CloudToDevicePort,
+  type DeliveryFeedback,
+  type LogFields,
+  type LogPort,
+  type TelemetryEnvelope,
+} from '@fieldlink/ports';
 import { aCrmDevice, eventually } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { commandAckField, CommandAcknowledgements } from './command-acknowledgements.js';
@@ -28,7 +44,8 @@ interface Logged {
 const refusing = (inner: CloudToDevicePort, code: CloudToDeviceError['code'], times: number): CloudToDevicePort => {
   let left = times;
   return {
-    send: async (m: CloudToDeviceMessage): Promise<Result<void, CloudToDeviceError>> => (left-- > 0 ? err({ code, message: 'refused by the test hub' }) : inner.send(m)),
+    send: async (m: CloudToDeviceMessage): Promise<Result<void, CloudToDeviceError>> =>
+      left-- > 0 ? err({ code, message: 'refused by the test hub' }) : inner.send(m),
     subscribeFeedback: (handler) => inner.subscribeFeedback(handler),
   };
 };
@@ -72,7 +89,12 @@ const answer = (deviceId: string, messageId: string, status: 'Applied' | 'Refuse
   partitionId: '0',
   sequenceNumber: sequence++,
 });
-const feedbackOf = (deviceId: string, originalMessageId: string, status: DeliveryFeedback['status']): DeliveryFeedback => ({ originalMessageId, deviceId, status, enqueuedTime: T });
+const feedbackOf = (deviceId: string, originalMessageId: string, status: DeliveryFeedback['status']): DeliveryFeedback => ({
+  originalMessageId,
+  deviceId,
+  status,
+  enqueuedTime: T,
+});
 const settle = () => new Promise<void>((r) => setImmediate(r));
 
 describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallconnecteddevices)', () => {
@@ -86,7 +108,11 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
       { deviceId: 'thermostat-2', messageId: broadcastMessageId(commandId, 'thermostat-2'), body: RESET },
     ]);
     expect(broadcastMessageId(commandId, 'thermostat-1')).not.toBe(broadcastMessageId(commandId, 'thermostat-2'));
-    expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to all 2 connected devices' });
+    expect(await s.crm.getCommand(commandId)).toMatchObject({
+      state: 'sent',
+      cfsStatus: CfsCommandStatus.Sent,
+      statusReason: 'Sent to all 2 connected devices',
+    });
 
     expect(await s.dispatch.dispatch(commandId)).toEqual({ kind: 'already-dispatched', state: 'sent' });
     expect(await s.dispatch.dispatchRequested()).toEqual([]);
@@ -101,7 +127,10 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
     const subscription = await feedback.subscribe(s.hub);
     await s.dispatch.dispatch(commandId);
     // The hub's own feedback for both devices' messages (each completed by its device).
-    await eventually(async () => expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'delivered', statusReason: 'Delivered to the device' }), 5_000);
+    await eventually(
+      async () => expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'delivered', statusReason: 'Delivered to the device' }),
+      5_000,
+    );
     await subscription.close();
 
     const rejected = new InMemoryRejectedTelemetry();
@@ -119,7 +148,10 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
     const feedback = new CommandFeedback({ crm: s.crm, log: { ...silentLog, warn: (event, fields) => void s.logged.push({ event, fields: fields ?? {} }) } });
     await feedback.handle([feedbackOf('thermostat-1', broadcastMessageId(commandId, 'thermostat-1'), 'Expired')]);
     expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'sent' });
-    expect(s.logged).toContainEqual({ event: 'command.device-failed', fields: expect.objectContaining({ commandId, deviceId: 'thermostat-1', reason: 'Expired before the device received it' }) });
+    expect(s.logged).toContainEqual({
+      event: 'command.device-failed',
+      fields: expect.objectContaining({ commandId, deviceId: 'thermostat-1', reason: 'Expired before the device received it' }),
+    });
     await feedback.handle([feedbackOf('thermostat-2', broadcastMessageId(commandId, 'thermostat-2'), 'Success')]);
     expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'delivered' });
   });
@@ -161,7 +193,11 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
     s.registry.setConnectionState('thermostat-2', 'Disconnected');
     const commandId = await s.toAll();
     expect(await s.dispatch.dispatch(commandId)).toEqual({ kind: 'refused', reason: 'Sent to no device: no device is connected to the hub' });
-    expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'failed', cfsStatus: CfsCommandStatus.Error, statusReason: 'Sent to no device: no device is connected to the hub' });
+    expect(await s.crm.getCommand(commandId)).toMatchObject({
+      state: 'failed',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: 'Sent to no device: no device is connected to the hub',
+    });
     await settle();
     expect(s.received).toEqual([]);
   });
@@ -172,7 +208,11 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
     expect(await s.dispatch.dispatch(commandId)).toMatchObject({ kind: 'sent' });
     await settle();
     expect(s.received.map((r) => r.deviceId)).toEqual(['thermostat-2']);
-    expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to 1 of 2 connected devices; not sent to thermostat-1 (DeviceQueueFull: refused by the test hub)' });
+    expect(await s.crm.getCommand(commandId)).toMatchObject({
+      state: 'sent',
+      cfsStatus: CfsCommandStatus.Sent,
+      statusReason: 'Sent to 1 of 2 connected devices; not sent to thermostat-1 (DeviceQueueFull: refused by the test hub)',
+    });
     expect(await s.dispatch.dispatch(commandId)).toMatchObject({ kind: 'already-dispatched' });
   });
 
@@ -183,7 +223,9 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
     expect(await s.crm.getCommand(commandId)).toMatchObject({ state: 'requested', cfsStatus: CfsCommandStatus.InProgress });
     expect(await s.dispatch.dispatchRequested()).toMatchObject([{ kind: 'sent' }]);
     await settle();
-    expect(s.received.map((r) => r.messageId).sort()).toEqual([broadcastMessageId(commandId, 'thermostat-1'), broadcastMessageId(commandId, 'thermostat-2')].sort());
+    expect(s.received.map((r) => r.messageId).sort()).toEqual(
+      [broadcastMessageId(commandId, 'thermostat-1'), broadcastMessageId(commandId, 'thermostat-2')].sort(),
+    );
   });
 
   it('checks the command against each device type: a device whose type does not know it is named in the status, the others get it', async () => {
@@ -193,7 +235,9 @@ describe('CommandDispatch: a command to all connected devices (msdyn_sendtoallco
     await s.dispatch.dispatch(commandId);
     await settle();
     expect(s.received.map((r) => r.deviceId)).toEqual(['thermostat-1']);
-    expect((await s.crm.getCommand(commandId))?.statusReason).toMatch(/^Sent to 1 of 2 connected devices; not sent to thermostat-2 \(refused for device type NoSuchType: /);
+    expect((await s.crm.getCommand(commandId))?.statusReason).toMatch(
+      /^Sent to 1 of 2 connected devices; not sent to thermostat-2 \(refused for device type NoSuchType: /,
+    );
   });
 });
 
@@ -218,7 +262,14 @@ describe('CommandDispatch against other writers of the command status', () => {
     await s.crm.createCommand({ commandId: 'cmd-race', name: 'Reset Thermostat', message: RESET, deviceId: 'thermostat-1' });
     const second = new CommandDispatch({ crm: s.crm, cloudToDevice: s.hub, registry: s.registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat' });
     const raced = otherWriterBeforeStatusWrite(s.crm, async () => void (await second.dispatch('cmd-race')));
-    const first = new CommandDispatch({ crm: raced, cloudToDevice: refusing(s.hub, 'DeviceNotFound', 1), registry: s.registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat' });
+    const first = new CommandDispatch({
+      crm: raced,
+      cloudToDevice: refusing(s.hub, 'DeviceNotFound', 1),
+      registry: s.registry,
+      catalog,
+      log: silentLog,
+      defaultDeviceType: 'Thermostat',
+    });
     expect(await first.dispatch('cmd-race')).toEqual({ kind: 'already-dispatched', state: 'sent' });
     expect(await s.crm.getCommand('cmd-race')).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent });
   });

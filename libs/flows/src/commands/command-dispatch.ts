@@ -1,6 +1,15 @@
 // Flows 16–19 (commands): a requested command sent to its device (or to every connected one) through the hub.
 import { describeIssues, type CommandState } from '@fieldlink/domain';
-import type { CloudToDeviceError, CloudToDevicePort, CrmCommand, CrmCommandsPort, CrmDevicesPort, CrmSettingsPort, DeviceRegistryPort, LogPort } from '@fieldlink/ports';
+import type {
+  CloudToDeviceError,
+  CloudToDevicePort,
+  CrmCommand,
+  CrmCommandsPort,
+  CrmDevicesPort,
+  CrmSettingsPort,
+  DeviceRegistryPort,
+  LogPort,
+} from '@fieldlink/ports';
 import type { CommandCatalog } from './command-catalog.js';
 import { broadcastMessageId } from './command-message-id.js';
 import { commandStatusUpdate, writeReport } from './command-progress.js';
@@ -35,7 +44,8 @@ const DEVICES_NAMED = 20;
 
 const isTransient = (error: CloudToDeviceError): boolean => error.code === 'Throttled' || error.code === 'DeviceQueueFull';
 
-type DeviceSend = { readonly deviceId: string; readonly result: 'sent' } | { readonly deviceId: string; readonly result: 'refused' | 'deferred'; readonly reason: string };
+type DeviceSend =
+  { readonly deviceId: string; readonly result: 'sent' } | { readonly deviceId: string; readonly result: 'refused' | 'deferred'; readonly reason: string };
 
 /**
  * Flows 16–19: a requested command is checked against its device type, sent to the device as a
@@ -171,7 +181,8 @@ export class CommandDispatch {
 /** "Sent to 2 of 3 connected devices; not sent to thermostat-3 (DeviceQueueFull: …)", within the column's length. */
 function broadcastSummary(sends: readonly DeviceSend[], connected: number): string {
   const sent = sends.filter((s) => s.result === 'sent').length;
-  const head = sent === connected ? `Sent to all ${connected} connected device${connected === 1 ? '' : 's'}` : `Sent to ${sent} of ${connected} connected devices`;
+  const head =
+    sent === connected ? `Sent to all ${connected} connected device${connected === 1 ? '' : 's'}` : `Sent to ${sent} of ${connected} connected devices`;
   const failed = sends.filter((s): s is Extract<DeviceSend, { reason: string }> => s.result !== 'sent');
   if (failed.length === 0) return head;
   const named = failed.slice(0, DEVICES_NAMED).map((f) => `${f.deviceId} (${f.reason})`);

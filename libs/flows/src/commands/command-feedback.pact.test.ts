@@ -66,7 +66,10 @@ describe('orchestrator ← IoT hub: delivery feedback (flows 16–19)', () => {
       .given('a device rejected a cloud-to-device command', { deviceId: DEVICE, messageId: COMMAND_ID, body: COMMAND_BODY })
       .expectsToReceive('rejection feedback for a command', (b) => b.withJSONContent(feedbackRecord('Rejected', 'Message rejected')))
       .executeTest(async (message) => {
-        expect(await applyToSentCommand(message.contents.content)).toMatchObject({ state: 'rejected', statusReason: 'The device rejected it (Message rejected)' });
+        expect(await applyToSentCommand(message.contents.content)).toMatchObject({
+          state: 'rejected',
+          statusReason: 'The device rejected it (Message rejected)',
+        });
       });
   });
 });

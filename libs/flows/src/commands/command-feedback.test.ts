@@ -9,11 +9,22 @@ import { otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
 
 const setup = async (state: CommandState = 'sent') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
-  await crm.createCommand({ commandId: 'cmd-1', name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: 'thermostat-1' });
+  await crm.createCommand({
+    commandId: 'cmd-1',
+    name: 'Reset Thermostat',
+    message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+    deviceId: 'thermostat-1',
+  });
   if (state !== 'requested') await crm.updateCommandStatus('cmd-1', commandStatusUpdate(state));
   return { crm, feedback: new CommandFeedback({ crm, log: silentLog }) };
 };
-const fb = (status: DeliveryFeedbackStatus, originalMessageId = 'cmd-1', deviceId = 'thermostat-1'): DeliveryFeedback => ({ originalMessageId, deviceId, status, description: status, enqueuedTime: 2_000 });
+const fb = (status: DeliveryFeedbackStatus, originalMessageId = 'cmd-1', deviceId = 'thermostat-1'): DeliveryFeedback => ({
+  originalMessageId,
+  deviceId,
+  status,
+  description: status,
+  enqueuedTime: 2_000,
+});
 
 describe('CommandFeedback', () => {
   it.each([
@@ -37,7 +48,10 @@ describe('CommandFeedback', () => {
   it('never moves a command back when the device answer lands between its read and its write: Success after Applied leaves it acknowledged', async () => {
     const { crm } = await setup('sent');
     const events: string[] = [];
-    const raced = otherWriterBeforeStatusWrite(crm, async () => void (await crm.updateCommandStatus('cmd-1', commandStatusUpdate('acknowledged', 'Acknowledged by the device'))));
+    const raced = otherWriterBeforeStatusWrite(
+      crm,
+      async () => void (await crm.updateCommandStatus('cmd-1', commandStatusUpdate('acknowledged', 'Acknowledged by the device'))),
+    );
     const feedback = new CommandFeedback({ crm: raced, log: { ...silentLog, info: (event) => void events.push(event) } });
     await feedback.handle([fb('Success')]);
     expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'acknowledged', statusReason: 'Acknowledged by the device' });

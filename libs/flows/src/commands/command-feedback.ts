@@ -41,7 +41,12 @@ export class CommandFeedback {
     }
     const command = found.command;
     const commandId = command.commandId;
-    const fields = { correlationId: command.parentAlertId ?? commandId, commandId, deviceId: command.sendToAllConnectedDevices === true ? feedback.deviceId : command.deviceId, feedback: feedback.status };
+    const fields = {
+      correlationId: command.parentAlertId ?? commandId,
+      commandId,
+      deviceId: command.sendToAllConnectedDevices === true ? feedback.deviceId : command.deviceId,
+      feedback: feedback.status,
+    };
     if (found.kind === 'other-device') {
       log.warn('command.feedback-device-mismatch', { ...fields, deviceId: command.deviceId, feedbackDeviceId: feedback.deviceId, messageId });
       return;
@@ -51,7 +56,13 @@ export class CommandFeedback {
       log.warn('command.device-failed', { ...fields, messageId, reason: feedbackReason(feedback.status, feedback.description) });
       return;
     }
-    const written = await writeReport(crm, commandId, command.state, { type: 'feedback', status: feedback.status }, feedbackReason(feedback.status, feedback.description));
+    const written = await writeReport(
+      crm,
+      commandId,
+      command.state,
+      { type: 'feedback', status: feedback.status },
+      feedbackReason(feedback.status, feedback.description),
+    );
     if (written.kind === 'early') throw new EarlyCommandReport(commandId);
     if (written.kind === 'past') {
       log.info('command.feedback-ignored', { ...fields, state: written.state });

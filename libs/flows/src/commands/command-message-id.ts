@@ -21,7 +21,8 @@ const deviceDigest = (deviceId: string): string => createHash('sha256').update(d
 export const broadcastMessageId = (commandId: string, deviceId: string): string => `${commandId}${SEPARATOR}${deviceDigest(deviceId)}`;
 
 /** The message id under which `command` goes to `deviceId`. */
-export const commandMessageId = (command: CrmCommand, deviceId: string): string => (command.sendToAllConnectedDevices === true ? broadcastMessageId(command.commandId, deviceId) : command.commandId);
+export const commandMessageId = (command: CrmCommand, deviceId: string): string =>
+  command.sendToAllConnectedDevices === true ? broadcastMessageId(command.commandId, deviceId) : command.commandId;
 
 export type CommandOfMessage =
   | { readonly kind: 'found'; readonly command: CrmCommand }
@@ -35,7 +36,8 @@ export async function commandOfMessage(crm: Pick<CrmCommandsPort, 'getCommand'>,
   const broadcast = BROADCAST_ID.exec(messageId);
   if (broadcast !== null) {
     const command = await crm.getCommand(broadcast[1]!);
-    if (command?.sendToAllConnectedDevices === true) return broadcastMessageId(command.commandId, deviceId) === messageId ? { kind: 'found', command } : { kind: 'other-device', command };
+    if (command?.sendToAllConnectedDevices === true)
+      return broadcastMessageId(command.commandId, deviceId) === messageId ? { kind: 'found', command } : { kind: 'other-device', command };
   }
   const command = await crm.getCommand(messageId);
   if (command === undefined) return { kind: 'unknown' };

@@ -15,7 +15,8 @@ import type { CommandStatusUpdate, CrmCommandsPort } from '@fieldlink/ports';
  * command between the read and the write, the report is decided again against the state found.
  */
 
-export type CommandReport = { readonly type: 'sent' } | { readonly type: 'feedback'; readonly status: DeliveryFeedbackStatus } | { readonly type: 'acknowledged' };
+export type CommandReport =
+  { readonly type: 'sent' } | { readonly type: 'feedback'; readonly status: DeliveryFeedbackStatus } | { readonly type: 'acknowledged' };
 
 export type CommandProgress = { readonly kind: 'move'; readonly state: CommandState } | { readonly kind: 'past' } | { readonly kind: 'early' };
 
@@ -61,7 +62,13 @@ const MAX_REDECISIONS = 8;
  * report is decided again from there with `progressOf`: a later state wins, and the command
  * never moves back.
  */
-export async function writeReport(crm: CrmCommandsPort, commandId: string, read: CommandState, report: CommandReport, statusReason: string): Promise<ReportWrite> {
+export async function writeReport(
+  crm: CrmCommandsPort,
+  commandId: string,
+  read: CommandState,
+  report: CommandReport,
+  statusReason: string,
+): Promise<ReportWrite> {
   let current = read;
   for (let attempt = 0; attempt < MAX_REDECISIONS; attempt++) {
     const progress = progressOf(current, report);
@@ -82,7 +89,11 @@ export class EarlyCommandReport extends Error {
   }
 }
 
-export const commandStatusUpdate = (state: CommandState, statusReason?: string): CommandStatusUpdate => ({ state, cfsStatus: cfsStatusOf(state), ...(statusReason === undefined ? {} : { statusReason }) });
+export const commandStatusUpdate = (state: CommandState, statusReason?: string): CommandStatusUpdate => ({
+  state,
+  cfsStatus: cfsStatusOf(state),
+  ...(statusReason === undefined ? {} : { statusReason }),
+});
 
 const FEEDBACK_REASON: Readonly<Record<DeliveryFeedbackStatus, string>> = {
   Success: 'Delivered to the device',

@@ -27,9 +27,7 @@ export interface CommandRequest {
   readonly correlationId?: string;
 }
 
-export type CommandRequestError =
-  | (CodedError<'InvalidCommand'> & { readonly issues: readonly ValidationIssue[] })
-  | CodedError<'MessageTooLong'>;
+export type CommandRequestError = (CodedError<'InvalidCommand'> & { readonly issues: readonly ValidationIssue[] }) | CodedError<'MessageTooLong'>;
 
 export interface RequestedCommand {
   readonly commandId: string;
@@ -50,10 +48,18 @@ export class CommandRequests {
     const device = await crm.findDeviceByHubId(req.deviceId);
     const deviceType = device?.deviceType ?? this.deps.defaultDeviceType;
     const message = JSON.stringify({ CommandName: req.commandName, Parameters: req.parameters });
-    if (message.length > COMMAND_MESSAGE_MAX) return err({ code: 'MessageTooLong', message: `The command message is ${message.length} characters; msdyn_message holds at most ${COMMAND_MESSAGE_MAX}` });
+    if (message.length > COMMAND_MESSAGE_MAX)
+      return err({
+        code: 'MessageTooLong',
+        message: `The command message is ${message.length} characters; msdyn_message holds at most ${COMMAND_MESSAGE_MAX}`,
+      });
     const checked = this.deps.catalog.check(deviceType, message);
     if (!checked.ok) {
-      return err({ code: 'InvalidCommand', message: `"${req.commandName}" is not a valid ${deviceType} command: ${checked.error.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues: checked.error });
+      return err({
+        code: 'InvalidCommand',
+        message: `"${req.commandName}" is not a valid ${deviceType} command: ${checked.error.map((i) => `${i.path}: ${i.message}`).join('; ')}`,
+        issues: checked.error,
+      });
     }
     const created = await crm.createCommand({
       ...(req.commandId === undefined ? {} : { commandId: req.commandId }),
@@ -64,7 +70,12 @@ export class CommandRequests {
       ...(device?.customerAssetId === undefined ? {} : { customerAssetId: device.customerAssetId }),
       ...(req.parentAlertId === undefined ? {} : { parentAlertId: req.parentAlertId }),
     });
-    log.info(created.created ? 'command.requested' : 'command.exists', { correlationId: req.correlationId ?? created.commandId, commandId: created.commandId, deviceId: req.deviceId, commandName: req.commandName });
+    log.info(created.created ? 'command.requested' : 'command.exists', {
+      correlationId: req.correlationId ?? created.commandId,
+      commandId: created.commandId,
+      deviceId: req.deviceId,
+      commandName: req.commandName,
+    });
     if (this.deps.dispatch === undefined) return ok(created);
     // A throttled hub leaves the command requested: `CommandDispatch.dispatchRequested` or a retry of the caller sends it.
     return ok({ ...created, dispatch: await this.deps.dispatch.dispatch(created.commandId, req.correlationId) });

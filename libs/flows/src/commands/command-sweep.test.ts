@@ -30,7 +30,8 @@ const setup = async () => {
   const dispatch = new CommandDispatch({ crm, cloudToDevice: hub, registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat', ttlMs: TTL });
   const commands = new CommandRequests({ crm, catalog, log: silentLog, defaultDeviceType: 'Thermostat', dispatch });
   // A new sweep over the same CRM is what a restarted process has: everything it decides on is read from the CRM.
-  const sweep = (withDispatch = true) => new CommandSweep({ crm, log: silentLog, clock, ttlMs: TTL, answerTimeoutMs: ANSWER, ...(withDispatch ? { dispatch } : {}) });
+  const sweep = (withDispatch = true) =>
+    new CommandSweep({ crm, log: silentLog, clock, ttlMs: TTL, answerTimeoutMs: ANSWER, ...(withDispatch ? { dispatch } : {}) });
   return { clock, crm, hub, commands, sweep };
 };
 
@@ -71,7 +72,11 @@ describe('CommandSweep: commands never stall', () => {
     hub.expireDue();
     const report = await sweep().sweep();
     expect(report.timedOut).toBeGreaterThanOrEqual(1);
-    expect(await crm.getCommand('c-50')).toMatchObject({ state: 'failed', cfsStatus: CfsCommandStatus.Error, statusReason: expect.stringMatching(/^Not sent within its time to live of 60 min/) });
+    expect(await crm.getCommand('c-50')).toMatchObject({
+      state: 'failed',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: expect.stringMatching(/^Not sent within its time to live of 60 min/),
+    });
   });
 
   it('expires a sent command with no delivery feedback within its time to live, and a delivered one with no answer within the answer timeout', async () => {
@@ -90,7 +95,11 @@ describe('CommandSweep: commands never stall', () => {
     expect(await crm.getCommand('never-answered')).toMatchObject({ state: 'delivered' });
     clock.advance(1);
     await sweep(false).sweep();
-    expect(await crm.getCommand('never-answered')).toMatchObject({ state: 'expired', cfsStatus: CfsCommandStatus.Error, statusReason: 'No answer from the device within 10 min of delivery' });
+    expect(await crm.getCommand('never-answered')).toMatchObject({
+      state: 'expired',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: 'No answer from the device within 10 min of delivery',
+    });
     // Its feedback was never applied: still sent, until its time to live has passed.
     expect(await crm.getCommand('never-delivered')).toMatchObject({ state: 'sent' });
     clock.advance(TTL - ANSWER);
@@ -105,7 +114,11 @@ describe('CommandSweep: commands never stall', () => {
     clock.advance(TTL);
     // No feedback subscriber, no expiry in the hub: only the sweep notices; a restarted one too.
     await sweep(false).sweep();
-    expect(await crm.getCommand('lost')).toMatchObject({ state: 'expired', cfsStatus: CfsCommandStatus.Error, statusReason: 'No delivery feedback within its time to live of 60 min' });
+    expect(await crm.getCommand('lost')).toMatchObject({
+      state: 'expired',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: 'No delivery feedback within its time to live of 60 min',
+    });
   });
 
   it('leaves a command alone that feedback moved on meanwhile: the ending is conditional on the state read', async () => {

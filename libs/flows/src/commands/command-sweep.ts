@@ -57,7 +57,13 @@ export class CommandSweep {
     const report = { sent: 0, deferred: 0, refused: 0, timedOut: 0 };
     await this.sweepRequested(report);
     await this.expire('sent', this.deps.ttlMs, { type: 'timedOut' }, `No delivery feedback within its time to live of ${minutes(this.deps.ttlMs)}`, report);
-    await this.expire('delivered', this.deps.answerTimeoutMs, { type: 'answerTimedOut' }, `No answer from the device within ${minutes(this.deps.answerTimeoutMs)} of delivery`, report);
+    await this.expire(
+      'delivered',
+      this.deps.answerTimeoutMs,
+      { type: 'answerTimedOut' },
+      `No answer from the device within ${minutes(this.deps.answerTimeoutMs)} of delivery`,
+      report,
+    );
     return report;
   }
 
@@ -102,7 +108,12 @@ export class CommandSweep {
     const next = applyCommandEvent(command.state, event);
     if (!next.ok) return false;
     const written = await this.deps.crm.updateCommandStatus(command.commandId, commandStatusUpdate(next.value, reason), { ifState: command.state });
-    const fields = { correlationId: command.parentAlertId ?? command.commandId, commandId: command.commandId, deviceId: command.deviceId, commandName: command.name };
+    const fields = {
+      correlationId: command.parentAlertId ?? command.commandId,
+      commandId: command.commandId,
+      deviceId: command.deviceId,
+      commandName: command.name,
+    };
     if (!written.ok) {
       this.deps.log.info('command.timeout-overtaken', { ...fields, state: written.error.found });
       return false;

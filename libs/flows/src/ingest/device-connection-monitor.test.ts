@@ -1,5 +1,21 @@
-import { InMemoryCrm, InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryStatusStore, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
-import { emptyRulesEngineState, loadRuleSet, RulesEngine, THERMOSTAT_DEFAULT_RULES, THERMOSTAT_DEVICE_TYPE, type DeviceTypeDefinition } from '@fieldlink/domain';
+import {
+  InMemoryCrm,
+  InMemoryIotHub,
+  InMemoryQueue,
+  InMemoryReferenceData,
+  InMemoryRejectedTelemetry,
+  InMemoryStatusStore,
+  ManualClock,
+  SequentialIds,
+} from '@fieldlink/adapter-in-memory';
+import {
+  emptyRulesEngineState,
+  loadRuleSet,
+  RulesEngine,
+  THERMOSTAT_DEFAULT_RULES,
+  THERMOSTAT_DEVICE_TYPE,
+  type DeviceTypeDefinition,
+} from '@fieldlink/domain';
 import { silentLog, type TelemetrySubscription } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -11,7 +27,14 @@ import { TelemetryIngest } from './telemetry-ingest.js';
 const T = Date.parse('2026-11-28T09:00:00.000Z');
 
 /** A device type that asks for an alert when its device goes silent for two minutes. */
-const SILENT_RULE = { id: 'chiller-silent', kind: 'absence', scope: { deviceType: 'Chiller' }, forMs: 120_000, severity: 'critical', output: 'DeviceOffline' } as const;
+const SILENT_RULE = {
+  id: 'chiller-silent',
+  kind: 'absence',
+  scope: { deviceType: 'Chiller' },
+  forMs: 120_000,
+  severity: 'critical',
+  output: 'DeviceOffline',
+} as const;
 const CHILLER: DeviceTypeDefinition = { name: 'Chiller', readings: ['Pressure'], commands: [], defaultRules: [SILENT_RULE] };
 
 const subscriptions: TelemetrySubscription[] = [];
@@ -28,7 +51,16 @@ async function pipeline() {
   referenceData.setDeviceType('thermostat-1', 'Thermostat');
   const statusStore = new InMemoryStatusStore();
   const alertsQueue = new InMemoryQueue('alerts');
-  const ingest = new TelemetryIngest({ referenceData, alertsQueue, rejected: new InMemoryRejectedTelemetry(), statusStore, log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: 0, clock });
+  const ingest = new TelemetryIngest({
+    referenceData,
+    alertsQueue,
+    rejected: new InMemoryRejectedTelemetry(),
+    statusStore,
+    log: silentLog,
+    defaultDeviceType: 'Thermostat',
+    commitIntervalMs: 0,
+    clock,
+  });
   let handled = 0;
   subscriptions.push(
     await hub.subscribe('rules', async (batch, partition) => {
@@ -36,7 +68,16 @@ async function pipeline() {
       handled += batch.length;
     }),
   );
-  const monitor = new DeviceConnectionMonitor({ statusStore, clock, log: silentLog, heartbeatIntervalMs: 60_000, alertsQueue, deviceTypes: [THERMOSTAT_DEVICE_TYPE, CHILLER], deviceTypeOf: (id) => referenceData.deviceTypeOf(id), defaultDeviceType: 'Thermostat' });
+  const monitor = new DeviceConnectionMonitor({
+    statusStore,
+    clock,
+    log: silentLog,
+    heartbeatIntervalMs: 60_000,
+    alertsQueue,
+    deviceTypes: [THERMOSTAT_DEVICE_TYPE, CHILLER],
+    deviceTypeOf: (id) => referenceData.deviceTypeOf(id),
+    defaultDeviceType: 'Thermostat',
+  });
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock });
   const processor = new QueueProcessor(alertsQueue, (m) => new InboundAlerts({ crm, log: silentLog }).handle(m), silentLog);
   let sent = 0;
@@ -65,9 +106,19 @@ describe('DeviceConnectionMonitor: going offline raises the alert the device typ
 
     const token = `chiller-silent:chiller-1:${T + 120_000}`;
     expect(await crm.listIoTAlerts()).toEqual([
-      expect.objectContaining({ alertId: iotAlertRecordId({ eventToken: token, readingType: 'Message', ruleOutput: 'DeviceOffline' }), alertToken: token, deviceId: 'chiller-1', alertTime: T + 120_000 }),
+      expect.objectContaining({
+        alertId: iotAlertRecordId({ eventToken: token, readingType: 'Message', ruleOutput: 'DeviceOffline' }),
+        alertToken: token,
+        deviceId: 'chiller-1',
+        alertTime: T + 120_000,
+      }),
     ]);
-    expect(JSON.parse((await crm.listIoTAlerts())[0]!.alertData)).toMatchObject({ deviceid: 'chiller-1', readingtype: 'Message', ruleoutput: 'DeviceOffline', eventtoken: token });
+    expect(JSON.parse((await crm.listIoTAlerts())[0]!.alertData)).toMatchObject({
+      deviceid: 'chiller-1',
+      readingtype: 'Message',
+      ruleoutput: 'DeviceOffline',
+      eventtoken: token,
+    });
     expect((await statusStore.listDeviceHealth()).map((h) => [h.deviceId, h.online]).sort()).toEqual([
       ['chiller-1', false],
       ['thermostat-1', false],
@@ -99,6 +150,13 @@ describe('DeviceConnectionMonitor: going offline raises the alert the device typ
     await monitor.sweep();
     await processor.drainOnce();
     const [fromMonitor] = await crm.listIoTAlerts();
-    expect(fromEngine).toMatchObject({ type: 'alert', eventToken: fromMonitor!.alertToken, time: fromMonitor!.alertTime, ruleOutput: 'DeviceOffline', reading: 120_000, threshold: 120_000 });
+    expect(fromEngine).toMatchObject({
+      type: 'alert',
+      eventToken: fromMonitor!.alertToken,
+      time: fromMonitor!.alertTime,
+      ruleOutput: 'DeviceOffline',
+      reading: 120_000,
+      threshold: 120_000,
+    });
   });
 });

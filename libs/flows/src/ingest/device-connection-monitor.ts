@@ -78,7 +78,8 @@ export class DeviceConnectionMonitor {
     const type = deviceTypes.find((t) => t.name === typeName);
     if (type === undefined) return [];
     return type.defaultRules.filter(
-      (r): r is OfflineRule => r.kind === 'absence' && r.reading === undefined && ('deviceType' in r.scope ? r.scope.deviceType === type.name : r.scope.deviceId === deviceId),
+      (r): r is OfflineRule =>
+        r.kind === 'absence' && r.reading === undefined && ('deviceType' in r.scope ? r.scope.deviceType === type.name : r.scope.deviceId === deviceId),
     );
   }
 
@@ -87,9 +88,25 @@ export class DeviceConnectionMonitor {
     let ofDevice = this.raised.get(health.deviceId);
     if (ofDevice?.get(rule.id) === health.lastActivityTime) return;
     const time = health.lastActivityTime + rule.forMs;
-    const alert: ThresholdAlert = { deviceId: health.deviceId, readingType: 'Message', reading: rule.forMs, eventToken: timeToken(rule.id, health.deviceId, time), threshold: rule.forMs, ruleOutput: rule.output ?? rule.id, time };
-    await this.deps.alertsQueue!.send([{ messageId: alert.eventToken, body: encodeCfsAlertMessage([alert]), contentType: 'application/json', correlationId: alert.eventToken }]);
-    this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
+    const alert: ThresholdAlert = {
+      deviceId: health.deviceId,
+      readingType: 'Message',
+      reading: rule.forMs,
+      eventToken: timeToken(rule.id, health.deviceId, time),
+      threshold: rule.forMs,
+      ruleOutput: rule.output ?? rule.id,
+      time,
+    };
+    await this.deps.alertsQueue!.send([
+      { messageId: alert.eventToken, body: encodeCfsAlertMessage([alert]), contentType: 'application/json', correlationId: alert.eventToken },
+    ]);
+    this.deps.log.info('alert.raised', {
+      correlationId: alert.eventToken,
+      deviceId: alert.deviceId,
+      readingType: alert.readingType,
+      reading: alert.reading,
+      ruleOutput: alert.ruleOutput,
+    });
     if (ofDevice === undefined) this.raised.set(health.deviceId, (ofDevice = new Map()));
     ofDevice.set(rule.id, health.lastActivityTime);
   }

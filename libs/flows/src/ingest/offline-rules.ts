@@ -1,5 +1,15 @@
 // Flows 3–6 (ingest), offline: the rules run over a recorded stream, the reference the live ingest is held to.
-import { CFS_SUPPRESSION_MS, CfsAlertQuery, emptyCfsAlertQueryState, emptyRulesEngineState, RulesEngine, type CfsThresholdRule, type CompiledRuleSet, type RuleOutcome, type TelemetryEvent } from '@fieldlink/domain';
+import {
+  CFS_SUPPRESSION_MS,
+  CfsAlertQuery,
+  emptyCfsAlertQueryState,
+  emptyRulesEngineState,
+  RulesEngine,
+  type CfsThresholdRule,
+  type CompiledRuleSet,
+  type RuleOutcome,
+  type TelemetryEvent,
+} from '@fieldlink/domain';
 import { telemetryFromJson } from '@fieldlink/ports';
 
 /** The rules to run: the CFS reference data (`devicerules.json`) or a native rule document, as `readRulesFile` gives them. */
@@ -58,7 +68,8 @@ export function enqueuedTimeOf(value: Record<string, unknown>): number | string 
   const key = Object.keys(value).find((k) => k.toLowerCase() === 'eventenqueuedutctime');
   const raw = key === undefined ? undefined : value[key];
   if (raw === undefined) return 'expected the hub\u2019s enqueued time as an ISO 8601 date-time';
-  if (typeof raw !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(raw) || Number.isNaN(Date.parse(raw))) return `expected an ISO 8601 date-time, got ${JSON.stringify(raw).slice(0, 80)}`;
+  if (typeof raw !== 'string' || !/^\d{4}-\d\d-\d\dT/.test(raw) || Number.isNaN(Date.parse(raw)))
+    return `expected an ISO 8601 date-time, got ${JSON.stringify(raw).slice(0, 80)}`;
   return Date.parse(raw);
 }
 
@@ -151,7 +162,19 @@ export function evaluatorOf(rules: RulesFile, deviceType: string): OfflineEvalua
   const alertsOf = (outcomes: readonly RuleOutcome[]): OfflineAlert[] =>
     outcomes.flatMap((o) =>
       o.type === 'alert'
-        ? [{ time: new Date(o.time).toISOString(), deviceId: o.deviceId, readingType: o.readingType, reading: o.reading, threshold: o.threshold, ruleOutput: o.ruleOutput, eventToken: o.eventToken, ruleId: o.ruleId, severity: o.severity }]
+        ? [
+            {
+              time: new Date(o.time).toISOString(),
+              deviceId: o.deviceId,
+              readingType: o.readingType,
+              reading: o.reading,
+              threshold: o.threshold,
+              ruleOutput: o.ruleOutput,
+              eventToken: o.eventToken,
+              ruleId: o.ruleId,
+              severity: o.severity,
+            },
+          ]
         : [],
     );
   return {

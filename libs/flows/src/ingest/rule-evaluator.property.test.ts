@@ -7,7 +7,11 @@ const T = Date.parse('2026-11-28T09:00:00.000Z');
 
 describe('CfsRuleEvaluator', () => {
   it('property: working on batch views, committing some and dropping others, with pruning through the time index of the compact memory, it raises and remembers exactly what the CFS query over a plain map does', () => {
-    const event = fc.record({ device: fc.integer({ min: 0, max: 2 }), reading: fc.constantFrom(69, 71, 72, 86), stepMs: fc.oneof(fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: -150_000, max: 0 })) });
+    const event = fc.record({
+      device: fc.integer({ min: 0, max: 2 }),
+      reading: fc.constantFrom(69, 71, 72, 86),
+      stepMs: fc.oneof(fc.integer({ min: 0, max: 70_000 }), fc.integer({ min: -150_000, max: 0 })),
+    });
     const batch = fc.record({ events: fc.array(event, { minLength: 1, maxLength: 5 }), fails: fc.boolean() });
     fc.assert(
       fc.property(fc.array(batch, { maxLength: 25 }), (batches) => {
@@ -25,7 +29,12 @@ describe('CfsRuleEvaluator', () => {
           for (const e of b.events) {
             time += e.stepMs;
             viewLatest = Math.max(viewLatest, time);
-            const telemetry: TelemetryEvent = { deviceId: `thermostat-${e.device}`, eventToken: `t${n++}`, enqueuedTime: time, readings: { Temperature: e.reading } };
+            const telemetry: TelemetryEvent = {
+              deviceId: `thermostat-${e.device}`,
+              eventToken: `t${n++}`,
+              enqueuedTime: time,
+              readings: { Temperature: e.reading },
+            };
             expect(evaluator.evaluate(view, telemetry, 'Thermostat', THERMOSTAT_DEFAULT_RULES)).toEqual(query.evaluate(referenceView, telemetry, 'Thermostat'));
           }
           evaluator.advance(view, viewLatest);

@@ -219,7 +219,15 @@ const alertsOf = (outcomes: readonly RuleOutcome[]): ThresholdAlert[] => {
   const alerts: ThresholdAlert[] = [];
   for (const o of outcomes) {
     if (o.type !== 'alert') continue;
-    alerts.push({ deviceId: o.deviceId, readingType: o.readingType === '' ? 'Message' : o.readingType, reading: o.reading, eventToken: o.eventToken, threshold: o.threshold ?? 0, ruleOutput: o.ruleOutput, time: o.time });
+    alerts.push({
+      deviceId: o.deviceId,
+      readingType: o.readingType === '' ? 'Message' : o.readingType,
+      reading: o.reading,
+      eventToken: o.eventToken,
+      threshold: o.threshold ?? 0,
+      ruleOutput: o.ruleOutput,
+      time: o.time,
+    });
   }
   return alerts;
 };

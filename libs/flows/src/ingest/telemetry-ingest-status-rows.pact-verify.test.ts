@@ -32,7 +32,14 @@ const stateHandlers = {
     const rules = parseCfsDeviceRules(devicerules);
     if (!rules.ok) throw new Error(`provider state: ${JSON.stringify(rules.error)}`);
     const statusStore = new InMemoryStatusStore();
-    const ingest = new TelemetryIngest({ referenceData: new InMemoryReferenceData(rules.value), alertsQueue: new InMemoryQueue('alerts'), rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat', statusStore });
+    const ingest = new TelemetryIngest({
+      referenceData: new InMemoryReferenceData(rules.value),
+      alertsQueue: new InMemoryQueue('alerts'),
+      rejected: new InMemoryRejectedTelemetry(),
+      log: silentLog,
+      defaultDeviceType: 'Thermostat',
+      statusStore,
+    });
     const batch: TelemetryEnvelope[] = readings.map(({ enqueuedTime, ...values }, i) => ({
       body: encodeTelemetry({ DeviceID: deviceId, ...values, EventToken: randomUUID() }),
       connectionDeviceId: deviceId,
@@ -70,7 +77,13 @@ const messageProviders = {
 
 describe('stream processor honours the pact of the console (flow 5)', () => {
   it(`writes every status row of ${PACT_FILE} from its real ingest`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-console', provider: 'fieldlink-stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-console',
+      provider: 'fieldlink-stream-processor',
+      pactFile: PACT_FILE,
+      providerProject: 'flows',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

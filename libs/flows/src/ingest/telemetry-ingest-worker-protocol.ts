@@ -75,7 +75,9 @@ export interface RunMessage {
   readonly newest: Readonly<Record<string, number | null>>;
 }
 
-export type Answer = { readonly kind: 'answer'; readonly id: number; readonly ok: true; readonly value: unknown } | { readonly kind: 'answer'; readonly id: number; readonly ok: false; readonly error: SentError };
+export type Answer =
+  | { readonly kind: 'answer'; readonly id: number; readonly ok: true; readonly value: unknown }
+  | { readonly kind: 'answer'; readonly id: number; readonly ok: false; readonly error: SentError };
 
 /** The answers to a worker's port calls, those ready in one turn of this thread's loop together. */
 export type ToWorker = RunMessage | { readonly kind: 'answers'; readonly answers: readonly Answer[] };

@@ -7,7 +7,18 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { CfsThresholdRule } from '@fieldlink/domain';
 import type { LogFields, TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { receivedError, sendableError, type BatchReference, type FromWorker, type PortCall, type RunMessage, type SentEffects, type ToWorker, type WorkerIngestSettings, type WorkerPortName } from './telemetry-ingest-worker-protocol.js';
+import {
+  receivedError,
+  sendableError,
+  type BatchReference,
+  type FromWorker,
+  type PortCall,
+  type RunMessage,
+  type SentEffects,
+  type ToWorker,
+  type WorkerIngestSettings,
+  type WorkerPortName,
+} from './telemetry-ingest-worker-protocol.js';
 
 const port = parentPort;
 if (port === null) throw new Error('telemetry-ingest-worker runs in a worker thread only.');
@@ -63,7 +74,8 @@ const deps: TelemetryIngestDeps = {
       const sent = sentRules.get(at);
       return sent === undefined ? ask<readonly CfsThresholdRule[]>('referenceData', 'deviceRules', [at]) : Promise.resolve(sent);
     },
-    deviceTypeOf: (deviceId) => (sentTypes.has(deviceId) ? Promise.resolve(sentTypes.get(deviceId)) : ask<string | undefined>('referenceData', 'deviceTypeOf', [deviceId])),
+    deviceTypeOf: (deviceId) =>
+      sentTypes.has(deviceId) ? Promise.resolve(sentTypes.get(deviceId)) : ask<string | undefined>('referenceData', 'deviceTypeOf', [deviceId]),
   },
   alertsQueue: { send: (messages) => ask<void>('alertsQueue', 'send', [messages]) },
   rejected: { reject: (rejected) => ask<void>('rejected', 'reject', [rejected]) },

@@ -4,7 +4,19 @@ import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, DeviceHealth, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
 import { systemClock } from '../shared/system-sources.js';
 import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { WORKER_PORT_METHODS, receivedError, sendableError, type Answer, type BatchReference, type FromWorker, type IngestMethod, type PortCall, type SentEffects, type ToWorker, type WorkerIngestSettings } from './telemetry-ingest-worker-protocol.js';
+import {
+  WORKER_PORT_METHODS,
+  receivedError,
+  sendableError,
+  type Answer,
+  type BatchReference,
+  type FromWorker,
+  type IngestMethod,
+  type PortCall,
+  type SentEffects,
+  type ToWorker,
+  type WorkerIngestSettings,
+} from './telemetry-ingest-worker-protocol.js';
 
 /**
  * `TelemetryIngest` across cores: each partition is given to one of `workers` worker threads, in
@@ -51,7 +63,6 @@ export class TelemetryIngestWorkers {
     return subscribeCommitting(this, intake, consumerGroup, this.tickMs, this.deps.log, () => this.close());
   }
 
-
   async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
     await this.ingestBatch(batch, partition);
   }
@@ -62,7 +73,11 @@ export class TelemetryIngestWorkers {
     if (partition !== undefined && byPartition.has(partition.partitionId)) this.contexts.set(partition.partitionId, partition);
     const outcomes = await Promise.all(
       [...byPartition].map(async ([partitionId, envelopes]) =>
-        this.run<BatchOutcome>(this.threadOf(partitionId), 'ingestBatch', [envelopes, partition?.partitionId === partitionId ? partitionId : undefined, await this.referenceFor(envelopes)]),
+        this.run<BatchOutcome>(this.threadOf(partitionId), 'ingestBatch', [
+          envelopes,
+          partition?.partitionId === partitionId ? partitionId : undefined,
+          await this.referenceFor(envelopes),
+        ]),
       ),
     );
     const alerts: ThresholdAlert[] = [];
@@ -92,7 +107,9 @@ export class TelemetryIngestWorkers {
       this.contexts.set(context.partitionId, context);
       heldBy.get(this.threadOf(context.partitionId))!.push(context.partitionId);
     }
-    const raised = await Promise.all([...heldBy].filter(([thread, ids]) => thread.started || ids.length > 0).map(([thread, ids]) => this.run<ThresholdAlert[]>(thread, 'advanceIdle', [ids])));
+    const raised = await Promise.all(
+      [...heldBy].filter(([thread, ids]) => thread.started || ids.length > 0).map(([thread, ids]) => this.run<ThresholdAlert[]>(thread, 'advanceIdle', [ids])),
+    );
     return raised.flat();
   }
 
@@ -119,7 +136,10 @@ export class TelemetryIngestWorkers {
     const { referenceData } = this.deps;
     const devices = [...new Set(envelopes.map((e) => e.connectionDeviceId))];
     const times = [...new Set(envelopes.map((e) => e.enqueuedTime))];
-    const [types, rules] = await Promise.all([Promise.all(devices.map((d) => referenceData.deviceTypeOf(d))), Promise.all(times.map((t) => referenceData.deviceRules(t)))]);
+    const [types, rules] = await Promise.all([
+      Promise.all(devices.map((d) => referenceData.deviceTypeOf(d))),
+      Promise.all(times.map((t) => referenceData.deviceRules(t))),
+    ]);
     return { deviceTypes: devices.map((d, i) => [d, types[i] ?? null]), rulesAt: times.map((t, i) => [t, rules[i]!]) };
   }
 

@@ -63,7 +63,13 @@ const recordingArbitrary: fc.Arbitrary<Recording> = fc.array(stepArbitrary, { mi
     }
     if (s.kind === 'unreadable') message[name('Temperature')] = 'hot';
     const partition = s.device % 2;
-    envelopes.push({ body: new TextEncoder().encode(JSON.stringify(message)), connectionDeviceId: deviceId, enqueuedTime: time, partitionId: String(partition), sequenceNumber: sequence[partition]!++ });
+    envelopes.push({
+      body: new TextEncoder().encode(JSON.stringify(message)),
+      connectionDeviceId: deviceId,
+      enqueuedTime: time,
+      partitionId: String(partition),
+      sequenceNumber: sequence[partition]!++,
+    });
     lines.push(JSON.stringify({ ...message, [name('EventEnqueuedUtcTime')]: new Date(time).toISOString() }));
   });
   return { lines, envelopes };
@@ -77,9 +83,27 @@ function rulesOf(kind: RulesKind): RulesFile {
   const ruleSet = loadRuleSet({
     version: 1,
     rules: [
-      { id: 'hot', kind: 'threshold', scope, reading: 'Temperature', condition: { operator: '>', value: 70 }, severity: 'major', clear: { when: 'quiet', forMs: 45_000 }, suppression: { singleOpenAlert: true } },
+      {
+        id: 'hot',
+        kind: 'threshold',
+        scope,
+        reading: 'Temperature',
+        condition: { operator: '>', value: 70 },
+        severity: 'major',
+        clear: { when: 'quiet', forMs: 45_000 },
+        suppression: { singleOpenAlert: true },
+      },
       { id: 'humid', kind: 'duration', scope, reading: 'Humidity', condition: { operator: '>', value: 80 }, forMs: 30_000, severity: 'minor' },
-      { id: 'warm-minute', kind: 'window', scope, reading: 'Temperature', aggregate: 'avg', window: { type: 'tumbling', sizeMs: 60_000 }, condition: { operator: '>', value: 70 }, severity: 'minor' },
+      {
+        id: 'warm-minute',
+        kind: 'window',
+        scope,
+        reading: 'Temperature',
+        aggregate: 'avg',
+        window: { type: 'tumbling', sizeMs: 60_000 },
+        condition: { operator: '>', value: 70 },
+        severity: 'minor',
+      },
       { id: 'silent', kind: 'absence', scope, output: 'DeviceSilent', forMs: 60_000, severity: 'critical' },
     ],
   });
@@ -123,17 +147,16 @@ async function ingestRun(recording: Recording, rules: RulesFile, schedule: Sched
   // What the hub holds per partition: in the live run only what has been enqueued by now.
   const enqueued = (partitionId: string): number => {
     let newest = -1;
-    for (const e of envelopes) if (e.partitionId === partitionId && (schedule.timing === 'late' || e.enqueuedTime <= now)) newest = Math.max(newest, e.sequenceNumber);
+    for (const e of envelopes)
+      if (e.partitionId === partitionId && (schedule.timing === 'late' || e.enqueuedTime <= now)) newest = Math.max(newest, e.sequenceNumber);
     return newest;
   };
   const marks = new Map<string, number>();
-  const contexts = ['0', '1'].map(
-    (partitionId): TelemetryPartitionContext => ({
-      partitionId,
-      checkpoint: async (through) => void marks.set(partitionId, Math.max(marks.get(partitionId) ?? -1, through.sequenceNumber)),
-      lastEnqueuedSequenceNumber: () => enqueued(partitionId),
-    }),
-  );
+  const contexts = ['0', '1'].map((partitionId): TelemetryPartitionContext => ({
+    partitionId,
+    checkpoint: async (through) => void marks.set(partitionId, Math.max(marks.get(partitionId) ?? -1, through.sequenceNumber)),
+    lastEnqueuedSequenceNumber: () => enqueued(partitionId),
+  }));
   const start = (): TelemetryIngest =>
     new TelemetryIngest({
       referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
@@ -192,7 +215,15 @@ async function ingestRun(recording: Recording, rules: RulesFile, schedule: Sched
   for (const message of await alertsQueue.receive({ maxMessages: 10_000, maxWaitMs: 0 })) {
     const decoded = decodeCfsAlertMessage(message.body);
     if (!decoded.ok) throw new Error(JSON.stringify(decoded.error));
-    for (const { alert } of decoded.value) alerts.set(keyOf(alert), { deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput, eventToken: alert.eventToken, time: alert.time });
+    for (const { alert } of decoded.value)
+      alerts.set(keyOf(alert), {
+        deviceId: alert.deviceId,
+        readingType: alert.readingType,
+        reading: alert.reading,
+        ruleOutput: alert.ruleOutput,
+        eventToken: alert.eventToken,
+        time: alert.time,
+      });
   }
   return { alerts, end: now - LATE_ARRIVAL_MS };
 }
@@ -202,7 +233,14 @@ async function offlineRun(recording: Recording, rules: RulesFile, until: number)
   const alerts = new Map<string, AlertFacts>();
   for (const a of run.alerts) {
     // The alerts queue names an absence rule's alert, which watches no reading, `Message`.
-    const facts = { deviceId: a.deviceId, readingType: a.readingType === '' ? 'Message' : a.readingType, reading: a.reading, ruleOutput: a.ruleOutput, eventToken: a.eventToken, time: Date.parse(a.time) };
+    const facts = {
+      deviceId: a.deviceId,
+      readingType: a.readingType === '' ? 'Message' : a.readingType,
+      reading: a.reading,
+      ruleOutput: a.ruleOutput,
+      eventToken: a.eventToken,
+      time: Date.parse(a.time),
+    };
     alerts.set(keyOf(facts), facts);
   }
   return alerts;
@@ -213,13 +251,20 @@ const sorted = (alerts: Map<string, AlertFacts>) => [...alerts].sort(([a], [b]) 
 describe('TelemetryIngest on event time (property)', () => {
   it('property: any recorded stream, split into any batches, with commits, restarts and idle ticks anywhere, processed live or hours late, gives the same alerts as the offline evaluation of `fieldlink rules test` on the same recording', async () => {
     await fc.assert(
-      fc.asyncProperty(recordingArbitrary, fc.constantFrom<RulesKind>('cfs', 'native'), sizesArbitrary, betweenArbitrary, fc.constantFrom<Schedule['timing']>('live', 'late'), async (recording, kind, sizes, between, timing) => {
-        const rules = rulesOf(kind);
-        const ingested = await ingestRun(recording, rules, { sizes, between, timing });
-        // Offline, event time ends where the ingest's watermark stands once the stream is read and idle time has passed.
-        const reference = await offlineRun(recording, rules, ingested.end);
-        expect(sorted(ingested.alerts)).toEqual(sorted(reference));
-      }),
+      fc.asyncProperty(
+        recordingArbitrary,
+        fc.constantFrom<RulesKind>('cfs', 'native'),
+        sizesArbitrary,
+        betweenArbitrary,
+        fc.constantFrom<Schedule['timing']>('live', 'late'),
+        async (recording, kind, sizes, between, timing) => {
+          const rules = rulesOf(kind);
+          const ingested = await ingestRun(recording, rules, { sizes, between, timing });
+          // Offline, event time ends where the ingest's watermark stands once the stream is read and idle time has passed.
+          const reference = await offlineRun(recording, rules, ingested.end);
+          expect(sorted(ingested.alerts)).toEqual(sorted(reference));
+        },
+      ),
       { numRuns: 200 },
     );
   });
@@ -227,7 +272,13 @@ describe('TelemetryIngest on event time (property)', () => {
   it('replaying an hour-old backlog keeps the one-minute suppression: a reading over the threshold 30 s after another raises none, one 61 s after raises again, however late it is read and however often the clock ticks', async () => {
     const recording: Recording = {
       lines: [],
-      envelopes: [0, 30_000, 91_000].map((offset, i) => ({ body: new TextEncoder().encode(JSON.stringify({ DeviceID: 'thermostat-1', EventToken: `e${i}`, Temperature: 86 })), connectionDeviceId: 'thermostat-1', enqueuedTime: T + offset, partitionId: '1', sequenceNumber: i })),
+      envelopes: [0, 30_000, 91_000].map((offset, i) => ({
+        body: new TextEncoder().encode(JSON.stringify({ DeviceID: 'thermostat-1', EventToken: `e${i}`, Temperature: 86 })),
+        connectionDeviceId: 'thermostat-1',
+        enqueuedTime: T + offset,
+        partitionId: '1',
+        sequenceNumber: i,
+      })),
     };
     const { alerts } = await ingestRun(recording, rulesOf('cfs'), { sizes: [1], between: ['tick'], timing: 'late' });
     expect([...alerts.values()].map((a) => a.eventToken).sort()).toEqual(['e0', 'e2']);

@@ -34,10 +34,18 @@ let scenario: { ingest: TelemetryIngest; alertsQueue: InMemoryQueue; reading: Re
 const stateHandlers = {
   'a device of a type with a threshold reads over it': async (params: unknown) => {
     const reading = params as ReadingOverThreshold;
-    const rules = parseCfsDeviceRules([{ DeviceType: 'Thermostat', [reading.readingType]: reading.threshold, [`${reading.readingType}RuleOutput`]: reading.ruleOutput }]);
+    const rules = parseCfsDeviceRules([
+      { DeviceType: 'Thermostat', [reading.readingType]: reading.threshold, [`${reading.readingType}RuleOutput`]: reading.ruleOutput },
+    ]);
     if (!rules.ok) throw new Error(`provider state: ${JSON.stringify(rules.error)}`);
     const alertsQueue = new InMemoryQueue('alerts');
-    const ingest = new TelemetryIngest({ referenceData: new InMemoryReferenceData(rules.value), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat' });
+    const ingest = new TelemetryIngest({
+      referenceData: new InMemoryReferenceData(rules.value),
+      alertsQueue,
+      rejected: new InMemoryRejectedTelemetry(),
+      log: silentLog,
+      defaultDeviceType: 'Thermostat',
+    });
     scenario = { ingest, alertsQueue, reading };
     return undefined;
   },
@@ -57,7 +65,13 @@ const messageProviders = {
 
 describe('stream processor honours the pact of the orchestrator (flow 6)', () => {
   it(`produces every message of ${PACT_FILE} from its real ingest`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-orchestrator',
+      provider: 'fieldlink-stream-processor',
+      pactFile: PACT_FILE,
+      providerProject: 'flows',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });
@@ -70,7 +84,13 @@ describe("a team's own consumer pact against the stream processor (FIELDLINK_CON
     const pact = new PactV4({ consumer, provider: 'fieldlink-stream-processor', dir, logLevel: 'error' });
     await pact
       .addAsynchronousInteraction()
-      .given('a device of a type with a threshold reads over it', { deviceId: 'pump-7', readingType: 'Temperature', reading: 91, threshold: 80, ruleOutput: 'AlarmTemp' })
+      .given('a device of a type with a threshold reads over it', {
+        deviceId: 'pump-7',
+        readingType: 'Temperature',
+        reading: 91,
+        threshold: 80,
+        ruleOutput: 'AlarmTemp',
+      })
       .expectsToReceive('a CFS alerts-queue message', (b) => b.withJSONContent(MatchersV3.eachLike(fields)))
       .executeTest(async () => undefined);
     return join(dir, `${consumer}-fieldlink-stream-processor.json`);
@@ -83,12 +103,24 @@ describe("a team's own consumer pact against the stream processor (FIELDLINK_CON
     const other = join(PACTS_DIR_OF_REPO, 'fieldlink-orchestrator-azure-iot-hub.json');
     try {
       process.env[CONSUMER_PACTS_ENV] = `${good},${other}`;
-      const passed = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+      const passed = await verifyAndRecord({
+        consumer: 'fieldlink-orchestrator',
+        provider: 'fieldlink-stream-processor',
+        pactFile: PACT_FILE,
+        providerProject: 'flows',
+        options: { stateHandlers, messageProviders },
+      });
       expect(passed.result, passed.failure).toBe(true);
       expect(passed.interactionResults.map((i) => i.description)).toEqual(['a CFS alerts-queue message', `${good}: a CFS alerts-queue message`]);
 
       process.env[CONSUMER_PACTS_ENV] = wrong;
-      const failed = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-stream-processor', pactFile: PACT_FILE, providerProject: 'flows', options: { stateHandlers, messageProviders } });
+      const failed = await verifyAndRecord({
+        consumer: 'fieldlink-orchestrator',
+        provider: 'fieldlink-stream-processor',
+        pactFile: PACT_FILE,
+        providerProject: 'flows',
+        options: { stateHandlers, messageProviders },
+      });
       expect(failed.result).toBe(false);
       expect(failed.failure).toContain(wrong);
       expect(failed.interactionResults[0]).toMatchObject({ description: 'a CFS alerts-queue message', result: 'OK' });

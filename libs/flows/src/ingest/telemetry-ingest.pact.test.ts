@@ -27,12 +27,24 @@ const ingestWithCfsRules = () => {
   if (!rules.ok) throw new Error('the CFS devicerules fixture no longer parses');
   const alertsQueue = new InMemoryQueue('alerts');
   const rejected = new InMemoryRejectedTelemetry();
-  const ingest = new TelemetryIngest({ referenceData: new InMemoryReferenceData(rules.value), alertsQueue, rejected, log: silentLog, defaultDeviceType: 'Thermostat' });
+  const ingest = new TelemetryIngest({
+    referenceData: new InMemoryReferenceData(rules.value),
+    alertsQueue,
+    rejected,
+    log: silentLog,
+    defaultDeviceType: 'Thermostat',
+  });
   return { ingest, alertsQueue, rejected };
 };
 
 /** The message as the hub hands it over: body as sent, the hub's enqueued time and position. */
-const envelopeOf = (content: unknown): TelemetryEnvelope => ({ body: new TextEncoder().encode(JSON.stringify(content)), connectionDeviceId: telemetry.DeviceID, enqueuedTime, partitionId: '0', sequenceNumber: 1 });
+const envelopeOf = (content: unknown): TelemetryEnvelope => ({
+  body: new TextEncoder().encode(JSON.stringify(content)),
+  connectionDeviceId: telemetry.DeviceID,
+  enqueuedTime,
+  partitionId: '0',
+  sequenceNumber: 1,
+});
 
 describe('stream processor ← thermostat simulator (flows 1–2)', () => {
   beforeAll(() => rmSync(`${PACTS}fieldlink-stream-processor-fieldlink-thermostat-simulator.json`, { force: true }));
@@ -40,7 +52,11 @@ describe('stream processor ← thermostat simulator (flows 1–2)', () => {
   it('turns a thermostat reading over the CFS threshold into the CFS alerts-queue message', async () => {
     await pact
       .addAsynchronousInteraction()
-      .given('a thermostat reads a temperature and humidity', { deviceId: telemetry.DeviceID, temperature: telemetry.Temperature, humidity: telemetry.Humidity })
+      .given('a thermostat reads a temperature and humidity', {
+        deviceId: telemetry.DeviceID,
+        temperature: telemetry.Temperature,
+        humidity: telemetry.Humidity,
+      })
       .expectsToReceive('a thermostat reading', (b) =>
         b.withJSONContent({
           DeviceID: regex(HUB_DEVICE_ID_PATTERN.source, telemetry.DeviceID),
@@ -63,7 +79,9 @@ describe('stream processor ← thermostat simulator (flows 1–2)', () => {
     await pact
       .addAsynchronousInteraction()
       .given('a thermostat is connected', { deviceId: telemetry.DeviceID })
-      .expectsToReceive('a thermostat heartbeat', (b) => b.withJSONContent({ DeviceID: regex(HUB_DEVICE_ID_PATTERN.source, telemetry.DeviceID), EventToken: uuid(telemetry.EventToken) }))
+      .expectsToReceive('a thermostat heartbeat', (b) =>
+        b.withJSONContent({ DeviceID: regex(HUB_DEVICE_ID_PATTERN.source, telemetry.DeviceID), EventToken: uuid(telemetry.EventToken) }),
+      )
       .executeTest(async (message) => {
         const { ingest, alertsQueue, rejected } = ingestWithCfsRules();
         const outcome = await ingest.ingestBatch([envelopeOf(message.contents.content)]);

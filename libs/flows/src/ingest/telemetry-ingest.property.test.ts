@@ -1,6 +1,14 @@
 import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
 import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { silentLog, type MessageQueuePort, type RejectedTelemetryPort, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryPartitionContext } from '@fieldlink/ports';
+import {
+  silentLog,
+  type MessageQueuePort,
+  type RejectedTelemetryPort,
+  type RuleStateStorePort,
+  type StatusStorePort,
+  type TelemetryEnvelope,
+  type TelemetryPartitionContext,
+} from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RulesEngineEvaluator, type RuleEvaluator } from './rule-evaluator.js';
@@ -53,7 +61,13 @@ const batchesArbitrary = fc
           : JSON.stringify({ DeviceID: deviceId, EventToken: `t${i}`, ...(s.kind === 'reading' ? { Temperature: s.temperature, Humidity: s.humidity } : {}) });
       // The hub keeps a device in one partition: its rows and health are then written by one partition's commits only.
       const partition = s.device % 2;
-      return { body: new TextEncoder().encode(body), connectionDeviceId: deviceId, enqueuedTime: time, partitionId: String(partition), sequenceNumber: sequence[partition]!++ };
+      return {
+        body: new TextEncoder().encode(body),
+        connectionDeviceId: deviceId,
+        enqueuedTime: time,
+        partitionId: String(partition),
+        sequenceNumber: sequence[partition]!++,
+      };
     });
     // Each batch holds messages of one partition, as the intake hands them over.
     const batches: TelemetryEnvelope[][] = [];
@@ -75,7 +89,15 @@ const evaluatorOf = (kind: EvaluatorKind): RuleEvaluator<unknown> | undefined =>
   const ruleSet = loadRuleSet({
     version: 1,
     rules: [
-      { id: 'hot', kind: 'threshold', scope: { deviceType: 'Thermostat' }, reading: 'Temperature', condition: { operator: '>', value: 70 }, severity: 'major', suppression: { singleOpenAlert: true } },
+      {
+        id: 'hot',
+        kind: 'threshold',
+        scope: { deviceType: 'Thermostat' },
+        reading: 'Temperature',
+        condition: { operator: '>', value: 70 },
+        severity: 'major',
+        suppression: { singleOpenAlert: true },
+      },
       { id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 60_000 },
     ],
   });
@@ -123,7 +145,8 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
     partitionId,
     checkpoint: async (through) => void marks.set(partitionId, Math.max(marks.get(partitionId) ?? -1, through.sequenceNumber)),
   });
-  const ingestOf = (deps: TelemetryIngestDeps): TelemetryIngest | TelemetryIngestWorkers => (options.workers === undefined ? new TelemetryIngest(deps) : new TelemetryIngestWorkers(deps, options.workers));
+  const ingestOf = (deps: TelemetryIngestDeps): TelemetryIngest | TelemetryIngestWorkers =>
+    options.workers === undefined ? new TelemetryIngest(deps) : new TelemetryIngestWorkers(deps, options.workers);
   const start = (): TelemetryIngest | TelemetryIngestWorkers =>
     ingestOf({
       referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
@@ -167,7 +190,8 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
     }
     // A batch the restored state already held comes back skipped whole: it keeps the outcome it had.
     if (outcome.skipped < batch.length) outcomes[i] = outcome;
-    if (options.readAgain?.has(i) === true) expect(await ingest.ingestBatch(batch, context(batch[0]!.partitionId))).toMatchObject({ alerts: [], skipped: batch.length });
+    if (options.readAgain?.has(i) === true)
+      expect(await ingest.ingestBatch(batch, context(batch[0]!.partitionId))).toMatchObject({ alerts: [], skipped: batch.length });
     // Each crash point crashes once; what the intake hands again after it runs on.
     if (options.restartAfter?.has(i) === true && !crashed.has(i)) {
       crashed.add(i);
@@ -186,7 +210,14 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
   const messages = (await alertsQueue.receive({ maxMessages: 1_000, maxWaitMs: 0 })).map((m) => ({ id: m.messageId, body: new TextDecoder().decode(m.body) }));
   const aggregates = (await Promise.all(DEVICES.map((d) => statusStore.queryAggregates(d, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)))).flat();
   const rejectedTokens = new Set((await rejected.list(1_000)).map((r) => `${r.envelope.partitionId}/${r.envelope.sequenceNumber}`));
-  return { outcomes, messages, aggregates, health: (await statusStore.listDeviceHealth()).sort((a, b) => a.deviceId.localeCompare(b.deviceId)), rejected: [...rejectedTokens].sort(), injected: schedule.injected };
+  return {
+    outcomes,
+    messages,
+    aggregates,
+    health: (await statusStore.listDeviceHealth()).sort((a, b) => a.deviceId.localeCompare(b.deviceId)),
+    rejected: [...rejectedTokens].sort(),
+    injected: schedule.injected,
+  };
 }
 
 const indexSet = fc.uniqueArray(fc.integer({ min: 0, max: 29 }), { maxLength: 10 }).map((a) => new Set(a));
@@ -231,7 +262,15 @@ describe('TelemetryIngest, full ingest (property)', () => {
         recordsPerPartArbitrary,
         async (batches, evaluator, maxJournalEntries, commitEveryBatch, commitAfter, failingCalls, timing, restartAfterFailure, recordsPerPart) => {
           const clean = await run(batches, { evaluator, maxJournalEntries, recordsPerPart, commitEveryBatch, commitAfter });
-          const faulty = await run(batches, { evaluator, maxJournalEntries, recordsPerPart, commitEveryBatch, commitAfter, faults: new Map(failingCalls.map((n) => [n, timing])), restartAfterFailure });
+          const faulty = await run(batches, {
+            evaluator,
+            maxJournalEntries,
+            recordsPerPart,
+            commitEveryBatch,
+            commitAfter,
+            faults: new Map(failingCalls.map((n) => [n, timing])),
+            restartAfterFailure,
+          });
           // A batch whose commit failed once its effects were stored comes back skipped: what it did counts, its outcome is not told twice.
           const comparable = (r: Awaited<ReturnType<typeof run>>) => ({ ...r, injected: [], outcomes: [] });
           expect(comparable(faulty)).toEqual(comparable(clean));
@@ -253,7 +292,15 @@ describe('TelemetryIngest, full ingest (property)', () => {
         fc.constantFrom<FaultTiming>('before', 'after'),
         async (batches, maxJournalEntries, commitEveryBatch, commitAfter, restartAfter, failingCalls, timing) => {
           const oneThread = await run(batches, { evaluator: 'cfs', maxJournalEntries: 1_000 });
-          const workers = await run(batches, { evaluator: 'cfs', maxJournalEntries, commitEveryBatch, commitAfter, restartAfter, faults: new Map(failingCalls.map((n) => [n, timing])), workers: 2 });
+          const workers = await run(batches, {
+            evaluator: 'cfs',
+            maxJournalEntries,
+            commitEveryBatch,
+            commitAfter,
+            restartAfter,
+            faults: new Map(failingCalls.map((n) => [n, timing])),
+            workers: 2,
+          });
           const comparable = (r: Awaited<ReturnType<typeof run>>) => ({ ...r, injected: [], outcomes: failingCalls.length > 0 ? [] : r.outcomes });
           expect(comparable(workers)).toEqual(comparable(oneThread));
         },

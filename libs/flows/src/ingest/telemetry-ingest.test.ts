@@ -1,7 +1,24 @@
 import { readFileSync } from 'node:fs';
-import { InMemoryIotHub, InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
+import {
+  InMemoryIotHub,
+  InMemoryQueue,
+  InMemoryReferenceData,
+  InMemoryRejectedTelemetry,
+  InMemoryRuleStateStore,
+  InMemoryStatusStore,
+} from '@fieldlink/adapter-in-memory';
 import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { decodeCfsAlertMessage, RuleStateError, silentLog, type MessageQueuePort, type MinuteAggregate, type RuleStateStorePort, type StatusStorePort, type TelemetryEnvelope, type TelemetryPartitionContext } from '@fieldlink/ports';
+import {
+  decodeCfsAlertMessage,
+  RuleStateError,
+  silentLog,
+  type MessageQueuePort,
+  type MinuteAggregate,
+  type RuleStateStorePort,
+  type StatusStorePort,
+  type TelemetryEnvelope,
+  type TelemetryPartitionContext,
+} from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
 import { describe, expect, it } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
@@ -17,14 +34,29 @@ const envelope = (body: string | object, enqueuedTime: number, sequenceNumber = 
   partitionId: '0',
   sequenceNumber,
 });
-const reading = (token: string, temperature: number, deviceId = 'thermostat-1') => ({ DeviceID: deviceId, Temperature: temperature, Humidity: 40, EventToken: token });
+const reading = (token: string, temperature: number, deviceId = 'thermostat-1') => ({
+  DeviceID: deviceId,
+  Temperature: temperature,
+  Humidity: 40,
+  EventToken: token,
+});
 
 const setup = (overrides: Partial<TelemetryIngestDeps> = {}) => {
   const alertsQueue = new InMemoryQueue('alerts');
   const rejected = new InMemoryRejectedTelemetry();
   const statusStore = new InMemoryStatusStore();
   const ruleStateStore = new InMemoryRuleStateStore();
-  const deps: TelemetryIngestDeps = { referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected, statusStore, ruleStateStore, log: silentLog, defaultDeviceType: 'Thermostat', commitIntervalMs: 0, ...overrides };
+  const deps: TelemetryIngestDeps = {
+    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+    alertsQueue,
+    rejected,
+    statusStore,
+    ruleStateStore,
+    log: silentLog,
+    defaultDeviceType: 'Thermostat',
+    commitIntervalMs: 0,
+    ...overrides,
+  };
   return { ingest: new TelemetryIngest(deps), alertsQueue, rejected, statusStore, ruleStateStore, deps };
 };
 
@@ -54,7 +86,12 @@ describe('TelemetryIngest', () => {
 
   it('suppresses the same reading of the same device within one minute, as the CFS query does', async () => {
     const { ingest, alertsQueue } = setup();
-    await ingest.handleBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 59_999, 1), envelope(reading('c', 87), T + 30_000, 2), envelope(reading('d', 86), T + 120_000, 3)]);
+    await ingest.handleBatch([
+      envelope(reading('a', 86), T, 0),
+      envelope(reading('b', 86), T + 59_999, 1),
+      envelope(reading('c', 87), T + 30_000, 2),
+      envelope(reading('d', 86), T + 120_000, 3),
+    ]);
     expect(await alertTokens(alertsQueue)).toEqual(['a', 'c', 'd']);
   });
 
@@ -91,7 +128,9 @@ describe('TelemetryIngest', () => {
       { deviceId: 'thermostat-1', readingType: 'Temperature', windowEnd: T + 60_000, count: 3, min: 60, max: 64, avg: 62 },
       { deviceId: 'thermostat-1', readingType: 'Temperature', windowEnd: T + 120_000, count: 1, min: 50, max: 50, avg: 50 },
     ]);
-    expect(await statusStore.listDeviceHealth()).toEqual([{ deviceId: 'thermostat-1', lastActivityTime: T + 61_000, online: true, lastReadings: { Temperature: 50, Humidity: 40 } }]);
+    expect(await statusStore.listDeviceHealth()).toEqual([
+      { deviceId: 'thermostat-1', lastActivityTime: T + 61_000, online: true, lastReadings: { Temperature: 50, Humidity: 40 } },
+    ]);
   });
 
   it('writes each window with its peak event (the first highest reading, as the CFS telemetry job picks it) and the rule in force then', async () => {
@@ -107,7 +146,12 @@ describe('TelemetryIngest', () => {
       listDeviceHealth: () => store.listDeviceHealth(),
     };
     const { ingest } = setup({ statusStore: recording });
-    await ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0), envelope(reading('b', 75), T + 20_000, 1), envelope(reading('c', 75), T + 40_000, 2), envelope(reading('d', 50), T + 61_000, 3)]);
+    await ingest.handleBatch([
+      envelope(reading('a', 60), T + 1_000, 0),
+      envelope(reading('b', 75), T + 20_000, 1),
+      envelope(reading('c', 75), T + 40_000, 2),
+      envelope(reading('d', 50), T + 61_000, 3),
+    ]);
     const temperature = written.filter((r) => r.readingType === 'Temperature');
     expect(temperature.map((r) => [r.windowEnd, r.peak])).toEqual([
       [T + 60_000, { eventToken: 'b', time: T + 20_000, threshold: 70, ruleOutput: 'AlarmTemp' }],
@@ -121,7 +165,9 @@ describe('TelemetryIngest', () => {
     const { ingest, statusStore } = setup();
     await ingest.handleBatch([envelope(reading('a', 64), T, 0)]);
     await ingest.handleBatch([envelope({ DeviceID: 'thermostat-1', EventToken: 'heartbeat-1' }, T + 30_000, 1)]);
-    expect(await statusStore.listDeviceHealth()).toEqual([{ deviceId: 'thermostat-1', lastActivityTime: T + 30_000, online: true, lastReadings: { Temperature: 64, Humidity: 40 } }]);
+    expect(await statusStore.listDeviceHealth()).toEqual([
+      { deviceId: 'thermostat-1', lastActivityTime: T + 30_000, online: true, lastReadings: { Temperature: 64, Humidity: 40 } },
+    ]);
     // A later batch with only some readings replaces those and keeps the others.
     await ingest.handleBatch([envelope({ DeviceID: 'thermostat-1', Temperature: 66, EventToken: 'b' }, T + 60_000, 2)]);
     expect((await statusStore.listDeviceHealth())[0]!.lastReadings).toEqual({ Temperature: 66, Humidity: 40 });
@@ -131,7 +177,10 @@ describe('TelemetryIngest', () => {
     const first = setup();
     await first.ingest.handleBatch([envelope(reading('a', 64), T, 0), envelope({ DeviceID: 'thermostat-2', Humidity: 35, EventToken: 'c' }, T, 1)]);
     const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore });
-    const heartbeats = [envelope({ DeviceID: 'thermostat-1', EventToken: 'heartbeat-1' }, T + 30_000, 2), envelope({ DeviceID: 'thermostat-2', EventToken: 'heartbeat-2' }, T + 30_000, 3)];
+    const heartbeats = [
+      envelope({ DeviceID: 'thermostat-1', EventToken: 'heartbeat-1' }, T + 30_000, 2),
+      envelope({ DeviceID: 'thermostat-2', EventToken: 'heartbeat-2' }, T + 30_000, 3),
+    ];
     await restarted.ingest.handleBatch(heartbeats);
     const expected = [
       { deviceId: 'thermostat-1', lastActivityTime: T + 30_000, online: true, lastReadings: { Temperature: 64, Humidity: 40 } },
@@ -149,7 +198,10 @@ describe('TelemetryIngest', () => {
     const { lastReadings: _dropped, ...older } = saved;
     await first.ruleStateStore.save('telemetry-ingest/0', older);
     const restarted = setup({ ruleStateStore: first.ruleStateStore });
-    expect(await restarted.ingest.ingestBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 30_000, 1)])).toMatchObject({ skipped: 1, alerts: [] });
+    expect(await restarted.ingest.ingestBatch([envelope(reading('a', 86), T, 0), envelope(reading('b', 86), T + 30_000, 1)])).toMatchObject({
+      skipped: 1,
+      alerts: [],
+    });
     expect((await restarted.statusStore.listDeviceHealth())[0]!.lastReadings).toEqual({ Temperature: 86, Humidity: 40 });
   });
 
@@ -158,7 +210,12 @@ describe('TelemetryIngest', () => {
     await first.ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);
     const restarted = setup({ ruleStateStore: first.ruleStateStore, statusStore: first.statusStore });
     await restarted.ingest.handleBatch([envelope(reading('b', 70), T + 2_000, 1)]);
-    expect((await first.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, min: 60, max: 70, avg: 65 });
+    expect((await first.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({
+      count: 2,
+      min: 60,
+      max: 70,
+      avg: 65,
+    });
   });
 
   it('commits nothing of a batch that fails half way, and the batch read again has every effect once', async () => {
@@ -170,7 +227,10 @@ describe('TelemetryIngest', () => {
     await expect(ingest.handleBatch(batch)).rejects.toThrow('injected failure before statusStore.writeAggregates');
     await ingest.handleBatch(batch);
     expect(await alertTokens(real.alertsQueue)).toEqual(['a']);
-    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, max: 86 });
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({
+      count: 2,
+      max: 86,
+    });
   });
 
   it('goes on after a rule-state store failure only once the state is saved', async () => {
@@ -187,7 +247,10 @@ describe('TelemetryIngest', () => {
 
   it('keeps a message it cannot read, with the reason, and goes on with the next', async () => {
     const { ingest, alertsQueue, rejected } = setup();
-    await ingest.handleBatch([envelope('{"DeviceID":"thermostat-1","Temperature":"hot","EventToken":"e"}', T, 0), envelope(cfs('telemetry.thermostat.json'), T, 1)]);
+    await ingest.handleBatch([
+      envelope('{"DeviceID":"thermostat-1","Temperature":"hot","EventToken":"e"}', T, 0),
+      envelope(cfs('telemetry.thermostat.json'), T, 1),
+    ]);
     const [kept] = await rejected.list(10);
     expect(kept).toMatchObject({ reason: 'InvalidTelemetry', description: 'Temperature: Invalid input: expected number, received string' });
     expect(kept!.envelope.sequenceNumber).toBe(0);
@@ -195,7 +258,10 @@ describe('TelemetryIngest', () => {
   });
 
   it('runs the native rules engine when given one, raising what time alone raises (an absence)', async () => {
-    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 120_000 }] });
+    const ruleSet = loadRuleSet({
+      version: 1,
+      rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 120_000 }],
+    });
     if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
     const { ingest, alertsQueue, ruleStateStore, deps } = setup({ evaluator: new RulesEngineEvaluator(ruleSet.value) });
     await ingest.handleBatch([envelope(reading('a', 60), T, 0)]);
@@ -212,20 +278,33 @@ describe('TelemetryIngest', () => {
 
 describe('TelemetryIngest watermark: idle time moves a partition only once it has caught up', () => {
   const silentRule = () => {
-    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 120_000 }] });
+    const ruleSet = loadRuleSet({
+      version: 1,
+      rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 120_000 }],
+    });
     if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
     return new RulesEngineEvaluator(ruleSet.value);
   };
-  const context = (newest?: () => number | undefined): TelemetryPartitionContext => ({ partitionId: '0', checkpoint: async () => undefined, ...(newest === undefined ? {} : { lastEnqueuedSequenceNumber: newest }) });
+  const context = (newest?: () => number | undefined): TelemetryPartitionContext => ({
+    partitionId: '0',
+    checkpoint: async () => undefined,
+    ...(newest === undefined ? {} : { lastEnqueuedSequenceNumber: newest }),
+  });
 
   it('while the intake says events are pending, an hour of idle clock moves nothing; once they are read, the partition follows the clock', async () => {
     let now = T + 3_600_000;
     let newest = 1;
     const { ingest, alertsQueue } = setup({ evaluator: silentRule(), clock: { now: () => now } });
-    await ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context(() => newest));
+    await ingest.ingestBatch(
+      [envelope(reading('a', 60), T, 0)],
+      context(() => newest),
+    );
     // Event 1, enqueued 10 s after event 0, is still to come: the silence may not be judged past it.
     expect(await ingest.advanceIdle([context(() => newest)])).toEqual([]);
-    await ingest.ingestBatch([envelope(reading('b', 60), T + 10_000, 1)], context(() => newest));
+    await ingest.ingestBatch(
+      [envelope(reading('b', 60), T + 10_000, 1)],
+      context(() => newest),
+    );
     now = T + 3_600_000 + 1_000;
     expect(await ingest.advanceIdle([context(() => newest)])).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 130_000 }]);
     newest = 2;
@@ -248,7 +327,10 @@ describe('TelemetryIngest watermark: idle time moves a partition only once it ha
   it('a restarted process restores a partition the intake holds but hands nothing of, and notices its silent device', async () => {
     let now = T + 1_000;
     const first = setup({ evaluator: silentRule(), clock: { now: () => now } });
-    await first.ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context(() => 0));
+    await first.ingest.ingestBatch(
+      [envelope(reading('a', 60), T, 0)],
+      context(() => 0),
+    );
     await first.ingest.flush();
     const restarted = new TelemetryIngest({ ...first.deps, evaluator: silentRule() });
     now = T + 300_000;
@@ -278,7 +360,11 @@ describe('TelemetryIngest commits', () => {
     await ingest.flush(); // waits for the commit the batch began beside it
     expect(marks).toEqual([2]);
     expect(await ruleStateStore.load('telemetry-ingest/0')).toMatchObject({ lastSequence: 2 });
-    expect((await statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 3, min: 60, max: 64 });
+    expect((await statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({
+      count: 3,
+      min: 60,
+      max: 64,
+    });
     await ingest.ingestBatch([envelope(reading('d', 66), T + 3_000, 3)], context);
     await ingest.flush();
     expect(marks).toEqual([2, 3]);
@@ -310,7 +396,12 @@ describe('TelemetryIngest commits', () => {
     // A new process: the state says reading 0 is in; the intake hands reading 1 again.
     const restarted = new TelemetryIngest({ ...real.deps, statusStore: real.statusStore, commitIntervalMs: 0 });
     expect(await restarted.ingestBatch([envelope(reading('b', 70), T + 2_000, 1)])).toMatchObject({ skipped: 0 });
-    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2, min: 60, max: 70, avg: 65 });
+    expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({
+      count: 2,
+      min: 60,
+      max: 70,
+      avg: 65,
+    });
   });
 
   it('keeps what a failed commit held for the next one, and holds the next batch until a commit goes through', async () => {
@@ -351,7 +442,10 @@ describe('TelemetryIngest commits', () => {
   });
 
   it('raises what time alone raises while the devices are silent, from its subscription', async () => {
-    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 60_000 }] });
+    const ruleSet = loadRuleSet({
+      version: 1,
+      rules: [{ id: 'silent', kind: 'absence', scope: { deviceType: 'Thermostat' }, severity: 'major', output: 'DeviceSilent', forMs: 60_000 }],
+    });
     if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
     let now = T;
     const hub = new InMemoryIotHub({ partitionCount: 1, clock: { now: () => now } });

@@ -81,10 +81,20 @@ export interface BatchEffects {
 }
 
 /** Stores a batch's effects through the ports: its alert messages, its log lines, its rejected messages. */
-export async function storeBatchEffects(deps: Pick<TelemetryIngestDeps, 'alertsQueue' | 'rejected' | 'log'>, effects: Pick<BatchEffects, 'messages' | 'rejects' | 'outcome'>): Promise<void> {
+export async function storeBatchEffects(
+  deps: Pick<TelemetryIngestDeps, 'alertsQueue' | 'rejected' | 'log'>,
+  effects: Pick<BatchEffects, 'messages' | 'rejects' | 'outcome'>,
+): Promise<void> {
   if (effects.messages.length > 0) await deps.alertsQueue.send(effects.messages);
   for (const alert of effects.outcome.alerts) {
-    deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, threshold: alert.threshold, ruleOutput: alert.ruleOutput });
+    deps.log.info('alert.raised', {
+      correlationId: alert.eventToken,
+      deviceId: alert.deviceId,
+      readingType: alert.readingType,
+      reading: alert.reading,
+      threshold: alert.threshold,
+      ruleOutput: alert.ruleOutput,
+    });
   }
   for (const r of effects.rejects) {
     await deps.rejected.reject(r);
@@ -137,7 +147,18 @@ export class TelemetryIngest {
 
   constructor(private readonly deps: TelemetryIngestDeps) {
     this.evaluator = deps.evaluator ?? new CfsRuleEvaluator();
-    this.journal = deps.ruleStateStore === undefined ? undefined : new PartitionStateJournal(deps.ruleStateStore, this.evaluator, deps.log, deps.stateKeyPrefix ?? 'telemetry-ingest', deps.maxJournalEntries, deps.recordsPerPart, deps.ids);
+    this.journal =
+      deps.ruleStateStore === undefined
+        ? undefined
+        : new PartitionStateJournal(
+            deps.ruleStateStore,
+            this.evaluator,
+            deps.log,
+            deps.stateKeyPrefix ?? 'telemetry-ingest',
+            deps.maxJournalEntries,
+            deps.recordsPerPart,
+            deps.ids,
+          );
     this.clock = deps.clock ?? systemClock;
     const interval = deps.commitIntervalMs ?? 1_000;
     if (!(Number.isFinite(interval) && interval >= 0)) throw new RangeError(`commitIntervalMs must be 0 or more (got ${interval}).`);
@@ -156,7 +177,6 @@ export class TelemetryIngest {
   async subscribe(intake: TelemetryIntakePort, consumerGroup: string): Promise<TelemetrySubscription> {
     return subscribeCommitting(this, intake, consumerGroup, this.tickMs, this.deps.log);
   }
-
 
   /** A `TelemetryBatchHandler`: resolves once the batch's alerts and rejections are stored (and, when one is due, its partition committed). */
   async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
@@ -228,7 +248,11 @@ export class TelemetryIngest {
       events.push(decoded.value);
     }
     // The reference data of the whole batch at once: one wait, not two per event.
-    const reference = await this.referenceFor(events, (e) => e.deviceId, (e) => e.enqueuedTime);
+    const reference = await this.referenceFor(
+      events,
+      (e) => e.deviceId,
+      (e) => e.enqueuedTime,
+    );
     for (const event of events) {
       const raised = this.evaluator.evaluate(rules, event, reference.deviceTypes.get(event.deviceId)!, reference.rulesAt.get(event.enqueuedTime)!);
       if (raised.length > 0) {
@@ -252,14 +276,23 @@ export class TelemetryIngest {
     // The batch's effects first; the state takes the batch in only once they are stored.
     const outcome: BatchOutcome = { alerts, rejected: rejects.length, skipped };
     if (alerts.length > 0 || rejects.length > 0) {
-      const effects: BatchEffects = { partitionId, through: lastEnvelope, messages, rejects, outcome, answerAfterCommit: this.commitIntervalMs === 0 || this.failedCommits.has(partitionId) };
+      const effects: BatchEffects = {
+        partitionId,
+        through: lastEnvelope,
+        messages,
+        rejects,
+        outcome,
+        answerAfterCommit: this.commitIntervalMs === 0 || this.failedCommits.has(partitionId),
+      };
       await (this.deps.storeEffects?.(effects) ?? storeBatchEffects(this.deps, effects));
     }
     state.foldBatch(rules, lastSequence, latestTime, lastEnvelope);
     if (this.deps.statusStore !== undefined) {
       for (const event of events) {
         const late = state.record(event);
-        if (late !== undefined) for (const readingType of late) this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
+        if (late !== undefined)
+          for (const readingType of late)
+            this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
       }
       state.close(latestTime, this.lateArrivalMs);
     }
@@ -281,12 +314,14 @@ export class TelemetryIngest {
     const previous = this.commits.get(partitionId);
     const next = previous === undefined ? this.commitNow(partitionId) : previous.catch(() => undefined).then(() => this.commitNow(partitionId));
     this.commits.set(partitionId, next);
-    void next.then(
-      () => undefined,
-      () => undefined,
-    ).then(() => {
-      if (this.commits.get(partitionId) === next) this.commits.delete(partitionId);
-    });
+    void next
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .then(() => {
+        if (this.commits.get(partitionId) === next) this.commits.delete(partitionId);
+      });
     return next;
   }
 
@@ -309,12 +344,20 @@ export class TelemetryIngest {
         this.partitions.delete(partitionId);
         this.failedCommits.delete(partitionId);
         this.restoreTried.delete(partitionId);
-        this.deps.log.warn('ingest.partition-taken-over', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });
+        this.deps.log.warn('ingest.partition-taken-over', {
+          partitionId,
+          lastSequence: cut.lastSequence,
+          error: error instanceof Error ? error.message : String(error),
+        });
         throw error;
       }
       state.cutFailed(cut);
       this.failedCommits.add(partitionId);
-      this.deps.log.warn('ingest.commit-failed', { partitionId, lastSequence: cut.lastSequence, error: error instanceof Error ? error.message : String(error) });
+      this.deps.log.warn('ingest.commit-failed', {
+        partitionId,
+        lastSequence: cut.lastSequence,
+        error: error instanceof Error ? error.message : String(error),
+      });
       throw error;
     }
     state.cutStored(cut);
@@ -337,7 +380,11 @@ export class TelemetryIngest {
     for (let i = 0; i < cut.changedWindows.length; i += COMMIT_SLICE) {
       const windows = cut.changedWindows.slice(i, i + COMMIT_SLICE);
       const peaks = windows.filter((w) => w.peakTime !== undefined);
-      const reference = await this.referenceFor(peaks, (w) => w.deviceId, (w) => w.peakTime!);
+      const reference = await this.referenceFor(
+        peaks,
+        (w) => w.deviceId,
+        (w) => w.peakTime!,
+      );
       await store.writeAggregates(windows.map((w) => rowWithPeak(w, reference)));
       await yieldToBatches();
     }
@@ -345,7 +392,8 @@ export class TelemetryIngest {
     if (store.upsertManyDeviceHealth !== undefined) {
       for (let i = 0; i < deviceIds.length; i += COMMIT_SLICE) {
         const slice: DeviceHealth[] = [];
-        for (let j = i; j < Math.min(deviceIds.length, i + COMMIT_SLICE); j++) slice.push({ deviceId: deviceIds[j]!, lastActivityTime: lastActivityTimes[j]!, online: true, lastReadings: { ...lastReadings[j]! } });
+        for (let j = i; j < Math.min(deviceIds.length, i + COMMIT_SLICE); j++)
+          slice.push({ deviceId: deviceIds[j]!, lastActivityTime: lastActivityTimes[j]!, online: true, lastReadings: { ...lastReadings[j]! } });
         await store.upsertManyDeviceHealth(slice);
         await yieldToBatches();
       }
@@ -425,7 +473,14 @@ export class TelemetryIngest {
     const rules = state.beginBatch();
     const timed = this.evaluator.advance(rules, to);
     if (timed.length > 0) await this.deps.alertsQueue.send(alertMessages(timed));
-    for (const alert of timed) this.deps.log.info('alert.raised', { correlationId: alert.eventToken, deviceId: alert.deviceId, readingType: alert.readingType, reading: alert.reading, ruleOutput: alert.ruleOutput });
+    for (const alert of timed)
+      this.deps.log.info('alert.raised', {
+        correlationId: alert.eventToken,
+        deviceId: alert.deviceId,
+        readingType: alert.readingType,
+        reading: alert.reading,
+        ruleOutput: alert.ruleOutput,
+      });
     state.foldBatch(rules, state.lastSequence, to, state.lastEnvelope, timed.length > 0);
     await this.commitIfDue(partitionId, state);
     return timed;
@@ -540,7 +595,14 @@ export interface CommittingIngest {
  * partitions on and commits what is due (one tick at a time). Closing stops the ticks and the
  * intake, waits for the tick in progress, commits what is left, then runs `afterFlush`.
  */
-export async function subscribeCommitting(ingest: CommittingIngest, intake: TelemetryIntakePort, consumerGroup: string, tickMs: number, log: LogPort, afterFlush?: () => Promise<void>): Promise<TelemetrySubscription> {
+export async function subscribeCommitting(
+  ingest: CommittingIngest,
+  intake: TelemetryIntakePort,
+  consumerGroup: string,
+  tickMs: number,
+  log: LogPort,
+  afterFlush?: () => Promise<void>,
+): Promise<TelemetrySubscription> {
   const subscription = await intake.subscribe(consumerGroup, (batch, partition) => ingest.handleBatch(batch, partition), { checkpoints: 'by-handler' });
   let committing: Promise<unknown> | undefined;
   const tick = async (): Promise<void> => {

@@ -28,7 +28,8 @@ const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.
 const GUID = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
 const DATAVERSE_DATE = '^/Date\\(-?\\d+([+-]\\d{4})?\\)/$';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-const cfs = (name: string): Record<string, Json> => JSON.parse(readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8')) as Record<string, Json>;
+const cfs = (name: string): Record<string, Json> =>
+  JSON.parse(readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8')) as Record<string, Json>;
 
 /** Keys whose values CFS fixes: kept literal. */
 const LITERAL_KEYS = new Set(['MessageName', 'PrimaryEntityName', '__type', 'LogicalName', 'key', 'Value']);
@@ -71,21 +72,49 @@ async function orchestrator() {
   const registry = new InMemoryDeviceRegistry(clock);
   const hub = new InMemoryCloudToDevice(registry, clock, { expiryCheckIntervalMs: 0 });
   cleanups.push(() => hub.close());
-  const dispatch = new CommandDispatch({ crm, cloudToDevice: hub, registry, catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES), log: silentLog, defaultDeviceType: 'Thermostat' });
-  const outbound = new OutboundMessages({ crm, registry, dispatch, registrations: new DeviceRegistrations({ crm, registry, log: silentLog }), dataPull: new DeviceDataPull({ crm, registry, log: silentLog }), log: silentLog });
+  const dispatch = new CommandDispatch({
+    crm,
+    cloudToDevice: hub,
+    registry,
+    catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES),
+    log: silentLog,
+    defaultDeviceType: 'Thermostat',
+  });
+  const outbound = new OutboundMessages({
+    crm,
+    registry,
+    dispatch,
+    registrations: new DeviceRegistrations({ crm, registry, log: silentLog }),
+    dataPull: new DeviceDataPull({ crm, registry, log: silentLog }),
+    log: silentLog,
+  });
   const queue = new InMemoryQueue('outbound', { clock });
   const received: string[] = [];
   await registry.registerDevices([{ deviceId: 'thermostat-1' }]);
   await crm.upsertDevice(aCrmDevice({ deviceRecordId: DEVICE_RECORD_ID, deviceId: 'thermostat-1' }));
   // The register fixture's second device: in CRM, not yet in the hub.
-  await crm.upsertDevice(aCrmDevice({ deviceRecordId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', deviceId: 'thermostat-2', name: 'Server room thermostat', registrationStatus: RegistrationStatus.InProgress }));
+  await crm.upsertDevice(
+    aCrmDevice({
+      deviceRecordId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+      deviceId: 'thermostat-2',
+      name: 'Server room thermostat',
+      registrationStatus: RegistrationStatus.InProgress,
+    }),
+  );
   hub.attach('thermostat-1', async (m) => {
     received.push(new TextDecoder().decode(m.body));
     return 'complete';
   });
   const deliver = async (message: { contents: { content: unknown }; metadata?: Record<string, unknown> }): Promise<void> => {
     const { contentType, ...properties } = (message.metadata ?? {}) as Record<string, string>;
-    await queue.send([{ messageId: 'm1', body: new TextEncoder().encode(JSON.stringify(message.contents.content)), ...(contentType === undefined ? {} : { contentType }), properties }]);
+    await queue.send([
+      {
+        messageId: 'm1',
+        body: new TextEncoder().encode(JSON.stringify(message.contents.content)),
+        ...(contentType === undefined ? {} : { contentType }),
+        properties,
+      },
+    ]);
     await new QueueProcessor(queue, (m) => outbound.handle(m), silentLog).drainOnce();
     await new Promise<void>((r) => setImmediate(r));
     expect((await queue.peekDeadLetters(10)).map((d) => `${d.reason}: ${d.description}`)).toEqual([]);
@@ -120,8 +149,20 @@ describe('orchestrator ← CRM service endpoint (flows 13–15)', () => {
       .addAsynchronousInteraction()
       .given('IoT devices are in CRM', {
         devices: [
-          { deviceRecordId: DEVICE_RECORD_ID, deviceId: 'thermostat-1', name: 'Lobby thermostat', tags: '{"site":"lobby"}', settings: '{"TargetTemperature":21}' },
-          { deviceRecordId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', deviceId: 'thermostat-2', name: 'Server room thermostat', tags: '{"site":"server-room"}', settings: '{"TargetTemperature":18}' },
+          {
+            deviceRecordId: DEVICE_RECORD_ID,
+            deviceId: 'thermostat-1',
+            name: 'Lobby thermostat',
+            tags: '{"site":"lobby"}',
+            settings: '{"TargetTemperature":21}',
+          },
+          {
+            deviceRecordId: '0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d',
+            deviceId: 'thermostat-2',
+            name: 'Server room thermostat',
+            tags: '{"site":"server-room"}',
+            settings: '{"TargetTemperature":18}',
+          },
         ],
       })
       .expectsToReceive('an msdyn_RegisterIoTDevice action', (b) => b.withJSONContent(contract(context)).withMetadata(metadata(context)))

@@ -23,7 +23,8 @@ import { DeviceRegistrations } from '../registration/device-registration.js';
 import { OutboundMessages } from './outbound-messages.js';
 import { QueueProcessor } from '../shared/queue-processor.js';
 
-const fixture = (name: string, ext: 'json' | 'xml'): Buffer => readFileSync(new URL(`../../../../fixtures/cfs/remote-execution-context.${name}.${ext}`, import.meta.url));
+const fixture = (name: string, ext: 'json' | 'xml'): Buffer =>
+  readFileSync(new URL(`../../../../fixtures/cfs/remote-execution-context.${name}.${ext}`, import.meta.url));
 const context = (name: string): RemoteExecutionContext => {
   const r = decodeRemoteExecutionContext(fixture(name, 'json'));
   if (!r.ok) throw new Error(name);
@@ -46,8 +47,22 @@ async function setup() {
   const hub = new InMemoryCloudToDevice(registry, clock, { expiryCheckIntervalMs: 0 });
   hubs.push(hub);
   const log = silentLog;
-  const dispatch = new CommandDispatch({ crm, cloudToDevice: hub, registry, catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES), log, defaultDeviceType: 'Thermostat' });
-  const outbound = new OutboundMessages({ crm, registry, dispatch, registrations: new DeviceRegistrations({ crm, registry, log }), dataPull: new DeviceDataPull({ crm, registry, log }), log });
+  const dispatch = new CommandDispatch({
+    crm,
+    cloudToDevice: hub,
+    registry,
+    catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES),
+    log,
+    defaultDeviceType: 'Thermostat',
+  });
+  const outbound = new OutboundMessages({
+    crm,
+    registry,
+    dispatch,
+    registrations: new DeviceRegistrations({ crm, registry, log }),
+    dataPull: new DeviceDataPull({ crm, registry, log }),
+    log,
+  });
   const queue = new InMemoryQueue('outbound', { clock });
   const processor = new QueueProcessor(queue, (m) => outbound.handle(m), log);
   const received: string[] = [];
@@ -97,7 +112,10 @@ describe('OutboundMessages on service endpoint messages', () => {
   it('routes message names in any case, as the Logic App compares them', async () => {
     const s = await setup();
     const ctx = context('create-command');
-    await s.deliver({ body: encodeRemoteExecutionContext({ ...ctx, messageName: 'create', primaryEntityName: 'msdyn_IoTDeviceCommand' }), contentType: 'application/json' });
+    await s.deliver({
+      body: encodeRemoteExecutionContext({ ...ctx, messageName: 'create', primaryEntityName: 'msdyn_IoTDeviceCommand' }),
+      contentType: 'application/json',
+    });
     expect(await s.deadLetters()).toEqual([]);
     expect(s.received).toHaveLength(1);
   });
@@ -111,7 +129,13 @@ describe('OutboundMessages on service endpoint messages', () => {
 
   it('re-reads the command from the CRM when the endpoint stripped the Create (MessageMaxSizeExceeded)', async () => {
     const s = await setup();
-    await s.crm.createCommand({ commandId: COMMAND_ID, name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: 'thermostat-1', deviceRecordId: DEVICE_RECORD });
+    await s.crm.createCommand({
+      commandId: COMMAND_ID,
+      name: 'Reset Thermostat',
+      message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+      deviceId: 'thermostat-1',
+      deviceRecordId: DEVICE_RECORD,
+    });
     const ctx = context('create-command');
     const big = { ...ctx, inputParameters: { ...ctx.inputParameters, Filler: 'x'.repeat(200_000) } };
     const message = posted(big, ServiceEndpointMessageFormat.TextXml);
@@ -143,15 +167,29 @@ describe('OutboundMessages on service endpoint messages', () => {
     const ctx = context('create-command');
     const target = ctx.inputParameters['Target'] as Extract<RemoteExecutionContext['inputParameters'][string], { kind: 'Entity' }>;
     const message = '{"cmd":"Reset Thermostat","args":{}}';
-    await s.deliver({ body: encodeRemoteExecutionContext({ ...ctx, inputParameters: { Target: { ...target, attributes: { ...target.attributes, msdyn_message: message } } } }), contentType: 'application/json' });
+    await s.deliver({
+      body: encodeRemoteExecutionContext({ ...ctx, inputParameters: { Target: { ...target, attributes: { ...target.attributes, msdyn_message: message } } } }),
+      contentType: 'application/json',
+    });
     expect(await s.deadLetters()).toEqual([]);
     // Sent as written: the device reads the organisation's names.
     expect(s.received).toEqual([message]);
     // Under the default names the same message is refused, with the reason on the command.
     s.crm.setIoTSettings({});
     const second = 'd0d0d0d0-1234-4abc-8def-0123456789ab';
-    await s.deliver({ body: encodeRemoteExecutionContext({ ...ctx, primaryEntityId: second, inputParameters: { Target: { ...target, id: second, attributes: { ...target.attributes, msdyn_iotdevicecommandid: second, msdyn_message: message } } } }), contentType: 'application/json' });
-    expect(await s.crm.getCommand(second)).toMatchObject({ state: 'failed', cfsStatus: CfsCommandStatus.Error, statusReason: expect.stringContaining('CommandName') });
+    await s.deliver({
+      body: encodeRemoteExecutionContext({
+        ...ctx,
+        primaryEntityId: second,
+        inputParameters: { Target: { ...target, id: second, attributes: { ...target.attributes, msdyn_iotdevicecommandid: second, msdyn_message: message } } },
+      }),
+      contentType: 'application/json',
+    });
+    expect(await s.crm.getCommand(second)).toMatchObject({
+      state: 'failed',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: expect.stringContaining('CommandName'),
+    });
   });
 });
 
@@ -167,14 +205,21 @@ describe('msdyn_RegisterIoTDevice with a comma in a device name or id (issue: no
     for (const d of devices) await s.crm.upsertDevice({ ...d, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.InProgress });
     // The CRM record of the second device no longer matches what the request says (renamed since): it cannot be located.
     await s.crm.upsertDevice({ ...devices[1]!, deviceId: 'hall,2b', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.InProgress });
-    await s.deliver({ body: encodeRemoteExecutionContext(buildRegisterDevicesContext(devices.map((d) => ({ ...d, tags: { name: d.name } })))), contentType: 'application/json' });
+    await s.deliver({
+      body: encodeRemoteExecutionContext(buildRegisterDevicesContext(devices.map((d) => ({ ...d, tags: { name: d.name } })))),
+      contentType: 'application/json',
+    });
     expect(await s.deadLetters()).toEqual([]);
     expect(await s.registry.getTwin('hall-1')).toMatchObject({ tags: { name: 'Hall, east wing' } });
     expect(await s.registry.getTwin('hall-3')).toMatchObject({ tags: { name: 'Roof' } });
     expect(await s.crm.getDevice(devices[0]!.deviceRecordId)).toMatchObject({ registrationStatus: RegistrationStatus.Registered });
     expect(await s.crm.getDevice(devices[2]!.deviceRecordId)).toMatchObject({ registrationStatus: RegistrationStatus.Registered });
     const refused = await s.crm.getDevice(devices[1]!.deviceRecordId);
-    expect(refused).toMatchObject({ deviceId: 'hall,2b', registrationStatus: RegistrationStatus.Error, registrationMessage: expect.stringMatching(/DeviceIds holds 4 values for 3 devices.*comma.*"hall,2b" could not be located/) });
+    expect(refused).toMatchObject({
+      deviceId: 'hall,2b',
+      registrationStatus: RegistrationStatus.Error,
+      registrationMessage: expect.stringMatching(/DeviceIds holds 4 values for 3 devices.*comma.*"hall,2b" could not be located/),
+    });
     expect(await s.registry.getTwin('hall,2b').catch(() => undefined)).toBeUndefined();
   });
 
@@ -183,7 +228,8 @@ describe('msdyn_RegisterIoTDevice with a comma in a device name or id (issue: no
     for (const d of devices) await s.crm.upsertDevice({ ...d, deviceType: 'Thermostat', registrationStatus: RegistrationStatus.InProgress });
     await s.deliver({ body: encodeRemoteExecutionContext(buildRegisterDevicesContext(devices)), contentType: 'application/json' });
     expect(await s.deadLetters()).toEqual([]);
-    for (const d of devices) expect(await s.crm.getDevice(d.deviceRecordId)).toMatchObject({ deviceId: d.deviceId, registrationStatus: RegistrationStatus.Registered });
+    for (const d of devices)
+      expect(await s.crm.getDevice(d.deviceRecordId)).toMatchObject({ deviceId: d.deviceId, registrationStatus: RegistrationStatus.Registered });
     expect(await s.registry.getTwin('hall,2')).toMatchObject({ deviceId: 'hall,2' });
   });
 });

@@ -31,8 +31,22 @@ const setup = async (wrapCloudToDevice: (c: CloudToDevicePort) => CloudToDeviceP
   hubs.push(hub);
   const cloudToDevice = wrapCloudToDevice(hub);
   const log = silentLog;
-  const dispatch = new CommandDispatch({ crm, cloudToDevice, registry, catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES), log, defaultDeviceType: 'Thermostat' });
-  const outbound = new OutboundMessages({ crm, registry, dispatch, registrations: new DeviceRegistrations({ crm, registry, log }), dataPull: new DeviceDataPull({ crm, registry, log }), log });
+  const dispatch = new CommandDispatch({
+    crm,
+    cloudToDevice,
+    registry,
+    catalog: deviceTypeCommandCatalog(BUILT_IN_DEVICE_TYPES),
+    log,
+    defaultDeviceType: 'Thermostat',
+  });
+  const outbound = new OutboundMessages({
+    crm,
+    registry,
+    dispatch,
+    registrations: new DeviceRegistrations({ crm, registry, log }),
+    dataPull: new DeviceDataPull({ crm, registry, log }),
+    log,
+  });
   const queue = new InMemoryQueue('outbound', { clock });
   const processor = new QueueProcessor(queue, (m) => outbound.handle(m), log);
   const received: string[] = [];
@@ -59,7 +73,11 @@ describe('OutboundMessages', () => {
     await withDevice(s);
     await s.deliver('m1', cfs('remote-execution-context.create-command.json'));
     expect(s.received).toEqual([`${COMMAND_ID} {"CommandName":"Reset Thermostat","Parameters":{}}`]);
-    expect(await s.crm.getCommand(COMMAND_ID)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent, deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6' });
+    expect(await s.crm.getCommand(COMMAND_ID)).toMatchObject({
+      state: 'sent',
+      cfsStatus: CfsCommandStatus.Sent,
+      deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6',
+    });
     expect(s.queue.activeCount).toBe(0);
   });
 
@@ -74,10 +92,17 @@ describe('OutboundMessages', () => {
   it('refuses a command its device type does not know, writing Error with the reason, and sends nothing', async () => {
     const s = await setup();
     await withDevice(s);
-    const body = cfs('remote-execution-context.create-command.json').replace('{\\"CommandName\\":\\"Reset Thermostat\\",\\"Parameters\\":{}}', '{\\"CommandName\\":\\"Open Valve\\",\\"Parameters\\":{}}');
+    const body = cfs('remote-execution-context.create-command.json').replace(
+      '{\\"CommandName\\":\\"Reset Thermostat\\",\\"Parameters\\":{}}',
+      '{\\"CommandName\\":\\"Open Valve\\",\\"Parameters\\":{}}',
+    );
     await s.deliver('m1', body);
     expect(s.received).toEqual([]);
-    expect(await s.crm.getCommand(COMMAND_ID)).toMatchObject({ state: 'failed', cfsStatus: CfsCommandStatus.Error, statusReason: expect.stringContaining('"Open Valve" is not a command of Thermostat') });
+    expect(await s.crm.getCommand(COMMAND_ID)).toMatchObject({
+      state: 'failed',
+      cfsStatus: CfsCommandStatus.Error,
+      statusReason: expect.stringContaining('"Open Valve" is not a command of Thermostat'),
+    });
     expect(s.queue.activeCount).toBe(0);
     expect(await s.queue.peekDeadLetters(10)).toEqual([]);
   });
@@ -97,13 +122,23 @@ describe('OutboundMessages', () => {
 
   it('registers the devices of the CFS register fixture and writes Registered with the device id back to the CRM', async () => {
     const s = await setup();
-    for (const [deviceRecordId, name] of [['d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', 'Lobby thermostat'], ['0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', 'Server room thermostat']] as const) {
+    for (const [deviceRecordId, name] of [
+      ['d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', 'Lobby thermostat'],
+      ['0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d', 'Server room thermostat'],
+    ] as const) {
       await s.crm.upsertDevice(aCrmDevice({ deviceRecordId, deviceId: '', name, registrationStatus: RegistrationStatus.InProgress }));
     }
     await s.deliver('m1', cfs('remote-execution-context.register-devices.json'));
     expect(await s.registry.getTwin('thermostat-2')).toMatchObject({ status: 'enabled', tags: { site: 'server-room' }, desired: { TargetTemperature: 18 } });
-    expect(await s.crm.getDevice('d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6')).toMatchObject({ deviceId: 'thermostat-1', registrationStatus: RegistrationStatus.Registered, registrationMessage: 'Registered' });
-    expect(await s.crm.getDevice('0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')).toMatchObject({ deviceId: 'thermostat-2', registrationStatus: RegistrationStatus.Registered });
+    expect(await s.crm.getDevice('d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6')).toMatchObject({
+      deviceId: 'thermostat-1',
+      registrationStatus: RegistrationStatus.Registered,
+      registrationMessage: 'Registered',
+    });
+    expect(await s.crm.getDevice('0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d')).toMatchObject({
+      deviceId: 'thermostat-2',
+      registrationStatus: RegistrationStatus.Registered,
+    });
     expect(s.queue.activeCount).toBe(0);
   });
 
@@ -125,20 +160,35 @@ describe('OutboundMessages', () => {
     });
     s.registry.setConnectionState('thermostat-1', 'Connected');
     s.registry.setConnectionState('thermostat-2', 'Connected');
-    const toAll = cfs('remote-execution-context.create-command.json').replace('{"key": "msdyn_deviceid", "value": "thermostat-1"},', '{"key": "msdyn_sendtoallconnecteddevices", "value": true},');
+    const toAll = cfs('remote-execution-context.create-command.json').replace(
+      '{"key": "msdyn_deviceid", "value": "thermostat-1"},',
+      '{"key": "msdyn_sendtoallconnecteddevices", "value": true},',
+    );
     expect(toAll).toContain('msdyn_sendtoallconnecteddevices');
     await s.deliver('m1', toAll);
     await s.deliver('m2', toAll);
     const body = '{"CommandName":"Reset Thermostat","Parameters":{}}';
-    expect(s.received.sort()).toEqual([`${broadcastMessageId(COMMAND_ID, 'thermostat-1')} ${body}`, `${broadcastMessageId(COMMAND_ID, 'thermostat-2')} ${body}`].sort());
-    expect(await s.crm.getCommand(COMMAND_ID)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent, sendToAllConnectedDevices: true, statusReason: 'Sent to all 2 connected devices' });
+    expect(s.received.sort()).toEqual(
+      [`${broadcastMessageId(COMMAND_ID, 'thermostat-1')} ${body}`, `${broadcastMessageId(COMMAND_ID, 'thermostat-2')} ${body}`].sort(),
+    );
+    expect(await s.crm.getCommand(COMMAND_ID)).toMatchObject({
+      state: 'sent',
+      cfsStatus: CfsCommandStatus.Sent,
+      sendToAllConnectedDevices: true,
+      statusReason: 'Sent to all 2 connected devices',
+    });
     expect(s.queue.activeCount).toBe(0);
   });
 
   it('applies an Update of a device to its twin: settings to desired properties, tags to tags', async () => {
     const s = await setup();
     await withDevice(s);
-    const ctx = buildDeviceUpdatedContext({ deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', deviceId: 'thermostat-1', tags: { site: 'lobby' }, settings: { TargetTemperature: 19 } });
+    const ctx = buildDeviceUpdatedContext({
+      deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6',
+      deviceId: 'thermostat-1',
+      tags: { site: 'lobby' },
+      settings: { TargetTemperature: 19 },
+    });
     await s.deliver('m1', encodeRemoteExecutionContext(ctx));
     expect(await s.registry.getTwin('thermostat-1')).toMatchObject({ tags: { site: 'lobby' }, desired: { TargetTemperature: 19 } });
   });
@@ -156,7 +206,16 @@ describe('OutboundMessages', () => {
     const body = encodeRemoteExecutionContext(buildPullDeviceDataContext([{ deviceId: 'thermostat-1' }], { operationCreatedOn: T + 5 }));
     await s.deliver('m1', body);
     await s.deliver('m2', body);
-    expect(await s.crm.listDeviceDataHistory('thermostat-1')).toEqual([{ deviceId: 'thermostat-1', deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6', connectionState: 'Disconnected', lastActivityTime: T, reportedProperties: '{"firmware":"1.2"}', recordedOn: T + 5 }]);
+    expect(await s.crm.listDeviceDataHistory('thermostat-1')).toEqual([
+      {
+        deviceId: 'thermostat-1',
+        deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6',
+        connectionState: 'Disconnected',
+        lastActivityTime: T,
+        reportedProperties: '{"firmware":"1.2"}',
+        recordedOn: T + 5,
+      },
+    ]);
   });
 
   it('dead-letters what is not a RemoteExecutionContext, and what it does not route, naming the problem', async () => {

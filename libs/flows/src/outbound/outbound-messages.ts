@@ -64,11 +64,17 @@ export class OutboundMessages {
   private async stripped(ctx: RemoteExecutionContext, message: ReceivedQueueMessage): Promise<Settlement> {
     const kind = outboundMessageKind(ctx);
     const what = `${ctx.messageName} of ${ctx.primaryEntityName} ${ctx.primaryEntityId}`;
-    this.deps.log.info('outbound.context-stripped', { correlationId: ctx.correlationId, messageName: ctx.messageName, entity: ctx.primaryEntityName, id: ctx.primaryEntityId });
+    this.deps.log.info('outbound.context-stripped', {
+      correlationId: ctx.correlationId,
+      messageName: ctx.messageName,
+      entity: ctx.primaryEntityName,
+      id: ctx.primaryEntityId,
+    });
     switch (kind) {
       case 'command-created': {
         const command = await this.deps.crm.getCommand(ctx.primaryEntityId);
-        if (command === undefined) return deadLetter('CommandNotFound', `The service endpoint stripped the ${what} (MessageMaxSizeExceeded) and the CRM has no such command to re-read`);
+        if (command === undefined)
+          return deadLetter('CommandNotFound', `The service endpoint stripped the ${what} (MessageMaxSizeExceeded) and the CRM has no such command to re-read`);
         const created: CommandCreated = {
           commandId: command.commandId,
           name: command.name,
@@ -84,9 +90,13 @@ export class OutboundMessages {
       }
       case 'device-updated': {
         const device = await this.deps.crm.getDevice(ctx.primaryEntityId);
-        if (device === undefined) return deadLetter('DeviceNotFound', `The service endpoint stripped the ${what} (MessageMaxSizeExceeded) and the CRM has no such device to re-read`);
+        if (device === undefined)
+          return deadLetter('DeviceNotFound', `The service endpoint stripped the ${what} (MessageMaxSizeExceeded) and the CRM has no such device to re-read`);
         // Without the pre-image the removed keys are unknown: the whole tags and settings are written.
-        const patch = { ...(device.tags === undefined ? {} : { tags: device.tags }), ...(device.settings === undefined ? {} : { desiredProperties: device.settings }) };
+        const patch = {
+          ...(device.tags === undefined ? {} : { tags: device.tags }),
+          ...(device.settings === undefined ? {} : { desiredProperties: device.settings }),
+        };
         return this.route({ kind, update: { deviceRecordId: device.deviceRecordId, deviceId: device.deviceId, patch } }, ctx.correlationId, message);
       }
       case 'register-devices':
@@ -96,7 +106,10 @@ export class OutboundMessages {
           `The service endpoint stripped the ${what} (MessageMaxSizeExceeded): the device lists are input parameters and no record holds them; call the action again with fewer devices`,
         );
       case undefined:
-        return deadLetter('UnsupportedOutboundMessage', `"${ctx.messageName}" of "${ctx.primaryEntityName}" is not an outbound message this orchestrator handles`);
+        return deadLetter(
+          'UnsupportedOutboundMessage',
+          `"${ctx.messageName}" of "${ctx.primaryEntityName}" is not an outbound message this orchestrator handles`,
+        );
     }
   }
 
@@ -122,7 +135,11 @@ export class OutboundMessages {
     const { crm, log } = this.deps;
     let deviceId = command.deviceId;
     if (deviceId === undefined && command.deviceRecordId !== undefined) deviceId = (await crm.getDevice(command.deviceRecordId))?.deviceId;
-    if (deviceId === undefined && !command.sendToAllConnectedDevices) return deadLetter('DeviceNotFound', `Command ${command.commandId} names device record ${command.deviceRecordId ?? '(none)'}, which the CRM does not have`);
+    if (deviceId === undefined && !command.sendToAllConnectedDevices)
+      return deadLetter(
+        'DeviceNotFound',
+        `Command ${command.commandId} names device record ${command.deviceRecordId ?? '(none)'}, which the CRM does not have`,
+      );
     // The record exists in Dataverse already; creating it under its own id is a no-op there and makes it known to a CRM that mirrors.
     await crm.createCommand({
       commandId: command.commandId,

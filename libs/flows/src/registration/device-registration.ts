@@ -1,6 +1,14 @@
 // Flows 16′–18″ (registration): devices created in the hub's registry, the results onto the CRM device.
 import { err, isHubDeviceId, ok, RegistrationStatus, type CodedError, type Result } from '@fieldlink/domain';
-import { alignCommaJoined, type AmbiguousRegistration, type CrmDevicesPort, type DeviceRegistration, type DeviceRegistryPort, type LogPort, type RegistrationResult } from '@fieldlink/ports';
+import {
+  alignCommaJoined,
+  type AmbiguousRegistration,
+  type CrmDevicesPort,
+  type DeviceRegistration,
+  type DeviceRegistryPort,
+  type LogPort,
+  type RegistrationResult,
+} from '@fieldlink/ports';
 
 /** One device to register: its hub id, its CRM record, and what its twin should carry. */
 export interface DeviceToRegister {
@@ -29,21 +37,53 @@ export class DeviceRegistrations {
 
   async register(devices: readonly DeviceToRegister[], correlationId?: string): Promise<RegistrationResult[]> {
     const valid = devices.filter((d) => isHubDeviceId(d.deviceId));
-    const registrations: DeviceRegistration[] = valid.map((d) => ({ deviceId: d.deviceId, ...(d.tags === undefined ? {} : { tags: d.tags }), ...(d.settings === undefined ? {} : { desiredProperties: d.settings }) }));
+    const registrations: DeviceRegistration[] = valid.map((d) => ({
+      deviceId: d.deviceId,
+      ...(d.tags === undefined ? {} : { tags: d.tags }),
+      ...(d.settings === undefined ? {} : { desiredProperties: d.settings }),
+    }));
     const answers = registrations.length === 0 ? [] : await this.deps.registry.registerDevices(registrations);
     const byDevice = new Map(answers.map((a) => [a.deviceId, a]));
     const results: RegistrationResult[] = devices.map((d) => {
       if (!isHubDeviceId(d.deviceId)) {
-        return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: `"${d.deviceId}" is not a valid IoT Hub device id (1–128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ')` };
+        return {
+          deviceRecordId: d.deviceRecordId,
+          deviceId: d.deviceId,
+          status: RegistrationStatus.Error,
+          message: `"${d.deviceId}" is not a valid IoT Hub device id (1–128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ')`,
+        };
       }
       const answer = byDevice.get(d.deviceId);
-      if (answer === undefined) return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: 'The device registry gave no result for this device' };
-      if (!answer.ok) return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Error, message: `${answer.error.code}: ${answer.error.message}` };
-      return { deviceRecordId: d.deviceRecordId, deviceId: d.deviceId, status: RegistrationStatus.Registered, message: answer.existed ? 'Registered (the device existed; enabled and updated)' : 'Registered' };
+      if (answer === undefined)
+        return {
+          deviceRecordId: d.deviceRecordId,
+          deviceId: d.deviceId,
+          status: RegistrationStatus.Error,
+          message: 'The device registry gave no result for this device',
+        };
+      if (!answer.ok)
+        return {
+          deviceRecordId: d.deviceRecordId,
+          deviceId: d.deviceId,
+          status: RegistrationStatus.Error,
+          message: `${answer.error.code}: ${answer.error.message}`,
+        };
+      return {
+        deviceRecordId: d.deviceRecordId,
+        deviceId: d.deviceId,
+        status: RegistrationStatus.Registered,
+        message: answer.existed ? 'Registered (the device existed; enabled and updated)' : 'Registered',
+      };
     });
     await this.deps.crm.writeRegistrationResults(results);
     for (const r of results) {
-      this.deps.log[r.status === RegistrationStatus.Registered ? 'info' : 'warn']('device.registration', { correlationId: correlationId ?? r.deviceRecordId, deviceId: r.deviceId, deviceRecordId: r.deviceRecordId, status: r.status, message: r.message });
+      this.deps.log[r.status === RegistrationStatus.Registered ? 'info' : 'warn']('device.registration', {
+        correlationId: correlationId ?? r.deviceRecordId,
+        deviceId: r.deviceId,
+        deviceRecordId: r.deviceRecordId,
+        status: r.status,
+        message: r.message,
+      });
     }
     return results;
   }
@@ -57,8 +97,17 @@ export class DeviceRegistrations {
    */
   async registerAmbiguous(request: AmbiguousRegistration, correlationId?: string): Promise<RegistrationResult[]> {
     const records = await Promise.all(request.deviceRecordIds.map((id) => this.deps.crm.getDevice(id)));
-    const deviceIds = alignCommaJoined(request.deviceIdsText, records.map((r) => r?.deviceId));
-    const names = request.namesText === undefined ? undefined : alignCommaJoined(request.namesText, records.map((r) => r?.name));
+    const deviceIds = alignCommaJoined(
+      request.deviceIdsText,
+      records.map((r) => r?.deviceId),
+    );
+    const names =
+      request.namesText === undefined
+        ? undefined
+        : alignCommaJoined(
+            request.namesText,
+            records.map((r) => r?.name),
+          );
     const lists = request.mismatched.map((m) => `${m.parameter} holds ${m.values} values for ${request.deviceRecordIds.length} devices`).join(' and ');
     const toRegister: DeviceToRegister[] = [];
     const unresolved: RegistrationResult[] = [];
@@ -66,7 +115,11 @@ export class DeviceRegistrations {
       const record = records[i];
       const deviceId = deviceIds[i];
       if (record === undefined) {
-        this.deps.log.warn('device.registration-unresolved', { correlationId: correlationId ?? deviceRecordId, deviceRecordId, reason: `${lists}, and the CRM has no device record ${deviceRecordId}` });
+        this.deps.log.warn('device.registration-unresolved', {
+          correlationId: correlationId ?? deviceRecordId,
+          deviceRecordId,
+          reason: `${lists}, and the CRM has no device record ${deviceRecordId}`,
+        });
         return;
       }
       if (deviceId === undefined) {
@@ -81,11 +134,24 @@ export class DeviceRegistrations {
       const name = names?.[i];
       const t = request.tags?.[i];
       const st = request.settings?.[i];
-      toRegister.push({ deviceRecordId, deviceId, ...(name === undefined ? {} : { name }), ...(t === undefined ? {} : { tags: t }), ...(st === undefined ? {} : { settings: st }) });
+      toRegister.push({
+        deviceRecordId,
+        deviceId,
+        ...(name === undefined ? {} : { name }),
+        ...(t === undefined ? {} : { tags: t }),
+        ...(st === undefined ? {} : { settings: st }),
+      });
     });
     if (unresolved.length > 0) {
       await this.deps.crm.writeRegistrationResults(unresolved);
-      for (const r of unresolved) this.deps.log.warn('device.registration', { correlationId: correlationId ?? r.deviceRecordId, deviceId: r.deviceId, deviceRecordId: r.deviceRecordId, status: r.status, message: r.message });
+      for (const r of unresolved)
+        this.deps.log.warn('device.registration', {
+          correlationId: correlationId ?? r.deviceRecordId,
+          deviceId: r.deviceId,
+          deviceRecordId: r.deviceRecordId,
+          status: r.status,
+          message: r.message,
+        });
     }
     const registered = toRegister.length === 0 ? [] : await this.register(toRegister, correlationId);
     return [...registered, ...unresolved];
@@ -95,7 +161,15 @@ export class DeviceRegistrations {
   async registerCrmDevice(deviceRecordId: string): Promise<Result<RegistrationResult, CodedError<'DeviceNotFound'>>> {
     const device = await this.deps.crm.getDevice(deviceRecordId);
     if (device === undefined) return err({ code: 'DeviceNotFound', message: `No IoT device record with id ${deviceRecordId}` });
-    const [result] = await this.register([{ deviceRecordId, deviceId: device.deviceId, name: device.name, ...(device.tags === undefined ? {} : { tags: device.tags }), ...(device.settings === undefined ? {} : { settings: device.settings }) }]);
+    const [result] = await this.register([
+      {
+        deviceRecordId,
+        deviceId: device.deviceId,
+        name: device.name,
+        ...(device.tags === undefined ? {} : { tags: device.tags }),
+        ...(device.settings === undefined ? {} : { settings: device.settings }),
+      },
+    ]);
     return ok(result!);
   }
 }

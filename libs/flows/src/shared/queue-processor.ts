@@ -131,10 +131,21 @@ export class QueueProcessor {
     try {
       if (settlement.kind === 'complete') await this.queue.complete(message);
       else if (settlement.kind === 'abandon') {
-        this.log.warn('queue.message-abandoned', { queue: this.queue.name, messageId: message.messageId, deliveryCount: message.deliveryCount, heldMs, error: settlement.error });
+        this.log.warn('queue.message-abandoned', {
+          queue: this.queue.name,
+          messageId: message.messageId,
+          deliveryCount: message.deliveryCount,
+          heldMs,
+          error: settlement.error,
+        });
         await this.queue.abandon(message);
       } else {
-        this.log.warn('queue.message-dead-lettered', { queue: this.queue.name, messageId: message.messageId, reason: settlement.reason, description: settlement.description });
+        this.log.warn('queue.message-dead-lettered', {
+          queue: this.queue.name,
+          messageId: message.messageId,
+          reason: settlement.reason,
+          description: settlement.description,
+        });
         await this.queue.deadLetter(message, { reason: settlement.reason, description: settlement.description });
       }
     } catch (e) {

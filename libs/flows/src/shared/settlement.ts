@@ -6,9 +6,7 @@ import type { DeadLetterDetails } from '@fieldlink/ports';
  * (a transient failure: it comes back), or dead-letter it (it can never succeed, and says why).
  */
 export type Settlement =
-  | { readonly kind: 'complete' }
-  | { readonly kind: 'abandon'; readonly error: string }
-  | ({ readonly kind: 'deadLetter' } & DeadLetterDetails);
+  { readonly kind: 'complete' } | { readonly kind: 'abandon'; readonly error: string } | ({ readonly kind: 'deadLetter' } & DeadLetterDetails);
 
 export const complete: Settlement = { kind: 'complete' };
 export const abandon = (error: string): Settlement => ({ kind: 'abandon', error });

@@ -12,7 +12,10 @@ describe('splitTopLevelCommas', () => {
 
 describe('parseCommaJoinedObjects', () => {
   it('reads one object per part, and undefined for an empty part or null', () => {
-    expect(parseCommaJoinedObjects('{"site":"lobby, east"}, ,null,{"n":[1,2]}', ['Tags'])).toEqual({ ok: true, value: [{ site: 'lobby, east' }, undefined, undefined, { n: [1, 2] }] });
+    expect(parseCommaJoinedObjects('{"site":"lobby, east"}, ,null,{"n":[1,2]}', ['Tags'])).toEqual({
+      ok: true,
+      value: [{ site: 'lobby, east' }, undefined, undefined, { n: [1, 2] }],
+    });
   });
   it('names the part that is not a JSON object', () => {
     const result = parseCommaJoinedObjects('{"a":1},[1],{"b":', ['InputParameters', 'IoTDeviceTags']);

@@ -34,7 +34,10 @@ export const splitCommaList = (text: string): string[] => (text.trim() === '' ? 
  * Reads comma-joined JSON objects (`{"site":"lobby"},{"site":"roof"}`): one object per part,
  * `undefined` for an empty part or `null`. Issues name the part by its index under `path`.
  */
-export function parseCommaJoinedObjects(text: string, path: ReadonlyArray<string | number>): Result<Array<Record<string, unknown> | undefined>, ValidationIssue[]> {
+export function parseCommaJoinedObjects(
+  text: string,
+  path: ReadonlyArray<string | number>,
+): Result<Array<Record<string, unknown> | undefined>, ValidationIssue[]> {
   if (text.trim() === '') return ok([]);
   const issues: ValidationIssue[] = [];
   const values = splitTopLevelCommas(text).map((part, index) => {

@@ -57,7 +57,10 @@ function stringEnd(text: string, start: number): number {
  * the case of the query. `canonical` gives the spelling of each known name (by its lower case);
  * other keys stay as they are. Returns the keys that appear twice in different cases, when any.
  */
-export function withCanonicalKeys(value: Record<string, unknown>, canonical: ReadonlyMap<string, string>): { readonly value: Record<string, unknown>; readonly clashes: readonly string[] } {
+export function withCanonicalKeys(
+  value: Record<string, unknown>,
+  canonical: ReadonlyMap<string, string>,
+): { readonly value: Record<string, unknown>; readonly clashes: readonly string[] } {
   const out: Record<string, unknown> = {};
   const seen = new Map<string, string>();
   const clashes: string[] = [];

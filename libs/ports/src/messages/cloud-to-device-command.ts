@@ -21,11 +21,13 @@ export interface CloudToDeviceCommand {
  * a command payload or does not fit the hub's limit.
  */
 export function encodeCloudToDeviceCommand(command: CloudToDeviceCommand): Result<CloudToDeviceMessage, ValidationIssue[]> {
-  if (command.message.length > COMMAND_MESSAGE_MAX) return err([{ path: 'message', message: `is ${command.message.length} characters; msdyn_message holds at most ${COMMAND_MESSAGE_MAX}` }]);
+  if (command.message.length > COMMAND_MESSAGE_MAX)
+    return err([{ path: 'message', message: `is ${command.message.length} characters; msdyn_message holds at most ${COMMAND_MESSAGE_MAX}` }]);
   const payload = decodeCommandPayload(command.message);
   if (!payload.ok) return err(payload.error.map((i) => ({ path: i.path === 'body' ? 'message' : `message.${i.path}`, message: i.message })));
   const body = new TextEncoder().encode(command.message);
-  if (body.byteLength > C2D_MAX_BYTES) return err([{ path: 'message', message: `is ${body.byteLength} bytes; a cloud-to-device message holds at most ${C2D_MAX_BYTES}` }]);
+  if (body.byteLength > C2D_MAX_BYTES)
+    return err([{ path: 'message', message: `is ${body.byteLength} bytes; a cloud-to-device message holds at most ${C2D_MAX_BYTES}` }]);
   return ok({
     messageId: command.commandId,
     deviceId: command.deviceId,

@@ -14,16 +14,25 @@ describe('command payload', () => {
   });
 
   it('reads a payload from UTF-8 bytes, as the device receives it', () => {
-    expect(decodeCommandPayload(new TextEncoder().encode('{"CommandName":"Reset Thermostat","Parameters":{}}'))).toEqual({ ok: true, value: { CommandName: 'Reset Thermostat', Parameters: {} } });
+    expect(decodeCommandPayload(new TextEncoder().encode('{"CommandName":"Reset Thermostat","Parameters":{}}'))).toEqual({
+      ok: true,
+      value: { CommandName: 'Reset Thermostat', Parameters: {} },
+    });
   });
 
   it('names the fields that are wrong', () => {
-    expect(decodeCommandPayload('{"CommandName":"  ","Parameters":[]}')).toMatchObject({ ok: false, error: [{ path: 'CommandName' }, { path: 'Parameters', message: 'expected an object of parameters' }] });
+    expect(decodeCommandPayload('{"CommandName":"  ","Parameters":[]}')).toMatchObject({
+      ok: false,
+      error: [{ path: 'CommandName' }, { path: 'Parameters', message: 'expected an object of parameters' }],
+    });
     expect(decodeCommandPayload('{"Parameters":{}}')).toMatchObject({ ok: false, error: [{ path: 'CommandName' }] });
   });
 
   it('refuses text that is not JSON, or longer than msdyn_message holds, at path "body"', () => {
     expect(decodeCommandPayload('Reset')).toMatchObject({ ok: false, error: [{ path: 'body', message: expect.stringContaining('is not JSON') }] });
-    expect(decodeCommandPayload(JSON.stringify({ CommandName: 'Notification', Parameters: { Message: 'x'.repeat(8_200) } }))).toMatchObject({ ok: false, error: [{ path: 'body', message: expect.stringContaining('at most 8192') }] });
+    expect(decodeCommandPayload(JSON.stringify({ CommandName: 'Notification', Parameters: { Message: 'x'.repeat(8_200) } }))).toMatchObject({
+      ok: false,
+      error: [{ path: 'body', message: expect.stringContaining('at most 8192') }],
+    });
   });
 });

@@ -3,7 +3,14 @@ import { decodeDeliveryFeedback, encodeDeliveryFeedback } from './delivery-feedb
 
 // The record shape IoT Hub documents for cloud-to-device feedback.
 const hubBody = JSON.stringify([
-  { originalMessageId: 'c0ffee00-1234-4abc-8def-0123456789ab', description: 'Success', statusCode: 'Success', deviceGenerationId: '637012345678901234', deviceId: "thermostat'1", enqueuedTimeUtc: '2026-11-28T09:15:04.789Z' },
+  {
+    originalMessageId: 'c0ffee00-1234-4abc-8def-0123456789ab',
+    description: 'Success',
+    statusCode: 'Success',
+    deviceGenerationId: '637012345678901234',
+    deviceId: "thermostat'1",
+    enqueuedTimeUtc: '2026-11-28T09:15:04.789Z',
+  },
   { originalMessageId: 'm-2', description: 'Message expired', statusCode: 'Expired', deviceId: 'thermostat-2', enqueuedTimeUtc: '2026-11-28T10:15:04Z' },
 ]);
 
@@ -12,8 +19,20 @@ describe('delivery feedback message', () => {
     expect(decodeDeliveryFeedback(hubBody)).toEqual({
       ok: true,
       value: [
-        { originalMessageId: 'c0ffee00-1234-4abc-8def-0123456789ab', deviceId: "thermostat'1", status: 'Success', description: 'Success', enqueuedTime: Date.parse('2026-11-28T09:15:04.789Z') },
-        { originalMessageId: 'm-2', deviceId: 'thermostat-2', status: 'Expired', description: 'Message expired', enqueuedTime: Date.parse('2026-11-28T10:15:04Z') },
+        {
+          originalMessageId: 'c0ffee00-1234-4abc-8def-0123456789ab',
+          deviceId: "thermostat'1",
+          status: 'Success',
+          description: 'Success',
+          enqueuedTime: Date.parse('2026-11-28T09:15:04.789Z'),
+        },
+        {
+          originalMessageId: 'm-2',
+          deviceId: 'thermostat-2',
+          status: 'Expired',
+          description: 'Message expired',
+          enqueuedTime: Date.parse('2026-11-28T10:15:04Z'),
+        },
       ],
     });
   });

@@ -6,7 +6,9 @@ import { decodeRemoteExecutionContext, encodeRemoteExecutionContext } from './re
 
 const hubId = fc.stringMatching(/^[A-Za-z0-9\-:.+%_#*?!=@;$']{1,40}$/);
 const guid = fc.uuid();
-const jsonObject = fc.dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 }).map((o) => JSON.parse(JSON.stringify(o)) as Record<string, unknown>);
+const jsonObject = fc
+  .dictionary(fc.string({ maxLength: 8 }), fc.jsonValue({ maxDepth: 2 }), { maxKeys: 4 })
+  .map((o) => JSON.parse(JSON.stringify(o)) as Record<string, unknown>);
 const viaWire = (ctx: ReturnType<typeof buildRegisterDevicesContext>) => {
   const decoded = decodeRemoteExecutionContext(encodeRemoteExecutionContext(ctx));
   if (!decoded.ok) throw new Error(JSON.stringify(decoded.error));
@@ -15,7 +17,16 @@ const viaWire = (ctx: ReturnType<typeof buildRegisterDevicesContext>) => {
 
 describe('outbound CRM messages (properties)', () => {
   it('reads back any register request it builds, through the wire, for ids and names without commas', () => {
-    const device = fc.record({ deviceId: hubId, deviceRecordId: guid, name: fc.stringMatching(/^[^,]{1,20}$/).map((s) => s.trim()).filter((s) => s !== ''), tags: jsonObject, settings: jsonObject });
+    const device = fc.record({
+      deviceId: hubId,
+      deviceRecordId: guid,
+      name: fc
+        .stringMatching(/^[^,]{1,20}$/)
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+      tags: jsonObject,
+      settings: jsonObject,
+    });
     fc.assert(
       fc.property(fc.array(device, { minLength: 1, maxLength: 5 }), (devices) => {
         expect(readRegisterDevices(viaWire(buildRegisterDevicesContext(devices)))).toEqual({ ok: true, value: devices });
@@ -24,7 +35,14 @@ describe('outbound CRM messages (properties)', () => {
   });
 
   it('reads back any command it builds, through the wire, message text exactly', () => {
-    const command = fc.record({ commandId: guid, name: fc.string({ minLength: 1 }), message: fc.string({ minLength: 1 }).filter((s) => s.trim() !== ''), deviceId: hubId, deviceRecordId: guid, sendToAllConnectedDevices: fc.boolean() });
+    const command = fc.record({
+      commandId: guid,
+      name: fc.string({ minLength: 1 }),
+      message: fc.string({ minLength: 1 }).filter((s) => s.trim() !== ''),
+      deviceId: hubId,
+      deviceRecordId: guid,
+      sendToAllConnectedDevices: fc.boolean(),
+    });
     fc.assert(
       fc.property(command, (c) => {
         expect(readCommandCreated(viaWire(buildCommandCreatedContext(c)))).toEqual({ ok: true, value: c });

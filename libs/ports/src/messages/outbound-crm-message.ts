@@ -2,7 +2,20 @@ import { err, issue, ok, type Result, type ValidationIssue } from '@fieldlink/do
 import { parseCommaJoinedObjects, splitCommaList } from '../codec/comma-joined.js';
 import { mergePatchBetween, type JsonObject } from '../codec/json-merge-patch.js';
 import type { TwinPatch } from '../device-registry-port.js';
-import { booleanColumn, columnOf, expectMessage, isDateTime, isEntity, isReference, jsonObjectColumn, listParameter, readWith, referenceColumn, targetEntity, textColumn } from './outbound-crm-schemas.js';
+import {
+  booleanColumn,
+  columnOf,
+  expectMessage,
+  isDateTime,
+  isEntity,
+  isReference,
+  jsonObjectColumn,
+  listParameter,
+  readWith,
+  referenceColumn,
+  targetEntity,
+  textColumn,
+} from './outbound-crm-schemas.js';
 import { ZERO_GUID, type DataverseEntity, type DataverseValue, type RemoteExecutionContext } from './remote-execution-context.js';
 
 /*
@@ -94,14 +107,26 @@ const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCas
  * App does, the message name is compared case-insensitively (`create`, `Create`, `msdyn_registeriotdevice`).
  */
 export function readOutboundCrmMessage(ctx: RemoteExecutionContext): Result<OutboundCrmMessage, ValidationIssue[]> {
-  const map = <T, K extends OutboundCrmMessage['kind']>(r: Result<T, ValidationIssue[]>, wrap: (v: T) => Extract<OutboundCrmMessage, { kind: K }>): Result<OutboundCrmMessage, ValidationIssue[]> => (r.ok ? ok(wrap(r.value)) : r);
-  if (same(ctx.messageName, OutboundMessageName.Create) && same(ctx.primaryEntityName, COMMAND_ENTITY)) return map(readCommandCreated(ctx), (command) => ({ kind: 'command-created', command }));
+  const map = <T, K extends OutboundCrmMessage['kind']>(
+    r: Result<T, ValidationIssue[]>,
+    wrap: (v: T) => Extract<OutboundCrmMessage, { kind: K }>,
+  ): Result<OutboundCrmMessage, ValidationIssue[]> => (r.ok ? ok(wrap(r.value)) : r);
+  if (same(ctx.messageName, OutboundMessageName.Create) && same(ctx.primaryEntityName, COMMAND_ENTITY))
+    return map(readCommandCreated(ctx), (command) => ({ kind: 'command-created', command }));
   if (same(ctx.messageName, OutboundMessageName.RegisterDevices)) {
-    return map(readRegisterDevicesRequest(ctx), (r) => (r.kind === 'devices' ? { kind: 'register-devices', devices: r.devices } : { kind: 'register-devices', devices: [], ambiguous: r }));
+    return map(readRegisterDevicesRequest(ctx), (r) =>
+      r.kind === 'devices' ? { kind: 'register-devices', devices: r.devices } : { kind: 'register-devices', devices: [], ambiguous: r },
+    );
   }
-  if (same(ctx.messageName, OutboundMessageName.Update) && same(ctx.primaryEntityName, DEVICE_ENTITY)) return map(readDeviceUpdated(ctx), (update) => ({ kind: 'device-updated', update }));
+  if (same(ctx.messageName, OutboundMessageName.Update) && same(ctx.primaryEntityName, DEVICE_ENTITY))
+    return map(readDeviceUpdated(ctx), (update) => ({ kind: 'device-updated', update }));
   if (same(ctx.messageName, OutboundMessageName.PullDeviceData)) return map(readPullDeviceData(ctx), (pull) => ({ kind: 'pull-device-data', pull }));
-  return err([issue(['MessageName'], `"${ctx.messageName}" of "${ctx.primaryEntityName}" is not an outbound message this orchestrator handles (Create of ${COMMAND_ENTITY}, Update of ${DEVICE_ENTITY}, ${OutboundMessageName.RegisterDevices}, ${OutboundMessageName.PullDeviceData})`)]);
+  return err([
+    issue(
+      ['MessageName'],
+      `"${ctx.messageName}" of "${ctx.primaryEntityName}" is not an outbound message this orchestrator handles (Create of ${COMMAND_ENTITY}, Update of ${DEVICE_ENTITY}, ${OutboundMessageName.RegisterDevices}, ${OutboundMessageName.PullDeviceData})`,
+    ),
+  ]);
 }
 
 /** The kind of outbound message a context is, by its names alone (what to re-read when the endpoint stripped it). */
@@ -182,14 +207,20 @@ export function readRegisterDevices(ctx: RemoteExecutionContext): Result<Registe
   if (!read.ok) return read;
   if (read.value.kind === 'devices') return ok(read.value.devices);
   const count = read.value.deviceRecordIds.length;
-  return err(read.value.mismatched.map((m) => issue(['InputParameters', m.parameter], `has ${m.values} values for ${count} devices in IoTDeviceIds; a value containing a comma cannot be told apart`)));
+  return err(
+    read.value.mismatched.map((m) =>
+      issue(['InputParameters', m.parameter], `has ${m.values} values for ${count} devices in IoTDeviceIds; a value containing a comma cannot be told apart`),
+    ),
+  );
 }
 
 /**
  * `msdyn_RegisterIoTDevice` → the devices, or, when a device id or name held a comma, the
  * ambiguous request with everything that still splits; other faults are issues.
  */
-export function readRegisterDevicesRequest(ctx: RemoteExecutionContext): Result<{ readonly kind: 'devices'; readonly devices: RegisterDeviceRequest[] } | AmbiguousRegistration, ValidationIssue[]> {
+export function readRegisterDevicesRequest(
+  ctx: RemoteExecutionContext,
+): Result<{ readonly kind: 'devices'; readonly devices: RegisterDeviceRequest[] } | AmbiguousRegistration, ValidationIssue[]> {
   const issues: ValidationIssue[] = [];
   expectMessage(ctx, OutboundMessageName.RegisterDevices, undefined, issues);
   const deviceIdsText = listParameterOf(ctx, 'DeviceIds', true, issues);
@@ -236,16 +267,27 @@ export function readRegisterDevicesRequest(ctx: RemoteExecutionContext): Result<
       const name = names?.[i];
       const t = tags?.[i];
       const s = settings?.[i];
-      return { deviceId: deviceIds[i]!, deviceRecordId, ...(name === undefined || name === '' ? {} : { name }), ...(t === undefined ? {} : { tags: t }), ...(s === undefined ? {} : { settings: s }) };
+      return {
+        deviceId: deviceIds[i]!,
+        deviceRecordId,
+        ...(name === undefined || name === '' ? {} : { name }),
+        ...(t === undefined ? {} : { tags: t }),
+        ...(s === undefined ? {} : { settings: s }),
+      };
     }),
   });
 }
 
 /** A JSON object column, or undefined when the entity does not carry the column (it did not change). */
-const jsonObjectOf = (entity: DataverseEntity | undefined, name: string, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): JsonObject | undefined =>
-  entity === undefined || !(name in entity.attributes) ? undefined : columnOf(entity, name, jsonObjectColumn, path, issues);
+const jsonObjectOf = (
+  entity: DataverseEntity | undefined,
+  name: string,
+  path: ReadonlyArray<string | number>,
+  issues: ValidationIssue[],
+): JsonObject | undefined => (entity === undefined || !(name in entity.attributes) ? undefined : columnOf(entity, name, jsonObjectColumn, path, issues));
 
-const listParameterOf = (ctx: RemoteExecutionContext, key: string, required: boolean, issues: ValidationIssue[]): string | undefined => readWith(listParameter(required), ctx.inputParameters[key], ['InputParameters', key], issues);
+const listParameterOf = (ctx: RemoteExecutionContext, key: string, required: boolean, issues: ValidationIssue[]): string | undefined =>
+  readWith(listParameter(required), ctx.inputParameters[key], ['InputParameters', key], issues);
 
 const firstImage = (images: Readonly<Record<string, DataverseEntity>>): { name: string; entity: DataverseEntity } | undefined => {
   const [name, entity] = Object.entries(images)[0] ?? [];
@@ -271,7 +313,8 @@ export function readDeviceUpdated(ctx: RemoteExecutionContext): Result<DeviceUpd
     columnOf(t, 'msdyn_deviceid', textColumn, path, issues) ??
     (post === undefined ? undefined : columnOf(post.entity, 'msdyn_deviceid', textColumn, ['PostEntityImages', post.name], issues)) ??
     (pre === undefined ? undefined : columnOf(pre.entity, 'msdyn_deviceid', textColumn, ['PreEntityImages', pre.name], issues));
-  if (deviceId === undefined || deviceId === '') issues.push(issue([...path, 'Attributes', 'msdyn_deviceid'], 'expected the device id in the Target or an entity image'));
+  if (deviceId === undefined || deviceId === '')
+    issues.push(issue([...path, 'Attributes', 'msdyn_deviceid'], 'expected the device id in the Target or an entity image'));
   const section = (attribute: string): JsonObject | undefined => {
     const after = jsonObjectOf(t, attribute, path, issues);
     if (after === undefined) return undefined;
@@ -281,7 +324,11 @@ export function readDeviceUpdated(ctx: RemoteExecutionContext): Result<DeviceUpd
   const tags = section('msdyn_tags');
   const desiredProperties = section('msdyn_devicesettings');
   if (issues.length > 0) return err(issues);
-  return ok({ deviceRecordId: deviceRecordId!, deviceId: deviceId!, patch: { ...(tags === undefined ? {} : { tags }), ...(desiredProperties === undefined ? {} : { desiredProperties }) } });
+  return ok({
+    deviceRecordId: deviceRecordId!,
+    deviceId: deviceId!,
+    patch: { ...(tags === undefined ? {} : { tags }), ...(desiredProperties === undefined ? {} : { desiredProperties }) },
+  });
 }
 
 /** `msdyn_PullDataForIoTDevice` → the devices whose twins to record. */
@@ -295,7 +342,12 @@ export function readPullDeviceData(ctx: RemoteExecutionContext): Result<PullDevi
   if (deviceIds.length === 0) issues.push(issue(['InputParameters', 'DeviceIds'], 'expected at least one device id'));
   const recordIds = recordIdsText === undefined || recordIdsText.trim() === '' ? undefined : splitCommaList(recordIdsText);
   if (recordIds !== undefined && recordIds.length !== deviceIds.length) {
-    issues.push(issue(['InputParameters', 'DeviceIds'], `has ${deviceIds.length} values for ${recordIds.length} devices in IoTDeviceIds; a value containing a comma cannot be told apart`));
+    issues.push(
+      issue(
+        ['InputParameters', 'DeviceIds'],
+        `has ${deviceIds.length} values for ${recordIds.length} devices in IoTDeviceIds; a value containing a comma cannot be told apart`,
+      ),
+    );
   }
   if (issues.length > 0) return err(issues);
   return ok({

@@ -28,7 +28,10 @@ const column = <T>(schema: z.ZodType<T>, message: string) =>
 /** A text column. Text that happens to read as a WCF date was turned into one by the decoder: it is text here. */
 export const textColumn = column(z.union([z.string(), dateTimeSchema.transform((d) => formatDataverseDate(d.epochMs))]), 'expected text');
 /** A lookup column: the id it refers to. */
-export const referenceColumn = column(entityReferenceSchema.transform((r) => r.id), 'expected an EntityReference');
+export const referenceColumn = column(
+  entityReferenceSchema.transform((r) => r.id),
+  'expected an EntityReference',
+);
 export const booleanColumn = column(z.boolean(), 'expected true or false');
 
 /** A JSON column holding an object (`msdyn_tags`, `msdyn_devicesettings`): empty or null is `{}`. */
@@ -79,17 +82,25 @@ const same = (a: string, b: string): boolean => a.toLowerCase() === b.toLowerCas
 /** The message (and entity) names a reader expects, compared case-insensitively as the CFS Logic App does. */
 export function expectMessage(ctx: RemoteExecutionContext, messageName: string, entityName: string | undefined, issues: ValidationIssue[]): void {
   if (!same(ctx.messageName, messageName)) issues.push(issue(['MessageName'], `expected "${messageName}", got "${ctx.messageName}"`));
-  if (entityName !== undefined && !same(ctx.primaryEntityName, entityName)) issues.push(issue(['PrimaryEntityName'], `expected "${entityName}", got "${ctx.primaryEntityName}"`));
+  if (entityName !== undefined && !same(ctx.primaryEntityName, entityName))
+    issues.push(issue(['PrimaryEntityName'], `expected "${entityName}", got "${ctx.primaryEntityName}"`));
 }
 
 /** The input parameters' Target, which must be an entity of `logicalName` (an entity of another name is named, and read on). */
 export function targetEntity(ctx: RemoteExecutionContext, logicalName: string, issues: ValidationIssue[]): DataverseEntity | undefined {
   const path = ['InputParameters', 'Target'];
-  const t = readWith(column(entitySchema, `expected the ${logicalName} entity`), ctx.inputParameters['Target'] ?? {}, path, issues) as DataverseEntity | undefined;
-  if (t !== undefined) readWith(z.literal(logicalName, { error: (i) => `expected "${logicalName}", got "${String(i.input)}"` }), t.logicalName, [...path, 'LogicalName'], issues);
+  const t = readWith(column(entitySchema, `expected the ${logicalName} entity`), ctx.inputParameters['Target'] ?? {}, path, issues) as
+    DataverseEntity | undefined;
+  if (t !== undefined)
+    readWith(z.literal(logicalName, { error: (i) => `expected "${logicalName}", got "${String(i.input)}"` }), t.logicalName, [...path, 'LogicalName'], issues);
   return t;
 }
 
 /** The column `name` of `entity`, read with its schema; issues go under `<path>.Attributes.<name>`. */
-export const columnOf = <T>(entity: DataverseEntity, name: string, schema: z.ZodType<T>, path: ReadonlyArray<string | number>, issues: ValidationIssue[]): T | undefined =>
-  readWith(schema, entity.attributes[name], [...path, 'Attributes', name], issues);
+export const columnOf = <T>(
+  entity: DataverseEntity,
+  name: string,
+  schema: z.ZodType<T>,
+  path: ReadonlyArray<string | number>,
+  issues: ValidationIssue[],
+): T | undefined => readWith(schema, entity.attributes[name], [...path, 'Attributes', name], issues);

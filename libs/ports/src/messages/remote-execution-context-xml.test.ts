@@ -2,9 +2,16 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { readOutboundCrmMessage } from './outbound-crm-message.js';
 import { decodeRemoteExecutionContext } from './remote-execution-context.js';
-import { decodeRemoteExecutionContextXml, encodeRemoteExecutionContextBinaryXml, encodeRemoteExecutionContextXml, formatXmlDateTime, writeNbfx } from './remote-execution-context-xml.js';
+import {
+  decodeRemoteExecutionContextXml,
+  encodeRemoteExecutionContextBinaryXml,
+  encodeRemoteExecutionContextXml,
+  formatXmlDateTime,
+  writeNbfx,
+} from './remote-execution-context-xml.js';
 
-const fixture = (name: string, ext: 'json' | 'xml'): string => readFileSync(new URL(`../../../../fixtures/cfs/remote-execution-context.${name}.${ext}`, import.meta.url), 'utf8');
+const fixture = (name: string, ext: 'json' | 'xml'): string =>
+  readFileSync(new URL(`../../../../fixtures/cfs/remote-execution-context.${name}.${ext}`, import.meta.url), 'utf8');
 const KINDS = [
   ['create-command', 'command-created'],
   ['register-devices', 'register-devices'],
@@ -51,7 +58,9 @@ describe('RemoteExecutionContext in Text XML (DataContractSerializer)', () => {
     if (!json.ok) throw new Error('fixture');
     const text = new TextDecoder().decode(encodeRemoteExecutionContextXml({ ...json.value, organizationName: 'a<b>&"c"' }));
     expect(text).toContain('<OrganizationName>a&lt;b&gt;&amp;"c"</OrganizationName>');
-    expect(text.startsWith('<RemoteExecutionContext xmlns="http://schemas.microsoft.com/xrm/2011/Contracts" xmlns:i="http://www.w3.org/2001/XMLSchema-instance">')).toBe(true);
+    expect(
+      text.startsWith('<RemoteExecutionContext xmlns="http://schemas.microsoft.com/xrm/2011/Contracts" xmlns:i="http://www.w3.org/2001/XMLSchema-instance">'),
+    ).toBe(true);
     const members = [...text.matchAll(/<\/(BusinessUnitId|CorrelationId|InputParameters|MessageName|PrimaryEntityId|UserId)>/g)].map((m) => m[1]);
     expect(members).toEqual(['BusinessUnitId', 'CorrelationId', 'InputParameters', 'MessageName', 'PrimaryEntityId', 'UserId']);
   });
@@ -63,11 +72,22 @@ describe('RemoteExecutionContext in Text XML (DataContractSerializer)', () => {
   });
 
   it('refuses what is not a RemoteExecutionContext with an issue naming it', () => {
-    expect(decodeRemoteExecutionContextXml('<Other/>')).toMatchObject({ ok: false, error: [{ path: 'body', message: 'expected a RemoteExecutionContext element' }] });
-    expect(decodeRemoteExecutionContextXml('<RemoteExecutionContext><Depth>deep</Depth></RemoteExecutionContext>')).toMatchObject({ ok: false, error: [{ path: 'Depth' }] });
+    expect(decodeRemoteExecutionContextXml('<Other/>')).toMatchObject({
+      ok: false,
+      error: [{ path: 'body', message: 'expected a RemoteExecutionContext element' }],
+    });
+    expect(decodeRemoteExecutionContextXml('<RemoteExecutionContext><Depth>deep</Depth></RemoteExecutionContext>')).toMatchObject({
+      ok: false,
+      error: [{ path: 'Depth' }],
+    });
     expect(decodeRemoteExecutionContextXml('<!DOCTYPE x [<!ENTITY a "b">]><RemoteExecutionContext/>')).toMatchObject({ ok: false, error: [{ path: 'body' }] });
-    expect(decodeRemoteExecutionContextXml(new Uint8Array([0xff, 0xfe, 0x3c]))).toMatchObject({ ok: false, error: [{ path: 'body', message: 'is not valid UTF-8' }] });
-    const noName = decodeRemoteExecutionContextXml('<RemoteExecutionContext xmlns="http://schemas.microsoft.com/xrm/2011/Contracts"><PrimaryEntityName>x</PrimaryEntityName></RemoteExecutionContext>');
+    expect(decodeRemoteExecutionContextXml(new Uint8Array([0xff, 0xfe, 0x3c]))).toMatchObject({
+      ok: false,
+      error: [{ path: 'body', message: 'is not valid UTF-8' }],
+    });
+    const noName = decodeRemoteExecutionContextXml(
+      '<RemoteExecutionContext xmlns="http://schemas.microsoft.com/xrm/2011/Contracts"><PrimaryEntityName>x</PrimaryEntityName></RemoteExecutionContext>',
+    );
     expect(noName).toMatchObject({ ok: false, error: [{ path: 'MessageName', message: 'expected a string' }] });
   });
 });
@@ -75,12 +95,23 @@ describe('RemoteExecutionContext in Text XML (DataContractSerializer)', () => {
 describe('.NET Binary XML (MC-NBFX) writer', () => {
   it('writes the records of MC-NBFX: ShortElement, text with end, prefixed element and attribute, xmlns', () => {
     // <doc>hello</doc>: ShortElement 0x40 "doc", Chars8TextWithEndElement 0x99 "hello".
-    expect([...writeNbfx({ name: 'doc', attributes: [], children: [], text: 'hello' })]).toEqual([0x40, 3, 0x64, 0x6f, 0x63, 0x99, 5, 0x68, 0x65, 0x6c, 0x6c, 0x6f]);
+    expect([...writeNbfx({ name: 'doc', attributes: [], children: [], text: 'hello' })]).toEqual([
+      0x40, 3, 0x64, 0x6f, 0x63, 0x99, 5, 0x68, 0x65, 0x6c, 0x6c, 0x6f,
+    ]);
     // <a:v i:nil="true" xmlns:a="u"/>: PrefixElement_a 0x5E, PrefixAttribute_i 0x2E + Chars8Text 0x98, XmlnsAttribute 0x09, EndElement 0x01.
-    const bytes = writeNbfx({ name: 'a:v', attributes: [['i:nil', 'true'], ['xmlns:a', 'u']], children: [] });
+    const bytes = writeNbfx({
+      name: 'a:v',
+      attributes: [
+        ['i:nil', 'true'],
+        ['xmlns:a', 'u'],
+      ],
+      children: [],
+    });
     expect([...bytes]).toEqual([0x5e, 1, 0x76, 0x2e, 3, 0x6e, 0x69, 0x6c, 0x98, 4, 0x74, 0x72, 0x75, 0x65, 0x09, 1, 0x61, 1, 0x75, 0x01]);
     // Default namespace: ShortXmlnsAttribute 0x08; a child ShortElement, then EndElement of the parent.
-    expect([...writeNbfx({ name: 'r', attributes: [['xmlns', 'n']], children: [{ name: 'c', attributes: [], children: [] }] })]).toEqual([0x40, 1, 0x72, 0x08, 1, 0x6e, 0x40, 1, 0x63, 0x01, 0x01]);
+    expect([...writeNbfx({ name: 'r', attributes: [['xmlns', 'n']], children: [{ name: 'c', attributes: [], children: [] }] })]).toEqual([
+      0x40, 1, 0x72, 0x08, 1, 0x6e, 0x40, 1, 0x63, 0x01, 0x01,
+    ]);
   });
 
   it('writes lengths as MultiByteInt31 and long text as Chars16Text', () => {

@@ -1,6 +1,13 @@
 import { err, issue, type Result, type ValidationIssue } from '@fieldlink/domain';
 import { XMLParser } from 'fast-xml-parser';
-import { decodeRemoteExecutionContext, formatDataverseDate, type DataverseEntity, type DataverseEntityReference, type DataverseValue, type RemoteExecutionContext } from './remote-execution-context.js';
+import {
+  decodeRemoteExecutionContext,
+  formatDataverseDate,
+  type DataverseEntity,
+  type DataverseEntityReference,
+  type DataverseValue,
+  type RemoteExecutionContext,
+} from './remote-execution-context.js';
 
 /*
  * The Text XML form of a Dataverse `RemoteExecutionContext` (service endpoint message format 3,
@@ -50,14 +57,53 @@ export function formatXmlDateTime(epochMs: number): string {
 
 function valueElement(name: string, value: DataverseValue): XmlElement {
   if (value === null) return nil(name);
-  if (typeof value === 'string') return el(name, [['i:type', 'c:string'], ['xmlns:c', XSD_NS]], value);
-  if (typeof value === 'boolean') return el(name, [['i:type', 'c:boolean'], ['xmlns:c', XSD_NS]], String(value));
-  if (typeof value === 'number') return el(name, [['i:type', Number.isInteger(value) && Math.abs(value) <= 2_147_483_647 ? 'c:int' : 'c:double'], ['xmlns:c', XSD_NS]], String(value));
-  if (Array.isArray(value)) return el(name, [['i:type', 'c:string'], ['xmlns:c', XSD_NS]], JSON.stringify(value));
+  if (typeof value === 'string')
+    return el(
+      name,
+      [
+        ['i:type', 'c:string'],
+        ['xmlns:c', XSD_NS],
+      ],
+      value,
+    );
+  if (typeof value === 'boolean')
+    return el(
+      name,
+      [
+        ['i:type', 'c:boolean'],
+        ['xmlns:c', XSD_NS],
+      ],
+      String(value),
+    );
+  if (typeof value === 'number')
+    return el(
+      name,
+      [
+        ['i:type', Number.isInteger(value) && Math.abs(value) <= 2_147_483_647 ? 'c:int' : 'c:double'],
+        ['xmlns:c', XSD_NS],
+      ],
+      String(value),
+    );
+  if (Array.isArray(value))
+    return el(
+      name,
+      [
+        ['i:type', 'c:string'],
+        ['xmlns:c', XSD_NS],
+      ],
+      JSON.stringify(value),
+    );
   const typed = value as Exclude<DataverseValue, string | number | boolean | null | readonly DataverseValue[]>;
   switch (typed.kind) {
     case 'DateTime':
-      return el(name, [['i:type', 'c:dateTime'], ['xmlns:c', XSD_NS]], formatXmlDateTime(typed.epochMs));
+      return el(
+        name,
+        [
+          ['i:type', 'c:dateTime'],
+          ['xmlns:c', XSD_NS],
+        ],
+        formatXmlDateTime(typed.epochMs),
+      );
     case 'OptionSetValue':
       return el(name, [['i:type', 'OptionSetValue']], [el('Value', [], String(typed.value))]);
     case 'Money':
@@ -67,17 +113,32 @@ function valueElement(name: string, value: DataverseValue): XmlElement {
     case 'Entity':
       return el(name, [['i:type', 'Entity']], entityChildren(typed));
     case 'EntityCollection':
-      return el(name, [['i:type', 'EntityCollection']], [
-        el('Entities', [], typed.entities.map((e) => el('Entity', [], entityChildren(e)))),
-        textEl('EntityName', typed.entityName ?? undefined),
-        nil('MinActiveRowVersion'),
-        el('MoreRecords', [], 'false'),
-        nil('PagingCookie'),
-        el('TotalRecordCount', [], '-1'),
-        el('TotalRecordCountLimitExceeded', [], 'false'),
-      ]);
+      return el(
+        name,
+        [['i:type', 'EntityCollection']],
+        [
+          el(
+            'Entities',
+            [],
+            typed.entities.map((e) => el('Entity', [], entityChildren(e))),
+          ),
+          textEl('EntityName', typed.entityName ?? undefined),
+          nil('MinActiveRowVersion'),
+          el('MoreRecords', [], 'false'),
+          nil('PagingCookie'),
+          el('TotalRecordCount', [], '-1'),
+          el('TotalRecordCountLimitExceeded', [], 'false'),
+        ],
+      );
     case 'Unknown':
-      return el(name, [['i:type', 'c:string'], ['xmlns:c', XSD_NS]], JSON.stringify(typed.raw));
+      return el(
+        name,
+        [
+          ['i:type', 'c:string'],
+          ['xmlns:c', XSD_NS],
+        ],
+        JSON.stringify(typed.raw),
+      );
   }
 }
 
@@ -89,7 +150,13 @@ const anyTypeCollection = (name: string, values: Readonly<Record<string, Dataver
   );
 
 function referenceChildren(ref: DataverseEntityReference): XmlElement[] {
-  return [el('Id', [], ref.id), el('KeyAttributes', [['xmlns:a', COLLECTIONS_NS]]), el('LogicalName', [], ref.logicalName), textEl('Name', ref.name ?? undefined), nil('RowVersion')];
+  return [
+    el('Id', [], ref.id),
+    el('KeyAttributes', [['xmlns:a', COLLECTIONS_NS]]),
+    el('LogicalName', [], ref.logicalName),
+    textEl('Name', ref.name ?? undefined),
+    nil('RowVersion'),
+  ];
 }
 
 function entityChildren(entity: DataverseEntity): XmlElement[] {
@@ -99,7 +166,9 @@ function entityChildren(entity: DataverseEntity): XmlElement[] {
     el(
       'FormattedValues',
       [['xmlns:a', COLLECTIONS_NS]],
-      Object.entries(entity.formattedValues ?? {}).map(([key, value]) => el('KeyValuePairOfstringstring', [], [el('a:key', [], key), el('a:value', [], value)])),
+      Object.entries(entity.formattedValues ?? {}).map(([key, value]) =>
+        el('KeyValuePairOfstringstring', [], [el('a:key', [], key), el('a:value', [], value)]),
+      ),
     ),
     el('Id', [], entity.id),
     anyTypeCollection('KeyAttributes', entity.keyAttributes ?? {}),
@@ -168,7 +237,8 @@ export function writeXml(node: XmlElement): string {
 }
 
 /** The context as a Text XML message body (UTF-8, no declaration, as the service endpoint posts it). */
-export const encodeRemoteExecutionContextXml = (ctx: RemoteExecutionContext): Uint8Array => new TextEncoder().encode(writeXml(remoteExecutionContextXmlTree(ctx)));
+export const encodeRemoteExecutionContextXml = (ctx: RemoteExecutionContext): Uint8Array =>
+  new TextEncoder().encode(writeXml(remoteExecutionContextXmlTree(ctx)));
 
 // ---- reading ----
 
@@ -235,7 +305,9 @@ class XmlReader {
     const t = this.text(v)?.trim();
     if (t === undefined) return undefined;
     // xs:dateTime; without a zone it is read as UTC (Dataverse writes UTC).
-    const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.test(t) ? Date.parse(/(Z|[+-]\d{2}:\d{2})$/.test(t) ? t : `${t}Z`) : Number.NaN;
+    const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?$/.test(t)
+      ? Date.parse(/(Z|[+-]\d{2}:\d{2})$/.test(t) ? t : `${t}Z`)
+      : Number.NaN;
     if (!Number.isFinite(ms)) {
       this.issues.push(issue(path, 'expected an xs:dateTime'));
       return undefined;
@@ -243,7 +315,12 @@ class XmlReader {
     return formatDataverseDate(ms);
   }
 
-  list(v: unknown, element: string, path: ReadonlyArray<string | number>, read: (value: unknown, path: ReadonlyArray<string | number>) => unknown): Array<{ key: string; value: unknown }> {
+  list(
+    v: unknown,
+    element: string,
+    path: ReadonlyArray<string | number>,
+    read: (value: unknown, path: ReadonlyArray<string | number>) => unknown,
+  ): Array<{ key: string; value: unknown }> {
     if (v === undefined || this.isNil(v) || typeof v === 'string') return [];
     if (!isNode(v)) return [];
     const entries = v[element];
@@ -260,7 +337,8 @@ class XmlReader {
     return out;
   }
 
-  anyList = (v: unknown, path: ReadonlyArray<string | number>): Array<{ key: string; value: unknown }> => this.list(v, 'KeyValuePairOfstringanyType', path, (value, p) => this.value(value, p));
+  anyList = (v: unknown, path: ReadonlyArray<string | number>): Array<{ key: string; value: unknown }> =>
+    this.list(v, 'KeyValuePairOfstringanyType', path, (value, p) => this.value(value, p));
 
   reference(v: unknown): Json {
     const n = isNode(v) ? v : {};
@@ -319,7 +397,11 @@ class XmlReader {
       case 'EntityCollection': {
         const entities = (v as Node)['Entities'];
         const list = isNode(entities) && Array.isArray(entities['Entity']) ? (entities['Entity'] as unknown[]) : [];
-        return { __type: `EntityCollection:${XRM_CONTRACTS_NS}`, Entities: list.map((e, i) => this.entity(e, [...path, 'Entities', i])), EntityName: this.text((v as Node)['EntityName']) ?? null };
+        return {
+          __type: `EntityCollection:${XRM_CONTRACTS_NS}`,
+          Entities: list.map((e, i) => this.entity(e, [...path, 'Entities', i])),
+          EntityName: this.text((v as Node)['EntityName']) ?? null,
+        };
       }
       default:
         // Carried along as it came: the JSON reader keeps it as an Unknown value.
@@ -339,7 +421,8 @@ export function decodeRemoteExecutionContextXml(body: Uint8Array | string): Resu
       return err([issue(['body'], 'is not valid UTF-8')]);
     }
   }
-  if (text.length > REMOTE_EXECUTION_CONTEXT_XML_MAX) return err([issue(['body'], `is ${text.length} characters; at most ${REMOTE_EXECUTION_CONTEXT_XML_MAX} are read`)]);
+  if (text.length > REMOTE_EXECUTION_CONTEXT_XML_MAX)
+    return err([issue(['body'], `is ${text.length} characters; at most ${REMOTE_EXECUTION_CONTEXT_XML_MAX} are read`)]);
   if (/<!DOCTYPE|<!ENTITY/i.test(text)) return err([issue(['body'], 'holds a document type declaration, which a RemoteExecutionContext never has')]);
   let doc: unknown;
   try {

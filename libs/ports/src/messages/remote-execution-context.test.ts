@@ -10,7 +10,15 @@ describe('RemoteExecutionContext', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const ctx = result.value;
-    expect(ctx).toMatchObject({ messageName: 'Create', primaryEntityName: 'msdyn_iotdevicecommand', primaryEntityId: 'c0ffee00-1234-4abc-8def-0123456789ab', operationCreatedOn: 1795857302200, depth: 1, stage: 40, organizationName: 'contoso' });
+    expect(ctx).toMatchObject({
+      messageName: 'Create',
+      primaryEntityName: 'msdyn_iotdevicecommand',
+      primaryEntityId: 'c0ffee00-1234-4abc-8def-0123456789ab',
+      operationCreatedOn: 1795857302200,
+      depth: 1,
+      stage: 40,
+      organizationName: 'contoso',
+    });
     expect(ctx.inputParameters['Target']).toMatchObject({
       kind: 'Entity',
       logicalName: 'msdyn_iotdevicecommand',
@@ -43,12 +51,29 @@ describe('RemoteExecutionContext', () => {
       OperationCreatedOn: '/Date(1795857302200+0000)/',
       InputParameters: [{ key: 'Odd', value: { __type: 'BooleanManagedProperty:http://schemas.microsoft.com/xrm/2011/Contracts', Value: true } }],
     });
-    expect(result).toMatchObject({ ok: true, value: { operationCreatedOn: 1795857302200, inputParameters: { Odd: { kind: 'Unknown', type: 'BooleanManagedProperty:http://schemas.microsoft.com/xrm/2011/Contracts' } } } });
+    expect(result).toMatchObject({
+      ok: true,
+      value: {
+        operationCreatedOn: 1795857302200,
+        inputParameters: { Odd: { kind: 'Unknown', type: 'BooleanManagedProperty:http://schemas.microsoft.com/xrm/2011/Contracts' } },
+      },
+    });
   });
 
   it('names what is wrong, and never throws', () => {
-    const result = decodeRemoteExecutionContext({ PrimaryEntityName: 7, InputParameters: [{ key: 'Target', value: { __type: 'Entity:x', Attributes: 'no' } }, { value: 1 }], OperationCreatedOn: 'yesterday' });
-    expect(!result.ok && result.error.map((i) => i.path)).toEqual(['MessageName', 'PrimaryEntityName', 'InputParameters.Target.LogicalName', 'InputParameters.Target.Attributes', 'InputParameters.1', 'OperationCreatedOn']);
+    const result = decodeRemoteExecutionContext({
+      PrimaryEntityName: 7,
+      InputParameters: [{ key: 'Target', value: { __type: 'Entity:x', Attributes: 'no' } }, { value: 1 }],
+      OperationCreatedOn: 'yesterday',
+    });
+    expect(!result.ok && result.error.map((i) => i.path)).toEqual([
+      'MessageName',
+      'PrimaryEntityName',
+      'InputParameters.Target.LogicalName',
+      'InputParameters.Target.Attributes',
+      'InputParameters.1',
+      'OperationCreatedOn',
+    ]);
     expect(decodeRemoteExecutionContext('[1]')).toMatchObject({ ok: false, error: [{ path: '(root)' }] });
     expect(decodeRemoteExecutionContext('<xml/>')).toMatchObject({ ok: false, error: [{ path: 'body' }] });
   });

@@ -173,7 +173,9 @@ class Reader {
 
   /** Entity images: the values are declared Entity, so DataContractJsonSerializer writes them without `__type`. */
   images(source: Json, key: string, path: Path): Record<string, DataverseEntity> {
-    return this.pairs(source, key, path, (value, at) => (isObject(value) && (value['__type'] === undefined || typeName(value) === 'Entity') ? this.entity(value, at) : this.fail(at, 'expected an Entity')));
+    return this.pairs(source, key, path, (value, at) =>
+      isObject(value) && (value['__type'] === undefined || typeName(value) === 'Entity') ? this.entity(value, at) : this.fail(at, 'expected an Entity'),
+    );
   }
 
   /** A list of `{key, value}` as a record, each value read by `read` at its key's path. */
@@ -251,7 +253,9 @@ class Reader {
       case 'EntityCollection': {
         const entities = v['Entities'];
         if (!Array.isArray(entities)) return this.fail([...path, 'Entities'], 'expected a list of entities');
-        const read = entities.map((e: unknown, i) => (isObject(e) ? this.entity(e, [...path, 'Entities', i]) : this.fail([...path, 'Entities', i], 'expected an Entity')));
+        const read = entities.map((e: unknown, i) =>
+          isObject(e) ? this.entity(e, [...path, 'Entities', i]) : this.fail([...path, 'Entities', i], 'expected an Entity'),
+        );
         if (read.some((e) => e === undefined)) return undefined;
         const entityName = v['EntityName'];
         return { kind: 'EntityCollection', entities: read as DataverseEntity[], ...(typeof entityName === 'string' ? { entityName } : {}) };
@@ -327,7 +331,8 @@ function defined<T extends object>(fields: T): { [K in keyof T]?: Exclude<T[K], 
 
 // ---- encoding ----
 
-const collectionJson = (values: Readonly<Record<string, DataverseValue>>): Array<{ key: string; value: unknown }> => Object.entries(values).map(([key, value]) => ({ key, value: valueJson(value) }));
+const collectionJson = (values: Readonly<Record<string, DataverseValue>>): Array<{ key: string; value: unknown }> =>
+  Object.entries(values).map(([key, value]) => ({ key, value: valueJson(value) }));
 
 const referenceJson = (ref: DataverseEntityReference, typed: boolean): Json => ({
   ...(typed ? { __type: `EntityReference:${CONTRACTS}` } : {}),
@@ -365,7 +370,14 @@ function valueJson(value: DataverseValue): unknown {
     case 'Entity':
       return entityJson(typed);
     case 'EntityCollection':
-      return { __type: `EntityCollection:${CONTRACTS}`, Entities: typed.entities.map(entityJson), EntityName: typed.entityName ?? null, MoreRecords: false, TotalRecordCount: -1, TotalRecordCountLimitExceeded: false };
+      return {
+        __type: `EntityCollection:${CONTRACTS}`,
+        Entities: typed.entities.map(entityJson),
+        EntityName: typed.entityName ?? null,
+        MoreRecords: false,
+        TotalRecordCount: -1,
+        TotalRecordCountLimitExceeded: false,
+      };
     case 'Unknown':
       return typed.raw;
   }

@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeRemoteExecutionContext, type RemoteExecutionContext } from './remote-execution-context.js';
-import { decodeServiceEndpointMessage, SERVICE_ENDPOINT_MESSAGE_MAX_BYTES, ServiceEndpointMessageFormat, ServiceEndpointProperty, serviceEndpointQueueMessage } from './service-endpoint-message.js';
+import {
+  decodeServiceEndpointMessage,
+  SERVICE_ENDPOINT_MESSAGE_MAX_BYTES,
+  ServiceEndpointMessageFormat,
+  ServiceEndpointProperty,
+  serviceEndpointQueueMessage,
+} from './service-endpoint-message.js';
 
-const bytes = (name: string, ext: 'json' | 'xml'): Uint8Array => readFileSync(new URL(`../../../../fixtures/cfs/remote-execution-context.${name}.${ext}`, import.meta.url));
+const bytes = (name: string, ext: 'json' | 'xml'): Uint8Array =>
+  readFileSync(new URL(`../../../../fixtures/cfs/remote-execution-context.${name}.${ext}`, import.meta.url));
 const context = (name: string): RemoteExecutionContext => {
   const r = decodeRemoteExecutionContext(bytes(name, 'json'));
   if (!r.ok) throw new Error(name);
@@ -23,7 +30,10 @@ describe('a service endpoint message on the queue', () => {
   it('is read when base64 transfer-encoded, in either format, and without a content type by its first character', () => {
     for (const ext of ['json', 'xml'] as const) {
       const encoded = new TextEncoder().encode(Buffer.from(bytes('update-device', ext)).toString('base64'));
-      expect(decodeServiceEndpointMessage({ body: encoded, contentType: ext === 'json' ? 'application/json' : 'application/xml' })).toMatchObject({ ok: true, value: { format: ext } });
+      expect(decodeServiceEndpointMessage({ body: encoded, contentType: ext === 'json' ? 'application/json' : 'application/xml' })).toMatchObject({
+        ok: true,
+        value: { format: ext },
+      });
       expect(decodeServiceEndpointMessage({ body: bytes('update-device', ext) })).toMatchObject({ ok: true, value: { format: ext } });
     }
   });
@@ -45,8 +55,14 @@ describe('a service endpoint message on the queue', () => {
   });
 
   it('refuses a content type no service endpoint posts, and a body that is not a context', () => {
-    expect(decodeServiceEndpointMessage({ body: bytes('create-command', 'json'), contentType: 'text/plain' })).toMatchObject({ ok: false, error: { code: 'UnsupportedContentType' } });
-    expect(decodeServiceEndpointMessage({ body: new TextEncoder().encode('{"MessageName":1}'), contentType: 'application/json' })).toMatchObject({ ok: false, error: { code: 'InvalidRemoteExecutionContext', message: expect.stringContaining('MessageName') } });
+    expect(decodeServiceEndpointMessage({ body: bytes('create-command', 'json'), contentType: 'text/plain' })).toMatchObject({
+      ok: false,
+      error: { code: 'UnsupportedContentType' },
+    });
+    expect(decodeServiceEndpointMessage({ body: new TextEncoder().encode('{"MessageName":1}'), contentType: 'application/json' })).toMatchObject({
+      ok: false,
+      error: { code: 'InvalidRemoteExecutionContext', message: expect.stringContaining('MessageName') },
+    });
   });
 
   it('carries the documented claim properties and the content type of each format', () => {
@@ -77,7 +93,20 @@ describe('a service endpoint message on the queue', () => {
       expect(m.value.body.length).toBeLessThanOrEqual(SERVICE_ENDPOINT_MESSAGE_MAX_BYTES);
       expect(m.value.properties?.[ServiceEndpointProperty.MessageMaxSizeExceeded]).toBe(true);
       const read = decodeServiceEndpointMessage(m.value);
-      expect(read).toMatchObject({ ok: true, value: { maxSizeExceeded: true, context: { messageName: 'Update', primaryEntityName: 'msdyn_iotdevice', primaryEntityId: ctx.primaryEntityId, inputParameters: {}, preEntityImages: {}, postEntityImages: {} } } });
+      expect(read).toMatchObject({
+        ok: true,
+        value: {
+          maxSizeExceeded: true,
+          context: {
+            messageName: 'Update',
+            primaryEntityName: 'msdyn_iotdevice',
+            primaryEntityId: ctx.primaryEntityId,
+            inputParameters: {},
+            preEntityImages: {},
+            postEntityImages: {},
+          },
+        },
+      });
     }
     const small = serviceEndpointQueueMessage(ctx, ServiceEndpointMessageFormat.Json, identity, 'm');
     expect(small.ok && small.value.properties?.[ServiceEndpointProperty.MessageMaxSizeExceeded]).toBeUndefined();
@@ -86,6 +115,9 @@ describe('a service endpoint message on the queue', () => {
   it('is an error, with nothing to send, when even the stripped context does not fit', () => {
     const ctx = context('create-command');
     const huge: RemoteExecutionContext = { ...ctx, sharedVariables: { Filler: 'x'.repeat(SERVICE_ENDPOINT_MESSAGE_MAX_BYTES) } };
-    expect(serviceEndpointQueueMessage(huge, ServiceEndpointMessageFormat.Json, identity, 'm')).toMatchObject({ ok: false, error: { code: 'MessageTooLarge' } });
+    expect(serviceEndpointQueueMessage(huge, ServiceEndpointMessageFormat.Json, identity, 'm')).toMatchObject({
+      ok: false,
+      error: { code: 'MessageTooLarge' },
+    });
   });
 });

@@ -87,9 +87,13 @@ const looksLikeBinaryXml = (body: Uint8Array): boolean => body.length > 0 && bod
  * Reads a service endpoint message by its content type; never throws. Without a content type the
  * body decides (JSON `{`, XML `<`). Binary XML is refused with the endpoint setting to change.
  */
-export function decodeServiceEndpointMessage(message: Pick<QueueMessage, 'body' | 'contentType' | 'properties'>): Result<ServiceEndpointMessage, ServiceEndpointMessageError> {
+export function decodeServiceEndpointMessage(
+  message: Pick<QueueMessage, 'body' | 'contentType' | 'properties'>,
+): Result<ServiceEndpointMessage, ServiceEndpointMessageError> {
   const type = mediaType(message.contentType);
-  const maxSizeExceeded = message.properties?.[ServiceEndpointProperty.MessageMaxSizeExceeded] !== undefined && message.properties[ServiceEndpointProperty.MessageMaxSizeExceeded] !== false;
+  const maxSizeExceeded =
+    message.properties?.[ServiceEndpointProperty.MessageMaxSizeExceeded] !== undefined &&
+    message.properties[ServiceEndpointProperty.MessageMaxSizeExceeded] !== false;
   if (type === 'application/msbin1' || (type === '' && looksLikeBinaryXml(message.body) && bodyText(message.body) === undefined)) {
     return err({
       code: 'BinaryXmlNotSupported',
@@ -101,9 +105,20 @@ export function decodeServiceEndpointMessage(message: Pick<QueueMessage, 'body' 
   if (text === undefined) return err({ code: 'InvalidRemoteExecutionContext', message: 'body: is not valid UTF-8' });
   const start = text.trimStart();
   const format: 'json' | 'xml' | undefined =
-    type === 'application/json' || type === 'text/json' ? 'json' : type === 'application/xml' || type === 'text/xml' ? 'xml' : type === '' ? (start.startsWith('<') ? 'xml' : 'json') : undefined;
+    type === 'application/json' || type === 'text/json'
+      ? 'json'
+      : type === 'application/xml' || type === 'text/xml'
+        ? 'xml'
+        : type === ''
+          ? start.startsWith('<')
+            ? 'xml'
+            : 'json'
+          : undefined;
   if (format === undefined) {
-    return err({ code: 'UnsupportedContentType', message: `content type "${message.contentType}" is not one a Dataverse service endpoint posts (application/json, application/xml, application/msbin1)` });
+    return err({
+      code: 'UnsupportedContentType',
+      message: `content type "${message.contentType}" is not one a Dataverse service endpoint posts (application/json, application/xml, application/msbin1)`,
+    });
   }
   const decoded = format === 'json' ? decodeRemoteExecutionContext(text) : decodeRemoteExecutionContextXml(text);
   if (!decoded.ok) return err({ code: 'InvalidRemoteExecutionContext', message: describeIssues(decoded.error) });
@@ -122,7 +137,11 @@ export interface ServiceEndpointIdentity {
 export type ServiceEndpointMessageTooLarge = CodedError<'MessageTooLarge'>;
 
 const encodeIn = (ctx: RemoteExecutionContext, format: ServiceEndpointMessageFormat): Uint8Array =>
-  format === ServiceEndpointMessageFormat.Json ? encodeRemoteExecutionContext(ctx) : format === ServiceEndpointMessageFormat.TextXml ? encodeRemoteExecutionContextXml(ctx) : encodeRemoteExecutionContextBinaryXml(ctx);
+  format === ServiceEndpointMessageFormat.Json
+    ? encodeRemoteExecutionContext(ctx)
+    : format === ServiceEndpointMessageFormat.TextXml
+      ? encodeRemoteExecutionContextXml(ctx)
+      : encodeRemoteExecutionContextBinaryXml(ctx);
 
 /**
  * The queue message a service endpoint posts for a context: the body in the endpoint's format,
@@ -143,7 +162,10 @@ export function serviceEndpointQueueMessage(
     body = encodeIn({ ...ctx, inputParameters: {}, preEntityImages: {}, postEntityImages: {} }, format);
     stripped = true;
     if (body.length > maxBytes) {
-      return err({ code: 'MessageTooLarge', message: `the ${ctx.messageName} context of ${ctx.primaryEntityName} ${ctx.primaryEntityId} is ${body.length} bytes without its parameters and images; a service endpoint sends at most ${maxBytes}` });
+      return err({
+        code: 'MessageTooLarge',
+        message: `the ${ctx.messageName} context of ${ctx.primaryEntityName} ${ctx.primaryEntityId} is ${body.length} bytes without its parameters and images; a service endpoint sends at most ${maxBytes}`,
+      });
     }
   }
   return ok({

@@ -12,7 +12,12 @@ import {
 
 const windowEnd = Date.parse('2026-11-28T09:16:00Z');
 const aggregate = { deviceId: "thermostat'1", readingType: 'Temperature', windowEnd, count: 3, min: 71.5, max: 86, avg: 78.25 };
-const health = { deviceId: 'thermostat-1', lastActivityTime: Date.parse('2026-11-28T09:15:02.113Z'), online: true, lastReadings: { Temperature: 86, Humidity: 41 } };
+const health = {
+  deviceId: 'thermostat-1',
+  lastActivityTime: Date.parse('2026-11-28T09:15:02.113Z'),
+  online: true,
+  lastReadings: { Temperature: 86, Humidity: 41 },
+};
 
 describe('status rows (flow 5)', () => {
   it('reads an aggregate row and a health row as the port records, ignoring columns a deployment added', () => {
@@ -23,7 +28,9 @@ describe('status rows (flow 5)', () => {
   it('writes only the row’s own columns, which read back the same', () => {
     const withExtra = { ...aggregate, sum: 234.75 } as typeof aggregate;
     expect(encodeMinuteAggregateRow(withExtra)).toEqual(aggregate);
-    expect(decodeMinuteAggregateRows(encodeMinuteAggregateRows([aggregate, { ...aggregate, readingType: 'Humidity', min: 41, max: 41, avg: 41, count: 1 }]))).toMatchObject({ ok: true, value: [aggregate, { readingType: 'Humidity' }] });
+    expect(
+      decodeMinuteAggregateRows(encodeMinuteAggregateRows([aggregate, { ...aggregate, readingType: 'Humidity', min: 41, max: 41, avg: 41, count: 1 }])),
+    ).toMatchObject({ ok: true, value: [aggregate, { readingType: 'Humidity' }] });
     expect(decodeDeviceHealthRow(encodeDeviceHealthRow(health))).toEqual({ ok: true, value: health });
     expect(decodeDeviceHealthRows(encodeDeviceHealthRows([health]))).toEqual({ ok: true, value: [health] });
   });
@@ -45,6 +52,9 @@ describe('status rows (flow 5)', () => {
   it('refuses a body that is not JSON at path body, never throwing', () => {
     expect(decodeMinuteAggregateRows('[{')).toMatchObject({ ok: false, error: [{ path: 'body' }] });
     expect(decodeDeviceHealthRows(new Uint8Array([0xff]))).toEqual({ ok: false, error: [{ path: 'body', message: 'is not valid UTF-8' }] });
-    expect(decodeMinuteAggregateRows('{"deviceId":"thermostat-1"}')).toMatchObject({ ok: false, error: [{ path: '(root)', message: 'expected an array of rows' }] });
+    expect(decodeMinuteAggregateRows('{"deviceId":"thermostat-1"}')).toMatchObject({
+      ok: false,
+      error: [{ path: '(root)', message: 'expected an array of rows' }],
+    });
   });
 });

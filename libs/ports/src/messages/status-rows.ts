@@ -11,7 +11,10 @@ export const READING_TYPE_MAX = 128;
 const finite = z.number('expected a number').refine(Number.isFinite, 'expected a finite number');
 const epochMs = z.number('expected epoch milliseconds').int('expected whole epoch milliseconds').min(0, 'expected a time after 1970');
 const deviceId = z.string('expected an IoT Hub device id').regex(HUB_DEVICE_ID_PATTERN, 'expected an IoT Hub device id');
-const readingType = z.string('expected a reading type').min(1, 'expected a reading type').max(READING_TYPE_MAX, `expected at most ${READING_TYPE_MAX} characters`);
+const readingType = z
+  .string('expected a reading type')
+  .min(1, 'expected a reading type')
+  .max(READING_TYPE_MAX, `expected at most ${READING_TYPE_MAX} characters`);
 
 /**
  * Flow 5: one row of the per-device per-minute aggregates (beside them, the CFS `crmiotevents`
@@ -49,12 +52,38 @@ export const minuteAggregateRowsSchema = z.array(minuteAggregateRowSchema, 'expe
 export const deviceHealthRowsSchema = z.array(deviceHealthRowSchema, 'expected an array of rows');
 
 /** The row as the table holds it: the row's own columns, nothing else. */
-export const encodeMinuteAggregateRow = (a: MinuteAggregate): MinuteAggregateRow => ({ deviceId: a.deviceId, readingType: a.readingType, windowEnd: a.windowEnd, count: a.count, min: a.min, max: a.max, avg: a.avg });
+export const encodeMinuteAggregateRow = (a: MinuteAggregate): MinuteAggregateRow => ({
+  deviceId: a.deviceId,
+  readingType: a.readingType,
+  windowEnd: a.windowEnd,
+  count: a.count,
+  min: a.min,
+  max: a.max,
+  avg: a.avg,
+});
 
-export const encodeDeviceHealthRow = (h: DeviceHealth): DeviceHealthRow => ({ deviceId: h.deviceId, lastActivityTime: h.lastActivityTime, online: h.online, lastReadings: { ...h.lastReadings } });
+export const encodeDeviceHealthRow = (h: DeviceHealth): DeviceHealthRow => ({
+  deviceId: h.deviceId,
+  lastActivityTime: h.lastActivityTime,
+  online: h.online,
+  lastReadings: { ...h.lastReadings },
+});
 
-const toAggregate = (r: MinuteAggregateRow): MinuteAggregate => ({ deviceId: r.deviceId, readingType: r.readingType, windowEnd: r.windowEnd, count: r.count, min: r.min, max: r.max, avg: r.avg });
-const toHealth = (r: DeviceHealthRow): DeviceHealth => ({ deviceId: r.deviceId, lastActivityTime: r.lastActivityTime, online: r.online, lastReadings: { ...r.lastReadings } });
+const toAggregate = (r: MinuteAggregateRow): MinuteAggregate => ({
+  deviceId: r.deviceId,
+  readingType: r.readingType,
+  windowEnd: r.windowEnd,
+  count: r.count,
+  min: r.min,
+  max: r.max,
+  avg: r.avg,
+});
+const toHealth = (r: DeviceHealthRow): DeviceHealth => ({
+  deviceId: r.deviceId,
+  lastActivityTime: r.lastActivityTime,
+  online: r.online,
+  lastReadings: { ...r.lastReadings },
+});
 
 /** Reads one aggregate row (any value: a row of a table, an element of a message); never throws. */
 export function decodeMinuteAggregateRow(value: unknown): Result<MinuteAggregate, ValidationIssue[]> {

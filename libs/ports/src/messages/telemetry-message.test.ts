@@ -36,13 +36,19 @@ describe('decodeTelemetry', () => {
   });
 
   it('refuses a message over the 256 KB device-to-cloud limit', () => {
-    expect(decodeTelemetry(new Uint8Array(256 * 1024 + 1), 0)).toMatchObject({ ok: false, error: [{ path: 'body', message: expect.stringContaining('at most 262144') }] });
+    expect(decodeTelemetry(new Uint8Array(256 * 1024 + 1), 0)).toMatchObject({
+      ok: false,
+      error: [{ path: 'body', message: expect.stringContaining('at most 262144') }],
+    });
   });
 });
 
 describe('decodeTelemetry, names in any case', () => {
   it('reads the thermostat message with its names lower-cased (Stream Analytics, compatibility level 1.0) as it reads them in their own case', () => {
-    const lower = decodeTelemetry(JSON.stringify({ deviceid: 'thermostat-1', eventtoken: 'e1', temperature: 86.0, humidity: 41.0, eventenqueuedutctime: '2026-11-28T09:15:02.113Z' }), 5);
+    const lower = decodeTelemetry(
+      JSON.stringify({ deviceid: 'thermostat-1', eventtoken: 'e1', temperature: 86.0, humidity: 41.0, eventenqueuedutctime: '2026-11-28T09:15:02.113Z' }),
+      5,
+    );
     const pascal = decodeTelemetry(JSON.stringify({ DeviceId: 'thermostat-1', EventToken: 'e1', Temperature: 86.0, Humidity: 41.0 }), 5);
     const expected = { ok: true, value: { deviceId: 'thermostat-1', eventToken: 'e1', enqueuedTime: 5, readings: { Temperature: 86, Humidity: 41 } } };
     expect(lower).toEqual(expected);
@@ -50,16 +56,38 @@ describe('decodeTelemetry, names in any case', () => {
   });
 
   it('refuses a message that names one field twice in different case', () => {
-    expect(decodeTelemetry(JSON.stringify({ DeviceID: 'thermostat-1', deviceid: 'thermostat-2', EventToken: 'e' }), 0)).toEqual({ ok: false, error: [{ path: '(root)', message: 'names DeviceID/deviceid twice, in different case' }] });
+    expect(decodeTelemetry(JSON.stringify({ DeviceID: 'thermostat-1', deviceid: 'thermostat-2', EventToken: 'e' }), 0)).toEqual({
+      ok: false,
+      error: [{ path: '(root)', message: 'names DeviceID/deviceid twice, in different case' }],
+    });
   });
 
   it('names a wrong field by its canonical name whatever case it came in', () => {
-    expect(decodeTelemetry(JSON.stringify({ deviceid: 'thermostat 1', eventtoken: 'e' }), 0)).toEqual({ ok: false, error: [{ path: 'DeviceID', message: 'expected an IoT Hub device id' }] });
+    expect(decodeTelemetry(JSON.stringify({ deviceid: 'thermostat 1', eventtoken: 'e' }), 0)).toEqual({
+      ok: false,
+      error: [{ path: 'DeviceID', message: 'expected an IoT Hub device id' }],
+    });
   });
 });
 
 describe('telemetryFromJson, the hand-checked path', () => {
-  const names = fc.constantFrom('DeviceID', 'deviceid', 'DeviceId', 'EventToken', 'eventtoken', 'Temperature', 'TEMPERATURE', 'Humidity', 'humidity', 'EventEnqueuedUtcTime', 'IoTHub', 'Pressure', 'Firmware', '__proto__', 'constructor');
+  const names = fc.constantFrom(
+    'DeviceID',
+    'deviceid',
+    'DeviceId',
+    'EventToken',
+    'eventtoken',
+    'Temperature',
+    'TEMPERATURE',
+    'Humidity',
+    'humidity',
+    'EventEnqueuedUtcTime',
+    'IoTHub',
+    'Pressure',
+    'Firmware',
+    '__proto__',
+    'constructor',
+  );
   const values = fc.oneof(
     fc.constantFrom('thermostat-1', 'bad id/with slash', '', 'x'.repeat(128), 'x'.repeat(129), 'é'),
     fc.double(),
@@ -69,7 +97,15 @@ describe('telemetryFromJson, the hand-checked path', () => {
     fc.dictionary(fc.string({ maxLength: 3 }), fc.integer(), { maxKeys: 2 }),
   );
   const message = fc.oneof(
-    fc.record({ DeviceID: fc.constantFrom('thermostat-1', 'chiller-9'), EventToken: fc.string({ minLength: 1, maxLength: 130 }), Temperature: fc.double(), Humidity: fc.double() }, { requiredKeys: ['DeviceID', 'EventToken'] }),
+    fc.record(
+      {
+        DeviceID: fc.constantFrom('thermostat-1', 'chiller-9'),
+        EventToken: fc.string({ minLength: 1, maxLength: 130 }),
+        Temperature: fc.double(),
+        Humidity: fc.double(),
+      },
+      { requiredKeys: ['DeviceID', 'EventToken'] },
+    ),
     fc.dictionary(names, values, { maxKeys: 6 }),
     fc.anything(),
   );

@@ -29,7 +29,8 @@ const CANONICAL_NAMES = new Map([...Object.keys(telemetryMessageSchema.shape), .
 
 /** Turns a message body plus the hub's enqueued time into the event the rules evaluate. */
 export function decodeTelemetry(body: Uint8Array | string, enqueuedTime: number): Result<TelemetryEvent, ValidationIssue[]> {
-  if (typeof body !== 'string' && body.byteLength > D2C_MAX_BYTES) return err([{ path: 'body', message: `is ${body.byteLength} bytes; IoT Hub accepts at most ${D2C_MAX_BYTES}` }]);
+  if (typeof body !== 'string' && body.byteLength > D2C_MAX_BYTES)
+    return err([{ path: 'body', message: `is ${body.byteLength} bytes; IoT Hub accepts at most ${D2C_MAX_BYTES}` }]);
   const json = decodeJsonBody(body);
   if (!json.ok) return json;
   return telemetryFromJson(json.value, enqueuedTime);

@@ -13,7 +13,14 @@ import type { TelemetryEnvelope } from '../telemetry-intake-port.js';
 /** A registered thermostat in the CRM: thermostat-1, record `<deviceId>-record`. */
 export const aCrmDevice = (overrides: Partial<CrmDevice> = {}): CrmDevice => {
   const deviceId = overrides.deviceId ?? 'thermostat-1';
-  return { deviceRecordId: `${deviceId}-record`, deviceId, name: 'Lobby thermostat', deviceType: 'Thermostat', registrationStatus: RegistrationStatus.Registered, ...overrides };
+  return {
+    deviceRecordId: `${deviceId}-record`,
+    deviceId,
+    name: 'Lobby thermostat',
+    deviceType: 'Thermostat',
+    registrationStatus: RegistrationStatus.Registered,
+    ...overrides,
+  };
 };
 
 /** An alert to create in the CRM (`anIoTAlert` of the domain, nothing resolved yet). */
@@ -23,7 +30,12 @@ export const aNewIoTAlert = (overrides: Partial<NewIoTAlert> = {}): NewIoTAlert 
 export const SET_VALUES_MESSAGE = '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"21"}}}';
 
 /** A Set Values command to thermostat-1. */
-export const aNewCrmCommand = (overrides: Partial<NewCrmCommand> = {}): NewCrmCommand => ({ name: 'Set Values', message: SET_VALUES_MESSAGE, deviceId: 'thermostat-1', ...overrides });
+export const aNewCrmCommand = (overrides: Partial<NewCrmCommand> = {}): NewCrmCommand => ({
+  name: 'Set Values',
+  message: SET_VALUES_MESSAGE,
+  deviceId: 'thermostat-1',
+  ...overrides,
+});
 
 /** A telemetry event as the hub hands it over: `body` (text, or a value sent as JSON) from thermostat-1 on partition 0. */
 export const aTelemetryEnvelope = (body: string | object, overrides: Partial<Omit<TelemetryEnvelope, 'body'>> = {}): TelemetryEnvelope => ({

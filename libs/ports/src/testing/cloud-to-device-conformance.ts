@@ -1,6 +1,13 @@
 import type { DeliveryFeedbackStatus } from '@fieldlink/domain';
 import { afterEach, describe, expect, it } from 'vitest';
-import { C2D_MAX_BYTES, C2D_MAX_PENDING_PER_DEVICE, type CloudToDeviceMessage, type CloudToDevicePort, type DeliveryFeedback, type FeedbackSubscription } from '../cloud-to-device-port.js';
+import {
+  C2D_MAX_BYTES,
+  C2D_MAX_PENDING_PER_DEVICE,
+  type CloudToDeviceMessage,
+  type CloudToDevicePort,
+  type DeliveryFeedback,
+  type FeedbackSubscription,
+} from '../cloud-to-device-port.js';
 import type { DeviceClientPort, DeviceConnection, DeviceMessageOutcome, ReceivedCloudToDeviceMessage } from '../device-client-port.js';
 import { eventually, newGuid, textOf, uniqueDeviceId, utf8 } from './conformance-support.js';
 
@@ -90,7 +97,11 @@ export function cloudToDeviceConformance(adapterName: string, factory: CloudToDe
       const t = await open();
       const deviceId = await t.newDevice("thermostat'c2d");
       const device = await t.playDevice(deviceId, () => 'complete');
-      const sent = t.message(deviceId, { correlationId: 'corr-1', properties: { commandName: 'Set Values' }, body: utf8('{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"30"}}}') });
+      const sent = t.message(deviceId, {
+        correlationId: 'corr-1',
+        properties: { commandName: 'Set Values' },
+        body: utf8('{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"30"}}}'),
+      });
       expect(await t.harness.cloudToDevice.send(sent)).toEqual({ ok: true, value: undefined });
       const feedback = await t.feedbackFor(sent.messageId, 'Success');
       expect(feedback).toMatchObject({ originalMessageId: sent.messageId, deviceId, status: 'Success' });
@@ -198,7 +209,10 @@ export function cloudToDeviceConformance(adapterName: string, factory: CloudToDe
     it(`refuses a body over ${C2D_MAX_BYTES} bytes with MessageTooLarge`, async () => {
       const t = await open();
       const deviceId = await t.newDevice('large');
-      expect(await t.harness.cloudToDevice.send(t.message(deviceId, { body: new Uint8Array(C2D_MAX_BYTES + 1) }))).toMatchObject({ ok: false, error: { code: 'MessageTooLarge' } });
+      expect(await t.harness.cloudToDevice.send(t.message(deviceId, { body: new Uint8Array(C2D_MAX_BYTES + 1) }))).toMatchObject({
+        ok: false,
+        error: { code: 'MessageTooLarge' },
+      });
     });
 
     it('hands feedback over again when its handler fails', async () => {

@@ -16,7 +16,11 @@ export interface CrmGatewayUnderTest {
   /** Sets the organisation's IoT settings record as an administrator would (outside the port). */
   setIoTSettings(settings: { readonly commandNameProperty?: string; readonly commandParametersProperty?: string }): Promise<void>;
   /** Defines a device category with readings and commands the way the CRM keeps them (a customizer's work, not the port's). */
-  defineDeviceCategory(category: { readonly name: string; readonly readings: readonly string[]; readonly commands: ReadonlyArray<{ readonly name: string; readonly parameters: readonly string[] }> }): Promise<void>;
+  defineDeviceCategory(category: {
+    readonly name: string;
+    readonly readings: readonly string[];
+    readonly commands: ReadonlyArray<{ readonly name: string; readonly parameters: readonly string[] }>;
+  }): Promise<void>;
   dispose(): Promise<void>;
 }
 
@@ -26,9 +30,11 @@ export type CrmGatewayFactory = () => Promise<CrmGatewayUnderTest>;
 const dangerousDeviceId = (): string => uniqueDeviceId("o'brien-x'or'1'eq'1");
 
 /** A fresh unregistered device: records outlive a test on a real service. */
-const device = (overrides: Partial<CrmDevice> = {}): CrmDevice => aCrmDevice({ deviceRecordId: newGuid(), deviceId: uniqueDeviceId('thermostat'), registrationStatus: RegistrationStatus.Unregistered, ...overrides });
+const device = (overrides: Partial<CrmDevice> = {}): CrmDevice =>
+  aCrmDevice({ deviceRecordId: newGuid(), deviceId: uniqueDeviceId('thermostat'), registrationStatus: RegistrationStatus.Unregistered, ...overrides });
 
-const alert = (deviceId: string, alertTime: number, overrides: Partial<NewIoTAlert> = {}): NewIoTAlert => aNewIoTAlert({ alertToken: newGuid(), deviceId, alertTime, ...overrides });
+const alert = (deviceId: string, alertTime: number, overrides: Partial<NewIoTAlert> = {}): NewIoTAlert =>
+  aNewIoTAlert({ alertToken: newGuid(), deviceId, alertTime, ...overrides });
 
 const isCrmError = (code: string) => (e: unknown) => e instanceof CrmError && e.code === code;
 
@@ -77,7 +83,7 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         expect(await crm.findDeviceByHubId(uniqueDeviceId('nobody'))).toBeUndefined();
       });
 
-      it("finds a device whose hub id contains a quote, and no other device through it", async () => {
+      it('finds a device whose hub id contains a quote, and no other device through it', async () => {
         const { crm } = await open();
         const quoted = device({ deviceId: dangerousDeviceId() });
         const other = device();
@@ -98,8 +104,16 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
           { deviceRecordId: ok.deviceRecordId, deviceId: ok.deviceId, status: RegistrationStatus.Registered, message: 'Registered in the IoT hub' },
           { deviceRecordId: failed.deviceRecordId, deviceId: failed.deviceId, status: RegistrationStatus.Error, message: "Device id 'x' is not allowed" },
         ]);
-        expect(await crm.getDevice(ok.deviceRecordId)).toMatchObject({ deviceId: ok.deviceId, registrationStatus: RegistrationStatus.Registered, registrationMessage: 'Registered in the IoT hub' });
-        expect(await crm.getDevice(failed.deviceRecordId)).toMatchObject({ deviceId: failed.deviceId, registrationStatus: RegistrationStatus.Error, registrationMessage: "Device id 'x' is not allowed" });
+        expect(await crm.getDevice(ok.deviceRecordId)).toMatchObject({
+          deviceId: ok.deviceId,
+          registrationStatus: RegistrationStatus.Registered,
+          registrationMessage: 'Registered in the IoT hub',
+        });
+        expect(await crm.getDevice(failed.deviceRecordId)).toMatchObject({
+          deviceId: failed.deviceId,
+          registrationStatus: RegistrationStatus.Error,
+          registrationMessage: "Device id 'x' is not allowed",
+        });
       });
     });
 
@@ -128,7 +142,11 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         const d = device();
         await crm.upsertDevice(d);
         const token = newGuid();
-        const temperature = alert(d.deviceId, T0, { alertToken: token, alertId: newGuid(), description: 'Temperature reading of 86 exceeded a threshold of 70' });
+        const temperature = alert(d.deviceId, T0, {
+          alertToken: token,
+          alertId: newGuid(),
+          description: 'Temperature reading of 86 exceeded a threshold of 70',
+        });
         const humidity = alert(d.deviceId, T0, { alertToken: token, alertId: newGuid(), description: 'Humidity reading of 90 exceeded a threshold of 80' });
         expect(await crm.createIoTAlert(temperature)).toEqual({ alertId: temperature.alertId, created: true });
         expect(await crm.createIoTAlert(humidity)).toEqual({ alertId: humidity.alertId, created: true });
@@ -142,7 +160,10 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
       it('keeps alert data and descriptions exactly, quotes and non-ASCII included', async () => {
         const { crm } = await open();
         const deviceId = dangerousDeviceId();
-        const a = alert(deviceId, T0, { description: "Température d'entrée 86 °C > 70", alertData: JSON.stringify({ note: "it's \"hot\" — 🔥", deviceid: deviceId }) });
+        const a = alert(deviceId, T0, {
+          description: "Température d'entrée 86 °C > 70",
+          alertData: JSON.stringify({ note: 'it\'s "hot" — 🔥', deviceid: deviceId }),
+        });
         const { alertId } = await crm.createIoTAlert(a);
         expect(await crm.getIoTAlert(alertId)).toMatchObject({ deviceId, description: a.description, alertData: a.alertData, alertTime: T0 });
       });
@@ -167,9 +188,19 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         const parent = await crm.createIoTAlert(alert(deviceId, T0 - 60_000));
         const child = await crm.createIoTAlert(alert(deviceId, T0));
         const c = await crm.createCase({ title: 'Temperature too high', alertId: child.alertId });
-        const cmd = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId });
+        const cmd = await crm.createCommand({
+          commandId: newGuid(),
+          name: 'Reset Thermostat',
+          message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+          deviceId,
+        });
         await crm.updateIoTAlert(child.alertId, { parentAlertId: parent.alertId });
-        await crm.updateIoTAlert(child.alertId, { state: AlertState.InProgress, status: AlertStatus.InProgressCaseCreated, caseId: c.caseId, lastCommandId: cmd.commandId });
+        await crm.updateIoTAlert(child.alertId, {
+          state: AlertState.InProgress,
+          status: AlertStatus.InProgressCaseCreated,
+          caseId: c.caseId,
+          lastCommandId: cmd.commandId,
+        });
         expect(await crm.getIoTAlert(child.alertId)).toMatchObject({
           alertId: child.alertId,
           deviceId,
@@ -234,11 +265,24 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
 
       it('writes a status change back to the command', async () => {
         const { crm } = await open();
-        const { commandId } = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: uniqueDeviceId('thermostat') });
+        const { commandId } = await crm.createCommand({
+          commandId: newGuid(),
+          name: 'Reset Thermostat',
+          message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+          deviceId: uniqueDeviceId('thermostat'),
+        });
         await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
         expect(await crm.getCommand(commandId)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent });
-        await crm.updateCommandStatus(commandId, { state: 'expired', cfsStatus: CfsCommandStatus.Error, statusReason: 'Expired: the device did not take the message within its time to live' });
-        expect(await crm.getCommand(commandId)).toMatchObject({ state: 'expired', cfsStatus: CfsCommandStatus.Error, statusReason: 'Expired: the device did not take the message within its time to live' });
+        await crm.updateCommandStatus(commandId, {
+          state: 'expired',
+          cfsStatus: CfsCommandStatus.Error,
+          statusReason: 'Expired: the device did not take the message within its time to live',
+        });
+        expect(await crm.getCommand(commandId)).toMatchObject({
+          state: 'expired',
+          cfsStatus: CfsCommandStatus.Error,
+          statusReason: 'Expired: the device did not take the message within its time to live',
+        });
       });
 
       it('refuses a status change of a command that does not exist, with NotFound', async () => {
@@ -248,32 +292,75 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
 
       it('applies a conditional status write while the command is still in the state the caller read', async () => {
         const { crm } = await open();
-        const { commandId } = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: uniqueDeviceId('thermostat') });
-        expect(await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' }, { ifState: 'requested' })).toEqual({ ok: true, value: undefined });
+        const { commandId } = await crm.createCommand({
+          commandId: newGuid(),
+          name: 'Reset Thermostat',
+          message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+          deviceId: uniqueDeviceId('thermostat'),
+        });
+        expect(
+          await crm.updateCommandStatus(
+            commandId,
+            { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' },
+            { ifState: 'requested' },
+          ),
+        ).toEqual({ ok: true, value: undefined });
         expect(await crm.getCommand(commandId)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
-        expect(await crm.updateCommandStatus(commandId, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' })).toEqual({ ok: true, value: undefined });
+        expect(
+          await crm.updateCommandStatus(
+            commandId,
+            { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' },
+            { ifState: 'sent' },
+          ),
+        ).toEqual({ ok: true, value: undefined });
         expect(await crm.getCommand(commandId)).toMatchObject({ state: 'delivered', statusReason: 'Delivered to the device' });
       });
 
       it('refuses a conditional status write, naming the state found and leaving the record alone, when another write moved the command first', async () => {
         const { crm } = await open();
-        const { commandId } = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: uniqueDeviceId('thermostat') });
+        const { commandId } = await crm.createCommand({
+          commandId: newGuid(),
+          name: 'Reset Thermostat',
+          message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+          deviceId: uniqueDeviceId('thermostat'),
+        });
         await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
         const read = await crm.getCommand(commandId);
         // Between this reader's read and its write, the hub's feedback moves the command on.
         await crm.updateCommandStatus(commandId, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' });
-        const refused = await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent again' }, { ifState: read!.state });
+        const refused = await crm.updateCommandStatus(
+          commandId,
+          { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent again' },
+          { ifState: read!.state },
+        );
         expect(refused).toEqual({ ok: false, error: commandStateMoved(commandId, 'sent', 'delivered') });
-        expect(await crm.getCommand(commandId)).toMatchObject({ state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' });
+        expect(await crm.getCommand(commandId)).toMatchObject({
+          state: 'delivered',
+          cfsStatus: CfsCommandStatus.Sent,
+          statusReason: 'Delivered to the device',
+        });
       });
 
       it('lets exactly one of two conditional writes from the same state apply, the other finding the winner’s state', async () => {
         const { crm } = await open();
-        const { commandId } = await crm.createCommand({ commandId: newGuid(), name: 'Reset Thermostat', message: '{"CommandName":"Reset Thermostat","Parameters":{}}', deviceId: uniqueDeviceId('thermostat') });
+        const { commandId } = await crm.createCommand({
+          commandId: newGuid(),
+          name: 'Reset Thermostat',
+          message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+          deviceId: uniqueDeviceId('thermostat'),
+        });
         await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
         const [delivered, rejected] = await Promise.all([
-          crm.updateCommandStatus(commandId, { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' }, { ifState: 'sent' }),
-          crm.updateCommandStatus(commandId, { state: 'rejected', cfsStatus: CfsCommandStatus.Error, statusReason: 'The device rejected it' }, { ifState: 'sent' }),
+          crm.updateCommandStatus(
+            commandId,
+            { state: 'delivered', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Delivered to the device' },
+            { ifState: 'sent' },
+          ),
+          crm.updateCommandStatus(
+            commandId,
+            { state: 'rejected', cfsStatus: CfsCommandStatus.Error, statusReason: 'The device rejected it' },
+            { ifState: 'sent' },
+          ),
         ]);
         expect([delivered.ok, rejected.ok].filter(Boolean)).toHaveLength(1);
         const winner = delivered.ok ? 'delivered' : 'rejected';
@@ -284,7 +371,9 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
 
       it('refuses a conditional status write of a command that does not exist, with NotFound', async () => {
         const { crm } = await open();
-        await expect(crm.updateCommandStatus(newGuid(), { state: 'sent', cfsStatus: CfsCommandStatus.Sent }, { ifState: 'requested' })).rejects.toSatisfy(isCrmError('NotFound'));
+        await expect(crm.updateCommandStatus(newGuid(), { state: 'sent', cfsStatus: CfsCommandStatus.Sent }, { ifState: 'requested' })).rejects.toSatisfy(
+          isCrmError('NotFound'),
+        );
       });
 
       it('lists commands newest first, by device and up to a count', async () => {
@@ -293,7 +382,16 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         const ids: string[] = [];
         for (let i = 0; i < 3; i++) {
           if (i > 0) await harness.advanceTime(1_000);
-          ids.push((await harness.crm.createCommand({ commandId: newGuid(), name: `Notification ${i}`, message: '{"CommandName":"Notification","Parameters":{"Message":"hi"}}', deviceId })).commandId);
+          ids.push(
+            (
+              await harness.crm.createCommand({
+                commandId: newGuid(),
+                name: `Notification ${i}`,
+                message: '{"CommandName":"Notification","Parameters":{"Message":"hi"}}',
+                deviceId,
+              })
+            ).commandId,
+          );
         }
         expect((await harness.crm.listCommands({ deviceId })).map((c) => c.commandId)).toEqual([...ids].reverse());
         expect((await harness.crm.listCommands({ deviceId, top: 1 })).map((c) => c.commandId)).toEqual([ids[2]]);
@@ -349,7 +447,9 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         const second = await crm.createCase({ title: 'Temperature too high (again)', alertId });
         expect(first.created).toBe(true);
         expect(second).toEqual({ caseId: first.caseId, created: false });
-        expect(await crm.listCases({ alertId })).toEqual([{ caseId: first.caseId, title: 'Temperature too high', alertId, customerAssetId: asset.customerAssetId, description: 'Lobby is hot' }]);
+        expect(await crm.listCases({ alertId })).toEqual([
+          { caseId: first.caseId, title: 'Temperature too high', alertId, customerAssetId: asset.customerAssetId, description: 'Lobby is hot' },
+        ]);
       });
 
       it('creates one work order per alert, linked to its case', async () => {
@@ -380,9 +480,24 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
       it('lists the readings and commands the organisation defines for a category', async () => {
         const harness = await open();
         const name = `Chiller ${newGuid().slice(0, 8)}`;
-        await harness.defineDeviceCategory({ name, readings: ['Humidity', 'Temperature'], commands: [{ name: 'Reset Thermostat', parameters: [] }, { name: 'Set Values', parameters: ['Humidity', 'Temperature'] }] });
+        await harness.defineDeviceCategory({
+          name,
+          readings: ['Humidity', 'Temperature'],
+          commands: [
+            { name: 'Reset Thermostat', parameters: [] },
+            { name: 'Set Values', parameters: ['Humidity', 'Temperature'] },
+          ],
+        });
         const [category] = (await harness.crm.listDeviceCategories()).filter((c) => c.name === name);
-        expect(category).toEqual({ categoryId: expect.any(String), name, readings: ['Humidity', 'Temperature'], commands: [{ name: 'Reset Thermostat', parameters: [] }, { name: 'Set Values', parameters: ['Humidity', 'Temperature'] }] });
+        expect(category).toEqual({
+          categoryId: expect.any(String),
+          name,
+          readings: ['Humidity', 'Temperature'],
+          commands: [
+            { name: 'Reset Thermostat', parameters: [] },
+            { name: 'Set Values', parameters: ['Humidity', 'Temperature'] },
+          ],
+        });
         // A device of that type uses the category the organisation has, not a second one.
         await harness.crm.upsertDevice(device({ deviceType: name }));
         expect((await harness.crm.listDeviceCategories()).filter((c) => c.name === name)).toHaveLength(1);
@@ -394,8 +509,21 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         const { crm } = await open();
         const d = device({ deviceId: dangerousDeviceId() });
         await crm.upsertDevice(d);
-        const older = { deviceId: d.deviceId, deviceRecordId: d.deviceRecordId, connectionState: 'Disconnected' as const, reportedProperties: '{"firmware":"1.0"}', recordedOn: T0 };
-        const newer = { deviceId: d.deviceId, deviceRecordId: d.deviceRecordId, connectionState: 'Connected' as const, lastActivityTime: T0 + 30_000, reportedProperties: '{"firmware":"1.1","note":"it\'s fine"}', recordedOn: T0 + 60_000 };
+        const older = {
+          deviceId: d.deviceId,
+          deviceRecordId: d.deviceRecordId,
+          connectionState: 'Disconnected' as const,
+          reportedProperties: '{"firmware":"1.0"}',
+          recordedOn: T0,
+        };
+        const newer = {
+          deviceId: d.deviceId,
+          deviceRecordId: d.deviceRecordId,
+          connectionState: 'Connected' as const,
+          lastActivityTime: T0 + 30_000,
+          reportedProperties: '{"firmware":"1.1","note":"it\'s fine"}',
+          recordedOn: T0 + 60_000,
+        };
         await crm.addDeviceDataHistory(older);
         await crm.addDeviceDataHistory(newer);
         await crm.addDeviceDataHistory({ ...newer, deviceId: uniqueDeviceId('other'), deviceRecordId: newGuid() });
@@ -405,7 +533,7 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
     });
 
     describe('IoT settings', () => {
-      it('gives CFS\'s command property names (CommandName, Parameters) when the organisation has set none', async () => {
+      it("gives CFS's command property names (CommandName, Parameters) when the organisation has set none", async () => {
         const { crm } = await open();
         expect(await crm.getIoTSettings()).toEqual({ commandNameProperty: 'CommandName', commandParametersProperty: 'Parameters' });
       });

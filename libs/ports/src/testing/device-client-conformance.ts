@@ -58,7 +58,8 @@ export function deviceClientConformance(adapterName: string, factory: DeviceClie
       });
       closers.push(() => subscription.close());
       const device = await connect("thermostat'client");
-      for (let i = 0; i < 5; i++) await device.sendTelemetry(utf8(JSON.stringify({ DeviceID: device.deviceId, Temperature: 60 + i, EventToken: `t${i}` })), { source: 'conformance' });
+      for (let i = 0; i < 5; i++)
+        await device.sendTelemetry(utf8(JSON.stringify({ DeviceID: device.deviceId, Temperature: 60 + i, EventToken: `t${i}` })), { source: 'conformance' });
       const mine = await eventually(() => {
         const got = received.filter((e) => e.connectionDeviceId === device.deviceId);
         expect(got).toHaveLength(5);

@@ -37,7 +37,14 @@ export function deviceRegistryConformance(adapterName: string, factory: DeviceRe
         { deviceId: lobby, ok: true, existed: false },
         { deviceId: server, ok: true, existed: false },
       ]);
-      expect(await registry.getTwin(lobby)).toMatchObject({ deviceId: lobby, status: 'enabled', connectionState: 'Disconnected', tags: { site: 'lobby', floor: 1 }, desired: { TargetTemperature: 21 }, reported: {} });
+      expect(await registry.getTwin(lobby)).toMatchObject({
+        deviceId: lobby,
+        status: 'enabled',
+        connectionState: 'Disconnected',
+        tags: { site: 'lobby', floor: 1 },
+        desired: { TargetTemperature: 21 },
+        reported: {},
+      });
       expect(await registry.getTwin(server)).toMatchObject({ deviceId: server, status: 'enabled', tags: {}, desired: {} });
     });
 
@@ -70,9 +77,18 @@ export function deviceRegistryConformance(adapterName: string, factory: DeviceRe
     it('merges a twin patch: nested keys merge, null removes a key, untouched keys stay, the version grows', async () => {
       const { registry } = await open();
       const deviceId = uniqueDeviceId("twin'patch");
-      await registry.registerDevices([{ deviceId, tags: { site: 'lobby', location: { building: 'A', floor: 1 } }, desiredProperties: { TargetTemperature: 21, Fan: { speed: 2, mode: 'auto' } } }]);
+      await registry.registerDevices([
+        {
+          deviceId,
+          tags: { site: 'lobby', location: { building: 'A', floor: 1 } },
+          desiredProperties: { TargetTemperature: 21, Fan: { speed: 2, mode: 'auto' } },
+        },
+      ]);
       const before = (await registry.getTwin(deviceId))!;
-      const after = await registry.updateTwin(deviceId, { tags: { location: { floor: 2 }, site: null }, desiredProperties: { Fan: { mode: null }, Schedule: 'weekdays' } });
+      const after = await registry.updateTwin(deviceId, {
+        tags: { location: { floor: 2 }, site: null },
+        desiredProperties: { Fan: { mode: null }, Schedule: 'weekdays' },
+      });
       expect(after.tags).toEqual({ location: { building: 'A', floor: 2 } });
       expect(after.desired).toMatchObject({ TargetTemperature: 21, Fan: { speed: 2 }, Schedule: 'weekdays' });
       expect(after.desired).not.toHaveProperty('Fan.mode');

@@ -1,6 +1,12 @@
 import { CfsCommandStatus } from '@fieldlink/domain';
 import { OutboundMessageName, type CommandCreated, type PullDeviceData, type RegisterDeviceRequest } from '../messages/outbound-crm-message.js';
-import { ZERO_GUID, type DataverseEntity, type DataverseEntityReference, type DataverseValue, type RemoteExecutionContext } from '../messages/remote-execution-context.js';
+import {
+  ZERO_GUID,
+  type DataverseEntity,
+  type DataverseEntityReference,
+  type DataverseValue,
+  type RemoteExecutionContext,
+} from '../messages/remote-execution-context.js';
 
 /*
  * RemoteExecutionContexts of the four outbound messages (flows 13–15), built as the CRM side
@@ -24,7 +30,12 @@ export interface ContextEnvelope {
   readonly operationCreatedOn?: number;
 }
 
-function envelope(e: ContextEnvelope): Omit<RemoteExecutionContext, 'messageName' | 'primaryEntityName' | 'primaryEntityId' | 'inputParameters' | 'outputParameters' | 'preEntityImages' | 'postEntityImages'> {
+function envelope(
+  e: ContextEnvelope,
+): Omit<
+  RemoteExecutionContext,
+  'messageName' | 'primaryEntityName' | 'primaryEntityId' | 'inputParameters' | 'outputParameters' | 'preEntityImages' | 'postEntityImages'
+> {
   return {
     businessUnitId: e.businessUnitId ?? ZERO_GUID,
     correlationId: e.correlationId ?? ZERO_GUID,
@@ -114,7 +125,12 @@ export function buildDeviceUpdatedContext(update: DeviceUpdate, e: ContextEnvelo
     ...(tags === undefined ? {} : { msdyn_tags: JSON.stringify(tags) }),
     ...(settings === undefined ? {} : { msdyn_devicesettings: JSON.stringify(settings) }),
   });
-  const entity = (attributes: Record<string, DataverseValue>): DataverseEntity => ({ kind: 'Entity', logicalName: DEVICE_ENTITY, id: update.deviceRecordId, attributes });
+  const entity = (attributes: Record<string, DataverseValue>): DataverseEntity => ({
+    kind: 'Entity',
+    logicalName: DEVICE_ENTITY,
+    id: update.deviceRecordId,
+    attributes,
+  });
   return {
     ...envelope(e),
     messageName: OutboundMessageName.Update,
@@ -122,8 +138,13 @@ export function buildDeviceUpdatedContext(update: DeviceUpdate, e: ContextEnvelo
     primaryEntityId: update.deviceRecordId,
     inputParameters: { Target: entity({ ...(update.name === undefined ? {} : { msdyn_name: update.name }), ...columns(update.tags, update.settings) }) },
     outputParameters: {},
-    preEntityImages: update.previous === undefined ? {} : { PreImage: entity({ msdyn_deviceid: update.deviceId, ...columns(update.previous.tags, update.previous.settings) }) },
-    postEntityImages: { PostImage: entity({ msdyn_deviceid: update.deviceId, ...columns(update.tags ?? update.previous?.tags, update.settings ?? update.previous?.settings) }) },
+    preEntityImages:
+      update.previous === undefined
+        ? {}
+        : { PreImage: entity({ msdyn_deviceid: update.deviceId, ...columns(update.previous.tags, update.previous.settings) }) },
+    postEntityImages: {
+      PostImage: entity({ msdyn_deviceid: update.deviceId, ...columns(update.tags ?? update.previous?.tags, update.settings ?? update.previous?.settings) }),
+    },
   };
 }
 
@@ -135,7 +156,10 @@ export function buildPullDeviceDataContext(devices: PullDeviceData['devices'], e
     messageName: OutboundMessageName.PullDeviceData,
     primaryEntityName: 'none',
     primaryEntityId: ZERO_GUID,
-    inputParameters: { DeviceIds: devices.map((d) => d.deviceId).join(','), ...(withRecords && devices.length > 0 ? { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') } : {}) },
+    inputParameters: {
+      DeviceIds: devices.map((d) => d.deviceId).join(','),
+      ...(withRecords && devices.length > 0 ? { IoTDeviceIds: devices.map((d) => d.deviceRecordId).join(',') } : {}),
+    },
     outputParameters: {},
     preEntityImages: {},
     postEntityImages: {},

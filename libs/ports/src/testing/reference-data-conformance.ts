@@ -27,7 +27,8 @@ const rulesV2: CfsThresholdRule[] = [
   { deviceType: 'Thermostat', readingType: 'Humidity', threshold: 60, ruleOutput: 'AlarmHumidity' },
   { deviceType: 'Chiller', readingType: 'Pressure', threshold: 5.5, ruleOutput: 'AlarmPressure' },
 ];
-const sorted = (rules: readonly CfsThresholdRule[]) => [...rules].sort((a, b) => `${a.deviceType}/${a.readingType}`.localeCompare(`${b.deviceType}/${b.readingType}`));
+const sorted = (rules: readonly CfsThresholdRule[]) =>
+  [...rules].sort((a, b) => `${a.deviceType}/${a.readingType}`.localeCompare(`${b.deviceType}/${b.readingType}`));
 
 /**
  * What every ReferenceDataPort adapter must do (flow 4a): the rules in force at a time are the
@@ -43,7 +44,13 @@ export function referenceDataConformance(adapterName: string, factory: Reference
     });
 
     it('answers the newest snapshot whose time has come, and no rules before the first', async () => {
-      const { referenceData } = (current = await factory({ snapshots: [{ validFrom: T2, rules: rulesV2 }, { validFrom: T1, rules: rulesV1 }], deviceTypes: {} }));
+      const { referenceData } = (current = await factory({
+        snapshots: [
+          { validFrom: T2, rules: rulesV2 },
+          { validFrom: T1, rules: rulesV1 },
+        ],
+        deviceTypes: {},
+      }));
       expect(await referenceData.deviceRules(T1 - 1)).toEqual([]);
       expect(sorted(await referenceData.deviceRules(T1))).toEqual(sorted(rulesV1));
       expect(sorted(await referenceData.deviceRules(T2 - 1))).toEqual(sorted(rulesV1));
@@ -54,7 +61,10 @@ export function referenceDataConformance(adapterName: string, factory: Reference
     it('answers the device type of known devices, quotes in ids included, and nothing for others', async () => {
       const quoted = uniqueDeviceId("o'brien");
       const plain = uniqueDeviceId('chiller');
-      const { referenceData } = (current = await factory({ snapshots: [{ validFrom: T1, rules: rulesV1 }], deviceTypes: { [quoted]: 'Thermostat', [plain]: 'Chiller' } }));
+      const { referenceData } = (current = await factory({
+        snapshots: [{ validFrom: T1, rules: rulesV1 }],
+        deviceTypes: { [quoted]: 'Thermostat', [plain]: 'Chiller' },
+      }));
       expect(await referenceData.deviceTypeOf(quoted)).toBe('Thermostat');
       expect(await referenceData.deviceTypeOf(plain)).toBe('Chiller');
       expect(await referenceData.deviceTypeOf(uniqueDeviceId('nobody'))).toBeUndefined();

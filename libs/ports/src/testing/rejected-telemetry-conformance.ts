@@ -11,7 +11,14 @@ export interface RejectedTelemetryUnderTest {
 export type RejectedTelemetryFactory = () => Promise<RejectedTelemetryUnderTest>;
 
 const rejectOf = (deviceId: string, n: number, body: Uint8Array = utf8(`{"DeviceID":"${deviceId}","n":${n}`)): RejectedTelemetry => ({
-  envelope: { body, connectionDeviceId: deviceId, enqueuedTime: 1_795_857_302_113 + n, partitionId: '1', sequenceNumber: n, properties: { source: 'conformance' } },
+  envelope: {
+    body,
+    connectionDeviceId: deviceId,
+    enqueuedTime: 1_795_857_302_113 + n,
+    partitionId: '1',
+    sequenceNumber: n,
+    properties: { source: 'conformance' },
+  },
   reason: 'InvalidTelemetry',
   description: `body: is not JSON (${n})`,
 });
@@ -36,7 +43,11 @@ export function rejectedTelemetryConformance(adapterName: string, factory: Rejec
       const notUtf8 = new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]);
       await rejected.reject(rejectOf(deviceId, 0, notUtf8));
       const [got] = await rejected.list(10);
-      expect(got).toMatchObject({ reason: 'InvalidTelemetry', description: 'body: is not JSON (0)', envelope: { connectionDeviceId: deviceId, enqueuedTime: 1_795_857_302_113, partitionId: '1', sequenceNumber: 0, properties: { source: 'conformance' } } });
+      expect(got).toMatchObject({
+        reason: 'InvalidTelemetry',
+        description: 'body: is not JSON (0)',
+        envelope: { connectionDeviceId: deviceId, enqueuedTime: 1_795_857_302_113, partitionId: '1', sequenceNumber: 0, properties: { source: 'conformance' } },
+      });
       expect([...got!.envelope.body]).toEqual([...notUtf8]);
     });
 
@@ -44,7 +55,10 @@ export function rejectedTelemetryConformance(adapterName: string, factory: Rejec
       const { rejected } = await open();
       const deviceId = uniqueDeviceId('thermostat');
       for (let n = 0; n < 4; n++) await rejected.reject(rejectOf(deviceId, n));
-      expect((await rejected.list(2)).map((r) => textOf(r.envelope.body))).toEqual([textOf(rejectOf(deviceId, 2).envelope.body), textOf(rejectOf(deviceId, 3).envelope.body)]);
+      expect((await rejected.list(2)).map((r) => textOf(r.envelope.body))).toEqual([
+        textOf(rejectOf(deviceId, 2).envelope.body),
+        textOf(rejectOf(deviceId, 3).envelope.body),
+      ]);
       expect(await rejected.list(10)).toHaveLength(4);
     });
   });

@@ -11,7 +11,15 @@ export type StatusStoreFactory = () => Promise<StatusStoreUnderTest>;
 
 const MINUTE = 60_000;
 const T0 = Date.parse('2026-11-28T09:15:00Z');
-const row = (deviceId: string, readingType: string, windowEnd: number, avg: number): MinuteAggregate => ({ deviceId, readingType, windowEnd, count: 3, min: avg - 1, max: avg + 1, avg });
+const row = (deviceId: string, readingType: string, windowEnd: number, avg: number): MinuteAggregate => ({
+  deviceId,
+  readingType,
+  windowEnd,
+  count: 3,
+  min: avg - 1,
+  max: avg + 1,
+  avg,
+});
 
 /**
  * What every StatusStorePort adapter must do (flow 5): per-minute aggregates upserted by
@@ -33,7 +41,10 @@ export function statusStoreConformance(adapterName: string, factory: StatusStore
       await store.writeAggregates([row(deviceId, 'Temperature', T0, 70), row(deviceId, 'Humidity', T0, 40)]);
       await store.writeAggregates([row(deviceId, 'Temperature', T0, 72)]);
       const rows = await store.queryAggregates(deviceId, T0 - MINUTE, T0);
-      expect(rows.sort((a, b) => a.readingType.localeCompare(b.readingType))).toEqual([row(deviceId, 'Humidity', T0, 40), row(deviceId, 'Temperature', T0, 72)]);
+      expect(rows.sort((a, b) => a.readingType.localeCompare(b.readingType))).toEqual([
+        row(deviceId, 'Humidity', T0, 40),
+        row(deviceId, 'Temperature', T0, 72),
+      ]);
     });
 
     it('answers the rows of one device with window end in (from, to], oldest first', async () => {

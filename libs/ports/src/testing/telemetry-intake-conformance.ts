@@ -75,7 +75,8 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
         subscriptions.push(s);
         return s;
       };
-      const send = (deviceId: string, n: number, properties?: Record<string, string>) => harness.devices.send(deviceId, utf8(JSON.stringify({ DeviceID: deviceId, n })), properties);
+      const send = (deviceId: string, n: number, properties?: Record<string, string>) =>
+        harness.devices.send(deviceId, utf8(JSON.stringify({ DeviceID: deviceId, n })), properties);
       const of = (received: readonly TelemetryEnvelope[], deviceId: string) => received.filter((e) => e.connectionDeviceId === deviceId);
       /** A by-handler subscription of `group` that records what it is handed, to mark it later. */
       const recording = async (group: string) => {
@@ -83,7 +84,8 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
         return { handed, subscription: await subscribe(group, handler, BY_HANDLER) };
       };
       /** Waits until the messages of `deviceId` handed to a recording are exactly `numbers`, in order. */
-      const handedAre = (handed: readonly Handed[], deviceId: string, numbers: readonly number[]) => eventually(() => expect(numbersOf(handed, deviceId)).toEqual(numbers), patience);
+      const handedAre = (handed: readonly Handed[], deviceId: string, numbers: readonly number[]) =>
+        eventually(() => expect(numbersOf(handed, deviceId)).toEqual(numbers), patience);
       return { harness, patience, subscribe, send, of, recording, handedAre };
     };
 
@@ -222,7 +224,9 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       await t.send(deviceId, 0);
       await t.handedAre(got.handed, deviceId, [0]);
       const { envelope, partition } = got.handed.find((h) => h.envelope.connectionDeviceId === deviceId)!;
-      await expect(partition.checkpoint({ ...envelope, partitionId: `${envelope.partitionId}-elsewhere` })).rejects.toThrow(`partition ${partition.partitionId}`);
+      await expect(partition.checkpoint({ ...envelope, partitionId: `${envelope.partitionId}-elsewhere` })).rejects.toThrow(
+        `partition ${partition.partitionId}`,
+      );
     });
 
     it('by-handler: a mark given after the subscription closed counts, and a mark behind the current checkpoint changes nothing', async () => {

@@ -9,7 +9,8 @@ describe('isLoopbackHost', () => {
   });
 
   it('counts every other address as reachable by others', () => {
-    for (const host of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '127.0.0.1.example.com', 'localhost.example.com', '']) expect(isLoopbackHost(host), host).toBe(false);
+    for (const host of ['0.0.0.0', '::', '192.168.1.10', '10.0.0.1', 'example.com', '127.0.0.1.example.com', 'localhost.example.com', ''])
+      expect(isLoopbackHost(host), host).toBe(false);
   });
 });
 
@@ -20,13 +21,25 @@ describe('the token rule (checkAccessSettings)', () => {
   });
 
   it('refuses any other address without a token, naming the setting and the address', () => {
-    expect(checkAccessSettings({ host: '0.0.0.0' })).toEqual({ ok: false, error: { path: 'token', message: `required when binding to 0.0.0.0 (any address other than loopback); give one of at least ${TOKEN_MIN_LENGTH} characters` } });
+    expect(checkAccessSettings({ host: '0.0.0.0' })).toEqual({
+      ok: false,
+      error: {
+        path: 'token',
+        message: `required when binding to 0.0.0.0 (any address other than loopback); give one of at least ${TOKEN_MIN_LENGTH} characters`,
+      },
+    });
     expect(checkAccessSettings({ host: '::' }).ok).toBe(false);
   });
 
   it('refuses a token shorter than 16 characters, even on loopback', () => {
-    expect(checkAccessSettings({ host: '127.0.0.1', token: 'x'.repeat(TOKEN_MIN_LENGTH - 1) })).toEqual({ ok: false, error: { path: 'token', message: 'expected at least 16 characters' } });
-    expect(checkAccessSettings({ host: '0.0.0.0', token: 'short' })).toEqual({ ok: false, error: { path: 'token', message: 'expected at least 16 characters' } });
+    expect(checkAccessSettings({ host: '127.0.0.1', token: 'x'.repeat(TOKEN_MIN_LENGTH - 1) })).toEqual({
+      ok: false,
+      error: { path: 'token', message: 'expected at least 16 characters' },
+    });
+    expect(checkAccessSettings({ host: '0.0.0.0', token: 'short' })).toEqual({
+      ok: false,
+      error: { path: 'token', message: 'expected at least 16 characters' },
+    });
   });
 
   it('accepts any address with a long enough token', () => {

@@ -23,7 +23,8 @@ export function isLoopbackHost(host: string): boolean {
 export function checkAccessSettings(settings: AccessSettings): Result<AccessSettings, ValidationIssue> {
   const { host, token } = settings;
   if (token !== undefined && token.length < TOKEN_MIN_LENGTH) return err(issue(['token'], `expected at least ${TOKEN_MIN_LENGTH} characters`));
-  if (!isLoopbackHost(host) && token === undefined) return err(issue(['token'], `required when binding to ${host} (any address other than loopback); give one of at least ${TOKEN_MIN_LENGTH} characters`));
+  if (!isLoopbackHost(host) && token === undefined)
+    return err(issue(['token'], `required when binding to ${host} (any address other than loopback); give one of at least ${TOKEN_MIN_LENGTH} characters`));
   return ok(settings);
 }
 

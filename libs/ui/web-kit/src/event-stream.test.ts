@@ -151,4 +151,3 @@ describe('EventStream over /api/events (server-sent events)', () => {
     await reading;
   }, 30_000);
 });
-

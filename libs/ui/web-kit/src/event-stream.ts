@@ -31,7 +31,8 @@ export class EventStream {
 
   constructor(private readonly options: EventStreamOptions = {}) {
     this.maxBufferedBytes = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
-    if (!(Number.isInteger(this.maxBufferedBytes) && this.maxBufferedBytes > 0)) throw new RangeError(`maxBufferedBytes must be a whole number above 0 (got ${this.maxBufferedBytes}).`);
+    if (!(Number.isInteger(this.maxBufferedBytes) && this.maxBufferedBytes > 0))
+      throw new RangeError(`maxBufferedBytes must be a whole number above 0 (got ${this.maxBufferedBytes}).`);
     this.keepAlive = setInterval(() => this.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
     this.keepAlive.unref();
   }
@@ -81,7 +82,11 @@ export class EventStream {
   private cutOff(client: ServerResponse): void {
     this.clients.delete(client);
     this.cut++;
-    this.options.log?.warn('web.stream-client-cut', { bufferedBytes: client.writableLength, maxBufferedBytes: this.maxBufferedBytes, message: 'a page stopped reading its live updates; disconnected (its browser reconnects and reads the whole state again)' });
+    this.options.log?.warn('web.stream-client-cut', {
+      bufferedBytes: client.writableLength,
+      maxBufferedBytes: this.maxBufferedBytes,
+      message: 'a page stopped reading its live updates; disconnected (its browser reconnects and reads the whole state again)',
+    });
     client.destroy();
   }
 }

@@ -18,11 +18,15 @@ describe('readJsonObject', () => {
 
   it('refuses a body that is not JSON, or JSON that is not an object, saying which', async () => {
     expect(await readJsonObject(body('deviceId=x'))).toEqual({ ok: false, error: { path: 'body', message: 'is not JSON' } });
-    for (const json of ['[1,2]', 'null', '"text"', '42']) expect(await readJsonObject(body(json)), json).toEqual({ ok: false, error: { path: 'body', message: 'expected a JSON object' } });
+    for (const json of ['[1,2]', 'null', '"text"', '42'])
+      expect(await readJsonObject(body(json)), json).toEqual({ ok: false, error: { path: 'body', message: 'expected a JSON object' } });
   });
 
   it('refuses a body over 64 KiB, naming the limit', async () => {
     const chunk = 'x'.repeat(16 * 1024);
-    expect(await readJsonObject(body('{"a":"', chunk, chunk, chunk, chunk, '"}'))).toEqual({ ok: false, error: { path: 'body', message: 'larger than 65536 bytes' } });
+    expect(await readJsonObject(body('{"a":"', chunk, chunk, chunk, chunk, '"}'))).toEqual({
+      ok: false,
+      error: { path: 'body', message: 'larger than 65536 bytes' },
+    });
   });
 });

@@ -12,7 +12,12 @@ const PAGE_FILE = fileURLToPath(new URL('./index.ts', import.meta.url));
 
 const recordingLog = (): LogPort & { errors: Array<{ event: string; fields?: LogFields }> } => {
   const errors: Array<{ event: string; fields?: LogFields }> = [];
-  return { errors, info: () => undefined, warn: () => undefined, error: (event, fields) => void errors.push({ event, ...(fields === undefined ? {} : { fields }) }) };
+  return {
+    errors,
+    info: () => undefined,
+    warn: () => undefined,
+    error: (event, fields) => void errors.push({ event, ...(fields === undefined ? {} : { fields }) }),
+  };
 };
 
 /** Routes that show what the server handed them. */
@@ -50,7 +55,8 @@ afterEach(async () => {
   server = undefined;
 });
 
-const post = (url: string, body: unknown, headers: Record<string, string> = {}) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
 
 /** A GET with a Host header of our choosing (fetch does not let one set it). */
 function getWithHost(url: string, host: string): Promise<number> {
@@ -123,7 +129,9 @@ describe('security headers', () => {
   it('sends the Content-Security-Policy, nosniff and no-referrer on pages and on JSON', async () => {
     const url = await start();
     for (const response of [await fetch(url), await fetch(`${url}api/items/a`), await fetch(`${url}nowhere`)]) {
-      expect(response.headers.get('content-security-policy')).toBe("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+      expect(response.headers.get('content-security-policy')).toBe(
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+      );
       expect(response.headers.get('x-content-type-options')).toBe('nosniff');
       expect(response.headers.get('referrer-policy')).toBe('no-referrer');
     }
@@ -164,10 +172,13 @@ describe('the loopback Host check', () => {
     const url = await start({ host: '0.0.0.0', token: TOKEN });
     const { port } = new URL(url);
     const status = await new Promise<number>((resolve, reject) => {
-      httpRequest({ host: '127.0.0.1', port, path: '/api/items/x', headers: { host: `fieldlink.example:${port}`, authorization: `Bearer ${TOKEN}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      })
+      httpRequest(
+        { host: '127.0.0.1', port, path: '/api/items/x', headers: { host: `fieldlink.example:${port}`, authorization: `Bearer ${TOKEN}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      )
         .on('error', reject)
         .end();
     });

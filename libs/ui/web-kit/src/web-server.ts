@@ -52,7 +52,8 @@ const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   // The pages load only their own scripts; uPlot sets inline styles on its elements.
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'",
 } as const;
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
@@ -81,16 +82,23 @@ export async function startWebServer(options: WebServerOptions): Promise<WebServ
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     // A page on another site must not reach a loopback server by renaming itself (DNS rebinding).
-    if (loopback && !isLoopbackHost(hostnameOf(request.headers.host))) return sendJson(response, 421, { ok: false, error: 'this server answers only to a loopback host name' });
-    if (!guard.allows(request, url)) return sendJson(response, 401, { ok: false, error: 'a valid token is required: open the page as /?token=<token> or send Authorization: Bearer <token>' });
+    if (loopback && !isLoopbackHost(hostnameOf(request.headers.host)))
+      return sendJson(response, 421, { ok: false, error: 'this server answers only to a loopback host name' });
+    if (!guard.allows(request, url))
+      return sendJson(response, 401, { ok: false, error: 'a valid token is required: open the page as /?token=<token> or send Authorization: Bearer <token>' });
     if (guard.required && url.searchParams.has('token') && request.method === 'GET') {
       // Keep the token in a cookie and take it out of the address bar and history.
       url.searchParams.delete('token');
-      response.writeHead(303, { ...SECURITY_HEADERS, location: url.pathname + url.search, 'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(options.token!)}; HttpOnly; SameSite=Strict; Path=/` });
+      response.writeHead(303, {
+        ...SECURITY_HEADERS,
+        location: url.pathname + url.search,
+        'set-cookie': `${TOKEN_COOKIE}=${encodeURIComponent(options.token!)}; HttpOnly; SameSite=Strict; Path=/`,
+      });
       return void response.end();
     }
     // JSON only: a cross-site form cannot send it without a preflight this server never answers.
-    if (request.method === 'POST' && !(request.headers['content-type'] ?? '').startsWith('application/json')) return sendJson(response, 415, { ok: false, error: 'expected Content-Type: application/json' });
+    if (request.method === 'POST' && !(request.headers['content-type'] ?? '').startsWith('application/json'))
+      return sendJson(response, 415, { ok: false, error: 'expected Content-Type: application/json' });
     if (request.method === 'GET' && url.pathname === '/api/events') return options.stream.open(response);
     for (const route of options.routes) {
       const match = route.method === request.method ? route.path.exec(url.pathname) : null;

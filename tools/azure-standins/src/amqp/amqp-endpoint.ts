@@ -178,7 +178,10 @@ export class AmqpEndpoint {
       receiver.on('message', (ctx: EventContext) => {
         const request = ctx.message!;
         // Event Hubs addresses one `$management` node and names the entity in the request.
-        const entityPath = target === MANAGEMENT ? String((request.application_properties as Record<string, unknown> | undefined)?.['name'] ?? '') : target.slice(0, -MANAGEMENT_SUFFIX.length);
+        const entityPath =
+          target === MANAGEMENT
+            ? String((request.application_properties as Record<string, unknown> | undefined)?.['name'] ?? '')
+            : target.slice(0, -MANAGEMENT_SUFFIX.length);
         const grants = this.grantsOf(ctx.connection);
         // Event Hubs management requests carry their token in the request instead of on $cbs.
         const carried = (request.application_properties as Record<string, unknown> | undefined)?.['security_token'];
@@ -189,9 +192,14 @@ export class AmqpEndpoint {
         // A token for the entity covers its management node, and so does one for the node itself
         // (`<entity>/$management`), which is what the Service Bus SDK puts when it opens the node
         // again on a new connection: https://learn.microsoft.com/azure/service-bus-messaging/service-bus-amqp-request-response
-        const reply = AmqpEndpoint.covers(grants, entityPath) || (target !== MANAGEMENT && AmqpEndpoint.covers(grants, target))
-          ? safely(() => this.handlers.management(entityPath, request, grants))
-          : { statusCode: 401, statusDescription: `Unauthorized access to ${entityPath}: no put-token covers it.`, errorCondition: 'amqp:unauthorized-access' };
+        const reply =
+          AmqpEndpoint.covers(grants, entityPath) || (target !== MANAGEMENT && AmqpEndpoint.covers(grants, target))
+            ? safely(() => this.handlers.management(entityPath, request, grants))
+            : {
+                statusCode: 401,
+                statusDescription: `Unauthorized access to ${entityPath}: no put-token covers it.`,
+                errorCondition: 'amqp:unauthorized-access',
+              };
         ctx.delivery!.accept();
         this.reply(ctx.connection, request, target, reply);
       });
@@ -211,7 +219,11 @@ export class AmqpEndpoint {
       return;
     }
     if (!check.ok) {
-      this.reply(context.connection, request, node, { statusCode: 401, statusDescription: `Put-token refused: ${check.reason}.`, errorCondition: 'amqp:unauthorized-access' });
+      this.reply(context.connection, request, node, {
+        statusCode: 401,
+        statusDescription: `Put-token refused: ${check.reason}.`,
+        errorCondition: 'amqp:unauthorized-access',
+      });
       return;
     }
     this.grantsOf(context.connection).audiences.add(audiencePath(String(props['name'] ?? check.audience)));
@@ -239,7 +251,11 @@ export class AmqpEndpoint {
       'status-description': reply.statusDescription,
     };
     if (reply.errorCondition) applicationProperties['errorCondition'] = reply.errorCondition;
-    link.send({ ...(request.message_id === undefined ? {} : { correlation_id: request.message_id }), application_properties: applicationProperties, body: reply.body ?? null });
+    link.send({
+      ...(request.message_id === undefined ? {} : { correlation_id: request.message_id }),
+      application_properties: applicationProperties,
+      body: reply.body ?? null,
+    });
   }
 }
 

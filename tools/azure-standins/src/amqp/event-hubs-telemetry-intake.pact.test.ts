@@ -21,7 +21,12 @@ process.env['PACT_DO_NOT_TRACK'] = 'true';
 
 const { number, regex, uuid } = MatchersV3;
 const PACTS = fileURLToPath(new URL('../../../../contracts/pacts/', import.meta.url));
-const telemetry = JSON.parse(readFileSync(new URL('../../../../fixtures/cfs/telemetry.thermostat.json', import.meta.url), 'utf8')) as { DeviceID: string; Temperature: number; Humidity: number; EventToken: string };
+const telemetry = JSON.parse(readFileSync(new URL('../../../../fixtures/cfs/telemetry.thermostat.json', import.meta.url), 'utf8')) as {
+  DeviceID: string;
+  Temperature: number;
+  Humidity: number;
+  EventToken: string;
+};
 const ISO_DATE_TIME = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z$';
 
 const pact = new PactV4({ consumer: 'fieldlink-stream-processor', provider: 'azure-iot-hub', dir: PACTS, logLevel: 'error' });
@@ -43,7 +48,12 @@ describe('stream processor ← IoT hub built-in endpoint (flow 3)', () => {
       .given('a device sent a telemetry message', { deviceId: telemetry.DeviceID, body: JSON.stringify(telemetry) })
       .expectsToReceive('a device-to-cloud event with the hub system properties', (b) =>
         b
-          .withJSONContent({ DeviceID: regex(HUB_DEVICE_ID_PATTERN.source, telemetry.DeviceID), Temperature: number(telemetry.Temperature), Humidity: number(telemetry.Humidity), EventToken: uuid(telemetry.EventToken) })
+          .withJSONContent({
+            DeviceID: regex(HUB_DEVICE_ID_PATTERN.source, telemetry.DeviceID),
+            Temperature: number(telemetry.Temperature),
+            Humidity: number(telemetry.Humidity),
+            EventToken: uuid(telemetry.EventToken),
+          })
           .withMetadata({
             'iothub-connection-device-id': regex(HUB_DEVICE_ID_PATTERN.source, telemetry.DeviceID),
             'iothub-message-source': 'Telemetry',
@@ -69,10 +79,18 @@ describe('stream processor ← IoT hub built-in endpoint (flow 3)', () => {
           expect(envelope!.connectionDeviceId).toBe(deviceId);
           expect(envelope!.enqueuedTime).toBeGreaterThanOrEqual(before);
           const alertsQueue = new InMemoryQueue('alerts');
-          const ingest = new TelemetryIngest({ referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES), alertsQueue, rejected: new InMemoryRejectedTelemetry(), log: silentLog, defaultDeviceType: 'Thermostat' });
+          const ingest = new TelemetryIngest({
+            referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+            alertsQueue,
+            rejected: new InMemoryRejectedTelemetry(),
+            log: silentLog,
+            defaultDeviceType: 'Thermostat',
+          });
           const outcome = await ingest.ingestBatch(envelopes);
           expect(outcome.rejected).toBe(0);
-          expect(outcome.alerts).toMatchObject([{ deviceId, readingType: 'Temperature', reading: telemetry.Temperature, threshold: 70, ruleOutput: 'AlarmTemp', time: envelope!.enqueuedTime }]);
+          expect(outcome.alerts).toMatchObject([
+            { deviceId, readingType: 'Temperature', reading: telemetry.Temperature, threshold: 70, ruleOutput: 'AlarmTemp', time: envelope!.enqueuedTime },
+          ]);
         } finally {
           await subscription.close();
         }

@@ -80,7 +80,13 @@ describe('the IoT hub (stand-in) honours the pact of the stream processor (flow 
   });
 
   it(`serves every event of ${PACT_FILE} on its Event Hubs-compatible endpoint`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-stream-processor', provider: 'azure-iot-hub', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-stream-processor',
+      provider: 'azure-iot-hub',
+      pactFile: PACT_FILE,
+      providerProject: 'azure-standins',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

@@ -150,7 +150,11 @@ export class ServiceBusStandin {
   deadLetters(name: string): Array<{ messageId: string; reason: string; description: string }> {
     const queue = this.queues.get(name.toLowerCase());
     if (!queue) throw new Error(`No queue ${name}`);
-    return queue.deadLetters.map((m) => ({ messageId: String(m.message.message_id ?? ''), reason: m.deadLetter?.reason ?? '', description: m.deadLetter?.description ?? '' }));
+    return queue.deadLetters.map((m) => ({
+      messageId: String(m.message.message_id ?? ''),
+      reason: m.deadLetter?.reason ?? '',
+      description: m.deadLetter?.description ?? '',
+    }));
   }
 
   /** What the queue holds, for tests that check the stand-in itself. */
@@ -194,7 +198,10 @@ export class ServiceBusStandin {
       const raw = context.message as unknown;
       const incoming = Buffer.isBuffer(raw) ? (rhea.message.decode(raw) as unknown as Message) : (raw as Message);
       if (this.busy()) {
-        settleWith(delivery, { condition: SERVER_BUSY, description: `The request was terminated because the entity is being throttled. Error code : 50009. Please wait 2 seconds and try again.` });
+        settleWith(delivery, {
+          condition: SERVER_BUSY,
+          description: `The request was terminated because the entity is being throttled. Error code : 50009. Please wait 2 seconds and try again.`,
+        });
         return;
       }
       const messages = delivery.format === BATCH_FORMAT ? unpackBatch(incoming) : [incoming];
@@ -324,7 +331,10 @@ export class ServiceBusStandin {
     const token = tokenOfTag(delivery.tag);
     const stored = token === undefined ? undefined : queue.locks.get(token);
     if (!stored || stored.lock?.delivery !== delivery) {
-      settleWith(delivery, { condition: LOCK_LOST, description: 'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.' });
+      settleWith(delivery, {
+        condition: LOCK_LOST,
+        description: 'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.',
+      });
       return;
     }
     const state = delivery.remote_state as { error?: { condition?: string; info?: Record<string, unknown> }; undeliverable_here?: boolean } | undefined;
@@ -341,7 +351,12 @@ export class ServiceBusStandin {
     this.pump(queue);
   }
 
-  private applyDisposition(queue: StandinQueue, stored: StoredMessage, status: 'completed' | 'abandoned' | 'suspended', deadLetter: { reason: string; description: string }): void {
+  private applyDisposition(
+    queue: StandinQueue,
+    stored: StoredMessage,
+    status: 'completed' | 'abandoned' | 'suspended',
+    deadLetter: { reason: string; description: string },
+  ): void {
     this.unlock(queue, stored);
     if (status === 'completed') this.remove(queue, stored);
     else if (status === 'suspended') this.moveToDeadLetters(queue, stored, deadLetter);
@@ -353,7 +368,12 @@ export class ServiceBusStandin {
   private onManagement(entityPath: string, request: Message): ManagementReply {
     const target = this.resolve(entityPath);
     if (!target) return { statusCode: 404, statusDescription: `The messaging entity '${entityPath}' could not be found.`, errorCondition: 'amqp:not-found' };
-    if (this.busy()) return { statusCode: 503, statusDescription: 'The request was terminated because the entity is being throttled. Please wait 2 seconds and try again.', errorCondition: SERVER_BUSY };
+    if (this.busy())
+      return {
+        statusCode: 503,
+        statusDescription: 'The request was terminated because the entity is being throttled. Please wait 2 seconds and try again.',
+        errorCondition: SERVER_BUSY,
+      };
     const { queue, deadLetter } = target;
     const operation = String((request.application_properties as Record<string, unknown> | undefined)?.['operation'] ?? '');
     const body = (request.body ?? {}) as Record<string, unknown>;
@@ -362,22 +382,41 @@ export class ServiceBusStandin {
         const expirations: Date[] = [];
         for (const token of lockTokens(body['lock-tokens'])) {
           const stored = queue.locks.get(token);
-          if (!stored?.lock) return { statusCode: 410, statusDescription: 'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.', errorCondition: LOCK_LOST };
+          if (!stored?.lock)
+            return {
+              statusCode: 410,
+              statusDescription: 'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.',
+              errorCondition: LOCK_LOST,
+            };
           const lock = stored.lock;
           clearTimeout(lock.timer);
           lock.lockedUntil = Date.now() + queue.settings.lockDurationMs;
           lock.timer = setTimeout(() => this.expire(queue, stored, token), queue.settings.lockDurationMs);
           expirations.push(new Date(lock.lockedUntil));
         }
-        return { statusCode: 200, statusDescription: 'OK', body: { expirations: rhea.types.wrap_array(expirations.map((d) => d.getTime()), 0x83, undefined) } };
+        return {
+          statusCode: 200,
+          statusDescription: 'OK',
+          body: {
+            expirations: rhea.types.wrap_array(
+              expirations.map((d) => d.getTime()),
+              0x83,
+              undefined,
+            ),
+          },
+        };
       }
       case 'com.microsoft:update-disposition': {
         const status = String(body['disposition-status'] ?? '');
-        if (status !== 'completed' && status !== 'abandoned' && status !== 'suspended') return { statusCode: 400, statusDescription: `Disposition '${status}' is not implemented by this stand-in.`, errorCondition: 'amqp:not-implemented' };
+        if (status !== 'completed' && status !== 'abandoned' && status !== 'suspended')
+          return { statusCode: 400, statusDescription: `Disposition '${status}' is not implemented by this stand-in.`, errorCondition: 'amqp:not-implemented' };
         for (const token of lockTokens(body['lock-tokens'])) {
           const stored = queue.locks.get(token);
           if (!stored) return { statusCode: 410, statusDescription: 'The lock supplied is invalid.', errorCondition: LOCK_LOST };
-          this.applyDisposition(queue, stored, status, { reason: String(body['deadletter-reason'] ?? ''), description: String(body['deadletter-description'] ?? '') });
+          this.applyDisposition(queue, stored, status, {
+            reason: String(body['deadletter-reason'] ?? ''),
+            description: String(body['deadletter-description'] ?? ''),
+          });
         }
         this.pump(queue);
         return { statusCode: 200, statusDescription: 'OK' };
@@ -386,7 +425,10 @@ export class ServiceBusStandin {
         const from = toNumber(body['from-sequence-number']);
         const count = toNumber(body['message-count']);
         const source = deadLetter ? queue.deadLetters : queue.active;
-        const found = [...source].sort((a, b) => a.sequenceNumber - b.sequenceNumber).filter((m) => m.sequenceNumber >= from).slice(0, count);
+        const found = [...source]
+          .sort((a, b) => a.sequenceNumber - b.sequenceNumber)
+          .filter((m) => m.sequenceNumber >= from)
+          .slice(0, count);
         if (found.length === 0) return { statusCode: 204, statusDescription: 'No messages' };
         return { statusCode: 200, statusDescription: 'OK', body: { messages: found.map((m) => ({ message: rhea.message.encode(this.onWire(m)) })) } };
       }
@@ -402,7 +444,14 @@ export class ServiceBusStandin {
  * `set_drained` answers only while credit is left, and waits for other output to be flushed).
  */
 function answerDrain(sender: Sender): void {
-  const link = sender as unknown as { _draining: boolean; credit: number; delivery_count: number; issue_flow: boolean; _get_drain: () => boolean; connection: { _register(): void } };
+  const link = sender as unknown as {
+    _draining: boolean;
+    credit: number;
+    delivery_count: number;
+    issue_flow: boolean;
+    _get_drain: () => boolean;
+    connection: { _register(): void };
+  };
   link._get_drain = function (this: typeof link): boolean {
     if (!this._draining) return false;
     this.delivery_count += this.credit;
@@ -424,7 +473,13 @@ function outcomeOf(delivery: Delivery): 'accepted' | 'rejected' | 'released' | '
 /** Splits a Service Bus batch transfer: its data sections each hold one encoded message. */
 function unpackBatch(batch: Message): Message[] {
   const body = batch.body as { content?: unknown; multiple?: boolean } | Buffer | Buffer[] | undefined;
-  const sections: unknown[] = Array.isArray(body) ? body : body && 'content' in body && Array.isArray(body.content) ? body.content : body && 'content' in body ? [body.content] : [body];
+  const sections: unknown[] = Array.isArray(body)
+    ? body
+    : body && 'content' in body && Array.isArray(body.content)
+      ? body.content
+      : body && 'content' in body
+        ? [body.content]
+        : [body];
   return sections.filter((s): s is Buffer => Buffer.isBuffer(s)).map((section) => rhea.message.decode(section) as unknown as Message);
 }
 

@@ -16,7 +16,12 @@ export type SignatureCheck = { readonly ok: true; readonly audience: string; rea
  * `keyEncoding` is how the key string becomes HMAC key bytes: Service Bus and Event Hubs use the
  * key text as UTF-8, IoT Hub decodes it from base64.
  */
-export function checkSharedAccessSignature(token: string, policies: readonly SharedAccessPolicy[], nowMs: number, keyEncoding: 'utf8' | 'base64' = 'utf8'): SignatureCheck {
+export function checkSharedAccessSignature(
+  token: string,
+  policies: readonly SharedAccessPolicy[],
+  nowMs: number,
+  keyEncoding: 'utf8' | 'base64' = 'utf8',
+): SignatureCheck {
   const prefix = 'SharedAccessSignature ';
   if (!token.startsWith(prefix)) return { ok: false, reason: 'not a shared access signature' };
   const fields = new Map<string, string>();
@@ -45,7 +50,12 @@ export function checkSharedAccessSignature(token: string, policies: readonly Sha
 }
 
 /** Makes a token as the SDKs do, for tests and for stand-ins that call each other. */
-export function makeSharedAccessSignature(audience: string, policy: SharedAccessPolicy, expiresAtSeconds: number, keyEncoding: 'utf8' | 'base64' = 'utf8'): string {
+export function makeSharedAccessSignature(
+  audience: string,
+  policy: SharedAccessPolicy,
+  expiresAtSeconds: number,
+  keyEncoding: 'utf8' | 'base64' = 'utf8',
+): string {
   const sr = encodeURIComponent(audience);
   const sig = createHmac('sha256', Buffer.from(policy.key, keyEncoding)).update(`${sr}\n${expiresAtSeconds}`).digest('base64');
   return `SharedAccessSignature sr=${sr}&sig=${encodeURIComponent(sig)}&se=${expiresAtSeconds}&skn=${encodeURIComponent(policy.keyName)}`;

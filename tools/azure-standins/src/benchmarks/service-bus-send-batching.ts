@@ -7,7 +7,9 @@ import { ServiceBusQueue } from '@fieldlink/adapter-azure';
 import { ServiceBusStandin } from '../amqp/service-bus-standin.js';
 
 const count = Number(process.argv[2] ?? 2_000);
-const body = new TextEncoder().encode(JSON.stringify([{ deviceid: 'thermostat-1', readingtype: 'Temperature', reading: 86, threshold: 70, ruleoutput: 'AlarmTemp' }]));
+const body = new TextEncoder().encode(
+  JSON.stringify([{ deviceid: 'thermostat-1', readingtype: 'Temperature', reading: 86, threshold: 70, ruleoutput: 'AlarmTemp' }]),
+);
 const standin = await new ServiceBusStandin().start();
 
 async function run(label: string, send: (queue: ServiceBusQueue, ids: string[]) => Promise<void>): Promise<number> {

@@ -66,10 +66,13 @@ export class CloudToDeviceQueues {
     this.queues.set(deviceId, queue);
     if (queue.length >= this.settings.maxPendingPerDevice) return 'full';
     queue.push({ ...message, deliveryCount: 0 });
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.pump(deviceId);
-    }, Math.max(0, message.expiresAt - Date.now()) + 5);
+    const timer = setTimeout(
+      () => {
+        this.timers.delete(timer);
+        this.pump(deviceId);
+      },
+      Math.max(0, message.expiresAt - Date.now()) + 5,
+    );
     this.timers.add(timer);
     this.pump(deviceId);
     return 'ok';

@@ -132,8 +132,10 @@ export class IotHubAmqp {
     const match = /^\/devices\/([^/]+)\/messages\/devicebound$/i.exec(to);
     const deviceId = match ? decodeURIComponent(match[1]!) : '';
     const body = bodyBytes(message.body);
-    if (!match || !this.hub.hasDevice(deviceId)) return settleWith(delivery, { condition: 'amqp:not-found', description: `Device ${deviceId || to} not found.` });
-    if (body.length > C2D_MAX_BYTES) return settleWith(delivery, { condition: 'amqp:link:message-size-exceeded', description: `Message of ${body.length} bytes exceeds ${C2D_MAX_BYTES}.` });
+    if (!match || !this.hub.hasDevice(deviceId))
+      return settleWith(delivery, { condition: 'amqp:not-found', description: `Device ${deviceId || to} not found.` });
+    if (body.length > C2D_MAX_BYTES)
+      return settleWith(delivery, { condition: 'amqp:link:message-size-exceeded', description: `Message of ${body.length} bytes exceeds ${C2D_MAX_BYTES}.` });
     const properties: Record<string, string> = {};
     let ack = 'none';
     for (const [k, v] of Object.entries((message.application_properties ?? {}) as Record<string, unknown>)) {
@@ -150,7 +152,8 @@ export class IotHubAmqp {
       ack,
       expiresAt: expiry,
     });
-    if (result === 'full') return settleWith(delivery, { condition: 'amqp:resource-limit-exceeded', description: `Device ${deviceId} has the maximum number of pending messages.` });
+    if (result === 'full')
+      return settleWith(delivery, { condition: 'amqp:resource-limit-exceeded', description: `Device ${deviceId} has the maximum number of pending messages.` });
     settleWith(delivery, 'accepted');
   }
 

@@ -58,7 +58,11 @@ async function deviceSettles(params: unknown, outcome: DeviceMessageOutcome): Pr
     const [registered] = await registry.registerDevices([{ deviceId: p.deviceId }]);
     if (!registered?.ok) throw new Error(`provider state: registering device '${p.deviceId}' failed`);
   }
-  const connection = await new IotHubDeviceClient({ connectionStringFor: (id) => hub.deviceConnectionString(id), transport: 'amqp', ca: certificate.cert }).connect(p.deviceId);
+  const connection = await new IotHubDeviceClient({
+    connectionStringFor: (id) => hub.deviceConnectionString(id),
+    transport: 'amqp',
+    ca: certificate.cert,
+  }).connect(p.deviceId);
   devices.push(connection);
   const received: string[] = [];
   connection.onCloudToDeviceMessage(async (m) => {
@@ -96,7 +100,9 @@ describe('the IoT hub (stand-in) honours the delivery feedback pact of the orche
     // service would, and hands over each message's body untouched.
     feedbackClient = iothub.Client.fromConnectionString(hub.serviceConnectionString);
     await feedbackClient.open();
-    const receiver = (await feedbackClient.getFeedbackReceiver()).result as unknown as { on(event: 'message', listener: (m: { getBytes(): Buffer }) => void): void };
+    const receiver = (await feedbackClient.getFeedbackReceiver()).result as unknown as {
+      on(event: 'message', listener: (m: { getBytes(): Buffer }) => void): void;
+    };
     receiver.on('message', (m) => void feedbackBodies.push(m.getBytes().toString('utf8')));
   });
   afterAll(async () => {
@@ -107,7 +113,13 @@ describe('the IoT hub (stand-in) honours the delivery feedback pact of the orche
   });
 
   it(`emits the feedback of every interaction of ${PACT_FILE} on its feedback endpoint`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'azure-iot-hub', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-orchestrator',
+      provider: 'azure-iot-hub',
+      pactFile: PACT_FILE,
+      providerProject: 'azure-standins',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

@@ -36,7 +36,9 @@ afterAll(async () => {
 const registry = () => new IotHubRegistry({ auth: { connectionString: hub.serviceConnectionString }, httpsAgent: hostPortAgent(certificate.cert) });
 /** A registered device gets its own connection string; an unknown one a made-up key the hub refuses. */
 const connectionStringFor = (deviceId: string) =>
-  hub.devices.has(deviceId) ? hub.deviceConnectionString(deviceId) : `HostName=${hub.hostName};DeviceId=${deviceId};SharedAccessKey=${randomBytes(32).toString('base64')}`;
+  hub.devices.has(deviceId)
+    ? hub.deviceConnectionString(deviceId)
+    : `HostName=${hub.hostName};DeviceId=${deviceId};SharedAccessKey=${randomBytes(32).toString('base64')}`;
 const devices = (transport: 'mqtt' | 'amqp') => new IotHubDeviceClient({ connectionStringFor, transport, ca: certificate.cert });
 
 deviceClientConformance('IotHubDeviceClient over MQTT (TLS)', async () => ({
@@ -102,7 +104,10 @@ describe('cloud-to-device with a device on MQTT', () => {
     const deviceId = uniqueDeviceId('wrong-key');
     await registry().registerDevices([{ deviceId }]);
     const wrongKey = randomBytes(32).toString('base64');
-    const client = new IotHubDeviceClient({ connectionStringFor: () => `HostName=${hub.hostName};DeviceId=${deviceId};SharedAccessKey=${wrongKey}`, ca: certificate.cert });
+    const client = new IotHubDeviceClient({
+      connectionStringFor: () => `HostName=${hub.hostName};DeviceId=${deviceId};SharedAccessKey=${wrongKey}`,
+      ca: certificate.cert,
+    });
     const error = await client.connect(deviceId).then(
       () => undefined,
       (e: unknown) => e as Error,

@@ -41,7 +41,9 @@ export async function createIotHubMqttBroker(hub: HubForMqtt): Promise<{ handle(
       const deviceId = client.id;
       const key = hub.deviceKey(deviceId);
       const token = password ? password.toString() : '';
-      const check = key ? checkSharedAccessSignature(token, [{ keyName: deviceId, key }], Date.now(), 'base64') : { ok: false as const, reason: 'unknown device' };
+      const check = key
+        ? checkSharedAccessSignature(token, [{ keyName: deviceId, key }], Date.now(), 'base64')
+        : { ok: false as const, reason: 'unknown device' };
       const userOk = typeof username === 'string' && username.split('/')[1] === deviceId;
       if (!check.ok || !userOk || decodeURIComponent(audiencePath(check.audience)) !== `devices/${deviceId.toLowerCase()}`) {
         const error = Object.assign(new Error('Not authorized'), { returnCode: 5 });
@@ -62,7 +64,9 @@ export async function createIotHubMqttBroker(hub: HubForMqtt): Promise<{ handle(
     authorizeSubscribe: (client, subscription, callback) => {
       const deviceId = client ? deviceOf.get(client) : undefined;
       const topic = subscription.topic;
-      const own = deviceId !== undefined && (topic === `devices/${deviceId}/messages/devicebound/#` || topic === `devices/${encodeURIComponent(deviceId)}/messages/devicebound/#`);
+      const own =
+        deviceId !== undefined &&
+        (topic === `devices/${deviceId}/messages/devicebound/#` || topic === `devices/${encodeURIComponent(deviceId)}/messages/devicebound/#`);
       if (own || topic.startsWith('$iothub/twin/') || topic.startsWith('$iothub/methods/')) return callback(null, subscription);
       callback(new Error(`device ${deviceId ?? '?'} may not subscribe to ${topic}`), null);
     },

@@ -26,7 +26,11 @@ const signature = (): string => makeSharedAccessSignature(hub.hostName, policy, 
 
 /** One call of the hub's REST API, signed, as a service client makes it. */
 async function hubCall(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<number> {
-  const res = await fetch(`${frontUrl}${path}${path.includes('?') ? '&' : '?'}api-version=2021-04-12`, { method, headers: { 'Content-Type': 'application/json', ...headers }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  const res = await fetch(`${frontUrl}${path}${path.includes('?') ? '&' : '?'}api-version=2021-04-12`, {
+    method,
+    headers: { 'Content-Type': 'application/json', ...headers },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -54,14 +58,26 @@ describe('the IoT Hub stand-in honours the pact of the registry adapter', () => 
     certificate = await generateLoopbackCertificate();
     hub = await new IotHubStandin(certificate).start();
     // The service policy, read from the hub's own connection string, signs the verifier's requests.
-    const fields = new Map(hub.serviceConnectionString.split(';').map((part) => [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)] as const));
+    const fields = new Map(
+      hub.serviceConnectionString.split(';').map((part) => [part.slice(0, part.indexOf('=')), part.slice(part.indexOf('=') + 1)] as const),
+    );
     policy = { keyName: fields.get('SharedAccessKeyName') ?? '', key: fields.get('SharedAccessKey') ?? '' };
     const [host, port] = hub.hostName.split(':');
     front = createServer((req, res) => {
-      const upstream = request({ host, port: Number(port), path: req.url, method: req.method, headers: { ...req.headers, host: hub.hostName, authorization: signature() }, ca: certificate.cert }, (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      });
+      const upstream = request(
+        {
+          host,
+          port: Number(port),
+          path: req.url,
+          method: req.method,
+          headers: { ...req.headers, host: hub.hostName, authorization: signature() },
+          ca: certificate.cert,
+        },
+        (answer) => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        },
+      );
       upstream.on('error', (e) => {
         res.writeHead(502);
         res.end(e.message);
@@ -78,7 +94,13 @@ describe('the IoT Hub stand-in honours the pact of the registry adapter', () => 
   });
 
   it(`answers every request of ${PACT_FILE} as the pact says`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-azure-registry-adapter', provider: 'azure-iot-hub-registry', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { providerBaseUrl: frontUrl, stateHandlers } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-azure-registry-adapter',
+      provider: 'azure-iot-hub-registry',
+      pactFile: PACT_FILE,
+      providerProject: 'azure-standins',
+      options: { providerBaseUrl: frontUrl, stateHandlers },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

@@ -49,7 +49,10 @@ async function withAdapter<T>(mock: V3MockServer, use: (registry: IotHubRegistry
   });
   await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
   const key = Buffer.from('contract-test-key-not-a-secret!!').toString('base64');
-  const registry = new IotHubRegistry({ auth: { connectionString: `HostName=127.0.0.1:${(front.address() as AddressInfo).port};SharedAccessKeyName=iothubowner;SharedAccessKey=${key}` }, httpsAgent: hostPortAgent(certificate.cert) });
+  const registry = new IotHubRegistry({
+    auth: { connectionString: `HostName=127.0.0.1:${(front.address() as AddressInfo).port};SharedAccessKeyName=iothubowner;SharedAccessKey=${key}` },
+    httpsAgent: hostPortAgent(certificate.cert),
+  });
   try {
     return await use(registry);
   } finally {
@@ -74,7 +77,14 @@ describe('azure registry adapter ← IoT Hub registry REST API', () => {
         b
           .query(API_VERSION)
           .headers(JSON_REQUEST)
-          .jsonBody(eachLike({ id: regex(HUB_DEVICE_ID_PATTERN.source, DEVICE), status: 'enabled', importMode: 'create', authentication: { type: 'sas', symmetricKey: { primaryKey: '', secondaryKey: '' } } })),
+          .jsonBody(
+            eachLike({
+              id: regex(HUB_DEVICE_ID_PATTERN.source, DEVICE),
+              status: 'enabled',
+              importMode: 'create',
+              authentication: { type: 'sas', symmetricKey: { primaryKey: '', secondaryKey: '' } },
+            }),
+          ),
       )
       .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody({ isSuccessful: true, errors: [] }));
     await pact
@@ -82,12 +92,17 @@ describe('azure registry adapter ← IoT Hub registry REST API', () => {
       .given('a device is in the hub', { deviceId: DEVICE, tags: {}, desired: {} })
       .uponReceiving('update the tags and desired properties of a twin')
       .withRequest('PATCH', deviceIdPath('twins'), (b) =>
-        b.query(API_VERSION).headers({ ...JSON_REQUEST, 'If-Match': '"*"' }).jsonBody({ tags: like({ site: 'lobby' }), properties: { desired: like({ TargetTemperature: 21 }) } }),
+        b
+          .query(API_VERSION)
+          .headers({ ...JSON_REQUEST, 'If-Match': '"*"' })
+          .jsonBody({ tags: like({ site: 'lobby' }), properties: { desired: like({ TargetTemperature: 21 }) } }),
       )
       .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody(twin({ site: 'lobby' }, { TargetTemperature: 21 })))
       .executeTest((mock) =>
         withAdapter(mock, async (registry) => {
-          expect(await registry.registerDevices([{ deviceId: DEVICE, tags: { site: 'lobby' }, desiredProperties: { TargetTemperature: 21 } }])).toEqual([{ deviceId: DEVICE, ok: true, existed: false }]);
+          expect(await registry.registerDevices([{ deviceId: DEVICE, tags: { site: 'lobby' }, desiredProperties: { TargetTemperature: 21 } }])).toEqual([
+            { deviceId: DEVICE, ok: true, existed: false },
+          ]);
         }),
       );
   });
@@ -97,11 +112,20 @@ describe('azure registry adapter ← IoT Hub registry REST API', () => {
       .addInteraction()
       .given('a device is in the hub', { deviceId: DEVICE, tags: { site: 'lobby' }, desired: { TargetTemperature: 21 } })
       .uponReceiving('update the desired properties of a twin')
-      .withRequest('PATCH', deviceIdPath('twins'), (b) => b.query(API_VERSION).headers({ ...JSON_REQUEST, 'If-Match': '"*"' }).jsonBody({ properties: { desired: like({ TargetTemperature: 19 }) } }))
+      .withRequest('PATCH', deviceIdPath('twins'), (b) =>
+        b
+          .query(API_VERSION)
+          .headers({ ...JSON_REQUEST, 'If-Match': '"*"' })
+          .jsonBody({ properties: { desired: like({ TargetTemperature: 19 }) } }),
+      )
       .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody(twin({ site: 'lobby' }, { TargetTemperature: 19 })))
       .executeTest((mock) =>
         withAdapter(mock, async (registry) => {
-          expect(await registry.updateTwin(DEVICE, { desiredProperties: { TargetTemperature: 19 } })).toMatchObject({ deviceId: DEVICE, desired: { TargetTemperature: 19 }, tags: { site: 'lobby' } });
+          expect(await registry.updateTwin(DEVICE, { desiredProperties: { TargetTemperature: 19 } })).toMatchObject({
+            deviceId: DEVICE,
+            desired: { TargetTemperature: 19 },
+            tags: { site: 'lobby' },
+          });
         }),
       );
   });
@@ -115,7 +139,13 @@ describe('azure registry adapter ← IoT Hub registry REST API', () => {
       .willRespondWith(200, (b) => b.headers(JSON_RESPONSE).jsonBody(twin({ site: 'lobby' }, { TargetTemperature: 21 })))
       .executeTest((mock) =>
         withAdapter(mock, async (registry) => {
-          expect(await registry.getTwin(DEVICE)).toMatchObject({ deviceId: DEVICE, status: 'enabled', connectionState: 'Disconnected', tags: { site: 'lobby' }, desired: { TargetTemperature: 21 } });
+          expect(await registry.getTwin(DEVICE)).toMatchObject({
+            deviceId: DEVICE,
+            status: 'enabled',
+            connectionState: 'Disconnected',
+            tags: { site: 'lobby' },
+            desired: { TargetTemperature: 21 },
+          });
         }),
       );
   });

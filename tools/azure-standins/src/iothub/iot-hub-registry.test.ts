@@ -17,7 +17,8 @@ afterAll(async () => {
   await hub?.stop();
 });
 
-const registry = (connectionString = hub.serviceConnectionString) => new IotHubRegistry({ auth: { connectionString }, httpsAgent: hostPortAgent(certificate.cert) });
+const registry = (connectionString = hub.serviceConnectionString) =>
+  new IotHubRegistry({ auth: { connectionString }, httpsAgent: hostPortAgent(certificate.cert) });
 
 deviceRegistryConformance('IotHubRegistry over HTTPS', async () => ({ registry: registry(), dispose: async () => undefined }));
 

@@ -116,9 +116,13 @@ export class IotHubStandin {
       {
         keyEncoding: 'base64',
         putTokenStatus: 200,
-        policies: () => [this.policy, ...[...this.devices.values()].filter((d) => d.status === 'enabled').map((d) => ({ keyName: `device:${d.deviceId}`, key: d.primaryKey }))],
+        policies: () => [
+          this.policy,
+          ...[...this.devices.values()].filter((d) => d.status === 'enabled').map((d) => ({ keyName: `device:${d.deviceId}`, key: d.primaryKey })),
+        ],
         // A device's key grants only that device's own endpoints.
-        mayGrant: (keyName, audience) => !keyName.startsWith('device:') || decodeURIComponent(audience) === `devices/${keyName.slice('device:'.length).toLowerCase()}`,
+        mayGrant: (keyName, audience) =>
+          !keyName.startsWith('device:') || decodeURIComponent(audience) === `devices/${keyName.slice('device:'.length).toLowerCase()}`,
       },
       {
         senderOpened: (sender, grants) => this.amqp.senderOpened(sender, grants),
@@ -220,13 +224,17 @@ export class IotHubStandin {
     if (!this.authorized(request)) return send(response, 401, { Message: 'ErrorCode:IotHubUnauthorizedAccess;Unauthorized' });
     const url = new URL(request.url ?? '/', 'https://hub');
     const body = await readJson(request);
-    const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+    const parts = url.pathname
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
     const method = request.method ?? 'GET';
     if (parts[0] === 'devices' && parts.length === 1 && method === 'POST') return send(response, ...this.bulk(body));
     if (parts[0] === 'devices' && parts[1] === 'query' && parts.length === 2 && method === 'POST') return this.query(body, request, response);
     if (parts[0] === 'devices' && parts.length === 2) {
       const deviceId = parts[1]!;
-      if (method === 'GET') return this.devices.has(deviceId) ? send(response, 200, this.deviceJson(this.devices.get(deviceId)!)) : notFound(response, deviceId);
+      if (method === 'GET')
+        return this.devices.has(deviceId) ? send(response, 200, this.deviceJson(this.devices.get(deviceId)!)) : notFound(response, deviceId);
       if (method === 'PUT') return send(response, ...this.putDevice(deviceId, body as JsonObject, request.headers['if-match'] !== undefined));
       if (method === 'DELETE') {
         if (!this.devices.delete(deviceId)) return notFound(response, deviceId);
@@ -258,15 +266,23 @@ export class IotHubStandin {
    */
   private query(body: unknown, request: IncomingMessage, response: ServerResponse): void {
     const sql = typeof (body as { query?: unknown } | undefined)?.query === 'string' ? (body as { query: string }).query : '';
-    if (!CONNECTED_QUERY.test(sql.trim())) return send(response, 400, { Message: `ErrorCode:BadRequest;This stand-in answers only "SELECT * FROM devices WHERE connectionState = 'Connected' AND status = 'enabled'", not ${JSON.stringify(sql)}.` });
+    if (!CONNECTED_QUERY.test(sql.trim()))
+      return send(response, 400, {
+        Message: `ErrorCode:BadRequest;This stand-in answers only "SELECT * FROM devices WHERE connectionState = 'Connected' AND status = 'enabled'", not ${JSON.stringify(sql)}.`,
+      });
     const matching = [...this.devices.values()].filter((d) => d.connectionState === 'Connected' && d.status === 'enabled');
     const start = Number(request.headers['x-ms-continuation'] ?? 0);
     const pageSize = Math.min(Number(request.headers['x-ms-max-item-count'] ?? 100) || 100, 1_000);
-    if (!Number.isInteger(start) || start < 0) return send(response, 400, { Message: 'ErrorCode:BadRequest;x-ms-continuation is not a token of this stand-in.' });
+    if (!Number.isInteger(start) || start < 0)
+      return send(response, 400, { Message: 'ErrorCode:BadRequest;x-ms-continuation is not a token of this stand-in.' });
     const page = matching.slice(start, start + pageSize).map((d) => this.twinJson(d));
     const text = JSON.stringify(page);
     const more = start + pageSize < matching.length;
-    response.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text), ...(more ? { 'x-ms-continuation': String(start + pageSize) } : {}) });
+    response.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': Buffer.byteLength(text),
+      ...(more ? { 'x-ms-continuation': String(start + pageSize) } : {}),
+    });
     response.end(text);
   }
 
@@ -308,13 +324,18 @@ export class IotHubStandin {
   }
 
   private bulk(body: unknown): [number, unknown] {
-    if (!Array.isArray(body) || body.length === 0 || body.length > 100) return [400, { Message: 'ErrorCode:ArgumentInvalid;the body must be an array of 1 to 100 devices.' }];
+    if (!Array.isArray(body) || body.length === 0 || body.length > 100)
+      return [400, { Message: 'ErrorCode:ArgumentInvalid;the body must be an array of 1 to 100 devices.' }];
     const errors: Array<{ deviceId: string; errorCode: string; errorStatus: string }> = [];
     for (const entry of body as JsonObject[]) {
       const deviceId = String(entry['id'] ?? '');
       const mode = String(entry['importMode'] ?? 'create').toLowerCase();
       if (!DEVICE_ID.test(deviceId)) {
-        errors.push({ deviceId, errorCode: 'ArgumentInvalid', errorStatus: `DeviceId '${deviceId}' is invalid: at most 128 ASCII letters, digits and -.%_*?!(),:=@$' are allowed.` });
+        errors.push({
+          deviceId,
+          errorCode: 'ArgumentInvalid',
+          errorStatus: `DeviceId '${deviceId}' is invalid: at most 128 ASCII letters, digits and -.%_*?!(),:=@$' are allowed.`,
+        });
         continue;
       }
       const existing = this.devices.get(deviceId);

@@ -24,7 +24,20 @@ export async function startAzurite(): Promise<RunningAzurite> {
   const workspace = await mkdtemp(join(tmpdir(), 'azurite-'));
   const child = spawn(
     process.execPath,
-    [main, '--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--extentMemoryLimit', '256', '--disableTelemetry', '--skipApiVersionCheck', '--loose', '--silent'],
+    [
+      main,
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      '0',
+      '--inMemoryPersistence',
+      '--extentMemoryLimit',
+      '256',
+      '--disableTelemetry',
+      '--skipApiVersionCheck',
+      '--loose',
+      '--silent',
+    ],
     // Its working folder is a fresh temporary one, so nothing it might write lands in the tree.
     { stdio: ['ignore', 'pipe', 'pipe'], cwd: workspace },
   );

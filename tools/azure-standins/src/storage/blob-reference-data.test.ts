@@ -26,7 +26,11 @@ referenceDataConformance('BlobReferenceData on Azurite', async (seed) => {
   for (const snapshot of seed.snapshots) await publishReferenceData(container, snapshot);
   // Device metadata is in force from the current minute, the time deviceTypeOf answers for.
   await publishReferenceData(container, { validFrom: Math.floor(Date.now() / MINUTE) * MINUTE, deviceTypes: seed.deviceTypes });
-  const referenceData = new BlobReferenceData({ auth: { connectionString: azurite.connectionString }, containerName: container.containerName, refreshIntervalMs: 0 });
+  const referenceData = new BlobReferenceData({
+    auth: { connectionString: azurite.connectionString },
+    containerName: container.containerName,
+    refreshIntervalMs: 0,
+  });
   return { referenceData, dispose: () => referenceData.close() };
 });
 
@@ -39,7 +43,11 @@ describe('BlobReferenceData on Azurite, beyond the port contract', () => {
     expect(snapshotBlobName('devicerules/', T1, 'devicerules.json')).toBe('devicerules/2026-11-28/09-00/devicerules.json');
     const fixture = '[{"DeviceType":"Thermostat","Temperature":70.0,"Humidity":null,"TemperatureRuleOutput":"AlarmTemp","HumidityRuleOutput":null}]';
     await container.getBlockBlobClient('devicerules/2026-11-28/09-00/devicerules.json').upload(fixture, fixture.length);
-    const referenceData = new BlobReferenceData({ auth: { connectionString: azurite.connectionString }, containerName: container.containerName, refreshIntervalMs: 0 });
+    const referenceData = new BlobReferenceData({
+      auth: { connectionString: azurite.connectionString },
+      containerName: container.containerName,
+      refreshIntervalMs: 0,
+    });
     expect(await referenceData.deviceRules(T1)).toEqual(thermostat(70));
     await referenceData.close();
   });
@@ -47,7 +55,11 @@ describe('BlobReferenceData on Azurite, beyond the port contract', () => {
   it('picks up a newer snapshot on its refresh interval', async () => {
     const container = await newContainer();
     await publishReferenceData(container, { validFrom: T1, rules: thermostat(70) });
-    const referenceData = new BlobReferenceData({ auth: { connectionString: azurite.connectionString }, containerName: container.containerName, refreshIntervalMs: 200 });
+    const referenceData = new BlobReferenceData({
+      auth: { connectionString: azurite.connectionString },
+      containerName: container.containerName,
+      refreshIntervalMs: 200,
+    });
     try {
       expect(await referenceData.deviceRules(T1 + 60 * MINUTE)).toEqual(thermostat(70));
       await publishReferenceData(container, { validFrom: T1 + 30 * MINUTE, rules: thermostat(80) });
@@ -64,10 +76,24 @@ describe('BlobReferenceData on Azurite, beyond the port contract', () => {
     const bad = '[{"DeviceType":"Thermostat","Temperature":"hot","TemperatureRuleOutput":"AlarmTemp"}]';
     await container.getBlockBlobClient(snapshotBlobName('devicerules/', T1 + MINUTE, 'devicerules.json')).upload(bad, bad.length);
     const warnings: Array<{ event: string; fields?: LogFields }> = [];
-    const log = { info: () => undefined, error: () => undefined, warn: (event: string, fields?: LogFields) => void warnings.push({ event, ...(fields ? { fields } : {}) }) };
-    const referenceData = new BlobReferenceData({ auth: { connectionString: azurite.connectionString }, containerName: container.containerName, refreshIntervalMs: 0, log });
+    const log = {
+      info: () => undefined,
+      error: () => undefined,
+      warn: (event: string, fields?: LogFields) => void warnings.push({ event, ...(fields ? { fields } : {}) }),
+    };
+    const referenceData = new BlobReferenceData({
+      auth: { connectionString: azurite.connectionString },
+      containerName: container.containerName,
+      refreshIntervalMs: 0,
+      log,
+    });
     expect(await referenceData.deviceRules(T1 + 2 * MINUTE)).toEqual(thermostat(70));
-    expect(warnings).toEqual([{ event: 'reference-data.snapshot-rejected', fields: { blob: 'devicerules/2026-11-28/09-01/devicerules.json', reason: expect.stringContaining('0.Temperature: expected a finite number or null') } }]);
+    expect(warnings).toEqual([
+      {
+        event: 'reference-data.snapshot-rejected',
+        fields: { blob: 'devicerules/2026-11-28/09-01/devicerules.json', reason: expect.stringContaining('0.Temperature: expected a finite number or null') },
+      },
+    ]);
     await referenceData.close();
   });
 

@@ -32,7 +32,9 @@ describe('BlobRuleStateStore on Azurite, beyond the port contract', () => {
     const containerName = newContainerName();
     const store = storeOn(containerName);
     await store.save('ingest/0/journal/3', { epoch: 2 });
-    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName).getBlobClient('rule-state/ingest/0/journal/3.json');
+    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString)
+      .getContainerClient(containerName)
+      .getBlobClient('rule-state/ingest/0/journal/3.json');
     const properties = await blob.getProperties();
     expect(properties.contentType).toBe('application/json');
     expect(JSON.parse((await blob.downloadToBuffer()).toString('utf8'))).toEqual({ epoch: 2 });
@@ -61,7 +63,10 @@ describe('BlobRuleStateStore on Azurite, beyond the port contract', () => {
     expect(await second.load('ingest/0')).toEqual({ epoch: 1 });
     await second.save('ingest/0', { epoch: 2 });
 
-    await expect(first.save('ingest/0', { epoch: 1, stale: true })).rejects.toMatchObject({ code: 'RuleStateConflict', message: expect.stringContaining("was changed by another writer") });
+    await expect(first.save('ingest/0', { epoch: 1, stale: true })).rejects.toMatchObject({
+      code: 'RuleStateConflict',
+      message: expect.stringContaining('was changed by another writer'),
+    });
     expect(await second.load('ingest/0')).toEqual({ epoch: 2 });
 
     expect(await first.load('ingest/0')).toEqual({ epoch: 2 });
@@ -84,8 +89,14 @@ describe('BlobRuleStateStore on Azurite, beyond the port contract', () => {
     const store = storeOn(containerName);
     await store.save('ingest/2', { ok: true });
     const text = '{"truncated":';
-    await BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName).getBlockBlobClient('rule-state/ingest/2.json').upload(text, text.length);
-    await expect(store.load('ingest/2')).rejects.toMatchObject({ code: 'UnreadableState', message: expect.stringContaining("blob 'rule-state/ingest/2.json'") });
+    await BlobServiceClient.fromConnectionString(azurite.connectionString)
+      .getContainerClient(containerName)
+      .getBlockBlobClient('rule-state/ingest/2.json')
+      .upload(text, text.length);
+    await expect(store.load('ingest/2')).rejects.toMatchObject({
+      code: 'UnreadableState',
+      message: expect.stringContaining("blob 'rule-state/ingest/2.json'"),
+    });
   });
 
   it('reports a wrong account key without echoing it', async () => {
@@ -96,7 +107,9 @@ describe('BlobRuleStateStore on Azurite, beyond the port contract', () => {
       () => undefined,
       (e: unknown) => e as Error,
     );
-    expect(error?.message).toMatch(/Loading rule state 'ingest\/0' from blob 'rule-state\/ingest\/0.json' in container 'anything' failed: .*(signature|authoriz|403)/i);
+    expect(error?.message).toMatch(
+      /Loading rule state 'ingest\/0' from blob 'rule-state\/ingest\/0.json' in container 'anything' failed: .*(signature|authoriz|403)/i,
+    );
     expect(error?.message).not.toContain(wrongKey);
     const creating = new BlobRuleStateStore({ auth: { connectionString }, containerName: 'anything' });
     const creationError = await creating.save('ingest/0', {}).then(

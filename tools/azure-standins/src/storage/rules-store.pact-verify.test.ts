@@ -22,7 +22,10 @@ const stateHandlers = {
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(`rules-${randomUUID().slice(0, 8)}`);
     await container.create();
     const validFrom = Date.parse(p.validFrom);
-    await publishReferenceData(container, { validFrom, rules: [{ deviceType: p.deviceType, readingType: p.readingType, threshold: p.threshold, ruleOutput: p.ruleOutput }] });
+    await publishReferenceData(container, {
+      validFrom,
+      rules: [{ deviceType: p.deviceType, readingType: p.readingType, threshold: p.threshold, ruleOutput: p.ruleOutput }],
+    });
     published = { container, blobName: snapshotBlobName('devicerules/', validFrom, 'devicerules.json') };
     return undefined;
   },
@@ -45,7 +48,13 @@ describe('the rules store honours the pact of the stream processor (flow 4a)', (
   });
 
   it(`holds every message of ${PACT_FILE} as published by the real publisher`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-stream-processor', provider: 'azure-blob-reference-data', pactFile: PACT_FILE, providerProject: 'azure-standins', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-stream-processor',
+      provider: 'azure-blob-reference-data',
+      pactFile: PACT_FILE,
+      providerProject: 'azure-standins',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

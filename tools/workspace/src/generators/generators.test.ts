@@ -63,7 +63,10 @@ describe('nx g @fieldlink/workspace:adapter, in a copy of the workspace', () => 
       const generated = nx(copy, 'g', '@fieldlink/workspace:adapter', name, '--port', port);
       expect(generated.status, generated.output).toBe(0);
       expect(generated.output).toContain(`CREATE libs/adapters/${name}/src/${name}-${port}.test.ts`);
-      expect(JSON.parse(readFileSync(join(copy, `libs/adapters/${name}/project.json`), 'utf8'))).toMatchObject({ name: `adapter-${name}`, tags: ['layer:adapter'] });
+      expect(JSON.parse(readFileSync(join(copy, `libs/adapters/${name}/project.json`), 'utf8'))).toMatchObject({
+        name: `adapter-${name}`,
+        tags: ['layer:adapter'],
+      });
     }
 
     const projects = (endToEnd: boolean) => made.filter((m) => m.endToEnd === endToEnd).map((m) => `adapter-${m.name}`);
@@ -73,10 +76,17 @@ describe('nx g @fieldlink/workspace:adapter, in a copy of the workspace', () => 
     expect(typed.status, typed.output).toBe(0);
     for (const { name, suite } of made) {
       // The suite really ran: its report lists the conformance tests, every one passed.
-      const report = JSON.parse(readFileSync(join(copy, `tmp/test-results/adapter-${name}.json`), 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { assertionResults: { fullName: string }[] }[] };
+      const report = JSON.parse(readFileSync(join(copy, `tmp/test-results/adapter-${name}.json`), 'utf8')) as {
+        numPassedTests: number;
+        numFailedTests: number;
+        testResults: { assertionResults: { fullName: string }[] }[];
+      };
       expect(report.numFailedTests, name).toBe(0);
       expect(report.numPassedTests, name).toBeGreaterThanOrEqual(2);
-      expect(report.testResults.flatMap((r) => r.assertionResults.map((a) => a.fullName)).every((n) => n.startsWith(suite)), name).toBe(true);
+      expect(
+        report.testResults.flatMap((r) => r.assertionResults.map((a) => a.fullName)).every((n) => n.startsWith(suite)),
+        name,
+      ).toBe(true);
     }
   });
 });
@@ -91,7 +101,26 @@ describe('nx g @fieldlink/workspace:device-type, in a copy of the workspace', ()
   });
 
   it('writes a device type document that the services read: the reading with its range, its CFS rule and its commands', () => {
-    const generated = nx(copy, 'g', '@fieldlink/workspace:device-type', 'FlowMeter', '--reading', 'Flow', '--unit', 'l/min', '--min', '0', '--max', '500', '--threshold', '420', '--ruleOutput', 'AlarmFlow', '--command', 'Close Valve');
+    const generated = nx(
+      copy,
+      'g',
+      '@fieldlink/workspace:device-type',
+      'FlowMeter',
+      '--reading',
+      'Flow',
+      '--unit',
+      'l/min',
+      '--min',
+      '0',
+      '--max',
+      '500',
+      '--threshold',
+      '420',
+      '--ruleOutput',
+      'AlarmFlow',
+      '--command',
+      'Close Valve',
+    );
     expect(generated.status, generated.output).toBe(0);
     const types = deviceTypesOf(join(copy, 'device-types/flow-meter.device-type.yaml'));
     expect(types.ok, JSON.stringify(types)).toBe(true);
@@ -107,8 +136,12 @@ describe('nx g @fieldlink/workspace:device-type, in a copy of the workspace', ()
 describe('the generators refuse what they cannot make, naming it', () => {
   it('adapter: a name that is not kebab case, a port without a template, a project that exists', async () => {
     const tree = createTreeWithEmptyWorkspace();
-    await expect(adapterGenerator(tree, { name: 'Redis_Store', port: 'rule-state-store' })).rejects.toThrow("name must be kebab case (a-z, 0-9, single dashes), got 'Redis_Store'");
-    await expect(adapterGenerator(tree, { name: 'redis', port: 'crm-gateway' as 'rule-state-store' })).rejects.toThrow("no template for port 'crm-gateway'; expected one of rule-state-store, rejected-telemetry, status-store, reference-data, device-registry, message-queue");
+    await expect(adapterGenerator(tree, { name: 'Redis_Store', port: 'rule-state-store' })).rejects.toThrow(
+      "name must be kebab case (a-z, 0-9, single dashes), got 'Redis_Store'",
+    );
+    await expect(adapterGenerator(tree, { name: 'redis', port: 'crm-gateway' as 'rule-state-store' })).rejects.toThrow(
+      "no template for port 'crm-gateway'; expected one of rule-state-store, rejected-telemetry, status-store, reference-data, device-registry, message-queue",
+    );
     await adapterGenerator(tree, { name: 'redis', port: 'rule-state-store' });
     await expect(adapterGenerator(tree, { name: 'redis', port: 'rule-state-store' })).rejects.toThrow('libs/adapters/redis exists already');
   });

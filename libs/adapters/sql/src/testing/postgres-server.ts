@@ -48,7 +48,13 @@ const freePort = (): Promise<number> =>
 export async function startPostgresServer(): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const tool = (name: string) => (bin === '' ? name : join(bin, name));
-  if (bin === '' && !(await run('sh', ['-c', 'command -v pg_ctl']).then(() => true, () => false))) {
+  if (
+    bin === '' &&
+    !(await run('sh', ['-c', 'command -v pg_ctl']).then(
+      () => true,
+      () => false,
+    ))
+  ) {
     throw new Error('PostgreSQL is not installed: install the Debian package `postgresql` (initdb and pg_ctl are needed).');
   }
   const asRoot = process.getuid?.() === 0;
@@ -61,7 +67,8 @@ export async function startPostgresServer(): Promise<PostgresServer> {
     user = { uid: Number(stdout.trim()), gid: Number(gid.trim()) };
     chownSync(dir, user.uid, user.gid);
   }
-  const as = (command: string, args: string[]) => (asRoot ? run('runuser', ['-u', 'nobody', '--', command, ...args], { cwd: dir }) : run(command, args, { cwd: dir }));
+  const as = (command: string, args: string[]) =>
+    asRoot ? run('runuser', ['-u', 'nobody', '--', command, ...args], { cwd: dir }) : run(command, args, { cwd: dir });
   const port = await freePort();
   try {
     await as(tool('initdb'), ['-D', data, '-U', 'fieldlink', '-A', 'trust', '--no-sync', '-E', 'UTF8', '--locale=C']);

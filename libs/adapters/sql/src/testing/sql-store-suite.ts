@@ -35,7 +35,12 @@ export function sqlStoreSuite(engineName: string, open: SqlDatabaseFactory): voi
       database = undefined;
     });
     const crmRows = async (db: SqlDatabase, deviceId: string) =>
-      (await db.db.selectFrom('crmiotevents').selectAll().where('deviceid', '=', deviceId).orderBy('time').execute()).map((r) => ({ ...r, time: fromDbTime(r.time), reading: Number(r.reading), threshold: r.threshold === null ? null : Number(r.threshold) }));
+      (await db.db.selectFrom('crmiotevents').selectAll().where('deviceid', '=', deviceId).orderBy('time').execute()).map((r) => ({
+        ...r,
+        time: fromDbTime(r.time),
+        reading: Number(r.reading),
+        threshold: r.threshold === null ? null : Number(r.threshold),
+      }));
     const peakRow = (deviceId: string, readingType: string, windowEnd: number, max: number, eventToken: string, time: number) => ({
       deviceId,
       readingType,
@@ -51,7 +56,10 @@ export function sqlStoreSuite(engineName: string, open: SqlDatabaseFactory): voi
       const db = await fresh();
       const store = new SqlStatusStore(db);
       const deviceId = uniqueDeviceId('thermostat');
-      await store.writeAggregates([peakRow(deviceId, 'Temperature', T0, 81.5, 'token-a', T0 - 20_000), peakRow(deviceId, 'Temperature', T0 + MINUTE, 72, 'token-b', T0 + MINUTE)]);
+      await store.writeAggregates([
+        peakRow(deviceId, 'Temperature', T0, 81.5, 'token-a', T0 - 20_000),
+        peakRow(deviceId, 'Temperature', T0 + MINUTE, 72, 'token-b', T0 + MINUTE),
+      ]);
       const rows = await crmRows(db, deviceId);
       expect(rows).toEqual([
         { deviceid: deviceId, readingtype: 'Temperature', reading: 81.5, eventtoken: 'token-a', threshold: 70, ruleoutput: 'AlarmTemp', time: T0 - 20_000 },
@@ -64,7 +72,10 @@ export function sqlStoreSuite(engineName: string, open: SqlDatabaseFactory): voi
       const db = await fresh();
       const store = new SqlStatusStore(db);
       const deviceId = uniqueDeviceId('thermostat');
-      await store.writeAggregates([peakRow(deviceId, 'Temperature', T0, 71, 'early', T0 - 50_000), peakRow(deviceId, 'Temperature', T0 + MINUTE, 75, 'next', T0 + 30_000)]);
+      await store.writeAggregates([
+        peakRow(deviceId, 'Temperature', T0, 71, 'early', T0 - 50_000),
+        peakRow(deviceId, 'Temperature', T0 + MINUTE, 75, 'next', T0 + 30_000),
+      ]);
       await store.writeAggregates([peakRow(deviceId, 'Temperature', T0, 79, 'later', T0 - 1_000)]);
       expect((await crmRows(db, deviceId)).map((r) => [r.eventtoken, r.reading])).toEqual([
         ['later', 79],

@@ -10,16 +10,38 @@ const rules = (() => {
   return r.value;
 })();
 const at = (iso: string): number => Date.parse(iso);
-const reading = (temperature: number, time: number, eventToken = `t-${time}`) => ({ deviceId: 'thermostat-1', eventToken, enqueuedTime: time, readings: { Temperature: temperature, Humidity: 41 } });
+const reading = (temperature: number, time: number, eventToken = `t-${time}`) => ({
+  deviceId: 'thermostat-1',
+  eventToken,
+  enqueuedTime: time,
+  readings: { Temperature: temperature, Humidity: 41 },
+});
 
 describe('CfsAlertQuery', () => {
   it('turns the CFS telemetry fixture into the CFS alerts-queue fixture element', () => {
     const telemetry = cfs('telemetry.thermostat.json') as { DeviceID: string; Temperature: number; Humidity: number; EventToken: string };
     const [expected] = cfs('alerts-queue.message.json') as Array<Record<string, unknown>>;
     const time = at(String(expected!['time']));
-    const alerts = new CfsAlertQuery(rules).evaluate(emptyCfsAlertQueryState(), { deviceId: telemetry.DeviceID, eventToken: telemetry.EventToken, enqueuedTime: time, readings: { Temperature: telemetry.Temperature, Humidity: telemetry.Humidity } }, 'Thermostat');
+    const alerts = new CfsAlertQuery(rules).evaluate(
+      emptyCfsAlertQueryState(),
+      {
+        deviceId: telemetry.DeviceID,
+        eventToken: telemetry.EventToken,
+        enqueuedTime: time,
+        readings: { Temperature: telemetry.Temperature, Humidity: telemetry.Humidity },
+      },
+      'Thermostat',
+    );
     expect(alerts).toEqual([
-      { deviceId: expected!['deviceid'], readingType: expected!['readingtype'], reading: expected!['reading'], eventToken: expected!['eventtoken'], threshold: expected!['threshold'], ruleOutput: expected!['ruleoutput'], time },
+      {
+        deviceId: expected!['deviceid'],
+        readingType: expected!['readingtype'],
+        reading: expected!['reading'],
+        eventToken: expected!['eventtoken'],
+        threshold: expected!['threshold'],
+        ruleOutput: expected!['ruleoutput'],
+        time,
+      },
     ]);
   });
 

@@ -7,6 +7,11 @@ const entry = { DeviceType: 'Thermostat', Temperature: 70.0, Humidity: null, Tem
 
 describe('CFS devicerules.json reader, fuzzed', () => {
   it('property: any JSON value, and arrays of near-valid entries, give rules or typed issues, never a throw or a hang', () => {
-    fc.assert(fc.property(fc.oneof(awkward, fc.array(fc.oneof(nearValid(entry), awkward), { maxLength: 5 })), (document) => expectTypedAnswer(() => parseCfsDeviceRules(document))), { numRuns: 1_000 });
+    fc.assert(
+      fc.property(fc.oneof(awkward, fc.array(fc.oneof(nearValid(entry), awkward), { maxLength: 5 })), (document) =>
+        expectTypedAnswer(() => parseCfsDeviceRules(document)),
+      ),
+      { numRuns: 1_000 },
+    );
   });
 });

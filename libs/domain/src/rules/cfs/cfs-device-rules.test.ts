@@ -31,6 +31,9 @@ describe('parseCfsDeviceRules', () => {
       ok: false,
       error: [{ path: '0.TemperatureRuleOutput', message: 'expected the rule output for the Temperature threshold' }],
     });
-    expect(parseCfsDeviceRules({ DeviceType: 'Thermostat' })).toEqual({ ok: false, error: [{ path: '(root)', message: 'expected an array of device rules, one entry per device type' }] });
+    expect(parseCfsDeviceRules({ DeviceType: 'Thermostat' })).toEqual({
+      ok: false,
+      error: [{ path: '(root)', message: 'expected an array of device rules, one entry per device type' }],
+    });
   });
 });

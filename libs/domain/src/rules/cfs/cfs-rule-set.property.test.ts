@@ -31,11 +31,23 @@ function naiveCfsQuery(rules: readonly CfsThresholdRule[], events: readonly Read
     for (const rule of rules) {
       if (rule.deviceType !== e.deviceType) continue;
       const reading = e.readings[rule.readingType];
-      if (reading !== undefined && reading > rule.threshold) alertData.push({ deviceId: e.deviceId, readingType: rule.readingType, reading, eventToken: e.eventToken, threshold: rule.threshold, ruleOutput: rule.ruleOutput, time: e.enqueuedTime });
+      if (reading !== undefined && reading > rule.threshold)
+        alertData.push({
+          deviceId: e.deviceId,
+          readingType: rule.readingType,
+          reading,
+          eventToken: e.eventToken,
+          threshold: rule.threshold,
+          ruleOutput: rule.ruleOutput,
+          time: e.enqueuedTime,
+        });
     }
   }
   return alertData.filter((row, i) => {
-    const previous = alertData.slice(0, i).reverse().find((p) => p.deviceId === row.deviceId && p.reading === row.reading && p.readingType === row.readingType);
+    const previous = alertData
+      .slice(0, i)
+      .reverse()
+      .find((p) => p.deviceId === row.deviceId && p.reading === row.reading && p.readingType === row.readingType);
     return previous === undefined || row.time - previous.time >= 60_000;
   });
 }
@@ -56,7 +68,13 @@ const readingSequence = fc
     let time = Date.parse('2026-11-28T09:00:00Z');
     return steps.map((s, i): Reading => {
       time += s.gap;
-      return { deviceId: `thermostat-${s.device}`, deviceType: s.chiller && s.device === 3 ? 'Chiller' : 'Thermostat', eventToken: `token-${i}`, enqueuedTime: time, readings: { Temperature: s.temperature, Humidity: s.humidity } };
+      return {
+        deviceId: `thermostat-${s.device}`,
+        deviceType: s.chiller && s.device === 3 ? 'Chiller' : 'Thermostat',
+        eventToken: `token-${i}`,
+        enqueuedTime: time,
+        readings: { Temperature: s.temperature, Humidity: s.humidity },
+      };
     });
   });
 

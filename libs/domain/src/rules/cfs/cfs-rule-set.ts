@@ -19,19 +19,17 @@ export const cfsRuleId = (rule: Pick<CfsThresholdRule, 'deviceType' | 'readingTy
 export function cfsRuleDocument(rules: readonly CfsThresholdRule[]): RuleDocument {
   return {
     version: 1,
-    rules: rules.map(
-      (rule): RuleDefinition => ({
-        id: cfsRuleId(rule),
-        kind: 'threshold',
-        scope: { deviceType: rule.deviceType },
-        reading: rule.readingType,
-        condition: { operator: '>', value: rule.threshold },
-        severity: 'warning',
-        output: rule.ruleOutput,
-        clear: { when: 'never' },
-        suppression: { identicalReadingWithinMs: CFS_SUPPRESSION_MS },
-      }),
-    ),
+    rules: rules.map((rule): RuleDefinition => ({
+      id: cfsRuleId(rule),
+      kind: 'threshold',
+      scope: { deviceType: rule.deviceType },
+      reading: rule.readingType,
+      condition: { operator: '>', value: rule.threshold },
+      severity: 'warning',
+      output: rule.ruleOutput,
+      clear: { when: 'never' },
+      suppression: { identicalReadingWithinMs: CFS_SUPPRESSION_MS },
+    })),
   };
 }
 

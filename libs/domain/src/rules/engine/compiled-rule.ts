@@ -1,4 +1,13 @@
-import type { ComparisonOperator, Condition, ReferenceData, RuleDefinition, RuleDocument, Severity, WindowSpec, AggregateFunction } from '../rule-definition.js';
+import type {
+  ComparisonOperator,
+  Condition,
+  ReferenceData,
+  RuleDefinition,
+  RuleDocument,
+  Severity,
+  WindowSpec,
+  AggregateFunction,
+} from '../rule-definition.js';
 import { eventTimePolicy, type EventTimePolicy } from '../event-time-policy.js';
 import { NEVER } from './never.js';
 import { windowStateSize } from './window-aggregate.js';
@@ -197,7 +206,10 @@ export class CompiledRuleSet {
   private readonly byDevice = new Map<string, CompiledRule[]>();
   private readonly merged = new Map<string, readonly CompiledRule[]>();
 
-  constructor(readonly document: RuleDocument, eventTimeOverrides: Partial<EventTimePolicy> = {}) {
+  constructor(
+    readonly document: RuleDocument,
+    eventTimeOverrides: Partial<EventTimePolicy> = {},
+  ) {
     this.rules = document.rules.map((rule, index) => new CompiledRule(index, rule, document.referenceData));
     this.eventTime = eventTimePolicy({ ...document.eventTime, ...eventTimeOverrides });
     this.byId = new Map(this.rules.map((r) => [r.id, r]));

@@ -70,7 +70,13 @@ export function snapshotRulesEngineState(ruleSet: CompiledRuleSet, state: RulesE
       if (s !== undefined) rules[rule.id] = s.slice();
     }
     const held = state.held.get(slot);
-    devices.push({ id, type: state.deviceTypes[slot]!, time: timeOrNull(state.lastTime[slot]!), rules, ...(held && held.length > 0 ? { held: held.map((h) => ({ ...h })) } : {}) });
+    devices.push({
+      id,
+      type: state.deviceTypes[slot]!,
+      time: timeOrNull(state.lastTime[slot]!),
+      rules,
+      ...(held && held.length > 0 ? { held: held.map((h) => ({ ...h })) } : {}),
+    });
   }
   return { version: 1, clock: timeOrNull(state.clock), devices };
 }
@@ -118,10 +124,16 @@ export function restoreRulesEngineState(ruleSet: CompiledRuleSet, snapshot: unkn
     }
     const held = device['held'];
     if (held !== undefined) {
-      if (!Array.isArray(held) || !held.every((h) => isRecord(h) && typeof h['time'] === 'number' && typeof h['deviceType'] === 'string' && isRecord(h['event']))) {
+      if (
+        !Array.isArray(held) ||
+        !held.every((h) => isRecord(h) && typeof h['time'] === 'number' && typeof h['deviceType'] === 'string' && isRecord(h['event']))
+      ) {
         issues.push(issue(['devices', index, 'held'], 'expected held readings {time, deviceType, event}'));
       } else {
-        state.held.set(slot, (held as HeldReading[]).map((h) => ({ ...h })));
+        state.held.set(
+          slot,
+          (held as HeldReading[]).map((h) => ({ ...h })),
+        );
       }
     }
   });

@@ -13,15 +13,81 @@ const everyKind: RuleDocument = {
   version: 1,
   referenceData: { deviceTypes: { Thermostat: { TemperatureMax: 70 } }, devices: { 'thermostat-1': { TemperatureMax: 75 } } },
   rules: [
-    { id: 'hot', kind: 'threshold', scope, reading: 'Temperature', condition: { operator: '>', reference: 'TemperatureMax' }, severity: 'major', suppression: { identicalReadingWithinMs: 60_000 }, clear: { when: 'condition', condition: { operator: '<', value: 65 } } },
-    { id: 'hot-for-a-while', kind: 'duration', scope, reading: 'Temperature', condition: { operator: '>=', value: 72 }, forMs: 30_000, severity: 'critical', suppression: { singleOpenAlert: true } },
-    { id: 'dry-three-times', kind: 'repeating', scope, reading: 'Humidity', condition: { operator: '<', value: 30 }, count: 3, severity: 'minor', suppression: { cooldownMs: 20_000 } },
-    { id: 'avg-minute', kind: 'window', scope, reading: 'Temperature', aggregate: 'avg', window: { type: 'tumbling', sizeMs: 60_000 }, condition: { operator: '>', value: 68 }, severity: 'warning' },
-    { id: 'max-hopping', kind: 'window', scope, reading: 'Temperature', aggregate: 'max', window: { type: 'hopping', sizeMs: 30_000, hopMs: 10_000 }, condition: { operator: '>', value: 80 }, severity: 'info', clear: { when: 'quiet', forMs: 45_000 } },
-    { id: 'count-sliding', kind: 'window', scope, reading: 'Humidity', aggregate: 'count', window: { type: 'sliding', sizeMs: 20_000 }, condition: { operator: '>=', value: 4 }, severity: 'info' },
+    {
+      id: 'hot',
+      kind: 'threshold',
+      scope,
+      reading: 'Temperature',
+      condition: { operator: '>', reference: 'TemperatureMax' },
+      severity: 'major',
+      suppression: { identicalReadingWithinMs: 60_000 },
+      clear: { when: 'condition', condition: { operator: '<', value: 65 } },
+    },
+    {
+      id: 'hot-for-a-while',
+      kind: 'duration',
+      scope,
+      reading: 'Temperature',
+      condition: { operator: '>=', value: 72 },
+      forMs: 30_000,
+      severity: 'critical',
+      suppression: { singleOpenAlert: true },
+    },
+    {
+      id: 'dry-three-times',
+      kind: 'repeating',
+      scope,
+      reading: 'Humidity',
+      condition: { operator: '<', value: 30 },
+      count: 3,
+      severity: 'minor',
+      suppression: { cooldownMs: 20_000 },
+    },
+    {
+      id: 'avg-minute',
+      kind: 'window',
+      scope,
+      reading: 'Temperature',
+      aggregate: 'avg',
+      window: { type: 'tumbling', sizeMs: 60_000 },
+      condition: { operator: '>', value: 68 },
+      severity: 'warning',
+    },
+    {
+      id: 'max-hopping',
+      kind: 'window',
+      scope,
+      reading: 'Temperature',
+      aggregate: 'max',
+      window: { type: 'hopping', sizeMs: 30_000, hopMs: 10_000 },
+      condition: { operator: '>', value: 80 },
+      severity: 'info',
+      clear: { when: 'quiet', forMs: 45_000 },
+    },
+    {
+      id: 'count-sliding',
+      kind: 'window',
+      scope,
+      reading: 'Humidity',
+      aggregate: 'count',
+      window: { type: 'sliding', sizeMs: 20_000 },
+      condition: { operator: '>=', value: 4 },
+      severity: 'info',
+    },
     { id: 'jump', kind: 'rateOfChange', scope, reading: 'Temperature', change: 5, withinMs: 20_000, direction: 'either', severity: 'major' },
     { id: 'silent', kind: 'absence', scope, forMs: 40_000, severity: 'critical' },
-    { id: 'spike', kind: 'anomaly', scope, reading: 'Temperature', direction: 'either', history: 8, minHistory: 4, deviations: 2, severity: 'warning', clear: { when: 'never' } },
+    {
+      id: 'spike',
+      kind: 'anomaly',
+      scope,
+      reading: 'Temperature',
+      direction: 'either',
+      history: 8,
+      minHistory: 4,
+      deviations: 2,
+      severity: 'warning',
+      clear: { when: 'never' },
+    },
   ],
 };
 
@@ -29,13 +95,30 @@ type Op = { kind: 'reading'; device: number; time: number; temperature: number; 
 
 const ops = fc.array(
   fc.oneof(
-    { weight: 5, arbitrary: fc.record({ kind: fc.constant('reading' as const), device: fc.integer({ min: 0, max: 2 }), time: fc.integer({ min: 0, max: 300_000 }), temperature: fc.integer({ min: 55, max: 90 }), humidity: fc.integer({ min: 20, max: 40 }), token: fc.uuid() }) },
+    {
+      weight: 5,
+      arbitrary: fc.record({
+        kind: fc.constant('reading' as const),
+        device: fc.integer({ min: 0, max: 2 }),
+        time: fc.integer({ min: 0, max: 300_000 }),
+        temperature: fc.integer({ min: 55, max: 90 }),
+        humidity: fc.integer({ min: 20, max: 40 }),
+        token: fc.uuid(),
+      }),
+    },
     { weight: 1, arbitrary: fc.record({ kind: fc.constant('advance' as const), time: fc.integer({ min: 0, max: 400_000 }) }) },
   ),
   { maxLength: 80 },
 );
 
-const heldReading = (device: number, temperature: number): Op => ({ kind: 'reading', device, time: 0, temperature, humidity: 20, token: '00000000-0000-1000-8000-000000000000' });
+const heldReading = (device: number, temperature: number): Op => ({
+  kind: 'reading',
+  device,
+  time: 0,
+  temperature,
+  humidity: 20,
+  token: '00000000-0000-1000-8000-000000000000',
+});
 const HELD_READINGS_OF_TWO_DEVICES: Op[] = [
   heldReading(0, 55),
   heldReading(0, 55),
@@ -53,7 +136,12 @@ function run(engine: RulesEngine, state: RulesEngineState, list: readonly Op[]):
   for (const op of list) {
     if (op.kind === 'advance') out.push(...engine.advanceTo(state, op.time));
     else {
-      const event: TelemetryEvent = { deviceId: `thermostat-${op.device}`, eventToken: op.token, enqueuedTime: op.time, readings: { Temperature: op.temperature, Humidity: op.humidity } };
+      const event: TelemetryEvent = {
+        deviceId: `thermostat-${op.device}`,
+        eventToken: op.token,
+        enqueuedTime: op.time,
+        readings: { Temperature: op.temperature, Humidity: op.humidity },
+      };
       out.push(...engine.evaluate(state, event, 'Thermostat'));
     }
   }
@@ -87,7 +175,10 @@ describe('the rules engine', () => {
 
   it('absence fires exactly once per silence, stamped when the silence reached its length, whether a clock advance or the returning reading shows it, and re-arms when readings return', () => {
     const silence = 10_000;
-    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'silent', kind: 'absence', scope, forMs: silence, severity: 'critical' }] }, { lateArrivalToleranceMs: 0 });
+    const ruleSet = loadRuleSet(
+      { version: 1, rules: [{ id: 'silent', kind: 'absence', scope, forMs: silence, severity: 'critical' }] },
+      { lateArrivalToleranceMs: 0 },
+    );
     if (!ruleSet.ok) throw new Error('rules do not parse');
     // One device on one time line: readings and clock advances in time order.
     const timeline = fc.array(fc.record({ reading: fc.boolean(), gap: fc.integer({ min: 0, max: 25_000 }) }), { maxLength: 60 }).map((steps) => {
@@ -98,7 +189,11 @@ describe('the rules engine', () => {
       fc.property(timeline, (steps) => {
         const engine = new RulesEngine(ruleSet.value);
         const state = emptyRulesEngineState(ruleSet.value);
-        const outcomes = steps.flatMap((s, i) => (s.reading ? engine.evaluate(state, { deviceId: 'd', eventToken: `r${i}`, enqueuedTime: s.time, readings: {} }, 'Thermostat') : engine.advanceTo(state, s.time)));
+        const outcomes = steps.flatMap((s, i) =>
+          s.reading
+            ? engine.evaluate(state, { deviceId: 'd', eventToken: `r${i}`, enqueuedTime: s.time, readings: {} }, 'Thermostat')
+            : engine.advanceTo(state, s.time),
+        );
         // A silence after a reading is noticed when event time (a clock advance, or the next reading itself) passes its length.
         const expectedAlerts: number[] = [];
         let expectedClears = 0;

@@ -44,13 +44,17 @@ export class RulesEngine {
     let t = event.enqueuedTime;
     const watermark = state.clock - policy.lateArrivalToleranceMs;
     if (t < watermark) {
-      if (policy.action === 'drop') return [{ type: 'dropped', deviceId: event.deviceId, eventToken: event.eventToken, reason: 'late', eventTime: t, acceptedFrom: watermark }];
+      if (policy.action === 'drop')
+        return [{ type: 'dropped', deviceId: event.deviceId, eventToken: event.eventToken, reason: 'late', eventTime: t, acceptedFrom: watermark }];
       t = watermark;
     }
     const latest = state.lastTime[slot]!;
     const tolerance = policy.outOfOrderToleranceMs;
     if (t < latest - tolerance) {
-      if (policy.action === 'drop') return [{ type: 'dropped', deviceId: event.deviceId, eventToken: event.eventToken, reason: 'outOfOrder', eventTime: t, acceptedFrom: latest - tolerance }];
+      if (policy.action === 'drop')
+        return [
+          { type: 'dropped', deviceId: event.deviceId, eventToken: event.eventToken, reason: 'outOfOrder', eventTime: t, acceptedFrom: latest - tolerance },
+        ];
       t = latest - tolerance;
     }
     if (tolerance === 0) {
@@ -264,9 +268,23 @@ export class RulesEngine {
   }
 
   /** Clears, then suppression, then the raise: the gate every kind's verdict goes through. */
-  private judge(rule: CompiledRule, s: number[], deviceId: string, deviceType: string, verdict: number, value: number, threshold: number | null, time: number, eventToken: string): void {
+  private judge(
+    rule: CompiledRule,
+    s: number[],
+    deviceId: string,
+    deviceType: string,
+    verdict: number,
+    value: number,
+    threshold: number | null,
+    time: number,
+    eventToken: string,
+  ): void {
     if ((s[FLAGS]! & OPEN) !== 0) {
-      if (rule.clearWhen === ClearWhen.conditionFalse ? verdict === NO_MATCH : rule.clearWhen === ClearWhen.condition && rule.clearCondition!.test(value, rule.clearCondition!.thresholdFor(deviceId, deviceType))) {
+      if (
+        rule.clearWhen === ClearWhen.conditionFalse
+          ? verdict === NO_MATCH
+          : rule.clearWhen === ClearWhen.condition && rule.clearCondition!.test(value, rule.clearCondition!.thresholdFor(deviceId, deviceType))
+      ) {
         this.clear(rule, s, deviceId, time, eventToken);
       }
     }

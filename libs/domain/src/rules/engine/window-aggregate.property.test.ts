@@ -33,7 +33,11 @@ function bruteForce(spec: WindowSpec, fn: AggregateFunction, events: Event[], wa
   const out: Array<[number, number]> = [];
   const lastTime = events.length > 0 ? events[events.length - 1]!.t : -Infinity;
   const closed = (end: number) => end < lastTime || end < watermark;
-  const inside = (end: number, upTo = events.length) => events.slice(0, upTo).filter((e) => e.t > end - spec.sizeMs && e.t <= end).map((e) => e.v);
+  const inside = (end: number, upTo = events.length) =>
+    events
+      .slice(0, upTo)
+      .filter((e) => e.t > end - spec.sizeMs && e.t <= end)
+      .map((e) => e.v);
   if (spec.type === 'sliding') {
     events.forEach((e, i) => out.push([e.t, aggregate(fn, inside(e.t, i + 1))]));
     const entering = new Set(events.map((e) => e.t));
@@ -54,28 +58,34 @@ function bruteForce(spec: WindowSpec, fn: AggregateFunction, events: Event[], wa
 
 const spec: fc.Arbitrary<WindowSpec> = fc.oneof(
   fc.record({ type: fc.constant('tumbling' as const), sizeMs: fc.integer({ min: 1, max: 60 }) }),
-  fc.integer({ min: 1, max: 20 }).chain((hop) => fc.record({ type: fc.constant('hopping' as const), sizeMs: fc.integer({ min: hop, max: hop * 5 }), hopMs: fc.constant(hop) })),
+  fc
+    .integer({ min: 1, max: 20 })
+    .chain((hop) => fc.record({ type: fc.constant('hopping' as const), sizeMs: fc.integer({ min: hop, max: hop * 5 }), hopMs: fc.constant(hop) })),
   fc.record({ type: fc.constant('sliding' as const), sizeMs: fc.integer({ min: 1, max: 60 }) }),
 );
-const events = fc
-  .array(fc.record({ gap: fc.integer({ min: 0, max: 30 }), v: fc.integer({ min: -100, max: 100 }) }), { maxLength: 60 })
-  .map((steps) => {
-    let t = -50;
-    return steps.map((s) => ({ t: (t += s.gap), v: s.v / 4 }));
-  });
+const events = fc.array(fc.record({ gap: fc.integer({ min: 0, max: 30 }), v: fc.integer({ min: -100, max: 100 }) }), { maxLength: 60 }).map((steps) => {
+  let t = -50;
+  return steps.map((s) => ({ t: (t += s.gap), v: s.v / 4 }));
+});
 
 describe('window aggregates', () => {
   it('equal a brute-force recomputation over the same events, for every window kind and aggregate', () => {
     fc.assert(
-      fc.property(spec, fc.constantFrom<AggregateFunction>('avg', 'min', 'max', 'sum', 'count'), events, fc.integer({ min: 0, max: 100 }), (windowSpec, fn, evs, extra) => {
-        const s: number[] = [];
-        initWindowState(windowSpec, s);
-        const out: number[] = [];
-        for (const e of evs) windowAccept(windowSpec, fn, s, 0, e.t, e.v, out);
-        const watermark = (evs.length > 0 ? evs[evs.length - 1]!.t : 0) + extra;
-        windowAdvance(windowSpec, fn, s, 0, watermark, out);
-        expect(out).toEqual(bruteForce(windowSpec, fn, evs, watermark));
-      }),
+      fc.property(
+        spec,
+        fc.constantFrom<AggregateFunction>('avg', 'min', 'max', 'sum', 'count'),
+        events,
+        fc.integer({ min: 0, max: 100 }),
+        (windowSpec, fn, evs, extra) => {
+          const s: number[] = [];
+          initWindowState(windowSpec, s);
+          const out: number[] = [];
+          for (const e of evs) windowAccept(windowSpec, fn, s, 0, e.t, e.v, out);
+          const watermark = (evs.length > 0 ? evs[evs.length - 1]!.t : 0) + extra;
+          windowAdvance(windowSpec, fn, s, 0, watermark, out);
+          expect(out).toEqual(bruteForce(windowSpec, fn, evs, watermark));
+        },
+      ),
       { numRuns: 400 },
     );
   });

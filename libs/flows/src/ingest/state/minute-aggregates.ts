@@ -36,7 +36,8 @@ export function minuteAggregatesData(stored: unknown): MinuteAggregatesData | un
   const { closedThrough, windows } = stored as { closedThrough?: unknown; windows?: unknown };
   if (!(closedThrough === null || typeof closedThrough === 'number') || !Array.isArray(windows)) return undefined;
   for (const w of windows as OpenMinuteWindow[]) {
-    if (typeof w?.deviceId !== 'string' || typeof w.readingType !== 'string' || typeof w.windowEnd !== 'number' || typeof w.count !== 'number') return undefined;
+    if (typeof w?.deviceId !== 'string' || typeof w.readingType !== 'string' || typeof w.windowEnd !== 'number' || typeof w.count !== 'number')
+      return undefined;
     if (typeof w.min !== 'number' || typeof w.max !== 'number' || typeof w.sum !== 'number') return undefined;
     if (w.peakToken !== undefined && (typeof w.peakToken !== 'string' || typeof w.peakTime !== 'number')) return undefined;
   }

@@ -17,7 +17,10 @@ const reading = (n: number, deviceId = `thermostat-${n}`, partitionId = '0'): Te
 
 const recordingLog = () => {
   const lines: Array<{ level: string; event: string; fields: Record<string, unknown> }> = [];
-  const at = (level: string) => (event: string, fields: Record<string, unknown> = {}) => void lines.push({ level, event, fields });
+  const at =
+    (level: string) =>
+    (event: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ level, event, fields });
   return { log: { info: at('info'), warn: at('warn'), error: at('error') } as LogPort, lines };
 };
 
@@ -37,7 +40,8 @@ const setup = (storage: Map<string, Uint8Array>, maxJournalEntries?: number) => 
   return { ingest, lines };
 };
 
-const stored = (storage: Map<string, Uint8Array>, key: string): Record<string, unknown> => JSON.parse(new TextDecoder().decode(storage.get(key) ?? new TextEncoder().encode('null'))) as Record<string, unknown>;
+const stored = (storage: Map<string, Uint8Array>, key: string): Record<string, unknown> =>
+  JSON.parse(new TextDecoder().decode(storage.get(key) ?? new TextEncoder().encode('null'))) as Record<string, unknown>;
 const put = (storage: Map<string, Uint8Array>, key: string, value: unknown): void => void storage.set(key, new TextEncoder().encode(JSON.stringify(value)));
 
 describe('PartitionStateJournal (through TelemetryIngest)', () => {
@@ -51,7 +55,13 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     expect(checkpoint).toMatchObject({ format: 'fieldlink.telemetry-ingest/3', lastSequence: 1, parts: 1 });
     expect(Object.keys(checkpoint['lastReadings'] as object)).toEqual(['thermostat-0', 'thermostat-1']);
     const second = stored(storage, 'telemetry-ingest/0/journal/1');
-    expect(second).toMatchObject({ format: 'fieldlink.telemetry-ingest.journal/2', epoch: checkpoint['epoch'], index: 1, lastSequence: 3, lastReadings: { 'thermostat-3': { Temperature: 60, Humidity: 40 } } });
+    expect(second).toMatchObject({
+      format: 'fieldlink.telemetry-ingest.journal/2',
+      epoch: checkpoint['epoch'],
+      index: 1,
+      lastSequence: 3,
+      lastReadings: { 'thermostat-3': { Temperature: 60, Humidity: 40 } },
+    });
     expect((second['aggregates'] as { windows: Array<{ deviceId: string }> }).windows.map((w) => w.deviceId)).toEqual(['thermostat-3', 'thermostat-3']);
     expect([...storage.keys()].sort()).toEqual(['telemetry-ingest/0', 'telemetry-ingest/0/journal/0', 'telemetry-ingest/0/journal/1']);
   });
@@ -77,7 +87,8 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     // 400 devices: a checkpoint of 1,200 records (two windows and last readings each).
     await ingest.handleBatch(Array.from({ length: 400 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
     const first = stored(storage, 'telemetry-ingest/0')['epoch'];
-    for (let n = 400; n < 800; n += 100) await ingest.handleBatch(Array.from({ length: 100 }, (_, i) => ({ ...reading(n + i, `thermostat-${i}`), enqueuedTime: T })));
+    for (let n = 400; n < 800; n += 100)
+      await ingest.handleBatch(Array.from({ length: 100 }, (_, i) => ({ ...reading(n + i, `thermostat-${i}`), enqueuedTime: T })));
     expect(stored(storage, 'telemetry-ingest/0')['epoch']).toBe(first); // 4 entries of 300 records: 1,200, not yet more
     await ingest.handleBatch([{ ...reading(800, 'thermostat-0'), enqueuedTime: T }]);
     expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({ lastSequence: 800 });
@@ -89,23 +100,48 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     const { ingest } = setup(storage);
     await ingest.handleBatch([reading(0)]);
     await ingest.handleBatch([reading(1)]);
-    put(storage, 'telemetry-ingest/0/journal/0', { ...stored(storage, 'telemetry-ingest/0/journal/0'), lastReadings: { 'thermostat-1': { Temperature: 'hot' } } });
+    put(storage, 'telemetry-ingest/0/journal/0', {
+      ...stored(storage, 'telemetry-ingest/0/journal/0'),
+      lastReadings: { 'thermostat-1': { Temperature: 'hot' } },
+    });
     const restarted = setup(storage);
     expect(await restarted.ingest.ingestBatch([reading(0)])).toMatchObject({ skipped: 0 });
     expect(restarted.lines).toContainEqual({
       level: 'error',
       event: 'ingest.state-unreadable',
-      fields: { partitionId: '0', key: 'telemetry-ingest/0/journal/0', code: 'StoredStateCorrupt', reason: expect.stringContaining('lastReadings.thermostat-1.Temperature') },
+      fields: {
+        partitionId: '0',
+        key: 'telemetry-ingest/0/journal/0',
+        code: 'StoredStateCorrupt',
+        reason: expect.stringContaining('lastReadings.thermostat-1.Temperature'),
+      },
     });
   });
 
   it('restores the whole state saved by earlier versions after every batch, and writes a checkpoint before any entry', async () => {
     const storage = new Map<string, Uint8Array>();
-    const earlier = { format: 'fieldlink.telemetry-ingest/1', evaluator: 'cfs', lastSequence: 7, latestTime: T, rules: { lastAlertAt: [] }, aggregates: { closedThrough: null, windows: [] }, lastReadings: { 'thermostat-1': { Humidity: 41 } } };
+    const earlier = {
+      format: 'fieldlink.telemetry-ingest/1',
+      evaluator: 'cfs',
+      lastSequence: 7,
+      latestTime: T,
+      rules: { lastAlertAt: [] },
+      aggregates: { closedThrough: null, windows: [] },
+      lastReadings: { 'thermostat-1': { Humidity: 41 } },
+    };
     put(storage, 'telemetry-ingest/0', earlier);
     const { ingest } = setup(storage);
-    expect(await ingest.ingestBatch([reading(7), { ...reading(8, 'thermostat-1'), body: new TextEncoder().encode('{"DeviceID":"thermostat-1","Temperature":61,"EventToken":"x"}') }])).toMatchObject({ skipped: 1 });
-    expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({ format: 'fieldlink.telemetry-ingest/3', lastSequence: 8, lastReadings: { 'thermostat-1': { Humidity: 41, Temperature: 61 } } });
+    expect(
+      await ingest.ingestBatch([
+        reading(7),
+        { ...reading(8, 'thermostat-1'), body: new TextEncoder().encode('{"DeviceID":"thermostat-1","Temperature":61,"EventToken":"x"}') },
+      ]),
+    ).toMatchObject({ skipped: 1 });
+    expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({
+      format: 'fieldlink.telemetry-ingest/3',
+      lastSequence: 8,
+      lastReadings: { 'thermostat-1': { Humidity: 41, Temperature: 61 } },
+    });
     expect(storage.has('telemetry-ingest/0/journal/0')).toBe(false);
   });
 
@@ -118,10 +154,17 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     expect(checkpoint).toMatchObject({ parts: 3, slot: 1 });
     expect(stored(storage, 'telemetry-ingest/0/part/1/2')).toMatchObject({ format: 'fieldlink.telemetry-ingest.part/1', epoch: checkpoint['epoch'], part: 2 });
     const restarted = setup(storage);
-    expect(await restarted.ingest.ingestBatch([{ ...reading(599), enqueuedTime: T }, { ...reading(600, 'thermostat-599'), enqueuedTime: T }])).toMatchObject({ skipped: 1 });
+    expect(
+      await restarted.ingest.ingestBatch([
+        { ...reading(599), enqueuedTime: T },
+        { ...reading(600, 'thermostat-599'), enqueuedTime: T },
+      ]),
+    ).toMatchObject({ skipped: 1 });
     await restarted.ingest.flush();
     const again = stored(storage, 'telemetry-ingest/0/journal/0');
-    expect((again['aggregates'] as { windows: Array<{ deviceId: string; count: number }> }).windows).toEqual(expect.arrayContaining([expect.objectContaining({ deviceId: 'thermostat-599', readingType: 'Temperature', count: 2 })]));
+    expect((again['aggregates'] as { windows: Array<{ deviceId: string; count: number }> }).windows).toEqual(
+      expect.arrayContaining([expect.objectContaining({ deviceId: 'thermostat-599', readingType: 'Temperature', count: 2 })]),
+    );
   });
 
   it('never reads the parts of a write that did not finish: the state in force stays the one its key names', async () => {
@@ -129,12 +172,25 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     const { ingest } = setup(storage);
     await ingest.handleBatch(Array.from({ length: 600 }, (_, n) => ({ ...reading(n), enqueuedTime: T })));
     // A later checkpoint whose parts were written and whose key was not: they went to the other slot.
-    for (const key of [...storage.keys()].filter((k) => k.startsWith('telemetry-ingest/0/part/1/'))) put(storage, key.replace('/part/1/', '/part/0/'), { ...stored(storage, key), epoch: 'unfinished' });
+    for (const key of [...storage.keys()].filter((k) => k.startsWith('telemetry-ingest/0/part/1/')))
+      put(storage, key.replace('/part/1/', '/part/0/'), { ...stored(storage, key), epoch: 'unfinished' });
     // An entry's part left behind by an unfinished write of entry 0.
-    put(storage, 'telemetry-ingest/0/journal/0/part/1', { format: 'fieldlink.telemetry-ingest.part/1', epoch: 'unfinished', index: 0, part: 1, windows: [], lastReadings: {}, lastActivity: {} });
+    put(storage, 'telemetry-ingest/0/journal/0/part/1', {
+      format: 'fieldlink.telemetry-ingest.part/1',
+      epoch: 'unfinished',
+      index: 0,
+      part: 1,
+      windows: [],
+      lastReadings: {},
+      lastActivity: {},
+    });
     const restarted = setup(storage);
     expect(await restarted.ingest.ingestBatch([{ ...reading(599), enqueuedTime: T }])).toMatchObject({ skipped: 1 });
-    expect(restarted.lines).toContainEqual({ level: 'info', event: 'ingest.state-restored', fields: { partitionId: '0', lastSequence: 599, journalEntries: 0 } });
+    expect(restarted.lines).toContainEqual({
+      level: 'info',
+      event: 'ingest.state-restored',
+      fields: { partitionId: '0', lastSequence: 599, journalEntries: 0 },
+    });
     // A part that does not carry the checkpoint's epoch makes the state unreadable, said so, rather than wrong.
     put(storage, 'telemetry-ingest/0/part/1/1', { ...stored(storage, 'telemetry-ingest/0/part/1/1'), epoch: 'another' });
     const broken = setup(storage);
@@ -148,17 +204,52 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
 
   it('restores a checkpoint and entries written in one key each, as earlier versions did', async () => {
     const storage = new Map<string, Uint8Array>();
-    const window = (deviceId: string, count: number) => ({ deviceId, readingType: 'Temperature', windowEnd: T + 60_000, count, min: 60, max: 60, sum: 60 * count });
-    put(storage, 'telemetry-ingest/0', { format: 'fieldlink.telemetry-ingest/2', evaluator: 'cfs', epoch: 'e', lastSequence: 3, latestTime: T + 1_000, rules: { lastAlertAt: [] }, aggregates: { closedThrough: null, windows: [window('thermostat-1', 2)] }, lastReadings: { 'thermostat-1': { Temperature: 60 } } });
-    put(storage, 'telemetry-ingest/0/journal/0', { format: 'fieldlink.telemetry-ingest.journal/1', evaluator: 'cfs', epoch: 'e', index: 0, lastSequence: 4, latestTime: T + 2_000, rules: { set: [], removed: [] }, aggregates: { closedThrough: null, windows: [window('thermostat-1', 3)] }, lastReadings: { 'thermostat-1': { Temperature: 60 } } });
+    const window = (deviceId: string, count: number) => ({
+      deviceId,
+      readingType: 'Temperature',
+      windowEnd: T + 60_000,
+      count,
+      min: 60,
+      max: 60,
+      sum: 60 * count,
+    });
+    put(storage, 'telemetry-ingest/0', {
+      format: 'fieldlink.telemetry-ingest/2',
+      evaluator: 'cfs',
+      epoch: 'e',
+      lastSequence: 3,
+      latestTime: T + 1_000,
+      rules: { lastAlertAt: [] },
+      aggregates: { closedThrough: null, windows: [window('thermostat-1', 2)] },
+      lastReadings: { 'thermostat-1': { Temperature: 60 } },
+    });
+    put(storage, 'telemetry-ingest/0/journal/0', {
+      format: 'fieldlink.telemetry-ingest.journal/1',
+      evaluator: 'cfs',
+      epoch: 'e',
+      index: 0,
+      lastSequence: 4,
+      latestTime: T + 2_000,
+      rules: { set: [], removed: [] },
+      aggregates: { closedThrough: null, windows: [window('thermostat-1', 3)] },
+      lastReadings: { 'thermostat-1': { Temperature: 60 } },
+    });
     const { ingest } = setup(storage);
-    expect(await ingest.ingestBatch([{ ...reading(4, 'thermostat-1'), enqueuedTime: T + 2_000 }, { ...reading(5, 'thermostat-1'), enqueuedTime: T + 3_000 }])).toMatchObject({ skipped: 1 });
-    expect((stored(storage, 'telemetry-ingest/0/journal/1')['aggregates'] as { windows: unknown[] }).windows).toContainEqual(expect.objectContaining({ deviceId: 'thermostat-1', readingType: 'Temperature', count: 4 }));
+    expect(
+      await ingest.ingestBatch([
+        { ...reading(4, 'thermostat-1'), enqueuedTime: T + 2_000 },
+        { ...reading(5, 'thermostat-1'), enqueuedTime: T + 3_000 },
+      ]),
+    ).toMatchObject({ skipped: 1 });
+    expect((stored(storage, 'telemetry-ingest/0/journal/1')['aggregates'] as { windows: unknown[] }).windows).toContainEqual(
+      expect.objectContaining({ deviceId: 'thermostat-1', readingType: 'Temperature', count: 4 }),
+    );
   });
 });
 
 describe('PartitionStateJournal.read: every stored blob validated on read', () => {
-  const journalOf = (storage: Map<string, Uint8Array>, evaluator: RuleEvaluator<unknown> = new CfsRuleEvaluator()) => new PartitionStateJournal(new InMemoryRuleStateStore(storage), evaluator, silentLog, 'telemetry-ingest');
+  const journalOf = (storage: Map<string, Uint8Array>, evaluator: RuleEvaluator<unknown> = new CfsRuleEvaluator()) =>
+    new PartitionStateJournal(new InMemoryRuleStateStore(storage), evaluator, silentLog, 'telemetry-ingest');
   /** A stored checkpoint and one journal entry, written by the real ingest. */
   const written = async (): Promise<Map<string, Uint8Array>> => {
     const storage = new Map<string, Uint8Array>();
@@ -167,7 +258,8 @@ describe('PartitionStateJournal.read: every stored blob validated on read', () =
     await ingest.handleBatch([reading(1)]);
     return storage;
   };
-  const corrupt = (storage: Map<string, Uint8Array>, key: string, change: (blob: Record<string, unknown>) => Record<string, unknown>) => put(storage, key, change(stored(storage, key)));
+  const corrupt = (storage: Map<string, Uint8Array>, key: string, change: (blob: Record<string, unknown>) => Record<string, unknown>) =>
+    put(storage, key, change(stored(storage, key)));
 
   it('reads back what the ingest wrote', async () => {
     const read = await journalOf(await written()).read('0');
@@ -176,10 +268,17 @@ describe('PartitionStateJournal.read: every stored blob validated on read', () =
 
   it('names the key and the field of a corrupt checkpoint: a window count that is not a number', async () => {
     const storage = await written();
-    corrupt(storage, 'telemetry-ingest/0', (c) => ({ ...c, aggregates: { closedThrough: null, windows: [{ ...(c['aggregates'] as { windows: object[] }).windows[0], count: 'three' }] } }));
+    corrupt(storage, 'telemetry-ingest/0', (c) => ({
+      ...c,
+      aggregates: { closedThrough: null, windows: [{ ...(c['aggregates'] as { windows: object[] }).windows[0], count: 'three' }] },
+    }));
     expect(await journalOf(storage).read('0')).toEqual({
       ok: false,
-      error: expect.objectContaining({ code: 'StoredStateCorrupt', key: 'telemetry-ingest/0', issues: [expect.objectContaining({ path: 'aggregates.windows.0.count' })] }),
+      error: expect.objectContaining({
+        code: 'StoredStateCorrupt',
+        key: 'telemetry-ingest/0',
+        issues: [expect.objectContaining({ path: 'aggregates.windows.0.count' })],
+      }),
     });
   });
 
@@ -213,14 +312,38 @@ describe('PartitionStateJournal.read: every stored blob validated on read', () =
   });
 
   it('names corrupt rules engine state, and state written by another rules engine', async () => {
-    const ruleSet = loadRuleSet({ version: 1, rules: [{ id: 'hot', kind: 'threshold', scope: { deviceType: 'Thermostat' }, reading: 'Temperature', condition: { operator: '>', value: 70 }, severity: 'major' }] });
+    const ruleSet = loadRuleSet({
+      version: 1,
+      rules: [
+        {
+          id: 'hot',
+          kind: 'threshold',
+          scope: { deviceType: 'Thermostat' },
+          reading: 'Temperature',
+          condition: { operator: '>', value: 70 },
+          severity: 'major',
+        },
+      ],
+    });
     if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
     const storage = new Map<string, Uint8Array>();
-    put(storage, 'telemetry-ingest/0', { format: 'fieldlink.telemetry-ingest/3', evaluator: 'rules-engine', epoch: 'e', slot: 0, lastSequence: 1, latestTime: T, rules: { version: 1, clock: 'late', devices: [] }, aggregates: { closedThrough: null, windows: [] }, lastReadings: {} });
+    put(storage, 'telemetry-ingest/0', {
+      format: 'fieldlink.telemetry-ingest/3',
+      evaluator: 'rules-engine',
+      epoch: 'e',
+      slot: 0,
+      lastSequence: 1,
+      latestTime: T,
+      rules: { version: 1, clock: 'late', devices: [] },
+      aggregates: { closedThrough: null, windows: [] },
+      lastReadings: {},
+    });
     const corruptEngine = await journalOf(storage, new RulesEngineEvaluator(ruleSet.value) as RuleEvaluator<unknown>).read('0');
     expect(!corruptEngine.ok && corruptEngine.error.issues.map((i) => i.path)).toEqual(['rules.clock']);
     const otherEngine = await journalOf(storage).read('0');
-    expect(!otherEngine.ok && otherEngine.error.issues).toEqual([expect.objectContaining({ path: 'evaluator', message: expect.stringContaining('found "rules-engine"') })]);
+    expect(!otherEngine.ok && otherEngine.error.issues).toEqual([
+      expect.objectContaining({ path: 'evaluator', message: expect.stringContaining('found "rules-engine"') }),
+    ]);
   });
 
   it('names a corrupt part of a checkpoint written in parts', async () => {

@@ -5,7 +5,16 @@ import { randomIds } from '../../shared/system-sources.js';
 import { PartitionState, recordsIn, type CommitCut, type JournalPosition, type PartitionSnapshot, type Readings } from './partition-state.js';
 import type { OpenMinuteWindow } from './minute-aggregates.js';
 import type { RuleEvaluator } from '../rule-evaluator.js';
-import { entryOwnerSchema, parseStored, storedCheckpointSchema, storedEntrySchema, storedPartSchema, storedStateError, type StoredState, type StoredStateError } from './stored-state.js';
+import {
+  entryOwnerSchema,
+  parseStored,
+  storedCheckpointSchema,
+  storedEntrySchema,
+  storedPartSchema,
+  storedStateError,
+  type StoredState,
+  type StoredStateError,
+} from './stored-state.js';
 import { yieldToBatches } from '../../shared/timers.js';
 
 /** Lets waiting batches run (see `shared/timers.ts`). */
@@ -68,8 +77,10 @@ export class PartitionStateJournal {
     /** Each new checkpoint's epoch. */
     private readonly ids: IdPort = randomIds,
   ) {
-    if (!(Number.isInteger(recordsPerPart) && recordsPerPart >= 1)) throw new RangeError(`recordsPerPart must be a whole number, 1 or more (got ${recordsPerPart}).`);
-    if (!(Number.isInteger(maxJournalEntries) && maxJournalEntries >= 0)) throw new RangeError(`maxJournalEntries must be a whole number, 0 or more (got ${maxJournalEntries}).`);
+    if (!(Number.isInteger(recordsPerPart) && recordsPerPart >= 1))
+      throw new RangeError(`recordsPerPart must be a whole number, 1 or more (got ${recordsPerPart}).`);
+    if (!(Number.isInteger(maxJournalEntries) && maxJournalEntries >= 0))
+      throw new RangeError(`maxJournalEntries must be a whole number, 0 or more (got ${maxJournalEntries}).`);
     this.maxJournalEntries = maxJournalEntries;
   }
 
@@ -121,7 +132,9 @@ export class PartitionStateJournal {
   kindDue(position: JournalPosition): 'checkpoint' | 'entry' {
     const { epoch, entries, journaledRecords, checkpointRecords } = position;
     // No checkpoint to follow yet (a new partition, or state restored from the whole-state format), or one is due.
-    return epoch === undefined || entries >= this.maxJournalEntries || journaledRecords >= Math.max(checkpointRecords, MIN_RECORDS_BEFORE_CHECKPOINT) ? 'checkpoint' : 'entry';
+    return epoch === undefined || entries >= this.maxJournalEntries || journaledRecords >= Math.max(checkpointRecords, MIN_RECORDS_BEFORE_CHECKPOINT)
+      ? 'checkpoint'
+      : 'entry';
   }
 
   /**
@@ -166,7 +179,12 @@ export class PartitionStateJournal {
   }
 
   /** A header with the parts after it folded in; the error names the part that is missing, corrupt or not this header's. */
-  private async withParts(header: StoredState, prefix: string, epoch: string | undefined, index: number | undefined): Promise<Result<PartitionSnapshot, StoredStateError>> {
+  private async withParts(
+    header: StoredState,
+    prefix: string,
+    epoch: string | undefined,
+    index: number | undefined,
+  ): Promise<Result<PartitionSnapshot, StoredStateError>> {
     if (header.parts === 1) return ok(header);
     const windows: OpenMinuteWindow[] = [...header.aggregates.windows];
     const lastReadings: Record<string, Readings> = { ...header.lastReadings };
@@ -176,7 +194,8 @@ export class PartitionStateJournal {
       const part = parseStored(storedPartSchema, await this.store.load(key));
       if (!part.ok) return err(storedStateError(key, part.error));
       const owner: ValidationIssue[] = [];
-      if (part.value.epoch !== epoch) owner.push(issue(['epoch'], `expected ${JSON.stringify(epoch ?? null)}, the epoch of its checkpoint (a part left by a write that never finished)`));
+      if (part.value.epoch !== epoch)
+        owner.push(issue(['epoch'], `expected ${JSON.stringify(epoch ?? null)}, the epoch of its checkpoint (a part left by a write that never finished)`));
       if (part.value.part !== k) owner.push(issue(['part'], `expected ${k}`));
       if (part.value.index !== index) owner.push(issue(['index'], `expected ${JSON.stringify(index ?? null)}, the index of its entry`));
       if (owner.length > 0) return err(storedStateError(key, owner));
@@ -209,7 +228,8 @@ export class PartitionStateJournal {
   private entryOf(stored: unknown, epoch: string, index: number): Result<StoredState, ValidationIssue[]> | 'end' {
     const owner = entryOwnerSchema.safeParse(stored);
     if (!owner.success) return 'end';
-    if ((owner.data.format !== ENTRY_FORMAT && owner.data.format !== SINGLE_KEY_ENTRY_FORMAT) || owner.data.epoch !== epoch || owner.data.index !== index) return 'end';
+    if ((owner.data.format !== ENTRY_FORMAT && owner.data.format !== SINGLE_KEY_ENTRY_FORMAT) || owner.data.epoch !== epoch || owner.data.index !== index)
+      return 'end';
     const entry = parseStored(storedEntrySchema, stored);
     if (!entry.ok) return entry;
     return entry.value.evaluator === this.evaluator.name ? ok(entry.value) : err([this.otherEvaluator(entry.value.evaluator)]);
@@ -222,7 +242,6 @@ export class PartitionStateJournal {
 
 /** Rows written between two turns of the event loop, so batches wait at most one slice. */
 export const COMMIT_SLICE = RECORDS_PER_PART;
-
 
 /** One part of a checkpoint or entry: a slice of the cut's windows and a slice of its devices. */
 interface StoredPart {

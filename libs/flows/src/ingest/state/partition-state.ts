@@ -55,17 +55,46 @@ export class MinuteWindow {
   ) {}
 
   copyFor(generation: number): MinuteWindow {
-    return new MinuteWindow(this.deviceId, this.readingType, this.windowEnd, this.count, this.min, this.max, this.sum, generation, this.peakToken, this.peakTime);
+    return new MinuteWindow(
+      this.deviceId,
+      this.readingType,
+      this.windowEnd,
+      this.count,
+      this.min,
+      this.max,
+      this.sum,
+      generation,
+      this.peakToken,
+      this.peakTime,
+    );
   }
 
   /** The stored form, made as a store serialises the window: no copy of every window lives until a whole state is written. */
   toJSON(): OpenMinuteWindow {
-    const stored = { deviceId: this.deviceId, readingType: this.readingType, windowEnd: this.windowEnd, count: this.count, min: this.min, max: this.max, sum: this.sum };
-    return this.peakToken === undefined ? stored : { ...stored, peakToken: this.peakToken, ...(this.peakTime === undefined ? {} : { peakTime: this.peakTime }) };
+    const stored = {
+      deviceId: this.deviceId,
+      readingType: this.readingType,
+      windowEnd: this.windowEnd,
+      count: this.count,
+      min: this.min,
+      max: this.max,
+      sum: this.sum,
+    };
+    return this.peakToken === undefined
+      ? stored
+      : { ...stored, peakToken: this.peakToken, ...(this.peakTime === undefined ? {} : { peakTime: this.peakTime }) };
   }
 
   row(): MinuteAggregate {
-    return { deviceId: this.deviceId, readingType: this.readingType, windowEnd: this.windowEnd, count: this.count, min: this.min, max: this.max, avg: this.sum / this.count };
+    return {
+      deviceId: this.deviceId,
+      readingType: this.readingType,
+      windowEnd: this.windowEnd,
+      count: this.count,
+      min: this.min,
+      max: this.max,
+      avg: this.sum / this.count,
+    };
   }
 }
 
@@ -375,7 +404,8 @@ export function recordsIn(stored: PartitionSnapshot | PartitionChanges): number 
 }
 
 /** The rule state's issues, as paths of the stored blob. */
-const underRules = (issues: readonly ValidationIssue[]): ValidationIssue[] => issues.map((i) => ({ path: i.path === '(root)' ? 'rules' : `rules.${i.path}`, message: i.message }));
+const underRules = (issues: readonly ValidationIssue[]): ValidationIssue[] =>
+  issues.map((i) => ({ path: i.path === '(root)' ? 'rules' : `rules.${i.path}`, message: i.message }));
 
 /** Drops the windows that ended at or before `closed`, in place: a minute's end allocates nothing per device. */
 function dropClosed(windows: MinuteWindow[], closed: number): void {

@@ -83,10 +83,19 @@ export interface StoredStateError {
   readonly message: string;
 }
 
-export const storedStateError = (key: string, issues: readonly ValidationIssue[]): StoredStateError => ({ code: 'StoredStateCorrupt', key, issues, message: `${key}: ${describeIssues(issues)}` });
+export const storedStateError = (key: string, issues: readonly ValidationIssue[]): StoredStateError => ({
+  code: 'StoredStateCorrupt',
+  key,
+  issues,
+  message: `${key}: ${describeIssues(issues)}`,
+});
 
 /** Parses a stored blob: its value, or the issues with their paths. */
-export function parseStored<S extends z.ZodType>(schema: S, stored: unknown, prefix: ReadonlyArray<string | number> = []): Result<z.infer<S>, ValidationIssue[]> {
+export function parseStored<S extends z.ZodType>(
+  schema: S,
+  stored: unknown,
+  prefix: ReadonlyArray<string | number> = [],
+): Result<z.infer<S>, ValidationIssue[]> {
   const parsed = schema.safeParse(stored);
   return parsed.success ? ok(parsed.data) : err(toValidationIssues(parsed.error, prefix));
 }

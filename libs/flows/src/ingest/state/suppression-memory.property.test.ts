@@ -11,7 +11,13 @@ type Op =
   | { readonly kind: 'save'; readonly fails: boolean };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('remember' as const), device: fc.integer({ min: 0, max: 3 }), readingType: fc.constantFrom('Temperature', 'Humidity', 'a\u0000b'), reading: fc.constantFrom(71, 72.5, -0, 1e21), stepMs: fc.integer({ min: -90_000, max: 70_000 }) }),
+  fc.record({
+    kind: fc.constant('remember' as const),
+    device: fc.integer({ min: 0, max: 3 }),
+    readingType: fc.constantFrom('Temperature', 'Humidity', 'a\u0000b'),
+    reading: fc.constantFrom(71, 72.5, -0, 1e21),
+    stepMs: fc.integer({ min: -90_000, max: 70_000 }),
+  }),
   fc.record({ kind: fc.constant('prune' as const), stepMs: fc.integer({ min: 0, max: 70_000 }) }),
   fc.record({ kind: fc.constant('save' as const), fails: fc.boolean() }),
 );
@@ -59,7 +65,12 @@ describe('SuppressionMemory', () => {
   });
 
   it('property: a view reads its own changes over the memory, leaves the memory alone until commit, and commit makes the memory what the view read', () => {
-    const change = fc.record({ device: fc.integer({ min: 0, max: 2 }), reading: fc.constantFrom(71, 72), stepMs: fc.integer({ min: -70_000, max: 70_000 }), prune: fc.boolean() });
+    const change = fc.record({
+      device: fc.integer({ min: 0, max: 2 }),
+      reading: fc.constantFrom(71, 72),
+      stepMs: fc.integer({ min: -70_000, max: 70_000 }),
+      prune: fc.boolean(),
+    });
     fc.assert(
       fc.property(fc.array(fc.record({ changes: fc.array(change, { maxLength: 6 }), commits: fc.boolean() }), { maxLength: 15 }), (batches) => {
         const memory = new SuppressionMemory();
@@ -96,7 +107,11 @@ describe('SuppressionMemory', () => {
   });
 
   it('reads back the keys it writes, whatever the reading type holds, and refuses what is not a key', () => {
-    expect(parseSuppressionKey(cfsSuppressionKey('thermostat-1', 'a\u0000b', -1.5))).toEqual({ deviceId: 'thermostat-1', readingType: 'a\u0000b', reading: -1.5 });
+    expect(parseSuppressionKey(cfsSuppressionKey('thermostat-1', 'a\u0000b', -1.5))).toEqual({
+      deviceId: 'thermostat-1',
+      readingType: 'a\u0000b',
+      reading: -1.5,
+    });
     expect(parseSuppressionKey('thermostat-1\u0000Temperature')).toBeUndefined();
     expect(parseSuppressionKey('thermostat-1\u0000Temperature\u0000')).toBeUndefined();
     expect(parseSuppressionKey('thermostat-1\u0000Temperature\u0000hot')).toBeUndefined();

@@ -111,7 +111,8 @@ export class SuppressionMemory implements CfsSuppressionMemory {
 
   /** The keys whose time is at least the suppression window before `now`, with their time. */
   *expired(now: number): Generator<{ deviceId: string; readingType: string; reading: number }> {
-    for (const entry of this.expiredBy(now)) yield { deviceId: this.deviceOf[entry]!, readingType: this.readingTypes[this.typeOf[entry]!]!, reading: this.readingOf[entry]! };
+    for (const entry of this.expiredBy(now))
+      yield { deviceId: this.deviceOf[entry]!, readingType: this.readingTypes[this.typeOf[entry]!]!, reading: this.readingOf[entry]! };
   }
 
   /** Every key (`cfsSuppressionKey`) with its time. */

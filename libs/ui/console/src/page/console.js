@@ -90,8 +90,13 @@ function drawSummary() {
   const online = devices.filter((d) => d.online === true).length;
   const open = snapshot.alerts.filter((a) => !a.closed).length;
   const inFlight = snapshot.commands.filter((c) => c.state === 'requested' || c.state === 'sent' || c.state === 'delivered').length;
-  const stat = (/** @type {string | number} */ value, /** @type {string} */ label, kind = '') => el('span', { class: `stat ${kind}` }, el('b', {}, value), ` ${label}`);
-  $('#summary').replaceChildren(stat(`${online}/${devices.length}`, 'online', online < devices.length ? 'warn' : ''), stat(open, 'open alerts', open > 0 ? 'hot' : ''), stat(inFlight, 'commands in flight'));
+  const stat = (/** @type {string | number} */ value, /** @type {string} */ label, kind = '') =>
+    el('span', { class: `stat ${kind}` }, el('b', {}, value), ` ${label}`);
+  $('#summary').replaceChildren(
+    stat(`${online}/${devices.length}`, 'online', online < devices.length ? 'warn' : ''),
+    stat(open, 'open alerts', open > 0 ? 'hot' : ''),
+    stat(inFlight, 'commands in flight'),
+  );
 }
 
 function drawDevices() {
@@ -100,15 +105,29 @@ function drawDevices() {
     const readings = Object.entries(d.lastReadings).map(([k, v]) => el('span', { class: 'reading' }, el('small', {}, k), ` ${Number(v).toFixed(1)}`));
     const reg = d.registration;
     const regKind = reg.value === 192350003 ? 'ok' : reg.value === 192350004 ? 'bad' : reg.value === 192350002 ? 'info' : 'muted';
-    const registerButton = d.deviceRecordId !== undefined && reg.value !== 192350003 && reg.value !== 192350002
-      ? el('button', { type: 'button', class: 'small', onclick: () => void register(d) }, 'Register')
-      : null;
-    return el('tr', { dataset: { deviceId: d.deviceId }, class: d.deviceId === chartDevice ? 'selected' : undefined, onclick: (/** @type {MouseEvent} */ e) => { if (!(e.target instanceof HTMLButtonElement)) selectChartDevice(d.deviceId); } },
+    const registerButton =
+      d.deviceRecordId !== undefined && reg.value !== 192350003 && reg.value !== 192350002
+        ? el('button', { type: 'button', class: 'small', onclick: () => void register(d) }, 'Register')
+        : null;
+    return el(
+      'tr',
+      {
+        dataset: { deviceId: d.deviceId },
+        class: d.deviceId === chartDevice ? 'selected' : undefined,
+        onclick: (/** @type {MouseEvent} */ e) => {
+          if (!(e.target instanceof HTMLButtonElement)) selectChartDevice(d.deviceId);
+        },
+      },
       el('td', {}, el('div', { class: 'device-id' }, d.deviceId), el('div', { class: 'sub' }, d.deviceType ?? 'not in CRM')),
       el('td', {}, connection),
       el('td', { title: d.lastActivityTime ? new Date(d.lastActivityTime).toLocaleString() : '' }, ago(d.lastActivityTime)),
       el('td', { class: 'readings' }, readings.length ? readings : el('span', { class: 'sub' }, '—')),
-      el('td', { class: 'registration' }, el('div', { class: 'reg-line' }, badge(reg.label, regKind), registerButton), reg.message && reg.message !== reg.label ? el('div', { class: 'sub', title: reg.message }, reg.message) : null),
+      el(
+        'td',
+        { class: 'registration' },
+        el('div', { class: 'reg-line' }, badge(reg.label, regKind), registerButton),
+        reg.message && reg.message !== reg.label ? el('div', { class: 'sub', title: reg.message }, reg.message) : null,
+      ),
     );
   });
   setRows($('#devices'), rows);
@@ -127,17 +146,35 @@ function alertRow(a, { child = false, childCount = 0 } = {}) {
     ...a.workOrderIds.map((w) => el('span', { class: 'chip', title: w }, `Work order ${shortId(w)}`)),
     a.lastCommandId ? el('span', { class: 'chip', title: a.lastCommandId }, `Command ${commandStateOf(a.lastCommandId)}`) : null,
   ].filter(Boolean);
-  const toggle = childCount > 0
-    ? el('button', { type: 'button', class: 'link', 'aria-expanded': String(expanded.has(a.alertId)), onclick: () => { if (!expanded.delete(a.alertId)) expanded.add(a.alertId); drawAlerts(); } }, `${expanded.has(a.alertId) ? '▾' : '▸'} ${childCount} grouped`)
-    : null;
-  const act = (/** @type {string} */ label, /** @type {() => void} */ handler, kind = '') => el('button', { type: 'button', class: `small ${kind}`, disabled: a.closed, onclick: handler }, label);
-  return el('tr', { class: [child ? 'child' : 'root', a.closed ? 'closed' : ''].join(' '), dataset: { alertId: a.alertId, deviceId: a.deviceId } },
+  const toggle =
+    childCount > 0
+      ? el(
+          'button',
+          {
+            type: 'button',
+            class: 'link',
+            'aria-expanded': String(expanded.has(a.alertId)),
+            onclick: () => {
+              if (!expanded.delete(a.alertId)) expanded.add(a.alertId);
+              drawAlerts();
+            },
+          },
+          `${expanded.has(a.alertId) ? '▾' : '▸'} ${childCount} grouped`,
+        )
+      : null;
+  const act = (/** @type {string} */ label, /** @type {() => void} */ handler, kind = '') =>
+    el('button', { type: 'button', class: `small ${kind}`, disabled: a.closed, onclick: handler }, label);
+  return el(
+    'tr',
+    { class: [child ? 'child' : 'root', a.closed ? 'closed' : ''].join(' '), dataset: { alertId: a.alertId, deviceId: a.deviceId } },
     el('td', { class: 'time' }, child ? el('span', { class: 'sub' }, '↳ ') : null, clock(a.alertTime)),
     el('td', { class: 'nowrap' }, a.deviceId),
     el('td', {}, el('div', {}, a.description), toggle),
     el('td', {}, badge(a.status.label, ALERT_KIND[a.status.value] ?? 'muted')),
     el('td', { class: 'follow-up' }, followUp.length ? followUp : el('span', { class: 'sub' }, '—')),
-    el('td', { class: 'actions' },
+    el(
+      'td',
+      { class: 'actions' },
       act('Send command…', () => void openCommandDialog(a), 'primary'),
       act('Case…', () => openTextDialog(a, 'case')),
       act('Work order…', () => openTextDialog(a, 'work-order')),
@@ -182,7 +219,9 @@ function drawCommands() {
       /* shown as stored */
     }
     const cfsKind = c.cfsStatus.value === 192350001 ? 'ok' : c.cfsStatus.value === 192350002 ? 'bad' : 'info';
-    return el('tr', { dataset: { commandId: c.commandId, state: c.state } },
+    return el(
+      'tr',
+      { dataset: { commandId: c.commandId, state: c.state } },
       el('td', { class: 'time' }, clock(c.createdOn)),
       el('td', { class: 'nowrap' }, c.deviceId),
       el('td', { class: 'nowrap' }, el('strong', {}, c.name)),
@@ -215,7 +254,19 @@ function chartOptions(kind, width) {
     series.push({ label: 'min', stroke: 'rgba(232,89,12,.35)', width: 1 }, { label: 'max', stroke: 'rgba(232,89,12,.35)', width: 1 });
     bands.push({ series: [3, 2], fill: 'rgba(232,89,12,.12)' });
   }
-  return { width, height: 170, series, bands, legend: { show: false }, cursor: { points: { size: 6 } }, axes: [{ stroke: '#667085', grid: { stroke: '#eef1f5' } }, { stroke: '#667085', grid: { stroke: '#eef1f5' }, size: 44 }], scales: { x: { time: true, range: () => [chartWindow.from / 1000, chartWindow.to / 1000] } } };
+  return {
+    width,
+    height: 170,
+    series,
+    bands,
+    legend: { show: false },
+    cursor: { points: { size: 6 } },
+    axes: [
+      { stroke: '#667085', grid: { stroke: '#eef1f5' } },
+      { stroke: '#667085', grid: { stroke: '#eef1f5' }, size: 44 },
+    ],
+    scales: { x: { time: true, range: () => [chartWindow.from / 1000, chartWindow.to / 1000] } },
+  };
 }
 
 /**
@@ -240,7 +291,10 @@ async function drawCharts() {
   if (chartDevice === '') return;
   const response = await fetch(`/api/devices/${encodeURIComponent(chartDevice)}/aggregates?minutes=60`);
   if (!response.ok) return;
-  const { rows, from, to } = /** @type {{ rows: Array<{ readingType: string, windowEnd: number, avg: number, min: number, max: number }>, from: number, to: number }} */ (await response.json());
+  const { rows, from, to } =
+    /** @type {{ rows: Array<{ readingType: string, windowEnd: number, avg: number, min: number, max: number }>, from: number, to: number }} */ (
+      await response.json()
+    );
   // The last hour at most, and at least the last ten minutes: a young device's minutes fill the width.
   const first = rows[0] === undefined ? from : rows[0].windowEnd - 60_000;
   chartWindow.from = Math.max(from, Math.min(first, to - 10 * 60_000));
@@ -275,7 +329,10 @@ async function post(path, body = {}) {
   return { ok: response.ok && answer.ok !== false, answer };
 }
 
-const refusal = (/** @type {Answer} */ answer) => (Array.isArray(answer.issues) ? answer.issues.map((i) => (i.path.startsWith('(') ? i.message : `${i.path}: ${i.message}`)).join('\n') : (answer.error ?? 'refused'));
+const refusal = (/** @type {Answer} */ answer) =>
+  Array.isArray(answer.issues)
+    ? answer.issues.map((i) => (i.path.startsWith('(') ? i.message : `${i.path}: ${i.message}`)).join('\n')
+    : (answer.error ?? 'refused');
 
 /** @type {ReturnType<typeof setTimeout> | undefined} */
 let noticeTimer;
@@ -294,7 +351,10 @@ function notify(text, kind = 'ok') {
 /** @param {DeviceRow} device */
 async function register(device) {
   const { ok, answer } = await post(`/api/devices/${encodeURIComponent(device.deviceRecordId ?? '')}/register`);
-  notify(ok ? `${device.deviceId}: ${answer.result?.message}` : `${device.deviceId}: ${refusal(answer)}`, ok && answer.result?.status === 192350003 ? 'ok' : 'error');
+  notify(
+    ok ? `${device.deviceId}: ${answer.result?.message}` : `${device.deviceId}: ${refusal(answer)}`,
+    ok && answer.result?.status === 192350003 ? 'ok' : 'error',
+  );
   await refresh();
 }
 
@@ -326,7 +386,8 @@ function openDialog({ title, subtitle, submit, fields, onSubmit }) {
   if (first instanceof HTMLInputElement) first.focus();
 }
 
-const field = (/** @type {string} */ label, /** @type {HTMLElement} */ input, /** @type {string | undefined} */ hint = undefined) => el('label', { class: 'field' }, el('span', {}, label), input, hint ? el('small', {}, hint) : null);
+const field = (/** @type {string} */ label, /** @type {HTMLElement} */ input, /** @type {string | undefined} */ hint = undefined) =>
+  el('label', { class: 'field' }, el('span', {}, label), input, hint ? el('small', {}, hint) : null);
 
 /**
  * @typedef {{ key: string, label: string, kind: string, required: boolean, placeholder?: string, hint?: string }} ParameterForm
@@ -337,10 +398,25 @@ async function openCommandDialog(alert) {
   const { deviceType, forms } = /** @type {{ deviceType: string, forms: Array<{ name: string, parameters: ParameterForm[] }> }} */ (await response.json());
   $('#command-names').replaceChildren(...forms.map((f) => el('option', { value: f.name })));
   const parameters = el('div', { class: 'parameters' });
-  const name = /** @type {HTMLInputElement} */ (el('input', { name: 'commandName', list: 'command-names', autocomplete: 'off', placeholder: forms.map((f) => f.name).join(', ') }));
+  const name = /** @type {HTMLInputElement} */ (
+    el('input', { name: 'commandName', list: 'command-names', autocomplete: 'off', placeholder: forms.map((f) => f.name).join(', ') })
+  );
   const showParameters = () => {
     const form = forms.find((f) => f.name === name.value.trim());
-    parameters.replaceChildren(...(form?.parameters ?? []).map((p) => field(`${p.label}${p.required ? '' : ' (optional)'}`, el('input', { name: `parameter:${p.key}`, dataset: { kind: p.kind }, inputmode: p.kind === 'number' ? 'decimal' : undefined, placeholder: p.placeholder ?? '' }), p.hint)));
+    parameters.replaceChildren(
+      ...(form?.parameters ?? []).map((p) =>
+        field(
+          `${p.label}${p.required ? '' : ' (optional)'}`,
+          el('input', {
+            name: `parameter:${p.key}`,
+            dataset: { kind: p.kind },
+            inputmode: p.kind === 'number' ? 'decimal' : undefined,
+            placeholder: p.placeholder ?? '',
+          }),
+          p.hint,
+        ),
+      ),
+    );
   };
   name.addEventListener('input', showParameters);
   openDialog({
@@ -370,7 +446,10 @@ function openTextDialog(alert, kind) {
     subtitle: alert.description,
     submit: isCase ? 'Create case' : 'Create work order',
     fields: [field(isCase ? 'Case title' : 'Work order summary', el('input', { name, value: alert.description }))],
-    onSubmit: async (data) => ({ ...(await post(`/api/alerts/${encodeURIComponent(alert.alertId)}/${kind}`, { [name]: data[name] ?? '' })), done: isCase ? 'Case created.' : 'Work order created.' }),
+    onSubmit: async (data) => ({
+      ...(await post(`/api/alerts/${encodeURIComponent(alert.alertId)}/${kind}`, { [name]: data[name] ?? '' })),
+      done: isCase ? 'Case created.' : 'Work order created.',
+    }),
   });
 }
 

@@ -7,7 +7,11 @@ const text = fc.oneof(fc.string(), fc.constantFrom('', ' ', '30', '-4.5', '1e3',
 const body = fc.record(
   {
     commandName: fc.oneof(fc.constantFrom('Reset Thermostat', 'Notification', 'Set Values', '', 'Reboot'), fc.string(), fc.integer()),
-    parameters: fc.oneof(fc.dictionary(fc.constantFrom('Message', 'Reading.Temperature', 'Reading.Humidity', 'Other'), text), fc.constant(null), fc.array(text)),
+    parameters: fc.oneof(
+      fc.dictionary(fc.constantFrom('Message', 'Reading.Temperature', 'Reading.Humidity', 'Other'), text),
+      fc.constant(null),
+      fc.array(text),
+    ),
   },
   { requiredKeys: [] },
 );

@@ -18,11 +18,20 @@ describe('command forms', () => {
   });
 
   it('reads the posted fields into the CFS payload, numbers as text, empty fields left out', () => {
-    expect(readCommandForm({ commandName: 'Set Values', parameters: { 'Reading.Temperature': ' 30 ', 'Reading.Humidity': '' } }, THERMOSTAT_DEVICE_TYPE, 'Thermostat')).toEqual({
+    expect(
+      readCommandForm(
+        { commandName: 'Set Values', parameters: { 'Reading.Temperature': ' 30 ', 'Reading.Humidity': '' } },
+        THERMOSTAT_DEVICE_TYPE,
+        'Thermostat',
+      ),
+    ).toEqual({
       ok: true,
       value: { commandName: 'Set Values', parameters: { Reading: { Temperature: '30' } } },
     });
-    expect(readCommandForm({ commandName: 'Reset Thermostat' }, THERMOSTAT_DEVICE_TYPE, 'Thermostat')).toEqual({ ok: true, value: { commandName: 'Reset Thermostat', parameters: {} } });
+    expect(readCommandForm({ commandName: 'Reset Thermostat' }, THERMOSTAT_DEVICE_TYPE, 'Thermostat')).toEqual({
+      ok: true,
+      value: { commandName: 'Reset Thermostat', parameters: {} },
+    });
   });
 
   it('names what is wrong: no command, an unknown one, a missing required parameter, a humidity out of range, an unknown device type', () => {
@@ -31,7 +40,9 @@ describe('command forms', () => {
       return r.ok ? [] : r.error.map((i) => `${i.path}: ${i.message}`);
     };
     expect(issues({})).toEqual(['commandName: required: choose a command']);
-    expect(issues({ commandName: 'Reboot' })).toEqual(['CommandName: "Reboot" is not a command of Thermostat; expected one of "Reset Thermostat", "Notification", "Set Values"']);
+    expect(issues({ commandName: 'Reboot' })).toEqual([
+      'CommandName: "Reboot" is not a command of Thermostat; expected one of "Reset Thermostat", "Notification", "Set Values"',
+    ]);
     expect(issues({ commandName: 'Notification', parameters: { Message: '   ' } })).toEqual(['Parameters.Message: required']);
     expect(issues({ commandName: 'Set Values', parameters: { 'Reading.Humidity': '140' } })).toEqual(['Parameters.Reading.Humidity: expected at most 100']);
     expect(issues({ commandName: 'Set Values', parameters: ['30'] })).toEqual(['parameters: expected an object of field values']);

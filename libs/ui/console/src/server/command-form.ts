@@ -32,7 +32,13 @@ function fieldsOf(specs: Readonly<Record<string, ParameterSpec>>, optional: read
 }
 
 const rangeHint = ({ min, max }: { min?: number; max?: number }): string | undefined =>
-  min !== undefined && max !== undefined ? ` from ${min} to ${max}` : min !== undefined ? ` of at least ${min}` : max !== undefined ? ` of at most ${max}` : undefined;
+  min !== undefined && max !== undefined
+    ? ` from ${min} to ${max}`
+    : min !== undefined
+      ? ` of at least ${min}`
+      : max !== undefined
+        ? ` of at most ${max}`
+        : undefined;
 
 export interface CommandFormInput {
   readonly commandName: string;
@@ -44,12 +50,17 @@ export interface CommandFormInput {
  * into a CFS command and checks it with the domain's validation for the device type. Empty
  * fields are left out, so a required one is reported as required, never sent empty.
  */
-export function readCommandForm(body: Readonly<Record<string, unknown>>, deviceType: DeviceTypeDefinition | undefined, deviceTypeName: string): Result<CommandFormInput, ValidationIssue[]> {
+export function readCommandForm(
+  body: Readonly<Record<string, unknown>>,
+  deviceType: DeviceTypeDefinition | undefined,
+  deviceTypeName: string,
+): Result<CommandFormInput, ValidationIssue[]> {
   const name = typeof body['commandName'] === 'string' ? body['commandName'].trim() : '';
   if (name === '') return err([{ path: 'commandName', message: 'required: choose a command' }]);
   if (deviceType === undefined) return err([{ path: 'commandName', message: `the device type "${deviceTypeName}" has no known commands` }]);
   const fields = body['parameters'] ?? {};
-  if (typeof fields !== 'object' || fields === null || Array.isArray(fields)) return err([{ path: 'parameters', message: 'expected an object of field values' }]);
+  if (typeof fields !== 'object' || fields === null || Array.isArray(fields))
+    return err([{ path: 'parameters', message: 'expected an object of field values' }]);
   const spec = deviceType.commands.find((c) => c.name === name);
   const parameters = spec === undefined ? {} : build(spec.parameters, fields as Record<string, unknown>, []);
   const checked = validateCommand(deviceType, { CommandName: name, Parameters: parameters });

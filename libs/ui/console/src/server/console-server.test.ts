@@ -21,12 +21,37 @@ async function stack() {
   const alertActions = new AlertActions({ crm, commands, log: silentLog });
   const registrations = new DeviceRegistrations({ crm, registry: new InMemoryDeviceRegistry(), log: silentLog });
   await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', name: 'Lobby' }));
-  await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-2', deviceId: 'thermostat-2', name: 'Server room', registrationStatus: RegistrationStatus.Unregistered }));
-  const alert = { deviceId: 'thermostat-1', description: 'Temperature reading of 76 exceeded a threshold of 70', alertData: '{}', alertType: AlertType.Anomaly, state: AlertState.Active, status: AlertStatus.Active } as const;
+  await crm.upsertDevice(
+    aCrmDevice({ deviceRecordId: 'dev-2', deviceId: 'thermostat-2', name: 'Server room', registrationStatus: RegistrationStatus.Unregistered }),
+  );
+  const alert = {
+    deviceId: 'thermostat-1',
+    description: 'Temperature reading of 76 exceeded a threshold of 70',
+    alertData: '{}',
+    alertType: AlertType.Anomaly,
+    state: AlertState.Active,
+    status: AlertStatus.Active,
+  } as const;
   const root = await crm.createIoTAlert({ ...alert, alertToken: 'token-1', alertTime: NOW - 120_000, deviceRecordId: 'dev-1' });
-  await crm.createIoTAlert({ ...alert, alertToken: 'token-2', alertTime: NOW - 60_000, description: 'Temperature reading of 77 exceeded a threshold of 70', parentAlertId: root.alertId });
-  await statusStore.upsertDeviceHealth({ deviceId: 'thermostat-1', lastActivityTime: NOW - 2000, online: true, lastReadings: { Temperature: 77, Humidity: 41 } });
-  await statusStore.upsertDeviceHealth({ deviceId: 'thermostat-2', lastActivityTime: NOW - 600_000, online: false, lastReadings: { Temperature: 61, Humidity: 44 } });
+  await crm.createIoTAlert({
+    ...alert,
+    alertToken: 'token-2',
+    alertTime: NOW - 60_000,
+    description: 'Temperature reading of 77 exceeded a threshold of 70',
+    parentAlertId: root.alertId,
+  });
+  await statusStore.upsertDeviceHealth({
+    deviceId: 'thermostat-1',
+    lastActivityTime: NOW - 2000,
+    online: true,
+    lastReadings: { Temperature: 77, Humidity: 41 },
+  });
+  await statusStore.upsertDeviceHealth({
+    deviceId: 'thermostat-2',
+    lastActivityTime: NOW - 600_000,
+    online: false,
+    lastReadings: { Temperature: 61, Humidity: 44 },
+  });
   const minute = Math.floor(NOW / 60_000) * 60_000;
   const rows = [];
   for (let i = 12; i >= 1; i--) {
@@ -58,7 +83,10 @@ afterEach(async () => {
 describe('console server API', () => {
   it('reads devices with health and registration, alerts grouped parent/child, and per-minute aggregates', async () => {
     const url = await start();
-    const snapshot = (await (await fetch(`${url}api/snapshot`)).json()) as { devices: Array<Record<string, unknown>>; alerts: Array<{ alertId: string; children: unknown[]; status: { label: string } }> };
+    const snapshot = (await (await fetch(`${url}api/snapshot`)).json()) as {
+      devices: Array<Record<string, unknown>>;
+      alerts: Array<{ alertId: string; children: unknown[]; status: { label: string } }>;
+    };
     expect(snapshot.devices).toMatchObject([
       { deviceId: 'thermostat-1', online: true, registration: { label: 'Registered' }, lastReadings: { Temperature: 77 } },
       { deviceId: 'thermostat-2', online: false, registration: { label: 'Unregistered' } },
@@ -73,7 +101,10 @@ describe('console server API', () => {
 
   it('sends a valid command through the alert actions, and the alert goes to Command Sent', async () => {
     const url = await start();
-    const response = await post(`${url}api/alerts/${s.rootAlertId}/commands`, { commandName: 'Set Values', parameters: { 'Reading.Temperature': '65', 'Reading.Humidity': '' } });
+    const response = await post(`${url}api/alerts/${s.rootAlertId}/commands`, {
+      commandName: 'Set Values',
+      parameters: { 'Reading.Temperature': '65', 'Reading.Humidity': '' },
+    });
     expect(response.status).toBe(200);
     const [command] = await s.crm.listCommands();
     expect(command).toMatchObject({ name: 'Set Values', deviceId: 'thermostat-1', parentAlertId: s.rootAlertId, state: 'requested' });
@@ -87,7 +118,10 @@ describe('console server API', () => {
     expect(unknown.status).toBe(400);
     expect(JSON.stringify(await unknown.json())).toContain('\\"Self Destruct\\" is not a command of Thermostat');
     const nonNumeric = await post(`${url}api/alerts/${s.rootAlertId}/commands`, { commandName: 'Set Values', parameters: { 'Reading.Temperature': 'warm' } });
-    expect(await nonNumeric.json()).toEqual({ ok: false, issues: [{ path: 'Parameters.Reading.Temperature', message: 'expected a number written as a string, e.g. "30"' }] });
+    expect(await nonNumeric.json()).toEqual({
+      ok: false,
+      issues: [{ path: 'Parameters.Reading.Temperature', message: 'expected a number written as a string, e.g. "30"' }],
+    });
     const none = await post(`${url}api/alerts/${s.rootAlertId}/commands`, { commandName: 'Set Values', parameters: {} });
     expect(JSON.stringify(await none.json())).toContain('expected at least one of Temperature, Humidity');
     const empty = await post(`${url}api/alerts/${s.rootAlertId}/commands`, { commandName: ' ' });
@@ -135,9 +169,12 @@ describe('console server API', () => {
 
   it('keeps the token rule: refuses to start exposed without one, checks it on every request and the live stream', async () => {
     s = await stack();
-    await expect(startConsoleServer({ ...s, deviceTypes: BUILT_IN_DEVICE_TYPES, host: '0.0.0.0', port: 0 })).rejects.toThrow(/token: required when binding to 0\.0\.0\.0/);
+    await expect(startConsoleServer({ ...s, deviceTypes: BUILT_IN_DEVICE_TYPES, host: '0.0.0.0', port: 0 })).rejects.toThrow(
+      /token: required when binding to 0\.0\.0\.0/,
+    );
     const url = await start({ token: TOKEN });
-    for (const path of ['', 'api/snapshot', 'api/events', 'console.js', 'vendor/uPlot.iife.min.js']) expect((await fetch(`${url}${path}`)).status, path).toBe(401);
+    for (const path of ['', 'api/snapshot', 'api/events', 'console.js', 'vendor/uPlot.iife.min.js'])
+      expect((await fetch(`${url}${path}`)).status, path).toBe(401);
     expect((await post(`${url}api/alerts/${s.rootAlertId}/close`, {})).status).toBe(401);
     expect(await s.crm.getIoTAlert(s.rootAlertId)).toMatchObject({ state: AlertState.Active });
     expect((await fetch(`${url}api/snapshot`, { headers: { authorization: `Bearer ${TOKEN}` } })).status).toBe(200);

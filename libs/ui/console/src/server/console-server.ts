@@ -3,7 +3,17 @@ import { createRequire } from 'node:module';
 import type { DeviceTypeDefinition, ValidationIssue } from '@fieldlink/domain';
 import type { AlertActionError, AlertActions, DeviceRegistrations } from '@fieldlink/flows';
 import type { ClockPort, CrmGatewayPort, LogPort, StatusStorePort } from '@fieldlink/ports';
-import { CONTENT_TYPES, EventStream, readJsonObject, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '@fieldlink/ui-web-kit';
+import {
+  CONTENT_TYPES,
+  EventStream,
+  readJsonObject,
+  sendIssues,
+  sendJson,
+  startWebServer,
+  type RequestContext,
+  type Route,
+  type WebServerHandle,
+} from '@fieldlink/ui-web-kit';
 import { commandFormsOf, readCommandForm, type CommandForm } from './command-form.js';
 import { readConsoleSnapshot } from './console-snapshot.js';
 import { StatusRowsReader } from './status-rows-reader.js';
@@ -96,8 +106,16 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
     return typeof value === 'string' ? value.trim() : '';
   };
   const actionFailed = (context: RequestContext, error: AlertActionError | { code: string; message: string }): void => {
-    const status = error.code === 'AlertNotFound' || error.code === 'DeviceNotFound' ? 404 : error.code === 'AlertClosed' || error.code === 'AlertInactive' || error.code === 'ActionRefused' ? 409 : 400;
-    const issues = 'issues' in error && Array.isArray(error.issues) && error.issues.length > 0 ? (error.issues as readonly ValidationIssue[]) : [{ path: '(action)', message: error.message }];
+    const status =
+      error.code === 'AlertNotFound' || error.code === 'DeviceNotFound'
+        ? 404
+        : error.code === 'AlertClosed' || error.code === 'AlertInactive' || error.code === 'ActionRefused'
+          ? 409
+          : 400;
+    const issues =
+      'issues' in error && Array.isArray(error.issues) && error.issues.length > 0
+        ? (error.issues as readonly ValidationIssue[])
+        : [{ path: '(action)', message: error.message }];
     sendIssues(context.response, status, issues);
   };
 
@@ -112,9 +130,15 @@ export async function startConsoleServer(options: ConsoleServerOptions): Promise
       path: /^\/api\/devices\/([^/]+)\/aggregates$/,
       handle: async ({ response, url, params }) => {
         const minutes = Number(url.searchParams.get('minutes') ?? '60');
-        if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_CHART_MINUTES) return sendIssues(response, 400, [{ path: 'minutes', message: `expected a whole number from 1 to ${MAX_CHART_MINUTES}` }]);
+        if (!Number.isInteger(minutes) || minutes < 1 || minutes > MAX_CHART_MINUTES)
+          return sendIssues(response, 400, [{ path: 'minutes', message: `expected a whole number from 1 to ${MAX_CHART_MINUTES}` }]);
         const to = now();
-        sendJson(response, 200, { deviceId: params[0], from: to - minutes * 60_000, to, rows: await statusRows.aggregates(params[0]!, to - minutes * 60_000, to) });
+        sendJson(response, 200, {
+          deviceId: params[0],
+          from: to - minutes * 60_000,
+          to,
+          rows: await statusRows.aggregates(params[0]!, to - minutes * 60_000, to),
+        });
       },
     },
     {

@@ -23,14 +23,43 @@ describe('console snapshot', () => {
   it('joins CRM devices with their health, and lists a device the CRM does not know as "Not in CRM"', async () => {
     const crm = new InMemoryCrm(new SequentialIds('a'));
     const statusStore = new InMemoryStatusStore();
-    await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'r1', deviceId: 'thermostat-10', name: 'Hall', registrationStatus: RegistrationStatus.Error, registrationMessage: 'hub said no' }));
+    await crm.upsertDevice(
+      aCrmDevice({
+        deviceRecordId: 'r1',
+        deviceId: 'thermostat-10',
+        name: 'Hall',
+        registrationStatus: RegistrationStatus.Error,
+        registrationMessage: 'hub said no',
+      }),
+    );
     await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'r2', deviceId: 'thermostat-9', name: 'Lab', registrationStatus: RegistrationStatus.InProgress }));
     await statusStore.upsertDeviceHealth({ deviceId: 'stray-1', lastActivityTime: 10, online: true, lastReadings: { Temperature: 60 } });
     const { devices } = await readConsoleSnapshot({ crm, statusStore, now: () => 5000 });
     expect(devices).toEqual([
-      { deviceId: 'stray-1', name: 'stray-1', registration: { value: RegistrationStatus.Unknown, label: 'Not in CRM' }, online: true, lastActivityTime: 10, lastReadings: { Temperature: 60 } },
-      { deviceId: 'thermostat-9', deviceRecordId: 'r2', name: 'Lab', deviceType: 'Thermostat', registration: { value: RegistrationStatus.InProgress, label: 'In Progress' }, lastReadings: {} },
-      { deviceId: 'thermostat-10', deviceRecordId: 'r1', name: 'Hall', deviceType: 'Thermostat', registration: { value: RegistrationStatus.Error, label: 'Error', message: 'hub said no' }, lastReadings: {} },
+      {
+        deviceId: 'stray-1',
+        name: 'stray-1',
+        registration: { value: RegistrationStatus.Unknown, label: 'Not in CRM' },
+        online: true,
+        lastActivityTime: 10,
+        lastReadings: { Temperature: 60 },
+      },
+      {
+        deviceId: 'thermostat-9',
+        deviceRecordId: 'r2',
+        name: 'Lab',
+        deviceType: 'Thermostat',
+        registration: { value: RegistrationStatus.InProgress, label: 'In Progress' },
+        lastReadings: {},
+      },
+      {
+        deviceId: 'thermostat-10',
+        deviceRecordId: 'r1',
+        name: 'Hall',
+        deviceType: 'Thermostat',
+        registration: { value: RegistrationStatus.Error, label: 'Error', message: 'hub said no' },
+        lastReadings: {},
+      },
     ]);
   });
 });

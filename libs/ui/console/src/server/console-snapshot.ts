@@ -90,7 +90,11 @@ export async function readConsoleSnapshot(sources: SnapshotSources): Promise<Con
       deviceRecordId: d.deviceRecordId,
       name: d.name,
       deviceType: d.deviceType,
-      registration: { value: d.registrationStatus, label: labelOf(RegistrationStatus, d.registrationStatus, { InProgress: 'In Progress' }), ...(d.registrationMessage === undefined ? {} : { message: d.registrationMessage }) },
+      registration: {
+        value: d.registrationStatus,
+        label: labelOf(RegistrationStatus, d.registrationStatus, { InProgress: 'In Progress' }),
+        ...(d.registrationMessage === undefined ? {} : { message: d.registrationMessage }),
+      },
       ...healthFields(h),
     };
   });

@@ -19,7 +19,10 @@ describe('status rows as the console reads them (flow 5)', () => {
     await store.writeAggregates([good, { ...good, readingType: 'Humidity', min: 41, max: 41, avg: 41, count: 1 }]);
     await store.upsertDeviceHealth(health);
     const reader = new StatusRowsReader(store);
-    expect(await reader.aggregates('thermostat-1', MINUTE - 60_000, MINUTE)).toEqual([{ ...good, readingType: 'Humidity', min: 41, max: 41, avg: 41, count: 1 }, good]);
+    expect(await reader.aggregates('thermostat-1', MINUTE - 60_000, MINUTE)).toEqual([
+      { ...good, readingType: 'Humidity', min: 41, max: 41, avg: 41, count: 1 },
+      good,
+    ]);
     expect(await reader.health()).toEqual([health]);
   });
 
@@ -27,7 +30,11 @@ describe('status rows as the console reads them (flow 5)', () => {
     const store = new InMemoryStatusStore();
     const log = capturingLog();
     // What a table written by another deployment may hold: an average that is not a number, a half-minute window.
-    await store.writeAggregates([good, { ...good, readingType: 'Humidity', avg: 'n/a' } as unknown as MinuteAggregate, { ...good, windowEnd: MINUTE - 30_000 }]);
+    await store.writeAggregates([
+      good,
+      { ...good, readingType: 'Humidity', avg: 'n/a' } as unknown as MinuteAggregate,
+      { ...good, windowEnd: MINUTE - 30_000 },
+    ]);
     await store.upsertDeviceHealth({ deviceId: 'thermostat-2', lastActivityTime: MINUTE, online: 1, lastReadings: {} } as unknown as DeviceHealth);
     const reader = new StatusRowsReader(store, log);
     expect(await reader.aggregates('thermostat-1', MINUTE - 60_000, MINUTE)).toEqual([good]);

@@ -1,5 +1,13 @@
 import { describeIssues, type Result, type ValidationIssue } from '@fieldlink/domain';
-import { decodeDeviceHealthRow, decodeMinuteAggregateRow, silentLog, type DeviceHealth, type LogPort, type MinuteAggregate, type StatusStorePort } from '@fieldlink/ports';
+import {
+  decodeDeviceHealthRow,
+  decodeMinuteAggregateRow,
+  silentLog,
+  type DeviceHealth,
+  type LogPort,
+  type MinuteAggregate,
+  type StatusStorePort,
+} from '@fieldlink/ports';
 
 /**
  * The status store's rows as the console reads them (flow 5). A store may be a table that another
@@ -31,7 +39,10 @@ export class StatusRowsReader {
         out.push(decoded.value);
         continue;
       }
-      const deviceId = typeof row === 'object' && row !== null && typeof (row as { deviceId?: unknown }).deviceId === 'string' ? (row as { deviceId: string }).deviceId : undefined;
+      const deviceId =
+        typeof row === 'object' && row !== null && typeof (row as { deviceId?: unknown }).deviceId === 'string'
+          ? (row as { deviceId: string }).deviceId
+          : undefined;
       this.log.warn('console.status-row-unreadable', { table, deviceId, issues: describeIssues(decoded.error) });
     }
     return out;

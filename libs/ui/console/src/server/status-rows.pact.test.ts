@@ -9,7 +9,15 @@ import { fileURLToPath } from 'node:url';
 import { InMemoryCrm, InMemoryDeviceRegistry, InMemoryStatusStore, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES, HUB_DEVICE_ID_PATTERN, RegistrationStatus } from '@fieldlink/domain';
 import { AlertActions, CommandRequests, DeviceRegistrations, deviceTypeCommandCatalog } from '@fieldlink/flows';
-import { decodeDeviceHealthRow, decodeMinuteAggregateRow, silentLog, type DeviceHealth, type LogPort, type MinuteAggregate, type StatusStorePort } from '@fieldlink/ports';
+import {
+  decodeDeviceHealthRow,
+  decodeMinuteAggregateRow,
+  silentLog,
+  type DeviceHealth,
+  type LogPort,
+  type MinuteAggregate,
+  type StatusStorePort,
+} from '@fieldlink/ports';
 import type { WebServerHandle } from '@fieldlink/ui-web-kit';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -93,9 +101,19 @@ describe('console ← stream processor (flow 5)', () => {
         await statusStore.writeAggregates(rows as MinuteAggregate[]);
         const log = capturingLog();
         const url = await consoleOver(statusStore, log);
-        const chart = (await (await fetch(`${url}api/devices/${encodeURIComponent(telemetry.DeviceID)}/aggregates?minutes=60`)).json()) as { rows: MinuteAggregate[] };
+        const chart = (await (await fetch(`${url}api/devices/${encodeURIComponent(telemetry.DeviceID)}/aggregates?minutes=60`)).json()) as {
+          rows: MinuteAggregate[];
+        };
         expect(chart.rows).toEqual(rows.map((r) => decodedOrThrow(decodeMinuteAggregateRow(r))));
-        expect(chart.rows).toContainEqual({ deviceId: telemetry.DeviceID, readingType: 'Temperature', windowEnd: WINDOW_END, count: 2, min: 72, max: 86, avg: 79 });
+        expect(chart.rows).toContainEqual({
+          deviceId: telemetry.DeviceID,
+          readingType: 'Temperature',
+          windowEnd: WINDOW_END,
+          count: 2,
+          min: 72,
+          max: 86,
+          avg: 79,
+        });
         expect(log.warnings).toEqual([]);
       });
   });
@@ -123,9 +141,23 @@ describe('console ← stream processor (flow 5)', () => {
         const snapshot = (await (await fetch(`${url}api/snapshot`)).json()) as { devices: Array<Record<string, unknown>> };
         const [health] = rows.map((r) => decodedOrThrow(decodeDeviceHealthRow(r)));
         expect(snapshot.devices).toEqual([
-          { deviceId: telemetry.DeviceID, deviceRecordId: 'dev-1', name: 'Lobby', deviceType: 'Thermostat', registration: { value: RegistrationStatus.Registered, label: 'Registered' }, online: true, lastActivityTime: health!.lastActivityTime, lastReadings: health!.lastReadings },
+          {
+            deviceId: telemetry.DeviceID,
+            deviceRecordId: 'dev-1',
+            name: 'Lobby',
+            deviceType: 'Thermostat',
+            registration: { value: RegistrationStatus.Registered, label: 'Registered' },
+            online: true,
+            lastActivityTime: health!.lastActivityTime,
+            lastReadings: health!.lastReadings,
+          },
         ]);
-        expect(health).toEqual({ deviceId: telemetry.DeviceID, lastActivityTime: Date.parse(second.enqueuedTime), online: true, lastReadings: { Temperature: 72, Humidity: 43 } });
+        expect(health).toEqual({
+          deviceId: telemetry.DeviceID,
+          lastActivityTime: Date.parse(second.enqueuedTime),
+          online: true,
+          lastReadings: { Temperature: 72, Humidity: 43 },
+        });
         expect(log.warnings).toEqual([]);
       });
   });

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { ChromiumNotFoundError, findChromium } from './test-browser.js';
 
-const only = (...paths: string[]) => (path: string) => paths.includes(path);
+const only =
+  (...paths: string[]) =>
+  (path: string) =>
+    paths.includes(path);
 
 describe('findChromium', () => {
   it('takes FIELDLINK_CHROMIUM first, then Debian’s /usr/bin/chromium, then Playwright’s download', () => {
@@ -13,7 +16,11 @@ describe('findChromium', () => {
   it('with none, fails with one line saying what to install, and no stack trace', () => {
     const failure = (() => {
       try {
-        findChromium({}, () => false, () => '/pw/chrome');
+        findChromium(
+          {},
+          () => false,
+          () => '/pw/chrome',
+        );
       } catch (e) {
         return e;
       }
@@ -25,6 +32,8 @@ describe('findChromium', () => {
   });
 
   it('refuses a FIELDLINK_CHROMIUM that does not exist, naming it, rather than falling back', () => {
-    expect(() => findChromium({ FIELDLINK_CHROMIUM: '/nowhere/chrome' }, only('/usr/bin/chromium'))).toThrow('FIELDLINK_CHROMIUM is /nowhere/chrome, which does not exist');
+    expect(() => findChromium({ FIELDLINK_CHROMIUM: '/nowhere/chrome' }, only('/usr/bin/chromium'))).toThrow(
+      'FIELDLINK_CHROMIUM is /nowhere/chrome, which does not exist',
+    );
   });
 });

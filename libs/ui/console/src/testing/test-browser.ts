@@ -23,15 +23,23 @@ export class ChromiumNotFoundError extends Error {
  * first of CHROMIUM_CANDIDATES, else one Playwright downloaded (`npx playwright install chromium`).
  * Playwright never downloads a browser here. None: a ChromiumNotFoundError saying what to install.
  */
-export function findChromium(env: NodeJS.ProcessEnv = process.env, exists: (path: string) => boolean = existsSync, playwrights: () => string | undefined = playwrightChromium): string {
+export function findChromium(
+  env: NodeJS.ProcessEnv = process.env,
+  exists: (path: string) => boolean = existsSync,
+  playwrights: () => string | undefined = playwrightChromium,
+): string {
   const named = env['FIELDLINK_CHROMIUM'];
   if (named !== undefined && named !== '') {
     if (exists(named)) return named;
-    throw new ChromiumNotFoundError(`FIELDLINK_CHROMIUM is ${named}, which does not exist: point it at a Chromium or Chrome executable, or unset it and install Debian's package (apt-get install chromium)`);
+    throw new ChromiumNotFoundError(
+      `FIELDLINK_CHROMIUM is ${named}, which does not exist: point it at a Chromium or Chrome executable, or unset it and install Debian's package (apt-get install chromium)`,
+    );
   }
   const found = [...CHROMIUM_CANDIDATES, playwrights()].find((path): path is string => path !== undefined && exists(path));
   if (found !== undefined) return found;
-  throw new ChromiumNotFoundError(`no Chromium for the browser tests (looked at ${CHROMIUM_CANDIDATES.join(', ')} and Playwright's own): install Debian's package (apt-get install chromium) or set FIELDLINK_CHROMIUM to a Chromium executable`);
+  throw new ChromiumNotFoundError(
+    `no Chromium for the browser tests (looked at ${CHROMIUM_CANDIDATES.join(', ')} and Playwright's own): install Debian's package (apt-get install chromium) or set FIELDLINK_CHROMIUM to a Chromium executable`,
+  );
 }
 
 function playwrightChromium(): string | undefined {
@@ -57,7 +65,15 @@ export async function launchTestBrowser(): Promise<TestBrowser> {
     executablePath,
     headless: true,
     viewport: { width: 1360, height: 900 },
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
+    args: [
+      '--no-sandbox',
+      '--disable-background-networking',
+      '--disable-gpu',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
   });
   return {
     context,

@@ -68,7 +68,13 @@ describe('thermostat simulator honours the pact of the orchestrator: command ack
   afterEach(close);
 
   it(`answers every command of ${PACT_FILE} from its real fleet through the hub`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-orchestrator', provider: 'fieldlink-thermostat-simulator', pactFile: PACT_FILE, providerProject: 'ui-thermostat-simulator', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-orchestrator',
+      provider: 'fieldlink-thermostat-simulator',
+      pactFile: PACT_FILE,
+      providerProject: 'ui-thermostat-simulator',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

@@ -32,6 +32,10 @@ export const feedbackOnlyAcknowledger: CommandAcknowledger = async () => undefin
 export const telemetryCommandAcknowledger =
   (newEventToken: () => string = randomUUID): CommandAcknowledger =>
   async (connection, answer) => {
-    const ack = commandAckField({ commandId: answer.messageId, status: answer.outcome === 'completed' ? 'Applied' : 'Refused', ...(answer.reason === undefined ? {} : { reason: answer.reason }) });
+    const ack = commandAckField({
+      commandId: answer.messageId,
+      status: answer.outcome === 'completed' ? 'Applied' : 'Refused',
+      ...(answer.reason === undefined ? {} : { reason: answer.reason }),
+    });
     await connection.sendTelemetry(encodeJsonBody({ DeviceID: answer.deviceId, EventToken: newEventToken(), ...ack }), { messageType: 'commandAck' });
   };

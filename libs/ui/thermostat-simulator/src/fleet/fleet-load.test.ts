@@ -57,8 +57,14 @@ describe('runFleetLoad', () => {
 
   it('refuses an unbounded or empty run, naming the option', async () => {
     const fleet = new ThermostatFleet({ deviceClient: countingClient().client });
-    expect(await runFleetLoad(fleet, { devices: 0, messagesPerSecond: 1, durationMs: 1 })).toMatchObject({ ok: false, error: { code: 'InvalidValue', path: 'devices' } });
-    expect(await runFleetLoad(fleet, { devices: 1, messagesPerSecond: 1, durationMs: Infinity })).toMatchObject({ ok: false, error: { code: 'InvalidValue', path: 'durationMs' } });
+    expect(await runFleetLoad(fleet, { devices: 0, messagesPerSecond: 1, durationMs: 1 })).toMatchObject({
+      ok: false,
+      error: { code: 'InvalidValue', path: 'devices' },
+    });
+    expect(await runFleetLoad(fleet, { devices: 1, messagesPerSecond: 1, durationMs: Infinity })).toMatchObject({
+      ok: false,
+      error: { code: 'InvalidValue', path: 'durationMs' },
+    });
   });
 
   it('stops early when its signal aborts', async () => {

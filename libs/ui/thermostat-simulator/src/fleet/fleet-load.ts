@@ -31,9 +31,12 @@ const PACE_MS = 10;
 
 /** Validates load options; each problem names the option and what was expected. */
 export function checkFleetLoadOptions(options: FleetLoadOptions): Result<FleetLoadOptions, FleetError> {
-  if (!Number.isInteger(options.devices) || options.devices < 1 || options.devices > 100_000) return err(fleetError('InvalidValue', 'devices', 'expected a whole number from 1 to 100000'));
-  if (!Number.isFinite(options.messagesPerSecond) || options.messagesPerSecond <= 0 || options.messagesPerSecond > 1_000_000) return err(fleetError('InvalidValue', 'messagesPerSecond', 'expected a number above 0 and at most 1000000'));
-  if (!Number.isFinite(options.durationMs) || options.durationMs <= 0 || options.durationMs > MAX_DURATION_MS) return err(fleetError('InvalidValue', 'durationMs', `expected a number above 0 and at most ${MAX_DURATION_MS}`));
+  if (!Number.isInteger(options.devices) || options.devices < 1 || options.devices > 100_000)
+    return err(fleetError('InvalidValue', 'devices', 'expected a whole number from 1 to 100000'));
+  if (!Number.isFinite(options.messagesPerSecond) || options.messagesPerSecond <= 0 || options.messagesPerSecond > 1_000_000)
+    return err(fleetError('InvalidValue', 'messagesPerSecond', 'expected a number above 0 and at most 1000000'));
+  if (!Number.isFinite(options.durationMs) || options.durationMs <= 0 || options.durationMs > MAX_DURATION_MS)
+    return err(fleetError('InvalidValue', 'durationMs', `expected a number above 0 and at most ${MAX_DURATION_MS}`));
   return ok(options);
 }
 

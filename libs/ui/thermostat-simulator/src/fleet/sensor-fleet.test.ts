@@ -34,7 +34,13 @@ const setup = async () => {
   const client = new RecordingDeviceClient();
   const answers: CommandAnswer[] = [];
   let n = 0;
-  const fleet = new SensorFleet({ deviceClient: client, deviceType: PRESSURE_SENSOR, simulation: { Pressure: { normal: 300, driftPerMinute: 600 } }, newEventToken: () => `t-${++n}`, acknowledge: async (_l, a) => void answers.push(a) });
+  const fleet = new SensorFleet({
+    deviceClient: client,
+    deviceType: PRESSURE_SENSOR,
+    simulation: { Pressure: { normal: 300, driftPerMinute: 600 } },
+    newEventToken: () => `t-${++n}`,
+    acknowledge: async (_l, a) => void answers.push(a),
+  });
   await fleet.addDevice('pressuresensor-1', true);
   await fleet.addDevice('pressuresensor-2');
   return { client, answers, fleet };

@@ -1,6 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { err, isHubDeviceId, ok, validateCommand, type DeviceTypeDefinition, type Result } from '@fieldlink/domain';
-import { encodeJsonBody, silentLog, type DeviceClientPort, type DeviceConnection, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
+import {
+  encodeJsonBody,
+  silentLog,
+  type DeviceClientPort,
+  type DeviceConnection,
+  type DeviceMessageOutcome,
+  type LogPort,
+  type ReceivedCloudToDeviceMessage,
+} from '@fieldlink/ports';
 import { telemetryCommandAcknowledger, type CommandAcknowledger } from './command-acknowledgement.js';
 import { alreadyInFleet, fleetError, type FleetError } from './fleet-error.js';
 import { HandledMessages } from './handled-messages.js';
@@ -135,7 +143,8 @@ export class SensorFleet {
   private async runTick(elapsedMs: number): Promise<void> {
     for (const s of [...this.devices.values()]) {
       if (s.drifting) {
-        for (const r of this.options.deviceType.readings) s.values[r] = round1(s.values[r]! + ((this.options.simulation[r]?.driftPerMinute ?? 0) * elapsedMs) / 60_000);
+        for (const r of this.options.deviceType.readings)
+          s.values[r] = round1(s.values[r]! + ((this.options.simulation[r]?.driftPerMinute ?? 0) * elapsedMs) / 60_000);
       }
       if (s.link === undefined) continue;
       try {
@@ -156,7 +165,8 @@ export class SensorFleet {
       payload = undefined;
     }
     const checked = validateCommand(this.options.deviceType, payload);
-    const name = typeof (payload as { CommandName?: unknown } | undefined)?.CommandName === 'string' ? (payload as { CommandName: string }).CommandName : undefined;
+    const name =
+      typeof (payload as { CommandName?: unknown } | undefined)?.CommandName === 'string' ? (payload as { CommandName: string }).CommandName : undefined;
     let command: SensorCommand;
     if (checked.ok) {
       const set = readingsIn(checked.value.Parameters, new Set(this.options.deviceType.readings));
@@ -165,7 +175,12 @@ export class SensorFleet {
         s.drifting = false;
       }
       command = { messageId: message.messageId, name: checked.value.CommandName, outcome: 'completed' };
-      this.log.info('device.command-completed', { correlationId: message.correlationId, deviceId: s.deviceId, command: checked.value.CommandName, messageId: message.messageId });
+      this.log.info('device.command-completed', {
+        correlationId: message.correlationId,
+        deviceId: s.deviceId,
+        command: checked.value.CommandName,
+        messageId: message.messageId,
+      });
     } else {
       const reason = checked.error.map((i) => `${i.path}: ${i.message}`).join('; ');
       command = { messageId: message.messageId, ...(name === undefined ? {} : { name }), outcome: 'rejected', reason };
@@ -193,7 +208,13 @@ export class SensorFleet {
   }
 
   private view(s: Sensor): SensorView {
-    return { deviceId: s.deviceId, deviceType: this.options.deviceType.name, values: { ...s.values }, drifting: s.drifting, ...(s.lastCommand === undefined ? {} : { lastCommand: s.lastCommand }) };
+    return {
+      deviceId: s.deviceId,
+      deviceType: this.options.deviceType.name,
+      values: { ...s.values },
+      drifting: s.drifting,
+      ...(s.lastCommand === undefined ? {} : { lastCommand: s.lastCommand }),
+    };
   }
 }
 

@@ -51,7 +51,11 @@ describe('thermostat simulator ← orchestrator (flows 16–19)', () => {
     const command = cfsCommand('Reset Thermostat');
     await pact
       .addAsynchronousInteraction()
-      .given('a command was requested for a thermostat', { deviceId: DEVICE, commandName: command.CommandName, parameters: command.Parameters as Record<string, string> })
+      .given('a command was requested for a thermostat', {
+        deviceId: DEVICE,
+        commandName: command.CommandName,
+        parameters: command.Parameters as Record<string, string>,
+      })
       .expectsToReceive('a Reset Thermostat command', (b) => b.withJSONContent({ CommandName: 'Reset Thermostat', Parameters: {} }))
       .executeTest(async (message) => {
         const { view, feedback } = await deliverToThermostat(message.contents.content);
@@ -66,7 +70,11 @@ describe('thermostat simulator ← orchestrator (flows 16–19)', () => {
     const text = String(command.Parameters['Message']);
     await pact
       .addAsynchronousInteraction()
-      .given('a command was requested for a thermostat', { deviceId: DEVICE, commandName: command.CommandName, parameters: command.Parameters as Record<string, string> })
+      .given('a command was requested for a thermostat', {
+        deviceId: DEVICE,
+        commandName: command.CommandName,
+        parameters: command.Parameters as Record<string, string>,
+      })
       .expectsToReceive('a Notification command', (b) => b.withJSONContent({ CommandName: 'Notification', Parameters: { Message: like(text) } }))
       .executeTest(async (message) => {
         const { view, feedback } = await deliverToThermostat(message.contents.content);
@@ -83,7 +91,10 @@ describe('thermostat simulator ← orchestrator (flows 16–19)', () => {
       .addAsynchronousInteraction()
       .given('a command was requested for a thermostat', { deviceId: DEVICE, commandName: command.CommandName, parameters: { Reading: reading } })
       .expectsToReceive('a Set Values command', (b) =>
-        b.withJSONContent({ CommandName: 'Set Values', Parameters: { Reading: { Temperature: regex(NUMBER_AS_TEXT, reading.Temperature), Humidity: regex(NUMBER_AS_TEXT, reading.Humidity) } } }),
+        b.withJSONContent({
+          CommandName: 'Set Values',
+          Parameters: { Reading: { Temperature: regex(NUMBER_AS_TEXT, reading.Temperature), Humidity: regex(NUMBER_AS_TEXT, reading.Humidity) } },
+        }),
       )
       .executeTest(async (message) => {
         const { view, feedback } = await deliverToThermostat(message.contents.content);

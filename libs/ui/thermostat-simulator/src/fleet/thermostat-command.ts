@@ -59,7 +59,8 @@ export function parseThermostatCommand(body: Uint8Array | string): Result<Thermo
       const humidity = readNumber(reading['Humidity'], ['Parameters', 'Reading', 'Humidity']);
       if (!humidity.ok) return humidity;
       if (temperature.value === undefined && humidity.value === undefined) return err(issue(['Parameters', 'Reading'], 'expected Temperature and/or Humidity'));
-      if (humidity.value !== undefined && (humidity.value < 0 || humidity.value > 100)) return err(issue(['Parameters', 'Reading', 'Humidity'], 'expected a percentage from 0 to 100'));
+      if (humidity.value !== undefined && (humidity.value < 0 || humidity.value > 100))
+        return err(issue(['Parameters', 'Reading', 'Humidity'], 'expected a percentage from 0 to 100'));
       return ok({
         name,
         ...(temperature.value === undefined ? {} : { temperature: temperature.value }),

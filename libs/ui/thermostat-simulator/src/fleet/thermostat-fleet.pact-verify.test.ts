@@ -79,7 +79,13 @@ describe('thermostat simulator honours the pact of the stream processor (flows 1
   });
 
   it(`sends every message of ${PACT_FILE} from its real fleet through the hub`, async () => {
-    const summary = await verifyAndRecord({ consumer: 'fieldlink-stream-processor', provider: 'fieldlink-thermostat-simulator', pactFile: PACT_FILE, providerProject: 'ui-thermostat-simulator', options: { stateHandlers, messageProviders } });
+    const summary = await verifyAndRecord({
+      consumer: 'fieldlink-stream-processor',
+      provider: 'fieldlink-thermostat-simulator',
+      pactFile: PACT_FILE,
+      providerProject: 'ui-thermostat-simulator',
+      options: { stateHandlers, messageProviders },
+    });
     expect(summary.interactionResults.length).toBeGreaterThan(0);
     expect(summary.result, summary.failure).toBe(true);
   });

@@ -17,7 +17,11 @@ class RecordingDeviceClient implements DeviceClientPort {
     return {
       deviceId,
       sendTelemetry: async (body, properties) => {
-        this.sent.push({ deviceId, body: JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>, ...(properties === undefined ? {} : { properties }) });
+        this.sent.push({
+          deviceId,
+          body: JSON.parse(new TextDecoder().decode(body)) as Record<string, unknown>,
+          ...(properties === undefined ? {} : { properties }),
+        });
       },
       onCloudToDeviceMessage: (handler) => void this.handlers.set(deviceId, handler),
       reportProperties: async () => undefined,
@@ -55,15 +59,26 @@ describe('ThermostatFleet', () => {
     await fleet.addDevice('thermostat-2');
     await fleet.tick();
     expect(client.sent).toEqual([
-      { deviceId: 'thermostat-1', body: { DeviceID: 'thermostat-1', Temperature: 65, Humidity: 40, EventToken: 'token-1' }, properties: { messageType: 'telemetry' } },
-      { deviceId: 'thermostat-2', body: { DeviceID: 'thermostat-2', Temperature: 62, Humidity: 45, EventToken: 'token-2' }, properties: { messageType: 'telemetry' } },
+      {
+        deviceId: 'thermostat-1',
+        body: { DeviceID: 'thermostat-1', Temperature: 65, Humidity: 40, EventToken: 'token-1' },
+        properties: { messageType: 'telemetry' },
+      },
+      {
+        deviceId: 'thermostat-2',
+        body: { DeviceID: 'thermostat-2', Temperature: 62, Humidity: 45, EventToken: 'token-2' },
+        properties: { messageType: 'telemetry' },
+      },
     ]);
     expect(fleet.get('thermostat-1')).toMatchObject({ connection: 'connected', telemetrySent: 1, lastSentAt: 1_000 });
   });
 
   it('refuses a device id IoT Hub would refuse, and a second device with the same id', async () => {
     const { fleet } = setup();
-    expect(await fleet.addDevice('bad id')).toMatchObject({ ok: false, error: { code: 'InvalidDeviceId', path: 'deviceId', message: expect.stringContaining('not an IoT Hub device id') } });
+    expect(await fleet.addDevice('bad id')).toMatchObject({
+      ok: false,
+      error: { code: 'InvalidDeviceId', path: 'deviceId', message: expect.stringContaining('not an IoT Hub device id') },
+    });
     await fleet.addDevice('t-1');
     expect(await fleet.addDevice('t-1')).toEqual({ ok: false, error: { code: 'DeviceExists', path: 'deviceId', message: '"t-1" is in the fleet already' } });
   });
@@ -87,7 +102,10 @@ describe('ThermostatFleet', () => {
     await fleet.tick(1_000);
     expect(fleet.get('t-1')?.temperature).toBe(69);
     expect(fleet.nudge('t-1', 10)).toMatchObject({ ok: true, value: { temperature: 79 } });
-    expect(fleet.nudge('nobody', 1)).toEqual({ ok: false, error: { code: 'DeviceNotFound', path: 'deviceId', message: 'no thermostat "nobody" in the fleet' } });
+    expect(fleet.nudge('nobody', 1)).toEqual({
+      ok: false,
+      error: { code: 'DeviceNotFound', path: 'deviceId', message: 'no thermostat "nobody" in the fleet' },
+    });
   });
 
   it('sends nothing while paused, heartbeats included, and resumes when unpaused', async () => {
@@ -107,7 +125,11 @@ describe('ThermostatFleet', () => {
     await fleet.addDevice('t-1', { temperature: 75 });
     fleet.setDrift('t-1', 30);
     expect(await client.deliver('t-1', { CommandName: 'Set Values', Parameters: { Reading: { Temperature: '30', Humidity: '30' } } })).toBe('complete');
-    expect(fleet.get('t-1')).toMatchObject({ target: 30, humidityTarget: 30, lastCommand: { name: 'Set Values', outcome: 'completed', messageId: 'c2d-1', correlationId: 'corr-1' } });
+    expect(fleet.get('t-1')).toMatchObject({
+      target: 30,
+      humidityTarget: 30,
+      lastCommand: { name: 'Set Values', outcome: 'completed', messageId: 'c2d-1', correlationId: 'corr-1' },
+    });
     const temperatures: number[] = [];
     for (let i = 0; i < 60; i++) {
       await fleet.tick(1_000);
@@ -155,7 +177,8 @@ describe('ThermostatFleet', () => {
     let release: () => void = () => undefined;
     const answering = new Promise<void>((r) => (release = r));
     const answers: string[] = [];
-    const { client, fleet } = setup({ acknowledge: async (_link, a) => {
+    const { client, fleet } = setup({
+      acknowledge: async (_link, a) => {
         answers.push(a.messageId);
         await answering;
       },
@@ -181,7 +204,11 @@ describe('ThermostatFleet', () => {
 
   it.each([
     ['an unknown command', { CommandName: 'Self Destruct', Parameters: {} }, 'CommandName: "Self Destruct" is not a thermostat command'],
-    ['non-numeric Set Values', { CommandName: 'Set Values', Parameters: { Reading: { Temperature: 'warm' } } }, 'Parameters.Reading.Temperature: expected a number'],
+    [
+      'non-numeric Set Values',
+      { CommandName: 'Set Values', Parameters: { Reading: { Temperature: 'warm' } } },
+      'Parameters.Reading.Temperature: expected a number',
+    ],
     ['a Notification without a message', { CommandName: 'Notification', Parameters: { Message: '' } }, 'Parameters.Message: expected a non-empty string'],
     ['a body that is not JSON', '{"CommandName":', 'body: is not JSON'],
   ])('rejects %s with the reason, and changes nothing', async (_what, payload, reason) => {

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { err, isHubDeviceId, ok, type Result } from '@fieldlink/domain';
-import { encodeJsonBody, encodeTelemetry, silentLog, type ClockPort, type DeviceClientPort, type DeviceMessageOutcome, type LogPort, type ReceivedCloudToDeviceMessage } from '@fieldlink/ports';
+import {
+  encodeJsonBody,
+  encodeTelemetry,
+  silentLog,
+  type ClockPort,
+  type DeviceClientPort,
+  type DeviceMessageOutcome,
+  type LogPort,
+  type ReceivedCloudToDeviceMessage,
+} from '@fieldlink/ports';
 import { telemetryCommandAcknowledger, type CommandAcknowledger } from './command-acknowledgement.js';
 import { alreadyInFleet, fleetError, notInFleet, type FleetError } from './fleet-error.js';
 import { applyCommand, commandNameOf, newThermostat, round1, stepUnit, toView, type Thermostat } from './simulated-thermostat.js';
@@ -93,7 +102,10 @@ export class ThermostatFleet {
 
   /** Adds a thermostat and connects it as `deviceId`. A connection failure leaves it in the fleet, `failed`, with the reason. */
   async addDevice(deviceId: string, values: Partial<ThermostatDefaults> = {}): Promise<Result<ThermostatView, FleetError>> {
-    if (!isHubDeviceId(deviceId)) return err(fleetError('InvalidDeviceId', 'deviceId', `"${deviceId}" is not an IoT Hub device id (1–128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ')`));
+    if (!isHubDeviceId(deviceId))
+      return err(
+        fleetError('InvalidDeviceId', 'deviceId', `"${deviceId}" is not an IoT Hub device id (1–128 letters, digits or - : . + % _ # * ? ! ( ) , = @ ; $ ')`),
+      );
     if (this.devices.has(deviceId)) return err(alreadyInFleet(deviceId));
     const defaults: ThermostatDefaults = { ...this.defaults, ...values };
     for (const [key, value] of Object.entries(defaults)) if (!Number.isFinite(value)) return err(fleetError('InvalidValue', key, 'expected a finite number'));
@@ -215,7 +227,9 @@ export class ThermostatFleet {
     const eventToken = this.newEventToken();
     const { temperature, humidity } = t.state;
     try {
-      await t.link.sendTelemetry(encodeTelemetry({ DeviceID: t.deviceId, Temperature: temperature, Humidity: humidity, EventToken: eventToken }), { messageType: 'telemetry' });
+      await t.link.sendTelemetry(encodeTelemetry({ DeviceID: t.deviceId, Temperature: temperature, Humidity: humidity, EventToken: eventToken }), {
+        messageType: 'telemetry',
+      });
     } catch (e) {
       this.sendFailed(t, e);
       return err(fleetError('SendFailed', 'deviceId', (e as Error).message));
@@ -277,11 +291,21 @@ export class ThermostatFleet {
     if (parsed.ok) {
       applyCommand(t, parsed.value, receivedAt, this.approachPerMinute);
       command = { ...base, name: parsed.value.name, outcome: 'completed' };
-      this.log.info('device.command-completed', { correlationId: message.correlationId, deviceId: t.deviceId, command: parsed.value.name, messageId: message.messageId });
+      this.log.info('device.command-completed', {
+        correlationId: message.correlationId,
+        deviceId: t.deviceId,
+        command: parsed.value.name,
+        messageId: message.messageId,
+      });
     } else {
       const name = commandNameOf(body);
       command = { ...base, ...(name === undefined ? {} : { name }), outcome: 'rejected', reason: describeIssue(parsed.error) };
-      this.log.warn('device.command-rejected', { correlationId: message.correlationId, deviceId: t.deviceId, messageId: message.messageId, reason: describeIssue(parsed.error) });
+      this.log.warn('device.command-rejected', {
+        correlationId: message.correlationId,
+        deviceId: t.deviceId,
+        messageId: message.messageId,
+        reason: describeIssue(parsed.error),
+      });
     }
     t.lastCommand = command;
     // Remembered before the answer is awaited, so a copy arriving meanwhile is not applied twice.

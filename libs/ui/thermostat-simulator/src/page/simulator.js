@@ -90,7 +90,10 @@ function render(device) {
   badge.dataset.state = connection;
   badge.title = device.connectionError ?? '';
   const c = device.lastCommand;
-  set('command', c === undefined ? 'none yet' : `${c.name ?? 'unreadable'} · ${c.outcome === 'completed' ? 'done' : `rejected: ${c.reason}`} · ${time(c.receivedAt)}`);
+  set(
+    'command',
+    c === undefined ? 'none yet' : `${c.name ?? 'unreadable'} · ${c.outcome === 'completed' ? 'done' : `rejected: ${c.reason}`} · ${time(c.receivedAt)}`,
+  );
   $('[data-field="command"]', card).dataset.outcome = c?.outcome ?? '';
   const n = device.lastNotification;
   set('notification', n === undefined ? 'none yet' : `“${n.message}” · ${time(n.receivedAt)}`);
@@ -118,7 +121,12 @@ function summarise() {
   const hot = all.filter((d) => d.temperature > threshold).length;
   $('#summary').innerHTML = '';
   /** @type {Array<[string, number, string]>} */
-  const stats = [['thermostats', all.length, ''], ['sending', connected, 'ok'], ['paused', paused, paused ? 'warn' : ''], [`over ${threshold}°`, hot, hot ? 'hot' : '']];
+  const stats = [
+    ['thermostats', all.length, ''],
+    ['sending', connected, 'ok'],
+    ['paused', paused, paused ? 'warn' : ''],
+    [`over ${threshold}°`, hot, hot ? 'hot' : ''],
+  ];
   for (const [label, value, kind] of stats) {
     const item = document.createElement('span');
     item.className = `stat ${kind}`;

@@ -7,18 +7,24 @@ const fieldNames = fc.constantFrom('deviceId', 'temperature', 'humidity', 'targe
 
 describe('simulator page form reader, fuzzed', () => {
   it('property: any posted object read as text, numbers and booleans gives values or typed issues, never a throw or a hang', () => {
-    const body = fc.oneof(nearValid({ deviceId: 'thermostat-9', temperature: 64, humidity: '40', target: '62', degrees: 5, perMinute: -3, paused: true }), fc.dictionary(fc.oneof(fieldNames, fc.string({ maxLength: 12 })), awkward, { maxKeys: 5 }));
+    const body = fc.oneof(
+      nearValid({ deviceId: 'thermostat-9', temperature: 64, humidity: '40', target: '62', degrees: 5, perMinute: -3, paused: true }),
+      fc.dictionary(fc.oneof(fieldNames, fc.string({ maxLength: 12 })), awkward, { maxKeys: 5 }),
+    );
     fc.assert(
-      fc.property(body, fc.array(fc.tuple(fc.constantFrom('text', 'number', 'optionalNumber', 'boolean'), fieldNames), { minLength: 1, maxLength: 6 }), (posted, reads) =>
-        expectTypedAnswer(() => {
-          const fields = new FormFields(posted);
-          for (const [how, name] of reads) {
-            if (how === 'text') fields.text(name);
-            else if (how === 'boolean') fields.boolean(name);
-            else fields[how](name, { min: -100, max: 100 });
-          }
-          return fields.result(() => undefined);
-        }),
+      fc.property(
+        body,
+        fc.array(fc.tuple(fc.constantFrom('text', 'number', 'optionalNumber', 'boolean'), fieldNames), { minLength: 1, maxLength: 6 }),
+        (posted, reads) =>
+          expectTypedAnswer(() => {
+            const fields = new FormFields(posted);
+            for (const [how, name] of reads) {
+              if (how === 'text') fields.text(name);
+              else if (how === 'boolean') fields.boolean(name);
+              else fields[how](name, { min: -100, max: 100 });
+            }
+            return fields.result(() => undefined);
+          }),
       ),
       { numRuns: 1_000 },
     );
@@ -27,7 +33,12 @@ describe('simulator page form reader, fuzzed', () => {
 
 describe('FormFields', () => {
   it('names a value that is not a number briefly, even one nested 20,000 levels deep (printing it whole overflowed the stack)', () => {
-    const fields = new FormFields({ degrees: JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`) as unknown, target: 'x'.repeat(1_000), humidity: 'lots', paused: { a: 1 } });
+    const fields = new FormFields({
+      degrees: JSON.parse(`${'['.repeat(20_000)}${']'.repeat(20_000)}`) as unknown,
+      target: 'x'.repeat(1_000),
+      humidity: 'lots',
+      paused: { a: 1 },
+    });
     fields.number('degrees');
     fields.number('target');
     fields.number('humidity');

@@ -87,12 +87,22 @@ describe('simulator server', () => {
 
   it('prepares a device added on the page before it connects, and refuses it with the reason (409, not added) when preparing fails; an id the fleet refuses is never prepared', async () => {
     const prepared: string[] = [];
-    const url = await start({ prepareDevice: async (deviceId) => (prepared.push(deviceId), deviceId === 'refused-1' ? { ok: false, error: { code: 'RegistrationRefused', message: 'the hub refused to register it: quota' } } : { ok: true, value: undefined }) });
+    const url = await start({
+      prepareDevice: async (deviceId) => (
+        prepared.push(deviceId),
+        deviceId === 'refused-1'
+          ? { ok: false, error: { code: 'RegistrationRefused', message: 'the hub refused to register it: quota' } }
+          : { ok: true, value: undefined }
+      ),
+    });
     expect((await post(`${url}api/devices`, { deviceId: 'thermostat-9' })).status).toBe(200);
     expect(fleet.get('thermostat-9')).toBeDefined();
     const refused = await post(`${url}api/devices`, { deviceId: 'refused-1' });
     expect(refused.status).toBe(409);
-    expect(await refused.json()).toEqual({ ok: false, issues: [{ path: 'deviceId', message: '"refused-1" cannot be added: the hub refused to register it: quota' }] });
+    expect(await refused.json()).toEqual({
+      ok: false,
+      issues: [{ path: 'deviceId', message: '"refused-1" cannot be added: the hub refused to register it: quota' }],
+    });
     expect(fleet.get('refused-1')).toBeUndefined();
     expect((await post(`${url}api/devices`, { deviceId: 'not a hub id' })).status).toBe(400);
     expect((await post(`${url}api/devices`, { deviceId: 'thermostat-1' })).status).toBe(400);
@@ -145,7 +155,9 @@ describe('the token rule', () => {
       request({ host: '127.0.0.1', port, path: '/api/fleet', headers: { host: `evil.example:${port}` } }, (res) => {
         res.resume();
         resolve(res.statusCode ?? 0);
-      }).on('error', reject).end();
+      })
+        .on('error', reject)
+        .end();
     });
     expect(status).toBe(421);
   });

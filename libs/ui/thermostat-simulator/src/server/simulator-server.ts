@@ -1,7 +1,17 @@
 import { fileURLToPath } from 'node:url';
 import { isHubDeviceId, type CodedError, type Result } from '@fieldlink/domain';
 import type { LogPort } from '@fieldlink/ports';
-import { CONTENT_TYPES, EventStream, readJsonObject, sendIssues, sendJson, startWebServer, type RequestContext, type Route, type WebServerHandle } from '@fieldlink/ui-web-kit';
+import {
+  CONTENT_TYPES,
+  EventStream,
+  readJsonObject,
+  sendIssues,
+  sendJson,
+  startWebServer,
+  type RequestContext,
+  type Route,
+  type WebServerHandle,
+} from '@fieldlink/ui-web-kit';
 import type { FleetError } from '../fleet/fleet-error.js';
 import type { ThermostatFleet } from '../fleet/thermostat-fleet.js';
 import type { FleetEvent, ThermostatView } from '../fleet/thermostat-view.js';
@@ -100,9 +110,14 @@ export async function startSimulatorServer(options: SimulatorServerOptions): Pro
         // An id the fleet refuses anyway (not a hub id, already there) is answered by the fleet below, never prepared.
         if (fleet.get(deviceId) === undefined && isHubDeviceId(deviceId)) {
           const prepared = await options.prepareDevice?.(deviceId);
-          if (prepared !== undefined && !prepared.ok) return sendIssues(context.response, 409, [{ path: 'deviceId', message: `"${deviceId}" cannot be added: ${prepared.error.message}` }]);
+          if (prepared !== undefined && !prepared.ok)
+            return sendIssues(context.response, 409, [{ path: 'deviceId', message: `"${deviceId}" cannot be added: ${prepared.error.message}` }]);
         }
-        const values = { ...(temperature === undefined ? {} : { temperature }), ...(humidity === undefined ? {} : { humidity }), ...(target === undefined ? { ...(temperature === undefined ? {} : { target: temperature }) } : { target }) };
+        const values = {
+          ...(temperature === undefined ? {} : { temperature }),
+          ...(humidity === undefined ? {} : { humidity }),
+          ...(target === undefined ? { ...(temperature === undefined ? {} : { target: temperature }) } : { target }),
+        };
         answer(context, await fleet.addDevice(deviceId, values));
       }),
     },

@@ -44,7 +44,13 @@ export async function adapterGenerator(tree: Tree, options: AdapterGeneratorOpti
   if (template === undefined) throw new Error(`adapter: no template for port '${options.port}'; expected one of ${ADAPTER_PORTS.join(', ')}`);
   const root = joinPathFragments('libs/adapters', options.name);
   if (tree.exists(root)) throw new Error(`adapter: ${root} exists already`);
-  const n: Names = { file: options.name, className: names(options.name).className, project: `adapter-${options.name}`, packageName: `@fieldlink/adapter-${options.name}`, root };
+  const n: Names = {
+    file: options.name,
+    className: names(options.name).className,
+    project: `adapter-${options.name}`,
+    packageName: `@fieldlink/adapter-${options.name}`,
+    root,
+  };
 
   addProjectConfiguration(tree, n.project, {
     root,
@@ -62,8 +68,14 @@ export async function adapterGenerator(tree: Tree, options: AdapterGeneratorOpti
     `${root}/tsconfig.lib.json`,
     `${JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: false, allowImportingTsExtensions: false, customConditions: [], rootDir: 'src', outDir: 'dist', declaration: true, sourceMap: true, inlineSources: true }, include: ['src/**/*.ts'], exclude: ['src/**/*.test.ts'] }, null, 2)}\n`,
   );
-  tree.write(`${root}/tsconfig.json`, `${JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { types: ['node'] }, include: ['src/**/*.ts', 'vitest.config.ts'] }, null, 2)}\n`);
-  tree.write(`${root}/vitest.config.ts`, `import { projectTestConfig } from '../../../vitest.shared.ts';\n\nexport default projectTestConfig(import.meta.url);\n`);
+  tree.write(
+    `${root}/tsconfig.json`,
+    `${JSON.stringify({ extends: '../../../tsconfig.base.json', compilerOptions: { types: ['node'] }, include: ['src/**/*.ts', 'vitest.config.ts'] }, null, 2)}\n`,
+  );
+  tree.write(
+    `${root}/vitest.config.ts`,
+    `import { projectTestConfig } from '../../../vitest.shared.ts';\n\nexport default projectTestConfig(import.meta.url);\n`,
+  );
   const file = `${n.file}-${template.fileSuffix}`;
   tree.write(`${root}/src/${file}.ts`, template.source(n));
   tree.write(`${root}/src/${file}.test.ts`, template.test(n));

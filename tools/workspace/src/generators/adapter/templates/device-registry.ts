@@ -8,7 +8,9 @@ export const deviceRegistryTemplate: PortTemplate = {
   classSuffix: 'DeviceRegistry',
   testClient: 'a Map',
   summary: 'device identities and twins, registered idempotently (`DeviceRegistryPort`)',
-  source: (n) => `import { DeviceRegistryError, type DeviceRegistration, type DeviceRegistrationResult, type DeviceRegistryPort, type DeviceTwin, type TwinPatch } from '@fieldlink/ports';
+  source: (
+    n,
+  ) => `import { DeviceRegistryError, type DeviceRegistration, type DeviceRegistrationResult, type DeviceRegistryPort, type DeviceTwin, type TwinPatch } from '@fieldlink/ports';
 
 /**
  * The calls of the service's client this adapter makes: wrap the SDK's client in it. One JSON
