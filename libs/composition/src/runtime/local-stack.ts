@@ -1,7 +1,7 @@
 import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { codedError, err, ok, RegistrationStatus, type Result } from '@fieldlink/domain';
-import { nameBasedGuid, type DeviceRegistrations } from '@fieldlink/flows';
-import { TOKENS, type CrmGatewayPort, type DeviceClientPort, type LogPort, type Token } from '@fieldlink/ports';
+import { nameBasedGuid } from '@fieldlink/flows';
+import { TOKENS, type CrmGatewayPort, type LogPort, type Token } from '@fieldlink/ports';
 import { InMemoryReferenceData } from '@fieldlink/adapter-in-memory';
 import { describeFleetError, SensorFleet, ThermostatFleet, type DevicePreparationError } from '@fieldlink/ui-thermostat-simulator';
 import type { Container } from 'inversify';
