@@ -81,7 +81,10 @@ export class IotHubRegistry implements DeviceRegistryPort {
         const failure = failures.get(device.deviceId);
         const existed = failure?.errorCode === 'DeviceAlreadyExists';
         if (failure && !existed) {
-          results.set(start + i, { deviceId: device.deviceId, ok: false, error: { code: 'Refused', message: `${failure.errorCode}: ${failure.errorStatus}` } });
+          // A bulk create names only device ids, so the argument the hub finds invalid is the id
+          // (`ArgumentInvalid`, https://learn.microsoft.com/azure/iot-hub/troubleshoot-error-codes).
+          const code = failure.errorCode === 'ArgumentInvalid' ? 'InvalidDeviceId' : 'Refused';
+          results.set(start + i, { deviceId: device.deviceId, ok: false, error: { code, message: `${failure.errorCode}: ${failure.errorStatus}` } });
           return;
         }
         try {

@@ -56,7 +56,7 @@ export class ${n.className}DeviceRegistry implements DeviceRegistryPort {
     const results: DeviceRegistrationResult[] = [];
     for (const device of devices) {
       if (!DEVICE_ID.test(device.deviceId)) {
-        results.push({ deviceId: device.deviceId, ok: false, error: \`InvalidDeviceId: '\${device.deviceId}' is not 1 to 128 letters, digits or - . % _ * ? ! ( ) , : = @ $ '\` });
+        results.push({ deviceId: device.deviceId, ok: false, error: { code: 'InvalidDeviceId', message: \`'\${device.deviceId}' is not 1 to 128 letters, digits or - . % _ * ? ! ( ) , : = @ $ '\` } });
         continue;
       }
       const existing = await this.getTwin(device.deviceId);
