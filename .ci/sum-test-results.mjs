@@ -3,13 +3,14 @@
 // skipped a project cannot pass; so does a run with no test at all.
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const dir = join(process.cwd(), 'tmp', 'test-results');
 const reports = existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const failures = [];
 for (const file of reports) {
   const report = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   passed += report.numPassedTests ?? 0;
@@ -17,6 +18,21 @@ for (const file of reports) {
   skipped += (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
   // A file that failed to load has no tests in it but fails the run.
   failed += (report.testResults ?? []).filter((r) => r.status === 'failed' && (r.assertionResults ?? []).length === 0).length;
+  // Each failure by name, with the first lines of its message, so that the end of a long log says what broke.
+  for (const result of report.testResults ?? []) {
+    const file = relative(process.cwd(), result.name ?? '');
+    const failedTests = (result.assertionResults ?? []).filter((a) => a.status === 'failed');
+    if (failedTests.length === 0 && result.status === 'failed') failures.push({ name: `${file} (did not load)`, message: result.message ?? '' });
+    for (const test of failedTests) failures.push({ name: `${file} > ${test.fullName}`, message: (test.failureMessages ?? []).join('\n') });
+  }
+}
+for (const { name, message } of failures) {
+  console.log(`FAILED ${name}`);
+  for (const line of message
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .slice(0, 12))
+    console.log(`    ${line.slice(0, 300)}`);
 }
 const expected = execFileSync('npx', ['nx', 'show', 'projects', '--with-target', 'test', '--json'], { encoding: 'utf8' });
 const missing = JSON.parse(expected).filter((p) => !reports.includes(`${p}.json`));
