@@ -77,10 +77,14 @@ describe('Service Bus stand-in: a dropped connection under running queue process
     // Handled at its first delivery, to a receiver of the new connection. A message delivered to a
     // link of the dropped connection stays locked there until its lock lapses, and comes back
     // with a higher delivery count (or goes to the dead link again while that has credit).
-    await eventually(() => {
-      expect(handled.get(outbound.name)).toEqual(['before (delivery 1)', 'after (delivery 1)']);
-      expect(handled.get(alerts.name)).toEqual(['alert-before (delivery 1)', 'alert-after (delivery 1)']);
-    }, 40_000, 100);
+    await eventually(
+      () => {
+        expect(handled.get(outbound.name)).toEqual(['before (delivery 1)', 'after (delivery 1)']);
+        expect(handled.get(alerts.name)).toEqual(['alert-before (delivery 1)', 'alert-after (delivery 1)']);
+      },
+      40_000,
+      100,
+    );
     await eventually(() => {
       expect(standin.counts(outbound.name)).toEqual({ active: 0, deadLetters: 0, locked: 0 });
       expect(standin.counts(alerts.name)).toEqual({ active: 0, deadLetters: 0, locked: 0 });

@@ -256,7 +256,8 @@ export class ServiceBusStandin {
    */
   private onConnectionClosed(connection: Connection): void {
     for (const queue of this.queues.values()) {
-      for (const pool of [queue.receivers, queue.deadLetterReceivers]) for (const sender of [...pool]) if (sender.connection === connection) pool.delete(sender);
+      for (const pool of [queue.receivers, queue.deadLetterReceivers])
+        for (const sender of [...pool]) if (sender.connection === connection) pool.delete(sender);
     }
   }
 
