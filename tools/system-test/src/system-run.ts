@@ -110,8 +110,10 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
   });
   const processes: ServiceProcess[] = [];
   try {
+    // The test's own settings (FIELDLINK_SYSTEM_SEED) are not the services': their configuration refuses unknown FIELDLINK_ variables.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FIELDLINK_SYSTEM_')));
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       ...stack.settings.env,
       FIELDLINK_CONFIG: stack.configFile,
       FIELDLINK_AUTOMATION_FILE: join(root, 'apps/cli/examples/automation.demo.yaml'),
