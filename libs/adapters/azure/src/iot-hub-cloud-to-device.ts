@@ -18,6 +18,7 @@ import {
   type LogPort,
 } from '@fieldlink/ports';
 import { redact, secretsOf, AzureAdapterError } from './azure-auth.js';
+import { guardIotHubErrorNames } from './iot-hub-error-names.js';
 import type { IotHubAuth } from './iot-hub-registry.js';
 
 export interface IotHubCloudToDeviceOptions {
@@ -66,6 +67,8 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
   private opened: Promise<void> | undefined;
 
   constructor(options: IotHubCloudToDeviceOptions) {
+    // The SDK's links would otherwise end the process on an error that is its own cause (see there).
+    guardIotHubErrorNames();
     const auth = options.auth;
     this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
     this.log = options.log ?? silentLog;
