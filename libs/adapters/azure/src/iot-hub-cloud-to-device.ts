@@ -118,6 +118,13 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
     } catch (error) {
       throw this.error('Opening the feedback receiver failed', error);
     }
+    // Settled with a callback: without one the SDK returns a promise, and one rejected (the lock
+    // lost with a dropped connection) would end the process. A settlement that failed is told:
+    // the hub delivers the feedback again once the lock lapses, and its handling is idempotent.
+    const settle = (how: 'complete' | 'abandon', message: Message): void =>
+      receiver[how](message, (error) => {
+        if (error) this.log.warn('cloud-to-device.feedback-settle-failed', { operation: how, error: `${error.name}: ${this.text(error)}` });
+      });
     const listener = (message: Message): void => {
       void (async () => {
         let feedback: DeliveryFeedback[];
@@ -126,15 +133,15 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
         } catch (error) {
           // Feedback the hub sent and we cannot read is kept in the log, and settled: it would never read.
           this.log.error('cloud-to-device.feedback-unreadable', { error: error instanceof Error ? error.message : String(error) });
-          receiver.complete(message);
+          settle('complete', message);
           return;
         }
         try {
           await handler(feedback);
-          receiver.complete(message);
+          settle('complete', message);
         } catch (error) {
           this.log.warn('cloud-to-device.feedback-handler-failed', { error: error instanceof Error ? error.message : String(error) });
-          receiver.abandon(message);
+          settle('abandon', message);
         }
       })();
     };
