@@ -95,6 +95,26 @@ describe('DynamicsCrmGateway maps Dataverse failures to CrmError codes', () => {
   ])('answers %i as %s', async (status, code) => {
     const url = await reflectingServer(status);
     const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
+    await expect(crm.updateIoTAlert('c0ffee00-1234-4abc-8def-0123456789ab', { caseId: 'c0ffee00-1234-4abc-8def-0123456789ac' })).rejects.toMatchObject({
+      code,
+      status,
+    });
+  });
+
+  it('answers a 404 to a command status write as the CommandNotFound value, with the CrmError as its cause', async () => {
+    const url = await reflectingServer(404);
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true, extension: 'never' });
+    const written = await crm.updateCommandStatus('c0ffee00-1234-4abc-8def-0123456789ab', { state: 'sent', cfsStatus: 192350001 });
+    expect(written).toMatchObject({ ok: false, error: { code: 'CommandNotFound', commandId: 'c0ffee00-1234-4abc-8def-0123456789ab' } });
+    expect(!written.ok && written.error.cause).toMatchObject({ code: 'NotFound', status: 404 });
+  });
+
+  it.each([
+    [400, 'Rejected'],
+    [401, 'Unauthorized'],
+  ])('rejects a command status write answered %i with CrmError %s', async (status, code) => {
+    const url = await reflectingServer(status);
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true, extension: 'never' });
     await expect(crm.updateCommandStatus('c0ffee00-1234-4abc-8def-0123456789ab', { state: 'sent', cfsStatus: 192350001 })).rejects.toMatchObject({ code });
   });
 
