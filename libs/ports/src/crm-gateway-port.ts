@@ -186,7 +186,7 @@ export interface CrmCommandsPort {
    * command is the `CommandNotFound` error, conditional or not. Rejects (`CrmError`) only on an
    * infrastructure failure: the CRM unavailable or throttled beyond the adapter's retries
    * (`Transient`, also when the row kept changing under every conditional attempt), refused
-   * credentials (`Unauthorized`), or an answer the adapter cannot use (`Rejected`).
+   * credentials (`Unauthorized`), an answer the adapter cannot use (`Rejected`).
    */
   updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite>;
   /** Newest first. */
