@@ -184,7 +184,10 @@ export function parseFeedback(text: string): DeliveryFeedback[] {
   if (!Array.isArray(records)) throw new AzureAdapterError('UnexpectedResponse', 'feedback: expected a JSON array of records');
   return records.map((r, i) => {
     if (typeof r !== 'object' || r === null || !STATUSES.has(r.statusCode as DeliveryFeedbackStatus))
-      throw new AzureAdapterError('UnexpectedResponse', `feedback.${i}.statusCode: unknown status '${String((r as Partial<FeedbackRecordJson> | null)?.statusCode)}'`);
+      throw new AzureAdapterError(
+        'UnexpectedResponse',
+        `feedback.${i}.statusCode: unknown status '${String((r as Partial<FeedbackRecordJson> | null)?.statusCode)}'`,
+      );
     return {
       originalMessageId: r.originalMessageId,
       deviceId: r.deviceId,

@@ -160,8 +160,12 @@ export async function migrateToLatest(db: Kysely<any>, engine: SqlEngine): Promi
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'the migration table';
-    throw new SqlAdapterError('MigrationFailed', `The status store's schema could not be migrated at ${failed}: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new SqlAdapterError(
+      'MigrationFailed',
+      `The status store's schema could not be migrated at ${failed}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

@@ -63,7 +63,11 @@ describe('CommandFeedback', () => {
     expect(await feedback.apply(fb('Success'))).toEqual({ ok: false, error: earlyCommandReport('cmd-1') });
     const rejected = await feedback.handle([fb('Success')]).catch((e: unknown) => e);
     expect(rejected).toBeInstanceOf(CommandReportDeferred);
-    expect(rejected).toMatchObject({ code: 'ReportBeforeSent', cause: { commandId: 'cmd-1' }, message: expect.stringContaining('is not recorded as sent yet') });
+    expect(rejected).toMatchObject({
+      code: 'ReportBeforeSent',
+      cause: { commandId: 'cmd-1' },
+      message: expect.stringContaining('is not recorded as sent yet'),
+    });
     expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'requested' });
   });
 
