@@ -44,6 +44,8 @@ describe('DynamicsCrmGateway keeps secrets out of errors and logs', () => {
     expect((error as CrmError).code).toBe('Unauthorized');
     expect((error as CrmError).message).toContain('[redacted]');
     expect((error as CrmError).message).not.toContain(TOKEN);
+    expect((error as CrmError).cause).toBeInstanceOf(Error);
+    expect(String(((error as CrmError).cause as Error).message)).not.toContain(TOKEN);
     expect(log.lines.join('\n')).not.toContain(TOKEN);
     expect(log.lines.length).toBeGreaterThan(0);
   });
