@@ -53,11 +53,7 @@ export type AzureAdapterErrorCode =
   /** A stored rule state that is not JSON. */
   | 'UnreadableState'
   /** A message larger than the queue accepts (Service Bus's maximum message size). */
-  | 'MessageTooLarge'
-  /** A device connection used after it was closed. */
-  | 'ConnectionClosed'
-  /** A second cloud-to-device handler for one device connection. */
-  | 'HandlerExists';
+  | 'MessageTooLarge';
 
 /**
  * An error of the Azure adapters that says what failed without any secret in it. `cause` is the

@@ -3,6 +3,7 @@ import device, { type Client, type Message, type Twin } from 'azure-iot-device';
 import { Amqp as AmqpTransport } from 'azure-iot-device-amqp';
 import { Mqtt as MqttTransport } from 'azure-iot-device-mqtt';
 import {
+  DeviceConnectionError,
   silentLog,
   type DeviceClientPort,
   type DeviceConnection,
@@ -92,7 +93,7 @@ class IotHubDeviceConnection implements DeviceConnection {
   }
 
   onCloudToDeviceMessage(handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): void {
-    if (this.handler) throw new AzureAdapterError('HandlerExists', `Device '${this.deviceId}' already has a cloud-to-device handler.`);
+    if (this.handler) throw new DeviceConnectionError('HandlerExists', `Device '${this.deviceId}' already has a cloud-to-device handler.`);
     this.handler = handler;
     this.listen(this.client);
   }
@@ -152,7 +153,7 @@ class IotHubDeviceConnection implements DeviceConnection {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new AzureAdapterError('ConnectionClosed', `Device '${this.deviceId}' connection is closed.`);
+    if (this.closed) throw new DeviceConnectionError('ConnectionClosed', `Device '${this.deviceId}' connection is closed.`);
   }
 
   private error(what: string, error: unknown, code: AzureAdapterErrorCode = 'RequestFailed'): AzureAdapterError {
