@@ -5,6 +5,7 @@ import { referenceDataTemplate } from './templates/reference-data.js';
 import { rejectedTelemetryTemplate } from './templates/rejected-telemetry.js';
 import { ruleStateStoreTemplate } from './templates/rule-state-store.js';
 import { statusStoreTemplate } from './templates/status-store.js';
+import { telemetryIntakeTemplate } from './templates/telemetry-intake.js';
 import type { Names, PortTemplate } from './templates/template.js';
 
 /*
@@ -31,6 +32,7 @@ const PORTS = {
   'reference-data': referenceDataTemplate,
   'device-registry': deviceRegistryTemplate,
   'message-queue': messageQueueTemplate,
+  'telemetry-intake': telemetryIntakeTemplate,
 } satisfies Record<string, PortTemplate>;
 
 export type PortKey = keyof typeof PORTS;
