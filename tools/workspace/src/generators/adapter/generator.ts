@@ -1,4 +1,5 @@
 import { addProjectConfiguration, formatFiles, joinPathFragments, names, type Tree } from '@nx/devkit';
+import { cloudToDeviceTemplate } from './templates/cloud-to-device.js';
 import { deviceRegistryTemplate } from './templates/device-registry.js';
 import { messageQueueTemplate } from './templates/message-queue.js';
 import { referenceDataTemplate } from './templates/reference-data.js';
@@ -33,6 +34,7 @@ const PORTS = {
   'device-registry': deviceRegistryTemplate,
   'message-queue': messageQueueTemplate,
   'telemetry-intake': telemetryIntakeTemplate,
+  'cloud-to-device': cloudToDeviceTemplate,
 } satisfies Record<string, PortTemplate>;
 
 export type PortKey = keyof typeof PORTS;
