@@ -1,4 +1,4 @@
-import type { PortTemplate } from './template.js';
+import { MERGE_PATCH_SOURCE, tablesClientInterface, tablesMapClient, type PortTemplate } from './template.js';
 
 /**
  * `CloudToDevicePort` over a table client, with the device side of the same hub (`DeviceClientPort`),
@@ -32,17 +32,7 @@ import {
   type ReceivedCloudToDeviceMessage,
 } from '@fieldlink/ports';
 
-/**
- * The calls of the service's client this adapter makes: wrap the SDK's client in it. Tables of
- * JSON text rows under string keys.
- */
-export interface ${n.className}Client {
-  get(table: string, key: string): Promise<string | undefined>;
-  put(table: string, key: string, text: string): Promise<void>;
-  delete(table: string, key: string): Promise<void>;
-  /** Every row of the table as [key, text], in no particular order. */
-  list(table: string): Promise<Array<[string, string]>>;
-}
+${tablesClientInterface(n)}
 
 export interface ${n.className}HubSettings {
   /** Deliveries of a cloud-to-device message before it is given up with DeliveryCountExceeded; IoT Hub's default is 10. */
@@ -333,37 +323,12 @@ class ${n.className}DeviceConnection implements DeviceConnection {
   }
 }
 
-const isObject = (value: unknown): value is Readonly<Record<string, unknown>> => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** RFC 7396 JSON merge patch: objects merge key by key, null removes a key, anything else replaces. */
-function mergePatch(target: Readonly<Record<string, unknown>>, patch: Readonly<Record<string, unknown>>): Record<string, unknown> {
-  const merged: Record<string, unknown> = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete merged[key];
-    else if (isObject(value)) merged[key] = mergePatch(isObject(merged[key]) ? merged[key] : {}, value);
-    else merged[key] = value;
-  }
-  return merged;
-}
+${MERGE_PATCH_SOURCE}
 `,
   test: (n) => `import { cloudToDeviceConformance } from '@fieldlink/ports/testing';
 import { enableDevice, ${n.className}CloudToDevice, ${n.className}DeviceClient, type ${n.className}Client } from './${n.file}-cloud-to-device.js';
 
-/** The client kept in a Map of tables. */
-const mapClient = (): ${n.className}Client => {
-  const tables = new Map<string, Map<string, string>>();
-  const table = (name: string): Map<string, string> => tables.get(name) ?? tables.set(name, new Map()).get(name)!;
-  return {
-    get: async (name, key) => table(name).get(key),
-    put: async (name, key, text) => {
-      table(name).set(key, text);
-    },
-    delete: async (name, key) => {
-      table(name).delete(key);
-    },
-    list: async (name) => [...table(name).entries()],
-  };
-};
+${tablesMapClient(n)}
 
 cloudToDeviceConformance('${n.className}CloudToDevice', async () => {
   const client = mapClient();
