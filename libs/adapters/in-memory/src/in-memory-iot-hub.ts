@@ -178,10 +178,16 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     const listener = (): void => {
       if (closed) return;
       again = true;
-      running ??= pump().finally(() => {
-        running = undefined;
-        if (again && !closed) listener();
-      });
+      // Delivery starts on the next turn of the event loop, not inside the sender's `send`: what
+      // the senders put in during one turn goes over together, up to `maxBatchSize` per batch, as
+      // an Event Hubs receiver hands over the events available when it reads. Delivering within
+      // the send gave batches of 1 to 3 events to a sender sending one at a time.
+      running ??= nextTurn()
+        .then(pump)
+        .finally(() => {
+          running = undefined;
+          if (again && !closed) listener();
+        });
     };
     this.listeners.add(listener);
     listener();
@@ -290,6 +296,9 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     this.cloudToDevice.close();
   }
 }
+
+/** Resolves on the next turn of the event loop (after the I/O and timers due now). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Stable partition assignment by device id, like the hub's hash of the device id. */
 export function partitionOf(deviceId: string, partitionCount: number): number {
