@@ -74,6 +74,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
   private readonly retention: number;
   private readonly maxBatchSize: number;
   private readonly retryDelayMs: number;
+  private readonly bodies = new BodySlabs();
 
   constructor(private readonly options: InMemoryIotHubOptions = {}) {
     const count = options.partitionCount ?? 4;
@@ -111,20 +112,20 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
 
   private enqueue(deviceId: string, body: Uint8Array, enqueuedTime: number, properties?: Readonly<Record<string, string>>): void {
     const partition = this.partitions[partitionOf(deviceId, this.partitions.length)]!;
-    partition.events.push({
-      body: new Uint8Array(body),
+    const envelope: TelemetryEnvelope = {
+      body: this.bodies.copy(body),
       connectionDeviceId: deviceId,
       enqueuedTime,
       partitionId: partition.id,
       sequenceNumber: partition.nextSequence++,
-      ...(properties === undefined ? {} : { properties: { ...properties } }),
-    });
+    };
+    partition.events.push(properties === undefined ? envelope : { ...envelope, properties: { ...properties } });
     if (partition.events.length > this.retention) {
       partition.events.shift();
       partition.firstSequence++;
     }
     this.registry.recordActivity(deviceId);
-    for (const listener of [...this.listeners]) listener();
+    for (const listener of this.listeners) listener();
   }
 
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
@@ -294,6 +295,30 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
   async close(): Promise<void> {
     for (const c of [...this.connections.values()]) await c.close();
     this.cloudToDevice.close();
+  }
+}
+
+/**
+ * The hub's copies of message bodies (a sender may reuse its buffer), cut from shared slabs of
+ * 16 KiB: a buffer of its own per message is an allocation outside the heap that the garbage
+ * collector tracks one by one, the larger part of a send. A body kept keeps its slab.
+ */
+class BodySlabs {
+  private static readonly SIZE = 16 * 1024;
+  private slab = new Uint8Array(0);
+  private used = 0;
+
+  copy(body: Uint8Array): Uint8Array {
+    const size = body.byteLength;
+    if (size > BodySlabs.SIZE / 8) return new Uint8Array(body);
+    if (this.used + size > this.slab.byteLength) {
+      this.slab = new Uint8Array(BodySlabs.SIZE);
+      this.used = 0;
+    }
+    const copy = this.slab.subarray(this.used, this.used + size);
+    copy.set(body);
+    this.used += size;
+    return copy;
   }
 }
 
