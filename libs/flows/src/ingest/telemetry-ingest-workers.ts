@@ -192,7 +192,10 @@ export class TelemetryIngestWorkers {
       }
       case 'ruleStateStore': {
         const store = deps.ruleStateStore!;
-        return call.method === 'load' ? store.load(a[0] as string) : store.save(a[0] as string, JSON.parse(a[1] as string) as unknown);
+        if (call.method === 'load') return store.load(a[0] as string);
+        // The worker sent the state as JSON text: a store that keeps text takes it as it is, with no parse here.
+        const [key, json] = a as [string, string];
+        return store.saveJson !== undefined ? store.saveJson(key, json) : store.save(key, JSON.parse(json) as unknown);
       }
       case 'effects':
         return storeBatchEffects(deps, a[1] as SentEffects);
