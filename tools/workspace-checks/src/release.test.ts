@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -30,14 +31,45 @@ function release(...args: string[]): string {
   return out;
 }
 
-const status = (): string => spawnSync('git', ['status', '--porcelain'], { cwd: workspaceRoot, encoding: 'utf8' }).stdout;
+/**
+ * What a real release would change: the commit, the tags, every published package.json, the
+ * lockfile and CHANGELOG.md. Read file by file rather than through `git status`, which would also
+ * see files the other test targets write while `npm test` runs them beside this one (the Pact
+ * consumer tests rewrite contracts/pacts, for one).
+ */
+const git = (...args: string[]): string => spawnSync('git', args, { cwd: workspaceRoot, encoding: 'utf8' }).stdout;
+/** The folder of each project, by name, from the project.json files git knows. */
+const rootOf = new Map(
+  git('ls-files', '--', '*project.json')
+    .split('\n')
+    .filter((file) => file.endsWith('project.json'))
+    .map((file) => [(JSON.parse(readFileSync(join(workspaceRoot, file), 'utf8')) as { name: string }).name, dirname(file)] as const),
+);
+const releasedFiles = (): string[] => [
+  'package-lock.json',
+  'CHANGELOG.md',
+  ...nxJson.release.projects.map((project) => {
+    const root = rootOf.get(project);
+    expect(root, `the project.json of ${project}`).toBeDefined();
+    return join(root!, 'package.json');
+  }),
+];
+function status(): Record<string, string> {
+  const files = Object.fromEntries(
+    releasedFiles().map((file) => {
+      const path = join(workspaceRoot, file);
+      return [file, existsSync(path) ? createHash('sha256').update(readFileSync(path)).digest('hex') : 'absent'];
+    }),
+  );
+  return { head: git('rev-parse', 'HEAD'), tags: git('tag', '--list'), ...files };
+}
 
 describe('nx release (dry run)', () => {
   it('reads the next version from the conventional commits since the last release and changes nothing', () => {
     const before = status();
     const out = release();
     expect(out).toContain('The "dryRun" flag means no changes were made.');
-    expect(status()).toBe(before);
+    expect(status()).toEqual(before);
   });
 
   it('on a given bump versions every published package together, their dependencies on each other, and CHANGELOG.md', () => {
@@ -49,6 +81,6 @@ describe('nx release (dry run)', () => {
     const updated = [...out.matchAll(/UPDATE (\S+)\/package\.json \[dry-run\]/g)].map((m) => m[1]);
     expect(updated.length).toBe(nxJson.release.projects.length);
     expect(out).toContain(`+     "@fieldlink/domain": "${version}"`);
-    expect(status()).toBe(before);
+    expect(status()).toEqual(before);
   });
 });
