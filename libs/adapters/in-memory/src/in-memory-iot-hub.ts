@@ -43,7 +43,13 @@ export interface InMemoryIotHubOptions {
 interface Partition {
   readonly id: string;
   readonly events: TelemetryEnvelope[];
-  /** Sequence number of events[0]. */
+  /**
+   * Events at the front of `events` past the retention, gone for readers, removed a chunk at a
+   * time: shifting one off per send moves the whole array each time once it is large (about
+   * 200 µs per send at 100,000 events).
+   */
+  dropped: number;
+  /** Sequence number of events[dropped], the oldest event kept. */
   firstSequence: number;
   nextSequence: number;
 }
@@ -80,7 +86,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     const count = options.partitionCount ?? 4;
     const first = options.firstSequenceNumber ?? 0;
     if (!(Number.isSafeInteger(first) && first >= 0)) throw new RangeError(`firstSequenceNumber must be a whole number of 0 or more (got ${first}).`);
-    this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), events: [], firstSequence: first, nextSequence: first }));
+    this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), events: [], dropped: 0, firstSequence: first, nextSequence: first }));
     this.clock = options.clock ?? systemClock;
     this.retention = options.retentionPerPartition ?? 100_000;
     this.maxBatchSize = options.maxBatchSize ?? 100;
@@ -120,9 +126,12 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
       sequenceNumber: partition.nextSequence++,
     };
     partition.events.push(properties === undefined ? envelope : { ...envelope, properties: { ...properties } });
-    if (partition.events.length > this.retention) {
-      partition.events.shift();
+    if (partition.events.length - partition.dropped > this.retention) {
       partition.firstSequence++;
+      if (++partition.dropped >= DROP_CHUNK) {
+        partition.events.splice(0, partition.dropped);
+        partition.dropped = 0;
+      }
     }
     this.registry.recordActivity(deviceId);
     for (const listener of this.listeners) listener();
@@ -153,7 +162,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         for (const partition of this.partitions) {
           const i = Number(partition.id);
           while (!closed) {
-            const from = Math.max(delivered[i]!, partition.firstSequence) - partition.firstSequence;
+            const from = Math.max(delivered[i]!, partition.firstSequence) - partition.firstSequence + partition.dropped;
             const batch = failed[i] ?? partition.events.slice(from, from + this.maxBatchSize);
             if (batch.length === 0) break;
             try {
@@ -297,6 +306,9 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     this.cloudToDevice.close();
   }
 }
+
+/** Events past the retention removed from the front of a partition's list at once. */
+const DROP_CHUNK = 1_024;
 
 /**
  * The hub's copies of message bodies (a sender may reuse its buffer), cut from shared slabs of
