@@ -54,7 +54,12 @@ export class SqliteRuleStateStore implements RuleStateStorePort {
   async save(key: string, snapshot: unknown): Promise<void> {
     const text = JSON.stringify(snapshot);
     if (text === undefined) throw new TypeError(`The rule state under "${key}" is not JSON data.`);
-    const body = Buffer.from(text, 'utf8');
+    return this.saveJson(key, text);
+  }
+
+  /** The JSON text as it is (what `save` stores for its parse), under the same condition. */
+  async saveJson(key: string, json: string): Promise<void> {
+    const body = Buffer.from(json, 'utf8');
     const s = this.statements;
     const known = this.known.get(key);
     const version = this.db
