@@ -1,4 +1,5 @@
 import {
+  DeviceConnectionError,
   DeviceRegistryError,
   type ClockPort,
   type CloudToDevicePort,
@@ -268,7 +269,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     let closed = false;
     let detach: (() => void) | undefined;
     const assertOpen = (): void => {
-      if (closed) throw new Error(`The connection of device "${deviceId}" is closed.`);
+      if (closed) throw new DeviceConnectionError('ConnectionClosed', `The connection of device "${deviceId}" is closed.`);
     };
     const connection: DeviceConnection = {
       deviceId,
@@ -278,7 +279,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
       },
       onCloudToDeviceMessage: (handler) => {
         assertOpen();
-        if (detach !== undefined) throw new Error(`Device "${deviceId}" has a cloud-to-device handler already.`);
+        if (detach !== undefined) throw new DeviceConnectionError('HandlerExists', `Device "${deviceId}" has a cloud-to-device handler already.`);
         detach = this.cloudToDevice.attach(deviceId, handler);
       },
       reportProperties: async (patch) => {

@@ -1,5 +1,6 @@
 import { RuleStateError, type RuleStateStorePort } from '@fieldlink/ports';
 import type { SqliteFile } from './sqlite-file.js';
+import { SqlAdapterError } from './sql-adapter-error.js';
 
 const SCHEMA = `
 create table if not exists rule_state (
@@ -46,7 +47,7 @@ export class SqliteRuleStateStore implements RuleStateStorePort {
     try {
       return JSON.parse(row.snapshot.toString('utf8')) as unknown;
     } catch (error) {
-      throw new Error(`Rule state '${key}' is not JSON: ${(error as Error).message}`, { cause: error });
+      throw new SqlAdapterError('UnreadableValue', `Rule state '${key}' is not JSON: ${(error as Error).message}`, { cause: error });
     }
   }
 

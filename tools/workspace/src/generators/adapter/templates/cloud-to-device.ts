@@ -19,6 +19,8 @@ import {
   C2D_DEFAULT_TTL_MS,
   C2D_MAX_BYTES,
   C2D_MAX_PENDING_PER_DEVICE,
+  DeviceConnectionError,
+  DeviceRegistryError,
   type ClockPort,
   type CloudToDeviceError,
   type CloudToDeviceErrorCode,
@@ -253,7 +255,7 @@ export class ${n.className}DeviceClient implements DeviceClientPort {
 
   async connect(deviceId: string): Promise<DeviceConnection> {
     const device = await this.hub.device(deviceId);
-    if (device?.status !== 'enabled') throw new Error(\`Device '\${deviceId}' is not an enabled device of the hub.\`);
+    if (device?.status !== 'enabled') throw new DeviceRegistryError('DeviceNotFound', \`Device '\${deviceId}' is not an enabled device of the hub.\`);
     await this.hub.updateDevice(deviceId, (row) => ({ ...row, connectionState: 'Connected', lastActivityTime: this.hub.clock.now() }));
     return new ${n.className}DeviceConnection(deviceId, this.hub);
   }
@@ -278,7 +280,7 @@ class ${n.className}DeviceConnection implements DeviceConnection {
   }
 
   onCloudToDeviceMessage(handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): void {
-    if (this.listening) throw new Error(\`Device '\${this.deviceId}' already has a cloud-to-device handler.\`);
+    if (this.listening) throw new DeviceConnectionError('HandlerExists', \`Device '\${this.deviceId}' already has a cloud-to-device handler.\`);
     this.listening = true;
     void this.receive(handler);
   }
@@ -319,7 +321,7 @@ class ${n.className}DeviceConnection implements DeviceConnection {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error(\`Device '\${this.deviceId}' is closed.\`);
+    if (this.closed) throw new DeviceConnectionError('ConnectionClosed', \`Device '\${this.deviceId}' is closed.\`);
   }
 }
 
