@@ -72,20 +72,30 @@ export default tseslint.config(
     },
   },
   {
-    // Consumer pacts of adapters use the contracts' kit (it waits out the mock server's bookkeeping).
+    // Consumer pacts of adapters use the contracts' kit (it waits out the mock server's bookkeeping),
+    // may run the adapter against its service's emulator or stand-in (`role:standin`, a test
+    // fixture), and may hand what the adapter read to the flow that consumes it (with the in-memory
+    // adapters around it), since the consumer of the pact is that flow.
     files: ['libs/adapters/**/*.pact.test.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
         {
           enforceBuildableLibDependency: false,
-          depConstraints: [{ sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:contracts'] }],
+          depConstraints: [
+            {
+              sourceTag: 'layer:adapter',
+              onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:contracts', 'layer:emulator', 'role:standin', 'layer:flows', 'layer:adapter'],
+            },
+          ],
         },
       ],
     },
   },
   {
-    // An adapter's tests may run it against the emulator of its service (a devDependency, a test fixture).
+    // An adapter's tests may run it against the emulator of its service, or against the protocol
+    // stand-ins of its services (tools/azure-standins, tagged `role:standin`): a devDependency, a
+    // test fixture. The stand-ins import no adapter, so the dependency points one way.
     files: ['libs/adapters/**/*.test.ts'],
     ignores: ['libs/adapters/**/*.pact.test.ts'],
     rules: {
@@ -93,13 +103,32 @@ export default tseslint.config(
         'error',
         {
           enforceBuildableLibDependency: false,
-          depConstraints: [{ sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:emulator'] }],
+          depConstraints: [{ sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:emulator', 'role:standin'] }],
         },
       ],
     },
   },
   {
-    // Provider verifications record their outcome through the contracts' kit, which the matrix reads.
+    // The composition's tests may check what it wires (e.g. `fieldlink doctor`) against the stand-ins.
+    files: ['libs/composition/**/*.test.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: false,
+          depConstraints: [
+            {
+              sourceTag: 'layer:composition',
+              onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:adapter', 'layer:emulator', 'layer:ports', 'layer:domain', 'role:standin'],
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // Provider verifications record their outcome through the contracts' kit, which the matrix reads;
+    // an adapter's verification sets its provider states up on the stand-ins.
     files: ['**/*.pact-verify.test.ts'],
     rules: {
       '@nx/enforce-module-boundaries': [
@@ -107,6 +136,7 @@ export default tseslint.config(
         {
           enforceBuildableLibDependency: false,
           depConstraints: [
+            { sourceTag: 'layer:adapter', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:contracts', 'layer:emulator', 'role:standin'] },
             { sourceTag: 'layer:flows', onlyDependOnLibsWithTags: ['layer:ports', 'layer:domain', 'layer:adapter', 'layer:contracts'] },
             { sourceTag: 'layer:ui', onlyDependOnLibsWithTags: ['layer:ui', 'layer:flows', 'layer:ports', 'layer:domain', 'layer:adapter', 'layer:contracts'] },
             {

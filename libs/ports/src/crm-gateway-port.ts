@@ -147,7 +147,6 @@ export interface CommandStateMoved extends CodedError<'StateMoved'> {
   readonly found: CommandState;
 }
 
-/** Ok when the write was applied (always, for an unconditional one). */
 export const commandStateMoved = (commandId: string, expected: CommandState, found: CommandState): CommandStateMoved => ({
   code: 'StateMoved',
   message: `command ${commandId} is ${found}, not ${expected}: another writer moved it first`,
@@ -156,7 +155,27 @@ export const commandStateMoved = (commandId: string, expected: CommandState, fou
   found,
 });
 
-export type CommandStatusWrite = Result<void, CommandStateMoved>;
+/** A status write to a command the CRM does not hold (never created, deleted, or an id that is no record id). */
+export interface CommandNotFound extends CodedError<'CommandNotFound'> {
+  readonly commandId: string;
+}
+
+export const commandNotFound = (commandId: string, cause?: unknown): CommandNotFound => ({
+  code: 'CommandNotFound',
+  message: `no msdyn_iotdevicecommand with id ${JSON.stringify(commandId)}`,
+  commandId,
+  ...(cause === undefined ? {} : { cause }),
+});
+
+/**
+ * Why a status write was not applied, each an outcome its caller decides upon:
+ * - `StateMoved`: the write was conditional, and another writer moved the command first;
+ * - `CommandNotFound`: there is no such command, conditional or not.
+ */
+export type CommandStatusWriteError = CommandStateMoved | CommandNotFound;
+
+/** Ok when the write was applied (always, for an unconditional write to a command that exists). */
+export type CommandStatusWrite = Result<void, CommandStatusWriteError>;
 
 export interface CrmCommandsPort {
   createCommand(command: NewCrmCommand): Promise<{ readonly commandId: string; readonly created: boolean }>;
@@ -164,7 +183,10 @@ export interface CrmCommandsPort {
   /**
    * Writes the status; with a condition, atomically only while the command is in `ifState`
    * (a read-then-write never moves a command back over another writer's newer state). A missing
-   * command rejects with CrmError NotFound, conditional or not.
+   * command is the `CommandNotFound` error, conditional or not. Rejects (`CrmError`) only on an
+   * infrastructure failure: the CRM unavailable or throttled beyond the adapter's retries
+   * (`Transient`, also when the row kept changing under every conditional attempt), refused
+   * credentials (`Unauthorized`), an answer the adapter cannot use (`Rejected`).
    */
   updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite>;
   /** Newest first. */

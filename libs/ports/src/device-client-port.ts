@@ -1,3 +1,5 @@
+import { FieldlinkError } from '@fieldlink/domain';
+
 /** A cloud-to-device message as the device receives it. */
 export interface ReceivedCloudToDeviceMessage {
   readonly messageId: string;
@@ -12,7 +14,24 @@ export interface ReceivedCloudToDeviceMessage {
  */
 export type DeviceMessageOutcome = 'complete' | 'reject' | 'abandon';
 
-/** One device's connection to the hub (the simulator's side of flows 1–2 and 16–19). */
+/** Why a call on a device connection was refused before it reached the hub. */
+export type DeviceConnectionErrorCode =
+  /** The connection was closed (by `close`, or by the hub or client shutting down): connect again. */
+  | 'ConnectionClosed'
+  /** `onCloudToDeviceMessage` was called a second time on one connection. */
+  | 'HandlerExists';
+
+export class DeviceConnectionError extends FieldlinkError<DeviceConnectionErrorCode> {
+  constructor(code: DeviceConnectionErrorCode, message: string, options: { readonly cause?: unknown } = {}) {
+    super(code, message, options);
+    this.name = 'DeviceConnectionError';
+  }
+}
+
+/**
+ * One device's connection to the hub (the simulator's side of flows 1–2 and 16–19). A call on a
+ * closed connection, or a second handler, throws (or rejects with) a `DeviceConnectionError`.
+ */
 export interface DeviceConnection {
   readonly deviceId: string;
   sendTelemetry(body: Uint8Array, properties?: Readonly<Record<string, string>>): Promise<void>;

@@ -13,6 +13,12 @@ export interface RuleStateStorePort {
    * rejects with a `RuleStateError` whose `code` is `RuleStateConflict`.
    */
   save(key: string, snapshot: unknown): Promise<void>;
+  /**
+   * Optional: the same as `save(key, JSON.parse(json))`, for a caller that holds the snapshot as
+   * JSON text already (`JSON.stringify`'s output; ingest on a worker thread serialises there). A
+   * store that keeps text keeps it as it is, with no parse and no second serialisation.
+   */
+  saveJson?(key: string, json: string): Promise<void>;
 }
 
 /** Why a `RuleStateStorePort` call failed in a way its caller acts upon. */

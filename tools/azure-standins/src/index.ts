@@ -6,4 +6,4 @@ export * from './amqp/event-hubs-standin.js';
 export * from './iothub/loopback-certificate.js';
 export * from './iothub/host-port-agent.js';
 export * from './iothub/iot-hub-standin.js';
-export * from './stack/local-azure-stack.js';
+export { trustedLoopbackCertificate } from './iothub/tls-trust.global-setup.js';

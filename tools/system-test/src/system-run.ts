@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ServiceBusQueue } from '@fieldlink/adapter-azure';
-import { startLocalAzureStack, type RunningLocalAzureStack, CFS_THERMOSTAT_RULE } from '@fieldlink/azure-standins';
+import { startLocalAzureStack, type RunningLocalAzureStack, CFS_THERMOSTAT_RULE } from '@fieldlink/azure-stack';
 import { evaluatorOf } from '@fieldlink/flows';
 import { between, pick, seededRandom } from '@fieldlink/domain/testing';
 import { ServiceProcess } from './service-process.js';

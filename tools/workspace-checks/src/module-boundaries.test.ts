@@ -43,10 +43,12 @@ describe('module boundaries', () => {
     expect(errors).toEqual([expect.stringContaining('Circular dependency between "domain" and "ports" detected')]);
   });
 
+  // The SQL adapter: the Azure adapter's consumer pacts run the in-memory adapters, so the in-memory
+  // adapter importing it would be reported as a cycle instead.
   it('refuse an adapter importing another adapter', async () => {
     const errors = await boundaryErrors(
       'libs/adapters/in-memory/src/boundary-probe.ts',
-      "import { AZURE_ADAPTER_PACKAGE } from '@fieldlink/adapter-azure';\nexport const probe = AZURE_ADAPTER_PACKAGE;\n",
+      "import { migrateToLatest } from '@fieldlink/adapter-sql';\nexport const probe = migrateToLatest;\n",
     );
     expect(errors).toEqual([
       expect.stringContaining('A project tagged with "layer:adapter" can only depend on libs tagged with "layer:ports", "layer:domain"'),
@@ -88,6 +90,31 @@ describe('module boundaries', () => {
     expect(await boundaryErrors('libs/adapters/dynamics/src/boundary-probe.test.ts', probe)).toEqual([]);
     expect(await boundaryErrors('libs/adapters/dynamics/src/boundary-probe.ts', probe)).toEqual([
       expect.stringContaining('A project tagged with "layer:adapter" can only depend on libs tagged with "layer:ports", "layer:domain"'),
+    ]);
+  });
+
+  it('allow an adapter’s tests to run it against the Azure stand-ins, and refuse the adapter’s code importing them', async () => {
+    const probe = "import { ServiceBusStandin } from '@fieldlink/azure-standins';\nexport const probe = ServiceBusStandin;\n";
+    expect(await boundaryErrors('libs/adapters/azure/src/boundary-probe.test.ts', probe)).toEqual([]);
+    expect(await boundaryErrors('libs/adapters/azure/src/boundary-probe.pact.test.ts', probe)).toEqual([]);
+    expect(await boundaryErrors('libs/adapters/azure/src/boundary-probe.ts', probe)).toEqual([
+      expect.stringContaining('A project tagged with "layer:adapter" can only depend on libs tagged with "layer:ports", "layer:domain"'),
+    ]);
+  });
+
+  it('refuse the stand-ins importing the adapter they stand in for: its tests import them, so it would be a cycle', async () => {
+    const errors = await boundaryErrors(
+      'tools/azure-standins/src/boundary-probe.ts',
+      "import { ServiceBusQueue } from '@fieldlink/adapter-azure';\nexport const probe = ServiceBusQueue;\n",
+    );
+    expect(errors).toEqual([expect.stringContaining('Circular dependency between "azure-standins" and "adapter-azure" detected')]);
+  });
+
+  it('allow the composition’s tests to check it against the stand-ins, and refuse its code importing them', async () => {
+    const probe = "import { startAzurite } from '@fieldlink/azure-standins';\nexport const probe = startAzurite;\n";
+    expect(await boundaryErrors('libs/composition/src/boundary-probe.test.ts', probe)).toEqual([]);
+    expect(await boundaryErrors('libs/composition/src/boundary-probe.ts', probe)).toEqual([
+      expect.stringContaining('A project tagged with "layer:composition" can only depend on libs tagged with'),
     ]);
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { redact, scrubbed, secretsOf } from './azure-auth.js';
+import { AzureAdapterError, redact, scrubbed, secretsOf } from './azure-auth.js';
 
 describe('secrets in connection strings', () => {
   const connectionString = 'Endpoint=sb://ns.servicebus.windows.net/;SharedAccessKeyName=Root;SharedAccessKey=abc+/def=;EntityPath=q';
@@ -18,11 +18,21 @@ describe('secrets in connection strings', () => {
     expect(clean).toContain('SharedAccessKeyName=Root');
   });
 
-  it('wraps an SDK error with what failed and keeps its code', () => {
-    const error = Object.assign(new Error(`bad ${connectionString}`), { code: 'UnauthorizedError' });
+  it('wraps an SDK error with what failed, a code of its closed union, the SDK code, and a scrubbed copy as cause', () => {
+    const error = Object.assign(new TypeError(`bad ${connectionString}`), { code: 'UnauthorizedError' });
     const wrapped = scrubbed('Sending to queue q failed', error, secretsOf(connectionString));
+    expect(wrapped).toBeInstanceOf(AzureAdapterError);
     expect(wrapped.message).toMatch(/^Sending to queue q failed: bad /);
     expect(wrapped.message).not.toContain('abc+/def=');
-    expect(wrapped.code).toBe('UnauthorizedError');
+    expect(wrapped.code).toBe('RequestFailed');
+    expect(wrapped.sdkCode).toBe('UnauthorizedError');
+    expect(wrapped.cause).toMatchObject({ name: 'TypeError', code: 'UnauthorizedError', message: expect.stringMatching(/^bad /) });
+    expect(wrapped.cause).not.toBe(error);
+    expect(JSON.stringify({ message: (wrapped.cause as Error).message })).not.toContain('abc+/def=');
+    expect(scrubbed('Opening queue q failed', 'no such queue', [], 'Misconfigured')).toMatchObject({
+      code: 'Misconfigured',
+      sdkCode: undefined,
+      cause: { name: 'Error', message: 'no such queue' },
+    });
   });
 });

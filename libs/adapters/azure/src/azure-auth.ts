@@ -1,4 +1,5 @@
 import type { TokenCredential } from '@azure/identity';
+import { FieldlinkError } from '@fieldlink/domain';
 
 /** How an adapter authenticates: a connection string, or an Entra ID credential and the host. */
 export type AzureAuth = { readonly connectionString: string } | { readonly fullyQualifiedNamespace: string; readonly credential: TokenCredential };
@@ -28,20 +29,70 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out.replace(/(sig=)[^&\s;"']+/gi, '$1***').replace(/((?:SharedAccessKey|AccountKey)=)[^;\s"']+/gi, '$1***');
 }
 
-/** An error of the adapters that says what failed without any secret in it. */
-export class AzureAdapterError extends Error {
-  constructor(
-    message: string,
-    readonly code?: string,
-  ) {
-    super(message);
+/**
+ * Why an Azure adapter call failed, where the port has no error class of its own for it (a
+ * port's own codes, such as `RuleStateConflict` or a `DeviceRegistryError`, are thrown as the
+ * port's class). Every one is an infrastructure failure: the flows retry what they were doing
+ * (a queue message is abandoned, a telemetry batch handed again), and a failed start stops it.
+ */
+export type AzureAdapterErrorCode =
+  /**
+   * The service refused the adapter's settings at start: a connection string it cannot parse, a
+   * missing container, queue or hub, a credential without the rights it needs.
+   */
+  | 'Misconfigured'
+  /**
+   * A request to the service failed: the network, throttling or unavailability beyond the SDK's
+   * own retries, or any other refusal. `sdkCode` keeps the SDK's code for it, when it gave one.
+   */
+  | 'RequestFailed'
+  /** The service answered without what its protocol promises (a blob without an ETag, a feedback body that is no list of records). */
+  | 'UnexpectedResponse'
+  /** A rule state key that cannot name a blob (see the blob naming rules). */
+  | 'InvalidKey'
+  /** A stored rule state that is not JSON. */
+  | 'UnreadableState'
+  /** A message larger than the queue accepts (Service Bus's maximum message size). */
+  | 'MessageTooLarge';
+
+/**
+ * An error of the Azure adapters that says what failed without any secret in it. `cause` is the
+ * failure underneath as `scrubbedCause` copies it (its name, code and scrubbed message), never
+ * the SDK's own object, which may carry a connection string or a signed URL.
+ */
+export class AzureAdapterError extends FieldlinkError<AzureAdapterErrorCode> {
+  /** The code the Azure SDK gave the failure underneath (`ServiceBusy`, `ContainerNotFound`, `ENOTFOUND`), when it gave one. */
+  readonly sdkCode: string | undefined;
+
+  constructor(code: AzureAdapterErrorCode, message: string, options: { readonly cause?: unknown; readonly sdkCode?: string } = {}) {
+    super(code, message, options);
     this.name = 'AzureAdapterError';
+    this.sdkCode = options.sdkCode;
   }
 }
 
-/** Wraps whatever an SDK threw, scrubbed of the connection string's secrets. */
-export function scrubbed(what: string, error: unknown, secrets: readonly string[]): AzureAdapterError {
+/** The code an SDK error carries (`code`, as the Azure SDKs and Node's errors set it), if any. */
+export function sdkCodeOf(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && (error as { code: unknown }).code !== undefined
+    ? String((error as { code: unknown }).code)
+    : undefined;
+}
+
+/** A copy of `error` fit to be a `cause`: its name, its SDK code and its message, scrubbed of the secrets. */
+export function scrubbedCause(error: unknown, secrets: readonly string[]): Error {
+  const cause = new Error(redact(error instanceof Error ? error.message : String(error), secrets));
+  cause.name = error instanceof Error ? error.name : 'Error';
+  const code = sdkCodeOf(error);
+  if (code !== undefined) Object.assign(cause, { code });
+  return cause;
+}
+
+/** Wraps whatever an SDK threw, scrubbed of the connection string's secrets, with the failure as `cause`. */
+export function scrubbed(what: string, error: unknown, secrets: readonly string[], code: AzureAdapterErrorCode = 'RequestFailed'): AzureAdapterError {
   const message = error instanceof Error ? error.message : String(error);
-  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : undefined;
-  return new AzureAdapterError(redact(`${what}: ${message}`, secrets), code);
+  const sdkCode = sdkCodeOf(error);
+  return new AzureAdapterError(code, redact(`${what}: ${message}`, secrets), {
+    cause: scrubbedCause(error, secrets),
+    ...(sdkCode === undefined ? {} : { sdkCode }),
+  });
 }

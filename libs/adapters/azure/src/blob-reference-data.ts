@@ -67,7 +67,7 @@ export class BlobReferenceData implements ReferenceDataPort {
     try {
       this.container = blobService(options.auth).getContainerClient(options.containerName);
     } catch (error) {
-      throw scrubbed(`Blob reference data in container '${options.containerName}' is misconfigured`, error, this.secrets);
+      throw scrubbed(`Blob reference data in container '${options.containerName}' is misconfigured`, error, this.secrets, 'Misconfigured');
     }
     const interval = options.refreshIntervalMs ?? 60_000;
     if (interval > 0) {

@@ -40,17 +40,17 @@ export class BlobRuleStateStore implements RuleStateStorePort {
     try {
       this.container = blobService(options.auth).getContainerClient(options.containerName);
     } catch (error) {
-      throw scrubbed(`Rule state in container '${options.containerName}' is misconfigured`, error, this.secrets);
+      throw scrubbed(`Rule state in container '${options.containerName}' is misconfigured`, error, this.secrets, 'Misconfigured');
     }
   }
 
   /** The blob a key is kept in. */
   blobNameOf(key: string): string {
     const problem = keyProblem(key);
-    if (problem !== undefined) throw new AzureAdapterError(`Rule state key ${JSON.stringify(key)} cannot name a blob: ${problem}.`, 'InvalidKey');
+    if (problem !== undefined) throw new AzureAdapterError('InvalidKey', `Rule state key ${JSON.stringify(key)} cannot name a blob: ${problem}.`);
     const name = `${this.prefix}${key}.json`;
     if (name.length > MAX_BLOB_NAME)
-      throw new AzureAdapterError(`Rule state key of ${key.length} characters makes a blob name longer than ${MAX_BLOB_NAME}.`, 'InvalidKey');
+      throw new AzureAdapterError('InvalidKey', `Rule state key of ${key.length} characters makes a blob name longer than ${MAX_BLOB_NAME}.`);
     return name;
   }
 
@@ -67,12 +67,13 @@ export class BlobRuleStateStore implements RuleStateStorePort {
         this.known.set(key, 'absent');
         return undefined;
       }
+      if (error instanceof AzureAdapterError) throw error;
       throw scrubbed(`Loading rule state '${key}' from blob '${blobName}' in container '${this.options.containerName}' failed`, error, this.secrets);
     }
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {
-      throw new AzureAdapterError(`Rule state '${key}' in blob '${blobName}' is not JSON: ${(error as Error).message}`, 'UnreadableState');
+      throw new AzureAdapterError('UnreadableState', `Rule state '${key}' in blob '${blobName}' is not JSON: ${(error as Error).message}`, { cause: error });
     }
   }
 
@@ -111,7 +112,7 @@ export class BlobRuleStateStore implements RuleStateStorePort {
     const response = await this.container.getBlobClient(blobName).download();
     const chunks: Buffer[] = [];
     for await (const chunk of response.readableStreamBody ?? []) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
-    if (response.etag === undefined) throw new AzureAdapterError(`Blob '${blobName}' came without an ETag.`);
+    if (response.etag === undefined) throw new AzureAdapterError('UnexpectedResponse', `Blob '${blobName}' came without an ETag.`);
     return { text: Buffer.concat(chunks).toString('utf8'), etag: response.etag };
   }
 

@@ -20,7 +20,7 @@ import {
   type TelemetrySubscribeOptions,
   type TelemetrySubscription,
 } from '@fieldlink/ports';
-import { scrubbed, secretsOf } from './azure-auth.js';
+import { AzureAdapterError, scrubbed, secretsOf } from './azure-auth.js';
 import { blobService, type BlobAuth } from './blob-auth.js';
 import { retryDelay, sdkRetryOptions, type SdkRetry } from './retry-policy.js';
 
@@ -262,6 +262,7 @@ class PartitionMarks {
   private mark(partitionId: string, through: TelemetryEnvelope): Promise<void> {
     const origin = this.received.get(through);
     if (origin === undefined || origin.context.partitionId !== partitionId) {
+      // A bug of the subscriber: it may only mark what this subscription handed it, from that partition.
       return Promise.reject(
         new Error(
           `Cannot checkpoint partition ${partitionId} of consumer group '${this.consumerGroup}' through the envelope of partition ${through.partitionId} with sequence number ${through.sequenceNumber}: this subscription did not hand it over from that partition.`,
@@ -327,14 +328,15 @@ export async function consumerGroupExists(client: EventHubConsumerClient, consum
 }
 
 /** The hub's events endpoint has no consumer group of this name: it is created on the IoT hub (Built-in endpoints) first. */
-export class ConsumerGroupNotFoundError extends Error {
-  readonly code = 'ConsumerGroupNotFound';
+export class ConsumerGroupNotFoundError extends AzureAdapterError {
   constructor(
     readonly consumerGroup: string,
     readonly eventHubName: string,
   ) {
     super(
+      'Misconfigured',
       `consumer group '${consumerGroup}' does not exist on the event hub '${eventHubName}'; create it on the IoT hub (Built-in endpoints → Consumer groups) or set the one to use`,
+      { sdkCode: 'MessagingEntityNotFoundError' },
     );
     this.name = 'ConsumerGroupNotFoundError';
   }

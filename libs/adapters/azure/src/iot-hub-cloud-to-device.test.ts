@@ -39,6 +39,12 @@ describe('IoT Hub feedback records', () => {
       "feedback.0.statusCode: unknown status 'Lost'",
     );
     expect(() => parseFeedback('{}')).toThrow('expected a JSON array');
+    expect(() => parseFeedback('[{')).toThrow(
+      expect.objectContaining({ name: 'AzureAdapterError', code: 'UnexpectedResponse', cause: expect.any(SyntaxError) }),
+    );
+    expect(() => parseFeedback('[null]')).toThrow(
+      expect.objectContaining({ code: 'UnexpectedResponse', message: "feedback.0.statusCode: unknown status 'undefined'" }),
+    );
   });
 });
 

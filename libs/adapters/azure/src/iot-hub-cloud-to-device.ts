@@ -17,7 +17,7 @@ import {
   type FeedbackSubscription,
   type LogPort,
 } from '@fieldlink/ports';
-import { redact, secretsOf, AzureAdapterError } from './azure-auth.js';
+import { redact, scrubbedCause, sdkCodeOf, secretsOf, AzureAdapterError, type AzureAdapterErrorCode } from './azure-auth.js';
 import { guardIotHubErrorNames } from './iot-hub-error-names.js';
 import type { IotHubAuth } from './iot-hub-registry.js';
 
@@ -78,7 +78,7 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
           ? iothub.Client.fromConnectionString(auth.connectionString, ExplicitlySettledAmqp)
           : iothub.Client.fromTokenCredential(auth.hostName, auth.credential, ExplicitlySettledAmqp);
     } catch (error) {
-      throw this.error('The IoT hub service connection is misconfigured', error);
+      throw this.error('The IoT hub service connection is misconfigured', error, 'Misconfigured');
     }
   }
 
@@ -169,9 +169,13 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
     return redact(error instanceof Error ? error.message : String(error), this.secrets);
   }
 
-  private error(what: string, error: unknown): AzureAdapterError {
+  private error(what: string, error: unknown, code: AzureAdapterErrorCode = 'RequestFailed'): AzureAdapterError {
     const name = error instanceof Error ? error.name : 'Error';
-    return new AzureAdapterError(`${what}: ${name}: ${this.text(error)}`);
+    const sdkCode = sdkCodeOf(error);
+    return new AzureAdapterError(code, `${what}: ${name}: ${this.text(error)}`, {
+      cause: scrubbedCause(error, this.secrets),
+      ...(sdkCode === undefined ? {} : { sdkCode }),
+    });
   }
 }
 
@@ -179,12 +183,21 @@ function fail(code: CloudToDeviceError['code'], message: string): Result<void, C
   return { ok: false, error: { code, message } };
 }
 
-/** The hub's feedback body: a JSON array of records, one per original message. */
+/** The hub's feedback body: a JSON array of records, one per original message; throws `UnexpectedResponse` for any other body. */
 export function parseFeedback(text: string): DeliveryFeedback[] {
-  const records = JSON.parse(text) as FeedbackRecordJson[];
-  if (!Array.isArray(records)) throw new Error('feedback: expected a JSON array of records');
+  let records: FeedbackRecordJson[];
+  try {
+    records = JSON.parse(text) as FeedbackRecordJson[];
+  } catch (error) {
+    throw new AzureAdapterError('UnexpectedResponse', `feedback: not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (!Array.isArray(records)) throw new AzureAdapterError('UnexpectedResponse', 'feedback: expected a JSON array of records');
   return records.map((r, i) => {
-    if (!STATUSES.has(r.statusCode as DeliveryFeedbackStatus)) throw new Error(`feedback.${i}.statusCode: unknown status '${r.statusCode}'`);
+    if (typeof r !== 'object' || r === null || !STATUSES.has(r.statusCode as DeliveryFeedbackStatus))
+      throw new AzureAdapterError(
+        'UnexpectedResponse',
+        `feedback.${i}.statusCode: unknown status '${String((r as Partial<FeedbackRecordJson> | null)?.statusCode)}'`,
+      );
     return {
       originalMessageId: r.originalMessageId,
       deviceId: r.deviceId,

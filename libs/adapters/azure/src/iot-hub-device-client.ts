@@ -3,6 +3,7 @@ import device, { type Client, type Message, type Twin } from 'azure-iot-device';
 import { Amqp as AmqpTransport } from 'azure-iot-device-amqp';
 import { Mqtt as MqttTransport } from 'azure-iot-device-mqtt';
 import {
+  DeviceConnectionError,
   silentLog,
   type DeviceClientPort,
   type DeviceConnection,
@@ -10,7 +11,7 @@ import {
   type LogPort,
   type ReceivedCloudToDeviceMessage,
 } from '@fieldlink/ports';
-import { redact, secretsOf, AzureAdapterError } from './azure-auth.js';
+import { redact, scrubbedCause, sdkCodeOf, secretsOf, AzureAdapterError, type AzureAdapterErrorCode } from './azure-auth.js';
 
 export interface IotHubDeviceClientOptions {
   /** The device's own connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`). */
@@ -67,7 +68,7 @@ class IotHubDeviceConnection implements DeviceConnection {
       client.on('error', (error: Error) => this.log.warn('device-client.error', { deviceId: this.deviceId, error: redact(error.message, this.secrets) }));
       return client;
     } catch (error) {
-      throw this.error(`Device '${this.deviceId}' connection string is misconfigured`, error);
+      throw this.error(`Device '${this.deviceId}' connection string is misconfigured`, error, 'Misconfigured');
     }
   }
 
@@ -92,7 +93,7 @@ class IotHubDeviceConnection implements DeviceConnection {
   }
 
   onCloudToDeviceMessage(handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): void {
-    if (this.handler) throw new AzureAdapterError(`Device '${this.deviceId}' already has a cloud-to-device handler.`);
+    if (this.handler) throw new DeviceConnectionError('HandlerExists', `Device '${this.deviceId}' already has a cloud-to-device handler.`);
     this.handler = handler;
     this.listen(this.client);
   }
@@ -152,11 +153,15 @@ class IotHubDeviceConnection implements DeviceConnection {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new AzureAdapterError(`Device '${this.deviceId}' connection is closed.`);
+    if (this.closed) throw new DeviceConnectionError('ConnectionClosed', `Device '${this.deviceId}' connection is closed.`);
   }
 
-  private error(what: string, error: unknown): AzureAdapterError {
+  private error(what: string, error: unknown, code: AzureAdapterErrorCode = 'RequestFailed'): AzureAdapterError {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return new AzureAdapterError(redact(`${what}: ${message}`, this.secrets));
+    const sdkCode = sdkCodeOf(error);
+    return new AzureAdapterError(code, redact(`${what}: ${message}`, this.secrets), {
+      cause: scrubbedCause(error, this.secrets),
+      ...(sdkCode === undefined ? {} : { sdkCode }),
+    });
   }
 }

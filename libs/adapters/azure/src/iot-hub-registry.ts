@@ -9,7 +9,7 @@ import {
   type DeviceTwin,
   type TwinPatch,
 } from '@fieldlink/ports';
-import { redact, secretsOf } from './azure-auth.js';
+import { redact, scrubbedCause, secretsOf } from './azure-auth.js';
 
 // azure-iothub is CommonJS whose exports Node's ESM loader cannot list: its values come through the default import.
 
@@ -202,7 +202,7 @@ export class IotHubRegistry implements DeviceRegistryPort {
   }
 
   private error(code: DeviceRegistryError['code'], what: string, error: unknown): DeviceRegistryError {
-    return new DeviceRegistryError(code, redact(`${what}: ${this.message(error)}`, this.secrets));
+    return new DeviceRegistryError(code, redact(`${what}: ${this.message(error)}`, this.secrets), { cause: scrubbedCause(error, this.secrets) });
   }
 }
 

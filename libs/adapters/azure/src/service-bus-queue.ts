@@ -18,7 +18,7 @@ import {
   type ReceiveOptions,
   type ReceivedQueueMessage,
 } from '@fieldlink/ports';
-import { scrubbed, secretsOf, type AzureAuth } from './azure-auth.js';
+import { AzureAdapterError, scrubbed, scrubbedCause, secretsOf, type AzureAuth } from './azure-auth.js';
 import { sdkRetryOptions, type SdkRetry } from './retry-policy.js';
 
 export interface ServiceBusQueueOptions {
@@ -76,7 +76,7 @@ export class ServiceBusQueue implements MessageQueuePort {
           ? new ServiceBusClient(auth.connectionString, clientOptions)
           : new ServiceBusClient(auth.fullyQualifiedNamespace, auth.credential, clientOptions);
     } catch (error) {
-      throw scrubbed(`Service Bus connection for queue '${this.name}' is misconfigured`, error, this.secrets);
+      throw scrubbed(`Service Bus connection for queue '${this.name}' is misconfigured`, error, this.secrets, 'Misconfigured');
     }
   }
 
@@ -88,13 +88,14 @@ export class ServiceBusQueue implements MessageQueuePort {
       for (const message of messages) {
         const wire = toServiceBusMessage(message);
         if (batch.tryAddMessage(wire)) continue;
-        if (batch.count === 0) throw new Error(`message '${message.messageId}' is larger than the queue accepts (${batch.maxSizeInBytes} bytes)`);
+        if (batch.count === 0) throw tooLarge(message, batch.maxSizeInBytes);
         await sender.sendMessages(batch);
         batch = await sender.createMessageBatch();
-        if (!batch.tryAddMessage(wire)) throw new Error(`message '${message.messageId}' is larger than the queue accepts (${batch.maxSizeInBytes} bytes)`);
+        if (!batch.tryAddMessage(wire)) throw tooLarge(message, batch.maxSizeInBytes);
       }
       if (batch.count > 0) await sender.sendMessages(batch);
     } catch (error) {
+      if (error instanceof AzureAdapterError) throw error;
       throw scrubbed(`Sending ${messages.length} message(s) to queue '${this.name}' failed`, error, this.secrets);
     }
   }
@@ -261,7 +262,9 @@ export class ServiceBusQueue implements MessageQueuePort {
       code === 'ServiceTimeout'
         ? 'the settlement was not confirmed in time (the connection dropped) and its lock is gone'
         : 'its lock was lost (expired or settled)';
-    return new QueueError('MessageLockLost', `Cannot ${what} message '${message.messageId}' on queue '${this.name}': ${why}; it will be delivered again.`);
+    return new QueueError('MessageLockLost', `Cannot ${what} message '${message.messageId}' on queue '${this.name}': ${why}; it will be delivered again.`, {
+      cause: scrubbedCause(last, this.secrets),
+    });
   }
 }
 
@@ -304,3 +307,6 @@ export function fromServiceBusMessage(
     ...(Object.keys(properties).length > 0 ? { properties } : {}),
   };
 }
+
+const tooLarge = (message: QueueMessage, maxBytes: number): AzureAdapterError =>
+  new AzureAdapterError('MessageTooLarge', `message '${message.messageId}' is larger than the queue accepts (${maxBytes} bytes)`);

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { CfsCommandStatus as CfsCommandStatusValue, cfsStatusOf, COMMAND_MESSAGE_MAX, err, ok, type CommandState } from '@fieldlink/domain';
 import {
+  commandNotFound,
   commandStateMoved,
   CrmError,
   type CommandStatusCondition,
@@ -13,9 +14,9 @@ import {
 import { CommandColumns, ExtensionColumns, Tables } from './cfs-tables.js';
 import { encodeCommandStatusReason } from './command-status-reason.js';
 import type { DataverseClient } from './dataverse-client.js';
-import { bind, epochOf, recordId, recordIdOrNotFound, str, toCommand, toCommandStatus, type Row } from './dataverse-rows.js';
+import { bind, epochOf, recordId, str, toCommand, toCommandStatus, type Row } from './dataverse-rows.js';
 import type { DynamicsSettings } from './dynamics-settings.js';
-import { eqString, odataDateTime, odataGuid } from './odata-literal.js';
+import { eqString, isGuid, odataDateTime, odataGuid } from './odata-literal.js';
 
 /** Reads and conditional PATCHes of one command status write before a row that keeps changing counts as contention. */
 const CONDITIONAL_WRITE_ATTEMPTS = 5;
@@ -105,7 +106,9 @@ export class DataverseCommands implements CrmCommandsPort {
    * alone (a reason, a lookup).
    */
   async updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite> {
-    const id = recordIdOrNotFound('msdyn_iotdevicecommand', commandId);
+    // Not a GUID: no record can have it, and Dataverse is not asked.
+    if (!isGuid(commandId)) return err(commandNotFound(commandId));
+    const id = odataGuid(commandId);
     const extension = await this.hasExtension();
     const data: Row = {
       msdyn_commandstatus: update.cfsStatus,
@@ -114,8 +117,14 @@ export class DataverseCommands implements CrmCommandsPort {
     };
     const operation = 'update msdyn_iotdevicecommand';
     if (condition === undefined) {
-      await this.client.exec(operation, (signal) => this.client.api.update({ collection: Tables.commands.set, key: id, data, ifmatch: '*', signal }));
-      return ok(undefined);
+      try {
+        await this.client.exec(operation, (signal) => this.client.api.update({ collection: Tables.commands.set, key: id, data, ifmatch: '*', signal }));
+        return ok(undefined);
+      } catch (error) {
+        // `If-Match: *` makes the PATCH an update only: Dataverse answers 404 where there is no row.
+        if (error instanceof CrmError && error.code === 'NotFound') return err(commandNotFound(commandId, error));
+        throw error;
+      }
     }
     for (let attempt = 1; attempt <= CONDITIONAL_WRITE_ATTEMPTS; attempt++) {
       const row = await this.client.retrieve(
@@ -125,7 +134,7 @@ export class DataverseCommands implements CrmCommandsPort {
           ? ['msdyn_commandstatus', 'msdyn_commandstatusreason', ExtensionColumns.commandState.column]
           : ['msdyn_commandstatus', 'msdyn_commandstatusreason'],
       );
-      if (row === undefined) throw new CrmError('NotFound', `no msdyn_iotdevicecommand with id ${JSON.stringify(commandId)}`);
+      if (row === undefined) return err(commandNotFound(commandId));
       const found = toCommandStatus(row).state;
       if (found !== condition.ifState) return err(commandStateMoved(commandId, condition.ifState, found));
       const etag = row['@odata.etag'];
@@ -135,6 +144,8 @@ export class DataverseCommands implements CrmCommandsPort {
         await this.client.exec(operation, (signal) => this.client.api.update({ collection: Tables.commands.set, key: id, data, ifmatch: etag, signal }));
         return ok(undefined);
       } catch (error) {
+        // Deleted between the read and the write.
+        if (error instanceof CrmError && error.code === 'NotFound') return err(commandNotFound(commandId, error));
         if (!(error instanceof CrmError && error.status === 412)) throw error;
       }
     }

@@ -71,7 +71,11 @@ function codeFor(status: number | undefined, error: unknown): CrmErrorCode {
  * not kept as its `cause`, since its message and headers may carry a secret.
  */
 export function toCrmError(operation: string, error: unknown, redact: (text: string) => string): CrmError {
-  if (error instanceof CrmError) return new CrmError(error.code, redact(error.message), error.status === undefined ? {} : { status: error.status });
+  if (error instanceof CrmError)
+    return new CrmError(error.code, redact(error.message), {
+      ...(error.status === undefined ? {} : { status: error.status }),
+      ...(error.cause === undefined ? {} : { cause: error.cause }),
+    });
   const exhausted = error instanceof AttemptsExhausted;
   const last = exhausted ? error.lastError : error;
   const failure = failureOf(last);
@@ -80,7 +84,17 @@ export function toCrmError(operation: string, error: unknown, redact: (text: str
   const detail = status !== undefined && failure.message ? `: ${failure.message}` : '';
   const code = exhausted ? 'Transient' : codeFor(status, last);
   const suffix = exhausted ? ` (gave up after ${error.attempts} attempts)` : '';
-  return new CrmError(code, redact(`${operation} failed, ${what}${detail}${suffix}`), status === undefined ? {} : { status });
+  return new CrmError(code, redact(`${operation} failed, ${what}${detail}${suffix}`), {
+    ...(status === undefined ? {} : { status }),
+    cause: redactedCopy(last, redact),
+  });
+}
+
+/** The failure underneath, fit to be a `cause`: its name and message with every secret taken out, not the object itself (which may hold a token). */
+function redactedCopy(error: unknown, redact: (text: string) => string): Error {
+  const copy = new Error(redact(error instanceof Error ? error.message : String(error)));
+  copy.name = error instanceof Error ? error.name : 'Error';
+  return copy;
 }
 
 /** Replaces each secret (of 4 characters or more) wherever it appears. */

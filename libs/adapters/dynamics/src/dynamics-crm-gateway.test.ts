@@ -44,6 +44,8 @@ describe('DynamicsCrmGateway keeps secrets out of errors and logs', () => {
     expect((error as CrmError).code).toBe('Unauthorized');
     expect((error as CrmError).message).toContain('[redacted]');
     expect((error as CrmError).message).not.toContain(TOKEN);
+    expect((error as CrmError).cause).toBeInstanceOf(Error);
+    expect(String(((error as CrmError).cause as Error).message)).not.toContain(TOKEN);
     expect(log.lines.join('\n')).not.toContain(TOKEN);
     expect(log.lines.length).toBeGreaterThan(0);
   });
@@ -95,6 +97,26 @@ describe('DynamicsCrmGateway maps Dataverse failures to CrmError codes', () => {
   ])('answers %i as %s', async (status, code) => {
     const url = await reflectingServer(status);
     const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
+    await expect(crm.updateIoTAlert('c0ffee00-1234-4abc-8def-0123456789ab', { caseId: 'c0ffee00-1234-4abc-8def-0123456789ac' })).rejects.toMatchObject({
+      code,
+      status,
+    });
+  });
+
+  it('answers a 404 to a command status write as the CommandNotFound value, with the CrmError as its cause', async () => {
+    const url = await reflectingServer(404);
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true, extension: 'never' });
+    const written = await crm.updateCommandStatus('c0ffee00-1234-4abc-8def-0123456789ab', { state: 'sent', cfsStatus: 192350001 });
+    expect(written).toMatchObject({ ok: false, error: { code: 'CommandNotFound', commandId: 'c0ffee00-1234-4abc-8def-0123456789ab' } });
+    expect(!written.ok && written.error.cause).toMatchObject({ code: 'NotFound', status: 404 });
+  });
+
+  it.each([
+    [400, 'Rejected'],
+    [401, 'Unauthorized'],
+  ])('rejects a command status write answered %i with CrmError %s', async (status, code) => {
+    const url = await reflectingServer(status);
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true, extension: 'never' });
     await expect(crm.updateCommandStatus('c0ffee00-1234-4abc-8def-0123456789ab', { state: 'sent', cfsStatus: 192350001 })).rejects.toMatchObject({ code });
   });
 

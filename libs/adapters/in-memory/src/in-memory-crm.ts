@@ -1,5 +1,6 @@
 import { CfsCommandStatus, err, ok, type CommandState } from '@fieldlink/domain';
 import {
+  commandNotFound,
   commandStateMoved,
   CrmError,
   DEFAULT_IOT_SETTINGS,
@@ -186,7 +187,7 @@ export class InMemoryCrm implements CrmGatewayPort {
   async updateCommandStatus(commandId: string, update: CommandStatusUpdate, condition?: CommandStatusCondition): Promise<CommandStatusWrite> {
     // The check and the write run without an await between them, so no other writer comes in between.
     const command = this.commands.get(commandId);
-    if (command === undefined) throw new CrmError('NotFound', `No msdyn_iotdevicecommand with id ${commandId}.`);
+    if (command === undefined) return err(commandNotFound(commandId));
     if (condition !== undefined && command.state !== condition.ifState) return err(commandStateMoved(commandId, condition.ifState, command.state));
     this.commands.set(commandId, { ...command, ...definedOnly(update), modifiedOn: this.clock.now() });
     return ok(undefined);

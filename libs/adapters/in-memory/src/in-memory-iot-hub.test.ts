@@ -63,6 +63,25 @@ describe('InMemoryIotHub sequence numbers', () => {
   });
 });
 
+describe('InMemoryIotHub retention', () => {
+  it('keeps the last retentionPerPartition events of a partition, however many came before, and hands over exactly those to a group behind them', async () => {
+    const hub = track(new InMemoryIotHub({ partitionCount: 1, retentionPerPartition: 5 }));
+    // The group's checkpoint is set at the start, then it stops reading while 2,500 events arrive.
+    await (await hub.subscribe('behind', async () => undefined)).close();
+    for (let n = 0; n < 2_500; n++) await hub.send('thermostat-1', new TextEncoder().encode(String(n)));
+    expect(hub.uncheckpointed('behind')).toBe(5);
+    const seen: Array<[number, string]> = [];
+    const subscription = await hub.subscribe('behind', async (batch) => {
+      for (const e of batch) seen.push([e.sequenceNumber, new TextDecoder().decode(e.body)]);
+    });
+    await eventually(() => expect(seen).toHaveLength(5));
+    await hub.send('thermostat-1', new TextEncoder().encode('2500'));
+    await eventually(() => expect(seen).toHaveLength(6));
+    expect(seen).toEqual([2_495, 2_496, 2_497, 2_498, 2_499, 2_500].map((n) => [n, String(n)]));
+    await subscription.close();
+  });
+});
+
 describe('InMemoryIotHub telemetry: how far a partition goes', () => {
   it('tells each partition context the newest sequence number the partition holds, sent after the batch too, and lists every partition of a subscription before it handed anything', async () => {
     const { hub } = newHub();

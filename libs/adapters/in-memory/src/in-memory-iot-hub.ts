@@ -1,4 +1,5 @@
 import {
+  DeviceConnectionError,
   DeviceRegistryError,
   type ClockPort,
   type CloudToDevicePort,
@@ -43,7 +44,13 @@ export interface InMemoryIotHubOptions {
 interface Partition {
   readonly id: string;
   readonly events: TelemetryEnvelope[];
-  /** Sequence number of events[0]. */
+  /**
+   * Events at the front of `events` past the retention, gone for readers, removed a chunk at a
+   * time: shifting one off per send moves the whole array each time once it is large (about
+   * 200 µs per send at 100,000 events).
+   */
+  dropped: number;
+  /** Sequence number of events[dropped], the oldest event kept. */
   firstSequence: number;
   nextSequence: number;
 }
@@ -74,12 +81,13 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
   private readonly retention: number;
   private readonly maxBatchSize: number;
   private readonly retryDelayMs: number;
+  private readonly bodies = new BodySlabs();
 
   constructor(private readonly options: InMemoryIotHubOptions = {}) {
     const count = options.partitionCount ?? 4;
     const first = options.firstSequenceNumber ?? 0;
     if (!(Number.isSafeInteger(first) && first >= 0)) throw new RangeError(`firstSequenceNumber must be a whole number of 0 or more (got ${first}).`);
-    this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), events: [], firstSequence: first, nextSequence: first }));
+    this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), events: [], dropped: 0, firstSequence: first, nextSequence: first }));
     this.clock = options.clock ?? systemClock;
     this.retention = options.retentionPerPartition ?? 100_000;
     this.maxBatchSize = options.maxBatchSize ?? 100;
@@ -111,20 +119,23 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
 
   private enqueue(deviceId: string, body: Uint8Array, enqueuedTime: number, properties?: Readonly<Record<string, string>>): void {
     const partition = this.partitions[partitionOf(deviceId, this.partitions.length)]!;
-    partition.events.push({
-      body: new Uint8Array(body),
+    const envelope: TelemetryEnvelope = {
+      body: this.bodies.copy(body),
       connectionDeviceId: deviceId,
       enqueuedTime,
       partitionId: partition.id,
       sequenceNumber: partition.nextSequence++,
-      ...(properties === undefined ? {} : { properties: { ...properties } }),
-    });
-    if (partition.events.length > this.retention) {
-      partition.events.shift();
+    };
+    partition.events.push(properties === undefined ? envelope : { ...envelope, properties: { ...properties } });
+    if (partition.events.length - partition.dropped > this.retention) {
       partition.firstSequence++;
+      if (++partition.dropped >= DROP_CHUNK) {
+        partition.events.splice(0, partition.dropped);
+        partition.dropped = 0;
+      }
     }
     this.registry.recordActivity(deviceId);
-    for (const listener of [...this.listeners]) listener();
+    for (const listener of this.listeners) listener();
   }
 
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
@@ -152,7 +163,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         for (const partition of this.partitions) {
           const i = Number(partition.id);
           while (!closed) {
-            const from = Math.max(delivered[i]!, partition.firstSequence) - partition.firstSequence;
+            const from = Math.max(delivered[i]!, partition.firstSequence) - partition.firstSequence + partition.dropped;
             const batch = failed[i] ?? partition.events.slice(from, from + this.maxBatchSize);
             if (batch.length === 0) break;
             try {
@@ -178,10 +189,16 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     const listener = (): void => {
       if (closed) return;
       again = true;
-      running ??= pump().finally(() => {
-        running = undefined;
-        if (again && !closed) listener();
-      });
+      // Delivery starts on the next turn of the event loop, not inside the sender's `send`: what
+      // the senders put in during one turn goes over together, up to `maxBatchSize` per batch, as
+      // an Event Hubs receiver hands over the events available when it reads. Delivering within
+      // the send gave batches of 1 to 3 events to a sender sending one at a time.
+      running ??= nextTurn()
+        .then(pump)
+        .finally(() => {
+          running = undefined;
+          if (again && !closed) listener();
+        });
     };
     this.listeners.add(listener);
     listener();
@@ -252,7 +269,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     let closed = false;
     let detach: (() => void) | undefined;
     const assertOpen = (): void => {
-      if (closed) throw new Error(`The connection of device "${deviceId}" is closed.`);
+      if (closed) throw new DeviceConnectionError('ConnectionClosed', `The connection of device "${deviceId}" is closed.`);
     };
     const connection: DeviceConnection = {
       deviceId,
@@ -262,7 +279,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
       },
       onCloudToDeviceMessage: (handler) => {
         assertOpen();
-        if (detach !== undefined) throw new Error(`Device "${deviceId}" has a cloud-to-device handler already.`);
+        if (detach !== undefined) throw new DeviceConnectionError('HandlerExists', `Device "${deviceId}" has a cloud-to-device handler already.`);
         detach = this.cloudToDevice.attach(deviceId, handler);
       },
       reportProperties: async (patch) => {
@@ -290,6 +307,36 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     this.cloudToDevice.close();
   }
 }
+
+/** Events past the retention removed from the front of a partition's list at once. */
+const DROP_CHUNK = 1_024;
+
+/**
+ * The hub's copies of message bodies (a sender may reuse its buffer), cut from shared slabs of
+ * 16 KiB: a buffer of its own per message is an allocation outside the heap that the garbage
+ * collector tracks one by one, the larger part of a send. A body kept keeps its slab.
+ */
+class BodySlabs {
+  private static readonly SIZE = 16 * 1024;
+  private slab = new Uint8Array(0);
+  private used = 0;
+
+  copy(body: Uint8Array): Uint8Array {
+    const size = body.byteLength;
+    if (size > BodySlabs.SIZE / 8) return new Uint8Array(body);
+    if (this.used + size > this.slab.byteLength) {
+      this.slab = new Uint8Array(BodySlabs.SIZE);
+      this.used = 0;
+    }
+    const copy = this.slab.subarray(this.used, this.used + size);
+    copy.set(body);
+    this.used += size;
+    return copy;
+  }
+}
+
+/** Resolves on the next turn of the event loop (after the I/O and timers due now). */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Stable partition assignment by device id, like the hub's hash of the device id. */
 export function partitionOf(deviceId: string, partitionCount: number): number {

@@ -19,4 +19,9 @@ export class InMemoryRuleStateStore implements RuleStateStorePort {
     if (text === undefined) throw new TypeError(`The rule state under "${key}" is not JSON data.`);
     this.storage.set(key, Buffer.from(text, 'utf8'));
   }
+
+  /** The text as it is: what `save` keeps for its parse. */
+  async saveJson(key: string, json: string): Promise<void> {
+    this.storage.set(key, Buffer.from(json, 'utf8'));
+  }
 }

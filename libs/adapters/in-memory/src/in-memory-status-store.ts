@@ -15,9 +15,15 @@ export class InMemoryStatusStore implements StatusStorePort {
       if (byKey === undefined) this.aggregates.set(row.deviceId, (byKey = new Map()));
       const key = `${row.readingType}\n${row.windowEnd}`;
       const kept = byKey.get(key);
-      // A row written again (a minute still growing) is updated where it is: no copy per write for the garbage collector.
-      if (kept === undefined) byKey.set(key, { ...row });
-      else Object.assign(kept, row);
+      // A row written again (a minute still growing) is updated where it is, its peak too: no copy
+      // per write for the garbage collector, and nothing of the caller's kept.
+      if (kept === undefined) byKey.set(key, row.peak === undefined ? { ...row } : { ...row, peak: { ...row.peak } });
+      else {
+        const peak = kept.peak;
+        Object.assign(kept, row);
+        if (peak !== undefined && row.peak !== undefined) kept.peak = Object.assign(peak, row.peak);
+        else if (row.peak !== undefined) kept.peak = { ...row.peak };
+      }
     }
   }
 

@@ -25,6 +25,17 @@ describe('InMemoryRuleStateStore', () => {
   it('refuses a snapshot that is not JSON data, naming the key', async () => {
     await expect(new InMemoryRuleStateStore().save('p0', undefined)).rejects.toThrow('"p0"');
   });
+
+  it('keeps JSON text given to saveJson as save keeps its parse: read back equal, across a reopen, replacing what was there', async () => {
+    const storage = new Map<string, Uint8Array>();
+    const store = new InMemoryRuleStateStore(storage);
+    const snapshot = { lastSequence: 41, windows: [{ deviceId: "o'brien-1", sum: 210.5 }], note: 'Température — ok', nothing: null };
+    await store.save('p0', { lastSequence: 1 });
+    await store.saveJson('p0', JSON.stringify(snapshot));
+    expect(await new InMemoryRuleStateStore(storage).load('p0')).toStrictEqual(snapshot);
+    await store.save('p1', snapshot);
+    expect(storage.get('p0')).toStrictEqual(storage.get('p1'));
+  });
 });
 
 describe('InMemoryRejectedTelemetry', () => {

@@ -1,3 +1,4 @@
+export * from './sql-adapter-error.js';
 export * from './sql-database.js';
 export { columnTypes, migrateToLatest, statusMigrations } from './migrations.js';
 export * from './sql-status-store.js';

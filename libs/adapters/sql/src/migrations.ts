@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type RawBuilder } from 'kysely';
 import type { SqlEngine } from './sql-database.js';
+import { SqlAdapterError } from './sql-adapter-error.js';
 
 /** The column types of one engine: the schema is the same on each, in the engine's own words. */
 export interface ColumnTypes {
@@ -159,8 +160,12 @@ export async function migrateToLatest(db: Kysely<any>, engine: SqlEngine): Promi
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName ?? 'the migration table';
-    throw new Error(`The status store's schema could not be migrated at ${failed}: ${error instanceof Error ? error.message : String(error)}`, {
-      cause: error,
-    });
+    throw new SqlAdapterError(
+      'MigrationFailed',
+      `The status store's schema could not be migrated at ${failed}: ${error instanceof Error ? error.message : String(error)}`,
+      {
+        cause: error,
+      },
+    );
   }
 }

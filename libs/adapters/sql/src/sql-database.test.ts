@@ -16,6 +16,7 @@ describe('tediousConfig', () => {
   it('refuses a string without a server or a user, naming the key and never the password', () => {
     expect(() => tediousConfig('Initial Catalog=x;User ID=u;Password=hunter2')).toThrow('no Server');
     expect(() => tediousConfig('Server=localhost;Password=hunter2')).toThrow(/no User ID/);
+    expect(() => tediousConfig('Server=localhost,port;User ID=u')).toThrow(expect.objectContaining({ name: 'SqlAdapterError', code: 'Misconfigured' }));
     try {
       tediousConfig('Server=localhost;Password=hunter2');
     } catch (error) {

@@ -4,6 +4,7 @@ import pg from 'pg';
 import * as tarn from 'tarn';
 import * as tedious from 'tedious';
 import { migrateToLatest } from './migrations.js';
+import { SqlAdapterError } from './sql-adapter-error.js';
 
 /** The engines one schema runs on. */
 export type SqlEngine = 'sqlite' | 'postgres' | 'mssql';
@@ -150,11 +151,11 @@ export function tediousConfig(connectionString: string): tedious.ConnectionConfi
   const database = first('initial catalog', 'database');
   const user = first('user id', 'uid', 'user');
   const password = first('password', 'pwd') ?? '';
-  if (server === undefined) throw new Error('The SQL Server connection string has no Server.');
-  if (user === undefined) throw new Error('The SQL Server connection string has no User ID.');
+  if (server === undefined) throw new SqlAdapterError('Misconfigured', 'The SQL Server connection string has no Server.');
+  if (user === undefined) throw new SqlAdapterError('Misconfigured', 'The SQL Server connection string has no User ID.');
   const [hostPart, portPart] = server.replace(/^tcp:/i, '').split(',');
   const port = portPart === undefined ? 1433 : Number(portPart);
-  if (!Number.isInteger(port)) throw new Error('The SQL Server connection string has a port that is not a number.');
+  if (!Number.isInteger(port)) throw new SqlAdapterError('Misconfigured', 'The SQL Server connection string has a port that is not a number.');
   const encrypt = (first('encrypt') ?? 'true').toLowerCase() !== 'false';
   const trust = (first('trustservercertificate') ?? 'false').toLowerCase() === 'true';
   return {

@@ -1,4 +1,5 @@
 import type { SqlEngine } from './sql-database.js';
+import { SqlAdapterError } from './sql-adapter-error.js';
 
 /** An instant as the engine keeps it: ISO-8601 UTC text on SQLite (it sorts as time does), a Date elsewhere. */
 export const toDbTime = (engine: SqlEngine, epochMs: number): Date | string => (engine === 'sqlite' ? new Date(epochMs).toISOString() : new Date(epochMs));
@@ -6,7 +7,7 @@ export const toDbTime = (engine: SqlEngine, epochMs: number): Date | string => (
 /** Epoch ms of an instant read back (a Date from PostgreSQL and SQL Server, ISO text from SQLite). */
 export function fromDbTime(value: Date | string): number {
   const ms = value instanceof Date ? value.getTime() : Date.parse(value);
-  if (Number.isNaN(ms)) throw new Error(`A stored time is not a time: ${String(value)}`);
+  if (Number.isNaN(ms)) throw new SqlAdapterError('UnreadableValue', `A stored time is not a time: ${String(value)}`);
   return ms;
 }
 

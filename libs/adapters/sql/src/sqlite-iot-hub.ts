@@ -4,6 +4,7 @@ import {
   C2D_DEFAULT_TTL_MS,
   C2D_MAX_BYTES,
   C2D_MAX_PENDING_PER_DEVICE,
+  DeviceConnectionError,
   DeviceRegistryError,
   type ClockPort,
   type CloudToDeviceError,
@@ -530,7 +531,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     let closed = false;
     let receiver: { stop(): Promise<void> } | undefined;
     const assertOpen = (): void => {
-      if (closed || this.closed) throw new Error(`The connection of device "${deviceId}" is closed.`);
+      if (closed || this.closed) throw new DeviceConnectionError('ConnectionClosed', `The connection of device "${deviceId}" is closed.`);
     };
     const connection: DeviceConnection = {
       deviceId,
@@ -540,7 +541,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
       },
       onCloudToDeviceMessage: (handler) => {
         assertOpen();
-        if (receiver !== undefined) throw new Error(`Device "${deviceId}" has a cloud-to-device handler already.`);
+        if (receiver !== undefined) throw new DeviceConnectionError('HandlerExists', `Device "${deviceId}" has a cloud-to-device handler already.`);
         receiver = this.cloudToDevice.receive(deviceId, connectionId, handler);
       },
       reportProperties: async (patch) => {

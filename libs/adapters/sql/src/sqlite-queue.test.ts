@@ -99,6 +99,21 @@ describe('SqliteQueue on a file', () => {
 });
 
 describe('SqliteRuleStateStore', () => {
+  it('keeps JSON text given to saveJson as save keeps its parse, under the same conflict condition', async () => {
+    const file = newFile();
+    const a = openSqliteFile(file);
+    const b = openSqliteFile(file);
+    const mine = new SqliteRuleStateStore(a);
+    const theirs = new SqliteRuleStateStore(b);
+    await mine.saveJson('ingest/0', JSON.stringify({ v: 1, note: 'Température' }));
+    expect(await theirs.load('ingest/0')).toStrictEqual({ v: 1, note: 'Température' });
+    await theirs.saveJson('ingest/0', '{"v":2}');
+    await expect(mine.saveJson('ingest/0', '{"v":"stale"}')).rejects.toSatisfy(isRuleStateConflict);
+    expect(await mine.load('ingest/0')).toStrictEqual({ v: 2 });
+    a.close();
+    b.close();
+  });
+
   it('refuses to overwrite what another process saved since it read the key (RuleStateConflict)', async () => {
     const file = newFile();
     const a = openSqliteFile(file);

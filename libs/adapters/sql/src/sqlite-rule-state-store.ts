@@ -1,5 +1,6 @@
 import { RuleStateError, type RuleStateStorePort } from '@fieldlink/ports';
 import type { SqliteFile } from './sqlite-file.js';
+import { SqlAdapterError } from './sql-adapter-error.js';
 
 const SCHEMA = `
 create table if not exists rule_state (
@@ -46,14 +47,19 @@ export class SqliteRuleStateStore implements RuleStateStorePort {
     try {
       return JSON.parse(row.snapshot.toString('utf8')) as unknown;
     } catch (error) {
-      throw new Error(`Rule state '${key}' is not JSON: ${(error as Error).message}`, { cause: error });
+      throw new SqlAdapterError('UnreadableValue', `Rule state '${key}' is not JSON: ${(error as Error).message}`, { cause: error });
     }
   }
 
   async save(key: string, snapshot: unknown): Promise<void> {
     const text = JSON.stringify(snapshot);
     if (text === undefined) throw new TypeError(`The rule state under "${key}" is not JSON data.`);
-    const body = Buffer.from(text, 'utf8');
+    return this.saveJson(key, text);
+  }
+
+  /** The JSON text as it is (what `save` stores for its parse), under the same condition. */
+  async saveJson(key: string, json: string): Promise<void> {
+    const body = Buffer.from(json, 'utf8');
     const s = this.statements;
     const known = this.known.get(key);
     const version = this.db

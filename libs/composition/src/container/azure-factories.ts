@@ -1,5 +1,5 @@
 import type { AdapterContext, AdapterFactories, Built, FactoryContext } from './port-adapters.js';
-import type { DeviceClientPort, MessageQueuePort } from '@fieldlink/ports';
+import { DeviceRegistryError, type DeviceClientPort, type MessageQueuePort } from '@fieldlink/ports';
 
 import { readFileSync } from 'node:fs';
 
@@ -77,7 +77,8 @@ const iotHubDeviceClient = async ({ config, log, builtPort }: FactoryContext): P
   const hostName = iotHubHostName(config);
   const connectionStringFor = async (deviceId: string): Promise<string> => {
     const connectionString = await registry.deviceConnectionString(deviceId, hostName);
-    if (connectionString === undefined) throw new Error(`Device '${deviceId}' is not registered in the IoT hub ${hostName}, or has no symmetric key`);
+    if (connectionString === undefined)
+      throw new DeviceRegistryError('DeviceNotFound', `Device '${deviceId}' is not registered in the IoT hub ${hostName}, or has no symmetric key`);
     return connectionString;
   };
   return { port: new IotHubDeviceClient({ connectionStringFor, transport: config.iotHub.deviceTransport, log, ...(ca === undefined ? {} : { ca }) }) };

@@ -139,7 +139,8 @@ export function endpointsToCheck(config: FieldlinkConfig, part: string | undefin
 /** The first line of an error's message, its keys and passwords taken out. */
 function reasonOf(error: unknown): string {
   const text = error instanceof Error ? error.message || error.name : String(error);
-  const code = (error as { code?: unknown } | undefined)?.code;
+  // The SDK's own code (an AzureAdapterError's sdkCode) says more than the adapter's union does.
+  const code = (error as { sdkCode?: unknown } | undefined)?.sdkCode ?? (error as { code?: unknown } | undefined)?.code;
   const first = redactUrl(text.split('\n')[0]!.replace(/(SharedAccessKey|AccountKey|sig|SharedAccessSignature)=[^;&\s]+/gi, '$1=[redacted]'));
   return typeof code === 'string' && !first.includes(code) ? `${first} (${code})` : first;
 }

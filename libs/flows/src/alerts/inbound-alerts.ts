@@ -6,9 +6,12 @@ import {
   DEFAULT_PARENTING_POLICY,
   describeIssues,
   describeThresholdAlert,
+  ok,
   parentFor,
+  type CodedError,
   type ParentableAlert,
   type ParentingPolicy,
+  type Result,
 } from '@fieldlink/domain';
 import {
   decodeCfsAlertMessage,
@@ -22,11 +25,15 @@ import {
 } from '@fieldlink/ports';
 import { nameBasedGuid } from '../shared/deterministic-id.js';
 import { settleFailures } from '../shared/failure-settlement.js';
-import { complete, deadLetter, type Settlement } from '../shared/settlement.js';
+import { abandon, complete, deadLetter, type Settlement } from '../shared/settlement.js';
+
+/** Work on a stored alert that cannot be finished now (a throttled hub): the alert's message is abandoned, and comes back to finish it. */
+export type AlertWorkDeferred = CodedError<'AlertWorkDeferred'>;
 
 /** What happens to a root alert once it is stored: the CRM-side rules framework (flow 11). */
 export interface StoredAlertHandler {
-  handleAlert(alert: StoredIoTAlert): Promise<unknown>;
+  /** Ok when the work is done (or refused for good, which it logs); `AlertWorkDeferred` when it is to be done again later. */
+  handleAlert(alert: StoredIoTAlert): Promise<Result<unknown, AlertWorkDeferred>>;
 }
 
 export interface InboundAlertsDeps {
@@ -69,13 +76,16 @@ export class InboundAlerts {
     const decoded = decodeCfsAlertMessage(message.body);
     if (!decoded.ok) return deadLetter('InvalidAlertMessage', describeIssues(decoded.error));
     return settleFailures(async () => {
-      for (const item of decoded.value) await this.store(item);
+      for (const item of decoded.value) {
+        const stored = await this.store(item);
+        if (!stored.ok) return abandon(`${stored.error.code}: ${stored.error.message}`);
+      }
       return complete;
     });
   }
 
-  /** Stores one alert (or finds it stored) and runs the automation of a root alert; returns the stored record. */
-  async store(item: DecodedCfsAlert): Promise<StoredIoTAlert> {
+  /** Stores one alert (or finds it stored) and runs the automation of a root alert; returns the stored record, or why the automation is deferred. */
+  async store(item: DecodedCfsAlert): Promise<Result<StoredIoTAlert, AlertWorkDeferred>> {
     const { crm, log } = this.deps;
     const correlationId = item.alert.eventToken;
     const alertId = iotAlertRecordId(item.alert);
@@ -95,8 +105,11 @@ export class InboundAlerts {
     } else {
       log.info('crm.alert-exists', { correlationId, alertId: stored.alertId, deviceId: stored.deviceId });
     }
-    if (stored.parentAlertId === undefined && this.deps.automation !== undefined) await this.deps.automation.handleAlert(stored);
-    return stored;
+    if (stored.parentAlertId === undefined && this.deps.automation !== undefined) {
+      const handled = await this.deps.automation.handleAlert(stored);
+      if (!handled.ok) return handled;
+    }
+    return ok(stored);
   }
 
   /** Flow 10 done here: the device record and its customer asset, and the parent of a repeat. */

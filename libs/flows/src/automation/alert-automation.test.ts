@@ -1,7 +1,7 @@
 import { aCrmDevice } from '@fieldlink/ports/testing';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
-import { AlertState, AlertStatus, BUILT_IN_DEVICE_TYPES, CfsCommandStatus } from '@fieldlink/domain';
-import { encodeCfsAlertMessage, silentLog, type LogFields, type LogPort } from '@fieldlink/ports';
+import { AlertState, AlertStatus, BUILT_IN_DEVICE_TYPES, CfsCommandStatus, err } from '@fieldlink/domain';
+import { encodeCfsAlertMessage, silentLog, type CloudToDevicePort, type LogFields, type LogPort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertActions } from '../alerts/alert-actions.js';
 import { AlertAutomation, type AlertAutomationConfig } from './alert-automation.js';
@@ -22,7 +22,11 @@ afterEach(() => {
 });
 
 /** `null`: no policy given at all. */
-const setup = async (config: AlertAutomationConfig | null = COOL_DOWN_POLICY, log: LogPort = silentLog) => {
+const setup = async (
+  config: AlertAutomationConfig | null = COOL_DOWN_POLICY,
+  log: LogPort = silentLog,
+  wrap: (hub: CloudToDevicePort) => CloudToDevicePort = (hub) => hub,
+) => {
   const clock = new ManualClock(T);
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock });
   const registry = new InMemoryDeviceRegistry(clock);
@@ -31,7 +35,7 @@ const setup = async (config: AlertAutomationConfig | null = COOL_DOWN_POLICY, lo
   await registry.registerDevices([{ deviceId: 'thermostat-1' }]);
   await crm.upsertCustomerAsset({ customerAssetId: 'asset-1', name: 'Lobby HVAC' });
   await crm.upsertDevice(aCrmDevice({ deviceRecordId: 'dev-1', deviceId: 'thermostat-1', customerAssetId: 'asset-1', settings: { TargetTemperature: 21 } }));
-  const dispatch = new CommandDispatch({ crm, cloudToDevice, registry, catalog, log, defaultDeviceType: 'Thermostat' });
+  const dispatch = new CommandDispatch({ crm, cloudToDevice: wrap(cloudToDevice), registry, catalog, log, defaultDeviceType: 'Thermostat' });
   const commands = new CommandRequests({ crm, catalog, log, defaultDeviceType: 'Thermostat', dispatch });
   const actions = new AlertActions({ crm, commands, log });
   const automation = new AlertAutomation({ crm, actions, log, defaultDeviceType: 'Thermostat', ...(config === null ? {} : { config }) });
@@ -51,7 +55,7 @@ const setup = async (config: AlertAutomationConfig | null = COOL_DOWN_POLICY, lo
     ]);
     await processor.drainOnce();
   };
-  return { crm, cloudToDevice, queue, raise, received, actions, commands, dispatch };
+  return { crm, cloudToDevice, queue, processor, raise, received, actions, commands, dispatch };
 };
 
 const settle = () => new Promise<void>((r) => setImmediate(r));
@@ -119,6 +123,21 @@ describe('AlertAutomation (flow 11, the CRM-side rules framework)', () => {
     await raise('e1');
     await delivered;
     expect(await crm.listCommands()).toMatchObject([{ state: 'delivered', cfsStatus: CfsCommandStatus.Sent }]);
+  });
+
+  it('abandons the alert message while the hub throttles the command, and finishes the work when it comes back', async () => {
+    let throttled = 1;
+    const { crm, queue, processor, raise, received } = await setup(COOL_DOWN_POLICY, silentLog, (hub) => ({
+      send: async (m) => (throttled-- > 0 ? err({ code: 'Throttled', message: 'the test hub asks to slow down' }) : hub.send(m)),
+      subscribeFeedback: (handler) => hub.subscribeFeedback(handler),
+    }));
+    await raise('e1');
+    expect(await crm.listCommands()).toMatchObject([{ state: 'requested' }]);
+    expect(await queue.peekDeadLetters(10)).toEqual([]);
+    expect(await processor.drainOnce()).toBe(1);
+    await settle();
+    expect(await crm.listCommands()).toMatchObject([{ state: 'sent' }]);
+    expect(received).toHaveLength(1);
   });
 
   it('starts nothing for a child alert: a repeat within the window is debounced', async () => {

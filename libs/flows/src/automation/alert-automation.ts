@@ -1,9 +1,9 @@
 // Flows 11–12 (automation): the CRM-side rules framework, from a stored root alert to its actions.
-import type { AlertType } from '@fieldlink/domain';
+import { err, ok, type AlertType, type Result } from '@fieldlink/domain';
 import type { CrmDevicesPort, LogPort, StoredIoTAlert } from '@fieldlink/ports';
 import type { AlertActions } from '../alerts/alert-actions.js';
 import { nameBasedGuid } from '../shared/deterministic-id.js';
-import type { StoredAlertHandler } from '../alerts/inbound-alerts.js';
+import type { AlertWorkDeferred, StoredAlertHandler } from '../alerts/inbound-alerts.js';
 
 /**
  * One action of the rules framework. String values of command parameters may hold placeholders,
@@ -65,7 +65,9 @@ export interface AutomationOutcome {
  * match it run their actions in order. Actions are idempotent (the command id is derived from
  * the alert, rule and action), so running the automation again for a redelivered alert does
  * nothing twice. A refused action (a bad configured command) is logged and does not stop the
- * others; a transient failure throws, so the alert's message comes back and finishes the work.
+ * others; a command the hub could not take yet (throttled, a full device queue) is the
+ * `AlertWorkDeferred` error, and a CRM failure rejects: either way the alert's message comes back
+ * and finishes the work.
  */
 export class AlertAutomation implements StoredAlertHandler {
   private readonly config: AlertAutomationConfig;
@@ -74,13 +76,13 @@ export class AlertAutomation implements StoredAlertHandler {
     this.config = deps.config ?? NO_ALERT_AUTOMATION;
   }
 
-  async handleAlert(alert: StoredIoTAlert): Promise<AutomationOutcome[]> {
-    if (this.config.rules.length === 0) return [];
+  async handleAlert(alert: StoredIoTAlert): Promise<Result<AutomationOutcome[], AlertWorkDeferred>> {
+    if (this.config.rules.length === 0) return ok([]);
     const data = parseAlertData(alert.alertData);
     const device = await this.deps.crm.findDeviceByHubId(alert.deviceId);
     const deviceType = device?.deviceType ?? this.deps.defaultDeviceType;
     const rules = this.config.rules.filter((r) => matches(r.when, alert, data, deviceType));
-    if (rules.length === 0) return [];
+    if (rules.length === 0) return ok([]);
     const context = {
       alert: { ...data, description: alert.description, alertid: alert.alertId },
       device: { name: device?.name, deviceId: alert.deviceId, settings: device?.settings ?? {}, tags: device?.tags ?? {} },
@@ -88,7 +90,18 @@ export class AlertAutomation implements StoredAlertHandler {
     const outcomes: AutomationOutcome[] = [];
     for (const rule of rules) {
       for (const [index, action] of rule.actions.entries()) {
-        const outcome = await this.run(alert, rule, index, action, context);
+        const ran = await this.run(alert, rule, index, action, context);
+        if (!ran.ok) {
+          this.deps.log.warn('automation.action-deferred', {
+            correlationId: alert.alertToken,
+            alertId: alert.alertId,
+            rule: rule.name,
+            action: action.kind,
+            detail: ran.error.message,
+          });
+          return ran;
+        }
+        const outcome = ran.value;
         outcomes.push(outcome);
         this.deps.log[outcome.ok ? 'info' : 'error'](outcome.ok ? 'automation.action-done' : 'automation.action-refused', {
           correlationId: alert.alertToken,
@@ -99,7 +112,7 @@ export class AlertAutomation implements StoredAlertHandler {
         });
       }
     }
-    return outcomes;
+    return ok(outcomes);
   }
 
   private async run(
@@ -108,36 +121,39 @@ export class AlertAutomation implements StoredAlertHandler {
     index: number,
     action: AlertActionConfig,
     context: TemplateContext,
-  ): Promise<AutomationOutcome> {
+  ): Promise<Result<AutomationOutcome, AlertWorkDeferred>> {
     const base = { rule: rule.name, action: action.kind };
     const commandId = nameBasedGuid('alert-automation', alert.alertId, rule.name, String(index));
     switch (action.kind) {
       case 'send-command':
       case 'notify': {
         const filled = action.kind === 'notify' ? fill({ Message: action.message }, context) : fill(action.parameters, context);
-        if (!filled.ok) return { ...base, ok: false, detail: filled.error };
+        if (!filled.ok) return ok({ ...base, ok: false, detail: filled.error });
         const sent =
           action.kind === 'notify'
             ? await this.deps.actions.notify(alert.alertId, String((filled.value as { Message: unknown }).Message), { commandId })
             : await this.deps.actions.sendCommand(alert.alertId, action.commandName, filled.value as Record<string, unknown>, { commandId });
-        if (!sent.ok) return { ...base, ok: false, detail: sent.error.message };
-        // A throttled hub is a delay, not a refusal: fail this delivery so the alert message comes back.
-        if (sent.value.dispatch?.kind === 'retry-later') throw new Error(`Command ${sent.value.commandId} not sent yet: ${sent.value.dispatch.reason}`);
-        return { ...base, ok: true, detail: `command ${sent.value.commandId}${sent.value.dispatch === undefined ? '' : ` ${sent.value.dispatch.kind}`}` };
+        if (!sent.ok) return ok({ ...base, ok: false, detail: sent.error.message });
+        // A throttled hub is a delay, not a refusal: the alert message comes back.
+        if (sent.value.dispatch?.kind === 'retry-later')
+          return err({ code: 'AlertWorkDeferred', message: `Command ${sent.value.commandId} not sent yet: ${sent.value.dispatch.reason}` });
+        return ok({ ...base, ok: true, detail: `command ${sent.value.commandId}${sent.value.dispatch === undefined ? '' : ` ${sent.value.dispatch.kind}`}` });
       }
       case 'create-case': {
         const created = await this.deps.actions.createCase(alert.alertId, action.title === undefined ? {} : { title: action.title });
-        return created.ok ? { ...base, ok: true, detail: `case ${created.value.caseId}` } : { ...base, ok: false, detail: created.error.message };
+        return ok(created.ok ? { ...base, ok: true, detail: `case ${created.value.caseId}` } : { ...base, ok: false, detail: created.error.message });
       }
       case 'none':
-        return { ...base, ok: true, detail: 'the alert record only' };
+        return ok({ ...base, ok: true, detail: 'the alert record only' });
       case 'create-work-order': {
         const created = await this.deps.actions.createWorkOrder(alert.alertId, {
           ...(action.summary === undefined ? {} : { summary: action.summary }),
           ...(action.incidentType === undefined ? {} : { incidentType: action.incidentType }),
           ...(action.priority === undefined ? {} : { priority: action.priority }),
         });
-        return created.ok ? { ...base, ok: true, detail: `work order ${created.value.workOrderId}` } : { ...base, ok: false, detail: created.error.message };
+        return ok(
+          created.ok ? { ...base, ok: true, detail: `work order ${created.value.workOrderId}` } : { ...base, ok: false, detail: created.error.message },
+        );
       }
     }
   }

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { aNewCrmCommand, aTelemetryEnvelope } from '@fieldlink/ports/testing';
 import { commandAckField, CommandAcknowledgements, readCommandAck } from './command-acknowledgements.js';
 import { CommandFeedback } from './command-feedback.js';
-import { commandStatusUpdate } from './command-progress.js';
-import { otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
+import { CommandReportDeferred, commandStatusUpdate, earlyCommandReport } from './command-progress.js';
+import { commandRemovedBeforeStatusWrite, otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
 
 let sequence = 0;
 const envelope = (body: string | object, connectionDeviceId = 'thermostat-1'): TelemetryEnvelope =>
@@ -17,7 +17,7 @@ const ack = (status: 'Applied' | 'Refused', reason?: string, commandId = 'cmd-1'
   ...commandAckField({ commandId, status, ...(reason === undefined ? {} : { reason }) }),
 });
 
-const setup = async (state: 'sent' | 'delivered' = 'delivered') => {
+const setup = async (state: 'requested' | 'sent' | 'delivered' = 'delivered') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
   await crm.createCommand(aNewCrmCommand({ commandId: 'cmd-1', message: '{"CommandName":"Set Values","Parameters":{"Reading":{"Temperature":"65"}}}' }));
   await crm.updateCommandStatus('cmd-1', commandStatusUpdate(state));
@@ -87,6 +87,25 @@ describe('CommandAcknowledgements', () => {
       cfsStatus: CfsCommandStatus.Error,
       statusReason: 'Refused by the device: target out of range',
     });
+  });
+
+  it('answers an answer that overtook the Sent write as an early report, and its batch handler rejects so the intake gives it again', async () => {
+    const { crm, rejected, acks } = await setup('requested');
+    expect(await acks.handle(envelope(ack('Applied')))).toEqual({ ok: false, error: earlyCommandReport('cmd-1') });
+    await expect(acks.handleBatch([envelope(ack('Applied'))])).rejects.toSatisfy(
+      (e: unknown) => e instanceof CommandReportDeferred && e.code === 'ReportBeforeSent' && e.report.commandId === 'cmd-1',
+    );
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'requested' });
+    expect(await rejected.list(10)).toEqual([]);
+  });
+
+  it('keeps an answer for a command removed from the CRM between its read and its write as rejected telemetry', async () => {
+    const { crm, rejected } = await setup('sent');
+    const empty = new InMemoryCrm(new SequentialIds('other'), { clock: new ManualClock(1_000) });
+    const acks = new CommandAcknowledgements({ crm: commandRemovedBeforeStatusWrite(crm, empty), rejected, log: silentLog });
+    expect(await acks.handle(envelope(ack('Applied')))).toEqual({ ok: true, value: undefined });
+    expect((await rejected.list(10)).map((r) => [r.reason, r.description])).toEqual([['UnknownCommand', 'CommandAck.CommandId: no command cmd-1']]);
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'sent' });
   });
 
   it('lets ordinary telemetry pass by untouched', async () => {

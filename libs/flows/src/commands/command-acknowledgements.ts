@@ -1,7 +1,7 @@
 // Flows 16–19 (commands): the device's answer to a command (CommandAck telemetry) onto the command record.
 import { decodeJsonBody, type CrmCommandsPort, type LogPort, type RejectedTelemetryPort, type TelemetryEnvelope } from '@fieldlink/ports';
 import { commandOfMessage } from './command-message-id.js';
-import { EarlyCommandReport, writeReport } from './command-progress.js';
+import { redeliverWhenEarly, reportApplied, reportEarly, writeReport, type ReportApplied } from './command-progress.js';
 
 /**
  * How a device answers a command: one device-to-cloud message on the ordinary telemetry stream
@@ -50,22 +50,25 @@ export interface CommandAcknowledgementsDeps {
  * `CommandAck` are ordinary telemetry and pass by; a malformed or foreign answer is kept as
  * rejected telemetry with its reason. Repeated answers change nothing (a command only moves
  * forward, and the write is conditional on the state read, so the hub's feedback landing in
- * between is decided again, never overwritten); a CRM failure rejects the batch, so the intake
- * gives it again.
+ * between is decided again, never overwritten). An answer about a command not yet recorded as
+ * sent is early (`handle` answers `ReportBeforeSent`): the batch's handler then rejects with
+ * `CommandReportDeferred`, as it does with a CRM failure, so the intake gives the batch again.
  */
 export class CommandAcknowledgements {
   constructor(private readonly deps: CommandAcknowledgementsDeps) {}
 
+  /** The subscription's handler: handles the batch in order, and rejects to have it given again (see above). */
   async handleBatch(batch: readonly TelemetryEnvelope[]): Promise<void> {
-    for (const envelope of batch) await this.handle(envelope);
+    for (const envelope of batch) redeliverWhenEarly(await this.handle(envelope));
   }
 
-  async handle(envelope: TelemetryEnvelope): Promise<void> {
+  /** Handles one message; the error is an early answer, which changed nothing. */
+  async handle(envelope: TelemetryEnvelope): Promise<ReportApplied> {
     const json = decodeJsonBody(envelope.body);
-    if (!json.ok) return; // not JSON: telemetry ingest keeps it with the reason
+    if (!json.ok) return reportApplied; // not JSON: telemetry ingest keeps it with the reason
     const read = readCommandAck(json.value);
     if (!read.ok) return this.reject(envelope, 'InvalidCommandAck', read.error);
-    if (read.ack === undefined) return;
+    if (read.ack === undefined) return reportApplied;
     const { crm, log } = this.deps;
     const ack = read.ack;
     const found = await commandOfMessage(crm, ack.commandId, envelope.connectionDeviceId);
@@ -87,30 +90,38 @@ export class CommandAcknowledgements {
     };
     if (command.sendToAllConnectedDevices === true && ack.status === 'Refused') {
       // One device's refusal does not end a command the other devices may have applied.
-      if (command.state === 'requested') throw new EarlyCommandReport(command.commandId);
+      if (command.state === 'requested') return reportEarly(command.commandId);
       log.warn('command.device-failed', {
         ...fields,
         messageId: ack.commandId,
         reason: `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}`,
       });
-      return;
+      return reportApplied;
     }
     // A refusal means what the hub's Rejected feedback means; the device's reason goes with it.
     const report = ack.status === 'Applied' ? ({ type: 'acknowledged' } as const) : ({ type: 'feedback', status: 'Rejected' } as const);
     const reason = ack.status === 'Applied' ? 'Acknowledged by the device' : `Refused by the device${ack.reason === undefined ? '' : `: ${ack.reason}`}`;
     const written = await writeReport(crm, command.commandId, command.state, report, reason);
-    if (written.kind === 'early') throw new EarlyCommandReport(command.commandId);
-    if (written.kind === 'past') {
-      log.info('command.ack-ignored', { ...fields, state: written.state });
-      return;
+    switch (written.kind) {
+      case 'early':
+        return reportEarly(command.commandId);
+      case 'gone':
+        // Removed from the CRM since it was read: kept as rejected telemetry, as an answer to an unknown command is.
+        return this.reject(envelope, 'UnknownCommand', `${COMMAND_ACK_FIELD}.CommandId: no command ${ack.commandId}`);
+      case 'past':
+        log.info('command.ack-ignored', { ...fields, state: written.state });
+        return reportApplied;
+      case 'moved':
+        // An answer proves delivery: when it overtook the hub's feedback, the delivered step is logged too, as the feedback would have.
+        if (written.from === 'sent' && written.state === 'acknowledged') log.info('command.delivered', { ...fields, by: 'acknowledgement' });
+        log.info(`command.${written.state}`, fields);
+        return reportApplied;
     }
-    // An answer proves delivery: when it overtook the hub's feedback, the delivered step is logged too, as the feedback would have.
-    if (written.from === 'sent' && written.state === 'acknowledged') log.info('command.delivered', { ...fields, by: 'acknowledgement' });
-    log.info(`command.${written.state}`, fields);
   }
 
-  private async reject(envelope: TelemetryEnvelope, reason: string, description: string): Promise<void> {
+  private async reject(envelope: TelemetryEnvelope, reason: string, description: string): Promise<ReportApplied> {
     await this.deps.rejected.reject({ envelope, reason, description });
     this.deps.log.warn('command.ack-rejected', { deviceId: envelope.connectionDeviceId, reason, description });
+    return reportApplied;
   }
 }

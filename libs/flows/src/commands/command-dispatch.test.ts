@@ -24,7 +24,7 @@ import { deviceTypeCommandCatalog } from './command-catalog.js';
 import { CommandDispatch } from './command-dispatch.js';
 import { CommandFeedback } from './command-feedback.js';
 import { broadcastMessageId, commandOfMessage } from './command-message-id.js';
-import { otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
+import { commandRemovedBeforeStatusWrite, otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
 
 const T = 1_795_857_302_113;
 const RESET = '{"CommandName":"Reset Thermostat","Parameters":{}}';
@@ -272,5 +272,16 @@ describe('CommandDispatch against other writers of the command status', () => {
     });
     expect(await first.dispatch('cmd-race')).toEqual({ kind: 'already-dispatched', state: 'sent' });
     expect(await s.crm.getCommand('cmd-race')).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+  });
+
+  it('answers unknown-command when the command is removed from the CRM before its Sent or its refusal is written', async () => {
+    const s = await setup();
+    await s.crm.createCommand({ commandId: 'cmd-gone', name: 'Reset Thermostat', message: RESET, deviceId: 'thermostat-1' });
+    await s.crm.createCommand({ commandId: 'cmd-gone-2', name: 'Reset Thermostat', message: RESET, deviceId: 'thermostat-1' });
+    const removed = commandRemovedBeforeStatusWrite(s.crm, new InMemoryCrm(new SequentialIds('other'), { clock: new ManualClock(T) }));
+    const dispatch = (cloudToDevice: CloudToDevicePort) =>
+      new CommandDispatch({ crm: removed, cloudToDevice, registry: s.registry, catalog, log: silentLog, defaultDeviceType: 'Thermostat' });
+    expect(await dispatch(s.hub).dispatch('cmd-gone')).toEqual({ kind: 'unknown-command' });
+    expect(await dispatch(refusing(s.hub, 'DeviceNotFound', 1)).dispatch('cmd-gone-2')).toEqual({ kind: 'unknown-command' });
   });
 });

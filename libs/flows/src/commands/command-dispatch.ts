@@ -33,6 +33,7 @@ export type DispatchOutcome =
   | { readonly kind: 'already-dispatched'; readonly state: CommandState }
   /** Refused against its device type, or the hub refused it for good; the reason is on the command. */
   | { readonly kind: 'refused'; readonly reason: string }
+  /** The CRM holds no such command: none was read, or it was removed while being dispatched. */
   | { readonly kind: 'unknown-command' }
   /** The hub is throttling or the device's queue is full: try again later. */
   | { readonly kind: 'retry-later'; readonly reason: string };
@@ -95,7 +96,7 @@ export class CommandDispatch {
       }
       return this.refuse(command, `${sent.error.code}: ${sent.error.message}`, fields);
     }
-    await this.markSent(command, 'Sent to the device');
+    if (!(await this.markSent(command, 'Sent to the device', fields))) return { kind: 'unknown-command' };
     log.info('command.sent', fields);
     return { kind: 'sent', command };
   }
@@ -145,7 +146,7 @@ export class CommandDispatch {
       return { kind: 'retry-later', reason: summary };
     }
     if (sentCount === 0) return this.refuse(command, summary, fields);
-    await this.markSent(command, summary);
+    if (!(await this.markSent(command, summary, fields))) return { kind: 'unknown-command' };
     log.info('command.sent', { ...fields, devices: sentCount, connected: connected.length });
     return { kind: 'sent', command };
   }
@@ -160,15 +161,23 @@ export class CommandDispatch {
     });
   }
 
-  private async markSent(command: CrmCommand, reason: string): Promise<void> {
+  /** False when the command is no longer in the CRM (removed while it was being sent). */
+  private async markSent(command: CrmCommand, reason: string, fields: Record<string, unknown>): Promise<boolean> {
     // Conditional on the `requested` read at the start: feedback, the device's answer or a second
     // dispatch may have moved the command on since, and a command never moves back.
-    await writeReport(this.deps.crm, command.commandId, command.state, { type: 'sent' }, reason);
+    const written = await writeReport(this.deps.crm, command.commandId, command.state, { type: 'sent' }, reason);
+    if (written.kind !== 'gone') return true;
+    this.deps.log.warn('command.gone', { ...fields, reason: 'sent, but the command is no longer in the CRM' });
+    return false;
   }
 
   private async refuse(command: CrmCommand, reason: string, fields: Record<string, unknown>): Promise<DispatchOutcome> {
     const written = await this.deps.crm.updateCommandStatus(command.commandId, commandStatusUpdate('failed', reason), { ifState: command.state });
     if (!written.ok) {
+      if (written.error.code === 'CommandNotFound') {
+        this.deps.log.warn('command.gone', { ...fields, reason });
+        return { kind: 'unknown-command' };
+      }
       // A second dispatch sent it meanwhile: its state stands.
       this.deps.log.warn('command.refusal-overtaken', { ...fields, reason, state: written.error.found });
       return { kind: 'already-dispatched', state: written.error.found };

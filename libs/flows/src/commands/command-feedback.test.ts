@@ -3,9 +3,9 @@ import { CfsCommandStatus, type CommandState, type DeliveryFeedbackStatus } from
 import { silentLog, type DeliveryFeedback } from '@fieldlink/ports';
 import { describe, expect, it } from 'vitest';
 import { CommandFeedback } from './command-feedback.js';
-import { commandStatusUpdate } from './command-progress.js';
+import { CommandReportDeferred, commandStatusUpdate, earlyCommandReport } from './command-progress.js';
 import { FaultSchedule } from '../testing/fault-injection.js';
-import { otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
+import { commandRemovedBeforeStatusWrite, otherWriterBeforeStatusWrite } from '../testing/status-write-race.js';
 
 const setup = async (state: CommandState = 'sent') => {
   const crm = new InMemoryCrm(new SequentialIds('rec'), { clock: new ManualClock(1_000) });
@@ -58,10 +58,28 @@ describe('CommandFeedback', () => {
     expect(events).toEqual(['command.feedback-ignored']);
   });
 
-  it('refuses feedback that overtook the Sent write, so it comes again instead of being overwritten', async () => {
+  it('answers feedback that overtook the Sent write as an early report, and its batch handler rejects so it comes again instead of being overwritten', async () => {
     const { crm, feedback } = await setup('requested');
-    await expect(feedback.handle([fb('Success')])).rejects.toThrow('is not recorded as sent yet');
+    expect(await feedback.apply(fb('Success'))).toEqual({ ok: false, error: earlyCommandReport('cmd-1') });
+    const rejected = await feedback.handle([fb('Success')]).catch((e: unknown) => e);
+    expect(rejected).toBeInstanceOf(CommandReportDeferred);
+    expect(rejected).toMatchObject({
+      code: 'ReportBeforeSent',
+      cause: { commandId: 'cmd-1' },
+      message: expect.stringContaining('is not recorded as sent yet'),
+    });
     expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'requested' });
+  });
+
+  it('settles feedback for a command removed from the CRM between its read and its write, changing nothing', async () => {
+    const { crm } = await setup('sent');
+    const events: string[] = [];
+    const empty = new InMemoryCrm(new SequentialIds('other'), { clock: new ManualClock(1_000) });
+    const feedback = new CommandFeedback({ crm: commandRemovedBeforeStatusWrite(crm, empty), log: { ...silentLog, warn: (event) => void events.push(event) } });
+    expect(await feedback.apply(fb('Success'))).toEqual({ ok: true, value: undefined });
+    await feedback.handle([fb('Success')]);
+    expect(events).toEqual(['command.feedback-unknown', 'command.feedback-unknown']);
+    expect(await crm.getCommand('cmd-1')).toMatchObject({ state: 'sent' });
   });
 
   it('ignores feedback for a message that is not a command, and feedback naming another device', async () => {

@@ -1,5 +1,16 @@
 // Flows 16–19 (commands): reports about a command, applied in order whatever order they arrive in.
-import { applyCommandEvent, cfsStatusOf, type CommandEvent, type CommandState, type DeliveryFeedbackStatus } from '@fieldlink/domain';
+import {
+  applyCommandEvent,
+  cfsStatusOf,
+  err,
+  FieldlinkError,
+  ok,
+  type CodedError,
+  type CommandEvent,
+  type CommandState,
+  type DeliveryFeedbackStatus,
+  type Result,
+} from '@fieldlink/domain';
 import type { CommandStatusUpdate, CrmCommandsPort } from '@fieldlink/ports';
 
 /*
@@ -51,7 +62,9 @@ export type ReportWrite =
   | { readonly kind: 'moved'; readonly from: CommandState; readonly state: CommandState }
   /** Nothing written: the command is in `state`, already past what the report would move it to. */
   | { readonly kind: 'past'; readonly state: CommandState }
-  | { readonly kind: 'early' };
+  | { readonly kind: 'early' }
+  /** Nothing written: the CRM holds no such command (any more). */
+  | { readonly kind: 'gone' };
 
 /** Bounds the re-decisions of one report; each finds a later state, and there are only so many. */
 const MAX_REDECISIONS = 8;
@@ -76,17 +89,49 @@ export async function writeReport(
     if (progress.kind === 'past') return { kind: 'past', state: current };
     const written = await crm.updateCommandStatus(commandId, commandStatusUpdate(progress.state, statusReason), { ifState: current });
     if (written.ok) return { kind: 'moved', from: current, state: progress.state };
+    if (written.error.code === 'CommandNotFound') return { kind: 'gone' };
     current = written.error.found;
   }
+  // A bug: each refusal names a state the command moved on to, and a command only moves forward
+  // through a handful of states, so the re-decisions end long before this bound.
   throw new Error(`Command ${commandId}: its state kept changing under ${MAX_REDECISIONS} conditional status writes`);
 }
 
-/** A report about a command that is not yet recorded as sent; thrown so the report comes again. */
-export class EarlyCommandReport extends Error {
-  constructor(commandId: string) {
-    super(`Command ${commandId} is not recorded as sent yet; the report will be applied when it comes again`);
-    this.name = 'EarlyCommandReport';
+/**
+ * A report (hub feedback, a device's answer) about a command not yet recorded as sent: it came
+ * before the dispatcher's Sent write, and is applied when it comes again.
+ */
+export interface EarlyCommandReport extends CodedError<'ReportBeforeSent'> {
+  readonly commandId: string;
+}
+
+export const earlyCommandReport = (commandId: string): EarlyCommandReport => ({
+  code: 'ReportBeforeSent',
+  message: `Command ${commandId} is not recorded as sent yet; the report will be applied when it comes again`,
+  commandId,
+});
+
+/** What applying one report did; an early report is the error, to be given again. */
+export type ReportApplied = Result<void, EarlyCommandReport>;
+
+export const reportApplied: ReportApplied = ok(undefined);
+export const reportEarly = (commandId: string): ReportApplied => err(earlyCommandReport(commandId));
+
+/**
+ * The rejection of a report batch's handler (the hub's feedback, the telemetry stream) when a
+ * report in it is early: a subscription handler rejects to have its batch given again, the
+ * ports' one way to say "not yet". The early report is the `cause`.
+ */
+export class CommandReportDeferred extends FieldlinkError<'ReportBeforeSent'> {
+  constructor(readonly report: EarlyCommandReport) {
+    super(report.code, report.message, { cause: report });
+    this.name = 'CommandReportDeferred';
   }
+}
+
+/** Resolves when the report was applied; rejects with `CommandReportDeferred` when it was early. */
+export function redeliverWhenEarly(applied: ReportApplied): void {
+  if (!applied.ok) throw new CommandReportDeferred(applied.error);
 }
 
 export const commandStatusUpdate = (state: CommandState, statusReason?: string): CommandStatusUpdate => ({

@@ -1,6 +1,6 @@
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { BUILT_IN_DEVICE_TYPES, CfsCommandStatus } from '@fieldlink/domain';
-import { silentLog } from '@fieldlink/ports';
+import { silentLog, type LogFields } from '@fieldlink/ports';
 import { aCrmDevice, eventually } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { deviceTypeCommandCatalog } from './command-catalog.js';
@@ -8,6 +8,7 @@ import { CommandDispatch } from './command-dispatch.js';
 import { CommandFeedback } from './command-feedback.js';
 import { CommandRequests } from './command-requests.js';
 import { CommandSweep } from './command-sweep.js';
+import { commandRemovedBeforeStatusWrite } from '../testing/status-write-race.js';
 
 const T = Date.parse('2026-11-28T09:15:02.113Z');
 const TTL = 3_600_000;
@@ -138,5 +139,25 @@ describe('CommandSweep: commands never stall', () => {
     const report = await new CommandSweep({ crm: racing, log: silentLog, clock, ttlMs: TTL, answerTimeoutMs: ANSWER }).sweep();
     expect(report.timedOut).toBe(0);
     expect(await crm.getCommand('raced')).toMatchObject({ state: 'delivered' });
+  });
+
+  it('skips a command removed from the CRM between its read and its ending, and ends the others', async () => {
+    const { clock, crm, commands } = await setup();
+    await commands.request({ deviceId: 'thermostat-1', commandName: 'Reset Thermostat', parameters: {}, commandId: 'removed' });
+    await commands.request({ deviceId: 'thermostat-1', commandName: 'Reset Thermostat', parameters: {}, commandId: 'kept' });
+    clock.advance(TTL);
+    // The CRM the status writes reach holds only 'kept': 'removed' is gone by the time its ending is written.
+    const after = new InMemoryCrm(new SequentialIds('after'), { clock });
+    await after.createCommand({ ...(await crm.getCommand('kept'))!, commandId: 'kept' });
+    await after.updateCommandStatus('kept', { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+    const warned: Array<{ event: string; commandId: unknown }> = [];
+    const log = { ...silentLog, warn: (event: string, fields: LogFields = {}) => void warned.push({ event, commandId: fields['commandId'] }) };
+    const report = await new CommandSweep({ crm: commandRemovedBeforeStatusWrite(crm, after), log, clock, ttlMs: TTL, answerTimeoutMs: ANSWER }).sweep();
+    expect(report.timedOut).toBe(1);
+    expect(await after.getCommand('kept')).toMatchObject({ state: 'expired' });
+    expect(warned).toEqual([
+      { event: 'command.gone', commandId: 'removed' },
+      { event: 'command.expired', commandId: 'kept' },
+    ]);
   });
 });

@@ -115,7 +115,8 @@ export class CommandSweep {
       commandName: command.name,
     };
     if (!written.ok) {
-      this.deps.log.info('command.timeout-overtaken', { ...fields, state: written.error.found });
+      if (written.error.code === 'CommandNotFound') this.deps.log.warn('command.gone', { ...fields, reason: written.error.message });
+      else this.deps.log.info('command.timeout-overtaken', { ...fields, state: written.error.found });
       return false;
     }
     this.deps.log.warn(`command.${next.value}`, { ...fields, reason });

@@ -10,8 +10,10 @@ import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js
 import {
   receivedError,
   sendableError,
+  unpackEnvelopes,
   type BatchReference,
   type FromWorker,
+  type PackedEnvelopes,
   type PortCall,
   type RunMessage,
   type SentEffects,
@@ -147,9 +149,12 @@ async function run(message: RunMessage): Promise<unknown> {
 }
 
 async function runBatch(message: RunMessage): Promise<unknown> {
-  const [batch, partitionId, reference] = message.args as [TelemetryEnvelope[], string | undefined, BatchReference | undefined];
-  for (const [deviceId, type] of reference?.deviceTypes ?? []) sentTypes.set(deviceId, type ?? undefined);
-  for (const [at, rules] of reference?.rulesAt ?? []) sentRules.set(at, rules);
+  const [packed, partitionId, reference] = message.args as [PackedEnvelopes, string | undefined, BatchReference | undefined];
+  const batch = unpackEnvelopes(packed);
+  if (reference !== undefined) {
+    reference.devices.forEach((deviceId, i) => sentTypes.set(deviceId, reference.deviceTypes[i] ?? undefined));
+    reference.times.forEach((at, i) => sentRules.set(at, reference.rulesAt[i]!));
+  }
   const last = batch.at(-1);
   if (last !== undefined) runOfBatch.set(last, message.id);
   const running = ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));

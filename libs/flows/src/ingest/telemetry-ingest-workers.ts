@@ -6,6 +6,7 @@ import { systemClock } from '../shared/system-sources.js';
 import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import {
   WORKER_PORT_METHODS,
+  packEnvelopes,
   receivedError,
   sendableError,
   type Answer,
@@ -72,13 +73,16 @@ export class TelemetryIngestWorkers {
     const byPartition = groupByPartition(batch);
     if (partition !== undefined && byPartition.has(partition.partitionId)) this.contexts.set(partition.partitionId, partition);
     const outcomes = await Promise.all(
-      [...byPartition].map(async ([partitionId, envelopes]) =>
-        this.run<BatchOutcome>(this.threadOf(partitionId), 'ingestBatch', [
-          envelopes,
-          partition?.partitionId === partitionId ? partitionId : undefined,
-          await this.referenceFor(envelopes),
-        ]),
-      ),
+      [...byPartition].map(async ([partitionId, envelopes]) => {
+        const reference = await this.referenceFor(envelopes);
+        const { packed, transfer } = packEnvelopes(partitionId, envelopes);
+        return this.run<BatchOutcome>(
+          this.threadOf(partitionId),
+          'ingestBatch',
+          [packed, partition?.partitionId === partitionId ? partitionId : undefined, reference],
+          transfer,
+        );
+      }),
     );
     const alerts: ThresholdAlert[] = [];
     let rejected = 0;
@@ -140,7 +144,7 @@ export class TelemetryIngestWorkers {
       Promise.all(devices.map((d) => referenceData.deviceTypeOf(d))),
       Promise.all(times.map((t) => referenceData.deviceRules(t))),
     ]);
-    return { deviceTypes: devices.map((d, i) => [d, types[i] ?? null]), rulesAt: times.map((t, i) => [t, rules[i]!]) };
+    return { devices, deviceTypes: types.map((t) => t ?? null), times, rulesAt: rules };
   }
 
   private threadOf(partitionId: string): IngestThread {
@@ -156,13 +160,13 @@ export class TelemetryIngestWorkers {
     return Promise.all(this.threads.filter((t) => t.started).map((t) => this.run<T>(t, method, args)));
   }
 
-  private run<T>(thread: IngestThread, method: IngestMethod, args: readonly unknown[]): Promise<T> {
+  private run<T>(thread: IngestThread, method: IngestMethod, args: readonly unknown[], transfer: readonly ArrayBuffer[] = []): Promise<T> {
     const newest: Record<string, number | null> = {};
     for (const [partitionId, t] of this.workerOf) {
       const tell = t === thread ? this.contexts.get(partitionId)?.lastEnqueuedSequenceNumber : undefined;
       if (tell !== undefined) newest[partitionId] = tell() ?? null;
     }
-    return thread.run(method, args, this.clock.now(), newest) as Promise<T>;
+    return thread.run(method, args, this.clock.now(), newest, transfer) as Promise<T>;
   }
 
   /** A worker's call of a port, made here. */
@@ -188,7 +192,10 @@ export class TelemetryIngestWorkers {
       }
       case 'ruleStateStore': {
         const store = deps.ruleStateStore!;
-        return call.method === 'load' ? store.load(a[0] as string) : store.save(a[0] as string, JSON.parse(a[1] as string) as unknown);
+        if (call.method === 'load') return store.load(a[0] as string);
+        // The worker sent the state as JSON text: a store that keeps text takes it as it is, with no parse here.
+        const [key, json] = a as [string, string];
+        return store.saveJson !== undefined ? store.saveJson(key, json) : store.save(key, JSON.parse(json) as unknown);
       }
       case 'effects':
         return storeBatchEffects(deps, a[1] as SentEffects);
@@ -224,11 +231,12 @@ class IngestThread {
     return this.worker !== undefined;
   }
 
-  run(method: IngestMethod, args: readonly unknown[], now: number, newest: Record<string, number | null>): Promise<unknown> {
+  /** `transfer`: buffers of `args` moved to the worker, no longer usable here. */
+  run(method: IngestMethod, args: readonly unknown[], now: number, newest: Record<string, number | null>, transfer: readonly ArrayBuffer[]): Promise<unknown> {
     const worker = this.worker ?? this.start();
     const id = ++this.nextId;
     const done = new Promise((resolve, reject) => this.running.set(id, { resolve, reject }));
-    worker.postMessage({ kind: 'run', id, method, args, now, newest } satisfies ToWorker);
+    worker.postMessage({ kind: 'run', id, method, args, now, newest } satisfies ToWorker, transfer);
     return done;
   }
 

@@ -557,11 +557,10 @@ interface BatchReference {
  * device's type and the reading type, as the CFS telemetry job joins them for `crmiotevents`.
  */
 function rowWithPeak(window: MinuteWindow, reference: BatchReference): MinuteAggregate {
-  const row = window.row();
-  if (window.peakToken === undefined || window.peakTime === undefined) return row;
+  if (window.peakToken === undefined || window.peakTime === undefined) return window.row();
   const deviceType = reference.deviceTypes.get(window.deviceId);
   const rule = reference.rulesAt.get(window.peakTime)?.find((r) => r.deviceType === deviceType && r.readingType === window.readingType);
-  return { ...row, peak: { eventToken: window.peakToken, time: window.peakTime, threshold: rule?.threshold ?? null, ruleOutput: rule?.ruleOutput ?? null } };
+  return window.row({ eventToken: window.peakToken, time: window.peakTime, threshold: rule?.threshold ?? null, ruleOutput: rule?.ruleOutput ?? null });
 }
 
 /** One queue message per event token: the token is the message id the alerts queue de-duplicates on. */

@@ -22,3 +22,18 @@ export function otherWriterBeforeStatusWrite<Crm extends CrmCommandsPort>(crm: C
     },
   });
 }
+
+/**
+ * The CRM as one flow sees it when the command it read is removed before its status writes reach
+ * the CRM: reads go to `crm`, status writes to `without`, a CRM that does not hold the command.
+ */
+export function commandRemovedBeforeStatusWrite<Crm extends CrmCommandsPort>(crm: Crm, without: CrmCommandsPort): Crm {
+  return new Proxy(crm, {
+    get: (target, prop, receiver) => {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      if (prop !== 'updateCommandStatus') return value.bind(target);
+      return (...args: Parameters<CrmCommandsPort['updateCommandStatus']>) => without.updateCommandStatus(...args);
+    },
+  });
+}

@@ -285,9 +285,24 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         });
       });
 
-      it('refuses a status change of a command that does not exist, with NotFound', async () => {
+      it('answers a status change of a command that does not exist with the CommandNotFound error, and creates no command', async () => {
         const { crm } = await open();
-        await expect(crm.updateCommandStatus(newGuid(), { state: 'sent', cfsStatus: CfsCommandStatus.Sent })).rejects.toSatisfy(isCrmError('NotFound'));
+        const commandId = newGuid();
+        const written = await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
+        expect(written).toMatchObject({ ok: false, error: { code: 'CommandNotFound', commandId } });
+        expect(await crm.getCommand(commandId)).toBeUndefined();
+      });
+
+      it('answers a status change under an id that can name no record with the CommandNotFound error', async () => {
+        const { crm } = await open();
+        for (const commandId of ['not-a-record-id', "x' or 1 eq 1"]) {
+          for (const condition of [undefined, { ifState: 'requested' } as const]) {
+            expect(await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent }, condition)).toMatchObject({
+              ok: false,
+              error: { code: 'CommandNotFound', commandId },
+            });
+          }
+        }
       });
 
       it('applies a conditional status write while the command is still in the state the caller read', async () => {
@@ -369,11 +384,13 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         expect(await crm.getCommand(commandId)).toMatchObject({ state: winner });
       });
 
-      it('refuses a conditional status write of a command that does not exist, with NotFound', async () => {
+      it('answers a conditional status write of a command that does not exist with the CommandNotFound error', async () => {
         const { crm } = await open();
-        await expect(crm.updateCommandStatus(newGuid(), { state: 'sent', cfsStatus: CfsCommandStatus.Sent }, { ifState: 'requested' })).rejects.toSatisfy(
-          isCrmError('NotFound'),
-        );
+        const commandId = newGuid();
+        expect(await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent }, { ifState: 'requested' })).toMatchObject({
+          ok: false,
+          error: { code: 'CommandNotFound', commandId },
+        });
       });
 
       it('lists commands newest first, by device and up to a count', async () => {

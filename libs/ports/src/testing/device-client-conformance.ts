@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DeviceClientPort, DeviceConnection } from '../device-client-port.js';
+import { DeviceConnectionError, type DeviceClientPort, type DeviceConnection } from '../device-client-port.js';
 import type { DeviceRegistryPort } from '../device-registry-port.js';
 import type { TelemetryEnvelope, TelemetryIntakePort } from '../telemetry-intake-port.js';
 import { eventually, textOf, uniqueDeviceId, utf8 } from './conformance-support.js';
@@ -117,7 +117,16 @@ export function deviceClientConformance(adapterName: string, factory: DeviceClie
       const { connect } = await open();
       const device = await connect('closed');
       await device.close();
-      await expect(device.sendTelemetry(utf8('{}'))).rejects.toThrow();
+      await expect(device.sendTelemetry(utf8('{}'))).rejects.toSatisfy((e: unknown) => e instanceof DeviceConnectionError && e.code === 'ConnectionClosed');
+    });
+
+    it('refuses a second cloud-to-device handler on one connection, with HandlerExists', async () => {
+      const { connect } = await open();
+      const device = await connect('twice');
+      device.onCloudToDeviceMessage(async () => 'complete');
+      expect(() => device.onCloudToDeviceMessage(async () => 'complete')).toThrow(
+        expect.objectContaining({ name: 'DeviceConnectionError', code: 'HandlerExists' }),
+      );
     });
   });
 }

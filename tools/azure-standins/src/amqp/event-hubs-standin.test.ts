@@ -1,102 +1,16 @@
+// The Event Hubs stand-in seen through the Event Hubs SDK itself (the adapter's own tests are in
+// libs/adapters/azure): how it treats the owner level of partition receivers.
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { EventHubConsumerClient, earliestEventPosition } from '@azure/event-hubs';
-import { ConsumerGroupNotFoundError, EventHubsTelemetryIntake } from '@fieldlink/adapter-azure';
-import type { TelemetryEnvelope, TelemetrySubscription } from '@fieldlink/ports';
-import { telemetryIntakeConformance } from '@fieldlink/ports/testing';
-import { startAzurite, type RunningAzurite } from '../storage/azurite.js';
 import { EventHubsStandin } from './event-hubs-standin.js';
 
 const standin = new EventHubsStandin();
-let azurite: RunningAzurite;
 beforeAll(async () => {
-  [azurite] = await Promise.all([startAzurite(), standin.start()]);
+  await standin.start();
 });
 afterAll(async () => {
-  await Promise.all([standin.stop(), azurite?.stop()]);
-});
-
-telemetryIntakeConformance('EventHubsTelemetryIntake over AMQP with checkpoints on Azurite', async () => {
-  const hubName = `hub-${randomUUID().slice(0, 8)}`;
-  standin.createHub(hubName, { partitionCount: 4, consumerGroups: ['rules', 'telemetry'] });
-  const intake = new EventHubsTelemetryIntake({
-    auth: { connectionString: standin.connectionString(hubName) },
-    checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
-    loadBalancing: { strategy: 'greedy', updateIntervalInMs: 500 },
-    retryDelayMs: 100,
-  });
-  return {
-    intake,
-    devices: { send: async (deviceId, body, properties) => void standin.appendFromDevice(hubName, deviceId, body, properties) },
-    consumerGroups: ['rules', 'telemetry'],
-    dispose: async () => undefined,
-  };
-});
-
-describe('EventHubsTelemetryIntake, several instances on one consumer group', () => {
-  const text = new TextEncoder();
-  const held = (subscription: TelemetrySubscription): string[] => (subscription.partitions?.() ?? []).map((p) => p.partitionId).sort();
-
-  it('shares the partitions so each message is handled once, and the survivor resumes moved partitions from their checkpoints', async () => {
-    const hubName = `hub-${randomUUID().slice(0, 8)}`;
-    standin.createHub(hubName, { partitionCount: 4, consumerGroups: ['rules'] });
-    const instance = () =>
-      new EventHubsTelemetryIntake({
-        auth: { connectionString: standin.connectionString(hubName) },
-        checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
-        loadBalancing: { strategy: 'balanced', updateIntervalInMs: 300, partitionOwnershipExpirationIntervalInMs: 3_000 },
-      });
-    const seenBy = { a: [] as string[], b: [] as string[] };
-    const record = (who: 'a' | 'b') => async (batch: readonly TelemetryEnvelope[]) =>
-      void seenBy[who].push(...batch.map((e) => new TextDecoder().decode(e.body)));
-    const a = await instance().subscribe('rules', record('a'));
-    // The first instance reads every partition before the second starts, so the second takes
-    // partitions that are being read (the hand-over under test), among them partition 0.
-    await expect.poll(() => held(a), { timeout: 15_000 }).toEqual(['0', '1', '2', '3']);
-    const b = await instance().subscribe('rules', record('b'));
-    // Balanced: two partitions each, none read by both (a displaced reader lets go of its partition).
-    await expect
-      .poll(() => ({ a: held(a).length, b: held(b).length, both: held(a).filter((p) => held(b).includes(p)) }), { timeout: 15_000 })
-      .toEqual({ a: 2, b: 2, both: [] });
-    const devices = Array.from({ length: 12 }, (_, i) => `device-${i}`);
-    const partitionsOf = new Set(devices.map((d) => standin.appendFromDevice(hubName, d, text.encode(`${d}:0`)).partitionId));
-    expect(partitionsOf.size).toBeGreaterThan(1);
-    await expect.poll(() => [...seenBy.a, ...seenBy.b].sort(), { timeout: 10_000 }).toEqual(devices.map((d) => `${d}:0`).sort());
-    // Both instances handled messages, and none was handled twice.
-    expect(seenBy.a.length).toBeGreaterThan(0);
-    expect(seenBy.b.length).toBeGreaterThan(0);
-    await a.close();
-    for (const d of devices) standin.appendFromDevice(hubName, d, text.encode(`${d}:1`));
-    await expect.poll(() => seenBy.b.filter((m) => m.endsWith(':1')).length, { timeout: 15_000 }).toBe(12);
-    // What instance a had checkpointed is not handed to b again.
-    expect(seenBy.b.filter((m) => seenBy.a.includes(m))).toEqual([]);
-    await b.close();
-  });
-
-  it('a second instance subscribing does not take a partition from the instance reading it', async () => {
-    // One partition: the balanced share of the second instance is none, so the first keeps it.
-    const hubName = `hub-${randomUUID().slice(0, 8)}`;
-    standin.createHub(hubName, { partitionCount: 1, consumerGroups: ['rules'] });
-    const instance = () =>
-      new EventHubsTelemetryIntake({
-        auth: { connectionString: standin.connectionString(hubName) },
-        checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
-        loadBalancing: { strategy: 'balanced', updateIntervalInMs: 300, partitionOwnershipExpirationIntervalInMs: 60_000 },
-      });
-    const seenBy = { a: [] as string[], b: [] as string[] };
-    const record = (who: 'a' | 'b') => async (batch: readonly TelemetryEnvelope[]) =>
-      void seenBy[who].push(...batch.map((e) => new TextDecoder().decode(e.body)));
-    const a = await instance().subscribe('rules', record('a'));
-    await expect.poll(() => held(a), { timeout: 15_000 }).toEqual(['0']);
-    standin.appendFromDevice(hubName, 'device-0', text.encode('before'));
-    await expect.poll(() => seenBy.a, { timeout: 10_000 }).toEqual(['before']);
-    const b = await instance().subscribe('rules', record('b'));
-    for (const n of [1, 2, 3]) standin.appendFromDevice(hubName, 'device-0', text.encode(`after-${n}`));
-    await expect.poll(() => seenBy.a, { timeout: 10_000 }).toEqual(['before', 'after-1', 'after-2', 'after-3']);
-    expect(held(a)).toEqual(['0']);
-    expect(seenBy.b).toEqual([]);
-    await Promise.all([a.close(), b.close()]);
-  });
+  await standin.stop();
 });
 
 describe('Event Hubs stand-in, owner level (epoch) of partition receivers', () => {
@@ -116,13 +30,12 @@ describe('Event Hubs stand-in, owner level (epoch) of partition receivers', () =
       },
       { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 0.2, ...(ownerLevel === undefined ? {} : { ownerLevel }) },
     );
-    return {
-      seen,
-      close: async () => {
-        await subscription.close();
-        await client.close();
-      },
-    };
+    // Closed when the test ends, passed or failed.
+    onTestFinished(async () => {
+      await subscription.close();
+      await client.close();
+    });
+    return { seen };
   };
 
   it('displaces a reader of the same or a lower level with amqp:link:stolen, and refuses a reader without a level while one with a level reads', async () => {
@@ -140,65 +53,5 @@ describe('Event Hubs stand-in, owner level (epoch) of partition receivers', () =
     await expect.poll(() => without.seen.errors, { timeout: 10_000 }).toEqual(['ReceiverDisconnectedError']);
     // The reader with the highest level is still the one reading.
     expect(second.seen.errors).toEqual([]);
-    await Promise.all([first.close(), second.close(), lower.close(), without.close()]);
-  });
-});
-
-describe('EventHubsTelemetryIntake, a batch whose handler keeps failing', () => {
-  it('waits longer before each new hand-over of the batch: the ceiling of its jittered wait doubles (the waits it logs)', async () => {
-    const hubName = `hub-${randomUUID().slice(0, 8)}`;
-    standin.createHub(hubName, { partitionCount: 1, consumerGroups: ['rules'] });
-    const warnings: Array<Record<string, unknown>> = [];
-    const log = {
-      info: () => undefined,
-      warn: (event: string, fields?: Record<string, unknown>) => void (event === 'telemetry-intake.batch-failed' && warnings.push(fields ?? {})),
-      error: () => undefined,
-    };
-    const intake = new EventHubsTelemetryIntake({
-      auth: { connectionString: standin.connectionString(hubName) },
-      checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
-      loadBalancing: { strategy: 'greedy', updateIntervalInMs: 300 },
-      retryDelayMs: 20,
-      // The top of each jitter range, so the logged waits are the ceilings.
-      random: () => 0.999_999_9,
-      log,
-    });
-    let calls = 0;
-    const subscription = await intake.subscribe('rules', async () => {
-      calls += 1;
-      if (calls <= 5) throw new Error(`store unavailable (${calls})`);
-    });
-    standin.appendFromDevice(hubName, 'device-0', new TextEncoder().encode('{}'));
-    await expect.poll(() => calls, { timeout: 15_000 }).toBe(6);
-    expect(warnings.map((w) => [w['attempt'], w['retryInMs']])).toEqual([
-      [1, 20],
-      [2, 40],
-      [3, 80],
-      [4, 160],
-      [5, 320],
-    ]);
-    await subscription.close();
-  });
-});
-
-describe('EventHubsTelemetryIntake, a consumer group the hub does not have', () => {
-  it('fails to subscribe with an error naming the group, instead of retrying', async () => {
-    const hubName = `hub-${randomUUID().slice(0, 8)}`;
-    standin.createHub(hubName, { partitionCount: 2, consumerGroups: ['rulescg'] });
-    const intake = new EventHubsTelemetryIntake({
-      auth: { connectionString: standin.connectionString(hubName) },
-      checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
-    });
-    const failed = await intake
-      .subscribe('repliescg', async () => undefined)
-      .then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-    expect(failed).toBeInstanceOf(ConsumerGroupNotFoundError);
-    expect((failed as Error).message).toContain(`consumer group 'repliescg' does not exist on the event hub '${hubName}'`);
-    // The group the hub has still subscribes.
-    const subscription = await intake.subscribe('rulescg', async () => undefined);
-    await subscription.close();
   });
 });

@@ -1,6 +1,6 @@
 // Flows 3–6 (ingest state): what one telemetry partition knows: windows, last readings, rule state.
 import { err, issue, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
-import type { MinuteAggregate, TelemetryEnvelope } from '@fieldlink/ports';
+import type { MinuteAggregate, TelemetryEnvelope, WindowPeak } from '@fieldlink/ports';
 import { closedThroughAt, minuteAggregatesData, minuteWindowEnd, type MinuteAggregatesData, type OpenMinuteWindow } from './minute-aggregates.js';
 import type { RuleEvaluator } from '../rule-evaluator.js';
 
@@ -69,23 +69,12 @@ export class MinuteWindow {
     );
   }
 
-  /** The stored form, made as a store serialises the window: no copy of every window lives until a whole state is written. */
+  /**
+   * The stored form, made as a store serialises the window: no copy of every window lives until a
+   * whole state is written. One object per window (commits serialise every changed window); a
+   * member left undefined is not written, as JSON drops it: no peak without its token.
+   */
   toJSON(): OpenMinuteWindow {
-    const stored = {
-      deviceId: this.deviceId,
-      readingType: this.readingType,
-      windowEnd: this.windowEnd,
-      count: this.count,
-      min: this.min,
-      max: this.max,
-      sum: this.sum,
-    };
-    return this.peakToken === undefined
-      ? stored
-      : { ...stored, peakToken: this.peakToken, ...(this.peakTime === undefined ? {} : { peakTime: this.peakTime }) };
-  }
-
-  row(): MinuteAggregate {
     return {
       deviceId: this.deviceId,
       readingType: this.readingType,
@@ -93,8 +82,17 @@ export class MinuteWindow {
       count: this.count,
       min: this.min,
       max: this.max,
-      avg: this.sum / this.count,
+      sum: this.sum,
+      peakToken: this.peakToken,
+      peakTime: this.peakToken === undefined ? undefined : this.peakTime,
     };
+  }
+
+  /** The window's row, with `peak` (the CFS `crmiotevents` columns) when given: one object either way. */
+  row(peak?: WindowPeak): MinuteAggregate {
+    const { deviceId, readingType, windowEnd, count, min, max } = this;
+    const avg = this.sum / count;
+    return peak === undefined ? { deviceId, readingType, windowEnd, count, min, max, avg } : { deviceId, readingType, windowEnd, count, min, max, avg, peak };
   }
 }
 

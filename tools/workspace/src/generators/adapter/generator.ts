@@ -1,10 +1,12 @@
 import { addProjectConfiguration, formatFiles, joinPathFragments, names, type Tree } from '@nx/devkit';
+import { cloudToDeviceTemplate } from './templates/cloud-to-device.js';
 import { deviceRegistryTemplate } from './templates/device-registry.js';
 import { messageQueueTemplate } from './templates/message-queue.js';
 import { referenceDataTemplate } from './templates/reference-data.js';
 import { rejectedTelemetryTemplate } from './templates/rejected-telemetry.js';
 import { ruleStateStoreTemplate } from './templates/rule-state-store.js';
 import { statusStoreTemplate } from './templates/status-store.js';
+import { telemetryIntakeTemplate } from './templates/telemetry-intake.js';
 import type { Names, PortTemplate } from './templates/template.js';
 
 /*
@@ -31,6 +33,8 @@ const PORTS = {
   'reference-data': referenceDataTemplate,
   'device-registry': deviceRegistryTemplate,
   'message-queue': messageQueueTemplate,
+  'telemetry-intake': telemetryIntakeTemplate,
+  'cloud-to-device': cloudToDeviceTemplate,
 } satisfies Record<string, PortTemplate>;
 
 export type PortKey = keyof typeof PORTS;

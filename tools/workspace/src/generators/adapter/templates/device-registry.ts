@@ -1,4 +1,4 @@
-import type { PortTemplate } from './template.js';
+import { MERGE_PATCH_SOURCE, type PortTemplate } from './template.js';
 
 /** `DeviceRegistryPort` over a document client: one JSON twin per device id. */
 export const deviceRegistryTemplate: PortTemplate = {
@@ -24,26 +24,13 @@ export interface ${n.className}Client {
   list(): Promise<string[]>;
 }
 
-type Json = Readonly<Record<string, unknown>>;
+${MERGE_PATCH_SOURCE}
 
 /**
  * The device ids IoT Hub accepts: up to 128 characters of ASCII letters, digits and
  * \`- . % _ * ? ! ( ) , : = @ $ '\` (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-identity-registry#device-identity-properties).
  */
 const DEVICE_ID = /^[A-Za-z0-9.%_*?!(),:=@$'-]{1,128}$/;
-
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** RFC 7396 JSON merge patch: objects merge key by key, null removes a key, anything else replaces. */
-const mergePatch = (target: Json, patch: Json): Json => {
-  const merged: Record<string, unknown> = { ...target };
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete merged[key];
-    else if (isObject(value)) merged[key] = mergePatch(isObject(merged[key]) ? merged[key] : {}, value);
-    else merged[key] = value;
-  }
-  return merged;
-};
 
 /**
  * The identity registry and twins on ${n.file}. Registering a device that exists enables it and

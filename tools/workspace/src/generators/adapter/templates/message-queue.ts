@@ -1,4 +1,4 @@
-import type { PortTemplate } from './template.js';
+import { tablesClientInterface, tablesMapClient, type PortTemplate } from './template.js';
 
 /** `MessageQueuePort` over a table client: the queue's messages, dead letters and seen ids as rows. */
 export const messageQueueTemplate: PortTemplate = {
@@ -11,17 +11,7 @@ export const messageQueueTemplate: PortTemplate = {
   source: (n) => `import { randomUUID } from 'node:crypto';
 import { QueueError, type ClockPort, type DeadLetterDetails, type DeadLetteredMessage, type MessageQueuePort, type QueueMessage, type ReceivedQueueMessage, type ReceiveOptions } from '@fieldlink/ports';
 
-/**
- * The calls of the service's client this adapter makes: wrap the SDK's client in it. Tables of
- * JSON text rows under string keys.
- */
-export interface ${n.className}Client {
-  get(table: string, key: string): Promise<string | undefined>;
-  put(table: string, key: string, text: string): Promise<void>;
-  delete(table: string, key: string): Promise<void>;
-  /** Every row of the table as [key, text], in no particular order. */
-  list(table: string): Promise<Array<[string, string]>>;
-}
+${tablesClientInterface(n)}
 
 export interface ${n.className}MessageQueueOptions {
   readonly name: string;
@@ -193,21 +183,7 @@ export class ${n.className}MessageQueue implements MessageQueuePort {
   test: (n) => `import { messageQueueConformance } from '@fieldlink/ports/testing';
 import { ${n.className}MessageQueue, type ${n.className}Client } from './${n.file}-message-queue.js';
 
-/** The client kept in a Map of tables. */
-const mapClient = (): ${n.className}Client => {
-  const tables = new Map<string, Map<string, string>>();
-  const table = (name: string): Map<string, string> => tables.get(name) ?? tables.set(name, new Map()).get(name)!;
-  return {
-    get: async (name, key) => table(name).get(key),
-    put: async (name, key, text) => {
-      table(name).set(key, text);
-    },
-    delete: async (name, key) => {
-      table(name).delete(key);
-    },
-    list: async (name) => [...table(name)],
-  };
-};
+${tablesMapClient(n)}
 
 messageQueueConformance('${n.className}MessageQueue', async (settings) => {
   // A manual clock: lock expiry is tested by moving it, not by waiting.

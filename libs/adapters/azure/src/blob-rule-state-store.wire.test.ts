@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobRuleStateStore } from '@fieldlink/adapter-azure';
+import { BlobRuleStateStore } from './blob-rule-state-store.js';
 import { ruleStateStoreConformance } from '@fieldlink/ports/testing';
-import { startAzurite, type RunningAzurite } from './azurite.js';
+import { startAzurite, type RunningAzurite } from '@fieldlink/azure-standins';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {

@@ -6,11 +6,16 @@ import { publishReferenceData, ServiceBusQueue } from '@fieldlink/adapter-azure'
 import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 import type { CfsThresholdRule } from '@fieldlink/domain';
 import type { LogPort } from '@fieldlink/ports';
-import { EventHubsStandin } from '../amqp/event-hubs-standin.js';
-import { ServiceBusStandin, type StandinQueueSettings } from '../amqp/service-bus-standin.js';
-import { IotHubStandin } from '../iothub/iot-hub-standin.js';
-import { generateLoopbackCertificate, type LoopbackCertificate } from '../iothub/loopback-certificate.js';
-import { startAzurite, type RunningAzurite } from '../storage/azurite.js';
+import {
+  EventHubsStandin,
+  generateLoopbackCertificate,
+  IotHubStandin,
+  ServiceBusStandin,
+  startAzurite,
+  type LoopbackCertificate,
+  type RunningAzurite,
+  type StandinQueueSettings,
+} from '@fieldlink/azure-standins';
 
 /** The CFS thermostat rule (devicerules.json of a CFS deployment): Temperature over 70 raises AlarmTemp. */
 export const CFS_THERMOSTAT_RULE: CfsThresholdRule = { deviceType: 'Thermostat', readingType: 'Temperature', threshold: 70, ruleOutput: 'AlarmTemp' };

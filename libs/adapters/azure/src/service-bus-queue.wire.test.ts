@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ServiceBusQueue } from '@fieldlink/adapter-azure';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { ServiceBusQueue } from './service-bus-queue.js';
 import { QueueError, type ReceivedQueueMessage } from '@fieldlink/ports';
 import { messageQueueConformance } from '@fieldlink/ports/testing';
-import { ServiceBusStandin } from './service-bus-standin.js';
+import { ServiceBusStandin } from '@fieldlink/azure-standins';
 
 const standin = new ServiceBusStandin();
 beforeAll(async () => {
@@ -123,6 +123,7 @@ describe('ServiceBusQueue over AMQP, connections dropped under it', () => {
         queueName,
         retry: { retryDelayInMs: 100, maxRetryDelayInMs: 2_000 },
       });
+      onTestFinished(() => queue.close());
       const ids = Array.from({ length: 40 }, (_, i) => `m${i}`);
       const malformed = new Set(['m5', 'm23']);
       await queue.send(ids.map((id) => ({ messageId: id, body: text.encode(malformed.has(id) ? '{' : JSON.stringify({ id })) })));
@@ -176,7 +177,6 @@ describe('ServiceBusQueue over AMQP, connections dropped under it', () => {
       // What a lost lock brought back was delivered again, and the adapter counted each lost lock.
       expect(queue.stats().lockLost).toBe(lockLost);
       expect(deliveries).toBeGreaterThanOrEqual(ids.length);
-      await queue.close();
     },
   );
 });

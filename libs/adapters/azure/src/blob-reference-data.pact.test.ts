@@ -5,10 +5,10 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { BlobReferenceData } from '@fieldlink/adapter-azure';
+import { BlobReferenceData } from './blob-reference-data.js';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type RunningAzurite } from './azurite.js';
+import { startAzurite, type RunningAzurite } from '@fieldlink/azure-standins';
 
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';

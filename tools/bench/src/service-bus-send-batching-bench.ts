@@ -1,10 +1,10 @@
 // Benchmark (run on demand, not a test): what batching buys the Service Bus queue adapter.
 // Sends the same messages one call per message (baseline) and in one call (batched envelopes),
 // over AMQP to the stand-in on loopback, and prints messages per second and the ratio.
-// Run: node --conditions=@fieldlink/source --import tsx tools/azure-standins/src/benchmarks/service-bus-send-batching.ts [messages]
+// Run: npm run bench:service-bus -w @fieldlink/bench [-- messages]
 import { randomUUID } from 'node:crypto';
 import { ServiceBusQueue } from '@fieldlink/adapter-azure';
-import { ServiceBusStandin } from '../amqp/service-bus-standin.js';
+import { ServiceBusStandin } from '@fieldlink/azure-standins';
 
 const count = Number(process.argv[2] ?? 2_000);
 const body = new TextEncoder().encode(

@@ -6,15 +6,14 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { EventHubsTelemetryIntake } from '@fieldlink/adapter-azure';
+import { EventHubsTelemetryIntake } from './event-hubs-telemetry-intake.js';
 import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry } from '@fieldlink/adapter-in-memory';
 import { HUB_DEVICE_ID_PATTERN, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { TelemetryIngest } from '@fieldlink/flows';
 import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
 import { MatchersV3, PactV4 } from '@pact-foundation/pact';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type RunningAzurite } from '../storage/azurite.js';
-import { EventHubsStandin } from './event-hubs-standin.js';
+import { startAzurite, type RunningAzurite, EventHubsStandin } from '@fieldlink/azure-standins';
 
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';

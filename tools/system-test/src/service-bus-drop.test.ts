@@ -7,7 +7,7 @@ import { ServiceBusQueue } from '@fieldlink/adapter-azure';
 import { QueueProcessor } from '@fieldlink/flows';
 import { silentLog } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
-import { ServiceBusStandin } from './service-bus-standin.js';
+import { ServiceBusStandin } from '@fieldlink/azure-standins';
 
 const LOCK_MS = 4_000;
 const text = new TextEncoder();

@@ -1,17 +1,21 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventHubsTelemetryIntake, IotHubCloudToDevice, IotHubDeviceClient, IotHubRegistry } from '@fieldlink/adapter-azure';
+import { EventHubsTelemetryIntake } from './event-hubs-telemetry-intake.js';
+import { IotHubCloudToDevice } from './iot-hub-cloud-to-device.js';
+import { IotHubDeviceClient } from './iot-hub-device-client.js';
+import { IotHubRegistry } from './iot-hub-registry.js';
 import type { DeliveryFeedback } from '@fieldlink/ports';
-import { cloudToDeviceConformance, deviceClientConformance, eventually, uniqueDeviceId, utf8 } from '@fieldlink/ports/testing';
-import { EventHubsStandin } from '../amqp/event-hubs-standin.js';
-import { startAzurite, type RunningAzurite } from '../storage/azurite.js';
-import { hostPortAgent } from './host-port-agent.js';
-import { IotHubStandin } from './iot-hub-standin.js';
-import type { LoopbackCertificate } from './loopback-certificate.js';
-import { trustedLoopbackCertificate } from './tls-trust.global-setup.js';
+import { deviceClientConformance, eventually, uniqueDeviceId, utf8 } from '@fieldlink/ports/testing';
+import {
+  EventHubsStandin,
+  startAzurite,
+  type RunningAzurite,
+  hostPortAgent,
+  IotHubStandin,
+  type LoopbackCertificate,
+  trustedLoopbackCertificate,
+} from '@fieldlink/azure-standins';
 
-const LOCK_TIMEOUT_MS = 2_000;
-const MAX_DELIVERY_COUNT = 4;
 let certificate: LoopbackCertificate;
 let azurite: RunningAzurite;
 const eventHubs = new EventHubsStandin();
@@ -23,8 +27,6 @@ beforeAll(async () => {
   [azurite] = await Promise.all([startAzurite(), eventHubs.start()]);
   eventHubs.createHub(hubName, { partitionCount: 2 });
   hub = await new IotHubStandin(certificate, {
-    maxDeliveryCount: MAX_DELIVERY_COUNT,
-    lockTimeoutMs: LOCK_TIMEOUT_MS,
     telemetry: (deviceId, body, properties) => void eventHubs.appendFromDevice(hubName, deviceId, body, properties),
   }).start();
 });
@@ -52,22 +54,6 @@ deviceClientConformance('IotHubDeviceClient over MQTT (TLS)', async () => ({
   consumerGroup: '$Default',
   dispose: async () => undefined,
 }));
-
-cloudToDeviceConformance('IotHubCloudToDevice over AMQPS, devices on AMQPS', async () => {
-  const cloudToDevice = new IotHubCloudToDevice({ auth: { connectionString: hub.serviceConnectionString } });
-  return {
-    cloudToDevice,
-    devices: devices('amqp'),
-    registerDevice: async (deviceId) => {
-      const [result] = await registry().registerDevices([{ deviceId }]);
-      expect(result).toMatchObject({ ok: true });
-    },
-    maxDeliveryCount: MAX_DELIVERY_COUNT,
-    deviceLockTimeoutMs: LOCK_TIMEOUT_MS,
-    advanceTime: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-    dispose: () => cloudToDevice.close(),
-  };
-});
 
 describe('cloud-to-device with a device on MQTT', () => {
   it('completes a message by the PUBACK sent on arrival: Success even when the handler would abandon it, and the adapter says so', async () => {

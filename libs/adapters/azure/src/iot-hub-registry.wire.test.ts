@@ -1,11 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IotHubRegistry } from '@fieldlink/adapter-azure';
+import { IotHubRegistry } from './iot-hub-registry.js';
 import { deviceRegistryConformance } from '@fieldlink/ports/testing';
-import { hostPortAgent } from './host-port-agent.js';
-import { IotHubStandin } from './iot-hub-standin.js';
-import type { LoopbackCertificate } from './loopback-certificate.js';
-import { trustedLoopbackCertificate } from './tls-trust.global-setup.js';
+import { hostPortAgent, IotHubStandin, type LoopbackCertificate, trustedLoopbackCertificate } from '@fieldlink/azure-standins';
 
 let certificate: LoopbackCertificate;
 let hub: IotHubStandin;

@@ -2,11 +2,11 @@
 // group or container, and a wrong key, is one line naming it.
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { formatDoctor, loadConfig, runDoctor, type FieldlinkConfig } from '@fieldlink/composition';
+import { EventHubsStandin, ServiceBusStandin, startAzurite, type RunningAzurite } from '@fieldlink/azure-standins';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EventHubsStandin } from './amqp/event-hubs-standin.js';
-import { ServiceBusStandin } from './amqp/service-bus-standin.js';
-import { startAzurite, type RunningAzurite } from './storage/azurite.js';
+import type { FieldlinkConfig } from '../config/fieldlink-config.js';
+import { loadConfig } from '../config/load-config.js';
+import { formatDoctor, runDoctor } from './doctor.js';
 
 const serviceBus = new ServiceBusStandin();
 const eventHubs = new EventHubsStandin();
@@ -15,10 +15,10 @@ const hubName = `hub-${randomUUID().slice(0, 8)}`;
 beforeAll(async () => {
   [azurite] = await Promise.all([startAzurite(), serviceBus.start(), eventHubs.start()]);
   eventHubs.createHub(hubName, { partitionCount: 2, consumerGroups: ['rulescg'] });
-});
+}, 60_000);
 afterAll(async () => {
   await Promise.all([serviceBus.stop(), eventHubs.stop(), azurite?.stop()]);
-});
+}, 60_000);
 
 const configOf = (env: Record<string, string>): FieldlinkConfig => {
   const loaded = loadConfig({
@@ -37,7 +37,8 @@ const configOf = (env: Record<string, string>): FieldlinkConfig => {
   return loaded.value;
 };
 
-describe('fieldlink doctor against the stand-ins', () => {
+// Real sockets and a child process (Azurite) on a busy machine: more time than the project's default.
+describe('fieldlink doctor against the stand-ins', { timeout: 60_000 }, () => {
   it('passes what is there and names each missing queue, consumer group and container, one line each', async () => {
     const alerts = `alerts-${randomUUID().slice(0, 6)}`;
     serviceBus.createQueue(alerts);

@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
-import { publishReferenceData, snapshotBlobName } from '@fieldlink/adapter-azure';
+import { publishReferenceData, snapshotBlobName } from './blob-reference-data.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type RunningAzurite } from './azurite.js';
+import { startAzurite, type RunningAzurite } from '@fieldlink/azure-standins';
 
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';
@@ -52,7 +52,7 @@ describe('the rules store honours the pact of the stream processor (flow 4a)', (
       consumer: 'fieldlink-stream-processor',
       provider: 'azure-blob-reference-data',
       pactFile: PACT_FILE,
-      providerProject: 'azure-standins',
+      providerProject: 'adapter-azure',
       options: { stateHandlers, messageProviders },
     });
     expect(summary.interactionResults.length).toBeGreaterThan(0);

@@ -7,13 +7,12 @@ import { request } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { IotHubRegistry } from '@fieldlink/adapter-azure';
+import { IotHubRegistry } from './iot-hub-registry.js';
 import { settleMockServer } from '@fieldlink/contracts/testing';
 import { HUB_DEVICE_ID_PATTERN } from '@fieldlink/domain';
 import { MatchersV3, PactV4, type V3MockServer } from '@pact-foundation/pact';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hostPortAgent } from './host-port-agent.js';
-import { generateLoopbackCertificate, type LoopbackCertificate } from './loopback-certificate.js';
+import { hostPortAgent, generateLoopbackCertificate, type LoopbackCertificate } from '@fieldlink/azure-standins';
 
 // Pact's core sends usage metrics unless told not to; tests never phone home.
 process.env['PACT_DO_NOT_TRACK'] = 'true';

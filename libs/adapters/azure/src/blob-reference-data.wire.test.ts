@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { BlobServiceClient } from '@azure/storage-blob';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BlobReferenceData, publishReferenceData, snapshotBlobName } from '@fieldlink/adapter-azure';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { BlobReferenceData, publishReferenceData, snapshotBlobName } from './blob-reference-data.js';
 import type { LogFields } from '@fieldlink/ports';
 import { referenceDataConformance } from '@fieldlink/ports/testing';
-import { startAzurite, type RunningAzurite } from './azurite.js';
+import { startAzurite, type RunningAzurite } from '@fieldlink/azure-standins';
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -38,18 +38,25 @@ describe('BlobReferenceData on Azurite, beyond the port contract', () => {
   const T1 = Date.parse('2026-11-28T09:00:00Z');
   const thermostat = (threshold: number) => [{ deviceType: 'Thermostat', readingType: 'Temperature', threshold, ruleOutput: 'AlarmTemp' }];
 
+  /** Closed when the test ends, passed or failed. */
+  const closedAtEnd = (referenceData: BlobReferenceData): BlobReferenceData => {
+    onTestFinished(() => referenceData.close());
+    return referenceData;
+  };
+
   it('reads the CFS layout: devicerules/{yyyy-MM-dd}/{HH-mm}/devicerules.json, with the CFS fixture as it is', async () => {
     const container = await newContainer();
     expect(snapshotBlobName('devicerules/', T1, 'devicerules.json')).toBe('devicerules/2026-11-28/09-00/devicerules.json');
     const fixture = '[{"DeviceType":"Thermostat","Temperature":70.0,"Humidity":null,"TemperatureRuleOutput":"AlarmTemp","HumidityRuleOutput":null}]';
     await container.getBlockBlobClient('devicerules/2026-11-28/09-00/devicerules.json').upload(fixture, fixture.length);
-    const referenceData = new BlobReferenceData({
-      auth: { connectionString: azurite.connectionString },
-      containerName: container.containerName,
-      refreshIntervalMs: 0,
-    });
+    const referenceData = closedAtEnd(
+      new BlobReferenceData({
+        auth: { connectionString: azurite.connectionString },
+        containerName: container.containerName,
+        refreshIntervalMs: 0,
+      }),
+    );
     expect(await referenceData.deviceRules(T1)).toEqual(thermostat(70));
-    await referenceData.close();
   });
 
   it('picks up a newer snapshot on its refresh interval', async () => {
@@ -81,12 +88,14 @@ describe('BlobReferenceData on Azurite, beyond the port contract', () => {
       error: () => undefined,
       warn: (event: string, fields?: LogFields) => void warnings.push({ event, ...(fields ? { fields } : {}) }),
     };
-    const referenceData = new BlobReferenceData({
-      auth: { connectionString: azurite.connectionString },
-      containerName: container.containerName,
-      refreshIntervalMs: 0,
-      log,
-    });
+    const referenceData = closedAtEnd(
+      new BlobReferenceData({
+        auth: { connectionString: azurite.connectionString },
+        containerName: container.containerName,
+        refreshIntervalMs: 0,
+        log,
+      }),
+    );
     expect(await referenceData.deviceRules(T1 + 2 * MINUTE)).toEqual(thermostat(70));
     expect(warnings).toEqual([
       {
@@ -94,19 +103,17 @@ describe('BlobReferenceData on Azurite, beyond the port contract', () => {
         fields: { blob: 'devicerules/2026-11-28/09-01/devicerules.json', reason: expect.stringContaining('0.Temperature: expected a finite number or null') },
       },
     ]);
-    await referenceData.close();
   });
 
   it('reports a wrong account key without echoing it', async () => {
     const wrongKey = Buffer.from(randomUUID()).toString('base64');
     const connectionString = azurite.connectionString.replace(/AccountKey=[^;]+/, `AccountKey=${wrongKey}`);
-    const referenceData = new BlobReferenceData({ auth: { connectionString }, containerName: 'anything', refreshIntervalMs: 0 });
+    const referenceData = closedAtEnd(new BlobReferenceData({ auth: { connectionString }, containerName: 'anything', refreshIntervalMs: 0 }));
     const error = await referenceData.deviceRules(T1).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(error?.message).toMatch(/Reading reference data from container 'anything' failed: .*(signature|authoriz|403)/i);
     expect(error?.message).not.toContain(wrongKey);
-    await referenceData.close();
   });
 });

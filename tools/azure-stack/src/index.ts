@@ -1,0 +1,1 @@
+export * from './local-azure-stack.js';
