@@ -110,8 +110,10 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
   });
   const processes: ServiceProcess[] = [];
   try {
+    // The test's own settings (FIELDLINK_SYSTEM_SEED) are not the services': their configuration refuses unknown FIELDLINK_ variables.
+    const inherited = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('FIELDLINK_SYSTEM_')));
     const env: NodeJS.ProcessEnv = {
-      ...process.env,
+      ...inherited,
       ...stack.settings.env,
       FIELDLINK_CONFIG: stack.configFile,
       FIELDLINK_AUTOMATION_FILE: join(root, 'apps/cli/examples/automation.demo.yaml'),
@@ -200,6 +202,22 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       }
     };
 
+    // A device is nudged through the simulator's page API; true when the simulator took it.
+    const nudge = (sim: { url: string }, deviceId: string, degrees: number): Promise<boolean> =>
+      fetch(`${sim.url}api/devices/${deviceId}/nudge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ degrees }),
+        signal: AbortSignal.timeout(10_000),
+      }).then(
+        (r) => r.ok,
+        () => false,
+      );
+    // The degrees each device was nudged up by: taken back when the window ends, so that the
+    // scripted over-threshold events end with it (the demo rule cools a device once per parent
+    // alert, and a device nudged again after that would stay over the threshold for good).
+    const heated = new Map<string, { sim: { url: string }; degrees: number }>();
+
     // The fault window: nudges over the threshold and faults, on the seeded schedule.
     const faults: Record<string, number> = {};
     const windowEnd = Date.now() + options.faultWindowMs;
@@ -213,12 +231,7 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       await sleep(between(random, 1_000, 4_000));
       const sim = pick(random, simulators);
       const deviceId = `${sim.prefix}${between(random, 1, options.devices)}`;
-      await fetch(`${sim.url}api/devices/${deviceId}/nudge`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ degrees: 9 }),
-        signal: AbortSignal.timeout(10_000),
-      }).catch(() => undefined);
+      if (await nudge(sim, deviceId, 9)) heated.set(deviceId, { sim, degrees: (heated.get(deviceId)?.degrees ?? 0) + 9 });
       if (malformedSent < injected.length && random() < 0.3) {
         await sendMalformed(malformedSent);
         malformedSent++;
@@ -286,6 +299,12 @@ export async function runSystem(options: SystemRunOptions): Promise<SystemReport
       }
     }
     for (; malformedSent < injected.length; malformedSent++) await sendMalformed(malformedSent);
+    for (const [deviceId, { sim, degrees }] of heated) {
+      for (let attempt = 1; !(await nudge(sim, deviceId, -degrees)); attempt++) {
+        if (attempt >= 5) throw new Error(`the simulator refused to take ${deviceId} back down by ${degrees} degrees`);
+        await sleep(500 * attempt);
+      }
+    }
     await Promise.all(restarts);
     const bound = options.quietBoundMs === undefined ? quietBound(slowestStartMs) : { ms: options.quietBoundMs, parts: 'given' };
     write(

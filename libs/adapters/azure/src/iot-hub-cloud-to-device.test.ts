@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { eventually } from '@fieldlink/ports/testing';
 import { parseFeedback } from './iot-hub-cloud-to-device.js';
 
 describe('IoT Hub feedback records', () => {
@@ -44,5 +45,49 @@ describe('IoT Hub feedback records', () => {
     expect(() => parseFeedback('[null]')).toThrow(
       expect.objectContaining({ code: 'UnexpectedResponse', message: "feedback.0.statusCode: unknown status 'undefined'" }),
     );
+  });
+});
+
+describe('IoT Hub feedback settlement', () => {
+  it('tells a settlement the hub refused (lock lost after a dropped connection) and leaves no promise rejected unhandled', async () => {
+    const { EventEmitter } = await import('node:events');
+    const iotCommon = (await import('azure-iot-common')).default;
+    const { IotHubCloudToDevice } = await import('./iot-hub-cloud-to-device.js');
+    const logged: Array<{ event: string; fields: unknown }> = [];
+    const log = {
+      debug: () => undefined,
+      info: () => undefined,
+      warn: (event: string, fields?: unknown) => void logged.push({ event, fields }),
+      error: (event: string, fields?: unknown) => void logged.push({ event, fields }),
+    };
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      // The SDK's feedback receiver: a settlement answers its callback, or without one a promise, rejected when the lock is gone.
+      const lockLost = (done?: (error?: Error) => void): Promise<void> | void => {
+        const error = new iotCommon.errors.DeviceMessageLockLostError('lock lost');
+        if (done) return done(error);
+        return Promise.reject(error);
+      };
+      const receiver = Object.assign(new EventEmitter(), {
+        complete: (_m: unknown, done?: (error?: Error) => void) => lockLost(done),
+        abandon: (_m: unknown, done?: (error?: Error) => void) => lockLost(done),
+      });
+      const adapter = new IotHubCloudToDevice({ auth: { connectionString: 'HostName=hub.example;SharedAccessKeyName=service;SharedAccessKey=c2VjcmV0' }, log });
+      Object.assign(adapter as unknown as Record<string, unknown>, {
+        client: { open: async () => ({}), getFeedbackReceiver: async () => ({ result: receiver }), close: async () => ({}) },
+      });
+      await adapter.subscribeFeedback(async () => {
+        throw new Error('CRM unavailable');
+      });
+      receiver.emit('message', new iotCommon.Message('[]'));
+      await eventually(() => expect(logged.map((l) => l.event)).toContain('cloud-to-device.feedback-settle-failed'));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+      expect(logged.find((l) => l.event === 'cloud-to-device.feedback-settle-failed')?.fields).toMatchObject({ operation: 'abandon' });
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 });

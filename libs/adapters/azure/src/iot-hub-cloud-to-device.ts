@@ -18,6 +18,7 @@ import {
   type LogPort,
 } from '@fieldlink/ports';
 import { redact, scrubbedCause, sdkCodeOf, secretsOf, AzureAdapterError, type AzureAdapterErrorCode } from './azure-auth.js';
+import { guardIotHubErrorNames } from './iot-hub-error-names.js';
 import type { IotHubAuth } from './iot-hub-registry.js';
 
 export interface IotHubCloudToDeviceOptions {
@@ -66,6 +67,8 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
   private opened: Promise<void> | undefined;
 
   constructor(options: IotHubCloudToDeviceOptions) {
+    // The SDK's links would otherwise end the process on an error that is its own cause (see there).
+    guardIotHubErrorNames();
     const auth = options.auth;
     this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
     this.log = options.log ?? silentLog;
@@ -115,6 +118,13 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
     } catch (error) {
       throw this.error('Opening the feedback receiver failed', error);
     }
+    // Settled with a callback: without one the SDK returns a promise, and one rejected (the lock
+    // lost with a dropped connection) would end the process. A settlement that failed is told:
+    // the hub delivers the feedback again once the lock lapses, and its handling is idempotent.
+    const settle = (how: 'complete' | 'abandon', message: Message): void =>
+      receiver[how](message, (error) => {
+        if (error) this.log.warn('cloud-to-device.feedback-settle-failed', { operation: how, error: `${error.name}: ${this.text(error)}` });
+      });
     const listener = (message: Message): void => {
       void (async () => {
         let feedback: DeliveryFeedback[];
@@ -123,15 +133,15 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
         } catch (error) {
           // Feedback the hub sent and we cannot read is kept in the log, and settled: it would never read.
           this.log.error('cloud-to-device.feedback-unreadable', { error: error instanceof Error ? error.message : String(error) });
-          receiver.complete(message);
+          settle('complete', message);
           return;
         }
         try {
           await handler(feedback);
-          receiver.complete(message);
+          settle('complete', message);
         } catch (error) {
           this.log.warn('cloud-to-device.feedback-handler-failed', { error: error instanceof Error ? error.message : String(error) });
-          receiver.abandon(message);
+          settle('abandon', message);
         }
       })();
     };

@@ -76,6 +76,15 @@ export class AmqpEndpoint {
       this.connections.add(connection);
       this.grants.set(connection, { audiences: new Set() });
       this.replyLinks.set(connection, new Map());
+      // rhea learns that a connection is gone from its socket's 'end' or 'error', and a socket
+      // this side destroys (dropConnections) emits neither, only 'close': without this the
+      // connection, its sessions and its links would stay open here, and a stand-in would go on
+      // delivering to links no client reads (each such delivery locked until its lock lapses).
+      // A link lives only as long as its connection (https://learn.microsoft.com/azure/service-bus-messaging/service-bus-amqp-protocol-guide).
+      const internals = connection as unknown as { socket?: { once(event: 'close', listener: () => void): void }; _disconnected(): void };
+      internals.socket?.once('close', () => {
+        if (connection.is_open()) internals._disconnected();
+      });
     });
     const forget = (context: EventContext): void => {
       this.connections.delete(context.connection);

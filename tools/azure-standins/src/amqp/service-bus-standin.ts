@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import rhea, { type Delivery, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
+import rhea, { type Connection, type Delivery, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import { AmqpEndpoint, settleWith, type ConnectionGrants, type ManagementReply } from './amqp-endpoint.js';
 import type { SharedAccessPolicy } from './shared-access-signature.js';
 
@@ -72,6 +72,7 @@ export class ServiceBusStandin {
         senderOpened: (sender, grants) => this.onClientReceiver(sender, grants),
         receiverOpened: (receiver, grants) => this.onClientSender(receiver, grants),
         management: (entityPath, request) => this.onManagement(entityPath, request),
+        connectionClosed: (connection) => this.onConnectionClosed(connection),
       },
     );
   }
@@ -245,6 +246,19 @@ export class ServiceBusStandin {
     sender.on('sender_close', forget);
     sender.on('sender_error', forget);
     this.pump(queue);
+  }
+
+  /**
+   * A connection went away (closed, or dropped at the socket): its receive links went with it and
+   * get no more deliveries. What was delivered on them stays locked until the lock lapses (or is
+   * settled by lock token through `$management`), then comes again with its delivery count grown
+   * (https://learn.microsoft.com/azure/service-bus-messaging/message-transfers-locks-settlement#peeklock).
+   */
+  private onConnectionClosed(connection: Connection): void {
+    for (const queue of this.queues.values()) {
+      for (const pool of [queue.receivers, queue.deadLetterReceivers])
+        for (const sender of [...pool]) if (sender.connection === connection) pool.delete(sender);
+    }
   }
 
   private pump(queue: StandinQueue): void {
