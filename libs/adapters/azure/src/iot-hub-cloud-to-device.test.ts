@@ -76,7 +76,7 @@ describe('IoT Hub feedback settlement', () => {
       });
       const adapter = new IotHubCloudToDevice({ auth: { connectionString: 'HostName=hub.example;SharedAccessKeyName=service;SharedAccessKey=c2VjcmV0' }, log });
       Object.assign(adapter as unknown as Record<string, unknown>, {
-        client: { open: async () => ({}), getFeedbackReceiver: async () => ({ result: receiver }), close: async () => ({}) },
+        client: Object.assign(new EventEmitter(), { open: async () => ({}), getFeedbackReceiver: async () => ({ result: receiver }), close: async () => ({}) }),
       });
       await adapter.subscribeFeedback(async () => {
         throw new Error('CRM unavailable');
@@ -89,5 +89,39 @@ describe('IoT Hub feedback settlement', () => {
     } finally {
       process.off('unhandledRejection', onUnhandled);
     }
+  });
+});
+
+describe('IoT Hub feedback receiver after a dropped connection', () => {
+  it('attaches a new feedback receiver when the client reports a disconnect, and reads feedback from it', async () => {
+    const { EventEmitter } = await import('node:events');
+    const iotCommon = (await import('azure-iot-common')).default;
+    const { IotHubCloudToDevice } = await import('./iot-hub-cloud-to-device.js');
+    const settled: string[] = [];
+    const receiverNamed = (name: string) =>
+      Object.assign(new EventEmitter(), {
+        complete: (_m: unknown, done?: (error?: Error) => void) => (settled.push(`${name} complete`), done?.()),
+        abandon: (_m: unknown, done?: (error?: Error) => void) => (settled.push(`${name} abandon`), done?.()),
+      });
+    const receivers = [receiverNamed('first'), receiverNamed('second')];
+    let attached = 0;
+    const client = Object.assign(new EventEmitter(), {
+      open: async () => ({}),
+      getFeedbackReceiver: async () => ({ result: receivers[Math.min(attached++, 1)] }),
+      close: async () => ({}),
+    });
+    const adapter = new IotHubCloudToDevice({ auth: { connectionString: 'HostName=hub.example;SharedAccessKeyName=service;SharedAccessKey=c2VjcmV0' } });
+    Object.assign(adapter as unknown as Record<string, unknown>, { client });
+    const read: string[] = [];
+    const subscription = await adapter.subscribeFeedback(async (batch) => void read.push(...batch.map((f) => f.originalMessageId)));
+    const record = (id: string) =>
+      new iotCommon.Message(JSON.stringify([{ originalMessageId: id, deviceId: 'd', enqueuedTimeUtc: new Date(0).toISOString(), statusCode: 'Success' }]));
+    client.emit('disconnect', {});
+    await eventually(() => expect(attached).toBe(2), 10_000);
+    receivers[0]!.emit('message', record('on-the-dropped-link'));
+    receivers[1]!.emit('message', record('after-the-drop'));
+    await eventually(() => expect(settled).toEqual(['second complete']));
+    expect(read).toEqual(['after-the-drop']);
+    await subscription.close();
   });
 });

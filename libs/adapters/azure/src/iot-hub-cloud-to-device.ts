@@ -49,7 +49,9 @@ class ExplicitlySettledAmqp extends ServiceAmqp {
 /** Feedback receivers of the SDK: they emit messages and are settled through themselves. */
 interface FeedbackReceiver {
   on(event: 'message', listener: (message: Message) => void): void;
+  on(event: 'error', listener: (error: Error) => void): void;
   removeListener(event: 'message', listener: (message: Message) => void): void;
+  removeListener(event: 'error', listener: (error: Error) => void): void;
   complete(message: Message, done?: (error?: Error) => void): void;
   abandon(message: Message, done?: (error?: Error) => void): void;
 }
@@ -110,43 +112,98 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
     }
   }
 
+  /**
+   * Reads the hub's feedback until closed. The SDK attaches the feedback receiver once and, when
+   * the connection drops or the link fails, only detaches it: the hub then keeps the feedback
+   * (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-messages-c2d#message-feedback)
+   * and nobody reads it. So a lost receiver is attached again, after 1 s, then up to 10 s apart
+   * while that fails.
+   */
   async subscribeFeedback(handler: (feedback: readonly DeliveryFeedback[]) => Promise<void>): Promise<FeedbackSubscription> {
-    let receiver: FeedbackReceiver;
+    const listenerFor =
+      (receiver: FeedbackReceiver) =>
+      (message: Message): void => {
+        // Settled with a callback: without one the SDK returns a promise, and one rejected (the lock
+        // lost with a dropped connection) would end the process. A settlement that failed is told:
+        // the hub delivers the feedback again once the lock lapses, and its handling is idempotent.
+        const settle = (how: 'complete' | 'abandon'): void =>
+          receiver[how](message, (error) => {
+            if (error) this.log.warn('cloud-to-device.feedback-settle-failed', { operation: how, error: `${error.name}: ${this.text(error)}` });
+          });
+        void (async () => {
+          let feedback: DeliveryFeedback[];
+          try {
+            feedback = parseFeedback(message.getBytes().toString('utf8'));
+          } catch (error) {
+            // Feedback the hub sent and we cannot read is kept in the log, and settled: it would never read.
+            this.log.error('cloud-to-device.feedback-unreadable', { error: error instanceof Error ? error.message : String(error) });
+            settle('complete');
+            return;
+          }
+          try {
+            await handler(feedback);
+            settle('complete');
+          } catch (error) {
+            this.log.warn('cloud-to-device.feedback-handler-failed', { error: error instanceof Error ? error.message : String(error) });
+            settle('abandon');
+          }
+        })();
+      };
+    let current: { receiver: FeedbackReceiver; listener: (message: Message) => void } | undefined;
+    let closed = false;
+    let reattaching = false;
+    let timer: NodeJS.Timeout | undefined;
+    const detach = (): void => {
+      if (!current) return;
+      current.receiver.removeListener('message', current.listener);
+      current.receiver.removeListener('error', lost);
+      current = undefined;
+    };
+    const attach = async (): Promise<void> => {
+      const receiver = (await this.client.getFeedbackReceiver()).result as unknown as FeedbackReceiver;
+      if (current?.receiver === receiver) return;
+      detach();
+      const listener = listenerFor(receiver);
+      receiver.on('message', listener);
+      receiver.on('error', lost);
+      current = { receiver, listener };
+    };
+    const lost = (): void => {
+      if (closed || reattaching) return;
+      reattaching = true;
+      detach();
+      const again = (delayMs: number): void => {
+        timer = setTimeout(() => {
+          if (closed) return;
+          attach().then(
+            () => {
+              reattaching = false;
+              this.log.info('cloud-to-device.feedback-reattached', {});
+            },
+            (error: unknown) => {
+              this.log.warn('cloud-to-device.feedback-reattach-failed', { error: `${error instanceof Error ? error.name : 'Error'}: ${this.text(error)}` });
+              again(Math.min(delayMs * 2, 10_000));
+            },
+          );
+        }, delayMs);
+      };
+      again(1_000);
+    };
     try {
       await this.open();
-      receiver = (await this.client.getFeedbackReceiver()).result as unknown as FeedbackReceiver;
+      await attach();
     } catch (error) {
       throw this.error('Opening the feedback receiver failed', error);
     }
-    // Settled with a callback: without one the SDK returns a promise, and one rejected (the lock
-    // lost with a dropped connection) would end the process. A settlement that failed is told:
-    // the hub delivers the feedback again once the lock lapses, and its handling is idempotent.
-    const settle = (how: 'complete' | 'abandon', message: Message): void =>
-      receiver[how](message, (error) => {
-        if (error) this.log.warn('cloud-to-device.feedback-settle-failed', { operation: how, error: `${error.name}: ${this.text(error)}` });
-      });
-    const listener = (message: Message): void => {
-      void (async () => {
-        let feedback: DeliveryFeedback[];
-        try {
-          feedback = parseFeedback(message.getBytes().toString('utf8'));
-        } catch (error) {
-          // Feedback the hub sent and we cannot read is kept in the log, and settled: it would never read.
-          this.log.error('cloud-to-device.feedback-unreadable', { error: error instanceof Error ? error.message : String(error) });
-          settle('complete', message);
-          return;
-        }
-        try {
-          await handler(feedback);
-          settle('complete', message);
-        } catch (error) {
-          this.log.warn('cloud-to-device.feedback-handler-failed', { error: error instanceof Error ? error.message : String(error) });
-          settle('abandon', message);
-        }
-      })();
+    this.client.on('disconnect', lost);
+    return {
+      close: async () => {
+        closed = true;
+        clearTimeout(timer);
+        this.client.removeListener('disconnect', lost);
+        detach();
+      },
     };
-    receiver.on('message', listener);
-    return { close: async () => receiver.removeListener('message', listener) };
   }
 
   async close(): Promise<void> {

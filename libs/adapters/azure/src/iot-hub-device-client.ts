@@ -66,6 +66,10 @@ class IotHubDeviceConnection implements DeviceConnection {
       const client = device.Client.fromConnectionString(this.connectionString, this.transport === 'amqp' ? AmqpTransport : MqttTransport);
       if (this.options.ca) void client.setOptions({ ca: this.options.ca });
       client.on('error', (error: Error) => this.log.warn('device-client.error', { deviceId: this.deviceId, error: redact(error.message, this.secrets) }));
+      // The SDK reconnects by itself only after errors its retry policy knows as transient; after
+      // any other (a connection reset by the hub, ECONNRESET) it only emits 'disconnect' and
+      // stays disconnected for good: no cloud-to-device message would reach the device again.
+      client.on('disconnect', () => this.reconnect(client, 1_000));
       return client;
     } catch (error) {
       throw this.error(`Device '${this.deviceId}' connection string is misconfigured`, error, 'Misconfigured');
@@ -114,6 +118,38 @@ class IotHubDeviceConnection implements DeviceConnection {
     this.closed = true;
     // Not waiting for a handler still at work: it may never finish, and the hub takes the message back.
     await this.client.close().catch(() => undefined);
+  }
+
+  /** Replaces a client the SDK gave up on by a new one, opened and listening; tried again, backing off to 10 s, until it opens or the connection is closed. */
+  private reconnect(lost: Client, delayMs: number): void {
+    if (this.closed || this.client !== lost) return;
+    const timer = setTimeout(() => {
+      if (this.closed || this.client !== lost) return;
+      void lost.close().catch(() => undefined);
+      let next: Client;
+      try {
+        next = this.newClient();
+      } catch (error) {
+        this.log.warn('device-client.reconnect-failed', { deviceId: this.deviceId, error: redact(String(error), this.secrets) });
+        return;
+      }
+      this.client = next;
+      this.twin = undefined;
+      next.open().then(
+        () => {
+          this.log.info('device-client.reconnected', { deviceId: this.deviceId });
+          if (this.closed) return void next.close().catch(() => undefined);
+          if (this.handler) this.listen(next);
+        },
+        (error: unknown) => {
+          this.log.warn('device-client.reconnect-failed', { deviceId: this.deviceId, error: redact(error instanceof Error ? error.message : String(error), this.secrets) });
+          void next.close().catch(() => undefined);
+          this.client = lost;
+          this.reconnect(lost, Math.min(delayMs * 2, 10_000));
+        },
+      );
+    }, delayMs);
+    timer.unref();
   }
 
   private listen(client: Client): void {

@@ -26,7 +26,8 @@ export interface HubForAmqp {
 export class IotHubAmqp {
   private readonly feedback: FeedbackRecord[] = [];
   private readonly feedbackLinks = new Set<Sender>();
-  private inFlight: { readonly records: FeedbackRecord[] } | undefined;
+  /** The feedback message handed over and not yet settled, and the link it went on. */
+  private inFlight: { readonly records: FeedbackRecord[]; readonly link: Sender } | undefined;
 
   constructor(private readonly hub: HubForAmqp) {}
 
@@ -43,12 +44,14 @@ export class IotHubAmqp {
       this.feedbackLinks.add(sender);
       sender.on('sendable', () => this.sendFeedback());
       sender.on('accepted', () => {
+        if (this.inFlight?.link !== sender) return;
         this.inFlight = undefined;
         this.sendFeedback();
       });
       const giveBack = (): void => {
-        // Not taken: the records go back to the front, to be handed over again.
-        if (this.inFlight) this.feedback.unshift(...this.inFlight.records);
+        // Not taken on this link: the records go back to the front, to be handed over again.
+        if (this.inFlight?.link !== sender) return;
+        this.feedback.unshift(...this.inFlight.records);
         this.inFlight = undefined;
         setTimeout(() => this.sendFeedback(), 100);
       };
@@ -59,6 +62,12 @@ export class IotHubAmqp {
       };
       sender.on('sender_close', forget);
       sender.on('sender_error', forget);
+      // A link lives only as long as its connection, and a dropped connection closes none of its
+      // links: without this, a feedback message sent on the link just before the drop would stay
+      // in flight for good, and no feedback would be sent again on any link. IoT Hub's feedback
+      // receiver takes messages in peek-lock: what is not completed is delivered again
+      // (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-messages-c2d#message-feedback).
+      sender.connection.on('disconnected', forget);
       return;
     }
     const device = DEVICE_C2D.exec(address);
@@ -162,7 +171,7 @@ export class IotHubAmqp {
     const link = [...this.feedbackLinks].find((l) => l.is_open() && l.sendable());
     if (!link) return;
     const records = this.feedback.splice(0, 100);
-    this.inFlight = { records };
+    this.inFlight = { records, link };
     const message: Message = {
       content_type: 'application/vnd.microsoft.iothub.feedback.json',
       body: rhea.message.data_section(Buffer.from(JSON.stringify(records))),
