@@ -28,9 +28,11 @@ describe('IoT hub stand-in: a dropped connection under a device on MQTT', () => 
     const subscription = await cloudToDevice.subscribeFeedback(async (batch) => void feedback.push(...batch));
     cleanup.push(() => subscription.close());
 
-    const connection = await new IotHubDeviceClient({ connectionStringFor: (id) => hub.deviceConnectionString(id), transport: 'mqtt', ca: certificate.cert }).connect(
-      deviceId,
-    );
+    const connection = await new IotHubDeviceClient({
+      connectionStringFor: (id) => hub.deviceConnectionString(id),
+      transport: 'mqtt',
+      ca: certificate.cert,
+    }).connect(deviceId);
     cleanup.push(() => connection.close());
     // At least once: a message whose PUBACK the drop cut off comes again (MQTT QoS 1).
     const seen: string[] = [];

@@ -142,7 +142,10 @@ class IotHubDeviceConnection implements DeviceConnection {
           if (this.handler) this.listen(next);
         },
         (error: unknown) => {
-          this.log.warn('device-client.reconnect-failed', { deviceId: this.deviceId, error: redact(error instanceof Error ? error.message : String(error), this.secrets) });
+          this.log.warn('device-client.reconnect-failed', {
+            deviceId: this.deviceId,
+            error: redact(error instanceof Error ? error.message : String(error), this.secrets),
+          });
           void next.close().catch(() => undefined);
           this.client = lost;
           this.reconnect(lost, Math.min(delayMs * 2, 10_000));
