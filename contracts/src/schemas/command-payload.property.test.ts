@@ -16,7 +16,12 @@ const payloadArbitrary = fc.oneof(
   // The schema trims CommandName (a lossy normalisation), so a valid name here has no surrounding blanks.
   fc.record({
     CommandName: fc.string({ minLength: 1, maxLength: 100 }).filter((n) => n.trim() !== '' && n.trim() === n),
-    Parameters: fc.dictionary(fc.string({ maxLength: 10 }), fc.jsonValue(), { maxKeys: 4 }),
+    // `__proto__` is refused (next test); any other key is a valid parameter name.
+    Parameters: fc.dictionary(
+      fc.string({ maxLength: 10 }).filter((k) => k !== '__proto__'),
+      fc.jsonValue(),
+      { maxKeys: 4 },
+    ),
   }),
 );
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -30,6 +35,19 @@ describe('command payload (msdyn_message, flows 12–19)', () => {
         expect(decodeCommandPayload(bytes(text))).toEqual({ ok: true, value: JSON.parse(text) });
       }),
     );
+  });
+
+  it('a payload or its parameters with a "__proto__" key is refused naming where it stands, not read with the key dropped', () => {
+    const refused = (text: string) => decodeCommandPayload(text);
+    expect(refused('{"CommandName":"!","Parameters":{"__proto__":false}}')).toEqual({
+      ok: false,
+      error: [{ path: 'Parameters.__proto__', message: 'has the key "__proto__", which a payload may not use' }],
+    });
+    expect(refused('{"CommandName":"Set Values","Parameters":{},"__proto__":{"polluted":true}}')).toEqual({
+      ok: false,
+      error: [{ path: '__proto__', message: 'has the key "__proto__", which a payload may not use' }],
+    });
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
   });
 
   it('a missing, wrong-typed or nested CommandName or Parameters is refused naming that field, never thrown', () => {

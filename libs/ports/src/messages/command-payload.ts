@@ -24,9 +24,23 @@ export function decodeCommandPayload(message: Uint8Array | string): Result<Comma
   }
   const json = decodeJsonBody(text);
   if (!json.ok) return json;
+  // JSON may name a key `__proto__`; an object built from it would drop that key without a word
+  // (or change its prototype), so such a payload is refused, naming where the key stands.
+  const protoAt = protoKeyPath(json.value);
+  if (protoAt !== undefined) return err([{ path: protoAt, message: 'has the key "__proto__", which a payload may not use' }]);
   const parsed = commandPayloadSchema.safeParse(json.value);
   if (!parsed.success) return err(toValidationIssues(parsed.error));
   return ok(parsed.data);
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Where the payload or its parameters have an own `__proto__` key, if they do. */
+function protoKeyPath(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  if (Object.hasOwn(value, '__proto__')) return '__proto__';
+  const parameters = value['Parameters'];
+  return isObject(parameters) && Object.hasOwn(parameters, '__proto__') ? 'Parameters.__proto__' : undefined;
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
