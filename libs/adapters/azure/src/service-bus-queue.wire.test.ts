@@ -16,7 +16,9 @@ afterAll(async () => {
 messageQueueConformance('ServiceBusQueue over AMQP', async (settings) => {
   const queueName = `q-${randomUUID().slice(0, 8)}`;
   standin.createQueue(queueName, { lockDurationMs: settings.lockDurationMs, maxDeliveryCount: settings.maxDeliveryCount });
-  const queue = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+  // The suite holds the queue's own lock semantics (a lock lapses unless renewed); the adapter's
+  // automatic renewal of the messages in hand is tested on its own below.
+  const queue = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName, maxAutoLockRenewalMs: 0 });
   return {
     queue,
     advanceTime: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -88,6 +90,44 @@ describe('ServiceBusQueue over AMQP, beyond the port contract', () => {
     }
     expect((caught as Error).message).toMatch(/misconfigured.*Endpoint/);
     expect((caught as Error).message).not.toContain(key);
+  });
+});
+
+describe('ServiceBusQueue over AMQP, locks renewed while a message is in hand', () => {
+  const text = new TextEncoder();
+  // Short enough to outlast several times in a test; the SDK renews a lock when half of what is left of it has passed.
+  const lockDurationMs = 2_000;
+
+  it('completes once a message whose handling outlasts the lock, which no other receiver gets meanwhile', async () => {
+    const queueName = `q-${randomUUID().slice(0, 8)}`;
+    standin.createQueue(queueName, { lockDurationMs, maxDeliveryCount: 10 });
+    const holder = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    const competitor = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    onTestFinished(async () => void (await Promise.all([holder.close(), competitor.close()])));
+    await holder.send([{ messageId: 'slow', body: text.encode('slow') }]);
+    const [inHand] = await holder.receive({ maxMessages: 1, maxWaitMs: 1_000 });
+    expect(inHand).toMatchObject({ messageId: 'slow', deliveryCount: 1 });
+    // The handler's work: as long as another instance waits on the queue, 2.5 lock durations.
+    expect(await competitor.receive({ maxMessages: 1, maxWaitMs: lockDurationMs * 2.5 })).toEqual([]);
+    await holder.complete(inHand!);
+    expect(standin.counts(queueName)).toEqual({ active: 0, deadLetters: 0, locked: 0 });
+    expect(holder.stats().lockLost).toBe(0);
+    expect(await competitor.receive({ maxMessages: 1, maxWaitMs: 500 })).toEqual([]);
+  });
+
+  it('gives a message back once its renewal time is up: a holder that stalls keeps no lock for good', async () => {
+    const queueName = `q-${randomUUID().slice(0, 8)}`;
+    standin.createQueue(queueName, { lockDurationMs, maxDeliveryCount: 10 });
+    const holder = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName, maxAutoLockRenewalMs: lockDurationMs * 1.5 });
+    const competitor = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    onTestFinished(async () => void (await Promise.all([holder.close(), competitor.close()])));
+    await holder.send([{ messageId: 'stalled', body: text.encode('stalled') }]);
+    const [inHand] = await holder.receive({ maxMessages: 1, maxWaitMs: 1_000 });
+    const [again] = await competitor.receive({ maxMessages: 1, maxWaitMs: lockDurationMs * 5 });
+    expect(again).toMatchObject({ messageId: 'stalled', deliveryCount: 2 });
+    await expect(holder.complete(inHand!)).rejects.toSatisfy((e: unknown) => e instanceof QueueError && e.code === 'MessageLockLost');
+    await competitor.complete(again!);
+    expect(standin.counts(queueName)).toEqual({ active: 0, deadLetters: 0, locked: 0 });
   });
 });
 
