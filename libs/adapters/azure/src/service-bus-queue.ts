@@ -120,15 +120,18 @@ export class ServiceBusQueue implements MessageQueuePort {
     const room = Math.min(options.maxMessages, this.concurrency - this.locked.size);
     if (room <= 0) return [];
     const receiver = this.currentReceiver();
+    const call = signalForOneCall(options.signal);
     let got: ServiceBusReceivedMessage[];
     try {
-      got = await receiver.receiveMessages(room, { maxWaitTimeInMs: options.maxWaitMs, ...(options.signal ? { abortSignal: options.signal } : {}) });
+      got = await receiver.receiveMessages(room, { maxWaitTimeInMs: options.maxWaitMs, ...(call ? { abortSignal: call.signal } : {}) });
     } catch (error) {
       if (options.signal?.aborted) return [];
       // The SDK retried already: the next receive starts from a new receiver (and link). Messages
       // this one handed out are still settled, through the queue's $management node by lock token.
       this.renewReceiver('receiver');
       throw scrubbed(`Receiving from queue '${this.name}' failed`, error, this.secrets);
+    } finally {
+      call?.release();
     }
     return got.map((m) => {
       const lockToken = m.lockToken ?? '';
@@ -285,6 +288,24 @@ export class ServiceBusQueue implements MessageQueuePort {
       cause: scrubbedCause(last, this.secrets),
     });
   }
+}
+
+/**
+ * A signal for one SDK call, aborted when the caller's aborts, and `release` to stop listening to
+ * the caller's. The SDK (7.9.5) leaves an abort listener on the signal it is given after every
+ * receive that ends by draining the link's credit (an empty or short receive: `tryDrainReceiver`
+ * removes its listener on a timeout or an abort, not when the drain completes). A queue
+ * processor's signal lives as long as the processor and goes with every receive, so it gathered
+ * one listener per receive (`MaxListenersExceededWarning`, and every receiver closure kept); the
+ * SDK's leftovers now stay on this signal, which is dropped with the call.
+ */
+function signalForOneCall(signal: AbortSignal | undefined): { readonly signal: AbortSignal; release(): void } | undefined {
+  if (signal === undefined) return undefined;
+  const controller = new AbortController();
+  const abort = (): void => controller.abort(signal.reason);
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  return { signal: controller.signal, release: () => signal.removeEventListener('abort', abort) };
 }
 
 /** The port's message as Service Bus sends it: content type and application properties carried as they are. */

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ServiceBusQueue } from './service-bus-queue.js';
 import { QueueError, type ReceivedQueueMessage } from '@fieldlink/ports';
@@ -56,6 +57,27 @@ describe('ServiceBusQueue over AMQP, beyond the port contract', () => {
     } finally {
       await queue.close();
     }
+  });
+
+  it('leaves no listener on the caller’s abort signal, however many receives it is given to', async () => {
+    const queueName = `q-${randomUUID().slice(0, 8)}`;
+    standin.createQueue(queueName);
+    const queue = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    onTestFinished(() => queue.close());
+    // A queue processor's signal lives as long as the processor, and goes with every receive.
+    const controller = new AbortController();
+    await queue.send([{ messageId: 'a', body: text.encode('a') }]);
+    const got = await queue.receive({ maxMessages: 5, maxWaitMs: 1_000, signal: controller.signal });
+    expect(got.map((m) => m.messageId)).toEqual(['a']);
+    await queue.complete(got[0]!);
+    // Empty receives: each ends by draining the link's credit.
+    for (let i = 0; i < 15; i++) expect(await queue.receive({ maxMessages: 5, maxWaitMs: 20, signal: controller.signal })).toEqual([]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // And a receive waiting when the signal aborts still ends at once.
+    const waiting = queue.receive({ maxMessages: 5, maxWaitMs: 30_000, signal: controller.signal });
+    expect(getEventListeners(controller.signal, 'abort').length).toBeGreaterThan(0);
+    controller.abort();
+    expect(await waiting).toEqual([]);
   });
 
   it('refuses a connection string with the wrong key, without echoing the key', async () => {
