@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { eventually } from '@fieldlink/ports/testing';
 import { parseFeedback } from './iot-hub-cloud-to-device.js';
+import { RECONNECT_BACKOFF } from './retry-policy.js';
 
 describe('IoT Hub feedback records', () => {
   it('maps each record of a feedback batch to DeliveryFeedback by its original message id', () => {
@@ -110,7 +111,11 @@ describe('IoT Hub feedback receiver after a dropped connection', () => {
       getFeedbackReceiver: async () => ({ result: receivers[Math.min(attached++, 1)] }),
       close: async () => ({}),
     });
-    const adapter = new IotHubCloudToDevice({ auth: { connectionString: 'HostName=hub.example;SharedAccessKeyName=service;SharedAccessKey=c2VjcmV0' } });
+    // The lowest draw of the back-off: attached again at once.
+    const adapter = new IotHubCloudToDevice({
+      auth: { connectionString: 'HostName=hub.example;SharedAccessKeyName=service;SharedAccessKey=c2VjcmV0' },
+      random: () => 0,
+    });
     Object.assign(adapter as unknown as Record<string, unknown>, { client });
     const read: string[] = [];
     const subscription = await adapter.subscribeFeedback(async (batch) => void read.push(...batch.map((f) => f.originalMessageId)));
@@ -123,5 +128,81 @@ describe('IoT Hub feedback receiver after a dropped connection', () => {
     await eventually(() => expect(settled).toEqual(['second complete']));
     expect(read).toEqual(['after-the-drop']);
     await subscription.close();
+  });
+});
+
+describe('IoT Hub feedback receiver: back-off while attaching again fails', () => {
+  afterEach(() => void vi.useRealTimers());
+
+  /** A subscription on a stubbed SDK client whose feedback receiver fails `failures` times after the first attach; the attempts' times on the fake clock. */
+  const subscribedWith = async (random: () => number, failures: number) => {
+    const { EventEmitter } = await import('node:events');
+    const { IotHubCloudToDevice } = await import('./iot-hub-cloud-to-device.js');
+    const receiver = Object.assign(new EventEmitter(), { complete: () => undefined, abandon: () => undefined });
+    const attemptsAt: number[] = [];
+    let calls = 0;
+    const client = Object.assign(new EventEmitter(), {
+      open: async () => ({}),
+      getFeedbackReceiver: async () => {
+        if (calls++ > 0) attemptsAt.push(Date.now());
+        if (calls > 1 && calls <= failures + 1) throw Object.assign(new Error('hub unreachable'), { name: 'NotConnectedError' });
+        return { result: receiver };
+      },
+      close: async () => ({}),
+    });
+    const adapter = new IotHubCloudToDevice({
+      auth: { connectionString: 'HostName=hub.example;SharedAccessKeyName=service;SharedAccessKey=c2VjcmV0' },
+      random,
+    });
+    Object.assign(adapter as unknown as Record<string, unknown>, { client });
+    const subscription = await adapter.subscribeFeedback(async () => undefined);
+    return { client, receiver, attemptsAt, subscription, attached: () => calls };
+  };
+
+  it('waits with full jitter under a ceiling doubling from 1 s to 10 s: at the top of the draw, 1, 2, 4, 8, 10, 10 s', async () => {
+    vi.useFakeTimers();
+    const { client, attemptsAt, subscription } = await subscribedWith(() => 0.999_999_9, 5);
+    const lostAt = Date.now();
+    client.emit('disconnect', {});
+    await vi.advanceTimersByTimeAsync(60_000);
+    const waits = attemptsAt.map((at, i) => at - (i === 0 ? lostAt : attemptsAt[i - 1]!));
+    expect(waits).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+    await subscription.close();
+  });
+
+  it('keeps every wait within [0, min(10 s, 1 s * 2^attempt)] for any draw, and starts over after it attached', async () => {
+    vi.useFakeTimers();
+    const draws = [0, 0.5, 0.25, 0.75, 0.1, 0.9, 0.3];
+    let next = 0;
+    const { client, receiver, attemptsAt, subscription, attached } = await subscribedWith(() => draws[next++ % draws.length]!, 6);
+    const lostAt = Date.now();
+    client.emit('disconnect', {});
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(attached()).toBe(8); // the first attach, 6 failed, the 7th worked
+    const waits = attemptsAt.map((at, i) => at - (i === 0 ? lostAt : attemptsAt[i - 1]!));
+    waits.forEach((wait, attempt) => {
+      expect(wait).toBeGreaterThanOrEqual(0);
+      expect(wait).toBeLessThanOrEqual(Math.min(RECONNECT_BACKOFF.maxMs, RECONNECT_BACKOFF.baseMs * 2 ** attempt));
+      expect(wait).toBe(Math.floor(draws[attempt]! * (Math.min(RECONNECT_BACKOFF.maxMs, RECONNECT_BACKOFF.baseMs * 2 ** attempt) + 1)));
+    });
+    // Lost again: the back-off starts from its first ceiling (1 s), not from where it stopped.
+    const secondLossAt = Date.now();
+    next = 0;
+    receiver.emit('error', new Error('link detached'));
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(attached()).toBe(9);
+    expect(attemptsAt.at(-1)! - secondLossAt).toBeLessThanOrEqual(RECONNECT_BACKOFF.baseMs);
+    await subscription.close();
+  });
+
+  it('attaches no more once closed, whatever the back-off still had to wait', async () => {
+    vi.useFakeTimers();
+    const { client, subscription, attached } = await subscribedWith(() => 0.999_999_9, 100);
+    client.emit('disconnect', {});
+    await vi.advanceTimersByTimeAsync(3_500); // attempts at 1 s and 3 s
+    expect(attached()).toBe(3);
+    await subscription.close();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(attached()).toBe(3);
   });
 });

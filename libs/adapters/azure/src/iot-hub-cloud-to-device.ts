@@ -20,10 +20,13 @@ import {
 import { redact, scrubbedCause, sdkCodeOf, secretsOf, AzureAdapterError, type AzureAdapterErrorCode } from './azure-auth.js';
 import { guardIotHubErrorNames } from './iot-hub-error-names.js';
 import type { IotHubAuth } from './iot-hub-registry.js';
+import { RECONNECT_BACKOFF, retryDelay } from './retry-policy.js';
 
 export interface IotHubCloudToDeviceOptions {
   readonly auth: IotHubAuth;
   readonly log?: LogPort;
+  /** In [0, 1): draws the jitter of the waits before a lost feedback receiver is attached again (Math.random by default). */
+  readonly random?: () => number;
 }
 
 interface FeedbackRecordJson {
@@ -66,6 +69,7 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
   private readonly client: Client;
   private readonly secrets: string[];
   private readonly log: LogPort;
+  private readonly random: () => number;
   private opened: Promise<void> | undefined;
 
   constructor(options: IotHubCloudToDeviceOptions) {
@@ -74,6 +78,7 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
     const auth = options.auth;
     this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
     this.log = options.log ?? silentLog;
+    this.random = options.random ?? Math.random;
     try {
       this.client =
         'connectionString' in auth
@@ -116,8 +121,9 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
    * Reads the hub's feedback until closed. The SDK attaches the feedback receiver once and, when
    * the connection drops or the link fails, only detaches it: the hub then keeps the feedback
    * (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-messages-c2d#message-feedback)
-   * and nobody reads it. So a lost receiver is attached again, after 1 s, then up to 10 s apart
-   * while that fails.
+   * and nobody reads it. So a lost receiver is attached again, with full jitter: the n-th wait
+   * drawn from [0, min(10 s, 1 s * 2^n)] (`RECONNECT_BACKOFF`), so services that lost the hub
+   * together do not come back together.
    */
   async subscribeFeedback(handler: (feedback: readonly DeliveryFeedback[]) => Promise<void>): Promise<FeedbackSubscription> {
     const listenerFor =
@@ -172,7 +178,8 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
       if (closed || reattaching) return;
       reattaching = true;
       detach();
-      const again = (delayMs: number): void => {
+      const again = (attempt: number): void => {
+        const delayMs = retryDelay(RECONNECT_BACKOFF, attempt, this.random);
         timer = setTimeout(() => {
           if (closed) return;
           attach().then(
@@ -181,13 +188,16 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
               this.log.info('cloud-to-device.feedback-reattached', {});
             },
             (error: unknown) => {
-              this.log.warn('cloud-to-device.feedback-reattach-failed', { error: `${error instanceof Error ? error.name : 'Error'}: ${this.text(error)}` });
-              again(Math.min(delayMs * 2, 10_000));
+              this.log.warn('cloud-to-device.feedback-reattach-failed', {
+                attempt: attempt + 1,
+                error: `${error instanceof Error ? error.name : 'Error'}: ${this.text(error)}`,
+              });
+              again(attempt + 1);
             },
           );
         }, delayMs);
       };
-      again(1_000);
+      again(0);
     };
     try {
       await this.open();

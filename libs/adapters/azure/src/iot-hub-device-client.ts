@@ -12,6 +12,7 @@ import {
   type ReceivedCloudToDeviceMessage,
 } from '@fieldlink/ports';
 import { redact, scrubbedCause, sdkCodeOf, secretsOf, AzureAdapterError, type AzureAdapterErrorCode } from './azure-auth.js';
+import { RECONNECT_BACKOFF, retryDelay } from './retry-policy.js';
 
 export interface IotHubDeviceClientOptions {
   /** The device's own connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`). */
@@ -26,6 +27,8 @@ export interface IotHubDeviceClientOptions {
   /** Extra CA certificate (PEM) to trust, for a hub behind a private CA. */
   readonly ca?: string;
   readonly log?: LogPort;
+  /** In [0, 1): draws the jitter of the waits before a client the SDK gave up on is replaced (Math.random by default). */
+  readonly random?: () => number;
 }
 
 /** DeviceClientPort with azure-iot-device: each connection is one device's client. */
@@ -69,7 +72,7 @@ class IotHubDeviceConnection implements DeviceConnection {
       // The SDK reconnects by itself only after errors its retry policy knows as transient; after
       // any other (a connection reset by the hub, ECONNRESET) it only emits 'disconnect' and
       // stays disconnected for good: no cloud-to-device message would reach the device again.
-      client.on('disconnect', () => this.reconnect(client, 1_000));
+      client.on('disconnect', () => this.reconnect(client, 0));
       return client;
     } catch (error) {
       throw this.error(`Device '${this.deviceId}' connection string is misconfigured`, error, 'Misconfigured');
@@ -120,9 +123,14 @@ class IotHubDeviceConnection implements DeviceConnection {
     await this.client.close().catch(() => undefined);
   }
 
-  /** Replaces a client the SDK gave up on by a new one, opened and listening; tried again, backing off to 10 s, until it opens or the connection is closed. */
-  private reconnect(lost: Client, delayMs: number): void {
+  /**
+   * Replaces a client the SDK gave up on by a new one, opened and listening; tried again until it
+   * opens or the connection is closed, the n-th wait (n = `attempt`) drawn with full jitter from
+   * [0, min(10 s, 1 s * 2^n)] (`RECONNECT_BACKOFF`), so devices dropped together do not reconnect together.
+   */
+  private reconnect(lost: Client, attempt: number): void {
     if (this.closed || this.client !== lost) return;
+    const delayMs = retryDelay(RECONNECT_BACKOFF, attempt, this.options.random ?? Math.random);
     const timer = setTimeout(() => {
       if (this.closed || this.client !== lost) return;
       void lost.close().catch(() => undefined);
@@ -144,11 +152,12 @@ class IotHubDeviceConnection implements DeviceConnection {
         (error: unknown) => {
           this.log.warn('device-client.reconnect-failed', {
             deviceId: this.deviceId,
+            attempt: attempt + 1,
             error: redact(error instanceof Error ? error.message : String(error), this.secrets),
           });
           void next.close().catch(() => undefined);
           this.client = lost;
-          this.reconnect(lost, Math.min(delayMs * 2, 10_000));
+          this.reconnect(lost, attempt + 1);
         },
       );
     }, delayMs);

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { retryDelay, sdkRetryOptions } from './retry-policy.js';
 
-describe('retryDelay (the adapters’ own retry loops: a failed telemetry batch)', () => {
+describe('retryDelay (the adapters’ own retry loops: a failed telemetry batch, the IoT hub reconnects)', () => {
   it('draws every wait from [0, min(max, base * 2^attempt)]: full jitter under a ceiling that doubles', () => {
     fc.assert(
       fc.property(

@@ -11,6 +11,12 @@ export interface RetryBackoff {
   readonly maxMs: number;
 }
 
+/**
+ * Attaching the IoT hub's feedback receiver again, and replacing a device's SDK client that gave
+ * up: the n-th wait drawn from [0, min(10 s, 1 s * 2^n)].
+ */
+export const RECONNECT_BACKOFF: RetryBackoff = { baseMs: 1_000, maxMs: 10_000 };
+
 /** The wait before retry `attempt` (0 for the first retry); `random` in [0, 1). */
 export function retryDelay(policy: RetryBackoff, attempt: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(0, attempt), 30));

@@ -34,7 +34,19 @@ export interface ServiceBusQueueOptions {
   readonly retry?: SdkRetry;
   /** Where a lost lock on settlement is told (`service-bus.lock-lost`, as info: it is expected after a dropped connection). */
   readonly log?: LogPort;
+  /**
+   * How long the lock of a message handed out and not yet settled is renewed for its holder (the
+   * SDK's `maxAutoLockRenewalDurationInMs`, counted from the receive): a handler that outlasts the
+   * queue's lock duration (a CRM backing off) keeps its message instead of having it delivered
+   * again meanwhile. Past this the lock lapses as the queue's lock duration says, so a holder that
+   * stalls gives its messages back. 0 turns renewal off (`renewLock` still works).
+   * `DEFAULT_MAX_AUTO_LOCK_RENEWAL_MS` (5 min, the SDK's own default) by default.
+   */
+  readonly maxAutoLockRenewalMs?: number;
 }
+
+/** Locks of messages in hand are renewed for up to 5 minutes after the receive (the SDK's default). */
+export const DEFAULT_MAX_AUTO_LOCK_RENEWAL_MS = 300_000;
 
 /** What a queue adapter has seen since it was made. */
 export interface ServiceBusQueueStats {
@@ -46,14 +58,16 @@ export interface ServiceBusQueueStats {
 
 /**
  * MessageQueuePort on an Azure Service Bus queue: batched sends with message ids (duplicate
- * detection), peek-lock receive, complete/abandon/dead-letter with reason, lock renewal, and a
- * peek at the dead-letter subqueue.
+ * detection), peek-lock receive, complete/abandon/dead-letter with reason, lock renewal (on
+ * request, and automatic while a message is in hand, see `maxAutoLockRenewalMs`), and a peek at
+ * the dead-letter subqueue.
  */
 export class ServiceBusQueue implements MessageQueuePort {
   readonly name: string;
   private readonly client: ServiceBusClient;
   private readonly secrets: string[];
   private readonly concurrency: number;
+  private readonly maxAutoLockRenewalMs: number;
   private sender: ServiceBusSender | undefined;
   private receiver: ServiceBusReceiver | undefined;
   private deadLetterReceiver: ServiceBusReceiver | undefined;
@@ -66,6 +80,7 @@ export class ServiceBusQueue implements MessageQueuePort {
   constructor(options: ServiceBusQueueOptions) {
     this.name = options.queueName;
     this.concurrency = options.concurrency ?? 32;
+    this.maxAutoLockRenewalMs = Math.max(0, options.maxAutoLockRenewalMs ?? DEFAULT_MAX_AUTO_LOCK_RENEWAL_MS);
     this.log = options.log ?? silentLog;
     const auth = options.auth;
     this.secrets = 'connectionString' in auth ? secretsOf(auth.connectionString) : [];
@@ -105,15 +120,18 @@ export class ServiceBusQueue implements MessageQueuePort {
     const room = Math.min(options.maxMessages, this.concurrency - this.locked.size);
     if (room <= 0) return [];
     const receiver = this.currentReceiver();
+    const call = signalForOneCall(options.signal);
     let got: ServiceBusReceivedMessage[];
     try {
-      got = await receiver.receiveMessages(room, { maxWaitTimeInMs: options.maxWaitMs, ...(options.signal ? { abortSignal: options.signal } : {}) });
+      got = await receiver.receiveMessages(room, { maxWaitTimeInMs: options.maxWaitMs, ...(call ? { abortSignal: call.signal } : {}) });
     } catch (error) {
       if (options.signal?.aborted) return [];
       // The SDK retried already: the next receive starts from a new receiver (and link). Messages
       // this one handed out are still settled, through the queue's $management node by lock token.
       this.renewReceiver('receiver');
       throw scrubbed(`Receiving from queue '${this.name}' failed`, error, this.secrets);
+    } finally {
+      call?.release();
     }
     return got.map((m) => {
       const lockToken = m.lockToken ?? '';
@@ -199,12 +217,16 @@ export class ServiceBusQueue implements MessageQueuePort {
     if (this.closed) throw new QueueError('QueueClosed', `Queue '${this.name}' is closed.`);
   }
 
-  /** The peek-lock receiver, made on first use and again after a failed receive. */
+  /**
+   * The peek-lock receiver, made on first use and again after a failed receive. The SDK renews the
+   * lock of each message it received, through the queue's $management node
+   * (`com.microsoft:renew-lock`), until the message is settled or `maxAutoLockRenewalMs` has
+   * passed; a receiver made again after a failure stops renewing what the one before received.
+   */
   private currentReceiver(): ServiceBusReceiver {
-    // No automatic lock renewal: the port renews explicitly, and a lock must lapse when its holder stalls.
     return (this.receiver ??= this.client.createReceiver(this.name, {
       receiveMode: 'peekLock',
-      maxAutoLockRenewalDurationInMs: 0,
+      maxAutoLockRenewalDurationInMs: this.maxAutoLockRenewalMs,
       skipParsingBodyAsJson: true,
       skipConvertingDate: true,
     }));
@@ -266,6 +288,24 @@ export class ServiceBusQueue implements MessageQueuePort {
       cause: scrubbedCause(last, this.secrets),
     });
   }
+}
+
+/**
+ * A signal for one SDK call, aborted when the caller's aborts, and `release` to stop listening to
+ * the caller's. The SDK (7.9.5) leaves an abort listener on the signal it is given after every
+ * receive that ends by draining the link's credit (an empty or short receive: `tryDrainReceiver`
+ * removes its listener on a timeout or an abort, not when the drain completes). A queue
+ * processor's signal lives as long as the processor and goes with every receive, so it gathered
+ * one listener per receive (`MaxListenersExceededWarning`, and every receiver closure kept); the
+ * SDK's leftovers now stay on this signal, which is dropped with the call.
+ */
+function signalForOneCall(signal: AbortSignal | undefined): { readonly signal: AbortSignal; release(): void } | undefined {
+  if (signal === undefined) return undefined;
+  const controller = new AbortController();
+  const abort = (): void => controller.abort(signal.reason);
+  if (signal.aborted) abort();
+  else signal.addEventListener('abort', abort, { once: true });
+  return { signal: controller.signal, release: () => signal.removeEventListener('abort', abort) };
 }
 
 /** The port's message as Service Bus sends it: content type and application properties carried as they are. */

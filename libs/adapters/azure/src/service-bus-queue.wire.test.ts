@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { getEventListeners } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ServiceBusQueue } from './service-bus-queue.js';
 import { QueueError, type ReceivedQueueMessage } from '@fieldlink/ports';
@@ -16,7 +17,9 @@ afterAll(async () => {
 messageQueueConformance('ServiceBusQueue over AMQP', async (settings) => {
   const queueName = `q-${randomUUID().slice(0, 8)}`;
   standin.createQueue(queueName, { lockDurationMs: settings.lockDurationMs, maxDeliveryCount: settings.maxDeliveryCount });
-  const queue = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+  // The suite holds the queue's own lock semantics (a lock lapses unless renewed); the adapter's
+  // automatic renewal of the messages in hand is tested on its own below.
+  const queue = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName, maxAutoLockRenewalMs: 0 });
   return {
     queue,
     advanceTime: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -56,6 +59,27 @@ describe('ServiceBusQueue over AMQP, beyond the port contract', () => {
     }
   });
 
+  it('leaves no listener on the caller’s abort signal, however many receives it is given to', async () => {
+    const queueName = `q-${randomUUID().slice(0, 8)}`;
+    standin.createQueue(queueName);
+    const queue = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    onTestFinished(() => queue.close());
+    // A queue processor's signal lives as long as the processor, and goes with every receive.
+    const controller = new AbortController();
+    await queue.send([{ messageId: 'a', body: text.encode('a') }]);
+    const got = await queue.receive({ maxMessages: 5, maxWaitMs: 1_000, signal: controller.signal });
+    expect(got.map((m) => m.messageId)).toEqual(['a']);
+    await queue.complete(got[0]!);
+    // Empty receives: each ends by draining the link's credit.
+    for (let i = 0; i < 15; i++) expect(await queue.receive({ maxMessages: 5, maxWaitMs: 20, signal: controller.signal })).toEqual([]);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    // And a receive waiting when the signal aborts still ends at once.
+    const waiting = queue.receive({ maxMessages: 5, maxWaitMs: 30_000, signal: controller.signal });
+    expect(getEventListeners(controller.signal, 'abort').length).toBeGreaterThan(0);
+    controller.abort();
+    expect(await waiting).toEqual([]);
+  });
+
   it('refuses a connection string with the wrong key, without echoing the key', async () => {
     const queueName = `q-${randomUUID().slice(0, 8)}`;
     standin.createQueue(queueName);
@@ -88,6 +112,44 @@ describe('ServiceBusQueue over AMQP, beyond the port contract', () => {
     }
     expect((caught as Error).message).toMatch(/misconfigured.*Endpoint/);
     expect((caught as Error).message).not.toContain(key);
+  });
+});
+
+describe('ServiceBusQueue over AMQP, locks renewed while a message is in hand', () => {
+  const text = new TextEncoder();
+  // Short enough to outlast several times in a test; the SDK renews a lock when half of what is left of it has passed.
+  const lockDurationMs = 2_000;
+
+  it('completes once a message whose handling outlasts the lock, which no other receiver gets meanwhile', async () => {
+    const queueName = `q-${randomUUID().slice(0, 8)}`;
+    standin.createQueue(queueName, { lockDurationMs, maxDeliveryCount: 10 });
+    const holder = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    const competitor = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    onTestFinished(async () => void (await Promise.all([holder.close(), competitor.close()])));
+    await holder.send([{ messageId: 'slow', body: text.encode('slow') }]);
+    const [inHand] = await holder.receive({ maxMessages: 1, maxWaitMs: 1_000 });
+    expect(inHand).toMatchObject({ messageId: 'slow', deliveryCount: 1 });
+    // The handler's work: as long as another instance waits on the queue, 2.5 lock durations.
+    expect(await competitor.receive({ maxMessages: 1, maxWaitMs: lockDurationMs * 2.5 })).toEqual([]);
+    await holder.complete(inHand!);
+    expect(standin.counts(queueName)).toEqual({ active: 0, deadLetters: 0, locked: 0 });
+    expect(holder.stats().lockLost).toBe(0);
+    expect(await competitor.receive({ maxMessages: 1, maxWaitMs: 500 })).toEqual([]);
+  });
+
+  it('gives a message back once its renewal time is up: a holder that stalls keeps no lock for good', async () => {
+    const queueName = `q-${randomUUID().slice(0, 8)}`;
+    standin.createQueue(queueName, { lockDurationMs, maxDeliveryCount: 10 });
+    const holder = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName, maxAutoLockRenewalMs: lockDurationMs * 1.5 });
+    const competitor = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName });
+    onTestFinished(async () => void (await Promise.all([holder.close(), competitor.close()])));
+    await holder.send([{ messageId: 'stalled', body: text.encode('stalled') }]);
+    const [inHand] = await holder.receive({ maxMessages: 1, maxWaitMs: 1_000 });
+    const [again] = await competitor.receive({ maxMessages: 1, maxWaitMs: lockDurationMs * 5 });
+    expect(again).toMatchObject({ messageId: 'stalled', deliveryCount: 2 });
+    await expect(holder.complete(inHand!)).rejects.toSatisfy((e: unknown) => e instanceof QueueError && e.code === 'MessageLockLost');
+    await competitor.complete(again!);
+    expect(standin.counts(queueName)).toEqual({ active: 0, deadLetters: 0, locked: 0 });
   });
 });
 

@@ -63,6 +63,13 @@ export const SETTINGS: readonly SettingReference[] = [
     default: '10000',
   },
   {
+    path: 'serviceBus.maxAutoLockRenewalMs',
+    kind: 'number',
+    description:
+      'how long the lock of a message being handled is renewed after its receive, so work that outlasts the queue\u2019s lock duration (a CRM backing off) is not handled again meanwhile; past it the lock lapses (0: locks are not renewed)',
+    default: '300000',
+  },
+  {
     path: 'serviceBus.retryDelayMs',
     kind: 'number',
     description: 'wait between retries of a failed Service Bus operation (the SDK\u2019s own default is 30000)',

@@ -107,6 +107,8 @@ export const fieldlinkConfigSchema = z.strictObject({
       operationTimeoutMs: ms(1_000, 600_000).default(10_000),
       /** The wait between retries of a failed operation (the SDK's fixed retry delay). */
       retryDelayMs: ms(0, 120_000).default(1_000),
+      /** How long the lock of a message being handled is renewed after its receive (the SDK's `maxAutoLockRenewalDurationInMs`); 0 renews none. */
+      maxAutoLockRenewalMs: ms(0, 24 * 3_600_000).default(300_000),
     })
     .prefault({}),
   eventHubs: z

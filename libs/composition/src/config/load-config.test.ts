@@ -41,6 +41,15 @@ describe('loadConfig', () => {
     });
   });
 
+  it('renews the lock of a Service Bus message being handled for 5 minutes by default, and for none with 0', () => {
+    expect(loadConfig({ env: {} })).toMatchObject({ ok: true, value: { serviceBus: { maxAutoLockRenewalMs: 300_000 } } });
+    expect(loadConfig({ env: { FIELDLINK_SERVICE_BUS_MAX_AUTO_LOCK_RENEWAL_MS: '0' } })).toMatchObject({
+      ok: true,
+      value: { serviceBus: { maxAutoLockRenewalMs: 0 } },
+    });
+    expect(loadConfig({ env: { FIELDLINK_SERVICE_BUS_MAX_AUTO_LOCK_RENEWAL_MS: '-1' } }).ok).toBe(false);
+  });
+
   it('lets options override the environment', () => {
     expect(loadConfig({ env: { FIELDLINK_SIMULATOR_DEVICES: '3' }, overrides: { simulator: { devices: 2 } } })).toMatchObject({
       ok: true,

@@ -51,6 +51,7 @@ const serviceBusQueue =
       queueName: config.serviceBus[queue],
       concurrency: config.serviceBus.maxConcurrentCalls,
       retry: { timeoutInMs: config.serviceBus.operationTimeoutMs, retryDelayInMs: config.serviceBus.retryDelayMs },
+      maxAutoLockRenewalMs: config.serviceBus.maxAutoLockRenewalMs,
       log,
     });
     return { port: q, close: () => q.close() };

@@ -1,5 +1,6 @@
+import { getEventListeners } from 'node:events';
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import type { LogFields, LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
@@ -194,5 +195,42 @@ describe('QueueProcessor concurrency', () => {
     // The held message's timer must fire: a loop spinning on empty receives would starve it for ever.
     await eventually(() => expect([...completed].sort()).toEqual(['fails-once', 'fine']));
     await processor.stop();
+  });
+
+  it('keeps the listeners on the abort signal it gives its receives bounded by what it holds, however many receives and held abandons', async () => {
+    // The signal lives as long as the processor: a listener left per receive or per held message would pile up (MaxListenersExceededWarning).
+    const inner = new InMemoryQueue('poison', { lockDurationMs: 60_000, maxDeliveryCount: 6 });
+    const concurrency = 3;
+    let receives = 0;
+    let mostListeners = 0;
+    const counting: MessageQueuePort = {
+      name: 'poison',
+      send: (m) => inner.send(m),
+      receive: async (options) => {
+        receives += 1;
+        if (options.signal) mostListeners = Math.max(mostListeners, getEventListeners(options.signal, 'abort').length);
+        return inner.receive(options);
+      },
+      complete: (m) => inner.complete(m),
+      abandon: (m) => inner.abandon(m),
+      deadLetter: (m, d) => inner.deadLetter(m, d),
+      renewLock: (m) => inner.renewLock(m),
+      peekDeadLetters: (n) => inner.peekDeadLetters(n),
+      close: () => inner.close(),
+    };
+    await counting.send(['a', 'b', 'c', 'd', 'e'].map((id) => ({ messageId: id, body: bodyOf() })));
+    const processor = new QueueProcessor(counting, async () => Promise.reject(new Error('CRM unavailable')), recordingLog(), {
+      concurrency,
+      maxWaitMs: 5,
+      abandonBackoff: { baseMs: 5, maxMs: 10 },
+      random: () => 0.5,
+    });
+    processor.start();
+    onTestFinished(() => processor.stop());
+    // Every message abandoned until the queue dead-letters it: 25 held abandons, and empty receives while they wait.
+    await eventually(async () => expect(await inner.peekDeadLetters(10)).toHaveLength(5));
+    await eventually(() => expect(receives).toBeGreaterThan(50));
+    // The loop's own stop listener, and one per message held for its abandon back-off.
+    expect(mostListeners).toBeLessThanOrEqual(1 + concurrency);
   });
 });

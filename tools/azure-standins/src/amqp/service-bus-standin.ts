@@ -393,6 +393,9 @@ export class ServiceBusStandin {
     const body = (request.body ?? {}) as Record<string, unknown>;
     switch (operation) {
       case 'com.microsoft:renew-lock': {
+        // The request carries `lock-tokens` (uuids); the answer `expirations`, the new locked-until
+        // time of each, in order; a lock that is gone fails the request (410, lock lost)
+        // (https://learn.microsoft.com/azure/service-bus-messaging/service-bus-amqp-request-response#message-renew-lock).
         const expirations: Date[] = [];
         for (const token of lockTokens(body['lock-tokens'])) {
           const stored = queue.locks.get(token);
