@@ -48,6 +48,8 @@ export interface EventHubsTelemetryIntakeOptions {
   readonly retryDelayMs?: number;
   /** The SDK's retries of a dropped receiver or management call: exponential from 0.5 s up to 30 s by default (see `sdkRetryOptions`). */
   readonly retry?: SdkRetry;
+  /** How many times `subscribe` sets up before it gives up on a failure that may pass (6 by default; 1: no retry). */
+  readonly subscribeAttempts?: number;
   /** In [0, 1): draws the jitter of the waits before a failed batch is handed over again (Math.random by default). */
   readonly random?: () => number;
   readonly log?: LogPort;
@@ -77,8 +79,37 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
     this.log = options.log ?? silentLog;
   }
 
+  /**
+   * Subscribes, setting up again with back-off (full jitter, `retryDelayMs` doubling to 30 s,
+   * `subscribeAttempts` tries) while the set-up fails for a reason that may pass, such as a
+   * connection dropped while it asks the hub for its partitions; a missing consumer group, or an
+   * error the SDK says will not pass, fails at once.
+   */
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
+    const attempts = this.options.subscribeAttempts ?? 6;
+    const backoff = { baseMs: this.options.retryDelayMs ?? 1_000, maxMs: 30_000 };
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.subscribeOnce(consumerGroup, handler, options);
+      } catch (error) {
+        if (error instanceof ConsumerGroupNotFoundError || !mayPass(error) || attempt + 1 >= attempts) throw error;
+        const retryInMs = retryDelay(backoff, attempt, this.options.random ?? Math.random);
+        this.log.warn('telemetry-intake.subscribe-failed', {
+          consumerGroup,
+          attempt: attempt + 1,
+          of: attempts,
+          retryInMs,
+          error: error instanceof Error ? error.message : String(error),
+        });
+        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+      }
+    }
+  }
+
+  private async subscribeOnce(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions): Promise<TelemetrySubscription> {
     let client: EventHubConsumerClient;
+    /** The client once made, to close when the set-up fails after it. */
+    let made: EventHubConsumerClient | undefined;
     let subscription: Subscription;
     let closing = false;
     let held: () => TelemetryPartitionContext[] = () => [];
@@ -105,6 +136,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
             ? new EventHubConsumerClient(consumerGroup, auth.connectionString, auth.eventHubName, checkpointStore, clientOptions)
             : new EventHubConsumerClient(consumerGroup, auth.connectionString, checkpointStore, clientOptions)
           : new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, checkpointStore, clientOptions);
+      made = client;
       const startPosition = await startAfterCurrentEnd(client);
       // The probe reads without an owner level, from a client of its own: a receiver of this
       // client would carry owner level 0 (it has a checkpoint store) and take the partition from
@@ -180,8 +212,11 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
         },
       );
     } catch (error) {
+      await made?.close().catch(() => undefined);
       if (error instanceof ConsumerGroupNotFoundError) throw error;
-      throw scrubbed(`Subscribing to telemetry with consumer group '${consumerGroup}' failed`, error, this.secrets);
+      const failed = scrubbed(`Subscribing to telemetry with consumer group '${consumerGroup}' failed`, error, this.secrets);
+      if (!mayPass(error)) Object.assign(failed, { mayPass: false });
+      throw failed;
     }
     return {
       close: async () => {
@@ -387,4 +422,18 @@ class InFlight {
 async function pause(ms: number, stop: () => boolean): Promise<void> {
   const until = Date.now() + ms;
   while (Date.now() < until && !stop()) await new Promise((resolve) => setTimeout(resolve, Math.min(100, until - Date.now())));
+}
+
+/**
+ * Whether a failed set-up may succeed when tried again: not when the SDK (or this adapter) says
+ * it will not (`retryable: false`, as for a refused credential or an entity that does not exist),
+ * nor for a host name that does not resolve; anything else, such as a dropped connection (which
+ * the SDK may report as a bare "Unknown error encountered."), may pass.
+ */
+function mayPass(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return true;
+  const e = error as { retryable?: unknown; mayPass?: unknown; code?: unknown; cause?: unknown };
+  if (e.mayPass === false || e.retryable === false) return false;
+  if (e.code === 'ENOTFOUND' || e.code === 'UnauthorizedError' || e.code === 'MessagingEntityNotFoundError') return false;
+  return e.cause === undefined || e.cause === error ? true : mayPass(e.cause);
 }

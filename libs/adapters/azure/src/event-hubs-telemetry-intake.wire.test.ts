@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { createConnection, createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { ConsumerGroupNotFoundError, EventHubsTelemetryIntake } from './event-hubs-telemetry-intake.js';
 import type { TelemetryEnvelope, TelemetrySubscription } from '@fieldlink/ports';
-import { telemetryIntakeConformance } from '@fieldlink/ports/testing';
+import { eventually, telemetryIntakeConformance } from '@fieldlink/ports/testing';
 import { startAzurite, type RunningAzurite, EventHubsStandin } from '@fieldlink/azure-standins';
 
 const standin = new EventHubsStandin();
@@ -159,5 +160,75 @@ describe('EventHubsTelemetryIntake, a consumer group the hub does not have', () 
     expect((failed as Error).message).toContain(`consumer group 'repliescg' does not exist on the event hub '${hubName}'`);
     // The group the hub has still subscribes.
     closedAtEnd(await intake.subscribe('rulescg', async () => undefined));
+  });
+});
+
+describe('EventHubsTelemetryIntake, a connection dropped while it subscribes', () => {
+  it('sets up again with back-off and subscribes once the hub answers, logging each failed try', async () => {
+    const hubName = `hub-${randomUUID().slice(0, 8)}`;
+    standin.createHub(hubName, { partitionCount: 2, consumerGroups: ['rulescg'] });
+    // A loopback proxy in front of the stand-in that drops its first two connections, as a hub
+    // does whose connections are dropped while a restarted service starts.
+    const target = Number(/127\.0\.0\.1:(\d+)/.exec(standin.connectionString(hubName))![1]);
+    let toDrop = 2;
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      sockets.add(client);
+      if (toDrop-- > 0) return void client.destroy();
+      const upstream = createConnection(target, '127.0.0.1');
+      sockets.add(upstream);
+      client.pipe(upstream).pipe(client);
+      const end = () => (client.destroy(), upstream.destroy());
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => {
+      for (const socket of sockets) socket.destroy();
+      proxy.close();
+    });
+    const port = (proxy.address() as AddressInfo).port;
+    const warned: Array<Record<string, unknown>> = [];
+    const intake = new EventHubsTelemetryIntake({
+      auth: { connectionString: standin.connectionString(hubName).replace(`127.0.0.1:${target}`, `127.0.0.1:${port}`) },
+      checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
+      // The SDK's own retries off, so that what the adapter does shows.
+      retry: { maxRetries: 0 },
+      retryDelayMs: 50,
+      random: () => 0.5,
+      log: {
+        info: () => undefined,
+        error: () => undefined,
+        warn: (event, fields) => void (event === 'telemetry-intake.subscribe-failed' && warned.push(fields ?? {})),
+      },
+    });
+    const received: TelemetryEnvelope[] = [];
+    closedAtEnd(await intake.subscribe('rulescg', async (batch) => void received.push(...batch)));
+    expect(warned.length).toBeGreaterThanOrEqual(1);
+    expect(warned[0]).toMatchObject({ consumerGroup: 'rulescg', attempt: 1, of: 6, retryInMs: 25 });
+    standin.appendFromDevice(hubName, 'thermostat-1', new TextEncoder().encode('{"DeviceID":"thermostat-1"}'));
+    await eventually(() => expect(received).toHaveLength(1));
+  });
+
+  it('gives up after subscribeAttempts tries, with the last failure', async () => {
+    const hubName = `hub-${randomUUID().slice(0, 8)}`;
+    standin.createHub(hubName, { partitionCount: 2, consumerGroups: ['rulescg'] });
+    // Nothing listens on this port once the probe server is closed: every connection is refused.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const target = /127\.0\.0\.1:(\d+)/.exec(standin.connectionString(hubName))![1];
+    let tries = 0;
+    const intake = new EventHubsTelemetryIntake({
+      auth: { connectionString: standin.connectionString(hubName).replace(`127.0.0.1:${target}`, `127.0.0.1:${port}`) },
+      checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
+      retry: { maxRetries: 0 },
+      retryDelayMs: 10,
+      subscribeAttempts: 3,
+      log: { info: () => undefined, error: () => undefined, warn: (event) => void (event === 'telemetry-intake.subscribe-failed' && tries++) },
+    });
+    await expect(intake.subscribe('rulescg', async () => undefined)).rejects.toThrow(`Subscribing to telemetry with consumer group 'rulescg' failed`);
+    expect(tries).toBe(2);
   });
 });
