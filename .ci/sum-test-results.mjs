@@ -34,9 +34,12 @@ for (const { name, message } of failures) {
     .slice(0, 12))
     console.log(`    ${line.slice(0, 300)}`);
 }
-const expected = execFileSync('npx', ['nx', 'show', 'projects', '--with-target', 'test', '--json'], { encoding: 'utf8' });
-const missing = JSON.parse(expected).filter((p) => !reports.includes(`${p}.json`));
-for (const p of missing) console.log(`no test report from project ${p}: counted as one failure`);
+// Every project's `test` target writes <project>.json; the system run (`system` target) writes
+// <project>.system.json beside it.
+const withTarget = (target) => JSON.parse(execFileSync('npx', ['nx', 'show', 'projects', '--with-target', target, '--json'], { encoding: 'utf8' }));
+const expected = [...withTarget('test').map((p) => `${p}.json`), ...withTarget('system').map((p) => `${p}.system.json`)];
+const missing = expected.filter((r) => !reports.includes(r));
+for (const r of missing) console.log(`no test report ${r}: counted as one failure`);
 failed += missing.length;
 if (passed + failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`);

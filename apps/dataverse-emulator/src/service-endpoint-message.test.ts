@@ -3,7 +3,14 @@
 // MessageMaxSizeExceeded (or nothing, when even that does not fit).
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import { startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
-import { decodeRemoteExecutionContextXml, decodeServiceEndpointMessage, ServiceEndpointMessageFormat, type ReceivedQueueMessage } from '@fieldlink/ports';
+import {
+  decodeRemoteExecutionContextXml,
+  decodeServiceEndpointMessage,
+  ServiceEndpointMessageFormat,
+  type QueueMessage,
+  type ReceivedQueueMessage,
+} from '@fieldlink/ports';
+import { waitFor } from '@fieldlink/ports/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const DEVICE = 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6';
@@ -94,5 +101,49 @@ describe('the IoT service endpoint of the emulator', () => {
     const res = await call('PATCH', `msdyn_iotdevices(${DEVICE})`, { msdyn_devicesettings: '{"TargetTemperature":19}' });
     expect(res.ok).toBe(true);
     expect(await next()).toBeUndefined();
+  });
+
+  it('tries a message the queue refused again, with the same message id, and keeps the order of the operations behind it', async () => {
+    const outbound = new InMemoryQueue('outbound');
+    let refusals = 3;
+    const tried: string[] = [];
+    // The outbound queue refuses its first three sends, as a Service Bus namespace does while busy or unreachable.
+    const refusing = Object.assign(Object.create(outbound) as InMemoryQueue, {
+      send: async (messages: readonly QueueMessage[]): Promise<void> => {
+        tried.push(...messages.map((m) => m.messageId));
+        if (refusals-- > 0) throw Object.assign(new Error('The server is busy.'), { name: 'ServiceBusError' });
+        await outbound.send(messages);
+      },
+    });
+    emulator = await startDataverseEmulator({ outboundQueue: refusing, serviceEndpointRetry: { baseMs: 5, capMs: 20 } });
+    const patch = (settings: string): Promise<Response> =>
+      fetch(`${emulator!.webApiUrl}msdyn_iotdevices(${DEVICE})`, {
+        method: 'PATCH',
+        headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer a-test-client' },
+        body: JSON.stringify({ msdyn_deviceid: 'thermostat-1', msdyn_devicesettings: settings }),
+      });
+    // Creating the device posts nothing (the CFS step is on Update of its tags or settings); each update posts one message.
+    // The operations succeed at once: the posting is the asynchronous step's work, not the request's.
+    expect((await patch('{"TargetTemperature":20}')).ok).toBe(true);
+    expect((await patch('{"TargetTemperature":19}')).ok).toBe(true);
+    expect((await patch('{"TargetTemperature":18}')).ok).toBe(true);
+    expect(emulator.stats().pendingPosts).toBeGreaterThan(0);
+
+    const received: ReceivedQueueMessage[] = [];
+    await waitFor('both messages on the queue', async () => {
+      received.push(...(await outbound.receive({ maxMessages: 10, maxWaitMs: 0 })));
+      return received.length >= 2 ? received : undefined;
+    });
+    const settings = received.map((m) => {
+      const read = decodeServiceEndpointMessage(m);
+      if (!read.ok) throw new Error(read.error.message);
+      return read.value.context.postEntityImages['PostImage']?.attributes['msdyn_devicesettings'];
+    });
+    // In the order of the updates, though the first was refused three times and the second waited behind it.
+    expect(settings).toEqual(['{"TargetTemperature":19}', '{"TargetTemperature":18}']);
+    // Each try of a message carried the same message id, so a queue's duplicate detection sees one message.
+    expect(new Set(tried).size).toBe(2);
+    expect(received.map((m) => m.messageId)).toEqual([...new Set(tried)]);
+    expect(emulator.stats()).toMatchObject({ posted: 2, pendingPosts: 0 });
   });
 });

@@ -38,6 +38,8 @@ export interface DataverseEmulatorOptions {
   readonly serviceEndpointMessageFormat?: ServiceEndpointMessageFormat;
   /** The size over which the endpoint strips a context (192 KB, as Dataverse); smaller only in tests. */
   readonly serviceEndpointMaxMessageBytes?: number;
+  /** Back-off between tries of a service-endpoint message the outbound queue refused (default 1 s doubling to 30 s, full jitter). */
+  readonly serviceEndpointRetry?: { readonly baseMs: number; readonly capMs: number };
   /**
    * Unmanaged solutions (zip files, or their bytes) imported into the organisation before it
    * serves: their columns are added to the stock tables, as importing them into Dynamics 365
@@ -57,6 +59,8 @@ export interface EmulatorStats {
   readonly arrivals: ReadonlyArray<{ readonly at: number; readonly throttled: boolean; readonly method: string; readonly path: string }>;
   /** RemoteExecutionContext messages posted to the outbound queue. */
   readonly posted: number;
+  /** Messages the outbound queue refused, waiting to be tried again (with back-off). */
+  readonly pendingPosts: number;
 }
 
 export interface RunningDataverseEmulator {
@@ -105,6 +109,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     {
       messageFormat: options.serviceEndpointMessageFormat ?? ServiceEndpointMessageFormat.Json,
       ...(options.serviceEndpointMaxMessageBytes === undefined ? {} : { maxMessageBytes: options.serviceEndpointMaxMessageBytes }),
+      ...(options.serviceEndpointRetry === undefined ? {} : { retry: options.serviceEndpointRetry }),
     },
   );
   const api = new DataverseWebApi(store, endpoint, () => webApiUrl);
@@ -219,7 +224,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   return {
     url,
     webApiUrl,
-    stats: () => ({ requests, throttled, unavailable, arrivals: [...arrivals], posted: endpoint.posted }),
+    stats: () => ({ requests, throttled, unavailable, arrivals: [...arrivals], posted: endpoint.posted, pendingPosts: endpoint.pendingRetries }),
     unavailable: (forMs) => {
       unavailableUntil = Math.max(unavailableUntil, now() + forMs);
     },
@@ -229,6 +234,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
       return store.count(table);
     },
     close: async () => {
+      endpoint.stop();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -7,6 +7,7 @@ import {
   type DataverseValue,
   type LogPort,
   type MessageQueuePort,
+  type QueueMessage,
   type RemoteExecutionContext,
 } from '@fieldlink/ports';
 import type { TableSchema } from './cfs-schema.js';
@@ -27,6 +28,18 @@ export interface ServiceEndpointSettings {
   readonly messageFormat: ServiceEndpointMessageFormat;
   /** The size over which the context is stripped (Dataverse: 192 KB). */
   readonly maxMessageBytes?: number;
+  /** Back-off between tries of a message the queue refused: full jitter, from `baseMs` doubling to `capMs` (1 s → 30 s). */
+  readonly retry?: { readonly baseMs: number; readonly capMs: number };
+  /** Randomness for the jitter, in [0, 1). */
+  readonly random?: () => number;
+}
+
+/** A message the queue refused, waiting for its next try: the same message (and message id) each time. */
+interface PendingPost {
+  readonly context: PendingContext;
+  readonly message: QueueMessage;
+  tries: number;
+  reason: string;
 }
 
 /** What the CFS plug-in steps would have posted; sent after the transaction that caused it commits. */
@@ -49,9 +62,21 @@ export const DEVICE_UPDATE_FILTERING_ATTRIBUTES = ['msdyn_tags', 'msdyn_devicese
  * does not fit (kept as undelivered, as Dataverse fails the asynchronous operation).
  */
 export class IoTServiceEndpoint {
-  /** Contexts that the queue refused; Dataverse keeps such async operations to retry them. */
+  /** Contexts that can never be posted (too large even stripped): Dataverse fails such an operation. */
   readonly undelivered: Array<{ readonly context: PendingContext; readonly reason: string }> = [];
   posted = 0;
+  /**
+   * Messages the queue refused, oldest first. Posting is an asynchronous operation (a system
+   * job): the asynchronous service keeps a job whose step failed for a transient reason and runs
+   * it again later (https://learn.microsoft.com/power-apps/developer/data-platform/asynchronous-service),
+   * so a refused message is tried again, with back-off, until the queue takes it or the
+   * organisation stops. Later messages wait behind it, so that they reach the queue in the order
+   * of the operations that caused them.
+   */
+  private readonly retrying: PendingPost[] = [];
+  private retryTimer: ReturnType<typeof setTimeout> | undefined;
+  private retryRunning = false;
+  private stopped = false;
 
   constructor(
     private readonly queue: MessageQueuePort | undefined,
@@ -146,13 +171,85 @@ export class IoTServiceEndpoint {
         this.log.error('dataverse-emulator.service-endpoint-message-too-large', { messageName: context.messageName, reason: message.error.message });
         continue;
       }
+      if (this.retrying.length > 0) {
+        // Behind messages still waiting for the queue: keep the order the operations ran in.
+        this.retrying.push({ context, message: message.value, tries: 0, reason: 'waiting behind a refused message' });
+        this.scheduleRetry();
+        continue;
+      }
       try {
         await this.queue.send([message.value]);
         this.posted++;
       } catch (e) {
-        const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-        this.undelivered.push({ context, reason });
-        this.log.error('dataverse-emulator.service-endpoint-undelivered', { messageName: context.messageName, reason });
+        const reason = reasonOf(e);
+        this.retrying.push({ context, message: message.value, tries: 1, reason });
+        this.log.warn('dataverse-emulator.service-endpoint-refused', { messageName: context.messageName, reason, waiting: this.retrying.length });
+        this.scheduleRetry();
+      }
+    }
+  }
+
+  /** Messages the queue refused that wait for another try. */
+  get pendingRetries(): number {
+    return this.retrying.length;
+  }
+
+  /** Stops trying again; what still waits is logged and dropped with the organisation. */
+  stop(): void {
+    this.stopped = true;
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    if (this.retrying.length > 0) this.log.warn('dataverse-emulator.service-endpoint-stopped-with-pending', { waiting: this.retrying.length });
+  }
+
+  private scheduleRetry(): void {
+    if (this.stopped || this.retryRunning || this.retryTimer !== undefined || this.retrying.length === 0) return;
+    const { baseMs, capMs } = this.settings.retry ?? { baseMs: 1_000, capMs: 30_000 };
+    const tries = Math.max(1, this.retrying[0]!.tries);
+    const delayMs = Math.floor((this.settings.random ?? Math.random)() * Math.min(capMs, baseMs * 2 ** Math.min(tries - 1, 30)));
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.retryPending();
+    }, delayMs);
+    this.retryTimer.unref?.();
+  }
+
+  private async retryPending(): Promise<void> {
+    const queue = this.queue;
+    if (queue === undefined) return;
+    this.retryRunning = true;
+    try {
+      await this.sendPending(queue);
+    } finally {
+      this.retryRunning = false;
+    }
+    this.scheduleRetry();
+  }
+
+  /** Sends what waits, oldest first, until the queue refuses again. */
+  private async sendPending(queue: MessageQueuePort): Promise<void> {
+    while (this.retrying.length > 0) {
+      const pending = this.retrying[0]!;
+      if (this.stopped) return;
+      try {
+        await queue.send([pending.message]);
+        this.retrying.shift();
+        this.posted++;
+        this.log.info('dataverse-emulator.service-endpoint-posted-after-retry', {
+          messageName: pending.context.messageName,
+          tries: pending.tries + 1,
+          waiting: this.retrying.length,
+        });
+      } catch (e) {
+        pending.tries++;
+        pending.reason = reasonOf(e);
+        this.log.warn('dataverse-emulator.service-endpoint-refused', {
+          messageName: pending.context.messageName,
+          reason: pending.reason,
+          tries: pending.tries,
+        });
+        // The queue is still refusing: wait again before the rest.
+        return;
       }
     }
   }
@@ -231,4 +328,8 @@ export class IoTServiceEndpoint {
       owningExtension: { kind: 'EntityReference', logicalName: 'sdkmessageprocessingstep', id: randomUUID(), name: stepName },
     };
   }
+}
+
+function reasonOf(e: unknown): string {
+  return e instanceof Error ? `${e.name}: ${e.message}` : String(e);
 }

@@ -12,6 +12,12 @@ export interface TelemetryEnvelope {
 }
 
 /** The partition a batch came from, handed with it: where its subscriber marks how far it got. */
+/**
+ * A partition as a subscription holds it: one object per claim, the same for every batch and
+ * every `partitions()` listing while the subscription holds the partition, a new one once it
+ * holds it again after it was away (another subscriber may have read on meanwhile). A handler
+ * that keeps state per partition lets it go on a new claim.
+ */
 export interface TelemetryPartitionContext {
   readonly partitionId: string;
   /**

@@ -506,6 +506,8 @@ async function observe(stack: RunningLocalAzureStack, injected: readonly string[
   if (alertsCounts.active + alertsCounts.locked > 0) why.push(`alerts queue holds ${alertsCounts.active + alertsCounts.locked}`);
   if (outboundCounts.active + outboundCounts.locked > 0) why.push(`outbound queue holds ${outboundCounts.active + outboundCounts.locked}`);
   if (notTerminal.length > 0) why.push(`${notTerminal.length} command(s) not terminal`);
+  const pendingPosts = stack.dataverse.stats().pendingPosts;
+  if (pendingPosts > 0) why.push(`Dataverse holds ${pendingPosts} service-endpoint message(s) the outbound queue refused`);
   if (missingDead.length > 0) why.push(`${missingDead.length} malformed message(s) not dead-lettered yet`);
   const failures: string[] = [];
   if (missing.length > 0) failures.push(`expected alerts missing from the CRM: ${missing.slice(0, 10).join(', ')}`);

@@ -117,17 +117,17 @@ const deps: TelemetryIngestDeps = {
 };
 const ingest = new TelemetryIngest(deps);
 
-const contexts = new Map<string, TelemetryPartitionContext>();
-function contextOf(partitionId: string): TelemetryPartitionContext {
-  let context = contexts.get(partitionId);
-  if (context === undefined) {
-    context = {
-      partitionId,
-      checkpoint: (through) => ask<void>('checkpoint', 'mark', [partitionId, through]),
-      lastEnqueuedSequenceNumber: () => newest.get(partitionId),
-    };
-    contexts.set(partitionId, context);
-  }
+/** Per partition, a context per claim of it the main thread tells of (a new claim, a new context: see `TelemetryIngestWorkers`). */
+const contexts = new Map<string, { readonly claim: number; readonly context: TelemetryPartitionContext }>();
+function contextOf(partitionId: string, claim: number): TelemetryPartitionContext {
+  const known = contexts.get(partitionId);
+  if (known?.claim === claim) return known.context;
+  const context: TelemetryPartitionContext = {
+    partitionId,
+    checkpoint: (through) => ask<void>('checkpoint', 'mark', [partitionId, through]),
+    lastEnqueuedSequenceNumber: () => newest.get(partitionId),
+  };
+  contexts.set(partitionId, { claim, context });
   return context;
 }
 
@@ -135,21 +135,21 @@ async function run(message: RunMessage): Promise<unknown> {
   if (message.method === 'ingestBatch') return runBatch(message);
   // Other work starts once the batches running here have ended: their runs may have been answered before.
   await Promise.allSettled([...batches]);
-  const [first] = message.args;
+  const [first, second] = message.args;
   switch (message.method) {
     case 'flush':
       return ingest.flush();
     case 'commitDue':
       return ingest.commitDue();
     case 'advanceIdle':
-      return ingest.advanceIdle((first as string[] | undefined)?.map(contextOf));
+      return ingest.advanceIdle((first as string[] | undefined)?.map((partitionId, i) => contextOf(partitionId, (second as number[])[i]!)));
     case 'advanceTime':
       return ingest.advanceTime(first as number);
   }
 }
 
 async function runBatch(message: RunMessage): Promise<unknown> {
-  const [packed, partitionId, reference] = message.args as [PackedEnvelopes, string | undefined, BatchReference | undefined];
+  const [packed, partitionId, reference, claim] = message.args as [PackedEnvelopes, string | undefined, BatchReference | undefined, number | undefined];
   const batch = unpackEnvelopes(packed);
   if (reference !== undefined) {
     reference.devices.forEach((deviceId, i) => sentTypes.set(deviceId, reference.deviceTypes[i] ?? undefined));
@@ -157,7 +157,7 @@ async function runBatch(message: RunMessage): Promise<unknown> {
   }
   const last = batch.at(-1);
   if (last !== undefined) runOfBatch.set(last, message.id);
-  const running = ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId));
+  const running = ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId, claim ?? 0));
   batches.add(running);
   try {
     return await running;

@@ -39,6 +39,12 @@ export class TelemetryIngestWorkers {
   private readonly workerOf = new Map<string, IngestThread>();
   /** The context each partition's latest batch (or the intake's list of held partitions) came with. */
   private readonly contexts = new Map<string, TelemetryPartitionContext>();
+  /**
+   * Per partition: the claim the intake's context seen last belongs to, counted. A worker holds a
+   * context per claim it is told of, so that its ingest sees a new claim as the intake gave it
+   * (and lets go of what it held of the partition: see `TelemetryIngest`).
+   */
+  private readonly claims = new Map<string, { readonly context: TelemetryPartitionContext; readonly claim: number }>();
   private readonly tickMs: number;
 
   constructor(
@@ -79,7 +85,7 @@ export class TelemetryIngestWorkers {
         return this.run<BatchOutcome>(
           this.threadOf(partitionId),
           'ingestBatch',
-          [packed, partition?.partitionId === partitionId ? partitionId : undefined, reference],
+          partition?.partitionId === partitionId ? [packed, partitionId, reference, this.claimOf(partition)] : [packed, undefined, reference],
           transfer,
         );
       }),
@@ -106,15 +112,27 @@ export class TelemetryIngestWorkers {
   /** As `TelemetryIngest.advanceIdle`: each worker moves the held partitions it has (and restores those it has not seen). */
   async advanceIdle(held?: readonly TelemetryPartitionContext[]): Promise<ThresholdAlert[]> {
     if (held === undefined) return (await this.onEveryThread<ThresholdAlert[]>('advanceIdle', [undefined])).flat();
-    const heldBy = new Map<IngestThread, string[]>(this.threads.map((t) => [t, []]));
+    const heldBy = new Map<IngestThread, { ids: string[]; claims: number[] }>(this.threads.map((t) => [t, { ids: [], claims: [] }]));
     for (const context of held) {
       this.contexts.set(context.partitionId, context);
-      heldBy.get(this.threadOf(context.partitionId))!.push(context.partitionId);
+      const of = heldBy.get(this.threadOf(context.partitionId))!;
+      of.ids.push(context.partitionId);
+      of.claims.push(this.claimOf(context));
     }
     const raised = await Promise.all(
-      [...heldBy].filter(([thread, ids]) => thread.started || ids.length > 0).map(([thread, ids]) => this.run<ThresholdAlert[]>(thread, 'advanceIdle', [ids])),
+      [...heldBy]
+        .filter(([thread, { ids }]) => thread.started || ids.length > 0)
+        .map(([thread, { ids, claims }]) => this.run<ThresholdAlert[]>(thread, 'advanceIdle', [ids, claims])),
     );
     return raised.flat();
+  }
+
+  private claimOf(context: TelemetryPartitionContext): number {
+    const known = this.claims.get(context.partitionId);
+    if (known?.context === context) return known.claim;
+    const claim = (known?.claim ?? 0) + 1;
+    this.claims.set(context.partitionId, { context, claim });
+    return claim;
   }
 
   async advanceTime(now: number): Promise<ThresholdAlert[]> {

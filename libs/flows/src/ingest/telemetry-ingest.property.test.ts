@@ -141,10 +141,18 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
   const schedule = new FaultSchedule(options.faults ?? new Map());
   const evaluator = evaluatorOf(options.evaluator);
   const marks = new Map<string, number>();
-  const context = (partitionId: string): TelemetryPartitionContext => ({
-    partitionId,
-    checkpoint: async (through) => void marks.set(partitionId, Math.max(marks.get(partitionId) ?? -1, through.sequenceNumber)),
-  });
+  // As an intake: one context per partition for as long as a process holds it; a new process claims it anew.
+  const contexts = new Map<string, TelemetryPartitionContext>();
+  const context = (partitionId: string): TelemetryPartitionContext => {
+    const known = contexts.get(partitionId);
+    if (known !== undefined) return known;
+    const made: TelemetryPartitionContext = {
+      partitionId,
+      checkpoint: async (through) => void marks.set(partitionId, Math.max(marks.get(partitionId) ?? -1, through.sequenceNumber)),
+    };
+    contexts.set(partitionId, made);
+    return made;
+  };
   const ingestOf = (deps: TelemetryIngestDeps): TelemetryIngest | TelemetryIngestWorkers =>
     options.workers === undefined ? new TelemetryIngest(deps) : new TelemetryIngestWorkers(deps, options.workers);
   const start = (): TelemetryIngest | TelemetryIngestWorkers =>
@@ -169,6 +177,7 @@ async function run(batches: readonly TelemetryEnvelope[][], options: RunOptions)
     // The old process stops without committing (its workers too).
     if (ingest instanceof TelemetryIngestWorkers) void ingest.close();
     ingest = start();
+    contexts.clear();
     const resume = batches.findIndex((b) => b.at(-1)!.sequenceNumber > (marks.get(b[0]!.partitionId) ?? -1));
     return resume < 0 ? batches.length : resume;
   };

@@ -20,9 +20,10 @@ import {
   type TelemetryPartitionContext,
 } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import { TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
 import { FaultSchedule } from '../testing/fault-injection.js';
 
 const cfs = (name: string): string => readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
@@ -285,6 +286,7 @@ describe('TelemetryIngest watermark: idle time moves a partition only once it ha
     if (!ruleSet.ok) throw new Error(JSON.stringify(ruleSet.error));
     return new RulesEngineEvaluator(ruleSet.value);
   };
+  // One context per claim of the partition, as an intake gives: a new one is a new claim (see the last test of TelemetryIngest).
   const context = (newest?: () => number | undefined): TelemetryPartitionContext => ({
     partitionId: '0',
     checkpoint: async () => undefined,
@@ -295,18 +297,13 @@ describe('TelemetryIngest watermark: idle time moves a partition only once it ha
     let now = T + 3_600_000;
     let newest = 1;
     const { ingest, alertsQueue } = setup({ evaluator: silentRule(), clock: { now: () => now } });
-    await ingest.ingestBatch(
-      [envelope(reading('a', 60), T, 0)],
-      context(() => newest),
-    );
+    const claim = context(() => newest);
+    await ingest.ingestBatch([envelope(reading('a', 60), T, 0)], claim);
     // Event 1, enqueued 10 s after event 0, is still to come: the silence may not be judged past it.
-    expect(await ingest.advanceIdle([context(() => newest)])).toEqual([]);
-    await ingest.ingestBatch(
-      [envelope(reading('b', 60), T + 10_000, 1)],
-      context(() => newest),
-    );
+    expect(await ingest.advanceIdle([claim])).toEqual([]);
+    await ingest.ingestBatch([envelope(reading('b', 60), T + 10_000, 1)], claim);
     now = T + 3_600_000 + 1_000;
-    expect(await ingest.advanceIdle([context(() => newest)])).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 130_000 }]);
+    expect(await ingest.advanceIdle([claim])).toMatchObject([{ deviceId: 'thermostat-1', ruleOutput: 'DeviceSilent', time: T + 130_000 }]);
     newest = 2;
     expect(await alertTokens(alertsQueue)).toEqual([`silent:thermostat-1:${T + 130_000}`]);
   });
@@ -314,13 +311,14 @@ describe('TelemetryIngest watermark: idle time moves a partition only once it ha
   it('with an intake that cannot tell, a partition whose newest event is old is a backlog and stays; one within the allowance of the clock follows it', async () => {
     let now = T + 3_600_000;
     const { ingest } = setup({ evaluator: silentRule(), clock: { now: () => now }, commitIntervalMs: 1_000 });
-    await ingest.ingestBatch([envelope(reading('a', 60), T, 0)], context());
-    expect(await ingest.advanceIdle([context()])).toEqual([]);
+    const claim = context();
+    await ingest.ingestBatch([envelope(reading('a', 60), T, 0)], claim);
+    expect(await ingest.advanceIdle([claim])).toEqual([]);
     now = T + 6_000;
-    expect(await ingest.advanceIdle([context()])).toEqual([]);
+    expect(await ingest.advanceIdle([claim])).toEqual([]);
     // Followed step by step, the live partition's time reaches the silence.
     const raised = [];
-    for (now = T + 6_000; now <= T + 200_000; now += 1_000) raised.push(...(await ingest.advanceIdle([context()])));
+    for (now = T + 6_000; now <= T + 200_000; now += 1_000) raised.push(...(await ingest.advanceIdle([claim])));
     expect(raised).toMatchObject([{ ruleOutput: 'DeviceSilent', time: T + 120_000 }]);
   });
 
@@ -484,5 +482,40 @@ describe('TelemetryIngest commits', () => {
     // The next batch here starts from the other instance's state: what it read is skipped.
     expect(await ingest.ingestBatch([envelope(reading('f', 62), T + 3_000, 5), envelope(reading('g', 63), T + 4_000, 6)])).toMatchObject({ skipped: 1 });
     expect(await real.ruleStateStore.load('telemetry-ingest/0/journal/1')).toMatchObject({ lastSequence: 6 });
+  });
+
+  it.each([
+    ['on this thread', (deps: TelemetryIngestDeps) => new TelemetryIngest(deps)],
+    ['on a worker thread', (deps: TelemetryIngestDeps) => new TelemetryIngestWorkers(deps, 1)],
+  ] as const)('starts a partition claimed again from its saved state, not from what it held before another instance moved it on (%s)', async (_where, make) => {
+    // Found by the system run (seed 1390734970): an instance lost a partition, another read on and
+    // raised an alert, and when the first claimed the partition again it read on with its old
+    // suppression memory and raised the same reading again.
+    const shared = setup();
+    const context = (): TelemetryPartitionContext => ({ partitionId: '0', checkpoint: async () => undefined });
+    const first = make({ ...shared.deps });
+    onTestFinished(async () => {
+      if (first instanceof TelemetryIngestWorkers) await first.close();
+    });
+    const second = new TelemetryIngest({ ...shared.deps });
+    const firstClaim = context();
+    await first.handleBatch([envelope(reading('a', 60), T + 1_000, 1)], firstClaim);
+    // The partition moves to the other instance, which reads on: 73.6 raises an alert.
+    await second.handleBatch([envelope(reading('b', 73.6), T + 2_000, 2)], context());
+    expect(await alertTokens(shared.alertsQueue)).toEqual(['b']);
+    // The first instance claims the partition again (a new context) and reads on from the checkpoint.
+    const lines: string[] = [];
+    const outcome = await first.ingestBatch([envelope(reading('b', 73.6), T + 2_000, 2), envelope(reading('c', 73.6), T + 3_000, 3)], context());
+    // What the other saved is skipped, and the same reading within the suppression window raises nothing.
+    expect(outcome).toMatchObject({ skipped: 1, alerts: [] });
+    expect(await alertTokens(shared.alertsQueue)).toEqual([]);
+    // The same context again is the same claim: nothing is let go.
+    const again = new TelemetryIngest({ ...shared.deps, log: { ...silentLog, info: (event: string) => void lines.push(event) } });
+    const claim = context();
+    await again.handleBatch([envelope(reading('d', 60), T + 4_000, 4)], claim);
+    await again.handleBatch([envelope(reading('e', 60), T + 5_000, 5)], claim);
+    expect(lines.filter((l) => l === 'ingest.partition-claimed-again')).toEqual([]);
+    await again.handleBatch([envelope(reading('f', 60), T + 6_000, 6)], context());
+    expect(lines.filter((l) => l === 'ingest.partition-claimed-again')).toEqual(['ingest.partition-claimed-again']);
   });
 });

@@ -190,8 +190,11 @@ export class TelemetryIngest {
     let rejected = 0;
     let skipped = 0;
     for (const [partitionId, envelopes] of byPartition) {
-      if (partition !== undefined && partition.partitionId === partitionId) this.contexts.set(partitionId, partition);
-      const outcome = await this.inTurn(partitionId, () => this.handlePartitionBatch(partitionId, envelopes));
+      const claim = partition !== undefined && partition.partitionId === partitionId ? partition : undefined;
+      const outcome = await this.inTurn(partitionId, async () => {
+        if (claim !== undefined) await this.takeClaim(claim);
+        return this.handlePartitionBatch(partitionId, envelopes);
+      });
       for (const alert of outcome.alerts) alerts.push(alert);
       rejected += outcome.rejected;
       skipped += outcome.skipped;
@@ -423,7 +426,7 @@ export class TelemetryIngest {
    */
   async advanceIdle(held?: readonly TelemetryPartitionContext[]): Promise<ThresholdAlert[]> {
     for (const context of held ?? []) {
-      this.contexts.set(context.partitionId, context);
+      if (this.contexts.get(context.partitionId) !== context) await this.inTurn(context.partitionId, () => this.takeClaim(context));
       if (!this.partitions.has(context.partitionId) && this.journal !== undefined && !this.restoreTried.has(context.partitionId)) {
         this.restoreTried.add(context.partitionId);
         await this.inTurn(context.partitionId, () => this.restoreIfStored(context.partitionId));
@@ -508,6 +511,29 @@ export class TelemetryIngest {
       if (this.queued.get(partitionId) === settled) this.queued.delete(partitionId);
     });
     return next;
+  }
+
+  /**
+   * Notes the intake's context of a partition. A context other than the one seen last is a new
+   * claim of the partition (a new subscription, or the intake reading it again after it was
+   * away): another instance may have moved it on meanwhile, and what this process holds of it is
+   * stale, so it is let go (after its commit in progress) and the partition starts again from its
+   * saved state. The intake reads it from its checkpoint, which is never past that state, so what
+   * was not saved is read again. Without a rule state store the state is kept. Run in the
+   * partition's turn.
+   */
+  private async takeClaim(context: TelemetryPartitionContext): Promise<void> {
+    const partitionId = context.partitionId;
+    const previous = this.contexts.get(partitionId);
+    this.contexts.set(partitionId, context);
+    // Without a rule state store there is nothing saved to start again from: what is held is all there is.
+    if (previous === undefined || previous === context || this.journal === undefined) return;
+    await this.commits.get(partitionId)?.catch(() => undefined);
+    const stale = this.partitions.get(partitionId);
+    this.partitions.delete(partitionId);
+    this.failedCommits.delete(partitionId);
+    this.restoreTried.delete(partitionId);
+    if (stale !== undefined) this.deps.log.info('ingest.partition-claimed-again', { partitionId, heldThrough: stale.lastSequence });
   }
 
   /** The partition's state: known in this process, else restored from the store, else fresh. */

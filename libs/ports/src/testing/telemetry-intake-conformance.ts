@@ -48,7 +48,8 @@ function markThrough(handed: readonly Handed[], deviceId: string, n: number): Pr
 /**
  * What every TelemetryIntakePort adapter must do (flow 3): hand over each message sent after
  * `subscribe` resolved with the device id the hub authenticated, its enqueued time, partition and
- * sequence number; keep one device in one partition and in order; give a failed batch again
+ * sequence number, with one context per partition while the subscription holds it; keep one
+ * device in one partition and in order; give a failed batch again
  * (nothing lost, order kept); serve every consumer group every message; and resume a consumer
  * group from its checkpoint after it was closed.
  * With `checkpoints: 'by-handler'`: checkpoint only where the handler marked, so a new
@@ -119,6 +120,26 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       if (newest !== undefined) expect(newest).toBeGreaterThanOrEqual(last.envelope.sequenceNumber);
       const held = subscription.partitions?.();
       if (held !== undefined) expect(held.map((p) => p.partitionId)).toContain(last.envelope.partitionId);
+    });
+
+    it('hands every batch of a partition, while the subscription holds it, with one context (a new context is a new claim)', async () => {
+      const t = await open();
+      const { handed, subscription } = await t.recording(t.harness.consumerGroups[0]);
+      const deviceId = uniqueDeviceId('claim');
+      for (let n = 0; n < 3; n++) {
+        await t.send(deviceId, n);
+        // One at a time: each message its own batch, as far as the intake can tell.
+        await t.handedAre(
+          handed,
+          deviceId,
+          Array.from({ length: n + 1 }, (_, i) => i),
+        );
+      }
+      const contexts = new Set(handed.filter((h) => h.envelope.connectionDeviceId === deviceId).map((h) => h.partition));
+      expect(contexts.size).toBe(1);
+      const [context] = contexts;
+      const held = subscription.partitions?.();
+      if (held !== undefined) expect(held.find((p) => p.partitionId === context!.partitionId)).toBe(context);
     });
 
     it('keeps each device in one partition and its messages in order', async () => {
