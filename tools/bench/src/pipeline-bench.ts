@@ -11,7 +11,8 @@
  *      sent (open loop: a stall counts against every reading it delays) to the alert record.
  *
  * Run: npm run bench:pipeline -w @fieldlink/bench   (or: NX_DAEMON=false npx nx run bench:bench:pipeline); node with
- * --expose-gc (the script passes it) collects the heap between stages.
+ * --expose-gc (the script passes it) collects the heap between stages; --max-semi-space-size=64 (the
+ * script passes it too) sizes the young generation as the stream processor's scripts do.
  * Options: --devices 10000 --rate 10000 --seconds 10 --alert-share 0.01 --throughput-readings 400000
  *          --commit-interval-ms 1000 --only throughput|latency
  *

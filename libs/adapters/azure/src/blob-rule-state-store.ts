@@ -78,14 +78,24 @@ export class BlobRuleStateStore implements RuleStateStorePort {
   }
 
   async save(key: string, snapshot: unknown): Promise<void> {
-    const blobName = this.blobNameOf(key);
+    this.blobNameOf(key);
     const text = JSON.stringify(snapshot);
     if (text === undefined) throw new TypeError(`The rule state under "${key}" is not JSON data.`);
+    return this.saveJson(key, text);
+  }
+
+  /**
+   * The JSON text as it is, as the blob's body (what `save` uploads for its parse), under the same
+   * condition: ingest on worker threads serialises its state there, and the main thread passes the
+   * text on with no parse and no second serialisation.
+   */
+  async saveJson(key: string, json: string): Promise<void> {
+    const blobName = this.blobNameOf(key);
     await this.containerReady();
     const blob = this.container.getBlockBlobClient(blobName);
     const known = this.known.get(key);
     const conditions = known === undefined ? undefined : known === 'absent' ? { ifNoneMatch: '*' } : { ifMatch: known.etag };
-    const body = Buffer.from(text, 'utf8');
+    const body = Buffer.from(json, 'utf8');
     try {
       const response = await blob.upload(body, body.byteLength, {
         blobHTTPHeaders: { blobContentType: 'application/json' },
@@ -97,7 +107,7 @@ export class BlobRuleStateStore implements RuleStateStorePort {
       if (isStatus(error, 412) || isStatus(error, 409)) {
         // A retried upload whose first attempt went through meets its own write: that is no conflict.
         const current = await this.readCurrent(blobName);
-        if (current !== undefined && current.text === text) {
+        if (current !== undefined && current.text === json) {
           this.known.set(key, { etag: current.etag });
           return;
         }

@@ -40,6 +40,25 @@ describe('BlobRuleStateStore on Azurite, beyond the port contract', () => {
     expect(JSON.parse((await blob.downloadToBuffer()).toString('utf8'))).toEqual({ epoch: 2 });
   });
 
+  it('keeps JSON text given to saveJson as the blob, as save keeps its parse, under the same conflict condition', async () => {
+    const containerName = newContainerName();
+    const mine = storeOn(containerName);
+    const theirs = storeOn(containerName);
+    const json = JSON.stringify({ v: 1, note: 'Température' });
+    await mine.saveJson('ingest/0', json);
+    const blob = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient(containerName).getBlobClient('rule-state/ingest/0.json');
+    expect((await blob.getProperties()).contentType).toBe('application/json');
+    expect((await blob.downloadToBuffer()).toString('utf8')).toBe(json);
+    expect(await theirs.load('ingest/0')).toStrictEqual({ v: 1, note: 'Température' });
+
+    await theirs.saveJson('ingest/0', '{"v":2}');
+    await expect(mine.saveJson('ingest/0', '{"v":"stale"}')).rejects.toMatchObject({ code: 'RuleStateConflict' });
+    expect(await mine.load('ingest/0')).toStrictEqual({ v: 2 });
+    await mine.saveJson('ingest/0', '{"v":3}');
+    expect(await theirs.load('ingest/0')).toStrictEqual({ v: 3 });
+    await expect(mine.saveJson('ingest//0', '{}')).rejects.toThrow(/cannot name a blob/);
+  });
+
   it('keeps keys apart that differ only in characters URLs escape (%, spaces, quotes, non-ASCII)', async () => {
     const store = storeOn(newContainerName());
     const keys = ['a/b', 'a%2Fb', 'a%252Fb', "o'brien 1", 'o%27brien%201', 'Température/ü', 'a/b.json'];

@@ -36,6 +36,19 @@ export class InMemoryStatusStore implements StatusStorePort {
   }
 
   async upsertDeviceHealth(health: DeviceHealth): Promise<void> {
+    this.upsertHealth(health);
+  }
+
+  /**
+   * Each row as `upsertDeviceHealth` writes it, in order (the last of a device counts), in one
+   * call: a commit's slice of rows costs one promise, not one per device (ingest writes the health
+   * of every device that sent since the last commit, and on worker threads the main thread does).
+   */
+  async upsertManyDeviceHealth(rows: readonly DeviceHealth[]): Promise<void> {
+    for (const health of rows) this.upsertHealth(health);
+  }
+
+  private upsertHealth(health: DeviceHealth): void {
     const kept = this.health.get(health.deviceId);
     if (kept === undefined) this.health.set(health.deviceId, copyHealth(health));
     else {

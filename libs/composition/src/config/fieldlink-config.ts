@@ -191,6 +191,13 @@ export const fieldlinkConfigSchema = z.strictObject({
       commitIntervalMs: ms(0, 300_000).default(1_000),
       /** Worker threads the stream processor runs its telemetry partitions on; 0 runs them on the main thread. */
       workers: count(0, 64).default(0),
+      /**
+       * Semi-space of each worker thread's young generation in MB (V8's `--max-semi-space-size`, for
+       * the threads of `workers`; 16 as flows' `DEFAULT_INGEST_SEMI_SPACE_MB`, V8's default): larger,
+       * fewer scavenges and fewer bytes promoted, but more CPU per reading on workers
+       * (docs/performance.md, "Fourth round").
+       */
+      workerSemiSpaceMb: count(1, 1_024).default(16),
     })
     .prefault({}),
   /** Device categories as data (readings, CFS rules, commands); the built-in thermostat when absent. */

@@ -121,7 +121,9 @@ export function streamProcessingModule(config: FieldlinkConfig, deviceTypes: Dev
         },
         (ports) => {
           const deps = { ...ports, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs };
-          return config.rules.workers > 0 ? new TelemetryIngestWorkers(deps, config.rules.workers) : new TelemetryIngest(deps);
+          return config.rules.workers > 0
+            ? new TelemetryIngestWorkers(deps, config.rules.workers, { semiSpaceMb: config.rules.workerSemiSpaceMb })
+            : new TelemetryIngest(deps);
         },
       );
     }

@@ -1,5 +1,5 @@
 // Flows 3–6 (ingest): telemetry ingest spread over worker threads, one partition per thread.
-import { Worker } from 'node:worker_threads';
+import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import type { ClockPort, DeviceHealth, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
 import { systemClock } from '../shared/system-sources.js';
@@ -18,6 +18,20 @@ import {
   type ToWorker,
   type WorkerIngestSettings,
 } from './telemetry-ingest-worker-protocol.js';
+
+/**
+ * Semi-space of each ingest worker's young generation, in MB, unless told otherwise: V8's own
+ * default, set explicitly so that a process started with a larger `--max-semi-space-size` (the
+ * stream processor's scripts give 64, for the main thread's pauses) does not pass it on. Full
+ * ingest on workers spent about 15 % more CPU per reading with 64 than with 16 in the pipeline
+ * benchmark (docs/performance.md, "Fourth round"). The young generation is three semi-spaces.
+ */
+export const DEFAULT_INGEST_SEMI_SPACE_MB = 16;
+
+export interface TelemetryIngestWorkersOptions {
+  /** Each worker's semi-space in MB, 1 to 1,024 (its `resourceLimits.maxYoungGenerationSizeMb` is three of them); `DEFAULT_INGEST_SEMI_SPACE_MB` by default. */
+  readonly semiSpaceMb?: number;
+}
 
 /**
  * `TelemetryIngest` across cores: each partition is given to one of `workers` worker threads, in
@@ -50,8 +64,12 @@ export class TelemetryIngestWorkers {
   constructor(
     private readonly deps: TelemetryIngestDeps,
     workers: number,
+    options: TelemetryIngestWorkersOptions = {},
   ) {
     if (!(Number.isInteger(workers) && workers >= 1)) throw new RangeError(`workers must be a whole number of 1 or more (got ${workers}).`);
+    const semiSpaceMb = options.semiSpaceMb ?? DEFAULT_INGEST_SEMI_SPACE_MB;
+    if (!(Number.isInteger(semiSpaceMb) && semiSpaceMb >= 1 && semiSpaceMb <= 1_024))
+      throw new RangeError(`semiSpaceMb must be a whole number from 1 to 1024 (got ${semiSpaceMb}).`);
     if (deps.evaluator !== undefined) throw new RangeError('Worker threads run the CFS rules engine only; leave evaluator unset.');
     const { statusStore, ruleStateStore } = deps;
     this.settings = {
@@ -61,7 +79,8 @@ export class TelemetryIngestWorkers {
       ruleStateStore: ruleStateStore !== undefined,
     };
     this.clock = deps.clock ?? systemClock;
-    this.threads = Array.from({ length: workers }, () => new IngestThread(this.settings, (call) => this.answer(call), deps));
+    const resourceLimits: ResourceLimits = { maxYoungGenerationSizeMb: 3 * semiSpaceMb };
+    this.threads = Array.from({ length: workers }, () => new IngestThread(this.settings, resourceLimits, (call) => this.answer(call), deps));
     this.tickMs = Math.max(deps.commitIntervalMs ?? 1_000, 100);
   }
 
@@ -235,6 +254,7 @@ class IngestThread {
 
   constructor(
     private readonly settings: WorkerIngestSettings,
+    private readonly resourceLimits: ResourceLimits,
     private readonly answer: (call: PortCall) => Promise<unknown>,
     private readonly deps: Pick<TelemetryIngestDeps, 'log'>,
   ) {}
@@ -289,7 +309,7 @@ class IngestThread {
   }
 
   private start(): Worker {
-    const worker = new Worker(WORKER_ENTRY, { workerData: { ...this.settings, entry: WORKER_MODULE.href } });
+    const worker = new Worker(WORKER_ENTRY, { workerData: { ...this.settings, entry: WORKER_MODULE.href }, resourceLimits: this.resourceLimits });
     let isReady: () => void = () => undefined;
     this.loaded = new Promise<void>((resolve) => (isReady = resolve));
     worker.on('message', (message: FromWorker) => {

@@ -22,6 +22,7 @@ import {
 import { eventually } from '@fieldlink/ports/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
+import { TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
 import { FaultSchedule } from '../testing/fault-injection.js';
@@ -517,5 +518,20 @@ describe('TelemetryIngest commits', () => {
     expect(lines.filter((l) => l === 'ingest.partition-claimed-again')).toEqual([]);
     await again.handleBatch([envelope(reading('f', 60), T + 6_000, 6)], context());
     expect(lines.filter((l) => l === 'ingest.partition-claimed-again')).toEqual(['ingest.partition-claimed-again']);
+  });
+});
+
+describe('TelemetryIngestWorkers: the young generation of its threads', () => {
+  it('takes a semi-space for its workers of 1 to 1,024 MB, runs on it, and refuses one outside, saying which', async () => {
+    const { deps, alertsQueue } = setup();
+    for (const semiSpaceMb of [0, 1_025, 2.5, Number.NaN])
+      expect(() => new TelemetryIngestWorkers(deps, 1, { semiSpaceMb })).toThrow(/semiSpaceMb must be a whole number from 1 to 1024/);
+    const ingest = new TelemetryIngestWorkers(deps, 1, { semiSpaceMb: 8 });
+    try {
+      expect(await ingest.ingestBatch([envelope(reading('a', 75), T)])).toMatchObject({ rejected: 0, skipped: 0 });
+      expect(await alertTokens(alertsQueue)).toEqual(['a']);
+    } finally {
+      await ingest.close();
+    }
   });
 });
