@@ -24,7 +24,6 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
 import { TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
-import { TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
 import { FaultSchedule } from '../testing/fault-injection.js';
 
 const cfs = (name: string): string => readFileSync(new URL(`../../../../fixtures/cfs/${name}`, import.meta.url), 'utf8');
