@@ -1,6 +1,6 @@
 import { AlertState, AlertStatus, CfsCommandStatus, RegistrationStatus } from '@fieldlink/domain';
 import { afterEach, describe, expect, it } from 'vitest';
-import { commandStateMoved, CrmError, type CrmDevice, type CrmGatewayPort, type NewIoTAlert } from '../crm-gateway-port.js';
+import { commandStateMoved, type CrmDevice, type CrmGatewayPort, type NewIoTAlert } from '../crm-gateway-port.js';
 import { aCrmDevice, aNewIoTAlert } from './builders.js';
 import { newGuid, uniqueDeviceId } from './conformance-support.js';
 import type { CrmReadBack } from './crm-read-back.js';
@@ -35,8 +35,6 @@ const device = (overrides: Partial<CrmDevice> = {}): CrmDevice =>
 
 const alert = (deviceId: string, alertTime: number, overrides: Partial<NewIoTAlert> = {}): NewIoTAlert =>
   aNewIoTAlert({ alertToken: newGuid(), deviceId, alertTime, ...overrides });
-
-const isCrmError = (code: string) => (e: unknown) => e instanceof CrmError && e.code === code;
 
 /** Alert times are whole seconds, as Dataverse stores them. */
 const T0 = Date.parse('2026-11-28T09:15:00Z');
@@ -100,10 +98,12 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         const failed = device({ deviceId: dangerousDeviceId() });
         await crm.upsertDevice(ok);
         await crm.upsertDevice(failed);
-        await crm.writeRegistrationResults([
-          { deviceRecordId: ok.deviceRecordId, deviceId: ok.deviceId, status: RegistrationStatus.Registered, message: 'Registered in the IoT hub' },
-          { deviceRecordId: failed.deviceRecordId, deviceId: failed.deviceId, status: RegistrationStatus.Error, message: "Device id 'x' is not allowed" },
-        ]);
+        expect(
+          await crm.writeRegistrationResults([
+            { deviceRecordId: ok.deviceRecordId, deviceId: ok.deviceId, status: RegistrationStatus.Registered, message: 'Registered in the IoT hub' },
+            { deviceRecordId: failed.deviceRecordId, deviceId: failed.deviceId, status: RegistrationStatus.Error, message: "Device id 'x' is not allowed" },
+          ]),
+        ).toEqual({ ok: true, value: undefined });
         expect(await crm.getDevice(ok.deviceRecordId)).toMatchObject({
           deviceId: ok.deviceId,
           registrationStatus: RegistrationStatus.Registered,
@@ -114,6 +114,23 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
           registrationStatus: RegistrationStatus.Error,
           registrationMessage: "Device id 'x' is not allowed",
         });
+      });
+      it('answers the results of devices it does not hold with the DeviceNotFound error naming them, writes the others, and creates no device', async () => {
+        const { crm } = await open();
+        const held = device();
+        await crm.upsertDevice(held);
+        const missing = newGuid();
+        const written = await crm.writeRegistrationResults([
+          { deviceRecordId: missing, deviceId: uniqueDeviceId('gone'), status: RegistrationStatus.Registered, message: 'Registered' },
+          { deviceRecordId: held.deviceRecordId, deviceId: held.deviceId, status: RegistrationStatus.Registered, message: 'Registered' },
+          { deviceRecordId: 'not-a-record-id', deviceId: uniqueDeviceId('gone'), status: RegistrationStatus.Error, message: 'Refused' },
+        ]);
+        expect(written).toMatchObject({ ok: false, error: { code: 'DeviceNotFound', deviceRecordIds: [missing, 'not-a-record-id'] } });
+        expect(await crm.getDevice(held.deviceRecordId)).toMatchObject({
+          registrationStatus: RegistrationStatus.Registered,
+          registrationMessage: 'Registered',
+        });
+        expect(await crm.getDevice(missing)).toBeUndefined();
       });
     });
 
@@ -194,13 +211,15 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
           message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
           deviceId,
         });
-        await crm.updateIoTAlert(child.alertId, { parentAlertId: parent.alertId });
-        await crm.updateIoTAlert(child.alertId, {
-          state: AlertState.InProgress,
-          status: AlertStatus.InProgressCaseCreated,
-          caseId: c.caseId,
-          lastCommandId: cmd.commandId,
-        });
+        expect(await crm.updateIoTAlert(child.alertId, { parentAlertId: parent.alertId })).toEqual({ ok: true, value: undefined });
+        expect(
+          await crm.updateIoTAlert(child.alertId, {
+            state: AlertState.InProgress,
+            status: AlertStatus.InProgressCaseCreated,
+            caseId: c.caseId,
+            lastCommandId: cmd.commandId,
+          }),
+        ).toEqual({ ok: true, value: undefined });
         expect(await crm.getIoTAlert(child.alertId)).toMatchObject({
           alertId: child.alertId,
           deviceId,
@@ -213,9 +232,24 @@ export function crmGatewayConformance(adapterName: string, factory: CrmGatewayFa
         });
       });
 
-      it('refuses to update an alert that does not exist, with NotFound', async () => {
+      it('answers a patch of an alert that does not exist with the AlertNotFound error, and creates no alert', async () => {
         const { crm } = await open();
-        await expect(crm.updateIoTAlert(newGuid(), { state: AlertState.Closed, status: AlertStatus.Closed })).rejects.toSatisfy(isCrmError('NotFound'));
+        const alertId = newGuid();
+        expect(await crm.updateIoTAlert(alertId, { state: AlertState.Closed, status: AlertStatus.Closed })).toMatchObject({
+          ok: false,
+          error: { code: 'AlertNotFound', alertId },
+        });
+        expect(await crm.getIoTAlert(alertId)).toBeUndefined();
+      });
+
+      it('answers a patch under an id that can name no record with the AlertNotFound error', async () => {
+        const { crm } = await open();
+        for (const alertId of ['not-a-record-id', "x' or 1 eq 1"]) {
+          expect(await crm.updateIoTAlert(alertId, { state: AlertState.Closed, status: AlertStatus.Closed })).toMatchObject({
+            ok: false,
+            error: { code: 'AlertNotFound', alertId },
+          });
+        }
       });
 
       it('lists alerts newest first, by device and up to a count', async () => {
