@@ -342,7 +342,7 @@ export interface CrmDeviceCategoriesPort {
 export interface CrmGatewayPort
   extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmDeviceCategoriesPort, CrmSettingsPort {}
 
-/** Why a CRM call failed. Transient ones are retried by the queue (abandon), the others dead-letter. */
+/** Why a CRM call failed. `Transient` and `Unauthorized` are retried by the queue (abandon); the permanent ones dead-letter. */
 export type CrmErrorCode =
   /** Throttled (429) or unavailable (503) beyond what the adapter's own retries absorbed. */
   | 'Transient'
@@ -356,12 +356,15 @@ export type CrmErrorCode =
   /** Authentication or authorisation failed: configuration is wrong. */
   | 'Unauthorized';
 
+/** The codes a retry cannot fix (`FieldlinkError.permanent`): the queue dead-letters them at once. */
+export const PERMANENT_CRM_ERROR_CODES: ReadonlySet<CrmErrorCode> = new Set<CrmErrorCode>(['NotFound', 'Rejected']);
+
 export class CrmError extends FieldlinkError<CrmErrorCode> {
   /** The HTTP status the CRM answered with, when the failure was an answer (a 412 tells a guarded write's "exists" from a 400). */
   readonly status: number | undefined;
 
   constructor(code: CrmErrorCode, message: string, options: { readonly status?: number; readonly cause?: unknown } = {}) {
-    super(code, message, options);
+    super(code, message, { ...(options.cause === undefined ? {} : { cause: options.cause }), permanent: PERMANENT_CRM_ERROR_CODES.has(code) });
     this.name = 'CrmError';
     this.status = options.status;
   }
