@@ -660,6 +660,17 @@ function deviceDataTests(open: () => Promise<CrmDeviceDataUnderTest>): void {
       expect(await crm.listDeviceDataHistory(d.deviceId)).toEqual([newer, older]);
       expect(await crm.listDeviceDataHistory(uniqueDeviceId('nobody'))).toEqual([]);
     });
+
+    it('keeps the data of devices whose hub ids differ only in case apart: the hub tells them apart, Dataverse compares text without case', async () => {
+      const { crm } = await open();
+      const lower = uniqueDeviceId('thermostat');
+      const upper = lower.toUpperCase();
+      const entry = (deviceId: string, recordedOn: number) => ({ deviceId, connectionState: 'Connected' as const, reportedProperties: '{}', recordedOn });
+      await crm.addDeviceDataHistory(entry(lower, T0));
+      await crm.addDeviceDataHistory(entry(upper, T0 + 1_000));
+      expect(await crm.listDeviceDataHistory(lower)).toEqual([entry(lower, T0)]);
+      expect(await crm.listDeviceDataHistory(upper)).toEqual([entry(upper, T0 + 1_000)]);
+    });
   });
 }
 
