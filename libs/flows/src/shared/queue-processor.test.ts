@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import type { LogFields, LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
@@ -147,6 +147,8 @@ describe('QueueProcessor concurrency', () => {
       { concurrency: 4, maxWaitMs: 20 },
     );
     processor.start();
+    // Stopped however the test ends: a failed assertion leaves no receive loop running into the next test.
+    onTestFinished(() => processor.stop());
     await eventually(() => expect(done).toHaveLength(12));
     await processor.stop();
     expect(most).toBe(4);
@@ -191,8 +193,9 @@ describe('QueueProcessor concurrency', () => {
       { concurrency: 1, maxWaitMs: 20, abandonBackoff: { baseMs: 30, maxMs: 30 }, random: () => 0.5 },
     );
     processor.start();
+    // Stopped however the test ends: a failed assertion leaves no receive loop running into the next test.
+    onTestFinished(() => processor.stop());
     // The held message's timer must fire: a loop spinning on empty receives would starve it for ever.
     await eventually(() => expect([...completed].sort()).toEqual(['fails-once', 'fine']));
-    await processor.stop();
   });
 });
