@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamicsCrmGateway, REGISTRATION_BATCH_FROM } from '@fieldlink/adapter-dynamics';
 import { RegistrationStatus } from '@fieldlink/domain';
-import { CrmError } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { emulatorCredential, startDataverseEmulator, type RunningDataverseEmulator } from '@fieldlink/dataverse-emulator';
 
@@ -47,14 +46,13 @@ describe('registration results written by the Dynamics adapter to the emulator (
     });
   });
 
-  it('answers a single result for a device that is not in CRM with NotFound and creates no device', async () => {
+  it('answers a single result for a device that is not in CRM with the DeviceNotFound error and creates no device', async () => {
     const { crm, emulator: e } = await start();
     const missing = randomUUID();
-    const error = await crm
-      .writeRegistrationResults([{ deviceRecordId: missing, deviceId: 'thermostat-9', status: RegistrationStatus.Error, message: 'Device id refused' }])
-      .catch((x: unknown) => x);
-    expect(error).toBeInstanceOf(CrmError);
-    expect(error).toMatchObject({ code: 'NotFound', message: expect.stringContaining(missing) });
+    const written = await crm.writeRegistrationResults([
+      { deviceRecordId: missing, deviceId: 'thermostat-9', status: RegistrationStatus.Error, message: 'Device id refused' },
+    ]);
+    expect(written).toMatchObject({ ok: false, error: { code: 'DeviceNotFound', deviceRecordIds: [missing], cause: { code: 'NotFound', status: 404 } } });
     expect(e.count('msdyn_iotdevices')).toBe(0);
     expect(await crm.getDevice(missing)).toBeUndefined();
   });
@@ -74,13 +72,11 @@ describe('registration results written by the Dynamics adapter to the emulator (
     expect(await crm.getDevice(b.deviceRecordId)).toMatchObject({ registrationStatus: RegistrationStatus.Error, registrationMessage: 'Quota exceeded' });
 
     const missing = randomUUID();
-    const error = await crm
-      .writeRegistrationResults([
-        { deviceRecordId: missing, deviceId: 'thermostat-9', status: RegistrationStatus.Registered, message: 'Registered' },
-        { deviceRecordId: a.deviceRecordId, deviceId: a.deviceId, status: RegistrationStatus.Error, message: 'Disabled' },
-      ])
-      .catch((x: unknown) => x);
-    expect(error).toMatchObject({ code: 'NotFound', message: expect.stringContaining(missing) });
+    const written = await crm.writeRegistrationResults([
+      { deviceRecordId: missing, deviceId: 'thermostat-9', status: RegistrationStatus.Registered, message: 'Registered' },
+      { deviceRecordId: a.deviceRecordId, deviceId: a.deviceId, status: RegistrationStatus.Error, message: 'Disabled' },
+    ]);
+    expect(written).toMatchObject({ ok: false, error: { code: 'DeviceNotFound', deviceRecordIds: [missing] } });
     expect(await crm.getDevice(a.deviceRecordId)).toMatchObject({ registrationStatus: RegistrationStatus.Error, registrationMessage: 'Disabled' });
     expect(e.count('msdyn_iotdevices')).toBe(2);
   });

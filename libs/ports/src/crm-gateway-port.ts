@@ -55,8 +55,32 @@ export interface CrmDevicesPort {
   getDevice(deviceRecordId: string): Promise<CrmDevice | undefined>;
   findDeviceByHubId(deviceId: string): Promise<CrmDevice | undefined>;
   listDevices(): Promise<CrmDevice[]>;
-  writeRegistrationResults(results: readonly RegistrationResult[]): Promise<void>;
+  /**
+   * Writes each result onto its device (an update only: a missing device is never created). The
+   * devices the CRM does not hold are the `DeviceNotFound` error, after every other result is
+   * written. Rejects (`CrmError`) only on an infrastructure failure.
+   */
+  writeRegistrationResults(results: readonly RegistrationResult[]): Promise<RegistrationResultsWrite>;
 }
+
+/**
+ * Registration results for device records the CRM does not hold (never created, deleted, or an id
+ * that is no record id); every other result of the call was written.
+ */
+export interface DeviceRecordsNotFound extends CodedError<'DeviceNotFound'> {
+  /** The `deviceRecordId`s of the results that were not written, in the order given. */
+  readonly deviceRecordIds: readonly string[];
+}
+
+export const deviceRecordsNotFound = (deviceRecordIds: readonly string[], cause?: unknown): DeviceRecordsNotFound => ({
+  code: 'DeviceNotFound',
+  message: `no msdyn_iotdevice with id ${deviceRecordIds.map((id) => JSON.stringify(id)).join(', ')}`,
+  deviceRecordIds: [...deviceRecordIds],
+  ...(cause === undefined ? {} : { cause }),
+});
+
+/** Ok when every result was written; `DeviceNotFound` names the devices the CRM does not hold. */
+export type RegistrationResultsWrite = Result<void, DeviceRecordsNotFound>;
 
 // ---- alerts (msdyn_iotalert) ----
 
@@ -89,6 +113,21 @@ export interface CreatedIoTAlert {
 
 export type IoTAlertPatch = Partial<Pick<StoredIoTAlert, 'state' | 'status' | 'parentAlertId' | 'caseId' | 'lastCommandId'>>;
 
+/** A patch of an alert the CRM does not hold (never created, deleted, or an id that is no record id). */
+export interface AlertNotFound extends CodedError<'AlertNotFound'> {
+  readonly alertId: string;
+}
+
+export const alertNotFound = (alertId: string, cause?: unknown): AlertNotFound => ({
+  code: 'AlertNotFound',
+  message: `no msdyn_iotalert with id ${JSON.stringify(alertId)}`,
+  alertId,
+  ...(cause === undefined ? {} : { cause }),
+});
+
+/** Ok when the patch was applied. */
+export type IoTAlertUpdate = Result<void, AlertNotFound>;
+
 export interface CrmAlertsPort {
   /**
    * Creates the alert unless it exists: with `alertId`, a record with that id; without, a record
@@ -98,7 +137,12 @@ export interface CrmAlertsPort {
   getIoTAlert(alertId: string): Promise<StoredIoTAlert | undefined>;
   /** Alerts of a device with `alertTime` at or after `since` (epoch ms), newest first: for parenting. */
   findRecentIoTAlerts(deviceId: string, since: number): Promise<StoredIoTAlert[]>;
-  updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void>;
+  /**
+   * Applies the patch; an alert the CRM does not hold is the `AlertNotFound` error (the patch
+   * creates nothing). Rejects (`CrmError`) only on an infrastructure failure, or with `NotFound`
+   * when the alert exists and a record the patch refers to (parent, case, command) does not.
+   */
+  updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<IoTAlertUpdate>;
   /** Newest first. */
   listIoTAlerts(query?: { readonly deviceId?: string; readonly top?: number }): Promise<StoredIoTAlert[]>;
 }
@@ -298,23 +342,29 @@ export interface CrmDeviceCategoriesPort {
 export interface CrmGatewayPort
   extends CrmDevicesPort, CrmAlertsPort, CrmCommandsPort, CrmWorkPort, CrmDeviceDataPort, CrmDeviceCategoriesPort, CrmSettingsPort {}
 
-/** Why a CRM call failed. Transient ones are retried by the queue (abandon), the others dead-letter. */
+/** Why a CRM call failed. `Transient` and `Unauthorized` are retried by the queue (abandon); the permanent ones dead-letter. */
 export type CrmErrorCode =
   /** Throttled (429) or unavailable (503) beyond what the adapter's own retries absorbed. */
   | 'Transient'
-  /** A referenced record does not exist. */
+  /**
+   * A record the call refers to does not exist (a lookup to a missing record). A missing record
+   * the call is about is a `Result` error instead (`AlertNotFound`, `CommandNotFound`, `DeviceNotFound`).
+   */
   | 'NotFound'
   /** The CRM refused the data (400): retrying will not help. */
   | 'Rejected'
   /** Authentication or authorisation failed: configuration is wrong. */
   | 'Unauthorized';
 
+/** The codes a retry cannot fix (`FieldlinkError.permanent`): the queue dead-letters them at once. */
+export const PERMANENT_CRM_ERROR_CODES: ReadonlySet<CrmErrorCode> = new Set<CrmErrorCode>(['NotFound', 'Rejected']);
+
 export class CrmError extends FieldlinkError<CrmErrorCode> {
   /** The HTTP status the CRM answered with, when the failure was an answer (a 412 tells a guarded write's "exists" from a 400). */
   readonly status: number | undefined;
 
   constructor(code: CrmErrorCode, message: string, options: { readonly status?: number; readonly cause?: unknown } = {}) {
-    super(code, message, options);
+    super(code, message, { ...(options.cause === undefined ? {} : { cause: options.cause }), permanent: PERMANENT_CRM_ERROR_CODES.has(code) });
     this.name = 'CrmError';
     this.status = options.status;
   }

@@ -60,9 +60,15 @@ export type DeviceRegistryErrorCode =
   /** The hub could not be reached or answered 5xx. */
   | 'Unavailable';
 
+/** The codes a retry cannot fix (`FieldlinkError.permanent`): the queue dead-letters them at once. */
+export const PERMANENT_DEVICE_REGISTRY_ERROR_CODES: ReadonlySet<DeviceRegistryErrorCode> = new Set<DeviceRegistryErrorCode>([
+  'DeviceNotFound',
+  'InvalidDeviceId',
+]);
+
 export class DeviceRegistryError extends FieldlinkError<DeviceRegistryErrorCode> {
   constructor(code: DeviceRegistryErrorCode, message: string, options: { readonly cause?: unknown } = {}) {
-    super(code, message, options);
+    super(code, message, { ...options, permanent: PERMANENT_DEVICE_REGISTRY_ERROR_CODES.has(code) });
     this.name = 'DeviceRegistryError';
   }
 }

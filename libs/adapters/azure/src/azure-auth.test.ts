@@ -36,3 +36,12 @@ describe('secrets in connection strings', () => {
     });
   });
 });
+
+describe('AzureAdapterError marks what a retry cannot fix', () => {
+  it('is permanent for a message too large and a key that can name no blob, and retryable for every other code', () => {
+    const permanent = (code: ConstructorParameters<typeof AzureAdapterError>[0]) => new AzureAdapterError(code, 'x').permanent;
+    expect(permanent('MessageTooLarge')).toBe(true);
+    expect(permanent('InvalidKey')).toBe(true);
+    for (const code of ['Misconfigured', 'RequestFailed', 'UnexpectedResponse', 'UnreadableState'] as const) expect(permanent(code)).toBe(false);
+  });
+});

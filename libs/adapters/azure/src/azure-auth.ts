@@ -60,12 +60,18 @@ export type AzureAdapterErrorCode =
  * failure underneath as `scrubbedCause` copies it (its name, code and scrubbed message), never
  * the SDK's own object, which may carry a connection string or a signed URL.
  */
+/**
+ * The codes a retry cannot fix (`FieldlinkError.permanent`): the same message is as large, the
+ * same key as unfit for a blob name, however often it is tried, so the queue dead-letters them at once.
+ */
+export const PERMANENT_AZURE_ADAPTER_ERROR_CODES: ReadonlySet<AzureAdapterErrorCode> = new Set<AzureAdapterErrorCode>(['MessageTooLarge', 'InvalidKey']);
+
 export class AzureAdapterError extends FieldlinkError<AzureAdapterErrorCode> {
   /** The code the Azure SDK gave the failure underneath (`ServiceBusy`, `ContainerNotFound`, `ENOTFOUND`), when it gave one. */
   readonly sdkCode: string | undefined;
 
   constructor(code: AzureAdapterErrorCode, message: string, options: { readonly cause?: unknown; readonly sdkCode?: string } = {}) {
-    super(code, message, options);
+    super(code, message, { ...(options.cause === undefined ? {} : { cause: options.cause }), permanent: PERMANENT_AZURE_ADAPTER_ERROR_CODES.has(code) });
     this.name = 'AzureAdapterError';
     this.sdkCode = options.sdkCode;
   }

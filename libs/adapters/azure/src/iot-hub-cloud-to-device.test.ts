@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { eventually } from '@fieldlink/ports/testing';
 import { parseFeedback } from './iot-hub-cloud-to-device.js';
 import { RECONNECT_BACKOFF } from './retry-policy.js';
@@ -119,6 +119,7 @@ describe('IoT Hub feedback receiver after a dropped connection', () => {
     Object.assign(adapter as unknown as Record<string, unknown>, { client });
     const read: string[] = [];
     const subscription = await adapter.subscribeFeedback(async (batch) => void read.push(...batch.map((f) => f.originalMessageId)));
+    onTestFinished(() => subscription.close());
     const record = (id: string) =>
       new iotCommon.Message(JSON.stringify([{ originalMessageId: id, deviceId: 'd', enqueuedTimeUtc: new Date(0).toISOString(), statusCode: 'Success' }]));
     client.emit('disconnect', {});
@@ -127,7 +128,6 @@ describe('IoT Hub feedback receiver after a dropped connection', () => {
     receivers[1]!.emit('message', record('after-the-drop'));
     await eventually(() => expect(settled).toEqual(['second complete']));
     expect(read).toEqual(['after-the-drop']);
-    await subscription.close();
   });
 });
 

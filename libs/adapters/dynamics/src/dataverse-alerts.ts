@@ -1,12 +1,21 @@
-import { ALERT_DESCRIPTION_MAX, AlertState as AlertStateValue, AlertStatus as AlertStatusValue, truncateWithEllipsis } from '@fieldlink/domain';
-import type { CreatedIoTAlert, CrmAlertsPort, IoTAlertPatch, NewIoTAlert, StoredIoTAlert } from '@fieldlink/ports';
+import { ALERT_DESCRIPTION_MAX, AlertState as AlertStateValue, AlertStatus as AlertStatusValue, err, ok, truncateWithEllipsis } from '@fieldlink/domain';
+import {
+  alertNotFound,
+  CrmError,
+  type CreatedIoTAlert,
+  type CrmAlertsPort,
+  type IoTAlertPatch,
+  type IoTAlertUpdate,
+  type NewIoTAlert,
+  type StoredIoTAlert,
+} from '@fieldlink/ports';
 import { cutAlertData, fitAlertData } from './alert-data-overflow.js';
 import { ALERT_DATA_NOTE_SUBJECT, AlertColumns, Tables } from './cfs-tables.js';
 import { writeIndependently } from './dataverse-batch.js';
 import type { BatchWrite, DataverseClient } from './dataverse-client.js';
-import { bind, chunk, recordId, recordIdOrNotFound, str, toAlert, type Row } from './dataverse-rows.js';
+import { bind, chunk, recordId, str, toAlert, type Row } from './dataverse-rows.js';
 import { deterministicGuid } from './deterministic-id.js';
-import { eqLookup, eqString, odataDateTime, toDataverseDateTime } from './odata-literal.js';
+import { eqLookup, eqString, isGuid, odataDateTime, odataGuid, toDataverseDateTime } from './odata-literal.js';
 
 /**
  * The IoT alerts (msdyn_iotalert) on Dataverse, as the CFS Logic App writes them: each created
@@ -102,17 +111,37 @@ export class DataverseAlerts implements CrmAlertsPort {
     return Promise.all(rows.filter((r) => r['msdyn_deviceid'] === deviceId && toAlert(r).alertTime >= since).map((r) => this.withWholeAlertData(toAlert(r))));
   }
 
-  async updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void> {
-    const id = recordIdOrNotFound('msdyn_iotalert', alertId);
-    const data: Row = {
-      ...(patch.state !== undefined ? { statecode: patch.state } : {}),
-      ...(patch.status !== undefined ? { statuscode: patch.status } : {}),
+  /**
+   * A PATCH with `If-Match: *`, so it never creates the alert: Dataverse answers 404 where there
+   * is no row. It answers 404 too for a lookup bound to a record that does not exist, so a 404 of
+   * a patch with lookups is told apart by reading the alert.
+   */
+  async updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<IoTAlertUpdate> {
+    // Not a GUID: no record can have it, and Dataverse is not asked.
+    if (!isGuid(alertId)) return err(alertNotFound(alertId));
+    const id = odataGuid(alertId);
+    const lookups: Row = {
       ...bind('alerts', 'msdyn_parentalert', 'alerts', patch.parentAlertId, false),
       ...bind('alerts', 'msdyn_case', 'cases', patch.caseId, false),
       ...bind('alerts', 'msdyn_lastcommandsent', 'commands', patch.lastCommandId, false),
     };
-    if (Object.keys(data).length === 0) return;
-    await this.client.exec('update msdyn_iotalert', (signal) => this.client.api.update({ collection: Tables.alerts.set, key: id, data, ifmatch: '*', signal }));
+    const data: Row = {
+      ...(patch.state !== undefined ? { statecode: patch.state } : {}),
+      ...(patch.status !== undefined ? { statuscode: patch.status } : {}),
+      ...lookups,
+    };
+    if (Object.keys(data).length === 0)
+      return (await this.client.retrieve('alerts', alertId, ['msdyn_iotalertid'])) === undefined ? err(alertNotFound(alertId)) : ok(undefined);
+    try {
+      await this.client.exec('update msdyn_iotalert', (signal) =>
+        this.client.api.update({ collection: Tables.alerts.set, key: id, data, ifmatch: '*', signal }),
+      );
+      return ok(undefined);
+    } catch (error) {
+      if (!(error instanceof CrmError && error.code === 'NotFound')) throw error;
+      if (Object.keys(lookups).length > 0 && (await this.client.retrieve('alerts', alertId, ['msdyn_iotalertid'])) !== undefined) throw error;
+      return err(alertNotFound(alertId, error));
+    }
   }
 
   async listIoTAlerts(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<StoredIoTAlert[]> {

@@ -117,12 +117,6 @@ export function recordId(what: string, id: string): string {
   return odataGuid(id);
 }
 
-/** The id as Dataverse writes it, for a record that must exist: one that is no GUID is `NotFound`. */
-export function recordIdOrNotFound(entity: string, id: string): string {
-  if (!isGuid(id)) throw new CrmError('NotFound', `no ${entity} with id ${JSON.stringify(id)} (not a GUID)`);
-  return odataGuid(id);
-}
-
 /** `{ "<navigation>@odata.bind": "/set(id)" }` under the lookup's stock navigation name, or a cleared lookup (`null`) when `clear` and no id. */
 export function bind<F extends keyof typeof Navigation>(
   from: F,

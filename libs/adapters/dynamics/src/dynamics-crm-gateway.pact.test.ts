@@ -456,7 +456,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
             adapterOn(server).writeRegistrationResults([
               { deviceRecordId: DEVICE_RECORD_ID, deviceId: DEVICE_ID, status: RegistrationStatus.Registered, message: 'Registered' },
             ]),
-          ).resolves.toBeUndefined();
+          ).resolves.toEqual({ ok: true, value: undefined });
         }),
       );
   });
@@ -488,7 +488,7 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       );
   });
 
-  it('reports NotFound for the registration result of a device CRM does not hold, and creates none (flow 18″)', async () => {
+  it('answers the registration result of a device CRM does not hold with DeviceNotFound, and creates none (flow 18″)', async () => {
     const missingRecordId = '0e0e0e0e-0000-4000-8000-000000000018';
     await pact
       .addInteraction()
@@ -508,11 +508,10 @@ describe('dynamics adapter ← Dataverse Web API', () => {
       )
       .executeTest(
         settled(async (server) => {
-          const error = await adapterOn(server)
-            .writeRegistrationResults([{ deviceRecordId: missingRecordId, deviceId: DEVICE_ID, status: RegistrationStatus.Registered, message: 'Registered' }])
-            .catch((e: unknown) => e);
-          expect(error).toBeInstanceOf(CrmError);
-          expect(error).toMatchObject({ code: 'NotFound', message: expect.stringContaining(missingRecordId) });
+          const written = await adapterOn(server).writeRegistrationResults([
+            { deviceRecordId: missingRecordId, deviceId: DEVICE_ID, status: RegistrationStatus.Registered, message: 'Registered' },
+          ]);
+          expect(written).toMatchObject({ ok: false, error: { code: 'DeviceNotFound', deviceRecordIds: [missingRecordId] } });
         }),
       );
   });

@@ -93,13 +93,46 @@ describe('DynamicsCrmGateway maps Dataverse failures to CrmError codes', () => {
   it.each([
     [400, 'Rejected'],
     [401, 'Unauthorized'],
-    [404, 'NotFound'],
   ])('answers %i as %s', async (status, code) => {
     const url = await reflectingServer(status);
     const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
     await expect(crm.updateIoTAlert('c0ffee00-1234-4abc-8def-0123456789ab', { caseId: 'c0ffee00-1234-4abc-8def-0123456789ac' })).rejects.toMatchObject({
       code,
       status,
+    });
+  });
+
+  it('answers 404 as NotFound', async () => {
+    const url = await reflectingServer(404);
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
+    await expect(crm.listDevices()).rejects.toMatchObject({ code: 'NotFound', status: 404 });
+  });
+
+  it('answers a 404 to an alert patch as the AlertNotFound value, with the CrmError as its cause', async () => {
+    const url = await reflectingServer(404);
+    const crm = new DynamicsCrmGateway({ organizationUrl: url, allowAnonymous: true });
+    const updated = await crm.updateIoTAlert('c0ffee00-1234-4abc-8def-0123456789ab', { caseId: 'c0ffee00-1234-4abc-8def-0123456789ac' });
+    expect(updated).toMatchObject({ ok: false, error: { code: 'AlertNotFound', alertId: 'c0ffee00-1234-4abc-8def-0123456789ab' } });
+    expect(!updated.ok && updated.error.cause).toMatchObject({ code: 'NotFound', status: 404 });
+  });
+
+  it('rejects an alert patch with NotFound when the alert exists and the case it binds to does not', async () => {
+    // Dataverse answers 404 for a lookup bound to a missing record too; the alert itself reads back.
+    server = createServer((req, res) => {
+      res.writeHead(req.method === 'GET' ? 200 : 404, { 'Content-Type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          req.method === 'GET'
+            ? { msdyn_iotalertid: 'c0ffee00-1234-4abc-8def-0123456789ab' }
+            : { error: { code: '0x80040217', message: 'incident With Id = c0ffee00-1234-4abc-8def-0123456789ac Does Not Exist' } },
+        ),
+      );
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', () => resolve()));
+    const crm = new DynamicsCrmGateway({ organizationUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, allowAnonymous: true });
+    await expect(crm.updateIoTAlert('c0ffee00-1234-4abc-8def-0123456789ab', { caseId: 'c0ffee00-1234-4abc-8def-0123456789ac' })).rejects.toMatchObject({
+      code: 'NotFound',
+      status: 404,
     });
   });
 

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import type { CommandState } from '@fieldlink/domain';
+import { err, ok, type CommandState } from '@fieldlink/domain';
 import {
-  CrmError,
   DEFAULT_IOT_SETTINGS,
+  deviceRecordsNotFound,
   type CommandStatusCondition,
   type CommandStatusUpdate,
   type CommandStatusWrite,
@@ -17,12 +17,14 @@ import {
   type CrmWorkOrder,
   type DeviceDataHistoryEntry,
   type IoTAlertPatch,
+  type IoTAlertUpdate,
   type LogPort,
   type NewCrmCase,
   type NewCrmCommand,
   type NewCrmWorkOrder,
   type NewIoTAlert,
   type RegistrationResult,
+  type RegistrationResultsWrite,
   type StoredIoTAlert,
 } from '@fieldlink/ports';
 import { CASE_ASSETS_RELATIONSHIP, CaseColumns, DEVICE_DATA_STATUS_ENABLED, DeviceColumns, DeviceDataColumns, Tables, WorkOrderColumns } from './cfs-tables.js';
@@ -172,11 +174,12 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
   /**
    * Each result is an update of its device (`If-Match: *`, so a missing device is never created).
    * Fewer than `REGISTRATION_BATCH_FROM` results go as plain PATCH requests, the others in `$batch`
-   * requests of small changesets; a device that does not exist fails with NotFound after all
-   * others are written.
+   * requests of small changesets; the devices Dataverse answers 404 for (and ids that are no GUID,
+   * which are not sent) are the `DeviceNotFound` error, after all others are written.
    */
-  async writeRegistrationResults(results: readonly RegistrationResult[]): Promise<void> {
-    const writes: BatchWrite[] = results.map((r) => ({
+  async writeRegistrationResults(results: readonly RegistrationResult[]): Promise<RegistrationResultsWrite> {
+    const sent = results.filter((r) => isGuid(r.deviceRecordId));
+    const writes: BatchWrite[] = sent.map((r) => ({
       table: 'devices',
       id: recordId('device', r.deviceRecordId),
       mode: 'update',
@@ -186,10 +189,13 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
       writes.length < REGISTRATION_BATCH_FROM
         ? await Promise.all(writes.map((w) => this.client.guardedWrite('write registration results', w)))
         : await writeInChangesets(this.client, 'write registration results', writes);
-    const missing = writes.filter((_, i) => !outcomes[i]!.ok && (outcomes[i] as { status?: number }).status === 404).map((w) => w.id);
     const failed = outcomes.find((o): o is Extract<BatchOutcome, { ok: false }> => !o.ok && o.status !== 404);
     if (failed !== undefined) throw toCrmError('write registration results', failed.error, this.client.redact);
-    if (missing.length > 0) throw new CrmError('NotFound', `write registration results failed: no msdyn_iotdevice with id ${missing.join(', ')}`);
+    const answered404 = new Set(sent.filter((_, i) => !outcomes[i]!.ok).map((r) => r.deviceRecordId));
+    const missing = results.filter((r) => !isGuid(r.deviceRecordId) || answered404.has(r.deviceRecordId)).map((r) => r.deviceRecordId);
+    if (missing.length === 0) return ok(undefined);
+    const cause = outcomes.find((o): o is Extract<BatchOutcome, { ok: false }> => !o.ok)?.error;
+    return err(deviceRecordsNotFound(missing, cause));
   }
 
   // ---- alerts (dataverse-alerts.ts) ----
@@ -215,7 +221,7 @@ export class DynamicsCrmGateway implements CrmGatewayPort {
     return this.alerts.findRecentIoTAlerts(deviceId, since);
   }
 
-  updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void> {
+  updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<IoTAlertUpdate> {
     return this.alerts.updateIoTAlert(alertId, patch);
   }
 

@@ -1,9 +1,10 @@
 import { CfsCommandStatus, err, ok, type CommandState } from '@fieldlink/domain';
 import {
+  alertNotFound,
   commandNotFound,
   commandStateMoved,
-  CrmError,
   DEFAULT_IOT_SETTINGS,
+  deviceRecordsNotFound,
   type ClockPort,
   type CommandStatusCondition,
   type CommandStatusUpdate,
@@ -20,11 +21,13 @@ import {
   type DeviceDataHistoryEntry,
   type IdPort,
   type IoTAlertPatch,
+  type IoTAlertUpdate,
   type NewCrmCase,
   type NewCrmCommand,
   type NewCrmWorkOrder,
   type NewIoTAlert,
   type RegistrationResult,
+  type RegistrationResultsWrite,
   type StoredIoTAlert,
 } from '@fieldlink/ports';
 import { systemClock } from './system-clock.js';
@@ -37,7 +40,8 @@ export interface InMemoryCrmOptions {
 /**
  * The Dynamics 365 records the flows touch, kept in process, with the CRM's rules: creation is
  * idempotent where the port says so (alert by id or token, case and work order per alert, command by
- * the id given), updates of missing records fail with NotFound, and listings are newest first.
+ * the id given), writes to missing records answer the port's not-found errors (`AlertNotFound`,
+ * `CommandNotFound`, `DeviceNotFound`) and create nothing, and listings are newest first.
  * Records are copied in and out, so a caller can never change what is stored by mutating it.
  */
 export class InMemoryCrm implements CrmGatewayPort {
@@ -111,13 +115,14 @@ export class InMemoryCrm implements CrmGatewayPort {
     return [...this.devices.values()].map(copy);
   }
 
-  async writeRegistrationResults(results: readonly RegistrationResult[]): Promise<void> {
-    const missing = results.filter((r) => !this.devices.has(r.deviceRecordId));
-    if (missing.length > 0) throw new CrmError('NotFound', `No msdyn_iotdevice with id ${missing.map((r) => r.deviceRecordId).join(', ')}.`);
+  async writeRegistrationResults(results: readonly RegistrationResult[]): Promise<RegistrationResultsWrite> {
+    const missing: string[] = [];
     for (const r of results) {
-      const device = this.devices.get(r.deviceRecordId)!;
-      this.devices.set(r.deviceRecordId, { ...device, deviceId: r.deviceId, registrationStatus: r.status, registrationMessage: r.message });
+      const device = this.devices.get(r.deviceRecordId);
+      if (device === undefined) missing.push(r.deviceRecordId);
+      else this.devices.set(r.deviceRecordId, { ...device, deviceId: r.deviceId, registrationStatus: r.status, registrationMessage: r.message });
     }
+    return missing.length === 0 ? ok(undefined) : err(deviceRecordsNotFound(missing));
   }
 
   // ---- alerts ----
@@ -150,10 +155,11 @@ export class InMemoryCrm implements CrmGatewayPort {
     return recent;
   }
 
-  async updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<void> {
+  async updateIoTAlert(alertId: string, patch: IoTAlertPatch): Promise<IoTAlertUpdate> {
     const alert = this.alertsById.get(alertId);
-    if (alert === undefined) throw new CrmError('NotFound', `No msdyn_iotalert with id ${alertId}.`);
+    if (alert === undefined) return err(alertNotFound(alertId));
     this.alertsById.set(alertId, { ...alert, ...definedOnly(patch) });
+    return ok(undefined);
   }
 
   async listIoTAlerts(query: { readonly deviceId?: string; readonly top?: number } = {}): Promise<StoredIoTAlert[]> {

@@ -1,6 +1,6 @@
 import type { TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
 import { cloudToDeviceConformance, deviceClientConformance, deviceRegistryConformance, eventually, telemetryIntakeConformance } from '@fieldlink/ports/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { InMemoryIotHub } from './in-memory-iot-hub.js';
 import { ManualClock } from './system-clock.js';
 
@@ -74,11 +74,11 @@ describe('InMemoryIotHub retention', () => {
     const subscription = await hub.subscribe('behind', async (batch) => {
       for (const e of batch) seen.push([e.sequenceNumber, new TextDecoder().decode(e.body)]);
     });
+    onTestFinished(() => subscription.close());
     await eventually(() => expect(seen).toHaveLength(5));
     await hub.send('thermostat-1', new TextEncoder().encode('2500'));
     await eventually(() => expect(seen).toHaveLength(6));
     expect(seen).toEqual([2_495, 2_496, 2_497, 2_498, 2_499, 2_500].map((n) => [n, String(n)]));
-    await subscription.close();
   });
 });
 
@@ -116,12 +116,12 @@ describe('InMemoryIotHub recorded messages (fieldlink replay)', () => {
       },
       { checkpoints: 'by-handler' },
     );
+    onTestFinished(() => subscription.close());
     const recorded = Date.parse('2026-06-01T08:00:00Z');
     await hub.sendRecorded('thermostat-1', new TextEncoder().encode('{}'), recorded);
     await eventually(() => expect(handed).toEqual([{ deviceId: 'thermostat-1', enqueuedTime: recorded }]));
     expect(hub.uncheckpointed('rules')).toBe(1);
     await checkpoint!();
     expect(hub.uncheckpointed('rules')).toBe(0);
-    await subscription.close();
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { uniqueDeviceId } from '@fieldlink/ports/testing';
 import { sql } from 'kysely';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, onTestFinished } from 'vitest';
 import { openSqliteDatabase } from './sql-database.js';
 import { SqlStatusStore } from './sql-status-store.js';
 import { sqlStoreSuite } from './testing/sql-store-suite.js';
@@ -21,11 +21,11 @@ describe('the SQLite status store file', () => {
     await new SqlStatusStore(first).upsertDeviceHealth({ deviceId, lastActivityTime: 1_000, online: true, lastReadings: { Temperature: 70 } });
     await first.close();
     const again = await openSqliteDatabase({ file });
+    onTestFinished(() => again.close());
     expect(await new SqlStatusStore(again).listDeviceHealth()).toEqual([
       { deviceId, lastActivityTime: 1_000, online: true, lastReadings: { Temperature: 70 } },
     ]);
     const { rows } = await sql<{ journal_mode: string }>`pragma journal_mode`.execute(again.db);
     expect(rows[0]?.journal_mode).toBe('wal');
-    await again.close();
   });
 });

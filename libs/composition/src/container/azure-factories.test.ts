@@ -1,5 +1,5 @@
 import { TOKENS } from '@fieldlink/ports';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { assemble } from '../runtime/fieldlink-runtime.js';
 import { iotHubHostName } from './azure-factories.js';
@@ -22,11 +22,11 @@ describe('the Azure adapters in the composition', () => {
     if (!config.ok) throw new Error(JSON.stringify(config.error));
     const processor = await createStreamProcessor(config.value);
     if (!processor.ok) throw new Error(JSON.stringify(processor.error));
+    onTestFinished(() => processor.value.stop());
     const { ServiceBusQueue } = await import('@fieldlink/adapter-azure');
     const queue = processor.value.get(TOKENS.AlertsQueue);
     expect(queue).toBeInstanceOf(ServiceBusQueue);
     expect(queue.name).toBe('contoso-iot');
-    await processor.value.stop();
   });
 
   it('binds the device client token to IotHubDeviceClient and rule state to BlobRuleStateStore on the azure profile', async () => {
@@ -43,12 +43,12 @@ describe('the Azure adapters in the composition', () => {
     expect(config.value.iotHub.deviceTransport).toBe('amqp');
     const assembled = await assemble(config.value, ['deviceRegistry', 'deviceClient', 'ruleStateStore'], {});
     if (!assembled.ok) throw new Error(JSON.stringify(assembled.error));
+    onTestFinished(() => assembled.value.adapters.close());
     const { IotHubDeviceClient, BlobRuleStateStore } = await import('@fieldlink/adapter-azure');
     expect(resolveToken(assembled.value.container, TOKENS.DeviceClient)).toBeInstanceOf(IotHubDeviceClient);
     const store = resolveToken(assembled.value.container, TOKENS.RuleStateStore);
     if (!(store instanceof BlobRuleStateStore)) throw new Error(`the rule state store is not a BlobRuleStateStore: ${String(store)}`);
     expect(store.blobNameOf('ingest/0')).toBe('rule-state/ingest/0.json');
-    await assembled.value.adapters.close();
   });
 
   it('names the missing settings of devices and rule state on Azure', () => {

@@ -2,7 +2,7 @@ import { DynamicsCrmGateway } from '@fieldlink/adapter-dynamics';
 import { TOKENS, type LogFields, type LogPort } from '@fieldlink/ports';
 import { EventFeed } from '../log/event-feed.js';
 import { TerminalLog } from '../log/terminal-log.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { createOrchestrator } from '../runtime/create-runtimes.js';
 
@@ -13,8 +13,8 @@ describe('the dataverse CRM adapter in the composition', () => {
     const orchestrator = await createOrchestrator(config.value);
     expect(orchestrator.ok).toBe(true);
     if (!orchestrator.ok) return;
+    onTestFinished(() => orchestrator.value.stop());
     expect(orchestrator.value.get(TOKENS.CrmGateway)).toBeInstanceOf(DynamicsCrmGateway);
-    await orchestrator.value.stop();
   });
 
   it('refuses, naming the port, a remote organisation without credentials', async () => {

@@ -225,7 +225,9 @@ async function registerSimulatedDevices(container: Container, config: FieldlinkC
     );
     return;
   }
-  await resolveToken(container, APP_TOKENS.DeviceRegistrations).register(devices, 'local-stack');
+  const registered = await resolveToken(container, APP_TOKENS.DeviceRegistrations).register(devices, 'local-stack');
+  // Each record was put in the CRM just above: one missing is a bug, and the stack does not start.
+  if (!registered.ok) throw new Error(`registering the simulated devices: ${registered.error.message}`);
 }
 
 async function untilRegistered(crm: CrmGatewayPort, deviceRecordIds: readonly string[], log: LogPort): Promise<void> {

@@ -20,6 +20,7 @@ export interface AlertActionsDeps {
 }
 
 export type AlertActionError =
+  /** No such alert: not there when read, or deleted before the action's write to it (the port's `AlertNotFound`). */
   | CodedError<'AlertNotFound'>
   /** The alert's lifecycle refuses the action (closed, inactive, a second case); the message says why. */
   | AlertActionRefusal
@@ -72,7 +73,9 @@ export class AlertActions {
     if (!requested.ok) return requested;
     if (alert.value.alert.lastCommandId !== requested.value.commandId) {
       // The lifecycle decides the status: a command after a case keeps Case Created, a notification keeps the status.
-      await this.deps.crm.updateIoTAlert(alertId, { state: next.state, status: next.status, lastCommandId: requested.value.commandId });
+      // The command stands either way; an alert deleted since it was read is answered as not found.
+      const updated = await this.deps.crm.updateIoTAlert(alertId, { state: next.state, status: next.status, lastCommandId: requested.value.commandId });
+      if (!updated.ok) return updated;
     }
     return requested;
   }
@@ -101,7 +104,10 @@ export class AlertActions {
       ...(a.customerAssetId === undefined ? {} : { customerAssetId: a.customerAssetId }),
       ...(details.description === undefined ? {} : { description: details.description }),
     });
-    if (a.caseId !== result.caseId) await this.deps.crm.updateIoTAlert(alertId, { state: next.state, status: next.status, caseId: result.caseId });
+    if (a.caseId !== result.caseId) {
+      const updated = await this.deps.crm.updateIoTAlert(alertId, { state: next.state, status: next.status, caseId: result.caseId });
+      if (!updated.ok) return updated;
+    }
     this.deps.log.info(result.created ? 'case.created' : 'case.exists', { correlationId: a.alertToken, alertId, caseId: result.caseId });
     return ok(result);
   }
@@ -132,7 +138,8 @@ export class AlertActions {
     if (alert.state !== AlertState.Closed) {
       const next = applyAlertAction(phaseOf(alert), 'closed');
       if (!next.ok) return err({ code: next.error.code, message: `IoT alert ${alertId}: ${next.error.message}` });
-      await this.deps.crm.updateIoTAlert(alertId, { state: next.value.state, status: next.value.status });
+      const updated = await this.deps.crm.updateIoTAlert(alertId, { state: next.value.state, status: next.value.status });
+      if (!updated.ok) return updated;
     }
     this.deps.log.info('alert.closed', { correlationId: alert.alertToken, alertId });
     return ok(undefined);

@@ -1,7 +1,7 @@
 import { aCrmDevice } from '@fieldlink/ports/testing';
 import { InMemoryCloudToDevice, InMemoryCrm, InMemoryDeviceRegistry, InMemoryQueue, ManualClock, SequentialIds } from '@fieldlink/adapter-in-memory';
 import { AlertState, AlertStatus, BUILT_IN_DEVICE_TYPES, CfsCommandStatus, err } from '@fieldlink/domain';
-import { encodeCfsAlertMessage, silentLog, type CloudToDevicePort, type LogFields, type LogPort } from '@fieldlink/ports';
+import { alertNotFound, encodeCfsAlertMessage, silentLog, type CloudToDevicePort, type LogFields, type LogPort } from '@fieldlink/ports';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AlertActions } from '../alerts/alert-actions.js';
 import { AlertAutomation, type AlertAutomationConfig } from './alert-automation.js';
@@ -289,6 +289,19 @@ describe('AlertActions and CommandRequests (the console actions)', () => {
     expect(await crm.getIoTAlert(alert!.alertId)).toMatchObject({ state: AlertState.Closed, status: AlertStatus.Closed });
     expect(await actions.createCase(alert!.alertId)).toMatchObject({ ok: false, error: { code: 'AlertClosed' } });
     expect(await actions.close('nope')).toMatchObject({ ok: false, error: { code: 'AlertNotFound' } });
+  });
+
+  it('answers AlertNotFound when the alert is gone by the time an action writes to it, the case or command made standing', async () => {
+    const { commands, crm, raise } = await setup({ rules: [] });
+    await raise('e1');
+    const [alert] = await crm.listIoTAlerts();
+    // The CRM loses the alert between the action's read and its write (deleted by a user, say).
+    const gone = Object.assign(Object.create(crm) as InMemoryCrm, { updateIoTAlert: async (alertId: string) => err(alertNotFound(alertId)) });
+    const racing = new AlertActions({ crm: gone, commands, log: silentLog });
+    expect(await racing.createCase(alert!.alertId)).toMatchObject({ ok: false, error: { code: 'AlertNotFound', alertId: alert!.alertId } });
+    expect(await crm.listCases({ alertId: alert!.alertId })).toHaveLength(1);
+    expect(await racing.close(alert!.alertId)).toMatchObject({ ok: false, error: { code: 'AlertNotFound' } });
+    expect(await racing.notify(alert!.alertId, 'Check the lobby')).toMatchObject({ ok: false, error: { code: 'AlertNotFound' } });
   });
 
   it('writes Error with the reason when the hub does not know the device, and never sends a command twice', async () => {

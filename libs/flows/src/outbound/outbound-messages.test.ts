@@ -142,10 +142,24 @@ describe('OutboundMessages', () => {
     expect(s.queue.activeCount).toBe(0);
   });
 
-  it('dead-letters a registration for device records the CRM does not have, with the reason', async () => {
+  it('dead-letters a registration for device records the CRM does not have, naming them, and writes the results of the others', async () => {
     const s = await setup();
+    await s.crm.upsertDevice(
+      aCrmDevice({
+        deviceRecordId: 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6',
+        deviceId: '',
+        name: 'Lobby thermostat',
+        registrationStatus: RegistrationStatus.InProgress,
+      }),
+    );
     await s.deliver('m1', cfs('remote-execution-context.register-devices.json'));
-    expect(await s.queue.peekDeadLetters(1)).toMatchObject([{ messageId: 'm1', reason: 'CrmNotFound' }]);
+    expect(await s.queue.peekDeadLetters(1)).toMatchObject([
+      { messageId: 'm1', reason: 'DeviceNotFound', description: expect.stringContaining('0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d') },
+    ]);
+    expect(await s.crm.getDevice('d1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6')).toMatchObject({
+      deviceId: 'thermostat-1',
+      registrationStatus: RegistrationStatus.Registered,
+    });
   });
 
   it('sends a Create with msdyn_sendtoallconnecteddevices to each connected device under its own message id, once however often it is delivered', async () => {

@@ -117,10 +117,14 @@ export class OutboundMessages {
     switch (m.kind) {
       case 'command-created':
         return this.commandCreated(m.command, correlationId);
-      case 'register-devices':
-        if (m.ambiguous !== undefined) await this.deps.registrations.registerAmbiguous(m.ambiguous, correlationId);
-        else await this.deps.registrations.register(m.devices, correlationId);
-        return complete;
+      case 'register-devices': {
+        const registered =
+          m.ambiguous !== undefined
+            ? await this.deps.registrations.registerAmbiguous(m.ambiguous, correlationId)
+            : await this.deps.registrations.register(m.devices, correlationId);
+        // The others' results are written; a request naming records the CRM does not hold cannot succeed on a retry.
+        return registered.ok ? complete : deadLetter(registered.error.code, registered.error.message);
+      }
       case 'device-updated':
         return this.deviceUpdated(m.update, correlationId);
       case 'pull-device-data': {

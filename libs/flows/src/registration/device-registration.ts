@@ -2,13 +2,21 @@
 import { err, isHubDeviceId, ok, RegistrationStatus, type CodedError, type Result } from '@fieldlink/domain';
 import {
   alignCommaJoined,
+  deviceRecordsNotFound,
   type AmbiguousRegistration,
   type CrmDevicesPort,
+  type DeviceRecordsNotFound,
   type DeviceRegistration,
   type DeviceRegistryPort,
   type LogPort,
   type RegistrationResult,
 } from '@fieldlink/ports';
+
+/**
+ * Each device's result, all written onto their CRM devices; or `DeviceNotFound` naming the device
+ * records the CRM does not hold (the other results are written, and the hub registration stands).
+ */
+export type Registered = Result<RegistrationResult[], DeviceRecordsNotFound>;
 
 /** One device to register: its hub id, its CRM record, and what its twin should carry. */
 export interface DeviceToRegister {
@@ -30,12 +38,15 @@ export interface DeviceRegistrationsDeps {
  * properties (settings), and each one's result goes back onto its CRM device: Registered, or
  * Error with the message; `msdyn_deviceid` is written too. A device id the hub would refuse is
  * answered with Error without asking the hub. Registration is idempotent (a device that exists
- * is enabled and updated), so the whole request can run again after a failure.
+ * is enabled and updated), so the whole request can run again after a failure. A device record
+ * the CRM does not hold when its result is written (a request naming a record that is not there,
+ * or one deleted meanwhile) is logged and answered as the `DeviceNotFound` error naming every such
+ * record; the others' results are written all the same, and the caller decides what it means.
  */
 export class DeviceRegistrations {
   constructor(private readonly deps: DeviceRegistrationsDeps) {}
 
-  async register(devices: readonly DeviceToRegister[], correlationId?: string): Promise<RegistrationResult[]> {
+  async register(devices: readonly DeviceToRegister[], correlationId?: string): Promise<Registered> {
     const valid = devices.filter((d) => isHubDeviceId(d.deviceId));
     const registrations: DeviceRegistration[] = valid.map((d) => ({
       deviceId: d.deviceId,
@@ -75,8 +86,9 @@ export class DeviceRegistrations {
         message: answer.existed ? 'Registered (the device existed; enabled and updated)' : 'Registered',
       };
     });
-    await this.deps.crm.writeRegistrationResults(results);
+    const written = await this.writeResults(results, correlationId);
     for (const r of results) {
+      if (!written.ok && written.error.deviceRecordIds.includes(r.deviceRecordId)) continue;
       this.deps.log[r.status === RegistrationStatus.Registered ? 'info' : 'warn']('device.registration', {
         correlationId: correlationId ?? r.deviceRecordId,
         deviceId: r.deviceId,
@@ -85,7 +97,23 @@ export class DeviceRegistrations {
         message: r.message,
       });
     }
-    return results;
+    return written.ok ? ok(results) : written;
+  }
+
+  /** Writes the results onto the CRM devices; each device the CRM does not hold is logged with what its result was. */
+  private async writeResults(results: readonly RegistrationResult[], correlationId: string | undefined): Promise<Result<void, DeviceRecordsNotFound>> {
+    const written = await this.deps.crm.writeRegistrationResults(results);
+    if (!written.ok) {
+      for (const r of results.filter((x) => written.error.deviceRecordIds.includes(x.deviceRecordId)))
+        this.deps.log.warn('device.registration-unrecorded', {
+          correlationId: correlationId ?? r.deviceRecordId,
+          deviceId: r.deviceId,
+          deviceRecordId: r.deviceRecordId,
+          status: r.status,
+          reason: `the CRM has no device record ${r.deviceRecordId} to write the result "${r.message}" onto`,
+        });
+    }
+    return written;
   }
 
   /**
@@ -93,9 +121,10 @@ export class DeviceRegistrations {
    * The record ids still tell the devices apart, so each device is read from the CRM and its
    * `msdyn_deviceid` (and name) located in the lists (`alignCommaJoined`: from the start, then
    * from the end). Each device found there is registered as usual; each other one gets Error on
-   * its CRM record naming the cause, and a record the CRM does not have is only logged.
+   * its CRM record naming the cause, and a record the CRM does not have when it is read is only
+   * logged (one deleted before its result is written is `DeviceNotFound`, as in `register`).
    */
-  async registerAmbiguous(request: AmbiguousRegistration, correlationId?: string): Promise<RegistrationResult[]> {
+  async registerAmbiguous(request: AmbiguousRegistration, correlationId?: string): Promise<Registered> {
     const records = await Promise.all(request.deviceRecordIds.map((id) => this.deps.crm.getDevice(id)));
     const deviceIds = alignCommaJoined(
       request.deviceIdsText,
@@ -142,9 +171,11 @@ export class DeviceRegistrations {
         ...(st === undefined ? {} : { settings: st }),
       });
     });
+    const missing: string[] = [];
     if (unresolved.length > 0) {
-      await this.deps.crm.writeRegistrationResults(unresolved);
-      for (const r of unresolved)
+      const written = await this.writeResults(unresolved, correlationId);
+      if (!written.ok) missing.push(...written.error.deviceRecordIds);
+      for (const r of unresolved.filter((x) => !missing.includes(x.deviceRecordId)))
         this.deps.log.warn('device.registration', {
           correlationId: correlationId ?? r.deviceRecordId,
           deviceId: r.deviceId,
@@ -153,15 +184,16 @@ export class DeviceRegistrations {
           message: r.message,
         });
     }
-    const registered = toRegister.length === 0 ? [] : await this.register(toRegister, correlationId);
-    return [...registered, ...unresolved];
+    const registered = toRegister.length === 0 ? ok([]) : await this.register(toRegister, correlationId);
+    if (!registered.ok) missing.push(...registered.error.deviceRecordIds);
+    return missing.length > 0 ? err(deviceRecordsNotFound(missing)) : ok([...(registered.ok ? registered.value : []), ...unresolved]);
   }
 
   /** The console's "register": the CRM device record as it is, registered in the hub. */
   async registerCrmDevice(deviceRecordId: string): Promise<Result<RegistrationResult, CodedError<'DeviceNotFound'>>> {
     const device = await this.deps.crm.getDevice(deviceRecordId);
     if (device === undefined) return err({ code: 'DeviceNotFound', message: `No IoT device record with id ${deviceRecordId}` });
-    const [result] = await this.register([
+    const registered = await this.register([
       {
         deviceRecordId,
         deviceId: device.deviceId,
@@ -170,6 +202,7 @@ export class DeviceRegistrations {
         ...(device.settings === undefined ? {} : { settings: device.settings }),
       },
     ]);
-    return ok(result!);
+    // Deleted between the read and the write of its result.
+    return registered.ok ? ok(registered.value[0]!) : registered;
   }
 }

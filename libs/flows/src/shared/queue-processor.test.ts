@@ -148,6 +148,8 @@ describe('QueueProcessor concurrency', () => {
       { concurrency: 4, maxWaitMs: 20 },
     );
     processor.start();
+    // Stopped however the test ends: a failed assertion leaves no receive loop running into the next test.
+    onTestFinished(() => processor.stop());
     await eventually(() => expect(done).toHaveLength(12));
     await processor.stop();
     expect(most).toBe(4);
@@ -192,9 +194,10 @@ describe('QueueProcessor concurrency', () => {
       { concurrency: 1, maxWaitMs: 20, abandonBackoff: { baseMs: 30, maxMs: 30 }, random: () => 0.5 },
     );
     processor.start();
+    // Stopped however the test ends: a failed assertion leaves no receive loop running into the next test.
+    onTestFinished(() => processor.stop());
     // The held message's timer must fire: a loop spinning on empty receives would starve it for ever.
     await eventually(() => expect([...completed].sort()).toEqual(['fails-once', 'fine']));
-    await processor.stop();
   });
 
   it('keeps the listeners on the abort signal it gives its receives bounded by what it holds, however many receives and held abandons', async () => {

@@ -59,6 +59,8 @@ describe('nx g @fieldlink/workspace:adapter, in a copy of the workspace', () => 
       { name: 'probe-registry', port: 'device-registry', suite: 'ProbeRegistryDeviceRegistry conforms to DeviceRegistryPort', endToEnd: false },
       { name: 'probe-stream', port: 'telemetry-intake', suite: 'ProbeStreamTelemetryIntake conforms to TelemetryIntakePort', endToEnd: false },
       { name: 'probe-hub', port: 'cloud-to-device', suite: 'ProbeHubCloudToDevice conforms to CloudToDevicePort', endToEnd: false },
+      { name: 'probe-history', port: 'crm-device-data', suite: 'ProbeHistoryCrmDeviceData conforms to CrmDeviceDataPort', endToEnd: false },
+      { name: 'probe-settings', port: 'crm-settings', suite: 'ProbeSettingsCrmSettings conforms to CrmSettingsPort', endToEnd: false },
     ];
     expect(made.map((m) => m.port).sort()).toEqual([...ADAPTER_PORTS].sort());
     for (const { name, port } of made) {
@@ -142,7 +144,7 @@ describe('the generators refuse what they cannot make, naming it', () => {
       "name must be kebab case (a-z, 0-9, single dashes), got 'Redis_Store'",
     );
     await expect(adapterGenerator(tree, { name: 'redis', port: 'crm-gateway' as 'rule-state-store' })).rejects.toThrow(
-      "no template for port 'crm-gateway'; expected one of rule-state-store, rejected-telemetry, status-store, reference-data, device-registry, message-queue, telemetry-intake, cloud-to-device",
+      "no template for port 'crm-gateway'; expected one of rule-state-store, rejected-telemetry, status-store, reference-data, device-registry, message-queue, telemetry-intake, cloud-to-device, crm-device-data, crm-settings",
     );
     await adapterGenerator(tree, { name: 'redis', port: 'rule-state-store' });
     await expect(adapterGenerator(tree, { name: 'redis', port: 'rule-state-store' })).rejects.toThrow('libs/adapters/redis exists already');

@@ -1,5 +1,7 @@
 import { addProjectConfiguration, formatFiles, joinPathFragments, names, type Tree } from '@nx/devkit';
 import { cloudToDeviceTemplate } from './templates/cloud-to-device.js';
+import { crmDeviceDataTemplate } from './templates/crm-device-data.js';
+import { crmSettingsTemplate } from './templates/crm-settings.js';
 import { deviceRegistryTemplate } from './templates/device-registry.js';
 import { messageQueueTemplate } from './templates/message-queue.js';
 import { referenceDataTemplate } from './templates/reference-data.js';
@@ -35,6 +37,8 @@ const PORTS = {
   'message-queue': messageQueueTemplate,
   'telemetry-intake': telemetryIntakeTemplate,
   'cloud-to-device': cloudToDeviceTemplate,
+  'crm-device-data': crmDeviceDataTemplate,
+  'crm-settings': crmSettingsTemplate,
 } satisfies Record<string, PortTemplate>;
 
 export type PortKey = keyof typeof PORTS;
