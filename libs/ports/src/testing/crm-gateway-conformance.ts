@@ -372,12 +372,7 @@ function commandsTests(open: () => Promise<CrmCommandsUnderTest>): void {
 
     it('writes a status change back to the command', async () => {
       const { crm } = await open();
-      const { commandId } = await crm.createCommand({
-        commandId: newGuid(),
-        name: 'Reset Thermostat',
-        message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
-        deviceId: uniqueDeviceId('thermostat'),
-      });
+      const { commandId } = await aResetCommandIn(crm);
       await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
       expect(await crm.getCommand(commandId)).toMatchObject({ state: 'sent', cfsStatus: CfsCommandStatus.Sent });
       await crm.updateCommandStatus(commandId, {
@@ -414,12 +409,7 @@ function commandsTests(open: () => Promise<CrmCommandsUnderTest>): void {
 
     it('applies a conditional status write while the command is still in the state the caller read', async () => {
       const { crm } = await open();
-      const { commandId } = await crm.createCommand({
-        commandId: newGuid(),
-        name: 'Reset Thermostat',
-        message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
-        deviceId: uniqueDeviceId('thermostat'),
-      });
+      const { commandId } = await aResetCommandIn(crm);
       expect(
         await crm.updateCommandStatus(
           commandId,
@@ -440,12 +430,7 @@ function commandsTests(open: () => Promise<CrmCommandsUnderTest>): void {
 
     it('refuses a conditional status write, naming the state found and leaving the record alone, when another write moved the command first', async () => {
       const { crm } = await open();
-      const { commandId } = await crm.createCommand({
-        commandId: newGuid(),
-        name: 'Reset Thermostat',
-        message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
-        deviceId: uniqueDeviceId('thermostat'),
-      });
+      const { commandId } = await aResetCommandIn(crm);
       await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent, statusReason: 'Sent to the device' });
       const read = await crm.getCommand(commandId);
       // Between this reader's read and its write, the hub's feedback moves the command on.
@@ -465,12 +450,7 @@ function commandsTests(open: () => Promise<CrmCommandsUnderTest>): void {
 
     it('lets exactly one of two conditional writes from the same state apply, the other finding the winner’s state', async () => {
       const { crm } = await open();
-      const { commandId } = await crm.createCommand({
-        commandId: newGuid(),
-        name: 'Reset Thermostat',
-        message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
-        deviceId: uniqueDeviceId('thermostat'),
-      });
+      const { commandId } = await aResetCommandIn(crm);
       await crm.updateCommandStatus(commandId, { state: 'sent', cfsStatus: CfsCommandStatus.Sent });
       const [delivered, rejected] = await Promise.all([
         crm.updateCommandStatus(
@@ -691,54 +671,44 @@ function settingsTests(open: () => Promise<CrmSettingsUnderTest>): void {
   });
 }
 
-/** What every CrmDevicesPort adapter must do: customer assets and devices read back as written, found by hub id (a `'` in it plain data), registration results written onto their devices, and `DeviceNotFound` naming the devices it does not hold. */
-export function crmDevicesConformance(adapterName: string, factory: () => Promise<CrmDevicesUnderTest>): void {
-  describe(`${adapterName} conforms to CrmDevicesPort`, () => {
-    devicesTests(opener(factory));
+/** A Reset Thermostat command of its own id, for a device of its own. */
+const aResetCommandIn = (crm: CrmCommandsPort) =>
+  crm.createCommand({
+    commandId: newGuid(),
+    name: 'Reset Thermostat',
+    message: '{"CommandName":"Reset Thermostat","Parameters":{}}',
+    deviceId: uniqueDeviceId('thermostat'),
   });
+
+/** A role's suite as a function of the adapter's name and harness factory. */
+function roleConformance<H extends { dispose(): Promise<void> }>(port: string, tests: (open: () => Promise<H>) => void) {
+  return (adapterName: string, factory: () => Promise<H>): void => {
+    describe(`${adapterName} conforms to ${port}`, () => {
+      tests(opener(factory));
+    });
+  };
 }
+
+/** What every CrmDevicesPort adapter must do: customer assets and devices read back as written, found by hub id (a `'` in it plain data), registration results written onto their devices, and `DeviceNotFound` naming the devices it does not hold. */
+export const crmDevicesConformance = roleConformance<CrmDevicesUnderTest>('CrmDevicesPort', devicesTests);
 
 /** What every CrmAlertsPort adapter must do: alerts created once per id or token, read back exactly, found newest first per device, patched, and `AlertNotFound` for a patch of an alert it does not hold. */
-export function crmAlertsConformance(adapterName: string, factory: () => Promise<CrmAlertsUnderTest>): void {
-  describe(`${adapterName} conforms to CrmAlertsPort`, () => {
-    alertsTests(opener(factory));
-  });
-}
+export const crmAlertsConformance = roleConformance<CrmAlertsUnderTest>('CrmAlertsPort', alertsTests);
 
 /** What every CrmCommandsPort adapter must do: commands created once per id, status writes (conditional ones atomic), `CommandNotFound` and `StateMoved` as values, listings newest first, and the commands in a state paged oldest first. */
-export function crmCommandsConformance(adapterName: string, factory: () => Promise<CrmCommandsUnderTest>): void {
-  describe(`${adapterName} conforms to CrmCommandsPort`, () => {
-    commandsTests(opener(factory));
-  });
-}
+export const crmCommandsConformance = roleConformance<CrmCommandsUnderTest>('CrmCommandsPort', commandsTests);
 
 /** What every CrmWorkPort adapter must do: one case and one work order per alert, however often asked. */
-export function crmWorkConformance(adapterName: string, factory: () => Promise<CrmWorkUnderTest>): void {
-  describe(`${adapterName} conforms to CrmWorkPort`, () => {
-    workTests(opener(factory));
-  });
-}
+export const crmWorkConformance = roleConformance<CrmWorkUnderTest>('CrmWorkPort', workTests);
 
 /** What every CrmDeviceCategoriesPort adapter must do: a device's type listed as its category, with the readings and commands the organisation defines. */
-export function crmDeviceCategoriesConformance(adapterName: string, factory: () => Promise<CrmDeviceCategoriesUnderTest>): void {
-  describe(`${adapterName} conforms to CrmDeviceCategoriesPort`, () => {
-    deviceCategoriesTests(opener(factory));
-  });
-}
+export const crmDeviceCategoriesConformance = roleConformance<CrmDeviceCategoriesUnderTest>('CrmDeviceCategoriesPort', deviceCategoriesTests);
 
 /** What every CrmDeviceDataPort adapter must do: pulled device data kept per device, newest first. */
-export function crmDeviceDataConformance(adapterName: string, factory: () => Promise<CrmDeviceDataUnderTest>): void {
-  describe(`${adapterName} conforms to CrmDeviceDataPort`, () => {
-    deviceDataTests(opener(factory));
-  });
-}
+export const crmDeviceDataConformance = roleConformance<CrmDeviceDataUnderTest>('CrmDeviceDataPort', deviceDataTests);
 
 /** What every CrmSettingsPort adapter must do: the command property names of the IoT settings record, CFS's defaults where it has none. */
-export function crmSettingsConformance(adapterName: string, factory: () => Promise<CrmSettingsUnderTest>): void {
-  describe(`${adapterName} conforms to CrmSettingsPort`, () => {
-    settingsTests(opener(factory));
-  });
-}
+export const crmSettingsConformance = roleConformance<CrmSettingsUnderTest>('CrmSettingsPort', settingsTests);
 
 /** The whole gateway as every role's harness: it makes the related records itself. */
 const asEveryRole = (h: CrmGatewayUnderTest) => ({
