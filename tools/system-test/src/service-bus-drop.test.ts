@@ -62,12 +62,16 @@ describe('Service Bus stand-in: a dropped connection under running queue process
     cleanup.push(() => sender.close());
     cleanup.push(() => alertSender.close());
 
-    // Both processors read (their receivers hold link credit) before the fault.
+    // Both processors read (their receivers hold link credit) before the fault, and have settled
+    // what they handled: a completion still on its way when the connection drops is lost with it,
+    // and the message comes back when its lock lapses, as with Service Bus (at-least-once).
     await sender.send([{ messageId: 'before', body: text.encode('1') }]);
     await alertSender.send([{ messageId: 'alert-before', body: text.encode('1') }]);
     await eventually(() => {
       expect(handled.get(outbound.name)).toEqual(['before (delivery 1)']);
       expect(handled.get(alerts.name)).toEqual(['alert-before (delivery 1)']);
+      expect(standin.counts(outbound.name)).toEqual({ active: 0, deadLetters: 0, locked: 0 });
+      expect(standin.counts(alerts.name)).toEqual({ active: 0, deadLetters: 0, locked: 0 });
     }, 20_000);
 
     expect(standin.dropConnections()).toBeGreaterThanOrEqual(4);
