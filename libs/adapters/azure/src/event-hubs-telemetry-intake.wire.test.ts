@@ -192,6 +192,8 @@ describe('EventHubsTelemetryIntake, a connection dropped while it subscribes', (
     const intake = new EventHubsTelemetryIntake({
       auth: { connectionString: standin.connectionString(hubName).replace(`127.0.0.1:${target}`, `127.0.0.1:${port}`) },
       checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
+      // Every partition claimed at once (the default claims one per 10 s cycle).
+      loadBalancing: { strategy: 'greedy', updateIntervalInMs: 500 },
       // The SDK's own retries off, so that what the adapter does shows.
       retry: { maxRetries: 0 },
       retryDelayMs: 50,
@@ -207,7 +209,7 @@ describe('EventHubsTelemetryIntake, a connection dropped while it subscribes', (
     expect(warned.length).toBeGreaterThanOrEqual(1);
     expect(warned[0]).toMatchObject({ consumerGroup: 'rulescg', attempt: 1, of: 6, retryInMs: 25 });
     standin.appendFromDevice(hubName, 'thermostat-1', new TextEncoder().encode('{"DeviceID":"thermostat-1"}'));
-    await eventually(() => expect(received).toHaveLength(1));
+    await eventually(() => expect(received).toHaveLength(1), 30_000);
   });
 
   it('gives up after subscribeAttempts tries, with the last failure', async () => {
