@@ -92,16 +92,12 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
       try {
         return await this.subscribeOnce(consumerGroup, handler, options);
       } catch (error) {
-        if (error instanceof ConsumerGroupNotFoundError || !mayPass(error) || attempt + 1 >= attempts) throw error;
+        if (error instanceof ConsumerGroupNotFoundError) throw error;
+        const failed = scrubbed(`Subscribing to telemetry with consumer group '${consumerGroup}' failed`, error, this.secrets);
+        if (!mayPass(error) || attempt + 1 >= attempts) throw failed;
         const retryInMs = retryDelay(backoff, attempt, this.options.random ?? Math.random);
-        this.log.warn('telemetry-intake.subscribe-failed', {
-          consumerGroup,
-          attempt: attempt + 1,
-          of: attempts,
-          retryInMs,
-          error: error instanceof Error ? error.message : String(error),
-        });
-        await new Promise((resolve) => setTimeout(resolve, retryInMs));
+        this.log.warn('telemetry-intake.subscribe-failed', { consumerGroup, attempt: attempt + 1, of: attempts, retryInMs, error: failed.message });
+        await pause(retryInMs, () => false);
       }
     }
   }
@@ -212,11 +208,9 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
         },
       );
     } catch (error) {
+      // What failed goes to `subscribe` as it came, to be judged and scrubbed there.
       await made?.close().catch(() => undefined);
-      if (error instanceof ConsumerGroupNotFoundError) throw error;
-      const failed = scrubbed(`Subscribing to telemetry with consumer group '${consumerGroup}' failed`, error, this.secrets);
-      if (!mayPass(error)) Object.assign(failed, { mayPass: false });
-      throw failed;
+      throw error;
     }
     return {
       close: async () => {
@@ -425,15 +419,14 @@ async function pause(ms: number, stop: () => boolean): Promise<void> {
 }
 
 /**
- * Whether a failed set-up may succeed when tried again: not when the SDK (or this adapter) says
- * it will not (`retryable: false`, as for a refused credential or an entity that does not exist),
+ * Whether a failed set-up may succeed when tried again: not when the SDK says it will not (`retryable: false`, as for a refused credential or an entity that does not exist),
  * nor for a host name that does not resolve; anything else, such as a dropped connection (which
  * the SDK may report as a bare "Unknown error encountered."), may pass.
  */
 function mayPass(error: unknown): boolean {
   if (typeof error !== 'object' || error === null) return true;
-  const e = error as { retryable?: unknown; mayPass?: unknown; code?: unknown; cause?: unknown };
-  if (e.mayPass === false || e.retryable === false) return false;
+  const e = error as { retryable?: unknown; code?: unknown; cause?: unknown };
+  if (e.retryable === false) return false;
   if (e.code === 'ENOTFOUND' || e.code === 'UnauthorizedError' || e.code === 'MessagingEntityNotFoundError') return false;
   return e.cause === undefined || e.cause === error ? true : mayPass(e.cause);
 }
