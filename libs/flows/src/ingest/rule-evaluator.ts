@@ -132,9 +132,18 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsRuleState> {
     return this.queryFor(rules).evaluateWith(state, event, deviceType);
   }
 
-  /** Forgets what can no longer suppress, as `CfsAlertQuery.prune` does, visiting only the seconds that passed. */
+  /**
+   * Forgets what can no longer suppress, as `CfsAlertQuery.prune` does, visiting only the seconds
+   * that passed; raises nothing (the CFS query raises nothing on time alone). It forgets by the
+   * time of the readings read, never by `now` beyond them: the watermark follows the clock once
+   * the intake says the partition has caught up, but an intake knows what the hub holds only as
+   * of its last delivery, and a reading held back (a delayed delivery, a dropped link) may still
+   * come from before `now`. The query must suppress it as it would have; a partition's readings
+   * come in enqueued order, so none still to come is older than the newest read.
+   */
   advance(state: CfsRuleState, now: number): ThresholdAlert[] {
-    state.prune(now);
+    const newest = state.newestOver();
+    if (newest !== undefined) state.prune(Math.min(now, newest));
     return [];
   }
 

@@ -322,6 +322,22 @@ describe('TelemetryIngest watermark: idle time moves a partition only once it ha
     expect(raised).toMatchObject([{ ruleOutput: 'DeviceSilent', time: T + 120_000 }]);
   });
 
+  it('in CFS mode, a clock that ran ahead of a reading still held back forgets nothing that reading needs: it is suppressed as the CFS query suppresses it', async () => {
+    let now = T + 1_000;
+    const { ingest, alertsQueue } = setup({ clock: { now: () => now } });
+    // An Event Hubs consumer knows what the hub holds only as of its last delivery: while deliveries are held, it says caught up.
+    let handedOver = 0;
+    const claim = context(() => handedOver);
+    await ingest.ingestBatch([envelope(reading('a', 86), T, 0)], claim);
+    now = T + 100_000;
+    expect(await ingest.advanceIdle([claim])).toEqual([]);
+    // Enqueued 30 s after `a`, delivered 70 s later: within the minute of `a`, so the CFS query raises nothing for it.
+    await ingest.ingestBatch([envelope(reading('b', 86), T + 30_000, 1)], claim);
+    handedOver = 1;
+    await ingest.ingestBatch([envelope(reading('c', 86), T + 95_000, 2)], claim);
+    expect(await alertTokens(alertsQueue)).toEqual(['a', 'c']);
+  });
+
   it('a restarted process restores a partition the intake holds but hands nothing of, and notices its silent device', async () => {
     let now = T + 1_000;
     const first = setup({ evaluator: silentRule(), clock: { now: () => now } });

@@ -58,6 +58,8 @@ export class SuppressionMemory implements CfsSuppressionMemory {
   private removed = new Set<string>();
   /** Changes taken by `unsaved` and not yet `saved` (their commit is running, or failed). */
   private pending: SuppressionChanges | undefined;
+  /** The newest time ever remembered: a reading read, so no reading still to come is older. */
+  private newest = -Infinity;
 
   get size(): number {
     return this.live;
@@ -90,6 +92,7 @@ export class SuppressionMemory implements CfsSuppressionMemory {
       this.unfile(entry);
     }
     this.timeOf[entry] = time;
+    if (time > this.newest) this.newest = time;
     this.file(entry);
     if (this.removed.size > 0) this.removed.delete(cfsSuppressionKey(deviceId, readingType, reading));
     if (this.changedIn[entry] !== this.generation) {
@@ -107,6 +110,16 @@ export class SuppressionMemory implements CfsSuppressionMemory {
   /** Forgets what can no longer suppress at `now` (as `CfsAlertQuery.prune`), reading only the seconds that passed. */
   prune(now: number): void {
     for (const entry of this.expiredBy(now)) this.remove(entry);
+  }
+
+  /** A reading over its threshold at `time` was read (its entry may be gone already): no reading still to come is older. */
+  noteNewest(time: number): void {
+    if (time > this.newest) this.newest = time;
+  }
+
+  /** The newest time this memory was told of (kept when its entry is forgotten); undefined before the first. */
+  newestOver(): number | undefined {
+    return this.newest === -Infinity ? undefined : this.newest;
   }
 
   /** The keys whose time is at least the suppression window before `now`, with their time. */
@@ -261,7 +274,16 @@ export class SuppressionView implements CfsSuppressionMemory {
   /** Keys the batch set (time) or forgot (null), in the order first changed. */
   private readonly changed = new Map<string, { readonly deviceId: string; readonly readingType: string; readonly reading: number; time: number | null }>();
 
+  /** The newest time the batch remembered. */
+  private newest = -Infinity;
+
   constructor(readonly committed: SuppressionMemory) {}
+
+  /** As `SuppressionMemory.newestOver`, with the batch's changes. */
+  newestOver(): number | undefined {
+    const newest = Math.max(this.committed.newestOver() ?? -Infinity, this.newest);
+    return newest === -Infinity ? undefined : newest;
+  }
 
   lastOver(deviceId: string, readingType: string, reading: number): number | undefined {
     if (this.changed.size === 0) return this.committed.lastOver(deviceId, readingType, reading);
@@ -293,10 +315,13 @@ export class SuppressionView implements CfsSuppressionMemory {
       if (change.time === null) this.committed.forget(change.deviceId, change.readingType, change.reading);
       else this.committed.rememberOver(change.deviceId, change.readingType, change.reading, change.time);
     }
+    if (this.newest !== -Infinity) this.committed.noteNewest(this.newest);
     this.changed.clear();
+    this.newest = -Infinity;
   }
 
   private change(deviceId: string, readingType: string, reading: number, time: number | null): void {
+    if (time !== null && time > this.newest) this.newest = time;
     const key = cfsSuppressionKey(deviceId, readingType, reading);
     const change = this.changed.get(key);
     if (change === undefined) this.changed.set(key, { deviceId, readingType, reading, time });
