@@ -1,6 +1,13 @@
 import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
 import { loadRuleSet, THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { decodeCfsAlertMessage, silentLog, type TelemetryEnvelope, type TelemetryPartitionContext } from '@fieldlink/ports';
+import {
+  decodeCfsAlertMessage,
+  RuleStateError,
+  silentLog,
+  type RuleStateStorePort,
+  type TelemetryEnvelope,
+  type TelemetryPartitionContext,
+} from '@fieldlink/ports';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { runRulesOffline, type RulesFile } from './offline-rules.js';
@@ -311,5 +318,141 @@ describe('TelemetryIngest on event time (property)', () => {
     };
     const { alerts } = await ingestRun(recording, rulesOf('cfs'), { sizes: [1], between: ['tick'], timing: 'late' });
     expect([...alerts.values()].map((a) => a.eventToken).sort()).toEqual(['e0', 'e2']);
+  });
+});
+
+/**
+ * A rule state store as Blob storage keeps one for each instance (`BlobRuleStateStore`): a save
+ * is conditional on the version this instance last read or wrote of the key, so it refuses to
+ * overwrite what another instance saved since.
+ */
+class VersionedStores {
+  private readonly storage = new Map<string, { version: number; json: string }>();
+
+  forInstance(): RuleStateStorePort {
+    const known = new Map<string, number>();
+    return {
+      load: async (key) => {
+        const stored = this.storage.get(key);
+        known.set(key, stored?.version ?? 0);
+        return stored === undefined ? undefined : (JSON.parse(stored.json) as unknown);
+      },
+      save: async (key, snapshot) => {
+        const current = this.storage.get(key)?.version ?? 0;
+        const seen = known.get(key);
+        if (seen !== undefined && seen !== current) throw RuleStateError.conflict(key);
+        this.storage.set(key, { version: current + 1, json: JSON.stringify(snapshot) });
+        known.set(key, current + 1);
+      },
+    };
+  }
+}
+
+type TwoInstanceStep = { readonly op: 'read' | 'commit' | 'claim'; readonly instance: 0 | 1; readonly size: number };
+const twoInstanceStepArbitrary: fc.Arbitrary<TwoInstanceStep> = fc.record({
+  op: fc.constantFrom<TwoInstanceStep['op']>('read', 'read', 'read', 'commit', 'commit', 'claim'),
+  instance: fc.constantFrom<0 | 1>(0, 1),
+  size: fc.integer({ min: 1, max: 2 }),
+});
+
+/** One partition's readings, dense in repeats of the same reading within the minute, where the suppression memory decides. */
+const partitionRecordingArbitrary: fc.Arbitrary<Recording> = fc
+  .array(
+    fc.record({
+      device: fc.constantFrom('thermostat-1', 'thermostat-3'),
+      gapMs: fc.integer({ min: 0, max: 30_000 }),
+      temperature: fc.constantFrom(60, 72, 86),
+    }),
+    {
+      minLength: 1,
+      maxLength: 40,
+    },
+  )
+  .map((steps) => {
+    let time = T;
+    const lines: string[] = [];
+    const envelopes: TelemetryEnvelope[] = [];
+    steps.forEach((s, i) => {
+      time += s.gapMs;
+      const message = { DeviceID: s.device, EventToken: `e${i}`, Temperature: s.temperature };
+      envelopes.push({
+        body: new TextEncoder().encode(JSON.stringify(message)),
+        connectionDeviceId: s.device,
+        enqueuedTime: time,
+        partitionId: '0',
+        sequenceNumber: i,
+      });
+      lines.push(JSON.stringify({ ...message, EventEnqueuedUtcTime: new Date(time).toISOString() }));
+    });
+    return { lines, envelopes };
+  });
+
+describe('TelemetryIngest with two instances reading one partition (property)', () => {
+  it('property: in CFS mode, two instances that each claim, read and commit one partition in any interleaving (its ownership moving while both still read) raise exactly the alerts of the offline evaluation, none other', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        partitionRecordingArbitrary,
+        fc.array(twoInstanceStepArbitrary, { minLength: 1, maxLength: 60 }),
+        async ({ envelopes, lines }, steps) => {
+          const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 7 * 24 * 3_600_000 });
+          const stores = new VersionedStores();
+          const statusStore = new InMemoryStatusStore();
+          let mark = -1;
+          const instances = [0, 1].map(() => ({
+            ingest: new TelemetryIngest({
+              referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+              alertsQueue,
+              rejected: new InMemoryRejectedTelemetry(),
+              statusStore,
+              ruleStateStore: stores.forInstance(),
+              log: silentLog,
+              defaultDeviceType: 'Thermostat',
+              commitIntervalMs: 3_600_000 * 24 * 365,
+            }),
+            claim: undefined as TelemetryPartitionContext | undefined,
+            position: 0,
+          }));
+          // A claim reads from the consumer group's checkpoint, with a context of its own.
+          const claim = (x: (typeof instances)[number]): void => {
+            x.claim = { partitionId: '0', checkpoint: async (through) => void (mark = Math.max(mark, through.sequenceNumber)) };
+            x.position = mark + 1;
+          };
+          // A failed batch is handed again; a failed commit is tried again later.
+          const read = async (x: (typeof instances)[number], size: number): Promise<void> => {
+            if (x.claim === undefined || x.position >= envelopes.length) return;
+            const batch = envelopes.slice(x.position, x.position + size);
+            const handled = await x.ingest.handleBatch(batch, x.claim).then(
+              () => true,
+              () => false,
+            );
+            if (handled) x.position += batch.length;
+          };
+          // Both claim it at first: the ownership is moving.
+          claim(instances[0]!);
+          claim(instances[1]!);
+          for (const step of steps) {
+            const x = instances[step.instance]!;
+            if (step.op === 'claim') claim(x);
+            if (step.op === 'read') await read(x, step.size);
+            if (step.op === 'commit') await x.ingest.flush().catch(() => undefined);
+          }
+          // In the end one instance claims the partition once more and reads it to its end.
+          const last = instances[0]!;
+          claim(last);
+          for (let tries = 0; last.position < envelopes.length && tries < 10 * envelopes.length + 10; tries++) await read(last, 4);
+          expect(last.position).toBe(envelopes.length);
+
+          const raised = new Set<string>();
+          for (const message of await alertsQueue.receive({ maxMessages: 10_000, maxWaitMs: 0 })) {
+            const decoded = decodeCfsAlertMessage(message.body);
+            if (!decoded.ok) throw new Error(JSON.stringify(decoded.error));
+            for (const { alert } of decoded.value) raised.add(keyOf(alert));
+          }
+          const offline = await runRulesOffline(rulesOf('cfs'), lines, { deviceType: 'Thermostat' });
+          expect([...raised].sort()).toEqual([...new Set(offline.alerts.map(keyOf))].sort());
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });

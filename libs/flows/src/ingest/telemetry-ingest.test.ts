@@ -474,7 +474,7 @@ describe('TelemetryIngest commits', () => {
     hub.cloudToDevice.close();
   });
 
-  it('lets a partition go when another instance saved its state since, and starts the next batch from what that one saved', async () => {
+  it('takes up the state another instance saved since when it is further along, and starts the next batch from it', async () => {
     const real = setup({ commitIntervalMs: 0 });
     let conflict = false;
     const ruleStateStore: RuleStateStorePort = {
@@ -493,11 +493,51 @@ describe('TelemetryIngest commits', () => {
     await other.handleBatch([envelope(reading('b', 61), T + 2_000, 1), envelope(reading('f', 62), T + 3_000, 5)]);
     conflict = true;
     await expect(ingest.handleBatch([envelope(reading('b', 61), T + 2_000, 1)])).rejects.toThrow('changed by another writer');
-    expect(lines).toContain('ingest.partition-taken-over');
     conflict = false;
-    // The next batch here starts from the other instance's state: what it read is skipped.
+    // The next batch here starts from the other instance's state, which is further along: what it read is skipped.
     expect(await ingest.ingestBatch([envelope(reading('f', 62), T + 3_000, 5), envelope(reading('g', 63), T + 4_000, 6)])).toMatchObject({ skipped: 1 });
+    expect(lines).toContain('ingest.partition-taken-over');
     expect(await real.ruleStateStore.load('telemetry-ingest/0/journal/1')).toMatchObject({ lastSequence: 6 });
+  });
+
+  it('keeps what it holds when another instance saved a state behind it, so that no reading it read goes missing, and writes its state over the stored one', async () => {
+    // Found by the system run (seed 620586331): two instances read a partition while its ownership
+    // moved; one's commit met the other's older save, took that state up, and read on past the
+    // readings between, so a reading of a second before was missing from its suppression memory.
+    const real = setup({ commitIntervalMs: 3_600_000 });
+    let conflict = false;
+    const ruleStateStore: RuleStateStorePort = {
+      load: (key) => real.ruleStateStore.load(key),
+      save: async (key, snapshot) => {
+        if (conflict) {
+          conflict = false;
+          throw RuleStateError.conflict(key);
+        }
+        await real.ruleStateStore.save(key, snapshot);
+      },
+    };
+    const lines: string[] = [];
+    const log = { ...silentLog, warn: (event: string) => void lines.push(event) };
+    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore, log });
+    await ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);
+    await ingest.flush();
+    // Another instance claims the partition too, reads sequence number 1 and saves.
+    await new TelemetryIngest({ ...real.deps, commitIntervalMs: 0 }).handleBatch([envelope(reading('b', 60), T + 2_000, 1)]);
+    // This one reads on: 72.1 raises an alert. Its commit (on its timer, not a batch's) meets the other's save.
+    await ingest.handleBatch([envelope(reading('b', 60), T + 2_000, 1), envelope(reading('c', 72.1), T + 3_000, 2)]);
+    conflict = true;
+    await expect(ingest.flush()).rejects.toThrow('changed by another writer');
+    // Its intake reads on after what it read: the same reading a second later is suppressed, as CFS does.
+    await ingest.handleBatch([envelope(reading('d', 72.1), T + 4_000, 3)]);
+    expect(await alertTokens(real.alertsQueue)).toEqual(['c']);
+    expect(lines).toContain('ingest.partition-state-rebased');
+    await ingest.flush();
+    // A restart from the store holds every reading through 3.
+    const restarted = new TelemetryIngest({ ...real.deps });
+    expect(await restarted.ingestBatch([envelope(reading('d', 72.1), T + 4_000, 3), envelope(reading('e', 72.1), T + 5_000, 4)])).toMatchObject({
+      skipped: 1,
+      alerts: [],
+    });
   });
 
   it.each([

@@ -132,7 +132,10 @@ export class PartitionStateJournal {
   kindDue(position: JournalPosition): 'checkpoint' | 'entry' {
     const { epoch, entries, journaledRecords, checkpointRecords } = position;
     // No checkpoint to follow yet (a new partition, or state restored from the whole-state format), or one is due.
-    return epoch === undefined || entries >= this.maxJournalEntries || journaledRecords >= Math.max(checkpointRecords, MIN_RECORDS_BEFORE_CHECKPOINT)
+    return epoch === undefined ||
+      position.rebase === true ||
+      entries >= this.maxJournalEntries ||
+      journaledRecords >= Math.max(checkpointRecords, MIN_RECORDS_BEFORE_CHECKPOINT)
       ? 'checkpoint'
       : 'entry';
   }
@@ -158,15 +161,30 @@ export class PartitionStateJournal {
       const epoch = this.ids.newId();
       const slot = position.slot === 0 ? 1 : 0;
       const key = this.checkpointKey(partitionId);
+      // Over another instance's copy: the parts this writes may be ones it wrote, so they are read again first (a store writes only over what it read last).
+      if (position.rebase === true) for (let k = 1; k < parts.length; k++) await this.store.load(`${key}/part/${slot}/${k}`);
       await this.saveParts(`${key}/part/${slot}`, parts, { epoch });
       await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(parts[0]!) });
+      await this.readAhead(partitionId, 0);
       return { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: records };
     }
     const { epoch, entries, journaledRecords } = position;
     const key = this.entryKey(partitionId, entries);
     await this.saveParts(`${key}/part`, parts, { epoch, index: entries });
     await this.store.save(key, { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...head(parts[0]!) });
+    await this.readAhead(partitionId, entries + 1);
     return { ...position, entries: entries + 1, journaledRecords: journaledRecords + records };
+  }
+
+  /**
+   * Reads the key of the entry the next commit writes, now, so that the store writes it only over
+   * what it holds now (an entry left from an earlier checkpoint, or none). A store writes a key it
+   * never read unconditionally: another instance that took the partition over could write that
+   * entry meanwhile and have it overwritten, and the chain would mix two writers' changes. Read
+   * now, that instance's entry makes the next save fail with `RuleStateConflict` instead.
+   */
+  private async readAhead(partitionId: string, index: number): Promise<void> {
+    await this.store.load(this.entryKey(partitionId, index));
   }
 
   /** Parts 1… of a checkpoint or entry (part 0 goes in its own key), a write at a time. */

@@ -17,6 +17,11 @@ export interface JournalPosition {
   /** Records (windows, devices) those entries hold, and the checkpoint holds. */
   readonly journaledRecords: number;
   readonly checkpointRecords: number;
+  /**
+   * The stored copy was written by another instance and is behind what this one holds: the next
+   * commit writes a checkpoint over it, after reading the keys it will replace again.
+   */
+  readonly rebase?: true;
 }
 
 /** The whole state of a partition, as stored in a checkpoint. */
