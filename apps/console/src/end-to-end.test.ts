@@ -3,12 +3,13 @@ import { TOKENS } from '@fieldlink/ports';
 import { startConsoleServer, type WebServerHandle } from '@fieldlink/ui-console';
 import { launchTestBrowser, screenshotPath, type TestBrowser } from '@fieldlink/ui-console/testing';
 import { startSimulatorServer } from '@fieldlink/ui-thermostat-simulator';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { consoleServicesOf } from './console-services.js';
 
-let stack: LocalStack;
-let browser: TestBrowser;
-const servers: WebServerHandle[] = [];
+let stack: LocalStack | undefined;
+let simulatorServer: WebServerHandle | undefined;
+let consoleServer: WebServerHandle | undefined;
+let browser: TestBrowser | undefined;
 
 beforeAll(async () => {
   const config = parseConfig({ simulator: { devices: 3, drifting: 0, intervalMs: 500, heartbeatIntervalMs: 1000 } });
@@ -17,24 +18,32 @@ beforeAll(async () => {
   if (!created.ok) throw new Error(JSON.stringify(created.error));
   stack = created.value;
   await stack.start();
-  servers.push(await startSimulatorServer({ fleet: stack.fleet, port: 0 }));
-  servers.push(await startConsoleServer({ ...consoleServicesOf(stack.runtime), port: 0, refreshIntervalMs: 1000 }));
+  simulatorServer = await startSimulatorServer({ fleet: stack.fleet, port: 0 });
+  consoleServer = await startConsoleServer({ ...consoleServicesOf(stack.runtime), port: 0, refreshIntervalMs: 1000 });
   browser = await launchTestBrowser();
 });
 
+// Whatever the tests' outcome, each by its own handle, what started of it: the browser first (its
+// pages hold the servers' event streams open), then the servers, then the stack.
 afterAll(async () => {
   await browser?.close();
-  for (const server of servers) await server.close();
+  await simulatorServer?.close();
+  await consoleServer?.close();
   await stack?.stop();
 });
 
+/** A new page of the shared browser at `url`, closed when the test ends, whatever its outcome. */
+async function openPage(url: string) {
+  const page = await browser!.context.newPage();
+  onTestFinished(() => page.close());
+  await page.goto(url);
+  return page;
+}
+
 describe('simulator and console in chromium, over the whole loop', () => {
   it('a nudge over the threshold shows up as an alert in the console; Set Values from the console reaches the thermostat and its command is acknowledged', async () => {
-    const [simulatorServer, consoleServer] = servers as [WebServerHandle, WebServerHandle];
-    const simulator = await browser.context.newPage();
-    const consolePage = await browser.context.newPage();
-    await simulator.goto(simulatorServer.url);
-    await consolePage.goto(consoleServer.url);
+    const simulator = await openPage(simulatorServer!.url);
+    const consolePage = await openPage(consoleServer!.url);
     const card = simulator.locator('.card[data-device-id="thermostat-2"]');
     await card.waitFor();
     await consolePage.locator('#devices tr[data-device-id="thermostat-2"]').waitFor();
@@ -65,7 +74,7 @@ describe('simulator and console in chromium, over the whole loop', () => {
     await expect.poll(async () => Number(await card.locator('[data-field="temperature"]').innerText()), { timeout: 30_000 }).toBeLessThan(60);
 
     // The console shows the command's whole way: requested → sent → delivered → acknowledged.
-    const crm = stack.get(TOKENS.CrmGateway);
+    const crm = stack!.get(TOKENS.CrmGateway);
     const ours = (await crm.listCommands({ deviceId: 'thermostat-2' })).find((c) => c.message.includes('"55"'))!;
     expect(JSON.parse(ours.message)).toEqual({ CommandName: 'Set Values', Parameters: { Reading: { Temperature: '55', Humidity: '35' } } });
     const commandRow = consolePage.locator(`#commands tr[data-command-id="${ours.commandId}"]`);
@@ -74,16 +83,11 @@ describe('simulator and console in chromium, over the whole loop', () => {
 
     await simulator.screenshot({ path: await screenshotPath('simulator-after-set-values'), fullPage: true });
     await consolePage.screenshot({ path: await screenshotPath('console-after-set-values'), fullPage: true });
-    await simulator.close();
-    await consolePage.close();
   });
 
   it('pausing a thermostat in the simulator turns it Offline in the console (no heartbeat), and resuming brings it back Online', async () => {
-    const [simulatorServer, consoleServer] = servers as [WebServerHandle, WebServerHandle];
-    const simulator = await browser.context.newPage();
-    const consolePage = await browser.context.newPage();
-    await simulator.goto(simulatorServer.url);
-    await consolePage.goto(consoleServer.url);
+    const simulator = await openPage(simulatorServer!.url);
+    const consolePage = await openPage(consoleServer!.url);
     const connection = consolePage.locator('#devices tr[data-device-id="thermostat-3"] td').nth(1);
     await expect.poll(() => connection.innerText(), { timeout: 30_000 }).toBe('Online');
 
@@ -96,7 +100,5 @@ describe('simulator and console in chromium, over the whole loop', () => {
 
     await card.getByRole('button', { name: 'Resume' }).click();
     await expect.poll(() => connection.innerText(), { timeout: 30_000 }).toBe('Online');
-    await simulator.close();
-    await consolePage.close();
   });
 });

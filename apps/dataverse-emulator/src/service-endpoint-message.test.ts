@@ -115,7 +115,7 @@ describe('the IoT service endpoint of the emulator', () => {
         await outbound.send(messages);
       },
     });
-    emulator = await startDataverseEmulator({ outboundQueue: refusing, serviceEndpointRetry: { baseMs: 5, capMs: 20 } });
+    emulator = await startDataverseEmulator({ outboundQueue: refusing, serviceEndpointRetry: { baseMs: 5, maxMs: 20 } });
     const patch = (settings: string): Promise<Response> =>
       fetch(`${emulator!.webApiUrl}msdyn_iotdevices(${DEVICE})`, {
         method: 'PATCH',

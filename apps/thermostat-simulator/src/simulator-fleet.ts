@@ -1,6 +1,6 @@
 import { assemble, resolveToken, type FieldlinkConfig, type RuntimeOptions, type ConfigIssue } from '@fieldlink/composition';
-import type { Result } from '@fieldlink/domain';
-import { backoffDelay, sleep, type BackoffPolicy } from '@fieldlink/flows';
+import { backoffDelay, type BackoffPolicy, type Result } from '@fieldlink/domain';
+import { sleep } from '@fieldlink/flows';
 import { TOKENS, type DeviceClientPort, type DeviceRegistryPort, type LogPort } from '@fieldlink/ports';
 import { describeFleetError, ThermostatFleet } from '@fieldlink/ui-thermostat-simulator';
 
@@ -105,7 +105,7 @@ async function registerWithRetry(
       log.info('device.registered', { devices: pending.length });
       return;
     }
-    const waitMs = backoffDelay(retry, attempt);
+    const waitMs = backoffDelay(retry, attempt, Math.random);
     for (const f of failed.slice(0, 3))
       log.warn('device.registration-failed', { deviceId: f.deviceId, error: f.error, failed: failed.length, retryInMs: waitMs });
     pending = failed.map((f) => f.deviceId);
@@ -134,7 +134,7 @@ async function superviseConnections(fleet: ThermostatFleet, retry: BackoffPolicy
         failures.delete(device.deviceId);
         continue;
       }
-      const waitMs = backoffDelay(retry, state.attempts);
+      const waitMs = backoffDelay(retry, state.attempts, Math.random);
       failures.set(device.deviceId, { attempts: state.attempts + 1, nextAt: Date.now() + waitMs });
     }
   }

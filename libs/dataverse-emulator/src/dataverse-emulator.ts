@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { BackoffPolicy } from '@fieldlink/domain';
 import { ServiceEndpointMessageFormat, silentLog, type LogPort, type MessageQueuePort } from '@fieldlink/ports';
 import { executeBatch } from './batch-request.js';
 import { CFS_TABLES, stockTables } from './cfs-schema.js';
@@ -39,7 +40,7 @@ export interface DataverseEmulatorOptions {
   /** The size over which the endpoint strips a context (192 KB, as Dataverse); smaller only in tests. */
   readonly serviceEndpointMaxMessageBytes?: number;
   /** Back-off between tries of a service-endpoint message the outbound queue refused (default 1 s doubling to 30 s, full jitter). */
-  readonly serviceEndpointRetry?: { readonly baseMs: number; readonly capMs: number };
+  readonly serviceEndpointRetry?: BackoffPolicy;
   /**
    * Unmanaged solutions (zip files, or their bytes) imported into the organisation before it
    * serves: their columns are added to the stock tables, as importing them into Dynamics 365

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { backoffDelay, type BackoffPolicy } from '@fieldlink/domain';
 import {
   SERVICE_ENDPOINT_MESSAGE_MAX_BYTES,
   ServiceEndpointMessageFormat,
@@ -28,11 +29,13 @@ export interface ServiceEndpointSettings {
   readonly messageFormat: ServiceEndpointMessageFormat;
   /** The size over which the context is stripped (Dataverse: 192 KB). */
   readonly maxMessageBytes?: number;
-  /** Back-off between tries of a message the queue refused: full jitter, from `baseMs` doubling to `capMs` (1 s → 30 s). */
-  readonly retry?: { readonly baseMs: number; readonly capMs: number };
+  /** Back-off between tries of a message the queue refused: full jitter, from `baseMs` doubling to `maxMs` (1 s → 30 s). */
+  readonly retry?: BackoffPolicy;
   /** Randomness for the jitter, in [0, 1). */
   readonly random?: () => number;
 }
+
+const DEFAULT_RETRY: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000 };
 
 /** A message the queue refused, waiting for its next try: the same message (and message id) each time. */
 interface PendingPost {
@@ -204,9 +207,8 @@ export class IoTServiceEndpoint {
 
   private scheduleRetry(): void {
     if (this.stopped || this.retryRunning || this.retryTimer !== undefined || this.retrying.length === 0) return;
-    const { baseMs, capMs } = this.settings.retry ?? { baseMs: 1_000, capMs: 30_000 };
-    const tries = Math.max(1, this.retrying[0]!.tries);
-    const delayMs = Math.floor((this.settings.random ?? Math.random)() * Math.min(capMs, baseMs * 2 ** Math.min(tries - 1, 30)));
+    // The oldest message's first retry (one try made) is attempt 0; one not tried yet counts as that.
+    const delayMs = backoffDelay(this.settings.retry ?? DEFAULT_RETRY, this.retrying[0]!.tries - 1, this.settings.random ?? Math.random);
     this.retryTimer = setTimeout(() => {
       this.retryTimer = undefined;
       void this.retryPending();

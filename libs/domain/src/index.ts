@@ -1,6 +1,7 @@
 export * from './shared/result.js';
 export * from './shared/coded-error.js';
 export * from './shared/validation-issue.js';
+export * from './shared/backoff.js';
 export * from './devices/device-id.js';
 export * from './devices/device-type.js';
 export * from './devices/thermostat.js';

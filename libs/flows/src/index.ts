@@ -1,11 +1,12 @@
 // The flows of the CFS data-flow diagram, one folder per stage (docs/flows.md has the diagram
 // and the flow table).
 
-// Shared by the queue-driven flows: settlement of a message, retries, name-based ids.
+// Shared by the queue-driven flows: settlement of a message, retries, name-based ids. The
+// back-off they wait by is the domain's (`backoffDelay`).
 export * from './shared/settlement.js';
 export * from './shared/failure-settlement.js';
 export * from './shared/queue-processor.js';
-export * from './shared/backoff.js';
+export { sleep } from './shared/timers.js';
 export * from './shared/deterministic-id.js';
 
 // Flows 3–6: the stream processor (rules, per-minute aggregates, device health, alerts queue).

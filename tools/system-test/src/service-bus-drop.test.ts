@@ -2,7 +2,7 @@
 // sent after the drop must be handled once the clients have connected again, not delivered to a
 // link of the dropped connection, locked there until its lock lapses, and again, and again.
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { ServiceBusQueue } from '@fieldlink/adapter-azure';
 import { QueueProcessor } from '@fieldlink/flows';
 import { silentLog } from '@fieldlink/ports';
@@ -11,12 +11,11 @@ import { ServiceBusStandin } from '@fieldlink/azure-standins';
 
 const LOCK_MS = 4_000;
 const text = new TextEncoder();
-const cleanup: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
 
-/** The two queues an orchestrator reads (alerts and outbound), each with its processor handling 8 messages at once. */
+/**
+ * The two queues an orchestrator reads (alerts and outbound), each with its processor handling 8
+ * messages at once; each processor stops, then its queue closes, when the test ends.
+ */
 async function orchestratorQueues(standin: ServiceBusStandin) {
   const handled = new Map<string, string[]>();
   const processors: QueueProcessor[] = [];
@@ -44,7 +43,7 @@ async function orchestratorQueues(standin: ServiceBusStandin) {
     processor.start();
     queues.push(queue);
     processors.push(processor);
-    cleanup.push(async () => {
+    onTestFinished(async () => {
       await processor.stop();
       await queue.close();
     });
@@ -54,13 +53,14 @@ async function orchestratorQueues(standin: ServiceBusStandin) {
 
 describe('Service Bus stand-in: a dropped connection under running queue processors', () => {
   it('a message sent after the drop is handled at its first delivery, on both queues, and nothing stays locked by the dropped links', async () => {
+    // Each closes by its own handle when the test ends, whatever its outcome, the latest first.
     const standin = await new ServiceBusStandin().start();
-    cleanup.push(() => standin.stop());
+    onTestFinished(() => standin.stop());
     const { alerts, outbound, handled } = await orchestratorQueues(standin);
     const sender = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName: outbound.name });
     const alertSender = new ServiceBusQueue({ auth: { connectionString: standin.connectionString }, queueName: alerts.name });
-    cleanup.push(() => sender.close());
-    cleanup.push(() => alertSender.close());
+    onTestFinished(() => sender.close());
+    onTestFinished(() => alertSender.close());
 
     // Both processors read (their receivers hold link credit) before the fault, and have settled
     // what they handled: a completion still on its way when the connection drops is lost with it,

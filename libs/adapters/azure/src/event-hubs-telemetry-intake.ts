@@ -10,6 +10,7 @@ import {
 } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import type { TokenCredential } from '@azure/identity';
+import { backoffDelay } from '@fieldlink/domain';
 import {
   silentLog,
   type LogPort,
@@ -22,7 +23,7 @@ import {
 } from '@fieldlink/ports';
 import { AzureAdapterError, scrubbed, secretsOf } from './azure-auth.js';
 import { blobService, type BlobAuth } from './blob-auth.js';
-import { retryDelay, sdkRetryOptions, type SdkRetry } from './retry-policy.js';
+import { sdkRetryOptions, type SdkRetry } from './retry-policy.js';
 
 /** The hub's Event Hubs-compatible endpoint: its connection string (with EntityPath), or namespace, name and credential. */
 export type EventHubAuth =
@@ -95,7 +96,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
         if (error instanceof ConsumerGroupNotFoundError) throw error;
         const failed = scrubbed(`Subscribing to telemetry with consumer group '${consumerGroup}' failed`, error, this.secrets);
         if (!mayPass(error) || attempt + 1 >= attempts) throw failed;
-        const retryInMs = retryDelay(backoff, attempt, this.options.random ?? Math.random);
+        const retryInMs = backoffDelay(backoff, attempt, this.options.random ?? Math.random);
         this.log.warn('telemetry-intake.subscribe-failed', { consumerGroup, attempt: attempt + 1, of: attempts, retryInMs, error: failed.message });
         await pause(retryInMs, () => false);
       }
@@ -167,7 +168,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
             break;
           } catch (error) {
             // Full jitter: instances whose batches failed together do not retry together.
-            const retryInMs = retryDelay(backoff, attempt, random);
+            const retryInMs = backoffDelay(backoff, attempt, random);
             log.warn('telemetry-intake.batch-failed', {
               partitionId: context.partitionId,
               consumerGroup,

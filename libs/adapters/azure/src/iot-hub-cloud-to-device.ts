@@ -5,7 +5,7 @@ import { Amqp as AmqpBase } from 'azure-iothub/dist/common-amqp/amqp.js';
 import iotCommon, { type Message } from 'azure-iot-common';
 
 const { Amqp: ServiceAmqp } = iothub;
-import type { DeliveryFeedbackStatus, Result } from '@fieldlink/domain';
+import { backoffDelay, type DeliveryFeedbackStatus, type Result } from '@fieldlink/domain';
 import {
   C2D_DEFAULT_TTL_MS,
   C2D_MAX_BYTES,
@@ -20,7 +20,7 @@ import {
 import { redact, scrubbedCause, sdkCodeOf, secretsOf, AzureAdapterError, type AzureAdapterErrorCode } from './azure-auth.js';
 import { guardIotHubErrorNames } from './iot-hub-error-names.js';
 import type { IotHubAuth } from './iot-hub-registry.js';
-import { RECONNECT_BACKOFF, retryDelay } from './retry-policy.js';
+import { RECONNECT_BACKOFF } from './retry-policy.js';
 
 export interface IotHubCloudToDeviceOptions {
   readonly auth: IotHubAuth;
@@ -179,7 +179,7 @@ export class IotHubCloudToDevice implements CloudToDevicePort {
       reattaching = true;
       detach();
       const again = (attempt: number): void => {
-        const delayMs = retryDelay(RECONNECT_BACKOFF, attempt, this.random);
+        const delayMs = backoffDelay(RECONNECT_BACKOFF, attempt, this.random);
         timer = setTimeout(() => {
           if (closed) return;
           attach().then(

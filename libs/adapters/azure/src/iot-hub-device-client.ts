@@ -2,6 +2,7 @@
 import device, { type Client, type Message, type Twin } from 'azure-iot-device';
 import { Amqp as AmqpTransport } from 'azure-iot-device-amqp';
 import { Mqtt as MqttTransport } from 'azure-iot-device-mqtt';
+import { backoffDelay } from '@fieldlink/domain';
 import {
   DeviceConnectionError,
   silentLog,
@@ -12,7 +13,7 @@ import {
   type ReceivedCloudToDeviceMessage,
 } from '@fieldlink/ports';
 import { redact, scrubbedCause, sdkCodeOf, secretsOf, AzureAdapterError, type AzureAdapterErrorCode } from './azure-auth.js';
-import { RECONNECT_BACKOFF, retryDelay } from './retry-policy.js';
+import { RECONNECT_BACKOFF } from './retry-policy.js';
 
 export interface IotHubDeviceClientOptions {
   /** The device's own connection string (`HostName=…;DeviceId=…;SharedAccessKey=…`). */
@@ -130,7 +131,7 @@ class IotHubDeviceConnection implements DeviceConnection {
    */
   private reconnect(lost: Client, attempt: number): void {
     if (this.closed || this.client !== lost) return;
-    const delayMs = retryDelay(RECONNECT_BACKOFF, attempt, this.options.random ?? Math.random);
+    const delayMs = backoffDelay(RECONNECT_BACKOFF, attempt, this.options.random ?? Math.random);
     const timer = setTimeout(() => {
       if (this.closed || this.client !== lost) return;
       void lost.close().catch(() => undefined);

@@ -1,30 +1,6 @@
 import { RetryMode, RetryOperationType, retry } from '@azure/core-amqp';
-import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { retryDelay, sdkRetryOptions } from './retry-policy.js';
-
-describe('retryDelay (the adapters’ own retry loops: a failed telemetry batch, the IoT hub reconnects)', () => {
-  it('draws every wait from [0, min(max, base * 2^attempt)]: full jitter under a ceiling that doubles', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 5_000 }),
-        fc.integer({ min: 1, max: 60_000 }),
-        fc.integer({ min: 0, max: 40 }),
-        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (baseMs, maxMs, attempt, r) => {
-          const delay = retryDelay({ baseMs, maxMs }, attempt, () => r);
-          expect(delay).toBeGreaterThanOrEqual(0);
-          expect(delay).toBeLessThanOrEqual(Math.min(maxMs, baseMs * 2 ** attempt));
-        },
-      ),
-    );
-  });
-
-  it('grows the ceiling with each attempt until the cap', () => {
-    const ceilings = [0, 1, 2, 3, 4, 5, 6].map((attempt) => retryDelay({ baseMs: 1_000, maxMs: 30_000 }, attempt, () => 0.999_999_9));
-    expect(ceilings).toEqual([1_000, 2_000, 4_000, 8_000, 16_000, 30_000, 30_000]);
-  });
-});
+import { sdkRetryOptions } from './retry-policy.js';
 
 describe('sdkRetryOptions (the SDKs’ loops: connect, receive, management and settlement requests)', () => {
   afterEach(() => void vi.useRealTimers());

@@ -1,27 +1,16 @@
 import { RetryMode, type RetryOptions } from '@azure/event-hubs';
+import type { BackoffPolicy } from '@fieldlink/domain';
 
-/**
- * Back-off of the adapters' own retry loops, the same policy as the flows' (`backoffDelay` in
- * libs/flows; adapters do not depend on flows): exponential with full jitter, the n-th wait (n
- * from 0) drawn uniformly from [0, min(maxMs, baseMs * 2^n)], so instances that failed together
- * do not retry together (https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/).
+/*
+ * The adapters' own retry loops (a failed telemetry batch, the IoT hub reconnects) wait by the
+ * domain's `backoffDelay`: exponential with full jitter, the policy the flows use too.
  */
-export interface RetryBackoff {
-  readonly baseMs: number;
-  readonly maxMs: number;
-}
 
 /**
  * Attaching the IoT hub's feedback receiver again, and replacing a device's SDK client that gave
  * up: the n-th wait drawn from [0, min(10 s, 1 s * 2^n)].
  */
-export const RECONNECT_BACKOFF: RetryBackoff = { baseMs: 1_000, maxMs: 10_000 };
-
-/** The wait before retry `attempt` (0 for the first retry); `random` in [0, 1). */
-export function retryDelay(policy: RetryBackoff, attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(Math.max(0, attempt), 30));
-  return Math.floor(random() * (ceiling + 1));
-}
+export const RECONNECT_BACKOFF: BackoffPolicy = { baseMs: 1_000, maxMs: 10_000 };
 
 /** Retries of the Azure SDKs (Service Bus, Event Hubs): what an adapter may be given. */
 export interface SdkRetry {

@@ -130,8 +130,7 @@ export class DataverseAlerts implements CrmAlertsPort {
       ...(patch.status !== undefined ? { statuscode: patch.status } : {}),
       ...lookups,
     };
-    if (Object.keys(data).length === 0)
-      return (await this.client.retrieve('alerts', alertId, ['msdyn_iotalertid'])) === undefined ? err(alertNotFound(alertId)) : ok(undefined);
+    if (Object.keys(data).length === 0) return (await this.alertExists(alertId)) ? ok(undefined) : err(alertNotFound(alertId));
     try {
       await this.client.exec('update msdyn_iotalert', (signal) =>
         this.client.api.update({ collection: Tables.alerts.set, key: id, data, ifmatch: '*', signal }),
@@ -139,7 +138,7 @@ export class DataverseAlerts implements CrmAlertsPort {
       return ok(undefined);
     } catch (error) {
       if (!(error instanceof CrmError && error.code === 'NotFound')) throw error;
-      if (Object.keys(lookups).length > 0 && (await this.client.retrieve('alerts', alertId, ['msdyn_iotalertid'])) !== undefined) throw error;
+      if (Object.keys(lookups).length > 0 && (await this.alertExists(alertId))) throw error;
       return err(alertNotFound(alertId, error));
     }
   }
@@ -190,6 +189,11 @@ export class DataverseAlerts implements CrmAlertsPort {
         [`objectid_${Tables.alerts.entity}@odata.bind`]: `/${Tables.alerts.set}(${alertId})`,
       },
     };
+  }
+
+  /** Whether the CRM holds the alert: its key alone is read. */
+  private async alertExists(alertId: string): Promise<boolean> {
+    return (await this.client.retrieve('alerts', alertId, ['msdyn_iotalertid'])) !== undefined;
   }
 
   private async withWholeAlertData(alert: StoredIoTAlert): Promise<StoredIoTAlert> {

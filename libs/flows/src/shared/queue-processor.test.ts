@@ -1,10 +1,8 @@
 import { getEventListeners } from 'node:events';
-import fc from 'fast-check';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import { InMemoryQueue } from '@fieldlink/adapter-in-memory';
 import type { LogFields, LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
-import { backoffDelay } from './backoff.js';
 import { QueueProcessor } from './queue-processor.js';
 
 function recordingLog(): LogPort & { events: Array<{ event: string; fields: LogFields }> } {
@@ -12,30 +10,6 @@ function recordingLog(): LogPort & { events: Array<{ event: string; fields: LogF
   const push = (event: string, fields: LogFields = {}) => void events.push({ event, fields });
   return { events, info: push, warn: push, error: push };
 }
-
-describe('backoffDelay', () => {
-  it('draws every wait from [0, min(max, base * 2^attempt)]: full jitter under a cap', () => {
-    fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 10_000 }),
-        fc.integer({ min: 1, max: 600_000 }),
-        fc.integer({ min: 0, max: 100 }),
-        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        (baseMs, maxMs, attempt, r) => {
-          const delay = backoffDelay({ baseMs, maxMs }, attempt, () => r);
-          expect(Number.isInteger(delay)).toBe(true);
-          expect(delay).toBeGreaterThanOrEqual(0);
-          expect(delay).toBeLessThanOrEqual(Math.min(maxMs, baseMs * 2 ** attempt));
-        },
-      ),
-    );
-  });
-
-  it('spreads the waits of instances that failed together (different draws, different waits)', () => {
-    const waits = [0.1, 0.5, 0.9].map((r) => backoffDelay({ baseMs: 1_000, maxMs: 30_000 }, 3, () => r));
-    expect(new Set(waits).size).toBe(3);
-  });
-});
 
 describe('QueueProcessor back-off', () => {
   // A test that fails before its own stop() leaves no receive loop running into the next one.

@@ -1,9 +1,9 @@
 // Shared by the queue-driven flows (7–9, 13–15): receive, handle, settle, with back-off.
+import { backoffDelay, type BackoffPolicy } from '@fieldlink/domain';
 import type { LogPort, MessageQueuePort, ReceivedQueueMessage } from '@fieldlink/ports';
 import { QueueError } from '@fieldlink/ports';
-import { backoffDelay, sleep, type BackoffPolicy } from './backoff.js';
 import { systemRandom } from './system-sources.js';
-import { yieldToBatches } from './timers.js';
+import { sleep, yieldToBatches } from './timers.js';
 import type { Settlement } from './settlement.js';
 
 export type MessageHandler = (message: ReceivedQueueMessage) => Promise<Settlement>;

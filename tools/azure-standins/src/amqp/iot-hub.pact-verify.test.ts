@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { verifyAndRecord } from '@fieldlink/contracts/testing';
 import { earliestEventPosition, EventHubConsumerClient, type ReceivedEventData } from '@azure/event-hubs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { EventHubsStandin } from './event-hubs-standin.js';
 
 // Pact's core sends usage metrics unless told not to; tests never phone home.
@@ -26,32 +26,32 @@ const stateHandlers = {
   },
 };
 
-/** Reads the first event of the partition over AMQP, as any Event Hubs client would. */
+/**
+ * Reads the first event of the partition over AMQP, as any Event Hubs client would. The client
+ * (and its subscription with it) closes when the verifying test ends, whatever its outcome.
+ */
 async function readBack(hubName: string, partitionId: string): Promise<ReceivedEventData> {
   const client = new EventHubConsumerClient('$default', standin.connectionString(hubName));
-  try {
-    return await new Promise<ReceivedEventData>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('no event within 15 s')), 15_000);
-      const subscription = client.subscribe(
-        partitionId,
-        {
-          processEvents: async (events) => {
-            if (events.length === 0) return;
-            clearTimeout(timer);
-            await subscription.close();
-            resolve(events[0]!);
-          },
-          processError: async (error) => {
-            clearTimeout(timer);
-            reject(error);
-          },
+  onTestFinished(() => client.close());
+  return new Promise<ReceivedEventData>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no event within 15 s')), 15_000);
+    const subscription = client.subscribe(
+      partitionId,
+      {
+        processEvents: async (events) => {
+          if (events.length === 0) return;
+          clearTimeout(timer);
+          await subscription.close();
+          resolve(events[0]!);
         },
-        { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 },
-      );
-    });
-  } finally {
-    await client.close();
-  }
+        processError: async (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      },
+      { startPosition: earliestEventPosition, maxWaitTimeInSeconds: 1 },
+    );
+  });
 }
 
 const messageProviders = {
