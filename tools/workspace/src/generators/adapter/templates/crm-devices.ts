@@ -1,4 +1,4 @@
-import { recordsClientInterface, recordsMapClient, updateRecordSource, type PortTemplate } from './template.js';
+import { deviceCategoryOfSource, recordsClientInterface, recordsMapClient, updateRecordSource, type PortTemplate } from './template.js';
 
 /** `CrmDevicesPort` (the CRM gateway's devices role) over a client of the CRM's records. */
 export const crmDevicesTemplate: PortTemplate = {
@@ -9,11 +9,13 @@ export const crmDevicesTemplate: PortTemplate = {
   testClient: 'a Map of tables',
   summary:
     'the IoT devices and customer assets (`msdyn_iotdevice`, `msdyn_customerasset`: read back as written, found by hub id, registration results written onto their devices), the devices role of `CrmGatewayPort`; the other roles have their own suites in `@fieldlink/ports/testing`',
-  source: (n) => `import {
+  source: (n) => `import { randomUUID } from 'node:crypto';
+import {
   CrmError,
   deviceRecordsNotFound,
   type CrmCustomerAsset,
   type CrmDevice,
+  type CrmDeviceCategory,
   type CrmDevicesPort,
   type RegistrationResult,
   type RegistrationResultsWrite,
@@ -27,8 +29,9 @@ const DEVICES = 'msdyn_iotdevices';
 
 /**
  * The devices and customer assets on ${n.file}. A device is found by its hub id compared exactly
- * (the hub tells ids apart by case, and a \`'\` in one is plain data); a registration result is a
- * read and a replace while the device is unchanged, and never creates a device.
+ * (the hub tells ids apart by case, and a \`'\` in one is plain data); a device of a new type makes
+ * its category; a registration result is a read and a replace while the device is unchanged, and
+ * never creates a device.
  */
 export class ${n.className}CrmDevices implements CrmDevicesPort {
   constructor(private readonly client: ${n.className}Client) {}
@@ -44,6 +47,7 @@ export class ${n.className}CrmDevices implements CrmDevicesPort {
   }
 
   async upsertDevice(device: CrmDevice): Promise<void> {
+    if (device.deviceType !== '') await deviceCategoryOf(this.client, device.deviceType);
     await this.client.put(DEVICES, device.deviceRecordId, JSON.stringify(device));
   }
 
@@ -74,6 +78,8 @@ export class ${n.className}CrmDevices implements CrmDevicesPort {
     return missing.length === 0 ? { ok: true, value: undefined } : { ok: false, error: deviceRecordsNotFound(missing) };
   }
 }
+
+${deviceCategoryOfSource(n)}
 
 ${updateRecordSource(n)}
 `,

@@ -159,3 +159,28 @@ async function updateRecord<T>(
 /** A patch's keys that carry a value, as the CRM role templates apply patches: `definedOnly`. */
 export const DEFINED_ONLY_SOURCE = `/** A patch's keys that carry a value: undefined means "leave alone", as in a Dataverse PATCH. */
 const definedOnly = <T extends object>(patch: T): Partial<T> => Object.fromEntries(Object.entries(patch).filter(([, value]) => value !== undefined)) as Partial<T>;`;
+
+/**
+ * The device categories' table and `deviceCategoryOf`, written into the devices and the device
+ * categories templates (a device of a new type makes its category), with `CrmError`,
+ * `CrmDeviceCategory` and `randomUUID` imported.
+ */
+export const deviceCategoryOfSource = (
+  n: Names,
+): string => `/** One record per device category, under its name (an alternate key): two writers of one name make one category. */
+export const DEVICE_CATEGORIES = 'msdyn_iotdevicecategories';
+
+/** The category of a device type, made without readings or commands when the CRM has none: what writing a device of a new type does. */
+export async function deviceCategoryOf(client: ${n.className}Client, name: string): Promise<CrmDeviceCategory> {
+  const made: CrmDeviceCategory = { categoryId: randomUUID(), name, readings: [], commands: [] };
+  if (await client.create(DEVICE_CATEGORIES, name, JSON.stringify(made))) return made;
+  const found = await client.get(DEVICE_CATEGORIES, name);
+  if (found === undefined) throw new CrmError('Transient', \`the device category \${JSON.stringify(name)} was deleted while it was read\`);
+  return categoryOf(found.text);
+}
+
+/** A stored category; readings and commands empty where the organisation defines none. */
+function categoryOf(text: string): CrmDeviceCategory {
+  const stored = JSON.parse(text) as Partial<CrmDeviceCategory> & Pick<CrmDeviceCategory, 'categoryId' | 'name'>;
+  return { categoryId: stored.categoryId, name: stored.name, readings: stored.readings ?? [], commands: stored.commands ?? [] };
+}`;
