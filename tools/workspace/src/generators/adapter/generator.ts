@@ -1,7 +1,12 @@
 import { addProjectConfiguration, formatFiles, joinPathFragments, names, type Tree } from '@nx/devkit';
 import { cloudToDeviceTemplate } from './templates/cloud-to-device.js';
+import { crmAlertsTemplate } from './templates/crm-alerts.js';
+import { crmCommandsTemplate } from './templates/crm-commands.js';
+import { crmDeviceCategoriesTemplate } from './templates/crm-device-categories.js';
+import { crmDevicesTemplate } from './templates/crm-devices.js';
 import { crmDeviceDataTemplate } from './templates/crm-device-data.js';
 import { crmSettingsTemplate } from './templates/crm-settings.js';
+import { crmWorkTemplate } from './templates/crm-work.js';
 import { deviceRegistryTemplate } from './templates/device-registry.js';
 import { messageQueueTemplate } from './templates/message-queue.js';
 import { referenceDataTemplate } from './templates/reference-data.js';
@@ -39,6 +44,11 @@ const PORTS = {
   'cloud-to-device': cloudToDeviceTemplate,
   'crm-device-data': crmDeviceDataTemplate,
   'crm-settings': crmSettingsTemplate,
+  'crm-device-categories': crmDeviceCategoriesTemplate,
+  'crm-work': crmWorkTemplate,
+  'crm-alerts': crmAlertsTemplate,
+  'crm-commands': crmCommandsTemplate,
+  'crm-devices': crmDevicesTemplate,
 } satisfies Record<string, PortTemplate>;
 
 export type PortKey = keyof typeof PORTS;
