@@ -61,6 +61,27 @@ const setup = (overrides: Partial<TelemetryIngestDeps> = {}) => {
   return { ingest: new TelemetryIngest(deps), alertsQueue, rejected, statusStore, ruleStateStore, deps };
 };
 
+/**
+ * An ingest over `real`'s stores whose rule state store can be made to refuse its next save as
+ * another instance's write would (`RuleStateConflict`), and the warnings it logs.
+ */
+const instanceBeside = (real: ReturnType<typeof setup>) => {
+  let refuse = false;
+  const ruleStateStore: RuleStateStorePort = {
+    load: (key) => real.ruleStateStore.load(key),
+    save: async (key, snapshot) => {
+      if (refuse) {
+        refuse = false;
+        throw RuleStateError.conflict(key);
+      }
+      await real.ruleStateStore.save(key, snapshot);
+    },
+  };
+  const lines: string[] = [];
+  const log = { ...silentLog, warn: (event: string) => void lines.push(event) };
+  return { ingest: new TelemetryIngest({ ...real.deps, ruleStateStore, log }), lines, refuseNextSave: () => void (refuse = true) };
+};
+
 const alertTokens = async (queue: MessageQueuePort): Promise<string[]> => {
   const messages = await queue.receive({ maxMessages: 100, maxWaitMs: 0 });
   return messages.flatMap((m) => {
@@ -476,24 +497,13 @@ describe('TelemetryIngest commits', () => {
 
   it('takes up the state another instance saved since when it is further along, and starts the next batch from it', async () => {
     const real = setup({ commitIntervalMs: 0 });
-    let conflict = false;
-    const ruleStateStore: RuleStateStorePort = {
-      load: (key) => real.ruleStateStore.load(key),
-      save: async (key, snapshot) => {
-        if (conflict) throw RuleStateError.conflict(key);
-        await real.ruleStateStore.save(key, snapshot);
-      },
-    };
-    const lines: string[] = [];
-    const log = { ...silentLog, warn: (event: string) => void lines.push(event) };
-    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore, log });
+    const { ingest, lines, refuseNextSave } = instanceBeside(real);
     await ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);
     // Another instance takes partition 0 over, reads on to sequence number 5 and saves.
     const other = new TelemetryIngest({ ...real.deps });
     await other.handleBatch([envelope(reading('b', 61), T + 2_000, 1), envelope(reading('f', 62), T + 3_000, 5)]);
-    conflict = true;
+    refuseNextSave();
     await expect(ingest.handleBatch([envelope(reading('b', 61), T + 2_000, 1)])).rejects.toThrow('changed by another writer');
-    conflict = false;
     // The next batch here starts from the other instance's state, which is further along: what it read is skipped.
     expect(await ingest.ingestBatch([envelope(reading('f', 62), T + 3_000, 5), envelope(reading('g', 63), T + 4_000, 6)])).toMatchObject({ skipped: 1 });
     expect(lines).toContain('ingest.partition-taken-over');
@@ -505,27 +515,14 @@ describe('TelemetryIngest commits', () => {
     // moved; one's commit met the other's older save, took that state up, and read on past the
     // readings between, so a reading of a second before was missing from its suppression memory.
     const real = setup({ commitIntervalMs: 3_600_000 });
-    let conflict = false;
-    const ruleStateStore: RuleStateStorePort = {
-      load: (key) => real.ruleStateStore.load(key),
-      save: async (key, snapshot) => {
-        if (conflict) {
-          conflict = false;
-          throw RuleStateError.conflict(key);
-        }
-        await real.ruleStateStore.save(key, snapshot);
-      },
-    };
-    const lines: string[] = [];
-    const log = { ...silentLog, warn: (event: string) => void lines.push(event) };
-    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore, log });
+    const { ingest, lines, refuseNextSave } = instanceBeside(real);
     await ingest.handleBatch([envelope(reading('a', 60), T + 1_000, 0)]);
     await ingest.flush();
     // Another instance claims the partition too, reads sequence number 1 and saves.
     await new TelemetryIngest({ ...real.deps, commitIntervalMs: 0 }).handleBatch([envelope(reading('b', 60), T + 2_000, 1)]);
     // This one reads on: 72.1 raises an alert. Its commit (on its timer, not a batch's) meets the other's save.
     await ingest.handleBatch([envelope(reading('b', 60), T + 2_000, 1), envelope(reading('c', 72.1), T + 3_000, 2)]);
-    conflict = true;
+    refuseNextSave();
     await expect(ingest.flush()).rejects.toThrow('changed by another writer');
     // Its intake reads on after what it read: the same reading a second later is suppressed, as CFS does.
     await ingest.handleBatch([envelope(reading('d', 72.1), T + 4_000, 3)]);
