@@ -1,9 +1,32 @@
 import type { CfsThresholdRule } from '@fieldlink/domain';
 
+/** What `ReferenceDataPort.lookUp` answers: a device type (undefined: unknown) per device, and the rules in force per time, in the order asked. */
+export interface ReferenceLookup {
+  readonly deviceTypes: ReadonlyArray<string | undefined>;
+  readonly rulesAt: ReadonlyArray<readonly CfsThresholdRule[]>;
+}
+
 /** Flow 4a: the reference data stream processing joins telemetry with. */
 export interface ReferenceDataPort {
   /** The device rules in force at `at` (epoch ms): the newest snapshot whose time has come. */
   deviceRules(at: number): Promise<readonly CfsThresholdRule[]>;
   /** The device type of a device, or undefined when the metadata does not know it. */
   deviceTypeOf(deviceId: string): Promise<string | undefined>;
+  /**
+   * Optional: what a batch of telemetry asks, in one call: the answers of `deviceTypeOf` for each
+   * device and of `deviceRules` for each time. Ingest asks about every device and enqueued time of
+   * each batch; one by one that is a promise per device and time, the larger part of what the main
+   * thread allocates per reading when ingest runs on worker threads (docs/performance.md).
+   */
+  lookUp?(deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup>;
+}
+
+/** The answers of `lookUp`, from the port's own `lookUp` when it has one, else asked one by one (all at once). */
+export async function lookUpReference(port: ReferenceDataPort, deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup> {
+  if (port.lookUp !== undefined) return port.lookUp(deviceIds, times);
+  const [deviceTypes, rulesAt] = await Promise.all([
+    Promise.all(deviceIds.map((d) => port.deviceTypeOf(d))),
+    Promise.all(times.map((t) => port.deviceRules(t))),
+  ]);
+  return { deviceTypes, rulesAt };
 }

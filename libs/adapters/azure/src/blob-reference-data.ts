@@ -1,6 +1,6 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { describeIssues, parseCfsDeviceRules, type CfsThresholdRule } from '@fieldlink/domain';
-import { silentLog, type LogPort, type ReferenceDataPort } from '@fieldlink/ports';
+import { silentLog, type LogPort, type ReferenceDataPort, type ReferenceLookup } from '@fieldlink/ports';
 import { scrubbed, secretsOf } from './azure-auth.js';
 import { blobService, type BlobAuth } from './blob-auth.js';
 
@@ -86,6 +86,13 @@ export class BlobReferenceData implements ReferenceDataPort {
   async deviceTypeOf(deviceId: string): Promise<string | undefined> {
     await this.ensureLoaded();
     return inForce(this.metadata, this.now())?.value.get(deviceId);
+  }
+
+  /** A batch's devices and times at once: one wait for the snapshots, not one per device and time. */
+  async lookUp(deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup> {
+    await this.ensureLoaded();
+    const metadata = inForce(this.metadata, this.now())?.value;
+    return { deviceTypes: deviceIds.map((d) => metadata?.get(d)), rulesAt: times.map((t) => inForce(this.rules, t)?.value ?? []) };
   }
 
   /** Reads the snapshot list again, downloading only snapshots that are new or changed. */

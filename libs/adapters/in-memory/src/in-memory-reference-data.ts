@@ -1,5 +1,5 @@
 import type { CfsThresholdRule } from '@fieldlink/domain';
-import type { ReferenceDataPort } from '@fieldlink/ports';
+import type { ReferenceDataPort, ReferenceLookup } from '@fieldlink/ports';
 
 interface Snapshot {
   readonly validFrom: number;
@@ -27,12 +27,20 @@ export class InMemoryReferenceData implements ReferenceDataPort {
   }
 
   async deviceRules(at: number): Promise<readonly CfsThresholdRule[]> {
-    let current: Snapshot | undefined;
-    for (const s of this.snapshots) if (s.validFrom <= at) current = s;
-    return current?.rules ?? [];
+    return this.rulesAt(at);
   }
 
   async deviceTypeOf(deviceId: string): Promise<string | undefined> {
     return this.deviceTypes.get(deviceId);
+  }
+
+  async lookUp(deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup> {
+    return { deviceTypes: deviceIds.map((d) => this.deviceTypes.get(d)), rulesAt: times.map((t) => this.rulesAt(t)) };
+  }
+
+  private rulesAt(at: number): readonly CfsThresholdRule[] {
+    let current: Snapshot | undefined;
+    for (const s of this.snapshots) if (s.validFrom <= at) current = s;
+    return current?.rules ?? [];
   }
 }

@@ -28,7 +28,7 @@ export interface WorkerIngestSettings {
 
 /** The ports a worker's ingest calls, with the methods it may call on each. */
 export const WORKER_PORT_METHODS = {
-  referenceData: ['deviceRules', 'deviceTypeOf'],
+  referenceData: ['deviceRules', 'deviceTypeOf', 'lookUp'],
   alertsQueue: ['send'],
   rejected: ['reject'],
   log: ['info', 'warn', 'error'],

@@ -5,7 +5,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CfsThresholdRule } from '@fieldlink/domain';
-import type { LogFields, TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
+import type { LogFields, ReferenceLookup, TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import {
   receivedError,
@@ -78,6 +78,21 @@ const deps: TelemetryIngestDeps = {
     },
     deviceTypeOf: (deviceId) =>
       sentTypes.has(deviceId) ? Promise.resolve(sentTypes.get(deviceId)) : ask<string | undefined>('referenceData', 'deviceTypeOf', [deviceId]),
+    // What was sent with the batches running now, and the rest (a commit's peaks) asked of the main thread in one call.
+    lookUp: async (deviceIds, times) => {
+      const askDevices = deviceIds.filter((d) => !sentTypes.has(d));
+      const askTimes = times.filter((t) => !sentRules.has(t));
+      const asked =
+        askDevices.length === 0 && askTimes.length === 0 ? undefined : await ask<ReferenceLookup>('referenceData', 'lookUp', [askDevices, askTimes]);
+      const typeOf = new Map<string, string | undefined>();
+      askDevices.forEach((d, i) => typeOf.set(d, asked!.deviceTypes[i]));
+      const rulesOf = new Map<number, readonly CfsThresholdRule[]>();
+      askTimes.forEach((t, i) => rulesOf.set(t, asked!.rulesAt[i]!));
+      return {
+        deviceTypes: deviceIds.map((d) => (sentTypes.has(d) ? sentTypes.get(d) : typeOf.get(d))),
+        rulesAt: times.map((t) => sentRules.get(t) ?? rulesOf.get(t)!),
+      };
+    },
   },
   alertsQueue: { send: (messages) => ask<void>('alertsQueue', 'send', [messages]) },
   rejected: { reject: (rejected) => ask<void>('rejected', 'reject', [rejected]) },

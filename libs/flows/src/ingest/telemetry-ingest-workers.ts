@@ -1,7 +1,15 @@
 // Flows 3–6 (ingest): telemetry ingest spread over worker threads, one partition per thread.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
-import type { ClockPort, DeviceHealth, TelemetryEnvelope, TelemetryIntakePort, TelemetryPartitionContext, TelemetrySubscription } from '@fieldlink/ports';
+import {
+  lookUpReference,
+  type ClockPort,
+  type DeviceHealth,
+  type TelemetryEnvelope,
+  type TelemetryIntakePort,
+  type TelemetryPartitionContext,
+  type TelemetrySubscription,
+} from '@fieldlink/ports';
 import { systemClock } from '../shared/system-sources.js';
 import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import {
@@ -171,17 +179,14 @@ export class TelemetryIngestWorkers {
   /**
    * The reference data a batch will most likely ask for, sent with it so that its worker need not
    * ask: the device type of each sending device (the hub's `connectionDeviceId`, which the body's
-   * `DeviceID` names too) and the rules in force at each enqueued time. The worker asks for the rest.
+   * `DeviceID` names too) and the rules in force at each enqueued time, asked in one call where
+   * the reference data takes one (`lookUp`). The worker asks for the rest (a commit's peaks), in one call.
    */
   private async referenceFor(envelopes: readonly TelemetryEnvelope[]): Promise<BatchReference> {
-    const { referenceData } = this.deps;
     const devices = [...new Set(envelopes.map((e) => e.connectionDeviceId))];
     const times = [...new Set(envelopes.map((e) => e.enqueuedTime))];
-    const [types, rules] = await Promise.all([
-      Promise.all(devices.map((d) => referenceData.deviceTypeOf(d))),
-      Promise.all(times.map((t) => referenceData.deviceRules(t))),
-    ]);
-    return { devices, deviceTypes: types.map((t) => t ?? null), times, rulesAt: rules };
+    const { deviceTypes, rulesAt } = await lookUpReference(this.deps.referenceData, devices, times);
+    return { devices, deviceTypes: deviceTypes.map((t) => t ?? null), times, rulesAt };
   }
 
   private threadOf(partitionId: string): IngestThread {
@@ -214,6 +219,7 @@ export class TelemetryIngestWorkers {
     const a = call.args;
     switch (call.port) {
       case 'referenceData':
+        if (call.method === 'lookUp') return lookUpReference(deps.referenceData, a[0] as string[], a[1] as number[]);
         return call.method === 'deviceRules' ? deps.referenceData.deviceRules(a[0] as number) : deps.referenceData.deviceTypeOf(a[0] as string);
       case 'alertsQueue':
         return deps.alertsQueue.send(a[0] as never);

@@ -4,6 +4,7 @@ import {
   decodeTelemetry,
   encodeCfsAlertMessage,
   isRuleStateConflict,
+  lookUpReference,
   type ClockPort,
   type IdPort,
   type DeviceHealth,
@@ -581,21 +582,27 @@ export class TelemetryIngest {
   private async referenceFor<T>(items: readonly T[], deviceOf: (item: T) => string, timeOf: (item: T) => number): Promise<BatchReference> {
     const deviceTypes = new Map<string, string>();
     const rulesAt = new Map<number, readonly CfsThresholdRule[]>();
-    const asked: Promise<void>[] = [];
+    const devices: string[] = [];
+    const times: number[] = [];
     const { referenceData, defaultDeviceType } = this.deps;
     for (const item of items) {
       const deviceId = deviceOf(item);
       if (!deviceTypes.has(deviceId)) {
         deviceTypes.set(deviceId, defaultDeviceType);
-        asked.push(referenceData.deviceTypeOf(deviceId).then((type) => void (type !== undefined && deviceTypes.set(deviceId, type))));
+        devices.push(deviceId);
       }
       const at = timeOf(item);
       if (!rulesAt.has(at)) {
         rulesAt.set(at, []);
-        asked.push(referenceData.deviceRules(at).then((rules) => void rulesAt.set(at, rules)));
+        times.push(at);
       }
     }
-    await Promise.all(asked);
+    const found = await lookUpReference(referenceData, devices, times);
+    devices.forEach((deviceId, i) => {
+      const type = found.deviceTypes[i];
+      if (type !== undefined) deviceTypes.set(deviceId, type);
+    });
+    times.forEach((at, i) => rulesAt.set(at, found.rulesAt[i]!));
     return { deviceTypes, rulesAt };
   }
 }

@@ -1,6 +1,6 @@
 import type { CfsThresholdRule } from '@fieldlink/domain';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ReferenceDataPort } from '../reference-data-port.js';
+import { lookUpReference, type ReferenceDataPort } from '../reference-data-port.js';
 import { uniqueDeviceId } from './conformance-support.js';
 
 /** What the suite publishes before it reads: dated snapshots of the device rules, and device types. */
@@ -68,6 +68,24 @@ export function referenceDataConformance(adapterName: string, factory: Reference
       expect(await referenceData.deviceTypeOf(quoted)).toBe('Thermostat');
       expect(await referenceData.deviceTypeOf(plain)).toBe('Chiller');
       expect(await referenceData.deviceTypeOf(uniqueDeviceId('nobody'))).toBeUndefined();
+    });
+
+    it('looks up many devices and times at once as it answers them one by one (lookUp, or the calls one by one)', async () => {
+      const known = uniqueDeviceId('thermostat');
+      const unknown = uniqueDeviceId('nobody');
+      const { referenceData } = (current = await factory({
+        snapshots: [
+          { validFrom: T1, rules: rulesV1 },
+          { validFrom: T2, rules: rulesV2 },
+        ],
+        deviceTypes: { [known]: 'Thermostat' },
+      }));
+      const devices = [known, unknown];
+      const times = [T1 - 1, T1, T2, T2 + MINUTE];
+      const found = await lookUpReference(referenceData, devices, times);
+      expect(found.deviceTypes).toEqual(await Promise.all(devices.map((d) => referenceData.deviceTypeOf(d))));
+      expect(found.rulesAt.map(sorted)).toEqual((await Promise.all(times.map((t) => referenceData.deviceRules(t)))).map(sorted));
+      expect(await lookUpReference(referenceData, [], [])).toEqual({ deviceTypes: [], rulesAt: [] });
     });
 
     it('answers no rules when nothing was published', async () => {
