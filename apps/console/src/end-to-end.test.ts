@@ -24,12 +24,18 @@ beforeAll(async () => {
 });
 
 // Whatever the tests' outcome, each by its own handle, what started of it: the browser first (its
-// pages hold the servers' event streams open), then the servers, then the stack.
+// pages hold the servers' event streams open), then the servers, then the stack. A close that
+// fails does not keep the others from closing; the failures are reported together at the end.
 afterAll(async () => {
-  await browser?.close();
-  await simulatorServer?.close();
-  await consoleServer?.close();
-  await stack?.stop();
+  const failures: unknown[] = [];
+  for (const close of [() => browser?.close(), () => simulatorServer?.close(), () => consoleServer?.close(), () => stack?.stop()]) {
+    try {
+      await close();
+    } catch (error) {
+      failures.push(error);
+    }
+  }
+  if (failures.length > 0) throw new AggregateError(failures, `${failures.length} of the end-to-end test's resources failed to close`);
 });
 
 /** A new page of the shared browser at `url`, closed when the test ends, whatever its outcome. */
