@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +15,10 @@ const workspaceRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 
  * A copy of the workspace's tracked and new files (not the ignored ones) in a temporary folder,
  * sharing the installed node_modules: generators run there as a developer runs them, and what
  * they make is linted, typechecked and tested with the workspace's own targets.
+ *
+ * Other tests run beside this one (`npm test` runs projects in parallel) and rewrite tracked
+ * files meanwhile: the pact tests write `contracts/pacts/*.json` anew. A file missing for that
+ * moment is copied again once it is back, or else taken as git's index holds it.
  */
 function copyWorkspace(): string {
   const copy = mkdtempSync(join(tmpdir(), 'fieldlink-generators-'));
@@ -22,10 +26,26 @@ function copyWorkspace(): string {
   for (const file of files) {
     if (file === '') continue;
     mkdirSync(dirname(join(copy, file)), { recursive: true });
-    cpSync(join(workspaceRoot, file), join(copy, file));
+    copyWhileRewritten(file, join(copy, file));
   }
   symlinkSync(join(workspaceRoot, 'node_modules'), join(copy, 'node_modules'), 'dir');
   return copy;
+}
+
+function copyWhileRewritten(file: string, to: string): void {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      cpSync(join(workspaceRoot, file), to);
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      if (attempt >= 20) break;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+    }
+  }
+  // Still gone: the index's copy, when git tracks it (a new file that vanished is no longer part of the workspace).
+  const indexed = spawnSync('git', ['show', `:${file}`], { cwd: workspaceRoot });
+  if (indexed.status === 0) writeFileSync(to, indexed.stdout);
 }
 
 /** The environment without the outer Nx task's variables, which would point the inner Nx at this workspace. */
