@@ -469,7 +469,7 @@ async function observe(stack: RunningLocalAzureStack, injected: readonly string[
   const expected = new Map<string, number>();
   const acks = new Map<string, number>();
   // Where each reading over the threshold sits, and the same reading of the same device before it: what explains an unexpected alert.
-  const placed = new Map<string, string>();
+  const placed = new Map<string, ReadingPlace>();
   const lastOver = new Map<string, { sequenceNumber: number; enqueuedTime: number }>();
   let readings = 0;
   for (const event of stack.eventHubs.recordedEvents(stack.hubName)) {
@@ -494,11 +494,14 @@ async function observe(stack: RunningLocalAzureStack, injected: readonly string[
     if (temperature !== undefined && temperature > CFS_THERMOSTAT_RULE.threshold) {
       const sameKey = `${telemetry.deviceId}/${temperature}`;
       const before = lastOver.get(sameKey);
-      placed.set(
-        `${telemetry.eventToken}/Temperature`,
-        `device ${telemetry.deviceId}, partition ${event.partitionId}, sequence ${event.sequenceNumber}, ${temperature} enqueued ${new Date(event.enqueuedTime).toISOString()}` +
-          (before === undefined ? '' : `; the same reading at sequence ${before.sequenceNumber}, ${event.enqueuedTime - before.enqueuedTime} ms before`),
-      );
+      placed.set(`${telemetry.eventToken}/Temperature`, {
+        deviceId: telemetry.deviceId,
+        partitionId: event.partitionId,
+        sequenceNumber: event.sequenceNumber,
+        temperature,
+        enqueuedTime: event.enqueuedTime,
+        ...(before === undefined ? {} : { sameAt: before.sequenceNumber, msAfterSame: event.enqueuedTime - before.enqueuedTime }),
+      });
       lastOver.set(sameKey, { sequenceNumber: event.sequenceNumber, enqueuedTime: event.enqueuedTime });
     }
   }
@@ -548,7 +551,7 @@ async function observe(stack: RunningLocalAzureStack, injected: readonly string[
     failures.push(
       `unexpected alerts in the CRM: ${unexpected
         .slice(0, 10)
-        .map((k) => `${k} (${placed.get(k) ?? 'no such reading in the hub'})`)
+        .map((k) => `${k} (${describePlace(placed.get(k))})`)
         .join(', ')}`,
     );
   if (duplicated > 0) failures.push(`${duplicated} alert(s) created more than once`);
@@ -575,6 +578,24 @@ async function observe(stack: RunningLocalAzureStack, injected: readonly string[
       latencyMs: latencies.length === 0 ? undefined : { p50: pct(50), p99: pct(99) },
     },
   };
+}
+
+/** Where a reading over the threshold sits in the hub, and the same reading of the device before it (`sameAt`, `msAfterSame` ms earlier). */
+interface ReadingPlace {
+  readonly deviceId: string;
+  readonly partitionId: string;
+  readonly sequenceNumber: number;
+  readonly temperature: number;
+  readonly enqueuedTime: number;
+  readonly sameAt?: number;
+  readonly msAfterSame?: number;
+}
+
+/** Where an unexpected alert's reading sits in the hub, and the same reading of the device before it. */
+function describePlace(place: ReadingPlace | undefined): string {
+  if (place === undefined) return 'no such reading in the hub';
+  const at = `device ${place.deviceId}, partition ${place.partitionId}, sequence ${place.sequenceNumber}, ${place.temperature} enqueued ${new Date(place.enqueuedTime).toISOString()}`;
+  return place.sameAt === undefined ? at : `${at}; the same reading at sequence ${place.sameAt}, ${place.msAfterSame} ms before`;
 }
 
 /** Every record of an entity set from the Dataverse emulator's Web API, page by page. */
