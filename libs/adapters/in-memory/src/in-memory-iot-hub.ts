@@ -43,16 +43,8 @@ export interface InMemoryIotHubOptions {
 
 interface Partition {
   readonly id: string;
-  readonly events: TelemetryEnvelope[];
-  /**
-   * Events at the front of `events` past the retention, gone for readers, removed a chunk at a
-   * time: shifting one off per send moves the whole array each time once it is large (about
-   * 200 µs per send at 100,000 events).
-   */
-  dropped: number;
-  /** Sequence number of events[dropped], the oldest event kept. */
-  firstSequence: number;
-  nextSequence: number;
+  /** The events the retention keeps, in sequence order. */
+  readonly log: PartitionLog;
 }
 
 /**
@@ -81,15 +73,17 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
   private readonly retention: number;
   private readonly maxBatchSize: number;
   private readonly retryDelayMs: number;
-  private readonly bodies = new BodySlabs();
 
   constructor(private readonly options: InMemoryIotHubOptions = {}) {
     const count = options.partitionCount ?? 4;
     const first = options.firstSequenceNumber ?? 0;
     if (!(Number.isSafeInteger(first) && first >= 0)) throw new RangeError(`firstSequenceNumber must be a whole number of 0 or more (got ${first}).`);
-    this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), events: [], dropped: 0, firstSequence: first, nextSequence: first }));
+    this.partitions = Array.from({ length: count }, (_, i) => ({ id: String(i), log: new PartitionLog(first) }));
     this.clock = options.clock ?? systemClock;
     this.retention = options.retentionPerPartition ?? 100_000;
+    if (!(Number.isSafeInteger(this.retention) && this.retention >= 1)) {
+      throw new RangeError(`retentionPerPartition must be a whole number of 1 or more (got ${this.retention}).`);
+    }
     this.maxBatchSize = options.maxBatchSize ?? 100;
     this.retryDelayMs = options.handlerRetryDelayMs ?? 200;
     this.registry = new InMemoryDeviceRegistry(this.clock);
@@ -114,26 +108,12 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
   /** Events the consumer group's checkpoints have not passed yet, over every partition (0: it has read and checkpointed everything). */
   uncheckpointed(consumerGroup: string): number {
     const marks = this.checkpoints.get(consumerGroup);
-    return this.partitions.reduce((sum, p, i) => sum + p.nextSequence - Math.max(marks?.[i] ?? 0, p.firstSequence), 0);
+    return this.partitions.reduce((sum, p, i) => sum + p.log.nextSequence - Math.max(marks?.[i] ?? 0, p.log.firstSequence), 0);
   }
 
   private enqueue(deviceId: string, body: Uint8Array, enqueuedTime: number, properties?: Readonly<Record<string, string>>): void {
     const partition = this.partitions[partitionOf(deviceId, this.partitions.length)]!;
-    const envelope: TelemetryEnvelope = {
-      body: this.bodies.copy(body),
-      connectionDeviceId: deviceId,
-      enqueuedTime,
-      partitionId: partition.id,
-      sequenceNumber: partition.nextSequence++,
-    };
-    partition.events.push(properties === undefined ? envelope : { ...envelope, properties: { ...properties } });
-    if (partition.events.length - partition.dropped > this.retention) {
-      partition.firstSequence++;
-      if (++partition.dropped >= DROP_CHUNK) {
-        partition.events.splice(0, partition.dropped);
-        partition.dropped = 0;
-      }
-    }
+    partition.log.append(deviceId, body, enqueuedTime, properties === undefined ? undefined : { ...properties }, this.retention);
     this.registry.recordActivity(deviceId);
     for (const listener of this.listeners) listener();
   }
@@ -142,7 +122,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     // A new consumer group starts at the end of the stream; a known one resumes from its checkpoints.
     let checkpoints = this.checkpoints.get(consumerGroup);
     if (checkpoints === undefined) {
-      checkpoints = this.partitions.map((p) => p.nextSequence);
+      checkpoints = this.partitions.map((p) => p.log.nextSequence);
       this.checkpoints.set(consumerGroup, checkpoints);
     }
     const marks = checkpoints;
@@ -163,8 +143,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         for (const partition of this.partitions) {
           const i = Number(partition.id);
           while (!closed) {
-            const from = Math.max(delivered[i]!, partition.firstSequence) - partition.firstSequence + partition.dropped;
-            const batch = failed[i] ?? partition.events.slice(from, from + this.maxBatchSize);
+            const batch = failed[i] ?? partition.log.read(delivered[i]!, this.maxBatchSize, partition.id);
             if (batch.length === 0) break;
             try {
               await handler(batch, contexts[i]!);
@@ -223,7 +202,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
           through.partitionId !== partition.id ||
           !Number.isInteger(through.sequenceNumber) ||
           through.sequenceNumber < 0 ||
-          through.sequenceNumber >= partition.nextSequence
+          through.sequenceNumber >= partition.log.nextSequence
         ) {
           throw new Error(
             `Cannot checkpoint partition ${partition.id} through the envelope of partition ${through.partitionId} with sequence number ${through.sequenceNumber}: it was not handed over from this partition.`,
@@ -231,7 +210,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         }
         marks[i] = Math.max(marks[i]!, through.sequenceNumber + 1);
       },
-      lastEnqueuedSequenceNumber: () => partition.nextSequence - 1,
+      lastEnqueuedSequenceNumber: () => partition.log.nextSequence - 1,
     };
   }
 
@@ -308,30 +287,130 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
   }
 }
 
-/** Events past the retention removed from the front of a partition's list at once. */
-const DROP_CHUNK = 1_024;
+/**
+ * A partition's events, kept as columns in a ring rather than as an object per event: the hub
+ * keeps up to its retention (100,000 events per partition by default), and kept objects are what
+ * a young-generation collection copies (twice, before they are promoted). Kept as objects, 200,000
+ * sends promoted about 190 bytes each, in pauses of up to 160 ms. An event becomes an envelope
+ * when it is read, and dies young with its batch.
+ */
+class PartitionLog {
+  /** Sequence number of the oldest event kept. */
+  firstSequence: number;
+  nextSequence: number;
+  private capacity = 0;
+  /** Ring position of the oldest event kept. */
+  private head = 0;
+  private times = new Float64Array(0);
+  private starts = new Uint32Array(0);
+  private lengths = new Uint32Array(0);
+  /** The slab each body was copied into (a body over a slab's eighth has a buffer of its own). */
+  private slabs: Uint8Array[] = [];
+  private devices: string[] = [];
+  private properties: (Readonly<Record<string, string>> | undefined)[] = [];
+  private readonly bodies = new BodySlabs();
+
+  constructor(first: number) {
+    this.firstSequence = first;
+    this.nextSequence = first;
+  }
+
+  append(deviceId: string, body: Uint8Array, enqueuedTime: number, properties: Readonly<Record<string, string>> | undefined, retention: number): void {
+    if (this.nextSequence - this.firstSequence >= retention) this.dropOldest();
+    const count = this.nextSequence - this.firstSequence;
+    if (count === this.capacity) this.grow(Math.min(retention, Math.max(1_024, this.capacity * 2)));
+    const at = (this.head + count) % this.capacity;
+    const copy = this.bodies.copy(body);
+    this.slabs[at] = copy.slab;
+    this.starts[at] = copy.start;
+    this.lengths[at] = body.byteLength;
+    this.times[at] = enqueuedTime;
+    this.devices[at] = deviceId;
+    this.properties[at] = properties;
+    this.nextSequence++;
+  }
+
+  /** Up to `max` envelopes from sequence number `from` on (or from the oldest kept, if `from` is gone). */
+  read(from: number, max: number, partitionId: string): TelemetryEnvelope[] {
+    const start = Math.max(from, this.firstSequence);
+    const end = Math.min(this.nextSequence, start + max);
+    const batch: TelemetryEnvelope[] = [];
+    for (let sequence = start; sequence < end; sequence++) {
+      const at = (this.head + sequence - this.firstSequence) % this.capacity;
+      const offset = this.starts[at]!;
+      const envelope: TelemetryEnvelope = {
+        body: this.slabs[at]!.subarray(offset, offset + this.lengths[at]!),
+        connectionDeviceId: this.devices[at]!,
+        enqueuedTime: this.times[at]!,
+        partitionId,
+        sequenceNumber: sequence,
+      };
+      const properties = this.properties[at];
+      batch.push(properties === undefined ? envelope : { ...envelope, properties: { ...properties } });
+    }
+    return batch;
+  }
+
+  private dropOldest(): void {
+    // The slab and properties are let go, so that nothing the retention dropped stays reachable.
+    this.slabs[this.head] = EMPTY;
+    this.properties[this.head] = undefined;
+    this.head = (this.head + 1) % this.capacity;
+    this.firstSequence++;
+  }
+
+  /** A larger ring, the events in order from its start. */
+  private grow(capacity: number): void {
+    const times = new Float64Array(capacity);
+    const starts = new Uint32Array(capacity);
+    const lengths = new Uint32Array(capacity);
+    const slabs = new Array<Uint8Array>(capacity).fill(EMPTY);
+    const devices = new Array<string>(capacity).fill('');
+    const properties = new Array<Readonly<Record<string, string>> | undefined>(capacity).fill(undefined);
+    for (let n = 0; n < this.nextSequence - this.firstSequence; n++) {
+      const from = (this.head + n) % this.capacity;
+      times[n] = this.times[from]!;
+      starts[n] = this.starts[from]!;
+      lengths[n] = this.lengths[from]!;
+      slabs[n] = this.slabs[from]!;
+      devices[n] = this.devices[from]!;
+      properties[n] = this.properties[from];
+    }
+    this.capacity = capacity;
+    this.head = 0;
+    this.times = times;
+    this.starts = starts;
+    this.lengths = lengths;
+    this.slabs = slabs;
+    this.devices = devices;
+    this.properties = properties;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
 
 /**
  * The hub's copies of message bodies (a sender may reuse its buffer), cut from shared slabs of
  * 16 KiB: a buffer of its own per message is an allocation outside the heap that the garbage
- * collector tracks one by one, the larger part of a send. A body kept keeps its slab.
+ * collector tracks one by one, the larger part of a send. A body kept keeps its slab, and a
+ * delivered body (a view of its slab) keeps it too, after the retention dropped it.
  */
 class BodySlabs {
   private static readonly SIZE = 16 * 1024;
   private slab = new Uint8Array(0);
   private used = 0;
 
-  copy(body: Uint8Array): Uint8Array {
+  copy(body: Uint8Array): { readonly slab: Uint8Array; readonly start: number } {
     const size = body.byteLength;
-    if (size > BodySlabs.SIZE / 8) return new Uint8Array(body);
+    if (size > BodySlabs.SIZE / 8) return { slab: new Uint8Array(body), start: 0 };
     if (this.used + size > this.slab.byteLength) {
       this.slab = new Uint8Array(BodySlabs.SIZE);
       this.used = 0;
     }
-    const copy = this.slab.subarray(this.used, this.used + size);
-    copy.set(body);
+    const start = this.used;
+    this.slab.set(body, start);
     this.used += size;
-    return copy;
+    return { slab: this.slab, start };
   }
 }
 
