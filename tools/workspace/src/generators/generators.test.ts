@@ -69,7 +69,7 @@ describe('nx g @fieldlink/workspace:adapter, in a copy of the workspace', () => 
     rmSync(copy, { recursive: true, force: true });
   });
 
-  it('makes, for each port with a template, an adapter project that typechecks and passes the port’s conformance suite; seven of them (five CRM roles and two others) also lint', () => {
+  it('makes, for each port with a template, an adapter project that typechecks and passes the port’s conformance suite; eight of them (five CRM roles and three others) also lint', () => {
     const made = [
       { name: 'probe-store', port: 'rule-state-store', suite: 'ProbeStoreRuleStateStore conforms to RuleStateStorePort', endToEnd: true },
       { name: 'probe-queue', port: 'message-queue', suite: 'ProbeQueueMessageQueue conforms to MessageQueuePort', endToEnd: true },
@@ -79,6 +79,7 @@ describe('nx g @fieldlink/workspace:adapter, in a copy of the workspace', () => 
       { name: 'probe-registry', port: 'device-registry', suite: 'ProbeRegistryDeviceRegistry conforms to DeviceRegistryPort', endToEnd: false },
       { name: 'probe-stream', port: 'telemetry-intake', suite: 'ProbeStreamTelemetryIntake conforms to TelemetryIntakePort', endToEnd: false },
       { name: 'probe-hub', port: 'cloud-to-device', suite: 'ProbeHubCloudToDevice conforms to CloudToDevicePort', endToEnd: false },
+      { name: 'probe-sim', port: 'device-client', suite: 'ProbeSimDeviceClient conforms to DeviceClientPort', endToEnd: true },
       { name: 'probe-history', port: 'crm-device-data', suite: 'ProbeHistoryCrmDeviceData conforms to CrmDeviceDataPort', endToEnd: false },
       { name: 'probe-settings', port: 'crm-settings', suite: 'ProbeSettingsCrmSettings conforms to CrmSettingsPort', endToEnd: false },
       {
@@ -174,7 +175,7 @@ describe('the generators refuse what they cannot make, naming it', () => {
       "name must be kebab case (a-z, 0-9, single dashes), got 'Redis_Store'",
     );
     await expect(adapterGenerator(tree, { name: 'redis', port: 'crm-gateway' as 'rule-state-store' })).rejects.toThrow(
-      "no template for port 'crm-gateway'; expected one of rule-state-store, rejected-telemetry, status-store, reference-data, device-registry, message-queue, telemetry-intake, cloud-to-device, crm-device-data, crm-settings, crm-device-categories, crm-work, crm-alerts, crm-commands, crm-devices",
+      "no template for port 'crm-gateway'; expected one of rule-state-store, rejected-telemetry, status-store, reference-data, device-registry, message-queue, telemetry-intake, cloud-to-device, device-client, crm-device-data, crm-settings, crm-device-categories, crm-work, crm-alerts, crm-commands, crm-devices",
     );
     await adapterGenerator(tree, { name: 'redis', port: 'rule-state-store' });
     await expect(adapterGenerator(tree, { name: 'redis', port: 'rule-state-store' })).rejects.toThrow('libs/adapters/redis exists already');

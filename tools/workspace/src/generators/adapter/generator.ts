@@ -7,6 +7,7 @@ import { crmDevicesTemplate } from './templates/crm-devices.js';
 import { crmDeviceDataTemplate } from './templates/crm-device-data.js';
 import { crmSettingsTemplate } from './templates/crm-settings.js';
 import { crmWorkTemplate } from './templates/crm-work.js';
+import { deviceClientTemplate } from './templates/device-client.js';
 import { deviceRegistryTemplate } from './templates/device-registry.js';
 import { messageQueueTemplate } from './templates/message-queue.js';
 import { referenceDataTemplate } from './templates/reference-data.js';
@@ -42,6 +43,7 @@ const PORTS = {
   'message-queue': messageQueueTemplate,
   'telemetry-intake': telemetryIntakeTemplate,
   'cloud-to-device': cloudToDeviceTemplate,
+  'device-client': deviceClientTemplate,
   'crm-device-data': crmDeviceDataTemplate,
   'crm-settings': crmSettingsTemplate,
   'crm-device-categories': crmDeviceCategoriesTemplate,

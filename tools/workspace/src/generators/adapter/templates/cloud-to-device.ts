@@ -1,42 +1,13 @@
-import { MERGE_PATCH_SOURCE, tablesClientInterface, tablesMapClient, type PortTemplate } from './template.js';
+import { MERGE_PATCH_SOURCE, tablesClientInterface, tablesMapClient, type Names, type PortTemplate } from './template.js';
 
 /**
- * `CloudToDevicePort` over a table client, with the device side of the same hub (`DeviceClientPort`),
- * which the port's suite plays the devices with: per-device queues, locks, delivery counts,
- * expiry and feedback kept by the adapter, time from an injected clock.
+ * The hub that the service side and the device side of a device's connection share, over the
+ * tables client (\`tablesClientInterface\`): its settings, the device rows (the registry's twins),
+ * the telemetry stream's partitions and the cloud-to-device queues. Written into the
+ * cloud-to-device and device-client templates, with \`randomUUID\`, \`ClockPort\`,
+ * \`DeliveryFeedback\`, \`DeliveryFeedbackStatus\` and \`DeviceMessageOutcome\` imported.
  */
-export const cloudToDeviceTemplate: PortTemplate = {
-  portInterface: 'CloudToDevicePort',
-  suite: 'cloudToDeviceConformance',
-  fileSuffix: 'cloud-to-device',
-  classSuffix: 'CloudToDevice',
-  testClient: 'a Map of tables, with a manual clock',
-  summary:
-    'cloud-to-device messages with IoT Hub semantics: per-device queues in order, locks, delivery counts, expiry and delivery feedback (`CloudToDevicePort`), with the device side of the same hub (`DeviceClientPort`) the suite plays the devices with',
-  source: (n) => `import { randomUUID } from 'node:crypto';
-import type { DeliveryFeedbackStatus, Result } from '@fieldlink/domain';
-import {
-  C2D_DEFAULT_TTL_MS,
-  C2D_MAX_BYTES,
-  C2D_MAX_PENDING_PER_DEVICE,
-  DeviceConnectionError,
-  DeviceRegistryError,
-  type ClockPort,
-  type CloudToDeviceError,
-  type CloudToDeviceErrorCode,
-  type CloudToDeviceMessage,
-  type CloudToDevicePort,
-  type DeliveryFeedback,
-  type DeviceClientPort,
-  type DeviceConnection,
-  type DeviceMessageOutcome,
-  type FeedbackSubscription,
-  type ReceivedCloudToDeviceMessage,
-} from '@fieldlink/ports';
-
-${tablesClientInterface(n)}
-
-export interface ${n.className}HubSettings {
+export const hubSource = (n: Names): string => `export interface ${n.className}HubSettings {
   /** Deliveries of a cloud-to-device message before it is given up with DeliveryCountExceeded; IoT Hub's default is 10. */
   readonly maxDeliveryCount: number;
   /** How long a message stays locked for the device it was delivered to; IoT Hub's is 60 s. */
@@ -45,13 +16,18 @@ export interface ${n.className}HubSettings {
   readonly pollMs?: number;
 }
 
-/** A device identity as the registry keeps it (the device-registry port writes it; \`enableDevice\` below for a start). */
+/**
+ * A device identity as the registry keeps it: the fields of its twin the hub reads and writes (the
+ * registry's rows carry the rest, tags and desired properties, which an update of the hub keeps).
+ */
 interface DeviceRow {
   readonly deviceId: string;
   readonly status: 'enabled' | 'disabled';
   readonly connectionState: 'Connected' | 'Disconnected';
   readonly lastActivityTime?: number;
   readonly reported: Readonly<Record<string, unknown>>;
+  /** Grows with every change of the twin's properties. */
+  readonly version: number;
 }
 
 /** A cloud-to-device message waiting for its device, with its lock while delivered. */
@@ -71,28 +47,49 @@ interface MessageRow {
 const DEVICES = 'devices';
 const MESSAGES = 'c2d';
 const FEEDBACK = 'feedback';
-const TELEMETRY = 'telemetry';
 const META = 'meta';
 /** Sequence numbers as keys that sort as text. */
 const keyOf = (sequence: number): string => String(sequence).padStart(16, '0');
-const fail = (code: CloudToDeviceErrorCode, message: string): Result<void, CloudToDeviceError> => ({ ok: false, error: { code, message } });
 
-/** Registers \`deviceId\` as an enabled device identity, as the hub's registry does. */
-export async function enableDevice(client: ${n.className}Client, deviceId: string): Promise<void> {
-  const existing = await client.get(DEVICES, deviceId);
-  const row: DeviceRow = existing === undefined ? { deviceId, status: 'enabled', connectionState: 'Disconnected', reported: {} } : { ...(JSON.parse(existing) as DeviceRow), status: 'enabled' };
-  await client.put(DEVICES, deviceId, JSON.stringify(row));
+/** An event a device sent, in its partition of the hub's telemetry stream. */
+interface TelemetryRow {
+  /** Grows by one with each event of its partition, from 0. */
+  readonly sequenceNumber: number;
+  readonly deviceId: string;
+  /** The body, in base64. */
+  readonly body: string;
+  readonly enqueuedTime: number;
+  readonly properties?: Readonly<Record<string, string>>;
 }
 
 /**
- * The hub's cloud-to-device queues, shared by its service side and its device side: one queue per
- * device, delivered in order one message at a time under a lock; a message is given up, with its
- * feedback, when its time to live passes before delivery (Expired), at the maximum delivery count
- * (DeliveryCountExceeded), or when the device settles it (Success, Rejected)
- * (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-messages-c2d).
+ * The partitions of the hub's telemetry stream, its Event Hubs-compatible endpoint (a hub's count
+ * is set when it is made: https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-messages-read-builtin).
+ */
+const PARTITIONS = 4;
+/** The partition of a device's events: the one its id hashes to, so that they stay in order. */
+function partitionOf(deviceId: string): string {
+  let hash = 0;
+  for (const char of deviceId) hash = (hash * 31 + char.charCodeAt(0)) >>> 0;
+  return String(hash % PARTITIONS);
+}
+/** The table of a partition's events, under their sequence numbers (\`keyOf\`). */
+const telemetryTable = (partitionId: string): string => \`telemetry/\${partitionId}\`;
+/** The sequence number of the partition's newest event (kept under \`META\`, written after the event); -1 when it has none. */
+const lastTelemetrySequence = async (client: ${n.className}Client, partitionId: string): Promise<number> =>
+  Number((await client.get(META, telemetryTable(partitionId))) ?? '-1');
+
+/**
+ * The hub, shared by its service side and its device side: the devices' rows, the telemetry stream
+ * they append to, and the cloud-to-device queues. One queue per device, delivered in order one
+ * message at a time under a lock; a message is given up, with its feedback, when its time to live
+ * passes before delivery (Expired), at the maximum delivery count (DeliveryCountExceeded), or when
+ * the device settles it (Success, Rejected) (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-messages-c2d).
  */
 class ${n.className}Hub {
   readonly pollMs: number;
+  /** This hub's appends to the telemetry stream, one after the other, so that each takes the next sequence number of its partition. */
+  private appending: Promise<void> = Promise.resolve();
 
   constructor(
     readonly client: ${n.className}Client,
@@ -110,6 +107,18 @@ class ${n.className}Hub {
   async updateDevice(deviceId: string, change: (row: DeviceRow) => DeviceRow): Promise<void> {
     const row = await this.device(deviceId);
     if (row !== undefined) await this.client.put(DEVICES, deviceId, JSON.stringify(change(row)));
+  }
+
+  /** Appends a device's event to its partition of the telemetry stream. */
+  appendTelemetry(event: Omit<TelemetryRow, 'sequenceNumber'>): Promise<void> {
+    const appended = this.appending.then(async () => {
+      const partitionId = partitionOf(event.deviceId);
+      const sequenceNumber = (await lastTelemetrySequence(this.client, partitionId)) + 1;
+      await this.client.put(telemetryTable(partitionId), keyOf(sequenceNumber), JSON.stringify({ ...event, sequenceNumber }));
+      await this.client.put(META, telemetryTable(partitionId), String(sequenceNumber));
+    });
+    this.appending = appended.catch(() => undefined);
+    return appended;
   }
 
   async nextSequence(): Promise<number> {
@@ -172,6 +181,143 @@ function pause(ms: number, onStop: (stop: () => void) => void): Promise<void> {
       resolve();
     });
   });
+}`;
+
+/**
+ * The device side of that hub (\`DeviceClientPort\`), after \`hubSource\` and with \`mergePatch\`
+ * (\`MERGE_PATCH_SOURCE\`); with \`DeviceConnectionError\`, \`DeviceRegistryError\`,
+ * \`DeviceClientPort\`, \`DeviceConnection\` and \`ReceivedCloudToDeviceMessage\` imported.
+ */
+export const deviceClientSource = (n: Names): string => `/**
+ * The device side of the same hub, as a device SDK sees it: a registered, enabled device
+ * connects, receives its cloud-to-device messages one at a time in order and settles each,
+ * sends telemetry and reports properties; the hub keeps its connection state and last activity.
+ */
+export class ${n.className}DeviceClient implements DeviceClientPort {
+  private readonly hub: ${n.className}Hub;
+
+  constructor(client: ${n.className}Client, clock: ClockPort, settings: ${n.className}HubSettings) {
+    this.hub = new ${n.className}Hub(client, clock, settings);
+  }
+
+  async connect(deviceId: string): Promise<DeviceConnection> {
+    const device = await this.hub.device(deviceId);
+    if (device?.status !== 'enabled') throw new DeviceRegistryError('DeviceNotFound', \`Device '\${deviceId}' is not an enabled device of the hub.\`);
+    await this.hub.updateDevice(deviceId, (row) => ({ ...row, connectionState: 'Connected', lastActivityTime: this.hub.clock.now() }));
+    return new ${n.className}DeviceConnection(deviceId, this.hub);
+  }
+}
+
+class ${n.className}DeviceConnection implements DeviceConnection {
+  private closed = false;
+  private wake: () => void = () => undefined;
+  private listening = false;
+
+  constructor(
+    readonly deviceId: string,
+    private readonly hub: ${n.className}Hub,
+  ) {}
+
+  async sendTelemetry(body: Uint8Array, properties?: Readonly<Record<string, string>>): Promise<void> {
+    this.assertOpen();
+    const now = this.hub.clock.now();
+    await this.hub.appendTelemetry({ deviceId: this.deviceId, body: Buffer.from(body).toString('base64'), enqueuedTime: now, ...(properties === undefined ? {} : { properties }) });
+    await this.hub.updateDevice(this.deviceId, (row) => ({ ...row, lastActivityTime: now }));
+  }
+
+  onCloudToDeviceMessage(handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): void {
+    if (this.listening) throw new DeviceConnectionError('HandlerExists', \`Device '\${this.deviceId}' already has a cloud-to-device handler.\`);
+    this.listening = true;
+    void this.receive(handler);
+  }
+
+  async reportProperties(patch: Readonly<Record<string, unknown>>): Promise<void> {
+    this.assertOpen();
+    await this.hub.updateDevice(this.deviceId, (row) => ({ ...row, reported: mergePatch(row.reported, patch), lastActivityTime: this.hub.clock.now(), version: row.version + 1 }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.wake();
+    // A handler still at work is not waited for: its message's lock lapses and the hub delivers it again.
+    await this.hub.updateDevice(this.deviceId, (row) => ({ ...row, connectionState: 'Disconnected' }));
+  }
+
+  /** Takes the device's messages one at a time, in order, until closed. Handles its own failures (it runs unawaited). */
+  private async receive(handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): Promise<void> {
+    while (!this.closed) {
+      try {
+        const taken = await this.hub.take(this.deviceId);
+        if (taken !== undefined) {
+          const outcome = await handler({
+            messageId: taken.messageId,
+            body: new Uint8Array(Buffer.from(taken.body, 'base64')),
+            ...(taken.correlationId === undefined ? {} : { correlationId: taken.correlationId }),
+            ...(taken.properties === undefined ? {} : { properties: taken.properties }),
+          }).catch((): DeviceMessageOutcome => 'abandon');
+          if (!this.closed) await this.hub.settle(taken, outcome);
+          continue;
+        }
+      } catch {
+        // The service failed: look again after a pause.
+      }
+      await pause(this.hub.pollMs, (stop) => (this.wake = stop));
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new DeviceConnectionError('ConnectionClosed', \`Device '\${this.deviceId}' is closed.\`);
+  }
+}`;
+
+/**
+ * `CloudToDevicePort` over a table client, with the device side of the same hub (`DeviceClientPort`),
+ * which the port's suite plays the devices with: per-device queues, locks, delivery counts,
+ * expiry and feedback kept by the adapter, time from an injected clock.
+ */
+export const cloudToDeviceTemplate: PortTemplate = {
+  portInterface: 'CloudToDevicePort',
+  suite: 'cloudToDeviceConformance',
+  fileSuffix: 'cloud-to-device',
+  classSuffix: 'CloudToDevice',
+  testClient: 'a Map of tables, with a manual clock',
+  summary:
+    'cloud-to-device messages with IoT Hub semantics: per-device queues in order, locks, delivery counts, expiry and delivery feedback (`CloudToDevicePort`), with the device side of the same hub (`DeviceClientPort`) the suite plays the devices with',
+  source: (n) => `import { randomUUID } from 'node:crypto';
+import type { DeliveryFeedbackStatus, Result } from '@fieldlink/domain';
+import {
+  C2D_DEFAULT_TTL_MS,
+  C2D_MAX_BYTES,
+  C2D_MAX_PENDING_PER_DEVICE,
+  DeviceConnectionError,
+  DeviceRegistryError,
+  type ClockPort,
+  type CloudToDeviceError,
+  type CloudToDeviceErrorCode,
+  type CloudToDeviceMessage,
+  type CloudToDevicePort,
+  type DeliveryFeedback,
+  type DeviceClientPort,
+  type DeviceConnection,
+  type DeviceMessageOutcome,
+  type FeedbackSubscription,
+  type ReceivedCloudToDeviceMessage,
+} from '@fieldlink/ports';
+
+${tablesClientInterface(n)}
+
+${hubSource(n)}
+
+const fail = (code: CloudToDeviceErrorCode, message: string): Result<void, CloudToDeviceError> => ({ ok: false, error: { code, message } });
+
+/** Registers \`deviceId\` as an enabled device identity, as the hub's registry does. */
+export async function enableDevice(client: ${n.className}Client, deviceId: string): Promise<void> {
+  const existing = await client.get(DEVICES, deviceId);
+  const found = existing === undefined ? undefined : (JSON.parse(existing) as DeviceRow);
+  const row: DeviceRow =
+    found === undefined ? { deviceId, status: 'enabled', connectionState: 'Disconnected', reported: {}, version: 1 } : { ...found, status: 'enabled', version: found.version + 1 };
+  await client.put(DEVICES, deviceId, JSON.stringify(row));
 }
 
 /**
@@ -241,89 +387,7 @@ export class ${n.className}CloudToDevice implements CloudToDevicePort {
   }
 }
 
-/**
- * The device side of the same hub, as a device SDK sees it: a registered, enabled device
- * connects, receives its cloud-to-device messages one at a time in order and settles each,
- * sends telemetry and reports properties; the hub keeps its connection state and last activity.
- */
-export class ${n.className}DeviceClient implements DeviceClientPort {
-  private readonly hub: ${n.className}Hub;
-
-  constructor(client: ${n.className}Client, clock: ClockPort, settings: ${n.className}HubSettings) {
-    this.hub = new ${n.className}Hub(client, clock, settings);
-  }
-
-  async connect(deviceId: string): Promise<DeviceConnection> {
-    const device = await this.hub.device(deviceId);
-    if (device?.status !== 'enabled') throw new DeviceRegistryError('DeviceNotFound', \`Device '\${deviceId}' is not an enabled device of the hub.\`);
-    await this.hub.updateDevice(deviceId, (row) => ({ ...row, connectionState: 'Connected', lastActivityTime: this.hub.clock.now() }));
-    return new ${n.className}DeviceConnection(deviceId, this.hub);
-  }
-}
-
-class ${n.className}DeviceConnection implements DeviceConnection {
-  private closed = false;
-  private wake: () => void = () => undefined;
-  private listening = false;
-
-  constructor(
-    readonly deviceId: string,
-    private readonly hub: ${n.className}Hub,
-  ) {}
-
-  async sendTelemetry(body: Uint8Array, properties?: Readonly<Record<string, string>>): Promise<void> {
-    this.assertOpen();
-    const now = this.hub.clock.now();
-    const event = { deviceId: this.deviceId, body: Buffer.from(body).toString('base64'), enqueuedTime: now, ...(properties === undefined ? {} : { properties }) };
-    await this.hub.client.put(TELEMETRY, keyOf(await this.hub.nextSequence()), JSON.stringify(event));
-    await this.hub.updateDevice(this.deviceId, (row) => ({ ...row, lastActivityTime: now }));
-  }
-
-  onCloudToDeviceMessage(handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): void {
-    if (this.listening) throw new DeviceConnectionError('HandlerExists', \`Device '\${this.deviceId}' already has a cloud-to-device handler.\`);
-    this.listening = true;
-    void this.receive(handler);
-  }
-
-  async reportProperties(patch: Readonly<Record<string, unknown>>): Promise<void> {
-    this.assertOpen();
-    await this.hub.updateDevice(this.deviceId, (row) => ({ ...row, reported: mergePatch(row.reported, patch), lastActivityTime: this.hub.clock.now() }));
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.wake();
-    // A handler still at work is not waited for: its message's lock lapses and the hub delivers it again.
-    await this.hub.updateDevice(this.deviceId, (row) => ({ ...row, connectionState: 'Disconnected' }));
-  }
-
-  /** Takes the device's messages one at a time, in order, until closed. Handles its own failures (it runs unawaited). */
-  private async receive(handler: (message: ReceivedCloudToDeviceMessage) => Promise<DeviceMessageOutcome>): Promise<void> {
-    while (!this.closed) {
-      try {
-        const taken = await this.hub.take(this.deviceId);
-        if (taken !== undefined) {
-          const outcome = await handler({
-            messageId: taken.messageId,
-            body: new Uint8Array(Buffer.from(taken.body, 'base64')),
-            ...(taken.correlationId === undefined ? {} : { correlationId: taken.correlationId }),
-            ...(taken.properties === undefined ? {} : { properties: taken.properties }),
-          }).catch((): DeviceMessageOutcome => 'abandon');
-          if (!this.closed) await this.hub.settle(taken, outcome);
-          continue;
-        }
-      } catch {
-        // The service failed: look again after a pause.
-      }
-      await pause(this.hub.pollMs, (stop) => (this.wake = stop));
-    }
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new DeviceConnectionError('ConnectionClosed', \`Device '\${this.deviceId}' is closed.\`);
-  }
-}
+${deviceClientSource(n)}
 
 ${MERGE_PATCH_SOURCE}
 `,

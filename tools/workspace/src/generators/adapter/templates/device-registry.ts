@@ -1,32 +1,27 @@
-import { MERGE_PATCH_SOURCE, type PortTemplate } from './template.js';
-
-/** `DeviceRegistryPort` over a document client: one JSON twin per device id. */
-export const deviceRegistryTemplate: PortTemplate = {
-  portInterface: 'DeviceRegistryPort',
-  suite: 'deviceRegistryConformance',
-  fileSuffix: 'device-registry',
-  classSuffix: 'DeviceRegistry',
-  testClient: 'a Map',
-  summary: 'device identities and twins, registered idempotently (`DeviceRegistryPort`)',
-  source: (
-    n,
-  ) => `import { DeviceRegistryError, type DeviceRegistration, type DeviceRegistrationResult, type DeviceRegistryPort, type DeviceTwin, type TwinPatch } from '@fieldlink/ports';
+import { MERGE_PATCH_SOURCE, SDK_CLIENT, type Names, type PortTemplate } from './template.js';
 
 /**
- * The calls of the service's client this adapter makes: wrap the SDK's client in it. One JSON
- * document (the device's twin) per device id.
+ * The registry's client interface, under \`name\`: one JSON twin per device id. \`headline\` says
+ * what the interface is to its reader.
  */
-export interface ${n.className}Client {
+export const twinsClientInterface = (name: string, headline: string): string => `/**
+ * ${headline}
+ * One JSON document (the device's twin) per device id.
+ */
+export interface ${name} {
   /** The twin's text, or \`undefined\` for a device never written. */
   get(deviceId: string): Promise<string | undefined>;
   put(deviceId: string, text: string): Promise<void>;
   /** Every twin's text, in no particular order. */
   list(): Promise<string[]>;
-}
-
-${MERGE_PATCH_SOURCE}
+}`;
 
 /**
+ * \`DeviceRegistryPort\` over that interface, named \`client\`; with \`mergePatch\`
+ * (\`MERGE_PATCH_SOURCE\`), and \`DeviceRegistryError\`, \`DeviceRegistration\`,
+ * \`DeviceRegistrationResult\`, \`DeviceRegistryPort\`, \`DeviceTwin\` and \`TwinPatch\` imported.
+ */
+export const deviceRegistrySource = (n: Names, client: string): string => `/**
  * The device ids IoT Hub accepts: up to 128 characters of ASCII letters, digits and
  * \`- . % _ * ? ! ( ) , : = @ $ '\` (https://learn.microsoft.com/azure/iot-hub/iot-hub-devguide-identity-registry#device-identity-properties).
  */
@@ -37,7 +32,7 @@ const DEVICE_ID = /^[A-Za-z0-9.%_*?!(),:=@$'-]{1,128}$/;
  * applies its tags and desired properties again; a refused id fails that device alone.
  */
 export class ${n.className}DeviceRegistry implements DeviceRegistryPort {
-  constructor(private readonly client: ${n.className}Client) {}
+  constructor(private readonly client: ${client}) {}
 
   async registerDevices(devices: readonly DeviceRegistration[]): Promise<DeviceRegistrationResult[]> {
     const results: DeviceRegistrationResult[] = [];
@@ -90,7 +85,25 @@ export class ${n.className}DeviceRegistry implements DeviceRegistryPort {
   private async write(twin: DeviceTwin): Promise<void> {
     await this.client.put(twin.deviceId, JSON.stringify(twin));
   }
-}
+}`;
+
+/** `DeviceRegistryPort` over a document client: one JSON twin per device id. */
+export const deviceRegistryTemplate: PortTemplate = {
+  portInterface: 'DeviceRegistryPort',
+  suite: 'deviceRegistryConformance',
+  fileSuffix: 'device-registry',
+  classSuffix: 'DeviceRegistry',
+  testClient: 'a Map',
+  summary: 'device identities and twins, registered idempotently (`DeviceRegistryPort`)',
+  source: (
+    n,
+  ) => `import { DeviceRegistryError, type DeviceRegistration, type DeviceRegistrationResult, type DeviceRegistryPort, type DeviceTwin, type TwinPatch } from '@fieldlink/ports';
+
+${twinsClientInterface(`${n.className}Client`, SDK_CLIENT)}
+
+${MERGE_PATCH_SOURCE}
+
+${deviceRegistrySource(n, `${n.className}Client`)}
 `,
   test: (n) => `import { deviceRegistryConformance } from '@fieldlink/ports/testing';
 import { ${n.className}DeviceRegistry, type ${n.className}Client } from './${n.file}-device-registry.js';

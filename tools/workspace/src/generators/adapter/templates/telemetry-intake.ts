@@ -1,23 +1,7 @@
-import type { PortTemplate } from './template.js';
+import { SDK_CLIENT, type Names, type PortTemplate } from './template.js';
 
-/** `TelemetryIntakePort` over a partitioned log client: readers per partition, batches, retries and checkpoints kept by the adapter. */
-export const telemetryIntakeTemplate: PortTemplate = {
-  portInterface: 'TelemetryIntakePort',
-  suite: 'telemetryIntakeConformance',
-  fileSuffix: 'telemetry-intake',
-  classSuffix: 'TelemetryIntake',
-  testClient: 'arrays, one per partition',
-  summary: 'the telemetry stream read per consumer group, in order per partition, from checkpoints (`TelemetryIntakePort`)',
-  source: (n) => `import type {
-  TelemetryBatchHandler,
-  TelemetryEnvelope,
-  TelemetryIntakePort,
-  TelemetryPartitionContext,
-  TelemetrySubscribeOptions,
-  TelemetrySubscription,
-} from '@fieldlink/ports';
-
-/** One event as the service keeps it in a partition of the stream. */
+/** The event of the stream's client interface, \`<Name>Event\`: one event as the service keeps it in a partition. */
+export const telemetryEventSource = (n: Names): string => `/** One event as the service keeps it in a partition of the stream. */
 export interface ${n.className}Event {
   /** Grows by one with each event of its partition. */
   readonly sequenceNumber: number;
@@ -27,14 +11,18 @@ export interface ${n.className}Event {
   readonly deviceId: string;
   readonly body: Uint8Array;
   readonly properties?: Readonly<Record<string, string>>;
-}
+}`;
 
 /**
- * The calls of the service's client this adapter makes: wrap the SDK's client in it. The stream
- * is a set of partitions, each an ordered log of events (the service keeps each device's events
- * in one partition), with a checkpoint per consumer group and partition.
+ * The stream's client interface, under \`name\`, over \`telemetryEventSource\`'s event;
+ * \`headline\` says what the interface is to its reader.
  */
-export interface ${n.className}Client {
+export const streamClientInterface = (n: Names, name: string, headline: string): string => `/**
+ * ${headline}
+ * The stream is a set of partitions, each an ordered log of events (the service keeps each
+ * device's events in one partition), with a checkpoint per consumer group and partition.
+ */
+export interface ${name} {
   partitionIds(): Promise<string[]>;
   /** The events after sequence number \`after\`, oldest first, at most \`max\` of them. */
   read(partitionId: string, after: number, max: number): Promise<${n.className}Event[]>;
@@ -43,9 +31,14 @@ export interface ${n.className}Client {
   /** How far a consumer group has read a partition (a sequence number); undefined before its first checkpoint. */
   readCheckpoint(consumerGroup: string, partitionId: string): Promise<number | undefined>;
   writeCheckpoint(consumerGroup: string, partitionId: string, sequenceNumber: number): Promise<void>;
-}
+}`;
 
-export interface ${n.className}TelemetryIntakeOptions {
+/**
+ * \`TelemetryIntakePort\` over that interface, named \`client\`: \`<Name>TelemetryIntake\` and its
+ * options; with \`TelemetryBatchHandler\`, \`TelemetryEnvelope\`, \`TelemetryIntakePort\`,
+ * \`TelemetryPartitionContext\`, \`TelemetrySubscribeOptions\` and \`TelemetrySubscription\` imported.
+ */
+export const telemetryIntakeSource = (n: Names, client: string): string => `export interface ${n.className}TelemetryIntakeOptions {
   /** The most events handed over in one batch; 100 when not given. */
   readonly maxBatchSize?: number;
   /** How long a reader waits before it looks at a partition with nothing new again; 50 ms when not given. */
@@ -65,7 +58,7 @@ export class ${n.className}TelemetryIntake implements TelemetryIntakePort {
   private readonly marks = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly client: ${n.className}Client,
+    private readonly client: ${client},
     private readonly options: ${n.className}TelemetryIntakeOptions = {},
   ) {}
 
@@ -120,7 +113,7 @@ class PartitionReader implements TelemetryPartitionContext {
     readonly partitionId: string,
     private position: number,
     private newest: number,
-    private readonly client: ${n.className}Client,
+    private readonly client: ${client},
     private readonly settings: Required<${n.className}TelemetryIntakeOptions>,
     private readonly mark: (sequenceNumber: number) => Promise<void>,
   ) {
@@ -199,7 +192,30 @@ class PartitionReader implements TelemetryPartitionContext {
       this.wake = done;
     });
   }
-}
+}`;
+
+/** `TelemetryIntakePort` over a partitioned log client: readers per partition, batches, retries and checkpoints kept by the adapter. */
+export const telemetryIntakeTemplate: PortTemplate = {
+  portInterface: 'TelemetryIntakePort',
+  suite: 'telemetryIntakeConformance',
+  fileSuffix: 'telemetry-intake',
+  classSuffix: 'TelemetryIntake',
+  testClient: 'arrays, one per partition',
+  summary: 'the telemetry stream read per consumer group, in order per partition, from checkpoints (`TelemetryIntakePort`)',
+  source: (n) => `import type {
+  TelemetryBatchHandler,
+  TelemetryEnvelope,
+  TelemetryIntakePort,
+  TelemetryPartitionContext,
+  TelemetrySubscribeOptions,
+  TelemetrySubscription,
+} from '@fieldlink/ports';
+
+${telemetryEventSource(n)}
+
+${streamClientInterface(n, `${n.className}Client`, SDK_CLIENT)}
+
+${telemetryIntakeSource(n, `${n.className}Client`)}
 `,
   test: (n) => `import { telemetryIntakeConformance } from '@fieldlink/ports/testing';
 import { ${n.className}TelemetryIntake, type ${n.className}Client, type ${n.className}Event } from './${n.file}-telemetry-intake.js';

@@ -46,6 +46,9 @@ const mergePatch = (target: Json, patch: Json): Json => {
 };
 `;
 
+/** The headline of a client interface the service's SDK is wrapped in, as the templates write it. */
+export const SDK_CLIENT = "The calls of the service's client this adapter makes: wrap the SDK's client in it.";
+
 /** The client interface of the templates whose adapter keeps its state in tables of JSON rows. */
 export const tablesClientInterface = (n: Names): string => `/**
  * The calls of the service's client this adapter makes: wrap the SDK's client in it. Tables of
