@@ -20,7 +20,7 @@
  * (per-minute aggregates and device health, written with the partition's state at every commit),
  * so the two show where time goes.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -196,9 +196,12 @@ async function handOver(ingest: TelemetryIngestWorkers, byPartition: ReadonlyMap
 
 /** Messages between this thread and worker threads, counted at the `Worker` objects (whatever sends them). */
 const threadMessages = { toWorkers: 0, fromWorkers: 0 };
+/** The worker threads posted to, for their event loops' utilisation. */
+const postedWorkers = new Set<Worker>();
 const postToWorker = Worker.prototype.postMessage;
 Worker.prototype.postMessage = function (this: Worker, ...args: Parameters<Worker['postMessage']>) {
   threadMessages.toWorkers++;
+  postedWorkers.add(this);
   return postToWorker.apply(this, args);
 };
 const emitOfWorker = Worker.prototype.emit;
@@ -207,20 +210,48 @@ Worker.prototype.emit = function (this: Worker, event: string | symbol, ...args:
   return emitOfWorker.call(this, event, ...args);
 };
 
-/**
- * CPU time of this (the main) thread so far, in microseconds, from Linux's per-thread accounting
- * (`/proc/self/task/<pid>/stat`, in clock ticks of 10 ms); undefined elsewhere. What the main
- * thread spends per reading bounds what a second worker can add (see docs/performance.md).
- */
-function mainThreadCpuMicros(): number | undefined {
+/** CPU time of each of this process's threads so far, in microseconds, by thread id, from Linux's per-thread accounting (`/proc/self/task/<tid>/stat`, in clock ticks of 10 ms); empty elsewhere. */
+function threadCpuMicros(): Map<number, number> {
+  const byThread = new Map<number, number>();
   try {
-    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces, in parentheses): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+    for (const tid of readdirSync('/proc/self/task')) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+        // Fields after the command name (which may hold spaces, in parentheses): utime and stime are the 12th and 13th.
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        byThread.set(Number(tid), (Number(fields[11]) + Number(fields[12])) * 10_000);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
   } catch {
-    return undefined;
+    // Not Linux.
   }
+  return byThread;
+}
+
+/**
+ * Where the process's CPU time went during a run, per reading: the main thread, the worker threads
+ * (the threads that appeared when the workers started), and the rest (V8's platform threads, which
+ * run the collector's parallel and concurrent work for every isolate, and libuv's). What the main
+ * thread and the rest spend per reading bounds what a second worker can add (see docs/performance.md).
+ */
+interface ThreadCpu {
+  readonly main: number;
+  readonly workers: number;
+  readonly other: number;
+}
+
+function threadCpuBetween(before: Map<number, number>, after: Map<number, number>, workerThreads: ReadonlySet<number>, count: number): ThreadCpu | undefined {
+  if (after.size === 0) return undefined;
+  const sums = { main: 0, workers: 0, other: 0 };
+  for (const [tid, micros] of after) {
+    const spent = micros - (before.get(tid) ?? 0);
+    if (tid === process.pid) sums.main += spent;
+    else if (workerThreads.has(tid)) sums.workers += spent;
+    else sums.other += spent;
+  }
+  return { main: sums.main / count, workers: sums.workers / count, other: sums.other / count };
 }
 
 /**
@@ -232,7 +263,14 @@ function mainThreadCpuMicros(): number | undefined {
 async function throughputOnWorkers(
   threads: number,
   envelopes: readonly TelemetryEnvelope[][],
-): Promise<{ perSecond: number; messagesPerBatch: number; cpuMicrosPerReading: number; mainCpuMicrosPerReading: number | undefined }> {
+): Promise<{
+  perSecond: number;
+  messagesPerBatch: number;
+  cpuMicrosPerReading: number;
+  coresBusy: number;
+  threads: ThreadCpu | undefined;
+  utilisation: number[];
+}> {
   const stores = { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() };
   const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
   const ingest = new TelemetryIngestWorkers(
@@ -247,7 +285,9 @@ async function throughputOnWorkers(
     },
     threads,
   );
+  const threadsBefore = new Set(threadCpuMicros().keys());
   await ingest.start();
+  const workerThreads = new Set([...threadCpuMicros().keys()].filter((tid) => !threadsBefore.has(tid)));
   // Each worker's code warmed up (JIT) as the main-thread runs' is: the first tenth of the readings, on partitions of their own.
   const warmUp = envelopes.slice(0, Math.ceil(envelopes.length / 10)).map((b) => b.map((e) => ({ ...e, partitionId: `warm-up-${e.partitionId}` })));
   await handOver(ingest, partitionBatches(warmUp));
@@ -256,13 +296,16 @@ async function throughputOnWorkers(
   const count = envelopes.reduce((n, b) => n + b.length, 0);
   const before = threadMessages.toWorkers + threadMessages.fromWorkers;
   const cpuBefore = process.cpuUsage();
-  const mainBefore = mainThreadCpuMicros();
+  const threadsAtStart = threadCpuMicros();
+  const loops = [...postedWorkers].map((w) => ({ worker: w, start: w.performance.eventLoopUtilization() }));
   const t = performance.now();
   const batchCount = await handOver(ingest, byPartition);
   await ingest.flush();
   const ms = performance.now() - t;
   const cpu = process.cpuUsage(cpuBefore);
-  const mainAfter = mainThreadCpuMicros();
+  const threadsAtEnd = threadCpuMicros();
+  const utilisation = loops.map(({ worker, start }) => worker.performance.eventLoopUtilization(start).utilization);
+  postedWorkers.clear();
   const messages = threadMessages.toWorkers + threadMessages.fromWorkers - before;
   await ingest.close();
   void alertsQueue.close();
@@ -270,7 +313,9 @@ async function throughputOnWorkers(
     perSecond: rate(count, ms),
     messagesPerBatch: messages / batchCount,
     cpuMicrosPerReading: (cpu.user + cpu.system) / count,
-    mainCpuMicrosPerReading: mainBefore === undefined || mainAfter === undefined ? undefined : (mainAfter - mainBefore) / count,
+    coresBusy: (cpu.user + cpu.system) / 1000 / ms,
+    threads: threadCpuBetween(threadsAtStart, threadsAtEnd, workerThreads, count),
+    utilisation,
   };
 }
 
@@ -457,8 +502,20 @@ if (ONLY === undefined || ONLY === 'workers') {
       '',
     ],
     [
-      `CPU time of the main thread per reading, us (1 worker, ${WORKERS} workers; Linux only)`,
-      `${one.mainCpuMicrosPerReading?.toFixed(2) ?? 'n/a'}, ${many.mainCpuMicrosPerReading?.toFixed(2) ?? 'n/a'}`,
+      `CPU time per reading by thread, us: main, workers, other (V8's collector helpers, libuv); 1 worker | ${WORKERS} workers (Linux only)`,
+      [one, many]
+        .map((r) => (r.threads === undefined ? 'n/a' : `${r.threads.main.toFixed(2)}, ${r.threads.workers.toFixed(2)}, ${r.threads.other.toFixed(2)}`))
+        .join(' | '),
+      '',
+    ],
+    [
+      `worker threads' event loop utilisation (share of the run not waiting for a message; 1 worker | ${WORKERS} workers)`,
+      [one, many].map((r) => r.utilisation.map((u) => u.toFixed(2)).join(', ')).join(' | '),
+      '',
+    ],
+    [
+      `cores kept busy (CPU time / wall time; 1 worker, ${WORKERS} workers); ${cpus().length} cores / the 1-worker figure bounds the ratio`,
+      `${one.coresBusy.toFixed(2)}, ${many.coresBusy.toFixed(2)}; bound ${(cpus().length / one.coresBusy).toFixed(2)}`,
       '',
     ],
   );
