@@ -257,8 +257,8 @@ function threadCpuBetween(before: Map<number, number>, after: Map<number, number
 /**
  * Full ingest over `threads` worker threads (`TelemetryIngestWorkers`, what `rules.workers` runs),
  * the partitions handed over as an intake does: each partition's batches one after the other, the
- * partitions at once. The workers are started (and loaded) and their code warmed up before the
- * clock starts, as the main-thread runs' is.
+ * partitions at once. The workers are started (and loaded) and their code warmed up (a full pass)
+ * before the clock starts.
  */
 async function throughputOnWorkers(
   threads: number,
@@ -288,8 +288,11 @@ async function throughputOnWorkers(
   const threadsBefore = new Set(threadCpuMicros().keys());
   await ingest.start();
   const workerThreads = new Set([...threadCpuMicros().keys()].filter((tid) => !threadsBefore.has(tid)));
-  // Each worker's code warmed up (JIT) as the main-thread runs' is: the first tenth of the readings, on partitions of their own.
-  const warmUp = envelopes.slice(0, Math.ceil(envelopes.length / 10)).map((b) => b.map((e) => ({ ...e, partitionId: `warm-up-${e.partitionId}` })));
+  // Each worker is a fresh isolate, its code cold, where the main-thread runs follow stages that ran the same code: it
+  // warms up on as many readings as it is measured on, on partitions of their own. With a tenth (a twentieth for each of
+  // two workers), V8's optimising compiler was still at work in the measured run: its threads' CPU per reading halved
+  // with the full pass (docs/performance.md, "Sixth round").
+  const warmUp = envelopes.map((b) => b.map((e) => ({ ...e, partitionId: `warm-up-${e.partitionId}` })));
   await handOver(ingest, partitionBatches(warmUp));
   await ingest.flush();
   const byPartition = partitionBatches(envelopes);
