@@ -105,13 +105,16 @@ describe('the IoT service endpoint of the emulator', () => {
 
   it('tries a message the queue refused again, with the same message id, and keeps the order of the operations behind it', async () => {
     const outbound = new InMemoryQueue('outbound');
+    // The outbound queue refuses every send until the test lets it go (once it has seen the updates
+    // answered while their posts wait: with a fixed number of refusals, a slow machine could post
+    // them all before that), then three more, as a Service Bus namespace does while busy or unreachable.
+    let held = true;
     let refusals = 3;
     const tried: string[] = [];
-    // The outbound queue refuses its first three sends, as a Service Bus namespace does while busy or unreachable.
     const refusing = Object.assign(Object.create(outbound) as InMemoryQueue, {
       send: async (messages: readonly QueueMessage[]): Promise<void> => {
         tried.push(...messages.map((m) => m.messageId));
-        if (refusals-- > 0) throw Object.assign(new Error('The server is busy.'), { name: 'ServiceBusError' });
+        if (held || refusals-- > 0) throw Object.assign(new Error('The server is busy.'), { name: 'ServiceBusError' });
         await outbound.send(messages);
       },
     });
@@ -128,6 +131,7 @@ describe('the IoT service endpoint of the emulator', () => {
     expect((await patch('{"TargetTemperature":19}')).ok).toBe(true);
     expect((await patch('{"TargetTemperature":18}')).ok).toBe(true);
     expect(emulator.stats().pendingPosts).toBeGreaterThan(0);
+    held = false;
 
     const received: ReceivedQueueMessage[] = [];
     await waitFor('both messages on the queue', async () => {
@@ -139,7 +143,7 @@ describe('the IoT service endpoint of the emulator', () => {
       if (!read.ok) throw new Error(read.error.message);
       return read.value.context.postEntityImages['PostImage']?.attributes['msdyn_devicesettings'];
     });
-    // In the order of the updates, though the first was refused three times and the second waited behind it.
+    // In the order of the updates, though the first was refused again and again and the second waited behind it.
     expect(settings).toEqual(['{"TargetTemperature":19}', '{"TargetTemperature":18}']);
     // Each try of a message carried the same message id, so a queue's duplicate detection sees one message.
     expect(new Set(tried).size).toBe(2);
