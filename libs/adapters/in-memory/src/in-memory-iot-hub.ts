@@ -349,7 +349,8 @@ class PartitionLog {
         sequenceNumber: sequence,
       };
       const properties = chunk.properties[index];
-      batch.push(properties === undefined ? envelope : { ...envelope, properties: { ...properties } });
+      // The kept properties are the hub's own copy (made on append) and read-only: handed over as they are.
+      batch.push(properties === undefined ? envelope : { ...envelope, properties });
     }
     return batch;
   }
