@@ -1,13 +1,20 @@
-import type { DeviceHealth, MinuteAggregate, StatusStorePort } from '@fieldlink/ports';
+import type { DeviceHealth, MinuteAggregate, StatusStorePort, WindowPeak } from '@fieldlink/ports';
 
 /**
  * The status view's store in process: per-minute aggregates keyed by (device, reading type,
  * window end), so a replayed window replaces its row, and the latest health per device.
+ *
+ * Rows are this store's own copies, updated in place when written again (a minute still growing,
+ * a device's health at every commit). Their numbers are fields declared as doubles before anything
+ * is stored in them (`KeptAggregate`, `KeptHealth`), so that V8 gives each field a box of the row's
+ * own and writes a new value into it: a field that first held a small integer holds any number as
+ * a pointer, and each value written made a new heap number, which the collector then copied to the
+ * old generation (about 30 bytes per row written, 20,000 rows a second at 10,000 devices).
  */
 export class InMemoryStatusStore implements StatusStorePort {
-  /** deviceId → `${readingType}\n${windowEnd}` → row; rows are this store's own copies, updated in place. */
-  private readonly aggregates = new Map<string, Map<string, { -readonly [K in keyof MinuteAggregate]: MinuteAggregate[K] }>>();
-  private readonly health = new Map<string, { -readonly [K in keyof DeviceHealth]: DeviceHealth[K] }>();
+  /** deviceId → `${readingType}\n${windowEnd}` → row. */
+  private readonly aggregates = new Map<string, Map<string, KeptAggregate>>();
+  private readonly health = new Map<string, KeptHealth>();
 
   async writeAggregates(rows: readonly MinuteAggregate[]): Promise<void> {
     for (const row of rows) {
@@ -15,15 +22,8 @@ export class InMemoryStatusStore implements StatusStorePort {
       if (byKey === undefined) this.aggregates.set(row.deviceId, (byKey = new Map()));
       const key = `${row.readingType}\n${row.windowEnd}`;
       const kept = byKey.get(key);
-      // A row written again (a minute still growing) is updated where it is, its peak too: no copy
-      // per write for the garbage collector, and nothing of the caller's kept.
-      if (kept === undefined) byKey.set(key, row.peak === undefined ? { ...row } : { ...row, peak: { ...row.peak } });
-      else {
-        const peak = kept.peak;
-        Object.assign(kept, row);
-        if (peak !== undefined && row.peak !== undefined) kept.peak = Object.assign(peak, row.peak);
-        else if (row.peak !== undefined) kept.peak = { ...row.peak };
-      }
+      if (kept === undefined) byKey.set(key, new KeptAggregate(row));
+      else kept.update(row);
     }
   }
 
@@ -50,21 +50,91 @@ export class InMemoryStatusStore implements StatusStorePort {
 
   private upsertHealth(health: DeviceHealth): void {
     const kept = this.health.get(health.deviceId);
-    if (kept === undefined) this.health.set(health.deviceId, copyHealth(health));
-    else {
-      // The row is updated where it is, its readings too: no copy per write for the garbage collector.
-      const readings = kept.lastReadings as Record<string, number>;
-      for (const readingType of Object.keys(readings)) if (!(readingType in health.lastReadings)) delete readings[readingType];
-      Object.assign(readings, health.lastReadings);
-      kept.lastActivityTime = health.lastActivityTime;
-      kept.online = health.online;
-    }
+    if (kept === undefined) this.health.set(health.deviceId, new KeptHealth(health));
+    else kept.update(health);
   }
 
   async listDeviceHealth(): Promise<DeviceHealth[]> {
-    return [...this.health.values()].map(copyHealth);
+    return [...this.health.values()].map((h) => ({
+      deviceId: h.deviceId,
+      lastActivityTime: h.lastActivityTime,
+      online: h.online,
+      lastReadings: { ...h.lastReadings },
+    }));
   }
 }
 
-/** A health row is flat but for its readings: copied field by field, a fraction of a structured clone's cost, on every batch. */
-const copyHealth = (health: DeviceHealth): DeviceHealth => ({ ...health, lastReadings: { ...health.lastReadings } });
+/** A window's peak as kept; `time` declared as a double first (see `InMemoryStatusStore`). */
+class KeptPeak implements WindowPeak {
+  time = Number.NaN;
+  eventToken: string;
+  threshold: number | null;
+  ruleOutput: string | null;
+
+  constructor(peak: WindowPeak) {
+    this.time = peak.time;
+    this.eventToken = peak.eventToken;
+    this.threshold = peak.threshold;
+    this.ruleOutput = peak.ruleOutput;
+  }
+}
+
+/** An aggregate row as kept, its numbers declared as doubles first (see `InMemoryStatusStore`). */
+class KeptAggregate {
+  windowEnd = Number.NaN;
+  count = Number.NaN;
+  min = Number.NaN;
+  max = Number.NaN;
+  avg = Number.NaN;
+  readonly deviceId: string;
+  readonly readingType: string;
+  peak: KeptPeak | undefined;
+
+  constructor(row: MinuteAggregate) {
+    this.deviceId = row.deviceId;
+    this.readingType = row.readingType;
+    this.windowEnd = row.windowEnd;
+    this.update(row);
+  }
+
+  update(row: MinuteAggregate): void {
+    this.count = row.count;
+    this.min = row.min;
+    this.max = row.max;
+    this.avg = row.avg;
+    const peak = row.peak;
+    if (peak === undefined) this.peak = undefined;
+    else if (this.peak === undefined) this.peak = new KeptPeak(peak);
+    else {
+      this.peak.time = peak.time;
+      this.peak.eventToken = peak.eventToken;
+      this.peak.threshold = peak.threshold;
+      this.peak.ruleOutput = peak.ruleOutput;
+    }
+  }
+}
+
+/** A device's health as kept: readings added as NaN, then set, so each is a double field too (see `InMemoryStatusStore`). */
+class KeptHealth implements DeviceHealth {
+  lastActivityTime = Number.NaN;
+  readonly deviceId: string;
+  online: boolean;
+  readonly lastReadings: Record<string, number> = {};
+
+  constructor(health: DeviceHealth) {
+    this.deviceId = health.deviceId;
+    this.online = health.online;
+    this.update(health);
+  }
+
+  update(health: DeviceHealth): void {
+    this.lastActivityTime = health.lastActivityTime;
+    this.online = health.online;
+    const readings = this.lastReadings;
+    for (const readingType of Object.keys(readings)) if (!(readingType in health.lastReadings)) delete readings[readingType];
+    for (const readingType in health.lastReadings) {
+      if (!(readingType in readings)) readings[readingType] = Number.NaN;
+      readings[readingType] = health.lastReadings[readingType]!;
+    }
+  }
+}
