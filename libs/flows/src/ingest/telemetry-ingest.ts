@@ -138,7 +138,7 @@ export class TelemetryIngest {
   /** The context each partition's latest batch came with: where its checkpoint is marked. */
   private readonly contexts = new Map<string, TelemetryPartitionContext>();
   /** The last piece of work queued per partition, so the next one starts after it. */
-  private readonly queued = new Map<string, Promise<unknown>>();
+  private readonly queued = new Map<string, { last: Promise<unknown> | undefined }>();
   /** The commit running or queued per partition: commits of one partition run one at a time, beside its batches. */
   private readonly commits = new Map<string, Promise<void>>();
   /** Partitions whose last commit failed: their next batch waits for a commit, so the intake slows down instead of the changes piling up. */
@@ -188,21 +188,29 @@ export class TelemetryIngest {
 
   /** The same, telling what the batch raised, rejected and skipped. */
   async ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
+    // An intake's batch is of one partition: it goes straight to that partition's turn.
+    const only = onePartitionOf(batch);
+    if (only !== undefined) return this.inPartition(only, batch, partition);
     const byPartition = groupByPartition(batch);
     const alerts: ThresholdAlert[] = [];
     let rejected = 0;
     let skipped = 0;
     for (const [partitionId, envelopes] of byPartition) {
-      const claim = partition !== undefined && partition.partitionId === partitionId ? partition : undefined;
-      const outcome = await this.inTurn(partitionId, async () => {
-        if (claim !== undefined) await this.takeClaim(claim);
-        return this.handlePartitionBatch(partitionId, envelopes);
-      });
+      const outcome = await this.inPartition(partitionId, envelopes, partition);
       for (const alert of outcome.alerts) alerts.push(alert);
       rejected += outcome.rejected;
       skipped += outcome.skipped;
     }
     return { alerts, rejected, skipped };
+  }
+
+  /** A partition's envelopes in its turn, after the intake's claim of it when `partition` is that partition's context. */
+  private inPartition(partitionId: string, envelopes: readonly TelemetryEnvelope[], partition: TelemetryPartitionContext | undefined): Promise<BatchOutcome> {
+    const claim = partition !== undefined && partition.partitionId === partitionId ? partition : undefined;
+    return this.inTurn(partitionId, async () => {
+      if (claim !== undefined) await this.takeClaim(claim);
+      return this.handlePartitionBatch(partitionId, envelopes);
+    });
   }
 
   /** One message on its own (a batch of one); sequence numbers must still increase per partition. */
@@ -227,7 +235,8 @@ export class TelemetryIngest {
   }
 
   private async handlePartitionBatch(partitionId: string, envelopes: readonly TelemetryEnvelope[]): Promise<BatchOutcome> {
-    const state = await this.partitionState(partitionId);
+    // Known and not in conflict (nearly always): no wait, and none of the allocations an await makes.
+    const state = (this.conflicts.has(partitionId) ? undefined : this.partitions.get(partitionId)) ?? (await this.partitionState(partitionId));
     const rules = state.beginBatch();
     const messages: QueueMessage[] = [];
     const alerts: ThresholdAlert[] = [];
@@ -268,7 +277,7 @@ export class TelemetryIngest {
     }
     if (lastEnvelope === undefined) {
       // All read before: a commit that failed with this batch is tried again before it counts as handled.
-      await this.commitIfDue(partitionId, state);
+      if (this.isDue(state)) await this.commitIfDue(partitionId, state);
       return { alerts, rejected: 0, skipped };
     }
 
@@ -303,7 +312,7 @@ export class TelemetryIngest {
       state.close(latestTime, this.lateArrivalMs);
     }
     state.lastCommitAt ??= this.clock.now();
-    await this.commitIfDue(partitionId, state);
+    if (this.isDue(state)) await this.commitIfDue(partitionId, state);
     return outcome;
   }
 
@@ -494,15 +503,20 @@ export class TelemetryIngest {
 
   /** Runs `work` once the partition's earlier work has settled, so two never interleave on one partition's state. */
   private inTurn<T>(partitionId: string, work: () => Promise<T>): Promise<T> {
-    const previous = this.queued.get(partitionId);
+    let turn = this.queued.get(partitionId);
+    if (turn === undefined) this.queued.set(partitionId, (turn = { last: undefined }));
+    const previous = turn.last;
     const next = previous === undefined ? work() : previous.then(work, work);
     const settled = next.then(
       () => undefined,
       () => undefined,
     );
-    this.queued.set(partitionId, settled);
+    // The partition's entry stays and its field changes: a key deleted and set again at every batch
+    // made the map reallocate its table each time, young tables held by an old map, which the
+    // collector copied to the old generation (12 MB in a 10 s latency run).
+    turn.last = settled;
     void settled.then(() => {
-      if (this.queued.get(partitionId) === settled) this.queued.delete(partitionId);
+      if (turn.last === settled) turn.last = undefined;
     });
     return next;
   }
@@ -629,6 +643,13 @@ function alertMessages(alerts: readonly ThresholdAlert[]): QueueMessage[] {
   const byToken = new Map<string, ThresholdAlert[]>();
   for (const a of alerts) byToken.set(a.eventToken, [...(byToken.get(a.eventToken) ?? []), a]);
   return [...byToken].map(([token, list]) => ({ messageId: token, body: encodeCfsAlertMessage(list), contentType: 'application/json', correlationId: token }));
+}
+
+/** The partition of every envelope of the batch, when they share one (undefined for an empty batch). */
+function onePartitionOf(batch: readonly TelemetryEnvelope[]): string | undefined {
+  const partitionId = batch[0]?.partitionId;
+  for (let i = 1; i < batch.length; i++) if (batch[i]!.partitionId !== partitionId) return undefined;
+  return partitionId;
 }
 
 /** A batch's envelopes by partition, each partition's in the order they came. */
