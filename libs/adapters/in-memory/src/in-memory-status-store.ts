@@ -9,7 +9,8 @@ import type { DeviceHealth, MinuteAggregate, StatusStorePort, WindowPeak } from 
  * is stored in them (`KeptAggregate`, `KeptHealth`), so that V8 gives each field a box of the row's
  * own and writes a new value into it: a field that first held a small integer holds any number as
  * a pointer, and each value written made a new heap number, which the collector then copied to the
- * old generation (about 30 bytes per row written, 20,000 rows a second at 10,000 devices).
+ * old generation (an aggregate row written again promoted about 77 bytes, now 16 to 28; 20,000
+ * rows a second at 10,000 devices).
  */
 export class InMemoryStatusStore implements StatusStorePort {
   /** deviceId → `${readingType}\n${windowEnd}` → row. */
