@@ -45,35 +45,28 @@ export type PartitionChanges = PartitionSnapshot;
  * keeps the values it was taken with while batches go on.
  */
 export class MinuteWindow {
-  // Declared as doubles before anything is stored in them, so that V8 keeps each in a box of the
-  // window's own and writes a reading's value into it; a field that first held a small integer
-  // (a humidity of 45) holds any number as a pointer, and every value written makes a new heap
-  // number, which lives as long as the window and is copied by the collector on its way there.
-  min = Number.NaN;
-  max = Number.NaN;
+  // Declared as a double before anything is stored in it, so that V8 keeps it in a box of the
+  // window's own and writes each reading's sum into it: a field that first held a small integer (a
+  // humidity of 45) holds any number as a pointer, and every reading made a new heap number, which
+  // lived as long as the window and was copied by the collector on its way there. (`min`, `max` and
+  // the peak change only when a reading is a new extreme: a box each would cost a window more
+  // memory than the rare heap number they save.)
   sum = Number.NaN;
-  /** The event that brought `max` (the first one on a tie): the CFS `crmiotevents` row of the window. */
-  peakToken: string | undefined;
-  /** Its time; meaningless without `peakToken` (NaN rather than undefined, for the same reason). */
-  peakTime = Number.NaN;
 
   constructor(
     readonly deviceId: string,
     readonly readingType: string,
     readonly windowEnd: number,
     public count: number,
-    min: number,
-    max: number,
+    public min: number,
+    public max: number,
     sum: number,
     public changedIn: number,
-    peakToken: string | undefined = undefined,
-    peakTime: number | undefined = undefined,
+    /** The event that brought `max` (the first one on a tie): the CFS `crmiotevents` row of the window. */
+    public peakToken: string | undefined = undefined,
+    public peakTime: number | undefined = undefined,
   ) {
-    this.min = min;
-    this.max = max;
     this.sum = sum;
-    this.peakToken = peakToken;
-    if (peakToken !== undefined && peakTime !== undefined) this.peakTime = peakTime;
   }
 
   copyFor(generation: number): MinuteWindow {
