@@ -68,11 +68,15 @@ export class InMemoryStatusStore implements StatusStorePort {
 /** A window's peak as kept; `time` declared as a double first (see `InMemoryStatusStore`). */
 class KeptPeak implements WindowPeak {
   time = Number.NaN;
-  eventToken: string;
-  threshold: number | null;
-  ruleOutput: string | null;
+  eventToken = '';
+  threshold: number | null = null;
+  ruleOutput: string | null = null;
 
   constructor(peak: WindowPeak) {
+    this.update(peak);
+  }
+
+  update(peak: WindowPeak): void {
     this.time = peak.time;
     this.eventToken = peak.eventToken;
     this.threshold = peak.threshold;
@@ -106,12 +110,7 @@ class KeptAggregate {
     const peak = row.peak;
     if (peak === undefined) this.peak = undefined;
     else if (this.peak === undefined) this.peak = new KeptPeak(peak);
-    else {
-      this.peak.time = peak.time;
-      this.peak.eventToken = peak.eventToken;
-      this.peak.threshold = peak.threshold;
-      this.peak.ruleOutput = peak.ruleOutput;
-    }
+    else this.peak.update(peak);
   }
 }
 
