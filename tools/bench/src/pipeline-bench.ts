@@ -14,7 +14,7 @@
  * --expose-gc (the script passes it) collects the heap between stages; --max-semi-space-size=64 and
  * --initial-old-space-size=256 (the script passes them too) size the heap as the stream processor's scripts do.
  * Options: --devices 10000 --rate 10000 --seconds 10 --alert-share 0.01 --throughput-readings 400000
- *          --commit-interval-ms 1000 --only throughput|latency
+ *          --commit-interval-ms 1000 --rounds 5 --latency-runs 10 --workers 2 --only throughput|workers|latency
  *
  * `rules` runs ingest raising alerts only; `full` adds what the stream processor also does
  * (per-minute aggregates and device health, written with the partition's state at every commit),
@@ -49,6 +49,7 @@ const { values } = parseArgs({
     'commit-interval-ms': { type: 'string', default: '1000' },
     only: { type: 'string' },
     'latency-runs': { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '5' },
     workers: { type: 'string', default: '2' },
   },
 });
@@ -57,6 +58,8 @@ const ONLY = values.only;
 if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'latency' && ONLY !== 'workers')
   throw new Error(`--only takes throughput, workers or latency (got ${ONLY})`);
 const LATENCY_RUNS = Number(values['latency-runs']);
+const ROUNDS = Number(values.rounds);
+if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error(`--rounds takes a whole number of 1 or more (got ${values.rounds})`);
 const WORKERS = Number(values.workers);
 const DEVICES = Number(values.devices);
 const RATE = Number(values.rate);
@@ -116,12 +119,14 @@ function hubBatches(readings: number): TelemetryEnvelope[][] {
   const partitions = PARTITIONS;
   const envelopes: TelemetryEnvelope[][] = [];
   const baseTime = Date.UTC(2026, 10, 28, 9);
-  let batch: TelemetryEnvelope[] = [];
+  // A hub's batch holds one partition's events (Event Hubs and the in-memory hub both deliver per partition).
+  const open: TelemetryEnvelope[][] = Array.from({ length: partitions }, () => []);
   const sequence = new Array<number>(partitions).fill(0);
   for (let n = 0; n < readings; n++) {
     const b = body(n);
     const partition = n % partitions;
     // 10,000 readings per second of event time: minute windows open and close as in real traffic.
+    const batch = open[partition]!;
     batch.push({
       body: b.body,
       connectionDeviceId: b.deviceId,
@@ -131,15 +136,15 @@ function hubBatches(readings: number): TelemetryEnvelope[][] {
     });
     if (batch.length === BATCH) {
       envelopes.push(batch);
-      batch = [];
+      open[partition] = [];
     }
   }
-  if (batch.length > 0) envelopes.push(batch);
+  for (const batch of open) if (batch.length > 0) envelopes.push(batch);
   return envelopes;
 }
 
 /** JSON.parse of every body, nothing else: the floor any JSON pipeline pays. */
-function parseOnly(envelopes: readonly TelemetryEnvelope[][]): number {
+function parseOnly(envelopes: ReadonlyArray<ReadonlyArray<{ readonly body: Uint8Array }>>): number {
   const decoder = new TextDecoder();
   let sink = 0;
   let count = 0;
@@ -153,26 +158,54 @@ function parseOnly(envelopes: readonly TelemetryEnvelope[][]): number {
   return rate(count, ms);
 }
 
-async function throughputThroughIngest(mode: IngestMode, readings: number): Promise<{ ingestPerSecond: number; parsePerSecond: number; alerts: number }> {
+/**
+ * A measured rate beside the `JSON.parse` baseline over the same bodies, in `ROUNDS` rounds that
+ * alternate the two, each from a collected heap: the ratio of each round, and the round with the
+ * median ratio. One pass of each moved by up to a half between runs on a shared machine (a pass
+ * that lost its core for a moment); alternating them puts both under the same moments of load.
+ */
+interface Paired {
+  readonly perSecond: number;
+  readonly parsePerSecond: number;
+  readonly ratio: number;
+  readonly ratios: readonly number[];
+}
+
+async function pairedWithBaseline(bodies: ReadonlyArray<ReadonlyArray<{ readonly body: Uint8Array }>>, measure: () => Promise<number>): Promise<Paired> {
+  const rounds: Array<{ perSecond: number; parsePerSecond: number; ratio: number }> = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    // From a collected heap, as the stages start: otherwise the baseline paid for collecting what
+    // was made before it (the 400,000 envelopes, the round before), the measured run did not.
+    collect();
+    const parsePerSecond = parseOnly(bodies);
+    collect();
+    const perSecond = await measure();
+    rounds.push({ perSecond, parsePerSecond, ratio: perSecond / parsePerSecond });
+  }
+  const ratios = rounds.map((r) => r.ratio);
+  const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
+  return { ...median, ratios };
+}
+
+async function throughputThroughIngest(mode: IngestMode, readings: number): Promise<Paired & { alerts: number }> {
   const envelopes = hubBatches(readings);
-
-  // The baseline starts from a collected heap, as the stages do: the readings just made (400,000
-  // envelopes) were otherwise copied out of the young generation, and set off a full collection,
-  // while it ran, which it paid for and the measured run (after the warm-up) did not.
-  collect();
-  const parsePerSecond = parseOnly(envelopes);
-
   const { ingest, alertsQueue } = ingestOf(mode);
-  // Warm up on the first 10% (JIT), then measure on a fresh ingest over everything.
+  // Warm up on the first 10% (JIT), then measure on a fresh ingest over everything in each round.
   for (const b of envelopes.slice(0, Math.ceil(envelopes.length / 10))) await ingest.ingestBatch(b);
-  const measured = ingestOf(mode);
-  const t = performance.now();
-  for (const b of envelopes) await measured.ingest.ingestBatch(b);
-  // What the last commit left is part of the work: rows, health and state all stored.
-  await measured.ingest.flush();
-  const ingestMs = performance.now() - t;
   void alertsQueue.close();
-  return { ingestPerSecond: rate(readings, ingestMs), parsePerSecond, alerts: measured.alertsQueue.activeCount };
+  let alerts = 0;
+  const paired = await pairedWithBaseline(envelopes, async () => {
+    const measured = ingestOf(mode);
+    const t = performance.now();
+    for (const b of envelopes) await measured.ingest.ingestBatch(b);
+    // What the last commit left is part of the work: rows, health and state all stored.
+    await measured.ingest.flush();
+    const ingestMs = performance.now() - t;
+    alerts = measured.alertsQueue.activeCount;
+    void measured.alertsQueue.close();
+    return rate(readings, ingestMs);
+  });
+  return { ...paired, alerts };
 }
 
 /** The readings in batches of one partition each, by partition, as an intake hands them over. */
@@ -263,23 +296,23 @@ function threadCpuBetween(before: Map<number, number>, after: Map<number, number
   return { main: sums.main / count, workers: sums.workers / count, other: sums.other / count };
 }
 
+/** What one measured pass of full ingest on worker threads gave. */
+interface WorkersPass {
+  readonly perSecond: number;
+  readonly messagesPerBatch: number;
+  readonly cpuMicrosPerReading: number;
+  readonly coresBusy: number;
+  readonly threads: ThreadCpu | undefined;
+  readonly utilisation: number[];
+}
+
 /**
  * Full ingest over `threads` worker threads (`TelemetryIngestWorkers`, what `rules.workers` runs),
- * the partitions handed over as an intake does: each partition's batches one after the other, the
- * partitions at once. The workers are started (and loaded) and their code warmed up (a full pass)
- * before the clock starts.
+ * started (and loaded) and warmed up (a full pass) before any pass is measured; `measure` then
+ * hands the partitions over as an intake does: each partition's batches one after the other, the
+ * partitions at once, on partitions of the round's own (`tag`), so every round starts them afresh.
  */
-async function throughputOnWorkers(
-  threads: number,
-  envelopes: readonly TelemetryEnvelope[][],
-): Promise<{
-  perSecond: number;
-  messagesPerBatch: number;
-  cpuMicrosPerReading: number;
-  coresBusy: number;
-  threads: ThreadCpu | undefined;
-  utilisation: number[];
-}> {
+async function workersRun(threads: number, envelopes: readonly TelemetryEnvelope[][]) {
   const stores = { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() };
   const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
   const ingest = new TelemetryIngestWorkers(
@@ -297,46 +330,82 @@ async function throughputOnWorkers(
   const threadsBefore = new Set(threadCpuMicros().keys());
   await ingest.start();
   const workerThreads = new Set([...threadCpuMicros().keys()].filter((tid) => !threadsBefore.has(tid)));
+  const workers = new Set<Worker>();
   // Each worker is a fresh isolate, its code cold, where the main-thread runs follow stages that ran the same code: it
   // warms up on as many readings as it is measured on, on partitions of their own. With a tenth (a twentieth for each of
   // two workers), V8's optimising compiler was still at work in the measured run: its threads' CPU per reading halved
   // with the full pass (docs/performance.md, "Sixth round").
-  const warmUp = envelopes.map((b) => b.map((e) => ({ ...e, partitionId: `warm-up-${e.partitionId}` })));
-  await handOver(ingest, partitionBatches(warmUp));
+  await handOver(ingest, partitionBatches(relabelled(envelopes, 'warm-up')));
   await ingest.flush();
-  const byPartition = partitionBatches(envelopes);
-  const count = envelopes.reduce((n, b) => n + b.length, 0);
-  const before = threadMessages.toWorkers + threadMessages.fromWorkers;
-  const cpuBefore = process.cpuUsage();
-  const threadsAtStart = threadCpuMicros();
-  const loops = [...postedWorkers].map((w) => ({ worker: w, start: w.performance.eventLoopUtilization() }));
-  const t = performance.now();
-  const batchCount = await handOver(ingest, byPartition);
-  await ingest.flush();
-  const ms = performance.now() - t;
-  const cpu = process.cpuUsage(cpuBefore);
-  const threadsAtEnd = threadCpuMicros();
-  const utilisation = loops.map(({ worker, start }) => worker.performance.eventLoopUtilization(start).utilization);
+  for (const w of postedWorkers) workers.add(w);
   postedWorkers.clear();
-  const messages = threadMessages.toWorkers + threadMessages.fromWorkers - before;
-  await ingest.close();
-  void alertsQueue.close();
-  return {
-    perSecond: rate(count, ms),
-    messagesPerBatch: messages / batchCount,
-    cpuMicrosPerReading: (cpu.user + cpu.system) / count,
-    coresBusy: (cpu.user + cpu.system) / 1000 / ms,
-    threads: threadCpuBetween(threadsAtStart, threadsAtEnd, workerThreads, count),
-    utilisation,
+  const count = envelopes.reduce((n, b) => n + b.length, 0);
+
+  const measure = async (byPartition: ReadonlyMap<string, TelemetryEnvelope[][]>): Promise<WorkersPass> => {
+    const before = threadMessages.toWorkers + threadMessages.fromWorkers;
+    const cpuBefore = process.cpuUsage();
+    const threadsAtStart = threadCpuMicros();
+    const loops = [...workers].map((w) => ({ worker: w, start: w.performance.eventLoopUtilization() }));
+    const t = performance.now();
+    const batchCount = await handOver(ingest, byPartition);
+    await ingest.flush();
+    const ms = performance.now() - t;
+    const cpu = process.cpuUsage(cpuBefore);
+    const threadsAtEnd = threadCpuMicros();
+    const utilisation = loops.map(({ worker, start }) => worker.performance.eventLoopUtilization(start).utilization);
+    postedWorkers.clear();
+    const messages = threadMessages.toWorkers + threadMessages.fromWorkers - before;
+    return {
+      perSecond: rate(count, ms),
+      messagesPerBatch: messages / batchCount,
+      cpuMicrosPerReading: (cpu.user + cpu.system) / count,
+      coresBusy: (cpu.user + cpu.system) / 1000 / ms,
+      threads: threadCpuBetween(threadsAtStart, threadsAtEnd, workerThreads, count),
+      utilisation,
+    };
   };
+  const close = async (): Promise<void> => {
+    await ingest.close();
+    void alertsQueue.close();
+  };
+  return { measure, close };
+}
+
+/** The same readings on partitions named anew (`<tag>-<partition>`): a partition's sequence numbers start again. */
+const relabelled = (envelopes: readonly TelemetryEnvelope[][], tag: string): TelemetryEnvelope[][] =>
+  envelopes.map((b) => b.map((e) => ({ ...e, partitionId: `${tag}-${e.partitionId}` })));
+
+/**
+ * 1 worker and `threads` workers, both started and warmed up, then measured in `ROUNDS` rounds
+ * that alternate them on the same readings: each round's ratio, and the round with the median
+ * ratio. One pass of each moved by a factor of two between runs on a quiet machine (a pass that
+ * lost a core for a moment), more than anything measured here; alternating puts both under the
+ * same moments of load.
+ */
+async function workersAgainstOne(threads: number, envelopes: readonly TelemetryEnvelope[][]) {
+  const one = await workersRun(1, envelopes);
+  const many = await workersRun(threads, envelopes);
+  const rounds: Array<{ one: WorkersPass; many: WorkersPass; ratio: number }> = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const byPartition = partitionBatches(relabelled(envelopes, `round-${round}`));
+    collect();
+    const a = await one.measure(byPartition);
+    collect();
+    const b = await many.measure(byPartition);
+    rounds.push({ one: a, many: b, ratio: b.perSecond / a.perSecond });
+  }
+  await one.close();
+  await many.close();
+  const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!;
+  return { ...median, ratios: rounds.map((r) => r.ratio) };
 }
 
 /** Hub send → rules ingest: warmed up (JIT) on a tenth of the readings through a hub of its own first, as the direct runs are. */
-async function throughputThroughHub(): Promise<number> {
+async function throughputThroughHub(): Promise<Paired> {
   const count = Math.min(THROUGHPUT_READINGS, 200_000);
   const bodies = Array.from({ length: count }, (_, n) => body(n));
   await sendThroughHub(bodies.slice(0, Math.ceil(count / 10)));
-  return sendThroughHub(bodies);
+  return pairedWithBaseline([bodies], () => sendThroughHub(bodies));
 }
 
 async function sendThroughHub(bodies: ReadonlyArray<{ deviceId: string; body: Uint8Array }>): Promise<number> {
@@ -500,27 +569,30 @@ if (ONLY === undefined || ONLY === 'throughput') {
   await stage('through the hub');
   const viaHub = await throughputThroughHub();
   alertsInRulesRun = throughput.alerts;
+  const eachRound = (p: Paired): string => `; rounds ${p.ratios.map((r) => r.toFixed(3)).join(', ')}`;
   rows.push(
-    [`rules ingest, readings/s (batches of 100, 4 partitions, ${fmt(DEVICES)} devices)`, fmt(throughput.ingestPerSecond), ''],
-    ['baseline: JSON.parse only, readings/s', fmt(throughput.parsePerSecond), ''],
-    ['rules ingest / JSON.parse', (throughput.ingestPerSecond / throughput.parsePerSecond).toFixed(3), '>= 0.7'],
-    [`full ingest (+ aggregates, device health, state; commit every ${fmt(COMMIT_INTERVAL_MS)} ms), readings/s`, fmt(throughputFull.ingestPerSecond), ''],
-    ['full ingest / JSON.parse', (throughputFull.ingestPerSecond / throughputFull.parsePerSecond).toFixed(3), '>= 0.5'],
-    ['full ingest / rules ingest', (throughputFull.ingestPerSecond / throughput.ingestPerSecond).toFixed(3), ''],
-    ['hub send -> rules ingest, readings/s', fmt(viaHub), ''],
-    ['hub send -> rules ingest / JSON.parse', (viaHub / throughput.parsePerSecond).toFixed(3), '>= 0.4'],
+    [`rules ingest, readings/s (batches of 100, one partition each, 4 partitions, ${fmt(DEVICES)} devices)`, fmt(throughput.perSecond), ''],
+    ['baseline: JSON.parse only, readings/s (same round)', fmt(throughput.parsePerSecond), ''],
+    [`rules ingest / JSON.parse (median of ${ROUNDS}${eachRound(throughput)})`, throughput.ratio.toFixed(3), '>= 0.7'],
+    [`full ingest (+ aggregates, device health, state; commit every ${fmt(COMMIT_INTERVAL_MS)} ms), readings/s`, fmt(throughputFull.perSecond), ''],
+    [`full ingest / JSON.parse (median of ${ROUNDS}${eachRound(throughputFull)})`, throughputFull.ratio.toFixed(3), '>= 0.5'],
+    ['full ingest / rules ingest (median rounds)', (throughputFull.perSecond / throughput.perSecond).toFixed(3), ''],
+    ['hub send -> rules ingest, readings/s', fmt(viaHub.perSecond), ''],
+    [`hub send -> rules ingest / JSON.parse (median of ${ROUNDS}${eachRound(viaHub)})`, viaHub.ratio.toFixed(3), '>= 0.4'],
   );
 }
 if (ONLY === undefined || ONLY === 'workers') {
   const envelopes = hubBatches(THROUGHPUT_READINGS);
-  await stage('full ingest on 1 worker');
-  const one = await throughputOnWorkers(1, envelopes);
-  await stage(`full ingest on ${WORKERS} workers`);
-  const many = await throughputOnWorkers(WORKERS, envelopes);
+  await stage(`full ingest on 1 and on ${WORKERS} workers, ${ROUNDS} rounds`);
+  const { one, many, ratio, ratios } = await workersAgainstOne(WORKERS, envelopes);
   rows.push(
-    [`full ingest on 1 worker thread (4 partitions at once), readings/s`, fmt(one.perSecond), ''],
-    [`full ingest on ${WORKERS} worker threads, readings/s`, fmt(many.perSecond), ''],
-    [`${WORKERS} workers / 1 worker (${cpus().length} cores)`, (many.perSecond / one.perSecond).toFixed(3), WORKERS === 2 ? '>= 1.7' : ''],
+    [`full ingest on 1 worker thread (4 partitions at once), readings/s (the median round)`, fmt(one.perSecond), ''],
+    [`full ingest on ${WORKERS} worker threads, readings/s (the same round)`, fmt(many.perSecond), ''],
+    [
+      `${WORKERS} workers / 1 worker (${cpus().length} cores; median of ${ROUNDS}; rounds ${ratios.map((r) => r.toFixed(3)).join(', ')})`,
+      ratio.toFixed(3),
+      WORKERS === 2 ? '>= 1.7' : '',
+    ],
     [
       `messages between threads per batch of ${BATCH} (both ways, commits included; 1 worker, ${WORKERS} workers)`,
       `${one.messagesPerBatch.toFixed(2)}, ${many.messagesPerBatch.toFixed(2)}`,
