@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { packEnvelopes, unpackEnvelopes } from './telemetry-ingest-worker-protocol.js';
-import type { TelemetryEnvelope } from '@fieldlink/ports';
+import type { CfsThresholdRule } from '@fieldlink/domain';
+import type { ReferenceDataPort, TelemetryEnvelope } from '@fieldlink/ports';
+import { batchReference, eachReferenced, packEnvelopes, unpackEnvelopes } from './telemetry-ingest-worker-protocol.js';
 
 const envelope = (partitionId: string): fc.Arbitrary<TelemetryEnvelope> =>
   fc
@@ -27,6 +28,60 @@ describe('envelopes packed for a worker thread', () => {
           expect(again.map((e) => ({ ...e, body: [...e.body] }))).toStrictEqual(list.map((e) => ({ ...e, body: [...e.body] })));
           expect(packed.bodies.buffer.byteLength).toBe(0);
           expect(list.every((e) => e.body.buffer.byteLength >= e.body.byteLength)).toBe(true);
+        },
+      ),
+    );
+  });
+});
+
+/** Reference data with a few device types and rule lists that change at given times; with or without `lookUp`. */
+function referenceData(types: ReadonlyMap<string, string>, changes: readonly number[], withLookUp: boolean): ReferenceDataPort {
+  const lists = [...changes, Number.POSITIVE_INFINITY].map((from, i): readonly CfsThresholdRule[] => [
+    { deviceType: `type-${i % 3}`, readingType: 'Temperature', threshold: 70 + i, ruleOutput: `Rule ${i}` },
+  ]);
+  const rulesAt = (at: number): readonly CfsThresholdRule[] => lists[changes.filter((c) => c <= at).length]!;
+  const port: ReferenceDataPort = { deviceRules: async (at) => rulesAt(at), deviceTypeOf: async (d) => types.get(d) };
+  return withLookUp ? { ...port, lookUp: async (devices, times) => ({ deviceTypes: devices.map((d) => types.get(d)), rulesAt: times.map(rulesAt) }) } : port;
+}
+
+describe('reference data sent with a batch to a worker thread', () => {
+  it('property: for every envelope of any batch, the worker reads the device type and the rules in force the reference data gives, after the clone', async () => {
+    const devices = fc.constantFrom('d-1', 'd-2', 'd-3', 'thermostat-4', 'unknown-5');
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.record({ deviceId: devices, enqueuedTime: fc.integer({ min: 0, max: 50 }) }), { maxLength: 40 }),
+        fc.dictionary(devices, fc.constantFrom('Thermostat', 'Boiler', 'Chiller')),
+        fc.uniqueArray(fc.integer({ min: 0, max: 50 }), { maxLength: 3 }).map((c) => c.sort((a, b) => a - b)),
+        fc.boolean(),
+        fc.boolean(),
+        async (readings, typeOf, changes, withLookUp, sorted) => {
+          const ordered = sorted ? [...readings].sort((a, b) => a.enqueuedTime - b.enqueuedTime) : readings;
+          const envelopes: TelemetryEnvelope[] = ordered.map((r, i) => ({
+            body: new Uint8Array([i]),
+            connectionDeviceId: r.deviceId,
+            enqueuedTime: r.enqueuedTime,
+            partitionId: '0',
+            sequenceNumber: i,
+          }));
+          const types = new Map(Object.entries(typeOf).filter(([d]) => d !== 'unknown-5'));
+          const port = referenceData(types, changes, withLookUp);
+          const { reference, transfer: referenceBuffers } = await batchReference(port, envelopes);
+          const { packed, transfer } = packEnvelopes('0', envelopes);
+          const [packedThere, referenceThere] = structuredClone([packed, reference], { transfer: [...transfer, ...referenceBuffers] });
+          const seen: Array<[string, string | undefined, number, readonly CfsThresholdRule[]]> = [];
+          eachReferenced(packedThere, referenceThere, (deviceId, deviceType, at, rules) => seen.push([deviceId, deviceType, at, rules]));
+          const expected = await Promise.all(
+            envelopes.map(async (e) => [
+              e.connectionDeviceId,
+              await port.deviceTypeOf(e.connectionDeviceId),
+              e.enqueuedTime,
+              await port.deviceRules(e.enqueuedTime),
+            ]),
+          );
+          expect(seen).toEqual(expected);
+          // Each type and each rule list crosses once, however many envelopes share it.
+          expect(new Set(referenceThere.types).size).toBe(referenceThere.types.length);
+          expect(referenceThere.ruleLists.length).toBeLessThanOrEqual(changes.length + 1);
         },
       ),
     );

@@ -1,6 +1,14 @@
 // Flows 3–6 (ingest): what the main thread and an ingest worker thread say to each other.
 import type { CfsThresholdRule } from '@fieldlink/domain';
-import { QueueError, RuleStateError, type QueueErrorCode, type RuleStateErrorCode, type TelemetryEnvelope } from '@fieldlink/ports';
+import {
+  lookUpReference,
+  QueueError,
+  RuleStateError,
+  type QueueErrorCode,
+  type ReferenceDataPort,
+  type RuleStateErrorCode,
+  type TelemetryEnvelope,
+} from '@fieldlink/ports';
 import type { BatchEffects } from './telemetry-ingest.js';
 
 /**
@@ -52,14 +60,61 @@ export interface PortCall {
   readonly args: readonly unknown[];
 }
 
-/** Reference data sent with a batch (`ingestBatch`'s third argument): device types (null: unknown) and rules in force at times. */
+/**
+ * Reference data sent with a batch (`ingestBatch`'s third argument), in columns beside its packed
+ * envelopes: the device types its devices have (null: unknown) and the rule lists in force at its
+ * enqueued times, each once, and for each envelope the index of its device's type and of its
+ * time's rules among them. A batch's devices mostly share one type and its times one list, so what
+ * is cloned is a string, a list and two transferred arrays, not a string or two per device.
+ */
 export interface BatchReference {
-  /** The batch's devices, and the type of each (null: unknown), in columns: no small array per device to clone. */
-  readonly devices: readonly string[];
-  readonly deviceTypes: ReadonlyArray<string | null>;
-  /** The enqueued times, and the rules in force at each (a list the reference data returns for many times crosses once). */
-  readonly times: readonly number[];
-  readonly rulesAt: ReadonlyArray<readonly CfsThresholdRule[]>;
+  readonly types: ReadonlyArray<string | null>;
+  readonly typeOf: Uint32Array;
+  readonly ruleLists: ReadonlyArray<readonly CfsThresholdRule[]>;
+  readonly rulesOf: Uint32Array;
+}
+
+/** The reference data of a batch of one partition, asked of the port in one call, and the buffers to transfer with it. */
+export async function batchReference(
+  referenceData: ReferenceDataPort,
+  envelopes: readonly TelemetryEnvelope[],
+): Promise<{ reference: BatchReference; transfer: ArrayBuffer[] }> {
+  const count = envelopes.length;
+  const devices = new Array<string>(count);
+  const times: number[] = [];
+  const typeOf = new Uint32Array(count);
+  const rulesOf = new Uint32Array(count);
+  for (let i = 0; i < count; i++) {
+    const envelope = envelopes[i]!;
+    devices[i] = envelope.connectionDeviceId;
+    // Enqueued times rise through a partition's batch, many alike: a time like the one before is asked once.
+    if (times.length === 0 || times[times.length - 1] !== envelope.enqueuedTime) times.push(envelope.enqueuedTime);
+    rulesOf[i] = times.length - 1;
+  }
+  const found = await lookUpReference(referenceData, devices, times);
+  const types: Array<string | null> = [];
+  for (let i = 0; i < count; i++) typeOf[i] = indexIn(types, found.deviceTypes[i] ?? null);
+  const ruleLists: Array<readonly CfsThresholdRule[]> = [];
+  const listOfTime = found.rulesAt.map((rules) => indexIn(ruleLists, rules));
+  for (let i = 0; i < count; i++) rulesOf[i] = listOfTime[rulesOf[i]!]!;
+  return { reference: { types, typeOf, ruleLists, rulesOf }, transfer: [typeOf.buffer as ArrayBuffer, rulesOf.buffer as ArrayBuffer] };
+}
+
+/** Each envelope's device type (undefined: unknown) and the rules in force at its time, as a batch's reference tells them. */
+export function eachReferenced(
+  packed: PackedEnvelopes,
+  reference: BatchReference,
+  visit: (deviceId: string, deviceType: string | undefined, at: number, rules: readonly CfsThresholdRule[]) => void,
+): void {
+  const { deviceIds, enqueuedTimes } = packed;
+  for (let i = 0; i < deviceIds.length; i++)
+    visit(deviceIds[i]!, reference.types[reference.typeOf[i]!] ?? undefined, enqueuedTimes[i]!, reference.ruleLists[reference.rulesOf[i]!]!);
+}
+
+/** Where `item` is in `list`, added at the end if it is not: a batch has few distinct types and rule lists, so a scan beats a map. */
+function indexIn<T>(list: T[], item: T): number {
+  const at = list.indexOf(item);
+  return at >= 0 ? at : list.push(item) - 1;
 }
 
 /**

@@ -10,6 +10,7 @@ import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js
 import {
   receivedError,
   sendableError,
+  eachReferenced,
   unpackEnvelopes,
   type BatchReference,
   type FromWorker,
@@ -166,10 +167,11 @@ async function run(message: RunMessage): Promise<unknown> {
 async function runBatch(message: RunMessage): Promise<unknown> {
   const [packed, partitionId, reference, claim] = message.args as [PackedEnvelopes, string | undefined, BatchReference | undefined, number | undefined];
   const batch = unpackEnvelopes(packed);
-  if (reference !== undefined) {
-    reference.devices.forEach((deviceId, i) => sentTypes.set(deviceId, reference.deviceTypes[i] ?? undefined));
-    reference.times.forEach((at, i) => sentRules.set(at, reference.rulesAt[i]!));
-  }
+  if (reference !== undefined)
+    eachReferenced(packed, reference, (deviceId, deviceType, at, rules) => {
+      sentTypes.set(deviceId, deviceType);
+      sentRules.set(at, rules);
+    });
   const last = batch.at(-1);
   if (last !== undefined) runOfBatch.set(last, message.id);
   const running = ingest.ingestBatch(batch, partitionId === undefined ? undefined : contextOf(partitionId, claim ?? 0));

@@ -14,11 +14,11 @@ import { systemClock } from '../shared/system-sources.js';
 import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import {
   WORKER_PORT_METHODS,
+  batchReference,
   packEnvelopes,
   receivedError,
   sendableError,
   type Answer,
-  type BatchReference,
   type FromWorker,
   type IngestMethod,
   type PortCall,
@@ -107,13 +107,13 @@ export class TelemetryIngestWorkers {
     if (partition !== undefined && byPartition.has(partition.partitionId)) this.contexts.set(partition.partitionId, partition);
     const outcomes = await Promise.all(
       [...byPartition].map(async ([partitionId, envelopes]) => {
-        const reference = await this.referenceFor(envelopes);
+        const { reference, transfer: referenceBuffers } = await batchReference(this.deps.referenceData, envelopes);
         const { packed, transfer } = packEnvelopes(partitionId, envelopes);
         return this.run<BatchOutcome>(
           this.threadOf(partitionId),
           'ingestBatch',
           partition?.partitionId === partitionId ? [packed, partitionId, reference, this.claimOf(partition)] : [packed, undefined, reference],
-          transfer,
+          [...transfer, ...referenceBuffers],
         );
       }),
     );
@@ -182,13 +182,6 @@ export class TelemetryIngestWorkers {
    * `DeviceID` names too) and the rules in force at each enqueued time, asked in one call where
    * the reference data takes one (`lookUp`). The worker asks for the rest (a commit's peaks), in one call.
    */
-  private async referenceFor(envelopes: readonly TelemetryEnvelope[]): Promise<BatchReference> {
-    const devices = [...new Set(envelopes.map((e) => e.connectionDeviceId))];
-    const times = [...new Set(envelopes.map((e) => e.enqueuedTime))];
-    const { deviceTypes, rulesAt } = await lookUpReference(this.deps.referenceData, devices, times);
-    return { devices, deviceTypes: deviceTypes.map((t) => t ?? null), times, rulesAt };
-  }
-
   private threadOf(partitionId: string): IngestThread {
     let thread = this.workerOf.get(partitionId);
     if (thread === undefined) {

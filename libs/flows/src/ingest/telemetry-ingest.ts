@@ -652,8 +652,10 @@ function onePartitionOf(batch: readonly TelemetryEnvelope[]): string | undefined
   return partitionId;
 }
 
-/** A batch's envelopes by partition, each partition's in the order they came. */
-export function groupByPartition(batch: readonly TelemetryEnvelope[]): Map<string, TelemetryEnvelope[]> {
+/** A batch's envelopes by partition, each partition's in the order they came (an intake's batch, of one partition, as it is). */
+export function groupByPartition(batch: readonly TelemetryEnvelope[]): Map<string, readonly TelemetryEnvelope[]> {
+  const only = onePartitionOf(batch);
+  if (only !== undefined) return new Map([[only, batch]]);
   const byPartition = new Map<string, TelemetryEnvelope[]>();
   for (const envelope of batch) {
     const list = byPartition.get(envelope.partitionId);
