@@ -644,7 +644,7 @@ if (ONLY === 'latency') {
   await stage('latency under paced load (rules)');
   const latency = await latencyUnderLoad('rules');
   // A full run first that is not counted: the rules run leaves the aggregates, health and commit code cold, and the
-  // first full run's p99 was the highest of its set in each of eight sets of runs (docs/performance.md, "Eighth round").
+  // first full run's p99 was the highest of its set in seven of eight sets of runs (docs/performance.md, "Eighth round").
   await stage('latency under paced load (full), a warm-up run not counted');
   const warmUpRun = await latencyUnderLoad('full');
   const fullRuns: Array<Awaited<ReturnType<typeof latencyUnderLoad>>> = [];
