@@ -22,8 +22,14 @@ export interface ReferenceDataPort {
 }
 
 /** The answers of `lookUp`, from the port's own `lookUp` when it has one, else asked one by one (all at once). */
-export async function lookUpReference(port: ReferenceDataPort, deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup> {
+export function lookUpReference(port: ReferenceDataPort, deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup> {
+  // Not an async function: ingest asks this for every batch, and an async function's promise and
+  // frame are allocated at each call.
   if (port.lookUp !== undefined) return port.lookUp(deviceIds, times);
+  return lookUpOneByOne(port, deviceIds, times);
+}
+
+async function lookUpOneByOne(port: ReferenceDataPort, deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup> {
   const [deviceTypes, rulesAt] = await Promise.all([
     Promise.all(deviceIds.map((d) => port.deviceTypeOf(d))),
     Promise.all(times.map((t) => port.deviceRules(t))),

@@ -137,8 +137,8 @@ export class TelemetryIngest {
   private readonly partitions = new Map<string, PartitionState>();
   /** The context each partition's latest batch came with: where its checkpoint is marked. */
   private readonly contexts = new Map<string, TelemetryPartitionContext>();
-  /** The last piece of work queued per partition, so the next one starts after it. */
-  private readonly queued = new Map<string, { last: Promise<unknown> | undefined }>();
+  /** Each partition's turn: its work one piece after the other. */
+  private readonly queued = new Map<string, PartitionTurn>();
   /** The commit running or queued per partition: commits of one partition run one at a time, beside its batches. */
   private readonly commits = new Map<string, Promise<void>>();
   /** Partitions whose last commit failed: their next batch waits for a commit, so the intake slows down instead of the changes piling up. */
@@ -182,15 +182,21 @@ export class TelemetryIngest {
   }
 
   /** A `TelemetryBatchHandler`: resolves once the batch's alerts and rejections are stored (and, when one is due, its partition committed). */
-  async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
-    await this.ingestBatch(batch, partition);
+  handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
+    return this.ingestBatch(batch, partition).then(nothing);
   }
 
   /** The same, telling what the batch raised, rejected and skipped. */
-  async ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
-    // An intake's batch is of one partition: it goes straight to that partition's turn.
+  ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
+    // An intake's batch is of one partition: it goes straight to that partition's turn (and this is
+    // no async function, whose frame is allocated at each call).
     const only = onePartitionOf(batch);
     if (only !== undefined) return this.inPartition(only, batch, partition);
+    return this.ingestPartitions(batch, partition);
+  }
+
+  /** A batch of several partitions: each partition's envelopes in its turn, one partition after the other. */
+  private async ingestPartitions(batch: readonly TelemetryEnvelope[], partition: TelemetryPartitionContext | undefined): Promise<BatchOutcome> {
     const byPartition = groupByPartition(batch);
     const alerts: ThresholdAlert[] = [];
     let rejected = 0;
@@ -207,10 +213,16 @@ export class TelemetryIngest {
   /** A partition's envelopes in its turn, after the intake's claim of it when `partition` is that partition's context. */
   private inPartition(partitionId: string, envelopes: readonly TelemetryEnvelope[], partition: TelemetryPartitionContext | undefined): Promise<BatchOutcome> {
     const claim = partition !== undefined && partition.partitionId === partitionId ? partition : undefined;
-    return this.inTurn(partitionId, async () => {
-      if (claim !== undefined) await this.takeClaim(claim);
-      return this.handlePartitionBatch(partitionId, envelopes);
-    });
+    // The claim seen last (nearly always) is taken already: then the batch runs with no wait before it.
+    return this.inTurn(partitionId, () =>
+      claim === undefined || this.contexts.get(partitionId) === claim ? this.handlePartitionBatch(partitionId, envelopes) : this.afterClaim(claim, envelopes),
+    );
+  }
+
+  /** A batch after its partition's claim is taken (see `takeClaim`). */
+  private async afterClaim(claim: TelemetryPartitionContext, envelopes: readonly TelemetryEnvelope[]): Promise<BatchOutcome> {
+    await this.takeClaim(claim);
+    return this.handlePartitionBatch(claim.partitionId, envelopes);
   }
 
   /** One message on its own (a batch of one); sequence numbers must still increase per partition. */
@@ -238,59 +250,31 @@ export class TelemetryIngest {
     // Known and not in conflict (nearly always): no wait, and none of the allocations an await makes.
     const state = (this.conflicts.has(partitionId) ? undefined : this.partitions.get(partitionId)) ?? (await this.partitionState(partitionId));
     const rules = state.beginBatch();
-    const messages: QueueMessage[] = [];
-    const alerts: ThresholdAlert[] = [];
-    const rejects: RejectedTelemetry[] = [];
-    const events: TelemetryEvent[] = [];
-    let lastSequence = state.lastSequence;
-    let latestTime = state.latestTime;
-    let lastEnvelope: TelemetryEnvelope | undefined;
-    let skipped = 0;
-
-    for (const envelope of envelopes) {
-      if (envelope.sequenceNumber <= lastSequence) {
-        skipped++;
-        continue;
-      }
-      lastSequence = envelope.sequenceNumber;
-      lastEnvelope = envelope;
-      if (envelope.enqueuedTime > latestTime) latestTime = envelope.enqueuedTime;
-      const decoded = decodeTelemetry(envelope.body, envelope.enqueuedTime);
-      if (!decoded.ok) {
-        rejects.push({ envelope, reason: 'InvalidTelemetry', description: describeIssues(decoded.error) });
-        continue;
-      }
-      events.push(decoded.value);
-    }
+    const batch = decodeBatch(state, envelopes);
+    const { events, lastEnvelope } = batch;
     // The reference data of the whole batch at once: one wait, not two per event.
     const reference = await this.referenceFor(
       events,
       (e) => e.deviceId,
       (e) => e.enqueuedTime,
     );
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
-      const raised = this.evaluator.evaluate(rules, event, reference.deviceTypes[i]!, reference.rules[i]!);
-      if (raised.length > 0) {
-        for (const alert of raised) alerts.push(alert);
-        messages.push({ messageId: event.eventToken, body: encodeCfsAlertMessage(raised), contentType: 'application/json', correlationId: event.eventToken });
-      }
-    }
+    const { alerts, messages } = this.evaluateBatch(rules, events, reference);
     if (lastEnvelope === undefined) {
       // All read before: a commit that failed with this batch is tried again before it counts as handled.
       if (this.isDue(state)) await this.commitIfDue(partitionId, state);
-      return { alerts, rejected: 0, skipped };
+      return { alerts, rejected: 0, skipped: batch.skipped };
     }
 
     // Time alone may raise alerts too (a window ending, a silence), with tokens made of rule, device and time.
-    const timed = this.evaluator.advance(rules, latestTime);
+    const timed = this.evaluator.advance(rules, batch.latestTime);
     if (timed.length > 0) {
       for (const alert of timed) alerts.push(alert);
       for (const message of alertMessages(timed)) messages.push(message);
     }
 
     // The batch's effects first; the state takes the batch in only once they are stored.
-    const outcome: BatchOutcome = { alerts, rejected: rejects.length, skipped };
+    const { rejects } = batch;
+    const outcome: BatchOutcome = { alerts, rejected: rejects.length, skipped: batch.skipped };
     if (alerts.length > 0 || rejects.length > 0) {
       const effects: BatchEffects = {
         partitionId,
@@ -302,19 +286,37 @@ export class TelemetryIngest {
       };
       await (this.deps.storeEffects?.(effects) ?? storeBatchEffects(this.deps, effects));
     }
-    state.foldBatch(rules, lastSequence, latestTime, lastEnvelope);
-    if (this.deps.statusStore !== undefined) {
-      for (const event of events) {
-        const late = state.record(event);
-        if (late !== undefined)
-          for (const readingType of late)
-            this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
-      }
-      state.close(latestTime, this.lateArrivalMs);
-    }
+    state.foldBatch(rules, batch.lastSequence, batch.latestTime, lastEnvelope);
+    if (this.deps.statusStore !== undefined) this.recordBatch(state, events, batch.latestTime);
     state.lastCommitAt ??= this.clock.now();
     if (this.isDue(state)) await this.commitIfDue(partitionId, state);
     return outcome;
+  }
+
+  /** What the batch's events raise, and the alert messages for them (the loops of a batch kept out of `handlePartitionBatch`'s frame, which an async function allocates at each call). */
+  private evaluateBatch(rules: unknown, events: readonly TelemetryEvent[], reference: BatchReference): { alerts: ThresholdAlert[]; messages: QueueMessage[] } {
+    const alerts: ThresholdAlert[] = [];
+    const messages: QueueMessage[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const raised = this.evaluator.evaluate(rules, event, reference.deviceTypes[i]!, reference.rules[i]!);
+      if (raised.length > 0) {
+        for (const alert of raised) alerts.push(alert);
+        messages.push({ messageId: event.eventToken, body: encodeCfsAlertMessage(raised), contentType: 'application/json', correlationId: event.eventToken });
+      }
+    }
+    return { alerts, messages };
+  }
+
+  /** The batch's events in the partition's minute windows and device health, then the windows its event time closed. */
+  private recordBatch(state: PartitionState, events: readonly TelemetryEvent[], latestTime: number): void {
+    for (const event of events) {
+      const late = state.record(event);
+      if (late !== undefined)
+        for (const readingType of late)
+          this.deps.log.warn('telemetry.too-late-for-aggregate', { correlationId: event.eventToken, deviceId: event.deviceId, readingType });
+    }
+    state.close(latestTime, this.lateArrivalMs);
   }
 
   /** Starts a due commit beside the batches; waits for it when every batch commits, or when the last commit failed. */
@@ -506,21 +508,11 @@ export class TelemetryIngest {
   /** Runs `work` once the partition's earlier work has settled, so two never interleave on one partition's state. */
   private inTurn<T>(partitionId: string, work: () => Promise<T>): Promise<T> {
     let turn = this.queued.get(partitionId);
-    if (turn === undefined) this.queued.set(partitionId, (turn = { last: undefined }));
-    const previous = turn.last;
-    const next = previous === undefined ? work() : previous.then(work, work);
-    const settled = next.then(
-      () => undefined,
-      () => undefined,
-    );
-    // The partition's entry stays and its field changes: a key deleted and set again at every batch
-    // made the map reallocate its table each time, young tables held by an old map, which the
-    // collector copied to the old generation (12 MB in a 10 s latency run).
-    turn.last = settled;
-    void settled.then(() => {
-      if (turn.last === settled) turn.last = undefined;
-    });
-    return next;
+    // The partition's entry stays: a key deleted and set again at every batch made the map
+    // reallocate its table each time, young tables held by an old map, which the collector copied
+    // to the old generation (12 MB in a 10 s latency run).
+    if (turn === undefined) this.queued.set(partitionId, (turn = new PartitionTurn()));
+    return turn.run(work);
   }
 
   /**
@@ -597,7 +589,7 @@ export class TelemetryIngest {
    * Times rise through a batch, many alike, so a time like the one before is asked once; a device
    * the reference data does not know has the default type.
    */
-  private async referenceFor<T>(items: readonly T[], deviceOf: (item: T) => string, timeOf: (item: T) => number): Promise<BatchReference> {
+  private referenceFor<T>(items: readonly T[], deviceOf: (item: T) => string, timeOf: (item: T) => number): Promise<BatchReference> {
     const count = items.length;
     const devices = new Array<string>(count);
     const times: number[] = [];
@@ -609,17 +601,43 @@ export class TelemetryIngest {
       if (times.length === 0 || times[times.length - 1] !== at) times.push(at);
       timeOfItem[i] = times.length - 1;
     }
-    const found = await lookUpReference(this.deps.referenceData, devices, times);
-    const { defaultDeviceType } = this.deps;
-    const deviceTypes = new Array<string>(count);
-    const rules = new Array<readonly CfsThresholdRule[]>(count);
-    for (let i = 0; i < count; i++) {
-      deviceTypes[i] = found.deviceTypes[i] ?? defaultDeviceType;
-      rules[i] = found.rulesAt[timeOfItem[i]!]!;
-    }
-    return { deviceTypes, rules };
+    // Not an async function (nor is lookUpReference): it runs for every batch, and an async
+    // function's frame, sized to all its locals, is allocated at each call.
+    return lookUpReference(this.deps.referenceData, devices, times).then((found) => {
+      const { defaultDeviceType } = this.deps;
+      const deviceTypes = new Array<string>(count);
+      const rules = new Array<readonly CfsThresholdRule[]>(count);
+      for (let i = 0; i < count; i++) {
+        deviceTypes[i] = found.deviceTypes[i] ?? defaultDeviceType;
+        rules[i] = found.rulesAt[timeOfItem[i]!]!;
+      }
+      return { deviceTypes, rules };
+    });
   }
 }
+
+/**
+ * A partition's work, one piece after the other: each starts once the one before has settled,
+ * either way. What it allocates per piece is the piece's promise and one `then` on it (a batch of
+ * one reading runs through here at every delivery).
+ */
+class PartitionTurn {
+  private last: Promise<unknown> | undefined;
+  private pending = 0;
+  private readonly settled = (): void => {
+    if (--this.pending === 0) this.last = undefined;
+  };
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.last === undefined ? work() : this.last.then(work, work);
+    this.pending++;
+    this.last = next;
+    void next.then(this.settled, this.settled);
+    return next;
+  }
+}
+
+const nothing = (): void => undefined;
 
 /** The reference data one batch (or one slice of a commit) is read with: the device type and the rules in force of each item, in its order. */
 interface BatchReference {
@@ -644,6 +662,42 @@ function alertMessages(alerts: readonly ThresholdAlert[]): QueueMessage[] {
   const byToken = new Map<string, ThresholdAlert[]>();
   for (const a of alerts) byToken.set(a.eventToken, [...(byToken.get(a.eventToken) ?? []), a]);
   return [...byToken].map(([token, list]) => ({ messageId: token, body: encodeCfsAlertMessage(list), contentType: 'application/json', correlationId: token }));
+}
+
+/** A batch's envelopes past what its partition has read, decoded: the events, the rejected, and how far the batch goes. */
+interface DecodedBatch {
+  readonly events: TelemetryEvent[];
+  readonly rejects: RejectedTelemetry[];
+  readonly skipped: number;
+  readonly lastSequence: number;
+  readonly latestTime: number;
+  /** The batch's last envelope not read before (undefined: it was all read before). */
+  readonly lastEnvelope: TelemetryEnvelope | undefined;
+}
+
+function decodeBatch(state: PartitionState, envelopes: readonly TelemetryEnvelope[]): DecodedBatch {
+  const events: TelemetryEvent[] = [];
+  const rejects: RejectedTelemetry[] = [];
+  let lastSequence = state.lastSequence;
+  let latestTime = state.latestTime;
+  let lastEnvelope: TelemetryEnvelope | undefined;
+  let skipped = 0;
+  for (const envelope of envelopes) {
+    if (envelope.sequenceNumber <= lastSequence) {
+      skipped++;
+      continue;
+    }
+    lastSequence = envelope.sequenceNumber;
+    lastEnvelope = envelope;
+    if (envelope.enqueuedTime > latestTime) latestTime = envelope.enqueuedTime;
+    const decoded = decodeTelemetry(envelope.body, envelope.enqueuedTime);
+    if (!decoded.ok) {
+      rejects.push({ envelope, reason: 'InvalidTelemetry', description: describeIssues(decoded.error) });
+      continue;
+    }
+    events.push(decoded.value);
+  }
+  return { events, rejects, skipped, lastSequence, latestTime, lastEnvelope };
 }
 
 /** The partition of every envelope of the batch, when they share one (undefined for an empty batch). */
