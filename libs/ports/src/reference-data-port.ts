@@ -29,10 +29,12 @@ export function lookUpReference(port: ReferenceDataPort, deviceIds: readonly str
   return lookUpOneByOne(port, deviceIds, times);
 }
 
+/** Each distinct device and time asked once (a batch names a device as often as it sent), all at once. */
 async function lookUpOneByOne(port: ReferenceDataPort, deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup> {
-  const [deviceTypes, rulesAt] = await Promise.all([
-    Promise.all(deviceIds.map((d) => port.deviceTypeOf(d))),
-    Promise.all(times.map((t) => port.deviceRules(t))),
-  ]);
+  const typeOf = new Map<string, Promise<string | undefined>>();
+  const rulesOf = new Map<number, Promise<readonly CfsThresholdRule[]>>();
+  for (const d of deviceIds) if (!typeOf.has(d)) typeOf.set(d, port.deviceTypeOf(d));
+  for (const t of times) if (!rulesOf.has(t)) rulesOf.set(t, port.deviceRules(t));
+  const [deviceTypes, rulesAt] = await Promise.all([Promise.all(deviceIds.map((d) => typeOf.get(d)!)), Promise.all(times.map((t) => rulesOf.get(t)!))]);
   return { deviceTypes, rulesAt };
 }
