@@ -29,6 +29,41 @@ export function lookUpReference(port: ReferenceDataPort, deviceIds: readonly str
   return lookUpOneByOne(port, deviceIds, times);
 }
 
+/** The device type (undefined: unknown) and the rules in force of each item, in the items' order. */
+export interface ReferenceOfEach {
+  readonly deviceTypes: ReadonlyArray<string | undefined>;
+  readonly rules: ReadonlyArray<readonly CfsThresholdRule[]>;
+}
+
+/**
+ * The reference data of each item (a batch's events, a commit's peaks), asked in one call: each
+ * item's device, and each time once where it differs from the time before (times rise through a
+ * batch, many alike). Answered as columns in the items' order: no map per batch to fill and read.
+ */
+export function lookUpEach<T>(
+  port: ReferenceDataPort,
+  items: readonly T[],
+  deviceOf: (item: T) => string,
+  timeOf: (item: T) => number,
+): Promise<ReferenceOfEach> {
+  const count = items.length;
+  const devices = new Array<string>(count);
+  const times: number[] = [];
+  const timeOfItem = new Array<number>(count);
+  for (let i = 0; i < count; i++) {
+    const item = items[i]!;
+    devices[i] = deviceOf(item);
+    const at = timeOf(item);
+    if (times.length === 0 || times[times.length - 1] !== at) times.push(at);
+    timeOfItem[i] = times.length - 1;
+  }
+  return lookUpReference(port, devices, times).then((found) => {
+    const rules = new Array<readonly CfsThresholdRule[]>(count);
+    for (let i = 0; i < count; i++) rules[i] = found.rulesAt[timeOfItem[i]!]!;
+    return { deviceTypes: found.deviceTypes, rules };
+  });
+}
+
 /** Each distinct device and time asked once (a batch names a device as often as it sent), all at once. */
 async function lookUpOneByOne(port: ReferenceDataPort, deviceIds: readonly string[], times: readonly number[]): Promise<ReferenceLookup> {
   const typeOf = new Map<string, Promise<string | undefined>>();

@@ -1,7 +1,7 @@
 // Flows 3–6 (ingest): what the main thread and an ingest worker thread say to each other.
 import type { CfsThresholdRule } from '@fieldlink/domain';
 import {
-  lookUpReference,
+  lookUpEach,
   QueueError,
   RuleStateError,
   type QueueErrorCode,
@@ -79,24 +79,21 @@ export async function batchReference(
   referenceData: ReferenceDataPort,
   envelopes: readonly TelemetryEnvelope[],
 ): Promise<{ reference: BatchReference; transfer: ArrayBuffer[] }> {
+  const found = await lookUpEach(
+    referenceData,
+    envelopes,
+    (e) => e.connectionDeviceId,
+    (e) => e.enqueuedTime,
+  );
   const count = envelopes.length;
-  const devices = new Array<string>(count);
-  const times: number[] = [];
   const typeOf = new Uint32Array(count);
   const rulesOf = new Uint32Array(count);
-  for (let i = 0; i < count; i++) {
-    const envelope = envelopes[i]!;
-    devices[i] = envelope.connectionDeviceId;
-    // Enqueued times rise through a partition's batch, many alike: a time like the one before is asked once.
-    if (times.length === 0 || times[times.length - 1] !== envelope.enqueuedTime) times.push(envelope.enqueuedTime);
-    rulesOf[i] = times.length - 1;
-  }
-  const found = await lookUpReference(referenceData, devices, times);
   const types: Array<string | null> = [];
-  for (let i = 0; i < count; i++) typeOf[i] = indexIn(types, found.deviceTypes[i] ?? null);
   const ruleLists: Array<readonly CfsThresholdRule[]> = [];
-  const listOfTime = found.rulesAt.map((rules) => indexIn(ruleLists, rules));
-  for (let i = 0; i < count; i++) rulesOf[i] = listOfTime[rulesOf[i]!]!;
+  for (let i = 0; i < count; i++) {
+    typeOf[i] = indexIn(types, found.deviceTypes[i] ?? null);
+    rulesOf[i] = indexIn(ruleLists, found.rules[i]!);
+  }
   return { reference: { types, typeOf, ruleLists, rulesOf }, transfer: [typeOf.buffer as ArrayBuffer, rulesOf.buffer as ArrayBuffer] };
 }
 

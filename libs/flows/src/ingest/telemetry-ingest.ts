@@ -1,10 +1,11 @@
 // Flows 3–6 (ingest): the stream processor, telemetry to rules, per-minute aggregates, device health and alerts.
-import { describeIssues, type CfsThresholdRule, type TelemetryEvent, type ThresholdAlert } from '@fieldlink/domain';
+import { describeIssues, type TelemetryEvent, type ThresholdAlert } from '@fieldlink/domain';
 import {
   decodeTelemetry,
   encodeCfsAlertMessage,
   isRuleStateConflict,
-  lookUpReference,
+  lookUpEach,
+  type ReferenceOfEach,
   type ClockPort,
   type IdPort,
   type DeviceHealth,
@@ -253,7 +254,8 @@ export class TelemetryIngest {
     const batch = decodeBatch(state, envelopes);
     const { events, lastEnvelope } = batch;
     // The reference data of the whole batch at once: one wait, not two per event.
-    const reference = await this.referenceFor(
+    const reference = await lookUpEach(
+      this.deps.referenceData,
       events,
       (e) => e.deviceId,
       (e) => e.enqueuedTime,
@@ -294,12 +296,12 @@ export class TelemetryIngest {
   }
 
   /** What the batch's events raise, and the alert messages for them (the loops of a batch kept out of `handlePartitionBatch`'s frame, which an async function allocates at each call). */
-  private evaluateBatch(rules: unknown, events: readonly TelemetryEvent[], reference: BatchReference): { alerts: ThresholdAlert[]; messages: QueueMessage[] } {
+  private evaluateBatch(rules: unknown, events: readonly TelemetryEvent[], reference: ReferenceOfEach): { alerts: ThresholdAlert[]; messages: QueueMessage[] } {
     const alerts: ThresholdAlert[] = [];
     const messages: QueueMessage[] = [];
     for (let i = 0; i < events.length; i++) {
       const event = events[i]!;
-      const raised = this.evaluator.evaluate(rules, event, reference.deviceTypes[i]!, reference.rules[i]!);
+      const raised = this.evaluator.evaluate(rules, event, reference.deviceTypes[i] ?? this.deps.defaultDeviceType, reference.rules[i]!);
       if (raised.length > 0) {
         for (const alert of raised) alerts.push(alert);
         messages.push({ messageId: event.eventToken, body: encodeCfsAlertMessage(raised), contentType: 'application/json', correlationId: event.eventToken });
@@ -387,13 +389,14 @@ export class TelemetryIngest {
     for (let i = 0; i < cut.changedWindows.length; i += COMMIT_SLICE) {
       const windows = cut.changedWindows.slice(i, i + COMMIT_SLICE);
       const peaks = windows.filter((w) => w.peakTime !== undefined);
-      const reference = await this.referenceFor(
+      const reference = await lookUpEach(
+        this.deps.referenceData,
         peaks,
         (w) => w.deviceId,
         (w) => w.peakTime!,
       );
       let peak = 0;
-      await store.writeAggregates(windows.map((w) => (w.peakTime === undefined ? w.row() : rowWithPeak(w, reference, peak++))));
+      await store.writeAggregates(windows.map((w) => (w.peakTime === undefined ? w.row() : rowWithPeak(w, reference, peak++, this.deps.defaultDeviceType))));
       await yieldToBatches();
     }
     const { deviceIds, lastActivityTimes, lastReadings } = cut.changedDevices;
@@ -582,38 +585,6 @@ export class TelemetryIngest {
     this.partitions.set(partitionId, state);
     return state;
   }
-
-  /**
-   * The device type of each item's device and the device rules in force at its time, asked of the
-   * reference data in one call, as columns in the items' order: no map per batch to fill and read.
-   * Times rise through a batch, many alike, so a time like the one before is asked once; a device
-   * the reference data does not know has the default type.
-   */
-  private referenceFor<T>(items: readonly T[], deviceOf: (item: T) => string, timeOf: (item: T) => number): Promise<BatchReference> {
-    const count = items.length;
-    const devices = new Array<string>(count);
-    const times: number[] = [];
-    const timeOfItem = new Array<number>(count);
-    for (let i = 0; i < count; i++) {
-      const item = items[i]!;
-      devices[i] = deviceOf(item);
-      const at = timeOf(item);
-      if (times.length === 0 || times[times.length - 1] !== at) times.push(at);
-      timeOfItem[i] = times.length - 1;
-    }
-    // Not an async function (nor is lookUpReference): it runs for every batch, and an async
-    // function's frame, sized to all its locals, is allocated at each call.
-    return lookUpReference(this.deps.referenceData, devices, times).then((found) => {
-      const { defaultDeviceType } = this.deps;
-      const deviceTypes = new Array<string>(count);
-      const rules = new Array<readonly CfsThresholdRule[]>(count);
-      for (let i = 0; i < count; i++) {
-        deviceTypes[i] = found.deviceTypes[i] ?? defaultDeviceType;
-        rules[i] = found.rulesAt[timeOfItem[i]!]!;
-      }
-      return { deviceTypes, rules };
-    });
-  }
 }
 
 /**
@@ -639,20 +610,15 @@ class PartitionTurn {
 
 const nothing = (): void => undefined;
 
-/** The reference data one batch (or one slice of a commit) is read with: the device type and the rules in force of each item, in its order. */
-interface BatchReference {
-  readonly deviceTypes: readonly string[];
-  readonly rules: ReadonlyArray<readonly CfsThresholdRule[]>;
-}
-
 /**
  * A window's row with its peak event and the device rule in force at the event's time for the
  * device's type and the reading type, as the CFS telemetry job joins them for `crmiotevents`;
- * `peak` is the window's place among the items `reference` was read for.
+ * `peak` is the window's place among the items `reference` was read for; a device the reference data does
+ * not know has `defaultDeviceType`.
  */
-function rowWithPeak(window: MinuteWindow, reference: BatchReference, peak: number): MinuteAggregate {
+function rowWithPeak(window: MinuteWindow, reference: ReferenceOfEach, peak: number, defaultDeviceType: string): MinuteAggregate {
   if (window.peakToken === undefined || window.peakTime === undefined) return window.row();
-  const deviceType = reference.deviceTypes[peak];
+  const deviceType = reference.deviceTypes[peak] ?? defaultDeviceType;
   const rule = reference.rules[peak]?.find((r) => r.deviceType === deviceType && r.readingType === window.readingType);
   return window.row({ eventToken: window.peakToken, time: window.peakTime, threshold: rule?.threshold ?? null, ruleOutput: rule?.ruleOutput ?? null });
 }
