@@ -39,7 +39,7 @@ export interface RuleEvaluator<S> {
   initialState(): S;
   /** A copy the next batch works on, so a failed batch leaves the committed state untouched. */
   copy(state: S): S;
-  evaluate(state: S, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): ThresholdAlert[];
+  evaluate(state: S, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): readonly ThresholdAlert[];
   /**
    * Event time moved to `now`: what time alone raises (a window ending, a silence) comes out, and
    * what can no longer matter is forgotten.
@@ -128,7 +128,7 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsRuleState> {
     },
   };
 
-  evaluate(state: CfsRuleState, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): ThresholdAlert[] {
+  evaluate(state: CfsRuleState, event: TelemetryEvent, deviceType: string, rules: readonly CfsThresholdRule[]): readonly ThresholdAlert[] {
     return this.queryFor(rules).evaluateWith(state, event, deviceType);
   }
 

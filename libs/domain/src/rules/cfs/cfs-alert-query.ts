@@ -39,6 +39,9 @@ class MapSuppressionMemory implements CfsSuppressionMemory {
   }
 }
 
+/** What a reading that raises nothing gives: one shared, frozen empty list. */
+const NOTHING_RAISED: readonly ThresholdAlert[] = Object.freeze([]);
+
 /**
  * The CFS Stream Analytics alert query: every reading above its device type's threshold becomes
  * an alert, unless the same device sent the same reading of the same type less than one minute
@@ -55,22 +58,23 @@ export class CfsAlertQuery {
     }
   }
 
-  evaluate(state: CfsAlertQueryState, event: TelemetryEvent, deviceType: string): ThresholdAlert[] {
+  evaluate(state: CfsAlertQueryState, event: TelemetryEvent, deviceType: string): readonly ThresholdAlert[] {
     return this.evaluateWith(new MapSuppressionMemory(state.lastAlertAt), event, deviceType);
   }
 
   /** The same query over a suppression memory kept in another layout. */
-  evaluateWith(memory: CfsSuppressionMemory, event: TelemetryEvent, deviceType: string): ThresholdAlert[] {
+  evaluateWith(memory: CfsSuppressionMemory, event: TelemetryEvent, deviceType: string): readonly ThresholdAlert[] {
     const rules = this.rulesByType.get(deviceType);
-    if (rules === undefined) return [];
-    const alerts: ThresholdAlert[] = [];
+    if (rules === undefined) return NOTHING_RAISED;
+    // Made at the first alert: most readings raise none, and ingest evaluates every one.
+    let alerts: ThresholdAlert[] | undefined;
     for (const rule of rules) {
       const reading = event.readings[rule.readingType];
       if (reading === undefined || !(reading > rule.threshold)) continue;
       const previous = memory.lastOver(event.deviceId, rule.readingType, reading);
       memory.rememberOver(event.deviceId, rule.readingType, reading, event.enqueuedTime);
       if (previous !== undefined && event.enqueuedTime - previous < CFS_SUPPRESSION_MS) continue;
-      alerts.push({
+      (alerts ??= []).push({
         deviceId: event.deviceId,
         readingType: rule.readingType,
         reading,
@@ -80,7 +84,7 @@ export class CfsAlertQuery {
         time: event.enqueuedTime,
       });
     }
-    return alerts;
+    return alerts ?? NOTHING_RAISED;
   }
 
   /** Forgets partitions whose last event is older than the suppression window: they can no longer suppress. */
