@@ -69,7 +69,7 @@ describe('reference data sent with a batch to a worker thread', () => {
           const { packed, transfer } = packEnvelopes('0', envelopes);
           const [packedThere, referenceThere] = structuredClone([packed, reference], { transfer: [...transfer, ...referenceBuffers] });
           const seen: Array<[string, string | undefined, number, readonly CfsThresholdRule[]]> = [];
-          eachReferenced(packedThere, referenceThere, (deviceId, deviceType, at, rules) => seen.push([deviceId, deviceType, at, rules]));
+          eachReferenced(unpackEnvelopes(packedThere), referenceThere, (deviceId, deviceType, at, rules) => seen.push([deviceId, deviceType, at, rules]));
           const expected = await Promise.all(
             envelopes.map(async (e) => [
               e.connectionDeviceId,

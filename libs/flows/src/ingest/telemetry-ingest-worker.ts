@@ -168,7 +168,7 @@ async function runBatch(message: RunMessage): Promise<unknown> {
   const [packed, partitionId, reference, claim] = message.args as [PackedEnvelopes, string | undefined, BatchReference | undefined, number | undefined];
   const batch = unpackEnvelopes(packed);
   if (reference !== undefined)
-    eachReferenced(packed, reference, (deviceId, deviceType, at, rules) => {
+    eachReferenced(batch, reference, (deviceId, deviceType, at, rules) => {
       sentTypes.set(deviceId, deviceType);
       sentRules.set(at, rules);
     });
