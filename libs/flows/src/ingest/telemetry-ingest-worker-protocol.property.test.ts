@@ -1,8 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { CfsThresholdRule } from '@fieldlink/domain';
-import type { ReferenceDataPort, TelemetryEnvelope } from '@fieldlink/ports';
-import { batchReference, eachReferenced, packEnvelopes, unpackEnvelopes } from './telemetry-ingest-worker-protocol.js';
+import type { DeviceHealth, MinuteAggregate, ReferenceDataPort, TelemetryEnvelope } from '@fieldlink/ports';
+import {
+  batchReference,
+  eachReferenced,
+  packAggregates,
+  packEnvelopes,
+  packHealth,
+  unpackAggregates,
+  unpackEnvelopes,
+  unpackHealth,
+} from './telemetry-ingest-worker-protocol.js';
 
 const envelope = (partitionId: string): fc.Arbitrary<TelemetryEnvelope> =>
   fc
@@ -84,6 +93,60 @@ describe('reference data sent with a batch to a worker thread', () => {
           expect(referenceThere.ruleLists.length).toBeLessThanOrEqual(changes.length + 1);
         },
       ),
+    );
+  });
+});
+
+const anyNumber = fc.double();
+/** Reading types and rule outputs, among them names an object treats apart. */
+const name = fc.oneof(fc.constantFrom('Temperature', 'Humidity', '__proto__', '0'), fc.string({ maxLength: 12 }));
+const aggregate: fc.Arbitrary<MinuteAggregate> = fc
+  .record(
+    {
+      deviceId: fc.string({ maxLength: 20 }),
+      readingType: name,
+      windowEnd: anyNumber,
+      count: anyNumber,
+      min: anyNumber,
+      max: anyNumber,
+      avg: anyNumber,
+      peak: fc.option(
+        fc.record(
+          { eventToken: fc.string({ maxLength: 20 }), time: anyNumber, threshold: fc.option(anyNumber), ruleOutput: fc.option(name) },
+          { noNullPrototype: true },
+        ),
+        { nil: undefined },
+      ),
+    },
+    { noNullPrototype: true },
+  )
+  .map(({ peak, ...row }) => (peak === undefined ? row : { ...row, peak }));
+const health: fc.Arbitrary<DeviceHealth> = fc.record(
+  {
+    deviceId: fc.string({ maxLength: 20 }),
+    lastActivityTime: anyNumber,
+    online: fc.boolean(),
+    lastReadings: fc.dictionary(name, anyNumber, { noNullPrototype: true }),
+  },
+  { noNullPrototype: true },
+);
+
+describe('status rows packed for the main thread', () => {
+  it('property: unpacking what was packed and cloned gives back every aggregate row, in order, field for field (peaks, null thresholds and rule outputs, -0 and NaN)', () => {
+    fc.assert(
+      fc.property(fc.array(aggregate, { maxLength: 30 }), (rows) => {
+        expect(unpackAggregates(structuredClone(packAggregates(rows)))).toStrictEqual(rows);
+      }),
+    );
+  });
+
+  it('property: unpacking what was packed and cloned gives back every health row, in order, its last readings with their names in order', () => {
+    fc.assert(
+      fc.property(fc.array(health, { maxLength: 30 }), (rows) => {
+        const again = unpackHealth(structuredClone(packHealth(rows)));
+        expect(again).toStrictEqual(rows);
+        expect(again.map((r) => Object.keys(r.lastReadings))).toStrictEqual(rows.map((r) => Object.keys(r.lastReadings)));
+      }),
     );
   });
 });

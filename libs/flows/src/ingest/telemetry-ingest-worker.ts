@@ -11,6 +11,8 @@ import {
   receivedError,
   sendableError,
   eachReferenced,
+  packAggregates,
+  packHealth,
   unpackEnvelopes,
   type BatchReference,
   type FromWorker,
@@ -115,10 +117,11 @@ const deps: TelemetryIngestDeps = {
     ? {}
     : {
         statusStore: {
-          writeAggregates: (rows) => ask<void>('statusStore', 'writeAggregates', [rows]),
+          // Packed in columns, which the main thread reads back at a fraction of the objects' cost.
+          writeAggregates: (rows) => ask<void>('statusStore', 'writeAggregates', [packAggregates(rows)]),
           // A slice of rows per message, not a round trip per device.
-          upsertDeviceHealth: (health) => ask<void>('statusStore', 'upsertManyDeviceHealth', [[health]]),
-          upsertManyDeviceHealth: (rows) => ask<void>('statusStore', 'upsertManyDeviceHealth', [rows]),
+          upsertDeviceHealth: (health) => ask<void>('statusStore', 'upsertManyDeviceHealth', [packHealth([health])]),
+          upsertManyDeviceHealth: (rows) => ask<void>('statusStore', 'upsertManyDeviceHealth', [packHealth(rows)]),
         },
       }),
   ...(settings.ruleStateStore

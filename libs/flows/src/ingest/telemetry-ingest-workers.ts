@@ -18,9 +18,13 @@ import {
   packEnvelopes,
   receivedError,
   sendableError,
+  unpackAggregates,
+  unpackHealth,
   type Answer,
   type FromWorker,
   type IngestMethod,
+  type PackedAggregates,
+  type PackedHealth,
   type PortCall,
   type SentEffects,
   type ToWorker,
@@ -223,8 +227,8 @@ export class TelemetryIngestWorkers {
         return Promise.resolve();
       case 'statusStore': {
         const store = deps.statusStore!;
-        if (call.method === 'writeAggregates') return store.writeAggregates(a[0] as never);
-        return upsertHealthRows(store, a[0] as readonly DeviceHealth[]);
+        if (call.method === 'writeAggregates') return store.writeAggregates(unpackAggregates(a[0] as PackedAggregates));
+        return upsertHealthRows(store, unpackHealth(a[0] as PackedHealth));
       }
       case 'ruleStateStore': {
         const store = deps.ruleStateStore!;
