@@ -34,7 +34,7 @@ import {
 /**
  * Semi-space of each ingest worker's young generation, in MB, unless told otherwise: V8's own
  * default, set explicitly so that a process started with a larger `--max-semi-space-size` (the
- * stream processor's scripts give 64, for the main thread's pauses) does not pass it on. Full
+ * stream processor's scripts give 24, for the main thread's pauses) does not pass it on. Full
  * ingest on workers spent about 15 % more CPU per reading with 64 than with 16 in the pipeline
  * benchmark (docs/performance.md, "Fourth round"). The young generation is three semi-spaces.
  */
