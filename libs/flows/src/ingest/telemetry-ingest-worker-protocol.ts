@@ -121,6 +121,37 @@ function indexIn<T>(list: T[], item: T): number {
 }
 
 /**
+ * Strings joined into one as they are added (one string to clone rather than one each), telling
+ * where each ends; `Cuts` takes them apart again.
+ */
+class Joined {
+  private readonly parts: string[] = [];
+  private length = 0;
+
+  /** Adds `text`; returns where it ends in the joined string. */
+  add(text: string): number {
+    this.parts.push(text);
+    return (this.length += text.length);
+  }
+
+  get text(): string {
+    return this.parts.join('');
+  }
+}
+
+/** The strings of a `Joined` again, in the order they were added, each cut at the end it was given. */
+class Cuts {
+  private start = 0;
+  constructor(private readonly text: string) {}
+
+  next(end: number): string {
+    const cut = this.text.slice(this.start, end);
+    this.start = end;
+    return cut;
+  }
+}
+
+/**
  * One partition's envelopes as they cross to a worker (`ingestBatch`'s first argument): the
  * bodies one after the other and the numbers in columns, all views of one buffer, which is
  * transferred, not copied again. Cloned as they are, a batch's envelopes are a buffer each for the
@@ -156,8 +187,7 @@ export function packEnvelopes(partitionId: string, envelopes: readonly Telemetry
   const ends = new Uint32Array(buffer, 16 * count, count);
   const deviceIdEnds = new Uint32Array(buffer, 20 * count, count);
   const bodies = new Uint8Array(buffer, 24 * count, size);
-  const deviceIds: string[] = [];
-  let idsLength = 0;
+  const deviceIds = new Joined();
   let properties: (Readonly<Record<string, string>> | null)[] | undefined;
   let at = 0;
   for (let i = 0; i < count; i++) {
@@ -165,9 +195,7 @@ export function packEnvelopes(partitionId: string, envelopes: readonly Telemetry
     bodies.set(e.body, at);
     at += e.body.byteLength;
     ends[i] = at;
-    deviceIds.push(e.connectionDeviceId);
-    idsLength += e.connectionDeviceId.length;
-    deviceIdEnds[i] = idsLength;
+    deviceIdEnds[i] = deviceIds.add(e.connectionDeviceId);
     enqueuedTimes[i] = e.enqueuedTime;
     sequenceNumbers[i] = e.sequenceNumber;
     if (e.properties !== undefined) (properties ??= new Array<null>(count).fill(null))[i] = e.properties;
@@ -176,7 +204,7 @@ export function packEnvelopes(partitionId: string, envelopes: readonly Telemetry
     partitionId,
     bodies,
     ends,
-    deviceIds: deviceIds.join(''),
+    deviceIds: deviceIds.text,
     deviceIdEnds,
     enqueuedTimes,
     sequenceNumbers,
@@ -190,12 +218,11 @@ export function unpackEnvelopes(packed: PackedEnvelopes): TelemetryEnvelope[] {
   const { partitionId, bodies, ends, deviceIds, deviceIdEnds, enqueuedTimes, sequenceNumbers, properties } = packed;
   const envelopes: TelemetryEnvelope[] = [];
   let start = 0;
-  let idStart = 0;
+  const ids = new Cuts(deviceIds);
   for (let i = 0; i < ends.length; i++) {
     const body = bodies.subarray(start, ends[i]);
     start = ends[i]!;
-    const connectionDeviceId = deviceIds.slice(idStart, deviceIdEnds[i]);
-    idStart = deviceIdEnds[i]!;
+    const connectionDeviceId = ids.next(deviceIdEnds[i]!);
     const envelope = { body, connectionDeviceId, enqueuedTime: enqueuedTimes[i]!, partitionId, sequenceNumber: sequenceNumbers[i]! };
     const own = properties?.[i];
     envelopes.push(own === undefined || own === null ? envelope : { ...envelope, properties: own });
@@ -229,18 +256,16 @@ const NO_RULE_OUTPUT = 4;
 
 export function packAggregates(rows: readonly MinuteAggregate[]): PackedAggregates {
   const names: string[] = [];
-  const deviceIds: string[] = [];
-  const tokens: string[] = [];
+  const deviceIds = new Joined();
+  const tokens = new Joined();
   const ints = new Uint32Array(AGGREGATE_INTS * rows.length);
   const numbers = new Float64Array(AGGREGATE_NUMBERS * rows.length);
-  let idsEnd = 0;
   let tokensEnd = 0;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
     const i = AGGREGATE_INTS * r;
     const n = AGGREGATE_NUMBERS * r;
-    deviceIds.push(row.deviceId);
-    ints[i] = idsEnd += row.deviceId.length;
+    ints[i] = deviceIds.add(row.deviceId);
     ints[i + 2] = indexIn(names, row.readingType);
     numbers[n] = row.windowEnd;
     numbers[n + 1] = row.count;
@@ -249,26 +274,24 @@ export function packAggregates(rows: readonly MinuteAggregate[]): PackedAggregat
     numbers[n + 4] = row.avg;
     const peak = row.peak;
     if (peak !== undefined) {
-      tokens.push(peak.eventToken);
+      tokensEnd = tokens.add(peak.eventToken);
       numbers[n + 5] = peak.time;
       numbers[n + 6] = peak.threshold ?? 0;
       if (peak.ruleOutput !== null) ints[i + 3] = indexIn(names, peak.ruleOutput);
       ints[i + 4] = HAS_PEAK | (peak.threshold === null ? NO_THRESHOLD : 0) | (peak.ruleOutput === null ? NO_RULE_OUTPUT : 0);
-      tokensEnd += peak.eventToken.length;
     }
     ints[i + 1] = tokensEnd;
   }
-  return { deviceIds: deviceIds.join(''), tokens: tokens.join(''), names, ints, numbers };
+  return { deviceIds: deviceIds.text, tokens: tokens.text, names, ints, numbers };
 }
 
 export function unpackAggregates(packed: PackedAggregates): MinuteAggregate[] {
-  const { deviceIds, tokens, names, ints, numbers } = packed;
+  const { names, ints, numbers } = packed;
+  const deviceIds = new Cuts(packed.deviceIds);
+  const tokens = new Cuts(packed.tokens);
   const rows: MinuteAggregate[] = [];
-  let idStart = 0;
-  let tokenStart = 0;
   for (let i = 0, n = 0; i < ints.length; i += AGGREGATE_INTS, n += AGGREGATE_NUMBERS) {
-    const deviceId = deviceIds.slice(idStart, ints[i]);
-    idStart = ints[i]!;
+    const deviceId = deviceIds.next(ints[i]!);
     const readingType = names[ints[i + 2]!]!;
     const windowEnd = numbers[n]!;
     const count = numbers[n + 1]!;
@@ -281,12 +304,11 @@ export function unpackAggregates(packed: PackedAggregates): MinuteAggregate[] {
       continue;
     }
     const peak: WindowPeak = {
-      eventToken: tokens.slice(tokenStart, ints[i + 1]),
+      eventToken: tokens.next(ints[i + 1]!),
       time: numbers[n + 5]!,
       threshold: (flags & NO_THRESHOLD) === 0 ? numbers[n + 6]! : null,
       ruleOutput: (flags & NO_RULE_OUTPUT) === 0 ? names[ints[i + 3]!]! : null,
     };
-    tokenStart = ints[i + 1]!;
     rows.push({ deviceId, readingType, windowEnd, count, min, max, avg, peak });
   }
   return rows;
@@ -310,16 +332,14 @@ export interface PackedHealth {
 
 export function packHealth(rows: readonly DeviceHealth[]): PackedHealth {
   const names: string[] = [];
-  const deviceIds: string[] = [];
+  const deviceIds = new Joined();
   const ints = new Uint32Array(3 * rows.length);
   const lastActivityTimes = new Float64Array(rows.length);
   const readingNameOf: number[] = [];
   const readingValues: number[] = [];
-  let idsEnd = 0;
   for (let r = 0; r < rows.length; r++) {
     const row = rows[r]!;
-    deviceIds.push(row.deviceId);
-    ints[3 * r] = idsEnd += row.deviceId.length;
+    ints[3 * r] = deviceIds.add(row.deviceId);
     ints[3 * r + 1] = row.online ? 1 : 0;
     lastActivityTimes[r] = row.lastActivityTime;
     const readings = row.lastReadings;
@@ -330,7 +350,7 @@ export function packHealth(rows: readonly DeviceHealth[]): PackedHealth {
     ints[3 * r + 2] = readingValues.length;
   }
   return {
-    deviceIds: deviceIds.join(''),
+    deviceIds: deviceIds.text,
     names,
     ints,
     lastActivityTimes,
@@ -340,13 +360,12 @@ export function packHealth(rows: readonly DeviceHealth[]): PackedHealth {
 }
 
 export function unpackHealth(packed: PackedHealth): DeviceHealth[] {
-  const { deviceIds, names, ints, lastActivityTimes, readingNameOf, readingValues } = packed;
+  const { names, ints, lastActivityTimes, readingNameOf, readingValues } = packed;
+  const deviceIds = new Cuts(packed.deviceIds);
   const rows: DeviceHealth[] = [];
-  let idStart = 0;
   let reading = 0;
   for (let r = 0; r < lastActivityTimes.length; r++) {
-    const deviceId = deviceIds.slice(idStart, ints[3 * r]);
-    idStart = ints[3 * r]!;
+    const deviceId = deviceIds.next(ints[3 * r]!);
     const lastReadings: Record<string, number> = {};
     for (const end = ints[3 * r + 2]!; reading < end; reading++) {
       const readingType = names[readingNameOf[reading]!]!;
