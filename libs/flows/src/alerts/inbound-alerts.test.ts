@@ -166,6 +166,31 @@ describe('InboundAlerts, every element its own alert', () => {
     expect(second!.parentAlertId).toBe(first!.alertId);
   });
 
+  it("parents on the policy's fields too when it names any: a repeat of another reading type is a root of its own", async () => {
+    const crm = new InMemoryCrm(new SequentialIds('alert'), { clock: new ManualClock(T0) });
+    const queue = new InMemoryQueue('alerts', { maxDeliveryCount: 3 });
+    const inbound = new InboundAlerts({ crm, log: silentLog, parenting: { windowMs: 300_000, fields: ['readingtype'] } });
+    const processor = new QueueProcessor(queue, (m) => inbound.handle(m), silentLog);
+    // A Temperature and a Humidity alert of one event, then a Temperature alert a minute later, on one device.
+    const first = [element('e-1', 'Temperature', 'AlarmTemp', 86), element('e-1', 'Humidity', 'AlarmHumidity', 91)];
+    await queue.send([{ messageId: 'e-1', body: encode(JSON.stringify(first)) }]);
+    await processor.drainOnce();
+    const repeat = [{ ...element('e-2', 'Temperature', 'AlarmTemp', 88), time: new Date(T0 + 60_000).toISOString() }];
+    await queue.send([{ messageId: 'e-2', body: encode(JSON.stringify(repeat)) }]);
+    await processor.drainOnce();
+    const byType = async (token: string): Promise<Map<string, { id: string; parent: string | undefined }>> =>
+      new Map(
+        (await crm.findIoTAlertsByToken(token)).map((a) => [
+          (JSON.parse(a.alertData) as { readingtype: string }).readingtype,
+          { id: a.alertId, parent: a.parentAlertId },
+        ]),
+      );
+    const e1 = await byType('e-1');
+    // With the default policy the Humidity alert would be the Temperature alert's child (the first test); here both are roots.
+    expect([e1.get('Temperature')?.parent, e1.get('Humidity')?.parent]).toEqual([undefined, undefined]);
+    expect((await byType('e-2')).get('Temperature')?.parent).toBe(e1.get('Temperature')!.id);
+  });
+
   it('property: a message of n elements with one token gives n records, and delivering it again, whole or after a failure part-way, still gives n', async () => {
     const readingTypes = ['Temperature', 'Humidity', 'Pressure', 'CO2'];
     const outputs = ['AlarmTemp', 'AlarmHigh', 'Notify'];

@@ -119,10 +119,10 @@ export class InboundAlerts {
     if (device === undefined) log.warn('crm.device-unknown', { correlationId: alert.alertToken, deviceId: alert.deviceId });
     const policy = this.deps.parenting ?? DEFAULT_PARENTING_POLICY;
     const earlier = await crm.findRecentIoTAlerts(alert.deviceId, alert.alertTime - policy.windowMs);
-    const candidates = earlier
+    const candidates: ParentableAlert[] = earlier
       .filter((a) => a.alertId !== alert.alertId)
-      .map((a) => ({ ...parentable(a.deviceId, a.alertTime, a.alertData), id: a.alertId, parentId: a.parentAlertId }));
-    const candidate = parentFor(parentable(alert.deviceId, alert.alertTime, alert.alertData), candidates, policy);
+      .map((a) => ({ id: a.alertId, parentId: a.parentAlertId, deviceId: a.deviceId, alertTime: a.alertTime, fields: fieldsToMatch(a.alertData, policy) }));
+    const candidate = parentFor({ deviceId: alert.deviceId, alertTime: alert.alertTime, fields: fieldsToMatch(alert.alertData, policy) }, candidates, policy);
     // A closed parent ends the debounce: the next crossing is a new root, with its own automation.
     const parentAlertId = candidate !== undefined && (await crm.getIoTAlert(candidate))?.state === AlertState.Closed ? undefined : candidate;
     return {
@@ -152,8 +152,14 @@ export function toIoTAlert({ alert, text }: DecodedCfsAlert): NewIoTAlert {
   };
 }
 
-/** An alert as the domain's parenting sees it: device, time, and the alert data's plain fields to match on. */
-function parentable(deviceId: string, alertTime: number, alertData: string): Omit<ParentableAlert, 'id' | 'parentId'> {
+/**
+ * The alert data's plain fields, which the parenting policy matches on besides the device. A policy
+ * that matches on no fields (CFS's default) reads no alert data: each new alert weighs every earlier
+ * one of its device in the window, hundreds in an alert storm (a device alerting every second), and
+ * parsing each of them was most of a new alert's cost (docs/performance.md, "Tenth round").
+ */
+function fieldsToMatch(alertData: string, policy: ParentingPolicy): ParentableAlert['fields'] {
+  if (policy.fields.length === 0) return undefined;
   const fields: Record<string, string | number | null> = {};
   try {
     const data: unknown = JSON.parse(alertData);
@@ -163,5 +169,5 @@ function parentable(deviceId: string, alertTime: number, alertData: string): Omi
   } catch {
     // Alert data that is not JSON matches on the device alone.
   }
-  return { deviceId, alertTime, fields };
+  return fields;
 }
