@@ -8,13 +8,16 @@
  *   3. Latency under paced open-loop load: R readings/s over N devices for a bounded time, through
  *      hub → ingest (rules, aggregates, device health, rule state) → alerts queue → inbound
  *      alerts → in-memory CRM. The latency of an alert is from the time its reading was due to be
- *      sent (open loop: a stall counts against every reading it delays) to the alert record.
+ *      sent (open loop: a stall counts against every reading it delays) to the alert record. Each
+ *      run is a fresh pipeline; then one pipeline is kept up for several such windows in turn, to
+ *      show what time does to it (a stream processor runs for hours).
  *
  * Run: npm run bench:pipeline -w @fieldlink/bench   (or: NX_DAEMON=false npx nx run bench:bench:pipeline); node with
  * --expose-gc (the script passes it) collects the heap between stages; --max-semi-space-size=24 and
  * --initial-old-space-size=256 (the script passes them too) size the heap as the stream processor's scripts do.
  * Options: --devices 10000 --rate 10000 --seconds 10 --alert-share 0.01 --throughput-readings 400000
- *          --commit-interval-ms 1000 --rounds 5 --latency-runs 10 --workers 2 --only throughput|workers|latency
+ *          --commit-interval-ms 1000 --rounds 5 --latency-runs 10 --kept-up-windows 6 --workers 2
+ *          --only throughput|workers|latency
  * Without --only, the three stages (throughput, workers, latency) run one after the other, each in a
  * process of its own started with the same node flags, and each prints its table.
  *
@@ -55,6 +58,7 @@ const { values } = parseArgs({
     'latency-runs': { type: 'string', default: '10' },
     rounds: { type: 'string', default: '5' },
     workers: { type: 'string', default: '2' },
+    'kept-up-windows': { type: 'string', default: '6' },
   },
 });
 const COMMIT_INTERVAL_MS = Number(values['commit-interval-ms']);
@@ -62,6 +66,8 @@ const ONLY = values.only;
 if (ONLY !== undefined && ONLY !== 'throughput' && ONLY !== 'latency' && ONLY !== 'workers')
   throw new Error(`--only takes throughput, workers or latency (got ${ONLY})`);
 const LATENCY_RUNS = Number(values['latency-runs']);
+const KEPT_UP_WINDOWS = Number(values['kept-up-windows']);
+if (!(Number.isInteger(KEPT_UP_WINDOWS) && KEPT_UP_WINDOWS >= 0)) throw new Error(`--kept-up-windows takes a whole number (got ${values['kept-up-windows']})`);
 const ROUNDS = Number(values.rounds);
 if (!(Number.isInteger(ROUNDS) && ROUNDS >= 1)) throw new Error(`--rounds takes a whole number of 1 or more (got ${values.rounds})`);
 const WORKERS = Number(values.workers);
@@ -510,9 +516,29 @@ class Stalls {
   }
 }
 
-async function latencyUnderLoad(
-  mode: IngestMode,
-): Promise<{ sent: number; alerts: number; recorded: number; achieved: number; p50: number; p99: number; max: number; stalls: ReturnType<Stalls['stop']> }> {
+/** One window of a latency run: what its readings' alerts took, and what stopped the process meanwhile. */
+interface LatencyWindow {
+  readonly sent: number;
+  readonly alerts: number;
+  readonly recorded: number;
+  readonly achieved: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  /** Alerts recorded more than 3 ms after their reading fell due. */
+  readonly over3Ms: number;
+  readonly stalls: ReturnType<Stalls['stop']>;
+}
+
+/**
+ * One pipeline (hub, ingest, alerts queue, inbound alerts, CRM) sending R readings/s for `windows`
+ * windows of `SECONDS` each: the figures of each window, from the alerts whose readings fell due in
+ * it, but for those of the first `uncounted` readings (the pipeline's start: JIT, every device first
+ * seen). A run is one window on a fresh pipeline with its first second uncounted; a pipeline kept up
+ * for several windows shows what a stream processor that runs for hours at that rate does with time
+ * (docs/performance.md, "Tenth round").
+ */
+async function latencyUnderLoad(mode: IngestMode, windows: number, uncounted: number): Promise<LatencyWindow[]> {
   const hub = new InMemoryIotHub({ partitionCount: 4 });
   const { ingest, alertsQueue } = ingestOf(mode);
   const timed = new TimedCrm();
@@ -521,10 +547,13 @@ async function latencyUnderLoad(
   const subscription = await ingest.subscribe(hub, 'rules');
   processor.start();
 
-  const dueAt = new Map<string, number>();
-  const stalls = new Stalls();
-  const total = Math.round(RATE * SECONDS);
-  const warmup = Math.round(RATE * Math.min(1, SECONDS / 5));
+  const perWindow = Math.round(RATE * SECONDS);
+  const total = perWindow * windows;
+  /** Each alert's reading: when it was due to be sent, by window. */
+  const dueAt = Array.from({ length: windows }, () => new Map<string, number>());
+  const stalls: Array<ReturnType<Stalls['stop']>> = [];
+  const windowEnds: number[] = [];
+  let watching = new Stalls();
   const start = performance.now();
   let n = 0;
   // Sends what is due, then lets the event loop turn once (`setImmediate`): no timer's granularity in
@@ -535,39 +564,47 @@ async function latencyUnderLoad(
       const due = Math.min(total, Math.floor(((performance.now() - start) * RATE) / 1000));
       for (; n < due; n++) {
         const b = body(n);
-        if (b.alert && n >= warmup) dueAt.set(b.token, start + (n * 1000) / RATE);
+        if (b.alert && n >= uncounted) dueAt[Math.floor(n / perWindow)]!.set(b.token, start + (n * 1000) / RATE);
         void hub.send(b.deviceId, b.body);
+        if ((n + 1) % perWindow === 0) {
+          stalls.push(watching.stop());
+          windowEnds.push(performance.now());
+          if (n + 1 < total) watching = new Stalls();
+        }
       }
       if (n < total) setImmediate(turn);
       else resolve();
     };
     turn();
   });
-  const sendMs = performance.now() - start;
-  const stopped = stalls.stop();
   const until = performance.now() + 5_000;
-  while ([...dueAt.keys()].some((k) => !timed.storedAt.has(k)) && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
+  const waiting = (): boolean => dueAt.some((w) => [...w.keys()].some((k) => !timed.storedAt.has(k)));
+  while (waiting() && performance.now() < until) await new Promise((r) => setTimeout(r, 5));
   await subscription.close();
   await processor.stop();
   await alertsQueue.close();
   hub.cloudToDevice.close();
 
-  const latencies = [...dueAt].flatMap(([token, t0]) => {
-    const t1 = timed.storedAt.get(token);
-    return t1 === undefined ? [] : [t1 - t0];
+  return dueAt.map((due, w) => {
+    const latencies = [...due].flatMap(([token, t0]) => {
+      const t1 = timed.storedAt.get(token);
+      return t1 === undefined ? [] : [t1 - t0];
+    });
+    latencies.sort((a, b) => a - b);
+    const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
+    const windowStart = w === 0 ? start : windowEnds[w - 1]!;
+    return {
+      sent: perWindow,
+      alerts: due.size,
+      recorded: latencies.length,
+      achieved: rate(perWindow, windowEnds[w]! - windowStart),
+      p50: pct(50),
+      p99: pct(99),
+      max: latencies.at(-1) ?? Number.NaN,
+      over3Ms: latencies.filter((l) => l > 3).length,
+      stalls: stalls[w]!,
+    };
   });
-  latencies.sort((a, b) => a - b);
-  const pct = (p: number): number => latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? Number.NaN;
-  return {
-    sent: total,
-    alerts: dueAt.size,
-    recorded: latencies.length,
-    achieved: rate(total, sendMs),
-    p50: pct(50),
-    p99: pct(99),
-    max: latencies.at(-1) ?? Number.NaN,
-    stalls: stopped,
-  };
 }
 
 /** Each stage starts from a collected heap, so the garbage of the one before is not collected (and paid for) inside it. */
@@ -641,16 +678,23 @@ if (ONLY === 'workers') {
   );
 }
 if (ONLY === 'latency') {
+  const firstSecond = Math.round(RATE * Math.min(1, SECONDS / 5));
+  const run = async (mode: IngestMode): Promise<LatencyWindow> => (await latencyUnderLoad(mode, 1, firstSecond))[0]!;
   await stage('latency under paced load (rules)');
-  const latency = await latencyUnderLoad('rules');
+  const latency = await run('rules');
   // A full run first that is not counted: the rules run leaves the aggregates, health and commit code cold, and the
   // first full run's p99 was the highest of its set in seven of eight sets of runs (docs/performance.md, "Eighth round").
   await stage('latency under paced load (full), a warm-up run not counted');
-  const warmUpRun = await latencyUnderLoad('full');
-  const fullRuns: Array<Awaited<ReturnType<typeof latencyUnderLoad>>> = [];
+  const warmUpRun = await run('full');
+  const fullRuns: LatencyWindow[] = [];
   for (let r = 0; r < LATENCY_RUNS; r++) {
     await stage(`latency under paced load (full), run ${r + 1} of ${LATENCY_RUNS}`);
-    fullRuns.push(await latencyUnderLoad('full'));
+    fullRuns.push(await run('full'));
+  }
+  const keptUp: LatencyWindow[] = [];
+  if (KEPT_UP_WINDOWS > 0) {
+    await stage(`latency under paced load (full), one pipeline kept up for ${KEPT_UP_WINDOWS} windows of ${SECONDS} s`);
+    keptUp.push(...(await latencyUnderLoad('full', KEPT_UP_WINDOWS, firstSecond)));
   }
   const latencyRows = (label: string, l: typeof latency): Array<[string, string, string]> => [
     [`${label}: readings sent (${fmt(RATE)}/s for ${SECONDS} s), achieved /s`, `${fmt(l.sent)}, ${fmt(l.achieved)}`, ''],
@@ -684,6 +728,18 @@ if (ONLY === 'latency') {
       `>= ${Math.ceil(LATENCY_RUNS * 0.9)} of ${LATENCY_RUNS}`,
     ],
   );
+  if (keptUp.length > 0) {
+    const each = (f: (w: LatencyWindow) => string): string => keptUp.map(f).join(' ');
+    rows.push(
+      [`full pipeline kept up: p99 of each ${SECONDS} s window in turn (the first second uncounted), ms`, each((w) => w.p99.toFixed(2)), ''],
+      [`full pipeline kept up: alerts over 3 ms of each window (of ${fmt(keptUp.at(-1)!.alerts)})`, each((w) => String(w.over3Ms)), ''],
+      [
+        'full pipeline kept up: GC pauses over 3 ms / mark-compacts / longest GC pause, ms / longest event loop delay, ms, of each window',
+        each((w) => `${w.stalls.gcPausesOver3Ms}/${w.stalls.majorGcs}/${w.stalls.longestGcMs.toFixed(0)}/${w.stalls.loopDelayMaxMs.toFixed(0)}`),
+        '',
+      ],
+    );
+  }
 }
 rows.push([
   'load average (1, 5, 15 min) at the start; at the end',
