@@ -26,6 +26,12 @@ function utf8Text(body: Uint8Array): string | undefined {
  * are refused with an issue at path `body`, never thrown.
  */
 export function decodeJsonBody(body: Uint8Array | string): Result<unknown, ValidationIssue[]> {
+  const text = decodeJsonText(body);
+  return text.ok ? parseJsonText(text.value) : text;
+}
+
+/** The body's text, for JSON: refused (at path `body`) when it is not valid UTF-8 or starts with a byte-order mark. */
+export function decodeJsonText(body: Uint8Array | string): Result<string, ValidationIssue[]> {
   let text: string;
   if (typeof body === 'string') {
     text = body;
@@ -35,6 +41,11 @@ export function decodeJsonBody(body: Uint8Array | string): Result<unknown, Valid
     text = decoded;
   }
   if (text.charCodeAt(0) === 0xfeff) return err([{ path: 'body', message: 'starts with a byte-order mark; send UTF-8 JSON without one' }]);
+  return ok(text);
+}
+
+/** `JSON.parse` of a body's text (see `decodeJsonText`), refused at path `body` when it is not JSON. */
+export function parseJsonText(text: string): Result<unknown, ValidationIssue[]> {
   try {
     return ok(JSON.parse(text) as unknown);
   } catch (e) {

@@ -1,8 +1,9 @@
 import { HUB_DEVICE_ID_PATTERN, err, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
 import { z } from 'zod';
-import { decodeJsonBody, encodeJsonBody } from '../codec/json-body.js';
+import { decodeJsonText, encodeJsonBody, parseJsonText } from '../codec/json-body.js';
 import { withCanonicalKeys } from '../codec/raw-json.js';
 import { toValidationIssues } from '../codec/zod-issues.js';
+import { scanPlainTelemetry } from './telemetry-scan.js';
 
 /** IoT Hub's device-to-cloud message size limit. */
 export const D2C_MAX_BYTES = 256 * 1024;
@@ -31,7 +32,12 @@ const CANONICAL_NAMES = new Map([...Object.keys(telemetryMessageSchema.shape), .
 export function decodeTelemetry(body: Uint8Array | string, enqueuedTime: number): Result<TelemetryEvent, ValidationIssue[]> {
   if (typeof body !== 'string' && body.byteLength > D2C_MAX_BYTES)
     return err([{ path: 'body', message: `is ${body.byteLength} bytes; IoT Hub accepts at most ${D2C_MAX_BYTES}` }]);
-  const json = decodeJsonBody(body);
+  const text = decodeJsonText(body);
+  if (!text.ok) return text;
+  // The devices' own form is read from the text as it stands; anything else is parsed and checked.
+  const plain = scanPlainTelemetry(text.value, enqueuedTime);
+  if (plain !== undefined) return ok(plain);
+  const json = parseJsonText(text.value);
   if (!json.ok) return json;
   return telemetryFromJson(json.value, enqueuedTime);
 }
