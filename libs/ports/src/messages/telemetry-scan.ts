@@ -111,13 +111,17 @@ export function scanPlainTelemetry(text: string, enqueuedTime: number): Telemetr
   return { deviceId, eventToken, enqueuedTime, readings };
 }
 
-/** After JSON's white space (space, tab, line feed, carriage return) from `i`. */
+/**
+ * After JSON's white space (space, tab, line feed, carriage return) from `i`. It stops at the
+ * text's end rather than read past it: a read past the end made V8 take back the function's
+ * optimised code, and the scanner ran 10 to 15 % slower after.
+ */
 function spaceEnd(text: string, i: number): number {
-  for (;;) {
+  for (; i < text.length; i++) {
     const c = text.charCodeAt(i);
     if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return i;
-    i++;
   }
+  return i;
 }
 
 /**
