@@ -155,23 +155,23 @@ export class PartitionStateJournal {
       aggregates: { closedThrough: Number.isFinite(cut.closedThrough) ? cut.closedThrough : null, windows: part.windows },
       lastReadings: part.lastReadings,
       lastActivity: part.lastActivity,
-      parts: parts.length,
+      parts: parts.count,
     });
     if (cut.kind === 'checkpoint') {
       const epoch = this.ids.newId();
       const slot = position.slot === 0 ? 1 : 0;
       const key = this.checkpointKey(partitionId);
       // Over another instance's copy: the parts this writes may be ones it wrote, so they are read again first (a store writes only over what it read last).
-      if (position.rebase === true) for (let k = 1; k < parts.length; k++) await this.store.load(`${key}/part/${slot}/${k}`);
+      if (position.rebase === true) for (let k = 1; k < parts.count; k++) await this.store.load(`${key}/part/${slot}/${k}`);
       await this.saveParts(`${key}/part/${slot}`, parts, { epoch });
-      await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(parts[0]!) });
+      await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(parts.part(0)) });
       await this.readAhead(partitionId, 0);
       return { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: records };
     }
     const { epoch, entries, journaledRecords } = position;
     const key = this.entryKey(partitionId, entries);
     await this.saveParts(`${key}/part`, parts, { epoch, index: entries });
-    await this.store.save(key, { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...head(parts[0]!) });
+    await this.store.save(key, { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...head(parts.part(0)) });
     await this.readAhead(partitionId, entries + 1);
     return { ...position, entries: entries + 1, journaledRecords: journaledRecords + records };
   }
@@ -188,12 +188,12 @@ export class PartitionStateJournal {
   }
 
   /** Parts 1… of a checkpoint or entry (part 0 goes in its own key), a write at a time. */
-  private async saveParts(prefix: string, parts: readonly StoredPart[], owner: { epoch: string | undefined; index?: number }): Promise<void> {
-    for (let k = 1; k < parts.length; k++) {
+  private async saveParts(prefix: string, parts: CutParts, owner: { epoch: string | undefined; index?: number }): Promise<void> {
+    for (let k = 1; k < parts.count; k++) {
       await yieldToBatches();
-      await this.store.save(`${prefix}/${k}`, { format: PART_FORMAT, ...owner, part: k, ...parts[k]! });
+      await this.store.save(`${prefix}/${k}`, { format: PART_FORMAT, ...owner, part: k, ...parts.part(k) });
     }
-    if (parts.length > 1) await yieldToBatches();
+    if (parts.count > 1) await yieldToBatches();
   }
 
   /** A header with the parts after it folded in; the error names the part that is missing, corrupt or not this header's. */
@@ -268,22 +268,33 @@ interface StoredPart {
   readonly lastActivity: Record<string, number>;
 }
 
-function partsOf(cut: CommitCut, size: number): StoredPart[] {
+/**
+ * A cut in parts of `size` windows and `size` devices: how many, and each part, built only when it
+ * is written. Built all at once, the parts of a partition's whole state held its turn for up to 9 ms
+ * (2,500 devices and their windows), in which no batch ran (docs/performance.md, "Eleventh round");
+ * one part is a few hundred microseconds. The cut's windows and devices stay as they were cut while
+ * it is written (see `PartitionState.cut`), so a part built later holds what it would have then.
+ */
+interface CutParts {
+  readonly count: number;
+  part(k: number): StoredPart;
+}
+
+function partsOf(cut: CommitCut, size: number): CutParts {
   const { deviceIds, lastActivityTimes, lastReadings } = cut.devices;
   const count = Math.max(1, Math.ceil(cut.windows.length / size), Math.ceil(deviceIds.length / size));
-  const parts: StoredPart[] = [];
-  for (let k = 0; k < count; k++) {
-    const part: StoredPart = {
+  const part = (k: number): StoredPart => {
+    const stored: StoredPart = {
       // The windows go as they are: each serialises itself (`toJSON`) when the store writes them.
       windows: cut.windows.slice(k * size, (k + 1) * size) as unknown as OpenMinuteWindow[],
       lastReadings: {},
       lastActivity: {},
     };
     for (let i = k * size; i < Math.min(deviceIds.length, (k + 1) * size); i++) {
-      part.lastReadings[deviceIds[i]!] = lastReadings[i]!;
-      if (Number.isFinite(lastActivityTimes[i])) part.lastActivity[deviceIds[i]!] = lastActivityTimes[i]!;
+      stored.lastReadings[deviceIds[i]!] = lastReadings[i]!;
+      if (Number.isFinite(lastActivityTimes[i])) stored.lastActivity[deviceIds[i]!] = lastActivityTimes[i]!;
     }
-    parts.push(part);
-  }
-  return parts;
+    return stored;
+  };
+  return { count, part };
 }
