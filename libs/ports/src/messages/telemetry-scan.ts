@@ -1,4 +1,4 @@
-import type { TelemetryEvent } from '@fieldlink/domain';
+import { HUB_DEVICE_ID_PATTERN, type TelemetryEvent } from '@fieldlink/domain';
 
 /*
  * The devices' own form of a telemetry message, read straight from its text:
@@ -39,9 +39,9 @@ const NINE = 0x39;
 /** The exact powers of ten a 15-digit number's point can need. */
 const POWERS_OF_TEN = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
-/** The characters of an IoT Hub device id (`HUB_DEVICE_ID_PATTERN`): ASCII letters, digits and - : . + % _ # * ? ! ( ) , = @ ; $ '. */
+/** The characters of an IoT Hub device id, all ASCII, as `HUB_DEVICE_ID_PATTERN` (the one place that lists them) takes them one by one. */
 const DEVICE_ID_CHARACTER = new Uint8Array(128);
-for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-:.+%_#*?!(),=@;$'") DEVICE_ID_CHARACTER[c.charCodeAt(0)] = 1;
+for (let c = 0; c < 128; c++) if (HUB_DEVICE_ID_PATTERN.test(String.fromCharCode(c))) DEVICE_ID_CHARACTER[c] = 1;
 
 const DEVICE_ID = 'DeviceID';
 const EVENT_TOKEN = 'EventToken';
