@@ -26,7 +26,7 @@ import {
 import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './state/partition-state-journal.js';
 import { systemClock } from '../shared/system-sources.js';
 import { every } from '../shared/timers.js';
-import { PartitionState, type CommitCut, type MinuteWindow } from './state/partition-state.js';
+import { changedWindows, PartitionState, type CommitCut, type DeviceAtCut, type MinuteWindow } from './state/partition-state.js';
 import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
 export interface TelemetryIngestDeps {
@@ -386,9 +386,9 @@ export class TelemetryIngest {
   private async writeRows(cut: CommitCut): Promise<void> {
     const store = this.deps.statusStore;
     if (store === undefined) return;
-    for (let i = 0; i < cut.changedWindows.length; i += COMMIT_SLICE) {
-      const windows = cut.changedWindows.slice(i, i + COMMIT_SLICE);
-      const peaks = windows.filter((w) => w.peakTime !== undefined);
+    for (const windows = changedWindows(cut); !windows.done;) {
+      const slice = windows.take(COMMIT_SLICE);
+      const peaks = slice.filter((w) => w.peakTime !== undefined);
       const reference = await lookUpEach(
         this.deps.referenceData,
         peaks,
@@ -396,22 +396,25 @@ export class TelemetryIngest {
         (w) => w.peakTime!,
       );
       let peak = 0;
-      await store.writeAggregates(windows.map((w) => (w.peakTime === undefined ? w.row() : rowWithPeak(w, reference, peak++, this.deps.defaultDeviceType))));
+      await store.writeAggregates(slice.map((w) => (w.peakTime === undefined ? w.row() : rowWithPeak(w, reference, peak++, this.deps.defaultDeviceType))));
       await yieldToBatches();
     }
-    const { deviceIds, lastActivityTimes, lastReadings } = cut.changedDevices;
+    const devices = cut.changedDevices;
+    const health = ({ deviceId, lastActivityTime, lastReadings }: DeviceAtCut): DeviceHealth => ({
+      deviceId,
+      lastActivityTime,
+      online: true,
+      lastReadings: { ...lastReadings },
+    });
     if (store.upsertManyDeviceHealth !== undefined) {
-      for (let i = 0; i < deviceIds.length; i += COMMIT_SLICE) {
-        const slice: DeviceHealth[] = [];
-        for (let j = i; j < Math.min(deviceIds.length, i + COMMIT_SLICE); j++)
-          slice.push({ deviceId: deviceIds[j]!, lastActivityTime: lastActivityTimes[j]!, online: true, lastReadings: { ...lastReadings[j]! } });
-        await store.upsertManyDeviceHealth(slice);
+      for (let i = 0; i < devices.length; i += COMMIT_SLICE) {
+        await store.upsertManyDeviceHealth(devices.slice(i, i + COMMIT_SLICE).map(health));
         await yieldToBatches();
       }
       return;
     }
-    for (let i = 0; i < deviceIds.length; i++) {
-      await store.upsertDeviceHealth({ deviceId: deviceIds[i]!, lastActivityTime: lastActivityTimes[i]!, online: true, lastReadings: { ...lastReadings[i]! } });
+    for (let i = 0; i < devices.length; i++) {
+      await store.upsertDeviceHealth(health(devices[i]!));
       if ((i + 1) % COMMIT_SLICE === 0) await yieldToBatches();
     }
   }

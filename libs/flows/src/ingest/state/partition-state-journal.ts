@@ -2,7 +2,17 @@
 import { err, issue, ok, type Result, type ValidationIssue } from '@fieldlink/domain';
 import type { IdPort, LogPort, RuleStateStorePort } from '@fieldlink/ports';
 import { randomIds } from '../../shared/system-sources.js';
-import { PartitionState, recordsIn, type CommitCut, type JournalPosition, type PartitionSnapshot, type Readings } from './partition-state.js';
+import {
+  PartitionState,
+  recordsIn,
+  storedWindows,
+  type CommitCut,
+  type CutWindows,
+  type DeviceAtCut,
+  type JournalPosition,
+  type PartitionSnapshot,
+  type Readings,
+} from './partition-state.js';
 import type { OpenMinuteWindow } from './minute-aggregates.js';
 import type { RuleEvaluator } from '../rule-evaluator.js';
 import {
@@ -146,8 +156,7 @@ export class PartitionStateJournal {
    * nothing of the cut counts as stored.
    */
   async save(partitionId: string, position: JournalPosition, cut: CommitCut): Promise<JournalPosition> {
-    const parts = partsOf(cut, this.recordsPerPart);
-    const records = cut.windows.length + cut.devices.length;
+    const parts = new CutParts(cut, this.recordsPerPart);
     const head = (part: StoredPart) => ({
       lastSequence: cut.lastSequence,
       latestTime: cut.latestTime,
@@ -161,19 +170,18 @@ export class PartitionStateJournal {
       const epoch = this.ids.newId();
       const slot = position.slot === 0 ? 1 : 0;
       const key = this.checkpointKey(partitionId);
-      // Over another instance's copy: the parts this writes may be ones it wrote, so they are read again first (a store writes only over what it read last).
-      if (position.rebase === true) for (let k = 1; k < parts.count; k++) await this.store.load(`${key}/part/${slot}/${k}`);
-      await this.saveParts(`${key}/part/${slot}`, parts, { epoch });
-      await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(parts.part(0)) });
+      // Over another instance's copy, the parts this writes may be ones it wrote: each is read again first (a store writes only over what it read last).
+      const last = await this.saveParts(`${key}/part/${slot}`, parts, { epoch }, position.rebase === true);
+      await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(last) });
       await this.readAhead(partitionId, 0);
-      return { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: records };
+      return { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: parts.records };
     }
     const { epoch, entries, journaledRecords } = position;
     const key = this.entryKey(partitionId, entries);
-    await this.saveParts(`${key}/part`, parts, { epoch, index: entries });
-    await this.store.save(key, { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...head(parts.part(0)) });
+    const last = await this.saveParts(`${key}/part`, parts, { epoch, index: entries }, false);
+    await this.store.save(key, { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...head(last) });
     await this.readAhead(partitionId, entries + 1);
-    return { ...position, entries: entries + 1, journaledRecords: journaledRecords + records };
+    return { ...position, entries: entries + 1, journaledRecords: journaledRecords + parts.records };
   }
 
   /**
@@ -187,13 +195,20 @@ export class PartitionStateJournal {
     await this.store.load(this.entryKey(partitionId, index));
   }
 
-  /** Parts 1… of a checkpoint or entry (part 0 goes in its own key), a write at a time. */
-  private async saveParts(prefix: string, parts: CutParts, owner: { epoch: string | undefined; index?: number }): Promise<void> {
-    for (let k = 1; k < parts.count; k++) {
+  /**
+   * Writes every part of a cut but its last, a write at a time, as parts 1…; the last goes in the
+   * key itself (part 0 of the stored form), written after them: returned for it.
+   */
+  private async saveParts(prefix: string, parts: CutParts, owner: { epoch: string | undefined; index?: number }, readFirst: boolean): Promise<StoredPart> {
+    let part = parts.next();
+    for (let k = 1; !parts.done; k++) {
       await yieldToBatches();
-      await this.store.save(`${prefix}/${k}`, { format: PART_FORMAT, ...owner, part: k, ...parts.part(k) });
+      if (readFirst) await this.store.load(`${prefix}/${k}`);
+      await this.store.save(`${prefix}/${k}`, { format: PART_FORMAT, ...owner, part: k, ...part });
+      part = parts.next();
     }
     if (parts.count > 1) await yieldToBatches();
+    return part;
   }
 
   /** A header with the parts after it folded in; the error names the part that is missing, corrupt or not this header's. */
@@ -269,32 +284,51 @@ interface StoredPart {
 }
 
 /**
- * A cut in parts of `size` windows and `size` devices: how many, and each part, built only when it
- * is written. Built all at once, the parts of a partition's whole state held its turn for up to 9 ms
- * (2,500 devices and their windows), in which no batch ran (docs/performance.md, "Eleventh round");
- * one part is a few hundred microseconds. The cut's windows and devices stay as they were cut while
- * it is written (see `PartitionState.cut`), so a part built later holds what it would have then.
+ * A cut in parts of up to `size` windows and `size` devices, each built only when it is written:
+ * the cut's devices and windows stay as they were cut while it is written (see `CommitCut`), so a
+ * part built later holds what it would have then. Built all at once, the parts of a partition's
+ * whole state held its turn for up to 9 ms (2,500 devices and their windows), in which no batch ran
+ * (docs/performance.md, "Eleventh round"); one part is a few hundred microseconds. How many parts
+ * there are is known once the last is built.
  */
-interface CutParts {
-  readonly count: number;
-  part(k: number): StoredPart;
-}
+class CutParts {
+  private device = 0;
+  private readonly windows: CutWindows;
+  private readonly devices: readonly DeviceAtCut[];
+  /** Parts built so far. */
+  count = 0;
+  /** Windows and devices in the parts built so far. */
+  records = 0;
 
-function partsOf(cut: CommitCut, size: number): CutParts {
-  const { deviceIds, lastActivityTimes, lastReadings } = cut.devices;
-  const count = Math.max(1, Math.ceil(cut.windows.length / size), Math.ceil(deviceIds.length / size));
-  const part = (k: number): StoredPart => {
-    const stored: StoredPart = {
+  constructor(
+    cut: CommitCut,
+    private readonly size: number,
+  ) {
+    this.devices = cut.devices;
+    this.windows = storedWindows(cut);
+  }
+
+  /** True when every window and device is in a part built (and at least one part is). */
+  get done(): boolean {
+    return this.count > 0 && this.device >= this.devices.length && this.windows.done;
+  }
+
+  next(): StoredPart {
+    const part: StoredPart = {
       // The windows go as they are: each serialises itself (`toJSON`) when the store writes them.
-      windows: cut.windows.slice(k * size, (k + 1) * size) as unknown as OpenMinuteWindow[],
+      windows: this.windows.take(this.size) as unknown as OpenMinuteWindow[],
       lastReadings: {},
       lastActivity: {},
     };
-    for (let i = k * size; i < Math.min(deviceIds.length, (k + 1) * size); i++) {
-      stored.lastReadings[deviceIds[i]!] = lastReadings[i]!;
-      if (Number.isFinite(lastActivityTimes[i])) stored.lastActivity[deviceIds[i]!] = lastActivityTimes[i]!;
+    const start = this.device;
+    const end = Math.min(this.devices.length, start + this.size);
+    for (; this.device < end; this.device++) {
+      const { deviceId, lastReadings, lastActivityTime } = this.devices[this.device]!;
+      part.lastReadings[deviceId] = lastReadings;
+      if (Number.isFinite(lastActivityTime)) part.lastActivity[deviceId] = lastActivityTime;
     }
-    return stored;
-  };
-  return { count, part };
+    this.count++;
+    this.records += part.windows.length + end - start;
+    return part;
+  }
 }

@@ -111,42 +111,83 @@ export class MinuteWindow {
   }
 }
 
-/** What a partition knows of one device: its open minute windows, last readings and latest event time. */
-class DeviceStatus {
+/** A device as a commit's cut holds it: never changed once cut (the partition changes a copy instead). */
+export interface DeviceAtCut {
+  readonly deviceId: string;
+  readonly lastActivityTime: number;
+  readonly lastReadings: Readings;
+  /** Its minute windows, closed ones not yet let go included. */
+  readonly windows: readonly MinuteWindow[];
+}
+
+/**
+ * What a partition knows of one device: its open minute windows, last readings and latest event
+ * time. Changed in place within one commit's generation (`changedIn`); held by a cut being
+ * written, its first change in a later generation changes a copy, which takes its place.
+ */
+class DeviceStatus implements DeviceAtCut {
   lastActivityTime = Number.NEGATIVE_INFINITY;
-  /** Replaced by a copy at its first change in a generation, like the windows. */
   lastReadings: Record<string, number> = {};
   windows: MinuteWindow[] = [];
   /** The generation this device last changed in. */
   changedIn = -1;
   constructor(readonly deviceId: string) {}
+
+  copyFor(generation: number): DeviceStatus {
+    const copy = new DeviceStatus(this.deviceId);
+    copy.lastActivityTime = this.lastActivityTime;
+    copy.lastReadings = { ...this.lastReadings };
+    copy.windows = this.windows.slice();
+    copy.changedIn = generation;
+    return copy;
+  }
 }
 
 /**
- * Devices as a cut saw them, kept in three arrays rather than an object per device: a cut lives
- * while it is written, and objects that live that long are what the garbage collector copies.
+ * The windows of a cut's devices that `keep` takes, walked a few at a time as a commit writes them:
+ * a cut is never walked whole in one turn of the event loop.
  */
-export class DevicesAtCut {
-  readonly deviceIds: string[] = [];
-  readonly lastActivityTimes: number[] = [];
-  readonly lastReadings: Readings[] = [];
+export class CutWindows {
+  private device = 0;
+  private window = 0;
 
-  get length(): number {
-    return this.deviceIds.length;
+  constructor(
+    private readonly devices: readonly DeviceAtCut[],
+    private readonly keep: (window: MinuteWindow) => boolean,
+  ) {}
+
+  /** True when no window is left. */
+  get done(): boolean {
+    return this.peek() === undefined;
   }
 
-  add(deviceId: string, lastActivityTime: number, lastReadings: Readings): void {
-    this.deviceIds.push(deviceId);
-    this.lastActivityTimes.push(lastActivityTime);
-    this.lastReadings.push(lastReadings);
+  /** The next `count` windows (fewer at the end). */
+  take(count: number): MinuteWindow[] {
+    const taken: MinuteWindow[] = [];
+    for (let w = this.peek(); w !== undefined && taken.length < count; w = this.peek()) {
+      taken.push(w);
+      this.window++;
+    }
+    return taken;
+  }
+
+  private peek(): MinuteWindow | undefined {
+    const devices = this.devices;
+    for (; this.device < devices.length; this.device++, this.window = 0) {
+      const windows = devices[this.device]!.windows;
+      for (; this.window < windows.length; this.window++) if (this.keep(windows[this.window]!)) return windows[this.window];
+    }
+    return undefined;
   }
 }
 
 /**
- * What one commit stores, taken at once between two batches: the position, the devices and windows
- * that changed since the last commit (for the rows and a journal entry), every device and open
- * window when a checkpoint is due, and the rule state. Batches go on while it is written: what they
- * change belongs to the next commit.
+ * What one commit stores, taken at once between two batches: the position, the devices that changed
+ * since the last commit (for the rows and a journal entry), every device when a checkpoint is due,
+ * and the rule state. Taking it copies no device and no window: it holds them as they are, and the
+ * partition copies one of them before changing it while the cut is written (batches go on
+ * meanwhile: what they change belongs to the next commit). Its windows are read through
+ * `changedWindows` and `storedWindows`.
  */
 export interface CommitCut {
   readonly kind: 'checkpoint' | 'entry';
@@ -155,17 +196,22 @@ export interface CommitCut {
   readonly latestTime: number;
   readonly lastEnvelope: TelemetryEnvelope | undefined;
   readonly closedThrough: number;
-  /** Changed since the last commit: the rows to write. */
-  readonly changedDevices: DevicesAtCut;
-  readonly changedWindows: readonly MinuteWindow[];
-  /** For a checkpoint, the whole state; for an entry, the changes. */
-  readonly devices: DevicesAtCut;
-  readonly windows: readonly MinuteWindow[];
+  /** Changed since the last commit: whose rows to write. */
+  readonly changedDevices: readonly DeviceAtCut[];
+  /** For a checkpoint, every device; for an entry, the changed ones. */
+  readonly devices: readonly DeviceAtCut[];
   /** The rule state (a checkpoint, or an evaluator without change tracking) or its unsaved changes. */
   readonly rules: unknown;
   /** The evaluator's unsaved changes the cut covers, to forget once it is stored. */
   readonly unsavedRules: unknown;
 }
+
+/** The windows changed since the last commit: the aggregate rows a cut writes. */
+export const changedWindows = (cut: CommitCut): CutWindows => new CutWindows(cut.changedDevices, (w) => w.changedIn === cut.generation);
+
+/** The windows a cut stores: for a checkpoint every open window, for an entry the changed ones still open. */
+export const storedWindows = (cut: CommitCut): CutWindows =>
+  new CutWindows(cut.devices, (w) => w.windowEnd > cut.closedThrough && (cut.kind === 'checkpoint' || w.changedIn === cut.generation));
 
 /**
  * What ingest remembers of one telemetry partition: how far it got, the rule state, each device's
@@ -237,10 +283,10 @@ export class PartitionState {
   /** Adds an event to its device's minute windows, last readings and activity; returns the reading types that came too late for their minute. */
   record(event: TelemetryEvent): string[] | undefined {
     const generation = this.generation;
-    const device = this.device(event.deviceId);
+    let device = this.device(event.deviceId);
     if (device.changedIn !== generation) {
-      if (this.heldByCut(device.changedIn)) device.lastReadings = { ...device.lastReadings };
-      device.changedIn = generation;
+      if (this.heldByCut(device.changedIn)) this.devices.set(device.deviceId, (device = device.copyFor(generation)));
+      else device.changedIn = generation;
       this.changed.push(device);
     }
     if (event.enqueuedTime > device.lastActivityTime) device.lastActivityTime = event.enqueuedTime;
@@ -294,20 +340,7 @@ export class PartitionState {
   /** Takes what the next commit stores (see `CommitCut`) and starts a new generation for the batches that follow. */
   cut(kind: 'checkpoint' | 'entry', at: number): CommitCut {
     const generation = this.generation;
-    const changedDevices = new DevicesAtCut();
-    for (const d of this.changed) changedDevices.add(d.deviceId, d.lastActivityTime, d.lastReadings);
-    const changedWindows: MinuteWindow[] = [];
-    for (const device of this.changed) for (const w of device.windows) if (w.changedIn === generation) changedWindows.push(w);
-    let devices = changedDevices;
-    let windows: MinuteWindow[] = changedWindows.filter((w) => w.windowEnd > this.closedThrough);
-    if (kind === 'checkpoint') {
-      devices = new DevicesAtCut();
-      windows = [];
-      for (const device of this.devices.values()) {
-        devices.add(device.deviceId, device.lastActivityTime, device.lastReadings);
-        for (const w of device.windows) if (w.windowEnd > this.closedThrough) windows.push(w);
-      }
-    }
+    const changedDevices: readonly DeviceAtCut[] = this.changed;
     const changes = this.evaluator.changes;
     const unsavedRules = changes?.unsaved(this.rules);
     const rules = kind === 'checkpoint' || changes === undefined ? this.evaluator.toSnapshot(this.rules) : unsavedRules;
@@ -319,9 +352,7 @@ export class PartitionState {
       lastEnvelope: this.lastEnvelope,
       closedThrough: this.closedThrough,
       changedDevices,
-      changedWindows,
-      devices,
-      windows,
+      devices: kind === 'checkpoint' ? Array.from(this.devices.values()) : changedDevices,
       rules,
       unsavedRules,
     };
@@ -348,7 +379,7 @@ export class PartitionState {
   cutFailed(cut: CommitCut): void {
     this.inFlight = undefined;
     const generation = this.generation;
-    for (const deviceId of cut.changedDevices.deviceIds) {
+    for (const { deviceId } of cut.changedDevices) {
       const device = this.devices.get(deviceId)!;
       if (device.changedIn !== generation) {
         device.changedIn = generation;
