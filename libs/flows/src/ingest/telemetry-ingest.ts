@@ -187,7 +187,12 @@ export class TelemetryIngest {
     return this.ingestBatch(batch, partition).then(nothing);
   }
 
-  /** The same, telling what the batch raised, rejected and skipped. */
+  /**
+   * The same, telling what the batch raised, rejected and skipped. A commit due is written beside
+   * the batches that follow, a slice per turn of the event loop: a caller that hands batches over
+   * without letting the loop turn between them (an intake does let it) holds the commit back, and
+   * the devices its cut holds are kept twice meanwhile.
+   */
   ingestBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<BatchOutcome> {
     // An intake's batch is of one partition: it goes straight to that partition's turn (and this is
     // no async function, whose frame is allocated at each call).

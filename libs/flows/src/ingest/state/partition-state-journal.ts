@@ -196,19 +196,18 @@ export class PartitionStateJournal {
   }
 
   /**
-   * Writes every part of a cut but its last, a write at a time, as parts 1…; the last goes in the
-   * key itself (part 0 of the stored form), written after them: returned for it.
+   * Writes every part of a cut but its last, one a turn of the event loop, as parts 1…; the last
+   * goes in the key itself (part 0 of the stored form), written after them: returned for it. Each
+   * part is built in the turn that writes it, so none is kept while batches run.
    */
   private async saveParts(prefix: string, parts: CutParts, owner: { epoch: string | undefined; index?: number }, readFirst: boolean): Promise<StoredPart> {
-    let part = parts.next();
-    for (let k = 1; !parts.done; k++) {
+    for (let k = 1; ; k++) {
       await yieldToBatches();
+      const part = parts.next();
+      if (parts.done) return part;
       if (readFirst) await this.store.load(`${prefix}/${k}`);
       await this.store.save(`${prefix}/${k}`, { format: PART_FORMAT, ...owner, part: k, ...part });
-      part = parts.next();
     }
-    if (parts.count > 1) await yieldToBatches();
-    return part;
   }
 
   /** A header with the parts after it folded in; the error names the part that is missing, corrupt or not this header's. */
