@@ -68,8 +68,9 @@ const MIN_RECORDS_BEFORE_CHECKPOINT = 1_000;
  * Parts: a checkpoint or entry of more than `RECORDS_PER_PART` windows or devices is written in
  * parts of that many, each its own key (`<key>/part/<k>`, for a checkpoint
  * `<key>/part/<slot>/<k>`), with the event loop free between two writes, so batches wait for one
- * part at most, never for a whole state to be serialised. The key itself holds the first part and
- * how many there are, and is written last: it is the commit. Each part carries its epoch (and
+ * part at most, never for a whole state to be serialised. The key itself holds one part (part 0,
+ * the last one built; a restore folds the parts in whatever their order) and how many there are,
+ * and is written last: it is the commit. Each part carries its epoch (and
  * entry index), so a part left by a write that never finished is never read as this one's. A
  * checkpoint's parts alternate between two slots, so a new checkpoint never overwrites the parts
  * of the one in force until its own key replaces it.
