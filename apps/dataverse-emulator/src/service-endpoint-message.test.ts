@@ -11,6 +11,9 @@ import {
   type ReceivedQueueMessage,
 } from '@fieldlink/ports';
 import { waitFor } from '@fieldlink/ports/testing';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const DEVICE = 'd1e2f3a4-b5c6-4d7e-8f90-a1b2c3d4e5f6';
@@ -149,5 +152,55 @@ describe('the IoT service endpoint of the emulator', () => {
     expect(new Set(tried).size).toBe(2);
     expect(received.map((m) => m.messageId)).toEqual([...new Set(tried)]);
     expect(emulator.stats()).toMatchObject({ posted: 2, pendingPosts: 0 });
+  });
+
+  it('keeps a post with the operation that caused it: one the queue had not taken when the organisation stopped is posted, with its message id, when it starts again on the same database', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fieldlink-emulator-posts-'));
+    try {
+      const database = join(dir, 'organisation.db');
+      // A queue that takes nothing (unreachable while the organisation runs, as a process killed before its post would leave it).
+      const tried: string[] = [];
+      const unreachable = Object.assign(Object.create(new InMemoryQueue('outbound')) as InMemoryQueue, {
+        send: async (messages: readonly QueueMessage[]): Promise<void> => {
+          tried.push(...messages.map((m) => m.messageId));
+          throw Object.assign(new Error('The server is busy.'), { name: 'ServiceBusError' });
+        },
+      });
+      emulator = await startDataverseEmulator({ database, outboundQueue: unreachable, serviceEndpointRetry: { baseMs: 60_000, maxMs: 60_000 } });
+      const patch = (settings: string): Promise<Response> =>
+        fetch(`${emulator!.webApiUrl}msdyn_iotdevices(${DEVICE})`, {
+          method: 'PATCH',
+          headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer a-test-client' },
+          body: JSON.stringify({ msdyn_deviceid: 'thermostat-1', msdyn_devicesettings: settings }),
+        });
+      expect((await patch('{"TargetTemperature":20}')).ok).toBe(true);
+      expect((await patch('{"TargetTemperature":19}')).ok).toBe(true);
+      expect((await patch('{"TargetTemperature":18}')).ok).toBe(true);
+      expect(emulator.stats()).toMatchObject({ posted: 0, pendingPosts: 2 });
+      await emulator.close();
+
+      const outbound = new InMemoryQueue('outbound');
+      emulator = await startDataverseEmulator({ database, outboundQueue: outbound });
+      const received = await outbound.receive({ maxMessages: 10, maxWaitMs: 0 });
+      const settings = received.map((m) => {
+        const read = decodeServiceEndpointMessage(m);
+        if (!read.ok) throw new Error(read.error.message);
+        return read.value.context.postEntityImages['PostImage']?.attributes['msdyn_devicesettings'];
+      });
+      // Both updates' posts, in order; the one tried before under the message id it had then (a queue's duplicate detection sees one message).
+      expect(settings).toEqual(['{"TargetTemperature":19}', '{"TargetTemperature":18}']);
+      expect(new Set(tried)).toEqual(new Set([received[0]!.messageId]));
+      expect(received[1]!.messageId).not.toBe(received[0]!.messageId);
+      expect(emulator.stats()).toMatchObject({ posted: 2, pendingPosts: 0 });
+      // Posted once: a third start posts nothing again.
+      await emulator.close();
+      const again = new InMemoryQueue('outbound');
+      emulator = await startDataverseEmulator({ database, outboundQueue: again });
+      expect(await again.receive({ maxMessages: 10, maxWaitMs: 0 })).toEqual([]);
+    } finally {
+      await emulator?.close();
+      emulator = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -189,10 +189,25 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     const target = (req.url ?? '').slice((req.url ?? '').indexOf(WEB_API_PATH) + WEB_API_PATH.length);
     const effects: PendingContext[] = [];
     const request = { method: req.method ?? 'GET', target, headers, body };
-    const response = target === '$batch' && request.method === 'POST' ? batchOrFault(request, effects) : api.handle(request, effects);
-    await endpoint.post(effects);
+    // The operation and the posts it asks for are written in one transaction (see `keepPosts`): a
+    // stop between the commit and the queue taking them loses none, the next start posts them.
+    const { response, kept } = store.transaction(() => {
+      const response = target === '$batch' && request.method === 'POST' ? batchOrFault(request, effects) : api.handle(request, effects);
+      return { response, kept: store.keepPosts(effects.map((context) => ({ context, messageId: context.requestId ?? randomUUID() }))) };
+    });
+    await resumed;
+    await postKept(
+      effects,
+      kept.map((k) => k.messageId),
+      (i) => store.postMade(kept[i]!.id),
+    );
     send(res, response.status, response.headers, response.body);
   };
+
+  /** The posts an earlier run kept and did not make, made before any of this run's (see below). */
+  let resumed: Promise<void> = Promise.resolve();
+  const postKept = (contexts: readonly PendingContext[], messageIds: readonly string[], made: (index: number) => void): Promise<void> =>
+    endpoint.post(contexts, made, messageIds);
 
   const batchOrFault = (request: Parameters<typeof executeBatch>[2], effects: PendingContext[]) => {
     try {
@@ -221,6 +236,18 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   webApiUrl = `${url}${WEB_API_PATH}`;
   organizationUri = url;
   log.info('dataverse-emulator.listening', { url });
+  // What a run before this one kept and did not post (it stopped first): posted now, in order, with the message ids it had.
+  const waiting = store.keptPosts();
+  if (waiting.length > 0) {
+    log.info('dataverse-emulator.service-endpoint-resumed', { waiting: waiting.length });
+    const posts = waiting.map((w) => w.context as { readonly context: PendingContext; readonly messageId: string });
+    resumed = postKept(
+      posts.map((p) => p.context),
+      posts.map((p) => p.messageId),
+      (i) => store.postMade(waiting[i]!.id),
+    );
+    await resumed;
+  }
 
   return {
     url,

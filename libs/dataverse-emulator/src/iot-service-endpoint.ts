@@ -41,6 +41,8 @@ const DEFAULT_RETRY: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000 };
 interface PendingPost {
   readonly context: PendingContext;
   readonly message: QueueMessage;
+  /** Told once the queue took the message (the organisation's record of it goes). */
+  readonly made: () => void;
   tries: number;
   reason: string;
 }
@@ -154,10 +156,15 @@ export class IoTServiceEndpoint {
     );
   }
 
-  /** Posts the contexts of one committed operation, in order; a refusal is kept, not thrown. */
-  async post(contexts: readonly PendingContext[]): Promise<void> {
+  /**
+   * Posts the contexts of one committed operation, in order; a refusal is kept, not thrown.
+   * `made(i)` is told once context i is done with: taken by the queue, or failed for good.
+   * `messageIds[i]`, when given, is context i's message id (a post made again keeps its first one).
+   */
+  async post(contexts: readonly PendingContext[], made: (index: number) => void = () => undefined, messageIds: readonly string[] = []): Promise<void> {
     if (this.queue === undefined) return;
-    for (const context of contexts) {
+    for (const [index, context] of contexts.entries()) {
+      const done = (): void => made(index);
       const message = serviceEndpointQueueMessage(
         context,
         this.settings.messageFormat,
@@ -166,26 +173,28 @@ export class IoTServiceEndpoint {
           userId: context.userId ?? this.identity.userId,
           initiatingUserId: context.initiatingUserId ?? this.identity.userId,
         },
-        context.requestId ?? randomUUID(),
+        messageIds[index] ?? context.requestId ?? randomUUID(),
         this.settings.maxMessageBytes ?? SERVICE_ENDPOINT_MESSAGE_MAX_BYTES,
       );
       if (!message.ok) {
         this.undelivered.push({ context, reason: message.error.message });
         this.log.error('dataverse-emulator.service-endpoint-message-too-large', { messageName: context.messageName, reason: message.error.message });
+        done();
         continue;
       }
       if (this.retrying.length > 0) {
         // Behind messages still waiting for the queue: keep the order the operations ran in.
-        this.retrying.push({ context, message: message.value, tries: 0, reason: 'waiting behind a refused message' });
+        this.retrying.push({ context, message: message.value, made: done, tries: 0, reason: 'waiting behind a refused message' });
         this.scheduleRetry();
         continue;
       }
       try {
         await this.queue.send([message.value]);
         this.posted++;
+        done();
       } catch (e) {
         const reason = reasonOf(e);
-        this.retrying.push({ context, message: message.value, tries: 1, reason });
+        this.retrying.push({ context, message: message.value, made: done, tries: 1, reason });
         this.log.warn('dataverse-emulator.service-endpoint-refused', { messageName: context.messageName, reason, waiting: this.retrying.length });
         this.scheduleRetry();
       }
@@ -197,7 +206,7 @@ export class IoTServiceEndpoint {
     return this.retrying.length;
   }
 
-  /** Stops trying again; what still waits is logged and dropped with the organisation. */
+  /** Stops trying again; what still waits is logged, and posted by the next start on the same database. */
   stop(): void {
     this.stopped = true;
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer);
@@ -237,6 +246,7 @@ export class IoTServiceEndpoint {
         await queue.send([pending.message]);
         this.retrying.shift();
         this.posted++;
+        pending.made();
         this.log.info('dataverse-emulator.service-endpoint-posted-after-retry', {
           messageName: pending.context.messageName,
           tries: pending.tries + 1,

@@ -27,6 +27,9 @@ const sqlColumnOf = (name: string, type: ColumnType): string => (type.kind === '
 export const wholeSeconds = (epochMs: number): number => Math.floor(epochMs / 1000) * 1000;
 export const toWireDateTime = (epochMs: number): string => new Date(epochMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
+/** Where the service endpoint's posts wait until the queue takes them (not a Dataverse table). */
+const OUTBOX_TABLE = 'fieldlink_service_endpoint_posts';
+
 /**
  * The records, in SQLite through better-sqlite3: one SQL table per Dataverse table, a column per
  * attribute (text columns compare case-insensitively, as Dataverse does), a unique index per
@@ -62,6 +65,8 @@ export class RecordStore {
           this.db.exec(`CREATE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_${name}`)} ON ${quote(table.entitySet)} (${quote(sqlColumnOf(name, type))})`);
       }
     }
+    // The service endpoint's posts still to make, written in the transaction of the operation that caused them.
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${quote(OUTBOX_TABLE)} (seq INTEGER PRIMARY KEY AUTOINCREMENT, context TEXT NOT NULL)`);
     // One intersect table per many-to-many relationship, rows in either direction.
     for (const table of tables) {
       for (const rel of table.manyToMany) {
@@ -99,6 +104,29 @@ export class RecordStore {
 
   table(entitySet: string): TableSchema | undefined {
     return this.bySet.get(entitySet);
+  }
+
+  /**
+   * Keeps posts the service endpoint is to make (JSON data), in the transaction running, as the
+   * asynchronous service keeps an asynchronous step's system job with the operation that started
+   * it; their ids and message ids, in order.
+   */
+  keepPosts<T extends { readonly messageId: string }>(posts: readonly T[]): Array<{ readonly id: number; readonly messageId: string }> {
+    const insert = this.db.prepare(`INSERT INTO ${quote(OUTBOX_TABLE)} (context) VALUES (?)`);
+    return posts.map((p) => ({ id: Number(insert.run(JSON.stringify(p)).lastInsertRowid), messageId: p.messageId }));
+  }
+
+  /** A kept post is made: it goes. */
+  postMade(id: number): void {
+    this.db.prepare(`DELETE FROM ${quote(OUTBOX_TABLE)} WHERE seq = ?`).run(id);
+  }
+
+  /** Posts kept and not made (an organisation stopped before the queue took them), oldest first, as kept. */
+  keptPosts(): Array<{ readonly id: number; readonly context: unknown }> {
+    return (this.db.prepare(`SELECT seq, context FROM ${quote(OUTBOX_TABLE)} ORDER BY seq`).all() as Array<{ seq: number; context: string }>).map((r) => ({
+      id: r.seq,
+      context: JSON.parse(r.context) as unknown,
+    }));
   }
 
   /** Runs `work` atomically: a thrown fault rolls every write of it back. */
