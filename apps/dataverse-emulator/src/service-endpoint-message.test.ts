@@ -23,6 +23,21 @@ afterEach(async () => {
   emulator = undefined;
 });
 
+/** Updates the device's settings through the running emulator's Web API (each update posts one message). */
+const patch = (settings: string): Promise<Response> =>
+  fetch(`${emulator!.webApiUrl}msdyn_iotdevices(${DEVICE})`, {
+    method: 'PATCH',
+    headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer a-test-client' },
+    body: JSON.stringify({ msdyn_deviceid: 'thermostat-1', msdyn_devicesettings: settings }),
+  });
+
+/** The device settings a posted message's post image carries. */
+function postedSettings(message: ReceivedQueueMessage): unknown {
+  const read = decodeServiceEndpointMessage(message);
+  if (!read.ok) throw new Error(read.error.message);
+  return read.value.context.postEntityImages['PostImage']?.attributes['msdyn_devicesettings'];
+}
+
 async function start(format: ServiceEndpointMessageFormat, maxBytes?: number) {
   const outbound = new InMemoryQueue('outbound');
   emulator = await startDataverseEmulator({
@@ -122,12 +137,6 @@ describe('the IoT service endpoint of the emulator', () => {
       },
     });
     emulator = await startDataverseEmulator({ outboundQueue: refusing, serviceEndpointRetry: { baseMs: 5, maxMs: 20 } });
-    const patch = (settings: string): Promise<Response> =>
-      fetch(`${emulator!.webApiUrl}msdyn_iotdevices(${DEVICE})`, {
-        method: 'PATCH',
-        headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer a-test-client' },
-        body: JSON.stringify({ msdyn_deviceid: 'thermostat-1', msdyn_devicesettings: settings }),
-      });
     // Creating the device posts nothing (the CFS step is on Update of its tags or settings); each update posts one message.
     // The operations succeed at once: the posting is the asynchronous step's work, not the request's.
     expect((await patch('{"TargetTemperature":20}')).ok).toBe(true);
@@ -141,11 +150,7 @@ describe('the IoT service endpoint of the emulator', () => {
       received.push(...(await outbound.receive({ maxMessages: 10, maxWaitMs: 0 })));
       return received.length >= 2 ? received : undefined;
     });
-    const settings = received.map((m) => {
-      const read = decodeServiceEndpointMessage(m);
-      if (!read.ok) throw new Error(read.error.message);
-      return read.value.context.postEntityImages['PostImage']?.attributes['msdyn_devicesettings'];
-    });
+    const settings = received.map(postedSettings);
     // In the order of the updates, though the first was refused again and again and the second waited behind it.
     expect(settings).toEqual(['{"TargetTemperature":19}', '{"TargetTemperature":18}']);
     // Each try of a message carried the same message id, so a queue's duplicate detection sees one message.
@@ -167,12 +172,6 @@ describe('the IoT service endpoint of the emulator', () => {
         },
       });
       emulator = await startDataverseEmulator({ database, outboundQueue: unreachable, serviceEndpointRetry: { baseMs: 60_000, maxMs: 60_000 } });
-      const patch = (settings: string): Promise<Response> =>
-        fetch(`${emulator!.webApiUrl}msdyn_iotdevices(${DEVICE})`, {
-          method: 'PATCH',
-          headers: { 'Content-Type': 'application/json', 'OData-Version': '4.0', Authorization: 'Bearer a-test-client' },
-          body: JSON.stringify({ msdyn_deviceid: 'thermostat-1', msdyn_devicesettings: settings }),
-        });
       expect((await patch('{"TargetTemperature":20}')).ok).toBe(true);
       expect((await patch('{"TargetTemperature":19}')).ok).toBe(true);
       expect((await patch('{"TargetTemperature":18}')).ok).toBe(true);
@@ -182,11 +181,7 @@ describe('the IoT service endpoint of the emulator', () => {
       const outbound = new InMemoryQueue('outbound');
       emulator = await startDataverseEmulator({ database, outboundQueue: outbound });
       const received = await outbound.receive({ maxMessages: 10, maxWaitMs: 0 });
-      const settings = received.map((m) => {
-        const read = decodeServiceEndpointMessage(m);
-        if (!read.ok) throw new Error(read.error.message);
-        return read.value.context.postEntityImages['PostImage']?.attributes['msdyn_devicesettings'];
-      });
+      const settings = received.map(postedSettings);
       // Both updates' posts, in order; the one tried before under the message id it had then (a queue's duplicate detection sees one message).
       expect(settings).toEqual(['{"TargetTemperature":19}', '{"TargetTemperature":18}']);
       expect(new Set(tried)).toEqual(new Set([received[0]!.messageId]));
