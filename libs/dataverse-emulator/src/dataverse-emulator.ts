@@ -82,6 +82,12 @@ export interface RunningDataverseEmulator {
 
 const WEB_API_PATH = '/api/data/v9.2/';
 
+/** A post of the service endpoint as the store keeps it until the queue takes it: its context and the message id it goes under. */
+interface Post {
+  readonly context: PendingContext;
+  readonly messageId: string;
+}
+
 /**
  * A local stand-in for a Dataverse organisation with Connected Field Service: the Web API v9.2
  * subset the Dynamics adapter uses, over HTTP on loopback, stored in SQLite, with the CFS IoT
@@ -193,21 +199,22 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     // stop between the commit and the queue taking them loses none, the next start posts them.
     const { response, kept } = store.transaction(() => {
       const response = target === '$batch' && request.method === 'POST' ? batchOrFault(request, effects) : api.handle(request, effects);
-      return { response, kept: store.keepPosts(effects.map((context) => ({ context, messageId: context.requestId ?? randomUUID() }))) };
+      return { response, kept: store.keepPosts(effects.map((context): Post => ({ context, messageId: context.requestId ?? randomUUID() }))) };
     });
     await resumed;
-    await postKept(
-      effects,
-      kept.map((k) => k.messageId),
-      (i) => store.postMade(kept[i]!.id),
-    );
+    await postKept(kept);
     send(res, response.status, response.headers, response.body);
   };
 
   /** The posts an earlier run kept and did not make, made before any of this run's (see below). */
   let resumed: Promise<void> = Promise.resolve();
-  const postKept = (contexts: readonly PendingContext[], messageIds: readonly string[], made: (index: number) => void): Promise<void> =>
-    endpoint.post(contexts, made, messageIds);
+  /** Posts what the store keeps, each kept post let go once the queue took it. */
+  const postKept = (kept: ReadonlyArray<{ readonly id: number; readonly post: Post }>): Promise<void> =>
+    endpoint.post(
+      kept.map((k) => k.post.context),
+      (i) => store.postMade(kept[i]!.id),
+      kept.map((k) => k.post.messageId),
+    );
 
   const batchOrFault = (request: Parameters<typeof executeBatch>[2], effects: PendingContext[]) => {
     try {
@@ -240,12 +247,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   const waiting = store.keptPosts();
   if (waiting.length > 0) {
     log.info('dataverse-emulator.service-endpoint-resumed', { waiting: waiting.length });
-    const posts = waiting.map((w) => w.context as { readonly context: PendingContext; readonly messageId: string });
-    resumed = postKept(
-      posts.map((p) => p.context),
-      posts.map((p) => p.messageId),
-      (i) => store.postMade(waiting[i]!.id),
-    );
+    resumed = postKept(waiting.map((w) => ({ id: w.id, post: w.post as Post })));
     await resumed;
   }
 

@@ -66,7 +66,7 @@ export class RecordStore {
       }
     }
     // The service endpoint's posts still to make, written in the transaction of the operation that caused them.
-    this.db.exec(`CREATE TABLE IF NOT EXISTS ${quote(OUTBOX_TABLE)} (seq INTEGER PRIMARY KEY AUTOINCREMENT, context TEXT NOT NULL)`);
+    this.db.exec(`CREATE TABLE IF NOT EXISTS ${quote(OUTBOX_TABLE)} (seq INTEGER PRIMARY KEY AUTOINCREMENT, post TEXT NOT NULL)`);
     // One intersect table per many-to-many relationship, rows in either direction.
     for (const table of tables) {
       for (const rel of table.manyToMany) {
@@ -109,11 +109,12 @@ export class RecordStore {
   /**
    * Keeps posts the service endpoint is to make (JSON data), in the transaction running, as the
    * asynchronous service keeps an asynchronous step's system job with the operation that started
-   * it; their ids and message ids, in order.
+   * it; each with its id, in order.
    */
-  keepPosts<T extends { readonly messageId: string }>(posts: readonly T[]): Array<{ readonly id: number; readonly messageId: string }> {
-    const insert = this.db.prepare(`INSERT INTO ${quote(OUTBOX_TABLE)} (context) VALUES (?)`);
-    return posts.map((p) => ({ id: Number(insert.run(JSON.stringify(p)).lastInsertRowid), messageId: p.messageId }));
+  keepPosts<T>(posts: readonly T[]): Array<{ readonly id: number; readonly post: T }> {
+    if (posts.length === 0) return [];
+    const insert = this.db.prepare(`INSERT INTO ${quote(OUTBOX_TABLE)} (post) VALUES (?)`);
+    return posts.map((post) => ({ id: Number(insert.run(JSON.stringify(post)).lastInsertRowid), post }));
   }
 
   /** A kept post is made: it goes. */
@@ -122,10 +123,10 @@ export class RecordStore {
   }
 
   /** Posts kept and not made (an organisation stopped before the queue took them), oldest first, as kept. */
-  keptPosts(): Array<{ readonly id: number; readonly context: unknown }> {
-    return (this.db.prepare(`SELECT seq, context FROM ${quote(OUTBOX_TABLE)} ORDER BY seq`).all() as Array<{ seq: number; context: string }>).map((r) => ({
+  keptPosts(): Array<{ readonly id: number; readonly post: unknown }> {
+    return (this.db.prepare(`SELECT seq, post FROM ${quote(OUTBOX_TABLE)} ORDER BY seq`).all() as Array<{ seq: number; post: string }>).map((r) => ({
       id: r.seq,
-      context: JSON.parse(r.context) as unknown,
+      post: JSON.parse(r.post) as unknown,
     }));
   }
 
