@@ -18,6 +18,11 @@ describe('secrets in connection strings', () => {
     expect(clean).toContain('SharedAccessKeyName=Root');
   });
 
+  it('reads an SDK error that carries no message without throwing, as the text String gives', () => {
+    const noMessage = Object.assign(new Error('x'), { message: undefined as unknown as string });
+    expect(redact(noMessage.message, secretsOf(connectionString))).toBe('undefined');
+  });
+
   it('wraps an SDK error with what failed, a code of its closed union, the SDK code, and a scrubbed copy as cause', () => {
     const error = Object.assign(new TypeError(`bad ${connectionString}`), { code: 'UnauthorizedError' });
     const wrapped = scrubbed('Sending to queue q failed', error, secretsOf(connectionString));

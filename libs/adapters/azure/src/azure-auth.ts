@@ -19,9 +19,13 @@ export function secretsOf(connectionString: string): string[] {
   return secrets;
 }
 
-/** Replaces every secret (and its URL-encoded form) in a text with `***`. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
+/**
+ * Replaces every secret (and its URL-encoded form) in a text with `***`. The SDKs' errors do not
+ * always carry a message (an AMQP settlement error reached here with none, and the throw ended the
+ * process from inside the SDK's callback): what is not a string is read as `String` reads it.
+ */
+export function redact(text: string | undefined, secrets: readonly string[]): string {
+  let out = typeof text === 'string' ? text : String(text);
   for (const secret of secrets) {
     for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('***');
   }
