@@ -40,6 +40,7 @@ import {
   InMemoryRejectedTelemetry,
   InMemoryRuleStateStore,
   InMemoryStatusStore,
+  partitionOf,
   randomIds,
 } from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
@@ -148,7 +149,9 @@ function hubBatches(readings: number): TelemetryEnvelope[][] {
   const sequence = new Array<number>(partitions).fill(0);
   for (let n = 0; n < readings; n++) {
     const b = body(n);
-    const partition = n % partitions;
+    // Placed as the hub places a device (a hash of its id). By n % 4, every alert reading (n % 100 = 0)
+    // fell in partition 0, so one worker of two took all the alerts' work.
+    const partition = partitionOf(b.deviceId, partitions);
     // 10,000 readings per second of event time: minute windows open and close as in real traffic.
     const batch = open[partition]!;
     batch.push({
