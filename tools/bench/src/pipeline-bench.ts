@@ -40,12 +40,13 @@ import {
   InMemoryRejectedTelemetry,
   InMemoryRuleStateStore,
   InMemoryStatusStore,
-  partitionOf,
   randomIds,
 } from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
+import type { IndependentIngestSettings, IndependentPass } from './independent-ingest.js';
+import { hubBatches, readingsOf } from './pipeline-readings.js';
 
 const { values } = parseArgs({
   options: {
@@ -93,23 +94,7 @@ if (ONLY === undefined) {
   process.exit(0);
 }
 
-const encoder = new TextEncoder();
-const deviceIds = Array.from({ length: DEVICES }, (_, i) => `thermostat-${i + 1}`);
-
-/** Reading n: device round robin; every (1 / ALERT_SHARE)-th one over the CFS threshold, each with a different value (no CFS suppression). */
-function body(n: number): { body: Uint8Array; deviceId: string; token: string; alert: boolean } {
-  const deviceId = deviceIds[n % DEVICES]!;
-  const alert = ALERT_SHARE > 0 && n % Math.round(1 / ALERT_SHARE) === 0;
-  // Alert readings of one device differ from round to round, so the CFS identical-reading suppression never hides one.
-  const temperature = alert ? 71 + (Math.floor(n / DEVICES) % 1000) / 10 : 60 + (n % 100) / 10;
-  const token = `r-${n}`;
-  return {
-    body: encoder.encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 20), EventToken: token })),
-    deviceId,
-    token,
-    alert,
-  };
-}
+const body = readingsOf({ devices: DEVICES, alertShare: ALERT_SHARE });
 
 /** `rules`: ingest raising alerts only. `full`: also per-minute aggregates, device health and rule state, stored at every commit (what the stream processor runs). */
 type IngestMode = 'rules' | 'full';
@@ -139,36 +124,8 @@ function collect(): void {
 
 const PARTITIONS = 4;
 
-/** The readings in the hub's batches of 100, each batch of one partition, with 10,000 readings per second of event time. */
-function hubBatches(readings: number): TelemetryEnvelope[][] {
-  const partitions = PARTITIONS;
-  const envelopes: TelemetryEnvelope[][] = [];
-  const baseTime = Date.UTC(2026, 10, 28, 9);
-  // A hub's batch holds one partition's events (Event Hubs and the in-memory hub both deliver per partition).
-  const open: TelemetryEnvelope[][] = Array.from({ length: partitions }, () => []);
-  const sequence = new Array<number>(partitions).fill(0);
-  for (let n = 0; n < readings; n++) {
-    const b = body(n);
-    // Placed as the hub places a device (a hash of its id). By n % 4, every alert reading (n % 100 = 0)
-    // fell in partition 0, so one worker of two took all the alerts' work.
-    const partition = partitionOf(b.deviceId, partitions);
-    // 10,000 readings per second of event time: minute windows open and close as in real traffic.
-    const batch = open[partition]!;
-    batch.push({
-      body: b.body,
-      connectionDeviceId: b.deviceId,
-      enqueuedTime: baseTime + Math.floor(n / 10),
-      partitionId: String(partition),
-      sequenceNumber: sequence[partition]!++,
-    });
-    if (batch.length === BATCH) {
-      envelopes.push(batch);
-      open[partition] = [];
-    }
-  }
-  for (const batch of open) if (batch.length > 0) envelopes.push(batch);
-  return envelopes;
-}
+/** The readings in the hub's batches of 100, each batch of one partition. */
+const batchesOf = (readings: number): TelemetryEnvelope[][] => hubBatches(body, readings, { partitions: PARTITIONS, batch: BATCH });
 
 /** JSON.parse of every body, nothing else: the floor any JSON pipeline pays. */
 function parseOnly(envelopes: ReadonlyArray<ReadonlyArray<{ readonly body: Uint8Array }>>): number {
@@ -215,7 +172,7 @@ async function pairedWithBaseline(bodies: ReadonlyArray<ReadonlyArray<{ readonly
 }
 
 async function throughputThroughIngest(mode: IngestMode, readings: number): Promise<Paired & { alerts: number }> {
-  const envelopes = hubBatches(readings);
+  const envelopes = batchesOf(readings);
   const { ingest, alertsQueue } = ingestOf(mode);
   // Warm up on the first 10% (JIT), then measure on a fresh ingest over everything in each round.
   for (const b of envelopes.slice(0, Math.ceil(envelopes.length / 10))) await ingest.ingestBatch(b);
@@ -425,6 +382,76 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
   await many.close();
   const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!;
   return { ...median, ratios: rounds.map((r) => r.ratio) };
+}
+
+/**
+ * The ceiling of the ratio above on this machine: the same full ingest on 1 thread and on
+ * `threads` threads that share nothing with the main thread (`independent-ingest.ts`: each makes
+ * its partitions' readings and keeps its own in-memory stores; no port on the main thread, no
+ * message per batch), warmed up by a pass each, then alternated in `ROUNDS` rounds as the workers
+ * are. Where this stays under 1.7, so must any way of running partitions on threads
+ * (docs/performance.md, "Thirteenth round").
+ */
+async function independentCeiling(threads: number) {
+  // Worker threads of Node 20 do not take the parent's `--import tsx`: the ingest workers' starter
+  // registers tsx in the thread and loads the module named by `workerData.entry`.
+  const starter = new URL('../../../libs/flows/src/ingest/telemetry-ingest-worker-sources.mjs', import.meta.url);
+  const entry = new URL('./independent-ingest.ts', import.meta.url).href;
+  const start = (own: number[]): Worker => {
+    const settings: IndependentIngestSettings = {
+      devices: DEVICES,
+      alertShare: ALERT_SHARE,
+      readings: THROUGHPUT_READINGS,
+      partitions: PARTITIONS,
+      batch: BATCH,
+      commitIntervalMs: COMMIT_INTERVAL_MS,
+      own,
+    };
+    return new Worker(starter, { workerData: { entry, settings } });
+  };
+  const partitions = Array.from({ length: PARTITIONS }, (_, p) => p);
+  const one = [start(partitions)];
+  const many = Array.from({ length: threads }, (_, i) => start(partitions.filter((p) => p % threads === i)));
+  const told = (group: readonly Worker[], message: string): Promise<unknown[]> =>
+    Promise.all(
+      group.map(
+        (worker) =>
+          new Promise<unknown>((resolve, reject) => {
+            const failed = (error: Error): void => reject(new Error(`an independent ingest thread failed before it answered: ${error.message}`));
+            worker.once('error', failed);
+            worker.once('message', (answer) => {
+              worker.off('error', failed);
+              resolve(answer);
+            });
+            // Past the count of the ingest workers' messages (`threadMessages`), which is theirs only.
+            postToWorker.call(worker, message);
+          }),
+      ),
+    );
+  /** One pass of a group: readings/s from the word go to the last answer. */
+  const pass = async (group: readonly Worker[]): Promise<number> => {
+    await told(group, 'prepare');
+    const t = performance.now();
+    const answers = (await told(group, 'go')) as IndependentPass[];
+    return rate(
+      answers.reduce((n, a) => n + a.count, 0),
+      performance.now() - t,
+    );
+  };
+  try {
+    await pass(one);
+    await pass(many);
+    const rounds: Array<{ one: number; many: number; ratio: number }> = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const a = await pass(one);
+      const b = await pass(many);
+      rounds.push({ one: a, many: b, ratio: b / a });
+    }
+    const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!;
+    return { ...median, ratios: rounds.map((r) => r.ratio) };
+  } finally {
+    await Promise.all([...one, ...many].map((worker) => worker.terminate()));
+  }
 }
 
 /** Hub send → rules ingest: warmed up (JIT) on a tenth of the readings through a hub of its own first, as the direct runs are. */
@@ -640,9 +667,11 @@ if (ONLY === 'throughput') {
   );
 }
 if (ONLY === 'workers') {
-  const envelopes = hubBatches(THROUGHPUT_READINGS);
+  const envelopes = batchesOf(THROUGHPUT_READINGS);
   await stage(`full ingest on 1 and on ${WORKERS} workers, ${ROUNDS} rounds`);
   const { one, many, ratio, ratios } = await workersAgainstOne(WORKERS, envelopes);
+  await stage(`the ceiling: full ingest on 1 and on ${WORKERS} threads that share nothing, ${ROUNDS} rounds`);
+  const ceiling = await independentCeiling(WORKERS);
   rows.push(
     [`full ingest on 1 worker thread (4 partitions at once), readings/s (the median round)`, fmt(one.perSecond), ''],
     [`full ingest on ${WORKERS} worker threads, readings/s (the same round)`, fmt(many.perSecond), ''],
@@ -678,6 +707,17 @@ if (ONLY === 'workers') {
       `${one.coresBusy.toFixed(2)}, ${many.coresBusy.toFixed(2)}; bound ${(cpus().length / one.coresBusy).toFixed(2)}`,
       '',
     ],
+    [
+      `ceiling: the same full ingest on 1 and on ${WORKERS} threads that share nothing with the main thread (each its own readings and stores), readings/s (the median round)`,
+      `${fmt(ceiling.one)}, ${fmt(ceiling.many)}`,
+      '',
+    ],
+    [
+      `ceiling: ${WORKERS} threads / 1 thread (median of ${ROUNDS}; rounds ${ceiling.ratios.map((r) => r.toFixed(3)).join(', ')})`,
+      ceiling.ratio.toFixed(3),
+      '',
+    ],
+    [`${WORKERS} workers / 1 worker, as a share of that ceiling`, (ratio / ceiling.ratio).toFixed(2), ''],
   );
 }
 if (ONLY === 'latency') {

@@ -1,0 +1,83 @@
+/*
+ * One thread of the ceiling `bench:pipeline --only workers` measures beside its ingest workers:
+ * full ingest of some of the hub's partitions with nothing shared with the main thread, neither a
+ * port nor a message per batch. It makes the benchmark's readings of its own partitions itself
+ * (the same readings, `pipeline-readings.ts`), keeps its own in-memory stores, and runs each pass
+ * when told:
+ *
+ *   main → 'prepare'  this thread makes a pass's batches and a fresh ingest, collects its heap,
+ *                     and answers 'ready';
+ *   main → 'go'       it hands the batches over as an intake does (each partition's batches one
+ *                     after the other, the partitions at once), writes the last commit, and
+ *                     answers { ms, count }.
+ *
+ * Started by the benchmark as a worker thread (its settings in `workerData.settings`); not run by hand.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
+import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
+import { TelemetryIngest } from '@fieldlink/flows';
+import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
+import { hubBatches, readingsOf, type ReadingsSettings } from './pipeline-readings.js';
+
+export interface IndependentIngestSettings extends ReadingsSettings {
+  readonly readings: number;
+  readonly partitions: number;
+  readonly batch: number;
+  readonly commitIntervalMs: number;
+  /** The partitions this thread ingests. */
+  readonly own: readonly number[];
+}
+
+/** What a pass answers. */
+export interface IndependentPass {
+  readonly ms: number;
+  readonly count: number;
+}
+
+if (parentPort === null) throw new Error('independent-ingest.ts is started by bench:pipeline as a worker thread, not by hand.');
+const port = parentPort;
+const settings = (workerData as { settings: IndependentIngestSettings }).settings;
+const reading = readingsOf(settings);
+const own = new Set(settings.own);
+
+const nextMessage = (): Promise<unknown> => new Promise((resolve) => port.once('message', resolve));
+
+for (let pass = 0; ; pass++) {
+  if ((await nextMessage()) !== 'prepare') break;
+  // Partitions named anew each pass (as the benchmark's rounds do): a fresh ingest, a fresh start.
+  const byPartition = new Map<string, TelemetryEnvelope[][]>();
+  for (const batch of hubBatches(reading, settings.readings, { partitions: settings.partitions, batch: settings.batch, keep: (p) => own.has(p) })) {
+    const partitionId = `pass-${pass}-${batch[0]!.partitionId}`;
+    const list = byPartition.get(partitionId) ?? [];
+    list.push(batch.map((e) => ({ ...e, partitionId })));
+    byPartition.set(partitionId, list);
+  }
+  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
+  const ingest = new TelemetryIngest({
+    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+    alertsQueue,
+    rejected: new InMemoryRejectedTelemetry(),
+    log: silentLog,
+    defaultDeviceType: 'Thermostat',
+    commitIntervalMs: settings.commitIntervalMs,
+    statusStore: new InMemoryStatusStore(),
+    ruleStateStore: new InMemoryRuleStateStore(),
+  });
+  (globalThis as { gc?: () => void }).gc?.();
+  port.postMessage('ready');
+  if ((await nextMessage()) !== 'go') break;
+  const t = performance.now();
+  await Promise.all(
+    [...byPartition.values()].map(async (list) => {
+      for (const batch of list) await ingest.ingestBatch(batch);
+    }),
+  );
+  await ingest.flush();
+  const ms = performance.now() - t;
+  void alertsQueue.close();
+  let count = 0;
+  for (const list of byPartition.values()) for (const batch of list) count += batch.length;
+  port.postMessage({ ms, count } satisfies IndependentPass);
+}
+port.close();

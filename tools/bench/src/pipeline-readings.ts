@@ -1,0 +1,78 @@
+/*
+ * The readings `bench:pipeline` sends, in one place, so that a process of its own
+ * (`independent-ingest.ts`) makes exactly the readings the benchmark's own stages make.
+ */
+import { partitionOf } from '@fieldlink/adapter-in-memory';
+import type { TelemetryEnvelope } from '@fieldlink/ports';
+
+export interface ReadingsSettings {
+  readonly devices: number;
+  /** The share of readings over the CFS threshold (0.01: every hundredth). */
+  readonly alertShare: number;
+}
+
+export interface Reading {
+  readonly body: Uint8Array;
+  readonly deviceId: string;
+  readonly token: string;
+  readonly alert: boolean;
+}
+
+/** Reading n: device round robin; every (1 / alertShare)-th one over the CFS threshold, each with a different value (no CFS suppression). */
+export function readingsOf({ devices, alertShare }: ReadingsSettings): (n: number) => Reading {
+  const encoder = new TextEncoder();
+  const deviceIds = Array.from({ length: devices }, (_, i) => `thermostat-${i + 1}`);
+  const alertEvery = alertShare > 0 ? Math.round(1 / alertShare) : 0;
+  return (n) => {
+    const deviceId = deviceIds[n % devices]!;
+    const alert = alertEvery > 0 && n % alertEvery === 0;
+    // Alert readings of one device differ from round to round, so the CFS identical-reading suppression never hides one.
+    const temperature = alert ? 71 + (Math.floor(n / devices) % 1000) / 10 : 60 + (n % 100) / 10;
+    const token = `r-${n}`;
+    return {
+      body: encoder.encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40 + (n % 20), EventToken: token })),
+      deviceId,
+      token,
+      alert,
+    };
+  };
+}
+
+/**
+ * The first `readings` readings in the hub's batches of `batch`, each batch of one of `partitions`
+ * partitions, with 10,000 readings per second of event time; `keep` (all by default) picks the
+ * partitions made.
+ */
+export function hubBatches(
+  reading: (n: number) => Reading,
+  readings: number,
+  { partitions, batch: size, keep }: { partitions: number; batch: number; keep?: (partition: number) => boolean },
+): TelemetryEnvelope[][] {
+  const envelopes: TelemetryEnvelope[][] = [];
+  const baseTime = Date.UTC(2026, 10, 28, 9);
+  // A hub's batch holds one partition's events (Event Hubs and the in-memory hub both deliver per partition).
+  const open: TelemetryEnvelope[][] = Array.from({ length: partitions }, () => []);
+  const sequence = new Array<number>(partitions).fill(0);
+  for (let n = 0; n < readings; n++) {
+    const b = reading(n);
+    // Placed as the hub places a device (a hash of its id). By n % 4, every alert reading (n % 100 = 0)
+    // fell in partition 0, so one worker of two took all the alerts' work.
+    const partition = partitionOf(b.deviceId, partitions);
+    if (keep !== undefined && !keep(partition)) continue;
+    // 10,000 readings per second of event time: minute windows open and close as in real traffic.
+    const batch = open[partition]!;
+    batch.push({
+      body: b.body,
+      connectionDeviceId: b.deviceId,
+      enqueuedTime: baseTime + Math.floor(n / 10),
+      partitionId: String(partition),
+      sequenceNumber: sequence[partition]!++,
+    });
+    if (batch.length === size) {
+      envelopes.push(batch);
+      open[partition] = [];
+    }
+  }
+  for (const batch of open) if (batch.length > 0) envelopes.push(batch);
+  return envelopes;
+}
