@@ -2,7 +2,7 @@
  * One thread of the ceiling `bench:pipeline --only workers` measures beside its ingest workers:
  * full ingest of some of the hub's partitions with nothing shared with the main thread, neither a
  * port nor a message per batch. It makes the benchmark's readings of its own partitions itself
- * (the same readings, `pipeline-readings.ts`), keeps its own in-memory stores, and runs each pass
+ * (the same readings and ingest, `pipeline-parts.ts`), keeps its own in-memory stores, and runs each pass
  * when told:
  *
  *   main → 'prepare'  this thread makes a pass's batches and a fresh ingest, collects its heap,
@@ -14,11 +14,8 @@
  * Started by the benchmark as a worker thread (its settings in `workerData.settings`); not run by hand.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry, InMemoryRuleStateStore, InMemoryStatusStore } from '@fieldlink/adapter-in-memory';
-import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { TelemetryIngest } from '@fieldlink/flows';
-import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
-import { hubBatches, readingsOf, type ReadingsSettings } from './pipeline-readings.js';
+import type { TelemetryEnvelope } from '@fieldlink/ports';
+import { hubBatches, ingestOf, readingsOf, type ReadingsSettings } from './pipeline-parts.js';
 
 export interface IndependentIngestSettings extends ReadingsSettings {
   readonly readings: number;
@@ -53,17 +50,7 @@ for (let pass = 0; ; pass++) {
     list.push(batch.map((e) => ({ ...e, partitionId })));
     byPartition.set(partitionId, list);
   }
-  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
-  const ingest = new TelemetryIngest({
-    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
-    alertsQueue,
-    rejected: new InMemoryRejectedTelemetry(),
-    log: silentLog,
-    defaultDeviceType: 'Thermostat',
-    commitIntervalMs: settings.commitIntervalMs,
-    statusStore: new InMemoryStatusStore(),
-    ruleStateStore: new InMemoryRuleStateStore(),
-  });
+  const { ingest, alertsQueue } = ingestOf('full', settings.commitIntervalMs);
   (globalThis as { gc?: () => void }).gc?.();
   port.postMessage('ready');
   if ((await nextMessage()) !== 'go') break;

@@ -43,10 +43,10 @@ import {
   randomIds,
 } from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
+import { InboundAlerts, QueueProcessor, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
 import type { IndependentIngestSettings, IndependentPass } from './independent-ingest.js';
-import { hubBatches, readingsOf } from './pipeline-readings.js';
+import { hubBatches, ingestOf, readingsOf, type IngestMode } from './pipeline-parts.js';
 
 const { values } = parseArgs({
   options: {
@@ -95,24 +95,6 @@ if (ONLY === undefined) {
 }
 
 const body = readingsOf({ devices: DEVICES, alertShare: ALERT_SHARE });
-
-/** `rules`: ingest raising alerts only. `full`: also per-minute aggregates, device health and rule state, stored at every commit (what the stream processor runs). */
-type IngestMode = 'rules' | 'full';
-
-function ingestOf(mode: IngestMode) {
-  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
-  const stores = mode === 'full' ? { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() } : {};
-  const ingest = new TelemetryIngest({
-    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
-    alertsQueue,
-    rejected: new InMemoryRejectedTelemetry(),
-    log: silentLog,
-    defaultDeviceType: 'Thermostat',
-    commitIntervalMs: COMMIT_INTERVAL_MS,
-    ...stores,
-  });
-  return { ingest, alertsQueue };
-}
 
 const rate = (count: number, ms: number): number => Math.round((count * 1000) / ms);
 const fmt = (n: number): string => n.toLocaleString('en');
@@ -173,13 +155,13 @@ async function pairedWithBaseline(bodies: ReadonlyArray<ReadonlyArray<{ readonly
 
 async function throughputThroughIngest(mode: IngestMode, readings: number): Promise<Paired & { alerts: number }> {
   const envelopes = batchesOf(readings);
-  const { ingest, alertsQueue } = ingestOf(mode);
+  const { ingest, alertsQueue } = ingestOf(mode, COMMIT_INTERVAL_MS);
   // Warm up on the first 10% (JIT), then measure on a fresh ingest over everything in each round.
   for (const b of envelopes.slice(0, Math.ceil(envelopes.length / 10))) await ingest.ingestBatch(b);
   void alertsQueue.close();
   let alerts = 0;
   const paired = await pairedWithBaseline(envelopes, async () => {
-    const measured = ingestOf(mode);
+    const measured = ingestOf(mode, COMMIT_INTERVAL_MS);
     const t = performance.now();
     for (const b of envelopes) await measured.ingest.ingestBatch(b);
     // What the last commit left is part of the work: rows, health and state all stored.
@@ -464,7 +446,7 @@ async function throughputThroughHub(): Promise<Paired> {
 
 async function sendThroughHub(bodies: ReadonlyArray<{ deviceId: string; body: Uint8Array }>): Promise<number> {
   const hub = new InMemoryIotHub({ partitionCount: 4 });
-  const { ingest } = ingestOf('rules');
+  const { ingest } = ingestOf('rules', COMMIT_INTERVAL_MS);
   const count = bodies.length;
   let handled = 0;
   let done: () => void = () => undefined;
@@ -570,7 +552,7 @@ interface LatencyWindow {
  */
 async function latencyUnderLoad(mode: IngestMode, windows: number, uncounted: number): Promise<LatencyWindow[]> {
   const hub = new InMemoryIotHub({ partitionCount: 4 });
-  const { ingest, alertsQueue } = ingestOf(mode);
+  const { ingest, alertsQueue } = ingestOf(mode, COMMIT_INTERVAL_MS);
   const timed = new TimedCrm();
   const inbound = new InboundAlerts({ crm: timed.crm, log: silentLog });
   const processor = new QueueProcessor(alertsQueue, (m) => inbound.handle(m), silentLog, { maxMessages: 64, maxWaitMs: 1_000 });

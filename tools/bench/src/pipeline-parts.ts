@@ -1,9 +1,18 @@
 /*
- * The readings `bench:pipeline` sends, in one place, so that a process of its own
- * (`independent-ingest.ts`) makes exactly the readings the benchmark's own stages make.
+ * What the stages of `bench:pipeline` share with the threads of its ceiling
+ * (`independent-ingest.ts`): the readings, their batches, and the ingest they go through.
  */
-import { partitionOf } from '@fieldlink/adapter-in-memory';
-import type { TelemetryEnvelope } from '@fieldlink/ports';
+import {
+  InMemoryQueue,
+  InMemoryReferenceData,
+  InMemoryRejectedTelemetry,
+  InMemoryRuleStateStore,
+  InMemoryStatusStore,
+  partitionOf,
+} from '@fieldlink/adapter-in-memory';
+import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
+import { TelemetryIngest } from '@fieldlink/flows';
+import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
 
 export interface ReadingsSettings {
   readonly devices: number;
@@ -75,4 +84,23 @@ export function hubBatches(
   }
   for (const batch of open) if (batch.length > 0) envelopes.push(batch);
   return envelopes;
+}
+
+/** `rules`: ingest raising alerts only. `full`: also per-minute aggregates, device health and rule state, stored at every commit (what the stream processor runs). */
+export type IngestMode = 'rules' | 'full';
+
+/** A fresh ingest over in-memory ports, and the alerts queue it sends to. */
+export function ingestOf(mode: IngestMode, commitIntervalMs: number) {
+  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
+  const stores = mode === 'full' ? { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() } : {};
+  const ingest = new TelemetryIngest({
+    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+    alertsQueue,
+    rejected: new InMemoryRejectedTelemetry(),
+    log: silentLog,
+    defaultDeviceType: 'Thermostat',
+    commitIntervalMs,
+    ...stores,
+  });
+  return { ingest, alertsQueue };
 }
