@@ -400,9 +400,12 @@ async function independentCeiling(threads: number) {
         (worker) =>
           new Promise<unknown>((resolve, reject) => {
             const failed = (error: Error): void => reject(new Error(`an independent ingest thread failed before it answered: ${error.message}`));
+            const exited = (code: number): void => reject(new Error(`an independent ingest thread exited (code ${code}) before it answered`));
             worker.once('error', failed);
+            worker.once('exit', exited);
             worker.once('message', (answer) => {
               worker.off('error', failed);
+              worker.off('exit', exited);
               resolve(answer);
             });
             // Past the count of the ingest workers' messages (`threadMessages`), which is theirs only.
