@@ -371,7 +371,8 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * `threads` threads that share nothing with the main thread (`independent-ingest.ts`: each makes
  * its partitions' readings and keeps its own in-memory stores; no port on the main thread, no
  * message per batch), warmed up by a pass each, then alternated in `ROUNDS` rounds as the workers
- * are. Where this stays under 1.7, so must any way of running partitions on threads
+ * are. Worker threads can pass it only by what the main thread takes off them (the stores' work):
+ * where it stays well under 1.7, so does any way of running partitions on threads
  * (docs/performance.md, "Thirteenth round").
  */
 async function independentCeiling(threads: number) {
