@@ -210,11 +210,7 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
   let resumed: Promise<void> = Promise.resolve();
   /** Posts what the store keeps, each kept post let go once the queue took it. */
   const postKept = (kept: ReadonlyArray<{ readonly id: number; readonly post: Post }>): Promise<void> =>
-    endpoint.post(
-      kept.map((k) => k.post.context),
-      (i) => store.postMade(kept[i]!.id),
-      kept.map((k) => k.post.messageId),
-    );
+    endpoint.post(kept.map(({ id, post }) => ({ context: post.context, messageId: post.messageId, made: () => store.postMade(id) })));
 
   const batchOrFault = (request: Parameters<typeof executeBatch>[2], effects: PendingContext[]) => {
     try {

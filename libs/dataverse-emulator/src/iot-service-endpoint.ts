@@ -37,6 +37,13 @@ export interface ServiceEndpointSettings {
 
 const DEFAULT_RETRY: BackoffPolicy = { baseMs: 1_000, maxMs: 30_000 };
 
+/** A post for the endpoint to make: the operation's context, its message id, and what to tell once it is done with. */
+export interface EndpointPost {
+  readonly context: PendingContext;
+  readonly messageId: string;
+  readonly made: () => void;
+}
+
 /** A message the queue refused, waiting for its next try: the same message (and message id) each time. */
 interface PendingPost {
   readonly context: PendingContext;
@@ -157,14 +164,13 @@ export class IoTServiceEndpoint {
   }
 
   /**
-   * Posts the contexts of one committed operation, in order; a refusal is kept, not thrown.
-   * `made(i)` is told once context i is done with: taken by the queue, or failed for good.
-   * `messageIds[i]`, when given, is context i's message id (a post made again keeps its first one).
+   * Posts the contexts of one committed operation, in order; a refusal is kept, not thrown. Each
+   * goes under its own message id (the same on every try, and when a later start posts it again),
+   * and its `made` is told once it is done with: taken by the queue, or failed for good.
    */
-  async post(contexts: readonly PendingContext[], made: (index: number) => void = () => undefined, messageIds: readonly string[] = []): Promise<void> {
+  async post(posts: readonly EndpointPost[]): Promise<void> {
     if (this.queue === undefined) return;
-    for (const [index, context] of contexts.entries()) {
-      const done = (): void => made(index);
+    for (const { context, messageId, made: done } of posts) {
       const message = serviceEndpointQueueMessage(
         context,
         this.settings.messageFormat,
@@ -173,7 +179,7 @@ export class IoTServiceEndpoint {
           userId: context.userId ?? this.identity.userId,
           initiatingUserId: context.initiatingUserId ?? this.identity.userId,
         },
-        messageIds[index] ?? context.requestId ?? randomUUID(),
+        messageId,
         this.settings.maxMessageBytes ?? SERVICE_ENDPOINT_MESSAGE_MAX_BYTES,
       );
       if (!message.ok) {
