@@ -198,4 +198,22 @@ describe('the IoT service endpoint of the emulator', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+  it('keeps no post where no service endpoint is registered: an organisation started without a queue leaves nothing for a later start to post', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fieldlink-emulator-posts-'));
+    try {
+      const database = join(dir, 'organisation.db');
+      emulator = await startDataverseEmulator({ database });
+      expect((await patch('{"TargetTemperature":20}')).ok).toBe(true);
+      expect((await patch('{"TargetTemperature":19}')).ok).toBe(true);
+      await emulator.close();
+      const outbound = new InMemoryQueue('outbound');
+      emulator = await startDataverseEmulator({ database, outboundQueue: outbound });
+      expect(await outbound.receive({ maxMessages: 10, maxWaitMs: 0 })).toEqual([]);
+      expect(emulator.stats()).toMatchObject({ posted: 0, pendingPosts: 0 });
+    } finally {
+      await emulator?.close();
+      emulator = undefined;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

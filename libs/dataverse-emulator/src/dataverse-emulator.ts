@@ -199,7 +199,9 @@ export async function startDataverseEmulator(options: DataverseEmulatorOptions =
     // stop between the commit and the queue taking them loses none, the next start posts them.
     const { response, kept } = store.transaction(() => {
       const response = target === '$batch' && request.method === 'POST' ? batchOrFault(request, effects) : api.handle(request, effects);
-      return { response, kept: store.keepPosts(effects.map((context): Post => ({ context, messageId: context.requestId ?? randomUUID() }))) };
+      // With no queue there is no service endpoint to post to, and nothing to keep.
+      const posts = options.outboundQueue === undefined ? [] : effects.map((context): Post => ({ context, messageId: context.requestId ?? randomUUID() }));
+      return { response, kept: store.keepPosts(posts) };
     });
     await resumed;
     await postKept(kept);
