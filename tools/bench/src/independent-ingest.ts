@@ -14,8 +14,7 @@
  * Started by the benchmark as a worker thread (its settings in `workerData.settings`); not run by hand.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { TelemetryEnvelope } from '@fieldlink/ports';
-import { hubBatches, ingestOf, readingsOf, type ReadingsSettings } from './pipeline-parts.js';
+import { handOver, hubBatches, ingestOf, partitionBatches, readingsOf, relabelled, type ReadingsSettings } from './pipeline-parts.js';
 
 export interface IndependentIngestSettings extends ReadingsSettings {
   readonly readings: number;
@@ -43,28 +42,17 @@ const nextMessage = (): Promise<unknown> => new Promise((resolve) => port.once('
 for (let pass = 0; ; pass++) {
   if ((await nextMessage()) !== 'prepare') break;
   // Partitions named anew each pass (as the benchmark's rounds do): a fresh ingest, a fresh start.
-  const byPartition = new Map<string, TelemetryEnvelope[][]>();
-  for (const batch of hubBatches(reading, settings.readings, { partitions: settings.partitions, batch: settings.batch, keep: (p) => own.has(p) })) {
-    const partitionId = `pass-${pass}-${batch[0]!.partitionId}`;
-    const list = byPartition.get(partitionId) ?? [];
-    list.push(batch.map((e) => ({ ...e, partitionId })));
-    byPartition.set(partitionId, list);
-  }
+  const batches = hubBatches(reading, settings.readings, { partitions: settings.partitions, batch: settings.batch, keep: (p) => own.has(p) });
+  const byPartition = partitionBatches(relabelled(batches, `pass-${pass}`), settings.batch);
   const { ingest, alertsQueue } = ingestOf('full', settings.commitIntervalMs);
   (globalThis as { gc?: () => void }).gc?.();
   port.postMessage('ready');
   if ((await nextMessage()) !== 'go') break;
   const t = performance.now();
-  await Promise.all(
-    [...byPartition.values()].map(async (list) => {
-      for (const batch of list) await ingest.ingestBatch(batch);
-    }),
-  );
+  await handOver(ingest, byPartition);
   await ingest.flush();
   const ms = performance.now() - t;
   void alertsQueue.close();
-  let count = 0;
-  for (const list of byPartition.values()) for (const batch of list) count += batch.length;
-  port.postMessage({ ms, count } satisfies IndependentPass);
+  port.postMessage({ ms, count: batches.reduce((n, batch) => n + batch.length, 0) } satisfies IndependentPass);
 }
 port.close();

@@ -46,7 +46,7 @@ import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { InboundAlerts, QueueProcessor, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
 import type { IndependentIngestSettings, IndependentPass } from './independent-ingest.js';
-import { hubBatches, ingestOf, readingsOf, type IngestMode } from './pipeline-parts.js';
+import { handOver, hubBatches, ingestOf, partitionBatches, readingsOf, relabelled, type IngestMode } from './pipeline-parts.js';
 
 const { values } = parseArgs({
   options: {
@@ -174,34 +174,6 @@ async function throughputThroughIngest(mode: IngestMode, readings: number): Prom
   return { ...paired, alerts };
 }
 
-/** The readings in batches of one partition each, by partition, as an intake hands them over. */
-function partitionBatches(envelopes: readonly TelemetryEnvelope[][]): Map<string, TelemetryEnvelope[][]> {
-  const byPartition = new Map<string, TelemetryEnvelope[][]>();
-  for (const b of envelopes) {
-    for (const e of b) {
-      const list = byPartition.get(e.partitionId) ?? [];
-      if (list.length === 0 || list.at(-1)!.length === BATCH) list.push([]);
-      list.at(-1)!.push(e);
-      byPartition.set(e.partitionId, list);
-    }
-  }
-  return byPartition;
-}
-
-/** Each partition's batches one after another, the partitions at once; tells how many batches. */
-async function handOver(ingest: TelemetryIngestWorkers, byPartition: ReadonlyMap<string, TelemetryEnvelope[][]>): Promise<number> {
-  let batches = 0;
-  await Promise.all(
-    [...byPartition.values()].map(async (list) => {
-      for (const b of list) {
-        await ingest.ingestBatch(b);
-        batches++;
-      }
-    }),
-  );
-  return batches;
-}
-
 /** Messages between this thread and worker threads, counted at the `Worker` objects (whatever sends them). */
 const threadMessages = { toWorkers: 0, fromWorkers: 0 };
 /** The worker threads posted to, for their event loops' utilisation. */
@@ -301,7 +273,7 @@ async function workersRun(threads: number, envelopes: readonly TelemetryEnvelope
   // warms up on as many readings as it is measured on, on partitions of their own. With a tenth (a twentieth for each of
   // two workers), V8's optimising compiler was still at work in the measured run: its threads' CPU per reading halved
   // with the full pass (docs/performance.md, "Sixth round").
-  await handOver(ingest, partitionBatches(relabelled(envelopes, 'warm-up')));
+  await handOver(ingest, partitionBatches(relabelled(envelopes, 'warm-up'), BATCH));
   await ingest.flush();
   for (const w of postedWorkers) workers.add(w);
   postedWorkers.clear();
@@ -337,10 +309,6 @@ async function workersRun(threads: number, envelopes: readonly TelemetryEnvelope
   return { measure, close };
 }
 
-/** The same readings on partitions named anew (`<tag>-<partition>`): a partition's sequence numbers start again. */
-const relabelled = (envelopes: readonly TelemetryEnvelope[][], tag: string): TelemetryEnvelope[][] =>
-  envelopes.map((b) => b.map((e) => ({ ...e, partitionId: `${tag}-${e.partitionId}` })));
-
 /**
  * 1 worker and `threads` workers, both started and warmed up, then measured in `ROUNDS` rounds
  * that alternate them on the same readings: each round's ratio, and the round with the median
@@ -353,7 +321,7 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
   const many = await workersRun(threads, envelopes);
   const rounds: Array<{ one: WorkersPass; many: WorkersPass; ratio: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
-    const byPartition = partitionBatches(relabelled(envelopes, `round-${round}`));
+    const byPartition = partitionBatches(relabelled(envelopes, `round-${round}`), BATCH);
     collect();
     const a = await one.measure(byPartition);
     collect();

@@ -104,3 +104,38 @@ export function ingestOf(mode: IngestMode, commitIntervalMs: number) {
   });
   return { ingest, alertsQueue };
 }
+
+/** The same readings on partitions named anew (`<tag>-<partition>`): a partition's sequence numbers start again. */
+export const relabelled = (envelopes: readonly TelemetryEnvelope[][], tag: string): TelemetryEnvelope[][] =>
+  envelopes.map((b) => b.map((e) => ({ ...e, partitionId: `${tag}-${e.partitionId}` })));
+
+/** The readings in batches of `size`, each of one partition, by partition, as an intake hands them over. */
+export function partitionBatches(envelopes: readonly TelemetryEnvelope[][], size: number): Map<string, TelemetryEnvelope[][]> {
+  const byPartition = new Map<string, TelemetryEnvelope[][]>();
+  for (const b of envelopes) {
+    for (const e of b) {
+      const list = byPartition.get(e.partitionId) ?? [];
+      if (list.length === 0 || list.at(-1)!.length === size) list.push([]);
+      list.at(-1)!.push(e);
+      byPartition.set(e.partitionId, list);
+    }
+  }
+  return byPartition;
+}
+
+/** Each partition's batches one after another, the partitions at once; tells how many batches. */
+export async function handOver(
+  ingest: { ingestBatch(batch: readonly TelemetryEnvelope[]): Promise<unknown> },
+  byPartition: ReadonlyMap<string, TelemetryEnvelope[][]>,
+): Promise<number> {
+  let batches = 0;
+  await Promise.all(
+    [...byPartition.values()].map(async (list) => {
+      for (const b of list) {
+        await ingest.ingestBatch(b);
+        batches++;
+      }
+    }),
+  );
+  return batches;
+}
