@@ -540,12 +540,14 @@ async function latencyUnderLoad(mode: IngestMode, windows: number, uncounted: nu
   let watching = new Stalls();
   const start = performance.now();
   let n = 0;
-  // Sends what is due, then lets the event loop turn once (`setImmediate`): no timer's granularity in
-  // the measure. A function of its own, not an awaited promise per turn: the turns are many more
-  // than the readings, and what each allocates is collected in the pauses that make the tail.
+  // Sends every reading whose time has come (reading n falls due at start + n / RATE, so by a time
+  // t the readings 0 to floor((t - start) * RATE) are due), then lets the event loop turn once
+  // (`setImmediate`): no timer's granularity in the measure. A function of its own, not an awaited
+  // promise per turn: the turns are many more than the readings, and what each allocates is
+  // collected in the pauses that make the tail.
   await new Promise<void>((resolve) => {
     const turn = (): void => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) * RATE) / 1000));
+      const due = Math.min(total, Math.floor(((performance.now() - start) * RATE) / 1000) + 1);
       for (; n < due; n++) {
         const b = body(n);
         if (b.alert && n >= uncounted) dueAt[Math.floor(n / perWindow)]!.set(b.token, start + (n * 1000) / RATE);
