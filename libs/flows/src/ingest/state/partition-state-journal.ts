@@ -197,9 +197,9 @@ export class PartitionStateJournal {
   }
 
   /**
-   * Writes every part of a cut but its last, one every other turn of the event loop, as parts 1…; the last
-   * goes in the key itself (part 0 of the stored form), written after them: returned for it. Each
-   * part is built in the turn that writes it, so none is kept while batches run.
+   * Writes every part of a cut but its last, one every other turn of the event loop, as parts
+   * 1…; the last goes in the key itself (part 0 of the stored form), written after them: returned
+   * for it. Each part is built in the turn that writes it, so none is kept while batches run.
    */
   private async saveParts(prefix: string, parts: CutParts, owner: { epoch: string | undefined; index?: number }, readFirst: boolean): Promise<StoredPart> {
     for (let k = 1; ; k++) {
