@@ -23,7 +23,7 @@ import {
   type TelemetryPartitionContext,
   type TelemetrySubscription,
 } from '@fieldlink/ports';
-import { COMMIT_SLICE, PartitionStateJournal, yieldBetweenSlices } from './state/partition-state-journal.js';
+import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './state/partition-state-journal.js';
 import { systemClock } from '../shared/system-sources.js';
 import { every } from '../shared/timers.js';
 import { changedWindows, PartitionState, type CommitCut, type DeviceAtCut, type MinuteWindow } from './state/partition-state.js';
@@ -402,7 +402,7 @@ export class TelemetryIngest {
       );
       let peak = 0;
       await store.writeAggregates(slice.map((w) => (w.peakTime === undefined ? w.row() : rowWithPeak(w, reference, peak++, this.deps.defaultDeviceType))));
-      await yieldBetweenSlices();
+      await yieldToBatches();
     }
     const devices = cut.changedDevices;
     const health = ({ deviceId, lastActivityTime, lastReadings }: DeviceAtCut): DeviceHealth => ({
@@ -414,13 +414,13 @@ export class TelemetryIngest {
     if (store.upsertManyDeviceHealth !== undefined) {
       for (let i = 0; i < devices.length; i += COMMIT_SLICE) {
         await store.upsertManyDeviceHealth(devices.slice(i, i + COMMIT_SLICE).map(health));
-        await yieldBetweenSlices();
+        await yieldToBatches();
       }
       return;
     }
     for (let i = 0; i < devices.length; i++) {
       await store.upsertDeviceHealth(health(devices[i]!));
-      if ((i + 1) % COMMIT_SLICE === 0) await yieldBetweenSlices();
+      if ((i + 1) % COMMIT_SLICE === 0) await yieldToBatches();
     }
   }
 

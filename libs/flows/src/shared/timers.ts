@@ -28,12 +28,3 @@ export function every(ms: number, tick: () => void): () => void {
 
 /** Lets waiting batches run: resolves after the I/O and timers already due. */
 export const yieldToBatches = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
-
-/**
- * Between two slices of a commit: lets the event loop turn twice, so that a commit runs in at
- * most every other turn and what the batches queued meanwhile (the hub's next delivery, and the
- * alerts it raises) gets a turn without a slice in it. With one turn between slices, every turn
- * held a slice while a commit was written (a stored part's serialising takes up to a millisecond),
- * and the readings that came in then waited for it (docs/performance.md, "Fourteenth round").
- */
-export const yieldBetweenSlices = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));

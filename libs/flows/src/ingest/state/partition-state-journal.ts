@@ -25,10 +25,10 @@ import {
   type StoredState,
   type StoredStateError,
 } from './stored-state.js';
-import { yieldBetweenSlices } from '../../shared/timers.js';
+import { yieldToBatches } from '../../shared/timers.js';
 
-/** What a commit awaits between its slices (see `shared/timers.ts`). */
-export { yieldBetweenSlices };
+/** Lets waiting batches run (see `shared/timers.ts`). */
+export { yieldToBatches };
 
 /** The checkpoint before journal entries existed: the whole state saved after every batch. */
 const WHOLE_STATE_FORMAT = 'fieldlink.telemetry-ingest/1';
@@ -197,13 +197,13 @@ export class PartitionStateJournal {
   }
 
   /**
-   * Writes every part of a cut but its last, one every other turn of the event loop, as parts
-   * 1…; the last goes in the key itself (part 0 of the stored form), written after them: returned
-   * for it. Each part is built in the turn that writes it, so none is kept while batches run.
+   * Writes every part of a cut but its last, one a turn of the event loop, as parts 1…; the last
+   * goes in the key itself (part 0 of the stored form), written after them: returned for it. Each
+   * part is built in the turn that writes it, so none is kept while batches run.
    */
   private async saveParts(prefix: string, parts: CutParts, owner: { epoch: string | undefined; index?: number }, readFirst: boolean): Promise<StoredPart> {
     for (let k = 1; ; k++) {
-      await yieldBetweenSlices();
+      await yieldToBatches();
       const part = parts.next();
       if (parts.done) return part;
       if (readFirst) await this.store.load(`${prefix}/${k}`);
