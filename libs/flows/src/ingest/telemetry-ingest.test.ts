@@ -457,6 +457,54 @@ describe('TelemetryIngest commits', () => {
     expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2 });
   });
 
+  it('lets the event loop turn twice between slices of a commit while the partition keeps up, and once when a slice of devices changed since its cut (a backlog)', async () => {
+    const real = setup({ commitIntervalMs: 60_000, clock: { now: () => 0 } });
+    // The event loop's turns, counted by an immediate that schedules itself (one runs per turn).
+    let turns = 0;
+    let counting = true;
+    const count = (): void => {
+      turns++;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    onTestFinished(() => void (counting = false));
+    let gate = Promise.resolve();
+    const writtenAt: number[] = [];
+    const statusStore: StatusStorePort = {
+      queryAggregates: (d, f, t) => real.statusStore.queryAggregates(d, f, t),
+      listDeviceHealth: () => real.statusStore.listDeviceHealth(),
+      upsertDeviceHealth: (h) => real.statusStore.upsertDeviceHealth(h),
+      upsertManyDeviceHealth: (h) => real.statusStore.upsertManyDeviceHealth(h),
+      writeAggregates: async (rows: readonly MinuteAggregate[]) => {
+        writtenAt.push(turns);
+        await gate;
+        await real.statusStore.writeAggregates(rows);
+      },
+    };
+    const ingest = new TelemetryIngest({ ...real.deps, statusStore });
+    let sequence = 0;
+    // Devices `from` to `from + count - 1`, one reading each: two windows a device (Temperature, Humidity).
+    const batchOf = (from: number, n: number): TelemetryEnvelope[] =>
+      Array.from({ length: n }, (_, i) => envelope(reading(`r${sequence}`, 60, `thermostat-${from + i}`), T + 1_000, sequence++, `thermostat-${from + i}`));
+    const gaps = (): number[] => writtenAt.slice(1).map((t, i) => t - writtenAt[i]!);
+
+    // Keeping up: 1,500 devices, 3,000 windows, six slices of rows; nothing changes meanwhile.
+    await ingest.ingestBatch(batchOf(0, 1_500));
+    await ingest.flush();
+    expect(gaps()).toEqual([2, 2, 2, 2, 2]);
+
+    // A backlog: while the first slice of the next commit is written, 500 more devices change.
+    writtenAt.length = 0;
+    let release: () => void = () => undefined;
+    gate = new Promise<void>((resolve) => (release = resolve));
+    await ingest.ingestBatch(batchOf(0, 1_500));
+    const committing = ingest.flush();
+    await ingest.ingestBatch(batchOf(1_500, 500));
+    release();
+    await committing;
+    expect(gaps()).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it('reads an intake through its subscription: the intake resumes after what the last commit saved, and closing commits what is left', async () => {
     const hub = new InMemoryIotHub({ partitionCount: 1 });
     const first = setup({ commitIntervalMs: 60_000 });

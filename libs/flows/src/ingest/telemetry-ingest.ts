@@ -25,7 +25,7 @@ import {
 } from '@fieldlink/ports';
 import { COMMIT_SLICE, PartitionStateJournal, yieldToBatches } from './state/partition-state-journal.js';
 import { systemClock } from '../shared/system-sources.js';
-import { every } from '../shared/timers.js';
+import { every, twoTurns } from '../shared/timers.js';
 import { changedWindows, PartitionState, type CommitCut, type DeviceAtCut, type MinuteWindow } from './state/partition-state.js';
 import { CfsRuleEvaluator, type RuleEvaluator } from './rule-evaluator.js';
 
@@ -360,8 +360,9 @@ export class TelemetryIngest {
     if (state === undefined || !state.uncommitted) return;
     const cut = state.cut(this.journal?.kindDue(state.journal) ?? 'entry', this.clock.now());
     try {
-      await this.writeRows(cut);
-      if (this.journal !== undefined) state.journal = await this.journal.save(partitionId, state.journal, cut);
+      const betweenSlices = (): Promise<void> => this.betweenSlices(state);
+      await this.writeRows(cut, betweenSlices);
+      if (this.journal !== undefined) state.journal = await this.journal.save(partitionId, state.journal, cut, betweenSlices);
     } catch (error) {
       // Another instance saved the partition's state since: settled in the partition's next turn, when no batch runs on it.
       if (isRuleStateConflict(error) && this.partitions.get(partitionId) === state) this.conflicts.set(partitionId, error.message);
@@ -387,8 +388,21 @@ export class TelemetryIngest {
     }
   }
 
+  /**
+   * What a commit awaits after each slice. While the partition keeps up (fewer devices changed
+   * since the cut than a slice holds), two turns of the event loop: a reading's way to its alert
+   * takes the turn that receives it and the next (the delivery), and with one turn every turn of a
+   * commit held a slice of it (up to a millisecond). Past that (a backlog: a batch in every turn),
+   * one turn, so that the commit is not drawn out: a device changed during it is held twice, as
+   * cut and as changed since, and a commit drawn out over a backlog holds more of them
+   * (docs/performance.md, "Fifteenth round").
+   */
+  private betweenSlices(state: PartitionState): Promise<void> {
+    return state.changedSinceCut < COMMIT_SLICE ? twoTurns() : yieldToBatches();
+  }
+
   /** The cut's aggregate rows and health rows, a slice at a time. */
-  private async writeRows(cut: CommitCut): Promise<void> {
+  private async writeRows(cut: CommitCut, betweenSlices: () => Promise<void>): Promise<void> {
     const store = this.deps.statusStore;
     if (store === undefined) return;
     for (const windows = changedWindows(cut); !windows.done;) {
@@ -402,7 +416,7 @@ export class TelemetryIngest {
       );
       let peak = 0;
       await store.writeAggregates(slice.map((w) => (w.peakTime === undefined ? w.row() : rowWithPeak(w, reference, peak++, this.deps.defaultDeviceType))));
-      await yieldToBatches();
+      await betweenSlices();
     }
     const devices = cut.changedDevices;
     const health = ({ deviceId, lastActivityTime, lastReadings }: DeviceAtCut): DeviceHealth => ({
@@ -414,13 +428,13 @@ export class TelemetryIngest {
     if (store.upsertManyDeviceHealth !== undefined) {
       for (let i = 0; i < devices.length; i += COMMIT_SLICE) {
         await store.upsertManyDeviceHealth(devices.slice(i, i + COMMIT_SLICE).map(health));
-        await yieldToBatches();
+        await betweenSlices();
       }
       return;
     }
     for (let i = 0; i < devices.length; i++) {
       await store.upsertDeviceHealth(health(devices[i]!));
-      if ((i + 1) % COMMIT_SLICE === 0) await yieldToBatches();
+      if ((i + 1) % COMMIT_SLICE === 0) await betweenSlices();
     }
   }
 

@@ -28,3 +28,6 @@ export function every(ms: number, tick: () => void): () => void {
 
 /** Lets waiting batches run: resolves after the I/O and timers already due. */
 export const yieldToBatches = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/** Lets the event loop turn twice: what the first turn queued (a delivery, the alerts it raises) gets a turn of its own. */
+export const twoTurns = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));

@@ -153,10 +153,11 @@ export class PartitionStateJournal {
 
   /**
    * Stores a commit's cut (a journal entry, or a checkpoint: see `kindDue`), building it in slices
-   * between which batches may run, and tells where the stored copy then stands. When it fails,
-   * nothing of the cut counts as stored.
+   * after each of which it awaits `betweenSlices` (one turn of the event loop unless told) so that
+   * batches may run, and tells where the stored copy then stands. When it fails, nothing of the cut
+   * counts as stored.
    */
-  async save(partitionId: string, position: JournalPosition, cut: CommitCut): Promise<JournalPosition> {
+  async save(partitionId: string, position: JournalPosition, cut: CommitCut, betweenSlices: () => Promise<void> = yieldToBatches): Promise<JournalPosition> {
     const parts = new CutParts(cut, this.recordsPerPart);
     const head = (part: StoredPart) => ({
       lastSequence: cut.lastSequence,
@@ -172,14 +173,14 @@ export class PartitionStateJournal {
       const slot = position.slot === 0 ? 1 : 0;
       const key = this.checkpointKey(partitionId);
       // Over another instance's copy, the parts this writes may be ones it wrote: each is read again first (a store writes only over what it read last).
-      const last = await this.saveParts(`${key}/part/${slot}`, parts, { epoch }, position.rebase === true);
+      const last = await this.saveParts(`${key}/part/${slot}`, parts, { epoch }, position.rebase === true, betweenSlices);
       await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(last) });
       await this.readAhead(partitionId, 0);
       return { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: parts.records };
     }
     const { epoch, entries, journaledRecords } = position;
     const key = this.entryKey(partitionId, entries);
-    const last = await this.saveParts(`${key}/part`, parts, { epoch, index: entries }, false);
+    const last = await this.saveParts(`${key}/part`, parts, { epoch, index: entries }, false, betweenSlices);
     await this.store.save(key, { format: ENTRY_FORMAT, evaluator: this.evaluator.name, epoch, index: entries, ...head(last) });
     await this.readAhead(partitionId, entries + 1);
     return { ...position, entries: entries + 1, journaledRecords: journaledRecords + parts.records };
@@ -201,9 +202,15 @@ export class PartitionStateJournal {
    * goes in the key itself (part 0 of the stored form), written after them: returned for it. Each
    * part is built in the turn that writes it, so none is kept while batches run.
    */
-  private async saveParts(prefix: string, parts: CutParts, owner: { epoch: string | undefined; index?: number }, readFirst: boolean): Promise<StoredPart> {
+  private async saveParts(
+    prefix: string,
+    parts: CutParts,
+    owner: { epoch: string | undefined; index?: number },
+    readFirst: boolean,
+    betweenSlices: () => Promise<void>,
+  ): Promise<StoredPart> {
     for (let k = 1; ; k++) {
-      await yieldToBatches();
+      await betweenSlices();
       const part = parts.next();
       if (parts.done) return part;
       if (readFirst) await this.store.load(`${prefix}/${k}`);

@@ -252,6 +252,11 @@ export class PartitionState {
     this.rules = rules;
   }
 
+  /** How many devices batches changed since the last cut: what a commit in flight will leave for the next one. */
+  get changedSinceCut(): number {
+    return this.changed.length;
+  }
+
   /** True when batches changed something since the last cut (or a cut failed). */
   get uncommitted(): boolean {
     return this.uncommittedWork;
