@@ -53,6 +53,31 @@ export interface RuleEvaluator<S> {
    * a `copy` and the journal holds the whole `toSnapshot` (both cost the size of the state).
    */
   readonly changes?: RuleStateChanges<S>;
+  /**
+   * How a checkpoint stores a large state a part at a time (see `PartitionStateJournal`); without
+   * it, a checkpoint holds `toSnapshot` whole in its key, made when the commit is cut.
+   */
+  readonly pieces?: RuleStatePieces<S>;
+}
+
+/**
+ * A rule state as entries stored in pieces: a checkpoint of a million devices' suppression memory
+ * made into its stored form at once held hundreds of megabytes while the commit was written
+ * (docs/performance.md, "Fifteenth round").
+ */
+export interface RuleStatePieces<S> {
+  /** The state's entries as they are now, copied in less room than their stored form; each piece is made when asked for. */
+  take(state: S): RuleStatePieceSource;
+  /** The snapshot (`toSnapshot`'s form) that the entries of every piece make, in the order the pieces were made. */
+  join(entries: readonly unknown[]): unknown;
+}
+
+/** What `RuleStatePieces.take` copied, made into pieces one at a time. */
+export interface RuleStatePieceSource {
+  /** True once every entry is in a piece made. */
+  readonly done: boolean;
+  /** The next piece: up to `size` entries, each JSON data. */
+  next(size: number): unknown[];
 }
 
 /**
@@ -150,6 +175,12 @@ export class CfsRuleEvaluator implements RuleEvaluator<CfsRuleState> {
   toSnapshot(state: CfsRuleState): unknown {
     return { lastAlertAt: [...state.entries()] };
   }
+
+  /** A piece is a run of `toSnapshot`'s `lastAlertAt` pairs. */
+  readonly pieces: RuleStatePieces<CfsRuleState> = {
+    take: (state) => committedOf(state).entriesLater(),
+    join: (entries) => ({ lastAlertAt: entries }),
+  };
 
   fromSnapshot(snapshot: unknown): Result<CfsRuleState, ValidationIssue[]> {
     const read = parseStored(cfsRuleSnapshotSchema, snapshot);

@@ -52,7 +52,7 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     await ingest.handleBatch([reading(2)]);
     await ingest.handleBatch([reading(3)]);
     const checkpoint = stored(storage, 'telemetry-ingest/0');
-    expect(checkpoint).toMatchObject({ format: 'fieldlink.telemetry-ingest/3', lastSequence: 1, parts: 1 });
+    expect(checkpoint).toMatchObject({ format: 'fieldlink.telemetry-ingest/4', lastSequence: 1, parts: 1, rules: [] });
     expect(Object.keys(checkpoint['lastReadings'] as object)).toEqual(['thermostat-0', 'thermostat-1']);
     const second = stored(storage, 'telemetry-ingest/0/journal/1');
     expect(second).toMatchObject({
@@ -138,7 +138,7 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
       ]),
     ).toMatchObject({ skipped: 1 });
     expect(stored(storage, 'telemetry-ingest/0')).toMatchObject({
-      format: 'fieldlink.telemetry-ingest/3',
+      format: 'fieldlink.telemetry-ingest/4',
       lastSequence: 8,
       lastReadings: { 'thermostat-1': { Humidity: 41, Temperature: 61 } },
     });
@@ -165,6 +165,44 @@ describe('PartitionStateJournal (through TelemetryIngest)', () => {
     expect((again['aggregates'] as { windows: Array<{ deviceId: string; count: number }> }).windows).toEqual(
       expect.arrayContaining([expect.objectContaining({ deviceId: 'thermostat-599', readingType: 'Temperature', count: 2 })]),
     );
+  });
+
+  it("stores a CFS checkpoint's suppression memory in pieces of up to 500 keys, in its parts and its key, and restores it: what suppressed before the restart suppresses after", async () => {
+    const storage = new Map<string, Uint8Array>();
+    const { ingest } = setup(storage);
+    const over = (n: number, deviceId = `thermostat-${n}`, temperature = 80): TelemetryEnvelope => ({
+      ...reading(n, deviceId),
+      enqueuedTime: T,
+      body: new TextEncoder().encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40, EventToken: `e${n}` })),
+    });
+    // 600 devices over the threshold: 600 suppression keys, in pieces of 500 and 100.
+    expect((await ingest.ingestBatch(Array.from({ length: 600 }, (_, n) => over(n)))).alerts).toHaveLength(600);
+    const checkpoint = stored(storage, 'telemetry-ingest/0');
+    const whole = new Map(storage);
+    expect(checkpoint).toMatchObject({ format: 'fieldlink.telemetry-ingest/4', parts: 3 });
+    const pieces = [1, 2].map((k) => stored(storage, `telemetry-ingest/0/part/1/${k}`)['rules'] as unknown[] | undefined);
+    expect([...pieces.map((p) => p?.length), (checkpoint['rules'] as unknown[]).length]).toEqual([500, 100, 0]);
+    const keys = [...pieces, checkpoint['rules'] as unknown[]].flatMap((p) => (p ?? []).map((e) => (e as [string, number])[0]));
+    expect(new Set(keys).size).toBe(600);
+
+    // After a restart the same readings are suppressed (within the minute), a new value is not.
+    const restarted = setup(storage);
+    const again = await restarted.ingest.ingestBatch([over(600, 'thermostat-0'), over(601, 'thermostat-599'), over(602, 'thermostat-7', 81)]);
+    expect(again.alerts.map((a) => a.deviceId)).toEqual(['thermostat-7']);
+
+    // A checkpoint written whole in its key (format 3, before pieces) still restores the same.
+    put(whole, 'telemetry-ingest/0', {
+      ...checkpoint,
+      format: 'fieldlink.telemetry-ingest/3',
+      rules: { lastAlertAt: [...pieces, checkpoint['rules'] as unknown[]].flatMap((p) => p ?? []) },
+    });
+    for (const k of [1, 2]) {
+      const { rules: _, ...part } = stored(whole, `telemetry-ingest/0/part/1/${k}`);
+      put(whole, `telemetry-ingest/0/part/1/${k}`, part);
+    }
+    const fromWhole = setup(whole);
+    const afterWhole = await fromWhole.ingest.ingestBatch([over(600, 'thermostat-0'), over(601, 'thermostat-599'), over(602, 'thermostat-7', 81)]);
+    expect(afterWhole.alerts.map((a) => a.deviceId)).toEqual(['thermostat-7']);
   });
 
   it('never reads the parts of a write that did not finish: the state in force stays the one its key names', async () => {
@@ -302,9 +340,15 @@ describe('PartitionStateJournal.read: every stored blob validated on read', () =
 
   it('names corrupt CFS rule state inside a checkpoint and inside an entry', async () => {
     const storage = await written();
-    corrupt(storage, 'telemetry-ingest/0', (c) => ({ ...c, rules: { lastAlertAt: [['thermostat-0|Temperature|86', 'noon']] } }));
+    corrupt(storage, 'telemetry-ingest/0', (c) => ({ ...c, rules: [['thermostat-0|Temperature|86', 'noon']] }));
     const checkpoint = await journalOf(storage).read('0');
     expect(!checkpoint.ok && checkpoint.error.issues.map((i) => i.path)).toEqual(['rules.lastAlertAt.0.1']);
+    corrupt(storage, 'telemetry-ingest/0', (c) => ({ ...c, rules: { lastAlertAt: [] } }));
+    const whole = await journalOf(storage).read('0');
+    expect(!whole.ok && [whole.error.key, whole.error.issues.map((i) => `${i.path}: ${i.message}`)]).toEqual([
+      'telemetry-ingest/0',
+      ['rules: expected an array: the piece of rule state the key holds'],
+    ]);
     const again = await written();
     corrupt(again, 'telemetry-ingest/0/journal/0', (e) => ({ ...e, rules: { set: [], removed: [7] } }));
     const entry = await journalOf(again).read('0');

@@ -14,7 +14,7 @@ import {
   type Readings,
 } from './partition-state.js';
 import type { OpenMinuteWindow } from './minute-aggregates.js';
-import type { RuleEvaluator } from '../rule-evaluator.js';
+import type { RuleEvaluator, RuleStatePieceSource } from '../rule-evaluator.js';
 import {
   entryOwnerSchema,
   parseStored,
@@ -35,7 +35,10 @@ const WHOLE_STATE_FORMAT = 'fieldlink.telemetry-ingest/1';
 /** A checkpoint and a journal entry in one key each, as written before they were split in parts (still read). */
 const SINGLE_KEY_CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/2';
 const SINGLE_KEY_ENTRY_FORMAT = 'fieldlink.telemetry-ingest.journal/1';
+/** A checkpoint whose rule state is in the key itself, whole (an evaluator without `pieces`; before pieces, every one). */
 const CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/3';
+/** A checkpoint whose rule state is in pieces: one in each part that has one, and one (perhaps empty) in the key. */
+const PIECED_CHECKPOINT_FORMAT = 'fieldlink.telemetry-ingest/4';
 const ENTRY_FORMAT = 'fieldlink.telemetry-ingest.journal/2';
 const PART_FORMAT = 'fieldlink.telemetry-ingest.part/1';
 
@@ -73,7 +76,10 @@ const MIN_RECORDS_BEFORE_CHECKPOINT = 1_000;
  * and is written last: it is the commit. Each part carries its epoch (and
  * entry index), so a part left by a write that never finished is never read as this one's. A
  * checkpoint's parts alternate between two slots, so a new checkpoint never overwrites the parts
- * of the one in force until its own key replaces it.
+ * of the one in force until its own key replaces it. A checkpoint of an evaluator with `pieces`
+ * (the CFS one) stores its rule state the same way, up to `RECORDS_PER_PART` entries in each part
+ * and in the key (format `fieldlink.telemetry-ingest/4`), made from a compact copy taken at the
+ * cut; a journal entry holds its rule changes in its key.
  */
 export class PartitionStateJournal {
   private readonly maxJournalEntries: number;
@@ -114,8 +120,8 @@ export class PartitionStateJournal {
     if (stored === undefined) return ok(undefined);
     const checkpoint = this.checkpointOf(stored);
     if (!checkpoint.ok) return err(storedStateError(key, checkpoint.error));
-    const { header, epoch, slot } = checkpoint.value;
-    const whole = await this.withParts(header, `${key}/part/${slot}`, epoch, undefined);
+    const { header, epoch, slot, pieced } = checkpoint.value;
+    const whole = await this.withParts(header, `${key}/part/${slot}`, epoch, undefined, pieced);
     if (!whole.ok) return err(whole.error);
     const state = new PartitionState(this.evaluator);
     const replayed = state.replay(whole.value, 'checkpoint');
@@ -127,7 +133,7 @@ export class PartitionStateJournal {
         const header = this.entryOf(await this.store.load(entryKey), epoch, index);
         if (header === 'end') break;
         if (!header.ok) return err(storedStateError(entryKey, header.error));
-        const entry = await this.withParts(header.value, `${entryKey}/part`, epoch, index);
+        const entry = await this.withParts(header.value, `${entryKey}/part`, epoch, index, false);
         if (!entry.ok) return err(entry.error);
         const applied = state.replay(entry.value, 'entry');
         if (!applied.ok) return err(storedStateError(entryKey, applied.error));
@@ -162,7 +168,7 @@ export class PartitionStateJournal {
     const head = (part: StoredPart) => ({
       lastSequence: cut.lastSequence,
       latestTime: cut.latestTime,
-      rules: cut.rules,
+      rules: cut.rulePieces === undefined ? cut.rules : (part.rules ?? []),
       aggregates: { closedThrough: Number.isFinite(cut.closedThrough) ? cut.closedThrough : null, windows: part.windows },
       lastReadings: part.lastReadings,
       lastActivity: part.lastActivity,
@@ -174,7 +180,8 @@ export class PartitionStateJournal {
       const key = this.checkpointKey(partitionId);
       // Over another instance's copy, the parts this writes may be ones it wrote: each is read again first (a store writes only over what it read last).
       const last = await this.saveParts(`${key}/part/${slot}`, parts, { epoch }, position.rebase === true, betweenSlices);
-      await this.store.save(key, { format: CHECKPOINT_FORMAT, evaluator: this.evaluator.name, epoch, slot, ...head(last) });
+      const format = cut.rulePieces === undefined ? CHECKPOINT_FORMAT : PIECED_CHECKPOINT_FORMAT;
+      await this.store.save(key, { format, evaluator: this.evaluator.name, epoch, slot, ...head(last) });
       await this.readAhead(partitionId, 0);
       return { epoch, slot, entries: 0, journaledRecords: 0, checkpointRecords: parts.records };
     }
@@ -218,14 +225,20 @@ export class PartitionStateJournal {
     }
   }
 
-  /** A header with the parts after it folded in; the error names the part that is missing, corrupt or not this header's. */
+  /**
+   * A header with the parts after it folded in, and for a checkpoint whose rule state is in pieces
+   * (`pieced`) that state joined; the error names the part that is missing, corrupt or not this
+   * header's.
+   */
   private async withParts(
     header: StoredState,
     prefix: string,
     epoch: string | undefined,
     index: number | undefined,
+    pieced: boolean,
   ): Promise<Result<PartitionSnapshot, StoredStateError>> {
-    if (header.parts === 1) return ok(header);
+    if (header.parts === 1 && !pieced) return ok(header);
+    const ruleEntries: unknown[] = [];
     const windows: OpenMinuteWindow[] = [...header.aggregates.windows];
     const lastReadings: Record<string, Readings> = { ...header.lastReadings };
     const lastActivity: Record<string, number> = { ...header.lastActivity };
@@ -242,8 +255,24 @@ export class PartitionStateJournal {
       for (const w of part.value.windows) windows.push(w);
       Object.assign(lastReadings, part.value.lastReadings);
       Object.assign(lastActivity, part.value.lastActivity);
+      if (pieced) for (const entry of part.value.rules ?? []) ruleEntries.push(entry);
     }
-    return ok({ ...header, aggregates: { closedThrough: header.aggregates.closedThrough, windows }, lastReadings, lastActivity });
+    const folded = { ...header, aggregates: { closedThrough: header.aggregates.closedThrough, windows }, lastReadings, lastActivity };
+    if (!pieced) return ok(folded);
+    // The key's piece was built last.
+    const pieces = this.evaluator.pieces;
+    const own = header.rules;
+    if (pieces === undefined || !Array.isArray(own))
+      return err(
+        storedStateError(prefix.slice(0, prefix.lastIndexOf('/part/')), [
+          issue(
+            ['rules'],
+            pieces === undefined ? 'rule state in pieces, which this rules engine does not write' : 'expected an array: the piece of rule state the key holds',
+          ),
+        ]),
+      );
+    for (const entry of own) ruleEntries.push(entry);
+    return ok({ ...folded, rules: pieces.join(ruleEntries) });
   }
 
   private checkpointKey(partitionId: string): string {
@@ -254,14 +283,14 @@ export class PartitionStateJournal {
     return `${this.keyPrefix}/${partitionId}/journal/${index}`;
   }
 
-  private checkpointOf(stored: unknown): Result<{ header: StoredState; epoch: string | undefined; slot: number }, ValidationIssue[]> {
+  private checkpointOf(stored: unknown): Result<{ header: StoredState; epoch: string | undefined; slot: number; pieced: boolean }, ValidationIssue[]> {
     const checkpoint = parseStored(storedCheckpointSchema, stored);
     if (!checkpoint.ok) return checkpoint;
     const header = checkpoint.value;
     if (header.evaluator !== this.evaluator.name) return err([this.otherEvaluator(header.evaluator)]);
-    if (header.format === WHOLE_STATE_FORMAT) return ok({ header, epoch: undefined, slot: 0 });
-    if (header.format === SINGLE_KEY_CHECKPOINT_FORMAT) return ok({ header, epoch: header.epoch, slot: 0 });
-    return ok({ header, epoch: header.epoch, slot: header.slot });
+    if (header.format === WHOLE_STATE_FORMAT) return ok({ header, epoch: undefined, slot: 0, pieced: false });
+    if (header.format === SINGLE_KEY_CHECKPOINT_FORMAT) return ok({ header, epoch: header.epoch, slot: 0, pieced: false });
+    return ok({ header, epoch: header.epoch, slot: header.slot, pieced: header.format === PIECED_CHECKPOINT_FORMAT });
   }
 
   /** `end` for no entry, or one that belongs to another checkpoint; the issues for one of this checkpoint that cannot be used. */
@@ -288,6 +317,8 @@ interface StoredPart {
   readonly windows: OpenMinuteWindow[];
   readonly lastReadings: Record<string, Readings>;
   readonly lastActivity: Record<string, number>;
+  /** A checkpoint's piece of rule state (see `RuleStatePieces`), while the cut has entries left. */
+  rules?: unknown[];
 }
 
 /**
@@ -302,6 +333,7 @@ class CutParts {
   private device = 0;
   private readonly windows: CutWindows;
   private readonly devices: readonly DeviceAtCut[];
+  private readonly rules: RuleStatePieceSource | undefined;
   /** Parts built so far. */
   count = 0;
   /** Windows and devices in the parts built so far. */
@@ -313,11 +345,12 @@ class CutParts {
   ) {
     this.devices = cut.devices;
     this.windows = storedWindows(cut);
+    this.rules = cut.rulePieces;
   }
 
-  /** True when every window and device is in a part built (and at least one part is). */
+  /** True when every window, device and rule state entry is in a part built (and at least one part is). */
   get done(): boolean {
-    return this.count > 0 && this.device >= this.devices.length && this.windows.done;
+    return this.count > 0 && this.device >= this.devices.length && this.windows.done && (this.rules === undefined || this.rules.done);
   }
 
   next(): StoredPart {
@@ -334,6 +367,7 @@ class CutParts {
       part.lastReadings[deviceId] = lastReadings;
       if (Number.isFinite(lastActivityTime)) part.lastActivity[deviceId] = lastActivityTime;
     }
+    if (this.rules !== undefined && !this.rules.done) part.rules = this.rules.next(this.size);
     this.count++;
     this.records += part.windows.length + end - start;
     return part;

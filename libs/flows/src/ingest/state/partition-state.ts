@@ -2,7 +2,7 @@
 import { err, issue, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
 import type { MinuteAggregate, TelemetryEnvelope, WindowPeak } from '@fieldlink/ports';
 import { closedThroughAt, minuteAggregatesData, minuteWindowEnd, type MinuteAggregatesData, type OpenMinuteWindow } from './minute-aggregates.js';
-import type { RuleEvaluator } from '../rule-evaluator.js';
+import type { RuleEvaluator, RuleStatePieceSource } from '../rule-evaluator.js';
 
 export type Readings = Readonly<Record<string, number>>;
 
@@ -200,8 +200,10 @@ export interface CommitCut {
   readonly changedDevices: readonly DeviceAtCut[];
   /** For a checkpoint, every device; for an entry, the changed ones. */
   readonly devices: readonly DeviceAtCut[];
-  /** The rule state (a checkpoint, or an evaluator without change tracking) or its unsaved changes. */
+  /** The rule state (a checkpoint, or an evaluator without change tracking) or its unsaved changes; undefined when `rulePieces` holds it. */
   readonly rules: unknown;
+  /** A checkpoint's rule state as the evaluator copied it at the cut, to store in pieces (an evaluator with `pieces`). */
+  readonly rulePieces: RuleStatePieceSource | undefined;
   /** The evaluator's unsaved changes the cut covers, to forget once it is stored. */
   readonly unsavedRules: unknown;
 }
@@ -348,7 +350,8 @@ export class PartitionState {
     const changedDevices: readonly DeviceAtCut[] = this.changed;
     const changes = this.evaluator.changes;
     const unsavedRules = changes?.unsaved(this.rules);
-    const rules = kind === 'checkpoint' || changes === undefined ? this.evaluator.toSnapshot(this.rules) : unsavedRules;
+    const rulePieces = kind === 'checkpoint' ? this.evaluator.pieces?.take(this.rules) : undefined;
+    const rules = rulePieces !== undefined ? undefined : kind === 'checkpoint' || changes === undefined ? this.evaluator.toSnapshot(this.rules) : unsavedRules;
     const cut: CommitCut = {
       kind,
       generation,
@@ -359,6 +362,7 @@ export class PartitionState {
       changedDevices,
       devices: kind === 'checkpoint' ? Array.from(this.devices.values()) : changedDevices,
       rules,
+      rulePieces,
       unsavedRules,
     };
     this.inFlight = { generation, whole: kind === 'checkpoint' };

@@ -50,6 +50,8 @@ export const storedCheckpointSchema = z.discriminatedUnion('format', [
   storedStateSchema.extend({ format: z.literal('fieldlink.telemetry-ingest/1') }),
   storedStateSchema.extend({ format: z.literal('fieldlink.telemetry-ingest/2'), epoch: z.string() }),
   storedStateSchema.extend({ format: z.literal('fieldlink.telemetry-ingest/3'), epoch: z.string(), slot: z.union([z.literal(0), z.literal(1)]) }),
+  // The rule state in pieces: `rules` holds the key's piece, and each part may hold one.
+  storedStateSchema.extend({ format: z.literal('fieldlink.telemetry-ingest/4'), epoch: z.string(), slot: z.union([z.literal(0), z.literal(1)]) }),
 ]);
 export type StoredCheckpoint = z.infer<typeof storedCheckpointSchema>;
 
@@ -71,6 +73,8 @@ export const storedPartSchema = z.object({
   windows: z.array(storedWindowSchema),
   lastReadings: z.record(z.string(), readings),
   lastActivity: z.record(z.string(), time),
+  /** A piece of a checkpoint's rule state (format `fieldlink.telemetry-ingest/4`): entries for the rules engine to read. */
+  rules: z.array(z.unknown()).optional(),
 });
 
 /** A stored blob of a partition's state that does not hold what it should. */

@@ -64,6 +64,31 @@ describe('SuppressionMemory', () => {
     );
   });
 
+  it('property: pieces made later (`entriesLater`), of any size, are `entries()` as they were when it was called, in the same order, whatever the memory remembered, pruned or saved since', () => {
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 40 }), fc.array(op, { maxLength: 40 }), fc.integer({ min: 1, max: 7 }), (before, after, size) => {
+        const memory = new SuppressionMemory();
+        let time = T;
+        const apply = (ops: readonly Op[]): void => {
+          for (const o of ops) {
+            if (o.kind === 'remember') memory.rememberOver(`thermostat-${o.device}`, o.readingType, o.reading, (time += o.stepMs));
+            else if (o.kind === 'prune') memory.prune((time += o.stepMs));
+            else if (!o.fails) memory.saved(memory.unsaved());
+          }
+        };
+        apply(before);
+        const atTheTime = [...memory.entries()];
+        const later = memory.entriesLater();
+        apply(after);
+        const pieces: Array<Array<[string, number]>> = [];
+        while (!later.done) pieces.push(later.next(size));
+        expect(pieces.every((p) => p.length >= 1 && p.length <= size)).toBe(true);
+        expect(pieces.flat()).toEqual(atTheTime);
+      }),
+      { numRuns: 400 },
+    );
+  });
+
   it('property: a view reads its own changes over the memory, leaves the memory alone until commit, and commit makes the memory what the view read', () => {
     const change = fc.record({
       device: fc.integer({ min: 0, max: 2 }),

@@ -22,6 +22,35 @@ export function parseSuppressionKey(key: string): { deviceId: string; readingTyp
   return { deviceId: key.slice(0, first), readingType: key.slice(first + 1, last), reading };
 }
 
+/** A memory's entries as they were when copied (`SuppressionMemory.entriesLater`), made into stored pairs a piece at a time. */
+export class SuppressionEntries {
+  private made = 0;
+
+  constructor(
+    private readonly count: number,
+    private readonly devices: readonly string[],
+    private readonly types: Int32Array,
+    private readonly readings: Float64Array,
+    private readonly times: Float64Array,
+    private readonly readingTypes: readonly string[],
+  ) {}
+
+  /** True once every entry is in a piece made. */
+  get done(): boolean {
+    return this.made >= this.count;
+  }
+
+  /** The next up to `size` entries as `[key, time]` pairs (`cfsSuppressionKey`), in the order of `entries()`. */
+  next(size: number): Array<[string, number]> {
+    const end = Math.min(this.count, this.made + size);
+    const piece: Array<[string, number]> = [];
+    for (let i = this.made; i < end; i++)
+      piece.push([cfsSuppressionKey(this.devices[i]!, this.readingTypes[this.types[i]!]!, this.readings[i]!), this.times[i]!]);
+    this.made = end;
+    return piece;
+  }
+}
+
 /**
  * The CFS suppression memory of one partition (when each device last sent each reading over its
  * threshold), laid out for a million devices: one entry per key in typed arrays (reading type as a
@@ -133,6 +162,30 @@ export class SuppressionMemory implements CfsSuppressionMemory {
     for (const first of this.heads.values()) {
       for (let e = first; e !== NONE; e = this.nextOfDevice[e]!) yield [this.keyOf(e), this.timeOf[e]!];
     }
+  }
+
+  /**
+   * `entries()` as they are now, for a checkpoint that stores them a piece at a time: the live
+   * entries are copied at once into arrays (about 28 bytes a key, the device ids being the strings
+   * this memory holds), and each piece's `[key, time]` pairs (110 to 160 bytes a key with its
+   * string) are made only when it is asked for (docs/performance.md, "Fifteenth round").
+   */
+  entriesLater(): SuppressionEntries {
+    const devices = new Array<string>(this.live);
+    const types = new Int32Array(this.live);
+    const readings = new Float64Array(this.live);
+    const times = new Float64Array(this.live);
+    let count = 0;
+    for (const first of this.heads.values()) {
+      for (let e = first; e !== NONE; e = this.nextOfDevice[e]!) {
+        devices[count] = this.deviceOf[e]!;
+        types[count] = this.typeOf[e]!;
+        readings[count] = this.readingOf[e]!;
+        times[count] = this.timeOf[e]!;
+        count++;
+      }
+    }
+    return new SuppressionEntries(count, devices, types, readings, times, this.readingTypes.slice());
   }
 
   /** What changed since the changes were last taken and saved, as JSON data; taken again until `saved`. */
