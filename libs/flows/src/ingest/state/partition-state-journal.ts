@@ -121,7 +121,7 @@ export class PartitionStateJournal {
     const checkpoint = this.checkpointOf(stored);
     if (!checkpoint.ok) return err(storedStateError(key, checkpoint.error));
     const { header, epoch, slot, pieced } = checkpoint.value;
-    const whole = await this.withParts(header, `${key}/part/${slot}`, epoch, undefined, pieced);
+    const whole = await this.withParts(key, header, `${key}/part/${slot}`, epoch, undefined, pieced);
     if (!whole.ok) return err(whole.error);
     const state = new PartitionState(this.evaluator);
     const replayed = state.replay(whole.value, 'checkpoint');
@@ -133,7 +133,7 @@ export class PartitionStateJournal {
         const header = this.entryOf(await this.store.load(entryKey), epoch, index);
         if (header === 'end') break;
         if (!header.ok) return err(storedStateError(entryKey, header.error));
-        const entry = await this.withParts(header.value, `${entryKey}/part`, epoch, index, false);
+        const entry = await this.withParts(entryKey, header.value, `${entryKey}/part`, epoch, index, false);
         if (!entry.ok) return err(entry.error);
         const applied = state.replay(entry.value, 'entry');
         if (!applied.ok) return err(storedStateError(entryKey, applied.error));
@@ -226,11 +226,12 @@ export class PartitionStateJournal {
   }
 
   /**
-   * A header with the parts after it folded in, and for a checkpoint whose rule state is in pieces
-   * (`pieced`) that state joined; the error names the part that is missing, corrupt or not this
-   * header's.
+   * The header stored under `key` with the parts after it folded in, and for a checkpoint whose
+   * rule state is in pieces (`pieced`) that state joined; the error names the part that is
+   * missing, corrupt or not this header's.
    */
   private async withParts(
+    key: string,
     header: StoredState,
     prefix: string,
     epoch: string | undefined,
@@ -243,15 +244,15 @@ export class PartitionStateJournal {
     const lastReadings: Record<string, Readings> = { ...header.lastReadings };
     const lastActivity: Record<string, number> = { ...header.lastActivity };
     for (let k = 1; k < header.parts; k++) {
-      const key = `${prefix}/${k}`;
-      const part = parseStored(storedPartSchema, await this.store.load(key));
-      if (!part.ok) return err(storedStateError(key, part.error));
+      const partKey = `${prefix}/${k}`;
+      const part = parseStored(storedPartSchema, await this.store.load(partKey));
+      if (!part.ok) return err(storedStateError(partKey, part.error));
       const owner: ValidationIssue[] = [];
       if (part.value.epoch !== epoch)
         owner.push(issue(['epoch'], `expected ${JSON.stringify(epoch ?? null)}, the epoch of its checkpoint (a part left by a write that never finished)`));
       if (part.value.part !== k) owner.push(issue(['part'], `expected ${k}`));
       if (part.value.index !== index) owner.push(issue(['index'], `expected ${JSON.stringify(index ?? null)}, the index of its entry`));
-      if (owner.length > 0) return err(storedStateError(key, owner));
+      if (owner.length > 0) return err(storedStateError(partKey, owner));
       for (const w of part.value.windows) windows.push(w);
       Object.assign(lastReadings, part.value.lastReadings);
       Object.assign(lastActivity, part.value.lastActivity);
@@ -264,7 +265,7 @@ export class PartitionStateJournal {
     const own = header.rules;
     if (pieces === undefined || !Array.isArray(own))
       return err(
-        storedStateError(prefix.slice(0, prefix.lastIndexOf('/part/')), [
+        storedStateError(key, [
           issue(
             ['rules'],
             pieces === undefined ? 'rule state in pieces, which this rules engine does not write' : 'expected an array: the piece of rule state the key holds',
