@@ -714,6 +714,7 @@ if (ONLY === 'latency') {
       `${warmUpRun.p99.toFixed(2)}; ${fullRuns.map((l) => l.p99.toFixed(2)).join(' ')}`,
       '',
     ],
+    [`full pipeline: p50 of each run, ms`, fullRuns.map((l) => l.p50.toFixed(2)).join(' '), ''],
     [`full pipeline: longest GC pause of each run, ms`, fullRuns.map((l) => l.stalls.longestGcMs.toFixed(1)).join(' '), ''],
     [
       `full pipeline: GC pauses over 3 ms, and all GC pauses in ms, of each run`,
