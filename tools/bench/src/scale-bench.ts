@@ -1,23 +1,26 @@
 /*
- * Scale: the heap the stream processor's ingest holds for 1,000,000 devices, with the CFS rule
+ * Scale: the memory the stream processor's ingest holds for 1,000,000 devices, with the CFS rule
  * (Temperature > 70, `THERMOSTAT_DEFAULT_RULES`) and per-minute aggregates of two reading types.
  *
  * Each device sends two readings over the threshold within one minute (so every device holds rule
  * state, two open minute windows, its last readings and activity). The alerts queue and the stores
  * count what they are given and keep nothing: what is measured is what the ingest itself holds.
- * The heap held is the heap after the run (collected) minus the heap before it, beside the target
- * of 1 GB; the node process runs with --max-old-space-size=2048, so a run over the target still
- * ends and prints how far over it is. The full ingest then runs again in a process of its own whose
- * heap is limited to 1 GB (`--max-old-space-size=1024`): held is what stays, and this run says
- * whether the ingest gets there in 1 GB at all (the peak heap used, garbage included, depends on
- * the limit V8 is given, so it is printed for the 2 GB run without a target).
+ * What is held is the memory after the run (collected) minus the memory before it, beside the target
+ * of 1 GB: V8's heap and the array buffers outside it together, as the ingest keeps part of its
+ * state in typed arrays (the CFS suppression memory), whose contents V8 keeps outside its heap
+ * (`process.memoryUsage().arrayBuffers`); each part is printed too. The node process runs with
+ * --max-old-space-size=2048, so a run over the target still ends and prints how far over it is.
+ * The full ingest then runs again in a process of its own whose heap is limited to 1 GB
+ * (`--max-old-space-size=1024`, V8's heap alone): held is what stays, and this run says whether the
+ * ingest gets there in 1 GB at all (the peak used, garbage included, depends on the limit V8 is
+ * given, so it is printed for the 2 GB run without a target).
  *
  * The readings are handed over a batch at a time with a turn of the event loop after each, as an
  * intake hands them (the in-memory hub, Event Hubs' receive loop): a commit writes between two
  * turns, so a feed that never yields keeps its first cut unwritten, and every device changed after
  * it is kept twice: as the cut holds it and as changed since (docs/performance.md, "Twelfth round").
  *
- * Run: npm run bench:scale -w @fieldlink/bench   (options: --devices 1000000; --only full: that run alone, printing its held heap)
+ * Run: npm run bench:scale -w @fieldlink/bench   (options: --devices 1000000; --only full: that run alone, printing what it held)
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -37,11 +40,21 @@ const START = Date.UTC(2026, 10, 28, 9);
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run node with --expose-gc');
 
-const heapUsed = (): number => {
-  gc();
-  gc();
-  return process.memoryUsage().heapUsed;
+/** V8's heap in use and the array buffers' contents outside it (typed arrays' storage). */
+interface Held {
+  readonly heap: number;
+  readonly buffers: number;
+}
+const inUse = (): Held => {
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return { heap: heapUsed, buffers: arrayBuffers };
 };
+const collected = (): Held => {
+  gc();
+  gc();
+  return inUse();
+};
+const total = (h: Held): number => h.heap + h.buffers;
 
 /** Keeps nothing, counts what it is given. */
 const counted = { alerts: 0, rows: 0, health: 0, saves: 0 };
@@ -78,10 +91,10 @@ async function feed(ingest: TelemetryIngest, round: number): Promise<void> {
   }
 }
 
-async function measure(full: boolean): Promise<{ held: number; peak: number; ms: number }> {
-  const before = heapUsed();
+async function measure(full: boolean): Promise<{ held: Held; peak: number; ms: number }> {
+  const before = collected();
   let peak = 0;
-  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().heapUsed)), 50);
+  const sampler = setInterval(() => (peak = Math.max(peak, total(inUse()))), 50);
   const started = performance.now();
   const ingest = new TelemetryIngest({
     referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
@@ -97,9 +110,10 @@ async function measure(full: boolean): Promise<{ held: number; peak: number; ms:
   await ingest.flush();
   const ms = performance.now() - started;
   clearInterval(sampler);
-  const held = heapUsed() - before;
-  peak = Math.max(peak, process.memoryUsage().heapUsed);
-  // Keeps the ingest (and its state) alive until the heap was read.
+  const after = collected();
+  const held: Held = { heap: after.heap - before.heap, buffers: after.buffers - before.buffers };
+  peak = Math.max(peak, total(inUse()));
+  // Keeps the ingest (and its state) alive until the memory was read.
   if (ingest.constructor.name === '') console.log('');
   return { held, peak, ms };
 }
@@ -107,14 +121,17 @@ async function measure(full: boolean): Promise<{ held: number; peak: number; ms:
 const MB = 1024 * 1024;
 const fmt = (n: number): string => n.toLocaleString('en');
 const HEAP_LIMIT_MB = 1_024;
+const megabytes = (bytes: number): string => `${(bytes / MB).toFixed(0)} MB`;
+/** Held in all, then its parts. */
+const parts = (h: Held): string => `${megabytes(total(h))} (heap ${megabytes(h.heap)}, array buffers ${megabytes(h.buffers)})`;
 if (values.only === 'full') {
-  console.log(String((await measure(true)).held));
+  console.log(JSON.stringify((await measure(true)).held));
   process.exit(0);
 }
 const rules = await measure(false);
 const full = await measure(true);
 
-/** The full ingest again, in a process whose heap is limited to `HEAP_LIMIT_MB`: its held heap, or why it did not finish. */
+/** The full ingest again, in a process whose heap is limited to `HEAP_LIMIT_MB`: what it held, or why it did not finish. */
 function fullIngestWithinLimit(): string {
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--max-old-space-size'));
   const run = spawnSync(
@@ -122,7 +139,10 @@ function fullIngestWithinLimit(): string {
     [...execArgv, `--max-old-space-size=${HEAP_LIMIT_MB}`, fileURLToPath(import.meta.url), '--devices', String(DEVICES), '--only', 'full'],
     { encoding: 'utf8' },
   );
-  if (run.status === 0) return `finished, ${(Number(run.stdout.trim()) / MB).toFixed(0)} MB held`;
+  if (run.status === 0) {
+    const held = JSON.parse(run.stdout.trim()) as Held;
+    return `finished, ${megabytes(total(held))} held (${megabytes(held.heap)} on the heap)`;
+  }
   return /heap out of memory/i.test(run.stderr)
     ? 'ran out of heap'
     : `failed (exit ${run.status ?? run.signal}): ${run.stderr.trim().split('\n').at(-1) ?? ''}`;
@@ -130,11 +150,11 @@ function fullIngestWithinLimit(): string {
 const withinLimit = fullIngestWithinLimit();
 const rulesPerDevice = THERMOSTAT_DEFAULT_RULES.length;
 const rows: Array<[string, string, string]> = [
-  [`rule state (CFS rule, alerts only), ${fmt(DEVICES)} devices: heap held`, `${(rules.held / MB).toFixed(0)} MB`, ''],
-  ['rule state per device per rule', `${(rules.held / DEVICES / rulesPerDevice).toFixed(0)} bytes`, '<= 200 bytes'],
-  [`full ingest (CFS rule + per-minute aggregates of 2 readings), ${fmt(DEVICES)} devices: heap held`, `${(full.held / MB).toFixed(0)} MB`, '<= 1,024 MB'],
-  ['full ingest: heap held per device', `${(full.held / DEVICES).toFixed(0)} bytes`, ''],
-  ['full ingest: peak heap used during the run (garbage included; grows with the heap limit)', `${(full.peak / MB).toFixed(0)} MB`, ''],
+  [`rule state (CFS rule, alerts only), ${fmt(DEVICES)} devices: memory held`, parts(rules.held), ''],
+  ['rule state per device per rule (heap and array buffers)', `${(total(rules.held) / DEVICES / rulesPerDevice).toFixed(0)} bytes`, '<= 200 bytes'],
+  [`full ingest (CFS rule + per-minute aggregates of 2 readings), ${fmt(DEVICES)} devices: memory held`, parts(full.held), '<= 1,024 MB'],
+  ['full ingest: memory held per device', `${(total(full.held) / DEVICES).toFixed(0)} bytes`, ''],
+  ['full ingest: peak memory used during the run (garbage included; grows with the heap limit)', megabytes(full.peak), ''],
   [`full ingest again in a process of its own with the heap limited to ${fmt(HEAP_LIMIT_MB)} MB`, withinLimit, 'finished'],
   ['full ingest: readings/s (2 per device)', fmt(Math.round((2 * DEVICES * 1000) / full.ms)), ''],
   [
