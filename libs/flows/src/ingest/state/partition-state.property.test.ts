@@ -2,6 +2,7 @@ import type { TelemetryEvent } from '@fieldlink/domain';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CfsRuleEvaluator } from '../rule-evaluator.js';
+import { closedThroughAt, minuteWindowEnd, type OpenMinuteWindow } from './minute-aggregates.js';
 import { changedWindows, PartitionState, storedWindows, type CommitCut, type DeviceAtCut } from './partition-state.js';
 
 const T = Date.parse('2026-11-28T09:00:00.000Z');
@@ -107,6 +108,60 @@ describe('PartitionState', () => {
           expect(new Set(whole).size).toBe(whole.length);
         },
       ),
+    );
+  });
+
+  it('property: a checkpoint stores each open window as its readings make it (count, min, max, sum, first peak), whatever commits stored or failed, copies and closed windows came before', () => {
+    fc.assert(
+      fc.property(fc.array(commit, { minLength: 1, maxLength: 8 }), (commits) => {
+        const state = new PartitionState(new CfsRuleEvaluator());
+        /** What the readings make of each window, by device, reading type and end, as a model. */
+        const model = new Map<string, OpenMinuteWindow>();
+        let closedThrough = Number.NEGATIVE_INFINITY;
+        const recordBoth = (readings: readonly Reading[]): void => {
+          let n = token;
+          for (const r of readings) {
+            const deviceId = `thermostat-${r.device}`;
+            const time = T + r.atMs;
+            const windowEnd = minuteWindowEnd(time);
+            const eventToken = `e${n++}`;
+            if (windowEnd > closedThrough) {
+              const key = `${deviceId}|${r.readingType}|${windowEnd}`;
+              const w = model.get(key);
+              const peak = w === undefined || r.value > w.max;
+              model.set(key, {
+                deviceId,
+                readingType: r.readingType,
+                windowEnd,
+                count: (w?.count ?? 0) + 1,
+                min: Math.min(w?.min ?? r.value, r.value),
+                max: Math.max(w?.max ?? r.value, r.value),
+                sum: (w?.sum ?? 0) + r.value,
+                peakToken: peak ? eventToken : w.peakToken,
+                peakTime: peak ? time : w.peakTime,
+              });
+            }
+            closedThrough = Math.max(closedThrough, closedThroughAt(time, 60_000));
+          }
+          record(state, readings);
+        };
+        for (const c of commits) {
+          recordBoth(c.before);
+          const cut = state.cut(c.kind, 0);
+          recordBoth(c.during);
+          if (c.stored) state.cutStored(cut);
+          else state.cutFailed(cut);
+        }
+        const checkpoint = state.cut('checkpoint', 0);
+        const stored = storedWindows(checkpoint)
+          .take(Number.MAX_SAFE_INTEGER)
+          .map((w) => w.toJSON());
+        const open = [...model.values()].filter((w) => w.windowEnd > closedThrough);
+        const byKey = (w: OpenMinuteWindow): string => `${w.deviceId}|${w.readingType}|${w.windowEnd}`;
+        expect(new Map(stored.map((w) => [byKey(w), w]))).toEqual(new Map(open.map((w) => [byKey(w), w])));
+        expect(stored).toHaveLength(open.length);
+      }),
+      { numRuns: 300 },
     );
   });
 });

@@ -1,8 +1,11 @@
 // Flows 3–6 (ingest state): what one telemetry partition knows: windows, last readings, rule state.
 import { err, issue, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
-import type { MinuteAggregate, TelemetryEnvelope, WindowPeak } from '@fieldlink/ports';
-import { closedThroughAt, minuteAggregatesData, minuteWindowEnd, type MinuteAggregatesData, type OpenMinuteWindow } from './minute-aggregates.js';
+import type { TelemetryEnvelope } from '@fieldlink/ports';
+import { closedThroughAt, minuteAggregatesData, minuteWindowEnd, type MinuteAggregatesData } from './minute-aggregates.js';
+import { WindowRows, type MinuteWindow } from './window-rows.js';
 import type { RuleEvaluator, RuleStatePieceSource } from '../rule-evaluator.js';
+
+export { MinuteWindow } from './window-rows.js';
 
 export type Readings = Readonly<Record<string, number>>;
 
@@ -39,85 +42,13 @@ export interface PartitionSnapshot {
 /** What the batches since the last save changed, as stored in a journal entry: the same fields, holding only the changed windows and devices. */
 export type PartitionChanges = PartitionSnapshot;
 
-/**
- * A minute window of one device and reading type. Grown in place within one commit's generation
- * (`changedIn`); the first change in a later generation grows a copy instead, so a commit's cut
- * keeps the values it was taken with while batches go on.
- */
-export class MinuteWindow {
-  // Declared as a double before anything is stored in it, so that V8 keeps it in a box of the
-  // window's own and writes each reading's sum into it: a field that first held a small integer (a
-  // humidity of 45) holds any number as a pointer, and every reading made a new heap number, which
-  // lived as long as the window and was copied by the collector on its way there. (`min`, `max` and
-  // the peak change only when a reading is a new extreme: a box each would cost a window more
-  // memory than the rare heap number they save.)
-  sum = Number.NaN;
-
-  constructor(
-    readonly deviceId: string,
-    readonly readingType: string,
-    readonly windowEnd: number,
-    public count: number,
-    public min: number,
-    public max: number,
-    sum: number,
-    public changedIn: number,
-    /** The event that brought `max` (the first one on a tie): the CFS `crmiotevents` row of the window. */
-    public peakToken: string | undefined = undefined,
-    public peakTime: number | undefined = undefined,
-  ) {
-    this.sum = sum;
-  }
-
-  copyFor(generation: number): MinuteWindow {
-    return new MinuteWindow(
-      this.deviceId,
-      this.readingType,
-      this.windowEnd,
-      this.count,
-      this.min,
-      this.max,
-      this.sum,
-      generation,
-      this.peakToken,
-      this.peakTime,
-    );
-  }
-
-  /**
-   * The stored form, made as a store serialises the window: no copy of every window lives until a
-   * whole state is written. One object per window (commits serialise every changed window); a
-   * member left undefined is not written, as JSON drops it: no peak without its token.
-   */
-  toJSON(): OpenMinuteWindow {
-    return {
-      deviceId: this.deviceId,
-      readingType: this.readingType,
-      windowEnd: this.windowEnd,
-      count: this.count,
-      min: this.min,
-      max: this.max,
-      sum: this.sum,
-      peakToken: this.peakToken,
-      peakTime: this.peakToken === undefined ? undefined : this.peakTime,
-    };
-  }
-
-  /** The window's row, with `peak` (the CFS `crmiotevents` columns) when given: one object either way. */
-  row(peak?: WindowPeak): MinuteAggregate {
-    const { deviceId, readingType, windowEnd, count, min, max } = this;
-    const avg = this.sum / count;
-    return peak === undefined ? { deviceId, readingType, windowEnd, count, min, max, avg } : { deviceId, readingType, windowEnd, count, min, max, avg, peak };
-  }
-}
-
 /** A device as a commit's cut holds it: never changed once cut (the partition changes a copy instead). */
 export interface DeviceAtCut {
   readonly deviceId: string;
   readonly lastActivityTime: number;
   readonly lastReadings: Readings;
-  /** Its minute windows, closed ones not yet let go included. */
-  readonly windows: readonly MinuteWindow[];
+  /** Its minute windows (rows of the partition's `WindowRows`), closed ones not yet let go included. */
+  readonly windows: readonly number[];
 }
 
 /**
@@ -128,7 +59,7 @@ export interface DeviceAtCut {
 class DeviceStatus implements DeviceAtCut {
   lastActivityTime = Number.NEGATIVE_INFINITY;
   lastReadings: Record<string, number> = {};
-  windows: MinuteWindow[] = [];
+  windows: number[] = [];
   /** The generation this device last changed in. */
   changedIn = -1;
   constructor(readonly deviceId: string) {}
@@ -153,7 +84,8 @@ export class CutWindows {
 
   constructor(
     private readonly devices: readonly DeviceAtCut[],
-    private readonly keep: (window: MinuteWindow) => boolean,
+    private readonly rows: WindowRows,
+    private readonly keep: (row: number) => boolean,
   ) {}
 
   /** True when no window is left. */
@@ -161,17 +93,17 @@ export class CutWindows {
     return this.peek() === undefined;
   }
 
-  /** The next `count` windows (fewer at the end). */
+  /** The next `count` windows (fewer at the end), each a value of its own. */
   take(count: number): MinuteWindow[] {
     const taken: MinuteWindow[] = [];
-    for (let w = this.peek(); w !== undefined && taken.length < count; w = this.peek()) {
-      taken.push(w);
+    for (let row = this.peek(); row !== undefined && taken.length < count; row = this.peek()) {
+      taken.push(this.rows.window(row, this.devices[this.device]!.deviceId));
       this.window++;
     }
     return taken;
   }
 
-  private peek(): MinuteWindow | undefined {
+  private peek(): number | undefined {
     const devices = this.devices;
     for (; this.device < devices.length; this.device++, this.window = 0) {
       const windows = devices[this.device]!.windows;
@@ -206,14 +138,20 @@ export interface CommitCut {
   readonly rulePieces: RuleStatePieceSource | undefined;
   /** The evaluator's unsaved changes the cut covers, to forget once it is stored. */
   readonly unsavedRules: unknown;
+  /** The partition's windows, where the rows of the cut's devices are (none of them changes while the cut is written). */
+  readonly rows: WindowRows;
 }
 
 /** The windows changed since the last commit: the aggregate rows a cut writes. */
-export const changedWindows = (cut: CommitCut): CutWindows => new CutWindows(cut.changedDevices, (w) => w.changedIn === cut.generation);
+export const changedWindows = (cut: CommitCut): CutWindows => new CutWindows(cut.changedDevices, cut.rows, (row) => cut.rows.changedIn(row) === cut.generation);
 
 /** The windows a cut stores: for a checkpoint every open window, for an entry the changed ones still open. */
 export const storedWindows = (cut: CommitCut): CutWindows =>
-  new CutWindows(cut.devices, (w) => w.windowEnd > cut.closedThrough && (cut.kind === 'checkpoint' || w.changedIn === cut.generation));
+  new CutWindows(
+    cut.devices,
+    cut.rows,
+    (row) => cut.rows.windowEnd(row) > cut.closedThrough && (cut.kind === 'checkpoint' || cut.rows.changedIn(row) === cut.generation),
+  );
 
 /**
  * What ingest remembers of one telemetry partition: how far it got, the rule state, each device's
@@ -239,6 +177,9 @@ export class PartitionState {
   /** Rule state with every folded batch (what it took in since the last stored commit is its unsaved part). */
   private rules: unknown;
   private readonly devices = new Map<string, DeviceStatus>();
+  private readonly rows = new WindowRows();
+  /** Rows the cut being written holds that the partition replaced by copies: given back once the cut is done. */
+  private superseded: number[] = [];
   /** Devices changed in the current generation (since the last cut). */
   private changed: DeviceStatus[] = [];
   private generation = 0;
@@ -301,7 +242,7 @@ export class PartitionState {
     const open = windowEnd > this.closedThrough;
     let late: string[] | undefined;
     const readings = event.readings;
-    const windows = device.windows;
+    let windows = device.windows;
     for (const readingType in readings) {
       const value = readings[readingType]!;
       device.lastReadings[readingType] = value;
@@ -309,24 +250,22 @@ export class PartitionState {
         (late ??= []).push(readingType);
         continue;
       }
-      const at = indexOfWindow(windows, readingType, windowEnd);
+      const rows = this.rows;
+      const at = rows.indexIn(windows, readingType, windowEnd);
       if (at < 0) {
-        windows.push(new MinuteWindow(device.deviceId, readingType, windowEnd, 1, value, value, value, generation, event.eventToken, event.enqueuedTime));
+        // A new array of the exact length (a window is new once a minute): one that grew by `push` would hold 17.
+        device.windows = windows = windows.concat(rows.add(readingType, windowEnd, value, generation, event.eventToken, event.enqueuedTime));
         continue;
       }
-      let window = windows[at]!;
-      if (window.changedIn !== generation) {
-        if (this.heldByCut(window.changedIn)) windows[at] = window = window.copyFor(generation);
-        else window.changedIn = generation;
+      let row = windows[at]!;
+      const changedIn = rows.changedIn(row);
+      if (changedIn !== generation) {
+        if (this.heldByCut(changedIn)) {
+          this.superseded.push(row);
+          windows[at] = row = rows.copy(row, generation);
+        } else rows.setChangedIn(row, generation);
       }
-      window.count++;
-      if (value < window.min) window.min = value;
-      if (value > window.max) {
-        window.max = value;
-        window.peakToken = event.eventToken;
-        window.peakTime = event.enqueuedTime;
-      }
-      window.sum += value;
+      rows.take(row, value, event.eventToken, event.enqueuedTime);
     }
     this.uncommittedWork = true;
     return late;
@@ -364,6 +303,7 @@ export class PartitionState {
       rules,
       rulePieces,
       unsavedRules,
+      rows: this.rows,
     };
     this.inFlight = { generation, whole: kind === 'checkpoint' };
     this.generation++;
@@ -375,18 +315,25 @@ export class PartitionState {
 
   /** The cut is stored: its rule changes are saved, and windows closed by then are let go. */
   cutStored(cut: CommitCut): void {
-    this.inFlight = undefined;
+    this.cutDone();
     if (cut.unsavedRules !== undefined) this.evaluator.changes?.saved(this.rules, cut.unsavedRules);
     if (cut.closedThrough > this.sweptThrough) {
       const closed = cut.closedThrough;
-      for (const device of this.devices.values()) dropClosed(device.windows, closed);
+      for (const device of this.devices.values()) this.dropClosed(device.windows, closed);
       this.sweptThrough = closed;
     }
   }
 
+  /** No cut holds anything now: the rows it held that were replaced by copies go back. */
+  private cutDone(): void {
+    this.inFlight = undefined;
+    for (const row of this.superseded) this.rows.release(row);
+    this.superseded = [];
+  }
+
   /** The cut could not be stored: what it held counts as changed again, for the next commit. */
   cutFailed(cut: CommitCut): void {
-    this.inFlight = undefined;
+    this.cutDone();
     const generation = this.generation;
     for (const { deviceId } of cut.changedDevices) {
       const device = this.devices.get(deviceId)!;
@@ -394,7 +341,7 @@ export class PartitionState {
         device.changedIn = generation;
         this.changed.push(device);
       }
-      for (const w of device.windows) if (w.changedIn === cut.generation) w.changedIn = generation;
+      for (const row of device.windows) if (this.rows.changedIn(row) === cut.generation) this.rows.setChangedIn(row, generation);
     }
     this.uncommittedWork = true;
   }
@@ -425,19 +372,32 @@ export class PartitionState {
     for (const [deviceId, time] of lastActivity) this.device(deviceId).lastActivityTime = time;
     for (const w of aggregates.windows) {
       const device = this.device(w.deviceId);
-      const window = new MinuteWindow(w.deviceId, w.readingType, w.windowEnd, w.count, w.min, w.max, w.sum, -1, w.peakToken, w.peakTime);
-      const at = indexOfWindow(device.windows, w.readingType, w.windowEnd);
-      if (at >= 0) device.windows[at] = window;
-      else device.windows.push(window);
+      const row = this.rows.addStored(w, -1);
+      const at = this.rows.indexIn(device.windows, w.readingType, w.windowEnd);
+      if (at >= 0) {
+        this.rows.release(device.windows[at]!);
+        device.windows[at] = row;
+      } else device.windows = device.windows.concat(row);
     }
     const closedThrough = aggregates.closedThrough ?? Number.NEGATIVE_INFINITY;
     if (closedThrough > this.closedThrough) {
       this.closedThrough = closedThrough;
-      for (const device of this.devices.values()) dropClosed(device.windows, closedThrough);
+      for (const device of this.devices.values()) this.dropClosed(device.windows, closedThrough);
     }
     this.lastSequence = stored.lastSequence;
     this.latestTime = stored.latestTime;
     return ok(undefined);
+  }
+
+  /** Drops the windows that ended at or before `closed`, in place (a minute's end allocates nothing per device), and gives their rows back. */
+  private dropClosed(windows: number[], closed: number): void {
+    let kept = 0;
+    for (let i = 0; i < windows.length; i++) {
+      const row = windows[i]!;
+      if (this.rows.windowEnd(row) > closed) windows[kept++] = row;
+      else this.rows.release(row);
+    }
+    windows.length = kept;
   }
 
   private device(deviceId: string): DeviceStatus {
@@ -459,21 +419,6 @@ export function recordsIn(stored: PartitionSnapshot | PartitionChanges): number 
 /** The rule state's issues, as paths of the stored blob. */
 const underRules = (issues: readonly ValidationIssue[]): ValidationIssue[] =>
   issues.map((i) => ({ path: i.path === '(root)' ? 'rules' : `rules.${i.path}`, message: i.message }));
-
-/** Drops the windows that ended at or before `closed`, in place: a minute's end allocates nothing per device. */
-function dropClosed(windows: MinuteWindow[], closed: number): void {
-  let kept = 0;
-  for (let i = 0; i < windows.length; i++) if (windows[i]!.windowEnd > closed) windows[kept++] = windows[i]!;
-  windows.length = kept;
-}
-
-function indexOfWindow(windows: readonly MinuteWindow[], readingType: string, windowEnd: number): number {
-  for (let i = 0; i < windows.length; i++) {
-    const w = windows[i]!;
-    if (w.windowEnd === windowEnd && w.readingType === readingType) return i;
-  }
-  return -1;
-}
 
 function lastReadingsOf(stored: unknown): Map<string, Readings> | undefined {
   if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) return undefined;
