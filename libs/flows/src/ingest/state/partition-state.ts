@@ -2,6 +2,7 @@
 import { err, issue, ok, type Result, type TelemetryEvent, type ValidationIssue } from '@fieldlink/domain';
 import type { TelemetryEnvelope } from '@fieldlink/ports';
 import { closedThroughAt, minuteAggregatesData, minuteWindowEnd, type MinuteAggregatesData } from './minute-aggregates.js';
+import { flatCopy } from './flat-copy.js';
 import { WindowRows, type MinuteWindow } from './window-rows.js';
 import type { RuleEvaluator, RuleStatePieceSource } from '../rule-evaluator.js';
 
@@ -403,8 +404,8 @@ export class PartitionState {
   private device(deviceId: string): DeviceStatus {
     let device = this.devices.get(deviceId);
     if (device === undefined) {
-      device = new DeviceStatus(deviceId);
-      this.devices.set(deviceId, device);
+      device = new DeviceStatus(flatCopy(deviceId));
+      this.devices.set(device.deviceId, device);
     }
     return device;
   }

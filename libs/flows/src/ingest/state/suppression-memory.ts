@@ -1,5 +1,6 @@
 // Flows 3–6 (ingest): the CFS suppression memory of the rule state, in typed arrays.
 import { CFS_SUPPRESSION_MS, cfsSuppressionKey, type CfsSuppressionMemory } from '@fieldlink/domain';
+import { flatCopy } from './flat-copy.js';
 
 const NONE = -1;
 const SECOND_MS = 1_000;
@@ -111,7 +112,7 @@ export class SuppressionMemory implements CfsSuppressionMemory {
     if (entry === NONE) {
       entry = this.allocate();
       const head = this.heads.get(deviceId);
-      this.deviceOf[entry] = head === undefined ? deviceId : this.deviceOf[head]!;
+      this.deviceOf[entry] = head === undefined ? flatCopy(deviceId) : this.deviceOf[head]!;
       this.typeOf[entry] = type;
       this.readingOf[entry] = reading;
       this.nextOfDevice[entry] = head ?? NONE;
