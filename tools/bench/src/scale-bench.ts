@@ -7,8 +7,8 @@
  * count what they are given and keep nothing: what is measured is what the ingest itself holds.
  * What is held is the memory after the run (collected) minus the memory before it, beside the target
  * of 1 GB: V8's heap and the array buffers outside it together, as the ingest keeps part of its
- * state in typed arrays (the CFS suppression memory), whose contents V8 keeps outside its heap
- * (`process.memoryUsage().arrayBuffers`); each part is printed too. The node process runs with
+ * state in typed arrays (the CFS suppression memory, the minute windows), whose contents V8 keeps
+ * outside its heap (`process.memoryUsage().arrayBuffers`); each part is printed too. The node process runs with
  * --max-old-space-size=2048, so a run over the target still ends and prints how far over it is.
  * The full ingest then runs again in a process of its own whose heap is limited to 1 GB
  * (`--max-old-space-size=1024`, V8's heap alone): held is what stays, and this run says whether the
