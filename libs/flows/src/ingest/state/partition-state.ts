@@ -244,6 +244,7 @@ export class PartitionState {
     let late: string[] | undefined;
     const readings = event.readings;
     let windows = device.windows;
+    const rows = this.rows;
     for (const readingType in readings) {
       const value = readings[readingType]!;
       device.lastReadings[readingType] = value;
@@ -251,7 +252,6 @@ export class PartitionState {
         (late ??= []).push(readingType);
         continue;
       }
-      const rows = this.rows;
       const at = rows.indexIn(windows, readingType, windowEnd);
       if (at < 0) {
         // A new array of the exact length (a window is new once a minute): one that grew by `push` would hold 17.

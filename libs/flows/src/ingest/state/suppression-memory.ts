@@ -1,6 +1,7 @@
 // Flows 3–6 (ingest): the CFS suppression memory of the rule state, in typed arrays.
 import { CFS_SUPPRESSION_MS, cfsSuppressionKey, type CfsSuppressionMemory } from '@fieldlink/domain';
 import { flatCopy } from './flat-copy.js';
+import { grownFloat64, grownInt32 } from './typed-columns.js';
 
 const NONE = -1;
 const SECOND_MS = 1_000;
@@ -305,18 +306,6 @@ export class SuppressionMemory implements CfsSuppressionMemory {
       else this.secondHeads.set(second, next);
     }
   }
-}
-
-function grownInt32(from: Int32Array, capacity: number): Int32Array {
-  const to = new Int32Array(capacity);
-  to.set(from);
-  return to;
-}
-
-function grownFloat64(from: Float64Array, capacity: number): Float64Array {
-  const to = new Float64Array(capacity);
-  to.set(from);
-  return to;
 }
 
 /**

@@ -1,6 +1,7 @@
 // Flow 5 (ingest state): a partition's minute windows as rows of typed columns.
 import type { MinuteAggregate, WindowPeak } from '@fieldlink/ports';
 import type { OpenMinuteWindow } from './minute-aggregates.js';
+import { grownFloat64, grownInt32 } from './typed-columns.js';
 
 /** No row. */
 const NONE = -1;
@@ -20,16 +21,16 @@ const NONE = -1;
 export class WindowRows {
   private readonly readingTypes: string[] = [];
   private readonly typeIndex = new Map<string, number>();
-  private typeOf = new Int32Array(0);
-  private windowEndOf = new Float64Array(0);
-  private countOf = new Float64Array(0);
-  private minOf = new Float64Array(0);
-  private maxOf = new Float64Array(0);
-  private sumOf = new Float64Array(0);
+  private typeOf: Int32Array = new Int32Array(0);
+  private windowEndOf: Float64Array = new Float64Array(0);
+  private countOf: Float64Array = new Float64Array(0);
+  private minOf: Float64Array = new Float64Array(0);
+  private maxOf: Float64Array = new Float64Array(0);
+  private sumOf: Float64Array = new Float64Array(0);
   /** NaN for a window with no peak (a stored window of an earlier version). */
-  private peakTimeOf = new Float64Array(0);
+  private peakTimeOf: Float64Array = new Float64Array(0);
   /** The generation of the partition the row last changed in; for a free row, the next free one. */
-  private changedInOf = new Int32Array(0);
+  private changedInOf: Int32Array = new Int32Array(0);
   private peakTokenOf: Array<string | undefined> = [];
   private used = 0;
   private free = NONE;
@@ -166,20 +167,15 @@ export class WindowRows {
   }
 
   private grow(capacity: number): void {
-    this.typeOf = grown(this.typeOf, new Int32Array(capacity));
-    this.windowEndOf = grown(this.windowEndOf, new Float64Array(capacity));
-    this.countOf = grown(this.countOf, new Float64Array(capacity));
-    this.minOf = grown(this.minOf, new Float64Array(capacity));
-    this.maxOf = grown(this.maxOf, new Float64Array(capacity));
-    this.sumOf = grown(this.sumOf, new Float64Array(capacity));
-    this.peakTimeOf = grown(this.peakTimeOf, new Float64Array(capacity));
-    this.changedInOf = grown(this.changedInOf, new Int32Array(capacity));
+    this.typeOf = grownInt32(this.typeOf, capacity);
+    this.windowEndOf = grownFloat64(this.windowEndOf, capacity);
+    this.countOf = grownFloat64(this.countOf, capacity);
+    this.minOf = grownFloat64(this.minOf, capacity);
+    this.maxOf = grownFloat64(this.maxOf, capacity);
+    this.sumOf = grownFloat64(this.sumOf, capacity);
+    this.peakTimeOf = grownFloat64(this.peakTimeOf, capacity);
+    this.changedInOf = grownInt32(this.changedInOf, capacity);
   }
-}
-
-function grown<A extends Int32Array | Float64Array>(from: A, to: A): A {
-  to.set(from);
-  return to;
 }
 
 /**
