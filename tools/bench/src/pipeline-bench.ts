@@ -13,7 +13,7 @@
  *      show what time does to it (a stream processor runs for hours).
  *
  * Run: npm run bench:pipeline -w @fieldlink/bench   (or: NX_DAEMON=false npx nx run bench:bench:pipeline); node with
- * --expose-gc (the script passes it) collects the heap between stages; --max-semi-space-size=24 and
+ * --expose-gc (the script passes it) collects the heap between stages; --max-semi-space-size=16 and
  * --initial-old-space-size=256 (the script passes them too) size the heap as the stream processor's scripts do.
  * Options: --devices 10000 --rate 10000 --seconds 10 --alert-share 0.01 --throughput-readings 400000
  *          --commit-interval-ms 1000 --rounds 5 --latency-runs 10 --kept-up-windows 6 --workers 2

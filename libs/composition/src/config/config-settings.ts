@@ -179,7 +179,7 @@ export const SETTINGS: readonly SettingReference[] = [
     path: 'rules.workerSemiSpaceMb',
     kind: 'number',
     description:
-      'semi-space of each of those worker threads\u2019 young generation in MB, 1 to 1024 (V8\u2019s `--max-semi-space-size` for the thread; the main thread takes that flag from the command line, 24 in the stream processor\u2019s scripts)',
+      'semi-space of each of those worker threads\u2019 young generation in MB, 1 to 1024 (V8\u2019s `--max-semi-space-size` for the thread; the main thread takes that flag from the command line, 16 in the stream processor\u2019s scripts)',
     default: '16',
   },
   {

@@ -33,8 +33,8 @@ import {
 
 /**
  * Semi-space of each ingest worker's young generation, in MB, unless told otherwise: V8's own
- * default, set explicitly so that a process started with a larger `--max-semi-space-size` (the
- * stream processor's scripts give 24, for the main thread's pauses) does not pass it on. Full
+ * default, set explicitly so that a process started with another `--max-semi-space-size` does not
+ * pass it on (the stream processor's scripts give the main thread 16 too, for its pauses). Full
  * ingest on workers spent about 15 % more CPU per reading with 64 than with 16 in the pipeline
  * benchmark (docs/performance.md, "Fourth round"). The young generation is three semi-spaces.
  */
