@@ -1,7 +1,7 @@
 // Flows 3–6 (ingest): the CFS suppression memory of the rule state, in typed arrays.
 import { CFS_SUPPRESSION_MS, cfsSuppressionKey, type CfsSuppressionMemory } from '@fieldlink/domain';
 import { flatCopy } from './flat-copy.js';
-import { grownFloat64, grownInt32 } from './typed-columns.js';
+import { grownFloat64, grownInt32, NameCodes } from './typed-columns.js';
 
 const NONE = -1;
 const SECOND_MS = 1_000;
@@ -65,8 +65,7 @@ export class SuppressionEntries {
 export class SuppressionMemory implements CfsSuppressionMemory {
   /** Each device's first entry; its entries are chained through `nextOfDevice`. */
   private readonly heads = new Map<string, number>();
-  private readonly readingTypes: string[] = [];
-  private readonly readingTypeIndex = new Map<string, number>();
+  private readonly readingTypes = new NameCodes();
   /** Entries: the device (the string the map holds, not a copy), reading type, reading, time. */
   private deviceOf: string[] = [];
   private typeOf: Int32Array = new Int32Array(0);
@@ -97,18 +96,14 @@ export class SuppressionMemory implements CfsSuppressionMemory {
   }
 
   lastOver(deviceId: string, readingType: string, reading: number): number | undefined {
-    const type = this.readingTypeIndex.get(readingType);
+    const type = this.readingTypes.find(readingType);
     if (type === undefined) return undefined;
     const entry = this.find(deviceId, type, reading);
     return entry === NONE ? undefined : this.timeOf[entry];
   }
 
   rememberOver(deviceId: string, readingType: string, reading: number, time: number): void {
-    let type = this.readingTypeIndex.get(readingType);
-    if (type === undefined) {
-      type = this.readingTypes.push(readingType) - 1;
-      this.readingTypeIndex.set(readingType, type);
-    }
+    const type = this.readingTypes.codeOf(readingType);
     let entry = this.find(deviceId, type, reading);
     if (entry === NONE) {
       entry = this.allocate();
@@ -133,7 +128,7 @@ export class SuppressionMemory implements CfsSuppressionMemory {
   }
 
   forget(deviceId: string, readingType: string, reading: number): void {
-    const type = this.readingTypeIndex.get(readingType);
+    const type = this.readingTypes.find(readingType);
     const entry = type === undefined ? NONE : this.find(deviceId, type, reading);
     if (entry !== NONE) this.remove(entry);
   }
@@ -156,7 +151,7 @@ export class SuppressionMemory implements CfsSuppressionMemory {
   /** The keys whose time is at least the suppression window before `now`, with their time. */
   *expired(now: number): Generator<{ deviceId: string; readingType: string; reading: number }> {
     for (const entry of this.expiredBy(now))
-      yield { deviceId: this.deviceOf[entry]!, readingType: this.readingTypes[this.typeOf[entry]!]!, reading: this.readingOf[entry]! };
+      yield { deviceId: this.deviceOf[entry]!, readingType: this.readingTypes.nameOf(this.typeOf[entry]!), reading: this.readingOf[entry]! };
   }
 
   /** Every key (`cfsSuppressionKey`) with its time. */
@@ -187,7 +182,7 @@ export class SuppressionMemory implements CfsSuppressionMemory {
         count++;
       }
     }
-    return new SuppressionEntries(count, devices, types, readings, times, this.readingTypes.slice());
+    return new SuppressionEntries(count, devices, types, readings, times, this.readingTypes.all());
   }
 
   /** What changed since the changes were last taken and saved, as JSON data; taken again until `saved`. */
@@ -241,7 +236,7 @@ export class SuppressionMemory implements CfsSuppressionMemory {
   }
 
   private keyOf(entry: number): string {
-    return cfsSuppressionKey(this.deviceOf[entry]!, this.readingTypes[this.typeOf[entry]!]!, this.readingOf[entry]!);
+    return cfsSuppressionKey(this.deviceOf[entry]!, this.readingTypes.nameOf(this.typeOf[entry]!), this.readingOf[entry]!);
   }
 
   private remove(entry: number): void {

@@ -1,7 +1,7 @@
 // Flow 5 (ingest state): a partition's minute windows as rows of typed columns.
 import type { MinuteAggregate, WindowPeak } from '@fieldlink/ports';
 import type { OpenMinuteWindow } from './minute-aggregates.js';
-import { grownFloat64, grownInt32 } from './typed-columns.js';
+import { grownFloat64, grownInt32, NameCodes } from './typed-columns.js';
 
 /** No row. */
 const NONE = -1;
@@ -19,8 +19,7 @@ const NONE = -1;
  * `free` and is used again by the next window; nothing reads a freed row.
  */
 export class WindowRows {
-  private readonly readingTypes: string[] = [];
-  private readonly typeIndex = new Map<string, number>();
+  private readonly readingTypes = new NameCodes();
   private typeOf: Int32Array = new Int32Array(0);
   private windowEndOf: Float64Array = new Float64Array(0);
   private countOf: Float64Array = new Float64Array(0);
@@ -44,7 +43,7 @@ export class WindowRows {
   /** A new window holding one reading. */
   add(readingType: string, windowEnd: number, value: number, generation: number, peakToken: string, peakTime: number): number {
     const row = this.allocate();
-    this.typeOf[row] = this.typeOfName(readingType);
+    this.typeOf[row] = this.readingTypes.codeOf(readingType);
     this.windowEndOf[row] = windowEnd;
     this.countOf[row] = 1;
     this.minOf[row] = value;
@@ -59,7 +58,7 @@ export class WindowRows {
   /** A window as stored (a checkpoint's or journal entry's), changed in `generation`. */
   addStored(w: OpenMinuteWindow, generation: number): number {
     const row = this.allocate();
-    this.typeOf[row] = this.typeOfName(w.readingType);
+    this.typeOf[row] = this.readingTypes.codeOf(w.readingType);
     this.windowEndOf[row] = w.windowEnd;
     this.countOf[row] = w.count;
     this.minOf[row] = w.min;
@@ -100,7 +99,7 @@ export class WindowRows {
 
   /** Where among `rows` (a device's) the window of `readingType` ending at `windowEnd` is; -1 when none is. */
   indexIn(rows: readonly number[], readingType: string, windowEnd: number): number {
-    const type = this.typeIndex.get(readingType);
+    const type = this.readingTypes.find(readingType);
     if (type === undefined) return NONE;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i]!;
@@ -127,7 +126,7 @@ export class WindowRows {
     const peakTime = this.peakTimeOf[row]!;
     return new MinuteWindow(
       deviceId,
-      this.readingTypes[this.typeOf[row]!]!,
+      this.readingTypes.nameOf(this.typeOf[row]!),
       this.windowEndOf[row]!,
       this.countOf[row]!,
       this.minOf[row]!,
@@ -144,15 +143,6 @@ export class WindowRows {
     this.changedInOf[row] = this.free;
     this.free = row;
     this.live--;
-  }
-
-  private typeOfName(readingType: string): number {
-    let type = this.typeIndex.get(readingType);
-    if (type === undefined) {
-      type = this.readingTypes.push(readingType) - 1;
-      this.typeIndex.set(readingType, type);
-    }
-    return type;
   }
 
   private allocate(): number {
