@@ -13,8 +13,9 @@
  *      show what time does to it (a stream processor runs for hours).
  *
  * Run: npm run bench:pipeline -w @fieldlink/bench   (or: NX_DAEMON=false npx nx run bench:bench:pipeline); node with
- * --expose-gc (the script passes it) collects the heap between stages; --max-semi-space-size=16 and
- * --initial-old-space-size=256 (the script passes them too) size the heap as the stream processor's scripts do.
+ * --expose-gc (the script passes it) collects the heap between stages; --max-semi-space-size=16,
+ * --initial-old-space-size=256 and --v8-pool-size=0 (the script passes them too) size the heap and V8's
+ * threads as the stream processor's scripts do; the table's heading names them.
  * Options: --devices 10000 --rate 10000 --seconds 10 --alert-share 0.01 --throughput-readings 400000
  *          --commit-interval-ms 1000 --rounds 5 --latency-runs 10 --kept-up-windows 6 --workers 2
  *          --only throughput|workers|latency
@@ -757,8 +758,10 @@ rows.push([
 
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));
+// The flags that size the heap and V8's threads, which move the latency's tail (docs/performance.md, "Nineteenth round").
+const heapFlags = process.execArgv.filter((a) => /^--(max-semi-space-size|initial-old-space-size|max-old-space-size|v8-pool-size)=/.test(a));
 console.log(
-  `Fieldlink in-process pipeline (node ${process.version}${alertsInRulesRun === 0 ? '' : `, ${fmt(alertsInRulesRun)} alerts in the rules throughput run`})\n`,
+  `Fieldlink in-process pipeline (node ${process.version}${heapFlags.length === 0 ? '' : ` ${heapFlags.join(' ')}`}${alertsInRulesRun === 0 ? '' : `, ${fmt(alertsInRulesRun)} alerts in the rules throughput run`})\n`,
 );
 console.log(`${'measure'.padEnd(w0)}  ${'figure'.padStart(w1)}  target`);
 console.log(`${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ------`);
