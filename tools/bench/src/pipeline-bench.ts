@@ -729,6 +729,7 @@ if (ONLY === 'latency') {
       '',
     ],
     [`full pipeline: longest event loop delay of each run, ms`, fullRuns.map((l) => l.stalls.loopDelayMaxMs.toFixed(1)).join(' '), ''],
+    [`full pipeline: mark-compacts (full collections) of each run`, fullRuns.map((l) => String(l.stalls.majorGcs)).join(' '), ''],
     [
       'full pipeline: runs with p99 < 3 ms',
       `${fullRuns.filter((l) => l.p99 < 3).length} of ${LATENCY_RUNS}`,
