@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,8 +84,12 @@ describe('a production install (npm ci --omit=dev) of the built workspace', () =
   });
 
   it('npm start runs fieldlink up (the durable default) from the build, until Ctrl-C', async () => {
+    // The start script's own command line (its node flags included), with what `npm start -- …` would add after it.
+    const start = (JSON.parse(readFileSync(join(copy, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start.split(' ');
+    expect(start[0]).toBe('node');
+    expect(start.slice(-2)).toEqual(['apps/cli/bin/fieldlink.mjs', 'up']);
     const { code, out } = await runUntil(
-      ['apps/cli/bin/fieldlink.mjs', 'up', '--data-dir', join(copy, '.fieldlink'), '--devices', '2', '--interval', '200', '--no-web'],
+      [...start.slice(1), '--data-dir', join(copy, '.fieldlink'), '--devices', '2', '--interval', '200', '--no-web'],
       /fieldlink\.up\b/,
       'SIGINT',
     );
