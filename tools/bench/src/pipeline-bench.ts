@@ -342,7 +342,8 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * message per batch), warmed up by a pass each, then alternated in `ROUNDS` rounds as the workers
  * are. Worker threads can pass it only by what the main thread takes off them (the stores' work):
  * where it stays well under 1.7, so does any way of running partitions on threads
- * (docs/performance.md, "Thirteenth round").
+ * (docs/performance.md, "Thirteenth round"). Neither these threads nor the ingest workers are
+ * made to collect their heaps between passes ("Twenty-first round").
  */
 async function independentCeiling(threads: number) {
   // Worker threads of Node 20 do not take the parent's `--import tsx`: the ingest workers' starter
@@ -383,24 +384,30 @@ async function independentCeiling(threads: number) {
           }),
       ),
     );
-  /** One pass of a group: readings/s from the word go to the last answer. */
-  const pass = async (group: readonly Worker[]): Promise<number> => {
+  /** One pass of a group: readings/s from the word go to the last answer, and the cores the process kept busy meanwhile. */
+  const pass = async (group: readonly Worker[]): Promise<{ perSecond: number; coresBusy: number }> => {
     await told(group, 'prepare');
     const t = performance.now();
+    const cpuBefore = process.cpuUsage();
     const answers = (await told(group, 'go')) as IndependentPass[];
-    return rate(
-      answers.reduce((n, a) => n + a.count, 0),
-      performance.now() - t,
-    );
+    const cpu = process.cpuUsage(cpuBefore);
+    const ms = performance.now() - t;
+    return {
+      perSecond: rate(
+        answers.reduce((n, a) => n + a.count, 0),
+        ms,
+      ),
+      coresBusy: (cpu.user + cpu.system) / 1000 / ms,
+    };
   };
   try {
     await pass(one);
     await pass(many);
-    const rounds: Array<{ one: number; many: number; ratio: number }> = [];
+    const rounds: Array<{ one: number; many: number; ratio: number; coresBusy: [number, number] }> = [];
     for (let round = 0; round < ROUNDS; round++) {
       const a = await pass(one);
       const b = await pass(many);
-      rounds.push({ one: a, many: b, ratio: b / a });
+      rounds.push({ one: a.perSecond, many: b.perSecond, ratio: b.perSecond / a.perSecond, coresBusy: [a.coresBusy, b.coresBusy] });
     }
     const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!;
     return { ...median, ratios: rounds.map((r) => r.ratio) };
@@ -672,6 +679,11 @@ if (ONLY === 'workers') {
     [
       `ceiling: ${WORKERS} threads / 1 thread (median of ${ROUNDS}; rounds ${ceiling.ratios.map((r) => r.toFixed(3)).join(', ')})`,
       ceiling.ratio.toFixed(3),
+      '',
+    ],
+    [
+      `ceiling: cores kept busy (CPU time / wall time; 1 thread, ${WORKERS} threads; the median round)`,
+      ceiling.coresBusy.map((c) => c.toFixed(2)).join(', '),
       '',
     ],
     [`${WORKERS} workers / 1 worker, as a share of that ceiling`, (ratio / ceiling.ratio).toFixed(2), ''],
