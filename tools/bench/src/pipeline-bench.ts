@@ -320,19 +320,38 @@ async function workersRun(threads: number, envelopes: readonly TelemetryEnvelope
 async function workersAgainstOne(threads: number, envelopes: readonly TelemetryEnvelope[][]) {
   const one = await workersRun(1, envelopes);
   const many = await workersRun(threads, envelopes);
-  const rounds: Array<{ one: WorkersPass; many: WorkersPass; ratio: number }> = [];
+  const count = envelopes.reduce((n, b) => n + b.length, 0);
+  // The same full ingest with no worker at all (`rules.workers` 0), warmed up as the workers are.
+  const onMainThread = async (byPartition: ReadonlyMap<string, TelemetryEnvelope[][]>): Promise<number> => {
+    const { ingest, alertsQueue } = ingestOf('full', COMMIT_INTERVAL_MS);
+    const t = performance.now();
+    await handOver(ingest, byPartition);
+    await ingest.flush();
+    const ms = performance.now() - t;
+    void alertsQueue.close();
+    return rate(count, ms);
+  };
+  await onMainThread(partitionBatches(relabelled(envelopes, 'warm-up'), BATCH));
+  const rounds: Array<{ one: WorkersPass; many: WorkersPass; ratio: number; mainThread: number }> = [];
   for (let round = 0; round < ROUNDS; round++) {
     const byPartition = partitionBatches(relabelled(envelopes, `round-${round}`), BATCH);
     collect();
     const a = await one.measure(byPartition);
     collect();
     const b = await many.measure(byPartition);
-    rounds.push({ one: a, many: b, ratio: b.perSecond / a.perSecond });
+    collect();
+    const mainThread = await onMainThread(byPartition);
+    rounds.push({ one: a, many: b, ratio: b.perSecond / a.perSecond, mainThread });
   }
   await one.close();
   await many.close();
   const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!;
-  return { ...median, ratios: rounds.map((r) => r.ratio) };
+  const againstMain = rounds.map((r) => r.many.perSecond / r.mainThread);
+  return {
+    ...median,
+    ratios: rounds.map((r) => r.ratio),
+    againstMain: { ratio: [...againstMain].sort((x, y) => x - y)[Math.floor(rounds.length / 2)]!, ratios: againstMain },
+  };
 }
 
 /**
@@ -632,8 +651,8 @@ if (ONLY === 'throughput') {
 }
 if (ONLY === 'workers') {
   const envelopes = batchesOf(THROUGHPUT_READINGS);
-  await stage(`full ingest on 1 and on ${WORKERS} workers, ${ROUNDS} rounds`);
-  const { one, many, ratio, ratios } = await workersAgainstOne(WORKERS, envelopes);
+  await stage(`full ingest on 1 and on ${WORKERS} workers and on the main thread alone, ${ROUNDS} rounds`);
+  const { one, many, ratio, ratios, mainThread, againstMain } = await workersAgainstOne(WORKERS, envelopes);
   await stage(`the ceiling: full ingest on 1 and on ${WORKERS} threads that share nothing, ${ROUNDS} rounds`);
   const ceiling = await independentCeiling(WORKERS);
   rows.push(
@@ -643,6 +662,12 @@ if (ONLY === 'workers') {
       `${WORKERS} workers / 1 worker (${cpus().length} cores; median of ${ROUNDS}; rounds ${ratios.map((r) => r.toFixed(3)).join(', ')})`,
       ratio.toFixed(3),
       WORKERS === 2 ? '>= 1.7' : '',
+    ],
+    [`full ingest on the main thread alone, no worker (rules.workers 0), readings/s (the same round)`, fmt(mainThread), ''],
+    [
+      `${WORKERS} workers / the main thread alone (median of ${ROUNDS}; rounds ${againstMain.ratios.map((r) => r.toFixed(3)).join(', ')})`,
+      againstMain.ratio.toFixed(3),
+      '',
     ],
     [
       `messages between threads per batch of ${BATCH} (both ways, commits included; 1 worker, ${WORKERS} workers)`,
