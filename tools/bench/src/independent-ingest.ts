@@ -45,9 +45,10 @@ for (let pass = 0; ; pass++) {
   const byPartition = partitionBatches(relabelled(batches, `pass-${pass}`), settings.batch);
   const { ingest, alertsQueue } = ingestOf('full', settings.commitIntervalMs);
   // No forced collection here, as the ingest workers have none: one throws the thread's optimized
-  // code away (V8 holds what it depends on weakly), and the pass compiles it again on V8's one
-  // background thread, which every thread of the process shares (docs/performance.md, "Twenty-first
-  // round"). With one, two such threads ran at 0.9 to 1.3 of one; without, 1.3 to 1.96.
+  // code away (V8 holds what it depends on weakly), and the pass compiles it again on V8's
+  // background threads, which every thread of the process shares (one on two cores with
+  // --v8-pool-size=0; docs/performance.md, "Twenty-first round"). With one, two such threads ran at
+  // 1.08 to 1.14 of one (medians of runs); without, 1.48 to 1.96.
   port.postMessage('ready');
   if ((await nextMessage()) !== 'go') break;
   const t = performance.now();

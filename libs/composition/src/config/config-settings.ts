@@ -172,7 +172,7 @@ export const SETTINGS: readonly SettingReference[] = [
     path: 'rules.workers',
     kind: 'number',
     description:
-      'worker threads the stream processor runs its telemetry partitions on, each partition on one of them (0: all on the main thread; at most the partitions are used)',
+      'worker threads the stream processor runs its telemetry partitions on, each partition on one of them (0: all on the main thread; at most the partitions are used; they can pay for themselves only where ingesting a reading costs more than handing it to a worker costs both threads: with the CFS rule, two workers on two cores ingested about 0.8 of none, docs/performance.md)',
     default: '0',
   },
   {
