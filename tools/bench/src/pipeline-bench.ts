@@ -125,6 +125,11 @@ function parseOnly(envelopes: ReadonlyArray<ReadonlyArray<{ readonly body: Uint8
   return rate(count, ms);
 }
 
+/** The middle item of `items` ordered by `key` (the upper of the two middles of an even count): each stage's median round or run. */
+function medianBy<T>(items: readonly T[], key: (item: T) => number): T {
+  return [...items].sort((a, b) => key(a) - key(b))[Math.floor(items.length / 2)]!;
+}
+
 /**
  * A measured rate beside the `JSON.parse` baseline over the same bodies, in `ROUNDS` rounds that
  * alternate the two, each from a collected heap: the ratio of each round, and the round with the
@@ -150,8 +155,7 @@ async function pairedWithBaseline(bodies: ReadonlyArray<ReadonlyArray<{ readonly
     rounds.push({ perSecond, parsePerSecond, ratio: perSecond / parsePerSecond });
   }
   const ratios = rounds.map((r) => r.ratio);
-  const median = [...rounds].sort((a, b) => a.ratio - b.ratio)[Math.floor(rounds.length / 2)]!;
-  return { ...median, ratios };
+  return { ...medianBy(rounds, (r) => r.ratio), ratios };
 }
 
 async function throughputThroughIngest(mode: IngestMode, readings: number): Promise<Paired & { alerts: number }> {
@@ -345,12 +349,11 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
   }
   await one.close();
   await many.close();
-  const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!;
   const againstMain = rounds.map((r) => r.many.perSecond / r.mainThread);
   return {
-    ...median,
+    ...medianBy(rounds, (r) => r.ratio),
     ratios: rounds.map((r) => r.ratio),
-    againstMain: { ratio: [...againstMain].sort((x, y) => x - y)[Math.floor(rounds.length / 2)]!, ratios: againstMain },
+    againstMain: { ratio: medianBy(againstMain, (r) => r), ratios: againstMain },
   };
 }
 
@@ -428,8 +431,7 @@ async function independentCeiling(threads: number) {
       const b = await pass(many);
       rounds.push({ one: a.perSecond, many: b.perSecond, ratio: b.perSecond / a.perSecond, coresBusy: [a.coresBusy, b.coresBusy] });
     }
-    const median = [...rounds].sort((x, y) => x.ratio - y.ratio)[Math.floor(rounds.length / 2)]!;
-    return { ...median, ratios: rounds.map((r) => r.ratio) };
+    return { ...medianBy(rounds, (r) => r.ratio), ratios: rounds.map((r) => r.ratio) };
   } finally {
     await Promise.all([...one, ...many].map((worker) => worker.terminate()));
   }
@@ -744,7 +746,7 @@ if (ONLY === 'latency') {
     ],
   ];
   rows.push(...latencyRows('rules pipeline', latency));
-  const median = [...fullRuns].sort((a, b) => a.p99 - b.p99)[Math.floor(fullRuns.length / 2)]!;
+  const median = medianBy(fullRuns, (run) => run.p99);
   rows.push(...latencyRows(`full pipeline (the run of median p99)`, median));
   rows.push(
     [
