@@ -51,6 +51,16 @@ export interface TelemetrySubscribeOptions {
    * interval). A new subscription then resumes after the last mark and reads again what follows.
    */
   readonly checkpoints?: 'after-each-batch' | 'by-handler';
+  /**
+   * The partition ids this subscription reads (all of the hub's when not given), so that several
+   * readers of one consumer group (worker threads of one process, say) can each own some of the
+   * partitions; nothing balances them, the caller splits them. Each must be one of the hub's
+   * partition ids, else `subscribe` rejects with a RangeError naming the unknown id and the hub's
+   * ids; an empty list is a RangeError too. The subscription's `partitions()` lists only these.
+   * Two subscriptions of one consumer group on disjoint partitions read side by side, each from
+   * the group's checkpoints of its partitions (its marks move only its partitions' checkpoints).
+   */
+  readonly partitions?: readonly string[];
 }
 
 export interface TelemetrySubscription {

@@ -6,7 +6,9 @@ import {
   type EventPosition,
   type PartitionContext,
   type ReceivedEventData,
+  type SubscribeOptions,
   type Subscription,
+  type SubscriptionEventHandlers,
 } from '@azure/event-hubs';
 import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import type { TokenCredential } from '@azure/identity';
@@ -66,7 +68,10 @@ const DEVICE_ID = 'iothub-connection-device-id';
  * (`partition.checkpoint`), which also works after the subscription closed. A failed batch is
  * handed over again as it was, until it succeeds or the partition is closed here (then its next
  * owner reads on from the checkpoint). A partition without a checkpoint starts after what it held
- * when `subscribe` was called.
+ * when `subscribe` was called. With `partitions`, the subscription reads only those, a receiver
+ * each (the SDK's per-partition `subscribe`), from the same checkpoints, and claims no ownership:
+ * the subscribers of a group that split the partitions this way do so between themselves, and do
+ * not share the group with load-balanced subscribers.
  */
 export class EventHubsTelemetryIntake implements TelemetryIntakePort {
   private readonly secrets: string[];
@@ -93,7 +98,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
       try {
         return await this.subscribeOnce(consumerGroup, handler, options);
       } catch (error) {
-        if (error instanceof ConsumerGroupNotFoundError) throw error;
+        if (error instanceof ConsumerGroupNotFoundError || error instanceof UnknownPartitionsError) throw error;
         const failed = scrubbed(`Subscribing to telemetry with consumer group '${consumerGroup}' failed`, error, this.secrets);
         if (!mayPass(error) || attempt + 1 >= attempts) throw failed;
         const retryInMs = backoffDelay(backoff, attempt, this.options.random ?? Math.random);
@@ -107,7 +112,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
     let client: EventHubConsumerClient;
     /** The client once made, to close when the set-up fails after it. */
     let made: EventHubConsumerClient | undefined;
-    let subscription: Subscription;
+    let subscriptions: Subscription[];
     let closing = false;
     let held: () => TelemetryPartitionContext[] = () => [];
     const inFlight = new InFlight();
@@ -134,7 +139,9 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
             : new EventHubConsumerClient(consumerGroup, auth.connectionString, checkpointStore, clientOptions)
           : new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, checkpointStore, clientOptions);
       made = client;
-      const startPosition = await startAfterCurrentEnd(client);
+      const hubIds = await client.getPartitionIds();
+      const ids = chosenPartitions(options.partitions, hubIds);
+      const startPosition = await startAfterCurrentEnd(client, ids ?? hubIds);
       // The probe reads without an owner level, from a client of its own: a receiver of this
       // client would carry owner level 0 (it has a checkpoint store) and take the partition from
       // the instance reading it.
@@ -181,33 +188,36 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
         }
         if (!byHandler) await partition.checkpoint(batch[batch.length - 1]!);
       };
-      subscription = client.subscribe(
-        {
-          processInitialize: async (context) => marks.opened(context),
-          processClose: async (_reason, context) => marks.closed(context),
-          processEvents: async (events, context) => {
-            if (events.length === 0) return;
-            // close() waits for batches in hand, so what was handled is checkpointed before the partition's next owner reads on.
-            const done = inFlight.begin();
-            try {
-              await handOver(events, context);
-            } finally {
-              done();
-            }
-          },
-          processError: async (error, context) => {
-            log.warn('telemetry-intake.error', { partitionId: context.partitionId, consumerGroup, error: scrubbed('Event Hubs', error, this.secrets).message });
-          },
+      const handlers: SubscriptionEventHandlers = {
+        processInitialize: async (context) => marks.opened(context),
+        processClose: async (_reason, context) => marks.closed(context),
+        processEvents: async (events, context) => {
+          if (events.length === 0) return;
+          // close() waits for batches in hand, so what was handled is checkpointed before the partition's next owner reads on.
+          const done = inFlight.begin();
+          try {
+            await handOver(events, context);
+          } finally {
+            done();
+          }
         },
-        {
-          startPosition,
-          skipParsingBodyAsJson: true,
-          // The partition's newest event with every receive: telemetry ingest's watermark tells from it whether it has caught up.
-          trackLastEnqueuedEventProperties: true,
-          maxBatchSize: this.options.maxBatchSize ?? 100,
-          maxWaitTimeInSeconds: this.options.maxWaitTimeInSeconds ?? 1,
+        processError: async (error, context) => {
+          log.warn('telemetry-intake.error', { partitionId: context.partitionId, consumerGroup, error: scrubbed('Event Hubs', error, this.secrets).message });
         },
-      );
+      };
+      const subscribeOptions: SubscribeOptions = {
+        startPosition,
+        skipParsingBodyAsJson: true,
+        // The partition's newest event with every receive: telemetry ingest's watermark tells from it whether it has caught up.
+        trackLastEnqueuedEventProperties: true,
+        maxBatchSize: this.options.maxBatchSize ?? 100,
+        maxWaitTimeInSeconds: this.options.maxWaitTimeInSeconds ?? 1,
+      };
+      // Every partition, shared with the group's other instances by the load balancer; or only
+      // the partitions asked for, a receiver each, claiming no ownership (the caller splits the
+      // partitions). Either way a partition starts from the group's checkpoint in the store, else
+      // from `startPosition`, and its marks go to the store.
+      subscriptions = ids === undefined ? [client.subscribe(handlers, subscribeOptions)] : ids.map((id) => client.subscribe(id, handlers, subscribeOptions));
     } catch (error) {
       // What failed goes to `subscribe` as it came, to be judged and scrubbed there.
       await made?.close().catch(() => undefined);
@@ -216,7 +226,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
     return {
       close: async () => {
         closing = true;
-        await subscription.close();
+        await Promise.all(subscriptions.map((subscription) => subscription.close()));
         await inFlight.settled();
         await client.close();
       },
@@ -372,13 +382,31 @@ export class ConsumerGroupNotFoundError extends AzureAdapterError {
   }
 }
 
-async function startAfterCurrentEnd(client: EventHubConsumerClient): Promise<Record<string, EventPosition>> {
+async function startAfterCurrentEnd(client: EventHubConsumerClient, partitionIds: readonly string[]): Promise<Record<string, EventPosition>> {
   const positions: Record<string, EventPosition> = {};
-  for (const id of await client.getPartitionIds()) {
+  for (const id of partitionIds) {
     const properties = await client.getPartitionProperties(id);
     positions[id] = properties.isEmpty ? earliestEventPosition : { sequenceNumber: properties.lastEnqueuedSequenceNumber, isInclusive: false };
   }
   return positions;
+}
+
+/**
+ * The partitions a subscription asked for (each once, in the order given), checked against the
+ * hub's; undefined when it did not ask, for every partition.
+ */
+function chosenPartitions(partitions: readonly string[] | undefined, hubIds: readonly string[]): string[] | undefined {
+  if (partitions === undefined) return undefined;
+  if (partitions.length === 0)
+    throw new UnknownPartitionsError(`partitions must name at least one of the hub's partitions (${hubIds.join(', ')}); leave it out to read them all.`);
+  const unknown = partitions.find((id) => !hubIds.includes(id));
+  if (unknown !== undefined) throw new UnknownPartitionsError(`The hub has no partition "${unknown}"; its partitions are ${hubIds.join(', ')}.`);
+  return [...new Set(partitions)];
+}
+
+/** `partitions` names a partition the hub does not have, or none: the caller's mistake, not tried again. */
+class UnknownPartitionsError extends RangeError {
+  override readonly name = 'RangeError';
 }
 
 function toEnvelope(event: ReceivedEventData, partitionId: string): TelemetryEnvelope {

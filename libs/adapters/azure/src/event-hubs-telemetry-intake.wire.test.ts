@@ -163,6 +163,42 @@ describe('EventHubsTelemetryIntake, a consumer group the hub does not have', () 
   });
 });
 
+describe('EventHubsTelemetryIntake, partitions the hub does not have', () => {
+  it("fails to subscribe at once with a RangeError naming the partition and the hub's partitions, instead of retrying", async () => {
+    const hubName = `hub-${randomUUID().slice(0, 8)}`;
+    standin.createHub(hubName, { partitionCount: 2, consumerGroups: ['rulescg'] });
+    let tries = 0;
+    const intake = new EventHubsTelemetryIntake({
+      auth: { connectionString: standin.connectionString(hubName) },
+      checkpoints: { auth: { connectionString: azurite.connectionString }, containerName: `checkpoints-${hubName}` },
+      retryDelayMs: 10,
+      log: { info: () => undefined, error: () => undefined, warn: (event) => void (event === 'telemetry-intake.subscribe-failed' && tries++) },
+    });
+    const failed = await intake
+      .subscribe('rulescg', async () => undefined, { partitions: ['1', '2'] })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(failed).toBeInstanceOf(RangeError);
+    expect((failed as Error).message).toBe('The hub has no partition "2"; its partitions are 0, 1.');
+    expect(tries).toBe(0);
+    // The partitions it has subscribe.
+    const received: TelemetryEnvelope[] = [];
+    const subscription = closedAtEnd(await intake.subscribe('rulescg', async (batch) => void received.push(...batch), { partitions: ['1', '0'] }));
+    await expect
+      .poll(
+        () =>
+          subscription
+            .partitions?.()
+            .map((p) => p.partitionId)
+            .sort(),
+        { timeout: 10_000 },
+      )
+      .toEqual(['0', '1']);
+  });
+});
+
 describe('EventHubsTelemetryIntake, a connection dropped while it subscribes', () => {
   it('sets up again with back-off and subscribes once the hub answers, logging each failed try', async () => {
     const hubName = `hub-${randomUUID().slice(0, 8)}`;

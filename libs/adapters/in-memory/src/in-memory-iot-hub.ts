@@ -53,7 +53,8 @@ interface Partition {
  *   partitions by device (so one device's messages stay in order), and each consumer group reads
  *   every partition from its own checkpoint, kept across subscriptions: advanced when a batch
  *   succeeds, or with `checkpoints: 'by-handler'` only as far as the handler marks; a failed batch
- *   is handed again as it was, never rewinding to the checkpoint;
+ *   is handed again as it was, never rewinding to the checkpoint. Subscribers of one group may
+ *   split the partitions between them with `partitions` (nothing balances them automatically);
  * - the identity registry and twins (`DeviceRegistryPort`, also as `registry`);
  * - cloud-to-device with feedback (`cloudToDevice`);
  * - the device side (`DeviceClientPort`): registered, enabled devices connect, send telemetry,
@@ -119,6 +120,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
   }
 
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
+    const read = this.chosenPartitions(options.partitions);
     // A new consumer group starts at the end of the stream; a known one resumes from its checkpoints.
     let checkpoints = this.checkpoints.get(consumerGroup);
     if (checkpoints === undefined) {
@@ -132,7 +134,10 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     const delivered = [...marks];
     // A failed batch, handed again as it was before anything after it.
     const failed: (readonly TelemetryEnvelope[] | undefined)[] = this.partitions.map(() => undefined);
-    const contexts = this.partitions.map((partition) => this.partitionContext(partition, marks));
+    // Indexed by partition number, over every partition of the hub; only those in `read` are read.
+    const contexts: (TelemetryPartitionContext | undefined)[] = this.partitions.map(() => undefined);
+    for (const partition of read) contexts[Number(partition.id)] = this.partitionContext(partition, marks);
+    const held = read.map((partition) => contexts[Number(partition.id)]!);
     let closed = false;
     let running: Promise<void> | undefined;
     let again = false;
@@ -140,7 +145,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     const pump = async (): Promise<void> => {
       while (again && !closed) {
         again = false;
-        for (const partition of this.partitions) {
+        for (const partition of read) {
           const i = Number(partition.id);
           while (!closed) {
             const batch = failed[i] ?? partition.log.read(delivered[i]!, this.maxBatchSize, partition.id);
@@ -188,8 +193,22 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         this.listeners.delete(listener);
         await running;
       },
-      partitions: () => (closed ? [] : contexts),
+      partitions: () => (closed ? [] : held),
     };
+  }
+
+  /**
+   * The partitions a subscription reads: all of the hub's, or those `partitions` names (in the
+   * order given, each once). An id the hub does not have, or an empty list, is a RangeError.
+   */
+  private chosenPartitions(partitions: readonly string[] | undefined): Partition[] {
+    if (partitions === undefined) return this.partitions;
+    const hubIds = this.partitions.map((p) => p.id);
+    if (partitions.length === 0)
+      throw new RangeError(`partitions must name at least one of the hub's partitions (${hubIds.join(', ')}); leave it out to read them all.`);
+    const unknown = partitions.find((id) => !hubIds.includes(id));
+    if (unknown !== undefined) throw new RangeError(`The hub has no partition "${unknown}"; its partitions are ${hubIds.join(', ')}.`);
+    return [...new Set(partitions)].map((id) => this.partitions[Number(id)]!);
   }
 
   /** Marks move the consumer group's checkpoint of the partition forward only; they work after the subscription closed too. */

@@ -190,7 +190,8 @@ function mergePatch(target: Json, patch: Json): Record<string, unknown> {
  * - the device side: connect as a registered, enabled device, send, receive, report properties.
  * Other processes' writes are found by polling every `pollIntervalMs` (50 ms by default); writes of
  * this process wake its readers at once. Each write is one `BEGIN IMMEDIATE` transaction.
- * One subscriber per consumer group at a time: partitions are not balanced between processes.
+ * Subscribers of one consumer group may split the partitions between them with `partitions`
+ * (each reads and checkpoints only its own); nothing balances them automatically.
  */
 export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, DeviceRegistryPort, DeviceClientPort {
   readonly cloudToDevice: SqliteCloudToDevice;
@@ -311,6 +312,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
 
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
     this.assertOpen();
+    const ids = chosenPartitions(options.partitions, this.partitionCount);
     // A new consumer group starts at the end of the stream; a known one resumes from its checkpoints (kept in the file).
     const marks = this.db
       .transaction(() => {
@@ -321,11 +323,13 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
       })
       .immediate();
     const byHandler = options.checkpoints === 'by-handler';
-    const ids = Array.from({ length: this.partitionCount }, (_, i) => i);
+    // Indexed by partition number, over every partition of the hub; only those in `ids` are read.
     // What this subscription has handed over, apart from the checkpoint: a failure must not rewind to a checkpoint far behind.
-    const delivered = ids.map((i) => marks.get(i) ?? 0);
-    const failed: (readonly TelemetryEnvelope[] | undefined)[] = ids.map(() => undefined);
-    const contexts = ids.map((i) => this.partitionContext(consumerGroup, i));
+    const delivered = Array.from({ length: this.partitionCount }, (_, i) => marks.get(i) ?? 0);
+    const failed: (readonly TelemetryEnvelope[] | undefined)[] = delivered.map(() => undefined);
+    const contexts: (TelemetryPartitionContext | undefined)[] = delivered.map(() => undefined);
+    for (const i of ids) contexts[i] = this.partitionContext(consumerGroup, i);
+    const held = ids.map((i) => contexts[i]!);
     let closed = false;
     let running: Promise<void> | undefined;
     let again = false;
@@ -392,7 +396,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
         this.wakers.delete(poke);
         await running;
       },
-      partitions: () => (closed ? [] : contexts),
+      partitions: () => (closed ? [] : held),
     };
   }
 
@@ -869,6 +873,21 @@ function envelopeOf(row: EventRow): TelemetryEnvelope {
     sequenceNumber: row.sequence,
     ...(row.properties === null ? {} : { properties: JSON.parse(row.properties) as Record<string, string> }),
   };
+}
+
+/**
+ * The partition numbers a subscription reads: all of the hub's, or those `partitions` names (in
+ * the order given, each once). An id the hub does not have, or an empty list, is a RangeError.
+ */
+function chosenPartitions(partitions: readonly string[] | undefined, partitionCount: number): number[] {
+  const all = Array.from({ length: partitionCount }, (_, i) => i);
+  if (partitions === undefined) return all;
+  const hubIds = all.map(String);
+  if (partitions.length === 0)
+    throw new RangeError(`partitions must name at least one of the hub's partitions (${hubIds.join(', ')}); leave it out to read them all.`);
+  const unknown = partitions.find((id) => !hubIds.includes(id));
+  if (unknown !== undefined) throw new RangeError(`The hub has no partition "${unknown}"; its partitions are ${hubIds.join(', ')}.`);
+  return [...new Set(partitions)].map(Number);
 }
 
 /** Stable partition assignment by device id (FNV-1a), the same as the in-memory hub's. */

@@ -14,7 +14,7 @@ export interface TelemetryIntakeUnderTest {
   readonly intake: TelemetryIntakePort;
   /** Plays the devices: sends device-to-cloud messages into the stream the intake reads. */
   readonly devices: DeviceTelemetryPort;
-  /** Two distinct consumer groups of the stream (e.g. `rules` and `telemetry`). */
+  /** Two distinct consumer groups of the stream (e.g. `rules` and `telemetry`), of a hub with two partitions or more. */
   readonly consumerGroups: readonly [string, string];
   dispose(): Promise<void>;
   /** How long to wait for messages, in real time; 10 s when not given. */
@@ -57,6 +57,9 @@ function markThrough(handed: readonly Handed[], deviceId: string, n: number): Pr
  * mark given after the subscription closed; never move a checkpoint back (a mark behind it, even
  * a late one of an older subscription, changes nothing); and on a handler failure give the same
  * batch again without rewinding to the checkpoint (nothing handed twice before it).
+ * With `partitions`: hand over only those partitions' messages, list only them; let subscriptions
+ * of one group on disjoint partitions read side by side, each message handed once, each moving
+ * its own partitions' checkpoints; and refuse a partition the hub does not have, naming it.
  */
 export function telemetryIntakeConformance(adapterName: string, factory: TelemetryIntakeFactory): void {
   describe(`${adapterName} conforms to TelemetryIntakePort`, () => {
@@ -87,7 +90,32 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       /** Waits until the messages of `deviceId` handed to a recording are exactly `numbers`, in order. */
       const handedAre = (handed: readonly Handed[], deviceId: string, numbers: readonly number[]) =>
         eventually(() => expect(numbersOf(handed, deviceId)).toEqual(numbers), patience);
-      return { harness, patience, subscribe, send, of, recording, handedAre };
+      /**
+       * Where the messages of `count` new devices go: a subscription of the first group over every
+       * partition is handed message 0 of each. Answers each device's partition, and the hub's
+       * partition ids as far as they show (those the subscription lists, where it can tell, and
+       * those of the envelopes), sorted.
+       */
+      const spread = async (count: number) => {
+        const received: TelemetryEnvelope[] = [];
+        const all = await subscribe(harness.consumerGroups[0], async (batch) => void received.push(...batch));
+        const devices = Array.from({ length: count }, (_, i) => uniqueDeviceId(`spread-${i}`));
+        for (const d of devices) await send(d, 0);
+        const partitionOf = await eventually(
+          () =>
+            new Map(
+              devices.map((d) => {
+                const mine = of(received, d);
+                expect(mine).toHaveLength(1);
+                return [d, mine[0]!.partitionId] as const;
+              }),
+            ),
+          patience,
+        );
+        const ids = [...new Set([...partitionOf.values(), ...(all.partitions?.() ?? []).map((p) => p.partitionId)])].sort();
+        return { devices, partitionOf, ids };
+      };
+      return { harness, patience, subscribe, send, of, recording, handedAre, spread };
     };
 
     it('hands over each message with its device id, body, properties, enqueued time, partition and sequence number', async () => {
@@ -221,6 +249,64 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       await t.send(deviceId, 2);
       await eventually(() => expect(t.of(marker, deviceId).map((e) => bodyOf(e).n)).toContain(2), t.patience);
       expect(t.of(received, deviceId)).toHaveLength(1);
+    });
+
+    it('with partitions: hands over only the messages of those partitions, all of them, and lists only them', async () => {
+      const t = await open();
+      const { devices, partitionOf } = await t.spread(12);
+      expect(new Set(partitionOf.values()).size).toBeGreaterThan(1);
+      const chosen = partitionOf.get(devices[0]!)!;
+      const inChosen = devices.filter((d) => partitionOf.get(d) === chosen);
+      const { handed, handler } = recorder();
+      const subscription = await t.subscribe(t.harness.consumerGroups[1], handler, { partitions: [chosen] });
+      for (const d of devices) await t.send(d, 1);
+      await eventually(() => inChosen.forEach((d) => expect(numbersOf(handed, d)).toEqual([1])), t.patience);
+      expect(handed.map((h) => h.envelope.partitionId)).toEqual(handed.map(() => chosen));
+      expect(handed.map((h) => h.partition.partitionId)).toEqual(handed.map(() => chosen));
+      expect(handed.map((h) => h.envelope.connectionDeviceId).sort()).toEqual([...inChosen].sort());
+      const held = subscription.partitions?.();
+      if (held !== undefined) expect(held.map((p) => p.partitionId)).toEqual([chosen]);
+    });
+
+    it('with partitions: two subscriptions of one group on disjoint partitions hand over every message once, each only its own, and each moves its own checkpoints', async () => {
+      const t = await open();
+      const group = t.harness.consumerGroups[1];
+      const { devices, ids } = await t.spread(12);
+      expect(ids.length).toBeGreaterThan(1);
+      const mine = ids.filter((_, i) => i % 2 === 0);
+      const theirs = ids.filter((_, i) => i % 2 === 1);
+      const a = recorder();
+      const b = recorder();
+      const first = await t.subscribe(group, a.handler, { partitions: mine });
+      const second = await t.subscribe(group, b.handler, { partitions: theirs });
+      for (const d of devices) await t.send(d, 1);
+      await eventually(() => devices.forEach((d) => expect([...numbersOf(a.handed, d), ...numbersOf(b.handed, d)]).toEqual([1])), t.patience);
+      expect(a.handed.filter((h) => !mine.includes(h.envelope.partitionId))).toEqual([]);
+      expect(b.handed.filter((h) => !theirs.includes(h.envelope.partitionId))).toEqual([]);
+      expect(a.handed.length + b.handed.length).toBe(devices.length);
+      // Each checkpointed its own partitions: a subscription of the group over every partition reads on from there.
+      await first.close();
+      await second.close();
+      for (const d of devices) await t.send(d, 2);
+      const after: TelemetryEnvelope[] = [];
+      await t.subscribe(group, async (batch) => void after.push(...batch));
+      await eventually(() => devices.forEach((d) => expect(t.of(after, d).map((e) => bodyOf(e).n)).toEqual([2])), t.patience);
+    });
+
+    it('with partitions: refuses a partition the hub does not have, naming it, and an empty list', async () => {
+      const t = await open();
+      const { ids } = await t.spread(4);
+      const group = t.harness.consumerGroups[1];
+      const refused = await t
+        .subscribe(group, async () => undefined, { partitions: [ids[0]!, 'no-such-partition'] })
+        .then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+      expect(refused).toBeInstanceOf(RangeError);
+      expect((refused as Error).message).toContain('no-such-partition');
+      for (const id of ids) expect((refused as Error).message).toContain(id);
+      await expect(t.subscribe(group, async () => undefined, { partitions: [] })).rejects.toThrow(RangeError);
     });
 
     it('by-handler: a new subscription starts right after the last envelope the handler marked, not after the last batch it was handed', async () => {

@@ -52,6 +52,8 @@ export const telemetryIntakeSource = (n: Names, client: string): string => `expo
  * batches, in order; a failed batch is handed over again as it was, and nothing after it comes
  * first. A consumer group without a checkpoint starts at the newest event, as Event Hubs' readers
  * do by default. Checkpoints only move forward: a mark behind the stored one changes nothing.
+ * With \`partitions\`, a subscription reads only those, so that readers of one consumer group can
+ * split the partitions between them.
  */
 export class ${n.className}TelemetryIntake implements TelemetryIntakePort {
   /** One chain of checkpoint writes per consumer group and partition, so that two marks never interleave their read and write. */
@@ -65,7 +67,7 @@ export class ${n.className}TelemetryIntake implements TelemetryIntakePort {
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
     const byHandler = options.checkpoints === 'by-handler';
     const readers = await Promise.all(
-      (await this.client.partitionIds()).map(async (partitionId) => {
+      chosenPartitions(options.partitions, await this.client.partitionIds()).map(async (partitionId) => {
         const newest = await this.client.lastSequenceNumber(partitionId);
         const position = (await this.client.readCheckpoint(consumerGroup, partitionId)) ?? newest;
         const mark = (sequenceNumber: number) => this.mark(consumerGroup, partitionId, sequenceNumber);
@@ -101,6 +103,15 @@ export class ${n.className}TelemetryIntake implements TelemetryIntakePort {
     );
     return next;
   }
+}
+
+/** The partitions a subscription reads: all of the stream's, or those \`partitions\` names (each once), each one the stream has. */
+function chosenPartitions(partitions: readonly string[] | undefined, all: readonly string[]): readonly string[] {
+  if (partitions === undefined) return all;
+  if (partitions.length === 0) throw new RangeError(\`partitions must name at least one of the stream's partitions (\${all.join(', ')}).\`);
+  const unknown = partitions.find((id) => !all.includes(id));
+  if (unknown !== undefined) throw new RangeError(\`The stream has no partition "\${unknown}"; its partitions are \${all.join(', ')}.\`);
+  return [...new Set(partitions)];
 }
 
 class PartitionReader implements TelemetryPartitionContext {
