@@ -75,6 +75,12 @@ export interface TelemetrySubscription {
 /** Flow 3: the telemetry stream, partitioned by device, read by one consumer group. */
 export interface TelemetryIntakePort {
   subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options?: TelemetrySubscribeOptions): Promise<TelemetrySubscription>;
+  /**
+   * The hub's partition ids, the same list in the same order on every call and in every process
+   * (what `partitions` of `subscribe` takes, so that readers can split them between them). An
+   * adapter that cannot tell leaves this out.
+   */
+  partitionIds?(): Promise<readonly string[]>;
 }
 
 /** Flows 1–2, the device's side: send one device-to-cloud message. */

@@ -108,6 +108,29 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
     }
   }
 
+  /** The event hub's partition ids, as the service lists them (`getPartitionIds`). */
+  async partitionIds(): Promise<readonly string[]> {
+    const client = this.clientWithoutCheckpoints(EventHubConsumerClient.defaultConsumerGroupName);
+    try {
+      return await client.getPartitionIds();
+    } catch (error) {
+      throw scrubbed('Listing the partitions of the event hub failed', error, this.secrets);
+    } finally {
+      await client.close().catch(() => undefined);
+    }
+  }
+
+  /** A client with no checkpoint store: it reads without an owner level and takes no partition from anyone. */
+  private clientWithoutCheckpoints(consumerGroup: string): EventHubConsumerClient {
+    const auth = this.options.auth;
+    const options = { retryOptions: sdkRetryOptions(this.options.retry) };
+    if (!('connectionString' in auth))
+      return new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, options);
+    return auth.eventHubName
+      ? new EventHubConsumerClient(consumerGroup, auth.connectionString, auth.eventHubName, options)
+      : new EventHubConsumerClient(consumerGroup, auth.connectionString, options);
+  }
+
   private async subscribeOnce(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions): Promise<TelemetrySubscription> {
     let client: EventHubConsumerClient;
     /** The client once made, to close when the set-up fails after it. */
@@ -145,14 +168,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
       // The probe reads without an owner level, from a client of its own: a receiver of this
       // client would carry owner level 0 (it has a checkpoint store) and take the partition from
       // the instance reading it.
-      const probeClient =
-        'connectionString' in auth
-          ? auth.eventHubName
-            ? new EventHubConsumerClient(consumerGroup, auth.connectionString, auth.eventHubName, { retryOptions: clientOptions.retryOptions })
-            : new EventHubConsumerClient(consumerGroup, auth.connectionString, { retryOptions: clientOptions.retryOptions })
-          : new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, {
-              retryOptions: clientOptions.retryOptions,
-            });
+      const probeClient = this.clientWithoutCheckpoints(consumerGroup);
       await consumerGroupExists(probeClient, consumerGroup, Object.keys(startPosition)[0])
         .finally(() => probeClient.close().catch(() => undefined))
         .catch(async (error: unknown) => {

@@ -119,6 +119,11 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     for (const listener of this.listeners) listener();
   }
 
+  /** Partitions `0` to `partitionCount - 1`. */
+  async partitionIds(): Promise<readonly string[]> {
+    return this.partitions.map((p) => p.id);
+  }
+
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
     const read = this.chosenPartitions(options.partitions);
     // A new consumer group starts at the end of the stream; a known one resumes from its checkpoints.

@@ -310,6 +310,11 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     this.wake();
   }
 
+  /** Partitions `0` to `partitionCount - 1`, as the file holds them. */
+  async partitionIds(): Promise<readonly string[]> {
+    return Array.from({ length: this.partitionCount }, (_, i) => String(i));
+  }
+
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
     this.assertOpen();
     const ids = chosenPartitions(options.partitions, this.partitionCount);

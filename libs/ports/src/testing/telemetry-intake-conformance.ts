@@ -293,6 +293,21 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
       await eventually(() => devices.forEach((d) => expect(t.of(after, d).map((e) => bodyOf(e).n)).toEqual([2])), t.patience);
     });
 
+    it('lists, where it can, the partition ids the hub hands messages from, the same on every call, and each is one a subscription takes', async () => {
+      const t = await open();
+      const listed = await t.harness.intake.partitionIds?.();
+      if (listed === undefined) return;
+      const { ids } = await t.spread(12);
+      expect(listed.length).toBe(new Set(listed).size);
+      for (const id of ids) expect(listed).toContain(id);
+      expect(await t.harness.intake.partitionIds!()).toEqual(listed);
+      const { handed, handler } = recorder();
+      const deviceId = uniqueDeviceId('listed');
+      await t.subscribe(t.harness.consumerGroups[1], handler, { partitions: listed });
+      await t.send(deviceId, 1);
+      await eventually(() => expect(numbersOf(handed, deviceId)).toEqual([1]), t.patience);
+    });
+
     it('with partitions: refuses a partition the hub does not have, naming it, and an empty list', async () => {
       const t = await open();
       const { ids } = await t.spread(4);
