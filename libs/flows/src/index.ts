@@ -14,6 +14,7 @@ export * from './ingest/rule-evaluator.js';
 export * from './ingest/state/minute-aggregates.js';
 export * from './ingest/telemetry-ingest.js';
 export * from './ingest/telemetry-ingest-workers.js';
+export type { OpenTelemetrySource, TelemetrySource, TelemetrySourceModule } from './ingest/telemetry-ingest-worker-protocol.js';
 export * from './ingest/device-connection-monitor.js';
 export * from './ingest/offline-rules.js';
 

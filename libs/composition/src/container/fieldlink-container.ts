@@ -16,6 +16,7 @@ import {
   TelemetryIngest,
   TelemetryIngestWorkers,
   type DeviceTypeCatalog,
+  type TelemetrySourceModule,
 } from '@fieldlink/flows';
 import { TOKENS, type ClockPort, type IdPort } from '@fieldlink/ports';
 import { Container, type ContainerModule } from 'inversify';
@@ -57,6 +58,8 @@ export interface ContainerServices {
   readonly catalog: DeviceTypeCatalog;
   readonly deviceTypes: DeviceTypes;
   readonly automation: AutomationPolicy;
+  /** Where `rules.workers` read their partitions themselves (`telemetrySourceOf`); without it the main thread reads and hands them batches. */
+  readonly telemetrySource?: TelemetrySourceModule;
 }
 
 /** What every process has: its configuration, log, clock, ids, device types and rules framework policy. */
@@ -103,7 +106,7 @@ export function adaptersModule(adapters: PortAdapters): ContainerModule {
 }
 
 /** Stream processing (flows 3 → 6, 5): bound where the process has the ports they read. */
-export function streamProcessingModule(config: FieldlinkConfig, deviceTypes: DeviceTypes): ContainerModule {
+export function streamProcessingModule(config: FieldlinkConfig, deviceTypes: DeviceTypes, telemetrySource?: TelemetrySourceModule): ContainerModule {
   const defaultDeviceType = config.rules.defaultDeviceType;
   return bindingsModule((b) => {
     if (b.has(TOKENS.ReferenceData) && b.has(TOKENS.AlertsQueue)) {
@@ -122,7 +125,10 @@ export function streamProcessingModule(config: FieldlinkConfig, deviceTypes: Dev
         (ports) => {
           const deps = { ...ports, defaultDeviceType, commitIntervalMs: config.rules.commitIntervalMs };
           return config.rules.workers > 0
-            ? new TelemetryIngestWorkers(deps, config.rules.workers, { semiSpaceMb: config.rules.workerSemiSpaceMb })
+            ? new TelemetryIngestWorkers(deps, config.rules.workers, {
+                semiSpaceMb: config.rules.workerSemiSpaceMb,
+                ...(telemetrySource === undefined ? {} : { source: telemetrySource }),
+              })
             : new TelemetryIngest(deps);
         },
       );
@@ -247,7 +253,7 @@ export function createFieldlinkContainer(services: ContainerServices): Container
   // One module at a time: each one's conditions read what the modules before it bound.
   c.load(servicesModule(services));
   c.load(adaptersModule(services.adapters));
-  c.load(streamProcessingModule(services.config, services.deviceTypes));
+  c.load(streamProcessingModule(services.config, services.deviceTypes, services.telemetrySource));
   c.load(orchestrationModule(services.config, services.automation, services.dispatchDirectly));
   return c;
 }

@@ -13,6 +13,7 @@ import { createFieldlinkContainer, crmAnnouncesOnOutboundQueue } from '../contai
 import { AZURE_FACTORIES } from '../container/azure-factories.js';
 import { DYNAMICS_FACTORIES } from '../container/dynamics-factories.js';
 import { SQL_FACTORIES } from '../container/sql-factories.js';
+import { telemetrySourceOf } from '../container/telemetry-source.js';
 import { resolveToken } from '../container/typed-bindings.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES, type AdapterFactories, type PortAdapters } from '../container/port-adapters.js';
 import { EventFeed } from '../log/event-feed.js';
@@ -178,6 +179,9 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
     },
   };
   const dispatchDirectly = !crmAnnouncesOnOutboundQueue(config);
+  // Workers open the same adapters in their threads: not where this process was given factories of its own for them.
+  const ownFactories = options.factories?.some((f) => f.telemetry !== undefined || f.referenceData !== undefined) ?? false;
+  const telemetrySource = ownFactories ? undefined : telemetrySourceOf(config, rules.value);
   return ok({
     container: createFieldlinkContainer({
       config,
@@ -189,6 +193,8 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
       catalog,
       deviceTypes: types.value,
       automation: automation.value,
+      // Workers open the same adapters in their threads: not where this process was given factories of its own for them.
+      ...(telemetrySource === undefined ? {} : { telemetrySource }),
     }),
     feed,
     adapters,

@@ -6,10 +6,12 @@ import {
   RuleStateError,
   type DeviceHealth,
   type MinuteAggregate,
+  type LogPort,
   type QueueErrorCode,
   type ReferenceDataPort,
   type RuleStateErrorCode,
   type TelemetryEnvelope,
+  type TelemetryIntakePort,
   type WindowPeak,
 } from '@fieldlink/ports';
 import type { BatchEffects } from './telemetry-ingest.js';
@@ -382,15 +384,53 @@ export function unpackHealth(packed: PackedHealth): DeviceHealth[] {
 /** A batch's effects as they cross to the main thread (`effects.store`): the envelope the state takes the batch in through stays in the worker. */
 export type SentEffects = Omit<BatchEffects, 'through'>;
 
-/** The ingest's own methods the main thread runs in a worker. */
-export type IngestMethod = 'ingestBatch' | 'flush' | 'commitDue' | 'advanceIdle' | 'advanceTime';
+/**
+ * Where workers that own their partitions read them (`TelemetryIngestWorkersOptions.source`): a
+ * module each worker imports itself, which exports `openTelemetrySource` (an `OpenTelemetrySource`),
+ * and the settings it is called with there, which cross to the worker by structured clone (no
+ * functions, no class instances). `entry` is the module's URL (`file:`), TypeScript sources
+ * included when the workers run from the sources.
+ */
+export interface TelemetrySourceModule {
+  readonly entry: string;
+  readonly settings: unknown;
+}
+
+/** What a worker that owns its partitions reads them from, opened in the worker. */
+export interface TelemetrySource {
+  /** The hub's stream, which the worker subscribes to for its share of `partitionIds` (`partitions` of `subscribe`). */
+  readonly intake: TelemetryIntakePort;
+  /** Every partition of the hub, the same list in the same order in every worker: worker i of n reads those at i, i + n, i + 2n… */
+  readonly partitionIds: readonly string[];
+  /**
+   * The intake shares a consumer group's partitions among its subscribers itself (Event Hubs with
+   * a checkpoint store balances them, across processes too): each worker then subscribes to all of
+   * them and reads those the hub gives it, rather than a fixed share.
+   */
+  readonly balancesPartitions?: boolean;
+  /** The worker's own reference data; when absent it asks the main thread's, per batch. */
+  readonly referenceData?: ReferenceDataPort;
+  /** Lets go of what it opened, once the worker's subscription has closed. */
+  close(): Promise<void>;
+}
+
+/** A source module's export: opens the source in the worker; `log` goes to the main thread's log. */
+export type OpenTelemetrySource = (settings: unknown, log: LogPort) => Promise<TelemetrySource>;
+
+/**
+ * The ingest's own methods the main thread runs in a worker. `own(entry, settings, index, count,
+ * consumerGroup, tickMs)`: open the source and read this worker's share of its partitions,
+ * committing every `tickMs` (answers the partition ids it reads); `disown`: close that
+ * subscription, committing what is left, and the source.
+ */
+export type IngestMethod = 'ingestBatch' | 'flush' | 'commitDue' | 'advanceIdle' | 'advanceTime' | 'own' | 'disown';
 
 export interface RunMessage {
   readonly kind: 'run';
   readonly id: number;
   readonly method: IngestMethod;
   readonly args: readonly unknown[];
-  /** The main thread's clock when it sent this: the worker's ingest reads its clock from here. */
+  /** The main thread's clock when it sent this: the worker's ingest reads its clock from here (a worker that owns its partitions reads the system clock). */
   readonly now: number;
   /** For each partition of the worker whose intake tells it: the sequence number of the newest event the hub holds (null: the intake cannot tell now). */
   readonly newest: Readonly<Record<string, number | null>>;

@@ -1,12 +1,22 @@
 // Flows 3–6 (ingest): an ingest worker thread.
 /**
  * A telemetry-ingest worker thread (see `TelemetryIngestWorkers`): a `TelemetryIngest` of its own
- * for the partitions the main thread hands it, whose ports are the main thread's.
+ * for the partitions the main thread hands it, or, told to `own` them, for the partitions it reads
+ * itself from a source it opens here; the stores, queues and log are the main thread's.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CfsThresholdRule } from '@fieldlink/domain';
-import type { LogFields, ReferenceLookup, TelemetryEnvelope, TelemetryPartitionContext } from '@fieldlink/ports';
-import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
+import {
+  lookUpReference,
+  type LogFields,
+  type ReferenceDataPort,
+  type ReferenceLookup,
+  type TelemetryEnvelope,
+  type TelemetryPartitionContext,
+  type TelemetrySubscription,
+} from '@fieldlink/ports';
+import { systemClock } from '../shared/system-sources.js';
+import { subscribeCommitting, TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import {
   receivedError,
   sendableError,
@@ -16,10 +26,12 @@ import {
   unpackEnvelopes,
   type BatchReference,
   type FromWorker,
+  type OpenTelemetrySource,
   type PackedEnvelopes,
   type PortCall,
   type RunMessage,
   type SentEffects,
+  type TelemetrySource,
   type ToWorker,
   type WorkerIngestSettings,
   type WorkerPortName,
@@ -62,6 +74,13 @@ const log = {
   warn: (event: string, fields?: LogFields) => tell('log', 'warn', [event, fields]),
   error: (event: string, fields?: LogFields) => tell('log', 'error', [event, fields]),
 };
+/** What this worker reads itself, once told to `own` its partitions: the source it opened and its subscription. */
+let owned: { readonly source: TelemetrySource; readonly subscription: TelemetrySubscription } | undefined;
+/** The source's reference data, when it has its own: asked here, not of the main thread. */
+let ownReference: ReferenceDataPort | undefined;
+/** Whether this worker reads its partitions itself: its ingest then reads the system clock, as the main thread's does. */
+let reading = false;
+
 /** Reference data sent with the batches running now (forgotten once none runs): read before asking. */
 const sentTypes = new Map<string, string | undefined>();
 const sentRules = new Map<number, readonly CfsThresholdRule[]>();
@@ -76,13 +95,19 @@ const answeredByMain = new Set<number>();
 const deps: TelemetryIngestDeps = {
   referenceData: {
     deviceRules: (at) => {
+      if (ownReference !== undefined) return ownReference.deviceRules(at);
       const sent = sentRules.get(at);
       return sent === undefined ? ask<readonly CfsThresholdRule[]>('referenceData', 'deviceRules', [at]) : Promise.resolve(sent);
     },
     deviceTypeOf: (deviceId) =>
-      sentTypes.has(deviceId) ? Promise.resolve(sentTypes.get(deviceId)) : ask<string | undefined>('referenceData', 'deviceTypeOf', [deviceId]),
+      ownReference !== undefined
+        ? ownReference.deviceTypeOf(deviceId)
+        : sentTypes.has(deviceId)
+          ? Promise.resolve(sentTypes.get(deviceId))
+          : ask<string | undefined>('referenceData', 'deviceTypeOf', [deviceId]),
     // What was sent with the batches running now, and the rest (a commit's peaks) asked of the main thread in one call.
     lookUp: async (deviceIds, times) => {
+      if (ownReference !== undefined) return lookUpReference(ownReference, deviceIds, times);
       const askDevices = deviceIds.filter((d) => !sentTypes.has(d));
       const askTimes = times.filter((t) => !sentRules.has(t));
       const asked =
@@ -106,7 +131,7 @@ const deps: TelemetryIngestDeps = {
     await ask<void>('effects', 'store', [runId, effects satisfies SentEffects]);
     if (runId !== null && !effects.answerAfterCommit) answeredByMain.add(runId);
   },
-  clock: { now: () => now },
+  clock: { now: () => (reading ? systemClock.now() : now) },
   defaultDeviceType: settings.defaultDeviceType,
   ...(settings.commitIntervalMs === undefined ? {} : { commitIntervalMs: settings.commitIntervalMs }),
   ...(settings.lateArrivalMs === undefined ? {} : { lateArrivalMs: settings.lateArrivalMs }),
@@ -152,6 +177,8 @@ function contextOf(partitionId: string, claim: number): TelemetryPartitionContex
 
 async function run(message: RunMessage): Promise<unknown> {
   if (message.method === 'ingestBatch') return runBatch(message);
+  if (message.method === 'own') return own(...(message.args as Parameters<typeof own>));
+  if (message.method === 'disown') return disown();
   // Other work starts once the batches running here have ended: their runs may have been answered before.
   await Promise.allSettled([...batches]);
   const [first, second] = message.args;
@@ -164,6 +191,52 @@ async function run(message: RunMessage): Promise<unknown> {
       return ingest.advanceIdle((first as string[] | undefined)?.map((partitionId, i) => contextOf(partitionId, (second as number[])[i]!)));
     case 'advanceTime':
       return ingest.advanceTime(first as number);
+  }
+}
+
+/**
+ * Opens the source and subscribes to this worker's share of its partitions (those at `index`,
+ * `index + count`…), committing every `tickMs` as the main thread's subscription does; answers the
+ * partition ids it reads (none when there are more workers than partitions; null where the hub
+ * balances them among its subscribers).
+ */
+async function own(entry: string, sourceSettings: unknown, index: number, count: number, consumerGroup: string, tickMs: number): Promise<string[] | null> {
+  if (owned !== undefined) throw new Error('This ingest worker already reads its partitions; disown them first.');
+  const module = (await import(entry)) as { openTelemetrySource?: OpenTelemetrySource };
+  if (typeof module.openTelemetrySource !== 'function')
+    throw new TypeError(`The telemetry source module ${entry} does not export a function openTelemetrySource.`);
+  const source = await module.openTelemetrySource(sourceSettings, log);
+  // Where the hub balances partitions among its subscribers, each worker subscribes to all and reads what it is given.
+  const mine = source.balancesPartitions === true ? undefined : source.partitionIds.filter((_, i) => i % count === index);
+  if (mine?.length === 0) {
+    await source.close();
+    return [];
+  }
+  try {
+    ownReference = source.referenceData;
+    reading = true;
+    const subscription = await subscribeCommitting(ingest, source.intake, consumerGroup, tickMs, log, undefined, mine);
+    owned = { source, subscription };
+    return mine ?? null;
+  } catch (error) {
+    ownReference = undefined;
+    reading = false;
+    await source.close();
+    throw error;
+  }
+}
+
+/** Closes this worker's own subscription (which commits what is left) and its source. */
+async function disown(): Promise<void> {
+  const held = owned;
+  if (held === undefined) return;
+  try {
+    await held.subscription.close();
+  } finally {
+    owned = undefined;
+    ownReference = undefined;
+    reading = false;
+    await held.source.close();
   }
 }
 

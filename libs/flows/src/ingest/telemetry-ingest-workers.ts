@@ -1,4 +1,4 @@
-// Flows 3–6 (ingest): telemetry ingest spread over worker threads, one partition per thread.
+// Flows 3–6 (ingest): telemetry ingest spread over worker threads, each partition on one thread.
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import {
@@ -11,6 +11,7 @@ import {
   type TelemetrySubscription,
 } from '@fieldlink/ports';
 import { systemClock } from '../shared/system-sources.js';
+import { sleep } from '../shared/timers.js';
 import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOutcome, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import {
   WORKER_PORT_METHODS,
@@ -27,6 +28,7 @@ import {
   type PackedHealth,
   type PortCall,
   type SentEffects,
+  type TelemetrySourceModule,
   type ToWorker,
   type WorkerIngestSettings,
 } from './telemetry-ingest-worker-protocol.js';
@@ -43,20 +45,36 @@ export const DEFAULT_INGEST_SEMI_SPACE_MB = 16;
 export interface TelemetryIngestWorkersOptions {
   /** Each worker's semi-space in MB, 1 to 1,024 (its `resourceLimits.maxYoungGenerationSizeMb` is three of them); `DEFAULT_INGEST_SEMI_SPACE_MB` by default. */
   readonly semiSpaceMb?: number;
+  /**
+   * Where the workers read their partitions themselves: each opens this source in its thread and
+   * subscribes to its share of the hub's partitions (worker i of n: the partitions at i, i + n…),
+   * so nothing per reading passes through this thread; it keeps the stores, queues and log. Then
+   * `subscribe` ignores the intake it is given (the source reads the same stream), and the
+   * workers' ingest runs on the system clock. Without it, this thread reads the intake and hands
+   * each batch to its partition's worker.
+   */
+  readonly source?: TelemetrySourceModule;
+  /** How long after a worker that owns partitions died its replacement starts: 1 s by default. */
+  readonly restartDelayMs?: number;
 }
 
 /**
- * `TelemetryIngest` across cores: each partition is given to one of `workers` worker threads, in
- * turn as partitions are first seen (so four partitions on two workers are two each), and stays
- * there for the life of this object. Each worker runs a `TelemetryIngest` of its own, the same
- * code with the same state, commit and checkpoint semantics, over the ports given here: they stay
- * on this thread and the workers ask them through messages (the calls of one turn of a worker's
- * loop in one message). What a worker's partitions cost in decoding, rules, windows and state
- * then runs beside the other workers'; this thread keeps the ports' work and the messages.
+ * `TelemetryIngest` across cores: each partition is ingested by one of `workers` worker threads
+ * and stays there for the life of this object. Each worker runs a `TelemetryIngest` of its own, the
+ * same code with the same state, commit and checkpoint semantics, over the ports given here
+ * (stores, queues, log): they stay on this thread and the workers ask them through messages (the
+ * calls of one turn of a worker's loop in one message).
+ *
+ * With a `source`, the workers read the hub themselves (`ownPartitions`): each its share of the
+ * partitions, with its own reference data, so that nothing per reading passes through this thread.
+ * Without one, this thread reads the intake and hands each batch, with its reference data, to its
+ * partition's worker, given in turn as partitions are first seen (four partitions on two workers:
+ * two each); this thread then packs and posts every batch.
  *
  * The rules engine is the CFS one (`CfsRuleEvaluator`): another evaluator cannot be handed to a
- * thread. A worker that dies fails the work it had; the next work of its partitions starts a new
- * worker, which restores their state from the rule state store as a restarted process does.
+ * thread. A worker that dies fails the work it had; a worker that read the hub itself is replaced
+ * after `restartDelayMs`, and otherwise the next work of its partitions starts a new one; either
+ * restores their state from the rule state store as a restarted process does.
  */
 export class TelemetryIngestWorkers {
   private readonly settings: WorkerIngestSettings;
@@ -72,6 +90,12 @@ export class TelemetryIngestWorkers {
    */
   private readonly claims = new Map<string, { readonly context: TelemetryPartitionContext; readonly claim: number }>();
   private readonly tickMs: number;
+  private readonly source: TelemetrySourceModule | undefined;
+  private readonly restartDelayMs: number;
+  /** While the workers own their partitions: the consumer group they read, and what each worker reads. */
+  private owning: { readonly consumerGroup: string; readonly partitions: Map<IngestThread, readonly string[] | null> } | undefined;
+  /** The waits before replacing a worker that died, stopped when the reading stops. */
+  private readonly restarts = new Set<AbortController>();
 
   constructor(
     private readonly deps: TelemetryIngestDeps,
@@ -92,13 +116,104 @@ export class TelemetryIngestWorkers {
     };
     this.clock = deps.clock ?? systemClock;
     const resourceLimits: ResourceLimits = { maxYoungGenerationSizeMb: 3 * semiSpaceMb };
-    this.threads = Array.from({ length: workers }, () => new IngestThread(this.settings, resourceLimits, (call) => this.answer(call), deps));
+    this.threads = Array.from(
+      { length: workers },
+      () =>
+        new IngestThread(
+          this.settings,
+          resourceLimits,
+          (call) => this.answer(call),
+          deps,
+          (thread) => this.died(thread),
+        ),
+    );
     this.tickMs = Math.max(deps.commitIntervalMs ?? 1_000, 100);
+    this.source = options.source;
+    this.restartDelayMs = options.restartDelayMs ?? 1_000;
   }
 
-  /** As `TelemetryIngest.subscribe`; closing the subscription commits what is left and stops the workers. */
+  /**
+   * As `TelemetryIngest.subscribe`; closing the subscription commits what is left and stops the
+   * workers. With a `source`, the workers read it themselves (see `ownPartitions`) and `intake` is
+   * not read here.
+   */
   async subscribe(intake: TelemetryIntakePort, consumerGroup: string): Promise<TelemetrySubscription> {
-    return subscribeCommitting(this, intake, consumerGroup, this.tickMs, this.deps.log, () => this.close());
+    if (this.source === undefined) return subscribeCommitting(this, intake, consumerGroup, this.tickMs, this.deps.log, () => this.close());
+    const owned = await this.ownPartitions(consumerGroup);
+    return {
+      close: async () => {
+        try {
+          await owned.close();
+        } finally {
+          await this.close();
+        }
+      },
+    };
+  }
+
+  /**
+   * Each worker opens the `source` and reads its share of the partitions of `consumerGroup`
+   * itself, committing every commit interval; resolves once every worker reads, with the partition
+   * ids each reads (null: those the hub gives it, where it balances them). A worker that dies is replaced after `restartDelayMs`, and the replacement
+   * reads the same partitions from their checkpoints and saved state, as a restarted process does.
+   * `close` stops the reading, commits what is left, and keeps the workers for another call.
+   */
+  async ownPartitions(consumerGroup: string): Promise<{ readonly partitions: ReadonlyArray<readonly string[] | null>; close(): Promise<void> }> {
+    const source = this.source;
+    if (source === undefined) throw new Error('These ingest workers have no source to read: give one in the options (source).');
+    if (this.owning !== undefined) throw new Error(`These ingest workers already read consumer group '${this.owning.consumerGroup}'.`);
+    const owning = { consumerGroup, partitions: new Map<IngestThread, readonly string[] | null>() };
+    this.owning = owning;
+    try {
+      await Promise.all(this.threads.map((thread) => this.own(thread)));
+    } catch (error) {
+      this.owning = undefined;
+      await Promise.allSettled(this.threads.filter((t) => t.started).map((t) => this.run(t, 'disown', [])));
+      throw error;
+    }
+    const partitions = this.threads.map((t) => (owning.partitions.has(t) ? owning.partitions.get(t)! : []));
+    this.deps.log.info('ingest.workers-read', {
+      consumerGroup,
+      partitions: partitions.map((p) => (p === null ? 'balanced by the hub' : p.join(','))).join(' | '),
+    });
+    return {
+      partitions,
+      close: async () => {
+        if (this.owning !== owning) return;
+        this.owning = undefined;
+        for (const waiting of this.restarts) waiting.abort();
+        this.restarts.clear();
+        await Promise.all(this.threads.filter((t) => t.started).map((t) => this.run(t, 'disown', [])));
+      },
+    };
+  }
+
+  private async own(thread: IngestThread): Promise<void> {
+    const owning = this.owning!;
+    const { entry, settings } = this.source!;
+    const index = this.threads.indexOf(thread);
+    const partitions = await this.run<string[] | null>(thread, 'own', [entry, settings, index, this.threads.length, owning.consumerGroup, this.tickMs]);
+    owning.partitions.set(thread, partitions);
+  }
+
+  /** A worker died: while the workers own their partitions, a new one takes its partitions up after a pause (and again, should that fail). */
+  private died(thread: IngestThread): void {
+    const owning = this.owning;
+    if (owning === undefined) return;
+    const waiting = new AbortController();
+    this.restarts.add(waiting);
+    void sleep(this.restartDelayMs, waiting.signal).then(() => {
+      this.restarts.delete(waiting);
+      if (waiting.signal.aborted || this.owning !== owning) return;
+      this.own(thread).then(
+        () => this.deps.log.info('ingest.worker-restarted', { partitions: owning.partitions.get(thread)?.join(',') ?? 'balanced by the hub' }),
+        (error: unknown) => {
+          this.deps.log.error('ingest.worker-restart-failed', { error: error instanceof Error ? error.message : String(error) });
+          // A worker that failed to start reading has died or still runs: stop it, so that the next attempt starts afresh.
+          void thread.stop().then(() => this.died(thread));
+        },
+      );
+    });
   }
 
   async handleBatch(batch: readonly TelemetryEnvelope[], partition?: TelemetryPartitionContext): Promise<void> {
@@ -175,8 +290,11 @@ export class TelemetryIngestWorkers {
     await Promise.all(this.threads.map((t) => t.ready()));
   }
 
-  /** Stops the workers (after `flush`, to keep what is not committed). */
+  /** Stops the workers (after `flush`, or the close of `ownPartitions`, to keep what is not committed). */
   async close(): Promise<void> {
+    this.owning = undefined;
+    for (const waiting of this.restarts) waiting.abort();
+    this.restarts.clear();
     await Promise.all(this.threads.map((t) => t.stop()));
   }
 
@@ -260,6 +378,7 @@ class IngestThread {
     private readonly resourceLimits: ResourceLimits,
     private readonly answer: (call: PortCall) => Promise<unknown>,
     private readonly deps: Pick<TelemetryIngestDeps, 'log'>,
+    private readonly onDied: (thread: IngestThread) => void,
   ) {}
 
   /** Resolves once the worker (started now if it is not) has loaded. */
@@ -349,6 +468,7 @@ class IngestThread {
       this.deps.log.error('ingest.worker-failed', { error: error.message });
       for (const work of this.running.values()) work.reject(error);
       this.running.clear();
+      this.onDied(this);
     };
     worker.on('error', died);
     worker.on('exit', (code) => died(new Error(`The ingest worker stopped (exit code ${code}).`)));

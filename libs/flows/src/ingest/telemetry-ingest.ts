@@ -720,6 +720,7 @@ export interface CommittingIngest {
  * Subscribes `ingest` to the intake with `by-handler` checkpoints, and every `tickMs` moves idle
  * partitions on and commits what is due (one tick at a time). Closing stops the ticks and the
  * intake, waits for the tick in progress, commits what is left, then runs `afterFlush`.
+ * `partitions`: read only these of the hub's partitions (an ingest worker that owns them).
  */
 export async function subscribeCommitting(
   ingest: CommittingIngest,
@@ -728,8 +729,12 @@ export async function subscribeCommitting(
   tickMs: number,
   log: LogPort,
   afterFlush?: () => Promise<void>,
+  partitions?: readonly string[],
 ): Promise<TelemetrySubscription> {
-  const subscription = await intake.subscribe(consumerGroup, (batch, partition) => ingest.handleBatch(batch, partition), { checkpoints: 'by-handler' });
+  const subscription = await intake.subscribe(consumerGroup, (batch, partition) => ingest.handleBatch(batch, partition), {
+    checkpoints: 'by-handler',
+    ...(partitions === undefined ? {} : { partitions }),
+  });
   let committing: Promise<unknown> | undefined;
   const tick = async (): Promise<void> => {
     try {

@@ -1,0 +1,156 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TelemetryIngestWorkers } from '@fieldlink/flows';
+import { TOKENS } from '@fieldlink/ports';
+import { eventually } from '@fieldlink/ports/testing';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../config/load-config.js';
+import { APP_TOKENS } from './app-tokens.js';
+import { createStreamProcessor } from '../runtime/create-runtimes.js';
+import { openTelemetrySource, telemetrySourceOf } from './telemetry-source.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'fieldlink-source-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const configOf = (dataDir: string, env: Record<string, string> = {}) => {
+  const loaded = loadConfig({
+    env: { FIELDLINK_STORAGE_DATA_DIR: dataDir, FIELDLINK_RULES_WORKERS: '2', FIELDLINK_RULES_COMMIT_INTERVAL_MS: '200', ...env },
+    defaults: { profile: 'durable' },
+  });
+  if (!loaded.ok) throw new Error(JSON.stringify(loaded.error));
+  return loaded.value;
+};
+
+const reading = (deviceId: string, temperature: number, token: string): Uint8Array =>
+  new TextEncoder().encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40, EventToken: token }));
+
+describe('ingest workers that read the hub themselves', () => {
+  it('are given a source only where a worker can open the telemetry adapter itself (a file or a service, not the in-memory hub)', () => {
+    expect(telemetrySourceOf(configOf(join(dir, 'a')), [])).toMatchObject({ entry: expect.stringMatching(/telemetry-source\.(ts|js)$/) });
+    expect(telemetrySourceOf(configOf(join(dir, 'b'), { FIELDLINK_PORTS_TELEMETRY: 'in-memory' }), [])).toBeUndefined();
+    // What crosses to a worker is data: it survives a structured clone unchanged.
+    const source = telemetrySourceOf(configOf(join(dir, 'c')), [])!;
+    expect(structuredClone(source.settings)).toEqual(source.settings);
+  });
+
+  it('opens the SQLite hub of the data directory with every partition listed, and refuses an adapter that lives on the main thread, naming it', async () => {
+    const config = configOf(join(dir, 'open'));
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const source = await openTelemetrySource({ config, deviceRules: [] }, log);
+    try {
+      expect(source.partitionIds).toEqual(['0', '1', '2', '3']);
+      expect(source.referenceData).toBeDefined();
+    } finally {
+      await source.close();
+    }
+    const inMemory = configOf(join(dir, 'open-2'), { FIELDLINK_PORTS_TELEMETRY: 'in-memory' });
+    await expect(openTelemetrySource({ config: inMemory, deviceRules: [] }, log)).rejects.toThrow(/in-memory hub lives on the main thread/);
+  });
+
+  it('split the partitions between the workers, raise every alert once, and after a stop and a start read on from where they committed', async () => {
+    const dataDir = join(dir, 'stream');
+    // The second run's devices are new: CFS suppresses a device's alerts for a while after one.
+    const devicesOf = (run: string) => Array.from({ length: 24 }, (_, i) => `thermostat-${run}-${i}`);
+    const devices = [...devicesOf('first'), ...devicesOf('second')];
+    /** What the alerts queue holds: each message once (by its id), counted. */
+    const queuedAlerts = async (): Promise<{ count: number; distinct: number }> => {
+      const { openSqliteFile, SqliteQueue } = await import('@fieldlink/adapter-sql');
+      const db = openSqliteFile(join(dataDir, 'queues.db'));
+      const queue = new SqliteQueue(db, 'alerts');
+      const ids: string[] = [];
+      try {
+        for (;;) {
+          const got = await queue.receive({ maxMessages: 100, maxWaitMs: 10 });
+          if (got.length === 0) break;
+          for (const m of got) {
+            ids.push(m.messageId);
+            await queue.complete(m);
+          }
+        }
+      } finally {
+        await queue.close();
+        db.close();
+      }
+      return { count: ids.length, distinct: new Set(ids).size };
+    };
+    /** The event tokens of the alert history of every device. */
+    const alertTokens = async (): Promise<string[]> => {
+      const { openSqliteDatabase, SqlAlertHistory } = await import('@fieldlink/adapter-sql');
+      const database = await openSqliteDatabase({ file: join(dataDir, 'status.db') });
+      try {
+        const history = new SqlAlertHistory(database);
+        const tokens: string[] = [];
+        for (const deviceId of devices) for (const alert of await history.list(deviceId, 0, Date.now() + 60_000)) tokens.push(alert.eventToken);
+        return tokens.sort();
+      } finally {
+        await database.close();
+      }
+    };
+    const run = async (token: string, alerts: number): Promise<void> => {
+      const created = await createStreamProcessor(configOf(dataDir));
+      if (!created.ok) throw new Error(JSON.stringify(created.error));
+      const runtime = created.value;
+      const events: Array<{ event: string; fields: unknown }> = [];
+      const feed = runtime.get(APP_TOKENS.EventFeed);
+      feed.subscribe((e) => void events.push({ event: e.event, fields: e.fields }));
+      expect(runtime.get(APP_TOKENS.TelemetryIngest)).toBeInstanceOf(TelemetryIngestWorkers);
+      await runtime.start();
+      try {
+        const hub = runtime.get(TOKENS.DeviceTelemetry);
+        for (const deviceId of devicesOf(token)) {
+          await hub.send(deviceId, reading(deviceId, 64, `${token}-below-${deviceId}`));
+          await hub.send(deviceId, reading(deviceId, 88, `${token}-over-${deviceId}`));
+        }
+        await eventually(async () => expect(await alertTokens()).toHaveLength(alerts), 30_000, 100);
+        const read = events.find((e) => e.event === 'ingest.workers-read')?.fields as { partitions: string } | undefined;
+        expect(read?.partitions).toBe('0,2 | 1,3');
+      } finally {
+        await runtime.stop();
+      }
+    };
+    await run('first', 24);
+    await run('second', 48);
+    expect(await alertTokens()).toEqual(devices.map((d) => `${d.split('-')[1]}-over-${d}`).sort());
+    expect(await queuedAlerts()).toEqual({ count: 48, distinct: 48 });
+  }, 90_000);
+
+  it('replace a worker that died: its partitions are read again, from their checkpoints, by a new one', async () => {
+    const dataDir = join(dir, 'restart');
+    const created = await createStreamProcessor(configOf(dataDir));
+    if (!created.ok) throw new Error(JSON.stringify(created.error));
+    const runtime = created.value;
+    const events: string[] = [];
+    runtime.get(APP_TOKENS.EventFeed).subscribe((e) => void events.push(e.event));
+    await runtime.start();
+    try {
+      const ingest = runtime.get(APP_TOKENS.TelemetryIngest);
+      // The first worker's thread, ended from outside as a crash would end it.
+      const threads = (ingest as unknown as { threads: Array<{ worker?: { terminate(): Promise<number> } }> }).threads;
+      await threads[0]!.worker!.terminate();
+      await eventually(() => expect(events).toContain('ingest.worker-restarted'), 20_000, 50);
+      expect(events).toContain('ingest.worker-failed');
+      const hub = runtime.get(TOKENS.DeviceTelemetry);
+      const devices = Array.from({ length: 16 }, (_, i) => `thermostat-restart-${i}`);
+      for (const deviceId of devices) await hub.send(deviceId, reading(deviceId, 90, `restart-over-${deviceId}`));
+      const { openSqliteDatabase, SqlAlertHistory } = await import('@fieldlink/adapter-sql');
+      const database = await openSqliteDatabase({ file: join(dataDir, 'status.db') });
+      try {
+        const history = new SqlAlertHistory(database);
+        await eventually(
+          async () => {
+            let count = 0;
+            for (const deviceId of devices) count += (await history.list(deviceId, 0, Date.now() + 60_000)).length;
+            expect(count).toBe(devices.length);
+          },
+          30_000,
+          100,
+        );
+      } finally {
+        await database.close();
+      }
+    } finally {
+      await runtime.stop();
+    }
+  }, 60_000);
+});
