@@ -27,12 +27,13 @@
  * so the two show where time goes.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
 import {
   InMemoryCrm,
   InMemoryIotHub,
@@ -44,8 +45,10 @@ import {
   randomIds,
 } from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { InboundAlerts, QueueProcessor, TelemetryIngestWorkers } from '@fieldlink/flows';
+import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
+import { openSqliteFile, SqliteIotHub } from '@fieldlink/adapter-sql';
+import { countingIntake, type HubSourceSettings } from './hub-source.js';
 import type { IndependentIngestSettings, IndependentPass } from './independent-ingest.js';
 import { handOver, hubBatches, ingestOf, partitionBatches, readingsOf, relabelled, type IngestMode } from './pipeline-parts.js';
 
@@ -358,6 +361,145 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
 }
 
 /**
+ * Full ingest where the workers read the hub themselves (`TelemetryIngestWorkers` with a `source`,
+ * what `rules.workers` runs on a SQLite or Event Hubs hub): 1 worker, `threads` workers, and the
+ * same ingest on the main thread alone (`rules.workers` 0) reading it, each on a SQLite hub file of
+ * its own, each kept running (subscribed, warm) through every pass. A pass writes the same
+ * readings (the next stretch of event time) into the three hubs' files in one transaction each, not
+ * measured, then measures from that write to the last of them handled (each batch counted on a
+ * broadcast channel). The ports stay on the main thread, in memory, as in the stage above; commits
+ * every `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in `ROUNDS` rounds after a
+ * warm-up pass, as the other stages are.
+ */
+async function hubReadingWorkers(threads: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'fieldlink-bench-hub-'));
+  const count = Math.min(THROUGHPUT_READINGS, 200_000);
+  const entry = new URL('./hub-source.ts', import.meta.url).href;
+  const ports = () => ({
+    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+    alertsQueue: new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 }),
+    rejected: new InMemoryRejectedTelemetry(),
+    log: silentLog,
+    defaultDeviceType: 'Thermostat',
+    commitIntervalMs: COMMIT_INTERVAL_MS,
+    statusStore: new InMemoryStatusStore(),
+    ruleStateStore: new InMemoryRuleStateStore(),
+  });
+  /** One configuration: its hub file, the hub the benchmark writes with, and the readings handled so far. */
+  const open = async (name: string, workers: number) => {
+    const file = join(dir, `${name}.db`);
+    const db = openSqliteFile(file);
+    // Room for a pass and the one before it per partition: a reader never finds its next events pruned.
+    const hub = new SqliteIotHub(db, { partitionCount: PARTITIONS, retentionPerPartition: count });
+    const channelName = `fieldlink-bench-${name}`;
+    const channel = new BroadcastChannel(channelName);
+    const progress = { handled: 0, target: Infinity, done: (): void => undefined };
+    channel.onmessage = (message) => {
+      progress.handled += (message as { data: number }).data;
+      if (progress.handled >= progress.target) progress.done();
+    };
+    const deps = ports();
+    let stop: () => Promise<void>;
+    let workerThreads = new Set<number>();
+    if (workers === 0) {
+      const ingest = new TelemetryIngest(deps);
+      // A channel's own messages do not reach it: the main thread's ingest posts on one of its own.
+      const poster = new BroadcastChannel(channelName);
+      const subscription = await ingest.subscribe(countingIntake(hub, poster), 'bench');
+      stop = async () => {
+        await subscription.close();
+        poster.close();
+      };
+    } else {
+      // The hub's own poll interval (50 ms), as the stream processor's workers have it: at 5 ms, the idle workers of the
+      // other configurations took 0.5 us per reading each from the one measured.
+      const settings: HubSourceSettings = { file, channel: channelName, pollIntervalMs: 50 };
+      const ingest = new TelemetryIngestWorkers(deps, workers, { source: { entry, settings } });
+      const threadsBefore = new Set(threadCpuMicros().keys());
+      await ingest.start();
+      workerThreads = new Set([...threadCpuMicros().keys()].filter((tid) => !threadsBefore.has(tid)));
+      const owned = await ingest.ownPartitions('bench');
+      stop = async () => {
+        await owned.close();
+        await ingest.close();
+      };
+    }
+    return {
+      hub,
+      db,
+      workerThreads,
+      /** Resolves once `readings` more have been handled since it was called. */
+      handled: (readings: number): Promise<void> =>
+        new Promise((resolve) => {
+          progress.target = progress.handled + readings;
+          progress.done = resolve;
+        }),
+      close: async () => {
+        await stop();
+        channel.close();
+        await hub.close();
+        db.close();
+        void deps.alertsQueue.close();
+      },
+    };
+  };
+  const configs = [await open('one', 1), await open('many', threads), await open('main', 0)];
+  let eventTime = Date.now();
+  /** One pass of a configuration: the next stretch of readings written at once, then timed until all are handled. */
+  const pass = async (
+    config: Awaited<ReturnType<typeof open>>,
+    from: number,
+  ): Promise<{ perSecond: number; coresBusy: number; threads: ThreadCpu | undefined }> => {
+    const done = config.handled(count);
+    config.db.transaction(() => {
+      for (let n = 0; n < count; n++) {
+        const r = body(n);
+        void config.hub.sendRecorded(r.deviceId, r.body, from + Math.floor(n / 10));
+      }
+    })();
+    const cpuBefore = process.cpuUsage();
+    const threadsAtStart = threadCpuMicros();
+    const t = performance.now();
+    await done;
+    const ms = performance.now() - t;
+    const cpu = process.cpuUsage(cpuBefore);
+    const threads = threadCpuBetween(threadsAtStart, threadCpuMicros(), config.workerThreads, count);
+    return { perSecond: rate(count, ms), coresBusy: (cpu.user + cpu.system) / 1000 / ms, threads };
+  };
+  const rounds: Array<{ one: number; many: number; main: number; coresBusy: number[]; threads: Array<ThreadCpu | undefined>; ratio: number }> = [];
+  for (let round = -1; round < ROUNDS; round++) {
+    // Each round's readings come after the last round's in event time (as a hub's do), at 10,000 per second.
+    const from = Math.max(Date.now(), eventTime);
+    eventTime = from + Math.ceil(count / 10) + 1;
+    const measured = [];
+    for (const config of configs) {
+      collect();
+      measured.push(await pass(config, from));
+    }
+    const [one, many, main] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
+    // The first round warms every thread up on as many readings as a measured one.
+    if (round >= 0)
+      rounds.push({
+        one: one.perSecond,
+        many: many.perSecond,
+        main: main.perSecond,
+        coresBusy: measured.map((m) => m.coresBusy),
+        threads: measured.map((m) => m.threads),
+        ratio: many.perSecond / one.perSecond,
+      });
+  }
+  for (const config of configs) await config.close();
+  rmSync(dir, { recursive: true, force: true });
+  const againstMain = rounds.map((r) => r.many / r.main);
+  return {
+    count,
+    ...medianBy(rounds, (r) => r.ratio),
+    ratios: rounds.map((r) => r.ratio),
+    againstMain: { ratio: medianBy(againstMain, (r) => r), ratios: againstMain },
+  };
+}
+
+/**
  * The ceiling of the ratio above on this machine: the same full ingest on 1 thread and on
  * `threads` threads that share nothing with the main thread (`independent-ingest.ts`: each makes
  * its partitions' readings and keeps its own in-memory stores; no port on the main thread, no
@@ -655,16 +797,43 @@ if (ONLY === 'workers') {
   const envelopes = batchesOf(THROUGHPUT_READINGS);
   await stage(`full ingest on 1 and on ${WORKERS} workers and on the main thread alone, ${ROUNDS} rounds`);
   const { one, many, ratio, ratios, mainThread, againstMain } = await workersAgainstOne(WORKERS, envelopes);
+  await stage(`full ingest, the workers reading a SQLite hub themselves: 1 and ${WORKERS} workers and the main thread alone, ${ROUNDS} rounds`);
+  const reading = await hubReadingWorkers(WORKERS);
   await stage(`the ceiling: full ingest on 1 and on ${WORKERS} threads that share nothing, ${ROUNDS} rounds`);
   const ceiling = await independentCeiling(WORKERS);
   rows.push(
-    [`full ingest on 1 worker thread (4 partitions at once), readings/s (the median round)`, fmt(one.perSecond), ''],
-    [`full ingest on ${WORKERS} worker threads, readings/s (the same round)`, fmt(many.perSecond), ''],
     [
-      `${WORKERS} workers / 1 worker (${cpus().length} cores; median of ${ROUNDS}; rounds ${ratios.map((r) => r.toFixed(3)).join(', ')})`,
-      ratio.toFixed(3),
+      `full ingest, workers reading the hub themselves (a SQLite hub file, ${fmt(reading.count)} readings a pass): 1 worker, ${WORKERS} workers, main thread alone, readings/s (the median round)`,
+      `${fmt(reading.one)}, ${fmt(reading.many)}, ${fmt(reading.main)}`,
+      '',
+    ],
+    [
+      `${WORKERS} workers reading the hub / 1 worker (${cpus().length} cores; median of ${ROUNDS}; rounds ${reading.ratios.map((r) => r.toFixed(3)).join(', ')})`,
+      reading.ratio.toFixed(3),
       WORKERS === 2 ? '>= 1.7' : '',
     ],
+    [
+      `${WORKERS} workers reading the hub / the main thread alone reading it (median of ${ROUNDS}; rounds ${reading.againstMain.ratios.map((r) => r.toFixed(3)).join(', ')})`,
+      reading.againstMain.ratio.toFixed(3),
+      '',
+    ],
+    [
+      `cores kept busy reading the hub (CPU time / wall time; 1 worker, ${WORKERS} workers, main thread alone; the median round)`,
+      reading.coresBusy.map((c) => c.toFixed(2)).join(', '),
+      '',
+    ],
+    [
+      `reading the hub: CPU time per reading by thread, us: main, workers, other; 1 worker | ${WORKERS} workers | main thread alone (Linux only)`,
+      reading.threads.map((r) => (r === undefined ? 'n/a' : `${r.main.toFixed(2)}, ${r.workers.toFixed(2)}, ${r.other.toFixed(2)}`)).join(' | '),
+      '',
+    ],
+    [
+      `full ingest handed over by the main thread (the in-memory hub) on 1 worker thread (4 partitions at once), readings/s (the median round)`,
+      fmt(one.perSecond),
+      '',
+    ],
+    [`full ingest handed over on ${WORKERS} worker threads, readings/s (the same round)`, fmt(many.perSecond), ''],
+    [`handed over: ${WORKERS} workers / 1 worker (median of ${ROUNDS}; rounds ${ratios.map((r) => r.toFixed(3)).join(', ')})`, ratio.toFixed(3), ''],
     [`full ingest on the main thread alone, no worker (rules.workers 0), readings/s (the same round)`, fmt(mainThread), ''],
     [
       `${WORKERS} workers / the main thread alone (median of ${ROUNDS}; rounds ${againstMain.ratios.map((r) => r.toFixed(3)).join(', ')})`,
@@ -713,7 +882,11 @@ if (ONLY === 'workers') {
       ceiling.coresBusy.map((c) => c.toFixed(2)).join(', '),
       '',
     ],
-    [`${WORKERS} workers / 1 worker, as a share of that ceiling`, (ratio / ceiling.ratio).toFixed(2), ''],
+    [
+      `${WORKERS} workers / 1 worker, as a share of that ceiling (reading the hub themselves, handed over)`,
+      `${(reading.ratio / ceiling.ratio).toFixed(2)}, ${(ratio / ceiling.ratio).toFixed(2)}`,
+      '',
+    ],
   );
 }
 if (ONLY === 'latency') {
