@@ -172,7 +172,7 @@ export const SETTINGS: readonly SettingReference[] = [
     path: 'rules.workers',
     kind: 'number',
     description:
-      'worker threads the stream processor runs its telemetry partitions on, each partition on one of them (0: all on the main thread; at most the partitions are used; they can pay for themselves only where ingesting a reading costs more than handing it to a worker costs both threads: with the CFS rule, two workers on two cores ingested about 0.8 of none, docs/performance.md)',
+      'worker threads the stream processor runs its telemetry partitions on, each partition on one of them (0: all on the main thread; at most the partitions are used). With the `sqlite` or `event-hubs` telemetry adapter each worker reads its partitions from the hub itself (two workers on two cores ingested about 1.24 times what none does, docs/performance.md); with the in-memory hub the main thread hands each batch to its worker, which costs it more than a second core gives back (about 0.8 to 0.93 of none)',
     default: '0',
   },
   {
