@@ -635,3 +635,56 @@ describe('TelemetryIngestWorkers: the young generation of its threads', () => {
     }
   });
 });
+
+describe('TelemetryIngestWorkers that read the hub themselves', () => {
+  const moduleOf = (source: string): string => `data:text/javascript,${encodeURIComponent(source)}`;
+
+  it('refuses to read without a source, and a source module that cannot open, saying which and why; the workers stay usable', async () => {
+    const { deps } = setup();
+    const plain = new TelemetryIngestWorkers(deps, 1);
+    await expect(plain.ownPartitions('rules')).rejects.toThrow(/no source to read: give one in the options \(source\)/);
+    await plain.close();
+
+    const noExport = moduleOf('export const nothing = 1;');
+    const wrong = new TelemetryIngestWorkers(deps, 2, { source: { entry: noExport, settings: {} } });
+    try {
+      await expect(wrong.ownPartitions('rules')).rejects.toThrow(/does not export a function openTelemetrySource/);
+    } finally {
+      await wrong.close();
+    }
+
+    const failing = moduleOf('export async function openTelemetrySource(settings) { throw new Error(`no hub at ${settings.file}`); }');
+    const refused = new TelemetryIngestWorkers(deps, 1, { source: { entry: failing, settings: { file: 'hub.db' } } });
+    try {
+      await expect(refused.ownPartitions('rules')).rejects.toThrow('no hub at hub.db');
+      // Nothing was left half-read: asking again fails the same way, not with "already reads".
+      await expect(refused.ownPartitions('rules')).rejects.toThrow('no hub at hub.db');
+    } finally {
+      await refused.close();
+    }
+  });
+
+  it('gives each worker its share of the partitions, in the order the source lists them, and none to a worker beyond them', async () => {
+    const { deps } = setup();
+    // A hub of three partitions that hands nothing over.
+    const source = moduleOf(`export async function openTelemetrySource() {
+      return {
+        partitionIds: ['a', 'b', 'c'],
+        intake: { subscribe: async () => ({ close: async () => undefined, partitions: () => [] }) },
+        close: async () => undefined,
+      };
+    }`);
+    const ingest = new TelemetryIngestWorkers(deps, 4, { source: { entry: source, settings: {} } });
+    try {
+      const owned = await ingest.ownPartitions('rules');
+      expect(owned.partitions).toEqual([['a'], ['b'], ['c'], []]);
+      await expect(ingest.ownPartitions('rules')).rejects.toThrow(/already read consumer group 'rules'/);
+      await owned.close();
+      const again = await ingest.ownPartitions('telemetry');
+      expect(again.partitions).toEqual([['a'], ['b'], ['c'], []]);
+      await again.close();
+    } finally {
+      await ingest.close();
+    }
+  });
+});
