@@ -154,9 +154,10 @@ export class TelemetryIngestWorkers {
   /**
    * Each worker opens the `source` and reads its share of the partitions of `consumerGroup`
    * itself, committing every commit interval; resolves once every worker reads, with the partition
-   * ids each reads (null: those the hub gives it, where it balances them). A worker that dies is replaced after `restartDelayMs`, and the replacement
-   * reads the same partitions from their checkpoints and saved state, as a restarted process does.
-   * `close` stops the reading, commits what is left, and keeps the workers for another call.
+   * ids each reads (null: those the hub gives it, where it balances them). A worker that dies is
+   * replaced after `restartDelayMs`, and the replacement reads the same partitions from their
+   * checkpoints and saved state, as a restarted process does. `close` stops the reading, commits
+   * what is left, and keeps the workers for another call.
    */
   async ownPartitions(consumerGroup: string): Promise<{ readonly partitions: ReadonlyArray<readonly string[] | null>; close(): Promise<void> }> {
     const source = this.source;
@@ -209,8 +210,8 @@ export class TelemetryIngestWorkers {
         () => this.deps.log.info('ingest.worker-restarted', { partitions: owning.partitions.get(thread)?.join(',') ?? 'balanced by the hub' }),
         (error: unknown) => {
           this.deps.log.error('ingest.worker-restart-failed', { error: error instanceof Error ? error.message : String(error) });
-          // A worker that failed to start reading has died or still runs: stop it, so that the next attempt starts afresh.
-          void thread.stop().then(() => this.died(thread));
+          // A worker that died meanwhile has scheduled the next attempt by dying; one that runs but could not read is stopped, to start afresh.
+          if (thread.started) void thread.stop().then(() => this.died(thread));
         },
       );
     });
