@@ -193,7 +193,6 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
       catalog,
       deviceTypes: types.value,
       automation: automation.value,
-      // Workers open the same adapters in their threads: not where this process was given factories of its own for them.
       ...(telemetrySource === undefined ? {} : { telemetrySource }),
     }),
     feed,
