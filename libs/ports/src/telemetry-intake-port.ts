@@ -72,6 +72,25 @@ export interface TelemetrySubscription {
   partitions?(): readonly TelemetryPartitionContext[];
 }
 
+/** `partitions` of `subscribe` names a partition the hub does not have, or none: the caller's mistake, not one to try again. */
+export class UnknownPartitionError extends RangeError {
+  override readonly name = 'RangeError';
+}
+
+/**
+ * The partitions a subscription reads: `partitions` of `subscribe` checked against the hub's ids,
+ * all of them when it is not given, else those it names, each once, in the order given. An id the
+ * hub does not have, or an empty list, is an `UnknownPartitionError` naming the hub's ids.
+ */
+export function partitionsToRead(partitions: readonly string[] | undefined, hubIds: readonly string[]): string[] {
+  if (partitions === undefined) return [...hubIds];
+  if (partitions.length === 0)
+    throw new UnknownPartitionError(`partitions must name at least one of the hub's partitions (${hubIds.join(', ')}); leave it out to read them all.`);
+  const unknown = partitions.find((id) => !hubIds.includes(id));
+  if (unknown !== undefined) throw new UnknownPartitionError(`The hub has no partition "${unknown}"; its partitions are ${hubIds.join(', ')}.`);
+  return [...new Set(partitions)];
+}
+
 /** Flow 3: the telemetry stream, partitioned by device, read by one consumer group. */
 export interface TelemetryIntakePort {
   subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options?: TelemetrySubscribeOptions): Promise<TelemetrySubscription>;

@@ -14,7 +14,9 @@ import { BlobCheckpointStore } from '@azure/eventhubs-checkpointstore-blob';
 import type { TokenCredential } from '@azure/identity';
 import { backoffDelay } from '@fieldlink/domain';
 import {
+  partitionsToRead,
   silentLog,
+  UnknownPartitionError,
   type LogPort,
   type TelemetryBatchHandler,
   type TelemetryEnvelope,
@@ -98,7 +100,7 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
       try {
         return await this.subscribeOnce(consumerGroup, handler, options);
       } catch (error) {
-        if (error instanceof ConsumerGroupNotFoundError || error instanceof UnknownPartitionsError) throw error;
+        if (error instanceof ConsumerGroupNotFoundError || error instanceof UnknownPartitionError) throw error;
         const failed = scrubbed(`Subscribing to telemetry with consumer group '${consumerGroup}' failed`, error, this.secrets);
         if (!mayPass(error) || attempt + 1 >= attempts) throw failed;
         const retryInMs = backoffDelay(backoff, attempt, this.options.random ?? Math.random);
@@ -163,7 +165,8 @@ export class EventHubsTelemetryIntake implements TelemetryIntakePort {
           : new EventHubConsumerClient(consumerGroup, auth.fullyQualifiedNamespace, auth.eventHubName, auth.credential, checkpointStore, clientOptions);
       made = client;
       const hubIds = await client.getPartitionIds();
-      const ids = chosenPartitions(options.partitions, hubIds);
+      // Given partitions are read a receiver each; none given, every partition through the load balancer.
+      const ids = options.partitions === undefined ? undefined : partitionsToRead(options.partitions, hubIds);
       const startPosition = await startAfterCurrentEnd(client, ids ?? hubIds);
       // The probe reads without an owner level, from a client of its own: a receiver of this
       // client would carry owner level 0 (it has a checkpoint store) and take the partition from
@@ -405,24 +408,6 @@ async function startAfterCurrentEnd(client: EventHubConsumerClient, partitionIds
     positions[id] = properties.isEmpty ? earliestEventPosition : { sequenceNumber: properties.lastEnqueuedSequenceNumber, isInclusive: false };
   }
   return positions;
-}
-
-/**
- * The partitions a subscription asked for (each once, in the order given), checked against the
- * hub's; undefined when it did not ask, for every partition.
- */
-function chosenPartitions(partitions: readonly string[] | undefined, hubIds: readonly string[]): string[] | undefined {
-  if (partitions === undefined) return undefined;
-  if (partitions.length === 0)
-    throw new UnknownPartitionsError(`partitions must name at least one of the hub's partitions (${hubIds.join(', ')}); leave it out to read them all.`);
-  const unknown = partitions.find((id) => !hubIds.includes(id));
-  if (unknown !== undefined) throw new UnknownPartitionsError(`The hub has no partition "${unknown}"; its partitions are ${hubIds.join(', ')}.`);
-  return [...new Set(partitions)];
-}
-
-/** `partitions` names a partition the hub does not have, or none: the caller's mistake, not tried again. */
-class UnknownPartitionsError extends RangeError {
-  override readonly name = 'RangeError';
 }
 
 function toEnvelope(event: ReceivedEventData, partitionId: string): TelemetryEnvelope {

@@ -1,6 +1,7 @@
 import {
   DeviceConnectionError,
   DeviceRegistryError,
+  partitionsToRead,
   type ClockPort,
   type CloudToDevicePort,
   type DeviceClientPort,
@@ -125,7 +126,10 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
   }
 
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
-    const read = this.chosenPartitions(options.partitions);
+    const read = partitionsToRead(
+      options.partitions,
+      this.partitions.map((p) => p.id),
+    ).map((id) => this.partitions[Number(id)]!);
     // A new consumer group starts at the end of the stream; a known one resumes from its checkpoints.
     let checkpoints = this.checkpoints.get(consumerGroup);
     if (checkpoints === undefined) {
@@ -200,20 +204,6 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
       },
       partitions: () => (closed ? [] : held),
     };
-  }
-
-  /**
-   * The partitions a subscription reads: all of the hub's, or those `partitions` names (in the
-   * order given, each once). An id the hub does not have, or an empty list, is a RangeError.
-   */
-  private chosenPartitions(partitions: readonly string[] | undefined): Partition[] {
-    if (partitions === undefined) return this.partitions;
-    const hubIds = this.partitions.map((p) => p.id);
-    if (partitions.length === 0)
-      throw new RangeError(`partitions must name at least one of the hub's partitions (${hubIds.join(', ')}); leave it out to read them all.`);
-    const unknown = partitions.find((id) => !hubIds.includes(id));
-    if (unknown !== undefined) throw new RangeError(`The hub has no partition "${unknown}"; its partitions are ${hubIds.join(', ')}.`);
-    return [...new Set(partitions)].map((id) => this.partitions[Number(id)]!);
   }
 
   /** Marks move the consumer group's checkpoint of the partition forward only; they work after the subscription closed too. */

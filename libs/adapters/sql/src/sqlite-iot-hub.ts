@@ -6,6 +6,7 @@ import {
   C2D_MAX_PENDING_PER_DEVICE,
   DeviceConnectionError,
   DeviceRegistryError,
+  partitionsToRead,
   type ClockPort,
   type CloudToDeviceError,
   type CloudToDeviceMessage,
@@ -316,7 +317,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
 
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
     this.assertOpen();
-    const ids = chosenPartitions(options.partitions, this.partitionCount);
+    const ids = partitionsToRead(options.partitions, await this.partitionIds()).map(Number);
     // A new consumer group starts at the end of the stream; a known one resumes from its checkpoints (kept in the file).
     const marks = this.db
       .transaction(() => {
@@ -878,21 +879,6 @@ function envelopeOf([partition, sequence, enqueuedTime, deviceId, body, properti
     sequenceNumber: sequence,
     ...(properties === null ? {} : { properties: JSON.parse(properties) as Record<string, string> }),
   };
-}
-
-/**
- * The partition numbers a subscription reads: all of the hub's, or those `partitions` names (in
- * the order given, each once). An id the hub does not have, or an empty list, is a RangeError.
- */
-function chosenPartitions(partitions: readonly string[] | undefined, partitionCount: number): number[] {
-  const all = Array.from({ length: partitionCount }, (_, i) => i);
-  if (partitions === undefined) return all;
-  const hubIds = all.map(String);
-  if (partitions.length === 0)
-    throw new RangeError(`partitions must name at least one of the hub's partitions (${hubIds.join(', ')}); leave it out to read them all.`);
-  const unknown = partitions.find((id) => !hubIds.includes(id));
-  if (unknown !== undefined) throw new RangeError(`The hub has no partition "${unknown}"; its partitions are ${hubIds.join(', ')}.`);
-  return [...new Set(partitions)].map(Number);
 }
 
 /** Stable partition assignment by device id (FNV-1a), the same as the in-memory hub's. */

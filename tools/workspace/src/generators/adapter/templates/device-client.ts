@@ -23,6 +23,7 @@ import type { DeliveryFeedbackStatus } from '@fieldlink/domain';
 import {
   DeviceConnectionError,
   DeviceRegistryError,
+  partitionsToRead,
   type ClockPort,
   type DeliveryFeedback,
   type DeviceClientPort,

@@ -35,8 +35,9 @@ export interface ${name} {
 
 /**
  * \`TelemetryIntakePort\` over that interface, named \`client\`: \`<Name>TelemetryIntake\` and its
- * options; with \`TelemetryBatchHandler\`, \`TelemetryEnvelope\`, \`TelemetryIntakePort\`,
- * \`TelemetryPartitionContext\`, \`TelemetrySubscribeOptions\` and \`TelemetrySubscription\` imported.
+ * options; with \`partitionsToRead\`, \`TelemetryBatchHandler\`, \`TelemetryEnvelope\`,
+ * \`TelemetryIntakePort\`, \`TelemetryPartitionContext\`, \`TelemetrySubscribeOptions\` and
+ * \`TelemetrySubscription\` imported.
  */
 export const telemetryIntakeSource = (n: Names, client: string): string => `export interface ${n.className}TelemetryIntakeOptions {
   /** The most events handed over in one batch; 100 when not given. */
@@ -67,7 +68,7 @@ export class ${n.className}TelemetryIntake implements TelemetryIntakePort {
   async subscribe(consumerGroup: string, handler: TelemetryBatchHandler, options: TelemetrySubscribeOptions = {}): Promise<TelemetrySubscription> {
     const byHandler = options.checkpoints === 'by-handler';
     const readers = await Promise.all(
-      chosenPartitions(options.partitions, await this.client.partitionIds()).map(async (partitionId) => {
+      partitionsToRead(options.partitions, await this.client.partitionIds()).map(async (partitionId) => {
         const newest = await this.client.lastSequenceNumber(partitionId);
         const position = (await this.client.readCheckpoint(consumerGroup, partitionId)) ?? newest;
         const mark = (sequenceNumber: number) => this.mark(consumerGroup, partitionId, sequenceNumber);
@@ -103,15 +104,6 @@ export class ${n.className}TelemetryIntake implements TelemetryIntakePort {
     );
     return next;
   }
-}
-
-/** The partitions a subscription reads: all of the stream's, or those \`partitions\` names (each once), each one the stream has. */
-function chosenPartitions(partitions: readonly string[] | undefined, all: readonly string[]): readonly string[] {
-  if (partitions === undefined) return all;
-  if (partitions.length === 0) throw new RangeError(\`partitions must name at least one of the stream's partitions (\${all.join(', ')}).\`);
-  const unknown = partitions.find((id) => !all.includes(id));
-  if (unknown !== undefined) throw new RangeError(\`The stream has no partition "\${unknown}"; its partitions are \${all.join(', ')}.\`);
-  return [...new Set(partitions)];
 }
 
 class PartitionReader implements TelemetryPartitionContext {
@@ -213,13 +205,14 @@ export const telemetryIntakeTemplate: PortTemplate = {
   classSuffix: 'TelemetryIntake',
   testClient: 'arrays, one per partition',
   summary: 'the telemetry stream read per consumer group, in order per partition, from checkpoints (`TelemetryIntakePort`)',
-  source: (n) => `import type {
-  TelemetryBatchHandler,
-  TelemetryEnvelope,
-  TelemetryIntakePort,
-  TelemetryPartitionContext,
-  TelemetrySubscribeOptions,
-  TelemetrySubscription,
+  source: (n) => `import {
+  partitionsToRead,
+  type TelemetryBatchHandler,
+  type TelemetryEnvelope,
+  type TelemetryIntakePort,
+  type TelemetryPartitionContext,
+  type TelemetrySubscribeOptions,
+  type TelemetrySubscription,
 } from '@fieldlink/ports';
 
 ${telemetryEventSource(n)}
