@@ -22,6 +22,20 @@ const configOf = (dataDir: string, env: Record<string, string> = {}) => {
   return loaded.value;
 };
 
+/** The event tokens of the alerts the status database's history holds for `devices`, sorted. */
+async function alertTokensOf(dataDir: string, devices: readonly string[]): Promise<string[]> {
+  const { openSqliteDatabase, SqlAlertHistory } = await import('@fieldlink/adapter-sql');
+  const database = await openSqliteDatabase({ file: join(dataDir, 'status.db') });
+  try {
+    const history = new SqlAlertHistory(database);
+    const tokens: string[] = [];
+    for (const deviceId of devices) for (const alert of await history.list(deviceId, 0, Date.now() + 60_000)) tokens.push(alert.eventToken);
+    return tokens.sort();
+  } finally {
+    await database.close();
+  }
+}
+
 const reading = (deviceId: string, temperature: number, token: string): Uint8Array =>
   new TextEncoder().encode(JSON.stringify({ DeviceID: deviceId, Temperature: temperature, Humidity: 40, EventToken: token }));
 
@@ -74,19 +88,7 @@ describe('ingest workers that read the hub themselves', () => {
       }
       return { count: ids.length, distinct: new Set(ids).size };
     };
-    /** The event tokens of the alert history of every device. */
-    const alertTokens = async (): Promise<string[]> => {
-      const { openSqliteDatabase, SqlAlertHistory } = await import('@fieldlink/adapter-sql');
-      const database = await openSqliteDatabase({ file: join(dataDir, 'status.db') });
-      try {
-        const history = new SqlAlertHistory(database);
-        const tokens: string[] = [];
-        for (const deviceId of devices) for (const alert of await history.list(deviceId, 0, Date.now() + 60_000)) tokens.push(alert.eventToken);
-        return tokens.sort();
-      } finally {
-        await database.close();
-      }
-    };
+    const alertTokens = (): Promise<string[]> => alertTokensOf(dataDir, devices);
     const run = async (token: string, alerts: number): Promise<void> => {
       const created = await createStreamProcessor(configOf(dataDir));
       if (!created.ok) throw new Error(JSON.stringify(created.error));
@@ -133,22 +135,7 @@ describe('ingest workers that read the hub themselves', () => {
       const hub = runtime.get(TOKENS.DeviceTelemetry);
       const devices = Array.from({ length: 16 }, (_, i) => `thermostat-restart-${i}`);
       for (const deviceId of devices) await hub.send(deviceId, reading(deviceId, 90, `restart-over-${deviceId}`));
-      const { openSqliteDatabase, SqlAlertHistory } = await import('@fieldlink/adapter-sql');
-      const database = await openSqliteDatabase({ file: join(dataDir, 'status.db') });
-      try {
-        const history = new SqlAlertHistory(database);
-        await eventually(
-          async () => {
-            let count = 0;
-            for (const deviceId of devices) count += (await history.list(deviceId, 0, Date.now() + 60_000)).length;
-            expect(count).toBe(devices.length);
-          },
-          30_000,
-          100,
-        );
-      } finally {
-        await database.close();
-      }
+      await eventually(async () => expect(await alertTokensOf(dataDir, devices)).toEqual(devices.map((d) => `restart-over-${d}`).sort()), 30_000, 100);
     } finally {
       await runtime.stop();
     }
