@@ -8,7 +8,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/load-config.js';
 import { APP_TOKENS } from './app-tokens.js';
 import { createStreamProcessor } from '../runtime/create-runtimes.js';
-import { openTelemetrySource, telemetrySourceOf } from './telemetry-source.js';
+import type { PortName } from '../config/fieldlink-config.js';
+import { openTelemetrySource, telemetrySourceOf, type TelemetrySourceSettings } from './telemetry-source.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'fieldlink-source-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -46,6 +47,18 @@ describe('ingest workers that read the hub themselves', () => {
     // What crosses to a worker is data: it survives a structured clone unchanged.
     const source = telemetrySourceOf(configOf(join(dir, 'c')), [])!;
     expect(structuredClone(source.settings)).toEqual(source.settings);
+    // Nor where this process builds the hub or the rules with factories of its own, which a worker cannot rebuild.
+    expect(telemetrySourceOf(configOf(join(dir, 'd')), [], new Set(['telemetry']))).toBeUndefined();
+    expect(telemetrySourceOf(configOf(join(dir, 'd')), [], new Set(['referenceData']))).toBeUndefined();
+  });
+
+  it('have the workers open the stores themselves where those are files or services, and not the in-memory ones or those built by factories of this process', () => {
+    const storesOf = (env: Record<string, string>, ownFactories?: ReadonlySet<PortName>): unknown =>
+      (telemetrySourceOf(configOf(join(dir, 'stores'), env), [], ownFactories)!.settings as TelemetrySourceSettings).stores;
+    expect(storesOf({})).toEqual(['statusStore', 'ruleStateStore']);
+    expect(storesOf({ FIELDLINK_PORTS_STATUS_STORE: 'in-memory' })).toEqual(['ruleStateStore']);
+    expect(storesOf({ FIELDLINK_PORTS_RULE_STATE_STORE: 'in-memory' })).toEqual(['statusStore']);
+    expect(storesOf({}, new Set(['statusStore']))).toEqual(['ruleStateStore']);
   });
 
   it('opens the SQLite hub of the data directory with every partition listed, and refuses an adapter that lives on the main thread, naming it', async () => {
@@ -55,8 +68,34 @@ describe('ingest workers that read the hub themselves', () => {
     try {
       expect(source.partitionIds).toEqual(['0', '1', '2', '3']);
       expect(source.referenceData).toBeDefined();
+      // Given no stores to open, it opens none: the worker asks the main thread's.
+      expect(source.statusStore).toBeUndefined();
+      expect(source.ruleStateStore).toBeUndefined();
     } finally {
       await source.close();
+    }
+    const withStores = await openTelemetrySource({ config, deviceRules: [], stores: ['statusStore', 'ruleStateStore'] }, log);
+    try {
+      // Its own connections to the data directory's status.db and rulestate.db: what one writes, a fresh one reads.
+      await withStores.ruleStateStore!.save('workers-test', { through: 7 });
+      await withStores.statusStore!.upsertDeviceHealth({
+        deviceId: 'thermostat-own',
+        lastActivityTime: 1_000,
+        online: true,
+        lastReadings: { Temperature: 70 },
+      });
+    } finally {
+      await withStores.close();
+    }
+    const { openSqliteDatabase, openSqliteFile, SqliteRuleStateStore, SqlStatusStore } = await import('@fieldlink/adapter-sql');
+    const ruleStateFile = openSqliteFile(join(dir, 'open', 'rulestate.db'));
+    const statusDb = await openSqliteDatabase({ file: join(dir, 'open', 'status.db') });
+    try {
+      expect(await new SqliteRuleStateStore(ruleStateFile).load('workers-test')).toEqual({ through: 7 });
+      expect(await new SqlStatusStore(statusDb).listDeviceHealth()).toMatchObject([{ deviceId: 'thermostat-own', lastActivityTime: 1_000 }]);
+    } finally {
+      ruleStateFile.close();
+      await statusDb.close();
     }
     const inMemory = configOf(join(dir, 'open-2'), { FIELDLINK_PORTS_TELEMETRY: 'in-memory' });
     await expect(openTelemetrySource({ config: inMemory, deviceRules: [] }, log)).rejects.toThrow(/in-memory hub lives on the main thread/);
@@ -107,12 +146,23 @@ describe('ingest workers that read the hub themselves', () => {
         await eventually(async () => expect(await alertTokens()).toHaveLength(alerts), 30_000, 100);
         const read = events.find((e) => e.event === 'ingest.workers-read')?.fields as { partitions: string } | undefined;
         expect(read?.partitions).toBe('0,2 | 1,3');
+        // Each worker opened the status store itself (the main thread's was opened before the feed was read).
+        expect(events.filter((e) => e.event === 'status-store.opened')).toHaveLength(2);
       } finally {
         await runtime.stop();
       }
     };
     await run('first', 24);
     await run('second', 48);
+    // The workers' commits: every device's health, in the data directory's status store.
+    const { openSqliteDatabase, SqlStatusStore } = await import('@fieldlink/adapter-sql');
+    const statusDb = await openSqliteDatabase({ file: join(dataDir, 'status.db') });
+    try {
+      const health = await new SqlStatusStore(statusDb).listDeviceHealth();
+      expect(health.map((h) => h.deviceId).sort()).toEqual([...devices].sort());
+    } finally {
+      await statusDb.close();
+    }
     expect(await alertTokens()).toEqual(devices.map((d) => `${d.split('-')[1]}-over-${d}`).sort());
     expect(await queuedAlerts()).toEqual({ count: 48, distinct: 48 });
   }, 90_000);

@@ -3,15 +3,21 @@ import { randomIds, systemClock } from '@fieldlink/adapter-in-memory';
 import type { CfsThresholdRule } from '@fieldlink/domain';
 import type { TelemetrySource, TelemetrySourceModule } from '@fieldlink/flows';
 import type { LogPort } from '@fieldlink/ports';
-import type { AdapterName, FieldlinkConfig } from '../config/fieldlink-config.js';
+import type { AdapterName, FieldlinkConfig, PortName } from '../config/fieldlink-config.js';
 import { AZURE_FACTORIES } from './azure-factories.js';
 import { buildPortAdapters, IN_MEMORY_FACTORIES } from './port-adapters.js';
 import { SQL_FACTORIES } from './sql-factories.js';
 
-/** What crosses to each worker: the configuration and the rules the reference data holds, data only. */
+/** The stores an ingest worker commits to: opened in its thread too, where they can be. */
+export type WorkerStore = 'statusStore' | 'ruleStateStore';
+const WORKER_STORES: readonly WorkerStore[] = ['statusStore', 'ruleStateStore'];
+
+/** What crosses to each worker: the configuration, the rules the reference data holds, and the stores it opens itself; data only. */
 export interface TelemetrySourceSettings {
   readonly config: FieldlinkConfig;
   readonly deviceRules: readonly CfsThresholdRule[];
+  /** The stores the worker opens its own connection to (commits then stay in its thread); it asks the main thread's others. */
+  readonly stores?: readonly WorkerStore[];
 }
 
 /**
@@ -26,22 +32,32 @@ const ENTRY = new URL(import.meta.url.endsWith('.ts') ? './telemetry-source.ts' 
 /**
  * Where `rules.workers` read their partitions themselves: this module, with the configuration,
  * when its telemetry adapter can be opened in a worker; undefined otherwise (the main thread then
- * reads the stream and hands each batch to its partition's worker).
+ * reads the stream and hands each batch to its partition's worker). The workers also open the
+ * status store and rule state where those are files or services, not the in-memory ones: their
+ * commits then never cross to the main thread. `ownFactories`: the ports this process was given
+ * adapter factories of its own for, which a worker cannot rebuild (no source where the telemetry
+ * or reference data is one of them; the main thread keeps such a store).
  */
-export function telemetrySourceOf(config: FieldlinkConfig, deviceRules: readonly CfsThresholdRule[]): TelemetrySourceModule | undefined {
-  if (!WORKER_READABLE_TELEMETRY.has(config.ports.telemetry)) return undefined;
-  return { entry: ENTRY.href, settings: { config, deviceRules } satisfies TelemetrySourceSettings };
+export function telemetrySourceOf(
+  config: FieldlinkConfig,
+  deviceRules: readonly CfsThresholdRule[],
+  ownFactories: ReadonlySet<PortName> = new Set(),
+): TelemetrySourceModule | undefined {
+  if (!WORKER_READABLE_TELEMETRY.has(config.ports.telemetry) || ownFactories.has('telemetry') || ownFactories.has('referenceData')) return undefined;
+  const stores = WORKER_STORES.filter((store) => config.ports[store] !== 'in-memory' && !ownFactories.has(store));
+  return { entry: ENTRY.href, settings: { config, deviceRules, stores } satisfies TelemetrySourceSettings };
 }
 
 /**
  * Opens, in an ingest worker, the configured telemetry adapter and reference data with the same
  * factories as the main thread (`buildPortAdapters`): its own connection to the hub's file or to
- * Event Hubs, and its own copy of the rules.
+ * Event Hubs, its own copy of the rules, and its own connections to the `stores` it was given
+ * (the data directory's `status.db` and `rulestate.db`, a SQL database, Blob storage).
  */
 export async function openTelemetrySource(settings: unknown, log: LogPort): Promise<TelemetrySource> {
-  const { config, deviceRules } = settings as TelemetrySourceSettings;
+  const { config, deviceRules, stores = [] } = settings as TelemetrySourceSettings;
   const built = await buildPortAdapters(
-    ['telemetry', 'referenceData'],
+    ['telemetry', 'referenceData', ...stores],
     {
       config,
       clock: systemClock,
@@ -68,6 +84,8 @@ export async function openTelemetrySource(settings: unknown, log: LogPort): Prom
       partitionIds,
       balancesPartitions,
       ...(adapters.referenceData === undefined ? {} : { referenceData: adapters.referenceData }),
+      ...(adapters.statusStore === undefined ? {} : { statusStore: adapters.statusStore }),
+      ...(adapters.ruleStateStore === undefined ? {} : { ruleStateStore: adapters.ruleStateStore }),
       close: () => adapters.close(),
     };
   } catch (error) {

@@ -3,7 +3,7 @@ import { err, ok, type Result } from '@fieldlink/domain';
 import { DeviceTypeCatalog, type QueueProcessor } from '@fieldlink/flows';
 import { TOKENS, type ClockPort, type FeedbackSubscription, type IdPort, type LogPort, type TelemetrySubscription, type Token } from '@fieldlink/ports';
 import type { Container } from 'inversify';
-import type { FieldlinkConfig, PortName } from '../config/fieldlink-config.js';
+import { PORT_NAMES, type FieldlinkConfig, type PortName } from '../config/fieldlink-config.js';
 import type { ConfigIssue } from '../config/load-config.js';
 import { automationPolicyOf } from '../config/automation-document.js';
 import { deviceRulesOfTypes, deviceTypesOf } from '../config/device-types-document.js';
@@ -179,9 +179,9 @@ export async function assemble(config: FieldlinkConfig, ports: readonly PortName
     },
   };
   const dispatchDirectly = !crmAnnouncesOnOutboundQueue(config);
-  // Workers open the same adapters in their threads: not where this process was given factories of its own for them.
-  const ownFactories = options.factories?.some((f) => f.telemetry !== undefined || f.referenceData !== undefined) ?? false;
-  const telemetrySource = ownFactories ? undefined : telemetrySourceOf(config, rules.value);
+  // Workers open the same adapters in their threads: not those this process was given factories of its own for.
+  const ownFactories = new Set(PORT_NAMES.filter((port) => options.factories?.some((f) => f[port] !== undefined)));
+  const telemetrySource = telemetrySourceOf(config, rules.value, ownFactories);
   return ok({
     container: createFieldlinkContainer({
       config,

@@ -10,6 +10,8 @@ import {
   type QueueErrorCode,
   type ReferenceDataPort,
   type RuleStateErrorCode,
+  type RuleStateStorePort,
+  type StatusStorePort,
   type TelemetryEnvelope,
   type TelemetryIntakePort,
   type WindowPeak,
@@ -18,8 +20,9 @@ import type { BatchEffects } from './telemetry-ingest.js';
 
 /**
  * What the main thread and a telemetry-ingest worker (see `TelemetryIngestWorkers`) say to each
- * other. The worker runs a `TelemetryIngest`; every port it uses is the main thread's, asked
- * through messages; the calls made in one turn of the worker's event loop go in one message.
+ * other. The worker runs a `TelemetryIngest`; the ports it uses are the main thread's, asked
+ * through messages (the calls made in one turn of the worker's event loop go in one message),
+ * but for those a `TelemetrySource` it reads from opened in its own thread.
  */
 
 /** The settings of `TelemetryIngestDeps` that are data; the ports stay on the main thread. */
@@ -381,6 +384,15 @@ export function unpackHealth(packed: PackedHealth): DeviceHealth[] {
   return rows;
 }
 
+/** Health rows written as the store takes them: all at once, or one by one. */
+export async function upsertHealthRows(
+  store: Pick<StatusStorePort, 'upsertDeviceHealth' | 'upsertManyDeviceHealth'>,
+  rows: readonly DeviceHealth[],
+): Promise<void> {
+  if (store.upsertManyDeviceHealth !== undefined) return store.upsertManyDeviceHealth(rows);
+  for (const row of rows) await store.upsertDeviceHealth(row);
+}
+
 /** A batch's effects as they cross to the main thread (`effects.store`): the envelope the state takes the batch in through stays in the worker. */
 export type SentEffects = Omit<BatchEffects, 'through'>;
 
@@ -410,6 +422,20 @@ export interface TelemetrySource {
   readonly balancesPartitions?: boolean;
   /** The worker's own reference data; when absent it asks the main thread's, per batch. */
   readonly referenceData?: ReferenceDataPort;
+  /**
+   * The worker's own connection to the status store, where the store is a file or a service
+   * (SQLite, PostgreSQL, Azure SQL): its commits' aggregates and health rows go there and never
+   * cross to the main thread. It must reach the same data as the main thread's store (the same
+   * file or database), whose readers see what the workers wrote; it is not used where the ingest
+   * was given no status store. When absent, the worker asks the main thread's.
+   */
+  readonly statusStore?: Pick<StatusStorePort, 'writeAggregates' | 'upsertDeviceHealth' | 'upsertManyDeviceHealth'>;
+  /**
+   * The worker's own connection to the rule state store (a SQLite file, Blob storage), as
+   * `statusStore`: its partitions' state and checkpoints are saved and restored there. The
+   * partitions' keys are this worker's alone while it reads them.
+   */
+  readonly ruleStateStore?: RuleStateStorePort;
   /** Lets go of what it opened, once the worker's subscription has closed. */
   close(): Promise<void>;
 }

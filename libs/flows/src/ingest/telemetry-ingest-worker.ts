@@ -2,7 +2,8 @@
 /**
  * A telemetry-ingest worker thread (see `TelemetryIngestWorkers`): a `TelemetryIngest` of its own
  * for the partitions the main thread hands it, or, told to `own` them, for the partitions it reads
- * itself from a source it opens here; the stores, queues and log are the main thread's.
+ * itself from a source it opens here. The queues and log are the main thread's, and so are the
+ * stores unless the source opens its own connections to them.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { CfsThresholdRule } from '@fieldlink/domain';
@@ -24,6 +25,7 @@ import {
   packAggregates,
   packHealth,
   unpackEnvelopes,
+  upsertHealthRows,
   type BatchReference,
   type FromWorker,
   type OpenTelemetrySource,
@@ -78,6 +80,9 @@ const log = {
 let owned: { readonly source: TelemetrySource; readonly subscription: TelemetrySubscription } | undefined;
 /** The source's reference data, when it has its own: asked here, not of the main thread. */
 let ownReference: ReferenceDataPort | undefined;
+/** The source's own connections to the stores, when it has them: commits are written here, not on the main thread. */
+let ownStatus: TelemetrySource['statusStore'];
+let ownRuleState: TelemetrySource['ruleStateStore'];
 /** Whether this worker reads its partitions itself: its ingest then reads the system clock, as the main thread's does. */
 let reading = false;
 
@@ -143,18 +148,19 @@ const deps: TelemetryIngestDeps = {
     : {
         statusStore: {
           // Packed in columns, which the main thread reads back at a fraction of the objects' cost.
-          writeAggregates: (rows) => ask<void>('statusStore', 'writeAggregates', [packAggregates(rows)]),
+          writeAggregates: (rows) => ownStatus?.writeAggregates(rows) ?? ask<void>('statusStore', 'writeAggregates', [packAggregates(rows)]),
           // A slice of rows per message, not a round trip per device.
-          upsertDeviceHealth: (health) => ask<void>('statusStore', 'upsertManyDeviceHealth', [packHealth([health])]),
-          upsertManyDeviceHealth: (rows) => ask<void>('statusStore', 'upsertManyDeviceHealth', [packHealth(rows)]),
+          upsertDeviceHealth: (health) => ownStatus?.upsertDeviceHealth(health) ?? ask<void>('statusStore', 'upsertManyDeviceHealth', [packHealth([health])]),
+          upsertManyDeviceHealth: (rows) =>
+            ownStatus !== undefined ? upsertHealthRows(ownStatus, rows) : ask<void>('statusStore', 'upsertManyDeviceHealth', [packHealth(rows)]),
         },
       }),
   ...(settings.ruleStateStore
     ? {
         ruleStateStore: {
-          load: (key) => ask<unknown>('ruleStateStore', 'load', [key]),
+          load: (key) => ownRuleState?.load(key) ?? ask<unknown>('ruleStateStore', 'load', [key]),
           // Written as the stores write it (JSON, so each window's `toJSON`), here rather than on the main thread.
-          save: (key, snapshot) => ask<void>('ruleStateStore', 'save', [key, JSON.stringify(snapshot)]),
+          save: (key, snapshot) => ownRuleState?.save(key, snapshot) ?? ask<void>('ruleStateStore', 'save', [key, JSON.stringify(snapshot)]),
         },
       }
     : {}),
@@ -214,13 +220,14 @@ async function own(entry: string, sourceSettings: unknown, index: number, count:
   }
   try {
     ownReference = source.referenceData;
+    ownStatus = source.statusStore;
+    ownRuleState = source.ruleStateStore;
     reading = true;
     const subscription = await subscribeCommitting(ingest, source.intake, consumerGroup, tickMs, log, undefined, mine);
     owned = { source, subscription };
     return mine ?? null;
   } catch (error) {
-    ownReference = undefined;
-    reading = false;
+    forgetSource();
     await source.close();
     throw error;
   }
@@ -234,10 +241,17 @@ async function disown(): Promise<void> {
     await held.subscription.close();
   } finally {
     owned = undefined;
-    ownReference = undefined;
-    reading = false;
+    forgetSource();
     await held.source.close();
   }
+}
+
+/** Back to the main thread's ports, once the source's subscription has closed (committing what was left to the source's stores). */
+function forgetSource(): void {
+  ownReference = undefined;
+  ownStatus = undefined;
+  ownRuleState = undefined;
+  reading = false;
 }
 
 async function runBatch(message: RunMessage): Promise<unknown> {

@@ -4,7 +4,6 @@ import type { ThresholdAlert } from '@fieldlink/domain';
 import {
   lookUpReference,
   type ClockPort,
-  type DeviceHealth,
   type TelemetryEnvelope,
   type TelemetryIntakePort,
   type TelemetryPartitionContext,
@@ -21,6 +20,7 @@ import {
   sendableError,
   unpackAggregates,
   unpackHealth,
+  upsertHealthRows,
   type Answer,
   type FromWorker,
   type IngestMethod,
@@ -48,7 +48,8 @@ export interface TelemetryIngestWorkersOptions {
   /**
    * Where the workers read their partitions themselves: each opens this source in its thread and
    * subscribes to its share of the hub's partitions (worker i of n: the partitions at i, i + n…),
-   * so nothing per reading passes through this thread; it keeps the stores, queues and log. Then
+   * so nothing per reading passes through this thread; it keeps the queues, the log, and the
+   * stores the source does not open itself (`TelemetrySource.statusStore`, `ruleStateStore`). Then
    * `subscribe` ignores the intake it is given (the source reads the same stream), and the
    * workers' ingest runs on the system clock. Without it, this thread reads the intake and hands
    * each batch to its partition's worker.
@@ -66,7 +67,9 @@ export interface TelemetryIngestWorkersOptions {
  * calls of one turn of a worker's loop in one message).
  *
  * With a `source`, the workers read the hub themselves (`ownPartitions`): each its share of the
- * partitions, with its own reference data, so that nothing per reading passes through this thread.
+ * partitions, with its own reference data, so that nothing per reading passes through this thread;
+ * where the source also opens the status store and rule state (files or services), the workers
+ * commit there and no commit passes through it either.
  * Without one, this thread reads the intake and hands each batch, with its reference data, to its
  * partition's worker, given in turn as partitions are first seen (four partitions on two workers:
  * two each); this thread then packs and posts every batch.
@@ -485,12 +488,6 @@ class IngestThread {
 const FROM_SOURCES = import.meta.url.endsWith('.ts');
 const WORKER_MODULE = new URL(FROM_SOURCES ? './telemetry-ingest-worker.ts' : './telemetry-ingest-worker.js', import.meta.url);
 const WORKER_ENTRY = FROM_SOURCES ? new URL('./telemetry-ingest-worker-sources.mjs', import.meta.url) : WORKER_MODULE;
-
-/** Health rows written as the store takes them: all at once, or one by one. */
-async function upsertHealthRows(store: NonNullable<TelemetryIngestDeps['statusStore']>, rows: readonly DeviceHealth[]): Promise<void> {
-  if (store.upsertManyDeviceHealth !== undefined) return store.upsertManyDeviceHealth(rows);
-  for (const row of rows) await store.upsertDeviceHealth(row);
-}
 
 function pick<T extends object, K extends keyof T>(from: T, keys: readonly K[]): Partial<Pick<T, K>> {
   const out: Partial<Pick<T, K>> = {};

@@ -664,6 +664,59 @@ describe('TelemetryIngestWorkers that read the hub themselves', () => {
     }
   });
 
+  it("commit to the stores the source opened in their thread, not to the main thread's; alerts still go to the main thread's queue", async () => {
+    const { deps, alertsQueue, statusStore, ruleStateStore } = setup({ commitIntervalMs: 60_000 });
+    // One partition, one batch of two devices; the source's stores tell what they were given on a broadcast channel.
+    const source = moduleOf(`import { BroadcastChannel } from 'node:worker_threads';
+    export async function openTelemetrySource(settings) {
+      const channel = new BroadcastChannel(settings.channel);
+      const tell = (store, what) => channel.postMessage({ store, what });
+      return {
+        partitionIds: ['0'],
+        intake: {
+          subscribe: async (group, handler) => {
+            const context = { partitionId: '0', checkpoint: async (through) => tell('checkpoint', through.sequenceNumber), lastEnqueuedSequenceNumber: () => 2 };
+            queueMicrotask(() => void handler(settings.batch, context));
+            return { close: async () => undefined };
+          },
+        },
+        statusStore: {
+          writeAggregates: async (rows) => tell('aggregates', rows.map((r) => r.deviceId)),
+          upsertDeviceHealth: async (row) => tell('health', [row.deviceId]),
+          upsertManyDeviceHealth: async (rows) => tell('health', rows.map((r) => r.deviceId)),
+        },
+        ruleStateStore: { load: async () => undefined, save: async (key) => tell('ruleState', key) },
+        close: async () => channel.close(),
+      };
+    }`);
+    const at = Date.now();
+    const batch = [
+      envelope(reading('hot', 75, 'thermostat-a'), at, 1, 'thermostat-a'),
+      envelope(reading('mild', 60, 'thermostat-b'), at + 1, 2, 'thermostat-b'),
+    ];
+    const channel = new BroadcastChannel('fieldlink-test-own-stores');
+    const told: Array<{ store: string; what: unknown }> = [];
+    channel.onmessage = (message: unknown) => void told.push((message as { data: { store: string; what: unknown } }).data);
+    const ingest = new TelemetryIngestWorkers(deps, 1, { source: { entry: source, settings: { channel: 'fieldlink-test-own-stores', batch } } });
+    try {
+      const owned = await ingest.ownPartitions('rules');
+      await eventually(async () => expect(await alertTokens(alertsQueue)).toEqual(['hot']), 10_000, 20);
+      // Closing commits what is left: to the source's stores.
+      await owned.close();
+      await eventually(() => expect(told.map((t) => t.store)).toContain('checkpoint'), 10_000, 20);
+      expect(told).toContainEqual({ store: 'health', what: ['thermostat-a', 'thermostat-b'] });
+      expect(told).toContainEqual({ store: 'aggregates', what: expect.arrayContaining(['thermostat-a', 'thermostat-b']) });
+      expect(told).toContainEqual({ store: 'ruleState', what: expect.stringMatching(/^telemetry-ingest\/0/) });
+      expect(told).toContainEqual({ store: 'checkpoint', what: 2 });
+      // The main thread's stores were not written.
+      expect(await statusStore.listDeviceHealth()).toEqual([]);
+      expect(await ruleStateStore.load('telemetry-ingest/0')).toBeUndefined();
+    } finally {
+      channel.close();
+      await ingest.close();
+    }
+  });
+
   it('gives each worker its share of the partitions, in the order the source lists them, and none to a worker beyond them', async () => {
     const { deps } = setup();
     // A hub of three partitions that hands nothing over.
