@@ -47,7 +47,7 @@ import {
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
-import { openSqliteFile, SqliteIotHub } from '@fieldlink/adapter-sql';
+import { openSqliteDatabase, openSqliteFile, SqliteIotHub, SqliteRuleStateStore, SqlStatusStore } from '@fieldlink/adapter-sql';
 import { countingIntake, type HubSourceSettings } from './hub-source.js';
 import type { IndependentIngestSettings, IndependentPass } from './independent-ingest.js';
 import { handOver, hubBatches, ingestOf, partitionBatches, readingsOf, relabelled, type IngestMode } from './pipeline-parts.js';
@@ -367,28 +367,36 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * its own, each kept running (subscribed, warm) through every pass. A pass writes the same
  * readings (the next stretch of event time) into the three hubs' files in one transaction each, not
  * measured, then measures from that write to the last of them handled (each batch counted on a
- * broadcast channel). The ports stay on the main thread, in memory, as in the stage above; commits
- * every `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in `ROUNDS` rounds after a
+ * broadcast channel) and committed. `stores`: the status store and rule state in the main thread's
+ * memory, as in the stage above (the workers send it their commits), or those of `fieldlink up`, in
+ * SQLite files (a pair per configuration), which the workers open themselves as the stream
+ * processor's do. The queues and log stay on the main thread, in memory. Commits every
+ * `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in `ROUNDS` rounds after a
  * warm-up pass, as the other stages are.
  */
-async function hubReadingWorkers(threads: number) {
+async function hubReadingWorkers(threads: number, stores: 'main-thread memory' | 'sqlite files') {
   const dir = mkdtempSync(join(tmpdir(), 'fieldlink-bench-hub-'));
   const count = Math.min(THROUGHPUT_READINGS, 200_000);
   const entry = new URL('./hub-source.ts', import.meta.url).href;
-  const ports = () => ({
-    referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
-    alertsQueue: new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 }),
-    rejected: new InMemoryRejectedTelemetry(),
-    log: silentLog,
-    defaultDeviceType: 'Thermostat',
-    commitIntervalMs: COMMIT_INTERVAL_MS,
-    statusStore: new InMemoryStatusStore(),
-    ruleStateStore: new InMemoryRuleStateStore(),
-  });
-  /** One configuration: its hub file, the hub the benchmark writes with, and the readings handled so far. */
+  /** One configuration: its hub, status and rule state files, the hub the benchmark writes with, and the readings handled so far. */
   const open = async (name: string, workers: number) => {
     const file = join(dir, `${name}.db`);
     const db = openSqliteFile(file);
+    // The stores of `fieldlink up`, the status store and rule state in SQLite files (a pair per configuration), which
+    // the workers open too; or in the main thread's memory, where the workers send it their commits.
+    const files = stores === 'sqlite files' ? { status: join(dir, `${name}-status.db`), ruleState: join(dir, `${name}-rulestate.db`) } : undefined;
+    const statusDb = files === undefined ? undefined : await openSqliteDatabase({ file: files.status });
+    const ruleStateDb = files === undefined ? undefined : openSqliteFile(files.ruleState);
+    const deps = {
+      referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+      alertsQueue: new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 }),
+      rejected: new InMemoryRejectedTelemetry(),
+      log: silentLog,
+      defaultDeviceType: 'Thermostat',
+      commitIntervalMs: COMMIT_INTERVAL_MS,
+      statusStore: statusDb === undefined ? new InMemoryStatusStore() : new SqlStatusStore(statusDb),
+      ruleStateStore: ruleStateDb === undefined ? new InMemoryRuleStateStore() : new SqliteRuleStateStore(ruleStateDb),
+    };
     // Room for a pass and the one before it per partition: a reader never finds its next events pruned.
     const hub = new SqliteIotHub(db, { partitionCount: PARTITIONS, retentionPerPartition: count });
     const channelName = `fieldlink-bench-${name}`;
@@ -398,14 +406,15 @@ async function hubReadingWorkers(threads: number) {
       progress.handled += (message as { data: number }).data;
       if (progress.handled >= progress.target) progress.done();
     };
-    const deps = ports();
     let stop: () => Promise<void>;
+    let flush: () => Promise<void>;
     let workerThreads = new Set<number>();
     if (workers === 0) {
       const ingest = new TelemetryIngest(deps);
       // A channel's own messages do not reach it: the main thread's ingest posts on one of its own.
       const poster = new BroadcastChannel(channelName);
       const subscription = await ingest.subscribe(countingIntake(hub, poster), 'bench');
+      flush = () => ingest.flush();
       stop = async () => {
         await subscription.close();
         poster.close();
@@ -413,12 +422,13 @@ async function hubReadingWorkers(threads: number) {
     } else {
       // The hub's own poll interval (50 ms), as the stream processor's workers have it: at 5 ms, the idle workers of the
       // other configurations took 0.5 us per reading each from the one measured.
-      const settings: HubSourceSettings = { file, channel: channelName, pollIntervalMs: 50 };
+      const settings: HubSourceSettings = { file, channel: channelName, pollIntervalMs: 50, ...(files === undefined ? {} : { stores: files }) };
       const ingest = new TelemetryIngestWorkers(deps, workers, { source: { entry, settings } });
       const threadsBefore = new Set(threadCpuMicros().keys());
       await ingest.start();
       workerThreads = new Set([...threadCpuMicros().keys()].filter((tid) => !threadsBefore.has(tid)));
       const owned = await ingest.ownPartitions('bench');
+      flush = () => ingest.flush();
       stop = async () => {
         await owned.close();
         await ingest.close();
@@ -428,6 +438,8 @@ async function hubReadingWorkers(threads: number) {
       hub,
       db,
       workerThreads,
+      /** Commits what has been handled (as the subscription does every commit interval). */
+      flush: () => flush(),
       /** Resolves once `readings` more have been handled since it was called. */
       handled: (readings: number): Promise<void> =>
         new Promise((resolve) => {
@@ -439,6 +451,8 @@ async function hubReadingWorkers(threads: number) {
         channel.close();
         await hub.close();
         db.close();
+        await statusDb?.close();
+        ruleStateDb?.close();
         void deps.alertsQueue.close();
       },
     };
@@ -461,6 +475,10 @@ async function hubReadingWorkers(threads: number) {
     const threadsAtStart = threadCpuMicros();
     const t = performance.now();
     await done;
+    // Full ingest is done once its rows and state are stored: a pass is timed to the commit of its last readings, as
+    // the stages above are. Timed to the last batch handled, the commits fell in or out of a pass by chance: with the
+    // stores in SQLite files, rounds of the same configuration then moved by a factor of two.
+    await config.flush();
     const ms = performance.now() - t;
     const cpu = process.cpuUsage(cpuBefore);
     const threads = threadCpuBetween(threadsAtStart, threadCpuMicros(), config.workerThreads, count);
@@ -798,12 +816,14 @@ if (ONLY === 'workers') {
   await stage(`full ingest on 1 and on ${WORKERS} workers and on the main thread alone, ${ROUNDS} rounds`);
   const { one, many, ratio, ratios, mainThread, againstMain } = await workersAgainstOne(WORKERS, envelopes);
   await stage(`full ingest, the workers reading a SQLite hub themselves: 1 and ${WORKERS} workers and the main thread alone, ${ROUNDS} rounds`);
-  const reading = await hubReadingWorkers(WORKERS);
+  const reading = await hubReadingWorkers(WORKERS, 'main-thread memory');
+  await stage(`the same with the stores of fieldlink up, SQLite files the workers open themselves, ${ROUNDS} rounds`);
+  const readingSqlite = await hubReadingWorkers(WORKERS, 'sqlite files');
   await stage(`the ceiling: full ingest on 1 and on ${WORKERS} threads that share nothing, ${ROUNDS} rounds`);
   const ceiling = await independentCeiling(WORKERS);
   rows.push(
     [
-      `full ingest, workers reading the hub themselves (a SQLite hub file, ${fmt(reading.count)} readings a pass): 1 worker, ${WORKERS} workers, main thread alone, readings/s (the median round)`,
+      `full ingest, workers reading the hub themselves (a SQLite hub file, ${fmt(reading.count)} readings a pass, timed to their commit; the stores in the main thread's memory): 1 worker, ${WORKERS} workers, main thread alone, readings/s (the median round)`,
       `${fmt(reading.one)}, ${fmt(reading.many)}, ${fmt(reading.main)}`,
       '',
     ],
@@ -825,6 +845,26 @@ if (ONLY === 'workers') {
     [
       `reading the hub: CPU time per reading by thread, us: main, workers, other; 1 worker | ${WORKERS} workers | main thread alone (Linux only)`,
       reading.threads.map((r) => (r === undefined ? 'n/a' : `${r.main.toFixed(2)}, ${r.workers.toFixed(2)}, ${r.other.toFixed(2)}`)).join(' | '),
+      '',
+    ],
+    [
+      `the same with the status store and rule state in SQLite files (fieldlink up's), which the workers open themselves: 1 worker, ${WORKERS} workers, main thread alone, readings/s (the median round)`,
+      `${fmt(readingSqlite.one)}, ${fmt(readingSqlite.many)}, ${fmt(readingSqlite.main)}`,
+      '',
+    ],
+    [
+      `stores in SQLite files: ${WORKERS} workers / 1 worker (median of ${ROUNDS}; rounds ${readingSqlite.ratios.map((r) => r.toFixed(3)).join(', ')})`,
+      readingSqlite.ratio.toFixed(3),
+      '',
+    ],
+    [
+      `stores in SQLite files: ${WORKERS} workers / the main thread alone (median of ${ROUNDS}; rounds ${readingSqlite.againstMain.ratios.map((r) => r.toFixed(3)).join(', ')})`,
+      readingSqlite.againstMain.ratio.toFixed(3),
+      '',
+    ],
+    [
+      `stores in SQLite files: CPU time per reading by thread, us: main, workers, other; 1 worker | ${WORKERS} workers | main thread alone (Linux only)`,
+      readingSqlite.threads.map((r) => (r === undefined ? 'n/a' : `${r.main.toFixed(2)}, ${r.workers.toFixed(2)}, ${r.other.toFixed(2)}`)).join(' | '),
       '',
     ],
     [
