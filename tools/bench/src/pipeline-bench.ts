@@ -34,23 +34,13 @@ import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
-import {
-  InMemoryCrm,
-  InMemoryIotHub,
-  InMemoryQueue,
-  InMemoryReferenceData,
-  InMemoryRejectedTelemetry,
-  InMemoryRuleStateStore,
-  InMemoryStatusStore,
-  randomIds,
-} from '@fieldlink/adapter-in-memory';
-import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
+import { InMemoryCrm, InMemoryIotHub, randomIds } from '@fieldlink/adapter-in-memory';
 import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
 import { openSqliteDatabase, openSqliteFile, SqliteIotHub, SqliteRuleStateStore, SqlStatusStore } from '@fieldlink/adapter-sql';
 import { countingIntake, type HubSourceSettings } from './hub-source.js';
 import type { IndependentIngestSettings, IndependentPass } from './independent-ingest.js';
-import { handOver, hubBatches, ingestOf, partitionBatches, readingsOf, relabelled, type IngestMode } from './pipeline-parts.js';
+import { handOver, hubBatches, ingestDepsOf, ingestOf, partitionBatches, readingsOf, relabelled, type IngestMode } from './pipeline-parts.js';
 
 const { values } = parseArgs({
   options: {
@@ -259,20 +249,9 @@ interface WorkersPass {
  * partitions at once, on partitions of the round's own (`tag`), so every round starts them afresh.
  */
 async function workersRun(threads: number, envelopes: readonly TelemetryEnvelope[][]) {
-  const stores = { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() };
-  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
-  const ingest = new TelemetryIngestWorkers(
-    {
-      referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
-      alertsQueue,
-      rejected: new InMemoryRejectedTelemetry(),
-      log: silentLog,
-      defaultDeviceType: 'Thermostat',
-      commitIntervalMs: COMMIT_INTERVAL_MS,
-      ...stores,
-    },
-    threads,
-  );
+  const deps = ingestDepsOf('full', COMMIT_INTERVAL_MS);
+  const { alertsQueue } = deps;
+  const ingest = new TelemetryIngestWorkers(deps, threads);
   const threadsBefore = new Set(threadCpuMicros().keys());
   await ingest.start();
   const workerThreads = new Set([...threadCpuMicros().keys()].filter((tid) => !threadsBefore.has(tid)));
@@ -387,16 +366,13 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     const files = stores === 'sqlite files' ? { status: join(dir, `${name}-status.db`), ruleState: join(dir, `${name}-rulestate.db`) } : undefined;
     const statusDb = files === undefined ? undefined : await openSqliteDatabase({ file: files.status });
     const ruleStateDb = files === undefined ? undefined : openSqliteFile(files.ruleState);
-    const deps = {
-      referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
-      alertsQueue: new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 }),
-      rejected: new InMemoryRejectedTelemetry(),
-      log: silentLog,
-      defaultDeviceType: 'Thermostat',
-      commitIntervalMs: COMMIT_INTERVAL_MS,
-      statusStore: statusDb === undefined ? new InMemoryStatusStore() : new SqlStatusStore(statusDb),
-      ruleStateStore: ruleStateDb === undefined ? new InMemoryRuleStateStore() : new SqliteRuleStateStore(ruleStateDb),
-    };
+    const deps = ingestDepsOf(
+      'full',
+      COMMIT_INTERVAL_MS,
+      statusDb === undefined || ruleStateDb === undefined
+        ? undefined
+        : { statusStore: new SqlStatusStore(statusDb), ruleStateStore: new SqliteRuleStateStore(ruleStateDb) },
+    );
     // Room for a pass and the one before it per partition: a reader never finds its next events pruned.
     const hub = new SqliteIotHub(db, { partitionCount: PARTITIONS, retentionPerPartition: count });
     const channelName = `fieldlink-bench-${name}`;

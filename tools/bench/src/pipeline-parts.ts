@@ -11,7 +11,7 @@ import {
   partitionOf,
 } from '@fieldlink/adapter-in-memory';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
-import { TelemetryIngest } from '@fieldlink/flows';
+import { TelemetryIngest, type TelemetryIngestDeps } from '@fieldlink/flows';
 import { silentLog, type TelemetryEnvelope } from '@fieldlink/ports';
 
 export interface ReadingsSettings {
@@ -91,18 +91,24 @@ export type IngestMode = 'rules' | 'full';
 
 /** A fresh ingest over in-memory ports, and the alerts queue it sends to. */
 export function ingestOf(mode: IngestMode, commitIntervalMs: number) {
-  const alertsQueue = new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 });
-  const stores = mode === 'full' ? { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() } : {};
-  const ingest = new TelemetryIngest({
+  const deps = ingestDepsOf(mode, commitIntervalMs);
+  return { ingest: new TelemetryIngest(deps), alertsQueue: deps.alertsQueue };
+}
+
+/**
+ * The ports of an ingest with the CFS thermostat rule, in memory: `full` adds a status store and
+ * rule state (in memory, or those given), `rules` has none.
+ */
+export function ingestDepsOf(mode: IngestMode, commitIntervalMs: number, stores?: Required<Pick<TelemetryIngestDeps, 'statusStore' | 'ruleStateStore'>>) {
+  return {
     referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
-    alertsQueue,
+    alertsQueue: new InMemoryQueue('alerts', { duplicateDetectionWindowMs: 60_000 }),
     rejected: new InMemoryRejectedTelemetry(),
     log: silentLog,
     defaultDeviceType: 'Thermostat',
     commitIntervalMs,
-    ...stores,
-  });
-  return { ingest, alertsQueue };
+    ...(mode === 'full' ? (stores ?? { statusStore: new InMemoryStatusStore(), ruleStateStore: new InMemoryRuleStateStore() }) : {}),
+  } satisfies TelemetryIngestDeps;
 }
 
 /** The same readings on partitions named anew (`<tag>-<partition>`): a partition's sequence numbers start again. */
