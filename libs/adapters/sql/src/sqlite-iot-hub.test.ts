@@ -125,6 +125,33 @@ describe('SqliteIotHub shared by two connections to one file (two processes)', (
     }
   });
 
+  it('wakes a reader of the file in another thread of the process at once, on a broadcast channel named for the file, not at its next poll', async () => {
+    const file = newFile();
+    // The same file spelt another way stands for another thread's hub: it shares nothing with the writer's in this thread but the channel.
+    const elsewhere = file.replace(/([^/\\]+)$/, './$1');
+    const writerDb = openSqliteFile(file);
+    const readerDb = openSqliteFile(elsewhere);
+    const writer = new SqliteIotHub(writerDb, { pollIntervalMs: 600_000 });
+    const reader = new SqliteIotHub(readerDb, { pollIntervalMs: 600_000 });
+    const got: string[] = [];
+    const subscription = await reader.subscribe('rules', async (batch) => void got.push(...batch.map((e) => e.connectionDeviceId)));
+    try {
+      // The subscription's first read, as it starts, finds what was written before it.
+      await writer.send('thermostat-0', utf8('{"Temperature":70}'));
+      await eventually(() => expect(got).toEqual(['thermostat-0']), 5_000, 10);
+      // Then only a wake (or a poll, ten minutes away) makes it read again.
+      await writer.send('thermostat-1', utf8('{"Temperature":71}'));
+      await writer.send('thermostat-2', utf8('{"Temperature":72}'));
+      await eventually(() => expect(got).toEqual(['thermostat-0', 'thermostat-1', 'thermostat-2']), 5_000, 10);
+    } finally {
+      await subscription.close();
+      await reader.close();
+      await writer.close();
+      readerDb.close();
+      writerDb.close();
+    }
+  });
+
   it('keeps the stream, the checkpoints, the twins and undelivered commands when the file is opened again after the hub is gone (a restart)', async () => {
     const file = newFile();
     const first = openSqliteFile(file);

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { BroadcastChannel } from 'node:worker_threads';
 import { err, isHubDeviceId, ok, type DeliveryFeedbackStatus, type Result } from '@fieldlink/domain';
 import {
   C2D_DEFAULT_TTL_MS,
@@ -120,8 +122,49 @@ const FEEDBACK_BATCH = 64;
 const FEEDBACK_LOCK_MS = 10_000;
 
 const systemClock: ClockPort = { now: () => Date.now() };
-/** Waiters in this process, per hub file: a write here wakes them at once (another process's write is found by polling). */
-const wakersByFile = new Map<string, Set<() => void>>();
+/**
+ * The readers of one hub file in this thread, and a broadcast channel named for the file to the
+ * other threads of this process (ingest workers open the file on connections of their own): a
+ * write here wakes this thread's readers at once and, one message per turn of the event loop
+ * however many writes it made, those of the other threads. Another process's write is found by
+ * polling.
+ */
+class FileWakers {
+  readonly here = new Set<() => void>();
+  users = 0;
+  private readonly channel: BroadcastChannel | undefined;
+  private told = false;
+
+  constructor(file: string) {
+    // An in-memory or temporary database is this connection's alone.
+    if (file === ':memory:' || file === '') return;
+    this.channel = new BroadcastChannel(`fieldlink-sqlite-hub:${resolve(file)}`);
+    // Readers wait on their own timers; the channel alone keeps no thread alive.
+    this.channel.unref();
+    this.channel.onmessage = () => this.wakeHere();
+  }
+
+  wakeHere(): void {
+    for (const wake of [...this.here]) wake();
+  }
+
+  /** After a write in this thread. */
+  wake(): void {
+    this.wakeHere();
+    if (this.channel === undefined || this.told) return;
+    this.told = true;
+    queueMicrotask(() => {
+      this.told = false;
+      if (this.users > 0) this.channel!.postMessage(null);
+    });
+  }
+
+  close(): void {
+    this.channel?.close();
+  }
+}
+/** Per hub file, as this thread opened it. */
+const wakersByFile = new Map<string, FileWakers>();
 
 /** An event as the subscription reads it: the columns of `events`, in order, as an array (the statement's raw mode). */
 type EventRow = [partition: number, sequence: number, enqueuedTime: number, deviceId: string, body: Buffer, properties: string | null];
@@ -184,7 +227,8 @@ function mergePatch(target: Json, patch: Json): Record<string, unknown> {
  *   subscriber settles it;
  * - the device side: connect as a registered, enabled device, send, receive, report properties.
  * Other processes' writes are found by polling every `pollIntervalMs` (50 ms by default); writes of
- * this process wake its readers at once. Each write is one `BEGIN IMMEDIATE` transaction.
+ * this process wake its readers at once, those of its other threads too (a broadcast channel
+ * named for the file). Each write is one `BEGIN IMMEDIATE` transaction.
  * Subscribers of one consumer group may split the partitions between them with `partitions`
  * (each reads and checkpoints only its own); nothing balances them automatically.
  */
@@ -197,6 +241,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
   private readonly pollIntervalMs: number;
   private readonly retryDelayMs: number;
   private readonly leaseMs: number;
+  private readonly fileWakers: FileWakers;
   private readonly wakers: Set<() => void>;
   private readonly connections = new Map<string, { readonly connectionId: string; close(): Promise<void> }>();
   private leaseTimer: NodeJS.Timeout | undefined;
@@ -234,9 +279,11 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
         return count;
       })
       .immediate();
-    let wakers = wakersByFile.get(db.name);
-    if (wakers === undefined) wakersByFile.set(db.name, (wakers = new Set()));
-    this.wakers = wakers;
+    let fileWakers = wakersByFile.get(db.name);
+    if (fileWakers === undefined) wakersByFile.set(db.name, (fileWakers = new FileWakers(db.name)));
+    fileWakers.users++;
+    this.fileWakers = fileWakers;
+    this.wakers = fileWakers.here;
     this.s = {
       nextSequence: db.prepare('select next_sequence from hub_partition where id = ?').pluck(),
       bumpSequence: db.prepare('update hub_partition set next_sequence = next_sequence + 1 where id = ? returning next_sequence - 1 as sequence').pluck(),
@@ -586,12 +633,16 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     await this.cloudToDevice.close();
     this.closed = true;
     this.stopLeases();
-    for (const wake of [...this.wakers]) wake();
+    this.fileWakers.wakeHere();
+    if (--this.fileWakers.users === 0) {
+      this.fileWakers.close();
+      wakersByFile.delete(this.db.name);
+    }
   }
 
-  /** @internal Wakes the readers of this process on the same file. */
+  /** @internal Wakes the readers of this process on the same file: this thread's at once, the others' on the next microtask. */
   wake(): void {
-    for (const wake of [...this.wakers]) wake();
+    this.fileWakers.wake();
   }
 
   /** @internal */
