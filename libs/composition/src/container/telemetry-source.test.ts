@@ -1,6 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { InMemoryQueue, InMemoryReferenceData, InMemoryRejectedTelemetry } from '@fieldlink/adapter-in-memory';
+import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
 import { TelemetryIngestWorkers } from '@fieldlink/flows';
 import { TOKENS } from '@fieldlink/ports';
 import { eventually } from '@fieldlink/ports/testing';
@@ -166,6 +168,39 @@ describe('ingest workers that read the hub themselves', () => {
     expect(await alertTokens()).toEqual(devices.map((d) => `${d.split('-')[1]}-over-${d}`).sort());
     expect(await queuedAlerts()).toEqual({ count: 48, distinct: 48 });
   }, 90_000);
+
+  it('are woken by a write to the hub file in another thread of the process at once, not at their next poll of it', async () => {
+    const { openSqliteFile, SqliteIotHub } = await import('@fieldlink/adapter-sql');
+    const file = join(dir, 'wake.db');
+    // This thread writes the readings; the worker's hub (the source) polls the file every ten minutes.
+    const db = openSqliteFile(file);
+    const hub = new SqliteIotHub(db, { pollIntervalMs: 600_000 });
+    const alertsQueue = new InMemoryQueue('alerts');
+    const deps = {
+      referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
+      alertsQueue,
+      rejected: new InMemoryRejectedTelemetry(),
+      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+      defaultDeviceType: 'Thermostat',
+      commitIntervalMs: 60_000,
+    };
+    const entry = new URL('../testing/slow-poll-hub-source.ts', import.meta.url).href;
+    const ingest = new TelemetryIngestWorkers(deps, 1, { source: { entry, settings: { file } } });
+    try {
+      const owned = await ingest.ownPartitions('rules');
+      // The worker's first read, as it subscribes, may find the first reading without a wake; the second comes once it waits.
+      await hub.send('thermostat-wake-1', reading('thermostat-wake-1', 88, 'wake-1'));
+      await eventually(() => expect(alertsQueue.activeCount).toBe(1), 10_000, 20);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      await hub.send('thermostat-wake-2', reading('thermostat-wake-2', 88, 'wake-2'));
+      await eventually(() => expect(alertsQueue.activeCount).toBe(2), 10_000, 20);
+      await owned.close();
+    } finally {
+      await ingest.close();
+      await hub.close();
+      db.close();
+    }
+  });
 
   it('replace a worker that died: its partitions are read again, from their checkpoints, by a new one', async () => {
     const dataDir = join(dir, 'restart');
