@@ -22,7 +22,7 @@ import type { BatchEffects } from './telemetry-ingest.js';
  * What the main thread and a telemetry-ingest worker (see `TelemetryIngestWorkers`) say to each
  * other. The worker runs a `TelemetryIngest`; the ports it uses are the main thread's, asked
  * through messages (the calls made in one turn of the worker's event loop go in one message),
- * but for those a `TelemetrySource` it reads from opened in its own thread.
+ * except those that the `TelemetrySource` it reads from opened in its own thread.
  */
 
 /** The settings of `TelemetryIngestDeps` that are data; the ports stay on the main thread. */
