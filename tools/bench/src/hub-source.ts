@@ -50,7 +50,7 @@ export async function openTelemetrySource(settings: unknown, _log: LogPort): Pro
   const ruleStateFile = stores === undefined ? undefined : openSqliteFile(stores.ruleState);
   return {
     intake: countingIntake(hub, channel),
-    partitionIds: Array.from({ length: hub.partitionCount }, (_, i) => String(i)),
+    partitionIds: await hub.partitionIds(),
     referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
     ...(status === undefined ? {} : { statusStore: new SqlStatusStore(status) }),
     ...(ruleStateFile === undefined ? {} : { ruleStateStore: new SqliteRuleStateStore(ruleStateFile) }),

@@ -184,9 +184,7 @@ export class TelemetryIngestWorkers {
       partitions,
       close: async () => {
         if (this.owning !== owning) return;
-        this.owning = undefined;
-        for (const waiting of this.restarts) waiting.abort();
-        this.restarts.clear();
+        this.stopOwning();
         await Promise.all(this.threads.filter((t) => t.started).map((t) => this.run(t, 'disown', [])));
       },
     };
@@ -198,6 +196,13 @@ export class TelemetryIngestWorkers {
     const index = this.threads.indexOf(thread);
     const partitions = await this.run<string[] | null>(thread, 'own', [entry, settings, index, this.threads.length, owning.consumerGroup, this.tickMs]);
     owning.partitions.set(thread, partitions);
+  }
+
+  /** The workers no longer own their partitions: no worker that died is replaced, nor one waiting to be. */
+  private stopOwning(): void {
+    this.owning = undefined;
+    for (const waiting of this.restarts) waiting.abort();
+    this.restarts.clear();
   }
 
   /** A worker died: while the workers own their partitions, a new one takes its partitions up after a pause (and again, should that fail). */
@@ -296,9 +301,7 @@ export class TelemetryIngestWorkers {
 
   /** Stops the workers (after `flush`, or the close of `ownPartitions`, to keep what is not committed). */
   async close(): Promise<void> {
-    this.owning = undefined;
-    for (const waiting of this.restarts) waiting.abort();
-    this.restarts.clear();
+    this.stopOwning();
     await Promise.all(this.threads.map((t) => t.stop()));
   }
 
