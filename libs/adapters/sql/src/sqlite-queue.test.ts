@@ -96,6 +96,32 @@ describe('SqliteQueue on a file', () => {
     a.close();
     b.close();
   });
+  it('finds the message ids to forget by their time through an index, in a file made before the index too, and still refuses a duplicate within the window', async () => {
+    const file = newFile();
+    const clock = new TestClock(1_000_000);
+    const old = openSqliteFile(file);
+    await new SqliteQueue(old, 'alerts', { clock }).close();
+    // A file of an earlier version: the ids' table without the index.
+    old.exec('drop index queue_seen_id_queue_time');
+    old.close();
+    const db = openSqliteFile(file);
+    const queue = new SqliteQueue(db, 'alerts', { duplicateDetectionWindowMs: 60_000, clock });
+    try {
+      const columns = (db.pragma('index_info(queue_seen_id_queue_time)') as Array<{ name: string }>).map((c) => c.name);
+      expect(columns).toEqual(['queue', 'seen_time']);
+      await queue.send([msg('a')]);
+      clock.advance(30_000);
+      await queue.send([msg('a'), msg('b')]);
+      clock.advance(31_000);
+      // 'a' was seen 61 s ago, past the window; 'b' 31 s ago.
+      await queue.send([msg('a'), msg('b')]);
+      const received = await queue.receive({ maxMessages: 10, maxWaitMs: 0 });
+      expect(received.map((m) => textOf(m.body))).toEqual(['a', 'b', 'a']);
+    } finally {
+      await queue.close();
+      db.close();
+    }
+  });
 });
 
 describe('SqliteRuleStateStore', () => {

@@ -62,6 +62,9 @@ create table if not exists queue_seen_id (
   seen_time integer not null,
   primary key (queue, message_id)
 );
+-- Each send forgets the ids seen before the duplicate detection window: without this index that
+-- scanned every id the queue remembers (a window's worth), on every send.
+create index if not exists queue_seen_id_queue_time on queue_seen_id (queue, seen_time);
 `;
 
 interface MessageRow {
