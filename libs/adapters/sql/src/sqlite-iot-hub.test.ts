@@ -8,7 +8,7 @@ import {
   textOf,
   utf8,
 } from '@fieldlink/ports/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { sqliteTestFiles, TestClock } from './testing/sqlite-test-files.js';
 import { openSqliteFile, type SqliteFile } from './sqlite-file.js';
 import { SqliteIotHub, type SqliteIotHubOptions } from './sqlite-iot-hub.js';
@@ -228,6 +228,105 @@ describe('SqliteIotHub shared by two connections to one file (two processes)', (
       expect((await hub.getTwin('thermostat-3'))?.connectionState).toBe('Disconnected');
     } finally {
       await dispose();
+    }
+  });
+});
+
+describe('SqliteIotHub: the sends of one turn of the event loop', () => {
+  /** Every event the consumer group reads from its start, as partition, sequence number, device and body. */
+  async function readAll(hub: SqliteIotHub, consumerGroup: string, count: number) {
+    const got: Array<{ partition: string; sequence: number; deviceId: string; body: string }> = [];
+    const s = await hub.subscribe(consumerGroup, async (batch) => {
+      for (const e of batch) got.push({ partition: e.partitionId, sequence: e.sequenceNumber, deviceId: e.connectionDeviceId, body: textOf(e.body) });
+    });
+    await eventually(() => expect(got).toHaveLength(count));
+    await s.close();
+    return got;
+  }
+
+  it('writes them in one transaction, in the order sent: each device in order, each partition numbered without a gap, the last activity that of the last send', async () => {
+    const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
+    const file = newFile();
+    const db = openSqliteFile(file);
+    const hub = new SqliteIotHub(db, { ...FAST, clock, partitionCount: 2 });
+    try {
+      const devices = ['thermostat-a', 'thermostat-b', 'thermostat-c'];
+      await hub.registerDevices(devices.map((deviceId) => ({ deviceId })));
+      // The consumer group exists before the sends (a new one starts at the end of the stream).
+      await (await hub.subscribe('rules', async () => undefined)).close();
+      const transactions = vi.spyOn(db, 'transaction');
+      const sends: Array<Promise<void>> = [];
+      for (let n = 0; n < 300; n++) {
+        sends.push(hub.send(devices[n % 3]!, utf8(`{"n":${n}}`)));
+        clock.advance(1);
+      }
+      await Promise.all(sends);
+      expect(transactions).toHaveBeenCalledTimes(1);
+      transactions.mockRestore();
+      const got = await readAll(hub, 'rules', 300);
+      for (const deviceId of devices) {
+        const mine = got.filter((e) => e.deviceId === deviceId).map((e) => (JSON.parse(e.body) as { n: number }).n);
+        expect(mine).toEqual(Array.from({ length: 100 }, (_, i) => devices.indexOf(deviceId) + 3 * i));
+      }
+      for (const partition of ['0', '1']) {
+        const sequences = got.filter((e) => e.partition === partition).map((e) => e.sequence);
+        expect(sequences).toEqual(Array.from({ length: sequences.length }, (_, i) => i));
+      }
+      // thermostat-c sent last, at the 300th millisecond; thermostat-a at the 298th.
+      expect((await hub.getTwin('thermostat-c'))?.lastActivityTime).toBe(Date.parse('2026-11-28T09:00:00Z') + 299);
+      expect((await hub.getTwin('thermostat-a'))?.lastActivityTime).toBe(Date.parse('2026-11-28T09:00:00Z') + 297);
+    } finally {
+      await hub.close();
+      db.close();
+    }
+  });
+
+  it('fails every send of a turn and writes none of them when their transaction cannot be written; the next turn is written', async () => {
+    const file = newFile();
+    const db = openSqliteFile(file);
+    // Fail at once on a lock held elsewhere, rather than after the busy timeout.
+    db.pragma('busy_timeout = 0');
+    const hub = new SqliteIotHub(db, FAST);
+    const other = openSqliteFile(file);
+    try {
+      await (await hub.subscribe('rules', async () => undefined)).close();
+      // Another process is writing the file.
+      other.exec('begin immediate');
+      const refused = await Promise.allSettled([hub.send('thermostat-1', utf8('{"n":1}')), hub.send('thermostat-2', utf8('{"n":2}'))]);
+      expect(refused.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+      expect(String((refused[0] as PromiseRejectedResult).reason)).toMatch(/locked|busy/i);
+      other.exec('commit');
+      await hub.send('thermostat-3', utf8('{"n":3}'));
+      expect(await readAll(hub, 'rules', 1)).toEqual([{ partition: expect.any(String), sequence: 0, deviceId: 'thermostat-3', body: '{"n":3}' }]);
+      expect(hub.uncheckpointed('rules')).toBe(0);
+    } finally {
+      await hub.close();
+      db.close();
+      other.close();
+    }
+  });
+
+  it('keeps the body as it was when sent, and writes the sends made before a close', async () => {
+    const file = newFile();
+    const db = openSqliteFile(file);
+    const hub = new SqliteIotHub(db, FAST);
+    await (await hub.subscribe('rules', async () => undefined)).close();
+    const body = utf8('{"Temperature":70}');
+    const sent = hub.send('thermostat-1', body);
+    // The sender reuses its buffer once send returned.
+    body.fill(0x20);
+    await hub.close();
+    await expect(sent).resolves.toBeUndefined();
+    db.close();
+    const again = openSqliteFile(file);
+    const reopened = new SqliteIotHub(again, FAST);
+    try {
+      expect(await readAll(reopened, 'rules', 1)).toEqual([
+        { partition: expect.any(String), sequence: 0, deviceId: 'thermostat-1', body: '{"Temperature":70}' },
+      ]);
+    } finally {
+      await reopened.close();
+      again.close();
     }
   });
 });

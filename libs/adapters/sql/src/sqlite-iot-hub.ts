@@ -168,6 +168,18 @@ const wakersByFile = new Map<string, FileWakers>();
 
 /** An event as the subscription reads it: the columns of `events`, in order, as an array (the statement's raw mode). */
 type EventRow = [partition: number, sequence: number, enqueuedTime: number, deviceId: string, body: Buffer, properties: string | null];
+/** A device-to-cloud message sent but not yet written: the sends of one turn are written together. */
+interface PendingSend {
+  readonly deviceId: string;
+  /** A copy, taken when it was sent: the sender may reuse its buffer once `send` returned. */
+  readonly body: Buffer;
+  readonly enqueuedTime: number;
+  readonly properties: string | null;
+  /** When it was sent: the device's last activity. */
+  readonly sentAt: number;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
 interface DeviceRow {
   device_id: string;
   status: 'enabled' | 'disabled';
@@ -247,6 +259,8 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
   private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private sendsSincePrune = 0;
+  /** Sends of this turn of the event loop, written in one transaction at its end (`writePending`). */
+  private pending: PendingSend[] = [];
   private readonly s;
 
   /** @internal The connection a device's newest client holds (null: none), for the device client of this hub. */
@@ -286,7 +300,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     this.wakers = fileWakers.here;
     this.s = {
       nextSequence: db.prepare('select next_sequence from hub_partition where id = ?').pluck(),
-      bumpSequence: db.prepare('update hub_partition set next_sequence = next_sequence + 1 where id = ? returning next_sequence - 1 as sequence').pluck(),
+      setNextSequence: db.prepare('update hub_partition set next_sequence = ? where id = ?'),
       insertEvent: db.prepare('insert into hub_event (partition, sequence, enqueued_time, device_id, body, properties) values (?, ?, ?, ?, ?, ?)'),
       prune: db.prepare('delete from hub_event where partition = ? and sequence < ?'),
       setFirst: db.prepare('update hub_partition set first_sequence = max(first_sequence, ?) where id = ?'),
@@ -316,12 +330,12 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
 
   /** A device-to-cloud message as the hub receives it (no connection needed: the simulator's shortcut). */
   async send(deviceId: string, body: Uint8Array, properties?: Readonly<Record<string, string>>): Promise<void> {
-    this.enqueue(deviceId, body, this.clock.now(), properties);
+    await this.enqueue(deviceId, body, this.clock.now(), properties);
   }
 
   /** A recorded device-to-cloud message, stamped with the enqueued time it had when it was recorded instead of now. */
   async sendRecorded(deviceId: string, body: Uint8Array, enqueuedTime: number): Promise<void> {
-    this.enqueue(deviceId, body, enqueuedTime);
+    await this.enqueue(deviceId, body, enqueuedTime);
   }
 
   /** Events the consumer group's checkpoints have not passed yet, over every partition (0: it has read and checkpointed everything). */
@@ -338,22 +352,62 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     return sum;
   }
 
-  private enqueue(deviceId: string, body: Uint8Array, enqueuedTime: number, properties?: Readonly<Record<string, string>>): void {
+  /**
+   * Resolves once the event is in the file. The sends of one turn of the event loop (a fleet's
+   * devices sending at once, a replay) are written together at its end, in one transaction: a
+   * transaction's commit costs several times its statements (docs/performance.md, "Twenty-fourth
+   * round"). A send awaited before the next adds no wait: the write runs before its `await` returns.
+   */
+  private enqueue(deviceId: string, body: Uint8Array, enqueuedTime: number, properties?: Readonly<Record<string, string>>): Promise<void> {
     this.assertOpen();
-    const partition = partitionOf(deviceId, this.partitionCount);
-    const prune = ++this.sendsSincePrune >= 1_000;
-    if (prune) this.sendsSincePrune = 0;
-    this.db
-      .transaction(() => {
-        const sequence = this.s.bumpSequence.get(partition) as number;
-        this.s.insertEvent.run(partition, sequence, enqueuedTime, deviceId, Buffer.from(body), properties === undefined ? null : JSON.stringify(properties));
-        this.s.activity.run(this.clock.now(), deviceId);
-        if (prune && sequence + 1 - this.retention > 0) {
-          this.s.prune.run(partition, sequence + 1 - this.retention);
-          this.s.setFirst.run(sequence + 1 - this.retention, partition);
-        }
-      })
-      .immediate();
+    return new Promise((resolve, reject) => {
+      if (this.pending.length === 0) queueMicrotask(() => this.writePending());
+      this.pending.push({
+        deviceId,
+        body: Buffer.from(body),
+        enqueuedTime,
+        properties: properties === undefined ? null : JSON.stringify(properties),
+        sentAt: this.clock.now(),
+        resolve,
+        reject,
+      });
+    });
+  }
+
+  /** Writes the pending sends in one transaction, in the order they were sent: all of them, or (failing) none, each send told. */
+  private writePending(): void {
+    const sends = this.pending;
+    if (sends.length === 0) return;
+    this.pending = [];
+    try {
+      this.db
+        .transaction(() => {
+          // The write lock is held from here (BEGIN IMMEDIATE): no other connection moves a partition's sequence meanwhile.
+          const next = new Map<number, number>();
+          const activity = new Map<string, number>();
+          for (const send of sends) {
+            const partition = partitionOf(send.deviceId, this.partitionCount);
+            const sequence = next.get(partition) ?? (this.s.nextSequence.get(partition) as number);
+            next.set(partition, sequence + 1);
+            this.s.insertEvent.run(partition, sequence, send.enqueuedTime, send.deviceId, send.body, send.properties);
+            activity.set(send.deviceId, send.sentAt);
+            if (++this.sendsSincePrune >= 1_000) {
+              this.sendsSincePrune = 0;
+              if (sequence + 1 - this.retention > 0) {
+                this.s.prune.run(partition, sequence + 1 - this.retention);
+                this.s.setFirst.run(sequence + 1 - this.retention, partition);
+              }
+            }
+          }
+          for (const [partition, sequence] of next) this.s.setNextSequence.run(sequence, partition);
+          for (const [deviceId, at] of activity) this.s.activity.run(at, deviceId);
+        })
+        .immediate();
+    } catch (e) {
+      for (const send of sends) send.reject(e);
+      return;
+    }
+    for (const send of sends) send.resolve();
     this.wake();
   }
 
@@ -629,6 +683,8 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
   /** Closes this process's device connections and stops its timers; the file is its opener's to close. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Sends made before the close are written, not lost.
+    this.writePending();
     for (const c of [...this.connections.values()]) await c.close();
     await this.cloudToDevice.close();
     this.closed = true;
