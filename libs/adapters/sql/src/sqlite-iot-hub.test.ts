@@ -330,3 +330,38 @@ describe('SqliteIotHub: the sends of one turn of the event loop', () => {
     }
   });
 });
+
+describe("SqliteIotHub: the devices' cloud-to-device receivers", () => {
+  it('look for a message without the write lock: idle receivers polling, and telemetry sent meanwhile, take it only for the sends', async () => {
+    const file = newFile();
+    const db = openSqliteFile(file);
+    const hub = new SqliteIotHub(db, { pollIntervalMs: 10 });
+    try {
+      const devices = Array.from({ length: 20 }, (_, i) => `thermostat-${i}`);
+      await hub.registerDevices(devices.map((deviceId) => ({ deviceId })));
+      const received: string[] = [];
+      for (const deviceId of devices) {
+        const connection = await hub.connect(deviceId);
+        connection.onCloudToDeviceMessage(async (m) => {
+          received.push(`${deviceId}:${textOf(m.body)}`);
+          return 'complete';
+        });
+      }
+      const transactions = vi.spyOn(db, 'transaction');
+      // Twenty receivers polling every 10 ms for 200 ms, and ten telemetry sends (each woke every receiver, which then
+      // took the write lock twice to look at its queue and at expired messages).
+      for (let n = 0; n < 10; n++) {
+        await hub.send(devices[n]!, utf8(`{"n":${n}}`));
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(transactions).toHaveBeenCalledTimes(10);
+      transactions.mockRestore();
+      // A message for one of them is still taken at once.
+      await hub.cloudToDevice.send({ messageId: 'm-1', deviceId: 'thermostat-7', body: utf8('set') });
+      await eventually(() => expect(received).toEqual(['thermostat-7:set']), 5_000, 5);
+    } finally {
+      await hub.close();
+      db.close();
+    }
+  });
+});

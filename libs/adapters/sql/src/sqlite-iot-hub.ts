@@ -123,17 +123,26 @@ const FEEDBACK_LOCK_MS = 10_000;
 
 const systemClock: ClockPort = { now: () => Date.now() };
 /**
- * The readers of one hub file in this thread, and a broadcast channel named for the file to the
- * other threads of this process (ingest workers open the file on connections of their own): a
- * write here wakes this thread's readers at once and, one message per turn of the event loop
- * however many writes it made, those of the other threads. Another process's write is found by
- * polling.
+ * What a write concerns: the telemetry stream (its subscriptions), or the devices' side
+ * (cloud-to-device receivers and feedback subscribers). A write of one wakes only the readers of
+ * that one: a fleet's every telemetry send woke every device's cloud-to-device receiver, each of
+ * which then took the file's write lock to look at its queue (docs/performance.md, "Twenty-fourth
+ * round").
+ */
+type WakeKind = 'stream' | 'devices';
+
+/**
+ * The readers of one hub file in this thread, by what they read, and a broadcast channel named for
+ * the file to the other threads of this process (ingest workers open the file on connections of
+ * their own): a write here wakes this thread's readers of its kind at once and, one message per
+ * kind and turn of the event loop however many writes it made, those of the other threads.
+ * Another process's write is found by polling.
  */
 class FileWakers {
-  readonly here = new Set<() => void>();
+  readonly here: Record<WakeKind, Set<() => void>> = { stream: new Set(), devices: new Set() };
   users = 0;
   private readonly channel: BroadcastChannel | undefined;
-  private told = false;
+  private readonly told: Record<WakeKind, boolean> = { stream: false, devices: false };
 
   constructor(file: string) {
     // An in-memory or temporary database is this connection's alone.
@@ -141,21 +150,22 @@ class FileWakers {
     this.channel = new BroadcastChannel(`fieldlink-sqlite-hub:${resolve(file)}`);
     // Readers wait on their own timers; the channel alone keeps no thread alive.
     this.channel.unref();
-    this.channel.onmessage = () => this.wakeHere();
+    this.channel.onmessage = (message) => this.wakeHere((message as { data: WakeKind }).data);
   }
 
-  wakeHere(): void {
-    for (const wake of [...this.here]) wake();
+  /** This thread's readers of `kind`, or all of them. */
+  wakeHere(kind?: WakeKind): void {
+    for (const k of kind === undefined ? (['stream', 'devices'] as const) : [kind]) for (const wake of [...this.here[k]]) wake();
   }
 
   /** After a write in this thread. */
-  wake(): void {
-    this.wakeHere();
-    if (this.channel === undefined || this.told) return;
-    this.told = true;
+  wake(kind: WakeKind): void {
+    this.wakeHere(kind);
+    if (this.channel === undefined || this.told[kind]) return;
+    this.told[kind] = true;
     queueMicrotask(() => {
-      this.told = false;
-      if (this.users > 0) this.channel!.postMessage(null);
+      this.told[kind] = false;
+      if (this.users > 0) this.channel!.postMessage(kind);
     });
   }
 
@@ -254,7 +264,6 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
   private readonly retryDelayMs: number;
   private readonly leaseMs: number;
   private readonly fileWakers: FileWakers;
-  private readonly wakers: Set<() => void>;
   private readonly connections = new Map<string, { readonly connectionId: string; close(): Promise<void> }>();
   private leaseTimer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -297,7 +306,6 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     if (fileWakers === undefined) wakersByFile.set(db.name, (fileWakers = new FileWakers(db.name)));
     fileWakers.users++;
     this.fileWakers = fileWakers;
-    this.wakers = fileWakers.here;
     this.s = {
       nextSequence: db.prepare('select next_sequence from hub_partition where id = ?').pluck(),
       setNextSequence: db.prepare('update hub_partition set next_sequence = ? where id = ?'),
@@ -408,7 +416,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
       return;
     }
     for (const send of sends) send.resolve();
-    this.wake();
+    this.fileWakers.wake('stream');
   }
 
   /** Partitions `0` to `partitionCount - 1`, as the file holds them. */
@@ -493,13 +501,13 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
       timer = setTimeout(tick, failed.some((f) => f !== undefined) ? Math.max(1, Math.min(this.pollIntervalMs, retryAt - Date.now())) : this.pollIntervalMs);
       timer.unref();
     };
-    this.wakers.add(poke);
+    this.fileWakers.here.stream.add(poke);
     tick();
     return {
       close: async () => {
         closed = true;
         clearTimeout(timer);
-        this.wakers.delete(poke);
+        this.fileWakers.here.stream.delete(poke);
         await running;
       },
       partitions: () => (closed ? [] : held),
@@ -696,15 +704,15 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     }
   }
 
-  /** @internal Wakes the readers of this process on the same file: this thread's at once, the others' on the next microtask. */
-  wake(): void {
-    this.fileWakers.wake();
+  /** @internal Wakes the devices' side (cloud-to-device receivers, feedback subscribers) of this process on the same file: this thread's at once, the others' on the next microtask. */
+  wakeDevices(): void {
+    this.fileWakers.wake('devices');
   }
 
-  /** @internal */
+  /** @internal A waker of the devices' side. */
   addWaker(waker: () => void): () => void {
-    this.wakers.add(waker);
-    return () => this.wakers.delete(waker);
+    this.fileWakers.here.devices.add(waker);
+    return () => this.fileWakers.here.devices.delete(waker);
   }
 
   private startLeases(): void {
@@ -773,6 +781,7 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
       pending: db.prepare('select count(*) from hub_c2d where device_id = ?').pluck(),
       insert: db.prepare('insert into hub_c2d (device_id, message_id, body, correlation_id, properties, expires_at) values (?, ?, ?, ?, ?, ?)'),
       expired: db.prepare('select * from hub_c2d where expires_at <= ? and (lock_token is null or locked_until <= ?)'),
+      anyExpired: db.prepare('select 1 from hub_c2d where expires_at <= ? and (lock_token is null or locked_until <= ?) limit 1').pluck(),
       head: db.prepare('select * from hub_c2d where device_id = ? order by seq limit 1'),
       headLocked: db.prepare('select lock_token, locked_until from hub_c2d where seq = ?'),
       lock: db.prepare('update hub_c2d set delivery_count = delivery_count + 1, lock_token = ?, locked_until = ? where seq = ?'),
@@ -815,7 +824,7 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
         code: 'DeviceQueueFull',
         message: `Device "${message.deviceId}" has ${C2D_MAX_PENDING_PER_DEVICE} messages pending already; the hub takes more once it has received some.`,
       });
-    this.hub.wake();
+    this.hub.wakeDevices();
     return ok(undefined);
   }
 
@@ -873,6 +882,9 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
 
   /** Turns messages past their time to live (and not held by a device) into Expired feedback. */
   expireDue(): void {
+    // Looked for first without the write lock, which most calls (a receiver's every poll) would take for nothing.
+    const at = this.hub.hubClock.now();
+    if (this.s.anyExpired.get(at, at) === undefined) return;
     const changed = this.hub.file
       .transaction(() => {
         const now = this.hub.hubClock.now();
@@ -884,7 +896,7 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
         return rows.length > 0;
       })
       .immediate();
-    if (changed) this.hub.wake();
+    if (changed) this.hub.wakeDevices();
   }
 
   /** @internal The device's receive loop, while its connection is open. */
@@ -900,6 +912,10 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
     const pump = async (): Promise<void> => {
       while (!stopped && !this.closed) {
         this.expireDue();
+        // Looked at first without the write lock: a receiver polls (and is woken by every write of the devices' side)
+        // far more often than its device has a message to take.
+        const first = this.s.head.get(deviceId) as { lock_token: string | null; locked_until: number | null } | undefined;
+        if (first === undefined || (first.lock_token !== null && (first.locked_until ?? 0) > this.hub.hubClock.now())) return;
         const token = `${connectionId}:${randomUUID()}`;
         const head = this.hub.file
           .transaction(() => {
@@ -966,7 +982,7 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
         } else this.s.unlock.run(row.seq, token);
       })
       .immediate();
-    this.hub.wake();
+    this.hub.wakeDevices();
   }
 
   /** Stops the feedback subscribers and device receivers of this process. */
