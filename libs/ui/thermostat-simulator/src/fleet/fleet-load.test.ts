@@ -49,10 +49,40 @@ describe('runFleetLoad', () => {
     const result = await runFleetLoad(fleet, { devices: 4, messagesPerSecond: 10_000, durationMs });
     expect(result.ok).toBe(true);
     if (!result.ok) return;
-    // Each send takes at least sendMs, so a run that stops at its deadline sends at most durationMs / sendMs (+1 under way);
-    // one that sent its backlog would send thousands.
-    expect(result.value.sent).toBeLessThanOrEqual(durationMs / sendMs + 1);
+    // Each send takes at least sendMs and a device sends one at a time, so a run that stops at its deadline sends at most
+    // (durationMs / sendMs + 1) per device (the last under way); one that sent its backlog would send thousands.
+    expect(result.value.sent).toBeLessThanOrEqual(4 * (durationMs / sendMs + 1));
     expect(result.value.sent).toBeGreaterThan(0);
+  });
+
+  it('sends the readings due at once, as devices do, but never two of one device at a time', async () => {
+    const inFlight = new Map<string, number>();
+    let most = 0;
+    let mostOfOneDevice = 0;
+    const client: DeviceClientPort = {
+      connect: async (deviceId): Promise<DeviceConnection> => ({
+        deviceId,
+        sendTelemetry: async () => {
+          inFlight.set(deviceId, (inFlight.get(deviceId) ?? 0) + 1);
+          most = Math.max(
+            most,
+            [...inFlight.values()].reduce((a, b) => a + b, 0),
+          );
+          mostOfOneDevice = Math.max(mostOfOneDevice, inFlight.get(deviceId)!);
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          inFlight.set(deviceId, inFlight.get(deviceId)! - 1);
+        },
+        onCloudToDeviceMessage: () => undefined,
+        reportProperties: async () => undefined,
+        close: async () => undefined,
+      }),
+    };
+    const fleet = new ThermostatFleet({ deviceClient: client });
+    // 50,000 a second over 8 devices: each pace step has far more due than there are devices.
+    const result = await runFleetLoad(fleet, { devices: 8, messagesPerSecond: 50_000, durationMs: 200 });
+    expect(result.ok && result.value.sent).toBeGreaterThan(8);
+    expect(most).toBe(8);
+    expect(mostOfOneDevice).toBe(1);
   });
 
   it('refuses an unbounded or empty run, naming the option', async () => {
