@@ -332,6 +332,32 @@ describe('SqliteIotHub: the sends of one turn of the event loop', () => {
 });
 
 describe("SqliteIotHub: the devices' cloud-to-device receivers", () => {
+  it("of a process's idle devices look at the file together, once per poll, not once per device", async () => {
+    const file = newFile();
+    const db = openSqliteFile(file);
+    const hub = new SqliteIotHub(db, { pollIntervalMs: 10 });
+    try {
+      const devices = Array.from({ length: 50 }, (_, i) => `thermostat-${i}`);
+      await hub.registerDevices(devices.map((deviceId) => ({ deviceId })));
+      for (const deviceId of devices) (await hub.connect(deviceId)).onCloudToDeviceMessage(async () => 'complete');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      // Every statement run on any connection, for 200 ms: about 20 polls.
+      const statement = Object.getPrototypeOf(db.prepare('select 1')) as { get: () => unknown; all: () => unknown[] };
+      const gets = vi.spyOn(statement, 'get');
+      const alls = vi.spyOn(statement, 'all');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const looks = gets.mock.calls.length + alls.mock.calls.length;
+      gets.mockRestore();
+      alls.mockRestore();
+      // Two statements a poll (expired messages, devices with a message to take); a loop per device made two each.
+      expect(looks).toBeGreaterThan(0);
+      expect(looks).toBeLessThan(devices.length * 4);
+    } finally {
+      await hub.close();
+      db.close();
+    }
+  });
+
   it('look for a message without the write lock: idle receivers polling, and telemetry sent meanwhile, take it only for the sends', async () => {
     const file = newFile();
     const db = openSqliteFile(file);

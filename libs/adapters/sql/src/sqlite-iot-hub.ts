@@ -766,6 +766,9 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
   private readonly lockMs: number;
   private readonly feedbackRetryDelayMs: number;
   private readonly stoppers = new Set<() => Promise<void>>();
+  /** The receive loops of this process's connected devices, by device: woken together by one look at the file per poll (`scanDevices`). */
+  private readonly receivers = new Map<string, Set<() => void>>();
+  private scanner: { stop(): void } | undefined;
   private closed = false;
   private readonly s;
 
@@ -783,6 +786,7 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
       expired: db.prepare('select * from hub_c2d where expires_at <= ? and (lock_token is null or locked_until <= ?)'),
       anyExpired: db.prepare('select 1 from hub_c2d where expires_at <= ? and (lock_token is null or locked_until <= ?) limit 1').pluck(),
       head: db.prepare('select * from hub_c2d where device_id = ? order by seq limit 1'),
+      takeable: db.prepare('select distinct device_id from hub_c2d where lock_token is null or locked_until <= ?').pluck(),
       headLocked: db.prepare('select lock_token, locked_until from hub_c2d where seq = ?'),
       lock: db.prepare('update hub_c2d set delivery_count = delivery_count + 1, lock_token = ?, locked_until = ? where seq = ?'),
       remove: db.prepare('delete from hub_c2d where seq = ?'),
@@ -949,11 +953,12 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
     };
-    const loop = pollHub(this.hub, pump, () => stopped);
+    const loop = pumpRunner(pump, () => stopped);
+    const unwatch = this.watch(deviceId, loop.poke);
     const stop = async (): Promise<void> => {
       if (stopped) return;
       stopped = true;
-      loop.stop();
+      unwatch();
       detach('detached');
       const holding = held;
       await loop.running();
@@ -963,6 +968,41 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
     };
     this.stoppers.add(stop);
     return { stop };
+  }
+
+  /**
+   * Wakes `poke` (a receive loop of `deviceId`) now, and whenever one look at the file, at each poll
+   * or write of the devices' side in this process, finds a message its device could take: one query
+   * for all of this process's devices, where a loop per device polling on its own cost a query each
+   * (a thousand idle devices kept about a third of a core busy; docs/performance.md, "Twenty-fourth
+   * round"). Returns what stops it.
+   */
+  private watch(deviceId: string, poke: () => void): () => void {
+    let pokes = this.receivers.get(deviceId);
+    if (pokes === undefined) this.receivers.set(deviceId, (pokes = new Set()));
+    pokes.add(poke);
+    this.scanner ??= pollHub(
+      this.hub,
+      async () => this.scanDevices(),
+      () => this.closed || this.receivers.size === 0,
+    );
+    poke();
+    return () => {
+      pokes.delete(poke);
+      if (pokes.size === 0 && this.receivers.get(deviceId) === pokes) this.receivers.delete(deviceId);
+      if (this.receivers.size === 0) {
+        this.scanner?.stop();
+        this.scanner = undefined;
+      }
+    };
+  }
+
+  /** Messages past their time to live expire; the receive loops of the devices with a message they could take are woken. */
+  private scanDevices(): void {
+    this.expireDue();
+    for (const deviceId of this.s.takeable.all(this.hub.hubClock.now()) as string[]) {
+      for (const poke of [...(this.receivers.get(deviceId) ?? [])]) poke();
+    }
   }
 
   private settle(row: C2dRow, token: string, outcome: DeviceMessageOutcome): void {
@@ -1021,13 +1061,7 @@ function pollHub(
   stopped: () => boolean,
 ): { stop(): void; running(): Promise<void> | undefined } {
   let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  const poke = (): void => {
-    if (stopped()) return;
-    running ??= pump()
-      .catch(() => undefined)
-      .finally(() => (running = undefined));
-  };
+  const { poke, running } = pumpRunner(pump, stopped);
   const tick = (): void => {
     if (stopped()) return;
     poke();
@@ -1040,6 +1074,20 @@ function pollHub(
     stop: () => {
       clearTimeout(timer);
       removeWaker();
+    },
+    running,
+  };
+}
+
+/** Runs `pump` when poked, never two runs at once: a poke during a run is dropped (the run's loop looks again; the next poll finds what it missed). */
+function pumpRunner(pump: () => Promise<void>, stopped: () => boolean): { poke(): void; running(): Promise<void> | undefined } {
+  let running: Promise<void> | undefined;
+  return {
+    poke: () => {
+      if (stopped()) return;
+      running ??= pump()
+        .catch(() => undefined)
+        .finally(() => (running = undefined));
     },
     running: () => running,
   };
