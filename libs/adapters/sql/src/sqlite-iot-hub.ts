@@ -362,9 +362,10 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
 
   /**
    * Resolves once the event is in the file. The sends of one turn of the event loop (a fleet's
-   * devices sending at once, a replay) are written together at its end, in one transaction: a
-   * transaction's commit costs several times its statements (docs/performance.md, "Twenty-fourth
-   * round"). A send awaited before the next adds no wait: the write runs before its `await` returns.
+   * devices sending at once, as the simulator's load mode does) are written together at its end,
+   * in one transaction: a transaction's commit costs several times its statements
+   * (docs/performance.md, "Twenty-fourth round"). A send awaited before the next adds no wait: the
+   * write runs before its `await` returns.
    */
   private enqueue(deviceId: string, body: Uint8Array, enqueuedTime: number, properties?: Readonly<Record<string, string>>): Promise<void> {
     this.assertOpen();
@@ -886,7 +887,7 @@ export class SqliteCloudToDevice implements CloudToDevicePort {
 
   /** Turns messages past their time to live (and not held by a device) into Expired feedback. */
   expireDue(): void {
-    // Looked for first without the write lock, which most calls (a receiver's every poll) would take for nothing.
+    // Looked for first without the write lock, which most calls (every poll of the devices' side) would take for nothing.
     const at = this.hub.hubClock.now();
     if (this.s.anyExpired.get(at, at) === undefined) return;
     const changed = this.hub.file
