@@ -331,6 +331,28 @@ describe('SqliteIotHub: the sends of one turn of the event loop', () => {
   });
 });
 
+describe("SqliteIotHub's indexes", () => {
+  it('renews connections, expires messages and settles feedback through indexes, in a file made before them too', async () => {
+    const file = newFile();
+    const old = openSqliteFile(file);
+    await new SqliteIotHub(old, FAST).close();
+    // A file of an earlier version: without these indexes, each renewal read every device, each poll every message.
+    for (const index of ['hub_device_connection', 'hub_c2d_expiry', 'hub_feedback_lock']) old.exec(`drop index ${index}`);
+    old.close();
+    const db = openSqliteFile(file);
+    const hub = new SqliteIotHub(db, FAST);
+    try {
+      const columns = (index: string) => (db.pragma(`index_info(${index})`) as Array<{ name: string }>).map((c) => c.name);
+      expect(columns('hub_device_connection')).toEqual(['connection_id']);
+      expect(columns('hub_c2d_expiry')).toEqual(['expires_at']);
+      expect(columns('hub_feedback_lock')).toEqual(['lock_token']);
+    } finally {
+      await hub.close();
+      db.close();
+    }
+  });
+});
+
 describe("SqliteIotHub: the devices' cloud-to-device receivers", () => {
   it("of a process's idle devices look at the file together, once per poll, not once per device", async () => {
     const file = newFile();

@@ -85,6 +85,8 @@ create table if not exists hub_device (
   reported text not null,
   version integer not null
 );
+-- A process renews its devices' connections by connection id, every few seconds, holding the write lock.
+create index if not exists hub_device_connection on hub_device (connection_id) where connection_id is not null;
 create table if not exists hub_c2d (
   seq integer primary key autoincrement,
   device_id text not null,
@@ -98,6 +100,8 @@ create table if not exists hub_c2d (
   locked_until integer
 );
 create index if not exists hub_c2d_device on hub_c2d (device_id, seq);
+-- Every poll of the devices' side looks for messages past their time to live.
+create index if not exists hub_c2d_expiry on hub_c2d (expires_at);
 create table if not exists hub_feedback (
   seq integer primary key autoincrement,
   original_message_id text not null,
@@ -108,6 +112,8 @@ create table if not exists hub_feedback (
   lock_token text,
   locked_until integer
 );
+-- A subscriber settles or releases each batch of feedback it took by its lock token.
+create index if not exists hub_feedback_lock on hub_feedback (lock_token) where lock_token is not null;
 `;
 
 const FEEDBACK_DESCRIPTION: Record<DeliveryFeedbackStatus, string> = {
