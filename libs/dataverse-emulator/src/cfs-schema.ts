@@ -53,6 +53,13 @@ export interface TableSchema {
   readonly definitions: Readonly<Record<string, ColumnDefinition>>;
   /** None in a stock organisation with CFS: the references list no alternate key on these tables. */
   readonly alternateKeys: readonly (readonly string[])[];
+  /**
+   * Indexes the emulator keeps for the queries that run per alert, per command sweep and per
+   * console refresh (columns, in order; the primary key may end one). Not part of Dataverse's
+   * schema: Dataverse indexes its tables itself, and without them each of those queries read the
+   * whole table (docs/performance.md, "Twenty-fourth round").
+   */
+  readonly queryIndexes: readonly (readonly string[])[];
   readonly manyToMany: readonly ManyToMany[];
 }
 
@@ -125,6 +132,27 @@ const ANNOTATION_PARENTS = ['msdyn_iotalert', 'msdyn_iotdevice', 'msdyn_iotdevic
 const SYSTEM_COLUMN_NAMES = new Set(Object.keys(SYSTEM_COLUMNS));
 
 /**
+ * The emulator's query indexes (`TableSchema.queryIndexes`), by logical table name; one whose
+ * columns a table lacks (an extension's column without the extension) is left out.
+ * - msdyn_iotalert: the alerts of a device since a time (the CFS plugin's parent lookup, Fieldlink's
+ *   `findRecentIoTAlerts`), by token (`findIoTAlertsByToken`), the newest first (the console).
+ * - msdyn_iotdevicecommand: the commands in a state, oldest first (the orchestrator's sweep, on the
+ *   stock status or the extension's state), the newest first (the console).
+ * - the device and asset lookups by device id, and a device's data pulls.
+ */
+const QUERY_INDEXES: Readonly<Record<string, readonly (readonly string[])[]>> = {
+  msdyn_iotalert: [['msdyn_deviceid', 'msdyn_alerttime'], ['msdyn_alerttoken'], ['msdyn_alerttime', 'createdon']],
+  msdyn_iotdevicecommand: [
+    ['msdyn_commandstatus', 'createdon', 'msdyn_iotdevicecommandid'],
+    ['fl_commandstate', 'createdon', 'msdyn_iotdevicecommandid'],
+    ['createdon'],
+  ],
+  msdyn_iotdevice: [['msdyn_deviceid']],
+  msdyn_customerasset: [['msdyn_deviceid']],
+  msdyn_iotdevicedatahistory: [['msdyn_iothubdeviceid']],
+};
+
+/**
  * The tables of a stock organisation with CFS installed, from the transcription: every table,
  * every column whose type it gives. Extra columns (the optional extension solution) come in
  * through `extraColumns`, keyed by logical table name.
@@ -161,6 +189,9 @@ export function stockTables(
       columns,
       definitions,
       alternateKeys: [],
+      queryIndexes: (QUERY_INDEXES[table.logicalName] ?? []).filter((index) =>
+        index.every((c) => c in columns || SYSTEM_COLUMN_NAMES.has(c) || c === table.primaryKey),
+      ),
       manyToMany,
     });
   }

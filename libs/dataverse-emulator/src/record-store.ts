@@ -33,7 +33,8 @@ const OUTBOX_TABLE = 'fieldlink_service_endpoint_posts';
 /**
  * The records, in SQLite through better-sqlite3: one SQL table per Dataverse table, a column per
  * attribute (text columns compare case-insensitively, as Dataverse does), a unique index per
- * alternate key. Filters are compiled to SQL with every literal bound as a parameter.
+ * alternate key, an index per lookup and per query index of the table (`queryIndexes`). Filters
+ * are compiled to SQL with every literal bound as a parameter.
  */
 export class RecordStore {
   private readonly db: Database.Database;
@@ -59,6 +60,10 @@ export class RecordStore {
       for (const [i, key] of table.alternateKeys.entries()) {
         const cols = key.map((k) => quote(sqlColumnOf(k, table.columns[k]!))).join(', ');
         this.db.exec(`CREATE UNIQUE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_key_${i}`)} ON ${quote(table.entitySet)} (${cols})`);
+      }
+      for (const index of table.queryIndexes) {
+        const cols = index.map((c) => quote(c === table.primaryKey ? c : sqlColumnOf(c, (table.columns[c] ?? SYSTEM_COLUMNS[c])!))).join(', ');
+        this.db.exec(`CREATE INDEX IF NOT EXISTS ${quote(`${table.entitySet}_by_${index.join('_')}`)} ON ${quote(table.entitySet)} (${cols})`);
       }
       for (const [name, type] of Object.entries(table.columns)) {
         if (type.kind === 'lookup')
