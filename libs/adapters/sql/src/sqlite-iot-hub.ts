@@ -156,12 +156,13 @@ class FileWakers {
     this.channel = new BroadcastChannel(`fieldlink-sqlite-hub:${resolve(file)}`);
     // Readers wait on their own timers; the channel alone keeps no thread alive.
     this.channel.unref();
-    this.channel.onmessage = (message) => this.wakeHere((message as { data: WakeKind }).data);
+    this.channel.onmessage = (message) => this.wakeHere((message as { data: unknown }).data);
   }
 
-  /** This thread's readers of `kind`, or all of them. */
-  wakeHere(kind?: WakeKind): void {
-    for (const k of kind === undefined ? (['stream', 'devices'] as const) : [kind]) for (const wake of [...this.here[k]]) wake();
+  /** This thread's readers of `kind`; of both without one (or with a message this code does not know). */
+  wakeHere(kind?: unknown): void {
+    const kinds: readonly WakeKind[] = kind === 'stream' || kind === 'devices' ? [kind] : ['stream', 'devices'];
+    for (const k of kinds) for (const wake of [...this.here[k]]) wake();
   }
 
   /** After a write in this thread. */
