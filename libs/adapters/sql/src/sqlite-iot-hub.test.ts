@@ -17,7 +17,7 @@ const newFile = sqliteTestFiles('hub');
 
 const FAST: SqliteIotHubOptions = { pollIntervalMs: 10, handlerRetryDelayMs: 5, feedbackRetryDelayMs: 5 };
 
-/** A hub on a fresh file; `other()` opens the same file again, as a second process would. */
+/** A hub on a fresh file (`db` its connection); `other()` opens the same file again, as a second process would. */
 function openHub(options: SqliteIotHubOptions = {}) {
   const file = newFile();
   const opened: Array<{ db: SqliteFile; hub: SqliteIotHub }> = [];
@@ -30,6 +30,8 @@ function openHub(options: SqliteIotHubOptions = {}) {
   const hub = open();
   return {
     hub,
+    db: opened[0]!.db,
+    file,
     other: open,
     dispose: async () => {
       for (const o of opened.reverse()) {
@@ -246,9 +248,7 @@ describe('SqliteIotHub: the sends of one turn of the event loop', () => {
 
   it('writes them in one transaction, in the order sent: each device in order, each partition numbered without a gap, the last activity that of the last send', async () => {
     const clock = new TestClock(Date.parse('2026-11-28T09:00:00Z'));
-    const file = newFile();
-    const db = openSqliteFile(file);
-    const hub = new SqliteIotHub(db, { ...FAST, clock, partitionCount: 2 });
+    const { hub, db, dispose } = openHub({ clock, partitionCount: 2 });
     try {
       const devices = ['thermostat-a', 'thermostat-b', 'thermostat-c'];
       await hub.registerDevices(devices.map((deviceId) => ({ deviceId })));
@@ -276,17 +276,14 @@ describe('SqliteIotHub: the sends of one turn of the event loop', () => {
       expect((await hub.getTwin('thermostat-c'))?.lastActivityTime).toBe(Date.parse('2026-11-28T09:00:00Z') + 299);
       expect((await hub.getTwin('thermostat-a'))?.lastActivityTime).toBe(Date.parse('2026-11-28T09:00:00Z') + 297);
     } finally {
-      await hub.close();
-      db.close();
+      await dispose();
     }
   });
 
   it('fails every send of a turn and writes none of them when their transaction cannot be written; the next turn is written', async () => {
-    const file = newFile();
-    const db = openSqliteFile(file);
+    const { hub, db, file, dispose } = openHub();
     // Fail at once on a lock held elsewhere, rather than after the busy timeout.
     db.pragma('busy_timeout = 0');
-    const hub = new SqliteIotHub(db, FAST);
     const other = openSqliteFile(file);
     try {
       await (await hub.subscribe('rules', async () => undefined)).close();
@@ -300,64 +297,52 @@ describe('SqliteIotHub: the sends of one turn of the event loop', () => {
       expect(await readAll(hub, 'rules', 1)).toEqual([{ partition: expect.any(String), sequence: 0, deviceId: 'thermostat-3', body: '{"n":3}' }]);
       expect(hub.uncheckpointed('rules')).toBe(0);
     } finally {
-      await hub.close();
-      db.close();
+      await dispose();
       other.close();
     }
   });
 
   it('keeps the body as it was when sent, and writes the sends made before a close', async () => {
-    const file = newFile();
-    const db = openSqliteFile(file);
-    const hub = new SqliteIotHub(db, FAST);
-    await (await hub.subscribe('rules', async () => undefined)).close();
-    const body = utf8('{"Temperature":70}');
-    const sent = hub.send('thermostat-1', body);
-    // The sender reuses its buffer once send returned.
-    body.fill(0x20);
-    await hub.close();
-    await expect(sent).resolves.toBeUndefined();
-    db.close();
-    const again = openSqliteFile(file);
-    const reopened = new SqliteIotHub(again, FAST);
+    const { hub, other, dispose } = openHub();
     try {
-      expect(await readAll(reopened, 'rules', 1)).toEqual([
+      await (await hub.subscribe('rules', async () => undefined)).close();
+      const body = utf8('{"Temperature":70}');
+      const sent = hub.send('thermostat-1', body);
+      // The sender reuses its buffer once send returned.
+      body.fill(0x20);
+      await hub.close();
+      await expect(sent).resolves.toBeUndefined();
+      // Read on a connection of its own: the send is in the file.
+      expect(await readAll(other(), 'rules', 1)).toEqual([
         { partition: expect.any(String), sequence: 0, deviceId: 'thermostat-1', body: '{"Temperature":70}' },
       ]);
     } finally {
-      await reopened.close();
-      again.close();
+      await dispose();
     }
   });
 });
 
 describe("SqliteIotHub's indexes", () => {
   it('renews connections, expires messages and settles feedback through indexes, in a file made before them too', async () => {
-    const file = newFile();
-    const old = openSqliteFile(file);
-    await new SqliteIotHub(old, FAST).close();
-    // A file of an earlier version: without these indexes, each renewal read every device, each poll every message.
-    for (const index of ['hub_device_connection', 'hub_c2d_expiry', 'hub_feedback_lock']) old.exec(`drop index ${index}`);
-    old.close();
-    const db = openSqliteFile(file);
-    const hub = new SqliteIotHub(db, FAST);
+    const { db, other, dispose } = openHub();
     try {
-      const columns = (index: string) => (db.pragma(`index_info(${index})`) as Array<{ name: string }>).map((c) => c.name);
+      // A file of an earlier version: without these indexes, each renewal read every device, each poll every message.
+      for (const index of ['hub_device_connection', 'hub_c2d_expiry', 'hub_feedback_lock']) db.exec(`drop index ${index}`);
+      // The hub opened on it again (on a connection of its own, which reads the schema it made).
+      const again = other().file;
+      const columns = (index: string) => (again.pragma(`index_info(${index})`) as Array<{ name: string }>).map((c) => c.name);
       expect(columns('hub_device_connection')).toEqual(['connection_id']);
       expect(columns('hub_c2d_expiry')).toEqual(['expires_at']);
       expect(columns('hub_feedback_lock')).toEqual(['lock_token']);
     } finally {
-      await hub.close();
-      db.close();
+      await dispose();
     }
   });
 });
 
 describe("SqliteIotHub: the devices' cloud-to-device receivers", () => {
   it("of a process's idle devices look at the file together, once per poll, not once per device", async () => {
-    const file = newFile();
-    const db = openSqliteFile(file);
-    const hub = new SqliteIotHub(db, { pollIntervalMs: 10 });
+    const { hub, db, dispose } = openHub({ pollIntervalMs: 10 });
     try {
       const devices = Array.from({ length: 50 }, (_, i) => `thermostat-${i}`);
       await hub.registerDevices(devices.map((deviceId) => ({ deviceId })));
@@ -375,15 +360,12 @@ describe("SqliteIotHub: the devices' cloud-to-device receivers", () => {
       expect(looks).toBeGreaterThan(0);
       expect(looks).toBeLessThan(devices.length * 4);
     } finally {
-      await hub.close();
-      db.close();
+      await dispose();
     }
   });
 
   it('look for a message without the write lock: idle receivers polling, and telemetry sent meanwhile, take it only for the sends', async () => {
-    const file = newFile();
-    const db = openSqliteFile(file);
-    const hub = new SqliteIotHub(db, { pollIntervalMs: 10 });
+    const { hub, db, dispose } = openHub({ pollIntervalMs: 10 });
     try {
       const devices = Array.from({ length: 20 }, (_, i) => `thermostat-${i}`);
       await hub.registerDevices(devices.map((deviceId) => ({ deviceId })));
@@ -408,8 +390,7 @@ describe("SqliteIotHub: the devices' cloud-to-device receivers", () => {
       await hub.cloudToDevice.send({ messageId: 'm-1', deviceId: 'thermostat-7', body: utf8('set') });
       await eventually(() => expect(received).toEqual(['thermostat-7:set']), 5_000, 5);
     } finally {
-      await hub.close();
-      db.close();
+      await dispose();
     }
   });
 });
