@@ -3,12 +3,13 @@
  * (`TelemetryIngestWorkers`' `source`): a SQLite hub file each worker opens in its own thread, as
  * the stream processor's workers open the data directory's `hub.db` (`telemetrySourceOf` in the
  * composition), with the CFS thermostat rule as reference data. Each batch the worker's ingest has
- * taken in is counted on a broadcast channel, so that the benchmark's main thread can tell when a
- * pass has been read; that is one small message per batch, not per reading. Given the status store's
+ * taken in is counted in memory the benchmark's threads share (`HandledCounter`), so that its main
+ * thread can tell when a pass has been read; it is woken once a pass, where a message per batch
+ * (2,000 a pass) cost it CPU time that a stream processor's main thread does not spend, and which the
+ * ratio of 2 workers to 1 counts against the workers. Given the status store's
  * and rule state's files too, the worker opens its own connections to them and commits there, as
  * the stream processor's workers do on `fieldlink up`'s data directory.
  */
-import { BroadcastChannel } from 'node:worker_threads';
 import { InMemoryReferenceData } from '@fieldlink/adapter-in-memory';
 import { openSqliteDatabase, openSqliteFile, SqliteIotHub, SqliteRuleStateStore, SqlStatusStore } from '@fieldlink/adapter-sql';
 import { THERMOSTAT_DEFAULT_RULES } from '@fieldlink/domain';
@@ -18,23 +19,59 @@ import type { LogPort, TelemetryIntakePort } from '@fieldlink/ports';
 export interface HubSourceSettings {
   /** The hub's SQLite file. */
   readonly file: string;
-  /** The broadcast channel each handled batch's size is posted on. */
-  readonly channel: string;
+  /** The `HandledCounter`'s memory, shared with the thread that wrote the hub. */
+  readonly handled: SharedArrayBuffer;
   /** How often the worker's subscription looks for rows the benchmark's main thread wrote. */
   readonly pollIntervalMs: number;
   /** The status store's and rule state's SQLite files, which the worker then writes itself. */
   readonly stores?: { readonly status: string; readonly ruleState: string };
 }
 
-/** The hub as an intake whose batches, once handled, are counted on `channel`. */
-export function countingIntake(hub: TelemetryIntakePort, channel: BroadcastChannel): TelemetryIntakePort {
+/**
+ * Readings handled, counted in a `SharedArrayBuffer` every thread adds to (`Atomics`), and the one
+ * target a waiting thread is woken at. Cells: the readings handled, the target, whether it was
+ * reached (the cell a waiter waits on).
+ */
+export class HandledCounter {
+  private readonly cells: Int32Array;
+
+  constructor(readonly buffer = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT)) {
+    this.cells = new Int32Array(buffer);
+    if (Atomics.load(this.cells, 1) === 0) Atomics.store(this.cells, 1, 0x7fffffff);
+  }
+
+  get handled(): number {
+    return Atomics.load(this.cells, 0);
+  }
+
+  add(readings: number): void {
+    const total = Atomics.add(this.cells, 0, readings) + readings;
+    if (total >= Atomics.load(this.cells, 1) && Atomics.compareExchange(this.cells, 2, 0, 1) === 0) Atomics.notify(this.cells, 2);
+  }
+
+  /** Resolves once `readings` more than now have been handled, in any thread. */
+  async until(readings: number): Promise<void> {
+    Atomics.store(this.cells, 2, 0);
+    const target = this.handled + readings;
+    Atomics.store(this.cells, 1, target);
+    if (this.handled >= target) return;
+    // ES2024's `Atomics.waitAsync` (in Node since 16), not in the ES2022 library the workspace compiles against.
+    const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string } })
+      .waitAsync;
+    const waited = waitAsync(this.cells, 2, 0);
+    if (waited.async) await waited.value;
+  }
+}
+
+/** The hub as an intake whose batches, once handled, are counted on `counter`. */
+export function countingIntake(hub: TelemetryIntakePort, counter: HandledCounter): TelemetryIntakePort {
   return {
     subscribe: (group, handler, options) =>
       hub.subscribe(
         group,
         async (batch, partition) => {
           await handler(batch, partition);
-          channel.postMessage(batch.length);
+          counter.add(batch.length);
         },
         options,
       ),
@@ -42,20 +79,18 @@ export function countingIntake(hub: TelemetryIntakePort, channel: BroadcastChann
 }
 
 export async function openTelemetrySource(settings: unknown, _log: LogPort): Promise<TelemetrySource> {
-  const { file, channel: name, pollIntervalMs, stores } = settings as HubSourceSettings;
+  const { file, handled, pollIntervalMs, stores } = settings as HubSourceSettings;
   const db = openSqliteFile(file);
   const hub = new SqliteIotHub(db, { pollIntervalMs });
-  const channel = new BroadcastChannel(name);
   const status = stores === undefined ? undefined : await openSqliteDatabase({ file: stores.status });
   const ruleStateFile = stores === undefined ? undefined : openSqliteFile(stores.ruleState);
   return {
-    intake: countingIntake(hub, channel),
+    intake: countingIntake(hub, new HandledCounter(handled)),
     partitionIds: await hub.partitionIds(),
     referenceData: new InMemoryReferenceData(THERMOSTAT_DEFAULT_RULES),
     ...(status === undefined ? {} : { statusStore: new SqlStatusStore(status) }),
     ...(ruleStateFile === undefined ? {} : { ruleStateStore: new SqliteRuleStateStore(ruleStateFile) }),
     close: async () => {
-      channel.close();
       await hub.close();
       db.close();
       await status?.close();

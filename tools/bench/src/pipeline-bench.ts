@@ -33,12 +33,12 @@ import { join } from 'node:path';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BroadcastChannel, Worker } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { InMemoryCrm, InMemoryIotHub, randomIds } from '@fieldlink/adapter-in-memory';
 import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
 import { openSqliteDatabase, openSqliteFile, SqliteIotHub, SqliteRuleStateStore, SqlStatusStore } from '@fieldlink/adapter-sql';
-import { countingIntake, type HubSourceSettings } from './hub-source.js';
+import { countingIntake, HandledCounter, type HubSourceSettings } from './hub-source.js';
 import type { IndependentIngestSettings, IndependentPass } from './independent-ingest.js';
 import { handOver, hubBatches, ingestDepsOf, ingestOf, partitionBatches, readingsOf, relabelled, type IngestMode } from './pipeline-parts.js';
 
@@ -345,8 +345,8 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * same ingest on the main thread alone (`rules.workers` 0) reading it, each on a SQLite hub file of
  * its own, each kept running (subscribed, warm) through every pass. A pass writes the same
  * readings (the next stretch of event time) into the three hubs' files in one transaction each, not
- * measured, then measures from that write to the last of them handled (each batch counted on a
- * broadcast channel) and committed. `stores`: the status store and rule state in the main thread's
+ * measured, then measures from that write to the last of them handled (each batch counted in
+ * memory the threads share, `HandledCounter`) and committed. `stores`: the status store and rule state in the main thread's
  * memory, as in the stage above (the workers send it their commits), or those of `fieldlink up`, in
  * SQLite files (a pair per configuration), which the workers open themselves as the stream
  * processor's do. The queues and log stay on the main thread, in memory. Commits every
@@ -375,30 +375,19 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     );
     // Room for a pass and the one before it per partition: a reader never finds its next events pruned.
     const hub = new SqliteIotHub(db, { partitionCount: PARTITIONS, retentionPerPartition: count });
-    const channelName = `fieldlink-bench-${name}`;
-    const channel = new BroadcastChannel(channelName);
-    const progress = { handled: 0, target: Infinity, done: (): void => undefined };
-    channel.onmessage = (message) => {
-      progress.handled += (message as { data: number }).data;
-      if (progress.handled >= progress.target) progress.done();
-    };
+    const counter = new HandledCounter();
     let stop: () => Promise<void>;
     let flush: () => Promise<void>;
     let workerThreads = new Set<number>();
     if (workers === 0) {
       const ingest = new TelemetryIngest(deps);
-      // A channel's own messages do not reach it: the main thread's ingest posts on one of its own.
-      const poster = new BroadcastChannel(channelName);
-      const subscription = await ingest.subscribe(countingIntake(hub, poster), 'bench');
+      const subscription = await ingest.subscribe(countingIntake(hub, counter), 'bench');
       flush = () => ingest.flush();
-      stop = async () => {
-        await subscription.close();
-        poster.close();
-      };
+      stop = () => subscription.close();
     } else {
       // The hub's own poll interval (50 ms), as the stream processor's workers have it: at 5 ms, the idle workers of the
       // other configurations took 0.5 us per reading each from the one measured.
-      const settings: HubSourceSettings = { file, channel: channelName, pollIntervalMs: 50, ...(files === undefined ? {} : { stores: files }) };
+      const settings: HubSourceSettings = { file, handled: counter.buffer, pollIntervalMs: 50, ...(files === undefined ? {} : { stores: files }) };
       const ingest = new TelemetryIngestWorkers(deps, workers, { source: { entry, settings } });
       const threadsBefore = new Set(threadCpuMicros().keys());
       await ingest.start();
@@ -417,14 +406,9 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
       /** Commits what has been handled (as the subscription does every commit interval). */
       flush: () => flush(),
       /** Resolves once `readings` more have been handled since it was called. */
-      handled: (readings: number): Promise<void> =>
-        new Promise((resolve) => {
-          progress.target = progress.handled + readings;
-          progress.done = resolve;
-        }),
+      handled: (readings: number): Promise<void> => counter.until(readings),
       close: async () => {
         await stop();
-        channel.close();
         await hub.close();
         db.close();
         await statusDb?.close();
