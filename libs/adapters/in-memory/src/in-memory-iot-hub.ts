@@ -151,32 +151,49 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     let running: Promise<void> | undefined;
     let again = false;
     let retryTimer: NodeJS.Timeout | undefined;
+    /** When each partition's failed batch may be handed again (performance.now()). */
+    const retryAt = this.partitions.map(() => 0);
+    /** Pokes the pump once the first failed batch is due again; one timer at a time. */
+    const retryLater = (): void => {
+      const due = Math.min(...read.map((p) => (failed[Number(p.id)] === undefined ? Infinity : retryAt[Number(p.id)]!)));
+      if (retryTimer !== undefined || due === Infinity) return;
+      retryTimer = setTimeout(
+        () => {
+          retryTimer = undefined;
+          listener();
+        },
+        Math.max(1, due - performance.now()),
+      );
+      retryTimer.unref();
+    };
     const pump = async (): Promise<void> => {
       while (again && !closed) {
         again = false;
-        for (const partition of read) {
-          const i = Number(partition.id);
-          while (!closed) {
+        // One batch of each partition in turn, round after round while any hands one: a backlog in
+        // one partition does not hold back the others, as Event Hubs reads each partition apart.
+        for (let handed = true; handed && !closed;) {
+          handed = false;
+          for (const partition of read) {
+            if (closed) break;
+            const i = Number(partition.id);
+            if (failed[i] !== undefined && performance.now() < retryAt[i]!) continue;
             const batch = failed[i] ?? partition.log.read(delivered[i]!, this.maxBatchSize, partition.id);
-            if (batch.length === 0) break;
+            if (batch.length === 0) continue;
             try {
               await handler(batch, contexts[i]!);
               failed[i] = undefined;
               delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
               if (!closed && !byHandler) marks[i] = Math.max(marks[i]!, delivered[i]!);
+              handed = true;
             } catch (e) {
               this.options.onHandlerError?.(e as Error, partition.id);
-              failed[i] = batch;
               // Handed again after a pause, without blocking the other partitions.
-              retryTimer ??= setTimeout(() => {
-                retryTimer = undefined;
-                listener();
-              }, this.retryDelayMs);
-              retryTimer.unref();
-              break;
+              failed[i] = batch;
+              retryAt[i] = performance.now() + this.retryDelayMs;
             }
           }
         }
+        retryLater();
       }
     };
     const listener = (): void => {

@@ -456,28 +456,33 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     let running: Promise<void> | undefined;
     let again = false;
     let timer: NodeJS.Timeout | undefined;
-    let retryAt = 0;
+    /** When each partition's failed batch may be handed again (performance.now()). */
+    const retryAt = delivered.map(() => 0);
     const pump = async (): Promise<void> => {
       while (again && !closed) {
         again = false;
-        for (const i of ids) {
-          while (!closed) {
+        // One batch of each partition in turn, round after round while any hands one: a backlog in
+        // one partition does not hold back the others, as Event Hubs reads each partition apart.
+        for (let handed = true; handed && !closed;) {
+          handed = false;
+          for (const i of ids) {
+            if (closed) break;
             let batch = failed[i];
             if (batch === undefined) {
               const from = Math.max(delivered[i]!, this.s.firstSequence.get(i) as number);
               batch = (this.s.events.all(i, from, this.maxBatchSize) as EventRow[]).map(envelopeOf);
-            } else if (Date.now() < retryAt) break;
-            if (batch.length === 0) break;
+            } else if (performance.now() < retryAt[i]!) continue;
+            if (batch.length === 0) continue;
             try {
               await handler(batch, contexts[i]!);
               failed[i] = undefined;
               delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
               if (!closed && !byHandler) this.s.mark.run(delivered[i], consumerGroup, i);
+              handed = true;
             } catch (e) {
               this.options.onHandlerError?.(e as Error, String(i));
               failed[i] = batch;
-              retryAt = Date.now() + this.retryDelayMs;
-              break;
+              retryAt[i] = performance.now() + this.retryDelayMs;
             }
           }
         }
@@ -506,7 +511,8 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     const tick = (): void => {
       if (closed) return;
       poke();
-      timer = setTimeout(tick, failed.some((f) => f !== undefined) ? Math.max(1, Math.min(this.pollIntervalMs, retryAt - Date.now())) : this.pollIntervalMs);
+      const retry = Math.min(...ids.map((i) => (failed[i] === undefined ? Infinity : retryAt[i]! - performance.now())));
+      timer = setTimeout(tick, Math.max(1, Math.min(this.pollIntervalMs, retry)));
       timer.unref();
     };
     this.fileWakers.here.stream.add(poke);

@@ -49,8 +49,9 @@ function markThrough(handed: readonly Handed[], deviceId: string, n: number): Pr
  * What every TelemetryIntakePort adapter must do (flow 3): hand over each message sent after
  * `subscribe` resolved with the device id the hub authenticated, its enqueued time, partition and
  * sequence number, with one context per partition while the subscription holds it; keep one
- * device in one partition and in order; give a failed batch again
- * (nothing lost, order kept); serve every consumer group every message; and resume a consumer
+ * device in one partition and in order; give every partition its turn (a backlog or a failing
+ * batch in one does not hold back the others, as Event Hubs reads each partition apart); give a
+ * failed batch again (nothing lost, order kept); serve every consumer group every message; and resume a consumer
  * group from its checkpoint after it was closed.
  * With `checkpoints: 'by-handler'`: checkpoint only where the handler marked, so a new
  * subscription resumes right after the last mark (not after the last batch handed over); count a
@@ -184,6 +185,56 @@ export function telemetryIntakeConformance(adapterName: string, factory: Telemet
         const sequence = mine.map((e) => e.sequenceNumber);
         expect(sequence).toEqual([...sequence].sort((x, y) => x - y));
       }
+    });
+
+    it('gives every partition its turn: a backlog in the partition read first does not hold back a message of another', async () => {
+      const t = await open();
+      const group = t.harness.consumerGroups[1];
+      const { devices, partitionOf, ids } = await t.spread(12);
+      const busy = devices.find((d) => partitionOf.get(d) === ids[0]);
+      const quiet = devices.find((d) => partitionOf.get(d) !== ids[0]);
+      expect(busy).toBeDefined();
+      expect(quiet).toBeDefined();
+      // The group reads on from here once it is open again; meanwhile a backlog of many batches builds up in one partition.
+      const before = await t.recording(group);
+      for (const d of [busy!, quiet!]) {
+        await t.send(d, 0);
+        await t.handedAre(before.handed, d, [0]);
+        await markThrough(before.handed, d, 0);
+      }
+      await before.subscription.close();
+      const backlog = 600;
+      for (let n = 1; n <= backlog; n++) await t.send(busy!, n);
+      await t.send(quiet!, 1);
+      const { handed, handler } = recorder();
+      await t.subscribe(group, handler);
+      await eventually(() => {
+        expect(numbersOf(handed, busy!)).toHaveLength(backlog);
+        expect(numbersOf(handed, quiet!)).toEqual([1]);
+      }, t.patience);
+      const at = (deviceId: string, n: number) => handed.findIndex((h) => h.envelope.connectionDeviceId === deviceId && bodyOf(h.envelope).n === n);
+      expect(at(quiet!, 1)).toBeLessThan(at(busy!, backlog));
+    });
+
+    it("keeps handing the other partitions while one partition's batch keeps failing", async () => {
+      const t = await open();
+      const { devices, partitionOf } = await t.spread(12);
+      const failing = devices[0]!;
+      const other = devices.find((d) => partitionOf.get(d) !== partitionOf.get(failing));
+      expect(other).toBeDefined();
+      let failingUp = false;
+      const settled: TelemetryEnvelope[] = [];
+      await t.subscribe(t.harness.consumerGroups[1], async (batch) => {
+        if (!failingUp && t.of(batch, failing).length > 0) throw new Error('downstream of this partition unavailable');
+        settled.push(...batch);
+      });
+      await t.send(failing, 1);
+      await t.send(other!, 1);
+      await t.send(other!, 2);
+      await eventually(() => expect(t.of(settled, other!).map((e) => bodyOf(e).n)).toEqual([1, 2]), t.patience);
+      expect(t.of(settled, failing)).toEqual([]);
+      failingUp = true;
+      await eventually(() => expect(t.of(settled, failing).map((e) => bodyOf(e).n)).toEqual([1]), t.patience);
     });
 
     it('hands a batch over again when its handler fails: nothing is lost and the order is kept', async () => {
