@@ -148,12 +148,10 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
     for (const partition of read) contexts[Number(partition.id)] = this.partitionContext(partition, marks);
     const held = read.map((partition) => contexts[Number(partition.id)]!);
     let closed = false;
-    let running: Promise<void> | undefined;
-    let again = false;
     let retryTimer: NodeJS.Timeout | undefined;
     /** When each partition's failed batch may be handed again (performance.now()). */
     const retryAt = this.partitions.map(() => 0);
-    /** Pokes the pump once the first failed batch is due again; one timer at a time. */
+    /** Pokes the readers once the first failed batch is due again; one timer at a time. */
     const retryLater = (): void => {
       const due = Math.min(...read.map((p) => (failed[Number(p.id)] === undefined ? Infinity : retryAt[Number(p.id)]!)));
       if (retryTimer !== undefined || due === Infinity) return;
@@ -166,49 +164,60 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
       );
       retryTimer.unref();
     };
-    const pump = async (): Promise<void> => {
-      while (again && !closed) {
-        again = false;
-        // One batch of each partition in turn, round after round while any hands one: a backlog in
-        // one partition does not hold back the others, as Event Hubs reads each partition apart.
-        for (let handed = true; handed && !closed;) {
-          handed = false;
-          for (const partition of read) {
-            if (closed) break;
-            const i = Number(partition.id);
-            if (failed[i] !== undefined && performance.now() < retryAt[i]!) continue;
-            const batch = failed[i] ?? partition.log.read(delivered[i]!, this.maxBatchSize, partition.id);
-            if (batch.length === 0) continue;
-            try {
-              await handler(batch, contexts[i]!);
-              failed[i] = undefined;
-              delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
-              if (!closed && !byHandler) marks[i] = Math.max(marks[i]!, delivered[i]!);
-              handed = true;
-            } catch (e) {
-              this.options.onHandlerError?.(e as Error, partition.id);
-              // Handed again after a pause, without blocking the other partitions.
-              failed[i] = batch;
-              retryAt[i] = performance.now() + this.retryDelayMs;
-            }
+    // Each partition is read on its own, as Event Hubs reads them: its batches one after another,
+    // while the other partitions' go on, so neither a backlog nor a slow or failing handler in one
+    // holds back the others.
+    const readers = read.map((partition) => ({ partition, i: Number(partition.id), running: undefined as Promise<void> | undefined, again: false }));
+    const pump = async (reader: (typeof readers)[number]): Promise<void> => {
+      const { partition, i } = reader;
+      while (reader.again && !closed) {
+        reader.again = false;
+        while (!closed) {
+          if (failed[i] !== undefined && performance.now() < retryAt[i]!) break;
+          const batch = failed[i] ?? partition.log.read(delivered[i]!, this.maxBatchSize, partition.id);
+          if (batch.length === 0) break;
+          try {
+            await handler(batch, contexts[i]!);
+            failed[i] = undefined;
+            delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
+            if (!closed && !byHandler) marks[i] = Math.max(marks[i]!, delivered[i]!);
+          } catch (e) {
+            this.options.onHandlerError?.(e as Error, partition.id);
+            // Handed again after a pause, without blocking the other partitions.
+            failed[i] = batch;
+            retryAt[i] = performance.now() + this.retryDelayMs;
+            break;
           }
         }
-        retryLater();
+      }
+      retryLater();
+    };
+    // Delivery starts on the next turn of the event loop, not inside the sender's `send`: what the
+    // senders put in during one turn goes over together, up to `maxBatchSize` per batch, as an
+    // Event Hubs receiver hands over the events available when it reads. Delivering within the
+    // send gave batches of 1 to 3 events to a sender sending one at a time. The readers start
+    // together, so that their batches interleave even where the handler answers at once.
+    let scheduled = false;
+    const schedule = (): void => {
+      if (scheduled || closed) return;
+      scheduled = true;
+      setImmediate(run);
+    };
+    const run = (): void => {
+      scheduled = false;
+      if (closed) return;
+      for (const reader of readers) {
+        if (!reader.again) continue;
+        reader.running ??= pump(reader).finally(() => {
+          reader.running = undefined;
+          if (reader.again) schedule();
+        });
       }
     };
     const listener = (): void => {
       if (closed) return;
-      again = true;
-      // Delivery starts on the next turn of the event loop, not inside the sender's `send`: what
-      // the senders put in during one turn goes over together, up to `maxBatchSize` per batch, as
-      // an Event Hubs receiver hands over the events available when it reads. Delivering within
-      // the send gave batches of 1 to 3 events to a sender sending one at a time.
-      running ??= nextTurn()
-        .then(pump)
-        .finally(() => {
-          running = undefined;
-          if (again && !closed) listener();
-        });
+      for (const reader of readers) reader.again = true;
+      if (readers.some((r) => r.running === undefined)) schedule();
     };
     this.listeners.add(listener);
     listener();
@@ -217,7 +226,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         closed = true;
         clearTimeout(retryTimer);
         this.listeners.delete(listener);
-        await running;
+        await Promise.all(readers.map((r) => r.running));
       },
       partitions: () => (closed ? [] : held),
     };
@@ -425,9 +434,6 @@ class BodySlabs {
     return { slab: this.slab, start };
   }
 }
-
-/** Resolves on the next turn of the event loop (after the I/O and timers due now). */
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** Stable partition assignment by device id, like the hub's hash of the device id. */
 export function partitionOf(deviceId: string, partitionCount: number): number {

@@ -453,60 +453,62 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     for (const i of ids) contexts[i] = this.partitionContext(consumerGroup, i);
     const held = ids.map((i) => contexts[i]!);
     let closed = false;
-    let running: Promise<void> | undefined;
-    let again = false;
     let timer: NodeJS.Timeout | undefined;
     /** When each partition's failed batch may be handed again (performance.now()). */
     const retryAt = delivered.map(() => 0);
-    const pump = async (): Promise<void> => {
-      while (again && !closed) {
-        again = false;
-        // One batch of each partition in turn, round after round while any hands one: a backlog in
-        // one partition does not hold back the others, as Event Hubs reads each partition apart.
-        for (let handed = true; handed && !closed;) {
-          handed = false;
-          for (const i of ids) {
-            if (closed) break;
-            let batch = failed[i];
-            if (batch === undefined) {
-              const from = Math.max(delivered[i]!, this.s.firstSequence.get(i) as number);
-              batch = (this.s.events.all(i, from, this.maxBatchSize) as EventRow[]).map(envelopeOf);
-            } else if (performance.now() < retryAt[i]!) continue;
-            if (batch.length === 0) continue;
-            try {
-              await handler(batch, contexts[i]!);
-              failed[i] = undefined;
-              delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
-              if (!closed && !byHandler) this.s.mark.run(delivered[i], consumerGroup, i);
-              handed = true;
-            } catch (e) {
-              this.options.onHandlerError?.(e as Error, String(i));
-              failed[i] = batch;
-              retryAt[i] = performance.now() + this.retryDelayMs;
-            }
+    // Each partition is read on its own, as Event Hubs reads them: its batches one after another,
+    // while the other partitions' go on, so neither a backlog nor a slow or failing handler in one
+    // holds back the others.
+    const readers = ids.map((i) => ({ i, running: undefined as Promise<void> | undefined, again: false }));
+    const pump = async (reader: (typeof readers)[number]): Promise<void> => {
+      const { i } = reader;
+      while (reader.again && !closed) {
+        reader.again = false;
+        while (!closed) {
+          let batch = failed[i];
+          if (batch === undefined) {
+            const from = Math.max(delivered[i]!, this.s.firstSequence.get(i) as number);
+            batch = (this.s.events.all(i, from, this.maxBatchSize) as EventRow[]).map(envelopeOf);
+          } else if (performance.now() < retryAt[i]!) break;
+          if (batch.length === 0) break;
+          try {
+            await handler(batch, contexts[i]!);
+            failed[i] = undefined;
+            delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
+            if (!closed && !byHandler) this.s.mark.run(delivered[i], consumerGroup, i);
+          } catch (e) {
+            this.options.onHandlerError?.(e as Error, String(i));
+            failed[i] = batch;
+            retryAt[i] = performance.now() + this.retryDelayMs;
+            break;
           }
         }
       }
     };
-    // A send wakes the pump on the next turn of the event loop, not at once: sends of one burst are handed over together, in batches.
+    // A send wakes the readers on the next turn of the event loop, not at once: sends of one burst are handed over together, in batches.
     let scheduled = false;
+    const schedule = (): void => {
+      if (scheduled || closed) return;
+      scheduled = true;
+      setImmediate(run);
+    };
     const run = (): void => {
       scheduled = false;
       if (closed) return;
-      running ??= pump()
-        .catch((e: unknown) => this.options.onHandlerError?.(e as Error, 'all'))
-        .finally(() => {
-          running = undefined;
-          if (again && !closed) poke();
-        });
+      for (const reader of readers) {
+        if (!reader.again) continue;
+        reader.running ??= pump(reader)
+          .catch((e: unknown) => this.options.onHandlerError?.(e as Error, String(reader.i)))
+          .finally(() => {
+            reader.running = undefined;
+            if (reader.again) schedule();
+          });
+      }
     };
     const poke = (): void => {
       if (closed) return;
-      again = true;
-      if (running === undefined && !scheduled) {
-        scheduled = true;
-        setImmediate(run);
-      }
+      for (const reader of readers) reader.again = true;
+      if (readers.some((r) => r.running === undefined)) schedule();
     };
     const tick = (): void => {
       if (closed) return;
@@ -522,7 +524,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
         closed = true;
         clearTimeout(timer);
         this.fileWakers.here.stream.delete(poke);
-        await running;
+        await Promise.all(readers.map((r) => r.running));
       },
       partitions: () => (closed ? [] : held),
     };
