@@ -478,6 +478,56 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
   };
 }
 
+/** Two threads on this machine against one, for one kind of work (`machineCeiling`). */
+interface MachinePair {
+  /** 2 threads' rounds together / 1 thread's, the median of the rounds. */
+  readonly ratio: number;
+  readonly ratios: readonly number[];
+  /** The slower of the 2 threads against the faster: the median of the rounds, and the lowest. */
+  readonly slower: number;
+  readonly slowest: number;
+}
+
+/**
+ * What this machine gives two threads at all, beside the ceiling above, which runs the ingest:
+ * `src/machine-threads.mjs` on 1 thread and on 2 at once for 700 ms each, alternated in twice
+ * `ROUNDS` rounds, for an arithmetic loop that allocates nothing and a loop that parses readings'
+ * JSON and keeps the last of them (allocating as the ingest does). Where the cores are there but
+ * the memory behind them (caches, bandwidth) is shared with other work, the first reaches about 2
+ * and the second less, one of its two threads running slower than the other
+ * (docs/performance.md, "Twenty-fifth round").
+ */
+async function machineCeiling(): Promise<{ arithmetic: MachinePair; allocating: MachinePair }> {
+  const entry = new URL('./machine-threads.mjs', import.meta.url);
+  const run = (kind: string, threads: number): Promise<number[]> =>
+    Promise.all(
+      Array.from(
+        { length: threads },
+        () =>
+          new Promise<number>((resolve, reject) => {
+            const worker = new Worker(entry, { workerData: { kind, ms: 700 } });
+            worker.once('message', (rounds: number) => resolve(rounds));
+            worker.once('error', reject);
+          }),
+      ),
+    );
+  const measure = async (kind: string): Promise<MachinePair> => {
+    const rounds: Array<{ ratio: number; slower: number }> = [];
+    for (let round = 0; round < 2 * ROUNDS; round++) {
+      const [alone] = await run(kind, 1);
+      const pair = await run(kind, 2);
+      rounds.push({ ratio: (pair[0]! + pair[1]!) / alone!, slower: Math.min(...pair) / Math.max(...pair) });
+    }
+    return {
+      ratio: medianBy(rounds, (r) => r.ratio).ratio,
+      ratios: rounds.map((r) => r.ratio),
+      slower: medianBy(rounds, (r) => r.slower).slower,
+      slowest: Math.min(...rounds.map((r) => r.slower)),
+    };
+  };
+  return { arithmetic: await measure('arithmetic'), allocating: await measure('allocating') };
+}
+
 /**
  * The ceiling of the ratio above on this machine: the same full ingest on 1 thread and on
  * `threads` threads that share nothing with the main thread (`independent-ingest.ts`: each makes
@@ -782,6 +832,8 @@ if (ONLY === 'workers') {
   const readingSqlite = await hubReadingWorkers(WORKERS, 'sqlite files');
   await stage(`the ceiling: full ingest on 1 and on ${WORKERS} threads that share nothing, ${ROUNDS} rounds`);
   const ceiling = await independentCeiling(WORKERS);
+  await stage(`what the machine gives 2 threads: an arithmetic loop and an allocating one on 1 and on 2 threads, ${2 * ROUNDS} rounds`);
+  const machine = await machineCeiling();
   rows.push(
     [
       `full ingest, workers reading the hub themselves (a SQLite hub file, ${fmt(reading.count)} readings a pass, timed to their commit; the stores in the main thread's memory): 1 worker, ${WORKERS} workers, main thread alone, readings/s (the median round)`,
@@ -886,6 +938,16 @@ if (ONLY === 'workers') {
     [
       `${WORKERS} workers / 1 worker, as a share of that ceiling (reading the hub themselves, handed over)`,
       `${(reading.ratio / ceiling.ratio).toFixed(2)}, ${(ratio / ceiling.ratio).toFixed(2)}`,
+      '',
+    ],
+    [
+      `the machine: 2 threads / 1 of an arithmetic loop (allocates nothing); of parsing readings' JSON and keeping them (allocates as the ingest does) (medians of ${2 * ROUNDS} rounds of 700 ms)`,
+      `${machine.arithmetic.ratio.toFixed(3)}; ${machine.allocating.ratio.toFixed(3)}`,
+      '',
+    ],
+    [
+      `the machine: the slower of the 2 threads against the faster, arithmetic; allocating (median, lowest of the rounds)`,
+      `${machine.arithmetic.slower.toFixed(2)}, ${machine.arithmetic.slowest.toFixed(2)}; ${machine.allocating.slower.toFixed(2)}, ${machine.allocating.slowest.toFixed(2)}`,
       '',
     ],
   );
