@@ -29,3 +29,4 @@ export * from './clock-port.js';
 export * from './id-port.js';
 export * from './log-port.js';
 export * from './tokens.js';
+export * from './partition-readers.js';

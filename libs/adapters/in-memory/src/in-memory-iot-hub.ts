@@ -1,6 +1,7 @@
 import {
   DeviceConnectionError,
   DeviceRegistryError,
+  PartitionReaders,
   partitionsToRead,
   type ClockPort,
   type CloudToDevicePort,
@@ -164,61 +165,35 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
       );
       retryTimer.unref();
     };
-    // Each partition is read on its own, as Event Hubs reads them: its batches one after another,
-    // while the other partitions' go on, so neither a backlog nor a slow or failing handler in one
-    // holds back the others.
-    const readers = read.map((partition) => ({ partition, i: Number(partition.id), running: undefined as Promise<void> | undefined, again: false }));
-    const pump = async (reader: (typeof readers)[number]): Promise<void> => {
-      const { partition, i } = reader;
-      while (reader.again && !closed) {
-        reader.again = false;
-        while (!closed) {
-          if (failed[i] !== undefined && performance.now() < retryAt[i]!) break;
-          const batch = failed[i] ?? partition.log.read(delivered[i]!, this.maxBatchSize, partition.id);
-          if (batch.length === 0) break;
-          try {
-            await handler(batch, contexts[i]!);
-            failed[i] = undefined;
-            delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
-            if (!closed && !byHandler) marks[i] = Math.max(marks[i]!, delivered[i]!);
-          } catch (e) {
-            this.options.onHandlerError?.(e as Error, partition.id);
-            // Handed again after a pause, without blocking the other partitions.
-            failed[i] = batch;
-            retryAt[i] = performance.now() + this.retryDelayMs;
-            break;
-          }
+    /** One partition's batches, one after another, until it has nothing more or a batch failed. */
+    const readPartition = async (partition: Partition): Promise<void> => {
+      const i = Number(partition.id);
+      while (!closed) {
+        if (failed[i] !== undefined && performance.now() < retryAt[i]!) break;
+        const batch = failed[i] ?? partition.log.read(delivered[i]!, this.maxBatchSize, partition.id);
+        if (batch.length === 0) break;
+        try {
+          await handler(batch, contexts[i]!);
+          failed[i] = undefined;
+          delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
+          if (!closed && !byHandler) marks[i] = Math.max(marks[i]!, delivered[i]!);
+        } catch (e) {
+          this.options.onHandlerError?.(e as Error, partition.id);
+          // Handed again after a pause, without blocking the other partitions.
+          failed[i] = batch;
+          retryAt[i] = performance.now() + this.retryDelayMs;
+          break;
         }
       }
       retryLater();
     };
-    // Delivery starts on the next turn of the event loop, not inside the sender's `send`: what the
-    // senders put in during one turn goes over together, up to `maxBatchSize` per batch, as an
-    // Event Hubs receiver hands over the events available when it reads. Delivering within the
-    // send gave batches of 1 to 3 events to a sender sending one at a time. The readers start
-    // together, so that their batches interleave even where the handler answers at once.
-    let scheduled = false;
-    const schedule = (): void => {
-      if (scheduled || closed) return;
-      scheduled = true;
-      setImmediate(run);
-    };
-    const run = (): void => {
-      scheduled = false;
-      if (closed) return;
-      for (const reader of readers) {
-        if (!reader.again) continue;
-        reader.running ??= pump(reader).finally(() => {
-          reader.running = undefined;
-          if (reader.again) schedule();
-        });
-      }
-    };
-    const listener = (): void => {
-      if (closed) return;
-      for (const reader of readers) reader.again = true;
-      if (readers.some((r) => r.running === undefined)) schedule();
-    };
+    // Each partition read on its own, as Event Hubs reads them. Delivery starts on the next turn of
+    // the event loop, not inside the sender's `send`: what the senders put in during one turn goes
+    // over together, up to `maxBatchSize` per batch, as an Event Hubs receiver hands over the
+    // events available when it reads. Delivering within the send gave batches of 1 to 3 events to
+    // a sender sending one at a time.
+    const readers = new PartitionReaders(read, readPartition, (e, partition) => this.options.onHandlerError?.(e, partition.id));
+    const listener = (): void => readers.poke();
     this.listeners.add(listener);
     listener();
     return {
@@ -226,7 +201,7 @@ export class InMemoryIotHub implements TelemetryIntakePort, DeviceTelemetryPort,
         closed = true;
         clearTimeout(retryTimer);
         this.listeners.delete(listener);
-        await Promise.all(readers.map((r) => r.running));
+        await readers.close();
       },
       partitions: () => (closed ? [] : held),
     };

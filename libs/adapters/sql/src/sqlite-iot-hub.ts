@@ -8,6 +8,7 @@ import {
   C2D_MAX_PENDING_PER_DEVICE,
   DeviceConnectionError,
   DeviceRegistryError,
+  PartitionReaders,
   partitionsToRead,
   type ClockPort,
   type CloudToDeviceError,
@@ -456,60 +457,32 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
     let timer: NodeJS.Timeout | undefined;
     /** When each partition's failed batch may be handed again (performance.now()). */
     const retryAt = delivered.map(() => 0);
-    // Each partition is read on its own, as Event Hubs reads them: its batches one after another,
-    // while the other partitions' go on, so neither a backlog nor a slow or failing handler in one
-    // holds back the others.
-    const readers = ids.map((i) => ({ i, running: undefined as Promise<void> | undefined, again: false }));
-    const pump = async (reader: (typeof readers)[number]): Promise<void> => {
-      const { i } = reader;
-      while (reader.again && !closed) {
-        reader.again = false;
-        while (!closed) {
-          let batch = failed[i];
-          if (batch === undefined) {
-            const from = Math.max(delivered[i]!, this.s.firstSequence.get(i) as number);
-            batch = (this.s.events.all(i, from, this.maxBatchSize) as EventRow[]).map(envelopeOf);
-          } else if (performance.now() < retryAt[i]!) break;
-          if (batch.length === 0) break;
-          try {
-            await handler(batch, contexts[i]!);
-            failed[i] = undefined;
-            delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
-            if (!closed && !byHandler) this.s.mark.run(delivered[i], consumerGroup, i);
-          } catch (e) {
-            this.options.onHandlerError?.(e as Error, String(i));
-            failed[i] = batch;
-            retryAt[i] = performance.now() + this.retryDelayMs;
-            break;
-          }
+    /** One partition's batches, one after another, until it has nothing more or a batch failed. */
+    const read = async (i: number): Promise<void> => {
+      while (!closed) {
+        let batch = failed[i];
+        if (batch === undefined) {
+          const from = Math.max(delivered[i]!, this.s.firstSequence.get(i) as number);
+          batch = (this.s.events.all(i, from, this.maxBatchSize) as EventRow[]).map(envelopeOf);
+        } else if (performance.now() < retryAt[i]!) return;
+        if (batch.length === 0) return;
+        try {
+          await handler(batch, contexts[i]!);
+          failed[i] = undefined;
+          delivered[i] = batch[batch.length - 1]!.sequenceNumber + 1;
+          if (!closed && !byHandler) this.s.mark.run(delivered[i], consumerGroup, i);
+        } catch (e) {
+          this.options.onHandlerError?.(e as Error, String(i));
+          failed[i] = batch;
+          retryAt[i] = performance.now() + this.retryDelayMs;
+          return;
         }
       }
     };
-    // A send wakes the readers on the next turn of the event loop, not at once: sends of one burst are handed over together, in batches.
-    let scheduled = false;
-    const schedule = (): void => {
-      if (scheduled || closed) return;
-      scheduled = true;
-      setImmediate(run);
-    };
-    const run = (): void => {
-      scheduled = false;
-      if (closed) return;
-      for (const reader of readers) {
-        if (!reader.again) continue;
-        reader.running ??= pump(reader)
-          .catch((e: unknown) => this.options.onHandlerError?.(e as Error, String(reader.i)))
-          .finally(() => {
-            reader.running = undefined;
-            if (reader.again) schedule();
-          });
-      }
-    };
-    const poke = (): void => {
-      if (closed) return;
-      for (const reader of readers) reader.again = true;
-      if (readers.some((r) => r.running === undefined)) schedule();
-    };
+    // Each partition read on its own, as Event Hubs reads them. A send wakes the readers on the next turn of the event
+    // loop, not at once: sends of one burst are handed over together, in batches.
+    const readers = new PartitionReaders(ids, read, (e, i) => this.options.onHandlerError?.(e, String(i)));
+    const poke = (): void => readers.poke();
     const tick = (): void => {
       if (closed) return;
       poke();
@@ -524,7 +497,7 @@ export class SqliteIotHub implements TelemetryIntakePort, DeviceTelemetryPort, D
         closed = true;
         clearTimeout(timer);
         this.fileWakers.here.stream.delete(poke);
-        await Promise.all(readers.map((r) => r.running));
+        await readers.close();
       },
       partitions: () => (closed ? [] : held),
     };
