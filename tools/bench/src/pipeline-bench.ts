@@ -346,11 +346,11 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * its own, each kept running (subscribed, warm) through every pass. A pass writes the same
  * readings (the next stretch of event time) into the three hubs' files in one transaction each, not
  * measured, then measures from that write to the last of them handled (each batch counted in
- * memory the threads share, `HandledCounter`) and committed. `stores`: the status store and rule state in the main thread's
- * memory, as in the stage above (the workers send it their commits), or those of `fieldlink up`, in
- * SQLite files (a pair per configuration), which the workers open themselves as the stream
- * processor's do. The queues and log stay on the main thread, in memory. Commits every
- * `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in `ROUNDS` rounds after a
+ * memory the threads share, `HandledCounter`) and committed. `stores`: the status store and rule
+ * state in the main thread's memory, as in the stage above (the workers send it their commits),
+ * or those of `fieldlink up`, in SQLite files (a pair per configuration), which the workers open
+ * themselves as the stream processor's do. The queues and log stay on the main thread, in memory.
+ * Commits every `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in `ROUNDS` rounds after a
  * warm-up pass, as the other stages are.
  */
 async function hubReadingWorkers(threads: number, stores: 'main-thread memory' | 'sqlite files') {
@@ -482,7 +482,6 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
 interface MachinePair {
   /** 2 threads' rounds together / 1 thread's, the median of the rounds. */
   readonly ratio: number;
-  readonly ratios: readonly number[];
   /** The slower of the 2 threads against the faster: the median of the rounds, and the lowest. */
   readonly slower: number;
   readonly slowest: number;
@@ -508,6 +507,7 @@ async function machineCeiling(): Promise<{ arithmetic: MachinePair; allocating: 
             const worker = new Worker(entry, { workerData: { kind, ms: 700 } });
             worker.once('message', (rounds: number) => resolve(rounds));
             worker.once('error', reject);
+            worker.once('exit', (code) => reject(new Error(`a machine ceiling thread exited (code ${code}) before it answered`)));
           }),
       ),
     );
@@ -520,7 +520,6 @@ async function machineCeiling(): Promise<{ arithmetic: MachinePair; allocating: 
     }
     return {
       ratio: medianBy(rounds, (r) => r.ratio).ratio,
-      ratios: rounds.map((r) => r.ratio),
       slower: medianBy(rounds, (r) => r.slower).slower,
       slowest: Math.min(...rounds.map((r) => r.slower)),
     };
