@@ -457,6 +457,33 @@ describe('TelemetryIngest commits', () => {
     expect((await real.statusStore.queryAggregates('thermostat-1', T, T + 60_000)).find((r) => r.readingType === 'Temperature')).toMatchObject({ count: 2 });
   });
 
+  it('flushes every partition at once: one partition whose commit fails holds back none of the others, and the flush rejects with its failure', async () => {
+    const real = setup({ commitIntervalMs: 60_000, clock: { now: () => 0 } });
+    const saved: string[] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const ruleStateStore: RuleStateStorePort = {
+      load: (key) => real.ruleStateStore.load(key),
+      save: async (key, snapshot) => {
+        // Partition 0's save waits until partition 1's has begun (so a flush one partition after another never ends), then fails.
+        if (key.endsWith('/0')) {
+          await held;
+          throw new Error('partition 0 cannot be saved');
+        }
+        saved.push(key);
+        release();
+        return real.ruleStateStore.save(key, snapshot);
+      },
+    };
+    const ingest = new TelemetryIngest({ ...real.deps, ruleStateStore });
+    await ingest.ingestBatch([envelope(reading('a', 60), T + 500, 0)]);
+    await ingest.ingestBatch([{ ...envelope(reading('b', 61, 'thermostat-2'), T + 500, 0, 'thermostat-2'), partitionId: '1' }]);
+    await expect(ingest.flush()).rejects.toThrow('partition 0 cannot be saved');
+    expect(saved.some((key) => key.endsWith('/1'))).toBe(true);
+    expect(await real.ruleStateStore.load('telemetry-ingest/1')).toMatchObject({ lastSequence: 0 });
+    expect(await real.ruleStateStore.load('telemetry-ingest/0')).toBeUndefined();
+  });
+
   it('lets the event loop turn twice between slices of a commit while the partition keeps up, and once when a slice of devices changed since its cut (a backlog)', async () => {
     const real = setup({ commitIntervalMs: 60_000, clock: { now: () => 0 } });
     // The event loop's turns, counted by an immediate that schedules itself (one runs per turn).
