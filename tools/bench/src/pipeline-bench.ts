@@ -232,6 +232,20 @@ function threadCpuBetween(before: Map<number, number>, after: Map<number, number
   return { main: sums.main / count, workers: sums.workers / count, other: sums.other / count };
 }
 
+/**
+ * Of the `workers` busiest worker threads in a pass, the least busy one's CPU time against the
+ * busiest one's: where the workers have the same share of the readings (as the hub's partitions
+ * here), under 1 is a thread that ran its share slower, and a pass that waited for it. Undefined
+ * with fewer than two workers, or off Linux.
+ */
+function workerSpread(before: Map<number, number>, after: Map<number, number>, workerThreads: ReadonlySet<number>, workers: number): number | undefined {
+  if (workers < 2 || after.size === 0) return undefined;
+  // The set holds every thread that appeared when the workers started (libuv's pool among them): the busiest are the workers.
+  const spent = [...workerThreads].map((tid) => (after.get(tid) ?? 0) - (before.get(tid) ?? 0)).sort((a, b) => b - a);
+  const busiest = spent[0]!;
+  return busiest === 0 ? undefined : spent[workers - 1]! / busiest;
+}
+
 /** What one measured pass of full ingest on worker threads gave. */
 interface WorkersPass {
   readonly perSecond: number;
@@ -402,6 +416,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     return {
       hub,
       db,
+      workers,
       workerThreads,
       /** Commits what has been handled (as the subscription does every commit interval). */
       flush: () => flush(),
@@ -423,7 +438,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
   const pass = async (
     config: Awaited<ReturnType<typeof open>>,
     from: number,
-  ): Promise<{ perSecond: number; coresBusy: number; threads: ThreadCpu | undefined }> => {
+  ): Promise<{ perSecond: number; coresBusy: number; threads: ThreadCpu | undefined; lastCommitMs: number; spread: number | undefined }> => {
     const done = config.handled(count);
     const sends: Array<Promise<void>> = [];
     for (let n = 0; n < count; n++) {
@@ -436,16 +451,28 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     const threadsAtStart = threadCpuMicros();
     const t = performance.now();
     await done;
+    const handledMs = performance.now() - t;
     // Full ingest is done once its rows and state are stored: a pass is timed to the commit of its last readings, as
     // the stages above are. Timed to the last batch handled, the commits fell in or out of a pass by chance: with the
     // stores in SQLite files, rounds of the same configuration then moved by a factor of two.
     await config.flush();
     const ms = performance.now() - t;
     const cpu = process.cpuUsage(cpuBefore);
-    const threads = threadCpuBetween(threadsAtStart, threadCpuMicros(), config.workerThreads, count);
-    return { perSecond: rate(count, ms), coresBusy: (cpu.user + cpu.system) / 1000 / ms, threads };
+    const threadsAtEnd = threadCpuMicros();
+    const threads = threadCpuBetween(threadsAtStart, threadsAtEnd, config.workerThreads, count);
+    const spread = workerSpread(threadsAtStart, threadsAtEnd, config.workerThreads, config.workers);
+    return { perSecond: rate(count, ms), coresBusy: (cpu.user + cpu.system) / 1000 / ms, threads, lastCommitMs: ms - handledMs, spread };
   };
-  const rounds: Array<{ one: number; many: number; main: number; coresBusy: number[]; threads: Array<ThreadCpu | undefined>; ratio: number }> = [];
+  const rounds: Array<{
+    one: number;
+    many: number;
+    main: number;
+    coresBusy: number[];
+    threads: Array<ThreadCpu | undefined>;
+    lastCommitMs: number[];
+    spread: number | undefined;
+    ratio: number;
+  }> = [];
   for (let round = -1; round < ROUNDS; round++) {
     // Each round's readings come after the last round's in event time (as a hub's do), at 10,000 per second.
     const from = Math.max(Date.now(), eventTime);
@@ -464,17 +491,24 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
         main: main.perSecond,
         coresBusy: measured.map((m) => m.coresBusy),
         threads: measured.map((m) => m.threads),
+        lastCommitMs: measured.map((m) => m.lastCommitMs),
+        spread: many.spread,
         ratio: many.perSecond / one.perSecond,
       });
   }
   for (const config of configs) await config.close();
   rmSync(dir, { recursive: true, force: true });
   const againstMain = rounds.map((r) => r.many / r.main);
+  const spreads = rounds.flatMap((r) => (r.spread === undefined ? [] : [r.spread]));
   return {
     count,
     ...medianBy(rounds, (r) => r.ratio),
     ratios: rounds.map((r) => r.ratio),
     againstMain: { ratio: medianBy(againstMain, (r) => r), ratios: againstMain },
+    /** Each configuration's last commit of a pass, ms: the median of the rounds. */
+    lastCommitMs: configs.map((_, i) => medianBy(rounds, (r) => r.lastCommitMs[i]!).lastCommitMs[i]!),
+    /** The workers' CPU in a pass, the least busy against the busiest: the median of the rounds and the lowest (none off Linux). */
+    spread: spreads.length === 0 ? undefined : { median: medianBy(spreads, (x) => x), lowest: Math.min(...spreads) },
   };
 }
 
@@ -857,6 +891,16 @@ if (ONLY === 'workers') {
     [
       `reading the hub: CPU time per reading by thread, us: main, workers, other; 1 worker | ${WORKERS} workers | main thread alone (Linux only)`,
       reading.threads.map((r) => (r === undefined ? 'n/a' : `${r.main.toFixed(2)}, ${r.workers.toFixed(2)}, ${r.other.toFixed(2)}`)).join(' | '),
+      '',
+    ],
+    [
+      `reading the hub: a pass's last commit, from its last reading handled to its rows and state stored, ms (1 worker, ${WORKERS} workers, main thread alone; median of ${ROUNDS})`,
+      reading.lastCommitMs.map((ms) => ms.toFixed(0)).join(', '),
+      '',
+    ],
+    [
+      `reading the hub: the ${WORKERS} workers' CPU time in a pass of equal shares, the least busy worker's / the busiest's (median of ${ROUNDS}, lowest; Linux only)`,
+      reading.spread === undefined ? 'n/a' : `${reading.spread.median.toFixed(2)}, ${reading.spread.lowest.toFixed(2)}`,
       '',
     ],
     [
