@@ -240,7 +240,7 @@ export class TelemetryIngest {
    * Commits every partition with changes since its last commit (at shutdown, or to read the status
    * store now), all at once; rejects with the first failure once every one has ended. At once: where
    * each slice of a commit waits on the store (a worker's on the main thread), one partition's
-   * slices run while another's wait, and a flush of four partitions on a worker took about half the
+   * slices run while another's wait: a flush of four partitions on a worker took about a third less
    * time (docs/performance.md, "Twenty-sixth round"). A partition whose commit fails keeps what it
    * held for its next commit, and the others' go through.
    */
