@@ -242,8 +242,9 @@ function workerSpread(before: Map<number, number>, after: Map<number, number>, w
   if (workers < 2 || after.size === 0) return undefined;
   // The set holds every thread that appeared when the workers started (libuv's pool among them): the busiest are the workers.
   const spent = [...workerThreads].map((tid) => (after.get(tid) ?? 0) - (before.get(tid) ?? 0)).sort((a, b) => b - a);
-  const busiest = spent[0]!;
-  return busiest === 0 ? undefined : spent[workers - 1]! / busiest;
+  const busiest = spent[0];
+  const leastBusy = spent[workers - 1];
+  return busiest === undefined || leastBusy === undefined || busiest === 0 ? undefined : leastBusy / busiest;
 }
 
 /** What one measured pass of full ingest on worker threads gave. */
