@@ -368,7 +368,7 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * Commits every `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in `ROUNDS` rounds after a
  * warm-up pass, as the other stages are.
  */
-async function hubReadingWorkers(threads: number, stores: 'main-thread memory' | 'sqlite files') {
+async function hubReadingWorkers(threads: number, stores: 'main-thread memory' | 'sqlite files', onePartitionEach = false) {
   const dir = mkdtempSync(join(tmpdir(), 'fieldlink-bench-hub-'));
   const count = Math.min(THROUGHPUT_READINGS, 200_000);
   const entry = new URL('./hub-source.ts', import.meta.url).href;
@@ -434,6 +434,9 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     };
   };
   const configs = [await open('one', 1), await open('many', threads), await open('main', 0)];
+  // As many workers as the hub has partitions, one each, where that is more than `threads`: the kernel then moves whole
+  // threads between the cores, where `threads` workers hold a fixed share each (docs/performance.md, "Twenty-seventh round").
+  if (onePartitionEach && PARTITIONS > threads) configs.push(await open('each', PARTITIONS));
   let eventTime = Date.now();
   /** One pass of a configuration: the next stretch of readings written at once, then timed until all are handled. */
   const pass = async (
@@ -468,6 +471,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     one: number;
     many: number;
     main: number;
+    each: number | undefined;
     coresBusy: number[];
     threads: Array<ThreadCpu | undefined>;
     lastCommitMs: number[];
@@ -483,13 +487,14 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
       collect();
       measured.push(await pass(config, from));
     }
-    const [one, many, main] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0]];
+    const [one, many, main, each] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0] | undefined];
     // The first round warms every thread up on as many readings as a measured one.
     if (round >= 0)
       rounds.push({
         one: one.perSecond,
         many: many.perSecond,
         main: main.perSecond,
+        each: each?.perSecond,
         coresBusy: measured.map((m) => m.coresBusy),
         threads: measured.map((m) => m.threads),
         lastCommitMs: measured.map((m) => m.lastCommitMs),
@@ -501,6 +506,9 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
   rmSync(dir, { recursive: true, force: true });
   const againstMain = rounds.map((r) => r.many / r.main);
   const spreads = rounds.flatMap((r) => (r.spread === undefined ? [] : [r.spread]));
+  /** A partition per worker against 1 worker and against `threads` workers, per round (none where not run). */
+  const eachAgainst = (key: 'one' | 'many'): number[] => rounds.flatMap((r) => (r.each === undefined ? [] : [r.each / r[key]]));
+  const [eachOne, eachMany] = [eachAgainst('one'), eachAgainst('many')];
   return {
     count,
     ...medianBy(rounds, (r) => r.ratio),
@@ -510,6 +518,18 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     lastCommitMs: configs.map((_, i) => medianBy(rounds, (r) => r.lastCommitMs[i]!).lastCommitMs[i]!),
     /** The workers' CPU in a pass, the least busy against the busiest: the median of the rounds and the lowest (none off Linux). */
     spread: spreads.length === 0 ? undefined : { median: medianBy(spreads, (x) => x), lowest: Math.min(...spreads) },
+    /** A partition per worker (`PARTITIONS` workers), where run: its median round's rate, and its ratios to 1 worker and to `threads` (medians of the rounds). */
+    each:
+      eachOne.length === 0
+        ? undefined
+        : {
+            perSecond: medianBy(
+              rounds.flatMap((r) => (r.each === undefined ? [] : [r.each])),
+              (x) => x,
+            ),
+            againstOne: { ratio: medianBy(eachOne, (x) => x), ratios: eachOne },
+            againstMany: { ratio: medianBy(eachMany, (x) => x), ratios: eachMany },
+          },
   };
 }
 
@@ -860,8 +880,12 @@ if (ONLY === 'workers') {
   const envelopes = batchesOf(THROUGHPUT_READINGS);
   await stage(`full ingest on 1 and on ${WORKERS} workers and on the main thread alone, ${ROUNDS} rounds`);
   const { one, many, ratio, ratios, mainThread, againstMain } = await workersAgainstOne(WORKERS, envelopes);
-  await stage(`full ingest, the workers reading a SQLite hub themselves: 1 and ${WORKERS} workers and the main thread alone, ${ROUNDS} rounds`);
-  const reading = await hubReadingWorkers(WORKERS, 'main-thread memory');
+  await stage(
+    `full ingest, the workers reading a SQLite hub themselves: 1 and ${WORKERS} workers, the main thread alone${PARTITIONS > WORKERS ? `, and ${PARTITIONS} workers, one partition each` : ''}; ${ROUNDS} rounds`,
+  );
+  const reading = await hubReadingWorkers(WORKERS, 'main-thread memory', true);
+  /** The configurations of the rows below, in their order: `reading`'s per-configuration figures follow it. */
+  const readingConfigs = `1 worker, ${WORKERS} workers, main thread alone${reading.each === undefined ? '' : `, ${PARTITIONS} workers`}`;
   await stage(`the same with the stores of fieldlink up, SQLite files the workers open themselves, ${ROUNDS} rounds`);
   const readingSqlite = await hubReadingWorkers(WORKERS, 'sqlite files');
   await stage(`the ceiling: full ingest on 1 and on ${WORKERS} threads that share nothing, ${ROUNDS} rounds`);
@@ -870,8 +894,8 @@ if (ONLY === 'workers') {
   const machine = await machineCeiling();
   rows.push(
     [
-      `full ingest, workers reading the hub themselves (a SQLite hub file, ${fmt(reading.count)} readings a pass, timed to their commit; the stores in the main thread's memory): 1 worker, ${WORKERS} workers, main thread alone, readings/s (the median round)`,
-      `${fmt(reading.one)}, ${fmt(reading.many)}, ${fmt(reading.main)}`,
+      `full ingest, workers reading the hub themselves (a SQLite hub file, ${fmt(reading.count)} readings a pass, timed to their commit; the stores in the main thread's memory): ${readingConfigs}, readings/s (the median round)`,
+      `${fmt(reading.one)}, ${fmt(reading.many)}, ${fmt(reading.main)}${reading.each === undefined ? '' : `, ${fmt(reading.each.perSecond)}`}`,
       '',
     ],
     [
@@ -884,18 +908,14 @@ if (ONLY === 'workers') {
       reading.againstMain.ratio.toFixed(3),
       '',
     ],
+    [`cores kept busy reading the hub (CPU time / wall time; ${readingConfigs}; the median round)`, reading.coresBusy.map((c) => c.toFixed(2)).join(', '), ''],
     [
-      `cores kept busy reading the hub (CPU time / wall time; 1 worker, ${WORKERS} workers, main thread alone; the median round)`,
-      reading.coresBusy.map((c) => c.toFixed(2)).join(', '),
-      '',
-    ],
-    [
-      `reading the hub: CPU time per reading by thread, us: main, workers, other; 1 worker | ${WORKERS} workers | main thread alone (Linux only)`,
+      `reading the hub: CPU time per reading by thread, us: main, workers, other; ${readingConfigs.replaceAll(', ', ' | ')} (Linux only)`,
       reading.threads.map((r) => (r === undefined ? 'n/a' : `${r.main.toFixed(2)}, ${r.workers.toFixed(2)}, ${r.other.toFixed(2)}`)).join(' | '),
       '',
     ],
     [
-      `reading the hub: a pass's last commit, from its last reading handled to its rows and state stored, ms (1 worker, ${WORKERS} workers, main thread alone; median of ${ROUNDS})`,
+      `reading the hub: a pass's last commit, from its last reading handled to its rows and state stored, ms (${readingConfigs}; median of ${ROUNDS})`,
       reading.lastCommitMs.map((ms) => ms.toFixed(0)).join(', '),
       '',
     ],
@@ -904,6 +924,20 @@ if (ONLY === 'workers') {
       reading.spread === undefined ? 'n/a' : `${reading.spread.median.toFixed(2)}, ${reading.spread.lowest.toFixed(2)}`,
       '',
     ],
+    ...(reading.each === undefined
+      ? []
+      : ([
+          [
+            `reading the hub: ${PARTITIONS} workers, one partition each (the kernel moves whole threads between the cores) / 1 worker (median of ${ROUNDS}; rounds ${reading.each.againstOne.ratios.map((r) => r.toFixed(3)).join(', ')})`,
+            reading.each.againstOne.ratio.toFixed(3),
+            '',
+          ],
+          [
+            `reading the hub: ${PARTITIONS} workers, one partition each / ${WORKERS} workers (median of ${ROUNDS}; rounds ${reading.each.againstMany.ratios.map((r) => r.toFixed(3)).join(', ')})`,
+            reading.each.againstMany.ratio.toFixed(3),
+            '',
+          ],
+        ] satisfies Array<[string, string, string]>)),
     [
       `the same with the status store and rule state in SQLite files (fieldlink up's), which the workers open themselves: 1 worker, ${WORKERS} workers, main thread alone, readings/s (the median round)`,
       `${fmt(readingSqlite.one)}, ${fmt(readingSqlite.many)}, ${fmt(readingSqlite.main)}`,
