@@ -366,7 +366,8 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * or those of `fieldlink up`, in SQLite files (a pair per configuration), which the workers open
  * themselves as the stream processor's do. The queues and log stay on the main thread, in memory.
  * Commits every `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in `ROUNDS` rounds after a
- * warm-up pass, as the other stages are.
+ * warm-up pass, as the other stages are. `onePartitionEach`: a fourth configuration in the same
+ * rounds, as many workers as the hub has partitions (where that is more than `threads`).
  */
 async function hubReadingWorkers(threads: number, stores: 'main-thread memory' | 'sqlite files', onePartitionEach = false) {
   const dir = mkdtempSync(join(tmpdir(), 'fieldlink-bench-hub-'));
@@ -518,7 +519,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     lastCommitMs: configs.map((_, i) => medianBy(rounds, (r) => r.lastCommitMs[i]!).lastCommitMs[i]!),
     /** The workers' CPU in a pass, the least busy against the busiest: the median of the rounds and the lowest (none off Linux). */
     spread: spreads.length === 0 ? undefined : { median: medianBy(spreads, (x) => x), lowest: Math.min(...spreads) },
-    /** A partition per worker (`PARTITIONS` workers), where run: its median round's rate, and its ratios to 1 worker and to `threads` (medians of the rounds). */
+    /** A partition per worker (`PARTITIONS` workers), where run: the median of its rounds' rates, and its ratios to 1 worker and to `threads` (medians of the rounds). */
     each:
       eachOne.length === 0
         ? undefined
