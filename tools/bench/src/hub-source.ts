@@ -6,7 +6,8 @@
  * taken in is counted in memory the benchmark's threads share (`HandledCounter`), so that its main
  * thread can tell when a pass has been read; it is woken once a pass, where a message per batch
  * (2,000 a pass) cost it CPU time that a stream processor's main thread does not spend, and which the
- * ratio of 2 workers to 1 counts against the workers. Given the status store's
+ * ratio of 2 workers to 1 counts against the workers. A batch read waits at the counter's gate
+ * while the benchmark holds it shut (while a pass is written). Given the status store's
  * and rule state's files too, the worker opens its own connections to them and commits there, as
  * the stream processor's workers do on `fieldlink up`'s data directory.
  */
@@ -19,23 +20,28 @@ import type { LogPort, TelemetryIntakePort } from '@fieldlink/ports';
 export interface HubSourceSettings {
   /** The hub's SQLite file. */
   readonly file: string;
-  /** The `HandledCounter`'s memory, shared with the thread that wrote the hub. */
+  /** The `HandledCounter`'s memory, shared with the benchmark's main thread. */
   readonly handled: SharedArrayBuffer;
-  /** How often the worker's subscription looks for rows the benchmark's main thread wrote. */
+  /** How often the worker's subscription looks for rows the benchmark's writer wrote (its writes also wake it). */
   readonly pollIntervalMs: number;
   /** The status store's and rule state's SQLite files, which the worker then writes itself. */
   readonly stores?: { readonly status: string; readonly ruleState: string };
 }
 
+/** ES2024's `Atomics.waitAsync` (in Node since 16), not in the ES2022 library the workspace compiles against. */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string } }).waitAsync;
+
 /**
  * Readings handled, counted in a `SharedArrayBuffer` every thread adds to (`Atomics`), and the one
- * target a waiting thread is woken at. Cells: the readings handled, the target, whether it was
- * reached (the cell a waiter waits on).
+ * target a waiting thread is woken at; and a gate the readers wait at before they take a batch in,
+ * which the benchmark shuts while the hub's writer writes a pass and until its thread has ended,
+ * and opens as its clock starts. Cells: the readings handled, the target, whether it was reached
+ * (the cell a waiter waits on), whether the gate is shut (1; open, 0, as the memory starts).
  */
 export class HandledCounter {
   private readonly cells: Int32Array;
 
-  constructor(readonly buffer = new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT)) {
+  constructor(readonly buffer = new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT)) {
     this.cells = new Int32Array(buffer);
     if (Atomics.load(this.cells, 1) === 0) Atomics.store(this.cells, 1, 0x7fffffff);
   }
@@ -55,11 +61,25 @@ export class HandledCounter {
     const target = this.handled + readings;
     Atomics.store(this.cells, 1, target);
     if (this.handled >= target) return;
-    // ES2024's `Atomics.waitAsync` (in Node since 16), not in the ES2022 library the workspace compiles against.
-    const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string } })
-      .waitAsync;
     const waited = waitAsync(this.cells, 2, 0);
     if (waited.async) await waited.value;
+  }
+
+  /** Readers wait at the gate from now (each with the batch it read) until `open`. */
+  shut(): void {
+    Atomics.store(this.cells, 3, 1);
+  }
+
+  open(): void {
+    Atomics.store(this.cells, 3, 0);
+    Atomics.notify(this.cells, 3);
+  }
+
+  /** Resolves once the gate is open: at once (no promise) where it is. */
+  passed(): Promise<unknown> | undefined {
+    if (Atomics.load(this.cells, 3) === 0) return undefined;
+    const waited = waitAsync(this.cells, 3, 1);
+    return waited.async ? (waited.value as Promise<unknown>) : undefined;
   }
 }
 
@@ -70,6 +90,8 @@ export function countingIntake(hub: TelemetryIntakePort, counter: HandledCounter
       hub.subscribe(
         group,
         async (batch, partition) => {
+          const gate = counter.passed();
+          if (gate !== undefined) await gate;
           await handler(batch, partition);
           counter.add(batch.length);
         },

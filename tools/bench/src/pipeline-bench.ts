@@ -358,16 +358,17 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * Full ingest where the workers read the hub themselves (`TelemetryIngestWorkers` with a `source`,
  * what `rules.workers` runs on a SQLite or Event Hubs hub): 1 worker, `threads` workers, and the
  * same ingest on the main thread alone (`rules.workers` 0) reading it, each on a SQLite hub file of
- * its own, each kept running (subscribed, warm) through every pass. A pass writes the same
- * readings (the next stretch of event time) into the three hubs' files in one transaction each, not
- * measured, then measures from that write to the last of them handled (each batch counted in
- * memory the threads share, `HandledCounter`) and committed. `stores`: the status store and rule
- * state in the main thread's memory, as in the stage above (the workers send it their commits),
- * or those of `fieldlink up`, in SQLite files (a pair per configuration), which the workers open
- * themselves as the stream processor's do. The queues and log stay on the main thread, in memory.
- * Commits every `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in `ROUNDS` rounds after a
- * warm-up pass, as the other stages are. `onePartitionEach`: a fourth configuration in the same
- * rounds, as many workers as the hub has partitions (where that is more than `threads`).
+ * its own, each kept running (subscribed, warm) through every pass. A pass writes the same readings
+ * (the next stretch of event time) into the configuration's file, not measured, while the readers
+ * wait at their gate; then opens the gate and measures until the last of them is handled (each
+ * batch counted in memory the threads share, `HandledCounter`) and committed. `stores`: the status
+ * store and rule state in the main thread's memory, as in the stage above (the workers send it
+ * their commits), or those of `fieldlink up`, in SQLite files (a pair per configuration), which the
+ * workers open themselves as the stream processor's do. The queues and log stay on the main thread,
+ * in memory. Commits every `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in
+ * `ROUNDS` rounds after a warm-up pass, as the other stages are. `onePartitionEach`: a fourth
+ * configuration in the same rounds, as many workers as the hub has partitions (where that is more
+ * than `threads`).
  */
 async function hubReadingWorkers(threads: number, stores: 'main-thread memory' | 'sqlite files', onePartitionEach = false) {
   const dir = mkdtempSync(join(tmpdir(), 'fieldlink-bench-hub-'));
@@ -416,6 +417,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
       };
     }
     return {
+      counter,
       hub,
       db,
       workers,
@@ -439,22 +441,31 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
   // threads between the cores, where `threads` workers hold a fixed share each (docs/performance.md, "Twenty-seventh round").
   if (onePartitionEach && PARTITIONS > threads) configs.push(await open('each', PARTITIONS));
   let eventTime = Date.now();
-  /** One pass of a configuration: the next stretch of readings written at once, then timed until all are handled. */
+  /** Sends written in one turn (one transaction) while a pass is written. */
+  const WRITE_TURN = 2_000;
+  /** One pass of a configuration: the next stretch of readings written behind the readers' gate, then timed from its opening until all are handled. */
   const pass = async (
     config: Awaited<ReturnType<typeof open>>,
     from: number,
   ): Promise<{ perSecond: number; coresBusy: number; threads: ThreadCpu | undefined; lastCommitMs: number; spread: number | undefined }> => {
     const done = config.handled(count);
-    const sends: Array<Promise<void>> = [];
-    for (let n = 0; n < count; n++) {
-      const r = body(n);
-      sends.push(config.hub.sendRecorded(r.deviceId, r.body, from + Math.floor(n / 10)));
+    // The readers wait at their gate while the pass is written, and the clock starts as it opens. Without it the workers
+    // read from the first transaction's commit, before the clock: 6 to 24 % of a pass, more with more workers
+    // (docs/performance.md, "Twenty-ninth round"). So the pass can be written in turns of `WRITE_TURN` sends, a transaction
+    // each, whose garbage dies young: held all until one transaction, 245 MB of sends were promoted, then marked in passes.
+    config.counter.shut();
+    for (let first = 0; first < count; first += WRITE_TURN) {
+      const sends: Array<Promise<void>> = [];
+      for (let n = first; n < Math.min(count, first + WRITE_TURN); n++) {
+        const r = body(n);
+        sends.push(config.hub.sendRecorded(r.deviceId, r.body, from + Math.floor(n / 10)));
+      }
+      await Promise.all(sends);
     }
-    // The sends of one turn go into the file in one transaction; the readers are woken as it commits.
-    await Promise.all(sends);
     const cpuBefore = process.cpuUsage();
     const threadsAtStart = threadCpuMicros();
     const t = performance.now();
+    config.counter.open();
     await done;
     const handledMs = performance.now() - t;
     // Full ingest is done once its rows and state are stored: a pass is timed to the commit of its last readings, as
