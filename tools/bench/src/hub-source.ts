@@ -22,7 +22,7 @@ export interface HubSourceSettings {
   readonly file: string;
   /** The `HandledCounter`'s memory, shared with the benchmark's main thread. */
   readonly handled: SharedArrayBuffer;
-  /** How often the worker's subscription looks for rows the benchmark's writer wrote (its writes also wake it). */
+  /** How often the worker's subscription looks for rows the benchmark wrote (its writes also wake it). */
   readonly pollIntervalMs: number;
   /** The status store's and rule state's SQLite files, which the worker then writes itself. */
   readonly stores?: { readonly status: string; readonly ruleState: string };
@@ -34,8 +34,7 @@ const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v
 /**
  * Readings handled, counted in a `SharedArrayBuffer` every thread adds to (`Atomics`), and the one
  * target a waiting thread is woken at; and a gate the readers wait at before they take a batch in,
- * which the benchmark shuts while the hub's writer writes a pass and until its thread has ended,
- * and opens as its clock starts. Cells: the readings handled, the target, whether it was reached
+ * which the benchmark shuts while it writes a pass and opens as its clock starts. Cells: the readings handled, the target, whether it was reached
  * (the cell a waiter waits on), whether the gate is shut (1; open, 0, as the memory starts).
  */
 export class HandledCounter {

@@ -450,7 +450,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
   ): Promise<{ perSecond: number; coresBusy: number; threads: ThreadCpu | undefined; lastCommitMs: number; spread: number | undefined }> => {
     const done = config.handled(count);
     // The readers wait at their gate while the pass is written, and the clock starts as it opens. Without it the workers
-    // read from the first transaction's commit, before the clock: 6 to 24 % of a pass, more with more workers
+    // read a pass from its transaction's commit, before the clock: 6 to 24 % of a pass, more with more workers
     // (docs/performance.md, "Twenty-ninth round"). So the pass can be written in turns of `WRITE_TURN` sends, a transaction
     // each, whose garbage dies young: held all until one transaction, 245 MB of sends were promoted, then marked in passes.
     config.counter.shut();
