@@ -73,6 +73,14 @@ const SECONDS = Math.min(60, Number(values.seconds));
 const ALERT_SHARE = Number(values['alert-share']);
 const THROUGHPUT_READINGS = Number(values['throughput-readings']);
 const BATCH = 100;
+/**
+ * Passes each thread configuration of the across-cores stages runs before the measured rounds
+ * (the hub-reading stages and the ceiling). With one, on a machine where a pass took half a
+ * second, the first two measured rounds of 2 threads against 1 ran below the rest in each of four
+ * runs of eleven rounds, with more of V8's compiling on its background thread: the isolates were
+ * still tiering up (docs/performance.md, "Thirtieth round").
+ */
+const WARM_UP_PASSES = 3;
 
 // The whole benchmark runs each stage in a process of its own, one after the other: run in one heap,
 // the latency stage inherited a young generation the throughput stages had grown to its largest,
@@ -366,7 +374,7 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  * their commits), or those of `fieldlink up`, in SQLite files (a pair per configuration), which the
  * workers open themselves as the stream processor's do. The queues and log stay on the main thread,
  * in memory. Commits every `COMMIT_INTERVAL_MS` as the stream processor's do. Alternated in
- * `ROUNDS` rounds after a warm-up pass, as the other stages are. `onePartitionEach`: a fourth
+ * `ROUNDS` rounds after `WARM_UP_PASSES` warm-up passes. `onePartitionEach`: a fourth
  * configuration in the same rounds, as many workers as the hub has partitions (where that is more
  * than `threads`).
  */
@@ -490,7 +498,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     spread: number | undefined;
     ratio: number;
   }> = [];
-  for (let round = -1; round < ROUNDS; round++) {
+  for (let round = -WARM_UP_PASSES; round < ROUNDS; round++) {
     // Each round's readings come after the last round's in event time (as a hub's do), at 10,000 per second.
     const from = Math.max(Date.now(), eventTime);
     eventTime = from + Math.ceil(count / 10) + 1;
@@ -500,7 +508,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
       measured.push(await pass(config, from));
     }
     const [one, many, main, each] = measured as [(typeof measured)[0], (typeof measured)[0], (typeof measured)[0], (typeof measured)[0] | undefined];
-    // The first round warms every thread up on as many readings as a measured one.
+    // The first rounds warm every thread up, each on as many readings as a measured one.
     if (round >= 0)
       rounds.push({
         one: one.perSecond,
@@ -598,7 +606,7 @@ async function machineCeiling(): Promise<{ arithmetic: MachinePair; allocating: 
  * The ceiling of the ratio above on this machine: the same full ingest on 1 thread and on
  * `threads` threads that share nothing with the main thread (`independent-ingest.ts`: each makes
  * its partitions' readings and keeps its own in-memory stores; no port on the main thread, no
- * message per batch), warmed up by a pass each, then alternated in `ROUNDS` rounds as the workers
+ * message per batch), warmed up by `WARM_UP_PASSES` passes each, then alternated in `ROUNDS` rounds as the workers
  * are. Worker threads can pass it only by what the main thread takes off them (the stores' work):
  * where it stays well under 1.7, so does any way of running partitions on threads
  * (docs/performance.md, "Thirteenth round"). Neither these threads nor the ingest workers are
@@ -660,8 +668,10 @@ async function independentCeiling(threads: number) {
     };
   };
   try {
-    await pass(one);
-    await pass(many);
+    for (let warm = 0; warm < WARM_UP_PASSES; warm++) {
+      await pass(one);
+      await pass(many);
+    }
     const rounds: Array<{ one: number; many: number; ratio: number; coresBusy: [number, number] }> = [];
     for (let round = 0; round < ROUNDS; round++) {
       const a = await pass(one);
