@@ -76,9 +76,11 @@ const BATCH = 100;
 /**
  * Passes each thread configuration of the across-cores stages runs before the measured rounds
  * (the hub-reading stages and the ceiling). With one, on a machine where a pass took half a
- * second, the first two measured rounds of 2 threads against 1 ran below the rest in each of four
- * runs of eleven rounds, with more of V8's compiling on its background thread: the isolates were
- * still tiering up (docs/performance.md, "Thirtieth round").
+ * second, the first measured round of 2 workers against 1 ran under the run's median in each of
+ * four runs of eleven rounds, as did the ceiling's, and threads other than the workers' and the
+ * main thread's (V8's compiling and collecting) spent more per reading in runs of five rounds than
+ * in the median round of eleven: the threads were still warming up (docs/performance.md,
+ * "Thirtieth round").
  */
 const WARM_UP_PASSES = 3;
 
