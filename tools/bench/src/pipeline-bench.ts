@@ -608,8 +608,8 @@ async function machineCeiling(): Promise<{ arithmetic: MachinePair; allocating: 
  * The ceiling of the ratio above on this machine: the same full ingest on 1 thread and on
  * `threads` threads that share nothing with the main thread (`independent-ingest.ts`: each makes
  * its partitions' readings and keeps its own in-memory stores; no port on the main thread, no
- * message per batch), warmed up by `WARM_UP_PASSES` passes each, then alternated in `ROUNDS` rounds as the workers
- * are. Worker threads can pass it only by what the main thread takes off them (the stores' work):
+ * message per batch), warmed up by `WARM_UP_PASSES` passes each, then alternated in `ROUNDS`
+ * rounds as the workers are. Worker threads can pass it only by what the main thread takes off them (the stores' work):
  * where it stays well under 1.7, so does any way of running partitions on threads
  * (docs/performance.md, "Thirteenth round"). Neither these threads nor the ingest workers are
  * made to collect their heaps between passes ("Twenty-first round").
