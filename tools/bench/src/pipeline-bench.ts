@@ -18,9 +18,10 @@
  * threads as the stream processor's scripts do; the table's heading names them.
  * Options: --devices 10000 --rate 10000 --seconds 10 --alert-share 0.01 --throughput-readings 400000
  *          --commit-interval-ms 1000 --rounds 5 --latency-runs 10 --kept-up-windows 6 --workers 2
- *          --only throughput|workers|latency
+ *          --hub-pass-readings 200000 --only throughput|workers|latency
  * Without --only, the three stages (throughput, workers, latency) run one after the other, each in a
- * process of its own started with the same node flags, and each prints its table.
+ * process of its own started with the same node flags (the workers stage with --single-threaded-gc
+ * too: see below), and each prints its table.
  *
  * `rules` runs ingest raising alerts only; `full` adds what the stream processor also does
  * (per-minute aggregates and device health, written with the partition's state at every commit),
@@ -55,6 +56,7 @@ const { values } = parseArgs({
     rounds: { type: 'string', default: '5' },
     workers: { type: 'string', default: '2' },
     'kept-up-windows': { type: 'string', default: '6' },
+    'hub-pass-readings': { type: 'string', default: '200000' },
   },
 });
 const COMMIT_INTERVAL_MS = Number(values['commit-interval-ms']);
@@ -73,6 +75,10 @@ const SECONDS = Math.min(60, Number(values.seconds));
 const ALERT_SHARE = Number(values['alert-share']);
 const THROUGHPUT_READINGS = Number(values['throughput-readings']);
 const BATCH = 100;
+/** Readings a pass of the hub-reading stages writes and times (the workers reading a SQLite hub file). */
+const HUB_PASS_READINGS = Number(values['hub-pass-readings']);
+if (!(Number.isInteger(HUB_PASS_READINGS) && HUB_PASS_READINGS >= 1_000))
+  throw new Error(`--hub-pass-readings takes a whole number of 1000 or more (got ${values['hub-pass-readings']})`);
 /**
  * Passes each thread configuration of the across-cores stages runs before the measured rounds
  * (the hub-reading stages and the ceiling). With one, on a machine where a pass took half a
@@ -83,14 +89,20 @@ const BATCH = 100;
  * "Thirtieth round").
  */
 const WARM_UP_PASSES = 3;
+/** Node's flag that has V8 collect each heap on its own thread only, no helper threads. */
+const SINGLE_THREADED_GC = '--single-threaded-gc';
 
 // The whole benchmark runs each stage in a process of its own, one after the other: run in one heap,
 // the latency stage inherited a young generation the throughput stages had grown to its largest,
 // and its collections' pauses (so its p99) were two to three times those of the same stage run
 // alone (docs/performance.md, "Eighth round"). A stream processor's heap holds its pipeline only.
+// The workers stage runs with node's `--single-threaded-gc`, as the stream processor should where its ingest workers are
+// as many as the cores (`collectorAdvice` in `@fieldlink/flows` logs it): with parallel collection, a worker's scavenge
+// waited for V8's helper thread to get a core the other worker held ("Thirty-first round").
 if (ONLY === undefined) {
   for (const only of ['throughput', 'workers', 'latency']) {
-    const stage = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--only', only], {
+    const collector = only === 'workers' && !process.execArgv.includes(SINGLE_THREADED_GC) ? [SINGLE_THREADED_GC] : [];
+    const stage = spawnSync(process.execPath, [...process.execArgv, ...collector, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--only', only], {
       stdio: 'inherit',
     });
     if (stage.status !== 0) process.exit(stage.status ?? 1);
@@ -382,7 +394,7 @@ async function workersAgainstOne(threads: number, envelopes: readonly TelemetryE
  */
 async function hubReadingWorkers(threads: number, stores: 'main-thread memory' | 'sqlite files', onePartitionEach = false) {
   const dir = mkdtempSync(join(tmpdir(), 'fieldlink-bench-hub-'));
-  const count = Math.min(THROUGHPUT_READINGS, 200_000);
+  const count = HUB_PASS_READINGS;
   const entry = new URL('./hub-source.ts', import.meta.url).href;
   /** One configuration: its hub, status and rule state files, the hub the benchmark writes with, and the readings handled so far. */
   const open = async (name: string, workers: number) => {
@@ -1137,8 +1149,11 @@ rows.push([
 
 const w0 = Math.max(...rows.map((r) => r[0].length));
 const w1 = Math.max(...rows.map((r) => r[1].length));
-// The flags that size the heap and V8's threads, which move the latency's tail (docs/performance.md, "Nineteenth round").
-const heapFlags = process.execArgv.filter((a) => /^--(max-semi-space-size|initial-old-space-size|max-old-space-size|v8-pool-size)=/.test(a));
+// The flags that size the heap and V8's threads, which move the latency's tail (docs/performance.md, "Nineteenth round")
+// and, with workers, the ratio across cores ("Thirty-first round").
+const heapFlags = process.execArgv.filter(
+  (a) => /^--(max-semi-space-size|initial-old-space-size|max-old-space-size|v8-pool-size)=/.test(a) || a === SINGLE_THREADED_GC,
+);
 console.log(
   `Fieldlink in-process pipeline (node ${process.version}${heapFlags.length === 0 ? '' : ` ${heapFlags.join(' ')}`}${alertsInRulesRun === 0 ? '' : `, ${fmt(alertsInRulesRun)} alerts in the rules throughput run`})\n`,
 );

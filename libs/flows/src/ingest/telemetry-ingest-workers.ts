@@ -1,4 +1,5 @@
 // Flows 3–6 (ingest): telemetry ingest spread over worker threads, each partition on one thread.
+import { availableParallelism } from 'node:os';
 import { Worker, type ResourceLimits } from 'node:worker_threads';
 import type { ThresholdAlert } from '@fieldlink/domain';
 import {
@@ -41,6 +42,19 @@ import {
  * benchmark (docs/performance.md, "Fourth round"). The young generation is three semi-spaces.
  */
 export const DEFAULT_INGEST_SEMI_SPACE_MB = 16;
+
+/**
+ * What to tell whoever started the process when its ingest workers are as many as the machine's
+ * cores and V8 collects their heaps in parallel (node's default): a scavenge hands part of its work
+ * to V8's helper threads and waits for it, and with every core held by a worker the helpers wait
+ * for one, so the worker idles. On two cores, two workers ran at 1.20 to 1.56 times one worker
+ * without the flag, and at 1.71 to 1.79 with it, the most they ingested in all (docs/performance.md,
+ * "Thirty-first round"). Undefined where a core is left or node was given the flag.
+ */
+export function collectorAdvice(workers: number, cores: number, execArgv: readonly string[]): string | undefined {
+  if (workers < cores || execArgv.includes('--single-threaded-gc')) return undefined;
+  return `${workers} ingest worker threads on ${cores} cores: start node with --single-threaded-gc (on its command line; NODE_OPTIONS does not take it) so that each worker collects its own heap rather than wait for V8's helper threads to get a core`;
+}
 
 export interface TelemetryIngestWorkersOptions {
   /** Each worker's semi-space in MB, 1 to 1,024 (its `resourceLimits.maxYoungGenerationSizeMb` is three of them); `DEFAULT_INGEST_SEMI_SPACE_MB` by default. */
@@ -110,6 +124,9 @@ export class TelemetryIngestWorkers {
     if (!(Number.isInteger(semiSpaceMb) && semiSpaceMb >= 1 && semiSpaceMb <= 1_024))
       throw new RangeError(`semiSpaceMb must be a whole number from 1 to 1024 (got ${semiSpaceMb}).`);
     if (deps.evaluator !== undefined) throw new RangeError('Worker threads run the CFS rules engine only; leave evaluator unset.');
+    const cores = availableParallelism();
+    const advice = collectorAdvice(workers, cores, process.execArgv);
+    if (advice !== undefined) deps.log.info('ingest.workers-collector', { workers, cores, advice });
     const { statusStore, ruleStateStore } = deps;
     this.settings = {
       defaultDeviceType: deps.defaultDeviceType,

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import {
   InMemoryIotHub,
   InMemoryQueue,
@@ -22,7 +23,7 @@ import {
 import { eventually } from '@fieldlink/ports/testing';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { RulesEngineEvaluator } from './rule-evaluator.js';
-import { TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
+import { collectorAdvice, TelemetryIngestWorkers } from './telemetry-ingest-workers.js';
 import { TelemetryIngest, type TelemetryIngestDeps } from './telemetry-ingest.js';
 import { FaultSchedule } from '../testing/fault-injection.js';
 
@@ -659,6 +660,33 @@ describe('TelemetryIngestWorkers: the young generation of its threads', () => {
       expect(await alertTokens(alertsQueue)).toEqual(['a']);
     } finally {
       await ingest.close();
+    }
+  });
+});
+
+describe('TelemetryIngestWorkers: the collector on a machine its workers fill', () => {
+  it('advises --single-threaded-gc once the workers are as many as the cores, unless node was given it', () => {
+    expect(collectorAdvice(2, 2, ['--v8-pool-size=0'])).toMatch(/^2 ingest worker threads on 2 cores: start node with --single-threaded-gc/);
+    expect(collectorAdvice(4, 2, [])).toMatch(/4 ingest worker threads on 2 cores/);
+    expect(collectorAdvice(1, 2, [])).toBeUndefined();
+    expect(collectorAdvice(3, 4, [])).toBeUndefined();
+    expect(collectorAdvice(2, 2, ['--max-semi-space-size=16', '--single-threaded-gc'])).toBeUndefined();
+  });
+
+  it('logs the advice as it starts its workers where this machine calls for it, and nothing where not', async () => {
+    const { deps } = setup();
+    const infos: Array<[string, unknown]> = [];
+    const log = { ...deps.log, info: (event: string, fields?: unknown) => void infos.push([event, fields]) };
+    const cores = availableParallelism();
+    const ingest = new TelemetryIngestWorkers({ ...deps, log }, cores);
+    await ingest.close();
+    const logged = infos.filter(([event]) => event === 'ingest.workers-collector');
+    if (process.execArgv.includes('--single-threaded-gc')) expect(logged).toEqual([]);
+    else expect(logged).toEqual([['ingest.workers-collector', { workers: cores, cores, advice: collectorAdvice(cores, cores, [])! }]]);
+    infos.length = 0;
+    if (cores > 1) {
+      await new TelemetryIngestWorkers({ ...deps, log }, cores - 1).close();
+      expect(infos.filter(([event]) => event === 'ingest.workers-collector')).toEqual([]);
     }
   });
 });
