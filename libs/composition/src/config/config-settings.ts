@@ -172,7 +172,7 @@ export const SETTINGS: readonly SettingReference[] = [
     path: 'rules.workers',
     kind: 'number',
     description:
-      'worker threads the stream processor runs its telemetry partitions on, each partition on one of them (0: all on the main thread; at most the partitions are used). With the `sqlite` or `event-hubs` telemetry adapter each worker reads its partitions from the hub itself, and commits to its own connections to the status store and rule state where those are not in memory (two workers on two cores ingested 1.1 to 1.45 times what none does, docs/performance.md); with the in-memory hub the main thread hands each batch to its worker, which costs it more than a second core gives back (about 0.8 to 0.93 of none)',
+      'worker threads the stream processor runs its telemetry partitions on, each partition on one of them (0: all on the main thread; at most the partitions are used). With the `sqlite` or `event-hubs` telemetry adapter each worker reads its partitions from the hub itself, and commits to its own connections to the status store and rule state where those are not in memory (two workers on two cores ingested 1.1 to 1.45 times what none does, docs/performance.md; with as many workers as cores, give node `--single-threaded-gc`, which the stream processor logs as `ingest.workers-collector` where it is missing); with the in-memory hub the main thread hands each batch to its worker, which costs it more than a second core gives back (about 0.8 to 0.93 of none)',
     default: '0',
   },
   {
