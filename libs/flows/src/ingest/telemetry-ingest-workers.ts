@@ -48,7 +48,7 @@ export const DEFAULT_INGEST_SEMI_SPACE_MB = 16;
  * cores and V8 collects their heaps in parallel (node's default): a scavenge hands part of its work
  * to V8's helper threads and waits for it, and with every core held by a worker the helpers wait
  * for one, so the worker idles. On two cores, two workers ran at 1.20 to 1.56 times one worker
- * without the flag, and at 1.71 to 1.79 with it, the most they ingested in all (docs/performance.md,
+ * without the flag, and at 1.66 to 1.79 with it, the most they ingested in all (docs/performance.md,
  * "Thirty-first round"). Undefined where a core is left or node was given the flag.
  */
 export function collectorAdvice(workers: number, cores: number, execArgv: readonly string[]): string | undefined {
