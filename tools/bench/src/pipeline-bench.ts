@@ -36,7 +36,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { InMemoryCrm, InMemoryIotHub, randomIds } from '@fieldlink/adapter-in-memory';
-import { InboundAlerts, QueueProcessor, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
+import { InboundAlerts, QueueProcessor, SINGLE_THREADED_GC, TelemetryIngest, TelemetryIngestWorkers } from '@fieldlink/flows';
 import { silentLog, type CrmGatewayPort, type NewIoTAlert, type TelemetryEnvelope } from '@fieldlink/ports';
 import { openSqliteDatabase, openSqliteFile, SqliteIotHub, SqliteRuleStateStore, SqlStatusStore } from '@fieldlink/adapter-sql';
 import { countingIntake, HandledCounter, type HubSourceSettings } from './hub-source.js';
@@ -89,8 +89,6 @@ if (!(Number.isInteger(HUB_PASS_READINGS) && HUB_PASS_READINGS >= 1_000))
  * "Thirtieth round").
  */
 const WARM_UP_PASSES = 3;
-/** Node's flag that has V8 collect each heap on its own thread only, no helper threads. */
-const SINGLE_THREADED_GC = '--single-threaded-gc';
 
 // The whole benchmark runs each stage in a process of its own, one after the other: run in one heap,
 // the latency stage inherited a young generation the throughput stages had grown to its largest,

@@ -43,6 +43,9 @@ import {
  */
 export const DEFAULT_INGEST_SEMI_SPACE_MB = 16;
 
+/** Node's flag that has V8 collect each heap on its own thread only, with no helper threads (see `collectorAdvice`). */
+export const SINGLE_THREADED_GC = '--single-threaded-gc';
+
 /**
  * What to tell whoever started the process when its ingest workers are as many as the machine's
  * cores and V8 collects their heaps in parallel (node's default): a scavenge hands part of its work
@@ -52,8 +55,8 @@ export const DEFAULT_INGEST_SEMI_SPACE_MB = 16;
  * "Thirty-first round"). Undefined where a core is left or node was given the flag.
  */
 export function collectorAdvice(workers: number, cores: number, execArgv: readonly string[]): string | undefined {
-  if (workers < cores || execArgv.includes('--single-threaded-gc')) return undefined;
-  return `${workers} ingest worker threads on ${cores} cores: start node with --single-threaded-gc (on its command line; NODE_OPTIONS does not take it) so that each worker collects its own heap rather than wait for V8's helper threads to get a core`;
+  if (workers < cores || execArgv.includes(SINGLE_THREADED_GC)) return undefined;
+  return `${workers} ingest worker threads on ${cores} cores: start node with ${SINGLE_THREADED_GC} (on its command line; NODE_OPTIONS does not take it) so that each worker collects its own heap rather than wait for V8's helper threads to get a core`;
 }
 
 export interface TelemetryIngestWorkersOptions {
