@@ -11,25 +11,35 @@ import type { DeviceHealth, MinuteAggregate, StatusStorePort, WindowPeak } from 
  * a pointer, and each value written made a new heap number, which the collector then copied to the
  * old generation (an aggregate row written again promoted about 77 bytes, now 16 to 28; 20,000
  * rows a second at 10,000 devices).
+ *
+ * The aggregates are maps within maps (device, then reading type, then window end), not one map
+ * per device keyed by a string of reading type and window end: that key was a new string for every
+ * row written (the window end turned to text, joined, then flattened to be hashed), which made
+ * `writeAggregates` take twice as long and gave the collector three objects a row. On worker
+ * threads the main thread writes every commit's rows here, and a commit's last rows hold up the
+ * end of a pass (docs/performance.md, "Thirty-second round").
  */
 export class InMemoryStatusStore implements StatusStorePort {
-  /** deviceId → `${readingType}\n${windowEnd}` → row. */
-  private readonly aggregates = new Map<string, Map<string, KeptAggregate>>();
+  /** deviceId → readingType → windowEnd → row. */
+  private readonly aggregates = new Map<string, Map<string, Map<number, KeptAggregate>>>();
   private readonly health = new Map<string, KeptHealth>();
 
   async writeAggregates(rows: readonly MinuteAggregate[]): Promise<void> {
     for (const row of rows) {
-      let byKey = this.aggregates.get(row.deviceId);
-      if (byKey === undefined) this.aggregates.set(row.deviceId, (byKey = new Map()));
-      const key = `${row.readingType}\n${row.windowEnd}`;
-      const kept = byKey.get(key);
-      if (kept === undefined) byKey.set(key, new KeptAggregate(row));
+      let byType = this.aggregates.get(row.deviceId);
+      if (byType === undefined) this.aggregates.set(row.deviceId, (byType = new Map()));
+      let byEnd = byType.get(row.readingType);
+      if (byEnd === undefined) byType.set(row.readingType, (byEnd = new Map()));
+      const kept = byEnd.get(row.windowEnd);
+      if (kept === undefined) byEnd.set(row.windowEnd, new KeptAggregate(row));
       else kept.update(row);
     }
   }
 
   async queryAggregates(deviceId: string, from: number, to: number): Promise<MinuteAggregate[]> {
-    const rows = [...(this.aggregates.get(deviceId)?.values() ?? [])].filter((r) => r.windowEnd > from && r.windowEnd <= to);
+    const rows: KeptAggregate[] = [];
+    for (const byEnd of this.aggregates.get(deviceId)?.values() ?? [])
+      for (const r of byEnd.values()) if (r.windowEnd > from && r.windowEnd <= to) rows.push(r);
     // The peak event is written, not read back (see `MinuteAggregate.peak`).
     return rows
       .sort((a, b) => a.windowEnd - b.windowEnd || a.readingType.localeCompare(b.readingType))
