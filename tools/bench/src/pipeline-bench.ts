@@ -86,9 +86,11 @@ if (!(Number.isInteger(HUB_PASS_READINGS) && HUB_PASS_READINGS >= 1_000))
  * four runs of eleven rounds, as did the ceiling's, and threads other than the workers' and the
  * main thread's (V8's compiling and collecting) spent more per reading in runs of five rounds than
  * in the median round of eleven: the threads were still warming up (docs/performance.md,
- * "Thirtieth round").
+ * "Thirtieth round"). With three, V8's compiler thread still spent 39 to 50 ms of CPU in the first
+ * measured pass of 2 workers reading the hub (300 ms; the workers then share their cores with it)
+ * and 11 to 19 ms in the second, 0 to 17 ms after ("Thirty-second round").
  */
-const WARM_UP_PASSES = 3;
+const WARM_UP_PASSES = 5;
 
 // The whole benchmark runs each stage in a process of its own, one after the other: run in one heap,
 // the latency stage inherited a young generation the throughput stages had grown to its largest,
