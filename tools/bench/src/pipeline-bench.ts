@@ -87,8 +87,8 @@ if (!(Number.isInteger(HUB_PASS_READINGS) && HUB_PASS_READINGS >= 1_000))
  * main thread's (V8's compiling and collecting) spent more per reading in runs of five rounds than
  * in the median round of eleven: the threads were still warming up (docs/performance.md,
  * "Thirtieth round"). With three, V8's compiler thread still spent 39 to 50 ms of CPU in the first
- * measured pass of 2 workers reading the hub (300 ms; the workers then share their cores with it)
- * and 11 to 19 ms in the second, 0 to 17 ms after ("Thirty-second round").
+ * measured pass of 2 workers reading the hub (a pass of about 300 ms, whose workers then share
+ * their cores with it) and 11 to 19 ms in the second, 0 to 17 ms after ("Thirty-second round").
  */
 const WARM_UP_PASSES = 5;
 
