@@ -19,6 +19,14 @@ export interface RuleStateStorePort {
    * store that keeps text keeps it as it is, with no parse and no second serialisation.
    */
   saveJson?(key: string, json: string): Promise<void>;
+  /**
+   * Optional: the snapshot under `key` as the JSON text the store keeps, not parsed, or undefined;
+   * a read of the key as `load` is (a later `save` over it is refused just as after `load`, where
+   * the store can tell). For a caller that reads a key only so that its next save is checked
+   * (the text is dropped), or that parses elsewhere: ingest on a worker thread, whose store is on
+   * the main thread, has the text cross to it rather than the snapshot's objects.
+   */
+  loadJson?(key: string): Promise<string | undefined>;
 }
 
 /** Why a `RuleStateStorePort` call failed in a way its caller acts upon. */

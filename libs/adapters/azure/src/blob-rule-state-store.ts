@@ -55,13 +55,25 @@ export class BlobRuleStateStore implements RuleStateStorePort {
   }
 
   async load(key: string): Promise<unknown> {
+    const text = await this.loadJson(key);
+    if (text === undefined) return undefined;
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new AzureAdapterError('UnreadableState', `Rule state '${key}' in blob '${this.blobNameOf(key)}' is not JSON: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** The blob's text as it is, read as `load` reads it (its ETag is the one a save is then conditioned on). */
+  async loadJson(key: string): Promise<string | undefined> {
     const blobName = this.blobNameOf(key);
     await this.containerReady();
-    let text: string;
     try {
       const current = await this.download(blobName);
-      text = current.text;
       this.known.set(key, { etag: current.etag });
+      return current.text;
     } catch (error) {
       if (isStatus(error, 404)) {
         this.known.set(key, 'absent');
@@ -69,11 +81,6 @@ export class BlobRuleStateStore implements RuleStateStorePort {
       }
       if (error instanceof AzureAdapterError) throw error;
       throw scrubbed(`Loading rule state '${key}' from blob '${blobName}' in container '${this.options.containerName}' failed`, error, this.secrets);
-    }
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new AzureAdapterError('UnreadableState', `Rule state '${key}' in blob '${blobName}' is not JSON: ${(error as Error).message}`, { cause: error });
     }
   }
 

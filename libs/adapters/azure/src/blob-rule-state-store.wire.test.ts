@@ -93,6 +93,21 @@ describe('BlobRuleStateStore on Azurite, beyond the port contract', () => {
     expect(await second.load('ingest/0')).toEqual({ epoch: 3 });
   });
 
+  it('counts a loadJson as a read: a save after it is conditioned on the blob it read, or on its absence', async () => {
+    const containerName = newContainerName();
+    const first = storeOn(containerName);
+    const second = storeOn(containerName);
+    expect(await first.loadJson('ingest/1/journal/1')).toBeUndefined();
+    await second.save('ingest/1/journal/1', { from: 'second' });
+    await expect(first.save('ingest/1/journal/1', { from: 'first' })).rejects.toMatchObject({ code: 'RuleStateConflict' });
+    expect(await first.loadJson('ingest/1/journal/1')).toBe('{"from":"second"}');
+    await second.save('ingest/1/journal/1', { from: 'second again' });
+    await expect(first.saveJson('ingest/1/journal/1', '{"from":"first"}')).rejects.toMatchObject({ code: 'RuleStateConflict' });
+    await first.loadJson('ingest/1/journal/1');
+    await first.save('ingest/1/journal/1', { from: 'first' });
+    expect(await second.load('ingest/1/journal/1')).toEqual({ from: 'first' });
+  });
+
   it('does not create over a key another instance created after this one found it missing', async () => {
     const containerName = newContainerName();
     const first = storeOn(containerName);

@@ -23,8 +23,13 @@ export class InMemoryRuleStateStore implements RuleStateStorePort {
   constructor(private readonly storage: Map<string, Uint8Array> = new Map()) {}
 
   async load(key: string): Promise<unknown> {
+    const json = await this.loadJson(key);
+    return json === undefined ? undefined : (JSON.parse(json) as unknown);
+  }
+
+  async loadJson(key: string): Promise<string | undefined> {
     const bytes = this.storage.get(key);
-    return bytes === undefined ? undefined : (JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as unknown);
+    return bytes === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   }
 
   async save(key: string, snapshot: unknown): Promise<void> {

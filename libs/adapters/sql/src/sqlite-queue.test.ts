@@ -140,6 +140,25 @@ describe('SqliteRuleStateStore', () => {
     b.close();
   });
 
+  it('counts a loadJson as a read: refuses a save over another process’s change since, and takes one after the next', async () => {
+    const file = newFile();
+    const a = openSqliteFile(file);
+    const b = openSqliteFile(file);
+    const mine = new SqliteRuleStateStore(a);
+    const theirs = new SqliteRuleStateStore(b);
+    expect(await mine.loadJson('ingest/0/journal/1')).toBeUndefined();
+    await theirs.save('ingest/0/journal/1', { from: 'theirs' });
+    await expect(mine.save('ingest/0/journal/1', { from: 'mine' })).rejects.toSatisfy(isRuleStateConflict);
+    expect(await mine.loadJson('ingest/0/journal/1')).toBe('{"from":"theirs"}');
+    await theirs.save('ingest/0/journal/1', { from: 'theirs again' });
+    await expect(mine.saveJson('ingest/0/journal/1', '{"from":"mine"}')).rejects.toSatisfy(isRuleStateConflict);
+    await mine.loadJson('ingest/0/journal/1');
+    await mine.save('ingest/0/journal/1', { from: 'mine' });
+    expect(await theirs.load('ingest/0/journal/1')).toEqual({ from: 'mine' });
+    a.close();
+    b.close();
+  });
+
   it('refuses to overwrite what another process saved since it read the key (RuleStateConflict)', async () => {
     const file = newFile();
     const a = openSqliteFile(file);

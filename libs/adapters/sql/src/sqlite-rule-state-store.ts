@@ -38,17 +38,20 @@ export class SqliteRuleStateStore implements RuleStateStorePort {
   }
 
   async load(key: string): Promise<unknown> {
-    const row = this.statements.load.get(key) as { snapshot: Buffer; version: number } | undefined;
-    if (row === undefined) {
-      this.known.set(key, 0);
-      return undefined;
-    }
-    this.known.set(key, row.version);
+    const json = await this.loadJson(key);
+    if (json === undefined) return undefined;
     try {
-      return JSON.parse(row.snapshot.toString('utf8')) as unknown;
+      return JSON.parse(json) as unknown;
     } catch (error) {
       throw new SqlAdapterError('UnreadableValue', `Rule state '${key}' is not JSON: ${(error as Error).message}`, { cause: error });
     }
+  }
+
+  /** The stored text as it is, read as `load` reads it (its version is the one a save is then checked against). */
+  async loadJson(key: string): Promise<string | undefined> {
+    const row = this.statements.load.get(key) as { snapshot: Buffer; version: number } | undefined;
+    this.known.set(key, row?.version ?? 0);
+    return row?.snapshot.toString('utf8');
   }
 
   async save(key: string, snapshot: unknown): Promise<void> {

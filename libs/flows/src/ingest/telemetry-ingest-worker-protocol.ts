@@ -49,7 +49,7 @@ export const WORKER_PORT_METHODS = {
   rejected: ['reject'],
   log: ['info', 'warn', 'error'],
   statusStore: ['writeAggregates', 'upsertManyDeviceHealth'],
-  ruleStateStore: ['load', 'save'],
+  ruleStateStore: ['loadJson', 'save'],
   /** `mark(partitionId, through)`: the intake's checkpoint of the partition. */
   checkpoint: ['mark'],
   /**
@@ -391,6 +391,23 @@ export async function upsertHealthRows(
 ): Promise<void> {
   if (store.upsertManyDeviceHealth !== undefined) return store.upsertManyDeviceHealth(rows);
   for (const row of rows) await store.upsertDeviceHealth(row);
+}
+
+/** The rule state under `key` as JSON text: the store's own where it gives it (`loadJson`), else its snapshot serialised. */
+export async function loadJsonOf(store: RuleStateStorePort, key: string): Promise<string | undefined> {
+  if (store.loadJson !== undefined) return store.loadJson(key);
+  const snapshot = await store.load(key);
+  return snapshot === undefined ? undefined : JSON.stringify(snapshot);
+}
+
+/** Rule state text that crossed from the main thread, parsed; the error names the key. */
+export function parseLoaded(key: string, json: string | undefined): unknown {
+  if (json === undefined) return undefined;
+  try {
+    return JSON.parse(json) as unknown;
+  } catch (error) {
+    throw new Error(`Rule state '${key}' is not JSON: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** A batch's effects as they cross to the main thread (`effects.store`): the envelope the state takes the batch in through stays in the worker. */

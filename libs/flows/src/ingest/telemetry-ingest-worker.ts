@@ -22,8 +22,10 @@ import {
   receivedError,
   sendableError,
   eachReferenced,
+  loadJsonOf,
   packAggregates,
   packHealth,
+  parseLoaded,
   unpackEnvelopes,
   upsertHealthRows,
   type BatchReference,
@@ -158,7 +160,9 @@ const deps: TelemetryIngestDeps = {
   ...(settings.ruleStateStore
     ? {
         ruleStateStore: {
-          load: (key) => ownRuleState?.load(key) ?? ask<unknown>('ruleStateStore', 'load', [key]),
+          // As text, parsed here: the main thread neither parses the snapshot nor clones its objects.
+          load: (key) => ownRuleState?.load(key) ?? ask<string | undefined>('ruleStateStore', 'loadJson', [key]).then((json) => parseLoaded(key, json)),
+          loadJson: (key) => (ownRuleState !== undefined ? loadJsonOf(ownRuleState, key) : ask<string | undefined>('ruleStateStore', 'loadJson', [key])),
           // Written as the stores write it (JSON, so each window's `toJSON`), here rather than on the main thread.
           save: (key, snapshot) => ownRuleState?.save(key, snapshot) ?? ask<void>('ruleStateStore', 'save', [key, JSON.stringify(snapshot)]),
         },

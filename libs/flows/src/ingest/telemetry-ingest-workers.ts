@@ -16,6 +16,7 @@ import { groupByPartition, storeBatchEffects, subscribeCommitting, type BatchOut
 import {
   WORKER_PORT_METHODS,
   batchReference,
+  loadJsonOf,
   packEnvelopes,
   receivedError,
   sendableError,
@@ -377,7 +378,7 @@ export class TelemetryIngestWorkers {
       }
       case 'ruleStateStore': {
         const store = deps.ruleStateStore!;
-        if (call.method === 'load') return store.load(a[0] as string);
+        if (call.method === 'loadJson') return loadJsonOf(store, a[0] as string);
         // The worker sent the state as JSON text: a store that keeps text takes it as it is, with no parse here.
         const [key, json] = a as [string, string];
         return store.saveJson !== undefined ? store.saveJson(key, json) : store.save(key, JSON.parse(json) as unknown);

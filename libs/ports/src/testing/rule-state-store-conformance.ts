@@ -41,6 +41,18 @@ export function ruleStateStoreConformance(adapterName: string, factory: RuleStat
       expect(await store.load(key)).toEqual(snapshot);
     });
 
+    it('answers loadJson, where the store has it, with the text of what was saved (parsing to what load answers), and nothing for a key never saved', async () => {
+      const { store } = await open();
+      if (store.loadJson === undefined) return;
+      const key = uniqueDeviceId('partition');
+      expect(await store.loadJson(key)).toBeUndefined();
+      await store.save(key, snapshot);
+      const text = await store.loadJson(key);
+      expect(typeof text).toBe('string');
+      expect(JSON.parse(text!)).toEqual(snapshot);
+      expect(JSON.parse(text!)).toEqual(await store.load(key));
+    });
+
     it('replaces the snapshot of a key on the next save, and keeps keys apart', async () => {
       const { store } = await open();
       const a = uniqueDeviceId('partition-a');
