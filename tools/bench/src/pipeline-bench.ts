@@ -230,6 +230,15 @@ function threadCpuMicros(): Map<number, number> {
   return byThread;
 }
 
+/** The CPU time this thread has run, ms, to the nanosecond the kernel counts it (`schedstat`); undefined off Linux. */
+function ownThreadCpuMs(): number | undefined {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Where the process's CPU time went during a run, per reading: the main thread, the worker threads
  * (the threads that appeared when the workers started), and the rest (V8's platform threads, which
@@ -469,7 +478,14 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
   const pass = async (
     config: Awaited<ReturnType<typeof open>>,
     from: number,
-  ): Promise<{ perSecond: number; coresBusy: number; threads: ThreadCpu | undefined; lastCommitMs: number; spread: number | undefined }> => {
+  ): Promise<{
+    perSecond: number;
+    coresBusy: number;
+    threads: ThreadCpu | undefined;
+    lastCommitMs: number;
+    lastCommitMainMs: number | undefined;
+    spread: number | undefined;
+  }> => {
     const done = config.handled(count);
     // The readers wait at their gate while the pass is written, and the clock starts as it opens. Without it the workers
     // read a pass from its transaction's commit, before the clock: 6 to 24 % of a pass, more with more workers
@@ -490,16 +506,25 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     config.counter.open();
     await done;
     const handledMs = performance.now() - t;
+    const mainAtHandled = ownThreadCpuMs();
     // Full ingest is done once its rows and state are stored: a pass is timed to the commit of its last readings, as
     // the stages above are. Timed to the last batch handled, the commits fell in or out of a pass by chance: with the
     // stores in SQLite files, rounds of the same configuration then moved by a factor of two.
     await config.flush();
     const ms = performance.now() - t;
+    const mainAtEnd = ownThreadCpuMs();
     const cpu = process.cpuUsage(cpuBefore);
     const threadsAtEnd = threadCpuMicros();
     const threads = threadCpuBetween(threadsAtStart, threadsAtEnd, config.workerThreads, count);
     const spread = workerSpread(threadsAtStart, threadsAtEnd, config.workerThreads, config.workers);
-    return { perSecond: rate(count, ms), coresBusy: (cpu.user + cpu.system) / 1000 / ms, threads, lastCommitMs: ms - handledMs, spread };
+    return {
+      perSecond: rate(count, ms),
+      coresBusy: (cpu.user + cpu.system) / 1000 / ms,
+      threads,
+      lastCommitMs: ms - handledMs,
+      lastCommitMainMs: mainAtHandled === undefined || mainAtEnd === undefined ? undefined : mainAtEnd - mainAtHandled,
+      spread,
+    };
   };
   const rounds: Array<{
     one: number;
@@ -509,6 +534,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     coresBusy: number[];
     threads: Array<ThreadCpu | undefined>;
     lastCommitMs: number[];
+    lastCommitMainMs: Array<number | undefined>;
     spread: number | undefined;
     ratio: number;
   }> = [];
@@ -532,6 +558,7 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
         coresBusy: measured.map((m) => m.coresBusy),
         threads: measured.map((m) => m.threads),
         lastCommitMs: measured.map((m) => m.lastCommitMs),
+        lastCommitMainMs: measured.map((m) => m.lastCommitMainMs),
         spread: many.spread,
         ratio: many.perSecond / one.perSecond,
       });
@@ -550,6 +577,11 @@ async function hubReadingWorkers(threads: number, stores: 'main-thread memory' |
     againstMain: { ratio: medianBy(againstMain, (r) => r), ratios: againstMain },
     /** Each configuration's last commit of a pass, ms: the median of the rounds. */
     lastCommitMs: configs.map((_, i) => medianBy(rounds, (r) => r.lastCommitMs[i]!).lastCommitMs[i]!),
+    /** The main thread's CPU time in each configuration's last commit of a pass, ms: the median and the highest of the rounds (none off Linux). */
+    lastCommitMain: configs.map((_, i) => {
+      const spent = rounds.flatMap((r) => (r.lastCommitMainMs[i] === undefined ? [] : [r.lastCommitMainMs[i]!]));
+      return spent.length === 0 ? undefined : { median: medianBy(spent, (x) => x), highest: Math.max(...spent) };
+    }),
     /** The workers' CPU in a pass, the least busy against the busiest: the median of the rounds and the lowest (none off Linux). */
     spread: spreads.length === 0 ? undefined : { median: medianBy(spreads, (x) => x), lowest: Math.min(...spreads) },
     /** A partition per worker (`PARTITIONS` workers), where run: the median of its rounds' rates, and its ratios to 1 worker and to `threads` (medians of the rounds). */
@@ -954,6 +986,11 @@ if (ONLY === 'workers') {
     [
       `reading the hub: a pass's last commit, from its last reading handled to its rows and state stored, ms (${readingConfigs}; median of ${ROUNDS})`,
       reading.lastCommitMs.map((ms) => ms.toFixed(0)).join(', '),
+      '',
+    ],
+    [
+      `reading the hub: the main thread's CPU time in a pass's last commit, ms: median, highest (${readingConfigs.replaceAll(', ', ' | ')}; of ${ROUNDS}; Linux only)`,
+      reading.lastCommitMain.map((m) => (m === undefined ? 'n/a' : `${m.median.toFixed(1)}, ${m.highest.toFixed(1)}`)).join(' | '),
       '',
     ],
     [
