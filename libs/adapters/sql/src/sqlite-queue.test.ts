@@ -125,27 +125,33 @@ describe('SqliteQueue on a file', () => {
 });
 
 describe('SqliteRuleStateStore', () => {
-  it('keeps JSON text given to saveJson as save keeps its parse, under the same conflict condition', async () => {
+  /** Two stores over one file, each on a connection of its own, as two processes would open it. */
+  function twoProcesses() {
     const file = newFile();
     const a = openSqliteFile(file);
     const b = openSqliteFile(file);
-    const mine = new SqliteRuleStateStore(a);
-    const theirs = new SqliteRuleStateStore(b);
+    return {
+      mine: new SqliteRuleStateStore(a),
+      theirs: new SqliteRuleStateStore(b),
+      close: () => {
+        a.close();
+        b.close();
+      },
+    };
+  }
+
+  it('keeps JSON text given to saveJson as save keeps its parse, under the same conflict condition', async () => {
+    const { mine, theirs, close } = twoProcesses();
     await mine.saveJson('ingest/0', JSON.stringify({ v: 1, note: 'Température' }));
     expect(await theirs.load('ingest/0')).toStrictEqual({ v: 1, note: 'Température' });
     await theirs.saveJson('ingest/0', '{"v":2}');
     await expect(mine.saveJson('ingest/0', '{"v":"stale"}')).rejects.toSatisfy(isRuleStateConflict);
     expect(await mine.load('ingest/0')).toStrictEqual({ v: 2 });
-    a.close();
-    b.close();
+    close();
   });
 
   it('counts a loadJson as a read: refuses a save over another process’s change since, and takes one after the next', async () => {
-    const file = newFile();
-    const a = openSqliteFile(file);
-    const b = openSqliteFile(file);
-    const mine = new SqliteRuleStateStore(a);
-    const theirs = new SqliteRuleStateStore(b);
+    const { mine, theirs, close } = twoProcesses();
     expect(await mine.loadJson('ingest/0/journal/1')).toBeUndefined();
     await theirs.save('ingest/0/journal/1', { from: 'theirs' });
     await expect(mine.save('ingest/0/journal/1', { from: 'mine' })).rejects.toSatisfy(isRuleStateConflict);
@@ -155,16 +161,11 @@ describe('SqliteRuleStateStore', () => {
     await mine.loadJson('ingest/0/journal/1');
     await mine.save('ingest/0/journal/1', { from: 'mine' });
     expect(await theirs.load('ingest/0/journal/1')).toEqual({ from: 'mine' });
-    a.close();
-    b.close();
+    close();
   });
 
   it('refuses to overwrite what another process saved since it read the key (RuleStateConflict)', async () => {
-    const file = newFile();
-    const a = openSqliteFile(file);
-    const b = openSqliteFile(file);
-    const mine = new SqliteRuleStateStore(a);
-    const theirs = new SqliteRuleStateStore(b);
+    const { mine, theirs, close } = twoProcesses();
     await mine.save('ingest/0', { v: 1 });
     expect(await mine.load('ingest/0')).toEqual({ v: 1 });
     expect(await theirs.load('ingest/0')).toEqual({ v: 1 });
@@ -173,7 +174,6 @@ describe('SqliteRuleStateStore', () => {
     expect(await mine.load('ingest/0')).toEqual({ v: 2 });
     await mine.save('ingest/0', { v: 3 });
     expect(await theirs.load('ingest/0')).toEqual({ v: 3 });
-    a.close();
-    b.close();
+    close();
   });
 });
